@@ -1,0 +1,51 @@
+#pragma once
+// Parsing HAProxy's Runtime API answers (HAProxy 2.6). Pure functions: text in, values out.
+// Parsing goes by header names, never by column position, so added columns do not matter.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/core/balancer.hpp"
+#include "shared/util/result.hpp"
+
+namespace phoenix::haproxy {
+
+// The answers of an interactive session ("prompt" first, then one command per line): one
+// string per command after the prompt, without trailing newlines. `output` is all that was
+// read until the connection closed.
+std::vector<std::string> split_interactive_answers(std::string_view output);
+
+struct StatRow {
+  std::string proxy;
+  std::string server;
+  int sessions = 0;          // scur
+  std::string status;        // "UP", "DOWN 1/2", "MAINT", "DRAIN", "no check"
+  std::string check_status;  // "L7OK", "INI", ... without the "* " in-progress marker
+  int weight = 0;
+  std::string address;  // addr
+};
+
+// `show stat [<backend>] 4 -1` CSV. Rows for FRONTEND/BACKEND lines are skipped.
+Result<std::vector<StatRow>> parse_show_stat(std::string_view csv);
+
+struct ServerStateRow {
+  std::string backend;
+  std::string server;
+  std::string address;  // srv_addr
+  int port = 0;         // srv_port
+  int operational = 0;  // srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping
+  int admin = 0;        // srv_admin_state bitmask
+  int user_weight = 0;  // srv_uweight
+};
+
+// `show servers state [<backend>]`: a version line, a '#' header line, then one line per server.
+Result<std::vector<ServerStateRow>> parse_servers_state(std::string_view text);
+
+// The members of one backend, joining both answers by server name.
+std::vector<Member> to_members(const std::vector<ServerStateRow>& states, const std::vector<StatRow>& stats);
+
+AdminState admin_state_from_bits(int bits);
+bool is_passing_check(std::string_view check_status);
+
+}  // namespace phoenix::haproxy

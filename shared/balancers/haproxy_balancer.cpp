@@ -1,0 +1,171 @@
+#include "shared/balancers/haproxy_balancer.hpp"
+
+#include "shared/balancers/haproxy_answers.hpp"
+#include "shared/balancers/haproxy_config_file.hpp"
+#include "shared/util/files.hpp"
+#include "shared/util/strings.hpp"
+
+namespace phoenix::haproxy {
+
+namespace {
+
+constexpr std::string_view kStillConnected = "Server still has connections attached to it";
+
+bool accept_plain(const std::string& command, const std::string& answer) {
+  if (command.rfind("add server", 0) == 0) {
+    return answer == "New server registered." || answer == "Already exists a server with the same name in backend.";
+  }
+  return answer.empty();
+}
+
+bool accept_removal(const std::string& command, const std::string& answer) {
+  if (command.rfind("del server", 0) == 0) {
+    return answer == "Server deleted." || answer == "No such server." || answer.rfind(kStillConnected, 0) == 0;
+  }
+  // The server may be gone already (an earlier, interrupted run deleted it).
+  return answer.empty() || answer == "No such server.";
+}
+
+Error refused_answer(const std::string& command, const std::string& answer, const std::string& backend) {
+  const std::string text = util::printable(answer, 200);
+  if (answer.find("Can't find backend") != std::string::npos || answer.find("No such backend") != std::string::npos) {
+    return {ErrorKind::invalid, "HAProxy has no backend '" + backend + "' (balancer.backend)"};
+  }
+  if (answer.find("dynamic load balancing") != std::string::npos) {
+    return {ErrorKind::invalid, "HAProxy backend '" + backend +
+                                    "' must use a dynamic algorithm (balance roundrobin, leastconn, ...): " + text};
+  }
+  if (answer.find("Permission denied") != std::string::npos) {
+    return {ErrorKind::unavailable,
+            "HAProxy refused '" + command + "': permission denied (the stats socket needs 'level admin')"};
+  }
+  return {ErrorKind::unavailable, "HAProxy refused '" + command + "': " + text};
+}
+
+}  // namespace
+
+HaproxyBalancer::HaproxyBalancer(RuntimeChannel& channel, HaproxySettings settings)
+    : channel_(channel), settings_(std::move(settings)) {}
+
+std::string HaproxyBalancer::describe() const {
+  return "haproxy backend " + settings_.backend + " (" + channel_.describe() + ")";
+}
+
+Result<std::vector<std::string>> HaproxyBalancer::run_checked(const std::vector<std::string>& commands,
+                                                              bool (*accept)(const std::string&, const std::string&)) {
+  if (commands.empty()) return std::vector<std::string>{};
+  auto answers = channel_.run(commands);
+  if (!answers) return answers.error();
+  for (std::size_t i = 0; i < answers->size(); ++i) {
+    if (!accept(commands[i], (*answers)[i])) return refused_answer(commands[i], (*answers)[i], settings_.backend);
+  }
+  if (answers->size() < commands.size()) {
+    return Error{ErrorKind::unavailable, "HAProxy closed the connection after " + std::to_string(answers->size()) +
+                                             " of " + std::to_string(commands.size()) + " commands; '" +
+                                             commands[answers->size()] + "' and later ones were not applied"};
+  }
+  return answers;
+}
+
+Result<std::vector<Member>> HaproxyBalancer::members() {
+  const std::vector<std::string> commands = {"show servers state " + settings_.backend,
+                                             "show stat " + settings_.backend + " 4 -1"};
+  auto answers = channel_.run(commands);
+  if (!answers) return answers.error();
+  if (answers->size() < commands.size()) {
+    return Error{ErrorKind::unavailable,
+                 "HAProxy closed the connection before answering '" + commands[answers->size()] + "'"};
+  }
+  const std::string& state_answer = (*answers)[0];
+  if (state_answer.find("Can't find backend") != std::string::npos) {
+    return refused_answer(commands[0], state_answer, settings_.backend);
+  }
+  auto states = parse_servers_state(state_answer);
+  if (!states) return states.error();
+  auto stats = parse_show_stat((*answers)[1]);
+  if (!stats) return stats.error();
+  return to_members(*states, *stats);
+}
+
+Status HaproxyBalancer::add_standby(const std::vector<MemberSpec>& members) {
+  std::vector<std::string> commands;
+  const std::string check = " check inter " + std::to_string(settings_.check_interval_ms) + "ms rise " +
+                            std::to_string(settings_.rise) + " fall " + std::to_string(settings_.fall);
+  for (const auto& member : members) {
+    commands.push_back("add server " + server(member.name) + " " + member.host + ":" + std::to_string(member.port) +
+                       check + " weight 0");
+  }
+  for (const auto& member : members) {
+    commands.push_back("enable health " + server(member.name));
+    commands.push_back("set server " + server(member.name) + " state ready");
+  }
+  auto answers = run_checked(commands, accept_plain);
+  if (!answers) return answers.error();
+  return {};
+}
+
+Status HaproxyBalancer::return_to_standby(const std::vector<std::string>& names) {
+  std::vector<std::string> commands;
+  for (const auto& name : names) {
+    commands.push_back("set server " + server(name) + " weight 0");
+    commands.push_back("set server " + server(name) + " state ready");
+  }
+  auto answers = run_checked(commands, accept_plain);
+  if (!answers) return answers.error();
+  return {};
+}
+
+Status HaproxyBalancer::admit(const std::vector<std::string>& names) {
+  std::vector<std::string> commands;
+  for (const auto& name : names) commands.push_back("set server " + server(name) + " weight 1");
+  auto answers = run_checked(commands, accept_plain);
+  if (!answers) return answers.error();
+  return {};
+}
+
+Status HaproxyBalancer::drain(const std::vector<std::string>& names) {
+  std::vector<std::string> commands;
+  for (const auto& name : names) commands.push_back("set server " + server(name) + " state drain");
+  auto answers = run_checked(commands, accept_plain);
+  if (!answers) return answers.error();
+  return {};
+}
+
+Result<std::vector<std::string>> HaproxyBalancer::remove(const std::vector<std::string>& names) {
+  std::vector<std::string> commands;
+  for (const auto& name : names) {
+    commands.push_back("set server " + server(name) + " state maint");
+    commands.push_back("del server " + server(name));
+  }
+  auto answers = run_checked(commands, accept_removal);
+  if (!answers) return answers.error();
+  std::vector<std::string> still_connected;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if ((*answers)[2 * i + 1].rfind(kStillConnected, 0) == 0) still_connected.push_back(names[i]);
+  }
+  return still_connected;
+}
+
+std::string HaproxyBalancer::config_line(const Member& member) const {
+  std::string line = "server " + member.name + " " + member.address + " check inter " +
+                     std::to_string(settings_.check_interval_ms) + "ms rise " + std::to_string(settings_.rise) +
+                     " fall " + std::to_string(settings_.fall) + " weight " +
+                     std::to_string(member.admitted() ? member.weight : 0);
+  if (member.admin == AdminState::maint) line += " disabled";
+  return line;
+}
+
+Status HaproxyBalancer::persist(const std::vector<Member>& members) {
+  if (!settings_.config_file) return {};
+  auto text = util::read_file(*settings_.config_file);
+  if (!text) return text.error().context("keeping the live servers in the HAProxy configuration");
+  std::vector<std::string> lines;
+  lines.reserve(members.size());
+  for (const auto& member : members) lines.push_back(config_line(member));
+  auto updated = with_managed_servers(*text, settings_.backend, lines);
+  if (!updated) return updated.error().context(settings_.config_file->string());
+  if (*updated == *text) return {};
+  return util::write_file_atomic(*settings_.config_file, *updated);
+}
+
+}  // namespace phoenix::haproxy

@@ -1,0 +1,53 @@
+#pragma once
+// The `haproxy` balancer: membership of one backend through the Runtime API, kept durable in
+// the managed block of haproxy.cfg when `config_file` is set.
+//
+// Standby is HAProxy weight 0 with health checks on: a new server is checked but routed
+// nothing until admit() gives it weight. This avoids HAProxy's trap of routing traffic to a
+// freshly enabled server ("UP 1/2", check INI) before its first check.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "shared/balancers/haproxy_channel.hpp"
+#include "shared/core/balancer.hpp"
+
+namespace phoenix::haproxy {
+
+struct HaproxySettings {
+  std::string backend;
+  int check_interval_ms = 500;
+  int rise = 2;
+  int fall = 2;
+  std::optional<std::filesystem::path> config_file;
+};
+
+class HaproxyBalancer final : public Balancer {
+ public:
+  HaproxyBalancer(RuntimeChannel& channel, HaproxySettings settings);
+
+  std::string describe() const override;
+  Result<std::vector<Member>> members() override;
+  Status add_standby(const std::vector<MemberSpec>& members) override;
+  Status return_to_standby(const std::vector<std::string>& names) override;
+  Status admit(const std::vector<std::string>& names) override;
+  Status drain(const std::vector<std::string>& names) override;
+  Result<std::vector<std::string>> remove(const std::vector<std::string>& names) override;
+  Status persist(const std::vector<Member>& members) override;
+
+  // The server line for haproxy.cfg that recreates `member` as it is now.
+  std::string config_line(const Member& member) const;
+
+ private:
+  std::string server(const std::string& name) const { return settings_.backend + "/" + name; }
+  // Runs commands and checks every answer with `accept`; the first refused answer or a
+  // connection that broke midway becomes an error naming the command.
+  Result<std::vector<std::string>> run_checked(const std::vector<std::string>& commands,
+                                               bool (*accept)(const std::string& command, const std::string& answer));
+
+  RuntimeChannel& channel_;
+  HaproxySettings settings_;
+};
+
+}  // namespace phoenix::haproxy

@@ -1,0 +1,138 @@
+#include "shared/balancers/haproxy_channel.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "shared/balancers/haproxy_answers.hpp"
+#include "shared/util/strings.hpp"
+
+namespace phoenix::haproxy {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Error connect_error(const std::string& address, int error_number) {
+  std::string hint;
+  if (error_number == ENOENT) hint = " (is HAProxy running, and is balancer.socket its 'stats socket'?)";
+  if (error_number == EACCES || error_number == EPERM) hint = " (run as a user allowed to use the admin socket)";
+  if (error_number == ECONNREFUSED) hint = " (is HAProxy running?)";
+  return {ErrorKind::unavailable,
+          "cannot connect to HAProxy's runtime API at " + address + ": " + std::strerror(error_number) + hint};
+}
+
+// A connected, non-blocking socket, or an error.
+Result<int> open_socket(const std::string& address) {
+  const bool tcp = address.find('/') == std::string::npos && address.find(':') != std::string::npos;
+  int fd = -1;
+  int rc = -1;
+  if (tcp) {
+    const auto colon = address.rfind(':');
+    sockaddr_in endpoint{};
+    endpoint.sin_family = AF_INET;
+    const auto port = util::parse_int(address.substr(colon + 1));
+    if (!port || *port <= 0 || *port > 65535 ||
+        ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &endpoint.sin_addr) != 1) {
+      return Error{ErrorKind::invalid, "balancer.socket '" + address + "' is neither a path nor IPv4:port"};
+    }
+    endpoint.sin_port = htons(static_cast<std::uint16_t>(*port));
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return connect_error(address, errno);
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint);
+  } else {
+    sockaddr_un endpoint{};
+    endpoint.sun_family = AF_UNIX;
+    if (address.size() >= sizeof endpoint.sun_path) {
+      return Error{ErrorKind::invalid, "balancer.socket path is too long: " + address};
+    }
+    std::memcpy(endpoint.sun_path, address.c_str(), address.size() + 1);
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return connect_error(address, errno);
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint);
+  }
+  if (rc != 0) {
+    const int saved = errno;
+    ::close(fd);
+    return connect_error(address, saved);
+  }
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  return fd;
+}
+
+}  // namespace
+
+SocketRuntimeChannel::SocketRuntimeChannel(std::string address, std::chrono::milliseconds timeout)
+    : address_(std::move(address)), timeout_(timeout) {}
+
+Result<std::vector<std::string>> SocketRuntimeChannel::run(const std::vector<std::string>& commands) {
+  std::string request = "prompt\n";
+  for (const auto& command : commands) {
+    // Commands are built from validated names; a line break would smuggle in another command.
+    if (command.find_first_of("\r\n;") != std::string::npos) {
+      return Error{ErrorKind::invalid, "refusing to send a runtime API command containing a line break or ';'"};
+    }
+    request += command + "\n";
+  }
+  request += "quit\n";
+
+  auto opened = open_socket(address_);
+  if (!opened) return opened.error();
+  FileDescriptor socket(*opened);
+
+  // Write and read together: HAProxy stops reading commands while its answers are not read.
+  std::string output;
+  std::size_t written = 0;
+  const auto deadline = SteadyClock::now() + timeout_;
+  while (true) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    if (remaining.count() <= 0) {
+      return Error{ErrorKind::timeout, "HAProxy's runtime API at " + address_ + " did not answer within " +
+                                           util::format_duration_ms(timeout_.count())};
+    }
+    pollfd descriptor{socket.get(), static_cast<short>(POLLIN | (written < request.size() ? POLLOUT : 0)), 0};
+    const int ready = ::poll(&descriptor, 1, static_cast<int>(remaining.count()));
+    if (ready < 0 && errno != EINTR) return connect_error(address_, errno);
+    if (ready <= 0) continue;
+    if ((descriptor.revents & POLLOUT) != 0 && written < request.size()) {
+      const ssize_t n = ::send(socket.get(), request.data() + written, request.size() - written, MSG_NOSIGNAL);
+      if (n > 0) written += static_cast<std::size_t>(n);
+      if (n < 0 && errno != EAGAIN && errno != EINTR) written = request.size();  // closed: read what came
+    }
+    if ((descriptor.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      char buffer[65536];
+      const ssize_t n = ::recv(socket.get(), buffer, sizeof buffer, 0);
+      if (n > 0) {
+        output.append(buffer, static_cast<std::size_t>(n));
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        break;
+      }
+    }
+  }
+  auto answers = split_interactive_answers(output);
+  if (answers.size() > commands.size()) answers.resize(commands.size());
+  return answers;
+}
+
+}  // namespace phoenix::haproxy

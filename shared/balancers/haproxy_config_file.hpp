@@ -1,0 +1,26 @@
+#pragma once
+// The durable half of HAProxy membership: runtime changes vanish on reload or restart, so the
+// live servers are also kept in the backend of haproxy.cfg, between two marker lines that
+// Phoenix owns. Pure text transformation; the balancer writes the result atomically.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/util/result.hpp"
+
+namespace phoenix::haproxy {
+
+inline constexpr std::string_view kManagedBegin =
+    "# BEGIN phoenix managed servers (written by deploy-pipeline; do not edit)";
+inline constexpr std::string_view kManagedEnd = "# END phoenix managed servers";
+
+// `config` with the managed block of `backend` replaced by `server_lines` (or inserted at the
+// end of the backend section). `invalid` when the backend section is missing.
+Result<std::string> with_managed_servers(std::string_view config, std::string_view backend,
+                                         const std::vector<std::string>& server_lines);
+
+// The server lines currently in the managed block of `backend` (without indentation).
+std::vector<std::string> managed_servers(std::string_view config, std::string_view backend);
+
+}  // namespace phoenix::haproxy

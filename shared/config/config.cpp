@@ -1,0 +1,234 @@
+#include "shared/config/config.hpp"
+
+#include "shared/config/reader.hpp"
+#include "shared/core/label.hpp"
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
+
+namespace phoenix::config {
+
+namespace {
+
+constexpr std::int64_t kMaxPoolSize = 1000;
+constexpr std::int64_t kMaxSeconds = 24 * 3600;
+
+bool is_service_name(std::string_view name) {
+  // The service names files, HAProxy objects and cloud labels: the label alphabet fits all.
+  return validate_label(name, "service").ok();
+}
+
+fs::path config_path(const Config& config, const std::string& value) {
+  return util::resolve_against(config.directory, fs::path(value));
+}
+
+void read_local_provider(ObjectReader& reader, Config& config) {
+  LocalProviderConfig local;
+  local.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
+  if (auto artifact = reader.string("artifact", true)) local.artifact = config_path(config, *artifact);
+  if (auto command = reader.string_array("command", false, false)) {
+    local.command = *command;
+  } else {
+    local.command = {"{artifact}", "--listen", "{host}:{port}", "--release", "{label}"};
+  }
+  if (auto timeout = reader.integer("start_timeout_s", false, 1, kMaxSeconds))
+    local.start_timeout = std::chrono::seconds(*timeout);
+  config.provider = local;
+}
+
+void read_hcloud_provider(ObjectReader& reader, Config& config) {
+  HcloudProviderConfig hcloud;
+  if (auto token_file = reader.string("token_file", false)) hcloud.token_file = config_path(config, *token_file);
+  hcloud.server_type = reader.string("server_type", true).value_or("");
+  hcloud.image = reader.string("image", true).value_or("");
+  hcloud.location = reader.string("location", false).value_or("");
+  if (auto user_data = reader.string("user_data_file", false)) hcloud.user_data_file = config_path(config, *user_data);
+  if (auto port = reader.integer("port", false, 1, 65535)) hcloud.port = static_cast<int>(*port);
+  if (auto endpoint = reader.string("endpoint", false)) {
+    if (endpoint->rfind("https://", 0) != 0 && endpoint->rfind("http://127.", 0) != 0 &&
+        endpoint->rfind("http://localhost", 0) != 0) {
+      reader.fail("endpoint", "must be an https:// URL");
+    }
+    while (!endpoint->empty() && endpoint->back() == '/') endpoint->pop_back();
+    hcloud.endpoint = *endpoint;
+  }
+  hcloud.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
+  if (auto timeout = reader.integer("create_timeout_s", false, 1, kMaxSeconds))
+    hcloud.create_timeout = std::chrono::seconds(*timeout);
+  config.provider = hcloud;
+}
+
+void read_exec_provider(ObjectReader& reader, Config& config) {
+  ExecProviderConfig exec;
+  if (auto command = reader.string_array("command", true, false)) {
+    exec.command = *command;
+    // A relative program path is relative to the config file, like every other path.
+    if (exec.command[0].find('/') != std::string::npos) exec.command[0] = config_path(config, exec.command[0]).string();
+  }
+  if (auto timeout = reader.integer("timeout_s", false, 1, kMaxSeconds)) exec.timeout = std::chrono::seconds(*timeout);
+  exec.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
+  config.provider = exec;
+}
+
+void read_provider(ObjectReader& root, Config& config, Status& status) {
+  auto reader = root.object("provider", true);
+  if (!reader) return;
+  const auto type = reader->string("type", true);
+  if (type == "local") {
+    read_local_provider(*reader, config);
+  } else if (type == "hcloud") {
+    read_hcloud_provider(*reader, config);
+  } else if (type == "exec") {
+    read_exec_provider(*reader, config);
+  } else if (type) {
+    reader->fail("type", "unknown provider '" + util::printable(*type, 40) + "' (known: local, hcloud, exec)");
+  }
+  if (status.ok()) status = reader->finish();
+}
+
+void read_balancer(ObjectReader& root, Config& config, Status& status) {
+  auto reader = root.object("balancer", true);
+  if (!reader) return;
+  const auto type = reader->string("type", true);
+  if (auto timeout = reader->integer("health_timeout_s", false, 1, kMaxSeconds)) {
+    config.balancer.health_timeout = std::chrono::seconds(*timeout);
+  }
+  if (auto timeout = reader->integer("drain_timeout_s", false, 0, kMaxSeconds)) {
+    config.balancer.drain_timeout = std::chrono::seconds(*timeout);
+  }
+  if (type == "haproxy") {
+    HaproxyBalancerConfig haproxy;
+    if (auto socket = reader->string("socket", true)) {
+      const bool tcp = socket->find('/') == std::string::npos && socket->find(':') != std::string::npos;
+      haproxy.socket = tcp ? *socket : config_path(config, *socket).string();
+    }
+    if (auto backend = reader->string("backend", true)) {
+      if (!is_service_name(*backend))
+        reader->fail("backend", "must be a plain HAProxy backend name (A-Z a-z 0-9 . _ -)");
+      haproxy.backend = *backend;
+    }
+    if (auto file = reader->string("config_file", false)) haproxy.config_file = config_path(config, *file);
+    if (auto check = reader->object("check", false)) {
+      if (auto interval = check->integer("interval_ms", false, 10, 60000))
+        haproxy.check.interval_ms = static_cast<int>(*interval);
+      if (auto rise = check->integer("rise", false, 1, 100)) haproxy.check.rise = static_cast<int>(*rise);
+      if (auto fall = check->integer("fall", false, 1, 100)) haproxy.check.fall = static_cast<int>(*fall);
+      const auto check_status = check->finish();
+      if (!check_status.ok() && status.ok()) status = check_status;
+    }
+    config.balancer.kind = haproxy;
+  } else if (type == "hcloud") {
+    HcloudBalancerConfig hcloud;
+    hcloud.load_balancer = reader->string("load_balancer", true).value_or("");
+    hcloud.use_private_ip = reader->boolean("use_private_ip", false).value_or(false);
+    config.balancer.kind = hcloud;
+  } else if (type) {
+    reader->fail("type", "unknown balancer '" + util::printable(*type, 40) + "' (known: haproxy, hcloud)");
+  }
+  if (status.ok()) status = reader->finish();
+}
+
+void read_smoke_test(ObjectReader& root, Config& config, Status& status) {
+  auto reader = root.object("smoke_test", false);
+  if (!reader) {
+    config.smoke_test.checks = {SmokeCheck{"health", "/health", 200, "", std::chrono::milliseconds(5000)}};
+    return;
+  }
+  if (auto timeout = reader->integer("timeout_s", false, 1, kMaxSeconds))
+    config.smoke_test.timeout = std::chrono::seconds(*timeout);
+  if (auto checks = reader->object_array("checks", true)) {
+    if (checks->empty()) reader->fail("checks", "needs at least one check");
+    for (auto& check_reader : *checks) {
+      SmokeCheck check;
+      check.name = check_reader.string("name", true).value_or("");
+      check.path = check_reader.string("path", true).value_or("/");
+      if (check.path.empty() || check.path.front() != '/' || check.path.find_first_of(" \r\n") != std::string::npos) {
+        check_reader.fail("path", "must start with '/' and contain no spaces");
+      }
+      check.expect_status = static_cast<int>(check_reader.integer("expect_status", false, 100, 599).value_or(200));
+      check.expect_body = check_reader.string("expect_body", false).value_or("");
+      if (auto timeout = check_reader.integer("timeout_ms", false, 1, kMaxSeconds * 1000)) {
+        check.timeout = std::chrono::milliseconds(*timeout);
+      }
+      const auto check_status = check_reader.finish();
+      if (!check_status.ok() && status.ok()) status = check_status;
+      config.smoke_test.checks.push_back(check);
+    }
+  }
+  if (status.ok()) status = reader->finish();
+}
+
+void read_small_sections(ObjectReader& root, Config& config, Status& status) {
+  if (auto pool = root.object("pool", false)) {
+    if (auto size = pool->integer("size", false, 1, kMaxPoolSize)) config.pool_size = static_cast<int>(*size);
+    if (status.ok()) status = pool->finish();
+  }
+  if (auto retention = root.object("retention", false)) {
+    if (auto keep = retention->integer("keep", false, 0, 1000)) config.retention_keep = static_cast<int>(*keep);
+    if (status.ok()) status = retention->finish();
+  }
+  if (auto lock = root.object("lock", false)) {
+    if (auto stale = lock->integer("stale_after_s", false, 1, 30 * kMaxSeconds)) {
+      config.lock_stale_after = std::chrono::seconds(*stale);
+    }
+    if (status.ok()) status = lock->finish();
+  }
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, const fs::path& file) {
+  const std::string origin = file.string();
+  auto document = util::parse_json(text, origin);
+  if (!document) return document.error();
+  if (!cJSON_IsObject(document->get())) {
+    return Error{ErrorKind::invalid,
+                 origin + ": expected a JSON object at the top, got " + util::json_type_name(document->get())};
+  }
+  Config config;
+  config.file = file;
+  config.directory = fs::absolute(file).parent_path();
+  const Source source{origin, text};
+  ObjectReader root(source, document->get(), "");
+  Status status;
+  if (auto service = root.string("service", true)) {
+    if (!is_service_name(*service)) {
+      root.fail("service", "must be 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit");
+    }
+    config.service = *service;
+  }
+  read_small_sections(root, config, status);
+  read_provider(root, config, status);
+  read_smoke_test(root, config, status);
+  read_balancer(root, config, status);
+  const auto root_status = root.finish();
+  if (!root_status.ok()) return root_status.error();
+  if (!status.ok()) return status.error();
+  return config;
+}
+
+Result<Config> load_config(const fs::path& file) {
+  auto text = util::read_file(file);
+  if (!text) {
+    return Error{ErrorKind::invalid, text.error().message + " (pass --config FILE or set PHOENIX_CONFIG)"};
+  }
+  return parse_config(*text, file);
+}
+
+fs::path choose_config_file(const std::optional<std::string>& option, const std::optional<std::string>& environment) {
+  if (option && !option->empty()) return *option;
+  if (environment && !environment->empty()) return *environment;
+  return "phoenix.json";
+}
+
+const char* provider_type(const ProviderConfig& provider) {
+  if (std::holds_alternative<LocalProviderConfig>(provider)) return "local";
+  if (std::holds_alternative<HcloudProviderConfig>(provider)) return "hcloud";
+  return "exec";
+}
+
+const char* balancer_type(const BalancerKind& balancer) {
+  return std::holds_alternative<HaproxyBalancerConfig>(balancer) ? "haproxy" : "hcloud";
+}
+
+}  // namespace phoenix::config

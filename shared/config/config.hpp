@@ -1,0 +1,102 @@
+#pragma once
+// The service configuration: one JSON file per service (see DESIGN.md, "Configuration").
+// Loading validates everything up front; nothing acts on a configuration that did not load.
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "shared/core/smoke.hpp"
+#include "shared/util/result.hpp"
+
+namespace phoenix::config {
+
+namespace fs = std::filesystem;
+
+struct LocalProviderConfig {
+  fs::path state_dir;                // default: .phoenix beside the config file
+  fs::path artifact;                 // a file or a folder, copied into each pool
+  std::vector<std::string> command;  // {artifact} {host} {port} {label} are filled in
+  std::chrono::seconds start_timeout{30};
+};
+
+struct HcloudProviderConfig {
+  std::optional<fs::path> token_file;  // HCLOUD_TOKEN wins when set
+  std::string server_type;
+  std::string image;
+  std::string location;
+  std::optional<fs::path> user_data_file;
+  int port = 8080;
+  std::string endpoint = "https://api.hetzner.cloud/v1";
+  fs::path state_dir;  // deploy lock, intent and history (shared storage for all agents)
+  std::chrono::seconds create_timeout{600};
+};
+
+struct ExecProviderConfig {
+  std::vector<std::string> command;
+  std::chrono::seconds timeout{600};
+  fs::path state_dir;
+};
+
+using ProviderConfig = std::variant<LocalProviderConfig, HcloudProviderConfig, ExecProviderConfig>;
+
+struct HealthCheckConfig {
+  int interval_ms = 500;
+  int rise = 2;
+  int fall = 2;
+};
+
+struct HaproxyBalancerConfig {
+  std::string socket;  // a unix socket path, or host:port
+  std::string backend;
+  std::optional<fs::path> config_file;  // where live membership is kept durable
+  HealthCheckConfig check;
+};
+
+struct HcloudBalancerConfig {
+  std::string load_balancer;
+  bool use_private_ip = false;
+};
+
+using BalancerKind = std::variant<HaproxyBalancerConfig, HcloudBalancerConfig>;
+
+struct BalancerConfig {
+  BalancerKind kind;
+  std::chrono::seconds health_timeout{30};
+  std::chrono::seconds drain_timeout{30};
+};
+
+struct SmokeTestConfig {
+  std::chrono::seconds timeout{30};
+  std::vector<SmokeCheck> checks;
+};
+
+struct Config {
+  fs::path file;       // as given
+  fs::path directory;  // relative paths in the file are relative to this
+  std::string service;
+  int pool_size = 1;
+  ProviderConfig provider;
+  SmokeTestConfig smoke_test;
+  BalancerConfig balancer;
+  int retention_keep = 3;
+  std::chrono::seconds lock_stale_after{3600};
+};
+
+// Reads and validates a configuration file. Every error is `invalid` and names the file,
+// the key and, where it can, the line.
+Result<Config> load_config(const fs::path& file);
+// The same from text already read (`file` names it in errors and anchors relative paths).
+Result<Config> parse_config(std::string_view text, const fs::path& file);
+
+// The file to use: --config, else $PHOENIX_CONFIG, else ./phoenix.json.
+fs::path choose_config_file(const std::optional<std::string>& option, const std::optional<std::string>& environment);
+
+// The provider's type name ("local", "hcloud", "exec") and the balancer's.
+const char* provider_type(const ProviderConfig& provider);
+const char* balancer_type(const BalancerKind& balancer);
+
+}  // namespace phoenix::config

@@ -1,0 +1,197 @@
+#include "shared/config/reader.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
+
+namespace phoenix::config {
+
+Error Source::error_at(std::string_view key, const std::string& message) const {
+  // The line of `"key":` when it occurs exactly once in the text.
+  std::optional<std::size_t> line;
+  if (!key.empty()) {
+    const std::string needle = "\"" + std::string(key) + "\"";
+    std::size_t position = 0;
+    int occurrences = 0;
+    std::size_t found_at = 0;
+    while ((position = text.find(needle, position)) != std::string_view::npos) {
+      const auto after = text.find_first_not_of(" \t\r\n", position + needle.size());
+      if (after != std::string_view::npos && text[after] == ':') {
+        ++occurrences;
+        found_at = position;
+      }
+      position += needle.size();
+    }
+    if (occurrences == 1) {
+      const auto before = text.substr(0, found_at);
+      line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    }
+  }
+  std::string where = file;
+  if (line) where += ":" + std::to_string(*line);
+  return {ErrorKind::invalid, where + ": " + message};
+}
+
+ObjectReader::ObjectReader(const Source& source, const cJSON* node, std::string path)
+    : source_(&source), node_(node), path_(std::move(path)) {}
+
+std::string ObjectReader::key_path(std::string_view key) const {
+  return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+}
+
+void ObjectReader::record(std::string_view key, const std::string& message) {
+  if (first_error_) return;
+  // The last component of the path is what appears in the text as "key":.
+  const auto dot = key.rfind('.');
+  const auto leaf = dot == std::string_view::npos ? key : key.substr(dot + 1);
+  const auto bracket = leaf.find('[');
+  first_error_ = source_->error_at(leaf.substr(0, bracket), message);
+}
+
+void ObjectReader::fail(const char* key, const std::string& message) {
+  record(key_path(key), key_path(key) + ": " + message);
+}
+
+bool ObjectReader::has(const char* key) const { return cJSON_GetObjectItemCaseSensitive(node_, key) != nullptr; }
+
+const cJSON* ObjectReader::lookup(const char* key, bool required) {
+  read_.insert(key);
+  const cJSON* item = cJSON_GetObjectItemCaseSensitive(node_, key);
+  if (item == nullptr && required) {
+    record(path_.empty() ? std::string_view() : std::string_view(path_),
+           "missing required key '" + key_path(key) + "'");
+  }
+  return item;
+}
+
+namespace {
+std::string got(const cJSON* item) { return std::string("got ") + util::json_type_name(item); }
+}  // namespace
+
+std::optional<std::string> ObjectReader::string(const char* key, bool required) {
+  const cJSON* item = lookup(key, required);
+  if (item == nullptr) return std::nullopt;
+  if (!cJSON_IsString(item)) {
+    fail(key, "expected a string, " + got(item));
+    return std::nullopt;
+  }
+  const std::string value = item->valuestring;
+  if (!util::is_valid_utf8(value)) {
+    fail(key, "the value is not valid UTF-8");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::int64_t> ObjectReader::integer(const char* key, bool required, std::int64_t min, std::int64_t max) {
+  const cJSON* item = lookup(key, required);
+  if (item == nullptr) return std::nullopt;
+  const auto range = "between " + std::to_string(min) + " and " + std::to_string(max);
+  if (!cJSON_IsNumber(item)) {
+    fail(key, "expected a whole number " + range + ", " + got(item));
+    return std::nullopt;
+  }
+  const double value = item->valuedouble;
+  if (!std::isfinite(value) || std::floor(value) != value) {
+    fail(key, "expected a whole number " + range + ", got a fraction");
+    return std::nullopt;
+  }
+  if (value < static_cast<double>(min) || value > static_cast<double>(max)) {
+    char shown[64];
+    std::snprintf(shown, sizeof shown, "%.0f", value);
+    fail(key, "expected a whole number " + range + ", got " + shown);
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(value);
+}
+
+std::optional<bool> ObjectReader::boolean(const char* key, bool required) {
+  const cJSON* item = lookup(key, required);
+  if (item == nullptr) return std::nullopt;
+  if (!cJSON_IsBool(item)) {
+    fail(key, "expected true or false, " + got(item));
+    return std::nullopt;
+  }
+  return cJSON_IsTrue(item) != 0;
+}
+
+std::optional<std::vector<std::string>> ObjectReader::string_array(const char* key, bool required, bool allow_empty) {
+  const cJSON* item = lookup(key, required);
+  if (item == nullptr) return std::nullopt;
+  if (!cJSON_IsArray(item)) {
+    fail(key, "expected an array of strings, " + got(item));
+    return std::nullopt;
+  }
+  std::vector<std::string> values;
+  const cJSON* element = nullptr;
+  cJSON_ArrayForEach(element, item) {
+    if (!cJSON_IsString(element)) {
+      fail(key, "expected an array of strings, element " + std::to_string(values.size()) + " is " +
+                    util::json_type_name(element));
+      return std::nullopt;
+    }
+    if (!util::is_valid_utf8(element->valuestring)) {
+      fail(key, "element " + std::to_string(values.size()) + " is not valid UTF-8");
+      return std::nullopt;
+    }
+    values.emplace_back(element->valuestring);
+  }
+  if (values.empty() && !allow_empty) {
+    fail(key, "must not be empty");
+    return std::nullopt;
+  }
+  return values;
+}
+
+std::optional<ObjectReader> ObjectReader::object(const char* key, bool required) {
+  const cJSON* item = lookup(key, required);
+  if (item == nullptr) return std::nullopt;
+  if (!cJSON_IsObject(item)) {
+    fail(key, "expected an object, " + got(item));
+    return std::nullopt;
+  }
+  return ObjectReader(*source_, item, key_path(key));
+}
+
+std::optional<std::vector<ObjectReader>> ObjectReader::object_array(const char* key, bool required) {
+  const cJSON* item = lookup(key, required);
+  if (item == nullptr) return std::nullopt;
+  if (!cJSON_IsArray(item)) {
+    fail(key, "expected an array of objects, " + got(item));
+    return std::nullopt;
+  }
+  std::vector<ObjectReader> readers;
+  const cJSON* element = nullptr;
+  cJSON_ArrayForEach(element, item) {
+    const auto path = key_path(key) + "[" + std::to_string(readers.size()) + "]";
+    if (!cJSON_IsObject(element)) {
+      record(path, path + ": expected an object, " + got(element));
+      return std::nullopt;
+    }
+    readers.emplace_back(*source_, element, path);
+  }
+  return readers;
+}
+
+Status ObjectReader::finish() {
+  if (first_error_) return *first_error_;
+  const cJSON* item = nullptr;
+  std::set<std::string> seen;
+  cJSON_ArrayForEach(item, node_) {
+    const std::string key = item->string != nullptr ? item->string : "";
+    if (!seen.insert(key).second) {
+      return source_->error_at({}, "key '" + key_path(util::printable(key, 60)) + "' appears twice");
+    }
+    if (read_.count(key) != 0) continue;
+    std::vector<std::string> known(read_.begin(), read_.end());
+    const auto shown_key = util::printable(key, 60);
+    return source_->error_at(
+        key, "unknown key '" + key_path(shown_key) + "' (known keys here: " + util::join(known, ", ") + ")");
+  }
+  return {};
+}
+
+}  // namespace phoenix::config

@@ -1,0 +1,45 @@
+#include "shared/core/balancer.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace phoenix {
+
+const char* to_string(AdminState state) {
+  switch (state) {
+    case AdminState::ready:
+      return "ready";
+    case AdminState::drain:
+      return "drain";
+    case AdminState::maint:
+      return "maint";
+  }
+  return "ready";
+}
+
+std::string member_name(std::string_view label, std::string_view server_id) {
+  return std::string(label) + ":" + std::string(server_id);
+}
+
+std::optional<MemberOwner> parse_member_name(std::string_view name) {
+  const auto colon = name.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == name.size()) return std::nullopt;
+  if (name.find(':', colon + 1) != std::string_view::npos) return std::nullopt;
+  return MemberOwner{std::string(name.substr(0, colon)), std::string(name.substr(colon + 1))};
+}
+
+namespace {
+std::vector<std::string> labels_where(const std::vector<Member>& members, bool admitted_only) {
+  std::set<std::string> labels;
+  for (const auto& member : members) {
+    if (admitted_only && !member.admitted()) continue;
+    if (auto owner = parse_member_name(member.name)) labels.insert(owner->label);
+  }
+  return {labels.begin(), labels.end()};
+}
+}  // namespace
+
+std::vector<std::string> live_labels(const std::vector<Member>& members) { return labels_where(members, true); }
+std::vector<std::string> member_labels(const std::vector<Member>& members) { return labels_where(members, false); }
+
+}  // namespace phoenix

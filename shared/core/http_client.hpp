@@ -1,0 +1,38 @@
+#pragma once
+// HTTP as an interface: requests go out together and come back together.
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "shared/util/result.hpp"
+
+namespace phoenix {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{10000};
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+
+  // The value of the first header with this (lower-case) name, or "".
+  std::string header(const std::string& name) const;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // Performs all requests concurrently. One result per request, in order: a response (any
+  // status), or an error (`timeout`, or `unavailable` for connection failures).
+  virtual std::vector<Result<HttpResponse>> perform(const std::vector<HttpRequest>& requests) = 0;
+};
+
+}  // namespace phoenix

@@ -1,0 +1,231 @@
+#include "shared/core/planner.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "shared/util/strings.hpp"
+
+namespace phoenix {
+
+const char* to_string(StepKind kind) {
+  switch (kind) {
+    case StepKind::add_standby:
+      return "add-standby";
+    case StepKind::return_to_standby:
+      return "return-to-standby";
+    case StepKind::wait_healthy:
+      return "wait-healthy";
+    case StepKind::admit:
+      return "admit";
+    case StepKind::drain:
+      return "drain";
+    case StepKind::wait_drained:
+      return "wait-drained";
+    case StepKind::remove:
+      return "remove";
+  }
+  return "step";
+}
+
+namespace {
+
+std::string list_members(const std::vector<std::string>& names) {
+  constexpr std::size_t shown = 6;
+  std::vector<std::string> head(names.begin(), names.begin() + static_cast<long>(std::min(shown, names.size())));
+  std::string text = util::join(head, ", ");
+  if (names.size() > shown) text += ", ... (" + std::to_string(names.size() - shown) + " more)";
+  return text;
+}
+
+std::string member_count(std::size_t count) { return util::plural(count, "member"); }
+
+const Pool* newest_of(const std::vector<Pool>& pools, const std::vector<std::string>& labels) {
+  const Pool* newest = nullptr;
+  for (const auto& label : labels) {
+    const Pool* pool = find_pool(pools, label);
+    if (pool != nullptr && (newest == nullptr || pool->meta.created_at > newest->meta.created_at)) newest = pool;
+  }
+  return newest;
+}
+
+}  // namespace
+
+std::string describe(const Step& step) {
+  const auto count = member_count(step.members.size());
+  const auto names = list_members(step.members);
+  switch (step.kind) {
+    case StepKind::add_standby:
+      return "add " + count + " on standby: " + names;
+    case StepKind::return_to_standby:
+      return "return " + count + " to standby: " + names;
+    case StepKind::wait_healthy:
+      return "wait until the balancer reports " + count + " healthy: " + names;
+    case StepKind::admit:
+      return "route traffic to " + count + ": " + names;
+    case StepKind::drain:
+      return "drain " + count + ": " + names;
+    case StepKind::wait_drained:
+      return "wait for the connections of " + count + " to finish: " + names;
+    case StepKind::remove:
+      return "remove " + count + " from the balancer: " + names;
+  }
+  return "step";
+}
+
+Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<Pool>& pools,
+                               const std::vector<Member>& members) {
+  const Pool* target = find_pool(pools, request.target);
+  if (target == nullptr) {
+    return Error{ErrorKind::invalid,
+                 "there is no pool '" + request.target + "'; 'create-pipeline list' shows the pools that exist"};
+  }
+  if (!target->complete) {
+    return Error{ErrorKind::invalid, "pool " + request.target +
+                                         " was not created completely; re-run 'create-pipeline create --label " +
+                                         request.target + "' first"};
+  }
+  if (target->servers.empty()) return Error{ErrorKind::invalid, "pool " + request.target + " has no servers"};
+  if (target->power == PowerState::off) {
+    return Error{ErrorKind::invalid, "pool " + request.target + " is powered off; power it on first"};
+  }
+  if (target->meta.smoke != SmokeVerdict::passed && !request.force) {
+    return Error{ErrorKind::refused, "pool " + request.target + " has smoke verdict '" + to_string(target->meta.smoke) +
+                                         "', not 'passed'; run 'create-pipeline smoke-test --label " + request.target +
+                                         "', or deploy anyway with --force"};
+  }
+
+  std::map<std::string, const Member*> by_name;
+  for (const auto& member : members) by_name[member.name] = &member;
+
+  SwitchPlan plan;
+  plan.target = request.target;
+  for (const auto& label : live_labels(members)) {
+    if (label != request.target) plan.from.push_back(label);
+  }
+
+  Step additions{StepKind::add_standby, {}, {}};
+  Step back_to_standby{StepKind::return_to_standby, {}, {}};
+  Step wait_healthy{StepKind::wait_healthy, {}, {}};
+  std::set<std::string> target_names;
+  for (const auto& server : target->servers) {
+    const auto name = member_name(target->label(), server.id);
+    target_names.insert(name);
+    const auto found = by_name.find(name);
+    if (found == by_name.end()) {
+      additions.members.push_back(name);
+      additions.additions.push_back({name, server.host, server.port, server.id});
+      wait_healthy.members.push_back(name);
+      continue;
+    }
+    const Member& member = *found->second;
+    if (member.admin != AdminState::ready) back_to_standby.members.push_back(name);
+    if (!member.admitted()) wait_healthy.members.push_back(name);
+  }
+
+  Step drain{StepKind::drain, {}, {}};
+  Step wait_drained{StepKind::wait_drained, {}, {}};
+  Step remove{StepKind::remove, {}, {}};
+  for (const auto& member : members) {
+    if (target_names.count(member.name) != 0) continue;
+    if (member.admitted()) drain.members.push_back(member.name);
+    if (member.admitted() || member.admin == AdminState::drain) wait_drained.members.push_back(member.name);
+    remove.members.push_back(member.name);
+  }
+
+  Step admit{StepKind::admit, wait_healthy.members, {}};
+  for (Step* step : {&additions, &back_to_standby, &wait_healthy, &admit, &drain, &wait_drained, &remove}) {
+    if (!step->members.empty()) plan.steps.push_back(std::move(*step));
+  }
+  return plan;
+}
+
+std::vector<Step> plan_revert(const std::string& target, const std::vector<Member>& members) {
+  Step remove{StepKind::remove, {}, {}};
+  for (const auto& member : members) {
+    const auto owner = parse_member_name(member.name);
+    if (owner && owner->label == target && !member.admitted()) remove.members.push_back(member.name);
+  }
+  if (remove.members.empty()) return {};
+  return {remove};
+}
+
+Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                              const std::optional<std::string>& explicit_target) {
+  const auto live = live_labels(members);
+  if (live.empty()) {
+    return Error{ErrorKind::failed,
+                 "nothing is live, so there is nothing to roll back from; use 'deploy-pipeline deploy --label L'"};
+  }
+  if (explicit_target) {
+    if (find_pool(pools, *explicit_target) == nullptr) {
+      return Error{ErrorKind::invalid, "there is no pool '" + *explicit_target +
+                                           "' to roll back to; 'create-pipeline list' shows the pools that exist"};
+    }
+    std::vector<std::string> others;
+    for (const auto& label : live) {
+      if (label != *explicit_target) others.push_back(label);
+    }
+    return RollbackChoice{*explicit_target, util::join(others, ",")};
+  }
+  if (live.size() > 1) {
+    return Error{ErrorKind::failed, "more than one pool is live (" + util::join(live, ", ") +
+                                        "); name the pool to roll back to with --to L"};
+  }
+  std::vector<Pool> sorted = pools;
+  sort_newest_first(sorted);
+  const Pool* from = newest_of(sorted, live);
+  if (from == nullptr) {
+    return Error{ErrorKind::failed,
+                 "the live pool " + live.front() +
+                     " no longer exists with the provider; name the pool to roll back to with --to L"};
+  }
+  for (const auto& pool : sorted) {
+    if (pool.meta.created_at >= from->meta.created_at || pool.label() == from->label()) continue;
+    if (pool.meta.smoke != SmokeVerdict::passed || pool.meta.verdict == LiveVerdict::bad || !pool.complete) continue;
+    return RollbackChoice{pool.label(), from->label()};
+  }
+  return Error{ErrorKind::failed, "no pool older than the live pool " + from->label() +
+                                      " passed its smoke test and is not marked bad; name one with --to L"};
+}
+
+PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members, int keep) {
+  std::vector<Pool> sorted = pools;
+  sort_newest_first(sorted);
+  const auto live = live_labels(members);
+  const auto known = member_labels(members);
+  const auto contains = [](const std::vector<std::string>& labels, const std::string& label) {
+    return std::find(labels.begin(), labels.end(), label) != labels.end();
+  };
+  PruneDecision decision;
+  int kept = 0;
+  for (const auto& pool : sorted) {
+    if (contains(live, pool.label())) {
+      decision.keep.emplace_back(pool.label(), "live");
+    } else if (contains(known, pool.label())) {
+      decision.keep.emplace_back(pool.label(), "still a member of the balancer");
+    } else if (kept < keep) {
+      ++kept;
+      decision.keep.emplace_back(pool.label(), "one of the newest " + std::to_string(keep));
+    } else {
+      decision.remove.push_back(pool.label());
+    }
+  }
+  return decision;
+}
+
+Status check_deletable(const Pool& pool, const std::vector<Member>& members) {
+  std::set<std::string> addresses;
+  for (const auto& server : pool.servers) addresses.insert(server.address());
+  for (const auto& member : members) {
+    const auto owner = parse_member_name(member.name);
+    const bool by_name = owner && owner->label == pool.label();
+    if (!by_name && addresses.count(member.address) == 0) continue;
+    return Error{ErrorKind::refused, "pool " + pool.label() + " is in the balancer: member " + member.name + " (" +
+                                         member.address + ") is " + to_string(member.admin) + ", " + member.status +
+                                         "; make another pool live first"};
+  }
+  return {};
+}
+
+}  // namespace phoenix

@@ -1,0 +1,78 @@
+#pragma once
+// The pure planner: desired state plus observed state in, ordered steps out. No I/O here;
+// the executor (ops/executor) applies a plan through the Balancer interface.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/core/balancer.hpp"
+#include "shared/core/pool.hpp"
+#include "shared/util/result.hpp"
+
+namespace phoenix {
+
+enum class StepKind {
+  add_standby,        // add new members, checked but routed nothing
+  return_to_standby,  // drained or maintenance members of the target back to standby
+  wait_healthy,       // until the balancer's own checks pass for every member
+  admit,              // route new traffic to them
+  drain,              // stop new traffic to the old members
+  wait_drained,       // until their connections are gone (bounded)
+  remove,             // take them out of the balancer (the servers keep running)
+};
+const char* to_string(StepKind kind);
+
+struct Step {
+  StepKind kind = StepKind::add_standby;
+  std::vector<std::string> members;   // the member names this step acts on
+  std::vector<MemberSpec> additions;  // add_standby only
+};
+
+// "add 3 members on standby: 42:1, 42:2, 42:3"
+std::string describe(const Step& step);
+
+struct SwitchPlan {
+  std::string target;
+  std::vector<std::string> from;  // labels that were live
+  std::vector<Step> steps;
+};
+
+struct SwitchRequest {
+  std::string target;
+  bool force = false;  // deploy a pool whose smoke verdict is not passed
+};
+
+// The steps that make `request.target` the only live pool. Invariant 1 is in the order:
+// nothing old is drained before every new member is healthy and admitted. Errors: the target
+// does not exist or cannot be deployed (`invalid`), its smoke verdict is not passed (`refused`).
+Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<Pool>& pools,
+                               const std::vector<Member>& members);
+
+// The steps that take a target that did not become healthy out again: only its members that
+// were never admitted, so whatever served before keeps serving.
+std::vector<Step> plan_revert(const std::string& target, const std::vector<Member>& members);
+
+struct RollbackChoice {
+  std::string target;
+  std::string from;  // the live pool being rolled back from
+};
+
+// The rollback target: `explicit_target` when given, else the newest pool older than the live
+// one whose smoke test passed and that is not marked bad.
+Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                              const std::optional<std::string>& explicit_target);
+
+struct PruneDecision {
+  std::vector<std::string> remove;                        // newest first
+  std::vector<std::pair<std::string, std::string>> keep;  // label, why
+};
+
+// Keeps every pool the balancer knows in any state, and the newest `keep` of the others.
+PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members, int keep);
+
+// Refuses (`refused`) when any server of the pool is a member of the balancer in any state,
+// matched by member name or by address.
+Status check_deletable(const Pool& pool, const std::vector<Member>& members);
+
+}  // namespace phoenix

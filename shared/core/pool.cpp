@@ -1,0 +1,99 @@
+#include "shared/core/pool.hpp"
+
+#include <algorithm>
+
+namespace phoenix {
+
+const char* to_string(SmokeVerdict verdict) {
+  switch (verdict) {
+    case SmokeVerdict::pending:
+      return "pending";
+    case SmokeVerdict::passed:
+      return "passed";
+    case SmokeVerdict::failed:
+      return "failed";
+  }
+  return "pending";
+}
+
+const char* to_string(LiveVerdict verdict) {
+  switch (verdict) {
+    case LiveVerdict::unknown:
+      return "unknown";
+    case LiveVerdict::good:
+      return "good";
+    case LiveVerdict::bad:
+      return "bad";
+  }
+  return "unknown";
+}
+
+const char* to_string(PowerState power) { return power == PowerState::on ? "on" : "off"; }
+
+const char* to_string(ServerState state) {
+  switch (state) {
+    case ServerState::running:
+      return "running";
+    case ServerState::starting:
+      return "starting";
+    case ServerState::stopped:
+      return "stopped";
+    case ServerState::dead:
+      return "dead";
+    case ServerState::unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+std::optional<SmokeVerdict> parse_smoke_verdict(std::string_view text) {
+  for (auto value : {SmokeVerdict::pending, SmokeVerdict::passed, SmokeVerdict::failed}) {
+    if (text == to_string(value)) return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<LiveVerdict> parse_live_verdict(std::string_view text) {
+  for (auto value : {LiveVerdict::unknown, LiveVerdict::good, LiveVerdict::bad}) {
+    if (text == to_string(value)) return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<PowerState> parse_power_state(std::string_view text) {
+  for (auto value : {PowerState::on, PowerState::off}) {
+    if (text == to_string(value)) return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<ServerState> parse_server_state(std::string_view text) {
+  for (auto value :
+       {ServerState::running, ServerState::starting, ServerState::stopped, ServerState::dead, ServerState::unknown}) {
+    if (text == to_string(value)) return value;
+  }
+  return std::nullopt;
+}
+
+const Server* Pool::find_server(std::string_view id) const {
+  for (const auto& server : servers) {
+    if (server.id == id) return &server;
+  }
+  return nullptr;
+}
+
+void sort_newest_first(std::vector<Pool>& pools) {
+  std::sort(pools.begin(), pools.end(), [](const Pool& a, const Pool& b) {
+    if (a.meta.created_at != b.meta.created_at) return a.meta.created_at > b.meta.created_at;
+    return a.meta.label > b.meta.label;
+  });
+}
+
+const Pool* find_pool(const std::vector<Pool>& pools, std::string_view label) {
+  for (const auto& pool : pools) {
+    if (pool.meta.label == label) return &pool;
+  }
+  return nullptr;
+}
+
+}  // namespace phoenix

@@ -1,0 +1,63 @@
+#pragma once
+// The domain: pools of servers for one release label, and what is known about them.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace phoenix {
+
+using WallTime = std::chrono::system_clock::time_point;
+
+enum class SmokeVerdict { pending, passed, failed };
+enum class LiveVerdict { unknown, good, bad };
+enum class PowerState { on, off };
+// What the provider knows of one server.
+enum class ServerState { running, starting, stopped, dead, unknown };
+
+const char* to_string(SmokeVerdict verdict);
+const char* to_string(LiveVerdict verdict);
+const char* to_string(PowerState power);
+const char* to_string(ServerState state);
+std::optional<SmokeVerdict> parse_smoke_verdict(std::string_view text);
+std::optional<LiveVerdict> parse_live_verdict(std::string_view text);
+std::optional<PowerState> parse_power_state(std::string_view text);
+std::optional<ServerState> parse_server_state(std::string_view text);
+
+struct Server {
+  std::string id;    // the provider's id, unique within the pool; [A-Za-z0-9._-]+
+  std::string host;  // where the balancer and smoke tests reach it
+  int port = 0;
+  ServerState state = ServerState::unknown;
+
+  std::string address() const { return host + ":" + std::to_string(port); }
+};
+
+// What Phoenix records about a pool, kept with the provider so any CI agent sees it.
+struct PoolMetadata {
+  std::string label;
+  WallTime created_at{};
+  std::string revision;      // source revision the release was built from
+  std::string triggered_by;  // who or what started the create pipeline
+  SmokeVerdict smoke = SmokeVerdict::pending;
+  LiveVerdict verdict = LiveVerdict::unknown;
+  std::string verdict_reason;
+};
+
+struct Pool {
+  PoolMetadata meta;
+  PowerState power = PowerState::on;
+  bool complete = true;  // false while (or if a crash interrupted) creation
+  std::vector<Server> servers;
+
+  const std::string& label() const { return meta.label; }
+  const Server* find_server(std::string_view id) const;
+};
+
+// Newest first by creation time, then by label for a stable order.
+void sort_newest_first(std::vector<Pool>& pools);
+const Pool* find_pool(const std::vector<Pool>& pools, std::string_view label);
+
+}  // namespace phoenix

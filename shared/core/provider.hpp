@@ -1,0 +1,38 @@
+#pragma once
+// The provider interface the core owns. The provider is the truth for "exists": it creates,
+// lists, powers and destroys servers, and keeps each pool's metadata where any CI agent sees it.
+
+#include <string>
+#include <vector>
+
+#include "shared/core/pool.hpp"
+#include "shared/util/result.hpp"
+
+namespace phoenix {
+
+struct PoolSpec {
+  PoolMetadata meta;  // label, created-at, revision, trigger user; verdicts start pending
+  int size = 1;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual std::string describe() const = 0;
+
+  // Every pool of the service, in no particular order, with each server's current state.
+  virtual Result<std::vector<Pool>> list_pools() = 0;
+  // Creates the servers of a pool and deploys the release onto them, all servers at once.
+  // Re-running it for a pool whose creation was interrupted completes that pool.
+  virtual Result<Pool> create_pool(const PoolSpec& spec) = 0;
+  // Destroys every server of the pool and its metadata.
+  virtual Status destroy_pool(const Pool& pool) = 0;
+  // Replaces the recorded metadata (verdicts) of an existing pool.
+  virtual Status update_metadata(const PoolMetadata& meta) = 0;
+
+  virtual bool supports_power() const = 0;
+  // Stops or starts every server of the pool, keeping its addresses and release.
+  virtual Status set_power(const Pool& pool, PowerState power) = 0;
+};
+
+}  // namespace phoenix

@@ -1,0 +1,147 @@
+#include "shared/core/records.hpp"
+
+#include "shared/util/time_format.hpp"
+
+namespace phoenix::records {
+
+namespace {
+
+Error bad_record(const std::string& what) { return {ErrorKind::failed, "corrupt record: " + what}; }
+
+std::string string_or(const cJSON* object, const char* key, std::string fallback = {}) {
+  return util::json_string(object, key).value_or(std::move(fallback));
+}
+
+Result<WallTime> read_time(const cJSON* object, const char* key) {
+  const auto text = util::json_string(object, key);
+  if (!text) return bad_record(std::string("missing ") + key);
+  const auto time = util::parse_iso8601(*text);
+  if (!time) return bad_record(std::string(key) + " is not an ISO 8601 time: " + *text);
+  return *time;
+}
+
+void add_time(cJSON* object, const char* key, WallTime time) {
+  util::add_string(object, key, util::format_iso8601_ms(time));
+}
+
+}  // namespace
+
+void write_metadata(cJSON* object, const PoolMetadata& meta) {
+  util::add_string(object, "label", meta.label);
+  add_time(object, "created_at", meta.created_at);
+  util::add_string(object, "revision", meta.revision);
+  util::add_string(object, "triggered_by", meta.triggered_by);
+  util::add_string(object, "smoke", to_string(meta.smoke));
+  util::add_string(object, "verdict", to_string(meta.verdict));
+  util::add_string(object, "verdict_reason", meta.verdict_reason);
+}
+
+Result<PoolMetadata> read_metadata(const cJSON* object) {
+  PoolMetadata meta;
+  meta.label = string_or(object, "label");
+  if (meta.label.empty()) return bad_record("pool without a label");
+  auto created = read_time(object, "created_at");
+  if (!created) return created.error();
+  meta.created_at = *created;
+  meta.revision = string_or(object, "revision");
+  meta.triggered_by = string_or(object, "triggered_by");
+  const auto smoke = parse_smoke_verdict(string_or(object, "smoke", "pending"));
+  const auto verdict = parse_live_verdict(string_or(object, "verdict", "unknown"));
+  if (!smoke || !verdict) return bad_record("pool " + meta.label + " has an unknown verdict");
+  meta.smoke = *smoke;
+  meta.verdict = *verdict;
+  meta.verdict_reason = string_or(object, "verdict_reason");
+  return meta;
+}
+
+util::Json to_json(const LockHolder& holder) {
+  util::Json object(cJSON_CreateObject());
+  util::add_string(object.get(), "host", holder.host);
+  util::add_number(object.get(), "pid", static_cast<double>(holder.pid));
+  util::add_string(object.get(), "job", holder.job);
+  util::add_string(object.get(), "command", holder.command);
+  add_time(object.get(), "since", holder.since);
+  return object;
+}
+
+Result<LockHolder> lock_holder_from_json(const cJSON* object) {
+  LockHolder holder;
+  holder.host = string_or(object, "host");
+  holder.pid = static_cast<long>(util::json_number(object, "pid").value_or(0));
+  holder.job = string_or(object, "job");
+  holder.command = string_or(object, "command");
+  auto since = read_time(object, "since");
+  if (!since) return since.error();
+  holder.since = *since;
+  return holder;
+}
+
+util::Json to_json(const Intent& intent) {
+  util::Json object(cJSON_CreateObject());
+  util::add_string(object.get(), "operation", intent.operation);
+  util::add_string(object.get(), "target", intent.target);
+  cJSON* from = cJSON_AddArrayToObject(object.get(), "from");
+  for (const auto& label : intent.from) cJSON_AddItemToArray(from, cJSON_CreateString(label.c_str()));
+  util::add_string(object.get(), "reason", intent.reason);
+  cJSON_AddItemToObject(object.get(), "by", to_json(intent.by).release());
+  add_time(object.get(), "started_at", intent.started_at);
+  util::add_number(object.get(), "step", intent.step);
+  util::add_number(object.get(), "steps", intent.steps);
+  util::add_string(object.get(), "current", intent.current);
+  return object;
+}
+
+Result<Intent> intent_from_json(const cJSON* object) {
+  Intent intent;
+  intent.operation = string_or(object, "operation");
+  intent.target = string_or(object, "target");
+  if (intent.operation.empty() || intent.target.empty()) return bad_record("intent without operation or target");
+  const cJSON* from = cJSON_GetObjectItemCaseSensitive(object, "from");
+  const cJSON* label = nullptr;
+  cJSON_ArrayForEach(label, from) {
+    if (cJSON_IsString(label)) intent.from.emplace_back(label->valuestring);
+  }
+  intent.reason = string_or(object, "reason");
+  if (const cJSON* by = cJSON_GetObjectItemCaseSensitive(object, "by"); cJSON_IsObject(by)) {
+    auto holder = lock_holder_from_json(by);
+    if (!holder) return holder.error();
+    intent.by = *holder;
+  }
+  auto started = read_time(object, "started_at");
+  if (!started) return started.error();
+  intent.started_at = *started;
+  intent.step = static_cast<int>(util::json_number(object, "step").value_or(0));
+  intent.steps = static_cast<int>(util::json_number(object, "steps").value_or(0));
+  intent.current = string_or(object, "current");
+  return intent;
+}
+
+util::Json to_json(const HistoryEvent& event) {
+  util::Json object(cJSON_CreateObject());
+  add_time(object.get(), "at", event.at);
+  util::add_string(object.get(), "action", event.action);
+  util::add_string(object.get(), "label", event.label);
+  util::add_string(object.get(), "from", event.from);
+  util::add_string(object.get(), "result", event.result);
+  util::add_number(object.get(), "duration_ms", static_cast<double>(event.duration_ms));
+  util::add_string(object.get(), "by", event.by);
+  util::add_string(object.get(), "detail", event.detail);
+  return object;
+}
+
+Result<HistoryEvent> history_event_from_json(const cJSON* object) {
+  HistoryEvent event;
+  auto at = read_time(object, "at");
+  if (!at) return at.error();
+  event.at = *at;
+  event.action = string_or(object, "action");
+  event.label = string_or(object, "label");
+  event.from = string_or(object, "from");
+  event.result = string_or(object, "result");
+  event.duration_ms = static_cast<long long>(util::json_number(object, "duration_ms").value_or(0));
+  event.by = string_or(object, "by");
+  event.detail = string_or(object, "detail");
+  return event;
+}
+
+}  // namespace phoenix::records

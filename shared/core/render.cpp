@@ -1,0 +1,195 @@
+#include "shared/core/render.hpp"
+
+#include <algorithm>
+
+#include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
+
+namespace phoenix {
+
+namespace {
+
+bool contains(const std::vector<std::string>& labels, const std::string& label) {
+  return std::find(labels.begin(), labels.end(), label) != labels.end();
+}
+
+std::string servers_summary(const Pool& pool) {
+  std::size_t running = 0;
+  for (const auto& server : pool.servers) running += server.state == ServerState::running ? 1 : 0;
+  std::string text = std::to_string(running) + "/" + std::to_string(pool.servers.size()) + " running";
+  return text;
+}
+
+cJSON* string_array(const std::vector<std::string>& values) {
+  cJSON* array = cJSON_CreateArray();
+  for (const auto& value : values) cJSON_AddItemToArray(array, cJSON_CreateString(value.c_str()));
+  return array;
+}
+
+}  // namespace
+
+std::string render_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string render_pools_table(const PoolListing& listing) {
+  if (listing.pools.empty()) return "no pools for service " + listing.service + "\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"LABEL", "LIVE", "SMOKE", "VERDICT", "POWER", "SERVERS", "CREATED", "REVISION"}};
+  for (const auto& pool : listing.pools) {
+    std::string live =
+        contains(listing.live, pool.label()) ? "live" : (contains(listing.in_balancer, pool.label()) ? "member" : "-");
+    if (listing.balancer_error) live = "?";
+    std::string servers = servers_summary(pool);
+    if (!pool.complete) servers += " (incomplete)";
+    rows.push_back({pool.label(), live, to_string(pool.meta.smoke), to_string(pool.meta.verdict), to_string(pool.power),
+                    servers, util::format_iso8601(pool.meta.created_at),
+                    pool.meta.revision.empty() ? "-" : pool.meta.revision.substr(0, 12)});
+  }
+  return render_table(rows);
+}
+
+std::string render_pools_json(const PoolListing& listing) {
+  util::Json document(cJSON_CreateObject());
+  util::add_string(document.get(), "service", listing.service);
+  if (listing.balancer_error) util::add_string(document.get(), "balancer_error", *listing.balancer_error);
+  cJSON* pools = cJSON_AddArrayToObject(document.get(), "pools");
+  for (const auto& pool : listing.pools) {
+    cJSON* item = cJSON_CreateObject();
+    util::add_string(item, "label", pool.label());
+    util::add_bool(item, "live", contains(listing.live, pool.label()));
+    util::add_string(item, "smoke", to_string(pool.meta.smoke));
+    util::add_string(item, "verdict", to_string(pool.meta.verdict));
+    util::add_string(item, "verdict_reason", pool.meta.verdict_reason);
+    util::add_string(item, "power", to_string(pool.power));
+    util::add_string(item, "created_at", util::format_iso8601_ms(pool.meta.created_at));
+    util::add_string(item, "revision", pool.meta.revision);
+    util::add_string(item, "triggered_by", pool.meta.triggered_by);
+    util::add_bool(item, "complete", pool.complete);
+    cJSON* servers = cJSON_AddArrayToObject(item, "servers");
+    for (const auto& server : pool.servers) {
+      cJSON* entry = cJSON_CreateObject();
+      util::add_string(entry, "id", server.id);
+      util::add_string(entry, "address", server.address());
+      util::add_string(entry, "state", to_string(server.state));
+      cJSON_AddItemToArray(servers, entry);
+    }
+    cJSON_AddItemToArray(pools, item);
+  }
+  return util::print_json(document.get(), true);
+}
+
+std::string render_status_table(const StatusReport& report) {
+  std::string out = "service  " + report.service + "\n";
+  out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) + "\n";
+  if (report.lock) out += "lock     held by " + report.lock->describe() + "\n";
+  if (!report.members.empty()) {
+    out += "\n";
+    std::vector<std::vector<std::string>> rows = {{"POOL", "SERVER", "ADDRESS", "STATE", "HEALTH", "CONNECTIONS"}};
+    for (const auto& member : report.members) {
+      rows.push_back({member.pool.empty() ? "?" : member.pool, member.server, member.address, member.state,
+                      member.health, std::to_string(member.sessions)});
+    }
+    out += render_table(rows);
+  }
+  out += "\n";
+  if (report.problems.empty()) {
+    out += "no problems\n";
+  } else {
+    out += "problems:\n";
+    for (const auto& problem : report.problems) out += "  - " + problem + "\n";
+  }
+  return out;
+}
+
+std::string render_status_json(const StatusReport& report) {
+  util::Json document(cJSON_CreateObject());
+  util::add_string(document.get(), "service", report.service);
+  cJSON_AddItemToObject(document.get(), "live", string_array(report.live));
+  cJSON* members = cJSON_AddArrayToObject(document.get(), "members");
+  for (const auto& member : report.members) {
+    cJSON* item = cJSON_CreateObject();
+    util::add_string(item, "pool", member.pool);
+    util::add_string(item, "server", member.server);
+    util::add_string(item, "address", member.address);
+    util::add_string(item, "state", member.state);
+    util::add_string(item, "health", member.health);
+    util::add_number(item, "connections", member.sessions);
+    cJSON_AddItemToArray(members, item);
+  }
+  cJSON_AddItemToObject(document.get(), "problems", string_array(report.problems));
+  if (report.interrupted) {
+    cJSON* interrupted = cJSON_AddObjectToObject(document.get(), "interrupted");
+    util::add_string(interrupted, "operation", report.interrupted->operation);
+    util::add_string(interrupted, "target", report.interrupted->target);
+    util::add_number(interrupted, "step", report.interrupted->step);
+    util::add_number(interrupted, "steps", report.interrupted->steps);
+    util::add_string(interrupted, "started_at", util::format_iso8601(report.interrupted->started_at));
+  }
+  if (report.lock) {
+    cJSON* lock = cJSON_AddObjectToObject(document.get(), "lock");
+    util::add_string(lock, "host", report.lock->host);
+    util::add_number(lock, "pid", static_cast<double>(report.lock->pid));
+    util::add_string(lock, "job", report.lock->job);
+    util::add_string(lock, "since", util::format_iso8601(report.lock->since));
+  }
+  return util::print_json(document.get(), true);
+}
+
+std::string render_history_table(const std::vector<HistoryEvent>& events) {
+  if (events.empty()) return "no deploys or rollbacks yet\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"AT", "ACTION", "LABEL", "FROM", "RESULT", "DURATION", "BY", "DETAIL"}};
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    rows.push_back({util::format_iso8601(it->at), it->action, it->label, it->from.empty() ? "-" : it->from, it->result,
+                    util::format_duration_ms(it->duration_ms), it->by.empty() ? "-" : it->by,
+                    util::printable(it->detail, 80)});
+  }
+  return render_table(rows);
+}
+
+std::string render_history_json(const std::string& service, const std::vector<HistoryEvent>& events) {
+  util::Json document(cJSON_CreateObject());
+  util::add_string(document.get(), "service", service);
+  cJSON* list = cJSON_AddArrayToObject(document.get(), "events");
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    cJSON* item = cJSON_CreateObject();
+    util::add_string(item, "at", util::format_iso8601_ms(it->at));
+    util::add_string(item, "action", it->action);
+    util::add_string(item, "label", it->label);
+    util::add_string(item, "from", it->from);
+    util::add_string(item, "result", it->result);
+    util::add_number(item, "duration_ms", static_cast<double>(it->duration_ms));
+    util::add_string(item, "by", it->by);
+    util::add_string(item, "detail", it->detail);
+    cJSON_AddItemToArray(list, item);
+  }
+  return util::print_json(document.get(), true);
+}
+
+std::string render_plan(const SwitchPlan& plan) {
+  std::string out = "plan: make pool " + plan.target + " live";
+  out += plan.from.empty() ? " (nothing is live now)\n" : " (replacing " + util::join(plan.from, ", ") + ")\n";
+  if (plan.steps.empty()) return out + "  nothing to do: it is already the only live pool\n";
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    out += "  " + std::to_string(i + 1) + ". " + describe(plan.steps[i]) + "\n";
+  }
+  return out;
+}
+
+}  // namespace phoenix

@@ -1,0 +1,38 @@
+#pragma once
+// The results commands print on stdout: aligned tables for people, stable JSON documents for
+// machines (the fields DESIGN.md lists). Pure functions.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/core/planner.hpp"
+#include "shared/core/pool.hpp"
+#include "shared/core/state_store.hpp"
+#include "shared/core/status.hpp"
+
+namespace phoenix {
+
+struct PoolListing {
+  std::string service;
+  std::vector<Pool> pools;  // newest first
+  std::vector<std::string> live;
+  std::vector<std::string> in_balancer;       // labels with a member in any state
+  std::optional<std::string> balancer_error;  // the balancer could not be read
+};
+
+std::string render_pools_table(const PoolListing& listing);
+std::string render_pools_json(const PoolListing& listing);
+
+std::string render_status_table(const StatusReport& report);
+std::string render_status_json(const StatusReport& report);
+
+std::string render_history_table(const std::vector<HistoryEvent>& events);
+std::string render_history_json(const std::string& service, const std::vector<HistoryEvent>& events);
+
+std::string render_plan(const SwitchPlan& plan);
+
+// Columns padded to the widest cell; the first row is the header.
+std::string render_table(const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace phoenix

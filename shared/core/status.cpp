@@ -1,0 +1,86 @@
+#include "shared/core/status.hpp"
+
+#include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
+
+namespace phoenix {
+
+std::string member_state_name(const Member& member) {
+  if (member.admin == AdminState::ready && member.weight == 0) return "standby";
+  return to_string(member.admin);
+}
+
+StatusReport build_status(const StatusInputs& inputs) {
+  StatusReport report;
+  report.service = inputs.service;
+  report.live = live_labels(inputs.members);
+  report.lock = inputs.lock;
+  auto& problems = report.problems;
+
+  if (inputs.intent && !inputs.operation_in_progress) {
+    const Intent& intent = *inputs.intent;
+    report.interrupted = intent;
+    problems.push_back("a " + intent.operation + " to pool " + intent.target + " started " +
+                       util::format_iso8601(intent.started_at) + " by " + intent.by.describe() +
+                       " was interrupted after step " + std::to_string(intent.step) + " of " +
+                       std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") +
+                       "; re-run 'deploy-pipeline " + intent.operation +
+                       (intent.operation == "deploy" ? " --label " + intent.target : "") +
+                       "' or 'deploy-pipeline repair' to finish it");
+  }
+  if (inputs.lock_staleness) {
+    problems.push_back("the deploy lock is stale (" + *inputs.lock_staleness + "); the next deploy needs --break-lock");
+  }
+  if (report.live.size() > 1) {
+    problems.push_back(std::to_string(report.live.size()) + " pools are live at once (" +
+                       util::join(report.live, ", ") + "); run 'deploy-pipeline repair' or deploy one of them");
+  }
+  if (report.live.empty() && !inputs.pools.empty()) {
+    problems.push_back("no pool is live: the balancer routes traffic to no server of this service");
+  }
+
+  for (const auto& member : inputs.members) {
+    MemberRow row;
+    row.address = member.address;
+    row.state = member_state_name(member);
+    row.health = member.status.empty() ? "unknown" : member.status;
+    if (!member.check_status.empty()) row.health += " (" + member.check_status + ")";
+    row.sessions = member.sessions;
+    const auto owner = parse_member_name(member.name);
+    if (!owner) {
+      row.server = member.name;
+      problems.push_back("member " + member.name + " (" + member.address +
+                         ") was not added by Phoenix; remove it or let the next deploy replace it");
+      report.members.push_back(row);
+      continue;
+    }
+    row.pool = owner->label;
+    row.server = owner->server_id;
+    report.members.push_back(row);
+
+    const Pool* pool = find_pool(inputs.pools, owner->label);
+    const Server* server = pool != nullptr ? pool->find_server(owner->server_id) : nullptr;
+    if (pool == nullptr) {
+      problems.push_back("member " + member.name + " belongs to pool " + owner->label + ", which no longer exists");
+    } else if (server == nullptr) {
+      problems.push_back("member " + member.name + ": pool " + owner->label + " has no server " + owner->server_id);
+    } else if (server->address() != member.address) {
+      problems.push_back("member " + member.name + " points at " + member.address + " but the server is at " +
+                         server->address());
+    } else if (member.admitted() && server->state != ServerState::running) {
+      problems.push_back("server " + owner->server_id + " of live pool " + owner->label + " is " +
+                         to_string(server->state));
+    }
+    if (member.admitted() && !member.healthy()) {
+      problems.push_back("live member " + member.name + " is not healthy: " + row.health);
+    }
+    const bool operation_running = inputs.intent.has_value() && inputs.operation_in_progress;
+    if (!member.admitted() && !operation_running) {
+      problems.push_back("member " + member.name + " is left in " + row.state +
+                         "; the next deploy or 'deploy-pipeline repair' cleans it up");
+    }
+  }
+  return report;
+}
+
+}  // namespace phoenix

@@ -1,0 +1,49 @@
+#pragma once
+// What `deploy-pipeline status` reports: the live pool, every member as the balancer sees it,
+// and every problem found by comparing the balancer, the provider and the intent record.
+// Pure: built from observations, no I/O.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/core/balancer.hpp"
+#include "shared/core/pool.hpp"
+#include "shared/core/state_store.hpp"
+
+namespace phoenix {
+
+struct MemberRow {
+  std::string pool;  // "" when the member was not added by Phoenix
+  std::string server;
+  std::string address;
+  std::string state;   // ready, standby, drain, maint
+  std::string health;  // the balancer's status and check: "UP (L7OK)"
+  int sessions = 0;
+};
+
+struct StatusReport {
+  std::string service;
+  std::vector<std::string> live;
+  std::vector<MemberRow> members;
+  std::vector<std::string> problems;
+  std::optional<Intent> interrupted;
+  std::optional<LockHolder> lock;
+};
+
+struct StatusInputs {
+  std::string service;
+  const std::vector<Pool>& pools;
+  const std::vector<Member>& members;
+  std::optional<Intent> intent;
+  std::optional<LockHolder> lock;
+  std::optional<std::string> lock_staleness;  // why the lock is stale, if it is
+  bool operation_in_progress = false;         // the intent belongs to a command that still holds the lock
+};
+
+StatusReport build_status(const StatusInputs& inputs);
+
+// "ready", "standby" (ready with weight 0), "drain", "maint".
+std::string member_state_name(const Member& member);
+
+}  // namespace phoenix

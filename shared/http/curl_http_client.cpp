@@ -1,0 +1,151 @@
+#include "shared/http/curl_http_client.hpp"
+
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+#include "shared/util/redact.hpp"
+#include "shared/util/strings.hpp"
+
+namespace phoenix::http {
+
+namespace {
+
+struct Transfer {
+  std::size_t index = 0;  // position in the request batch
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  HttpResponse response;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  std::optional<Error> error;
+  bool done = false;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  transfer->response.body.append(data, size * count);
+  return size * count;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const std::string_view line(data, size * count);
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    transfer->response.headers.emplace_back(util::to_lower(util::trim(line.substr(0, colon))),
+                                            std::string(util::trim(line.substr(colon + 1))));
+  } else if (line.rfind("HTTP/", 0) == 0) {
+    transfer->response.headers.clear();  // a new response (after 100-continue or a redirect)
+  }
+  return size * count;
+}
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+void configure(Transfer& transfer, const HttpRequest& request) {
+  CURL* easy = transfer.easy;
+  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error_buffer);
+  // TLS verification stays on: it is libcurl's default and nothing here turns it off.
+  if (request.method == "GET") {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str());
+  }
+  transfer.headers = curl_slist_append(transfer.headers, "Expect:");
+  for (const auto& [name, value] : request.headers) {
+    transfer.headers = curl_slist_append(transfer.headers, (name + ": " + value).c_str());
+  }
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
+}
+
+Error transfer_error(const HttpRequest& request, CURLcode code, const char* detail) {
+  const ErrorKind kind = code == CURLE_OPERATION_TIMEDOUT ? ErrorKind::timeout : ErrorKind::unavailable;
+  const std::string reason = (detail != nullptr && *detail != '\0') ? detail : curl_easy_strerror(code);
+  return {kind, request.method + " " + util::redact(request.url) + ": " + util::redact(reason)};
+}
+
+}  // namespace
+
+CurlHttpClient::CurlHttpClient() : multi_(nullptr) {
+  global_init();
+  multi_ = curl_multi_init();
+  if (multi_ == nullptr) throw std::runtime_error("libcurl could not create a multi handle");
+}
+
+CurlHttpClient::~CurlHttpClient() { curl_multi_cleanup(multi_); }
+
+std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<HttpRequest>& requests) {
+  std::vector<std::unique_ptr<Transfer>> transfers;
+  transfers.reserve(requests.size());
+  for (const auto& request : requests) {
+    auto transfer = std::make_unique<Transfer>();
+    transfer->index = transfers.size();
+    transfer->easy = curl_easy_init();
+    if (transfer->easy == nullptr) {
+      transfer->error = Error{ErrorKind::unavailable, "libcurl could not create a handle"};
+      transfer->done = true;
+    } else {
+      configure(*transfer, request);
+      curl_easy_setopt(transfer->easy, CURLOPT_PRIVATE, transfer.get());
+      curl_multi_add_handle(multi_, transfer->easy);
+    }
+    transfers.push_back(std::move(transfer));
+  }
+
+  int running = 0;
+  do {
+    const CURLMcode code = curl_multi_perform(multi_, &running);
+    if (code != CURLM_OK) break;
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      Transfer* transfer = nullptr;
+      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&transfer));
+      if (message->data.result == CURLE_OK) {
+        curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &transfer->response.status);
+      } else {
+        transfer->error = transfer_error(requests[transfer->index], message->data.result, transfer->error_buffer);
+      }
+      transfer->done = true;
+    }
+    if (running > 0) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  } while (running > 0);
+
+  std::vector<Result<HttpResponse>> results;
+  results.reserve(transfers.size());
+  for (std::size_t i = 0; i < transfers.size(); ++i) {
+    Transfer& transfer = *transfers[i];
+    if (transfer.easy != nullptr) {
+      curl_multi_remove_handle(multi_, transfer.easy);
+      curl_easy_cleanup(transfer.easy);
+    }
+    curl_slist_free_all(transfer.headers);
+    if (transfer.error) {
+      results.emplace_back(*transfer.error);
+    } else if (!transfer.done) {
+      results.emplace_back(Error{ErrorKind::unavailable, requests[i].method + " " + util::redact(requests[i].url) +
+                                                             ": the transfer did not complete"});
+    } else {
+      results.emplace_back(std::move(transfer.response));
+    }
+  }
+  return results;
+}
+
+}  // namespace phoenix::http

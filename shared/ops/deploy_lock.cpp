@@ -1,0 +1,40 @@
+#include "shared/ops/deploy_lock.hpp"
+
+namespace phoenix::ops {
+
+LockHolder make_holder(const Services& services, const std::string& command) {
+  LockHolder holder;
+  holder.host = services.identity.host;
+  holder.pid = services.identity.pid;
+  holder.job = services.identity.job;
+  holder.command = command;
+  holder.since = services.clock.wall_now();
+  return holder;
+}
+
+Result<DeployLock> DeployLock::take(Services& services, const std::string& command, bool break_lock) {
+  LockRequest request;
+  request.holder = make_holder(services, command);
+  request.break_lock = break_lock;
+  request.stale_after = services.config.lock_stale_after;
+  auto outcome = services.state.acquire_lock(request);
+  if (!outcome) return outcome.error();
+  if (outcome->taken_over) {
+    services.reporter.warning("took over the stale deploy lock of " + outcome->taken_over->describe());
+  }
+  services.reporter.detail("holding the deploy lock of service " + services.config.service);
+  return DeployLock(&services.state, &services.reporter, request.holder);
+}
+
+DeployLock::DeployLock(DeployLock&& other) noexcept
+    : store_(other.store_), reporter_(other.reporter_), holder_(std::move(other.holder_)) {
+  other.store_ = nullptr;
+}
+
+DeployLock::~DeployLock() {
+  if (store_ == nullptr) return;
+  const auto released = store_->release_lock(holder_);
+  if (!released.ok()) reporter_->warning("could not release the deploy lock: " + released.error().message);
+}
+
+}  // namespace phoenix::ops

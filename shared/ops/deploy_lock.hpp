@@ -1,0 +1,34 @@
+#pragma once
+// The deploy lock as a scope: taken by deploy, rollback, repair, delete and prune, released
+// when the scope ends (a crash leaves it behind; `lock_staleness` tells when it may be broken).
+
+#include <optional>
+#include <string>
+
+#include "shared/ops/services.hpp"
+
+namespace phoenix::ops {
+
+class DeployLock {
+ public:
+  static Result<DeployLock> take(Services& services, const std::string& command, bool break_lock);
+  DeployLock(DeployLock&& other) noexcept;
+  DeployLock& operator=(DeployLock&&) = delete;
+  DeployLock(const DeployLock&) = delete;
+  DeployLock& operator=(const DeployLock&) = delete;
+  ~DeployLock();
+
+  const LockHolder& holder() const { return holder_; }
+
+ private:
+  DeployLock(StateStore* store, util::Reporter* reporter, LockHolder holder)
+      : store_(store), reporter_(reporter), holder_(std::move(holder)) {}
+
+  StateStore* store_;
+  util::Reporter* reporter_;
+  LockHolder holder_;
+};
+
+LockHolder make_holder(const Services& services, const std::string& command);
+
+}  // namespace phoenix::ops

@@ -1,0 +1,167 @@
+#include "shared/ops/executor.hpp"
+
+#include <signal.h>
+
+#include <map>
+
+#include "shared/util/strings.hpp"
+
+namespace phoenix::ops {
+
+namespace {
+
+std::map<std::string, Member> by_name(const std::vector<Member>& members) {
+  std::map<std::string, Member> map;
+  for (const auto& member : members) map.emplace(member.name, member);
+  return map;
+}
+
+std::string member_state(const Member& member) {
+  std::string text = member.name + " " + (member.status.empty() ? "unknown" : member.status);
+  if (!member.check_status.empty()) text += " (check " + member.check_status + ")";
+  return text;
+}
+
+}  // namespace
+
+SwitchExecutor::SwitchExecutor(Balancer& balancer, util::Clock& clock, util::Reporter& reporter,
+                               ExecutorOptions options)
+    : balancer_(balancer), clock_(clock), reporter_(reporter), options_(options) {}
+
+SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCallback& before_step) {
+  SwitchOutcome outcome;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const Step& step = steps[i];
+    if (options_.kill_before_step && *options_.kill_before_step == static_cast<int>(i)) ::raise(SIGKILL);
+    if (before_step) {
+      outcome.status = before_step(i, step);
+      if (!outcome.status.ok()) return outcome;
+    }
+    reporter_.step(describe(step));
+    Status status;
+    switch (step.kind) {
+      case StepKind::add_standby:
+        status = balancer_.add_standby(step.additions);
+        break;
+      case StepKind::return_to_standby:
+        status = balancer_.return_to_standby(step.members);
+        break;
+      case StepKind::wait_healthy:
+        status = wait_healthy(step, outcome);
+        break;
+      case StepKind::admit:
+        status = balancer_.admit(step.members);
+        break;
+      case StepKind::drain:
+        status = balancer_.drain(step.members);
+        break;
+      case StepKind::wait_drained:
+        status = wait_drained(step);
+        break;
+      case StepKind::remove:
+        status = remove(step, outcome);
+        break;
+    }
+    if (status.ok() && step.kind != StepKind::wait_healthy && step.kind != StepKind::wait_drained) status = persist();
+    if (!status.ok()) {
+      outcome.status = status;
+      return outcome;
+    }
+    outcome.steps_done = i + 1;
+  }
+  return outcome;
+}
+
+Status SwitchExecutor::persist() {
+  auto members = balancer_.members();
+  if (!members) return members.error();
+  return balancer_.persist(*members);
+}
+
+Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
+  const auto started = clock_.now();
+  const auto deadline = started + options_.health_timeout;
+  while (true) {
+    auto members = balancer_.members();
+    if (!members) return members.error();
+    const auto current = by_name(*members);
+    std::vector<std::string> waiting;
+    std::vector<std::string> missing;
+    for (const auto& name : step.members) {
+      const auto found = current.find(name);
+      if (found == current.end()) {
+        missing.push_back(name);
+      } else if (!found->second.healthy()) {
+        waiting.push_back(member_state(found->second));
+      }
+    }
+    if (!missing.empty()) {
+      // Someone removed them, or the balancer restarted without them: re-running re-adds them.
+      return Error{ErrorKind::failed, "members vanished from the balancer while waiting for them: " +
+                                          util::join(missing, ", ") + "; re-run the command"};
+    }
+    if (waiting.empty()) {
+      reporter_.detail("healthy after " + util::format_duration_ms(util::elapsed_ms(started, clock_.now())));
+      return {};
+    }
+    if (clock_.now() >= deadline) {
+      outcome.unhealthy = true;
+      const std::size_t shown = std::min<std::size_t>(waiting.size(), 4);
+      std::vector<std::string> examples(waiting.begin(), waiting.begin() + static_cast<long>(shown));
+      return Error{ErrorKind::failed, util::plural(waiting.size(), "member") + " did not become healthy within " +
+                                          util::format_duration_ms(options_.health_timeout.count()) +
+                                          " (balancer.health_timeout_s): " + util::join(examples, ", ") +
+                                          (waiting.size() > shown ? ", ..." : "")};
+    }
+    clock_.sleep_for(options_.poll_interval);
+  }
+}
+
+Status SwitchExecutor::wait_drained(const Step& step) {
+  const auto started = clock_.now();
+  const auto deadline = started + options_.drain_timeout;
+  while (true) {
+    auto members = balancer_.members();
+    if (!members) return members.error();
+    const auto current = by_name(*members);
+    std::vector<std::string> connected;
+    for (const auto& name : step.members) {
+      const auto found = current.find(name);
+      if (found != current.end() && found->second.sessions > 0) {
+        connected.push_back(name + " (" + util::plural(static_cast<std::size_t>(found->second.sessions), "connection") +
+                            ")");
+      }
+    }
+    if (connected.empty()) {
+      reporter_.detail("drained after " + util::format_duration_ms(util::elapsed_ms(started, clock_.now())));
+      return {};
+    }
+    if (clock_.now() >= deadline) {
+      reporter_.warning("drain timed out after " + util::format_duration_ms(options_.drain_timeout.count()) +
+                        " (balancer.drain_timeout_s); still connected: " + util::join(connected, ", "));
+      return {};
+    }
+    clock_.sleep_for(options_.poll_interval);
+  }
+}
+
+Status SwitchExecutor::remove(const Step& step, SwitchOutcome& outcome) {
+  const auto deadline = clock_.now() + options_.removal_grace;
+  std::vector<std::string> pending = step.members;
+  while (true) {
+    auto still_connected = balancer_.remove(pending);
+    if (!still_connected) return still_connected.error();
+    pending = *still_connected;
+    if (pending.empty()) return {};
+    if (clock_.now() >= deadline) {
+      reporter_.warning("left in maintenance because connections are still open: " + util::join(pending, ", ") +
+                        "; the next deploy or 'deploy-pipeline repair' removes them");
+      outcome.left_in_maintenance = pending;
+      return {};
+    }
+    reporter_.detail("waiting for connections to close before removing " + util::join(pending, ", "));
+    clock_.sleep_for(options_.poll_interval);
+  }
+}
+
+}  // namespace phoenix::ops

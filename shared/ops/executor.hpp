@@ -1,0 +1,55 @@
+#pragma once
+// Applies a switch plan through the Balancer: one step at a time, waiting where the plan says
+// to wait, keeping the balancer's membership durable after every change.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "shared/core/balancer.hpp"
+#include "shared/core/planner.hpp"
+#include "shared/util/clock.hpp"
+#include "shared/util/reporter.hpp"
+
+namespace phoenix::ops {
+
+struct ExecutorOptions {
+  std::chrono::milliseconds health_timeout{30000};
+  std::chrono::milliseconds drain_timeout{30000};
+  std::chrono::milliseconds poll_interval{50};
+  // After the drain deadline, how long removal keeps retrying members that still hold
+  // connections before leaving them in maintenance with a warning.
+  std::chrono::milliseconds removal_grace{5000};
+  std::optional<int> kill_before_step;
+};
+
+struct SwitchOutcome {
+  Status status;
+  bool unhealthy = false;  // the target did not become healthy in time: revert it
+  std::size_t steps_done = 0;
+  std::vector<std::string> left_in_maintenance;
+};
+
+class SwitchExecutor {
+ public:
+  using StepCallback = std::function<Status(std::size_t index, const Step& step)>;
+
+  SwitchExecutor(Balancer& balancer, util::Clock& clock, util::Reporter& reporter, ExecutorOptions options);
+
+  // Runs `steps` in order; `before_step` is called before each one (to record progress).
+  SwitchOutcome run(const std::vector<Step>& steps, const StepCallback& before_step);
+
+ private:
+  Status wait_healthy(const Step& step, SwitchOutcome& outcome);
+  Status wait_drained(const Step& step);
+  Status remove(const Step& step, SwitchOutcome& outcome);
+  Status persist();
+
+  Balancer& balancer_;
+  util::Clock& clock_;
+  util::Reporter& reporter_;
+  ExecutorOptions options_;
+};
+
+}  // namespace phoenix::ops

@@ -1,0 +1,191 @@
+// create-pipeline's operations: create, smoke-test, list, smart delete, prune, power.
+
+#include "shared/ops/deploy_lock.hpp"
+#include "shared/ops/operations.hpp"
+#include "shared/ops/smoke_runner.hpp"
+#include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
+
+namespace phoenix::ops {
+
+namespace {
+
+Result<Pool> find_existing_pool(Services& services, const std::string& label) {
+  auto pools = services.provider.list_pools();
+  if (!pools) return pools.error();
+  const Pool* pool = find_pool(*pools, label);
+  if (pool == nullptr) {
+    return Error{ErrorKind::invalid, "there is no pool '" + label + "' for service " + services.config.service +
+                                         "; 'create-pipeline list' shows the pools that exist"};
+  }
+  return *pool;
+}
+
+HistoryEvent event(Services& services, const std::string& action, const std::string& label, const std::string& result,
+                   long long duration_ms, const std::string& detail) {
+  HistoryEvent record;
+  record.at = services.clock.wall_now();
+  record.action = action;
+  record.label = label;
+  record.result = result;
+  record.duration_ms = duration_ms;
+  record.by = services.identity.user.empty() ? services.identity.host : services.identity.user;
+  record.detail = detail;
+  return record;
+}
+
+void record_history(Services& services, const HistoryEvent& record) {
+  const auto appended = services.state.append_history(record);
+  if (!appended.ok()) services.reporter.warning("could not record history: " + appended.error().message);
+}
+
+// Destroys one pool after re-reading the balancer: the check that keeps invariant 2.
+Status destroy_if_not_member(Services& services, const Pool& pool) {
+  auto members = services.balancer.members();
+  if (!members) return members.error().context("reading the balancer before deleting pool " + pool.label());
+  PHX_TRY(check_deletable(pool, *members));
+  services.reporter.step("destroying pool " + pool.label() + " (" + util::plural(pool.servers.size(), "server") + ")");
+  return services.provider.destroy_pool(pool);
+}
+
+}  // namespace
+
+Result<CreateResult> create_pool(Services& services, const CreateOptions& options) {
+  PoolSpec spec;
+  spec.meta.label = options.label;
+  spec.meta.created_at = services.clock.wall_now();
+  spec.meta.revision = services.identity.revision;
+  spec.meta.triggered_by = services.identity.user;
+  spec.size = options.size.value_or(services.config.pool_size);
+
+  auto pools = services.provider.list_pools();
+  if (!pools) return pools.error();
+  if (const Pool* existing = find_pool(*pools, options.label); existing != nullptr && existing->complete) {
+    services.reporter.step("pool " + options.label + " already exists (created " +
+                           util::format_iso8601(existing->meta.created_at) + "); pools are immutable, nothing changed");
+    return CreateResult{*existing, true};
+  }
+  services.reporter.step("creating pool " + options.label + " of " +
+                         util::plural(static_cast<std::size_t>(spec.size), "server") + " with " +
+                         services.provider.describe());
+  const auto started = services.clock.now();
+  auto pool = services.provider.create_pool(spec);
+  if (!pool) return pool.error().context("creating pool " + options.label);
+  services.reporter.step("pool " + options.label + " created in " +
+                         util::format_duration_ms(util::elapsed_ms(started, services.clock.now())));
+  return CreateResult{*pool, false};
+}
+
+Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
+  auto pool = find_existing_pool(services, label);
+  if (!pool) return pool.error();
+  if (pool->power == PowerState::off) {
+    return Error{ErrorKind::invalid,
+                 "pool " + label + " is powered off; 'create-pipeline power-on --label " + label + "' first"};
+  }
+  SmokeSettings settings;
+  settings.service = services.config.service;
+  settings.checks = services.config.smoke_test.checks;
+  settings.timeout = services.config.smoke_test.timeout;
+  services.reporter.step("smoke-testing " + util::plural(pool->servers.size(), "server") + " of pool " + label +
+                         " with " + util::plural(settings.checks.size(), "check") + " each, all at once");
+  SmokeReport report = run_smoke_checks(services.http, services.clock, services.reporter, *pool, settings);
+
+  PoolMetadata meta = pool->meta;
+  meta.smoke = report.passed() ? SmokeVerdict::passed : SmokeVerdict::failed;
+  PHX_TRY(services.provider.update_metadata(meta));
+  services.reporter.step("smoke test " + std::string(report.passed() ? "passed" : "failed") + " for pool " + label +
+                         ": " + std::to_string(report.outcomes.size() - report.failures()) + " of " +
+                         std::to_string(report.outcomes.size()) + " checks passed in " +
+                         util::format_duration_ms(report.duration_ms));
+  return report;
+}
+
+Result<PoolListing> list_pools(Services& services) {
+  auto pools = services.provider.list_pools();
+  if (!pools) return pools.error();
+  PoolListing listing;
+  listing.service = services.config.service;
+  listing.pools = std::move(*pools);
+  sort_newest_first(listing.pools);
+  auto members = services.balancer.members();
+  if (members) {
+    listing.live = live_labels(*members);
+    listing.in_balancer = member_labels(*members);
+  } else {
+    listing.balancer_error = members.error().message;
+    services.reporter.warning("cannot tell which pool is live: " + members.error().message);
+  }
+  return listing;
+}
+
+Status delete_pool(Services& services, const DeleteOptions& options) {
+  auto pool = find_existing_pool(services, options.label);
+  if (!pool) return pool.error();
+  if (options.dry_run) {
+    auto members = services.balancer.members();
+    if (!members) return members.error();
+    PHX_TRY(check_deletable(*pool, *members));
+    services.reporter.step("dry run: would destroy pool " + options.label + " (" +
+                           util::plural(pool->servers.size(), "server") + "); it is not in the balancer");
+    return {};
+  }
+  auto lock = DeployLock::take(services, "delete --label " + options.label, options.break_lock);
+  if (!lock) return lock.error();
+  const auto started = services.clock.now();
+  const Status destroyed = destroy_if_not_member(services, *pool);
+  record_history(services, event(services, "delete", options.label, destroyed.ok() ? "succeeded" : "refused",
+                                 util::elapsed_ms(started, services.clock.now()),
+                                 destroyed.ok() ? "" : destroyed.error().message));
+  return destroyed;
+}
+
+Result<PruneResult> prune_pools(Services& services, const PruneOptions& options) {
+  std::optional<DeployLock> lock;
+  if (!options.dry_run) {
+    auto taken = DeployLock::take(services, "prune --keep " + std::to_string(options.keep), options.break_lock);
+    if (!taken) return taken.error();
+    lock.emplace(std::move(*taken));
+  }
+  auto pools = services.provider.list_pools();
+  if (!pools) return pools.error();
+  auto members = services.balancer.members();
+  if (!members) return members.error();
+  PruneResult result;
+  result.decision = plan_prune(*pools, *members, options.keep);
+  if (options.dry_run) return result;
+  for (const auto& label : result.decision.remove) {
+    const Pool* pool = find_pool(*pools, label);
+    const auto started = services.clock.now();
+    const Status destroyed = destroy_if_not_member(services, *pool);
+    if (!destroyed.ok() && destroyed.error().kind != ErrorKind::refused) return destroyed.error();
+    (destroyed.ok() ? result.deleted : result.refused).push_back(label);
+    record_history(services, event(services, "prune", label, destroyed.ok() ? "succeeded" : "refused",
+                                   util::elapsed_ms(started, services.clock.now()),
+                                   destroyed.ok() ? "" : destroyed.error().message));
+  }
+  return result;
+}
+
+Status set_pool_power(Services& services, const std::string& label, PowerState power) {
+  if (!services.provider.supports_power()) {
+    return Error{ErrorKind::invalid, services.provider.describe() + " cannot power pools off and on"};
+  }
+  auto pool = find_existing_pool(services, label);
+  if (!pool) return pool.error();
+  if (power == PowerState::off) {
+    // Powering off a pool the balancer routes to would take servers out from under traffic.
+    auto members = services.balancer.members();
+    if (!members) return members.error();
+    PHX_TRY(check_deletable(*pool, *members));
+  }
+  if (pool->power == power) {
+    services.reporter.step("pool " + label + " is already powered " + to_string(power));
+    return {};
+  }
+  services.reporter.step("powering " + std::string(to_string(power)) + " pool " + label + " (" +
+                         util::plural(pool->servers.size(), "server") + ")");
+  return services.provider.set_power(*pool, power);
+}
+
+}  // namespace phoenix::ops

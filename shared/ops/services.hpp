@@ -1,0 +1,41 @@
+#pragma once
+// Everything an operation works through. Every side effect sits behind one of these
+// interfaces; the CLI layer wires real implementations, tests wire fakes.
+
+#include <optional>
+#include <string>
+
+#include "shared/config/config.hpp"
+#include "shared/core/balancer.hpp"
+#include "shared/core/http_client.hpp"
+#include "shared/core/provider.hpp"
+#include "shared/core/state_store.hpp"
+#include "shared/util/clock.hpp"
+#include "shared/util/reporter.hpp"
+
+namespace phoenix::ops {
+
+// Who runs this command, for the lock, history and pool metadata.
+struct Identity {
+  std::string host;
+  long pid = 0;
+  std::string user;      // the CI trigger user, or the login name
+  std::string job;       // the CI job identity, or ""
+  std::string revision;  // the source revision being built
+};
+
+struct Services {
+  const config::Config& config;
+  Provider& provider;
+  Balancer& balancer;
+  StateStore& state;
+  HttpClient& http;
+  util::Clock& clock;
+  util::Reporter& reporter;
+  Identity identity;
+  // Test hook (PHOENIX_TEST_KILL_AT_STEP): the switch kills its own process with SIGKILL just
+  // before this step, to prove crash safety at every step boundary.
+  std::optional<int> kill_before_step;
+};
+
+}  // namespace phoenix::ops

@@ -1,0 +1,27 @@
+#pragma once
+// Runs the smoke checks against every server of a pool at once, retrying failed ones until
+// the pool's deadline: a server that is still starting gets the time the config allows.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "shared/core/http_client.hpp"
+#include "shared/core/pool.hpp"
+#include "shared/core/smoke.hpp"
+#include "shared/util/clock.hpp"
+#include "shared/util/reporter.hpp"
+
+namespace phoenix::ops {
+
+struct SmokeSettings {
+  std::string service;
+  std::vector<SmokeCheck> checks;
+  std::chrono::milliseconds timeout{30000};  // for the whole pool
+  std::chrono::milliseconds retry_interval{200};
+};
+
+SmokeReport run_smoke_checks(HttpClient& http, util::Clock& clock, util::Reporter& reporter, const Pool& pool,
+                             const SmokeSettings& settings);
+
+}  // namespace phoenix::ops

@@ -1,0 +1,347 @@
+#include "shared/providers/local_provider.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "shared/core/records.hpp"
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
+
+namespace phoenix::providers {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::chrono::milliseconds kStopGrace{3000};
+
+util::Json record_to_json(const LocalPoolRecord& record) {
+  util::Json object(cJSON_CreateObject());
+  records::write_metadata(object.get(), record.meta);
+  util::add_string(object.get(), "power", to_string(record.power));
+  util::add_bool(object.get(), "complete", record.complete);
+  util::add_string(object.get(), "artifact", record.artifact);
+  cJSON* servers = cJSON_AddArrayToObject(object.get(), "servers");
+  for (const auto& server : record.servers) {
+    cJSON* item = cJSON_CreateObject();
+    util::add_string(item, "id", server.id);
+    util::add_string(item, "host", server.host);
+    util::add_number(item, "port", server.port);
+    util::add_number(item, "pid", server.process.pid);
+    util::add_number(item, "start_ticks", static_cast<double>(server.process.start_ticks));
+    cJSON_AddItemToArray(servers, item);
+  }
+  return object;
+}
+
+Result<LocalPoolRecord> record_from_json(const cJSON* object, const std::string& origin) {
+  LocalPoolRecord record;
+  auto meta = records::read_metadata(object);
+  if (!meta) return meta.error().context(origin);
+  record.meta = *meta;
+  record.power = parse_power_state(util::json_string(object, "power").value_or("on")).value_or(PowerState::on);
+  record.complete = util::json_bool(object, "complete").value_or(false);
+  record.artifact = util::json_string(object, "artifact").value_or("");
+  const cJSON* servers = cJSON_GetObjectItemCaseSensitive(object, "servers");
+  const cJSON* item = nullptr;
+  cJSON_ArrayForEach(item, servers) {
+    LocalServerRecord server;
+    server.id = util::json_string(item, "id").value_or("");
+    server.host = util::json_string(item, "host").value_or("");
+    server.port = static_cast<int>(util::json_number(item, "port").value_or(0));
+    server.process.pid = static_cast<pid_t>(util::json_number(item, "pid").value_or(0));
+    server.process.start_ticks = static_cast<std::uint64_t>(util::json_number(item, "start_ticks").value_or(0));
+    if (server.id.empty() || server.host.empty())
+      return Error{ErrorKind::failed, origin + ": a server has no id or host"};
+    record.servers.push_back(server);
+  }
+  return record;
+}
+
+// A port nobody listens on at `host`, from the kernel's ephemeral range.
+Result<int> free_port(const std::string& host) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Error{ErrorKind::failed, std::string("cannot create a socket: ") + std::strerror(errno)};
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    return Error{ErrorKind::failed, "cannot find a free port on " + host + ": " + std::strerror(saved)};
+  }
+  ::close(fd);
+  return static_cast<int>(ntohs(address.sin_port));
+}
+
+bool accepts_connections(const std::string& host, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
+  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return connected;
+}
+
+// The last lines of a server's log, for the error that says why it did not start.
+std::string log_tail(const fs::path& log) {
+  auto text = util::read_file(log);
+  if (!text || text->empty()) return "(its log is empty)";
+  auto lines = util::split_lines(*text);
+  const std::size_t first = lines.size() > 3 ? lines.size() - 3 : 0;
+  std::vector<std::string> tail(lines.begin() + static_cast<long>(first), lines.end());
+  return "its log " + log.string() + " ends with: " + util::printable(util::join(tail, " | "), 300);
+}
+
+// 127.64.0.1 onwards: every server gets an address of its own inside 127.0.0.0/8.
+std::string loopback_host(std::uint64_t n) {
+  const auto b = 64 + ((n >> 16) & 63);
+  const auto c = (n >> 8) & 255;
+  const auto d = n & 255;
+  return "127." + std::to_string(b) + "." + std::to_string(c) + "." + std::to_string(d);
+}
+
+}  // namespace
+
+LocalProvider::LocalProvider(LocalProviderSettings settings, util::Clock& clock, util::Reporter& reporter)
+    : settings_(std::move(settings)), clock_(clock), reporter_(reporter) {}
+
+std::string LocalProvider::describe() const { return "local provider (" + service_directory().string() + ")"; }
+
+fs::path LocalProvider::pool_directory(const std::string& label) const { return service_directory() / "pools" / label; }
+
+Result<LocalPoolRecord> LocalProvider::load(const std::string& label) const {
+  const fs::path file = pool_directory(label) / "pool.json";
+  auto text = util::read_file(file);
+  if (!text) return text.error();
+  auto document = util::parse_json(*text, file.string());
+  if (!document) return Error{ErrorKind::failed, document.error().message};
+  return record_from_json(document->get(), file.string());
+}
+
+Status LocalProvider::save(const LocalPoolRecord& record) const {
+  return util::write_file_atomic(pool_directory(record.meta.label) / "pool.json",
+                                 util::print_json(record_to_json(record).get(), true));
+}
+
+Pool LocalProvider::to_pool(const LocalPoolRecord& record) const {
+  Pool pool;
+  pool.meta = record.meta;
+  pool.power = record.power;
+  pool.complete = record.complete;
+  for (const auto& server : record.servers) {
+    ServerState state = ServerState::dead;
+    if (util::is_running(server.process)) {
+      state = ServerState::running;
+    } else if (record.power == PowerState::off) {
+      state = ServerState::stopped;
+    } else if (server.process.pid == 0) {
+      state = ServerState::starting;
+    }
+    pool.servers.push_back({server.id, server.host, server.port, state});
+  }
+  return pool;
+}
+
+Result<std::vector<Pool>> LocalProvider::list_pools() {
+  std::vector<Pool> pools;
+  const fs::path directory = service_directory() / "pools";
+  std::error_code ec;
+  if (!fs::exists(directory, ec)) return pools;
+  for (const auto& entry : fs::directory_iterator(directory, ec)) {
+    const std::string label = entry.path().filename().string();
+    if (!entry.is_directory() || label.empty() || label.front() == '.') continue;
+    auto record = load(label);
+    if (!record) {
+      reporter_.warning("skipping pool directory " + entry.path().string() + ": " + record.error().message);
+      continue;
+    }
+    pools.push_back(to_pool(*record));
+  }
+  if (ec) return Error{ErrorKind::failed, "cannot list " + directory.string() + ": " + ec.message()};
+  return pools;
+}
+
+Result<std::vector<std::string>> LocalProvider::allocate_hosts(std::size_t count) const {
+  PHX_TRY(util::make_directories(service_directory()));
+  const fs::path counter_file = service_directory() / "address-counter";
+  auto lock = util::FileLock::acquire(counter_file.string() + ".lock");
+  if (!lock) return lock.error();
+  std::uint64_t next = 1;
+  if (auto text = util::read_file(counter_file)) {
+    if (auto value = util::parse_int(util::trim(*text)); value && *value > 0) next = static_cast<std::uint64_t>(*value);
+  }
+  std::vector<std::string> hosts;
+  while (hosts.size() < count) {
+    next = next % (64ULL << 16) == 0 ? 1 : next;  // wrap within 127.64.0.0/10
+    const auto last_octet = next & 255;
+    if (last_octet != 0 && last_octet != 255) hosts.push_back(loopback_host(next));
+    ++next;
+  }
+  PHX_TRY(util::write_file_atomic(counter_file, std::to_string(next) + "\n"));
+  return hosts;
+}
+
+Status LocalProvider::start_servers(LocalPoolRecord& record, const std::vector<std::size_t>& indices) {
+  const fs::path directory = pool_directory(record.meta.label);
+  PHX_TRY(util::make_directories(directory / "logs"));
+  const std::string artifact = (directory / record.artifact).string();
+  for (const auto index : indices) {
+    auto& server = record.servers[index];
+    std::vector<std::string> argv;
+    for (const auto& part : settings_.command) {
+      std::string value = util::replace_all(part, "{artifact}", artifact);
+      value = util::replace_all(value, "{host}", server.host);
+      value = util::replace_all(value, "{port}", std::to_string(server.port));
+      value = util::replace_all(value, "{label}", record.meta.label);
+      argv.push_back(value);
+    }
+    auto started = util::spawn_detached({argv, directory, directory / "logs" / (server.id + ".log")});
+    if (!started) return started.error().context("starting server " + server.id + " of pool " + record.meta.label);
+    server.process = *started;
+  }
+  PHX_TRY(save(record));
+
+  // Wait until every server accepts connections, or one of them exits.
+  const auto deadline = clock_.now() + settings_.start_timeout;
+  std::vector<std::size_t> waiting = indices;
+  while (!waiting.empty()) {
+    std::vector<std::size_t> still_waiting;
+    for (const auto index : waiting) {
+      const auto& server = record.servers[index];
+      if (accepts_connections(server.host, server.port)) continue;
+      if (!util::is_running(server.process)) {
+        return Error{ErrorKind::failed, "server " + server.id + " of pool " + record.meta.label +
+                                            " exited right after starting; " +
+                                            log_tail(directory / "logs" / (server.id + ".log"))};
+      }
+      still_waiting.push_back(index);
+    }
+    waiting.swap(still_waiting);
+    if (waiting.empty()) break;
+    if (clock_.now() >= deadline) {
+      const auto& server = record.servers[waiting.front()];
+      return Error{ErrorKind::failed, util::plural(waiting.size(), "server") + " of pool " + record.meta.label +
+                                          " did not accept connections within " +
+                                          std::to_string(settings_.start_timeout.count()) +
+                                          " s (provider.start_timeout_s), "
+                                          "for example " +
+                                          server.host + ":" + std::to_string(server.port)};
+    }
+    clock_.sleep_for(std::chrono::milliseconds(10));
+  }
+  return {};
+}
+
+Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
+  const std::string& label = spec.meta.label;
+  const fs::path directory = pool_directory(label);
+  LocalPoolRecord record;
+  std::error_code ec;
+  if (fs::exists(directory / "pool.json", ec)) {
+    auto existing = load(label);
+    if (!existing) return existing.error();
+    if (existing->complete) return to_pool(*existing);
+    record = *existing;
+    reporter_.step("resuming the interrupted creation of pool " + label);
+  } else {
+    if (!fs::exists(settings_.artifact, ec)) {
+      return Error{ErrorKind::invalid, "the release artifact " + settings_.artifact.string() +
+                                           " does not exist (provider.artifact); build it first"};
+    }
+    record.meta = spec.meta;
+    record.artifact = (fs::path("release") / settings_.artifact.filename()).string();
+    PHX_TRY(util::make_directories(directory));
+  }
+
+  // The pool's own copy of the release, made whole before anything runs from it.
+  if (!fs::exists(directory / record.artifact, ec)) {
+    reporter_.step("copying release " + settings_.artifact.string() + " into pool " + label);
+    const fs::path staging = directory / "release.partial";
+    PHX_TRY(util::remove_tree(staging));
+    PHX_TRY(util::make_directories(staging));
+    PHX_TRY(util::copy_tree(settings_.artifact, staging / settings_.artifact.filename()));
+    PHX_TRY(util::remove_tree(directory / "release"));
+    fs::rename(staging, directory / "release", ec);
+    if (ec)
+      return Error{ErrorKind::failed,
+                   "cannot move the release into place in " + directory.string() + ": " + ec.message()};
+  }
+
+  if (record.servers.empty()) {
+    auto hosts = allocate_hosts(static_cast<std::size_t>(spec.size));
+    if (!hosts) return hosts.error();
+    for (int i = 0; i < spec.size; ++i) {
+      auto port = free_port((*hosts)[static_cast<std::size_t>(i)]);
+      if (!port) return port.error();
+      record.servers.push_back({std::to_string(i + 1), (*hosts)[static_cast<std::size_t>(i)], *port, {}});
+    }
+    PHX_TRY(save(record));
+  }
+
+  std::vector<std::size_t> to_start;
+  for (std::size_t i = 0; i < record.servers.size(); ++i) {
+    if (!util::is_running(record.servers[i].process)) to_start.push_back(i);
+  }
+  reporter_.step("starting " + util::plural(to_start.size(), "server") + " of pool " + label + " at once");
+  PHX_TRY(start_servers(record, to_start));
+  record.complete = true;
+  PHX_TRY(save(record));
+  return to_pool(record);
+}
+
+Status LocalProvider::destroy_pool(const Pool& pool) {
+  auto record = load(pool.label());
+  if (!record) return record.error();
+  for (const auto& server : record->servers) util::stop_process(server.process, kStopGrace);
+  // Rename first: a crash leaves a hidden directory, never a half-deleted pool that lists.
+  const fs::path directory = pool_directory(pool.label());
+  const fs::path doomed =
+      service_directory() / "pools" / (".deleting-" + pool.label() + "-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::rename(directory, doomed, ec);
+  if (ec) return Error{ErrorKind::failed, "cannot remove " + directory.string() + ": " + ec.message()};
+  return util::remove_tree(doomed);
+}
+
+Status LocalProvider::update_metadata(const PoolMetadata& meta) {
+  auto lock = util::FileLock::acquire(pool_directory(meta.label) / "pool.json.lock");
+  if (!lock) return lock.error();
+  auto record = load(meta.label);
+  if (!record) return record.error();
+  record->meta = meta;
+  return save(*record);
+}
+
+Status LocalProvider::set_power(const Pool& pool, PowerState power) {
+  auto lock = util::FileLock::acquire(pool_directory(pool.label()) / "pool.json.lock");
+  if (!lock) return lock.error();
+  auto record = load(pool.label());
+  if (!record) return record.error();
+  if (power == PowerState::off) {
+    for (auto& server : record->servers) util::stop_process(server.process, kStopGrace);
+    record->power = PowerState::off;
+    return save(*record);
+  }
+  std::vector<std::size_t> to_start;
+  for (std::size_t i = 0; i < record->servers.size(); ++i) {
+    if (!util::is_running(record->servers[i].process)) to_start.push_back(i);
+  }
+  record->power = PowerState::on;
+  return start_servers(*record, to_start);
+}
+
+}  // namespace phoenix::providers

@@ -1,0 +1,59 @@
+#pragma once
+// Filesystem helpers. Writes that other runs read are atomic: a reader sees the old content
+// or the new, never a torn file, even after a crash or power loss.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/util/result.hpp"
+
+namespace phoenix::util {
+
+namespace fs = std::filesystem;
+
+// Reads a whole regular file. A directory, a missing file or a permission problem is an
+// `invalid` error naming the path.
+Result<std::string> read_file(const fs::path& path);
+
+// Writes `content` to a temporary file beside `path`, fsyncs it, renames it over `path` and
+// fsyncs the directory. An existing file keeps its mode and owner; a new one gets `mode`.
+Status write_file_atomic(const fs::path& path, std::string_view content, int mode = 0644);
+
+// Appends one record with O_APPEND and fsyncs: concurrent appenders never interleave records
+// smaller than PIPE_BUF on local filesystems.
+Status append_file_durable(const fs::path& path, std::string_view record);
+
+Status make_directories(const fs::path& path);
+
+// Copies a file (keeping its permission bits) or a whole directory tree into `destination`.
+Status copy_tree(const fs::path& source, const fs::path& destination);
+
+// Removes a file or a directory tree; a missing path is not an error.
+Status remove_tree(const fs::path& path);
+
+// Creates `path` exclusively (O_CREAT|O_EXCL) with `content`, fsynced. Returns a `refused`
+// error when the file already exists.
+Status create_exclusive(const fs::path& path, std::string_view content);
+
+// An exclusive advisory lock (flock) on a file, held until destruction. It serialises
+// read-modify-write cycles between processes on one host.
+class FileLock {
+ public:
+  static Result<FileLock> acquire(const fs::path& path);
+  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock& operator=(FileLock&&) = delete;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// `path` made absolute against `base` when it is relative.
+fs::path resolve_against(const fs::path& base, const fs::path& path);
+
+}  // namespace phoenix::util

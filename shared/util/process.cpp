@@ -1,0 +1,267 @@
+#include "shared/util/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "shared/util/strings.hpp"
+
+extern char** environ;
+
+namespace phoenix::util {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::vector<char*> make_argv(const std::vector<std::string>& arguments) {
+  std::vector<char*> argv;
+  argv.reserve(arguments.size() + 1);
+  for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+  argv.push_back(nullptr);
+  return argv;
+}
+
+// The inherited environment with `overrides` (NAME=value) replacing same-named entries.
+std::vector<std::string> merged_environment(const std::vector<std::string>& overrides) {
+  std::vector<std::string> entries;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto name = text.substr(0, text.find('='));
+    bool overridden = false;
+    for (const auto& override_entry : overrides) {
+      if (override_entry.substr(0, override_entry.find('=')) == name) overridden = true;
+    }
+    if (!overridden) entries.emplace_back(text);
+  }
+  entries.insert(entries.end(), overrides.begin(), overrides.end());
+  return entries;
+}
+
+class SpawnAttributes {
+ public:
+  explicit SpawnAttributes(short flags) {
+    posix_spawnattr_init(&attributes_);
+    posix_spawnattr_setflags(&attributes_, flags);
+    posix_spawn_file_actions_init(&actions_);
+  }
+  ~SpawnAttributes() {
+    posix_spawnattr_destroy(&attributes_);
+    posix_spawn_file_actions_destroy(&actions_);
+  }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+  posix_spawnattr_t* attributes() { return &attributes_; }
+  posix_spawn_file_actions_t* actions() { return &actions_; }
+
+ private:
+  posix_spawnattr_t attributes_{};
+  posix_spawn_file_actions_t actions_{};
+};
+
+Error spawn_error(const std::vector<std::string>& argv, int error_number) {
+  return {ErrorKind::unavailable,
+          "cannot start " + shell_quote(argv.empty() ? "" : argv[0]) + ": " + std::strerror(error_number)};
+}
+
+// Default signal dispositions and an empty mask for the child, whatever this process set.
+void reset_signals(posix_spawnattr_t* attributes) {
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigdefault(attributes, &all);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(attributes, &none);
+}
+
+void reap_if_child(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, WNOHANG);
+}
+
+}  // namespace
+
+Result<ProcessIdentity> spawn_detached(const SpawnRequest& request) {
+  if (request.argv.empty()) return Error{ErrorKind::invalid, "empty command"};
+  SpawnAttributes spawn(POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  reset_signals(spawn.attributes());
+  posix_spawn_file_actions_addopen(spawn.actions(), 0, "/dev/null", O_RDONLY, 0);
+  const std::string output = request.output_file.empty() ? "/dev/null" : request.output_file.string();
+  posix_spawn_file_actions_addopen(spawn.actions(), 1, output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(spawn.actions(), 1, 2);
+  if (!request.working_directory.empty()) {
+    posix_spawn_file_actions_addchdir_np(spawn.actions(), request.working_directory.c_str());
+  }
+  auto argv = make_argv(request.argv);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, argv[0], spawn.actions(), spawn.attributes(), argv.data(), environ);
+  if (rc != 0) return spawn_error(request.argv, rc);
+  ProcessIdentity identity{pid, 0};
+  // The start time is readable as soon as the pid exists.
+  if (auto ticks = process_start_ticks(pid)) identity.start_ticks = *ticks;
+  return identity;
+}
+
+std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content;
+  if (!std::getline(stat, content)) return std::nullopt;
+  // The command name (field 2) may hold spaces and parentheses: fields restart after the last ')'.
+  const auto close = content.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  const auto fields = split(std::string_view(content).substr(close + 2), ' ');
+  // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
+  if (fields.size() < 20) return std::nullopt;
+  if (fields[0] == "Z" || fields[0] == "X") return std::nullopt;
+  const auto ticks = parse_int(fields[19]);
+  if (!ticks) return std::nullopt;
+  return static_cast<std::uint64_t>(*ticks);
+}
+
+bool is_running(const ProcessIdentity& process) {
+  if (process.pid <= 0) return false;
+  reap_if_child(process.pid);
+  const auto ticks = process_start_ticks(process.pid);
+  if (!ticks) return false;
+  return process.start_ticks == 0 || *ticks == process.start_ticks;
+}
+
+void stop_process(const ProcessIdentity& process, std::chrono::milliseconds grace) {
+  if (!is_running(process)) return;
+  // Our servers lead their own session and process group; signal the group so helpers go too.
+  const pid_t group = ::getpgid(process.pid) == process.pid ? -process.pid : process.pid;
+  ::kill(group, SIGTERM);
+  const auto deadline = SteadyClock::now() + grace;
+  while (SteadyClock::now() < deadline) {
+    if (!is_running(process)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(group, SIGKILL);
+  for (int i = 0; i < 400 && is_running(process); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+Result<CommandResult> run_command(const CommandRequest& request) {
+  if (request.argv.empty()) return Error{ErrorKind::invalid, "empty command"};
+  int input_pipe[2];
+  int output_pipe[2];
+  if (::pipe2(input_pipe, O_CLOEXEC) != 0) return spawn_error(request.argv, errno);
+  if (::pipe2(output_pipe, O_CLOEXEC) != 0) {
+    const int saved = errno;
+    ::close(input_pipe[0]);
+    ::close(input_pipe[1]);
+    return spawn_error(request.argv, saved);
+  }
+  SpawnAttributes spawn(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(spawn.attributes(), 0);
+  reset_signals(spawn.attributes());
+  posix_spawn_file_actions_adddup2(spawn.actions(), input_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(spawn.actions(), output_pipe[1], 1);
+  if (request.capture_stderr) {
+    posix_spawn_file_actions_adddup2(spawn.actions(), output_pipe[1], 2);
+  } else if (!request.stderr_file.empty()) {
+    posix_spawn_file_actions_addopen(spawn.actions(), 2, request.stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+  }
+  if (!request.working_directory.empty()) {
+    posix_spawn_file_actions_addchdir_np(spawn.actions(), request.working_directory.c_str());
+  }
+  auto argv = make_argv(request.argv);
+  auto environment_strings = merged_environment(request.environment);
+  if (!request.inherit_environment) {
+    environment_strings = request.environment;
+    if (const char* path = std::getenv("PATH")) environment_strings.push_back(std::string("PATH=") + path);
+  }
+  auto environment = make_argv(environment_strings);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, argv[0], spawn.actions(), spawn.attributes(), argv.data(), environment.data());
+  ::close(input_pipe[0]);
+  ::close(output_pipe[1]);
+  if (rc != 0) {
+    ::close(input_pipe[1]);
+    ::close(output_pipe[0]);
+    return spawn_error(request.argv, rc);
+  }
+
+  ::fcntl(input_pipe[1], F_SETFL, O_NONBLOCK);
+  int input_fd = input_pipe[1];
+  int output_fd = output_pipe[0];
+  std::size_t input_written = 0;
+  if (request.input.empty()) {
+    ::close(input_fd);
+    input_fd = -1;
+  }
+  CommandResult result;
+  bool timed_out = false;
+  const auto deadline = SteadyClock::now() + request.timeout;
+  while (output_fd >= 0) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    if (remaining.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd fds[2];
+    nfds_t count = 0;
+    fds[count++] = {output_fd, POLLIN, 0};
+    if (input_fd >= 0) fds[count++] = {input_fd, POLLOUT, 0};
+    const int ready = ::poll(fds, count, static_cast<int>(std::min<std::int64_t>(remaining.count(), 1000)));
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    if (fds[0].revents != 0) {
+      char buffer[65536];
+      const ssize_t n = ::read(output_fd, buffer, sizeof buffer);
+      if (n > 0) {
+        result.output.append(buffer, static_cast<std::size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        ::close(output_fd);
+        output_fd = -1;
+      }
+    }
+    if (count > 1 && fds[1].revents != 0) {
+      const ssize_t n = ::write(input_fd, request.input.data() + input_written, request.input.size() - input_written);
+      if (n > 0) input_written += static_cast<std::size_t>(n);
+      if (n < 0 && errno != EAGAIN && errno != EINTR) input_written = request.input.size();  // reader gone
+      if (input_written >= request.input.size()) {
+        ::close(input_fd);
+        input_fd = -1;
+      }
+    }
+  }
+  if (input_fd >= 0) ::close(input_fd);
+  if (output_fd >= 0) ::close(output_fd);
+  if (timed_out) ::kill(-pid, SIGKILL);
+
+  int status = 0;
+  while (true) {
+    if (!timed_out) {
+      const auto remaining = deadline - SteadyClock::now();
+      if (remaining <= std::chrono::milliseconds(0)) {
+        timed_out = true;
+        ::kill(-pid, SIGKILL);
+      }
+    }
+    const pid_t waited = ::waitpid(pid, &status, timed_out ? 0 : WNOHANG);
+    if (waited == pid) break;
+    if (waited < 0 && errno != EINTR) break;
+    if (waited == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (timed_out) {
+    return Error{ErrorKind::timeout, shell_quote(request.argv[0]) + " did not finish within " +
+                                         format_duration_ms(request.timeout.count()) + " and was stopped"};
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  return result;
+}
+
+}  // namespace phoenix::util

@@ -1,0 +1,36 @@
+#include "shared/util/result.hpp"
+
+namespace phoenix {
+
+int exit_code_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::failed:
+      return 1;
+    case ErrorKind::invalid:
+      return 2;
+    case ErrorKind::refused:
+      return 3;
+    case ErrorKind::unavailable:
+    case ErrorKind::timeout:
+      return 4;
+  }
+  return 1;
+}
+
+const char* to_string(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::failed:
+      return "failed";
+    case ErrorKind::invalid:
+      return "invalid";
+    case ErrorKind::refused:
+      return "refused";
+    case ErrorKind::unavailable:
+      return "unavailable";
+    case ErrorKind::timeout:
+      return "timeout";
+  }
+  return "failed";
+}
+
+}  // namespace phoenix

@@ -1,0 +1,133 @@
+#include "fakes/fake_balancer.hpp"
+
+#include "shared/util/strings.hpp"
+
+namespace phoenix::fakes {
+
+std::optional<Error> FakeBalancer::take_failure(const std::string& kind) {
+  const auto found = fail_next.find(kind);
+  if (found == fail_next.end()) return std::nullopt;
+  Error error = found->second;
+  fail_next.erase(found);
+  return error;
+}
+
+Result<std::vector<Member>> FakeBalancer::members() {
+  if (auto error = take_failure("members")) return *error;
+  ++member_reads;
+  std::vector<Member> out;
+  for (auto& [name, member] : state) {
+    if (member.admin == AdminState::ready && !member.check_passed && unhealthy_addresses.count(member.address) == 0) {
+      if (++polls_since_added_[name] >= polls_until_healthy) {
+        member.up = true;
+        member.check_passed = true;
+        member.status = "UP";
+        member.check_status = "L7OK";
+      }
+    }
+    if (unhealthy_addresses.count(member.address) != 0) {
+      member.up = false;
+      member.check_passed = false;
+      member.status = "DOWN";
+      member.check_status = "L7STS";
+    }
+    if (member.admin != AdminState::ready || member.weight == 0) {
+      const auto stuck = stuck_connections.find(name);
+      const int floor = stuck == stuck_connections.end() ? 0 : stuck->second;
+      if (member.sessions > floor) --member.sessions;
+    }
+    out.push_back(member);
+  }
+  return out;
+}
+
+Status FakeBalancer::add_standby(const std::vector<MemberSpec>& members) {
+  std::vector<std::string> names;
+  for (const auto& spec : members) names.push_back(spec.name);
+  calls.push_back("add_standby " + util::join(names, ","));
+  if (auto error = take_failure("add_standby")) return *error;
+  for (const auto& spec : members) {
+    Member member;
+    member.name = spec.name;
+    member.address = spec.host + ":" + std::to_string(spec.port);
+    member.admin = AdminState::ready;
+    member.weight = 0;
+    member.up = true;
+    member.status = "UP 1/2";
+    member.check_status = "INI";
+    state[spec.name] = member;
+    polls_since_added_[spec.name] = 0;
+  }
+  return {};
+}
+
+Status FakeBalancer::return_to_standby(const std::vector<std::string>& names) {
+  calls.push_back("return_to_standby " + util::join(names, ","));
+  if (auto error = take_failure("return_to_standby")) return *error;
+  for (const auto& name : names) {
+    state[name].admin = AdminState::ready;
+    state[name].weight = 0;
+  }
+  return {};
+}
+
+Status FakeBalancer::admit(const std::vector<std::string>& names) {
+  calls.push_back("admit " + util::join(names, ","));
+  if (auto error = take_failure("admit")) return *error;
+  for (const auto& name : names) state[name].weight = 1;
+  return {};
+}
+
+Status FakeBalancer::drain(const std::vector<std::string>& names) {
+  calls.push_back("drain " + util::join(names, ","));
+  if (auto error = take_failure("drain")) return *error;
+  for (const auto& name : names) state[name].admin = AdminState::drain;
+  return {};
+}
+
+Result<std::vector<std::string>> FakeBalancer::remove(const std::vector<std::string>& names) {
+  calls.push_back("remove " + util::join(names, ","));
+  if (auto error = take_failure("remove")) return *error;
+  std::vector<std::string> pending;
+  for (const auto& name : names) {
+    const auto found = state.find(name);
+    if (found == state.end()) continue;
+    found->second.admin = AdminState::maint;
+    if (found->second.sessions > 0) {
+      pending.push_back(name);
+      continue;
+    }
+    state.erase(found);
+  }
+  return pending;
+}
+
+Status FakeBalancer::persist(const std::vector<Member>&) {
+  if (auto error = take_failure("persist")) return *error;
+  ++persists;
+  return {};
+}
+
+void FakeBalancer::put_live(const std::string& name, const std::string& address, int sessions) {
+  Member member;
+  member.name = name;
+  member.address = address;
+  member.admin = AdminState::ready;
+  member.weight = 1;
+  member.up = true;
+  member.check_passed = true;
+  member.status = "UP";
+  member.check_status = "L7OK";
+  member.sessions = sessions;
+  state[name] = member;
+}
+
+std::vector<std::string> FakeBalancer::admitted() const {
+  std::vector<std::string> names;
+  for (const auto& [name, member] : state) {
+    if (member.admitted()) names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace phoenix::fakes

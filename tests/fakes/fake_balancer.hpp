@@ -1,0 +1,50 @@
+#pragma once
+// An in-memory Balancer that records every call in order, so tests assert the order of steps.
+// Health is simulated: a member added on standby turns healthy after `polls_until_healthy`
+// reads of members(), unless its address is marked unhealthy; drained members lose one
+// connection per read.
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "shared/core/balancer.hpp"
+
+namespace phoenix::fakes {
+
+class FakeBalancer final : public Balancer {
+ public:
+  std::string describe() const override { return "fake balancer"; }
+  Result<std::vector<Member>> members() override;
+  Status add_standby(const std::vector<MemberSpec>& members) override;
+  Status return_to_standby(const std::vector<std::string>& names) override;
+  Status admit(const std::vector<std::string>& names) override;
+  Status drain(const std::vector<std::string>& names) override;
+  Result<std::vector<std::string>> remove(const std::vector<std::string>& names) override;
+  Status persist(const std::vector<Member>& members) override;
+
+  // Test setup: a member already serving.
+  void put_live(const std::string& name, const std::string& address, int sessions = 0);
+  // The calls so far, as "add_standby 42:1,42:2" and so on ("members" reads excluded).
+  std::vector<std::string> calls;
+  std::set<std::string> unhealthy_addresses;
+  int polls_until_healthy = 1;
+  int member_reads = 0;
+  int persists = 0;
+  // Fail the next call of this kind ("add_standby", "admit", "members", ...) with this error.
+  std::map<std::string, Error> fail_next;
+  // Members that keep this many connections forever (removal is refused while they do).
+  std::map<std::string, int> stuck_connections;
+  std::map<std::string, Member> state;
+
+  // The names of admitted members.
+  std::vector<std::string> admitted() const;
+
+ private:
+  std::optional<Error> take_failure(const std::string& kind);
+  std::map<std::string, int> polls_since_added_;
+};
+
+}  // namespace phoenix::fakes

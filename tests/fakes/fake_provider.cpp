@@ -1,0 +1,72 @@
+#include "fakes/fake_provider.hpp"
+
+#include <algorithm>
+
+namespace phoenix::fakes {
+
+std::optional<Error> FakeProvider::take_failure(const std::string& kind) {
+  const auto found = fail_next.find(kind);
+  if (found == fail_next.end()) return std::nullopt;
+  Error error = found->second;
+  fail_next.erase(found);
+  return error;
+}
+
+Result<std::vector<Pool>> FakeProvider::list_pools() {
+  if (auto error = take_failure("list_pools")) return *error;
+  return pools;
+}
+
+Pool& FakeProvider::add_pool(const std::string& label, int size, int age_minutes, SmokeVerdict smoke) {
+  Pool pool;
+  pool.meta.label = label;
+  pool.meta.created_at = WallTime(std::chrono::hours(500000)) - std::chrono::minutes(age_minutes);
+  pool.meta.smoke = smoke;
+  const int index = static_cast<int>(pools.size()) + 1;
+  for (int i = 1; i <= size; ++i) {
+    pool.servers.push_back(
+        {std::to_string(i), "10.0." + std::to_string(index) + "." + std::to_string(i), 8080, ServerState::running});
+  }
+  pools.push_back(pool);
+  return pools.back();
+}
+
+Result<Pool> FakeProvider::create_pool(const PoolSpec& spec) {
+  calls.push_back("create_pool " + spec.meta.label + " " + std::to_string(spec.size));
+  if (auto error = take_failure("create_pool")) return *error;
+  Pool& pool = add_pool(spec.meta.label, spec.size, 0, SmokeVerdict::pending);
+  pool.meta = spec.meta;
+  return pool;
+}
+
+Status FakeProvider::destroy_pool(const Pool& pool) {
+  calls.push_back("destroy_pool " + pool.label());
+  if (auto error = take_failure("destroy_pool")) return *error;
+  pools.erase(std::remove_if(pools.begin(), pools.end(), [&](const Pool& p) { return p.label() == pool.label(); }),
+              pools.end());
+  return {};
+}
+
+Status FakeProvider::update_metadata(const PoolMetadata& meta) {
+  calls.push_back("update_metadata " + meta.label + " smoke=" + to_string(meta.smoke) +
+                  " verdict=" + to_string(meta.verdict));
+  if (auto error = take_failure("update_metadata")) return *error;
+  for (auto& pool : pools) {
+    if (pool.label() == meta.label) pool.meta = meta;
+  }
+  return {};
+}
+
+Status FakeProvider::set_power(const Pool& pool, PowerState power) {
+  calls.push_back(std::string("set_power ") + pool.label() + " " + to_string(power));
+  if (auto error = take_failure("set_power")) return *error;
+  for (auto& existing : pools) {
+    if (existing.label() != pool.label()) continue;
+    existing.power = power;
+    for (auto& server : existing.servers)
+      server.state = power == PowerState::on ? ServerState::running : ServerState::stopped;
+  }
+  return {};
+}
+
+}  // namespace phoenix::fakes

@@ -1,0 +1,330 @@
+#include "support/harness.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "shared/balancers/haproxy_channel.hpp"
+#include "shared/http/curl_http_client.hpp"
+#include "shared/util/files.hpp"
+#include "shared/util/strings.hpp"
+
+namespace phoenix::testing {
+
+namespace {
+
+void fail(const std::string& message) { throw std::runtime_error(message); }
+
+std::string read_or_empty(const fs::path& path) {
+  auto text = util::read_file(path);
+  return text ? *text : std::string();
+}
+
+bool can_connect_tcp(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return connected;
+}
+
+}  // namespace
+
+fs::path binary_directory() { return PHOENIX_BIN_DIR; }
+fs::path source_directory() { return PHOENIX_SOURCE_DIR; }
+
+TempDir::TempDir() {
+  std::string pattern = (fs::temp_directory_path() / "phoenix-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary directory");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  stop_pool_processes(path_);
+  if (std::getenv("PHOENIX_KEEP_TEST_DIRS") == nullptr) {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    ::close(fd);
+    fail("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+Haproxy::Haproxy(const fs::path& directory, HaproxyOptions options)
+    : directory_(directory),
+      config_file_(directory / "haproxy.cfg"),
+      socket_(directory / "admin.sock"),
+      port_(free_port()) {
+  std::string config =
+      "global\n"
+      "    stats socket " +
+      socket_.string() +
+      " mode 600 level admin\n"
+      "    maxconn 2000\n"
+      "defaults\n"
+      "    mode http\n"
+      "    timeout connect 1s\n"
+      "    timeout client 30s\n"
+      "    timeout server 30s\n"
+      "    timeout queue 5s\n";
+  if (options.redispatch) config += "    option redispatch\n    retries 3\n";
+  config +=
+      "frontend fe\n"
+      "    bind 127.0.0.1:" +
+      std::to_string(port_) +
+      "\n"
+      "    default_backend " +
+      options.backend +
+      "\n"
+      "backend " +
+      options.backend +
+      "\n"
+      "    balance " +
+      options.balance +
+      "\n"
+      "    option httpchk GET /health\n";
+  if (!util::write_file_atomic(config_file_, config).ok()) fail("cannot write haproxy.cfg");
+  start();
+}
+
+Haproxy::~Haproxy() { stop(); }
+
+void Haproxy::start() {
+  auto started =
+      util::spawn_detached({{"haproxy", "-db", "-f", config_file_.string()}, directory_, directory_ / "haproxy.log"});
+  if (!started) fail("cannot start haproxy: " + started.error().message);
+  process_ = *started;
+  wait_ready();
+}
+
+void Haproxy::wait_ready() const {
+  for (int i = 0; i < 500; ++i) {
+    if (!util::is_running(process_)) fail("haproxy exited: " + read_or_empty(directory_ / "haproxy.log"));
+    haproxy::SocketRuntimeChannel channel(socket_.string(), std::chrono::seconds(2));
+    auto answer = channel.run({"show info"});
+    if (answer && !answer->empty() && can_connect_tcp(port_)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  fail("haproxy did not become ready");
+}
+
+void Haproxy::stop() {
+  if (process_.pid != 0) util::stop_process(process_, std::chrono::seconds(3));
+  process_ = {};
+}
+
+void Haproxy::reload() {
+  const auto old = process_;
+  auto started = util::spawn_detached({{"haproxy", "-db", "-f", config_file_.string(), "-sf", std::to_string(old.pid)},
+                                       directory_,
+                                       directory_ / "haproxy.log"});
+  if (!started) fail("cannot reload haproxy: " + started.error().message);
+  process_ = *started;
+  wait_ready();
+  // The old process finishes its connections and exits; reap it so no zombie stays.
+  for (int i = 0; i < 500 && util::is_running(old); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  util::stop_process(old, std::chrono::seconds(1));
+}
+
+void Haproxy::restart() {
+  stop();
+  start();
+}
+
+std::string Haproxy::url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+
+std::string Haproxy::command(const std::string& line) const {
+  haproxy::SocketRuntimeChannel channel(socket_.string(), std::chrono::seconds(5));
+  auto answers = channel.run({line});
+  if (!answers || answers->empty()) fail("haproxy command failed: " + line);
+  return answers->front();
+}
+
+long long ToolResult::duration_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count();
+}
+
+ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
+                    const std::vector<std::string>& environment, std::chrono::milliseconds timeout) {
+  TempDir scratch;
+  util::CommandRequest request;
+  request.argv.push_back((binary_directory() / tool).string());
+  request.argv.insert(request.argv.end(), arguments.begin(), arguments.end());
+  request.environment = environment;
+  request.environment.push_back("HOME=" + scratch.path().string());
+  request.inherit_environment = false;
+  request.timeout = timeout;
+  request.stderr_file = scratch.path() / "stderr";
+  ToolResult result;
+  result.started = std::chrono::steady_clock::now();
+  auto ran = util::run_command(request);
+  result.ended = std::chrono::steady_clock::now();
+  if (!ran) fail("cannot run " + tool + ": " + ran.error().message);
+  result.exit_code = ran->exit_code;
+  result.out = ran->output;
+  result.err = read_or_empty(scratch.path() / "stderr");
+  return result;
+}
+
+fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy, const ServiceOptions& options) {
+  std::string command = R"(["{artifact}", "--listen", "{host}:{port}", "--release", "{label}")";
+  for (const auto& argument : options.extra_arguments) command += ", \"" + argument + "\"";
+  command += "]";
+  const std::string config_file =
+      options.durable ? ",\n    \"config_file\": \"" + haproxy.config_file().string() + "\"" : "";
+  const std::string text = R"({
+  "service": ")" + options.service +
+                           R"(",
+  "pool": { "size": )" + std::to_string(options.pool_size) +
+                           R"( },
+  "provider": {
+    "type": "local",
+    "state_dir": "state",
+    "artifact": ")" + (binary_directory() / "phoenix-sample-app").string() +
+                           R"(",
+    "command": )" + command +
+                           R"(
+  },
+  "smoke_test": {
+    "timeout_s": )" + std::to_string(options.smoke_timeout_s) +
+                           R"(,
+    "checks": [
+      { "name": "health", "path": "/health", "expect_status": 200 },
+      { "name": "release", "path": "/", "expect_status": 200, "expect_body": "{label}" }
+    ]
+  },
+  "balancer": {
+    "type": "haproxy",
+    "socket": ")" + haproxy.socket().string() +
+                           R"(",
+    "backend": "web",
+    "health_timeout_s": )" +
+                           std::to_string(options.health_timeout_s) + R"(,
+    "drain_timeout_s": )" + std::to_string(options.drain_timeout_s) +
+                           R"(,
+    "check": { "interval_ms": )" +
+                           std::to_string(options.check_interval_ms) + R"(, "rise": 1, "fall": 2 })" + config_file + R"(
+  },
+  "retention": { "keep": 2 }
+}
+)";
+  const fs::path path = directory / options.file_name;
+  if (!util::write_file_atomic(path, text).ok()) fail("cannot write " + path.string());
+  return path;
+}
+
+long long ProbeSummary::others_last_ns(const std::string& release) const {
+  long long last = 0;
+  for (const auto& [name, at] : last_ns) {
+    if (name != release) last = std::max(last, at);
+  }
+  return last;
+}
+
+Prober::Prober(const fs::path& directory, const std::string& url, int connections,
+               std::chrono::milliseconds max_duration)
+    : out_(directory / ("probe-" + std::to_string(free_port()) + ".json")) {
+  auto started = util::spawn_detached(
+      {{(binary_directory() / "phoenix-prober").string(), "--url", url, "--connections", std::to_string(connections),
+        "--duration-ms", std::to_string(max_duration.count()), "--out", out_.string()},
+       directory,
+       directory / "prober.log"});
+  if (!started) fail("cannot start the prober: " + started.error().message);
+  process_ = *started;
+  // Give it a moment to open its connections before the test changes anything.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
+
+Prober::~Prober() {
+  if (!finished_) util::stop_process(process_, std::chrono::seconds(5));
+}
+
+ProbeSummary Prober::finish() {
+  finished_ = true;
+  ::kill(process_.pid, SIGTERM);
+  for (int i = 0; i < 1000 && util::is_running(process_); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  util::stop_process(process_, std::chrono::seconds(1));
+  auto text = util::read_file(out_);
+  if (!text) fail("the prober wrote no summary");
+  auto document = util::parse_json(*text, out_.string());
+  if (!document) fail("the prober's summary is not JSON");
+  ProbeSummary summary;
+  summary.requests = static_cast<long long>(util::json_number(document->get(), "requests").value_or(0));
+  summary.failed = static_cast<long long>(util::json_number(document->get(), "failed").value_or(0));
+  const cJSON* releases = cJSON_GetObjectItemCaseSensitive(document->get(), "releases");
+  const cJSON* release = nullptr;
+  cJSON_ArrayForEach(release, releases) {
+    summary.count[release->string] = static_cast<long long>(util::json_number(release, "count").value_or(0));
+    summary.first_ns[release->string] = static_cast<long long>(util::json_number(release, "first_ns").value_or(0));
+    summary.last_ns[release->string] = static_cast<long long>(util::json_number(release, "last_ns").value_or(0));
+  }
+  const cJSON* errors = cJSON_GetObjectItemCaseSensitive(document->get(), "errors");
+  const cJSON* error = nullptr;
+  cJSON_ArrayForEach(error, errors) summary.errors.emplace_back(error->valuestring);
+  return summary;
+}
+
+long long monotonic_ns(std::chrono::steady_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+}
+
+void stop_pool_processes(const fs::path& root) {
+  std::error_code ec;
+  if (!fs::exists(root, ec)) return;
+  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (it->path().filename() != "pool.json") continue;
+    auto text = util::read_file(it->path());
+    if (!text) continue;
+    auto document = util::parse_json(*text, it->path().string());
+    if (!document) continue;
+    const cJSON* server = nullptr;
+    cJSON_ArrayForEach(server, cJSON_GetObjectItemCaseSensitive(document->get(), "servers")) {
+      util::ProcessIdentity process{static_cast<pid_t>(util::json_number(server, "pid").value_or(0)),
+                                    static_cast<std::uint64_t>(util::json_number(server, "start_ticks").value_or(0))};
+      if (process.pid > 0) util::stop_process(process, std::chrono::seconds(2));
+    }
+  }
+}
+
+std::pair<long, std::string> http_get(const std::string& url) {
+  http::CurlHttpClient client;
+  HttpRequest request;
+  request.url = url;
+  request.timeout = std::chrono::seconds(5);
+  auto answers = client.perform({request});
+  if (!answers.front()) return {0, ""};
+  return {answers.front()->status, answers.front()->body};
+}
+
+util::Json parse_output(const std::string& text) {
+  auto document = util::parse_json(text, "tool output");
+  if (!document) fail("tool output is not JSON: " + text.substr(0, 300));
+  return std::move(*document);
+}
+
+}  // namespace phoenix::testing

@@ -1,0 +1,146 @@
+#pragma once
+// End-to-end test support: a private temporary directory, a real HAProxy on a free loopback
+// port with its own admin socket, the real binaries run as a user would run them, and the
+// prober. Everything started here is stopped by pid when the owning object goes away.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/util/json.hpp"
+#include "shared/util/process.hpp"
+
+namespace phoenix::testing {
+
+namespace fs = std::filesystem;
+
+// The directory the build put the binaries in.
+fs::path binary_directory();
+fs::path source_directory();
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// A free TCP port on 127.0.0.1 (bound and released).
+int free_port();
+
+struct HaproxyOptions {
+  std::string backend = "web";
+  std::string balance = "roundrobin";
+  bool redispatch = true;
+};
+
+// A real HAProxy (Debian package) on loopback: frontend on a free port, an empty dynamic
+// backend, admin socket in `directory`.
+class Haproxy {
+ public:
+  Haproxy(const fs::path& directory, HaproxyOptions options = {});
+  ~Haproxy();
+  Haproxy(const Haproxy&) = delete;
+  Haproxy& operator=(const Haproxy&) = delete;
+
+  void start();
+  void stop();
+  // Graceful reload: a new process takes over from the old one (-sf), re-reading the config.
+  void reload();
+  // Stop, then start again from the config file.
+  void restart();
+
+  const fs::path& config_file() const { return config_file_; }
+  const fs::path& socket() const { return socket_; }
+  int port() const { return port_; }
+  std::string url(const std::string& path = "/") const;
+  // Runs a Runtime API command and returns its answer.
+  std::string command(const std::string& line) const;
+
+ private:
+  void wait_ready() const;
+
+  fs::path directory_;
+  fs::path config_file_;
+  fs::path socket_;
+  int port_ = 0;
+  util::ProcessIdentity process_;
+};
+
+struct ToolResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point ended;
+  long long duration_ms() const;
+};
+
+// Runs build/bin/<tool> with `arguments`, a clean environment (plus `environment`).
+ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
+                    const std::vector<std::string>& environment = {},
+                    std::chrono::milliseconds timeout = std::chrono::minutes(3));
+
+struct ServiceOptions {
+  std::string service = "web";
+  int pool_size = 3;
+  int health_timeout_s = 10;
+  int drain_timeout_s = 5;
+  int check_interval_ms = 100;
+  int smoke_timeout_s = 10;
+  std::vector<std::string> extra_arguments;  // appended to the sample app's command
+  std::string file_name = "phoenix.json";
+  bool durable = true;  // keep membership in the managed block of haproxy.cfg
+};
+
+// Writes a service configuration for the local provider and `haproxy`; returns its path.
+fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy, const ServiceOptions& options);
+
+struct ProbeSummary {
+  long long requests = 0;
+  long long failed = 0;
+  std::map<std::string, long long> count;     // per release
+  std::map<std::string, long long> first_ns;  // per release, CLOCK_MONOTONIC
+  std::map<std::string, long long> last_ns;
+  std::vector<std::string> errors;
+
+  // When every response started coming from `release`: the last time another one answered.
+  long long others_last_ns(const std::string& release) const;
+};
+
+class Prober {
+ public:
+  Prober(const fs::path& directory, const std::string& url, int connections = 4,
+         std::chrono::milliseconds max_duration = std::chrono::minutes(2));
+  ~Prober();
+  Prober(const Prober&) = delete;
+  Prober& operator=(const Prober&) = delete;
+  // Stops the prober and reads its summary.
+  ProbeSummary finish();
+
+ private:
+  fs::path out_;
+  util::ProcessIdentity process_;
+  bool finished_ = false;
+};
+
+long long monotonic_ns(std::chrono::steady_clock::time_point time);
+
+// Stops, by pid, every server process recorded in the local provider's state directory.
+void stop_pool_processes(const fs::path& state_dir);
+
+// One HTTP GET to 127.x; returns the status and body ("" and 0 on a transport error).
+std::pair<long, std::string> http_get(const std::string& url);
+
+// Parses a tool's JSON output; fails the test if it is not JSON.
+util::Json parse_output(const std::string& text);
+
+}  // namespace phoenix::testing

@@ -1,0 +1,177 @@
+// phoenix-prober: sends GET requests through the balancer on a few keep-alive connections,
+// and reports how many failed and, per release, how many answered and when first and last.
+// "Every response comes from the target release" from the last time any other release
+// answered: that is how tests and benchmarks measure a switch.
+//
+//   phoenix-prober --url URL [--connections N] [--duration-ms MS] [--max-requests N] [--out FILE]
+//
+// Stops at the duration, the request limit, or SIGTERM/SIGINT, then writes a JSON summary
+// (times are CLOCK_MONOTONIC nanoseconds, comparable with other processes on the machine).
+
+#include <curl/curl.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+long long now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Seen {
+  long long count = 0;
+  long long first_ns = 0;
+  long long last_ns = 0;
+  void add(long long at) {
+    if (count == 0) first_ns = at;
+    last_ns = at;
+    ++count;
+  }
+};
+
+struct Slot {
+  CURL* easy = nullptr;
+  std::string body;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<Slot*>(user)->body.append(data, size * count);
+  return size * count;
+}
+
+int usage() {
+  std::fprintf(
+      stderr, "usage: phoenix-prober --url URL [--connections N] [--duration-ms MS] [--max-requests N] [--out FILE]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string url;
+  std::string out;
+  long connections = 4;
+  long long duration_ms = 60000;
+  long long max_requests = 10000000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string name = argv[i];
+    const std::string value = argv[i + 1];
+    if (name == "--url") {
+      url = value;
+    } else if (name == "--connections") {
+      connections = std::atol(value.c_str());
+    } else if (name == "--duration-ms") {
+      duration_ms = std::atoll(value.c_str());
+    } else if (name == "--max-requests") {
+      max_requests = std::atoll(value.c_str());
+    } else if (name == "--out") {
+      out = value;
+    } else {
+      return usage();
+    }
+  }
+  if (url.empty() || connections < 1 || connections > 256 || (argc % 2) != 1) return usage();
+  // Traffic stays on loopback: the prober refuses anything else.
+  if (url.rfind("http://127.", 0) != 0) {
+    std::fprintf(stderr, "phoenix-prober: only http://127.x.x.x URLs are allowed\n");
+    return 2;
+  }
+  ::signal(SIGTERM, on_signal);
+  ::signal(SIGINT, on_signal);
+  ::signal(SIGPIPE, SIG_IGN);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  CURLM* multi = curl_multi_init();
+  std::vector<Slot> slots(static_cast<std::size_t>(connections));
+  for (auto& slot : slots) {
+    slot.easy = curl_easy_init();
+    curl_easy_setopt(slot.easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(slot.easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(slot.easy, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(slot.easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(slot.easy, CURLOPT_WRITEDATA, &slot);
+    curl_easy_setopt(slot.easy, CURLOPT_PRIVATE, &slot);
+    curl_multi_add_handle(multi, slot.easy);
+  }
+
+  std::map<std::string, Seen> releases;
+  Seen failures;
+  std::vector<std::string> error_samples;
+  long long requests = 0;
+  const long long started = now_ns();
+  const long long deadline = started + duration_ms * 1000000LL;
+  int running = 0;
+  bool draining = false;
+  do {
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      Slot* slot = nullptr;
+      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&slot));
+      const long long at = now_ns();
+      long status = 0;
+      curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
+      ++requests;
+      if (message->data.result != CURLE_OK || status != 200) {
+        failures.add(at);
+        if (error_samples.size() < 10) {
+          error_samples.push_back(message->data.result != CURLE_OK ? curl_easy_strerror(message->data.result)
+                                                                   : "status " + std::to_string(status) + ": " +
+                                                                         phoenix::util::printable(slot->body, 60));
+        }
+      } else {
+        releases[std::string(phoenix::util::trim(slot->body))].add(at);
+      }
+      slot->body.clear();
+      curl_multi_remove_handle(multi, slot->easy);
+      draining = draining || g_stop != 0 || at >= deadline || requests >= max_requests;
+      if (!draining) curl_multi_add_handle(multi, slot->easy);
+    }
+    if (running > 0 || !draining) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+    if (g_stop != 0 || now_ns() >= deadline) draining = true;
+  } while (running > 0 || !draining);
+
+  phoenix::util::Json summary(cJSON_CreateObject());
+  phoenix::util::add_number(summary.get(), "requests", static_cast<double>(requests));
+  phoenix::util::add_number(summary.get(), "failed", static_cast<double>(failures.count));
+  phoenix::util::add_number(summary.get(), "started_ns", static_cast<double>(started));
+  phoenix::util::add_number(summary.get(), "ended_ns", static_cast<double>(now_ns()));
+  if (failures.count > 0) {
+    phoenix::util::add_number(summary.get(), "first_failure_ns", static_cast<double>(failures.first_ns));
+    phoenix::util::add_number(summary.get(), "last_failure_ns", static_cast<double>(failures.last_ns));
+  }
+  cJSON* by_release = cJSON_AddObjectToObject(summary.get(), "releases");
+  for (const auto& [release, seen] : releases) {
+    cJSON* item = cJSON_AddObjectToObject(by_release, release.c_str());
+    phoenix::util::add_number(item, "count", static_cast<double>(seen.count));
+    phoenix::util::add_number(item, "first_ns", static_cast<double>(seen.first_ns));
+    phoenix::util::add_number(item, "last_ns", static_cast<double>(seen.last_ns));
+  }
+  cJSON* errors = cJSON_AddArrayToObject(summary.get(), "errors");
+  for (const auto& sample : error_samples) cJSON_AddItemToArray(errors, cJSON_CreateString(sample.c_str()));
+  const std::string text = phoenix::util::print_json(summary.get(), true);
+  if (out.empty()) {
+    std::fputs(text.c_str(), stdout);
+  } else if (!phoenix::util::write_file_atomic(out, text).ok()) {
+    std::fprintf(stderr, "phoenix-prober: cannot write %s\n", out.c_str());
+    return 1;
+  }
+  for (auto& slot : slots) curl_easy_cleanup(slot.easy);
+  curl_multi_cleanup(multi);
+  return 0;
+}
