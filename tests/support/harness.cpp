@@ -178,9 +178,9 @@ ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arg
   request.timeout = timeout;
   request.stderr_file = scratch.path() / "stderr";
   ToolResult result;
-  result.started = std::chrono::steady_clock::now();
+  result.started = std::chrono::system_clock::now();
   auto ran = util::run_command(request);
-  result.ended = std::chrono::steady_clock::now();
+  result.ended = std::chrono::system_clock::now();
   if (!ran) fail("cannot run " + tool + ": " + ran.error().message);
   result.exit_code = ran->exit_code;
   result.out = ran->output;
@@ -287,7 +287,7 @@ ProbeSummary Prober::finish() {
   return summary;
 }
 
-long long monotonic_ns(std::chrono::steady_clock::time_point time) {
+long long wall_ns(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
 }
 

@@ -79,8 +79,8 @@ struct ToolResult {
   int exit_code = -1;
   std::string out;
   std::string err;
-  std::chrono::steady_clock::time_point started;
-  std::chrono::steady_clock::time_point ended;
+  std::chrono::system_clock::time_point started;  // wall clock, like the prober's times
+  std::chrono::system_clock::time_point ended;
   long long duration_ms() const;
 };
 
@@ -132,7 +132,7 @@ class Prober {
   bool finished_ = false;
 };
 
-long long monotonic_ns(std::chrono::steady_clock::time_point time);
+long long wall_ns(std::chrono::system_clock::time_point time);
 
 // Stops, by pid, every server process recorded in the local provider's state directory.
 void stop_pool_processes(const fs::path& state_dir);

@@ -4,13 +4,17 @@
 // answered: that is how tests and benchmarks measure a switch.
 //
 //   phoenix-prober --url URL [--connections N] [--duration-ms MS] [--max-requests N] [--out FILE]
+//   phoenix-prober --summarize FILE --target RELEASE --since-ns NS
 //
-// Stops at the duration, the request limit, or SIGTERM/SIGINT, then writes a JSON summary
-// (times are CLOCK_MONOTONIC nanoseconds, comparable with other processes on the machine).
+// Stops at the duration, the request limit, or SIGTERM/SIGINT, then writes a JSON summary.
+// Times are wall-clock nanoseconds since the epoch, comparable with `date +%s%N` in a script.
+// --summarize reads such a summary and prints one line for scripts:
+//   requests=N failed=N switch_ms=N   (switch_ms: from NS until only RELEASE answered)
 
 #include <curl/curl.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,8 +33,34 @@ volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
 long long now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// --summarize: one key=value line from a summary file.
+int summarize(const std::string& file, const std::string& target, long long since_ns) {
+  auto text = phoenix::util::read_file(file);
+  if (!text) {
+    std::fprintf(stderr, "phoenix-prober: %s\n", text.error().message.c_str());
+    return 1;
+  }
+  auto document = phoenix::util::parse_json(*text, file);
+  if (!document) {
+    std::fprintf(stderr, "phoenix-prober: %s\n", document.error().message.c_str());
+    return 1;
+  }
+  const auto number = [](const cJSON* object, const char* key) {
+    return static_cast<long long>(phoenix::util::json_number(object, key).value_or(0));
+  };
+  long long others_last = 0;
+  const cJSON* release = nullptr;
+  cJSON_ArrayForEach(release, cJSON_GetObjectItemCaseSensitive(document->get(), "releases")) {
+    if (target != release->string) others_last = std::max(others_last, number(release, "last_ns"));
+  }
+  const long long switch_ms = others_last > since_ns ? (others_last - since_ns) / 1000000 : 0;
+  std::printf("requests=%lld failed=%lld switch_ms=%lld\n", number(document->get(), "requests"),
+              number(document->get(), "failed"), switch_ms);
+  return 0;
 }
 
 struct Seen {
@@ -65,6 +95,9 @@ int usage() {
 int main(int argc, char** argv) {
   std::string url;
   std::string out;
+  std::string summary_file;
+  std::string target;
+  long long since_ns = 0;
   long connections = 4;
   long long duration_ms = 60000;
   long long max_requests = 10000000;
@@ -81,10 +114,17 @@ int main(int argc, char** argv) {
       max_requests = std::atoll(value.c_str());
     } else if (name == "--out") {
       out = value;
+    } else if (name == "--summarize") {
+      summary_file = value;
+    } else if (name == "--target") {
+      target = value;
+    } else if (name == "--since-ns") {
+      since_ns = std::atoll(value.c_str());
     } else {
       return usage();
     }
   }
+  if (!summary_file.empty()) return target.empty() ? usage() : summarize(summary_file, target, since_ns);
   if (url.empty() || connections < 1 || connections > 256 || (argc % 2) != 1) return usage();
   // Traffic stays on loopback: the prober refuses anything else.
   if (url.rfind("http://127.", 0) != 0) {

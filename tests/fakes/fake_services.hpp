@@ -1,0 +1,55 @@
+#pragma once
+// Services wired entirely to fakes, for driving operations in unit tests.
+
+#include <memory>
+
+#include "fakes/fake_balancer.hpp"
+#include "fakes/fake_clock.hpp"
+#include "fakes/fake_http_client.hpp"
+#include "fakes/fake_provider.hpp"
+#include "fakes/fake_state_store.hpp"
+#include "fakes/recording_reporter.hpp"
+#include "shared/config/config.hpp"
+#include "shared/ops/services.hpp"
+
+namespace phoenix::fakes {
+
+struct FakeWorld {
+  config::Config config = default_config();
+  FakeProvider provider;
+  FakeBalancer balancer;
+  FakeStateStore state;
+  // Every server answers every check with 200 and its pool's label.
+  FakeHttpClient http{[this](const HttpRequest& request) -> Result<HttpResponse> { return answer(request); }};
+  FakeClock clock;
+  RecordingReporter reporter;
+  ops::Services services{config, provider, balancer, state, http, clock, reporter,
+                         ops::Identity{"agent-1", 4242, "alice", "gocd web/7/deploy/1/switch", "abc123"}, std::nullopt};
+  std::function<Result<HttpResponse>(const HttpRequest&)> http_handler;
+
+  static config::Config default_config() {
+    config::Config config;
+    config.service = "web";
+    config.pool_size = 2;
+    config.balancer.health_timeout = std::chrono::seconds(5);
+    config.balancer.drain_timeout = std::chrono::seconds(2);
+    config.smoke_test.timeout = std::chrono::seconds(3);
+    config.smoke_test.checks = {SmokeCheck{"health", "/health", 200, "", std::chrono::milliseconds(1000)}};
+    return config;
+  }
+
+  Result<HttpResponse> answer(const HttpRequest& request) {
+    if (http_handler) return http_handler(request);
+    return http_answer(200, "ok\n");
+  }
+
+  // Makes `label` live in the fake balancer with every server.
+  void make_live(const std::string& label) {
+    for (const auto& pool : provider.pools) {
+      if (pool.label() != label) continue;
+      for (const auto& server : pool.servers) balancer.put_live(member_name(label, server.id), server.address());
+    }
+  }
+};
+
+}  // namespace phoenix::fakes

@@ -1,0 +1,106 @@
+#include "shared/balancers/haproxy_balancer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "fakes/fake_runtime_channel.hpp"
+
+using namespace phoenix;
+using phoenix::fakes::FakeRuntimeChannel;
+
+namespace {
+std::string plain_answer(const std::string& command) {
+  if (command.rfind("add server", 0) == 0) return "New server registered.";
+  if (command.rfind("del server", 0) == 0) return "Server deleted.";
+  return "";
+}
+haproxy::HaproxySettings settings() { return {"web", 200, 2, 3, std::nullopt}; }
+}  // namespace
+
+TEST_CASE("members are added on standby: weight 0, checks on, then ready, in one batch", "[haproxy]") {
+  FakeRuntimeChannel channel(plain_answer);
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}, {"2:2", "127.64.0.5", 8001, "2"}}).ok());
+  REQUIRE(channel.batches.size() == 1);
+  CHECK(channel.batches[0] == std::vector<std::string>{
+                                  "add server web/2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 weight 0",
+                                  "add server web/2:2 127.64.0.5:8001 check inter 200ms rise 2 fall 3 weight 0",
+                                  "enable health web/2:1",
+                                  "set server web/2:1 state ready",
+                                  "enable health web/2:2",
+                                  "set server web/2:2 state ready",
+                              });
+}
+
+TEST_CASE("admit, drain and remove send the documented commands", "[haproxy]") {
+  FakeRuntimeChannel channel(plain_answer);
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  REQUIRE(balancer.admit({"2:1"}).ok());
+  REQUIRE(balancer.drain({"1:1"}).ok());
+  REQUIRE(balancer.return_to_standby({"3:1"}).ok());
+  auto pending = balancer.remove({"1:1"});
+  REQUIRE(pending.ok());
+  CHECK(pending->empty());
+  REQUIRE(channel.batches.size() == 4);
+  CHECK(channel.batches[0] == std::vector<std::string>{"set server web/2:1 weight 1"});
+  CHECK(channel.batches[1] == std::vector<std::string>{"set server web/1:1 state drain"});
+  CHECK(channel.batches[2] == std::vector<std::string>{"set server web/3:1 weight 0", "set server web/3:1 state ready"});
+  CHECK(channel.batches[3] == std::vector<std::string>{"set server web/1:1 state maint", "del server web/1:1"});
+}
+
+TEST_CASE("removal reports members that still have connections, and accepts ones already gone", "[haproxy]") {
+  FakeRuntimeChannel channel([](const std::string& command) -> std::string {
+    if (command == "del server web/1:1") return "Server still has connections attached to it, cannot remove it.";
+    if (command == "set server web/1:3 state maint") return "No such server.";
+    if (command == "del server web/1:3") return "No such server.";
+    return plain_answer(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  auto pending = balancer.remove({"1:1", "1:2", "1:3"});
+  REQUIRE(pending.ok());
+  CHECK(*pending == std::vector<std::string>{"1:1"});
+}
+
+TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
+  SECTION("a static algorithm") {
+    FakeRuntimeChannel channel([](const std::string&) {
+      return std::string("Backend must use a dynamic load balancing to support dynamic servers.");
+    });
+    haproxy::HaproxyBalancer balancer(channel, settings());
+    const auto status = balancer.add_standby({{"2:1", "h", 1, "1"}});
+    CHECK(status.error().kind == ErrorKind::invalid);
+    CHECK_THAT(status.error().message, Catch::Contains("dynamic algorithm"));
+  }
+  SECTION("a socket without admin level") {
+    FakeRuntimeChannel channel([](const std::string&) { return std::string("Permission denied"); });
+    haproxy::HaproxyBalancer balancer(channel, settings());
+    CHECK_THAT(balancer.admit({"2:1"}).error().message, Catch::Contains("level admin"));
+  }
+  SECTION("an unknown answer is quoted") {
+    FakeRuntimeChannel channel([](const std::string&) { return std::string("Something new."); });
+    haproxy::HaproxyBalancer balancer(channel, settings());
+    CHECK_THAT(balancer.drain({"2:1"}).error().message, Catch::Contains("Something new."));
+  }
+  SECTION("a connection closed midway says which commands were not applied") {
+    FakeRuntimeChannel channel(plain_answer);
+    channel.break_after = 1;
+    haproxy::HaproxyBalancer balancer(channel, settings());
+    const auto status = balancer.add_standby({{"2:1", "h", 1, "1"}});
+    CHECK(status.error().kind == ErrorKind::unavailable);
+    CHECK_THAT(status.error().message, Catch::Contains("after 1 of 3 commands"));
+    CHECK_THAT(status.error().message, Catch::Contains("enable health web/2:1"));
+  }
+}
+
+TEST_CASE("the config line recreates a member as it is now", "[haproxy]") {
+  FakeRuntimeChannel channel(plain_answer);
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  Member member;
+  member.name = "2:1";
+  member.address = "127.64.0.4:8000";
+  member.weight = 1;
+  CHECK(balancer.config_line(member) == "server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 weight 1");
+  member.weight = 0;
+  CHECK_THAT(balancer.config_line(member), Catch::EndsWith("weight 0"));
+  member.admin = AdminState::maint;
+  CHECK_THAT(balancer.config_line(member), Catch::EndsWith("weight 0 disabled"));
+}

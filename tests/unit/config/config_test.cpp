@@ -1,0 +1,147 @@
+#include "shared/config/config.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace phoenix;
+using phoenix::config::parse_config;
+
+namespace {
+
+const char* kValid = R"({
+  "service": "web",
+  "pool": { "size": 3 },
+  "provider": { "type": "local", "state_dir": ".phoenix", "artifact": "build/bin/phoenix-sample-app",
+                "command": ["{artifact}", "--listen", "{host}:{port}", "--release", "{label}"] },
+  "smoke_test": { "timeout_s": 30,
+                  "checks": [ { "name": "health", "path": "/health", "expect_status": 200 } ] },
+  "balancer": { "type": "haproxy", "socket": "/run/haproxy/admin.sock", "backend": "web",
+                "config_file": "/etc/haproxy/haproxy.cfg", "health_timeout_s": 30,
+                "drain_timeout_s": 30 },
+  "retention": { "keep": 3 }
+})";
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+std::string error_of(const std::string& text) {
+  auto config = parse_config(text, "/srv/web.json");
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.error().kind == ErrorKind::invalid);
+  CHECK(config.error().message.find('\n') == std::string::npos);
+  CHECK_THAT(config.error().message, Catch::StartsWith("/srv/web.json"));
+  return config.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("the configuration of DESIGN.md loads", "[config]") {
+  auto config = parse_config(kValid, "/srv/web.json");
+  REQUIRE(config.ok());
+  CHECK(config->service == "web");
+  CHECK(config->pool_size == 3);
+  CHECK(config->retention_keep == 3);
+  const auto& local = std::get<config::LocalProviderConfig>(config->provider);
+  CHECK(local.state_dir == "/srv/.phoenix");  // relative to the config file
+  CHECK(local.artifact == "/srv/build/bin/phoenix-sample-app");
+  CHECK(local.command.size() == 5);
+  const auto& haproxy = std::get<config::HaproxyBalancerConfig>(config->balancer.kind);
+  CHECK(haproxy.socket == "/run/haproxy/admin.sock");
+  CHECK(haproxy.backend == "web");
+  CHECK(config->balancer.health_timeout == std::chrono::seconds(30));
+  REQUIRE(config->smoke_test.checks.size() == 1);
+  CHECK(config->smoke_test.checks[0].path == "/health");
+}
+
+TEST_CASE("defaults fill what the file leaves out", "[config]") {
+  auto config = parse_config(R"({"service": "api",
+      "provider": {"type": "local", "artifact": "app"},
+      "balancer": {"type": "haproxy", "socket": "127.0.0.1:9999", "backend": "api"}})",
+                             "/etc/phoenix/api.json");
+  REQUIRE(config.ok());
+  CHECK(config->pool_size == 1);
+  CHECK(std::get<config::LocalProviderConfig>(config->provider).state_dir == "/etc/phoenix/.phoenix");
+  CHECK(std::get<config::HaproxyBalancerConfig>(config->balancer.kind).socket == "127.0.0.1:9999");
+  CHECK(config->smoke_test.checks.size() == 1);
+  CHECK(config->lock_stale_after == std::chrono::hours(1));
+}
+
+TEST_CASE("syntax errors name the file, line and column", "[config]") {
+  const auto message = error_of("{\n  \"service\": \"web\",\n  oops\n}");
+  CHECK_THAT(message, Catch::StartsWith("/srv/web.json:3:"));
+  CHECK_THAT(error_of(""), Catch::Contains("empty"));
+  CHECK_THAT(error_of("[1, 2]"), Catch::Contains("expected a JSON object"));
+  CHECK_THAT(error_of(std::string(kValid) + " trailing"), Catch::Contains("invalid JSON"));
+  CHECK_THAT(error_of(std::string("{\"service\": \"web\"\0}", 19)), Catch::Contains("NUL"));
+}
+
+TEST_CASE("unknown keys are refused with the key path and the line", "[config]") {
+  auto message = error_of(replaced(kValid, "\"state_dir\"", "\"stat_dir\""));
+  CHECK_THAT(message, Catch::Contains("unknown key 'provider.stat_dir'"));
+  CHECK_THAT(message, Catch::StartsWith("/srv/web.json:4:"));
+  CHECK_THAT(error_of(replaced(kValid, "\"retention\"", "\"retension\"")), Catch::Contains("unknown key 'retension'"));
+  CHECK_THAT(error_of(replaced(kValid, "\"expect_status\"", "\"expected_status\"")),
+             Catch::Contains("smoke_test.checks[0].expected_status"));
+  CHECK_THAT(error_of(replaced(kValid, "\"keep\": 3", "\"keep\": 3, \"keep\": 4")), Catch::Contains("appears twice"));
+}
+
+TEST_CASE("wrong types name the key and what was expected", "[config]") {
+  CHECK_THAT(error_of(replaced(kValid, "\"size\": 3", "\"size\": \"3\"")),
+             Catch::Contains("pool.size: expected a whole number between 1 and 1000, got string"));
+  CHECK_THAT(error_of(replaced(kValid, "\"service\": \"web\"", "\"service\": 7")),
+             Catch::Contains("service: expected a string, got number"));
+  CHECK_THAT(error_of(replaced(kValid, "\"command\": [", "\"command\": [1, ")),
+             Catch::Contains("provider.command: expected an array of strings"));
+  CHECK_THAT(error_of(replaced(kValid, "\"checks\": [", "\"checks\": [ 5, ")), Catch::Contains("smoke_test.checks[0]"));
+  CHECK_THAT(error_of(replaced(kValid, "\"retention\": { \"keep\": 3 }", "\"retention\": []")),
+             Catch::Contains("retention: expected an object, got array"));
+}
+
+TEST_CASE("numbers out of range are refused", "[config]") {
+  CHECK_THAT(error_of(replaced(kValid, "\"size\": 3", "\"size\": 0")), Catch::Contains("got 0"));
+  CHECK_THAT(error_of(replaced(kValid, "\"size\": 3", "\"size\": -2")), Catch::Contains("got -2"));
+  CHECK_THAT(error_of(replaced(kValid, "\"size\": 3", "\"size\": 1e300")), Catch::Contains("pool.size"));
+  CHECK_THAT(error_of(replaced(kValid, "\"size\": 3", "\"size\": 2.5")), Catch::Contains("fraction"));
+  CHECK_THAT(error_of(replaced(kValid, "\"keep\": 3", "\"keep\": -1")), Catch::Contains("retention.keep"));
+  CHECK_THAT(error_of(replaced(kValid, "\"health_timeout_s\": 30", "\"health_timeout_s\": 99999999")),
+             Catch::Contains("balancer.health_timeout_s"));
+}
+
+TEST_CASE("missing required keys are named", "[config]") {
+  CHECK_THAT(error_of(replaced(kValid, "\"service\": \"web\",", "")), Catch::Contains("missing required key 'service'"));
+  CHECK_THAT(error_of(replaced(kValid, "\"backend\": \"web\",", "")),
+             Catch::Contains("missing required key 'balancer.backend'"));
+  CHECK_THAT(error_of(replaced(kValid, "\"artifact\": \"build/bin/phoenix-sample-app\",", "")),
+             Catch::Contains("missing required key 'provider.artifact'"));
+}
+
+TEST_CASE("values with meaning are checked beyond their type", "[config]") {
+  CHECK_THAT(error_of(replaced(kValid, "\"type\": \"local\"", "\"type\": \"aws\"")),
+             Catch::Contains("unknown provider 'aws' (known: local, hcloud, exec)"));
+  CHECK_THAT(error_of(replaced(kValid, "\"type\": \"haproxy\"", "\"type\": \"nginx\"")), Catch::Contains("unknown balancer"));
+  CHECK_THAT(error_of(replaced(kValid, "\"service\": \"web\"", "\"service\": \"../web\"")), Catch::Contains("service"));
+  CHECK_THAT(error_of(replaced(kValid, "\"path\": \"/health\"", "\"path\": \"health\"")), Catch::Contains("must start with '/'"));
+  CHECK_THAT(error_of(replaced(kValid, "\"backend\": \"web\"", "\"backend\": \"web;del\"")),
+             Catch::Contains("balancer.backend"));
+  CHECK_THAT(error_of(replaced(kValid, "\"command\": [\"{artifact}\", \"--listen\", \"{host}:{port}\", \"--release\", \"{label}\"]",
+                               "\"command\": []")),
+             Catch::Contains("must not be empty"));
+  CHECK_THAT(error_of(replaced(kValid, "\"service\": \"web\"", "\"service\": \"w\xff\"")), Catch::Contains("UTF-8"));
+}
+
+TEST_CASE("the config file comes from --config, else PHOENIX_CONFIG, else ./phoenix.json", "[config]") {
+  CHECK(config::choose_config_file(std::string("a.json"), std::string("b.json")) == "a.json");
+  CHECK(config::choose_config_file(std::nullopt, std::string("b.json")) == "b.json");
+  CHECK(config::choose_config_file(std::nullopt, std::nullopt) == "phoenix.json");
+}
+
+TEST_CASE("a config that is a directory or missing is one clear error", "[config]") {
+  auto missing = config::load_config("/nonexistent/phoenix.json");
+  REQUIRE_FALSE(missing.ok());
+  CHECK_THAT(missing.error().message, Catch::Contains("no such file"));
+  auto directory = config::load_config("/");
+  REQUIRE_FALSE(directory.ok());
+  CHECK_THAT(directory.error().message, Catch::Contains("directory"));
+}

@@ -1,0 +1,212 @@
+#include "shared/core/planner.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "fakes/fake_balancer.hpp"
+#include "fakes/fake_provider.hpp"
+
+using namespace phoenix;
+using phoenix::fakes::FakeBalancer;
+using phoenix::fakes::FakeProvider;
+
+namespace {
+
+std::vector<StepKind> kinds(const SwitchPlan& plan) {
+  std::vector<StepKind> out;
+  for (const auto& step : plan.steps) out.push_back(step.kind);
+  return out;
+}
+
+std::vector<Member> members_of(FakeBalancer& balancer) { return balancer.members().value(); }
+
+// Pool `label` live in `balancer` with all its servers.
+void make_live(FakeBalancer& balancer, const Pool& pool) {
+  for (const auto& server : pool.servers) balancer.put_live(member_name(pool.label(), server.id), server.address());
+}
+
+}  // namespace
+
+TEST_CASE("a first deploy adds, waits, admits and removes nothing", "[planner]") {
+  FakeProvider provider;
+  provider.add_pool("1", 3, 10);
+  const auto plan = plan_switch({"1", false}, provider.pools, {});
+  REQUIRE(plan.ok());
+  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::add_standby, StepKind::wait_healthy, StepKind::admit});
+  CHECK(plan->steps[0].additions.size() == 3);
+  CHECK(plan->steps[0].additions[0].name == "1:1");
+  CHECK(plan->steps[0].additions[0].host == "10.0.1.1");
+  CHECK(plan->from.empty());
+}
+
+TEST_CASE("a deploy over a live pool drains the old only after the new is healthy and admitted", "[planner]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  make_live(balancer, provider.add_pool("1", 2, 20));
+  provider.add_pool("2", 3, 10);
+  const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
+  REQUIRE(plan.ok());
+  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::add_standby, StepKind::wait_healthy, StepKind::admit,
+                                               StepKind::drain, StepKind::wait_drained, StepKind::remove});
+  CHECK(plan->from == std::vector<std::string>{"1"});
+  CHECK(plan->steps[3].members == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(plan->steps[5].members == std::vector<std::string>{"1:1", "1:2"});
+}
+
+TEST_CASE("deploying the live pool again plans nothing", "[planner]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  make_live(balancer, provider.add_pool("1", 3, 10));
+  const auto plan = plan_switch({"1", false}, provider.pools, members_of(balancer));
+  REQUIRE(plan.ok());
+  CHECK(plan->steps.empty());
+}
+
+TEST_CASE("a re-run after a crash between admit and drain only drains and removes", "[planner]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  make_live(balancer, provider.add_pool("1", 2, 20));
+  make_live(balancer, provider.add_pool("2", 2, 10));
+  const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
+  REQUIRE(plan.ok());
+  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::drain, StepKind::wait_drained, StepKind::remove});
+}
+
+TEST_CASE("a re-run after a crash during standby resumes with the members already added", "[planner]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  make_live(balancer, provider.add_pool("1", 2, 20));
+  provider.add_pool("2", 3, 10);
+  // Only the first new member made it in before the crash.
+  REQUIRE(balancer.add_standby({{"2:1", "10.0.2.1", 8080, "1"}}).ok());
+  const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
+  REQUIRE(plan.ok());
+  REQUIRE(plan->steps[0].kind == StepKind::add_standby);
+  CHECK(plan->steps[0].members == std::vector<std::string>{"2:2", "2:3"});
+  CHECK(plan->steps[1].members == std::vector<std::string>{"2:1", "2:2", "2:3"});
+}
+
+TEST_CASE("target members left in drain or maintenance go back to standby before being admitted", "[planner]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  make_live(balancer, provider.add_pool("1", 1, 20));
+  provider.add_pool("2", 1, 10);
+  balancer.put_live("2:1", "10.0.2.1:8080");
+  balancer.state["2:1"].admin = AdminState::maint;
+  const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
+  REQUIRE(plan.ok());
+  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::return_to_standby, StepKind::wait_healthy, StepKind::admit,
+                                               StepKind::drain, StepKind::wait_drained, StepKind::remove});
+}
+
+TEST_CASE("members of unknown or vanished pools are removed by the next deploy", "[planner]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  make_live(balancer, provider.add_pool("2", 1, 10));
+  balancer.put_live("manual", "10.9.9.9:80");
+  balancer.put_live("0:1", "10.9.9.8:80");
+  const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
+  REQUIRE(plan.ok());
+  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::drain, StepKind::wait_drained, StepKind::remove});
+  CHECK(plan->steps.back().members == std::vector<std::string>{"0:1", "manual"});
+}
+
+TEST_CASE("the planner refuses pools that cannot take traffic", "[planner]") {
+  FakeProvider provider;
+  provider.add_pool("pending", 1, 10, SmokeVerdict::pending);
+  provider.add_pool("failed", 1, 9, SmokeVerdict::failed);
+  provider.add_pool("half", 1, 8).complete = false;
+  provider.add_pool("off", 1, 7).power = PowerState::off;
+  provider.add_pool("empty", 0, 6);
+
+  CHECK(plan_switch({"missing", false}, provider.pools, {}).error().kind == ErrorKind::invalid);
+  CHECK(plan_switch({"pending", false}, provider.pools, {}).error().kind == ErrorKind::refused);
+  CHECK_THAT(plan_switch({"failed", false}, provider.pools, {}).error().message, Catch::Contains("--force"));
+  CHECK(plan_switch({"failed", true}, provider.pools, {}).ok());
+  CHECK(plan_switch({"half", true}, provider.pools, {}).error().kind == ErrorKind::invalid);
+  CHECK(plan_switch({"off", true}, provider.pools, {}).error().kind == ErrorKind::invalid);
+  CHECK(plan_switch({"empty", true}, provider.pools, {}).error().kind == ErrorKind::invalid);
+}
+
+TEST_CASE("revert removes only the target's members that were never admitted", "[planner]") {
+  FakeBalancer balancer;
+  balancer.put_live("1:1", "a:1");
+  REQUIRE(balancer.add_standby({{"2:1", "b", 1, "1"}, {"2:2", "b", 2, "2"}}).ok());
+  const auto steps = plan_revert("2", members_of(balancer));
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].kind == StepKind::remove);
+  CHECK(steps[0].members == std::vector<std::string>{"2:1", "2:2"});
+  CHECK(plan_revert("3", members_of(balancer)).empty());
+}
+
+TEST_CASE("rollback goes to the newest older pool that passed and is not bad", "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 50);
+  provider.add_pool("2", 1, 40).meta.verdict = LiveVerdict::bad;
+  provider.add_pool("3", 1, 30, SmokeVerdict::failed);
+  provider.add_pool("4", 1, 20);
+  provider.add_pool("5", 1, 10);  // newer than the live one: never a rollback target
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[3]);
+
+  auto choice = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE(choice.ok());
+  CHECK(choice->target == "1");
+  CHECK(choice->from == "4");
+
+  choice = choose_rollback_target(provider.pools, members_of(balancer), std::string("5"));
+  REQUIRE(choice.ok());
+  CHECK(choice->target == "5");
+}
+
+TEST_CASE("rollback explains why it has no target", "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 50, SmokeVerdict::failed);
+  provider.add_pool("2", 1, 40);
+  FakeBalancer balancer;
+  CHECK_THAT(choose_rollback_target(provider.pools, {}, std::nullopt).error().message, Catch::Contains("nothing is live"));
+  make_live(balancer, provider.pools[1]);
+  CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
+             Catch::Contains("no pool older than the live pool 2"));
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::string("9")).error().kind == ErrorKind::invalid);
+  make_live(balancer, provider.pools[0]);
+  CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
+             Catch::Contains("more than one pool is live"));
+}
+
+TEST_CASE("prune keeps live pools, balancer members and the newest N others", "[planner][prune]") {
+  FakeProvider provider;
+  for (int i = 1; i <= 6; ++i) provider.add_pool(std::to_string(i), 1, 100 - i);  // 6 is newest
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[1]);  // 2 is live
+  balancer.put_live("4:1", "10.0.4.1:8080");
+  balancer.state["4:1"].admin = AdminState::maint;  // 4 is still a member
+
+  auto decision = plan_prune(provider.pools, members_of(balancer), 1);
+  CHECK(decision.remove == std::vector<std::string>{"5", "3", "1"});
+  REQUIRE(decision.keep.size() == 3);
+  CHECK(decision.keep[0] == std::make_pair(std::string("6"), std::string("one of the newest 1")));
+  CHECK(decision.keep[1].first == "4");
+  CHECK(decision.keep[2] == std::make_pair(std::string("2"), std::string("live")));
+
+  CHECK(plan_prune(provider.pools, members_of(balancer), 0).remove.size() == 4);
+  CHECK(plan_prune(provider.pools, members_of(balancer), 10).remove.empty());
+}
+
+TEST_CASE("smart delete refuses pools in the balancer in any state, by name or by address", "[planner][delete]") {
+  FakeProvider provider;
+  const Pool pool = provider.add_pool("1", 2, 10);
+  FakeBalancer balancer;
+  CHECK(check_deletable(pool, {}).ok());
+
+  for (auto state : {AdminState::ready, AdminState::drain, AdminState::maint}) {
+    balancer.state.clear();
+    balancer.put_live("1:2", "10.0.1.2:8080");
+    balancer.state["1:2"].admin = state;
+    const auto status = check_deletable(pool, members_of(balancer));
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().kind == ErrorKind::refused);
+  }
+  balancer.state.clear();
+  balancer.put_live("added-by-hand", "10.0.1.1:8080");
+  CHECK(check_deletable(pool, members_of(balancer)).error().kind == ErrorKind::refused);
+}

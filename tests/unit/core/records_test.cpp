@@ -1,0 +1,35 @@
+#include "shared/core/records.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace phoenix;
+
+TEST_CASE("intent records round trip", "[records]") {
+  Intent intent;
+  intent.operation = "rollback";
+  intent.target = "41";
+  intent.from = {"42"};
+  intent.reason = "errors";
+  intent.by = {"agent-1", 123, "job", "rollback", WallTime(std::chrono::milliseconds(1795000000500LL))};
+  intent.started_at = WallTime(std::chrono::milliseconds(1795000000750LL));
+  intent.step = 2;
+  intent.steps = 6;
+  intent.current = "admit";
+  auto back = records::intent_from_json(records::to_json(intent).get());
+  REQUIRE(back.ok());
+  CHECK(back->target == "41");
+  CHECK(back->from == std::vector<std::string>{"42"});
+  CHECK(back->by.pid == 123);
+  CHECK(back->by.since == intent.by.since);
+  CHECK(back->started_at == intent.started_at);
+  CHECK(back->step == 2);
+}
+
+TEST_CASE("corrupt records are errors, not crashes", "[records]") {
+  util::Json empty(cJSON_CreateObject());
+  CHECK_FALSE(records::intent_from_json(empty.get()).ok());
+  CHECK_FALSE(records::read_metadata(empty.get()).ok());
+  CHECK_FALSE(records::lock_holder_from_json(empty.get()).ok());
+  auto bad = util::parse_json(R"({"label": "1", "created_at": "2026-11-18T00:00:00Z", "smoke": "maybe"})", "x");
+  CHECK_FALSE(records::read_metadata(bad->get()).ok());
+}

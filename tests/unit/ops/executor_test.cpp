@@ -1,0 +1,100 @@
+#include "shared/ops/executor.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "fakes/fake_balancer.hpp"
+#include "fakes/fake_clock.hpp"
+#include "fakes/recording_reporter.hpp"
+
+using namespace phoenix;
+using namespace phoenix::fakes;
+
+namespace {
+struct Rig {
+  FakeBalancer balancer;
+  FakeClock clock;
+  RecordingReporter reporter;
+  ops::ExecutorOptions options;
+  ops::SwitchOutcome run(const std::vector<Step>& steps) {
+    ops::SwitchExecutor executor(balancer, clock, reporter, options);
+    return executor.run(steps, {});
+  }
+};
+
+std::vector<Step> switch_steps() {
+  return {{StepKind::add_standby, {"2:1"}, {{"2:1", "10.0.0.2", 80, "1"}}},
+          {StepKind::wait_healthy, {"2:1"}, {}},
+          {StepKind::admit, {"2:1"}, {}},
+          {StepKind::drain, {"1:1"}, {}},
+          {StepKind::wait_drained, {"1:1"}, {}},
+          {StepKind::remove, {"1:1"}, {}}};
+}
+}  // namespace
+
+TEST_CASE("the executor applies steps in order and persists after every change", "[executor]") {
+  Rig rig;
+  rig.balancer.put_live("1:1", "10.0.0.1:80", 3);
+  rig.balancer.polls_until_healthy = 4;
+  const auto outcome = rig.run(switch_steps());
+  REQUIRE(outcome.status.ok());
+  CHECK(outcome.steps_done == 6);
+  CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1", "drain 1:1", "remove 1:1"});
+  CHECK(rig.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK(rig.balancer.persists == 4);
+  CHECK(rig.clock.slept() >= std::chrono::milliseconds(3 * 50));  // waited for health, then the drain
+}
+
+TEST_CASE("a health timeout stops before anything old is drained", "[executor]") {
+  Rig rig;
+  rig.balancer.put_live("1:1", "10.0.0.1:80");
+  rig.balancer.unhealthy_addresses = {"10.0.0.2:80"};
+  rig.options.health_timeout = std::chrono::seconds(3);
+  const auto outcome = rig.run(switch_steps());
+  REQUIRE_FALSE(outcome.status.ok());
+  CHECK(outcome.unhealthy);
+  CHECK(outcome.steps_done == 1);
+  CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1"});
+  CHECK_THAT(outcome.status.error().message, Catch::Contains("2:1 DOWN (check L7STS)"));
+  CHECK(rig.clock.slept() >= std::chrono::seconds(3));
+  CHECK(rig.balancer.admitted() == std::vector<std::string>{"1:1"});
+}
+
+TEST_CASE("a drain that times out is reported with what is still connected", "[executor]") {
+  Rig rig;
+  rig.balancer.put_live("1:1", "10.0.0.1:80", 5);
+  rig.balancer.stuck_connections["1:1"] = 2;
+  rig.options.drain_timeout = std::chrono::seconds(1);
+  rig.options.removal_grace = std::chrono::seconds(1);
+  const auto outcome = rig.run(switch_steps());
+  REQUIRE(outcome.status.ok());
+  CHECK(rig.reporter.saw("warning: drain timed out after 1.00 s"));
+  CHECK(rig.reporter.saw("1:1 (2 connections)"));
+  CHECK(outcome.left_in_maintenance == std::vector<std::string>{"1:1"});
+  CHECK(rig.balancer.state.at("1:1").admin == AdminState::maint);
+}
+
+TEST_CASE("a balancer error stops the switch where it happened", "[executor]") {
+  Rig rig;
+  rig.balancer.put_live("1:1", "10.0.0.1:80");
+  rig.balancer.fail_next["admit"] = Error{ErrorKind::unavailable, "socket closed"};
+  const auto outcome = rig.run(switch_steps());
+  REQUIRE_FALSE(outcome.status.ok());
+  CHECK_FALSE(outcome.unhealthy);
+  CHECK(outcome.steps_done == 2);
+  CHECK(outcome.status.error().kind == ErrorKind::unavailable);
+  CHECK(rig.balancer.admitted() == std::vector<std::string>{"1:1"});
+}
+
+TEST_CASE("the step callback runs before each step and can stop the switch", "[executor]") {
+  Rig rig;
+  std::vector<std::size_t> seen;
+  ops::SwitchExecutor executor(rig.balancer, rig.clock, rig.reporter, rig.options);
+  const auto outcome = executor.run(switch_steps(), [&](std::size_t index, const Step&) -> Status {
+    seen.push_back(index);
+    if (index == 2) return Error{ErrorKind::failed, "cannot write the intent"};
+    return {};
+  });
+  CHECK(seen == std::vector<std::size_t>{0, 1, 2});
+  CHECK(outcome.steps_done == 2);
+  CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1"});
+}

@@ -1,0 +1,118 @@
+#include <catch2/catch.hpp>
+
+#include "fakes/fake_services.hpp"
+#include "shared/ops/operations.hpp"
+
+using namespace phoenix;
+using namespace phoenix::fakes;
+
+TEST_CASE("create records the CI revision and trigger user on the pool", "[ops][create]") {
+  FakeWorld world;
+  auto created = ops::create_pool(world.services, {"42", std::nullopt});
+  REQUIRE(created.ok());
+  CHECK_FALSE(created->already_existed);
+  CHECK(world.provider.calls == std::vector<std::string>{"create_pool 42 2"});
+  CHECK(created->pool.meta.revision == "abc123");
+  CHECK(created->pool.meta.triggered_by == "alice");
+  CHECK(created->pool.meta.smoke == SmokeVerdict::pending);
+}
+
+TEST_CASE("creating an existing pool changes nothing: pools are immutable", "[ops][create]") {
+  FakeWorld world;
+  world.provider.add_pool("42", 3, 5);
+  auto created = ops::create_pool(world.services, {"42", 5});
+  REQUIRE(created.ok());
+  CHECK(created->already_existed);
+  CHECK(created->pool.servers.size() == 3);
+  CHECK(world.provider.calls.empty());
+}
+
+TEST_CASE("smoke-test records the verdict on the pool", "[ops][smoke]") {
+  FakeWorld world;
+  world.provider.add_pool("42", 2, 5, SmokeVerdict::pending);
+  auto report = ops::smoke_test(world.services, "42");
+  REQUIRE(report.ok());
+  CHECK(report->passed());
+  CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::passed);
+
+  world.http_handler = [](const HttpRequest&) -> Result<HttpResponse> { return http_answer(500, "boom"); };
+  report = ops::smoke_test(world.services, "42");
+  REQUIRE(report.ok());
+  CHECK_FALSE(report->passed());
+  CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::failed);
+  CHECK(ops::smoke_test(world.services, "nope").error().kind == ErrorKind::invalid);
+}
+
+TEST_CASE("smart delete reads the balancer under the lock right before destroying", "[ops][delete]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+
+  auto refused = ops::delete_pool(world.services, {"2", false, false});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK(world.provider.pools.size() == 2);
+  CHECK(world.state.events.back().result == "refused");
+
+  const int reads_before = world.balancer.member_reads;
+  REQUIRE(ops::delete_pool(world.services, {"1", false, false}).ok());
+  CHECK(world.balancer.member_reads == reads_before + 1);
+  CHECK(world.provider.calls.back() == "destroy_pool 1");
+  CHECK(world.state.lock_acquisitions == 2);
+  CHECK_FALSE(world.state.lock.has_value());
+}
+
+TEST_CASE("smart delete refuses while the deploy lock is held", "[ops][delete][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.state.lock = LockHolder{"agent-9", 5, "", "deploy --label 2", world.clock.wall_now()};
+  CHECK(ops::delete_pool(world.services, {"1", false, false}).error().kind == ErrorKind::refused);
+  CHECK(world.provider.pools.size() == 1);
+}
+
+TEST_CASE("dry-run delete checks but destroys nothing", "[ops][delete]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  REQUIRE(ops::delete_pool(world.services, {"1", true, false}).ok());
+  CHECK(world.provider.pools.size() == 1);
+  CHECK(world.state.lock_acquisitions == 0);
+}
+
+TEST_CASE("prune deletes all but the newest N non-live pools", "[ops][prune]") {
+  FakeWorld world;
+  for (int i = 1; i <= 5; ++i) world.provider.add_pool(std::to_string(i), 1, 100 - i);
+  world.make_live("3");
+  auto result = ops::prune_pools(world.services, {1, false, false});
+  REQUIRE(result.ok());
+  CHECK(result->deleted == std::vector<std::string>{"4", "2", "1"});
+  CHECK(world.provider.pools.size() == 2);
+  CHECK(world.state.events.size() == 3);
+}
+
+TEST_CASE("power-off refuses a pool in the balancer", "[ops][power]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+  CHECK(ops::set_pool_power(world.services, "2", PowerState::off).error().kind == ErrorKind::refused);
+  REQUIRE(ops::set_pool_power(world.services, "1", PowerState::off).ok());
+  CHECK(world.provider.pools[0].power == PowerState::off);
+}
+
+TEST_CASE("list shows pools newest first and which is live", "[ops][list]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  auto listing = ops::list_pools(world.services);
+  REQUIRE(listing.ok());
+  CHECK(listing->pools[0].label() == "2");
+  CHECK(listing->live == std::vector<std::string>{"1"});
+
+  world.balancer.fail_next["members"] = Error{ErrorKind::unavailable, "no socket"};
+  listing = ops::list_pools(world.services);
+  REQUIRE(listing.ok());
+  CHECK(listing->balancer_error == std::string("no socket"));
+  CHECK(world.reporter.saw("warning: cannot tell which pool is live: no socket"));
+}

@@ -1,0 +1,198 @@
+#include <catch2/catch.hpp>
+
+#include "fakes/fake_services.hpp"
+#include "shared/ops/operations.hpp"
+
+using namespace phoenix;
+using namespace phoenix::fakes;
+
+TEST_CASE("deploy takes the lock, records intent per step, switches, and records history", "[ops][deploy]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 2, 20);
+  world.provider.add_pool("2", 2, 10);
+  world.make_live("1");
+
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE(result.ok());
+  CHECK(world.balancer.calls == std::vector<std::string>{"add_standby 2:1,2:2", "admit 2:1,2:2", "drain 1:1,1:2",
+                                                          "remove 1:1,1:2"});
+  CHECK(world.state.lock_acquisitions == 1);
+  CHECK_FALSE(world.state.lock.has_value());    // released
+  CHECK_FALSE(world.state.intent.has_value());  // cleared after success
+  // Written once before the balancer is touched, then before each of the 6 steps.
+  REQUIRE(world.state.intents_written.size() == 7);
+  CHECK(world.state.intents_written[0].target == "2");
+  CHECK(world.state.intents_written[0].from == std::vector<std::string>{"1"});
+  CHECK(world.state.intents_written[6].step == 5);
+  CHECK(world.state.intents_written[6].by.job == "gocd web/7/deploy/1/switch");
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].action == "deploy");
+  CHECK(world.state.events[0].from == "1");
+  CHECK(world.state.events[0].result == "succeeded");
+  CHECK(world.state.events[0].by == "alice");
+  // The pool it replaced served well until then.
+  CHECK(world.provider.pools[0].meta.verdict == LiveVerdict::good);
+}
+
+TEST_CASE("deploy refuses while another deploy holds the lock, and changes nothing", "[ops][deploy][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("2", 1, 10);
+  world.state.lock = LockHolder{"agent-2", 99, "jenkins-web-deploy-12", "deploy --label 1", world.clock.wall_now()};
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::refused);
+  CHECK_THAT(result.error().message, Catch::Contains("agent-2"));
+  CHECK_THAT(result.error().message, Catch::Contains("jenkins-web-deploy-12"));
+  CHECK(world.balancer.calls.empty());
+}
+
+TEST_CASE("a stale lock is taken over only with --break-lock, and the takeover is reported", "[ops][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("2", 1, 10);
+  world.state.lock = LockHolder{"agent-1", 7, "", "deploy --label 1", world.clock.wall_now()};
+  world.state.holder_gone = true;
+  CHECK(ops::deploy(world.services, {"2", false, false, false}).error().kind == ErrorKind::refused);
+  REQUIRE(ops::deploy(world.services, {"2", false, false, true}).ok());
+  CHECK(world.reporter.saw("warning: took over the stale deploy lock of pid 7 on agent-1"));
+}
+
+TEST_CASE("an unhealthy pool is taken out again and the old one keeps serving", "[ops][deploy]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 2, 20);
+  world.provider.add_pool("2", 2, 10);
+  world.make_live("1");
+  world.balancer.unhealthy_addresses = {"10.0.2.2:8080"};
+
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK_THAT(result.error().message, Catch::Contains("1 still serves"));
+  CHECK(world.balancer.calls == std::vector<std::string>{"add_standby 2:1,2:2", "remove 2:1,2:2"});
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(world.balancer.state.count("2:1") == 0);
+  CHECK_FALSE(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].result == "failed");
+}
+
+TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[ops][deploy][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::unavailable, "HAProxy closed the connection"};
+
+  auto first = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(first.error().message, Catch::Contains("re-run it to finish"));
+  REQUIRE(world.state.intent.has_value());
+  CHECK(world.state.intent->step == 3);
+  CHECK(world.balancer.admitted().size() == 2);  // both live: status reports it
+
+  auto second = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE(second.ok());
+  CHECK(world.reporter.saw("found an interrupted deploy to pool 2"));
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK_FALSE(world.state.intent.has_value());
+}
+
+TEST_CASE("dry run plans without the lock and changes nothing", "[ops][deploy]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  auto result = ops::deploy(world.services, {"2", false, true, false});
+  REQUIRE(result.ok());
+  CHECK(result->dry_run);
+  CHECK(result->plan.steps.size() == 6);
+  CHECK(world.balancer.calls.empty());
+  CHECK(world.state.lock_acquisitions == 0);
+  CHECK(world.state.events.empty());
+}
+
+TEST_CASE("deploying a powered-off pool powers it on and smoke-tests it first", "[ops][deploy][power]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10).power = PowerState::off;
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {"2", false, false, false}).ok());
+  REQUIRE(world.provider.calls.size() >= 2);
+  CHECK(world.provider.calls[0] == "set_power 2 on");
+  CHECK(world.provider.calls[1] == "update_metadata 2 smoke=passed verdict=unknown");
+  CHECK(world.http.batches.size() == 1);
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
+
+TEST_CASE("rollback marks the live pool bad and makes the previous good pool live", "[ops][rollback]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("3");
+  auto result = ops::rollback(world.services, {std::nullopt, "checkout errors", false, false, false});
+  REQUIRE(result.ok());
+  CHECK(result->plan.target == "2");
+  CHECK(world.provider.pools[2].meta.verdict == LiveVerdict::bad);
+  CHECK(world.provider.pools[2].meta.verdict_reason == "checkout errors");
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK(world.state.events.back().action == "rollback");
+  CHECK(world.state.events.back().detail == "checkout errors");
+  // The pool rolled back to is not "good" by replacement: only deploys mark that.
+  CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
+}
+
+TEST_CASE("a re-run of an interrupted rollback goes on to the same target", "[ops][rollback][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("3");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::unavailable, "closed"};
+  REQUIRE_FALSE(ops::rollback(world.services, {std::nullopt, "bad", false, false, false}).ok());
+  // Now 2 and 3 are both live; choosing afresh would be ambiguous. The intent decides.
+  auto again = ops::rollback(world.services, {std::nullopt, "", false, false, false});
+  REQUIRE(again.ok());
+  CHECK(again->plan.target == "2");
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
+
+TEST_CASE("repair keeps the pool the last switch made live and removes the others", "[ops][repair]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  world.make_live("2");  // someone enabled pool 2 by hand
+  world.state.events.push_back({world.clock.wall_now(), "deploy", "1", "", "succeeded", 10, "alice", ""});
+  auto result = ops::repair(world.services, {false, false});
+  REQUIRE(result.ok());
+  CHECK(result->plan.target == "1");
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+}
+
+TEST_CASE("status reports mixed state and interrupted operations", "[ops][status]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  world.make_live("2");
+  world.balancer.put_live("9:1", "10.9.9.9:80");
+  Intent intent;
+  intent.operation = "deploy";
+  intent.target = "2";
+  intent.steps = 6;
+  intent.step = 3;
+  intent.by = LockHolder{"agent-1", 1, "", "deploy 2", world.clock.wall_now()};
+  world.state.intent = intent;
+  auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  CHECK(report->live.size() == 3);
+  const auto joined = [&] {
+    std::string all;
+    for (const auto& problem : report->problems) all += problem + "\n";
+    return all;
+  }();
+  CHECK_THAT(joined, Catch::Contains("was interrupted after step 3 of 6"));
+  CHECK_THAT(joined, Catch::Contains("3 pools are live at once"));
+  CHECK_THAT(joined, Catch::Contains("belongs to pool 9, which no longer exists"));
+}
