@@ -21,8 +21,7 @@ void one_error_line(const ToolResult& result, int exit_code, const std::string& 
 }  // namespace
 
 TEST_CASE("every command has help with an example", "[e2e][cli]") {
-  for (const auto& [tool, commands] :
-       std::vector<std::pair<std::string, std::vector<std::string>>>{
+  for (const auto& [tool, commands] : std::vector<std::pair<std::string, std::vector<std::string>>>{
            {"create-pipeline", {"create", "smoke-test", "run", "list", "delete", "prune", "power-off", "power-on"}},
            {"deploy-pipeline", {"deploy", "rollback", "status", "history", "repair"}}}) {
     const auto overview = run_tool(tool, {"--help"});
@@ -47,7 +46,8 @@ TEST_CASE("usage errors are one line and exit 2", "[e2e][cli]") {
   one_error_line(run_tool("create-pipeline", {"create", "--size", "many"}), 2, "create-pipeline", "--size");
   one_error_line(run_tool("deploy-pipeline", {"deploy"}), 2, "deploy-pipeline", "deploy needs --label L");
   one_error_line(run_tool("deploy-pipeline", {"deploy", "--label", "../x"}), 2, "deploy-pipeline", "invalid label");
-  one_error_line(run_tool("deploy-pipeline", {"status", "--output", "yaml"}), 2, "deploy-pipeline", "'table' or 'json'");
+  one_error_line(run_tool("deploy-pipeline", {"status", "--output", "yaml"}), 2, "deploy-pipeline",
+                 "'table' or 'json'");
   one_error_line(run_tool("create-pipeline", {"list", "--verbose", "--quiet"}), 2, "create-pipeline", "exclude");
   one_error_line(run_tool("create-pipeline", {"create", "--config", "/nonexistent/web.json"}), 2, "create-pipeline",
                  "no release label");
@@ -60,8 +60,9 @@ TEST_CASE("the label comes from GoCD or Jenkins when --label is absent", "[e2e][
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
-  const auto gocd = run_tool("create-pipeline", {"create", "--config", config},
-                             {"GO_PIPELINE_LABEL=7-abc", "GO_PIPELINE_NAME=web", "GO_REVISION=abc1234", "GO_TRIGGER_USER=dana"});
+  const auto gocd =
+      run_tool("create-pipeline", {"create", "--config", config},
+               {"GO_PIPELINE_LABEL=7-abc", "GO_PIPELINE_NAME=web", "GO_REVISION=abc1234", "GO_TRIGGER_USER=dana"});
   INFO(gocd.err);
   REQUIRE(gocd.exit_code == 0);
   const auto jenkins = run_tool("create-pipeline", {"create", "--config", config},

@@ -23,8 +23,10 @@ struct FakeWorld {
   FakeHttpClient http{[this](const HttpRequest& request) -> Result<HttpResponse> { return answer(request); }};
   FakeClock clock;
   RecordingReporter reporter;
-  ops::Services services{config, provider, balancer, state, http, clock, reporter,
-                         ops::Identity{"agent-1", 4242, "alice", "gocd web/7/deploy/1/switch", "abc123"}, std::nullopt};
+  ops::Services services{
+      config,      provider, balancer, state,
+      http,        clock,    reporter, ops::Identity{"agent-1", 4242, "alice", "gocd web/7/deploy/1/switch", "abc123"},
+      std::nullopt};
   std::function<Result<HttpResponse>(const HttpRequest&)> http_handler;
 
   static config::Config default_config() {

@@ -23,7 +23,9 @@ TEST_CASE("the managed block is inserted at the end of the backend section", "[h
   auto updated = with_managed_servers(kConfig, "web", {"server 1:1 127.0.0.1:8000 check weight 1"});
   REQUIRE(updated.ok());
   CHECK_THAT(*updated, Catch::Contains("    option httpchk GET /health\n    # BEGIN phoenix managed servers"));
-  CHECK_THAT(*updated, Catch::Contains("    server 1:1 127.0.0.1:8000 check weight 1\n    # END phoenix managed servers\n\nbackend api"));
+  CHECK_THAT(*updated,
+             Catch::Contains(
+                 "    server 1:1 127.0.0.1:8000 check weight 1\n    # END phoenix managed servers\n\nbackend api"));
   CHECK(managed_servers(*updated, "web") == std::vector<std::string>{"server 1:1 127.0.0.1:8000 check weight 1"});
   CHECK(managed_servers(*updated, "api").empty());
 }

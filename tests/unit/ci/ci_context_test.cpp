@@ -5,10 +5,14 @@
 using namespace phoenix::ci;
 
 TEST_CASE("GoCD's variables give label, revision, trigger user and job", "[ci]") {
-  const Environment environment = {{"GO_SERVER_URL", "https://gocd:8154/go"}, {"GO_PIPELINE_NAME", "web-create"},
-                                   {"GO_PIPELINE_COUNTER", "42"},           {"GO_PIPELINE_LABEL", "42-abc1234"},
-                                   {"GO_STAGE_NAME", "create"},             {"GO_STAGE_COUNTER", "1"},
-                                   {"GO_JOB_NAME", "run"},                  {"GO_TRIGGER_USER", "changes"},
+  const Environment environment = {{"GO_SERVER_URL", "https://gocd:8154/go"},
+                                   {"GO_PIPELINE_NAME", "web-create"},
+                                   {"GO_PIPELINE_COUNTER", "42"},
+                                   {"GO_PIPELINE_LABEL", "42-abc1234"},
+                                   {"GO_STAGE_NAME", "create"},
+                                   {"GO_STAGE_COUNTER", "1"},
+                                   {"GO_JOB_NAME", "run"},
+                                   {"GO_TRIGGER_USER", "changes"},
                                    {"GO_REVISION_WEB_REPO", "abc1234def"}};
   const auto context = read_ci_context(environment);
   CHECK(context.system == "gocd");
@@ -19,8 +23,10 @@ TEST_CASE("GoCD's variables give label, revision, trigger user and job", "[ci]")
 }
 
 TEST_CASE("Jenkins' variables give label, revision and a sanitised job", "[ci]") {
-  const Environment environment = {{"JENKINS_URL", "https://jenkins/"}, {"BUILD_NUMBER", "17"},
-                                   {"BUILD_TAG", "jenkins-folder/web create-17"}, {"GIT_COMMIT", "fedcba"},
+  const Environment environment = {{"JENKINS_URL", "https://jenkins/"},
+                                   {"BUILD_NUMBER", "17"},
+                                   {"BUILD_TAG", "jenkins-folder/web create-17"},
+                                   {"GIT_COMMIT", "fedcba"},
                                    {"BUILD_USER", "bob"}};
   const auto context = read_ci_context(environment);
   CHECK(context.system == "jenkins");

@@ -110,7 +110,8 @@ TEST_CASE("numbers out of range are refused", "[config]") {
 }
 
 TEST_CASE("missing required keys are named", "[config]") {
-  CHECK_THAT(error_of(replaced(kValid, "\"service\": \"web\",", "")), Catch::Contains("missing required key 'service'"));
+  CHECK_THAT(error_of(replaced(kValid, "\"service\": \"web\",", "")),
+             Catch::Contains("missing required key 'service'"));
   CHECK_THAT(error_of(replaced(kValid, "\"backend\": \"web\",", "")),
              Catch::Contains("missing required key 'balancer.backend'"));
   CHECK_THAT(error_of(replaced(kValid, "\"artifact\": \"build/bin/phoenix-sample-app\",", "")),
@@ -120,13 +121,16 @@ TEST_CASE("missing required keys are named", "[config]") {
 TEST_CASE("values with meaning are checked beyond their type", "[config]") {
   CHECK_THAT(error_of(replaced(kValid, "\"type\": \"local\"", "\"type\": \"aws\"")),
              Catch::Contains("unknown provider 'aws' (known: local, hcloud, exec)"));
-  CHECK_THAT(error_of(replaced(kValid, "\"type\": \"haproxy\"", "\"type\": \"nginx\"")), Catch::Contains("unknown balancer"));
+  CHECK_THAT(error_of(replaced(kValid, "\"type\": \"haproxy\"", "\"type\": \"nginx\"")),
+             Catch::Contains("unknown balancer"));
   CHECK_THAT(error_of(replaced(kValid, "\"service\": \"web\"", "\"service\": \"../web\"")), Catch::Contains("service"));
-  CHECK_THAT(error_of(replaced(kValid, "\"path\": \"/health\"", "\"path\": \"health\"")), Catch::Contains("must start with '/'"));
+  CHECK_THAT(error_of(replaced(kValid, "\"path\": \"/health\"", "\"path\": \"health\"")),
+             Catch::Contains("must start with '/'"));
   CHECK_THAT(error_of(replaced(kValid, "\"backend\": \"web\"", "\"backend\": \"web;del\"")),
              Catch::Contains("balancer.backend"));
-  CHECK_THAT(error_of(replaced(kValid, "\"command\": [\"{artifact}\", \"--listen\", \"{host}:{port}\", \"--release\", \"{label}\"]",
-                               "\"command\": []")),
+  CHECK_THAT(error_of(replaced(
+                 kValid, "\"command\": [\"{artifact}\", \"--listen\", \"{host}:{port}\", \"--release\", \"{label}\"]",
+                 "\"command\": []")),
              Catch::Contains("must not be empty"));
   CHECK_THAT(error_of(replaced(kValid, "\"service\": \"web\"", "\"service\": \"w\xff\"")), Catch::Contains("UTF-8"));
 }

@@ -46,7 +46,7 @@ TEST_CASE("a deploy over a live pool drains the old only after the new is health
   const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
   REQUIRE(plan.ok());
   CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::add_standby, StepKind::wait_healthy, StepKind::admit,
-                                               StepKind::drain, StepKind::wait_drained, StepKind::remove});
+                                              StepKind::drain, StepKind::wait_drained, StepKind::remove});
   CHECK(plan->from == std::vector<std::string>{"1"});
   CHECK(plan->steps[3].members == std::vector<std::string>{"1:1", "1:2"});
   CHECK(plan->steps[5].members == std::vector<std::string>{"1:1", "1:2"});
@@ -95,7 +95,7 @@ TEST_CASE("target members left in drain or maintenance go back to standby before
   const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
   REQUIRE(plan.ok());
   CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::return_to_standby, StepKind::wait_healthy, StepKind::admit,
-                                               StepKind::drain, StepKind::wait_drained, StepKind::remove});
+                                              StepKind::drain, StepKind::wait_drained, StepKind::remove});
 }
 
 TEST_CASE("members of unknown or vanished pools are removed by the next deploy", "[planner]") {
@@ -163,11 +163,13 @@ TEST_CASE("rollback explains why it has no target", "[planner][rollback]") {
   provider.add_pool("1", 1, 50, SmokeVerdict::failed);
   provider.add_pool("2", 1, 40);
   FakeBalancer balancer;
-  CHECK_THAT(choose_rollback_target(provider.pools, {}, std::nullopt).error().message, Catch::Contains("nothing is live"));
+  CHECK_THAT(choose_rollback_target(provider.pools, {}, std::nullopt).error().message,
+             Catch::Contains("nothing is live"));
   make_live(balancer, provider.pools[1]);
   CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
              Catch::Contains("no pool older than the live pool 2"));
-  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::string("9")).error().kind == ErrorKind::invalid);
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::string("9")).error().kind ==
+        ErrorKind::invalid);
   make_live(balancer, provider.pools[0]);
   CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
              Catch::Contains("more than one pool is live"));

@@ -31,15 +31,17 @@ TEST_CASE("JUnit XML has one testcase per server and check, with failures explai
   report.label = "42";
   report.started = WallTime(std::chrono::seconds(1795000000));
   report.duration_ms = 1234;
-  report.outcomes = {{"1", "127.0.0.1:80", "health", true, "", 12, 1},
-                     {"2", "127.0.0.2:80", "health", false, "expected status 200; got status 503 with body '<&>'", 30, 4}};
+  report.outcomes = {
+      {"1", "127.0.0.1:80", "health", true, "", 12, 1},
+      {"2", "127.0.0.2:80", "health", false, "expected status 200; got status 503 with body '<&>'", 30, 4}};
   const std::string xml = render_junit(report);
   CHECK_THAT(xml, Catch::StartsWith("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites"));
   CHECK_THAT(xml, Catch::Contains("<testsuite name=\"smoke-test.web.42\" tests=\"2\" failures=\"1\" errors=\"0\" "
                                   "skipped=\"0\" time=\"1.234\" timestamp=\"2026-11-18T"));
   CHECK_THAT(xml, Catch::Contains("<testcase classname=\"web.42.1\" name=\"health 127.0.0.1:80\" time=\"0.012\"/>"));
-  CHECK_THAT(xml, Catch::Contains("<failure message=\"expected status 200; got status 503 with body &apos;&lt;&amp;&gt;&apos;\" "
-                                  "type=\"SmokeCheckFailed\">"));
+  CHECK_THAT(xml, Catch::Contains(
+                      "<failure message=\"expected status 200; got status 503 with body &apos;&lt;&amp;&gt;&apos;\" "
+                      "type=\"SmokeCheckFailed\">"));
   CHECK_THAT(xml, Catch::Contains("(after 4 attempts)</failure>"));
   CHECK(report.failures() == 1);
   CHECK_FALSE(report.passed());
@@ -47,6 +49,8 @@ TEST_CASE("JUnit XML has one testcase per server and check, with failures explai
 
 TEST_CASE("XML escaping drops what XML 1.0 forbids", "[smoke][junit]") {
   CHECK(xml_escape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;&apos;");
-  CHECK(xml_escape(std::string("bell\x07" "tab\t", 9)) == "belltab\t");
+  CHECK(xml_escape(std::string("bell\x07"
+                               "tab\t",
+                               9)) == "belltab\t");
   CHECK(xml_escape("bad\xff") == "bad\\xFF");
 }

@@ -14,8 +14,8 @@ TEST_CASE("deploy takes the lock, records intent per step, switches, and records
 
   auto result = ops::deploy(world.services, {"2", false, false, false});
   REQUIRE(result.ok());
-  CHECK(world.balancer.calls == std::vector<std::string>{"add_standby 2:1,2:2", "admit 2:1,2:2", "drain 1:1,1:2",
-                                                          "remove 1:1,1:2"});
+  CHECK(world.balancer.calls ==
+        std::vector<std::string>{"add_standby 2:1,2:2", "admit 2:1,2:2", "drain 1:1,1:2", "remove 1:1,1:2"});
   CHECK(world.state.lock_acquisitions == 1);
   CHECK_FALSE(world.state.lock.has_value());    // released
   CHECK_FALSE(world.state.intent.has_value());  // cleared after success

@@ -14,12 +14,11 @@ struct Rig {
   testing::TempDir dir;
   util::SystemClock clock;
   fakes::RecordingReporter reporter;
-  providers::LocalProviderSettings settings{
-      "web",
-      dir.path() / "state",
-      testing::binary_directory() / "phoenix-sample-app",
-      {"{artifact}", "--listen", "{host}:{port}", "--release", "{label}"},
-      std::chrono::seconds(10)};
+  providers::LocalProviderSettings settings{"web",
+                                            dir.path() / "state",
+                                            testing::binary_directory() / "phoenix-sample-app",
+                                            {"{artifact}", "--listen", "{host}:{port}", "--release", "{label}"},
+                                            std::chrono::seconds(10)};
   providers::LocalProvider provider{settings, clock, reporter};
 
   PoolSpec spec(const std::string& label, int size) {

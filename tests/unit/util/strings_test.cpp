@@ -25,8 +25,8 @@ TEST_CASE("integers parse whole, or not at all", "[strings]") {
 TEST_CASE("UTF-8 validation and printable text", "[strings]") {
   CHECK(is_valid_utf8("héllo ✓"));
   CHECK_FALSE(is_valid_utf8("\xff"));
-  CHECK_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
-  CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
+  CHECK_FALSE(is_valid_utf8("\xc0\xaf"));      // overlong '/'
+  CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));  // surrogate
   CHECK(printable("a\nb\xff✓") == "a\\x0Ab\\xFF✓");
   CHECK(printable(std::string(300, 'x'), 10) == "xxxxxxxxxx...");
 }
