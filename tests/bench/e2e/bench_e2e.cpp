@@ -1,0 +1,199 @@
+// phoenix-bench-e2e: end-to-end figures from one run on one machine, printed as Markdown
+// table rows. scripts/bench drives it and writes docs/benchmarks.md.
+//
+//   phoenix-bench-e2e switch --sizes 1,10,50     switch times under load: Phoenix's deploy and
+//                                                rollback, the raw Runtime API batch (the
+//                                                physical limit) and rewrite-config-and-reload
+//                                                (the usual hand-made approach)
+//   phoenix-bench-e2e create --sizes 1,10,50,100 create + smoke-test of local pools
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "shared/balancers/haproxy_channel.hpp"
+#include "shared/balancers/haproxy_config_file.hpp"
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+using WallClock = std::chrono::system_clock;
+
+struct Switch {
+  long long switch_ms = -1;  // command start until only the target answered
+  long long command_ms = -1;
+  long long requests = 0;
+  long long failed = 0;
+};
+
+std::string cell(const Switch& result) {
+  return std::to_string(result.switch_ms) + " ms (" + std::to_string(result.failed) + " failed of " +
+         std::to_string(result.requests) + ")";
+}
+
+void require(bool condition, const std::string& what) {
+  if (condition) return;
+  std::fprintf(stderr, "phoenix-bench-e2e: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void run_ok(const std::string& tool, const std::vector<std::string>& arguments) {
+  const auto result = run_tool(tool, arguments);
+  require(result.exit_code == 0, tool + " " + util::join(arguments, " ") + " failed: " + result.err);
+}
+
+// Measures one switch to `target`: `action` runs while the prober sends traffic.
+template <class Action>
+Switch measure(const fs::path& dir, const Haproxy& haproxy, const std::string& target, Action action) {
+  Prober prober(dir, haproxy.url(), 4);
+  const auto started = WallClock::now();
+  action();
+  const auto ended = WallClock::now();
+  // Enough time for anything still in flight to show up as the old release.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto probe = prober.finish();
+  Switch result;
+  const long long start_ns = wall_ns(started);
+  const long long last_other = probe.others_last_ns(target);
+  result.switch_ms = last_other > start_ns ? (last_other - start_ns) / 1000000 : 0;
+  result.command_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count();
+  result.requests = probe.requests;
+  result.failed = probe.failed;
+  require(probe.count.count(target) == 1, "release " + target + " never answered");
+  return result;
+}
+
+// The pool's servers as recorded by the local provider: (id, host:port).
+std::vector<std::pair<std::string, std::string>> servers_of(const fs::path& dir, const std::string& label) {
+  auto text = util::read_file(dir / "state" / "web" / "pools" / label / "pool.json");
+  require(text.ok(), "no pool " + label);
+  auto document = util::parse_json(*text, "pool.json");
+  std::vector<std::pair<std::string, std::string>> servers;
+  const cJSON* server = nullptr;
+  cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
+    servers.emplace_back(*util::json_string(server, "id"),
+                         *util::json_string(server, "host") + ":" +
+                             std::to_string(static_cast<int>(*util::json_number(server, "port"))));
+  }
+  return servers;
+}
+
+// The physical limit: the whole membership change as one raw Runtime API batch, with no
+// health wait and no drain: new servers in and weighted, old servers to maintenance.
+void raw_batch(const Haproxy& haproxy, const fs::path& dir, const std::string& from, const std::string& to) {
+  std::vector<std::string> commands;
+  for (const auto& [id, address] : servers_of(dir, to)) {
+    commands.push_back("add server web/" + to + ":" + id + " " + address + " check inter 100ms weight 1");
+    commands.push_back("enable health web/" + to + ":" + id);
+    commands.push_back("set server web/" + to + ":" + id + " state ready");
+  }
+  for (const auto& server : servers_of(dir, from)) commands.push_back("set server web/" + from + ":" + server.first + " state maint");
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+  auto answers = channel.run(commands);
+  require(answers.ok() && answers->size() == commands.size(), "raw batch failed");
+}
+
+void delete_members(const Haproxy& haproxy, const fs::path& dir, const std::string& label) {
+  std::vector<std::string> commands;
+  for (const auto& server : servers_of(dir, label)) commands.push_back("del server web/" + label + ":" + server.first);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+    auto answers = channel.run(commands);
+    if (answers.ok() && std::all_of(answers->begin(), answers->end(),
+                                    [](const std::string& a) { return a == "Server deleted." || a == "No such server."; })) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// The usual hand-made approach: write the target's servers into haproxy.cfg and reload.
+void rewrite_and_reload(Haproxy& haproxy, const fs::path& dir, const std::string& to) {
+  std::vector<std::string> lines;
+  for (const auto& [id, address] : servers_of(dir, to)) lines.push_back("server " + to + ":" + id + " " + address + " check inter 100ms");
+  auto config = util::read_file(haproxy.config_file());
+  auto updated = haproxy::with_managed_servers(*config, "web", lines);
+  require(updated.ok(), "cannot rewrite haproxy.cfg");
+  require(util::write_file_atomic(haproxy.config_file(), *updated).ok(), "cannot write haproxy.cfg");
+  haproxy.reload();
+}
+
+std::vector<int> parse_sizes(const std::string& text) {
+  std::vector<int> sizes;
+  for (const auto& part : util::split(text, ',')) {
+    const auto value = util::parse_int(part);
+    require(value && *value >= 1 && *value <= 250, "bad size '" + part + "'");
+    sizes.push_back(static_cast<int>(*value));
+  }
+  return sizes;
+}
+
+int bench_switch(const std::vector<int>& sizes) {
+  std::printf("| servers | deploy | rollback | raw Runtime API batch | rewrite haproxy.cfg + reload |\n");
+  std::printf("|---:|---:|---:|---:|---:|\n");
+  for (const int size : sizes) {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    ServiceOptions options;
+    options.pool_size = size;
+    options.health_timeout_s = 30;
+    options.smoke_timeout_s = 60;
+    const auto config = write_service_config(dir.path(), haproxy, options).string();
+    run_ok("create-pipeline", {"run", "--label", "a", "--config", config});
+    run_ok("create-pipeline", {"run", "--label", "b", "--config", config});
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", config});
+
+    const auto deploy = measure(dir.path(), haproxy, "b",
+                                [&] { run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", config}); });
+    const auto rollback = measure(dir.path(), haproxy, "a", [&] {
+      run_ok("deploy-pipeline", {"rollback", "--reason", "benchmark", "--config", config});
+    });
+    // a is live through Phoenix; the raw batch switches to b, then cleans a up.
+    const auto raw = measure(dir.path(), haproxy, "b", [&] { raw_batch(haproxy, dir.path(), "a", "b"); });
+    delete_members(haproxy, dir.path(), "a");
+    // b is live as runtime servers; the hand-made way goes back to a through the config file.
+    const auto reload = measure(dir.path(), haproxy, "a", [&] { rewrite_and_reload(haproxy, dir.path(), "a"); });
+    std::printf("| %d | %s | %s | %s | %s |\n", size, cell(deploy).c_str(), cell(rollback).c_str(), cell(raw).c_str(),
+                cell(reload).c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+int bench_create(const std::vector<int>& sizes) {
+  std::printf("| servers | create + smoke-test (create-pipeline run) |\n|---:|---:|\n");
+  for (const int size : sizes) {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    ServiceOptions options;
+    options.pool_size = size;
+    options.smoke_timeout_s = 60;
+    const auto config = write_service_config(dir.path(), haproxy, options).string();
+    const auto result = run_tool("create-pipeline", {"run", "--label", "1", "--config", config});
+    require(result.exit_code == 0, "create-pipeline run failed: " + result.err);
+    std::printf("| %d | %lld ms |\n", size, result.duration_ms());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> arguments(argv + 1, argv + argc);
+  if (arguments.size() == 3 && arguments[1] == "--sizes") {
+    if (arguments[0] == "switch") return bench_switch(parse_sizes(arguments[2]));
+    if (arguments[0] == "create") return bench_create(parse_sizes(arguments[2]));
+  }
+  std::fprintf(stderr, "usage: phoenix-bench-e2e switch|create --sizes N[,N...]\n");
+  return 2;
+}
