@@ -104,9 +104,9 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
     if (label != request.target) plan.from.push_back(label);
   }
 
-  Step additions{StepKind::add_standby, {}, {}};
-  Step back_to_standby{StepKind::return_to_standby, {}, {}};
-  Step wait_healthy{StepKind::wait_healthy, {}, {}};
+  Step additions{StepKind::add_standby, {}, {}, {}};
+  Step back_to_standby{StepKind::return_to_standby, {}, {}, {}};
+  Step wait_healthy{StepKind::wait_healthy, {}, {}, {}};
   std::set<std::string> target_names;
   for (const auto& server : target->servers) {
     const auto name = member_name(target->label(), server.id);
@@ -123,9 +123,9 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
     if (!member.admitted()) wait_healthy.members.push_back(name);
   }
 
-  Step drain{StepKind::drain, {}, {}};
-  Step wait_drained{StepKind::wait_drained, {}, {}};
-  Step remove{StepKind::remove, {}, {}};
+  Step drain{StepKind::drain, {}, {}, {target_names.begin(), target_names.end()}};
+  Step wait_drained{StepKind::wait_drained, {}, {}, {}};
+  Step remove{StepKind::remove, {}, {}, {}};
   for (const auto& member : members) {
     if (target_names.count(member.name) != 0) continue;
     if (member.admitted()) drain.members.push_back(member.name);
@@ -133,7 +133,7 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
     remove.members.push_back(member.name);
   }
 
-  Step admit{StepKind::admit, wait_healthy.members, {}};
+  Step admit{StepKind::admit, wait_healthy.members, {}, {}};
   for (Step* step : {&additions, &back_to_standby, &wait_healthy, &admit, &drain, &wait_drained, &remove}) {
     if (!step->members.empty()) plan.steps.push_back(std::move(*step));
   }
@@ -141,7 +141,7 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
 }
 
 std::vector<Step> plan_revert(const std::string& target, const std::vector<Member>& members) {
-  Step remove{StepKind::remove, {}, {}};
+  Step remove{StepKind::remove, {}, {}, {}};
   for (const auto& member : members) {
     const auto owner = parse_member_name(member.name);
     if (owner && owner->label == target && !member.admitted()) remove.members.push_back(member.name);

@@ -27,6 +27,10 @@ struct Step {
   StepKind kind = StepKind::add_standby;
   std::vector<std::string> members;   // the member names this step acts on
   std::vector<MemberSpec> additions;  // add_standby only
+  // drain only: the target's members, which must be admitted (and one of them healthy) right
+  // before anything old is drained. The balancer is re-read to check, because a reload or a
+  // hand-made change may have undone earlier steps.
+  std::vector<std::string> keep_serving;
 };
 
 // "add 3 members on standby: 42:1, 42:2, 42:3"

@@ -53,7 +53,8 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
         status = balancer_.admit(step.members);
         break;
       case StepKind::drain:
-        status = balancer_.drain(step.members);
+        status = check_still_serving(step, outcome);
+        if (status.ok()) status = balancer_.drain(step.members);
         break;
       case StepKind::wait_drained:
         status = wait_drained(step);
@@ -96,9 +97,10 @@ Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
       }
     }
     if (!missing.empty()) {
-      // Someone removed them, or the balancer restarted without them: re-running re-adds them.
-      return Error{ErrorKind::failed, "members vanished from the balancer while waiting for them: " +
-                                          util::join(missing, ", ") + "; re-run the command"};
+      // Someone removed them, or the balancer reloaded without them: the caller plans again.
+      outcome.balancer_changed = true;
+      return Error{ErrorKind::unavailable,
+                   "members vanished from the balancer while waiting for them: " + util::join(missing, ", ")};
     }
     if (waiting.empty()) {
       reporter_.detail("healthy after " + util::format_duration_ms(util::elapsed_ms(started, clock_.now())));
@@ -115,6 +117,26 @@ Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
     }
     clock_.sleep_for(options_.poll_interval);
   }
+}
+
+Status SwitchExecutor::check_still_serving(const Step& step, SwitchOutcome& outcome) {
+  auto members = balancer_.members();
+  if (!members) return members.error();
+  const auto current = by_name(*members);
+  bool any_healthy = false;
+  for (const auto& name : step.keep_serving) {
+    const auto found = current.find(name);
+    if (found == current.end() || !found->second.admitted()) {
+      outcome.balancer_changed = true;
+      return Error{ErrorKind::unavailable, "member " + name +
+                                               " is no longer admitted (was the balancer reloaded or changed by hand?)"};
+    }
+    any_healthy = any_healthy || found->second.healthy();
+  }
+  if (!step.keep_serving.empty() && !any_healthy) {
+    return Error{ErrorKind::failed, "no member of the new pool is healthy any more; not draining the old one"};
+  }
+  return {};
 }
 
 Status SwitchExecutor::wait_drained(const Step& step) {

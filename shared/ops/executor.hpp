@@ -26,7 +26,8 @@ struct ExecutorOptions {
 
 struct SwitchOutcome {
   Status status;
-  bool unhealthy = false;  // the target did not become healthy in time: revert it
+  bool unhealthy = false;         // the target did not become healthy in time: revert it
+  bool balancer_changed = false;  // earlier steps were undone under us (a reload): plan again
   std::size_t steps_done = 0;
   std::vector<std::string> left_in_maintenance;
 };
@@ -43,6 +44,7 @@ class SwitchExecutor {
  private:
   Status wait_healthy(const Step& step, SwitchOutcome& outcome);
   Status wait_drained(const Step& step);
+  Status check_still_serving(const Step& step, SwitchOutcome& outcome);
   Status remove(const Step& step, SwitchOutcome& outcome);
   Status persist();
 

@@ -12,6 +12,8 @@ namespace phoenix::ops {
 
 namespace {
 
+using util::Clock;
+
 struct SwitchRequestFull {
   std::string operation;  // deploy, rollback, repair
   SwitchRequest request;
@@ -92,9 +94,10 @@ ExecutorOptions executor_options(const Services& services) {
   return options;
 }
 
-// The shared core of deploy, rollback and repair. The caller holds the deploy lock.
-Result<SwitchResult> switch_to(Services& services, const SwitchRequestFull& full) {
-  const auto started = services.clock.now();
+// One plan-and-execute pass of a switch. The caller holds the deploy lock.
+Result<SwitchResult> switch_once(Services& services, const SwitchRequestFull& full, Clock::Steady::time_point started,
+                                 bool& replan) {
+  replan = false;
   const std::string& target = full.request.target;
   auto observation = observe(services);
   if (!observation) return observation.error();
@@ -108,7 +111,7 @@ Result<SwitchResult> switch_to(Services& services, const SwitchRequestFull& full
   if (full.dry_run) return result;
 
   if (plan->steps.empty()) {
-    services.reporter.step("pool " + target + " is already the only live pool; nothing to switch");
+    services.reporter.step("pool " + target + " is the only live pool; nothing to switch");
     PHX_TRY(services.balancer.persist(observation->members));
     PHX_TRY(services.state.clear_intent());
     return result;
@@ -150,6 +153,11 @@ Result<SwitchResult> switch_to(Services& services, const SwitchRequestFull& full
                                         (plan->from.empty() ? std::string("nothing else was live")
                                                             : util::join(plan->from, ", ") + " still serves")};
   }
+  if (outcome.balancer_changed) {
+    services.reporter.warning(outcome.status.error().message + "; planning again from what the balancer has now");
+    replan = true;
+    return outcome.status.error();
+  }
   if (!outcome.status.ok()) {
     // The intent record stays: status explains the state and a re-run completes it.
     record(services, full.operation, target, plan->from, "interrupted", elapsed(), outcome.status.error().message);
@@ -161,14 +169,31 @@ Result<SwitchResult> switch_to(Services& services, const SwitchRequestFull& full
   PHX_TRY(services.state.clear_intent());
   if (full.operation == "deploy") {
     const auto marked = mark_replaced_pools_good(services, *observation, *plan);
-    if (!marked.ok())
-      services.reporter.warning("could not record the verdict of the replaced pool: " + marked.error().message);
+    if (!marked.ok()) services.reporter.warning("could not record the verdict of the replaced pool: " + marked.error().message);
   }
   result.duration_ms = elapsed();
   result.left_in_maintenance = outcome.left_in_maintenance;
   record(services, full.operation, target, plan->from, "succeeded", result.duration_ms, full.reason);
   services.reporter.step("pool " + target + " is live (" + util::format_duration_ms(result.duration_ms) + ")");
   return result;
+}
+
+// The shared core of deploy, rollback and repair: plan from what is observed, execute, and
+// plan again when the balancer undid steps under us (a reload, a hand-made change).
+Result<SwitchResult> switch_to(Services& services, const SwitchRequestFull& full) {
+  constexpr int kAttempts = 3;
+  const auto started = services.clock.now();
+  for (int attempt = 1;; ++attempt) {
+    bool replan = false;
+    auto result = switch_once(services, full, started, replan);
+    if (!replan || attempt == kAttempts) {
+      if (!result.ok() && replan) {
+        return result.error().context(full.operation + " of pool " + full.request.target +
+                                      ": the balancer kept changing under it; re-run it to finish");
+      }
+      return result;
+    }
+  }
 }
 
 // An interrupted operation found when starting another one, reported once.

@@ -12,6 +12,12 @@ std::optional<Error> FakeBalancer::take_failure(const std::string& kind) {
   return error;
 }
 
+void FakeBalancer::record(std::string call) { calls.push_back(std::move(call)); }
+
+void FakeBalancer::changed() {
+  if (after_call) after_call(*this, calls.back());
+}
+
 Result<std::vector<Member>> FakeBalancer::members() {
   if (auto error = take_failure("members")) return *error;
   ++member_reads;
@@ -44,7 +50,7 @@ Result<std::vector<Member>> FakeBalancer::members() {
 Status FakeBalancer::add_standby(const std::vector<MemberSpec>& members) {
   std::vector<std::string> names;
   for (const auto& spec : members) names.push_back(spec.name);
-  calls.push_back("add_standby " + util::join(names, ","));
+  record("add_standby " + util::join(names, ","));
   if (auto error = take_failure("add_standby")) return *error;
   for (const auto& spec : members) {
     Member member;
@@ -58,35 +64,39 @@ Status FakeBalancer::add_standby(const std::vector<MemberSpec>& members) {
     state[spec.name] = member;
     polls_since_added_[spec.name] = 0;
   }
+  changed();
   return {};
 }
 
 Status FakeBalancer::return_to_standby(const std::vector<std::string>& names) {
-  calls.push_back("return_to_standby " + util::join(names, ","));
+  record("return_to_standby " + util::join(names, ","));
   if (auto error = take_failure("return_to_standby")) return *error;
   for (const auto& name : names) {
     state[name].admin = AdminState::ready;
     state[name].weight = 0;
   }
+  changed();
   return {};
 }
 
 Status FakeBalancer::admit(const std::vector<std::string>& names) {
-  calls.push_back("admit " + util::join(names, ","));
+  record("admit " + util::join(names, ","));
   if (auto error = take_failure("admit")) return *error;
   for (const auto& name : names) state[name].weight = 1;
+  changed();
   return {};
 }
 
 Status FakeBalancer::drain(const std::vector<std::string>& names) {
-  calls.push_back("drain " + util::join(names, ","));
+  record("drain " + util::join(names, ","));
   if (auto error = take_failure("drain")) return *error;
   for (const auto& name : names) state[name].admin = AdminState::drain;
+  changed();
   return {};
 }
 
 Result<std::vector<std::string>> FakeBalancer::remove(const std::vector<std::string>& names) {
-  calls.push_back("remove " + util::join(names, ","));
+  record("remove " + util::join(names, ","));
   if (auto error = take_failure("remove")) return *error;
   std::vector<std::string> pending;
   for (const auto& name : names) {
@@ -99,6 +109,7 @@ Result<std::vector<std::string>> FakeBalancer::remove(const std::vector<std::str
     }
     state.erase(found);
   }
+  changed();
   return pending;
 }
 

@@ -4,6 +4,7 @@
 // reads of members(), unless its address is marked unhealthy; drained members lose one
 // connection per read.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -39,11 +40,17 @@ class FakeBalancer final : public Balancer {
   std::map<std::string, int> stuck_connections;
   std::map<std::string, Member> state;
 
+  // Runs after each recorded call: tests use it to change the balancer under the caller (a
+  // reload, a hand-made change).
+  std::function<void(FakeBalancer&, const std::string& call)> after_call;
+
   // The names of admitted members.
   std::vector<std::string> admitted() const;
 
  private:
   std::optional<Error> take_failure(const std::string& kind);
+  void record(std::string call);
+  void changed();
   std::map<std::string, int> polls_since_added_;
 };
 

@@ -25,7 +25,7 @@ std::vector<Step> switch_steps() {
   return {{StepKind::add_standby, {"2:1"}, {{"2:1", "10.0.0.2", 80, "1"}}},
           {StepKind::wait_healthy, {"2:1"}, {}},
           {StepKind::admit, {"2:1"}, {}},
-          {StepKind::drain, {"1:1"}, {}},
+          {StepKind::drain, {"1:1"}, {}, {"2:1"}},
           {StepKind::wait_drained, {"1:1"}, {}},
           {StepKind::remove, {"1:1"}, {}}};
 }
@@ -97,4 +97,18 @@ TEST_CASE("the step callback runs before each step and can stop the switch", "[e
   CHECK(seen == std::vector<std::size_t>{0, 1, 2});
   CHECK(outcome.steps_done == 2);
   CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1"});
+}
+
+TEST_CASE("nothing old is drained when the new members lost their admission meanwhile", "[executor]") {
+  Rig rig;
+  rig.balancer.put_live("1:1", "10.0.0.1:80");
+  // A reload from a file written before the admit: the new member is back on standby.
+  rig.balancer.after_call = [](FakeBalancer& balancer, const std::string& call) {
+    if (call == "admit 2:1") balancer.state["2:1"].weight = 0;
+  };
+  const auto outcome = rig.run(switch_steps());
+  REQUIRE_FALSE(outcome.status.ok());
+  CHECK(outcome.balancer_changed);
+  CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1"});
+  CHECK(rig.balancer.admitted() == std::vector<std::string>{"1:1"});
 }

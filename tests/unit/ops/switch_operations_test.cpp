@@ -196,3 +196,24 @@ TEST_CASE("status reports mixed state and interrupted operations", "[ops][status
   CHECK_THAT(joined, Catch::Contains("3 pools are live at once"));
   CHECK_THAT(joined, Catch::Contains("belongs to pool 9, which no longer exists"));
 }
+
+TEST_CASE("a deploy plans again when a reload undid its steps, and still ends consistent", "[ops][deploy][reload]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  bool reloaded = false;
+  world.balancer.after_call = [&](FakeBalancer& balancer, const std::string& call) {
+    if (call == "admit 2:1" && !reloaded) {
+      reloaded = true;
+      balancer.state.erase("2:1");  // the reload lost the new member entirely
+    }
+  };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE(result.ok());
+  CHECK(world.reporter.saw("planning again"));
+  CHECK(world.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1", "add_standby 2:1", "admit 2:1",
+                                                          "drain 1:1", "remove 1:1"});
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK_FALSE(world.state.intent.has_value());
+}
