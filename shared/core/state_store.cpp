@@ -4,10 +4,14 @@
 
 namespace phoenix {
 
-std::string LockHolder::describe() const {
+std::string LockHolder::who() const {
   std::string text = "pid " + std::to_string(pid) + " on " + (host.empty() ? "an unknown host" : host);
   if (!job.empty()) text += " (job " + job + ")";
-  text += " since " + util::format_iso8601(since);
+  return text;
+}
+
+std::string LockHolder::describe() const {
+  std::string text = who() + " since " + util::format_iso8601(since);
   if (!command.empty()) text += ", running '" + command + "'";
   return text;
 }

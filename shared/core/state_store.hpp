@@ -19,7 +19,8 @@ struct LockHolder {
   std::string command;  // "deploy --label 42"
   WallTime since{};
 
-  std::string describe() const;  // "pid 123 on host-a (job ...) since 2026-...Z running deploy ..."
+  std::string who() const;       // "pid 123 on host-a (job ...)"
+  std::string describe() const;  // who(), since when and running what
 };
 
 struct LockRequest {
@@ -41,9 +42,9 @@ struct Intent {
   std::string reason;             // rollback reason
   LockHolder by;
   WallTime started_at{};
-  int step = 0;  // steps done so far
+  int step = 0;  // steps completed before the current one
   int steps = 0;
-  std::string current;  // the step being run, in words
+  std::string current;  // the step in progress, in words ("" before the first)
 };
 
 struct HistoryEvent {

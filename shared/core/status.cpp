@@ -21,8 +21,8 @@ StatusReport build_status(const StatusInputs& inputs) {
     const Intent& intent = *inputs.intent;
     report.interrupted = intent;
     problems.push_back("a " + intent.operation + " to pool " + intent.target + " started " +
-                       util::format_iso8601(intent.started_at) + " by " + intent.by.describe() +
-                       " was interrupted after step " + std::to_string(intent.step) + " of " +
+                       util::format_iso8601(intent.started_at) + " by " + intent.by.who() +
+                       " was interrupted at step " + std::to_string(intent.step + 1) + " of " +
                        std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") +
                        "; re-run 'deploy-pipeline " + intent.operation +
                        (intent.operation == "deploy" ? " --label " + intent.target : "") +

@@ -201,8 +201,8 @@ std::optional<Intent> interrupted_operation(Services& services) {
   auto intent = services.state.read_intent();
   if (!intent || !intent->has_value()) return std::nullopt;
   const Intent& found = **intent;
-  services.reporter.warning("found an interrupted " + found.operation + " to pool " + found.target + " (step " +
-                            std::to_string(found.step) + " of " + std::to_string(found.steps) + ")");
+  services.reporter.warning("found an interrupted " + found.operation + " to pool " + found.target + " (at step " +
+                            std::to_string(found.step + 1) + " of " + std::to_string(found.steps) + ")");
   return found;
 }
 

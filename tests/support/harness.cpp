@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "shared/balancers/haproxy_balancer.hpp"
 #include "shared/balancers/haproxy_channel.hpp"
 #include "shared/http/curl_http_client.hpp"
 #include "shared/util/files.hpp"
@@ -183,6 +184,7 @@ ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arg
   result.ended = std::chrono::system_clock::now();
   if (!ran) fail("cannot run " + tool + ": " + ran.error().message);
   result.exit_code = ran->exit_code;
+  result.signal = ran->signal;
   result.out = ran->output;
   result.err = read_or_empty(scratch.path() / "stderr");
   return result;
@@ -285,6 +287,33 @@ ProbeSummary Prober::finish() {
   const cJSON* error = nullptr;
   cJSON_ArrayForEach(error, errors) summary.errors.emplace_back(error->valuestring);
   return summary;
+}
+
+ServingWatcher::ServingWatcher(const Haproxy& haproxy, std::string backend)
+    : socket_(haproxy.socket().string()), backend_(std::move(backend)) {
+  thread_ = std::thread([this] {
+    haproxy::SocketRuntimeChannel channel(socket_, std::chrono::seconds(2));
+    haproxy::HaproxyBalancer balancer(channel, {backend_, 100, 1, 2, std::nullopt});
+    while (!stop_) {
+      // A reload briefly leaves no socket to talk to: such samples are skipped.
+      if (auto members = balancer.members()) {
+        int serving = 0;
+        for (const auto& member : *members) serving += member.admitted() && member.up ? 1 : 0;
+        const int seen = minimum_.load();
+        if (seen < 0 || serving < seen) minimum_ = serving;
+        ++samples_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+  });
+}
+
+ServingWatcher::~ServingWatcher() { finish(); }
+
+int ServingWatcher::finish() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  return minimum_;
 }
 
 long long wall_ns(std::chrono::system_clock::time_point time) {

@@ -3,11 +3,13 @@
 // port with its own admin socket, the real binaries run as a user would run them, and the
 // prober. Everything started here is stopped by pid when the owning object goes away.
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "shared/util/json.hpp"
@@ -76,7 +78,8 @@ class Haproxy {
 };
 
 struct ToolResult {
-  int exit_code = -1;
+  int exit_code = -1;  // -1 when killed by a signal
+  int signal = 0;
   std::string out;
   std::string err;
   std::chrono::system_clock::time_point started;  // wall clock, like the prober's times
@@ -133,6 +136,27 @@ class Prober {
 };
 
 long long wall_ns(std::chrono::system_clock::time_point time);
+
+// Polls HAProxy every few milliseconds on its own thread and keeps the smallest number of
+// members that were admitted and UP at any sample: invariant 1 says it never reaches zero.
+class ServingWatcher {
+ public:
+  explicit ServingWatcher(const Haproxy& haproxy, std::string backend = "web");
+  ~ServingWatcher();
+  ServingWatcher(const ServingWatcher&) = delete;
+  ServingWatcher& operator=(const ServingWatcher&) = delete;
+  // Stops watching; returns the smallest count seen (-1 when no sample could be taken).
+  int finish();
+  int samples() const { return samples_; }
+
+ private:
+  std::string socket_;
+  std::string backend_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> minimum_{-1};
+  std::atomic<int> samples_{0};
+  std::thread thread_;
+};
 
 // Stops, by pid, every server process recorded in the local provider's state directory.
 void stop_pool_processes(const fs::path& state_dir);

@@ -192,7 +192,7 @@ TEST_CASE("status reports mixed state and interrupted operations", "[ops][status
     for (const auto& problem : report->problems) all += problem + "\n";
     return all;
   }();
-  CHECK_THAT(joined, Catch::Contains("was interrupted after step 3 of 6"));
+  CHECK_THAT(joined, Catch::Contains("was interrupted at step 4 of 6"));
   CHECK_THAT(joined, Catch::Contains("3 pools are live at once"));
   CHECK_THAT(joined, Catch::Contains("belongs to pool 9, which no longer exists"));
 }

@@ -1,0 +1,135 @@
+// Invariant 3: a kill -9 at any point leaves a state that status explains, and re-running
+// the interrupted command completes it. Every step boundary of deploy and rollback is a crash
+// point (PHOENIX_TEST_KILL_AT_STEP), plus kills at timed moments, all under load, with a
+// watcher checking invariant 1 (never zero serving servers) the whole time.
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+#include <thread>
+
+#include "shared/util/json.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+struct Rig {
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  std::string config;
+
+  Rig() {
+    ServiceOptions options;
+    options.pool_size = 2;
+    config = write_service_config(dir.path(), haproxy, options).string();
+    for (const char* label : {"1", "2"}) {
+      REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
+    }
+    REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  }
+
+  std::vector<std::string> command(const std::string& operation, const std::string& target) const {
+    if (operation == "deploy") return {"deploy", "--label", target, "--config", config};
+    return {"rollback", "--to", target, "--reason", "crash test", "--config", config};
+  }
+
+  // Exactly one live pool, `target`, with all its members admitted and nothing else left.
+  void require_consistent(const std::string& target) const {
+    const auto status = run_tool("deploy-pipeline", {"status", "--output", "json", "--config", config});
+    INFO(status.out << status.err);
+    CHECK(status.exit_code == 0);
+    const auto document = parse_output(status.out);
+    const cJSON* live = cJSON_GetObjectItem(document.get(), "live");
+    REQUIRE(cJSON_GetArraySize(live) == 1);
+    CHECK(std::string(cJSON_GetArrayItem(live, 0)->valuestring) == target);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(document.get(), "members")) == 2);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(document.get(), "problems")) == 0);
+    CHECK(cJSON_GetObjectItem(document.get(), "interrupted") == nullptr);
+  }
+};
+
+std::string other(const std::string& label) { return label == "1" ? "2" : "1"; }
+
+}  // namespace
+
+TEST_CASE("kill -9 at every step boundary of deploy and rollback, then re-run", "[e2e][crash]") {
+  Rig rig;
+  Prober prober(rig.dir.path(), rig.haproxy.url());
+  ServingWatcher watcher(rig.haproxy);
+  std::string live = "1";
+  int crash_points = 0;
+  for (const std::string operation : {"deploy", "rollback"}) {
+    for (int step = 0; step < 6; ++step) {
+      const std::string target = other(live);
+      INFO(operation << " to " << target << ", killed before step " << step);
+      const auto killed =
+          run_tool("deploy-pipeline", rig.command(operation, target), {"PHOENIX_TEST_KILL_AT_STEP=" + std::to_string(step)});
+      REQUIRE(killed.signal == SIGKILL);
+      ++crash_points;
+
+      const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+      CHECK(status.exit_code == 1);
+      // The last step that may have started is the one before the kill.
+      CHECK_THAT(status.out, Catch::Contains("was interrupted at step " + std::to_string(std::max(step, 1)) + " of 6"));
+      CHECK_THAT(status.out, Catch::Contains("the deploy lock is stale"));
+
+      // The lock of the killed run is stale: taking it over needs --break-lock.
+      const auto refused = run_tool("deploy-pipeline", rig.command(operation, target));
+      CHECK(refused.exit_code == 3);
+      CHECK_THAT(refused.err, Catch::Contains("--break-lock"));
+
+      auto rerun = rig.command(operation, target);
+      rerun.push_back("--break-lock");
+      const auto finished = run_tool("deploy-pipeline", rerun);
+      INFO(finished.err);
+      REQUIRE(finished.exit_code == 0);
+      CHECK_THAT(finished.err, Catch::Contains("took over the stale deploy lock"));
+      CHECK_THAT(finished.err, Catch::Contains("found an interrupted " + operation));
+      rig.require_consistent(target);
+      live = target;
+    }
+  }
+  const auto probe = prober.finish();
+  CHECK(crash_points == 12);
+  CHECK(probe.failed == 0);
+  CHECK(probe.requests > 1000);
+  CHECK(watcher.samples() > 100);
+  CHECK(watcher.finish() >= 1);
+}
+
+TEST_CASE("kill -9 at timed moments during switches, then re-run", "[e2e][crash]") {
+  Rig rig;
+  Prober prober(rig.dir.path(), rig.haproxy.url());
+  ServingWatcher watcher(rig.haproxy);
+  std::mt19937 random(20261126);
+  std::string live = "1";
+  for (int round = 0; round < 8; ++round) {
+    const std::string target = other(live);
+    const std::string operation = round % 2 == 0 ? "deploy" : "rollback";
+    // Start the switch, kill it after a random delay (it may also finish first).
+    std::vector<std::string> argv = {(binary_directory() / "deploy-pipeline").string()};
+    for (const auto& argument : rig.command(operation, target)) argv.push_back(argument);
+    argv.push_back("--break-lock");
+    auto started = util::spawn_detached({argv, rig.dir.path(), rig.dir.path() / "timed.log"});
+    REQUIRE(started.ok());
+    const int delay_ms = std::uniform_int_distribution<int>(5, 180)(random);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(started->pid, SIGKILL);
+    for (int i = 0; i < 200 && util::is_running(*started); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+    auto rerun = rig.command(operation, target);
+    rerun.push_back("--break-lock");
+    const auto finished = run_tool("deploy-pipeline", rerun);
+    INFO("round " << round << " killed after " << delay_ms << " ms: " << finished.err);
+    REQUIRE(finished.exit_code == 0);
+    rig.require_consistent(target);
+    live = target;
+  }
+  const auto probe = prober.finish();
+  CHECK(probe.failed == 0);
+  CHECK(watcher.finish() >= 1);
+}
