@@ -52,9 +52,17 @@ std::string HaproxyBalancer::describe() const {
 }
 
 Result<std::vector<std::string>> HaproxyBalancer::run_checked(const std::vector<std::string>& commands,
-                                                              bool (*accept)(const std::string&, const std::string&)) {
+                                                              Acceptor accept) {
   if (commands.empty()) return std::vector<std::string>{};
-  auto answers = channel_.run(commands);
+  auto session = channel_.open();
+  if (!session) return session.error();
+  return exchange_checked(**session, commands, accept);
+}
+
+Result<std::vector<std::string>> HaproxyBalancer::exchange_checked(RuntimeSession& session,
+                                                                   const std::vector<std::string>& commands,
+                                                                   Acceptor accept) {
+  auto answers = session.exchange(commands);
   if (!answers) return answers.error();
   for (std::size_t i = 0; i < answers->size(); ++i) {
     if (!accept(commands[i], (*answers)[i])) return refused_answer(commands[i], (*answers)[i], settings_.backend);
@@ -67,10 +75,10 @@ Result<std::vector<std::string>> HaproxyBalancer::run_checked(const std::vector<
   return answers;
 }
 
-Result<std::vector<Member>> HaproxyBalancer::members() {
+Result<std::vector<Member>> HaproxyBalancer::read_members(RuntimeSession& session) {
   const std::vector<std::string> commands = {"show servers state " + settings_.backend,
                                              "show stat " + settings_.backend + " 4 -1"};
-  auto answers = channel_.run(commands);
+  auto answers = session.exchange(commands);
   if (!answers) return answers.error();
   if (answers->size() < commands.size()) {
     return Error{ErrorKind::unavailable,
@@ -85,6 +93,30 @@ Result<std::vector<Member>> HaproxyBalancer::members() {
   auto stats = parse_show_stat((*answers)[1]);
   if (!stats) return stats.error();
   return to_members(*states, *stats);
+}
+
+Result<std::vector<Member>> HaproxyBalancer::members() {
+  auto session = channel_.open();
+  if (!session) return session.error();
+  return read_members(**session);
+}
+
+Result<std::optional<std::vector<std::string>>> HaproxyBalancer::guarded(const std::vector<std::string>& keep_serving,
+                                                                         const std::vector<std::string>& commands,
+                                                                         Acceptor accept, std::string& refusal) {
+  auto session = channel_.open();
+  if (!session) return session.error();
+  if (!keep_serving.empty()) {
+    auto current = read_members(**session);
+    if (!current) return current.error();
+    if (auto unsafe = unsafe_to_reduce(*current, keep_serving)) {
+      refusal = *unsafe;
+      return std::optional<std::vector<std::string>>{};
+    }
+  }
+  auto answers = exchange_checked(**session, commands, accept);
+  if (!answers) return answers.error();
+  return std::optional<std::vector<std::string>>(*answers);
 }
 
 Status HaproxyBalancer::add_standby(const std::vector<MemberSpec>& members) {
@@ -123,27 +155,57 @@ Status HaproxyBalancer::admit(const std::vector<std::string>& names) {
   return {};
 }
 
-Status HaproxyBalancer::drain(const std::vector<std::string>& names) {
+Result<GuardedChange> HaproxyBalancer::drain(const std::vector<std::string>& names,
+                                             const std::vector<std::string>& keep_serving) {
   std::vector<std::string> commands;
   for (const auto& name : names) commands.push_back("set server " + server(name) + " state drain");
-  auto answers = run_checked(commands, accept_plain);
+  GuardedChange change;
+  auto answers = guarded(keep_serving, commands, accept_plain, change.refusal);
   if (!answers) return answers.error();
-  return {};
+  change.applied = answers->has_value();
+  return change;
 }
 
-Result<std::vector<std::string>> HaproxyBalancer::remove(const std::vector<std::string>& names) {
+Result<GuardedChange> HaproxyBalancer::remove(const std::vector<std::string>& names,
+                                              const std::vector<std::string>& keep_serving) {
   std::vector<std::string> commands;
   for (const auto& name : names) {
     commands.push_back("set server " + server(name) + " state maint");
     commands.push_back("del server " + server(name));
   }
-  auto answers = run_checked(commands, accept_removal);
+  GuardedChange change;
+  auto answers = guarded(keep_serving, commands, accept_removal, change.refusal);
   if (!answers) return answers.error();
-  std::vector<std::string> still_connected;
+  change.applied = answers->has_value();
+  if (!change.applied) return change;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    if ((*answers)[2 * i + 1].rfind(kStillConnected, 0) == 0) still_connected.push_back(names[i]);
+    if ((**answers)[2 * i + 1].rfind(kStillConnected, 0) == 0) change.still_connected.push_back(names[i]);
   }
-  return still_connected;
+  return change;
+}
+
+Result<std::optional<std::vector<Member>>> HaproxyBalancer::durable_members() {
+  if (!settings_.config_file) return std::optional<std::vector<Member>>{};
+  auto text = util::read_file(*settings_.config_file);
+  if (!text) return text.error();
+  std::vector<Member> members;
+  for (const auto& line : managed_servers(*text, settings_.backend)) {
+    auto member = parse_server_line(line);
+    if (!member) return member.error().context(settings_.config_file->string());
+    members.push_back(*member);
+  }
+  return std::optional<std::vector<Member>>(members);
+}
+
+Result<std::string> HaproxyBalancer::instance() {
+  auto answers = channel_.run({"show info"});
+  if (!answers) return answers.error();
+  if (answers->empty())
+    return Error{ErrorKind::unavailable, "HAProxy closed the connection before answering 'show info'"};
+  for (const auto& line : util::split_lines(answers->front())) {
+    if (line.rfind("Pid: ", 0) == 0) return line.substr(5);
+  }
+  return Error{ErrorKind::unavailable, "HAProxy's 'show info' has no Pid line"};
 }
 
 std::string HaproxyBalancer::config_line(const Member& member) const {

@@ -32,19 +32,30 @@ class HaproxyBalancer final : public Balancer {
   Status add_standby(const std::vector<MemberSpec>& members) override;
   Status return_to_standby(const std::vector<std::string>& names) override;
   Status admit(const std::vector<std::string>& names) override;
-  Status drain(const std::vector<std::string>& names) override;
-  Result<std::vector<std::string>> remove(const std::vector<std::string>& names) override;
+  Result<GuardedChange> drain(const std::vector<std::string>& names,
+                              const std::vector<std::string>& keep_serving) override;
+  Result<GuardedChange> remove(const std::vector<std::string>& names,
+                               const std::vector<std::string>& keep_serving) override;
   Status persist(const std::vector<Member>& members) override;
+  Result<std::optional<std::vector<Member>>> durable_members() override;
+  Result<std::string> instance() override;
 
   // The server line for haproxy.cfg that recreates `member` as it is now.
   std::string config_line(const Member& member) const;
 
  private:
   std::string server(const std::string& name) const { return settings_.backend + "/" + name; }
+  using Acceptor = bool (*)(const std::string& command, const std::string& answer);
   // Runs commands and checks every answer with `accept`; the first refused answer or a
   // connection that broke midway becomes an error naming the command.
-  Result<std::vector<std::string>> run_checked(const std::vector<std::string>& commands,
-                                               bool (*accept)(const std::string& command, const std::string& answer));
+  Result<std::vector<std::string>> run_checked(const std::vector<std::string>& commands, Acceptor accept);
+  Result<std::vector<std::string>> exchange_checked(RuntimeSession& session, const std::vector<std::string>& commands,
+                                                    Acceptor accept);
+  Result<std::vector<Member>> read_members(RuntimeSession& session);
+  // Opens a session, checks the guard on it, and runs `commands` on the same session.
+  Result<std::optional<std::vector<std::string>>> guarded(const std::vector<std::string>& keep_serving,
+                                                          const std::vector<std::string>& commands, Acceptor accept,
+                                                          std::string& refusal);
 
   RuntimeChannel& channel_;
   HaproxySettings settings_;

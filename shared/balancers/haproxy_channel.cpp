@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "shared/balancers/haproxy_answers.hpp"
 #include "shared/util/strings.hpp"
@@ -81,58 +82,120 @@ Result<int> open_socket(const std::string& address) {
   return fd;
 }
 
-}  // namespace
-
-SocketRuntimeChannel::SocketRuntimeChannel(std::string address, std::chrono::milliseconds timeout)
-    : address_(std::move(address)), timeout_(timeout) {}
-
-Result<std::vector<std::string>> SocketRuntimeChannel::run(const std::vector<std::string>& commands) {
-  std::string request = "prompt\n";
-  for (const auto& command : commands) {
-    // Commands are built from validated names; a line break would smuggle in another command.
-    if (command.find_first_of("\r\n;") != std::string::npos) {
-      return Error{ErrorKind::invalid, "refusing to send a runtime API command containing a line break or ';'"};
-    }
-    request += command + "\n";
+// A connected socket in interactive mode.
+class SocketSession final : public RuntimeSession {
+ public:
+  SocketSession(int fd, std::string address, std::chrono::milliseconds timeout)
+      : socket_(fd), address_(std::move(address)), timeout_(timeout) {}
+  ~SocketSession() override {
+    const char quit[] = "quit\n";
+    [[maybe_unused]] const auto sent = ::send(socket_.get(), quit, sizeof quit - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
   }
-  request += "quit\n";
 
-  auto opened = open_socket(address_);
-  if (!opened) return opened.error();
-  FileDescriptor socket(*opened);
+  // Sends "prompt" and reads its (empty) answer.
+  Status start() {
+    auto answers = exchange_text("prompt\n", 0);
+    if (!answers) return answers.error();
+    return {};
+  }
 
-  // Write and read together: HAProxy stops reading commands while its answers are not read.
-  std::string output;
-  std::size_t written = 0;
-  const auto deadline = SteadyClock::now() + timeout_;
-  while (true) {
-    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    if (remaining.count() <= 0) {
-      return Error{ErrorKind::timeout, "HAProxy's runtime API at " + address_ + " did not answer within " +
-                                           util::format_duration_ms(timeout_.count())};
+  Result<std::vector<std::string>> exchange(const std::vector<std::string>& commands) override {
+    std::string request;
+    for (const auto& command : commands) {
+      // Commands are built from validated names; a line break would smuggle in another command.
+      if (command.find_first_of("\r\n;") != std::string::npos) {
+        return Error{ErrorKind::invalid, "refusing to send a runtime API command containing a line break or ';'"};
+      }
+      request += command + "\n";
     }
-    pollfd descriptor{socket.get(), static_cast<short>(POLLIN | (written < request.size() ? POLLOUT : 0)), 0};
-    const int ready = ::poll(&descriptor, 1, static_cast<int>(remaining.count()));
-    if (ready < 0 && errno != EINTR) return connect_error(address_, errno);
-    if (ready <= 0) continue;
-    if ((descriptor.revents & POLLOUT) != 0 && written < request.size()) {
-      const ssize_t n = ::send(socket.get(), request.data() + written, request.size() - written, MSG_NOSIGNAL);
-      if (n > 0) written += static_cast<std::size_t>(n);
-      if (n < 0 && errno != EAGAIN && errno != EINTR) written = request.size();  // closed: read what came
-    }
-    if ((descriptor.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-      char buffer[65536];
-      const ssize_t n = ::recv(socket.get(), buffer, sizeof buffer, 0);
-      if (n > 0) {
-        output.append(buffer, static_cast<std::size_t>(n));
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        break;
+    return exchange_text(request, commands.size());
+  }
+
+ private:
+  // Writes `request` and reads until `expected` answers (prompts) came back, or the
+  // connection closed. Writing and reading go together: HAProxy stops reading commands while
+  // its answers are not read.
+  Result<std::vector<std::string>> exchange_text(const std::string& request, std::size_t expected) {
+    std::string output;
+    std::size_t written = 0;
+    bool closed = false;
+    const auto deadline = SteadyClock::now() + timeout_;
+    // The stream so far starts right after a prompt; each answer ends with "\n> ".
+    const auto complete = [&] { return count_prompts(output) >= expected + (expected == 0 ? 1 : 0); };
+    while (!closed && (written < request.size() || !complete())) {
+      const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+      if (remaining.count() <= 0) {
+        return Error{ErrorKind::timeout, "HAProxy's runtime API at " + address_ + " did not answer within " +
+                                             util::format_duration_ms(timeout_.count())};
+      }
+      pollfd descriptor{socket_.get(), static_cast<short>(POLLIN | (written < request.size() ? POLLOUT : 0)), 0};
+      const int ready = ::poll(&descriptor, 1, static_cast<int>(remaining.count()));
+      if (ready < 0 && errno != EINTR) return connect_error(address_, errno);
+      if (ready <= 0) continue;
+      if ((descriptor.revents & POLLOUT) != 0 && written < request.size()) {
+        const ssize_t n = ::send(socket_.get(), request.data() + written, request.size() - written, MSG_NOSIGNAL);
+        if (n > 0) written += static_cast<std::size_t>(n);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) written = request.size();  // closed: read what came
+      }
+      if ((descriptor.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        char buffer[65536];
+        const ssize_t n = ::recv(socket_.get(), buffer, sizeof buffer, 0);
+        if (n > 0) {
+          output.append(buffer, static_cast<std::size_t>(n));
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+          closed = true;
+        }
       }
     }
+    if (expected == 0) {
+      if (count_prompts(output) == 0) {
+        return Error{ErrorKind::unavailable, "HAProxy's runtime API at " + address_ + " closed the connection"};
+      }
+      return std::vector<std::string>{};
+    }
+    auto answers = split_interactive_answers("\n> " + output);
+    if (answers.size() > expected) answers.resize(expected);
+    return answers;
   }
-  auto answers = split_interactive_answers(output);
-  if (answers.size() > commands.size()) answers.resize(commands.size());
-  return answers;
+
+  static std::size_t count_prompts(const std::string& text) {
+    std::size_t count = 0;
+    for (std::size_t at = text.find("> "); at != std::string::npos; at = text.find("> ", at + 2)) {
+      if (at == 0 || text[at - 1] == '\n') ++count;
+    }
+    return count;
+  }
+
+  FileDescriptor socket_;
+  std::string address_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
+Result<std::vector<std::string>> RuntimeChannel::run(const std::vector<std::string>& commands) {
+  auto session = open();
+  if (!session) return session.error();
+  return (*session)->exchange(commands);
+}
+
+SocketRuntimeChannel::SocketRuntimeChannel(std::string address, std::chrono::milliseconds timeout,
+                                           std::chrono::milliseconds connect_window)
+    : address_(std::move(address)), timeout_(timeout), connect_window_(connect_window) {}
+
+Result<std::unique_ptr<RuntimeSession>> SocketRuntimeChannel::open() {
+  auto opened = open_socket(address_);
+  const auto give_up = SteadyClock::now() + connect_window_;
+  for (auto pause = std::chrono::milliseconds(10);
+       !opened && opened.error().kind == ErrorKind::unavailable && SteadyClock::now() + pause < give_up;
+       pause = std::min(pause * 2, std::chrono::milliseconds(200))) {
+    std::this_thread::sleep_for(pause);
+    opened = open_socket(address_);
+  }
+  if (!opened) return opened.error();
+  auto session = std::make_unique<SocketSession>(*opened, address_, timeout_);
+  PHX_TRY(session->start());
+  return std::unique_ptr<RuntimeSession>(std::move(session));
 }
 
 }  // namespace phoenix::haproxy

@@ -90,6 +90,26 @@ Result<std::string> with_managed_servers(std::string_view config, std::string_vi
   return util::join(lines, "\n") + "\n";
 }
 
+Result<Member> parse_server_line(std::string_view line) {
+  std::vector<std::string> words;
+  for (auto& word : util::split(util::trim(line), ' ')) {
+    if (!word.empty()) words.push_back(word);
+  }
+  if (words.size() < 3 || words[0] != "server") {
+    return Error{ErrorKind::invalid, "not a server line in the managed block: " + util::printable(line, 120)};
+  }
+  Member member;
+  member.name = words[1];
+  member.address = words[2];
+  member.weight = 1;  // HAProxy's default
+  for (std::size_t i = 3; i < words.size(); ++i) {
+    if (words[i] == "weight" && i + 1 < words.size())
+      member.weight = static_cast<int>(util::parse_int(words[i + 1]).value_or(1));
+    if (words[i] == "disabled") member.admin = AdminState::maint;
+  }
+  return member;
+}
+
 std::vector<std::string> managed_servers(std::string_view config, std::string_view backend) {
   const auto lines = util::split_lines(config);
   const auto section = find_backend(lines, backend);

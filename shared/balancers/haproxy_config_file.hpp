@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shared/core/balancer.hpp"
 #include "shared/util/result.hpp"
 
 namespace phoenix::haproxy {
@@ -22,5 +23,9 @@ Result<std::string> with_managed_servers(std::string_view config, std::string_vi
 
 // The server lines currently in the managed block of `backend` (without indentation).
 std::vector<std::string> managed_servers(std::string_view config, std::string_view backend);
+
+// A managed "server <name> <addr:port> ... weight <w> [disabled]" line as the member HAProxy
+// would start with.
+Result<Member> parse_server_line(std::string_view line);
 
 }  // namespace phoenix::haproxy

@@ -39,6 +39,30 @@ std::vector<std::string> labels_where(const std::vector<Member>& members, bool a
 }
 }  // namespace
 
+std::optional<std::string> unsafe_to_reduce(const std::vector<Member>& members,
+                                            const std::vector<std::string>& keep_serving) {
+  if (keep_serving.empty()) return std::nullopt;
+  bool any_up = false;
+  for (const auto& name : keep_serving) {
+    const auto found = std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.name == name; });
+    if (found == members.end()) return "member " + name + " is no longer in the balancer";
+    if (!found->admitted()) return "member " + name + " is no longer admitted";
+    any_up = any_up || found->up;
+  }
+  if (!any_up) return "no member of the new pool is up";
+  return std::nullopt;
+}
+
+bool only_live(const std::string& target, const std::vector<std::string>& target_members,
+               const std::vector<Member>& members) {
+  std::set<std::string> expected(target_members.begin(), target_members.end());
+  for (const auto& member : members) {
+    const auto owner = parse_member_name(member.name);
+    if (!owner || owner->label != target || !member.admitted() || expected.erase(member.name) == 0) return false;
+  }
+  return expected.empty();
+}
+
 std::vector<std::string> live_labels(const std::vector<Member>& members) { return labels_where(members, true); }
 std::vector<std::string> member_labels(const std::vector<Member>& members) { return labels_where(members, false); }
 

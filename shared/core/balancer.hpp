@@ -31,6 +31,13 @@ struct Member {
   bool healthy() const { return up && check_passed; }
 };
 
+// What a guarded change did.
+struct GuardedChange {
+  bool applied = true;                       // false: the guard did not hold and nothing changed
+  std::string refusal;                       // why not
+  std::vector<std::string> still_connected;  // remove: members kept for their open connections
+};
+
 struct MemberSpec {
   std::string name;
   std::string host;
@@ -60,14 +67,34 @@ class Balancer {
   virtual Status return_to_standby(const std::vector<std::string>& names) = 0;
   // Starts routing new traffic to members.
   virtual Status admit(const std::vector<std::string>& names) = 0;
-  // Stops routing new traffic to members; requests in flight complete.
-  virtual Status drain(const std::vector<std::string>& names) = 0;
-  // Takes members out of the balancer. Returns the names it could not remove yet because
-  // connections are still open; the caller retries them.
-  virtual Result<std::vector<std::string>> remove(const std::vector<std::string>& names) = 0;
+  // Stops routing new traffic to members; requests in flight complete. Guarded by
+  // `keep_serving` (see unsafe_to_reduce), checked atomically with the change where the
+  // balancer allows it (HAProxy: on one connection, hence one process, even during a reload).
+  virtual Result<GuardedChange> drain(const std::vector<std::string>& names,
+                                      const std::vector<std::string>& keep_serving) = 0;
+  // Takes members out of the balancer, with the same guard. Members that still have
+  // connections open are left in maintenance and listed in `still_connected`; retry them.
+  virtual Result<GuardedChange> remove(const std::vector<std::string>& names,
+                                       const std::vector<std::string>& keep_serving) = 0;
   // Makes the current membership survive a restart of the balancer, where that needs work.
   virtual Status persist(const std::vector<Member>& members) = 0;
+  // The membership a restart would come back with (HAProxy: the managed block of its config
+  // file), or nothing when the balancer keeps no such copy.
+  virtual Result<std::optional<std::vector<Member>>> durable_members() = 0;
+  // An identity of the running balancer instance that changes when it reloads or restarts
+  // (HAProxy: the pid answering the socket); "" when the balancer has no such notion.
+  virtual Result<std::string> instance() = 0;
 };
+
+// Why taking capacity away now would be unsafe, or nothing: every member of `keep_serving`
+// must be present and admitted, and at least one of them up. An empty `keep_serving` (a
+// revert, nothing to protect) is always safe.
+std::optional<std::string> unsafe_to_reduce(const std::vector<Member>& members,
+                                            const std::vector<std::string>& keep_serving);
+
+// True when `target`'s members are exactly the balancer's members and all are admitted.
+bool only_live(const std::string& target, const std::vector<std::string>& target_members,
+               const std::vector<Member>& members);
 
 // Labels of pools with at least one admitted member, sorted.
 std::vector<std::string> live_labels(const std::vector<Member>& members);

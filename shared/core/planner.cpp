@@ -125,7 +125,7 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
 
   Step drain{StepKind::drain, {}, {}, {target_names.begin(), target_names.end()}};
   Step wait_drained{StepKind::wait_drained, {}, {}, {}};
-  Step remove{StepKind::remove, {}, {}, {}};
+  Step remove{StepKind::remove, {}, {}, {target_names.begin(), target_names.end()}};
   for (const auto& member : members) {
     if (target_names.count(member.name) != 0) continue;
     if (member.admitted()) drain.members.push_back(member.name);

@@ -27,9 +27,9 @@ struct Step {
   StepKind kind = StepKind::add_standby;
   std::vector<std::string> members;   // the member names this step acts on
   std::vector<MemberSpec> additions;  // add_standby only
-  // drain only: the target's members, which must be admitted (and one of them healthy) right
-  // before anything old is drained. The balancer is re-read to check, because a reload or a
-  // hand-made change may have undone earlier steps.
+  // drain and remove: the target's members, which must still be admitted (and one of them
+  // up) at the moment capacity is taken away; the balancer checks it atomically with the
+  // change, because a reload or a hand-made change may have undone earlier steps.
   std::vector<std::string> keep_serving;
 };
 

@@ -1,5 +1,7 @@
 #include "shared/core/status.hpp"
 
+#include <algorithm>
+
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -34,6 +36,23 @@ StatusReport build_status(const StatusInputs& inputs) {
   if (report.live.size() > 1) {
     problems.push_back(std::to_string(report.live.size()) + " pools are live at once (" +
                        util::join(report.live, ", ") + "); run 'deploy-pipeline repair' or deploy one of them");
+  }
+  if (inputs.durable && !inputs.operation_in_progress) {
+    std::vector<std::string> running;
+    std::vector<std::string> kept;
+    for (const auto& member : inputs.members) {
+      if (member.admitted()) running.push_back(member.name);
+    }
+    for (const auto& member : *inputs.durable) {
+      if (member.admitted()) kept.push_back(member.name);
+    }
+    std::sort(running.begin(), running.end());
+    std::sort(kept.begin(), kept.end());
+    if (running != kept) {
+      problems.push_back("the running balancer routes to [" + util::join(running, ", ") +
+                         "] but a restart would route to [" + util::join(kept, ", ") +
+                         "] (a reload during a switch, or a change by hand?); run 'deploy-pipeline repair'");
+    }
   }
   if (report.live.empty() && !inputs.pools.empty()) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");
@@ -71,7 +90,9 @@ StatusReport build_status(const StatusInputs& inputs) {
       problems.push_back("server " + owner->server_id + " of live pool " + owner->label + " is " +
                          to_string(server->state));
     }
-    if (member.admitted() && !member.healthy()) {
+    // "INI": not checked yet (just added, or HAProxy just restarted); only a check that ran
+    // and failed is a problem.
+    if (member.admitted() && !member.healthy() && member.check_status != "INI") {
       problems.push_back("live member " + member.name + " is not healthy: " + row.health);
     }
     const bool operation_running = inputs.intent.has_value() && inputs.operation_in_progress;

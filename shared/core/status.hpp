@@ -37,8 +37,9 @@ struct StatusInputs {
   const std::vector<Member>& members;
   std::optional<Intent> intent;
   std::optional<LockHolder> lock;
-  std::optional<std::string> lock_staleness;  // why the lock is stale, if it is
-  bool operation_in_progress = false;         // the intent belongs to a command that still holds the lock
+  std::optional<std::string> lock_staleness;   // why the lock is stale, if it is
+  bool operation_in_progress = false;          // the intent belongs to a command that still holds the lock
+  std::optional<std::vector<Member>> durable;  // what the balancer would restart with
 };
 
 StatusReport build_status(const StatusInputs& inputs);

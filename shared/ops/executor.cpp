@@ -53,8 +53,7 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
         status = balancer_.admit(step.members);
         break;
       case StepKind::drain:
-        status = check_still_serving(step, outcome);
-        if (status.ok()) status = balancer_.drain(step.members);
+        status = drain(step, outcome);
         break;
       case StepKind::wait_drained:
         status = wait_drained(step);
@@ -63,7 +62,13 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
         status = remove(step, outcome);
         break;
     }
-    if (status.ok() && step.kind != StepKind::wait_healthy && step.kind != StepKind::wait_drained) status = persist();
+    const bool changes_membership = step.kind != StepKind::wait_healthy && step.kind != StepKind::wait_drained;
+    if (status.ok() && changes_membership) status = persist();
+    // A change the balancer did not take may mean it reloaded under us: plan again from what
+    // it has now. (A balancer that stays unreachable fails that observation.)
+    if (!status.ok() && changes_membership && status.error().kind == ErrorKind::unavailable) {
+      outcome.balancer_changed = true;
+    }
     if (!status.ok()) {
       outcome.status = status;
       return outcome;
@@ -119,22 +124,13 @@ Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
   }
 }
 
-Status SwitchExecutor::check_still_serving(const Step& step, SwitchOutcome& outcome) {
-  auto members = balancer_.members();
-  if (!members) return members.error();
-  const auto current = by_name(*members);
-  bool any_healthy = false;
-  for (const auto& name : step.keep_serving) {
-    const auto found = current.find(name);
-    if (found == current.end() || !found->second.admitted()) {
-      outcome.balancer_changed = true;
-      return Error{ErrorKind::unavailable, "member " + name +
-                                               " is no longer admitted (was the balancer reloaded or changed by hand?)"};
-    }
-    any_healthy = any_healthy || found->second.healthy();
-  }
-  if (!step.keep_serving.empty() && !any_healthy) {
-    return Error{ErrorKind::failed, "no member of the new pool is healthy any more; not draining the old one"};
+Status SwitchExecutor::drain(const Step& step, SwitchOutcome& outcome) {
+  auto change = balancer_.drain(step.members, step.keep_serving);
+  if (!change) return change.error();
+  if (!change->applied) {
+    outcome.balancer_changed = true;
+    return Error{ErrorKind::unavailable,
+                 "not draining: " + change->refusal + " (was the balancer reloaded or changed by hand?)"};
   }
   return {};
 }
@@ -171,9 +167,14 @@ Status SwitchExecutor::remove(const Step& step, SwitchOutcome& outcome) {
   const auto deadline = clock_.now() + options_.removal_grace;
   std::vector<std::string> pending = step.members;
   while (true) {
-    auto still_connected = balancer_.remove(pending);
-    if (!still_connected) return still_connected.error();
-    pending = *still_connected;
+    auto change = balancer_.remove(pending, step.keep_serving);
+    if (!change) return change.error();
+    if (!change->applied) {
+      outcome.balancer_changed = true;
+      return Error{ErrorKind::unavailable,
+                   "not removing: " + change->refusal + " (was the balancer reloaded or changed by hand?)"};
+    }
+    pending = change->still_connected;
     if (pending.empty()) return {};
     if (clock_.now() >= deadline) {
       reporter_.warning("left in maintenance because connections are still open: " + util::join(pending, ", ") +

@@ -44,7 +44,7 @@ class SwitchExecutor {
  private:
   Status wait_healthy(const Step& step, SwitchOutcome& outcome);
   Status wait_drained(const Step& step);
-  Status check_still_serving(const Step& step, SwitchOutcome& outcome);
+  Status drain(const Step& step, SwitchOutcome& outcome);
   Status remove(const Step& step, SwitchOutcome& outcome);
   Status persist();
 

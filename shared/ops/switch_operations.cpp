@@ -94,11 +94,33 @@ ExecutorOptions executor_options(const Services& services) {
   return options;
 }
 
+// After the last step the balancer must show exactly the target live. When the balancer
+// reloaded during the switch, the reload gets time to settle before the last look: a reload
+// that read its config file mid-switch comes up with the membership of a moment earlier.
+Status verify_end_state(Services& services, const std::string& target, const std::vector<std::string>& target_members,
+                        const std::string& instance_at_start, bool& replan) {
+  constexpr std::chrono::milliseconds kSettle{1000};
+  auto instance = services.balancer.instance();
+  if (!instance) return instance.error();
+  if (*instance != instance_at_start) {
+    services.reporter.step("the balancer restarted or reloaded during the switch; checking again in " +
+                           util::format_duration_ms(kSettle.count()));
+    services.clock.sleep_for(kSettle);
+  }
+  auto members = services.balancer.members();
+  if (!members) return members.error();
+  if (only_live(target, target_members, *members)) return {};
+  replan = true;
+  return Error{ErrorKind::unavailable, "the balancer does not show pool " + target + " as the only live pool"};
+}
+
 // One plan-and-execute pass of a switch. The caller holds the deploy lock.
 Result<SwitchResult> switch_once(Services& services, const SwitchRequestFull& full, Clock::Steady::time_point started,
                                  bool& replan) {
   replan = false;
   const std::string& target = full.request.target;
+  auto instance_at_start = services.balancer.instance();
+  if (!instance_at_start) return instance_at_start.error();
   auto observation = observe(services);
   if (!observation) return observation.error();
   if (!full.dry_run) PHX_TRY(wake_if_powered_off(services, target, *observation));
@@ -166,10 +188,20 @@ Result<SwitchResult> switch_once(Services& services, const SwitchRequestFull& fu
                                           std::to_string(plan->steps.size()) + "; re-run it to finish");
   }
 
+  std::vector<std::string> target_members;
+  for (const auto& server : find_pool(observation->pools, target)->servers)
+    target_members.push_back(member_name(target, server.id));
+  if (const auto verified = verify_end_state(services, target, target_members, *instance_at_start, replan);
+      !verified.ok()) {
+    if (replan) services.reporter.warning(verified.error().message + "; planning again from what the balancer has now");
+    return verified.error();
+  }
+
   PHX_TRY(services.state.clear_intent());
   if (full.operation == "deploy") {
     const auto marked = mark_replaced_pools_good(services, *observation, *plan);
-    if (!marked.ok()) services.reporter.warning("could not record the verdict of the replaced pool: " + marked.error().message);
+    if (!marked.ok())
+      services.reporter.warning("could not record the verdict of the replaced pool: " + marked.error().message);
   }
   result.duration_ms = elapsed();
   result.left_in_maintenance = outcome.left_in_maintenance;
@@ -278,12 +310,13 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
                  "no pool is live, so there is nothing to repair; deploy one with "
                  "'deploy-pipeline deploy --label L'"};
   }
-  // Prefer the pool the last successful switch made live; else the newest live pool.
+  // The pool the last successful switch made live is what the operator wants live (a reload
+  // that read a stale config can have undone it); else the newest live pool.
   std::string target;
   if (auto events = services.state.read_history()) {
     for (auto it = events->rbegin(); it != events->rend() && target.empty(); ++it) {
       if ((it->action == "deploy" || it->action == "rollback" || it->action == "repair") && it->result == "succeeded") {
-        if (std::find(live.begin(), live.end(), it->label) != live.end()) target = it->label;
+        if (find_pool(observation->pools, it->label) != nullptr) target = it->label;
         break;
       }
     }
@@ -307,7 +340,10 @@ Result<StatusReport> status(Services& services) {
   if (!intent) return intent.error();
   auto lock = services.state.read_lock();
   if (!lock) return lock.error();
+  auto durable = services.balancer.durable_members();
+  if (!durable) return durable.error();
   StatusInputs inputs{services.config.service, observation->pools, observation->members, *intent, *lock, {}, false};
+  inputs.durable = *durable;
   if (lock->has_value()) {
     inputs.lock_staleness = services.state.staleness(**lock, services.config.lock_stale_after);
     inputs.operation_in_progress = intent->has_value() && !inputs.lock_staleness;

@@ -5,6 +5,7 @@
 namespace phoenix::fakes {
 
 std::optional<Error> FakeBalancer::take_failure(const std::string& kind) {
+  if (const auto always = fail_always.find(kind); always != fail_always.end()) return always->second;
   const auto found = fail_next.find(kind);
   if (found == fail_next.end()) return std::nullopt;
   Error error = found->second;
@@ -87,35 +88,55 @@ Status FakeBalancer::admit(const std::vector<std::string>& names) {
   return {};
 }
 
-Status FakeBalancer::drain(const std::vector<std::string>& names) {
-  record("drain " + util::join(names, ","));
-  if (auto error = take_failure("drain")) return *error;
-  for (const auto& name : names) state[name].admin = AdminState::drain;
-  changed();
-  return {};
+std::optional<std::string> FakeBalancer::guard(const std::vector<std::string>& keep_serving) const {
+  std::vector<Member> current;
+  for (const auto& [name, member] : state) current.push_back(member);
+  return unsafe_to_reduce(current, keep_serving);
 }
 
-Result<std::vector<std::string>> FakeBalancer::remove(const std::vector<std::string>& names) {
+Result<GuardedChange> FakeBalancer::drain(const std::vector<std::string>& names,
+                                          const std::vector<std::string>& keep_serving) {
+  record("drain " + util::join(names, ","));
+  if (auto error = take_failure("drain")) return *error;
+  GuardedChange change;
+  if (auto unsafe = guard(keep_serving)) {
+    change.applied = false;
+    change.refusal = *unsafe;
+    return change;
+  }
+  for (const auto& name : names) state[name].admin = AdminState::drain;
+  changed();
+  return change;
+}
+
+Result<GuardedChange> FakeBalancer::remove(const std::vector<std::string>& names,
+                                           const std::vector<std::string>& keep_serving) {
   record("remove " + util::join(names, ","));
   if (auto error = take_failure("remove")) return *error;
-  std::vector<std::string> pending;
+  GuardedChange change;
+  if (auto unsafe = guard(keep_serving)) {
+    change.applied = false;
+    change.refusal = *unsafe;
+    return change;
+  }
   for (const auto& name : names) {
     const auto found = state.find(name);
     if (found == state.end()) continue;
     found->second.admin = AdminState::maint;
     if (found->second.sessions > 0) {
-      pending.push_back(name);
+      change.still_connected.push_back(name);
       continue;
     }
     state.erase(found);
   }
   changed();
-  return pending;
+  return change;
 }
 
-Status FakeBalancer::persist(const std::vector<Member>&) {
+Status FakeBalancer::persist(const std::vector<Member>& members) {
   if (auto error = take_failure("persist")) return *error;
   ++persists;
+  durable = members;
   return {};
 }
 

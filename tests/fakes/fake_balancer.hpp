@@ -22,9 +22,13 @@ class FakeBalancer final : public Balancer {
   Status add_standby(const std::vector<MemberSpec>& members) override;
   Status return_to_standby(const std::vector<std::string>& names) override;
   Status admit(const std::vector<std::string>& names) override;
-  Status drain(const std::vector<std::string>& names) override;
-  Result<std::vector<std::string>> remove(const std::vector<std::string>& names) override;
+  Result<GuardedChange> drain(const std::vector<std::string>& names,
+                              const std::vector<std::string>& keep_serving) override;
+  Result<GuardedChange> remove(const std::vector<std::string>& names,
+                               const std::vector<std::string>& keep_serving) override;
   Status persist(const std::vector<Member>& members) override;
+  Result<std::optional<std::vector<Member>>> durable_members() override { return durable; }
+  Result<std::string> instance() override { return instance_id; }
 
   // Test setup: a member already serving.
   void put_live(const std::string& name, const std::string& address, int sessions = 0);
@@ -34,8 +38,12 @@ class FakeBalancer final : public Balancer {
   int polls_until_healthy = 1;
   int member_reads = 0;
   int persists = 0;
+  std::optional<std::vector<Member>> durable;  // what persist() wrote last
+  std::string instance_id = "1";
   // Fail the next call of this kind ("add_standby", "admit", "members", ...) with this error.
   std::map<std::string, Error> fail_next;
+  // Fail every call of this kind with this error.
+  std::map<std::string, Error> fail_always;
   // Members that keep this many connections forever (removal is refused while they do).
   std::map<std::string, int> stuck_connections;
   std::map<std::string, Member> state;
@@ -51,6 +59,7 @@ class FakeBalancer final : public Balancer {
   std::optional<Error> take_failure(const std::string& kind);
   void record(std::string call);
   void changed();
+  std::optional<std::string> guard(const std::vector<std::string>& keep_serving) const;
   std::map<std::string, int> polls_since_added_;
 };
 

@@ -1,8 +1,8 @@
 #pragma once
-// A RuntimeChannel that records the command batches and answers from a script.
+// A RuntimeChannel that records every exchange as a batch and answers from a function.
 
-#include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,22 +17,35 @@ class FakeRuntimeChannel final : public haproxy::RuntimeChannel {
 
   explicit FakeRuntimeChannel(Answerer answerer) : answerer_(std::move(answerer)) {}
   std::string describe() const override { return "fake socket"; }
-  Result<std::vector<std::string>> run(const std::vector<std::string>& commands) override {
-    batches.push_back(commands);
+  Result<std::unique_ptr<haproxy::RuntimeSession>> open() override {
     if (error) return *error;
-    std::vector<std::string> answers;
-    for (const auto& command : commands) {
-      if (answers.size() == break_after) break;
-      answers.push_back(answerer_(command));
-    }
-    return answers;
+    ++sessions;
+    return std::unique_ptr<haproxy::RuntimeSession>(new Session(*this));
   }
 
-  std::vector<std::vector<std::string>> batches;
+  std::vector<std::vector<std::string>> batches;  // one per exchange
+  int sessions = 0;
   std::optional<Error> error;
-  std::size_t break_after = static_cast<std::size_t>(-1);  // simulate a connection closed midway
+  std::size_t break_after = static_cast<std::size_t>(-1);  // answers per exchange before the connection "closes"
 
  private:
+  class Session final : public haproxy::RuntimeSession {
+   public:
+    explicit Session(FakeRuntimeChannel& channel) : channel_(channel) {}
+    Result<std::vector<std::string>> exchange(const std::vector<std::string>& commands) override {
+      channel_.batches.push_back(commands);
+      std::vector<std::string> answers;
+      for (const auto& command : commands) {
+        if (answers.size() == channel_.break_after) break;
+        answers.push_back(channel_.answerer_(command));
+      }
+      return answers;
+    }
+
+   private:
+    FakeRuntimeChannel& channel_;
+  };
+
   Answerer answerer_;
 };
 

@@ -35,11 +35,11 @@ TEST_CASE("admit, drain and remove send the documented commands", "[haproxy]") {
   FakeRuntimeChannel channel(plain_answer);
   haproxy::HaproxyBalancer balancer(channel, settings());
   REQUIRE(balancer.admit({"2:1"}).ok());
-  REQUIRE(balancer.drain({"1:1"}).ok());
+  REQUIRE(balancer.drain({"1:1"}, {})->applied);
   REQUIRE(balancer.return_to_standby({"3:1"}).ok());
-  auto pending = balancer.remove({"1:1"});
-  REQUIRE(pending.ok());
-  CHECK(pending->empty());
+  auto removed = balancer.remove({"1:1"}, {});
+  REQUIRE(removed.ok());
+  CHECK(removed->still_connected.empty());
   REQUIRE(channel.batches.size() == 4);
   CHECK(channel.batches[0] == std::vector<std::string>{"set server web/2:1 weight 1"});
   CHECK(channel.batches[1] == std::vector<std::string>{"set server web/1:1 state drain"});
@@ -56,9 +56,9 @@ TEST_CASE("removal reports members that still have connections, and accepts ones
     return plain_answer(command);
   });
   haproxy::HaproxyBalancer balancer(channel, settings());
-  auto pending = balancer.remove({"1:1", "1:2", "1:3"});
-  REQUIRE(pending.ok());
-  CHECK(*pending == std::vector<std::string>{"1:1"});
+  auto removed = balancer.remove({"1:1", "1:2", "1:3"}, {});
+  REQUIRE(removed.ok());
+  CHECK(removed->still_connected == std::vector<std::string>{"1:1"});
 }
 
 TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
@@ -79,7 +79,7 @@ TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
   SECTION("an unknown answer is quoted") {
     FakeRuntimeChannel channel([](const std::string&) { return std::string("Something new."); });
     haproxy::HaproxyBalancer balancer(channel, settings());
-    CHECK_THAT(balancer.drain({"2:1"}).error().message, Catch::Contains("Something new."));
+    CHECK_THAT(balancer.drain({"2:1"}, {}).error().message, Catch::Contains("Something new."));
   }
   SECTION("a connection closed midway says which commands were not applied") {
     FakeRuntimeChannel channel(plain_answer);
@@ -104,4 +104,43 @@ TEST_CASE("the config line recreates a member as it is now", "[haproxy]") {
   CHECK_THAT(balancer.config_line(member), Catch::EndsWith("weight 0"));
   member.admin = AdminState::maint;
   CHECK_THAT(balancer.config_line(member), Catch::EndsWith("weight 0 disabled"));
+}
+
+namespace {
+// A backend where 2:1 is admitted and UP, and 3:1 is on standby (weight 0).
+std::string backend_answer(const std::string& command) {
+  if (command == "show servers state web") {
+    return "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+           "srv_port\n"
+           "3 web 1 1:1 127.0.0.1 2 0 1 1 8001\n"
+           "3 web 2 2:1 127.0.0.2 2 0 1 1 8002\n"
+           "3 web 3 3:1 127.0.0.3 2 0 0 0 8003";
+  }
+  if (command == "show stat web 4 -1") {
+    return "# pxname,svname,scur,status,weight,check_status\n"
+           "web,1:1,0,UP,1,L7OK\nweb,2:1,0,UP,1,L7OK\nweb,3:1,0,UP,0,L7OK";
+  }
+  return plain_answer(command);
+}
+}  // namespace
+
+TEST_CASE("drain and remove check the guard on the same connection as the change", "[haproxy]") {
+  FakeRuntimeChannel channel(backend_answer);
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  auto drained = balancer.drain({"1:1"}, {"2:1"});
+  REQUIRE(drained.ok());
+  CHECK(drained->applied);
+  CHECK(channel.sessions == 1);
+  REQUIRE(channel.batches.size() == 2);
+  CHECK(channel.batches[0] == std::vector<std::string>{"show servers state web", "show stat web 4 -1"});
+  CHECK(channel.batches[1] == std::vector<std::string>{"set server web/1:1 state drain"});
+
+  // The new pool lost its weight (a reload from an older file): nothing is taken away.
+  channel.batches.clear();
+  auto refused = balancer.remove({"1:1"}, {"2:1", "3:1"});
+  REQUIRE(refused.ok());
+  CHECK_FALSE(refused->applied);
+  CHECK_THAT(refused->refusal, Catch::Contains("3:1 is no longer admitted"));
+  CHECK(channel.batches.size() == 1);
+  CHECK_FALSE(balancer.drain({"1:1"}, {"9:9"})->applied);
 }

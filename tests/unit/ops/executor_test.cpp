@@ -27,7 +27,7 @@ std::vector<Step> switch_steps() {
           {StepKind::admit, {"2:1"}, {}},
           {StepKind::drain, {"1:1"}, {}, {"2:1"}},
           {StepKind::wait_drained, {"1:1"}, {}},
-          {StepKind::remove, {"1:1"}, {}}};
+          {StepKind::remove, {"1:1"}, {}, {"2:1"}}};
 }
 }  // namespace
 
@@ -109,6 +109,8 @@ TEST_CASE("nothing old is drained when the new members lost their admission mean
   const auto outcome = rig.run(switch_steps());
   REQUIRE_FALSE(outcome.status.ok());
   CHECK(outcome.balancer_changed);
-  CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1"});
+  // The drain was asked for and refused by the guard: 1:1 still serves.
+  CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1", "drain 1:1"});
   CHECK(rig.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK(rig.balancer.state.at("1:1").admin == AdminState::ready);
 }

@@ -80,14 +80,18 @@ TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[o
   world.provider.add_pool("1", 1, 20);
   world.provider.add_pool("2", 1, 10);
   world.make_live("1");
-  world.balancer.fail_next["drain"] = Error{ErrorKind::unavailable, "HAProxy closed the connection"};
+  // Keeping the admitted state durable fails (a full disk): the switch stops there.
+  world.balancer.after_call = [](FakeBalancer& balancer, const std::string& call) {
+    if (call.rfind("admit", 0) == 0) balancer.fail_next["persist"] = Error{ErrorKind::failed, "disk full"};
+  };
 
   auto first = ops::deploy(world.services, {"2", false, false, false});
+  world.balancer.after_call = nullptr;
   REQUIRE_FALSE(first.ok());
-  CHECK(first.error().kind == ErrorKind::unavailable);
+  CHECK(first.error().kind == ErrorKind::failed);
   CHECK_THAT(first.error().message, Catch::Contains("re-run it to finish"));
   REQUIRE(world.state.intent.has_value());
-  CHECK(world.state.intent->step == 3);
+  CHECK(world.state.intent->step == 2);
   CHECK(world.balancer.admitted().size() == 2);  // both live: status reports it
 
   auto second = ops::deploy(world.services, {"2", false, false, false});
@@ -148,8 +152,11 @@ TEST_CASE("a re-run of an interrupted rollback goes on to the same target", "[op
   world.provider.add_pool("2", 1, 20);
   world.provider.add_pool("3", 1, 10);
   world.make_live("3");
-  world.balancer.fail_next["drain"] = Error{ErrorKind::unavailable, "closed"};
+  world.balancer.after_call = [](FakeBalancer& balancer, const std::string& call) {
+    if (call.rfind("admit", 0) == 0) balancer.fail_next["persist"] = Error{ErrorKind::failed, "disk full"};
+  };
   REQUIRE_FALSE(ops::rollback(world.services, {std::nullopt, "bad", false, false, false}).ok());
+  world.balancer.after_call = nullptr;
   // Now 2 and 3 are both live; choosing afresh would be ambiguous. The intent decides.
   auto again = ops::rollback(world.services, {std::nullopt, "", false, false, false});
   REQUIRE(again.ok());
@@ -212,8 +219,55 @@ TEST_CASE("a deploy plans again when a reload undid its steps, and still ends co
   auto result = ops::deploy(world.services, {"2", false, false, false});
   REQUIRE(result.ok());
   CHECK(world.reporter.saw("planning again"));
-  CHECK(world.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1", "add_standby 2:1", "admit 2:1",
-                                                          "drain 1:1", "remove 1:1"});
+  // The drain was refused by its guard, then the plan started again from the balancer's state.
+  CHECK(world.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1", "drain 1:1", "add_standby 2:1",
+                                                         "admit 2:1", "drain 1:1", "remove 1:1"});
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
   CHECK_FALSE(world.state.intent.has_value());
+}
+
+TEST_CASE("a balancer that fails a change once is re-observed and the switch goes on", "[ops][deploy]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::unavailable, "HAProxy closed the connection"};
+  REQUIRE(ops::deploy(world.services, {"2", false, false, false}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
+
+TEST_CASE("a balancer that keeps failing ends the switch after three attempts, intent kept", "[ops][deploy]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  world.balancer.fail_always["drain"] = Error{ErrorKind::unavailable, "closed"};
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(result.error().message, Catch::Contains("kept changing"));
+  CHECK(world.state.intent.has_value());
+  CHECK(world.balancer.admitted().size() == 2);  // both serve; status explains, a re-run finishes
+}
+
+TEST_CASE("status reports a running balancer that differs from what a restart would bring back", "[ops][status]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  world.balancer.durable = world.balancer.members().value();  // in step
+  auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  CHECK(report->problems.empty());
+
+  world.balancer.state.clear();
+  world.make_live("1");  // a reload read an older file
+  report = ops::status(world.services);
+  REQUIRE(report->problems.size() == 1);
+  CHECK_THAT(report->problems[0], Catch::Contains("routes to [1:1] but a restart would route to [2:1]"));
+
+  // repair restores what the last switch made live.
+  world.state.events.push_back({world.clock.wall_now(), "deploy", "2", "1", "succeeded", 10, "alice", ""});
+  REQUIRE(ops::repair(world.services, {false, false}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }
