@@ -140,6 +140,8 @@ Status HaproxyBalancer::return_to_standby(const std::vector<std::string>& names)
   std::vector<std::string> commands;
   for (const auto& name : names) {
     commands.push_back("set server " + server(name) + " weight 0");
+    // Checks may never have been enabled: an interrupted add_standby stops anywhere.
+    commands.push_back("enable health " + server(name));
     commands.push_back("set server " + server(name) + " state ready");
   }
   auto answers = run_checked(commands, accept_plain);

@@ -135,7 +135,15 @@ Result<SwitchResult> switch_once(Services& services, const SwitchRequestFull& fu
   if (plan->steps.empty()) {
     services.reporter.step("pool " + target + " is the only live pool; nothing to switch");
     PHX_TRY(services.balancer.persist(observation->members));
+    // Nothing left to do may mean this command (an earlier attempt, or the interrupted run it
+    // re-runs) did the work: then it is a switch that succeeded, and history says so.
+    auto pending = services.state.read_intent();
+    if (!pending) return pending.error();
     PHX_TRY(services.state.clear_intent());
+    if (pending->has_value() && (*pending)->target == target) {
+      record(services, full.operation, target, (*pending)->from, "succeeded",
+             util::elapsed_ms(started, services.clock.now()), full.reason);
+    }
     return result;
   }
 

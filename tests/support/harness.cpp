@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -81,8 +82,8 @@ Haproxy::Haproxy(const fs::path& directory, HaproxyOptions options)
   std::string config =
       "global\n"
       "    stats socket " +
-      socket_.string() +
-      " mode 600 level admin\n"
+      socket_.string() + " mode 600 level " + options.socket_level +
+      "\n"
       "    maxconn 2000\n"
       "defaults\n"
       "    mode http\n"
@@ -167,14 +168,19 @@ long long ToolResult::duration_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count();
 }
 
-ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
-                    const std::vector<std::string>& environment, std::chrono::milliseconds timeout) {
+namespace {
+ToolResult run_tool_with(const std::vector<std::string>& prefix, const std::string& tool,
+                         const std::vector<std::string>& arguments, const std::vector<std::string>& environment,
+                         std::chrono::milliseconds timeout) {
   TempDir scratch;
+  ::chmod(scratch.path().c_str(), 0755);  // readable by a tool run as another user
   util::CommandRequest request;
+  request.argv = prefix;
   request.argv.push_back((binary_directory() / tool).string());
   request.argv.insert(request.argv.end(), arguments.begin(), arguments.end());
   request.environment = environment;
   request.environment.push_back("HOME=" + scratch.path().string());
+  request.working_directory = scratch.path();
   request.inherit_environment = false;
   request.timeout = timeout;
   request.stderr_file = scratch.path() / "stderr";
@@ -188,6 +194,17 @@ ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arg
   result.out = ran->output;
   result.err = read_or_empty(scratch.path() / "stderr");
   return result;
+}
+}  // namespace
+
+ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
+                    const std::vector<std::string>& environment, std::chrono::milliseconds timeout) {
+  return run_tool_with({}, tool, arguments, environment, timeout);
+}
+
+ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
+                       const std::vector<std::string>& arguments) {
+  return run_tool_with(prefix, tool, arguments, {}, std::chrono::minutes(1));
 }
 
 fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy, const ServiceOptions& options) {

@@ -40,6 +40,7 @@ int free_port();
 
 struct HaproxyOptions {
   std::string backend = "web";
+  std::string socket_level = "admin";
   std::string balance = "roundrobin";
   bool redispatch = true;
 };
@@ -91,6 +92,9 @@ struct ToolResult {
 ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
                     const std::vector<std::string>& environment = {},
                     std::chrono::milliseconds timeout = std::chrono::minutes(3));
+// The same with a prefix before the tool (`setpriv ...` to run it as another user).
+ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
+                       const std::vector<std::string>& arguments);
 
 struct ServiceOptions {
   std::string service = "web";

@@ -43,8 +43,8 @@ TEST_CASE("admit, drain and remove send the documented commands", "[haproxy]") {
   REQUIRE(channel.batches.size() == 4);
   CHECK(channel.batches[0] == std::vector<std::string>{"set server web/2:1 weight 1"});
   CHECK(channel.batches[1] == std::vector<std::string>{"set server web/1:1 state drain"});
-  CHECK(channel.batches[2] ==
-        std::vector<std::string>{"set server web/3:1 weight 0", "set server web/3:1 state ready"});
+  CHECK(channel.batches[2] == std::vector<std::string>{"set server web/3:1 weight 0", "enable health web/3:1",
+                                                       "set server web/3:1 state ready"});
   CHECK(channel.batches[3] == std::vector<std::string>{"set server web/1:1 state maint", "del server web/1:1"});
 }
 

@@ -1,0 +1,82 @@
+// Invariant 6: one deploy at a time per service. The lock names its holder; a stale one is
+// taken over only with --break-lock, and the takeover is reported.
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "shared/util/files.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+TEST_CASE("while a deploy runs, deploy, delete and prune are refused naming the holder", "[e2e][lock]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.check_interval_ms = 1500;  // the deploy waits about that long for the first check
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  for (const char* label : {"1", "2", "3"}) {
+    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
+  }
+  const std::vector<std::string> gocd = {"GO_SERVER_URL=https://gocd.example/go",
+                                         "GO_PIPELINE_NAME=web-deploy",
+                                         "GO_PIPELINE_COUNTER=7",
+                                         "GO_STAGE_NAME=switch",
+                                         "GO_STAGE_COUNTER=1",
+                                         "GO_JOB_NAME=deploy",
+                                         "GO_TRIGGER_USER=erin"};
+  ToolResult first;
+  std::thread deploy([&] {
+    first = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}, gocd);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+
+  for (const auto& [tool, arguments] :
+       std::vector<std::pair<std::string, std::vector<std::string>>>{{"deploy-pipeline", {"deploy", "--label", "3"}},
+                                                                     {"deploy-pipeline", {"rollback", "--to", "1"}},
+                                                                     {"create-pipeline", {"delete", "--label", "1"}},
+                                                                     {"create-pipeline", {"prune", "--keep", "0"}}}) {
+    auto with_config = arguments;
+    with_config.insert(with_config.end(), {"--config", config});
+    const auto refused = run_tool(tool, with_config);
+    INFO(tool << " " << arguments[0] << ": " << refused.err);
+    CHECK(refused.exit_code == 3);
+    CHECK_THAT(refused.err, Catch::Contains("another deploy holds the lock: pid "));
+    CHECK_THAT(refused.err, Catch::Contains("(job web-deploy/7/switch/1/deploy) since 20"));
+    CHECK_THAT(refused.err, Catch::Contains("running 'deploy --label 2'"));
+  }
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
+  CHECK_THAT(status.out, Catch::Contains("lock     held by pid "));
+  deploy.join();
+  INFO(first.err);
+  CHECK(first.exit_code == 0);
+  // Nothing the refused commands asked for happened.
+  CHECK(std::filesystem::exists(dir.path() / "state" / "web" / "pools" / "1"));
+  CHECK(http_get(haproxy.url()).second == "2\n");
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "state" / "web" / "deploy.lock"));
+}
+
+TEST_CASE("a lock older than the limit, held from another host, needs --break-lock", "[e2e][lock]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  // An agent on another host died two days ago holding the lock.
+  REQUIRE(util::write_file_atomic(dir.path() / "state" / "web" / "deploy.lock",
+                                  R"({"host": "agent-7", "pid": 4242, "job": "jenkins-web-deploy-3",
+                                      "command": "deploy --label 0", "since": "2026-11-24T03:00:00Z"})")
+              .ok());
+  const auto refused = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("the deploy lock is stale: it is "));
+  CHECK_THAT(refused.err, Catch::Contains("older than the 3600 s limit"));
+  CHECK_THAT(refused.err, Catch::Contains("pid 4242 on agent-7 (job jenkins-web-deploy-3)"));
+
+  const auto taken = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--break-lock", "--config", config});
+  INFO(taken.err);
+  CHECK(taken.exit_code == 0);
+  CHECK_THAT(taken.err, Catch::Contains("warning: took over the stale deploy lock of pid 4242 on agent-7"));
+}
