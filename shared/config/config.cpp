@@ -82,6 +82,7 @@ void read_provider(ObjectReader& root, Config& config, Status& status) {
     read_exec_provider(*reader, config);
   } else if (type) {
     reader->fail("type", "unknown provider '" + util::printable(*type, 40) + "' (known: local, hcloud, exec)");
+    reader->accept_rest();
   }
   if (status.ok()) status = reader->finish();
 }
@@ -124,6 +125,7 @@ void read_balancer(ObjectReader& root, Config& config, Status& status) {
     config.balancer.kind = hcloud;
   } else if (type) {
     reader->fail("type", "unknown balancer '" + util::printable(*type, 40) + "' (known: haproxy, hcloud)");
+    reader->accept_rest();
   }
   if (status.ok()) status = reader->finish();
 }

@@ -55,6 +55,13 @@ void ObjectReader::fail(const char* key, const std::string& message) {
   record(key_path(key), key_path(key) + ": " + message);
 }
 
+void ObjectReader::accept_rest() {
+  const cJSON* item = nullptr;
+  cJSON_ArrayForEach(item, node_) {
+    if (item->string != nullptr) read_.insert(item->string);
+  }
+}
+
 bool ObjectReader::has(const char* key) const { return cJSON_GetObjectItemCaseSensitive(node_, key) != nullptr; }
 
 const cJSON* ObjectReader::lookup(const char* key, bool required) {
@@ -176,8 +183,26 @@ std::optional<std::vector<ObjectReader>> ObjectReader::object_array(const char* 
   return readers;
 }
 
+namespace {
+// Edit distance, for "did you mean": keys are short, so the quadratic table is fine.
+std::size_t distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+}  // namespace
+
+// Unknown keys come first: a misspelt key is the likely cause of a "missing" one.
 Status ObjectReader::finish() {
-  if (first_error_) return *first_error_;
   const cJSON* item = nullptr;
   std::set<std::string> seen;
   cJSON_ArrayForEach(item, node_) {
@@ -188,9 +213,15 @@ Status ObjectReader::finish() {
     if (read_.count(key) != 0) continue;
     std::vector<std::string> known(read_.begin(), read_.end());
     const auto shown_key = util::printable(key, 60);
+    for (const auto& candidate : known) {
+      if (distance(key, candidate) <= 2) {
+        return source_->error_at(key, "unknown key '" + key_path(shown_key) + "'; did you mean '" + candidate + "'?");
+      }
+    }
     return source_->error_at(
         key, "unknown key '" + key_path(shown_key) + "' (known keys here: " + util::join(known, ", ") + ")");
   }
+  if (first_error_) return *first_error_;
   return {};
 }
 

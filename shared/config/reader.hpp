@@ -44,6 +44,8 @@ class ObjectReader {
 
   // Records an error for `key` (for checks beyond types, such as "must start with /").
   void fail(const char* key, const std::string& message);
+  // Treats every key as read: when a "type" is unknown, its other keys cannot be judged.
+  void accept_rest();
   // Refuses unread keys, then returns the first error of this reader, if any.
   Status finish();
 
