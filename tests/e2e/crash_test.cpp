@@ -66,8 +66,8 @@ TEST_CASE("kill -9 at every step boundary of deploy and rollback, then re-run", 
     for (int step = 0; step < 6; ++step) {
       const std::string target = other(live);
       INFO(operation << " to " << target << ", killed before step " << step);
-      const auto killed =
-          run_tool("deploy-pipeline", rig.command(operation, target), {"PHOENIX_TEST_KILL_AT_STEP=" + std::to_string(step)});
+      const auto killed = run_tool("deploy-pipeline", rig.command(operation, target),
+                                   {"PHOENIX_TEST_KILL_AT_STEP=" + std::to_string(step)});
       REQUIRE(killed.signal == SIGKILL);
       ++crash_points;
 
@@ -119,7 +119,8 @@ TEST_CASE("kill -9 at timed moments during switches, then re-run", "[e2e][crash]
     const int delay_ms = std::uniform_int_distribution<int>(5, 180)(random);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ::kill(started->pid, SIGKILL);
-    for (int i = 0; i < 200 && util::is_running(*started); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 200 && util::is_running(*started); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
 
     auto rerun = rig.command(operation, target);
     rerun.push_back("--break-lock");

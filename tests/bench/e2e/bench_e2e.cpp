@@ -96,7 +96,8 @@ void raw_batch(const Haproxy& haproxy, const fs::path& dir, const std::string& f
     commands.push_back("enable health web/" + to + ":" + id);
     commands.push_back("set server web/" + to + ":" + id + " state ready");
   }
-  for (const auto& server : servers_of(dir, from)) commands.push_back("set server web/" + from + ":" + server.first + " state maint");
+  for (const auto& server : servers_of(dir, from))
+    commands.push_back("set server web/" + from + ":" + server.first + " state maint");
   haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
   auto answers = channel.run(commands);
   require(answers.ok() && answers->size() == commands.size(), "raw batch failed");
@@ -108,8 +109,9 @@ void delete_members(const Haproxy& haproxy, const fs::path& dir, const std::stri
   for (int attempt = 0; attempt < 100; ++attempt) {
     haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
     auto answers = channel.run(commands);
-    if (answers.ok() && std::all_of(answers->begin(), answers->end(),
-                                    [](const std::string& a) { return a == "Server deleted." || a == "No such server."; })) {
+    if (answers.ok() && std::all_of(answers->begin(), answers->end(), [](const std::string& a) {
+          return a == "Server deleted." || a == "No such server.";
+        })) {
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -119,7 +121,8 @@ void delete_members(const Haproxy& haproxy, const fs::path& dir, const std::stri
 // The usual hand-made approach: write the target's servers into haproxy.cfg and reload.
 void rewrite_and_reload(Haproxy& haproxy, const fs::path& dir, const std::string& to) {
   std::vector<std::string> lines;
-  for (const auto& [id, address] : servers_of(dir, to)) lines.push_back("server " + to + ":" + id + " " + address + " check inter 100ms");
+  for (const auto& [id, address] : servers_of(dir, to))
+    lines.push_back("server " + to + ":" + id + " " + address + " check inter 100ms");
   auto config = util::read_file(haproxy.config_file());
   auto updated = haproxy::with_managed_servers(*config, "web", lines);
   require(updated.ok(), "cannot rewrite haproxy.cfg");
@@ -152,8 +155,9 @@ int bench_switch(const std::vector<int>& sizes) {
     run_ok("create-pipeline", {"run", "--label", "b", "--config", config});
     run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", config});
 
-    const auto deploy = measure(dir.path(), haproxy, "b",
-                                [&] { run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", config}); });
+    const auto deploy = measure(dir.path(), haproxy, "b", [&] {
+      run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", config});
+    });
     const auto rollback = measure(dir.path(), haproxy, "a", [&] {
       run_ok("deploy-pipeline", {"rollback", "--reason", "benchmark", "--config", config});
     });
