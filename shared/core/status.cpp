@@ -54,6 +54,12 @@ StatusReport build_status(const StatusInputs& inputs) {
                          "] (a reload during a switch, or a change by hand?); run 'deploy-pipeline repair'");
     }
   }
+  if (inputs.last_switch && !inputs.intent &&
+      std::find(report.live.begin(), report.live.end(), inputs.last_switch->label) == report.live.end()) {
+    problems.push_back("the last " + inputs.last_switch->action + " (" + util::format_iso8601(inputs.last_switch->at) +
+                       ") made pool " + inputs.last_switch->label +
+                       " live, but the balancer does not route to it; run 'deploy-pipeline repair'");
+  }
   if (report.live.empty() && !inputs.pools.empty()) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");
   }

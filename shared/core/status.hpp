@@ -40,6 +40,7 @@ struct StatusInputs {
   std::optional<std::string> lock_staleness;   // why the lock is stale, if it is
   bool operation_in_progress = false;          // the intent belongs to a command that still holds the lock
   std::optional<std::vector<Member>> durable;  // what the balancer would restart with
+  std::optional<HistoryEvent> last_switch;     // the last deploy/rollback/repair that succeeded
 };
 
 StatusReport build_status(const StatusInputs& inputs);

@@ -352,6 +352,15 @@ Result<StatusReport> status(Services& services) {
   if (!durable) return durable.error();
   StatusInputs inputs{services.config.service, observation->pools, observation->members, *intent, *lock, {}, false};
   inputs.durable = *durable;
+  if (auto events = services.state.read_history()) {
+    for (auto it = events->rbegin(); it != events->rend(); ++it) {
+      const bool switch_action = it->action == "deploy" || it->action == "rollback" || it->action == "repair";
+      if (switch_action && it->result == "succeeded") {
+        inputs.last_switch = *it;
+        break;
+      }
+    }
+  }
   if (lock->has_value()) {
     inputs.lock_staleness = services.state.staleness(**lock, services.config.lock_stale_after);
     inputs.operation_in_progress = intent->has_value() && !inputs.lock_staleness;

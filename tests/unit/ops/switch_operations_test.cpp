@@ -268,6 +268,9 @@ TEST_CASE("status reports a running balancer that differs from what a restart wo
 
   // repair restores what the last switch made live.
   world.state.events.push_back({world.clock.wall_now(), "deploy", "2", "1", "succeeded", 10, "alice", ""});
+  report = ops::status(world.services);
+  REQUIRE(report->problems.size() == 2);
+  CHECK_THAT(report->problems[1], Catch::Contains("made pool 2 live, but the balancer does not route to it"));
   REQUIRE(ops::repair(world.services, {false, false}).ok());
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }
