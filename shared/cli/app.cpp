@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -180,6 +181,10 @@ Result<std::string> label_option(const CommandContext& context) {
 
 int run_program(const Program& program, int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
+  // Whatever path a secret might take to the output, it is masked there.
+  for (const char* name : {"HCLOUD_TOKEN", "GOCD_TOKEN", "GOCD_PASSWORD", "JENKINS_TOKEN", "JENKINS_PASSWORD"}) {
+    if (const char* value = std::getenv(name)) util::register_secret(value);
+  }
   std::vector<std::string> arguments(argv + 1, argv + argc);
   try {
     if (arguments.empty()) {

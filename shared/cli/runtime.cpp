@@ -2,11 +2,20 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "shared/balancers/haproxy_balancer.hpp"
 #include "shared/ci/ci_context.hpp"
+#include "shared/hcloud/api.hpp"
+#include "shared/hcloud/balancer.hpp"
+#include "shared/hcloud/provider.hpp"
+#include "shared/hcloud/state_store.hpp"
 #include "shared/http/curl_http_client.hpp"
+#include "shared/providers/exec_provider.hpp"
 #include "shared/providers/file_state_store.hpp"
 #include "shared/providers/local_provider.hpp"
+#include "shared/util/files.hpp"
+#include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::cli {
@@ -17,48 +26,107 @@ std::string host_name() {
   return buffer;
 }
 
+Result<std::string> hcloud_token(const std::optional<std::filesystem::path>& token_file) {
+  if (const char* token = std::getenv("HCLOUD_TOKEN"); token != nullptr && *token != '\0') {
+    util::register_secret(token);
+    return std::string(token);
+  }
+  if (!token_file) {
+    return Error{ErrorKind::invalid, "no Hetzner Cloud token: set HCLOUD_TOKEN or provider.token_file"};
+  }
+  auto text = util::read_file(*token_file);
+  if (!text) return text.error().context("reading provider.token_file");
+  const std::string token(util::trim(util::split_lines(*text).empty() ? "" : util::split_lines(*text).front()));
+  if (token.empty()) return Error{ErrorKind::invalid, "provider.token_file " + token_file->string() + " is empty"};
+  util::register_secret(token);
+  return token;
+}
+
 Runtime::~Runtime() = default;
+
+Status Runtime::wire_provider(util::Clock& clock, util::Reporter& reporter) {
+  const config::Config& cfg = config_;
+  if (const auto* local = std::get_if<config::LocalProviderConfig>(&cfg.provider)) {
+    providers::LocalProviderSettings settings{cfg.service, local->state_dir, local->artifact, local->command,
+                                              local->start_timeout};
+    provider_ = std::make_unique<providers::LocalProvider>(settings, clock, reporter);
+    state_ = std::make_unique<providers::FileStateStore>(local->state_dir / cfg.service, host_, clock);
+    return {};
+  }
+  if (const auto* exec = std::get_if<config::ExecProviderConfig>(&cfg.provider)) {
+    providers::ExecProviderSettings settings{cfg.service, exec->command, exec->timeout, exec->supports_power};
+    provider_ = std::make_unique<providers::ExecProvider>(settings);
+    state_ = std::make_unique<providers::FileStateStore>(exec->state_dir / cfg.service, host_, clock);
+    return {};
+  }
+  const auto& hcloud_config = std::get<config::HcloudProviderConfig>(cfg.provider);
+  auto token = hcloud_token(hcloud_config.token_file);
+  if (!token) return token.error();
+  hcloud::RetryPolicy policy;
+  policy.deadline = hcloud_config.api_timeout;
+  policy.request_timeout = std::min<std::chrono::milliseconds>(std::chrono::seconds(30), policy.deadline / 2);
+  hcloud_api_ = std::make_unique<hcloud::Api>(*http_, clock, reporter, hcloud_config.endpoint, *token, policy);
+  hcloud::ProviderSettings settings;
+  settings.service = cfg.service;
+  settings.server_type = hcloud_config.server_type;
+  settings.image = hcloud_config.image;
+  settings.location = hcloud_config.location;
+  settings.port = hcloud_config.port;
+  settings.create_timeout = hcloud_config.create_timeout;
+  if (hcloud_config.user_data_file) {
+    auto text = util::read_file(*hcloud_config.user_data_file);
+    if (!text) return text.error().context("reading provider.user_data_file");
+    settings.user_data_template = *text;
+  }
+  provider_ = std::make_unique<hcloud::HcloudProvider>(*hcloud_api_, settings, reporter);
+  state_ = std::make_unique<hcloud::HcloudStateStore>(
+      *hcloud_api_, cfg.service, host_, clock,
+      std::make_unique<providers::FileStateStore>(hcloud_config.state_dir / cfg.service, host_, clock));
+  return {};
+}
+
+Status Runtime::wire_balancer() {
+  const config::Config& cfg = config_;
+  if (const auto* haproxy = std::get_if<config::HaproxyBalancerConfig>(&cfg.balancer.kind)) {
+    haproxy_channel_ = std::make_unique<haproxy::SocketRuntimeChannel>(haproxy->socket, std::chrono::seconds(10));
+    haproxy::HaproxySettings settings{haproxy->backend, haproxy->check.interval_ms, haproxy->check.rise,
+                                      haproxy->check.fall, haproxy->config_file};
+    balancer_ = std::make_unique<haproxy::HaproxyBalancer>(*haproxy_channel_, settings);
+    return {};
+  }
+  const auto& hcloud_config = std::get<config::HcloudBalancerConfig>(cfg.balancer.kind);
+  if (!hcloud_api_) {
+    return Error{ErrorKind::invalid, cfg.file.string() +
+                                         ": balancer.type 'hcloud' needs provider.type 'hcloud' (a Hetzner load "
+                                         "balancer targets Hetzner servers)"};
+  }
+  hcloud::BalancerSettings settings;
+  settings.service = cfg.service;
+  settings.load_balancer = hcloud_config.load_balancer;
+  settings.use_private_ip = hcloud_config.use_private_ip;
+  balancer_ = std::make_unique<hcloud::HcloudBalancer>(*hcloud_api_, settings);
+  return {};
+}
 
 Result<std::unique_ptr<Runtime>> Runtime::create(config::Config config, util::Clock& clock, util::Reporter& reporter) {
   std::unique_ptr<Runtime> runtime(new Runtime());
   runtime->config_ = std::move(config);
-  const config::Config& cfg = runtime->config_;
+  runtime->host_ = host_name();
   runtime->http_ = std::make_unique<http::CurlHttpClient>();
-
-  std::filesystem::path state_dir;
-  if (const auto* local = std::get_if<config::LocalProviderConfig>(&cfg.provider)) {
-    providers::LocalProviderSettings settings{cfg.service, local->state_dir, local->artifact, local->command,
-                                              local->start_timeout};
-    runtime->provider_ = std::make_unique<providers::LocalProvider>(settings, clock, reporter);
-    state_dir = local->state_dir;
-  } else {
-    return Error{ErrorKind::invalid, cfg.file.string() + ": provider type '" + config::provider_type(cfg.provider) +
-                                         "' is not available in this build"};
-  }
-
-  if (const auto* haproxy = std::get_if<config::HaproxyBalancerConfig>(&cfg.balancer.kind)) {
-    auto channel = std::make_shared<haproxy::SocketRuntimeChannel>(haproxy->socket, std::chrono::seconds(10));
-    haproxy::HaproxySettings settings{haproxy->backend, haproxy->check.interval_ms, haproxy->check.rise,
-                                      haproxy->check.fall, haproxy->config_file};
-    runtime->balancer_ = std::make_unique<haproxy::HaproxyBalancer>(*channel, settings);
-    runtime->balancer_parts_ = channel;
-  } else {
-    return Error{ErrorKind::invalid, cfg.file.string() + ": balancer type '" +
-                                         config::balancer_type(cfg.balancer.kind) + "' is not available in this build"};
-  }
-
-  runtime->state_ = std::make_unique<providers::FileStateStore>(state_dir / cfg.service, host_name(), clock);
+  PHX_TRY(runtime->wire_provider(clock, reporter));
+  PHX_TRY(runtime->wire_balancer());
 
   const auto environment = ci::current_environment();
   const auto ci_context = ci::read_ci_context(environment);
   ops::Identity identity;
-  identity.host = host_name();
+  identity.host = runtime->host_;
   identity.pid = static_cast<long>(::getpid());
   identity.user = ci_context.trigger_user;
   identity.job = ci_context.job;
   identity.revision = ci_context.revision;
-  runtime->services_.reset(new ops::Services{cfg, *runtime->provider_, *runtime->balancer_, *runtime->state_,
-                                             *runtime->http_, clock, reporter, identity, std::nullopt});
+  runtime->services_.reset(new ops::Services{runtime->config_, *runtime->provider_, *runtime->balancer_,
+                                             *runtime->state_, *runtime->http_, clock, reporter, identity,
+                                             std::nullopt});
   if (const auto found = environment.find("PHOENIX_TEST_KILL_AT_STEP"); found != environment.end()) {
     if (auto step = util::parse_int(found->second)) runtime->services_->kill_before_step = static_cast<int>(*step);
   }

@@ -6,6 +6,13 @@
 #include "shared/config/config.hpp"
 #include "shared/ops/services.hpp"
 
+namespace phoenix::hcloud {
+class Api;
+}
+namespace phoenix::haproxy {
+class RuntimeChannel;
+}
+
 namespace phoenix::cli {
 
 class Runtime {
@@ -20,11 +27,15 @@ class Runtime {
 
  private:
   Runtime() = default;
+  Status wire_provider(util::Clock& clock, util::Reporter& reporter);
+  Status wire_balancer();
 
   config::Config config_;
+  std::string host_;
   std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<hcloud::Api> hcloud_api_;
+  std::unique_ptr<haproxy::RuntimeChannel> haproxy_channel_;
   std::unique_ptr<Provider> provider_;
-  std::shared_ptr<void> balancer_parts_;  // what the balancer talks through (channel, API client)
   std::unique_ptr<Balancer> balancer_;
   std::unique_ptr<StateStore> state_;
   std::unique_ptr<ops::Services> services_;
@@ -32,5 +43,9 @@ class Runtime {
 
 // This host's name, for lock holders and history.
 std::string host_name();
+
+// The Hetzner Cloud token: HCLOUD_TOKEN, else the first line of `token_file`. Registered as a
+// secret so it never reaches output.
+Result<std::string> hcloud_token(const std::optional<std::filesystem::path>& token_file);
 
 }  // namespace phoenix::cli

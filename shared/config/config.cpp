@@ -53,8 +53,12 @@ void read_hcloud_provider(ObjectReader& reader, Config& config) {
     hcloud.endpoint = *endpoint;
   }
   hcloud.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
-  if (auto timeout = reader.integer("create_timeout_s", false, 1, kMaxSeconds))
+  if (auto timeout = reader.integer("create_timeout_s", false, 1, kMaxSeconds)) {
     hcloud.create_timeout = std::chrono::seconds(*timeout);
+  }
+  if (auto timeout = reader.integer("api_timeout_s", false, 1, kMaxSeconds)) {
+    hcloud.api_timeout = std::chrono::seconds(*timeout);
+  }
   config.provider = hcloud;
 }
 
@@ -67,6 +71,7 @@ void read_exec_provider(ObjectReader& reader, Config& config) {
   }
   if (auto timeout = reader.integer("timeout_s", false, 1, kMaxSeconds)) exec.timeout = std::chrono::seconds(*timeout);
   exec.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
+  exec.supports_power = reader.boolean("supports_power", false).value_or(false);
   config.provider = exec;
 }
 

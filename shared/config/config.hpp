@@ -31,14 +31,16 @@ struct HcloudProviderConfig {
   std::optional<fs::path> user_data_file;
   int port = 8080;
   std::string endpoint = "https://api.hetzner.cloud/v1";
-  fs::path state_dir;  // deploy lock, intent and history (shared storage for all agents)
+  fs::path state_dir;  // history (lock and intent live in Hetzner Cloud itself)
   std::chrono::seconds create_timeout{600};
+  std::chrono::seconds api_timeout{120};  // one API call, retries included
 };
 
 struct ExecProviderConfig {
   std::vector<std::string> command;
   std::chrono::seconds timeout{600};
   fs::path state_dir;
+  bool supports_power = false;
 };
 
 using ProviderConfig = std::variant<LocalProviderConfig, HcloudProviderConfig, ExecProviderConfig>;

@@ -254,6 +254,107 @@ fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy,
   return path;
 }
 
+HcloudFake::HcloudFake(const fs::path& directory, Options options) : options_(std::move(options)) {
+  if (options_.app_port == 0) options_.app_port = free_port();
+  const auto port_file = directory / ("hcloud-fake-" + std::to_string(free_port()) + ".port");
+  auto started =
+      util::spawn_detached({{(binary_directory() / "phoenix-hcloud-fake").string(), "--port-file", port_file.string(),
+                             "--token", options_.token, "--app", (binary_directory() / "phoenix-sample-app").string(),
+                             "--app-port", std::to_string(options_.app_port), "--latency-ms",
+                             std::to_string(options_.latency_ms), "--action-ms", std::to_string(options_.action_ms)},
+                            directory,
+                            directory / "hcloud-fake.log"});
+  if (!started) fail("cannot start phoenix-hcloud-fake: " + started.error().message);
+  process_ = *started;
+  for (int i = 0; i < 500 && port_ == 0; ++i) {
+    if (auto text = util::read_file(port_file))
+      port_ = static_cast<int>(util::parse_int(util::trim(*text)).value_or(0));
+    if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (port_ == 0) fail("phoenix-hcloud-fake did not start");
+}
+
+HcloudFake::~HcloudFake() {
+  // SIGTERM makes the fake stop every server process it started.
+  util::stop_process(process_, std::chrono::seconds(10));
+}
+
+std::string HcloudFake::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+
+std::string HcloudFake::control(const std::string& method, const std::string& path, const std::string& body) {
+  http::CurlHttpClient client;
+  HttpRequest request;
+  request.method = method;
+  request.url = "http://127.0.0.1:" + std::to_string(port_) + path;
+  request.body = body;
+  request.timeout = std::chrono::seconds(10);
+  auto answers = client.perform({request});
+  if (!answers.front()) fail("the hcloud fake did not answer " + path);
+  return answers.front()->body;
+}
+
+std::string HcloudFake::create_load_balancer(const std::string& name) {
+  auto answer = util::parse_json(control("POST", "/__fake/load_balancers", "{\"name\":\"" + name + "\"}"), "fake");
+  if (!answer) fail("the hcloud fake did not create a load balancer");
+  return "http://127.0.0.1:" + std::to_string(static_cast<int>(util::json_number(answer->get(), "port").value_or(0))) +
+         "/";
+}
+
+void HcloudFake::inject(const std::string& fault_json) { control("POST", "/__fake/faults", fault_json); }
+
+util::Json HcloudFake::stats() { return parse_output(control("GET", "/__fake/stats", "")); }
+
+fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, const HcloudServiceOptions& options) {
+  std::string user_data;
+  if (!options.user_data.empty()) {
+    if (!util::write_file_atomic(directory / "cloud-init.yaml", options.user_data).ok())
+      fail("cannot write cloud-init");
+    user_data = ",\n    \"user_data_file\": \"cloud-init.yaml\"";
+  }
+  std::string balancer;
+  if (options.balancer == "hcloud") {
+    balancer = R"({ "type": "hcloud", "load_balancer": "web-lb", "health_timeout_s": )" +
+               std::to_string(options.health_timeout_s) + R"(, "drain_timeout_s": 1 })";
+  } else {
+    balancer = R"({ "type": "haproxy", "socket": ")" + options.haproxy->socket().string() +
+               R"(", "backend": "web", "config_file": ")" + options.haproxy->config_file().string() +
+               R"(", "health_timeout_s": 10, "drain_timeout_s": 2, "check": { "interval_ms": 100, "rise": 1 } })";
+  }
+  const std::string text = R"({
+  "service": "web",
+  "pool": { "size": )" + std::to_string(options.pool_size) +
+                           R"( },
+  "provider": {
+    "type": "hcloud",
+    "server_type": "cx22",
+    "image": "ubuntu-24.04",
+    "location": "nbg1",
+    "port": )" + std::to_string(fake.app_port()) +
+                           R"(,
+    "endpoint": ")" + fake.endpoint() +
+                           R"(",
+    "state_dir": "state",
+    "api_timeout_s": )" + std::to_string(options.api_timeout_s) +
+                           user_data + R"(
+  },
+  "smoke_test": {
+    "timeout_s": )" + std::to_string(options.smoke_timeout_s) +
+                           R"(,
+    "checks": [
+      { "name": "health", "path": "/health", "expect_status": 200 },
+      { "name": "release", "path": "/", "expect_body": "{label}" }
+    ]
+  },
+  "balancer": )" + balancer +
+                           R"(,
+  "retention": { "keep": 1 }
+}
+)";
+  const fs::path path = directory / options.file_name;
+  if (!util::write_file_atomic(path, text).ok()) fail("cannot write " + path.string());
+  return path;
+}
+
 long long ProbeSummary::others_last_ns(const std::string& release) const {
   long long last = 0;
   for (const auto& [name, at] : last_ns) {

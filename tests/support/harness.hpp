@@ -162,6 +162,51 @@ class ServingWatcher {
   std::thread thread_;
 };
 
+// The Hetzner Cloud contract fake (phoenix-hcloud-fake) on a free loopback port.
+class HcloudFake {
+ public:
+  struct Options {
+    std::string token = "test-token-0123456789";
+    int latency_ms = 0;
+    int action_ms = 100;
+    int app_port = 0;  // 0: a free port
+  };
+  HcloudFake(const fs::path& directory, Options options);
+  explicit HcloudFake(const fs::path& directory) : HcloudFake(directory, Options{}) {}
+  ~HcloudFake();
+  HcloudFake(const HcloudFake&) = delete;
+  HcloudFake& operator=(const HcloudFake&) = delete;
+
+  std::string endpoint() const;  // http://127.0.0.1:<port>/v1
+  const std::string& token() const { return options_.token; }
+  int app_port() const { return options_.app_port; }
+  // Creates a load balancer with a real listener; returns the listener's URL.
+  std::string create_load_balancer(const std::string& name);
+  // Injects API faults (see the fake's header comment).
+  void inject(const std::string& fault_json);
+  util::Json stats();
+
+ private:
+  std::string control(const std::string& method, const std::string& path, const std::string& body);
+
+  Options options_;
+  int port_ = 0;
+  util::ProcessIdentity process_;
+};
+
+struct HcloudServiceOptions {
+  std::string balancer = "hcloud";  // or "haproxy" (then pass `haproxy`)
+  const Haproxy* haproxy = nullptr;
+  int pool_size = 3;
+  std::string user_data;  // written to cloud-init.yaml when not empty
+  int api_timeout_s = 20;
+  int smoke_timeout_s = 20;
+  int health_timeout_s = 10;
+  std::string file_name = "hcloud.json";
+};
+
+fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, const HcloudServiceOptions& options);
+
 // Stops, by pid, every server process recorded in the local provider's state directory.
 void stop_pool_processes(const fs::path& state_dir);
 

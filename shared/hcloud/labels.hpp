@@ -1,0 +1,37 @@
+#pragma once
+// How Phoenix keeps pool metadata in Hetzner Cloud labels, so every CI agent sees it. Label
+// values are at most 63 characters of [A-Za-z0-9._-], starting and ending alphanumeric.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "shared/core/pool.hpp"
+
+namespace phoenix::hcloud {
+
+inline constexpr const char* kService = "phoenix-service";
+inline constexpr const char* kLabel = "phoenix-label";
+inline constexpr const char* kIndex = "phoenix-index";
+inline constexpr const char* kSize = "phoenix-size";
+inline constexpr const char* kCreated = "phoenix-created";  // unix milliseconds
+inline constexpr const char* kRevision = "phoenix-revision";
+inline constexpr const char* kBy = "phoenix-by";
+inline constexpr const char* kSmoke = "phoenix-smoke";
+inline constexpr const char* kVerdict = "phoenix-verdict";
+inline constexpr const char* kReason = "phoenix-reason";
+
+using Labels = std::map<std::string, std::string>;
+
+// A valid label value carrying as much of `text` as fits.
+std::string label_value(std::string_view text);
+
+// A server name Hetzner accepts (a hostname): "<service>-<label>-<index>", lower case.
+std::string server_name(std::string_view service, std::string_view label, int index);
+
+// The labels of one server of a pool: identity plus metadata.
+Labels pool_labels(std::string_view service, const PoolMetadata& meta, int index, int size);
+// The metadata a server's labels carry (label and verdicts; free text is what survived).
+PoolMetadata metadata_from_labels(const Labels& labels);
+
+}  // namespace phoenix::hcloud

@@ -1,0 +1,54 @@
+#pragma once
+// The `hcloud` provider: a pool is Hetzner Cloud servers labelled phoenix-service=<service>
+// and phoenix-label=<label>; its metadata lives in more labels, so any CI agent sees it. The
+// release is deployed by cloud-init from the user_data template. All the requests of a pool
+// (create, delete, power, label updates) go out at once.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "shared/core/provider.hpp"
+#include "shared/hcloud/api.hpp"
+#include "shared/hcloud/labels.hpp"
+
+namespace phoenix::hcloud {
+
+struct ProviderSettings {
+  std::string service;
+  std::string server_type;
+  std::string image;
+  std::string location;
+  std::string user_data_template;  // {service} {label} {revision} {index} {port} are filled in
+  int port = 8080;                 // where the release listens on each server
+  std::chrono::milliseconds create_timeout{600000};
+};
+
+class HcloudProvider final : public Provider {
+ public:
+  HcloudProvider(Api& api, ProviderSettings settings, util::Reporter& reporter);
+
+  std::string describe() const override;
+  Result<std::vector<Pool>> list_pools() override;
+  Result<Pool> create_pool(const PoolSpec& spec) override;
+  Status destroy_pool(const Pool& pool) override;
+  Status update_metadata(const PoolMetadata& meta) override;
+  bool supports_power() const override { return true; }
+  Status set_power(const Pool& pool, PowerState power) override;
+
+ private:
+  // The servers (API objects) of the service, or of one pool when `label` is given.
+  Result<std::vector<util::Json>> servers(const std::string& label = "");
+  std::vector<Pool> to_pools(const std::vector<util::Json>& servers) const;
+  std::string user_data(const PoolSpec& spec, int index) const;
+
+  Api& api_;
+  ProviderSettings settings_;
+  util::Reporter& reporter_;
+};
+
+// The address Phoenix reaches a server at: its public IPv4, else its first private IP.
+std::string server_address(const cJSON* server);
+Labels server_labels(const cJSON* server);
+
+}  // namespace phoenix::hcloud

@@ -1,0 +1,199 @@
+#include "shared/hcloud/state_store.hpp"
+
+#include "shared/hcloud/labels.hpp"
+#include "shared/hcloud/provider.hpp"
+#include "shared/http/url.hpp"
+#include "shared/util/process.hpp"
+#include "shared/util/strings.hpp"
+
+namespace phoenix::hcloud {
+
+namespace {
+
+std::string lock_name(const std::string& service) { return "phoenix-lock-" + service; }
+std::string intent_name(const std::string& service) { return "phoenix-intent-" + service; }
+
+std::string milliseconds(WallTime time) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count());
+}
+WallTime from_milliseconds(const std::string& text) {
+  return WallTime(std::chrono::milliseconds(util::parse_int(text).value_or(0)));
+}
+
+Labels holder_labels(const LockHolder& holder, const std::string& prefix) {
+  return {{prefix + "host", label_value(holder.host)},
+          {prefix + "pid", std::to_string(holder.pid)},
+          {prefix + "job", label_value(holder.job)},
+          {prefix + "command", label_value(holder.command)},
+          {prefix + "since", milliseconds(holder.since)}};
+}
+
+LockHolder holder_from(const Labels& labels, const std::string& prefix) {
+  const auto get = [&](const std::string& key) {
+    const auto found = labels.find(prefix + key);
+    return found == labels.end() ? std::string() : found->second;
+  };
+  LockHolder holder;
+  holder.host = get("host");
+  holder.pid = static_cast<long>(util::parse_int(get("pid")).value_or(0));
+  holder.job = get("job");
+  holder.command = get("command");
+  holder.since = from_milliseconds(get("since"));
+  return holder;
+}
+
+std::string labels_json(const Labels& labels) {
+  util::Json object(cJSON_CreateObject());
+  for (const auto& [key, value] : labels) util::add_string(object.get(), key.c_str(), value);
+  return util::print_json(object.get());
+}
+
+}  // namespace
+
+HcloudStateStore::HcloudStateStore(Api& api, std::string service, std::string this_host, const util::Clock& clock,
+                                   std::unique_ptr<StateStore> history)
+    : api_(api),
+      service_(std::move(service)),
+      this_host_(label_value(this_host)),
+      clock_(clock),
+      history_(std::move(history)) {}
+
+std::string HcloudStateStore::describe() const {
+  return "Hetzner Cloud placement groups " + lock_name(service_) + " and " + intent_name(service_) + "; history in " +
+         history_->describe();
+}
+
+Result<std::optional<std::pair<long long, Labels>>> HcloudStateStore::find_group(const std::string& name) {
+  auto groups = api_.list("/placement_groups?name=" + http::url_encode(name), "placement_groups");
+  if (!groups) return groups.error();
+  if (groups->empty()) return std::optional<std::pair<long long, Labels>>{};
+  const cJSON* group = groups->front().get();
+  return std::optional<std::pair<long long, Labels>>(
+      std::make_pair(static_cast<long long>(util::json_number(group, "id").value_or(0)), server_labels(group)));
+}
+
+Status HcloudStateStore::create_group(const std::string& name, const Labels& labels) {
+  const std::string body = "{\"name\":\"" + name + "\",\"type\":\"spread\",\"labels\":" + labels_json(labels) + "}";
+  auto created = api_.call({"POST", "/placement_groups", body});
+  if (!created) return created.error();
+  return {};
+}
+
+std::optional<std::string> HcloudStateStore::staleness(const LockHolder& holder, std::chrono::seconds stale_after) {
+  const bool running =
+      holder.host != this_host_ || util::is_running(util::ProcessIdentity{static_cast<pid_t>(holder.pid), 0});
+  return lock_staleness(holder, this_host_, clock_.wall_now(), stale_after, running);
+}
+
+Result<std::optional<LockHolder>> HcloudStateStore::read_lock() {
+  auto group = find_group(lock_name(service_));
+  if (!group) return group.error();
+  if (!group->has_value()) return std::optional<LockHolder>{};
+  return std::optional<LockHolder>(holder_from((*group)->second, "phoenix-holder-"));
+}
+
+Result<LockOutcome> HcloudStateStore::acquire_lock(const LockRequest& request) {
+  LockHolder me = request.holder;
+  me.host = this_host_;
+  const Labels labels = holder_labels(me, "phoenix-holder-");
+  const auto created = create_group(lock_name(service_), labels);
+  if (created.ok()) return LockOutcome{};
+  if (created.error().message.find("uniqueness_error") == std::string::npos) return created.error();
+
+  auto group = find_group(lock_name(service_));
+  if (!group) return group.error();
+  if (!group->has_value()) {
+    // Released between our attempt and the look: try once more.
+    PHX_TRY(create_group(lock_name(service_), labels));
+    return LockOutcome{};
+  }
+  const LockHolder holder = holder_from((*group)->second, "phoenix-holder-");
+  const auto stale = staleness(holder, request.stale_after);
+  if (!stale) {
+    return Error{ErrorKind::refused, "another deploy holds the lock: " + holder.describe() +
+                                         "; wait for it to finish (one deploy at a time per service)"};
+  }
+  if (!request.break_lock) {
+    return Error{ErrorKind::refused, "the deploy lock is stale: " + *stale + " (held by " + holder.describe() +
+                                         "); re-run with --break-lock to take it over"};
+  }
+  auto removed = api_.call({"DELETE", "/placement_groups/" + std::to_string((*group)->first), ""});
+  if (!removed && removed.error().kind != ErrorKind::failed) return removed.error();
+  // Whoever creates it first after the removal holds it; a second breaker is refused here.
+  const auto retaken = create_group(lock_name(service_), labels);
+  if (!retaken.ok()) {
+    if (retaken.error().message.find("uniqueness_error") != std::string::npos) {
+      return Error{ErrorKind::refused, "another command took over the stale deploy lock first"};
+    }
+    return retaken.error();
+  }
+  LockOutcome outcome;
+  outcome.taken_over = holder;
+  return outcome;
+}
+
+Status HcloudStateStore::release_lock(const LockHolder& holder) {
+  auto group = find_group(lock_name(service_));
+  if (!group) return group.error();
+  if (!group->has_value()) return {};
+  const LockHolder owner = holder_from((*group)->second, "phoenix-holder-");
+  if (owner.host != this_host_ || owner.pid != holder.pid) return {};  // taken over meanwhile
+  auto removed = api_.call({"DELETE", "/placement_groups/" + std::to_string((*group)->first), ""});
+  if (!removed && removed.error().kind != ErrorKind::failed) return removed.error();
+  return {};
+}
+
+Status HcloudStateStore::write_intent(const Intent& intent) {
+  Labels labels = holder_labels(intent.by, "phoenix-by-");
+  labels["phoenix-operation"] = label_value(intent.operation);
+  labels["phoenix-target"] = intent.target;
+  for (std::size_t i = 0; i < intent.from.size() && i < 8; ++i)
+    labels["phoenix-from-" + std::to_string(i)] = intent.from[i];
+  if (auto reason = label_value(intent.reason); !reason.empty()) labels["phoenix-reason"] = reason;
+  labels["phoenix-started"] = milliseconds(intent.started_at);
+  labels["phoenix-step"] = std::to_string(intent.step);
+  labels["phoenix-steps"] = std::to_string(intent.steps);
+  if (auto current = label_value(intent.current); !current.empty()) labels["phoenix-current"] = current;
+  auto group = find_group(intent_name(service_));
+  if (!group) return group.error();
+  if (!group->has_value()) return create_group(intent_name(service_), labels);
+  auto updated = api_.call(
+      {"PUT", "/placement_groups/" + std::to_string((*group)->first), "{\"labels\":" + labels_json(labels) + "}"});
+  if (!updated) return updated.error();
+  return {};
+}
+
+Result<std::optional<Intent>> HcloudStateStore::read_intent() {
+  auto group = find_group(intent_name(service_));
+  if (!group) return group.error();
+  if (!group->has_value()) return std::optional<Intent>{};
+  const Labels& labels = (*group)->second;
+  const auto get = [&](const std::string& key) {
+    const auto found = labels.find(key);
+    return found == labels.end() ? std::string() : found->second;
+  };
+  Intent intent;
+  intent.operation = get("phoenix-operation");
+  intent.target = get("phoenix-target");
+  for (int i = 0; i < 8 && !get("phoenix-from-" + std::to_string(i)).empty(); ++i) {
+    intent.from.push_back(get("phoenix-from-" + std::to_string(i)));
+  }
+  intent.reason = get("phoenix-reason");
+  intent.by = holder_from(labels, "phoenix-by-");
+  intent.started_at = from_milliseconds(get("phoenix-started"));
+  intent.step = static_cast<int>(util::parse_int(get("phoenix-step")).value_or(0));
+  intent.steps = static_cast<int>(util::parse_int(get("phoenix-steps")).value_or(0));
+  intent.current = get("phoenix-current");
+  return std::optional<Intent>(intent);
+}
+
+Status HcloudStateStore::clear_intent() {
+  auto group = find_group(intent_name(service_));
+  if (!group) return group.error();
+  if (!group->has_value()) return {};
+  auto removed = api_.call({"DELETE", "/placement_groups/" + std::to_string((*group)->first), ""});
+  if (!removed && removed.error().kind != ErrorKind::failed) return removed.error();
+  return {};
+}
+
+}  // namespace phoenix::hcloud

@@ -1,0 +1,150 @@
+#include "shared/providers/exec_provider.hpp"
+
+#include "shared/core/label.hpp"
+#include "shared/core/records.hpp"
+#include "shared/util/process.hpp"
+#include "shared/util/strings.hpp"
+
+namespace phoenix::providers {
+
+namespace {
+
+bool valid_server_id(const std::string& id) {
+  if (id.empty() || id.size() > 63) return false;
+  for (char c : id) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+util::Json metadata_json(const PoolMetadata& meta) {
+  util::Json object(cJSON_CreateObject());
+  records::write_metadata(object.get(), meta);
+  return object;
+}
+
+}  // namespace
+
+Result<Pool> pool_from_exec_json(const cJSON* object, const std::string& origin) {
+  if (!cJSON_IsObject(object)) return Error{ErrorKind::unavailable, origin + ": a pool is not a JSON object"};
+  const cJSON* metadata = cJSON_GetObjectItemCaseSensitive(object, "metadata");
+  auto meta = records::read_metadata(cJSON_IsObject(metadata) ? metadata : object);
+  if (!meta) return Error{ErrorKind::unavailable, origin + ": " + meta.error().message};
+  if (!validate_label(meta->label, origin).ok()) {
+    return Error{ErrorKind::unavailable,
+                 origin + ": pool label '" + util::printable(meta->label, 64) + "' is not valid"};
+  }
+  Pool pool;
+  pool.meta = *meta;
+  pool.power = parse_power_state(util::json_string(object, "power").value_or("on")).value_or(PowerState::on);
+  pool.complete = util::json_bool(object, "complete").value_or(true);
+  const cJSON* servers = cJSON_GetObjectItemCaseSensitive(object, "servers");
+  if (!cJSON_IsArray(servers))
+    return Error{ErrorKind::unavailable, origin + ": pool " + meta->label + " has no 'servers' list"};
+  const cJSON* item = nullptr;
+  cJSON_ArrayForEach(item, servers) {
+    Server server;
+    server.id = util::json_string(item, "id").value_or("");
+    server.host = util::json_string(item, "host").value_or("");
+    server.port = static_cast<int>(util::json_number(item, "port").value_or(0));
+    server.state =
+        parse_server_state(util::json_string(item, "state").value_or("unknown")).value_or(ServerState::unknown);
+    if (!valid_server_id(server.id) || server.host.empty() || server.port <= 0 || server.port > 65535) {
+      return Error{ErrorKind::unavailable,
+                   origin + ": a server of pool " + meta->label + " needs an id of [A-Za-z0-9._-], a host and a port"};
+    }
+    pool.servers.push_back(server);
+  }
+  return pool;
+}
+
+ExecProvider::ExecProvider(ExecProviderSettings settings) : settings_(std::move(settings)) {}
+
+std::string ExecProvider::describe() const {
+  return "exec provider (" + util::shell_quote(settings_.command.front()) + ")";
+}
+
+Result<util::Json> ExecProvider::run(const std::string& operation, util::Json request) {
+  util::add_string(request.get(), "service", settings_.service);
+  util::CommandRequest command;
+  command.argv = settings_.command;
+  command.argv.push_back(operation);
+  command.input = util::print_json(request.get(), true);
+  command.timeout = settings_.timeout;
+  const std::string what =
+      "the exec provider's '" + operation + "' (" + util::shell_quote(settings_.command.front()) + ")";
+  auto ran = util::run_command(command);
+  if (!ran) return ran.error().context(what);
+  if (ran->exit_code != 0) {
+    return Error{ErrorKind::unavailable, what +
+                                             (ran->signal != 0 ? " was killed by signal " + std::to_string(ran->signal)
+                                                               : " exited with " + std::to_string(ran->exit_code)) +
+                                             "; its messages are above"};
+  }
+  auto answer = util::parse_json(ran->output, what);
+  if (!answer) {
+    return Error{ErrorKind::unavailable, what + " printed something that is not JSON on stdout: " +
+                                             util::printable(util::trim(ran->output), 120)};
+  }
+  if (!cJSON_IsObject(answer->get())) return Error{ErrorKind::unavailable, what + " must print a JSON object"};
+  if (auto error = util::json_string(answer->get(), "error")) {
+    return Error{ErrorKind::failed, what + " reported: " + util::printable(*error, 300)};
+  }
+  return answer;
+}
+
+Result<std::vector<Pool>> ExecProvider::list_pools() {
+  auto answer = run("list", util::Json(cJSON_CreateObject()));
+  if (!answer) return answer.error();
+  const cJSON* pools = cJSON_GetObjectItemCaseSensitive(answer->get(), "pools");
+  if (!cJSON_IsArray(pools))
+    return Error{ErrorKind::unavailable, "the exec provider's 'list' answer has no 'pools' list"};
+  std::vector<Pool> out;
+  const cJSON* item = nullptr;
+  cJSON_ArrayForEach(item, pools) {
+    auto pool = pool_from_exec_json(item, "the exec provider's 'list' answer");
+    if (!pool) return pool.error();
+    out.push_back(*pool);
+  }
+  return out;
+}
+
+Result<Pool> ExecProvider::create_pool(const PoolSpec& spec) {
+  util::Json request(cJSON_CreateObject());
+  util::add_string(request.get(), "label", spec.meta.label);
+  util::add_number(request.get(), "size", spec.size);
+  cJSON_AddItemToObject(request.get(), "metadata", metadata_json(spec.meta).release());
+  auto answer = run("create", std::move(request));
+  if (!answer) return answer.error();
+  return pool_from_exec_json(cJSON_GetObjectItemCaseSensitive(answer->get(), "pool"),
+                             "the exec provider's 'create' answer");
+}
+
+Status ExecProvider::destroy_pool(const Pool& pool) {
+  util::Json request(cJSON_CreateObject());
+  util::add_string(request.get(), "label", pool.label());
+  auto answer = run("destroy", std::move(request));
+  if (!answer) return answer.error();
+  return {};
+}
+
+Status ExecProvider::update_metadata(const PoolMetadata& meta) {
+  util::Json request(cJSON_CreateObject());
+  util::add_string(request.get(), "label", meta.label);
+  cJSON_AddItemToObject(request.get(), "metadata", metadata_json(meta).release());
+  auto answer = run("update-metadata", std::move(request));
+  if (!answer) return answer.error();
+  return {};
+}
+
+Status ExecProvider::set_power(const Pool& pool, PowerState power) {
+  util::Json request(cJSON_CreateObject());
+  util::add_string(request.get(), "label", pool.label());
+  auto answer = run(power == PowerState::on ? "power-on" : "power-off", std::move(request));
+  if (!answer) return answer.error();
+  return {};
+}
+
+}  // namespace phoenix::providers

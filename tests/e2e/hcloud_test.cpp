@@ -1,0 +1,242 @@
+// The whole loop against the Hetzner Cloud contract fake: real binaries, real HTTP, real server
+// processes behind a load balancer that really forwards traffic; plus the API's faults.
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "shared/util/files.hpp"
+#include "shared/util/strings.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+struct HcloudRig {
+  TempDir dir;
+  HcloudFake fake{dir.path()};
+  std::string lb_url = fake.create_load_balancer("web-lb");
+  std::string config = write_hcloud_config(dir.path(), fake, {}).string();
+  std::vector<std::string> env = {"HCLOUD_TOKEN=" + fake.token()};
+
+  ToolResult run(const std::string& tool, std::vector<std::string> arguments) {
+    arguments.insert(arguments.end(), {"--config", config});
+    return run_tool(tool, arguments, env);
+  }
+  void ok(const std::string& tool, const std::vector<std::string>& arguments) {
+    const auto result = run(tool, arguments);
+    INFO(tool << " " << util::join(arguments, " ") << "\n" << result.err);
+    REQUIRE(result.exit_code == 0);
+  }
+  util::Json list() { return parse_output(run("create-pipeline", {"list", "--output", "json"}).out); }
+};
+
+const cJSON* pool_named(const util::Json& listing, const std::string& label) {
+  const cJSON* pool = nullptr;
+  cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
+    if (label == cJSON_GetObjectItem(pool, "label")->valuestring) return pool;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("the recovery loop on Hetzner Cloud: create, deploy, roll back, delete, prune, power", "[e2e][hcloud]") {
+  HcloudRig rig;
+  rig.ok("create-pipeline", {"run", "--label", "1"});
+  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  CHECK(http_get(rig.lb_url).second == "1\n");
+
+  rig.ok("create-pipeline", {"run", "--label", "2"});
+  {
+    Prober prober(rig.dir.path(), rig.lb_url);
+    const auto deployed = rig.run("deploy-pipeline", {"deploy", "--label", "2"});
+    INFO(deployed.err);
+    REQUIRE(deployed.exit_code == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto probe = prober.finish();
+    CHECK(probe.failed == 0);
+    CHECK(probe.others_last_ns("2") <= wall_ns(deployed.ended));
+  }
+  {
+    Prober prober(rig.dir.path(), rig.lb_url);
+    const auto rolled_back = rig.run("deploy-pipeline", {"rollback", "--reason", "checkout broken"});
+    INFO(rolled_back.err);
+    REQUIRE(rolled_back.exit_code == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto probe = prober.finish();
+    CHECK(probe.failed == 0);
+    CHECK(probe.others_last_ns("1") <= wall_ns(rolled_back.ended));
+  }
+  // Metadata lives in labels: a fresh process on any agent reads it back.
+  auto listing = rig.list();
+  const cJSON* bad = pool_named(listing, "2");
+  REQUIRE(bad != nullptr);
+  CHECK(std::string(cJSON_GetObjectItem(bad, "verdict")->valuestring) == "bad");
+  CHECK(std::string(cJSON_GetObjectItem(bad, "verdict_reason")->valuestring) == "checkout_broken");
+  CHECK(std::string(cJSON_GetObjectItem(bad, "smoke")->valuestring) == "passed");
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(pool_named(listing, "1"), "live")));
+
+  const auto refused = rig.run("create-pipeline", {"delete", "--label", "1"});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("pool 1 is in the balancer"));
+
+  // The cheap retention tier: pool 2 powered off, then deployed again (powered on, smoke-tested, switched).
+  rig.ok("create-pipeline", {"power-off", "--label", "2"});
+  listing = rig.list();
+  CHECK(std::string(cJSON_GetObjectItem(pool_named(listing, "2"), "power")->valuestring) == "off");
+  CHECK(rig.run("create-pipeline", {"power-off", "--label", "1"}).exit_code == 3);
+  {
+    Prober prober(rig.dir.path(), rig.lb_url);
+    const auto woken = rig.run("deploy-pipeline", {"deploy", "--label", "2", "--force"});
+    INFO(woken.err);
+    REQUIRE(woken.exit_code == 0);
+    CHECK_THAT(woken.err, Catch::Contains("pool 2 is powered off: powering it on first"));
+    CHECK(prober.finish().failed == 0);
+  }
+  CHECK(http_get(rig.lb_url).second == "2\n");
+
+  rig.ok("create-pipeline", {"run", "--label", "3"});
+  rig.ok("create-pipeline", {"prune", "--keep", "0"});  // deletes 1 and 3, keeps live 2
+  listing = rig.list();
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(listing.get(), "pools")) == 1);
+  CHECK(pool_named(listing, "2") != nullptr);
+
+  const auto status = rig.run("deploy-pipeline", {"status", "--output", "json"});
+  INFO(status.out);
+  CHECK(status.exit_code == 0);
+}
+
+TEST_CASE("Hetzner pools work behind HAProxy too", "[e2e][hcloud]") {
+  TempDir dir;
+  HcloudFake fake(dir.path());
+  Haproxy haproxy(dir.path());
+  HcloudServiceOptions options;
+  options.balancer = "haproxy";
+  options.haproxy = &haproxy;
+  options.pool_size = 2;
+  const auto config = write_hcloud_config(dir.path(), fake, options).string();
+  const std::vector<std::string> env = {"HCLOUD_TOKEN=" + fake.token()};
+  for (const char* label : {"1", "2"}) {
+    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}, env).exit_code == 0);
+    REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config}, env).exit_code == 0);
+  }
+  CHECK(http_get(haproxy.url()).second == "2\n");
+  CHECK_THAT(haproxy.command("show servers state web"), Catch::Contains(" 127.200."));
+}
+
+TEST_CASE("a pool that fails the load balancer's health check is taken out again", "[e2e][hcloud]") {
+  TempDir dir;
+  HcloudFake fake(dir.path());
+  const auto lb_url = fake.create_load_balancer("web-lb");
+  const std::vector<std::string> env = {"HCLOUD_TOKEN=" + fake.token()};
+  const auto config = write_hcloud_config(dir.path(), fake, {}).string();
+  HcloudServiceOptions unhealthy_options;
+  unhealthy_options.user_data = "#cloud-config\n# phoenix-fake: unhealthy\n";
+  unhealthy_options.file_name = "unhealthy.json";
+  unhealthy_options.smoke_timeout_s = 2;
+  unhealthy_options.health_timeout_s = 2;
+  const auto unhealthy = write_hcloud_config(dir.path(), fake, unhealthy_options).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}, env).exit_code == 0);
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}, env).exit_code == 0);
+  CHECK(run_tool("create-pipeline", {"run", "--label", "2", "--config", unhealthy}, env).exit_code == 1);
+
+  Prober prober(dir.path(), lb_url);
+  const auto forced = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--force", "--config", unhealthy}, env);
+  INFO(forced.err);
+  CHECK(forced.exit_code == 1);
+  CHECK_THAT(forced.err, Catch::Contains("1 still serves"));
+  const auto probe = prober.finish();
+  CHECK(probe.failed == 0);
+  CHECK(probe.count.count("2") == 0);
+  CHECK(http_get(lb_url).second == "1\n");
+}
+
+TEST_CASE("the API's 429, 5xx, 423 and 409 are retried; a wrong token is one clear line", "[e2e][hcloud][faults]") {
+  HcloudRig rig;
+  rig.fake.inject(
+      R"({"status": 429, "code": "rate_limit_exceeded", "count": 2, "method": "POST", "path_prefix": "/v1/servers"})");
+  rig.fake.inject(
+      R"({"status": 503, "code": "unavailable", "count": 2, "method": "GET", "path_prefix": "/v1/servers"})");
+  rig.fake.inject(R"({"status": 423, "code": "locked", "count": 1, "path_prefix": "/v1/load_balancers"})");
+  rig.fake.inject(R"({"status": 409, "code": "conflict", "count": 1, "path_prefix": "/v1/actions"})");
+  // One answer that never comes: with api_timeout_s 6 each request gives up after 3 s.
+  rig.fake.inject(R"({"hang_ms": 4000, "count": 1, "method": "GET", "path_prefix": "/v1/servers"})");
+  HcloudServiceOptions options;
+  options.api_timeout_s = 6;
+  rig.config = write_hcloud_config(rig.dir.path(), rig.fake, options).string();
+  rig.ok("create-pipeline", {"run", "--label", "1", "--verbose"});
+  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  CHECK(http_get(rig.lb_url).second == "1\n");
+
+  const auto refused = run_tool("create-pipeline", {"list", "--config", rig.config}, {"HCLOUD_TOKEN=wrong"});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("401 unauthorized"));
+  CHECK_THAT(refused.err, Catch::Contains("check HCLOUD_TOKEN"));
+  CHECK(util::split_lines(refused.err).size() == 1);
+
+  const auto missing = run_tool("create-pipeline", {"list", "--config", rig.config});
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Catch::Contains("no Hetzner Cloud token: set HCLOUD_TOKEN or provider.token_file"));
+}
+
+TEST_CASE("an API that stays unavailable is exit 4 with one line, and the pool is left as it was",
+          "[e2e][hcloud][faults]") {
+  HcloudRig rig;
+  HcloudServiceOptions options;
+  options.api_timeout_s = 2;
+  options.file_name = "impatient.json";
+  const auto impatient = write_hcloud_config(rig.dir.path(), rig.fake, options).string();
+  rig.ok("create-pipeline", {"run", "--label", "1"});
+  rig.fake.inject(R"({"status": 503, "code": "unavailable", "count": 1000, "path_prefix": "/v1/"})");
+  const auto down = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", impatient}, rig.env);
+  CHECK(down.exit_code == 4);
+  const auto lines = util::split_lines(down.err);
+  REQUIRE_FALSE(lines.empty());
+  CHECK_THAT(lines.back(), Catch::Contains("the Hetzner Cloud API stayed unavailable"));
+  CHECK_THAT(lines.back(), Catch::Contains("503 unavailable"));
+}
+
+TEST_CASE("the deploy lock lives in Hetzner Cloud, where every agent sees it", "[e2e][hcloud][lock]") {
+  HcloudRig rig;
+  rig.ok("create-pipeline", {"run", "--label", "1"});
+  // A run killed while holding the lock, on this host.
+  const auto killed = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", rig.config},
+                               {"HCLOUD_TOKEN=" + rig.fake.token(), "PHOENIX_TEST_KILL_AT_STEP=1"});
+  REQUIRE(killed.signal == 9);
+  // Another "agent" (a different state_dir: nothing shared on disk) still sees the lock.
+  HcloudServiceOptions elsewhere;
+  elsewhere.file_name = "agent-b.json";
+  const auto other = write_hcloud_config(rig.dir.path() / "..", rig.fake, elsewhere);
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config}, rig.env);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("was interrupted at step 1 of 3"));
+  const auto refused = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", other.string()}, rig.env);
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("--break-lock"));
+  const auto finished =
+      run_tool("deploy-pipeline", {"deploy", "--label", "1", "--break-lock", "--config", other.string()}, rig.env);
+  INFO(finished.err);
+  CHECK(finished.exit_code == 0);
+  std::filesystem::remove(other);
+  CHECK(http_get(rig.lb_url).second == "1\n");
+}
+
+TEST_CASE("creating a pool sends its requests at once", "[e2e][hcloud][concurrency]") {
+  TempDir dir;
+  HcloudFake::Options slow;
+  slow.latency_ms = 100;
+  HcloudFake fake(dir.path(), slow);
+  fake.create_load_balancer("web-lb");
+  HcloudServiceOptions options;
+  options.pool_size = 10;
+  const auto config = write_hcloud_config(dir.path(), fake, options).string();
+  const auto created =
+      run_tool("create-pipeline", {"create", "--label", "1", "--config", config}, {"HCLOUD_TOKEN=" + fake.token()});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  const auto stats = fake.stats();
+  // All ten POSTs were at the fake together (its wall time is a benchmark, not a test).
+  CHECK(util::json_number(stats.get(), "max_in_flight").value_or(0) >= 10);
+}

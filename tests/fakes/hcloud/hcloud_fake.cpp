@@ -1,0 +1,1013 @@
+// phoenix-hcloud-fake: a stateful contract fake of the Hetzner Cloud API, written from the
+// public API reference, for tests and benchmarks only (production code never sees it).
+//
+//   phoenix-hcloud-fake --port-file FILE --token TOKEN --app PATH [--app-port 8080]
+//                       [--latency-ms N] [--action-ms N] [--health-interval-ms N]
+//
+// What it models: servers (create with labels and user_data, list with label selectors and
+// pagination, update labels, delete, power off/on), actions that finish after --action-ms,
+// load balancers and their server targets with per-target health_status, placement groups,
+// bearer-token auth, RateLimit-* headers, and API errors in the documented shape.
+//
+// To make smoke tests real, every server it creates is a real phoenix-sample-app process on
+// its own loopback address (127.200.x.y:--app-port), running the release named by the server's
+// phoenix-label label (with --unhealthy when the user_data contains "phoenix-fake: unhealthy").
+// Every load balancer is a real HTTP listener on 127.0.0.1 that forwards to its healthy
+// targets, so probers see what a real one would route.
+//
+// Test controls (not part of the Hetzner API), under /__fake/:
+//   POST /__fake/load_balancers {"name", "destination_port", "health_path"} -> {"id", "port"}
+//   POST /__fake/faults {"status", "code", "count", "method", "path_prefix", "hang_ms"}
+//   GET  /__fake/stats -> {"requests", "max_in_flight", "requests_by_route": {...}}
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fakes/hcloud/label_selector.hpp"
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "shared/util/process.hpp"
+#include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
+
+using namespace phoenix;
+using phoenix::fakes::hcloud::Labels;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+struct Options {
+  std::string port_file;
+  std::string token;
+  std::string app;
+  int app_port = 8080;
+  int latency_ms = 0;
+  int action_ms = 300;
+  int health_interval_ms = 100;
+};
+
+// ---------------------------------------------------------------------------------------------
+// HTTP plumbing (just enough of HTTP/1.1: Content-Length bodies, keep-alive).
+
+struct Request {
+  std::string method;
+  std::string path;
+  std::multimap<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string route() const { return method + " " + path; }
+  std::string first(const std::string& key) const {
+    const auto found = query.find(key);
+    return found == query.end() ? std::string() : found->second;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+std::string unescape(const std::string& text) {
+  std::string plus = text;
+  for (auto& c : plus) {
+    if (c == '+') c = ' ';
+  }
+  int length = 0;
+  char* decoded = curl_easy_unescape(nullptr, plus.c_str(), static_cast<int>(plus.size()), &length);
+  std::string out(decoded, static_cast<std::size_t>(length));
+  curl_free(decoded);
+  return out;
+}
+
+std::optional<Request> read_request(int fd, std::string& buffer) {
+  while (buffer.find("\r\n\r\n") == std::string::npos) {
+    char chunk[16384];
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) return std::nullopt;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+  const auto end = buffer.find("\r\n\r\n");
+  const auto lines = util::split(buffer.substr(0, end), '\n');
+  Request request;
+  const auto parts = util::split(std::string(util::trim(lines[0])), ' ');
+  if (parts.size() < 2) return std::nullopt;
+  request.method = parts[0];
+  const auto question = parts[1].find('?');
+  request.path = parts[1].substr(0, question);
+  if (question != std::string::npos) {
+    for (const auto& pair : util::split(parts[1].substr(question + 1), '&')) {
+      const auto equals = pair.find('=');
+      request.query.emplace(unescape(pair.substr(0, equals)),
+                            equals == std::string::npos ? "" : unescape(pair.substr(equals + 1)));
+    }
+  }
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto colon = lines[i].find(':');
+    if (colon == std::string::npos) continue;
+    request.headers[util::to_lower(util::trim(lines[i].substr(0, colon)))] =
+        std::string(util::trim(lines[i].substr(colon + 1)));
+  }
+  std::size_t length = 0;
+  if (auto found = request.headers.find("content-length"); found != request.headers.end()) {
+    length = static_cast<std::size_t>(util::parse_int(found->second).value_or(0));
+  }
+  buffer.erase(0, end + 4);
+  while (buffer.size() < length) {
+    char chunk[16384];
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) return std::nullopt;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+  request.body = buffer.substr(0, length);
+  buffer.erase(0, length);
+  return request;
+}
+
+const char* reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 422:
+      return "Unprocessable Entity";
+    case 423:
+      return "Locked";
+    case 429:
+      return "Too Many Requests";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status >= 500 ? "Server Error" : "Error";
+  }
+}
+
+bool send_all(int fd, const std::string& data) {
+  std::size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool write_response(int fd, const Response& response) {
+  std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " + reason(response.status) + "\r\n";
+  for (const auto& [name, value] : response.headers) head += name + ": " + value + "\r\n";
+  head += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n";
+  return send_all(fd, head + response.body);
+}
+
+int listen_on(const std::string& host, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(fd, 512) != 0) {
+    std::fprintf(stderr, "phoenix-hcloud-fake: cannot listen on %s:%d: %s\n", host.c_str(), port, std::strerror(errno));
+    std::exit(1);
+  }
+  return fd;
+}
+
+int bound_port(int fd) {
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  return ntohs(address.sin_port);
+}
+
+// Accepts connections until stop, one thread per connection.
+void accept_loop(int listener, const std::function<void(int)>& serve) {
+  while (!g_stop) {
+    pollfd ready{listener, POLLIN, 0};
+    if (::poll(&ready, 1, 100) <= 0) continue;
+    const int client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) continue;
+    std::thread([client, serve] {
+      serve(client);
+      ::close(client);
+    }).detach();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world the API describes.
+
+struct Action {
+  long long id = 0;
+  std::string command;
+  std::string started;
+  Clock::time_point due;
+  bool done = false;
+  std::vector<std::pair<long long, std::string>> resources;
+  std::function<void()> effect;  // applied once, when the action finishes
+};
+
+struct Server {
+  long long id = 0;
+  std::string name;
+  std::string status = "initializing";
+  std::string created;
+  Labels labels;
+  std::string ip;
+  std::string user_data;
+  std::string server_type;
+  std::string image;
+  std::string location;
+  util::ProcessIdentity process;
+};
+
+struct Target {
+  long long server = 0;
+  bool use_private_ip = false;
+  std::string health = "unknown";
+  Clock::time_point added;
+};
+
+struct LoadBalancer {
+  long long id = 0;
+  std::string name;
+  int listen_port = 0;  // the real listener on 127.0.0.1
+  int destination_port = 8080;
+  std::string health_path = "/health";
+  std::vector<Target> targets;
+  std::size_t next = 0;  // round robin
+};
+
+struct PlacementGroup {
+  long long id = 0;
+  std::string name;
+  Labels labels;
+  std::string created;
+};
+
+struct Fault {
+  int status = 503;
+  std::string code = "unavailable";
+  int count = 1;
+  std::string method;
+  std::string path_prefix;
+  int hang_ms = 0;
+};
+
+class World {
+ public:
+  explicit World(Options options) : options_(std::move(options)) {}
+
+  Response handle(const Request& request);
+  void tick();
+  void stop_everything();
+  // The healthy targets' addresses of a load balancer (for its listener).
+  std::optional<std::string> pick_target(long long load_balancer);
+
+  std::atomic<int> in_flight{0};
+  std::atomic<int> max_in_flight{0};
+
+ private:
+  Response api(const Request& request);
+  Response control(const Request& request);
+  Response error(int status, const std::string& code, const std::string& message);
+  Response json(int status, const util::Json& body);
+  Response list(const std::string& key, std::vector<util::Json> items, const Request& request);
+  util::Json action_json(const Action& action) const;
+  util::Json server_json(const Server& server) const;
+  util::Json load_balancer_json(const LoadBalancer& load_balancer) const;
+  util::Json group_json(const PlacementGroup& group) const;
+  Action& new_action(const std::string& command, long long resource, const std::string& type,
+                     std::function<void()> effect);
+  std::optional<Labels> read_labels(const cJSON* object, std::string& problem) const;
+  void start_app(Server& server);
+
+  Response servers(const Request& request, const std::vector<std::string>& path);
+  Response actions(const Request& request, const std::vector<std::string>& path);
+  Response load_balancers(const Request& request, const std::vector<std::string>& path);
+  Response placement_groups(const Request& request, const std::vector<std::string>& path);
+
+  Options options_;
+  std::mutex mutex_;
+  long long next_id_ = 1000;
+  long long next_ip_ = 1;
+  std::map<long long, Action> actions_;
+  std::map<long long, Server> servers_;
+  std::map<long long, LoadBalancer> load_balancers_;
+  std::map<long long, PlacementGroup> groups_;
+  std::vector<Fault> faults_;
+  long long requests_ = 0;
+  std::map<std::string, long long> requests_by_route_;
+  long long rate_remaining_ = 3600;
+};
+
+std::string now_iso() { return util::format_iso8601(std::chrono::system_clock::now()); }
+
+Response World::error(int status, const std::string& code, const std::string& message) {
+  util::Json body(cJSON_CreateObject());
+  cJSON* object = cJSON_AddObjectToObject(body.get(), "error");
+  util::add_string(object, "code", code);
+  util::add_string(object, "message", message);
+  cJSON_AddNullToObject(object, "details");
+  return json(status, body);
+}
+
+Response World::json(int status, const util::Json& body) {
+  Response response;
+  response.status = status;
+  response.body = util::print_json(body.get());
+  response.headers.emplace_back("Content-Type", "application/json");
+  return response;
+}
+
+Response World::list(const std::string& key, std::vector<util::Json> items, const Request& request) {
+  const long long per_page = std::clamp<long long>(util::parse_int(request.first("per_page")).value_or(25), 1, 50);
+  const long long page = std::max<long long>(1, util::parse_int(request.first("page")).value_or(1));
+  const long long total = static_cast<long long>(items.size());
+  const long long last_page = std::max<long long>(1, (total + per_page - 1) / per_page);
+  util::Json body(cJSON_CreateObject());
+  cJSON* array = cJSON_AddArrayToObject(body.get(), key.c_str());
+  for (long long i = (page - 1) * per_page; i < std::min(total, page * per_page); ++i) {
+    cJSON_AddItemToArray(array, items[static_cast<std::size_t>(i)].release());
+  }
+  cJSON* pagination = cJSON_AddObjectToObject(cJSON_AddObjectToObject(body.get(), "meta"), "pagination");
+  util::add_number(pagination, "page", static_cast<double>(page));
+  util::add_number(pagination, "per_page", static_cast<double>(per_page));
+  util::add_number(pagination, "total_entries", static_cast<double>(total));
+  util::add_number(pagination, "last_page", static_cast<double>(last_page));
+  if (page > 1)
+    util::add_number(pagination, "previous_page", static_cast<double>(page - 1));
+  else
+    cJSON_AddNullToObject(pagination, "previous_page");
+  if (page < last_page)
+    util::add_number(pagination, "next_page", static_cast<double>(page + 1));
+  else
+    cJSON_AddNullToObject(pagination, "next_page");
+  return json(200, body);
+}
+
+util::Json World::action_json(const Action& action) const {
+  util::Json object(cJSON_CreateObject());
+  util::add_number(object.get(), "id", static_cast<double>(action.id));
+  util::add_string(object.get(), "command", action.command);
+  util::add_string(object.get(), "status", action.done ? "success" : "running");
+  util::add_number(object.get(), "progress", action.done ? 100 : 0);
+  util::add_string(object.get(), "started", action.started);
+  if (action.done)
+    util::add_string(object.get(), "finished", now_iso());
+  else
+    cJSON_AddNullToObject(object.get(), "finished");
+  cJSON* resources = cJSON_AddArrayToObject(object.get(), "resources");
+  for (const auto& [id, type] : action.resources) {
+    cJSON* resource = cJSON_CreateObject();
+    util::add_number(resource, "id", static_cast<double>(id));
+    util::add_string(resource, "type", type);
+    cJSON_AddItemToArray(resources, resource);
+  }
+  cJSON_AddNullToObject(object.get(), "error");
+  return object;
+}
+
+util::Json World::server_json(const Server& server) const {
+  util::Json object(cJSON_CreateObject());
+  util::add_number(object.get(), "id", static_cast<double>(server.id));
+  util::add_string(object.get(), "name", server.name);
+  util::add_string(object.get(), "status", server.status);
+  util::add_string(object.get(), "created", server.created);
+  cJSON* public_net = cJSON_AddObjectToObject(object.get(), "public_net");
+  util::add_string(cJSON_AddObjectToObject(public_net, "ipv4"), "ip", server.ip);
+  cJSON_AddNullToObject(public_net, "ipv6");
+  cJSON_AddArrayToObject(object.get(), "private_net");
+  util::add_string(cJSON_AddObjectToObject(object.get(), "server_type"), "name", server.server_type);
+  util::add_string(cJSON_AddObjectToObject(object.get(), "image"), "name", server.image);
+  cJSON* labels = cJSON_AddObjectToObject(object.get(), "labels");
+  for (const auto& [key, value] : server.labels) util::add_string(labels, key.c_str(), value);
+  return object;
+}
+
+util::Json World::load_balancer_json(const LoadBalancer& load_balancer) const {
+  util::Json object(cJSON_CreateObject());
+  util::add_number(object.get(), "id", static_cast<double>(load_balancer.id));
+  util::add_string(object.get(), "name", load_balancer.name);
+  cJSON* services = cJSON_AddArrayToObject(object.get(), "services");
+  cJSON* service = cJSON_CreateObject();
+  util::add_string(service, "protocol", "http");
+  util::add_number(service, "listen_port", 80);
+  util::add_number(service, "destination_port", load_balancer.destination_port);
+  cJSON* check = cJSON_AddObjectToObject(service, "health_check");
+  util::add_string(check, "protocol", "http");
+  util::add_number(check, "port", load_balancer.destination_port);
+  util::add_string(cJSON_AddObjectToObject(check, "http"), "path", load_balancer.health_path);
+  cJSON_AddItemToArray(services, service);
+  cJSON* targets = cJSON_AddArrayToObject(object.get(), "targets");
+  for (const auto& target : load_balancer.targets) {
+    cJSON* item = cJSON_CreateObject();
+    util::add_string(item, "type", "server");
+    util::add_number(cJSON_AddObjectToObject(item, "server"), "id", static_cast<double>(target.server));
+    util::add_bool(item, "use_private_ip", target.use_private_ip);
+    cJSON* health = cJSON_AddArrayToObject(item, "health_status");
+    cJSON* status = cJSON_CreateObject();
+    util::add_number(status, "listen_port", 80);
+    util::add_string(status, "status", target.health);
+    cJSON_AddItemToArray(health, status);
+    cJSON_AddItemToArray(targets, item);
+  }
+  return object;
+}
+
+util::Json World::group_json(const PlacementGroup& group) const {
+  util::Json object(cJSON_CreateObject());
+  util::add_number(object.get(), "id", static_cast<double>(group.id));
+  util::add_string(object.get(), "name", group.name);
+  util::add_string(object.get(), "type", "spread");
+  util::add_string(object.get(), "created", group.created);
+  cJSON_AddArrayToObject(object.get(), "servers");
+  cJSON* labels = cJSON_AddObjectToObject(object.get(), "labels");
+  for (const auto& [key, value] : group.labels) util::add_string(labels, key.c_str(), value);
+  return object;
+}
+
+Action& World::new_action(const std::string& command, long long resource, const std::string& type,
+                          std::function<void()> effect) {
+  Action action;
+  action.id = next_id_++;
+  action.command = command;
+  action.started = now_iso();
+  action.due = Clock::now() + std::chrono::milliseconds(options_.action_ms);
+  action.resources = {{resource, type}};
+  action.effect = std::move(effect);
+  return actions_[action.id] = std::move(action);
+}
+
+std::optional<Labels> World::read_labels(const cJSON* object, std::string& problem) const {
+  Labels labels;
+  const cJSON* item = nullptr;
+  cJSON_ArrayForEach(item, object) {
+    if (!cJSON_IsString(item) || !fakes::hcloud::valid_label_key(item->string) ||
+        !fakes::hcloud::valid_label_value(item->valuestring)) {
+      problem = std::string("invalid label '") + (item->string ? item->string : "") + "'";
+      return std::nullopt;
+    }
+    labels[item->string] = item->valuestring;
+  }
+  return labels;
+}
+
+void World::start_app(Server& server) {
+  const auto release = server.labels.count("phoenix-label") != 0 ? server.labels.at("phoenix-label") : "unknown";
+  std::vector<std::string> argv = {options_.app, "--listen", server.ip + ":" + std::to_string(options_.app_port),
+                                   "--release", release};
+  if (server.user_data.find("phoenix-fake: unhealthy") != std::string::npos) argv.emplace_back("--unhealthy");
+  auto started = util::spawn_detached({argv, {}, {}});
+  if (started) server.process = *started;
+}
+
+Response World::servers(const Request& request, const std::vector<std::string>& path) {
+  if (path.size() == 1 && request.method == "GET") {
+    auto selector = fakes::hcloud::parse_selector(request.first("label_selector"));
+    if (!selector) return error(422, "invalid_input", "invalid label_selector");
+    std::vector<util::Json> items;
+    for (const auto& [id, server] : servers_) {
+      if (selector->matches(server.labels) && (request.first("name").empty() || request.first("name") == server.name)) {
+        items.push_back(server_json(server));
+      }
+    }
+    return list("servers", std::move(items), request);
+  }
+  if (path.size() == 1 && request.method == "POST") {
+    auto body = util::parse_json(request.body, "body");
+    if (!body) return error(400, "json_error", "invalid JSON");
+    Server server;
+    server.name = util::json_string(body->get(), "name").value_or("");
+    server.server_type = util::json_string(body->get(), "server_type").value_or("");
+    server.image = util::json_string(body->get(), "image").value_or("");
+    server.location = util::json_string(body->get(), "location").value_or("");
+    server.user_data = util::json_string(body->get(), "user_data").value_or("");
+    if (server.name.empty() || server.server_type.empty() || server.image.empty()) {
+      return error(422, "invalid_input", "name, server_type and image are required");
+    }
+    if (server.user_data.size() > 32 * 1024) return error(422, "invalid_input", "user_data is larger than 32 KiB");
+    for (const auto& [id, existing] : servers_) {
+      if (existing.name == server.name) return error(409, "uniqueness_error", "server name is already used");
+    }
+    std::string problem;
+    auto labels = read_labels(cJSON_GetObjectItemCaseSensitive(body->get(), "labels"), problem);
+    if (!labels) return error(422, "invalid_input", problem);
+    server.labels = *labels;
+    server.id = next_id_++;
+    server.created = now_iso();
+    const long long n = next_ip_++;
+    server.ip = "127.200." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1);
+    const bool start = util::json_bool(body->get(), "start_after_create").value_or(true);
+    if (start) start_app(server);
+    const long long id = server.id;
+    servers_[id] = server;
+    Action& create = new_action("create_server", id, "server", [this, id, start] {
+      if (servers_.count(id) != 0) servers_[id].status = start ? "running" : "off";
+    });
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "server", server_json(servers_[id]).release());
+    cJSON_AddItemToObject(response.get(), "action", action_json(create).release());
+    cJSON* next = cJSON_AddArrayToObject(response.get(), "next_actions");
+    if (start) cJSON_AddItemToArray(next, action_json(new_action("start_server", id, "server", nullptr)).release());
+    cJSON_AddNullToObject(response.get(), "root_password");
+    return json(201, response);
+  }
+  const auto id = util::parse_int(path.size() > 1 ? path[1] : "");
+  if (!id || servers_.count(*id) == 0) return error(404, "not_found", "server not found");
+  Server& server = servers_[*id];
+  if (path.size() == 2 && request.method == "GET") {
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "server", server_json(server).release());
+    return json(200, response);
+  }
+  if (path.size() == 2 && request.method == "PUT") {
+    auto body = util::parse_json(request.body, "body");
+    if (!body) return error(400, "json_error", "invalid JSON");
+    if (const cJSON* labels = cJSON_GetObjectItemCaseSensitive(body->get(), "labels")) {
+      std::string problem;
+      auto parsed = read_labels(labels, problem);
+      if (!parsed) return error(422, "invalid_input", problem);
+      server.labels = *parsed;  // PUT replaces the whole map
+    }
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "server", server_json(server).release());
+    return json(200, response);
+  }
+  if (path.size() == 2 && request.method == "DELETE") {
+    server.status = "deleting";
+    const long long server_id = *id;
+    Action& action = new_action("delete_server", server_id, "server", [this, server_id] {
+      if (servers_.count(server_id) == 0) return;
+      util::stop_process(servers_[server_id].process, std::chrono::seconds(2));
+      servers_.erase(server_id);
+      for (auto& [lb_id, load_balancer] : load_balancers_) {
+        std::erase_if(load_balancer.targets, [&](const Target& target) { return target.server == server_id; });
+      }
+    });
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "action", action_json(action).release());
+    return json(200, response);
+  }
+  if (path.size() == 4 && path[2] == "actions" && request.method == "POST") {
+    const long long server_id = *id;
+    std::function<void()> effect;
+    if (path[3] == "poweroff" || path[3] == "shutdown") {
+      server.status = "stopping";
+      effect = [this, server_id] {
+        util::stop_process(servers_[server_id].process, std::chrono::seconds(2));
+        servers_[server_id].status = "off";
+      };
+    } else if (path[3] == "poweron") {
+      server.status = "starting";
+      start_app(server);
+      effect = [this, server_id] { servers_[server_id].status = "running"; };
+    } else {
+      return error(404, "not_found", "unknown action");
+    }
+    Action& action = new_action(path[3] == "poweron" ? "start_server" : "stop_server", server_id, "server", effect);
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "action", action_json(action).release());
+    return json(201, response);
+  }
+  return error(404, "not_found", "no such route");
+}
+
+Response World::actions(const Request& request, const std::vector<std::string>& path) {
+  if (path.size() == 1 && request.method == "GET") {
+    const auto ids = request.query.equal_range("id");
+    if (ids.first == ids.second) return error(400, "invalid_input", "listing all actions was removed; pass id");
+    std::vector<util::Json> items;
+    for (auto it = ids.first; it != ids.second; ++it) {
+      const auto id = util::parse_int(it->second);
+      if (id && actions_.count(*id) != 0) items.push_back(action_json(actions_[*id]));
+    }
+    return list("actions", std::move(items), request);
+  }
+  const auto id = util::parse_int(path.size() > 1 ? path[1] : "");
+  if (!id || actions_.count(*id) == 0) return error(404, "not_found", "action not found");
+  util::Json response(cJSON_CreateObject());
+  cJSON_AddItemToObject(response.get(), "action", action_json(actions_[*id]).release());
+  return json(200, response);
+}
+
+Response World::load_balancers(const Request& request, const std::vector<std::string>& path) {
+  if (path.size() == 1 && request.method == "GET") {
+    std::vector<util::Json> items;
+    for (const auto& [id, load_balancer] : load_balancers_) {
+      if (request.first("name").empty() || request.first("name") == load_balancer.name) {
+        items.push_back(load_balancer_json(load_balancer));
+      }
+    }
+    return list("load_balancers", std::move(items), request);
+  }
+  const auto id = util::parse_int(path.size() > 1 ? path[1] : "");
+  if (!id || load_balancers_.count(*id) == 0) return error(404, "not_found", "load balancer not found");
+  LoadBalancer& load_balancer = load_balancers_[*id];
+  if (path.size() == 2 && request.method == "GET") {
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "load_balancer", load_balancer_json(load_balancer).release());
+    return json(200, response);
+  }
+  if (path.size() == 4 && path[2] == "actions" && request.method == "POST" &&
+      (path[3] == "add_target" || path[3] == "remove_target")) {
+    auto body = util::parse_json(request.body, "body");
+    if (!body) return error(400, "json_error", "invalid JSON");
+    if (util::json_string(body->get(), "type").value_or("") != "server") {
+      return error(422, "invalid_input", "only server targets are modelled");
+    }
+    const auto server_id = static_cast<long long>(
+        util::json_number(cJSON_GetObjectItemCaseSensitive(body->get(), "server"), "id").value_or(0));
+    if (servers_.count(server_id) == 0) return error(422, "invalid_input", "server not found");
+    auto existing = std::find_if(load_balancer.targets.begin(), load_balancer.targets.end(),
+                                 [&](const Target& target) { return target.server == server_id; });
+    if (path[3] == "add_target") {
+      if (existing != load_balancer.targets.end())
+        return error(422, "target_already_defined", "target already defined");
+      load_balancer.targets.push_back(
+          {server_id, util::json_bool(body->get(), "use_private_ip").value_or(false), "unknown", Clock::now()});
+    } else {
+      if (existing == load_balancer.targets.end()) {
+        return error(422, "load_balancer_target_not_found", "target not found");
+      }
+      load_balancer.targets.erase(existing);
+    }
+    Action& action = new_action(path[3], *id, "load_balancer", nullptr);
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "action", action_json(action).release());
+    return json(201, response);
+  }
+  return error(404, "not_found", "no such route");
+}
+
+Response World::placement_groups(const Request& request, const std::vector<std::string>& path) {
+  if (path.size() == 1 && request.method == "GET") {
+    auto selector = fakes::hcloud::parse_selector(request.first("label_selector"));
+    if (!selector) return error(422, "invalid_input", "invalid label_selector");
+    std::vector<util::Json> items;
+    for (const auto& [id, group] : groups_) {
+      if ((request.first("name").empty() || request.first("name") == group.name) && selector->matches(group.labels)) {
+        items.push_back(group_json(group));
+      }
+    }
+    return list("placement_groups", std::move(items), request);
+  }
+  if (path.size() == 1 && request.method == "POST") {
+    auto body = util::parse_json(request.body, "body");
+    if (!body) return error(400, "json_error", "invalid JSON");
+    PlacementGroup group;
+    group.name = util::json_string(body->get(), "name").value_or("");
+    if (group.name.empty() || util::json_string(body->get(), "type").value_or("") != "spread") {
+      return error(422, "invalid_input", "name and type spread are required");
+    }
+    for (const auto& [id, existing] : groups_) {
+      if (existing.name == group.name) return error(409, "uniqueness_error", "placement group name is already used");
+    }
+    std::string problem;
+    auto labels = read_labels(cJSON_GetObjectItemCaseSensitive(body->get(), "labels"), problem);
+    if (!labels) return error(422, "invalid_input", problem);
+    group.labels = *labels;
+    group.id = next_id_++;
+    group.created = now_iso();
+    groups_[group.id] = group;
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "placement_group", group_json(group).release());
+    cJSON_AddNullToObject(response.get(), "action");
+    return json(201, response);
+  }
+  const auto id = util::parse_int(path.size() > 1 ? path[1] : "");
+  if (!id || groups_.count(*id) == 0) return error(404, "not_found", "placement group not found");
+  if (path.size() == 2 && request.method == "DELETE") {
+    groups_.erase(*id);
+    Response response;
+    response.status = 204;
+    return response;
+  }
+  if (path.size() == 2 && request.method == "PUT") {
+    auto body = util::parse_json(request.body, "body");
+    if (!body) return error(400, "json_error", "invalid JSON");
+    std::string problem;
+    auto labels = read_labels(cJSON_GetObjectItemCaseSensitive(body->get(), "labels"), problem);
+    if (!labels) return error(422, "invalid_input", problem);
+    groups_[*id].labels = *labels;
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "placement_group", group_json(groups_[*id]).release());
+    return json(200, response);
+  }
+  if (path.size() == 2 && request.method == "GET") {
+    util::Json response(cJSON_CreateObject());
+    cJSON_AddItemToObject(response.get(), "placement_group", group_json(groups_[*id]).release());
+    return json(200, response);
+  }
+  return error(404, "not_found", "no such route");
+}
+
+Response World::control(const Request& request) {
+  auto body = util::parse_json(request.body.empty() ? "{}" : request.body, "body");
+  if (!body) return error(400, "json_error", "invalid JSON");
+  if (request.path == "/__fake/faults" && request.method == "POST") {
+    Fault fault;
+    fault.status = static_cast<int>(util::json_number(body->get(), "status").value_or(503));
+    fault.code = util::json_string(body->get(), "code").value_or("unavailable");
+    fault.count = static_cast<int>(util::json_number(body->get(), "count").value_or(1));
+    fault.method = util::json_string(body->get(), "method").value_or("");
+    fault.path_prefix = util::json_string(body->get(), "path_prefix").value_or("");
+    fault.hang_ms = static_cast<int>(util::json_number(body->get(), "hang_ms").value_or(0));
+    faults_.push_back(fault);
+    return json(200, util::Json(cJSON_CreateObject()));
+  }
+  if (request.path == "/__fake/load_balancers" && request.method == "POST") {
+    LoadBalancer load_balancer;
+    load_balancer.id = next_id_++;
+    load_balancer.name = util::json_string(body->get(), "name").value_or("lb");
+    load_balancer.destination_port =
+        static_cast<int>(util::json_number(body->get(), "destination_port").value_or(options_.app_port));
+    load_balancer.health_path = util::json_string(body->get(), "health_path").value_or("/health");
+    const int listener = listen_on("127.0.0.1", 0);
+    load_balancer.listen_port = bound_port(listener);
+    const long long id = load_balancer.id;
+    load_balancers_[id] = load_balancer;
+    std::thread([this, listener, id] {
+      accept_loop(listener, [this, id](int client) {
+        std::string buffer;
+        while (!g_stop) {
+          auto incoming = read_request(client, buffer);
+          if (!incoming) return;
+          std::string raw =
+              incoming->method + " " + incoming->path + " HTTP/1.1\r\nHost: upstream\r\nConnection: close\r\n\r\n";
+          Response response;
+          auto target = pick_target(id);
+          if (!target) {
+            response.status = 503;
+            response.body = "no healthy target\n";
+          } else {
+            // Forward over a fresh connection and relay the whole answer.
+            const auto colon = target->rfind(':');
+            const int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in address{};
+            address.sin_family = AF_INET;
+            address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(target->substr(colon + 1))));
+            ::inet_pton(AF_INET, target->substr(0, colon).c_str(), &address.sin_addr);
+            std::string answer;
+            if (::connect(upstream, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                send_all(upstream, raw)) {
+              char chunk[16384];
+              ssize_t n = 0;
+              while ((n = ::recv(upstream, chunk, sizeof chunk, 0)) > 0)
+                answer.append(chunk, static_cast<std::size_t>(n));
+            }
+            ::close(upstream);
+            const auto split = answer.find("\r\n\r\n");
+            const auto status = answer.size() > 12 ? util::parse_int(answer.substr(9, 3)) : std::nullopt;
+            if (split == std::string::npos || !status) {
+              response.status = 502;
+              response.body = "bad gateway\n";
+            } else {
+              response.status = static_cast<int>(*status);
+              response.body = answer.substr(split + 4);
+            }
+          }
+          if (!write_response(client, response)) return;
+        }
+      });
+      ::close(listener);
+    }).detach();
+    util::Json response(cJSON_CreateObject());
+    util::add_number(response.get(), "id", static_cast<double>(id));
+    util::add_number(response.get(), "port", load_balancers_[id].listen_port);
+    return json(201, response);
+  }
+  if (request.path == "/__fake/stats" && request.method == "GET") {
+    util::Json response(cJSON_CreateObject());
+    util::add_number(response.get(), "requests", static_cast<double>(requests_));
+    util::add_number(response.get(), "max_in_flight", max_in_flight.load());
+    cJSON* routes = cJSON_AddObjectToObject(response.get(), "requests_by_route");
+    for (const auto& [route, count] : requests_by_route_)
+      util::add_number(routes, route.c_str(), static_cast<double>(count));
+    return json(200, response);
+  }
+  return error(404, "not_found", "no such control");
+}
+
+Response World::handle(const Request& request) {
+  const int now_in_flight = ++in_flight;
+  for (int seen = max_in_flight.load();
+       now_in_flight > seen && !max_in_flight.compare_exchange_weak(seen, now_in_flight);) {
+  }
+  Response response;
+  std::optional<Fault> fault;
+  if (request.path.rfind("/__fake/", 0) == 0) {
+    std::lock_guard lock(mutex_);
+    response = control(request);
+  } else {
+    {
+      std::lock_guard lock(mutex_);
+      ++requests_;
+      ++requests_by_route_[request.method + " " + request.path.substr(0, request.path.find('/', 4))];
+      for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+        if ((it->method.empty() || it->method == request.method) && request.path.rfind(it->path_prefix, 0) == 0) {
+          fault = *it;
+          if (--it->count <= 0) faults_.erase(it);
+          break;
+        }
+      }
+    }
+    // The latency every request pays, like a real API a few hops away; requests that arrive
+    // together wait together.
+    if (options_.latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(options_.latency_ms));
+    if (fault && fault->hang_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault->hang_ms));
+    std::lock_guard lock(mutex_);
+    if (request.headers.count("authorization") == 0 ||
+        request.headers.at("authorization") != "Bearer " + options_.token) {
+      response = error(401, "unauthorized", "unable to authenticate");
+    } else if (fault && fault->hang_ms == 0) {
+      response = error(fault->status, fault->code, "injected fault");
+    } else {
+      response = api(request);
+    }
+    if (fault && fault->status == 429) rate_remaining_ = 0;
+    const auto reset =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+        1;
+    response.headers.emplace_back("RateLimit-Limit", "3600");
+    response.headers.emplace_back("RateLimit-Remaining", std::to_string(rate_remaining_ > 0 ? rate_remaining_-- : 0));
+    response.headers.emplace_back("RateLimit-Reset", std::to_string(reset));
+    if (rate_remaining_ <= 0) rate_remaining_ = 3600;  // the window resets within a second here
+  }
+  --in_flight;
+  return response;
+}
+
+Response World::api(const Request& request) {
+  if (request.path.rfind("/v1/", 0) != 0) return error(404, "not_found", "no such route");
+  const auto path = util::split(request.path.substr(4), '/');
+  if (path[0] == "servers") return servers(request, path);
+  if (path[0] == "actions") return actions(request, path);
+  if (path[0] == "load_balancers") return load_balancers(request, path);
+  if (path[0] == "placement_groups") return placement_groups(request, path);
+  return error(404, "not_found", "no such route");
+}
+
+void World::tick() {
+  std::vector<std::function<void()>> effects;
+  std::vector<std::tuple<long long, std::size_t, std::string>> checks;  // lb, target index, url
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    for (auto& [id, action] : actions_) {
+      if (!action.done && now >= action.due) {
+        action.done = true;
+        if (action.effect) effects.push_back(action.effect);
+      }
+    }
+    for (auto& effect : effects) effect();
+    for (auto& [id, load_balancer] : load_balancers_) {
+      for (std::size_t i = 0; i < load_balancer.targets.size(); ++i) {
+        const auto& target = load_balancer.targets[i];
+        if (now - target.added < std::chrono::milliseconds(options_.health_interval_ms)) continue;
+        const auto server = servers_.find(target.server);
+        if (server == servers_.end()) continue;
+        checks.emplace_back(id, i,
+                            "http://" + server->second.ip + ":" + std::to_string(load_balancer.destination_port) +
+                                load_balancer.health_path);
+      }
+    }
+  }
+  // Health checks happen outside the lock: they are network calls.
+  std::vector<std::string> results;
+  for (const auto& [lb, index, url] : checks) {
+    CURL* easy = curl_easy_init();
+    curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 500L);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(
+        easy, CURLOPT_WRITEFUNCTION, +[](char*, std::size_t size, std::size_t count, void*) { return size * count; });
+    long status = 0;
+    if (curl_easy_perform(easy) == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(easy);
+    results.push_back(status == 200 ? "healthy" : "unhealthy");
+  }
+  std::lock_guard lock(mutex_);
+  for (std::size_t k = 0; k < checks.size(); ++k) {
+    const auto& [lb, index, url] = checks[k];
+    auto found = load_balancers_.find(lb);
+    if (found == load_balancers_.end() || index >= found->second.targets.size()) continue;
+    found->second.targets[index].health = results[k];
+  }
+}
+
+std::optional<std::string> World::pick_target(long long id) {
+  std::lock_guard lock(mutex_);
+  auto found = load_balancers_.find(id);
+  if (found == load_balancers_.end()) return std::nullopt;
+  LoadBalancer& load_balancer = found->second;
+  for (std::size_t tries = 0; tries < load_balancer.targets.size(); ++tries) {
+    const auto& target = load_balancer.targets[load_balancer.next++ % load_balancer.targets.size()];
+    const auto server = servers_.find(target.server);
+    if (target.health == "healthy" && server != servers_.end() && server->second.status == "running") {
+      return server->second.ip + ":" + std::to_string(load_balancer.destination_port);
+    }
+  }
+  return std::nullopt;
+}
+
+void World::stop_everything() {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, server] : servers_) util::stop_process(server.process, std::chrono::seconds(2));
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: phoenix-hcloud-fake --port-file FILE --token TOKEN --app PATH [--app-port N] "
+               "[--latency-ms N] [--action-ms N] [--health-interval-ms N]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string name = argv[i];
+    const std::string value = argv[i + 1];
+    if (name == "--port-file")
+      options.port_file = value;
+    else if (name == "--token")
+      options.token = value;
+    else if (name == "--app")
+      options.app = value;
+    else if (name == "--app-port")
+      options.app_port = std::stoi(value);
+    else if (name == "--latency-ms")
+      options.latency_ms = std::stoi(value);
+    else if (name == "--action-ms")
+      options.action_ms = std::stoi(value);
+    else if (name == "--health-interval-ms")
+      options.health_interval_ms = std::stoi(value);
+    else
+      return usage();
+  }
+  if (options.port_file.empty() || options.token.empty() || options.app.empty() || argc % 2 != 1) return usage();
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGTERM, on_signal);
+  ::signal(SIGINT, on_signal);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+
+  auto world = std::make_shared<World>(options);
+  const int listener = listen_on("127.0.0.1", 0);
+  if (!util::write_file_atomic(options.port_file, std::to_string(bound_port(listener)) + "\n").ok()) return 1;
+  std::thread ticker([world, interval = options.health_interval_ms] {
+    while (!g_stop) {
+      world->tick();
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(interval, 20)));
+    }
+  });
+  accept_loop(listener, [world](int client) {
+    std::string buffer;
+    while (!g_stop) {
+      auto request = read_request(client, buffer);
+      if (!request) return;
+      const auto response = world->handle(*request);
+      if (!write_response(client, response)) return;
+      const auto connection = request->headers.find("connection");
+      if (connection != request->headers.end() && util::to_lower(connection->second) == "close") return;
+    }
+  });
+  ticker.join();
+  world->stop_everything();
+  ::close(listener);
+  return 0;
+}
