@@ -444,7 +444,8 @@ void stop_pool_processes(const fs::path& root) {
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
-    if (it->path().filename() != "pool.json") continue;
+    // The local provider's pool.json, and the exec example's <label>.json.
+    if (it->path().extension() != ".json") continue;
     auto text = util::read_file(it->path());
     if (!text) continue;
     auto document = util::parse_json(*text, it->path().string());

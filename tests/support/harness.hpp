@@ -207,7 +207,8 @@ struct HcloudServiceOptions {
 
 fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, const HcloudServiceOptions& options);
 
-// Stops, by pid, every server process recorded in the local provider's state directory.
+// Stops, by pid, every server process recorded under `state_dir` (the local provider's
+// pool.json files, the exec example's pool files).
 void stop_pool_processes(const fs::path& state_dir);
 
 // One HTTP GET to 127.x; returns the status and body ("" and 0 on a transport error).

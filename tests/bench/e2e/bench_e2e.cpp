@@ -6,6 +6,7 @@
 //                                                physical limit) and rewrite-config-and-reload
 //                                                (the usual hand-made approach)
 //   phoenix-bench-e2e create --sizes 1,10,50,100 create + smoke-test of local pools
+//   phoenix-bench-e2e hcloud --sizes 1,10,50     create against the Hetzner fake, 100 ms per request
 
 #include <algorithm>
 #include <chrono>
@@ -173,6 +174,35 @@ int bench_switch(const std::vector<int>& sizes) {
   return 0;
 }
 
+// Creating a pool against the Hetzner fake with `latency_ms` added to every request, beside
+// what one request after another would cost for the POSTs alone.
+int bench_hcloud(const std::vector<int>& sizes, int latency_ms) {
+  std::printf(
+      "| servers | create-pipeline create (hcloud fake, %d ms per request) | %d ms x servers | requests | at once |\n",
+      latency_ms, latency_ms);
+  std::printf("|---:|---:|---:|---:|---:|\n");
+  for (const int size : sizes) {
+    TempDir dir;
+    HcloudFake::Options options;
+    options.latency_ms = latency_ms;
+    options.action_ms = 0;
+    HcloudFake fake(dir.path(), options);
+    fake.create_load_balancer("web-lb");
+    HcloudServiceOptions service;
+    service.pool_size = size;
+    const auto config = write_hcloud_config(dir.path(), fake, service).string();
+    const auto result =
+        run_tool("create-pipeline", {"create", "--label", "1", "--config", config}, {"HCLOUD_TOKEN=" + fake.token()});
+    require(result.exit_code == 0, "create-pipeline create failed: " + result.err);
+    const auto stats = fake.stats();
+    std::printf("| %d | %lld ms | %d ms | %.0f | %.0f |\n", size, result.duration_ms(), size * latency_ms,
+                util::json_number(stats.get(), "requests").value_or(0),
+                util::json_number(stats.get(), "max_in_flight").value_or(0));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int bench_create(const std::vector<int>& sizes) {
   std::printf("| servers | create + smoke-test (create-pipeline run) |\n|---:|---:|\n");
   for (const int size : sizes) {
@@ -197,7 +227,8 @@ int main(int argc, char** argv) {
   if (arguments.size() == 3 && arguments[1] == "--sizes") {
     if (arguments[0] == "switch") return bench_switch(parse_sizes(arguments[2]));
     if (arguments[0] == "create") return bench_create(parse_sizes(arguments[2]));
+    if (arguments[0] == "hcloud") return bench_hcloud(parse_sizes(arguments[2]), 100);
   }
-  std::fprintf(stderr, "usage: phoenix-bench-e2e switch|create --sizes N[,N...]\n");
+  std::fprintf(stderr, "usage: phoenix-bench-e2e switch|create|hcloud --sizes N[,N...]\n");
   return 2;
 }

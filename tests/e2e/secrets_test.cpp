@@ -1,0 +1,94 @@
+// Invariant 8: a token given in the environment or through a token file never appears in any
+// output, log, report, state file or error, whatever command runs and however it fails.
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "shared/util/files.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+// Every file under `root` except the fake's own log (it is not Phoenix's output).
+void require_absent_from_files(const fs::path& root, const std::string& secret) {
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file() || entry.path().filename() == "hcloud-fake.log") continue;
+    auto text = util::read_file(entry.path());
+    if (!text) continue;
+    INFO(entry.path().string());
+    CHECK(text->find(secret) == std::string::npos);
+  }
+}
+
+void require_absent(const ToolResult& result, const std::string& secret) {
+  CHECK(result.out.find(secret) == std::string::npos);
+  CHECK(result.err.find(secret) == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("a Hetzner token from the environment or a file never leaks", "[e2e][secrets]") {
+  TempDir dir;
+  HcloudFake::Options options;
+  options.token = "hct-7f3a9c2e5b1d4a6f8e0c2b4d6f8a0c2e4b6d8f0a";  // also a valid label
+  HcloudFake fake(dir.path(), options);
+  const auto lb_url = fake.create_load_balancer("web-lb");
+  const auto config = write_hcloud_config(dir.path(), fake, {}).string();
+  const std::vector<std::string> env = {"HCLOUD_TOKEN=" + fake.token(), "GOCD_TOKEN=gocd-secret-value-123",
+                                        "JENKINS_TOKEN=jenkins-secret-value-456"};
+  std::vector<ToolResult> results;
+  const auto run = [&](const std::string& tool, std::vector<std::string> arguments) {
+    arguments.insert(arguments.end(), {"--config", config, "--verbose"});
+    results.push_back(run_tool(tool, arguments, env));
+    return results.back();
+  };
+  CHECK(run("create-pipeline", {"run", "--label", "1", "--junit", (dir.path() / "reports" / "smoke.xml").string()})
+            .exit_code == 0);
+  CHECK(run("deploy-pipeline", {"deploy", "--label", "1"}).exit_code == 0);
+  CHECK(run("create-pipeline", {"list", "--output", "json"}).exit_code == 0);
+  CHECK(run("deploy-pipeline", {"status", "--output", "json"}).exit_code == 0);
+  CHECK(run("deploy-pipeline", {"history"}).exit_code == 0);
+  CHECK(run("deploy-pipeline", {"rollback"}).exit_code == 1);  // nothing to roll back to
+  CHECK(run("create-pipeline", {"delete", "--label", "1"}).exit_code == 3);
+  // A value that equals the token, printed by a code path that knows nothing of secrets.
+  const auto echoed = run("create-pipeline", {"smoke-test", "--label", fake.token()});
+  CHECK(echoed.exit_code == 2);
+  CHECK_THAT(echoed.err, Catch::Contains("there is no pool '****'"));
+  fake.inject(R"({"status": 503, "count": 1000, "path_prefix": "/v1/"})");
+  CHECK(run("deploy-pipeline", {"status"}).exit_code == 4);
+
+  for (const auto& result : results) {
+    INFO(result.err);
+    for (const auto& secret :
+         {fake.token(), std::string("gocd-secret-value-123"), std::string("jenkins-secret-value-456")}) {
+      require_absent(result, secret);
+    }
+  }
+  require_absent_from_files(dir.path(), fake.token());
+}
+
+TEST_CASE("a token read from provider.token_file never leaks", "[e2e][secrets]") {
+  TempDir dir;
+  HcloudFake::Options options;
+  options.token = "file-token-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+  HcloudFake fake(dir.path(), options);
+  fake.create_load_balancer("web-lb");
+  REQUIRE(util::write_file_atomic(dir.path() / "token", options.token + "\n", 0600).ok());
+  auto text = *util::read_file(write_hcloud_config(dir.path(), fake, {}));
+  text.replace(text.find("\"type\": \"hcloud\","), 17, "\"type\": \"hcloud\", \"token_file\": \"token\",");
+  REQUIRE(util::write_file_atomic(dir.path() / "hcloud.json", text).ok());
+  const auto config = (dir.path() / "hcloud.json").string();
+  std::vector<ToolResult> results;
+  results.push_back(run_tool("create-pipeline", {"run", "--label", "1", "--verbose", "--config", config}));
+  CHECK(results.back().exit_code == 0);
+  results.push_back(run_tool("create-pipeline", {"smoke-test", "--label", options.token, "--config", config}));
+  results.push_back(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--verbose", "--config", config}));
+  CHECK(results.back().exit_code == 0);
+  for (const auto& result : results) require_absent(result, options.token);
+  // The token file itself is the only place the token may be.
+  std::filesystem::remove(dir.path() / "token");
+  require_absent_from_files(dir.path(), options.token);
+}

@@ -1,0 +1,46 @@
+#include "shared/hcloud/labels.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "fakes/hcloud/label_selector.hpp"
+
+using namespace phoenix;
+using namespace phoenix::hcloud;
+
+TEST_CASE("label values keep what Hetzner accepts", "[hcloud-labels]") {
+  CHECK(label_value("abc1234def") == "abc1234def");
+  CHECK(label_value("checkout errors after 42!") == "checkout_errors_after_42");
+  CHECK(label_value("-x-") == "x");
+  CHECK(label_value(std::string(100, 'a')).size() == 63);
+  for (const char* text : {"a b", "ünïcödé", "!!", "x.y_z-1"}) {
+    CHECK(phoenix::fakes::hcloud::valid_label_value(label_value(text)));
+  }
+}
+
+TEST_CASE("server names are hostnames", "[hcloud-labels]") {
+  CHECK(server_name("web", "42", 3) == "web-42-3");
+  CHECK(server_name("Web", "v1.2_rc", 1) == "web-v1-2-rc-1");
+}
+
+TEST_CASE("pool metadata round-trips through labels", "[hcloud-labels]") {
+  PoolMetadata meta;
+  meta.label = "42-abc";
+  meta.created_at = WallTime(std::chrono::milliseconds(1795000000123LL));
+  meta.revision = "abc1234";
+  meta.triggered_by = "alice";
+  meta.smoke = SmokeVerdict::passed;
+  meta.verdict = LiveVerdict::bad;
+  meta.verdict_reason = "too slow";
+  const auto labels = pool_labels("web", meta, 2, 3);
+  for (const auto& [key, value] : labels) {
+    INFO(key << "=" << value);
+    CHECK(phoenix::fakes::hcloud::valid_label_key(key));
+    CHECK(phoenix::fakes::hcloud::valid_label_value(value));
+  }
+  const auto back = metadata_from_labels(labels);
+  CHECK(back.label == "42-abc");
+  CHECK(back.created_at == meta.created_at);
+  CHECK(back.smoke == SmokeVerdict::passed);
+  CHECK(back.verdict == LiveVerdict::bad);
+  CHECK(back.verdict_reason == "too_slow");
+}
