@@ -1,7 +1,11 @@
 #include "deploy-pipeline/commands.hpp"
 
+#include <cstdlib>
+
+#include "shared/ci/ci_config.hpp"
 #include "shared/core/label.hpp"
 #include "shared/core/render.hpp"
+#include "shared/http/curl_http_client.hpp"
 #include "shared/ops/operations.hpp"
 #include "shared/util/strings.hpp"
 
@@ -25,9 +29,9 @@ std::string switch_summary(const std::string& operation, const ops::SwitchResult
 }
 
 Status run_deploy(CommandContext& context) {
-  auto label = context.get<std::string>("label");
-  if (!label) return Error{ErrorKind::invalid, "deploy needs --label L (the pool to make live)"};
-  PHX_TRY(validate_label(*label, "--label"));
+  // Under GoCD the deploy pipeline inherits the create pipeline's label (${upstream}).
+  auto label = cli::label_option(context);
+  if (!label) return label.error();
   auto services = context.services();
   if (!services) return services.error();
   auto result =
@@ -39,9 +43,21 @@ Status run_deploy(CommandContext& context) {
 
 Status run_rollback(CommandContext& context) {
   ops::RollbackOptions options;
+  // GoCD exec tasks do not expand $VARS: a rollback pipeline passes its parameters as
+  // PHOENIX_ROLLBACK_TO and PHOENIX_ROLLBACK_REASON, which the tool reads itself.
   options.to = context.get<std::string>("to");
-  if (options.to) PHX_TRY(validate_label(*options.to, "--to"));
+  const char* origin = "--to";
+  if (!options.to) {
+    if (const char* to = std::getenv("PHOENIX_ROLLBACK_TO"); to != nullptr && *to != '\0') {
+      options.to = to;
+      origin = "PHOENIX_ROLLBACK_TO";
+    }
+  }
+  if (options.to) PHX_TRY(validate_label(*options.to, origin));
   options.reason = context.get<std::string>("reason").value_or("");
+  if (const char* reason = std::getenv("PHOENIX_ROLLBACK_REASON"); options.reason.empty() && reason != nullptr) {
+    options.reason = reason;
+  }
   if (options.reason.size() > 500 || !util::is_valid_utf8(options.reason)) {
     return Error{ErrorKind::invalid, "--reason must be valid UTF-8 text of at most 500 bytes"};
   }
@@ -89,6 +105,98 @@ Status run_history(CommandContext& context) {
   return {};
 }
 
+ci::Credentials ci_credentials(const std::string& system) {
+  const auto get = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value != nullptr ? value : "");
+  };
+  if (system == "gocd") return {get("GOCD_TOKEN"), get("GOCD_USER"), get("GOCD_PASSWORD")};
+  return {"", get("JENKINS_USER"), get("JENKINS_TOKEN")};
+}
+
+Status require_credentials(const std::string& system, const ci::Credentials& credentials) {
+  if (system == "gocd" && credentials.bearer_token.empty() &&
+      (credentials.user.empty() || credentials.password.empty())) {
+    return Error{ErrorKind::invalid, "no GoCD credentials: set GOCD_TOKEN, or GOCD_USER and GOCD_PASSWORD"};
+  }
+  if (system == "jenkins" && (credentials.user.empty() || credentials.password.empty())) {
+    return Error{ErrorKind::invalid, "no Jenkins credentials: set JENKINS_USER and JENKINS_TOKEN (an API token)"};
+  }
+  return {};
+}
+
+Result<std::string> ci_system(const CommandContext& context, const char* option) {
+  const auto system = context.get<std::string>(option);
+  if (!system) return Error{ErrorKind::invalid, std::string("ci-config needs --") + option + " gocd|jenkins"};
+  if (*system != "gocd" && *system != "jenkins") {
+    return Error{ErrorKind::invalid, std::string("--") + option + " must be 'gocd' or 'jenkins', not '" +
+                                         util::printable(*system, 40) + "'"};
+  }
+  return *system;
+}
+
+Status run_ci_backup(CommandContext& context) {
+  auto system = ci_system(context, "from");
+  if (!system) return system.error();
+  const auto url = context.get<std::string>("url");
+  const auto dir = context.get<std::string>("dir");
+  const auto repo = context.get<std::string>("repo");
+  if (url.has_value() == dir.has_value())
+    return Error{ErrorKind::invalid, "ci-config backup needs exactly one of --url URL and --dir DIR"};
+  if (!repo) return Error{ErrorKind::invalid, "ci-config backup needs --repo DIR (a git working tree)"};
+  const auto credentials = ci_credentials(*system);
+  if (url) PHX_TRY(require_credentials(*system, credentials));
+  ci::BackupOptions options;
+  options.system = *system;
+  options.url = url;
+  if (dir) options.dir = std::filesystem::path(*dir);
+  options.repo = *repo;
+  options.push = context.flag("push");
+  http::CurlHttpClient http;
+  auto result = ci::backup(http, credentials, context.reporter(), options);
+  if (!result) return result.error();
+  std::string out = result->committed ? "backup committed to " + *repo + "\n" : "no changes; nothing committed\n";
+  for (const auto& path : result->change.added) out += "  added    " + path + "\n";
+  for (const auto& path : result->change.modified) out += "  changed  " + path + "\n";
+  for (const auto& path : result->change.removed) out += "  removed  " + path + "\n";
+  if (result->pushed) out += "pushed\n";
+  context.print(out);
+  return {};
+}
+
+Status run_ci_restore(CommandContext& context) {
+  auto system = ci_system(context, "to");
+  if (!system) return system.error();
+  const auto url = context.get<std::string>("url");
+  const auto repo = context.get<std::string>("repo");
+  if (!url || !repo) return Error{ErrorKind::invalid, "ci-config restore needs --url URL and --repo DIR"};
+  const auto credentials = ci_credentials(*system);
+  PHX_TRY(require_credentials(*system, credentials));
+  ci::RestoreOptions options;
+  options.system = *system;
+  options.url = *url;
+  options.repo = *repo;
+  options.dry_run = context.flag("dry-run");
+  options.repo_url = context.get<std::string>("repo-url");
+  if (auto id = context.get<std::string>("config-repo-id")) options.config_repo_id = *id;
+  http::CurlHttpClient http;
+  auto result = ci::restore(http, credentials, context.reporter(), options);
+  if (!result) return result.error();
+  std::string out;
+  if (result->plan.empty()) out += "nothing to change: the server already matches " + *repo + "\n";
+  for (const auto& line : result->plan) out += std::string(options.dry_run ? "would " : "") + line + "\n";
+  for (const auto& line : result->unchanged) out += "unchanged: " + line + "\n";
+  context.print(out);
+  return {};
+}
+
+Status run_ci_config(CommandContext& context) {
+  const auto action = context.get<std::string>("action");
+  if (action == "backup") return run_ci_backup(context);
+  if (action == "restore") return run_ci_restore(context);
+  return Error{ErrorKind::invalid, "ci-config needs 'backup' or 'restore' (see 'deploy-pipeline ci-config --help')"};
+}
+
 void switch_options(po::options_description& options) {
   options.add_options()("force", po::bool_switch(), "deploy even though the pool's smoke verdict is not 'passed'")(
       "dry-run", po::bool_switch(), "print the plan, change nothing")(
@@ -103,21 +211,24 @@ cli::Program make_program() {
       "load balancer (add the new servers, wait until they are healthy, drain and remove the old\n"
       "ones, destroy nothing), roll back in one step, and show status and history.";
   program.commands = {
-      {"deploy", "make pool L the live pool", "deploy --label L [--dry-run] [--force]",
+      {"deploy", "make pool L the live pool", "deploy [--label L] [--dry-run] [--force]",
        "Adds pool L's servers to the balancer on standby, waits until the balancer's own health\n"
        "checks pass for every one, routes traffic to them, then drains and removes the old servers\n"
        "(which keep running). If they are not healthy within balancer.health_timeout_s they are\n"
-       "taken out again, the old pool keeps serving, and the exit code is 1.",
+       "taken out again, the old pool keeps serving, and the exit code is 1. The label defaults to\n"
+       "GO_PIPELINE_LABEL (GoCD) or BUILD_NUMBER (Jenkins).",
        "deploy-pipeline deploy --label 42 --config web.json", false,
        [](po::options_description& options) {
-         cli::add_label_option(options, true);
+         cli::add_label_option(options, false);
          switch_options(options);
        },
        run_deploy},
       {"rollback", "make the previous known-good pool live again", "rollback [--to L] [--reason TEXT]",
        "Makes the newest pool older than the live one whose smoke test passed and that is not\n"
        "marked bad live again (or pool L with --to), and marks the pool rolled back from as bad\n"
-       "with the reason. Re-running an interrupted rollback finishes it.",
+       "with the reason. Re-running an interrupted rollback finishes it. --to and --reason default\n"
+       "to PHOENIX_ROLLBACK_TO and PHOENIX_ROLLBACK_REASON (for CI servers that do not expand\n"
+       "variables in arguments).",
        "deploy-pipeline rollback --reason 'checkout errors after 42'", false,
        [](po::options_description& options) {
          options.add_options()("to", po::value<std::string>()->value_name("L"), "the pool to roll back to")(
@@ -142,6 +253,32 @@ cli::Program make_program() {
              "break-lock", po::bool_switch(), "take over a stale deploy lock");
        },
        run_repair},
+      {"ci-config", "back up the CI server's pipeline configuration to git, or restore it",
+       "ci-config backup --from gocd|jenkins (--url URL | --dir DIR) --repo DIR [--push]\n"
+       "       deploy-pipeline ci-config restore --to gocd|jenkins --url URL --repo DIR [--dry-run]",
+       "backup writes every GoCD pipeline (exported as YAML) or Jenkins job (config.xml) into the git\n"
+       "working tree --repo, or the server's own files with --dir (GoCD's cruise-config.xml,\n"
+       "JENKINS_HOME/jobs/*/config.xml), commits only when something changed, and pushes with\n"
+       "--push. Clear-text secrets are masked; back up GoCD's cipher.aes and Jenkins'\n"
+       "secrets/master.key separately. restore registers the repository as a GoCD config\n"
+       "repository, or creates and updates each Jenkins job; a second run changes nothing.\n"
+       "Credentials: GOCD_TOKEN (or GOCD_USER and GOCD_PASSWORD), JENKINS_USER and JENKINS_TOKEN.",
+       "deploy-pipeline ci-config backup --from jenkins --url https://jenkins.example --repo ci-backup --push", false,
+       [](po::options_description& options) {
+         options.add_options()("action", po::value<std::string>()->value_name("backup|restore"), "what to do")(
+             "from", po::value<std::string>()->value_name("gocd|jenkins"), "backup: the CI server's kind")(
+             "to", po::value<std::string>()->value_name("gocd|jenkins"), "restore: the CI server's kind")(
+             "url", po::value<std::string>()->value_name("URL"), "the CI server (GoCD: https://host:8154)")(
+             "dir", po::value<std::string>()->value_name("DIR"), "backup: the server's own files instead of its API")(
+             "repo", po::value<std::string>()->value_name("DIR"), "the git working tree of the backup")(
+             "push", po::bool_switch(), "backup: push to the repository's remote")(
+             "dry-run", po::bool_switch(), "restore: print the plan, change nothing")(
+             "repo-url", po::value<std::string>()->value_name("URL"),
+             "restore to GoCD: the URL GoCD clones (default: the repository's remote)")(
+             "config-repo-id", po::value<std::string>()->value_name("ID"),
+             "restore to GoCD: the config repository's id (default phoenix-ci-config)");
+       },
+       run_ci_config, "action"},
   };
   return program;
 }

@@ -97,8 +97,10 @@ int run_command(const Program& program, const Command& command, const std::vecto
   add_common_options(options, command.output_option);
   po::variables_map values;
   const std::string see = " (see '" + program.name + " " + command.name + " --help')";
+  po::positional_options_description positional;
+  if (!command.positional.empty()) positional.add(command.positional.c_str(), 1);
   try {
-    po::store(po::command_line_parser(arguments).options(options).run(), values);
+    po::store(po::command_line_parser(arguments).options(options).positional(positional).run(), values);
     po::notify(values);
   } catch (const po::error& error) {
     print_error(program.name, std::string(error.what()) + see);

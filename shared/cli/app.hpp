@@ -72,6 +72,7 @@ struct Command {
   bool output_option = false;  // takes --output table|json
   std::function<void(po::options_description&)> add_options;
   std::function<Status(CommandContext&)> run;
+  std::string positional;  // the name of one positional argument ("action"), if any
 };
 
 struct Program {

@@ -16,6 +16,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::chrono::milliseconds timeout{10000};
+  // HTTP basic credentials, sent with the first request (Jenkins answers 403, not 401).
+  std::string basic_user;
+  std::string basic_password;
 };
 
 struct HttpResponse {

@@ -67,6 +67,11 @@ void configure(Transfer& transfer, const HttpRequest& request) {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str());
   }
+  if (!request.basic_user.empty()) {
+    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);  // basic only: sent pre-emptively
+    curl_easy_setopt(easy, CURLOPT_USERNAME, request.basic_user.c_str());
+    curl_easy_setopt(easy, CURLOPT_PASSWORD, request.basic_password.c_str());
+  }
   transfer.headers = curl_slist_append(transfer.headers, "Expect:");
   for (const auto& [name, value] : request.headers) {
     transfer.headers = curl_slist_append(transfer.headers, (name + ": " + value).c_str());

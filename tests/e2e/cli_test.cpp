@@ -44,7 +44,7 @@ TEST_CASE("usage errors are one line and exit 2", "[e2e][cli]") {
   one_error_line(run_tool("create-pipeline", {"explode"}), 2, "create-pipeline", "unknown command 'explode'");
   one_error_line(run_tool("create-pipeline", {"create", "--sise", "3"}), 2, "create-pipeline", "sise");
   one_error_line(run_tool("create-pipeline", {"create", "--size", "many"}), 2, "create-pipeline", "--size");
-  one_error_line(run_tool("deploy-pipeline", {"deploy"}), 2, "deploy-pipeline", "deploy needs --label L");
+  one_error_line(run_tool("deploy-pipeline", {"deploy"}), 2, "deploy-pipeline", "no release label");
   one_error_line(run_tool("deploy-pipeline", {"deploy", "--label", "../x"}), 2, "deploy-pipeline", "invalid label");
   one_error_line(run_tool("deploy-pipeline", {"status", "--output", "yaml"}), 2, "deploy-pipeline",
                  "'table' or 'json'");

@@ -304,6 +304,50 @@ void HcloudFake::inject(const std::string& fault_json) { control("POST", "/__fak
 
 util::Json HcloudFake::stats() { return parse_output(control("GET", "/__fake/stats", "")); }
 
+CiFake::CiFake(const fs::path& directory, const std::string& kind, const fs::path& seed) : kind_(kind) {
+  const auto port_file = directory / (kind + "-fake-" + std::to_string(free_port()) + ".port");
+  std::vector<std::string> argv = {(binary_directory() / "phoenix-ci-fake").string(),
+                                   "--kind",
+                                   kind,
+                                   "--port-file",
+                                   port_file.string(),
+                                   "--token",
+                                   kToken,
+                                   "--user",
+                                   kUser,
+                                   "--password",
+                                   kPassword};
+  if (!seed.empty()) argv.insert(argv.end(), {"--seed", seed.string()});
+  auto started = util::spawn_detached({argv, directory, directory / (kind + "-fake.log")});
+  if (!started) fail("cannot start phoenix-ci-fake: " + started.error().message);
+  process_ = *started;
+  for (int i = 0; i < 500 && port_ == 0; ++i) {
+    if (auto text = util::read_file(port_file))
+      port_ = static_cast<int>(util::parse_int(util::trim(*text)).value_or(0));
+    if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (port_ == 0) fail("phoenix-ci-fake did not start");
+}
+
+CiFake::~CiFake() { util::stop_process(process_, std::chrono::seconds(5)); }
+
+std::vector<std::string> CiFake::credentials() const {
+  if (kind_ == "gocd") return {std::string("GOCD_TOKEN=") + kToken};
+  return {std::string("JENKINS_USER=") + kUser, std::string("JENKINS_TOKEN=") + kPassword};
+}
+
+std::string git(const fs::path& directory, const std::vector<std::string>& arguments) {
+  util::CommandRequest request;
+  request.argv = {"git", "-C", directory.string()};
+  request.argv.insert(request.argv.end(), arguments.begin(), arguments.end());
+  request.capture_stderr = true;
+  request.environment = {"GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@localhost", "GIT_COMMITTER_NAME=test",
+                         "GIT_COMMITTER_EMAIL=test@localhost"};
+  auto ran = util::run_command(request);
+  if (!ran || ran->exit_code != 0) fail("git " + util::join(arguments, " ") + " failed: " + (ran ? ran->output : ""));
+  return ran->output;
+}
+
 fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, const HcloudServiceOptions& options) {
   std::string user_data;
   if (!options.user_data.empty()) {

@@ -194,6 +194,31 @@ class HcloudFake {
   util::ProcessIdentity process_;
 };
 
+// The GoCD or Jenkins contract fake (phoenix-ci-fake) on a free loopback port.
+class CiFake {
+ public:
+  // `seed`: GoCD *.gocd.yaml files, or a JENKINS_HOME; empty for an empty server.
+  CiFake(const fs::path& directory, const std::string& kind, const fs::path& seed = {});
+  ~CiFake();
+  CiFake(const CiFake&) = delete;
+  CiFake& operator=(const CiFake&) = delete;
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The environment that carries the fake's credentials to the tools.
+  std::vector<std::string> credentials() const;
+
+  static constexpr const char* kToken = "gocd-token-a1b2c3d4e5f6";
+  static constexpr const char* kUser = "phoenix";
+  static constexpr const char* kPassword = "jenkins-api-token-f6e5d4c3b2a1";
+
+ private:
+  std::string kind_;
+  int port_ = 0;
+  util::ProcessIdentity process_;
+};
+
+// Runs git in `directory`; fails the test when git fails. Returns its output.
+std::string git(const fs::path& directory, const std::vector<std::string>& arguments);
+
 struct HcloudServiceOptions {
   std::string balancer = "hcloud";  // or "haproxy" (then pass `haproxy`)
   const Haproxy* haproxy = nullptr;

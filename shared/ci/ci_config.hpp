@@ -1,0 +1,52 @@
+#pragma once
+// deploy-pipeline ci-config backup|restore: the CI server's pipeline configuration to git and
+// back, so the CI server itself can be rebuilt. Secrets never enter the repository in clear.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/ci/ci_servers.hpp"
+#include "shared/ci/snapshot.hpp"
+#include "shared/util/reporter.hpp"
+
+namespace phoenix::ci {
+
+struct BackupOptions {
+  std::string system;                        // "gocd" or "jenkins"
+  std::optional<std::string> url;            // the server's API, or
+  std::optional<std::filesystem::path> dir;  // its own files (GoCD config dir, JENKINS_HOME)
+  std::filesystem::path repo;
+  bool push = false;
+};
+
+struct BackupResult {
+  SnapshotChange change;
+  bool committed = false;
+  bool pushed = false;
+  int masked_secrets = 0;
+};
+
+Result<BackupResult> backup(HttpClient& http, const Credentials& credentials, util::Reporter& reporter,
+                            const BackupOptions& options);
+
+struct RestoreOptions {
+  std::string system;  // "gocd" or "jenkins"
+  std::string url;
+  std::filesystem::path repo;
+  bool dry_run = false;
+  std::string config_repo_id = "phoenix-ci-config";  // GoCD
+  std::optional<std::string> repo_url;               // GoCD: default the repository's remote
+};
+
+struct RestoreResult {
+  std::vector<std::string> plan;  // one line per change, in order
+  std::vector<std::string> unchanged;
+  bool applied = false;
+};
+
+Result<RestoreResult> restore(HttpClient& http, const Credentials& credentials, util::Reporter& reporter,
+                              const RestoreOptions& options);
+
+}  // namespace phoenix::ci

@@ -1,0 +1,37 @@
+#pragma once
+// A git working tree, through the real git command (no shell; a timeout on every call).
+
+#include <filesystem>
+#include <string>
+
+#include "shared/ci/snapshot.hpp"
+#include "shared/util/result.hpp"
+
+namespace phoenix::ci {
+
+class GitRepository {
+ public:
+  // Opens the working tree at `path`, creating it (git init) when the folder is missing or empty.
+  static Result<GitRepository> open_or_init(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const { return path_; }
+  // The files under `directory` (relative to the top), as a snapshot keyed by relative path.
+  Result<Snapshot> read(const std::string& directory) const;
+  // Makes the files under `directory` exactly `snapshot`: writes what differs, removes the rest.
+  Status write(const std::string& directory, const Snapshot& snapshot) const;
+  // Commits everything under `directories` if anything changed there; false when nothing did.
+  Result<bool> commit(const std::vector<std::string>& directories, const std::string& message) const;
+  // Pushes the current branch to the first remote; `invalid` when there is none.
+  Status push() const;
+  Result<std::string> remote_url() const;
+  Result<std::string> branch() const;
+  Result<int> commit_count() const;
+
+ private:
+  explicit GitRepository(std::filesystem::path path) : path_(std::move(path)) {}
+  Result<std::string> git(const std::vector<std::string>& arguments) const;
+
+  std::filesystem::path path_;
+};
+
+}  // namespace phoenix::ci
