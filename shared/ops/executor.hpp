@@ -17,7 +17,9 @@ namespace phoenix::ops {
 struct ExecutorOptions {
   std::chrono::milliseconds health_timeout{30000};
   std::chrono::milliseconds drain_timeout{30000};
-  std::chrono::milliseconds poll_interval{50};
+  // How often the balancer is read while waiting: a switch completes within one interval of
+  // the balancer knowing, and a read is one small round trip.
+  std::chrono::milliseconds poll_interval{10};
   // After the drain deadline, how long removal keeps retrying members that still hold
   // connections before leaving them in maintenance with a warning.
   std::chrono::milliseconds removal_grace{5000};

@@ -136,20 +136,20 @@ Status remove_tree(const fs::path& path) {
   return {};
 }
 
-Status create_exclusive(const fs::path& path, std::string_view content) {
+Status create_exclusive(const fs::path& path, std::string_view content, bool durable) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     if (errno == EEXIST) return Error{ErrorKind::refused, path.string() + " already exists"};
     return io_error(ErrorKind::failed, "cannot create", path, errno);
   }
   Status written = write_all(fd, content, path);
-  if (written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
+  if (durable && written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
   ::close(fd);
   if (!written.ok()) {
     ::unlink(path.c_str());
     return written;
   }
-  fsync_directory(path.parent_path());
+  if (durable) fsync_directory(path.parent_path());
   return {};
 }
 

@@ -33,9 +33,9 @@ Status copy_tree(const fs::path& source, const fs::path& destination);
 // Removes a file or a directory tree; a missing path is not an error.
 Status remove_tree(const fs::path& path);
 
-// Creates `path` exclusively (O_CREAT|O_EXCL) with `content`, fsynced. Returns a `refused`
-// error when the file already exists.
-Status create_exclusive(const fs::path& path, std::string_view content);
+// Creates `path` exclusively (O_CREAT|O_EXCL) with `content`, fsynced unless `durable` is false.
+// Returns a `refused` error when the file already exists.
+Status create_exclusive(const fs::path& path, std::string_view content, bool durable = true);
 
 // An exclusive advisory lock (flock) on a file, held until destruction. It serialises
 // read-modify-write cycles between processes on one host.

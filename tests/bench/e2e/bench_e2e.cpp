@@ -7,6 +7,7 @@
 //                                                (the usual hand-made approach)
 //   phoenix-bench-e2e create --sizes 1,10,50,100 create + smoke-test of local pools
 //   phoenix-bench-e2e hcloud --sizes 1,10,50     create against the Hetzner fake, 100 ms per request
+//   phoenix-bench-e2e startup --pools 1000       --help, list, status, history with 1,000 pools
 
 #include <algorithm>
 #include <chrono>
@@ -15,11 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "shared/balancers/haproxy_answers.hpp"
 #include "shared/balancers/haproxy_channel.hpp"
 #include "shared/balancers/haproxy_config_file.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
@@ -104,6 +107,38 @@ void raw_batch(const Haproxy& haproxy, const fs::path& dir, const std::string& f
   require(answers.ok() && answers->size() == commands.size(), "raw batch failed");
 }
 
+// The safe physical limit: the same raw batch, but the new servers join at weight 0 and get
+// their weight only once HAProxy's own first check passed; then the old ones go.
+void raw_batch_after_check(const Haproxy& haproxy, const fs::path& dir, const std::string& from,
+                           const std::string& to) {
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+  const auto servers = servers_of(dir, to);
+  std::vector<std::string> add;
+  std::vector<std::string> switch_over;
+  for (const auto& [id, address] : servers) {
+    const std::string name = "web/" + to + ":" + id;
+    add.insert(add.end(), {"add server " + name + " " + address + " check inter 100ms weight 0",
+                           "enable health " + name, "set server " + name + " state ready"});
+    switch_over.push_back("set server " + name + " weight 1");
+  }
+  for (const auto& server : servers_of(dir, from))
+    switch_over.push_back("set server web/" + from + ":" + server.first + " state maint");
+  require(channel.run(add).ok(), "raw add failed");
+  for (int i = 0; i < 10000; ++i) {
+    auto answer = channel.run({"show stat web 4 -1"});
+    const auto stats =
+        answer ? haproxy::parse_show_stat(answer->front()) : Result<std::vector<haproxy::StatRow>>(answer.error());
+    if (stats) {
+      std::size_t checked = 0;
+      for (const auto& row : *stats)
+        checked += row.server.rfind(to + ":", 0) == 0 && row.check_status == "L7OK" ? 1 : 0;
+      if (checked == servers.size()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  require(channel.run(switch_over).ok(), "raw switch failed");
+}
+
 void delete_members(const Haproxy& haproxy, const fs::path& dir, const std::string& label) {
   std::vector<std::string> commands;
   for (const auto& server : servers_of(dir, label)) commands.push_back("del server web/" + label + ":" + server.first);
@@ -142,8 +177,10 @@ std::vector<int> parse_sizes(const std::string& text) {
 }
 
 int bench_switch(const std::vector<int>& sizes) {
-  std::printf("| servers | deploy | rollback | raw Runtime API batch | rewrite haproxy.cfg + reload |\n");
-  std::printf("|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "| servers | Phoenix deploy | Phoenix rollback | raw batch (no health check) | raw batch + HAProxy's first check "
+      "| rewrite haproxy.cfg + reload |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|\n");
   for (const int size : sizes) {
     TempDir dir;
     Haproxy haproxy(dir.path());
@@ -165,10 +202,15 @@ int bench_switch(const std::vector<int>& sizes) {
     // a is live through Phoenix; the raw batch switches to b, then cleans a up.
     const auto raw = measure(dir.path(), haproxy, "b", [&] { raw_batch(haproxy, dir.path(), "a", "b"); });
     delete_members(haproxy, dir.path(), "a");
+    const auto checked =
+        measure(dir.path(), haproxy, "a", [&] { raw_batch_after_check(haproxy, dir.path(), "b", "a"); });
+    delete_members(haproxy, dir.path(), "b");
+    raw_batch(haproxy, dir.path(), "a", "b");  // back to b, for the reload to leave
+    delete_members(haproxy, dir.path(), "a");
     // b is live as runtime servers; the hand-made way goes back to a through the config file.
     const auto reload = measure(dir.path(), haproxy, "a", [&] { rewrite_and_reload(haproxy, dir.path(), "a"); });
-    std::printf("| %d | %s | %s | %s | %s |\n", size, cell(deploy).c_str(), cell(rollback).c_str(), cell(raw).c_str(),
-                cell(reload).c_str());
+    std::printf("| %d | %s | %s | %s | %s | %s |\n", size, cell(deploy).c_str(), cell(rollback).c_str(),
+                cell(raw).c_str(), cell(checked).c_str(), cell(reload).c_str());
     std::fflush(stdout);
   }
   return 0;
@@ -203,6 +245,61 @@ int bench_hcloud(const std::vector<int>& sizes, int latency_ms) {
   return 0;
 }
 
+// Start-up and response time of the commands an operator runs first at 3 a.m., with 1,000
+// pools recorded (999 powered off, one live pool of 3 servers).
+int bench_startup(int pools, int runs) {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  run_ok("create-pipeline", {"run", "--label", "live", "--config", config});
+  run_ok("deploy-pipeline", {"deploy", "--label", "live", "--config", config});
+  const auto base = std::chrono::system_clock::now() - std::chrono::hours(24 * 365);
+  for (int i = 0; i < pools - 1; ++i) {
+    char label[16];
+    std::snprintf(label, sizeof label, "p%04d", i);
+    const fs::path pool = dir.path() / "state" / "web" / "pools" / label;
+    std::filesystem::create_directories(pool);
+    std::string text = std::string("{\"label\": \"") + label + "\", \"created_at\": \"" +
+                       util::format_iso8601_ms(base + std::chrono::minutes(i)) +
+                       "\", \"revision\": \"abc1234\", \"triggered_by\": \"ci\", \"smoke\": \"passed\", "
+                       "\"verdict\": \"good\", \"verdict_reason\": \"\", \"power\": \"off\", \"complete\": true, "
+                       "\"artifact\": \"release/app\", \"servers\": [";
+    for (int s = 1; s <= 3; ++s) {
+      text += std::string(s > 1 ? ", " : "") + "{\"id\": \"" + std::to_string(s) + "\", \"host\": \"127.99.0." +
+              std::to_string(s) + "\", \"port\": 8080, \"pid\": 0, \"start_ticks\": 0}";
+    }
+    text += "]}\n";
+    require(util::write_file_atomic(pool / "pool.json", text).ok(), "cannot write a pool");
+  }
+  struct Probe {
+    std::string name;
+    std::string tool;
+    std::vector<std::string> arguments;
+  };
+  const std::vector<Probe> probes = {
+      {"create-pipeline --help", "create-pipeline", {"--help"}},
+      {"create-pipeline list (table)", "create-pipeline", {"list", "--config", config}},
+      {"create-pipeline list --output json", "create-pipeline", {"list", "--output", "json", "--config", config}},
+      {"deploy-pipeline status", "deploy-pipeline", {"status", "--config", config}},
+      {"deploy-pipeline history", "deploy-pipeline", {"history", "--config", config}},
+  };
+  std::printf("| command (%d pools) | median | fastest | slowest |\n|---|---:|---:|---:|\n", pools);
+  for (const auto& probe : probes) {
+    std::vector<long long> times;
+    for (int i = 0; i < runs; ++i) {
+      const auto result = run_tool(probe.tool, probe.arguments);
+      require(result.exit_code == 0, probe.name + " failed: " + result.err);
+      times.push_back(std::chrono::duration_cast<std::chrono::microseconds>(result.ended - result.started).count());
+    }
+    std::sort(times.begin(), times.end());
+    std::printf("| `%s` | %.1f ms | %.1f ms | %.1f ms |\n", probe.name.c_str(),
+                static_cast<double>(times[times.size() / 2]) / 1000.0, static_cast<double>(times.front()) / 1000.0,
+                static_cast<double>(times.back()) / 1000.0);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int bench_create(const std::vector<int>& sizes) {
   std::printf("| servers | create + smoke-test (create-pipeline run) |\n|---:|---:|\n");
   for (const int size : sizes) {
@@ -229,6 +326,13 @@ int main(int argc, char** argv) {
     if (arguments[0] == "create") return bench_create(parse_sizes(arguments[2]));
     if (arguments[0] == "hcloud") return bench_hcloud(parse_sizes(arguments[2]), 100);
   }
-  std::fprintf(stderr, "usage: phoenix-bench-e2e switch|create|hcloud --sizes N[,N...]\n");
+  if (arguments.size() == 3 && arguments[0] == "startup" && arguments[1] == "--pools") {
+    const auto pools = util::parse_int(arguments[2]);
+    require(pools && *pools >= 1 && *pools <= 5000, "bad --pools");
+    return bench_startup(static_cast<int>(*pools), 15);
+  }
+  std::fprintf(stderr,
+               "usage: phoenix-bench-e2e switch|create|hcloud --sizes N[,N...]\n"
+               "       phoenix-bench-e2e startup --pools N\n");
   return 2;
 }

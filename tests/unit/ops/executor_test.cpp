@@ -35,6 +35,7 @@ TEST_CASE("the executor applies steps in order and persists after every change",
   Rig rig;
   rig.balancer.put_live("1:1", "10.0.0.1:80", 3);
   rig.balancer.polls_until_healthy = 4;
+  rig.options.poll_interval = std::chrono::milliseconds(50);
   const auto outcome = rig.run(switch_steps());
   REQUIRE(outcome.status.ok());
   CHECK(outcome.steps_done == 6);
