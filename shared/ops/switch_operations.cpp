@@ -21,6 +21,17 @@ struct SwitchRequestFull {
   bool dry_run = false;
 };
 
+SwitchRequestFull request(const std::string& operation, const std::string& target, bool force,
+                          const std::string& reason, bool dry_run) {
+  SwitchRequestFull full;
+  full.operation = operation;
+  full.request.target = target;
+  full.request.force = force;
+  full.reason = reason;
+  full.dry_run = dry_run;
+  return full;
+}
+
 struct Observation {
   std::vector<Pool> pools;
   std::vector<Member> members;
@@ -256,7 +267,7 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
     lock.emplace(std::move(*taken));
     interrupted_operation(services);
   }
-  return switch_to(services, {"deploy", {options.label, options.force}, "", options.dry_run});
+  return switch_to(services, request("deploy", options.label, options.force, "", options.dry_run));
 }
 
 Result<SwitchResult> rollback(Services& services, const RollbackOptions& options) {
@@ -273,7 +284,7 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
   // when the live pool was still unambiguous.
   if (interrupted && interrupted->operation == "rollback" && !options.to) {
     services.reporter.step("finishing the interrupted rollback to pool " + interrupted->target);
-    return switch_to(services, {"rollback", {interrupted->target, true}, interrupted->reason, false});
+    return switch_to(services, request("rollback", interrupted->target, true, interrupted->reason, false));
   }
   auto observation = observe(services);
   if (!observation) return observation.error();
@@ -293,7 +304,7 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
       services.reporter.step("marked pool " + label + " bad: " + reason);
     }
   }
-  return switch_to(services, {"rollback", {choice->target, options.force}, reason, options.dry_run});
+  return switch_to(services, request("rollback", choice->target, options.force, reason, options.dry_run));
 }
 
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
@@ -308,7 +319,7 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   if (interrupted) {
     services.reporter.step("finishing the interrupted " + interrupted->operation + " to pool " + interrupted->target);
     return switch_to(services,
-                     {interrupted->operation, {interrupted->target, true}, interrupted->reason, options.dry_run});
+                     request(interrupted->operation, interrupted->target, true, interrupted->reason, options.dry_run));
   }
   auto observation = observe(services);
   if (!observation) return observation.error();
@@ -338,7 +349,7 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
     target = candidates.empty() ? live.back() : candidates.front().label();
   }
   services.reporter.step("repair: keeping pool " + target + " live and removing every other member");
-  return switch_to(services, {"repair", {target, true}, "", options.dry_run});
+  return switch_to(services, request("repair", target, true, "", options.dry_run));
 }
 
 Result<StatusReport> status(Services& services) {
