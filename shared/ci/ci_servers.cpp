@@ -29,6 +29,17 @@ Error http_error(const std::string& system, const HttpRequest& request, const Ht
   return {kind, what + ": " + std::to_string(response.status) + " " + util::printable(util::trim(response.body), 200)};
 }
 
+// One request with the credentials already on it: a response that is not 404 and not a
+// success becomes an error naming the system; 404 is left to the caller, who knows what it means.
+Result<HttpResponse> perform(HttpClient& http, const std::string& system, HttpRequest request) {
+  request.timeout = std::chrono::seconds(60);
+  auto answers = http.perform({request});
+  auto& answer = answers.front();
+  if (!answer) return answer.error();
+  if (answer->status >= 300 && answer->status != 404) return http_error(system, request, *answer);
+  return std::move(*answer);
+}
+
 }  // namespace
 
 GocdServer::GocdServer(HttpClient& http, std::string url, Credentials credentials)
@@ -42,12 +53,7 @@ Result<HttpResponse> GocdServer::send(HttpRequest request, const std::string& ac
     request.basic_user = credentials_.user;
     request.basic_password = credentials_.password;
   }
-  request.timeout = std::chrono::seconds(60);
-  auto answers = http_.perform({request});
-  auto& answer = answers.front();
-  if (!answer) return answer.error();
-  if (answer->status >= 300 && answer->status != 404) return http_error("GoCD", request, *answer);
-  return std::move(*answer);
+  return perform(http_, "GoCD", std::move(request));
 }
 
 Result<std::vector<std::string>> GocdServer::pipeline_names() {
@@ -152,12 +158,7 @@ Result<HttpResponse> JenkinsServer::send(HttpRequest request) {
   // API-token requests need no CSRF crumb; basic auth goes with the first request.
   request.basic_user = credentials_.user;
   request.basic_password = credentials_.password;
-  request.timeout = std::chrono::seconds(60);
-  auto answers = http_.perform({request});
-  auto& answer = answers.front();
-  if (!answer) return answer.error();
-  if (answer->status >= 300 && answer->status != 404) return http_error("Jenkins", request, *answer);
-  return std::move(*answer);
+  return perform(http_, "Jenkins", std::move(request));
 }
 
 Result<std::vector<std::string>> JenkinsServer::job_names() {

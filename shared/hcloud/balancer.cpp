@@ -132,8 +132,7 @@ Status HcloudBalancer::add_standby(const std::vector<MemberSpec>& members) {
 Status HcloudBalancer::return_to_standby(const std::vector<std::string>&) { return {}; }
 Status HcloudBalancer::admit(const std::vector<std::string>&) { return {}; }
 
-Result<GuardedChange> HcloudBalancer::drain(const std::vector<std::string>&,
-                                            const std::vector<std::string>& keep_serving) {
+Result<GuardedChange> HcloudBalancer::guard(const std::vector<std::string>& keep_serving) {
   GuardedChange change;
   auto current = members();
   if (!current) return current.error();
@@ -144,16 +143,16 @@ Result<GuardedChange> HcloudBalancer::drain(const std::vector<std::string>&,
   return change;
 }
 
+// Hetzner has no drain: the guard is all there is to it.
+Result<GuardedChange> HcloudBalancer::drain(const std::vector<std::string>&,
+                                            const std::vector<std::string>& keep_serving) {
+  return guard(keep_serving);
+}
+
 Result<GuardedChange> HcloudBalancer::remove(const std::vector<std::string>& names,
                                              const std::vector<std::string>& keep_serving) {
-  GuardedChange change;
-  auto current = members();
-  if (!current) return current.error();
-  if (auto unsafe = unsafe_to_reduce(*current, keep_serving)) {
-    change.applied = false;
-    change.refusal = *unsafe;
-    return change;
-  }
+  auto change = guard(keep_serving);
+  if (!change || !change->applied) return change;
   std::vector<std::string> server_ids;
   for (const auto& name : names) {
     if (const auto found = server_of_member_.find(name); found != server_of_member_.end()) {

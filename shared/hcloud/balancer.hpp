@@ -40,6 +40,8 @@ class HcloudBalancer final : public Balancer {
  private:
   Result<long long> load_balancer_id();
   Status target_calls(const std::string& action, const std::vector<std::string>& server_ids);
+  // Reads the targets (refreshing the member-to-server map) and checks `keep_serving`.
+  Result<GuardedChange> guard(const std::vector<std::string>& keep_serving);
 
   Api& api_;
   BalancerSettings settings_;
