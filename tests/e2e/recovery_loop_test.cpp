@@ -134,3 +134,30 @@ TEST_CASE("a pool that fails HAProxy's health check is taken out again and the o
   CHECK(state.find(" 2:") == std::string::npos);
   CHECK(state.find(" 1:1 ") != std::string::npos);
 }
+
+TEST_CASE("any dynamic algorithm works; a static one is refused with a clear line", "[e2e][algorithms]") {
+  for (const char* balance : {"leastconn", "first", "random"}) {
+    INFO(balance);
+    TempDir dir;
+    HaproxyOptions options;
+    options.balance = balance;
+    Haproxy haproxy(dir.path(), options);
+    const auto config = write_service_config(dir.path(), haproxy, {}).string();
+    for (const char* label : {"1", "2"}) {
+      REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
+      const auto deployed = run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config});
+      INFO(deployed.err);
+      REQUIRE(deployed.exit_code == 0);
+    }
+    CHECK(http_get(haproxy.url()).second == "2\n");
+  }
+  TempDir dir;
+  HaproxyOptions options;
+  options.balance = "static-rr";
+  Haproxy haproxy(dir.path(), options);
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  const auto refused = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("must use a dynamic algorithm (balance roundrobin, leastconn, ...)"));
+}
