@@ -47,19 +47,19 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
 
   auto current = read_lock();
   LockHolder holder;
-  std::optional<std::string> staleness;
+  std::optional<std::string> stale;
   if (!current || !current->has_value()) {
-    staleness = "the lock file " + lock_path().string() + " cannot be read";
+    stale = "the lock file " + lock_path().string() + " cannot be read";
   } else {
     holder = **current;
-    staleness = this->staleness(holder, request.stale_after);
+    stale = staleness(holder, request.stale_after);
   }
-  if (!staleness) {
+  if (!stale) {
     return Error{ErrorKind::refused, "another deploy holds the lock: " + holder.describe() +
                                          "; wait for it to finish (one deploy at a time per service)"};
   }
   if (!request.break_lock) {
-    return Error{ErrorKind::refused, "the deploy lock is stale: " + *staleness + " (held by " + holder.describe() +
+    return Error{ErrorKind::refused, "the deploy lock is stale: " + *stale + " (held by " + holder.describe() +
                                          "); re-run with --break-lock to take it over"};
   }
   PHX_TRY(util::write_file_atomic(lock_path(), record));
