@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::hcloud {
@@ -59,6 +60,12 @@ PoolMetadata metadata_from_labels(const Labels& labels) {
   meta.verdict = parse_live_verdict(get(kVerdict)).value_or(LiveVerdict::unknown);
   meta.verdict_reason = get(kReason);
   return meta;
+}
+
+std::string labels_json(const Labels& labels) {
+  util::Json object(cJSON_CreateObject());
+  for (const auto& [key, value] : labels) util::add_string(object.get(), key.c_str(), value);
+  return util::print_json(object.get());
 }
 
 }  // namespace phoenix::hcloud

@@ -33,5 +33,7 @@ std::string server_name(std::string_view service, std::string_view label, int in
 Labels pool_labels(std::string_view service, const PoolMetadata& meta, int index, int size);
 // The metadata a server's labels carry (label and verdicts; free text is what survived).
 PoolMetadata metadata_from_labels(const Labels& labels);
+// The labels as the JSON object the API's "labels" fields take.
+std::string labels_json(const Labels& labels);
 
 }  // namespace phoenix::hcloud

@@ -20,12 +20,6 @@ ServerState state_of(const std::string& status) {
   return ServerState::unknown;
 }
 
-std::string labels_json(const Labels& labels) {
-  util::Json object(cJSON_CreateObject());
-  for (const auto& [key, value] : labels) util::add_string(object.get(), key.c_str(), value);
-  return util::print_json(object.get());
-}
-
 // The first error among results, with context.
 Status first_error(std::vector<Result<util::Json>>& results, const std::string& what) {
   for (auto& result : results) {

@@ -42,12 +42,6 @@ LockHolder holder_from(const Labels& labels, const std::string& prefix) {
   return holder;
 }
 
-std::string labels_json(const Labels& labels) {
-  util::Json object(cJSON_CreateObject());
-  for (const auto& [key, value] : labels) util::add_string(object.get(), key.c_str(), value);
-  return util::print_json(object.get());
-}
-
 }  // namespace
 
 HcloudStateStore::HcloudStateStore(Api& api, std::string service, std::string this_host, const util::Clock& clock,

@@ -17,12 +17,12 @@ using namespace phoenix::testing;
 
 namespace {
 
-struct Rig {
+struct CrashRig {
   TempDir dir;
   Haproxy haproxy{dir.path()};
   std::string config;
 
-  Rig() {
+  CrashRig() {
     ServiceOptions options;
     options.pool_size = 2;
     config = write_service_config(dir.path(), haproxy, options).string();
@@ -57,7 +57,7 @@ std::string other(const std::string& label) { return label == "1" ? "2" : "1"; }
 }  // namespace
 
 TEST_CASE("kill -9 at every step boundary of deploy and rollback, then re-run", "[e2e][crash]") {
-  Rig rig;
+  CrashRig rig;
   Prober prober(rig.dir.path(), rig.haproxy.url());
   ServingWatcher watcher(rig.haproxy);
   std::string live = "1";
@@ -102,7 +102,7 @@ TEST_CASE("kill -9 at every step boundary of deploy and rollback, then re-run", 
 }
 
 TEST_CASE("kill -9 at timed moments during switches, then re-run", "[e2e][crash]") {
-  Rig rig;
+  CrashRig rig;
   Prober prober(rig.dir.path(), rig.haproxy.url());
   ServingWatcher watcher(rig.haproxy);
   std::mt19937 random(20261126);

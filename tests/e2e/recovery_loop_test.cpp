@@ -109,6 +109,7 @@ TEST_CASE("a pool that fails HAProxy's health check is taken out again and the o
   unhealthy.extra_arguments = {"--unhealthy"};
   unhealthy.file_name = "unhealthy.json";
   unhealthy.health_timeout_s = 2;
+  unhealthy.smoke_timeout_s = 2;  // it fails anyway; no need to wait the default out
   const auto unhealthy_config = write_service_config(loop.dir.path(), loop.haproxy, unhealthy).string();
   const auto created = run_tool("create-pipeline", {"run", "--label", "2", "--config", unhealthy_config});
   CHECK(created.exit_code == 1);  // its smoke test fails: /health answers 503

@@ -39,9 +39,15 @@ TEST_CASE("a Hetzner token from the environment or a file never leaks", "[e2e][s
   const auto config = write_hcloud_config(dir.path(), fake, {}).string();
   const std::vector<std::string> env = {"HCLOUD_TOKEN=" + fake.token(), "GOCD_TOKEN=gocd-secret-value-123",
                                         "JENKINS_TOKEN=jenkins-secret-value-456"};
+  // The same service, giving up on the API after 2 s: for the run that meets a failing API.
+  HcloudServiceOptions impatient_options;
+  impatient_options.api_timeout_s = 2;
+  impatient_options.file_name = "impatient.json";
+  const auto impatient = write_hcloud_config(dir.path(), fake, impatient_options).string();
   std::vector<ToolResult> results;
-  const auto run = [&](const std::string& tool, std::vector<std::string> arguments) {
-    arguments.insert(arguments.end(), {"--config", config, "--verbose"});
+  const auto run = [&](const std::string& tool, std::vector<std::string> arguments,
+                       const std::string& config_file = {}) {
+    arguments.insert(arguments.end(), {"--config", config_file.empty() ? config : config_file, "--verbose"});
     results.push_back(run_tool(tool, arguments, env));
     return results.back();
   };
@@ -58,7 +64,7 @@ TEST_CASE("a Hetzner token from the environment or a file never leaks", "[e2e][s
   CHECK(echoed.exit_code == 2);
   CHECK_THAT(echoed.err, Catch::Contains("there is no pool '****'"));
   fake.inject(R"({"status": 503, "count": 1000, "path_prefix": "/v1/"})");
-  CHECK(run("deploy-pipeline", {"status"}).exit_code == 4);
+  CHECK(run("deploy-pipeline", {"status"}, impatient).exit_code == 4);
 
   for (const auto& result : results) {
     INFO(result.err);

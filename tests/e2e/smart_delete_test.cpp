@@ -16,7 +16,7 @@ using namespace phoenix::testing;
 
 namespace {
 
-struct Rig {
+struct SmartDeleteRig {
   TempDir dir;
   Haproxy haproxy{dir.path()};
   std::string config = write_service_config(dir.path(), haproxy, {}).string();
@@ -47,7 +47,7 @@ struct Rig {
 }  // namespace
 
 TEST_CASE("smart delete of the live pool exits 3 and every server keeps running", "[e2e][delete]") {
-  Rig rig;
+  SmartDeleteRig rig;
   rig.ok({"run", "--label", "1"});
   rig.ok({"deploy", "--label", "1"}, "deploy-pipeline");
   const auto before = rig.processes("1");
@@ -66,7 +66,7 @@ TEST_CASE("smart delete of the live pool exits 3 and every server keeps running"
 }
 
 TEST_CASE("smart delete of a retained pool that is not live removes its processes and files", "[e2e][delete]") {
-  Rig rig;
+  SmartDeleteRig rig;
   rig.ok({"run", "--label", "1"});
   rig.ok({"deploy", "--label", "1"}, "deploy-pipeline");
   rig.ok({"run", "--label", "2"});
@@ -88,7 +88,7 @@ TEST_CASE("smart delete of a retained pool that is not live removes its processe
 }
 
 TEST_CASE("prune keeps the live pool and the newest N others", "[e2e][prune]") {
-  Rig rig;
+  SmartDeleteRig rig;
   for (const char* label : {"1", "2", "3", "4"}) rig.ok({"run", "--label", label});
   rig.ok({"deploy", "--label", "2"}, "deploy-pipeline");
   const auto dry = run_tool("create-pipeline", {"prune", "--keep", "1", "--dry-run", "--config", rig.config});
@@ -106,7 +106,7 @@ TEST_CASE("prune keeps the live pool and the newest N others", "[e2e][prune]") {
 }
 
 TEST_CASE("a server process that died shows as dead in list and in status", "[e2e][list]") {
-  Rig rig;
+  SmartDeleteRig rig;
   rig.ok({"run", "--label", "1"});
   rig.ok({"deploy", "--label", "1"}, "deploy-pipeline");
   const auto process = rig.processes("1")[1];

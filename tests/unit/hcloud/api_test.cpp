@@ -21,7 +21,7 @@ HttpResponse answer(long status, std::string body, std::vector<std::pair<std::st
 
 std::string api_error(const std::string& code) { return R"({"error": {"code": ")" + code + R"(", "message": "m"}})"; }
 
-struct Rig {
+struct ApiRig {
   FakeClock clock;
   RecordingReporter reporter;
   std::vector<Result<HttpResponse>> script;  // answers in order; the last one repeats
@@ -31,15 +31,15 @@ struct Rig {
     if (!result) return result.error();
     return *result;
   }};
-  hcloud::RetryPolicy policy{std::chrono::seconds(20), std::chrono::milliseconds(500), std::chrono::seconds(5),
+  phoenix::hcloud::RetryPolicy policy{std::chrono::seconds(20), std::chrono::milliseconds(500), std::chrono::seconds(5),
                              std::chrono::seconds(5), std::chrono::milliseconds(100)};
-  hcloud::Api api{http, clock, reporter, "https://api.example/v1", "s3cret-hcloud-token", policy};
+  phoenix::hcloud::Api api{http, clock, reporter, "https://api.example/v1", "s3cret-hcloud-token", policy};
 };
 
 }  // namespace
 
 TEST_CASE("calls carry the bearer token and JSON headers", "[hcloud-api]") {
-  Rig rig;
+  ApiRig rig;
   rig.script = {answer(200, R"({"server": {"id": 1}})")};
   auto result = rig.api.call({"POST", "/servers", R"({"name": "x"})"});
   REQUIRE(result.ok());
@@ -55,7 +55,7 @@ TEST_CASE("calls carry the bearer token and JSON headers", "[hcloud-api]") {
 }
 
 TEST_CASE("429 waits until RateLimit-Reset, then succeeds", "[hcloud-api]") {
-  Rig rig;
+  ApiRig rig;
   const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(rig.clock.wall_now().time_since_epoch()).count();
   rig.script = {answer(429, api_error("rate_limit_exceeded"),
                        {{"ratelimit-remaining", "0"}, {"ratelimit-reset", std::to_string(now_s + 3)}}),
@@ -66,7 +66,7 @@ TEST_CASE("429 waits until RateLimit-Reset, then succeeds", "[hcloud-api]") {
 }
 
 TEST_CASE("5xx, 423 locked, 409 conflict and transport errors are retried with backoff", "[hcloud-api]") {
-  Rig rig;
+  ApiRig rig;
   rig.script = {answer(503, api_error("unavailable")), answer(423, api_error("locked")),
                 answer(409, api_error("conflict")), Result<HttpResponse>(Error{ErrorKind::timeout, "timed out"}),
                 answer(201, R"({"action": {"id": 7}})")};
@@ -78,7 +78,7 @@ TEST_CASE("5xx, 423 locked, 409 conflict and transport errors are retried with b
 }
 
 TEST_CASE("what must not be retried fails at once with the API's words", "[hcloud-api]") {
-  Rig rig;
+  ApiRig rig;
   rig.script = {answer(401, api_error("unauthorized"))};
   auto result = rig.api.call({"GET", "/servers", ""});
   REQUIRE_FALSE(result.ok());
@@ -86,20 +86,20 @@ TEST_CASE("what must not be retried fails at once with the API's words", "[hclou
   CHECK_THAT(result.error().message, Catch::Contains("GET /servers: 401 unauthorized: m"));
   CHECK(rig.http.batches.size() == 1);
 
-  Rig uniqueness;
+  ApiRig uniqueness;
   uniqueness.script = {answer(409, api_error("uniqueness_error"))};
   result = uniqueness.api.call({"POST", "/placement_groups", "{}"});
   CHECK(result.error().kind == ErrorKind::failed);
   CHECK_THAT(result.error().message, Catch::Contains("uniqueness_error"));
   CHECK(uniqueness.http.batches.size() == 1);
 
-  Rig invalid;
+  ApiRig invalid;
   invalid.script = {answer(422, api_error("invalid_input"))};
   CHECK(invalid.api.call({"POST", "/servers", "{}"}).error().kind == ErrorKind::invalid);
 }
 
 TEST_CASE("an API that stays down is unavailable at the deadline, after bounded retries", "[hcloud-api]") {
-  Rig rig;
+  ApiRig rig;
   rig.script = {answer(502, api_error("bad_gateway"))};
   auto result = rig.api.call({"GET", "/servers?label_selector=x", ""});
   REQUIRE_FALSE(result.ok());
@@ -112,14 +112,14 @@ TEST_CASE("an API that stays down is unavailable at the deadline, after bounded 
 }
 
 TEST_CASE("a batch retries only the calls that need it", "[hcloud-api]") {
-  Rig rig;
+  ApiRig rig;
   int calls = 0;
   FakeHttpClient http([&](const HttpRequest& request) -> Result<HttpResponse> {
     ++calls;
     if (request.url.ends_with("/2") && calls < 4) return answer(503, api_error("unavailable"));
     return answer(200, "{}");
   });
-  hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
+  phoenix::hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
   auto results =
       api.call_all({{"DELETE", "/servers/1", ""}, {"DELETE", "/servers/2", ""}, {"DELETE", "/servers/3", ""}});
   for (const auto& result : results) CHECK(result.ok());
@@ -130,13 +130,13 @@ TEST_CASE("a batch retries only the calls that need it", "[hcloud-api]") {
 }
 
 TEST_CASE("lists follow the pagination to the last page", "[hcloud-api]") {
-  Rig rig;
+  ApiRig rig;
   FakeHttpClient http([](const HttpRequest& request) -> Result<HttpResponse> {
     const bool first = request.url.find("page=1&") != std::string::npos;
     return answer(200, first ? R"({"servers": [{"id": 1}, {"id": 2}], "meta": {"pagination": {"next_page": 2}}})"
                              : R"({"servers": [{"id": 3}], "meta": {"pagination": {"next_page": null}}})");
   });
-  hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
+  phoenix::hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
   auto items = api.list("/servers?label_selector=a%3Db", "servers");
   REQUIRE(items.ok());
   CHECK(items->size() == 3);
@@ -145,14 +145,14 @@ TEST_CASE("lists follow the pagination to the last page", "[hcloud-api]") {
 }
 
 TEST_CASE("waiting for actions polls until success, and reports a failed one", "[hcloud-api]") {
-  Rig rig;
+  ApiRig rig;
   int polls = 0;
   FakeHttpClient http([&](const HttpRequest&) -> Result<HttpResponse> {
     ++polls;
     return answer(200, polls < 3 ? R"({"actions": [{"id": 1, "status": "running"}, {"id": 2, "status": "success"}]})"
                                  : R"({"actions": [{"id": 1, "status": "success"}]})");
   });
-  hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
+  phoenix::hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
   REQUIRE(api.wait_for_actions({1, 2}, std::chrono::seconds(30), "creating pool 1").ok());
   CHECK(polls == 3);
   CHECK(http.batches[0][0].url.find("id=1&id=2") != std::string::npos);
@@ -162,7 +162,7 @@ TEST_CASE("waiting for actions polls until success, and reports a failed one", "
     return answer(200, R"({"actions": [{"id": 5, "command": "create_server", "status": "error",
                                          "error": {"code": "server_error", "message": "no capacity in nbg1"}}]})");
   });
-  hcloud::Api failing_api(failing, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
+  phoenix::hcloud::Api failing_api(failing, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
   const auto status = failing_api.wait_for_actions({5}, std::chrono::seconds(30), "creating pool 2");
   REQUIRE_FALSE(status.ok());
   CHECK_THAT(status.error().message,
@@ -170,11 +170,11 @@ TEST_CASE("waiting for actions polls until success, and reports a failed one", "
 }
 
 TEST_CASE("actions that never finish time out", "[hcloud-api]") {
-  Rig rig;
+  ApiRig rig;
   FakeHttpClient http([](const HttpRequest&) -> Result<HttpResponse> {
     return answer(200, R"({"actions": [{"id": 1, "status": "running"}]})");
   });
-  hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
+  phoenix::hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
   const auto status = api.wait_for_actions({1}, std::chrono::seconds(10), "deleting pool 3");
   REQUIRE_FALSE(status.ok());
   CHECK(status.error().kind == ErrorKind::timeout);

@@ -10,7 +10,7 @@ using namespace phoenix;
 using namespace phoenix::fakes;
 
 namespace {
-struct Rig {
+struct ExecutorRig {
   FakeBalancer balancer;
   FakeClock clock;
   RecordingReporter reporter;
@@ -32,7 +32,7 @@ std::vector<Step> switch_steps() {
 }  // namespace
 
 TEST_CASE("the executor applies steps in order and persists after every change", "[executor]") {
-  Rig rig;
+  ExecutorRig rig;
   rig.balancer.put_live("1:1", "10.0.0.1:80", 3);
   rig.balancer.polls_until_healthy = 4;
   rig.options.poll_interval = std::chrono::milliseconds(50);
@@ -46,7 +46,7 @@ TEST_CASE("the executor applies steps in order and persists after every change",
 }
 
 TEST_CASE("a health timeout stops before anything old is drained", "[executor]") {
-  Rig rig;
+  ExecutorRig rig;
   rig.balancer.put_live("1:1", "10.0.0.1:80");
   rig.balancer.unhealthy_addresses = {"10.0.0.2:80"};
   rig.options.health_timeout = std::chrono::seconds(3);
@@ -61,7 +61,7 @@ TEST_CASE("a health timeout stops before anything old is drained", "[executor]")
 }
 
 TEST_CASE("a drain that times out is reported with what is still connected", "[executor]") {
-  Rig rig;
+  ExecutorRig rig;
   rig.balancer.put_live("1:1", "10.0.0.1:80", 5);
   rig.balancer.stuck_connections["1:1"] = 2;
   rig.options.drain_timeout = std::chrono::seconds(1);
@@ -75,7 +75,7 @@ TEST_CASE("a drain that times out is reported with what is still connected", "[e
 }
 
 TEST_CASE("a balancer error stops the switch where it happened", "[executor]") {
-  Rig rig;
+  ExecutorRig rig;
   rig.balancer.put_live("1:1", "10.0.0.1:80");
   rig.balancer.fail_next["admit"] = Error{ErrorKind::unavailable, "socket closed"};
   const auto outcome = rig.run(switch_steps());
@@ -87,7 +87,7 @@ TEST_CASE("a balancer error stops the switch where it happened", "[executor]") {
 }
 
 TEST_CASE("the step callback runs before each step and can stop the switch", "[executor]") {
-  Rig rig;
+  ExecutorRig rig;
   std::vector<std::size_t> seen;
   ops::SwitchExecutor executor(rig.balancer, rig.clock, rig.reporter, rig.options);
   const auto outcome = executor.run(switch_steps(), [&](std::size_t index, const Step&) -> Status {
@@ -101,7 +101,7 @@ TEST_CASE("the step callback runs before each step and can stop the switch", "[e
 }
 
 TEST_CASE("nothing old is drained when the new members lost their admission meanwhile", "[executor]") {
-  Rig rig;
+  ExecutorRig rig;
   rig.balancer.put_live("1:1", "10.0.0.1:80");
   // A reload from a file written before the admit: the new member is back on standby.
   rig.balancer.after_call = [](FakeBalancer& balancer, const std::string& call) {

@@ -10,7 +10,7 @@
 using namespace phoenix;
 
 namespace {
-struct Rig {
+struct LocalProviderRig {
   testing::TempDir dir;
   util::SystemClock clock;
   fakes::RecordingReporter reporter;
@@ -32,7 +32,7 @@ struct Rig {
 }  // namespace
 
 TEST_CASE("a local pool is real processes, each on its own loopback address", "[local-provider]") {
-  Rig rig;
+  LocalProviderRig rig;
   auto pool = rig.provider.create_pool(rig.spec("7", 3));
   REQUIRE(pool.ok());
   REQUIRE(pool->servers.size() == 3);
@@ -52,7 +52,7 @@ TEST_CASE("a local pool is real processes, each on its own loopback address", "[
 }
 
 TEST_CASE("a retained pool keeps running its own release after the artifact changes", "[local-provider]") {
-  Rig rig;
+  LocalProviderRig rig;
   // A private artifact this test can replace.
   const auto artifact = rig.dir.path() / "app";
   REQUIRE(util::copy_tree(testing::binary_directory() / "phoenix-sample-app", artifact).ok());
@@ -70,7 +70,7 @@ TEST_CASE("a retained pool keeps running its own release after the artifact chan
 }
 
 TEST_CASE("a server that dies shows as dead; power off and on keep the addresses", "[local-provider]") {
-  Rig rig;
+  LocalProviderRig rig;
   auto pool = rig.provider.create_pool(rig.spec("3", 2));
   REQUIRE(pool.ok());
   REQUIRE(rig.provider.set_power(*pool, PowerState::off).ok());
@@ -89,7 +89,7 @@ TEST_CASE("a server that dies shows as dead; power off and on keep the addresses
 }
 
 TEST_CASE("a release that cannot start fails creation with its log", "[local-provider]") {
-  Rig rig;
+  LocalProviderRig rig;
   const auto artifact = rig.dir.path() / "broken";
   REQUIRE(util::write_file_atomic(artifact, "#!/bin/sh\necho 'missing libfoo' >&2\nexit 1\n", 0755).ok());
   rig.settings.artifact = artifact;
@@ -106,7 +106,7 @@ TEST_CASE("a release that cannot start fails creation with its log", "[local-pro
 }
 
 TEST_CASE("a missing artifact is a configuration error", "[local-provider]") {
-  Rig rig;
+  LocalProviderRig rig;
   rig.settings.artifact = rig.dir.path() / "nope";
   providers::LocalProvider provider{rig.settings, rig.clock, rig.reporter};
   auto pool = provider.create_pool(rig.spec("1", 1));
