@@ -32,7 +32,7 @@ struct ApiRig {
     return *result;
   }};
   phoenix::hcloud::RetryPolicy policy{std::chrono::seconds(20), std::chrono::milliseconds(500), std::chrono::seconds(5),
-                             std::chrono::seconds(5), std::chrono::milliseconds(100)};
+                                      std::chrono::seconds(5), std::chrono::milliseconds(100)};
   phoenix::hcloud::Api api{http, clock, reporter, "https://api.example/v1", "s3cret-hcloud-token", policy};
 };
 
