@@ -1,7 +1,6 @@
 #include "shared/ci/snapshot.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "shared/util/strings.hpp"
 
@@ -43,9 +42,7 @@ std::string jenkins_job_path(std::string_view name) {
 
 bool safe_name(std::string_view name) {
   if (name.empty() || name == "." || name == ".." || name.size() > 200) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
-  });
+  return std::all_of(name.begin(), name.end(), util::is_name_char);
 }
 
 std::string mask_clear_secrets(std::string_view xml, int& masked) {

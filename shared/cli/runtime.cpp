@@ -27,17 +27,19 @@ std::string host_name() {
 }
 
 Result<std::string> hcloud_token(const std::optional<std::filesystem::path>& token_file) {
-  if (const char* token = std::getenv("HCLOUD_TOKEN"); token != nullptr && *token != '\0') {
-    util::register_secret(token);
-    return std::string(token);
-  }
-  if (!token_file) {
+  std::string token;
+  if (const char* from_environment = std::getenv("HCLOUD_TOKEN");
+      from_environment != nullptr && *from_environment != '\0') {
+    token = from_environment;
+  } else if (!token_file) {
     return Error{ErrorKind::invalid, "no Hetzner Cloud token: set HCLOUD_TOKEN or provider.token_file"};
+  } else {
+    auto text = util::read_file(*token_file);
+    if (!text) return text.error().context("reading provider.token_file");
+    const auto lines = util::split_lines(*text);
+    if (!lines.empty()) token = util::trim(lines.front());
+    if (token.empty()) return Error{ErrorKind::invalid, "provider.token_file " + token_file->string() + " is empty"};
   }
-  auto text = util::read_file(*token_file);
-  if (!text) return text.error().context("reading provider.token_file");
-  const std::string token(util::trim(util::split_lines(*text).empty() ? "" : util::split_lines(*text).front()));
-  if (token.empty()) return Error{ErrorKind::invalid, "provider.token_file " + token_file->string() + " is empty"};
   util::register_secret(token);
   return token;
 }

@@ -4,11 +4,6 @@
 
 namespace phoenix {
 
-namespace {
-bool is_label_start(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool is_label_char(char c) { return is_label_start(c) || c == '.' || c == '_' || c == '-'; }
-}  // namespace
-
 Status validate_label(std::string_view label, std::string_view origin) {
   const std::string where(origin);
   const auto refuse = [&](const std::string& why) {
@@ -18,9 +13,9 @@ Status validate_label(std::string_view label, std::string_view origin) {
   };
   if (label.empty()) return refuse("it is empty");
   if (label.size() > 63) return refuse("it is " + std::to_string(label.size()) + " characters long");
-  if (!is_label_start(label.front())) return refuse("it must start with a letter or digit");
+  if (!util::is_ascii_alnum(label.front())) return refuse("it must start with a letter or digit");
   for (char c : label) {
-    if (!is_label_char(c)) {
+    if (!util::is_name_char(c)) {
       const auto shown = util::printable(std::string_view(&c, 1));
       return refuse("character '" + shown + "' is not allowed");
     }

@@ -29,4 +29,16 @@ std::optional<std::string> lock_staleness(const LockHolder& holder, const std::s
   return std::nullopt;
 }
 
+Status check_lock_takeover(const LockHolder& holder, const std::optional<std::string>& stale, bool break_lock) {
+  if (!stale) {
+    return Error{ErrorKind::refused, "another deploy holds the lock: " + holder.describe() +
+                                         "; wait for it to finish (one deploy at a time per service)"};
+  }
+  if (!break_lock) {
+    return Error{ErrorKind::refused, "the deploy lock is stale: " + *stale + " (held by " + holder.describe() +
+                                         "); re-run with --break-lock to take it over"};
+  }
+  return {};
+}
+
 }  // namespace phoenix

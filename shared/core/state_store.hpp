@@ -85,4 +85,9 @@ class StateStore {
 std::optional<std::string> lock_staleness(const LockHolder& holder, const std::string& this_host, WallTime now,
                                           std::chrono::seconds stale_after, bool holder_process_running);
 
+// Whether a lock `holder` holds may be taken over: a `refused` error naming the holder while
+// the lock is not stale (`stale` is why it is), or while it is stale but `break_lock` is not
+// given. Every StateStore answers a held lock with these words.
+Status check_lock_takeover(const LockHolder& holder, const std::optional<std::string>& stale, bool break_lock);
+
 }  // namespace phoenix

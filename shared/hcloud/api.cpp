@@ -16,25 +16,28 @@ struct Judged {
   std::chrono::milliseconds wait{0};  // at least this long before retrying (rate limit)
 };
 
-std::string api_code(const std::string& body) {
+// The "error" object of an error response; empty parts when the body has none.
+struct ApiError {
+  std::string code;  // "conflict", "locked", "uniqueness_error", ...
+  std::string message;
+};
+
+ApiError api_error(const std::string& body) {
   auto document = util::parse_json(body, "response");
   if (!document) return {};
   const cJSON* error = cJSON_GetObjectItemCaseSensitive(document->get(), "error");
-  return util::json_string(error, "code").value_or("");
+  return {util::json_string(error, "code").value_or(""), util::json_string(error, "message").value_or("")};
+}
+
+// "409 conflict: <message>"
+std::string describe(long status, const ApiError& error) {
+  std::string text = std::to_string(status);
+  if (!error.code.empty()) text += " " + error.code;
+  if (!error.message.empty()) text += ": " + util::printable(error.message, 200);
+  return text;
 }
 
 }  // namespace
-
-std::string describe_api_error(long status, const std::string& body) {
-  std::string text = std::to_string(status);
-  auto document = util::parse_json(body, "response");
-  if (document) {
-    const cJSON* error = cJSON_GetObjectItemCaseSensitive(document->get(), "error");
-    if (auto code = util::json_string(error, "code")) text += " " + *code;
-    if (auto message = util::json_string(error, "message")) text += ": " + util::printable(*message, 200);
-  }
-  return text;
-}
 
 Api::Api(HttpClient& http, util::Clock& clock, util::Reporter& reporter, std::string endpoint, std::string token,
          RetryPolicy policy)
@@ -116,8 +119,8 @@ std::vector<Result<util::Json>> Api::call_all(const std::vector<ApiCall>& calls)
         }
         continue;
       }
-      const std::string code = api_code(response.body);
-      const std::string problem = what + ": " + describe_api_error(status, response.body);
+      const ApiError error = api_error(response.body);
+      const std::string problem = what + ": " + describe(status, error);
       last_problem[index] = problem;
       if (status == 429) {
         const auto now_s =
@@ -125,7 +128,7 @@ std::vector<Result<util::Json>> Api::call_all(const std::vector<ApiCall>& calls)
         if (rate_limit_reset_ > now_s)
           wait = std::max(wait, std::chrono::milliseconds((rate_limit_reset_ - now_s) * 1000));
         retry.push_back(index);
-      } else if (status >= 500 || status == 423 || (status == 409 && code == "conflict")) {
+      } else if (status >= 500 || status == 423 || (status == 409 && error.code == "conflict")) {
         retry.push_back(index);
       } else if (status == 401 || status == 403) {
         results[index] =

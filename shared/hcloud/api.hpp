@@ -65,7 +65,4 @@ class Api {
   long long rate_limit_reset_ = 0;       // unix seconds, from RateLimit-Reset
 };
 
-// The API's error code and message from an error response body, if it has them.
-std::string describe_api_error(long status, const std::string& body);
-
 }  // namespace phoenix::hcloud

@@ -29,20 +29,16 @@ Result<std::vector<Member>> HcloudBalancer::members() {
   auto answer = api_.call({"GET", "/load_balancers/" + std::to_string(*id), ""});
   if (!answer) return answer.error();
   const cJSON* load_balancer = cJSON_GetObjectItemCaseSensitive(answer->get(), "load_balancer");
-  int destination_port = 0;
   const cJSON* service = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(load_balancer, "services"), 0);
-  destination_port = static_cast<int>(util::json_number(service, "destination_port").value_or(0));
+  const int destination_port = static_cast<int>(util::json_number(service, "destination_port").value_or(0));
 
   // Which pool each server belongs to, from the servers' own labels.
-  auto servers = api_.list(
-      "/servers?label_selector=" + http::url_encode(std::string(kService) + "=" + settings_.service), "servers");
+  auto servers = list_servers(api_, settings_.service);
   if (!servers) return servers.error();
   std::map<long long, std::pair<std::string, std::string>> owners;  // id -> (label, address)
   for (const auto& server : *servers) {
-    const auto labels = server_labels(server.get());
-    const auto label = labels.count(kLabel) != 0 ? labels.at(kLabel) : "";
-    owners[static_cast<long long>(util::json_number(server.get(), "id").value_or(0))] = {label,
-                                                                                         server_address(server.get())};
+    owners[static_cast<long long>(util::json_number(server.get(), "id").value_or(0))] = {
+        label_of(labels_of(server.get()), kLabel), server_address(server.get())};
   }
 
   std::vector<Member> members;

@@ -7,18 +7,36 @@
 
 namespace phoenix::hcloud {
 
-namespace {
-bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
-}  // namespace
+std::string label_of(const Labels& labels, const std::string& key) {
+  const auto found = labels.find(key);
+  return found == labels.end() ? std::string() : found->second;
+}
+
+Labels labels_of(const cJSON* object) {
+  Labels labels;
+  const cJSON* label = nullptr;
+  cJSON_ArrayForEach(label, cJSON_GetObjectItemCaseSensitive(object, "labels")) {
+    if (cJSON_IsString(label) && label->string != nullptr) labels[label->string] = label->valuestring;
+  }
+  return labels;
+}
+
+std::string unix_ms_label(WallTime time) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count());
+}
+
+WallTime from_unix_ms_label(const std::string& value) {
+  return WallTime(std::chrono::milliseconds(util::parse_int(value).value_or(0)));
+}
 
 std::string label_value(std::string_view text) {
   std::string value;
   for (char c : text) {
     if (value.size() == 63) break;
-    value += (alnum(c) || c == '.' || c == '_' || c == '-') ? c : '_';
+    value += util::is_name_char(c) ? c : '_';
   }
-  while (!value.empty() && !alnum(value.front())) value.erase(value.begin());
-  while (!value.empty() && !alnum(value.back())) value.pop_back();
+  while (!value.empty() && !util::is_ascii_alnum(value.front())) value.erase(value.begin());
+  while (!value.empty() && !util::is_ascii_alnum(value.back())) value.pop_back();
   return value;
 }
 
@@ -26,18 +44,19 @@ std::string server_name(std::string_view service, std::string_view label, int in
   std::string name;
   for (char c : std::string(service) + "-" + std::string(label) + "-" + std::to_string(index)) {
     const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    name += alnum(lower) ? lower : '-';
+    name += util::is_ascii_alnum(lower) ? lower : '-';
   }
   return name.substr(0, 63);
 }
 
 Labels pool_labels(std::string_view service, const PoolMetadata& meta, int index, int size) {
-  const auto created_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(meta.created_at.time_since_epoch()).count();
   Labels labels = {
-      {kService, std::string(service)},       {kLabel, meta.label},
-      {kIndex, std::to_string(index)},        {kSize, std::to_string(size)},
-      {kCreated, std::to_string(created_ms)}, {kSmoke, to_string(meta.smoke)},
+      {kService, std::string(service)},
+      {kLabel, meta.label},
+      {kIndex, std::to_string(index)},
+      {kSize, std::to_string(size)},
+      {kCreated, unix_ms_label(meta.created_at)},
+      {kSmoke, to_string(meta.smoke)},
       {kVerdict, to_string(meta.verdict)},
   };
   if (auto revision = label_value(meta.revision); !revision.empty()) labels[kRevision] = revision;
@@ -47,18 +66,14 @@ Labels pool_labels(std::string_view service, const PoolMetadata& meta, int index
 }
 
 PoolMetadata metadata_from_labels(const Labels& labels) {
-  const auto get = [&](const char* key) {
-    const auto found = labels.find(key);
-    return found == labels.end() ? std::string() : found->second;
-  };
   PoolMetadata meta;
-  meta.label = get(kLabel);
-  meta.created_at = WallTime(std::chrono::milliseconds(util::parse_int(get(kCreated)).value_or(0)));
-  meta.revision = get(kRevision);
-  meta.triggered_by = get(kBy);
-  meta.smoke = parse_smoke_verdict(get(kSmoke)).value_or(SmokeVerdict::pending);
-  meta.verdict = parse_live_verdict(get(kVerdict)).value_or(LiveVerdict::unknown);
-  meta.verdict_reason = get(kReason);
+  meta.label = label_of(labels, kLabel);
+  meta.created_at = from_unix_ms_label(label_of(labels, kCreated));
+  meta.revision = label_of(labels, kRevision);
+  meta.triggered_by = label_of(labels, kBy);
+  meta.smoke = parse_smoke_verdict(label_of(labels, kSmoke)).value_or(SmokeVerdict::pending);
+  meta.verdict = parse_live_verdict(label_of(labels, kVerdict)).value_or(LiveVerdict::unknown);
+  meta.verdict_reason = label_of(labels, kReason);
   return meta;
 }
 

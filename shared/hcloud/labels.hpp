@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "shared/core/pool.hpp"
+#include "shared/util/json.hpp"
 
 namespace phoenix::hcloud {
 
@@ -22,6 +23,14 @@ inline constexpr const char* kVerdict = "phoenix-verdict";
 inline constexpr const char* kReason = "phoenix-reason";
 
 using Labels = std::map<std::string, std::string>;
+
+// The value of `key`, or "" when the object has no such label.
+std::string label_of(const Labels& labels, const std::string& key);
+// The "labels" of an API object (a server, a placement group).
+Labels labels_of(const cJSON* object);
+// A time as a label value (unix milliseconds), and back; an unreadable value is the epoch.
+std::string unix_ms_label(WallTime time);
+WallTime from_unix_ms_label(const std::string& value);
 
 // A valid label value carrying as much of `text` as fits.
 std::string label_value(std::string_view text);

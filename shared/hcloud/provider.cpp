@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "shared/hcloud/labels.hpp"
 #include "shared/http/url.hpp"
@@ -48,13 +49,10 @@ std::string server_address(const cJSON* server) {
   return {};
 }
 
-Labels server_labels(const cJSON* server) {
-  Labels labels;
-  const cJSON* label = nullptr;
-  cJSON_ArrayForEach(label, cJSON_GetObjectItemCaseSensitive(server, "labels")) {
-    if (cJSON_IsString(label) && label->string != nullptr) labels[label->string] = label->valuestring;
-  }
-  return labels;
+Result<std::vector<util::Json>> list_servers(Api& api, const std::string& service, const std::string& label) {
+  std::string selector = std::string(kService) + "=" + service;
+  if (!label.empty()) selector += "," + std::string(kLabel) + "=" + label;
+  return api.list("/servers?label_selector=" + http::url_encode(selector), "servers");
 }
 
 HcloudProvider::HcloudProvider(Api& api, ProviderSettings settings, util::Reporter& reporter)
@@ -65,18 +63,12 @@ std::string HcloudProvider::describe() const {
          (settings_.location.empty() ? "" : ", " + settings_.location) + ")";
 }
 
-Result<std::vector<util::Json>> HcloudProvider::servers(const std::string& label) {
-  std::string selector = std::string(kService) + "=" + settings_.service;
-  if (!label.empty()) selector += "," + std::string(kLabel) + "=" + label;
-  return api_.list("/servers?label_selector=" + http::url_encode(selector), "servers");
-}
-
 std::vector<Pool> HcloudProvider::to_pools(const std::vector<util::Json>& servers) const {
   std::map<std::string, Pool> pools;
   std::map<std::string, int> sizes;
   std::map<std::string, int> powered_off;
   for (const auto& server : servers) {
-    const Labels labels = server_labels(server.get());
+    const Labels labels = labels_of(server.get());
     const auto meta = metadata_from_labels(labels);
     if (meta.label.empty()) continue;
     Pool& pool = pools[meta.label];
@@ -89,8 +81,7 @@ std::vector<Pool> HcloudProvider::to_pools(const std::vector<util::Json>& server
     }
     const auto status = util::json_string(server.get(), "status").value_or("unknown");
     if (status == "off") ++powered_off[meta.label];
-    sizes[meta.label] =
-        static_cast<int>(util::parse_int(labels.count(kSize) != 0 ? labels.at(kSize) : "0").value_or(0));
+    sizes[meta.label] = static_cast<int>(util::parse_int(label_of(labels, kSize)).value_or(0));
     pool.servers.push_back(
         {std::to_string(server_id(server.get())), server_address(server.get()), settings_.port, state_of(status)});
   }
@@ -126,15 +117,13 @@ std::string HcloudProvider::user_data(const PoolSpec& spec, int index) const {
 Result<Pool> HcloudProvider::create_pool(const PoolSpec& spec) {
   auto existing = servers(spec.meta.label);
   if (!existing) return existing.error();
-  std::map<int, bool> present;
+  std::set<long long> present;
   for (const auto& server : *existing) {
-    const Labels labels = server_labels(server.get());
-    if (auto index = util::parse_int(labels.count(kIndex) != 0 ? labels.at(kIndex) : ""))
-      present[static_cast<int>(*index)] = true;
+    if (auto index = util::parse_int(label_of(labels_of(server.get()), kIndex))) present.insert(*index);
   }
   // A pool whose creation was cut short keeps its metadata; missing servers are added to it.
   PoolMetadata meta = spec.meta;
-  if (!existing->empty()) meta = metadata_from_labels(server_labels(existing->front().get()));
+  if (!existing->empty()) meta = metadata_from_labels(labels_of(existing->front().get()));
 
   std::vector<ApiCall> calls;
   for (int index = 1; index <= spec.size; ++index) {
@@ -186,9 +175,9 @@ Status HcloudProvider::update_metadata(const PoolMetadata& meta) {
   if (!found) return found.error();
   std::vector<ApiCall> calls;
   for (const auto& server : *found) {
-    Labels labels = server_labels(server.get());
-    const int index = static_cast<int>(util::parse_int(labels[kIndex]).value_or(0));
-    const int size = static_cast<int>(util::parse_int(labels[kSize]).value_or(0));
+    Labels labels = labels_of(server.get());
+    const int index = static_cast<int>(util::parse_int(label_of(labels, kIndex)).value_or(0));
+    const int size = static_cast<int>(util::parse_int(label_of(labels, kSize)).value_or(0));
     // PUT replaces the whole map: keep labels that are not Phoenix's.
     for (const auto& [key, value] : pool_labels(settings_.service, meta, index, size)) labels[key] = value;
     if (label_value(meta.verdict_reason).empty()) labels.erase(kReason);

@@ -24,6 +24,11 @@ struct ProviderSettings {
   std::chrono::milliseconds create_timeout{600000};
 };
 
+// The address Phoenix reaches a server at: its public IPv4, else its first private IP.
+std::string server_address(const cJSON* server);
+// The servers (API objects) of `service`, or of its pool `label` when given.
+Result<std::vector<util::Json>> list_servers(Api& api, const std::string& service, const std::string& label = "");
+
 class HcloudProvider final : public Provider {
  public:
   HcloudProvider(Api& api, ProviderSettings settings, util::Reporter& reporter);
@@ -37,8 +42,9 @@ class HcloudProvider final : public Provider {
   Status set_power(const Pool& pool, PowerState power) override;
 
  private:
-  // The servers (API objects) of the service, or of one pool when `label` is given.
-  Result<std::vector<util::Json>> servers(const std::string& label = "");
+  Result<std::vector<util::Json>> servers(const std::string& label = "") {
+    return list_servers(api_, settings_.service, label);
+  }
   std::vector<Pool> to_pools(const std::vector<util::Json>& servers) const;
   std::string user_data(const PoolSpec& spec, int index) const;
 
@@ -46,9 +52,5 @@ class HcloudProvider final : public Provider {
   ProviderSettings settings_;
   util::Reporter& reporter_;
 };
-
-// The address Phoenix reaches a server at: its public IPv4, else its first private IP.
-std::string server_address(const cJSON* server);
-Labels server_labels(const cJSON* server);
 
 }  // namespace phoenix::hcloud

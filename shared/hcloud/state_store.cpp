@@ -1,9 +1,8 @@
 #include "shared/hcloud/state_store.hpp"
 
 #include "shared/hcloud/labels.hpp"
-#include "shared/hcloud/provider.hpp"
 #include "shared/http/url.hpp"
-#include "shared/util/process.hpp"
+#include "shared/providers/file_state_store.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::hcloud {
@@ -13,32 +12,22 @@ namespace {
 std::string lock_name(const std::string& service) { return "phoenix-lock-" + service; }
 std::string intent_name(const std::string& service) { return "phoenix-intent-" + service; }
 
-std::string milliseconds(WallTime time) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count());
-}
-WallTime from_milliseconds(const std::string& text) {
-  return WallTime(std::chrono::milliseconds(util::parse_int(text).value_or(0)));
-}
-
 Labels holder_labels(const LockHolder& holder, const std::string& prefix) {
   return {{prefix + "host", label_value(holder.host)},
           {prefix + "pid", std::to_string(holder.pid)},
           {prefix + "job", label_value(holder.job)},
           {prefix + "command", label_value(holder.command)},
-          {prefix + "since", milliseconds(holder.since)}};
+          {prefix + "since", unix_ms_label(holder.since)}};
 }
 
 LockHolder holder_from(const Labels& labels, const std::string& prefix) {
-  const auto get = [&](const std::string& key) {
-    const auto found = labels.find(prefix + key);
-    return found == labels.end() ? std::string() : found->second;
-  };
+  const auto get = [&](const std::string& key) { return label_of(labels, prefix + key); };
   LockHolder holder;
   holder.host = get("host");
   holder.pid = static_cast<long>(util::parse_int(get("pid")).value_or(0));
   holder.job = get("job");
   holder.command = get("command");
-  holder.since = from_milliseconds(get("since"));
+  holder.since = from_unix_ms_label(get("since"));
   return holder;
 }
 
@@ -63,7 +52,14 @@ Result<std::optional<std::pair<long long, Labels>>> HcloudStateStore::find_group
   if (groups->empty()) return std::optional<std::pair<long long, Labels>>{};
   const cJSON* group = groups->front().get();
   return std::optional<std::pair<long long, Labels>>(
-      std::make_pair(static_cast<long long>(util::json_number(group, "id").value_or(0)), server_labels(group)));
+      std::make_pair(static_cast<long long>(util::json_number(group, "id").value_or(0)), labels_of(group)));
+}
+
+Status HcloudStateStore::delete_group(long long id) {
+  auto removed = api_.call({"DELETE", "/placement_groups/" + std::to_string(id), ""});
+  // Already gone (404) is what was wanted.
+  if (!removed && removed.error().kind != ErrorKind::failed) return removed.error();
+  return {};
 }
 
 Status HcloudStateStore::create_group(const std::string& name, const Labels& labels) {
@@ -74,9 +70,7 @@ Status HcloudStateStore::create_group(const std::string& name, const Labels& lab
 }
 
 std::optional<std::string> HcloudStateStore::staleness(const LockHolder& holder, std::chrono::seconds stale_after) {
-  const bool running =
-      holder.host != this_host_ || util::is_running(util::ProcessIdentity{static_cast<pid_t>(holder.pid), 0});
-  return lock_staleness(holder, this_host_, clock_.wall_now(), stale_after, running);
+  return providers::staleness_seen_from(this_host_, clock_, holder, stale_after);
 }
 
 Result<std::optional<LockHolder>> HcloudStateStore::read_lock() {
@@ -102,17 +96,8 @@ Result<LockOutcome> HcloudStateStore::acquire_lock(const LockRequest& request) {
     return LockOutcome{};
   }
   const LockHolder holder = holder_from((*group)->second, "phoenix-holder-");
-  const auto stale = staleness(holder, request.stale_after);
-  if (!stale) {
-    return Error{ErrorKind::refused, "another deploy holds the lock: " + holder.describe() +
-                                         "; wait for it to finish (one deploy at a time per service)"};
-  }
-  if (!request.break_lock) {
-    return Error{ErrorKind::refused, "the deploy lock is stale: " + *stale + " (held by " + holder.describe() +
-                                         "); re-run with --break-lock to take it over"};
-  }
-  auto removed = api_.call({"DELETE", "/placement_groups/" + std::to_string((*group)->first), ""});
-  if (!removed && removed.error().kind != ErrorKind::failed) return removed.error();
+  PHX_TRY(check_lock_takeover(holder, staleness(holder, request.stale_after), request.break_lock));
+  PHX_TRY(delete_group((*group)->first));
   // Whoever creates it first after the removal holds it; a second breaker is refused here.
   const auto retaken = create_group(lock_name(service_), labels);
   if (!retaken.ok()) {
@@ -132,9 +117,7 @@ Status HcloudStateStore::release_lock(const LockHolder& holder) {
   if (!group->has_value()) return {};
   const LockHolder owner = holder_from((*group)->second, "phoenix-holder-");
   if (owner.host != this_host_ || owner.pid != holder.pid) return {};  // taken over meanwhile
-  auto removed = api_.call({"DELETE", "/placement_groups/" + std::to_string((*group)->first), ""});
-  if (!removed && removed.error().kind != ErrorKind::failed) return removed.error();
-  return {};
+  return delete_group((*group)->first);
 }
 
 Status HcloudStateStore::write_intent(const Intent& intent) {
@@ -144,7 +127,7 @@ Status HcloudStateStore::write_intent(const Intent& intent) {
   for (std::size_t i = 0; i < intent.from.size() && i < 8; ++i)
     labels["phoenix-from-" + std::to_string(i)] = intent.from[i];
   if (auto reason = label_value(intent.reason); !reason.empty()) labels["phoenix-reason"] = reason;
-  labels["phoenix-started"] = milliseconds(intent.started_at);
+  labels["phoenix-started"] = unix_ms_label(intent.started_at);
   labels["phoenix-step"] = std::to_string(intent.step);
   labels["phoenix-steps"] = std::to_string(intent.steps);
   if (auto current = label_value(intent.current); !current.empty()) labels["phoenix-current"] = current;
@@ -162,10 +145,7 @@ Result<std::optional<Intent>> HcloudStateStore::read_intent() {
   if (!group) return group.error();
   if (!group->has_value()) return std::optional<Intent>{};
   const Labels& labels = (*group)->second;
-  const auto get = [&](const std::string& key) {
-    const auto found = labels.find(key);
-    return found == labels.end() ? std::string() : found->second;
-  };
+  const auto get = [&](const std::string& key) { return label_of(labels, key); };
   Intent intent;
   intent.operation = get("phoenix-operation");
   intent.target = get("phoenix-target");
@@ -174,7 +154,7 @@ Result<std::optional<Intent>> HcloudStateStore::read_intent() {
   }
   intent.reason = get("phoenix-reason");
   intent.by = holder_from(labels, "phoenix-by-");
-  intent.started_at = from_milliseconds(get("phoenix-started"));
+  intent.started_at = from_unix_ms_label(get("phoenix-started"));
   intent.step = static_cast<int>(util::parse_int(get("phoenix-step")).value_or(0));
   intent.steps = static_cast<int>(util::parse_int(get("phoenix-steps")).value_or(0));
   intent.current = get("phoenix-current");
@@ -185,9 +165,7 @@ Status HcloudStateStore::clear_intent() {
   auto group = find_group(intent_name(service_));
   if (!group) return group.error();
   if (!group->has_value()) return {};
-  auto removed = api_.call({"DELETE", "/placement_groups/" + std::to_string((*group)->first), ""});
-  if (!removed && removed.error().kind != ErrorKind::failed) return removed.error();
-  return {};
+  return delete_group((*group)->first);
 }
 
 }  // namespace phoenix::hcloud

@@ -35,6 +35,8 @@ class HcloudStateStore final : public StateStore {
   // The placement group with this name: (id, labels), or nothing.
   Result<std::optional<std::pair<long long, std::map<std::string, std::string>>>> find_group(const std::string& name);
   Status create_group(const std::string& name, const std::map<std::string, std::string>& labels);
+  // Deletes the placement group; one that is already gone is not an error.
+  Status delete_group(long long id);
 
   Api& api_;
   std::string service_;

@@ -53,7 +53,7 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
         status = balancer_.admit(step.members);
         break;
       case StepKind::drain:
-        status = drain(step, outcome);
+        status = drain(step);
         break;
       case StepKind::wait_drained:
         status = wait_drained(step);
@@ -64,8 +64,9 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
     }
     const bool changes_membership = step.kind != StepKind::wait_healthy && step.kind != StepKind::wait_drained;
     if (status.ok() && changes_membership) status = persist();
-    // A change the balancer did not take may mean it reloaded under us: plan again from what
-    // it has now. (A balancer that stays unreachable fails that observation.)
+    // A change the balancer did not take (unreachable, or a guard that no longer held) may
+    // mean it reloaded under us: plan again from what it has now. (A balancer that stays
+    // unreachable fails that observation.)
     if (!status.ok() && changes_membership && status.error().kind == ErrorKind::unavailable) {
       outcome.balancer_changed = true;
     }
@@ -124,11 +125,10 @@ Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
   }
 }
 
-Status SwitchExecutor::drain(const Step& step, SwitchOutcome& outcome) {
+Status SwitchExecutor::drain(const Step& step) {
   auto change = balancer_.drain(step.members, step.keep_serving);
   if (!change) return change.error();
   if (!change->applied) {
-    outcome.balancer_changed = true;
     return Error{ErrorKind::unavailable,
                  "not draining: " + change->refusal + " (was the balancer reloaded or changed by hand?)"};
   }
@@ -170,7 +170,6 @@ Status SwitchExecutor::remove(const Step& step, SwitchOutcome& outcome) {
     auto change = balancer_.remove(pending, step.keep_serving);
     if (!change) return change.error();
     if (!change->applied) {
-      outcome.balancer_changed = true;
       return Error{ErrorKind::unavailable,
                    "not removing: " + change->refusal + " (was the balancer reloaded or changed by hand?)"};
     }

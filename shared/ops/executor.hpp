@@ -46,7 +46,7 @@ class SwitchExecutor {
  private:
   Status wait_healthy(const Step& step, SwitchOutcome& outcome);
   Status wait_drained(const Step& step);
-  Status drain(const Step& step, SwitchOutcome& outcome);
+  Status drain(const Step& step);
   Status remove(const Step& step, SwitchOutcome& outcome);
   Status persist();
 

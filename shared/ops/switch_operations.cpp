@@ -247,6 +247,18 @@ Result<SwitchResult> switch_to(Services& services, const SwitchRequestFull& full
   }
 }
 
+// The newest deploy, rollback or repair that succeeded: the pool the operator last made live.
+// Unreadable history counts as none; the callers only use it to explain or to choose.
+std::optional<HistoryEvent> last_successful_switch(Services& services) {
+  auto events = services.state.read_history();
+  if (!events) return std::nullopt;
+  for (auto it = events->rbegin(); it != events->rend(); ++it) {
+    const bool switch_action = it->action == "deploy" || it->action == "rollback" || it->action == "repair";
+    if (switch_action && it->result == "succeeded") return *it;
+  }
+  return std::nullopt;
+}
+
 // An interrupted operation found when starting another one, reported once.
 std::optional<Intent> interrupted_operation(Services& services) {
   auto intent = services.state.read_intent();
@@ -332,13 +344,8 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   // The pool the last successful switch made live is what the operator wants live (a reload
   // that read a stale config can have undone it); else the newest live pool.
   std::string target;
-  if (auto events = services.state.read_history()) {
-    for (auto it = events->rbegin(); it != events->rend() && target.empty(); ++it) {
-      if ((it->action == "deploy" || it->action == "rollback" || it->action == "repair") && it->result == "succeeded") {
-        if (find_pool(observation->pools, it->label) != nullptr) target = it->label;
-        break;
-      }
-    }
+  if (const auto last = last_successful_switch(services); last && find_pool(observation->pools, last->label)) {
+    target = last->label;
   }
   if (target.empty()) {
     std::vector<Pool> candidates;
@@ -363,15 +370,7 @@ Result<StatusReport> status(Services& services) {
   if (!durable) return durable.error();
   StatusInputs inputs{services.config.service, observation->pools, observation->members, *intent, *lock, {}, false};
   inputs.durable = *durable;
-  if (auto events = services.state.read_history()) {
-    for (auto it = events->rbegin(); it != events->rend(); ++it) {
-      const bool switch_action = it->action == "deploy" || it->action == "rollback" || it->action == "repair";
-      if (switch_action && it->result == "succeeded") {
-        inputs.last_switch = *it;
-        break;
-      }
-    }
-  }
+  inputs.last_switch = last_successful_switch(services);
   if (lock->has_value()) {
     inputs.lock_staleness = services.state.staleness(**lock, services.config.lock_stale_after);
     inputs.operation_in_progress = intent->has_value() && !inputs.lock_staleness;

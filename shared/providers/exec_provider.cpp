@@ -1,5 +1,7 @@
 #include "shared/providers/exec_provider.hpp"
 
+#include <algorithm>
+
 #include "shared/core/label.hpp"
 #include "shared/core/records.hpp"
 #include "shared/util/process.hpp"
@@ -10,13 +12,7 @@ namespace phoenix::providers {
 namespace {
 
 bool valid_server_id(const std::string& id) {
-  if (id.empty() || id.size() > 63) return false;
-  for (char c : id) {
-    const bool ok =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+  return !id.empty() && id.size() <= 63 && std::all_of(id.begin(), id.end(), util::is_name_char);
 }
 
 util::Json metadata_json(const PoolMetadata& meta) {

@@ -27,11 +27,16 @@ Result<std::optional<LockHolder>> FileStateStore::read_lock() {
   return std::optional<LockHolder>(*holder);
 }
 
-std::optional<std::string> FileStateStore::staleness(const LockHolder& holder, std::chrono::seconds stale_after) {
+std::optional<std::string> staleness_seen_from(const std::string& this_host, const util::Clock& clock,
+                                               const LockHolder& holder, std::chrono::seconds stale_after) {
   // Whether the holder still runs can only be told on its own host; elsewhere, its age decides.
   const bool running =
-      holder.host != this_host_ || util::is_running(util::ProcessIdentity{static_cast<pid_t>(holder.pid), 0});
-  return lock_staleness(holder, this_host_, clock_.wall_now(), stale_after, running);
+      holder.host != this_host || util::is_running(util::ProcessIdentity{static_cast<pid_t>(holder.pid), 0});
+  return lock_staleness(holder, this_host, clock.wall_now(), stale_after, running);
+}
+
+std::optional<std::string> FileStateStore::staleness(const LockHolder& holder, std::chrono::seconds stale_after) {
+  return staleness_seen_from(this_host_, clock_, holder, stale_after);
 }
 
 Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
@@ -54,14 +59,7 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
     holder = **current;
     stale = staleness(holder, request.stale_after);
   }
-  if (!stale) {
-    return Error{ErrorKind::refused, "another deploy holds the lock: " + holder.describe() +
-                                         "; wait for it to finish (one deploy at a time per service)"};
-  }
-  if (!request.break_lock) {
-    return Error{ErrorKind::refused, "the deploy lock is stale: " + *stale + " (held by " + holder.describe() +
-                                         "); re-run with --break-lock to take it over"};
-  }
+  PHX_TRY(check_lock_takeover(holder, stale, request.break_lock));
   PHX_TRY(util::write_file_atomic(lock_path(), record));
   LockOutcome outcome;
   outcome.taken_over = holder;

@@ -40,4 +40,9 @@ class FileStateStore final : public StateStore {
   const util::Clock& clock_;
 };
 
+// lock_staleness as judged on `this_host` now: a holder on this host is checked for being
+// alive; one on another host only by age. Shared by the stores that keep the lock elsewhere.
+std::optional<std::string> staleness_seen_from(const std::string& this_host, const util::Clock& clock,
+                                               const LockHolder& holder, std::chrono::seconds stale_after);
+
 }  // namespace phoenix::providers

@@ -22,6 +22,14 @@ std::optional<std::int64_t> parse_int(std::string_view text);
 
 bool is_valid_utf8(std::string_view text);
 
+// ASCII letters and digits: locale-independent, unlike std::isalnum.
+constexpr bool is_ascii_alnum(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+// The characters of names that travel everywhere unquoted (labels, file names, cloud label
+// values, server ids): A-Z a-z 0-9 . _ -
+constexpr bool is_name_char(char c) { return is_ascii_alnum(c) || c == '.' || c == '_' || c == '-'; }
+
 // Makes arbitrary bytes printable on one line: control and non-UTF-8 bytes become \xNN,
 // and the result is cut to `max_length` characters with "..." appended.
 std::string printable(std::string_view text, std::size_t max_length = 200);

@@ -22,7 +22,7 @@ namespace phoenix::testing {
 
 namespace {
 
-void fail(const std::string& message) { throw std::runtime_error(message); }
+[[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
 
 std::string read_or_empty(const fs::path& path) {
   auto text = util::read_file(path);
@@ -254,6 +254,19 @@ fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy,
   return path;
 }
 
+namespace {
+// The port a fake writes to `port_file` once it listens; fails the test after 5 s.
+int wait_for_port_file(const fs::path& port_file, const std::string& fake) {
+  for (int i = 0; i < 500; ++i) {
+    if (auto text = util::read_file(port_file)) {
+      if (const auto port = util::parse_int(util::trim(*text)); port && *port > 0) return static_cast<int>(*port);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  fail(fake + " did not start");
+}
+}  // namespace
+
 HcloudFake::HcloudFake(const fs::path& directory, Options options) : options_(std::move(options)) {
   if (options_.app_port == 0) options_.app_port = free_port();
   const auto port_file = directory / ("hcloud-fake-" + std::to_string(free_port()) + ".port");
@@ -266,12 +279,7 @@ HcloudFake::HcloudFake(const fs::path& directory, Options options) : options_(st
                             directory / "hcloud-fake.log"});
   if (!started) fail("cannot start phoenix-hcloud-fake: " + started.error().message);
   process_ = *started;
-  for (int i = 0; i < 500 && port_ == 0; ++i) {
-    if (auto text = util::read_file(port_file))
-      port_ = static_cast<int>(util::parse_int(util::trim(*text)).value_or(0));
-    if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (port_ == 0) fail("phoenix-hcloud-fake did not start");
+  port_ = wait_for_port_file(port_file, "phoenix-hcloud-fake");
 }
 
 HcloudFake::~HcloudFake() {
@@ -321,12 +329,7 @@ CiFake::CiFake(const fs::path& directory, const std::string& kind, const fs::pat
   auto started = util::spawn_detached({argv, directory, directory / (kind + "-fake.log")});
   if (!started) fail("cannot start phoenix-ci-fake: " + started.error().message);
   process_ = *started;
-  for (int i = 0; i < 500 && port_ == 0; ++i) {
-    if (auto text = util::read_file(port_file))
-      port_ = static_cast<int>(util::parse_int(util::trim(*text)).value_or(0));
-    if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (port_ == 0) fail("phoenix-ci-fake did not start");
+  port_ = wait_for_port_file(port_file, "phoenix-ci-fake");
 }
 
 CiFake::~CiFake() { util::stop_process(process_, std::chrono::seconds(5)); }
