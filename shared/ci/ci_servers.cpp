@@ -148,6 +148,9 @@ Status GocdServer::update_config_repo(const ConfigRepo& repo) {
   request.body = config_repo_body(repo);
   auto answer = send(request, kGocdConfigRepos);
   if (!answer) return answer.error();
+  if (answer->status == 404) {
+    return Error{ErrorKind::failed, "GoCD has no config repository '" + repo.id + "' to update (removed meanwhile?)"};
+  }
   return {};
 }
 
