@@ -151,7 +151,7 @@ Status run_ci_backup(CommandContext& context) {
   options.url = url;
   if (dir) options.dir = std::filesystem::path(*dir);
   options.repo = *repo;
-  options.push = context.flag("push");
+  options.require_remote = context.flag("push");
   http::CurlHttpClient http;
   auto result = ci::backup(http, credentials, context.reporter(), options);
   if (!result) return result.error();
@@ -258,8 +258,9 @@ cli::Program make_program() {
        "       deploy-pipeline ci-config restore --to gocd|jenkins --url URL --repo DIR [--dry-run]",
        "backup writes every GoCD pipeline (exported as YAML) or Jenkins job (config.xml) into the git\n"
        "working tree --repo, or the server's own files with --dir (GoCD's cruise-config.xml,\n"
-       "JENKINS_HOME/jobs/*/config.xml), commits only when something changed, and pushes with\n"
-       "--push. Clear-text secrets are masked; back up GoCD's cipher.aes and Jenkins'\n"
+       "JENKINS_HOME/jobs/*/config.xml), commits only when something changed, and pushes when the\n"
+       "repository has a remote (--push: fail when it has none). Clear-text secrets are masked; back up GoCD's "
+       "cipher.aes and Jenkins'\n"
        "secrets/master.key separately. restore registers the repository as a GoCD config\n"
        "repository, or creates and updates each Jenkins job; a second run changes nothing.\n"
        "Credentials: GOCD_TOKEN (or GOCD_USER and GOCD_PASSWORD), JENKINS_USER and JENKINS_TOKEN.",
@@ -271,7 +272,7 @@ cli::Program make_program() {
              "url", po::value<std::string>()->value_name("URL"), "the CI server (GoCD: https://host:8154)")(
              "dir", po::value<std::string>()->value_name("DIR"), "backup: the server's own files instead of its API")(
              "repo", po::value<std::string>()->value_name("DIR"), "the git working tree of the backup")(
-             "push", po::bool_switch(), "backup: push to the repository's remote")(
+             "push", po::bool_switch(), "backup: require a remote to push to (pushing is automatic)")(
              "dry-run", po::bool_switch(), "restore: print the plan, change nothing")(
              "repo-url", po::value<std::string>()->value_name("URL"),
              "restore to GoCD: the URL GoCD clones (default: the repository's remote)")(

@@ -111,7 +111,7 @@ Result<BackupResult> backup(HttpClient& http, const Credentials& credentials, ut
   auto before = repository->read(source->directory);
   if (!before) return before.error();
   result.change = diff(*before, source->files);
-  PHX_TRY(repository->write(source->directory, source->files));
+  PHX_TRY(repository->write(source->directory, *before, source->files));
   auto committed = repository->commit({source->directory}, commit_message(source->description, result.change));
   if (!committed) return committed.error();
   result.committed = *committed;
@@ -119,10 +119,15 @@ Result<BackupResult> backup(HttpClient& http, const Credentials& credentials, ut
                                        std::to_string(result.change.modified.size()) + " changed, " +
                                        std::to_string(result.change.removed.size()) + " removed"
                                  : "nothing changed since the last backup; no commit");
-  if (options.push) {
-    PHX_TRY(repository->push());
+  // Pushed even when nothing was committed: that catches up a push that failed last time.
+  auto remote = repository->remote();
+  if (!remote) return remote.error();
+  if (*remote) {
+    PHX_TRY(repository->push(**remote));
     result.pushed = true;
-    reporter.step("pushed to the repository's remote");
+    reporter.step("pushed to " + **remote);
+  } else if (options.require_remote) {
+    return Error{ErrorKind::invalid, "--push: the repository " + options.repo.string() + " has no remote"};
   }
   return result;
 }

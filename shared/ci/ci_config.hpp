@@ -18,7 +18,9 @@ struct BackupOptions {
   std::optional<std::string> url;            // the server's API, or
   std::optional<std::filesystem::path> dir;  // its own files (GoCD config dir, JENKINS_HOME)
   std::filesystem::path repo;
-  bool push = false;
+  // The backup is pushed whenever the repository has a remote; with this, a repository
+  // without one is an error rather than a local-only backup.
+  bool require_remote = false;
 };
 
 struct BackupResult {

@@ -57,18 +57,16 @@ Result<Snapshot> GitRepository::read(const std::string& directory) const {
   return snapshot;
 }
 
-Status GitRepository::write(const std::string& directory, const Snapshot& snapshot) const {
-  auto current = read(directory);
-  if (!current) return current.error();
-  for (const auto& [relative, content] : snapshot) {
-    const auto found = current->find(relative);
-    if (found != current->end() && found->second == content) continue;
+Status GitRepository::write(const std::string& directory, const Snapshot& current, const Snapshot& wanted) const {
+  for (const auto& [relative, content] : wanted) {
+    const auto found = current.find(relative);
+    if (found != current.end() && found->second == content) continue;
     const fs::path file = path_ / relative;
     PHX_TRY(util::make_directories(file.parent_path()));
     PHX_TRY(util::write_file_atomic(file, content));
   }
-  for (const auto& [relative, content] : *current) {
-    if (snapshot.count(relative) != 0) continue;
+  for (const auto& [relative, content] : current) {
+    if (wanted.count(relative) != 0) continue;
     std::error_code ec;
     fs::remove(path_ / relative, ec);
     // Remove folders left empty (a Jenkins job's folder).
@@ -103,12 +101,19 @@ Result<bool> GitRepository::commit(const std::vector<std::string>& directories, 
   return true;
 }
 
-Result<std::string> GitRepository::remote_url() const {
+Result<std::optional<std::string>> GitRepository::remote() const {
   auto remotes = git({"remote"});
   if (!remotes) return remotes.error();
   const auto names = util::split_lines(*remotes);
-  if (names.empty()) return Error{ErrorKind::invalid, "the repository " + path_.string() + " has no remote"};
-  auto url = git({"remote", "get-url", names.front()});
+  if (names.empty()) return std::optional<std::string>{};
+  return std::optional<std::string>(names.front());
+}
+
+Result<std::string> GitRepository::remote_url() const {
+  auto name = remote();
+  if (!name) return name.error();
+  if (!*name) return Error{ErrorKind::invalid, "the repository " + path_.string() + " has no remote"};
+  auto url = git({"remote", "get-url", **name});
   if (!url) return url.error();
   return std::string(util::trim(*url));
 }
@@ -119,20 +124,10 @@ Result<std::string> GitRepository::branch() const {
   return std::string(util::trim(*name));
 }
 
-Status GitRepository::push() const {
-  auto remotes = git({"remote"});
-  if (!remotes) return remotes.error();
-  const auto names = util::split_lines(*remotes);
-  if (names.empty()) return Error{ErrorKind::invalid, "--push: the repository " + path_.string() + " has no remote"};
-  auto pushed = git({"push", "-q", names.front(), "HEAD"});
+Status GitRepository::push(const std::string& remote) const {
+  auto pushed = git({"push", "-q", remote, "HEAD"});
   if (!pushed) return pushed.error();
   return {};
-}
-
-Result<int> GitRepository::commit_count() const {
-  auto count = git({"rev-list", "--count", "HEAD"});
-  if (!count) return 0;  // no commits yet
-  return static_cast<int>(util::parse_int(util::trim(*count)).value_or(0));
 }
 
 }  // namespace phoenix::ci

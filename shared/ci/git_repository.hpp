@@ -2,6 +2,7 @@
 // A git working tree, through the real git command (no shell; a timeout on every call).
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "shared/ci/snapshot.hpp"
@@ -17,15 +18,18 @@ class GitRepository {
   const std::filesystem::path& path() const { return path_; }
   // The files under `directory` (relative to the top), as a snapshot keyed by relative path.
   Result<Snapshot> read(const std::string& directory) const;
-  // Makes the files under `directory` exactly `snapshot`: writes what differs, removes the rest.
-  Status write(const std::string& directory, const Snapshot& snapshot) const;
+  // Makes the files under `directory` exactly `wanted`, given that they are `current` now (as
+  // read()): writes what differs, removes the rest.
+  Status write(const std::string& directory, const Snapshot& current, const Snapshot& wanted) const;
   // Commits everything under `directories` if anything changed there; false when nothing did.
   Result<bool> commit(const std::vector<std::string>& directories, const std::string& message) const;
-  // Pushes the current branch to the first remote; `invalid` when there is none.
-  Status push() const;
+  // The first remote's name, or nothing when the repository has none.
+  Result<std::optional<std::string>> remote() const;
+  // Pushes the current branch to `remote`.
+  Status push(const std::string& remote) const;
+  // The first remote's URL; `invalid` when there is none.
   Result<std::string> remote_url() const;
   Result<std::string> branch() const;
-  Result<int> commit_count() const;
 
  private:
   explicit GitRepository(std::filesystem::path path) : path_(std::move(path)) {}

@@ -146,6 +146,20 @@ TEST_CASE("backups from a server's own files: cruise-config.xml and JENKINS_HOME
   CHECK(std::filesystem::exists(repos.work / "jenkins/jobs/web-create/config.xml"));
   CHECK(std::filesystem::exists(repos.work / "gocd/server/cruise-config.xml"));  // untouched by the Jenkins backup
   CHECK(util::trim(git(repos.work, {"rev-list", "--count", "HEAD"})) == "2");
+  // The working tree has a remote, so both backups were pushed without being asked.
+  CHECK_THAT(jenkins.out, Catch::Contains("pushed"));
+  CHECK(repos.remote_commits() == 2);
+
+  // Without a remote the backup stays local, unless --push demands one.
+  const auto local = repos.dir.path() / "local-backup";
+  auto unpushed = ci({"backup", "--from", "gocd", "--dir", gocd_dir.string(), "--repo", local.string()}, {});
+  INFO(unpushed.err);
+  REQUIRE(unpushed.exit_code == 0);
+  CHECK(unpushed.out.find("pushed") == std::string::npos);
+  CHECK(util::trim(git(local, {"rev-list", "--count", "HEAD"})) == "1");
+  auto demanded = ci({"backup", "--from", "gocd", "--dir", gocd_dir.string(), "--repo", local.string(), "--push"}, {});
+  CHECK(demanded.exit_code == 2);
+  CHECK_THAT(demanded.err, Catch::Contains("--push: the repository " + local.string() + " has no remote"));
 }
 
 TEST_CASE("ci-config failures are one line with the right exit code", "[e2e][ci-config]") {
