@@ -1,7 +1,7 @@
 #pragma once
 // The create-pipeline commands: option parsing and result printing around ops/ calls.
 
-#include "shared/cli/app.hpp"
+#include "shared/cli/command.hpp"
 
 namespace phoenix::create_pipeline {
 

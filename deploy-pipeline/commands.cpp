@@ -1,12 +1,10 @@
 #include "deploy-pipeline/commands.hpp"
 
-#include <cstdlib>
-
 #include "shared/ci/ci_config.hpp"
 #include "shared/core/label.hpp"
 #include "shared/core/render.hpp"
-#include "shared/http/curl_http_client.hpp"
-#include "shared/ops/operations.hpp"
+#include "shared/ops/status_operations.hpp"
+#include "shared/ops/switch_operations.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::deploy_pipeline {
@@ -14,7 +12,8 @@ namespace phoenix::deploy_pipeline {
 namespace {
 
 using cli::CommandContext;
-namespace po = boost::program_options;
+using cli::OptionKind;
+using cli::OptionSpec;
 
 std::string switch_summary(const std::string& operation, const ops::SwitchResult& result) {
   if (result.dry_run) return render_plan(result.plan);
@@ -30,40 +29,31 @@ std::string switch_summary(const std::string& operation, const ops::SwitchResult
 
 Status run_deploy(CommandContext& context) {
   // Under GoCD the deploy pipeline inherits the create pipeline's label (${upstream}).
-  auto label = cli::label_option(context);
+  auto label = context.label();
   if (!label) return label.error();
   auto services = context.services();
   if (!services) return services.error();
-  auto result =
-      ops::deploy(**services, {*label, context.flag("force"), context.flag("dry-run"), context.flag("break-lock")});
+  const auto& args = context.args();
+  auto result = ops::deploy(**services, {.label = *label,
+                                         .force = args.flag("force"),
+                                         .dry_run = args.flag("dry-run"),
+                                         .break_lock = args.flag("break-lock")});
   if (!result) return result.error();
   context.print(switch_summary("deploy", *result));
   return {};
 }
 
 Status run_rollback(CommandContext& context) {
-  ops::RollbackOptions options;
-  // GoCD exec tasks do not expand $VARS: a rollback pipeline passes its parameters as
-  // PHOENIX_ROLLBACK_TO and PHOENIX_ROLLBACK_REASON, which the tool reads itself.
-  options.to = context.get<std::string>("to");
-  const char* origin = "--to";
-  if (!options.to) {
-    if (const char* to = std::getenv("PHOENIX_ROLLBACK_TO"); to != nullptr && *to != '\0') {
-      options.to = to;
-      origin = "PHOENIX_ROLLBACK_TO";
-    }
-  }
-  if (options.to) PHX_TRY(validate_label(*options.to, origin));
-  options.reason = context.get<std::string>("reason").value_or("");
-  if (const char* reason = std::getenv("PHOENIX_ROLLBACK_REASON"); options.reason.empty() && reason != nullptr) {
-    options.reason = reason;
-  }
+  const auto& args = context.args();
+  ops::RollbackOptions options{.to = args.text("to"),
+                               .reason = args.text("reason").value_or(""),
+                               .force = args.flag("force"),
+                               .dry_run = args.flag("dry-run"),
+                               .break_lock = args.flag("break-lock")};
+  if (options.to) PHX_TRY(validate_label(*options.to, args.origin("to")));
   if (options.reason.size() > 500 || !util::is_valid_utf8(options.reason)) {
-    return Error{ErrorKind::invalid, "--reason must be valid UTF-8 text of at most 500 bytes"};
+    return Error{ErrorKind::invalid, args.origin("reason") + " must be valid UTF-8 text of at most 500 bytes"};
   }
-  options.force = context.flag("force");
-  options.dry_run = context.flag("dry-run");
-  options.break_lock = context.flag("break-lock");
   auto services = context.services();
   if (!services) return services.error();
   auto result = ops::rollback(**services, options);
@@ -75,7 +65,8 @@ Status run_rollback(CommandContext& context) {
 Status run_repair(CommandContext& context) {
   auto services = context.services();
   if (!services) return services.error();
-  auto result = ops::repair(**services, {context.flag("dry-run"), context.flag("break-lock")});
+  auto result = ops::repair(
+      **services, {.dry_run = context.args().flag("dry-run"), .break_lock = context.args().flag("break-lock")});
   if (!result) return result.error();
   context.print(switch_summary("repair", *result));
   return {};
@@ -105,55 +96,37 @@ Status run_history(CommandContext& context) {
   return {};
 }
 
-ci::Credentials ci_credentials(const std::string& system) {
-  const auto get = [](const char* name) {
-    const char* value = std::getenv(name);
-    return std::string(value != nullptr ? value : "");
-  };
-  if (system == "gocd") return {get("GOCD_TOKEN"), get("GOCD_USER"), get("GOCD_PASSWORD")};
-  return {"", get("JENKINS_USER"), get("JENKINS_TOKEN")};
-}
-
-Status require_credentials(const std::string& system, const ci::Credentials& credentials) {
-  if (system == "gocd" && credentials.bearer_token.empty() &&
-      (credentials.user.empty() || credentials.password.empty())) {
-    return Error{ErrorKind::invalid, "no GoCD credentials: set GOCD_TOKEN, or GOCD_USER and GOCD_PASSWORD"};
-  }
-  if (system == "jenkins" && (credentials.user.empty() || credentials.password.empty())) {
-    return Error{ErrorKind::invalid, "no Jenkins credentials: set JENKINS_USER and JENKINS_TOKEN (an API token)"};
-  }
-  return {};
-}
-
-Result<std::string> ci_system(const CommandContext& context, const char* option) {
-  const auto system = context.get<std::string>(option);
+Result<ci::System> ci_system(const CommandContext& context, const char* option) {
+  const auto system = context.args().text(option);
   if (!system) return Error{ErrorKind::invalid, std::string("ci-config needs --") + option + " gocd|jenkins"};
-  if (*system != "gocd" && *system != "jenkins") {
+  const auto parsed = ci::parse_system(*system);
+  if (!parsed) {
     return Error{ErrorKind::invalid, std::string("--") + option + " must be 'gocd' or 'jenkins', not '" +
                                          util::printable(*system, 40) + "'"};
   }
-  return *system;
+  return *parsed;
 }
 
 Status run_ci_backup(CommandContext& context) {
-  auto system = ci_system(context, "from");
-  if (!system) return system.error();
-  const auto url = context.get<std::string>("url");
-  const auto dir = context.get<std::string>("dir");
-  const auto repo = context.get<std::string>("repo");
+  PHX_TRY_ASSIGN(const auto system, ci_system(context, "from"));
+  const auto& args = context.args();
+  const auto url = args.text("url");
+  const auto dir = args.text("dir");
+  const auto repo = args.text("repo");
   if (url.has_value() == dir.has_value())
     return Error{ErrorKind::invalid, "ci-config backup needs exactly one of --url URL and --dir DIR"};
   if (!repo) return Error{ErrorKind::invalid, "ci-config backup needs --repo DIR (a git working tree)"};
-  const auto credentials = ci_credentials(*system);
-  if (url) PHX_TRY(require_credentials(*system, credentials));
+  ci::Credentials credentials;
+  if (url) {
+    PHX_TRY_ASSIGN(credentials, context.ci_credentials(system));
+  }
   ci::BackupOptions options;
-  options.system = *system;
+  options.system = system;
   options.url = url;
   if (dir) options.dir = std::filesystem::path(*dir);
   options.repo = *repo;
-  options.require_remote = context.flag("push");
-  http::CurlHttpClient http;
-  auto result = ci::backup(http, credentials, context.reporter(), options);
+  options.require_remote = args.flag("push");
+  auto result = ci::backup(context.http(), credentials, context.reporter(), options);
   if (!result) return result.error();
   std::string out = result->committed ? "backup committed to " + *repo + "\n" : "no changes; nothing committed\n";
   for (const auto& path : result->change.added) out += "  added    " + path + "\n";
@@ -165,22 +138,20 @@ Status run_ci_backup(CommandContext& context) {
 }
 
 Status run_ci_restore(CommandContext& context) {
-  auto system = ci_system(context, "to");
-  if (!system) return system.error();
-  const auto url = context.get<std::string>("url");
-  const auto repo = context.get<std::string>("repo");
+  PHX_TRY_ASSIGN(const auto system, ci_system(context, "to"));
+  const auto& args = context.args();
+  const auto url = args.text("url");
+  const auto repo = args.text("repo");
   if (!url || !repo) return Error{ErrorKind::invalid, "ci-config restore needs --url URL and --repo DIR"};
-  const auto credentials = ci_credentials(*system);
-  PHX_TRY(require_credentials(*system, credentials));
+  PHX_TRY_ASSIGN(const auto credentials, context.ci_credentials(system));
   ci::RestoreOptions options;
-  options.system = *system;
+  options.system = system;
   options.url = *url;
   options.repo = *repo;
-  options.dry_run = context.flag("dry-run");
-  options.repo_url = context.get<std::string>("repo-url");
-  if (auto id = context.get<std::string>("config-repo-id")) options.config_repo_id = *id;
-  http::CurlHttpClient http;
-  auto result = ci::restore(http, credentials, context.reporter(), options);
+  options.dry_run = args.flag("dry-run");
+  options.repo_url = args.text("repo-url");
+  if (auto id = args.text("config-repo-id")) options.config_repo_id = *id;
+  auto result = ci::restore(context.http(), credentials, context.reporter(), options);
   if (!result) return result.error();
   std::string out;
   if (result->plan.empty()) out += "nothing to change: the server already matches " + *repo + "\n";
@@ -191,97 +162,129 @@ Status run_ci_restore(CommandContext& context) {
 }
 
 Status run_ci_config(CommandContext& context) {
-  const auto action = context.get<std::string>("action");
+  const auto action = context.args().text("action");
   if (action == "backup") return run_ci_backup(context);
   if (action == "restore") return run_ci_restore(context);
   return Error{ErrorKind::invalid, "ci-config needs 'backup' or 'restore' (see 'deploy-pipeline ci-config --help')"};
 }
 
-void switch_options(po::options_description& options) {
-  options.add_options()("force", po::bool_switch(), "deploy even though the pool's smoke verdict is not 'passed'")(
-      "dry-run", po::bool_switch(), "print the plan, change nothing")(
-      "break-lock", po::bool_switch(), "take over a stale deploy lock (its holder is gone or too old)");
+OptionSpec text_option(std::string name, std::string value_name, std::string help, std::string environment = "") {
+  return {.name = std::move(name),
+          .kind = OptionKind::text,
+          .value_name = std::move(value_name),
+          .help = std::move(help),
+          .environment = std::move(environment)};
+}
+
+std::vector<OptionSpec> switch_options(std::vector<OptionSpec> own) {
+  own.push_back({.name = "force", .help = "deploy even though the pool's smoke verdict is not 'passed'"});
+  own.push_back(cli::dry_run_option());
+  own.push_back(cli::break_lock_option());
+  return own;
+}
+
+cli::Command deploy_command() {
+  return {.name = "deploy",
+          .summary = "make pool L the live pool",
+          .synopsis = "deploy [--label L] [--dry-run] [--force]",
+          .details =
+              "Adds pool L's servers to the balancer on standby, waits until the balancer's own health\n"
+              "checks pass for every one, routes traffic to them, then drains and removes the old servers\n"
+              "(which keep running). If they are not healthy within balancer.health_timeout_s they are\n"
+              "taken out again, the old pool keeps serving, and the exit code is 1. The label defaults to\n"
+              "GO_PIPELINE_LABEL (GoCD) or BUILD_NUMBER (Jenkins).",
+          .example = "deploy-pipeline deploy --label 42 --config web.json",
+          .options = switch_options({cli::label_option(false)}),
+          .run = run_deploy};
+}
+
+cli::Command rollback_command() {
+  return {.name = "rollback",
+          .summary = "make the previous known-good pool live again",
+          .synopsis = "rollback [--to L] [--reason TEXT]",
+          .details =
+              "Makes the newest pool older than the live one whose smoke test passed and that is not\n"
+              "marked bad live again (or pool L with --to), and marks the pool rolled back from as bad\n"
+              "with the reason. Re-running an interrupted rollback finishes it. --to and --reason default\n"
+              "to PHOENIX_ROLLBACK_TO and PHOENIX_ROLLBACK_REASON (for CI servers that do not expand\n"
+              "variables in arguments).",
+          .example = "deploy-pipeline rollback --reason 'checkout errors after 42'",
+          .options = switch_options({text_option("to", "L", "the pool to roll back to", "PHOENIX_ROLLBACK_TO"),
+                                     text_option("reason", "TEXT", "why, recorded on the bad pool and in history",
+                                                 "PHOENIX_ROLLBACK_REASON")}),
+          .run = run_rollback};
+}
+
+cli::Command ci_config_command() {
+  return {.name = "ci-config",
+          .summary = "back up the CI server's pipeline configuration to git, or restore it",
+          .synopsis =
+              "ci-config backup --from gocd|jenkins (--url URL | --dir DIR) --repo DIR [--push]\n"
+              "       deploy-pipeline ci-config restore --to gocd|jenkins --url URL --repo DIR [--dry-run]",
+          .details =
+              "backup writes every GoCD pipeline (exported as YAML) or Jenkins job (config.xml) into the git\n"
+              "working tree --repo, or the server's own files with --dir (GoCD's cruise-config.xml,\n"
+              "JENKINS_HOME/jobs/*/config.xml), commits only when something changed, and pushes when the\n"
+              "repository has a remote (--push: fail when it has none). Clear-text secrets are masked; back up GoCD's "
+              "cipher.aes and Jenkins'\n"
+              "secrets/master.key separately. restore registers the repository as a GoCD config\n"
+              "repository, or creates and updates each Jenkins job; a second run changes nothing.\n"
+              "Credentials: GOCD_TOKEN (or GOCD_USER and GOCD_PASSWORD), JENKINS_USER and JENKINS_TOKEN.",
+          .example =
+              "deploy-pipeline ci-config backup --from jenkins --url https://jenkins.example --repo ci-backup --push",
+          .options = {text_option("from", "gocd|jenkins", "backup: the CI server's kind"),
+                      text_option("to", "gocd|jenkins", "restore: the CI server's kind"),
+                      text_option("url", "URL", "the CI server (GoCD: https://host:8154)"),
+                      text_option("dir", "DIR", "backup: the server's own files instead of its API"),
+                      text_option("repo", "DIR", "the git working tree of the backup"),
+                      {.name = "push", .help = "backup: require a remote to push to (pushing is automatic)"},
+                      cli::dry_run_option("restore: print the plan, change nothing"),
+                      text_option("repo-url", "URL",
+                                  "restore to GoCD: the URL GoCD clones (default: the repository's remote)"),
+                      text_option("config-repo-id", "ID",
+                                  "restore to GoCD: the config repository's id (default phoenix-ci-config)")},
+          .run = run_ci_config,
+          .positional = "action"};
 }
 
 cli::Program make_program() {
-  cli::Program program;
-  program.name = "deploy-pipeline";
-  program.description =
-      "The manual pipeline of the Phoenix Server Pattern: make any existing pool live behind the\n"
-      "load balancer (add the new servers, wait until they are healthy, drain and remove the old\n"
-      "ones, destroy nothing), roll back in one step, and show status and history.";
-  program.commands = {
-      {"deploy", "make pool L the live pool", "deploy [--label L] [--dry-run] [--force]",
-       "Adds pool L's servers to the balancer on standby, waits until the balancer's own health\n"
-       "checks pass for every one, routes traffic to them, then drains and removes the old servers\n"
-       "(which keep running). If they are not healthy within balancer.health_timeout_s they are\n"
-       "taken out again, the old pool keeps serving, and the exit code is 1. The label defaults to\n"
-       "GO_PIPELINE_LABEL (GoCD) or BUILD_NUMBER (Jenkins).",
-       "deploy-pipeline deploy --label 42 --config web.json", false,
-       [](po::options_description& options) {
-         cli::add_label_option(options, false);
-         switch_options(options);
-       },
-       run_deploy},
-      {"rollback", "make the previous known-good pool live again", "rollback [--to L] [--reason TEXT]",
-       "Makes the newest pool older than the live one whose smoke test passed and that is not\n"
-       "marked bad live again (or pool L with --to), and marks the pool rolled back from as bad\n"
-       "with the reason. Re-running an interrupted rollback finishes it. --to and --reason default\n"
-       "to PHOENIX_ROLLBACK_TO and PHOENIX_ROLLBACK_REASON (for CI servers that do not expand\n"
-       "variables in arguments).",
-       "deploy-pipeline rollback --reason 'checkout errors after 42'", false,
-       [](po::options_description& options) {
-         options.add_options()("to", po::value<std::string>()->value_name("L"), "the pool to roll back to")(
-             "reason", po::value<std::string>()->value_name("TEXT"), "why, recorded on the bad pool and in history");
-         switch_options(options);
-       },
-       run_rollback},
-      {"status", "live pool, each member's balancer state, problems", "status [--output table|json]",
-       "Shows the live pool and every member as the balancer sees it, and reports problems: an\n"
-       "interrupted deploy, two pools live, members left in drain or maintenance, members whose\n"
-       "server no longer exists. Exit 1 when there is a problem.",
-       "deploy-pipeline status --output json", true, nullptr, run_status},
-      {"history", "past deploys and rollbacks", "history [--output table|json]",
-       "Lists past deploys, rollbacks, repairs and deletes, newest first.", "deploy-pipeline history", true, nullptr,
-       run_history},
-      {"repair", "finish an interrupted switch, or make exactly one pool live", "repair [--dry-run]",
-       "Finishes an interrupted deploy or rollback. Otherwise keeps the pool the last switch made\n"
-       "live (or the newest live one) and removes every other member from the balancer.",
-       "deploy-pipeline repair", false,
-       [](po::options_description& options) {
-         options.add_options()("dry-run", po::bool_switch(), "print the plan, change nothing")(
-             "break-lock", po::bool_switch(), "take over a stale deploy lock");
-       },
-       run_repair},
-      {"ci-config", "back up the CI server's pipeline configuration to git, or restore it",
-       "ci-config backup --from gocd|jenkins (--url URL | --dir DIR) --repo DIR [--push]\n"
-       "       deploy-pipeline ci-config restore --to gocd|jenkins --url URL --repo DIR [--dry-run]",
-       "backup writes every GoCD pipeline (exported as YAML) or Jenkins job (config.xml) into the git\n"
-       "working tree --repo, or the server's own files with --dir (GoCD's cruise-config.xml,\n"
-       "JENKINS_HOME/jobs/*/config.xml), commits only when something changed, and pushes when the\n"
-       "repository has a remote (--push: fail when it has none). Clear-text secrets are masked; back up GoCD's "
-       "cipher.aes and Jenkins'\n"
-       "secrets/master.key separately. restore registers the repository as a GoCD config\n"
-       "repository, or creates and updates each Jenkins job; a second run changes nothing.\n"
-       "Credentials: GOCD_TOKEN (or GOCD_USER and GOCD_PASSWORD), JENKINS_USER and JENKINS_TOKEN.",
-       "deploy-pipeline ci-config backup --from jenkins --url https://jenkins.example --repo ci-backup --push", false,
-       [](po::options_description& options) {
-         options.add_options()("action", po::value<std::string>()->value_name("backup|restore"), "what to do")(
-             "from", po::value<std::string>()->value_name("gocd|jenkins"), "backup: the CI server's kind")(
-             "to", po::value<std::string>()->value_name("gocd|jenkins"), "restore: the CI server's kind")(
-             "url", po::value<std::string>()->value_name("URL"), "the CI server (GoCD: https://host:8154)")(
-             "dir", po::value<std::string>()->value_name("DIR"), "backup: the server's own files instead of its API")(
-             "repo", po::value<std::string>()->value_name("DIR"), "the git working tree of the backup")(
-             "push", po::bool_switch(), "backup: require a remote to push to (pushing is automatic)")(
-             "dry-run", po::bool_switch(), "restore: print the plan, change nothing")(
-             "repo-url", po::value<std::string>()->value_name("URL"),
-             "restore to GoCD: the URL GoCD clones (default: the repository's remote)")(
-             "config-repo-id", po::value<std::string>()->value_name("ID"),
-             "restore to GoCD: the config repository's id (default phoenix-ci-config)");
-       },
-       run_ci_config, "action"},
+  return {
+      .name = "deploy-pipeline",
+      .description =
+          "The manual pipeline of the Phoenix Server Pattern: make any existing pool live behind the\n"
+          "load balancer (add the new servers, wait until they are healthy, drain and remove the old\n"
+          "ones, destroy nothing), roll back in one step, and show status and history.",
+      .commands =
+          {
+              deploy_command(),
+              rollback_command(),
+              {.name = "status",
+               .summary = "live pool, each member's balancer state, problems",
+               .synopsis = "status [--output table|json]",
+               .details = "Shows the live pool and every member as the balancer sees it, and reports problems: an\n"
+                          "interrupted deploy, two pools live, members left in drain or maintenance, members whose\n"
+                          "server no longer exists. Exit 1 when there is a problem.",
+               .example = "deploy-pipeline status --output json",
+               .output_option = true,
+               .run = run_status},
+              {.name = "history",
+               .summary = "past deploys and rollbacks",
+               .synopsis = "history [--output table|json]",
+               .details = "Lists past deploys, rollbacks, repairs and deletes, newest first.",
+               .example = "deploy-pipeline history",
+               .output_option = true,
+               .run = run_history},
+              {.name = "repair",
+               .summary = "finish an interrupted switch, or make exactly one pool live",
+               .synopsis = "repair [--dry-run]",
+               .details = "Finishes an interrupted deploy or rollback. Otherwise keeps the pool the last switch made\n"
+                          "live (or the newest live one) and removes every other member from the balancer.",
+               .example = "deploy-pipeline repair",
+               .options = {cli::dry_run_option(), cli::break_lock_option()},
+               .run = run_repair},
+              ci_config_command(),
+          },
   };
-  return program;
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #pragma once
 // The deploy-pipeline commands: option parsing and result printing around ops/ calls.
 
-#include "shared/cli/app.hpp"
+#include "shared/cli/command.hpp"
 
 namespace phoenix::deploy_pipeline {
 

@@ -124,8 +124,13 @@ AdminState admin_state_from_bits(int bits) {
   return AdminState::ready;
 }
 
-bool is_passing_check(std::string_view check_status) {
-  return check_status == "L4OK" || check_status == "L6OK" || check_status == "L7OK" || check_status == "L7OKC";
+CheckState check_state(std::string_view status, std::string_view check_status) {
+  if (check_status == "L4OK" || check_status == "L6OK" || check_status == "L7OK" || check_status == "L7OKC") {
+    return CheckState::passed;
+  }
+  if (check_status == "INI") return CheckState::pending;
+  if (check_status.empty()) return status == "no check" ? CheckState::off : CheckState::unknown;
+  return CheckState::failed;  // L4CON, L4TOUT, L6RSP, L7STS, L7TOUT, SOCKERR, ...
 }
 
 std::vector<Member> to_members(const std::vector<ServerStateRow>& states, const std::vector<StatRow>& stats) {
@@ -141,10 +146,10 @@ std::vector<Member> to_members(const std::vector<ServerStateRow>& states, const 
     member.up = state.operational == 2;
     member.weight = state.user_weight;
     if (const auto found = stat_by_name.find(state.server); found != stat_by_name.end()) {
-      member.status = found->second->status;
-      member.check_status = found->second->check_status;
+      member.status_text = found->second->status;
+      member.check_text = found->second->check_status;
       member.sessions = found->second->sessions;
-      member.check_passed = member.up && is_passing_check(member.check_status);
+      member.check = check_state(member.status_text, member.check_text);
     }
     members.push_back(std::move(member));
   }

@@ -46,6 +46,7 @@ Result<std::vector<ServerStateRow>> parse_servers_state(std::string_view text);
 std::vector<Member> to_members(const std::vector<ServerStateRow>& states, const std::vector<StatRow>& stats);
 
 AdminState admin_state_from_bits(int bits);
-bool is_passing_check(std::string_view check_status);
+// Phoenix's check state from `show stat`'s status and check_status columns.
+CheckState check_state(std::string_view status, std::string_view check_status);
 
 }  // namespace phoenix::haproxy

@@ -28,6 +28,7 @@ class HaproxyBalancer final : public Balancer {
   HaproxyBalancer(RuntimeChannel& channel, HaproxySettings settings);
 
   std::string describe() const override;
+  BalancerCapabilities capabilities() const override { return {.standby = true, .drain = true}; }
   Result<std::vector<Member>> members() override;
   Status add_standby(const std::vector<MemberSpec>& members) override;
   Status return_to_standby(const std::vector<std::string>& names) override;

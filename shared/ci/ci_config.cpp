@@ -57,10 +57,10 @@ Result<Source> jenkins_from_api(HttpClient& http, const Credentials& credentials
   return source;
 }
 
-Result<Source> from_directory(const std::string& system, const fs::path& dir) {
+Result<Source> from_directory(System system, const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return Error{ErrorKind::invalid, "--dir " + dir.string() + " is not a directory"};
-  if (system == "gocd") {
+  if (system == System::gocd) {
     auto text = util::read_file(dir / "cruise-config.xml");
     if (!text) return text.error().context("--dir is GoCD's config directory");
     return Source{"gocd " + dir.string(),
@@ -89,8 +89,8 @@ Result<BackupResult> backup(HttpClient& http, const Credentials& credentials, ut
   if (options.dir) {
     source = from_directory(options.system, *options.dir);
   } else if (options.url) {
-    source = options.system == "gocd" ? gocd_from_api(http, credentials, reporter, *options.url)
-                                      : jenkins_from_api(http, credentials, reporter, *options.url);
+    source = options.system == System::gocd ? gocd_from_api(http, credentials, reporter, *options.url)
+                                            : jenkins_from_api(http, credentials, reporter, *options.url);
   }
   if (!source) return source.error();
 
@@ -138,7 +138,7 @@ Result<RestoreResult> restore(HttpClient& http, const Credentials& credentials, 
   if (!repository) return repository.error();
   RestoreResult result;
 
-  if (options.system == "gocd") {
+  if (options.system == System::gocd) {
     // GoCD reads the *.gocd.yaml files itself once the repository is a config repository.
     ConfigRepo wanted;
     wanted.id = options.config_repo_id;

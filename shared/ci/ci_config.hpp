@@ -14,7 +14,7 @@
 namespace phoenix::ci {
 
 struct BackupOptions {
-  std::string system;                        // "gocd" or "jenkins"
+  System system = System::gocd;
   std::optional<std::string> url;            // the server's API, or
   std::optional<std::filesystem::path> dir;  // its own files (GoCD config dir, JENKINS_HOME)
   std::filesystem::path repo;
@@ -34,7 +34,7 @@ Result<BackupResult> backup(HttpClient& http, const Credentials& credentials, ut
                             const BackupOptions& options);
 
 struct RestoreOptions {
-  std::string system;  // "gocd" or "jenkins"
+  System system = System::gocd;
   std::string url;
   std::filesystem::path repo;
   bool dry_run = false;

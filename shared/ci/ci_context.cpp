@@ -1,6 +1,6 @@
 #include "shared/ci/ci_context.hpp"
 
-extern char** environ;
+#include <unistd.h>  // environ
 
 namespace phoenix::ci {
 
@@ -29,12 +29,12 @@ CiContext read_ci_context(const Environment& environment) {
   context.label.jenkins_build = get("BUILD_NUMBER");
 
   if (get("GO_PIPELINE_NAME") || get("GO_SERVER_URL")) {
-    context.system = "gocd";
+    context.system = System::gocd;
     context.job = get("GO_PIPELINE_NAME").value_or("?") + "/" + get("GO_PIPELINE_COUNTER").value_or("?") + "/" +
                   get("GO_STAGE_NAME").value_or("?") + "/" + get("GO_STAGE_COUNTER").value_or("?") + "/" +
                   get("GO_JOB_NAME").value_or("?");
   } else if (get("JENKINS_URL") || get("BUILD_TAG")) {
-    context.system = "jenkins";
+    context.system = System::jenkins;
     context.job = sanitize_identifier(
         get("BUILD_TAG").value_or(get("JOB_NAME").value_or("job") + "-" + get("BUILD_NUMBER").value_or("?")));
   }

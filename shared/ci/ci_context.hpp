@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "shared/ci/ci_servers.hpp"
 #include "shared/core/label.hpp"
 
 namespace phoenix::ci {
@@ -13,11 +14,11 @@ namespace phoenix::ci {
 using Environment = std::map<std::string, std::string>;
 
 struct CiContext {
-  std::string system;        // "gocd", "jenkins", or "" when run by hand
-  LabelSources label;        // GO_PIPELINE_LABEL / BUILD_NUMBER (the option is filled in later)
-  std::string revision;      // GO_REVISION, GO_REVISION_<MATERIAL>, GIT_COMMIT
-  std::string trigger_user;  // GO_TRIGGER_USER, BUILD_USER, else USER
-  std::string job;           // the job identity shown by the lock and history
+  std::optional<System> system;  // nothing when run by hand
+  LabelSources label;            // GO_PIPELINE_LABEL / BUILD_NUMBER (the option is filled in later)
+  std::string revision;          // GO_REVISION, GO_REVISION_<MATERIAL>, GIT_COMMIT
+  std::string trigger_user;      // GO_TRIGGER_USER, BUILD_USER, else USER
+  std::string job;               // the job identity shown by the lock and history
 };
 
 CiContext read_ci_context(const Environment& environment);

@@ -7,6 +7,15 @@
 
 namespace phoenix::ci {
 
+const char* to_string(System system) { return system == System::gocd ? "gocd" : "jenkins"; }
+
+std::optional<System> parse_system(std::string_view text) {
+  for (auto system : {System::gocd, System::jenkins}) {
+    if (text == to_string(system)) return system;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 constexpr const char* kGocdV1 = "application/vnd.go.cd.v1+json";

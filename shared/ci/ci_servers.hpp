@@ -4,11 +4,17 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shared/core/http_client.hpp"
 
 namespace phoenix::ci {
+
+// The CI servers Phoenix integrates with.
+enum class System { gocd, jenkins };
+const char* to_string(System system);  // "gocd", "jenkins"
+std::optional<System> parse_system(std::string_view text);
 
 struct Credentials {
   std::string bearer_token;  // GoCD: GOCD_TOKEN

@@ -1,22 +1,20 @@
 #include "shared/cli/app.hpp"
 
 #include <signal.h>
-#include <unistd.h>
 
-#include <cstdlib>
+#include <boost/program_options.hpp>
 #include <iostream>
 #include <sstream>
 
 #include "shared/ci/ci_context.hpp"
-#include "shared/cli/runtime.hpp"
-#include "shared/config/config.hpp"
-#include "shared/core/label.hpp"
 #include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::cli {
 
 namespace {
+
+namespace po = boost::program_options;
 
 constexpr const char* kVersion = "0.1.0";
 
@@ -33,13 +31,63 @@ void add_common_options(po::options_description& options, bool output_option) {
     ("verbose,v", po::bool_switch(), "print more detail about each step")
     ("quiet,q", po::bool_switch(), "print only warnings and errors on stderr")
     ("no-color", po::bool_switch(), "no colour (also off when NO_COLOR is set or stderr is not a terminal)")
-    ("help,h", po::bool_switch(), "show this help");
+    ("help,h", po::bool_switch(), "show this help")
+    ("version", po::bool_switch(), "show the version");
   if (output_option) {
     options.add_options()
       ("output,o", po::value<std::string>()->value_name("FORMAT")->default_value("table"), "table or json");
   }
   // clang-format on
 }
+
+// The Boost form of a command's own options.
+void add_command_options(po::options_description& options, const Command& command) {
+  for (const auto& spec : command.options) {
+    const std::string name = spec.short_name != 0 ? spec.name + "," + spec.short_name : spec.name;
+    const std::string help = spec.environment.empty() ? spec.help : spec.help + " (default: $" + spec.environment + ")";
+    switch (spec.kind) {
+      case OptionKind::flag:
+        options.add_options()(name.c_str(), po::bool_switch(), help.c_str());
+        break;
+      case OptionKind::text:
+        options.add_options()(name.c_str(), po::value<std::string>()->value_name(spec.value_name), help.c_str());
+        break;
+      case OptionKind::integer:
+        options.add_options()(name.c_str(), po::value<long long>()->value_name(spec.value_name), help.c_str());
+        break;
+    }
+  }
+}
+
+// The parsed values of a command's own options, with environment defaults filled in.
+Arguments to_arguments(const Command& command, const po::variables_map& values, const ci::Environment& environment) {
+  Arguments arguments;
+  for (const auto& spec : command.options) {
+    const bool given = values.count(spec.name) != 0 && !values[spec.name].defaulted();
+    switch (spec.kind) {
+      case OptionKind::flag:
+        if (values.count(spec.name) != 0 && values[spec.name].as<bool>()) arguments.set_flag(spec.name);
+        break;
+      case OptionKind::text:
+        if (given) {
+          arguments.set_text(spec.name, values[spec.name].as<std::string>(), "--" + spec.name);
+        } else if (const auto found = environment.find(spec.environment);
+                   !spec.environment.empty() && found != environment.end() && !found->second.empty()) {
+          arguments.set_text(spec.name, found->second, spec.environment);
+        }
+        break;
+      case OptionKind::integer:
+        if (given) arguments.set_integer(spec.name, values[spec.name].as<long long>());
+        break;
+    }
+  }
+  if (!command.positional.empty() && values.count(command.positional) != 0) {
+    arguments.set_text(command.positional, values[command.positional].as<std::string>(), command.positional);
+  }
+  return arguments;
+}
+
+std::string version_text(const std::string& program) { return program + " " + kVersion + "\n"; }
 
 std::string program_help(const Program& program) {
   std::ostringstream out;
@@ -56,7 +104,7 @@ std::string program_help(const Program& program) {
 
 std::string command_help(const Program& program, const Command& command) {
   po::options_description own("Options");
-  if (command.add_options) command.add_options(own);
+  add_command_options(own, command);
   po::options_description common("Common options");
   add_common_options(common, command.output_option);
   std::ostringstream out;
@@ -89,10 +137,12 @@ std::string command_names(const Program& program) {
   return util::join(names, ", ");
 }
 
-int run_command(const Program& program, const Command& command, const std::vector<std::string>& arguments) {
+int run_command(const Program& program, const Command& command, const std::vector<std::string>& arguments,
+                const ci::Environment& environment, const RunHooks& hooks) {
   po::options_description options;
   po::options_description own;
-  if (command.add_options) command.add_options(own);
+  add_command_options(own, command);
+  if (!command.positional.empty()) own.add_options()(command.positional.c_str(), po::value<std::string>());
   options.add(own);
   add_common_options(options, command.output_option);
   po::variables_map values;
@@ -108,6 +158,10 @@ int run_command(const Program& program, const Command& command, const std::vecto
   }
   if (values["help"].as<bool>()) {
     std::cout << command_help(program, command);
+    return 0;
+  }
+  if (values["version"].as<bool>()) {
+    std::cout << version_text(program.name);
     return 0;
   }
   GlobalOptions global;
@@ -129,7 +183,8 @@ int run_command(const Program& program, const Command& command, const std::vecto
     }
   }
 
-  CommandContext context(program.name, global, values);
+  Runtime runtime(environment, global, hooks);
+  CommandContext context(global, to_arguments(command, values, environment), runtime);
   const Status status = command.run(context);
   if (status.ok()) return 0;
   print_error(program.name, status.error().message);
@@ -138,54 +193,12 @@ int run_command(const Program& program, const Command& command, const std::vecto
 
 }  // namespace
 
-CommandContext::CommandContext(std::string program, GlobalOptions global, const po::variables_map& values)
-    : program_(std::move(program)), global_(global), values_(values), clock_(std::make_unique<util::SystemClock>()) {
-  util::ConsoleStyle style{global_.verbosity, util::color_wanted(stderr, global_.no_color)};
-  reporter_ = std::make_unique<util::ConsoleReporter>(stderr, style, *clock_);
-}
-
-CommandContext::~CommandContext() = default;
-
-util::Reporter& CommandContext::reporter() { return *reporter_; }
-
-Result<ops::Services*> CommandContext::services() {
-  if (!runtime_) {
-    const auto environment = ci::current_environment();
-    const auto from_environment = environment.count("PHOENIX_CONFIG") != 0
-                                      ? std::optional<std::string>(environment.at("PHOENIX_CONFIG"))
-                                      : std::nullopt;
-    auto loaded = config::load_config(config::choose_config_file(global_.config, from_environment));
-    if (!loaded) return loaded.error();
-    auto runtime = Runtime::create(std::move(*loaded), *clock_, *reporter_);
-    if (!runtime) return runtime.error();
-    runtime_ = std::move(*runtime);
-  }
-  return &runtime_->services();
-}
-
-void CommandContext::print(const std::string& text) const {
-  const std::string safe = util::redact(text);
-  std::fwrite(safe.data(), 1, safe.size(), stdout);
-  std::fflush(stdout);
-}
-
-void add_label_option(po::options_description& options, bool required) {
-  options.add_options()("label,l", po::value<std::string>()->value_name("L"),
-                        required ? "release label of the pool (required)"
-                                 : "release label (default: GO_PIPELINE_LABEL, else BUILD_NUMBER)");
-}
-
-Result<std::string> label_option(const CommandContext& context) {
-  auto sources = ci::read_ci_context(ci::current_environment()).label;
-  sources.option = context.get<std::string>("label");
-  return resolve_label(sources);
-}
-
-int run_program(const Program& program, int argc, char** argv) {
+int run_program(const Program& program, int argc, char** argv, const RunHooks& hooks) {
   ::signal(SIGPIPE, SIG_IGN);
+  const ci::Environment environment = ci::current_environment();
   // Whatever path a secret might take to the output, it is masked there.
   for (const char* name : {"HCLOUD_TOKEN", "GOCD_TOKEN", "GOCD_PASSWORD", "JENKINS_TOKEN", "JENKINS_PASSWORD"}) {
-    if (const char* value = std::getenv(name)) util::register_secret(value);
+    if (const auto found = environment.find(name); found != environment.end()) util::register_secret(found->second);
   }
   std::vector<std::string> arguments(argv + 1, argv + argc);
   try {
@@ -199,7 +212,7 @@ int run_program(const Program& program, int argc, char** argv) {
       return 0;
     }
     if (first == "--version") {
-      std::cout << program.name << " " << kVersion << "\n";
+      std::cout << version_text(program.name);
       return 0;
     }
     if (first == "help") {
@@ -218,7 +231,7 @@ int run_program(const Program& program, int argc, char** argv) {
                                     "' (commands: " + command_names(program) + "; see '" + program.name + " --help')");
       return 2;
     }
-    return run_command(program, *command, {arguments.begin() + 1, arguments.end()});
+    return run_command(program, *command, {arguments.begin() + 1, arguments.end()}, environment, hooks);
   } catch (const std::exception& error) {
     print_error(program.name, std::string("internal error: ") + error.what());
     return 1;

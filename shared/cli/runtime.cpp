@@ -2,10 +2,7 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
-
 #include "shared/balancers/haproxy_balancer.hpp"
-#include "shared/ci/ci_context.hpp"
 #include "shared/hcloud/api.hpp"
 #include "shared/hcloud/balancer.hpp"
 #include "shared/hcloud/provider.hpp"
@@ -20,17 +17,29 @@
 
 namespace phoenix::cli {
 
+namespace {
+
+// std::visit with one lambda per alternative: a missing alternative does not compile.
+template <class... Lambdas>
+struct Overloaded : Lambdas... {
+  using Lambdas::operator()...;
+};
+template <class... Lambdas>
+Overloaded(Lambdas...) -> Overloaded<Lambdas...>;
+
+}  // namespace
+
 std::string host_name() {
   char buffer[256] = {};
   if (::gethostname(buffer, sizeof buffer - 1) != 0) return "unknown-host";
   return buffer;
 }
 
-Result<std::string> hcloud_token(const std::optional<std::filesystem::path>& token_file) {
+Result<std::string> hcloud_token(const ci::Environment& environment,
+                                 const std::optional<std::filesystem::path>& token_file) {
   std::string token;
-  if (const char* from_environment = std::getenv("HCLOUD_TOKEN");
-      from_environment != nullptr && *from_environment != '\0') {
-    token = from_environment;
+  if (const auto found = environment.find("HCLOUD_TOKEN"); found != environment.end() && !found->second.empty()) {
+    token = found->second;
   } else if (!token_file) {
     return Error{ErrorKind::invalid, "no Hetzner Cloud token: set HCLOUD_TOKEN or provider.token_file"};
   } else {
@@ -44,95 +53,160 @@ Result<std::string> hcloud_token(const std::optional<std::filesystem::path>& tok
   return token;
 }
 
+Runtime::Runtime(ci::Environment environment, const GlobalOptions& global, RunHooks hooks)
+    : environment_(std::move(environment)),
+      hooks_(std::move(hooks)),
+      clock_(std::make_unique<util::SystemClock>()),
+      host_(host_name()) {
+  const util::ConsoleStyle style{global.verbosity, util::color_wanted(stderr, global.no_color)};
+  reporter_ = std::make_unique<util::ConsoleReporter>(stderr, style, *clock_);
+}
+
 Runtime::~Runtime() = default;
 
-Status Runtime::wire_provider(util::Clock& clock, util::Reporter& reporter) {
+std::optional<std::string> Runtime::variable(const std::string& name) const {
+  const auto found = environment_.find(name);
+  if (found == environment_.end() || found->second.empty()) return std::nullopt;
+  return found->second;
+}
+
+HttpClient& Runtime::http() {
+  if (!http_) http_ = std::make_unique<http::CurlHttpClient>();
+  return *http_;
+}
+
+Result<ci::Credentials> Runtime::ci_credentials(ci::System system) const {
+  const auto get = [&](const char* name) { return variable(name).value_or(""); };
+  if (system == ci::System::gocd) {
+    ci::Credentials credentials{get("GOCD_TOKEN"), get("GOCD_USER"), get("GOCD_PASSWORD")};
+    if (credentials.bearer_token.empty() && (credentials.user.empty() || credentials.password.empty())) {
+      return Error{ErrorKind::invalid, "no GoCD credentials: set GOCD_TOKEN, or GOCD_USER and GOCD_PASSWORD"};
+    }
+    return credentials;
+  }
+  ci::Credentials credentials{"", get("JENKINS_USER"), get("JENKINS_TOKEN")};
+  if (credentials.user.empty() || credentials.password.empty()) {
+    return Error{ErrorKind::invalid, "no Jenkins credentials: set JENKINS_USER and JENKINS_TOKEN (an API token)"};
+  }
+  return credentials;
+}
+
+Status Runtime::wire_provider() {
   const config::Config& cfg = config_;
-  if (const auto* local = std::get_if<config::LocalProviderConfig>(&cfg.provider)) {
-    providers::LocalProviderSettings settings{cfg.service, local->state_dir, local->artifact, local->command,
-                                              local->start_timeout};
-    provider_ = std::make_unique<providers::LocalProvider>(settings, clock, reporter);
-    state_ = std::make_unique<providers::FileStateStore>(local->state_dir / cfg.service, host_, clock);
-    return {};
-  }
-  if (const auto* exec = std::get_if<config::ExecProviderConfig>(&cfg.provider)) {
-    providers::ExecProviderSettings settings{cfg.service, exec->command, exec->timeout, exec->supports_power};
-    provider_ = std::make_unique<providers::ExecProvider>(settings);
-    state_ = std::make_unique<providers::FileStateStore>(exec->state_dir / cfg.service, host_, clock);
-    return {};
-  }
-  const auto& hcloud_config = std::get<config::HcloudProviderConfig>(cfg.provider);
-  auto token = hcloud_token(hcloud_config.token_file);
-  if (!token) return token.error();
-  hcloud::RetryPolicy policy;
-  policy.deadline = hcloud_config.api_timeout;
-  policy.request_timeout = std::min<std::chrono::milliseconds>(std::chrono::seconds(30), policy.deadline / 2);
-  hcloud_api_ = std::make_unique<hcloud::Api>(*http_, clock, reporter, hcloud_config.endpoint, *token, policy);
-  hcloud::ProviderSettings settings;
-  settings.service = cfg.service;
-  settings.server_type = hcloud_config.server_type;
-  settings.image = hcloud_config.image;
-  settings.location = hcloud_config.location;
-  settings.port = hcloud_config.port;
-  settings.create_timeout = hcloud_config.create_timeout;
-  if (hcloud_config.user_data_file) {
-    auto text = util::read_file(*hcloud_config.user_data_file);
-    if (!text) return text.error().context("reading provider.user_data_file");
-    settings.user_data_template = *text;
-  }
-  provider_ = std::make_unique<hcloud::HcloudProvider>(*hcloud_api_, settings, reporter);
-  state_ = std::make_unique<hcloud::HcloudStateStore>(
-      *hcloud_api_, cfg.service, host_, clock,
-      std::make_unique<providers::FileStateStore>(hcloud_config.state_dir / cfg.service, host_, clock));
-  return {};
+  auto& clock = *clock_;
+  auto& reporter = *reporter_;
+  const auto file_store = [&](const std::filesystem::path& state_dir) {
+    return std::make_unique<providers::FileStateStore>(state_dir / cfg.service, host_, clock);
+  };
+  return std::visit(
+      Overloaded{
+          [&](const config::LocalProviderConfig& local) -> Status {
+            provider_ = std::make_unique<providers::LocalProvider>(
+                providers::LocalProviderSettings{.service = cfg.service,
+                                                 .state_dir = local.state_dir,
+                                                 .artifact = local.artifact,
+                                                 .command = local.command,
+                                                 .start_timeout = local.start_timeout},
+                clock, reporter);
+            state_ = file_store(local.state_dir);
+            return {};
+          },
+          [&](const config::ExecProviderConfig& exec) -> Status {
+            provider_ = std::make_unique<providers::ExecProvider>(
+                providers::ExecProviderSettings{.service = cfg.service,
+                                                .command = exec.command,
+                                                .timeout = exec.timeout,
+                                                .supports_power = exec.supports_power});
+            state_ = file_store(exec.state_dir);
+            return {};
+          },
+          [&](const config::HcloudProviderConfig& hcloud_config) -> Status {
+            PHX_TRY_ASSIGN(const std::string token, hcloud_token(environment_, hcloud_config.token_file));
+            hcloud::RetryPolicy policy;
+            policy.deadline = hcloud_config.api_timeout;
+            policy.request_timeout = std::min<std::chrono::milliseconds>(std::chrono::seconds(30), policy.deadline / 2);
+            hcloud_api_ = std::make_unique<hcloud::Api>(http(), clock, reporter, hcloud_config.endpoint, token, policy);
+            hcloud::ProviderSettings settings{.service = cfg.service,
+                                              .server_type = hcloud_config.server_type,
+                                              .image = hcloud_config.image,
+                                              .location = hcloud_config.location,
+                                              .port = hcloud_config.port,
+                                              .create_timeout = hcloud_config.create_timeout};
+            if (hcloud_config.user_data_file) {
+              auto text = util::read_file(*hcloud_config.user_data_file);
+              if (!text) return text.error().context("reading provider.user_data_file");
+              settings.user_data_template = *text;
+            }
+            provider_ = std::make_unique<hcloud::HcloudProvider>(*hcloud_api_, settings, reporter);
+            state_ = std::make_unique<hcloud::HcloudStateStore>(*hcloud_api_, cfg.service, host_, clock,
+                                                                file_store(hcloud_config.state_dir));
+            return {};
+          },
+      },
+      cfg.provider);
 }
 
 Status Runtime::wire_balancer() {
   const config::Config& cfg = config_;
-  if (const auto* haproxy = std::get_if<config::HaproxyBalancerConfig>(&cfg.balancer.kind)) {
-    haproxy_channel_ = std::make_unique<haproxy::SocketRuntimeChannel>(haproxy->socket, std::chrono::seconds(10));
-    haproxy::HaproxySettings settings{haproxy->backend, haproxy->check.interval_ms, haproxy->check.rise,
-                                      haproxy->check.fall, haproxy->config_file};
-    balancer_ = std::make_unique<haproxy::HaproxyBalancer>(*haproxy_channel_, settings);
-    return {};
-  }
-  const auto& hcloud_config = std::get<config::HcloudBalancerConfig>(cfg.balancer.kind);
-  if (!hcloud_api_) {
-    return Error{ErrorKind::invalid, cfg.file.string() +
-                                         ": balancer.type 'hcloud' needs provider.type 'hcloud' (a Hetzner load "
-                                         "balancer targets Hetzner servers)"};
-  }
-  hcloud::BalancerSettings settings;
-  settings.service = cfg.service;
-  settings.load_balancer = hcloud_config.load_balancer;
-  settings.use_private_ip = hcloud_config.use_private_ip;
-  balancer_ = std::make_unique<hcloud::HcloudBalancer>(*hcloud_api_, settings);
+  return std::visit(
+      Overloaded{
+          [&](const config::HaproxyBalancerConfig& haproxy) -> Status {
+            haproxy_channel_ =
+                std::make_unique<haproxy::SocketRuntimeChannel>(haproxy.socket, std::chrono::seconds(10));
+            balancer_ = std::make_unique<haproxy::HaproxyBalancer>(
+                *haproxy_channel_, haproxy::HaproxySettings{.backend = haproxy.backend,
+                                                            .check_interval_ms = haproxy.check.interval_ms,
+                                                            .rise = haproxy.check.rise,
+                                                            .fall = haproxy.check.fall,
+                                                            .config_file = haproxy.config_file});
+            return {};
+          },
+          [&](const config::HcloudBalancerConfig& hcloud_config) -> Status {
+            if (!hcloud_api_) {
+              return Error{ErrorKind::invalid, cfg.file.string() +
+                                                   ": balancer.type 'hcloud' needs provider.type 'hcloud' (a Hetzner "
+                                                   "load balancer targets Hetzner servers)"};
+            }
+            balancer_ = std::make_unique<hcloud::HcloudBalancer>(
+                *hcloud_api_, hcloud::BalancerSettings{.service = cfg.service,
+                                                       .load_balancer = hcloud_config.load_balancer,
+                                                       .use_private_ip = hcloud_config.use_private_ip});
+            return {};
+          },
+      },
+      cfg.balancer.kind);
+}
+
+Status Runtime::wire(config::Config config) {
+  config_ = std::move(config);
+  PHX_TRY(wire_provider());
+  PHX_TRY(wire_balancer());
+  const auto ci_context = ci::read_ci_context(environment_);
+  services_ = std::make_unique<ops::Services>(ops::Services{
+      .config = config_,
+      .provider = *provider_,
+      .balancer = *balancer_,
+      .state = *state_,
+      .http = http(),
+      .clock = *clock_,
+      .reporter = *reporter_,
+      .identity = ops::Identity{.host = host_,
+                                .pid = static_cast<long>(::getpid()),
+                                .user = ci_context.trigger_user,
+                                .job = ci_context.job,
+                                .revision = ci_context.revision},
+      .before_switch_step = hooks_.before_switch_step,
+  });
   return {};
 }
 
-Result<std::unique_ptr<Runtime>> Runtime::create(config::Config config, util::Clock& clock, util::Reporter& reporter) {
-  std::unique_ptr<Runtime> runtime(new Runtime());
-  runtime->config_ = std::move(config);
-  runtime->host_ = host_name();
-  runtime->http_ = std::make_unique<http::CurlHttpClient>();
-  PHX_TRY(runtime->wire_provider(clock, reporter));
-  PHX_TRY(runtime->wire_balancer());
-
-  const auto environment = ci::current_environment();
-  const auto ci_context = ci::read_ci_context(environment);
-  ops::Identity identity;
-  identity.host = runtime->host_;
-  identity.pid = static_cast<long>(::getpid());
-  identity.user = ci_context.trigger_user;
-  identity.job = ci_context.job;
-  identity.revision = ci_context.revision;
-  runtime->services_.reset(new ops::Services{runtime->config_, *runtime->provider_, *runtime->balancer_,
-                                             *runtime->state_, *runtime->http_, clock, reporter, identity,
-                                             std::nullopt});
-  if (const auto found = environment.find("PHOENIX_TEST_KILL_AT_STEP"); found != environment.end()) {
-    if (auto step = util::parse_int(found->second)) runtime->services_->kill_before_step = static_cast<int>(*step);
+Result<ops::Services*> Runtime::services(const std::optional<std::string>& config_option) {
+  if (!services_) {
+    PHX_TRY_ASSIGN(auto config,
+                   config::load_config(config::choose_config_file(config_option, variable("PHOENIX_CONFIG"))));
+    PHX_TRY(wire(std::move(config)));
   }
-  return runtime;
+  return services_.get();
 }
 
 }  // namespace phoenix::cli

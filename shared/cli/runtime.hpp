@@ -1,8 +1,16 @@
 #pragma once
-// Wiring: the real implementations of every core interface, built from a configuration.
+// Wiring: everything a command runs with. The one place that reads the process environment
+// (once, at start), builds the real implementation of every core interface from the
+// configuration, and holds the clock, the reporter and the HTTP client.
 
+#include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "shared/ci/ci_context.hpp"
+#include "shared/cli/command.hpp"
 #include "shared/config/config.hpp"
 #include "shared/ops/services.hpp"
 
@@ -15,23 +23,42 @@ class RuntimeChannel;
 
 namespace phoenix::cli {
 
+// Test seams, set only by test builds of the executables (tests/tools): the shipped mains pass
+// none, so what tests inject never exists in what users install.
+struct RunHooks {
+  // Called before each step of a switch with the step's index (crash tests kill the process).
+  std::function<void(std::size_t step)> before_switch_step;
+};
+
 class Runtime {
  public:
-  // Builds the provider, balancer, state store and HTTP client the configuration names.
-  static Result<std::unique_ptr<Runtime>> create(config::Config config, util::Clock& clock, util::Reporter& reporter);
+  Runtime(ci::Environment environment, const GlobalOptions& global, RunHooks hooks);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  ops::Services& services() { return *services_; }
+  const ci::Environment& environment() const { return environment_; }
+  // A variable of the environment, or nothing when it is unset or empty.
+  std::optional<std::string> variable(const std::string& name) const;
+  util::Clock& clock() { return *clock_; }
+  util::Reporter& reporter() { return *reporter_; }
+  HttpClient& http();
+  // Loads the configuration (--config, else $PHOENIX_CONFIG, else ./phoenix.json) once and
+  // wires the provider, balancer and state store it names.
+  Result<ops::Services*> services(const std::optional<std::string>& config_option);
+  Result<ci::Credentials> ci_credentials(ci::System system) const;
 
  private:
-  Runtime() = default;
-  Status wire_provider(util::Clock& clock, util::Reporter& reporter);
+  Status wire(config::Config config);
+  Status wire_provider();
   Status wire_balancer();
 
-  config::Config config_;
+  ci::Environment environment_;
+  RunHooks hooks_;
+  std::unique_ptr<util::Clock> clock_;
+  std::unique_ptr<util::Reporter> reporter_;
   std::string host_;
+  config::Config config_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<hcloud::Api> hcloud_api_;
   std::unique_ptr<haproxy::RuntimeChannel> haproxy_channel_;
@@ -46,6 +73,7 @@ std::string host_name();
 
 // The Hetzner Cloud token: HCLOUD_TOKEN, else the first line of `token_file`. Registered as a
 // secret so it never reaches output.
-Result<std::string> hcloud_token(const std::optional<std::filesystem::path>& token_file);
+Result<std::string> hcloud_token(const ci::Environment& environment,
+                                 const std::optional<std::filesystem::path>& token_file);
 
 }  // namespace phoenix::cli

@@ -22,7 +22,11 @@ fs::path config_path(const Config& config, const std::string& value) {
   return util::resolve_against(config.directory, fs::path(value));
 }
 
-void read_local_provider(ObjectReader& reader, Config& config) {
+// One reader per provider and balancer type, chosen by overload (see read_alternative).
+template <class T>
+using Of = std::type_identity<T>;
+
+LocalProviderConfig read_type(ObjectReader& reader, const Config& config, Of<LocalProviderConfig> /*type*/) {
   LocalProviderConfig local;
   local.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
   if (auto artifact = reader.string("artifact", true)) local.artifact = config_path(config, *artifact);
@@ -33,10 +37,10 @@ void read_local_provider(ObjectReader& reader, Config& config) {
   }
   if (auto timeout = reader.integer("start_timeout_s", false, 1, kMaxSeconds))
     local.start_timeout = std::chrono::seconds(*timeout);
-  config.provider = local;
+  return local;
 }
 
-void read_hcloud_provider(ObjectReader& reader, Config& config) {
+HcloudProviderConfig read_type(ObjectReader& reader, const Config& config, Of<HcloudProviderConfig> /*type*/) {
   HcloudProviderConfig hcloud;
   if (auto token_file = reader.string("token_file", false)) hcloud.token_file = config_path(config, *token_file);
   hcloud.server_type = reader.string("server_type", true).value_or("");
@@ -59,10 +63,10 @@ void read_hcloud_provider(ObjectReader& reader, Config& config) {
   if (auto timeout = reader.integer("api_timeout_s", false, 1, kMaxSeconds)) {
     hcloud.api_timeout = std::chrono::seconds(*timeout);
   }
-  config.provider = hcloud;
+  return hcloud;
 }
 
-void read_exec_provider(ObjectReader& reader, Config& config) {
+ExecProviderConfig read_type(ObjectReader& reader, const Config& config, Of<ExecProviderConfig> /*type*/) {
   ExecProviderConfig exec;
   if (auto command = reader.string_array("command", true, false)) {
     exec.command = *command;
@@ -72,66 +76,85 @@ void read_exec_provider(ObjectReader& reader, Config& config) {
   if (auto timeout = reader.integer("timeout_s", false, 1, kMaxSeconds)) exec.timeout = std::chrono::seconds(*timeout);
   exec.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
   exec.supports_power = reader.boolean("supports_power", false).value_or(false);
-  config.provider = exec;
+  return exec;
+}
+
+HaproxyBalancerConfig read_type(ObjectReader& reader, const Config& config, Of<HaproxyBalancerConfig> /*type*/) {
+  HaproxyBalancerConfig haproxy;
+  if (auto socket = reader.string("socket", true)) {
+    const bool tcp = socket->find('/') == std::string::npos && socket->find(':') != std::string::npos;
+    haproxy.socket = tcp ? *socket : config_path(config, *socket).string();
+  }
+  if (auto backend = reader.string("backend", true)) {
+    if (!is_service_name(*backend)) reader.fail("backend", "must be a plain HAProxy backend name (A-Z a-z 0-9 . _ -)");
+    haproxy.backend = *backend;
+  }
+  if (auto file = reader.string("config_file", false)) haproxy.config_file = config_path(config, *file);
+  if (auto check = reader.object("check", false)) {
+    if (auto interval = check->integer("interval_ms", false, 10, 60000))
+      haproxy.check.interval_ms = static_cast<int>(*interval);
+    if (auto rise = check->integer("rise", false, 1, 100)) haproxy.check.rise = static_cast<int>(*rise);
+    if (auto fall = check->integer("fall", false, 1, 100)) haproxy.check.fall = static_cast<int>(*fall);
+    reader.adopt(check->finish());
+  }
+  return haproxy;
+}
+
+HcloudBalancerConfig read_type(ObjectReader& reader, const Config& /*config*/, Of<HcloudBalancerConfig> /*type*/) {
+  HcloudBalancerConfig hcloud;
+  hcloud.load_balancer = reader.string("load_balancer", true).value_or("");
+  hcloud.use_private_ip = reader.boolean("use_private_ip", false).value_or(false);
+  return hcloud;
+}
+
+// "local, hcloud, exec": the kType of every alternative of `Variant`.
+template <class Variant, std::size_t... I>
+std::string type_names(std::index_sequence<I...> /*alternatives*/) {
+  std::vector<std::string> names{std::string(std::variant_alternative_t<I, Variant>::kType)...};
+  return util::join(names, ", ");
+}
+
+// Reads the alternative of `Variant` whose kType is `type` into `out`; false when none is.
+template <class Variant, std::size_t... I>
+bool read_alternative(std::string_view type, ObjectReader& reader, const Config& config, Variant& out,
+                      std::index_sequence<I...> /*alternatives*/) {
+  const auto try_one = [&](auto tag) {
+    using Alternative = typename decltype(tag)::type;
+    if (type != Alternative::kType) return false;
+    out = read_type(reader, config, tag);
+    return true;
+  };
+  return (try_one(Of<std::variant_alternative_t<I, Variant>>{}) || ...);
+}
+
+// The "type" key of `reader` chooses the alternative of `Variant`; `what` names the seam.
+template <class Variant>
+void read_typed(ObjectReader& reader, const Config& config, Variant& out, const char* what) {
+  constexpr auto alternatives = std::make_index_sequence<std::variant_size_v<Variant>>{};
+  const auto type = reader.string("type", true);
+  if (!type || read_alternative(*type, reader, config, out, alternatives)) return;
+  reader.fail("type", std::string("unknown ") + what + " '" + util::printable(*type, 40) +
+                          "' (known: " + type_names<Variant>(alternatives) + ")");
+  reader.accept_rest();
 }
 
 void read_provider(ObjectReader& root, Config& config, Status& status) {
   auto reader = root.object("provider", true);
   if (!reader) return;
-  const auto type = reader->string("type", true);
-  if (type == "local") {
-    read_local_provider(*reader, config);
-  } else if (type == "hcloud") {
-    read_hcloud_provider(*reader, config);
-  } else if (type == "exec") {
-    read_exec_provider(*reader, config);
-  } else if (type) {
-    reader->fail("type", "unknown provider '" + util::printable(*type, 40) + "' (known: local, hcloud, exec)");
-    reader->accept_rest();
-  }
+  read_typed(*reader, config, config.provider, "provider");
   if (status.ok()) status = reader->finish();
 }
 
 void read_balancer(ObjectReader& root, Config& config, Status& status) {
   auto reader = root.object("balancer", true);
   if (!reader) return;
-  const auto type = reader->string("type", true);
   if (auto timeout = reader->integer("health_timeout_s", false, 1, kMaxSeconds)) {
     config.balancer.health_timeout = std::chrono::seconds(*timeout);
   }
   if (auto timeout = reader->integer("drain_timeout_s", false, 0, kMaxSeconds)) {
     config.balancer.drain_timeout = std::chrono::seconds(*timeout);
   }
-  if (type == "haproxy") {
-    HaproxyBalancerConfig haproxy;
-    if (auto socket = reader->string("socket", true)) {
-      const bool tcp = socket->find('/') == std::string::npos && socket->find(':') != std::string::npos;
-      haproxy.socket = tcp ? *socket : config_path(config, *socket).string();
-    }
-    if (auto backend = reader->string("backend", true)) {
-      if (!is_service_name(*backend))
-        reader->fail("backend", "must be a plain HAProxy backend name (A-Z a-z 0-9 . _ -)");
-      haproxy.backend = *backend;
-    }
-    if (auto file = reader->string("config_file", false)) haproxy.config_file = config_path(config, *file);
-    if (auto check = reader->object("check", false)) {
-      if (auto interval = check->integer("interval_ms", false, 10, 60000))
-        haproxy.check.interval_ms = static_cast<int>(*interval);
-      if (auto rise = check->integer("rise", false, 1, 100)) haproxy.check.rise = static_cast<int>(*rise);
-      if (auto fall = check->integer("fall", false, 1, 100)) haproxy.check.fall = static_cast<int>(*fall);
-      const auto check_status = check->finish();
-      if (!check_status.ok() && status.ok()) status = check_status;
-    }
-    config.balancer.kind = haproxy;
-  } else if (type == "hcloud") {
-    HcloudBalancerConfig hcloud;
-    hcloud.load_balancer = reader->string("load_balancer", true).value_or("");
-    hcloud.use_private_ip = reader->boolean("use_private_ip", false).value_or(false);
-    config.balancer.kind = hcloud;
-  } else if (type) {
-    reader->fail("type", "unknown balancer '" + util::printable(*type, 40) + "' (known: haproxy, hcloud)");
-    reader->accept_rest();
-  }
+  read_typed(*reader, config, config.balancer.kind, "balancer");
   if (status.ok()) status = reader->finish();
 }
 
@@ -226,16 +249,6 @@ fs::path choose_config_file(const std::optional<std::string>& option, const std:
   if (option && !option->empty()) return *option;
   if (environment && !environment->empty()) return *environment;
   return "phoenix.json";
-}
-
-const char* provider_type(const ProviderConfig& provider) {
-  if (std::holds_alternative<LocalProviderConfig>(provider)) return "local";
-  if (std::holds_alternative<HcloudProviderConfig>(provider)) return "hcloud";
-  return "exec";
-}
-
-const char* balancer_type(const BalancerKind& balancer) {
-  return std::holds_alternative<HaproxyBalancerConfig>(balancer) ? "haproxy" : "hcloud";
 }
 
 }  // namespace phoenix::config

@@ -1,11 +1,12 @@
 #pragma once
-// The service configuration: one JSON file per service (see DESIGN.md, "Configuration").
+// The service configuration: one JSON file per service (docs/configuration.md).
 // Loading validates everything up front; nothing acts on a configuration that did not load.
 
 #include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -16,7 +17,13 @@ namespace phoenix::config {
 
 namespace fs = std::filesystem;
 
+// Every provider and balancer type is one struct with its `kType` name, one alternative of
+// ProviderConfig or BalancerKind, and one reader in config.cpp; the readers are found through
+// the variant, and cli/runtime.cpp wires each alternative with std::visit, so a type that is
+// missing anywhere does not compile.
+
 struct LocalProviderConfig {
+  static constexpr std::string_view kType = "local";
   fs::path state_dir;                // default: .phoenix beside the config file
   fs::path artifact;                 // a file or a folder, copied into each pool
   std::vector<std::string> command;  // {artifact} {host} {port} {label} are filled in
@@ -24,6 +31,7 @@ struct LocalProviderConfig {
 };
 
 struct HcloudProviderConfig {
+  static constexpr std::string_view kType = "hcloud";
   std::optional<fs::path> token_file;  // HCLOUD_TOKEN wins when set
   std::string server_type;
   std::string image;
@@ -37,6 +45,7 @@ struct HcloudProviderConfig {
 };
 
 struct ExecProviderConfig {
+  static constexpr std::string_view kType = "exec";
   std::vector<std::string> command;
   std::chrono::seconds timeout{600};
   fs::path state_dir;
@@ -52,6 +61,7 @@ struct HealthCheckConfig {
 };
 
 struct HaproxyBalancerConfig {
+  static constexpr std::string_view kType = "haproxy";
   std::string socket;  // a unix socket path, or host:port
   std::string backend;
   std::optional<fs::path> config_file;  // where live membership is kept durable
@@ -59,6 +69,7 @@ struct HaproxyBalancerConfig {
 };
 
 struct HcloudBalancerConfig {
+  static constexpr std::string_view kType = "hcloud";
   std::string load_balancer;
   bool use_private_ip = false;
 };
@@ -96,9 +107,5 @@ Result<Config> parse_config(std::string_view text, const fs::path& file);
 
 // The file to use: --config, else $PHOENIX_CONFIG, else ./phoenix.json.
 fs::path choose_config_file(const std::optional<std::string>& option, const std::optional<std::string>& environment);
-
-// The provider's type name ("local", "hcloud", "exec") and the balancer's.
-const char* provider_type(const ProviderConfig& provider);
-const char* balancer_type(const BalancerKind& balancer);
 
 }  // namespace phoenix::config

@@ -55,6 +55,10 @@ void ObjectReader::fail(const char* key, const std::string& message) {
   record(key_path(key), key_path(key) + ": " + message);
 }
 
+void ObjectReader::adopt(const Status& nested) {
+  if (!nested.ok() && !first_error_) first_error_ = nested.error();
+}
+
 void ObjectReader::accept_rest() {
   const cJSON* item = nullptr;
   cJSON_ArrayForEach(item, node_) {

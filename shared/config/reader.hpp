@@ -44,6 +44,9 @@ class ObjectReader {
 
   // Records an error for `key` (for checks beyond types, such as "must start with /").
   void fail(const char* key, const std::string& message);
+  // Keeps the first error of a nested reader (already naming its file, line and key) as this
+  // reader's error, unless this reader has one.
+  void adopt(const Status& nested);
   // Treats every key as read: when a "type" is unknown, its other keys cannot be judged.
   void accept_rest();
   // Refuses unread keys, then returns the first error of this reader, if any.

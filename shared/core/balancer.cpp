@@ -17,6 +17,22 @@ const char* to_string(AdminState state) {
   return "ready";
 }
 
+const char* to_string(CheckState state) {
+  switch (state) {
+    case CheckState::unknown:
+      return "unknown";
+    case CheckState::pending:
+      return "pending";
+    case CheckState::passed:
+      return "passed";
+    case CheckState::failed:
+      return "failed";
+    case CheckState::off:
+      return "off";
+  }
+  return "unknown";
+}
+
 std::string member_name(std::string_view label, std::string_view server_id) {
   return std::string(label) + ":" + std::string(server_id);
 }

@@ -14,21 +14,33 @@ namespace phoenix {
 enum class AdminState { ready, drain, maint };
 const char* to_string(AdminState state);
 
+// The latest health check of a member, in Phoenix's words (each balancer maps its own).
+enum class CheckState {
+  unknown,  // the balancer does not say
+  pending,  // no check has run yet (just added, or the balancer just restarted)
+  passed,   // the latest check passed
+  failed,   // the latest check ran and failed
+  off,      // health checks are disabled for this member
+};
+const char* to_string(CheckState state);
+
 // One server as the balancer sees it.
 struct Member {
   std::string name;     // member_name(label, server id) for members Phoenix added
   std::string address;  // host:port
   AdminState admin = AdminState::ready;
-  bool up = false;            // the balancer considers it operational
-  bool check_passed = false;  // a real health check passed (not the initial assumption)
-  std::string status;         // the balancer's own words: "UP", "DOWN 1/2", "MAINT"
-  std::string check_status;   // "L7OK", "L4CON", "INI", ...
-  int sessions = 0;           // connections currently open through it
-  int weight = 0;             // 0 while on standby: checked, but routed nothing
+  bool up = false;  // the balancer considers it operational
+  CheckState check = CheckState::unknown;
+  int sessions = 0;  // connections currently open through it
+  int weight = 0;    // 0 while on standby: checked, but routed nothing
+  // The balancer's own words, for people only ("UP 1/2", "L7OK"); nothing branches on them.
+  std::string status_text;
+  std::string check_text;
 
   // Takes new traffic (or would, once healthy): ready with a weight.
   bool admitted() const { return admin == AdminState::ready && weight > 0; }
-  bool healthy() const { return up && check_passed; }
+  // Routable and verified: up, and the latest real check passed (not an initial assumption).
+  bool healthy() const { return up && check == CheckState::passed; }
 };
 
 // What a guarded change did.
@@ -54,32 +66,59 @@ struct MemberOwner {
 };
 std::optional<MemberOwner> parse_member_name(std::string_view name);
 
+// What a balancer can do beyond the operations every balancer has. Callers branch on these,
+// never on the balancer's type.
+struct BalancerCapabilities {
+  // Members can sit in the balancer, health-checked, with no traffic routed to them (HAProxy:
+  // weight 0). Without it a member takes traffic as soon as it is healthy (Hetzner), so
+  // add_standby admits and hot standby does not exist.
+  bool standby = true;
+  // Members can stop taking new connections while finishing open ones. Without it remove()
+  // cuts them at once, after the guard.
+  bool drain = true;
+};
+
+// The balancer interface the core owns. The contract below is what the executor relies on;
+// tests/conformance/balancer_conformance_test.cpp checks every implementation against it.
+//
+// Every operation names members by member_name() and is idempotent: adding a member that is
+// there, admitting an admitted one, draining a drained one or removing one that is gone
+// succeeds and changes nothing. Operations on several members are one batch: the balancer
+// applies all of them or reports which it did not (an error, never a silent partial change).
+// Errors: `unavailable` or `timeout` when the balancer cannot be reached or answers with an
+// error (re-plan or retry), `invalid` when the configuration cannot work (no such backend).
 class Balancer {
  public:
   virtual ~Balancer() = default;
   // "haproxy backend web (/run/haproxy/admin.sock)" for messages.
   virtual std::string describe() const = 0;
+  virtual BalancerCapabilities capabilities() const = 0;
 
+  // Every member of the service's backend, including members Phoenix did not add.
   virtual Result<std::vector<Member>> members() = 0;
-  // Adds members on standby: health checks run, no traffic is routed to them.
+  // Adds members on standby: ready, weight 0, health checks on, routed nothing; the balancer
+  // starts checking them at once. Without `capabilities().standby` they are admitted.
   virtual Status add_standby(const std::vector<MemberSpec>& members) = 0;
-  // Puts existing members (drained, in maintenance) back on standby.
+  // Puts existing members (drained, in maintenance) back on standby, checks on.
   virtual Status return_to_standby(const std::vector<std::string>& names) = 0;
-  // Starts routing new traffic to members.
+  // Starts routing new traffic to members (weight above 0). The caller admits only members
+  // whose checks passed; the balancer does not re-check.
   virtual Status admit(const std::vector<std::string>& names) = 0;
   // Stops routing new traffic to members; requests in flight complete. Guarded by
   // `keep_serving` (see unsafe_to_reduce), checked atomically with the change where the
   // balancer allows it (HAProxy: on one connection, hence one process, even during a reload).
+  // When the guard does not hold nothing changes and `applied` is false.
   virtual Result<GuardedChange> drain(const std::vector<std::string>& names,
                                       const std::vector<std::string>& keep_serving) = 0;
   // Takes members out of the balancer, with the same guard. Members that still have
   // connections open are left in maintenance and listed in `still_connected`; retry them.
   virtual Result<GuardedChange> remove(const std::vector<std::string>& names,
                                        const std::vector<std::string>& keep_serving) = 0;
-  // Makes the current membership survive a restart of the balancer, where that needs work.
+  // Makes the current membership survive a restart of the balancer, where that needs work
+  // (HAProxy: the managed block of its config file); a no-op for balancers durable by nature.
   virtual Status persist(const std::vector<Member>& members) = 0;
-  // The membership a restart would come back with (HAProxy: the managed block of its config
-  // file), or nothing when the balancer keeps no such copy.
+  // The membership a restart would come back with, or nothing when the balancer keeps no such
+  // separate copy (it is durable by nature).
   virtual Result<std::optional<std::vector<Member>>> durable_members() = 0;
   // An identity of the running balancer instance that changes when it reloads or restarts
   // (HAProxy: the pid answering the socket); "" when the balancer has no such notion.

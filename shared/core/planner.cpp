@@ -222,8 +222,8 @@ Status check_deletable(const Pool& pool, const std::vector<Member>& members) {
     const bool by_name = owner && owner->label == pool.label();
     if (!by_name && addresses.count(member.address) == 0) continue;
     return Error{ErrorKind::refused, "pool " + pool.label() + " is in the balancer: member " + member.name + " (" +
-                                         member.address + ") is " + to_string(member.admin) + ", " + member.status +
-                                         "; make another pool live first"};
+                                         member.address + ") is " + to_string(member.admin) + ", " +
+                                         (member.up ? "up" : "down") + "; make another pool live first"};
   }
   return {};
 }

@@ -78,7 +78,7 @@ Result<LockHolder> lock_holder_from_json(const cJSON* object) {
 
 util::Json to_json(const Intent& intent) {
   util::Json object(cJSON_CreateObject());
-  util::add_string(object.get(), "operation", intent.operation);
+  util::add_string(object.get(), "operation", to_string(intent.operation));
   util::add_string(object.get(), "target", intent.target);
   cJSON* from = cJSON_AddArrayToObject(object.get(), "from");
   for (const auto& label : intent.from) cJSON_AddItemToArray(from, cJSON_CreateString(label.c_str()));
@@ -93,9 +93,10 @@ util::Json to_json(const Intent& intent) {
 
 Result<Intent> intent_from_json(const cJSON* object) {
   Intent intent;
-  intent.operation = string_or(object, "operation");
+  const auto operation = parse_operation(string_or(object, "operation"));
   intent.target = string_or(object, "target");
-  if (intent.operation.empty() || intent.target.empty()) return bad_record("intent without operation or target");
+  if (!operation || intent.target.empty()) return bad_record("intent without a known operation or a target");
+  intent.operation = *operation;
   const cJSON* from = cJSON_GetObjectItemCaseSensitive(object, "from");
   const cJSON* label = nullptr;
   cJSON_ArrayForEach(label, from) {
@@ -119,12 +120,13 @@ Result<Intent> intent_from_json(const cJSON* object) {
 util::Json to_json(const HistoryEvent& event) {
   util::Json object(cJSON_CreateObject());
   add_time(object.get(), "at", event.at);
-  util::add_string(object.get(), "action", event.action);
+  util::add_string(object.get(), "action", to_string(event.action));
   util::add_string(object.get(), "label", event.label);
   util::add_string(object.get(), "from", event.from);
-  util::add_string(object.get(), "result", event.result);
+  util::add_string(object.get(), "result", to_string(event.result));
   util::add_number(object.get(), "duration_ms", static_cast<double>(event.duration_ms));
   util::add_string(object.get(), "by", event.by);
+  if (!event.job.empty()) util::add_string(object.get(), "job", event.job);
   util::add_string(object.get(), "detail", event.detail);
   return object;
 }
@@ -134,12 +136,17 @@ Result<HistoryEvent> history_event_from_json(const cJSON* object) {
   auto at = read_time(object, "at");
   if (!at) return at.error();
   event.at = *at;
-  event.action = string_or(object, "action");
+  const auto action = parse_history_action(string_or(object, "action"));
+  if (!action) return bad_record("history event with an unknown action '" + string_or(object, "action") + "'");
+  event.action = *action;
   event.label = string_or(object, "label");
   event.from = string_or(object, "from");
-  event.result = string_or(object, "result");
+  const auto result = parse_history_result(string_or(object, "result"));
+  if (!result) return bad_record("history event with an unknown result '" + string_or(object, "result") + "'");
+  event.result = *result;
   event.duration_ms = static_cast<long long>(util::json_number(object, "duration_ms").value_or(0));
   event.by = string_or(object, "by");
+  event.job = string_or(object, "job");
   event.detail = string_or(object, "detail");
   return event;
 }

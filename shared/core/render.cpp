@@ -135,7 +135,7 @@ std::string render_status_json(const StatusReport& report) {
   cJSON_AddItemToObject(document.get(), "problems", string_array(report.problems));
   if (report.interrupted) {
     cJSON* interrupted = cJSON_AddObjectToObject(document.get(), "interrupted");
-    util::add_string(interrupted, "operation", report.interrupted->operation);
+    util::add_string(interrupted, "operation", to_string(report.interrupted->operation));
     util::add_string(interrupted, "target", report.interrupted->target);
     util::add_number(interrupted, "step", report.interrupted->step);
     util::add_number(interrupted, "steps", report.interrupted->steps);
@@ -154,11 +154,11 @@ std::string render_status_json(const StatusReport& report) {
 std::string render_history_table(const std::vector<HistoryEvent>& events) {
   if (events.empty()) return "no deploys or rollbacks yet\n";
   std::vector<std::vector<std::string>> rows = {
-      {"AT", "ACTION", "LABEL", "FROM", "RESULT", "DURATION", "BY", "DETAIL"}};
+      {"AT", "ACTION", "LABEL", "FROM", "RESULT", "DURATION", "BY", "JOB", "DETAIL"}};
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
-    rows.push_back({util::format_iso8601(it->at), it->action, it->label, it->from.empty() ? "-" : it->from, it->result,
-                    util::format_duration_ms(it->duration_ms), it->by.empty() ? "-" : it->by,
-                    util::printable(it->detail, 80)});
+    rows.push_back({util::format_iso8601(it->at), to_string(it->action), it->label, it->from.empty() ? "-" : it->from,
+                    to_string(it->result), util::format_duration_ms(it->duration_ms), it->by.empty() ? "-" : it->by,
+                    it->job.empty() ? "-" : it->job, util::printable(it->detail, 80)});
   }
   return render_table(rows);
 }
@@ -170,12 +170,13 @@ std::string render_history_json(const std::string& service, const std::vector<Hi
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
     cJSON* item = cJSON_CreateObject();
     util::add_string(item, "at", util::format_iso8601_ms(it->at));
-    util::add_string(item, "action", it->action);
+    util::add_string(item, "action", to_string(it->action));
     util::add_string(item, "label", it->label);
     util::add_string(item, "from", it->from);
-    util::add_string(item, "result", it->result);
+    util::add_string(item, "result", to_string(it->result));
     util::add_number(item, "duration_ms", static_cast<double>(it->duration_ms));
     util::add_string(item, "by", it->by);
+    util::add_string(item, "job", it->job);
     util::add_string(item, "detail", it->detail);
     cJSON_AddItemToArray(list, item);
   }

@@ -4,6 +4,87 @@
 
 namespace phoenix {
 
+const char* to_string(Operation operation) {
+  switch (operation) {
+    case Operation::deploy:
+      return "deploy";
+    case Operation::rollback:
+      return "rollback";
+    case Operation::repair:
+      return "repair";
+  }
+  return "deploy";
+}
+
+std::optional<Operation> parse_operation(std::string_view text) {
+  for (auto value : {Operation::deploy, Operation::rollback, Operation::repair}) {
+    if (text == to_string(value)) return value;
+  }
+  return std::nullopt;
+}
+
+const char* to_string(HistoryAction action) {
+  switch (action) {
+    case HistoryAction::deploy:
+      return "deploy";
+    case HistoryAction::rollback:
+      return "rollback";
+    case HistoryAction::repair:
+      return "repair";
+    case HistoryAction::delete_pool:
+      return "delete";
+    case HistoryAction::prune:
+      return "prune";
+  }
+  return "deploy";
+}
+
+std::optional<HistoryAction> parse_history_action(std::string_view text) {
+  for (auto value : {HistoryAction::deploy, HistoryAction::rollback, HistoryAction::repair, HistoryAction::delete_pool,
+                     HistoryAction::prune}) {
+    if (text == to_string(value)) return value;
+  }
+  return std::nullopt;
+}
+
+HistoryAction history_action(Operation operation) {
+  switch (operation) {
+    case Operation::deploy:
+      return HistoryAction::deploy;
+    case Operation::rollback:
+      return HistoryAction::rollback;
+    case Operation::repair:
+      return HistoryAction::repair;
+  }
+  return HistoryAction::deploy;
+}
+
+bool is_switch(HistoryAction action) {
+  return action == HistoryAction::deploy || action == HistoryAction::rollback || action == HistoryAction::repair;
+}
+
+const char* to_string(HistoryResult result) {
+  switch (result) {
+    case HistoryResult::succeeded:
+      return "succeeded";
+    case HistoryResult::failed:
+      return "failed";
+    case HistoryResult::refused:
+      return "refused";
+    case HistoryResult::interrupted:
+      return "interrupted";
+  }
+  return "failed";
+}
+
+std::optional<HistoryResult> parse_history_result(std::string_view text) {
+  for (auto value :
+       {HistoryResult::succeeded, HistoryResult::failed, HistoryResult::refused, HistoryResult::interrupted}) {
+    if (text == to_string(value)) return value;
+  }
+  return std::nullopt;
+}
+
 std::string LockHolder::who() const {
   std::string text = "pid " + std::to_string(pid) + " on " + (host.empty() ? "an unknown host" : host);
   if (!job.empty()) text += " (job " + job + ")";
@@ -31,12 +112,16 @@ std::optional<std::string> lock_staleness(const LockHolder& holder, const std::s
 
 Status check_lock_takeover(const LockHolder& holder, const std::optional<std::string>& stale, bool break_lock) {
   if (!stale) {
-    return Error{ErrorKind::refused, "another deploy holds the lock: " + holder.describe() +
-                                         "; wait for it to finish (one deploy at a time per service)"};
+    return Error{ErrorKind::refused,
+                 "another deploy holds the lock: " + holder.describe() +
+                     "; wait for it to finish (one deploy at a time per service)",
+                 ErrorCode::lock_held};
   }
   if (!break_lock) {
-    return Error{ErrorKind::refused, "the deploy lock is stale: " + *stale + " (held by " + holder.describe() +
-                                         "); re-run with --break-lock to take it over"};
+    return Error{ErrorKind::refused,
+                 "the deploy lock is stale: " + *stale + " (held by " + holder.describe() +
+                     "); re-run with --break-lock to take it over",
+                 ErrorCode::lock_held};
   }
   return {};
 }

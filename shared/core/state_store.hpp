@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shared/core/pool.hpp"
@@ -33,10 +34,15 @@ struct LockOutcome {
   std::optional<LockHolder> taken_over;  // the stale holder replaced by --break-lock
 };
 
+// The commands that switch the live pool.
+enum class Operation { deploy, rollback, repair };
+const char* to_string(Operation operation);
+std::optional<Operation> parse_operation(std::string_view text);
+
 // The record of a deploy or rollback in progress, written before the balancer is touched and
 // updated per step. Its presence after the command ended means the command was interrupted.
 struct Intent {
-  std::string operation;  // "deploy", "rollback" or "repair"
+  Operation operation = Operation::deploy;
   std::string target;
   std::vector<std::string> from;  // the live labels when it started
   std::string reason;             // rollback reason
@@ -47,14 +53,26 @@ struct Intent {
   std::string current;  // the step in progress, in words ("" before the first)
 };
 
+// What a history event records. The first three are the switches (see is_switch).
+enum class HistoryAction { deploy, rollback, repair, delete_pool, prune };
+const char* to_string(HistoryAction action);  // "deploy", ..., "delete", "prune"
+std::optional<HistoryAction> parse_history_action(std::string_view text);
+HistoryAction history_action(Operation operation);
+bool is_switch(HistoryAction action);
+
+enum class HistoryResult { succeeded, failed, refused, interrupted };
+const char* to_string(HistoryResult result);
+std::optional<HistoryResult> parse_history_result(std::string_view text);
+
 struct HistoryEvent {
   WallTime at{};
-  std::string action;  // deploy, rollback, repair, delete, prune
+  HistoryAction action = HistoryAction::deploy;
   std::string label;
-  std::string from;    // previous live labels, comma-separated
-  std::string result;  // succeeded, failed, refused, interrupted
+  std::string from;  // previous live labels, comma-separated
+  HistoryResult result = HistoryResult::succeeded;
   long long duration_ms = 0;
-  std::string by;      // trigger user or host
+  std::string by;      // the person who triggered it (CI trigger user), else the host
+  std::string job;     // the CI job that ran it ("gocd web-deploy/12/deploy/1/switch"), or ""
   std::string detail;  // one line: the reason, the error
 };
 

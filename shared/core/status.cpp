@@ -22,12 +22,12 @@ StatusReport build_status(const StatusInputs& inputs) {
   if (inputs.intent && !inputs.operation_in_progress) {
     const Intent& intent = *inputs.intent;
     report.interrupted = intent;
-    problems.push_back("a " + intent.operation + " to pool " + intent.target + " started " +
+    problems.push_back(std::string("a ") + to_string(intent.operation) + " to pool " + intent.target + " started " +
                        util::format_iso8601(intent.started_at) + " by " + intent.by.who() +
                        " was interrupted at step " + std::to_string(intent.step + 1) + " of " +
                        std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") +
-                       "; re-run 'deploy-pipeline " + intent.operation +
-                       (intent.operation == "deploy" ? " --label " + intent.target : "") +
+                       "; re-run 'deploy-pipeline " + to_string(intent.operation) +
+                       (intent.operation == Operation::deploy ? " --label " + intent.target : "") +
                        "' or 'deploy-pipeline repair' to finish it");
   }
   if (inputs.lock_staleness) {
@@ -56,8 +56,8 @@ StatusReport build_status(const StatusInputs& inputs) {
   }
   if (inputs.last_switch && !inputs.intent &&
       std::find(report.live.begin(), report.live.end(), inputs.last_switch->label) == report.live.end()) {
-    problems.push_back("the last " + inputs.last_switch->action + " (" + util::format_iso8601(inputs.last_switch->at) +
-                       ") made pool " + inputs.last_switch->label +
+    problems.push_back(std::string("the last ") + to_string(inputs.last_switch->action) + " (" +
+                       util::format_iso8601(inputs.last_switch->at) + ") made pool " + inputs.last_switch->label +
                        " live, but the balancer does not route to it; run 'deploy-pipeline repair'");
   }
   if (report.live.empty() && !inputs.pools.empty()) {
@@ -68,8 +68,8 @@ StatusReport build_status(const StatusInputs& inputs) {
     MemberRow row;
     row.address = member.address;
     row.state = member_state_name(member);
-    row.health = member.status.empty() ? "unknown" : member.status;
-    if (!member.check_status.empty()) row.health += " (" + member.check_status + ")";
+    row.health = member.status_text.empty() ? (member.up ? "up" : "down") : member.status_text;
+    if (!member.check_text.empty()) row.health += " (" + member.check_text + ")";
     row.sessions = member.sessions;
     const auto owner = parse_member_name(member.name);
     if (!owner) {
@@ -96,9 +96,9 @@ StatusReport build_status(const StatusInputs& inputs) {
       problems.push_back("server " + owner->server_id + " of live pool " + owner->label + " is " +
                          to_string(server->state));
     }
-    // "INI": not checked yet (just added, or HAProxy just restarted); only a check that ran
-    // and failed is a problem.
-    if (member.admitted() && !member.healthy() && member.check_status != "INI") {
+    // Not checked yet (just added, or the balancer just restarted): only a check that ran and
+    // failed is a problem.
+    if (member.admitted() && !member.healthy() && member.check != CheckState::pending) {
       problems.push_back("live member " + member.name + " is not healthy: " + row.health);
     }
     const bool operation_running = inputs.intent.has_value() && inputs.operation_in_progress;

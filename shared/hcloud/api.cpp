@@ -29,6 +29,15 @@ ApiError api_error(const std::string& body) {
   return {util::json_string(error, "code").value_or(""), util::json_string(error, "message").value_or("")};
 }
 
+// The error codes callers act on, in Phoenix's words; the rest carry none.
+ErrorCode error_code(long status, const ApiError& error) {
+  if (error.code == "uniqueness_error" || error.code == "target_already_defined") return ErrorCode::already_exists;
+  if (status == 404 || error.code == "not_found" || error.code == "load_balancer_target_not_found") {
+    return ErrorCode::not_found;
+  }
+  return ErrorCode::none;
+}
+
 // "409 conflict: <message>"
 std::string describe(long status, const ApiError& error) {
   std::string text = std::to_string(status);
@@ -134,9 +143,9 @@ std::vector<Result<util::Json>> Api::call_all(const std::vector<ApiCall>& calls)
         results[index] =
             Error{ErrorKind::invalid, problem + " (check HCLOUD_TOKEN or provider.token_file: a read/write token)"};
       } else if (status == 422 || status == 400) {
-        results[index] = Error{ErrorKind::invalid, problem};
+        results[index] = Error{ErrorKind::invalid, problem, error_code(status, error)};
       } else {
-        results[index] = Error{ErrorKind::failed, problem};
+        results[index] = Error{ErrorKind::failed, problem, error_code(status, error)};
       }
     }
     pending.swap(retry);

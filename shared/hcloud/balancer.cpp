@@ -51,7 +51,7 @@ Result<std::vector<Member>> HcloudBalancer::members() {
     member.weight = 1;
     if (type != "server") {
       member.name = type + "-target";
-      member.status = "not a server target";
+      member.status_text = "not a server target";
       members.push_back(member);
       continue;
     }
@@ -81,9 +81,8 @@ Result<std::vector<Member>> HcloudBalancer::members() {
       status = "unknown";
     }
     member.up = healthy;
-    member.check_passed = healthy;
-    member.status = status;
-    member.check_status = checked ? status : "INI";
+    member.check = !checked ? CheckState::pending : healthy ? CheckState::passed : CheckState::failed;
+    member.status_text = status;
     server_of_member_[member.name] = std::to_string(server_id);
     members.push_back(member);
   }
@@ -105,11 +104,7 @@ Status HcloudBalancer::target_calls(const std::string& action, const std::vector
   for (auto& result : results) {
     if (!result) {
       // Adding a target that is there, or removing one that is gone, is what was wanted.
-      const auto& message = result.error().message;
-      if (message.find("target_already_defined") != std::string::npos ||
-          message.find("load_balancer_target_not_found") != std::string::npos) {
-        continue;
-      }
+      if (result.error().is(ErrorCode::already_exists) || result.error().is(ErrorCode::not_found)) continue;
       return result.error().context(action + " on load balancer " + settings_.load_balancer);
     }
     for (auto action_id : Api::action_ids(result->get())) actions.push_back(action_id);
@@ -123,6 +118,8 @@ Status HcloudBalancer::add_standby(const std::vector<MemberSpec>& members) {
   for (const auto& member : members) server_ids.push_back(member.server_id);
   return target_calls("add_target", server_ids);
 }
+
+BalancerCapabilities HcloudBalancer::capabilities() const { return {.standby = false, .drain = false}; }
 
 // Hetzner has no standby, weight or drain: a target takes traffic exactly when it is healthy.
 Status HcloudBalancer::return_to_standby(const std::vector<std::string>&) { return {}; }

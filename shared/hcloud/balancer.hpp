@@ -25,6 +25,7 @@ class HcloudBalancer final : public Balancer {
   HcloudBalancer(Api& api, BalancerSettings settings);
 
   std::string describe() const override;
+  BalancerCapabilities capabilities() const override;
   Result<std::vector<Member>> members() override;
   Status add_standby(const std::vector<MemberSpec>& members) override;
   Status return_to_standby(const std::vector<std::string>& names) override;

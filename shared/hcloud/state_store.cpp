@@ -57,8 +57,8 @@ Result<std::optional<std::pair<long long, Labels>>> HcloudStateStore::find_group
 
 Status HcloudStateStore::delete_group(long long id) {
   auto removed = api_.call({"DELETE", "/placement_groups/" + std::to_string(id), ""});
-  // Already gone (404) is what was wanted.
-  if (!removed && removed.error().kind != ErrorKind::failed) return removed.error();
+  // Already gone (404) is what was wanted; every other refusal is an error.
+  if (!removed && !removed.error().is(ErrorCode::not_found)) return removed.error();
   return {};
 }
 
@@ -86,7 +86,7 @@ Result<LockOutcome> HcloudStateStore::acquire_lock(const LockRequest& request) {
   const Labels labels = holder_labels(me, "phoenix-holder-");
   const auto created = create_group(lock_name(service_), labels);
   if (created.ok()) return LockOutcome{};
-  if (created.error().message.find("uniqueness_error") == std::string::npos) return created.error();
+  if (!created.error().is(ErrorCode::already_exists)) return created.error();
 
   auto group = find_group(lock_name(service_));
   if (!group) return group.error();
@@ -101,8 +101,8 @@ Result<LockOutcome> HcloudStateStore::acquire_lock(const LockRequest& request) {
   // Whoever creates it first after the removal holds it; a second breaker is refused here.
   const auto retaken = create_group(lock_name(service_), labels);
   if (!retaken.ok()) {
-    if (retaken.error().message.find("uniqueness_error") != std::string::npos) {
-      return Error{ErrorKind::refused, "another command took over the stale deploy lock first"};
+    if (retaken.error().is(ErrorCode::already_exists)) {
+      return Error{ErrorKind::refused, "another command took over the stale deploy lock first", ErrorCode::lock_held};
     }
     return retaken.error();
   }
@@ -122,7 +122,7 @@ Status HcloudStateStore::release_lock(const LockHolder& holder) {
 
 Status HcloudStateStore::write_intent(const Intent& intent) {
   Labels labels = holder_labels(intent.by, "phoenix-by-");
-  labels["phoenix-operation"] = label_value(intent.operation);
+  labels["phoenix-operation"] = to_string(intent.operation);
   labels["phoenix-target"] = intent.target;
   for (std::size_t i = 0; i < intent.from.size() && i < 8; ++i)
     labels["phoenix-from-" + std::to_string(i)] = intent.from[i];
@@ -147,7 +147,12 @@ Result<std::optional<Intent>> HcloudStateStore::read_intent() {
   const Labels& labels = (*group)->second;
   const auto get = [&](const std::string& key) { return label_of(labels, key); };
   Intent intent;
-  intent.operation = get("phoenix-operation");
+  const auto operation = parse_operation(get("phoenix-operation"));
+  if (!operation) {
+    return Error{ErrorKind::failed, "placement group " + intent_name(service_) +
+                                        " holds no known operation; delete it if no deploy is running"};
+  }
+  intent.operation = *operation;
   intent.target = get("phoenix-target");
   for (int i = 0; i < 8 && !get("phoenix-from-" + std::to_string(i)).empty(); ++i) {
     intent.from.push_back(get("phoenix-from-" + std::to_string(i)));

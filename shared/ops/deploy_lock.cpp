@@ -26,6 +26,13 @@ Result<DeployLock> DeployLock::take(Services& services, const std::string& comma
   return DeployLock(&services.state, &services.reporter, request.holder);
 }
 
+Result<std::optional<DeployLock>> DeployLock::take_unless_dry_run(Services& services, const std::string& command,
+                                                                  bool dry_run, bool break_lock) {
+  if (dry_run) return std::optional<DeployLock>{};
+  PHX_TRY_ASSIGN(auto lock, take(services, command, break_lock));
+  return std::optional<DeployLock>(std::move(lock));
+}
+
 DeployLock::DeployLock(DeployLock&& other) noexcept
     : store_(other.store_), reporter_(other.reporter_), holder_(std::move(other.holder_)) {
   other.store_ = nullptr;

@@ -12,6 +12,9 @@ namespace phoenix::ops {
 class DeployLock {
  public:
   static Result<DeployLock> take(Services& services, const std::string& command, bool break_lock);
+  // The lock for a command that changes something; a dry run changes nothing and takes none.
+  static Result<std::optional<DeployLock>> take_unless_dry_run(Services& services, const std::string& command,
+                                                               bool dry_run, bool break_lock);
   DeployLock(DeployLock&& other) noexcept;
   DeployLock& operator=(DeployLock&&) = delete;
   DeployLock(const DeployLock&) = delete;

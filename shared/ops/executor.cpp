@@ -1,7 +1,5 @@
 #include "shared/ops/executor.hpp"
 
-#include <signal.h>
-
 #include <map>
 
 #include "shared/util/strings.hpp"
@@ -17,8 +15,8 @@ std::map<std::string, Member> by_name(const std::vector<Member>& members) {
 }
 
 std::string member_state(const Member& member) {
-  std::string text = member.name + " " + (member.status.empty() ? "unknown" : member.status);
-  if (!member.check_status.empty()) text += " (check " + member.check_status + ")";
+  std::string text = member.name + " " + (member.status_text.empty() ? "unknown" : member.status_text);
+  if (!member.check_text.empty()) text += " (check " + member.check_text + ")";
   return text;
 }
 
@@ -32,7 +30,6 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
   SwitchOutcome outcome;
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const Step& step = steps[i];
-    if (options_.kill_before_step && *options_.kill_before_step == static_cast<int>(i)) ::raise(SIGKILL);
     if (before_step) {
       outcome.status = before_step(i, step);
       if (!outcome.status.ok()) return outcome;

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <functional>
-#include <optional>
 #include <vector>
 
 #include "shared/core/balancer.hpp"
@@ -23,7 +22,6 @@ struct ExecutorOptions {
   // After the drain deadline, how long removal keeps retrying members that still hold
   // connections before leaving them in maintenance with a warning.
   std::chrono::milliseconds removal_grace{5000};
-  std::optional<int> kill_before_step;
 };
 
 struct SwitchOutcome {

@@ -1,7 +1,7 @@
-// create-pipeline's operations: create, smoke-test, list, smart delete, prune, power.
+#include "shared/ops/pool_operations.hpp"
 
 #include "shared/ops/deploy_lock.hpp"
-#include "shared/ops/operations.hpp"
+#include "shared/ops/history_log.hpp"
 #include "shared/ops/smoke_runner.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
@@ -21,22 +21,13 @@ Result<Pool> find_existing_pool(Services& services, const std::string& label) {
   return *pool;
 }
 
-HistoryEvent event(Services& services, const std::string& action, const std::string& label, const std::string& result,
-                   long long duration_ms, const std::string& detail) {
-  HistoryEvent record;
-  record.at = services.clock.wall_now();
-  record.action = action;
-  record.label = label;
-  record.result = result;
-  record.duration_ms = duration_ms;
-  record.by = services.identity.user.empty() ? services.identity.host : services.identity.user;
-  record.detail = detail;
-  return record;
-}
-
-void record_history(Services& services, const HistoryEvent& record) {
-  const auto appended = services.state.append_history(record);
-  if (!appended.ok()) services.reporter.warning("could not record history: " + appended.error().message);
+HistoryEvent removal_event(Services& services, HistoryAction action, const std::string& label, const Status& removed,
+                           long long duration_ms) {
+  HistoryEvent event =
+      new_event(services, action, label, removed.ok() ? HistoryResult::succeeded : HistoryResult::refused);
+  event.duration_ms = duration_ms;
+  if (!removed.ok()) event.detail = removed.error().message;
+  return event;
 }
 
 // Destroys one pool after re-reading the balancer: the check that keeps invariant 2.
@@ -134,19 +125,15 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
   if (!lock) return lock.error();
   const auto started = services.clock.now();
   const Status destroyed = destroy_if_not_member(services, *pool);
-  record_history(services, event(services, "delete", options.label, destroyed.ok() ? "succeeded" : "refused",
-                                 util::elapsed_ms(started, services.clock.now()),
-                                 destroyed.ok() ? "" : destroyed.error().message));
+  record_history(services, removal_event(services, HistoryAction::delete_pool, options.label, destroyed,
+                                         util::elapsed_ms(started, services.clock.now())));
   return destroyed;
 }
 
 Result<PruneResult> prune_pools(Services& services, const PruneOptions& options) {
-  std::optional<DeployLock> lock;
-  if (!options.dry_run) {
-    auto taken = DeployLock::take(services, "prune --keep " + std::to_string(options.keep), options.break_lock);
-    if (!taken) return taken.error();
-    lock.emplace(std::move(*taken));
-  }
+  PHX_TRY_ASSIGN(const auto lock,
+                 DeployLock::take_unless_dry_run(services, "prune --keep " + std::to_string(options.keep),
+                                                 options.dry_run, options.break_lock));
   auto pools = services.provider.list_pools();
   if (!pools) return pools.error();
   auto members = services.balancer.members();
@@ -160,9 +147,8 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
     const Status destroyed = destroy_if_not_member(services, *pool);
     if (!destroyed.ok() && destroyed.error().kind != ErrorKind::refused) return destroyed.error();
     (destroyed.ok() ? result.deleted : result.refused).push_back(label);
-    record_history(services, event(services, "prune", label, destroyed.ok() ? "succeeded" : "refused",
-                                   util::elapsed_ms(started, services.clock.now()),
-                                   destroyed.ok() ? "" : destroyed.error().message));
+    record_history(services, removal_event(services, HistoryAction::prune, label, destroyed,
+                                           util::elapsed_ms(started, services.clock.now())));
   }
   return result;
 }

@@ -2,7 +2,8 @@
 // Everything an operation works through. Every side effect sits behind one of these
 // interfaces; the CLI layer wires real implementations, tests wire fakes.
 
-#include <optional>
+#include <cstddef>
+#include <functional>
 #include <string>
 
 #include "shared/config/config.hpp"
@@ -33,9 +34,9 @@ struct Services {
   util::Clock& clock;
   util::Reporter& reporter;
   Identity identity;
-  // Test hook (PHOENIX_TEST_KILL_AT_STEP): the switch kills its own process with SIGKILL just
-  // before this step, to prove crash safety at every step boundary.
-  std::optional<int> kill_before_step;
+  // A test seam: called before each step of a switch with the step's index (crash tests kill
+  // the process there). Empty in the shipped executables.
+  std::function<void(std::size_t step)> before_switch_step;
 };
 
 }  // namespace phoenix::ops

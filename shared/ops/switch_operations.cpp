@@ -1,11 +1,11 @@
-// deploy-pipeline's operations: deploy, rollback, repair, status and history.
+#include "shared/ops/switch_operations.hpp"
 
 #include <algorithm>
 
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/executor.hpp"
-#include "shared/ops/operations.hpp"
-#include "shared/ops/smoke_runner.hpp"
+#include "shared/ops/history_log.hpp"
+#include "shared/ops/pool_operations.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::ops {
@@ -14,23 +14,13 @@ namespace {
 
 using util::Clock;
 
-struct SwitchRequestFull {
-  std::string operation;  // deploy, rollback, repair
+// One switch as the engine runs it.
+struct SwitchJob {
+  Operation operation = Operation::deploy;
   SwitchRequest request;
-  std::string reason;
+  std::string reason;  // rollback: why; recorded in history
   bool dry_run = false;
 };
-
-SwitchRequestFull request(const std::string& operation, const std::string& target, bool force,
-                          const std::string& reason, bool dry_run) {
-  SwitchRequestFull full;
-  full.operation = operation;
-  full.request.target = target;
-  full.request.force = force;
-  full.reason = reason;
-  full.dry_run = dry_run;
-  return full;
-}
 
 struct Observation {
   std::vector<Pool> pools;
@@ -38,34 +28,29 @@ struct Observation {
 };
 
 Result<Observation> observe(Services& services) {
-  Observation observation;
-  auto pools = services.provider.list_pools();
-  if (!pools) return pools.error();
-  observation.pools = std::move(*pools);
-  auto members = services.balancer.members();
-  if (!members) return members.error();
-  observation.members = std::move(*members);
-  return observation;
+  PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
+  PHX_TRY_ASSIGN(auto members, services.balancer.members());
+  return Observation{.pools = std::move(pools), .members = std::move(members)};
 }
 
-std::string by(const Services& services) {
-  return services.identity.user.empty() ? services.identity.host : services.identity.user;
-}
+// How one plan-and-execute pass ended: with the switch's result, or with the balancer having
+// changed under it (a reload, a hand-made change), so that planning again from what it has
+// now is the way on.
+enum class PassEnd { finished, plan_again };
+struct Pass {
+  PassEnd end = PassEnd::finished;
+  Result<SwitchResult> result;
+};
+Pass finished(Result<SwitchResult> result) { return {PassEnd::finished, std::move(result)}; }
+Pass plan_again(Error error) { return {PassEnd::plan_again, std::move(error)}; }
 
-void record(Services& services, const std::string& action, const std::string& label,
-            const std::vector<std::string>& from, const std::string& result, long long duration_ms,
-            const std::string& detail) {
-  HistoryEvent event;
-  event.at = services.clock.wall_now();
-  event.action = action;
-  event.label = label;
+void record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from, HistoryResult result,
+                   long long duration_ms, const std::string& detail) {
+  HistoryEvent event = new_event(services, history_action(job.operation), job.request.target, result);
   event.from = util::join(from, ",");
-  event.result = result;
   event.duration_ms = duration_ms;
-  event.by = by(services);
   event.detail = detail;
-  const auto appended = services.state.append_history(event);
-  if (!appended.ok()) services.reporter.warning("could not record history: " + appended.error().message);
+  record_history(services, event);
 }
 
 // A powered-off target is powered on and smoke-tested before it may take traffic.
@@ -74,14 +59,11 @@ Status wake_if_powered_off(Services& services, const std::string& label, Observa
   if (pool == nullptr || pool->power == PowerState::on) return {};
   services.reporter.step("pool " + label + " is powered off: powering it on first");
   PHX_TRY(services.provider.set_power(*pool, PowerState::on));
-  auto report = smoke_test(services, label);
-  if (!report) return report.error();
-  if (!report->passed()) {
+  PHX_TRY_ASSIGN(const auto report, smoke_test(services, label));
+  if (!report.passed()) {
     return Error{ErrorKind::failed, "pool " + label + " failed its smoke test after powering on; nothing was switched"};
   }
-  auto again = observe(services);
-  if (!again) return again.error();
-  observation = std::move(*again);
+  PHX_TRY_ASSIGN(observation, observe(services));
   return {};
 }
 
@@ -98,165 +80,166 @@ Status mark_replaced_pools_good(Services& services, const Observation& observati
 }
 
 ExecutorOptions executor_options(const Services& services) {
-  ExecutorOptions options;
-  options.health_timeout = services.config.balancer.health_timeout;
-  options.drain_timeout = services.config.balancer.drain_timeout;
-  options.kill_before_step = services.kill_before_step;
-  return options;
+  return {.health_timeout = services.config.balancer.health_timeout,
+          .drain_timeout = services.config.balancer.drain_timeout};
 }
 
-// After the last step the balancer must show exactly the target live. When the balancer
-// reloaded during the switch, the reload gets time to settle before the last look: a reload
-// that read its config file mid-switch comes up with the membership of a moment earlier.
-Status verify_end_state(Services& services, const std::string& target, const std::vector<std::string>& target_members,
-                        const std::string& instance_at_start, bool& replan) {
+// Whether the balancer shows exactly the target live after the last step. When it reloaded
+// during the switch, the reload gets time to settle before the last look: a reload that read
+// its config file mid-switch comes up with the membership of a moment earlier.
+Result<bool> end_state_holds(Services& services, const std::string& target,
+                             const std::vector<std::string>& target_members, const std::string& instance_at_start) {
   constexpr std::chrono::milliseconds kSettle{1000};
-  auto instance = services.balancer.instance();
-  if (!instance) return instance.error();
-  if (*instance != instance_at_start) {
+  PHX_TRY_ASSIGN(const auto instance, services.balancer.instance());
+  if (instance != instance_at_start) {
     services.reporter.step("the balancer restarted or reloaded during the switch; checking again in " +
                            util::format_duration_ms(kSettle.count()));
     services.clock.sleep_for(kSettle);
   }
-  auto members = services.balancer.members();
-  if (!members) return members.error();
-  if (only_live(target, target_members, *members)) return {};
-  replan = true;
-  return Error{ErrorKind::unavailable, "the balancer does not show pool " + target + " as the only live pool"};
+  PHX_TRY_ASSIGN(const auto members, services.balancer.members());
+  return only_live(target, target_members, members);
 }
 
-// One plan-and-execute pass of a switch. The caller holds the deploy lock.
-Result<SwitchResult> switch_once(Services& services, const SwitchRequestFull& full, Clock::Steady::time_point started,
-                                 bool& replan) {
-  replan = false;
-  const std::string& target = full.request.target;
-  auto instance_at_start = services.balancer.instance();
-  if (!instance_at_start) return instance_at_start.error();
-  auto observation = observe(services);
-  if (!observation) return observation.error();
-  if (!full.dry_run) PHX_TRY(wake_if_powered_off(services, target, *observation));
-
-  auto plan = plan_switch(full.request, observation->pools, observation->members);
-  if (!plan) return plan.error();
-  SwitchResult result;
-  result.plan = *plan;
-  result.dry_run = full.dry_run;
-  if (full.dry_run) return result;
-
-  if (plan->steps.empty()) {
-    services.reporter.step("pool " + target + " is the only live pool; nothing to switch");
-    PHX_TRY(services.balancer.persist(observation->members));
-    // Nothing left to do may mean this command (an earlier attempt, or the interrupted run it
-    // re-runs) did the work: then it is a switch that succeeded, and history says so.
-    auto pending = services.state.read_intent();
-    if (!pending) return pending.error();
-    PHX_TRY(services.state.clear_intent());
-    if (pending->has_value() && (*pending)->target == target) {
-      record(services, full.operation, target, (*pending)->from, "succeeded",
-             util::elapsed_ms(started, services.clock.now()), full.reason);
-    }
-    return result;
+std::vector<std::string> target_member_names(const Observation& observation, const std::string& target) {
+  std::vector<std::string> names;
+  for (const auto& server : find_pool(observation.pools, target)->servers) {
+    names.push_back(member_name(target, server.id));
   }
+  return names;
+}
 
-  Intent intent;
-  intent.operation = full.operation;
-  intent.target = target;
-  intent.from = plan->from;
-  intent.reason = full.reason;
-  intent.by = make_holder(services, full.operation + " " + target);
-  intent.started_at = services.clock.wall_now();
-  intent.steps = static_cast<int>(plan->steps.size());
-  PHX_TRY(services.state.write_intent(intent));
-  services.reporter.step(full.operation + ": making pool " + target + " live" +
-                         (plan->from.empty() ? "" : " in place of " + util::join(plan->from, ", ")) + " in " +
-                         util::plural(plan->steps.size(), "step"));
+// Nothing left to do may mean this command (an earlier attempt, or the interrupted run it
+// re-runs) did the work: then it is a switch that succeeded, and history says so.
+Pass finish_without_steps(Services& services, const SwitchJob& job, const Observation& observation, SwitchResult result,
+                          long long elapsed_ms) {
+  services.reporter.step("pool " + job.request.target + " is the only live pool; nothing to switch");
+  if (auto persisted = services.balancer.persist(observation.members); !persisted.ok()) {
+    return finished(persisted.error());
+  }
+  auto pending = services.state.read_intent();
+  if (!pending) return finished(pending.error());
+  if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
+  if (pending->has_value() && (*pending)->target == job.request.target) {
+    record_switch(services, job, (*pending)->from, HistoryResult::succeeded, elapsed_ms, job.reason);
+  }
+  return finished(std::move(result));
+}
 
-  SwitchExecutor executor(services.balancer, services.clock, services.reporter, executor_options(services));
-  const auto outcome = executor.run(plan->steps, [&](std::size_t index, const Step& step) {
+// Invariant 1: a target that did not become healthy is taken out again; whatever served
+// before keeps serving.
+Pass revert_unhealthy(Services& services, SwitchExecutor& executor, const SwitchJob& job, const SwitchPlan& plan,
+                      const Error& why, long long elapsed_ms) {
+  const std::string& target = job.request.target;
+  services.reporter.warning(why.message);
+  services.reporter.step("taking pool " + target + " out again; the previous pool keeps serving");
+  auto members = services.balancer.members();
+  if (!members) return finished(members.error().context("reverting after the health timeout"));
+  const auto revert = executor.run(plan_revert(target, *members), {});
+  if (!revert.status.ok()) return finished(revert.status.error().context("reverting after the health timeout"));
+  if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
+  record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);
+  return finished(Error{
+      ErrorKind::failed,
+      "pool " + target + " did not become healthy: " + why.message + "; it was taken out again and " +
+          (plan.from.empty() ? std::string("nothing else was live") : util::join(plan.from, ", ") + " still serves")});
+}
+
+Intent new_intent(const Services& services, const SwitchJob& job, const SwitchPlan& plan) {
+  return Intent{.operation = job.operation,
+                .target = job.request.target,
+                .from = plan.from,
+                .reason = job.reason,
+                .by = make_holder(services, std::string(to_string(job.operation)) + " " + job.request.target),
+                .started_at = services.clock.wall_now(),
+                .steps = static_cast<int>(plan.steps.size())};
+}
+
+// The steps of `plan`, recorded in the intent before each one runs.
+SwitchOutcome execute(Services& services, SwitchExecutor& executor, const SwitchPlan& plan, Intent& intent) {
+  return executor.run(plan.steps, [&](std::size_t index, const Step& step) {
+    if (services.before_switch_step) services.before_switch_step(index);
     intent.step = static_cast<int>(index);
     intent.current = describe(step);
     return services.state.write_intent(intent);
   });
-  const auto elapsed = [&] { return util::elapsed_ms(started, services.clock.now()); };
+}
 
-  if (outcome.unhealthy) {
-    // Invariant 1: take the target out again; whatever served before keeps serving.
-    services.reporter.warning(outcome.status.error().message);
-    services.reporter.step("taking pool " + target + " out again; the previous pool keeps serving");
-    auto members = services.balancer.members();
-    if (!members) return members.error().context("reverting after the health timeout");
-    const auto revert = executor.run(plan_revert(target, *members), {});
-    if (!revert.status.ok()) return revert.status.error().context("reverting after the health timeout");
-    PHX_TRY(services.state.clear_intent());
-    record(services, full.operation, target, plan->from, "failed", elapsed(), outcome.status.error().message);
-    return Error{ErrorKind::failed, "pool " + target + " did not become healthy: " + outcome.status.error().message +
-                                        "; it was taken out again and " +
-                                        (plan->from.empty() ? std::string("nothing else was live")
-                                                            : util::join(plan->from, ", ") + " still serves")};
+// Everything after the last step: the end state is verified, then recorded.
+Pass conclude(Services& services, const SwitchJob& job, const Observation& observation, SwitchResult result,
+              const SwitchOutcome& outcome, const std::string& instance_at_start, long long elapsed_ms) {
+  const std::string& target = job.request.target;
+  auto holds = end_state_holds(services, target, target_member_names(observation, target), instance_at_start);
+  if (!holds) return finished(holds.error());
+  if (!*holds) {
+    const Error changed{ErrorKind::unavailable, "the balancer does not show pool " + target + " as the only live pool"};
+    services.reporter.warning(changed.message + "; planning again from what the balancer has now");
+    return plan_again(changed);
   }
-  if (outcome.balancer_changed) {
-    services.reporter.warning(outcome.status.error().message + "; planning again from what the balancer has now");
-    replan = true;
-    return outcome.status.error();
-  }
-  if (!outcome.status.ok()) {
-    // The intent record stays: status explains the state and a re-run completes it.
-    record(services, full.operation, target, plan->from, "interrupted", elapsed(), outcome.status.error().message);
-    return outcome.status.error().context(full.operation + " of pool " + target + " stopped after step " +
-                                          std::to_string(outcome.steps_done) + " of " +
-                                          std::to_string(plan->steps.size()) + "; re-run it to finish");
-  }
-
-  std::vector<std::string> target_members;
-  for (const auto& server : find_pool(observation->pools, target)->servers)
-    target_members.push_back(member_name(target, server.id));
-  if (const auto verified = verify_end_state(services, target, target_members, *instance_at_start, replan);
-      !verified.ok()) {
-    if (replan) services.reporter.warning(verified.error().message + "; planning again from what the balancer has now");
-    return verified.error();
-  }
-
-  PHX_TRY(services.state.clear_intent());
-  if (full.operation == "deploy") {
-    const auto marked = mark_replaced_pools_good(services, *observation, *plan);
+  if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
+  if (job.operation == Operation::deploy) {
+    const auto marked = mark_replaced_pools_good(services, observation, result.plan);
     if (!marked.ok())
       services.reporter.warning("could not record the verdict of the replaced pool: " + marked.error().message);
   }
-  result.duration_ms = elapsed();
+  result.duration_ms = elapsed_ms;
   result.left_in_maintenance = outcome.left_in_maintenance;
-  record(services, full.operation, target, plan->from, "succeeded", result.duration_ms, full.reason);
+  record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms, job.reason);
   services.reporter.step("pool " + target + " is live (" + util::format_duration_ms(result.duration_ms) + ")");
-  return result;
+  return finished(std::move(result));
+}
+
+// One plan-and-execute pass of a switch. The caller holds the deploy lock.
+Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_point started) {
+  const std::string& target = job.request.target;
+  const auto elapsed = [&] { return util::elapsed_ms(started, services.clock.now()); };
+  auto instance_at_start = services.balancer.instance();
+  if (!instance_at_start) return finished(instance_at_start.error());
+  auto observation = observe(services);
+  if (!observation) return finished(observation.error());
+  if (!job.dry_run) {
+    if (auto woken = wake_if_powered_off(services, target, *observation); !woken.ok()) return finished(woken.error());
+  }
+  auto plan = plan_switch(job.request, observation->pools, observation->members);
+  if (!plan) return finished(plan.error());
+  SwitchResult result{.plan = *plan, .dry_run = job.dry_run};
+  if (job.dry_run) return finished(std::move(result));
+  if (plan->steps.empty()) return finish_without_steps(services, job, *observation, std::move(result), elapsed());
+
+  Intent intent = new_intent(services, job, *plan);
+  if (auto written = services.state.write_intent(intent); !written.ok()) return finished(written.error());
+  services.reporter.step(std::string(to_string(job.operation)) + ": making pool " + target + " live" +
+                         (plan->from.empty() ? "" : " in place of " + util::join(plan->from, ", ")) + " in " +
+                         util::plural(plan->steps.size(), "step"));
+  SwitchExecutor executor(services.balancer, services.clock, services.reporter, executor_options(services));
+  const auto outcome = execute(services, executor, *plan, intent);
+  if (outcome.unhealthy) return revert_unhealthy(services, executor, job, *plan, outcome.status.error(), elapsed());
+  if (outcome.balancer_changed) {
+    services.reporter.warning(outcome.status.error().message + "; planning again from what the balancer has now");
+    return plan_again(outcome.status.error());
+  }
+  if (!outcome.status.ok()) {
+    // The intent record stays: status explains the state and a re-run completes it.
+    record_switch(services, job, plan->from, HistoryResult::interrupted, elapsed(), outcome.status.error().message);
+    return finished(outcome.status.error().context(
+        std::string(to_string(job.operation)) + " of pool " + target + " stopped after step " +
+        std::to_string(outcome.steps_done) + " of " + std::to_string(plan->steps.size()) + "; re-run it to finish"));
+  }
+  return conclude(services, job, *observation, std::move(result), outcome, *instance_at_start, elapsed());
 }
 
 // The shared core of deploy, rollback and repair: plan from what is observed, execute, and
 // plan again when the balancer undid steps under us (a reload, a hand-made change).
-Result<SwitchResult> switch_to(Services& services, const SwitchRequestFull& full) {
+Result<SwitchResult> switch_to(Services& services, const SwitchJob& job) {
   constexpr int kAttempts = 3;
   const auto started = services.clock.now();
   for (int attempt = 1;; ++attempt) {
-    bool replan = false;
-    auto result = switch_once(services, full, started, replan);
-    if (!replan || attempt == kAttempts) {
-      if (!result.ok() && replan) {
-        return result.error().context(full.operation + " of pool " + full.request.target +
-                                      ": the balancer kept changing under it; re-run it to finish");
-      }
-      return result;
+    Pass pass = run_pass(services, job, started);
+    if (pass.end == PassEnd::finished) return std::move(pass.result);
+    if (attempt == kAttempts) {
+      return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
+                                         ": the balancer kept changing under it; re-run it to finish");
     }
   }
-}
-
-// The newest deploy, rollback or repair that succeeded: the pool the operator last made live.
-// Unreadable history counts as none; the callers only use it to explain or to choose.
-std::optional<HistoryEvent> last_successful_switch(Services& services) {
-  auto events = services.state.read_history();
-  if (!events) return std::nullopt;
-  for (auto it = events->rbegin(); it != events->rend(); ++it) {
-    const bool switch_action = it->action == "deploy" || it->action == "rollback" || it->action == "repair";
-    if (switch_action && it->result == "succeeded") return *it;
-  }
-  return std::nullopt;
 }
 
 // An interrupted operation found when starting another one, reported once.
@@ -264,120 +247,99 @@ std::optional<Intent> interrupted_operation(Services& services) {
   auto intent = services.state.read_intent();
   if (!intent || !intent->has_value()) return std::nullopt;
   const Intent& found = **intent;
-  services.reporter.warning("found an interrupted " + found.operation + " to pool " + found.target + " (at step " +
-                            std::to_string(found.step + 1) + " of " + std::to_string(found.steps) + ")");
+  services.reporter.warning("found an interrupted " + std::string(to_string(found.operation)) + " to pool " +
+                            found.target + " (at step " + std::to_string(found.step + 1) + " of " +
+                            std::to_string(found.steps) + ")");
   return found;
+}
+
+Status mark_bad(Services& services, const Observation& observation, const std::string& labels,
+                const std::string& reason) {
+  for (const auto& label : util::split(labels, ',')) {
+    const Pool* from = find_pool(observation.pools, label);
+    if (from == nullptr) continue;
+    PoolMetadata meta = from->meta;
+    meta.verdict = LiveVerdict::bad;
+    meta.verdict_reason = reason;
+    PHX_TRY(services.provider.update_metadata(meta));
+    services.reporter.step("marked pool " + label + " bad: " + reason);
+  }
+  return {};
+}
+
+// The pool repair makes the only live one: the one the last successful switch made live (a
+// reload that read a stale config can have undone it), else the newest live pool.
+std::string repair_target(Services& services, const Observation& observation, const std::vector<std::string>& live) {
+  if (const auto last = last_successful_switch(services); last && find_pool(observation.pools, last->label)) {
+    return last->label;
+  }
+  std::vector<Pool> candidates;
+  for (const auto& pool : observation.pools) {
+    if (std::find(live.begin(), live.end(), pool.label()) != live.end()) candidates.push_back(pool);
+  }
+  sort_newest_first(candidates);
+  return candidates.empty() ? live.back() : candidates.front().label();
 }
 
 }  // namespace
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
-  std::optional<DeployLock> lock;
-  if (!options.dry_run) {
-    auto taken = DeployLock::take(services, "deploy --label " + options.label, options.break_lock);
-    if (!taken) return taken.error();
-    lock.emplace(std::move(*taken));
-    interrupted_operation(services);
-  }
-  return switch_to(services, request("deploy", options.label, options.force, "", options.dry_run));
+  PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "deploy --label " + options.label,
+                                                                  options.dry_run, options.break_lock));
+  if (lock) interrupted_operation(services);
+  return switch_to(services, {.operation = Operation::deploy,
+                              .request = {.target = options.label, .force = options.force},
+                              .dry_run = options.dry_run});
 }
 
 Result<SwitchResult> rollback(Services& services, const RollbackOptions& options) {
-  std::optional<DeployLock> lock;
-  std::optional<Intent> interrupted;
-  if (!options.dry_run) {
-    auto taken = DeployLock::take(services, "rollback" + (options.to ? " --to " + *options.to : std::string()),
-                                  options.break_lock);
-    if (!taken) return taken.error();
-    lock.emplace(std::move(*taken));
-    interrupted = interrupted_operation(services);
-  }
+  PHX_TRY_ASSIGN(const auto lock,
+                 DeployLock::take_unless_dry_run(services, "rollback" + (options.to ? " --to " + *options.to : ""),
+                                                 options.dry_run, options.break_lock));
+  const auto interrupted = lock ? interrupted_operation(services) : std::nullopt;
   // Re-running an interrupted rollback finishes it: the target was chosen before the crash,
   // when the live pool was still unambiguous.
-  if (interrupted && interrupted->operation == "rollback" && !options.to) {
+  if (interrupted && interrupted->operation == Operation::rollback && !options.to) {
     services.reporter.step("finishing the interrupted rollback to pool " + interrupted->target);
-    return switch_to(services, request("rollback", interrupted->target, true, interrupted->reason, false));
+    return switch_to(services, {.operation = Operation::rollback,
+                                .request = {.target = interrupted->target, .force = true},
+                                .reason = interrupted->reason});
   }
-  auto observation = observe(services);
-  if (!observation) return observation.error();
-  auto choice = choose_rollback_target(observation->pools, observation->members, options.to);
-  if (!choice) return choice.error();
-  const std::string reason = options.reason.empty() ? "rolled back to " + choice->target : options.reason;
-  services.reporter.step("rolling back from pool " + (choice->from.empty() ? std::string("(none)") : choice->from) +
-                         " to pool " + choice->target);
-  if (!options.dry_run) {
-    for (const auto& label : util::split(choice->from, ',')) {
-      const Pool* from = find_pool(observation->pools, label);
-      if (from == nullptr) continue;
-      PoolMetadata meta = from->meta;
-      meta.verdict = LiveVerdict::bad;
-      meta.verdict_reason = reason;
-      PHX_TRY(services.provider.update_metadata(meta));
-      services.reporter.step("marked pool " + label + " bad: " + reason);
-    }
-  }
-  return switch_to(services, request("rollback", choice->target, options.force, reason, options.dry_run));
+  PHX_TRY_ASSIGN(const auto observation, observe(services));
+  PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, options.to));
+  const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
+  services.reporter.step("rolling back from pool " + (choice.from.empty() ? std::string("(none)") : choice.from) +
+                         " to pool " + choice.target);
+  if (!options.dry_run) PHX_TRY(mark_bad(services, observation, choice.from, reason));
+  return switch_to(services, {.operation = Operation::rollback,
+                              .request = {.target = choice.target, .force = options.force},
+                              .reason = reason,
+                              .dry_run = options.dry_run});
 }
 
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
-  std::optional<DeployLock> lock;
-  std::optional<Intent> interrupted;
-  if (!options.dry_run) {
-    auto taken = DeployLock::take(services, "repair", options.break_lock);
-    if (!taken) return taken.error();
-    lock.emplace(std::move(*taken));
-    interrupted = interrupted_operation(services);
+  PHX_TRY_ASSIGN(const auto lock,
+                 DeployLock::take_unless_dry_run(services, "repair", options.dry_run, options.break_lock));
+  if (const auto interrupted = lock ? interrupted_operation(services) : std::nullopt) {
+    services.reporter.step("finishing the interrupted " + std::string(to_string(interrupted->operation)) + " to pool " +
+                           interrupted->target);
+    return switch_to(services, {.operation = interrupted->operation,
+                                .request = {.target = interrupted->target, .force = true},
+                                .reason = interrupted->reason,
+                                .dry_run = options.dry_run});
   }
-  if (interrupted) {
-    services.reporter.step("finishing the interrupted " + interrupted->operation + " to pool " + interrupted->target);
-    return switch_to(services,
-                     request(interrupted->operation, interrupted->target, true, interrupted->reason, options.dry_run));
-  }
-  auto observation = observe(services);
-  if (!observation) return observation.error();
-  const auto live = live_labels(observation->members);
+  PHX_TRY_ASSIGN(const auto observation, observe(services));
+  const auto live = live_labels(observation.members);
   if (live.empty()) {
     return Error{ErrorKind::failed,
                  "no pool is live, so there is nothing to repair; deploy one with "
                  "'deploy-pipeline deploy --label L'"};
   }
-  // The pool the last successful switch made live is what the operator wants live (a reload
-  // that read a stale config can have undone it); else the newest live pool.
-  std::string target;
-  if (const auto last = last_successful_switch(services); last && find_pool(observation->pools, last->label)) {
-    target = last->label;
-  }
-  if (target.empty()) {
-    std::vector<Pool> candidates;
-    for (const auto& pool : observation->pools) {
-      if (std::find(live.begin(), live.end(), pool.label()) != live.end()) candidates.push_back(pool);
-    }
-    sort_newest_first(candidates);
-    target = candidates.empty() ? live.back() : candidates.front().label();
-  }
+  const std::string target = repair_target(services, observation, live);
   services.reporter.step("repair: keeping pool " + target + " live and removing every other member");
-  return switch_to(services, request("repair", target, true, "", options.dry_run));
+  return switch_to(
+      services,
+      {.operation = Operation::repair, .request = {.target = target, .force = true}, .dry_run = options.dry_run});
 }
-
-Result<StatusReport> status(Services& services) {
-  auto observation = observe(services);
-  if (!observation) return observation.error();
-  auto intent = services.state.read_intent();
-  if (!intent) return intent.error();
-  auto lock = services.state.read_lock();
-  if (!lock) return lock.error();
-  auto durable = services.balancer.durable_members();
-  if (!durable) return durable.error();
-  StatusInputs inputs{services.config.service, observation->pools, observation->members, *intent, *lock, {}, false};
-  inputs.durable = *durable;
-  inputs.last_switch = last_successful_switch(services);
-  if (lock->has_value()) {
-    inputs.lock_staleness = services.state.staleness(**lock, services.config.lock_stale_after);
-    inputs.operation_in_progress = intent->has_value() && !inputs.lock_staleness;
-  }
-  return build_status(inputs);
-}
-
-Result<std::vector<HistoryEvent>> history(Services& services) { return services.state.read_history(); }
 
 }  // namespace phoenix::ops

@@ -33,4 +33,20 @@ const char* to_string(ErrorKind kind) {
   return "failed";
 }
 
+const char* to_string(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::none:
+      return "none";
+    case ErrorCode::not_found:
+      return "not-found";
+    case ErrorCode::already_exists:
+      return "already-exists";
+    case ErrorCode::lock_held:
+      return "lock-held";
+    case ErrorCode::interrupted:
+      return "interrupted";
+  }
+  return "none";
+}
+
 }  // namespace phoenix

@@ -23,16 +23,28 @@ enum class ErrorKind {
 int exit_code_for(ErrorKind kind);
 const char* to_string(ErrorKind kind);
 
+// What exactly went wrong, for the callers that branch on it. The kind decides the exit code;
+// the code decides what a caller does about it ("already there, carry on"). Callers never
+// branch on message text, which is for people and may change. Most errors carry no code.
+enum class ErrorCode {
+  none,
+  not_found,       // the thing addressed does not exist (any more)
+  already_exists,  // creating something that is there already (a name that must be unique)
+  lock_held,       // the deploy lock (or a per-pool lock) belongs to someone else
+  interrupted,     // SIGINT or SIGTERM asked the command to stop
+};
+const char* to_string(ErrorCode code);
+
 struct Error {
   ErrorKind kind = ErrorKind::failed;
   std::string message;
+  ErrorCode code = ErrorCode::none;
 
   bool retryable() const { return kind == ErrorKind::timeout || kind == ErrorKind::unavailable; }
+  bool is(ErrorCode wanted) const { return code == wanted; }
   // The same error with context in front: "reading pool.json: <message>".
-  Error context(const std::string& prefix) const { return {kind, prefix + ": " + message}; }
+  Error context(const std::string& prefix) const { return {kind, prefix + ": " + message, code}; }
 };
-
-inline Error make_error(ErrorKind kind, std::string message) { return {kind, std::move(message)}; }
 
 template <class T>
 class [[nodiscard]] Result {
@@ -81,3 +93,15 @@ using Status = Result<void>;
     auto phx_try_status_ = (expr);                             \
     if (!phx_try_status_.ok()) return phx_try_status_.error(); \
   } while (false)
+
+// Evaluates a Result<T> expression; returns its error from the enclosing function, else moves
+// its value into `lhs` (a declaration such as `auto pools` or an existing variable):
+//   PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
+// It expands to several statements: inside an `if`, use braces.
+#define PHX_TRY_ASSIGN(lhs, expr) PHX_TRY_ASSIGN_IMPL_(PHX_CONCAT_(phx_try_result_, __LINE__), lhs, expr)
+#define PHX_TRY_ASSIGN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                         \
+  if (!result.ok()) return result.error();      \
+  lhs = std::move(result).value()
+#define PHX_CONCAT_(a, b) PHX_CONCAT_INNER_(a, b)
+#define PHX_CONCAT_INNER_(a, b) a##b

@@ -44,7 +44,8 @@ std::vector<Member> live_members(const Pool& pool) {
     member.name = member_name(pool.label(), server.id);
     member.address = server.address();
     member.weight = 1;
-    member.up = member.check_passed = true;
+    member.up = true;
+    member.check = CheckState::passed;
     members.push_back(member);
   }
   return members;

@@ -66,7 +66,7 @@ TEST_CASE("kill -9 at every step boundary of deploy and rollback, then re-run", 
     for (int step = 0; step < 6; ++step) {
       const std::string target = other(live);
       INFO(operation << " to " << target << ", killed before step " << step);
-      const auto killed = run_tool("deploy-pipeline", rig.command(operation, target),
+      const auto killed = run_tool("deploy-pipeline-test-hooks", rig.command(operation, target),
                                    {"PHOENIX_TEST_KILL_AT_STEP=" + std::to_string(step)});
       REQUIRE(killed.signal == SIGKILL);
       ++crash_points;
@@ -133,4 +133,13 @@ TEST_CASE("kill -9 at timed moments during switches, then re-run", "[e2e][crash]
   const auto probe = prober.finish();
   CHECK(probe.failed == 0);
   CHECK(watcher.finish() >= 1);
+}
+
+TEST_CASE("the shipped deploy-pipeline has no crash hook: PHOENIX_TEST_KILL_AT_STEP does nothing", "[e2e][crash]") {
+  CrashRig rig;
+  const auto deployed = run_tool("deploy-pipeline", rig.command("deploy", "2"), {"PHOENIX_TEST_KILL_AT_STEP=0"});
+  INFO(deployed.err);
+  CHECK(deployed.signal == 0);
+  CHECK(deployed.exit_code == 0);
+  rig.require_consistent("2");
 }

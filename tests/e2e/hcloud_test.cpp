@@ -202,13 +202,16 @@ TEST_CASE("the deploy lock lives in Hetzner Cloud, where every agent sees it", "
   HcloudRig rig;
   rig.ok("create-pipeline", {"run", "--label", "1"});
   // A run killed while holding the lock, on this host.
-  const auto killed = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", rig.config},
+  const auto killed = run_tool("deploy-pipeline-test-hooks", {"deploy", "--label", "1", "--config", rig.config},
                                {"HCLOUD_TOKEN=" + rig.fake.token(), "PHOENIX_TEST_KILL_AT_STEP=1"});
   REQUIRE(killed.signal == 9);
   // Another "agent" (a different state_dir: nothing shared on disk) still sees the lock.
   HcloudServiceOptions elsewhere;
   elsewhere.file_name = "agent-b.json";
-  const auto other = write_hcloud_config(rig.dir.path() / "..", rig.fake, elsewhere);
+  // Its own directory inside the test's: the config, and so its state_dir, share nothing.
+  const auto agent_b = rig.dir.path() / "agent-b";
+  REQUIRE(util::make_directories(agent_b).ok());
+  const auto other = write_hcloud_config(agent_b, rig.fake, elsewhere);
   const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config}, rig.env);
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.out, Catch::Contains("was interrupted at step 1 of 3"));

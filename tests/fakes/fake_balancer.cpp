@@ -24,19 +24,20 @@ Result<std::vector<Member>> FakeBalancer::members() {
   ++member_reads;
   std::vector<Member> out;
   for (auto& [name, member] : state) {
-    if (member.admin == AdminState::ready && !member.check_passed && unhealthy_addresses.count(member.address) == 0) {
+    if (member.admin == AdminState::ready && member.check != CheckState::passed &&
+        unhealthy_addresses.count(member.address) == 0) {
       if (++polls_since_added_[name] >= polls_until_healthy) {
         member.up = true;
-        member.check_passed = true;
-        member.status = "UP";
-        member.check_status = "L7OK";
+        member.check = CheckState::passed;
+        member.status_text = "UP";
+        member.check_text = "L7OK";
       }
     }
     if (unhealthy_addresses.count(member.address) != 0) {
       member.up = false;
-      member.check_passed = false;
-      member.status = "DOWN";
-      member.check_status = "L7STS";
+      member.check = CheckState::failed;
+      member.status_text = "DOWN";
+      member.check_text = "L7STS";
     }
     if (member.admin != AdminState::ready || member.weight == 0) {
       const auto stuck = stuck_connections.find(name);
@@ -60,8 +61,9 @@ Status FakeBalancer::add_standby(const std::vector<MemberSpec>& members) {
     member.admin = AdminState::ready;
     member.weight = 0;
     member.up = true;
-    member.status = "UP 1/2";
-    member.check_status = "INI";
+    member.status_text = "UP 1/2";
+    member.check_text = "INI";
+    member.check = CheckState::pending;
     state[spec.name] = member;
     polls_since_added_[spec.name] = 0;
   }
@@ -147,9 +149,9 @@ void FakeBalancer::put_live(const std::string& name, const std::string& address,
   member.admin = AdminState::ready;
   member.weight = 1;
   member.up = true;
-  member.check_passed = true;
-  member.status = "UP";
-  member.check_status = "L7OK";
+  member.check = CheckState::passed;
+  member.status_text = "UP";
+  member.check_text = "L7OK";
   member.sessions = sessions;
   state[name] = member;
 }

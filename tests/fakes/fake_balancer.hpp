@@ -18,6 +18,7 @@ namespace phoenix::fakes {
 class FakeBalancer final : public Balancer {
  public:
   std::string describe() const override { return "fake balancer"; }
+  BalancerCapabilities capabilities() const override { return capabilities_; }
   Result<std::vector<Member>> members() override;
   Status add_standby(const std::vector<MemberSpec>& members) override;
   Status return_to_standby(const std::vector<std::string>& names) override;
@@ -47,6 +48,7 @@ class FakeBalancer final : public Balancer {
   // Members that keep this many connections forever (removal is refused while they do).
   std::map<std::string, int> stuck_connections;
   std::map<std::string, Member> state;
+  BalancerCapabilities capabilities_;
 
   // Runs after each recorded call: tests use it to change the balancer under the caller (a
   // reload, a hand-made change).

@@ -24,9 +24,15 @@ struct FakeWorld {
   FakeClock clock;
   RecordingReporter reporter;
   ops::Services services{
-      config,      provider, balancer, state,
-      http,        clock,    reporter, ops::Identity{"agent-1", 4242, "alice", "gocd web/7/deploy/1/switch", "abc123"},
-      std::nullopt};
+      .config = config,
+      .provider = provider,
+      .balancer = balancer,
+      .state = state,
+      .http = http,
+      .clock = clock,
+      .reporter = reporter,
+      .identity = {
+          .host = "agent-1", .pid = 4242, .user = "alice", .job = "gocd web/7/deploy/1/switch", .revision = "abc123"}};
   std::function<Result<HttpResponse>(const HttpRequest&)> http_handler;
 
   static config::Config default_config() {

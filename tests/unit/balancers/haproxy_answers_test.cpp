@@ -96,7 +96,7 @@ TEST_CASE("members join both answers and tell standby, drain and maintenance apa
   CHECK_FALSE(members[2].healthy());
   // Freshly enabled: HAProxy says "UP 1/2" but no check has passed yet, and weight 0.
   CHECK(members[3].up);
-  CHECK_FALSE(members[3].check_passed);
+  CHECK(members[3].check == CheckState::pending);
   CHECK_FALSE(members[3].admitted());
 }
 

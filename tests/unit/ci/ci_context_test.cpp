@@ -15,7 +15,7 @@ TEST_CASE("GoCD's variables give label, revision, trigger user and job", "[ci]")
                                    {"GO_TRIGGER_USER", "changes"},
                                    {"GO_REVISION_WEB_REPO", "abc1234def"}};
   const auto context = read_ci_context(environment);
-  CHECK(context.system == "gocd");
+  CHECK(context.system == System::gocd);
   CHECK(context.label.gocd_label == std::string("42-abc1234"));
   CHECK(context.revision == "abc1234def");
   CHECK(context.trigger_user == "changes");
@@ -29,7 +29,7 @@ TEST_CASE("Jenkins' variables give label, revision and a sanitised job", "[ci]")
                                    {"GIT_COMMIT", "fedcba"},
                                    {"BUILD_USER", "bob"}};
   const auto context = read_ci_context(environment);
-  CHECK(context.system == "jenkins");
+  CHECK(context.system == System::jenkins);
   CHECK(context.label.jenkins_build == std::string("17"));
   CHECK(context.revision == "fedcba");
   CHECK(context.trigger_user == "bob");
@@ -38,7 +38,7 @@ TEST_CASE("Jenkins' variables give label, revision and a sanitised job", "[ci]")
 
 TEST_CASE("by hand there is no CI system and the user is the login", "[ci]") {
   const auto context = read_ci_context({{"USER", "carol"}});
-  CHECK(context.system.empty());
+  CHECK_FALSE(context.system.has_value());
   CHECK(context.trigger_user == "carol");
   CHECK_FALSE(context.label.gocd_label);
 }

@@ -6,7 +6,7 @@ using namespace phoenix;
 
 TEST_CASE("intent records round trip", "[records]") {
   Intent intent;
-  intent.operation = "rollback";
+  intent.operation = Operation::rollback;
   intent.target = "41";
   intent.from = {"42"};
   intent.reason = "errors";

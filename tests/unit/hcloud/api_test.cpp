@@ -180,3 +180,31 @@ TEST_CASE("actions that never finish time out", "[hcloud-api]") {
   CHECK(status.error().kind == ErrorKind::timeout);
   CHECK(rig.clock.slept() <= std::chrono::seconds(10));
 }
+
+TEST_CASE("refusals carry the error codes callers branch on", "[hcloud-api]") {
+  ApiRig rig;
+  rig.script = {answer(409, api_error("uniqueness_error"))};
+  auto duplicate = rig.api.call({"POST", "/placement_groups", "{}"});
+  REQUIRE_FALSE(duplicate.ok());
+  CHECK(duplicate.error().is(ErrorCode::already_exists));
+
+  rig.script = {answer(404, api_error("not_found"))};
+  rig.next = 0;
+  auto gone = rig.api.call({"DELETE", "/placement_groups/7", ""});
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.error().is(ErrorCode::not_found));
+
+  rig.script = {answer(422, api_error("load_balancer_target_not_found"))};
+  rig.next = 0;
+  auto no_target = rig.api.call({"POST", "/load_balancers/1/actions/remove_target", "{}"});
+  REQUIRE_FALSE(no_target.ok());
+  CHECK(no_target.error().is(ErrorCode::not_found));
+
+  rig.script = {answer(403, api_error("forbidden"))};
+  rig.next = 0;
+  auto forbidden = rig.api.call({"GET", "/servers", ""});
+  REQUIRE_FALSE(forbidden.ok());
+  CHECK(forbidden.error().code == ErrorCode::none);
+  // Context keeps the code.
+  CHECK(duplicate.error().context("creating the lock").is(ErrorCode::already_exists));
+}

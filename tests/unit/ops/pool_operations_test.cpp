@@ -1,7 +1,10 @@
+#include "shared/ops/pool_operations.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_services.hpp"
-#include "shared/ops/operations.hpp"
+#include "shared/ops/status_operations.hpp"
+#include "shared/ops/switch_operations.hpp"
 
 using namespace phoenix;
 using namespace phoenix::fakes;
@@ -53,7 +56,7 @@ TEST_CASE("smart delete reads the balancer under the lock right before destroyin
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().kind == ErrorKind::refused);
   CHECK(world.provider.pools.size() == 2);
-  CHECK(world.state.events.back().result == "refused");
+  CHECK(world.state.events.back().result == HistoryResult::refused);
 
   const int reads_before = world.balancer.member_reads;
   REQUIRE(ops::delete_pool(world.services, {"1", false, false}).ok());

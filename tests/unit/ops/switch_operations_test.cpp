@@ -1,7 +1,10 @@
+#include "shared/ops/switch_operations.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_services.hpp"
-#include "shared/ops/operations.hpp"
+#include "shared/ops/pool_operations.hpp"
+#include "shared/ops/status_operations.hpp"
 
 using namespace phoenix;
 using namespace phoenix::fakes;
@@ -26,9 +29,9 @@ TEST_CASE("deploy takes the lock, records intent per step, switches, and records
   CHECK(world.state.intents_written[6].step == 5);
   CHECK(world.state.intents_written[6].by.job == "gocd web/7/deploy/1/switch");
   REQUIRE(world.state.events.size() == 1);
-  CHECK(world.state.events[0].action == "deploy");
+  CHECK(world.state.events[0].action == HistoryAction::deploy);
   CHECK(world.state.events[0].from == "1");
-  CHECK(world.state.events[0].result == "succeeded");
+  CHECK(world.state.events[0].result == HistoryResult::succeeded);
   CHECK(world.state.events[0].by == "alice");
   // The pool it replaced served well until then.
   CHECK(world.provider.pools[0].meta.verdict == LiveVerdict::good);
@@ -72,7 +75,7 @@ TEST_CASE("an unhealthy pool is taken out again and the old one keeps serving", 
   CHECK(world.balancer.state.count("2:1") == 0);
   CHECK_FALSE(world.state.intent.has_value());
   REQUIRE(world.state.events.size() == 1);
-  CHECK(world.state.events[0].result == "failed");
+  CHECK(world.state.events[0].result == HistoryResult::failed);
 }
 
 TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[ops][deploy][crash]") {
@@ -140,7 +143,7 @@ TEST_CASE("rollback marks the live pool bad and makes the previous good pool liv
   CHECK(world.provider.pools[2].meta.verdict == LiveVerdict::bad);
   CHECK(world.provider.pools[2].meta.verdict_reason == "checkout errors");
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
-  CHECK(world.state.events.back().action == "rollback");
+  CHECK(world.state.events.back().action == HistoryAction::rollback);
   CHECK(world.state.events.back().detail == "checkout errors");
   // The pool rolled back to is not "good" by replacement: only deploys mark that.
   CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
@@ -170,7 +173,14 @@ TEST_CASE("repair keeps the pool the last switch made live and removes the other
   world.provider.add_pool("2", 1, 20);
   world.make_live("1");
   world.make_live("2");  // someone enabled pool 2 by hand
-  world.state.events.push_back({world.clock.wall_now(), "deploy", "1", "", "succeeded", 10, "alice", ""});
+  world.state.events.push_back({.at = world.clock.wall_now(),
+                                .action = HistoryAction::deploy,
+                                .label = "1",
+                                .from = "",
+                                .result = HistoryResult::succeeded,
+                                .duration_ms = 10,
+                                .by = "alice",
+                                .detail = ""});
   auto result = ops::repair(world.services, {false, false});
   REQUIRE(result.ok());
   CHECK(result->plan.target == "1");
@@ -185,7 +195,7 @@ TEST_CASE("status reports mixed state and interrupted operations", "[ops][status
   world.make_live("2");
   world.balancer.put_live("9:1", "10.9.9.9:80");
   Intent intent;
-  intent.operation = "deploy";
+  intent.operation = Operation::deploy;
   intent.target = "2";
   intent.steps = 6;
   intent.step = 3;
@@ -267,7 +277,14 @@ TEST_CASE("status reports a running balancer that differs from what a restart wo
   CHECK_THAT(report->problems[0], Catch::Contains("routes to [1:1] but a restart would route to [2:1]"));
 
   // repair restores what the last switch made live.
-  world.state.events.push_back({world.clock.wall_now(), "deploy", "2", "1", "succeeded", 10, "alice", ""});
+  world.state.events.push_back({.at = world.clock.wall_now(),
+                                .action = HistoryAction::deploy,
+                                .label = "2",
+                                .from = "1",
+                                .result = HistoryResult::succeeded,
+                                .duration_ms = 10,
+                                .by = "alice",
+                                .detail = ""});
   report = ops::status(world.services);
   REQUIRE(report->problems.size() == 2);
   CHECK_THAT(report->problems[1], Catch::Contains("made pool 2 live, but the balancer does not route to it"));

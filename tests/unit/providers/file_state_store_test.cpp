@@ -69,7 +69,7 @@ TEST_CASE("intent and history survive, and a torn history line is skipped", "[st
   providers::FileStateStore store(dir.path() / "web", "this-host", clock);
   CHECK_FALSE(store.read_intent()->has_value());
   Intent intent;
-  intent.operation = "deploy";
+  intent.operation = Operation::deploy;
   intent.target = "2";
   intent.started_at = clock.wall_now();
   REQUIRE(store.write_intent(intent).ok());
@@ -77,12 +77,30 @@ TEST_CASE("intent and history survive, and a torn history line is skipped", "[st
   REQUIRE(store.clear_intent().ok());
   CHECK_FALSE(store.read_intent()->has_value());
 
-  REQUIRE(store.append_history({clock.wall_now(), "deploy", "1", "", "succeeded", 10, "alice", ""}).ok());
+  REQUIRE(store
+              .append_history({.at = clock.wall_now(),
+                               .action = HistoryAction::deploy,
+                               .label = "1",
+                               .from = "",
+                               .result = HistoryResult::succeeded,
+                               .duration_ms = 10,
+                               .by = "alice",
+                               .detail = ""})
+              .ok());
   REQUIRE(util::append_file_durable(dir.path() / "web" / "history.jsonl", "{\"at\": \"2026-").ok());
-  REQUIRE(store.append_history({clock.wall_now(), "rollback", "0", "1", "succeeded", 12, "bob", "why"}).ok());
+  REQUIRE(store
+              .append_history({.at = clock.wall_now(),
+                               .action = HistoryAction::rollback,
+                               .label = "0",
+                               .from = "1",
+                               .result = HistoryResult::succeeded,
+                               .duration_ms = 12,
+                               .by = "bob",
+                               .detail = "why"})
+              .ok());
   const auto events = store.read_history();
   REQUIRE(events.ok());
   // The torn record swallowed the newline of nothing: the next record starts on its own line.
   CHECK(events->size() >= 1);
-  CHECK(events->front().action == "deploy");
+  CHECK(events->front().action == HistoryAction::deploy);
 }

@@ -1,8 +1,8 @@
 #pragma once
-// The commands of both pipelines as library calls. Each takes plain option structs (the CLI
-// layer builds them) and works only through Services, so tests run them against fakes.
+// create-pipeline's commands as library calls: create, smoke-test, list, smart delete, prune
+// and power. Each takes a plain option struct (the CLI layer builds it) and works only through
+// Services, so tests run them against fakes.
 
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,12 +10,9 @@
 #include "shared/core/planner.hpp"
 #include "shared/core/render.hpp"
 #include "shared/core/smoke.hpp"
-#include "shared/core/status.hpp"
 #include "shared/ops/services.hpp"
 
 namespace phoenix::ops {
-
-// ---- create-pipeline ----
 
 struct CreateOptions {
   std::string label;
@@ -55,41 +52,5 @@ struct PruneResult {
 Result<PruneResult> prune_pools(Services& services, const PruneOptions& options);
 
 Status set_pool_power(Services& services, const std::string& label, PowerState power);
-
-// ---- deploy-pipeline ----
-
-struct DeployOptions {
-  std::string label;
-  bool force = false;
-  bool dry_run = false;
-  bool break_lock = false;
-};
-struct SwitchResult {
-  SwitchPlan plan;
-  bool dry_run = false;
-  long long duration_ms = 0;
-  std::vector<std::string> left_in_maintenance;
-};
-Result<SwitchResult> deploy(Services& services, const DeployOptions& options);
-
-struct RollbackOptions {
-  std::optional<std::string> to;
-  std::string reason;
-  bool force = false;
-  bool dry_run = false;
-  bool break_lock = false;
-};
-Result<SwitchResult> rollback(Services& services, const RollbackOptions& options);
-
-struct RepairOptions {
-  bool dry_run = false;
-  bool break_lock = false;
-};
-// Finishes an interrupted deploy or rollback, or else makes exactly one pool live again: the
-// last one a deploy or rollback put live, when it is still live, else the newest live one.
-Result<SwitchResult> repair(Services& services, const RepairOptions& options);
-
-Result<StatusReport> status(Services& services);
-Result<std::vector<HistoryEvent>> history(Services& services);
 
 }  // namespace phoenix::ops

@@ -1,0 +1,23 @@
+#pragma once
+// Writing and reading history through the state store: one place that fills in who and when,
+// and the one question everyone asks of it ("which switch succeeded last?").
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/ops/services.hpp"
+
+namespace phoenix::ops {
+
+// An event at the clock's now, by the CI trigger user (else the host), in the CI job.
+HistoryEvent new_event(const Services& services, HistoryAction action, std::string label, HistoryResult result);
+
+// Appends `event`. History never blocks what it records: a failure is a warning.
+void record_history(Services& services, const HistoryEvent& event);
+
+// The newest deploy, rollback or repair that succeeded: the pool the operator last made live.
+// Unreadable history counts as none; the callers only use it to explain or to choose.
+std::optional<HistoryEvent> last_successful_switch(Services& services);
+
+}  // namespace phoenix::ops

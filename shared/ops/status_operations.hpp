@@ -1,0 +1,18 @@
+#pragma once
+// deploy-pipeline's read-only commands: status and history.
+
+#include <vector>
+
+#include "shared/core/status.hpp"
+#include "shared/ops/services.hpp"
+
+namespace phoenix::ops {
+
+// The live pool, every member as the balancer sees it, and the problems found by comparing
+// the balancer, the provider, the intent record, the lock and history.
+Result<StatusReport> status(Services& services);
+
+// Oldest first.
+Result<std::vector<HistoryEvent>> history(Services& services);
+
+}  // namespace phoenix::ops

@@ -1,0 +1,49 @@
+#pragma once
+// deploy-pipeline's switches as library calls: deploy, rollback and repair. Each takes the
+// deploy lock, plans from what it observes (core/planner) and applies the plan step by step
+// (SwitchExecutor), writing the intent record before every step so that a re-run after a
+// crash converges.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/core/planner.hpp"
+#include "shared/ops/services.hpp"
+
+namespace phoenix::ops {
+
+struct DeployOptions {
+  std::string label;
+  bool force = false;
+  bool dry_run = false;
+  bool break_lock = false;
+};
+
+struct SwitchResult {
+  SwitchPlan plan;
+  bool dry_run = false;
+  long long duration_ms = 0;
+  std::vector<std::string> left_in_maintenance;
+};
+
+Result<SwitchResult> deploy(Services& services, const DeployOptions& options);
+
+struct RollbackOptions {
+  std::optional<std::string> to;
+  std::string reason;
+  bool force = false;
+  bool dry_run = false;
+  bool break_lock = false;
+};
+Result<SwitchResult> rollback(Services& services, const RollbackOptions& options);
+
+struct RepairOptions {
+  bool dry_run = false;
+  bool break_lock = false;
+};
+// Finishes an interrupted deploy or rollback, or else makes exactly one pool live again: the
+// last one a deploy or rollback put live, when it is still live, else the newest live one.
+Result<SwitchResult> repair(Services& services, const RepairOptions& options);
+
+}  // namespace phoenix::ops
