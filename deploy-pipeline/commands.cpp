@@ -24,6 +24,7 @@ std::string switch_summary(const std::string& operation, const ops::SwitchResult
   if (!result.left_in_maintenance.empty()) {
     out += "left in maintenance (connections still open): " + util::join(result.left_in_maintenance, ", ") + "\n";
   }
+  if (result.history_warning) out += "WARNING: " + *result.history_warning + "\n";
   return out;
 }
 
@@ -88,11 +89,11 @@ Status run_status(CommandContext& context) {
 Status run_history(CommandContext& context) {
   auto services = context.services();
   if (!services) return services.error();
-  auto events = ops::history(**services);
-  if (!events) return events.error();
+  PHX_TRY_ASSIGN(const auto log, ops::history(**services));
+  for (const auto& line : log.unreadable) context.reporter().warning(line);
   context.print(context.global().output == cli::OutputFormat::json
-                    ? render_history_json((*services)->config.service, *events)
-                    : render_history_table(*events));
+                    ? render_history_json((*services)->config.service, log)
+                    : render_history_table(log));
   return {};
 }
 

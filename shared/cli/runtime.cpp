@@ -96,7 +96,7 @@ Status Runtime::wire_provider() {
   auto& clock = *clock_;
   auto& reporter = *reporter_;
   const auto file_store = [&](const std::filesystem::path& state_dir) {
-    return std::make_unique<providers::FileStateStore>(state_dir / cfg.service, host_, clock);
+    return std::make_unique<providers::FileStateStore>(state_dir / cfg.service, host_, clock, cfg.history_keep);
   };
   return std::visit(
       Overloaded{

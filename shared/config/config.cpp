@@ -197,6 +197,11 @@ void read_small_sections(ObjectReader& root, Config& config, Status& status) {
     if (auto keep = retention->integer("keep", false, 0, 1000)) config.retention_keep = static_cast<int>(*keep);
     if (status.ok()) status = retention->finish();
   }
+  if (auto history = root.object("history", false)) {
+    if (auto keep = history->integer("keep", false, 10, 10000000))
+      config.history_keep = static_cast<std::size_t>(*keep);
+    if (status.ok()) status = history->finish();
+  }
   if (auto lock = root.object("lock", false)) {
     if (auto stale = lock->integer("stale_after_s", false, 1, 30 * kMaxSeconds)) {
       config.lock_stale_after = std::chrono::seconds(*stale);

@@ -97,6 +97,7 @@ struct Config {
   BalancerConfig balancer;
   int retention_keep = 3;
   std::chrono::seconds lock_stale_after{3600};
+  std::size_t history_keep = 10000;  // events; the oldest are dropped beyond it
 };
 
 // Reads and validates a configuration file. Every error is `invalid` and names the file,

@@ -151,4 +151,24 @@ Result<HistoryEvent> history_event_from_json(const cJSON* object) {
   return event;
 }
 
+util::Json to_json(const Freeze& freeze) {
+  util::Json object(cJSON_CreateObject());
+  util::add_string(object.get(), "reason", freeze.reason);
+  cJSON_AddBoolToObject(object.get(), "all", freeze.all);
+  util::add_string(object.get(), "by", freeze.by);
+  util::add_string(object.get(), "job", freeze.job);
+  add_time(object.get(), "since", freeze.since);
+  return object;
+}
+
+Result<Freeze> freeze_from_json(const cJSON* object) {
+  Freeze freeze;
+  freeze.reason = string_or(object, "reason");
+  freeze.all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(object, "all"));
+  freeze.by = string_or(object, "by");
+  freeze.job = string_or(object, "job");
+  PHX_TRY_ASSIGN(freeze.since, read_time(object, "since"));
+  return freeze;
+}
+
 }  // namespace phoenix::records

@@ -24,4 +24,7 @@ Result<Intent> intent_from_json(const cJSON* object);
 util::Json to_json(const HistoryEvent& event);
 Result<HistoryEvent> history_event_from_json(const cJSON* object);
 
+util::Json to_json(const Freeze& freeze);
+Result<Freeze> freeze_from_json(const cJSON* object);
+
 }  // namespace phoenix::records

@@ -151,8 +151,11 @@ std::string render_status_json(const StatusReport& report) {
   return util::print_json(document.get(), true);
 }
 
-std::string render_history_table(const std::vector<HistoryEvent>& events) {
-  if (events.empty()) return "no deploys or rollbacks yet\n";
+std::string render_history_table(const HistoryLog& log) {
+  std::string unreadable;
+  for (const auto& line : log.unreadable) unreadable += "unreadable: " + line + "\n";
+  const auto& events = log.events;
+  if (events.empty()) return "no deploys or rollbacks yet\n" + unreadable;
   std::vector<std::vector<std::string>> rows = {
       {"AT", "ACTION", "LABEL", "FROM", "RESULT", "DURATION", "BY", "JOB", "DETAIL"}};
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
@@ -160,14 +163,14 @@ std::string render_history_table(const std::vector<HistoryEvent>& events) {
                     to_string(it->result), util::format_duration_ms(it->duration_ms), it->by.empty() ? "-" : it->by,
                     it->job.empty() ? "-" : it->job, util::printable(it->detail, 80)});
   }
-  return render_table(rows);
+  return render_table(rows) + unreadable;
 }
 
-std::string render_history_json(const std::string& service, const std::vector<HistoryEvent>& events) {
+std::string render_history_json(const std::string& service, const HistoryLog& log) {
   util::Json document(cJSON_CreateObject());
   util::add_string(document.get(), "service", service);
   cJSON* list = cJSON_AddArrayToObject(document.get(), "events");
-  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+  for (auto it = log.events.rbegin(); it != log.events.rend(); ++it) {
     cJSON* item = cJSON_CreateObject();
     util::add_string(item, "at", util::format_iso8601_ms(it->at));
     util::add_string(item, "action", to_string(it->action));
@@ -180,6 +183,7 @@ std::string render_history_json(const std::string& service, const std::vector<Hi
     util::add_string(item, "detail", it->detail);
     cJSON_AddItemToArray(list, item);
   }
+  cJSON_AddItemToObject(document.get(), "unreadable", string_array(log.unreadable));
   return util::print_json(document.get(), true);
 }
 

@@ -27,8 +27,9 @@ std::string render_pools_json(const PoolListing& listing);
 std::string render_status_table(const StatusReport& report);
 std::string render_status_json(const StatusReport& report);
 
-std::string render_history_table(const std::vector<HistoryEvent>& events);
-std::string render_history_json(const std::string& service, const std::vector<HistoryEvent>& events);
+// Newest first; records that could not be read are listed after the events.
+std::string render_history_table(const HistoryLog& log);
+std::string render_history_json(const std::string& service, const HistoryLog& log);
 
 std::string render_plan(const SwitchPlan& plan);
 

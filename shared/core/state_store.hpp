@@ -76,26 +76,56 @@ struct HistoryEvent {
   std::string detail;  // one line: the reason, the error
 };
 
+// A freeze: deploys are refused until unfreeze; with `all`, rollbacks and repairs too.
+struct Freeze {
+  std::string reason;
+  bool all = false;
+  std::string by;   // the person who froze (CI trigger user), else the host
+  std::string job;  // the CI job, or ""
+  WallTime since{};
+};
+
+// History as read: the events that could be read, oldest first, and what could not be.
+struct HistoryLog {
+  std::vector<HistoryEvent> events;
+  std::vector<std::string> unreadable;  // "history.jsonl:12: not JSON (a torn write?)"
+};
+
+// Where the deploy lock, the intent record, the freeze and history live, so every CI agent
+// sees them. The contract below is what ops/ relies on;
+// tests/conformance/state_store_conformance_test.cpp checks every implementation against it.
 class StateStore {
  public:
   virtual ~StateStore() = default;
   virtual std::string describe() const = 0;
 
-  // Takes the deploy lock of the service atomically, or fails with `refused` naming the holder.
+  // Takes the deploy lock of the service atomically, or fails with `refused` and
+  // ErrorCode::lock_held naming the holder. Two callers never both hold it.
   virtual Result<LockOutcome> acquire_lock(const LockRequest& request) = 0;
-  // Releases the lock if `holder` still holds it.
+  // Releases the lock if `holder` still holds it; does nothing otherwise.
   virtual Status release_lock(const LockHolder& holder) = 0;
   virtual Result<std::optional<LockHolder>> read_lock() = 0;
   // Why `holder`'s lock is stale (see lock_staleness below), or nothing when it is not.
   virtual std::optional<std::string> staleness(const LockHolder& holder, std::chrono::seconds stale_after) = 0;
+  // Confirms that `holder` still holds the lock, renewing it where the store needs renewal
+  // (a lease). `refused` with ErrorCode::lock_held when it was lost or taken over: the caller
+  // stops before its next step.
+  virtual Status keep_lock(const LockHolder& holder) = 0;
 
   virtual Status write_intent(const Intent& intent) = 0;
   virtual Result<std::optional<Intent>> read_intent() = 0;
   virtual Status clear_intent() = 0;
 
+  virtual Status write_freeze(const Freeze& freeze) = 0;
+  virtual Result<std::optional<Freeze>> read_freeze() = 0;
+  virtual Status clear_freeze() = 0;
+
+  // Appends an event. History is bounded: the oldest events are dropped beyond the store's
+  // limit (history.keep). A record torn by a crash never swallows a later one.
   virtual Status append_history(const HistoryEvent& event) = 0;
-  // Oldest first.
-  virtual Result<std::vector<HistoryEvent>> read_history() = 0;
+  virtual Result<HistoryLog> read_history() = 0;
+  // The newest successful deploy, rollback or repair, found without reading every event.
+  virtual Result<std::optional<HistoryEvent>> last_switch() = 0;
 };
 
 // Why a lock is stale, or nothing when it is not: its holder is a dead process on this host,

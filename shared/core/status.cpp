@@ -56,9 +56,13 @@ StatusReport build_status(const StatusInputs& inputs) {
   }
   if (inputs.last_switch && !inputs.intent &&
       std::find(report.live.begin(), report.live.end(), inputs.last_switch->label) == report.live.end()) {
-    problems.push_back(std::string("the last ") + to_string(inputs.last_switch->action) + " (" +
+    // History is a record, not the truth: a switch whose record was lost, or a change by hand,
+    // also looks like this. So say what differs, and never suggest switching back blindly.
+    problems.push_back(std::string("the last ") + to_string(inputs.last_switch->action) + " in history (" +
                        util::format_iso8601(inputs.last_switch->at) + ") made pool " + inputs.last_switch->label +
-                       " live, but the balancer does not route to it; run 'deploy-pipeline repair'");
+                       " live, but the balancer routes to " +
+                       (report.live.empty() ? std::string("no pool") : util::join(report.live, ", ")) + "; if pool " +
+                       inputs.last_switch->label + " should be live, deploy it again");
   }
   if (report.live.empty() && !inputs.pools.empty()) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");

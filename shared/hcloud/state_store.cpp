@@ -11,6 +11,7 @@ namespace {
 
 std::string lock_name(const std::string& service) { return "phoenix-lock-" + service; }
 std::string intent_name(const std::string& service) { return "phoenix-intent-" + service; }
+std::string freeze_name(const std::string& service) { return "phoenix-freeze-" + service; }
 
 Labels holder_labels(const LockHolder& holder, const std::string& prefix) {
   return {{prefix + "host", label_value(holder.host)},
@@ -69,6 +70,21 @@ Status HcloudStateStore::create_group(const std::string& name, const Labels& lab
   return {};
 }
 
+Status HcloudStateStore::put_group(const std::string& name, const Labels& labels) {
+  PHX_TRY_ASSIGN(const auto group, find_group(name));
+  if (!group) return create_group(name, labels);
+  auto updated = api_.call(
+      {"PUT", "/placement_groups/" + std::to_string(group->first), "{\"labels\":" + labels_json(labels) + "}"});
+  if (!updated) return updated.error();
+  return {};
+}
+
+Status HcloudStateStore::delete_group_named(const std::string& name) {
+  PHX_TRY_ASSIGN(const auto group, find_group(name));
+  if (!group) return {};
+  return delete_group(group->first);
+}
+
 std::optional<std::string> HcloudStateStore::staleness(const LockHolder& holder, std::chrono::seconds stale_after) {
   return providers::staleness_seen_from(this_host_, clock_, holder, stale_after);
 }
@@ -120,6 +136,38 @@ Status HcloudStateStore::release_lock(const LockHolder& holder) {
   return delete_group((*group)->first);
 }
 
+Status HcloudStateStore::keep_lock(const LockHolder& holder) {
+  PHX_TRY_ASSIGN(const auto current, read_lock());
+  if (current && current->host == this_host_ && current->pid == holder.pid) return {};
+  return Error{ErrorKind::refused,
+               "the deploy lock is no longer ours: " +
+                   (current ? "it was taken over by " + current->describe() : std::string("it was removed")) +
+                   "; stopping before the next step",
+               ErrorCode::lock_held};
+}
+
+Status HcloudStateStore::write_freeze(const Freeze& freeze) {
+  Labels labels{{"phoenix-freeze-all", freeze.all ? "true" : "false"},
+                {"phoenix-freeze-since", unix_ms_label(freeze.since)}};
+  if (auto reason = label_value(freeze.reason); !reason.empty()) labels["phoenix-freeze-reason"] = reason;
+  if (auto by = label_value(freeze.by); !by.empty()) labels["phoenix-freeze-by"] = by;
+  if (auto job = label_value(freeze.job); !job.empty()) labels["phoenix-freeze-job"] = job;
+  return put_group(freeze_name(service_), labels);
+}
+
+Result<std::optional<Freeze>> HcloudStateStore::read_freeze() {
+  PHX_TRY_ASSIGN(const auto group, find_group(freeze_name(service_)));
+  if (!group) return std::optional<Freeze>{};
+  const auto get = [&](const std::string& key) { return label_of(group->second, key); };
+  return std::optional<Freeze>(Freeze{.reason = get("phoenix-freeze-reason"),
+                                      .all = get("phoenix-freeze-all") == "true",
+                                      .by = get("phoenix-freeze-by"),
+                                      .job = get("phoenix-freeze-job"),
+                                      .since = from_unix_ms_label(get("phoenix-freeze-since"))});
+}
+
+Status HcloudStateStore::clear_freeze() { return delete_group_named(freeze_name(service_)); }
+
 Status HcloudStateStore::write_intent(const Intent& intent) {
   Labels labels = holder_labels(intent.by, "phoenix-by-");
   labels["phoenix-operation"] = to_string(intent.operation);
@@ -131,13 +179,7 @@ Status HcloudStateStore::write_intent(const Intent& intent) {
   labels["phoenix-step"] = std::to_string(intent.step);
   labels["phoenix-steps"] = std::to_string(intent.steps);
   if (auto current = label_value(intent.current); !current.empty()) labels["phoenix-current"] = current;
-  auto group = find_group(intent_name(service_));
-  if (!group) return group.error();
-  if (!group->has_value()) return create_group(intent_name(service_), labels);
-  auto updated = api_.call(
-      {"PUT", "/placement_groups/" + std::to_string((*group)->first), "{\"labels\":" + labels_json(labels) + "}"});
-  if (!updated) return updated.error();
-  return {};
+  return put_group(intent_name(service_), labels);
 }
 
 Result<std::optional<Intent>> HcloudStateStore::read_intent() {
@@ -166,11 +208,6 @@ Result<std::optional<Intent>> HcloudStateStore::read_intent() {
   return std::optional<Intent>(intent);
 }
 
-Status HcloudStateStore::clear_intent() {
-  auto group = find_group(intent_name(service_));
-  if (!group) return group.error();
-  if (!group->has_value()) return {};
-  return delete_group((*group)->first);
-}
+Status HcloudStateStore::clear_intent() { return delete_group_named(intent_name(service_)); }
 
 }  // namespace phoenix::hcloud

@@ -11,18 +11,19 @@ HistoryEvent new_event(const Services& services, HistoryAction action, std::stri
                       .job = services.identity.job};
 }
 
-void record_history(Services& services, const HistoryEvent& event) {
+std::optional<std::string> record_history(Services& services, const HistoryEvent& event) {
   const auto appended = services.state.append_history(event);
-  if (!appended.ok()) services.reporter.warning("could not record history: " + appended.error().message);
+  if (appended.ok()) return std::nullopt;
+  std::string warning = "this " + std::string(to_string(event.action)) + " of pool " + event.label + " (" +
+                        to_string(event.result) + ") is missing from history: " + appended.error().message;
+  services.reporter.warning(warning);
+  return warning;
 }
 
 std::optional<HistoryEvent> last_successful_switch(Services& services) {
-  auto events = services.state.read_history();
-  if (!events) return std::nullopt;
-  for (auto it = events->rbegin(); it != events->rend(); ++it) {
-    if (is_switch(it->action) && it->result == HistoryResult::succeeded) return *it;
-  }
-  return std::nullopt;
+  auto last = services.state.last_switch();
+  if (!last) return std::nullopt;
+  return *last;
 }
 
 }  // namespace phoenix::ops

@@ -13,8 +13,9 @@ namespace phoenix::ops {
 // An event at the clock's now, by the CI trigger user (else the host), in the CI job.
 HistoryEvent new_event(const Services& services, HistoryAction action, std::string label, HistoryResult result);
 
-// Appends `event`. History never blocks what it records: a failure is a warning.
-void record_history(Services& services, const HistoryEvent& event);
+// Appends `event`. History never blocks what it records: a failure is a warning, returned so
+// that the command can say in its result that this event is missing from history.
+std::optional<std::string> record_history(Services& services, const HistoryEvent& event);
 
 // The newest deploy, rollback or repair that succeeded: the pool the operator last made live.
 // Unreadable history counts as none; the callers only use it to explain or to choose.

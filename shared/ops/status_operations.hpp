@@ -12,7 +12,7 @@ namespace phoenix::ops {
 // the balancer, the provider, the intent record, the lock and history.
 Result<StatusReport> status(Services& services);
 
-// Oldest first.
-Result<std::vector<HistoryEvent>> history(Services& services);
+// Oldest first, with the records that could not be read.
+Result<HistoryLog> history(Services& services);
 
 }  // namespace phoenix::ops

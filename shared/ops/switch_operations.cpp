@@ -44,13 +44,13 @@ struct Pass {
 Pass finished(Result<SwitchResult> result) { return {PassEnd::finished, std::move(result)}; }
 Pass plan_again(Error error) { return {PassEnd::plan_again, std::move(error)}; }
 
-void record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from, HistoryResult result,
-                   long long duration_ms, const std::string& detail) {
+std::optional<std::string> record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from,
+                                         HistoryResult result, long long duration_ms, const std::string& detail) {
   HistoryEvent event = new_event(services, history_action(job.operation), job.request.target, result);
   event.from = util::join(from, ",");
   event.duration_ms = duration_ms;
   event.detail = detail;
-  record_history(services, event);
+  return record_history(services, event);
 }
 
 // A powered-off target is powered on and smoke-tested before it may take traffic.
@@ -109,7 +109,9 @@ std::vector<std::string> target_member_names(const Observation& observation, con
 }
 
 // Nothing left to do may mean this command (an earlier attempt, or the interrupted run it
-// re-runs) did the work: then it is a switch that succeeded, and history says so.
+// re-runs) did the work: then it is a switch that succeeded, and history says so (before the
+// intent goes, so a crash in between repeats the record rather than losing it). An intent
+// record that cannot be read is replaced: the balancer shows the switch is done.
 Pass finish_without_steps(Services& services, const SwitchJob& job, const Observation& observation, SwitchResult result,
                           long long elapsed_ms) {
   services.reporter.step("pool " + job.request.target + " is the only live pool; nothing to switch");
@@ -117,11 +119,12 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
     return finished(persisted.error());
   }
   auto pending = services.state.read_intent();
-  if (!pending) return finished(pending.error());
-  if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
-  if (pending->has_value() && (*pending)->target == job.request.target) {
-    record_switch(services, job, (*pending)->from, HistoryResult::succeeded, elapsed_ms, job.reason);
+  if (!pending) services.reporter.warning("removing an unreadable intent record: " + pending.error().message);
+  if (pending && pending->has_value() && (*pending)->target == job.request.target) {
+    result.history_warning =
+        record_switch(services, job, (*pending)->from, HistoryResult::succeeded, elapsed_ms, job.reason);
   }
+  if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   return finished(std::move(result));
 }
 
@@ -136,8 +139,8 @@ Pass revert_unhealthy(Services& services, SwitchExecutor& executor, const Switch
   if (!members) return finished(members.error().context("reverting after the health timeout"));
   const auto revert = executor.run(plan_revert(target, *members), {});
   if (!revert.status.ok()) return finished(revert.status.error().context("reverting after the health timeout"));
-  if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);
+  if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   return finished(Error{
       ErrorKind::failed,
       "pool " + target + " did not become healthy: " + why.message + "; it was taken out again and " +
@@ -156,8 +159,9 @@ Intent new_intent(const Services& services, const SwitchJob& job, const SwitchPl
 
 // The steps of `plan`, recorded in the intent before each one runs.
 SwitchOutcome execute(Services& services, SwitchExecutor& executor, const SwitchPlan& plan, Intent& intent) {
-  return executor.run(plan.steps, [&](std::size_t index, const Step& step) {
+  return executor.run(plan.steps, [&](std::size_t index, const Step& step) -> Status {
     if (services.before_switch_step) services.before_switch_step(index);
+    PHX_TRY(services.state.keep_lock(intent.by));
     intent.step = static_cast<int>(index);
     intent.current = describe(step);
     return services.state.write_intent(intent);
@@ -175,15 +179,17 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
     services.reporter.warning(changed.message + "; planning again from what the balancer has now");
     return plan_again(changed);
   }
+  result.duration_ms = elapsed_ms;
+  result.left_in_maintenance = outcome.left_in_maintenance;
+  // History first: a crash between the two leaves the intent, and the re-run records again.
+  result.history_warning =
+      record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms, job.reason);
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   if (job.operation == Operation::deploy) {
     const auto marked = mark_replaced_pools_good(services, observation, result.plan);
     if (!marked.ok())
       services.reporter.warning("could not record the verdict of the replaced pool: " + marked.error().message);
   }
-  result.duration_ms = elapsed_ms;
-  result.left_in_maintenance = outcome.left_in_maintenance;
-  record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms, job.reason);
   services.reporter.step("pool " + target + " is live (" + util::format_duration_ms(result.duration_ms) + ")");
   return finished(std::move(result));
 }
@@ -267,10 +273,13 @@ Status mark_bad(Services& services, const Observation& observation, const std::s
   return {};
 }
 
-// The pool repair makes the only live one: the one the last successful switch made live (a
-// reload that read a stale config can have undone it), else the newest live pool.
+// The pool repair makes the only live one, chosen among the pools the balancer routes to now:
+// repair acts on what is certain (the balancer, the intent), so a missing or stale history
+// record never makes it switch production back. With several live, the one the last recorded
+// switch made live, else the newest.
 std::string repair_target(Services& services, const Observation& observation, const std::vector<std::string>& live) {
-  if (const auto last = last_successful_switch(services); last && find_pool(observation.pools, last->label)) {
+  if (const auto last = last_successful_switch(services);
+      last && std::find(live.begin(), live.end(), last->label) != live.end()) {
     return last->label;
   }
   std::vector<Pool> candidates;

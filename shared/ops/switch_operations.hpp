@@ -25,6 +25,9 @@ struct SwitchResult {
   bool dry_run = false;
   long long duration_ms = 0;
   std::vector<std::string> left_in_maintenance;
+  // Set when the switch happened but its history record could not be written: the command
+  // says so in its result, because status and repair read history.
+  std::optional<std::string> history_warning;
 };
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options);

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "shared/core/records.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
@@ -12,8 +14,36 @@ namespace phoenix::providers {
 
 namespace fs = std::filesystem;
 
-FileStateStore::FileStateStore(fs::path directory, std::string this_host, const util::Clock& clock)
-    : directory_(std::move(directory)), this_host_(std::move(this_host)), clock_(clock) {}
+namespace {
+
+// A JSON record file that may be absent: nothing, the parsed record, or an error naming the
+// file and what is wrong with it.
+template <class T, class Parse>
+Result<std::optional<T>> read_record(const fs::path& path, Parse parse) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::optional<T>{};
+  PHX_TRY_ASSIGN(const auto text, util::read_file(path));
+  PHX_TRY_ASSIGN(const auto document, util::parse_json(text, path.string()));
+  auto record = parse(document.get());
+  if (!record) return record.error().context(path.string());
+  return std::optional<T>(std::move(*record));
+}
+
+Status remove_file(const fs::path& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (ec) return Error{ErrorKind::failed, "cannot remove " + path.string() + ": " + ec.message()};
+  return {};
+}
+
+}  // namespace
+
+FileStateStore::FileStateStore(fs::path directory, std::string this_host, const util::Clock& clock,
+                               std::size_t history_keep)
+    : directory_(std::move(directory)),
+      this_host_(std::move(this_host)),
+      clock_(clock),
+      history_keep_(std::max<std::size_t>(history_keep, 1)) {}
 
 Result<std::optional<LockHolder>> FileStateStore::read_lock() {
   std::error_code ec;
@@ -80,50 +110,118 @@ Status FileStateStore::release_lock(const LockHolder& holder) {
   return {};
 }
 
+Status FileStateStore::keep_lock(const LockHolder& holder) {
+  PHX_TRY_ASSIGN(const auto current, read_lock());
+  if (current && current->host == holder.host && current->pid == holder.pid) return {};
+  return Error{ErrorKind::refused,
+               "the deploy lock is no longer ours: " +
+                   (current ? "it was taken over by " + current->describe() : std::string("it was removed")) +
+                   "; stopping before the next step",
+               ErrorCode::lock_held};
+}
+
 Status FileStateStore::write_intent(const Intent& intent) {
   PHX_TRY(util::make_directories(directory_));
   return util::write_file_atomic(intent_path(), util::print_json(records::to_json(intent).get(), true));
 }
 
 Result<std::optional<Intent>> FileStateStore::read_intent() {
-  std::error_code ec;
-  if (!fs::exists(intent_path(), ec)) return std::optional<Intent>{};
-  auto text = util::read_file(intent_path());
-  if (!text) return text.error();
-  auto document = util::parse_json(*text, intent_path().string());
-  if (!document) return document.error();
-  auto intent = records::intent_from_json(document->get());
-  if (!intent) return intent.error().context(intent_path().string());
-  return std::optional<Intent>(*intent);
+  return read_record<Intent>(intent_path(), records::intent_from_json);
 }
 
-Status FileStateStore::clear_intent() {
-  std::error_code ec;
-  fs::remove(intent_path(), ec);
-  if (ec) return Error{ErrorKind::failed, "cannot remove " + intent_path().string() + ": " + ec.message()};
-  return {};
+Status FileStateStore::clear_intent() { return remove_file(intent_path()); }
+
+Status FileStateStore::write_freeze(const Freeze& freeze) {
+  PHX_TRY(util::make_directories(directory_));
+  return util::write_file_atomic(freeze_path(), util::print_json(records::to_json(freeze).get(), true));
 }
+
+Result<std::optional<Freeze>> FileStateStore::read_freeze() {
+  return read_record<Freeze>(freeze_path(), records::freeze_from_json);
+}
+
+Status FileStateStore::clear_freeze() { return remove_file(freeze_path()); }
 
 Status FileStateStore::append_history(const HistoryEvent& event) {
   PHX_TRY(util::make_directories(directory_));
-  return util::append_file_durable(history_path(), util::print_json(records::to_json(event).get()) + "\n");
+  auto guard = util::FileLock::acquire(directory_ / "history.guard");
+  if (!guard) return guard.error();
+  PHX_TRY_ASSIGN(auto index, read_history_index());
+  PHX_TRY(util::append_line_durable(history_path(), util::print_json(records::to_json(event).get())));
+  ++index.events;
+  if (is_switch(event.action) && event.result == HistoryResult::succeeded) index.last_switch = event;
+  if (index.events > history_keep_) PHX_TRY(trim_history(index));
+  return write_history_index(index);
 }
 
-Result<std::vector<HistoryEvent>> FileStateStore::read_history() {
-  std::vector<HistoryEvent> events;
+Result<HistoryLog> FileStateStore::read_history() {
+  HistoryLog log;
   std::error_code ec;
-  if (!fs::exists(history_path(), ec)) return events;
-  auto text = util::read_file(history_path());
-  if (!text) return text.error();
-  for (const auto& line : util::split_lines(*text)) {
-    if (util::trim(line).empty()) continue;
-    // A torn last line (crash while appending) is skipped, not fatal.
-    auto document = util::parse_json(line, history_path().string());
-    if (!document) continue;
-    auto event = records::history_event_from_json(document->get());
-    if (event) events.push_back(*event);
+  if (!fs::exists(history_path(), ec)) return log;
+  PHX_TRY_ASSIGN(const auto text, util::read_file(history_path()));
+  const auto lines = util::split_lines(text);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (util::trim(lines[i]).empty()) continue;
+    const std::string where = history_path().string() + ":" + std::to_string(i + 1);
+    auto document = util::parse_json(lines[i], where);
+    auto event = document ? records::history_event_from_json(document->get()) : Result<HistoryEvent>(document.error());
+    if (event) {
+      log.events.push_back(std::move(*event));
+    } else {
+      log.unreadable.push_back(where +
+                               ": unreadable record (a write torn by a crash?): " + util::printable(lines[i], 60));
+    }
   }
-  return events;
+  return log;
+}
+
+Result<std::optional<HistoryEvent>> FileStateStore::last_switch() {
+  PHX_TRY_ASSIGN(const auto index, read_history_index());
+  return index.last_switch;
+}
+
+Result<FileStateStore::HistoryIndex> FileStateStore::read_history_index() {
+  const auto parse = [](const cJSON* object) -> Result<HistoryIndex> {
+    HistoryIndex index;
+    index.events = static_cast<std::size_t>(util::json_number(object, "events").value_or(0));
+    if (const cJSON* last = cJSON_GetObjectItemCaseSensitive(object, "last_switch"); cJSON_IsObject(last)) {
+      PHX_TRY_ASSIGN(index.last_switch, records::history_event_from_json(last));
+    }
+    return index;
+  };
+  if (auto stored = read_record<HistoryIndex>(history_index_path(), parse); stored && stored->has_value()) {
+    return **stored;
+  }
+  // Missing (history written by an older version) or unreadable: rebuilt from the history.
+  PHX_TRY_ASSIGN(const auto log, read_history());
+  HistoryIndex index;
+  index.events = log.events.size() + log.unreadable.size();
+  for (auto it = log.events.rbegin(); it != log.events.rend() && !index.last_switch; ++it) {
+    if (is_switch(it->action) && it->result == HistoryResult::succeeded) index.last_switch = *it;
+  }
+  return index;
+}
+
+Status FileStateStore::write_history_index(const HistoryIndex& index) {
+  util::Json object(cJSON_CreateObject());
+  util::add_number(object.get(), "events", static_cast<double>(index.events));
+  if (index.last_switch)
+    cJSON_AddItemToObject(object.get(), "last_switch", records::to_json(*index.last_switch).release());
+  return util::write_file_atomic(history_index_path(), util::print_json(object.get(), true));
+}
+
+Status FileStateStore::trim_history(HistoryIndex& index) {
+  PHX_TRY_ASSIGN(const auto text, util::read_file(history_path()));
+  auto lines = util::split_lines(text);
+  lines.erase(
+      std::remove_if(lines.begin(), lines.end(), [](const std::string& line) { return util::trim(line).empty(); }),
+      lines.end());
+  const std::size_t kept = std::min(lines.size(), std::max<std::size_t>(history_keep_ * 9 / 10, 1));
+  std::string content;
+  for (std::size_t i = lines.size() - kept; i < lines.size(); ++i) content += lines[i] + "\n";
+  PHX_TRY(util::write_file_atomic(history_path(), content));
+  index.events = kept;
+  return {};
 }
 
 }  // namespace phoenix::providers

@@ -4,8 +4,10 @@
 //
 // Guarantees: the lock file is created with O_EXCL, so two runs never both hold it; the
 // check-then-take of a stale lock is serialised by flock on a guard file (on one host, and
-// across hosts where the filesystem supports flock, such as NFSv4). Intent and history writes
-// are atomic and fsynced.
+// across hosts where the filesystem supports flock, such as NFSv4). Intent, freeze and history
+// writes are atomic and fsynced. History is a file of JSON lines beside a small index
+// (history-index.json: the number of events and the last successful switch), so the last
+// switch is found without reading every event and the file is trimmed to `history_keep`.
 
 #include <filesystem>
 #include <string>
@@ -17,27 +19,46 @@ namespace phoenix::providers {
 
 class FileStateStore final : public StateStore {
  public:
-  FileStateStore(std::filesystem::path directory, std::string this_host, const util::Clock& clock);
+  static constexpr std::size_t kDefaultHistoryKeep = 10000;
+  FileStateStore(std::filesystem::path directory, std::string this_host, const util::Clock& clock,
+                 std::size_t history_keep = kDefaultHistoryKeep);
 
   std::string describe() const override { return directory_.string(); }
   Result<LockOutcome> acquire_lock(const LockRequest& request) override;
   Status release_lock(const LockHolder& holder) override;
   Result<std::optional<LockHolder>> read_lock() override;
   std::optional<std::string> staleness(const LockHolder& holder, std::chrono::seconds stale_after) override;
+  Status keep_lock(const LockHolder& holder) override;
   Status write_intent(const Intent& intent) override;
   Result<std::optional<Intent>> read_intent() override;
   Status clear_intent() override;
+  Status write_freeze(const Freeze& freeze) override;
+  Result<std::optional<Freeze>> read_freeze() override;
+  Status clear_freeze() override;
   Status append_history(const HistoryEvent& event) override;
-  Result<std::vector<HistoryEvent>> read_history() override;
+  Result<HistoryLog> read_history() override;
+  Result<std::optional<HistoryEvent>> last_switch() override;
 
  private:
+  struct HistoryIndex {
+    std::size_t events = 0;
+    std::optional<HistoryEvent> last_switch;
+  };
   std::filesystem::path lock_path() const { return directory_ / "deploy.lock"; }
   std::filesystem::path intent_path() const { return directory_ / "intent.json"; }
+  std::filesystem::path freeze_path() const { return directory_ / "freeze.json"; }
   std::filesystem::path history_path() const { return directory_ / "history.jsonl"; }
+  std::filesystem::path history_index_path() const { return directory_ / "history-index.json"; }
+  // The index, rebuilt from the history file when it is missing or unreadable.
+  Result<HistoryIndex> read_history_index();
+  Status write_history_index(const HistoryIndex& index);
+  // Keeps the newest nine tenths of `history_keep` lines once there are more than it.
+  Status trim_history(HistoryIndex& index);
 
   std::filesystem::path directory_;
   std::string this_host_;
   const util::Clock& clock_;
+  std::size_t history_keep_;
 };
 
 // lock_staleness as judged on `this_host` now: a holder on this host is checked for being

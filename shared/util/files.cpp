@@ -110,6 +110,23 @@ Status append_file_durable(const fs::path& path, std::string_view record) {
   return written;
 }
 
+Status append_line_durable(const fs::path& path, std::string_view line) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error(ErrorKind::failed, "cannot open", path, errno);
+  std::string record;
+  struct stat info {};
+  char last = '\n';
+  if (::fstat(fd, &info) == 0 && info.st_size > 0 && ::pread(fd, &last, 1, info.st_size - 1) == 1 && last != '\n') {
+    record += '\n';
+  }
+  record.append(line);
+  record += '\n';
+  Status written = write_all(fd, record, path);
+  if (written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
+  ::close(fd);
+  return written;
+}
+
 Status make_directories(const fs::path& path) {
   std::error_code ec;
   fs::create_directories(path, ec);

@@ -25,6 +25,11 @@ Status write_file_atomic(const fs::path& path, std::string_view content, int mod
 // smaller than PIPE_BUF on local filesystems.
 Status append_file_durable(const fs::path& path, std::string_view record);
 
+// Appends `line` and a newline, durably. When the file does not end with a newline (a crash
+// tore its last line), the line starts on a line of its own, so it is never glued to the torn
+// one and lost with it.
+Status append_line_durable(const fs::path& path, std::string_view line);
+
 Status make_directories(const fs::path& path);
 
 // Copies a file (keeping its permission bits) or a whole directory tree into `destination`.

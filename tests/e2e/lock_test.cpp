@@ -32,7 +32,11 @@ TEST_CASE("while a deploy runs, deploy, delete and prune are refused naming the 
   std::thread deploy([&] {
     first = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}, gocd);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // Synchronise on the lock itself, not on time: the deploy holds it from its first step.
+  const auto lock_file = dir.path() / "state" / "web" / "deploy.lock";
+  for (int i = 0; i < 1000 && !std::filesystem::exists(lock_file); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(std::filesystem::exists(lock_file));
 
   for (const auto& [tool, arguments] :
        std::vector<std::pair<std::string, std::vector<std::string>>>{{"deploy-pipeline", {"deploy", "--label", "3"}},

@@ -5,8 +5,12 @@ namespace phoenix::fakes {
 Result<LockOutcome> FakeStateStore::acquire_lock(const LockRequest& request) {
   LockOutcome outcome;
   if (lock) {
-    if (!holder_gone) return Error{ErrorKind::refused, "another deploy holds the lock: " + lock->describe()};
-    if (!request.break_lock) return Error{ErrorKind::refused, "the deploy lock is stale; re-run with --break-lock"};
+    if (!holder_gone) {
+      return Error{ErrorKind::refused, "another deploy holds the lock: " + lock->describe(), ErrorCode::lock_held};
+    }
+    if (!request.break_lock) {
+      return Error{ErrorKind::refused, "the deploy lock is stale; re-run with --break-lock", ErrorCode::lock_held};
+    }
     outcome.taken_over = lock;
   }
   lock = request.holder;
@@ -17,6 +21,38 @@ Result<LockOutcome> FakeStateStore::acquire_lock(const LockRequest& request) {
 Status FakeStateStore::release_lock(const LockHolder& holder) {
   if (lock && lock->pid == holder.pid && lock->host == holder.host) lock.reset();
   return {};
+}
+
+Result<std::optional<LockHolder>> FakeStateStore::read_lock() {
+  if (const auto failure = fail_always.find("read_lock"); failure != fail_always.end()) return failure->second;
+  return lock;
+}
+
+Result<std::optional<Intent>> FakeStateStore::read_intent() {
+  if (const auto failure = fail_always.find("read_intent"); failure != fail_always.end()) return failure->second;
+  return intent;
+}
+
+Status FakeStateStore::keep_lock(const LockHolder& holder) {
+  if (lock && lock->pid == holder.pid && lock->host == holder.host) return {};
+  return Error{ErrorKind::refused, "the deploy lock is no longer ours", ErrorCode::lock_held};
+}
+
+Status FakeStateStore::write_freeze(const Freeze& written) {
+  freeze = written;
+  return {};
+}
+
+Status FakeStateStore::clear_freeze() {
+  freeze.reset();
+  return {};
+}
+
+Result<std::optional<HistoryEvent>> FakeStateStore::last_switch() {
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if (is_switch(it->action) && it->result == HistoryResult::succeeded) return std::optional<HistoryEvent>(*it);
+  }
+  return std::optional<HistoryEvent>{};
 }
 
 Status FakeStateStore::write_intent(const Intent& written) {
@@ -31,6 +67,11 @@ Status FakeStateStore::clear_intent() {
 }
 
 Status FakeStateStore::append_history(const HistoryEvent& event) {
+  if (const auto failure = fail_next.find("append_history"); failure != fail_next.end()) {
+    const Error error = failure->second;
+    fail_next.erase(failure);
+    return error;
+  }
   events.push_back(event);
   return {};
 }

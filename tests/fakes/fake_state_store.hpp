@@ -1,6 +1,7 @@
 #pragma once
 // An in-memory StateStore. Every intent written is kept, so tests see the per-step updates.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,22 +15,33 @@ class FakeStateStore final : public StateStore {
   std::string describe() const override { return "fake state store"; }
   Result<LockOutcome> acquire_lock(const LockRequest& request) override;
   Status release_lock(const LockHolder& holder) override;
-  Result<std::optional<LockHolder>> read_lock() override { return lock; }
+  Result<std::optional<LockHolder>> read_lock() override;
   std::optional<std::string> staleness(const LockHolder&, std::chrono::seconds) override {
     return holder_gone ? std::optional<std::string>("its holder is gone") : std::nullopt;
   }
+  Status keep_lock(const LockHolder& holder) override;
   Status write_intent(const Intent& intent) override;
-  Result<std::optional<Intent>> read_intent() override { return intent; }
+  Result<std::optional<Intent>> read_intent() override;
   Status clear_intent() override;
+  Status write_freeze(const Freeze& written) override;
+  Result<std::optional<Freeze>> read_freeze() override { return freeze; }
+  Status clear_freeze() override;
   Status append_history(const HistoryEvent& event) override;
-  Result<std::vector<HistoryEvent>> read_history() override { return events; }
+  Result<HistoryLog> read_history() override { return HistoryLog{events, unreadable_history}; }
+  Result<std::optional<HistoryEvent>> last_switch() override;
 
   std::optional<LockHolder> lock;
   bool holder_gone = false;
   int lock_acquisitions = 0;
   std::optional<Intent> intent;
   std::vector<Intent> intents_written;
+  std::optional<Freeze> freeze;
   std::vector<HistoryEvent> events;
+  std::vector<std::string> unreadable_history;
+  // Fail the next call of this kind ("append_history") with this error.
+  std::map<std::string, Error> fail_next;
+  // Fail every call of this kind ("read_intent", "read_lock") with this error.
+  std::map<std::string, Error> fail_always;
 };
 
 }  // namespace phoenix::fakes

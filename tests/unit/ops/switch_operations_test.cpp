@@ -276,7 +276,8 @@ TEST_CASE("status reports a running balancer that differs from what a restart wo
   REQUIRE(report->problems.size() == 1);
   CHECK_THAT(report->problems[0], Catch::Contains("routes to [1:1] but a restart would route to [2:1]"));
 
-  // repair restores what the last switch made live.
+  // History says pool 2; the balancer routes to 1. Status says what differs; repair acts only
+  // on what is certain (the balancer), so it keeps pool 1 and makes the restart copy match.
   world.state.events.push_back({.at = world.clock.wall_now(),
                                 .action = HistoryAction::deploy,
                                 .label = "2",
@@ -287,7 +288,52 @@ TEST_CASE("status reports a running balancer that differs from what a restart wo
                                 .detail = ""});
   report = ops::status(world.services);
   REQUIRE(report->problems.size() == 2);
-  CHECK_THAT(report->problems[1], Catch::Contains("made pool 2 live, but the balancer does not route to it"));
-  REQUIRE(ops::repair(world.services, {false, false}).ok());
-  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK_THAT(report->problems[1], Catch::Contains("made pool 2 live, but the balancer routes to 1; if pool 2 should be "
+                                                  "live, deploy it again"));
+  REQUIRE(ops::repair(world.services, {.dry_run = false, .break_lock = false}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  REQUIRE(world.balancer.durable);
+  CHECK(world.balancer.durable->size() == 1);
+  CHECK(world.balancer.durable->front().name == "1:1");
+}
+
+TEST_CASE("a lost history record never makes repair switch production back", "[ops][repair]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.provider.pools[0].meta.smoke = SmokeVerdict::passed;
+  world.provider.pools[1].meta.smoke = SmokeVerdict::passed;
+  world.provider.pools[2].meta.smoke = SmokeVerdict::passed;
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
+  // The record of the deploy of 3 is lost (disk full): the deploy itself says so.
+  world.state.fail_next.emplace("append_history", Error{ErrorKind::failed, "no space left on device"});
+  auto deployed = ops::deploy(world.services, {.label = "3"});
+  REQUIRE(deployed.ok());
+  REQUIRE(deployed->history_warning);
+  CHECK_THAT(*deployed->history_warning, Catch::Contains("missing from history: no space left on device"));
+  CHECK(world.state.last_switch()->value().label == "2");
+  // Status notices the difference; repair keeps what the balancer routes to.
+  auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  CHECK_THAT(report->problems.back(), Catch::Contains("made pool 2 live, but the balancer routes to 3"));
+  REQUIRE(ops::repair(world.services, {}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"3:1"});
+}
+
+TEST_CASE("status stays useful when the intent or lock record cannot be read", "[ops][status]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.make_live("1");
+  world.state.fail_always.emplace("read_intent",
+                                  Error{ErrorKind::failed, "/state/web/intent.json: expected a JSON value at line 1"});
+  world.state.fail_always.emplace("read_lock", Error{ErrorKind::failed, "/state/web/deploy.lock: empty"});
+  const auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  CHECK(report->live == std::vector<std::string>{"1"});
+  CHECK(report->members.size() == 1);
+  REQUIRE(report->problems.size() == 2);
+  CHECK_THAT(report->problems[0], Catch::Contains("cannot read the intent record: /state/web/intent.json"));
+  CHECK_THAT(report->problems[1], Catch::Contains("cannot read the deploy lock: /state/web/deploy.lock: empty"));
 }

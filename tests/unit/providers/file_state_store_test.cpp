@@ -63,7 +63,7 @@ TEST_CASE("a lock held elsewhere goes stale only by age", "[state-store][lock]")
   CHECK(store.acquire_lock(request_by(::getpid(), clock, true)).ok());
 }
 
-TEST_CASE("intent and history survive, and a torn history line is skipped", "[state-store]") {
+TEST_CASE("intent and history survive, and a torn history line loses no later record", "[state-store]") {
   testing::TempDir dir;
   fakes::FakeClock clock;
   providers::FileStateStore store(dir.path() / "web", "this-host", clock);
@@ -98,9 +98,70 @@ TEST_CASE("intent and history survive, and a torn history line is skipped", "[st
                                .by = "bob",
                                .detail = "why"})
               .ok());
-  const auto events = store.read_history();
-  REQUIRE(events.ok());
-  // The torn record swallowed the newline of nothing: the next record starts on its own line.
-  CHECK(events->size() >= 1);
-  CHECK(events->front().action == HistoryAction::deploy);
+  const auto log = store.read_history();
+  REQUIRE(log.ok());
+  // The record after the torn one starts on a line of its own: both complete records are
+  // there, and the torn one is reported with its line, not silently dropped.
+  REQUIRE(log->events.size() == 2);
+  CHECK(log->events[0].action == HistoryAction::deploy);
+  CHECK(log->events[1].action == HistoryAction::rollback);
+  CHECK(log->events[1].detail == "why");
+  REQUIRE(log->unreadable.size() == 1);
+  CHECK_THAT(log->unreadable[0], Catch::Contains("history.jsonl:2: unreadable record"));
+  REQUIRE(store.last_switch().ok());
+  CHECK(store.last_switch()->value().label == "0");
+}
+
+TEST_CASE("history is bounded and the last switch is found without reading it", "[state-store]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock, 20);
+  for (int i = 0; i < 45; ++i) {
+    const bool a_switch = i % 5 == 0;
+    REQUIRE(store
+                .append_history({.at = clock.wall_now(),
+                                 .action = a_switch ? HistoryAction::deploy : HistoryAction::delete_pool,
+                                 .label = std::to_string(i),
+                                 .result = HistoryResult::succeeded})
+                .ok());
+  }
+  const auto log = store.read_history();
+  REQUIRE(log.ok());
+  CHECK(log->events.size() <= 20);
+  CHECK(log->events.size() >= 18);
+  CHECK(log->events.back().label == "44");
+  // The index answers without the history file: remove the file, the last switch remains.
+  std::filesystem::remove(dir.path() / "web" / "history.jsonl");
+  REQUIRE(store.last_switch().ok());
+  REQUIRE(store.last_switch()->has_value());
+  CHECK(store.last_switch()->value().label == "40");
+  // Without its index (history written by an older version) it is rebuilt from the file.
+  std::filesystem::remove(dir.path() / "web" / "history-index.json");
+  CHECK_FALSE(store.last_switch()->has_value());
+}
+
+TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[state-store]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock);
+  CHECK_FALSE(store.read_freeze()->has_value());
+  REQUIRE(
+      store.write_freeze({.reason = "release party", .all = true, .by = "alice", .job = "j", .since = clock.wall_now()})
+          .ok());
+  const auto freeze = store.read_freeze();
+  REQUIRE(freeze.ok());
+  REQUIRE(freeze->has_value());
+  CHECK((*freeze)->reason == "release party");
+  CHECK((*freeze)->all);
+  CHECK((*freeze)->by == "alice");
+  REQUIRE(store.clear_freeze().ok());
+  CHECK_FALSE(store.read_freeze()->has_value());
+
+  const auto mine = request_by(::getpid(), clock, false);
+  REQUIRE(store.acquire_lock(mine).ok());
+  CHECK(store.keep_lock(mine.holder).ok());
+  REQUIRE(store.release_lock(mine.holder).ok());
+  const auto lost = store.keep_lock(mine.holder);
+  REQUIRE_FALSE(lost.ok());
+  CHECK(lost.error().is(ErrorCode::lock_held));
 }
