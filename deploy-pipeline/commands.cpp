@@ -66,8 +66,10 @@ Status run_rollback(CommandContext& context) {
 Status run_repair(CommandContext& context) {
   auto services = context.services();
   if (!services) return services.error();
+  const auto& args = context.args();
   auto result = ops::repair(
-      **services, {.dry_run = context.args().flag("dry-run"), .break_lock = context.args().flag("break-lock")});
+      **services,
+      {.dry_run = args.flag("dry-run"), .break_lock = args.flag("break-lock"), .revert = args.flag("revert")});
   if (!result) return result.error();
   context.print(switch_summary("repair", *result));
   return {};
@@ -277,11 +279,16 @@ cli::Program make_program() {
                .run = run_history},
               {.name = "repair",
                .summary = "finish an interrupted switch, or make exactly one pool live",
-               .synopsis = "repair [--dry-run]",
-               .details = "Finishes an interrupted deploy or rollback. Otherwise keeps the pool the last switch made\n"
-                          "live (or the newest live one) and removes every other member from the balancer.",
-               .example = "deploy-pipeline repair",
-               .options = {cli::dry_run_option(), cli::break_lock_option()},
+               .synopsis = "repair [--revert] [--dry-run]",
+               .details = "Finishes an interrupted deploy or rollback (stopped by Ctrl-C, a cancelled CI job or a\n"
+                          "crash); with --revert, returns to the pool that was live when it started instead.\n"
+                          "Otherwise makes one of the pools the balancer routes to the only live one (the one the\n"
+                          "last recorded switch made live, else the newest) and removes every other member. It\n"
+                          "never switches to a pool the balancer does not route to.",
+               .example = "deploy-pipeline repair --revert",
+               .options = {{.name = "revert", .help = "after an interrupted switch, return to the pool live before it"},
+                           cli::dry_run_option(),
+                           cli::break_lock_option()},
                .run = run_repair},
               ci_config_command(),
           },

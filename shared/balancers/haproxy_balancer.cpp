@@ -223,9 +223,13 @@ Status HaproxyBalancer::persist(const std::vector<Member>& members) {
   if (!settings_.config_file) return {};
   auto text = util::read_file(*settings_.config_file);
   if (!text) return text.error().context("keeping the live servers in the HAProxy configuration");
+  // Only what Phoenix added: a static server line stays where the operator wrote it (a copy in
+  // the block would stop HAProxy from starting), and one added by hand is not Phoenix's to keep.
   std::vector<std::string> lines;
   lines.reserve(members.size());
-  for (const auto& member : members) lines.push_back(config_line(member));
+  for (const auto& member : members) {
+    if (added_by_phoenix(member)) lines.push_back(config_line(member));
+  }
   auto updated = with_managed_servers(*text, settings_.backend, lines);
   if (!updated) return updated.error().context(settings_.config_file->string());
   if (*updated == *text) return {};

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "shared/ci/ci_context.hpp"
+#include "shared/util/interrupt.hpp"
 #include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
 
@@ -188,6 +189,8 @@ int run_command(const Program& program, const Command& command, const std::vecto
   const Status status = command.run(context);
   if (status.ok()) return 0;
   print_error(program.name, status.error().message);
+  // Stopped by SIGINT or SIGTERM at a safe point: the shell's convention, 128 + the signal.
+  if (status.error().is(ErrorCode::interrupted) && util::interrupt_signal() != 0) return 128 + util::interrupt_signal();
   return exit_code_for(status.error().kind);
 }
 

@@ -12,6 +12,7 @@
 #include "shared/providers/file_state_store.hpp"
 #include "shared/providers/local_provider.hpp"
 #include "shared/util/files.hpp"
+#include "shared/util/interrupt.hpp"
 #include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
 
@@ -195,6 +196,7 @@ Status Runtime::wire(config::Config config) {
                                 .user = ci_context.trigger_user,
                                 .job = ci_context.job,
                                 .revision = ci_context.revision},
+      .stop_requested = util::interrupt_requested,
       .before_switch_step = hooks_.before_switch_step,
   });
   return {};

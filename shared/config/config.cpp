@@ -154,6 +154,7 @@ void read_balancer(ObjectReader& root, Config& config, Status& status) {
   if (auto timeout = reader->integer("drain_timeout_s", false, 0, kMaxSeconds)) {
     config.balancer.drain_timeout = std::chrono::seconds(*timeout);
   }
+  config.balancer.allow_foreign_servers = reader->boolean("allow_foreign_servers", false).value_or(false);
   read_typed(*reader, config, config.balancer.kind, "balancer");
   if (status.ok()) status = reader->finish();
 }

@@ -80,6 +80,7 @@ struct BalancerConfig {
   BalancerKind kind;
   std::chrono::seconds health_timeout{30};
   std::chrono::seconds drain_timeout{30};
+  bool allow_foreign_servers = false;  // servers Phoenix did not add may stay in the backend
 };
 
 struct SmokeTestConfig {

@@ -44,6 +44,8 @@ std::optional<MemberOwner> parse_member_name(std::string_view name) {
   return MemberOwner{std::string(name.substr(0, colon)), std::string(name.substr(colon + 1))};
 }
 
+bool added_by_phoenix(const Member& member) { return parse_member_name(member.name).has_value(); }
+
 namespace {
 std::vector<std::string> labels_where(const std::vector<Member>& members, bool admitted_only) {
   std::set<std::string> labels;
@@ -74,7 +76,8 @@ bool only_live(const std::string& target, const std::vector<std::string>& target
   std::set<std::string> expected(target_members.begin(), target_members.end());
   for (const auto& member : members) {
     const auto owner = parse_member_name(member.name);
-    if (!owner || owner->label != target || !member.admitted() || expected.erase(member.name) == 0) return false;
+    if (!owner) continue;
+    if (owner->label != target || !member.admitted() || expected.erase(member.name) == 0) return false;
   }
   return expected.empty();
 }

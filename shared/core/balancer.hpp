@@ -65,6 +65,8 @@ struct MemberOwner {
   std::string server_id;
 };
 std::optional<MemberOwner> parse_member_name(std::string_view name);
+// Whether Phoenix added this member (its name is a member_name): the only members it changes.
+bool added_by_phoenix(const Member& member);
 
 // What a balancer can do beyond the operations every balancer has. Callers branch on these,
 // never on the balancer's type.
@@ -131,7 +133,8 @@ class Balancer {
 std::optional<std::string> unsafe_to_reduce(const std::vector<Member>& members,
                                             const std::vector<std::string>& keep_serving);
 
-// True when `target`'s members are exactly the balancer's members and all are admitted.
+// True when `target`'s members are exactly the balancer's members Phoenix added and all are
+// admitted (members Phoenix did not add are not its business).
 bool only_live(const std::string& target, const std::vector<std::string>& target_members,
                const std::vector<Member>& members);
 

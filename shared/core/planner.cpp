@@ -49,6 +49,22 @@ const Pool* newest_of(const std::vector<Pool>& pools, const std::vector<std::str
   return newest;
 }
 
+// Invariant 12: Phoenix changes only members it added. A backend that holds others is refused
+// before anything changes, unless the operator said they stay.
+Status check_foreign_members(const std::vector<Member>& members, bool keep_foreign) {
+  if (keep_foreign) return {};
+  std::vector<std::string> foreign;
+  for (const auto& member : members) {
+    if (!added_by_phoenix(member)) foreign.push_back(member.name + " (" + member.address + ")");
+  }
+  if (foreign.empty()) return {};
+  return Error{ErrorKind::invalid, "the backend holds " + util::plural(foreign.size(), "server") +
+                                       " Phoenix did not add: " + list_members(foreign) +
+                                       "; Phoenix changes only the servers it added. Remove them from the backend "
+                                       "(a static 'server' line belongs in no Phoenix backend), or set "
+                                       "balancer.allow_foreign_servers to true to leave them serving beside it"};
+}
+
 }  // namespace
 
 std::string describe(const Step& step) {
@@ -95,6 +111,7 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
                                          "', or deploy anyway with --force"};
   }
 
+  PHX_TRY(check_foreign_members(members, request.keep_foreign));
   std::map<std::string, const Member*> by_name;
   for (const auto& member : members) by_name[member.name] = &member;
 
@@ -127,7 +144,7 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
   Step wait_drained{StepKind::wait_drained, {}, {}, {}};
   Step remove{StepKind::remove, {}, {}, {target_names.begin(), target_names.end()}};
   for (const auto& member : members) {
-    if (target_names.count(member.name) != 0) continue;
+    if (target_names.count(member.name) != 0 || !added_by_phoenix(member)) continue;
     if (member.admitted()) drain.members.push_back(member.name);
     if (member.admitted() || member.admin == AdminState::drain) wait_drained.members.push_back(member.name);
     remove.members.push_back(member.name);

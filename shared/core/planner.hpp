@@ -45,11 +45,16 @@ struct SwitchPlan {
 struct SwitchRequest {
   std::string target;
   bool force = false;  // deploy a pool whose smoke verdict is not passed
+  // Members Phoenix did not add (a static server line, one added by hand) stay as they are.
+  // Without it a backend holding such members is refused before anything changes.
+  bool keep_foreign = false;
 };
 
 // The steps that make `request.target` the only live pool. Invariant 1 is in the order:
-// nothing old is drained before every new member is healthy and admitted. Errors: the target
-// does not exist or cannot be deployed (`invalid`), its smoke verdict is not passed (`refused`).
+// nothing old is drained before every new member is healthy and admitted. Invariant 12: only
+// members Phoenix added are changed. Errors: the target does not exist or cannot be deployed,
+// or the backend holds members Phoenix did not add (`invalid`); its smoke verdict is not
+// passed (`refused`).
 Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<Pool>& pools,
                                const std::vector<Member>& members);
 

@@ -41,10 +41,10 @@ StatusReport build_status(const StatusInputs& inputs) {
     std::vector<std::string> running;
     std::vector<std::string> kept;
     for (const auto& member : inputs.members) {
-      if (member.admitted()) running.push_back(member.name);
+      if (member.admitted() && added_by_phoenix(member)) running.push_back(member.name);
     }
     for (const auto& member : *inputs.durable) {
-      if (member.admitted()) kept.push_back(member.name);
+      if (member.admitted() && added_by_phoenix(member)) kept.push_back(member.name);
     }
     std::sort(running.begin(), running.end());
     std::sort(kept.begin(), kept.end());
@@ -78,8 +78,11 @@ StatusReport build_status(const StatusInputs& inputs) {
     const auto owner = parse_member_name(member.name);
     if (!owner) {
       row.server = member.name;
-      problems.push_back("member " + member.name + " (" + member.address +
-                         ") was not added by Phoenix; remove it or let the next deploy replace it");
+      if (!inputs.foreign_allowed) {
+        problems.push_back("member " + member.name + " (" + member.address +
+                           ") was not added by Phoenix, so deploys are refused; remove it from the backend, or set "
+                           "balancer.allow_foreign_servers to true to leave it serving");
+      }
       report.members.push_back(row);
       continue;
     }

@@ -41,6 +41,7 @@ struct StatusInputs {
   bool operation_in_progress = false;          // the intent belongs to a command that still holds the lock
   std::optional<std::vector<Member>> durable;  // what the balancer would restart with
   std::optional<HistoryEvent> last_switch;     // the last deploy/rollback/repair that succeeded
+  bool foreign_allowed = false;                // balancer.allow_foreign_servers
 };
 
 StatusReport build_status(const StatusInputs& inputs);

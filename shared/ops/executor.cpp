@@ -26,10 +26,17 @@ SwitchExecutor::SwitchExecutor(Balancer& balancer, util::Clock& clock, util::Rep
                                ExecutorOptions options)
     : balancer_(balancer), clock_(clock), reporter_(reporter), options_(options) {}
 
+Status SwitchExecutor::check_stop(const char* where) const {
+  if (!options_.stop_requested || !options_.stop_requested()) return {};
+  return Error{ErrorKind::failed, std::string("asked to stop ") + where, ErrorCode::interrupted};
+}
+
 SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCallback& before_step) {
   SwitchOutcome outcome;
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const Step& step = steps[i];
+    outcome.status = check_stop("before the next step");
+    if (!outcome.status.ok()) return outcome;
     if (before_step) {
       outcome.status = before_step(i, step);
       if (!outcome.status.ok()) return outcome;
@@ -118,6 +125,7 @@ Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
                                           " (balancer.health_timeout_s): " + util::join(examples, ", ") +
                                           (waiting.size() > shown ? ", ..." : "")};
     }
+    PHX_TRY(check_stop("while waiting for the new members to become healthy"));
     clock_.sleep_for(options_.poll_interval);
   }
 }
@@ -156,6 +164,7 @@ Status SwitchExecutor::wait_drained(const Step& step) {
                         " (balancer.drain_timeout_s); still connected: " + util::join(connected, ", "));
       return {};
     }
+    PHX_TRY(check_stop("while the old members drained"));
     clock_.sleep_for(options_.poll_interval);
   }
 }
@@ -179,6 +188,7 @@ Status SwitchExecutor::remove(const Step& step, SwitchOutcome& outcome) {
       return {};
     }
     reporter_.detail("waiting for connections to close before removing " + util::join(pending, ", "));
+    PHX_TRY(check_stop("while waiting to remove members with open connections"));
     clock_.sleep_for(options_.poll_interval);
   }
 }

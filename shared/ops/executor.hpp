@@ -22,6 +22,9 @@ struct ExecutorOptions {
   // After the drain deadline, how long removal keeps retrying members that still hold
   // connections before leaving them in maintenance with a warning.
   std::chrono::milliseconds removal_grace{5000};
+  // Polled before each step and while waiting: true ends the run at that safe point with an
+  // ErrorCode::interrupted error (SIGINT or SIGTERM; see util/interrupt.hpp).
+  std::function<bool()> stop_requested;
 };
 
 struct SwitchOutcome {
@@ -47,6 +50,8 @@ class SwitchExecutor {
   Status drain(const Step& step);
   Status remove(const Step& step, SwitchOutcome& outcome);
   Status persist();
+  // The interrupted error when a stop was requested, else ok.
+  Status check_stop(const char* where) const;
 
   Balancer& balancer_;
   util::Clock& clock_;

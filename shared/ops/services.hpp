@@ -34,6 +34,9 @@ struct Services {
   util::Clock& clock;
   util::Reporter& reporter;
   Identity identity;
+  // Whether SIGINT or SIGTERM asked the command to stop (util::interrupt_requested in the
+  // executables); switches poll it at their safe points. Empty: never.
+  std::function<bool()> stop_requested;
   // A test seam: called before each step of a switch with the step's index (crash tests kill
   // the process there). Empty in the shipped executables.
   std::function<void(std::size_t step)> before_switch_step;

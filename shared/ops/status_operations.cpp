@@ -34,7 +34,8 @@ Result<StatusReport> status(Services& services) {
       .durable = read_or_report(services.balancer.durable_members(), unreadable,
                                 "the membership the balancer restarts with", "fix the file it names"),
       .last_switch = read_or_report(services.state.last_switch(), unreadable, "the last switch in history",
-                                    "'deploy-pipeline history' shows what can be read")};
+                                    "'deploy-pipeline history' shows what can be read"),
+      .foreign_allowed = services.config.balancer.allow_foreign_servers};
   if (inputs.lock) {
     inputs.lock_staleness = services.state.staleness(*inputs.lock, services.config.lock_stale_after);
     inputs.operation_in_progress = inputs.intent.has_value() && !inputs.lock_staleness;

@@ -6,6 +6,7 @@
 #include "shared/ops/executor.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/pool_operations.hpp"
+#include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::ops {
@@ -81,7 +82,26 @@ Status mark_replaced_pools_good(Services& services, const Observation& observati
 
 ExecutorOptions executor_options(const Services& services) {
   return {.health_timeout = services.config.balancer.health_timeout,
-          .drain_timeout = services.config.balancer.drain_timeout};
+          .drain_timeout = services.config.balancer.drain_timeout,
+          .stop_requested = services.stop_requested};
+}
+
+// Where a switch stopped early leaves the service, in words, and the ways on from there.
+std::string stopped_state(const SwitchJob& job, const SwitchPlan& plan, std::size_t steps_done) {
+  bool admitted = false;
+  bool draining = false;
+  for (std::size_t i = 0; i < steps_done && i < plan.steps.size(); ++i) {
+    admitted = admitted || plan.steps[i].kind == StepKind::admit;
+    draining = draining || plan.steps[i].kind == StepKind::drain;
+  }
+  const std::string& target = job.request.target;
+  const std::string old = plan.from.empty() ? std::string("nothing") : util::join(plan.from, ", ");
+  std::string state = draining   ? "pool " + target + " serves and " + old + " is draining"
+                      : admitted ? "pools " + target + " and " + old + " both serve"
+                                 : old + " still serves and pool " + target + " is not routed to";
+  std::string ways = "'deploy-pipeline repair' finishes the " + std::string(to_string(job.operation));
+  if (plan.from.size() == 1) ways += "; 'deploy-pipeline repair --revert' returns to pool " + plan.from.front();
+  return state + "; " + ways;
 }
 
 // Whether the balancer shows exactly the target live after the last step. When it reloaded
@@ -205,7 +225,9 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
   if (!job.dry_run) {
     if (auto woken = wake_if_powered_off(services, target, *observation); !woken.ok()) return finished(woken.error());
   }
-  auto plan = plan_switch(job.request, observation->pools, observation->members);
+  SwitchRequest request = job.request;
+  request.keep_foreign = services.config.balancer.allow_foreign_servers;
+  auto plan = plan_switch(request, observation->pools, observation->members);
   if (!plan) return finished(plan.error());
   SwitchResult result{.plan = *plan, .dry_run = job.dry_run};
   if (job.dry_run) return finished(std::move(result));
@@ -223,6 +245,16 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
     services.reporter.warning(outcome.status.error().message + "; planning again from what the balancer has now");
     return plan_again(outcome.status.error());
   }
+  if (!outcome.status.ok() && outcome.status.error().is(ErrorCode::interrupted)) {
+    // Stopped at a safe point on request: the intent stays, the lock is released on return.
+    record_switch(services, job, plan->from, HistoryResult::interrupted, elapsed(), outcome.status.error().message);
+    return finished(Error{ErrorKind::failed,
+                          std::string(to_string(job.operation)) + " of pool " + target + " stopped by " +
+                              util::interrupt_signal_name() + " after step " + std::to_string(outcome.steps_done) +
+                              " of " + std::to_string(plan->steps.size()) + ": " +
+                              stopped_state(job, *plan, outcome.steps_done),
+                          ErrorCode::interrupted});
+  }
   if (!outcome.status.ok()) {
     // The intent record stays: status explains the state and a re-run completes it.
     record_switch(services, job, plan->from, HistoryResult::interrupted, elapsed(), outcome.status.error().message);
@@ -237,6 +269,8 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
 // plan again when the balancer undid steps under us (a reload, a hand-made change).
 Result<SwitchResult> switch_to(Services& services, const SwitchJob& job) {
   constexpr int kAttempts = 3;
+  // From here on SIGINT and SIGTERM stop the switch at its next safe point.
+  const util::InterruptScope interruptible;
   const auto started = services.clock.now();
   for (int attempt = 1;; ++attempt) {
     Pass pass = run_pass(services, job, started);
@@ -326,10 +360,40 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
                               .dry_run = options.dry_run});
 }
 
+// After an interrupted switch: back to the one pool that was live when it started.
+Result<SwitchResult> revert_interrupted(Services& services, const Intent& interrupted, bool dry_run) {
+  if (interrupted.from.size() != 1) {
+    return Error{
+        ErrorKind::invalid,
+        "the interrupted " + std::string(to_string(interrupted.operation)) + " started with " +
+            (interrupted.from.empty() ? std::string("no pool live") : util::join(interrupted.from, ", ") + " live") +
+            ", so there is no one pool to return to; 'deploy-pipeline repair' finishes it, or deploy the "
+            "pool you want with 'deploy-pipeline deploy --label L'"};
+  }
+  services.reporter.step("returning to pool " + interrupted.from.front() + ", live before the interrupted " +
+                         to_string(interrupted.operation) + " to pool " + interrupted.target);
+  return switch_to(services, {.operation = Operation::repair,
+                              .request = {.target = interrupted.from.front(), .force = true},
+                              .reason = "reverted the interrupted " + std::string(to_string(interrupted.operation)) +
+                                        " to pool " + interrupted.target,
+                              .dry_run = dry_run});
+}
+
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   PHX_TRY_ASSIGN(const auto lock,
-                 DeployLock::take_unless_dry_run(services, "repair", options.dry_run, options.break_lock));
-  if (const auto interrupted = lock ? interrupted_operation(services) : std::nullopt) {
+                 DeployLock::take_unless_dry_run(services, options.revert ? "repair --revert" : "repair",
+                                                 options.dry_run, options.break_lock));
+  // A dry run takes no lock, so it looks for the interrupted switch without one.
+  auto interrupted = lock ? interrupted_operation(services) : std::nullopt;
+  if (!lock) {
+    if (auto intent = services.state.read_intent(); intent && intent->has_value()) interrupted = **intent;
+  }
+  if (interrupted && options.revert) return revert_interrupted(services, *interrupted, options.dry_run);
+  if (options.revert) {
+    return Error{ErrorKind::invalid,
+                 "nothing was interrupted, so there is nothing to revert; 'deploy-pipeline status' shows the state"};
+  }
+  if (interrupted) {
     services.reporter.step("finishing the interrupted " + std::string(to_string(interrupted->operation)) + " to pool " +
                            interrupted->target);
     return switch_to(services, {.operation = interrupted->operation,

@@ -44,9 +44,13 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
 struct RepairOptions {
   bool dry_run = false;
   bool break_lock = false;
+  // After an interrupted switch: return to the pool that was live when it started, instead
+  // of finishing it.
+  bool revert = false;
 };
-// Finishes an interrupted deploy or rollback, or else makes exactly one pool live again: the
-// last one a deploy or rollback put live, when it is still live, else the newest live one.
+// Finishes an interrupted deploy or rollback (or with `revert`, returns to where it started),
+// or else makes exactly one of the pools the balancer routes to the live one: the one the last
+// recorded switch made live when it is among them, else the newest.
 Result<SwitchResult> repair(Services& services, const RepairOptions& options);
 
 }  // namespace phoenix::ops

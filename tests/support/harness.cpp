@@ -107,11 +107,25 @@ Haproxy::Haproxy(const fs::path& directory, HaproxyOptions options)
       options.balance +
       "\n"
       "    option httpchk GET /health\n";
+  for (const auto& line : options.static_servers) config += "    " + line + "\n";
   if (!util::write_file_atomic(config_file_, config).ok()) fail("cannot write haproxy.cfg");
   start();
 }
 
 Haproxy::~Haproxy() { stop(); }
+
+SampleApp::SampleApp(const fs::path& directory, const std::string& release) : port_(free_port()) {
+  auto started = util::spawn_detached(
+      {{(binary_directory() / "phoenix-sample-app").string(), "--listen", address(), "--release", release},
+       directory,
+       directory / ("sample-app-" + release + ".log")});
+  if (!started) fail("cannot start phoenix-sample-app: " + started.error().message);
+  process_ = *started;
+  for (int i = 0; i < 500 && !can_connect_tcp(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!can_connect_tcp(port_)) fail("phoenix-sample-app " + release + " did not listen on " + address());
+}
+
+SampleApp::~SampleApp() { util::stop_process(process_, std::chrono::seconds(3)); }
 
 void Haproxy::start() {
   auto started =
@@ -242,6 +256,9 @@ fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy,
     "health_timeout_s": )" +
                            std::to_string(options.health_timeout_s) + R"(,
     "drain_timeout_s": )" + std::to_string(options.drain_timeout_s) +
+                           R"(,
+    "allow_foreign_servers": )" +
+                           (options.allow_foreign_servers ? "true" : "false") +
                            R"(,
     "check": { "interval_ms": )" +
                            std::to_string(options.check_interval_ms) + R"(, "rise": 1, "fall": 2 })" + config_file + R"(

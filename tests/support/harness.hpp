@@ -43,6 +43,7 @@ struct HaproxyOptions {
   std::string socket_level = "admin";
   std::string balance = "roundrobin";
   bool redispatch = true;
+  std::vector<std::string> static_servers;  // "server web1 127.0.0.1:9 check" lines of the backend
 };
 
 // A real HAProxy (Debian package) on loopback: frontend on a free port, an empty dynamic
@@ -78,6 +79,21 @@ class Haproxy {
   util::ProcessIdentity process_;
 };
 
+// One phoenix-sample-app process on 127.0.0.1, answering `release` on / and 200 on /health;
+// stopped (by pid) when destroyed. For servers Phoenix did not start.
+class SampleApp {
+ public:
+  SampleApp(const fs::path& directory, const std::string& release);
+  ~SampleApp();
+  SampleApp(const SampleApp&) = delete;
+  SampleApp& operator=(const SampleApp&) = delete;
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_ = 0;
+  util::ProcessIdentity process_;
+};
+
 struct ToolResult {
   int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;
@@ -106,6 +122,7 @@ struct ServiceOptions {
   std::vector<std::string> extra_arguments;  // appended to the sample app's command
   std::string file_name = "phoenix.json";
   bool durable = true;  // keep membership in the managed block of haproxy.cfg
+  bool allow_foreign_servers = false;
 };
 
 // Writes a service configuration for the local provider and `haproxy`; returns its path.

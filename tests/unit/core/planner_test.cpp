@@ -98,16 +98,44 @@ TEST_CASE("target members left in drain or maintenance go back to standby before
                                               StepKind::drain, StepKind::wait_drained, StepKind::remove});
 }
 
-TEST_CASE("members of unknown or vanished pools are removed by the next deploy", "[planner]") {
+TEST_CASE("members of vanished pools are removed by the next deploy", "[planner]") {
   FakeProvider provider;
   FakeBalancer balancer;
   make_live(balancer, provider.add_pool("2", 1, 10));
-  balancer.put_live("manual", "10.9.9.9:80");
   balancer.put_live("0:1", "10.9.9.8:80");
   const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
   REQUIRE(plan.ok());
   CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::drain, StepKind::wait_drained, StepKind::remove});
-  CHECK(plan->steps.back().members == std::vector<std::string>{"0:1", "manual"});
+  CHECK(plan->steps.back().members == std::vector<std::string>{"0:1"});
+}
+
+TEST_CASE("members Phoenix did not add are refused, or left alone when allowed", "[planner]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  make_live(balancer, provider.add_pool("1", 1, 10));
+  provider.add_pool("2", 1, 20);
+  balancer.put_live("manual", "10.9.9.9:80");
+  const auto refused = plan_switch({.target = "2"}, provider.pools, members_of(balancer));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK_THAT(refused.error().message, Catch::Contains("1 server Phoenix did not add: manual (10.9.9.9:80)"));
+  CHECK_THAT(refused.error().message, Catch::Contains("balancer.allow_foreign_servers"));
+
+  const auto kept = plan_switch({.target = "2", .keep_foreign = true}, provider.pools, members_of(balancer));
+  REQUIRE(kept.ok());
+  for (const auto& step : kept->steps) {
+    CHECK(std::find(step.members.begin(), step.members.end(), "manual") == step.members.end());
+  }
+  CHECK(kept->steps.back().members == std::vector<std::string>{"1:1"});
+  // The end state counts only Phoenix's members.
+  auto members = members_of(balancer);
+  members.erase(std::remove_if(members.begin(), members.end(), [](const Member& m) { return m.name == "1:1"; }),
+                members.end());
+  Member target;
+  target.name = "2:1";
+  target.weight = 1;
+  members.push_back(target);
+  CHECK(only_live("2", {"2:1"}, members));
 }
 
 TEST_CASE("the planner refuses pools that cannot take traffic", "[planner]") {

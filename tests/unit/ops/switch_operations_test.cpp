@@ -337,3 +337,54 @@ TEST_CASE("status stays useful when the intent or lock record cannot be read", "
   CHECK_THAT(report->problems[0], Catch::Contains("cannot read the intent record: /state/web/intent.json"));
   CHECK_THAT(report->problems[1], Catch::Contains("cannot read the deploy lock: /state/web/deploy.lock: empty"));
 }
+
+TEST_CASE("a stop request ends a deploy at a safe point: intent kept, lock released, repair finishes or reverts",
+          "[ops][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 2, 30);
+  world.provider.add_pool("2", 2, 20);
+  world.provider.pools[1].meta.smoke = SmokeVerdict::passed;
+  world.make_live("1");
+  world.balancer.polls_until_healthy = 50;
+  int polls = 0;
+  world.services.stop_requested = [&polls] { return ++polls > 5; };  // while waiting for health
+  auto stopped = ops::deploy(world.services, {.label = "2"});
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().is(ErrorCode::interrupted));
+  CHECK_THAT(stopped.error().message, Catch::Contains("after step 1 of 6"));
+  CHECK_THAT(stopped.error().message, Catch::Contains("1 still serves and pool 2 is not routed to"));
+  CHECK_THAT(stopped.error().message, Catch::Contains("'deploy-pipeline repair --revert' returns to pool 1"));
+  CHECK(world.state.intent.has_value());
+  CHECK_FALSE(world.state.lock.has_value());
+  CHECK(world.state.events.back().result == HistoryResult::interrupted);
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+
+  world.services.stop_requested = nullptr;
+  auto reverted = ops::repair(world.services, {.revert = true});
+  REQUIRE(reverted.ok());
+  CHECK(reverted->plan.target == "1");
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(world.balancer.state.count("2:1") == 0);
+  CHECK_FALSE(world.state.intent.has_value());
+
+  auto nothing = ops::repair(world.services, {.revert = true});
+  REQUIRE_FALSE(nothing.ok());
+  CHECK(nothing.error().kind == ErrorKind::invalid);
+}
+
+TEST_CASE("repair finishes an interrupted deploy by default", "[ops][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.pools[1].meta.smoke = SmokeVerdict::passed;
+  world.make_live("1");
+  world.balancer.polls_until_healthy = 50;
+  int polls = 0;
+  world.services.stop_requested = [&polls] { return ++polls > 3; };
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "2"}).ok());
+  world.services.stop_requested = nullptr;
+  auto finished = ops::repair(world.services, {});
+  REQUIRE(finished.ok());
+  CHECK(finished->plan.target == "2");
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}

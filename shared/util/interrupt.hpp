@@ -1,0 +1,24 @@
+#pragma once
+// SIGINT and SIGTERM as a request to stop at the next safe point. While an InterruptScope is
+// alive, the signals set a flag instead of killing the process; code with safe points (the
+// switch between steps and while it waits) polls interrupt_requested() and ends cleanly, so
+// the lock is released and the intent record says where it stopped. Outside any scope the
+// signals keep their default action.
+
+namespace phoenix::util {
+
+class InterruptScope {
+ public:
+  InterruptScope();
+  ~InterruptScope();
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+};
+
+bool interrupt_requested();
+// The signal that asked to stop (SIGINT, SIGTERM), or 0.
+int interrupt_signal();
+// "SIGINT", "SIGTERM".
+const char* interrupt_signal_name();
+
+}  // namespace phoenix::util

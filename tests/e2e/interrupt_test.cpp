@@ -1,0 +1,90 @@
+// Ctrl-C or a cancelled CI job during a switch: the command stops at its next safe point,
+// keeps the intent record, releases the lock, exits 130 (SIGINT) or 143 (SIGTERM) and says
+// what state the service is in and which command finishes or reverts it.
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+// The pid in the deploy lock once the switch waits on step `step` (0-based), or 0.
+long holder_at_step(const fs::path& state, int step) {
+  for (int i = 0; i < 2000; ++i) {
+    const auto intent = util::read_file(state / "intent.json");
+    const auto lock = util::read_file(state / "deploy.lock");
+    if (intent && lock) {
+      const auto intent_json = util::parse_json(*intent, "intent");
+      const auto lock_json = util::parse_json(*lock, "lock");
+      if (intent_json && lock_json && util::json_number(intent_json->get(), "step").value_or(-1) == step) {
+        return static_cast<long>(util::json_number(lock_json->get(), "pid").value_or(0));
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return 0;
+}
+
+void stop_deploy_while_waiting(int signal, int expected_exit) {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.pool_size = 2;
+  options.check_interval_ms = 4000;  // the new pool waits about that long for its first check
+  options.health_timeout_s = 20;
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  const auto state = dir.path() / "state" / "web";
+  for (const char* label : {"1", "2"}) {
+    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
+  }
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  Prober prober(dir.path(), haproxy.url());
+
+  ToolResult stopped;
+  std::thread deploy([&] { stopped = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}); });
+  const long pid = holder_at_step(state, 1);  // step 1: waiting for the new members' checks
+  REQUIRE(pid > 0);
+  const auto signalled = std::chrono::steady_clock::now();
+  ::kill(static_cast<pid_t>(pid), signal);
+  deploy.join();
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  INFO(stopped.err);
+  CHECK(stopped.exit_code == expected_exit);
+  // It stopped at the next safe point of the health wait, before the first check could pass.
+  CHECK(took < std::chrono::milliseconds(options.check_interval_ms));
+  CHECK_THAT(stopped.err, Catch::Contains("stopped by " + std::string(signal == SIGINT ? "SIGINT" : "SIGTERM")));
+  CHECK_THAT(stopped.err, Catch::Contains("1 still serves and pool 2 is not routed to"));
+  CHECK_THAT(stopped.err, Catch::Contains("'deploy-pipeline repair --revert' returns to pool 1"));
+  CHECK_FALSE(std::filesystem::exists(state / "deploy.lock"));
+  CHECK(std::filesystem::exists(state / "intent.json"));
+
+  // The next emergency command needs no --break-lock; status explains; --revert goes back.
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("was interrupted at step 2 of 6"));
+  const auto reverted = run_tool("deploy-pipeline", {"repair", "--revert", "--config", config});
+  INFO(reverted.err);
+  CHECK(reverted.exit_code == 0);
+  CHECK(http_get(haproxy.url()).second == "1\n");
+  CHECK(run_tool("deploy-pipeline", {"status", "--config", config}).exit_code == 0);
+  CHECK(prober.finish().failed == 0);
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM during a deploy: exit 143 at the next safe point, lock released, repair --revert goes back",
+          "[e2e][interrupt]") {
+  stop_deploy_while_waiting(SIGTERM, 143);
+}
+
+TEST_CASE("SIGINT during a deploy: exit 130, the same clean stop", "[e2e][interrupt]") {
+  stop_deploy_while_waiting(SIGINT, 130);
+}
