@@ -1,6 +1,7 @@
 #pragma once
 // Just enough of an HTTP/1.1 server for the contract fakes (tests only): Content-Length
-// bodies, keep-alive, one thread per connection. Production code never uses it.
+// bodies, keep-alive, one thread per connection. Production code never uses it. Only
+// phoenix-ci-fake still does; the other fakes serve with cpp-httplib (fakes/http/).
 
 #include <atomic>
 #include <functional>

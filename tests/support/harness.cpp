@@ -74,6 +74,15 @@ int free_port() {
   return ntohs(address.sin_port);
 }
 
+fs::path fresh_file(const fs::path& directory, const std::string& stem, const std::string& extension) {
+  static std::atomic<unsigned> next{1};
+  const fs::path path =
+      directory / (stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(next++) + extension);
+  std::error_code ignored;
+  fs::remove(path, ignored);
+  return path;
+}
+
 Haproxy::Haproxy(const fs::path& directory, HaproxyOptions options)
     : directory_(directory),
       config_file_(directory / "haproxy.cfg"),
@@ -286,7 +295,7 @@ int wait_for_port_file(const fs::path& port_file, const std::string& fake) {
 
 HcloudFake::HcloudFake(const fs::path& directory, Options options) : options_(std::move(options)) {
   if (options_.app_port == 0) options_.app_port = free_port();
-  const auto port_file = directory / ("hcloud-fake-" + std::to_string(free_port()) + ".port");
+  const auto port_file = fresh_file(directory, "hcloud-fake", ".port");
   auto started =
       util::spawn_detached({{(binary_directory() / "phoenix-hcloud-fake").string(), "--port-file", port_file.string(),
                              "--token", options_.token, "--app", (binary_directory() / "phoenix-sample-app").string(),
@@ -330,7 +339,7 @@ void HcloudFake::inject(const std::string& fault_json) { control("POST", "/__fak
 util::Json HcloudFake::stats() { return parse_output(control("GET", "/__fake/stats", "")); }
 
 CiFake::CiFake(const fs::path& directory, const std::string& kind, const fs::path& seed) : kind_(kind) {
-  const auto port_file = directory / (kind + "-fake-" + std::to_string(free_port()) + ".port");
+  const auto port_file = fresh_file(directory, kind + "-fake", ".port");
   std::vector<std::string> argv = {(binary_directory() / "phoenix-ci-fake").string(),
                                    "--kind",
                                    kind,
@@ -429,7 +438,7 @@ long long ProbeSummary::others_last_ns(const std::string& release) const {
 
 Prober::Prober(const fs::path& directory, const std::string& url, int connections,
                std::chrono::milliseconds max_duration)
-    : out_(directory / ("probe-" + std::to_string(free_port()) + ".json")) {
+    : out_(fresh_file(directory, "probe", ".json")) {
   auto started = util::spawn_detached(
       {{(binary_directory() / "phoenix-prober").string(), "--url", url, "--connections", std::to_string(connections),
         "--duration-ms", std::to_string(max_duration.count()), "--out", out_.string()},

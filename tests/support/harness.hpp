@@ -38,6 +38,11 @@ class TempDir {
 // A free TCP port on 127.0.0.1 (bound and released).
 int free_port();
 
+// A path in `directory` for a file a started process writes (a fake's port file, the prober's
+// summary): never one an earlier call of this process returned, and with no file left there. A
+// fake's port file that already existed would be read as the new fake's port.
+fs::path fresh_file(const fs::path& directory, const std::string& stem, const std::string& extension);
+
 struct HaproxyOptions {
   std::string backend = "web";
   std::string socket_level = "admin";

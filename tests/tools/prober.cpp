@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
+#include "tools/arguments.hpp"
 
 namespace {
 
@@ -84,11 +86,12 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return size * count;
 }
 
-int usage() {
-  std::fprintf(
-      stderr, "usage: phoenix-prober --url URL [--connections N] [--duration-ms MS] [--max-requests N] [--out FILE]\n");
-  return 2;
-}
+const char* const kUsage =
+    "usage: phoenix-prober --url URL [--connections N] [--duration-ms MS] [--max-requests N] [--out FILE]\n"
+    "       phoenix-prober --summarize FILE --target RELEASE --since-ns NS\n"
+    "Sends GET requests to URL (http://127.x.x.x only) on N keep-alive connections (4, at most 256) until MS\n"
+    "milliseconds (60000) or N requests have passed, or SIGTERM; writes a JSON summary to FILE (else stdout).\n"
+    "--summarize prints requests=N failed=N switch_ms=N: from NS until only RELEASE answered.\n";
 
 }  // namespace
 
@@ -98,39 +101,26 @@ int main(int argc, char** argv) {
   std::string summary_file;
   std::string target;
   long long since_ns = 0;
-  long connections = 4;
+  int connections = 4;
   long long duration_ms = 60000;
   long long max_requests = 10000000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string name = argv[i];
-    const std::string value = argv[i + 1];
-    if (name == "--url") {
-      url = value;
-    } else if (name == "--connections") {
-      connections = std::atol(value.c_str());
-    } else if (name == "--duration-ms") {
-      duration_ms = std::atoll(value.c_str());
-    } else if (name == "--max-requests") {
-      max_requests = std::atoll(value.c_str());
-    } else if (name == "--out") {
-      out = value;
-    } else if (name == "--summarize") {
-      summary_file = value;
-    } else if (name == "--target") {
-      target = value;
-    } else if (name == "--since-ns") {
-      since_ns = std::atoll(value.c_str());
-    } else {
-      return usage();
-    }
+  phoenix::tools::Arguments arguments("phoenix-prober", kUsage);
+  arguments.text("--url", url)
+      .number("--connections", connections, 1, 256)
+      .number("--duration-ms", duration_ms, 1, 24LL * 3600 * 1000)
+      .number("--max-requests", max_requests, 1, 1000000000000LL)
+      .text("--out", out)
+      .text("--summarize", summary_file)
+      .text("--target", target)
+      .number("--since-ns", since_ns, 0, std::numeric_limits<long long>::max());
+  arguments.parse(argc, argv);
+  if (!summary_file.empty()) {
+    if (target.empty()) arguments.fail("--summarize needs --target");
+    return summarize(summary_file, target, since_ns);
   }
-  if (!summary_file.empty()) return target.empty() ? usage() : summarize(summary_file, target, since_ns);
-  if (url.empty() || connections < 1 || connections > 256 || (argc % 2) != 1) return usage();
+  if (url.empty()) arguments.fail("--url is required");
   // Traffic stays on loopback: the prober refuses anything else.
-  if (url.rfind("http://127.", 0) != 0) {
-    std::fprintf(stderr, "phoenix-prober: only http://127.x.x.x URLs are allowed\n");
-    return 2;
-  }
+  if (url.rfind("http://127.", 0) != 0) arguments.fail("only http://127.x.x.x URLs are allowed");
   ::signal(SIGTERM, on_signal);
   ::signal(SIGINT, on_signal);
   ::signal(SIGPIPE, SIG_IGN);

@@ -1,10 +1,10 @@
 // phoenix-sample-app: the release the embedded default deploys. A small HTTP/1.1 server with
 // keep-alive on one epoll loop, fast enough (tens of thousands of requests per second on
-// loopback) never to limit a load test.
+// loopback) never to limit a load test. What it answers is in kUsage (--help).
 //
-//   GET /            200, the release label
-//   GET /health      200 "ok" (503 "unhealthy" with --unhealthy)
-//   GET /slow?ms=N   the release label after N milliseconds (for drain tests)
+// It can also be a release that goes bad: from --fail-after SECONDS on, or after
+// POST /admin/fail, every path but /health answers 500 while /health still answers 200: the
+// failure that health checks miss and only traffic shows.
 //
 // SIGTERM stops accepting, finishes the requests in flight, and exits.
 
@@ -22,9 +22,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tools/arguments.hpp"
 
 namespace {
 
@@ -52,15 +55,53 @@ struct Options {
   int port = 8080;
   std::string release = "unknown";
   bool unhealthy = false;
+  int fail_after_s = -1;  // -1: only on request
 };
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: phoenix-sample-app --listen HOST:PORT --release LABEL [--unhealthy]\n"
-               "  GET / answers the release, GET /health answers 200 ok (503 with --unhealthy),\n"
-               "  GET /slow?ms=N answers after N milliseconds.\n");
-  return 2;
-}
+const char* const kUsage =
+    "usage: phoenix-sample-app --listen HOST:PORT --release LABEL [--unhealthy] [--fail-after SECONDS]\n"
+    "The release Phoenix's embedded default deploys: a small HTTP server on HOST:PORT (127.0.0.1:8080).\n"
+    "  GET /               200, the release label\n"
+    "  GET /health         200 \"ok\" (503 \"unhealthy\" with --unhealthy)\n"
+    "  GET /slow?ms=N      the release label after N milliseconds\n"
+    "A release that goes bad on demand, the failure health checks miss: while bad, every path but\n"
+    "/health and /admin/* answers 500, and /health still answers as above.\n"
+    "  --fail-after SECONDS  goes bad SECONDS after the start\n"
+    "  POST /admin/fail      goes bad now\n"
+    "  POST /admin/recover   good again\n"
+    "  Either request cancels a pending --fail-after. They are only taken on the server's own\n"
+    "  address: Host must be HOST:PORT, so one sent through a load balancer is refused (403).\n"
+    "SIGTERM stops accepting, finishes the requests in flight, and exits.\n";
+
+// Whether the release is bad now: from the --fail-after deadline on, or as the last admin
+// request said (which also cancels the deadline). Every change is one line on stderr.
+class Failure {
+ public:
+  Failure(std::string release, std::optional<Clock::time_point> due) : release_(std::move(release)), due_(due) {}
+
+  bool bad(Clock::time_point now) {
+    if (due_ && now >= *due_) change(true, "--fail-after");
+    return bad_;
+  }
+  void change(bool bad, const char* why) {
+    due_.reset();
+    if (bad != bad_) {
+      std::fprintf(stderr, "phoenix-sample-app: release %s is %s (%s)\n", release_.c_str(),
+                   bad ? "bad: 500 on every path but /health" : "good again", why);
+    }
+    bad_ = bad;
+  }
+  // Milliseconds until the deadline (for the event loop's timeout), if one is pending.
+  std::optional<long long> until_due(Clock::time_point now) const {
+    if (!due_) return std::nullopt;
+    return std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(*due_ - now).count());
+  }
+
+ private:
+  std::string release_;
+  std::optional<Clock::time_point> due_;
+  bool bad_ = false;
+};
 
 std::string response(int status, std::string_view reason, std::string_view body, std::string_view release, bool close) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
@@ -72,11 +113,52 @@ std::string response(int status, std::string_view reason, std::string_view body,
   return out;
 }
 
+std::string lower_case(std::string_view text) {
+  std::string lower(text);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
 bool header_says(std::string_view head, std::string_view name, std::string_view value) {
   // Case-insensitive search for "name: value" among the header lines.
-  std::string lower(head);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower.find(std::string(name) + ": " + std::string(value)) != std::string::npos;
+  return lower_case(head).find(std::string(name) + ": " + std::string(value)) != std::string::npos;
+}
+
+// The value of header `name` (lower case) in `head`, "" when absent.
+std::string header_value(std::string_view head, std::string_view name) {
+  std::size_t start = head.find("\r\n");
+  while (start != std::string_view::npos) {
+    start += 2;
+    const auto end = head.find("\r\n", start);
+    const auto line = head.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos && lower_case(line.substr(0, colon)) == name) {
+      auto value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      return std::string(value);
+    }
+    start = end;
+  }
+  return "";
+}
+
+// --listen HOST:PORT, HOST an IPv4 address.
+std::string read_listen(const std::string& value, Options& options) {
+  const auto colon = value.rfind(':');
+  in_addr address{};
+  if (colon == std::string::npos || ::inet_pton(AF_INET, value.substr(0, colon).c_str(), &address) != 1) {
+    return "--listen takes IPV4-ADDRESS:PORT, not '" + value + "'";
+  }
+  const std::string port = value.substr(colon + 1);
+  char* end = nullptr;
+  const long number = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || number < 1 || number > 65535) {
+    return "--listen takes IPV4-ADDRESS:PORT, not '" + value + "'";
+  }
+  options.host = value.substr(0, colon);
+  options.port = static_cast<int>(number);
+  return "";
 }
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
@@ -85,22 +167,17 @@ void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NON
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--listen" && i + 1 < argc) {
-      const std::string value = argv[++i];
-      const auto colon = value.rfind(':');
-      if (colon == std::string::npos) return usage();
-      options.host = value.substr(0, colon);
-      options.port = std::atoi(value.c_str() + colon + 1);
-    } else if (arg == "--release" && i + 1 < argc) {
-      options.release = argv[++i];
-    } else if (arg == "--unhealthy") {
-      options.unhealthy = true;
-    } else {
-      return usage();
-    }
-  }
+  phoenix::tools::Arguments arguments("phoenix-sample-app", kUsage);
+  arguments.custom("--listen", [&options](const std::string& value) { return read_listen(value, options); })
+      .text("--release", options.release)
+      .flag("--unhealthy", options.unhealthy)
+      .number("--fail-after", options.fail_after_s, 0, 7 * 24 * 3600);
+  arguments.parse(argc, argv);
+  Failure failure(options.release,
+                  options.fail_after_s < 0
+                      ? std::nullopt
+                      : std::optional<Clock::time_point>(Clock::now() + std::chrono::seconds(options.fail_after_s)));
+  const std::string own_address = options.host + ":" + std::to_string(options.port);
   ::signal(SIGPIPE, SIG_IGN);
   struct sigaction action {};
   action.sa_handler = on_signal;
@@ -113,15 +190,17 @@ int main(int argc, char** argv) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(options.port));
-  if (::inet_pton(AF_INET, options.host.c_str(), &address.sin_addr) != 1) return usage();
+  ::inet_pton(AF_INET, options.host.c_str(), &address.sin_addr);
   if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener, 1024) != 0) {
     std::fprintf(stderr, "phoenix-sample-app: cannot listen on %s:%d: %s\n", options.host.c_str(), options.port,
                  std::strerror(errno));
     return 1;
   }
   set_nonblocking(listener);
-  std::fprintf(stderr, "phoenix-sample-app: release %s listening on %s:%d%s\n", options.release.c_str(),
-               options.host.c_str(), options.port, options.unhealthy ? " (unhealthy)" : "");
+  const std::string going_bad =
+      options.fail_after_s < 0 ? "" : " (bad after " + std::to_string(options.fail_after_s) + " s)";
+  std::fprintf(stderr, "phoenix-sample-app: release %s listening on %s:%d%s%s\n", options.release.c_str(),
+               options.host.c_str(), options.port, options.unhealthy ? " (unhealthy)" : "", going_bad.c_str());
 
   const int poller = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event event{};
@@ -159,6 +238,23 @@ int main(int argc, char** argv) {
     }
     if (connection.close_after_write && connection.delayed == 0) close_connection(fd);
   };
+  // POST /admin/fail and /admin/recover, only on the server's own address (see kUsage).
+  const auto admin = [&](const std::string& method, const std::string& path, const std::string& head, bool close) {
+    if (header_value(head, "host") != own_address) {
+      return response(403, "Forbidden", "admin requests are only taken on " + own_address + "\n", options.release,
+                      close);
+    }
+    if (method != "POST") return response(405, "Method Not Allowed", "use POST\n", options.release, close);
+    if (path == "/admin/fail") {
+      failure.change(true, "POST /admin/fail");
+      return response(200, "OK", "bad\n", options.release, close);
+    }
+    if (path == "/admin/recover") {
+      failure.change(false, "POST /admin/recover");
+      return response(200, "OK", "good\n", options.release, close);
+    }
+    return response(404, "Not Found", "not found\n", options.release, close);
+  };
   const auto handle_requests = [&](int fd) {
     Connection& connection = connections[fd];
     while (true) {
@@ -168,11 +264,19 @@ int main(int argc, char** argv) {
         return;
       }
       const std::string head = connection.input.substr(0, end);
-      connection.input.erase(0, end + 4);
+      // A body is read and ignored (none of the paths takes one).
+      const long long body = std::atoll(header_value(head, "content-length").c_str());
+      if (body < 0 || body > 1024 * 1024) {
+        close_connection(fd);
+        return;
+      }
+      if (connection.input.size() < end + 4 + static_cast<std::size_t>(body)) return;
+      connection.input.erase(0, end + 4 + static_cast<std::size_t>(body));
       const auto line_end = head.find("\r\n");
       const std::string request_line = head.substr(0, line_end);
       const auto first_space = request_line.find(' ');
       const auto second_space = request_line.find(' ', first_space + 1);
+      const std::string method = request_line.substr(0, first_space);
       const std::string target = request_line.substr(first_space + 1, second_space - first_space - 1);
       const bool http10 = request_line.find("HTTP/1.0") != std::string::npos;
       const bool close =
@@ -183,6 +287,11 @@ int main(int argc, char** argv) {
         connection.output += options.unhealthy
                                  ? response(503, "Service Unavailable", "unhealthy\n", options.release, close)
                                  : response(200, "OK", "ok\n", options.release, close);
+      } else if (path.rfind("/admin/", 0) == 0) {
+        connection.output += admin(method, path, head, close);
+      } else if (failure.bad(Clock::now())) {
+        connection.output += response(500, "Internal Server Error", "release " + options.release + " is failing\n",
+                                      options.release, close);
       } else if (path == "/slow") {
         const auto query = target.find("ms=");
         const int milliseconds = query == std::string::npos ? 1000 : std::atoi(target.c_str() + query + 3);
@@ -217,6 +326,9 @@ int main(int argc, char** argv) {
 
     int timeout = 1000;
     const auto now = Clock::now();
+    // Go bad on time (and say so) even without traffic.
+    failure.bad(now);
+    if (const auto due = failure.until_due(now)) timeout = static_cast<int>(std::min<long long>(timeout, *due));
     for (const auto& pending : delayed) {
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(pending.due - now).count();
       timeout = static_cast<int>(std::max<long long>(0, std::min<long long>(timeout, wait)));

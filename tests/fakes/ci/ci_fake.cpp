@@ -30,6 +30,7 @@
 #include "shared/util/json.hpp"
 #include "shared/util/process.hpp"
 #include "shared/util/strings.hpp"
+#include "tools/arguments.hpp"
 
 using namespace phoenix;
 using fakes::Request;
@@ -312,28 +313,18 @@ class Fake {
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string name = argv[i];
-    const std::string value = argv[i + 1];
-    if (name == "--kind")
-      options.kind = value;
-    else if (name == "--port-file")
-      options.port_file = value;
-    else if (name == "--token")
-      options.token = value;
-    else if (name == "--user")
-      options.user = value;
-    else if (name == "--password")
-      options.password = value;
-    else if (name == "--seed")
-      options.seed = value;
-  }
-  if ((options.kind != "gocd" && options.kind != "jenkins") || options.port_file.empty()) {
-    std::fprintf(stderr,
-                 "usage: phoenix-ci-fake --kind gocd|jenkins --port-file FILE [--token T] [--user U --password P] "
-                 "[--seed DIR]\n");
-    return 2;
-  }
+  tools::Arguments arguments(
+      "phoenix-ci-fake",
+      "usage: phoenix-ci-fake --kind gocd|jenkins --port-file FILE [--token T] [--user U --password P] [--seed DIR]\n"
+      "A contract fake of the GoCD or Jenkins endpoints ci-config uses, on 127.0.0.1 (tests only); writes its port\n"
+      "to FILE. --seed loads GoCD pipelines from DIR/*.gocd.yaml, or Jenkins jobs from DIR/jobs/*/config.xml.\n");
+  arguments.choice("--kind", options.kind, {"gocd", "jenkins"}, true)
+      .text("--port-file", options.port_file, true)
+      .text("--token", options.token)
+      .text("--user", options.user)
+      .text("--password", options.password)
+      .text("--seed", options.seed);
+  arguments.parse(argc, argv);
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGTERM, on_signal);
   ::signal(SIGINT, on_signal);

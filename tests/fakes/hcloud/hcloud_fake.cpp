@@ -4,6 +4,9 @@
 //   phoenix-hcloud-fake --port-file FILE --token TOKEN --app PATH [--app-port 8080]
 //                       [--latency-ms N] [--action-ms N] [--health-interval-ms N]
 //
+// It serves with cpp-httplib (fakes/http/loopback_server.hpp) and writes its port to
+// --port-file once it accepts connections.
+//
 // What it models: servers (create with labels and user_data, list with label selectors and
 // pagination, update labels, delete, power off/on), actions that finish after --action-ms,
 // load balancers and their server targets with per-target health_status, placement groups,
@@ -12,22 +15,20 @@
 // To make smoke tests real, every server it creates is a real phoenix-sample-app process on
 // its own loopback address (127.200.x.y:--app-port), running the release named by the server's
 // phoenix-label label (with --unhealthy when the user_data contains "phoenix-fake: unhealthy").
-// Every load balancer is a real HTTP listener on 127.0.0.1 that forwards to its healthy
-// targets, so probers see what a real one would route.
+// Every load balancer is a real HTTP listener on 127.0.0.1 that forwards each request (method,
+// path and query, Host, body) to one healthy target in turn and relays its status and body, so
+// probers see what a real one would route.
 //
 // Test controls (not part of the Hetzner API), under /__fake/:
 //   POST /__fake/load_balancers {"name", "destination_port", "health_path"} -> {"id", "port"}
 //   POST /__fake/faults {"status", "code", "count", "method", "path_prefix", "hang_ms"}
 //   GET  /__fake/stats -> {"requests", "max_in_flight", "requests_by_route": {...}}
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
-#include <poll.h>
+#include <httplib.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -44,12 +45,13 @@
 #include <vector>
 
 #include "fakes/hcloud/label_selector.hpp"
-#include "fakes/http_server.hpp"
+#include "fakes/http/loopback_server.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/process.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
+#include "tools/arguments.hpp"
 
 using namespace phoenix;
 using phoenix::fakes::hcloud::Labels;
@@ -70,15 +72,8 @@ struct Options {
   int health_interval_ms = 100;
 };
 
-using fakes::bound_port;
-using fakes::listen_on;
-using fakes::read_request;
-using fakes::Request;
-using fakes::Response;
-using fakes::send_all;
-using fakes::write_response;
-
-void accept_loop(int listener, const std::function<void(int)>& serve) { fakes::accept_loop(listener, g_stop, serve); }
+using httplib::Request;
+using httplib::Response;
 
 // ---------------------------------------------------------------------------------------------
 // The world the API describes.
@@ -140,15 +135,13 @@ struct Fault {
   int hang_ms = 0;
 };
 
-class World {
+class World : public std::enable_shared_from_this<World> {
  public:
   explicit World(Options options) : options_(std::move(options)) {}
 
   Response handle(const Request& request);
   void tick();
   void stop_everything();
-  // The healthy targets' addresses of a load balancer (for its listener).
-  std::optional<std::string> pick_target(long long load_balancer);
 
   std::atomic<int> in_flight{0};
   std::atomic<int> max_in_flight{0};
@@ -167,6 +160,10 @@ class World {
                      std::function<void()> effect);
   std::optional<Labels> read_labels(const cJSON* object, std::string& problem) const;
   void start_app(Server& server);
+  // The next healthy target's address of a load balancer, round robin (for its listener).
+  std::optional<std::string> pick_target(long long load_balancer);
+  // What a load balancer's listener does with one request.
+  void forward(long long load_balancer, const Request& request, Response& response);
 
   Response servers(const Request& request, const std::vector<std::string>& path);
   Response actions(const Request& request, const std::vector<std::string>& path);
@@ -180,6 +177,7 @@ class World {
   std::map<long long, Action> actions_;
   std::map<long long, Server> servers_;
   std::map<long long, LoadBalancer> load_balancers_;
+  std::vector<std::unique_ptr<fakes::http::LoopbackServer>> listeners_;  // one per load balancer
   std::map<long long, PlacementGroup> groups_;
   std::vector<Fault> faults_;
   long long requests_ = 0;
@@ -201,14 +199,14 @@ Response World::error(int status, const std::string& code, const std::string& me
 Response World::json(int status, const util::Json& body) {
   Response response;
   response.status = status;
-  response.body = util::print_json(body.get());
-  response.headers.emplace_back("Content-Type", "application/json");
+  response.set_content(util::print_json(body.get()), "application/json");
   return response;
 }
 
 Response World::list(const std::string& key, std::vector<util::Json> items, const Request& request) {
-  const long long per_page = std::clamp<long long>(util::parse_int(request.first("per_page")).value_or(25), 1, 50);
-  const long long page = std::max<long long>(1, util::parse_int(request.first("page")).value_or(1));
+  const long long per_page =
+      std::clamp<long long>(util::parse_int(request.get_param_value("per_page")).value_or(25), 1, 50);
+  const long long page = std::max<long long>(1, util::parse_int(request.get_param_value("page")).value_or(1));
   const long long total = static_cast<long long>(items.size());
   const long long last_page = std::max<long long>(1, (total + per_page - 1) / per_page);
   util::Json body(cJSON_CreateObject());
@@ -350,11 +348,12 @@ void World::start_app(Server& server) {
 
 Response World::servers(const Request& request, const std::vector<std::string>& path) {
   if (path.size() == 1 && request.method == "GET") {
-    auto selector = fakes::hcloud::parse_selector(request.first("label_selector"));
+    auto selector = fakes::hcloud::parse_selector(request.get_param_value("label_selector"));
     if (!selector) return error(422, "invalid_input", "invalid label_selector");
     std::vector<util::Json> items;
     for (const auto& [id, server] : servers_) {
-      if (selector->matches(server.labels) && (request.first("name").empty() || request.first("name") == server.name)) {
+      if (selector->matches(server.labels) &&
+          (request.get_param_value("name").empty() || request.get_param_value("name") == server.name)) {
         items.push_back(server_json(server));
       }
     }
@@ -461,7 +460,7 @@ Response World::servers(const Request& request, const std::vector<std::string>& 
 
 Response World::actions(const Request& request, const std::vector<std::string>& path) {
   if (path.size() == 1 && request.method == "GET") {
-    const auto ids = request.query.equal_range("id");
+    const auto ids = request.params.equal_range("id");
     if (ids.first == ids.second) return error(400, "invalid_input", "listing all actions was removed; pass id");
     std::vector<util::Json> items;
     for (auto it = ids.first; it != ids.second; ++it) {
@@ -481,7 +480,7 @@ Response World::load_balancers(const Request& request, const std::vector<std::st
   if (path.size() == 1 && request.method == "GET") {
     std::vector<util::Json> items;
     for (const auto& [id, load_balancer] : load_balancers_) {
-      if (request.first("name").empty() || request.first("name") == load_balancer.name) {
+      if (request.get_param_value("name").empty() || request.get_param_value("name") == load_balancer.name) {
         items.push_back(load_balancer_json(load_balancer));
       }
     }
@@ -528,11 +527,12 @@ Response World::load_balancers(const Request& request, const std::vector<std::st
 
 Response World::placement_groups(const Request& request, const std::vector<std::string>& path) {
   if (path.size() == 1 && request.method == "GET") {
-    auto selector = fakes::hcloud::parse_selector(request.first("label_selector"));
+    auto selector = fakes::hcloud::parse_selector(request.get_param_value("label_selector"));
     if (!selector) return error(422, "invalid_input", "invalid label_selector");
     std::vector<util::Json> items;
     for (const auto& [id, group] : groups_) {
-      if ((request.first("name").empty() || request.first("name") == group.name) && selector->matches(group.labels)) {
+      if ((request.get_param_value("name").empty() || request.get_param_value("name") == group.name) &&
+          selector->matches(group.labels)) {
         items.push_back(group_json(group));
       }
     }
@@ -609,55 +609,15 @@ Response World::control(const Request& request) {
     load_balancer.destination_port =
         static_cast<int>(util::json_number(body->get(), "destination_port").value_or(options_.app_port));
     load_balancer.health_path = util::json_string(body->get(), "health_path").value_or("/health");
-    const int listener = listen_on("127.0.0.1", 0);
-    load_balancer.listen_port = bound_port(listener);
     const long long id = load_balancer.id;
+    auto listener = std::make_unique<fakes::http::LoopbackServer>(
+        [world = weak_from_this(), id](const Request& incoming, Response& outgoing) {
+          if (auto alive = world.lock()) alive->forward(id, incoming, outgoing);
+        });
+    load_balancer.listen_port = listener->port();
+    listener->start();
+    listeners_.push_back(std::move(listener));
     load_balancers_[id] = load_balancer;
-    std::thread([this, listener, id] {
-      accept_loop(listener, [this, id](int client) {
-        std::string buffer;
-        while (!g_stop) {
-          auto incoming = read_request(client, buffer);
-          if (!incoming) return;
-          std::string raw =
-              incoming->method + " " + incoming->path + " HTTP/1.1\r\nHost: upstream\r\nConnection: close\r\n\r\n";
-          Response response;
-          auto target = pick_target(id);
-          if (!target) {
-            response.status = 503;
-            response.body = "no healthy target\n";
-          } else {
-            // Forward over a fresh connection and relay the whole answer.
-            const auto colon = target->rfind(':');
-            const int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            sockaddr_in address{};
-            address.sin_family = AF_INET;
-            address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(target->substr(colon + 1))));
-            ::inet_pton(AF_INET, target->substr(0, colon).c_str(), &address.sin_addr);
-            std::string answer;
-            if (::connect(upstream, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                send_all(upstream, raw)) {
-              char chunk[16384];
-              ssize_t n = 0;
-              while ((n = ::recv(upstream, chunk, sizeof chunk, 0)) > 0)
-                answer.append(chunk, static_cast<std::size_t>(n));
-            }
-            ::close(upstream);
-            const auto split = answer.find("\r\n\r\n");
-            const auto status = answer.size() > 12 ? util::parse_int(answer.substr(9, 3)) : std::nullopt;
-            if (split == std::string::npos || !status) {
-              response.status = 502;
-              response.body = "bad gateway\n";
-            } else {
-              response.status = static_cast<int>(*status);
-              response.body = answer.substr(split + 4);
-            }
-          }
-          if (!write_response(client, response)) return;
-        }
-      });
-      ::close(listener);
-    }).detach();
     util::Json response(cJSON_CreateObject());
     util::add_number(response.get(), "id", static_cast<double>(id));
     util::add_number(response.get(), "port", load_balancers_[id].listen_port);
@@ -703,8 +663,7 @@ Response World::handle(const Request& request) {
     if (options_.latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(options_.latency_ms));
     if (fault && fault->hang_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault->hang_ms));
     std::lock_guard lock(mutex_);
-    if (request.headers.count("authorization") == 0 ||
-        request.headers.at("authorization") != "Bearer " + options_.token) {
+    if (request.get_header_value("Authorization") != "Bearer " + options_.token) {
       response = error(401, "unauthorized", "unable to authenticate");
     } else if (fault && fault->hang_ms == 0) {
       response = error(fault->status, fault->code, "injected fault");
@@ -715,9 +674,9 @@ Response World::handle(const Request& request) {
     const auto reset =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
         1;
-    response.headers.emplace_back("RateLimit-Limit", "3600");
-    response.headers.emplace_back("RateLimit-Remaining", std::to_string(rate_remaining_ > 0 ? rate_remaining_-- : 0));
-    response.headers.emplace_back("RateLimit-Reset", std::to_string(reset));
+    response.set_header("RateLimit-Limit", "3600");
+    response.set_header("RateLimit-Remaining", std::to_string(rate_remaining_ > 0 ? rate_remaining_-- : 0));
+    response.set_header("RateLimit-Reset", std::to_string(reset));
     if (rate_remaining_ <= 0) rate_remaining_ = 3600;  // the window resets within a second here
   }
   --in_flight;
@@ -782,6 +741,36 @@ void World::tick() {
   }
 }
 
+void World::forward(long long load_balancer, const Request& request, Response& response) {
+  const auto target = pick_target(load_balancer);
+  if (!target) {
+    response.status = 503;
+    response.body = "no healthy target\n";
+    return;
+  }
+  // A fresh connection per request, the answer relayed whole (status and body).
+  const auto colon = target->rfind(':');
+  httplib::Client upstream(target->substr(0, colon), std::stoi(target->substr(colon + 1)));
+  upstream.set_connection_timeout(5);
+  upstream.set_read_timeout(60);
+  upstream.set_url_encode(false);  // the target is relayed as it came
+  upstream.set_tcp_nodelay(true);
+  httplib::Request relayed;
+  relayed.method = request.method;
+  relayed.path = request.target;
+  if (request.has_header("Host")) relayed.set_header("Host", request.get_header_value("Host"));
+  if (request.has_header("Content-Type")) relayed.set_header("Content-Type", request.get_header_value("Content-Type"));
+  relayed.body = request.body;
+  const auto answer = upstream.send(relayed);
+  if (!answer) {
+    response.status = 502;
+    response.body = "bad gateway\n";
+    return;
+  }
+  response.status = answer->status;
+  response.body = answer->body;
+}
+
 std::optional<std::string> World::pick_target(long long id) {
   std::lock_guard lock(mutex_);
   auto found = load_balancers_.find(id);
@@ -798,69 +787,56 @@ std::optional<std::string> World::pick_target(long long id) {
 }
 
 void World::stop_everything() {
+  std::vector<std::unique_ptr<fakes::http::LoopbackServer>> listeners;
+  {
+    std::lock_guard lock(mutex_);
+    listeners.swap(listeners_);
+  }
+  for (auto& listener : listeners) listener->stop();  // outside the lock: a forward may be waiting for it
   std::lock_guard lock(mutex_);
   for (auto& [id, server] : servers_) util::stop_process(server.process, std::chrono::seconds(2));
 }
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: phoenix-hcloud-fake --port-file FILE --token TOKEN --app PATH [--app-port N] "
-               "[--latency-ms N] [--action-ms N] [--health-interval-ms N]\n");
-  return 2;
-}
+const char* const kUsage =
+    "usage: phoenix-hcloud-fake --port-file FILE --token TOKEN --app PATH [--app-port N] [--latency-ms N]\n"
+    "                           [--action-ms N] [--health-interval-ms N]\n"
+    "A contract fake of the Hetzner Cloud API on 127.0.0.1 (tests only); writes its port to FILE.\n"
+    "  --token TOKEN            the bearer token it accepts\n"
+    "  --app PATH               the server program every created server runs (phoenix-sample-app)\n"
+    "  --app-port N             the port servers listen on, each on its own 127.200.x.y (8080)\n"
+    "  --latency-ms N           added to every API request (0)\n"
+    "  --action-ms N            how long actions run (300)\n"
+    "  --health-interval-ms N   load balancer health checks (100)\n"
+    "Test controls: POST /__fake/load_balancers, POST /__fake/faults, GET /__fake/stats.\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string name = argv[i];
-    const std::string value = argv[i + 1];
-    if (name == "--port-file")
-      options.port_file = value;
-    else if (name == "--token")
-      options.token = value;
-    else if (name == "--app")
-      options.app = value;
-    else if (name == "--app-port")
-      options.app_port = std::stoi(value);
-    else if (name == "--latency-ms")
-      options.latency_ms = std::stoi(value);
-    else if (name == "--action-ms")
-      options.action_ms = std::stoi(value);
-    else if (name == "--health-interval-ms")
-      options.health_interval_ms = std::stoi(value);
-    else
-      return usage();
-  }
-  if (options.port_file.empty() || options.token.empty() || options.app.empty() || argc % 2 != 1) return usage();
+  tools::Arguments arguments("phoenix-hcloud-fake", kUsage);
+  arguments.text("--port-file", options.port_file, true)
+      .text("--token", options.token, true)
+      .text("--app", options.app, true)
+      .number("--app-port", options.app_port, 1, 65535)
+      .number("--latency-ms", options.latency_ms, 0, 600000)
+      .number("--action-ms", options.action_ms, 0, 600000)
+      .number("--health-interval-ms", options.health_interval_ms, 1, 600000);
+  arguments.parse(argc, argv);
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGTERM, on_signal);
   ::signal(SIGINT, on_signal);
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   auto world = std::make_shared<World>(options);
-  const int listener = listen_on("127.0.0.1", 0);
-  if (!util::write_file_atomic(options.port_file, std::to_string(bound_port(listener)) + "\n").ok()) return 1;
-  std::thread ticker([world, interval = options.health_interval_ms] {
-    while (!g_stop) {
-      world->tick();
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(interval, 20)));
-    }
-  });
-  accept_loop(listener, [world](int client) {
-    std::string buffer;
-    while (!g_stop) {
-      auto request = read_request(client, buffer);
-      if (!request) return;
-      const auto response = world->handle(*request);
-      if (!write_response(client, response)) return;
-      const auto connection = request->headers.find("connection");
-      if (connection != request->headers.end() && util::to_lower(connection->second) == "close") return;
-    }
-  });
-  ticker.join();
+  fakes::http::LoopbackServer api(
+      [world](const Request& request, Response& response) { response = world->handle(request); });
+  api.start();
+  if (!util::write_file_atomic(options.port_file, std::to_string(api.port()) + "\n").ok()) return 1;
+  while (!g_stop) {
+    world->tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(options.health_interval_ms, 20)));
+  }
+  api.stop();
   world->stop_everything();
-  ::close(listener);
   return 0;
 }
