@@ -77,7 +77,11 @@ bool only_live(const std::string& target, const std::vector<std::string>& target
   for (const auto& member : members) {
     const auto owner = parse_member_name(member.name);
     if (!owner) continue;
-    if (owner->label != target || !member.admitted() || expected.erase(member.name) == 0) return false;
+    if (owner->label == target) {
+      if (!member.admitted() || expected.erase(member.name) == 0) return false;
+    } else if (member.admitted()) {
+      return false;  // another pool takes traffic; one left in maintenance or on standby does not
+    }
   }
   return expected.empty();
 }

@@ -133,8 +133,10 @@ class Balancer {
 std::optional<std::string> unsafe_to_reduce(const std::vector<Member>& members,
                                             const std::vector<std::string>& keep_serving);
 
-// True when `target`'s members are exactly the balancer's members Phoenix added and all are
-// admitted (members Phoenix did not add are not its business).
+// True when `target` is the only live pool: every one of `target_members` is in the balancer
+// and admitted, and no other member Phoenix added is admitted. Members left in maintenance
+// (still holding connections) or on standby take no new traffic and do not count; members
+// Phoenix did not add are not its business.
 bool only_live(const std::string& target, const std::vector<std::string>& target_members,
                const std::vector<Member>& members);
 

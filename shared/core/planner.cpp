@@ -24,6 +24,8 @@ const char* to_string(StepKind kind) {
       return "wait-drained";
     case StepKind::remove:
       return "remove";
+    case StepKind::persist:
+      return "persist";
   }
   return "step";
 }
@@ -65,6 +67,32 @@ Status check_foreign_members(const std::vector<Member>& members, bool keep_forei
                                        "balancer.allow_foreign_servers to true to leave them serving beside it"};
 }
 
+// The membership after the switch: the target's servers, admitted. (Members Phoenix did not
+// add are not Phoenix's to keep; the balancer keeps them where the operator put them.)
+std::vector<Member> end_state(const Pool& target) {
+  std::vector<Member> membership;
+  for (const auto& server : target.servers) {
+    Member member;
+    member.name = member_name(target.label(), server.id);
+    member.address = server.address();
+    member.admin = AdminState::ready;
+    member.weight = 1;
+    membership.push_back(std::move(member));
+  }
+  return membership;
+}
+
+// The persist step goes just before the first step that routes to the target or takes
+// capacity away (see Step::membership), else last.
+void insert_persist(SwitchPlan& plan, const Pool& target) {
+  const auto first_change = std::find_if(plan.steps.begin(), plan.steps.end(), [](const Step& step) {
+    return step.kind == StepKind::admit || step.kind == StepKind::drain || step.kind == StepKind::remove;
+  });
+  Step persist{StepKind::persist, {}, {}, {}};
+  persist.membership = end_state(target);
+  plan.steps.insert(first_change, std::move(persist));
+}
+
 }  // namespace
 
 std::string describe(const Step& step) {
@@ -85,6 +113,8 @@ std::string describe(const Step& step) {
       return "wait for the connections of " + count + " to finish: " + names;
     case StepKind::remove:
       return "remove " + count + " from the balancer: " + names;
+    case StepKind::persist:
+      return "keep the new membership for restarts (" + member_count(step.membership.size()) + ")";
   }
   return "step";
 }
@@ -154,6 +184,7 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
   for (Step* step : {&additions, &back_to_standby, &wait_healthy, &admit, &drain, &wait_drained, &remove}) {
     if (!step->members.empty()) plan.steps.push_back(std::move(*step));
   }
+  if (!plan.steps.empty()) insert_persist(plan, *target);
   return plan;
 }
 

@@ -20,6 +20,7 @@ enum class StepKind {
   drain,              // stop new traffic to the old members
   wait_drained,       // until their connections are gone (bounded)
   remove,             // take them out of the balancer (the servers keep running)
+  persist,            // write the membership after the switch where a restart reads it
 };
 const char* to_string(StepKind kind);
 
@@ -31,6 +32,12 @@ struct Step {
   // up) at the moment capacity is taken away; the balancer checks it atomically with the
   // change, because a reload or a hand-made change may have undone earlier steps.
   std::vector<std::string> keep_serving;
+  // persist only: the membership the balancer must come back with after a restart. Written
+  // once per switch, ahead of the runtime: just before the first step that routes to the
+  // target (admit) or takes capacity away (drain, remove), once the target is verified. A
+  // reload from then on comes back in the end state, which is safe to jump to; a reload
+  // before it comes back as before the switch, and the executor plans again.
+  std::vector<Member> membership;
 };
 
 // "add 3 members on standby: 42:1, 42:2, 42:3"

@@ -65,9 +65,12 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
       case StepKind::remove:
         status = remove(step, outcome);
         break;
+      case StepKind::persist:
+        status = balancer_.persist(step.membership);
+        break;
     }
-    const bool changes_membership = step.kind != StepKind::wait_healthy && step.kind != StepKind::wait_drained;
-    if (status.ok() && changes_membership) status = persist();
+    const bool changes_membership =
+        step.kind != StepKind::wait_healthy && step.kind != StepKind::wait_drained && step.kind != StepKind::persist;
     // A change the balancer did not take (unreachable, or a guard that no longer held) may
     // mean it reloaded under us: plan again from what it has now. (A balancer that stays
     // unreachable fails that observation.)
@@ -81,12 +84,6 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
     outcome.steps_done = i + 1;
   }
   return outcome;
-}
-
-Status SwitchExecutor::persist() {
-  auto members = balancer_.members();
-  if (!members) return members.error();
-  return balancer_.persist(*members);
 }
 
 Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {

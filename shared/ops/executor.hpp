@@ -1,6 +1,6 @@
 #pragma once
 // Applies a switch plan through the Balancer: one step at a time, waiting where the plan says
-// to wait, keeping the balancer's membership durable after every change.
+// to wait; the plan's persist step keeps the membership durable.
 
 #include <chrono>
 #include <functional>
@@ -49,7 +49,6 @@ class SwitchExecutor {
   Status wait_drained(const Step& step);
   Status drain(const Step& step);
   Status remove(const Step& step, SwitchOutcome& outcome);
-  Status persist();
   // The interrupted error when a stop was requested, else ok.
   Status check_stop(const char* where) const;
 

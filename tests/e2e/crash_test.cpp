@@ -63,7 +63,7 @@ TEST_CASE("kill -9 at every step boundary of deploy and rollback, then re-run", 
   std::string live = "1";
   int crash_points = 0;
   for (const std::string operation : {"deploy", "rollback"}) {
-    for (int step = 0; step < 6; ++step) {
+    for (int step = 0; step < 7; ++step) {
       const std::string target = other(live);
       INFO(operation << " to " << target << ", killed before step " << step);
       const auto killed = run_tool("deploy-pipeline-test-hooks", rig.command(operation, target),
@@ -74,7 +74,7 @@ TEST_CASE("kill -9 at every step boundary of deploy and rollback, then re-run", 
       const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
       CHECK(status.exit_code == 1);
       // The last step that may have started is the one before the kill.
-      CHECK_THAT(status.out, Catch::Contains("was interrupted at step " + std::to_string(std::max(step, 1)) + " of 6"));
+      CHECK_THAT(status.out, Catch::Contains("was interrupted at step " + std::to_string(std::max(step, 1)) + " of 7"));
       CHECK_THAT(status.out, Catch::Contains("the deploy lock is stale"));
 
       // The lock of the killed run is stale: taking it over needs --break-lock.
@@ -94,7 +94,7 @@ TEST_CASE("kill -9 at every step boundary of deploy and rollback, then re-run", 
     }
   }
   const auto probe = prober.finish();
-  CHECK(crash_points == 12);
+  CHECK(crash_points == 14);
   CHECK(probe.failed == 0);
   CHECK(probe.requests > 1000);
   CHECK(watcher.samples() > 100);

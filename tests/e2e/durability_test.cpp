@@ -1,11 +1,13 @@
 // Invariant 5: a reload or restart of HAProxy keeps the live pool, because the live members
 // are also kept in the managed block of haproxy.cfg.
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
 #include "shared/balancers/haproxy_config_file.hpp"
 #include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
 #include "support/harness.hpp"
 
@@ -45,7 +47,7 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
   TempDir dir;
   Haproxy haproxy(dir.path());
   ServiceOptions options;
-  options.check_interval_ms = 400;  // a long health wait, so the reloads land inside the deploy
+  options.check_interval_ms = 400;  // a long health wait, so a reload lands inside it
   const auto config = write_service_config(dir.path(), haproxy, options).string();
   for (const char* label : {"1", "2"}) {
     REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
@@ -55,24 +57,34 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
   Prober prober(dir.path(), haproxy.url());
   ServingWatcher watcher(haproxy);
   ToolResult deployed;
-  std::thread deploy([&] { deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}); });
-  const auto start = std::chrono::steady_clock::now();
+  std::atomic<bool> running{true};
+  std::thread deploy([&] {
+    deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config});
+    running = false;
+  });
+  // Reload at moments the deploy's own intent record names: while it waits for the new
+  // members' checks (step 2 of 7), and once it routes to them (step 4 or later).
+  const auto intent_file = dir.path() / "state" / "web" / "intent.json";
+  const auto step_now = [&]() -> int {
+    const auto text = util::read_file(intent_file);
+    const auto json = text ? util::parse_json(*text, "intent") : Result<util::Json>(text.error());
+    return json ? static_cast<int>(util::json_number(json->get(), "step").value_or(-1)) : -1;
+  };
   std::string timeline;
-  for (int delay : {60, 150, 300}) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
-    timeline +=
-        " reload at " +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  int reloads_during_deploy = 0;
+  for (const int wanted : {1, 3}) {
+    for (int i = 0; i < 4000 && running && step_now() < wanted; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!running) break;
+    timeline += " reload at step " + std::to_string(step_now());
+    ++reloads_during_deploy;  // started while the deploy ran
     haproxy.reload();
-    timeline +=
-        " done at " +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
   }
   deploy.join();
   INFO(timeline);
   INFO(deployed.err);
+  // The reloads really happened while the deploy ran (the point of this test).
+  CHECK(reloads_during_deploy == 2);
   CHECK(deployed.exit_code == 0);
   const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
   INFO(status.out);

@@ -69,7 +69,7 @@ void stop_deploy_while_waiting(int signal, int expected_exit) {
   // The next emergency command needs no --break-lock; status explains; --revert goes back.
   const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
   CHECK(status.exit_code == 1);
-  CHECK_THAT(status.out, Catch::Contains("was interrupted at step 2 of 6"));
+  CHECK_THAT(status.out, Catch::Contains("was interrupted at step 2 of 7"));
   const auto reverted = run_tool("deploy-pipeline", {"repair", "--revert", "--config", config});
   INFO(reverted.err);
   CHECK(reverted.exit_code == 0);

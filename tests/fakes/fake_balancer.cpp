@@ -136,6 +136,9 @@ Result<GuardedChange> FakeBalancer::remove(const std::vector<std::string>& names
 }
 
 Status FakeBalancer::persist(const std::vector<Member>& members) {
+  std::vector<std::string> names;
+  for (const auto& member : members) names.push_back(member.name);
+  record("persist " + util::join(names, ","));
   if (auto error = take_failure("persist")) return *error;
   ++persists;
   durable = members;

@@ -31,7 +31,8 @@ TEST_CASE("a first deploy adds, waits, admits and removes nothing", "[planner]")
   provider.add_pool("1", 3, 10);
   const auto plan = plan_switch({"1", false}, provider.pools, {});
   REQUIRE(plan.ok());
-  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::add_standby, StepKind::wait_healthy, StepKind::admit});
+  CHECK(kinds(*plan) ==
+        std::vector<StepKind>{StepKind::add_standby, StepKind::wait_healthy, StepKind::persist, StepKind::admit});
   CHECK(plan->steps[0].additions.size() == 3);
   CHECK(plan->steps[0].additions[0].name == "1:1");
   CHECK(plan->steps[0].additions[0].host == "10.0.1.1");
@@ -45,11 +46,19 @@ TEST_CASE("a deploy over a live pool drains the old only after the new is health
   provider.add_pool("2", 3, 10);
   const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
   REQUIRE(plan.ok());
-  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::add_standby, StepKind::wait_healthy, StepKind::admit,
-                                              StepKind::drain, StepKind::wait_drained, StepKind::remove});
+  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::add_standby, StepKind::wait_healthy, StepKind::persist,
+                                              StepKind::admit, StepKind::drain, StepKind::wait_drained,
+                                              StepKind::remove});
   CHECK(plan->from == std::vector<std::string>{"1"});
-  CHECK(plan->steps[3].members == std::vector<std::string>{"1:1", "1:2"});
-  CHECK(plan->steps[5].members == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(plan->steps[4].members == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(plan->steps[6].members == std::vector<std::string>{"1:1", "1:2"});
+  // The restart copy is written once, with the end state, after the target is verified and
+  // before anything routes to it or away from the old pool.
+  const auto& persist = plan->steps[2].membership;
+  REQUIRE(persist.size() == 3);
+  CHECK(persist[0].name == "2:1");
+  CHECK(persist[0].address == "10.0.2.1:8080");
+  CHECK(persist[0].admitted());
 }
 
 TEST_CASE("deploying the live pool again plans nothing", "[planner]") {
@@ -68,7 +77,8 @@ TEST_CASE("a re-run after a crash between admit and drain only drains and remove
   make_live(balancer, provider.add_pool("2", 2, 10));
   const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
   REQUIRE(plan.ok());
-  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::drain, StepKind::wait_drained, StepKind::remove});
+  CHECK(kinds(*plan) ==
+        std::vector<StepKind>{StepKind::persist, StepKind::drain, StepKind::wait_drained, StepKind::remove});
 }
 
 TEST_CASE("a re-run after a crash during standby resumes with the members already added", "[planner]") {
@@ -94,8 +104,9 @@ TEST_CASE("target members left in drain or maintenance go back to standby before
   balancer.state["2:1"].admin = AdminState::maint;
   const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
   REQUIRE(plan.ok());
-  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::return_to_standby, StepKind::wait_healthy, StepKind::admit,
-                                              StepKind::drain, StepKind::wait_drained, StepKind::remove});
+  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::return_to_standby, StepKind::wait_healthy, StepKind::persist,
+                                              StepKind::admit, StepKind::drain, StepKind::wait_drained,
+                                              StepKind::remove});
 }
 
 TEST_CASE("members of vanished pools are removed by the next deploy", "[planner]") {
@@ -105,7 +116,8 @@ TEST_CASE("members of vanished pools are removed by the next deploy", "[planner]
   balancer.put_live("0:1", "10.9.9.8:80");
   const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
   REQUIRE(plan.ok());
-  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::drain, StepKind::wait_drained, StepKind::remove});
+  CHECK(kinds(*plan) ==
+        std::vector<StepKind>{StepKind::persist, StepKind::drain, StepKind::wait_drained, StepKind::remove});
   CHECK(plan->steps.back().members == std::vector<std::string>{"0:1"});
 }
 

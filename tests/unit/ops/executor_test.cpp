@@ -22,8 +22,13 @@ struct ExecutorRig {
 };
 
 std::vector<Step> switch_steps() {
+  Member end_state;
+  end_state.name = "2:1";
+  end_state.address = "10.0.0.2:80";
+  end_state.weight = 1;
   return {{StepKind::add_standby, {"2:1"}, {{"2:1", "10.0.0.2", 80, "1"}}},
           {StepKind::wait_healthy, {"2:1"}, {}},
+          {StepKind::persist, {}, {}, {}, {end_state}},
           {StepKind::admit, {"2:1"}, {}},
           {StepKind::drain, {"1:1"}, {}, {"2:1"}},
           {StepKind::wait_drained, {"1:1"}, {}},
@@ -31,17 +36,18 @@ std::vector<Step> switch_steps() {
 }
 }  // namespace
 
-TEST_CASE("the executor applies steps in order and persists after every change", "[executor]") {
+TEST_CASE("the executor applies steps in order and persists once, where the plan says", "[executor]") {
   ExecutorRig rig;
   rig.balancer.put_live("1:1", "10.0.0.1:80", 3);
   rig.balancer.polls_until_healthy = 4;
   rig.options.poll_interval = std::chrono::milliseconds(50);
   const auto outcome = rig.run(switch_steps());
   REQUIRE(outcome.status.ok());
-  CHECK(outcome.steps_done == 6);
-  CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1", "drain 1:1", "remove 1:1"});
+  CHECK(outcome.steps_done == 7);
+  CHECK(rig.balancer.calls ==
+        std::vector<std::string>{"add_standby 2:1", "persist 2:1", "admit 2:1", "drain 1:1", "remove 1:1"});
   CHECK(rig.balancer.admitted() == std::vector<std::string>{"2:1"});
-  CHECK(rig.balancer.persists == 4);
+  CHECK(rig.balancer.persists == 1);
   CHECK(rig.clock.slept() >= std::chrono::milliseconds(3 * 50));  // waited for health, then the drain
 }
 
@@ -81,7 +87,7 @@ TEST_CASE("a balancer error stops the switch where it happened", "[executor]") {
   const auto outcome = rig.run(switch_steps());
   REQUIRE_FALSE(outcome.status.ok());
   CHECK_FALSE(outcome.unhealthy);
-  CHECK(outcome.steps_done == 2);
+  CHECK(outcome.steps_done == 3);
   CHECK(outcome.status.error().kind == ErrorKind::unavailable);
   CHECK(rig.balancer.admitted() == std::vector<std::string>{"1:1"});
 }
@@ -111,7 +117,7 @@ TEST_CASE("nothing old is drained when the new members lost their admission mean
   REQUIRE_FALSE(outcome.status.ok());
   CHECK(outcome.balancer_changed);
   // The drain was asked for and refused by the guard: 1:1 still serves.
-  CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1", "drain 1:1"});
+  CHECK(rig.balancer.calls == std::vector<std::string>{"add_standby 2:1", "persist 2:1", "admit 2:1", "drain 1:1"});
   CHECK(rig.balancer.admitted() == std::vector<std::string>{"1:1"});
   CHECK(rig.balancer.state.at("1:1").admin == AdminState::ready);
 }

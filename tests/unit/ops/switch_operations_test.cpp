@@ -17,17 +17,21 @@ TEST_CASE("deploy takes the lock, records intent per step, switches, and records
 
   auto result = ops::deploy(world.services, {"2", false, false, false});
   REQUIRE(result.ok());
-  CHECK(world.balancer.calls ==
-        std::vector<std::string>{"add_standby 2:1,2:2", "admit 2:1,2:2", "drain 1:1,1:2", "remove 1:1,1:2"});
+  CHECK(world.balancer.calls == std::vector<std::string>{"add_standby 2:1,2:2", "persist 2:1,2:2", "admit 2:1,2:2",
+                                                         "drain 1:1,1:2", "remove 1:1,1:2"});
   CHECK(world.state.lock_acquisitions == 1);
   CHECK_FALSE(world.state.lock.has_value());    // released
   CHECK_FALSE(world.state.intent.has_value());  // cleared after success
-  // Written once before the balancer is touched, then before each of the 6 steps.
-  REQUIRE(world.state.intents_written.size() == 7);
+  // Written once before the balancer is touched, then before each of the 7 steps.
+  REQUIRE(world.state.intents_written.size() == 8);
   CHECK(world.state.intents_written[0].target == "2");
   CHECK(world.state.intents_written[0].from == std::vector<std::string>{"1"});
-  CHECK(world.state.intents_written[6].step == 5);
-  CHECK(world.state.intents_written[6].by.job == "gocd web/7/deploy/1/switch");
+  CHECK(world.state.intents_written[7].step == 6);
+  CHECK(world.state.intents_written[7].by.job == "gocd web/7/deploy/1/switch");
+  // The restart copy was written once, ahead of the runtime, with the end state.
+  CHECK(world.balancer.persists == 1);
+  REQUIRE(world.balancer.durable);
+  CHECK(world.balancer.durable->size() == 2);
   REQUIRE(world.state.events.size() == 1);
   CHECK(world.state.events[0].action == HistoryAction::deploy);
   CHECK(world.state.events[0].from == "1");
@@ -83,10 +87,9 @@ TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[o
   world.provider.add_pool("1", 1, 20);
   world.provider.add_pool("2", 1, 10);
   world.make_live("1");
-  // Keeping the admitted state durable fails (a full disk): the switch stops there.
-  world.balancer.after_call = [](FakeBalancer& balancer, const std::string& call) {
-    if (call.rfind("admit", 0) == 0) balancer.fail_next["persist"] = Error{ErrorKind::failed, "disk full"};
-  };
+  // Draining the old pool fails for good (not a balancer that changed under us): the switch
+  // stops there, with both pools admitted.
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
 
   auto first = ops::deploy(world.services, {"2", false, false, false});
   world.balancer.after_call = nullptr;
@@ -94,7 +97,7 @@ TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[o
   CHECK(first.error().kind == ErrorKind::failed);
   CHECK_THAT(first.error().message, Catch::Contains("re-run it to finish"));
   REQUIRE(world.state.intent.has_value());
-  CHECK(world.state.intent->step == 2);
+  CHECK(world.state.intent->step == 4);
   CHECK(world.balancer.admitted().size() == 2);  // both live: status reports it
 
   auto second = ops::deploy(world.services, {"2", false, false, false});
@@ -112,7 +115,7 @@ TEST_CASE("dry run plans without the lock and changes nothing", "[ops][deploy]")
   auto result = ops::deploy(world.services, {"2", false, true, false});
   REQUIRE(result.ok());
   CHECK(result->dry_run);
-  CHECK(result->plan.steps.size() == 6);
+  CHECK(result->plan.steps.size() == 7);
   CHECK(world.balancer.calls.empty());
   CHECK(world.state.lock_acquisitions == 0);
   CHECK(world.state.events.empty());
@@ -155,11 +158,8 @@ TEST_CASE("a re-run of an interrupted rollback goes on to the same target", "[op
   world.provider.add_pool("2", 1, 20);
   world.provider.add_pool("3", 1, 10);
   world.make_live("3");
-  world.balancer.after_call = [](FakeBalancer& balancer, const std::string& call) {
-    if (call.rfind("admit", 0) == 0) balancer.fail_next["persist"] = Error{ErrorKind::failed, "disk full"};
-  };
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
   REQUIRE_FALSE(ops::rollback(world.services, {std::nullopt, "bad", false, false, false}).ok());
-  world.balancer.after_call = nullptr;
   // Now 2 and 3 are both live; choosing afresh would be ambiguous. The intent decides.
   auto again = ops::rollback(world.services, {std::nullopt, "", false, false, false});
   REQUIRE(again.ok());
@@ -230,8 +230,9 @@ TEST_CASE("a deploy plans again when a reload undid its steps, and still ends co
   REQUIRE(result.ok());
   CHECK(world.reporter.saw("planning again"));
   // The drain was refused by its guard, then the plan started again from the balancer's state.
-  CHECK(world.balancer.calls == std::vector<std::string>{"add_standby 2:1", "admit 2:1", "drain 1:1", "add_standby 2:1",
-                                                         "admit 2:1", "drain 1:1", "remove 1:1"});
+  CHECK(world.balancer.calls == std::vector<std::string>{"add_standby 2:1", "persist 2:1", "admit 2:1", "drain 1:1",
+                                                         "add_standby 2:1", "persist 2:1", "admit 2:1", "drain 1:1",
+                                                         "remove 1:1"});
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
   CHECK_FALSE(world.state.intent.has_value());
 }
@@ -351,7 +352,7 @@ TEST_CASE("a stop request ends a deploy at a safe point: intent kept, lock relea
   auto stopped = ops::deploy(world.services, {.label = "2"});
   REQUIRE_FALSE(stopped.ok());
   CHECK(stopped.error().is(ErrorCode::interrupted));
-  CHECK_THAT(stopped.error().message, Catch::Contains("after step 1 of 6"));
+  CHECK_THAT(stopped.error().message, Catch::Contains("after step 1 of 7"));
   CHECK_THAT(stopped.error().message, Catch::Contains("1 still serves and pool 2 is not routed to"));
   CHECK_THAT(stopped.error().message, Catch::Contains("'deploy-pipeline repair --revert' returns to pool 1"));
   CHECK(world.state.intent.has_value());
