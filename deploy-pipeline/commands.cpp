@@ -269,7 +269,8 @@ cli::Program make_program() {
          options.add_options()("action", po::value<std::string>()->value_name("backup|restore"), "what to do")(
              "from", po::value<std::string>()->value_name("gocd|jenkins"), "backup: the CI server's kind")(
              "to", po::value<std::string>()->value_name("gocd|jenkins"), "restore: the CI server's kind")(
-             "url", po::value<std::string>()->value_name("URL"), "the CI server (GoCD: https://host:8154)")(
+             "url", po::value<std::string>()->value_name("URL"),
+             "the CI server's address (GoCD: http://host:8153 or its HTTPS proxy; Jenkins: http://host:8080)")(
              "dir", po::value<std::string>()->value_name("DIR"), "backup: the server's own files instead of its API")(
              "repo", po::value<std::string>()->value_name("DIR"), "the git working tree of the backup")(
              "push", po::bool_switch(), "backup: require a remote to push to (pushing is automatic)")(

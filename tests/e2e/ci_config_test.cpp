@@ -115,7 +115,7 @@ TEST_CASE("Jenkins: backup, restore into an empty server, backup again: no diff"
   REQUIRE(restored.exit_code == 0);
   CHECK_THAT(restored.out, Catch::Contains("create job web-create"));
   CHECK_THAT(restored.out, Catch::Contains("create job web-deploy"));
-  CHECK_THAT(restored.err, Catch::Contains("job web-deploy has secrets that were masked"));
+  CHECK_THAT(restored.err, Catch::Contains("job web-deploy is created with 1 secret masked in the backup"));
   auto again =
       ci({"restore", "--to", "jenkins", "--url", empty.url(), "--repo", repos.work.string(), "--dry-run"}, env);
   REQUIRE(again.exit_code == 0);
@@ -197,7 +197,10 @@ TEST_CASE("the CI server's credentials never reach the repository or the output"
   REQUIRE(util::write_file_atomic(leaky / "leaky.gocd.yaml",
                                   std::string("format_version: 10\npipelines:\n  leaky:\n    group: web\n"
                                               "    environment_variables:\n      TOKEN: ") +
-                                      CiFake::kToken + "\n")
+                                      CiFake::kToken +
+                                      "\n    materials:\n      git:\n        git: https://git.example/web.git\n"
+                                      "    stages:\n      - build:\n          jobs:\n            make:\n"
+                                      "              tasks:\n                - exec: {command: make}\n")
               .ok());
   CiFake leaking(repos.dir.path(), "gocd", leaky);
   const auto result =
