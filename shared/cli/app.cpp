@@ -33,7 +33,8 @@ void add_common_options(po::options_description& options, bool output_option) {
     ("verbose,v", po::bool_switch(), "print more detail about each step")
     ("quiet,q", po::bool_switch(), "print only warnings and errors on stderr")
     ("no-color", po::bool_switch(), "no colour (also off when NO_COLOR is set or stderr is not a terminal)")
-    ("help,h", po::bool_switch(), "show this help");
+    ("help,h", po::bool_switch(), "show this help")
+    ("version", po::bool_switch(), "show the version");
   if (output_option) {
     options.add_options()
       ("output,o", po::value<std::string>()->value_name("FORMAT")->default_value("table"), "table or json");
@@ -108,6 +109,10 @@ int run_command(const Program& program, const Command& command, const std::vecto
   }
   if (values["help"].as<bool>()) {
     std::cout << command_help(program, command);
+    return 0;
+  }
+  if (values["version"].as<bool>()) {
+    std::cout << program.name << " " << kVersion << "\n";
     return 0;
   }
   GlobalOptions global;
