@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <filesystem>
+#include <regex>
+#include <set>
 
 #include "shared/util/files.hpp"
 #include "shared/util/process.hpp"
@@ -216,4 +218,27 @@ TEST_CASE("a user's build does not turn warnings into errors; scripts/test does"
   const auto test_script = *util::read_file(source_directory() / "scripts" / "test");
   CHECK_THAT(test_script, Catch::Contains("-DPHOENIX_WERROR=ON"));
   CHECK_THAT(test_script, Catch::Contains("-DCMAKE_BUILD_TYPE=Release"));
+}
+
+TEST_CASE("docs/environment.md names every environment variable the code reads", "[e2e][package]") {
+  // Variables appear in the code as "NAME_WITH_UNDERSCORES" literals (the CI servers' and
+  // Phoenix's own), or as getenv("NAME") / get("NAME") lookups (USER, PATH).
+  static const std::regex variable(R"re("([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+_?)"|(?:getenv|get)\("([A-Z][A-Z0-9_]*)"\))re");
+  std::set<std::string> names;
+  for (const char* folder : {"shared", "create-pipeline", "deploy-pipeline"}) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(source_directory() / folder)) {
+      if (entry.path().extension() != ".cpp") continue;
+      const auto text = *util::read_file(entry.path());
+      for (std::sregex_iterator match(text.begin(), text.end(), variable), end; match != end; ++match) {
+        names.insert((*match)[1].matched ? (*match)[1].str() : (*match)[2].str());
+      }
+    }
+  }
+  REQUIRE(names.count("PHOENIX_CONFIG") == 1);
+  REQUIRE(names.count("USER") == 1);
+  const auto page = *util::read_file(source_directory() / "docs" / "environment.md");
+  for (const auto& name : names) {
+    INFO(name);
+    CHECK_THAT(page, Catch::Contains("`" + name));
+  }
 }
