@@ -143,9 +143,9 @@ std::vector<Span> element_values(std::string_view xml, std::string_view name) {
   return spans;
 }
 
-// `text` with the spans chosen by `mask_it` replaced by the mask.
-std::string mask_spans(std::string text, std::vector<Span> spans, const std::function<bool(std::string_view)>& mask_it,
-                       int& masked) {
+// Replaces the spans of `text` chosen by `mask_it` with the mask, in place.
+void mask_spans(std::string& text, std::vector<Span> spans, const std::function<bool(std::string_view)>& mask_it,
+                int& masked) {
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin > b.begin; });
   for (const auto& span : spans) {
     const std::string_view value = std::string_view(text).substr(span.begin, span.end - span.begin);
@@ -153,7 +153,6 @@ std::string mask_spans(std::string text, std::vector<Span> spans, const std::fun
     text.replace(span.begin, span.end - span.begin, kSecretMask);
     ++masked;
   }
-  return text;
 }
 
 // The values of variables marked secure="true" (GoCD encrypts them when it loads the file).
@@ -267,13 +266,11 @@ std::vector<SecretElement> secret_elements(std::string_view xml) {
 
 std::string mask_gocd_secrets(std::string_view xml, int& masked) {
   std::string out(xml);
-  for (const auto name : kGocdClearAttributes) {
-    out = mask_spans(std::move(out), attribute_values(out, name), clear_value, masked);
-  }
+  for (const auto name : kGocdClearAttributes) mask_spans(out, attribute_values(out, name), clear_value, masked);
   const auto unencrypted = [](std::string_view value) { return clear_value(value) && !gocd_encrypted(value); };
-  out = mask_spans(std::move(out), attribute_values(out, "encryptedPassword"), unencrypted, masked);
-  out = mask_spans(std::move(out), element_values(out, "encryptedValue"), unencrypted, masked);
-  out = mask_spans(std::move(out), secure_variable_values(out), clear_value, masked);
+  mask_spans(out, attribute_values(out, "encryptedPassword"), unencrypted, masked);
+  mask_spans(out, element_values(out, "encryptedValue"), unencrypted, masked);
+  mask_spans(out, secure_variable_values(out), clear_value, masked);
   return out;
 }
 
