@@ -256,13 +256,15 @@ cli::Program make_program() {
       {"ci-config", "back up the CI server's pipeline configuration to git, or restore it",
        "ci-config backup --from gocd|jenkins (--url URL | --dir DIR) --repo DIR [--push]\n"
        "       deploy-pipeline ci-config restore --to gocd|jenkins --url URL --repo DIR [--dry-run]",
-       "backup writes every GoCD pipeline (exported as YAML) or Jenkins job (config.xml) into the git\n"
-       "working tree --repo, or the server's own files with --dir (GoCD's cruise-config.xml,\n"
-       "JENKINS_HOME/jobs/*/config.xml), commits only when something changed, and pushes when the\n"
-       "repository has a remote (--push: fail when it has none). Clear-text secrets are masked; back up GoCD's "
-       "cipher.aes and Jenkins'\n"
-       "secrets/master.key separately. restore registers the repository as a GoCD config\n"
-       "repository, or creates and updates each Jenkins job; a second run changes nothing.\n"
+       "backup writes every GoCD pipeline (exported as YAML) or Jenkins job (config.xml, folders\n"
+       "included) into the git working tree --repo, or the server's own files with --dir (GoCD's\n"
+       "cruise-config.xml, JENKINS_HOME/jobs), commits only when something changed, and pushes when\n"
+       "the repository has a remote (--push: fail when it has none). Clear-text secrets are masked,\n"
+       "and a file that still holds a known secret is refused (exit 3); back up GoCD's cipher.aes\n"
+       "and Jenkins' secrets/master.key separately. restore registers the repository as a GoCD\n"
+       "config repository and waits until GoCD parsed it (its parse errors: exit 1), or creates and\n"
+       "updates each Jenkins job, never writing a mask over a secret the server has (exit 3 for a\n"
+       "job it leaves alone); a second run changes nothing.\n"
        "Credentials: GOCD_TOKEN (or GOCD_USER and GOCD_PASSWORD), JENKINS_USER and JENKINS_TOKEN.",
        "deploy-pipeline ci-config backup --from jenkins --url https://jenkins.example --repo ci-backup --push", false,
        [](po::options_description& options) {

@@ -107,6 +107,21 @@ TEST_CASE("the pipeline-configs check catches what GoCD and Jenkins users would 
   }
 }
 
+TEST_CASE("the shipped GoCD pipelines pass the YAML plugin's own rules, as the contract fake applies them",
+          "[e2e][pipeline-configs]") {
+  util::CommandRequest request;
+  request.argv = {"python3", (source_directory() / "tests" / "fakes" / "ci" / "gocd_yaml_plugin.py").string(),
+                  (source_directory() / "pipeline-configs" / "gocd").string()};
+  auto ran = util::run_command(request);
+  REQUIRE(ran.ok());
+  REQUIRE(ran->exit_code == 0);
+  INFO(ran->output);
+  CHECK_THAT(ran->output, Catch::EndsWith("\"errors\": []}\n"));
+  for (const char* pipeline : {"web-create", "web-deploy", "web-rollback", "ci-config-backup"}) {
+    CHECK_THAT(ran->output, Catch::Contains(std::string("{\"name\": \"") + pipeline + "\""));
+  }
+}
+
 TEST_CASE("the example service configurations load", "[e2e][pipeline-configs]") {
   for (const auto* example :
        {"pipeline-configs/examples/web.local.json", "pipeline-configs/exec-example/web.exec.json"}) {
