@@ -225,19 +225,23 @@ cli::Command ci_config_command() {
               "ci-config backup --from gocd|jenkins (--url URL | --dir DIR) --repo DIR [--push]\n"
               "       deploy-pipeline ci-config restore --to gocd|jenkins --url URL --repo DIR [--dry-run]",
           .details =
-              "backup writes every GoCD pipeline (exported as YAML) or Jenkins job (config.xml) into the git\n"
-              "working tree --repo, or the server's own files with --dir (GoCD's cruise-config.xml,\n"
-              "JENKINS_HOME/jobs/*/config.xml), commits only when something changed, and pushes when the\n"
-              "repository has a remote (--push: fail when it has none). Clear-text secrets are masked; back up GoCD's "
-              "cipher.aes and Jenkins'\n"
-              "secrets/master.key separately. restore registers the repository as a GoCD config\n"
-              "repository, or creates and updates each Jenkins job; a second run changes nothing.\n"
+              "backup writes every GoCD pipeline (exported as YAML) or Jenkins job (config.xml, folders\n"
+              "included) into the git working tree --repo, or the server's own files with --dir (GoCD's\n"
+              "cruise-config.xml, JENKINS_HOME/jobs), commits only when something changed, and pushes when\n"
+              "the repository has a remote (--push: fail when it has none). Clear-text secrets are masked,\n"
+              "and a file that still holds a known secret is refused (exit 3); back up GoCD's cipher.aes\n"
+              "and Jenkins' secrets/master.key separately. restore registers the repository as a GoCD\n"
+              "config repository and waits until GoCD parsed it (its parse errors: exit 1), or creates and\n"
+              "updates each Jenkins job, never writing a mask over a secret the server has (exit 3 for a\n"
+              "job it leaves alone); a second run changes nothing.\n"
               "Credentials: GOCD_TOKEN (or GOCD_USER and GOCD_PASSWORD), JENKINS_USER and JENKINS_TOKEN.",
           .example =
               "deploy-pipeline ci-config backup --from jenkins --url https://jenkins.example --repo ci-backup --push",
           .options = {text_option("from", "gocd|jenkins", "backup: the CI server's kind"),
                       text_option("to", "gocd|jenkins", "restore: the CI server's kind"),
-                      text_option("url", "URL", "the CI server (GoCD: https://host:8154)"),
+                      text_option("url", "URL",
+                                  "the CI server's address (GoCD: http://host:8153 or its HTTPS proxy; Jenkins: "
+                                  "http://host:8080)"),
                       text_option("dir", "DIR", "backup: the server's own files instead of its API"),
                       text_option("repo", "DIR", "the git working tree of the backup"),
                       {.name = "push", .help = "backup: require a remote to push to (pushing is automatic)"},

@@ -2,6 +2,7 @@
 // deploy-pipeline ci-config backup|restore: the CI server's pipeline configuration to git and
 // back, so the CI server itself can be rebuilt. Secrets never enter the repository in clear.
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "shared/ci/ci_servers.hpp"
 #include "shared/ci/snapshot.hpp"
+#include "shared/util/clock.hpp"
 #include "shared/util/reporter.hpp"
 
 namespace phoenix::ci {
@@ -40,6 +42,9 @@ struct RestoreOptions {
   bool dry_run = false;
   std::string config_repo_id = "phoenix-ci-config";  // GoCD
   std::optional<std::string> repo_url;               // GoCD: default the repository's remote
+  // GoCD parses a config repository asynchronously; restore waits this long for it to parse
+  // the repository's HEAD (its material update runs at once after registering; polls are 1 min).
+  std::chrono::milliseconds parse_timeout{std::chrono::seconds(180)};
 };
 
 struct RestoreResult {
@@ -48,6 +53,13 @@ struct RestoreResult {
   bool applied = false;
 };
 
+// GoCD: registers (or repoints) the repository as a config repository and waits until GoCD
+// has parsed its HEAD; parse errors are `failed`. Jenkins: creates and updates each job,
+// folders first; a job whose backup masks a secret keeps the server's value, and one whose
+// server has no value there is left alone (`refused`, after the others are restored).
+Result<RestoreResult> restore(HttpClient& http, const Credentials& credentials, util::Clock& clock,
+                              util::Reporter& reporter, const RestoreOptions& options);
+// The same with the system clock.
 Result<RestoreResult> restore(HttpClient& http, const Credentials& credentials, util::Reporter& reporter,
                               const RestoreOptions& options);
 

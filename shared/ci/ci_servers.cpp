@@ -1,5 +1,7 @@
 #include "shared/ci/ci_servers.hpp"
 
+#include <algorithm>
+
 #include "shared/http/url.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/redact.hpp"
@@ -19,34 +21,42 @@ std::optional<System> parse_system(std::string_view text) {
 namespace {
 
 constexpr const char* kGocdV1 = "application/vnd.go.cd.v1+json";
+constexpr const char* kGocdSystemAdmins = "application/vnd.go.cd.v2+json";
 constexpr const char* kGocdConfigRepos = "application/vnd.go.cd.v4+json";
+constexpr const char* kJenkinsFolder = "com.cloudbees.hudson.plugins.folder.Folder";
+constexpr int kMaxApiFolderDepth = 10;
 
 std::string without_trailing_slash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
 }
 
-Error http_error(const std::string& system, const HttpRequest& request, const HttpResponse& response) {
+const char* display_name(System system) { return system == System::gocd ? "GoCD" : "Jenkins"; }
+
+Error http_error(System system, const HttpRequest& request, const HttpResponse& response) {
   const std::string what = request.method + " " + util::redact(request.url);
   if (response.status == 401 || response.status == 403) {
-    const std::string hint = system == "GoCD" ? "set GOCD_TOKEN, or GOCD_USER and GOCD_PASSWORD"
-                                              : "set JENKINS_USER and JENKINS_TOKEN (an API token)";
-    return {ErrorKind::invalid,
-            system + " refused the credentials (" + std::to_string(response.status) + " on " + what + "): " + hint};
+    const std::string hint = system == System::gocd ? "set GOCD_TOKEN, or GOCD_USER and GOCD_PASSWORD"
+                                                    : "set JENKINS_USER and JENKINS_TOKEN (an API token)";
+    return {ErrorKind::invalid, std::string(display_name(system)) + " refused the credentials (" +
+                                    std::to_string(response.status) + " on " + what + "): " + hint};
   }
   const ErrorKind kind = response.status >= 500 ? ErrorKind::unavailable : ErrorKind::failed;
   return {kind, what + ": " + std::to_string(response.status) + " " + util::printable(util::trim(response.body), 200)};
 }
 
-// One request with the credentials already on it: a response that is not 404 and not a
-// success becomes an error naming the system; 404 is left to the caller, who knows what it means.
-Result<HttpResponse> perform(HttpClient& http, const std::string& system, HttpRequest request) {
+// One request with the credentials already on it: a response that is not a success and not
+// one of `answers` becomes an error naming the system; those are left to the caller, who
+// knows what they mean (404 by default).
+Result<HttpResponse> perform(HttpClient& http, System system, HttpRequest request,
+                             std::initializer_list<long> answers = {404}) {
   request.timeout = std::chrono::seconds(60);
-  auto answers = http.perform({request});
-  auto& answer = answers.front();
-  if (!answer) return answer.error();
-  if (answer->status >= 300 && answer->status != 404) return http_error(system, request, *answer);
-  return std::move(*answer);
+  auto responses = http.perform({request});
+  auto& response = responses.front();
+  if (!response) return response.error();
+  const bool expected = std::find(answers.begin(), answers.end(), response->status) != answers.end();
+  if (response->status >= 300 && !expected) return http_error(system, request, *response);
+  return std::move(*response);
 }
 
 }  // namespace
@@ -54,7 +64,8 @@ Result<HttpResponse> perform(HttpClient& http, const std::string& system, HttpRe
 GocdServer::GocdServer(HttpClient& http, std::string url, Credentials credentials)
     : http_(http), url_(without_trailing_slash(std::move(url))), credentials_(std::move(credentials)) {}
 
-Result<HttpResponse> GocdServer::send(HttpRequest request, const std::string& accept) {
+Result<HttpResponse> GocdServer::send(HttpRequest request, const std::string& accept,
+                                      std::initializer_list<long> answers) {
   request.headers.emplace_back("Accept", accept);
   if (!credentials_.bearer_token.empty()) {
     request.headers.emplace_back("Authorization", "bearer " + credentials_.bearer_token);
@@ -62,7 +73,7 @@ Result<HttpResponse> GocdServer::send(HttpRequest request, const std::string& ac
     request.basic_user = credentials_.user;
     request.basic_password = credentials_.password;
   }
-  return perform(http_, "GoCD", std::move(request));
+  return perform(http_, System::gocd, std::move(request), answers);
 }
 
 Result<std::vector<std::string>> GocdServer::pipeline_names() {
@@ -163,6 +174,46 @@ Status GocdServer::update_config_repo(const ConfigRepo& repo) {
   return {};
 }
 
+Result<ConfigRepoParse> GocdServer::config_repo_parse(const std::string& id) {
+  HttpRequest request;
+  request.url = url_ + "/go/api/admin/config_repos/" + http::url_encode(id);
+  auto answer = send(request, kGocdConfigRepos);
+  if (!answer) return answer.error();
+  if (answer->status == 404) return Error{ErrorKind::failed, "GoCD has no config repository '" + id + "'"};
+  auto document = util::parse_json(answer->body, "GoCD config repo");
+  if (!document) return Error{ErrorKind::unavailable, "GoCD answered config_repos with something that is not JSON"};
+  ConfigRepoParse parse;
+  const cJSON* in_progress = cJSON_GetObjectItemCaseSensitive(document->get(), "material_update_in_progress");
+  parse.update_in_progress = cJSON_IsTrue(in_progress);
+  const cJSON* info = cJSON_GetObjectItemCaseSensitive(document->get(), "parse_info");
+  const auto revision = [&](const char* name) {
+    return util::json_string(cJSON_GetObjectItemCaseSensitive(info, name), "revision").value_or("");
+  };
+  parse.parsed_revision = revision("latest_parsed_modification");
+  parse.good_revision = revision("good_modification");
+  parse.error = util::json_string(info, "error").value_or("");
+  return parse;
+}
+
+Status GocdServer::trigger_config_repo_update(const std::string& id) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = url_ + "/go/api/admin/config_repos/" + http::url_encode(id) + "/trigger_update";
+  request.headers.emplace_back("X-GoCD-Confirm", "true");
+  auto answer = send(request, kGocdConfigRepos, {404, 409});
+  if (!answer) return answer.error();
+  if (answer->status == 404) return Error{ErrorKind::failed, "GoCD has no config repository '" + id + "'"};
+  return {};  // 201, or 409 when an update is already running: either way one is coming
+}
+
+Result<bool> GocdServer::sees_every_pipeline() {
+  HttpRequest request;
+  request.url = url_ + "/go/api/admin/security/system_admins";
+  auto answer = send(request, kGocdSystemAdmins, {403, 404});
+  if (!answer) return answer.error();
+  return answer->status < 300;
+}
+
 JenkinsServer::JenkinsServer(HttpClient& http, std::string url, Credentials credentials)
     : http_(http), url_(without_trailing_slash(std::move(url))), credentials_(std::move(credentials)) {}
 
@@ -170,55 +221,86 @@ Result<HttpResponse> JenkinsServer::send(HttpRequest request) {
   // API-token requests need no CSRF crumb; basic auth goes with the first request.
   request.basic_user = credentials_.user;
   request.basic_password = credentials_.password;
-  return perform(http_, "Jenkins", std::move(request));
+  return perform(http_, System::jenkins, std::move(request));
+}
+
+std::string JenkinsServer::job_url(const std::string& full_name) const {
+  std::string url = url_;
+  for (const auto& part : util::split(full_name, '/')) url += "/job/" + http::url_encode(part);
+  return url;
+}
+
+Status JenkinsServer::list_jobs(const std::string& folder, int depth, std::vector<std::string>& names) {
+  HttpRequest request;
+  request.url = (folder.empty() ? url_ : job_url(folder)) + "/api/json?tree=" + http::url_encode("jobs[name]");
+  auto answer = send(request);
+  if (!answer) return answer.error();
+  if (answer->status == 404) {
+    if (folder.empty()) return Error{ErrorKind::invalid, "no Jenkins API at " + util::redact(url_) + " (--url)"};
+    return Error{ErrorKind::failed, "Jenkins folder '" + folder + "' disappeared while it was read"};
+  }
+  auto document = util::parse_json(answer->body, "Jenkins jobs");
+  if (!document) return Error{ErrorKind::unavailable, "Jenkins answered /api/json with something that is not JSON"};
+  const cJSON* job = nullptr;
+  cJSON_ArrayForEach(job, cJSON_GetObjectItemCaseSensitive(document->get(), "jobs")) {
+    const auto name = util::json_string(job, "name");
+    if (!name) continue;
+    const std::string full_name = folder.empty() ? *name : folder + "/" + *name;
+    names.push_back(full_name);
+    // Only plain folders: a multibranch project's jobs are made by Jenkins from its branches.
+    if (util::json_string(job, "_class").value_or("") == kJenkinsFolder) {
+      if (depth >= kMaxApiFolderDepth) {
+        return Error{ErrorKind::failed, "Jenkins folders nest deeper than " + std::to_string(kMaxApiFolderDepth) +
+                                            " levels at '" + full_name + "'"};
+      }
+      PHX_TRY(list_jobs(full_name, depth + 1, names));
+    }
+  }
+  return {};
 }
 
 Result<std::vector<std::string>> JenkinsServer::job_names() {
-  HttpRequest request;
-  request.url = url_ + "/api/json?tree=" + http::url_encode("jobs[name]");
-  auto answer = send(request);
-  if (!answer) return answer.error();
-  if (answer->status == 404) return Error{ErrorKind::invalid, "no Jenkins API at " + util::redact(url_) + " (--url)"};
-  auto document = util::parse_json(answer->body, "Jenkins jobs");
-  if (!document) return Error{ErrorKind::unavailable, "Jenkins answered /api/json with something that is not JSON"};
   std::vector<std::string> names;
-  const cJSON* job = nullptr;
-  cJSON_ArrayForEach(job, cJSON_GetObjectItemCaseSensitive(document->get(), "jobs")) {
-    if (auto name = util::json_string(job, "name")) names.push_back(*name);
-  }
+  PHX_TRY(list_jobs("", 0, names));
   return names;
 }
 
-Result<std::optional<std::string>> JenkinsServer::job_config(const std::string& name) {
+Result<std::optional<std::string>> JenkinsServer::job_config(const std::string& full_name) {
   HttpRequest request;
-  request.url = url_ + "/job/" + http::url_encode(name) + "/config.xml";
+  request.url = job_url(full_name) + "/config.xml";
   auto answer = send(request);
   if (!answer) return answer.error();
   if (answer->status == 404) return std::optional<std::string>{};
   return std::optional<std::string>(answer->body);
 }
 
-Status JenkinsServer::create_job(const std::string& name, const std::string& xml) {
+Status JenkinsServer::create_job(const std::string& full_name, const std::string& xml) {
+  const auto slash = full_name.rfind('/');
+  const std::string folder = slash == std::string::npos ? "" : full_name.substr(0, slash);
+  const std::string name = slash == std::string::npos ? full_name : full_name.substr(slash + 1);
   HttpRequest request;
   request.method = "POST";
-  request.url = url_ + "/createItem?name=" + http::url_encode(name);
+  request.url = (folder.empty() ? url_ : job_url(folder)) + "/createItem?name=" + http::url_encode(name);
   request.headers.emplace_back("Content-Type", "application/xml");
   request.body = xml;
   auto answer = send(request);
   if (!answer) return answer.error();
-  if (answer->status == 404) return Error{ErrorKind::failed, "Jenkins could not create job '" + name + "'"};
+  if (answer->status == 404) {
+    return Error{ErrorKind::failed, "Jenkins could not create job '" + full_name + "'" +
+                                        (folder.empty() ? "" : " (no folder '" + folder + "')")};
+  }
   return {};
 }
 
-Status JenkinsServer::update_job(const std::string& name, const std::string& xml) {
+Status JenkinsServer::update_job(const std::string& full_name, const std::string& xml) {
   HttpRequest request;
   request.method = "POST";
-  request.url = url_ + "/job/" + http::url_encode(name) + "/config.xml";
+  request.url = job_url(full_name) + "/config.xml";
   request.headers.emplace_back("Content-Type", "application/xml");
   request.body = xml;
   auto answer = send(request);
   if (!answer) return answer.error();
-  if (answer->status == 404) return Error{ErrorKind::failed, "Jenkins has no job '" + name + "' to update"};
+  if (answer->status == 404) return Error{ErrorKind::failed, "Jenkins has no job '" + full_name + "' to update"};
   return {};
 }
 

@@ -124,6 +124,12 @@ Result<std::string> GitRepository::branch() const {
   return std::string(util::trim(*name));
 }
 
+Result<std::string> GitRepository::head_revision() const {
+  auto revision = git({"rev-parse", "--verify", "HEAD"});
+  if (!revision) return revision.error().context("the repository " + path_.string() + " has no commit");
+  return std::string(util::trim(*revision));
+}
+
 Status GitRepository::push(const std::string& remote) const {
   auto pushed = git({"push", "-q", remote, "HEAD"});
   if (!pushed) return pushed.error();

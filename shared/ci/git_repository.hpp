@@ -30,6 +30,8 @@ class GitRepository {
   // The first remote's URL; `invalid` when there is none.
   Result<std::string> remote_url() const;
   Result<std::string> branch() const;
+  // The commit HEAD points at (full hash).
+  Result<std::string> head_revision() const;
 
  private:
   explicit GitRepository(std::filesystem::path path) : path_(std::move(path)) {}

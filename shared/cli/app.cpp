@@ -17,7 +17,7 @@ namespace {
 
 namespace po = boost::program_options;
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = PHOENIX_VERSION;  // from project() in CMakeLists.txt
 
 std::string exit_code_help() {
   return "Exit codes: 0 done, 1 the operation failed, 2 usage or configuration error,\n"

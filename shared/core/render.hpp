@@ -1,6 +1,6 @@
 #pragma once
 // The results commands print on stdout: aligned tables for people, stable JSON documents for
-// machines (the fields DESIGN.md lists). Pure functions.
+// machines (the fields docs/configuration.md and the README list). Pure functions.
 
 #include <optional>
 #include <string>

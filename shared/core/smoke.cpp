@@ -1,5 +1,6 @@
 #include "shared/core/smoke.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "shared/util/strings.hpp"
@@ -64,10 +65,41 @@ std::string seconds(long long milliseconds) {
   std::snprintf(buffer, sizeof buffer, "%.3f", static_cast<double>(milliseconds) / 1000.0);
   return buffer;
 }
+
+// The 1-based place of each outcome's server in the pool (outcomes are grouped by server).
+std::vector<std::size_t> server_places(const std::vector<CheckOutcome>& outcomes) {
+  std::vector<std::size_t> places;
+  std::size_t place = 0;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (i == 0 || outcomes[i].server_id != outcomes[i - 1].server_id) ++place;
+    places.push_back(place);
+  }
+  return places;
+}
+
+std::string junit_testcase(const SmokeReport& report, const CheckOutcome& outcome, std::size_t place) {
+  const std::string classname = "smoke-test." + report.service;
+  const std::string name = outcome.check + " on server " + std::to_string(place);
+  const long long milliseconds =
+      outcome.passed ? outcome.duration_ms : std::max(outcome.duration_ms, report.duration_ms);
+  std::string xml = "    <testcase classname=\"" + xml_escape(classname) + "\" name=\"" + xml_escape(name) +
+                    "\" time=\"" + seconds(milliseconds) + "\">\n";
+  if (!outcome.passed) {
+    xml += "      <failure message=\"" + xml_escape(outcome.message) + "\" type=\"SmokeCheckFailed\">" +
+           xml_escape(outcome.message + " (after " +
+                      util::plural(static_cast<std::size_t>(outcome.attempts), "attempt") + ")") +
+           "</failure>\n";
+  }
+  xml += "      <system-out>" +
+         xml_escape("pool " + report.label + ", server " + outcome.server_id + " at " + outcome.address + ", " +
+                    util::plural(static_cast<std::size_t>(outcome.attempts), "attempt")) +
+         "</system-out>\n    </testcase>\n";
+  return xml;
+}
 }  // namespace
 
 std::string render_junit(const SmokeReport& report) {
-  const std::string suite = "smoke-test." + report.service + "." + report.label;
+  const std::string suite = "smoke-test." + report.service;
   const auto tests = std::to_string(report.outcomes.size());
   const auto failures = std::to_string(report.failures());
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -76,18 +108,11 @@ std::string render_junit(const SmokeReport& report) {
   xml += "  <testsuite name=\"" + xml_escape(suite) + "\" tests=\"" + tests + "\" failures=\"" + failures +
          "\" errors=\"0\" skipped=\"0\" time=\"" + seconds(report.duration_ms) + "\" timestamp=\"" +
          util::format_iso8601(report.started).substr(0, 19) + "\">\n";
-  for (const auto& outcome : report.outcomes) {
-    const std::string classname = report.service + "." + report.label + "." + outcome.server_id;
-    xml += "    <testcase classname=\"" + xml_escape(classname) + "\" name=\"" +
-           xml_escape(outcome.check + " " + outcome.address) + "\" time=\"" + seconds(outcome.duration_ms) + "\"";
-    if (outcome.passed) {
-      xml += "/>\n";
-      continue;
-    }
-    xml += ">\n      <failure message=\"" + xml_escape(outcome.message) + "\" type=\"SmokeCheckFailed\">" +
-           xml_escape(outcome.message + " (after " +
-                      util::plural(static_cast<std::size_t>(outcome.attempts), "attempt") + ")") +
-           "</failure>\n    </testcase>\n";
+  xml += "    <properties>\n      <property name=\"label\" value=\"" + xml_escape(report.label) +
+         "\"/>\n    </properties>\n";
+  const auto places = server_places(report.outcomes);
+  for (std::size_t i = 0; i < report.outcomes.size(); ++i) {
+    xml += junit_testcase(report, report.outcomes[i], places[i]);
   }
   xml += "  </testsuite>\n</testsuites>\n";
   return xml;

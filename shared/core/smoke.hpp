@@ -29,22 +29,29 @@ struct CheckOutcome {
   std::string address;
   std::string check;
   bool passed = false;
-  std::string message;  // the failure, or "" when passed
-  long long duration_ms = 0;
+  std::string message;        // the failure, or "" when passed
+  long long duration_ms = 0;  // the last attempt
   int attempts = 0;
 };
 
+// Every check is tried from the start of the run, and one that has not passed is tried again
+// until the run ends: a check that failed took the whole run.
 struct SmokeReport {
   std::string service;
   std::string label;
   WallTime started{};
   long long duration_ms = 0;
-  std::vector<CheckOutcome> outcomes;
+  std::vector<CheckOutcome> outcomes;  // grouped by server, in the pool's order
 
   bool passed() const;
   std::size_t failures() const;
 };
 
+// JUnit XML for GoCD's test artifacts and Jenkins' junit step. Both track a test case across
+// builds by its class and name, so these never contain what changes from build to build: the
+// class is "smoke-test.<service>", the name "<check> on server <n>" (n: the server's place in
+// the pool). The label is a suite property; server ids and addresses go to <system-out>. A
+// failed check's time is the run's, retries included.
 std::string render_junit(const SmokeReport& report);
 
 // Text safe inside XML content and attributes: escapes markup and drops characters XML 1.0

@@ -3,10 +3,18 @@
 
 - YAML files parse; JSON files parse.
 - GoCD *.gocd.yaml files follow the gocd-yaml-config-plugin format 10 structure: allowed keys
-  at each level, stages as a list, jobs as a map, tasks of known types.
+  at each level, stages as a list, jobs as a map, tasks of known types. Jobs that run Phoenix
+  are pinned to agents (resources), manual approvals are limited to roles or users, secrets
+  come from secret references or encrypted secure variables, and pipelines that change pools
+  are locked (lock_behavior; lockOnFailure for deploys, which must be looked at when they fail).
+- Jenkinsfiles (declarative): an input waits outside any agent (agent none at the top, an agent
+  per stage) and does not queue later builds; every command that changes pools runs inside
+  lock(), the same resource everywhere; every command that records history knows the person
+  (BUILD_USER); a git push has an SSH key bound around it; the per-commit job has a trigger.
 - Every create-pipeline / deploy-pipeline command and option that a GoCD file or a Jenkinsfile
   calls exists in the built executables (checked against their own --help).
-- The Jenkins Configuration-as-Code seed points at Jenkinsfiles that exist.
+- The Jenkins Configuration-as-Code seed points at Jenkinsfiles that exist and declares the
+  same triggers and parameters as each of them (a Jenkinsfile's take effect only after a build).
 
     check_pipeline_configs.py SOURCE_DIR BIN_DIR
 """
@@ -30,6 +38,16 @@ EXEC = {"command", "arguments", "working_directory", "run_if"}
 APPROVAL = {"type", "allow_only_on_success", "users", "roles"}
 MATERIAL_KINDS = {"git", "hg", "svn", "p4", "tfs", "pipeline", "dependency", "package", "plugin", "scm"}
 TOOLS = {"create-pipeline", "deploy-pipeline"}
+# Commands that change pools or the balancer: they take Phoenix's deploy lock, so the CI server
+# must serialise them (a second one waits instead of failing with exit 3).
+SWITCHING = {("deploy-pipeline", "deploy"), ("deploy-pipeline", "rollback"), ("deploy-pipeline", "repair"),
+             ("create-pipeline", "prune"), ("create-pipeline", "delete")}
+# Commands that record who ran them (pool metadata or history).
+RECORDING = SWITCHING | {("create-pipeline", "run"), ("create-pipeline", "create"),
+                         ("create-pipeline", "smoke-test")}
+SECRET_NAME = re.compile(r"(TOKEN|PASSWORD|SECRET|PASSPHRASE|_KEY)$")
+INPUT_STEP = re.compile(r"(^|[=(\s])input\s*(\(|message\b)")
+SECRET_REFERENCE = re.compile(r"^\{\{SECRET:\[[^\]]+\]\[[^\]]+\]\}\}$")
 
 problems = []
 calls = []  # (file, tool, arguments)
@@ -37,6 +55,79 @@ calls = []  # (file, tool, arguments)
 
 def problem(path, message):
     problems.append(f"{path}: {message}")
+
+
+# ---- GoCD -------------------------------------------------------------------------------------
+
+def exec_calls(job):
+    """(tool, arguments) of every exec task of a job that runs create-pipeline or deploy-pipeline."""
+    found = []
+    for task in job.get("tasks") or []:
+        if isinstance(task, dict) and isinstance(task.get("exec"), dict) and task["exec"].get("command") in TOOLS:
+            found.append((task["exec"]["command"], [str(a) for a in task["exec"].get("arguments", [])]))
+    return found
+
+
+def check_gocd_variables(path, where, owner):
+    for name, value in (owner.get("environment_variables") or {}).items():
+        if SECRET_NAME.search(name) and not SECRET_REFERENCE.match(str(value)):
+            problem(path, f"{where}: {name} is in clear; use a secret reference "
+                          "\"{{SECRET:[config][key]}}\" or secure_variables")
+    for name, value in (owner.get("secure_variables") or {}).items():
+        if not str(value).startswith("AES:"):
+            problem(path, f"{where}: secure variable {name} is not encrypted with the server's key (AES:...)")
+
+
+def check_gocd_approval(path, where, approval):
+    if approval is None or approval == "success":
+        return
+    if approval == "manual":
+        return problem(path, f"{where}: the manual approval is open to every user; limit it with roles")
+    if not isinstance(approval, dict) or not set(approval) <= APPROVAL or \
+            approval.get("type") not in ("manual", "success"):
+        return problem(path, f"{where}: bad approval")
+    if approval["type"] == "manual" and not (approval.get("roles") or approval.get("users")):
+        problem(path, f"{where}: the manual approval is open to every user; limit it with roles")
+
+
+def check_gocd_job(path, where, job):
+    for key in set(job) - JOB:
+        problem(path, f"{where}: unknown key '{key}'")
+    for task in job.get("tasks") or []:
+        if not isinstance(task, dict) or len(set(task) & TASKS) != 1:
+            problem(path, f"{where}: a task must be one of {sorted(TASKS)}")
+            continue
+        if "exec" in task:
+            for key in set(task["exec"]) - EXEC:
+                problem(path, f"{where}: unknown exec key '{key}'")
+    for tool, arguments in exec_calls(job):
+        calls.append((path, tool, arguments))
+    if exec_calls(job) and not (job.get("resources") or job.get("elastic_profile_id")):
+        problem(path, f"{where}: runs Phoenix on any agent; pin it to agents that have it with resources")
+    for artifact in job.get("artifacts") or []:
+        if not isinstance(artifact, dict) or not set(artifact) <= {"build", "test", "external"}:
+            problem(path, f"{where}: bad artifact")
+    check_gocd_variables(path, where, job)
+
+
+def check_gocd_locking(path, where, pipeline, commands):
+    switching = sorted({f"{tool} {arguments[0]}" for tool, arguments in commands
+                        if arguments and (tool, arguments[0]) in SWITCHING})
+    behaviour = pipeline.get("lock_behavior", "none")
+    if switching and behaviour not in ("lockOnFailure", "unlockWhenFinished"):
+        problem(path, f"{where}: runs {', '.join(switching)} without lock_behavior; "
+                      "a second run would fail with exit 3 instead of waiting")
+    if "deploy-pipeline deploy" in switching and behaviour != "lockOnFailure":
+        problem(path, f"{where}: a failed deploy must be looked at before the next: lock_behavior: lockOnFailure")
+
+
+def check_gocd_credentials(path, where, pipeline, commands):
+    names = set(pipeline.get("environment_variables") or {}) | set(pipeline.get("secure_variables") or {})
+    for tool, arguments in commands:
+        if arguments[:1] == ["ci-config"] and "gocd" in arguments and not (
+                "GOCD_TOKEN" in names or {"GOCD_USER", "GOCD_PASSWORD"} <= names):
+            problem(path, f"{where}: ci-config needs GOCD_TOKEN from the pipeline's secrets, "
+                          "not from the agent's environment")
 
 
 def check_gocd(path, document):
@@ -55,6 +146,7 @@ def check_gocd(path, document):
             problem(path, f"{where}: unknown key '{key}'")
         if pipeline.get("lock_behavior") not in (None, "none", "lockOnFailure", "unlockWhenFinished"):
             problem(path, f"{where}: bad lock_behavior")
+        check_gocd_variables(path, where, pipeline)
         materials = pipeline.get("materials")
         if not isinstance(materials, dict) or not materials:
             problem(path, f"{where}: materials must be a non-empty map")
@@ -66,6 +158,7 @@ def check_gocd(path, document):
         if not isinstance(stages, list) or not stages:
             problem(path, f"{where}: stages must be a non-empty list")
             continue
+        commands = []
         for entry in stages:
             if not isinstance(entry, dict) or len(entry) != 1:
                 problem(path, f"{where}: each stage is a one-key map")
@@ -73,53 +166,326 @@ def check_gocd(path, document):
             (stage_name, stage), = entry.items()
             for key in set(stage) - STAGE:
                 problem(path, f"{where} stage {stage_name}: unknown key '{key}'")
-            approval = stage.get("approval")
-            if approval is not None and approval not in ("manual", "success") and not (
-                    isinstance(approval, dict) and set(approval) <= APPROVAL):
-                problem(path, f"{where} stage {stage_name}: bad approval")
+            check_gocd_approval(path, f"{where} stage {stage_name}", stage.get("approval"))
+            check_gocd_variables(path, f"{where} stage {stage_name}", stage)
             jobs = stage.get("jobs")
             if not isinstance(jobs, dict) or not jobs:
                 problem(path, f"{where} stage {stage_name}: jobs must be a non-empty map")
                 continue
             for job_name, job in jobs.items():
-                for key in set(job) - JOB:
-                    problem(path, f"{where} job {job_name}: unknown key '{key}'")
-                for task in job.get("tasks") or []:
-                    if not isinstance(task, dict) or len(set(task) & TASKS) != 1:
-                        problem(path, f"{where} job {job_name}: a task must be one of {sorted(TASKS)}")
-                        continue
-                    if "exec" in task:
-                        for key in set(task["exec"]) - EXEC:
-                            problem(path, f"{where} job {job_name}: unknown exec key '{key}'")
-                        if task["exec"].get("command") in TOOLS:
-                            calls.append((path, task["exec"]["command"], [str(a) for a in task["exec"].get("arguments", [])]))
-                for artifact in job.get("artifacts") or []:
-                    if not isinstance(artifact, dict) or not set(artifact) <= {"build", "test", "external"}:
-                        problem(path, f"{where} job {job_name}: bad artifact")
+                check_gocd_job(path, f"{where} job {job_name}", job)
+                commands += exec_calls(job)
+        check_gocd_locking(path, where, pipeline, commands)
+        check_gocd_credentials(path, where, pipeline, commands)
+
+
+# ---- Groovy (Jenkinsfiles and the Job DSL seed) -----------------------------------------------
+
+class Block:
+    """A `head { ... }` block of Groovy: its statements and nested blocks, in order."""
+
+    def __init__(self, head, parent):
+        self.head = head
+        self.parent = parent
+        self.statements = []
+        self.children = []
+
+    @property
+    def name(self):
+        match = re.match(r"[A-Za-z_][A-Za-z0-9_]*", self.head)
+        return match.group(0) if match else ""
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def ancestors(self):
+        block = self.parent
+        while block is not None:
+            yield block
+            block = block.parent
+
+    def child(self, name):
+        return next((block for block in self.children if block.name == name), None)
+
+    def nearest(self, name):
+        return next((block for block in self.ancestors() if block.name == name), None)
+
+
+def parse_groovy(text):
+    """Blocks and statements of Groovy source, enough for declarative pipelines and Job DSL:
+    comments dropped, strings kept verbatim (their braces ignored), newlines inside () and []
+    do not end a statement. Returns the root block, or raises ValueError on unbalanced braces."""
+    root = Block("", None)
+    current = root
+    buffer = []
+    depth = 0
+    i = 0
+
+    def flush():
+        statement = "".join(buffer).strip()
+        buffer.clear()
+        if statement:
+            current.statements.append(statement)
+
+    while i < len(text):
+        if text.startswith("//", i):
+            i = text.find("\n", i) if "\n" in text[i:] else len(text)
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = len(text) if end < 0 else end + 2
+            continue
+        c = text[i]
+        if text.startswith("'''", i) or text.startswith('"""', i):
+            end = text.find(text[i:i + 3], i + 3)
+            end = len(text) if end < 0 else end + 3
+            buffer.append(text[i:end])
+            i = end
+            continue
+        if c in "'\"":
+            j = i + 1
+            while j < len(text) and text[j] != c and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            buffer.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        if c == "{" and depth == 0:
+            block = Block("".join(buffer).strip(), current)
+            buffer.clear()
+            current.children.append(block)
+            current = block
+        elif c == "}" and depth == 0:
+            flush()
+            if current.parent is None:
+                raise ValueError("unbalanced '}'")
+            current = current.parent
+        elif c in "\n;" and depth == 0:
+            flush()
+        else:
+            buffer.append(c)
+        i += 1
+    flush()
+    if current is not root:
+        raise ValueError("unbalanced '{'")
+    return root
+
+
+def literals(text):
+    """The string literals in a piece of Groovy, without their quotes."""
+    return [a or b for a, b in re.findall(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", text)]
+
+
+def statement_name(statement):
+    match = re.match(r"[A-Za-z_][A-Za-z0-9_]*", statement)
+    return match.group(0) if match else ""
+
+
+def shell_commands(block):
+    """The command of every `sh '...'` step directly in a block."""
+    for statement in block.statements:
+        if statement_name(statement) == "sh" and literals(statement):
+            yield literals(statement)[0]
+
+
+def tool_calls(command):
+    """(tool, arguments) of each create-pipeline / deploy-pipeline call in a shell command."""
+    words = command.split()
+    found = []
+    for index, word in enumerate(words):
+        if word in TOOLS:
+            arguments = []
+            for argument in words[index + 1:]:
+                if argument in ("||", "&&", ";", "|"):
+                    break
+                arguments.append(argument.strip('"'))
+            found.append((word, arguments))
+    return found
+
+
+def stage_of(block):
+    return block if block.name == "stage" else block.nearest("stage")
+
+
+def agent_of(block):
+    """'none', 'any', a label, or None when the block (a pipeline or stage) declares no agent."""
+    if block.child("agent"):
+        return "label"
+    for statement in block.statements:
+        if statement_name(statement) == "agent":
+            return statement.split(None, 1)[1].strip() if " " in statement else "?"
+    return None
+
+
+def triggers_of(block):
+    """{(kind, spec)} of a Jenkinsfile's `triggers { pollSCM('...') }` block."""
+    found = set()
+    triggers = block.child("triggers") if block else None
+    for statement in triggers.statements if triggers else []:
+        found.add((statement_name(statement), tuple(literals(statement))))
+    return found
+
+
+def parameters_of(block):
+    parameters = block.child("parameters") if block else None
+    names = set()
+    for statement in parameters.statements if parameters else []:
+        match = re.search(r"name:\s*'([^']+)'", statement)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def sets_build_user(block):
+    """Whether BUILD_USER (the person) is set for the steps in a block."""
+    stage = stage_of(block)
+    for owner in (stage, block.nearest("pipeline")):
+        environment = owner.child("environment") if owner else None
+        if environment and any(statement_name(s) == "BUILD_USER" for s in environment.statements):
+            return True
+    input_block = stage.child("input") if stage else None
+    if input_block and any(statement_name(s) == "submitterParameter" and literals(s) == ["BUILD_USER"]
+                           for s in input_block.statements):
+        return True
+    return any(a.name == "wrap" and "BuildUser" in a.head for a in block.ancestors())
+
+
+def stage_lock(stage):
+    options = stage.child("options") if stage else None
+    return next((s for s in options.statements if statement_name(s) == "lock"), None) if options else None
+
+
+def binds_ssh_key(block):
+    for ancestor in [block] + list(block.ancestors()):
+        if ancestor.name == "sshagent":
+            return True
+        if ancestor.name == "withCredentials" and "sshUserPrivateKey" in ancestor.head:
+            return any(a.name == "withEnv" and "GIT_SSH_COMMAND" in a.head for a in [block] + list(block.ancestors()))
+    return False
+
+
+jenkins_files = {}  # path relative to the root -> {"triggers", "parameters"}
+lock_resources = {}  # resource -> first place it was seen
+
+
+def check_jenkins_steps(path, pipeline, has_input):
+    for block in pipeline.walk():
+        stage = stage_of(block)
+        where = f"stage '{literals(stage.head)[0]}'" if stage and literals(stage.head) else "pipeline"
+        in_steps = block.name == "steps" or block.nearest("steps") is not None
+        if in_steps and stage is not None and agent_of(stage) not in (None, "none"):
+            for statement in block.statements:
+                if INPUT_STEP.search(statement):
+                    problem(path, f"{where}: waits for input while holding an agent")
+        for command in shell_commands(block):
+            if "git push" in command or any(t == "deploy-pipeline" and a[:2] == ["ci-config", "backup"]
+                                            for t, a in tool_calls(command)):
+                if not binds_ssh_key(block):
+                    problem(path, f"{where}: '{command}' pushes with git but no SSH key is bound around it "
+                                  "(withCredentials sshUserPrivateKey with GIT_SSH_COMMAND, or sshagent)")
+            for tool, arguments in tool_calls(command):
+                calls.append((path, tool, arguments))
+                key = (tool, arguments[0] if arguments else "")
+                if key in SWITCHING:
+                    lock = next((a for a in [block] + list(block.ancestors()) if a.name == "lock"), None)
+                    resource = literals(lock.head)[:1] if lock else literals(stage_lock(stage) or "")[:1]
+                    if not resource:
+                        problem(path, f"{where}: '{tool} {key[1]}' runs outside lock(); a second one would "
+                                      "fail with exit 3 instead of waiting")
+                    else:
+                        lock_resources.setdefault(resource[0], f"{path} {where}")
+                if key in RECORDING and not sets_build_user(block):
+                    problem(path, f"{where}: '{tool} {key[1]}' would record the agent's user, not the person: "
+                                  "set BUILD_USER (input submitterParameter, the cause API, or the BuildUser wrapper)")
+    if has_input:
+        for stage in (b for b in pipeline.walk() if b.name == "stage"):
+            if stage.child("input") and stage_lock(stage):
+                problem(path, f"stage '{literals(stage.head)[0]}': lock in options is taken before the input, "
+                              "so a pending approval would hold it; lock inside steps")
 
 
 def check_jenkinsfile(path, text):
-    if "pipeline {" not in text:
-        problem(path, "not a declarative pipeline")
-    for required in ("disableConcurrentBuilds()", "timestamps()"):
-        if required not in text:
-            problem(path, f"missing options {required}")
-    for command in re.findall(r"sh '([^']*)'", text):
-        words = command.split()
-        for index, word in enumerate(words):
-            if word in TOOLS:
-                calls.append((path, word, [w.strip('"') for w in words[index + 1:] if w not in ("||", "true")]))
+    try:
+        root = parse_groovy(text)
+    except ValueError as error:
+        return problem(path, f"does not parse: {error}")
+    pipeline = root.child("pipeline")
+    if pipeline is None:
+        return problem(path, "not a declarative pipeline")
+    options = pipeline.child("options")
+    option_names = {statement_name(s) for s in options.statements} if options else set()
+    if "timestamps" not in option_names:
+        problem(path, "missing options timestamps()")
+    stages = [b for b in pipeline.walk() if b.name == "stage"]
+    has_input = any(stage.child("input") for stage in stages) or any(
+        INPUT_STEP.search(s) for b in pipeline.walk() for s in b.statements)
+    if has_input:
+        if agent_of(pipeline) != "none":
+            problem(path, "waits for input inside the top-level agent, holding it for as long as the input is "
+                          "pending; use 'agent none' and an agent per stage")
+        if "disableConcurrentBuilds" in option_names:
+            problem(path, "disableConcurrentBuilds() queues every later build behind a pending input")
+    elif "disableConcurrentBuilds" not in option_names:
+        problem(path, "missing options disableConcurrentBuilds()")
+    if agent_of(pipeline) == "none":
+        for stage in stages:
+            if stage.child("steps") and agent_of(stage) in (None, "none"):
+                problem(path, f"stage '{literals(stage.head)[0]}': runs steps without an agent")
+    check_jenkins_steps(path, pipeline, has_input)
+    triggers = triggers_of(pipeline)
+    if any(t == "create-pipeline" and a[:1] == ["run"] for p, t, a in calls if p == path) and not triggers:
+        problem(path, "the per-commit job declares no trigger (pollSCM): it would never start")
+    jenkins_files[path] = {"triggers": triggers, "parameters": parameters_of(pipeline)}
+
+
+def seed_triggers(job):
+    found = set()
+    for block in job.walk():
+        if block.name == "triggers" and block.nearest("pipelineTriggers"):
+            for trigger in block.children:
+                found.add((trigger.name, tuple(l for s in trigger.statements for l in literals(s))))
+    return found
 
 
 def check_casc(path, document, root):
     script = "".join(job.get("script", "") for job in document.get("jobs", []))
-    paths = re.findall(r"scriptPath\('([^']+)'\)", script)
-    if not paths:
-        problem(path, "the Job DSL seed defines no pipeline jobs with scriptPath")
-    for script_path in paths:
+    try:
+        seed = parse_groovy(script)
+    except ValueError as error:
+        return problem(path, f"the Job DSL seed does not parse: {error}")
+    jobs = [b for b in seed.walk() if b.name == "pipelineJob"]
+    if not jobs:
+        problem(path, "the Job DSL seed defines no pipeline jobs")
+    for job in jobs:
+        name = (literals(job.head) or ["?"])[0]
+        script_path = next((literals(s)[0] for b in job.walk() for s in b.statements
+                            if statement_name(s) == "scriptPath" and literals(s)), None)
+        if script_path is None:
+            problem(path, f"job {name}: no scriptPath")
+            continue
         if not os.path.exists(os.path.join(root, script_path)):
             problem(path, f"scriptPath {script_path} does not exist")
+            continue
+        declared = jenkins_files.get(script_path)
+        if declared is None:
+            continue
+        # The Job DSL names a cron trigger's spec spec(...) and a poll's scmpoll_spec(...).
+        if seed_triggers(job) != declared["triggers"]:
+            problem(path, f"job {name}: the seed's triggers {sorted(seed_triggers(job))} differ from "
+                          f"{script_path}'s {sorted(declared['triggers'])}")
+        parameters = {literals(s)[0] for b in job.walk() if b.name == "parameters"
+                      for s in b.statements if literals(s)}
+        if parameters != declared["parameters"]:
+            problem(path, f"job {name}: the seed's parameters {sorted(parameters)} differ from "
+                          f"{script_path}'s {sorted(declared['parameters'])}")
 
+
+# ---- Commands and options ---------------------------------------------------------------------
 
 def help_text(bin_dir, tool, command):
     result = subprocess.run([os.path.join(bin_dir, tool), command, "--help"], capture_output=True, text=True)
@@ -145,7 +511,8 @@ def main():
     root, bin_dir = sys.argv[1], sys.argv[2]
     base = os.path.join(root, "pipeline-configs")
     checked = 0
-    for directory, _, files in os.walk(base):
+    seeds = []
+    for directory, _, files in sorted(os.walk(base)):
         for name in sorted(files):
             path = os.path.join(directory, name)
             relative = os.path.relpath(path, root)
@@ -158,13 +525,19 @@ def main():
                     if name.endswith(".gocd.yaml"):
                         check_gocd(relative, document)
                     elif name == "jenkins.yaml":
-                        check_casc(relative, document, root)
+                        seeds.append((relative, document))
                 elif name.endswith(".json"):
                     json.loads(text)
                 elif name.endswith("Jenkinsfile"):
                     check_jenkinsfile(relative, text)
             except (yaml.YAMLError, json.JSONDecodeError) as error:
                 problem(relative, f"does not parse: {error}")
+    for relative, document in seeds:  # after the Jenkinsfiles they point at
+        check_casc(relative, document, root)
+    if len(lock_resources) > 1:
+        places = "; ".join(f"'{r}' in {w}" for r, w in sorted(lock_resources.items()))
+        problem("pipeline-configs", f"commands that change pools lock different resources, so they do not "
+                                    f"wait for each other: {places}")
     check_calls(bin_dir)
     for line in problems:
         print(line)

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "shared/http/curl_http_client.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/strings.hpp"
 #include "support/harness.hpp"
@@ -37,6 +38,39 @@ ToolResult ci(const std::vector<std::string>& arguments, const std::vector<std::
 }
 
 fs::path seed(const std::string& kind) { return source_directory() / "tests" / "fakes" / "ci" / "seed" / kind; }
+
+// What the Jenkins fake holds for a job, read over its API with the fake's credentials.
+std::string jenkins_job(const CiFake& jenkins, const std::string& path) {
+  http::CurlHttpClient http;
+  HttpRequest request;
+  request.url = jenkins.url() + path + "/config.xml";
+  request.basic_user = CiFake::kUser;
+  request.basic_password = CiFake::kPassword;
+  auto answers = http.perform({request});
+  REQUIRE(answers.front().ok());
+  REQUIRE(answers.front()->status == 200);
+  return answers.front()->body;
+}
+
+void write_and_push(const Repos& repos, const std::string& file, const std::string& content) {
+  const auto path = repos.work / file;
+  std::filesystem::create_directories(path.parent_path());
+  REQUIRE(util::write_file_atomic(path, content).ok());
+  git(repos.work, {"add", "-A"});
+  git(repos.work, {"commit", "-q", "-m", "change " + file});
+  git(repos.work, {"push", "-q", "origin", "main"});
+}
+
+void remove_and_push(const Repos& repos, const std::string& file) {
+  git(repos.work, {"rm", "-q", file});
+  git(repos.work, {"commit", "-q", "-m", "remove " + file});
+  git(repos.work, {"push", "-q", "origin", "main"});
+}
+
+std::string last_line(const std::string& text) {
+  const auto lines = util::split_lines(text);
+  return lines.empty() ? "" : lines.back();
+}
 
 }  // namespace
 
@@ -105,6 +139,11 @@ TEST_CASE("Jenkins: backup, restore into an empty server, backup again: no diff"
   // Secrets encrypted with Jenkins' master key stay as they are.
   CHECK_THAT(*util::read_file(repos.work / "jenkins/jobs/web-create/config.xml"),
              Catch::Contains("{AQAAABAAAAAQ0123456789abcdefENCRYPTED=}"));
+  // Jobs inside folders are kept, with the folder, laid out as in JENKINS_HOME.
+  CHECK_THAT(*util::read_file(repos.work / "jenkins/jobs/team/config.xml"),
+             Catch::Contains("<com.cloudbees.hudson.plugins.folder.Folder"));
+  CHECK_THAT(*util::read_file(repos.work / "jenkins/jobs/team/jobs/web-nightly/config.xml"),
+             Catch::Contains("Nightly: smoke-test the live pool"));
   CHECK(repos.remote_commits() == 1);
   CHECK(ci({"backup", "--from", "jenkins", "--url", jenkins.url(), "--repo", repos.work.string()}, env).exit_code == 0);
   CHECK(repos.remote_commits() == 1);
@@ -115,7 +154,11 @@ TEST_CASE("Jenkins: backup, restore into an empty server, backup again: no diff"
   REQUIRE(restored.exit_code == 0);
   CHECK_THAT(restored.out, Catch::Contains("create job web-create"));
   CHECK_THAT(restored.out, Catch::Contains("create job web-deploy"));
-  CHECK_THAT(restored.err, Catch::Contains("job web-deploy has secrets that were masked"));
+  // The folder first, then the job inside it.
+  const auto folder_created = restored.out.find("create job team\n");
+  REQUIRE(folder_created != std::string::npos);
+  CHECK(restored.out.find("create job team/web-nightly\n") > folder_created);
+  CHECK_THAT(restored.err, Catch::Contains("job web-deploy is created with 1 secret masked in the backup"));
   auto again =
       ci({"restore", "--to", "jenkins", "--url", empty.url(), "--repo", repos.work.string(), "--dry-run"}, env);
   REQUIRE(again.exit_code == 0);
@@ -144,6 +187,7 @@ TEST_CASE("backups from a server's own files: cruise-config.xml and JENKINS_HOME
   INFO(jenkins.err);
   REQUIRE(jenkins.exit_code == 0);
   CHECK(std::filesystem::exists(repos.work / "jenkins/jobs/web-create/config.xml"));
+  CHECK(std::filesystem::exists(repos.work / "jenkins/jobs/team/jobs/web-nightly/config.xml"));
   CHECK(std::filesystem::exists(repos.work / "gocd/server/cruise-config.xml"));  // untouched by the Jenkins backup
   CHECK(util::trim(git(repos.work, {"rev-list", "--count", "HEAD"})) == "2");
   // The working tree has a remote, so both backups were pushed without being asked.
@@ -197,7 +241,10 @@ TEST_CASE("the CI server's credentials never reach the repository or the output"
   REQUIRE(util::write_file_atomic(leaky / "leaky.gocd.yaml",
                                   std::string("format_version: 10\npipelines:\n  leaky:\n    group: web\n"
                                               "    environment_variables:\n      TOKEN: ") +
-                                      CiFake::kToken + "\n")
+                                      CiFake::kToken +
+                                      "\n    materials:\n      git:\n        git: https://git.example/web.git\n"
+                                      "    stages:\n      - build:\n          jobs:\n            make:\n"
+                                      "              tasks:\n                - exec: {command: make}\n")
               .ok());
   CiFake leaking(repos.dir.path(), "gocd", leaky);
   const auto result =
@@ -207,4 +254,179 @@ TEST_CASE("the CI server's credentials never reach the repository or the output"
   CHECK(result.err.find(CiFake::kToken) == std::string::npos);
   CHECK(util::read_file(repos.work / "gocd/pipelines/leaky.gocd.yaml")->find(CiFake::kToken) == std::string::npos);
   CHECK(git(repos.work, {"log", "-p"}).find(CiFake::kToken) == std::string::npos);
+}
+
+TEST_CASE("GoCD restore waits until GoCD parsed the repository and fails on its parse errors",
+          "[e2e][ci-config][gocd]") {
+  Repos repos;
+  for (const char* file : {"web-create.gocd.yaml", "web-deploy.gocd.yaml"}) {
+    write_and_push(repos, std::string("gocd/pipelines/") + file, *util::read_file(seed("gocd") / file));
+  }
+  CiFake gocd(repos.dir.path(), "gocd");
+  const auto env = gocd.credentials();
+  const std::vector<std::string> restore = {"restore",          "--to", "gocd", "--url", gocd.url(), "--repo",
+                                            repos.work.string()};
+  auto restored = ci(restore, env);
+  INFO(restored.err);
+  REQUIRE(restored.exit_code == 0);
+  CHECK_THAT(restored.err, Catch::Contains("GoCD parsed revision"));
+  // GoCD loads a config repository in the background: only a restore that waited for the parse
+  // finds the pipelines there the moment it returns.
+  const auto check = repos.dir.path() / "check";
+  auto seen = ci({"backup", "--from", "gocd", "--url", gocd.url(), "--repo", check.string()}, env);
+  INFO(seen.err);
+  REQUIRE(seen.exit_code == 0);
+  CHECK(std::filesystem::exists(check / "gocd/pipelines/web-create.gocd.yaml"));
+  CHECK(std::filesystem::exists(check / "gocd/pipelines/web-deploy.gocd.yaml"));
+
+  // What the YAML plugin rejects: the restore fails with GoCD's own message.
+  write_and_push(repos, "gocd/pipelines/broken.gocd.yaml",
+                 "format_version: 10\npipelines:\n  broken:\n    group: web\n    stages:\n      - build:\n"
+                 "          jobs:\n            make:\n              tasks:\n                - exec: {command: make}\n");
+  auto broken = ci(restore, env);
+  CHECK(broken.exit_code == 1);
+  CHECK_THAT(last_line(broken.err), Catch::StartsWith("deploy-pipeline: error: GoCD could not parse revision "));
+  CHECK_THAT(last_line(broken.err),
+             Catch::Contains("Failed to parse pipeline broken; expected a hash of pipeline materials"));
+  remove_and_push(repos, "gocd/pipelines/broken.gocd.yaml");
+
+  // GoCD refuses two pipelines of one name.
+  write_and_push(repos, "gocd/pipelines/copy.gocd.yaml", *util::read_file(seed("gocd") / "web-create.gocd.yaml"));
+  auto duplicate = ci(restore, env);
+  CHECK(duplicate.exit_code == 1);
+  CHECK_THAT(last_line(duplicate.err), Catch::Contains("multiple pipelines named 'web-create'"));
+  remove_and_push(repos, "gocd/pipelines/copy.gocd.yaml");
+  CHECK(ci(restore, env).exit_code == 0);
+
+  // ... also when the other one is in the server's own configuration.
+  CiFake seeded(repos.dir.path(), "gocd", seed("gocd"));
+  auto clash = ci({"restore", "--to", "gocd", "--url", seeded.url(), "--repo", repos.work.string()}, env);
+  CHECK(clash.exit_code == 1);
+  CHECK_THAT(last_line(clash.err), Catch::Contains("multiple pipelines named 'web-create'"));
+}
+
+TEST_CASE("GoCD: a pipeline the credentials cannot see is kept in the backup, not removed", "[e2e][ci-config][gocd]") {
+  Repos repos;
+  const auto server = repos.dir.path() / "server-seed";
+  std::filesystem::create_directories(server);
+  for (const char* file : {"web-create.gocd.yaml", "web-deploy.gocd.yaml"}) {
+    std::filesystem::copy_file(seed("gocd") / file, server / file);
+  }
+  REQUIRE(util::write_file_atomic(server / "ci-config-backup.gocd.yaml",
+                                  "format_version: 10\npipelines:\n  ci-config-backup:\n    group: operations\n"
+                                  "    materials:\n      backup:\n        git: https://git.example/backup.git\n"
+                                  "    stages:\n      - backup:\n          jobs:\n            export:\n"
+                                  "              tasks:\n                - exec: {command: deploy-pipeline}\n")
+              .ok());
+  // The basic-auth user administers the group "web" only; the token is a system administrator.
+  REQUIRE(util::write_file_atomic(server / "users.json",
+                                  std::string("{\"") + CiFake::kUser + "\": {\"groups\": [\"web\"]}}\n")
+              .ok());
+  CiFake gocd(repos.dir.path(), "gocd", server);
+  const std::vector<std::string> backup = {"backup", "--from",           "gocd", "--url", gocd.url(),
+                                           "--repo", repos.work.string()};
+  auto full = ci(backup, gocd.credentials());
+  INFO(full.err);
+  REQUIRE(full.exit_code == 0);
+  CHECK_THAT(full.out, Catch::Contains("added    gocd/pipelines/ci-config-backup.gocd.yaml"));
+  REQUIRE(repos.remote_commits() == 1);
+
+  auto partial =
+      ci(backup, {std::string("GOCD_USER=") + CiFake::kUser, std::string("GOCD_PASSWORD=") + CiFake::kPassword});
+  INFO(partial.err);
+  REQUIRE(partial.exit_code == 0);
+  CHECK_THAT(partial.out, Catch::Contains("no changes; nothing committed"));
+  CHECK_THAT(partial.err, Catch::Contains("kept 1 file the credentials cannot see"));
+  CHECK_THAT(partial.err, Catch::Contains("gocd/pipelines/ci-config-backup.gocd.yaml"));
+  CHECK(std::filesystem::exists(repos.work / "gocd/pipelines/ci-config-backup.gocd.yaml"));
+  CHECK(repos.remote_commits() == 1);
+}
+
+TEST_CASE("Jenkins restore never writes a mask over a secret the server has", "[e2e][ci-config][jenkins][secrets]") {
+  Repos repos;
+  CiFake jenkins(repos.dir.path(), "jenkins", seed("jenkins"));
+  const auto env = jenkins.credentials();
+  REQUIRE(ci({"backup", "--from", "jenkins", "--url", jenkins.url(), "--repo", repos.work.string()}, env).exit_code ==
+          0);
+  const auto deploy_file = repos.work / "jenkins/jobs/web-deploy/config.xml";
+  const auto create_file = repos.work / "jenkins/jobs/web-create/config.xml";
+  auto deploy = *util::read_file(deploy_file);
+  REQUIRE_THAT(deploy, Catch::Contains("<password>****</password>"));
+  // Someone edits the backup: the deploy job's description, and a git password (masked) for
+  // the create job, which has none on the server.
+  REQUIRE(util::write_file_atomic(
+              deploy_file, util::replace_all(deploy, "Manual: make a pool live", "Manual: make a pool live (edited)"))
+              .ok());
+  REQUIRE(util::write_file_atomic(create_file, util::replace_all(*util::read_file(create_file), "  </definition>\n",
+                                                                 "  </definition>\n  <scm><password>****</password>"
+                                                                 "</scm>\n"))
+              .ok());
+  git(repos.work, {"commit", "-q", "-a", "-m", "edit"});
+
+  const std::vector<std::string> restore = {"restore",     "--to",   "jenkins",          "--url",
+                                            jenkins.url(), "--repo", repos.work.string()};
+  auto planned =
+      ci({restore[0], restore[1], restore[2], restore[3], restore[4], restore[5], restore[6], "--dry-run"}, env);
+  CHECK(planned.exit_code == 3);
+  auto restored = ci(restore, env);
+  INFO(restored.err);
+  CHECK(restored.exit_code == 3);
+  CHECK_THAT(restored.err, Catch::Contains("updated job web-deploy (keeping the server's 1 secret)"));
+  CHECK_THAT(last_line(restored.err),
+             Catch::Contains("left 1 job unchanged rather than write masked secrets over them: web-create (the "
+                             "server has no value for flow-definition/scm/password)"));
+  const auto on_server = jenkins_job(jenkins, "/job/web-deploy");
+  CHECK_THAT(on_server, Catch::Contains("<password>clear-text-oops</password>"));
+  CHECK_THAT(on_server, Catch::Contains("(edited)"));
+  CHECK(jenkins_job(jenkins, "/job/web-create").find("****") == std::string::npos);
+}
+
+TEST_CASE("GoCD --dir: every secret of a real cruise-config.xml is masked, and known secrets are refused",
+          "[e2e][ci-config][gocd][secrets]") {
+  Repos repos;
+  auto backup =
+      ci({"backup", "--from", "gocd", "--dir", seed("gocd-server").string(), "--repo", repos.work.string()}, {});
+  INFO(backup.err);
+  REQUIRE(backup.exit_code == 0);
+  CHECK_THAT(backup.err, Catch::Contains("warning: 7 clear-text secrets masked as ****"));
+  const auto committed = *util::read_file(repos.work / "gocd/server/cruise-config.xml");
+  const auto history = git(repos.work, {"log", "-p"});
+  for (const char* secret : {"4d7c2f0e-9b1a-4c55-8a36-auto-register", "e3b98a4da31a127d4bde6e43033f66ba274cab0e",
+                             "b4f6c2e8-0d3a-4e71-9c5b-token-generation", "smtp-password-in-clear",
+                             "git-password-in-clear", "legacy-des-value-not-aes", "notify-token-typed-into-the-xml"}) {
+    INFO(secret);
+    CHECK(committed.find(secret) == std::string::npos);
+    CHECK(history.find(secret) == std::string::npos);
+  }
+  for (const char* kept : {"webhookSecret=\"****\"", "agentAutoRegisterKey=\"****\"", "tokenGenerationKey=\"****\"",
+                           "serverId=\"c0a1f9d2-6f1e-4a54-9d77-5f1c0b8e2a11\"",
+                           "<encryptedValue>AES:6SwOEvpJmYtHx+nA8rPq1w==:tvbYwD4c4FQ8tq6ZHmxKyQ==</encryptedValue>",
+                           "encryptedPassword=\"AES:q2mAgv0d9xB1kz2L6FjJqQ==:H8bQ8m5V7u3e0b8Gm3tq5A==\""}) {
+    CHECK_THAT(committed, Catch::Contains(kept));
+  }
+
+  // A private key pasted into a task is nothing the schema calls secret: refused, not committed.
+  const auto server = repos.dir.path() / "gocd-config";
+  std::filesystem::create_directories(server);
+  const auto original = *util::read_file(seed("gocd-server") / "cruise-config.xml");
+  REQUIRE(util::write_file_atomic(server / "cruise-config.xml",
+                                  util::replace_all(original, "<arg>run</arg>",
+                                                    "<arg>run</arg>\n                <arg>-----BEGIN OPENSSH PRIVATE "
+                                                    "KEY-----b3BlbnNzaC1rZXktdjEAAAAA-----END OPENSSH PRIVATE "
+                                                    "KEY-----</arg>"))
+              .ok());
+  const auto fresh = repos.dir.path() / "fresh";
+  auto refused = ci({"backup", "--from", "gocd", "--dir", server.string(), "--repo", fresh.string()}, {});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(last_line(refused.err),
+             Catch::StartsWith("deploy-pipeline: error: refusing to commit gocd/server/cruise-config.xml: line "));
+  CHECK_THAT(last_line(refused.err), Catch::Contains("a private key is still there after masking"));
+  CHECK_FALSE(std::filesystem::exists(fresh / "gocd"));
+}
+
+TEST_CASE("the --url help names the ports GoCD and Jenkins serve on", "[e2e][ci-config]") {
+  const auto help = run_tool("deploy-pipeline", {"ci-config", "--help"});
+  REQUIRE(help.exit_code == 0);
+  CHECK_THAT(help.out, Catch::Contains("GoCD: http://host:8153"));
+  CHECK(help.out.find("8154") == std::string::npos);
 }

@@ -161,10 +161,11 @@ TEST_CASE("the API's 429, 5xx, 423 and 409 are retried; a wrong token is one cle
       R"({"status": 503, "code": "unavailable", "count": 2, "method": "GET", "path_prefix": "/v1/servers"})");
   rig.fake.inject(R"({"status": 423, "code": "locked", "count": 1, "path_prefix": "/v1/load_balancers"})");
   rig.fake.inject(R"({"status": 409, "code": "conflict", "count": 1, "path_prefix": "/v1/actions"})");
-  // One answer that never comes: with api_timeout_s 6 each request gives up after 3 s.
-  rig.fake.inject(R"({"hang_ms": 4000, "count": 1, "method": "GET", "path_prefix": "/v1/servers"})");
+  // One answer that never comes: with api_timeout_s 12 each request gives up after 6 s, and
+  // the call's retries (backoff at most 0.5 + 1 + 2 s with full jitter) fit in the 12 s.
+  rig.fake.inject(R"({"hang_ms": 8000, "count": 1, "method": "GET", "path_prefix": "/v1/servers"})");
   HcloudServiceOptions options;
-  options.api_timeout_s = 6;
+  options.api_timeout_s = 12;
   rig.config = write_hcloud_config(rig.dir.path(), rig.fake, options).string();
   rig.ok("create-pipeline", {"run", "--label", "1", "--verbose"});
   rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
@@ -214,7 +215,7 @@ TEST_CASE("the deploy lock lives in Hetzner Cloud, where every agent sees it", "
   const auto other = write_hcloud_config(agent_b, rig.fake, elsewhere);
   const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config}, rig.env);
   CHECK(status.exit_code == 1);
-  CHECK_THAT(status.out, Catch::Contains("was interrupted at step 1 of 3"));
+  CHECK_THAT(status.out, Catch::Contains("was interrupted at step 1 of 4"));
   const auto refused = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", other.string()}, rig.env);
   CHECK(refused.exit_code == 3);
   CHECK_THAT(refused.err, Catch::Contains("--break-lock"));

@@ -1,5 +1,6 @@
 // Every file in pipeline-configs/ is checked: YAML and JSON parse, GoCD files follow the format
-// 10 structure, and every command and option a GoCD file or Jenkinsfile calls exists in the
+// 10 structure, the CI servers' conventions hold (agents, approvals, locks, secrets, triggers,
+// the trigger user), and every command and option a GoCD file or Jenkinsfile calls exists in the
 // built executables (tests/ci/check_pipeline_configs.py). The example service configurations
 // load.
 
@@ -48,8 +49,8 @@ TEST_CASE("the pipeline-configs check catches what it is there to catch", "[e2e]
                         std::filesystem::copy_options::recursive);
   replace_in(dir.path() / "pipeline-configs/gocd/web.gocd.yaml", "arguments: [run, --junit, reports/smoke.xml]",
              "arguments: [run, --junit-xml, reports/smoke.xml]");
-  replace_in(dir.path() / "pipeline-configs/gocd/web.gocd.yaml", "          approval: manual\n",
-             "          approval: manual\n          when: always\n");
+  replace_in(dir.path() / "pipeline-configs/gocd/web.gocd.yaml", "          approval: *ops_approval\n",
+             "          approval: *ops_approval\n          when: always\n");
   replace_in(dir.path() / "pipeline-configs/jenkins/deploy.Jenkinsfile", "deploy-pipeline deploy --label",
              "deploy-pipeline promote --label");
   replace_in(dir.path() / "pipeline-configs/jenkins/jenkins.yaml", "rollback.Jenkinsfile", "rolback.Jenkinsfile");
@@ -60,6 +61,65 @@ TEST_CASE("the pipeline-configs check catches what it is there to catch", "[e2e]
   CHECK_THAT(result.output, Catch::Contains("unknown key 'when'"));
   CHECK_THAT(result.output, Catch::Contains("'deploy-pipeline promote' is not a command"));
   CHECK_THAT(result.output, Catch::Contains("scriptPath pipeline-configs/jenkins/rolback.Jenkinsfile does not exist"));
+}
+
+TEST_CASE("the pipeline-configs check catches what GoCD and Jenkins users would trip over", "[e2e][pipeline-configs]") {
+  TempDir dir;
+  std::filesystem::copy(source_directory() / "pipeline-configs", dir.path() / "pipeline-configs",
+                        std::filesystem::copy_options::recursive);
+  const auto configs = dir.path() / "pipeline-configs";
+  // Jenkins: no trigger, an input inside the top-level agent, a switch outside lock(), a lock
+  // on another resource, no person recorded, a push without a key.
+  replace_in(configs / "jenkins/create.Jenkinsfile", "    triggers { pollSCM('H/5 * * * *') }\n", "");
+  replace_in(configs / "jenkins/create.Jenkinsfile", "lock('phoenix-web')", "lock('phoenix-prune')");
+  replace_in(configs / "jenkins/deploy.Jenkinsfile", "    agent none\n", "    agent { label 'phoenix' }\n");
+  replace_in(configs / "jenkins/deploy.Jenkinsfile", "submitterParameter 'BUILD_USER'", "submitter 'ops'");
+  replace_in(configs / "jenkins/rollback.Jenkinsfile",
+             "lock('phoenix-web') {\n                    sh 'deploy-pipeline rollback'\n                }",
+             "sh 'deploy-pipeline rollback'");
+  replace_in(configs / "jenkins/ci-config-backup.Jenkinsfile",
+             "sshUserPrivateKey(credentialsId: 'ci-config-backup-key', keyFileVariable: 'BACKUP_KEY')",
+             "string(credentialsId: 'ci-config-backup-key', variable: 'BACKUP_KEY')");
+  // GoCD: a job on any agent, approvals open to everyone, a token in clear, an unlocked deploy.
+  replace_in(configs / "gocd/web.gocd.yaml", "              resources: [phoenix]\n", "");
+  replace_in(configs / "gocd/web.gocd.yaml", "    roles: [ops]\n", "");
+  replace_in(configs / "gocd/web.gocd.yaml", "HCLOUD_TOKEN: \"{{SECRET:[phoenix][hcloud_token]}}\"",
+             "HCLOUD_TOKEN: hc-0123456789");
+  replace_in(configs / "gocd/web.gocd.yaml", "lock_behavior: lockOnFailure", "lock_behavior: none");
+  const auto result = check(dir.path());
+  INFO(result.output);
+  CHECK(result.exit_code == 1);
+  for (const char* expected : {
+           "create.Jenkinsfile: the per-commit job declares no trigger (pollSCM): it would never start",
+           "jenkins.yaml: job web-create: the seed's triggers [('pollSCM', ('H/5 * * * *',))] differ",
+           "commands that change pools lock different resources, so they do not wait for each other",
+           "deploy.Jenkinsfile: waits for input inside the top-level agent",
+           "deploy.Jenkinsfile: stage 'deploy': 'deploy-pipeline deploy' would record the agent's user",
+           "rollback.Jenkinsfile: stage 'rollback': 'deploy-pipeline rollback' runs outside lock()",
+           "ci-config-backup.Jenkinsfile: stage 'backup': 'deploy-pipeline ci-config backup --from jenkins "
+           "--url \"$JENKINS_URL\" --repo backup --push' pushes with git but no SSH key is bound around it",
+           "pipeline web-create job run: runs Phoenix on any agent",
+           "pipeline web-deploy stage deploy: the manual approval is open to every user",
+           "pipeline web-create: HCLOUD_TOKEN is in clear",
+           "pipeline web-deploy: runs deploy-pipeline deploy without lock_behavior",
+       }) {
+    CHECK_THAT(result.output, Catch::Contains(expected));
+  }
+}
+
+TEST_CASE("the shipped GoCD pipelines pass the YAML plugin's own rules, as the contract fake applies them",
+          "[e2e][pipeline-configs]") {
+  util::CommandRequest request;
+  request.argv = {"python3", (source_directory() / "tests" / "fakes" / "ci" / "gocd_yaml_plugin.py").string(),
+                  (source_directory() / "pipeline-configs" / "gocd").string()};
+  auto ran = util::run_command(request);
+  REQUIRE(ran.ok());
+  REQUIRE(ran->exit_code == 0);
+  INFO(ran->output);
+  CHECK_THAT(ran->output, Catch::EndsWith("\"errors\": []}\n"));
+  for (const char* pipeline : {"web-create", "web-deploy", "web-rollback", "ci-config-backup"}) {
+    CHECK_THAT(ran->output, Catch::Contains(std::string("{\"name\": \"") + pipeline + "\""));
+  }
 }
 
 TEST_CASE("the example service configurations load", "[e2e][pipeline-configs]") {

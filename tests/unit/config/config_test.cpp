@@ -37,7 +37,7 @@ std::string error_of(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("the configuration of DESIGN.md loads", "[config]") {
+TEST_CASE("the documented example configuration loads", "[config]") {
   auto config = parse_config(kValid, "/srv/web.json");
   REQUIRE(config.ok());
   CHECK(config->service == "web");
