@@ -16,19 +16,46 @@ std::string plain_answer(const std::string& command) {
 haproxy::HaproxySettings settings() { return {"web", 200, 2, 3, std::nullopt}; }
 }  // namespace
 
-TEST_CASE("members are added on standby: weight 0, checks on, then ready, in one batch", "[haproxy]") {
+TEST_CASE("members are added on standby on one connection: weight 0, then checks on and ready", "[haproxy]") {
   FakeRuntimeChannel channel(plain_answer);
   haproxy::HaproxyBalancer balancer(channel, settings());
   REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}, {"2:2", "127.64.0.5", 8001, "2"}}).ok());
-  REQUIRE(channel.batches.size() == 1);
+  CHECK(channel.sessions == 1);
+  REQUIRE(channel.batches.size() == 2);
   CHECK(channel.batches[0] == std::vector<std::string>{
                                   "add server web/2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 weight 0",
                                   "add server web/2:2 127.64.0.5:8001 check inter 200ms rise 2 fall 3 weight 0",
+                              });
+  CHECK(channel.batches[1] == std::vector<std::string>{
                                   "enable health web/2:1",
                                   "set server web/2:1 state ready",
                                   "enable health web/2:2",
                                   "set server web/2:2 state ready",
                               });
+}
+
+TEST_CASE("adding a member that is there already leaves it as it is (admitted, draining)", "[haproxy]") {
+  FakeRuntimeChannel channel([](const std::string& command) -> std::string {
+    if (command.rfind("add server web/2:1 ", 0) == 0) return "Already exists a server with the same name in backend.";
+    return plain_answer(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}, {"2:2", "127.64.0.5", 8001, "2"}}).ok());
+  REQUIRE(channel.batches.size() == 2);
+  CHECK(channel.batches[1] == std::vector<std::string>{"enable health web/2:2", "set server web/2:2 state ready"});
+}
+
+TEST_CASE("a refused addition is an error naming it, after the others were put on standby", "[haproxy]") {
+  FakeRuntimeChannel channel([](const std::string& command) -> std::string {
+    if (command.rfind("add server web/2:1 ", 0) == 0) return "Config: backend 'web': server '2:1' has no port.";
+    return plain_answer(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  const auto status = balancer.add_standby({{"2:1", "127.64.0.4", 0, "1"}, {"2:2", "127.64.0.5", 8001, "2"}});
+  REQUIRE_FALSE(status.ok());
+  CHECK_THAT(status.error().message, Catch::Contains("add server web/2:1"));
+  REQUIRE(channel.batches.size() == 2);
+  CHECK(channel.batches[1] == std::vector<std::string>{"enable health web/2:2", "set server web/2:2 state ready"});
 }
 
 TEST_CASE("admit, drain and remove send the documented commands", "[haproxy]") {
@@ -87,8 +114,8 @@ TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
     haproxy::HaproxyBalancer balancer(channel, settings());
     const auto status = balancer.add_standby({{"2:1", "h", 1, "1"}});
     CHECK(status.error().kind == ErrorKind::unavailable);
-    CHECK_THAT(status.error().message, Catch::Contains("after 1 of 3 commands"));
-    CHECK_THAT(status.error().message, Catch::Contains("enable health web/2:1"));
+    CHECK_THAT(status.error().message, Catch::Contains("after 1 of 2 commands"));
+    CHECK_THAT(status.error().message, Catch::Contains("'set server web/2:1 state ready' and later ones"));
   }
 }
 
