@@ -1,5 +1,7 @@
 #include "shared/balancers/haproxy_balancer.hpp"
 
+#include <set>
+
 #include "shared/balancers/haproxy_answers.hpp"
 #include "shared/balancers/haproxy_config_file.hpp"
 #include "shared/util/files.hpp"
@@ -210,8 +212,11 @@ Result<std::optional<std::vector<Member>>> HaproxyBalancer::durable_members() {
   if (!settings_.config_file) return std::optional<std::vector<Member>>{};
   auto text = util::read_file(*settings_.config_file);
   if (!text) return text.error();
+  // A restart comes back with the servers the configuration defines itself and the managed block.
+  auto lines = configured_servers(*text, settings_.backend);
+  for (auto& line : managed_servers(*text, settings_.backend)) lines.push_back(std::move(line));
   std::vector<Member> members;
-  for (const auto& line : managed_servers(*text, settings_.backend)) {
+  for (const auto& line : lines) {
     auto member = parse_server_line(line);
     if (!member) return member.error().context(settings_.config_file->string());
     members.push_back(*member);
@@ -243,9 +248,17 @@ Status HaproxyBalancer::persist(const std::vector<Member>& members) {
   if (!settings_.config_file) return {};
   auto text = util::read_file(*settings_.config_file);
   if (!text) return text.error().context("keeping the live servers in the HAProxy configuration");
+  // Servers the configuration defines itself are durable already; a second line of the same
+  // name in the managed block would make the configuration invalid (HAProxy refuses to start).
+  std::set<std::string> configured;
+  for (const auto& line : configured_servers(*text, settings_.backend)) {
+    if (auto member = parse_server_line(line)) configured.insert(member->name);
+  }
   std::vector<std::string> lines;
   lines.reserve(members.size());
-  for (const auto& member : members) lines.push_back(config_line(member));
+  for (const auto& member : members) {
+    if (configured.count(member.name) == 0) lines.push_back(config_line(member));
+  }
   auto updated = with_managed_servers(*text, settings_.backend, lines);
   if (!updated) return updated.error().context(settings_.config_file->string());
   if (*updated == *text) return {};

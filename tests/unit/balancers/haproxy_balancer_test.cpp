@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_runtime_channel.hpp"
+#include "shared/balancers/haproxy_config_file.hpp"
+#include "shared/util/files.hpp"
+#include "support/harness.hpp"
 
 using namespace phoenix;
 using phoenix::fakes::FakeRuntimeChannel;
@@ -170,4 +173,35 @@ TEST_CASE("drain and remove check the guard on the same connection as the change
   CHECK_THAT(refused->refusal, Catch::Contains("3:1 is no longer admitted"));
   CHECK(channel.batches.size() == 1);
   CHECK_FALSE(balancer.drain({"1:1"}, {"9:9"})->applied);
+}
+
+TEST_CASE("persist leaves servers the configuration defines itself out of the managed block", "[haproxy]") {
+  // A second line of the same name would make HAProxy refuse the configuration on restart.
+  testing::TempDir dir;
+  const auto file = dir.path() / "haproxy.cfg";
+  REQUIRE(
+      util::write_file_atomic(file, "backend web\n    balance roundrobin\n    server legacy 10.0.0.1:80 check\n").ok());
+  FakeRuntimeChannel channel(plain_answer);
+  auto configured = settings();
+  configured.config_file = file;
+  haproxy::HaproxyBalancer balancer(channel, configured);
+  Member legacy;
+  legacy.name = "legacy";
+  legacy.address = "10.0.0.1:80";
+  legacy.weight = 1;
+  Member ours = legacy;
+  ours.name = "2:1";
+  ours.address = "127.64.0.4:8000";
+  REQUIRE(balancer.persist({legacy, ours}).ok());
+  const auto text = *util::read_file(file);
+  CHECK(haproxy::managed_servers(text, "web") ==
+        std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 weight 1"});
+  // A restart comes back with both, so both are the durable membership.
+  const auto durable = balancer.durable_members();
+  REQUIRE(durable.ok());
+  REQUIRE(durable->has_value());
+  REQUIRE((*durable)->size() == 2);
+  CHECK((**durable)[0].name == "legacy");
+  CHECK((**durable)[0].admitted());
+  CHECK((**durable)[1].name == "2:1");
 }
