@@ -43,6 +43,7 @@ struct HaproxyOptions {
   std::string socket_level = "admin";
   std::string balance = "roundrobin";
   bool redispatch = true;
+  std::vector<std::string> backend_lines;  // more lines of the backend ("server legacy 127.0.0.1:8080")
 };
 
 // A real HAProxy (Debian package) on loopback: frontend on a free port, an empty dynamic
