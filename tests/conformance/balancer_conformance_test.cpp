@@ -384,10 +384,6 @@ void check_foreign_untouched(BalancerRig& rig, const Member& before) {
   CHECK(found->second.weight == before.weight);
 }
 
-}  // namespace balancer_conformance
-
-using namespace balancer_conformance;
-
 #define CONFORMANCE_BALANCER_RIGS HaproxyRig, HcloudRig, FakeRig
 
 TEMPLATE_TEST_CASE("add_standby: members are checked and routed nothing until admitted; healthy only after a check",
@@ -665,3 +661,5 @@ TEMPLATE_TEST_CASE("instance() is stable while the balancer runs and changes whe
     CHECK(first->empty());  // documented: "" when the balancer has no notion of an instance
   }
 }
+
+}  // namespace balancer_conformance
