@@ -10,10 +10,12 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "conformance/conformance.hpp"
@@ -56,6 +58,31 @@ class BalancerRig {
   virtual bool restart() = 0;
   // Reloads the balancer (a new instance takes over); false when it has no such notion.
   virtual bool reload() = 0;
+  // Opens connections that stay open for a while through the balancer, so that `member` (one
+  // of two admitted members) has some; release_connections() waits until they ended.
+  virtual void hold_connections(const std::string& member) = 0;
+  virtual void release_connections() = 0;
+  // From now on the balancer cannot be reached.
+  virtual void cut_off() = 0;
+  // The same kind of balancer, configured with a backend or load balancer that does not
+  // exist; nullptr when it has no configuration to get wrong.
+  virtual std::unique_ptr<Balancer> misconfigured() = 0;
+};
+
+// Slow requests through a balancer's listener, on threads of their own.
+class SlowRequests {
+ public:
+  ~SlowRequests() { finish(); }
+  void start(const std::string& url, int count) {
+    for (int i = 0; i < count; ++i) threads_.emplace_back([url] { testing::http_get(url); });
+  }
+  void finish() {
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+ private:
+  std::vector<std::thread> threads_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -66,7 +93,9 @@ class HaproxyRig final : public BalancerRig {
   HaproxyRig()
       : legacy_port_(testing::free_port()),
         haproxy_(dir_.path(), options(legacy_port_)),
-        channel_(haproxy_.socket().string(), std::chrono::seconds(5)),
+        // Restarts and reloads here wait until HAProxy answers, so a short connect window
+        // only makes an unreachable HAProxy quick to report.
+        channel_(haproxy_.socket().string(), std::chrono::seconds(5), std::chrono::milliseconds(300)),
         balancer_(channel_, haproxy::HaproxySettings{.backend = "web",
                                                      .check_interval_ms = 100,
                                                      .rise = 1,
@@ -105,6 +134,13 @@ class HaproxyRig final : public BalancerRig {
     haproxy_.reload();
     return true;
   }
+  // Round robin over two admitted members: four requests give each two.
+  void hold_connections(const std::string&) override { slow_.start(haproxy_.url("/slow?ms=1500"), 4); }
+  void release_connections() override { slow_.finish(); }
+  void cut_off() override { haproxy_.stop(); }
+  std::unique_ptr<Balancer> misconfigured() override {
+    return std::make_unique<haproxy::HaproxyBalancer>(channel_, haproxy::HaproxySettings{.backend = "nope"});
+  }
 
  private:
   static constexpr const char* kHost = "127.0.0.1";
@@ -135,6 +171,7 @@ class HaproxyRig final : public BalancerRig {
   testing::Haproxy haproxy_;
   haproxy::SocketRuntimeChannel channel_;
   haproxy::HaproxyBalancer balancer_;
+  SlowRequests slow_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -176,11 +213,21 @@ class HcloudRig final : public BalancerRig {
   std::optional<std::string> fetch() override { return testing::http_get(listener_).second; }
   bool restart() override { return false; }
   bool reload() override { return false; }
+  // Round robin over the healthy targets: with two, four requests give each two.
+  void hold_connections(const std::string&) override { slow_.start(listener_ + "slow?ms=1500", 4); }
+  void release_connections() override { slow_.finish(); }
+  void cut_off() override { fake_.inject(R"({"status": 503, "code": "unavailable", "count": 100000})"); }
+  std::unique_ptr<Balancer> misconfigured() override {
+    return std::make_unique<hcloud::HcloudBalancer>(
+        api_, hcloud::BalancerSettings{.service = "web", .load_balancer = "nope"});
+  }
 
  private:
+  // Retries end after 2 s, so that an unreachable API is quick to report; the fake answers in
+  // milliseconds otherwise.
   static hcloud::RetryPolicy policy() {
     hcloud::RetryPolicy policy;
-    policy.deadline = std::chrono::seconds(20);
+    policy.deadline = std::chrono::seconds(2);
     policy.request_timeout = std::chrono::seconds(10);
     return policy;
   }
@@ -224,6 +271,7 @@ class HcloudRig final : public BalancerRig {
   hcloud::HcloudProvider unhealthy_;
   std::string foreign_name_;
   std::string foreign_address_;
+  SlowRequests slow_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -256,6 +304,18 @@ class FakeRig final : public BalancerRig {
     fake_.instance_id = std::to_string(std::stoi(fake_.instance_id) + 1);
     return true;
   }
+  // FakeBalancer counts connections it is told about.
+  void hold_connections(const std::string& member) override {
+    fake_.state[member].sessions = 2;
+    fake_.stuck_connections[member] = 2;
+  }
+  void release_connections() override { fake_.stuck_connections.clear(); }
+  void cut_off() override {
+    for (const char* call : {"members", "add_standby", "return_to_standby", "admit", "drain", "remove", "persist"}) {
+      fake_.fail_always[call] = Error{ErrorKind::unavailable, "fake balancer cut off"};
+    }
+  }
+  std::unique_ptr<Balancer> misconfigured() override { return nullptr; }
 
  private:
   fakes::FakeBalancer fake_;
@@ -660,6 +720,78 @@ TEMPLATE_TEST_CASE("instance() is stable while the balancer runs and changes whe
   } else {
     CHECK(first->empty());  // documented: "" when the balancer has no notion of an instance
   }
+}
+
+TEMPLATE_TEST_CASE("remove keeps members with open connections in maintenance and names them; without drain it cuts",
+                   "[balancer]", CONFORMANCE_BALANCER_RIGS) {
+  TestType rig;
+  Balancer& balancer = rig.balancer();
+  const auto capabilities = balancer.capabilities();
+  const auto specs = rig.servers("13", 1, true);
+  const std::string name = specs[0].name;
+  REQUIRE_OK(balancer.add_standby(specs));
+  wait_checked(balancer, specs);
+  REQUIRE_OK(balancer.admit({name}));
+
+  rig.hold_connections(name);
+  std::map<std::string, Member> members;
+  REQUIRE(eventually([&] {
+    members = read_members(balancer);
+    return find(members, name).sessions > 0 || !capabilities.drain;
+  }));
+  REQUIRE_OK(balancer.drain({name}, {}));
+  auto removed = balancer.remove({name}, {});
+  REQUIRE_OK(removed);
+  CHECK(removed->applied);
+  if (capabilities.drain) {
+    CHECK(removed->still_connected == std::vector<std::string>{name});
+    const Member& kept = find(read_members(balancer), name);
+    CHECK(kept.admin == AdminState::maint);
+    CHECK_FALSE(kept.admitted());
+    rig.release_connections();
+    // Once they ended, a retry takes it out (callers watch members() meanwhile).
+    REQUIRE(eventually([&] {
+      read_members(balancer);
+      auto again = balancer.remove({name}, {});
+      return again.ok() && again->applied && again->still_connected.empty();
+    }));
+  } else {
+    // Documented: without drain, remove() cuts members at once.
+    CHECK(removed->still_connected.empty());
+    rig.release_connections();
+  }
+  CHECK(read_members(balancer).count(name) == 0);
+}
+
+TEMPLATE_TEST_CASE("errors: a configuration that cannot work is invalid; an unreachable balancer is unavailable",
+                   "[balancer]", CONFORMANCE_BALANCER_RIGS) {
+  TestType rig;
+  const auto specs = rig.servers("14", 1, true);
+  const auto retryable = [](const Error& error) {
+    INFO(error.message);
+    CHECK((error.kind == ErrorKind::unavailable || error.kind == ErrorKind::timeout));
+  };
+  if (auto wrong = rig.misconfigured()) {
+    const auto members = wrong->members();
+    REQUIRE_FALSE(members.ok());
+    CHECK(members.error().kind == ErrorKind::invalid);
+    const auto added = wrong->add_standby(specs);
+    REQUIRE_FALSE(added.ok());
+    CHECK(added.error().kind == ErrorKind::invalid);
+  }
+
+  Balancer& balancer = rig.balancer();
+  REQUIRE_OK(balancer.members());  // the balancer knows where it is before it is cut off
+  rig.cut_off();
+  const auto members = balancer.members();
+  REQUIRE_FALSE(members.ok());
+  retryable(members.error());
+  const auto added = balancer.add_standby(specs);
+  REQUIRE_FALSE(added.ok());
+  retryable(added.error());
+  const auto removed = balancer.remove(names(specs), {rig.foreign_name()});
+  REQUIRE_FALSE(removed.ok());
+  retryable(removed.error());
 }
 
 }  // namespace balancer_conformance
