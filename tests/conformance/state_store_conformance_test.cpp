@@ -212,6 +212,14 @@ TEMPLATE_TEST_CASE("release by anyone but the holder does nothing", "[state-stor
 TEMPLATE_TEST_CASE("a stale lock is taken over only with break_lock", "[state-store]", CONFORMANCE_STORE_RIGS) {
   TestType rig;
   const LockHolder breaker = parent_process();
+  // Whether a process runs can only be told on its own host: elsewhere only age counts.
+  LockHolder elsewhere = ended_process();
+  elsewhere.host = "another-host";
+  CHECK_FALSE(rig.store().staleness(elsewhere, std::chrono::seconds(3600)).has_value());
+  elsewhere.since = now_ms() - std::chrono::hours(2);
+  rig.holder_stale(true);
+  CHECK(rig.store().staleness(elsewhere, std::chrono::seconds(3600)).has_value());
+  rig.holder_stale(false);
   for (const auto& [stale, why] :
        {std::make_pair(ended_process(), "its process ended"), std::make_pair(old_holder(), "older than stale_after")}) {
     INFO("the holder is stale: " << why);
