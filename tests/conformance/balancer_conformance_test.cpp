@@ -2,11 +2,11 @@
 // implementation: HaproxyBalancer on a real HAProxy on loopback, with real servers behind it;
 // HcloudBalancer against the Hetzner Cloud contract fake (phoenix-hcloud-fake, over real HTTP);
 // and the in-memory FakeBalancer the unit tests use. A new balancer gets every case by adding
-// its rig to kBalancerRigs.
+// its rig to CONFORMANCE_BALANCER_RIGS.
 //
 // Every rig starts with one member in the balancer that Phoenix did not add (HAProxy: a static
-// server in haproxy.cfg; Hetzner: a server target added through the API by hand), and every
-// case ends by checking it was left alone.
+// server in haproxy.cfg; Hetzner: a server target added through the API by hand); the cases
+// that change membership end by checking it was left alone.
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -37,8 +37,6 @@ using phoenix::conformance::eventually;
 
 namespace balancer_conformance {
 
-namespace fs = std::filesystem;
-
 // What a case needs from the world around a balancer.
 class BalancerRig {
  public:
@@ -67,6 +65,21 @@ class BalancerRig {
   // The same kind of balancer, configured with a backend or load balancer that does not
   // exist; nullptr when it has no configuration to get wrong.
   virtual std::unique_ptr<Balancer> misconfigured() = 0;
+};
+
+// Processes a rig started, stopped by pid when it goes (also when its constructor fails).
+class OwnedProcesses {
+ public:
+  OwnedProcesses() = default;
+  OwnedProcesses(const OwnedProcesses&) = delete;
+  OwnedProcesses& operator=(const OwnedProcesses&) = delete;
+  ~OwnedProcesses() {
+    for (const auto& process : processes_) util::stop_process(process, std::chrono::seconds(2));
+  }
+  void add(const util::ProcessIdentity& process) { processes_.push_back(process); }
+
+ private:
+  std::vector<util::ProcessIdentity> processes_;
 };
 
 // Slow requests through a balancer's listener, on threads of their own.
@@ -103,11 +116,6 @@ class HaproxyRig final : public BalancerRig {
                                                      .config_file = haproxy_.config_file()}) {
     start_server(kHost, legacy_port_, "legacy", true);
   }
-  ~HaproxyRig() override {
-    for (const auto& process : processes_) util::stop_process(process, std::chrono::seconds(2));
-  }
-  HaproxyRig(const HaproxyRig&) = delete;
-  HaproxyRig& operator=(const HaproxyRig&) = delete;
 
   Balancer& balancer() override { return balancer_; }
   std::vector<MemberSpec> servers(const std::string& label, int count, bool healthy) override {
@@ -158,7 +166,7 @@ class HaproxyRig final : public BalancerRig {
     if (!healthy) argv.emplace_back("--unhealthy");
     auto started = util::spawn_detached({argv, dir_.path(), dir_.path() / ("server-" + std::to_string(port) + ".log")});
     if (!started) FAIL("cannot start phoenix-sample-app: " << started.error().message);
-    processes_.push_back(*started);
+    processes_.add(*started);
     const std::string url = "http://" + host + ":" + std::to_string(port) + "/health";
     if (!eventually([&] { return testing::http_get(url).first != 0; }, std::chrono::seconds(5))) {
       FAIL("phoenix-sample-app did not listen on " << host << ":" << port);
@@ -166,7 +174,7 @@ class HaproxyRig final : public BalancerRig {
   }
 
   testing::TempDir dir_;
-  std::vector<util::ProcessIdentity> processes_;
+  OwnedProcesses processes_;
   int legacy_port_;
   testing::Haproxy haproxy_;
   haproxy::SocketRuntimeChannel channel_;
