@@ -1,5 +1,7 @@
 #include "shared/balancers/haproxy_balancer.hpp"
 
+#include <set>
+
 #include "shared/balancers/haproxy_answers.hpp"
 #include "shared/balancers/haproxy_config_file.hpp"
 #include "shared/util/files.hpp"
@@ -10,10 +12,11 @@ namespace phoenix::haproxy {
 namespace {
 
 constexpr std::string_view kStillConnected = "Server still has connections attached to it";
+constexpr std::string_view kRegistered = "New server registered.";
 
 bool accept_plain(const std::string& command, const std::string& answer) {
   if (command.rfind("add server", 0) == 0) {
-    return answer == "New server registered." || answer == "Already exists a server with the same name in backend.";
+    return answer == kRegistered || answer == "Already exists a server with the same name in backend.";
   }
   return answer.empty();
 }
@@ -64,15 +67,21 @@ Result<std::vector<std::string>> HaproxyBalancer::exchange_checked(RuntimeSessio
                                                                    Acceptor accept) {
   auto answers = session.exchange(commands);
   if (!answers) return answers.error();
-  for (std::size_t i = 0; i < answers->size(); ++i) {
-    if (!accept(commands[i], (*answers)[i])) return refused_answer(commands[i], (*answers)[i], settings_.backend);
-  }
-  if (answers->size() < commands.size()) {
-    return Error{ErrorKind::unavailable, "HAProxy closed the connection after " + std::to_string(answers->size()) +
-                                             " of " + std::to_string(commands.size()) + " commands; '" +
-                                             commands[answers->size()] + "' and later ones were not applied"};
-  }
+  PHX_TRY(check_answers(commands, *answers, accept));
   return answers;
+}
+
+Status HaproxyBalancer::check_answers(const std::vector<std::string>& commands, const std::vector<std::string>& answers,
+                                      Acceptor accept) const {
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    if (!accept(commands[i], answers[i])) return refused_answer(commands[i], answers[i], settings_.backend);
+  }
+  if (answers.size() < commands.size()) {
+    return Error{ErrorKind::unavailable, "HAProxy closed the connection after " + std::to_string(answers.size()) +
+                                             " of " + std::to_string(commands.size()) + " commands; '" +
+                                             commands[answers.size()] + "' and later ones were not applied"};
+  }
+  return {};
 }
 
 Result<std::vector<Member>> HaproxyBalancer::read_members(RuntimeSession& session) {
@@ -120,20 +129,33 @@ Result<std::optional<std::vector<std::string>>> HaproxyBalancer::guarded(const s
 }
 
 Status HaproxyBalancer::add_standby(const std::vector<MemberSpec>& members) {
-  std::vector<std::string> commands;
+  if (members.empty()) return {};
+  std::vector<std::string> additions;
   const std::string check = " check inter " + std::to_string(settings_.check_interval_ms) + "ms rise " +
                             std::to_string(settings_.rise) + " fall " + std::to_string(settings_.fall);
   for (const auto& member : members) {
-    commands.push_back("add server " + server(member.name) + " " + member.host + ":" + std::to_string(member.port) +
-                       check + " weight 0");
+    additions.push_back("add server " + server(member.name) + " " + member.host + ":" + std::to_string(member.port) +
+                        check + " weight 0");
   }
-  for (const auto& member : members) {
-    commands.push_back("enable health " + server(member.name));
-    commands.push_back("set server " + server(member.name) + " state ready");
+  auto session = channel_.open();
+  if (!session) return session.error();
+  auto added = (*session)->exchange(additions);
+  if (!added) return added.error();
+  // HAProxy adds servers in maintenance: checks on and ready only for the servers this call
+  // registered. A server that was there already keeps its state, so adding it changes nothing
+  // (it may be admitted or draining); one left in maintenance by an interrupted add is
+  // returned to standby by the plan (return_to_standby).
+  std::vector<std::string> to_standby;
+  for (std::size_t i = 0; i < added->size(); ++i) {
+    if ((*added)[i] != kRegistered) continue;
+    to_standby.push_back("enable health " + server(members[i].name));
+    to_standby.push_back("set server " + server(members[i].name) + " state ready");
   }
-  auto answers = run_checked(commands, accept_plain);
-  if (!answers) return answers.error();
-  return {};
+  if (!to_standby.empty()) {
+    auto enabled = exchange_checked(**session, to_standby, accept_plain);
+    if (!enabled) return enabled.error();
+  }
+  return check_answers(additions, *added, accept_plain);
 }
 
 Status HaproxyBalancer::return_to_standby(const std::vector<std::string>& names) {
@@ -190,8 +212,11 @@ Result<std::optional<std::vector<Member>>> HaproxyBalancer::durable_members() {
   if (!settings_.config_file) return std::optional<std::vector<Member>>{};
   auto text = util::read_file(*settings_.config_file);
   if (!text) return text.error();
+  // A restart comes back with the servers the configuration defines itself and the managed block.
+  auto lines = configured_servers(*text, settings_.backend);
+  for (auto& line : managed_servers(*text, settings_.backend)) lines.push_back(std::move(line));
   std::vector<Member> members;
-  for (const auto& line : managed_servers(*text, settings_.backend)) {
+  for (const auto& line : lines) {
     auto member = parse_server_line(line);
     if (!member) return member.error().context(settings_.config_file->string());
     members.push_back(*member);
@@ -223,12 +248,17 @@ Status HaproxyBalancer::persist(const std::vector<Member>& members) {
   if (!settings_.config_file) return {};
   auto text = util::read_file(*settings_.config_file);
   if (!text) return text.error().context("keeping the live servers in the HAProxy configuration");
-  // Only what Phoenix added: a static server line stays where the operator wrote it (a copy in
-  // the block would stop HAProxy from starting), and one added by hand is not Phoenix's to keep.
+  // Only servers Phoenix added: one added by hand is not Phoenix's to keep, and servers the
+  // configuration defines itself are durable already (a second line of the same name in the
+  // managed block would make HAProxy refuse to start).
+  std::set<std::string> configured;
+  for (const auto& line : configured_servers(*text, settings_.backend)) {
+    if (auto member = parse_server_line(line)) configured.insert(member->name);
+  }
   std::vector<std::string> lines;
   lines.reserve(members.size());
   for (const auto& member : members) {
-    if (added_by_phoenix(member)) lines.push_back(config_line(member));
+    if (added_by_phoenix(member) && configured.count(member.name) == 0) lines.push_back(config_line(member));
   }
   auto updated = with_managed_servers(*text, settings_.backend, lines);
   if (!updated) return updated.error().context(settings_.config_file->string());

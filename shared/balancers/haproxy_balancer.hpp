@@ -52,6 +52,9 @@ class HaproxyBalancer final : public Balancer {
   Result<std::vector<std::string>> run_checked(const std::vector<std::string>& commands, Acceptor accept);
   Result<std::vector<std::string>> exchange_checked(RuntimeSession& session, const std::vector<std::string>& commands,
                                                     Acceptor accept);
+  // The first answer `accept` refuses, or the first command left unanswered, as an error.
+  Status check_answers(const std::vector<std::string>& commands, const std::vector<std::string>& answers,
+                       Acceptor accept) const;
   Result<std::vector<Member>> read_members(RuntimeSession& session);
   // Opens a session, checks the guard on it, and runs `commands` on the same session.
   Result<std::optional<std::vector<std::string>>> guarded(const std::vector<std::string>& keep_serving,

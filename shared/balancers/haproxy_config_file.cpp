@@ -129,4 +129,23 @@ std::vector<std::string> managed_servers(std::string_view config, std::string_vi
   return servers;
 }
 
+std::vector<std::string> configured_servers(std::string_view config, std::string_view backend) {
+  const auto lines = util::split_lines(config);
+  const auto section = find_backend(lines, backend);
+  std::vector<std::string> servers;
+  if (!section) return servers;
+  bool managed = false;
+  for (std::size_t i = section->header + 1; i < section->end; ++i) {
+    const auto trimmed = util::trim(lines[i]);
+    if (trimmed == kManagedBegin) {
+      managed = true;
+    } else if (trimmed == kManagedEnd) {
+      managed = false;
+    } else if (!managed && (trimmed.rfind("server ", 0) == 0 || trimmed.rfind("server\t", 0) == 0)) {
+      servers.emplace_back(trimmed);
+    }
+  }
+  return servers;
+}
+
 }  // namespace phoenix::haproxy

@@ -24,6 +24,10 @@ Result<std::string> with_managed_servers(std::string_view config, std::string_vi
 // The server lines currently in the managed block of `backend` (without indentation).
 std::vector<std::string> managed_servers(std::string_view config, std::string_view backend);
 
+// The server lines of `backend` outside the managed block (without indentation): servers the
+// configuration defines itself, which a restart brings back without Phoenix.
+std::vector<std::string> configured_servers(std::string_view config, std::string_view backend);
+
 // A managed "server <name> <addr:port> ... weight <w> [disabled]" line as the member HAProxy
 // would start with.
 Result<Member> parse_server_line(std::string_view line);

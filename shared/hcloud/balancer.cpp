@@ -41,6 +41,25 @@ Result<std::vector<Member>> HcloudBalancer::members() {
         label_of(labels_of(server.get()), kLabel), server_address(server.get())};
   }
 
+  // Targets that are not servers of this service: their addresses, for the people reading.
+  std::vector<ApiCall> lookups;
+  const cJSON* listed = nullptr;
+  cJSON_ArrayForEach(listed, cJSON_GetObjectItemCaseSensitive(load_balancer, "targets")) {
+    const auto server_id =
+        static_cast<long long>(util::json_number(cJSON_GetObjectItemCaseSensitive(listed, "server"), "id").value_or(0));
+    if (server_id != 0 && owners.count(server_id) == 0)
+      lookups.push_back({"GET", "/servers/" + std::to_string(server_id), ""});
+  }
+  auto looked_up = api_.call_all(lookups);
+  for (auto& result : looked_up) {
+    if (!result) {
+      if (result.error().is(ErrorCode::not_found)) continue;  // deleted meanwhile
+      return result.error().context("reading the targets of load balancer " + settings_.load_balancer);
+    }
+    const cJSON* server = cJSON_GetObjectItemCaseSensitive(result->get(), "server");
+    owners[static_cast<long long>(util::json_number(server, "id").value_or(0))] = {"", server_address(server)};
+  }
+
   std::vector<Member> members;
   server_of_member_.clear();
   const cJSON* target = nullptr;
@@ -101,11 +120,13 @@ Status HcloudBalancer::target_calls(const std::string& action, const std::vector
   }
   auto results = api_.call_all(calls);
   std::vector<long long> actions;
-  for (auto& result : results) {
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    auto& result = results[i];
     if (!result) {
       // Adding a target that is there, or removing one that is gone, is what was wanted.
       if (result.error().is(ErrorCode::already_exists) || result.error().is(ErrorCode::not_found)) continue;
-      return result.error().context(action + " on load balancer " + settings_.load_balancer);
+      return result.error().context(action + " of server " + server_ids[i] + " on load balancer " +
+                                    settings_.load_balancer);
     }
     for (auto action_id : Api::action_ids(result->get())) actions.push_back(action_id);
   }
@@ -146,12 +167,12 @@ Result<GuardedChange> HcloudBalancer::remove(const std::vector<std::string>& nam
                                              const std::vector<std::string>& keep_serving) {
   auto change = guard(keep_serving);
   if (!change || !change->applied) return change;
+  // guard() just read the targets: a member that is not among them is gone already (its
+  // server may even be deleted, which the API answers as invalid input, not as "not found").
   std::vector<std::string> server_ids;
   for (const auto& name : names) {
     if (const auto found = server_of_member_.find(name); found != server_of_member_.end()) {
       server_ids.push_back(found->second);
-    } else if (auto owner = parse_member_name(name)) {
-      server_ids.push_back(owner->server_id);
     }
   }
   PHX_TRY(target_calls("remove_target", server_ids));

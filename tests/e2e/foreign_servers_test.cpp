@@ -16,7 +16,7 @@ struct ForeignRig {
   TempDir dir;
   SampleApp static_server{dir.path(), "static"};
   Haproxy haproxy{dir.path(),
-                  HaproxyOptions{.static_servers = {"server web1 " + static_server.address() + " check inter 100ms"}}};
+                  HaproxyOptions{.backend_lines = {"server web1 " + static_server.address() + " check inter 100ms"}}};
   std::string config_text_before;
 
   std::string write_config(bool allow) {

@@ -54,7 +54,15 @@ Status FakeBalancer::add_standby(const std::vector<MemberSpec>& members) {
   for (const auto& spec : members) names.push_back(spec.name);
   record("add_standby " + util::join(names, ","));
   if (auto error = take_failure("add_standby")) return *error;
+  // Like HAProxy, refuse a server without an address; nothing of the batch is applied then.
   for (const auto& spec : members) {
+    if (spec.host.empty() || spec.port <= 0 || spec.port > 65535) {
+      return Error{ErrorKind::unavailable, "fake balancer refused to add " + spec.name + ": no valid address"};
+    }
+  }
+  for (const auto& spec : members) {
+    // A member that is there already keeps its state (it may be admitted, or draining).
+    if (state.count(spec.name) != 0) continue;
     Member member;
     member.name = spec.name;
     member.address = spec.host + ":" + std::to_string(spec.port);

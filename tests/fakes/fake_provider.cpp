@@ -22,7 +22,9 @@ Pool& FakeProvider::add_pool(const std::string& label, int size, int age_minutes
   pool.meta.label = label;
   pool.meta.created_at = WallTime(std::chrono::hours(500000)) - std::chrono::minutes(age_minutes);
   pool.meta.smoke = smoke;
-  const int index = static_cast<int>(pools.size()) + 1;
+  // Never the index of a pool that lives, also after destroy_pool: addresses stay unique.
+  next_pool_ = std::max(next_pool_, static_cast<int>(pools.size())) + 1;
+  const int index = next_pool_;
   for (int i = 1; i <= size; ++i) {
     pool.servers.push_back(
         {std::to_string(i), "10.0." + std::to_string(index) + "." + std::to_string(i), 8080, ServerState::running});
@@ -34,6 +36,12 @@ Pool& FakeProvider::add_pool(const std::string& label, int size, int age_minutes
 Result<Pool> FakeProvider::create_pool(const PoolSpec& spec) {
   calls.push_back("create_pool " + spec.meta.label + " " + std::to_string(spec.size));
   if (auto error = take_failure("create_pool")) return *error;
+  // Re-running it for a pool that exists completes that pool; it creates no more servers.
+  for (auto& existing : pools) {
+    if (existing.label() != spec.meta.label) continue;
+    existing.complete = true;
+    return existing;
+  }
   Pool& pool = add_pool(spec.meta.label, spec.size, 0, SmokeVerdict::pending);
   pool.meta = spec.meta;
   return pool;

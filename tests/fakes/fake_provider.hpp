@@ -1,5 +1,6 @@
 #pragma once
-// An in-memory Provider recording its calls. Pools get servers at 10.0.<pool>.<n>:8080.
+// An in-memory Provider recording its calls. Pools get servers at 10.0.<pool>.<n>:8080, <pool>
+// counting every pool ever added, so a pool never gets the addresses of another.
 
 #include <map>
 #include <optional>
@@ -30,6 +31,7 @@ class FakeProvider final : public Provider {
 
  private:
   std::optional<Error> take_failure(const std::string& kind);
+  int next_pool_ = 0;  // the last pool index handed out (servers are at 10.0.<index>.<n>)
 };
 
 }  // namespace phoenix::fakes

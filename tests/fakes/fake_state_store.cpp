@@ -5,12 +5,8 @@ namespace phoenix::fakes {
 Result<LockOutcome> FakeStateStore::acquire_lock(const LockRequest& request) {
   LockOutcome outcome;
   if (lock) {
-    if (!holder_gone) {
-      return Error{ErrorKind::refused, "another deploy holds the lock: " + lock->describe(), ErrorCode::lock_held};
-    }
-    if (!request.break_lock) {
-      return Error{ErrorKind::refused, "the deploy lock is stale; re-run with --break-lock", ErrorCode::lock_held};
-    }
+    // The words and codes every store answers a held lock with.
+    PHX_TRY(check_lock_takeover(*lock, staleness(*lock, request.stale_after), request.break_lock));
     outcome.taken_over = lock;
   }
   lock = request.holder;

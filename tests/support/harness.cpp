@@ -116,7 +116,7 @@ Haproxy::Haproxy(const fs::path& directory, HaproxyOptions options)
       options.balance +
       "\n"
       "    option httpchk GET /health\n";
-  for (const auto& line : options.static_servers) config += "    " + line + "\n";
+  for (const auto& line : options.backend_lines) config += "    " + line + "\n";
   if (!util::write_file_atomic(config_file_, config).ok()) fail("cannot write haproxy.cfg");
   start();
 }

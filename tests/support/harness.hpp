@@ -48,7 +48,7 @@ struct HaproxyOptions {
   std::string socket_level = "admin";
   std::string balance = "roundrobin";
   bool redispatch = true;
-  std::vector<std::string> static_servers;  // "server web1 127.0.0.1:9 check" lines of the backend
+  std::vector<std::string> backend_lines;  // more lines of the backend ("server legacy 127.0.0.1:8080")
 };
 
 // A real HAProxy (Debian package) on loopback: frontend on a free port, an empty dynamic

@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_runtime_channel.hpp"
+#include "shared/balancers/haproxy_config_file.hpp"
+#include "shared/util/files.hpp"
+#include "support/harness.hpp"
 
 using namespace phoenix;
 using phoenix::fakes::FakeRuntimeChannel;
@@ -16,19 +19,46 @@ std::string plain_answer(const std::string& command) {
 haproxy::HaproxySettings settings() { return {"web", 200, 2, 3, std::nullopt}; }
 }  // namespace
 
-TEST_CASE("members are added on standby: weight 0, checks on, then ready, in one batch", "[haproxy]") {
+TEST_CASE("members are added on standby on one connection: weight 0, then checks on and ready", "[haproxy]") {
   FakeRuntimeChannel channel(plain_answer);
   haproxy::HaproxyBalancer balancer(channel, settings());
   REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}, {"2:2", "127.64.0.5", 8001, "2"}}).ok());
-  REQUIRE(channel.batches.size() == 1);
+  CHECK(channel.sessions == 1);
+  REQUIRE(channel.batches.size() == 2);
   CHECK(channel.batches[0] == std::vector<std::string>{
                                   "add server web/2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 weight 0",
                                   "add server web/2:2 127.64.0.5:8001 check inter 200ms rise 2 fall 3 weight 0",
+                              });
+  CHECK(channel.batches[1] == std::vector<std::string>{
                                   "enable health web/2:1",
                                   "set server web/2:1 state ready",
                                   "enable health web/2:2",
                                   "set server web/2:2 state ready",
                               });
+}
+
+TEST_CASE("adding a member that is there already leaves it as it is (admitted, draining)", "[haproxy]") {
+  FakeRuntimeChannel channel([](const std::string& command) -> std::string {
+    if (command.rfind("add server web/2:1 ", 0) == 0) return "Already exists a server with the same name in backend.";
+    return plain_answer(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}, {"2:2", "127.64.0.5", 8001, "2"}}).ok());
+  REQUIRE(channel.batches.size() == 2);
+  CHECK(channel.batches[1] == std::vector<std::string>{"enable health web/2:2", "set server web/2:2 state ready"});
+}
+
+TEST_CASE("a refused addition is an error naming it, after the others were put on standby", "[haproxy]") {
+  FakeRuntimeChannel channel([](const std::string& command) -> std::string {
+    if (command.rfind("add server web/2:1 ", 0) == 0) return "Config: backend 'web': server '2:1' has no port.";
+    return plain_answer(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  const auto status = balancer.add_standby({{"2:1", "127.64.0.4", 0, "1"}, {"2:2", "127.64.0.5", 8001, "2"}});
+  REQUIRE_FALSE(status.ok());
+  CHECK_THAT(status.error().message, Catch::Contains("add server web/2:1"));
+  REQUIRE(channel.batches.size() == 2);
+  CHECK(channel.batches[1] == std::vector<std::string>{"enable health web/2:2", "set server web/2:2 state ready"});
 }
 
 TEST_CASE("admit, drain and remove send the documented commands", "[haproxy]") {
@@ -87,8 +117,8 @@ TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
     haproxy::HaproxyBalancer balancer(channel, settings());
     const auto status = balancer.add_standby({{"2:1", "h", 1, "1"}});
     CHECK(status.error().kind == ErrorKind::unavailable);
-    CHECK_THAT(status.error().message, Catch::Contains("after 1 of 3 commands"));
-    CHECK_THAT(status.error().message, Catch::Contains("enable health web/2:1"));
+    CHECK_THAT(status.error().message, Catch::Contains("after 1 of 2 commands"));
+    CHECK_THAT(status.error().message, Catch::Contains("'set server web/2:1 state ready' and later ones"));
   }
 }
 
@@ -143,4 +173,35 @@ TEST_CASE("drain and remove check the guard on the same connection as the change
   CHECK_THAT(refused->refusal, Catch::Contains("3:1 is no longer admitted"));
   CHECK(channel.batches.size() == 1);
   CHECK_FALSE(balancer.drain({"1:1"}, {"9:9"})->applied);
+}
+
+TEST_CASE("persist leaves servers the configuration defines itself out of the managed block", "[haproxy]") {
+  // A second line of the same name would make HAProxy refuse the configuration on restart.
+  testing::TempDir dir;
+  const auto file = dir.path() / "haproxy.cfg";
+  REQUIRE(
+      util::write_file_atomic(file, "backend web\n    balance roundrobin\n    server legacy 10.0.0.1:80 check\n").ok());
+  FakeRuntimeChannel channel(plain_answer);
+  auto configured = settings();
+  configured.config_file = file;
+  haproxy::HaproxyBalancer balancer(channel, configured);
+  Member legacy;
+  legacy.name = "legacy";
+  legacy.address = "10.0.0.1:80";
+  legacy.weight = 1;
+  Member ours = legacy;
+  ours.name = "2:1";
+  ours.address = "127.64.0.4:8000";
+  REQUIRE(balancer.persist({legacy, ours}).ok());
+  const auto text = *util::read_file(file);
+  CHECK(haproxy::managed_servers(text, "web") ==
+        std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 weight 1"});
+  // A restart comes back with both, so both are the durable membership.
+  const auto durable = balancer.durable_members();
+  REQUIRE(durable.ok());
+  REQUIRE(durable->has_value());
+  REQUIRE((*durable)->size() == 2);
+  CHECK((**durable)[0].name == "legacy");
+  CHECK((**durable)[0].admitted());
+  CHECK((**durable)[1].name == "2:1");
 }

@@ -57,3 +57,15 @@ TEST_CASE("backend names are matched exactly, and listen sections count", "[hapr
   CHECK(managed_servers(*updated, "webx").empty());
   CHECK(managed_servers(*updated, "web").size() == 1);
 }
+
+TEST_CASE("servers the configuration defines itself are listed apart from the managed block",
+          "[haproxy][config-file]") {
+  const std::string config =
+      "backend web\n    balance roundrobin\n    server legacy 10.0.0.1:80 check\n"
+      "    default-server inter 1s\n";
+  auto updated = with_managed_servers(config, "web", {"server 1:1 a:1"});
+  REQUIRE(updated.ok());
+  CHECK(configured_servers(*updated, "web") == std::vector<std::string>{"server legacy 10.0.0.1:80 check"});
+  CHECK(managed_servers(*updated, "web") == std::vector<std::string>{"server 1:1 a:1"});
+  CHECK(configured_servers(*updated, "api").empty());
+}
