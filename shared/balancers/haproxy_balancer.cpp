@@ -144,7 +144,7 @@ Status HaproxyBalancer::add_standby(const std::vector<MemberSpec>& members) {
   // HAProxy adds servers in maintenance: checks on and ready only for the servers this call
   // registered. A server that was there already keeps its state, so adding it changes nothing
   // (it may be admitted or draining); one left in maintenance by an interrupted add is
-  // returned to standby by the plan (return_to_standby).
+  // returned to standby by the plan (standby).
   std::vector<std::string> to_standby;
   for (std::size_t i = 0; i < added->size(); ++i) {
     if ((*added)[i] != kRegistered) continue;
@@ -158,7 +158,8 @@ Status HaproxyBalancer::add_standby(const std::vector<MemberSpec>& members) {
   return check_answers(additions, *added, accept_plain);
 }
 
-Status HaproxyBalancer::return_to_standby(const std::vector<std::string>& names) {
+Result<GuardedChange> HaproxyBalancer::standby(const std::vector<std::string>& names,
+                                                const std::vector<std::string>& keep_serving) {
   std::vector<std::string> commands;
   for (const auto& name : names) {
     commands.push_back("set server " + server(name) + " weight 0");
@@ -166,9 +167,11 @@ Status HaproxyBalancer::return_to_standby(const std::vector<std::string>& names)
     commands.push_back("enable health " + server(name));
     commands.push_back("set server " + server(name) + " state ready");
   }
-  auto answers = run_checked(commands, accept_plain);
+  GuardedChange change;
+  auto answers = guarded(keep_serving, commands, accept_plain, change.refusal);
   if (!answers) return answers.error();
-  return {};
+  change.applied = answers->has_value();
+  return change;
 }
 
 Status HaproxyBalancer::admit(const std::vector<std::string>& names) {

@@ -196,6 +196,10 @@ void read_small_sections(ObjectReader& root, Config& config, Status& status) {
   }
   if (auto retention = root.object("retention", false)) {
     if (auto keep = retention->integer("keep", false, 0, 1000)) config.retention_keep = static_cast<int>(*keep);
+    if (auto hot = retention->integer("hot", false, 0, 10)) config.retention_hot = static_cast<int>(*hot);
+    if (auto good = retention->integer("keep_good", false, 0, 1000)) {
+      config.retention_keep_good = static_cast<int>(*good);
+    }
     if (status.ok()) status = retention->finish();
   }
   if (auto history = root.object("history", false)) {

@@ -97,6 +97,8 @@ struct Config {
   SmokeTestConfig smoke_test;
   BalancerConfig balancer;
   int retention_keep = 3;
+  int retention_hot = 1;        // replaced pools kept on standby in the balancer
+  int retention_keep_good = 2;  // known-good pools prune and delete never go below
   std::chrono::seconds lock_stale_after{3600};
   std::size_t history_keep = 10000;  // events; the oldest are dropped beyond it
 };

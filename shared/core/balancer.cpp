@@ -1,6 +1,7 @@
 #include "shared/core/balancer.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace phoenix {
@@ -88,5 +89,20 @@ bool only_live(const std::string& target, const std::vector<std::string>& target
 
 std::vector<std::string> live_labels(const std::vector<Member>& members) { return labels_where(members, true); }
 std::vector<std::string> member_labels(const std::vector<Member>& members) { return labels_where(members, false); }
+
+std::vector<std::string> standby_labels(const std::vector<Member>& members) {
+  std::map<std::string, bool> all_on_standby;
+  for (const auto& member : members) {
+    const auto owner = parse_member_name(member.name);
+    if (!owner) continue;
+    const auto [entry, added] = all_on_standby.emplace(owner->label, true);
+    entry->second = entry->second && on_standby(member);
+  }
+  std::vector<std::string> labels;
+  for (const auto& [label, standby] : all_on_standby) {
+    if (standby) labels.push_back(label);
+  }
+  return labels;
+}
 
 }  // namespace phoenix

@@ -43,6 +43,9 @@ struct Member {
   bool healthy() const { return up && check == CheckState::passed; }
 };
 
+// Ready with weight 0: checked by the balancer, routed no new traffic.
+inline bool on_standby(const Member& member) { return member.admin == AdminState::ready && member.weight == 0; }
+
 // What a guarded change did.
 struct GuardedChange {
   bool applied = true;                       // false: the guard did not hold and nothing changed
@@ -101,8 +104,11 @@ class Balancer {
   // Adds members on standby: ready, weight 0, health checks on, routed nothing; the balancer
   // starts checking them at once. Without `capabilities().standby` they are admitted.
   virtual Status add_standby(const std::vector<MemberSpec>& members) = 0;
-  // Puts existing members (drained, in maintenance) back on standby, checks on.
-  virtual Status return_to_standby(const std::vector<std::string>& names) = 0;
+  // Puts existing members on standby, checks on: drained or in maintenance ones back, or
+  // admitted ones (a pool that stays hot). With a non-empty `keep_serving`, guarded like
+  // drain, because taking admitted members to weight 0 takes capacity away.
+  virtual Result<GuardedChange> standby(const std::vector<std::string>& names,
+                                        const std::vector<std::string>& keep_serving) = 0;
   // Starts routing new traffic to members (weight above 0). The caller admits only members
   // whose checks passed; the balancer does not re-check.
   virtual Status admit(const std::vector<std::string>& names) = 0;
@@ -144,5 +150,7 @@ bool only_live(const std::string& target, const std::vector<std::string>& target
 std::vector<std::string> live_labels(const std::vector<Member>& members);
 // Labels of pools with a member in any state, sorted.
 std::vector<std::string> member_labels(const std::vector<Member>& members);
+// Labels of pools whose members (Phoenix's) are all on standby: the hot pools, sorted.
+std::vector<std::string> standby_labels(const std::vector<Member>& members);
 
 }  // namespace phoenix

@@ -12,8 +12,8 @@ const char* to_string(StepKind kind) {
   switch (kind) {
     case StepKind::add_standby:
       return "add-standby";
-    case StepKind::return_to_standby:
-      return "return-to-standby";
+    case StepKind::standby:
+      return "standby";
     case StepKind::wait_healthy:
       return "wait-healthy";
     case StepKind::admit:
@@ -67,29 +67,32 @@ Status check_foreign_members(const std::vector<Member>& members, bool keep_forei
                                        "balancer.allow_foreign_servers to true to leave them serving beside it"};
 }
 
-// The membership after the switch: the target's servers, admitted. (Members Phoenix did not
-// add are not Phoenix's to keep; the balancer keeps them where the operator put them.)
-std::vector<Member> end_state(const Pool& target) {
-  std::vector<Member> membership;
-  for (const auto& server : target.servers) {
+// The membership after the switch: the target's servers admitted, and those of the pools that
+// stay hot on standby (weight 0). Members Phoenix did not add are not Phoenix's to keep; the
+// balancer keeps them where the operator put them.
+void add_end_state(const Pool& pool, int weight, std::vector<Member>& membership) {
+  for (const auto& server : pool.servers) {
     Member member;
-    member.name = member_name(target.label(), server.id);
+    member.name = member_name(pool.label(), server.id);
     member.address = server.address();
     member.admin = AdminState::ready;
-    member.weight = 1;
+    member.weight = weight;
     membership.push_back(std::move(member));
   }
-  return membership;
 }
 
 // The persist step goes just before the first step that routes to the target or takes
 // capacity away (see Step::membership), else last.
-void insert_persist(SwitchPlan& plan, const Pool& target) {
+void insert_persist(SwitchPlan& plan, const Pool& target, const std::vector<Pool>& pools,
+                    const std::set<std::string>& hot) {
   const auto first_change = std::find_if(plan.steps.begin(), plan.steps.end(), [](const Step& step) {
-    return step.kind == StepKind::admit || step.kind == StepKind::drain || step.kind == StepKind::remove;
+    const bool takes_capacity = step.kind == StepKind::drain || step.kind == StepKind::remove ||
+                                (step.kind == StepKind::standby && !step.keep_serving.empty());
+    return step.kind == StepKind::admit || takes_capacity;
   });
   Step persist{StepKind::persist, {}, {}, {}};
-  persist.membership = end_state(target);
+  add_end_state(target, 1, persist.membership);
+  for (const auto& label : hot) add_end_state(*find_pool(pools, label), 0, persist.membership);
   plan.steps.insert(first_change, std::move(persist));
 }
 
@@ -101,8 +104,8 @@ std::string describe(const Step& step) {
   switch (step.kind) {
     case StepKind::add_standby:
       return "add " + count + " on standby: " + names;
-    case StepKind::return_to_standby:
-      return "return " + count + " to standby: " + names;
+    case StepKind::standby:
+      return "put " + count + " on standby (checked, no traffic): " + names;
     case StepKind::wait_healthy:
       return "wait until the balancer reports " + count + " healthy: " + names;
     case StepKind::admit:
@@ -119,9 +122,11 @@ std::string describe(const Step& step) {
   return "step";
 }
 
-Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<Pool>& pools,
-                               const std::vector<Member>& members) {
-  const Pool* target = find_pool(pools, request.target);
+namespace {
+
+using MemberIndex = std::map<std::string, const Member*>;
+
+Status check_target(const SwitchRequest& request, const Pool* target) {
   if (target == nullptr) {
     return Error{ErrorKind::invalid,
                  "there is no pool '" + request.target + "'; 'create-pipeline list' shows the pools that exist"};
@@ -140,9 +145,141 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
                                          "', not 'passed'; run 'create-pipeline smoke-test --label " + request.target +
                                          "', or deploy anyway with --force"};
   }
+  return {};
+}
 
+// Whether every server of `pool` is a member on standby whose latest check passed: the
+// balancer has been verifying it all along, so it can take traffic without waiting.
+bool hot_and_healthy(const Pool& pool, const MemberIndex& by_name) {
+  for (const auto& server : pool.servers) {
+    const auto found = by_name.find(member_name(pool.label(), server.id));
+    if (found == by_name.end() || !on_standby(*found->second) || !found->second->healthy()) return false;
+  }
+  return true;
+}
+
+// The steps that bring the target in: add what is missing on standby, put back on standby
+// what was drained, wait for the balancer's own checks (skipped when the whole pool is hot and
+// healthy), then admit.
+struct TargetSteps {
+  Step additions{StepKind::add_standby, {}, {}, {}};
+  Step back_to_standby{StepKind::standby, {}, {}, {}};
+  Step wait_healthy{StepKind::wait_healthy, {}, {}, {}};
+  Step admit{StepKind::admit, {}, {}, {}};
+  std::set<std::string> names;
+};
+
+TargetSteps target_steps(const Pool& target, const MemberIndex& by_name) {
+  TargetSteps steps;
+  const bool instant = hot_and_healthy(target, by_name);
+  for (const auto& server : target.servers) {
+    const auto name = member_name(target.label(), server.id);
+    steps.names.insert(name);
+    const auto found = by_name.find(name);
+    if (found == by_name.end()) {
+      steps.additions.members.push_back(name);
+      steps.additions.additions.push_back({name, server.host, server.port, server.id});
+      steps.admit.members.push_back(name);
+      continue;
+    }
+    const Member& member = *found->second;
+    if (member.admin != AdminState::ready) steps.back_to_standby.members.push_back(name);
+    if (!member.admitted()) steps.admit.members.push_back(name);
+  }
+  if (!instant) steps.wait_healthy.members = steps.admit.members;
+  return steps;
+}
+
+// The pools that stay hot after the switch: the newest `hot` usable ones among the pools it
+// replaces (first) and those already on standby. Bad, failed or incomplete pools are no
+// rollback target and never stay hot.
+std::set<std::string> choose_hot(int hot, const std::string& target, const std::vector<Pool>& pools,
+                                 const std::vector<Member>& members) {
+  std::set<std::string> chosen;
+  if (hot <= 0) return chosen;
+  const auto live = live_labels(members);
+  const auto in_balancer = member_labels(members);
+  std::vector<Pool> replaced;
+  std::vector<Pool> standing_by;
+  for (const auto& pool : pools) {
+    if (pool.label() == target || !usable_rollback_target(pool)) continue;
+    if (std::find(live.begin(), live.end(), pool.label()) != live.end()) {
+      replaced.push_back(pool);
+    } else if (std::find(in_balancer.begin(), in_balancer.end(), pool.label()) != in_balancer.end()) {
+      standing_by.push_back(pool);
+    }
+  }
+  sort_newest_first(replaced);
+  sort_newest_first(standing_by);
+  for (const auto* group : {&replaced, &standing_by}) {
+    for (const auto& pool : *group) {
+      if (static_cast<int>(chosen.size()) < hot) chosen.insert(pool.label());
+    }
+  }
+  return chosen;
+}
+
+// The steps for everything else Phoenix added: pools that stay hot go (or stay) on standby,
+// checks on; the rest are drained and removed. Capacity leaves only while the target serves.
+struct OldSteps {
+  Step to_standby{StepKind::standby, {}, {}, {}};
+  Step drain{StepKind::drain, {}, {}, {}};
+  Step wait_drained{StepKind::wait_drained, {}, {}, {}};
+  Step remove{StepKind::remove, {}, {}, {}};
+};
+
+OldSteps old_steps(const std::vector<Member>& members, const std::set<std::string>& target_names,
+                   const std::set<std::string>& hot, Step& back_to_standby) {
+  OldSteps steps;
+  const std::vector<std::string> keep_serving(target_names.begin(), target_names.end());
+  steps.to_standby.keep_serving = keep_serving;
+  steps.drain.keep_serving = keep_serving;
+  steps.remove.keep_serving = keep_serving;
+  for (const auto& member : members) {
+    const auto owner = parse_member_name(member.name);
+    if (!owner || target_names.count(member.name) != 0) continue;
+    if (hot.count(owner->label) != 0) {
+      if (member.admitted()) {
+        steps.to_standby.members.push_back(member.name);
+      } else if (member.admin != AdminState::ready) {
+        back_to_standby.members.push_back(member.name);
+      }
+      continue;
+    }
+    if (member.admitted()) steps.drain.members.push_back(member.name);
+    if (member.admitted() || member.admin == AdminState::drain) steps.wait_drained.members.push_back(member.name);
+    steps.remove.members.push_back(member.name);
+  }
+  return steps;
+}
+
+// Servers of hot pools that are not in the balancer at all join on standby with the target's
+// additions (no wait: they take no traffic).
+void add_missing_hot(const std::vector<Pool>& pools, const std::set<std::string>& hot, const MemberIndex& by_name,
+                     Step& additions) {
+  for (const auto& label : hot) {
+    for (const auto& server : find_pool(pools, label)->servers) {
+      const auto name = member_name(label, server.id);
+      if (by_name.count(name) != 0) continue;
+      additions.members.push_back(name);
+      additions.additions.push_back({name, server.host, server.port, server.id});
+    }
+  }
+}
+
+}  // namespace
+
+bool usable_rollback_target(const Pool& pool) {
+  return pool.complete && !pool.servers.empty() && pool.power == PowerState::on &&
+         pool.meta.smoke == SmokeVerdict::passed && pool.meta.verdict != LiveVerdict::bad;
+}
+
+Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<Pool>& pools,
+                               const std::vector<Member>& members) {
+  const Pool* target = find_pool(pools, request.target);
+  PHX_TRY(check_target(request, target));
   PHX_TRY(check_foreign_members(members, request.keep_foreign));
-  std::map<std::string, const Member*> by_name;
+  MemberIndex by_name;
   for (const auto& member : members) by_name[member.name] = &member;
 
   SwitchPlan plan;
@@ -150,41 +287,16 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
   for (const auto& label : live_labels(members)) {
     if (label != request.target) plan.from.push_back(label);
   }
-
-  Step additions{StepKind::add_standby, {}, {}, {}};
-  Step back_to_standby{StepKind::return_to_standby, {}, {}, {}};
-  Step wait_healthy{StepKind::wait_healthy, {}, {}, {}};
-  std::set<std::string> target_names;
-  for (const auto& server : target->servers) {
-    const auto name = member_name(target->label(), server.id);
-    target_names.insert(name);
-    const auto found = by_name.find(name);
-    if (found == by_name.end()) {
-      additions.members.push_back(name);
-      additions.additions.push_back({name, server.host, server.port, server.id});
-      wait_healthy.members.push_back(name);
-      continue;
-    }
-    const Member& member = *found->second;
-    if (member.admin != AdminState::ready) back_to_standby.members.push_back(name);
-    if (!member.admitted()) wait_healthy.members.push_back(name);
-  }
-
-  Step drain{StepKind::drain, {}, {}, {target_names.begin(), target_names.end()}};
-  Step wait_drained{StepKind::wait_drained, {}, {}, {}};
-  Step remove{StepKind::remove, {}, {}, {target_names.begin(), target_names.end()}};
-  for (const auto& member : members) {
-    if (target_names.count(member.name) != 0 || !added_by_phoenix(member)) continue;
-    if (member.admitted()) drain.members.push_back(member.name);
-    if (member.admitted() || member.admin == AdminState::drain) wait_drained.members.push_back(member.name);
-    remove.members.push_back(member.name);
-  }
-
-  Step admit{StepKind::admit, wait_healthy.members, {}, {}};
-  for (Step* step : {&additions, &back_to_standby, &wait_healthy, &admit, &drain, &wait_drained, &remove}) {
+  auto in = target_steps(*target, by_name);
+  const auto hot = choose_hot(request.hot, request.target, pools, members);
+  plan.hot.assign(hot.begin(), hot.end());
+  auto out = old_steps(members, in.names, hot, in.back_to_standby);
+  add_missing_hot(pools, hot, by_name, in.additions);
+  for (Step* step : {&in.additions, &in.back_to_standby, &in.wait_healthy, &in.admit, &out.to_standby, &out.drain,
+                     &out.wait_drained, &out.remove}) {
     if (!step->members.empty()) plan.steps.push_back(std::move(*step));
   }
-  if (!plan.steps.empty()) insert_persist(plan, *target);
+  if (!plan.steps.empty()) insert_persist(plan, *target, pools, hot);
   return plan;
 }
 

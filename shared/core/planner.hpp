@@ -14,7 +14,7 @@ namespace phoenix {
 
 enum class StepKind {
   add_standby,        // add new members, checked but routed nothing
-  return_to_standby,  // drained or maintenance members of the target back to standby
+  standby,            // existing members to standby: the target's drained ones, or a pool that stays hot
   wait_healthy,       // until the balancer's own checks pass for every member
   admit,              // route new traffic to them
   drain,              // stop new traffic to the old members
@@ -28,9 +28,10 @@ struct Step {
   StepKind kind = StepKind::add_standby;
   std::vector<std::string> members;   // the member names this step acts on
   std::vector<MemberSpec> additions;  // add_standby only
-  // drain and remove: the target's members, which must still be admitted (and one of them
-  // up) at the moment capacity is taken away; the balancer checks it atomically with the
-  // change, because a reload or a hand-made change may have undone earlier steps.
+  // standby (of a live pool), drain and remove: the target's members, which must still be
+  // admitted (and one of them up) at the moment capacity is taken away; the balancer checks it
+  // atomically with the change, because a reload or a hand-made change may have undone
+  // earlier steps. Empty for changes that take no capacity away.
   std::vector<std::string> keep_serving;
   // persist only: the membership the balancer must come back with after a restart. Written
   // once per switch, ahead of the runtime: just before the first step that routes to the
@@ -46,6 +47,7 @@ std::string describe(const Step& step);
 struct SwitchPlan {
   std::string target;
   std::vector<std::string> from;  // labels that were live
+  std::vector<std::string> hot;   // labels that stay in the balancer on standby afterwards
   std::vector<Step> steps;
 };
 
@@ -55,7 +57,14 @@ struct SwitchRequest {
   // Members Phoenix did not add (a static server line, one added by hand) stay as they are.
   // Without it a backend holding such members is refused before anything changes.
   bool keep_foreign = false;
+  // How many replaced or standby pools stay in the balancer on standby (retention.hot): the
+  // newest usable ones, the pool being replaced first. 0 where the balancer has no standby.
+  int hot = 0;
 };
+
+// A pool that can take traffic back at once: complete, powered on, smoke test passed, not
+// marked bad.
+bool usable_rollback_target(const Pool& pool);
 
 // The steps that make `request.target` the only live pool. Invariant 1 is in the order:
 // nothing old is drained before every new member is healthy and admitted. Invariant 12: only

@@ -52,8 +52,10 @@ std::string render_pools_table(const PoolListing& listing) {
   std::vector<std::vector<std::string>> rows = {
       {"LABEL", "LIVE", "SMOKE", "VERDICT", "POWER", "SERVERS", "CREATED", "REVISION"}};
   for (const auto& pool : listing.pools) {
-    std::string live =
-        contains(listing.live, pool.label()) ? "live" : (contains(listing.in_balancer, pool.label()) ? "member" : "-");
+    std::string live = contains(listing.live, pool.label())      ? "live"
+                       : contains(listing.hot, pool.label())       ? "hot"
+                       : contains(listing.in_balancer, pool.label()) ? "member"
+                                                                     : "-";
     if (listing.balancer_error) live = "?";
     std::string servers = servers_summary(pool);
     if (!pool.complete) servers += " (incomplete)";
@@ -73,6 +75,7 @@ std::string render_pools_json(const PoolListing& listing) {
     cJSON* item = cJSON_CreateObject();
     util::add_string(item, "label", pool.label());
     util::add_bool(item, "live", contains(listing.live, pool.label()));
+    util::add_bool(item, "hot", contains(listing.hot, pool.label()));
     util::add_string(item, "smoke", to_string(pool.meta.smoke));
     util::add_string(item, "verdict", to_string(pool.meta.verdict));
     util::add_string(item, "verdict_reason", pool.meta.verdict_reason);
@@ -97,7 +100,9 @@ std::string render_pools_json(const PoolListing& listing) {
 std::string render_status_table(const StatusReport& report) {
   std::string out = "service  " + report.service + "\n";
   out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) + "\n";
+  for (const auto& pool : report.standby) out += "standby  " + pool.describe() + "\n";
   if (report.lock) out += "lock     held by " + report.lock->describe() + "\n";
+  for (const auto& note : report.notes) out += "note     " + note + "\n";
   if (!report.members.empty()) {
     out += "\n";
     std::vector<std::vector<std::string>> rows = {{"POOL", "SERVER", "ADDRESS", "STATE", "HEALTH", "CONNECTIONS"}};
@@ -121,6 +126,16 @@ std::string render_status_json(const StatusReport& report) {
   util::Json document(cJSON_CreateObject());
   util::add_string(document.get(), "service", report.service);
   cJSON_AddItemToObject(document.get(), "live", string_array(report.live));
+  cJSON* standby = cJSON_AddArrayToObject(document.get(), "standby");
+  for (const auto& pool : report.standby) {
+    cJSON* item = cJSON_CreateObject();
+    util::add_string(item, "pool", pool.label);
+    util::add_number(item, "members", static_cast<double>(pool.members));
+    util::add_number(item, "up", static_cast<double>(pool.up));
+    util::add_string(item, "check", pool.check);
+    cJSON_AddItemToArray(standby, item);
+  }
+  cJSON_AddItemToObject(document.get(), "notes", string_array(report.notes));
   cJSON* members = cJSON_AddArrayToObject(document.get(), "members");
   for (const auto& member : report.members) {
     cJSON* item = cJSON_CreateObject();

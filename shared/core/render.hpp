@@ -18,6 +18,7 @@ struct PoolListing {
   std::vector<Pool> pools;  // newest first
   std::vector<std::string> live;
   std::vector<std::string> in_balancer;       // labels with a member in any state
+  std::vector<std::string> hot;               // labels on standby in the balancer
   std::optional<std::string> balancer_error;  // the balancer could not be read
 };
 

@@ -1,7 +1,9 @@
 #include "shared/core/status.hpp"
 
 #include <algorithm>
+#include <set>
 
+#include "shared/core/planner.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -11,6 +13,76 @@ std::string member_state_name(const Member& member) {
   if (member.admin == AdminState::ready && member.weight == 0) return "standby";
   return to_string(member.admin);
 }
+
+std::string StandbyPool::describe() const {
+  std::string text = "pool " + label + ", " + std::to_string(up) + "/" + std::to_string(members) + " UP";
+  if (!check.empty()) text += " (" + check + ")";
+  if (!down.empty()) text += "; " + util::join(down, ", ");
+  return text;
+}
+
+namespace {
+
+std::string health_words(const Member& member) {
+  std::string text = member.status_text.empty() ? (member.up ? "up" : "down") : member.status_text;
+  if (!member.check_text.empty()) text += " (" + member.check_text + ")";
+  return text;
+}
+
+std::vector<StandbyPool> standby_pools(const std::vector<Member>& members) {
+  std::vector<StandbyPool> pools;
+  for (const auto& label : standby_labels(members)) {
+    StandbyPool pool{.label = label};
+    std::set<std::string> checks;
+    for (const auto& member : members) {
+      const auto owner = parse_member_name(member.name);
+      if (!owner || owner->label != label) continue;
+      ++pool.members;
+      checks.insert(member.check_text);
+      if (member.healthy()) {
+        ++pool.up;
+      } else {
+        pool.down.push_back(member.name + " " + health_words(member));
+      }
+    }
+    if (checks.size() == 1) pool.check = *checks.begin();
+    pools.push_back(std::move(pool));
+  }
+  return pools;
+}
+
+// Hot pools, and what makes one a slower or no rollback target.
+void report_standby(const StatusInputs& inputs, StatusReport& report) {
+  report.standby = standby_pools(inputs.members);
+  for (const auto& pool : report.standby) {
+    for (const auto& down : pool.down) {
+      report.problems.push_back("standby member " + down + " of hot pool " + pool.label +
+                                ": a switch to pool " + pool.label + " waits for its checks (or fails) instead of "
+                                "being instant; look at the server, or rebuild the pool");
+    }
+  }
+  if (!inputs.standby_supported) {
+    report.notes.push_back(inputs.balancer +
+                           " has no weight 0, so no pool can wait on standby: a rollback adds the pool's servers "
+                           "and waits for their first checks (see docs/hcloud.md)");
+  }
+}
+
+// The rollback target that must always be there (invariant 9).
+void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
+  if (report.live.empty()) return;
+  for (const auto& pool : inputs.pools) {
+    if (std::find(report.live.begin(), report.live.end(), pool.label()) == report.live.end() &&
+        usable_rollback_target(pool)) {
+      return;
+    }
+  }
+  report.problems.push_back(
+      "no known-good pool to roll back to: every other pool failed its smoke test, is marked bad, is incomplete or "
+      "powered off, or is gone; create one ('create-pipeline rebuild --from L' rebuilds a release)");
+}
+
+}  // namespace
 
 StatusReport build_status(const StatusInputs& inputs) {
   StatusReport report;
@@ -68,12 +140,12 @@ StatusReport build_status(const StatusInputs& inputs) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");
   }
 
+  const auto hot_labels = inputs.intent ? std::vector<std::string>{} : standby_labels(inputs.members);
   for (const auto& member : inputs.members) {
     MemberRow row;
     row.address = member.address;
     row.state = member_state_name(member);
-    row.health = member.status_text.empty() ? (member.up ? "up" : "down") : member.status_text;
-    if (!member.check_text.empty()) row.health += " (" + member.check_text + ")";
+    row.health = health_words(member);
     row.sessions = member.sessions;
     const auto owner = parse_member_name(member.name);
     if (!owner) {
@@ -109,11 +181,14 @@ StatusReport build_status(const StatusInputs& inputs) {
       problems.push_back("live member " + member.name + " is not healthy: " + row.health);
     }
     const bool operation_running = inputs.intent.has_value() && inputs.operation_in_progress;
-    if (!member.admitted() && !operation_running) {
+    const bool hot = std::find(hot_labels.begin(), hot_labels.end(), owner->label) != hot_labels.end();
+    if (!member.admitted() && !operation_running && !hot) {
       problems.push_back("member " + member.name + " is left in " + row.state +
                          "; the next deploy or 'deploy-pipeline repair' cleans it up");
     }
   }
+  if (!inputs.intent) report_standby(inputs, report);
+  report_rollback_target(inputs, report);
   return report;
 }
 

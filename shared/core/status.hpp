@@ -22,9 +22,23 @@ struct MemberRow {
   int sessions = 0;
 };
 
+// A pool kept hot: every member on standby, checked by the balancer, routed nothing.
+struct StandbyPool {
+  std::string label;
+  std::size_t members = 0;
+  std::size_t up = 0;           // healthy in the balancer's latest check
+  std::string check;            // the balancer's words for the check, when all agree ("L7OK")
+  std::vector<std::string> down;  // "41:3 DOWN (L4CON)"
+
+  // "pool 41, 50/50 UP (L7OK)"
+  std::string describe() const;
+};
+
 struct StatusReport {
   std::string service;
   std::vector<std::string> live;
+  std::vector<StandbyPool> standby;
+  std::vector<std::string> notes;  // facts worth knowing that are no problem
   std::vector<MemberRow> members;
   std::vector<std::string> problems;
   std::optional<Intent> interrupted;
@@ -42,6 +56,8 @@ struct StatusInputs {
   std::optional<std::vector<Member>> durable;  // what the balancer would restart with
   std::optional<HistoryEvent> last_switch;     // the last deploy/rollback/repair that succeeded
   bool foreign_allowed = false;                // balancer.allow_foreign_servers
+  bool standby_supported = true;               // the balancer has weight 0 (hot standby)
+  std::string balancer;                        // its description, for notes
 };
 
 StatusReport build_status(const StatusInputs& inputs);

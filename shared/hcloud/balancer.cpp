@@ -143,7 +143,12 @@ Status HcloudBalancer::add_standby(const std::vector<MemberSpec>& members) {
 BalancerCapabilities HcloudBalancer::capabilities() const { return {.standby = false, .drain = false}; }
 
 // Hetzner has no standby, weight or drain: a target takes traffic exactly when it is healthy.
-Status HcloudBalancer::return_to_standby(const std::vector<std::string>&) { return {}; }
+// No weight 0 either: a member cannot be put on standby, only kept or removed. The guard is
+// checked all the same, so a caller that takes capacity away learns when it is unsafe.
+Result<GuardedChange> HcloudBalancer::standby(const std::vector<std::string>& /*names*/,
+                                              const std::vector<std::string>& keep_serving) {
+  return guard(keep_serving);
+}
 Status HcloudBalancer::admit(const std::vector<std::string>&) { return {}; }
 
 Result<GuardedChange> HcloudBalancer::guard(const std::vector<std::string>& keep_serving) {

@@ -28,7 +28,8 @@ class HcloudBalancer final : public Balancer {
   BalancerCapabilities capabilities() const override;
   Result<std::vector<Member>> members() override;
   Status add_standby(const std::vector<MemberSpec>& members) override;
-  Status return_to_standby(const std::vector<std::string>& names) override;
+  Result<GuardedChange> standby(const std::vector<std::string>& names,
+                                const std::vector<std::string>& keep_serving) override;
   Status admit(const std::vector<std::string>& names) override;
   Result<GuardedChange> drain(const std::vector<std::string>& names,
                               const std::vector<std::string>& keep_serving) override;

@@ -47,8 +47,8 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
       case StepKind::add_standby:
         status = balancer_.add_standby(step.additions);
         break;
-      case StepKind::return_to_standby:
-        status = balancer_.return_to_standby(step.members);
+      case StepKind::standby:
+        status = guarded("not putting on standby", balancer_.standby(step.members, step.keep_serving));
         break;
       case StepKind::wait_healthy:
         status = wait_healthy(step, outcome);
@@ -57,7 +57,7 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
         status = balancer_.admit(step.members);
         break;
       case StepKind::drain:
-        status = drain(step);
+        status = guarded("not draining", balancer_.drain(step.members, step.keep_serving));
         break;
       case StepKind::wait_drained:
         status = wait_drained(step);
@@ -127,12 +127,11 @@ Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
   }
 }
 
-Status SwitchExecutor::drain(const Step& step) {
-  auto change = balancer_.drain(step.members, step.keep_serving);
+Status SwitchExecutor::guarded(const char* what, const Result<GuardedChange>& change) {
   if (!change) return change.error();
   if (!change->applied) {
     return Error{ErrorKind::unavailable,
-                 "not draining: " + change->refusal + " (was the balancer reloaded or changed by hand?)"};
+                 std::string(what) + ": " + change->refusal + " (was the balancer reloaded or changed by hand?)"};
   }
   return {};
 }

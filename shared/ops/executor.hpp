@@ -47,7 +47,8 @@ class SwitchExecutor {
  private:
   Status wait_healthy(const Step& step, SwitchOutcome& outcome);
   Status wait_drained(const Step& step);
-  Status drain(const Step& step);
+  // A guarded change that did not apply: the balancer changed under the switch.
+  static Status guarded(const char* what, const Result<GuardedChange>& change);
   Status remove(const Step& step, SwitchOutcome& outcome);
   // The interrupted error when a stop was requested, else ok.
   Status check_stop(const char* where) const;

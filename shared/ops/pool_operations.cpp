@@ -103,6 +103,7 @@ Result<PoolListing> list_pools(Services& services) {
   if (members) {
     listing.live = live_labels(*members);
     listing.in_balancer = member_labels(*members);
+    listing.hot = standby_labels(*members);
   } else {
     listing.balancer_error = members.error().message;
     services.reporter.warning("cannot tell which pool is live: " + members.error().message);

@@ -35,7 +35,9 @@ Result<StatusReport> status(Services& services) {
                                 "the membership the balancer restarts with", "fix the file it names"),
       .last_switch = read_or_report(services.state.last_switch(), unreadable, "the last switch in history",
                                     "'deploy-pipeline history' shows what can be read"),
-      .foreign_allowed = services.config.balancer.allow_foreign_servers};
+      .foreign_allowed = services.config.balancer.allow_foreign_servers,
+      .standby_supported = services.balancer.capabilities().standby,
+      .balancer = services.balancer.describe()};
   if (inputs.lock) {
     inputs.lock_staleness = services.state.staleness(*inputs.lock, services.config.lock_stale_after);
     inputs.operation_in_progress = inputs.intent.has_value() && !inputs.lock_staleness;

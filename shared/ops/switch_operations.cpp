@@ -227,6 +227,7 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
   }
   SwitchRequest request = job.request;
   request.keep_foreign = services.config.balancer.allow_foreign_servers;
+  request.hot = services.balancer.capabilities().standby ? services.config.retention_hot : 0;
   auto plan = plan_switch(request, observation->pools, observation->members);
   if (!plan) return finished(plan.error());
   SwitchResult result{.plan = *plan, .dry_run = job.dry_run};

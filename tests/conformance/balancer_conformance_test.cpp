@@ -319,7 +319,7 @@ class FakeRig final : public BalancerRig {
   }
   void release_connections() override { fake_.stuck_connections.clear(); }
   void cut_off() override {
-    for (const char* call : {"members", "add_standby", "return_to_standby", "admit", "drain", "remove", "persist"}) {
+    for (const char* call : {"members", "add_standby", "standby", "admit", "drain", "remove", "persist"}) {
       fake_.fail_always[call] = Error{ErrorKind::unavailable, "fake balancer cut off"};
     }
   }
@@ -546,15 +546,17 @@ TEMPLATE_TEST_CASE("every operation is idempotent: repeating it succeeds and cha
   REQUIRE_OK(balancer.add_standby(specs));
   check_unchanged(after_drain, "add_standby of drained members");
 
-  REQUIRE_OK(balancer.return_to_standby(pool));
+  auto returned_change = balancer.standby(pool, {});
+  REQUIRE_OK(returned_change);
+  CHECK(returned_change->applied);
   const auto returned = shapes(read_members(balancer));
   for (const auto& name : pool) {
     const Member& member = find(read_members(balancer), name);
     CHECK(member.admin == AdminState::ready);
     CHECK(member.admitted() == !capabilities.standby);
   }
-  REQUIRE_OK(balancer.return_to_standby(pool));
-  check_unchanged(returned, "return_to_standby of members on standby");
+  REQUIRE_OK(balancer.standby(pool, {}));
+  check_unchanged(returned, "standby of members on standby");
 
   auto removed = balancer.remove(pool, {});
   REQUIRE_OK(removed);
@@ -572,7 +574,8 @@ TEMPLATE_TEST_CASE("every operation is idempotent: repeating it succeeds and cha
   check_foreign_untouched(rig, foreign);
 }
 
-TEMPLATE_TEST_CASE("drain and remove are guarded: refused with nothing changed unless keep_serving is admitted and up",
+TEMPLATE_TEST_CASE("standby, drain and remove are guarded: refused with nothing changed unless keep_serving is "
+                   "admitted and up",
                    "[balancer]", CONFORMANCE_BALANCER_RIGS) {
   TestType rig;
   Balancer& balancer = rig.balancer();
@@ -603,6 +606,11 @@ TEMPLATE_TEST_CASE("drain and remove are guarded: refused with nothing changed u
     CHECK_FALSE(drained->applied);
     CHECK_FALSE(drained->refusal.empty());
     check_same(before, shapes(read_members(balancer)));
+    auto to_standby = balancer.standby(names(old), attempt.keep_serving);
+    REQUIRE_OK(to_standby);
+    CHECK_FALSE(to_standby->applied);
+    CHECK_FALSE(to_standby->refusal.empty());
+    check_same(before, shapes(read_members(balancer)));
     auto removed = balancer.remove(names(old), attempt.keep_serving);
     REQUIRE_OK(removed);
     CHECK_FALSE(removed->applied);
@@ -611,6 +619,13 @@ TEMPLATE_TEST_CASE("drain and remove are guarded: refused with nothing changed u
   }
 
   REQUIRE_OK(balancer.admit(names(fresh)));
+  // An admitted pool that stays hot: to standby while the new one serves (weight 0, checked).
+  auto hot = balancer.standby(names(old), names(fresh));
+  REQUIRE_OK(hot);
+  CHECK(hot->applied);
+  CHECK(find(read_members(balancer), old[0].name).admitted() == !capabilities.standby);
+  if (capabilities.standby) CHECK(on_standby(find(read_members(balancer), old[0].name)));
+  REQUIRE_OK(balancer.admit(names(old)));
   auto drained = balancer.drain(names(old), names(fresh));
   REQUIRE_OK(drained);
   CHECK(drained->applied);
@@ -666,7 +681,7 @@ TEMPLATE_TEST_CASE("members Phoenix did not add are listed, and left alone by ch
   wait_checked(balancer, ours);
   REQUIRE_OK(balancer.admit(names(ours)));
   REQUIRE_OK(balancer.drain(names(ours), {}));
-  REQUIRE_OK(balancer.return_to_standby(names(ours)));
+  REQUIRE_OK(balancer.standby(names(ours), {}));
   REQUIRE_OK(balancer.remove(names(ours), {}));
   check_foreign_untouched(rig, foreign);
   // And it still takes the traffic, where there is a data path.

@@ -79,15 +79,22 @@ Status FakeBalancer::add_standby(const std::vector<MemberSpec>& members) {
   return {};
 }
 
-Status FakeBalancer::return_to_standby(const std::vector<std::string>& names) {
-  record("return_to_standby " + util::join(names, ","));
-  if (auto error = take_failure("return_to_standby")) return *error;
+Result<GuardedChange> FakeBalancer::standby(const std::vector<std::string>& names,
+                                            const std::vector<std::string>& keep_serving) {
+  record("standby " + util::join(names, ","));
+  if (auto error = take_failure("standby")) return *error;
+  GuardedChange change;
+  if (auto unsafe = guard(keep_serving)) {
+    change.applied = false;
+    change.refusal = *unsafe;
+    return change;
+  }
   for (const auto& name : names) {
     state[name].admin = AdminState::ready;
     state[name].weight = 0;
   }
   changed();
-  return {};
+  return change;
 }
 
 Status FakeBalancer::admit(const std::vector<std::string>& names) {

@@ -66,7 +66,7 @@ TEST_CASE("admit, drain and remove send the documented commands", "[haproxy]") {
   haproxy::HaproxyBalancer balancer(channel, settings());
   REQUIRE(balancer.admit({"2:1"}).ok());
   REQUIRE(balancer.drain({"1:1"}, {})->applied);
-  REQUIRE(balancer.return_to_standby({"3:1"}).ok());
+  REQUIRE(balancer.standby({"3:1"}, {})->applied);
   auto removed = balancer.remove({"1:1"}, {});
   REQUIRE(removed.ok());
   CHECK(removed->still_connected.empty());

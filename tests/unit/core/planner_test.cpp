@@ -104,7 +104,7 @@ TEST_CASE("target members left in drain or maintenance go back to standby before
   balancer.state["2:1"].admin = AdminState::maint;
   const auto plan = plan_switch({"2", false}, provider.pools, members_of(balancer));
   REQUIRE(plan.ok());
-  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::return_to_standby, StepKind::wait_healthy, StepKind::persist,
+  CHECK(kinds(*plan) == std::vector<StepKind>{StepKind::standby, StepKind::wait_healthy, StepKind::persist,
                                               StepKind::admit, StepKind::drain, StepKind::wait_drained,
                                               StepKind::remove});
 }

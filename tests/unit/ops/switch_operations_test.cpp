@@ -326,6 +326,7 @@ TEST_CASE("a lost history record never makes repair switch production back", "[o
 TEST_CASE("status stays useful when the intent or lock record cannot be read", "[ops][status]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("0", 1, 20);  // a rollback target, so that is no problem here
   world.make_live("1");
   world.state.fail_always.emplace("read_intent",
                                   Error{ErrorKind::failed, "/state/web/intent.json: expected a JSON value at line 1"});
