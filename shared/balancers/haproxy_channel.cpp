@@ -14,26 +14,13 @@
 
 #include "shared/balancers/haproxy_answers.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::haproxy {
 
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Error connect_error(const std::string& address, int error_number) {
   std::string hint;
@@ -45,9 +32,9 @@ Error connect_error(const std::string& address, int error_number) {
 }
 
 // A connected, non-blocking socket, or an error.
-Result<int> open_socket(const std::string& address) {
+Result<util::UniqueFd> open_socket(const std::string& address) {
   const bool tcp = address.find('/') == std::string::npos && address.find(':') != std::string::npos;
-  int fd = -1;
+  util::UniqueFd fd;
   int rc = -1;
   if (tcp) {
     const auto colon = address.rfind(':');
@@ -59,9 +46,9 @@ Result<int> open_socket(const std::string& address) {
       return Error{ErrorKind::invalid, "balancer.socket '" + address + "' is neither a path nor IPv4:port"};
     }
     endpoint.sin_port = htons(static_cast<std::uint16_t>(*port));
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return connect_error(address, errno);
-    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint);
+    fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return connect_error(address, errno);
+    rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint);
   } else {
     sockaddr_un endpoint{};
     endpoint.sun_family = AF_UNIX;
@@ -69,24 +56,20 @@ Result<int> open_socket(const std::string& address) {
       return Error{ErrorKind::invalid, "balancer.socket path is too long: " + address};
     }
     std::memcpy(endpoint.sun_path, address.c_str(), address.size() + 1);
-    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return connect_error(address, errno);
-    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint);
+    fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return connect_error(address, errno);
+    rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint);
   }
-  if (rc != 0) {
-    const int saved = errno;
-    ::close(fd);
-    return connect_error(address, saved);
-  }
-  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  if (rc != 0) return connect_error(address, errno);
+  ::fcntl(fd.get(), F_SETFL, O_NONBLOCK);
   return fd;
 }
 
 // A connected socket in interactive mode.
 class SocketSession final : public RuntimeSession {
  public:
-  SocketSession(int fd, std::string address, std::chrono::milliseconds timeout)
-      : socket_(fd), address_(std::move(address)), timeout_(timeout) {}
+  SocketSession(util::UniqueFd fd, std::string address, std::chrono::milliseconds timeout)
+      : socket_(std::move(fd)), address_(std::move(address)), timeout_(timeout) {}
   ~SocketSession() override {
     const char quit[] = "quit\n";
     [[maybe_unused]] const auto sent = ::send(socket_.get(), quit, sizeof quit - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -166,7 +149,7 @@ class SocketSession final : public RuntimeSession {
     return count;
   }
 
-  FileDescriptor socket_;
+  util::UniqueFd socket_;
   std::string address_;
   std::chrono::milliseconds timeout_;
 };
@@ -193,7 +176,7 @@ Result<std::unique_ptr<RuntimeSession>> SocketRuntimeChannel::open() {
     opened = open_socket(address_);
   }
   if (!opened) return opened.error();
-  auto session = std::make_unique<SocketSession>(*opened, address_, timeout_);
+  auto session = std::make_unique<SocketSession>(std::move(*opened), address_, timeout_);
   PHX_TRY(session->start());
   return std::unique_ptr<RuntimeSession>(std::move(session));
 }

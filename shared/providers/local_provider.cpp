@@ -14,6 +14,7 @@
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::providers {
 
@@ -68,32 +69,27 @@ Result<LocalPoolRecord> record_from_json(const cJSON* object, const std::string&
 
 // A port nobody listens on at `host`, from the kernel's ephemeral range.
 Result<int> free_port(const std::string& host) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Error{ErrorKind::failed, std::string("cannot create a socket: ") + std::strerror(errno)};
+  const util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error{ErrorKind::failed, std::string("cannot create a socket: ") + std::strerror(errno)};
   sockaddr_in address{};
   address.sin_family = AF_INET;
   ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
   socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    return Error{ErrorKind::failed, "cannot find a free port on " + host + ": " + std::strerror(saved)};
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return Error{ErrorKind::failed, "cannot find a free port on " + host + ": " + std::strerror(errno)};
   }
-  ::close(fd);
   return static_cast<int>(ntohs(address.sin_port));
 }
 
 bool accepts_connections(const std::string& host, int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  const util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
-  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  ::close(fd);
-  return connected;
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
 }
 
 // The last lines of a server's log, for the error that says why it did not start.

@@ -11,6 +11,8 @@
 #include <random>
 #include <sstream>
 
+#include "shared/util/unique_fd.hpp"
+
 namespace phoenix::util {
 
 namespace {
@@ -33,11 +35,8 @@ Status write_all(int fd, std::string_view content, const fs::path& path) {
 }
 
 void fsync_directory(const fs::path& directory) {
-  const int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  const UniqueFd fd(::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd) ::fsync(fd.get());
 }
 
 std::string random_suffix() {
@@ -56,22 +55,19 @@ Result<std::string> read_file(const fs::path& path) {
   if (fs::is_directory(status)) {
     return Error{ErrorKind::invalid, "cannot read " + path.string() + ": it is a directory"};
   }
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error(ErrorKind::invalid, "cannot read", path, errno);
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return io_error(ErrorKind::invalid, "cannot read", path, errno);
   std::string content;
   char buffer[65536];
   while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int saved = errno;
-      ::close(fd);
-      return io_error(ErrorKind::invalid, "cannot read", path, saved);
+      return io_error(ErrorKind::invalid, "cannot read", path, errno);
     }
     if (n == 0) break;
     content.append(buffer, static_cast<std::size_t>(n));
   }
-  ::close(fd);
   return content;
 }
 
@@ -81,15 +77,15 @@ Status write_file_atomic(const fs::path& path, std::string_view content, int mod
   const bool replacing = ::stat(path.c_str(), &existing) == 0;
   if (replacing) mode = static_cast<int>(existing.st_mode & 07777);
   const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + random_suffix();
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return io_error(ErrorKind::failed, "cannot create", temporary, errno);
+  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd) return io_error(ErrorKind::failed, "cannot create", temporary, errno);
   if (replacing) {
-    [[maybe_unused]] const int ignored = ::fchown(fd, existing.st_uid, existing.st_gid);
-    ::fchmod(fd, static_cast<mode_t>(mode));
+    [[maybe_unused]] const int ignored = ::fchown(fd.get(), existing.st_uid, existing.st_gid);
+    ::fchmod(fd.get(), static_cast<mode_t>(mode));
   }
-  Status written = write_all(fd, content, temporary);
-  if (written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", temporary, errno);
-  ::close(fd);
+  Status written = write_all(fd.get(), content, temporary);
+  if (written.ok() && ::fsync(fd.get()) != 0) written = io_error(ErrorKind::failed, "cannot sync", temporary, errno);
+  fd.reset();
   if (written.ok() && ::rename(temporary.c_str(), path.c_str()) != 0) {
     written = io_error(ErrorKind::failed, "cannot replace", path, errno);
   }
@@ -102,11 +98,10 @@ Status write_file_atomic(const fs::path& path, std::string_view content, int mod
 }
 
 Status append_file_durable(const fs::path& path, std::string_view record) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error(ErrorKind::failed, "cannot open", path, errno);
-  Status written = write_all(fd, record, path);
-  if (written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
-  ::close(fd);
+  const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd) return io_error(ErrorKind::failed, "cannot open", path, errno);
+  Status written = write_all(fd.get(), record, path);
+  if (written.ok() && ::fsync(fd.get()) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
   return written;
 }
 
@@ -137,14 +132,16 @@ Status remove_tree(const fs::path& path) {
 }
 
 Status create_exclusive(const fs::path& path, std::string_view content, bool durable) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) {
     if (errno == EEXIST) return Error{ErrorKind::refused, path.string() + " already exists"};
     return io_error(ErrorKind::failed, "cannot create", path, errno);
   }
-  Status written = write_all(fd, content, path);
-  if (durable && written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
-  ::close(fd);
+  Status written = write_all(fd.get(), content, path);
+  if (durable && written.ok() && ::fsync(fd.get()) != 0) {
+    written = io_error(ErrorKind::failed, "cannot sync", path, errno);
+  }
+  fd.reset();
   if (!written.ok()) {
     ::unlink(path.c_str());
     return written;
@@ -154,19 +151,13 @@ Status create_exclusive(const fs::path& path, std::string_view content, bool dur
 }
 
 Result<FileLock> FileLock::acquire(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error(ErrorKind::failed, "cannot open lock file", path, errno);
-  while (::flock(fd, LOCK_EX) != 0) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return io_error(ErrorKind::failed, "cannot open lock file", path, errno);
+  while (::flock(fd.get(), LOCK_EX) != 0) {
     if (errno == EINTR) continue;
-    const int saved = errno;
-    ::close(fd);
-    return io_error(ErrorKind::failed, "cannot lock", path, saved);
+    return io_error(ErrorKind::failed, "cannot lock", path, errno);
   }
-  return FileLock(fd);
-}
-
-FileLock::~FileLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  return FileLock(std::move(fd));
 }
 
 fs::path resolve_against(const fs::path& base, const fs::path& path) {

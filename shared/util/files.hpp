@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "shared/util/result.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::util {
 
@@ -37,20 +38,15 @@ Status remove_tree(const fs::path& path);
 // Returns a `refused` error when the file already exists.
 Status create_exclusive(const fs::path& path, std::string_view content, bool durable = true);
 
-// An exclusive advisory lock (flock) on a file, held until destruction. It serialises
-// read-modify-write cycles between processes on one host.
+// An exclusive advisory lock (flock) on a file, held until destruction (closing the
+// descriptor releases it). It serialises read-modify-write cycles between processes on one host.
 class FileLock {
  public:
   static Result<FileLock> acquire(const fs::path& path);
-  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  FileLock& operator=(FileLock&&) = delete;
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  ~FileLock();
 
  private:
-  explicit FileLock(int fd) : fd_(fd) {}
-  int fd_;
+  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
 };
 
 // `path` made absolute against `base` when it is relative.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "shared/util/strings.hpp"
+#include "shared/util/unique_fd.hpp"
 
 extern char** environ;
 
@@ -81,6 +82,18 @@ void reset_signals(posix_spawnattr_t* attributes) {
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(attributes, &none);
+}
+
+// A pipe whose ends close themselves; `read_end` and `write_end` are O_CLOEXEC.
+struct Pipe {
+  UniqueFd read_end;
+  UniqueFd write_end;
+};
+
+Result<Pipe> make_pipe(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return spawn_error(argv, errno);
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 void reap_if_child(pid_t pid) {
@@ -153,22 +166,17 @@ void stop_process(const ProcessIdentity& process, std::chrono::milliseconds grac
 
 Result<CommandResult> run_command(const CommandRequest& request) {
   if (request.argv.empty()) return Error{ErrorKind::invalid, "empty command"};
-  int input_pipe[2];
-  int output_pipe[2];
-  if (::pipe2(input_pipe, O_CLOEXEC) != 0) return spawn_error(request.argv, errno);
-  if (::pipe2(output_pipe, O_CLOEXEC) != 0) {
-    const int saved = errno;
-    ::close(input_pipe[0]);
-    ::close(input_pipe[1]);
-    return spawn_error(request.argv, saved);
-  }
+  auto input_pipe = make_pipe(request.argv);
+  if (!input_pipe) return input_pipe.error();
+  auto output_pipe = make_pipe(request.argv);
+  if (!output_pipe) return output_pipe.error();
   SpawnAttributes spawn(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   posix_spawnattr_setpgroup(spawn.attributes(), 0);
   reset_signals(spawn.attributes());
-  posix_spawn_file_actions_adddup2(spawn.actions(), input_pipe[0], 0);
-  posix_spawn_file_actions_adddup2(spawn.actions(), output_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(spawn.actions(), input_pipe->read_end.get(), 0);
+  posix_spawn_file_actions_adddup2(spawn.actions(), output_pipe->write_end.get(), 1);
   if (request.capture_stderr) {
-    posix_spawn_file_actions_adddup2(spawn.actions(), output_pipe[1], 2);
+    posix_spawn_file_actions_adddup2(spawn.actions(), output_pipe->write_end.get(), 2);
   } else if (!request.stderr_file.empty()) {
     posix_spawn_file_actions_addopen(spawn.actions(), 2, request.stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0644);
@@ -185,26 +193,20 @@ Result<CommandResult> run_command(const CommandRequest& request) {
   auto environment = make_argv(environment_strings);
   pid_t pid = 0;
   const int rc = posix_spawnp(&pid, argv[0], spawn.actions(), spawn.attributes(), argv.data(), environment.data());
-  ::close(input_pipe[0]);
-  ::close(output_pipe[1]);
-  if (rc != 0) {
-    ::close(input_pipe[1]);
-    ::close(output_pipe[0]);
-    return spawn_error(request.argv, rc);
-  }
+  // The child has its copies; ours must go, or the child never sees end-of-file on stdin.
+  input_pipe->read_end.reset();
+  output_pipe->write_end.reset();
+  if (rc != 0) return spawn_error(request.argv, rc);
 
-  ::fcntl(input_pipe[1], F_SETFL, O_NONBLOCK);
-  int input_fd = input_pipe[1];
-  int output_fd = output_pipe[0];
+  UniqueFd input = std::move(input_pipe->write_end);
+  UniqueFd output = std::move(output_pipe->read_end);
+  ::fcntl(input.get(), F_SETFL, O_NONBLOCK);
   std::size_t input_written = 0;
-  if (request.input.empty()) {
-    ::close(input_fd);
-    input_fd = -1;
-  }
+  if (request.input.empty()) input.reset();
   CommandResult result;
   bool timed_out = false;
   const auto deadline = SteadyClock::now() + request.timeout;
-  while (output_fd >= 0) {
+  while (output) {
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (remaining.count() <= 0) {
       timed_out = true;
@@ -212,33 +214,30 @@ Result<CommandResult> run_command(const CommandRequest& request) {
     }
     pollfd fds[2];
     nfds_t count = 0;
-    fds[count++] = {output_fd, POLLIN, 0};
-    if (input_fd >= 0) fds[count++] = {input_fd, POLLOUT, 0};
+    fds[count++] = {output.get(), POLLIN, 0};
+    if (input) fds[count++] = {input.get(), POLLOUT, 0};
     const int ready = ::poll(fds, count, static_cast<int>(std::min<std::int64_t>(remaining.count(), 1000)));
     if (ready < 0 && errno != EINTR) break;
     if (ready <= 0) continue;
     if (fds[0].revents != 0) {
       char buffer[65536];
-      const ssize_t n = ::read(output_fd, buffer, sizeof buffer);
+      const ssize_t n = ::read(output.get(), buffer, sizeof buffer);
       if (n > 0) {
         result.output.append(buffer, static_cast<std::size_t>(n));
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        ::close(output_fd);
-        output_fd = -1;
+        output.reset();
       }
     }
     if (count > 1 && fds[1].revents != 0) {
-      const ssize_t n = ::write(input_fd, request.input.data() + input_written, request.input.size() - input_written);
+      const ssize_t n =
+          ::write(input.get(), request.input.data() + input_written, request.input.size() - input_written);
       if (n > 0) input_written += static_cast<std::size_t>(n);
       if (n < 0 && errno != EAGAIN && errno != EINTR) input_written = request.input.size();  // reader gone
-      if (input_written >= request.input.size()) {
-        ::close(input_fd);
-        input_fd = -1;
-      }
+      if (input_written >= request.input.size()) input.reset();
     }
   }
-  if (input_fd >= 0) ::close(input_fd);
-  if (output_fd >= 0) ::close(output_fd);
+  input.reset();
+  output.reset();
   if (timed_out) ::kill(-pid, SIGKILL);
 
   int status = 0;
