@@ -20,6 +20,11 @@
 
 namespace phoenix::cli {
 
+namespace {
+constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
+constexpr std::size_t kMaxUserDataBytes = 32 * 1024;  // the Hetzner Cloud API's own limit for user_data
+}  // namespace
+
 std::string host_name() {
   char buffer[256] = {};
   if (::gethostname(buffer, sizeof buffer - 1) != 0) return "unknown-host";
@@ -34,7 +39,7 @@ Result<std::string> hcloud_token(const std::optional<std::filesystem::path>& tok
   } else if (!token_file) {
     return Error{ErrorKind::invalid, "no Hetzner Cloud token: set HCLOUD_TOKEN or provider.token_file"};
   } else {
-    auto text = util::read_file(*token_file);
+    auto text = util::read_file(*token_file, kMaxTokenFileBytes);
     if (!text) return text.error().context("reading provider.token_file");
     const auto lines = util::split_lines(*text);
     if (!lines.empty()) token = util::trim(lines.front());
@@ -76,7 +81,7 @@ Status Runtime::wire_provider(util::Clock& clock, util::Reporter& reporter) {
   settings.port = hcloud_config.port;
   settings.create_timeout = hcloud_config.create_timeout;
   if (hcloud_config.user_data_file) {
-    auto text = util::read_file(*hcloud_config.user_data_file);
+    auto text = util::read_file(*hcloud_config.user_data_file, kMaxUserDataBytes);
     if (!text) return text.error().context("reading provider.user_data_file");
     settings.user_data_template = *text;
   }

@@ -12,6 +12,8 @@ namespace {
 
 constexpr std::int64_t kMaxPoolSize = 1000;
 constexpr std::int64_t kMaxSeconds = 24 * 3600;
+// A service configuration is a few kilobytes; anything near this is not one.
+constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
 
 bool is_service_name(std::string_view name) {
   // The service names files, HAProxy objects and cloud labels: the label alphabet fits all.
@@ -215,7 +217,7 @@ Result<Config> parse_config(std::string_view text, const fs::path& file) {
 }
 
 Result<Config> load_config(const fs::path& file) {
-  auto text = util::read_file(file);
+  auto text = util::read_file(file, kMaxConfigBytes);
   if (!text) {
     return Error{ErrorKind::invalid, text.error().message + " (pass --config FILE or set PHOENIX_CONFIG)"};
   }

@@ -94,7 +94,7 @@ bool accepts_connections(const std::string& host, int port) {
 
 // The last lines of a server's log, for the error that says why it did not start.
 std::string log_tail(const fs::path& log) {
-  auto text = util::read_file(log);
+  auto text = util::read_file_tail(log, 4096);
   if (!text || text->empty()) return "(its log is empty)";
   auto lines = util::split_lines(*text);
   const std::size_t first = lines.size() > 3 ? lines.size() - 3 : 0;

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -44,31 +46,89 @@ std::string random_suffix() {
   return std::to_string(generator() % 1000000000ULL);
 }
 
-}  // namespace
+const char* file_type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "of an unusual type";
+}
 
-Result<std::string> read_file(const fs::path& path) {
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) {
-    return Error{ErrorKind::invalid, "cannot read " + path.string() + ": no such file"};
+// `path` opened for reading if it is a regular file; `size` gets its size.
+Result<UniqueFd> open_regular_file(const fs::path& path, off_t& size) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) {
+    if (errno == ENOENT) return Error{ErrorKind::invalid, "cannot read " + path.string() + ": no such file"};
+    if (errno == ENXIO) {
+      return Error{ErrorKind::invalid, "cannot read " + path.string() + ": not a regular file (it is a socket)"};
+    }
+    return io_error(ErrorKind::invalid, "cannot read", path, errno);
   }
-  if (fs::is_directory(status)) {
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0) return io_error(ErrorKind::invalid, "cannot read", path, errno);
+  if (S_ISDIR(status.st_mode)) {
     return Error{ErrorKind::invalid, "cannot read " + path.string() + ": it is a directory"};
   }
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return io_error(ErrorKind::invalid, "cannot read", path, errno);
+  if (!S_ISREG(status.st_mode)) {
+    return Error{ErrorKind::invalid, "cannot read " + path.string() + ": not a regular file (it is " +
+                                         file_type_name(status.st_mode) + ")"};
+  }
+  size = status.st_size;
+  return fd;
+}
+
+Error too_large(const fs::path& path, std::size_t max_bytes) {
+  return {ErrorKind::invalid,
+          "cannot read " + path.string() + ": it is larger than " + std::to_string(max_bytes) + " bytes"};
+}
+
+// Reads from `fd` until end of file, or until more than `max_bytes` came (then `truncated`).
+Result<std::string> read_up_to(int fd, const fs::path& path, std::size_t max_bytes, bool& truncated) {
   std::string content;
   char buffer[65536];
+  truncated = false;
   while (true) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    const std::size_t room = max_bytes + 1 - content.size();
+    const ssize_t n = ::read(fd, buffer, std::min(sizeof buffer, room));
     if (n < 0) {
       if (errno == EINTR) continue;
       return io_error(ErrorKind::invalid, "cannot read", path, errno);
     }
-    if (n == 0) break;
+    if (n == 0) return content;
     content.append(buffer, static_cast<std::size_t>(n));
+    if (content.size() > max_bytes) {
+      truncated = true;
+      content.resize(max_bytes);
+      return content;
+    }
   }
+}
+
+}  // namespace
+
+Result<std::string> read_file(const fs::path& path, std::size_t max_bytes) {
+  off_t size = 0;
+  auto fd = open_regular_file(path, size);
+  if (!fd) return fd.error();
+  if (static_cast<std::uintmax_t>(size) > max_bytes) return too_large(path, max_bytes);
+  // The size may change while reading (or be unknown, as in /proc): the limit holds regardless.
+  bool truncated = false;
+  auto content = read_up_to(fd->get(), path, max_bytes, truncated);
+  if (content && truncated) return too_large(path, max_bytes);
   return content;
+}
+
+Result<std::string> read_file_tail(const fs::path& path, std::size_t max_bytes) {
+  off_t size = 0;
+  auto fd = open_regular_file(path, size);
+  if (!fd) return fd.error();
+  if (static_cast<std::uintmax_t>(size) > max_bytes) {
+    ::lseek(fd->get(), size - static_cast<off_t>(max_bytes), SEEK_SET);
+  }
+  bool truncated = false;
+  return read_up_to(fd->get(), path, max_bytes, truncated);
 }
 
 Status write_file_atomic(const fs::path& path, std::string_view content, int mode) {

@@ -2,6 +2,7 @@
 // Filesystem helpers. Writes that other runs read are atomic: a reader sees the old content
 // or the new, never a torn file, even after a crash or power loss.
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -14,9 +15,19 @@ namespace phoenix::util {
 
 namespace fs = std::filesystem;
 
-// Reads a whole regular file. A directory, a missing file or a permission problem is an
-// `invalid` error naming the path.
-Result<std::string> read_file(const fs::path& path);
+// The most read_file reads unless told otherwise: far above any file Phoenix keeps, far below
+// what would exhaust memory.
+inline constexpr std::size_t kMaxFileBytes = std::size_t{64} << 20;
+
+// Reads a whole regular file of at most `max_bytes`. A missing file, a directory, anything
+// that is not a regular file (a FIFO, a device such as /dev/zero, a socket), a file larger than
+// `max_bytes` or a permission problem is an `invalid` error naming the path, returned at once:
+// the file is opened with O_NONBLOCK, so a FIFO without a writer cannot block the open.
+Result<std::string> read_file(const fs::path& path, std::size_t max_bytes = kMaxFileBytes);
+
+// At most the last `max_bytes` of a regular file (for showing the end of a log), with the same
+// refusals as read_file except the size.
+Result<std::string> read_file_tail(const fs::path& path, std::size_t max_bytes);
 
 // Writes `content` to a temporary file beside `path`, fsyncs it, renames it over `path` and
 // fsyncs the directory. An existing file keeps its mode and owner; a new one gets `mode`.

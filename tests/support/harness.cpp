@@ -200,8 +200,9 @@ ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arg
 }
 
 ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
-                       const std::vector<std::string>& arguments) {
-  return run_tool_with(prefix, tool, arguments, {}, std::chrono::minutes(1));
+                       const std::vector<std::string>& arguments, const std::vector<std::string>& environment,
+                       std::chrono::milliseconds timeout) {
+  return run_tool_with(prefix, tool, arguments, environment, timeout);
 }
 
 fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy, const ServiceOptions& options) {

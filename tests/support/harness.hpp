@@ -92,9 +92,11 @@ struct ToolResult {
 ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
                     const std::vector<std::string>& environment = {},
                     std::chrono::milliseconds timeout = std::chrono::minutes(3));
-// The same with a prefix before the tool (`setpriv ...` to run it as another user).
+// The same with a prefix before the tool (`setpriv ...` to run it as another user, `prlimit
+// ...` to bound its memory).
 ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
-                       const std::vector<std::string>& arguments);
+                       const std::vector<std::string>& arguments, const std::vector<std::string>& environment = {},
+                       std::chrono::milliseconds timeout = std::chrono::minutes(1));
 
 struct ServiceOptions {
   std::string service = "web";
