@@ -131,7 +131,28 @@ Result<std::string> read_file_tail(const fs::path& path, std::size_t max_bytes) 
   return read_up_to(fd->get(), path, max_bytes, truncated);
 }
 
-Status write_file_atomic(const fs::path& path, std::string_view content, int mode) {
+// The file `path` names once symbolic links in its last component are followed (a relative
+// link target is relative to the link's directory). A dangling link gives the path it points
+// to; a loop is an error.
+Result<fs::path> follow_symlinks(const fs::path& path) {
+  constexpr int kMaxLinks = 40;  // the kernel's own limit (ELOOP)
+  fs::path current = path;
+  for (int hops = 0; hops <= kMaxLinks; ++hops) {
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(current, ec))) return current;
+    const fs::path target = fs::read_symlink(current, ec);
+    if (ec) return Error{ErrorKind::failed, "cannot read the link " + current.string() + ": " + ec.message()};
+    current = target.is_absolute() ? target : current.parent_path() / target;
+  }
+  return io_error(ErrorKind::failed, "cannot follow the link", path, ELOOP);
+}
+
+Status write_file_atomic(const fs::path& link_or_file, std::string_view content, int mode) {
+  // Through a symbolic link, the file it points to is replaced and the link stays: the link is
+  // how an operator told other programs (HAProxy) where the file lives.
+  auto resolved = follow_symlinks(link_or_file);
+  if (!resolved) return resolved.error();
+  const fs::path& path = *resolved;
   // A file that exists keeps its permissions and, where allowed, its owner.
   struct stat existing {};
   const bool replacing = ::stat(path.c_str(), &existing) == 0;

@@ -31,6 +31,8 @@ Result<std::string> read_file_tail(const fs::path& path, std::size_t max_bytes);
 
 // Writes `content` to a temporary file beside `path`, fsyncs it, renames it over `path` and
 // fsyncs the directory. An existing file keeps its mode and owner; a new one gets `mode`.
+// When `path` is a symbolic link (or a chain of them), the file it points to is replaced, in
+// its own directory, and the link is left as it is.
 Status write_file_atomic(const fs::path& path, std::string_view content, int mode = 0644);
 
 // Appends one record with O_APPEND and fsyncs: concurrent appenders never interleave records

@@ -84,3 +84,21 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
   INFO("prober errors: " << util::join(probe.errors, "; "));
   CHECK(probe.failed == 0);
 }
+
+TEST_CASE("a symlinked config_file is written through the link, so HAProxy reads the managed block", "[e2e][durable]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  // The operator's layout: haproxy.cfg is a link into a directory HAProxy's package owns.
+  const auto real = dir.path() / "etc" / "haproxy.cfg";
+  REQUIRE(util::make_directories(real.parent_path()).ok());
+  fs::rename(haproxy.config_file(), real);
+  fs::create_symlink("etc/haproxy.cfg", haproxy.config_file());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+
+  CHECK(fs::is_symlink(haproxy.config_file()));
+  CHECK(haproxy::managed_servers(*util::read_file(real), "web").size() == 3);
+  haproxy.restart();  // reads haproxy.cfg through the link
+  for (int i = 0; i < 5; ++i) CHECK(http_get(haproxy.url()).second == "1\n");
+}

@@ -105,3 +105,36 @@ TEST_CASE("read_file_tail reads the end of a file, and only regular files", "[fi
   CHECK(read_file_tail(log, 1000).value() == "first line\nlast line\n");
   CHECK_THAT(read_file_tail("/dev/zero", 10).error().message, Catch::Contains("not a regular file"));
 }
+
+TEST_CASE("an atomic write through a symbolic link replaces the file it points to", "[files]") {
+  phoenix::testing::TempDir dir;
+  REQUIRE(make_directories(dir.path() / "etc").ok());
+  const auto target = dir.path() / "etc" / "haproxy.cfg";
+  REQUIRE(write_file_atomic(target, "old", 0640).ok());
+  // A relative link to a link to the file.
+  fs::create_symlink("etc/haproxy.cfg", dir.path() / "inner.cfg");
+  fs::create_symlink(dir.path() / "inner.cfg", dir.path() / "haproxy.cfg");
+
+  REQUIRE(write_file_atomic(dir.path() / "haproxy.cfg", "new").ok());
+  CHECK(fs::is_symlink(dir.path() / "haproxy.cfg"));
+  CHECK(fs::is_symlink(dir.path() / "inner.cfg"));
+  CHECK(read_file(target).value() == "new");
+  struct stat info {};
+  ::stat(target.c_str(), &info);
+  CHECK((info.st_mode & 0777) == 0640);
+  // No temporary file beside the link or the target.
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 3);
+  CHECK(std::distance(fs::directory_iterator(dir.path() / "etc"), fs::directory_iterator()) == 1);
+
+  // A dangling link gets its file created; a loop is an error, not a replaced link.
+  fs::create_symlink("etc/new.cfg", dir.path() / "dangling.cfg");
+  REQUIRE(write_file_atomic(dir.path() / "dangling.cfg", "created").ok());
+  CHECK(fs::is_symlink(dir.path() / "dangling.cfg"));
+  CHECK(read_file(dir.path() / "etc" / "new.cfg").value() == "created");
+  fs::create_symlink("loop-b", dir.path() / "loop-a");
+  fs::create_symlink("loop-a", dir.path() / "loop-b");
+  const auto looped = write_file_atomic(dir.path() / "loop-a", "x");
+  REQUIRE_FALSE(looped.ok());
+  CHECK_THAT(looped.error().message, Catch::Contains("Too many levels of symbolic links"));
+  CHECK(fs::is_symlink(dir.path() / "loop-a"));
+}
