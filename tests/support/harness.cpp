@@ -5,9 +5,12 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -159,6 +162,37 @@ std::string Haproxy::command(const std::string& line) const {
   auto answers = channel.run({line});
   if (!answers || answers->empty()) fail("haproxy command failed: " + line);
   return answers->front();
+}
+
+FrozenUnixSocket::FrozenUnixSocket(fs::path path) : path_(std::move(path)) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path_.string().size() >= sizeof address.sun_path) fail("socket path too long: " + path_.string());
+  std::memcpy(address.sun_path, path_.c_str(), path_.string().size() + 1);
+  listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener_, 0) != 0) {
+    fail("cannot listen on " + path_.string());
+  }
+  // Fill the queue: connect until the kernel says it is full (EAGAIN), never accepting.
+  for (int i = 0; i < 64; ++i) {
+    const int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      const int error_number = errno;
+      ::close(client);
+      if (error_number == EAGAIN) return;
+      fail("cannot fill the queue of " + path_.string() + ": " + std::strerror(error_number));
+    }
+    queued_.push_back(client);
+  }
+  fail("the accept queue of " + path_.string() + " never filled");
+}
+
+FrozenUnixSocket::~FrozenUnixSocket() {
+  for (const int client : queued_) ::close(client);
+  if (listener_ >= 0) ::close(listener_);
+  std::error_code ec;
+  fs::remove(path_, ec);
 }
 
 long long ToolResult::duration_ms() const {
