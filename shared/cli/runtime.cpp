@@ -54,8 +54,8 @@ Runtime::~Runtime() = default;
 Status Runtime::wire_provider(util::Clock& clock, util::Reporter& reporter) {
   const config::Config& cfg = config_;
   if (const auto* local = std::get_if<config::LocalProviderConfig>(&cfg.provider)) {
-    providers::LocalProviderSettings settings{cfg.service, local->state_dir, local->artifact, local->command,
-                                              local->start_timeout};
+    providers::LocalProviderSettings settings{cfg.service,    local->state_dir,     local->artifact,
+                                              local->command, local->start_timeout, local->environment};
     provider_ = std::make_unique<providers::LocalProvider>(settings, clock, reporter);
     state_ = std::make_unique<providers::FileStateStore>(local->state_dir / cfg.service, host_, clock);
     return {};

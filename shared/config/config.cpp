@@ -1,5 +1,7 @@
 #include "shared/config/config.hpp"
 
+#include <algorithm>
+
 #include "shared/config/reader.hpp"
 #include "shared/core/label.hpp"
 #include "shared/util/files.hpp"
@@ -24,7 +26,26 @@ fs::path config_path(const Config& config, const std::string& value) {
   return util::resolve_against(config.directory, fs::path(value));
 }
 
-void read_local_provider(ObjectReader& reader, Config& config) {
+bool is_environment_name(std::string_view name) {
+  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return util::is_ascii_alnum(c) || c == '_'; });
+}
+
+// provider.environment: an object of NAME: "value".
+std::vector<std::pair<std::string, std::string>> read_environment(ObjectReader& reader) {
+  std::vector<std::pair<std::string, std::string>> environment;
+  for (const auto& name : reader.keys()) {
+    auto value = reader.string(name.c_str(), true);
+    if (!is_environment_name(name)) {
+      reader.fail(name.c_str(), "not an environment variable name (A-Z a-z 0-9 _, not starting with a digit)");
+    } else if (value) {
+      environment.emplace_back(name, *value);
+    }
+  }
+  return environment;
+}
+
+void read_local_provider(ObjectReader& reader, Config& config, Status& status) {
   LocalProviderConfig local;
   local.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
   if (auto artifact = reader.string("artifact", true)) local.artifact = config_path(config, *artifact);
@@ -35,6 +56,11 @@ void read_local_provider(ObjectReader& reader, Config& config) {
   }
   if (auto timeout = reader.integer("start_timeout_s", false, 1, kMaxSeconds))
     local.start_timeout = std::chrono::seconds(*timeout);
+  if (auto environment = reader.object("environment", false)) {
+    local.environment = read_environment(*environment);
+    const auto environment_status = environment->finish();
+    if (!environment_status.ok() && status.ok()) status = environment_status;
+  }
   config.provider = local;
 }
 
@@ -82,7 +108,7 @@ void read_provider(ObjectReader& root, Config& config, Status& status) {
   if (!reader) return;
   const auto type = reader->string("type", true);
   if (type == "local") {
-    read_local_provider(*reader, config);
+    read_local_provider(*reader, config, status);
   } else if (type == "hcloud") {
     read_hcloud_provider(*reader, config);
   } else if (type == "exec") {

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "shared/core/records.hpp"
 #include "shared/util/files.hpp"
@@ -191,6 +193,19 @@ Result<std::vector<std::string>> LocalProvider::allocate_hosts(std::size_t count
   return hosts;
 }
 
+std::vector<std::string> LocalProvider::server_environment(const fs::path& pool_directory) const {
+  const char* path = std::getenv("PATH");
+  std::map<std::string, std::string> variables = {
+      {"PATH", path != nullptr && *path != '\0' ? path : "/usr/local/bin:/usr/bin:/bin"},
+      {"HOME", pool_directory.string()},
+      {"LANG", "C.UTF-8"}};
+  for (const auto& [name, value] : settings_.environment) variables[name] = value;
+  std::vector<std::string> entries;
+  entries.reserve(variables.size());
+  for (const auto& [name, value] : variables) entries.push_back(name + "=" + value);
+  return entries;
+}
+
 Status LocalProvider::start_servers(LocalPoolRecord& record, const std::vector<std::size_t>& indices) {
   const fs::path directory = pool_directory(record.meta.label);
   PHX_TRY(util::make_directories(directory / "logs"));
@@ -205,7 +220,8 @@ Status LocalProvider::start_servers(LocalPoolRecord& record, const std::vector<s
       value = util::replace_all(value, "{label}", record.meta.label);
       argv.push_back(value);
     }
-    auto started = util::spawn_detached({argv, directory, directory / "logs" / (server.id + ".log")});
+    auto started = util::spawn_detached(
+        {argv, directory, directory / "logs" / (server.id + ".log"), server_environment(directory)});
     if (!started) return started.error().context("starting server " + server.id + " of pool " + record.meta.label);
     server.process = *started;
   }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shared/core/provider.hpp"
@@ -27,6 +28,9 @@ struct LocalProviderSettings {
   std::filesystem::path artifact;
   std::vector<std::string> command;  // {artifact} {host} {port} {label}
   std::chrono::seconds start_timeout{30};
+  // Servers start with a clean environment, never the CI job's (it holds secrets): PATH,
+  // HOME (the pool's directory), LANG=C.UTF-8, then these NAME, value pairs.
+  std::vector<std::pair<std::string, std::string>> environment;
 };
 
 struct LocalServerRecord {
@@ -66,6 +70,7 @@ class LocalProvider final : public Provider {
   // Starts the servers at `indices` (all at once) and waits until each accepts connections.
   Status start_servers(LocalPoolRecord& record, const std::vector<std::size_t>& indices);
   Result<std::vector<std::string>> allocate_hosts(std::size_t count) const;
+  std::vector<std::string> server_environment(const std::filesystem::path& pool_directory) const;
 
   LocalProviderSettings settings_;
   util::Clock& clock_;

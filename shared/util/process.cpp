@@ -115,8 +115,11 @@ Result<ProcessIdentity> spawn_detached(const SpawnRequest& request) {
     posix_spawn_file_actions_addchdir_np(spawn.actions(), request.working_directory.c_str());
   }
   auto argv = make_argv(request.argv);
+  std::vector<char*> environment;
+  if (request.environment) environment = make_argv(*request.environment);
   pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, argv[0], spawn.actions(), spawn.attributes(), argv.data(), environ);
+  const int rc = posix_spawnp(&pid, argv[0], spawn.actions(), spawn.attributes(), argv.data(),
+                              request.environment ? environment.data() : environ);
   if (rc != 0) return spawn_error(request.argv, rc);
   ProcessIdentity identity{pid, 0};
   // The start time is readable as soon as the pid exists.

@@ -26,6 +26,8 @@ struct SpawnRequest {
   std::vector<std::string> argv;
   std::filesystem::path working_directory;  // empty: the current one
   std::filesystem::path output_file;        // stdout and stderr are appended here; empty: /dev/null
+  // NAME=value entries, the whole environment of the process; nothing: this one's, inherited.
+  std::optional<std::vector<std::string>> environment;
 };
 
 // Starts a long-running process in its own session, so that it outlives this program and the
