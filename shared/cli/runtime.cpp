@@ -33,6 +33,7 @@ std::string host_name() {
 
 Result<std::string> hcloud_token(const std::optional<std::filesystem::path>& token_file) {
   std::string token;
+  std::string origin = "HCLOUD_TOKEN";
   if (const char* from_environment = std::getenv("HCLOUD_TOKEN");
       from_environment != nullptr && *from_environment != '\0') {
     token = from_environment;
@@ -41,11 +42,23 @@ Result<std::string> hcloud_token(const std::optional<std::filesystem::path>& tok
   } else {
     auto text = util::read_file(*token_file, kMaxTokenFileBytes);
     if (!text) return text.error().context("reading provider.token_file");
-    const auto lines = util::split_lines(*text);
-    if (!lines.empty()) token = util::trim(lines.front());
-    if (token.empty()) return Error{ErrorKind::invalid, "provider.token_file " + token_file->string() + " is empty"};
+    origin = "provider.token_file " + token_file->string();
+    std::vector<std::string> lines;
+    for (const auto& line : util::split_lines(*text)) {
+      if (!util::trim(line).empty()) lines.emplace_back(util::trim(line));
+    }
+    // All of it is secret, whatever is wrong with it: nothing of it may be printed.
+    for (const auto& line : lines) util::register_secret(line);
+    if (lines.empty()) return Error{ErrorKind::invalid, origin + " is empty"};
+    if (lines.size() > 1) {
+      return Error{ErrorKind::invalid, origin + " has " + std::to_string(lines.size()) +
+                                           " lines; it must hold the token alone (the content is not shown)"};
+    }
+    token = lines.front();
   }
   util::register_secret(token);
+  // A line break would inject HTTP headers; no character of the token is shown.
+  PHX_TRY(util::check_token_characters(token, origin));
   return token;
 }
 

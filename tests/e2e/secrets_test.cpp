@@ -156,3 +156,65 @@ TEST_CASE("release processes start with a clean environment: no secret of the CI
   }
   CHECK(servers == 2);
 }
+
+TEST_CASE("a token that is not a valid token, or an API error that echoes it, never shows it", "[e2e][secrets]") {
+  TempDir dir;
+  HcloudFake::Options options;
+  options.token = "echo-token-5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d";
+  HcloudFake fake(dir.path(), options);
+  fake.create_load_balancer("web-lb");
+  HcloudServiceOptions impatient;
+  impatient.api_timeout_s = 2;
+  auto text = *util::read_file(write_hcloud_config(dir.path(), fake, impatient));
+  text.replace(text.find("\"type\": \"hcloud\","), 17, "\"type\": \"hcloud\", \"token_file\": \"token\",");
+  const auto config = (dir.path() / "hcloud.json").string();
+  REQUIRE(util::write_file_atomic(config, text).ok());
+
+  struct BadToken {
+    std::string name;
+    std::string file_content;  // the token file
+    std::string environment;   // HCLOUD_TOKEN, when not empty (it wins over the file)
+    std::string expected;
+    std::vector<std::string> parts;  // none may be printed
+  };
+  const std::vector<BadToken> cases = {
+      {"a carriage return inside the token in the file",
+       "tokfile-first-half\rX-Injected: tokfile-second-half\n",
+       "",
+       "is not a valid token: character 19 of 50 is a carriage return",
+       {"tokfile-first-half", "tokfile-second-half", "X-Injected"}},
+      {"a token file of two lines",
+       "two-lines-first-aaaa\ntwo-lines-second-bbbb\n",
+       "",
+       "has 2 lines; it must hold the token alone (the content is not shown)",
+       {"two-lines-first-aaaa", "two-lines-second-bbbb"}},
+      {"a line break in HCLOUD_TOKEN",
+       "unused-token-file\n",
+       "envtok-first-half\nX-Injected: envtok-second-half",
+       "HCLOUD_TOKEN is not a valid token: character 18 of 48 is a line break",
+       {"envtok-first-half", "envtok-second-half", "X-Injected"}},
+  };
+  for (const auto& bad : cases) {
+    INFO(bad.name);
+    REQUIRE(util::write_file_atomic(dir.path() / "token", bad.file_content, 0600).ok());
+    std::vector<std::string> environment;
+    if (!bad.environment.empty()) environment.push_back("HCLOUD_TOKEN=" + bad.environment);
+    const auto result = run_tool("create-pipeline", {"list", "--verbose", "--config", config}, environment);
+    INFO("stderr: " << result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains(bad.expected));
+    for (const auto& part : bad.parts) require_absent(result, part);
+  }
+
+  // An API whose error message quotes the token, far enough in that a cut at 200 characters
+  // falls inside it: every retry line (--verbose) and the final error.
+  REQUIRE(util::write_file_atomic(dir.path() / "token", options.token + "\n", 0600).ok());
+  fake.inject(R"({"status": 503, "count": 1000, "path_prefix": "/v1/", "message": ")" + std::string(170, 'x') +
+              " rejected token " + options.token + R"("})");
+  const auto echoed = run_tool("deploy-pipeline", {"status", "--verbose", "--config", config});
+  INFO("stderr: " << echoed.err);
+  CHECK(echoed.exit_code == 4);
+  CHECK_THAT(echoed.err, Catch::Contains("Hetzner Cloud API: retrying"));
+  CHECK_THAT(echoed.err, Catch::Contains("rejected token ****"));
+  require_absent(echoed, options.token.substr(0, 6));
+}
