@@ -231,14 +231,44 @@ Status create_exclusive(const fs::path& path, std::string_view content, bool dur
   return {};
 }
 
-Result<FileLock> FileLock::acquire(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) return io_error(ErrorKind::failed, "cannot open lock file", path, errno);
-  while (::flock(fd.get(), LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    return io_error(ErrorKind::failed, "cannot lock", path, errno);
+namespace {
+
+bool same_file(int fd, const fs::path& path) {
+  struct stat held {};
+  struct stat there {};
+  return ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &there) == 0 && held.st_dev == there.st_dev &&
+         held.st_ino == there.st_ino;
+}
+
+// The lock on the file at `path`, or nothing when `wait` is false and another holder has it.
+Result<std::optional<UniqueFd>> lock_file(const fs::path& path, bool wait) {
+  constexpr int kAttempts = 100;  // each one means the file was replaced while we waited
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) return io_error(ErrorKind::failed, "cannot open lock file", path, errno);
+    while (::flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+      if (errno == EINTR) continue;
+      if (errno == EWOULDBLOCK) return std::optional<UniqueFd>{};
+      return io_error(ErrorKind::failed, "cannot lock", path, errno);
+    }
+    if (same_file(fd.get(), path)) return std::optional<UniqueFd>(std::move(fd));
   }
-  return FileLock(std::move(fd));
+  return Error{ErrorKind::failed, "cannot lock " + path.string() + ": it keeps being replaced"};
+}
+
+}  // namespace
+
+Result<FileLock> FileLock::acquire(const fs::path& path) {
+  auto locked = lock_file(path, true);
+  if (!locked) return locked.error();
+  return FileLock(std::move(**locked));
+}
+
+Result<std::optional<FileLock>> FileLock::try_acquire(const fs::path& path) {
+  auto locked = lock_file(path, false);
+  if (!locked) return locked.error();
+  if (!*locked) return std::optional<FileLock>{};
+  return std::optional<FileLock>(FileLock(std::move(**locked)));
 }
 
 fs::path resolve_against(const fs::path& base, const fs::path& path) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,9 +54,14 @@ Status create_exclusive(const fs::path& path, std::string_view content, bool dur
 
 // An exclusive advisory lock (flock) on a file, held until destruction (closing the
 // descriptor releases it). It serialises read-modify-write cycles between processes on one host.
+// The lock is always on the file that is at `path` when the call returns: a lock file renamed
+// or removed while waiting for it (its directory deleted) is not taken for the one there now.
 class FileLock {
  public:
+  // Waits as long as another holder has the lock.
   static Result<FileLock> acquire(const fs::path& path);
+  // Nothing when another holder has the lock now.
+  static Result<std::optional<FileLock>> try_acquire(const fs::path& path);
 
  private:
   explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
