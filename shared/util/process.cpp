@@ -234,8 +234,9 @@ Status GatedProcess::release() {
   if (!gate_) return Error{ErrorKind::invalid, "process " + std::to_string(identity_.pid) + " was released already"};
   const char go = 1;
   const bool sent = ::send(gate_.get(), &go, 1, MSG_NOSIGNAL) == 1;
+  const int send_error = errno;
   gate_.reset();
-  if (!sent) return spawn_error({program_}, errno);
+  if (!sent) return spawn_error({program_}, send_error);
   // End of file when exec succeeded (close-on-exec), the errno when it did not.
   pollfd descriptor{exec_status_.get(), POLLIN, 0};
   int ready = 0;

@@ -46,7 +46,7 @@ class GatedProcess {
   // Errors: `unavailable` when the program cannot be found or the process cannot be created.
   static Result<GatedProcess> spawn(const SpawnRequest& request);
   GatedProcess(GatedProcess&&) noexcept = default;
-  GatedProcess& operator=(GatedProcess&&) noexcept = default;
+  GatedProcess& operator=(GatedProcess&&) = delete;
   GatedProcess(const GatedProcess&) = delete;
   GatedProcess& operator=(const GatedProcess&) = delete;
   ~GatedProcess();
