@@ -130,6 +130,8 @@ Result<std::optional<std::vector<std::string>>> HaproxyBalancer::guarded(const s
 
 Status HaproxyBalancer::add_standby(const std::vector<MemberSpec>& members) {
   if (members.empty()) return {};
+  // Routing changes follow; they could not be made durable in a damaged block.
+  PHX_TRY(check_durable());
   std::vector<std::string> additions;
   const std::string check = " check inter " + std::to_string(settings_.check_interval_ms) + "ms rise " +
                             std::to_string(settings_.rise) + " fall " + std::to_string(settings_.fall);
@@ -159,7 +161,7 @@ Status HaproxyBalancer::add_standby(const std::vector<MemberSpec>& members) {
 }
 
 Result<GuardedChange> HaproxyBalancer::standby(const std::vector<std::string>& names,
-                                                const std::vector<std::string>& keep_serving) {
+                                               const std::vector<std::string>& keep_serving) {
   std::vector<std::string> commands;
   for (const auto& name : names) {
     commands.push_back("set server " + server(name) + " weight 0");
@@ -211,15 +213,23 @@ Result<GuardedChange> HaproxyBalancer::remove(const std::vector<std::string>& na
   return change;
 }
 
-Result<std::optional<std::vector<Member>>> HaproxyBalancer::durable_members() {
-  if (!settings_.config_file) return std::optional<std::vector<Member>>{};
+Result<std::vector<std::string>> HaproxyBalancer::managed_lines() const {
   auto text = util::read_file(*settings_.config_file);
   if (!text) return text.error();
   // A restart comes back with the servers the configuration defines itself and the managed block.
+  auto managed = managed_servers(*text, settings_.backend);
+  if (!managed) return managed.error().context(settings_.config_file->string());
   auto lines = configured_servers(*text, settings_.backend);
-  for (auto& line : managed_servers(*text, settings_.backend)) lines.push_back(std::move(line));
+  for (auto& line : *managed) lines.push_back(std::move(line));
+  return lines;
+}
+
+Result<std::optional<std::vector<Member>>> HaproxyBalancer::durable_members() {
+  if (!settings_.config_file) return std::optional<std::vector<Member>>{};
+  auto lines = managed_lines();
+  if (!lines) return lines.error();
   std::vector<Member> members;
-  for (const auto& line : lines) {
+  for (const auto& line : *lines) {
     auto member = parse_server_line(line);
     if (!member) return member.error().context(settings_.config_file->string());
     members.push_back(*member);
@@ -227,7 +237,17 @@ Result<std::optional<std::vector<Member>>> HaproxyBalancer::durable_members() {
   return std::optional<std::vector<Member>>(members);
 }
 
+Status HaproxyBalancer::check_durable() const {
+  if (!settings_.config_file) return {};
+  auto lines = managed_lines();
+  if (!lines) return lines.error();
+  return {};
+}
+
 Result<std::string> HaproxyBalancer::instance() {
+  // A switch asks for the instance before it changes anything: a managed block that could not
+  // be kept refuses the switch here, before a server is added, instead of after.
+  PHX_TRY(check_durable());
   auto answers = channel_.run({"show info"});
   if (!answers) return answers.error();
   if (answers->empty())

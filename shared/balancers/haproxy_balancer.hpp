@@ -40,6 +40,8 @@ class HaproxyBalancer final : public Balancer {
                                const std::vector<std::string>& keep_serving) override;
   Status persist(const std::vector<Member>& members) override;
   Result<std::optional<std::vector<Member>>> durable_members() override;
+  // Also refuses (`invalid`) while the managed block of config_file is damaged, as do
+  // durable_members, persist and add_standby: nothing is changed that could not be kept.
   Result<std::string> instance() override;
 
   // The server line for haproxy.cfg that recreates `member` as it is now.
@@ -61,6 +63,11 @@ class HaproxyBalancer final : public Balancer {
   Result<std::optional<std::vector<std::string>>> guarded(const std::vector<std::string>& keep_serving,
                                                           const std::vector<std::string>& commands, Acceptor accept,
                                                           std::string& refusal);
+
+  // The server lines a restart of HAProxy comes back with: those config_file (which must be
+  // set) defines itself, then those of the managed block; a damaged block is an error.
+  Result<std::vector<std::string>> managed_lines() const;
+  Status check_durable() const;
 
   RuntimeChannel& channel_;
   HaproxySettings settings_;

@@ -8,32 +8,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
 #include "shared/balancers/haproxy_answers.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::haproxy {
 
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Error connect_error(const std::string& address, int error_number) {
   std::string hint;
@@ -44,11 +33,54 @@ Error connect_error(const std::string& address, int error_number) {
           "cannot connect to HAProxy's runtime API at " + address + ": " + std::strerror(error_number) + hint};
 }
 
-// A connected, non-blocking socket, or an error.
-Result<int> open_socket(const std::string& address) {
+Error connect_timeout(const std::string& address, std::chrono::milliseconds timeout) {
+  return {ErrorKind::timeout, "HAProxy's runtime API at " + address + " accepted no connection within " +
+                                  util::format_duration_ms(timeout.count()) +
+                                  " (its accept queue stays full: is HAProxy frozen or overloaded?)"};
+}
+
+// Connects the non-blocking socket `fd` to `endpoint`, giving up after `timeout`. connect()
+// must never block: a unix socket whose accept queue is full (a frozen HAProxy) would block
+// it forever. Non-blocking, such a socket answers EAGAIN at once and cannot be waited for
+// with poll, so the attempt is repeated until the deadline; a TCP connection in progress is
+// waited for with poll.
+Status connect_within(int fd, const sockaddr* endpoint, socklen_t length, const std::string& address,
+                      std::chrono::milliseconds timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  auto pause = std::chrono::milliseconds(1);
+  while (::connect(fd, endpoint, length) != 0) {
+    const int error_number = errno;
+    if (error_number == EINTR) continue;
+    if (error_number == EAGAIN) {
+      const auto now = SteadyClock::now();
+      if (now >= deadline) return connect_timeout(address, timeout);
+      std::this_thread::sleep_for(std::min<SteadyClock::duration>(pause, deadline - now));
+      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+      continue;
+    }
+    if (error_number != EINPROGRESS && error_number != EALREADY) return connect_error(address, error_number);
+    pollfd descriptor{fd, POLLOUT, 0};
+    int ready = 0;
+    do {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+      ready = ::poll(&descriptor, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) return connect_timeout(address, timeout);
+    int result = 0;
+    socklen_t size = sizeof result;
+    if (ready < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &result, &size) != 0) {
+      return connect_error(address, errno);
+    }
+    if (result != 0) return connect_error(address, result);
+    return {};
+  }
+  return {};
+}
+
+// A connected, non-blocking socket, or an error within `timeout`.
+Result<util::UniqueFd> open_socket(const std::string& address, std::chrono::milliseconds timeout) {
   const bool tcp = address.find('/') == std::string::npos && address.find(':') != std::string::npos;
-  int fd = -1;
-  int rc = -1;
+  util::UniqueFd fd;
   if (tcp) {
     const auto colon = address.rfind(':');
     sockaddr_in endpoint{};
@@ -59,34 +91,28 @@ Result<int> open_socket(const std::string& address) {
       return Error{ErrorKind::invalid, "balancer.socket '" + address + "' is neither a path nor IPv4:port"};
     }
     endpoint.sin_port = htons(static_cast<std::uint16_t>(*port));
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return connect_error(address, errno);
-    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint);
-  } else {
-    sockaddr_un endpoint{};
-    endpoint.sun_family = AF_UNIX;
-    if (address.size() >= sizeof endpoint.sun_path) {
-      return Error{ErrorKind::invalid, "balancer.socket path is too long: " + address};
-    }
-    std::memcpy(endpoint.sun_path, address.c_str(), address.size() + 1);
-    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return connect_error(address, errno);
-    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint);
+    fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return connect_error(address, errno);
+    PHX_TRY(connect_within(fd.get(), reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint, address, timeout));
+    return fd;
   }
-  if (rc != 0) {
-    const int saved = errno;
-    ::close(fd);
-    return connect_error(address, saved);
+  sockaddr_un endpoint{};
+  endpoint.sun_family = AF_UNIX;
+  if (address.size() >= sizeof endpoint.sun_path) {
+    return Error{ErrorKind::invalid, "balancer.socket path is too long: " + address};
   }
-  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  std::memcpy(endpoint.sun_path, address.c_str(), address.size() + 1);
+  fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return connect_error(address, errno);
+  PHX_TRY(connect_within(fd.get(), reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint, address, timeout));
   return fd;
 }
 
 // A connected socket in interactive mode.
 class SocketSession final : public RuntimeSession {
  public:
-  SocketSession(int fd, std::string address, std::chrono::milliseconds timeout)
-      : socket_(fd), address_(std::move(address)), timeout_(timeout) {}
+  SocketSession(util::UniqueFd fd, std::string address, std::chrono::milliseconds timeout)
+      : socket_(std::move(fd)), address_(std::move(address)), timeout_(timeout) {}
   ~SocketSession() override {
     const char quit[] = "quit\n";
     [[maybe_unused]] const auto sent = ::send(socket_.get(), quit, sizeof quit - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -166,7 +192,7 @@ class SocketSession final : public RuntimeSession {
     return count;
   }
 
-  FileDescriptor socket_;
+  util::UniqueFd socket_;
   std::string address_;
   std::chrono::milliseconds timeout_;
 };
@@ -184,16 +210,16 @@ SocketRuntimeChannel::SocketRuntimeChannel(std::string address, std::chrono::mil
     : address_(std::move(address)), timeout_(timeout), connect_window_(connect_window) {}
 
 Result<std::unique_ptr<RuntimeSession>> SocketRuntimeChannel::open() {
-  auto opened = open_socket(address_);
+  auto opened = open_socket(address_, timeout_);
   const auto give_up = SteadyClock::now() + connect_window_;
   for (auto pause = std::chrono::milliseconds(10);
        !opened && opened.error().kind == ErrorKind::unavailable && SteadyClock::now() + pause < give_up;
        pause = std::min(pause * 2, std::chrono::milliseconds(200))) {
     std::this_thread::sleep_for(pause);
-    opened = open_socket(address_);
+    opened = open_socket(address_, timeout_);
   }
   if (!opened) return opened.error();
-  auto session = std::make_unique<SocketSession>(*opened, address_, timeout_);
+  auto session = std::make_unique<SocketSession>(std::move(*opened), address_, timeout_);
   PHX_TRY(session->start());
   return std::unique_ptr<RuntimeSession>(std::move(session));
 }

@@ -25,7 +25,8 @@ class RuntimeChannel {
  public:
   virtual ~RuntimeChannel() = default;
   virtual std::string describe() const = 0;
-  // Errors: `unavailable` (cannot connect: missing socket, permission), `timeout`.
+  // Errors: `unavailable` (cannot connect: missing socket, permission), `timeout` (no
+  // connection or no answer in time, as from a frozen HAProxy).
   virtual Result<std::unique_ptr<RuntimeSession>> open() = 0;
   // One session, one exchange.
   Result<std::vector<std::string>> run(const std::vector<std::string>& commands);
@@ -34,7 +35,8 @@ class RuntimeChannel {
 // Sessions in interactive mode ("prompt"), which frames every answer with the prompt; the
 // semicolon-separated one-shot mode does not frame all answers reliably. Connecting is
 // retried for `connect_window`: during a reload the new process re-binds the socket and for
-// a moment nobody listens. Nothing is retried once a command was sent.
+// a moment nobody listens. Nothing is retried once a command was sent. No call blocks longer
+// than `timeout` at a time: not connecting (a full accept queue), not waiting for an answer.
 class SocketRuntimeChannel final : public RuntimeChannel {
  public:
   SocketRuntimeChannel(std::string address, std::chrono::milliseconds timeout,

@@ -54,39 +54,105 @@ std::optional<Section> find_backend(const std::vector<std::string>& lines, std::
   return std::nullopt;
 }
 
+// Lines [begin, end) of the managed block, markers included.
+struct Block {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+bool looks_like_marker(std::string_view trimmed, std::string_view marker) {
+  // "# BEGIN phoenix managed" / "# END phoenix managed": a marker, perhaps edited.
+  const auto stem = marker.substr(0, marker.find(" servers"));
+  return trimmed.rfind(stem, 0) == 0;
+}
+
+std::string line_number(std::size_t index) { return "line " + std::to_string(index + 1); }
+
+Error damaged(std::string_view backend, std::size_t index, const std::string& problem, const std::string& fix) {
+  return {ErrorKind::invalid,
+          line_number(index) + ": the managed block of backend " + std::string(backend) + " " + problem + "; " + fix};
+}
+
+const std::string kKeepOneBlock = "keep exactly one block: its begin marker, its server lines, its end marker";
+
+// The managed block of `backend` inside `section`, or nothing when there is none yet. Anything
+// but exactly one well-formed BEGIN..END pair holding only server lines is refused: a partial
+// block would otherwise get a second one beside it, and both pools would be routed on reload.
+Result<std::optional<Block>> find_block(const std::vector<std::string>& lines, const Section& section,
+                                        std::string_view backend) {
+  std::vector<std::size_t> begins;
+  std::vector<std::size_t> ends;
+  for (std::size_t i = section.header + 1; i < section.end; ++i) {
+    const auto trimmed = util::trim(lines[i]);
+    if (trimmed == kManagedBegin) {
+      begins.push_back(i);
+    } else if (trimmed == kManagedEnd) {
+      ends.push_back(i);
+    } else if (looks_like_marker(trimmed, kManagedBegin) || looks_like_marker(trimmed, kManagedEnd)) {
+      const bool begin = looks_like_marker(trimmed, kManagedBegin);
+      return damaged(backend, i, "has an edited marker '" + util::printable(trimmed, 80) + "'",
+                     "restore it to exactly '" + std::string(begin ? kManagedBegin : kManagedEnd) + "'");
+    }
+  }
+  if (begins.empty() && ends.empty()) return std::optional<Block>{};
+  if (begins.size() > 1 || ends.size() > 1) {
+    const auto& repeated = begins.size() > 1 ? begins : ends;
+    return damaged(backend, repeated[1],
+                   "has a second " + std::string(begins.size() > 1 ? "begin" : "end") + " marker (the first is on " +
+                       line_number(repeated[0]) + ")",
+                   kKeepOneBlock);
+  }
+  if (begins.empty()) {
+    return damaged(backend, ends[0], "has its end marker but no begin marker",
+                   "put the line '" + std::string(kManagedBegin) + "' back above the block's server lines");
+  }
+  if (ends.empty()) {
+    return damaged(backend, begins[0], "has its begin marker but no end marker",
+                   "put the line '" + std::string(kManagedEnd) + "' back below the block's server lines");
+  }
+  if (ends[0] < begins[0]) {
+    return damaged(backend, ends[0], "has its end marker above its begin marker (" + line_number(begins[0]) + ")",
+                   kKeepOneBlock);
+  }
+  for (std::size_t i = begins[0] + 1; i < ends[0]; ++i) {
+    const auto trimmed = util::trim(lines[i]);
+    if (!trimmed.empty() && trimmed.rfind("server ", 0) != 0) {
+      return damaged(backend, i, "holds a line that is not a server line: '" + util::printable(trimmed, 80) + "'",
+                     "move it out of the block");
+    }
+  }
+  return std::optional<Block>(Block{begins[0], ends[0] + 1});
+}
+
+Error missing_backend(std::string_view backend) {
+  return {ErrorKind::invalid, "the HAProxy configuration has no 'backend " + std::string(backend) + "' section"};
+}
+
 }  // namespace
 
 Result<std::string> with_managed_servers(std::string_view config, std::string_view backend,
                                          const std::vector<std::string>& server_lines) {
   auto lines = util::split_lines(config);
   const auto section = find_backend(lines, backend);
-  if (!section) {
-    return Error{ErrorKind::invalid, "the HAProxy configuration has no 'backend " + std::string(backend) + "' section"};
-  }
+  if (!section) return missing_backend(backend);
+  auto found = find_block(lines, *section, backend);
+  if (!found) return found.error();
   std::vector<std::string> block;
   block.emplace_back("    " + std::string(kManagedBegin));
   for (const auto& line : server_lines) block.push_back("    " + line);
   block.emplace_back("    " + std::string(kManagedEnd));
 
-  std::optional<std::size_t> begin;
-  std::optional<std::size_t> end;
-  for (std::size_t i = section->header + 1; i < section->end && !end; ++i) {
-    const auto trimmed = util::trim(lines[i]);
-    if (trimmed == kManagedBegin) begin = i;
-    if (trimmed == kManagedEnd && begin) end = i + 1;
-  }
-  if (begin && !end) {
-    return Error{ErrorKind::invalid, "the managed block of backend " + std::string(backend) +
-                                         " in the HAProxy configuration has no end marker; restore it by hand"};
-  }
-  if (!begin) {
+  Block replaced;
+  if (*found) {
+    replaced = **found;
+  } else {
     // No block yet: insert after the section's last non-blank line.
     std::size_t position = section->end;
     while (position > section->header + 1 && util::trim(lines[position - 1]).empty()) --position;
-    begin = end = position;
+    replaced = {position, position};
   }
-  lines.erase(lines.begin() + static_cast<long>(*begin), lines.begin() + static_cast<long>(*end));
-  lines.insert(lines.begin() + static_cast<long>(*begin), block.begin(), block.end());
+  lines.erase(lines.begin() + static_cast<long>(replaced.begin), lines.begin() + static_cast<long>(replaced.end));
+  lines.insert(lines.begin() + static_cast<long>(replaced.begin), block.begin(), block.end());
   return util::join(lines, "\n") + "\n";
 }
 
@@ -110,21 +176,17 @@ Result<Member> parse_server_line(std::string_view line) {
   return member;
 }
 
-std::vector<std::string> managed_servers(std::string_view config, std::string_view backend) {
+Result<std::vector<std::string>> managed_servers(std::string_view config, std::string_view backend) {
   const auto lines = util::split_lines(config);
   const auto section = find_backend(lines, backend);
+  if (!section) return missing_backend(backend);
+  auto found = find_block(lines, *section, backend);
+  if (!found) return found.error();
   std::vector<std::string> servers;
-  if (!section) return servers;
-  bool inside = false;
-  for (std::size_t i = section->header + 1; i < section->end; ++i) {
+  if (!*found) return servers;
+  for (std::size_t i = (*found)->begin + 1; i + 1 < (*found)->end; ++i) {
     const auto trimmed = util::trim(lines[i]);
-    if (trimmed == kManagedBegin) {
-      inside = true;
-    } else if (trimmed == kManagedEnd) {
-      break;
-    } else if (inside && !trimmed.empty()) {
-      servers.emplace_back(trimmed);
-    }
+    if (!trimmed.empty()) servers.emplace_back(trimmed);
   }
   return servers;
 }

@@ -16,13 +16,18 @@ inline constexpr std::string_view kManagedBegin =
     "# BEGIN phoenix managed servers (written by deploy-pipeline; do not edit)";
 inline constexpr std::string_view kManagedEnd = "# END phoenix managed servers";
 
+// Both functions below are `invalid` when the backend section is missing, or when its managed
+// block is damaged: anything but no block or exactly one BEGIN..END pair (markers exactly as
+// above) holding only server lines. The message names the line (1-based) and what to fix.
+
 // `config` with the managed block of `backend` replaced by `server_lines` (or inserted at the
-// end of the backend section). `invalid` when the backend section is missing.
+// end of the backend section).
 Result<std::string> with_managed_servers(std::string_view config, std::string_view backend,
                                          const std::vector<std::string>& server_lines);
 
-// The server lines currently in the managed block of `backend` (without indentation).
-std::vector<std::string> managed_servers(std::string_view config, std::string_view backend);
+// The server lines currently in the managed block of `backend` (without indentation); none
+// when the backend has no block yet.
+Result<std::vector<std::string>> managed_servers(std::string_view config, std::string_view backend);
 
 // The server lines of `backend` outside the managed block (without indentation): servers the
 // configuration defines itself, which a restart brings back without Phoenix.

@@ -28,6 +28,9 @@ struct Overloaded : Lambdas... {
 template <class... Lambdas>
 Overloaded(Lambdas...) -> Overloaded<Lambdas...>;
 
+constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
+constexpr std::size_t kMaxUserDataBytes = 32 * 1024;  // the Hetzner Cloud API's own limit for user_data
+
 }  // namespace
 
 std::string host_name() {
@@ -39,18 +42,31 @@ std::string host_name() {
 Result<std::string> hcloud_token(const ci::Environment& environment,
                                  const std::optional<std::filesystem::path>& token_file) {
   std::string token;
+  std::string origin = "HCLOUD_TOKEN";
   if (const auto found = environment.find("HCLOUD_TOKEN"); found != environment.end() && !found->second.empty()) {
     token = found->second;
   } else if (!token_file) {
     return Error{ErrorKind::invalid, "no Hetzner Cloud token: set HCLOUD_TOKEN or provider.token_file"};
   } else {
-    auto text = util::read_file(*token_file);
+    auto text = util::read_file(*token_file, kMaxTokenFileBytes);
     if (!text) return text.error().context("reading provider.token_file");
-    const auto lines = util::split_lines(*text);
-    if (!lines.empty()) token = util::trim(lines.front());
-    if (token.empty()) return Error{ErrorKind::invalid, "provider.token_file " + token_file->string() + " is empty"};
+    origin = "provider.token_file " + token_file->string();
+    std::vector<std::string> lines;
+    for (const auto& line : util::split_lines(*text)) {
+      if (!util::trim(line).empty()) lines.emplace_back(util::trim(line));
+    }
+    // All of it is secret, whatever is wrong with it: nothing of it may be printed.
+    for (const auto& line : lines) util::register_secret(line);
+    if (lines.empty()) return Error{ErrorKind::invalid, origin + " is empty"};
+    if (lines.size() > 1) {
+      return Error{ErrorKind::invalid, origin + " has " + std::to_string(lines.size()) +
+                                           " lines; it must hold the token alone (the content is not shown)"};
+    }
+    token = lines.front();
   }
   util::register_secret(token);
+  // A line break would inject HTTP headers; no character of the token is shown.
+  PHX_TRY(util::check_token_characters(token, origin));
   return token;
 }
 
@@ -107,7 +123,8 @@ Status Runtime::wire_provider() {
                                                  .state_dir = local.state_dir,
                                                  .artifact = local.artifact,
                                                  .command = local.command,
-                                                 .start_timeout = local.start_timeout},
+                                                 .start_timeout = local.start_timeout,
+                                                 .environment = local.environment},
                 clock, reporter);
             state_ = file_store(local.state_dir);
             return {};
@@ -134,7 +151,7 @@ Status Runtime::wire_provider() {
                                               .port = hcloud_config.port,
                                               .create_timeout = hcloud_config.create_timeout};
             if (hcloud_config.user_data_file) {
-              auto text = util::read_file(*hcloud_config.user_data_file);
+              auto text = util::read_file(*hcloud_config.user_data_file, kMaxUserDataBytes);
               if (!text) return text.error().context("reading provider.user_data_file");
               settings.user_data_template = *text;
             }

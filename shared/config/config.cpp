@@ -1,5 +1,7 @@
 #include "shared/config/config.hpp"
 
+#include <algorithm>
+
 #include "shared/config/reader.hpp"
 #include "shared/core/label.hpp"
 #include "shared/util/files.hpp"
@@ -12,6 +14,8 @@ namespace {
 
 constexpr std::int64_t kMaxPoolSize = 1000;
 constexpr std::int64_t kMaxSeconds = 24 * 3600;
+// A service configuration is a few kilobytes; anything near this is not one.
+constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
 
 bool is_service_name(std::string_view name) {
   // The service names files, HAProxy objects and cloud labels: the label alphabet fits all.
@@ -20,6 +24,25 @@ bool is_service_name(std::string_view name) {
 
 fs::path config_path(const Config& config, const std::string& value) {
   return util::resolve_against(config.directory, fs::path(value));
+}
+
+bool is_environment_name(std::string_view name) {
+  if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return util::is_ascii_alnum(c) || c == '_'; });
+}
+
+// provider.environment: an object of NAME: "value".
+std::vector<std::pair<std::string, std::string>> read_environment(ObjectReader& reader) {
+  std::vector<std::pair<std::string, std::string>> environment;
+  for (const auto& name : reader.keys()) {
+    auto value = reader.string(name.c_str(), true);
+    if (!is_environment_name(name)) {
+      reader.fail(name.c_str(), "not an environment variable name (A-Z a-z 0-9 _, not starting with a digit)");
+    } else if (value) {
+      environment.emplace_back(name, *value);
+    }
+  }
+  return environment;
 }
 
 // One reader per provider and balancer type, chosen by overload (see read_alternative).
@@ -37,6 +60,10 @@ LocalProviderConfig read_type(ObjectReader& reader, const Config& config, Of<Loc
   }
   if (auto timeout = reader.integer("start_timeout_s", false, 1, kMaxSeconds))
     local.start_timeout = std::chrono::seconds(*timeout);
+  if (auto environment = reader.object("environment", false)) {
+    local.environment = read_environment(*environment);
+    reader.adopt(environment->finish());
+  }
   return local;
 }
 
@@ -248,7 +275,7 @@ Result<Config> parse_config(std::string_view text, const fs::path& file) {
 }
 
 Result<Config> load_config(const fs::path& file) {
-  auto text = util::read_file(file);
+  auto text = util::read_file(file, kMaxConfigBytes);
   if (!text) {
     return Error{ErrorKind::invalid, text.error().message + " (pass --config FILE or set PHOENIX_CONFIG)"};
   }

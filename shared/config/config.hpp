@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct LocalProviderConfig {
   fs::path artifact;                 // a file or a folder, copied into each pool
   std::vector<std::string> command;  // {artifact} {host} {port} {label} are filled in
   std::chrono::seconds start_timeout{30};
+  // NAME, value: added to the clean environment servers start with (nothing is inherited).
+  std::vector<std::pair<std::string, std::string>> environment;
 };
 
 struct HcloudProviderConfig {

@@ -68,6 +68,15 @@ void ObjectReader::accept_rest() {
 
 bool ObjectReader::has(const char* key) const { return cJSON_GetObjectItemCaseSensitive(node_, key) != nullptr; }
 
+std::vector<std::string> ObjectReader::keys() const {
+  std::vector<std::string> keys;
+  const cJSON* item = nullptr;
+  cJSON_ArrayForEach(item, node_) {
+    if (item->string != nullptr) keys.emplace_back(item->string);
+  }
+  return keys;
+}
+
 const cJSON* ObjectReader::lookup(const char* key, bool required) {
   read_.insert(key);
   const cJSON* item = cJSON_GetObjectItemCaseSensitive(node_, key);

@@ -31,6 +31,8 @@ class ObjectReader {
   ObjectReader(const Source& source, const cJSON* node, std::string path);
 
   bool has(const char* key) const;
+  // The keys of this object, in the order of the file (for objects whose keys are data).
+  std::vector<std::string> keys() const;
   // Required or optional values. A wrong type or an out-of-range number records an error and
   // returns nothing; errors() lists the first one.
   std::optional<std::string> string(const char* key, bool required);

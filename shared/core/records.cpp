@@ -61,6 +61,7 @@ util::Json to_json(const LockHolder& holder) {
   util::add_string(object.get(), "job", holder.job);
   util::add_string(object.get(), "command", holder.command);
   add_time(object.get(), "since", holder.since);
+  if (holder.start_ticks != 0) util::add_number(object.get(), "start_ticks", static_cast<double>(holder.start_ticks));
   return object;
 }
 
@@ -73,6 +74,8 @@ Result<LockHolder> lock_holder_from_json(const cJSON* object) {
   auto since = read_time(object, "since");
   if (!since) return since.error();
   holder.since = *since;
+  // Absent in records written before it was kept: then the pid alone identifies the holder.
+  holder.start_ticks = static_cast<std::uint64_t>(util::json_number(object, "start_ticks").value_or(0));
   return holder;
 }
 

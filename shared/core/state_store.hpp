@@ -3,6 +3,7 @@
 // record of a running deploy or rollback, and the history of past ones.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,9 @@ struct LockHolder {
   std::string job;      // CI job identity ("gocd web-deploy/12/deploy/1/switch"), or "" by hand
   std::string command;  // "deploy --label 42"
   WallTime since{};
+  // The holder process's start time (/proc/<pid>/stat field 22), so that a later process that
+  // reused the pid is not taken for the holder; 0 when unknown (records written before it).
+  std::uint64_t start_ticks = 0;
 
   std::string who() const;       // "pid 123 on host-a (job ...)"
   std::string describe() const;  // who(), since when and running what

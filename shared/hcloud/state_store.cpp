@@ -1,5 +1,7 @@
 #include "shared/hcloud/state_store.hpp"
 
+#include <algorithm>
+
 #include "shared/hcloud/labels.hpp"
 #include "shared/http/url.hpp"
 #include "shared/providers/file_state_store.hpp"
@@ -16,6 +18,7 @@ std::string freeze_name(const std::string& service) { return "phoenix-freeze-" +
 Labels holder_labels(const LockHolder& holder, const std::string& prefix) {
   return {{prefix + "host", label_value(holder.host)},
           {prefix + "pid", std::to_string(holder.pid)},
+          {prefix + "start", std::to_string(holder.start_ticks)},
           {prefix + "job", label_value(holder.job)},
           {prefix + "command", label_value(holder.command)},
           {prefix + "since", unix_ms_label(holder.since)}};
@@ -26,6 +29,7 @@ LockHolder holder_from(const Labels& labels, const std::string& prefix) {
   LockHolder holder;
   holder.host = get("host");
   holder.pid = static_cast<long>(util::parse_int(get("pid")).value_or(0));
+  holder.start_ticks = static_cast<std::uint64_t>(std::max<std::int64_t>(util::parse_int(get("start")).value_or(0), 0));
   holder.job = get("job");
   holder.command = get("command");
   holder.since = from_unix_ms_label(get("since"));

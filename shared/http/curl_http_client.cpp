@@ -2,7 +2,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 
 #include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
@@ -79,6 +81,19 @@ void configure(Transfer& transfer, const HttpRequest& request) {
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
 }
 
+// Why a header of `request` cannot be sent, or nothing: a line break (or NUL) in a name or a
+// value would end the header early and inject others. The value is never shown: it may be a
+// credential.
+std::optional<std::string> broken_header(const HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if ((name + value).find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      return "refusing to send header '" + util::printable(name, 60) +
+             "': it holds a line break or NUL (the value is not shown)";
+    }
+  }
+  return std::nullopt;
+}
+
 Error transfer_error(const HttpRequest& request, CURLcode code, const char* detail) {
   const ErrorKind kind = code == CURLE_OPERATION_TIMEDOUT ? ErrorKind::timeout : ErrorKind::unavailable;
   const std::string reason = (detail != nullptr && *detail != '\0') ? detail : curl_easy_strerror(code);
@@ -101,6 +116,12 @@ std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<Http
   for (const auto& request : requests) {
     auto transfer = std::make_unique<Transfer>();
     transfer->index = transfers.size();
+    if (auto broken = broken_header(request)) {
+      transfer->error = Error{ErrorKind::invalid, request.method + " " + util::redact(request.url) + ": " + *broken};
+      transfer->done = true;
+      transfers.push_back(std::move(transfer));
+      continue;
+    }
     transfer->easy = curl_easy_init();
     if (transfer->easy == nullptr) {
       transfer->error = Error{ErrorKind::unavailable, "libcurl could not create a handle"};

@@ -1,11 +1,14 @@
 #include "shared/ops/deploy_lock.hpp"
 
+#include "shared/util/process.hpp"
+
 namespace phoenix::ops {
 
 LockHolder make_holder(const Services& services, const std::string& command) {
   LockHolder holder;
   holder.host = services.identity.host;
   holder.pid = services.identity.pid;
+  holder.start_ticks = util::process_start_ticks(static_cast<pid_t>(holder.pid)).value_or(0);
   holder.job = services.identity.job;
   holder.command = command;
   holder.since = services.clock.wall_now();

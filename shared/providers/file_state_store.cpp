@@ -60,8 +60,9 @@ Result<std::optional<LockHolder>> FileStateStore::read_lock() {
 std::optional<std::string> staleness_seen_from(const std::string& this_host, const util::Clock& clock,
                                                const LockHolder& holder, std::chrono::seconds stale_after) {
   // Whether the holder still runs can only be told on its own host; elsewhere, its age decides.
-  const bool running =
-      holder.host != this_host || util::is_running(util::ProcessIdentity{static_cast<pid_t>(holder.pid), 0});
+  // Its start time tells the holder from a later process that reused its pid.
+  const bool running = holder.host != this_host ||
+                       util::is_running(util::ProcessIdentity{static_cast<pid_t>(holder.pid), holder.start_ticks});
   return lock_staleness(holder, this_host, clock.wall_now(), stale_after, running);
 }
 

@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "shared/core/records.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::providers {
 
@@ -68,37 +71,32 @@ Result<LocalPoolRecord> record_from_json(const cJSON* object, const std::string&
 
 // A port nobody listens on at `host`, from the kernel's ephemeral range.
 Result<int> free_port(const std::string& host) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Error{ErrorKind::failed, std::string("cannot create a socket: ") + std::strerror(errno)};
+  const util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error{ErrorKind::failed, std::string("cannot create a socket: ") + std::strerror(errno)};
   sockaddr_in address{};
   address.sin_family = AF_INET;
   ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
   socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    return Error{ErrorKind::failed, "cannot find a free port on " + host + ": " + std::strerror(saved)};
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return Error{ErrorKind::failed, "cannot find a free port on " + host + ": " + std::strerror(errno)};
   }
-  ::close(fd);
   return static_cast<int>(ntohs(address.sin_port));
 }
 
 bool accepts_connections(const std::string& host, int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  const util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
-  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  ::close(fd);
-  return connected;
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
 }
 
 // The last lines of a server's log, for the error that says why it did not start.
 std::string log_tail(const fs::path& log) {
-  auto text = util::read_file(log);
+  auto text = util::read_file_tail(log, 4096);
   if (!text || text->empty()) return "(its log is empty)";
   auto lines = util::split_lines(*text);
   const std::size_t first = lines.size() > 3 ? lines.size() - 3 : 0;
@@ -195,29 +193,88 @@ Result<std::vector<std::string>> LocalProvider::allocate_hosts(std::size_t count
   return hosts;
 }
 
+std::vector<std::string> LocalProvider::server_environment(const fs::path& pool_directory) const {
+  const char* path = std::getenv("PATH");
+  std::map<std::string, std::string> variables = {
+      {"PATH", path != nullptr && *path != '\0' ? path : "/usr/local/bin:/usr/bin:/bin"},
+      {"HOME", pool_directory.string()},
+      {"LANG", "C.UTF-8"}};
+  for (const auto& [name, value] : settings_.environment) variables[name] = value;
+  std::vector<std::string> entries;
+  entries.reserve(variables.size());
+  for (const auto& [name, value] : variables) entries.push_back(name + "=" + value);
+  return entries;
+}
+
+Result<util::FileLock> LocalProvider::lock_pool(const std::string& label) const {
+  const fs::path lock_file = pool_directory(label) / "pool.json.lock";
+  auto lock = util::FileLock::try_acquire(lock_file);
+  if (!lock) return lock.error();
+  if (*lock) return std::move(**lock);
+  reporter_.step("another run is creating or changing pool " + label + "; waiting for it to finish");
+  // Long enough for another run to copy the release and start its servers; never forever.
+  const auto patience = settings_.start_timeout * 2 + std::chrono::seconds(60);
+  const auto deadline = clock_.now() + patience;
+  while (clock_.now() < deadline) {
+    clock_.sleep_for(std::chrono::milliseconds(50));
+    lock = util::FileLock::try_acquire(lock_file);
+    if (!lock) return lock.error();
+    if (*lock) return std::move(**lock);
+  }
+  return Error{ErrorKind::refused, "another run held pool " + label + " for more than " +
+                                       std::to_string(patience.count()) + " s (its lock " + lock_file.string() +
+                                       "); is a create-pipeline of it stuck?"};
+}
+
+std::vector<std::string> LocalProvider::server_command(const LocalPoolRecord& record,
+                                                       const LocalServerRecord& server) const {
+  const std::string artifact = (pool_directory(record.meta.label) / record.artifact).string();
+  std::vector<std::string> argv;
+  for (const auto& part : settings_.command) {
+    std::string value = util::replace_all(part, "{artifact}", artifact);
+    value = util::replace_all(value, "{host}", server.host);
+    value = util::replace_all(value, "{port}", std::to_string(server.port));
+    value = util::replace_all(value, "{label}", record.meta.label);
+    argv.push_back(value);
+  }
+  return argv;
+}
+
 Status LocalProvider::start_servers(LocalPoolRecord& record, const std::vector<std::size_t>& indices) {
+  // Held processes take two descriptors each until released: start them in batches.
+  constexpr std::size_t kBatch = 64;
   const fs::path directory = pool_directory(record.meta.label);
   PHX_TRY(util::make_directories(directory / "logs"));
-  const std::string artifact = (directory / record.artifact).string();
-  for (const auto index : indices) {
-    auto& server = record.servers[index];
-    std::vector<std::string> argv;
-    for (const auto& part : settings_.command) {
-      std::string value = util::replace_all(part, "{artifact}", artifact);
-      value = util::replace_all(value, "{host}", server.host);
-      value = util::replace_all(value, "{port}", std::to_string(server.port));
-      value = util::replace_all(value, "{label}", record.meta.label);
-      argv.push_back(value);
+  const auto environment = server_environment(directory);
+  for (std::size_t first = 0; first < indices.size(); first += kBatch) {
+    const std::size_t last = std::min(indices.size(), first + kBatch);
+    std::vector<util::GatedProcess> held;
+    held.reserve(last - first);
+    for (std::size_t k = first; k < last; ++k) {
+      auto& server = record.servers[indices[k]];
+      auto process = util::GatedProcess::spawn(
+          {server_command(record, server), directory, directory / "logs" / (server.id + ".log"), environment});
+      if (!process) return process.error().context("starting server " + server.id + " of pool " + record.meta.label);
+      server.process = process->identity();
+      held.push_back(std::move(*process));
     }
-    auto started = util::spawn_detached({argv, directory, directory / "logs" / (server.id + ".log")});
-    if (!started) return started.error().context("starting server " + server.id + " of pool " + record.meta.label);
-    server.process = *started;
+    // Recorded before they run: a run killed from here on leaves nothing no record knows.
+    // Killed before this save, the held processes exit without running anything.
+    PHX_TRY(save(record));
+    for (std::size_t k = first; k < last; ++k) {
+      const auto released = held[k - first].release();
+      if (!released.ok()) {
+        return released.error().context("starting server " + record.servers[indices[k]].id + " of pool " +
+                                        record.meta.label);
+      }
+    }
   }
-  PHX_TRY(save(record));
+  return {};
+}
 
-  // Wait until every server accepts connections, or one of them exits.
+Status LocalProvider::wait_until_listening(const LocalPoolRecord& record, std::vector<std::size_t> waiting) {
+  const fs::path directory = pool_directory(record.meta.label);
   const auto deadline = clock_.now() + settings_.start_timeout;
-  std::vector<std::size_t> waiting = indices;
   while (!waiting.empty()) {
     std::vector<std::size_t> still_waiting;
     for (const auto index : waiting) {
@@ -233,24 +290,53 @@ Status LocalProvider::start_servers(LocalPoolRecord& record, const std::vector<s
     waiting.swap(still_waiting);
     if (waiting.empty()) break;
     if (clock_.now() >= deadline) {
+      // Servers that never listen are stopped, not left running for nobody.
+      for (const auto index : waiting) util::stop_process(record.servers[index].process, kStopGrace);
       const auto& server = record.servers[waiting.front()];
-      return Error{ErrorKind::failed, util::plural(waiting.size(), "server") + " of pool " + record.meta.label +
-                                          " did not accept connections within " +
-                                          std::to_string(settings_.start_timeout.count()) +
-                                          " s (provider.start_timeout_s), "
-                                          "for example " +
-                                          server.host + ":" + std::to_string(server.port)};
+      return Error{ErrorKind::failed,
+                   util::plural(waiting.size(), "server") + " of pool " + record.meta.label +
+                       " did not accept connections within " + std::to_string(settings_.start_timeout.count()) +
+                       " s (provider.start_timeout_s) and " + (waiting.size() == 1 ? "was" : "were") +
+                       " stopped, for example " + server.host + ":" + std::to_string(server.port) + "; " +
+                       log_tail(directory / "logs" / (server.id + ".log"))};
     }
     clock_.sleep_for(std::chrono::milliseconds(10));
   }
   return {};
 }
 
+Status LocalProvider::run_servers(LocalPoolRecord& record) {
+  std::vector<std::size_t> to_start;
+  std::vector<std::size_t> all;
+  for (std::size_t i = 0; i < record.servers.size(); ++i) {
+    all.push_back(i);
+    if (!util::is_running(record.servers[i].process)) to_start.push_back(i);
+  }
+  if (to_start.size() < all.size()) {
+    reporter_.step("adopting " + util::plural(all.size() - to_start.size(), "server") + " of pool " +
+                   record.meta.label + " that an interrupted run started");
+  }
+  reporter_.step("starting " + util::plural(to_start.size(), "server") + " of pool " + record.meta.label + " at once");
+  PHX_TRY(start_servers(record, to_start));
+  // Adopted servers too: running is not listening.
+  return wait_until_listening(record, all);
+}
+
 Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
   const std::string& label = spec.meta.label;
   const fs::path directory = pool_directory(label);
-  LocalPoolRecord record;
   std::error_code ec;
+  if (!fs::exists(directory / "pool.json", ec) && !fs::exists(settings_.artifact, ec)) {
+    return Error{ErrorKind::invalid, "the release artifact " + settings_.artifact.string() +
+                                         " does not exist (provider.artifact); build it first"};
+  }
+  // One run at a time per pool: a concurrent create of the same label waits here, then finds
+  // the pool complete.
+  PHX_TRY(util::make_directories(directory));
+  auto lock = lock_pool(label);
+  if (!lock) return lock.error();
+
+  LocalPoolRecord record;
   if (fs::exists(directory / "pool.json", ec)) {
     auto existing = load(label);
     if (!existing) return existing.error();
@@ -258,17 +344,16 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
     record = *existing;
     reporter_.step("resuming the interrupted creation of pool " + label);
   } else {
-    if (!fs::exists(settings_.artifact, ec)) {
-      return Error{ErrorKind::invalid, "the release artifact " + settings_.artifact.string() +
-                                           " does not exist (provider.artifact); build it first"};
-    }
     record.meta = spec.meta;
     record.artifact = (fs::path("release") / settings_.artifact.filename()).string();
-    PHX_TRY(util::make_directories(directory));
   }
 
   // The pool's own copy of the release, made whole before anything runs from it.
   if (!fs::exists(directory / record.artifact, ec)) {
+    if (!fs::exists(settings_.artifact, ec)) {
+      return Error{ErrorKind::invalid, "the release artifact " + settings_.artifact.string() +
+                                           " does not exist (provider.artifact); build it first"};
+    }
     reporter_.step("copying release " + settings_.artifact.string() + " into pool " + label);
     const fs::path staging = directory / "release.partial";
     PHX_TRY(util::remove_tree(staging));
@@ -282,6 +367,7 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
   }
 
   if (record.servers.empty()) {
+    // The servers are recorded (address, port, no process yet) before any of them starts.
     auto hosts = allocate_hosts(static_cast<std::size_t>(spec.size));
     if (!hosts) return hosts.error();
     for (int i = 0; i < spec.size; ++i) {
@@ -292,18 +378,18 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
     PHX_TRY(save(record));
   }
 
-  std::vector<std::size_t> to_start;
-  for (std::size_t i = 0; i < record.servers.size(); ++i) {
-    if (!util::is_running(record.servers[i].process)) to_start.push_back(i);
-  }
-  reporter_.step("starting " + util::plural(to_start.size(), "server") + " of pool " + label + " at once");
-  PHX_TRY(start_servers(record, to_start));
+  PHX_TRY(run_servers(record));
   record.complete = true;
   PHX_TRY(save(record));
   return to_pool(record);
 }
 
 Status LocalProvider::destroy_pool(const Pool& pool) {
+  if (auto record = load(pool.label()); !record) return record.error();
+  // Not while a create (or a power change) of the pool runs: it would start servers after
+  // they were stopped here.
+  auto lock = lock_pool(pool.label());
+  if (!lock) return lock.error();
   auto record = load(pool.label());
   if (!record) return record.error();
   for (const auto& server : record->servers) util::stop_process(server.process, kStopGrace);
@@ -318,7 +404,7 @@ Status LocalProvider::destroy_pool(const Pool& pool) {
 }
 
 Status LocalProvider::update_metadata(const PoolMetadata& meta) {
-  auto lock = util::FileLock::acquire(pool_directory(meta.label) / "pool.json.lock");
+  auto lock = lock_pool(meta.label);
   if (!lock) return lock.error();
   auto record = load(meta.label);
   if (!record) return record.error();
@@ -327,7 +413,7 @@ Status LocalProvider::update_metadata(const PoolMetadata& meta) {
 }
 
 Status LocalProvider::set_power(const Pool& pool, PowerState power) {
-  auto lock = util::FileLock::acquire(pool_directory(pool.label()) / "pool.json.lock");
+  auto lock = lock_pool(pool.label());
   if (!lock) return lock.error();
   auto record = load(pool.label());
   if (!record) return record.error();
@@ -336,12 +422,9 @@ Status LocalProvider::set_power(const Pool& pool, PowerState power) {
     record->power = PowerState::off;
     return save(*record);
   }
-  std::vector<std::size_t> to_start;
-  for (std::size_t i = 0; i < record->servers.size(); ++i) {
-    if (!util::is_running(record->servers[i].process)) to_start.push_back(i);
-  }
   record->power = PowerState::on;
-  return start_servers(*record, to_start);
+  PHX_TRY(save(*record));
+  return run_servers(*record);
 }
 
 }  // namespace phoenix::providers

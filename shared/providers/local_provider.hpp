@@ -5,6 +5,7 @@
 //
 // State directory layout, per service:
 //   pools/<label>/pool.json        metadata and servers (pid, address), written atomically
+//   pools/<label>/pool.json.lock   flock: one run at a time creates, powers, updates or deletes it
 //   pools/<label>/release/<name>   the pool's copy of the artifact
 //   pools/<label>/logs/<id>.log    each server's stdout and stderr
 //   address-counter                the last loopback address handed out
@@ -12,10 +13,12 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shared/core/provider.hpp"
 #include "shared/util/clock.hpp"
+#include "shared/util/files.hpp"
 #include "shared/util/process.hpp"
 #include "shared/util/reporter.hpp"
 
@@ -27,6 +30,9 @@ struct LocalProviderSettings {
   std::filesystem::path artifact;
   std::vector<std::string> command;  // {artifact} {host} {port} {label}
   std::chrono::seconds start_timeout{30};
+  // Servers start with a clean environment, never the CI job's (it holds secrets): PATH,
+  // HOME (the pool's directory), LANG=C.UTF-8, then these NAME, value pairs.
+  std::vector<std::pair<std::string, std::string>> environment;
 };
 
 struct LocalServerRecord {
@@ -63,9 +69,21 @@ class LocalProvider final : public Provider {
   Result<LocalPoolRecord> load(const std::string& label) const;
   Status save(const LocalPoolRecord& record) const;
   Pool to_pool(const LocalPoolRecord& record) const;
-  // Starts the servers at `indices` (all at once) and waits until each accepts connections.
+  // The lock that serialises every change of one pool between runs (create, power, metadata,
+  // destroy). Waits for another holder, reporting it, but not forever.
+  Result<util::FileLock> lock_pool(const std::string& label) const;
+  std::vector<std::string> server_command(const LocalPoolRecord& record, const LocalServerRecord& server) const;
+  // Starts the servers at `indices` (all at once). Each is recorded in pool.json (pid and
+  // start time) before it runs anything; see util::GatedProcess.
   Status start_servers(LocalPoolRecord& record, const std::vector<std::size_t>& indices);
+  // Waits until each server at `indices` accepts connections. One that exits fails the call;
+  // ones still not listening at provider.start_timeout_s are stopped, and the call fails.
+  Status wait_until_listening(const LocalPoolRecord& record, std::vector<std::size_t> waiting);
+  // Starts every server of `record` not running, adopts the ones running (an interrupted run
+  // started them), and waits for all of them to listen.
+  Status run_servers(LocalPoolRecord& record);
   Result<std::vector<std::string>> allocate_hosts(std::size_t count) const;
+  std::vector<std::string> server_environment(const std::filesystem::path& pool_directory) const;
 
   LocalProviderSettings settings_;
   util::Clock& clock_;

@@ -5,11 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::util {
 
@@ -33,11 +37,8 @@ Status write_all(int fd, std::string_view content, const fs::path& path) {
 }
 
 void fsync_directory(const fs::path& directory) {
-  const int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  const UniqueFd fd(::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd) ::fsync(fd.get());
 }
 
 std::string random_suffix() {
@@ -45,51 +46,127 @@ std::string random_suffix() {
   return std::to_string(generator() % 1000000000ULL);
 }
 
-}  // namespace
+const char* file_type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "of an unusual type";
+}
 
-Result<std::string> read_file(const fs::path& path) {
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) {
-    return Error{ErrorKind::invalid, "cannot read " + path.string() + ": no such file"};
+// `path` opened for reading if it is a regular file; `size` gets its size.
+Result<UniqueFd> open_regular_file(const fs::path& path, off_t& size) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) {
+    if (errno == ENOENT) return Error{ErrorKind::invalid, "cannot read " + path.string() + ": no such file"};
+    if (errno == ENXIO) {
+      return Error{ErrorKind::invalid, "cannot read " + path.string() + ": not a regular file (it is a socket)"};
+    }
+    return io_error(ErrorKind::invalid, "cannot read", path, errno);
   }
-  if (fs::is_directory(status)) {
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0) return io_error(ErrorKind::invalid, "cannot read", path, errno);
+  if (S_ISDIR(status.st_mode)) {
     return Error{ErrorKind::invalid, "cannot read " + path.string() + ": it is a directory"};
   }
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return io_error(ErrorKind::invalid, "cannot read", path, errno);
+  if (!S_ISREG(status.st_mode)) {
+    return Error{ErrorKind::invalid, "cannot read " + path.string() + ": not a regular file (it is " +
+                                         file_type_name(status.st_mode) + ")"};
+  }
+  size = status.st_size;
+  return fd;
+}
+
+Error too_large(const fs::path& path, std::size_t max_bytes) {
+  return {ErrorKind::invalid,
+          "cannot read " + path.string() + ": it is larger than " + std::to_string(max_bytes) + " bytes"};
+}
+
+// Reads from `fd` until end of file, or until more than `max_bytes` came (then `truncated`).
+Result<std::string> read_up_to(int fd, const fs::path& path, std::size_t max_bytes, bool& truncated) {
   std::string content;
   char buffer[65536];
+  truncated = false;
   while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    const std::size_t room = max_bytes + 1 - content.size();
+    const ssize_t n = ::read(fd, buffer, std::min(sizeof buffer, room));
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int saved = errno;
-      ::close(fd);
-      return io_error(ErrorKind::invalid, "cannot read", path, saved);
+      return io_error(ErrorKind::invalid, "cannot read", path, errno);
     }
-    if (n == 0) break;
+    if (n == 0) return content;
     content.append(buffer, static_cast<std::size_t>(n));
+    if (content.size() > max_bytes) {
+      truncated = true;
+      content.resize(max_bytes);
+      return content;
+    }
   }
-  ::close(fd);
+}
+
+}  // namespace
+
+Result<std::string> read_file(const fs::path& path, std::size_t max_bytes) {
+  off_t size = 0;
+  auto fd = open_regular_file(path, size);
+  if (!fd) return fd.error();
+  if (static_cast<std::uintmax_t>(size) > max_bytes) return too_large(path, max_bytes);
+  // The size may change while reading (or be unknown, as in /proc): the limit holds regardless.
+  bool truncated = false;
+  auto content = read_up_to(fd->get(), path, max_bytes, truncated);
+  if (content && truncated) return too_large(path, max_bytes);
   return content;
 }
 
-Status write_file_atomic(const fs::path& path, std::string_view content, int mode) {
+Result<std::string> read_file_tail(const fs::path& path, std::size_t max_bytes) {
+  off_t size = 0;
+  auto fd = open_regular_file(path, size);
+  if (!fd) return fd.error();
+  if (static_cast<std::uintmax_t>(size) > max_bytes) {
+    ::lseek(fd->get(), size - static_cast<off_t>(max_bytes), SEEK_SET);
+  }
+  bool truncated = false;
+  return read_up_to(fd->get(), path, max_bytes, truncated);
+}
+
+// The file `path` names once symbolic links in its last component are followed (a relative
+// link target is relative to the link's directory). A dangling link gives the path it points
+// to; a loop is an error.
+Result<fs::path> follow_symlinks(const fs::path& path) {
+  constexpr int kMaxLinks = 40;  // the kernel's own limit (ELOOP)
+  fs::path current = path;
+  for (int hops = 0; hops <= kMaxLinks; ++hops) {
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(current, ec))) return current;
+    const fs::path target = fs::read_symlink(current, ec);
+    if (ec) return Error{ErrorKind::failed, "cannot read the link " + current.string() + ": " + ec.message()};
+    current = target.is_absolute() ? target : current.parent_path() / target;
+  }
+  return io_error(ErrorKind::failed, "cannot follow the link", path, ELOOP);
+}
+
+Status write_file_atomic(const fs::path& link_or_file, std::string_view content, int mode) {
+  // Through a symbolic link, the file it points to is replaced and the link stays: the link is
+  // how an operator told other programs (HAProxy) where the file lives.
+  auto resolved = follow_symlinks(link_or_file);
+  if (!resolved) return resolved.error();
+  const fs::path& path = *resolved;
   // A file that exists keeps its permissions and, where allowed, its owner.
   struct stat existing {};
   const bool replacing = ::stat(path.c_str(), &existing) == 0;
   if (replacing) mode = static_cast<int>(existing.st_mode & 07777);
   const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + random_suffix();
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return io_error(ErrorKind::failed, "cannot create", temporary, errno);
+  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd) return io_error(ErrorKind::failed, "cannot create", temporary, errno);
   if (replacing) {
-    [[maybe_unused]] const int ignored = ::fchown(fd, existing.st_uid, existing.st_gid);
-    ::fchmod(fd, static_cast<mode_t>(mode));
+    [[maybe_unused]] const int ignored = ::fchown(fd.get(), existing.st_uid, existing.st_gid);
+    ::fchmod(fd.get(), static_cast<mode_t>(mode));
   }
-  Status written = write_all(fd, content, temporary);
-  if (written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", temporary, errno);
-  ::close(fd);
+  Status written = write_all(fd.get(), content, temporary);
+  if (written.ok() && ::fsync(fd.get()) != 0) written = io_error(ErrorKind::failed, "cannot sync", temporary, errno);
+  fd.reset();
   if (written.ok() && ::rename(temporary.c_str(), path.c_str()) != 0) {
     written = io_error(ErrorKind::failed, "cannot replace", path, errno);
   }
@@ -102,11 +179,10 @@ Status write_file_atomic(const fs::path& path, std::string_view content, int mod
 }
 
 Status append_file_durable(const fs::path& path, std::string_view record) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error(ErrorKind::failed, "cannot open", path, errno);
-  Status written = write_all(fd, record, path);
-  if (written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
-  ::close(fd);
+  const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd) return io_error(ErrorKind::failed, "cannot open", path, errno);
+  Status written = write_all(fd.get(), record, path);
+  if (written.ok() && ::fsync(fd.get()) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
   return written;
 }
 
@@ -154,14 +230,16 @@ Status remove_tree(const fs::path& path) {
 }
 
 Status create_exclusive(const fs::path& path, std::string_view content, bool durable) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) {
     if (errno == EEXIST) return Error{ErrorKind::refused, path.string() + " already exists"};
     return io_error(ErrorKind::failed, "cannot create", path, errno);
   }
-  Status written = write_all(fd, content, path);
-  if (durable && written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
-  ::close(fd);
+  Status written = write_all(fd.get(), content, path);
+  if (durable && written.ok() && ::fsync(fd.get()) != 0) {
+    written = io_error(ErrorKind::failed, "cannot sync", path, errno);
+  }
+  fd.reset();
   if (!written.ok()) {
     ::unlink(path.c_str());
     return written;
@@ -170,20 +248,44 @@ Status create_exclusive(const fs::path& path, std::string_view content, bool dur
   return {};
 }
 
-Result<FileLock> FileLock::acquire(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error(ErrorKind::failed, "cannot open lock file", path, errno);
-  while (::flock(fd, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    const int saved = errno;
-    ::close(fd);
-    return io_error(ErrorKind::failed, "cannot lock", path, saved);
-  }
-  return FileLock(fd);
+namespace {
+
+bool same_file(int fd, const fs::path& path) {
+  struct stat held {};
+  struct stat there {};
+  return ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &there) == 0 && held.st_dev == there.st_dev &&
+         held.st_ino == there.st_ino;
 }
 
-FileLock::~FileLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+// The lock on the file at `path`, or nothing when `wait` is false and another holder has it.
+Result<std::optional<UniqueFd>> lock_file(const fs::path& path, bool wait) {
+  constexpr int kAttempts = 100;  // each one means the file was replaced while we waited
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) return io_error(ErrorKind::failed, "cannot open lock file", path, errno);
+    while (::flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+      if (errno == EINTR) continue;
+      if (errno == EWOULDBLOCK) return std::optional<UniqueFd>{};
+      return io_error(ErrorKind::failed, "cannot lock", path, errno);
+    }
+    if (same_file(fd.get(), path)) return std::optional<UniqueFd>(std::move(fd));
+  }
+  return Error{ErrorKind::failed, "cannot lock " + path.string() + ": it keeps being replaced"};
+}
+
+}  // namespace
+
+Result<FileLock> FileLock::acquire(const fs::path& path) {
+  auto locked = lock_file(path, true);
+  if (!locked) return locked.error();
+  return FileLock(std::move(**locked));
+}
+
+Result<std::optional<FileLock>> FileLock::try_acquire(const fs::path& path) {
+  auto locked = lock_file(path, false);
+  if (!locked) return locked.error();
+  if (!*locked) return std::optional<FileLock>{};
+  return std::optional<FileLock>(FileLock(std::move(**locked)));
 }
 
 fs::path resolve_against(const fs::path& base, const fs::path& path) {

@@ -2,23 +2,38 @@
 // Filesystem helpers. Writes that other runs read are atomic: a reader sees the old content
 // or the new, never a torn file, even after a crash or power loss.
 
+#include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "shared/util/result.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::util {
 
 namespace fs = std::filesystem;
 
-// Reads a whole regular file. A directory, a missing file or a permission problem is an
-// `invalid` error naming the path.
-Result<std::string> read_file(const fs::path& path);
+// The most read_file reads unless told otherwise: far above any file Phoenix keeps, far below
+// what would exhaust memory.
+inline constexpr std::size_t kMaxFileBytes = std::size_t{64} << 20;
+
+// Reads a whole regular file of at most `max_bytes`. A missing file, a directory, anything
+// that is not a regular file (a FIFO, a device such as /dev/zero, a socket), a file larger than
+// `max_bytes` or a permission problem is an `invalid` error naming the path, returned at once:
+// the file is opened with O_NONBLOCK, so a FIFO without a writer cannot block the open.
+Result<std::string> read_file(const fs::path& path, std::size_t max_bytes = kMaxFileBytes);
+
+// At most the last `max_bytes` of a regular file (for showing the end of a log), with the same
+// refusals as read_file except the size.
+Result<std::string> read_file_tail(const fs::path& path, std::size_t max_bytes);
 
 // Writes `content` to a temporary file beside `path`, fsyncs it, renames it over `path` and
 // fsyncs the directory. An existing file keeps its mode and owner; a new one gets `mode`.
+// When `path` is a symbolic link (or a chain of them), the file it points to is replaced, in
+// its own directory, and the link is left as it is.
 Status write_file_atomic(const fs::path& path, std::string_view content, int mode = 0644);
 
 // Appends one record with O_APPEND and fsyncs: concurrent appenders never interleave records
@@ -42,20 +57,20 @@ Status remove_tree(const fs::path& path);
 // Returns a `refused` error when the file already exists.
 Status create_exclusive(const fs::path& path, std::string_view content, bool durable = true);
 
-// An exclusive advisory lock (flock) on a file, held until destruction. It serialises
-// read-modify-write cycles between processes on one host.
+// An exclusive advisory lock (flock) on a file, held until destruction (closing the
+// descriptor releases it). It serialises read-modify-write cycles between processes on one host.
+// The lock is always on the file that is at `path` when the call returns: a lock file renamed
+// or removed while waiting for it (its directory deleted) is not taken for the one there now.
 class FileLock {
  public:
+  // Waits as long as another holder has the lock.
   static Result<FileLock> acquire(const fs::path& path);
-  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  FileLock& operator=(FileLock&&) = delete;
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  ~FileLock();
+  // Nothing when another holder has the lock now.
+  static Result<std::optional<FileLock>> try_acquire(const fs::path& path);
 
  private:
-  explicit FileLock(int fd) : fd_(fd) {}
-  int fd_;
+  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
 };
 
 // `path` made absolute against `base` when it is relative.

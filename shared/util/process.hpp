@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "shared/util/result.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::util {
 
@@ -26,11 +27,48 @@ struct SpawnRequest {
   std::vector<std::string> argv;
   std::filesystem::path working_directory;  // empty: the current one
   std::filesystem::path output_file;        // stdout and stderr are appended here; empty: /dev/null
+  // NAME=value entries, the whole environment of the process; nothing: this one's, inherited.
+  std::optional<std::vector<std::string>> environment;
 };
 
 // Starts a long-running process in its own session, so that it outlives this program and the
 // CI job's process group. The caller owns stopping it.
 Result<ProcessIdentity> spawn_detached(const SpawnRequest& request);
+
+// A detached process (as spawn_detached starts one) created in two steps, so that its caller
+// can record it before it runs anything: spawn() creates the process, whose pid and start time
+// are then known, and holds it before exec; release() lets it run the command. A process that
+// is not released (its owner dropped it, or died: SIGKILL, SIGTERM) exits without running
+// anything, because its end of a socket pair closes. So nothing runs that the caller did not
+// get the chance to record.
+class GatedProcess {
+ public:
+  // Errors: `unavailable` when the program cannot be found or the process cannot be created.
+  static Result<GatedProcess> spawn(const SpawnRequest& request);
+  GatedProcess(GatedProcess&&) noexcept = default;
+  GatedProcess& operator=(GatedProcess&&) = delete;
+  GatedProcess(const GatedProcess&) = delete;
+  GatedProcess& operator=(const GatedProcess&) = delete;
+  ~GatedProcess();
+
+  const ProcessIdentity& identity() const { return identity_; }
+  // Lets the process run its command; waits (briefly) until it did. `unavailable` when exec
+  // failed (the process has exited then). Once only.
+  Status release();
+
+ private:
+  GatedProcess(ProcessIdentity identity, UniqueFd gate, UniqueFd exec_status, std::string program)
+      : identity_(identity),
+        gate_(std::move(gate)),
+        exec_status_(std::move(exec_status)),
+        program_(std::move(program)) {}
+  void abandon();
+
+  ProcessIdentity identity_;
+  UniqueFd gate_;         // one byte releases the process; closing it makes the process exit
+  UniqueFd exec_status_;  // end of file once exec succeeded, the errno when it failed
+  std::string program_;
+};
 
 std::optional<std::uint64_t> process_start_ticks(pid_t pid);
 

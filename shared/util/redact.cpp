@@ -57,4 +57,26 @@ std::string redact(std::string_view text) {
   return out;
 }
 
+namespace {
+const char* character_name(unsigned char c) {
+  if (c == '\r') return "a carriage return";
+  if (c == '\n') return "a line break";
+  if (c == ' ' || c == '\t') return "a space";
+  if (c >= 0x80) return "a non-ASCII byte";
+  return "a control character";
+}
+}  // namespace
+
+Status check_token_characters(std::string_view value, const std::string& what) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c > 0x20 && c < 0x7F) continue;
+    return Error{ErrorKind::invalid, what + " is not a valid token: character " + std::to_string(i + 1) + " of " +
+                                         std::to_string(value.size()) + " is " + character_name(c) +
+                                         " (a token is one line of printable characters without spaces; the "
+                                         "value is not shown)"};
+  }
+  return {};
+}
+
 }  // namespace phoenix::util

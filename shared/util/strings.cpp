@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "shared/util/redact.hpp"
+
 namespace phoenix::util {
 
 std::vector<std::string> split(std::string_view text, char separator) {
@@ -121,7 +123,10 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
-std::string printable(std::string_view text, std::size_t max_length) {
+std::string printable(std::string_view raw, std::size_t max_length) {
+  // Redacted first: a secret cut in half or escaped would no longer be recognised later.
+  const std::string redacted = redact(raw);
+  const std::string_view text(redacted);
   std::string out;
   for (std::size_t i = 0; i < text.size() && out.size() < max_length;) {
     const std::size_t length = utf8_sequence_length(text, i);

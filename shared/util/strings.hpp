@@ -30,8 +30,9 @@ constexpr bool is_ascii_alnum(char c) {
 // values, server ids): A-Z a-z 0-9 . _ -
 constexpr bool is_name_char(char c) { return is_ascii_alnum(c) || c == '.' || c == '_' || c == '-'; }
 
-// Makes arbitrary bytes printable on one line: control and non-UTF-8 bytes become \xNN,
-// and the result is cut to `max_length` characters with "..." appended.
+// Makes arbitrary bytes printable on one line: registered secrets are redacted (before
+// anything else, see util::redact), control and non-UTF-8 bytes become \xNN, and the result
+// is cut to `max_length` characters with "..." appended.
 std::string printable(std::string_view text, std::size_t max_length = 200);
 
 // Quotes an argument the way a shell user would type it, for messages only (never executed).

@@ -1,6 +1,8 @@
 // Hostile configurations and arguments, table-driven: each is exit 2 with one line that says
 // what is wrong and where, and nothing is created, locked or changed.
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -142,4 +144,85 @@ TEST_CASE("hostile configurations and arguments are exit 2 with one line, and ch
   // Nothing was created, locked or changed.
   CHECK_FALSE(std::filesystem::exists(dir.path() / "state"));
   CHECK(haproxy.command("show servers state web").find(" 1:") == std::string::npos);
+}
+
+TEST_CASE("a FIFO, a device or a huge file where Phoenix expects a file is exit 2 at once", "[e2e][bad-input]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  const auto fifo = dir.path() / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto huge = dir.path() / "huge.json";  // sparse: 4 GiB on paper, nothing on disk
+  REQUIRE(util::write_file_atomic(huge, "").ok());
+  fs::resize_file(huge, std::uintmax_t{4} << 30);
+  // A Hetzner service that never reaches its API: reading its files comes first.
+  const auto hcloud_config = [&](const std::string& name, const std::string& file_keys) {
+    const auto path = dir.path() / name;
+    REQUIRE(util::write_file_atomic(path, R"({ "service": "web",
+      "provider": { "type": "hcloud", "server_type": "cx22", "image": "debian-12", "state_dir": "state",
+                    "endpoint": "http://127.0.0.1:9/v1", )" +
+                                              file_keys + R"( },
+      "balancer": { "type": "hcloud", "load_balancer": "web-lb" } })")
+                .ok());
+    return path.string();
+  };
+
+  struct FileCase {
+    std::string name;
+    std::string tool;
+    std::vector<std::string> arguments;
+    std::vector<std::string> environment;
+    std::string expected;
+  };
+  const std::vector<FileCase> cases = {
+      {"the config is a FIFO",
+       "create-pipeline",
+       {"list", "--config", fifo.string()},
+       {},
+       "not a regular file (it is a FIFO)"},
+      {"the config is /dev/zero",
+       "create-pipeline",
+       {"list", "--config", "/dev/zero"},
+       {},
+       "/dev/zero: not a regular file (it is a character device)"},
+      {"the config is huge", "deploy-pipeline", {"status", "--config", huge.string()}, {}, "larger than 1048576 bytes"},
+      {"the token file is a FIFO",
+       "create-pipeline",
+       {"list", "--config", hcloud_config("token.json", R"("token_file": ")" + fifo.string() + "\"")},
+       {},
+       "not a regular file (it is a FIFO)"},
+      {"the user data file is /dev/zero",
+       "create-pipeline",
+       {"list", "--config", hcloud_config("user-data.json", R"("user_data_file": "/dev/zero")")},
+       {"HCLOUD_TOKEN=t0k3n-for-the-file-test"},
+       "not a regular file (it is a character device)"},
+  };
+  for (const auto& bad : cases) {
+    INFO(bad.name);
+    // Bounded memory and time, so a regression fails the test instead of the machine.
+    const auto result =
+        run_tool_as({"prlimit", "--as=1073741824"}, bad.tool, bad.arguments, bad.environment, std::chrono::seconds(20));
+    INFO("stderr: " << result.err);
+    CHECK(result.exit_code == 2);
+    CHECK(result.duration_ms() < 5000);
+    const auto lines = util::split_lines(result.err);
+    REQUIRE(lines.size() == 1);
+    CHECK_THAT(lines[0], Catch::StartsWith(bad.tool + ": error: "));
+    CHECK_THAT(lines[0], Catch::Contains(bad.expected));
+  }
+
+  // State records: a FIFO in place of the history is exit 2; one in place of a pool record is
+  // skipped with a warning that says why, and the listing still ends.
+  const auto state = dir.path() / "state" / "web";
+  REQUIRE(util::make_directories(state / "pools" / "7").ok());
+  REQUIRE(::mkfifo((state / "history.jsonl").c_str(), 0600) == 0);
+  REQUIRE(::mkfifo((state / "pools" / "7" / "pool.json").c_str(), 0600) == 0);
+  const auto history = run_tool("deploy-pipeline", {"history", "--config", config}, {}, std::chrono::seconds(20));
+  INFO("stderr: " << history.err);
+  CHECK(history.exit_code == 2);
+  CHECK_THAT(history.err, Catch::Contains("history.jsonl: not a regular file (it is a FIFO)"));
+  const auto list = run_tool("create-pipeline", {"list", "--config", config}, {}, std::chrono::seconds(20));
+  INFO("stderr: " << list.err);
+  CHECK(list.exit_code == 0);
+  CHECK_THAT(list.err, Catch::Contains("pool.json: not a regular file (it is a FIFO)"));
 }

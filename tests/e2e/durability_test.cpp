@@ -22,7 +22,7 @@ TEST_CASE("after a deploy, a full HAProxy restart still serves the live release"
     REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
     REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config}).exit_code == 0);
   }
-  const auto managed = haproxy::managed_servers(*util::read_file(haproxy.config_file()), "web");
+  const auto managed = haproxy::managed_servers(*util::read_file(haproxy.config_file()), "web").value();
   REQUIRE(managed.size() == 3);
   CHECK_THAT(managed[0], Catch::StartsWith("server 2:1 127."));
   CHECK_THAT(managed[0], Catch::EndsWith("weight 1"));
@@ -40,7 +40,7 @@ TEST_CASE("after a deploy, a full HAProxy restart still serves the live release"
   CHECK(prober.finish().failed == 0);
   haproxy.reload();
   CHECK(http_get(haproxy.url()).second == "1\n");
-  CHECK(haproxy::managed_servers(*util::read_file(haproxy.config_file()), "web").size() == 3);
+  CHECK(haproxy::managed_servers(*util::read_file(haproxy.config_file()), "web").value().size() == 3);
 }
 
 TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "[e2e][durable]") {
@@ -95,4 +95,68 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
   const auto probe = prober.finish();
   INFO("prober errors: " << util::join(probe.errors, "; "));
   CHECK(probe.failed == 0);
+}
+
+TEST_CASE("a symlinked config_file is written through the link, so HAProxy reads the managed block", "[e2e][durable]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  // The operator's layout: haproxy.cfg is a link into a directory HAProxy's package owns.
+  const auto real = dir.path() / "etc" / "haproxy.cfg";
+  REQUIRE(util::make_directories(real.parent_path()).ok());
+  fs::rename(haproxy.config_file(), real);
+  fs::create_symlink("etc/haproxy.cfg", haproxy.config_file());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+
+  CHECK(fs::is_symlink(haproxy.config_file()));
+  CHECK(haproxy::managed_servers(*util::read_file(real), "web").value().size() == 3);
+  haproxy.restart();  // reads haproxy.cfg through the link
+  for (int i = 0; i < 5; ++i) CHECK(http_get(haproxy.url()).second == "1\n");
+}
+
+namespace {
+// HAProxy's servers in backend web as "name address admin-state weight" lines, without the
+// fields that change by themselves (check state, times).
+std::vector<std::string> server_table(const Haproxy& haproxy) {
+  std::vector<std::string> table;
+  for (const auto& line : util::split_lines(haproxy.command("show servers state web"))) {
+    const auto fields = util::split(line, ' ');
+    if (fields.size() < 8 || fields[1] != "web") continue;
+    table.push_back(fields[3] + " " + fields[4] + " " + fields[6] + " " + fields[7]);
+  }
+  return table;
+}
+}  // namespace
+
+TEST_CASE("a damaged managed block refuses a deploy with exit 2 and changes nothing", "[e2e][durable]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  for (const char* label : {"1", "2"}) {
+    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
+  }
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  // Someone deletes the begin marker: the block's server lines now look like static servers.
+  auto text = *util::read_file(haproxy.config_file());
+  const std::string begin = "    " + std::string(haproxy::kManagedBegin) + "\n";
+  REQUIRE(text.find(begin) != std::string::npos);
+  text.erase(text.find(begin), begin.size());
+  REQUIRE(util::write_file_atomic(haproxy.config_file(), text).ok());
+  const auto servers_before = server_table(haproxy);
+  REQUIRE(servers_before.size() == 3);
+
+  const auto deploy = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config});
+  INFO(deploy.err);
+  CHECK(deploy.exit_code == 2);
+  const auto lines = util::split_lines(deploy.err);
+  REQUIRE(!lines.empty());
+  CHECK_THAT(lines.back(), Catch::StartsWith("deploy-pipeline: error: " + haproxy.config_file().string() + ": line "));
+  CHECK_THAT(lines.back(), Catch::Contains("the managed block of backend web has its end marker but no begin marker; "
+                                           "put the line '# BEGIN phoenix managed servers"));
+  // Nothing changed: the file, HAProxy's servers, no intent left behind.
+  CHECK(*util::read_file(haproxy.config_file()) == text);
+  CHECK(server_table(haproxy) == servers_before);
+  CHECK_FALSE(fs::exists(dir.path() / "state" / "web" / "intent.json"));
+  for (int i = 0; i < 3; ++i) CHECK(http_get(haproxy.url()).second == "1\n");
 }

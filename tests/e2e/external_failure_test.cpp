@@ -211,3 +211,35 @@ TEST_CASE("HAProxy closing the connection mid-command is exit 4; the intent says
   CHECK(rerun.exit_code == 0);
   CHECK(run_tool("deploy-pipeline", {"status", "--config", config}).exit_code == 0);
 }
+
+TEST_CASE("a frozen HAProxy whose accept queue is full: every command ends with exit 4 in time", "[e2e][external]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  // The same service, its balancer.socket a listener that never accepts, its queue full.
+  FrozenUnixSocket frozen(dir.path() / "frozen.sock");
+  std::string text = *util::read_file(config);
+  text.replace(text.find(haproxy.socket().string()), haproxy.socket().string().size(), frozen.path().string());
+  const auto frozen_config = (dir.path() / "frozen.json").string();
+  REQUIRE(util::write_file_atomic(frozen_config, text).ok());
+
+  const std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
+      {"deploy-pipeline", {"status"}},
+      {"deploy-pipeline", {"deploy", "--label", "1"}},
+      {"create-pipeline", {"delete", "--label", "1"}},
+  };
+  for (const auto& [tool, arguments] : commands) {
+    auto with_config = arguments;
+    with_config.insert(with_config.end(), {"--config", frozen_config});
+    // A hang fails here (the process timeout) instead of hanging the test.
+    const auto result = run_tool(tool, with_config, {}, std::chrono::seconds(60));
+    INFO(tool << " " << arguments.front());
+    one_line(result, 4,
+             "HAProxy's runtime API at " + frozen.path().string() + " accepted no connection within 10.00 s");
+    CHECK(result.duration_ms() < 15000);  // the 10 s socket timeout and little more
+  }
+  CHECK_FALSE(fs::exists(dir.path() / "state" / "web" / "intent.json"));
+  CHECK_FALSE(fs::exists(dir.path() / "state" / "web" / "deploy.lock"));
+  CHECK(fs::exists(dir.path() / "state" / "web" / "pools" / "1" / "pool.json"));
+}

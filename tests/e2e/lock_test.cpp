@@ -84,3 +84,36 @@ TEST_CASE("a lock older than the limit, held from another host, needs --break-lo
   CHECK(taken.exit_code == 0);
   CHECK_THAT(taken.err, Catch::Contains("warning: took over the stale deploy lock of pid 4242 on agent-7"));
 }
+
+TEST_CASE("a lock whose holder's pid now belongs to another process is stale", "[e2e][lock]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  // The holder died; its pid went to an unrelated process that is very much alive.
+  auto unrelated = util::spawn_detached({{"sleep", "60"}, dir.path(), {}});
+  REQUIRE(unrelated.ok());
+  struct Stop {
+    util::ProcessIdentity process;
+    ~Stop() { util::stop_process(process, std::chrono::seconds(1)); }
+  } stop{*unrelated};
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  REQUIRE(util::write_file_atomic(dir.path() / "state" / "web" / "deploy.lock",
+                                  R"({"host": ")" + std::string(host) + R"(", "pid": )" +
+                                      std::to_string(unrelated->pid) + R"(, "start_ticks": )" +
+                                      std::to_string(unrelated->start_ticks - 1) + R"(, "job": "gocd web-deploy/3",
+                                      "command": "deploy --label 0", "since": "2030-01-01T00:00:00Z"})")
+              .ok());
+  const auto refused = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config});
+  INFO(refused.err);
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("the deploy lock is stale: its holder (pid " +
+                                          std::to_string(unrelated->pid) + " on this host) is no longer running"));
+  const auto taken = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--break-lock", "--config", config});
+  INFO(taken.err);
+  CHECK(taken.exit_code == 0);
+  CHECK_THAT(taken.err,
+             Catch::Contains("warning: took over the stale deploy lock of pid " + std::to_string(unrelated->pid)));
+  CHECK(util::is_running(*unrelated));  // taking the lock over touches no process
+}

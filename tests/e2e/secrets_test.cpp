@@ -1,10 +1,12 @@
 // Invariant 8: a token given in the environment or through a token file never appears in any
 // output, log, report, state file or error, whatever command runs and however it fails.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "shared/util/files.hpp"
+#include "shared/util/strings.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
@@ -97,4 +99,122 @@ TEST_CASE("a token read from provider.token_file never leaks", "[e2e][secrets]")
   // The token file itself is the only place the token may be.
   std::filesystem::remove(dir.path() / "token");
   require_absent_from_files(dir.path(), options.token);
+}
+
+namespace {
+// The NAME=value entries of a running process's environment.
+std::vector<std::string> environment_of(pid_t pid) {
+  auto text = util::read_file("/proc/" + std::to_string(pid) + "/environ");
+  REQUIRE(text.ok());
+  std::vector<std::string> entries;
+  for (const auto& entry : util::split(*text, '\0')) {
+    if (!entry.empty()) entries.push_back(entry);
+  }
+  return entries;
+}
+}  // namespace
+
+TEST_CASE("release processes start with a clean environment: no secret of the CI job reaches them", "[e2e][secrets]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.pool_size = 2;
+  auto text = *util::read_file(write_service_config(dir.path(), haproxy, options));
+  text.replace(text.find("\"command\":"), 10, R"("environment": { "APP_MODE": "blue" }, "command":)");
+  const auto config = (dir.path() / "phoenix.json").string();
+  REQUIRE(util::write_file_atomic(config, text).ok());
+  const std::vector<std::string> secrets = {"HCLOUD_TOKEN=hct-secret-0a1b2c3d", "GOCD_PASSWORD=gocd-secret-4e5f",
+                                            "JENKINS_TOKEN=jenkins-secret-6a7b", "GOCD_TOKEN=gocd-token-8c9d",
+                                            "AWS_SECRET_ACCESS_KEY=aws-secret-0e1f"};
+  const auto created = run_tool("create-pipeline", {"create", "--label", "1", "--config", config}, secrets);
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+
+  const auto pool = parse_output(*util::read_file(dir.path() / "state" / "web" / "pools" / "1" / "pool.json"));
+  int servers = 0;
+  const cJSON* server = nullptr;
+  cJSON_ArrayForEach(server, cJSON_GetObjectItem(pool.get(), "servers")) {
+    const auto pid = static_cast<pid_t>(util::json_number(server, "pid").value_or(0));
+    REQUIRE(pid > 0);
+    ++servers;
+    const auto environment = environment_of(pid);
+    INFO(util::join(environment, " "));
+    for (const auto& secret : secrets) {
+      const auto name = secret.substr(0, secret.find('='));
+      const auto value = secret.substr(secret.find('=') + 1);
+      for (const auto& entry : environment) {
+        CHECK(entry.rfind(name + "=", 0) != 0);
+        CHECK(entry.find(value) == std::string::npos);
+      }
+    }
+    const auto has = [&](const std::string& entry) {
+      return std::find(environment.begin(), environment.end(), entry) != environment.end();
+    };
+    CHECK(has("APP_MODE=blue"));
+    CHECK(has("LANG=C.UTF-8"));
+    CHECK(has("HOME=" + (dir.path() / "state" / "web" / "pools" / "1").string()));
+  }
+  CHECK(servers == 2);
+}
+
+TEST_CASE("a token that is not a valid token, or an API error that echoes it, never shows it", "[e2e][secrets]") {
+  TempDir dir;
+  HcloudFake::Options options;
+  options.token = "echo-token-5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d";
+  HcloudFake fake(dir.path(), options);
+  fake.create_load_balancer("web-lb");
+  HcloudServiceOptions impatient;
+  impatient.api_timeout_s = 2;
+  auto text = *util::read_file(write_hcloud_config(dir.path(), fake, impatient));
+  text.replace(text.find("\"type\": \"hcloud\","), 17, "\"type\": \"hcloud\", \"token_file\": \"token\",");
+  const auto config = (dir.path() / "hcloud.json").string();
+  REQUIRE(util::write_file_atomic(config, text).ok());
+
+  struct BadToken {
+    std::string name;
+    std::string file_content;  // the token file
+    std::string environment;   // HCLOUD_TOKEN, when not empty (it wins over the file)
+    std::string expected;
+    std::vector<std::string> parts;  // none may be printed
+  };
+  const std::vector<BadToken> cases = {
+      {"a carriage return inside the token in the file",
+       "tokfile-first-half\rX-Injected: tokfile-second-half\n",
+       "",
+       "is not a valid token: character 19 of 50 is a carriage return",
+       {"tokfile-first-half", "tokfile-second-half", "X-Injected"}},
+      {"a token file of two lines",
+       "two-lines-first-aaaa\ntwo-lines-second-bbbb\n",
+       "",
+       "has 2 lines; it must hold the token alone (the content is not shown)",
+       {"two-lines-first-aaaa", "two-lines-second-bbbb"}},
+      {"a line break in HCLOUD_TOKEN",
+       "unused-token-file\n",
+       "envtok-first-half\nX-Injected: envtok-second-half",
+       "HCLOUD_TOKEN is not a valid token: character 18 of 48 is a line break",
+       {"envtok-first-half", "envtok-second-half", "X-Injected"}},
+  };
+  for (const auto& bad : cases) {
+    INFO(bad.name);
+    REQUIRE(util::write_file_atomic(dir.path() / "token", bad.file_content, 0600).ok());
+    std::vector<std::string> environment;
+    if (!bad.environment.empty()) environment.push_back("HCLOUD_TOKEN=" + bad.environment);
+    const auto result = run_tool("create-pipeline", {"list", "--verbose", "--config", config}, environment);
+    INFO("stderr: " << result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains(bad.expected));
+    for (const auto& part : bad.parts) require_absent(result, part);
+  }
+
+  // An API whose error message quotes the token, far enough in that a cut at 200 characters
+  // falls inside it: every retry line (--verbose) and the final error.
+  REQUIRE(util::write_file_atomic(dir.path() / "token", options.token + "\n", 0600).ok());
+  fake.inject(R"({"status": 503, "count": 1000, "path_prefix": "/v1/", "message": ")" + std::string(170, 'x') +
+              " rejected token " + options.token + R"("})");
+  const auto echoed = run_tool("deploy-pipeline", {"status", "--verbose", "--config", config});
+  INFO("stderr: " << echoed.err);
+  CHECK(echoed.exit_code == 4);
+  CHECK_THAT(echoed.err, Catch::Contains("Hetzner Cloud API: retrying"));
+  CHECK_THAT(echoed.err, Catch::Contains("rejected token ****"));
+  require_absent(echoed, options.token.substr(0, 6));
 }

@@ -19,7 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto parsed = parse_servers_state(answer); parsed.ok()) (void)to_members(*parsed, {});
     (void)parse_show_stat(answer);
   }
-  for (const auto& line : managed_servers(text, "web")) (void)parse_server_line(line);
+  if (auto lines = managed_servers(text, "web")) {
+    for (const auto& line : *lines) (void)parse_server_line(line);
+  }
   (void)with_managed_servers(text, "web", {"server 1:1 127.0.0.1:80 check weight 1"});
   (void)parse_server_line(text);
   return 0;

@@ -5,9 +5,12 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -17,6 +20,7 @@
 #include "shared/http/curl_http_client.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::testing {
 
@@ -30,14 +34,12 @@ std::string read_or_empty(const fs::path& path) {
 }
 
 bool can_connect_tcp(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  ::close(fd);
-  return connected;
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
 }
 
 }  // namespace
@@ -60,17 +62,15 @@ TempDir::~TempDir() {
 }
 
 int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in address{};
   address.sin_family = AF_INET;
   ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
   socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     fail("cannot find a free port");
   }
-  ::close(fd);
   return ntohs(address.sin_port);
 }
 
@@ -187,6 +187,37 @@ std::string Haproxy::command(const std::string& line) const {
   return answers->front();
 }
 
+FrozenUnixSocket::FrozenUnixSocket(fs::path path) : path_(std::move(path)) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path_.string().size() >= sizeof address.sun_path) fail("socket path too long: " + path_.string());
+  std::memcpy(address.sun_path, path_.c_str(), path_.string().size() + 1);
+  listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener_, 0) != 0) {
+    fail("cannot listen on " + path_.string());
+  }
+  // Fill the queue: connect until the kernel says it is full (EAGAIN), never accepting.
+  for (int i = 0; i < 64; ++i) {
+    const int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      const int error_number = errno;
+      ::close(client);
+      if (error_number == EAGAIN) return;
+      fail("cannot fill the queue of " + path_.string() + ": " + std::strerror(error_number));
+    }
+    queued_.push_back(client);
+  }
+  fail("the accept queue of " + path_.string() + " never filled");
+}
+
+FrozenUnixSocket::~FrozenUnixSocket() {
+  for (const int client : queued_) ::close(client);
+  if (listener_ >= 0) ::close(listener_);
+  std::error_code ec;
+  fs::remove(path_, ec);
+}
+
 long long ToolResult::duration_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count();
 }
@@ -226,8 +257,9 @@ ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arg
 }
 
 ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
-                       const std::vector<std::string>& arguments) {
-  return run_tool_with(prefix, tool, arguments, {}, std::chrono::minutes(1));
+                       const std::vector<std::string>& arguments, const std::vector<std::string>& environment,
+                       std::chrono::milliseconds timeout) {
+  return run_tool_with(prefix, tool, arguments, environment, timeout);
 }
 
 fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy, const ServiceOptions& options) {

@@ -99,6 +99,24 @@ class SampleApp {
   util::ProcessIdentity process_;
 };
 
+// A unix socket that listens but never accepts, its accept queue full: what a frozen HAProxy's
+// stats socket looks like to a client once earlier clients filled the queue. A blocking
+// connect() to it waits forever.
+class FrozenUnixSocket {
+ public:
+  explicit FrozenUnixSocket(fs::path path);
+  ~FrozenUnixSocket();
+  FrozenUnixSocket(const FrozenUnixSocket&) = delete;
+  FrozenUnixSocket& operator=(const FrozenUnixSocket&) = delete;
+  const fs::path& path() const { return path_; }
+  std::size_t queued() const { return queued_.size(); }
+
+ private:
+  fs::path path_;
+  int listener_ = -1;
+  std::vector<int> queued_;  // connections that filled the queue, never accepted
+};
+
 struct ToolResult {
   int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;
@@ -113,9 +131,11 @@ struct ToolResult {
 ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
                     const std::vector<std::string>& environment = {},
                     std::chrono::milliseconds timeout = std::chrono::minutes(3));
-// The same with a prefix before the tool (`setpriv ...` to run it as another user).
+// The same with a prefix before the tool (`setpriv ...` to run it as another user, `prlimit
+// ...` to bound its memory).
 ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
-                       const std::vector<std::string>& arguments);
+                       const std::vector<std::string>& arguments, const std::vector<std::string>& environment = {},
+                       std::chrono::milliseconds timeout = std::chrono::minutes(1));
 
 struct ServiceOptions {
   std::string service = "web";

@@ -21,7 +21,7 @@
 //
 // Test controls (not part of the Hetzner API), under /__fake/:
 //   POST /__fake/load_balancers {"name", "destination_port", "health_path"} -> {"id", "port"}
-//   POST /__fake/faults {"status", "code", "count", "method", "path_prefix", "hang_ms"}
+//   POST /__fake/faults {"status", "code", "message", "count", "method", "path_prefix", "hang_ms"}
 //   GET  /__fake/stats -> {"requests", "max_in_flight", "requests_by_route": {...}}
 
 #include <curl/curl.h>
@@ -129,6 +129,7 @@ struct PlacementGroup {
 struct Fault {
   int status = 503;
   std::string code = "unavailable";
+  std::string message = "injected fault";  // the error message the API answers with
   int count = 1;
   std::string method;
   std::string path_prefix;
@@ -595,6 +596,7 @@ Response World::control(const Request& request) {
     Fault fault;
     fault.status = static_cast<int>(util::json_number(body->get(), "status").value_or(503));
     fault.code = util::json_string(body->get(), "code").value_or("unavailable");
+    fault.message = util::json_string(body->get(), "message").value_or("injected fault");
     fault.count = static_cast<int>(util::json_number(body->get(), "count").value_or(1));
     fault.method = util::json_string(body->get(), "method").value_or("");
     fault.path_prefix = util::json_string(body->get(), "path_prefix").value_or("");
@@ -666,7 +668,7 @@ Response World::handle(const Request& request) {
     if (request.get_header_value("Authorization") != "Bearer " + options_.token) {
       response = error(401, "unauthorized", "unable to authenticate");
     } else if (fault && fault->hang_ms == 0) {
-      response = error(fault->status, fault->code, "injected fault");
+      response = error(fault->status, fault->code, fault->message);
     } else {
       response = api(request);
     }

@@ -194,7 +194,7 @@ TEST_CASE("persist leaves servers the configuration defines itself out of the ma
   ours.address = "127.64.0.4:8000";
   REQUIRE(balancer.persist({legacy, ours}).ok());
   const auto text = *util::read_file(file);
-  CHECK(haproxy::managed_servers(text, "web") ==
+  CHECK(haproxy::managed_servers(text, "web").value() ==
         std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 weight 1"});
   // A restart comes back with both, so both are the durable membership.
   const auto durable = balancer.durable_members();
@@ -204,4 +204,40 @@ TEST_CASE("persist leaves servers the configuration defines itself out of the ma
   CHECK((**durable)[0].name == "legacy");
   CHECK((**durable)[0].admitted());
   CHECK((**durable)[1].name == "2:1");
+}
+
+TEST_CASE("a damaged managed block refuses every change before HAProxy is touched", "[haproxy][config-file]") {
+  testing::TempDir dir;
+  const auto file = dir.path() / "haproxy.cfg";
+  // The block with its begin marker deleted: what was left behind looks like static servers.
+  REQUIRE(util::write_file_atomic(file,
+                                  "backend web\n"
+                                  "    balance roundrobin\n"
+                                  "    server 1:1 127.64.0.1:8000 check weight 1\n"
+                                  "    # END phoenix managed servers\n")
+              .ok());
+  FakeRuntimeChannel channel(plain_answer);
+  auto with_file = settings();
+  with_file.config_file = file;
+  haproxy::HaproxyBalancer balancer(channel, with_file);
+  const std::string expected = file.string() + ": line 4: the managed block of backend web has its end marker";
+
+  const auto instance = balancer.instance();
+  REQUIRE_FALSE(instance.ok());
+  CHECK(instance.error().kind == ErrorKind::invalid);
+  CHECK_THAT(instance.error().message, Catch::StartsWith(expected));
+  const auto added = balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}});
+  REQUIRE_FALSE(added.ok());
+  CHECK_THAT(added.error().message, Catch::StartsWith(expected));
+  CHECK(channel.sessions == 0);  // nothing was sent
+
+  const auto durable = balancer.durable_members();
+  REQUIRE_FALSE(durable.ok());
+  CHECK(durable.error().kind == ErrorKind::invalid);
+  CHECK_THAT(durable.error().message, Catch::StartsWith(expected));
+  const auto before = util::read_file(file).value();
+  const auto persisted = balancer.persist({});
+  REQUIRE_FALSE(persisted.ok());
+  CHECK_THAT(persisted.error().message, Catch::StartsWith(expected));
+  CHECK(util::read_file(file).value() == before);
 }

@@ -149,3 +149,23 @@ TEST_CASE("a config that is a directory or missing is one clear error", "[config
   REQUIRE_FALSE(directory.ok());
   CHECK_THAT(directory.error().message, Catch::Contains("directory"));
 }
+
+TEST_CASE("provider.environment names what local servers get besides a clean environment", "[config]") {
+  const auto with = [](const std::string& environment) {
+    return replaced(kValid, R"("command": [)", R"("environment": )" + environment + R"(, "command": [)");
+  };
+  auto config = parse_config(with(R"({ "APP_MODE": "blue", "_X1": "" })"), "/srv/web.json");
+  REQUIRE(config.ok());
+  const auto& local = std::get<config::LocalProviderConfig>(config->provider);
+  CHECK(local.environment == std::vector<std::pair<std::string, std::string>>{{"APP_MODE", "blue"}, {"_X1", ""}});
+  CHECK(std::get<config::LocalProviderConfig>(parse_config(kValid, "/srv/web.json")->provider).environment.empty());
+
+  CHECK_THAT(error_of(with(R"({ "1X": "a" })")),
+             Catch::Contains("provider.environment.1X: not an environment variable name"));
+  CHECK_THAT(error_of(with(R"({ "A=B": "a" })")),
+             Catch::Contains("provider.environment.A=B: not an environment variable name"));
+  CHECK_THAT(error_of(with(R"({ "PORT": 8080 })")),
+             Catch::Contains("provider.environment.PORT: expected a string, got number"));
+  CHECK_THAT(error_of(with(R"(["A=B"])")), Catch::Contains("provider.environment: expected an object, got array"));
+  CHECK_THAT(error_of(with(R"({ "A": "1", "A": "2" })")), Catch::Contains("appears twice"));
+}

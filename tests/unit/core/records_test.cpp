@@ -25,6 +25,22 @@ TEST_CASE("intent records round trip", "[records]") {
   CHECK(back->step == 2);
 }
 
+TEST_CASE("a lock holder keeps its process start time; older records without one still read", "[records]") {
+  LockHolder holder{"agent-1", 123, "job", "deploy --label 4", WallTime(std::chrono::milliseconds(1795000000500LL))};
+  holder.start_ticks = 987654321;
+  auto back = records::lock_holder_from_json(records::to_json(holder).get());
+  REQUIRE(back.ok());
+  CHECK(back->pid == 123);
+  CHECK(back->start_ticks == 987654321);
+  auto old = util::parse_json(R"({"host": "agent-1", "pid": 123, "job": "", "command": "deploy",
+                                  "since": "2026-11-18T00:00:00Z"})",
+                              "deploy.lock");
+  auto read = records::lock_holder_from_json(old->get());
+  REQUIRE(read.ok());
+  CHECK(read->pid == 123);
+  CHECK(read->start_ticks == 0);
+}
+
 TEST_CASE("corrupt records are errors, not crashes", "[records]") {
   util::Json empty(cJSON_CreateObject());
   CHECK_FALSE(records::intent_from_json(empty.get()).ok());

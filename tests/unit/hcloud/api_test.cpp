@@ -5,6 +5,7 @@
 #include "fakes/fake_clock.hpp"
 #include "fakes/fake_http_client.hpp"
 #include "fakes/recording_reporter.hpp"
+#include "shared/util/redact.hpp"
 
 using namespace phoenix;
 using namespace phoenix::fakes;
@@ -207,4 +208,17 @@ TEST_CASE("refusals carry the error codes callers branch on", "[hcloud-api]") {
   CHECK(forbidden.error().code == ErrorCode::none);
   // Context keeps the code.
   CHECK(duplicate.error().context("creating the lock").is(ErrorCode::already_exists));
+}
+
+TEST_CASE("an API error that echoes the token never shows any part of it", "[hcloud-api][secrets]") {
+  ApiRig rig;
+  util::register_secret("s3cret-hcloud-token");  // as the CLI does when it reads the token
+  // A long message whose 200-character cut falls inside the echoed token.
+  const std::string message = std::string(178, 'x') + " bad token s3cret-hcloud-token";
+  rig.script = {answer(401, R"({"error": {"code": "unauthorized", "message": ")" + message + R"("}})")};
+  const auto result = rig.api.call({"GET", "/servers", ""});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::invalid);
+  CHECK_THAT(result.error().message, Catch::Contains("bad token ****"));
+  CHECK(result.error().message.find("s3cr") == std::string::npos);
 }

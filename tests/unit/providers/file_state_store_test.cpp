@@ -4,6 +4,7 @@
 
 #include "fakes/fake_clock.hpp"
 #include "shared/util/files.hpp"
+#include "shared/util/process.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
@@ -164,4 +165,35 @@ TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[st
   const auto lost = store.keep_lock(mine.holder);
   REQUIRE_FALSE(lost.ok());
   CHECK(lost.error().is(ErrorCode::lock_held));
+}
+
+TEST_CASE("a holder whose pid now belongs to another process is gone: the lock is stale", "[state-store][lock]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock);
+  // The holder had this test's pid, but started at another time: the pid was reused.
+  const auto my_start = util::process_start_ticks(::getpid());
+  REQUIRE(my_start);
+  auto dead = request_by(::getpid(), clock);
+  dead.holder.start_ticks = *my_start + 12345;
+  REQUIRE(store.acquire_lock(dead).ok());
+  CHECK(store.read_lock()->value().start_ticks == *my_start + 12345);
+
+  auto mine = request_by(::getpid(), clock);
+  mine.holder.start_ticks = *my_start;
+  const auto refused = store.acquire_lock(mine);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message,
+             Catch::Contains("the deploy lock is stale: its holder (pid " + std::to_string(::getpid()) +
+                             " on this host) is no longer running"));
+  mine.break_lock = true;
+  REQUIRE(store.acquire_lock(mine).ok());
+
+  // The same pid with its own start time is alive; so is a holder recorded without one.
+  auto alive = request_by(::getpid(), clock, true);
+  alive.holder.start_ticks = *my_start;
+  CHECK_THAT(store.acquire_lock(alive).error().message, Catch::Contains("another deploy holds the lock"));
+  REQUIRE(store.release_lock(mine.holder).ok());
+  REQUIRE(store.acquire_lock(request_by(::getpid(), clock)).ok());
+  CHECK_THAT(store.acquire_lock(alive).error().message, Catch::Contains("another deploy holds the lock"));
 }

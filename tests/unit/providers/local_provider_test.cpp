@@ -2,9 +2,11 @@
 
 #include <catch2/catch.hpp>
 #include <set>
+#include <thread>
 
 #include "fakes/recording_reporter.hpp"
 #include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
@@ -113,4 +115,88 @@ TEST_CASE("a missing artifact is a configuration error", "[local-provider]") {
   REQUIRE_FALSE(pool.ok());
   CHECK(pool.error().kind == ErrorKind::invalid);
   CHECK(provider.list_pools()->empty());
+}
+
+TEST_CASE("a server that never listens is stopped, and the creation fails", "[local-provider]") {
+  LocalProviderRig rig;
+  const auto artifact = rig.dir.path() / "mute";
+  REQUIRE(util::write_file_atomic(artifact, "#!/bin/sh\necho 'listening soon'\nexec sleep 60\n", 0755).ok());
+  rig.settings.artifact = artifact;
+  rig.settings.start_timeout = std::chrono::seconds(1);
+  providers::LocalProvider provider{rig.settings, rig.clock, rig.reporter};
+  auto pool = provider.create_pool(rig.spec("5", 2));
+  REQUIRE_FALSE(pool.ok());
+  CHECK(pool.error().kind == ErrorKind::failed);
+  CHECK_THAT(pool.error().message, Catch::Contains("2 servers of pool 5 did not accept connections within 1 s"));
+  CHECK_THAT(pool.error().message, Catch::Contains("were stopped"));
+  CHECK_THAT(pool.error().message, Catch::Contains("listening soon"));
+  auto listed = provider.list_pools();
+  REQUIRE(listed->size() == 1);
+  CHECK_FALSE(listed->front().complete);
+  for (const auto& server : listed->front().servers) CHECK(server.state == ServerState::dead);
+}
+
+TEST_CASE("a re-run adopts servers an interrupted run started and waits until they listen", "[local-provider]") {
+  LocalProviderRig rig;
+  const auto slow_release = [&](const std::string& name, int seconds) {
+    const auto path = rig.dir.path() / name;
+    REQUIRE(util::write_file_atomic(path,
+                                    "#!/bin/sh\nsleep " + std::to_string(seconds) + "\nexec " +
+                                        (testing::binary_directory() / "phoenix-sample-app").string() + " \"$@\"\n",
+                                    0755)
+                .ok());
+    return path;
+  };
+  rig.settings.artifact = slow_release("slow", 1);
+  providers::LocalProvider provider{rig.settings, rig.clock, rig.reporter};
+  auto pool = provider.create_pool(rig.spec("6", 2));
+  REQUIRE(pool.ok());
+  // What an interrupted run leaves: server 1 recorded and still starting (slower than any
+  // new one), server 2 recorded but gone, the pool not complete.
+  testing::stop_pool_processes(rig.dir.path() / "state");
+  const auto directory = rig.dir.path() / "state" / "web" / "pools" / "6";
+  const auto& first = pool->servers[0];
+  auto starting =
+      util::spawn_detached({{slow_release("slower", 3).string(), "--listen", first.address(), "--release", "6"},
+                            directory,
+                            directory / "logs" / "1.log"});
+  REQUIRE(starting.ok());
+  auto record = util::parse_json(*util::read_file(directory / "pool.json"), "pool.json");
+  cJSON* recorded = cJSON_GetArrayItem(cJSON_GetObjectItem(record->get(), "servers"), 0);
+  cJSON_ReplaceItemInObject(recorded, "pid", cJSON_CreateNumber(starting->pid));
+  cJSON_ReplaceItemInObject(recorded, "start_ticks", cJSON_CreateNumber(static_cast<double>(starting->start_ticks)));
+  cJSON_ReplaceItemInObject(record->get(), "complete", cJSON_CreateFalse());
+  REQUIRE(util::write_file_atomic(directory / "pool.json", util::print_json(record->get(), true)).ok());
+
+  auto again = provider.create_pool(rig.spec("6", 2));
+  REQUIRE(again.ok());
+  CHECK(rig.reporter.saw("adopting 1 server of pool 6 that an interrupted run started"));
+  CHECK(rig.reporter.saw("starting 1 server of pool 6 at once"));
+  // Returned only once both listen, the adopted one still the same process.
+  for (const auto& server : again->servers) {
+    CHECK(testing::http_get("http://" + server.address() + "/").second == "6\n");
+  }
+  CHECK(util::is_running(*starting));
+  REQUIRE(provider.destroy_pool(*again).ok());
+  CHECK_FALSE(util::is_running(*starting));
+}
+
+TEST_CASE("two creates of the same pool at once: one set of servers, both succeed", "[local-provider]") {
+  LocalProviderRig rig;
+  fakes::RecordingReporter other_reporter;
+  providers::LocalProvider other{rig.settings, rig.clock, other_reporter};
+  Result<Pool> first = Error{ErrorKind::failed, "not run"};
+  Result<Pool> second = Error{ErrorKind::failed, "not run"};
+  std::thread racer([&] { second = other.create_pool(rig.spec("8", 3)); });
+  first = rig.provider.create_pool(rig.spec("8", 3));
+  racer.join();
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  std::set<std::string> addresses;
+  for (const auto& pool : {*first, *second}) {
+    for (const auto& server : pool.servers) addresses.insert(server.address());
+  }
+  CHECK(addresses.size() == 3);
+  REQUIRE(rig.provider.destroy_pool(*first).ok());
+  for (const auto& address : addresses) CHECK(testing::http_get("http://" + address + "/").first == 0);
 }

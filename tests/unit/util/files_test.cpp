@@ -1,8 +1,12 @@
 #include "shared/util/files.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <future>
+#include <thread>
 
 #include "support/harness.hpp"
 
@@ -51,4 +55,86 @@ TEST_CASE("copy_tree copies files and folders, keeping permissions", "[files]") 
   REQUIRE(remove_tree(dir.path() / "dst").ok());
   CHECK_FALSE(fs::exists(dir.path() / "dst"));
   CHECK(remove_tree(dir.path() / "dst").ok());
+}
+
+namespace {
+// Runs `read` on its own thread and waits at most 5 s. A read still blocked in open() on the
+// FIFO is released by opening the FIFO's other end, so a regression fails instead of hanging.
+Result<std::string> read_fifo_within_seconds(const fs::path& fifo) {
+  auto outcome = std::make_shared<std::promise<Result<std::string>>>();
+  auto answer = outcome->get_future();
+  std::thread([fifo, outcome] { outcome->set_value(read_file(fifo)); }).detach();
+  if (answer.wait_for(std::chrono::seconds(5)) == std::future_status::ready) return answer.get();
+  const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  if (writer >= 0) ::close(writer);
+  answer.wait();
+  return Error{ErrorKind::timeout, "read_file blocked on the FIFO for 5 s"};
+}
+}  // namespace
+
+TEST_CASE("a FIFO, a device or a file above the limit is refused at once", "[files]") {
+  phoenix::testing::TempDir dir;
+  const auto fifo = dir.path() / "config.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto from_fifo = read_fifo_within_seconds(fifo);
+  REQUIRE_FALSE(from_fifo.ok());
+  CHECK(from_fifo.error().kind == ErrorKind::invalid);
+  CHECK_THAT(from_fifo.error().message, Catch::Contains("not a regular file (it is a FIFO)"));
+
+  const auto zero = read_file("/dev/zero");
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.error().kind == ErrorKind::invalid);
+  CHECK_THAT(zero.error().message, Catch::Contains("/dev/zero: not a regular file (it is a character device)"));
+
+  // A sparse file: large on paper, no disk used.
+  const auto huge = dir.path() / "huge";
+  REQUIRE(write_file_atomic(huge, "").ok());
+  fs::resize_file(huge, kMaxFileBytes + 1);
+  CHECK_THAT(read_file(huge).error().message,
+             Catch::Contains("larger than " + std::to_string(kMaxFileBytes) + " bytes"));
+  REQUIRE(write_file_atomic(huge, "12345").ok());
+  CHECK(read_file(huge, 5).value() == "12345");
+  CHECK_THAT(read_file(huge, 4).error().message, Catch::Contains("larger than 4 bytes"));
+}
+
+TEST_CASE("read_file_tail reads the end of a file, and only regular files", "[files]") {
+  phoenix::testing::TempDir dir;
+  const auto log = dir.path() / "server.log";
+  REQUIRE(write_file_atomic(log, "first line\nlast line\n").ok());
+  CHECK(read_file_tail(log, 10).value() == "last line\n");
+  CHECK(read_file_tail(log, 1000).value() == "first line\nlast line\n");
+  CHECK_THAT(read_file_tail("/dev/zero", 10).error().message, Catch::Contains("not a regular file"));
+}
+
+TEST_CASE("an atomic write through a symbolic link replaces the file it points to", "[files]") {
+  phoenix::testing::TempDir dir;
+  REQUIRE(make_directories(dir.path() / "etc").ok());
+  const auto target = dir.path() / "etc" / "haproxy.cfg";
+  REQUIRE(write_file_atomic(target, "old", 0640).ok());
+  // A relative link to a link to the file.
+  fs::create_symlink("etc/haproxy.cfg", dir.path() / "inner.cfg");
+  fs::create_symlink(dir.path() / "inner.cfg", dir.path() / "haproxy.cfg");
+
+  REQUIRE(write_file_atomic(dir.path() / "haproxy.cfg", "new").ok());
+  CHECK(fs::is_symlink(dir.path() / "haproxy.cfg"));
+  CHECK(fs::is_symlink(dir.path() / "inner.cfg"));
+  CHECK(read_file(target).value() == "new");
+  struct stat info {};
+  ::stat(target.c_str(), &info);
+  CHECK((info.st_mode & 0777) == 0640);
+  // No temporary file beside the link or the target.
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 3);
+  CHECK(std::distance(fs::directory_iterator(dir.path() / "etc"), fs::directory_iterator()) == 1);
+
+  // A dangling link gets its file created; a loop is an error, not a replaced link.
+  fs::create_symlink("etc/new.cfg", dir.path() / "dangling.cfg");
+  REQUIRE(write_file_atomic(dir.path() / "dangling.cfg", "created").ok());
+  CHECK(fs::is_symlink(dir.path() / "dangling.cfg"));
+  CHECK(read_file(dir.path() / "etc" / "new.cfg").value() == "created");
+  fs::create_symlink("loop-b", dir.path() / "loop-a");
+  fs::create_symlink("loop-a", dir.path() / "loop-b");
+  const auto looped = write_file_atomic(dir.path() / "loop-a", "x");
+  REQUIRE_FALSE(looped.ok());
+  CHECK_THAT(looped.error().message, Catch::Contains("Too many levels of symbolic links"));
+  CHECK(fs::is_symlink(dir.path() / "loop-a"));
 }

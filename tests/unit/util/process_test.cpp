@@ -1,7 +1,14 @@
 #include "shared/util/process.hpp"
 
-#include <catch2/catch.hpp>
+#include <signal.h>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <thread>
+
+#include "shared/util/files.hpp"
+#include "shared/util/strings.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
@@ -48,4 +55,93 @@ TEST_CASE("detached processes are tracked by pid and start time, and stopped", "
   CHECK_FALSE(is_running(impostor));
   stop_process(*started, std::chrono::milliseconds(500));
   CHECK_FALSE(is_running(*started));
+}
+
+TEST_CASE("a gated process exists before it runs anything, and runs only once released", "[process][gated]") {
+  phoenix::testing::TempDir dir;
+  const auto marker = dir.path() / "ran";
+  auto held = GatedProcess::spawn({{"touch", marker.string()}, dir.path(), dir.path() / "log"});
+  REQUIRE(held.ok());
+  const auto identity = held->identity();
+  CHECK(identity.start_ticks != 0);
+  CHECK(is_running(identity));  // it exists, and can be recorded
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK_FALSE(fs::exists(marker));  // but runs nothing yet
+  REQUIRE(held->release().ok());
+  for (int i = 0; i < 500 && !fs::exists(marker); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  CHECK(fs::exists(marker));
+}
+
+TEST_CASE("a gated process its owner drops exits without running anything", "[process][gated]") {
+  phoenix::testing::TempDir dir;
+  const auto marker = dir.path() / "ran";
+  ProcessIdentity identity;
+  {
+    auto held = GatedProcess::spawn({{"touch", marker.string()}, dir.path(), {}});
+    REQUIRE(held.ok());
+    identity = held->identity();
+  }
+  CHECK_FALSE(is_running(identity));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK_FALSE(fs::exists(marker));
+}
+
+TEST_CASE("a gated process whose owner is killed exits without running anything", "[process][gated]") {
+  phoenix::testing::TempDir dir;
+  const auto marker = dir.path() / "ran";
+  // The owner is a separate process (this test's own child): it holds one process, then dies.
+  CommandRequest owner;
+  owner.argv = {(phoenix::testing::binary_directory() / "phoenix-unit-tests").string(), "[gated-owner]"};
+  owner.environment = {"PHOENIX_GATED_MARKER=" + marker.string()};
+  owner.timeout = std::chrono::seconds(20);
+  auto ran = run_command(owner);
+  REQUIRE(ran.ok());
+  CHECK(ran->signal == SIGKILL);
+  const auto pid = parse_int(trim(*read_file(dir.path() / "ran.pid")));
+  REQUIRE(pid);
+  for (int i = 0; i < 500 && is_running({static_cast<pid_t>(*pid), 0}); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  CHECK_FALSE(is_running({static_cast<pid_t>(*pid), 0}));
+  CHECK_FALSE(fs::exists(marker));
+}
+
+// Not a test on its own: the owner process of the test above (hidden; run by tag).
+TEST_CASE("gated owner", "[.gated-owner]") {
+  const char* marker = std::getenv("PHOENIX_GATED_MARKER");
+  REQUIRE(marker != nullptr);
+  auto held = GatedProcess::spawn({{"touch", marker}, {}, {}});
+  REQUIRE(held.ok());
+  REQUIRE(write_file_atomic(std::string(marker) + ".pid", std::to_string(held->identity().pid)).ok());
+  ::kill(::getpid(), SIGKILL);
+}
+
+TEST_CASE("a gated program that cannot run is an error, at spawn or at release", "[process][gated]") {
+  phoenix::testing::TempDir dir;
+  const auto missing = GatedProcess::spawn({{"no-such-program-anywhere"}, dir.path(), {}});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(missing.error().message, Catch::Contains("No such file or directory"));
+
+  REQUIRE(write_file_atomic(dir.path() / "not-executable", "#!/bin/sh\n", 0644).ok());
+  auto held = GatedProcess::spawn({{(dir.path() / "not-executable").string()}, dir.path(), {}});
+  REQUIRE(held.ok());
+  const auto released = held->release();
+  REQUIRE_FALSE(released.ok());
+  CHECK(released.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(released.error().message, Catch::Contains("Permission denied"));
+  CHECK_FALSE(is_running(held->identity()));
+}
+
+TEST_CASE("a gated process gets exactly the environment it is given", "[process][gated]") {
+  phoenix::testing::TempDir dir;
+  auto held = GatedProcess::spawn({{"sh", "-c", "env > environment"}, dir.path(), {}, {{"ONLY=this"}}});
+  REQUIRE(held.ok());
+  REQUIRE(held->release().ok());
+  const auto identity = held->identity();
+  for (int i = 0; i < 500 && is_running(identity); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const auto environment = read_file(dir.path() / "environment");
+  REQUIRE(environment.ok());
+  CHECK_THAT(*environment, Catch::Contains("ONLY=this\n"));
+  CHECK(environment->find("HOME=") == std::string::npos);
 }

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/util/strings.hpp"
+
 using namespace phoenix::util;
 
 TEST_CASE("registered secrets never leave in clear", "[redact]") {
@@ -14,4 +16,35 @@ TEST_CASE("registered secrets never leave in clear", "[redact]") {
 TEST_CASE("credentials in URLs are removed", "[redact]") {
   CHECK(redact("GET https://user:pass@ci.example/api") == "GET https://****@ci.example/api");
   CHECK(redact("https://ci.example/a@b") == "https://ci.example/a@b");
+}
+
+TEST_CASE("printable redacts before it cuts or escapes, so no part of a secret shows", "[redact]") {
+  register_secret("cut-me-0123456789abcdef");
+  // The cut falls inside the secret: its first characters would remain.
+  const auto cut = printable("the API said: invalid token cut-me-0123456789abcdef", 40);
+  CHECK(cut.find("cut-me") == std::string::npos);
+  CHECK(cut == "the API said: invalid token ****");
+  // Escaping changes a secret's bytes: it would no longer be recognised afterwards.
+  register_secret("esc\x01ped-secret-value");
+  const auto escaped = printable("token esc\x01ped-secret-value refused");
+  CHECK(escaped == "token **** refused");
+  CHECK(redact(escaped) == escaped);
+}
+
+TEST_CASE("a token must be one line of printable characters; the refusal never shows it", "[redact]") {
+  CHECK(check_token_characters("hct-7f3a9c2e5b1d4a6f8e0c2b4d6f8a0c2e", "HCLOUD_TOKEN").ok());
+  const auto line_break = check_token_characters("abc\ndef-secret", "HCLOUD_TOKEN");
+  REQUIRE_FALSE(line_break.ok());
+  CHECK(line_break.error().kind == phoenix::ErrorKind::invalid);
+  CHECK(line_break.error().message ==
+        "HCLOUD_TOKEN is not a valid token: character 4 of 14 is a line break (a token is one line of printable "
+        "characters without spaces; the value is not shown)");
+  CHECK_THAT(check_token_characters("abc\rdef", "t").error().message, Catch::Contains("is a carriage return"));
+  CHECK_THAT(check_token_characters("abc def", "t").error().message, Catch::Contains("is a space"));
+  CHECK_THAT(check_token_characters("abc\x7f", "t").error().message, Catch::Contains("is a control character"));
+  CHECK_THAT(check_token_characters("t\xc3\xa9", "t").error().message, Catch::Contains("is a non-ASCII byte"));
+  for (const char* token : {"abc\ndef-secret", "abc\rdef", "abc def"}) {
+    const auto message = check_token_characters(token, "t").error().message;
+    CHECK(message.find("abc") == std::string::npos);
+  }
 }

@@ -1,0 +1,195 @@
+// Interrupted and concurrent creates leak no server: every process the local provider starts
+// is in pool.json before it runs, a re-run adopts or restarts what an interrupted run left and
+// waits until all of it listens, and delete stops every process. Processes are found by their
+// working directory (the pool's), so nothing is missed that a record does not know.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+struct InterruptRig {
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  fs::path pool_directory = dir.path() / "state" / "web" / "pools" / "1";
+  std::string config;
+
+  // A release that takes 2 s before it listens: a create spends its time starting servers.
+  InterruptRig() {
+    const auto release = dir.path() / "slow-app";
+    REQUIRE(util::write_file_atomic(
+                release,
+                "#!/bin/sh\nsleep 2\nexec " + (binary_directory() / "phoenix-sample-app").string() + " \"$@\"\n", 0755)
+                .ok());
+    auto text = *util::read_file(write_service_config(dir.path(), haproxy, {}));
+    const auto sample_app = (binary_directory() / "phoenix-sample-app").string();
+    text.replace(text.find(sample_app), sample_app.size(), release.string());
+    config = (dir.path() / "slow.json").string();
+    REQUIRE(util::write_file_atomic(config, text).ok());
+  }
+
+  std::vector<std::string> create() const { return {"create", "--label", "1", "--config", config}; }
+
+  // The pids pool.json records (0 for a server not started yet).
+  std::set<pid_t> recorded() const {
+    std::set<pid_t> pids;
+    auto text = util::read_file(pool_directory / "pool.json");
+    if (!text) return pids;
+    auto record = util::parse_json(*text, "pool.json");
+    if (!record) return pids;
+    const cJSON* server = nullptr;
+    cJSON_ArrayForEach(server, cJSON_GetObjectItem(record->get(), "servers")) {
+      pids.insert(static_cast<pid_t>(util::json_number(server, "pid").value_or(0)));
+    }
+    return pids;
+  }
+
+  // The sessions of the live processes whose working directory is the pool's: each server
+  // leads its own session, and whatever it runs (a shell script's `sleep`) belongs to it.
+  std::set<pid_t> sessions_in_pool() const {
+    std::set<pid_t> sessions;
+    const std::string prefix = pool_directory.string();
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const auto pid = util::parse_int(entry.path().filename().string());
+      if (!pid) continue;
+      std::error_code ec;
+      const auto cwd = fs::read_symlink(entry.path() / "cwd", ec).string();
+      if (ec || (cwd != prefix && cwd.rfind(prefix + "/", 0) != 0)) continue;
+      if (const auto session = session_of(static_cast<pid_t>(*pid))) sessions.insert(*session);
+    }
+    return sessions;
+  }
+
+  static std::optional<pid_t> session_of(pid_t pid) {
+    auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) return std::nullopt;
+    const auto fields = util::split(stat->substr(stat->rfind(')') + 2), ' ');
+    if (fields.size() < 4 || fields[0] == "Z") return std::nullopt;  // state, ppid, pgrp, session
+    const auto session = util::parse_int(fields[3]);
+    if (!session) return std::nullopt;
+    return static_cast<pid_t>(*session);
+  }
+
+  // Nothing runs in the pool's directory that pool.json does not name.
+  void require_all_recorded() const {
+    const auto running = sessions_in_pool();
+    const auto known = recorded();
+    for (const auto session : running) {
+      INFO("session " << session << " runs in " << pool_directory.string());
+      CHECK(known.count(session) == 1);
+    }
+  }
+
+  // Starts `create` in the background and sends it `signal` `delay` after every server is
+  // recorded, while they are still starting; checks the invariant all along.
+  void interrupt_create(int signal, std::chrono::milliseconds delay) {
+    auto tool = util::spawn_detached(
+        {{(binary_directory() / "create-pipeline").string(), "create", "--label", "1", "--config", config},
+         dir.path(),
+         dir.path() / "interrupted-create.log"});
+    REQUIRE(tool.ok());
+    bool all_recorded = false;
+    for (int i = 0; i < 2000 && !all_recorded; ++i) {
+      require_all_recorded();
+      const auto pids = recorded();
+      all_recorded = pids.size() == 3 && pids.count(0) == 0;
+      if (!all_recorded) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    REQUIRE(all_recorded);
+    std::this_thread::sleep_for(delay);
+    require_all_recorded();
+    ::kill(tool->pid, signal);
+    for (int i = 0; i < 500 && util::is_running(*tool); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE_FALSE(util::is_running(*tool));
+    INFO(*util::read_file(dir.path() / "interrupted-create.log"));
+    CHECK(http_get("http://" + first_address() + "/").first == 0);  // killed while starting
+    require_all_recorded();
+  }
+
+  std::string first_address() const {
+    auto record = util::parse_json(*util::read_file(pool_directory / "pool.json"), "pool.json");
+    const cJSON* server = cJSON_GetArrayItem(cJSON_GetObjectItem(record->get(), "servers"), 0);
+    return util::json_string(server, "host").value_or("") + ":" +
+           std::to_string(static_cast<int>(util::json_number(server, "port").value_or(0)));
+  }
+
+  // The pool is complete, every server answers now, and exactly the recorded processes run.
+  void require_complete_and_exact() const {
+    const auto list = run_tool("create-pipeline", {"list", "--output", "json", "--config", config});
+    const auto listing = parse_output(list.out);
+    const cJSON* pool = cJSON_GetArrayItem(cJSON_GetObjectItem(listing.get(), "pools"), 0);
+    REQUIRE(pool != nullptr);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(pool, "complete")));
+    const cJSON* server = nullptr;
+    int answering = 0;
+    cJSON_ArrayForEach(server, cJSON_GetObjectItem(pool, "servers")) {
+      const auto address = util::json_string(server, "address").value_or("");
+      INFO(address);
+      CHECK(http_get("http://" + address + "/").second == "1\n");
+      ++answering;
+    }
+    CHECK(answering == 3);
+    const auto known = recorded();
+    CHECK(known.count(0) == 0);
+    CHECK(sessions_in_pool() == known);
+  }
+
+  void delete_and_require_nothing_left() const {
+    const auto deleted = run_tool("create-pipeline", {"delete", "--label", "1", "--config", config});
+    INFO(deleted.err);
+    CHECK(deleted.exit_code == 0);
+    CHECK(sessions_in_pool().empty());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("create killed with SIGKILL or SIGTERM while servers start: a re-run completes, delete stops all",
+          "[e2e][create][crash]") {
+  // At once (some servers may not even run yet), and half a second later (all are starting).
+  for (const auto& [signal, delay] :
+       std::vector<std::pair<int, std::chrono::milliseconds>>{{SIGKILL, std::chrono::milliseconds(0)},
+                                                              {SIGKILL, std::chrono::milliseconds(500)},
+                                                              {SIGTERM, std::chrono::milliseconds(0)},
+                                                              {SIGTERM, std::chrono::milliseconds(500)}}) {
+    INFO("signal " << signal << " after " << delay.count() << " ms");
+    InterruptRig rig;
+    rig.interrupt_create(signal, delay);
+    const auto rerun = run_tool("create-pipeline", rig.create());
+    INFO(rerun.err);
+    CHECK(rerun.exit_code == 0);
+    CHECK_THAT(rerun.err, Catch::Contains("resuming the interrupted creation of pool 1"));
+    // Returned only once every server listens, adopted ones included.
+    rig.require_complete_and_exact();
+    rig.delete_and_require_nothing_left();
+  }
+}
+
+TEST_CASE("two creates of the same label at once: one set of servers, no process leaked", "[e2e][create][race]") {
+  InterruptRig rig;
+  ToolResult first;
+  ToolResult second;
+  std::thread racer([&] { second = run_tool("create-pipeline", rig.create()); });
+  first = run_tool("create-pipeline", rig.create());
+  racer.join();
+  INFO(first.err << "\n---\n" << second.err);
+  CHECK(first.exit_code == 0);
+  CHECK(second.exit_code == 0);
+  CHECK((first.err + second.err).find("another run is creating or changing pool 1; waiting for it") !=
+        std::string::npos);
+  rig.require_complete_and_exact();
+  rig.delete_and_require_nothing_left();
+}
