@@ -1,5 +1,7 @@
 #include "create-pipeline/commands.hpp"
 
+#include <algorithm>
+
 #include "shared/core/label.hpp"
 #include "shared/core/render.hpp"
 #include "shared/ops/pool_operations.hpp"
@@ -117,10 +119,34 @@ Status run_delete(CommandContext& context) {
   auto services = context.services();
   if (!services) return services.error();
   const bool dry_run = context.args().flag("dry-run");
-  PHX_TRY(ops::delete_pool(**services,
-                           {.label = *label, .dry_run = dry_run, .break_lock = context.args().flag("break-lock")}));
+  PHX_TRY(ops::delete_pool(**services, {.label = *label,
+                                        .dry_run = dry_run,
+                                        .break_lock = context.args().flag("break-lock"),
+                                        .force = context.args().flag("force")}));
   context.print(dry_run ? "would delete pool " + *label + "\n" : "deleted pool " + *label + "\n");
   return {};
+}
+
+// Every pool, newest first: kept or deleted, and why.
+std::string prune_table(const ops::PruneResult& result, bool dry_run) {
+  const auto listed = [](const std::vector<std::string>& labels, const std::string& label) {
+    return std::find(labels.begin(), labels.end(), label) != labels.end();
+  };
+  std::vector<std::vector<std::string>> rows = {{"POOL", "PRUNE", "WHY"}};
+  for (const auto& verdict : result.decision.pools) {
+    std::string action = "keep";
+    std::string why = verdict.why;
+    if (!verdict.keep) {
+      action = dry_run ? "would delete" : "deleted";
+      if (listed(result.refused, verdict.label)) {
+        action = "kept";
+        why = "it joined the balancer meanwhile";
+      }
+    }
+    rows.push_back({verdict.label, action, why});
+  }
+  if (rows.size() == 1) return "no pools\n";
+  return render_table(rows);
 }
 
 Status run_prune(CommandContext& context) {
@@ -134,13 +160,7 @@ Status run_prune(CommandContext& context) {
       **services,
       {.keep = static_cast<int>(keep), .dry_run = dry_run, .break_lock = context.args().flag("break-lock")});
   if (!result) return result.error();
-  std::string out;
-  const auto& removed = dry_run ? result->decision.remove : result->deleted;
-  out += std::string(dry_run ? "would delete: " : "deleted: ") +
-         (removed.empty() ? "nothing" : util::join(removed, ", ")) + "\n";
-  for (const auto& [label, why] : result->decision.keep) out += "kept " + label + ": " + why + "\n";
-  for (const auto& label : result->refused) out += "refused " + label + ": it joined the balancer meanwhile\n";
-  context.print(out);
+  context.print(prune_table(*result, dry_run));
   return {};
 }
 
@@ -215,17 +235,22 @@ cli::Program make_program() {
               {.name = "delete",
                .summary = "smart delete of one pool",
                .synopsis = "delete --label L [--dry-run]",
-               .details = "Destroys pool L and its servers. Refused (exit 3) while any of its servers is a member of\n"
-                          "the balancer in any state: the balancer is read again, under the deploy lock, immediately\n"
-                          "before anything is destroyed.",
+               .details = "Destroys pool L and its servers. Refused (exit 3) while any of its servers takes traffic\n"
+                          "or holds connections: the balancer is read again, under the deploy lock, immediately before\n"
+                          "anything is destroyed. A hot pool (on standby, idle) is taken out of the balancer first.\n"
+                          "Refused (exit 3) too when L is one of the last retention.keep_good known-good pools\n"
+                          "besides the live and hot ones, unless --force.",
                .example = "create-pipeline delete --label 40 --dry-run",
-               .options = {cli::label_option(true), dry_run, cli::break_lock_option()},
+               .options = {cli::label_option(true), dry_run, cli::break_lock_option(),
+                           {.name = "force", .help = "delete even one of the last known-good pools"}},
                .run = run_delete},
               {.name = "prune",
                .summary = "smart delete of all but the newest N non-live pools",
                .synopsis = "prune [--keep N] [--dry-run]",
-               .details = "Deletes every pool except the live one, pools still in the balancer, and the newest N\n"
-                          "others (default: retention.keep).",
+               .details = "Deletes every pool except the live one, the hot ones and others still in the balancer,\n"
+                          "and the newest N others (default: retention.keep), pools that failed their smoke test or\n"
+                          "are marked bad going first; it never leaves fewer than retention.keep_good known-good\n"
+                          "pools. Prints every pool with what happens to it and why (--dry-run: what would).",
                .example = "create-pipeline prune --keep 3 --dry-run",
                .options = {kKeepOption, dry_run, cli::break_lock_option()},
                .run = run_prune},

@@ -110,15 +110,20 @@ Result<std::vector<Member>> HaproxyBalancer::members() {
   return read_members(**session);
 }
 
-Result<std::optional<std::vector<std::string>>> HaproxyBalancer::guarded(const std::vector<std::string>& keep_serving,
+HaproxyBalancer::Guard HaproxyBalancer::keeps_serving(const std::vector<std::string>& keep_serving) {
+  if (keep_serving.empty()) return nullptr;
+  return [keep_serving](const std::vector<Member>& members) { return unsafe_to_reduce(members, keep_serving); };
+}
+
+Result<std::optional<std::vector<std::string>>> HaproxyBalancer::guarded(const Guard& guard,
                                                                          const std::vector<std::string>& commands,
                                                                          Acceptor accept, std::string& refusal) {
   auto session = channel_.open();
   if (!session) return session.error();
-  if (!keep_serving.empty()) {
+  if (guard) {
     auto current = read_members(**session);
     if (!current) return current.error();
-    if (auto unsafe = unsafe_to_reduce(*current, keep_serving)) {
+    if (auto unsafe = guard(*current)) {
       refusal = *unsafe;
       return std::optional<std::vector<std::string>>{};
     }
@@ -170,7 +175,7 @@ Result<GuardedChange> HaproxyBalancer::standby(const std::vector<std::string>& n
     commands.push_back("set server " + server(name) + " state ready");
   }
   GuardedChange change;
-  auto answers = guarded(keep_serving, commands, accept_plain, change.refusal);
+  auto answers = guarded(keeps_serving(keep_serving), commands, accept_plain, change.refusal);
   if (!answers) return answers.error();
   change.applied = answers->has_value();
   return change;
@@ -189,7 +194,7 @@ Result<GuardedChange> HaproxyBalancer::drain(const std::vector<std::string>& nam
   std::vector<std::string> commands;
   for (const auto& name : names) commands.push_back("set server " + server(name) + " state drain");
   GuardedChange change;
-  auto answers = guarded(keep_serving, commands, accept_plain, change.refusal);
+  auto answers = guarded(keeps_serving(keep_serving), commands, accept_plain, change.refusal);
   if (!answers) return answers.error();
   change.applied = answers->has_value();
   return change;
@@ -197,13 +202,21 @@ Result<GuardedChange> HaproxyBalancer::drain(const std::vector<std::string>& nam
 
 Result<GuardedChange> HaproxyBalancer::remove(const std::vector<std::string>& names,
                                               const std::vector<std::string>& keep_serving) {
+  return remove_guarded(names, keeps_serving(keep_serving));
+}
+
+Result<GuardedChange> HaproxyBalancer::remove_idle_standby(const std::vector<std::string>& names) {
+  return remove_guarded(names, [names](const std::vector<Member>& members) { return not_idle_standby(members, names); });
+}
+
+Result<GuardedChange> HaproxyBalancer::remove_guarded(const std::vector<std::string>& names, const Guard& guard) {
   std::vector<std::string> commands;
   for (const auto& name : names) {
     commands.push_back("set server " + server(name) + " state maint");
     commands.push_back("del server " + server(name));
   }
   GuardedChange change;
-  auto answers = guarded(keep_serving, commands, accept_removal, change.refusal);
+  auto answers = guarded(guard, commands, accept_removal, change.refusal);
   if (!answers) return answers.error();
   change.applied = answers->has_value();
   if (!change.applied) return change;

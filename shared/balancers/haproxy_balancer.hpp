@@ -7,6 +7,7 @@
 // freshly enabled server ("UP 1/2", check INI) before its first check.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -38,6 +39,7 @@ class HaproxyBalancer final : public Balancer {
                               const std::vector<std::string>& keep_serving) override;
   Result<GuardedChange> remove(const std::vector<std::string>& names,
                                const std::vector<std::string>& keep_serving) override;
+  Result<GuardedChange> remove_idle_standby(const std::vector<std::string>& names) override;
   Status persist(const std::vector<Member>& members) override;
   Result<std::optional<std::vector<Member>>> durable_members() override;
   // Also refuses (`invalid`) while the managed block of config_file is damaged, as do
@@ -59,10 +61,16 @@ class HaproxyBalancer final : public Balancer {
   Status check_answers(const std::vector<std::string>& commands, const std::vector<std::string>& answers,
                        Acceptor accept) const;
   Result<std::vector<Member>> read_members(RuntimeSession& session);
-  // Opens a session, checks the guard on it, and runs `commands` on the same session.
-  Result<std::optional<std::vector<std::string>>> guarded(const std::vector<std::string>& keep_serving,
-                                                          const std::vector<std::string>& commands, Acceptor accept,
-                                                          std::string& refusal);
+  // Why a change is unsafe given the members now, or nothing.
+  using Guard = std::function<std::optional<std::string>(const std::vector<Member>&)>;
+  // Opens a session, checks `guard` on the members it reads (unless `guard` is empty), and runs
+  // `commands` on the same session, hence the same HAProxy process.
+  Result<std::optional<std::vector<std::string>>> guarded(const Guard& guard, const std::vector<std::string>& commands,
+                                                          Acceptor accept, std::string& refusal);
+  // The guard of changes that take capacity away: none when `keep_serving` is empty.
+  static Guard keeps_serving(const std::vector<std::string>& keep_serving);
+  // maint and del for each member; the members still holding connections are listed.
+  Result<GuardedChange> remove_guarded(const std::vector<std::string>& names, const Guard& guard);
 
   // The server lines a restart of HAProxy comes back with: those config_file (which must be
   // set) defines itself, then those of the managed block; a damaged block is an error.

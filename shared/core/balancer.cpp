@@ -72,6 +72,16 @@ std::optional<std::string> unsafe_to_reduce(const std::vector<Member>& members,
   return std::nullopt;
 }
 
+std::optional<std::string> not_idle_standby(const std::vector<Member>& members, const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    const auto found = std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.name == name; });
+    if (found == members.end()) continue;
+    if (!on_standby(*found)) return "member " + name + " takes traffic again";
+    if (found->sessions > 0) return "member " + name + " has " + std::to_string(found->sessions) + " open connections";
+  }
+  return std::nullopt;
+}
+
 bool only_live(const std::string& target, const std::vector<std::string>& target_members,
                const std::vector<Member>& members) {
   std::set<std::string> expected(target_members.begin(), target_members.end());

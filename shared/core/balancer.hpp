@@ -122,6 +122,10 @@ class Balancer {
   // connections open are left in maintenance and listed in `still_connected`; retry them.
   virtual Result<GuardedChange> remove(const std::vector<std::string>& names,
                                        const std::vector<std::string>& keep_serving) = 0;
+  // Takes members out that are on standby with no open connections (a hot pool being deleted),
+  // checked on the same connection as the removal where the balancer allows it. When one of
+  // them takes traffic or holds connections meanwhile, nothing changes and `applied` is false.
+  virtual Result<GuardedChange> remove_idle_standby(const std::vector<std::string>& names) = 0;
   // Makes the current membership survive a restart of the balancer, where that needs work
   // (HAProxy: the managed block of its config file); a no-op for balancers durable by nature.
   virtual Status persist(const std::vector<Member>& members) = 0;
@@ -138,6 +142,10 @@ class Balancer {
 // revert, nothing to protect) is always safe.
 std::optional<std::string> unsafe_to_reduce(const std::vector<Member>& members,
                                             const std::vector<std::string>& keep_serving);
+
+// Why removing `names` as idle standby members would be unsafe now, or nothing: each one that
+// is still there must be on standby with no open connections.
+std::optional<std::string> not_idle_standby(const std::vector<Member>& members, const std::vector<std::string>& names);
 
 // True when `target` is the only live pool: every one of `target_members` is in the balancer
 // and admitted, and no other member Phoenix added is admitted. Members left in maintenance

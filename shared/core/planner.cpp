@@ -349,43 +349,124 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
                                       " passed its smoke test and is not marked bad; name one with --to L"};
 }
 
-PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members, int keep) {
+bool known_good(const Pool& pool) {
+  return pool.complete && pool.meta.smoke == SmokeVerdict::passed && pool.meta.verdict != LiveVerdict::bad;
+}
+
+namespace {
+
+bool has_label(const std::vector<std::string>& labels, const std::string& label) {
+  return std::find(labels.begin(), labels.end(), label) != labels.end();
+}
+
+// Why a pool is no good to keep, or "" when it is.
+std::string unusable_because(const Pool& pool) {
+  if (pool.meta.verdict == LiveVerdict::bad) {
+    return "marked bad" + (pool.meta.verdict_reason.empty() ? std::string() : ": " + pool.meta.verdict_reason);
+  }
+  if (pool.meta.smoke == SmokeVerdict::failed) return "smoke test failed";
+  return "";
+}
+
+}  // namespace
+
+PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                         const RetentionPolicy& policy) {
   std::vector<Pool> sorted = pools;
   sort_newest_first(sorted);
   const auto live = live_labels(members);
-  const auto known = member_labels(members);
-  const auto contains = [](const std::vector<std::string>& labels, const std::string& label) {
-    return std::find(labels.begin(), labels.end(), label) != labels.end();
-  };
+  const auto hot = standby_labels(members);
+  const auto in_balancer = member_labels(members);
   PruneDecision decision;
-  int kept = 0;
+  std::vector<std::size_t> candidates;  // indexes into decision.pools, usable ones first
   for (const auto& pool : sorted) {
-    if (contains(live, pool.label())) {
-      decision.keep.emplace_back(pool.label(), "live");
-    } else if (contains(known, pool.label())) {
-      decision.keep.emplace_back(pool.label(), "still a member of the balancer");
-    } else if (kept < keep) {
-      ++kept;
-      decision.keep.emplace_back(pool.label(), "one of the newest " + std::to_string(keep));
-    } else {
-      decision.remove.push_back(pool.label());
+    PruneVerdict verdict{.label = pool.label()};
+    if (has_label(live, pool.label())) {
+      verdict = {pool.label(), true, "live"};
+    } else if (has_label(hot, pool.label())) {
+      verdict = {pool.label(), true, "hot standby (retention.hot)"};
+    } else if (has_label(in_balancer, pool.label())) {
+      verdict = {pool.label(), true, "still a member of the balancer"};
     }
+    decision.pools.push_back(verdict);
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+      if (decision.pools[i].keep || unusable_because(sorted[i]).empty() != (pass == 0)) continue;
+      candidates.push_back(i);
+    }
+  }
+  int kept = 0;
+  for (const auto i : candidates) {
+    if (kept < policy.keep) {
+      decision.pools[i] = {sorted[i].label(), true, "one of the newest " + std::to_string(policy.keep)};
+      ++kept;
+    }
+  }
+  int good = 0;
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    const bool counted = decision.pools[i].keep && !has_label(live, sorted[i].label()) &&
+                         !has_label(hot, sorted[i].label());
+    if (counted && known_good(sorted[i])) ++good;
+  }
+  for (std::size_t i = 0; i < sorted.size() && good < policy.keep_good; ++i) {
+    if (decision.pools[i].keep || !known_good(sorted[i])) continue;
+    decision.pools[i] = {sorted[i].label(), true,
+                         "known-good rollback target (retention.keep_good " + std::to_string(policy.keep_good) + ")"};
+    ++good;
+  }
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (decision.pools[i].keep) continue;
+    const auto unusable = unusable_because(sorted[i]);
+    decision.pools[i].why = unusable.empty() ? "older than the newest " + std::to_string(policy.keep) : unusable;
+    decision.remove.push_back(sorted[i].label());
   }
   return decision;
 }
 
-Status check_deletable(const Pool& pool, const std::vector<Member>& members) {
+Result<std::vector<std::string>> check_deletable(const Pool& pool, const std::vector<Member>& members) {
   std::set<std::string> addresses;
   for (const auto& server : pool.servers) addresses.insert(server.address());
+  std::vector<std::string> standby;
   for (const auto& member : members) {
     const auto owner = parse_member_name(member.name);
     const bool by_name = owner && owner->label == pool.label();
     if (!by_name && addresses.count(member.address) == 0) continue;
+    if (by_name && on_standby(member) && member.sessions == 0) {
+      standby.push_back(member.name);
+      continue;
+    }
+    const std::string state = on_standby(member) ? "on standby with " +
+                                                           util::plural(static_cast<std::size_t>(member.sessions),
+                                                                        "open connection")
+                                                 : std::string(to_string(member.admin)) + " with weight " +
+                                                       std::to_string(member.weight);
     return Error{ErrorKind::refused, "pool " + pool.label() + " is in the balancer: member " + member.name + " (" +
-                                         member.address + ") is " + to_string(member.admin) + ", " +
-                                         (member.up ? "up" : "down") + "; make another pool live first"};
+                                         member.address + ") is " + state + ", " + (member.up ? "up" : "down") +
+                                         "; make another pool live first"};
   }
-  return {};
+  return standby;
+}
+
+Status check_keeps_rollback_target(const std::string& label, const std::vector<Pool>& pools,
+                                   const std::vector<Member>& members, int keep_good) {
+  const Pool* pool = find_pool(pools, label);
+  const auto live = live_labels(members);
+  const auto hot = standby_labels(members);
+  if (pool == nullptr || !known_good(*pool) || has_label(hot, label)) return {};
+  int others = 0;
+  for (const auto& other : pools) {
+    if (other.label() != label && known_good(other) && !has_label(live, other.label()) &&
+        !has_label(hot, other.label())) {
+      ++others;
+    }
+  }
+  if (others >= keep_good) return {};
+  return Error{ErrorKind::refused, "pool " + label + " is one of the last " + std::to_string(others + 1) +
+                                       " known-good pools besides the live and hot ones, and retention.keep_good is " +
+                                       std::to_string(keep_good) +
+                                       "; deleting it leaves fewer rollback targets (invariant 9). Delete another "
+                                       "pool, or pass --force"};
 }
 
 }  // namespace phoenix

@@ -88,16 +88,40 @@ struct RollbackChoice {
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                               const std::optional<std::string>& explicit_target);
 
-struct PruneDecision {
-  std::vector<std::string> remove;                        // newest first
-  std::vector<std::pair<std::string, std::string>> keep;  // label, why
+// A pool that can be rolled back to: complete, smoke test passed, not marked bad.
+bool known_good(const Pool& pool);
+
+struct PruneVerdict {
+  std::string label;
+  bool keep = false;
+  std::string why;  // "live", "hot standby", "one of the newest 3", "smoke test failed", ...
 };
 
-// Keeps every pool the balancer knows in any state, and the newest `keep` of the others.
-PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members, int keep);
+struct PruneDecision {
+  std::vector<PruneVerdict> pools;  // every pool, newest first
+  std::vector<std::string> remove;  // the labels to delete, newest first
+};
 
-// Refuses (`refused`) when any server of the pool is a member of the balancer in any state,
-// matched by member name or by address.
-Status check_deletable(const Pool& pool, const std::vector<Member>& members);
+struct RetentionPolicy {
+  int keep = 3;       // non-live pools prune keeps (prune --keep, retention.keep)
+  int keep_good = 2;  // known-good pools never deleted below, besides the live and hot ones
+};
+
+// Which pools prune keeps and why. Pools the balancer routes to or keeps on standby stay.
+// Of the others, the newest `keep` stay, pools that failed their smoke test or are marked bad
+// counting last (they go first); then more known-good pools stay until `keep_good` of them
+// are left besides the live and hot ones.
+PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                         const RetentionPolicy& policy);
+
+// What smart delete of `pool` must take out of the balancer first: its members that are on
+// standby with no open connections. Refuses (`refused`) while any server of the pool is a
+// member that takes traffic or holds connections, matched by member name or by address.
+Result<std::vector<std::string>> check_deletable(const Pool& pool, const std::vector<Member>& members);
+
+// Refuses (`refused`) deleting `label` when that leaves fewer than `keep_good` known-good pools
+// besides the live and hot ones (invariant 9); --force overrides.
+Status check_keeps_rollback_target(const std::string& label, const std::vector<Pool>& pools,
+                                   const std::vector<Member>& members, int keep_good);
 
 }  // namespace phoenix

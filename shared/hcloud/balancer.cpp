@@ -184,6 +184,19 @@ Result<GuardedChange> HcloudBalancer::remove(const std::vector<std::string>& nam
   return change;
 }
 
+// Hetzner targets are never on standby (no weight 0): the guard refuses any that is there.
+Result<GuardedChange> HcloudBalancer::remove_idle_standby(const std::vector<std::string>& names) {
+  GuardedChange change;
+  auto current = members();
+  if (!current) return current.error();
+  if (auto unsafe = not_idle_standby(*current, names)) {
+    change.applied = false;
+    change.refusal = *unsafe;
+    return change;
+  }
+  return change;  // none of them is there: nothing to remove
+}
+
 Status HcloudBalancer::persist(const std::vector<Member>&) { return {}; }
 Result<std::optional<std::vector<Member>>> HcloudBalancer::durable_members() {
   return std::optional<std::vector<Member>>{};

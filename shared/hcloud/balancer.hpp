@@ -35,6 +35,7 @@ class HcloudBalancer final : public Balancer {
                               const std::vector<std::string>& keep_serving) override;
   Result<GuardedChange> remove(const std::vector<std::string>& names,
                                const std::vector<std::string>& keep_serving) override;
+  Result<GuardedChange> remove_idle_standby(const std::vector<std::string>& names) override;
   Status persist(const std::vector<Member>& members) override;
   Result<std::optional<std::vector<Member>>> durable_members() override;
   Result<std::string> instance() override;

@@ -1,5 +1,7 @@
 #include "shared/ops/pool_operations.hpp"
 
+#include <functional>
+
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/smoke_runner.hpp"
@@ -10,14 +12,15 @@ namespace phoenix::ops {
 
 namespace {
 
+Error no_such_pool(const Services& services, const std::string& label) {
+  return Error{ErrorKind::invalid, "there is no pool '" + label + "' for service " + services.config.service +
+                                       "; 'create-pipeline list' shows the pools that exist"};
+}
+
 Result<Pool> find_existing_pool(Services& services, const std::string& label) {
-  auto pools = services.provider.list_pools();
-  if (!pools) return pools.error();
-  const Pool* pool = find_pool(*pools, label);
-  if (pool == nullptr) {
-    return Error{ErrorKind::invalid, "there is no pool '" + label + "' for service " + services.config.service +
-                                         "; 'create-pipeline list' shows the pools that exist"};
-  }
+  PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
+  const Pool* pool = find_pool(pools, label);
+  if (pool == nullptr) return no_such_pool(services, label);
   return *pool;
 }
 
@@ -30,11 +33,31 @@ HistoryEvent removal_event(Services& services, HistoryAction action, const std::
   return event;
 }
 
-// Destroys one pool after re-reading the balancer: the check that keeps invariant 2.
-Status destroy_if_not_member(Services& services, const Pool& pool) {
+// Takes a hot pool's idle standby members out of the balancer, guarded on the same connection
+// as the removal, and keeps the restart copy in step.
+Status take_out_of_standby(Services& services, const Pool& pool, const std::vector<std::string>& standby) {
+  services.reporter.step("taking pool " + pool.label() + " off standby: removing " +
+                         util::plural(standby.size(), "member") + " from the balancer");
+  PHX_TRY_ASSIGN(const auto change, services.balancer.remove_idle_standby(standby));
+  if (!change.applied) {
+    return Error{ErrorKind::refused, "pool " + pool.label() + " changed in the balancer meanwhile: " + change.refusal +
+                                         "; nothing was destroyed"};
+  }
+  PHX_TRY_ASSIGN(const auto members, services.balancer.members());
+  return services.balancer.persist(members);
+}
+
+// A further rule a delete must pass, judged on the members read just before destroying.
+using DeleteRule = std::function<Status(const std::vector<Member>& members)>;
+
+// Destroys one pool after re-reading the balancer: the check that keeps invariant 2. Members
+// on standby with no connections are taken out first; any other membership refuses.
+Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteRule& rule = nullptr) {
   auto members = services.balancer.members();
   if (!members) return members.error().context("reading the balancer before deleting pool " + pool.label());
-  PHX_TRY(check_deletable(pool, *members));
+  if (rule) PHX_TRY(rule(*members));
+  PHX_TRY_ASSIGN(const auto standby, check_deletable(pool, *members));
+  if (!standby.empty()) PHX_TRY(take_out_of_standby(services, pool, standby));
   services.reporter.step("destroying pool " + pool.label() + " (" + util::plural(pool.servers.size(), "server") + ")");
   return services.provider.destroy_pool(pool);
 }
@@ -112,20 +135,27 @@ Result<PoolListing> list_pools(Services& services) {
 }
 
 Status delete_pool(Services& services, const DeleteOptions& options) {
-  auto pool = find_existing_pool(services, options.label);
-  if (!pool) return pool.error();
+  PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
+  const Pool* pool = find_pool(pools, options.label);
+  if (pool == nullptr) return no_such_pool(services, options.label);
+  // Invariant 9, judged on the balancer as it is when the delete happens.
+  const DeleteRule keeps_rollback_target = [&](const std::vector<Member>& members) -> Status {
+    if (options.force) return {};
+    return check_keeps_rollback_target(options.label, pools, members, services.config.retention_keep_good);
+  };
   if (options.dry_run) {
-    auto members = services.balancer.members();
-    if (!members) return members.error();
-    PHX_TRY(check_deletable(*pool, *members));
-    services.reporter.step("dry run: would destroy pool " + options.label + " (" +
-                           util::plural(pool->servers.size(), "server") + "); it is not in the balancer");
+    PHX_TRY_ASSIGN(const auto members, services.balancer.members());
+    PHX_TRY(keeps_rollback_target(members));
+    PHX_TRY_ASSIGN(const auto standby, check_deletable(*pool, members));
+    services.reporter.step("dry run: would " +
+                           (standby.empty() ? std::string() : "take pool " + options.label + " off standby and ") +
+                           "destroy pool " + options.label + " (" + util::plural(pool->servers.size(), "server") + ")");
     return {};
   }
   auto lock = DeployLock::take(services, "delete --label " + options.label, options.break_lock);
   if (!lock) return lock.error();
   const auto started = services.clock.now();
-  const Status destroyed = destroy_if_not_member(services, *pool);
+  const Status destroyed = destroy_if_not_member(services, *pool, keeps_rollback_target);
   record_history(services, removal_event(services, HistoryAction::delete_pool, options.label, destroyed,
                                          util::elapsed_ms(started, services.clock.now())));
   return destroyed;
@@ -140,7 +170,8 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
   auto members = services.balancer.members();
   if (!members) return members.error();
   PruneResult result;
-  result.decision = plan_prune(*pools, *members, options.keep);
+  result.decision = plan_prune(*pools, *members,
+                               {.keep = options.keep, .keep_good = services.config.retention_keep_good});
   if (options.dry_run) return result;
   for (const auto& label : result.decision.remove) {
     const Pool* pool = find_pool(*pools, label);
@@ -164,7 +195,14 @@ Status set_pool_power(Services& services, const std::string& label, PowerState p
     // Powering off a pool the balancer routes to would take servers out from under traffic.
     auto members = services.balancer.members();
     if (!members) return members.error();
-    PHX_TRY(check_deletable(*pool, *members));
+    auto deletable = check_deletable(*pool, *members);
+    if (!deletable) return deletable.error();
+    if (!deletable->empty()) {
+      return Error{ErrorKind::refused, "pool " + label +
+                                           " is on standby in the balancer (hot); powering it off would leave the "
+                                           "balancer checking servers that are down. Delete it, or deploy another "
+                                           "pool with retention.hot 0"};
+    }
   }
   if (pool->power == power) {
     services.reporter.step("pool " + label + " is already powered " + to_string(power));

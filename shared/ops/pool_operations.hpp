@@ -34,9 +34,12 @@ struct DeleteOptions {
   std::string label;
   bool dry_run = false;
   bool break_lock = false;
+  bool force = false;  // delete even the last known-good pools (retention.keep_good)
 };
-// Smart delete: under the deploy lock, re-reads the balancer immediately before destroying,
-// and refuses (`refused`) while any server of the pool is a member in any state.
+// Smart delete: under the deploy lock, re-reads the balancer immediately before destroying.
+// Refuses (`refused`) while any server of the pool takes traffic or holds connections, and
+// when the pool is one of the last retention.keep_good known-good ones (unless `force`). A hot
+// pool's idle standby members are taken out of the balancer first.
 Status delete_pool(Services& services, const DeleteOptions& options);
 
 struct PruneOptions {

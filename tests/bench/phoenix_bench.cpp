@@ -100,7 +100,7 @@ BENCHMARK(BM_RollbackTarget1000Pools);
 void BM_Prune1000Pools(benchmark::State& state) {
   auto provider = pools(1000, 3);
   const auto members = live_members(provider.pools[10]);
-  for (auto _ : state) benchmark::DoNotOptimize(plan_prune(provider.pools, members, 3));
+  for (auto _ : state) benchmark::DoNotOptimize(plan_prune(provider.pools, members, {.keep = 3, .keep_good = 2}));
 }
 BENCHMARK(BM_Prune1000Pools);
 

@@ -150,6 +150,22 @@ Result<GuardedChange> FakeBalancer::remove(const std::vector<std::string>& names
   return change;
 }
 
+Result<GuardedChange> FakeBalancer::remove_idle_standby(const std::vector<std::string>& names) {
+  record("remove_idle_standby " + util::join(names, ","));
+  if (auto error = take_failure("remove_idle_standby")) return *error;
+  std::vector<Member> current;
+  for (const auto& [name, member] : state) current.push_back(member);
+  GuardedChange change;
+  if (auto unsafe = not_idle_standby(current, names)) {
+    change.applied = false;
+    change.refusal = *unsafe;
+    return change;
+  }
+  for (const auto& name : names) state.erase(name);
+  changed();
+  return change;
+}
+
 Status FakeBalancer::persist(const std::vector<Member>& members) {
   std::vector<std::string> names;
   for (const auto& member : members) names.push_back(member.name);

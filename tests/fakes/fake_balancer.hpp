@@ -28,6 +28,7 @@ class FakeBalancer final : public Balancer {
                               const std::vector<std::string>& keep_serving) override;
   Result<GuardedChange> remove(const std::vector<std::string>& names,
                                const std::vector<std::string>& keep_serving) override;
+  Result<GuardedChange> remove_idle_standby(const std::vector<std::string>& names) override;
   Status persist(const std::vector<Member>& members) override;
   Result<std::optional<std::vector<Member>>> durable_members() override { return durable; }
   Result<std::string> instance() override { return instance_id; }

@@ -43,7 +43,8 @@ struct FakeWorld {
     config.balancer.drain_timeout = std::chrono::seconds(2);
     config.smoke_test.timeout = std::chrono::seconds(3);
     config.smoke_test.checks = {SmokeCheck{"health", "/health", 200, "", std::chrono::milliseconds(1000)}};
-    config.retention_hot = 0;  // tests of hot standby turn it on
+    config.retention_hot = 0;        // tests of hot standby turn it on
+    config.retention_keep_good = 0;  // tests of retention by verdict turn it on
     return config;
   }
 

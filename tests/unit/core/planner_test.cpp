@@ -223,22 +223,77 @@ TEST_CASE("prune keeps live pools, balancer members and the newest N others", "[
   balancer.put_live("4:1", "10.0.4.1:8080");
   balancer.state["4:1"].admin = AdminState::maint;  // 4 is still a member
 
-  auto decision = plan_prune(provider.pools, members_of(balancer), 1);
+  auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 1, .keep_good = 0});
   CHECK(decision.remove == std::vector<std::string>{"5", "3", "1"});
-  REQUIRE(decision.keep.size() == 3);
-  CHECK(decision.keep[0] == std::make_pair(std::string("6"), std::string("one of the newest 1")));
-  CHECK(decision.keep[1].first == "4");
-  CHECK(decision.keep[2] == std::make_pair(std::string("2"), std::string("live")));
+  REQUIRE(decision.pools.size() == 6);
+  CHECK(decision.pools[0].label == "6");
+  CHECK(decision.pools[0].keep);
+  CHECK(decision.pools[0].why == "one of the newest 1");
+  CHECK(decision.pools[2].label == "4");
+  CHECK(decision.pools[2].why == "still a member of the balancer");
+  CHECK(decision.pools[4].why == "live");
+  CHECK(decision.pools[1].why == "older than the newest 1");
 
-  CHECK(plan_prune(provider.pools, members_of(balancer), 0).remove.size() == 4);
-  CHECK(plan_prune(provider.pools, members_of(balancer), 10).remove.empty());
+  CHECK(plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 0}).remove.size() == 4);
+  CHECK(plan_prune(provider.pools, members_of(balancer), {.keep = 10, .keep_good = 0}).remove.empty());
 }
 
-TEST_CASE("smart delete refuses pools in the balancer in any state, by name or by address", "[planner][delete]") {
+TEST_CASE("prune after a run of failed and bad builds keeps the known-good pools", "[planner][prune]") {
+  FakeProvider provider;
+  // Ages in minutes: 1 is the oldest, 6 the newest.
+  provider.add_pool("1", 1, 60);                        // good
+  provider.add_pool("2", 1, 50);                        // good
+  provider.add_pool("3", 1, 40, SmokeVerdict::failed);  // failed
+  provider.add_pool("4", 1, 30).meta.verdict = LiveVerdict::bad;
+  provider.pools.back().meta.verdict_reason = "checkout errors";
+  provider.add_pool("5", 1, 20, SmokeVerdict::failed);  // failed
+  provider.add_pool("6", 1, 10);                        // live
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools.back());
+
+  // "the newest 2" used to be 5 and 4: a failed and a bad pool, and nothing to roll back to.
+  const auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 2, .keep_good = 2});
+  CHECK(decision.remove == std::vector<std::string>{"5", "4", "3"});
+  std::map<std::string, std::string> why;
+  for (const auto& verdict : decision.pools) why[verdict.label] = verdict.why;
+  CHECK(why["6"] == "live");
+  CHECK(why["2"] == "one of the newest 2");
+  CHECK(why["1"] == "one of the newest 2");
+  CHECK(why["5"] == "smoke test failed");
+  CHECK(why["4"] == "marked bad: checkout errors");
+
+  // Even with --keep 0, the known-good minimum stays.
+  const auto none = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 2});
+  CHECK(none.remove == std::vector<std::string>{"5", "4", "3"});
+  why.clear();
+  for (const auto& verdict : none.pools) why[verdict.label] = verdict.why;
+  CHECK(why["2"] == "known-good rollback target (retention.keep_good 2)");
+}
+
+TEST_CASE("delete keeps the known-good minimum unless forced; hot pools do not count", "[planner][delete]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 10);
+  provider.add_pool("2", 1, 20);
+  provider.add_pool("3", 1, 30);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  const auto members = members_of(balancer);
+  const auto refused = check_keeps_rollback_target("1", provider.pools, members, 2);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("--force"));
+  CHECK(check_keeps_rollback_target("1", provider.pools, members, 1).ok());
+  provider.pools[0].meta.smoke = SmokeVerdict::failed;  // a failed pool is no rollback target
+  CHECK(check_keeps_rollback_target("1", provider.pools, members, 2).ok());
+}
+
+TEST_CASE("smart delete refuses pools that take traffic or hold connections, by name or by address",
+          "[planner][delete]") {
   FakeProvider provider;
   const Pool pool = provider.add_pool("1", 2, 10);
   FakeBalancer balancer;
-  CHECK(check_deletable(pool, {}).ok());
+  REQUIRE(check_deletable(pool, {}).ok());
+  CHECK(check_deletable(pool, {})->empty());
 
   for (auto state : {AdminState::ready, AdminState::drain, AdminState::maint}) {
     balancer.state.clear();
@@ -251,4 +306,18 @@ TEST_CASE("smart delete refuses pools in the balancer in any state, by name or b
   balancer.state.clear();
   balancer.put_live("added-by-hand", "10.0.1.1:8080");
   CHECK(check_deletable(pool, members_of(balancer)).error().kind == ErrorKind::refused);
+
+  // On standby (hot): taken out first, unless a connection is still open.
+  balancer.state.clear();
+  balancer.put_live("1:1", "10.0.1.1:8080");
+  balancer.put_live("1:2", "10.0.1.2:8080");
+  for (auto& [name, member] : balancer.state) member.weight = 0;
+  const auto standby = check_deletable(pool, members_of(balancer));
+  REQUIRE(standby.ok());
+  CHECK(*standby == std::vector<std::string>{"1:1", "1:2"});
+  balancer.state["1:2"].sessions = 1;
+  balancer.stuck_connections["1:2"] = 1;  // the fake drops one connection per read otherwise
+  const auto busy = check_deletable(pool, members_of(balancer));
+  REQUIRE_FALSE(busy.ok());
+  CHECK_THAT(busy.error().message, Catch::Contains("on standby with 1 open connection"));
 }
