@@ -1,0 +1,248 @@
+#include "shared/etcd/gateway.hpp"
+
+#include <array>
+
+#include "shared/util/strings.hpp"
+
+namespace phoenix::etcd {
+
+namespace {
+
+constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int sextet(char c) {
+  const auto at = kAlphabet.find(c);
+  return at == std::string_view::npos ? -1 : static_cast<int>(at);
+}
+
+// gRPC codes an endpoint answers with when it cannot serve the call now (no leader, no
+// quorum, a timeout inside the cluster, shutting down): another endpoint may.
+bool endpoint_cannot_serve(long code) {
+  constexpr long kCanceled = 1;
+  constexpr long kDeadlineExceeded = 4;
+  constexpr long kUnavailable = 14;
+  return code == kCanceled || code == kDeadlineExceeded || code == kUnavailable;
+}
+
+constexpr long kNotFound = 5;
+
+const cJSON* response_item(const cJSON* response, const char* snake, const char* camel) {
+  const cJSON* item = cJSON_GetObjectItemCaseSensitive(response, snake);
+  return item != nullptr ? item : cJSON_GetObjectItemCaseSensitive(response, camel);
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const auto n = (static_cast<unsigned char>(bytes[i]) << 16U) | (static_cast<unsigned char>(bytes[i + 1]) << 8U) |
+                   static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(n >> 18U) & 63U];
+    out += kAlphabet[(n >> 12U) & 63U];
+    out += kAlphabet[(n >> 6U) & 63U];
+    out += kAlphabet[n & 63U];
+  }
+  if (i + 1 == bytes.size()) {
+    const auto n = static_cast<unsigned>(static_cast<unsigned char>(bytes[i]) << 16U);
+    out += kAlphabet[(n >> 18U) & 63U];
+    out += kAlphabet[(n >> 12U) & 63U];
+    out += "==";
+  } else if (i + 2 == bytes.size()) {
+    const auto n = (static_cast<unsigned char>(bytes[i]) << 16U) | (static_cast<unsigned char>(bytes[i + 1]) << 8U);
+    out += kAlphabet[(n >> 18U) & 63U];
+    out += kAlphabet[(n >> 12U) & 63U];
+    out += kAlphabet[(n >> 6U) & 63U];
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    const int padding = last ? (text[i + 3] == '=' ? (text[i + 2] == '=' ? 2 : 1) : 0) : 0;
+    std::array<int, 4> value{};
+    for (std::size_t j = 0; j < 4; ++j) {
+      if (j >= 4 - static_cast<std::size_t>(padding)) {
+        value[j] = 0;
+        continue;
+      }
+      value[j] = sextet(text[i + j]);
+      if (value[j] < 0) return std::nullopt;
+    }
+    const auto n = (static_cast<unsigned>(value[0]) << 18U) | (static_cast<unsigned>(value[1]) << 12U) |
+                   (static_cast<unsigned>(value[2]) << 6U) | static_cast<unsigned>(value[3]);
+    out += static_cast<char>((n >> 16U) & 0xFFU);
+    if (padding < 2) out += static_cast<char>((n >> 8U) & 0xFFU);
+    if (padding < 1) out += static_cast<char>(n & 0xFFU);
+  }
+  return out;
+}
+
+std::string prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(end.back());
+    if (last < 0xFF) {
+      ++last;
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');  // every key (etcd's "\0" range end)
+}
+
+long long int_field(const cJSON* object, const char* key) {
+  const cJSON* item = cJSON_GetObjectItemCaseSensitive(object, key);
+  if (cJSON_IsString(item)) return util::parse_int(item->valuestring).value_or(0);
+  if (cJSON_IsNumber(item)) return static_cast<long long>(item->valuedouble);
+  return 0;
+}
+
+Result<std::vector<KeyValue>> key_values(const cJSON* range_response) {
+  std::vector<KeyValue> out;
+  const cJSON* kvs = cJSON_GetObjectItemCaseSensitive(range_response, "kvs");
+  if (kvs == nullptr) return out;
+  if (!cJSON_IsArray(kvs)) return Error{ErrorKind::failed, "etcd answered a range whose kvs is not an array"};
+  const cJSON* item = nullptr;
+  cJSON_ArrayForEach(item, kvs) {
+    KeyValue kv;
+    auto key = base64_decode(util::json_string(item, "key").value_or(""));
+    auto value = base64_decode(util::json_string(item, "value").value_or(""));
+    if (!key || !value) return Error{ErrorKind::failed, "etcd answered a key or value that is not base64"};
+    kv.key = std::move(*key);
+    kv.value = std::move(*value);
+    kv.create_revision = int_field(item, "create_revision");
+    kv.mod_revision = int_field(item, "mod_revision");
+    kv.lease = util::json_string(item, "lease").value_or("");
+    if (kv.lease == "0") kv.lease.clear();
+    out.push_back(std::move(kv));
+  }
+  return out;
+}
+
+Txn::Txn() : body_(cJSON_CreateObject()) {
+  for (const char* part : {"compare", "success", "failure"}) cJSON_AddArrayToObject(body_.get(), part);
+}
+
+cJSON* Txn::compare(const std::string& key, const char* target) {
+  cJSON* item = cJSON_CreateObject();
+  util::add_string(item, "key", base64_encode(key));
+  util::add_string(item, "target", target);
+  util::add_string(item, "result", "EQUAL");
+  cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(body_.get(), "compare"), item);
+  return item;
+}
+
+Txn& Txn::if_created_at(const std::string& key, long long revision) {
+  util::add_string(compare(key, "CREATE"), "create_revision", std::to_string(revision));
+  return *this;
+}
+
+Txn& Txn::if_modified_at(const std::string& key, long long revision) {
+  util::add_string(compare(key, "MOD"), "mod_revision", std::to_string(revision));
+  return *this;
+}
+
+Txn& Txn::if_leased_to(const std::string& key, const std::string& lease) {
+  util::add_string(compare(key, "LEASE"), "lease", lease);
+  return *this;
+}
+
+Txn& Txn::put(const std::string& key, const std::string& value, const std::string& lease) {
+  cJSON* request = cJSON_CreateObject();
+  util::add_string(request, "key", base64_encode(key));
+  util::add_string(request, "value", base64_encode(value));
+  if (!lease.empty()) util::add_string(request, "lease", lease);
+  cJSON* operation = cJSON_CreateObject();
+  cJSON_AddItemToObject(operation, "requestPut", request);
+  cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(body_.get(), "success"), operation);
+  return *this;
+}
+
+Txn& Txn::erase(const std::string& key, const std::string& range_end) {
+  cJSON* request = cJSON_CreateObject();
+  util::add_string(request, "key", base64_encode(key));
+  if (!range_end.empty()) util::add_string(request, "range_end", base64_encode(range_end));
+  cJSON* operation = cJSON_CreateObject();
+  cJSON_AddItemToObject(operation, "requestDeleteRange", request);
+  cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(body_.get(), "success"), operation);
+  return *this;
+}
+
+Txn& Txn::otherwise_get(const std::string& key) {
+  cJSON* request = cJSON_CreateObject();
+  util::add_string(request, "key", base64_encode(key));
+  cJSON* operation = cJSON_CreateObject();
+  cJSON_AddItemToObject(operation, "requestRange", request);
+  cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(body_.get(), "failure"), operation);
+  return *this;
+}
+
+Result<TxnResult> txn_result(const cJSON* response) {
+  TxnResult result;
+  result.succeeded = util::json_bool(response, "succeeded").value_or(false);
+  result.revision = int_field(cJSON_GetObjectItemCaseSensitive(response, "header"), "revision");
+  const cJSON* responses = cJSON_GetObjectItemCaseSensitive(response, "responses");
+  const cJSON* item = nullptr;
+  cJSON_ArrayForEach(item, responses) {
+    const cJSON* range = response_item(item, "response_range", "responseRange");
+    if (range == nullptr) continue;
+    PHX_TRY_ASSIGN(auto kvs, key_values(range));
+    result.readings.push_back(std::move(kvs));
+  }
+  return result;
+}
+
+Gateway::Gateway(HttpClient& http, GatewaySettings settings) : http_(http), settings_(std::move(settings)) {}
+
+std::string Gateway::endpoints() const { return util::join(settings_.endpoints, ", "); }
+
+Result<util::Json> Gateway::call(const std::string& method, const cJSON* body) {
+  const std::string text = util::print_json(body);
+  std::vector<std::string> failures;
+  const std::size_t count = settings_.endpoints.size();
+  for (std::size_t attempt = 0; attempt < count; ++attempt) {
+    const std::size_t index = (preferred_ + attempt) % count;
+    const std::string& endpoint = settings_.endpoints[index];
+    HttpRequest request;
+    request.method = "POST";
+    request.url = endpoint + "/v3/" + method;
+    request.headers = {{"Content-Type", "application/json"}};
+    request.body = text;
+    request.timeout = settings_.timeout;
+    auto answers = http_.perform({request});
+    auto& answer = answers.front();
+    if (!answer) {
+      failures.push_back(answer.error().message);
+      continue;
+    }
+    auto document = util::parse_json(answer->body, endpoint);
+    if (answer->status == 200 && document && cJSON_IsObject(document->get())) {
+      preferred_ = index;
+      return std::move(*document);
+    }
+    const long code = document ? static_cast<long>(util::json_number(document->get(), "code").value_or(-1)) : -1;
+    const std::string message =
+        document ? util::json_string(document->get(), "message").value_or("") : util::printable(answer->body, 80);
+    if (code < 0 || endpoint_cannot_serve(code)) {
+      failures.push_back(endpoint + " answered HTTP " + std::to_string(answer->status) +
+                         (message.empty() ? std::string() : ": " + message));
+      continue;
+    }
+    preferred_ = index;
+    const Error refused{ErrorKind::failed, "etcd at " + endpoint + " refused " + method + ": " + message,
+                        code == kNotFound ? ErrorCode::not_found : ErrorCode::none};
+    return refused;
+  }
+  return Error{ErrorKind::unavailable,
+               "etcd is unavailable: no endpoint could serve " + method + " (" + util::join(failures, "; ") + ")"};
+}
+
+}  // namespace phoenix::etcd
