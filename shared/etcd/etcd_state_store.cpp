@@ -10,7 +10,7 @@ namespace phoenix::etcd {
 
 namespace {
 
-constexpr int kHistoryPage = 1000;  // events per range request
+constexpr int kHistoryPage = 50;    // history chunks (up to 5,000 events) per range request
 constexpr int kAppendAttempts = 8;  // appends racing with other agents' appends
 constexpr const char* kLock = "lock";
 constexpr const char* kIntent = "intent";
@@ -69,9 +69,9 @@ std::string EtcdStateStore::key(const std::string& name) const {
   return settings_.prefix + "/" + settings_.service + "/" + name;
 }
 
-std::string EtcdStateStore::history_key_name(long long sequence) {
+std::string EtcdStateStore::history_chunk_name(long long sequence) {
   char digits[32];
-  std::snprintf(digits, sizeof digits, "%020lld", sequence);
+  std::snprintf(digits, sizeof digits, "%020lld", (sequence - 1) / kEventsPerChunk);
   return std::string("history/") + digits;
 }
 
@@ -290,35 +290,51 @@ Status EtcdStateStore::clear_freeze() {
   return {};
 }
 
-Status EtcdStateStore::append_history(const HistoryEvent& event) {
-  const std::string value = util::print_json(records::to_json(event).get());
-  const bool newest_switch = is_switch(event.action) && event.result == HistoryResult::succeeded;
-  const auto keep = static_cast<long long>(settings_.history_keep);
-  for (int attempt = 0; attempt < kAppendAttempts; ++attempt) {
-    PHX_TRY_ASSIGN(const auto counter, get(kHistorySequence));
-    long long last = 0;
-    if (counter) {
-      const auto parsed = util::parse_int(counter->value);
-      if (!parsed || *parsed < 0) {
-        return Error{ErrorKind::failed, "etcd key " + counter->key + " holds '" + util::printable(counter->value, 40) +
-                                            "', not a sequence number"};
-      }
-      last = *parsed;
+Result<bool> EtcdStateStore::try_append(const std::string& line, bool newest_switch) {
+  PHX_TRY_ASSIGN(const auto counter, get(kHistorySequence));
+  long long last = 0;
+  if (counter) {
+    const auto parsed = util::parse_int(counter->value);
+    if (!parsed || *parsed < 0) {
+      return Error{ErrorKind::failed, "etcd key " + counter->key + " holds '" + util::printable(counter->value, 40) +
+                                          "', not a sequence number"};
     }
-    const long long sequence = last + 1;
-    const std::string event_key = key(history_key_name(sequence));
-    Txn transaction;
-    transaction.if_modified_at(key(kHistorySequence), counter ? counter->mod_revision : 0)
-        .put(key(kHistorySequence), std::to_string(sequence))
-        .put(event_key, value)
-        .otherwise_get(event_key);
-    if (newest_switch) transaction.put(key(kLastSwitch), value);
-    if (sequence > keep) transaction.erase(key(history_key_name(0)), key(history_key_name(sequence - keep + 1)));
-    PHX_TRY_ASSIGN(const auto result, txn(transaction));
-    if (result.succeeded) return {};
-    // Another agent appended first (try again after it), unless this very append landed on an
-    // endpoint that timed out and the gateway sent it again.
-    if (!result.readings.empty() && !result.readings[0].empty() && result.readings[0][0].value == value) return {};
+    last = *parsed;
+  }
+  const long long sequence = last + 1;
+  const std::string chunk_key = key(history_chunk_name(sequence));
+  std::string chunk;
+  if ((sequence - 1) % kEventsPerChunk != 0) {  // not the first event of its chunk
+    PHX_TRY_ASSIGN(const auto current, get(history_chunk_name(sequence)));
+    if (current) chunk = current->value;
+  }
+  chunk += line + "\n";
+  // The counter unchanged means the chunk is too: every append rewrites both.
+  Txn transaction;
+  transaction.if_modified_at(key(kHistorySequence), counter ? counter->mod_revision : 0)
+      .put(key(kHistorySequence), std::to_string(sequence))
+      .put(chunk_key, chunk)
+      .otherwise_get(chunk_key);
+  if (newest_switch) transaction.put(key(kLastSwitch), line);
+  // Chunks whose every event is older than the newest history_keep go; the rest of the
+  // surplus is skipped when reading.
+  const auto keep = static_cast<long long>(settings_.history_keep);
+  if (sequence - keep >= kEventsPerChunk) {
+    transaction.erase(key(history_chunk_name(1)), key(history_chunk_name(sequence - keep + 1)));
+  }
+  PHX_TRY_ASSIGN(const auto result, txn(transaction));
+  if (result.succeeded) return true;
+  // Another agent appended first, unless this very append landed on an endpoint that timed
+  // out and the gateway sent it again.
+  return !result.readings.empty() && !result.readings[0].empty() && result.readings[0][0].value == chunk;
+}
+
+Status EtcdStateStore::append_history(const HistoryEvent& event) {
+  const std::string line = util::print_json(records::to_json(event).get());
+  const bool newest_switch = is_switch(event.action) && event.result == HistoryResult::succeeded;
+  for (int attempt = 0; attempt < kAppendAttempts; ++attempt) {
+    PHX_TRY_ASSIGN(const bool appended, try_append(line, newest_switch));
+    if (appended) return {};
   }
   return Error{ErrorKind::unavailable, "history kept changing under " + std::to_string(kAppendAttempts) +
                                            " attempts to append to it (many agents at once?)"};
@@ -327,16 +343,18 @@ Status EtcdStateStore::append_history(const HistoryEvent& event) {
 Result<HistoryLog> EtcdStateStore::read_history() {
   const std::string start = key("history/");
   const std::string end = prefix_end(start);
-  HistoryLog log;
+  // Every line in order, with where it came from; the newest history_keep are kept.
+  std::vector<std::pair<std::string, std::string>> lines;
   std::string from = start;
   long long revision = 0;
   // Pages of one snapshot (the revision of the first page), oldest first. Appends keep at most
   // history_keep events; the bound only stops a store that never says "no more".
-  const std::size_t max_pages = settings_.history_keep / kHistoryPage + 10;
+  const std::size_t max_pages = settings_.history_keep / kEventsPerChunk / kHistoryPage + 10;
+  std::vector<std::string> unreadable;
   for (std::size_t page = 0;; ++page) {
     if (page == max_pages) {
-      log.unreadable.push_back("etcd keys after " + util::printable(from, 80) + ": not read (more than " +
-                               std::to_string(max_pages * kHistoryPage) + " events)");
+      unreadable.push_back("etcd keys after " + util::printable(from, 80) + ": not read (more than " +
+                           std::to_string(max_pages * kHistoryPage) + " chunks)");
       break;
     }
     util::Json body(cJSON_CreateObject());
@@ -348,15 +366,25 @@ Result<HistoryLog> EtcdStateStore::read_history() {
     if (revision == 0) revision = int_field(cJSON_GetObjectItemCaseSensitive(answer.get(), "header"), "revision");
     PHX_TRY_ASSIGN(const auto kvs, key_values(answer.get()));
     for (const auto& kv : kvs) {
-      auto event = parse_record<HistoryEvent>(kv, records::history_event_from_json);
-      if (event && event->has_value()) {
-        log.events.push_back(std::move(**event));
-      } else {
-        log.unreadable.push_back("etcd key " + kv.key + ": unreadable record: " + util::printable(kv.value, 60));
-      }
+      const auto chunk = util::split_lines(kv.value);
+      for (std::size_t i = 0; i < chunk.size(); ++i) lines.emplace_back(kv.key + ":" + std::to_string(i + 1), chunk[i]);
     }
     if (kvs.empty() || !util::json_bool(answer.get(), "more").value_or(false)) break;
     from = kvs.back().key + std::string(1, '\0');
+  }
+  HistoryLog log;
+  log.unreadable = std::move(unreadable);
+  const std::size_t skip = lines.size() > settings_.history_keep ? lines.size() - settings_.history_keep : 0;
+  log.events.reserve(lines.size() - skip);
+  for (std::size_t i = skip; i < lines.size(); ++i) {
+    const auto& [where, text] = lines[i];
+    auto document = util::parse_json(text, "etcd key " + where);
+    auto event = document ? records::history_event_from_json(document->get()) : Result<HistoryEvent>(document.error());
+    if (event) {
+      log.events.push_back(std::move(*event));
+    } else {
+      log.unreadable.push_back("etcd key " + where + ": unreadable record: " + util::printable(text, 60));
+    }
   }
   return log;
 }

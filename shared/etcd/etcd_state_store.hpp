@@ -6,7 +6,8 @@
 //   lock           the LockHolder, bound to a lease its holder keeps alive
 //   intent         the Intent of the switch in progress
 //   freeze         the Freeze
-//   history/<seq>  one HistoryEvent per key, seq zero-padded to 20 digits (key order = age)
+//   history/<n>    chunk n (20 digits, key order = age): the events with sequence numbers
+//                  100n+1 .. 100n+100, one JSON line each, in order
 //   history-seq    the sequence number of the newest event
 //   last-switch    the newest successful deploy, rollback or repair
 //
@@ -20,10 +21,12 @@
 // - The intent is written and cleared only while the key `lock` is bound to this holder's
 //   lease (or, by a command that holds no lock, only while nobody holds it): a holder that
 //   lost its lock cannot overwrite the intent of the next one.
-// - History appends are serialised by a transaction on history-seq: the event, the new
-//   sequence number, the last switch and the removal of events beyond history_keep are one
-//   atomic write; two agents appending at once both land, in order, and never overwrite each
-//   other. last_switch() reads one key.
+// - History appends are serialised by a transaction on history-seq: the event (its chunk
+//   rewritten), the new sequence number, the last switch and the removal of chunks wholly
+//   beyond history_keep are one atomic write; two agents appending at once both land, in
+//   order, and never overwrite each other. Reading shows exactly the newest history_keep
+//   events. last_switch() reads one key. Chunks keep a full history to about a hundred keys,
+//   which etcd's JSON gateway serves in tens of milliseconds (one key per event took ~150 ms).
 // - Every call is bounded by the timeout per endpoint; when no endpoint can serve a call (all
 //   unreachable, or no quorum), the error is `unavailable` and names the endpoints.
 
@@ -81,9 +84,12 @@ class EtcdStateStore final : public StateStore {
   // The lease this process holds the lock with ("" when none), for tests.
   const std::string& lease() const { return lease_; }
 
+  static constexpr long long kEventsPerChunk = 100;
+
   // The key of `name` under <prefix>/<service>/ ("lock", "history/00000000000000000001").
   std::string key(const std::string& name) const;
-  static std::string history_key_name(long long sequence);
+  // "history/<n>", the chunk that holds event `sequence` (1-based).
+  static std::string history_chunk_name(long long sequence);
 
  private:
   // One key: nothing, or its value with revisions.
@@ -99,6 +105,9 @@ class EtcdStateStore final : public StateStore {
   Error intent_refused();
   Status write_intent_record(const std::optional<Intent>& intent);
   // Replaces the stale lock record `current` (of `stale_holder`) with `holder`'s, bound to `lease`.
+  // One attempt to append `line` as event number last + 1; nothing when another agent
+  // appended first.
+  Result<bool> try_append(const std::string& line, bool newest_switch);
   Result<LockOutcome> take_over(const KeyValue& current, const LockHolder& stale_holder, const LockHolder& holder,
                                 const std::string& lease);
 

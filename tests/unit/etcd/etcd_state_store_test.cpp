@@ -6,6 +6,7 @@
 #include "fakes/fake_etcd.hpp"
 #include "fakes/fake_http_client.hpp"
 #include "shared/core/records.hpp"
+#include "shared/util/strings.hpp"
 
 using namespace phoenix;
 using namespace phoenix::etcd;
@@ -301,24 +302,24 @@ TEST_CASE("freeze: written, read and cleared", "[etcd][state]") {
   CHECK_FALSE(read->has_value());
 }
 
-TEST_CASE("history is bounded: a counter, one key per event, the oldest dropped", "[etcd][state]") {
+TEST_CASE("history is bounded: a counter, chunks of 100 events, exactly the newest history.keep shown",
+          "[etcd][state]") {
   FakeEtcd etcd;
   EtcdAgent agent(etcd, "agent-1", 10);
-  for (int i = 1; i <= 25; ++i) {
-    const auto result = i == 24 ? HistoryResult::failed : HistoryResult::succeeded;
+  for (int i = 1; i <= 125; ++i) {
+    const auto result = i == 124 ? HistoryResult::failed : HistoryResult::succeeded;
     REQUIRE(agent.store.append_history(etcd_event(HistoryAction::deploy, std::to_string(i), result)).ok());
   }
   REQUIRE(agent.store.append_history(etcd_event(HistoryAction::delete_pool, "3", HistoryResult::succeeded)).ok());
-  const auto keys = etcd.keys("/phoenix/web/history/");
-  REQUIRE(keys.size() == 10);
-  CHECK(keys.front() == "/phoenix/web/history/00000000000000000017");
-  CHECK(keys.back() == "/phoenix/web/history/00000000000000000026");
-  CHECK(etcd.value("/phoenix/web/history-seq") == "26");
+  // Chunk 0 (events 1-100) went once all its events were older than the newest 10.
+  CHECK(etcd.keys("/phoenix/web/history/") == std::vector<std::string>{"/phoenix/web/history/00000000000000000001"});
+  CHECK(util::split_lines(*etcd.value("/phoenix/web/history/00000000000000000001")).size() == 26);
+  CHECK(etcd.value("/phoenix/web/history-seq") == "126");
 
   auto log = agent.store.read_history();
   REQUIRE(log.ok());
   REQUIRE(log->events.size() == 10);
-  CHECK(log->events.front().label == "17");
+  CHECK(log->events.front().label == "117");
   CHECK(log->events.back().action == HistoryAction::delete_pool);
   CHECK(log->unreadable.empty());
 
@@ -327,8 +328,23 @@ TEST_CASE("history is bounded: a counter, one key per event, the oldest dropped"
   auto last = agent.store.last_switch();
   REQUIRE(last.ok());
   REQUIRE(last->has_value());
-  CHECK((*last)->label == "25");  // not 24 (failed), not the delete
+  CHECK((*last)->label == "125");  // not 124 (failed), not the delete
   CHECK(etcd.calls_to("kv/range").size() == reads + 1);
+}
+
+TEST_CASE("history beyond its limit keeps whole chunks and shows the newest history.keep", "[etcd][state]") {
+  FakeEtcd etcd;
+  EtcdAgent agent(etcd, "agent-1", 150);
+  for (int i = 1; i <= 260; ++i) {
+    REQUIRE(agent.store.append_history(etcd_event(HistoryAction::deploy, std::to_string(i), HistoryResult::succeeded))
+                .ok());
+  }
+  CHECK(etcd.keys("/phoenix/web/history/").size() == 2);  // events 101-260: never more than keep + 99
+  auto log = agent.store.read_history();
+  REQUIRE(log.ok());
+  REQUIRE(log->events.size() == 150);
+  CHECK(log->events.front().label == "111");
+  CHECK(log->events.back().label == "260");
 }
 
 TEST_CASE("an append is one transaction conditioned on the counter", "[etcd][state]") {
@@ -345,8 +361,12 @@ TEST_CASE("an append is one transaction conditioned on the counter", "[etcd][sta
   cJSON_ArrayForEach(operation, cJSON_GetObjectItem(body.get(), "success")) {
     written.push_back(decoded_field(cJSON_GetObjectItem(operation, "requestPut"), "key"));
   }
-  CHECK(written == std::vector<std::string>{"/phoenix/web/history-seq", "/phoenix/web/history/00000000000000000001",
+  CHECK(written == std::vector<std::string>{"/phoenix/web/history-seq", "/phoenix/web/history/00000000000000000000",
                                             "/phoenix/web/last-switch"});
+  REQUIRE(agent.store.append_history(etcd_event(HistoryAction::deploy, "2", HistoryResult::failed)).ok());
+  const auto second = etcd_call_body(etcd.calls_to("kv/txn").back());
+  compare = cJSON_GetArrayItem(cJSON_GetObjectItem(second.get(), "compare"), 0);
+  CHECK(util::json_string(compare, "mod_revision") != "0");
 }
 
 TEST_CASE("two agents appending at once both land, in order, neither overwritten", "[etcd][state]") {
@@ -368,8 +388,10 @@ TEST_CASE("two agents appending at once both land, in order, neither overwritten
       [&etcd] { return std::make_unique<FakeHttpClient>(etcd.handler()); }, "agent-1", clock);
   REQUIRE(store.append_history(etcd_event(HistoryAction::rollback, "from-agent-1", HistoryResult::succeeded)).ok());
   CHECK(raced);
-  CHECK(etcd.value("/phoenix/web/history/00000000000000000001")->find("from-agent-2") != std::string::npos);
-  CHECK(etcd.value("/phoenix/web/history/00000000000000000002")->find("from-agent-1") != std::string::npos);
+  const auto lines = util::split_lines(*etcd.value("/phoenix/web/history/00000000000000000000"));
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].find("from-agent-2") != std::string::npos);
+  CHECK(lines[1].find("from-agent-1") != std::string::npos);
   CHECK(etcd.value("/phoenix/web/history-seq") == "2");
   CHECK(etcd.value("/phoenix/web/last-switch")->find("from-agent-1") != std::string::npos);
 }
@@ -393,34 +415,39 @@ TEST_CASE("an append resent after a timeout is not recorded twice", "[etcd][stat
       [&etcd] { return std::make_unique<FakeHttpClient>(etcd.handler()); }, "agent-1", clock);
   REQUIRE(store.append_history(etcd_event(HistoryAction::deploy, "1", HistoryResult::succeeded)).ok());
   CHECK(timed_out);
-  CHECK(etcd.keys("/phoenix/web/history/").size() == 1);
+  CHECK(util::split_lines(*etcd.value("/phoenix/web/history/00000000000000000000")).size() == 1);
   CHECK(etcd.value("/phoenix/web/history-seq") == "1");
 }
 
 TEST_CASE("a full history is read in pages of one snapshot", "[etcd][state]") {
   FakeEtcd etcd;
   EtcdAgent agent(etcd, "agent-1");
-  for (int i = 1; i <= 2345; ++i) {
+  std::string chunk;
+  for (int i = 1; i <= 6000; ++i) {
     const auto record =
         records::to_json(etcd_event(HistoryAction::deploy, std::to_string(i), HistoryResult::succeeded));
-    etcd.put("/phoenix/web/" + EtcdStateStore::history_key_name(i), util::print_json(record.get()));
+    chunk += (i == 4321 ? std::string("{torn") : util::print_json(record.get())) + "\n";
+    if (i % 100 == 0) {
+      etcd.put("/phoenix/web/" + EtcdStateStore::history_chunk_name(i), chunk);
+      chunk.clear();
+    }
   }
-  etcd.put("/phoenix/web/history/00000000000000000100", "{torn");
   const auto before = etcd.calls_to("kv/range").size();
   auto log = agent.store.read_history();
   REQUIRE(log.ok());
   const auto pages = etcd.calls_to("kv/range");
-  REQUIRE(pages.size() == before + 3);
+  REQUIRE(pages.size() == before + 2);  // 60 chunks, 50 a page
   const auto first = etcd_call_body(pages[before]);
-  CHECK(util::json_string(first.get(), "limit") == "1000");
+  CHECK(util::json_string(first.get(), "limit") == "50");
   CHECK_FALSE(cJSON_HasObjectItem(first.get(), "revision"));
   const auto second = etcd_call_body(pages[before + 1]);
   CHECK(util::json_string(second.get(), "revision") == std::to_string(etcd.revision()));
-  REQUIRE(log->events.size() == 2344);
+  REQUIRE(log->events.size() == 5999);
   CHECK(log->events.front().label == "1");
-  CHECK(log->events.back().label == "2345");
+  CHECK(log->events.back().label == "6000");
   REQUIRE(log->unreadable.size() == 1);
-  CHECK_THAT(log->unreadable[0], Catch::StartsWith("etcd key /phoenix/web/history/00000000000000000100: unreadable"));
+  CHECK_THAT(log->unreadable[0],
+             Catch::StartsWith("etcd key /phoenix/web/history/00000000000000000043:21: unreadable record: {torn"));
 }
 
 TEST_CASE("etcd unreachable: exit 4 naming the endpoints, nothing changed", "[etcd][state]") {
