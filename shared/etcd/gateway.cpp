@@ -21,13 +21,19 @@ constexpr std::array<int, 256> kSextets = [] {
 
 int sextet(char c) { return kSextets[static_cast<unsigned char>(c)]; }
 
-// gRPC codes an endpoint answers with when it cannot serve the call now (no leader, no
-// quorum, a timeout inside the cluster, shutting down): another endpoint may.
+// gRPC codes an endpoint answers with when it cannot serve the call now: another endpoint
+// may. Without quorum etcd 3.4 answers reads with UNAVAILABLE ("etcdserver: request timed
+// out") and writes and lease grants with UNKNOWN ("context deadline exceeded": the gateway's
+// code for a context error); a corrupt member answers DATA_LOSS. etcd gives every error of
+// the request itself a proper code, so UNKNOWN is never one of those.
 bool endpoint_cannot_serve(long code) {
   constexpr long kCanceled = 1;
+  constexpr long kUnknown = 2;
   constexpr long kDeadlineExceeded = 4;
   constexpr long kUnavailable = 14;
-  return code == kCanceled || code == kDeadlineExceeded || code == kUnavailable;
+  constexpr long kDataLoss = 15;
+  return code == kCanceled || code == kUnknown || code == kDeadlineExceeded || code == kUnavailable ||
+         code == kDataLoss;
 }
 
 constexpr long kNotFound = 5;

@@ -128,8 +128,13 @@ Result<HttpResponse> FakeEtcd::handle(const HttpRequest& request) {
     return Error{ErrorKind::unavailable, request.method + " " + request.url + ": Couldn't connect to server"};
   }
   if (without_quorum_.count(endpoint) != 0) {
-    return http_answer(
-        503, R"({"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14})");
+    // As etcd 3.4 answers without quorum, after its own request timeout: reads time out in
+    // the server, writes and lease grants in the gateway's context.
+    if (method == "kv/range") {
+      return http_answer(
+          503, R"({"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14})");
+    }
+    return http_answer(500, R"({"error":"context deadline exceeded","message":"context deadline exceeded","code":2})");
   }
   if (request.method != "POST" || at == std::string::npos) return http_answer(404, "Not Found\n");
   auto body = util::parse_json(request.body, "request");

@@ -35,7 +35,7 @@ class FakeEtcd {
 
   // Faults, per endpoint ("http://host:port").
   void make_unreachable(const std::string& endpoint);  // connection refused
-  void lose_quorum(const std::string& endpoint);       // answers 503, gRPC UNAVAILABLE
+  void lose_quorum(const std::string& endpoint);       // reads: 503 UNAVAILABLE; else 500 UNKNOWN
   void heal(const std::string& endpoint);
 
   // What etcd does when a lease's TTL runs out: the lease and every key bound to it go.

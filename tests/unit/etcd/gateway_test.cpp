@@ -93,16 +93,31 @@ TEST_CASE("an endpoint without quorum is passed over like an unreachable one", "
   CHECK(etcd.calls().back().endpoint == kGatewaySecond);
 }
 
+TEST_CASE("without quorum, writes are answered with UNKNOWN: the next endpoint is tried", "[etcd]") {
+  FakeEtcd etcd;
+  FakeHttpClient http(etcd.handler());
+  Gateway gateway(http, gateway_settings());
+  etcd.lose_quorum(kGatewayFirst);
+  etcd.lose_quorum(kGatewaySecond);
+  util::Json grant(cJSON_CreateObject());
+  util::add_number(grant.get(), "TTL", 15);
+  auto answer = gateway.call("lease/grant", grant.get());
+  REQUIRE_FALSE(answer.ok());
+  CHECK(answer.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(answer.error().message, Catch::Contains(kGatewaySecond + " answered HTTP 500: context deadline exceeded"));
+  CHECK(http.batches.size() == 2);
+}
+
 TEST_CASE("when no endpoint can serve, the error is `unavailable` and names every endpoint", "[etcd]") {
   FakeEtcd etcd;
   FakeHttpClient http(etcd.handler());
   Gateway gateway(http, gateway_settings());
   etcd.make_unreachable(kGatewayFirst);
   etcd.lose_quorum(kGatewaySecond);
-  auto answer = gateway.call("kv/txn", range_body("/k").get());
+  auto answer = gateway.call("kv/range", range_body("/k").get());
   REQUIRE_FALSE(answer.ok());
   CHECK(answer.error().kind == ErrorKind::unavailable);
-  CHECK_THAT(answer.error().message, Catch::Contains("no endpoint could serve kv/txn"));
+  CHECK_THAT(answer.error().message, Catch::Contains("no endpoint could serve kv/range"));
   CHECK_THAT(answer.error().message, Catch::Contains(kGatewayFirst));
   CHECK_THAT(answer.error().message,
              Catch::Contains(kGatewaySecond + " answered HTTP 503: etcdserver: request timed out"));
