@@ -219,7 +219,19 @@ TEST_CASE(
   CHECK(status.exit_code == 0);
   const auto document = parse_output(status.out);
   CHECK(cJSON_GetObjectItem(document.get(), "interrupted") == nullptr);
+
+  // Two of three members gone: no quorum. The one left cannot commit anything: exit 4.
   cluster.member(leader).resume();
+  const std::size_t survivor = (leader + 1) % cluster.size();
+  for (std::size_t i = 0; i < cluster.size(); ++i) {
+    if (i != survivor) cluster.member(i).stop();
+  }
+  const auto without_quorum = agent.run("deploy-pipeline", {"rollback", "--to", "a1", "--reason", "test"});
+  INFO("without quorum: " << without_quorum.err);
+  CHECK(without_quorum.exit_code == 4);
+  CHECK_THAT(without_quorum.err, Catch::Contains("etcd is unavailable"));
+  CHECK_THAT(without_quorum.err, Catch::Contains(cluster.member(survivor).endpoint()));
+  CHECK(serving(haproxy) == std::set<std::string>{"a2"});
 }
 
 TEST_CASE("etcd unreachable or not answering: exit 4 naming the endpoints, nothing changed", "[e2e][etcd]") {
