@@ -45,9 +45,9 @@ std::string describe_holder(const KeyValue& kv) {
 }  // namespace
 
 EtcdStateStore::EtcdStateStore(EtcdSettings settings, HttpClient& http, HttpClientFactory keeper_http,
-                               std::string this_host, const util::Clock& clock)
+                               std::string this_host, util::Clock& clock)
     : settings_(std::move(settings)),
-      gateway_(http, GatewaySettings{.endpoints = settings_.endpoints, .timeout = settings_.timeout}),
+      gateway_(http, GatewaySettings{.endpoints = settings_.endpoints, .timeout = settings_.timeout}, clock),
       keeper_http_(std::move(keeper_http)),
       this_host_(std::move(this_host)),
       clock_(clock) {

@@ -60,7 +60,7 @@ using HttpClientFactory = std::function<std::unique_ptr<HttpClient>()>;
 class EtcdStateStore final : public StateStore {
  public:
   EtcdStateStore(EtcdSettings settings, HttpClient& http, HttpClientFactory keeper_http, std::string this_host,
-                 const util::Clock& clock);
+                 util::Clock& clock);
   ~EtcdStateStore() override;
   EtcdStateStore(const EtcdStateStore&) = delete;
   EtcdStateStore& operator=(const EtcdStateStore&) = delete;
@@ -115,7 +115,7 @@ class EtcdStateStore final : public StateStore {
   Gateway gateway_;
   HttpClientFactory keeper_http_;
   std::string this_host_;
-  const util::Clock& clock_;
+  util::Clock& clock_;
   std::string lease_;                 // the lease of the lock this process holds, or ""
   std::optional<LockHolder> holder_;  // who holds it through this store
   std::unique_ptr<LeaseKeeper> keeper_;

@@ -208,13 +208,13 @@ Result<TxnResult> txn_result(const cJSON* response) {
   return result;
 }
 
-Gateway::Gateway(HttpClient& http, GatewaySettings settings) : http_(http), settings_(std::move(settings)) {}
+Gateway::Gateway(HttpClient& http, GatewaySettings settings, util::Clock& clock)
+    : http_(http), settings_(std::move(settings)), clock_(clock) {}
 
 std::string Gateway::endpoints() const { return util::join(settings_.endpoints, ", "); }
 
-Result<util::Json> Gateway::call(const std::string& method, const cJSON* body) {
-  const std::string text = util::print_json(body);
-  std::vector<std::string> failures;
+std::optional<Result<util::Json>> Gateway::round(const std::string& method, const std::string& body,
+                                                 std::vector<std::string>& failures) {
   const std::size_t count = settings_.endpoints.size();
   for (std::size_t attempt = 0; attempt < count; ++attempt) {
     const std::size_t index = (preferred_ + attempt) % count;
@@ -223,7 +223,7 @@ Result<util::Json> Gateway::call(const std::string& method, const cJSON* body) {
     request.method = "POST";
     request.url = endpoint + "/v3/" + method;
     request.headers = {{"Content-Type", "application/json"}};
-    request.body = text;
+    request.body = body;
     request.timeout = settings_.timeout;
     auto answers = http_.perform({request});
     auto& answer = answers.front();
@@ -234,7 +234,7 @@ Result<util::Json> Gateway::call(const std::string& method, const cJSON* body) {
     auto document = util::parse_json(answer->body, endpoint);
     if (answer->status == 200 && document && cJSON_IsObject(document->get())) {
       preferred_ = index;
-      return std::move(*document);
+      return Result<util::Json>(std::move(*document));
     }
     const long code = document ? static_cast<long>(util::json_number(document->get(), "code").value_or(-1)) : -1;
     const std::string message =
@@ -245,12 +245,28 @@ Result<util::Json> Gateway::call(const std::string& method, const cJSON* body) {
       continue;
     }
     preferred_ = index;
-    const Error refused{ErrorKind::failed, "etcd at " + endpoint + " refused " + method + ": " + message,
-                        code == kNotFound ? ErrorCode::not_found : ErrorCode::none};
-    return refused;
+    return Result<util::Json>(Error{ErrorKind::failed, "etcd at " + endpoint + " refused " + method + ": " + message,
+                                    code == kNotFound ? ErrorCode::not_found : ErrorCode::none});
+  }
+  return std::nullopt;
+}
+
+Result<util::Json> Gateway::call(const std::string& method, const cJSON* body) {
+  const std::string text = util::print_json(body);
+  std::vector<std::string> failures;
+  if (auto answer = round(method, text, failures)) return std::move(*answer);
+  if (settings_.retry_after.count() > 0) {
+    // Every endpoint failed: a leader election (about a second) looks like this. Once more.
+    clock_.sleep_for(settings_.retry_after);
+    failures.clear();
+    if (auto answer = round(method, text, failures)) return std::move(*answer);
   }
   return Error{ErrorKind::unavailable,
-               "etcd is unavailable: no endpoint could serve " + method + " (" + util::join(failures, "; ") + ")"};
+               "etcd is unavailable: no endpoint could serve " + method +
+                   (settings_.retry_after.count() > 0
+                        ? ", tried twice " + std::to_string(settings_.retry_after.count()) + " ms apart"
+                        : std::string()) +
+                   " (" + util::join(failures, "; ") + ")"};
 }
 
 }  // namespace phoenix::etcd

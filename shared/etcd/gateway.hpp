@@ -5,8 +5,9 @@
 //
 // The Gateway tries the endpoints in order, starting from the one that answered last, and
 // moves on when an endpoint cannot be reached, does not answer in time, or answers that it
-// cannot serve (no leader, no quorum: gRPC UNAVAILABLE or DEADLINE_EXCEEDED). Every request is
-// bounded by the timeout, so one call takes at most endpoints x timeout.
+// cannot serve (no leader, no quorum). When every endpoint failed it waits `retry_after` (a
+// leader election takes about a second) and tries them all once more. Every request is bounded
+// by the timeout, so one call takes at most 2 x endpoints x timeout + retry_after.
 
 #include <cjson/cJSON.h>
 
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "shared/core/http_client.hpp"
+#include "shared/util/clock.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/result.hpp"
 
@@ -80,11 +82,12 @@ Result<TxnResult> txn_result(const cJSON* response);
 struct GatewaySettings {
   std::vector<std::string> endpoints;  // "http://127.0.0.1:2379", without a trailing '/'
   std::chrono::milliseconds timeout{2000};
+  std::chrono::milliseconds retry_after{1000};  // 0: no second round
 };
 
 class Gateway {
  public:
-  Gateway(HttpClient& http, GatewaySettings settings);
+  Gateway(HttpClient& http, GatewaySettings settings, util::Clock& clock);
 
   // POSTs `body` to /v3/<method> ("kv/range") and returns the parsed answer. Errors:
   // `unavailable` naming every endpoint when none could serve the call; `failed` with
@@ -97,8 +100,14 @@ class Gateway {
   const GatewaySettings& settings() const { return settings_; }
 
  private:
+  // One pass over the endpoints: an answer, etcd's refusal, or nothing (every endpoint failed,
+  // each failure added to `failures`).
+  std::optional<Result<util::Json>> round(const std::string& method, const std::string& body,
+                                          std::vector<std::string>& failures);
+
   HttpClient& http_;
   GatewaySettings settings_;
+  util::Clock& clock_;
   std::size_t preferred_ = 0;  // the endpoint that answered last
 };
 

@@ -21,7 +21,7 @@ Renewal renew_lease(Gateway& gateway, const std::string& lease, std::string& det
 LeaseKeeper::LeaseKeeper(std::unique_ptr<HttpClient> http, GatewaySettings settings, std::string lease,
                          std::chrono::seconds ttl, std::chrono::milliseconds every)
     : http_(std::move(http)),
-      gateway_(*http_, std::move(settings)),
+      gateway_(*http_, std::move(settings), clock_),
       lease_(std::move(lease)),
       ttl_(ttl),
       every_(every),

@@ -18,6 +18,7 @@
 
 #include "shared/core/http_client.hpp"
 #include "shared/etcd/gateway.hpp"
+#include "shared/util/clock.hpp"
 
 namespace phoenix::etcd {
 
@@ -48,6 +49,7 @@ class LeaseKeeper {
   void mark_lost(const std::string& why);
 
   std::unique_ptr<HttpClient> http_;
+  util::SystemClock clock_;  // real time: the lease is renewed in real time
   Gateway gateway_;
   std::string lease_;
   std::chrono::seconds ttl_;

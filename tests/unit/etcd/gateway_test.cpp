@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "fakes/fake_clock.hpp"
 #include "fakes/fake_etcd.hpp"
 #include "fakes/fake_http_client.hpp"
 
@@ -56,7 +57,8 @@ TEST_CASE("a prefix's range end is the prefix with its last byte incremented", "
 TEST_CASE("a call is a POST of JSON to /v3/<method> on the first endpoint, bounded by the timeout", "[etcd]") {
   FakeEtcd etcd;
   FakeHttpClient http(etcd.handler());
-  Gateway gateway(http, gateway_settings());
+  fakes::FakeClock clock;
+  Gateway gateway(http, gateway_settings(), clock);
   auto answer = gateway.call("kv/range", range_body("/k").get());
   REQUIRE(answer.ok());
   REQUIRE(http.batches.size() == 1);
@@ -72,7 +74,8 @@ TEST_CASE("a call is a POST of JSON to /v3/<method> on the first endpoint, bound
 TEST_CASE("endpoints are tried in order, starting from the one that answered last", "[etcd]") {
   FakeEtcd etcd;
   FakeHttpClient http(etcd.handler());
-  Gateway gateway(http, gateway_settings());
+  fakes::FakeClock clock;
+  Gateway gateway(http, gateway_settings(), clock);
   etcd.make_unreachable(kGatewayFirst);
   REQUIRE(gateway.call("kv/range", range_body("/k").get()).ok());
   REQUIRE(gateway.call("kv/range", range_body("/k").get()).ok());
@@ -86,7 +89,8 @@ TEST_CASE("endpoints are tried in order, starting from the one that answered las
 TEST_CASE("an endpoint without quorum is passed over like an unreachable one", "[etcd]") {
   FakeEtcd etcd;
   FakeHttpClient http(etcd.handler());
-  Gateway gateway(http, gateway_settings());
+  fakes::FakeClock clock;
+  Gateway gateway(http, gateway_settings(), clock);
   etcd.lose_quorum(kGatewayFirst);
   auto answer = gateway.call("kv/range", range_body("/k").get());
   REQUIRE(answer.ok());
@@ -96,7 +100,8 @@ TEST_CASE("an endpoint without quorum is passed over like an unreachable one", "
 TEST_CASE("without quorum, writes are answered with UNKNOWN: the next endpoint is tried", "[etcd]") {
   FakeEtcd etcd;
   FakeHttpClient http(etcd.handler());
-  Gateway gateway(http, gateway_settings());
+  fakes::FakeClock clock;
+  Gateway gateway(http, gateway_settings(), clock);
   etcd.lose_quorum(kGatewayFirst);
   etcd.lose_quorum(kGatewaySecond);
   util::Json grant(cJSON_CreateObject());
@@ -105,22 +110,47 @@ TEST_CASE("without quorum, writes are answered with UNKNOWN: the next endpoint i
   REQUIRE_FALSE(answer.ok());
   CHECK(answer.error().kind == ErrorKind::unavailable);
   CHECK_THAT(answer.error().message, Catch::Contains(kGatewaySecond + " answered HTTP 500: context deadline exceeded"));
-  CHECK(http.batches.size() == 2);
+  CHECK(http.batches.size() == 4);  // every endpoint, twice
 }
 
 TEST_CASE("when no endpoint can serve, the error is `unavailable` and names every endpoint", "[etcd]") {
   FakeEtcd etcd;
   FakeHttpClient http(etcd.handler());
-  Gateway gateway(http, gateway_settings());
+  fakes::FakeClock clock;
+  Gateway gateway(http, gateway_settings(), clock);
   etcd.make_unreachable(kGatewayFirst);
   etcd.lose_quorum(kGatewaySecond);
   auto answer = gateway.call("kv/range", range_body("/k").get());
   REQUIRE_FALSE(answer.ok());
   CHECK(answer.error().kind == ErrorKind::unavailable);
-  CHECK_THAT(answer.error().message, Catch::Contains("no endpoint could serve kv/range"));
+  CHECK_THAT(answer.error().message, Catch::Contains("no endpoint could serve kv/range, tried twice 1000 ms apart"));
   CHECK_THAT(answer.error().message, Catch::Contains(kGatewayFirst));
   CHECK_THAT(answer.error().message,
              Catch::Contains(kGatewaySecond + " answered HTTP 503: etcdserver: request timed out"));
+}
+
+TEST_CASE("when every endpoint failed, all are tried once more after a pause (a leader election)", "[etcd]") {
+  FakeEtcd etcd;
+  int failed = 0;
+  // During an election the members answer that they have no leader, then serve again.
+  FakeHttpClient http([&](const HttpRequest& request) -> Result<HttpResponse> {
+    if (failed < 2) {
+      ++failed;
+      return http_answer(503, R"({"error":"etcdserver: no leader","message":"etcdserver: no leader","code":14})");
+    }
+    return etcd.handle(request);
+  });
+  fakes::FakeClock clock;
+  Gateway gateway(http, gateway_settings(), clock);
+  REQUIRE(gateway.call("kv/range", range_body("/k").get()).ok());
+  CHECK(http.batches.size() == 3);
+  CHECK(clock.slept() == std::chrono::milliseconds(1000));
+
+  GatewaySettings once = gateway_settings();
+  once.retry_after = std::chrono::milliseconds(0);
+  failed = 0;
+  Gateway impatient(http, once, clock);
+  CHECK_FALSE(impatient.call("kv/range", range_body("/k").get()).ok());
 }
 
 TEST_CASE("a timeout moves on to the next endpoint", "[etcd]") {
@@ -130,7 +160,8 @@ TEST_CASE("a timeout moves on to the next endpoint", "[etcd]") {
       return Error{ErrorKind::timeout, "POST " + request.url + ": timed out"};
     return etcd.handle(request);
   });
-  Gateway gateway(http, gateway_settings());
+  fakes::FakeClock clock;
+  Gateway gateway(http, gateway_settings(), clock);
   REQUIRE(gateway.call("kv/range", range_body("/k").get()).ok());
   CHECK(http.batches.size() == 2);
 }
@@ -138,7 +169,8 @@ TEST_CASE("a timeout moves on to the next endpoint", "[etcd]") {
 TEST_CASE("etcd's refusals are not retried elsewhere; NOT_FOUND carries its code", "[etcd]") {
   FakeEtcd etcd;
   FakeHttpClient http(etcd.handler());
-  Gateway gateway(http, gateway_settings());
+  fakes::FakeClock clock;
+  Gateway gateway(http, gateway_settings(), clock);
   util::Json no_key(cJSON_CreateObject());
   auto refused = gateway.call("kv/range", no_key.get());
   REQUIRE_FALSE(refused.ok());
@@ -157,12 +189,13 @@ TEST_CASE("etcd's refusals are not retried elsewhere; NOT_FOUND carries its code
 TEST_CASE("an answer that is not etcd's (a proxy's error page) counts as the endpoint failing", "[etcd]") {
   FakeHttpClient http(
       [](const HttpRequest&) -> Result<HttpResponse> { return http_answer(502, "<html>Bad Gateway</html>"); });
-  Gateway gateway(http, gateway_settings());
+  fakes::FakeClock clock;
+  Gateway gateway(http, gateway_settings(), clock);
   auto answer = gateway.call("kv/range", range_body("/k").get());
   REQUIRE_FALSE(answer.ok());
   CHECK(answer.error().kind == ErrorKind::unavailable);
   CHECK_THAT(answer.error().message, Catch::Contains(kGatewayFirst + " answered HTTP 502"));
-  CHECK(http.batches.size() == 2);
+  CHECK(http.batches.size() == 4);
 }
 
 TEST_CASE("a transaction is built in the gateway's JSON form", "[etcd]") {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "fakes/fake_clock.hpp"
 #include "fakes/fake_etcd.hpp"
 #include "fakes/fake_http_client.hpp"
 
@@ -17,7 +18,8 @@ const std::string kKeeperEndpoint = "http://127.0.0.1:2379";
 
 std::string grant_lease_for_test(FakeEtcd& etcd) {
   FakeHttpClient http(etcd.handler());
-  Gateway gateway(http, GatewaySettings{.endpoints = {kKeeperEndpoint}});
+  fakes::FakeClock clock;
+  Gateway gateway(http, GatewaySettings{.endpoints = {kKeeperEndpoint}}, clock);
   util::Json body(cJSON_CreateObject());
   util::add_number(body.get(), "TTL", 3);
   auto answer = gateway.call("lease/grant", body.get());
@@ -47,7 +49,8 @@ TEST_CASE("one renewal: alive with a TTL left, gone without one, unreachable whe
           "[etcd][lease]") {
   FakeEtcd etcd;
   FakeHttpClient http(etcd.handler());
-  Gateway gateway(http, GatewaySettings{.endpoints = {kKeeperEndpoint}});
+  fakes::FakeClock clock;
+  Gateway gateway(http, GatewaySettings{.endpoints = {kKeeperEndpoint}}, clock);
   const std::string lease = grant_lease_for_test(etcd);
   std::string detail;
   CHECK(renew_lease(gateway, lease, detail) == Renewal::alive);
