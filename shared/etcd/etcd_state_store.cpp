@@ -340,22 +340,20 @@ Status EtcdStateStore::append_history(const HistoryEvent& event) {
                                            " attempts to append to it (many agents at once?)"};
 }
 
-Result<HistoryLog> EtcdStateStore::read_history() {
+Result<EtcdStateStore::HistoryChunks> EtcdStateStore::read_history_chunks() {
   const std::string start = key("history/");
   const std::string end = prefix_end(start);
-  // Every line in order, with where it came from; the newest history_keep are kept.
-  std::vector<std::pair<std::string, std::string>> lines;
+  HistoryChunks read;
   std::string from = start;
   long long revision = 0;
   // Pages of one snapshot (the revision of the first page), oldest first. Appends keep at most
   // history_keep events; the bound only stops a store that never says "no more".
   const std::size_t max_pages = settings_.history_keep / kEventsPerChunk / kHistoryPage + 10;
-  std::vector<std::string> unreadable;
   for (std::size_t page = 0;; ++page) {
     if (page == max_pages) {
-      unreadable.push_back("etcd keys after " + util::printable(from, 80) + ": not read (more than " +
-                           std::to_string(max_pages * kHistoryPage) + " chunks)");
-      break;
+      read.unreadable.push_back("etcd keys after " + util::printable(from, 80) + ": not read (more than " +
+                                std::to_string(max_pages * kHistoryPage) + " chunks)");
+      return read;
     }
     util::Json body(cJSON_CreateObject());
     util::add_string(body.get(), "key", base64_encode(from));
@@ -366,24 +364,36 @@ Result<HistoryLog> EtcdStateStore::read_history() {
     if (revision == 0) revision = int_field(cJSON_GetObjectItemCaseSensitive(answer.get(), "header"), "revision");
     PHX_TRY_ASSIGN(const auto kvs, key_values(answer.get()));
     for (const auto& kv : kvs) {
-      const auto chunk = util::split_lines(kv.value);
-      for (std::size_t i = 0; i < chunk.size(); ++i) lines.emplace_back(kv.key + ":" + std::to_string(i + 1), chunk[i]);
+      read.chunks.emplace_back(kv.key, util::split_lines(kv.value));
+      read.lines += read.chunks.back().second.size();
     }
-    if (kvs.empty() || !util::json_bool(answer.get(), "more").value_or(false)) break;
+    if (kvs.empty() || !util::json_bool(answer.get(), "more").value_or(false)) return read;
     from = kvs.back().key + std::string(1, '\0');
   }
+}
+
+Result<HistoryLog> EtcdStateStore::read_history() {
+  PHX_TRY_ASSIGN(const auto read, read_history_chunks());
   HistoryLog log;
-  log.unreadable = std::move(unreadable);
-  const std::size_t skip = lines.size() > settings_.history_keep ? lines.size() - settings_.history_keep : 0;
-  log.events.reserve(lines.size() - skip);
-  for (std::size_t i = skip; i < lines.size(); ++i) {
-    const auto& [where, text] = lines[i];
-    auto document = util::parse_json(text, "etcd key " + where);
-    auto event = document ? records::history_event_from_json(document->get()) : Result<HistoryEvent>(document.error());
-    if (event) {
-      log.events.push_back(std::move(*event));
-    } else {
-      log.unreadable.push_back("etcd key " + where + ": unreadable record: " + util::printable(text, 60));
+  log.unreadable = read.unreadable;
+  // Storage drops whole chunks; the newest history_keep events are shown.
+  std::size_t skip = read.lines > settings_.history_keep ? read.lines - settings_.history_keep : 0;
+  log.events.reserve(read.lines - skip);
+  for (const auto& [chunk_key, lines] : read.chunks) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
+      auto document = util::parse_json(lines[i], "etcd");
+      auto event =
+          document ? records::history_event_from_json(document->get()) : Result<HistoryEvent>(document.error());
+      if (event) {
+        log.events.push_back(std::move(*event));
+      } else {
+        log.unreadable.push_back("etcd key " + chunk_key + ":" + std::to_string(i + 1) +
+                                 ": unreadable record: " + util::printable(lines[i], 60));
+      }
     }
   }
   return log;

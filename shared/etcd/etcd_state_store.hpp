@@ -92,6 +92,13 @@ class EtcdStateStore final : public StateStore {
   static std::string history_chunk_name(long long sequence);
 
  private:
+  struct HistoryChunks {
+    std::vector<std::pair<std::string, std::vector<std::string>>> chunks;  // key, lines; oldest first
+    std::size_t lines = 0;
+    std::vector<std::string> unreadable;
+  };
+  // Every history chunk, from one snapshot.
+  Result<HistoryChunks> read_history_chunks();
   // One key: nothing, or its value with revisions.
   Result<std::optional<KeyValue>> get(const std::string& name);
   Result<TxnResult> txn(const Txn& transaction);
