@@ -5,7 +5,7 @@ PHOENIX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PHOENIX_PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libcurl4-openssl-dev libcjson-dev libboost-program-options-dev catch2 libbenchmark-dev libcpp-httplib-dev
-  haproxy wrk clang clang-tidy clang-format libclang-rt-14-dev python3 python3-yaml
+  haproxy etcd-server wrk clang clang-tidy clang-format libclang-rt-14-dev python3 python3-yaml
   help2man lintian
 )
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "shared/balancers/haproxy_balancer.hpp"
+#include "shared/etcd/etcd_state_store.hpp"
 #include "shared/hcloud/api.hpp"
 #include "shared/hcloud/balancer.hpp"
 #include "shared/hcloud/provider.hpp"
@@ -195,10 +196,32 @@ Status Runtime::wire_balancer() {
       cfg.balancer.kind);
 }
 
+// `state: {"type": "file"}` (the default) keeps the store wire_provider chose: a directory
+// under the provider's state_dir, or placement groups for hcloud.
+Status Runtime::wire_state() {
+  const config::Config& cfg = config_;
+  return std::visit(Overloaded{
+                        [&](const config::FileStateConfig& /*file*/) -> Status { return {}; },
+                        [&](const config::EtcdStateConfig& etcd_config) -> Status {
+                          state_ = std::make_unique<etcd::EtcdStateStore>(
+                              etcd::EtcdSettings{.endpoints = etcd_config.endpoints,
+                                                 .prefix = etcd_config.prefix,
+                                                 .service = cfg.service,
+                                                 .lease_ttl = etcd_config.lease_ttl,
+                                                 .timeout = etcd_config.timeout,
+                                                 .history_keep = cfg.history_keep},
+                              http(), [] { return std::make_unique<http::CurlHttpClient>(); }, host_, *clock_);
+                          return {};
+                        },
+                    },
+                    cfg.state);
+}
+
 Status Runtime::wire(config::Config config) {
   config_ = std::move(config);
   PHX_TRY(wire_provider());
   PHX_TRY(wire_balancer());
+  PHX_TRY(wire_state());
   const auto ci_context = ci::read_ci_context(environment_);
   services_ = std::make_unique<ops::Services>(ops::Services{
       .config = config_,

@@ -52,6 +52,7 @@ class Runtime {
   Status wire(config::Config config);
   Status wire_provider();
   Status wire_balancer();
+  Status wire_state();
 
   ci::Environment environment_;
   RunHooks hooks_;

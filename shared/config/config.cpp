@@ -1,6 +1,7 @@
 #include "shared/config/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "shared/config/reader.hpp"
 #include "shared/core/label.hpp"
@@ -134,6 +135,67 @@ HcloudBalancerConfig read_type(ObjectReader& reader, const Config& /*config*/, O
   return hcloud;
 }
 
+FileStateConfig read_type(ObjectReader& /*reader*/, const Config& /*config*/, Of<FileStateConfig> /*type*/) {
+  return {};
+}
+
+// "http://10.0.0.5:2379" or "https://etcd-1.internal:2379": a scheme, a host, maybe a port.
+bool is_endpoint_url(std::string_view url) {
+  std::string_view rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+  } else {
+    return false;
+  }
+  if (rest.empty()) return false;
+  return std::all_of(rest.begin(), rest.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+  });
+}
+
+// "/phoenix", "/teams/shop/phoenix": absolute, no empty segment, a plain alphabet.
+bool is_key_prefix(std::string_view prefix) {
+  if (prefix.size() < 2 || prefix.front() != '/' || prefix.back() == '/') return false;
+  if (prefix.find("//") != std::string_view::npos) return false;
+  return std::all_of(prefix.begin(), prefix.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '/' || c == '.' || c == '_' || c == '-';
+  });
+}
+
+EtcdStateConfig read_type(ObjectReader& reader, const Config& /*config*/, Of<EtcdStateConfig> /*type*/) {
+  constexpr std::size_t kMaxEndpoints = 16;
+  EtcdStateConfig etcd;
+  if (auto endpoints = reader.string_array("endpoints", true, false)) {
+    for (auto endpoint : *endpoints) {
+      while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+      if (!is_endpoint_url(endpoint)) {
+        reader.fail("endpoints", "'" + util::printable(endpoint, 60) +
+                                     "' is not an etcd client URL (http://host:port or https://host:port, no path)");
+      }
+      etcd.endpoints.push_back(endpoint);
+    }
+    if (etcd.endpoints.size() > kMaxEndpoints) reader.fail("endpoints", "at most 16 endpoints");
+  }
+  if (auto prefix = reader.string("prefix", false)) {
+    if (!is_key_prefix(*prefix)) {
+      reader.fail("prefix", "must start with '/', not end with '/' and use only A-Z a-z 0-9 / . _ -");
+    }
+    etcd.prefix = *prefix;
+  }
+  if (auto ttl = reader.integer("lease_ttl_s", false, 2, 600)) etcd.lease_ttl = std::chrono::seconds(*ttl);
+  if (auto timeout = reader.integer("timeout_ms", false, 50, 60000)) etcd.timeout = std::chrono::milliseconds(*timeout);
+  // A keep-alive (every third of the TTL) must be able to try the next endpoint before the
+  // lease runs out.
+  if (etcd.timeout * 3 > etcd.lease_ttl) {
+    reader.fail(reader.has("timeout_ms") ? "timeout_ms" : "lease_ttl_s",
+                "timeout_ms (" + std::to_string(etcd.timeout.count()) + ") must be at most a third of lease_ttl_s (" +
+                    std::to_string(etcd.lease_ttl.count()) + " s), so a lease is renewed in time");
+  }
+  return etcd;
+}
+
 // "local, hcloud, exec": the kType of every alternative of `Variant`.
 template <class Variant, std::size_t... I>
 std::string type_names(std::index_sequence<I...> /*alternatives*/) {
@@ -183,6 +245,13 @@ void read_balancer(ObjectReader& root, Config& config, Status& status) {
   }
   config.balancer.allow_foreign_servers = reader->boolean("allow_foreign_servers", false).value_or(false);
   read_typed(*reader, config, config.balancer.kind, "balancer");
+  if (status.ok()) status = reader->finish();
+}
+
+void read_state(ObjectReader& root, Config& config, Status& status) {
+  auto reader = root.object("state", false);
+  if (!reader) return;  // the provider's own store
+  read_typed(*reader, config, config.state, "state store");
   if (status.ok()) status = reader->finish();
 }
 
@@ -268,6 +337,7 @@ Result<Config> parse_config(std::string_view text, const fs::path& file) {
   read_provider(root, config, status);
   read_smoke_test(root, config, status);
   read_balancer(root, config, status);
+  read_state(root, config, status);
   const auto root_status = root.finish();
   if (!root_status.ok()) return root_status.error();
   if (!status.ok()) return status.error();

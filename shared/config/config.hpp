@@ -18,10 +18,10 @@ namespace phoenix::config {
 
 namespace fs = std::filesystem;
 
-// Every provider and balancer type is one struct with its `kType` name, one alternative of
-// ProviderConfig or BalancerKind, and one reader in config.cpp; the readers are found through
-// the variant, and cli/runtime.cpp wires each alternative with std::visit, so a type that is
-// missing anywhere does not compile.
+// Every provider, balancer and state store type is one struct with its `kType` name, one
+// alternative of ProviderConfig, BalancerKind or StateConfig, and one reader in config.cpp;
+// the readers are found through the variant, and cli/runtime.cpp wires each alternative with
+// std::visit, so a type that is missing anywhere does not compile.
 
 struct LocalProviderConfig {
   static constexpr std::string_view kType = "local";
@@ -86,6 +86,23 @@ struct BalancerConfig {
   bool allow_foreign_servers = false;  // servers Phoenix did not add may stay in the backend
 };
 
+// Where the deploy lock, the intent record, the freeze and history live (docs/scaling.md).
+// "file": the provider's own store (a directory under its state_dir; placement groups for
+// hcloud). "etcd": an etcd cluster every CI agent reaches, through its v3 JSON gateway.
+struct FileStateConfig {
+  static constexpr std::string_view kType = "file";
+};
+
+struct EtcdStateConfig {
+  static constexpr std::string_view kType = "etcd";
+  std::vector<std::string> endpoints;       // "http://10.0.0.5:2379", tried in order
+  std::string prefix = "/phoenix";          // keys live under <prefix>/<service>/
+  std::chrono::seconds lease_ttl{15};       // a killed holder's lock frees itself within this
+  std::chrono::milliseconds timeout{2000};  // one request to one endpoint
+};
+
+using StateConfig = std::variant<FileStateConfig, EtcdStateConfig>;
+
 struct SmokeTestConfig {
   std::chrono::seconds timeout{30};
   std::vector<SmokeCheck> checks;
@@ -99,6 +116,7 @@ struct Config {
   ProviderConfig provider;
   SmokeTestConfig smoke_test;
   BalancerConfig balancer;
+  StateConfig state;  // default: the provider's own store
   int retention_keep = 3;
   int retention_hot = 1;        // replaced pools kept on standby in the balancer
   int retention_keep_good = 2;  // known-good pools prune and delete never go below

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -304,7 +305,9 @@ fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy,
     "check": { "interval_ms": )" +
                            std::to_string(options.check_interval_ms) + R"(, "rise": 1, "fall": 2 })" + config_file + R"(
   },
-  "retention": { "keep": 2 }
+  "retention": { "keep": 2 })" +
+                           (options.state.empty() ? std::string() : ",\n  \"state\": " + options.state) +
+                           R"(
 }
 )";
   const fs::path path = directory / options.file_name;
@@ -324,6 +327,184 @@ int wait_for_port_file(const fs::path& port_file, const std::string& fake) {
   fail(fake + " did not start");
 }
 }  // namespace
+
+namespace {
+
+// Base64 of a key for the gateway (the harness does not use the code under test for it).
+std::string key_base64(const std::string& bytes) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (const char c : bytes) {
+    buffer = (buffer << 8U) | static_cast<unsigned char>(c);
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += alphabet[(buffer >> static_cast<unsigned>(bits)) & 63U];
+    }
+  }
+  if (bits > 0) out += alphabet[(buffer << static_cast<unsigned>(6 - bits)) & 63U];
+  while (out.size() % 4 != 0) out += '=';
+  return out;
+}
+
+util::ProcessIdentity start_etcd(const fs::path& data, const std::string& name, int client_port, int peer_port,
+                                 const std::string& initial_cluster, const fs::path& directory) {
+  const std::string client = "http://127.0.0.1:" + std::to_string(client_port);
+  const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port);
+  auto started = util::spawn_detached({{"etcd",
+                                        "--name",
+                                        name,
+                                        "--data-dir",
+                                        data.string(),
+                                        "--listen-client-urls",
+                                        client,
+                                        "--advertise-client-urls",
+                                        client,
+                                        "--listen-peer-urls",
+                                        peer,
+                                        "--initial-advertise-peer-urls",
+                                        peer,
+                                        "--initial-cluster",
+                                        initial_cluster,
+                                        "--initial-cluster-state",
+                                        "new",
+                                        "--initial-cluster-token",
+                                        "phoenix-test-" + std::to_string(std::hash<std::string>{}(initial_cluster)),
+                                        "--logger",
+                                        "zap",
+                                        "--log-outputs",
+                                        "stderr"},
+                                       directory,
+                                       directory / ("etcd-" + name + ".log")});
+  if (!started) fail("cannot start etcd (Debian package etcd-server): " + started.error().message);
+  return *started;
+}
+
+}  // namespace
+
+Etcd::Etcd(const fs::path& directory) : directory_(directory), name_("n1"), client_port_(free_port()) {
+  const int peer_port = free_port();
+  process_ = start_etcd(directory_ / "etcd-n1.data", name_, client_port_, peer_port,
+                        name_ + "=http://127.0.0.1:" + std::to_string(peer_port), directory_);
+  wait_healthy();
+}
+
+Etcd::Etcd(const fs::path& directory, const std::string& name, int client_port, int peer_port,
+           const std::string& initial_cluster)
+    : directory_(directory), name_(name), client_port_(client_port) {
+  process_ =
+      start_etcd(directory_ / ("etcd-" + name + ".data"), name_, client_port_, peer_port, initial_cluster, directory_);
+}
+
+Etcd::~Etcd() { stop(); }
+
+std::string Etcd::endpoint() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
+
+bool Etcd::running() const { return process_.pid != 0 && util::is_running(process_); }
+
+void Etcd::wait_healthy(std::chrono::milliseconds limit) const {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!running()) fail("etcd exited: " + read_or_empty(directory_ / ("etcd-" + name_ + ".log")));
+    const auto [status, body] = http_get(endpoint() + "/health");
+    if (status == 200 && body.find("\"health\":\"true\"") != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  fail("etcd " + name_ + " did not become healthy");
+}
+
+void Etcd::stop() {
+  if (process_.pid == 0) return;
+  resume();
+  util::stop_process(process_, std::chrono::seconds(5));
+  process_ = {};
+}
+
+void Etcd::pause() {
+  if (process_.pid != 0 && ::kill(process_.pid, SIGSTOP) == 0) paused_ = true;
+}
+
+void Etcd::resume() {
+  if (process_.pid != 0 && paused_) ::kill(process_.pid, SIGCONT);
+  paused_ = false;
+}
+
+std::string Etcd::call(const std::string& method, const std::string& body) const {
+  http::CurlHttpClient client;
+  HttpRequest request;
+  request.method = "POST";
+  request.url = endpoint() + "/v3/" + method;
+  request.body = body;
+  request.timeout = std::chrono::seconds(2);
+  auto answers = client.perform({request});
+  if (!answers.front() || answers.front()->status != 200) return "";
+  return answers.front()->body;
+}
+
+bool Etcd::has_key(const std::string& key) const {
+  const auto answer = call("kv/range", R"({"key": ")" + key_base64(key) + R"(", "count_only": true})");
+  if (answer.empty()) fail("etcd did not answer a read of " + key);
+  auto document = util::parse_json(answer, "etcd");
+  if (!document) fail("etcd answered a read with something that is not JSON");
+  return util::json_string(document->get(), "count").value_or("0") != "0";
+}
+
+std::string Etcd::member_id() const {
+  auto document = util::parse_json(call("maintenance/status", "{}"), "etcd");
+  if (!document) return "";
+  return util::json_string(cJSON_GetObjectItemCaseSensitive(document->get(), "header"), "member_id").value_or("");
+}
+
+std::string Etcd::leader_id() const {
+  auto document = util::parse_json(call("maintenance/status", "{}"), "etcd");
+  if (!document) return "";
+  return util::json_string(document->get(), "leader").value_or("");
+}
+
+EtcdCluster::EtcdCluster(const fs::path& directory, int size) {
+  std::vector<std::pair<int, int>> ports;
+  std::string initial_cluster;
+  for (int i = 0; i < size; ++i) {
+    ports.emplace_back(free_port(), free_port());
+    initial_cluster += std::string(i > 0 ? "," : "") + "n" + std::to_string(i + 1) +
+                       "=http://127.0.0.1:" + std::to_string(ports.back().second);
+  }
+  for (int i = 0; i < size; ++i) {
+    members_.push_back(std::make_unique<Etcd>(directory, "n" + std::to_string(i + 1), ports[i].first, ports[i].second,
+                                              initial_cluster));
+  }
+  for (const auto& member : members_) member->wait_healthy();
+}
+
+std::vector<std::string> EtcdCluster::endpoints() const {
+  std::vector<std::string> urls;
+  for (const auto& member : members_) urls.push_back(member->endpoint());
+  return urls;
+}
+
+std::size_t EtcdCluster::leader() const {
+  for (int i = 0; i < 200; ++i) {
+    std::set<std::string> leaders;
+    std::map<std::string, std::size_t> index_of;
+    for (std::size_t m = 0; m < members_.size(); ++m) {
+      if (members_[m]->paused() || !members_[m]->running()) continue;
+      index_of[members_[m]->member_id()] = m;
+      leaders.insert(members_[m]->leader_id());
+    }
+    if (leaders.size() == 1 && index_of.count(*leaders.begin()) != 0) return index_of[*leaders.begin()];
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  fail("the etcd members do not agree on a leader");
+}
+
+std::string etcd_state_json(const std::vector<std::string>& endpoints, int lease_ttl_s, int timeout_ms) {
+  std::string list;
+  for (const auto& endpoint : endpoints) list += std::string(list.empty() ? "" : ", ") + "\"" + endpoint + "\"";
+  return R"({ "type": "etcd", "endpoints": [)" + list + R"(], "prefix": "/phoenix", "lease_ttl_s": )" +
+         std::to_string(lease_ttl_s) + R"(, "timeout_ms": )" + std::to_string(timeout_ms) + " }";
+}
 
 HcloudFake::HcloudFake(const fs::path& directory, Options options) : options_(std::move(options)) {
   if (options_.app_port == 0) options_.app_port = free_port();

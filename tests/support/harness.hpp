@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -148,6 +149,7 @@ struct ServiceOptions {
   std::string file_name = "phoenix.json";
   bool durable = true;  // keep membership in the managed block of haproxy.cfg
   bool allow_foreign_servers = false;
+  std::string state;    // the "state" object as JSON ("" for none: the provider's own store)
 };
 
 // Writes a service configuration for the local provider and `haproxy`; returns its path.
@@ -203,6 +205,62 @@ class ServingWatcher {
   std::atomic<int> samples_{0};
   std::thread thread_;
 };
+
+// A real etcd (Debian package etcd-server) on free loopback ports, its data in a directory of
+// its own under `directory`. Stopped by pid when it goes away (continued first if paused).
+class Etcd {
+ public:
+  // A single-node cluster, healthy when the constructor returns.
+  explicit Etcd(const fs::path& directory);
+  // A member of a cluster (see EtcdCluster): started, not waited for.
+  Etcd(const fs::path& directory, const std::string& name, int client_port, int peer_port,
+       const std::string& initial_cluster);
+  ~Etcd();
+  Etcd(const Etcd&) = delete;
+  Etcd& operator=(const Etcd&) = delete;
+
+  std::string endpoint() const;  // http://127.0.0.1:<client port>
+  // Until GET /health answers {"health":"true"} (the cluster has a leader); fails the test after `limit`.
+  void wait_healthy(std::chrono::milliseconds limit = std::chrono::seconds(20)) const;
+  void stop();
+  void pause();   // SIGSTOP: the process holds its ports and answers nothing
+  void resume();  // SIGCONT
+  bool paused() const { return paused_; }
+  bool running() const;
+  // POST /v3/<method> with a JSON body; the answer's body, "" when it did not answer.
+  std::string call(const std::string& method, const std::string& body) const;
+  // Whether `key` exists (a linearizable read).
+  bool has_key(const std::string& key) const;
+  // This member's ID and the ID of the leader it knows ("" when it does not answer).
+  std::string member_id() const;
+  std::string leader_id() const;
+
+ private:
+  fs::path directory_;
+  std::string name_;
+  int client_port_ = 0;
+  util::ProcessIdentity process_;
+  bool paused_ = false;
+};
+
+// Three (or `size`) etcd members on loopback forming one cluster, healthy when the constructor
+// returns.
+class EtcdCluster {
+ public:
+  explicit EtcdCluster(const fs::path& directory, int size = 3);
+  std::size_t size() const { return members_.size(); }
+  Etcd& member(std::size_t index) { return *members_.at(index); }
+  std::vector<std::string> endpoints() const;
+  // The index of the member that leads now, as the unpaused members see it; fails the test
+  // when they do not agree on one within 10 s.
+  std::size_t leader() const;
+
+ private:
+  std::vector<std::unique_ptr<Etcd>> members_;
+};
+
+// The JSON of a "state" object for etcd at `endpoints`.
+std::string etcd_state_json(const std::vector<std::string>& endpoints, int lease_ttl_s, int timeout_ms);
 
 // The Hetzner Cloud contract fake (phoenix-hcloud-fake) on a free loopback port.
 class HcloudFake {

@@ -8,6 +8,8 @@
 //   phoenix-bench-e2e create --sizes 1,10,50,100 create + smoke-test of local pools
 //   phoenix-bench-e2e hcloud --sizes 1,10,50     create against the Hetzner fake, 100 ms per request
 //   phoenix-bench-e2e startup --pools 1000       --help, list, status, history with 1,000 pools
+//   phoenix-bench-e2e history --events 10000     status and history with a full history, in the
+//                                                file store and in a real etcd
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +21,9 @@
 #include "shared/balancers/haproxy_answers.hpp"
 #include "shared/balancers/haproxy_channel.hpp"
 #include "shared/balancers/haproxy_config_file.hpp"
+#include "shared/core/records.hpp"
+#include "shared/etcd/etcd_state_store.hpp"
+#include "shared/http/curl_http_client.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
@@ -300,6 +305,98 @@ int bench_startup(int pools, int runs) {
   return 0;
 }
 
+// The i-th event of a made-up history: mostly deploys, some rollbacks and failures.
+HistoryEvent history_event(int i, std::chrono::system_clock::time_point base) {
+  char label[16];
+  std::snprintf(label, sizeof label, "p%05d", i);
+  HistoryEvent event;
+  event.at = base + std::chrono::minutes(i);
+  event.action = i % 10 == 0 ? HistoryAction::rollback : HistoryAction::deploy;
+  event.label = label;
+  event.from = "p" + std::to_string(i - 1);
+  event.result = i % 7 == 0 ? HistoryResult::failed : HistoryResult::succeeded;
+  event.duration_ms = 2000 + i % 1000;
+  event.by = "erin";
+  event.job = "web-deploy/" + std::to_string(i) + "/switch/1/deploy";
+  event.detail = i % 10 == 0 ? "checkout errors after the release" : "";
+  return event;
+}
+
+// Median, fastest and slowest of `runs` runs of the tool, in ms, as a table row's cells.
+std::string timing_cells(const std::string& tool, const std::vector<std::string>& arguments, int runs,
+                         std::size_t min_lines) {
+  std::vector<long long> times;
+  for (int i = 0; i < runs; ++i) {
+    const auto result = run_tool(tool, arguments);
+    require(result.exit_code == 0, tool + " " + util::join(arguments, " ") + " failed: " + result.err);
+    require(util::split_lines(result.out).size() >= min_lines, tool + " " + arguments[0] + " printed too little");
+    times.push_back(std::chrono::duration_cast<std::chrono::microseconds>(result.ended - result.started).count());
+  }
+  std::sort(times.begin(), times.end());
+  char cells[96];
+  std::snprintf(cells, sizeof cells, "%.1f ms | %.1f ms | %.1f ms",
+                static_cast<double>(times[times.size() / 2]) / 1000.0, static_cast<double>(times.front()) / 1000.0,
+                static_cast<double>(times.back()) / 1000.0);
+  return cells;
+}
+
+void print_history_rows(const std::string& store, const std::string& config, int events, int runs) {
+  const auto lines = static_cast<std::size_t>(events);
+  std::printf("| %s | `deploy-pipeline status` | %s |\n", store.c_str(),
+              timing_cells("deploy-pipeline", {"status", "--config", config}, runs, 1).c_str());
+  std::printf("| %s | `deploy-pipeline history` | %s |\n", store.c_str(),
+              timing_cells("deploy-pipeline", {"history", "--config", config}, runs, lines).c_str());
+  std::printf("| %s | `deploy-pipeline history --output json` | %s |\n", store.c_str(),
+              timing_cells("deploy-pipeline", {"history", "--output", "json", "--config", config}, runs, 1).c_str());
+  std::fflush(stdout);
+}
+
+// status and history with `events` events in history: the file store (history.jsonl and its
+// index) and etcd (one key per event). All but the last event are written straight into the
+// store; the last is a real deploy, so the store's own bookkeeping is what status reads.
+int bench_history(int events, int runs) {
+  const auto base = std::chrono::system_clock::now() - std::chrono::hours(24 * 400);
+  std::printf("| store (%d events) | command | median | fastest | slowest |\n|---|---|---:|---:|---:|\n", events);
+  {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    const auto config = write_service_config(dir.path(), haproxy, {}).string();
+    run_ok("create-pipeline", {"run", "--label", "live", "--config", config});
+    std::string lines;
+    for (int i = 1; i < events; ++i) lines += util::print_json(records::to_json(history_event(i, base)).get()) + "\n";
+    require(util::make_directories(dir.path() / "state" / "web").ok(), "cannot create the state directory");
+    require(util::write_file_atomic(dir.path() / "state" / "web" / "history.jsonl", lines).ok(),
+            "cannot write history.jsonl");
+    run_ok("deploy-pipeline", {"deploy", "--label", "live", "--config", config});
+    print_history_rows("file", config, events, runs);
+  }
+  {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    Etcd etcd(dir.path());
+    ServiceOptions options;
+    options.state = etcd_state_json({etcd.endpoint()}, 15, 2000);
+    const auto config = write_service_config(dir.path(), haproxy, options).string();
+    run_ok("create-pipeline", {"run", "--label", "live", "--config", config});
+    http::CurlHttpClient http;
+    util::SystemClock clock;
+    etcd::EtcdStateStore store(
+        etcd::EtcdSettings{.endpoints = {etcd.endpoint()}, .service = "web", .history_keep = 10000}, http,
+        [] { return std::make_unique<http::CurlHttpClient>(); }, "bench", clock);
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 1; i < events; ++i) {
+      require(store.append_history(history_event(i, base)).ok(), "cannot append to history in etcd");
+    }
+    std::fprintf(
+        stderr, "phoenix-bench-e2e: %d appends to etcd took %lld ms\n", events - 1,
+        static_cast<long long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+    run_ok("deploy-pipeline", {"deploy", "--label", "live", "--config", config});
+    print_history_rows("etcd", config, events, runs);
+  }
+  return 0;
+}
+
 int bench_create(const std::vector<int>& sizes) {
   std::printf("| servers | create + smoke-test (create-pipeline run) |\n|---:|---:|\n");
   for (const int size : sizes) {
@@ -331,8 +428,14 @@ int main(int argc, char** argv) {
     require(pools && *pools >= 1 && *pools <= 5000, "bad --pools");
     return bench_startup(static_cast<int>(*pools), 15);
   }
+  if (arguments.size() == 3 && arguments[0] == "history" && arguments[1] == "--events") {
+    const auto events = util::parse_int(arguments[2]);
+    require(events && *events >= 2 && *events <= 10000, "bad --events (2 to 10000, history.keep's default)");
+    return bench_history(static_cast<int>(*events), 15);
+  }
   std::fprintf(stderr,
                "usage: phoenix-bench-e2e switch|create|hcloud --sizes N[,N...]\n"
-               "       phoenix-bench-e2e startup --pools N\n");
+               "       phoenix-bench-e2e startup --pools N\n"
+               "       phoenix-bench-e2e history --events N\n");
   return 2;
 }

@@ -169,3 +169,72 @@ TEST_CASE("provider.environment names what local servers get besides a clean env
   CHECK_THAT(error_of(with(R"(["A=B"])")), Catch::Contains("provider.environment: expected an object, got array"));
   CHECK_THAT(error_of(with(R"({ "A": "1", "A": "2" })")), Catch::Contains("appears twice"));
 }
+
+TEST_CASE("state defaults to the provider's own store", "[config][state]") {
+  auto config = parse_config(kValid, "/srv/web.json");
+  REQUIRE(config.ok());
+  CHECK(std::holds_alternative<config::FileStateConfig>(config->state));
+  auto file = parse_config(replaced(kValid, "\"retention\"", "\"state\": { \"type\": \"file\" },\n  \"retention\""),
+                           "/srv/web.json");
+  REQUIRE(file.ok());
+  CHECK(std::holds_alternative<config::FileStateConfig>(file->state));
+}
+
+TEST_CASE("state in etcd: endpoints, prefix, lease TTL and timeout", "[config][state]") {
+  auto config = parse_config(replaced(kValid, "\"retention\"",
+                                      R"("state": { "type": "etcd",
+                "endpoints": ["http://10.0.0.5:2379/", "https://etcd-2.internal:2379"],
+                "prefix": "/teams/shop", "lease_ttl_s": 9, "timeout_ms": 3000 },
+  "retention")"),
+                             "/srv/web.json");
+  REQUIRE(config.ok());
+  const auto& etcd = std::get<config::EtcdStateConfig>(config->state);
+  CHECK(etcd.endpoints == std::vector<std::string>{"http://10.0.0.5:2379", "https://etcd-2.internal:2379"});
+  CHECK(etcd.prefix == "/teams/shop");
+  CHECK(etcd.lease_ttl == std::chrono::seconds(9));
+  CHECK(etcd.timeout == std::chrono::milliseconds(3000));
+
+  auto defaults =
+      parse_config(replaced(kValid, "\"retention\"",
+                            R"("state": { "type": "etcd", "endpoints": ["http://127.0.0.1:2379"] }, "retention")"),
+                   "/srv/web.json");
+  REQUIRE(defaults.ok());
+  const auto& plain = std::get<config::EtcdStateConfig>(defaults->state);
+  CHECK(plain.prefix == "/phoenix");
+  CHECK(plain.lease_ttl == std::chrono::seconds(15));
+  CHECK(plain.timeout == std::chrono::milliseconds(2000));
+}
+
+TEST_CASE("state is read strictly", "[config][state]") {
+  const auto with_state = [](const std::string& state) {
+    return replaced(kValid, "\"retention\"", "\"state\": " + state + ",\n  \"retention\"");
+  };
+  CHECK_THAT(error_of(with_state(R"({ "type": "consul" })")),
+             Catch::Contains("unknown state store 'consul' (known: file, etcd)"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "file", "dir": "x" })")), Catch::Contains("unknown key 'state.dir'"));
+  const auto etcd_error = error_of(with_state("{ \"type\": \"etcd\",\n \"endpoint\": [\"http://a:2379\"] }"));
+  CHECK_THAT(etcd_error, Catch::Contains("unknown key 'state.endpoint'; did you mean 'endpoints'?"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd" })")), Catch::Contains("missing required key 'state.endpoints'"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["http://a:2379"], "lease": 5 })")),
+             Catch::Contains("unknown key 'state.lease'"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": [] })")), Catch::Contains("state.endpoints"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["10.0.0.5:2379"] })")),
+             Catch::Contains("is not an etcd client URL"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["http://a:2379/v3"] })")),
+             Catch::Contains("is not an etcd client URL"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["http://a:2379"], "prefix": "phoenix" })")),
+             Catch::Contains("state.prefix: must start with '/'"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["http://a:2379"], "prefix": "/a b" })")),
+             Catch::Contains("state.prefix"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["http://a:2379"], "lease_ttl_s": 1 })")),
+             Catch::Contains("state.lease_ttl_s: expected a whole number between 2 and 600"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["http://a:2379"], "timeout_ms": 0 })")),
+             Catch::Contains("state.timeout_ms"));
+  CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["http://a:2379"], "lease_ttl_s": 3,
+                                     "timeout_ms": 1500 })")),
+             Catch::Contains("timeout_ms (1500) must be at most a third of lease_ttl_s (3 s)"));
+  // The line of the offending key, as for every other key.
+  CHECK_THAT(etcd_error, Catch::StartsWith("/srv/web.json:"));
+  CHECK_THAT(error_of(with_state("{ \"type\": \"etcd\",\n \"endpoints\": [\"http://a:2379\"],\n \"lease\": 5 }")),
+             Catch::Matches("/srv/web.json:1[0-9]: .*"));
+}
