@@ -5,6 +5,7 @@
 #include "shared/core/render.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/switch_operations.hpp"
+#include "shared/ops/verdict_operations.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::deploy_pipeline {
@@ -14,6 +15,27 @@ namespace {
 using cli::CommandContext;
 using cli::OptionKind;
 using cli::OptionSpec;
+
+// Free text recorded in history and shown to people: one line, valid UTF-8, bounded.
+Result<std::string> reason_option(const CommandContext& context, bool required) {
+  const auto reason = context.args().text("reason");
+  if (!reason || reason->empty()) {
+    if (required) return Error{ErrorKind::invalid, "--reason TEXT is required: say why, for the next person"};
+    return std::string();
+  }
+  if (reason->size() > 500 || !util::is_valid_utf8(*reason) || reason->find('\n') != std::string::npos) {
+    return Error{ErrorKind::invalid,
+                 context.args().origin("reason") + " must be one line of valid UTF-8 of at most 500 bytes"};
+  }
+  return *reason;
+}
+
+Result<std::string> required_label(const CommandContext& context, const char* command) {
+  const auto label = context.args().text("label");
+  if (!label) return Error{ErrorKind::invalid, std::string(command) + " needs --label L (the pool)"};
+  PHX_TRY(validate_label(*label, "--label"));
+  return *label;
+}
 
 std::string switch_summary(const std::string& operation, const ops::SwitchResult& result) {
   if (result.dry_run) return render_plan(result.plan);
@@ -52,14 +74,38 @@ Status run_rollback(CommandContext& context) {
                                .dry_run = args.flag("dry-run"),
                                .break_lock = args.flag("break-lock")};
   if (options.to) PHX_TRY(validate_label(*options.to, args.origin("to")));
-  if (options.reason.size() > 500 || !util::is_valid_utf8(options.reason)) {
-    return Error{ErrorKind::invalid, args.origin("reason") + " must be valid UTF-8 text of at most 500 bytes"};
-  }
+  PHX_TRY_ASSIGN(options.reason, reason_option(context, false));
   auto services = context.services();
   if (!services) return services.error();
   auto result = ops::rollback(**services, options);
   if (!result) return result.error();
   context.print(switch_summary("rollback", *result));
+  return {};
+}
+
+Status run_freeze(CommandContext& context) {
+  PHX_TRY_ASSIGN(const auto reason, reason_option(context, true));
+  PHX_TRY_ASSIGN(auto services, context.services());
+  PHX_TRY(ops::freeze(*services, {.reason = reason, .all = context.args().flag("all")}));
+  context.print(std::string(context.args().flag("all") ? "deploys, rollbacks and repairs" : "deploys") +
+                " are frozen: " + reason + "\n");
+  return {};
+}
+
+Status run_unfreeze(CommandContext& context) {
+  PHX_TRY_ASSIGN(auto services, context.services());
+  PHX_TRY_ASSIGN(const auto lifted, ops::unfreeze(*services));
+  context.print(lifted ? "unfrozen (was: " + lifted->reason + ")\n" : "nothing was frozen\n");
+  return {};
+}
+
+Status run_verdict(CommandContext& context, LiveVerdict verdict) {
+  const bool bad = verdict == LiveVerdict::bad;
+  PHX_TRY_ASSIGN(const auto label, required_label(context, bad ? "mark-bad" : "mark-good"));
+  PHX_TRY_ASSIGN(const auto reason, reason_option(context, bad));
+  PHX_TRY_ASSIGN(auto services, context.services());
+  PHX_TRY(ops::set_verdict(*services, {.label = label, .verdict = verdict, .reason = reason}));
+  context.print("pool " + label + " is marked " + to_string(verdict) + "\n");
   return {};
 }
 
@@ -294,6 +340,36 @@ cli::Program make_program() {
                            cli::dry_run_option(),
                            cli::break_lock_option()},
                .run = run_repair},
+              {.name = "freeze",
+               .summary = "block deploys (with --all, rollbacks and repairs too)",
+               .synopsis = "freeze --reason TEXT [--all]",
+               .details = "While frozen, deploy exits 3 naming who froze, why and since when; rollback and repair\n"
+                          "stay allowed unless --all. Recorded in history and shown by status.",
+               .example = "deploy-pipeline freeze --reason 'Black Friday: only rollbacks'",
+               .options = {text_option("reason", "TEXT", "why (required)"),
+                           {.name = "all", .help = "block rollbacks and repairs too"}},
+               .run = run_freeze},
+              {.name = "unfreeze",
+               .summary = "lift a freeze",
+               .synopsis = "unfreeze",
+               .details = "Lifts the freeze; recorded in history.",
+               .example = "deploy-pipeline unfreeze",
+               .run = run_unfreeze},
+              {.name = "mark-bad",
+               .summary = "mark pool L bad: no rollback target, never kept hot",
+               .synopsis = "mark-bad --label L --reason TEXT",
+               .details = "Changes only the pool's verdict. A bad pool is never chosen as a rollback target nor kept\n"
+                          "hot, and prune deletes it first; rollback --to it needs --force.",
+               .example = "deploy-pipeline mark-bad --label 42 --reason 'leaks memory'",
+               .options = {cli::label_option(true), text_option("reason", "TEXT", "why (required)")},
+               .run = [](CommandContext& context) { return run_verdict(context, LiveVerdict::bad); }},
+              {.name = "mark-good",
+               .summary = "mark pool L good",
+               .synopsis = "mark-good --label L",
+               .details = "Changes only the pool's verdict.",
+               .example = "deploy-pipeline mark-good --label 41",
+               .options = {cli::label_option(true)},
+               .run = [](CommandContext& context) { return run_verdict(context, LiveVerdict::good); }},
               ci_config_command(),
           },
   };

@@ -405,8 +405,8 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
   }
   int good = 0;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
-    const bool counted = decision.pools[i].keep && !has_label(live, sorted[i].label()) &&
-                         !has_label(hot, sorted[i].label());
+    const bool counted =
+        decision.pools[i].keep && !has_label(live, sorted[i].label()) && !has_label(hot, sorted[i].label());
     if (counted && known_good(sorted[i])) ++good;
   }
   for (std::size_t i = 0; i < sorted.size() && good < policy.keep_good; ++i) {
@@ -436,11 +436,10 @@ Result<std::vector<std::string>> check_deletable(const Pool& pool, const std::ve
       standby.push_back(member.name);
       continue;
     }
-    const std::string state = on_standby(member) ? "on standby with " +
-                                                           util::plural(static_cast<std::size_t>(member.sessions),
-                                                                        "open connection")
-                                                 : std::string(to_string(member.admin)) + " with weight " +
-                                                       std::to_string(member.weight);
+    const std::string state =
+        on_standby(member)
+            ? "on standby with " + util::plural(static_cast<std::size_t>(member.sessions), "open connection")
+            : std::string(to_string(member.admin)) + " with weight " + std::to_string(member.weight);
     return Error{ErrorKind::refused, "pool " + pool.label() + " is in the balancer: member " + member.name + " (" +
                                          member.address + ") is " + state + ", " + (member.up ? "up" : "down") +
                                          "; make another pool live first"};
@@ -453,7 +452,7 @@ Status check_keeps_rollback_target(const std::string& label, const std::vector<P
   const Pool* pool = find_pool(pools, label);
   const auto live = live_labels(members);
   const auto hot = standby_labels(members);
-  if (pool == nullptr || !known_good(*pool) || has_label(hot, label)) return {};
+  if (pool == nullptr || !known_good(*pool) || has_label(live, label) || has_label(hot, label)) return {};
   int others = 0;
   for (const auto& other : pools) {
     if (other.label() != label && known_good(other) && !has_label(live, other.label()) &&

@@ -52,8 +52,8 @@ std::string render_pools_table(const PoolListing& listing) {
   std::vector<std::vector<std::string>> rows = {
       {"LABEL", "LIVE", "SMOKE", "VERDICT", "POWER", "SERVERS", "CREATED", "REVISION"}};
   for (const auto& pool : listing.pools) {
-    std::string live = contains(listing.live, pool.label())      ? "live"
-                       : contains(listing.hot, pool.label())       ? "hot"
+    std::string live = contains(listing.live, pool.label())          ? "live"
+                       : contains(listing.hot, pool.label())         ? "hot"
                        : contains(listing.in_balancer, pool.label()) ? "member"
                                                                      : "-";
     if (listing.balancer_error) live = "?";
@@ -155,6 +155,13 @@ std::string render_status_json(const StatusReport& report) {
     util::add_number(interrupted, "step", report.interrupted->step);
     util::add_number(interrupted, "steps", report.interrupted->steps);
     util::add_string(interrupted, "started_at", util::format_iso8601(report.interrupted->started_at));
+  }
+  if (report.freeze) {
+    cJSON* freeze = cJSON_AddObjectToObject(document.get(), "freeze");
+    util::add_string(freeze, "reason", report.freeze->reason);
+    util::add_bool(freeze, "all", report.freeze->all);
+    util::add_string(freeze, "by", report.freeze->by);
+    util::add_string(freeze, "since", util::format_iso8601(report.freeze->since));
   }
   if (report.lock) {
     cJSON* lock = cJSON_AddObjectToObject(document.get(), "lock");

@@ -57,8 +57,20 @@ struct Intent {
   std::string current;  // the step in progress, in words ("" before the first)
 };
 
-// What a history event records. The first three are the switches (see is_switch).
-enum class HistoryAction { deploy, rollback, repair, delete_pool, prune };
+// What a history event records. deploy, rollback, repair and auto_rollback are the switches
+// (see is_switch).
+enum class HistoryAction {
+  deploy,
+  rollback,
+  repair,
+  auto_rollback,  // a watched switch that breached its thresholds, switched back by Phoenix
+  delete_pool,
+  prune,
+  freeze,
+  unfreeze,
+  mark_bad,
+  mark_good,
+};
 const char* to_string(HistoryAction action);  // "deploy", ..., "delete", "prune"
 std::optional<HistoryAction> parse_history_action(std::string_view text);
 HistoryAction history_action(Operation operation);

@@ -56,8 +56,9 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
   report.standby = standby_pools(inputs.members);
   for (const auto& pool : report.standby) {
     for (const auto& down : pool.down) {
-      report.problems.push_back("standby member " + down + " of hot pool " + pool.label +
-                                ": a switch to pool " + pool.label + " waits for its checks (or fails) instead of "
+      report.problems.push_back("standby member " + down + " of hot pool " + pool.label + ": a switch to pool " +
+                                pool.label +
+                                " waits for its checks (or fails) instead of "
                                 "being instant; look at the server, or rebuild the pool");
     }
   }
@@ -89,6 +90,12 @@ StatusReport build_status(const StatusInputs& inputs) {
   report.service = inputs.service;
   report.live = live_labels(inputs.members);
   report.lock = inputs.lock;
+  report.freeze = inputs.freeze;
+  if (inputs.freeze) {
+    report.notes.push_back(std::string(inputs.freeze->all ? "deploys, rollbacks and repairs" : "deploys") +
+                           " are frozen since " + util::format_iso8601(inputs.freeze->since) + " by " +
+                           inputs.freeze->by + ": " + inputs.freeze->reason + " ('deploy-pipeline unfreeze' lifts it)");
+  }
   auto& problems = report.problems;
 
   if (inputs.intent && !inputs.operation_in_progress) {

@@ -26,8 +26,8 @@ struct MemberRow {
 struct StandbyPool {
   std::string label;
   std::size_t members = 0;
-  std::size_t up = 0;           // healthy in the balancer's latest check
-  std::string check;            // the balancer's words for the check, when all agree ("L7OK")
+  std::size_t up = 0;             // healthy in the balancer's latest check
+  std::string check;              // the balancer's words for the check, when all agree ("L7OK")
   std::vector<std::string> down;  // "41:3 DOWN (L4CON)"
 
   // "pool 41, 50/50 UP (L7OK)"
@@ -43,6 +43,7 @@ struct StatusReport {
   std::vector<std::string> problems;
   std::optional<Intent> interrupted;
   std::optional<LockHolder> lock;
+  std::optional<Freeze> freeze;
 };
 
 struct StatusInputs {
@@ -58,6 +59,7 @@ struct StatusInputs {
   bool foreign_allowed = false;                // balancer.allow_foreign_servers
   bool standby_supported = true;               // the balancer has weight 0 (hot standby)
   std::string balancer;                        // its description, for notes
+  std::optional<Freeze> freeze;                // deploys (or everything) frozen by hand
 };
 
 StatusReport build_status(const StatusInputs& inputs);

@@ -55,8 +55,8 @@ using DeleteRule = std::function<Status(const std::vector<Member>& members)>;
 Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteRule& rule = nullptr) {
   auto members = services.balancer.members();
   if (!members) return members.error().context("reading the balancer before deleting pool " + pool.label());
-  if (rule) PHX_TRY(rule(*members));
   PHX_TRY_ASSIGN(const auto standby, check_deletable(pool, *members));
+  if (rule) PHX_TRY(rule(*members));
   if (!standby.empty()) PHX_TRY(take_out_of_standby(services, pool, standby));
   services.reporter.step("destroying pool " + pool.label() + " (" + util::plural(pool.servers.size(), "server") + ")");
   return services.provider.destroy_pool(pool);
@@ -145,8 +145,8 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
   };
   if (options.dry_run) {
     PHX_TRY_ASSIGN(const auto members, services.balancer.members());
-    PHX_TRY(keeps_rollback_target(members));
     PHX_TRY_ASSIGN(const auto standby, check_deletable(*pool, members));
+    PHX_TRY(keeps_rollback_target(members));
     services.reporter.step("dry run: would " +
                            (standby.empty() ? std::string() : "take pool " + options.label + " off standby and ") +
                            "destroy pool " + options.label + " (" + util::plural(pool->servers.size(), "server") + ")");
@@ -170,8 +170,8 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
   auto members = services.balancer.members();
   if (!members) return members.error();
   PruneResult result;
-  result.decision = plan_prune(*pools, *members,
-                               {.keep = options.keep, .keep_good = services.config.retention_keep_good});
+  result.decision =
+      plan_prune(*pools, *members, {.keep = options.keep, .keep_good = services.config.retention_keep_good});
   if (options.dry_run) return result;
   for (const auto& label : result.decision.remove) {
     const Pool* pool = find_pool(*pools, label);

@@ -37,7 +37,9 @@ Result<StatusReport> status(Services& services) {
                                     "'deploy-pipeline history' shows what can be read"),
       .foreign_allowed = services.config.balancer.allow_foreign_servers,
       .standby_supported = services.balancer.capabilities().standby,
-      .balancer = services.balancer.describe()};
+      .balancer = services.balancer.describe(),
+      .freeze = read_or_report(services.state.read_freeze(), unreadable, "the freeze record",
+                               "'deploy-pipeline unfreeze' removes it")};
   if (inputs.lock) {
     inputs.lock_staleness = services.state.staleness(*inputs.lock, services.config.lock_stale_after);
     inputs.operation_in_progress = inputs.intent.has_value() && !inputs.lock_staleness;

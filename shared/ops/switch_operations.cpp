@@ -6,6 +6,7 @@
 #include "shared/ops/executor.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/pool_operations.hpp"
+#include "shared/ops/verdict_operations.hpp"
 #include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 
@@ -308,6 +309,28 @@ Status mark_bad(Services& services, const Observation& observation, const std::s
   return {};
 }
 
+// A rollback goes to a pool that can take traffic: one marked bad or that failed its smoke test
+// needs --force, and whatever plan_switch refuses is refused before anything changes.
+Status check_rollback_target(const Services& services, const Observation& observation, const std::string& target,
+                             bool force) {
+  const Pool* pool = find_pool(observation.pools, target);
+  if (pool != nullptr && !force &&
+      (pool->meta.verdict == LiveVerdict::bad || pool->meta.smoke != SmokeVerdict::passed)) {
+    const std::string why =
+        pool->meta.verdict == LiveVerdict::bad
+            ? "is marked bad" +
+                  (pool->meta.verdict_reason.empty() ? std::string() : " (" + pool->meta.verdict_reason + ")")
+            : "has smoke verdict '" + std::string(to_string(pool->meta.smoke)) + "'";
+    return Error{ErrorKind::refused,
+                 "pool " + target + " " + why + "; roll back to another pool, or to this one anyway with --force"};
+  }
+  auto plan =
+      plan_switch({.target = target, .force = true, .keep_foreign = services.config.balancer.allow_foreign_servers},
+                  observation.pools, observation.members);
+  if (!plan) return plan.error();
+  return {};
+}
+
 // The pool repair makes the only live one, chosen among the pools the balancer routes to now:
 // repair acts on what is certain (the balancer, the intent), so a missing or stale history
 // record never makes it switch production back. With several live, the one the last recorded
@@ -328,6 +351,7 @@ std::string repair_target(Services& services, const Observation& observation, co
 }  // namespace
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
+  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::deploy));
   PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "deploy --label " + options.label,
                                                                   options.dry_run, options.break_lock));
   if (lock) interrupted_operation(services);
@@ -337,6 +361,7 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
 }
 
 Result<SwitchResult> rollback(Services& services, const RollbackOptions& options) {
+  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::rollback));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, "rollback" + (options.to ? " --to " + *options.to : ""),
                                                  options.dry_run, options.break_lock));
@@ -354,6 +379,8 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   services.reporter.step("rolling back from pool " + (choice.from.empty() ? std::string("(none)") : choice.from) +
                          " to pool " + choice.target);
+  // A rollback that is refused changes nothing: the target is judged before anything is marked.
+  PHX_TRY(check_rollback_target(services, observation, choice.target, options.force));
   if (!options.dry_run) PHX_TRY(mark_bad(services, observation, choice.from, reason));
   return switch_to(services, {.operation = Operation::rollback,
                               .request = {.target = choice.target, .force = options.force},
@@ -381,6 +408,7 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
 }
 
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
+  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::repair));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, options.revert ? "repair --revert" : "repair",
                                                  options.dry_run, options.break_lock));

@@ -21,7 +21,10 @@ struct CorruptStateRig {
     ServiceOptions options;
     options.pool_size = 2;
     config = write_service_config(dir.path(), haproxy, options).string();
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+    // Two pools: with a rollback target, a healthy state is a status without problems.
+    for (const char* label : {"0", "1"}) {
+      REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
+    }
     REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
   }
 };

@@ -26,7 +26,8 @@ struct CrashRig {
     ServiceOptions options;
     options.pool_size = 2;
     config = write_service_config(dir.path(), haproxy, options).string();
-    for (const char* label : {"1", "2"}) {
+    // 3 is never deployed: a rollback target that stays known-good when a rollback marks 2 bad.
+    for (const char* label : {"1", "2", "3"}) {
       REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
     }
     REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
@@ -34,7 +35,8 @@ struct CrashRig {
 
   std::vector<std::string> command(const std::string& operation, const std::string& target) const {
     if (operation == "deploy") return {"deploy", "--label", target, "--config", config};
-    return {"rollback", "--to", target, "--reason", "crash test", "--config", config};
+    // --force: every rollback marks the pool it leaves bad, and the next one goes back to it.
+    return {"rollback", "--to", target, "--force", "--reason", "crash test", "--config", config};
   }
 
   // Exactly one live pool, `target`, with all its members admitted and nothing else left.

@@ -83,8 +83,13 @@ TEST_CASE("create, smoke, deploy, deploy again and roll back with zero failed re
 
   const auto status = run_tool("deploy-pipeline", {"status", "--output", "json", "--config", loop.config});
   INFO(status.out << status.err);
-  CHECK(status.exit_code == 0);
+  // Pool 1 is live and 2 is bad: nothing is left to roll back to, and status says so.
+  CHECK(status.exit_code == 1);
   const auto status_document = parse_output(status.out);
+  const cJSON* problems = cJSON_GetObjectItem(status_document.get(), "problems");
+  REQUIRE(cJSON_GetArraySize(problems) == 1);
+  CHECK_THAT(std::string(cJSON_GetArrayItem(problems, 0)->valuestring),
+             Catch::Contains("no known-good pool to roll back to"));
   const cJSON* live = cJSON_GetObjectItem(status_document.get(), "live");
   REQUIRE(cJSON_GetArraySize(live) == 1);
   CHECK(std::string(cJSON_GetArrayItem(live, 0)->valuestring) == "1");

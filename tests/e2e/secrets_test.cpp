@@ -57,7 +57,8 @@ TEST_CASE("a Hetzner token from the environment or a file never leaks", "[e2e][s
             .exit_code == 0);
   CHECK(run("deploy-pipeline", {"deploy", "--label", "1"}).exit_code == 0);
   CHECK(run("create-pipeline", {"list", "--output", "json"}).exit_code == 0);
-  CHECK(run("deploy-pipeline", {"status", "--output", "json"}).exit_code == 0);
+  // One pool, live: no rollback target, which status reports as a problem (exit 1).
+  CHECK(run("deploy-pipeline", {"status", "--output", "json"}).exit_code == 1);
   CHECK(run("deploy-pipeline", {"history"}).exit_code == 0);
   CHECK(run("deploy-pipeline", {"rollback"}).exit_code == 1);  // nothing to roll back to
   CHECK(run("create-pipeline", {"delete", "--label", "1"}).exit_code == 3);

@@ -305,8 +305,9 @@ fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy,
     "check": { "interval_ms": )" +
                            std::to_string(options.check_interval_ms) + R"(, "rise": 1, "fall": 2 })" + config_file + R"(
   },
-  "retention": { "keep": 2 })" +
-                           (options.state.empty() ? std::string() : ",\n  \"state\": " + options.state) +
+  "retention": { "keep": 2, "hot": )" +
+                           std::to_string(options.hot) + R"(, "keep_good": )" + std::to_string(options.keep_good) +
+                           R"( })" + (options.state.empty() ? std::string() : ",\n  \"state\": " + options.state) +
                            R"(
 }
 )";
@@ -633,7 +634,7 @@ fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, 
   },
   "balancer": )" + balancer +
                            R"(,
-  "retention": { "keep": 1 }
+  "retention": { "keep": 1, "hot": 0, "keep_good": 0 }
 }
 )";
   const fs::path path = directory / options.file_name;

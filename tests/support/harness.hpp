@@ -149,7 +149,13 @@ struct ServiceOptions {
   std::string file_name = "phoenix.json";
   bool durable = true;  // keep membership in the managed block of haproxy.cfg
   bool allow_foreign_servers = false;
-  std::string state;    // the "state" object as JSON ("" for none: the provider's own store)
+  // retention.hot: most tests exercise the path through health checks, so 0; hot standby has
+  // tests of its own, and the recovery loop runs with the product's default (1).
+  int hot = 0;
+  // retention.keep_good: 0, so tests of smart delete see the balancer's refusals alone;
+  // retention by verdict has tests of its own.
+  int keep_good = 0;
+  std::string state;  // the "state" object as JSON ("" for none: the provider's own store)
 };
 
 // Writes a service configuration for the local provider and `haproxy`; returns its path.

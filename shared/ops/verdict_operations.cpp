@@ -1,0 +1,73 @@
+#include "shared/ops/verdict_operations.hpp"
+
+#include "shared/ops/history_log.hpp"
+#include "shared/util/time_format.hpp"
+
+namespace phoenix::ops {
+
+namespace {
+
+std::string person(const Services& services) {
+  return services.identity.user.empty() ? services.identity.host : services.identity.user;
+}
+
+std::string describe(const Freeze& freeze) {
+  return std::string(freeze.all ? "deploys, rollbacks and repairs" : "deploys") + " are frozen since " +
+         util::format_iso8601(freeze.since) + " by " + (freeze.by.empty() ? "someone" : freeze.by) +
+         (freeze.job.empty() ? "" : " (job " + freeze.job + ")") + ": " + freeze.reason;
+}
+
+}  // namespace
+
+Status freeze(Services& services, const FreezeOptions& options) {
+  const Freeze record{.reason = options.reason,
+                      .all = options.all,
+                      .by = person(services),
+                      .job = services.identity.job,
+                      .since = services.clock.wall_now()};
+  PHX_TRY(services.state.write_freeze(record));
+  services.reporter.step(describe(record));
+  HistoryEvent event = new_event(services, HistoryAction::freeze, "", HistoryResult::succeeded);
+  event.detail = (options.all ? "all: " : "") + options.reason;
+  record_history(services, event);
+  return {};
+}
+
+Result<std::optional<Freeze>> unfreeze(Services& services) {
+  PHX_TRY_ASSIGN(auto current, services.state.read_freeze());
+  if (!current) return current;
+  PHX_TRY(services.state.clear_freeze());
+  HistoryEvent event = new_event(services, HistoryAction::unfreeze, "", HistoryResult::succeeded);
+  event.detail = "lifted: " + current->reason;
+  record_history(services, event);
+  return current;
+}
+
+Status check_not_frozen(Services& services, Operation operation) {
+  PHX_TRY_ASSIGN(const auto current, services.state.read_freeze());
+  if (!current || (operation != Operation::deploy && !current->all)) return {};
+  return Error{ErrorKind::refused, describe(*current) + "; 'deploy-pipeline unfreeze' lifts it" +
+                                       (current->all ? "" : " (rollback and repair stay allowed)")};
+}
+
+Status set_verdict(Services& services, const VerdictOptions& options) {
+  PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
+  const Pool* pool = find_pool(pools, options.label);
+  if (pool == nullptr) {
+    return Error{ErrorKind::invalid,
+                 "there is no pool '" + options.label + "'; 'create-pipeline list' shows the pools that exist"};
+  }
+  PoolMetadata meta = pool->meta;
+  meta.verdict = options.verdict;
+  meta.verdict_reason = options.verdict == LiveVerdict::good ? "marked good by " + person(services) : options.reason;
+  PHX_TRY(services.provider.update_metadata(meta));
+  const bool bad = options.verdict == LiveVerdict::bad;
+  services.reporter.step("pool " + options.label + " is marked " + (bad ? "bad: " + options.reason : "good"));
+  HistoryEvent event = new_event(services, bad ? HistoryAction::mark_bad : HistoryAction::mark_good, options.label,
+                                 HistoryResult::succeeded);
+  event.detail = meta.verdict_reason;
+  record_history(services, event);
+  return {};
+}
+
+}  // namespace phoenix::ops

@@ -1,0 +1,33 @@
+#pragma once
+// deploy-pipeline's operations on decisions rather than servers: freezing deploys, and a
+// pool's verdict by hand. Each is recorded in history.
+
+#include <optional>
+#include <string>
+
+#include "shared/ops/services.hpp"
+
+namespace phoenix::ops {
+
+struct FreezeOptions {
+  std::string reason;
+  bool all = false;  // rollbacks and repairs too, not only deploys
+};
+// Blocks deploys (and with `all`, rollbacks and repairs) until unfreeze. Freezing again
+// replaces the reason.
+Status freeze(Services& services, const FreezeOptions& options);
+// Lifts a freeze; the freeze it lifted, or nothing when there was none.
+Result<std::optional<Freeze>> unfreeze(Services& services);
+
+// `refused` naming who froze, why and since when, when `operation` may not run now.
+Status check_not_frozen(Services& services, Operation operation);
+
+struct VerdictOptions {
+  std::string label;
+  LiveVerdict verdict = LiveVerdict::bad;  // bad or good
+  std::string reason;
+};
+// Changes only the pool's verdict (a bad pool is no rollback target and never stays hot).
+Status set_verdict(Services& services, const VerdictOptions& options);
+
+}  // namespace phoenix::ops

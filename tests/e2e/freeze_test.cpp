@@ -1,0 +1,108 @@
+// Freeze and verdicts by hand: a freeze blocks deploys (and with --all, rollbacks and repairs)
+// naming who froze, why and since when; mark-bad and mark-good change only a pool's verdict;
+// a rollback that is refused changes nothing.
+
+#include <catch2/catch.hpp>
+
+#include "shared/util/json.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+struct FreezeRig {
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  std::string config;
+  std::vector<std::string> person = {"BUILD_USER=erin", "JENKINS_URL=https://jenkins.example/",
+                                     "BUILD_TAG=jenkins-web-deploy-12"};
+
+  FreezeRig() {
+    ServiceOptions options;
+    options.pool_size = 1;
+    config = write_service_config(dir.path(), haproxy, options).string();
+    for (const char* label : {"1", "2", "3"}) {
+      REQUIRE(run("create-pipeline", {"run", "--label", label}).exit_code == 0);
+    }
+    REQUIRE(run("deploy-pipeline", {"deploy", "--label", "2"}).exit_code == 0);
+  }
+
+  ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
+    arguments.insert(arguments.end(), {"--config", config});
+    return run_tool(tool, arguments, person);
+  }
+
+  std::string verdict(const std::string& label) const {
+    const auto listing = parse_output(run("create-pipeline", {"list", "--output", "json"}).out);
+    const cJSON* pool = nullptr;
+    cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
+      if (label == cJSON_GetObjectItem(pool, "label")->valuestring)
+        return cJSON_GetObjectItem(pool, "verdict")->valuestring;
+    }
+    return "";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("freeze blocks deploys but not rollbacks; --all blocks both; unfreeze lifts it", "[e2e][freeze]") {
+  FreezeRig rig;
+  REQUIRE(rig.run("deploy-pipeline", {"freeze", "--reason", "peak season"}).exit_code == 0);
+  const auto refused = rig.run("deploy-pipeline", {"deploy", "--label", "3"});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("deploys are frozen since 20"));
+  CHECK_THAT(refused.err, Catch::Contains("by erin (job jenkins-web-deploy-12): peak season"));
+  CHECK(http_get(rig.haproxy.url()).second == "2\n");
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  CHECK_THAT(status.out, Catch::Contains("deploys are frozen since"));
+
+  // A rollback is still allowed: recovery must not wait for a freeze.
+  const auto rolled_back = rig.run("deploy-pipeline", {"rollback", "--reason", "errors"});
+  INFO(rolled_back.err);
+  CHECK(rolled_back.exit_code == 0);
+  CHECK(http_get(rig.haproxy.url()).second == "1\n");
+
+  REQUIRE(rig.run("deploy-pipeline", {"freeze", "--reason", "all hands", "--all"}).exit_code == 0);
+  CHECK(rig.run("deploy-pipeline", {"rollback", "--to", "3"}).exit_code == 3);
+  CHECK(rig.run("deploy-pipeline", {"repair"}).exit_code == 3);
+  CHECK(http_get(rig.haproxy.url()).second == "1\n");
+
+  const auto lifted = rig.run("deploy-pipeline", {"unfreeze"});
+  CHECK(lifted.exit_code == 0);
+  CHECK_THAT(lifted.out, Catch::Contains("unfrozen (was: all hands)"));
+  CHECK(rig.run("deploy-pipeline", {"deploy", "--label", "3"}).exit_code == 0);
+
+  const auto history = rig.run("deploy-pipeline", {"history"});
+  CHECK_THAT(history.out, Catch::Contains("freeze"));
+  CHECK_THAT(history.out, Catch::Contains("unfreeze"));
+  CHECK(rig.run("deploy-pipeline", {"freeze"}).exit_code == 2);  // a reason is required
+}
+
+TEST_CASE("mark-bad steers rollback away; a refused rollback changes nothing", "[e2e][freeze][verdict]") {
+  FreezeRig rig;
+  REQUIRE(rig.run("deploy-pipeline", {"mark-bad", "--label", "1", "--reason", "leaks memory"}).exit_code == 0);
+  CHECK(rig.verdict("1") == "bad");
+  // The only older pool is bad: nothing to roll back to, and nothing changed.
+  const auto nothing = rig.run("deploy-pipeline", {"rollback"});
+  CHECK(nothing.exit_code == 1);
+  CHECK(rig.verdict("2") == "unknown");
+  // Naming the bad pool is refused without --force; the live pool is not marked bad.
+  const auto refused = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--reason", "try"});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("pool 1 is marked bad (leaks memory)"));
+  CHECK(rig.verdict("2") == "unknown");
+  CHECK(http_get(rig.haproxy.url()).second == "2\n");
+
+  REQUIRE(rig.run("deploy-pipeline", {"mark-good", "--label", "1"}).exit_code == 0);
+  CHECK(rig.verdict("1") == "good");
+  const auto rolled_back = rig.run("deploy-pipeline", {"rollback", "--reason", "errors in 2"});
+  INFO(rolled_back.err);
+  CHECK(rolled_back.exit_code == 0);
+  CHECK(http_get(rig.haproxy.url()).second == "1\n");
+  CHECK(rig.verdict("2") == "bad");
+  const auto history = rig.run("deploy-pipeline", {"history", "--output", "json"});
+  CHECK_THAT(history.out, Catch::Contains("\"mark-bad\""));
+  CHECK_THAT(history.out, Catch::Contains("\"mark-good\""));
+}
