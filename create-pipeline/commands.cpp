@@ -66,15 +66,40 @@ Status smoke_and_report(CommandContext& context, ops::Services& services, const 
   return {};
 }
 
+void print_created(const CommandContext& context, const ops::CreateResult& created) {
+  const std::string& label = created.pool.label();
+  context.print(
+      std::string(created.already_existed ? "pool " + label + " already existed\n" : "created pool " + label + "\n") +
+      servers_table(created.pool));
+}
+
 Status create_and_report(CommandContext& context, ops::Services& services, const std::string& label) {
   auto size = size_option(context, services);
   if (!size) return size.error();
-  auto created = ops::create_pool(services, {.label = label, .size = *size});
-  if (!created) return created.error();
-  context.print(
-      std::string(created->already_existed ? "pool " + label + " already existed\n" : "created pool " + label + "\n") +
-      servers_table(created->pool));
+  const auto revision = context.args().text("revision");
+  if (revision && (revision->empty() || revision->size() > 200 || !util::is_valid_utf8(*revision) ||
+                   revision->find_first_of("\r\n") != std::string::npos)) {
+    return Error{ErrorKind::invalid, "--revision must be one line of at most 200 bytes (a commit id)"};
+  }
+  PHX_TRY_ASSIGN(const auto created, ops::create_pool(services, {.label = label, .size = *size, .revision = revision}));
+  print_created(context, created);
   return {};
+}
+
+Status run_rebuild(CommandContext& context) {
+  const auto from = context.args().text("from");
+  if (!from) return Error{ErrorKind::invalid, "rebuild needs --from L (the pool whose release to rebuild)"};
+  PHX_TRY(validate_label(*from, "--from"));
+  const auto label = context.args().text("label");
+  if (label) PHX_TRY(validate_label(*label, "--label"));
+  PHX_TRY_ASSIGN(auto services, context.services());
+  std::optional<int> size;
+  if (context.args().integer("size")) {
+    PHX_TRY_ASSIGN(size, size_option(context, *services));
+  }
+  PHX_TRY_ASSIGN(const auto created, ops::rebuild_pool(*services, {.from = *from, .label = label, .size = size}));
+  print_created(context, created);
+  return smoke_and_report(context, *services, created.pool.label());
 }
 
 Status run_create(CommandContext& context) {
@@ -184,6 +209,11 @@ const OptionSpec kJunitOption{.name = "junit",
                               .kind = OptionKind::text,
                               .value_name = "FILE",
                               .help = "write JUnit XML for GoCD test artifacts or Jenkins' junit step"};
+const OptionSpec kRevisionOption{.name = "revision",
+                                 .kind = OptionKind::text,
+                                 .value_name = "REV",
+                                 .help = "the source revision the release was built from (default: GO_REVISION*, "
+                                         "GIT_COMMIT); a label names one revision forever"};
 const OptionSpec kKeepOption{.name = "keep",
                              .kind = OptionKind::integer,
                              .value_name = "N",
@@ -203,10 +233,11 @@ cli::Program make_program() {
                .summary = "create the pool and deploy the release onto it",
                .synopsis = "create [--label L] [--size N]",
                .details = "Creates the servers of pool L all at once and starts the release on them. Re-running it\n"
-                          "for an existing pool changes nothing; for a pool whose creation was interrupted, it\n"
-                          "completes the pool.",
+                          "for an existing pool of the same revision changes nothing; for a pool whose creation was\n"
+                          "interrupted, it completes the pool. A label that exists with another revision (or none\n"
+                          "recorded) is refused with exit 3: a label names one revision forever.",
                .example = "create-pipeline create --label 42 --config web.json",
-               .options = {cli::label_option(false), kSizeOption},
+               .options = {cli::label_option(false), kSizeOption, kRevisionOption},
                .run = run_create},
               {.name = "smoke-test",
                .summary = "check every server; record passed/failed",
@@ -222,8 +253,24 @@ cli::Program make_program() {
                .details = "Creates pool L and smoke-tests it: the whole per-commit stage in one command.",
                .example = "create-pipeline run --junit reports/smoke.xml   # label from GO_PIPELINE_LABEL or "
                           "BUILD_NUMBER",
-               .options = {cli::label_option(false), kSizeOption, kJunitOption},
+               .options = {cli::label_option(false), kSizeOption, kRevisionOption, kJunitOption},
                .run = run_run},
+              {.name = "rebuild",
+               .summary = "the same release on fresh servers, smoke-tested",
+               .synopsis = "rebuild --from L [--label NEW] [--size N] [--junit FILE]",
+               .details = "Creates pool NEW (default L.r1, L.r2, ...) from exactly pool L's release and revision,\n"
+                          "and smoke-tests it like run: the recovery for failures that are not the code's (a broken or\n"
+                          "compromised server, a patched base image). It never touches the balancer; deploy NEW\n"
+                          "when it passed.",
+               .example = "create-pipeline rebuild --from 41 --junit reports/smoke.xml",
+               .options = {{.name = "from", .kind = OptionKind::text, .value_name = "L",
+                            .help = "the pool whose release to rebuild (required)"},
+                           {.name = "label", .short_name = 'l', .kind = OptionKind::text, .value_name = "NEW",
+                            .help = "the new pool's label (default: L.r1, L.r2, ...)"},
+                           {.name = "size", .short_name = 'n', .kind = OptionKind::integer, .value_name = "N",
+                            .help = "servers in the new pool (default: as many as L has)"},
+                           kJunitOption},
+               .run = run_rebuild},
               {.name = "list",
                .summary = "pools, newest first, with live/smoke/power state",
                .synopsis = "list [--output table|json]",

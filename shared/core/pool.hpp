@@ -44,6 +44,9 @@ struct PoolMetadata {
   SmokeVerdict smoke = SmokeVerdict::pending;
   LiveVerdict verdict = LiveVerdict::unknown;
   std::string verdict_reason;
+  // A rebuild: the pool whose release this pool runs on fresh servers (create-pipeline
+  // rebuild), or "". The provider creates it from that pool's release, not the configured one.
+  std::string rebuild_of;
 };
 
 struct Pool {

@@ -22,8 +22,9 @@ class Provider {
 
   // Every pool of the service, in no particular order, with each server's current state.
   virtual Result<std::vector<Pool>> list_pools() = 0;
-  // Creates the servers of a pool and deploys the release onto them, all servers at once.
-  // Re-running it for a pool whose creation was interrupted completes that pool.
+  // Creates the servers of a pool and deploys the release onto them, all servers at once: the
+  // configured release, or with `spec.meta.rebuild_of` that pool's own release. Re-running it
+  // for a pool whose creation was interrupted completes that pool.
   virtual Result<Pool> create_pool(const PoolSpec& spec) = 0;
   // Destroys every server of the pool and its metadata.
   virtual Status destroy_pool(const Pool& pool) = 0;

@@ -34,6 +34,7 @@ void write_metadata(cJSON* object, const PoolMetadata& meta) {
   util::add_string(object, "smoke", to_string(meta.smoke));
   util::add_string(object, "verdict", to_string(meta.verdict));
   util::add_string(object, "verdict_reason", meta.verdict_reason);
+  if (!meta.rebuild_of.empty()) util::add_string(object, "rebuild_of", meta.rebuild_of);
 }
 
 Result<PoolMetadata> read_metadata(const cJSON* object) {
@@ -51,6 +52,7 @@ Result<PoolMetadata> read_metadata(const cJSON* object) {
   meta.smoke = *smoke;
   meta.verdict = *verdict;
   meta.verdict_reason = string_or(object, "verdict_reason");
+  meta.rebuild_of = string_or(object, "rebuild_of");
   return meta;
 }
 

@@ -50,7 +50,7 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
 std::string render_pools_table(const PoolListing& listing) {
   if (listing.pools.empty()) return "no pools for service " + listing.service + "\n";
   std::vector<std::vector<std::string>> rows = {
-      {"LABEL", "LIVE", "SMOKE", "VERDICT", "POWER", "SERVERS", "CREATED", "REVISION"}};
+      {"LABEL", "LIVE", "SMOKE", "VERDICT", "POWER", "SERVERS", "CREATED", "REVISION", "ORIGIN"}};
   for (const auto& pool : listing.pools) {
     std::string live = contains(listing.live, pool.label())          ? "live"
                        : contains(listing.hot, pool.label())         ? "hot"
@@ -61,7 +61,8 @@ std::string render_pools_table(const PoolListing& listing) {
     if (!pool.complete) servers += " (incomplete)";
     rows.push_back({pool.label(), live, to_string(pool.meta.smoke), to_string(pool.meta.verdict), to_string(pool.power),
                     servers, util::format_iso8601(pool.meta.created_at),
-                    pool.meta.revision.empty() ? "-" : pool.meta.revision.substr(0, 12)});
+                    pool.meta.revision.empty() ? "-" : pool.meta.revision.substr(0, 12),
+                    pool.meta.rebuild_of.empty() ? "-" : "rebuild of " + pool.meta.rebuild_of});
   }
   return render_table(rows);
 }
@@ -83,6 +84,7 @@ std::string render_pools_json(const PoolListing& listing) {
     util::add_string(item, "created_at", util::format_iso8601_ms(pool.meta.created_at));
     util::add_string(item, "revision", pool.meta.revision);
     util::add_string(item, "triggered_by", pool.meta.triggered_by);
+    util::add_string(item, "rebuild_of", pool.meta.rebuild_of);
     util::add_bool(item, "complete", pool.complete);
     cJSON* servers = cJSON_AddArrayToObject(item, "servers");
     for (const auto& server : pool.servers) {

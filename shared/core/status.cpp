@@ -180,7 +180,8 @@ StatusReport build_status(const StatusInputs& inputs) {
                          server->address());
     } else if (member.admitted() && server->state != ServerState::running) {
       problems.push_back("server " + owner->server_id + " of live pool " + owner->label + " is " +
-                         to_string(server->state));
+                         to_string(server->state) + "; 'create-pipeline rebuild --from " + owner->label +
+                         "' builds the same release on fresh servers to deploy instead");
     }
     // Not checked yet (just added, or the balancer just restarted): only a check that ran and
     // failed is a problem.

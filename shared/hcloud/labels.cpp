@@ -62,6 +62,7 @@ Labels pool_labels(std::string_view service, const PoolMetadata& meta, int index
   if (auto revision = label_value(meta.revision); !revision.empty()) labels[kRevision] = revision;
   if (auto by = label_value(meta.triggered_by); !by.empty()) labels[kBy] = by;
   if (auto reason = label_value(meta.verdict_reason); !reason.empty()) labels[kReason] = reason;
+  if (!meta.rebuild_of.empty()) labels[kRebuildOf] = meta.rebuild_of;
   return labels;
 }
 
@@ -74,6 +75,7 @@ PoolMetadata metadata_from_labels(const Labels& labels) {
   meta.smoke = parse_smoke_verdict(label_of(labels, kSmoke)).value_or(SmokeVerdict::pending);
   meta.verdict = parse_live_verdict(label_of(labels, kVerdict)).value_or(LiveVerdict::unknown);
   meta.verdict_reason = label_of(labels, kReason);
+  meta.rebuild_of = label_of(labels, kRebuildOf);
   return meta;
 }
 

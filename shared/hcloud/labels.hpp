@@ -21,6 +21,7 @@ inline constexpr const char* kBy = "phoenix-by";
 inline constexpr const char* kSmoke = "phoenix-smoke";
 inline constexpr const char* kVerdict = "phoenix-verdict";
 inline constexpr const char* kReason = "phoenix-reason";
+inline constexpr const char* kRebuildOf = "phoenix-rebuild-of";
 
 using Labels = std::map<std::string, std::string>;
 

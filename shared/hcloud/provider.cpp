@@ -107,7 +107,8 @@ Result<std::vector<Pool>> HcloudProvider::list_pools() {
 std::string HcloudProvider::user_data(const PoolSpec& spec, int index) const {
   std::string text = settings_.user_data_template;
   text = util::replace_all(text, "{service}", settings_.service);
-  text = util::replace_all(text, "{label}", spec.meta.label);
+  // A rebuild renders the release of the pool it rebuilds: the same label and revision.
+  text = util::replace_all(text, "{label}", spec.meta.rebuild_of.empty() ? spec.meta.label : spec.meta.rebuild_of);
   text = util::replace_all(text, "{revision}", spec.meta.revision);
   text = util::replace_all(text, "{index}", std::to_string(index));
   text = util::replace_all(text, "{port}", std::to_string(settings_.port));

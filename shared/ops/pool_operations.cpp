@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "shared/core/label.hpp"
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/smoke_runner.hpp"
@@ -64,30 +65,90 @@ Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteR
 
 }  // namespace
 
+namespace {
+
+// Invariant 10 for a label that exists already.
+Status check_same_revision(const Pool& existing, const std::string& revision) {
+  if (!existing.meta.revision.empty() && existing.meta.revision == revision) return {};
+  const std::string recorded =
+      existing.meta.revision.empty() ? "no recorded revision" : "revision " + existing.meta.revision;
+  const std::string wanted = revision.empty() ? "no revision (set GIT_COMMIT or pass --revision)" : "revision " + revision;
+  return Error{ErrorKind::refused,
+               "pool " + existing.label() + " exists with " + recorded + ", and this run builds " + wanted +
+                   "; a label names one revision forever, so nothing was changed. Use a label that cannot repeat "
+                   "for another commit (for example the build number and the short commit hash)"};
+}
+
+// Creates the pool `spec` describes, or reuses the one of the same label and revision.
+Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) {
+  const std::string& label = spec.meta.label;
+  PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
+  if (const Pool* existing = find_pool(pools, label); existing != nullptr) {
+    PHX_TRY(check_same_revision(*existing, spec.meta.revision));
+    if (existing->complete) {
+      services.reporter.step("pool " + label + " already exists with the same revision (created " +
+                             util::format_iso8601(existing->meta.created_at) +
+                             "); pools are immutable, nothing changed");
+      return CreateResult{*existing, true};
+    }
+  }
+  services.reporter.step("creating pool " + label + " of " + util::plural(static_cast<std::size_t>(spec.size), "server") +
+                         (spec.meta.rebuild_of.empty() ? "" : " from the release of pool " + spec.meta.rebuild_of) +
+                         " with " + services.provider.describe());
+  const auto started = services.clock.now();
+  auto pool = services.provider.create_pool(spec);
+  if (!pool) return pool.error().context("creating pool " + label);
+  services.reporter.step("pool " + label + " created in " +
+                         util::format_duration_ms(util::elapsed_ms(started, services.clock.now())));
+  return CreateResult{*pool, false};
+}
+
+}  // namespace
+
 Result<CreateResult> create_pool(Services& services, const CreateOptions& options) {
   PoolSpec spec;
   spec.meta.label = options.label;
   spec.meta.created_at = services.clock.wall_now();
-  spec.meta.revision = services.identity.revision;
+  spec.meta.revision = options.revision.value_or(services.identity.revision);
   spec.meta.triggered_by = services.identity.user;
   spec.size = options.size.value_or(services.config.pool_size);
+  return create_from_spec(services, spec);
+}
 
-  auto pools = services.provider.list_pools();
-  if (!pools) return pools.error();
-  if (const Pool* existing = find_pool(*pools, options.label); existing != nullptr && existing->complete) {
-    services.reporter.step("pool " + options.label + " already exists (created " +
-                           util::format_iso8601(existing->meta.created_at) + "); pools are immutable, nothing changed");
-    return CreateResult{*existing, true};
+std::string next_rebuild_label(const std::string& from, const std::vector<Pool>& pools) {
+  const auto rebuild_number = [](const std::string& label, const std::string& base) -> std::optional<long long> {
+    if (label.size() <= base.size() + 2 || label.compare(0, base.size() + 2, base + ".r") != 0) return std::nullopt;
+    return util::parse_int(label.substr(base.size() + 2));
+  };
+  std::string base = from;
+  if (const auto dot = from.rfind(".r"); dot != std::string::npos && rebuild_number(from, from.substr(0, dot))) {
+    base = from.substr(0, dot);
   }
-  services.reporter.step("creating pool " + options.label + " of " +
-                         util::plural(static_cast<std::size_t>(spec.size), "server") + " with " +
-                         services.provider.describe());
-  const auto started = services.clock.now();
-  auto pool = services.provider.create_pool(spec);
-  if (!pool) return pool.error().context("creating pool " + options.label);
-  services.reporter.step("pool " + options.label + " created in " +
-                         util::format_duration_ms(util::elapsed_ms(started, services.clock.now())));
-  return CreateResult{*pool, false};
+  long long highest = 0;
+  for (const auto& pool : pools) {
+    if (const auto number = rebuild_number(pool.label(), base)) highest = std::max(highest, *number);
+  }
+  return base + ".r" + std::to_string(highest + 1);
+}
+
+Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& options) {
+  PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
+  const Pool* from = find_pool(pools, options.from);
+  if (from == nullptr) return no_such_pool(services, options.from);
+  if (!from->complete) {
+    return Error{ErrorKind::invalid, "pool " + options.from +
+                                         " was not created completely, so its release cannot be rebuilt; re-run "
+                                         "'create-pipeline create --label " + options.from + "' first"};
+  }
+  PoolSpec spec;
+  spec.meta.label = options.label.value_or(next_rebuild_label(options.from, pools));
+  PHX_TRY(validate_label(spec.meta.label, "the rebuild's label"));
+  spec.meta.created_at = services.clock.wall_now();
+  spec.meta.revision = from->meta.revision;
+  spec.meta.triggered_by = services.identity.user;
+  spec.meta.rebuild_of = from->label();
+  spec.size = options.size.value_or(static_cast<int>(from->servers.size()));
+  return create_from_spec(services, spec);
 }
 
 Result<SmokeReport> smoke_test(Services& services, const std::string& label) {

@@ -16,13 +16,30 @@ namespace phoenix::ops {
 
 struct CreateOptions {
   std::string label;
-  std::optional<int> size;  // default: pool.size of the config
+  std::optional<int> size;              // default: pool.size of the config
+  std::optional<std::string> revision;  // default: the CI server's (GO_REVISION, GIT_COMMIT)
 };
 struct CreateResult {
   Pool pool;
   bool already_existed = false;
 };
+// Invariant 10: a label names one revision forever. A pool that exists with the same
+// revision is reused (a re-run CI stage; an interrupted creation is completed); one with
+// another revision, or with none recorded, is refused (`refused`) and left untouched.
 Result<CreateResult> create_pool(Services& services, const CreateOptions& options);
+
+struct RebuildOptions {
+  std::string from;                  // the pool whose release to rebuild
+  std::optional<std::string> label;  // default: <from>.r1, .r2, ... (the first free one)
+  std::optional<int> size;           // default: the size of `from`
+};
+// The same release as pool `from` (its artifact and revision) on fresh servers: for failures
+// that are not the code's (a broken or compromised server, a patched base image). Never
+// touches the balancer.
+Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& options);
+
+// "41.r3" when 41.r1 and 41.r2 exist (a rebuild of 41.r2 counts from 41 too).
+std::string next_rebuild_label(const std::string& from, const std::vector<Pool>& pools);
 
 // Runs the smoke checks and records the verdict on the pool. A failing check is not an error
 // here: the report says so, and the caller decides the exit code after writing JUnit.

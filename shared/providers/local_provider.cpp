@@ -322,12 +322,22 @@ Status LocalProvider::run_servers(LocalPoolRecord& record) {
   return wait_until_listening(record, all);
 }
 
+Result<fs::path> LocalProvider::release_source(const PoolMetadata& meta) {
+  if (meta.rebuild_of.empty()) return settings_.artifact;
+  // A rebuild runs the very release the other pool runs: its own copy, not the configured
+  // artifact, which may have been rebuilt since.
+  auto source = load(meta.rebuild_of);
+  if (!source) return source.error().context("reading pool " + meta.rebuild_of + ", the release to rebuild");
+  return pool_directory(meta.rebuild_of) / source->artifact;
+}
+
 Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
   const std::string& label = spec.meta.label;
   const fs::path directory = pool_directory(label);
   std::error_code ec;
-  if (!fs::exists(directory / "pool.json", ec) && !fs::exists(settings_.artifact, ec)) {
-    return Error{ErrorKind::invalid, "the release artifact " + settings_.artifact.string() +
+  PHX_TRY_ASSIGN(const fs::path artifact, release_source(spec.meta));
+  if (!fs::exists(directory / "pool.json", ec) && !fs::exists(artifact, ec)) {
+    return Error{ErrorKind::invalid, "the release artifact " + artifact.string() +
                                          " does not exist (provider.artifact); build it first"};
   }
   // One run at a time per pool: a concurrent create of the same label waits here, then finds
@@ -345,20 +355,20 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
     reporter_.step("resuming the interrupted creation of pool " + label);
   } else {
     record.meta = spec.meta;
-    record.artifact = (fs::path("release") / settings_.artifact.filename()).string();
+    record.artifact = (fs::path("release") / artifact.filename()).string();
   }
 
   // The pool's own copy of the release, made whole before anything runs from it.
   if (!fs::exists(directory / record.artifact, ec)) {
-    if (!fs::exists(settings_.artifact, ec)) {
-      return Error{ErrorKind::invalid, "the release artifact " + settings_.artifact.string() +
+    if (!fs::exists(artifact, ec)) {
+      return Error{ErrorKind::invalid, "the release artifact " + artifact.string() +
                                            " does not exist (provider.artifact); build it first"};
     }
-    reporter_.step("copying release " + settings_.artifact.string() + " into pool " + label);
+    reporter_.step("copying release " + artifact.string() + " into pool " + label);
     const fs::path staging = directory / "release.partial";
     PHX_TRY(util::remove_tree(staging));
     PHX_TRY(util::make_directories(staging));
-    PHX_TRY(util::copy_tree(settings_.artifact, staging / settings_.artifact.filename()));
+    PHX_TRY(util::copy_tree(artifact, staging / artifact.filename()));
     PHX_TRY(util::remove_tree(directory / "release"));
     fs::rename(staging, directory / "release", ec);
     if (ec)

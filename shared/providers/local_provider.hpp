@@ -65,6 +65,9 @@ class LocalProvider final : public Provider {
   std::filesystem::path service_directory() const { return settings_.state_dir / settings_.service; }
 
  private:
+  // Where a pool's release comes from: the configured artifact, or for a rebuild the copy in
+  // the pool it rebuilds.
+  Result<std::filesystem::path> release_source(const PoolMetadata& meta);
   std::filesystem::path pool_directory(const std::string& label) const;
   Result<LocalPoolRecord> load(const std::string& label) const;
   Status save(const LocalPoolRecord& record) const;

@@ -41,7 +41,8 @@ struct InterruptRig {
     REQUIRE(util::write_file_atomic(config, text).ok());
   }
 
-  std::vector<std::string> create() const { return {"create", "--label", "1", "--config", config}; }
+  // The same revision every time: a re-run completes the pool (a label names one revision).
+  std::vector<std::string> create() const { return {"create", "--label", "1", "--revision", "r1", "--config", config}; }
 
   // The pids pool.json records (0 for a server not started yet).
   std::set<pid_t> recorded() const {
@@ -96,10 +97,10 @@ struct InterruptRig {
   // Starts `create` in the background and sends it `signal` `delay` after every server is
   // recorded, while they are still starting; checks the invariant all along.
   void interrupt_create(int signal, std::chrono::milliseconds delay) {
-    auto tool = util::spawn_detached(
-        {{(binary_directory() / "create-pipeline").string(), "create", "--label", "1", "--config", config},
-         dir.path(),
-         dir.path() / "interrupted-create.log"});
+    auto tool = util::spawn_detached({{(binary_directory() / "create-pipeline").string(), "create", "--label", "1",
+                                       "--revision", "r1", "--config", config},
+                                      dir.path(),
+                                      dir.path() / "interrupted-create.log"});
     REQUIRE(tool.ok());
     bool all_recorded = false;
     for (int i = 0; i < 2000 && !all_recorded; ++i) {

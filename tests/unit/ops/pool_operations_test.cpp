@@ -11,7 +11,7 @@ using namespace phoenix::fakes;
 
 TEST_CASE("create records the CI revision and trigger user on the pool", "[ops][create]") {
   FakeWorld world;
-  auto created = ops::create_pool(world.services, {"42", std::nullopt});
+  auto created = ops::create_pool(world.services, {.label = "42"});
   REQUIRE(created.ok());
   CHECK_FALSE(created->already_existed);
   CHECK(world.provider.calls == std::vector<std::string>{"create_pool 42 2"});
@@ -20,14 +20,57 @@ TEST_CASE("create records the CI revision and trigger user on the pool", "[ops][
   CHECK(created->pool.meta.smoke == SmokeVerdict::pending);
 }
 
-TEST_CASE("creating an existing pool changes nothing: pools are immutable", "[ops][create]") {
+TEST_CASE("creating an existing pool of the same revision changes nothing: pools are immutable", "[ops][create]") {
   FakeWorld world;
-  world.provider.add_pool("42", 3, 5);
-  auto created = ops::create_pool(world.services, {"42", 5});
+  world.provider.add_pool("42", 3, 5).meta.revision = "abc123";
+  auto created = ops::create_pool(world.services, {.label = "42", .size = 5});
   REQUIRE(created.ok());
   CHECK(created->already_existed);
   CHECK(created->pool.servers.size() == 3);
   CHECK(world.provider.calls.empty());
+}
+
+TEST_CASE("a label that exists with another revision, or none recorded, is refused untouched", "[ops][create]") {
+  FakeWorld world;
+  world.provider.add_pool("7", 2, 5).meta.revision = "0ld0ld";
+  auto refused = ops::create_pool(world.services, {.label = "7"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("pool 7 exists with revision 0ld0ld"));
+  CHECK_THAT(refused.error().message, Catch::Contains("this run builds revision abc123"));
+  CHECK(world.provider.calls.empty());
+
+  world.provider.add_pool("8", 2, 5);  // made by hand, no revision recorded
+  auto unknown = ops::create_pool(world.services, {.label = "8"});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK_THAT(unknown.error().message, Catch::Contains("exists with no recorded revision"));
+
+  // --revision states it by hand; the same revision resumes an interrupted creation.
+  Pool& half = world.provider.add_pool("9", 2, 5);
+  half.meta.revision = "f00";
+  half.complete = false;
+  auto resumed = ops::create_pool(world.services, {.label = "9", .revision = "f00"});
+  REQUIRE(resumed.ok());
+  CHECK(world.provider.calls == std::vector<std::string>{"create_pool 9 2"});
+}
+
+TEST_CASE("rebuild creates the same release and revision on fresh servers, labelled L.rN", "[ops][rebuild]") {
+  FakeWorld world;
+  Pool& original = world.provider.add_pool("41", 3, 60);
+  original.meta.revision = "4141";
+  world.provider.add_pool("41.r1", 3, 30).meta.revision = "4141";
+  CHECK(ops::next_rebuild_label("41", world.provider.pools) == "41.r2");
+  CHECK(ops::next_rebuild_label("41.r1", world.provider.pools) == "41.r2");
+  CHECK(ops::next_rebuild_label("7", world.provider.pools) == "7.r1");
+
+  auto rebuilt = ops::rebuild_pool(world.services, {.from = "41"});
+  REQUIRE(rebuilt.ok());
+  CHECK(rebuilt->pool.label() == "41.r2");
+  CHECK(rebuilt->pool.meta.revision == "4141");  // the release's, not this run's (abc123)
+  CHECK(rebuilt->pool.meta.rebuild_of == "41");
+  CHECK(rebuilt->pool.servers.size() == 3);
+  CHECK(world.balancer.calls.empty());
+  CHECK(ops::rebuild_pool(world.services, {.from = "40"}).error().kind == ErrorKind::invalid);
 }
 
 TEST_CASE("smoke-test records the verdict on the pool", "[ops][smoke]") {

@@ -1,0 +1,91 @@
+// Invariant 10: a label names one revision forever. Re-running the per-commit stage for the
+// same commit reuses the pool; the same label for another commit is refused, nothing touched.
+// rebuild makes the same release again on fresh servers.
+
+#include <catch2/catch.hpp>
+
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+struct LabelRig {
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  std::string config;
+
+  LabelRig() {
+    ServiceOptions options;
+    options.pool_size = 2;
+    config = write_service_config(dir.path(), haproxy, options).string();
+  }
+
+  ToolResult run(const std::string& commit, std::vector<std::string> arguments) const {
+    arguments.insert(arguments.end(), {"--config", config});
+    return run_tool("create-pipeline", arguments, {"GIT_COMMIT=" + commit, "JENKINS_URL=https://jenkins.example/"});
+  }
+
+  std::string pool_record(const std::string& label) const {
+    const auto text = util::read_file(dir.path() / "state" / "web" / "pools" / label / "pool.json");
+    return text ? *text : std::string();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a label is reused for the same commit and refused for another one, nothing touched", "[e2e][labels]") {
+  LabelRig rig;
+  REQUIRE(rig.run("aaaaaaa1", {"run", "--label", "7"}).exit_code == 0);
+  const auto record = rig.pool_record("7");
+
+  const auto again = rig.run("aaaaaaa1", {"run", "--label", "7"});
+  INFO(again.err);
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.err, Catch::Contains("already exists with the same revision"));
+
+  const auto other = rig.run("bbbbbbb2", {"run", "--label", "7"});
+  INFO(other.err);
+  CHECK(other.exit_code == 3);
+  CHECK_THAT(other.err, Catch::Contains("pool 7 exists with revision aaaaaaa1, and this run builds revision bbbbbbb2"));
+  CHECK(rig.pool_record("7") == record);
+
+  // Stated by hand with --revision, as a person running it outside CI would.
+  const auto by_hand =
+      run_tool("create-pipeline", {"run", "--label", "7", "--revision", "aaaaaaa1", "--config", rig.config});
+  CHECK(by_hand.exit_code == 0);
+}
+
+TEST_CASE("rebuild gives a smoke-tested pool of the same release and revision, and touches no balancer",
+          "[e2e][labels][rebuild]") {
+  LabelRig rig;
+  REQUIRE(rig.run("cafe0001", {"run", "--label", "41"}).exit_code == 0);
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "41", "--config", rig.config}).exit_code == 0);
+  const auto servers_before = rig.haproxy.command("show servers state web");
+
+  const auto junit = rig.dir.path() / "reports" / "rebuild.xml";
+  const auto rebuilt = rig.run("ffff9999", {"rebuild", "--from", "41", "--junit", junit.string()});
+  INFO(rebuilt.err);
+  REQUIRE(rebuilt.exit_code == 0);
+  CHECK_THAT(rebuilt.out, Catch::Contains("created pool 41.r1"));
+  CHECK_THAT(rebuilt.out, Catch::Contains("smoke test passed for pool 41.r1"));
+  CHECK(std::filesystem::exists(junit));
+  CHECK(rig.haproxy.command("show servers state web") == servers_before);
+
+  const auto listing = parse_output(rig.run("x", {"list", "--output", "json"}).out);
+  const cJSON* pool = cJSON_GetArrayItem(cJSON_GetObjectItem(listing.get(), "pools"), 0);
+  REQUIRE(pool != nullptr);
+  CHECK(std::string(cJSON_GetObjectItem(pool, "label")->valuestring) == "41.r1");
+  CHECK(std::string(cJSON_GetObjectItem(pool, "revision")->valuestring) == "cafe0001");
+  CHECK(std::string(cJSON_GetObjectItem(pool, "rebuild_of")->valuestring) == "41");
+  CHECK(std::string(cJSON_GetObjectItem(pool, "smoke")->valuestring) == "passed");
+  CHECK_THAT(rig.run("x", {"list"}).out, Catch::Contains("rebuild of 41"));
+
+  // The next one is 41.r2, and it deploys like any pool.
+  REQUIRE(rig.run("x", {"rebuild", "--from", "41"}).exit_code == 0);
+  CHECK(run_tool("deploy-pipeline", {"deploy", "--label", "41.r2", "--config", rig.config}).exit_code == 0);
+  CHECK(http_get(rig.haproxy.url()).second == "41.r2\n");
+}
