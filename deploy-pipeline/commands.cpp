@@ -3,6 +3,7 @@
 #include "shared/ci/ci_config.hpp"
 #include "shared/core/label.hpp"
 #include "shared/core/render.hpp"
+#include "shared/core/watch.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/switch_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
@@ -46,21 +47,41 @@ std::string switch_summary(const std::string& operation, const ops::SwitchResult
   if (!result.left_in_maintenance.empty()) {
     out += "left in maintenance (connections still open): " + util::join(result.left_in_maintenance, ", ") + "\n";
   }
+  if (result.watched_ms) {
+    out +=
+        "watched pool " + result.plan.target + " for " + util::format_duration_ms(*result.watched_ms) + ": no breach\n";
+  }
   if (result.history_warning) out += "WARNING: " + *result.history_warning + "\n";
   return out;
+}
+
+// --watch DURATION: "30s", "10m", "1h".
+Result<std::optional<std::chrono::seconds>> watch_option(const CommandContext& context) {
+  const auto text = context.args().text("watch");
+  if (!text) return std::optional<std::chrono::seconds>{};
+  const auto duration = parse_watch_duration(*text);
+  if (!duration) {
+    return Error{ErrorKind::invalid, context.args().origin("watch") +
+                                         " must be a duration like 30s, 10m or 1h (at most "
+                                         "24h), not '" +
+                                         util::printable(*text, 40) + "'"};
+  }
+  return std::optional<std::chrono::seconds>(*duration);
 }
 
 Status run_deploy(CommandContext& context) {
   // Under GoCD the deploy pipeline inherits the create pipeline's label (${upstream}).
   auto label = context.label();
   if (!label) return label.error();
+  PHX_TRY_ASSIGN(const auto watch, watch_option(context));
   auto services = context.services();
   if (!services) return services.error();
   const auto& args = context.args();
   auto result = ops::deploy(**services, {.label = *label,
                                          .force = args.flag("force"),
                                          .dry_run = args.flag("dry-run"),
-                                         .break_lock = args.flag("break-lock")});
+                                         .break_lock = args.flag("break-lock"),
+                                         .watch = watch});
   if (!result) return result.error();
   context.print(switch_summary("deploy", *result));
   return {};
@@ -72,8 +93,11 @@ Status run_rollback(CommandContext& context) {
                                .reason = args.text("reason").value_or(""),
                                .force = args.flag("force"),
                                .dry_run = args.flag("dry-run"),
-                               .break_lock = args.flag("break-lock")};
+                               .break_lock = args.flag("break-lock"),
+                               .expect_live = args.text("expect-live")};
   if (options.to) PHX_TRY(validate_label(*options.to, args.origin("to")));
+  if (options.expect_live) PHX_TRY(validate_label(*options.expect_live, args.origin("expect-live")));
+  PHX_TRY_ASSIGN(options.watch, watch_option(context));
   PHX_TRY_ASSIGN(options.reason, reason_option(context, false));
   auto services = context.services();
   if (!services) return services.error();
@@ -226,6 +250,9 @@ OptionSpec text_option(std::string name, std::string value_name, std::string hel
 }
 
 std::vector<OptionSpec> switch_options(std::vector<OptionSpec> own) {
+  own.push_back(text_option("watch", "DURATION",
+                            "after the switch, watch the new pool this long (30s, 10m, 1h) and switch back on a breach "
+                            "of the watch thresholds"));
   own.push_back({.name = "force", .help = "deploy even though the pool's smoke verdict is not 'passed'"});
   own.push_back(cli::dry_run_option());
   own.push_back(cli::break_lock_option());
@@ -235,7 +262,7 @@ std::vector<OptionSpec> switch_options(std::vector<OptionSpec> own) {
 cli::Command deploy_command() {
   return {.name = "deploy",
           .summary = "make pool L the live pool",
-          .synopsis = "deploy [--label L] [--dry-run] [--force]",
+          .synopsis = "deploy [--label L] [--watch DURATION] [--dry-run] [--force]",
           .details =
               "Adds pool L's servers to the balancer on standby, waits until the balancer's own health\n"
               "checks pass for every one, routes traffic to them, then drains and removes the old servers\n"
@@ -250,17 +277,24 @@ cli::Command deploy_command() {
 cli::Command rollback_command() {
   return {.name = "rollback",
           .summary = "make the previous known-good pool live again",
-          .synopsis = "rollback [--to L] [--reason TEXT]",
+          .synopsis = "rollback [--to L] [--reason TEXT] [--expect-live L] [--watch DURATION]",
           .details =
               "Makes the newest pool older than the live one whose smoke test passed and that is not\n"
-              "marked bad live again (or pool L with --to), and marks the pool rolled back from as bad\n"
-              "with the reason. Re-running an interrupted rollback finishes it. --to and --reason default\n"
-              "to PHOENIX_ROLLBACK_TO and PHOENIX_ROLLBACK_REASON (for CI servers that do not expand\n"
-              "variables in arguments).",
+              "marked bad live again (or pool L with --to; a bad or failed pool needs --force), and marks\n"
+              "the pool rolled back from as bad with the reason. A refused rollback changes nothing;\n"
+              "--expect-live L refuses unless L is the live pool, so an alert about L never rolls back a\n"
+              "later release. With --watch, the pool rolled back to is watched like a deploy's.\n"
+              "Re-running an interrupted rollback finishes it. --to, --reason and --expect-live default to\n"
+              "PHOENIX_ROLLBACK_TO, PHOENIX_ROLLBACK_REASON and PHOENIX_EXPECT_LIVE (for CI servers that\n"
+              "do not expand variables in arguments).",
           .example = "deploy-pipeline rollback --reason 'checkout errors after 42'",
-          .options = switch_options({text_option("to", "L", "the pool to roll back to", "PHOENIX_ROLLBACK_TO"),
-                                     text_option("reason", "TEXT", "why, recorded on the bad pool and in history",
-                                                 "PHOENIX_ROLLBACK_REASON")}),
+          .options = switch_options(
+              {text_option("to", "L", "the pool to roll back to", "PHOENIX_ROLLBACK_TO"),
+               text_option("reason", "TEXT", "why, recorded on the bad pool and in history", "PHOENIX_ROLLBACK_REASON"),
+               text_option("expect-live", "L",
+                           "refuse (exit 3, nothing changed) unless pool L is the live one: for alert-triggered "
+                           "rollbacks",
+                           "PHOENIX_EXPECT_LIVE")}),
           .run = run_rollback};
 }
 

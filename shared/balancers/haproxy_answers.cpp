@@ -18,6 +18,8 @@ int to_int(std::string_view text) {
   return value ? static_cast<int>(*value) : 0;
 }
 
+long long to_long(std::string_view text) { return util::parse_int(util::trim(text)).value_or(0); }
+
 // Column positions by header name.
 std::map<std::string, std::size_t> index_columns(const std::vector<std::string>& names) {
   std::map<std::string, std::size_t> columns;
@@ -80,6 +82,12 @@ Result<std::vector<StatRow>> parse_show_stat(std::string_view csv) {
     row.check_status = check;
     row.weight = to_int(column(fields, "weight"));
     row.address = column(fields, "addr");
+    if (const auto requests = column(fields, "req_tot"); !requests.empty()) {
+      row.counters = MemberCounters{.requests = to_long(requests),
+                                    .http_5xx = to_long(column(fields, "hrsp_5xx")),
+                                    .connection_errors = to_long(column(fields, "econ")),
+                                    .response_errors = to_long(column(fields, "eresp"))};
+    }
     rows.push_back(std::move(row));
   }
   return rows;
@@ -150,6 +158,7 @@ std::vector<Member> to_members(const std::vector<ServerStateRow>& states, const 
       member.check_text = found->second->check_status;
       member.sessions = found->second->sessions;
       member.check = check_state(member.status_text, member.check_text);
+      member.counters = found->second->counters;
     }
     members.push_back(std::move(member));
   }

@@ -2,6 +2,7 @@
 // Parsing HAProxy's Runtime API answers (HAProxy 2.6). Pure functions: text in, values out.
 // Parsing goes by header names, never by column position, so added columns do not matter.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +24,8 @@ struct StatRow {
   std::string status;        // "UP", "DOWN 1/2", "MAINT", "DRAIN", "no check"
   std::string check_status;  // "L7OK", "INI", ... without the "* " in-progress marker
   int weight = 0;
-  std::string address;  // addr
+  std::string address;                     // addr
+  std::optional<MemberCounters> counters;  // req_tot, hrsp_5xx, econ, eresp (absent in TCP mode)
 };
 
 // `show stat [<backend>] 4 -1` CSV. Rows for FRONTEND/BACKEND lines are skipped.

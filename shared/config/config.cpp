@@ -285,6 +285,44 @@ void read_smoke_test(ObjectReader& root, Config& config, Status& status) {
   if (status.ok()) status = reader->finish();
 }
 
+void read_watch(ObjectReader& root, Config& config, Status& status) {
+  auto reader = root.object("watch", false);
+  if (!reader) return;
+  auto& thresholds = config.watch.thresholds;
+  if (auto interval = reader->integer("interval_ms", false, 100, 60000)) {
+    thresholds.interval = std::chrono::milliseconds(*interval);
+  }
+  if (auto window = reader->integer("window_s", false, 1, 3600)) thresholds.window = std::chrono::seconds(*window);
+  if (auto minimum = reader->integer("min_requests", false, 1, 1000000000)) thresholds.min_requests = *minimum;
+  if (auto ratio = reader->number("max_5xx_ratio", false, 0.0, 1.0)) thresholds.max_5xx_ratio = *ratio;
+  if (auto down = reader->integer("max_down_members", false, 0, 1000))
+    thresholds.max_down_members = static_cast<int>(*down);
+  if (auto failures = reader->integer("check_failures", false, 1, 100)) {
+    thresholds.check_failures = static_cast<int>(*failures);
+  }
+  if (auto checks = reader->object_array("checks", false)) {
+    for (auto& check_reader : *checks) {
+      WatchCheck check;
+      check.check.name = check_reader.string("name", true).value_or("");
+      if (auto url = check_reader.string("url", true)) {
+        if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+          check_reader.fail("url", "must be an http:// or https:// URL (the public frontend)");
+        }
+        check.url = *url;
+      }
+      check.check.expect_status =
+          static_cast<int>(check_reader.integer("expect_status", false, 100, 599).value_or(200));
+      check.check.expect_body = check_reader.string("expect_body", false).value_or("");
+      if (auto timeout = check_reader.integer("timeout_ms", false, 1, 60000)) {
+        check.check.timeout = std::chrono::milliseconds(*timeout);
+      }
+      reader->adopt(check_reader.finish());
+      config.watch.checks.push_back(check);
+    }
+  }
+  if (status.ok()) status = reader->finish();
+}
+
 void read_small_sections(ObjectReader& root, Config& config, Status& status) {
   if (auto pool = root.object("pool", false)) {
     if (auto size = pool->integer("size", false, 1, kMaxPoolSize)) config.pool_size = static_cast<int>(*size);
@@ -336,6 +374,7 @@ Result<Config> parse_config(std::string_view text, const fs::path& file) {
   read_small_sections(root, config, status);
   read_provider(root, config, status);
   read_smoke_test(root, config, status);
+  read_watch(root, config, status);
   read_balancer(root, config, status);
   read_state(root, config, status);
   const auto root_status = root.finish();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "shared/core/smoke.hpp"
+#include "shared/core/watch.hpp"
 #include "shared/util/result.hpp"
 
 namespace phoenix::config {
@@ -122,6 +123,7 @@ struct Config {
   int retention_keep_good = 2;  // known-good pools prune and delete never go below
   std::chrono::seconds lock_stale_after{3600};
   std::size_t history_keep = 10000;  // events; the oldest are dropped beyond it
+  WatchSettings watch;               // deploy --watch: thresholds and checks
 };
 
 // Reads and validates a configuration file. Every error is `invalid` and names the file,

@@ -128,6 +128,25 @@ std::optional<std::int64_t> ObjectReader::integer(const char* key, bool required
   return static_cast<std::int64_t>(value);
 }
 
+std::optional<double> ObjectReader::number(const char* key, bool required, double min, double max) {
+  const cJSON* item = lookup(key, required);
+  if (item == nullptr) return std::nullopt;
+  char range[96];
+  std::snprintf(range, sizeof range, "a number between %g and %g", min, max);
+  if (!cJSON_IsNumber(item)) {
+    fail(key, std::string("expected ") + range + ", " + got(item));
+    return std::nullopt;
+  }
+  const double value = item->valuedouble;
+  if (!std::isfinite(value) || value < min || value > max) {
+    char shown[64];
+    std::snprintf(shown, sizeof shown, "%g", value);
+    fail(key, std::string("expected ") + range + ", got " + shown);
+    return std::nullopt;
+  }
+  return value;
+}
+
 std::optional<bool> ObjectReader::boolean(const char* key, bool required) {
   const cJSON* item = lookup(key, required);
   if (item == nullptr) return std::nullopt;

@@ -37,6 +37,7 @@ class ObjectReader {
   // returns nothing; errors() lists the first one.
   std::optional<std::string> string(const char* key, bool required);
   std::optional<std::int64_t> integer(const char* key, bool required, std::int64_t min, std::int64_t max);
+  std::optional<double> number(const char* key, bool required, double min, double max);
   std::optional<bool> boolean(const char* key, bool required);
   std::optional<std::vector<std::string>> string_array(const char* key, bool required, bool allow_empty);
   // A nested object (marked as read). Its reader must be finished by the caller.

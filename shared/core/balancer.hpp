@@ -24,6 +24,15 @@ enum class CheckState {
 };
 const char* to_string(CheckState state);
 
+// A member's traffic since the balancer process started (cumulative; a reload or restart starts
+// them again from 0), where the balancer counts it.
+struct MemberCounters {
+  long long requests = 0;           // HTTP requests answered (HAProxy req_tot)
+  long long http_5xx = 0;           // responses 500-599 (hrsp_5xx)
+  long long connection_errors = 0;  // connections that failed (econ)
+  long long response_errors = 0;    // responses that broke off (eresp)
+};
+
 // One server as the balancer sees it.
 struct Member {
   std::string name;     // member_name(label, server id) for members Phoenix added
@@ -36,6 +45,7 @@ struct Member {
   // The balancer's own words, for people only ("UP 1/2", "L7OK"); nothing branches on them.
   std::string status_text;
   std::string check_text;
+  std::optional<MemberCounters> counters;  // nothing where the balancer does not count traffic
 
   // Takes new traffic (or would, once healthy): ready with a weight.
   bool admitted() const { return admin == AdminState::ready && weight > 0; }

@@ -7,6 +7,7 @@
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
+#include "shared/ops/watch_operations.hpp"
 #include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 
@@ -22,6 +23,8 @@ struct SwitchJob {
   SwitchRequest request;
   std::string reason;  // rollback: why; recorded in history
   bool dry_run = false;
+  bool automatic = false;           // a watch's rollback: recorded as auto-rollback
+  bool defer_good_verdict = false;  // a watched deploy: the replaced pool is judged after the watch
 };
 
 struct Observation {
@@ -48,7 +51,8 @@ Pass plan_again(Error error) { return {PassEnd::plan_again, std::move(error)}; }
 
 std::optional<std::string> record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from,
                                          HistoryResult result, long long duration_ms, const std::string& detail) {
-  HistoryEvent event = new_event(services, history_action(job.operation), job.request.target, result);
+  const auto action = job.automatic ? HistoryAction::auto_rollback : history_action(job.operation);
+  HistoryEvent event = new_event(services, action, job.request.target, result);
   event.from = util::join(from, ",");
   event.duration_ms = duration_ms;
   event.detail = detail;
@@ -206,7 +210,7 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   result.history_warning =
       record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms, job.reason);
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
-  if (job.operation == Operation::deploy) {
+  if (job.operation == Operation::deploy && !job.defer_good_verdict) {
     const auto marked = mark_replaced_pools_good(services, observation, result.plan);
     if (!marked.ok())
       services.reporter.warning("could not record the verdict of the replaced pool: " + marked.error().message);
@@ -348,19 +352,58 @@ std::string repair_target(Services& services, const Observation& observation, co
   return candidates.empty() ? live.back() : candidates.front().label();
 }
 
-}  // namespace
-
-Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
-  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::deploy));
-  PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "deploy --label " + options.label,
-                                                                  options.dry_run, options.break_lock));
-  if (lock) interrupted_operation(services);
-  return switch_to(services, {.operation = Operation::deploy,
-                              .request = {.target = options.label, .force = options.force},
-                              .dry_run = options.dry_run});
+// --expect-live: the alert that started this rollback was about pool `expected`; if another
+// pool is live meanwhile, the alert is stale and nothing changes.
+Status check_expected_live(const Observation& observation, const std::string& expected) {
+  const auto live = live_labels(observation.members);
+  if (live.size() == 1 && live.front() == expected) return {};
+  return Error{ErrorKind::refused,
+               "--expect-live " + expected + ": pool " + expected +
+                   " is not the live pool (live: " + (live.empty() ? std::string("none") : util::join(live, ", ")) +
+                   "); a stale alert rolls nothing back, nothing was changed"};
 }
 
-Result<SwitchResult> rollback(Services& services, const RollbackOptions& options) {
+// After a switch: watch the new pool; on a breach switch back to the one it replaced.
+Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::chrono::seconds duration,
+                                 Operation operation) {
+  const std::string& target = result.plan.target;
+  PHX_TRY_ASSIGN(const auto outcome, watch_pool(services, {.target = target, .duration = duration}));
+  if (!outcome.breach) {
+    services.reporter.step("pool " + target + " passed its watch of " + std::to_string(duration.count()) + " s");
+    if (operation == Operation::deploy) {
+      PHX_TRY_ASSIGN(const auto observation, observe(services));
+      PHX_TRY(mark_replaced_pools_good(services, observation, result.plan));
+    }
+    result.watched_ms = outcome.watched_ms;
+    return result;
+  }
+  const std::string detected = util::format_duration_ms(outcome.watched_ms);
+  services.reporter.warning("pool " + target + " breached its watch after " + detected + ": " + *outcome.breach);
+  if (result.plan.from.size() != 1) {
+    return Error{ErrorKind::failed,
+                 "pool " + target + " breached its watch: " + *outcome.breach +
+                     "; no single pool to switch back to (it replaced " +
+                     (result.plan.from.empty() ? std::string("none") : util::join(result.plan.from, ", ")) +
+                     "): roll back by hand with 'deploy-pipeline rollback --to L'"};
+  }
+  const std::string back_to = result.plan.from.front();
+  services.reporter.step("switching back to pool " + back_to + " automatically");
+  auto back = rollback(services, {.to = back_to,
+                                  .reason = "automatic: " + *outcome.breach,
+                                  .force = true,
+                                  .expect_live = target,
+                                  .automatic = true});
+  if (!back) {
+    return back.error().context("pool " + target + " breached its watch (" + *outcome.breach +
+                                "), and the automatic rollback to pool " + back_to + " did not happen");
+  }
+  return Error{ErrorKind::failed, "pool " + target + " breached its watch after " + detected + ": " + *outcome.breach +
+                                      "; rolled back to pool " + back_to + " automatically in " +
+                                      util::format_duration_ms(back->duration_ms) + " and marked pool " + target +
+                                      " bad"};
+}
+
+Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options) {
   if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::rollback));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, "rollback" + (options.to ? " --to " + *options.to : ""),
@@ -375,6 +418,7 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
                                 .reason = interrupted->reason});
   }
   PHX_TRY_ASSIGN(const auto observation, observe(services));
+  if (options.expect_live) PHX_TRY(check_expected_live(observation, *options.expect_live));
   PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, options.to));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   services.reporter.step("rolling back from pool " + (choice.from.empty() ? std::string("(none)") : choice.from) +
@@ -385,7 +429,32 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
   return switch_to(services, {.operation = Operation::rollback,
                               .request = {.target = choice.target, .force = options.force},
                               .reason = reason,
-                              .dry_run = options.dry_run});
+                              .dry_run = options.dry_run,
+                              .automatic = options.automatic});
+}
+
+}  // namespace
+
+Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
+  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::deploy));
+  const bool watched = options.watch && !options.dry_run;
+  auto switched = [&]() -> Result<SwitchResult> {
+    PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "deploy --label " + options.label,
+                                                                    options.dry_run, options.break_lock));
+    if (lock) interrupted_operation(services);
+    return switch_to(services, {.operation = Operation::deploy,
+                                .request = {.target = options.label, .force = options.force},
+                                .dry_run = options.dry_run,
+                                .defer_good_verdict = watched});
+  }();  // the lock is released before the watch
+  if (!switched || !watched) return switched;
+  return watch_after(services, std::move(*switched), *options.watch, Operation::deploy);
+}
+
+Result<SwitchResult> rollback(Services& services, const RollbackOptions& options) {
+  auto switched = rollback_switch(services, options);
+  if (!switched || !options.watch || options.dry_run) return switched;
+  return watch_after(services, std::move(*switched), *options.watch, Operation::rollback);
 }
 
 // After an interrupted switch: back to the one pool that was live when it started.

@@ -4,6 +4,7 @@
 // (SwitchExecutor), writing the intent record before every step so that a re-run after a
 // crash converges.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,10 @@ struct DeployOptions {
   bool force = false;
   bool dry_run = false;
   bool break_lock = false;
+  // Watch the new pool this long after the switch (see watch_operations.hpp); on a breach,
+  // switch back to the pool it replaced, mark it bad and fail (exit 1). The replaced pool's
+  // verdict becomes good only after a clean watch.
+  std::optional<std::chrono::seconds> watch;
 };
 
 struct SwitchResult {
@@ -28,6 +33,7 @@ struct SwitchResult {
   // Set when the switch happened but its history record could not be written: the command
   // says so in its result, because status and repair read history.
   std::optional<std::string> history_warning;
+  std::optional<long long> watched_ms;  // set after a clean watch
 };
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options);
@@ -38,6 +44,11 @@ struct RollbackOptions {
   bool force = false;
   bool dry_run = false;
   bool break_lock = false;
+  // Refuse (exit 3, nothing changed) unless this pool is the only live one: an alert about
+  // release L can never roll back a later release.
+  std::optional<std::string> expect_live;
+  std::optional<std::chrono::seconds> watch;
+  bool automatic = false;  // started by a watch: recorded as an automatic rollback
 };
 Result<SwitchResult> rollback(Services& services, const RollbackOptions& options);
 

@@ -22,6 +22,7 @@ void FakeBalancer::changed() {
 Result<std::vector<Member>> FakeBalancer::members() {
   if (auto error = take_failure("members")) return *error;
   ++member_reads;
+  if (before_read) before_read(*this);
   std::vector<Member> out;
   for (auto& [name, member] : state) {
     if (member.admin == AdminState::ready && member.check != CheckState::passed &&

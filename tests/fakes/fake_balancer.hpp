@@ -55,6 +55,8 @@ class FakeBalancer final : public Balancer {
   // Runs after each recorded call: tests use it to change the balancer under the caller (a
   // reload, a hand-made change).
   std::function<void(FakeBalancer&, const std::string& call)> after_call;
+  // Runs before each read of members(): tests use it to move traffic counters along.
+  std::function<void(FakeBalancer&)> before_read;
 
   // The names of admitted members.
   std::vector<std::string> admitted() const;

@@ -308,6 +308,7 @@ fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy,
   "retention": { "keep": 2, "hot": )" +
                            std::to_string(options.hot) + R"(, "keep_good": )" + std::to_string(options.keep_good) +
                            R"( })" + (options.state.empty() ? std::string() : ",\n  \"state\": " + options.state) +
+                           (options.watch.empty() ? std::string() : ",\n  \"watch\": " + options.watch) +
                            R"(
 }
 )";
@@ -681,6 +682,8 @@ ProbeSummary Prober::finish() {
   ProbeSummary summary;
   summary.requests = static_cast<long long>(util::json_number(document->get(), "requests").value_or(0));
   summary.failed = static_cast<long long>(util::json_number(document->get(), "failed").value_or(0));
+  summary.first_failure_ns = static_cast<long long>(util::json_number(document->get(), "first_failure_ns").value_or(0));
+  summary.last_failure_ns = static_cast<long long>(util::json_number(document->get(), "last_failure_ns").value_or(0));
   const cJSON* releases = cJSON_GetObjectItemCaseSensitive(document->get(), "releases");
   const cJSON* release = nullptr;
   cJSON_ArrayForEach(release, releases) {

@@ -149,6 +149,7 @@ struct ServiceOptions {
   std::string file_name = "phoenix.json";
   bool durable = true;  // keep membership in the managed block of haproxy.cfg
   bool allow_foreign_servers = false;
+  std::string watch;  // the "watch" object as JSON, or "" for the defaults
   // retention.hot: most tests exercise the path through health checks, so 0; hot standby has
   // tests of its own, and the recovery loop runs with the product's default (1).
   int hot = 0;
@@ -167,6 +168,8 @@ struct ProbeSummary {
   std::map<std::string, long long> count;     // per release
   std::map<std::string, long long> first_ns;  // per release, CLOCK_MONOTONIC
   std::map<std::string, long long> last_ns;
+  long long first_failure_ns = 0;  // 0: no failure
+  long long last_failure_ns = 0;
   std::vector<std::string> errors;
 
   // When every response started coming from `release`: the last time another one answered.

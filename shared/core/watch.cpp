@@ -1,0 +1,111 @@
+#include "shared/core/watch.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "shared/util/strings.hpp"
+
+namespace phoenix {
+
+namespace {
+
+long long failures(const MemberCounters& counters) {
+  return counters.http_5xx + counters.connection_errors + counters.response_errors;
+}
+
+// 1204 -> "1,204": counts people read at a glance.
+std::string grouped(long long value) {
+  const std::string digits = std::to_string(value < 0 ? -value : value);
+  std::string out = value < 0 ? "-" : "";
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string two_decimals(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", value);
+  return text;
+}
+
+}  // namespace
+
+void WatchWindow::add(long long at_ms, const std::vector<Member>& members) {
+  samples_.push_back({at_ms, members});
+  // Keep the newest sample at least `window` older than the newest one, so the window is full.
+  const long long window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(thresholds_.window).count();
+  while (samples_.size() > 2 && samples_.back().at_ms - samples_[1].at_ms >= window_ms) samples_.pop_front();
+}
+
+void WatchWindow::add_checks(const std::vector<std::string>& failed_checks) {
+  failed_checks_ = failed_checks;
+  consecutive_check_failures_ = failed_checks.empty() ? 0 : consecutive_check_failures_ + 1;
+}
+
+WatchFigures WatchWindow::figures() const {
+  WatchFigures figures;
+  if (samples_.empty()) return figures;
+  const Sample& newest = samples_.back();
+  const Sample& oldest = samples_.front();
+  figures.span_s = static_cast<double>(newest.at_ms - oldest.at_ms) / 1000.0;
+  std::map<std::string, MemberCounters> baseline;
+  for (const auto& member : oldest.members) {
+    if (member.counters) baseline[member.name] = *member.counters;
+  }
+  for (const auto& member : newest.members) {
+    if (!member.up)
+      figures.down_members.push_back(member.name + " " + (member.status_text.empty() ? "DOWN" : member.status_text));
+    if (!member.counters) continue;
+    MemberCounters from = baseline.count(member.name) != 0 ? baseline[member.name] : MemberCounters{};
+    // A balancer that restarted counts from 0 again: then everything it counted is new.
+    if (member.counters->requests < from.requests || failures(*member.counters) < failures(from)) from = {};
+    const long long requests = member.counters->requests - from.requests;
+    const long long failed = failures(*member.counters) - failures(from);
+    figures.requests += requests;
+    figures.failed += failed;
+    if (failed > 0) figures.failing_members.push_back(member.name);
+  }
+  return figures;
+}
+
+std::optional<std::string> WatchWindow::breach() const {
+  const auto now = figures();
+  if (static_cast<int>(now.down_members.size()) > thresholds_.max_down_members) {
+    return util::plural(now.down_members.size(), "member") + " of the new pool DOWN in the balancer (max " +
+           std::to_string(thresholds_.max_down_members) + "): " + util::join(now.down_members, ", ");
+  }
+  if (now.requests >= thresholds_.min_requests && now.ratio() > thresholds_.max_5xx_ratio) {
+    return "5xx ratio " + two_decimals(now.ratio()) + " over " +
+           util::format_duration_ms(static_cast<long long>(now.span_s * 1000)) + " (" + grouped(now.failed) + " of " +
+           grouped(now.requests) + ") on " + util::join(now.failing_members, ", ");
+  }
+  if (consecutive_check_failures_ >= thresholds_.check_failures) {
+    return "watch checks failed " + std::to_string(consecutive_check_failures_) +
+           " times in a row: " + util::join(failed_checks_, "; ");
+  }
+  return std::nullopt;
+}
+
+std::string WatchWindow::progress(long long at_ms) const {
+  const auto now = figures();
+  std::string line = "watch " + std::to_string(at_ms / 1000) + " s: " + grouped(now.requests) + " requests, " +
+                     grouped(now.failed) + " failed (ratio " + two_decimals(now.ratio()) + "), " +
+                     std::to_string(now.down_members.size()) + " down";
+  if (!failed_checks_.empty()) line += ", checks failing: " + util::join(failed_checks_, "; ");
+  return line;
+}
+
+std::optional<std::chrono::seconds> parse_watch_duration(std::string_view text) {
+  if (text.size() < 2) return std::nullopt;
+  const char unit = text.back();
+  const auto number = util::parse_int(text.substr(0, text.size() - 1));
+  if (!number || *number <= 0) return std::nullopt;
+  const long long factor = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 0;
+  if (factor == 0 || *number > 24 * 3600 / factor) return std::nullopt;
+  return std::chrono::seconds(*number * factor);
+}
+
+}  // namespace phoenix

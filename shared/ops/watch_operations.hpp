@@ -1,0 +1,32 @@
+#pragma once
+// Watching a pool after a switch (deploy --watch, rollback --watch): every watch.interval_ms
+// the balancer's own figures for the new pool's members, and the watch's own checks, judged by
+// core/watch over a sliding window. The watch holds no lock: a person may still roll back, and
+// an automatic rollback takes the lock and expects the watched pool to be live (--expect-live),
+// so it never undoes a switch made meanwhile.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/ops/services.hpp"
+
+namespace phoenix::ops {
+
+struct WatchRequest {
+  std::string target;  // the pool now live
+  std::chrono::seconds duration{0};
+};
+
+struct WatchOutcome {
+  std::optional<std::string> breach;  // the measured reason, or nothing: a clean window
+  long long watched_ms = 0;           // from the watch's start to its end or the breach
+};
+
+// Watches until `duration` passed or a threshold broke. SIGINT and SIGTERM end it at once with
+// ErrorCode::interrupted, switching nothing. A balancer that cannot be read three intervals in
+// a row ends it with its error.
+Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request);
+
+}  // namespace phoenix::ops

@@ -1,0 +1,191 @@
+// Watched switches against a real HAProxy under load: a release that turns bad (500 on /
+// while /health stays 200, the failure health checks miss) is rolled back by Phoenix itself;
+// a member going DOWN does the same; a clean watch marks the replaced pool good; SIGTERM during
+// the watch switches nothing; --expect-live with the wrong pool changes nothing.
+
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "shared/http/curl_http_client.hpp"
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+struct WatchRig {
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  std::string config;
+
+  WatchRig() {
+    ServiceOptions options;
+    options.pool_size = 2;
+    options.hot = 1;
+    options.watch = R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })";
+    config = write_service_config(dir.path(), haproxy, options).string();
+    for (const char* label : {"1", "2"}) REQUIRE(run("create-pipeline", {"run", "--label", label}).exit_code == 0);
+    REQUIRE(run("deploy-pipeline", {"deploy", "--label", "1"}).exit_code == 0);
+  }
+
+  ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
+    arguments.insert(arguments.end(), {"--config", config});
+    return run_tool(tool, arguments);
+  }
+
+  std::vector<std::pair<std::string, pid_t>> servers(const std::string& label) const {
+    std::vector<std::pair<std::string, pid_t>> out;
+    const auto text = util::read_file(dir.path() / "state" / "web" / "pools" / label / "pool.json");
+    REQUIRE(text.ok());
+    const auto document = util::parse_json(*text, "pool.json");
+    const cJSON* server = nullptr;
+    cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
+      out.emplace_back(*util::json_string(server, "host") + ":" +
+                           std::to_string(static_cast<int>(*util::json_number(server, "port"))),
+                       static_cast<pid_t>(util::json_number(server, "pid").value_or(0)));
+    }
+    return out;
+  }
+
+  // Turns every server of `label` bad: 500 on every path but /health.
+  void turn_bad(const std::string& label) const {
+    http::CurlHttpClient client;
+    for (const auto& [address, pid] : servers(label)) {
+      HttpRequest request;
+      request.method = "POST";
+      request.url = "http://" + address + "/admin/fail";
+      request.headers.emplace_back("Host", address);
+      request.timeout = std::chrono::seconds(2);
+      const auto answers = client.perform({request});
+      REQUIRE(answers.front().ok());
+      REQUIRE(answers.front()->status == 200);
+    }
+  }
+
+  std::string verdict(const std::string& label) const {
+    const auto listing = parse_output(run("create-pipeline", {"list", "--output", "json"}).out);
+    const cJSON* pool = nullptr;
+    cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
+      if (label == cJSON_GetObjectItem(pool, "label")->valuestring) {
+        return cJSON_GetObjectItem(pool, "verdict")->valuestring;
+      }
+    }
+    return "";
+  }
+};
+
+// Starts a watched deploy of pool 2 and waits until it routes to 2 (the watch has begun).
+std::thread watched_deploy(const WatchRig& rig, ToolResult& result, const std::string& duration,
+                           std::atomic<bool>& done) {
+  std::thread deploy([&rig, &result, &done, duration] {
+    result = rig.run("deploy-pipeline", {"deploy", "--label", "2", "--watch", duration});
+    done = true;
+  });
+  for (int i = 0; i < 500 && !done && http_get(rig.haproxy.url()).second != "2\n"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return deploy;
+}
+
+}  // namespace
+
+TEST_CASE("a release that turns bad during the watch is rolled back by Phoenix itself", "[e2e][watch]") {
+  WatchRig rig;
+  Prober prober(rig.dir.path(), rig.haproxy.url());
+  ToolResult deployed;
+  std::atomic<bool> done{false};
+  auto deploy = watched_deploy(rig, deployed, "60s", done);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a clean start of the watch
+  const auto turned_bad = std::chrono::system_clock::now();
+  rig.turn_bad("2");
+  deploy.join();
+  const auto probe = prober.finish();
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 1);
+  CHECK_THAT(deployed.err, Catch::Contains("breached its watch"));
+  CHECK_THAT(deployed.err, Catch::Contains("5xx ratio"));
+  CHECK_THAT(deployed.err, Catch::Contains("rolled back to pool 1 automatically"));
+  CHECK(http_get(rig.haproxy.url()).second == "1\n");
+  CHECK(rig.verdict("2") == "bad");
+  // No request failed once the rollback had finished: every failure came from the bad release,
+  // between it turning bad and the command's end.
+  REQUIRE(probe.failed > 0);
+  CHECK(probe.first_failure_ns >= wall_ns(turned_bad));
+  CHECK(probe.last_failure_ns <= wall_ns(deployed.ended));
+  const auto detection_ms = (wall_ns(deployed.ended) - wall_ns(turned_bad)) / 1000000;
+  WARN("bad release turned bad -> rollback finished: " << detection_ms << " ms; " << probe.failed
+                                                       << " bad responses of " << probe.requests);
+  const auto history = rig.run("deploy-pipeline", {"history", "--output", "json"});
+  CHECK_THAT(history.out, Catch::Contains("\"auto-rollback\""));
+}
+
+TEST_CASE("a clean watch exits 0 and only then marks the replaced pool good", "[e2e][watch]") {
+  WatchRig rig;
+  Prober prober(rig.dir.path(), rig.haproxy.url());
+  const auto deployed = rig.run("deploy-pipeline", {"deploy", "--label", "2", "--watch", "2s"});
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 0);
+  CHECK_THAT(deployed.out, Catch::Contains("watched pool 2 for"));
+  CHECK_THAT(deployed.err, Catch::Contains("watch 1 s: "));
+  CHECK(rig.verdict("1") == "good");
+  CHECK(prober.finish().failed == 0);
+  const auto quiet = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--watch", "1s", "--quiet"});
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.err.find("watch ") == std::string::npos);
+}
+
+TEST_CASE("a member going DOWN during the watch triggers the rollback", "[e2e][watch]") {
+  WatchRig rig;
+  ToolResult deployed;
+  std::atomic<bool> done{false};
+  auto deploy = watched_deploy(rig, deployed, "60s", done);
+  const pid_t frozen = rig.servers("2").front().second;
+  ::kill(frozen, SIGSTOP);
+  deploy.join();
+  ::kill(frozen, SIGCONT);
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 1);
+  CHECK_THAT(deployed.err, Catch::Contains("DOWN in the balancer"));
+  CHECK(http_get(rig.haproxy.url()).second == "1\n");
+}
+
+TEST_CASE("SIGTERM during the watch leaves the new pool live and the lock released", "[e2e][watch]") {
+  WatchRig rig;
+  ToolResult deployed;
+  std::atomic<bool> done{false};
+  auto deploy = watched_deploy(rig, deployed, "60s", done);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The deploy holds no lock while it watches; find it by its command line.
+  const auto pids = util::run_command(
+      {.argv = {"pgrep", "-f", "deploy-pipeline deploy --label 2 --watch 60s"}, .capture_stderr = true});
+  REQUIRE(pids.ok());
+  const auto pid = util::parse_int(util::trim(util::split_lines(pids->output).front()));
+  REQUIRE(pid);
+  ::kill(static_cast<pid_t>(*pid), SIGTERM);
+  deploy.join();
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 143);
+  CHECK_THAT(deployed.err, Catch::Contains("watch stopped by SIGTERM"));
+  CHECK(http_get(rig.haproxy.url()).second == "2\n");
+  CHECK_FALSE(std::filesystem::exists(rig.dir.path() / "state" / "web" / "deploy.lock"));
+  CHECK(rig.verdict("2") == "unknown");
+}
+
+TEST_CASE("--expect-live with the wrong pool changes nothing", "[e2e][watch][expect-live]") {
+  WatchRig rig;
+  REQUIRE(rig.run("deploy-pipeline", {"deploy", "--label", "2"}).exit_code == 0);
+  const auto stale =
+      run_tool("deploy-pipeline", {"rollback", "--reason", "alert", "--config", rig.config}, {"PHOENIX_EXPECT_LIVE=1"});
+  CHECK(stale.exit_code == 3);
+  CHECK_THAT(stale.err, Catch::Contains("pool 1 is not the live pool (live: 2)"));
+  CHECK(http_get(rig.haproxy.url()).second == "2\n");
+  CHECK(rig.verdict("2") == "unknown");
+  const auto current = rig.run("deploy-pipeline", {"rollback", "--reason", "alert", "--expect-live", "2"});
+  CHECK(current.exit_code == 0);
+  CHECK(http_get(rig.haproxy.url()).second == "1\n");
+}
