@@ -50,7 +50,8 @@ stop_pool_processes() {
   done < <(find "$1" -name pool.json 2>/dev/null)
 }
 
-# write_local_config <file> <state dir> <pool size>: the embedded default against our HAProxy.
+# write_local_config <file> <state dir> <pool size> [extra release arguments]: the embedded
+# default against our HAProxy (extra arguments go to each server, e.g. "--fail-after", "8").
 write_local_config() {
   cat >"$1" <<CFG
 {
@@ -60,7 +61,7 @@ write_local_config() {
     "type": "local",
     "state_dir": "$2",
     "artifact": "$PHOENIX_ROOT/build/bin/phoenix-sample-app",
-    "command": ["{artifact}", "--listen", "{host}:{port}", "--release", "{label}"]
+    "command": ["{artifact}", "--listen", "{host}:{port}", "--release", "{label}"${4:+, $4}]
   },
   "smoke_test": {
     "timeout_s": 30,
@@ -78,6 +79,7 @@ write_local_config() {
     "drain_timeout_s": 10,
     "check": { "interval_ms": 100, "rise": 1, "fall": 2 }
   },
+  "watch": { "interval_ms": 250, "window_s": 3, "min_requests": 20, "max_5xx_ratio": 0.05 },
   "retention": { "keep": 1 }
 }
 CFG
