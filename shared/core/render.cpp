@@ -52,18 +52,27 @@ std::string render_pools_table(const PoolListing& listing) {
   std::vector<std::vector<std::string>> rows = {
       {"LABEL", "LIVE", "SMOKE", "VERDICT", "POWER", "SERVERS", "CREATED", "REVISION"}};
   for (const auto& pool : listing.pools) {
-    std::string live = contains(listing.live, pool.label())      ? "live"
-                       : contains(listing.hot, pool.label())       ? "hot"
+    std::string live = contains(listing.live, pool.label())          ? "live"
+                       : contains(listing.hot, pool.label())         ? "hot"
                        : contains(listing.in_balancer, pool.label()) ? "member"
                                                                      : "-";
     if (listing.balancer_error) live = "?";
     std::string servers = servers_summary(pool);
+    if (!pool.readable()) {
+      // Nothing of its record is known: no verdicts, no creation time.
+      rows.push_back({pool.label(), live, "?", "?", "?", servers + " (unreadable)", "?", "?"});
+      continue;
+    }
     if (!pool.complete) servers += " (incomplete)";
     rows.push_back({pool.label(), live, to_string(pool.meta.smoke), to_string(pool.meta.verdict), to_string(pool.power),
                     servers, util::format_iso8601(pool.meta.created_at),
                     pool.meta.revision.empty() ? "-" : pool.meta.revision.substr(0, 12)});
   }
-  return render_table(rows);
+  std::string out = render_table(rows);
+  for (const auto& pool : listing.pools) {
+    if (!pool.readable()) out += "\n" + describe_unreadable(pool) + "\n";
+  }
+  return out;
 }
 
 std::string render_pools_json(const PoolListing& listing) {
@@ -84,6 +93,7 @@ std::string render_pools_json(const PoolListing& listing) {
     util::add_string(item, "revision", pool.meta.revision);
     util::add_string(item, "triggered_by", pool.meta.triggered_by);
     util::add_bool(item, "complete", pool.complete);
+    if (!pool.readable()) util::add_string(item, "unreadable", pool.unreadable);
     cJSON* servers = cJSON_AddArrayToObject(item, "servers");
     for (const auto& server : pool.servers) {
       cJSON* entry = cJSON_CreateObject();
