@@ -93,12 +93,15 @@ TEST_CASE("a pool whose pool.json is corrupt is unreadable, never deployed, and 
   CHECK_THAT(list.out, Catch::Contains("'create-pipeline delete --label 2' stops every process of it"));
   const auto json = parse_output(run_tool("create-pipeline", {"list", "--output", "json", "--config", rig.config}).out);
   const cJSON* listed = nullptr;
+  int found = 0;
   cJSON_ArrayForEach(listed, cJSON_GetObjectItem(json.get(), "pools")) {
     if (util::json_string(listed, "label") != std::string("2")) continue;
+    ++found;
     CHECK_THAT(util::json_string(listed, "unreadable").value_or(""), Catch::Contains(record.string()));
     CHECK(util::json_bool(listed, "complete") == false);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(listed, "servers")) == 2);
   }
+  CHECK(found == 1);
 
   const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
   INFO(status.out << status.err);

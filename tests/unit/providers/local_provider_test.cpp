@@ -141,6 +141,7 @@ TEST_CASE("a server that never listens is stopped, and the creation fails", "[lo
   auto listed = provider.list_pools();
   REQUIRE(listed->size() == 1);
   CHECK_FALSE(listed->front().complete);
+  REQUIRE(listed->front().servers.size() == 2);
   for (const auto& server : listed->front().servers) CHECK(server.state == ServerState::dead);
 }
 
