@@ -93,7 +93,7 @@ std::string describe_unreadable(const Pool& pool) {
   const std::string still = count == 0   ? "no server of it runs"
                             : count == 1 ? "1 server of it still runs (" + running + ")"
                                          : std::to_string(count) + " servers of it still run (" + running + ")";
-  return "pool " + pool.label() + " cannot be read: " + pool.unreadable + "; " + still +
+  return "pool " + pool.label() + " is unreadable: " + pool.unreadable + "; " + still +
          ". Restore its record, or 'create-pipeline delete --label " + pool.label() +
          "' stops every process of it and removes the pool";
 }

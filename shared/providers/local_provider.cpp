@@ -149,7 +149,7 @@ std::vector<Server> servers_of(const std::vector<ProcessFacts>& processes, const
   std::map<std::string, Server> by_id;
   for (const auto& process : processes) {
     const auto id = server_id_of(process, directory);
-    auto [slot, added] = by_id.try_emplace(id, Server{id, "", 0, ServerState::running});
+    const auto slot = by_id.try_emplace(id, Server{id, "", 0, ServerState::running}).first;
     if (!slot->second.host.empty() || process.listening.empty()) continue;
     const auto& address = process.listening.front();
     const auto colon = address.rfind(':');
@@ -235,7 +235,7 @@ Result<std::vector<Pool>> LocalProvider::list_pools() {
     }
     // Listed, not skipped: skipping would make the pool look gone while its servers run.
     Pool pool = unreadable_pool(label, record.error().message);
-    if (!fs::exists(entry.path() / "pool.json", ec) && pool.servers.empty()) {
+    if (std::error_code missing; !fs::exists(entry.path() / "pool.json", missing) && pool.servers.empty()) {
       // Servers are recorded before any starts: a create that is running, or one that stopped
       // before it started anything.
       reporter_.warning("skipping pool directory " + entry.path().string() + ": it has no pool.json yet");

@@ -107,6 +107,7 @@ std::optional<std::string> ProcessFacts::variable(const std::string& name) const
 bool is_within(const fs::path& path, const fs::path& directory) {
   const auto normal_path = path.lexically_normal();
   const auto normal_directory = directory.lexically_normal();
+  if (normal_directory.empty()) return false;
   auto inside = normal_path.begin();
   for (auto part = normal_directory.begin(); part != normal_directory.end(); ++part, ++inside) {
     if (part->empty() && std::next(part) == normal_directory.end()) break;  // a trailing slash
@@ -119,6 +120,7 @@ std::vector<ProcessFacts> processes_working_in(const fs::path& directory) {
   std::error_code ec;
   const fs::path resolved = fs::weakly_canonical(fs::absolute(directory, ec), ec);
   std::vector<ProcessFacts> found;
+  if (ec || resolved.empty()) return found;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const auto pid = util::parse_int(entry.path().filename().string());
     if (!pid || *pid <= 0) continue;

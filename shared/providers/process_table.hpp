@@ -33,7 +33,8 @@ struct ProcessFacts {
 // `directory` may be relative or hold symbolic links; it is resolved first.
 std::vector<ProcessFacts> processes_working_in(const std::filesystem::path& directory);
 
-// Whether `path` is `directory` or lies under it (both resolved lexically as given).
+// Whether `path` is `directory` or lies under it, component by component, both normalised
+// lexically as given (no symbolic link is followed). Never within an empty directory.
 bool is_within(const std::filesystem::path& path, const std::filesystem::path& directory);
 
 }  // namespace phoenix::providers

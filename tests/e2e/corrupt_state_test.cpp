@@ -87,7 +87,7 @@ TEST_CASE("a pool whose pool.json is corrupt is unreadable, never deployed, and 
   INFO(list.out << list.err);
   CHECK(list.exit_code == 0);
   CHECK_THAT(list.out, Catch::Contains("2/2 running (unreadable)"));
-  CHECK_THAT(list.out, Catch::Contains("pool 2 cannot be read: " + record.string()));
+  CHECK_THAT(list.out, Catch::Contains("pool 2 is unreadable: " + record.string()));
   CHECK_THAT(list.out,
              Catch::Contains("2 servers of it still run (" + servers[0].address + ", " + servers[1].address + ")"));
   CHECK_THAT(list.out, Catch::Contains("'create-pipeline delete --label 2' stops every process of it"));
@@ -107,7 +107,7 @@ TEST_CASE("a pool whose pool.json is corrupt is unreadable, never deployed, and 
   INFO(status.out << status.err);
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.out, Catch::Contains("live     1"));
-  CHECK_THAT(status.out, Catch::Contains("pool 2 cannot be read: " + record.string()));
+  CHECK_THAT(status.out, Catch::Contains("pool 2 is unreadable: " + record.string()));
   CHECK_THAT(status.out, !Catch::Contains("no longer exists"));
 
   // Never deployed, never rolled back to; nor created over.
@@ -117,7 +117,7 @@ TEST_CASE("a pool whose pool.json is corrupt is unreadable, never deployed, and 
   CHECK(run_tool("deploy-pipeline", {"rollback", "--to", "2", "--config", rig.config}).exit_code == 2);
   const auto create = run_tool("create-pipeline", {"create", "--label", "2", "--config", rig.config});
   CHECK(create.exit_code == 1);
-  CHECK_THAT(create.err, Catch::Contains("pool 2 cannot be read"));
+  CHECK_THAT(create.err, Catch::Contains("pool 2 is unreadable"));
   CHECK_THAT(run_tool("deploy-pipeline", {"status", "--config", rig.config}).out, Catch::Contains("live     1"));
 
   // Smart delete still refuses while the balancer routes to one of its servers, by address too.
@@ -146,7 +146,7 @@ TEST_CASE("a live pool whose pool.json is corrupt is reported, and smart delete 
   INFO(status.out << status.err);
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.out, Catch::Contains("live     1"));
-  CHECK_THAT(status.out, Catch::Contains("pool 1 cannot be read: " + record.string()));
+  CHECK_THAT(status.out, Catch::Contains("pool 1 is unreadable: " + record.string()));
   CHECK_THAT(status.out, !Catch::Contains("no longer exists"));
   const auto refused = run_tool("create-pipeline", {"delete", "--label", "1", "--force", "--config", rig.config});
   CHECK(refused.exit_code == 3);

@@ -33,7 +33,7 @@ TEST_CASE("status reports a pool whose record cannot be read, not a pool that is
   const auto problems = all_problems(report);
   INFO(problems);
   CHECK(report.live == std::vector<std::string>{"3"});
-  CHECK_THAT(problems, Catch::Contains("pool 3 cannot be read: pools/3/record: not valid JSON; 1 server of it "
+  CHECK_THAT(problems, Catch::Contains("pool 3 is unreadable: pools/3/record: not valid JSON; 1 server of it "
                                        "still runs (10.0.3.1:8080)"));
   CHECK_THAT(problems, Catch::Contains("'create-pipeline delete --label 3'"));
   // Its members are not "of a pool that no longer exists", nor of servers it does not have.

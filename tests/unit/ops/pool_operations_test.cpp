@@ -140,7 +140,7 @@ TEST_CASE("an unreadable pool is only ever deleted by label, and never while the
   const auto check_refused = [](const auto& result) {
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().kind == ErrorKind::failed);
-    CHECK_THAT(result.error().message, Catch::Contains("pool 4 cannot be read"));
+    CHECK_THAT(result.error().message, Catch::Contains("pool 4 is unreadable"));
   };
   check_refused(ops::smoke_test(world.services, "4"));
   check_refused(ops::set_pool_power(world.services, "4", PowerState::off));

@@ -17,6 +17,7 @@ TEST_CASE("a path is within a directory by whole components", "[process-table]")
   CHECK_FALSE(is_within("/a/bc", "/a/b"));
   CHECK_FALSE(is_within("/a", "/a/b"));
   CHECK_FALSE(is_within("/x/b", "/a/b"));
+  CHECK_FALSE(is_within("/a/b", ""));
 }
 
 TEST_CASE("the process table shows who works in a directory, with its output, environment and listener",
