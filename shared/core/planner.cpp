@@ -131,6 +131,7 @@ Status check_target(const SwitchRequest& request, const Pool* target) {
     return Error{ErrorKind::invalid,
                  "there is no pool '" + request.target + "'; 'create-pipeline list' shows the pools that exist"};
   }
+  if (!target->readable()) return Error{ErrorKind::invalid, describe_unreadable(*target)};
   if (!target->complete) {
     return Error{ErrorKind::invalid, "pool " + request.target +
                                          " was not created completely; re-run 'create-pipeline create --label " +

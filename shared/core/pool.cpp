@@ -82,6 +82,22 @@ const Server* Pool::find_server(std::string_view id) const {
   return nullptr;
 }
 
+std::string describe_unreadable(const Pool& pool) {
+  if (pool.readable()) return "";
+  std::string running;
+  for (const auto& server : pool.servers) {
+    if (!running.empty()) running += ", ";
+    running += server.host.empty() ? "server " + server.id : server.address();
+  }
+  const std::size_t count = pool.servers.size();
+  const std::string still = count == 0   ? "no server of it runs"
+                            : count == 1 ? "1 server of it still runs (" + running + ")"
+                                         : std::to_string(count) + " servers of it still run (" + running + ")";
+  return "pool " + pool.label() + " is unreadable: " + pool.unreadable + "; " + still +
+         ". Restore its record, or 'create-pipeline delete --label " + pool.label() +
+         "' stops every process of it and removes the pool";
+}
+
 void sort_newest_first(std::vector<Pool>& pools) {
   std::sort(pools.begin(), pools.end(), [](const Pool& a, const Pool& b) {
     if (a.meta.created_at != b.meta.created_at) return a.meta.created_at > b.meta.created_at;

@@ -54,10 +54,18 @@ struct Pool {
   PowerState power = PowerState::on;
   bool complete = true;  // false while (or if a crash interrupted) creation
   std::vector<Server> servers;
+  // Why the provider cannot read the pool's record ("<path>: not valid JSON ..."); empty when
+  // it can. See Provider::list_pools for what an unreadable pool holds.
+  std::string unreadable;
 
   const std::string& label() const { return meta.label; }
+  bool readable() const { return unreadable.empty(); }
   const Server* find_server(std::string_view id) const;
 };
+
+// For an unreadable pool, what an operator needs in one line: what is wrong, what still runs
+// and the ways out. "" for a readable pool.
+std::string describe_unreadable(const Pool& pool);
 
 // Newest first by creation time, then by label for a stable order.
 void sort_newest_first(std::vector<Pool>& pools);

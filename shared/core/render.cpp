@@ -58,13 +58,22 @@ std::string render_pools_table(const PoolListing& listing) {
                                                                      : "-";
     if (listing.balancer_error) live = "?";
     std::string servers = servers_summary(pool);
+    if (!pool.readable()) {
+      // Nothing of its record is known: no verdicts, no creation time.
+      rows.push_back({pool.label(), live, "?", "?", "?", servers + " (unreadable)", "?", "?"});
+      continue;
+    }
     if (!pool.complete) servers += " (incomplete)";
     rows.push_back({pool.label(), live, to_string(pool.meta.smoke), to_string(pool.meta.verdict), to_string(pool.power),
                     servers, util::format_iso8601(pool.meta.created_at),
                     pool.meta.revision.empty() ? "-" : pool.meta.revision.substr(0, 12),
                     pool.meta.rebuild_of.empty() ? "-" : "rebuild of " + pool.meta.rebuild_of});
   }
-  return render_table(rows);
+  std::string out = render_table(rows);
+  for (const auto& pool : listing.pools) {
+    if (!pool.readable()) out += "\n" + describe_unreadable(pool) + "\n";
+  }
+  return out;
 }
 
 std::string render_pools_json(const PoolListing& listing) {
@@ -86,6 +95,7 @@ std::string render_pools_json(const PoolListing& listing) {
     util::add_string(item, "triggered_by", pool.meta.triggered_by);
     util::add_string(item, "rebuild_of", pool.meta.rebuild_of);
     util::add_bool(item, "complete", pool.complete);
+    if (!pool.readable()) util::add_string(item, "unreadable", pool.unreadable);
     cJSON* servers = cJSON_AddArrayToObject(item, "servers");
     for (const auto& server : pool.servers) {
       cJSON* entry = cJSON_CreateObject();

@@ -173,6 +173,8 @@ StatusReport build_status(const StatusInputs& inputs) {
     const Server* server = pool != nullptr ? pool->find_server(owner->server_id) : nullptr;
     if (pool == nullptr) {
       problems.push_back("member " + member.name + " belongs to pool " + owner->label + ", which no longer exists");
+    } else if (!pool->readable()) {
+      // No record to compare the member with; the pool is reported once, below.
     } else if (server == nullptr) {
       problems.push_back("member " + member.name + ": pool " + owner->label + " has no server " + owner->server_id);
     } else if (server->address() != member.address) {
@@ -194,6 +196,9 @@ StatusReport build_status(const StatusInputs& inputs) {
       problems.push_back("member " + member.name + " is left in " + row.state +
                          "; the next deploy or 'deploy-pipeline repair' cleans it up");
     }
+  }
+  for (const auto& pool : inputs.pools) {
+    if (!pool.readable()) problems.push_back(describe_unreadable(pool));
   }
   if (!inputs.intent) report_standby(inputs, report);
   report_rollback_target(inputs, report);

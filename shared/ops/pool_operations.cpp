@@ -18,10 +18,13 @@ Error no_such_pool(const Services& services, const std::string& label) {
                                        "; 'create-pipeline list' shows the pools that exist"};
 }
 
+// A pool the command can act on: one that exists and whose record can be read (only delete
+// acts on an unreadable pool).
 Result<Pool> find_existing_pool(Services& services, const std::string& label) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   const Pool* pool = find_pool(pools, label);
   if (pool == nullptr) return no_such_pool(services, label);
+  if (!pool->readable()) return Error{ErrorKind::failed, describe_unreadable(*pool)};
   return *pool;
 }
 
@@ -84,6 +87,7 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
   const std::string& label = spec.meta.label;
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   if (const Pool* existing = find_pool(pools, label); existing != nullptr) {
+    if (!existing->readable()) return Error{ErrorKind::failed, describe_unreadable(*existing)};
     PHX_TRY(check_same_revision(*existing, spec.meta.revision));
     if (existing->complete) {
       services.reporter.step("pool " + label + " already exists with the same revision (created " +
@@ -135,6 +139,7 @@ Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& opti
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   const Pool* from = find_pool(pools, options.from);
   if (from == nullptr) return no_such_pool(services, options.from);
+  if (!from->readable()) return Error{ErrorKind::failed, describe_unreadable(*from)};
   if (!from->complete) {
     return Error{ErrorKind::invalid, "pool " + options.from +
                                          " was not created completely, so its release cannot be rebuilt; re-run "
@@ -230,12 +235,26 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
   if (!pools) return pools.error();
   auto members = services.balancer.members();
   if (!members) return members.error();
+  // Prune deletes by age and verdict, and an unreadable pool has neither: it stays until an
+  // operator deletes it by label (status reports it).
+  std::vector<Pool> readable;
+  std::vector<PruneVerdict> unreadable;
+  for (auto& pool : *pools) {
+    if (pool.readable()) {
+      readable.push_back(std::move(pool));
+    } else {
+      unreadable.push_back(
+          {pool.label(), true,
+           "its record cannot be read; 'create-pipeline delete --label " + pool.label() + "' removes it"});
+    }
+  }
   PruneResult result;
   result.decision =
-      plan_prune(*pools, *members, {.keep = options.keep, .keep_good = services.config.retention_keep_good});
+      plan_prune(readable, *members, {.keep = options.keep, .keep_good = services.config.retention_keep_good});
+  result.decision.pools.insert(result.decision.pools.end(), unreadable.begin(), unreadable.end());
   if (options.dry_run) return result;
   for (const auto& label : result.decision.remove) {
-    const Pool* pool = find_pool(*pools, label);
+    const Pool* pool = find_pool(readable, label);
     const auto started = services.clock.now();
     const Status destroyed = destroy_if_not_member(services, *pool);
     if (!destroyed.ok() && destroyed.error().kind != ErrorKind::refused) return destroyed.error();

@@ -7,12 +7,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 
 #include "shared/core/records.hpp"
+#include "shared/providers/process_table.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
@@ -112,6 +114,54 @@ std::string loopback_host(std::uint64_t n) {
   return "127." + std::to_string(b) + "." + std::to_string(c) + "." + std::to_string(d);
 }
 
+// Whether `path` lies in `directory`, given as the provider names it or resolved: /proc shows
+// resolved paths, the server's command and environment hold the provider's.
+bool within(const fs::path& path, const fs::path& directory) {
+  std::error_code ec;
+  return is_within(path, directory) || is_within(path, fs::weakly_canonical(directory, ec));
+}
+
+// Whether a process working in a pool's directory is one Phoenix started for that pool: its
+// HOME is the pool's directory (the environment servers start with), or it runs the pool's
+// copy of the release. A shell an operator opened there is neither.
+bool started_for_pool(const ProcessFacts& process, const fs::path& directory) {
+  const auto home = process.variable("HOME");
+  if (home && !home->empty() && within(*home, directory) && within(directory, *home)) return true;
+  const fs::path release = directory / "release";
+  if (!process.executable.empty() && within(process.executable, release)) return true;
+  return std::any_of(process.arguments.begin(), process.arguments.end(), [&](const std::string& argument) {
+    return fs::path(argument).is_absolute() && within(argument, release);
+  });
+}
+
+// The server id a process serves, from where its output goes (logs/<id>.log), or "pid-<pid>".
+std::string server_id_of(const ProcessFacts& process, const fs::path& directory) {
+  const fs::path& output = process.output;
+  if (output.extension() == ".log" && within(output, directory / "logs") && !output.stem().empty()) {
+    return output.stem().string();
+  }
+  return "pid-" + std::to_string(process.identity.pid);
+}
+
+// One server per id: the process that listens (a server may have helpers sharing its log),
+// else the first.
+std::vector<Server> servers_of(const std::vector<ProcessFacts>& processes, const fs::path& directory) {
+  std::map<std::string, Server> by_id;
+  for (const auto& process : processes) {
+    const auto id = server_id_of(process, directory);
+    const auto slot = by_id.try_emplace(id, Server{id, "", 0, ServerState::running}).first;
+    if (!slot->second.host.empty() || process.listening.empty()) continue;
+    const auto& address = process.listening.front();
+    const auto colon = address.rfind(':');
+    slot->second.host = address.substr(0, colon);
+    slot->second.port = static_cast<int>(util::parse_int(address.substr(colon + 1)).value_or(0));
+  }
+  std::vector<Server> servers;
+  servers.reserve(by_id.size());
+  for (auto& [id, server] : by_id) servers.push_back(std::move(server));
+  return servers;
+}
+
 }  // namespace
 
 LocalProvider::LocalProvider(LocalProviderSettings settings, util::Clock& clock, util::Reporter& reporter)
@@ -154,6 +204,22 @@ Pool LocalProvider::to_pool(const LocalPoolRecord& record) const {
   return pool;
 }
 
+std::vector<ProcessFacts> LocalProvider::find_pool_processes(const std::string& label) const {
+  const fs::path directory = pool_directory(label);
+  auto processes = processes_working_in(directory);
+  std::erase_if(processes, [&](const ProcessFacts& process) { return !started_for_pool(process, directory); });
+  return processes;
+}
+
+Pool LocalProvider::unreadable_pool(const std::string& label, const std::string& problem) const {
+  Pool pool;
+  pool.meta.label = label;
+  pool.complete = false;
+  pool.unreadable = problem;
+  pool.servers = servers_of(find_pool_processes(label), pool_directory(label));
+  return pool;
+}
+
 Result<std::vector<Pool>> LocalProvider::list_pools() {
   std::vector<Pool> pools;
   const fs::path directory = service_directory() / "pools";
@@ -163,11 +229,19 @@ Result<std::vector<Pool>> LocalProvider::list_pools() {
     const std::string label = entry.path().filename().string();
     if (!entry.is_directory() || label.empty() || label.front() == '.') continue;
     auto record = load(label);
-    if (!record) {
-      reporter_.warning("skipping pool directory " + entry.path().string() + ": " + record.error().message);
+    if (record) {
+      pools.push_back(to_pool(*record));
       continue;
     }
-    pools.push_back(to_pool(*record));
+    // Listed, not skipped: skipping would make the pool look gone while its servers run.
+    Pool pool = unreadable_pool(label, record.error().message);
+    if (std::error_code missing; !fs::exists(entry.path() / "pool.json", missing) && pool.servers.empty()) {
+      // Servers are recorded before any starts: a create that is running, or one that stopped
+      // before it started anything.
+      reporter_.warning("skipping pool directory " + entry.path().string() + ": it has no pool.json yet");
+      continue;
+    }
+    pools.push_back(std::move(pool));
   }
   if (ec) return Error{ErrorKind::failed, "cannot list " + directory.string() + ": " + ec.message()};
   return pools;
@@ -395,18 +469,38 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
 }
 
 Status LocalProvider::destroy_pool(const Pool& pool) {
-  if (auto record = load(pool.label()); !record) return record.error();
+  const std::string& label = pool.label();
+  const fs::path directory = pool_directory(label);
+  if (pool.readable()) {
+    if (auto record = load(label); !record) return record.error();
+  } else if (std::error_code ec; !fs::is_directory(directory, ec)) {
+    return Error{ErrorKind::invalid, "pool " + label + " does not exist: there is no " + directory.string()};
+  }
   // Not while a create (or a power change) of the pool runs: it would start servers after
   // they were stopped here.
-  auto lock = lock_pool(pool.label());
+  auto lock = lock_pool(label);
   if (!lock) return lock.error();
-  auto record = load(pool.label());
-  if (!record) return record.error();
-  for (const auto& server : record->servers) util::stop_process(server.process, kStopGrace);
+  auto record = load(label);
+  if (record.ok() != pool.readable()) {
+    // The caller judged the pool (which servers, which addresses) on what it read before.
+    return Error{ErrorKind::failed, "the record of pool " + label + " (" + (directory / "pool.json").string() + ") " +
+                                        (record ? "became readable" : "became unreadable: " + record.error().message) +
+                                        " while it was being deleted; nothing was stopped, run the delete again"};
+  }
+  if (record) {
+    for (const auto& server : record->servers) util::stop_process(server.process, kStopGrace);
+  }
+  // Then whatever else Phoenix started there: every server of an unreadable pool, and anything
+  // a record no longer knows.
+  for (const auto& process : find_pool_processes(label)) util::stop_process(process.identity, kStopGrace);
+  if (const auto left = find_pool_processes(label); !left.empty()) {
+    std::vector<std::string> pids;
+    for (const auto& process : left) pids.push_back(std::to_string(process.identity.pid));
+    return Error{ErrorKind::failed, util::plural(left.size(), "process", "processes") + " of pool " + label +
+                                        " did not stop (pid " + util::join(pids, ", ") + "); the pool is kept"};
+  }
   // Rename first: a crash leaves a hidden directory, never a half-deleted pool that lists.
-  const fs::path directory = pool_directory(pool.label());
-  const fs::path doomed =
-      service_directory() / "pools" / (".deleting-" + pool.label() + "-" + std::to_string(::getpid()));
+  const fs::path doomed = service_directory() / "pools" / (".deleting-" + label + "-" + std::to_string(::getpid()));
   std::error_code ec;
   fs::rename(directory, doomed, ec);
   if (ec) return Error{ErrorKind::failed, "cannot remove " + directory.string() + ": " + ec.message()};

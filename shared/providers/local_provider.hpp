@@ -9,6 +9,9 @@
 //   pools/<label>/release/<name>   the pool's copy of the artifact
 //   pools/<label>/logs/<id>.log    each server's stdout and stderr
 //   address-counter                the last loopback address handed out
+//
+// Every server runs with the pool's directory as its working directory and HOME, so the
+// servers of a pool whose pool.json is lost or corrupt are still found (in /proc) and stopped.
 
 #include <chrono>
 #include <filesystem>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "shared/core/provider.hpp"
+#include "shared/providers/process_table.hpp"
 #include "shared/util/clock.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/process.hpp"
@@ -72,6 +76,14 @@ class LocalProvider final : public Provider {
   Result<LocalPoolRecord> load(const std::string& label) const;
   Status save(const LocalPoolRecord& record) const;
   Pool to_pool(const LocalPoolRecord& record) const;
+  // The processes Phoenix started for pool `label` that run now, found in the process table,
+  // not in its record: working in the pool's directory, with HOME set to it (see
+  // server_environment) or running the pool's copy of the release.
+  std::vector<ProcessFacts> find_pool_processes(const std::string& label) const;
+  // A pool whose pool.json cannot be read (Provider::list_pools): its label, `problem`, and a
+  // server per process found (its id from the log it writes, its address from the socket it
+  // listens on).
+  Pool unreadable_pool(const std::string& label, const std::string& problem) const;
   // The lock that serialises every change of one pool between runs (create, power, metadata,
   // destroy). Waits for another holder, reporting it, but not forever.
   Result<util::FileLock> lock_pool(const std::string& label) const;

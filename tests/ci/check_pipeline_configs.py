@@ -487,9 +487,16 @@ def check_casc(path, document, root):
 
 # ---- Commands and options ---------------------------------------------------------------------
 
-def help_text(bin_dir, tool, command):
+# An option as --help defines it: "  -l [ --label ] L" or "  --junit FILE" at the start of a line
+# (description lines are indented further and may mention other commands' options).
+OPTION_LINE = re.compile(r"^  (?:-\w \[ )?(--[a-z0-9][a-z0-9-]*)")
+
+
+def help_options(bin_dir, tool, command):
+    """The exit code of `tool command --help` and the long options it defines."""
     result = subprocess.run([os.path.join(bin_dir, tool), command, "--help"], capture_output=True, text=True)
-    return result.returncode, result.stdout
+    options = {match.group(1) for match in map(OPTION_LINE.match, result.stdout.splitlines()) if match}
+    return result.returncode, options
 
 
 def check_calls(bin_dir):
@@ -498,12 +505,16 @@ def check_calls(bin_dir):
             problem(path, f"{tool} called without a command")
             continue
         command = arguments[0]
-        code, text = help_text(bin_dir, tool, command)
+        code, options = help_options(bin_dir, tool, command)
         if code != 0:
             problem(path, f"'{tool} {command}' is not a command of the built {tool}")
             continue
+        if not options:
+            problem(path, f"'{tool} {command} --help' lists no options; cannot check the call")
+            continue
+        # Whole names only: a prefix may be ambiguous, or become so when an option is added.
         for argument in arguments[1:]:
-            if argument.startswith("--") and argument.split("=")[0] not in text:
+            if argument.startswith("--") and argument.split("=")[0] not in options:
                 problem(path, f"'{tool} {command}' has no option {argument}")
 
 

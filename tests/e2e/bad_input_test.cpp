@@ -211,8 +211,8 @@ TEST_CASE("a FIFO, a device or a huge file where Phoenix expects a file is exit 
     CHECK_THAT(lines[0], Catch::Contains(bad.expected));
   }
 
-  // State records: a FIFO in place of the history is exit 2; one in place of a pool record is
-  // skipped with a warning that says why, and the listing still ends.
+  // State records: a FIFO in place of the history is exit 2; one in place of a pool record
+  // makes that pool unreadable, listed with why, and the listing still ends.
   const auto state = dir.path() / "state" / "web";
   REQUIRE(util::make_directories(state / "pools" / "7").ok());
   REQUIRE(::mkfifo((state / "history.jsonl").c_str(), 0600) == 0);
@@ -222,7 +222,9 @@ TEST_CASE("a FIFO, a device or a huge file where Phoenix expects a file is exit 
   CHECK(history.exit_code == 2);
   CHECK_THAT(history.err, Catch::Contains("history.jsonl: not a regular file (it is a FIFO)"));
   const auto list = run_tool("create-pipeline", {"list", "--config", config}, {}, std::chrono::seconds(20));
-  INFO("stderr: " << list.err);
+  INFO("stdout: " << list.out << "stderr: " << list.err);
   CHECK(list.exit_code == 0);
-  CHECK_THAT(list.err, Catch::Contains("pool.json: not a regular file (it is a FIFO)"));
+  CHECK_THAT(list.out,
+             Catch::Contains("pool 7 is unreadable: cannot read " + (state / "pools" / "7" / "pool.json").string() +
+                             ": not a regular file (it is a FIFO)"));
 }

@@ -1,9 +1,13 @@
 // Records that lie or cannot be read: status still shows the live pool, the members and the
-// problems, naming the unreadable file and what to do; history reports garbled lines.
+// problems, naming the unreadable file and what to do; history reports garbled lines; a pool
+// whose pool.json is corrupt is listed and reported as unreadable, never deployed, and delete
+// still finds and stops its servers.
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
@@ -29,11 +33,136 @@ struct CorruptStateRig {
   }
 };
 
+struct RecordedServer {
+  util::ProcessIdentity process;
+  std::string address;
+};
+
+// The servers pool.json records, read before a test corrupts it.
+std::vector<RecordedServer> recorded_servers(const fs::path& pool_json) {
+  std::vector<RecordedServer> servers;
+  auto text = util::read_file(pool_json);
+  REQUIRE(text.ok());
+  auto record = util::parse_json(*text, pool_json.string());
+  REQUIRE(record.ok());
+  const cJSON* server = nullptr;
+  cJSON_ArrayForEach(server, cJSON_GetObjectItem(record->get(), "servers")) {
+    servers.push_back({{static_cast<pid_t>(util::json_number(server, "pid").value_or(0)),
+                        static_cast<std::uint64_t>(util::json_number(server, "start_ticks").value_or(0))},
+                       util::json_string(server, "host").value_or("") + ":" +
+                           std::to_string(static_cast<int>(util::json_number(server, "port").value_or(0)))});
+  }
+  return servers;
+}
+
+// Every live process whose working directory is `directory` or inside it: what no record knows.
+std::set<pid_t> processes_working_in(const fs::path& directory) {
+  std::set<pid_t> pids;
+  std::error_code ec;
+  const auto prefix = fs::weakly_canonical(directory, ec).string();
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code link_ec;
+    const auto cwd = fs::read_symlink(entry.path() / "cwd", link_ec).string();
+    if (link_ec || (cwd != prefix && cwd.rfind(prefix + "/", 0) != 0)) continue;
+    if (util::process_start_ticks(static_cast<pid_t>(std::stoi(name)))) pids.insert(std::stoi(name));
+  }
+  return pids;
+}
+
 }  // namespace
+
+TEST_CASE("a pool whose pool.json is corrupt is unreadable, never deployed, and delete stops every process of it",
+          "[e2e][corrupt][unreadable]") {
+  CorruptStateRig rig;
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "2", "--config", rig.config}).exit_code == 0);
+  const auto pool = rig.state / "pools" / "2";
+  const auto record = pool / "pool.json";
+  const auto servers = recorded_servers(record);
+  REQUIRE(servers.size() == 2);
+  REQUIRE(processes_working_in(pool).size() == 2);
+  // A copy the temporary directory's cleanup finds, so a failing test leaves no server behind.
+  REQUIRE(util::write_file_atomic(rig.dir.path() / "pool-2-copy.json", *util::read_file(record)).ok());
+  REQUIRE(util::write_file_atomic(record, "{\"label\": \"2\", \"smoke\": ").ok());
+
+  const auto list = run_tool("create-pipeline", {"list", "--config", rig.config});
+  INFO(list.out << list.err);
+  CHECK(list.exit_code == 0);
+  CHECK_THAT(list.out, Catch::Contains("2/2 running (unreadable)"));
+  CHECK_THAT(list.out, Catch::Contains("pool 2 is unreadable: " + record.string()));
+  CHECK_THAT(list.out,
+             Catch::Contains("2 servers of it still run (" + servers[0].address + ", " + servers[1].address + ")"));
+  CHECK_THAT(list.out, Catch::Contains("'create-pipeline delete --label 2' stops every process of it"));
+  const auto json = parse_output(run_tool("create-pipeline", {"list", "--output", "json", "--config", rig.config}).out);
+  const cJSON* listed = nullptr;
+  int found = 0;
+  cJSON_ArrayForEach(listed, cJSON_GetObjectItem(json.get(), "pools")) {
+    if (util::json_string(listed, "label") != std::string("2")) continue;
+    ++found;
+    CHECK_THAT(util::json_string(listed, "unreadable").value_or(""), Catch::Contains(record.string()));
+    CHECK(util::json_bool(listed, "complete") == false);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(listed, "servers")) == 2);
+  }
+  CHECK(found == 1);
+
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+  INFO(status.out << status.err);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("live     1"));
+  CHECK_THAT(status.out, Catch::Contains("pool 2 is unreadable: " + record.string()));
+  CHECK_THAT(status.out, !Catch::Contains("no longer exists"));
+
+  // Never deployed, never rolled back to; nor created over.
+  const auto deploy = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", rig.config});
+  CHECK(deploy.exit_code == 2);
+  CHECK_THAT(deploy.err, Catch::Contains("pool 2 was not created completely"));
+  CHECK(run_tool("deploy-pipeline", {"rollback", "--to", "2", "--config", rig.config}).exit_code == 2);
+  const auto create = run_tool("create-pipeline", {"create", "--label", "2", "--config", rig.config});
+  CHECK(create.exit_code == 1);
+  CHECK_THAT(create.err, Catch::Contains("pool 2 is unreadable"));
+  CHECK_THAT(run_tool("deploy-pipeline", {"status", "--config", rig.config}).out, Catch::Contains("live     1"));
+
+  // Smart delete still refuses while the balancer routes to one of its servers, by address too.
+  REQUIRE(rig.haproxy.command("add server web/by-hand " + servers[1].address) == "New server registered.");
+  const auto refused = run_tool("create-pipeline", {"delete", "--label", "2", "--config", rig.config});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("member by-hand (" + servers[1].address + ")"));
+  REQUIRE_THAT(rig.haproxy.command("del server web/by-hand"), Catch::Contains("Server deleted."));
+
+  const auto deleted = run_tool("create-pipeline", {"delete", "--label", "2", "--config", rig.config});
+  INFO(deleted.out << deleted.err);
+  CHECK(deleted.exit_code == 0);
+  for (const auto& server : servers) CHECK_FALSE(util::is_running(server.process));
+  CHECK(processes_working_in(pool).empty());
+  CHECK_FALSE(fs::exists(pool));
+  CHECK_THAT(run_tool("create-pipeline", {"list", "--config", rig.config}).out, !Catch::Contains("unreadable"));
+}
+
+TEST_CASE("a live pool whose pool.json is corrupt is reported, and smart delete refuses it",
+          "[e2e][corrupt][unreadable]") {
+  CorruptStateRig rig;
+  const auto record = rig.state / "pools" / "1" / "pool.json";
+  const auto text = *util::read_file(record);
+  REQUIRE(util::write_file_atomic(record, "not json").ok());
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+  INFO(status.out << status.err);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("live     1"));
+  CHECK_THAT(status.out, Catch::Contains("pool 1 is unreadable: " + record.string()));
+  CHECK_THAT(status.out, !Catch::Contains("no longer exists"));
+  const auto refused = run_tool("create-pipeline", {"delete", "--label", "1", "--force", "--config", rig.config});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("pool 1 is in the balancer"));
+  CHECK(http_get(rig.haproxy.url("/")).second == "1\n");
+  REQUIRE(util::write_file_atomic(record, text).ok());  // the cleanup stops its servers by pid
+}
 
 TEST_CASE("status with an empty lock and a garbled intent still shows the live pool and says what to do",
           "[e2e][status][corrupt]") {
   CorruptStateRig rig;
+  // A known-good pool to roll back to, so that once repaired the service has no problem left.
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "0", "--config", rig.config}).exit_code == 0);
   REQUIRE(util::write_file_atomic(rig.state / "deploy.lock", "").ok());
   REQUIRE(util::write_file_atomic(rig.state / "intent.json", "{\"operation\": \"depl").ok());
   const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
@@ -50,6 +179,7 @@ TEST_CASE("status with an empty lock and a garbled intent still shows the live p
   INFO(repaired.err);
   CHECK(repaired.exit_code == 0);
   const auto after = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+  INFO(after.out);
   CHECK(after.exit_code == 0);
 }
 

@@ -54,10 +54,14 @@ TEST_CASE("the pipeline-configs check catches what it is there to catch", "[e2e]
   replace_in(dir.path() / "pipeline-configs/jenkins/deploy.Jenkinsfile", "deploy-pipeline deploy --label",
              "deploy-pipeline promote --label");
   replace_in(dir.path() / "pipeline-configs/jenkins/jenkins.yaml", "rollback.Jenkinsfile", "rolback.Jenkinsfile");
+  // A prefix the tool refuses as ambiguous (--repo, --repo-url), though both contain it.
+  replace_in(dir.path() / "pipeline-configs/jenkins/ci-config-backup.Jenkinsfile", "--repo backup", "--rep backup");
   const auto result = check(dir.path());
   INFO(result.output);
   CHECK(result.exit_code == 1);
   CHECK_THAT(result.output, Catch::Contains("'create-pipeline run' has no option --junit-xml"));
+  CHECK_THAT(result.output, Catch::Contains("ci-config-backup.Jenkinsfile: 'deploy-pipeline ci-config' has no option "
+                                            "--rep"));
   CHECK_THAT(result.output, Catch::Contains("unknown key 'when'"));
   CHECK_THAT(result.output, Catch::Contains("'deploy-pipeline promote' is not a command"));
   CHECK_THAT(result.output, Catch::Contains("scriptPath pipeline-configs/jenkins/rolback.Jenkinsfile does not exist"));
@@ -122,12 +126,53 @@ TEST_CASE("the shipped GoCD pipelines pass the YAML plugin's own rules, as the c
   }
 }
 
-TEST_CASE("the example service configurations load", "[e2e][pipeline-configs]") {
+namespace {
+// A copy of a shipped example configuration whose state directory is in `dir`: the shipped
+// one is the target machine's, so what a tool does with it would depend on this machine.
+fs::path example_in(const fs::path& dir, const std::string& example) {
+  auto text = util::read_file(source_directory() / example);
+  REQUIRE(text.ok());
+  const std::string shipped = "\"state_dir\": \"/var/lib/phoenix\"";
+  REQUIRE(text->find(shipped) != std::string::npos);
+  const fs::path copy = dir / fs::path(example).filename();
+  REQUIRE(util::write_file_atomic(
+              copy, util::replace_all(*text, shipped, "\"state_dir\": \"" + (dir / "state").string() + "\""))
+              .ok());
+  return copy;
+}
+}  // namespace
+
+TEST_CASE("the example service configurations load, and broken ones are refused naming the key",
+          "[e2e][pipeline-configs]") {
+  TempDir dir;
   for (const auto* example :
        {"pipeline-configs/examples/web.local.json", "pipeline-configs/exec-example/web.exec.json"}) {
     INFO(example);
-    const auto result = run_tool("deploy-pipeline", {"history", "--config", (source_directory() / example).string()});
-    // The configuration is valid; what follows depends on the machine (no such state directory).
-    CHECK(result.exit_code != 2);
+    const auto config = example_in(dir.path(), example);
+    const auto result = run_tool("deploy-pipeline", {"history", "--config", config.string()});
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "no deploys or rollbacks yet\n");
+  }
+
+  const auto config = (dir.path() / "web.local.json").string();
+  const auto text = *util::read_file(config);
+  struct Breakage {
+    const char* from;
+    const char* to;
+    const char* error;
+  };
+  for (const auto& breakage : {
+           Breakage{"\"keep\": 3", "\"kept\": 3", "web.local.json:27: unknown key 'retention.kept'"},
+           Breakage{"\"size\": 3", "\"size\": \"3\"", "web.local.json:3: pool.size: expected a whole number"},
+           Breakage{"\"service\": \"web\",", "", "web.local.json: missing required key 'service'"},
+           Breakage{"\"type\": \"local\"", "\"type\": \"lokal\"", "provider.type: unknown provider 'lokal'"},
+       }) {
+    INFO(breakage.to);
+    replace_in(config, breakage.from, breakage.to);
+    const auto result = run_tool("deploy-pipeline", {"history", "--config", config});
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains(breakage.error));
+    REQUIRE(util::write_file_atomic(config, text).ok());
   }
 }

@@ -29,7 +29,8 @@ struct SmartDeleteRig {
     REQUIRE(result.exit_code == 0);
   }
 
-  // The pids recorded for a pool's servers.
+  // The pids recorded for a pool's servers: one per server of the configured pool size (3), or
+  // the checks on them would pass over an empty list.
   std::vector<util::ProcessIdentity> processes(const std::string& label) {
     std::vector<util::ProcessIdentity> out;
     auto text = util::read_file(dir.path() / "state" / "web" / "pools" / label / "pool.json");
@@ -40,6 +41,8 @@ struct SmartDeleteRig {
       out.push_back({static_cast<pid_t>(util::json_number(server, "pid").value_or(0)),
                      static_cast<std::uint64_t>(util::json_number(server, "start_ticks").value_or(0))});
     }
+    REQUIRE(out.size() == 3);
+    for (const auto& process : out) REQUIRE(process.pid > 0);
     return out;
   }
 };

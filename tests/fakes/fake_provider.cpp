@@ -33,12 +33,21 @@ Pool& FakeProvider::add_pool(const std::string& label, int size, int age_minutes
   return pools.back();
 }
 
+Pool& FakeProvider::add_unreadable_pool(const std::string& label, int size) {
+  Pool& pool = add_pool(label, size, 0);
+  pool.meta = PoolMetadata{.label = label};
+  pool.complete = false;
+  pool.unreadable = "pools/" + label + "/record: not valid JSON";
+  return pool;
+}
+
 Result<Pool> FakeProvider::create_pool(const PoolSpec& spec) {
   calls.push_back("create_pool " + spec.meta.label + " " + std::to_string(spec.size));
   if (auto error = take_failure("create_pool")) return *error;
   // Re-running it for a pool that exists completes that pool; it creates no more servers.
   for (auto& existing : pools) {
     if (existing.label() != spec.meta.label) continue;
+    if (!existing.readable()) return Error{ErrorKind::failed, existing.unreadable};
     existing.complete = true;
     return existing;
   }
@@ -60,7 +69,9 @@ Status FakeProvider::update_metadata(const PoolMetadata& meta) {
                   " verdict=" + to_string(meta.verdict));
   if (auto error = take_failure("update_metadata")) return *error;
   for (auto& pool : pools) {
-    if (pool.label() == meta.label) pool.meta = meta;
+    if (pool.label() != meta.label) continue;
+    if (!pool.readable()) return Error{ErrorKind::failed, pool.unreadable};
+    pool.meta = meta;
   }
   return {};
 }
@@ -70,6 +81,7 @@ Status FakeProvider::set_power(const Pool& pool, PowerState power) {
   if (auto error = take_failure("set_power")) return *error;
   for (auto& existing : pools) {
     if (existing.label() != pool.label()) continue;
+    if (!existing.readable()) return Error{ErrorKind::failed, existing.unreadable};
     existing.power = power;
     for (auto& server : existing.servers)
       server.state = power == PowerState::on ? ServerState::running : ServerState::stopped;

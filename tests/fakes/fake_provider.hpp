@@ -24,6 +24,10 @@ class FakeProvider final : public Provider {
   // Test setup: a complete pool of `size` running servers, created `age_minutes` ago
   // relative to a fixed epoch (larger age = older).
   Pool& add_pool(const std::string& label, int size, int age_minutes, SmokeVerdict smoke = SmokeVerdict::passed);
+  // Test setup: a pool whose record cannot be read, as Provider::list_pools returns one: only
+  // its label, incomplete, and `size` servers found running. Metadata changes, power changes
+  // and creates of it fail, as with a real provider; destroy_pool removes it.
+  Pool& add_unreadable_pool(const std::string& label, int size);
 
   std::vector<Pool> pools;
   std::vector<std::string> calls;

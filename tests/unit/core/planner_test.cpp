@@ -198,6 +198,24 @@ TEST_CASE("rollback goes to the newest older pool that passed and is not bad", "
   CHECK(choice->target == "5");
 }
 
+TEST_CASE("rollback never goes to a pool that was not created completely", "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 50);
+  // Passed and not bad, but its creation was interrupted (or its record cannot be read): some
+  // of its servers may never have started.
+  provider.add_pool("2", 1, 40).complete = false;
+  provider.add_pool("3", 1, 30);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  auto choice = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE(choice.ok());
+  CHECK(choice->target == "1");
+
+  provider.pools.erase(provider.pools.begin());
+  CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
+             Catch::Contains("no pool older than the live pool 3"));
+}
+
 TEST_CASE("rollback explains why it has no target", "[planner][rollback]") {
   FakeProvider provider;
   provider.add_pool("1", 1, 50, SmokeVerdict::failed);

@@ -123,6 +123,7 @@ TEST_CASE("a batch retries only the calls that need it", "[hcloud-api]") {
   phoenix::hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
   auto results =
       api.call_all({{"DELETE", "/servers/1", ""}, {"DELETE", "/servers/2", ""}, {"DELETE", "/servers/3", ""}});
+  REQUIRE(results.size() == 3);
   for (const auto& result : results) CHECK(result.ok());
   REQUIRE(http.batches.size() == 2);
   CHECK(http.batches[0].size() == 3);

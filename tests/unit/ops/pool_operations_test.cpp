@@ -162,3 +162,42 @@ TEST_CASE("list shows pools newest first and which is live", "[ops][list]") {
   CHECK(listing->balancer_error == std::string("no socket"));
   CHECK(world.reporter.saw("warning: cannot tell which pool is live: no socket"));
 }
+
+TEST_CASE("an unreadable pool is only ever deleted by label, and never while the balancer routes to it",
+          "[ops][unreadable]") {
+  FakeWorld world;
+  for (int i = 1; i <= 3; ++i) world.provider.add_pool(std::to_string(i), 1, 100 - i);
+  world.make_live("3");
+  const auto address = world.provider.add_unreadable_pool("4", 2).servers[1].address();
+
+  // Prune works by age and verdict, which an unreadable pool does not have: it stays.
+  auto pruned = ops::prune_pools(world.services, {0, false, false});
+  REQUIRE(pruned.ok());
+  CHECK(pruned->deleted == std::vector<std::string>{"2", "1"});
+  REQUIRE(pruned->decision.pools.size() == 4);
+  CHECK(pruned->decision.pools.back().label == "4");
+  CHECK(pruned->decision.pools.back().keep);
+  CHECK_THAT(pruned->decision.pools.back().why, Catch::Contains("'create-pipeline delete --label 4'"));
+
+  // Commands that need its record say why they cannot act, and what to do.
+  const auto check_refused = [](const auto& result) {
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == ErrorKind::failed);
+    CHECK_THAT(result.error().message, Catch::Contains("pool 4 is unreadable"));
+  };
+  check_refused(ops::smoke_test(world.services, "4"));
+  check_refused(ops::set_pool_power(world.services, "4", PowerState::off));
+  check_refused(ops::create_pool(world.services, {"4", std::nullopt}));
+  CHECK(world.provider.calls == std::vector<std::string>{"destroy_pool 2", "destroy_pool 1"});
+
+  // Smart delete: refused while a member routes to one of its servers, even under another name.
+  world.balancer.put_live("by-hand", address);
+  auto refused = ops::delete_pool(world.services, {.label = "4"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("by-hand (" + address + ")"));
+  world.balancer.state.erase("by-hand");
+  REQUIRE(ops::delete_pool(world.services, {.label = "4"}).ok());
+  CHECK(world.provider.calls.back() == "destroy_pool 4");
+  CHECK(find_pool(world.provider.pools, "4") == nullptr);
+}

@@ -23,6 +23,14 @@ struct LocalProviderRig {
                                             std::chrono::seconds(10)};
   providers::LocalProvider provider{settings, clock, reporter};
 
+  // A copy of pool `label`'s record beside the state, so the temporary directory's cleanup
+  // stops its servers by pid even after the test corrupted or removed the original.
+  void keep_record_copy(const std::string& label) {
+    const auto text = util::read_file(dir.path() / "state" / "web" / "pools" / label / "pool.json");
+    REQUIRE(text.ok());
+    REQUIRE(util::write_file_atomic(dir.path() / ("pool-" + label + ".json"), *text).ok());
+  }
+
   PoolSpec spec(const std::string& label, int size) {
     PoolSpec pool;
     pool.meta.label = label;
@@ -133,6 +141,7 @@ TEST_CASE("a server that never listens is stopped, and the creation fails", "[lo
   auto listed = provider.list_pools();
   REQUIRE(listed->size() == 1);
   CHECK_FALSE(listed->front().complete);
+  REQUIRE(listed->front().servers.size() == 2);
   for (const auto& server : listed->front().servers) CHECK(server.state == ServerState::dead);
 }
 
@@ -199,4 +208,110 @@ TEST_CASE("two creates of the same pool at once: one set of servers, both succee
   CHECK(addresses.size() == 3);
   REQUIRE(rig.provider.destroy_pool(*first).ok());
   for (const auto& address : addresses) CHECK(testing::http_get("http://" + address + "/").first == 0);
+}
+
+TEST_CASE("a pool whose pool.json is corrupt is listed as unreadable with the servers that still run",
+          "[local-provider][unreadable]") {
+  LocalProviderRig rig;
+  auto pool = rig.provider.create_pool(rig.spec("4", 2));
+  REQUIRE(pool.ok());
+  rig.keep_record_copy("4");
+  const auto record = rig.dir.path() / "state" / "web" / "pools" / "4" / "pool.json";
+  REQUIRE(util::write_file_atomic(record, "{\"label\": \"4\", \"servers\": [").ok());
+
+  auto listed = rig.provider.list_pools();
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  const Pool& unreadable = listed->front();
+  CHECK(unreadable.label() == "4");
+  CHECK_FALSE(unreadable.readable());
+  CHECK_FALSE(unreadable.complete);
+  CHECK_THAT(unreadable.unreadable, Catch::Contains(record.string()));
+  // Found in the process table: the id from the log each server writes, the address from the
+  // socket it listens on.
+  REQUIRE(unreadable.servers.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(unreadable.servers[i].id == pool->servers[i].id);
+    CHECK(unreadable.servers[i].address() == pool->servers[i].address());
+    CHECK(unreadable.servers[i].state == ServerState::running);
+  }
+  CHECK_FALSE(rig.reporter.saw("skipping"));
+}
+
+TEST_CASE("deleting an unreadable pool stops every process Phoenix started for it, and nothing else",
+          "[local-provider][unreadable]") {
+  LocalProviderRig rig;
+  auto pool = rig.provider.create_pool(rig.spec("4", 2));
+  REQUIRE(pool.ok());
+  const auto directory = rig.dir.path() / "state" / "web" / "pools" / "4";
+  auto text = util::read_file(directory / "pool.json");
+  REQUIRE(text.ok());
+  auto document = util::parse_json(*text, "pool.json");
+  REQUIRE(document.ok());
+  std::vector<util::ProcessIdentity> servers;
+  const cJSON* server = nullptr;
+  cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
+    servers.push_back({static_cast<pid_t>(util::json_number(server, "pid").value_or(0)),
+                       static_cast<std::uint64_t>(util::json_number(server, "start_ticks").value_or(0))});
+  }
+  REQUIRE(servers.size() == 2);
+  rig.keep_record_copy("4");
+  // A shell an operator left in the pool's directory: same working directory, not Phoenix's.
+  auto bystander = util::spawn_detached({{"sleep", "20"}, directory, {}, std::nullopt});
+  REQUIRE(bystander.ok());
+  REQUIRE(util::write_file_atomic(directory / "pool.json", "").ok());
+
+  auto listed = rig.provider.list_pools();
+  REQUIRE(listed->size() == 1);
+  REQUIRE_FALSE(listed->front().readable());
+  const auto destroyed = rig.provider.destroy_pool(listed->front());
+  INFO((destroyed.ok() ? std::string() : destroyed.error().message));
+  CHECK(destroyed.ok());
+  for (const auto& process : servers) CHECK_FALSE(util::is_running(process));
+  CHECK(util::is_running(*bystander));
+  CHECK_FALSE(std::filesystem::exists(directory));
+  CHECK(rig.provider.list_pools()->empty());
+  util::stop_process(*bystander, std::chrono::seconds(1));
+}
+
+TEST_CASE("a pool whose pool.json was deleted while its servers run is listed as unreadable",
+          "[local-provider][unreadable]") {
+  LocalProviderRig rig;
+  auto pool = rig.provider.create_pool(rig.spec("5", 1));
+  REQUIRE(pool.ok());
+  const auto directory = rig.dir.path() / "state" / "web" / "pools" / "5";
+  rig.keep_record_copy("5");
+  std::filesystem::remove(directory / "pool.json");
+
+  auto listed = rig.provider.list_pools();
+  REQUIRE(listed->size() == 1);
+  CHECK_FALSE(listed->front().readable());
+  CHECK(listed->front().servers.size() == 1);
+  REQUIRE(rig.provider.destroy_pool(listed->front()).ok());
+  CHECK(testing::http_get("http://" + pool->servers[0].address() + "/").first == 0);
+
+  // A directory without pool.json and without a server (a create that has not recorded any
+  // yet) is not a pool.
+  std::filesystem::create_directories(rig.dir.path() / "state" / "web" / "pools" / "6");
+  CHECK(rig.provider.list_pools()->empty());
+  CHECK(rig.reporter.saw("skipping pool directory"));
+}
+
+TEST_CASE("a pool whose record changes readability while it is deleted is kept", "[local-provider][unreadable]") {
+  LocalProviderRig rig;
+  auto pool = rig.provider.create_pool(rig.spec("7", 1));
+  REQUIRE(pool.ok());
+  const auto record = rig.dir.path() / "state" / "web" / "pools" / "7" / "pool.json";
+  rig.keep_record_copy("7");
+  const auto text = *util::read_file(record);
+  REQUIRE(util::write_file_atomic(record, "garbage").ok());
+  auto listed = rig.provider.list_pools();
+  REQUIRE(listed->size() == 1);
+  // Restored between the listing and the delete: the caller's checks were made on another pool.
+  REQUIRE(util::write_file_atomic(record, text).ok());
+  const auto destroyed = rig.provider.destroy_pool(listed->front());
+  REQUIRE_FALSE(destroyed.ok());
+  CHECK_THAT(destroyed.error().message, Catch::Contains("became readable"));
+  CHECK(testing::http_get("http://" + pool->servers[0].address() + "/").second == "7\n");
+  REQUIRE(rig.provider.destroy_pool(*pool).ok());
 }
