@@ -318,7 +318,7 @@ Status mark_bad(Services& services, const Observation& observation, const std::s
 Status check_rollback_target(const Services& services, const Observation& observation, const std::string& target,
                              bool force) {
   const Pool* pool = find_pool(observation.pools, target);
-  if (pool != nullptr && !force &&
+  if (pool != nullptr && pool->readable() && !force &&
       (pool->meta.verdict == LiveVerdict::bad || pool->meta.smoke != SmokeVerdict::passed)) {
     const std::string why =
         pool->meta.verdict == LiveVerdict::bad
