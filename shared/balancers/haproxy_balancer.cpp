@@ -138,8 +138,7 @@ Status HaproxyBalancer::add_standby(const std::vector<MemberSpec>& members) {
   // Routing changes follow; they could not be made durable in a damaged block.
   PHX_TRY(check_durable());
   std::vector<std::string> additions;
-  const std::string check = " check inter " + std::to_string(settings_.check_interval_ms) + "ms rise " +
-                            std::to_string(settings_.rise) + " fall " + std::to_string(settings_.fall);
+  const std::string check = " " + server_options();
   for (const auto& member : members) {
     additions.push_back("add server " + server(member.name) + " " + member.host + ":" + std::to_string(member.port) +
                         check + " weight 0");
@@ -271,10 +270,19 @@ Result<std::string> HaproxyBalancer::instance() {
   return Error{ErrorKind::unavailable, "HAProxy's 'show info' has no Pid line"};
 }
 
+// The same options at runtime and in the configuration, so a member behaves alike before and
+// after a reload. `pool-max-conn 0`: no idle server connections are kept, which HAProxy 2.6
+// already does for servers added at runtime; a server from the configuration would otherwise
+// park the connection of a request that outlived the drain in its idle pool once the request
+// ends, and `del server` is refused until the idle pool is purged (pool-purge-delay, many
+// seconds). Without it the member is removed the moment its last request ends.
+std::string HaproxyBalancer::server_options() const {
+  return "check inter " + std::to_string(settings_.check_interval_ms) + "ms rise " + std::to_string(settings_.rise) +
+         " fall " + std::to_string(settings_.fall) + " pool-max-conn 0";
+}
+
 std::string HaproxyBalancer::config_line(const Member& member) const {
-  std::string line = "server " + member.name + " " + member.address + " check inter " +
-                     std::to_string(settings_.check_interval_ms) + "ms rise " + std::to_string(settings_.rise) +
-                     " fall " + std::to_string(settings_.fall) + " weight " +
+  std::string line = "server " + member.name + " " + member.address + " " + server_options() + " weight " +
                      std::to_string(member.admitted() ? member.weight : 0);
   if (member.admin == AdminState::maint) line += " disabled";
   return line;

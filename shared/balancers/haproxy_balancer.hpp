@@ -48,6 +48,8 @@ class HaproxyBalancer final : public Balancer {
 
   // The server line for haproxy.cfg that recreates `member` as it is now.
   std::string config_line(const Member& member) const;
+  // The health check and connection options of every member Phoenix adds.
+  std::string server_options() const;
 
  private:
   std::string server(const std::string& name) const { return settings_.backend + "/" + name; }

@@ -2,12 +2,15 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -749,14 +752,53 @@ void stop_pool_processes(const fs::path& root) {
   }
 }
 
-std::pair<long, std::string> http_get(const std::string& url) {
+std::pair<long, std::string> http_get(const std::string& url, std::chrono::milliseconds timeout) {
   http::CurlHttpClient client;
   HttpRequest request;
   request.url = url;
-  request.timeout = std::chrono::seconds(5);
+  request.timeout = timeout;
   auto answers = client.perform({request});
   if (!answers.front()) return {0, ""};
   return {answers.front()->status, answers.front()->body};
+}
+
+KeepAliveClient::KeepAliveClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    fail("cannot connect to 127.0.0.1:" + std::to_string(port));
+  }
+}
+
+std::string KeepAliveClient::get(const std::string& path, std::chrono::milliseconds timeout) {
+  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  if (::send(fd_.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+    return "";
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string response;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto header_end = response.find("\r\n\r\n");
+    if (header_end != std::string::npos) {
+      std::string headers = response.substr(0, header_end);
+      std::transform(headers.begin(), headers.end(), headers.begin(), [](unsigned char c) { return std::tolower(c); });
+      const auto length_at = headers.find("content-length:");
+      if (length_at != std::string::npos) {
+        const auto length = std::stoul(headers.substr(length_at + 15));
+        if (response.size() >= header_end + 4 + length) return response.substr(header_end + 4, length);
+      }
+    }
+    pollfd readable{fd_.get(), POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (::poll(&readable, 1, static_cast<int>(std::max<long long>(left.count(), 0))) <= 0) break;
+    char buffer[4096];
+    const auto got = ::recv(fd_.get(), buffer, sizeof buffer, 0);
+    if (got <= 0) break;
+    response.append(buffer, static_cast<std::size_t>(got));
+  }
+  return "";
 }
 
 util::Json parse_output(const std::string& text) {

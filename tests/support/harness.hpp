@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "shared/util/unique_fd.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/process.hpp"
 
@@ -346,7 +347,20 @@ fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, 
 void stop_pool_processes(const fs::path& state_dir);
 
 // One HTTP GET to 127.x; returns the status and body ("" and 0 on a transport error).
-std::pair<long, std::string> http_get(const std::string& url);
+std::pair<long, std::string> http_get(const std::string& url,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// A client that keeps its connection open between and after requests, as browsers and
+// connection-pooling HTTP clients do (libcurl's one-shot handles close theirs).
+class KeepAliveClient {
+ public:
+  explicit KeepAliveClient(int port);
+  // One GET on the held connection; the body, or "" when no whole response came in `timeout`.
+  std::string get(const std::string& path, std::chrono::milliseconds timeout);
+
+ private:
+  util::UniqueFd fd_;
+};
 
 // Parses a tool's JSON output; fails the test if it is not JSON.
 util::Json parse_output(const std::string& text);
