@@ -31,17 +31,29 @@ const char* to_string(HistoryAction action) {
       return "rollback";
     case HistoryAction::repair:
       return "repair";
+    case HistoryAction::auto_rollback:
+      return "auto-rollback";
     case HistoryAction::delete_pool:
       return "delete";
     case HistoryAction::prune:
       return "prune";
+    case HistoryAction::freeze:
+      return "freeze";
+    case HistoryAction::unfreeze:
+      return "unfreeze";
+    case HistoryAction::mark_bad:
+      return "mark-bad";
+    case HistoryAction::mark_good:
+      return "mark-good";
   }
   return "deploy";
 }
 
 std::optional<HistoryAction> parse_history_action(std::string_view text) {
-  for (auto value : {HistoryAction::deploy, HistoryAction::rollback, HistoryAction::repair, HistoryAction::delete_pool,
-                     HistoryAction::prune}) {
+  for (auto value :
+       {HistoryAction::deploy, HistoryAction::rollback, HistoryAction::repair, HistoryAction::auto_rollback,
+        HistoryAction::delete_pool, HistoryAction::prune, HistoryAction::freeze, HistoryAction::unfreeze,
+        HistoryAction::mark_bad, HistoryAction::mark_good}) {
     if (text == to_string(value)) return value;
   }
   return std::nullopt;
@@ -60,7 +72,8 @@ HistoryAction history_action(Operation operation) {
 }
 
 bool is_switch(HistoryAction action) {
-  return action == HistoryAction::deploy || action == HistoryAction::rollback || action == HistoryAction::repair;
+  return action == HistoryAction::deploy || action == HistoryAction::rollback || action == HistoryAction::repair ||
+         action == HistoryAction::auto_rollback;
 }
 
 const char* to_string(HistoryResult result) {

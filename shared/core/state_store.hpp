@@ -57,9 +57,23 @@ struct Intent {
   std::string current;  // the step in progress, in words ("" before the first)
 };
 
-// What a history event records. The first three are the switches (see is_switch).
-enum class HistoryAction { deploy, rollback, repair, delete_pool, prune };
-const char* to_string(HistoryAction action);  // "deploy", ..., "delete", "prune"
+// What a history event records. The first four are the switches (see is_switch): auto_rollback
+// is a rollback Phoenix started by itself (a watched switch that saw its thresholds broken).
+enum class HistoryAction {
+  deploy,
+  rollback,
+  repair,
+  auto_rollback,
+  delete_pool,
+  prune,
+  freeze,
+  unfreeze,
+  mark_bad,
+  mark_good
+};
+// "deploy", "rollback", "repair", "auto-rollback", "delete", "prune", "freeze", "unfreeze",
+// "mark-bad", "mark-good": the words records, JSON output and notifications use.
+const char* to_string(HistoryAction action);
 std::optional<HistoryAction> parse_history_action(std::string_view text);
 HistoryAction history_action(Operation operation);
 bool is_switch(HistoryAction action);
