@@ -2,6 +2,7 @@
 
 #include "shared/ci/ci_config.hpp"
 #include "shared/core/label.hpp"
+#include "shared/core/recovery_summary.hpp"
 #include "shared/core/render.hpp"
 #include "shared/core/watch.hpp"
 #include "shared/ops/status_operations.hpp"
@@ -163,9 +164,15 @@ Status run_history(CommandContext& context) {
   if (!services) return services.error();
   PHX_TRY_ASSIGN(const auto log, ops::history(**services));
   for (const auto& line : log.unreadable) context.reporter().warning(line);
-  context.print(context.global().output == cli::OutputFormat::json
-                    ? render_history_json((*services)->config.service, log)
-                    : render_history_table(log));
+  const bool json = context.global().output == cli::OutputFormat::json;
+  const std::string& service = (*services)->config.service;
+  if (context.args().flag("summary")) {
+    const auto summary = summarize_recovery(log.events);
+    context.print(json ? render_recovery_json(service, summary, log.unreadable)
+                       : render_recovery_table(summary, log.unreadable));
+    return {};
+  }
+  context.print(json ? render_history_json(service, log) : render_history_table(log));
   return {};
 }
 
@@ -355,11 +362,16 @@ cli::Program make_program() {
                .output_option = true,
                .run = run_status},
               {.name = "history",
-               .summary = "past deploys and rollbacks",
-               .synopsis = "history [--output table|json]",
-               .details = "Lists past deploys, rollbacks, repairs and deletes, newest first.",
-               .example = "deploy-pipeline history",
+               .summary = "past deploys and rollbacks, or time to recover per month",
+               .synopsis = "history [--summary] [--output table|json]",
+               .details =
+                   "Lists past deploys, rollbacks, repairs and deletes, newest first. With --summary: per month\n"
+                   "(UTC), the deploys and rollbacks (by a person, and automatic) that succeeded, and the median\n"
+                   "and worst time to recover: from the switch that made the rolled-back pool live to the end\n"
+                   "of the rollback. It covers the history kept (history.keep).",
+               .example = "deploy-pipeline history --summary",
                .output_option = true,
+               .options = {{.name = "summary", .help = "per month: deploys, rollbacks and time to recover"}},
                .run = run_history},
               {.name = "repair",
                .summary = "finish an interrupted switch, or make exactly one pool live",

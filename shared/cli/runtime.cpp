@@ -9,6 +9,7 @@
 #include "shared/hcloud/provider.hpp"
 #include "shared/hcloud/state_store.hpp"
 #include "shared/http/curl_http_client.hpp"
+#include "shared/notify/notifier_set.hpp"
 #include "shared/providers/exec_provider.hpp"
 #include "shared/providers/file_state_store.hpp"
 #include "shared/providers/local_provider.hpp"
@@ -30,6 +31,10 @@ template <class... Lambdas>
 Overloaded(Lambdas...) -> Overloaded<Lambdas...>;
 
 constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
+constexpr std::size_t kMaxUrlBytes = 4096;
+// The part of a URL after its host is registered as a secret from this length on: shorter
+// ones ("/", "/hook") name an endpoint rather than hold a credential.
+constexpr std::size_t kMinSecretPath = 8;
 constexpr std::size_t kMaxUserDataBytes = 32 * 1024;  // the Hetzner Cloud API's own limit for user_data
 
 }  // namespace
@@ -69,6 +74,44 @@ Result<std::string> hcloud_token(const ci::Environment& environment,
   // A line break would inject HTTP headers; no character of the token is shown.
   PHX_TRY(util::check_token_characters(token, origin));
   return token;
+}
+
+namespace {
+
+// "$CHAT_HOOK" or "file /etc/phoenix/chat-hook": where a notifier's URL comes from, for messages.
+std::string url_origin(const config::SecretUrlSource& source) {
+  return source.file ? "file " + source.file->string() : "$" + source.environment;
+}
+
+void register_url_secrets(const std::string& url) {
+  util::register_secret(url);
+  const auto scheme_end = url.find("://");
+  const auto path_start = scheme_end == std::string::npos ? std::string::npos : url.find('/', scheme_end + 3);
+  if (path_start != std::string::npos && url.size() - path_start >= kMinSecretPath) {
+    util::register_secret(std::string_view(url).substr(path_start));
+  }
+}
+
+}  // namespace
+
+Result<std::string> notifier_url(const ci::Environment& environment, const config::SecretUrlSource& source) {
+  const std::string origin = "the URL in " + url_origin(source);
+  std::string url;
+  if (source.file) {
+    auto text = util::read_file(*source.file, kMaxUrlBytes);
+    if (!text) return text.error().context("reading url_file");
+    const auto lines = util::split_lines(*text);
+    url = lines.empty() ? std::string() : std::string(util::trim(lines.front()));
+  } else if (const auto found = environment.find(source.environment); found != environment.end()) {
+    url = std::string(util::trim(found->second));
+  }
+  if (url.empty()) return Error{ErrorKind::invalid, origin + " is missing or empty"};
+  register_url_secrets(url);
+  PHX_TRY(util::check_token_characters(url, origin));
+  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+    return Error{ErrorKind::invalid, origin + " is not an http:// or https:// URL (the value is not shown)"};
+  }
+  return url;
 }
 
 Runtime::Runtime(ci::Environment environment, const GlobalOptions& global, RunHooks hooks)
@@ -217,11 +260,50 @@ Status Runtime::wire_state() {
                     cfg.state);
 }
 
+// Every notify[] entry. One that cannot work (its URL is missing) does not stop the command:
+// it is reported with the first notification, like a notifier that fails.
+void Runtime::wire_notifiers() {
+  notifier_ = std::make_unique<notify::NotifierSet>(http(), *clock_);
+  for (const auto& entry : config_.notify) {
+    const auto http_target = [&](const char* type,
+                                 const config::SecretUrlSource& source) -> std::optional<notify::HttpTarget> {
+      const std::string name = std::string(type) + " (URL from " + url_origin(source) + ")";
+      auto url = notifier_url(environment_, source);
+      if (!url) {
+        notifier_->add_unusable(name, url.error());
+        return std::nullopt;
+      }
+      return notify::HttpTarget{.name = name, .url = *url, .timeout = entry.timeout};
+    };
+    std::visit(
+        Overloaded{
+            [&](const config::WebhookNotifierConfig& webhook) {
+              if (auto target = http_target("webhook", webhook.url)) {
+                notifier_->add(std::make_unique<notify::WebhookNotifier>(http(), *clock_, *target));
+              }
+            },
+            [&](const config::SlackNotifierConfig& slack) {
+              if (auto target = http_target("slack", slack.url)) {
+                notifier_->add(std::make_unique<notify::SlackNotifier>(http(), *clock_, *target));
+              }
+            },
+            [&](const config::CommandNotifierConfig& command) {
+              const std::string name =
+                  "command (" + std::filesystem::path(command.command.front()).filename().string() + ")";
+              notifier_->add(std::make_unique<notify::CommandNotifier>(
+                  *clock_, notify::CommandTarget{.name = name, .argv = command.command, .timeout = entry.timeout}));
+            },
+        },
+        entry.kind);
+  }
+}
+
 Status Runtime::wire(config::Config config) {
   config_ = std::move(config);
   PHX_TRY(wire_provider());
   PHX_TRY(wire_balancer());
   PHX_TRY(wire_state());
+  wire_notifiers();
   const auto ci_context = ci::read_ci_context(environment_);
   services_ = std::make_unique<ops::Services>(ops::Services{
       .config = config_,
@@ -231,6 +313,7 @@ Status Runtime::wire(config::Config config) {
       .http = http(),
       .clock = *clock_,
       .reporter = *reporter_,
+      .notifier = *notifier_,
       .identity = ops::Identity{.host = host_,
                                 .pid = static_cast<long>(::getpid()),
                                 .user = ci_context.trigger_user,

@@ -20,6 +20,9 @@ class Api;
 namespace phoenix::haproxy {
 class RuntimeChannel;
 }
+namespace phoenix::notify {
+class NotifierSet;
+}
 
 namespace phoenix::cli {
 
@@ -53,6 +56,7 @@ class Runtime {
   Status wire_provider();
   Status wire_balancer();
   Status wire_state();
+  void wire_notifiers();
 
   ci::Environment environment_;
   RunHooks hooks_;
@@ -66,11 +70,18 @@ class Runtime {
   std::unique_ptr<Provider> provider_;
   std::unique_ptr<Balancer> balancer_;
   std::unique_ptr<StateStore> state_;
+  std::unique_ptr<notify::NotifierSet> notifier_;
   std::unique_ptr<ops::Services> services_;
 };
 
 // This host's name, for lock holders and history.
 std::string host_name();
+
+// A notifier's URL: the environment variable or the first line of the file `source` names.
+// Registered as a secret as soon as it is read, and so is the part after the host when it is
+// long enough to be one (a Slack URL's path is its credential), so neither ever reaches
+// output. `invalid` (never showing the value) when it is missing or not an http(s) URL.
+Result<std::string> notifier_url(const ci::Environment& environment, const config::SecretUrlSource& source);
 
 // The Hetzner Cloud token: HCLOUD_TOKEN, else the first line of `token_file`. Registered as a
 // secret so it never reaches output.

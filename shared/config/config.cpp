@@ -196,6 +196,49 @@ EtcdStateConfig read_type(ObjectReader& reader, const Config& /*config*/, Of<Etc
   return etcd;
 }
 
+// url_env or url_file, exactly one: never the URL itself (see SecretUrlSource).
+SecretUrlSource read_secret_url(ObjectReader& reader, const Config& config) {
+  SecretUrlSource source;
+  if (reader.has("url")) {
+    reader.fail("url",
+                "a webhook URL is a credential and does not belong in the configuration: name an environment "
+                "variable that holds it (url_env) or a file (url_file)");
+    reader.accept_rest();
+    return source;
+  }
+  if (auto name = reader.string("url_env", false)) {
+    if (!is_environment_name(*name)) {
+      reader.fail("url_env", "not an environment variable name (A-Z a-z 0-9 _, not starting with a digit)");
+    }
+    source.environment = *name;
+  }
+  if (auto file = reader.string("url_file", false)) source.file = config_path(config, *file);
+  if (source.environment.empty() == !source.file.has_value()) {
+    reader.fail(source.file ? "url_file" : "url_env", "give exactly one of url_env and url_file");
+  }
+  return source;
+}
+
+WebhookNotifierConfig read_type(ObjectReader& reader, const Config& config, Of<WebhookNotifierConfig> /*type*/) {
+  return {.url = read_secret_url(reader, config)};
+}
+
+SlackNotifierConfig read_type(ObjectReader& reader, const Config& config, Of<SlackNotifierConfig> /*type*/) {
+  return {.url = read_secret_url(reader, config)};
+}
+
+CommandNotifierConfig read_type(ObjectReader& reader, const Config& config, Of<CommandNotifierConfig> /*type*/) {
+  CommandNotifierConfig command;
+  if (auto argv = reader.string_array("command", true, false)) {
+    command.command = *argv;
+    // A relative program path is relative to the config file, like every other path.
+    if (command.command[0].find('/') != std::string::npos) {
+      command.command[0] = config_path(config, command.command[0]).string();
+    }
+  }
+  return command;
+}
+
 // "local, hcloud, exec": the kType of every alternative of `Variant`.
 template <class Variant, std::size_t... I>
 std::string type_names(std::index_sequence<I...> /*alternatives*/) {
@@ -253,6 +296,23 @@ void read_state(ObjectReader& root, Config& config, Status& status) {
   if (!reader) return;  // the provider's own store
   read_typed(*reader, config, config.state, "state store");
   if (status.ok()) status = reader->finish();
+}
+
+void read_notify(ObjectReader& root, Config& config, Status& status) {
+  constexpr std::size_t kMaxNotifiers = 16;
+  auto entries = root.object_array("notify", false);
+  if (!entries) return;
+  if (entries->size() > kMaxNotifiers) root.fail("notify", "at most 16 notifiers");
+  for (auto& reader : *entries) {
+    NotifierConfig notifier;
+    if (auto timeout = reader.integer("timeout_ms", false, 100, 60000)) {
+      notifier.timeout = std::chrono::milliseconds(*timeout);
+    }
+    read_typed(reader, config, notifier.kind, "notifier");
+    const auto entry_status = reader.finish();
+    if (!entry_status.ok() && status.ok()) status = entry_status;
+    config.notify.push_back(std::move(notifier));
+  }
 }
 
 void read_smoke_test(ObjectReader& root, Config& config, Status& status) {
@@ -377,6 +437,7 @@ Result<Config> parse_config(std::string_view text, const fs::path& file) {
   read_watch(root, config, status);
   read_balancer(root, config, status);
   read_state(root, config, status);
+  read_notify(root, config, status);
   const auto root_status = root.finish();
   if (!root_status.ok()) return root_status.error();
   if (!status.ok()) return status.error();

@@ -104,6 +104,39 @@ struct EtcdStateConfig {
 
 using StateConfig = std::variant<FileStateConfig, EtcdStateConfig>;
 
+// Where a notifier's URL comes from. A webhook URL is a credential (anyone holding a Slack
+// incoming-webhook URL can post to the channel), so it is never written in the configuration:
+// exactly one of an environment variable and a file (its first line) gives it.
+struct SecretUrlSource {
+  std::string environment;       // the variable's name, or ""
+  std::optional<fs::path> file;  // resolved against the configuration's directory
+};
+
+// notify[]: where notifications go (docs/notifications.md). One struct per type with its
+// `kType`, like providers and balancers.
+struct WebhookNotifierConfig {
+  static constexpr std::string_view kType = "webhook";
+  SecretUrlSource url;
+};
+
+struct SlackNotifierConfig {
+  static constexpr std::string_view kType = "slack";
+  SecretUrlSource url;
+};
+
+struct CommandNotifierConfig {
+  static constexpr std::string_view kType = "command";
+  std::vector<std::string> command;  // run without a shell, the JSON document on stdin
+};
+
+using NotifierKind = std::variant<WebhookNotifierConfig, SlackNotifierConfig, CommandNotifierConfig>;
+
+struct NotifierConfig {
+  NotifierKind kind;
+  // The whole delivery of one notification, its one retry included.
+  std::chrono::milliseconds timeout{3000};
+};
+
 struct SmokeTestConfig {
   std::chrono::seconds timeout{30};
   std::vector<SmokeCheck> checks;
@@ -124,6 +157,7 @@ struct Config {
   std::chrono::seconds lock_stale_after{3600};
   std::size_t history_keep = 10000;  // events; the oldest are dropped beyond it
   WatchSettings watch;               // deploy --watch: thresholds and checks
+  std::vector<NotifierConfig> notify;
 };
 
 // Reads and validates a configuration file. Every error is `invalid` and names the file,

@@ -13,14 +13,14 @@
 namespace phoenix {
 
 enum class StepKind {
-  add_standby,        // add new members, checked but routed nothing
-  standby,            // existing members to standby: the target's drained ones, or a pool that stays hot
-  wait_healthy,       // until the balancer's own checks pass for every member
-  admit,              // route new traffic to them
-  drain,              // stop new traffic to the old members
-  wait_drained,       // until their connections are gone (bounded)
-  remove,             // take them out of the balancer (the servers keep running)
-  persist,            // write the membership after the switch where a restart reads it
+  add_standby,   // add new members, checked but routed nothing
+  standby,       // existing members to standby: the target's drained ones, or a pool that stays hot
+  wait_healthy,  // until the balancer's own checks pass for every member
+  admit,         // route new traffic to them
+  drain,         // stop new traffic to the old members
+  wait_drained,  // until their connections are gone (bounded)
+  remove,        // take them out of the balancer (the servers keep running)
+  persist,       // write the membership after the switch where a restart reads it
 };
 const char* to_string(StepKind kind);
 
@@ -43,6 +43,12 @@ struct Step {
 
 // "add 3 members on standby: 42:1, 42:2, 42:3"
 std::string describe(const Step& step);
+
+// How long one step of a switch took, as the executor measured it (for notifications).
+struct StepTiming {
+  std::string step;  // describe(step)
+  long long duration_ms = 0;
+};
 
 struct SwitchPlan {
   std::string target;

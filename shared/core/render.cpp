@@ -1,6 +1,7 @@
 #include "shared/core/render.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
@@ -218,6 +219,78 @@ std::string render_history_json(const std::string& service, const HistoryLog& lo
     cJSON_AddItemToArray(list, item);
   }
   cJSON_AddItemToObject(document.get(), "unreadable", string_array(log.unreadable));
+  return util::print_json(document.get(), true);
+}
+
+std::string format_recovery_time(long long milliseconds) {
+  constexpr long long kMinute = 60 * 1000;
+  constexpr long long kHour = 60 * kMinute;
+  constexpr long long kDay = 24 * kHour;
+  char buffer[48];
+  if (milliseconds < kMinute) return util::format_duration_ms(milliseconds);
+  if (milliseconds < kHour) {
+    std::snprintf(buffer, sizeof buffer, "%lld min %02lld s", milliseconds / kMinute, milliseconds % kMinute / 1000);
+  } else if (milliseconds < kDay) {
+    std::snprintf(buffer, sizeof buffer, "%lld h %02lld min", milliseconds / kHour, milliseconds % kHour / kMinute);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%lld d %lld h", milliseconds / kDay, milliseconds % kDay / kHour);
+  }
+  return buffer;
+}
+
+std::string render_recovery_table(const RecoverySummary& summary, const std::vector<std::string>& unreadable) {
+  std::string unreadable_lines;
+  for (const auto& line : unreadable) unreadable_lines += "unreadable: " + line + "\n";
+  if (summary.months.empty()) return "no deploys or rollbacks yet\n" + unreadable_lines;
+  const auto time_or_dash = [](const std::optional<long long>& ms) {
+    return ms ? format_recovery_time(*ms) : std::string("-");
+  };
+  std::vector<std::vector<std::string>> rows = {
+      {"MONTH", "DEPLOYS", "ROLLBACKS", "AUTO-ROLLBACKS", "RECOVERIES", "MEDIAN TTR", "WORST TTR"}};
+  for (const auto& month : summary.months) {
+    rows.push_back({month.month, std::to_string(month.deploys), std::to_string(month.rollbacks),
+                    std::to_string(month.auto_rollbacks), std::to_string(month.recoveries),
+                    time_or_dash(month.median_recovery_ms), time_or_dash(month.worst_recovery_ms)});
+  }
+  std::string out = render_table(rows);
+  out +=
+      "months in UTC; time to recover (TTR): from the switch that made the rolled-back pool live to the end of "
+      "the rollback; from " +
+      util::plural(summary.events, "history event") +
+      (summary.since ? " since " + util::format_iso8601(*summary.since) : std::string()) + "\n";
+  return out + unreadable_lines;
+}
+
+std::string render_recovery_json(const std::string& service, const RecoverySummary& summary,
+                                 const std::vector<std::string>& unreadable) {
+  util::Json document(cJSON_CreateObject());
+  util::add_string(document.get(), "service", service);
+  util::add_number(document.get(), "events", static_cast<double>(summary.events));
+  if (summary.since) {
+    util::add_string(document.get(), "since", util::format_iso8601_ms(*summary.since));
+  } else {
+    cJSON_AddNullToObject(document.get(), "since");
+  }
+  const auto add_ms = [](cJSON* item, const char* key, const std::optional<long long>& ms) {
+    if (ms) {
+      util::add_number(item, key, static_cast<double>(*ms));
+    } else {
+      cJSON_AddNullToObject(item, key);
+    }
+  };
+  cJSON* list = cJSON_AddArrayToObject(document.get(), "months");
+  for (const auto& month : summary.months) {
+    cJSON* item = cJSON_CreateObject();
+    util::add_string(item, "month", month.month);
+    util::add_number(item, "deploys", static_cast<double>(month.deploys));
+    util::add_number(item, "rollbacks", static_cast<double>(month.rollbacks));
+    util::add_number(item, "auto_rollbacks", static_cast<double>(month.auto_rollbacks));
+    util::add_number(item, "recoveries", static_cast<double>(month.recoveries));
+    add_ms(item, "median_recovery_ms", month.median_recovery_ms);
+    add_ms(item, "worst_recovery_ms", month.worst_recovery_ms);
+    cJSON_AddItemToArray(list, item);
+  }
+  cJSON_AddItemToObject(document.get(), "unreadable", string_array(unreadable));
   return util::print_json(document.get(), true);
 }
 

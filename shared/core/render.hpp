@@ -8,6 +8,7 @@
 
 #include "shared/core/planner.hpp"
 #include "shared/core/pool.hpp"
+#include "shared/core/recovery_summary.hpp"
 #include "shared/core/state_store.hpp"
 #include "shared/core/status.hpp"
 
@@ -31,6 +32,14 @@ std::string render_status_json(const StatusReport& report);
 // Newest first; records that could not be read are listed after the events.
 std::string render_history_table(const HistoryLog& log);
 std::string render_history_json(const std::string& service, const HistoryLog& log);
+
+// history --summary: per month, deploys, rollbacks and time to recover; newest month first.
+std::string render_recovery_table(const RecoverySummary& summary, const std::vector<std::string>& unreadable);
+std::string render_recovery_json(const std::string& service, const RecoverySummary& summary,
+                                 const std::vector<std::string>& unreadable);
+
+// A time to recover for people: "850 ms", "12.4 s", "4 min 03 s", "2 h 05 min", "3 d 4 h".
+std::string format_recovery_time(long long milliseconds);
 
 std::string render_plan(const SwitchPlan& plan);
 

@@ -57,21 +57,23 @@ struct Intent {
   std::string current;  // the step in progress, in words ("" before the first)
 };
 
-// What a history event records. deploy, rollback, repair and auto_rollback are the switches
-// (see is_switch).
+// What a history event records. The first four are the switches (see is_switch): auto_rollback
+// is a rollback Phoenix started by itself (a watched switch that saw its thresholds broken).
 enum class HistoryAction {
   deploy,
   rollback,
   repair,
-  auto_rollback,  // a watched switch that breached its thresholds, switched back by Phoenix
+  auto_rollback,
   delete_pool,
   prune,
   freeze,
   unfreeze,
   mark_bad,
-  mark_good,
+  mark_good
 };
-const char* to_string(HistoryAction action);  // "deploy", ..., "delete", "prune"
+// "deploy", "rollback", "repair", "auto-rollback", "delete", "prune", "freeze", "unfreeze",
+// "mark-bad", "mark-good": the words records, JSON output and notifications use.
+const char* to_string(HistoryAction action);
 std::optional<HistoryAction> parse_history_action(std::string_view text);
 HistoryAction history_action(Operation operation);
 bool is_switch(HistoryAction action);

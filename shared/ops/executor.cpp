@@ -41,7 +41,9 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
       outcome.status = before_step(i, step);
       if (!outcome.status.ok()) return outcome;
     }
-    reporter_.step(describe(step));
+    const std::string description = describe(step);
+    reporter_.step(description);
+    const auto step_started = clock_.now();
     Status status;
     switch (step.kind) {
       case StepKind::add_standby:
@@ -69,6 +71,7 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
         status = balancer_.persist(step.membership);
         break;
     }
+    outcome.timings.push_back({description, util::elapsed_ms(step_started, clock_.now())});
     const bool changes_membership =
         step.kind != StepKind::wait_healthy && step.kind != StepKind::wait_drained && step.kind != StepKind::persist;
     // A change the balancer did not take (unreachable, or a guard that no longer held) may

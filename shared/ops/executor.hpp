@@ -33,6 +33,8 @@ struct SwitchOutcome {
   bool balancer_changed = false;  // earlier steps were undone under us (a reload): plan again
   std::size_t steps_done = 0;
   std::vector<std::string> left_in_maintenance;
+  // Each step that ran and how long it took, the one that failed included.
+  std::vector<StepTiming> timings;
 };
 
 class SwitchExecutor {

@@ -1,5 +1,7 @@
 #include "shared/ops/history_log.hpp"
 
+#include "shared/ops/notifications.hpp"
+
 namespace phoenix::ops {
 
 HistoryEvent new_event(const Services& services, HistoryAction action, std::string label, HistoryResult result) {
@@ -11,12 +13,16 @@ HistoryEvent new_event(const Services& services, HistoryAction action, std::stri
                       .job = services.identity.job};
 }
 
-std::optional<std::string> record_history(Services& services, const HistoryEvent& event) {
+std::optional<std::string> record_history(Services& services, const HistoryEvent& event,
+                                          const std::vector<StepTiming>& steps) {
   const auto appended = services.state.append_history(event);
-  if (appended.ok()) return std::nullopt;
-  std::string warning = "this " + std::string(to_string(event.action)) + " of pool " + event.label + " (" +
-                        to_string(event.result) + ") is missing from history: " + appended.error().message;
-  services.reporter.warning(warning);
+  std::optional<std::string> warning;
+  if (!appended.ok()) {
+    warning = "this " + std::string(to_string(event.action)) + " of pool " + event.label + " (" +
+              to_string(event.result) + ") is missing from history: " + appended.error().message;
+    services.reporter.warning(*warning);
+  }
+  send_notification(services, notification_of(services.config.service, event, steps));
   return warning;
 }
 

@@ -13,9 +13,12 @@ namespace phoenix::ops {
 // An event at the clock's now, by the CI trigger user (else the host), in the CI job.
 HistoryEvent new_event(const Services& services, HistoryAction action, std::string label, HistoryResult result);
 
-// Appends `event`. History never blocks what it records: a failure is a warning, returned so
-// that the command can say in its result that this event is missing from history.
-std::optional<std::string> record_history(Services& services, const HistoryEvent& event);
+// Appends `event`, then notifies it (the end of what it records, with the `steps` of a switch
+// that ran; ops/notifications.hpp). History never blocks what it records: a failure is a
+// warning, returned so that the command can say in its result that this event is missing
+// from history.
+std::optional<std::string> record_history(Services& services, const HistoryEvent& event,
+                                          const std::vector<StepTiming>& steps = {});
 
 // The newest deploy, rollback or repair that succeeded: the pool the operator last made live.
 // Unreadable history counts as none; the callers only use it to explain or to choose.

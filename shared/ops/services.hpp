@@ -9,6 +9,7 @@
 #include "shared/config/config.hpp"
 #include "shared/core/balancer.hpp"
 #include "shared/core/http_client.hpp"
+#include "shared/core/notifier.hpp"
 #include "shared/core/provider.hpp"
 #include "shared/core/state_store.hpp"
 #include "shared/util/clock.hpp"
@@ -33,6 +34,8 @@ struct Services {
   HttpClient& http;
   util::Clock& clock;
   util::Reporter& reporter;
+  // Where notifications go (the configuration's notify list); never fails an operation.
+  Notifier& notifier;
   Identity identity;
   // Whether SIGINT or SIGTERM asked the command to stop (util::interrupt_requested in the
   // executables); switches poll it at their safe points. Empty: never.

@@ -5,6 +5,7 @@
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/executor.hpp"
 #include "shared/ops/history_log.hpp"
+#include "shared/ops/notifications.hpp"
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
 #include "shared/ops/watch_operations.hpp"
@@ -50,13 +51,14 @@ Pass finished(Result<SwitchResult> result) { return {PassEnd::finished, std::mov
 Pass plan_again(Error error) { return {PassEnd::plan_again, std::move(error)}; }
 
 std::optional<std::string> record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from,
-                                         HistoryResult result, long long duration_ms, const std::string& detail) {
+                                         HistoryResult result, long long duration_ms, const std::string& detail,
+                                         const std::vector<StepTiming>& steps = {}) {
   const auto action = job.automatic ? HistoryAction::auto_rollback : history_action(job.operation);
   HistoryEvent event = new_event(services, action, job.request.target, result);
   event.from = util::join(from, ",");
   event.duration_ms = duration_ms;
   event.detail = detail;
-  return record_history(services, event);
+  return record_history(services, event, steps);
 }
 
 // A powered-off target is powered on and smoke-tested before it may take traffic.
@@ -207,8 +209,8 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   result.duration_ms = elapsed_ms;
   result.left_in_maintenance = outcome.left_in_maintenance;
   // History first: a crash between the two leaves the intent, and the re-run records again.
-  result.history_warning =
-      record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms, job.reason);
+  result.history_warning = record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms,
+                                         job.reason, outcome.timings);
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   if (job.operation == Operation::deploy && !job.defer_good_verdict) {
     const auto marked = mark_replaced_pools_good(services, observation, result.plan);
@@ -241,6 +243,7 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
 
   Intent intent = new_intent(services, job, *plan);
   if (auto written = services.state.write_intent(intent); !written.ok()) return finished(written.error());
+  notify_switch_start(services, job.automatic ? HistoryAction::auto_rollback : history_action(job.operation), intent);
   services.reporter.step(std::string(to_string(job.operation)) + ": making pool " + target + " live" +
                          (plan->from.empty() ? "" : " in place of " + util::join(plan->from, ", ")) + " in " +
                          util::plural(plan->steps.size(), "step"));
@@ -253,7 +256,8 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
   }
   if (!outcome.status.ok() && outcome.status.error().is(ErrorCode::interrupted)) {
     // Stopped at a safe point on request: the intent stays, the lock is released on return.
-    record_switch(services, job, plan->from, HistoryResult::interrupted, elapsed(), outcome.status.error().message);
+    record_switch(services, job, plan->from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
+                  outcome.timings);
     return finished(Error{ErrorKind::failed,
                           std::string(to_string(job.operation)) + " of pool " + target + " stopped by " +
                               util::interrupt_signal_name() + " after step " + std::to_string(outcome.steps_done) +
@@ -263,7 +267,8 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
   }
   if (!outcome.status.ok()) {
     // The intent record stays: status explains the state and a re-run completes it.
-    record_switch(services, job, plan->from, HistoryResult::interrupted, elapsed(), outcome.status.error().message);
+    record_switch(services, job, plan->from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
+                  outcome.timings);
     return finished(outcome.status.error().context(
         std::string(to_string(job.operation)) + " of pool " + target + " stopped after step " +
         std::to_string(outcome.steps_done) + " of " + std::to_string(plan->steps.size()) + "; re-run it to finish"));

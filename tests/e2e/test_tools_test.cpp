@@ -10,7 +10,8 @@ using namespace phoenix;
 using namespace phoenix::testing;
 
 TEST_CASE("every test tool refuses an unknown option with one line and exit 2, and has --help", "[e2e][tools]") {
-  for (const std::string tool : {"phoenix-sample-app", "phoenix-prober", "phoenix-hcloud-fake", "phoenix-ci-fake"}) {
+  for (const std::string tool :
+       {"phoenix-sample-app", "phoenix-prober", "phoenix-hcloud-fake", "phoenix-ci-fake", "phoenix-webhook-receiver"}) {
     INFO(tool);
     const auto refused = run_tool(tool, {"--no-such-option", "1"});
     CHECK(refused.exit_code == 2);

@@ -6,6 +6,7 @@
 #include "fakes/fake_balancer.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/fake_http_client.hpp"
+#include "fakes/fake_notifier.hpp"
 #include "fakes/fake_provider.hpp"
 #include "fakes/fake_state_store.hpp"
 #include "fakes/recording_reporter.hpp"
@@ -23,6 +24,7 @@ struct FakeWorld {
   FakeHttpClient http{[this](const HttpRequest& request) -> Result<HttpResponse> { return answer(request); }};
   FakeClock clock;
   RecordingReporter reporter;
+  FakeNotifier notifier;
   ops::Services services{
       .config = config,
       .provider = provider,
@@ -31,6 +33,7 @@ struct FakeWorld {
       .http = http,
       .clock = clock,
       .reporter = reporter,
+      .notifier = notifier,
       .identity = {
           .host = "agent-1", .pid = 4242, .user = "alice", .job = "gocd web/7/deploy/1/switch", .revision = "abc123"}};
   std::function<Result<HttpResponse>(const HttpRequest&)> http_handler;

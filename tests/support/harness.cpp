@@ -312,6 +312,7 @@ fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy,
                            std::to_string(options.hot) + R"(, "keep_good": )" + std::to_string(options.keep_good) +
                            R"( })" + (options.state.empty() ? std::string() : ",\n  \"state\": " + options.state) +
                            (options.watch.empty() ? std::string() : ",\n  \"watch\": " + options.watch) +
+                           (options.notify.empty() ? std::string() : ",\n  \"notify\": " + options.notify) +
                            R"(
 }
 )";
@@ -524,6 +525,52 @@ HcloudFake::HcloudFake(const fs::path& directory, Options options) : options_(st
   if (!started) fail("cannot start phoenix-hcloud-fake: " + started.error().message);
   process_ = *started;
   port_ = wait_for_port_file(port_file, "phoenix-hcloud-fake");
+}
+
+WebhookReceiver::WebhookReceiver(const fs::path& directory, Options options)
+    : record_(fresh_file(directory, "webhook", ".jsonl")) {
+  const auto port_file = fresh_file(directory, "webhook", ".port");
+  auto started = util::spawn_detached(
+      {{(binary_directory() / "phoenix-webhook-receiver").string(), "--port-file", port_file.string(), "--record",
+        record_.string(), "--delay-ms", std::to_string(options.delay_ms), "--status", std::to_string(options.status),
+        "--fail-first", std::to_string(options.fail_first)},
+       directory,
+       directory / "webhook-receiver.log"});
+  if (!started) fail("cannot start phoenix-webhook-receiver: " + started.error().message);
+  process_ = *started;
+  port_ = wait_for_port_file(port_file, "phoenix-webhook-receiver");
+}
+
+WebhookReceiver::~WebhookReceiver() { util::stop_process(process_, std::chrono::seconds(5)); }
+
+std::string WebhookReceiver::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::vector<WebhookReceiver::Request> WebhookReceiver::requests() const {
+  std::vector<Request> requests;
+  auto text = util::read_file(record_);
+  if (!text) return requests;
+  for (const auto& line : util::split_lines(*text)) {
+    auto document = util::parse_json(line, record_.string());
+    if (!document) fail("the webhook receiver recorded a line that is not JSON: " + line);
+    const cJSON* object = document->get();
+    requests.push_back(
+        {util::json_string(object, "method").value_or(""), util::json_string(object, "path").value_or(""),
+         util::json_string(object, "content_type").value_or(""), util::json_string(object, "body").value_or("")});
+  }
+  return requests;
+}
+
+std::vector<WebhookReceiver::Request> WebhookReceiver::wait_for(std::size_t count,
+                                                                std::chrono::milliseconds limit) const {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  auto received = requests();
+  while (received.size() < count && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    received = requests();
+  }
+  return received;
 }
 
 HcloudFake::~HcloudFake() {

@@ -158,6 +158,7 @@ struct ServiceOptions {
   // retention by verdict has tests of its own.
   int keep_good = 0;
   std::string state;  // the "state" object as JSON ("" for none: the provider's own store)
+  std::string notify;  // the "notify" array as JSON ("" for none)
 };
 
 // Writes a service configuration for the local provider and `haproxy`; returns its path.
@@ -300,6 +301,39 @@ class HcloudFake {
   std::string control(const std::string& method, const std::string& path, const std::string& body);
 
   Options options_;
+  int port_ = 0;
+  util::ProcessIdentity process_;
+};
+
+// phoenix-webhook-receiver on a free loopback port: records what notifiers send.
+class WebhookReceiver {
+ public:
+  struct Options {
+    int delay_ms = 0;    // answer only after this long (a receiver that hangs)
+    int status = 200;    // the answer
+    int fail_first = 0;  // answer 500 to this many requests first
+  };
+  struct Request {
+    std::string method;
+    std::string path;
+    std::string content_type;
+    std::string body;
+  };
+  WebhookReceiver(const fs::path& directory, Options options);
+  explicit WebhookReceiver(const fs::path& directory) : WebhookReceiver(directory, Options{}) {}
+  ~WebhookReceiver();
+  WebhookReceiver(const WebhookReceiver&) = delete;
+  WebhookReceiver& operator=(const WebhookReceiver&) = delete;
+
+  // http://127.0.0.1:<port><path>
+  std::string url(const std::string& path) const;
+  // Every request received so far, in order of arrival.
+  std::vector<Request> requests() const;
+  // Waits (up to `limit`) until at least `count` requests arrived; returns them.
+  std::vector<Request> wait_for(std::size_t count, std::chrono::milliseconds limit = std::chrono::seconds(10)) const;
+
+ private:
+  fs::path record_;
   int port_ = 0;
   util::ProcessIdentity process_;
 };

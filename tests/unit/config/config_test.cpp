@@ -238,3 +238,62 @@ TEST_CASE("state is read strictly", "[config][state]") {
   CHECK_THAT(error_of(with_state("{ \"type\": \"etcd\",\n \"endpoints\": [\"http://a:2379\"],\n \"lease\": 5 }")),
              Catch::Matches("/srv/web.json:1[0-9]: .*"));
 }
+
+TEST_CASE("notify lists webhook, slack and command notifiers with their timeouts", "[config][notify]") {
+  auto config = parse_config(replaced(kValid, "\"retention\"",
+                                      R"("notify": [
+    { "type": "webhook", "url_env": "PHOENIX_TEST_HOOK_URL" },
+    { "type": "slack", "url_file": "secrets/slack-url", "timeout_ms": 1500 },
+    { "type": "command", "command": ["bin/page-oncall", "--team", "web"], "timeout_ms": 10000 },
+    { "type": "command", "command": ["logger", "-t", "phoenix"] }
+  ],
+  "retention")"),
+                             "/srv/web.json");
+  REQUIRE(config.ok());
+  REQUIRE(config->notify.size() == 4);
+  const auto& webhook = std::get<config::WebhookNotifierConfig>(config->notify[0].kind);
+  CHECK(webhook.url.environment == "PHOENIX_TEST_HOOK_URL");
+  CHECK_FALSE(webhook.url.file);
+  CHECK(config->notify[0].timeout == std::chrono::milliseconds(3000));  // the default
+  const auto& slack = std::get<config::SlackNotifierConfig>(config->notify[1].kind);
+  CHECK(slack.url.file == std::filesystem::path("/srv/secrets/slack-url"));  // relative to the file
+  CHECK(slack.url.environment.empty());
+  CHECK(config->notify[1].timeout == std::chrono::milliseconds(1500));
+  const auto& command = std::get<config::CommandNotifierConfig>(config->notify[2].kind);
+  CHECK(command.command == std::vector<std::string>{"/srv/bin/page-oncall", "--team", "web"});
+  CHECK(config->notify[2].timeout == std::chrono::milliseconds(10000));
+  // A program without a slash is found on PATH, as the exec provider's.
+  CHECK(std::get<config::CommandNotifierConfig>(config->notify[3].kind).command.front() == "logger");
+
+  auto none = parse_config(kValid, "/srv/web.json");
+  REQUIRE(none.ok());
+  CHECK(none->notify.empty());
+}
+
+TEST_CASE("notify is read strictly, and a URL never in the file", "[config][notify]") {
+  const auto with_notify = [](const std::string& entries) {
+    return replaced(kValid, "\"retention\"", "\"notify\": [" + entries + "],\n  \"retention\"");
+  };
+  const auto in_file = error_of(with_notify(R"({ "type": "slack", "url": "https://hooks.slack.com/services/T/B/x" })"));
+  CHECK_THAT(in_file, Catch::Contains("notify[0].url: a webhook URL is a credential"));
+  CHECK_THAT(in_file, Catch::Contains("url_env"));
+  CHECK(in_file.find("hooks.slack.com") == std::string::npos);
+  CHECK_THAT(error_of(with_notify(R"({ "type": "webhook" })")),
+             Catch::Contains("give exactly one of url_env and url_file"));
+  CHECK_THAT(error_of(with_notify(R"({ "type": "webhook", "url_env": "A", "url_file": "b" })")),
+             Catch::Contains("give exactly one of url_env and url_file"));
+  CHECK_THAT(error_of(with_notify(R"({ "type": "webhook", "url_env": "1BAD" })")),
+             Catch::Contains("notify[0].url_env: not an environment variable name"));
+  CHECK_THAT(error_of(with_notify(R"({ "type": "pagerduty" })")),
+             Catch::Contains("unknown notifier 'pagerduty' (known: webhook, slack, command)"));
+  CHECK_THAT(error_of(with_notify(R"({ "type": "command" })")),
+             Catch::Contains("missing required key 'notify[0].command'"));
+  CHECK_THAT(error_of(with_notify(R"({ "type": "command", "command": [] })")), Catch::Contains("notify[0].command"));
+  CHECK_THAT(error_of(with_notify(R"({ "type": "command", "command": ["x"], "timeout_ms": 10 })")),
+             Catch::Contains("notify[0].timeout_ms: expected a whole number between 100 and 60000"));
+  CHECK_THAT(error_of(with_notify(R"({ "type": "command", "command": ["x"], "events": ["deploy"] })")),
+             Catch::Contains("unknown key 'notify[0].events'"));
+  CHECK_THAT(error_of(with_notify(
+                 R"({ "type": "webhook", "url_env": "A" }, { "type": "slack", "url_env": "B", "channel": "x" })")),
+             Catch::Contains("unknown key 'notify[1].channel'"));
+}

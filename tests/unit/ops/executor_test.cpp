@@ -51,6 +51,29 @@ TEST_CASE("the executor applies steps in order and persists once, where the plan
   CHECK(rig.clock.slept() >= std::chrono::milliseconds(3 * 50));  // waited for health, then the drain
 }
 
+TEST_CASE("the executor measures every step it ran, the failing one included", "[executor][notify]") {
+  ExecutorRig rig;
+  rig.balancer.put_live("1:1", "10.0.0.1:80");
+  rig.balancer.polls_until_healthy = 4;
+  rig.options.poll_interval = std::chrono::milliseconds(50);
+  const auto steps = switch_steps();
+  const auto outcome = rig.run(steps);
+  REQUIRE(outcome.status.ok());
+  REQUIRE(outcome.timings.size() == steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) CHECK(outcome.timings[i].step == describe(steps[i]));
+  // The health wait slept on the clock; the others took no time on it.
+  CHECK(outcome.timings[1].duration_ms >= 150);
+  CHECK(outcome.timings[0].duration_ms == 0);
+
+  ExecutorRig failing;
+  failing.balancer.put_live("1:1", "10.0.0.1:80");
+  failing.balancer.fail_next["admit"] = Error{ErrorKind::unavailable, "socket closed"};
+  const auto stopped = failing.run(steps);
+  REQUIRE_FALSE(stopped.status.ok());
+  REQUIRE(stopped.timings.size() == 4);  // three done, and the admit that failed
+  CHECK(stopped.timings.back().step == describe(steps[3]));
+}
+
 TEST_CASE("a health timeout stops before anything old is drained", "[executor]") {
   ExecutorRig rig;
   rig.balancer.put_live("1:1", "10.0.0.1:80");
