@@ -212,8 +212,9 @@ const OptionSpec kJunitOption{.name = "junit",
 const OptionSpec kRevisionOption{.name = "revision",
                                  .kind = OptionKind::text,
                                  .value_name = "REV",
-                                 .help = "the source revision the release was built from (default: GO_REVISION*, "
-                                         "GIT_COMMIT); a label names one revision forever"};
+                                 .help =
+                                     "the source revision the release was built from (default: GO_REVISION*, "
+                                     "GIT_COMMIT); a label names one revision forever"};
 const OptionSpec kKeepOption{.name = "keep",
                              .kind = OptionKind::integer,
                              .value_name = "N",
@@ -258,16 +259,25 @@ cli::Program make_program() {
               {.name = "rebuild",
                .summary = "the same release on fresh servers, smoke-tested",
                .synopsis = "rebuild --from L [--label NEW] [--size N] [--junit FILE]",
-               .details = "Creates pool NEW (default L.r1, L.r2, ...) from exactly pool L's release and revision,\n"
-                          "and smoke-tests it like run: the recovery for failures that are not the code's (a broken or\n"
-                          "compromised server, a patched base image). It never touches the balancer; deploy NEW\n"
-                          "when it passed.",
+               .details =
+                   "Creates pool NEW (default L.r1, L.r2, ...) from exactly pool L's release and revision,\n"
+                   "and smoke-tests it like run: the recovery for failures that are not the code's (a broken or\n"
+                   "compromised server, a patched base image). It never touches the balancer; deploy NEW\n"
+                   "when it passed.",
                .example = "create-pipeline rebuild --from 41 --junit reports/smoke.xml",
-               .options = {{.name = "from", .kind = OptionKind::text, .value_name = "L",
+               .options = {{.name = "from",
+                            .kind = OptionKind::text,
+                            .value_name = "L",
                             .help = "the pool whose release to rebuild (required)"},
-                           {.name = "label", .short_name = 'l', .kind = OptionKind::text, .value_name = "NEW",
+                           {.name = "label",
+                            .short_name = 'l',
+                            .kind = OptionKind::text,
+                            .value_name = "NEW",
                             .help = "the new pool's label (default: L.r1, L.r2, ...)"},
-                           {.name = "size", .short_name = 'n', .kind = OptionKind::integer, .value_name = "N",
+                           {.name = "size",
+                            .short_name = 'n',
+                            .kind = OptionKind::integer,
+                            .value_name = "N",
                             .help = "servers in the new pool (default: as many as L has)"},
                            kJunitOption},
                .run = run_rebuild},
@@ -282,13 +292,16 @@ cli::Program make_program() {
               {.name = "delete",
                .summary = "smart delete of one pool",
                .synopsis = "delete --label L [--dry-run]",
-               .details = "Destroys pool L and its servers. Refused (exit 3) while any of its servers takes traffic\n"
-                          "or holds connections: the balancer is read again, under the deploy lock, immediately before\n"
-                          "anything is destroyed. A hot pool (on standby, idle) is taken out of the balancer first.\n"
-                          "Refused (exit 3) too when L is one of the last retention.keep_good known-good pools\n"
-                          "besides the live and hot ones, unless --force.",
+               .details =
+                   "Destroys pool L and its servers. Refused (exit 3) while any of its servers takes traffic\n"
+                   "or holds connections: the balancer is read again, under the deploy lock, immediately before\n"
+                   "anything is destroyed. A hot pool (on standby, idle) is taken out of the balancer first.\n"
+                   "Refused (exit 3) too when L is one of the last retention.keep_good known-good pools\n"
+                   "besides the live and hot ones, unless --force.",
                .example = "create-pipeline delete --label 40 --dry-run",
-               .options = {cli::label_option(true), dry_run, cli::break_lock_option(),
+               .options = {cli::label_option(true),
+                           dry_run,
+                           cli::break_lock_option(),
                            {.name = "force", .help = "delete even one of the last known-good pools"}},
                .run = run_delete},
               {.name = "prune",

@@ -205,7 +205,8 @@ Result<GuardedChange> HaproxyBalancer::remove(const std::vector<std::string>& na
 }
 
 Result<GuardedChange> HaproxyBalancer::remove_idle_standby(const std::vector<std::string>& names) {
-  return remove_guarded(names, [names](const std::vector<Member>& members) { return not_idle_standby(members, names); });
+  return remove_guarded(names,
+                        [names](const std::vector<Member>& members) { return not_idle_standby(members, names); });
 }
 
 Result<GuardedChange> HaproxyBalancer::remove_guarded(const std::vector<std::string>& names, const Guard& guard) {

@@ -75,7 +75,8 @@ Status check_same_revision(const Pool& existing, const std::string& revision) {
   if (!existing.meta.revision.empty() && existing.meta.revision == revision) return {};
   const std::string recorded =
       existing.meta.revision.empty() ? "no recorded revision" : "revision " + existing.meta.revision;
-  const std::string wanted = revision.empty() ? "no revision (set GIT_COMMIT or pass --revision)" : "revision " + revision;
+  const std::string wanted =
+      revision.empty() ? "no revision (set GIT_COMMIT or pass --revision)" : "revision " + revision;
   return Error{ErrorKind::refused,
                "pool " + existing.label() + " exists with " + recorded + ", and this run builds " + wanted +
                    "; a label names one revision forever, so nothing was changed. Use a label that cannot repeat "
@@ -96,7 +97,8 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
       return CreateResult{*existing, true};
     }
   }
-  services.reporter.step("creating pool " + label + " of " + util::plural(static_cast<std::size_t>(spec.size), "server") +
+  services.reporter.step("creating pool " + label + " of " +
+                         util::plural(static_cast<std::size_t>(spec.size), "server") +
                          (spec.meta.rebuild_of.empty() ? "" : " from the release of pool " + spec.meta.rebuild_of) +
                          " with " + services.provider.describe());
   const auto started = services.clock.now();
@@ -143,7 +145,8 @@ Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& opti
   if (!from->complete) {
     return Error{ErrorKind::invalid, "pool " + options.from +
                                          " was not created completely, so its release cannot be rebuilt; re-run "
-                                         "'create-pipeline create --label " + options.from + "' first"};
+                                         "'create-pipeline create --label " +
+                                         options.from + "' first"};
   }
   PoolSpec spec;
   spec.meta.label = options.label.value_or(next_rebuild_label(options.from, pools));

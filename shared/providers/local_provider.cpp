@@ -411,8 +411,8 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
   std::error_code ec;
   PHX_TRY_ASSIGN(const fs::path artifact, release_source(spec.meta));
   if (!fs::exists(directory / "pool.json", ec) && !fs::exists(artifact, ec)) {
-    return Error{ErrorKind::invalid, "the release artifact " + artifact.string() +
-                                         " does not exist (provider.artifact); build it first"};
+    return Error{ErrorKind::invalid,
+                 "the release artifact " + artifact.string() + " does not exist (provider.artifact); build it first"};
   }
   // One run at a time per pool: a concurrent create of the same label waits here, then finds
   // the pool complete.
@@ -435,8 +435,8 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
   // The pool's own copy of the release, made whole before anything runs from it.
   if (!fs::exists(directory / record.artifact, ec)) {
     if (!fs::exists(artifact, ec)) {
-      return Error{ErrorKind::invalid, "the release artifact " + artifact.string() +
-                                           " does not exist (provider.artifact); build it first"};
+      return Error{ErrorKind::invalid,
+                   "the release artifact " + artifact.string() + " does not exist (provider.artifact); build it first"};
     }
     reporter_.step("copying release " + artifact.string() + " into pool " + label);
     const fs::path staging = directory / "release.partial";

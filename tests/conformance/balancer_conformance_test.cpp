@@ -574,9 +574,10 @@ TEMPLATE_TEST_CASE("every operation is idempotent: repeating it succeeds and cha
   check_foreign_untouched(rig, foreign);
 }
 
-TEMPLATE_TEST_CASE("standby, drain and remove are guarded: refused with nothing changed unless keep_serving is "
-                   "admitted and up",
-                   "[balancer]", CONFORMANCE_BALANCER_RIGS) {
+TEMPLATE_TEST_CASE(
+    "standby, drain and remove are guarded: refused with nothing changed unless keep_serving is "
+    "admitted and up",
+    "[balancer]", CONFORMANCE_BALANCER_RIGS) {
   TestType rig;
   Balancer& balancer = rig.balancer();
   const auto capabilities = balancer.capabilities();

@@ -143,9 +143,8 @@ TEST_CASE("after a reload, a member whose request outlived the drain is removed 
   KeepAliveClient second(haproxy.port());
   std::vector<std::future<std::string>> requests;
   for (auto* client : {&first, &second}) {
-    requests.push_back(std::async(std::launch::async, [client] {
-      return client->get("/slow?ms=2500", std::chrono::seconds(10));
-    }));
+    requests.push_back(
+        std::async(std::launch::async, [client] { return client->get("/slow?ms=2500", std::chrono::seconds(10)); }));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(150));  // both in flight
   const auto deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config});

@@ -838,7 +838,8 @@ std::string KeepAliveClient::get(const std::string& path, std::chrono::milliseco
       }
     }
     pollfd readable{fd_.get(), POLLIN, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (::poll(&readable, 1, static_cast<int>(std::max<long long>(left.count(), 0))) <= 0) break;
     char buffer[4096];
     const auto got = ::recv(fd_.get(), buffer, sizeof buffer, 0);

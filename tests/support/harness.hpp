@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "shared/util/unique_fd.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/process.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::testing {
 
@@ -157,7 +157,7 @@ struct ServiceOptions {
   // retention.keep_good: 0, so tests of smart delete see the balancer's refusals alone;
   // retention by verdict has tests of its own.
   int keep_good = 0;
-  std::string state;  // the "state" object as JSON ("" for none: the provider's own store)
+  std::string state;   // the "state" object as JSON ("" for none: the provider's own store)
   std::string notify;  // the "notify" array as JSON ("" for none)
 };
 
@@ -382,7 +382,7 @@ void stop_pool_processes(const fs::path& state_dir);
 
 // One HTTP GET to 127.x; returns the status and body ("" and 0 on a transport error).
 std::pair<long, std::string> http_get(const std::string& url,
-                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // A client that keeps its connection open between and after requests, as browsers and
 // connection-pooling HTTP clients do (libcurl's one-shot handles close theirs).

@@ -25,10 +25,11 @@ TEST_CASE("members are added on standby on one connection: weight 0, then checks
   REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}, {"2:2", "127.64.0.5", 8001, "2"}}).ok());
   CHECK(channel.sessions == 1);
   REQUIRE(channel.batches.size() == 2);
-  CHECK(channel.batches[0] == std::vector<std::string>{
-                                  "add server web/2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 0",
-                                  "add server web/2:2 127.64.0.5:8001 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 0",
-                              });
+  CHECK(channel.batches[0] ==
+        std::vector<std::string>{
+            "add server web/2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 0",
+            "add server web/2:2 127.64.0.5:8001 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 0",
+        });
   CHECK(channel.batches[1] == std::vector<std::string>{
                                   "enable health web/2:1",
                                   "set server web/2:1 state ready",
@@ -129,7 +130,8 @@ TEST_CASE("the config line recreates a member as it is now", "[haproxy]") {
   member.name = "2:1";
   member.address = "127.64.0.4:8000";
   member.weight = 1;
-  CHECK(balancer.config_line(member) == "server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1");
+  CHECK(balancer.config_line(member) ==
+        "server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1");
   member.weight = 0;
   CHECK_THAT(balancer.config_line(member), Catch::EndsWith("weight 0"));
   member.admin = AdminState::maint;
@@ -194,8 +196,9 @@ TEST_CASE("persist leaves servers the configuration defines itself out of the ma
   ours.address = "127.64.0.4:8000";
   REQUIRE(balancer.persist({legacy, ours}).ok());
   const auto text = *util::read_file(file);
-  CHECK(haproxy::managed_servers(text, "web").value() ==
-        std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1"});
+  CHECK(
+      haproxy::managed_servers(text, "web").value() ==
+      std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1"});
   // A restart comes back with both, so both are the durable membership.
   const auto durable = balancer.durable_members();
   REQUIRE(durable.ok());
