@@ -18,11 +18,13 @@
   option itself. GoCD exec tasks pass no $VARS to the tools (GoCD does not expand them).
 - Alert-triggered rollbacks (a Jenkinsfile with a Generic Webhook Trigger; a GoCD pipeline
   that the user "alertmanager" schedules, or that declares PHOENIX_EXPECT_LIVE): the trigger
-  needs a token from a credential and starts only on firing notifications; every rollback
+  takes its token from a credential, and its JSONPaths and filter, applied as the plugin applies
+  them to a sample Alertmanager notification, start a build for a firing notification about one
+  release of the service and for nothing else (resolved, no common release); every rollback
   passes the alert's release as PHOENIX_EXPECT_LIVE (or --expect-live) and refuses an empty one
   first (the tools read an empty variable as unset); a GoCD one never starts on a material
   change (manual first stage) and declares every variable the relay
-  (gocd/alertmanager-relay.py) sends, which GoCD would otherwise refuse with 422.
+  (gocd/alertmanager-relay.py) sends for the sample, which GoCD would otherwise refuse (422).
 - Python files compile.
 - The Jenkins Configuration-as-Code seed points at Jenkinsfiles that exist and declares the
   same triggers and parameters as each of them (a Jenkinsfile's take effect only after a build).
@@ -601,20 +603,59 @@ def environment_values(block):
     return values
 
 
+def json_path(document, path):
+    """The value at a JSONPath of the form $.a.b[0].c, or None."""
+    if not path.startswith("$"):
+        return None
+    value = document
+    for name, index in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]", path[1:]):
+        if name and isinstance(value, dict) and name in value:
+            value = value[name]
+        elif index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            return None
+    return value
+
+
+def triggers_on(trigger, notification):
+    """Whether the Generic Webhook Trigger starts a build for this notification, as the plugin
+    decides: variables from their JSONPaths (an unresolved one stays '$NAME' in the text), the
+    filter text rendered longest name first, and the expression searched for in it."""
+    text = trigger.settings.get("regexpFilterText", "")
+    for key in sorted(trigger.variables, key=lambda k: (-len(k), k)):
+        value = json_path(notification, trigger.variables[key])
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            text = text.replace("${" + key + "}", str(value)).replace("$" + key, str(value))
+    expression = trigger.settings.get("regexpFilterExpression", "")
+    return not (text or expression) or re.search(expression, text) is not None
+
+
+def notification_variant(change):
+    notification = json.loads(json.dumps(SAMPLE_NOTIFICATION))
+    change(notification)
+    return notification
+
+
 def check_generic_trigger(path, trigger):
-    """A webhook that can start a rollback: a token from a credential, and firing alerts only."""
+    """A webhook that can start a rollback: a token from a credential, and only firing
+    notifications whose alerts name one release of the service start it."""
     if trigger.settings.get("token"):
         problem(path, "the Generic Webhook Trigger's token is in clear in the file; keep it in a credential "
                       "(tokenCredentialId)")
     if not trigger.settings.get("tokenCredentialId"):
         problem(path, "the Generic Webhook Trigger has no tokenCredentialId: without a token anyone who can "
                       "reach Jenkins (as any user who can see the job) could start a rollback")
-    status = [key for key, value in trigger.variables.items() if value == "$.status"]
-    if not (any(f"${key}" in trigger.settings.get("regexpFilterText", "") for key in status)
-            and trigger.settings.get("regexpFilterExpression", "").startswith("^firing")):
+    labels = SAMPLE_NOTIFICATION["commonLabels"]
+    if not triggers_on(trigger, SAMPLE_NOTIFICATION):
+        problem(path, f"the Generic Webhook Trigger does not start on a firing notification about release "
+                      f"{labels['release']} of {labels['service']} (check its JSONPaths and filter)")
+    if triggers_on(trigger, notification_variant(lambda n: n.update(status="resolved"))):
         problem(path, "the Generic Webhook Trigger does not start only on firing notifications: a resolved one "
-                      "would roll back (a variable from $.status in regexpFilterText, and "
-                      "regexpFilterExpression '^firing ...')")
+                      "would roll back (filter on a variable from $.status)")
+    if triggers_on(trigger, notification_variant(lambda n: n["commonLabels"].pop("release"))):
+        problem(path, "the Generic Webhook Trigger starts on alerts without one common release label: nothing "
+                      "would say which release is bad (filter on the release variable)")
 
 
 def check_alert_rollbacks(path, pipeline, trigger):
@@ -628,7 +669,10 @@ def check_alert_rollbacks(path, pipeline, trigger):
                 stage = stage_of(block)
                 where = f"stage '{literals(stage.head)[0]}'" if stage and literals(stage.head) else "pipeline"
                 value = environment_values(block).get(EXPECT_LIVE)
-                if value is None or not any(re.search(rf"\b{key}\b", value) for key in trigger.variables):
+                release = SAMPLE_NOTIFICATION["commonLabels"]["release"]
+                if value is None or not any(re.search(rf"\b{key}\b", value) and
+                                            json_path(SAMPLE_NOTIFICATION, path) == release
+                                            for key, path in trigger.variables.items()):
                     problem(path, f"{where}: 'deploy-pipeline rollback' runs on an alert without {EXPECT_LIVE} "
                                   "from the alert's release: a stale alert would roll back a later release")
                     continue

@@ -196,6 +196,19 @@ TEST_CASE("the pipeline-configs check catches an alert rollback that a stale or 
     }
   }
 
+  SECTION("a trigger that takes the expected live pool from another label") {
+    const auto dir = mutated({{jenkinsfile, "[key: 'ALERT_RELEASE', value: '$.commonLabels.release']",
+                               "[key: 'ALERT_RELEASE', value: '$.commonLabels.alertname']"}});
+    const auto result = check(dir->path());
+    INFO(result.output);
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.output, Catch::Contains("alert-rollback.Jenkinsfile: the Generic Webhook Trigger starts on "
+                                              "alerts without one common release label"));
+    CHECK_THAT(result.output, Catch::Contains("alert-rollback.Jenkinsfile: stage 'rollback': 'deploy-pipeline "
+                                              "rollback' runs on an alert without PHOENIX_EXPECT_LIVE from the "
+                                              "alert's release"));
+  }
+
   SECTION("a PHOENIX_* variable that no command it runs reads") {
     const auto dir = mutated({{gocd, "      PHOENIX_ROLLBACK_TO: \"\"\n", "      PHOENIX_ROLLBACK_TOO: \"\"\n"}});
     const auto result = check(dir->path());
