@@ -22,7 +22,7 @@ Usage:
         --pipeline web-alert-rollback --service web \\
         --gocd-token-file /etc/phoenix/relay/gocd-token \\
         --alertmanager-token-file /etc/phoenix/relay/alertmanager-token
-    alertmanager-relay.py --print --gocd-url URL --pipeline NAME --service NAME < notification.json
+    alertmanager-relay.py --print [--gocd-url URL] --pipeline NAME --service NAME < notification.json
 
 --print reads one notification on stdin and prints the request it would send (the token shown
 as <token>): exit 0 when it would schedule the pipeline, 3 when it would not (why on stderr).
@@ -219,7 +219,7 @@ def print_request(options):
 def main():
     parser = argparse.ArgumentParser(description="Alertmanager webhook -> GoCD pipeline schedule (docs/ci.md)")
     parser.add_argument("--listen", default="127.0.0.1:9095", help="HOST:PORT to serve Alertmanager on")
-    parser.add_argument("--gocd-url", default="https://gocd.example.com", help="GoCD's address, without /go")
+    parser.add_argument("--gocd-url", help="GoCD's address, without /go (--print: https://gocd.example.com)")
     parser.add_argument("--pipeline", required=True, help="the pipeline to schedule, e.g. web-alert-rollback")
     parser.add_argument("--service", required=True, help="the Phoenix service the alerts must name (label service)")
     parser.add_argument("--gocd-token-file", help="the GoCD access token of the user that schedules")
@@ -227,9 +227,10 @@ def main():
     parser.add_argument("--print", action="store_true", help="print the request for the notification on stdin")
     options = parser.parse_args()
     if options.print:
+        options.gocd_url = options.gocd_url or "https://gocd.example.com"
         return print_request(options)
-    if not options.gocd_token_file or not options.alertmanager_token_file:
-        parser.error("serving needs --gocd-token-file and --alertmanager-token-file")
+    if not (options.gocd_url and options.gocd_token_file and options.alertmanager_token_file):
+        parser.error("serving needs --gocd-url, --gocd-token-file and --alertmanager-token-file")
     gocd_token = read_token(options.gocd_token_file, "GoCD")
     alertmanager_token = read_token(options.alertmanager_token_file, "Alertmanager")
     host, _, port = options.listen.rpartition(":")
