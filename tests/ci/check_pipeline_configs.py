@@ -12,7 +12,20 @@
   lock(), the same resource everywhere; every command that records history knows the person
   (BUILD_USER); a git push has an SSH key bound around it; the per-commit job has a trigger.
 - Every create-pipeline / deploy-pipeline command and option that a GoCD file or a Jenkinsfile
-  calls exists in the built executables (checked against their own --help).
+  calls exists in the built executables (checked against their own --help), and every PHOENIX_*
+  variable a pipeline sets is read by a command it runs (its --help names the variable as an
+  option's default). Both come from the binaries, so an option lands in the check with the
+  option itself. GoCD exec tasks pass no $VARS to the tools (GoCD does not expand them).
+- Alert-triggered rollbacks (a Jenkinsfile with a Generic Webhook Trigger; a GoCD pipeline
+  that the user "alertmanager" schedules, or that declares PHOENIX_EXPECT_LIVE): the trigger
+  takes its token from a credential, and its JSONPaths and filter, applied as the plugin applies
+  them to a sample Alertmanager notification, start a build for a firing notification about one
+  release of the service and for nothing else (resolved, no common release); every rollback
+  passes the alert's release as PHOENIX_EXPECT_LIVE (or --expect-live) and refuses an empty one
+  first (the tools read an empty variable as unset); a GoCD one never starts on a material
+  change (manual first stage) and declares every variable the relay
+  (gocd/alertmanager-relay.py) sends for the sample, which GoCD would otherwise refuse (422).
+- Python files compile.
 - The Jenkins Configuration-as-Code seed points at Jenkinsfiles that exist and declares the
   same triggers and parameters as each of them (a Jenkinsfile's take effect only after a build).
 
@@ -46,11 +59,31 @@ SWITCHING = {("deploy-pipeline", "deploy"), ("deploy-pipeline", "rollback"), ("d
 RECORDING = SWITCHING | {("create-pipeline", "run"), ("create-pipeline", "create"),
                          ("create-pipeline", "smoke-test")}
 SECRET_NAME = re.compile(r"(TOKEN|PASSWORD|SECRET|PASSPHRASE|_KEY)$")
+# Alert-triggered rollbacks: the CI user Alertmanager's requests run as, the variable and option
+# that name the release the alert is about, and the shell test that refuses an empty one.
+ALERT_USER = "alertmanager"
+EXPECT_LIVE = "PHOENIX_EXPECT_LIVE"
+EXPECT_LIVE_OPTION = "--expect-live"
+EXPECT_LIVE_GUARD = re.compile(r'(test|\[)\s+-n\s+"\$\{?' + EXPECT_LIVE + r'\}?"')
+RELAY = "pipeline-configs/gocd/alertmanager-relay.py"
+# What Alertmanager sends (webhook version 4), to see which variables the relay asks GoCD for.
+SAMPLE_NOTIFICATION = {
+    "version": "4", "groupKey": "{}:{alertname=\"WebErrors\"}", "truncatedAlerts": 0, "status": "firing",
+    "receiver": "phoenix", "externalURL": "http://alertmanager.example.com:9093",
+    "groupLabels": {"alertname": "WebErrors", "service": "web", "release": "42-1a2b3c4"},
+    "commonLabels": {"alertname": "WebErrors", "service": "web", "release": "42-1a2b3c4"},
+    "commonAnnotations": {"summary": "5xx ratio 0.31"},
+    "alerts": [{"status": "firing", "labels": {"alertname": "WebErrors", "service": "web", "release": "42-1a2b3c4"},
+                "annotations": {"summary": "5xx ratio 0.31"}, "startsAt": "2026-01-01T03:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": "0123456789abcdef"}],
+}
 INPUT_STEP = re.compile(r"(^|[=(\s])input\s*(\(|message\b)")
 SECRET_REFERENCE = re.compile(r"^\{\{SECRET:\[[^\]]+\]\[[^\]]+\]\}\}$")
 
 problems = []
 calls = []  # (file, tool, arguments)
+variables_set = []  # (file, where, variable, [(tool, arguments) run with it])
+gocd_alert_pipelines = []  # (file, where, {variables it declares})
 
 
 def problem(path, message):
@@ -102,6 +135,10 @@ def check_gocd_job(path, where, job):
                 problem(path, f"{where}: unknown exec key '{key}'")
     for tool, arguments in exec_calls(job):
         calls.append((path, tool, arguments))
+        for argument in arguments:
+            if re.search(r"\$\{?[A-Za-z_]", argument):
+                problem(path, f"{where}: '{tool} {' '.join(arguments)}' passes '{argument}', but GoCD exec tasks "
+                              "do not expand variables; the tools read them from the environment themselves")
     if exec_calls(job) and not (job.get("resources") or job.get("elastic_profile_id")):
         problem(path, f"{where}: runs Phoenix on any agent; pin it to agents that have it with resources")
     for artifact in job.get("artifacts") or []:
@@ -128,6 +165,64 @@ def check_gocd_credentials(path, where, pipeline, commands):
                 "GOCD_TOKEN" in names or {"GOCD_USER", "GOCD_PASSWORD"} <= names):
             problem(path, f"{where}: ci-config needs GOCD_TOKEN from the pipeline's secrets, "
                           "not from the agent's environment")
+
+
+def declared_variables(*owners):
+    names = set()
+    for owner in owners:
+        names |= set(owner.get("environment_variables") or {}) | set(owner.get("secure_variables") or {})
+    return names
+
+
+def is_gocd_alert_pipeline(pipeline, first_stage):
+    """Whether Alertmanager starts the pipeline: its first stage admits the user Alertmanager's
+    requests run as, or the pipeline expects a live pool."""
+    approval = first_stage.get("approval") if isinstance(first_stage, dict) else None
+    users = approval.get("users") or [] if isinstance(approval, dict) else []
+    return ALERT_USER in users or EXPECT_LIVE in declared_variables(pipeline)
+
+
+def check_gocd_alert_job(path, where, names, job):
+    """The rollbacks of a job Alertmanager starts: the release comes in PHOENIX_EXPECT_LIVE and
+    an empty one is refused by an earlier task."""
+    guarded = False
+    for task in job.get("tasks") or []:
+        command = task.get("exec") if isinstance(task, dict) else None
+        if not isinstance(command, dict):
+            continue
+        arguments = [str(a) for a in command.get("arguments") or []]
+        if any(EXPECT_LIVE_GUARD.search(a) for a in arguments) and command.get("run_if", "passed") == "passed":
+            guarded = True
+        if command.get("command") != "deploy-pipeline" or arguments[:1] != ["rollback"]:
+            continue
+        if EXPECT_LIVE not in names:
+            problem(path, f"{where}: 'deploy-pipeline rollback' runs on an alert without {EXPECT_LIVE}: "
+                          "a stale alert would roll back a later release")
+        elif not guarded:
+            problem(path, f"{where}: 'deploy-pipeline rollback' runs on an alert without first refusing an empty "
+                          f"{EXPECT_LIVE} (test -n \"${EXPECT_LIVE}\"); the tools read an empty variable as unset")
+
+
+def check_gocd_alert_pipeline(path, where, pipeline, first_stage_name, first_stage):
+    approval = first_stage.get("approval")
+    if not (approval == "manual" or isinstance(approval, dict) and approval.get("type") == "manual"):
+        problem(path, f"{where} stage {first_stage_name}: an alert rollback would also start on every change of its "
+                      "materials; make its first stage manual (approval type manual, users: [alertmanager])")
+    for entry in pipeline.get("stages") or []:
+        if not isinstance(entry, dict) or len(entry) != 1:
+            continue
+        (stage_name, stage), = entry.items()
+        for job_name, job in (stage.get("jobs") or {}).items() if isinstance(stage, dict) else []:
+            if isinstance(job, dict):
+                names = declared_variables(pipeline, stage, job)
+                check_gocd_alert_job(path, f"{where} job {job_name}", names, job)
+                gocd_alert_pipelines.append((path, f"{where} job {job_name}", names))
+
+
+def note_variables(path, where, names, commands):
+    for name in sorted(names):
+        if name.startswith("PHOENIX_"):
+            variables_set.append((path, where, name, commands))
 
 
 def check_gocd(path, document):
@@ -175,8 +270,14 @@ def check_gocd(path, document):
             for job_name, job in jobs.items():
                 check_gocd_job(path, f"{where} job {job_name}", job)
                 commands += exec_calls(job)
+                note_variables(path, f"{where} job {job_name}", declared_variables(stage, job), exec_calls(job))
         check_gocd_locking(path, where, pipeline, commands)
         check_gocd_credentials(path, where, pipeline, commands)
+        note_variables(path, where, declared_variables(pipeline), commands)
+        first = stages[0] if isinstance(stages[0], dict) and len(stages[0]) == 1 else {None: {}}
+        (first_name, first_stage), = first.items()
+        if isinstance(first_stage, dict) and is_gocd_alert_pipeline(pipeline, first_stage):
+            check_gocd_alert_pipeline(path, where, pipeline, first_name, first_stage)
 
 
 # ---- Groovy (Jenkinsfiles and the Job DSL seed) -----------------------------------------------
@@ -322,13 +423,95 @@ def agent_of(block):
     return None
 
 
+GROOVY_VALUE = r"('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|true|false|-?[0-9]+)"
+
+
+def groovy_value(text):
+    return text[1:-1] if text[:1] in "'\"" else text
+
+
+def bracketed(text, start):
+    """The text between the bracket at `start` and the one that closes it, strings skipped."""
+    depth, i = 0, start
+    while i < len(text):
+        c = text[i]
+        if c in "'\"":
+            end = text.find(c, i + 1)
+            while end > 0 and text[end - 1] == "\\":
+                end = text.find(c, end + 1)
+            i = len(text) if end < 0 else end + 1
+            continue
+        depth += {"[": 1, "(": 1, "]": -1, ")": -1}.get(c, 0)
+        if depth == 0:
+            return text[start + 1:i]
+        i += 1
+    return text[start + 1:]
+
+
+class GenericTrigger:
+    """The Generic Webhook Trigger's settings and variables ({key: JSONPath}), read from a
+    Jenkinsfile's GenericTrigger(...) call or a Job DSL genericTrigger { ... } block, so that the
+    two can be compared and checked."""
+
+    def __init__(self, settings, variables):
+        self.settings = settings
+        self.variables = variables
+
+    @staticmethod
+    def from_call(statement):
+        variables = {}
+        listed = re.search(r"genericVariables\s*:\s*\[", statement)
+        rest = statement
+        if listed:
+            inside = bracketed(statement, listed.end() - 1)
+            rest = statement[:listed.start()] + statement[listed.end() + len(inside) + 1:]
+            position = 0
+            while (start := inside.find("[", position)) >= 0:
+                entry = bracketed(inside, start)
+                fields = {k: groovy_value(v) for k, v in re.findall(r"(\w+)\s*:\s*" + GROOVY_VALUE, entry)}
+                if "key" in fields:
+                    variables[fields["key"]] = fields.get("value", "")
+                position = start + len(entry) + 2
+        settings = {k: groovy_value(v) for k, v in re.findall(r"(\w+)\s*:\s*" + GROOVY_VALUE, rest)}
+        return GenericTrigger(settings, variables)
+
+    @staticmethod
+    def from_block(block):
+        variables = {}
+        for variable in (b for b in block.walk() if b.name == "genericVariable"):
+            fields = {statement_name(s): (literals(s) or [""])[0] for s in variable.statements}
+            if "key" in fields:
+                variables[fields["key"]] = fields.get("value", "")
+        settings = {}
+        for statement in block.statements:
+            match = re.match(r"(\w+)\s*\(\s*" + GROOVY_VALUE + r"\s*\)$", statement)
+            if match:
+                settings[match.group(1)] = groovy_value(match.group(2))
+        return GenericTrigger(settings, variables)
+
+    def key(self):
+        return ("GenericTrigger", tuple(sorted(self.settings.items())), tuple(sorted(self.variables.items())))
+
+
 def triggers_of(block):
-    """{(kind, spec)} of a Jenkinsfile's `triggers { pollSCM('...') }` block."""
+    """{(kind, spec)} of a Jenkinsfile's `triggers { pollSCM('...') }` block; a Generic Webhook
+    Trigger as GenericTrigger.key()."""
     found = set()
     triggers = block.child("triggers") if block else None
     for statement in triggers.statements if triggers else []:
-        found.add((statement_name(statement), tuple(literals(statement))))
+        if statement_name(statement) == "GenericTrigger":
+            found.add(GenericTrigger.from_call(statement).key())
+        else:
+            found.add((statement_name(statement), tuple(literals(statement))))
     return found
+
+
+def generic_trigger_of(block):
+    triggers = block.child("triggers") if block else None
+    for statement in triggers.statements if triggers else []:
+        if statement_name(statement) == "GenericTrigger":
+            return GenericTrigger.from_call(statement)
+    return None
 
 
 def parameters_of(block):
@@ -409,6 +592,97 @@ def check_jenkins_steps(path, pipeline, has_input):
                               "so a pending approval would hold it; lock inside steps")
 
 
+def environment_values(block):
+    """{name: value text} of the environment blocks of a pipeline or stage and its ancestors."""
+    values = {}
+    for owner in [block] + list(block.ancestors()):
+        environment = owner.child("environment") if owner.name in ("pipeline", "stage") else None
+        for statement in environment.statements if environment else []:
+            name, _, value = statement.partition("=")
+            values.setdefault(name.strip(), value.strip())
+    return values
+
+
+def json_path(document, path):
+    """The value at a JSONPath of the form $.a.b[0].c, or None."""
+    if not path.startswith("$"):
+        return None
+    value = document
+    for name, index in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]", path[1:]):
+        if name and isinstance(value, dict) and name in value:
+            value = value[name]
+        elif index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            return None
+    return value
+
+
+def triggers_on(trigger, notification):
+    """Whether the Generic Webhook Trigger starts a build for this notification, as the plugin
+    decides: variables from their JSONPaths (an unresolved one stays '$NAME' in the text), the
+    filter text rendered longest name first, and the expression searched for in it."""
+    text = trigger.settings.get("regexpFilterText", "")
+    for key in sorted(trigger.variables, key=lambda k: (-len(k), k)):
+        value = json_path(notification, trigger.variables[key])
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            text = text.replace("${" + key + "}", str(value)).replace("$" + key, str(value))
+    expression = trigger.settings.get("regexpFilterExpression", "")
+    return not (text or expression) or re.search(expression, text) is not None
+
+
+def notification_variant(change):
+    notification = json.loads(json.dumps(SAMPLE_NOTIFICATION))
+    change(notification)
+    return notification
+
+
+def check_generic_trigger(path, trigger):
+    """A webhook that can start a rollback: a token from a credential, and only firing
+    notifications whose alerts name one release of the service start it."""
+    if trigger.settings.get("token"):
+        problem(path, "the Generic Webhook Trigger's token is in clear in the file; keep it in a credential "
+                      "(tokenCredentialId)")
+    if not trigger.settings.get("tokenCredentialId"):
+        problem(path, "the Generic Webhook Trigger has no tokenCredentialId: without a token anyone who can "
+                      "reach Jenkins (as any user who can see the job) could start a rollback")
+    labels = SAMPLE_NOTIFICATION["commonLabels"]
+    if not triggers_on(trigger, SAMPLE_NOTIFICATION):
+        problem(path, f"the Generic Webhook Trigger does not start on a firing notification about release "
+                      f"{labels['release']} of {labels['service']} (check its JSONPaths and filter)")
+    if triggers_on(trigger, notification_variant(lambda n: n.update(status="resolved"))):
+        problem(path, "the Generic Webhook Trigger does not start only on firing notifications: a resolved one "
+                      "would roll back (filter on a variable from $.status)")
+    if triggers_on(trigger, notification_variant(lambda n: n["commonLabels"].pop("release"))):
+        problem(path, "the Generic Webhook Trigger starts on alerts without one common release label: nothing "
+                      "would say which release is bad (filter on the release variable)")
+
+
+def check_alert_rollbacks(path, pipeline, trigger):
+    """Every rollback a webhook starts names the release the alert is about, and refuses to run
+    without one."""
+    for block in pipeline.walk():
+        for command in shell_commands(block):
+            for tool, arguments in tool_calls(command):
+                if (tool, arguments[:1]) != ("deploy-pipeline", ["rollback"]) or EXPECT_LIVE_OPTION in arguments:
+                    continue
+                stage = stage_of(block)
+                where = f"stage '{literals(stage.head)[0]}'" if stage and literals(stage.head) else "pipeline"
+                value = environment_values(block).get(EXPECT_LIVE)
+                release = SAMPLE_NOTIFICATION["commonLabels"]["release"]
+                if value is None or not any(re.search(rf"\b{key}\b", value) and
+                                            json_path(SAMPLE_NOTIFICATION, path) == release
+                                            for key, path in trigger.variables.items()):
+                    problem(path, f"{where}: 'deploy-pipeline rollback' runs on an alert without {EXPECT_LIVE} "
+                                  "from the alert's release: a stale alert would roll back a later release")
+                    continue
+                steps = block if block.name == "steps" else block.nearest("steps")
+                if not any(EXPECT_LIVE_GUARD.search(c) for b in (steps or block).walk() for c in shell_commands(b)):
+                    problem(path, f"{where}: 'deploy-pipeline rollback' runs on an alert without first refusing "
+                                  f"an empty {EXPECT_LIVE} (test -n \"${EXPECT_LIVE}\"); the tools read an empty "
+                                  "variable as unset")
+
+
 def check_jenkinsfile(path, text):
     try:
         root = parse_groovy(text)
@@ -437,6 +711,13 @@ def check_jenkinsfile(path, text):
             if stage.child("steps") and agent_of(stage) in (None, "none"):
                 problem(path, f"stage '{literals(stage.head)[0]}': runs steps without an agent")
     check_jenkins_steps(path, pipeline, has_input)
+    trigger = generic_trigger_of(pipeline)
+    if trigger:
+        check_generic_trigger(path, trigger)
+        check_alert_rollbacks(path, pipeline, trigger)
+    commands = [(t, a) for p, t, a in calls if p == path]
+    note_variables(path, "environment", set(environment_values(pipeline)) | {
+        name for stage in pipeline.walk() if stage.name == "stage" for name in environment_values(stage)}, commands)
     triggers = triggers_of(pipeline)
     if any(t == "create-pipeline" and a[:1] == ["run"] for p, t, a in calls if p == path) and not triggers:
         problem(path, "the per-commit job declares no trigger (pollSCM): it would never start")
@@ -448,7 +729,10 @@ def seed_triggers(job):
     for block in job.walk():
         if block.name == "triggers" and block.nearest("pipelineTriggers"):
             for trigger in block.children:
-                found.add((trigger.name, tuple(l for s in trigger.statements for l in literals(s))))
+                if trigger.name in ("genericTrigger", "GenericTrigger"):
+                    found.add(GenericTrigger.from_block(trigger).key())
+                else:
+                    found.add((trigger.name, tuple(l for s in trigger.statements for l in literals(s))))
     return found
 
 
@@ -518,6 +802,43 @@ def check_calls(bin_dir):
                 problem(path, f"'{tool} {command}' has no option {argument}")
 
 
+def check_variables(bin_dir):
+    """Every PHOENIX_* variable a pipeline sets is the default of an option of a command it runs:
+    a misspelt one, or one the built tools do not read yet, would be ignored without a word."""
+    helps = {}
+    for path, where, name, commands in variables_set:
+        run = sorted({(tool, arguments[0]) for tool, arguments in commands if arguments})
+        for key in run:
+            if key not in helps:
+                helps[key] = help_text(bin_dir, *key)
+        if not any(helps[key][0] == 0 and re.search(r"\$\{?" + name + r"\b", helps[key][1]) for key in run):
+            commands_run = ", ".join(f"'{tool} {command} --help'" for tool, command in run) or "no command"
+            problem(path, f"{where}: {name} is set but no command run with it reads it ({commands_run} names "
+                          f"no ${name})")
+
+
+def check_relay(root):
+    """The relay's request for a firing alert names variables every GoCD alert pipeline declares
+    (GoCD refuses undeclared ones with 422), PHOENIX_EXPECT_LIVE among them."""
+    if not gocd_alert_pipelines:
+        return
+    relay = os.path.join(root, RELAY)
+    if not os.path.exists(relay):
+        return problem(RELAY, "missing: GoCD alert pipelines are scheduled through it")
+    ran = subprocess.run([sys.executable, relay, "--print", "--pipeline", "web-alert-rollback", "--service", "web"],
+                         input=json.dumps(SAMPLE_NOTIFICATION), capture_output=True, text=True, timeout=60)
+    if ran.returncode != 0 or "\n\n" not in ran.stdout:
+        return problem(RELAY, f"turns no firing notification into a schedule request: {ran.stderr.strip()}")
+    body = json.loads(ran.stdout.split("\n\n", 1)[1])
+    sent = {variable.get("name") for variable in body.get("environment_variables", [])}
+    if EXPECT_LIVE not in sent:
+        problem(RELAY, f"does not send {EXPECT_LIVE}: the rollback would not know the release the alert is about")
+    for path, where, names in gocd_alert_pipelines:
+        for name in sorted(sent - names):
+            problem(path, f"{where}: the relay sends {name}, which the pipeline does not declare, so GoCD refuses "
+                          "the schedule request (422)")
+
+
 def main():
     root, bin_dir = sys.argv[1], sys.argv[2]
     base = os.path.join(root, "pipeline-configs")
@@ -541,7 +862,9 @@ def main():
                     json.loads(text)
                 elif name.endswith("Jenkinsfile"):
                     check_jenkinsfile(relative, text)
-            except (yaml.YAMLError, json.JSONDecodeError) as error:
+                elif name.endswith(".py"):
+                    compile(text, relative, "exec")
+            except (yaml.YAMLError, json.JSONDecodeError, SyntaxError) as error:
                 problem(relative, f"does not parse: {error}")
     for relative, document in seeds:  # after the Jenkinsfiles they point at
         check_casc(relative, document, root)
@@ -550,6 +873,8 @@ def main():
         problem("pipeline-configs", f"commands that change pools lock different resources, so they do not "
                                     f"wait for each other: {places}")
     check_calls(bin_dir)
+    check_variables(bin_dir)
+    check_relay(root)
     for line in problems:
         print(line)
     print(f"checked {checked} files, {len(calls)} tool calls: {len(problems)} problems")
