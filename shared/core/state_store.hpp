@@ -70,6 +70,8 @@ enum class HistoryAction {
   unfreeze,
   mark_bad,
   mark_good,
+  archive,  // a pool moved to the cold tier (only its image kept)
+  wake,     // a retained pool powered on or restored, and smoke-tested, before a switch
 };
 const char* to_string(HistoryAction action);  // "deploy", ..., "delete", "prune"
 std::optional<HistoryAction> parse_history_action(std::string_view text);

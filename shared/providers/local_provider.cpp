@@ -337,8 +337,8 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
   std::error_code ec;
   PHX_TRY_ASSIGN(const fs::path artifact, release_source(spec.meta));
   if (!fs::exists(directory / "pool.json", ec) && !fs::exists(artifact, ec)) {
-    return Error{ErrorKind::invalid, "the release artifact " + artifact.string() +
-                                         " does not exist (provider.artifact); build it first"};
+    return Error{ErrorKind::invalid,
+                 "the release artifact " + artifact.string() + " does not exist (provider.artifact); build it first"};
   }
   // One run at a time per pool: a concurrent create of the same label waits here, then finds
   // the pool complete.
@@ -361,8 +361,8 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
   // The pool's own copy of the release, made whole before anything runs from it.
   if (!fs::exists(directory / record.artifact, ec)) {
     if (!fs::exists(artifact, ec)) {
-      return Error{ErrorKind::invalid, "the release artifact " + artifact.string() +
-                                           " does not exist (provider.artifact); build it first"};
+      return Error{ErrorKind::invalid,
+                   "the release artifact " + artifact.string() + " does not exist (provider.artifact); build it first"};
     }
     reporter_.step("copying release " + artifact.string() + " into pool " + label);
     const fs::path staging = directory / "release.partial";
@@ -435,6 +435,14 @@ Status LocalProvider::set_power(const Pool& pool, PowerState power) {
   record->power = PowerState::on;
   PHX_TRY(save(*record));
   return run_servers(*record);
+}
+
+Result<Archive> LocalProvider::archive_pool(const Pool& pool, const BeforeDestroying& /*before_destroying*/) {
+  return Error{ErrorKind::invalid, describe() + " has no cold tier: it cannot archive pool " + pool.label()};
+}
+
+Result<Pool> LocalProvider::restore_pool(const Pool& pool) {
+  return Error{ErrorKind::invalid, describe() + " has no cold tier: it cannot restore pool " + pool.label()};
 }
 
 }  // namespace phoenix::providers

@@ -155,7 +155,6 @@ TEST_CASE("the planner refuses pools that cannot take traffic", "[planner]") {
   provider.add_pool("pending", 1, 10, SmokeVerdict::pending);
   provider.add_pool("failed", 1, 9, SmokeVerdict::failed);
   provider.add_pool("half", 1, 8).complete = false;
-  provider.add_pool("off", 1, 7).power = PowerState::off;
   provider.add_pool("empty", 0, 6);
 
   CHECK(plan_switch({"missing", false}, provider.pools, {}).error().kind == ErrorKind::invalid);
@@ -163,7 +162,6 @@ TEST_CASE("the planner refuses pools that cannot take traffic", "[planner]") {
   CHECK_THAT(plan_switch({"failed", false}, provider.pools, {}).error().message, Catch::Contains("--force"));
   CHECK(plan_switch({"failed", true}, provider.pools, {}).ok());
   CHECK(plan_switch({"half", true}, provider.pools, {}).error().kind == ErrorKind::invalid);
-  CHECK(plan_switch({"off", true}, provider.pools, {}).error().kind == ErrorKind::invalid);
   CHECK(plan_switch({"empty", true}, provider.pools, {}).error().kind == ErrorKind::invalid);
 }
 
@@ -227,7 +225,7 @@ TEST_CASE("prune keeps live pools, balancer members and the newest N others", "[
   CHECK(decision.remove == std::vector<std::string>{"5", "3", "1"});
   REQUIRE(decision.pools.size() == 6);
   CHECK(decision.pools[0].label == "6");
-  CHECK(decision.pools[0].keep);
+  CHECK(decision.pools[0].kept());
   CHECK(decision.pools[0].why == "one of the newest 1");
   CHECK(decision.pools[2].label == "4");
   CHECK(decision.pools[2].why == "still a member of the balancer");

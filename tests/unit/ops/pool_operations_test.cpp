@@ -129,7 +129,7 @@ TEST_CASE("prune deletes all but the newest N non-live pools", "[ops][prune]") {
   FakeWorld world;
   for (int i = 1; i <= 5; ++i) world.provider.add_pool(std::to_string(i), 1, 100 - i);
   world.make_live("3");
-  auto result = ops::prune_pools(world.services, {1, false, false});
+  auto result = ops::prune_pools(world.services, {.keep = 1});
   REQUIRE(result.ok());
   CHECK(result->deleted == std::vector<std::string>{"4", "2", "1"});
   CHECK(world.provider.pools.size() == 2);
