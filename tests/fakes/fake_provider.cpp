@@ -98,6 +98,7 @@ Result<Archive> FakeProvider::archive_pool(const Pool& pool, const BeforeDestroy
                                 .servers = static_cast<int>(existing->servers.size()),
                                 .created_at = existing->meta.created_at};
   }
+  if (on_image_ready) on_image_ready();
   if (before_destroying) {
     if (auto checked = before_destroying(); !checked.ok()) return checked.error();
   }

@@ -2,6 +2,7 @@
 // An in-memory Provider recording its calls. Pools get servers at 10.0.<pool>.<n>:8080, <pool>
 // counting every pool ever added, so a pool never gets the addresses of another.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ class FakeProvider final : public Provider {
   std::vector<std::string> calls;
   std::map<std::string, Error> fail_next;
   ProviderTiers tier_support{.off = true, .off_is_billed = false, .cold = true};
+  // Runs in archive_pool once the image exists, before `before_destroying`: tests change the
+  // world there (a server joins the balancer while the snapshot is made).
+  std::function<void()> on_image_ready;
   std::optional<PriceSheet> price_sheet;
 
  private:
