@@ -424,8 +424,11 @@ Result<Pool> HcloudProvider::restore_pool(const Pool& pool) {
     reporter_.step("creating " + util::plural(calls.size(), "server") + " of pool " + pool.label() + " from snapshot " +
                    archive.id + " at once");
     auto created = api_.call_all(calls);
+    // The servers that were created are waited for even when others were refused, so a re-run
+    // finds them whole and creates only the missing ones.
+    const Status started = api_.wait_for_actions(all_actions(created), settings_.create_timeout, what);
     PHX_TRY(first_error(created, what));
-    PHX_TRY(api_.wait_for_actions(all_actions(created), settings_.create_timeout, what));
+    PHX_TRY(started);
   }
   return listed_pool(pool.label());
 }

@@ -648,7 +648,8 @@ fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, 
   },
   "balancer": )" + balancer +
                            R"(,
-  "retention": { "keep": 1, "hot": 0, "keep_good": 0 }
+  "retention": )" + options.retention +
+                           R"(
 }
 )";
   const fs::path path = directory / options.file_name;

@@ -338,6 +338,7 @@ struct HcloudServiceOptions {
   int smoke_timeout_s = 20;
   int health_timeout_s = 10;
   std::string file_name = "hcloud.json";
+  std::string retention = R"({ "keep": 1, "hot": 0, "keep_good": 0 })";
 };
 
 fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, const HcloudServiceOptions& options);

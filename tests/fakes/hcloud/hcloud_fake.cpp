@@ -33,7 +33,8 @@
 //   POST /__fake/faults {"status", "code", "message", "count", "method", "path_prefix", "hang_ms"}
 //   POST /__fake/faults {"action_error": "create_image", "count", "message"}: the next actions
 //        of that command end in status "error" (a snapshot that fails is left "unavailable")
-//   GET  /__fake/stats -> {"requests", "max_in_flight", "requests_by_route": {...}}
+//   GET  /__fake/stats -> {"requests", "max_in_flight", "requests_by_route": {...},
+//                          "from_snapshot_with_user_data"}
 
 #include <curl/curl.h>
 #include <httplib.h>
@@ -253,6 +254,7 @@ class World : public std::enable_shared_from_this<World> {
   long long requests_ = 0;
   std::map<std::string, long long> requests_by_route_;
   long long rate_remaining_ = 3600;
+  long long from_snapshot_with_user_data_ = 0;  // servers a restore should have made without it
 };
 
 std::string now_iso() { return util::format_iso8601(std::chrono::system_clock::now()); }
@@ -593,6 +595,7 @@ Response World::create_server(const Request& request) {
     }
     // The disk is the snapshot's: its release, not what the labels or user_data say.
     server.from_image = image.id;
+    if (!server.user_data.empty()) ++from_snapshot_with_user_data_;
     server.release = image.release;
     server.unhealthy = image.unhealthy;
     duration_ms = options_.restore_ms;
@@ -945,6 +948,8 @@ Response World::control(const Request& request) {
     util::Json response(cJSON_CreateObject());
     util::add_number(response.get(), "requests", static_cast<double>(requests_));
     util::add_number(response.get(), "max_in_flight", max_in_flight.load());
+    util::add_number(response.get(), "from_snapshot_with_user_data",
+                     static_cast<double>(from_snapshot_with_user_data_));
     cJSON* routes = cJSON_AddObjectToObject(response.get(), "requests_by_route");
     for (const auto& [route, count] : requests_by_route_)
       util::add_number(routes, route.c_str(), static_cast<double>(count));
