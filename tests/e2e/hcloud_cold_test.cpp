@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "shared/http/curl_http_client.hpp"
 #include "shared/http/url.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/strings.hpp"
@@ -354,4 +355,65 @@ TEST_CASE("list shows all four tiers behind HAProxy, with costs", "[e2e][hcloud]
   }
   CHECK_THAT(table, Catch::Contains("billed like a running one"));
   CHECK_THAT(table, Catch::Contains("none (on standby)"));
+}
+
+TEST_CASE("the contract fake's images behave like the API's: asynchronous snapshots, and what it refuses",
+          "[e2e][hcloud][cold][fake]") {
+  TempDir dir;
+  HcloudFake::Options timings;
+  timings.action_ms = 100;
+  timings.image_ms = 1500;
+  HcloudFake fake(dir.path(), timings);
+  const auto post = [&](const std::string& path, const std::string& body) {
+    http::CurlHttpClient client;
+    HttpRequest request{.method = "POST",
+                        .url = fake.endpoint() + path,
+                        .headers = {{"Authorization", "Bearer " + fake.token()}, {"Content-Type", "application/json"}},
+                        .body = body};
+    auto answer = client.perform({request}).front();
+    REQUIRE(answer.ok());
+    return std::make_pair(answer->status, parse_output(answer->body.empty() ? "{}" : answer->body));
+  };
+  const auto error_code = [](const util::Json& answer) {
+    return util::json_string(cJSON_GetObjectItem(answer.get(), "error"), "code").value_or("");
+  };
+  const auto created =
+      post("/servers", R"({"name": "big-1", "server_type": "cx32", "image": "ubuntu-24.04", "labels": {"a": "b"}})");
+  REQUIRE(created.first == 201);
+  const auto server = std::to_string(
+      static_cast<long long>(util::json_number(cJSON_GetObjectItem(created.second.get(), "server"), "id").value_or(0)));
+  // Another action on the server while it is being created: 423 locked.
+  CHECK(error_code(post("/servers/" + server + "/actions/create_image", "{}").second) == "locked");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(error_code(post("/servers/" + server + "/actions/create_image", R"({"type": "backup"})").second) ==
+        "invalid_input");
+
+  const auto snapshot = post("/servers/" + server + "/actions/create_image",
+                             R"({"type": "snapshot", "description": "d", "labels": {"phoenix-label": "9"}})");
+  REQUIRE(snapshot.first == 201);
+  const cJSON* image = cJSON_GetObjectItem(snapshot.second.get(), "image");
+  const auto image_id = std::to_string(static_cast<long long>(util::json_number(image, "id").value_or(0)));
+  CHECK(cold_text(image, "status") == "creating");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(image, "image_size")));
+  CHECK(cold_text(cJSON_GetObjectItem(snapshot.second.get(), "action"), "status") == "running");
+  // Not usable, nor deletable, while it is being made.
+  CHECK(post("/servers", R"({"name": "from-1", "server_type": "cx32", "image": ")" + image_id + R"("})").first == 422);
+  CHECK(error_code(fake.api("DELETE", "/images/" + image_id)) == "locked");
+  const auto running = fake.api("GET", "/images/" + image_id + "/actions?status=running");
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(running.get(), "actions")) == 1);
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+  const auto ready = fake.api("GET", "/images/" + image_id);
+  CHECK(cold_text(cJSON_GetObjectItem(ready.get(), "image"), "status") == "available");
+  CHECK(util::json_number(cJSON_GetObjectItem(ready.get(), "image"), "image_size").value_or(0) > 0);
+  // An 80 GB disk does not fit a 40 GB server type; it fits its own; an unknown id is refused.
+  CHECK(post("/servers", R"({"name": "from-1", "server_type": "cx22", "image": ")" + image_id + R"("})").first == 422);
+  CHECK(post("/servers", R"({"name": "from-1", "server_type": "cx32", "image": ")" + image_id + R"("})").first == 201);
+  CHECK(post("/servers", R"({"name": "from-2", "server_type": "cx32", "image": "999999"})").first == 422);
+  CHECK(post("/servers", R"({"name": "from-3", "server_type": "cx99", "image": "ubuntu-24.04"})").first == 422);
+  CHECK(fake.api("GET", "/images?type=snapshot&label_selector=phoenix-label%3D9").get() != nullptr);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(fake.api("GET", "/images?type=snapshot").get(), "images")) == 1);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(fake.api("GET", "/images?type=system").get(), "images")) == 0);
+  const auto pricing = fake.api("GET", "/pricing");
+  CHECK(cold_text(cJSON_GetObjectItem(pricing.get(), "pricing"), "currency") == "EUR");
 }

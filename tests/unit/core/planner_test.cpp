@@ -385,6 +385,17 @@ TEST_CASE("a cold pool is a rollback target: known-good, chosen by rollback, cou
   REQUIRE(choice.ok());
   CHECK(choice->target == "1");
 
+  // What an interrupted archive or restore leaves (some servers beside the archive) is still
+  // one: waking it completes it.
+  Pool& partial = provider.pools[0];
+  partial.servers = {{"1", "10.9.0.1", 8080, ServerState::running}};
+  partial.complete = false;
+  CHECK(partial.cold());
+  CHECK(known_good(partial));
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt)->target == "1");
+  partial.servers.clear();
+  partial.complete = true;
+
   // Deleting 3 leaves the cold 1 as the one other rollback target.
   provider.add_pool("3", 1, 10);
   CHECK(check_keeps_rollback_target("3", provider.pools, members_of(balancer), 1).ok());

@@ -5,6 +5,7 @@
 
 #include "fakes/fake_services.hpp"
 #include "shared/ops/pool_operations.hpp"
+#include "shared/ops/status_operations.hpp"
 #include "shared/ops/switch_operations.hpp"
 
 using namespace phoenix;
@@ -275,4 +276,23 @@ TEST_CASE("list carries the provider's tiers and prices; prices it cannot read a
   CHECK(listing->prices_error.has_value());
   CHECK(world.reporter.saw("warning: cannot estimate what the pools cost"));
   CHECK_THAT(render_pools_table(*listing), Catch::Contains("costs unknown"));
+}
+
+TEST_CASE("status counts a cold pool as the rollback target it is, and says a rollback wakes it",
+          "[ops][tiers][status]") {
+  FakeWorld world;
+  add_cold(world.provider, "1", 2, 30);
+  world.provider.add_pool("2", 2, 20);
+  world.make_live("2");
+  auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  CHECK(report->problems.empty());
+  REQUIRE_FALSE(report->notes.empty());
+  CHECK_THAT(report->notes.back(), Catch::Contains("every rollback target is retained powered off or cold: 1 (cold)"));
+
+  world.provider.pools[0].meta.verdict = LiveVerdict::bad;
+  report = ops::status(world.services);
+  REQUIRE(report.ok());
+  REQUIRE(report->problems.size() == 1);
+  CHECK_THAT(report->problems[0], Catch::Contains("no known-good pool to roll back to"));
 }
