@@ -428,7 +428,7 @@ Result<Pool> HcloudProvider::restore_pool(const Pool& pool) {
     // finds them whole and creates only the missing ones.
     const Status started = api_.wait_for_actions(all_actions(created), settings_.create_timeout, what);
     PHX_TRY(first_error(created, what));
-    PHX_TRY(started);
+    if (!started.ok()) return started.error();
   }
   return listed_pool(pool.label());
 }
