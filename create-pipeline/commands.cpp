@@ -5,6 +5,7 @@
 #include "shared/core/label.hpp"
 #include "shared/core/render.hpp"
 #include "shared/ops/pool_operations.hpp"
+#include "shared/ops/tier_operations.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/strings.hpp"
 
@@ -152,20 +153,36 @@ Status run_delete(CommandContext& context) {
   return {};
 }
 
-// Every pool, newest first: kept or deleted, and why.
+// Every pool, newest first: what prune does (or did) with it, and why.
 std::string prune_table(const ops::PruneResult& result, bool dry_run) {
   const auto listed = [](const std::vector<std::string>& labels, const std::string& label) {
     return std::find(labels.begin(), labels.end(), label) != labels.end();
   };
   std::vector<std::vector<std::string>> rows = {{"POOL", "PRUNE", "WHY"}};
   for (const auto& verdict : result.decision.pools) {
-    std::string action = "keep";
+    std::string action;
     std::string why = verdict.why;
-    if (!verdict.keep) {
-      action = dry_run ? "would delete" : "deleted";
+    switch (verdict.action) {
+      case PruneAction::keep:
+        action = "keep";
+        break;
+      case PruneAction::power_off:
+        action = dry_run ? "would power off" : "powered off";
+        break;
+      case PruneAction::archive:
+        action = dry_run ? "would archive" : "archived";
+        break;
+      case PruneAction::remove:
+        action = dry_run ? "would delete" : "deleted";
+        break;
+    }
+    if (!dry_run && verdict.action != PruneAction::keep) {
       if (listed(result.refused, verdict.label)) {
         action = "kept";
         why = "it joined the balancer meanwhile";
+      } else if (!listed(result.powered_off, verdict.label) && !listed(result.archived, verdict.label) &&
+                 !listed(result.deleted, verdict.label)) {
+        action = "not done";
       }
     }
     rows.push_back({verdict.label, action, why});
@@ -177,15 +194,41 @@ std::string prune_table(const ops::PruneResult& result, bool dry_run) {
 Status run_prune(CommandContext& context) {
   auto services = context.services();
   if (!services) return services.error();
-  const long long keep = context.args().integer("keep").value_or((*services)->config.retention_keep);
+  const auto& config = (*services)->config;
+  const auto keep_option = context.args().integer("keep");
+  const long long keep = keep_option.value_or(config.retention_keep);
   if (keep < 0 || keep > 1000)
     return Error{ErrorKind::invalid, "--keep must be between 0 and 1000, not " + std::to_string(keep)};
   const bool dry_run = context.args().flag("dry-run");
-  auto result = ops::prune_pools(
-      **services,
-      {.keep = static_cast<int>(keep), .dry_run = dry_run, .break_lock = context.args().flag("break-lock")});
+  // --keep N keeps N pools as they are; without it, the configured tiers apply.
+  auto result = ops::prune_pools(**services, {.keep = static_cast<int>(keep),
+                                              .tiers = keep_option ? std::nullopt : config.retention_tiers,
+                                              .dry_run = dry_run,
+                                              .break_lock = context.args().flag("break-lock")});
   if (!result) return result.error();
   context.print(prune_table(*result, dry_run));
+  return {};
+}
+
+Status run_archive(CommandContext& context) {
+  auto label = context.args().text("label");
+  if (!label) return Error{ErrorKind::invalid, "archive needs --label L (the pool to archive)"};
+  PHX_TRY(validate_label(*label, "--label"));
+  auto services = context.services();
+  if (!services) return services.error();
+  const bool dry_run = context.args().flag("dry-run");
+  PHX_TRY_ASSIGN(const auto archived, ops::archive_pool(**services, {.label = *label,
+                                                                     .dry_run = dry_run,
+                                                                     .break_lock = context.args().flag("break-lock")}));
+  if (dry_run) {
+    context.print("would archive pool " + *label + "\n");
+  } else if (archived.already_cold) {
+    context.print("pool " + *label + " is already cold (snapshot " + archived.archive.id + ")\n");
+  } else {
+    context.print("archived pool " + *label + ": snapshot " + archived.archive.id + ", " +
+                  util::plural(archived.servers_deleted, "server") + " deleted (" +
+                  util::format_duration_ms(archived.duration_ms) + ")\n");
+  }
   return {};
 }
 
@@ -282,10 +325,12 @@ cli::Program make_program() {
                            kJunitOption},
                .run = run_rebuild},
               {.name = "list",
-               .summary = "pools, newest first, with live/smoke/power state",
+               .summary = "pools, newest first: tier, verdicts, monthly cost, wake time",
                .synopsis = "list [--output table|json]",
-               .details = "Lists every pool of the service, newest first. LIVE comes from the balancer, everything\n"
-                          "else from the provider.",
+               .details = "Lists every pool of the service, newest first. TIER is live, hot (on standby), member\n"
+                          "(still in the balancer), running, off (powered off) or cold (only a snapshot kept); COST\n"
+                          "is an estimate from the provider's prices per month (none for local); WAKE is what waking\n"
+                          "a pool from its tier took the last time any pool was woken from it.",
                .example = "create-pipeline list --output json",
                .output_option = true,
                .run = run_list},
@@ -310,15 +355,32 @@ cli::Program make_program() {
                .details = "Deletes every pool except the live one, the hot ones and others still in the balancer,\n"
                           "and the newest N others (default: retention.keep), pools that failed their smoke test or\n"
                           "are marked bad going first; it never leaves fewer than retention.keep_good known-good\n"
-                          "pools. Prints every pool with what happens to it and why (--dry-run: what would).",
+                          "pools. With retention.running, .off and .cold (and no --keep) the kept pools move down\n"
+                          "the tiers, newest first: the first stay as they are, the next are powered off, the next\n"
+                          "archived; moves happen before any delete. Prints every pool with what happens to it and\n"
+                          "why (--dry-run: what would).",
                .example = "create-pipeline prune --keep 3 --dry-run",
                .options = {kKeepOption, dry_run, cli::break_lock_option()},
                .run = run_prune},
+              {.name = "archive",
+               .summary = "keep only a snapshot of a pool: the cold tier",
+               .synopsis = "archive --label L [--dry-run]",
+               .details = "Snapshots one server of the known-good pool L (its release, as deployed), and once the\n"
+                          "snapshot is ready deletes the pool's servers. The pool stays in list, cold, with its\n"
+                          "verdicts and revision; deploying or rolling back to it recreates its servers from the\n"
+                          "snapshot, smoke-tests them, then switches. Refused (exit 3) while the balancer has any of\n"
+                          "its servers, and for a pool that failed its smoke test or is marked bad. Only where the\n"
+                          "provider has a cold tier (hcloud; exec with supports_archive).",
+               .example = "create-pipeline archive --label 40",
+               .options = {cli::label_option(true), dry_run, cli::break_lock_option()},
+               .run = run_archive},
               {.name = "power-off",
-               .summary = "stop a pool's servers, keeping it (cheap retention)",
+               .summary = "stop a pool's servers, keeping them (retention tier off)",
                .synopsis = "power-off --label L",
                .details = "Stops every server of pool L, keeping its addresses and release; refused while it is in\n"
-                          "the balancer. Deploying a powered-off pool powers it on and smoke-tests it first.",
+                          "the balancer. Deploying a powered-off pool powers it on and smoke-tests it first. On\n"
+                          "Hetzner Cloud a powered-off server is billed like a running one: it saves boot time,\n"
+                          "not money (see archive).",
                .example = "create-pipeline power-off --label 40",
                .options = {cli::label_option(true)},
                .run = [](CommandContext& context) { return run_power(context, PowerState::off); }},

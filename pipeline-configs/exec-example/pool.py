@@ -2,8 +2,12 @@
 """A working example of Phoenix's exec provider protocol (docs/exec-provider.md).
 
 Every "server" is a local process of the release's artifact on its own loopback address, so
-the example runs anywhere; replace the bodies of create/destroy/power with calls to terraform
-or your cloud's CLI and keep the JSON in and out as it is.
+the example runs anywhere; replace the bodies of create/destroy/power/archive/restore with calls
+to terraform or your cloud's CLI and keep the JSON in and out as it is.
+
+The optional cold tier ("supports_archive": true): `archive` keeps an image of the pool's
+release (here a copy of its artifact; in a cloud, a snapshot of one server's disk) and only then
+removes the servers; `restore` recreates the servers from that image.
 
     pool.py --state DIR --artifact PATH <operation>     (the request JSON arrives on stdin)
 """
@@ -100,7 +104,54 @@ def public(pool):
     for server in pool["servers"]:
         state = "running" if alive(server.get("pid", 0)) else ("stopped" if power == "off" else "dead")
         servers.append({"id": server["id"], "host": server["host"], "port": server["port"], "state": state})
-    return {"metadata": pool["metadata"], "power": power, "complete": True, "servers": servers}
+    answer = {"metadata": pool["metadata"], "power": power, "complete": True, "servers": servers}
+    if "archive" in pool:
+        answer["archive"] = pool["archive"]
+    return answer
+
+
+def new_servers(service, label, size):
+    base = sum(map(ord, service + label)) % 200 + 20
+    servers = []
+    for index in range(1, size + 1):
+        host = f"127.80.{base}.{index}"
+        servers.append({"id": str(index), "host": host, "port": free_port(host)})
+    return servers
+
+
+def archive(pool, state, service, label):
+    """The image first, the servers only once it exists."""
+    if "archive" not in pool:
+        image = os.path.join(state, service, label + ".archive")
+        shutil.rmtree(image, ignore_errors=True)
+        os.makedirs(image)
+        copy = shutil.copy2(pool["artifact"], image)
+        pool["archive"] = {
+            "id": "archive-" + label,
+            "ready": True,
+            "size_gb": round(os.path.getsize(copy) / 1e9, 6),
+            "servers": len(pool["servers"]),
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        pool["artifact"] = copy
+        save(pool_file(state, service, label), pool)
+    for server in pool["servers"]:
+        stop(server)
+    pool["servers"] = []
+    pool["power"] = "off"
+    save(pool_file(state, service, label), pool)
+    shutil.rmtree(os.path.join(state, service, label + ".release"), ignore_errors=True)
+
+
+def restore(pool, state, service, label, log_dir):
+    if not pool["servers"]:
+        pool["servers"] = new_servers(service, label, pool["archive"]["servers"])
+    for server in pool["servers"]:
+        if not alive(server.get("pid", 0)):
+            start(server, pool["artifact"], label, log_dir)
+    wait_listening(pool["servers"])
+    pool["power"] = "on"
+    save(pool_file(state, service, label), pool)
 
 
 def main():
@@ -128,18 +179,14 @@ def main():
         release = os.path.join(state, service, label + ".release")
         os.makedirs(release, exist_ok=True)
         artifact = shutil.copy2(options["artifact"], release)
-        base = sum(map(ord, service + label)) % 200 + 20
-        servers = []
-        for index in range(1, int(request["size"]) + 1):
-            host = f"127.80.{base}.{index}"
-            servers.append({"id": str(index), "host": host, "port": free_port(host)})
+        servers = new_servers(service, label, int(request["size"]))
         for server in servers:
             start(server, artifact, label, log_dir)
         wait_listening(servers)
         pool = {"metadata": request["metadata"], "power": "on", "servers": servers, "artifact": artifact}
         save(path, pool)
         print(json.dumps({"pool": public(pool)}))
-    elif operation in ("destroy", "update-metadata", "power-off", "power-on"):
+    elif operation in ("destroy", "update-metadata", "power-off", "power-on", "archive", "restore"):
         if not os.path.exists(path):
             fail(f"no pool {label}")
         with open(path) as source:
@@ -150,6 +197,17 @@ def main():
             os.remove(path)
             shutil.rmtree(log_dir, ignore_errors=True)
             shutil.rmtree(os.path.join(state, service, label + ".release"), ignore_errors=True)
+            shutil.rmtree(os.path.join(state, service, label + ".archive"), ignore_errors=True)
+        elif operation == "archive":
+            archive(pool, state, service, label)
+            print(json.dumps({"archive": pool["archive"]}))
+            return
+        elif operation == "restore":
+            if "archive" not in pool:
+                fail(f"pool {label} has no archive")
+            restore(pool, state, service, label, log_dir)
+            print(json.dumps({"pool": public(pool)}))
+            return
         elif operation == "update-metadata":
             pool["metadata"] = request["metadata"]
             save(path, pool)

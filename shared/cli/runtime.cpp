@@ -178,7 +178,8 @@ Status Runtime::wire_provider() {
                 providers::ExecProviderSettings{.service = cfg.service,
                                                 .command = exec.command,
                                                 .timeout = exec.timeout,
-                                                .supports_power = exec.supports_power});
+                                                .supports_power = exec.supports_power,
+                                                .supports_archive = exec.supports_archive});
             state_ = file_store(exec.state_dir);
             return {};
           },

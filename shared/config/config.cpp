@@ -104,6 +104,7 @@ ExecProviderConfig read_type(ObjectReader& reader, const Config& config, Of<Exec
   if (auto timeout = reader.integer("timeout_s", false, 1, kMaxSeconds)) exec.timeout = std::chrono::seconds(*timeout);
   exec.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
   exec.supports_power = reader.boolean("supports_power", false).value_or(false);
+  exec.supports_archive = reader.boolean("supports_archive", false).value_or(false);
   return exec;
 }
 
@@ -383,17 +384,34 @@ void read_watch(ObjectReader& root, Config& config, Status& status) {
   if (status.ok()) status = reader->finish();
 }
 
+// retention: keep, hot, keep_good, and the tiers (running, off, cold) whose sum is keep.
+void read_retention(ObjectReader& retention, Config& config) {
+  const auto keep = retention.integer("keep", false, 0, 1000);
+  if (keep) config.retention_keep = static_cast<int>(*keep);
+  if (auto hot = retention.integer("hot", false, 0, 10)) config.retention_hot = static_cast<int>(*hot);
+  if (auto good = retention.integer("keep_good", false, 0, 1000)) config.retention_keep_good = static_cast<int>(*good);
+  if (!retention.has("running") && !retention.has("off") && !retention.has("cold")) return;
+  TierCounts tiers;
+  tiers.running = static_cast<int>(retention.integer("running", false, 0, 1000).value_or(0));
+  tiers.off = static_cast<int>(retention.integer("off", false, 0, 1000).value_or(0));
+  tiers.cold = static_cast<int>(retention.integer("cold", false, 0, 1000).value_or(0));
+  if (keep && *keep != tiers.total()) {
+    retention.fail("keep", "is " + std::to_string(*keep) + " but retention.running + off + cold is " +
+                               std::to_string(tiers.total()) +
+                               "; with tiers, leave keep out (it is their sum) or make them agree");
+    return;
+  }
+  config.retention_keep = tiers.total();
+  config.retention_tiers = tiers;
+}
+
 void read_small_sections(ObjectReader& root, Config& config, Status& status) {
   if (auto pool = root.object("pool", false)) {
     if (auto size = pool->integer("size", false, 1, kMaxPoolSize)) config.pool_size = static_cast<int>(*size);
     if (status.ok()) status = pool->finish();
   }
   if (auto retention = root.object("retention", false)) {
-    if (auto keep = retention->integer("keep", false, 0, 1000)) config.retention_keep = static_cast<int>(*keep);
-    if (auto hot = retention->integer("hot", false, 0, 10)) config.retention_hot = static_cast<int>(*hot);
-    if (auto good = retention->integer("keep_good", false, 0, 1000)) {
-      config.retention_keep_good = static_cast<int>(*good);
-    }
+    read_retention(*retention, config);
     if (status.ok()) status = retention->finish();
   }
   if (auto history = root.object("history", false)) {

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "shared/core/planner.hpp"
 #include "shared/core/smoke.hpp"
 #include "shared/core/watch.hpp"
 #include "shared/util/result.hpp"
@@ -54,6 +55,7 @@ struct ExecProviderConfig {
   std::chrono::seconds timeout{600};
   fs::path state_dir;
   bool supports_power = false;
+  bool supports_archive = false;  // the command has the `archive` and `restore` verbs (the cold tier)
 };
 
 using ProviderConfig = std::variant<LocalProviderConfig, HcloudProviderConfig, ExecProviderConfig>;
@@ -154,6 +156,9 @@ struct Config {
   int retention_keep = 3;
   int retention_hot = 1;        // replaced pools kept on standby in the balancer
   int retention_keep_good = 2;  // known-good pools prune and delete never go below
+  // retention.running/off/cold: how many kept pools prune leaves in each tier (their sum is
+  // retention_keep). Nothing: prune keeps retention_keep pools as they are.
+  std::optional<TierCounts> retention_tiers;
   std::chrono::seconds lock_stale_after{3600};
   std::size_t history_keep = 10000;  // events; the oldest are dropped beyond it
   WatchSettings watch;               // deploy --watch: thresholds and checks

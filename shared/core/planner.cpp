@@ -132,14 +132,15 @@ Status check_target(const SwitchRequest& request, const Pool* target) {
                  "there is no pool '" + request.target + "'; 'create-pipeline list' shows the pools that exist"};
   }
   if (!target->readable()) return Error{ErrorKind::invalid, describe_unreadable(*target)};
-  if (!target->complete) {
-    return Error{ErrorKind::invalid, "pool " + request.target +
-                                         " was not created completely; re-run 'create-pipeline create --label " +
-                                         request.target + "' first"};
-  }
-  if (target->servers.empty()) return Error{ErrorKind::invalid, "pool " + request.target + " has no servers"};
-  if (target->power == PowerState::off) {
-    return Error{ErrorKind::invalid, "pool " + request.target + " is powered off; power it on first"};
+  // A cold pool has no servers (or what an interrupted archive or restore left): waking it
+  // restores them. A powered-off one is woken too. Anything else must be whole.
+  if (!target->cold()) {
+    if (!target->complete) {
+      return Error{ErrorKind::invalid, "pool " + request.target +
+                                           " was not created completely; re-run 'create-pipeline create --label " +
+                                           request.target + "' first"};
+    }
+    if (target->servers.empty()) return Error{ErrorKind::invalid, "pool " + request.target + " has no servers"};
   }
   if (target->meta.smoke != SmokeVerdict::passed && !request.force) {
     return Error{ErrorKind::refused, "pool " + request.target + " has smoke verdict '" + to_string(target->meta.smoke) +
@@ -288,6 +289,11 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
   for (const auto& label : live_labels(members)) {
     if (label != request.target) plan.from.push_back(label);
   }
+  if (target->cold()) {
+    plan.wake = Tier::cold;  // no servers to plan for until it is woken
+    return plan;
+  }
+  if (target->power == PowerState::off) plan.wake = Tier::off;
   auto in = target_steps(*target, by_name);
   const auto hot = choose_hot(request.hot, request.target, pools, members);
   plan.hot.assign(hot.begin(), hot.end());
@@ -343,7 +349,7 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
   }
   for (const auto& pool : sorted) {
     if (pool.meta.created_at >= from->meta.created_at || pool.label() == from->label()) continue;
-    if (pool.meta.smoke != SmokeVerdict::passed || pool.meta.verdict == LiveVerdict::bad || !pool.complete) continue;
+    if (!known_good(pool)) continue;
     return RollbackChoice{pool.label(), from->label()};
   }
   return Error{ErrorKind::failed, "no pool older than the live pool " + from->label() +
@@ -351,7 +357,22 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
 }
 
 bool known_good(const Pool& pool) {
-  return pool.complete && pool.meta.smoke == SmokeVerdict::passed && pool.meta.verdict != LiveVerdict::bad;
+  return (pool.complete || pool.archive.has_value()) && pool.meta.smoke == SmokeVerdict::passed &&
+         pool.meta.verdict != LiveVerdict::bad;
+}
+
+const char* to_string(PruneAction action) {
+  switch (action) {
+    case PruneAction::keep:
+      return "keep";
+    case PruneAction::power_off:
+      return "power off";
+    case PruneAction::archive:
+      return "archive";
+    case PruneAction::remove:
+      return "delete";
+  }
+  return "keep";
 }
 
 namespace {
@@ -371,6 +392,64 @@ std::string unusable_because(const Pool& pool) {
 
 }  // namespace
 
+namespace {
+
+// The verdict for a pool that takes the kept place `tier` (running, off or cold). Prune never
+// moves a pool up: one already colder than its place stays as it is.
+PruneVerdict place_in_tier(const Pool& pool, Tier tier, const RetentionPolicy& policy) {
+  const TierCounts& counts = *policy.tiers;
+  const Tier now = pool.tier();
+  const auto as_it_is = [&](std::string why) {
+    if (now != tier) why += ", already " + std::string(to_string(now));
+    return PruneVerdict{pool.label(), PruneAction::keep, why};
+  };
+  if (tier == Tier::running) {
+    return as_it_is("one of the newest " + std::to_string(counts.running) + " kept running (retention.running)");
+  }
+  if (tier == Tier::off) {
+    const std::string why = "one of the next " + std::to_string(counts.off) + " kept powered off (retention.off)";
+    if (now != Tier::running) return as_it_is(why);
+    if (!policy.available.off) return {pool.label(), PruneAction::keep, why + "; the provider cannot power off"};
+    return {pool.label(), PruneAction::power_off, why};
+  }
+  const std::string why = "one of the next " + std::to_string(counts.cold) + " kept cold (retention.cold)";
+  if (now == Tier::cold) return as_it_is(why);
+  if (!known_good(pool)) {
+    const auto unusable = unusable_because(pool);
+    return {pool.label(), PruneAction::remove,
+            (unusable.empty() ? "smoke verdict " + std::string(to_string(pool.meta.smoke)) : unusable) +
+                ": only known-good pools are archived"};
+  }
+  if (!policy.available.cold) return {pool.label(), PruneAction::keep, why + "; the provider cannot archive"};
+  return {pool.label(), PruneAction::archive, why};
+}
+
+// The kept place `index` among the tiers, warmest first; nothing past the last one.
+std::optional<Tier> tier_of_place(int index, const TierCounts& counts) {
+  if (index < counts.running) return Tier::running;
+  if (index < counts.running + counts.off) return Tier::off;
+  if (index < counts.total()) return Tier::cold;
+  return std::nullopt;
+}
+
+// A known-good pool kept for retention.keep_good: as it is without tiers, else in the coldest
+// tier the provider has.
+PruneVerdict keep_for_rollback(const Pool& pool, const RetentionPolicy& policy) {
+  PruneVerdict verdict{pool.label(), PruneAction::keep,
+                       "known-good rollback target (retention.keep_good " + std::to_string(policy.keep_good) + ")"};
+  if (!policy.tiers || pool.tier() == Tier::cold) return verdict;
+  if (policy.available.cold) {
+    verdict.action = PruneAction::archive;
+    verdict.why += ", archived";
+  } else if (policy.available.off && pool.tier() == Tier::running) {
+    verdict.action = PruneAction::power_off;
+    verdict.why += ", powered off";
+  }
+  return verdict;
+}
+
+}  // namespace
+
 PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,
                          const RetentionPolicy& policy) {
   std::vector<Pool> sorted = pools;
@@ -379,48 +458,60 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
   const auto hot = standby_labels(members);
   const auto in_balancer = member_labels(members);
   PruneDecision decision;
+  std::vector<bool> fixed;              // kept because the balancer has it
   std::vector<std::size_t> candidates;  // indexes into decision.pools, usable ones first
   for (const auto& pool : sorted) {
-    PruneVerdict verdict{.label = pool.label()};
+    PruneVerdict verdict{.label = pool.label(), .action = PruneAction::remove};
     if (has_label(live, pool.label())) {
-      verdict = {pool.label(), true, "live"};
+      verdict = {pool.label(), PruneAction::keep, "live"};
     } else if (has_label(hot, pool.label())) {
-      verdict = {pool.label(), true, "hot standby (retention.hot)"};
+      verdict = {pool.label(), PruneAction::keep, "hot standby (retention.hot)"};
     } else if (has_label(in_balancer, pool.label())) {
-      verdict = {pool.label(), true, "still a member of the balancer"};
+      verdict = {pool.label(), PruneAction::keep, "still a member of the balancer"};
     }
+    fixed.push_back(verdict.kept());
     decision.pools.push_back(verdict);
   }
   for (int pass = 0; pass < 2; ++pass) {
     for (std::size_t i = 0; i < sorted.size(); ++i) {
-      if (decision.pools[i].keep || unusable_because(sorted[i]).empty() != (pass == 0)) continue;
+      if (fixed[i] || unusable_because(sorted[i]).empty() != (pass == 0)) continue;
       candidates.push_back(i);
     }
   }
-  int kept = 0;
+  int place = 0;
   for (const auto i : candidates) {
-    if (kept < policy.keep) {
-      decision.pools[i] = {sorted[i].label(), true, "one of the newest " + std::to_string(policy.keep)};
-      ++kept;
+    if (!policy.tiers) {
+      if (place < policy.keep) {
+        decision.pools[i] = {sorted[i].label(), PruneAction::keep, "one of the newest " + std::to_string(policy.keep)};
+      }
+    } else if (const auto tier = tier_of_place(place, *policy.tiers)) {
+      decision.pools[i] = place_in_tier(sorted[i], *tier, policy);
     }
+    ++place;
   }
   int good = 0;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
-    const bool counted =
-        decision.pools[i].keep && !has_label(live, sorted[i].label()) && !has_label(hot, sorted[i].label());
-    if (counted && known_good(sorted[i])) ++good;
+    if (!fixed[i] && decision.pools[i].kept() && known_good(sorted[i])) ++good;
   }
   for (std::size_t i = 0; i < sorted.size() && good < policy.keep_good; ++i) {
-    if (decision.pools[i].keep || !known_good(sorted[i])) continue;
-    decision.pools[i] = {sorted[i].label(), true,
-                         "known-good rollback target (retention.keep_good " + std::to_string(policy.keep_good) + ")"};
+    if (decision.pools[i].kept() || !known_good(sorted[i])) continue;
+    decision.pools[i] = keep_for_rollback(sorted[i], policy);
     ++good;
   }
+  const std::string beyond = policy.tiers ? "beyond retention (" + std::to_string(policy.tiers->running) +
+                                                " running, " + std::to_string(policy.tiers->off) + " off, " +
+                                                std::to_string(policy.tiers->cold) + " cold)"
+                                          : "older than the newest " + std::to_string(policy.keep);
   for (std::size_t i = 0; i < sorted.size(); ++i) {
-    if (decision.pools[i].keep) continue;
-    const auto unusable = unusable_because(sorted[i]);
-    decision.pools[i].why = unusable.empty() ? "older than the newest " + std::to_string(policy.keep) : unusable;
-    decision.remove.push_back(sorted[i].label());
+    auto& verdict = decision.pools[i];
+    if (verdict.action == PruneAction::power_off) decision.power_off.push_back(verdict.label);
+    if (verdict.action == PruneAction::archive) decision.archive.push_back(verdict.label);
+    if (verdict.kept()) continue;
+    if (verdict.why.empty()) {
+      const auto unusable = unusable_because(sorted[i]);
+      verdict.why = unusable.empty() ? beyond : unusable;
+    }
+    decision.remove.push_back(verdict.label);
   }
   return decision;
 }

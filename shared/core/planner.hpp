@@ -8,6 +8,7 @@
 
 #include "shared/core/balancer.hpp"
 #include "shared/core/pool.hpp"
+#include "shared/core/provider.hpp"
 #include "shared/util/result.hpp"
 
 namespace phoenix {
@@ -54,6 +55,11 @@ struct SwitchPlan {
   std::string target;
   std::vector<std::string> from;  // labels that were live
   std::vector<std::string> hot;   // labels that stay in the balancer on standby afterwards
+  // Set when the target is retained off or cold: it must be woken (powered on, or restored from
+  // its archive) and smoke-tested before any step runs. A cold target has no servers yet, so
+  // its plan has no steps: the switch is planned again once it is woken. Never execute a plan
+  // with `wake` set.
+  std::optional<Tier> wake;
   std::vector<Step> steps;
 };
 
@@ -74,9 +80,10 @@ bool usable_rollback_target(const Pool& pool);
 
 // The steps that make `request.target` the only live pool. Invariant 1 is in the order:
 // nothing old is drained before every new member is healthy and admitted. Invariant 12: only
-// members Phoenix added are changed. Errors: the target does not exist or cannot be deployed,
-// or the backend holds members Phoenix did not add (`invalid`); its smoke verdict is not
-// passed (`refused`).
+// members Phoenix added are changed. A target that is powered off or cold gets a plan with
+// `wake` set (see SwitchPlan). Errors: the target does not exist or cannot be deployed, or the
+// backend holds members Phoenix did not add (`invalid`); its smoke verdict is not passed
+// (`refused`).
 Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<Pool>& pools,
                                const std::vector<Member>& members);
 
@@ -89,34 +96,58 @@ struct RollbackChoice {
   std::string from;  // the live pool being rolled back from
 };
 
-// The rollback target: `explicit_target` when given, else the newest pool older than the live
-// one whose smoke test passed and that is not marked bad.
+// The rollback target: `explicit_target` when given, else the newest known-good pool older than
+// the live one, in whatever tier it is kept (a cold one is woken first).
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                               const std::optional<std::string>& explicit_target);
 
-// A pool that can be rolled back to: complete, smoke test passed, not marked bad.
+// A pool that can be rolled back to: smoke test passed, not marked bad, and complete or
+// restorable from its archive (a cold pool is a rollback target once woken).
 bool known_good(const Pool& pool);
+
+// What prune does with one pool: leaves it as it is, moves it down a tier, or deletes it.
+enum class PruneAction { keep, power_off, archive, remove };
+const char* to_string(PruneAction action);  // "keep", "power off", "archive", "delete"
 
 struct PruneVerdict {
   std::string label;
-  bool keep = false;
+  PruneAction action = PruneAction::keep;
   std::string why;  // "live", "hot standby", "one of the newest 3", "smoke test failed", ...
+  bool kept() const { return action != PruneAction::remove; }
 };
 
 struct PruneDecision {
-  std::vector<PruneVerdict> pools;  // every pool, newest first
-  std::vector<std::string> remove;  // the labels to delete, newest first
+  std::vector<PruneVerdict> pools;     // every pool, newest first
+  std::vector<std::string> power_off;  // the labels to power off, newest first
+  std::vector<std::string> archive;    // the labels to archive (cold), newest first
+  std::vector<std::string> remove;     // the labels to delete, newest first
+};
+
+// How many retained pools each tier holds, warmest first (retention.running, .off, .cold).
+struct TierCounts {
+  int running = 0;
+  int off = 0;
+  int cold = 0;
+  int total() const { return running + off + cold; }
 };
 
 struct RetentionPolicy {
-  int keep = 3;       // non-live pools prune keeps (prune --keep, retention.keep)
+  int keep = 3;       // non-live pools prune keeps as they are (prune --keep, retention.keep)
   int keep_good = 2;  // known-good pools never deleted below, besides the live and hot ones
+  // With tiers (retention.running/off/cold), the kept pools fill them newest first: the first
+  // `running` stay as they are, the next `off` are powered off, the next `cold` archived.
+  std::optional<TierCounts> tiers;
+  // The tiers the provider has: prune never plans a move into one it lacks, and keeps the
+  // known-good minimum in the coldest one it has.
+  ProviderTiers available;
 };
 
-// Which pools prune keeps and why. Pools the balancer routes to or keeps on standby stay.
-// Of the others, the newest `keep` stay, pools that failed their smoke test or are marked bad
-// counting last (they go first); then more known-good pools stay until `keep_good` of them
-// are left besides the live and hot ones.
+// Which pools prune keeps, moves down a tier or deletes, and why. Pools the balancer routes to
+// or keeps on standby stay. The others fill the kept places newest first (`keep`, or the tiers
+// with `tiers`), pools that failed their smoke test or are marked bad counting last (they go
+// first); only known-good pools are archived. Prune never moves a pool up a tier. Then more
+// known-good pools stay, in the coldest tier the provider has when tiers are given, until
+// `keep_good` of them are left besides the live and hot ones.
 PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,
                          const RetentionPolicy& policy);
 

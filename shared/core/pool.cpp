@@ -46,6 +46,20 @@ const char* to_string(ServerState state) {
   return "unknown";
 }
 
+const char* to_string(Tier tier) {
+  switch (tier) {
+    case Tier::hot:
+      return "hot";
+    case Tier::running:
+      return "running";
+    case Tier::off:
+      return "off";
+    case Tier::cold:
+      return "cold";
+  }
+  return "running";
+}
+
 std::optional<SmokeVerdict> parse_smoke_verdict(std::string_view text) {
   for (auto value : {SmokeVerdict::pending, SmokeVerdict::passed, SmokeVerdict::failed}) {
     if (text == to_string(value)) return value;
@@ -73,6 +87,18 @@ std::optional<ServerState> parse_server_state(std::string_view text) {
     if (text == to_string(value)) return value;
   }
   return std::nullopt;
+}
+
+std::optional<Tier> parse_tier(std::string_view text) {
+  for (auto value : {Tier::hot, Tier::running, Tier::off, Tier::cold}) {
+    if (text == to_string(value)) return value;
+  }
+  return std::nullopt;
+}
+
+Tier Pool::tier() const {
+  if (cold()) return Tier::cold;
+  return power == PowerState::off ? Tier::off : Tier::running;
 }
 
 const Server* Pool::find_server(std::string_view id) const {

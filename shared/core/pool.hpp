@@ -14,6 +14,10 @@ using WallTime = std::chrono::system_clock::time_point;
 enum class SmokeVerdict { pending, passed, failed };
 enum class LiveVerdict { unknown, good, bad };
 enum class PowerState { on, off };
+// Where a pool is kept, warmest first: on standby in the balancer (hot), on servers that run
+// (running) or are stopped (off), or only as an image of its release with no servers (cold).
+// Hot is the balancer's to say; the provider knows the other three.
+enum class Tier { hot, running, off, cold };
 // What the provider knows of one server.
 enum class ServerState { running, starting, stopped, dead, unknown };
 
@@ -21,10 +25,12 @@ const char* to_string(SmokeVerdict verdict);
 const char* to_string(LiveVerdict verdict);
 const char* to_string(PowerState power);
 const char* to_string(ServerState state);
+const char* to_string(Tier tier);
 std::optional<SmokeVerdict> parse_smoke_verdict(std::string_view text);
 std::optional<LiveVerdict> parse_live_verdict(std::string_view text);
 std::optional<PowerState> parse_power_state(std::string_view text);
 std::optional<ServerState> parse_server_state(std::string_view text);
+std::optional<Tier> parse_tier(std::string_view text);
 
 struct Server {
   std::string id;    // the provider's id, unique within the pool; [A-Za-z0-9._-]+
@@ -33,6 +39,14 @@ struct Server {
   ServerState state = ServerState::unknown;
 
   std::string address() const { return host + ":" + std::to_string(port); }
+};
+
+// One measured wake: how long bringing a pool back from `from` (off or cold) took, until its
+// servers ran and passed the smoke test; the switch that follows is not counted.
+struct WakeRecord {
+  Tier from = Tier::cold;
+  long long ms = 0;
+  WallTime at{};
 };
 
 // What Phoenix records about a pool, kept with the provider so any CI agent sees it.
@@ -47,6 +61,18 @@ struct PoolMetadata {
   // A rebuild: the pool whose release this pool runs on fresh servers (create-pipeline
   // rebuild), or "". The provider creates it from that pool's release, not the configured one.
   std::string rebuild_of;
+  // The last time this pool was woken from off or cold, and how long it took.
+  std::optional<WakeRecord> last_wake;
+};
+
+// The image of a pool's release the provider keeps (a Hetzner snapshot): what a cold pool is,
+// and what its servers are recreated from without deploying the release again.
+struct Archive {
+  std::string id;      // the provider's id of the image
+  bool ready = false;  // false while the provider is still making it
+  double size_gb = 0;  // what the provider bills, 0 while it is not known yet
+  int servers = 0;     // how many servers the pool had: a restore recreates as many
+  WallTime created_at{};
 };
 
 struct Pool {
@@ -57,9 +83,19 @@ struct Pool {
   // Why the provider cannot read the pool's record ("<path>: not valid JSON ..."); empty when
   // it can. See Provider::list_pools for what an unreadable pool holds.
   std::string unreadable;
+  std::optional<Archive> archive;  // the pool's image, kept until the pool is deleted
+  // What the provider bills the servers as, for cost estimates ("cx22", "nbg1"); "" when the
+  // provider does not say.
+  std::string server_type;
+  std::string location;
 
   const std::string& label() const { return meta.label; }
   bool readable() const { return unreadable.empty(); }
+  // Only the archive is left, or what a crash left of an archive or a restore: the pool must be
+  // restored from its archive before it can serve.
+  bool cold() const { return archive.has_value() && (servers.empty() || !complete); }
+  // The provider's tier: cold, off (every server stopped) or running.
+  Tier tier() const;
   const Server* find_server(std::string_view id) const;
 };
 

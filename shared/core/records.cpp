@@ -35,6 +35,12 @@ void write_metadata(cJSON* object, const PoolMetadata& meta) {
   util::add_string(object, "verdict", to_string(meta.verdict));
   util::add_string(object, "verdict_reason", meta.verdict_reason);
   if (!meta.rebuild_of.empty()) util::add_string(object, "rebuild_of", meta.rebuild_of);
+  if (meta.last_wake) {
+    cJSON* wake = cJSON_AddObjectToObject(object, "last_wake");
+    util::add_string(wake, "from", to_string(meta.last_wake->from));
+    util::add_number(wake, "ms", static_cast<double>(meta.last_wake->ms));
+    add_time(wake, "at", meta.last_wake->at);
+  }
 }
 
 Result<PoolMetadata> read_metadata(const cJSON* object) {
@@ -53,6 +59,13 @@ Result<PoolMetadata> read_metadata(const cJSON* object) {
   meta.verdict = *verdict;
   meta.verdict_reason = string_or(object, "verdict_reason");
   meta.rebuild_of = string_or(object, "rebuild_of");
+  if (const cJSON* wake = cJSON_GetObjectItemCaseSensitive(object, "last_wake"); cJSON_IsObject(wake)) {
+    const auto from = parse_tier(string_or(wake, "from"));
+    const auto ms = util::json_number(wake, "ms");
+    auto at = read_time(wake, "at");
+    if (!from || !ms || *ms < 0 || !at) return bad_record("pool " + meta.label + " has an unreadable last_wake");
+    meta.last_wake = WakeRecord{*from, static_cast<long long>(*ms), *at};
+  }
   return meta;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "shared/core/tiers.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
@@ -48,45 +49,127 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+namespace {
+
+// The pool's tier in words: "live" and "member" (in the balancer, routed or not yet removed)
+// besides the retention tiers. Without the balancer, the provider's tier with a "?".
+std::string tier_text(const PoolListing& listing, const Pool& pool) {
+  if (listing.balancer_error) return std::string(to_string(pool.tier())) + "?";
+  if (contains(listing.live, pool.label())) return "live";
+  if (contains(listing.hot, pool.label())) return "hot";
+  if (contains(listing.in_balancer, pool.label())) return "member";
+  return to_string(pool.tier());
+}
+
+std::optional<MonthlyCost> cost_of(const PoolListing& listing, const Pool& pool) {
+  if (!listing.prices) return std::nullopt;
+  return estimate_monthly_cost(pool, *listing.prices, listing.tiers);
+}
+
+std::string cost_text(const PoolListing& listing, const Pool& pool) {
+  if (listing.prices_error) return "?";
+  if (!listing.prices) return "-";
+  const auto cost = cost_of(listing, pool);
+  return cost ? format_cost(*cost) : "?";
+}
+
+// What waking the pool from its tier took the last time any pool was woken from it.
+std::string wake_text(const PoolListing& listing, const Pool& pool) {
+  const std::string tier = tier_text(listing, pool);
+  if (tier == "hot") return "none (on standby)";
+  if (tier != "off" && tier != "cold") return tier == "running" ? "none" : "-";
+  const auto measured = last_wake(listing.pools, pool.tier());
+  return measured ? util::format_duration_ms(measured->wake.ms) : "not measured";
+}
+
+std::string servers_text(const Pool& pool) {
+  if (pool.cold() && pool.servers.empty()) {
+    return "0 (snapshot" + std::string(pool.archive->ready ? "" : " in progress") + ", " +
+           util::plural(static_cast<std::size_t>(pool.archive->servers), "server") + ")";
+  }
+  std::string servers = servers_summary(pool);
+  if (!pool.complete) servers += " (incomplete)";
+  return servers;
+}
+
+}  // namespace
+
 std::string render_pools_table(const PoolListing& listing) {
   if (listing.pools.empty()) return "no pools for service " + listing.service + "\n";
   std::vector<std::vector<std::string>> rows = {
-      {"LABEL", "LIVE", "SMOKE", "VERDICT", "POWER", "SERVERS", "CREATED", "REVISION", "ORIGIN"}};
+      {"LABEL", "TIER", "SMOKE", "VERDICT", "SERVERS", "COST/MONTH", "WAKE", "CREATED", "REVISION", "ORIGIN"}};
   for (const auto& pool : listing.pools) {
-    std::string live = contains(listing.live, pool.label())          ? "live"
-                       : contains(listing.hot, pool.label())         ? "hot"
-                       : contains(listing.in_balancer, pool.label()) ? "member"
-                                                                     : "-";
-    if (listing.balancer_error) live = "?";
-    std::string servers = servers_summary(pool);
     if (!pool.readable()) {
       // Nothing of its record is known: no verdicts, no creation time.
-      rows.push_back({pool.label(), live, "?", "?", "?", servers + " (unreadable)", "?", "?"});
+      rows.push_back({pool.label(), tier_text(listing, pool), "?", "?", servers_summary(pool) + " (unreadable)", "?",
+                      "?", "?", "?", "?"});
       continue;
     }
-    if (!pool.complete) servers += " (incomplete)";
-    rows.push_back({pool.label(), live, to_string(pool.meta.smoke), to_string(pool.meta.verdict), to_string(pool.power),
-                    servers, util::format_iso8601(pool.meta.created_at),
+    rows.push_back({pool.label(), tier_text(listing, pool), to_string(pool.meta.smoke), to_string(pool.meta.verdict),
+                    servers_text(pool), cost_text(listing, pool), wake_text(listing, pool),
+                    util::format_iso8601(pool.meta.created_at),
                     pool.meta.revision.empty() ? "-" : pool.meta.revision.substr(0, 12),
                     pool.meta.rebuild_of.empty() ? "-" : "rebuild of " + pool.meta.rebuild_of});
   }
   std::string out = render_table(rows);
+  if (listing.prices) {
+    out += "costs are estimates from the provider's net prices per month";
+    out += listing.tiers.off_is_billed ? "; a powered-off server is billed like a running one\n" : "\n";
+  }
+  if (listing.prices_error) out += "costs unknown: " + *listing.prices_error + "\n";
   for (const auto& pool : listing.pools) {
     if (!pool.readable()) out += "\n" + describe_unreadable(pool) + "\n";
   }
   return out;
 }
 
+namespace {
+
+void add_pool_tiers(cJSON* item, const PoolListing& listing, const Pool& pool) {
+  util::add_string(item, "tier", tier_text(listing, pool));
+  if (const auto cost = cost_of(listing, pool)) {
+    cJSON* object = cJSON_AddObjectToObject(item, "monthly_cost");
+    util::add_number(object, "amount", cost->amount);
+    util::add_string(object, "currency", cost->currency);
+    util::add_string(object, "basis", cost->basis);
+  } else {
+    cJSON_AddNullToObject(item, "monthly_cost");
+  }
+  const auto measured = pool.tier() == Tier::running ? std::nullopt : last_wake(listing.pools, pool.tier());
+  if (measured) {
+    cJSON* wake = cJSON_AddObjectToObject(item, "wake");
+    util::add_string(wake, "from", to_string(measured->wake.from));
+    util::add_number(wake, "ms", static_cast<double>(measured->wake.ms));
+    util::add_string(wake, "measured_at", util::format_iso8601_ms(measured->wake.at));
+    util::add_string(wake, "pool", measured->pool);
+  } else {
+    cJSON_AddNullToObject(item, "wake");
+  }
+  if (pool.archive) {
+    cJSON* archive = cJSON_AddObjectToObject(item, "archive");
+    util::add_string(archive, "id", pool.archive->id);
+    util::add_bool(archive, "ready", pool.archive->ready);
+    util::add_number(archive, "size_gb", pool.archive->size_gb);
+    util::add_number(archive, "servers", pool.archive->servers);
+  } else {
+    cJSON_AddNullToObject(item, "archive");
+  }
+}
+
+}  // namespace
+
 std::string render_pools_json(const PoolListing& listing) {
   util::Json document(cJSON_CreateObject());
   util::add_string(document.get(), "service", listing.service);
   if (listing.balancer_error) util::add_string(document.get(), "balancer_error", *listing.balancer_error);
+  if (listing.prices_error) util::add_string(document.get(), "prices_error", *listing.prices_error);
   cJSON* pools = cJSON_AddArrayToObject(document.get(), "pools");
   for (const auto& pool : listing.pools) {
     cJSON* item = cJSON_CreateObject();
     util::add_string(item, "label", pool.label());
     util::add_bool(item, "live", contains(listing.live, pool.label()));
     util::add_bool(item, "hot", contains(listing.hot, pool.label()));
+    add_pool_tiers(item, listing, pool);
     util::add_string(item, "smoke", to_string(pool.meta.smoke));
     util::add_string(item, "verdict", to_string(pool.meta.verdict));
     util::add_string(item, "verdict_reason", pool.meta.verdict_reason);
@@ -297,10 +380,15 @@ std::string render_recovery_json(const std::string& service, const RecoverySumma
 std::string render_plan(const SwitchPlan& plan) {
   std::string out = "plan: make pool " + plan.target + " live";
   out += plan.from.empty() ? " (nothing is live now)\n" : " (replacing " + util::join(plan.from, ", ") + ")\n";
-  if (plan.steps.empty()) return out + "  nothing to do: it is already the only live pool\n";
-  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
-    out += "  " + std::to_string(i + 1) + ". " + describe(plan.steps[i]) + "\n";
+  std::size_t number = 1;
+  if (plan.wake) {
+    out += "  " + std::to_string(number++) + ". wake pool " + plan.target + " from " + to_string(*plan.wake) + ": " +
+           (*plan.wake == Tier::cold ? "recreate its servers from its archive" : "power its servers on") +
+           ", smoke-test them\n";
+    if (plan.steps.empty()) return out + "  then the switch, planned once its servers exist\n";
   }
+  if (plan.steps.empty()) return out + "  nothing to do: it is already the only live pool\n";
+  for (const auto& step : plan.steps) out += "  " + std::to_string(number++) + ". " + describe(step) + "\n";
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "shared/core/planner.hpp"
 #include "shared/core/pool.hpp"
+#include "shared/core/provider.hpp"
 #include "shared/core/recovery_summary.hpp"
 #include "shared/core/state_store.hpp"
 #include "shared/core/status.hpp"
@@ -21,6 +22,9 @@ struct PoolListing {
   std::vector<std::string> in_balancer;       // labels with a member in any state
   std::vector<std::string> hot;               // labels on standby in the balancer
   std::optional<std::string> balancer_error;  // the balancer could not be read
+  ProviderTiers tiers;                        // how the provider bills a stopped server
+  std::optional<PriceSheet> prices;           // nothing where the provider has no prices
+  std::optional<std::string> prices_error;    // the prices could not be read
 };
 
 std::string render_pools_table(const PoolListing& listing);

@@ -45,6 +45,10 @@ const char* to_string(HistoryAction action) {
       return "mark-bad";
     case HistoryAction::mark_good:
       return "mark-good";
+    case HistoryAction::archive:
+      return "archive";
+    case HistoryAction::wake:
+      return "wake";
   }
   return "deploy";
 }
@@ -53,7 +57,7 @@ std::optional<HistoryAction> parse_history_action(std::string_view text) {
   for (auto value :
        {HistoryAction::deploy, HistoryAction::rollback, HistoryAction::repair, HistoryAction::auto_rollback,
         HistoryAction::delete_pool, HistoryAction::prune, HistoryAction::freeze, HistoryAction::unfreeze,
-        HistoryAction::mark_bad, HistoryAction::mark_good}) {
+        HistoryAction::mark_bad, HistoryAction::mark_good, HistoryAction::archive, HistoryAction::wake}) {
     if (text == to_string(value)) return value;
   }
   return std::nullopt;

@@ -69,10 +69,12 @@ enum class HistoryAction {
   freeze,
   unfreeze,
   mark_bad,
-  mark_good
+  mark_good,
+  archive,  // a pool moved to the cold tier (only its image kept)
+  wake,     // a retained pool powered on or restored, and smoke-tested, before a switch
 };
 // "deploy", "rollback", "repair", "auto-rollback", "delete", "prune", "freeze", "unfreeze",
-// "mark-bad", "mark-good": the words records, JSON output and notifications use.
+// "mark-bad", "mark-good", "archive", "wake": the words records, JSON output and notifications use.
 const char* to_string(HistoryAction action);
 std::optional<HistoryAction> parse_history_action(std::string_view text);
 HistoryAction history_action(Operation operation);

@@ -70,17 +70,24 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
 }
 
 // The rollback target that must always be there (invariant 9).
+// A pool retained powered off or cold is one too: a rollback wakes it first, which takes longer.
 void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
   if (report.live.empty()) return;
+  std::vector<std::string> retained;
   for (const auto& pool : inputs.pools) {
-    if (std::find(report.live.begin(), report.live.end(), pool.label()) == report.live.end() &&
-        usable_rollback_target(pool)) {
-      return;
-    }
+    if (std::find(report.live.begin(), report.live.end(), pool.label()) != report.live.end()) continue;
+    if (usable_rollback_target(pool)) return;
+    if (known_good(pool)) retained.push_back(pool.label() + " (" + to_string(pool.tier()) + ")");
+  }
+  if (!retained.empty()) {
+    report.notes.push_back("every rollback target is retained powered off or cold: " + util::join(retained, ", ") +
+                           "; a rollback wakes it and smoke-tests it before switching ('create-pipeline list' shows "
+                           "the last measured wake times)");
+    return;
   }
   report.problems.push_back(
-      "no known-good pool to roll back to: every other pool failed its smoke test, is marked bad, is incomplete or "
-      "powered off, or is gone; create one ('create-pipeline rebuild --from L' rebuilds a release)");
+      "no known-good pool to roll back to: every other pool failed its smoke test, is marked bad, is incomplete, "
+      "or is gone; create one ('create-pipeline rebuild --from L' rebuilds a release)");
 }
 
 }  // namespace

@@ -22,6 +22,9 @@ inline constexpr const char* kSmoke = "phoenix-smoke";
 inline constexpr const char* kVerdict = "phoenix-verdict";
 inline constexpr const char* kReason = "phoenix-reason";
 inline constexpr const char* kRebuildOf = "phoenix-rebuild-of";
+inline constexpr const char* kWakeFrom = "phoenix-wake-from";  // the tier of the last wake
+inline constexpr const char* kWakeMs = "phoenix-wake-ms";      // how long it took
+inline constexpr const char* kWakeAt = "phoenix-wake-at";      // when (unix milliseconds)
 
 using Labels = std::map<std::string, std::string>;
 
@@ -39,7 +42,8 @@ std::string label_value(std::string_view text);
 // A server name Hetzner accepts (a hostname): "<service>-<label>-<index>", lower case.
 std::string server_name(std::string_view service, std::string_view label, int index);
 
-// The labels of one server of a pool: identity plus metadata.
+// The labels of one server of a pool (index 1..size), or of its snapshot (index 0): identity
+// plus metadata.
 Labels pool_labels(std::string_view service, const PoolMetadata& meta, int index, int size);
 // The metadata a server's labels carry (label and verdicts; free text is what survived).
 PoolMetadata metadata_from_labels(const Labels& labels);

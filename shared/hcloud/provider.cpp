@@ -1,12 +1,15 @@
 #include "shared/hcloud/provider.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <map>
 #include <set>
 
 #include "shared/hcloud/labels.hpp"
 #include "shared/http/url.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
 
 namespace phoenix::hcloud {
 
@@ -27,6 +30,42 @@ Status first_error(std::vector<Result<util::Json>>& results, const std::string& 
     if (!result) return result.error().context(what);
   }
   return {};
+}
+
+const cJSON* item(const cJSON* object, const char* key) { return cJSON_GetObjectItemCaseSensitive(object, key); }
+
+// A snapshot's status: "available", "creating", or "unavailable" (making it failed).
+std::string image_status(const cJSON* image) { return util::json_string(image, "status").value_or("unavailable"); }
+
+Archive archive_of(const cJSON* image) {
+  Archive archive;
+  archive.id = std::to_string(server_id(image));
+  archive.ready = image_status(image) == "available";
+  archive.size_gb = util::json_number(image, "image_size").value_or(0);  // null while it is made
+  archive.servers = static_cast<int>(util::parse_int(label_of(labels_of(image), kSize)).value_or(0));
+  archive.created_at = util::parse_iso8601(util::json_string(image, "created").value_or("")).value_or(WallTime{});
+  return archive;
+}
+
+// The image that stands for a pool's archive: an available one before one being made, the
+// newest first. Failed ones never.
+const cJSON* best_image(const std::vector<util::Json>& images) {
+  const cJSON* best = nullptr;
+  const auto rank = [](const cJSON* image) { return image_status(image) == "available" ? 2 : 1; };
+  for (const auto& image : images) {
+    const auto status = image_status(image.get());
+    if (status != "available" && status != "creating") continue;
+    if (best == nullptr || rank(image.get()) > rank(best) ||
+        (rank(image.get()) == rank(best) && server_id(image.get()) > server_id(best))) {
+      best = image.get();
+    }
+  }
+  return best;
+}
+
+// A price as the pricing endpoint gives it: {"net": "3.7900000000", "gross": "..."}.
+double net_price(const cJSON* price) {
+  return std::strtod(util::json_string(price, "net").value_or("0").c_str(), nullptr);
 }
 
 std::vector<long long> all_actions(const std::vector<Result<util::Json>>& results) {
@@ -63,16 +102,43 @@ std::string HcloudProvider::describe() const {
          (settings_.location.empty() ? "" : ", " + settings_.location) + ")";
 }
 
-std::vector<Pool> HcloudProvider::to_pools(const std::vector<util::Json>& servers) const {
+Result<std::vector<util::Json>> HcloudProvider::images(const std::string& label) {
+  std::string selector = std::string(kService) + "=" + settings_.service;
+  if (!label.empty()) selector += "," + std::string(kLabel) + "=" + label;
+  return api_.list("/images?type=snapshot&label_selector=" + http::url_encode(selector), "images");
+}
+
+std::vector<Pool> HcloudProvider::to_pools(const std::vector<util::Json>& servers,
+                                           const std::vector<util::Json>& images) const {
   std::map<std::string, Pool> pools;
   std::map<std::string, int> sizes;
   std::map<std::string, int> powered_off;
+  // Snapshots first: a cold pool is its snapshot alone. Where servers exist, their labels are
+  // the pool's metadata (update_metadata writes both).
+  std::map<std::string, std::vector<util::Json>> images_of;
+  for (const auto& image : images) {
+    const auto label = label_of(labels_of(image.get()), kLabel);
+    if (!label.empty()) images_of[label].emplace_back(cJSON_Duplicate(image.get(), 1));
+  }
+  for (const auto& [label, candidates] : images_of) {
+    const cJSON* image = best_image(candidates);
+    if (image == nullptr) continue;
+    Pool& pool = pools[label];
+    pool.meta = metadata_from_labels(labels_of(image));
+    pool.archive = archive_of(image);
+    sizes[label] = pool.archive->servers;
+  }
+  std::set<std::string> with_servers;
   for (const auto& server : servers) {
     const Labels labels = labels_of(server.get());
     const auto meta = metadata_from_labels(labels);
     if (meta.label.empty()) continue;
     Pool& pool = pools[meta.label];
-    if (pool.meta.label.empty()) pool.meta = meta;
+    if (with_servers.insert(meta.label).second) {
+      pool.meta = meta;
+      pool.server_type = util::json_string(item(server.get(), "server_type"), "name").value_or("");
+      pool.location = util::json_string(item(item(server.get(), "datacenter"), "location"), "name").value_or("");
+    }
     // Verdicts are written to every server; the most advanced one wins if an update was cut short.
     if (meta.smoke != SmokeVerdict::pending) pool.meta.smoke = meta.smoke;
     if (meta.verdict != LiveVerdict::unknown) {
@@ -89,9 +155,11 @@ std::vector<Pool> HcloudProvider::to_pools(const std::vector<util::Json>& server
   for (auto& [label, pool] : pools) {
     std::sort(pool.servers.begin(), pool.servers.end(),
               [](const Server& a, const Server& b) { return std::stoll(a.id) < std::stoll(b.id); });
-    pool.complete = static_cast<int>(pool.servers.size()) >= sizes[label] &&
-                    std::none_of(pool.servers.begin(), pool.servers.end(),
-                                 [](const Server& s) { return s.state == ServerState::starting || s.host.empty(); });
+    // A snapshot alone is a whole pool, kept cold.
+    pool.complete = pool.servers.empty() ||
+                    (static_cast<int>(pool.servers.size()) >= sizes[label] &&
+                     std::none_of(pool.servers.begin(), pool.servers.end(),
+                                  [](const Server& s) { return s.state == ServerState::starting || s.host.empty(); }));
     pool.power = powered_off[label] == static_cast<int>(pool.servers.size()) ? PowerState::off : PowerState::on;
     out.push_back(std::move(pool));
   }
@@ -99,9 +167,17 @@ std::vector<Pool> HcloudProvider::to_pools(const std::vector<util::Json>& server
 }
 
 Result<std::vector<Pool>> HcloudProvider::list_pools() {
-  auto found = servers();
-  if (!found) return found.error();
-  return to_pools(*found);
+  PHX_TRY_ASSIGN(const auto found, servers());
+  PHX_TRY_ASSIGN(const auto snapshots, images());
+  return to_pools(found, snapshots);
+}
+
+Result<Pool> HcloudProvider::listed_pool(const std::string& label) {
+  PHX_TRY_ASSIGN(const auto found, servers(label));
+  PHX_TRY_ASSIGN(const auto snapshots, images(label));
+  auto pools = to_pools(found, snapshots);
+  if (pools.empty()) return Error{ErrorKind::failed, "pool " + label + " has neither servers nor a snapshot"};
+  return pools.front();
 }
 
 std::string HcloudProvider::user_data(const PoolSpec& spec, int index) const {
@@ -153,40 +229,51 @@ Result<Pool> HcloudProvider::create_pool(const PoolSpec& spec) {
     reporter_.step("waiting for Hetzner Cloud to start them");
     PHX_TRY(api_.wait_for_actions(all_actions(created), settings_.create_timeout, "creating pool " + meta.label));
   }
-  auto listed = servers(meta.label);
-  if (!listed) return listed.error();
-  auto pools = to_pools(*listed);
-  if (pools.empty()) return Error{ErrorKind::failed, "pool " + meta.label + " has no servers after creating it"};
-  return pools.front();
+  return listed_pool(meta.label);
+}
+
+Status HcloudProvider::delete_servers(const std::vector<util::Json>& servers, const std::string& what) {
+  std::vector<ApiCall> calls;
+  for (const auto& server : servers)
+    calls.push_back({"DELETE", "/servers/" + std::to_string(server_id(server.get())), ""});
+  auto deleted = api_.call_all(calls);
+  PHX_TRY(first_error(deleted, what));
+  return api_.wait_for_actions(all_actions(deleted), settings_.create_timeout, what);
 }
 
 Status HcloudProvider::destroy_pool(const Pool& pool) {
-  auto found = servers(pool.label());
-  if (!found) return found.error();
+  PHX_TRY_ASSIGN(const auto found, servers(pool.label()));
+  PHX_TRY(delete_servers(found, "deleting pool " + pool.label()));
+  // The snapshot last: a delete cut short leaves the pool listed (cold), and a re-run finishes it.
+  PHX_TRY_ASSIGN(const auto snapshots, images(pool.label()));
   std::vector<ApiCall> calls;
-  for (const auto& server : *found)
-    calls.push_back({"DELETE", "/servers/" + std::to_string(server_id(server.get())), ""});
+  for (const auto& image : snapshots)
+    calls.push_back({"DELETE", "/images/" + std::to_string(server_id(image.get())), ""});
   auto deleted = api_.call_all(calls);
-  PHX_TRY(first_error(deleted, "deleting pool " + pool.label()));
-  return api_.wait_for_actions(all_actions(deleted), settings_.create_timeout, "deleting pool " + pool.label());
+  return first_error(deleted, "deleting the snapshot of pool " + pool.label());
 }
 
 Status HcloudProvider::update_metadata(const PoolMetadata& meta) {
-  auto found = servers(meta.label);
-  if (!found) return found.error();
+  PHX_TRY_ASSIGN(const auto found, servers(meta.label));
+  PHX_TRY_ASSIGN(const auto snapshots, images(meta.label));
   std::vector<ApiCall> calls;
-  for (const auto& server : *found) {
-    Labels labels = labels_of(server.get());
+  const auto relabel = [&](const util::Json& object, const std::string& path) {
+    Labels labels = labels_of(object.get());
     const int index = static_cast<int>(util::parse_int(label_of(labels, kIndex)).value_or(0));
     const int size = static_cast<int>(util::parse_int(label_of(labels, kSize)).value_or(0));
     // PUT replaces the whole map: keep labels that are not Phoenix's.
     for (const auto& [key, value] : pool_labels(settings_.service, meta, index, size)) labels[key] = value;
     if (label_value(meta.verdict_reason).empty()) labels.erase(kReason);
+    if (!meta.last_wake) {
+      for (const char* key : {kWakeFrom, kWakeMs, kWakeAt}) labels.erase(key);
+    }
     calls.push_back(
-        {"PUT", "/servers/" + std::to_string(server_id(server.get())), "{\"labels\":" + labels_json(labels) + "}"});
-  }
+        {"PUT", path + std::to_string(server_id(object.get())), "{\"labels\":" + labels_json(labels) + "}"});
+  };
+  for (const auto& server : found) relabel(server, "/servers/");
+  for (const auto& image : snapshots) relabel(image, "/images/");
   auto updated = api_.call_all(calls);
-  return first_error(updated, "recording the verdict of pool " + meta.label);
+  return first_error(updated, "recording the metadata of pool " + meta.label);
 }
 
 Status HcloudProvider::set_power(const Pool& pool, PowerState power) {
@@ -203,6 +290,166 @@ Status HcloudProvider::set_power(const Pool& pool, PowerState power) {
   PHX_TRY(first_error(done, "powering " + std::string(to_string(power)) + " pool " + pool.label()));
   return api_.wait_for_actions(all_actions(done), settings_.create_timeout,
                                "powering " + std::string(to_string(power)) + " pool " + pool.label());
+}
+
+Result<util::Json> HcloudProvider::wait_for_image(long long id, const std::string& what) {
+  const std::string path = "/images/" + std::to_string(id);
+  PHX_TRY_ASSIGN(const auto running, api_.list(path + "/actions?status=running", "actions"));
+  std::vector<long long> ids;
+  for (const auto& action : running) ids.push_back(server_id(action.get()));
+  PHX_TRY(api_.wait_for_actions(ids, settings_.create_timeout, what));
+  PHX_TRY_ASSIGN(const auto answer, api_.call({"GET", path, ""}));
+  return util::Json(cJSON_Duplicate(item(answer.get(), "image"), 1));
+}
+
+Result<util::Json> HcloudProvider::make_snapshot(const Pool& pool) {
+  const std::string what = "snapshotting pool " + pool.label();
+  PHX_TRY_ASSIGN(const auto found, servers(pool.label()));
+  // The server with the lowest index that runs or is stopped: its disk is the pool's release.
+  const cJSON* source = nullptr;
+  long long source_index = LLONG_MAX;
+  int size = 0;
+  for (const auto& server : found) {
+    const auto status = util::json_string(server.get(), "status").value_or("");
+    const Labels labels = labels_of(server.get());
+    const auto index = util::parse_int(label_of(labels, kIndex)).value_or(LLONG_MAX);
+    size = std::max(size, static_cast<int>(util::parse_int(label_of(labels, kSize)).value_or(0)));
+    if ((status == "running" || status == "off") && index < source_index) {
+      source = server.get();
+      source_index = index;
+    }
+  }
+  if (source == nullptr) return Error{ErrorKind::failed, what + ": no server runs or is stopped to snapshot"};
+  util::Json body(cJSON_CreateObject());
+  util::add_string(body.get(), "type", "snapshot");
+  util::add_string(body.get(), "description",
+                   "phoenix " + settings_.service + " pool " + pool.label() +
+                       (pool.meta.revision.empty() ? "" : " revision " + pool.meta.revision));
+  cJSON* labels = cJSON_AddObjectToObject(body.get(), "labels");
+  for (const auto& [key, value] : pool_labels(settings_.service, pool.meta, 0, std::max(size, 1))) {
+    util::add_string(labels, key.c_str(), value);
+  }
+  reporter_.step("snapshotting server " + util::json_string(source, "name").value_or("?") + " of pool " + pool.label() +
+                 " (create_image, type snapshot)");
+  PHX_TRY_ASSIGN(const auto answer,
+                 api_.call({"POST", "/servers/" + std::to_string(server_id(source)) + "/actions/create_image",
+                            util::print_json(body.get())}));
+  const long long id = server_id(item(answer.get(), "image"));
+  PHX_TRY(api_.wait_for_actions(Api::action_ids(answer.get()), settings_.create_timeout, what));
+  PHX_TRY_ASSIGN(const auto image, api_.call({"GET", "/images/" + std::to_string(id), ""}));
+  return util::Json(cJSON_Duplicate(item(image.get(), "image"), 1));
+}
+
+Result<util::Json> HcloudProvider::ready_snapshot(const Pool& pool) {
+  const std::string what = "snapshotting pool " + pool.label();
+  PHX_TRY_ASSIGN(const auto found, images(pool.label()));
+  std::vector<ApiCall> failed;
+  for (const auto& image : found) {
+    if (image_status(image.get()) == "unavailable")
+      failed.push_back({"DELETE", "/images/" + std::to_string(server_id(image.get())), ""});
+  }
+  if (!failed.empty()) {
+    reporter_.step("deleting " + util::plural(failed.size(), "failed snapshot") + " of pool " + pool.label());
+    auto deleted = api_.call_all(failed);
+    PHX_TRY(first_error(deleted, what));
+  }
+  util::Json image;
+  if (const cJSON* existing = best_image(found)) {
+    image = util::Json(cJSON_Duplicate(existing, 1));
+    if (image_status(image.get()) == "creating") {
+      reporter_.step("waiting for the snapshot of pool " + pool.label() + " an earlier run started");
+      PHX_TRY_ASSIGN(image, wait_for_image(server_id(existing), what));
+    }
+  } else {
+    PHX_TRY_ASSIGN(image, make_snapshot(pool));
+  }
+  if (image_status(image.get()) != "available") {
+    return Error{ErrorKind::failed, what + ": snapshot " + std::to_string(server_id(image.get())) + " is " +
+                                        image_status(image.get()) + ", not available"};
+  }
+  return image;
+}
+
+Result<Archive> HcloudProvider::archive_pool(const Pool& pool, const BeforeDestroying& before_destroying) {
+  const std::string what = "archiving pool " + pool.label();
+  auto image = ready_snapshot(pool);
+  if (!image) return image.error().context(what + " (no server was deleted)");
+  const Archive archive = archive_of(image->get());
+  if (before_destroying) PHX_TRY(before_destroying());
+  PHX_TRY_ASSIGN(const auto found, servers(pool.label()));
+  if (!found.empty()) {
+    reporter_.step("snapshot " + archive.id + " of pool " + pool.label() + " is ready; deleting its " +
+                   util::plural(found.size(), "server"));
+    PHX_TRY(delete_servers(found, what));
+  }
+  return archive;
+}
+
+Result<Pool> HcloudProvider::restore_pool(const Pool& pool) {
+  const std::string what = "restoring pool " + pool.label() + " from its snapshot";
+  PHX_TRY_ASSIGN(const auto snapshots, images(pool.label()));
+  const cJSON* best = best_image(snapshots);
+  if (best == nullptr) return Error{ErrorKind::failed, what + ": pool " + pool.label() + " has no snapshot"};
+  util::Json image(cJSON_Duplicate(best, 1));
+  if (image_status(image.get()) == "creating") {
+    PHX_TRY_ASSIGN(image, wait_for_image(server_id(best), what));
+  }
+  if (image_status(image.get()) != "available") {
+    return Error{ErrorKind::failed, what + ": the snapshot is " + image_status(image.get()) + ", not available"};
+  }
+  const Archive archive = archive_of(image.get());
+  if (archive.servers < 1) return Error{ErrorKind::failed, what + ": the snapshot does not say how many servers"};
+  PHX_TRY_ASSIGN(const auto existing, servers(pool.label()));
+  std::set<long long> present;
+  for (const auto& server : existing) {
+    if (auto index = util::parse_int(label_of(labels_of(server.get()), kIndex))) present.insert(*index);
+  }
+  std::vector<ApiCall> calls;
+  for (int index = 1; index <= archive.servers; ++index) {
+    if (present.count(index) != 0) continue;
+    util::Json body(cJSON_CreateObject());
+    util::add_string(body.get(), "name", server_name(settings_.service, pool.label(), index));
+    util::add_string(body.get(), "server_type", settings_.server_type);
+    // The release is on the snapshot's disk: no user_data, nothing fetched from mirrors.
+    util::add_string(body.get(), "image", archive.id);
+    if (!settings_.location.empty()) util::add_string(body.get(), "location", settings_.location);
+    util::add_bool(body.get(), "start_after_create", true);
+    cJSON* labels = cJSON_AddObjectToObject(body.get(), "labels");
+    for (const auto& [key, value] : pool_labels(settings_.service, pool.meta, index, archive.servers)) {
+      util::add_string(labels, key.c_str(), value);
+    }
+    calls.push_back({"POST", "/servers", util::print_json(body.get())});
+  }
+  if (!calls.empty()) {
+    reporter_.step("creating " + util::plural(calls.size(), "server") + " of pool " + pool.label() + " from snapshot " +
+                   archive.id + " at once");
+    auto created = api_.call_all(calls);
+    // The servers that were created are waited for even when others were refused, so a re-run
+    // finds them whole and creates only the missing ones.
+    const Status started = api_.wait_for_actions(all_actions(created), settings_.create_timeout, what);
+    PHX_TRY(first_error(created, what));
+    if (!started.ok()) return started.error();
+  }
+  return listed_pool(pool.label());
+}
+
+Result<std::optional<PriceSheet>> HcloudProvider::prices() {
+  PHX_TRY_ASSIGN(const auto answer, api_.call({"GET", "/pricing", ""}));
+  const cJSON* pricing = item(answer.get(), "pricing");
+  if (!cJSON_IsObject(pricing)) return Error{ErrorKind::unavailable, "GET /pricing: the answer has no 'pricing'"};
+  PriceSheet sheet;
+  sheet.currency = util::json_string(pricing, "currency").value_or("");
+  sheet.archive_per_gb_month = net_price(item(item(pricing, "image"), "price_per_gb_month"));
+  const cJSON* type = nullptr;
+  cJSON_ArrayForEach(type, item(pricing, "server_types")) {
+    const auto name = util::json_string(type, "name").value_or("");
+    const cJSON* price = nullptr;
+    cJSON_ArrayForEach(price, item(type, "prices")) {
+      sheet.servers.push_back(
+          {name, util::json_string(price, "location").value_or(""), net_price(item(price, "price_monthly"))});
+    }
+  }
+  return std::optional<PriceSheet>(std::move(sheet));
 }
 
 }  // namespace phoenix::hcloud

@@ -3,6 +3,11 @@
 // and phoenix-label=<label>; its metadata lives in more labels, so any CI agent sees it. The
 // release is deployed by cloud-init from the user_data template. All the requests of a pool
 // (create, delete, power, label updates) go out at once.
+//
+// Tiers: off works, but Hetzner bills a stopped server like a running one until it is deleted,
+// so it saves boot time, never money. The cold tier is a snapshot image (create_image, type
+// snapshot, billed per GB) carrying the same labels as the servers; a cold pool is its snapshot
+// alone, and waking it creates the servers from the snapshot's id, without user_data.
 
 #include <chrono>
 #include <string>
@@ -38,15 +43,28 @@ class HcloudProvider final : public Provider {
   Result<Pool> create_pool(const PoolSpec& spec) override;
   Status destroy_pool(const Pool& pool) override;
   Status update_metadata(const PoolMetadata& meta) override;
-  bool supports_power() const override { return true; }
+  ProviderTiers tiers() const override { return {.off = true, .off_is_billed = true, .cold = true}; }
   Status set_power(const Pool& pool, PowerState power) override;
+  Result<Archive> archive_pool(const Pool& pool, const BeforeDestroying& before_destroying) override;
+  Result<Pool> restore_pool(const Pool& pool) override;
+  Result<std::optional<PriceSheet>> prices() override;
 
  private:
   Result<std::vector<util::Json>> servers(const std::string& label = "") {
     return list_servers(api_, settings_.service, label);
   }
-  std::vector<Pool> to_pools(const std::vector<util::Json>& servers) const;
+  // The snapshot images of the service, or of its pool `label`.
+  Result<std::vector<util::Json>> images(const std::string& label = "");
+  std::vector<Pool> to_pools(const std::vector<util::Json>& servers, const std::vector<util::Json>& images) const;
+  Result<Pool> listed_pool(const std::string& label);
   std::string user_data(const PoolSpec& spec, int index) const;
+  // The pool's snapshot once it is ready: an existing one (waiting for it while it is being
+  // made), else a new one of `pool`'s first server. A failed one is deleted and replaced.
+  Result<util::Json> ready_snapshot(const Pool& pool);
+  Result<util::Json> make_snapshot(const Pool& pool);
+  // Waits for the running actions of an image that is being made, then reads it again.
+  Result<util::Json> wait_for_image(long long id, const std::string& what);
+  Status delete_servers(const std::vector<util::Json>& servers, const std::string& what);
 
   Api& api_;
   ProviderSettings settings_;

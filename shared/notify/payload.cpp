@@ -43,6 +43,10 @@ std::string action_phrase(const Notification& notification) {
       return "marking " + pool + " bad";
     case HistoryAction::mark_good:
       return "marking " + pool + " good";
+    case HistoryAction::archive:
+      return "archive of " + pool;
+    case HistoryAction::wake:
+      return "wake of " + pool;
   }
   return to_string(notification.action);
 }

@@ -6,6 +6,7 @@
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/smoke_runner.hpp"
+#include "shared/ops/tier_operations.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -62,7 +63,8 @@ Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteR
   PHX_TRY_ASSIGN(const auto standby, check_deletable(pool, *members));
   if (rule) PHX_TRY(rule(*members));
   if (!standby.empty()) PHX_TRY(take_out_of_standby(services, pool, standby));
-  services.reporter.step("destroying pool " + pool.label() + " (" + util::plural(pool.servers.size(), "server") + ")");
+  services.reporter.step("destroying pool " + pool.label() + " (" + util::plural(pool.servers.size(), "server") +
+                         (pool.archive ? " and snapshot " + pool.archive->id : std::string()) + ")");
   return services.provider.destroy_pool(pool);
 }
 
@@ -155,13 +157,19 @@ Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& opti
   spec.meta.revision = from->meta.revision;
   spec.meta.triggered_by = services.identity.user;
   spec.meta.rebuild_of = from->label();
-  spec.size = options.size.value_or(static_cast<int>(from->servers.size()));
+  spec.size = options.size.value_or(from->archive ? from->archive->servers : static_cast<int>(from->servers.size()));
   return create_from_spec(services, spec);
 }
 
 Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
   auto pool = find_existing_pool(services, label);
   if (!pool) return pool.error();
+  if (pool->cold()) {
+    return Error{ErrorKind::invalid, "pool " + label +
+                                         " is cold (only its snapshot is kept), so it has no servers to test; "
+                                         "'deploy-pipeline deploy --label " +
+                                         label + "' wakes it and smoke-tests it"};
+  }
   if (pool->power == PowerState::off) {
     return Error{ErrorKind::invalid,
                  "pool " + label + " is powered off; 'create-pipeline power-on --label " + label + "' first"};
@@ -191,6 +199,13 @@ Result<PoolListing> list_pools(Services& services) {
   listing.service = services.config.service;
   listing.pools = std::move(*pools);
   sort_newest_first(listing.pools);
+  listing.tiers = services.provider.tiers();
+  if (auto prices = services.provider.prices()) {
+    listing.prices = *prices;
+  } else {
+    listing.prices_error = prices.error().message;
+    services.reporter.warning("cannot estimate what the pools cost: " + prices.error().message);
+  }
   auto members = services.balancer.members();
   if (members) {
     listing.live = live_labels(*members);
@@ -230,7 +245,51 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
   return destroyed;
 }
 
+namespace {
+
+void record_prune(Services& services, const std::string& label, const Status& done, long long duration_ms,
+                  const std::string& what) {
+  HistoryEvent event = removal_event(services, HistoryAction::prune, label, done, duration_ms);
+  if (done.ok()) event.detail = what;
+  record_history(services, event);
+}
+
+// Where prune stands after one pool: a refusal (the pool joined the balancer meanwhile) is
+// recorded and prune goes on; any other failure stops it.
+Status note_outcome(const Status& done, const std::string& label, std::vector<std::string>& succeeded,
+                    std::vector<std::string>& refused) {
+  if (!done.ok() && done.error().kind != ErrorKind::refused) return done.error();
+  (done.ok() ? succeeded : refused).push_back(label);
+  return {};
+}
+
+Status power_pool(Services& services, const Pool& pool, PowerState power);
+
+// Down the tiers: power-offs, then archives, each judged against the balancer as it is then.
+Status move_down_tiers(Services& services, const std::vector<Pool>& pools, PruneResult& result) {
+  if (!result.decision.power_off.empty() && services.provider.tiers().off_is_billed) {
+    services.reporter.warning(services.provider.describe() +
+                              " bills a powered-off server like a running one: powering pools off saves boot time "
+                              "on a rollback, not money (retention.cold keeps a snapshot instead)");
+  }
+  for (const auto& label : result.decision.power_off) {
+    const auto started = services.clock.now();
+    const Status done = power_pool(services, *find_pool(pools, label), PowerState::off);
+    record_prune(services, label, done, util::elapsed_ms(started, services.clock.now()), "powered off (retention.off)");
+    PHX_TRY(note_outcome(done, label, result.powered_off, result.refused));
+  }
+  for (const auto& label : result.decision.archive) {
+    auto archived = archive_locked(services, *find_pool(pools, label));
+    const Status done = archived ? Status{} : Status{archived.error()};
+    PHX_TRY(note_outcome(done, label, result.archived, result.refused));
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<PruneResult> prune_pools(Services& services, const PruneOptions& options) {
+  PHX_TRY(check_tiers_available(services, options.tiers));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, "prune --keep " + std::to_string(options.keep),
                                                  options.dry_run, options.break_lock));
@@ -247,38 +306,49 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
       readable.push_back(std::move(pool));
     } else {
       unreadable.push_back(
-          {pool.label(), true,
+          {pool.label(), PruneAction::keep,
            "its record cannot be read; 'create-pipeline delete --label " + pool.label() + "' removes it"});
     }
   }
   PruneResult result;
-  result.decision =
-      plan_prune(readable, *members, {.keep = options.keep, .keep_good = services.config.retention_keep_good});
+  result.decision = plan_prune(readable, *members,
+                               {.keep = options.keep,
+                                .keep_good = services.config.retention_keep_good,
+                                .tiers = options.tiers,
+                                .available = services.provider.tiers()});
   result.decision.pools.insert(result.decision.pools.end(), unreadable.begin(), unreadable.end());
   if (options.dry_run) return result;
+  // Down the tiers before anything is deleted: a move that fails stops prune here.
+  PHX_TRY(move_down_tiers(services, readable, result));
   for (const auto& label : result.decision.remove) {
     const Pool* pool = find_pool(readable, label);
     const auto started = services.clock.now();
     const Status destroyed = destroy_if_not_member(services, *pool);
-    if (!destroyed.ok() && destroyed.error().kind != ErrorKind::refused) return destroyed.error();
-    (destroyed.ok() ? result.deleted : result.refused).push_back(label);
-    record_history(services, removal_event(services, HistoryAction::prune, label, destroyed,
-                                           util::elapsed_ms(started, services.clock.now())));
+    record_prune(services, label, destroyed, util::elapsed_ms(started, services.clock.now()), "");
+    PHX_TRY(note_outcome(destroyed, label, result.deleted, result.refused));
   }
   return result;
 }
 
-Status set_pool_power(Services& services, const std::string& label, PowerState power) {
-  if (!services.provider.supports_power()) {
-    return Error{ErrorKind::invalid, services.provider.describe() + " cannot power pools off and on"};
+namespace {
+
+// Powers a pool the caller has listed; powering off is refused while the balancer has it.
+Status power_pool(Services& services, const Pool& pool, PowerState power) {
+  const std::string& label = pool.label();
+  if (pool.cold()) {
+    if (power == PowerState::off) {
+      services.reporter.step("pool " + label + " is cold: it has no servers to power off");
+      return {};
+    }
+    return Error{ErrorKind::invalid, "pool " + label +
+                                         " is cold (only its snapshot is kept); 'deploy-pipeline deploy --label " +
+                                         label + "' or 'rollback --to " + label + "' wakes it"};
   }
-  auto pool = find_existing_pool(services, label);
-  if (!pool) return pool.error();
   if (power == PowerState::off) {
     // Powering off a pool the balancer routes to would take servers out from under traffic.
     auto members = services.balancer.members();
     if (!members) return members.error();
-    auto deletable = check_deletable(*pool, *members);
+    auto deletable = check_deletable(pool, *members);
     if (!deletable) return deletable.error();
     if (!deletable->empty()) {
       return Error{ErrorKind::refused, "pool " + label +
@@ -287,13 +357,34 @@ Status set_pool_power(Services& services, const std::string& label, PowerState p
                                            "pool with retention.hot 0"};
     }
   }
-  if (pool->power == power) {
+  if (pool.power == power) {
     services.reporter.step("pool " + label + " is already powered " + to_string(power));
     return {};
   }
   services.reporter.step("powering " + std::string(to_string(power)) + " pool " + label + " (" +
-                         util::plural(pool->servers.size(), "server") + ")");
-  return services.provider.set_power(*pool, power);
+                         util::plural(pool.servers.size(), "server") + ")");
+  return services.provider.set_power(pool, power);
+}
+
+}  // namespace
+
+Status set_pool_power(Services& services, const std::string& label, PowerState power) {
+  if (!services.provider.tiers().off) {
+    return Error{ErrorKind::invalid, services.provider.describe() + " cannot power pools off and on"};
+  }
+  auto pool = find_existing_pool(services, label);
+  if (!pool) return pool.error();
+  PHX_TRY(power_pool(services, *pool, power));
+  if (power == PowerState::off && services.provider.tiers().off_is_billed) {
+    services.reporter.warning(services.provider.describe() +
+                              " bills a powered-off server like a running one until "
+                              "it is deleted: pool " +
+                              label +
+                              " now costs what it did running, and a rollback to it "
+                              "waits for its boot. 'create-pipeline archive --label " +
+                              label + "' keeps only a snapshot, billed per GB");
+  }
+  return {};
 }
 
 }  // namespace phoenix::ops

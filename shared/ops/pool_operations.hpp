@@ -61,16 +61,25 @@ Status delete_pool(Services& services, const DeleteOptions& options);
 
 struct PruneOptions {
   int keep = 3;
+  // retention.running/off/cold: the kept pools move down to these tiers. Nothing: the newest
+  // `keep` stay as they are (prune --keep N).
+  std::optional<TierCounts> tiers;
   bool dry_run = false;
   bool break_lock = false;
 };
 struct PruneResult {
   PruneDecision decision;
+  std::vector<std::string> powered_off;
+  std::vector<std::string> archived;
   std::vector<std::string> deleted;
-  std::vector<std::string> refused;  // became members between planning and deleting
+  std::vector<std::string> refused;  // became members between planning and acting
 };
+// Moves pools down the tiers first (power off, then archive), then deletes: a move that fails
+// stops prune before it deletes anything. Tiers the provider lacks are refused (`invalid`).
 Result<PruneResult> prune_pools(Services& services, const PruneOptions& options);
 
+// Powers a pool off or on; refuses to power off a pool the balancer has (`refused`). Where the
+// provider bills a stopped server like a running one (Hetzner), powering off says so.
 Status set_pool_power(Services& services, const std::string& label, PowerState power);
 
 }  // namespace phoenix::ops

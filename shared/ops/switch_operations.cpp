@@ -7,6 +7,7 @@
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/notifications.hpp"
 #include "shared/ops/pool_operations.hpp"
+#include "shared/ops/tier_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
 #include "shared/ops/watch_operations.hpp"
 #include "shared/util/interrupt.hpp"
@@ -61,16 +62,13 @@ std::optional<std::string> record_switch(Services& services, const SwitchJob& jo
   return record_history(services, event, steps);
 }
 
-// A powered-off target is powered on and smoke-tested before it may take traffic.
+// A retained target, powered off or cold (only its archive kept), is woken and smoke-tested
+// before it may take traffic (ops/tier_operations: the expected wake time is printed first and
+// the measured one recorded); the observation is then taken again, so the switch is planned
+// from the servers that now exist.
 Status wake_if_powered_off(Services& services, const std::string& label, Observation& observation) {
-  const Pool* pool = find_pool(observation.pools, label);
-  if (pool == nullptr || pool->power == PowerState::on) return {};
-  services.reporter.step("pool " + label + " is powered off: powering it on first");
-  PHX_TRY(services.provider.set_power(*pool, PowerState::on));
-  PHX_TRY_ASSIGN(const auto report, smoke_test(services, label));
-  if (!report.passed()) {
-    return Error{ErrorKind::failed, "pool " + label + " failed its smoke test after powering on; nothing was switched"};
-  }
+  PHX_TRY_ASSIGN(const bool woken, wake_retained_pool(services, observation.pools, label));
+  if (!woken) return {};
   PHX_TRY_ASSIGN(observation, observe(services));
   return {};
 }

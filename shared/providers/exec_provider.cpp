@@ -6,6 +6,7 @@
 #include "shared/core/records.hpp"
 #include "shared/util/process.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
 
 namespace phoenix::providers {
 
@@ -23,6 +24,21 @@ util::Json metadata_json(const PoolMetadata& meta) {
 
 }  // namespace
 
+Result<Archive> archive_from_exec_json(const cJSON* object, const std::string& origin) {
+  Archive archive;
+  archive.id = util::json_string(object, "id").value_or("");
+  archive.ready = util::json_bool(object, "ready").value_or(true);
+  archive.size_gb = util::json_number(object, "size_gb").value_or(0);
+  archive.servers = static_cast<int>(util::json_number(object, "servers").value_or(0));
+  if (const auto created = util::json_string(object, "created_at")) {
+    archive.created_at = util::parse_iso8601(*created).value_or(WallTime{});
+  }
+  if (!cJSON_IsObject(object) || archive.id.empty() || archive.servers < 1 || archive.size_gb < 0) {
+    return Error{ErrorKind::unavailable, origin + ": an archive needs an \"id\" and \"servers\" (at least 1)"};
+  }
+  return archive;
+}
+
 Result<Pool> pool_from_exec_json(const cJSON* object, const std::string& origin) {
   if (!cJSON_IsObject(object)) return Error{ErrorKind::unavailable, origin + ": a pool is not a JSON object"};
   const cJSON* metadata = cJSON_GetObjectItemCaseSensitive(object, "metadata");
@@ -36,6 +52,11 @@ Result<Pool> pool_from_exec_json(const cJSON* object, const std::string& origin)
   pool.meta = *meta;
   pool.power = parse_power_state(util::json_string(object, "power").value_or("on")).value_or(PowerState::on);
   pool.complete = util::json_bool(object, "complete").value_or(true);
+  if (const cJSON* archive = cJSON_GetObjectItemCaseSensitive(object, "archive"); archive && !cJSON_IsNull(archive)) {
+    auto parsed = archive_from_exec_json(archive, origin + ": pool " + meta->label);
+    if (!parsed) return parsed.error();
+    pool.archive = *parsed;
+  }
   const cJSON* servers = cJSON_GetObjectItemCaseSensitive(object, "servers");
   if (!cJSON_IsArray(servers))
     return Error{ErrorKind::unavailable, origin + ": pool " + meta->label + " has no 'servers' list"};
@@ -141,6 +162,25 @@ Status ExecProvider::set_power(const Pool& pool, PowerState power) {
   auto answer = run(power == PowerState::on ? "power-on" : "power-off", std::move(request));
   if (!answer) return answer.error();
   return {};
+}
+
+Result<Archive> ExecProvider::archive_pool(const Pool& pool, const BeforeDestroying& before_destroying) {
+  if (before_destroying) PHX_TRY(before_destroying());
+  util::Json request(cJSON_CreateObject());
+  util::add_string(request.get(), "label", pool.label());
+  cJSON_AddItemToObject(request.get(), "metadata", metadata_json(pool.meta).release());
+  PHX_TRY_ASSIGN(const auto answer, run("archive", std::move(request)));
+  return archive_from_exec_json(cJSON_GetObjectItemCaseSensitive(answer.get(), "archive"),
+                                "the exec provider's 'archive' answer");
+}
+
+Result<Pool> ExecProvider::restore_pool(const Pool& pool) {
+  util::Json request(cJSON_CreateObject());
+  util::add_string(request.get(), "label", pool.label());
+  cJSON_AddItemToObject(request.get(), "metadata", metadata_json(pool.meta).release());
+  PHX_TRY_ASSIGN(const auto answer, run("restore", std::move(request)));
+  return pool_from_exec_json(cJSON_GetObjectItemCaseSensitive(answer.get(), "pool"),
+                             "the exec provider's 'restore' answer");
 }
 
 }  // namespace phoenix::providers

@@ -19,6 +19,7 @@ struct ExecProviderSettings {
   std::vector<std::string> command;
   std::chrono::milliseconds timeout{600000};
   bool supports_power = false;
+  bool supports_archive = false;  // the command has the `archive` and `restore` verbs
 };
 
 class ExecProvider final : public Provider {
@@ -30,8 +31,16 @@ class ExecProvider final : public Provider {
   Result<Pool> create_pool(const PoolSpec& spec) override;
   Status destroy_pool(const Pool& pool) override;
   Status update_metadata(const PoolMetadata& meta) override;
-  bool supports_power() const override { return settings_.supports_power; }
+  // What the operator declared; Phoenix knows nothing of the command's prices.
+  ProviderTiers tiers() const override {
+    return {.off = settings_.supports_power, .off_is_billed = false, .cold = settings_.supports_archive};
+  }
   Status set_power(const Pool& pool, PowerState power) override;
+  // The `archive` verb makes the image and then removes the servers in one step, so the
+  // balancer check (`before_destroying`) runs before it.
+  Result<Archive> archive_pool(const Pool& pool, const BeforeDestroying& before_destroying) override;
+  Result<Pool> restore_pool(const Pool& pool) override;
+  Result<std::optional<PriceSheet>> prices() override { return std::optional<PriceSheet>(); }
 
  private:
   // Runs one operation: `request` gets "service" added; the answer must be a JSON object.
@@ -42,5 +51,7 @@ class ExecProvider final : public Provider {
 
 // The pool an exec command described ("pools" entries and the "pool" of a create answer).
 Result<Pool> pool_from_exec_json(const cJSON* object, const std::string& origin);
+// The "archive" an exec command described (of a pool, or the answer of `archive`).
+Result<Archive> archive_from_exec_json(const cJSON* object, const std::string& origin);
 
 }  // namespace phoenix::providers

@@ -531,4 +531,12 @@ Status LocalProvider::set_power(const Pool& pool, PowerState power) {
   return run_servers(*record);
 }
 
+Result<Archive> LocalProvider::archive_pool(const Pool& pool, const BeforeDestroying& /*before_destroying*/) {
+  return Error{ErrorKind::invalid, describe() + " has no cold tier: it cannot archive pool " + pool.label()};
+}
+
+Result<Pool> LocalProvider::restore_pool(const Pool& pool) {
+  return Error{ErrorKind::invalid, describe() + " has no cold tier: it cannot restore pool " + pool.label()};
+}
+
 }  // namespace phoenix::providers

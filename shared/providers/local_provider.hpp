@@ -63,8 +63,12 @@ class LocalProvider final : public Provider {
   Result<Pool> create_pool(const PoolSpec& spec) override;
   Status destroy_pool(const Pool& pool) override;
   Status update_metadata(const PoolMetadata& meta) override;
-  bool supports_power() const override { return true; }
+  // Stopped processes cost nothing; the local provider keeps no images, so it has no cold tier.
+  ProviderTiers tiers() const override { return {.off = true, .off_is_billed = false, .cold = false}; }
   Status set_power(const Pool& pool, PowerState power) override;
+  Result<Archive> archive_pool(const Pool& pool, const BeforeDestroying& before_destroying) override;
+  Result<Pool> restore_pool(const Pool& pool) override;
+  Result<std::optional<PriceSheet>> prices() override { return std::optional<PriceSheet>(); }
 
   std::filesystem::path service_directory() const { return settings_.state_dir / settings_.service; }
 

@@ -776,11 +776,16 @@ def check_casc(path, document, root):
 OPTION_LINE = re.compile(r"^  (?:-\w \[ )?(--[a-z0-9][a-z0-9-]*)")
 
 
+def help_text(bin_dir, tool, command):
+    """The exit code and the text of `tool command --help`."""
+    result = subprocess.run([os.path.join(bin_dir, tool), command, "--help"], capture_output=True, text=True)
+    return result.returncode, result.stdout
+
+
 def help_options(bin_dir, tool, command):
     """The exit code of `tool command --help` and the long options it defines."""
-    result = subprocess.run([os.path.join(bin_dir, tool), command, "--help"], capture_output=True, text=True)
-    options = {match.group(1) for match in map(OPTION_LINE.match, result.stdout.splitlines()) if match}
-    return result.returncode, options
+    code, text = help_text(bin_dir, tool, command)
+    return code, {match.group(1) for match in map(OPTION_LINE.match, text.splitlines()) if match}
 
 
 def check_calls(bin_dir):

@@ -69,7 +69,8 @@ class ExecRig final : public ProviderRig {
                         "--state", (dir_.path() / "exec-state").string(), "--artifact",
                         (testing::binary_directory() / "phoenix-sample-app").string()},
             .timeout = std::chrono::seconds(60),
-            .supports_power = true}) {}
+            .supports_power = true,
+            .supports_archive = true}) {}
   Provider& provider() override { return provider_; }
   bool runs_servers() const override { return true; }
 
@@ -288,8 +289,8 @@ TEMPLATE_TEST_CASE("set_power stops and starts a pool's servers, keeping their i
                    CONFORMANCE_PROVIDER_RIGS) {
   TestType rig;
   Provider& provider = rig.provider();
-  if (!provider.supports_power()) {
-    // Documented: callers only power pools when supports_power() says so.
+  if (!provider.tiers().off) {
+    // Documented: callers only power pools when tiers().off says so.
     WARN(provider.describe() << " has no power control; set_power is never called");
     return;
   }
@@ -338,6 +339,82 @@ TEMPLATE_TEST_CASE("destroy_pool removes the pool and stops its servers; other p
     CHECK(std::find(others.begin(), others.end(), address) == others.end());
   }
   if (rig.runs_servers()) check_serving(next);
+}
+
+TEMPLATE_TEST_CASE(
+    "the cold tier is what the provider declares: archive keeps an image and drops the servers, "
+    "restore brings them back, destroy removes the image",
+    "[provider][tiers]", CONFORMANCE_PROVIDER_RIGS) {
+  TestType rig;
+  Provider& provider = rig.provider();
+  const auto spec = spec_for("27", 2);
+  const Pool pool = create(provider, spec);
+  if (!provider.tiers().cold) {
+    // Declared without it: archiving is refused and the pool is untouched.
+    const auto refused = provider.archive_pool(pool, nullptr);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::invalid);
+    CHECK(listed(provider, "27").servers.size() == 2);
+    CHECK_FALSE(provider.restore_pool(pool).ok());
+    return;
+  }
+  PoolMetadata meta = spec.meta;
+  meta.smoke = SmokeVerdict::passed;
+  meta.verdict = LiveVerdict::good;
+  REQUIRE_OK(provider.update_metadata(meta));
+
+  // Refused just before destroying (the balancer took a server meanwhile): every server stays.
+  Pool shown = listed(provider, "27");
+  const auto stopped = provider.archive_pool(shown, [] {
+    return Status{Error{ErrorKind::refused, "a server joined the balancer meanwhile"}};
+  });
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().kind == ErrorKind::refused);
+  shown = listed(provider, "27");
+  CHECK_FALSE(shown.cold());
+  CHECK(ids(shown) == ids(pool));
+  if (rig.runs_servers()) check_serving(shown);
+
+  int checks = 0;
+  const auto archive = provider.archive_pool(shown, [&] {
+    ++checks;
+    return Status{};
+  });
+  REQUIRE_OK(archive);
+  CHECK(checks == 1);
+  CHECK(archive->ready);
+  CHECK(archive->servers == 2);
+  CHECK_FALSE(archive->id.empty());
+  shown = listed(provider, "27");
+  CHECK(shown.cold());
+  CHECK(shown.tier() == Tier::cold);
+  CHECK(shown.servers.empty());
+  REQUIRE(shown.archive.has_value());
+  CHECK(shown.archive->id == archive->id);
+  check_metadata(shown.meta, meta);
+  if (rig.runs_servers()) check_not_serving(pool);
+
+  // A cold pool's verdicts still change; archiving it again changes nothing.
+  meta.verdict_reason = "kept-cold";
+  REQUIRE_OK(provider.update_metadata(meta));
+  check_metadata(listed(provider, "27").meta, meta);
+  const auto again = provider.archive_pool(listed(provider, "27"), nullptr);
+  REQUIRE_OK(again);
+  CHECK(again->id == archive->id);
+
+  REQUIRE_OK(provider.restore_pool(listed(provider, "27")));
+  shown = listed(provider, "27");
+  CHECK_FALSE(shown.cold());
+  CHECK(shown.tier() == Tier::running);
+  CHECK(shown.complete);
+  CHECK(shown.servers.size() == 2);
+  check_metadata(shown.meta, meta);
+  REQUIRE(shown.archive.has_value());  // kept: archiving the pool again is quick
+  if (rig.runs_servers()) check_serving(shown);
+
+  REQUIRE_OK(provider.destroy_pool(shown));
+  CHECK(find_pool(list(provider), "27") == nullptr);
+  if (rig.runs_servers()) check_not_serving(shown);
 }
 
 }  // namespace provider_conformance

@@ -22,7 +22,8 @@ void one_error_line(const ToolResult& result, int exit_code, const std::string& 
 
 TEST_CASE("every command has help with an example", "[e2e][cli]") {
   for (const auto& [tool, commands] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"create-pipeline", {"create", "smoke-test", "run", "list", "delete", "prune", "power-off", "power-on"}},
+           {"create-pipeline",
+            {"create", "smoke-test", "run", "list", "delete", "prune", "archive", "power-off", "power-on"}},
            {"deploy-pipeline", {"deploy", "rollback", "status", "history", "repair"}}}) {
     const auto overview = run_tool(tool, {"--help"});
     CHECK(overview.exit_code == 0);

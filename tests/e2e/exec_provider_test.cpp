@@ -22,7 +22,7 @@ fs::path write_exec_config(const fs::path& dir, const Haproxy& haproxy, const st
   "pool": { "size": 2 },
   "provider": { "type": "exec", "command": [)" +
                            argv + R"(], "timeout_s": )" + std::to_string(timeout_s) + R"(,
-                "supports_power": true, "state_dir": "state" },
+                "supports_power": true, "supports_archive": true, "state_dir": "state" },
   "smoke_test": { "timeout_s": 10, "checks": [ { "name": "release", "path": "/", "expect_body": "{label}" } ] },
   "balancer": { "type": "haproxy", "socket": ")" +
                            haproxy.socket().string() + R"(", "backend": "web",
@@ -65,6 +65,20 @@ TEST_CASE("the exec example runs the whole loop", "[e2e][exec]") {
   ok("create-pipeline", {"power-off", "--label", "2"});
   ok("deploy-pipeline", {"deploy", "--label", "2", "--force"});  // powers it on, smoke-tests, switches
   CHECK(http_get(haproxy.url()).second == "2\n");
+  // The cold tier through the example's optional verbs: the live pool 2 is refused; a new pool is
+  // archived, listed cold, and woken by a deploy under load.
+  CHECK(run_tool("create-pipeline", {"archive", "--label", "2", "--config", config}).exit_code == 3);
+  ok("create-pipeline", {"run", "--label", "3"});
+  ok("create-pipeline", {"archive", "--label", "3"});
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "exec-state" / "web" / "3.release"));
+  CHECK_THAT(ok("create-pipeline", {"list"}).out, Catch::Contains("cold"));
+  {
+    Prober cold_prober(dir.path(), haproxy.url());
+    const auto woken = ok("deploy-pipeline", {"deploy", "--label", "3"});
+    CHECK_THAT(woken.err, Catch::Contains("pool 3 is cold: recreating its 2 servers from its archive"));
+    CHECK(cold_prober.finish().failed == 0);
+  }
+  CHECK(http_get(haproxy.url()).second == "3\n");
   ok("create-pipeline", {"delete", "--label", "1"});
   CHECK_FALSE(std::filesystem::exists(dir.path() / "exec-state" / "web" / "1.json"));
 }

@@ -22,15 +22,21 @@ Pool& FakeProvider::add_pool(const std::string& label, int size, int age_minutes
   pool.meta.label = label;
   pool.meta.created_at = WallTime(std::chrono::hours(500000)) - std::chrono::minutes(age_minutes);
   pool.meta.smoke = smoke;
+  pool.servers = new_servers(size);
+  pools.push_back(pool);
+  return pools.back();
+}
+
+std::vector<Server> FakeProvider::new_servers(int size) {
   // Never the index of a pool that lives, also after destroy_pool: addresses stay unique.
   next_pool_ = std::max(next_pool_, static_cast<int>(pools.size())) + 1;
   const int index = next_pool_;
+  std::vector<Server> servers;
   for (int i = 1; i <= size; ++i) {
-    pool.servers.push_back(
+    servers.push_back(
         {std::to_string(i), "10.0." + std::to_string(index) + "." + std::to_string(i), 8080, ServerState::running});
   }
-  pools.push_back(pool);
-  return pools.back();
+  return servers;
 }
 
 Pool& FakeProvider::add_unreadable_pool(const std::string& label, int size) {
@@ -87,6 +93,51 @@ Status FakeProvider::set_power(const Pool& pool, PowerState power) {
       server.state = power == PowerState::on ? ServerState::running : ServerState::stopped;
   }
   return {};
+}
+
+Result<Archive> FakeProvider::archive_pool(const Pool& pool, const BeforeDestroying& before_destroying) {
+  calls.push_back("archive_pool " + pool.label());
+  if (auto error = take_failure("archive_pool")) return *error;
+  Pool* existing = nullptr;
+  for (auto& candidate : pools) {
+    if (candidate.label() == pool.label()) existing = &candidate;
+  }
+  if (existing == nullptr) return Error{ErrorKind::failed, "no pool " + pool.label()};
+  if (!existing->archive) {
+    existing->archive = Archive{.id = "image-" + std::to_string(++next_image_),
+                                .ready = true,
+                                .size_gb = 1.5,
+                                .servers = static_cast<int>(existing->servers.size()),
+                                .created_at = existing->meta.created_at};
+  }
+  if (on_image_ready) on_image_ready();
+  if (before_destroying) {
+    if (auto checked = before_destroying(); !checked.ok()) return checked.error();
+  }
+  if (auto error = take_failure("archive_destroy")) return *error;
+  calls.push_back("drop_servers " + pool.label());
+  existing->servers.clear();
+  existing->power = PowerState::off;
+  return *existing->archive;
+}
+
+Result<Pool> FakeProvider::restore_pool(const Pool& pool) {
+  calls.push_back("restore_pool " + pool.label());
+  if (auto error = take_failure("restore_pool")) return *error;
+  for (auto& existing : pools) {
+    if (existing.label() != pool.label()) continue;
+    if (!existing.archive) return Error{ErrorKind::failed, "pool " + pool.label() + " has no archive"};
+    existing.servers = new_servers(existing.archive->servers);
+    existing.power = PowerState::on;
+    existing.complete = true;
+    return existing;
+  }
+  return Error{ErrorKind::failed, "no pool " + pool.label()};
+}
+
+Result<std::optional<PriceSheet>> FakeProvider::prices() {
+  if (auto error = take_failure("prices")) return *error;
+  return price_sheet;
 }
 
 }  // namespace phoenix::fakes

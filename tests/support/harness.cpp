@@ -515,13 +515,15 @@ std::string etcd_state_json(const std::vector<std::string>& endpoints, int lease
 HcloudFake::HcloudFake(const fs::path& directory, Options options) : options_(std::move(options)) {
   if (options_.app_port == 0) options_.app_port = free_port();
   const auto port_file = fresh_file(directory, "hcloud-fake", ".port");
-  auto started =
-      util::spawn_detached({{(binary_directory() / "phoenix-hcloud-fake").string(), "--port-file", port_file.string(),
-                             "--token", options_.token, "--app", (binary_directory() / "phoenix-sample-app").string(),
-                             "--app-port", std::to_string(options_.app_port), "--latency-ms",
-                             std::to_string(options_.latency_ms), "--action-ms", std::to_string(options_.action_ms)},
-                            directory,
-                            directory / "hcloud-fake.log"});
+  auto started = util::spawn_detached(
+      {{(binary_directory() / "phoenix-hcloud-fake").string(), "--port-file", port_file.string(), "--token",
+        options_.token, "--app", (binary_directory() / "phoenix-sample-app").string(), "--app-port",
+        std::to_string(options_.app_port), "--latency-ms", std::to_string(options_.latency_ms), "--action-ms",
+        std::to_string(options_.action_ms), "--image-ms",
+        std::to_string(options_.image_ms < 0 ? options_.action_ms : options_.image_ms), "--restore-ms",
+        std::to_string(options_.restore_ms < 0 ? options_.action_ms : options_.restore_ms)},
+       directory,
+       directory / "hcloud-fake.log"});
   if (!started) fail("cannot start phoenix-hcloud-fake: " + started.error().message);
   process_ = *started;
   port_ = wait_for_port_file(port_file, "phoenix-hcloud-fake");
@@ -602,6 +604,18 @@ std::string HcloudFake::create_load_balancer(const std::string& name) {
 void HcloudFake::inject(const std::string& fault_json) { control("POST", "/__fake/faults", fault_json); }
 
 util::Json HcloudFake::stats() { return parse_output(control("GET", "/__fake/stats", "")); }
+
+util::Json HcloudFake::api(const std::string& method, const std::string& path) {
+  http::CurlHttpClient client;
+  HttpRequest request;
+  request.method = method;
+  request.url = endpoint() + path;
+  request.headers = {{"Authorization", "Bearer " + options_.token}};
+  request.timeout = std::chrono::seconds(10);
+  auto answers = client.perform({request});
+  if (!answers.front()) fail("the hcloud fake did not answer " + path);
+  return parse_output(answers.front()->body.empty() ? "{}" : answers.front()->body);
+}
 
 CiFake::CiFake(const fs::path& directory, const std::string& kind, const fs::path& seed) : kind_(kind) {
   const auto port_file = fresh_file(directory, kind + "-fake", ".port");
@@ -685,7 +699,8 @@ fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, 
   },
   "balancer": )" + balancer +
                            R"(,
-  "retention": { "keep": 1, "hot": 0, "keep_good": 0 }
+  "retention": )" + options.retention +
+                           R"(
 }
 )";
   const fs::path path = directory / options.file_name;

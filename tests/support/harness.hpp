@@ -280,7 +280,9 @@ class HcloudFake {
     std::string token = "test-token-0123456789";
     int latency_ms = 0;
     int action_ms = 100;
-    int app_port = 0;  // 0: a free port
+    int image_ms = -1;    // create_image; -1: as action_ms
+    int restore_ms = -1;  // a server from a snapshot; -1: as action_ms
+    int app_port = 0;     // 0: a free port
   };
   HcloudFake(const fs::path& directory, Options options);
   explicit HcloudFake(const fs::path& directory) : HcloudFake(directory, Options{}) {}
@@ -296,6 +298,8 @@ class HcloudFake {
   // Injects API faults (see the fake's header comment).
   void inject(const std::string& fault_json);
   util::Json stats();
+  // One request to the fake's API with its token (what a test inspects: "/images?type=snapshot").
+  util::Json api(const std::string& method, const std::string& path);
 
  private:
   std::string control(const std::string& method, const std::string& path, const std::string& body);
@@ -372,6 +376,7 @@ struct HcloudServiceOptions {
   int smoke_timeout_s = 20;
   int health_timeout_s = 10;
   std::string file_name = "hcloud.json";
+  std::string retention = R"({ "keep": 1, "hot": 0, "keep_good": 0 })";
 };
 
 fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, const HcloudServiceOptions& options);

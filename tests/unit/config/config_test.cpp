@@ -297,3 +297,26 @@ TEST_CASE("notify is read strictly, and a URL never in the file", "[config][noti
                  R"({ "type": "webhook", "url_env": "A" }, { "type": "slack", "url_env": "B", "channel": "x" })")),
              Catch::Contains("unknown key 'notify[1].channel'"));
 }
+
+TEST_CASE("retention by tier: running, off and cold, whose sum is keep", "[config][tiers]") {
+  auto config = parse_config(replaced(kValid, "\"retention\": { \"keep\": 3 }",
+                                      R"("retention": { "hot": 1, "running": 1, "cold": 2, "keep_good": 2 })"),
+                             "/srv/web.json");
+  REQUIRE(config.ok());
+  REQUIRE(config->retention_tiers.has_value());
+  CHECK(config->retention_tiers->running == 1);
+  CHECK(config->retention_tiers->off == 0);
+  CHECK(config->retention_tiers->cold == 2);
+  CHECK(config->retention_keep == 3);
+  CHECK(config->retention_hot == 1);
+
+  auto plain = parse_config(kValid, "/srv/web.json");
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain->retention_tiers.has_value());
+
+  CHECK(parse_config(replaced(kValid, "\"keep\": 3", "\"keep\": 3, \"running\": 1, \"off\": 2"), "/srv/web.json").ok());
+  CHECK_THAT(error_of(replaced(kValid, "\"keep\": 3", "\"keep\": 3, \"cold\": 5")),
+             Catch::Contains("retention.keep: is 3 but retention.running + off + cold is 5"));
+  CHECK_THAT(error_of(replaced(kValid, "\"keep\": 3", "\"cold\": -1")), Catch::Contains("retention.cold"));
+  CHECK_THAT(error_of(replaced(kValid, "\"keep\": 3", "\"warm\": 1")), Catch::Contains("unknown key 'retention.warm'"));
+}

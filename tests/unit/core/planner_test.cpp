@@ -1,6 +1,7 @@
 #include "shared/core/planner.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "fakes/fake_balancer.hpp"
 #include "fakes/fake_provider.hpp"
@@ -155,7 +156,6 @@ TEST_CASE("the planner refuses pools that cannot take traffic", "[planner]") {
   provider.add_pool("pending", 1, 10, SmokeVerdict::pending);
   provider.add_pool("failed", 1, 9, SmokeVerdict::failed);
   provider.add_pool("half", 1, 8).complete = false;
-  provider.add_pool("off", 1, 7).power = PowerState::off;
   provider.add_pool("empty", 0, 6);
 
   CHECK(plan_switch({"missing", false}, provider.pools, {}).error().kind == ErrorKind::invalid);
@@ -163,7 +163,6 @@ TEST_CASE("the planner refuses pools that cannot take traffic", "[planner]") {
   CHECK_THAT(plan_switch({"failed", false}, provider.pools, {}).error().message, Catch::Contains("--force"));
   CHECK(plan_switch({"failed", true}, provider.pools, {}).ok());
   CHECK(plan_switch({"half", true}, provider.pools, {}).error().kind == ErrorKind::invalid);
-  CHECK(plan_switch({"off", true}, provider.pools, {}).error().kind == ErrorKind::invalid);
   CHECK(plan_switch({"empty", true}, provider.pools, {}).error().kind == ErrorKind::invalid);
 }
 
@@ -245,7 +244,7 @@ TEST_CASE("prune keeps live pools, balancer members and the newest N others", "[
   CHECK(decision.remove == std::vector<std::string>{"5", "3", "1"});
   REQUIRE(decision.pools.size() == 6);
   CHECK(decision.pools[0].label == "6");
-  CHECK(decision.pools[0].keep);
+  CHECK(decision.pools[0].kept());
   CHECK(decision.pools[0].why == "one of the newest 1");
   CHECK(decision.pools[2].label == "4");
   CHECK(decision.pools[2].why == "still a member of the balancer");
@@ -338,4 +337,170 @@ TEST_CASE("smart delete refuses pools that take traffic or hold connections, by 
   const auto busy = check_deletable(pool, members_of(balancer));
   REQUIRE_FALSE(busy.ok());
   CHECK_THAT(busy.error().message, Catch::Contains("on standby with 1 open connection"));
+}
+
+namespace {
+
+// Pool `label` of `provider` as a cold pool: only its archive of `servers` servers is left.
+Pool& make_cold(FakeProvider& provider, const std::string& label, int servers, int age_minutes) {
+  Pool& pool = provider.add_pool(label, 0, age_minutes);
+  pool.archive = Archive{.id = "image-" + label, .ready = true, .size_gb = 0.8, .servers = servers};
+  pool.power = PowerState::off;
+  return pool;
+}
+
+std::map<std::string, PruneVerdict> by_label(const PruneDecision& decision) {
+  std::map<std::string, PruneVerdict> out;
+  for (const auto& verdict : decision.pools) out[verdict.label] = verdict;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a powered-off or cold target gets a plan that wakes it first; a cold one's switch waits for its servers",
+          "[planner][tiers]") {
+  FakeProvider provider;
+  provider.add_pool("1", 2, 30);
+  provider.add_pool("off", 2, 20).power = PowerState::off;
+  make_cold(provider, "cold", 2, 10);
+  Pool& half = make_cold(provider, "half", 2, 5);  // a restore cut short: one server of two
+  half.servers = {{"1", "10.9.0.1", 8080, ServerState::running}};
+  half.complete = false;
+  half.power = PowerState::on;
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[0]);
+
+  const auto off = plan_switch({"off", false}, provider.pools, members_of(balancer));
+  REQUIRE(off.ok());
+  REQUIRE(off->wake.has_value());
+  CHECK(*off->wake == Tier::off);
+  CHECK_FALSE(off->steps.empty());  // its servers keep their addresses: the switch is known
+
+  for (const char* label : {"cold", "half"}) {
+    INFO(label);
+    const auto cold = plan_switch({label, false}, provider.pools, members_of(balancer));
+    REQUIRE(cold.ok());
+    REQUIRE(cold->wake.has_value());
+    CHECK(*cold->wake == Tier::cold);
+    CHECK(cold->steps.empty());  // nothing is drained before its servers exist
+    CHECK(cold->from == std::vector<std::string>{"1"});
+  }
+  const auto running = plan_switch({"1", false}, provider.pools, members_of(balancer));
+  REQUIRE(running.ok());
+  CHECK_FALSE(running->wake.has_value());
+}
+
+TEST_CASE("a cold pool is a rollback target: known-good, chosen by rollback, counted by delete", "[planner][tiers]") {
+  FakeProvider provider;
+  make_cold(provider, "1", 3, 30);
+  provider.add_pool("2", 1, 20);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[1]);
+  CHECK(known_good(provider.pools[0]));
+  CHECK_FALSE(usable_rollback_target(provider.pools[0]));  // it never stays hot
+
+  const auto choice = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE(choice.ok());
+  CHECK(choice->target == "1");
+
+  // What an interrupted archive or restore leaves (some servers beside the archive) is still
+  // one: waking it completes it.
+  Pool& partial = provider.pools[0];
+  partial.servers = {{"1", "10.9.0.1", 8080, ServerState::running}};
+  partial.complete = false;
+  CHECK(partial.cold());
+  CHECK(known_good(partial));
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt)->target == "1");
+  partial.servers.clear();
+  partial.complete = true;
+
+  // Deleting 3 leaves the cold 1 as the one other rollback target.
+  provider.add_pool("3", 1, 10);
+  CHECK(check_keeps_rollback_target("3", provider.pools, members_of(balancer), 1).ok());
+  CHECK_FALSE(check_keeps_rollback_target("3", provider.pools, members_of(balancer), 2).ok());
+  provider.pools[0].meta.verdict = LiveVerdict::bad;
+  CHECK_FALSE(known_good(provider.pools[0]));
+  CHECK_FALSE(check_keeps_rollback_target("3", provider.pools, members_of(balancer), 1).ok());
+}
+
+TEST_CASE("prune by tier: the newest stay running, the next are powered off, then archived, the rest deleted",
+          "[planner][prune][tiers]") {
+  FakeProvider provider;
+  for (int i = 1; i <= 6; ++i) provider.add_pool(std::to_string(i), 1, 100 - i);  // 6 is newest
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[5]);  // 6 is live
+  RetentionPolicy policy{.keep = 3,
+                         .keep_good = 0,
+                         .tiers = TierCounts{.running = 1, .off = 1, .cold = 1},
+                         .available = {.off = true, .off_is_billed = false, .cold = true}};
+
+  const auto decision = plan_prune(provider.pools, members_of(balancer), policy);
+  auto why = by_label(decision);
+  CHECK(why["6"].why == "live");
+  CHECK(why["5"].action == PruneAction::keep);
+  CHECK(why["5"].why == "one of the newest 1 kept running (retention.running)");
+  CHECK(why["4"].action == PruneAction::power_off);
+  CHECK(why["3"].action == PruneAction::archive);
+  CHECK(why["3"].why == "one of the next 1 kept cold (retention.cold)");
+  CHECK(decision.power_off == std::vector<std::string>{"4"});
+  CHECK(decision.archive == std::vector<std::string>{"3"});
+  CHECK(decision.remove == std::vector<std::string>{"2", "1"});
+  CHECK(why["2"].why == "beyond retention (1 running, 1 off, 1 cold)");
+
+  // Never up a tier: a pool already cold in a running place stays cold; one already off in the
+  // off place stays as it is.
+  provider.pools[4].archive = Archive{.id = "image-5", .ready = true, .servers = 1};
+  provider.pools[4].servers.clear();
+  provider.pools[3].power = PowerState::off;
+  why = by_label(plan_prune(provider.pools, members_of(balancer), policy));
+  CHECK(why["5"].action == PruneAction::keep);
+  CHECK(why["5"].why == "one of the newest 1 kept running (retention.running), already cold");
+  CHECK(why["4"].action == PruneAction::keep);
+  CHECK(why["4"].why == "one of the next 1 kept powered off (retention.off)");
+}
+
+TEST_CASE("prune by tier archives only known-good pools and keeps the known-good minimum in the coldest tier",
+          "[planner][prune][tiers]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 60);                        // good
+  provider.add_pool("2", 1, 50);                        // good
+  provider.add_pool("3", 1, 40);                        // good
+  provider.add_pool("4", 1, 30, SmokeVerdict::failed);  // failed
+  provider.add_pool("5", 1, 20, SmokeVerdict::failed);  // failed
+  provider.add_pool("6", 1, 10);                        // live
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools.back());
+  RetentionPolicy policy{.keep = 1,
+                         .keep_good = 2,
+                         .tiers = TierCounts{.running = 0, .off = 0, .cold = 1},
+                         .available = {.off = true, .off_is_billed = true, .cold = true}};
+
+  // The cold place goes to the newest usable pool (failed ones count last); keep_good then
+  // keeps one more known-good pool, archived rather than deleted.
+  auto decision = plan_prune(provider.pools, members_of(balancer), policy);
+  auto why = by_label(decision);
+  CHECK(why["3"].action == PruneAction::archive);
+  CHECK(why["2"].action == PruneAction::archive);
+  CHECK(why["2"].why == "known-good rollback target (retention.keep_good 2), archived");
+  CHECK(decision.remove == std::vector<std::string>{"5", "4", "1"});
+  CHECK(why["5"].why == "smoke test failed");
+
+  // A failed pool that takes a cold place is deleted: only rollback targets are archived.
+  policy.tiers = TierCounts{.running = 0, .off = 0, .cold = 5};
+  policy.keep_good = 0;
+  why = by_label(plan_prune(provider.pools, members_of(balancer), policy));
+  CHECK(why["4"].action == PruneAction::remove);
+  CHECK(why["4"].why == "smoke test failed: only known-good pools are archived");
+  CHECK(why["1"].action == PruneAction::archive);
+
+  // Without a cold tier the known-good minimum is powered off instead; without either, kept.
+  policy = {.keep = 0, .keep_good = 2, .tiers = TierCounts{}, .available = {.off = true}};
+  decision = plan_prune(provider.pools, members_of(balancer), policy);
+  CHECK(decision.power_off == std::vector<std::string>{"3", "2"});
+  CHECK(decision.archive.empty());
+  policy.available = {};
+  decision = plan_prune(provider.pools, members_of(balancer), policy);
+  CHECK(decision.power_off.empty());
+  CHECK(by_label(decision)["3"].action == PruneAction::keep);
+  CHECK(decision.remove == std::vector<std::string>{"5", "4", "1"});
 }

@@ -49,3 +49,26 @@ TEST_CASE("corrupt records are errors, not crashes", "[records]") {
   auto bad = util::parse_json(R"({"label": "1", "created_at": "2026-11-18T00:00:00Z", "smoke": "maybe"})", "x");
   CHECK_FALSE(records::read_metadata(bad->get()).ok());
 }
+
+TEST_CASE("pool metadata keeps the last wake; records without one still read", "[records][tiers]") {
+  PoolMetadata meta;
+  meta.label = "40";
+  meta.created_at = WallTime(std::chrono::milliseconds(1795000000500LL));
+  meta.last_wake = WakeRecord{Tier::off, 5120, WallTime(std::chrono::milliseconds(1795000100250LL))};
+  util::Json object(cJSON_CreateObject());
+  records::write_metadata(object.get(), meta);
+  const auto back = records::read_metadata(object.get());
+  REQUIRE(back.ok());
+  REQUIRE(back->last_wake.has_value());
+  CHECK(back->last_wake->from == Tier::off);
+  CHECK(back->last_wake->ms == 5120);
+  CHECK(back->last_wake->at == meta.last_wake->at);
+
+  auto old = util::parse_json(R"({"label": "40", "created_at": "2026-11-18T00:00:00Z"})", "pool.json");
+  const auto read = records::read_metadata(old->get());
+  REQUIRE(read.ok());
+  CHECK_FALSE(read->last_wake.has_value());
+  auto bad = util::parse_json(
+      R"({"label": "40", "created_at": "2026-11-18T00:00:00Z", "last_wake": {"from": "lukewarm", "ms": 5}})", "x");
+  CHECK_FALSE(records::read_metadata(bad->get()).ok());
+}

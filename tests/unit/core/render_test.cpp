@@ -2,10 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "fakes/fake_provider.hpp"
 #include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
 using namespace phoenix;
+using phoenix::fakes::FakeProvider;
 
 namespace {
 
@@ -21,6 +24,45 @@ RecoverySummary sample_summary() {
                                                                                  .median_recovery_ms = 600000,
                                                                                  .worst_recovery_ms = 1800000}};
   return summary;
+}
+
+// One pool in each tier: 4 live, 3 hot, 2 running, 1 off, 0 cold.
+PoolListing four_tiers() {
+  FakeProvider provider;
+  for (int i = 0; i <= 4; ++i) {
+    Pool& pool = provider.add_pool(std::to_string(i), 2, 100 - i);
+    pool.server_type = "cx22";
+    pool.location = "nbg1";
+  }
+  provider.pools[1].power = PowerState::off;
+  for (auto& server : provider.pools[1].servers) server.state = ServerState::stopped;
+  provider.pools[0].servers.clear();
+  provider.pools[0].archive = Archive{.id = "9001", .ready = true, .size_gb = 0.78, .servers = 2};
+  provider.pools[4].meta.last_wake = WakeRecord{Tier::cold, 41230, WallTime(std::chrono::hours(400000))};
+  PoolListing listing;
+  listing.service = "web";
+  listing.pools = provider.pools;
+  sort_newest_first(listing.pools);
+  listing.live = {"4"};
+  listing.hot = {"3"};
+  listing.in_balancer = {"4", "3"};
+  listing.tiers = {.off = true, .off_is_billed = true, .cold = true};
+  listing.prices = PriceSheet{.currency = "EUR", .servers = {{"cx22", "nbg1", 3.79}}, .archive_per_gb_month = 0.011};
+  return listing;
+}
+
+// The cell of `column` in the row of pool `label`: the table's columns start where their
+// headers do.
+std::string cell(const std::string& table, const std::string& label, const std::string& column) {
+  const auto lines = util::split_lines(table);
+  const auto start = lines.front().find(column);
+  const auto next = lines.front().find_first_not_of(' ', lines.front().find(' ', start));
+  for (const auto& line : lines) {
+    if (line.compare(0, label.size() + 1, label + " ") != 0) continue;
+    const std::string text = line.substr(start, next == std::string::npos ? std::string::npos : next - start);
+    return std::string(util::trim(text));
+  }
+  return "";
 }
 
 }  // namespace
@@ -70,4 +112,60 @@ TEST_CASE("times to recover read as people say them", "[core][render][summary]")
   CHECK(format_recovery_time(4 * 60000 + 3000) == "4 min 03 s");
   CHECK(format_recovery_time(2 * 3600000LL + 5 * 60000) == "2 h 05 min");
   CHECK(format_recovery_time(3 * 86400000LL + 4 * 3600000LL) == "3 d 4 h");
+}
+
+TEST_CASE("list shows each pool's tier, monthly cost and the last wake time of its tier", "[render][tiers]") {
+  const auto listing = four_tiers();
+  const auto table = render_pools_table(listing);
+  INFO(table);
+  CHECK_THAT(table, Catch::Contains("TIER"));
+  CHECK(cell(table, "4", "TIER") == "live");
+  CHECK(cell(table, "3", "TIER") == "hot");
+  CHECK(cell(table, "2", "TIER") == "running");
+  CHECK(cell(table, "1", "TIER") == "off");
+  CHECK(cell(table, "0", "TIER") == "cold");
+  CHECK(cell(table, "1", "COST/MONTH") == "EUR 7.58");  // 2 x cx22: powered off saves nothing
+  CHECK(cell(table, "0", "COST/MONTH") == "EUR 0.01");  // the snapshot
+  CHECK(cell(table, "0", "WAKE") == "41.23 s");         // the last wake from cold
+  CHECK(cell(table, "1", "WAKE") == "not measured");    // none from off yet
+  CHECK(cell(table, "3", "WAKE") == "none (on standby)");
+  CHECK(cell(table, "0", "SERVERS") == "0 (snapshot, 2 servers)");
+  CHECK_THAT(table, Catch::Contains("billed like a running one"));
+
+  const auto document = util::parse_json(render_pools_json(listing), "list");
+  REQUIRE(document);
+  std::map<std::string, const cJSON*> pools;
+  const cJSON* pool = nullptr;
+  cJSON_ArrayForEach(pool, cJSON_GetObjectItem(document->get(), "pools")) {
+    pools[cJSON_GetObjectItem(pool, "label")->valuestring] = pool;
+  }
+  CHECK(std::string(cJSON_GetObjectItem(pools["0"], "tier")->valuestring) == "cold");
+  const cJSON* cost = cJSON_GetObjectItem(pools["0"], "monthly_cost");
+  CHECK(util::json_number(cost, "amount").value_or(0) == Approx(0.78 * 0.011));
+  CHECK(util::json_string(cost, "currency").value_or("") == "EUR");
+  const cJSON* wake = cJSON_GetObjectItem(pools["0"], "wake");
+  CHECK(util::json_number(wake, "ms").value_or(0) == 41230);
+  CHECK(util::json_string(wake, "pool").value_or("") == "4");
+  CHECK(util::json_string(cJSON_GetObjectItem(pools["0"], "archive"), "id").value_or("") == "9001");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(pools["1"], "wake")));
+  CHECK(std::string(cJSON_GetObjectItem(pools["3"], "tier")->valuestring) == "hot");
+
+  // The local provider has no prices: no cost, and no claim about one.
+  PoolListing local = listing;
+  local.prices.reset();
+  CHECK(cell(render_pools_table(local), "2", "COST/MONTH") == "-");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(
+      cJSON_GetArrayItem(cJSON_GetObjectItem(util::parse_json(render_pools_json(local), "list")->get(), "pools"), 0),
+      "monthly_cost")));
+}
+
+TEST_CASE("a plan to a retained pool starts by waking it", "[render][tiers]") {
+  SwitchPlan plan;
+  plan.target = "40";
+  plan.from = {"42"};
+  plan.wake = Tier::cold;
+  const auto text = render_plan(plan);
+  CHECK_THAT(text, Catch::Contains("1. wake pool 40 from cold: recreate its servers from its archive"));
+  CHECK_THAT(text, Catch::Contains("planned once its servers exist"));
+  CHECK_THAT(text, !Catch::Contains("nothing to do"));
 }

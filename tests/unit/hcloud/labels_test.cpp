@@ -44,3 +44,21 @@ TEST_CASE("pool metadata round-trips through labels", "[hcloud-labels]") {
   CHECK(back.verdict == LiveVerdict::bad);
   CHECK(back.verdict_reason == "too_slow");
 }
+
+TEST_CASE("the last wake round-trips through labels, on servers and on snapshots", "[hcloud-labels][tiers]") {
+  PoolMetadata meta;
+  meta.label = "40";
+  meta.created_at = WallTime(std::chrono::milliseconds(1795000000123LL));
+  meta.last_wake = WakeRecord{Tier::cold, 41234, WallTime(std::chrono::milliseconds(1795000999000LL))};
+  for (int index : {0, 1}) {
+    const auto labels = pool_labels("web", meta, index, 3);
+    for (const auto& [key, value] : labels) CHECK(phoenix::fakes::hcloud::valid_label_value(value));
+    const auto back = metadata_from_labels(labels);
+    REQUIRE(back.last_wake.has_value());
+    CHECK(back.last_wake->from == Tier::cold);
+    CHECK(back.last_wake->ms == 41234);
+    CHECK(back.last_wake->at == meta.last_wake->at);
+  }
+  meta.last_wake.reset();
+  CHECK_FALSE(metadata_from_labels(pool_labels("web", meta, 1, 3)).last_wake.has_value());
+}

@@ -129,7 +129,7 @@ TEST_CASE("prune deletes all but the newest N non-live pools", "[ops][prune]") {
   FakeWorld world;
   for (int i = 1; i <= 5; ++i) world.provider.add_pool(std::to_string(i), 1, 100 - i);
   world.make_live("3");
-  auto result = ops::prune_pools(world.services, {1, false, false});
+  auto result = ops::prune_pools(world.services, {.keep = 1});
   REQUIRE(result.ok());
   CHECK(result->deleted == std::vector<std::string>{"4", "2", "1"});
   CHECK(world.provider.pools.size() == 2);
@@ -171,12 +171,12 @@ TEST_CASE("an unreadable pool is only ever deleted by label, and never while the
   const auto address = world.provider.add_unreadable_pool("4", 2).servers[1].address();
 
   // Prune works by age and verdict, which an unreadable pool does not have: it stays.
-  auto pruned = ops::prune_pools(world.services, {0, false, false});
+  auto pruned = ops::prune_pools(world.services, {.keep = 0});
   REQUIRE(pruned.ok());
   CHECK(pruned->deleted == std::vector<std::string>{"2", "1"});
   REQUIRE(pruned->decision.pools.size() == 4);
   CHECK(pruned->decision.pools.back().label == "4");
-  CHECK(pruned->decision.pools.back().keep);
+  CHECK(pruned->decision.pools.back().kept());
   CHECK_THAT(pruned->decision.pools.back().why, Catch::Contains("'create-pipeline delete --label 4'"));
 
   // Commands that need its record say why they cannot act, and what to do.

@@ -1,0 +1,209 @@
+#include "shared/ops/tier_operations.hpp"
+
+#include "shared/core/tiers.hpp"
+#include "shared/ops/deploy_lock.hpp"
+#include "shared/ops/history_log.hpp"
+#include "shared/ops/pool_operations.hpp"
+#include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
+
+namespace phoenix::ops {
+
+namespace {
+
+Error no_cold_tier(const Services& services, const std::string& what) {
+  return Error{ErrorKind::invalid, services.provider.describe() + " has no cold tier: it cannot " + what +
+                                       " (docs/hcloud.md and docs/exec-provider.md say which providers can)"};
+}
+
+// Invariant 2 for an archive, which destroys servers: the balancer has none of the pool's
+// servers in any state, on standby included (a hot pool stays hot until a switch replaces it).
+Status check_not_in_balancer(Services& services, const Pool& pool) {
+  auto members = services.balancer.members();
+  if (!members) return members.error().context("reading the balancer before archiving pool " + pool.label());
+  PHX_TRY_ASSIGN(const auto standby, check_deletable(pool, *members));
+  if (!standby.empty()) {
+    return Error{ErrorKind::refused, "pool " + pool.label() +
+                                         " is on standby in the balancer (hot); archiving it would delete servers "
+                                         "the balancer checks. It leaves standby when newer pools replace it "
+                                         "(retention.hot), or delete it"};
+  }
+  return {};
+}
+
+// Only a pool a rollback can use is worth its snapshot.
+Status check_archivable(const Pool& pool) {
+  if (!known_good(pool)) {
+    const std::string why = pool.meta.verdict == LiveVerdict::bad
+                                ? "is marked bad"
+                                : "has smoke verdict '" + std::string(to_string(pool.meta.smoke)) + "'";
+    return Error{ErrorKind::refused, "pool " + pool.label() + " " + why +
+                                         ": only a known-good pool is archived, because its snapshot is what a "
+                                         "rollback wakes; delete it instead"};
+  }
+  return {};
+}
+
+std::string describe_archive(const Archive& archive) {
+  std::string text = "snapshot " + archive.id;
+  if (archive.size_gb > 0) {
+    char size[32];
+    std::snprintf(size, sizeof size, " (%.2f GB)", archive.size_gb);
+    text += size;
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<ArchiveResult> archive_locked(Services& services, const Pool& pool) {
+  const std::string& label = pool.label();
+  if (!services.provider.tiers().cold) return no_cold_tier(services, "archive pool " + label);
+  if (pool.cold() && pool.servers.empty() && pool.archive->ready) {
+    services.reporter.step("pool " + label + " is already cold (" + describe_archive(*pool.archive) + ")");
+    return ArchiveResult{.archive = *pool.archive, .already_cold = true};
+  }
+  PHX_TRY(check_archivable(pool));
+  PHX_TRY(check_not_in_balancer(services, pool));
+  services.reporter.step("archiving pool " + label + ": a snapshot of one of its servers, then its " +
+                         util::plural(pool.servers.size(), "server") + " are deleted");
+  const auto started = services.clock.now();
+  const BeforeDestroying recheck = [&] { return check_not_in_balancer(services, pool); };
+  auto archive = services.provider.archive_pool(pool, recheck);
+  const auto elapsed = util::elapsed_ms(started, services.clock.now());
+  HistoryEvent event = new_event(services, HistoryAction::archive, label,
+                                 archive                                      ? HistoryResult::succeeded
+                                 : archive.error().kind == ErrorKind::refused ? HistoryResult::refused
+                                                                              : HistoryResult::failed);
+  event.duration_ms = elapsed;
+  event.detail = archive ? describe_archive(*archive) + "; " + util::plural(pool.servers.size(), "server") + " deleted"
+                         : archive.error().message;
+  record_history(services, event);
+  if (!archive) return archive.error();
+  services.reporter.step("pool " + label + " is cold: " + describe_archive(*archive) + " kept, " +
+                         util::plural(pool.servers.size(), "server") + " deleted in " +
+                         util::format_duration_ms(elapsed));
+  return ArchiveResult{.archive = *archive, .servers_deleted = pool.servers.size(), .duration_ms = elapsed};
+}
+
+Result<ArchiveResult> archive_pool(Services& services, const ArchiveOptions& options) {
+  if (!services.provider.tiers().cold) return no_cold_tier(services, "archive pools");
+  PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "archive --label " + options.label,
+                                                                  options.dry_run, options.break_lock));
+  PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
+  const Pool* pool = find_pool(pools, options.label);
+  if (pool == nullptr) {
+    return Error{ErrorKind::invalid, "there is no pool '" + options.label + "' for service " + services.config.service +
+                                         "; 'create-pipeline list' shows the pools that exist"};
+  }
+  if (!pool->complete && !pool->archive) {
+    return Error{ErrorKind::invalid, "pool " + options.label + " was not created completely; nothing to archive"};
+  }
+  if (options.dry_run) {
+    if (!pool->cold()) {
+      PHX_TRY(check_archivable(*pool));
+      PHX_TRY(check_not_in_balancer(services, *pool));
+    }
+    services.reporter.step("dry run: would snapshot one server of pool " + options.label + " and delete its " +
+                           util::plural(pool->servers.size(), "server"));
+    return ArchiveResult{};
+  }
+  return archive_locked(services, *pool);
+}
+
+std::string expected_wake(const std::vector<Pool>& pools, Tier from) {
+  const auto measured = last_wake(pools, from);
+  if (!measured) return "not measured yet";
+  return "about " + util::format_duration_ms(measured->wake.ms) + " (pool " + measured->pool + " woke from " +
+         to_string(from) + " at " + util::format_iso8601(measured->wake.at) + ")";
+}
+
+namespace {
+
+// The pool as the provider lists it after a wake: it must be whole, running and not cold, or
+// the smoke test would judge the wrong servers (or none).
+Result<Pool> check_woken(Services& services, const std::string& label, Tier from) {
+  PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
+  const Pool* pool = find_pool(pools, label);
+  if (pool == nullptr || pool->cold() || !pool->complete || pool->servers.empty() || pool->power != PowerState::on) {
+    return Error{ErrorKind::failed, "pool " + label + " is not whole and running after waking it from " +
+                                        to_string(from) + "; nothing was switched. Re-run to finish waking it"};
+  }
+  return *pool;
+}
+
+void record_wake(Services& services, const Pool& woken, Tier from, long long ms, const std::string& detail) {
+  PoolMetadata meta = woken.meta;
+  meta.smoke = SmokeVerdict::passed;
+  meta.last_wake = WakeRecord{from, ms, services.clock.wall_now()};
+  if (auto recorded = services.provider.update_metadata(meta); !recorded.ok()) {
+    services.reporter.warning("could not record the wake time on pool " + woken.label() + ": " +
+                              recorded.error().message);
+  }
+  HistoryEvent event = new_event(services, HistoryAction::wake, woken.label(), HistoryResult::succeeded);
+  event.duration_ms = ms;
+  event.detail = detail;
+  record_history(services, event);
+}
+
+}  // namespace
+
+Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label) {
+  const Pool* pool = find_pool(pools, label);
+  if (pool == nullptr || pool->tier() == Tier::running) return false;
+  const Tier from = pool->tier();
+  if (from == Tier::cold && !services.provider.tiers().cold) return no_cold_tier(services, "restore pool " + label);
+  const std::string how = from == Tier::cold
+                              ? "recreating its " +
+                                    util::plural(static_cast<std::size_t>(pool->archive->servers), "server") +
+                                    " from its archive (snapshot " + pool->archive->id + ")"
+                              : "powering on its " + util::plural(pool->servers.size(), "server");
+  services.reporter.step(from == Tier::cold ? "pool " + label + " is cold: " + how + " first"
+                                            : "pool " + label + " is powered off: powering it on first (" +
+                                                  util::plural(pool->servers.size(), "server") + ")");
+  services.reporter.step("expected wake time from " + std::string(to_string(from)) + ": " + expected_wake(pools, from));
+  const auto started = services.clock.now();
+  if (from == Tier::cold) {
+    auto restored = services.provider.restore_pool(*pool);
+    if (!restored) return restored.error().context("waking pool " + label + "; nothing was switched");
+  } else {
+    PHX_TRY(services.provider.set_power(*pool, PowerState::on));
+  }
+  PHX_TRY_ASSIGN(const Pool woken, check_woken(services, label, from));
+  PHX_TRY_ASSIGN(const auto report, smoke_test(services, label));
+  if (!report.passed()) {
+    return Error{ErrorKind::failed, "pool " + label + " failed its smoke test after waking it from " + to_string(from) +
+                                        "; nothing was switched"};
+  }
+  const auto ms = util::elapsed_ms(started, services.clock.now());
+  record_wake(
+      services, woken, from, ms,
+      "from " + std::string(to_string(from)) + ": " + how + ", smoke-tested; expected " + expected_wake(pools, from));
+  services.reporter.step("pool " + label + " woke from " + to_string(from) + " in " + util::format_duration_ms(ms) +
+                         ", smoke test passed; recorded as its wake time");
+  return true;
+}
+
+Status check_tiers_available(Services& services, const std::optional<TierCounts>& tiers) {
+  if (!tiers) return {};
+  const ProviderTiers available = services.provider.tiers();
+  if (tiers->off > 0 && !available.off) {
+    return Error{ErrorKind::invalid, "retention.off is " + std::to_string(tiers->off) + ", but " +
+                                         services.provider.describe() +
+                                         " cannot power pools off; set retention.off to 0"};
+  }
+  if (tiers->cold > 0 && !available.cold) {
+    return Error{ErrorKind::invalid, "retention.cold is " + std::to_string(tiers->cold) + ", but " +
+                                         services.provider.describe() +
+                                         " has no cold tier (it cannot archive pools); set retention.cold to 0"};
+  }
+  if (tiers->off > 0 && available.off_is_billed) {
+    services.reporter.warning("retention.off keeps " + util::plural(static_cast<std::size_t>(tiers->off), "pool") +
+                              " powered off, and " + services.provider.describe() +
+                              " bills a powered-off server like a running one: the off tier saves boot time, not "
+                              "money; retention.cold keeps a snapshot instead");
+  }
+  return {};
+}
+
+}  // namespace phoenix::ops

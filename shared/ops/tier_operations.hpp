@@ -1,0 +1,53 @@
+#pragma once
+// The retention tiers as operations: archiving a pool to the cold tier (create-pipeline
+// archive, and prune), waking a retained pool (powered off or cold) before a switch, and the
+// check that a retention policy asks only for tiers the provider has. docs/hcloud.md says what
+// each tier costs on Hetzner Cloud.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/core/planner.hpp"
+#include "shared/ops/services.hpp"
+
+namespace phoenix::ops {
+
+struct ArchiveOptions {
+  std::string label;
+  bool dry_run = false;
+  bool break_lock = false;
+};
+struct ArchiveResult {
+  Archive archive;
+  bool already_cold = false;
+  std::size_t servers_deleted = 0;
+  long long duration_ms = 0;
+};
+// create-pipeline archive: keeps only an image of pool `label` (a snapshot of one of its
+// servers) and deletes its servers; the pool stays listed, cold, with its verdicts and
+// revision. Only a known-good pool is archived (smoke test passed, not marked bad): its image is
+// what a rollback wakes. Takes the deploy lock. Refused (`refused`) while the balancer has any of
+// the pool's servers in any state, judged before the image is made and again once it is ready,
+// immediately before a server is destroyed. No server is destroyed before the image is ready.
+Result<ArchiveResult> archive_pool(Services& services, const ArchiveOptions& options);
+
+// The same for a caller that holds the deploy lock (prune), for a pool it has just listed.
+Result<ArchiveResult> archive_locked(Services& services, const Pool& pool);
+
+// What waking a pool from `from` is expected to take, from the last measured wake of any pool:
+// "about 41.20 s (pool 38 woke from cold at 2025-06-01T10:00:00Z)", or "not measured yet".
+std::string expected_wake(const std::vector<Pool>& pools, Tier from);
+
+// Before a switch: wakes target `label` when it is retained powered off or cold (powers it on,
+// or recreates its servers from its archive), checks that it came back whole and running, and
+// smoke-tests it. Prints the expected wake time first; records the measured one in the pool's
+// metadata and in history. False when the pool needed no waking. A pool that does not come back
+// whole, or fails its smoke test, is `failed`: nothing is switched.
+Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label);
+
+// Refuses (`invalid`, a configuration error) tiers the policy asks for that the provider does
+// not have; warns where the off tier saves no money.
+Status check_tiers_available(Services& services, const std::optional<TierCounts>& tiers);
+
+}  // namespace phoenix::ops
