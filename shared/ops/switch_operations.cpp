@@ -366,7 +366,52 @@ Status check_expected_live(const Observation& observation, const std::string& ex
                    "); a stale alert rolls nothing back, nothing was changed"};
 }
 
-// After a switch: watch the new pool; on a breach switch back to the one it replaced.
+// How long an automatic rollback waits for a deploy lock someone else holds (a prune, a
+// delete, an archive) before it gives up and leaves the decision to a person.
+constexpr std::chrono::seconds kAutomaticRollbackLockWait{120};
+constexpr std::chrono::milliseconds kLockRetry{500};
+
+// The automatic rollback after a breach, waiting for the deploy lock while another command
+// holds it (never while a stop was asked for).
+Result<SwitchResult> automatic_rollback(Services& services, const RollbackOptions& options) {
+  const auto deadline = services.clock.now() + kAutomaticRollbackLockWait;
+  bool said = false;
+  for (;;) {
+    auto back = rollback(services, options);
+    if (back || !back.error().is(ErrorCode::lock_held) || services.clock.now() >= deadline ||
+        (services.stop_requested && services.stop_requested())) {
+      return back;
+    }
+    if (!said) services.reporter.step("waiting for the deploy lock: " + back.error().message);
+    said = true;
+    services.clock.sleep_for(kLockRetry);
+  }
+}
+
+// A breach that no automatic rollback answered: the watched pool is still marked bad with what
+// was measured, and history and notifications say so, so a person is paged with the facts.
+Error unanswered_breach(Services& services, const std::string& target, const std::string& breach,
+                        const std::string& from, const Error& why) {
+  if (auto observation = observe(services)) {
+    const Status marked = mark_bad(services, *observation, target, "automatic: " + breach);
+    if (!marked.ok()) services.reporter.warning("could not mark pool " + target + " bad: " + marked.error().message);
+  }
+  HistoryEvent event = new_event(services, HistoryAction::auto_rollback, from, HistoryResult::failed);
+  event.from = target;
+  event.detail = "pool " + target + " breached its watch: " + breach + "; " + why.message;
+  record_history(services, event);
+  return why.context("pool " + target + " breached its watch (" + breach + ") and is still live");
+}
+
+// Where the automatic rollback goes. After a deploy: the pool it replaced. After a rollback:
+// the pool it replaced was just marked bad, so the rollback goes on to the next older
+// known-good pool, as 'rollback' would choose, or nowhere.
+std::optional<std::string> automatic_target(const SwitchResult& result, Operation operation) {
+  if (operation == Operation::rollback) return std::nullopt;
+  return result.plan.from.front();
+}
+
+// After a switch: watch the new pool; on a breach switch back (automatic_target).
 Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::chrono::seconds duration,
                                  Operation operation) {
   const std::string& target = result.plan.target;
@@ -382,26 +427,31 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
   }
   const std::string detected = util::format_duration_ms(outcome.watched_ms);
   services.reporter.warning("pool " + target + " breached its watch after " + detected + ": " + *outcome.breach);
-  if (result.plan.from.size() != 1) {
-    return Error{ErrorKind::failed,
-                 "pool " + target + " breached its watch: " + *outcome.breach +
-                     "; no single pool to switch back to (it replaced " +
-                     (result.plan.from.empty() ? std::string("none") : util::join(result.plan.from, ", ")) +
-                     "): roll back by hand with 'deploy-pipeline rollback --to L'"};
+  if (operation == Operation::deploy && result.plan.from.size() != 1) {
+    return unanswered_breach(
+        services, target, *outcome.breach, "",
+        Error{ErrorKind::failed,
+              "no single pool to switch back to (it replaced " +
+                  (result.plan.from.empty() ? std::string("none") : util::join(result.plan.from, ", ")) +
+                  "): roll back by hand with 'deploy-pipeline rollback --to L'"});
   }
-  const std::string back_to = result.plan.from.front();
-  services.reporter.step("switching back to pool " + back_to + " automatically");
-  auto back = rollback(services, {.to = back_to,
-                                  .reason = "automatic: " + *outcome.breach,
-                                  .force = true,
-                                  .expect_live = target,
-                                  .automatic = true});
+  const auto back_to = automatic_target(result, operation);
+  services.reporter.step(back_to ? "switching back to pool " + *back_to + " automatically"
+                                 : "rolling back to the next older known-good pool automatically");
+  // Forced only back to the pool a deploy replaced (it served until a moment ago); a target
+  // rollback chooses itself is known-good by construction.
+  auto back = automatic_rollback(services, {.to = back_to,
+                                            .reason = "automatic: " + *outcome.breach,
+                                            .force = back_to.has_value(),
+                                            .expect_live = target,
+                                            .automatic = true});
   if (!back) {
-    return back.error().context("pool " + target + " breached its watch (" + *outcome.breach +
-                                "), and the automatic rollback to pool " + back_to + " did not happen");
+    return unanswered_breach(services, target, *outcome.breach, back_to.value_or(""),
+                             back.error().context("the automatic rollback did not happen"));
   }
+  const std::string went_to = back->plan.target;
   return Error{ErrorKind::failed, "pool " + target + " breached its watch after " + detected + ": " + *outcome.breach +
-                                      "; rolled back to pool " + back_to + " automatically in " +
+                                      "; rolled back to pool " + went_to + " automatically in " +
                                       util::format_duration_ms(back->duration_ms) + " and marked pool " + target +
                                       " bad"};
 }
@@ -412,6 +462,12 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
                  DeployLock::take_unless_dry_run(services, "rollback" + (options.to ? " --to " + *options.to : ""),
                                                  options.dry_run, options.break_lock));
   const auto interrupted = lock ? interrupted_operation(services) : std::nullopt;
+  // An alert's rollback judges the balancer as it is, before anything is finished: with an
+  // interrupted switch pending, two pools are live and the alert is not about "the" live one.
+  if (options.expect_live) {
+    PHX_TRY_ASSIGN(const auto observed, observe(services));
+    PHX_TRY(check_expected_live(observed, *options.expect_live));
+  }
   // Re-running an interrupted rollback finishes it: the target was chosen before the crash,
   // when the live pool was still unambiguous.
   if (interrupted && interrupted->operation == Operation::rollback && !options.to) {
@@ -421,7 +477,6 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
                                 .reason = interrupted->reason});
   }
   PHX_TRY_ASSIGN(const auto observation, observe(services));
-  if (options.expect_live) PHX_TRY(check_expected_live(observation, *options.expect_live));
   PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, options.to));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   services.reporter.step("rolling back from pool " + (choice.from.empty() ? std::string("(none)") : choice.from) +
@@ -436,9 +491,22 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
                               .automatic = options.automatic});
 }
 
+// A watch judges the 5xx ratio between two samples of the balancer's counters: one shorter
+// than two intervals could never see a breach, and would still pass the release.
+Status check_watch_duration(const Services& services, const std::optional<std::chrono::seconds>& watch) {
+  if (!watch) return {};
+  const auto interval = services.config.watch.thresholds.interval;
+  if (*watch >= 2 * interval) return {};
+  return Error{ErrorKind::invalid, "--watch " + std::to_string(watch->count()) +
+                                       "s is shorter than two watch intervals (watch.interval_ms " +
+                                       std::to_string(interval.count()) +
+                                       "), so it could never see a breach; watch longer, or lower watch.interval_ms"};
+}
+
 }  // namespace
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
+  PHX_TRY(check_watch_duration(services, options.watch));
   if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::deploy));
   const bool watched = options.watch && !options.dry_run;
   auto switched = [&]() -> Result<SwitchResult> {
@@ -455,6 +523,7 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
 }
 
 Result<SwitchResult> rollback(Services& services, const RollbackOptions& options) {
+  PHX_TRY(check_watch_duration(services, options.watch));
   auto switched = rollback_switch(services, options);
   if (!switched || !options.watch || options.dry_run) return switched;
   return watch_after(services, std::move(*switched), *options.watch, Operation::rollback);

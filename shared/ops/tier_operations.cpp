@@ -163,11 +163,17 @@ Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& poo
                                                   util::plural(pool->servers.size(), "server") + ")");
   services.reporter.step("expected wake time from " + std::string(to_string(from)) + ": " + expected_wake(pools, from));
   const auto started = services.clock.now();
+  // Until its smoke test passes again the pool is not known to work: a wake cut short (a
+  // killed agent) leaves its verdict pending, so a re-run refuses to switch to servers nobody
+  // checked instead of taking them for the running pool they look like.
+  Pool waking = *pool;
+  waking.meta.smoke = SmokeVerdict::pending;
+  PHX_TRY(services.provider.update_metadata(waking.meta));
   if (from == Tier::cold) {
-    auto restored = services.provider.restore_pool(*pool);
+    auto restored = services.provider.restore_pool(waking);
     if (!restored) return restored.error().context("waking pool " + label + "; nothing was switched");
   } else {
-    PHX_TRY(services.provider.set_power(*pool, PowerState::on));
+    PHX_TRY(services.provider.set_power(waking, PowerState::on));
   }
   PHX_TRY_ASSIGN(const Pool woken, check_woken(services, label, from));
   PHX_TRY_ASSIGN(const auto report, smoke_test(services, label));

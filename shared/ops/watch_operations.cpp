@@ -51,17 +51,34 @@ std::vector<std::string> failed_checks(Services& services, const std::string& la
   return failed;
 }
 
-// Sleeps until `until`, in slices, returning early with the interrupted error on a stop request.
-Status sleep_until(Services& services, util::Clock::Steady::time_point until) {
-  while (services.clock.now() < until) {
-    if (services.stop_requested && services.stop_requested()) {
-      return Error{ErrorKind::failed, std::string("watch stopped by ") + util::interrupt_signal_name(),
-                   ErrorCode::interrupted};
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - services.clock.now());
-    services.clock.sleep_for(std::min(left, kStopCheck));
+Status stopped_if_asked(Services& services) {
+  if (services.stop_requested && services.stop_requested()) {
+    return Error{ErrorKind::failed, std::string("watch stopped by ") + util::interrupt_signal_name(),
+                 ErrorCode::interrupted};
   }
   return {};
+}
+
+// Sleeps until `until`, in slices, returning early with the interrupted error on a stop request
+// (checked at least once, even when `until` has passed: a slow check must not hide a signal).
+Status sleep_until(Services& services, util::Clock::Steady::time_point until) {
+  PHX_TRY(stopped_if_asked(services));
+  while (services.clock.now() < until) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - services.clock.now());
+    services.clock.sleep_for(std::min(left, kStopCheck));
+    PHX_TRY(stopped_if_asked(services));
+  }
+  return {};
+}
+
+// The watched pool must stay the live one: a person who switched meanwhile (a rollback by hand)
+// decides, and the watch neither goes on judging a pool that serves nothing nor switches back.
+Status still_live(const std::vector<Member>& members, const std::string& target) {
+  const auto live = live_labels(members);
+  if (std::find(live.begin(), live.end(), target) != live.end()) return {};
+  return Error{ErrorKind::failed, "pool " + target + " is no longer live (live: " +
+                                      (live.empty() ? std::string("none") : util::join(live, ", ")) +
+                                      "): someone switched during the watch; the watch stopped, nothing was switched"};
 }
 
 }  // namespace
@@ -77,7 +94,11 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
                          std::to_string(thresholds.window.count()) + " s, " +
                          std::to_string(thresholds.max_down_members) + " members down");
   int unreadable = 0;
-  for (auto next = started + thresholds.interval; next <= deadline; next += thresholds.interval) {
+  // The schedule follows the clock: a sample that took longer than the interval (a slow watch
+  // check) delays the next one instead of queueing samples behind it, and the watch ends at
+  // its deadline whatever its samples cost.
+  for (auto next = started + thresholds.interval; next <= deadline;
+       next = std::max(next + thresholds.interval, services.clock.now())) {
     PHX_TRY(sleep_until(services, next));
     const long long at_ms = util::elapsed_ms(started, services.clock.now());
     auto members = services.balancer.members();
@@ -87,6 +108,7 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
       continue;
     }
     unreadable = 0;
+    PHX_TRY(still_live(*members, request.target));
     window.add(at_ms, members_of_pool(*members, request.target));
     window.add_checks(failed_checks(services, request.target));
     services.reporter.step(window.progress(at_ms));

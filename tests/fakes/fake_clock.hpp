@@ -1,4 +1,6 @@
 #pragma once
+
+#include <functional>
 // A clock that moves only when someone sleeps: retry, backoff and wait logic run instantly
 // and deterministically in tests.
 
@@ -14,7 +16,10 @@ class FakeClock final : public util::Clock {
     steady_ += duration;
     wall_ += duration;
     slept_ += duration;
+    if (on_sleep) on_sleep();
   }
+  // Runs after every sleep: tests use it to change the world while the code waits.
+  std::function<void()> on_sleep;
   void advance(std::chrono::milliseconds duration) { sleep_for(duration); }
   std::chrono::milliseconds slept() const { return slept_; }
 

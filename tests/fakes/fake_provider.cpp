@@ -55,6 +55,7 @@ Result<Pool> FakeProvider::create_pool(const PoolSpec& spec) {
     if (existing.label() != spec.meta.label) continue;
     if (!existing.readable()) return Error{ErrorKind::failed, existing.unreadable};
     existing.complete = true;
+    if (on_restored) on_restored();
     return existing;
   }
   Pool& pool = add_pool(spec.meta.label, spec.size, 0, SmokeVerdict::pending);
@@ -130,6 +131,7 @@ Result<Pool> FakeProvider::restore_pool(const Pool& pool) {
     existing.servers = new_servers(existing.archive->servers);
     existing.power = PowerState::on;
     existing.complete = true;
+    if (on_restored) on_restored();
     return existing;
   }
   return Error{ErrorKind::failed, "no pool " + pool.label()};

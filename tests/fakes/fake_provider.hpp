@@ -44,6 +44,8 @@ class FakeProvider final : public Provider {
   // Runs in archive_pool once the image exists, before `before_destroying`: tests change the
   // world there (a server joins the balancer while the snapshot is made).
   std::function<void()> on_image_ready;
+  // Runs once restore_pool has recreated the servers: tests lose the agent right there.
+  std::function<void()> on_restored;
   std::optional<PriceSheet> price_sheet;
 
  private:

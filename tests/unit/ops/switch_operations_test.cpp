@@ -127,9 +127,10 @@ TEST_CASE("deploying a powered-off pool powers it on and smoke-tests it first", 
   world.provider.add_pool("2", 1, 10).power = PowerState::off;
   world.make_live("1");
   REQUIRE(ops::deploy(world.services, {"2", false, false, false}).ok());
-  REQUIRE(world.provider.calls.size() >= 2);
-  CHECK(world.provider.calls[0] == "set_power 2 on");
-  CHECK(world.provider.calls[1] == "update_metadata 2 smoke=passed verdict=unknown");
+  REQUIRE(world.provider.calls.size() >= 3);
+  CHECK(world.provider.calls[0] == "update_metadata 2 smoke=pending verdict=unknown");  // until checked
+  CHECK(world.provider.calls[1] == "set_power 2 on");
+  CHECK(world.provider.calls[2] == "update_metadata 2 smoke=passed verdict=unknown");
   CHECK(world.http.batches.size() == 1);
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }

@@ -151,9 +151,10 @@ TEST_CASE(
 
   const auto deployed = ops::deploy(world.services, {.label = "2"});
   REQUIRE(deployed.ok());
-  REQUIRE(world.provider.calls.size() >= 3);
-  CHECK(world.provider.calls[0] == "restore_pool 2");
-  CHECK(world.provider.calls[1] == "update_metadata 2 smoke=passed verdict=unknown");  // the smoke test
+  REQUIRE(world.provider.calls.size() >= 4);
+  CHECK(world.provider.calls[0] == "update_metadata 2 smoke=pending verdict=unknown");  // not checked yet
+  CHECK(world.provider.calls[1] == "restore_pool 2");
+  CHECK(world.provider.calls[2] == "update_metadata 2 smoke=passed verdict=unknown");  // the smoke test
   CHECK(world.http.batches.size() == 1);  // both restored servers, checked at once
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
   const auto& lines = world.reporter.lines;
@@ -295,4 +296,26 @@ TEST_CASE("status counts a cold pool as the rollback target it is, and says a ro
   REQUIRE(report.ok());
   REQUIRE(report->problems.size() == 1);
   CHECK_THAT(report->problems[0], Catch::Contains("no known-good pool to roll back to"));
+}
+
+TEST_CASE("a wake cut short leaves the pool's smoke verdict pending: nothing unchecked is switched to later",
+          "[ops][tiers][wake][faults]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  add_cold(world.provider, "2", 2, 20);
+  world.make_live("1");
+  // The servers come back, then the agent is lost before the smoke test (here: the provider
+  // cannot be read right after the restore).
+  world.provider.on_restored = [&world] {
+    world.provider.fail_next["list_pools"] = Error{ErrorKind::unavailable, "lost"};
+  };
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "2"}).ok());
+  world.provider.on_restored = nullptr;
+  CHECK(pool_of(world, "2").servers.size() == 2);
+  CHECK(pool_of(world, "2").meta.smoke == SmokeVerdict::pending);
+  const auto again = ops::deploy(world.services, {.label = "2"});
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().kind == ErrorKind::refused);
+  CHECK_THAT(again.error().message, Catch::Contains("smoke verdict 'pending'"));
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
 }

@@ -99,3 +99,156 @@ TEST_CASE("--expect-live refuses and changes nothing unless that pool is the liv
   REQUIRE(current.ok());
   CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
 }
+
+namespace {
+
+// Someone else's command holding the deploy lock (a prune on another agent).
+LockHolder other_holder(const FakeWorld& world) {
+  return {.host = "other-agent", .pid = 4242, .job = "", .command = "prune", .since = world.clock.wall_now()};
+}
+
+}  // namespace
+
+TEST_CASE("a breach after a rollback never switches back to the pool the rollback marked bad", "[ops][watch]") {
+  WatchRig rig;
+  rig.world.provider.add_pool("0", 2, 40);  // older, known-good
+  REQUIRE(ops::deploy(rig.world.services, {.label = "2"}).ok());
+  // 2 is live; a person rolls back to 1 with a watch, and 1 turns bad during it.
+  rig.world.balancer.before_read = [&rig](FakeBalancer& balancer) {
+    for (auto& [name, member] : balancer.state) {
+      if (name.rfind("1:", 0) != 0) continue;
+      auto counters = member.counters.value_or(MemberCounters{});
+      counters.requests += 10;
+      counters.http_5xx += 5;
+      member.counters = counters;
+    }
+  };
+  auto result = ops::rollback(rig.world.services, {.reason = "2 is broken", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 0 automatically"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"0:1", "0:2"});
+  const auto verdict = [&rig](const std::string& label) {
+    for (const auto& pool : rig.world.provider.pools) {
+      if (pool.label() == label) return pool.meta.verdict;
+    }
+    return LiveVerdict::unknown;
+  };
+  CHECK(verdict("2") == LiveVerdict::bad);  // marked by the person's rollback, and left so
+  CHECK(verdict("1") == LiveVerdict::bad);  // marked by the watch
+}
+
+TEST_CASE("a breach with nowhere to go is still marked bad, recorded and fails", "[ops][watch]") {
+  WatchRig rig;
+  rig.failing = 4;
+  rig.world.balancer.state.clear();  // a first deploy: it replaces nothing
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(result.error().message, Catch::Contains("no single pool to switch back to"));
+  CHECK_THAT(result.error().message, Catch::Contains("is still live"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  CHECK(rig.world.provider.pools[1].meta.verdict == LiveVerdict::bad);
+  REQUIRE(rig.world.state.events.size() == 2);
+  CHECK(rig.world.state.events[1].action == HistoryAction::auto_rollback);
+  CHECK(rig.world.state.events[1].result == HistoryResult::failed);
+  CHECK(rig.world.state.events[1].from == "2");
+}
+
+TEST_CASE("the automatic rollback waits for a deploy lock another command holds", "[ops][watch][lock]") {
+  WatchRig rig;
+  rig.failing = 4;
+  bool taken = false;
+  int sleeps_while_held = 0;
+  rig.world.balancer.before_read = [&](FakeBalancer& balancer) {
+    if (!rig.world.state.lock && !taken) {  // the deploy has released it: a prune takes it
+      rig.world.state.lock = other_holder(rig.world);
+      taken = true;
+    }
+    for (auto& [name, member] : balancer.state) {
+      if (name.rfind("2:", 0) != 0) continue;
+      auto counters = member.counters.value_or(MemberCounters{});
+      counters.requests += 10;
+      counters.http_5xx += 4;
+      member.counters = counters;
+    }
+  };
+  SECTION("released after a few seconds: the rollback happens") {
+    rig.world.clock.on_sleep = [&] {
+      if (rig.world.state.lock && rig.world.reporter.saw("waiting for the deploy lock") && ++sleeps_while_held > 5) {
+        rig.world.state.lock.reset();
+      }
+    };
+    auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+    REQUIRE_FALSE(result.ok());
+    CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 1 automatically"));
+    CHECK(rig.world.reporter.saw("waiting for the deploy lock"));
+    CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  }
+  SECTION("held on: the pool is marked bad and the breach recorded, with exit 3") {
+    auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == ErrorKind::refused);
+    CHECK_THAT(result.error().message, Catch::Contains("the automatic rollback did not happen"));
+    CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+    CHECK(rig.world.provider.pools[1].meta.verdict == LiveVerdict::bad);
+    REQUIRE_FALSE(rig.world.state.events.empty());
+    CHECK(rig.world.state.events.back().action == HistoryAction::auto_rollback);
+    CHECK(rig.world.state.events.back().result == HistoryResult::failed);
+  }
+}
+
+TEST_CASE("a watch shorter than two intervals is refused before anything changes", "[ops][watch]") {
+  WatchRig rig;
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(1)});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::invalid);
+  CHECK_THAT(result.error().message, Catch::Contains("shorter than two watch intervals"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(rig.world.state.events.empty());
+}
+
+TEST_CASE("a watch stops when someone else switched away from the watched pool", "[ops][watch]") {
+  WatchRig rig;
+  int reads = 0;
+  rig.world.balancer.before_read = [&](FakeBalancer& balancer) {
+    if (!rig.world.state.lock && ++reads == 3) {  // a person's rollback, between two samples
+      balancer.state.clear();
+      rig.world.make_live("1");
+    }
+  };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(result.error().message, Catch::Contains("pool 2 is no longer live (live: 1)"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(rig.world.provider.pools[0].meta.verdict == LiveVerdict::unknown);  // not judged good
+  CHECK(rig.world.clock.slept() < std::chrono::seconds(10));
+}
+
+TEST_CASE("a signal stops a watch whose samples take longer than its interval", "[ops][watch]") {
+  WatchRig rig;
+  int reads = 0;
+  bool stop = false;
+  rig.world.balancer.before_read = [&](FakeBalancer&) {
+    if (rig.world.state.lock) return;
+    rig.world.clock.advance(std::chrono::milliseconds(1500));  // a sample slower than the interval
+    if (++reads == 3) stop = true;
+  };
+  rig.world.services.stop_requested = [&stop] { return stop; };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(600)});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::interrupted));
+  CHECK(reads == 3);
+}
+
+TEST_CASE("--expect-live is judged before an interrupted rollback is finished", "[ops][rollback]") {
+  WatchRig rig;
+  REQUIRE(ops::deploy(rig.world.services, {.label = "2"}).ok());
+  // A rollback to 1 killed halfway: both pools are live, its intent is pending.
+  rig.world.make_live("1");
+  rig.world.state.intent = Intent{.operation = Operation::rollback, .target = "1", .from = {"2"}, .reason = "r1"};
+  auto stale = ops::rollback(rig.world.services, {.reason = "alert about 1", .expect_live = "1"});
+  REQUIRE_FALSE(stale.ok());
+  CHECK(stale.error().kind == ErrorKind::refused);
+  CHECK_THAT(stale.error().message, Catch::Contains("(live: 1, 2)"));
+  CHECK(rig.world.state.intent.has_value());
+}

@@ -1,6 +1,8 @@
 #include "shared/providers/local_provider.hpp"
 
 #include <catch2/catch.hpp>
+#include <functional>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -257,8 +259,11 @@ TEST_CASE("deleting an unreadable pool stops every process Phoenix started for i
   REQUIRE(servers.size() == 2);
   rig.keep_record_copy("4");
   // A shell an operator left in the pool's directory: same working directory, not Phoenix's.
-  auto bystander = util::spawn_detached({{"sleep", "20"}, directory, {}, std::nullopt});
+  // It lives long enough for a slow (sanitized, loaded) run and is stopped however the test ends.
+  auto bystander = util::spawn_detached({{"sleep", "300"}, directory, {}, std::nullopt});
   REQUIRE(bystander.ok());
+  const std::unique_ptr<void, std::function<void(void*)>> stop_bystander(
+      &bystander, [&](void*) { util::stop_process(*bystander, std::chrono::seconds(1)); });
   REQUIRE(util::write_file_atomic(directory / "pool.json", "").ok());
 
   auto listed = rig.provider.list_pools();
@@ -271,7 +276,6 @@ TEST_CASE("deleting an unreadable pool stops every process Phoenix started for i
   CHECK(util::is_running(*bystander));
   CHECK_FALSE(std::filesystem::exists(directory));
   CHECK(rig.provider.list_pools()->empty());
-  util::stop_process(*bystander, std::chrono::seconds(1));
 }
 
 TEST_CASE("a pool whose pool.json was deleted while its servers run is listed as unreadable",
