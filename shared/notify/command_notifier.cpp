@@ -8,6 +8,8 @@ namespace phoenix::notify {
 
 namespace {
 
+constexpr std::size_t kMaxCommandOutput = 64 * 1024;
+
 constexpr std::chrono::milliseconds kMinCommandRetryBudget{100};
 
 // The last non-empty line of what the command printed, for the warning.
@@ -30,7 +32,8 @@ Status CommandNotifier::run_once(const std::string& input, std::chrono::millisec
   request.argv = target_.argv;
   request.input = input;
   request.timeout = budget;
-  request.capture_stderr = true;  // its output is ours to judge, not the operator's console
+  request.capture_stderr = true;           // its output is ours to judge, not the operator's console
+  request.max_output = kMaxCommandOutput;  // only a line of it is shown: a chatty one costs no memory
   auto result = util::run_command(request);
   if (!result) {
     if (result.error().kind == ErrorKind::timeout) {

@@ -16,7 +16,19 @@ void NotifierSet::add_unusable(std::string name, Error why) { unusable_.push_bac
 
 bool NotifierSet::empty() const { return http_notifiers_.empty() && commands_.empty() && unusable_.empty(); }
 
+namespace {
+
+// The outcome of a recovery Phoenix started by itself is the page that matters most, and it is
+// sent once the recovery is over, when a slow receiver delays nothing: it goes to every
+// notifier, even one left out after an earlier failure.
+bool goes_to_all(const Notification& notification) {
+  return notification.action == HistoryAction::auto_rollback && notification.phase == NotificationPhase::end;
+}
+
+}  // namespace
+
 Status NotifierSet::notify(const Notification& notification) {
+  const bool to_all = goes_to_all(notification);
   std::vector<std::string> failures;
   for (auto& unusable : unusable_) {
     if (unusable.reported) continue;
@@ -27,7 +39,7 @@ Status NotifierSet::notify(const Notification& notification) {
   // The commands run on their own threads while this one performs the HTTP batch.
   std::vector<std::pair<Entry<CommandNotifier>*, std::future<Status>>> running;
   for (auto& entry : commands_) {
-    if (entry.given_up) continue;
+    if (entry.given_up && !to_all) continue;
     CommandNotifier* notifier = entry.notifier.get();
     running.emplace_back(
         &entry, std::async(std::launch::async, [notifier, &notification] { return notifier->notify(notification); }));
@@ -35,7 +47,7 @@ Status NotifierSet::notify(const Notification& notification) {
   std::vector<Entry<HttpNotifier>*> http_entries;
   std::vector<const HttpNotifier*> http_notifiers;
   for (auto& entry : http_notifiers_) {
-    if (entry.given_up) continue;
+    if (entry.given_up && !to_all) continue;
     http_entries.push_back(&entry);
     http_notifiers.push_back(entry.notifier.get());
   }

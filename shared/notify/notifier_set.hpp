@@ -6,7 +6,8 @@
 // A notifier that failed (after its retry) or that cannot work (its URL is missing) is
 // reported once, in the error of the notification it failed, and then left out for the rest
 // of the command: a hanging webhook delays a command once by its timeout, not once per event,
-// and its warning appears once.
+// and its warning appears once. The one exception is the end of an automatic rollback, sent to
+// every notifier: it is the page that matters most, and the recovery is over when it is sent.
 
 #include <memory>
 #include <string>

@@ -415,7 +415,13 @@ std::optional<std::string> automatic_target(const SwitchResult& result, Operatio
 Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::chrono::seconds duration,
                                  Operation operation) {
   const std::string& target = result.plan.target;
-  PHX_TRY_ASSIGN(const auto outcome, watch_pool(services, {.target = target, .duration = duration}));
+  auto watched = watch_pool(services, {.target = target, .duration = duration});
+  if (!watched) {
+    // The switch itself finished: say so, whatever ended the watch.
+    return watched.error().context("pool " + target + " is live (the switch finished); the watch ended early, " +
+                                   "nothing was switched back and no verdict recorded");
+  }
+  const WatchOutcome& outcome = *watched;
   if (!outcome.breach) {
     services.reporter.step("pool " + target + " passed its watch of " + std::to_string(duration.count()) + " s");
     if (operation == Operation::deploy) {

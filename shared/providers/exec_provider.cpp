@@ -100,6 +100,11 @@ Result<util::Json> ExecProvider::run(const std::string& operation, util::Json re
                                                                : " exited with " + std::to_string(ran->exit_code)) +
                                              "; its messages are above"};
   }
+  if (ran->output_truncated) {
+    return Error{ErrorKind::unavailable, what + " printed more than " +
+                                             std::to_string(command.max_output / (1024 * 1024)) +
+                                             " MiB on stdout; an answer is one JSON object"};
+  }
   auto answer = util::parse_json(ran->output, what);
   if (!answer) {
     return Error{ErrorKind::unavailable, what + " printed something that is not JSON on stdout: " +

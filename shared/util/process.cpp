@@ -385,7 +385,10 @@ Result<CommandResult> run_command(const CommandRequest& request) {
       char buffer[65536];
       const ssize_t n = ::read(output.get(), buffer, sizeof buffer);
       if (n > 0) {
-        result.output.append(buffer, static_cast<std::size_t>(n));
+        const std::size_t room = request.max_output - std::min(request.max_output, result.output.size());
+        const auto read = static_cast<std::size_t>(n);
+        result.output.append(buffer, std::min(room, read));
+        if (read > room) result.output_truncated = true;
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
         output.reset();
       }

@@ -87,12 +87,16 @@ struct CommandRequest {
   bool inherit_environment = true;          // false: only `environment` (plus PATH)
   bool capture_stderr = false;              // false: stderr passes through to ours
   std::filesystem::path stderr_file;        // when set (and not capturing), stderr goes here
+  // Output beyond this many bytes is read (so the command is never blocked on a full pipe)
+  // and dropped; `output_truncated` says so. Bounds the memory a chatty command can take.
+  std::size_t max_output = 64 * 1024 * 1024;
 };
 
 struct CommandResult {
   int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;
-  std::string output;  // stdout (and stderr when captured)
+  std::string output;  // stdout (and stderr when captured), at most max_output bytes
+  bool output_truncated = false;
 };
 
 // Runs a command to completion. A command that cannot start is `unavailable`; one that

@@ -1,5 +1,6 @@
 #include "shared/notify/notifier_set.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_clock.hpp"
@@ -88,6 +89,18 @@ TEST_CASE("a notifier that failed is reported once and left out for the rest of 
   CHECK(set.notify(set_event(NotificationPhase::end)).ok());
   CHECK(urls == std::vector<std::string>{"https://up.example/hook"});
   CHECK(clock.now() == before_second);
+
+  // The start of an automatic rollback goes to the working one only (it must not delay the
+  // recovery); its end, the page that matters most, is tried on every notifier again.
+  Notification automatic = set_event();
+  automatic.action = HistoryAction::auto_rollback;
+  urls.clear();
+  CHECK(set.notify(automatic).ok());
+  CHECK(urls == std::vector<std::string>{"https://up.example/hook"});
+  automatic.phase = NotificationPhase::end;
+  urls.clear();
+  CHECK_FALSE(set.notify(automatic).ok());
+  CHECK(std::count(urls.begin(), urls.end(), "https://down.example/hook") >= 1);
 }
 
 TEST_CASE("an unusable notifier is reported with the first notification only", "[notify][set]") {

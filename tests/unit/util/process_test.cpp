@@ -30,6 +30,22 @@ TEST_CASE("commands run without a shell, with input, output and exit code", "[pr
   CHECK(result->output == "$HOME *\n");
 }
 
+TEST_CASE("a command's output is kept up to max_output bytes; the rest is read and dropped", "[process]") {
+  CommandRequest request;
+  request.argv = {"head", "-c", "10000000", "/dev/zero"};
+  request.max_output = 4096;
+  auto result = run_command(request);
+  REQUIRE(result.ok());
+  CHECK(result->exit_code == 0);  // never blocked on a full pipe
+  CHECK(result->output.size() == 4096);
+  CHECK(result->output_truncated);
+  request.max_output = 20000000;
+  result = run_command(request);
+  REQUIRE(result.ok());
+  CHECK(result->output.size() == 10000000);
+  CHECK_FALSE(result->output_truncated);
+}
+
 TEST_CASE("a command that does not exist is unavailable; one that hangs is stopped", "[process]") {
   CommandRequest request;
   request.argv = {"/nonexistent/tool"};
