@@ -276,11 +276,29 @@ bool usable_rollback_target(const Pool& pool) {
          pool.meta.smoke == SmokeVerdict::passed && pool.meta.verdict != LiveVerdict::bad;
 }
 
+// A member named like one of the target's servers but at another address is left from an
+// earlier pool that had the same label (its state was lost, the label was used again): taking
+// it for the target's server would route to whatever answers there, or to nothing.
+Status check_stale_members(const Pool& target, const std::vector<Member>& members) {
+  for (const auto& server : target.servers) {
+    const auto name = member_name(target.label(), server.id);
+    for (const auto& member : members) {
+      if (member.name != name || member.address.empty() || member.address == server.address()) continue;
+      return Error{ErrorKind::refused, "the balancer's member " + name + " is at " + member.address + ", but pool " +
+                                           target.label() + "'s server " + server.id + " is at " + server.address() +
+                                           ": a member left from an earlier pool with the same label; take it out "
+                                           "of the balancer by hand, then re-run"};
+    }
+  }
+  return {};
+}
+
 Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<Pool>& pools,
                                const std::vector<Member>& members) {
   const Pool* target = find_pool(pools, request.target);
   PHX_TRY(check_target(request, target));
   PHX_TRY(check_foreign_members(members, request.keep_foreign));
+  if (!target->cold()) PHX_TRY(check_stale_members(*target, members));
   MemberIndex by_name;
   for (const auto& member : members) by_name[member.name] = &member;
 

@@ -504,3 +504,16 @@ TEST_CASE("prune by tier archives only known-good pools and keeps the known-good
   CHECK(by_label(decision)["3"].action == PruneAction::keep);
   CHECK(decision.remove == std::vector<std::string>{"5", "4", "1"});
 }
+
+TEST_CASE("a member named like a target server but at another address is refused, not taken for it",
+          "[planner][stale]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  provider.add_pool("1", 2, 10);
+  balancer.put_live("1:1", "10.9.9.9:1");
+  auto plan = plan_switch({.target = "1"}, provider.pools, members_of(balancer));
+  REQUIRE_FALSE(plan.ok());
+  CHECK(plan.error().kind == ErrorKind::refused);
+  CHECK_THAT(plan.error().message, Catch::Contains("the balancer's member 1:1 is at 10.9.9.9:1"));
+  CHECK_THAT(plan.error().message, Catch::Contains("left from an earlier pool with the same label"));
+}
