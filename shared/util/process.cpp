@@ -326,6 +326,31 @@ void stop_process(const ProcessIdentity& process, std::chrono::milliseconds grac
   }
 }
 
+namespace {
+
+// A child that exits without reading all its input must not kill this process with SIGPIPE,
+// whether or not the program ignores it: the write fails with EPIPE instead. SIGPIPE is blocked
+// in this thread for the write, and one it raised is consumed before the mask is restored.
+ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
+  const ssize_t written = ::write(fd, data, size);
+  const int saved_errno = errno;
+  if (written < 0 && saved_errno == EPIPE) {
+    const timespec no_wait{0, 0};
+    while (sigtimedwait(&pipe_signal, nullptr, &no_wait) == SIGPIPE) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = saved_errno;
+  return written;
+}
+
+}  // namespace
+
 Result<CommandResult> run_command(const CommandRequest& request) {
   if (request.argv.empty()) return Error{ErrorKind::invalid, "empty command"};
   auto input_pipe = make_pipe(request.argv);
@@ -394,8 +419,8 @@ Result<CommandResult> run_command(const CommandRequest& request) {
       }
     }
     if (count > 1 && fds[1].revents != 0) {
-      const ssize_t n =
-          ::write(input.get(), request.input.data() + input_written, request.input.size() - input_written);
+      const ssize_t n = write_without_sigpipe(input.get(), request.input.data() + input_written,
+                                              request.input.size() - input_written);
       if (n > 0) input_written += static_cast<std::size_t>(n);
       if (n < 0 && errno != EAGAIN && errno != EINTR) input_written = request.input.size();  // reader gone
       if (input_written >= request.input.size()) input.reset();

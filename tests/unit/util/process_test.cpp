@@ -30,6 +30,18 @@ TEST_CASE("commands run without a shell, with input, output and exit code", "[pr
   CHECK(result->output == "$HOME *\n");
 }
 
+TEST_CASE("a command that exits without reading its input does not kill the caller with SIGPIPE", "[process]") {
+  // The test runner does not ignore SIGPIPE, as a program using run_command may not either.
+  CommandRequest request;
+  request.argv = {"true"};
+  request.input = std::string(4 * 1024 * 1024, 'x');  // far more than a pipe holds
+  for (int i = 0; i < 20; ++i) {
+    auto result = run_command(request);
+    REQUIRE(result.ok());
+    CHECK(result->exit_code == 0);
+  }
+}
+
 TEST_CASE("a command's output is kept up to max_output bytes; the rest is read and dropped", "[process]") {
   CommandRequest request;
   request.argv = {"head", "-c", "10000000", "/dev/zero"};
