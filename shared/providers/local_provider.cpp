@@ -235,6 +235,12 @@ Result<std::vector<Pool>> LocalProvider::list_pools() {
     }
     // Listed, not skipped: skipping would make the pool look gone while its servers run.
     Pool pool = unreadable_pool(label, record.error().message);
+    // A create that is running writes pool.json before it starts any server: servers found
+    // after a failed read may belong to a record written meanwhile, so it is read once more.
+    if (auto again = load(label)) {
+      pools.push_back(to_pool(*again));
+      continue;
+    }
     if (std::error_code missing; !fs::exists(entry.path() / "pool.json", missing) && pool.servers.empty()) {
       // Servers are recorded before any starts: a create that is running, or one that stopped
       // before it started anything.
