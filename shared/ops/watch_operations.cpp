@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "shared/core/watch.hpp"
+#include "shared/ops/balancer_set.hpp"
 #include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 
@@ -25,6 +26,20 @@ std::vector<Member> members_of_pool(const std::vector<Member>& members, const st
   for (const auto& member : members) {
     const auto owner = parse_member_name(member.name);
     if (owner && owner->label == label) pool.push_back(member);
+  }
+  return pool;
+}
+
+// The pool's members in every balancer. With several, each balancer's are told apart by its
+// name ("2:1 (haproxy-2)"), so the window adds up the traffic of all of them.
+Result<std::vector<Member>> pool_members_everywhere(Services& services, const std::string& label) {
+  PHX_TRY_ASSIGN(const auto balancers, read_every_balancer(services));
+  std::vector<Member> pool;
+  for (const auto& balancer : balancers) {
+    for (auto member : members_of_pool(balancer.members, label)) {
+      if (balancer.entry.named) member.name += " (" + balancer.entry.name + ")";
+      pool.push_back(std::move(member));
+    }
   }
   return pool;
 }
@@ -80,14 +95,14 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
   for (auto next = started + thresholds.interval; next <= deadline; next += thresholds.interval) {
     PHX_TRY(sleep_until(services, next));
     const long long at_ms = util::elapsed_ms(started, services.clock.now());
-    auto members = services.balancer.members();
+    auto members = pool_members_everywhere(services, request.target);
     if (!members) {
       services.reporter.warning("watch: cannot read the balancer: " + members.error().message);
       if (++unreadable >= kUnreadableLimit) return members.error().context("watching pool " + request.target);
       continue;
     }
     unreadable = 0;
-    window.add(at_ms, members_of_pool(*members, request.target));
+    window.add(at_ms, *members);
     window.add_checks(failed_checks(services, request.target));
     services.reporter.step(window.progress(at_ms));
     if (auto breach = window.breach()) return WatchOutcome{.breach = breach, .watched_ms = at_ms};
