@@ -214,3 +214,35 @@ TEST_CASE("one balancer in the list is not named in messages", "[ops][balancers]
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().message == "cannot connect");
 }
+
+TEST_CASE("deploy --watch counts the traffic of every balancer", "[ops][balancers][watch]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+  rig.world.config.watch.thresholds = {.interval = std::chrono::milliseconds(1000),
+                                       .window = std::chrono::seconds(5),
+                                       .min_requests = 20,
+                                       .max_5xx_ratio = 0.05,
+                                       .max_down_members = 0};
+  // Pool 2's traffic through lb-a is clean; through lb-b half of it fails.
+  const auto traffic = [](long long failing) {
+    return [failing](FakeBalancer& balancer) {
+      for (auto& [name, member] : balancer.state) {
+        if (name.rfind("2:", 0) != 0) continue;
+        auto counters = member.counters.value_or(MemberCounters{});
+        counters.requests += 10;
+        counters.http_5xx += failing;
+        member.counters = counters;
+      }
+    };
+  };
+  rig.a.before_read = traffic(0);
+  rig.b.before_read = traffic(5);
+
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 1"));
+  for (FakeBalancer* balancer : {&rig.a, &rig.b}) {
+    CHECK(balancer->admitted() == std::vector<std::string>{"1:1", "1:2"});
+  }
+}
