@@ -78,6 +78,11 @@ TEST_CASE("two HAProxy nodes: deploy and rollback lose no request through either
   TwoBalancerRig rig;
   for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
   rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  const auto dry_run = rig.run("deploy-pipeline", {"deploy", "--label", "2", "--dry-run"});
+  INFO(dry_run.err);
+  REQUIRE(dry_run.exit_code == 0);
+  CHECK_THAT(dry_run.out, Catch::Contains("balancer haproxy-1: plan: make pool 2 live (replacing 1)") &&
+                              Catch::Contains("balancer haproxy-2: plan: make pool 2 live (replacing 1)"));
   Prober through_one(rig.dir.path(), rig.one.url("/"));
   Prober through_two(rig.dir.path(), rig.two.url("/"));
 
@@ -159,4 +164,40 @@ TEST_CASE("a pool live in one HAProxy only is refused by delete and reported by 
   rig.ok("deploy-pipeline", {"repair"});
   CHECK(TwoBalancerRig::routed_by(rig.two) == std::vector<std::string>{"2"});
   CHECK(rig.run("deploy-pipeline", {"status"}).exit_code == 0);
+}
+
+// Not part of the suite (hidden tag): how long a switch of 50 servers takes behind one HAProxy
+// and behind two. Run: phoenix-e2e-tests "[balancers-timing]".
+TEST_CASE("switch time of 50 servers behind one and two HAProxy instances", "[.][balancers-timing]") {
+  TempDir dir;
+  Haproxy one{subdirectory(dir.path(), "haproxy-1")};
+  Haproxy two{subdirectory(dir.path(), "haproxy-2")};
+  ServiceOptions options;
+  options.pool_size = 50;
+  options.smoke_timeout_s = 60;
+  options.file_name = "one.json";
+  const auto config_one = write_service_config(dir.path(), one, options).string();
+  options.file_name = "two.json";
+  const auto config_two = write_service_config(dir.path(), {&one, &two}, options).string();
+  const auto run = [](const std::string& config, const std::string& tool, std::vector<std::string> arguments) {
+    arguments.insert(arguments.end(), {"--config", config});
+    const auto result = run_tool(tool, arguments);
+    INFO(result.err);
+    REQUIRE(result.exit_code == 0);
+    return result;
+  };
+  for (const char* label : {"1", "2"}) run(config_one, "create-pipeline", {"run", "--label", label});
+  const auto timed = [&](const std::string& config, const std::string& label) {
+    const auto result = run(config, "deploy-pipeline", {"deploy", "--label", label});
+    const auto at = result.out.rfind('(');
+    return result.out.substr(at + 1, result.out.find(')', at) - at - 1);
+  };
+  run(config_one, "deploy-pipeline", {"deploy", "--label", "1"});
+  const auto one_forward = timed(config_one, "2");
+  const auto one_back = timed(config_one, "1");
+  run(config_two, "deploy-pipeline", {"deploy", "--label", "1"});  // haproxy-2 catches up
+  const auto two_forward = timed(config_two, "2");
+  const auto two_back = timed(config_two, "1");
+  WARN("50 servers, one HAProxy: " << one_forward << ", " << one_back << "; two HAProxy: " << two_forward << ", "
+                                   << two_back);
 }
