@@ -241,9 +241,10 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
 
 // Invariant 1: a target that did not become healthy is taken out again; whatever served
 // before keeps serving.
-// With several balancers the target is taken out of every one of them (none routed to it yet:
-// admitting waits for every balancer's check); one that cannot be reverted does not keep the
-// others from it.
+// With several balancers the target is taken out of every one of them: in each, its members
+// that were never admitted (none is, in a switch that starts from the old pool: admitting waits
+// for every balancer's check), so whatever serves in each keeps serving. One that cannot be
+// reverted does not keep the others from it.
 Status revert_everywhere(Services& services, const std::string& target, const std::vector<BalancerRun>& runs) {
   std::optional<Error> first_failure;
   for (const auto& run : runs) {
