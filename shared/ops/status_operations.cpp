@@ -68,7 +68,7 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
       .freeze = records.freeze});
 }
 
-bool contains(const std::vector<std::string>& lines, const std::string& line) {
+bool has_line(const std::vector<std::string>& lines, const std::string& line) {
   return std::find(lines.begin(), lines.end(), line) != lines.end();
 }
 
@@ -94,7 +94,7 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
   }
   const auto everywhere = [&](const std::string& line, std::vector<std::string> StatusReport::*field) {
     return std::all_of(reports.begin(), reports.end(),
-                       [&](const StatusReport& other) { return contains(other.*field, line); });
+                       [&](const StatusReport& other) { return has_line(other.*field, line); });
   };
   for (const auto& problem : reports.front().problems) {
     if (everywhere(problem, &StatusReport::problems)) report.problems.push_back(problem);
@@ -110,7 +110,7 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
       report.members.push_back(std::move(row));
     }
     for (const auto& label : own.live) {
-      if (!contains(report.live, label)) report.live.push_back(label);
+      if (!has_line(report.live, label)) report.live.push_back(label);
     }
     for (auto pool : own.standby) {
       pool.label += " in " + entry.name;

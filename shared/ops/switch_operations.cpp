@@ -490,8 +490,7 @@ Status mark_bad(Services& services, const Observation& observation, const std::s
 
 // A rollback goes to a pool that can take traffic: one marked bad or that failed its smoke test
 // needs --force, and whatever plan_switch refuses is refused before anything changes.
-Status check_rollback_target(const Services& services, const Observation& observation, const std::string& target,
-                             bool force) {
+Status check_rollback_target(const Observation& observation, const std::string& target, bool force) {
   const Pool* pool = find_pool(observation.pools, target);
   if (pool != nullptr && pool->readable() && !force &&
       (pool->meta.verdict == LiveVerdict::bad || pool->meta.smoke != SmokeVerdict::passed)) {
@@ -601,7 +600,7 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   services.reporter.step("rolling back from pool " + (choice.from.empty() ? std::string("(none)") : choice.from) +
                          " to pool " + choice.target);
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
-  PHX_TRY(check_rollback_target(services, observation, choice.target, options.force));
+  PHX_TRY(check_rollback_target(observation, choice.target, options.force));
   if (!options.dry_run) PHX_TRY(mark_bad(services, observation, choice.from, reason));
   return switch_to(services, {.operation = Operation::rollback,
                               .request = {.target = choice.target, .force = options.force},

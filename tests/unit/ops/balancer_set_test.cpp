@@ -246,3 +246,21 @@ TEST_CASE("deploy --watch counts the traffic of every balancer", "[ops][balancer
     CHECK(balancer->admitted() == std::vector<std::string>{"1:1", "1:2"});
   }
 }
+
+TEST_CASE("hot standby applies in each balancer that has standby", "[ops][balancers][hot]") {
+  TwoBalancerRig rig;
+  rig.world.config.retention_hot = 1;
+  rig.b.capabilities_.standby = false;  // lb-b admits what it adds (a Hetzner load balancer)
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+
+  auto result = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE(result.ok());
+  CHECK(result->plan.hot == std::vector<std::string>{"1"});
+  // lb-a keeps pool 1 on standby; lb-b cannot, so it removes it.
+  CHECK(rig.a.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  REQUIRE(rig.a.state.count("1:1") == 1);
+  CHECK(on_standby(rig.a.state.at("1:1")));
+  CHECK(rig.b.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  CHECK(rig.b.state.count("1:1") == 0);
+}
