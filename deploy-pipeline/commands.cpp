@@ -40,7 +40,15 @@ Result<std::string> required_label(const CommandContext& context, const char* co
 }
 
 std::string switch_summary(const std::string& operation, const ops::SwitchResult& result) {
-  if (result.dry_run) return render_plan(result.plan);
+  if (result.dry_run && result.balancer_plans.empty()) return render_plan(result.plan);
+  if (result.dry_run) {
+    // Several balancers: each one's plan; the switch runs each kind of step in all of them
+    // before the next kind.
+    std::string out;
+    for (const auto& balancer : result.balancer_plans)
+      out += "balancer " + balancer.balancer + ": " + render_plan(balancer.plan);
+    return out;
+  }
   if (result.plan.steps.empty()) return "pool " + result.plan.target + " is live (it already was)\n";
   std::string out = operation + ": pool " + result.plan.target + " is live";
   if (!result.plan.from.empty()) out += ", replacing " + util::join(result.plan.from, ", ");

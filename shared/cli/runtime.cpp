@@ -209,35 +209,40 @@ Status Runtime::wire_provider() {
       cfg.provider);
 }
 
-Status Runtime::wire_balancer() {
+// Every entry of `balancers` (or the one `balancer`), in order; each has its own connection.
+Status Runtime::wire_balancers() {
   const config::Config& cfg = config_;
-  return std::visit(
-      Overloaded{
-          [&](const config::HaproxyBalancerConfig& haproxy) -> Status {
-            haproxy_channel_ =
-                std::make_unique<haproxy::SocketRuntimeChannel>(haproxy.socket, std::chrono::seconds(10));
-            balancer_ = std::make_unique<haproxy::HaproxyBalancer>(
-                *haproxy_channel_, haproxy::HaproxySettings{.backend = haproxy.backend,
-                                                            .check_interval_ms = haproxy.check.interval_ms,
-                                                            .rise = haproxy.check.rise,
-                                                            .fall = haproxy.check.fall,
-                                                            .config_file = haproxy.config_file});
-            return {};
-          },
-          [&](const config::HcloudBalancerConfig& hcloud_config) -> Status {
-            if (!hcloud_api_) {
-              return Error{ErrorKind::invalid, cfg.file.string() +
-                                                   ": balancer.type 'hcloud' needs provider.type 'hcloud' (a Hetzner "
-                                                   "load balancer targets Hetzner servers)"};
-            }
-            balancer_ = std::make_unique<hcloud::HcloudBalancer>(
-                *hcloud_api_, hcloud::BalancerSettings{.service = cfg.service,
-                                                       .load_balancer = hcloud_config.load_balancer,
-                                                       .use_private_ip = hcloud_config.use_private_ip});
-            return {};
-          },
-      },
-      cfg.balancer.kind);
+  for (const auto& entry : cfg.balancers) {
+    auto balancer = std::visit(
+        Overloaded{
+            [&](const config::HaproxyBalancerConfig& haproxy) -> Result<std::unique_ptr<Balancer>> {
+              auto& channel = haproxy_channels_.emplace_back(
+                  std::make_unique<haproxy::SocketRuntimeChannel>(haproxy.socket, std::chrono::seconds(10)));
+              return std::unique_ptr<Balancer>(std::make_unique<haproxy::HaproxyBalancer>(
+                  *channel, haproxy::HaproxySettings{.backend = haproxy.backend,
+                                                     .check_interval_ms = haproxy.check.interval_ms,
+                                                     .rise = haproxy.check.rise,
+                                                     .fall = haproxy.check.fall,
+                                                     .config_file = haproxy.config_file}));
+            },
+            [&](const config::HcloudBalancerConfig& hcloud_config) -> Result<std::unique_ptr<Balancer>> {
+              if (!hcloud_api_) {
+                return Error{ErrorKind::invalid, cfg.file.string() +
+                                                     ": balancer.type 'hcloud' needs provider.type 'hcloud' (a "
+                                                     "Hetzner load balancer targets Hetzner servers)"};
+              }
+              return std::unique_ptr<Balancer>(std::make_unique<hcloud::HcloudBalancer>(
+                  *hcloud_api_, hcloud::BalancerSettings{.service = cfg.service,
+                                                         .load_balancer = hcloud_config.load_balancer,
+                                                         .use_private_ip = hcloud_config.use_private_ip}));
+            },
+        },
+        entry.kind);
+    if (!balancer) return balancer.error();
+    balancers_.push_back(std::move(*balancer));
+  }
+  if (balancers_.empty()) return Error{ErrorKind::invalid, cfg.file.string() + ": no balancer is configured"};
+  return {};
 }
 
 // `state: {"type": "file"}` (the default) keeps the store wire_provider chose: a directory
@@ -299,17 +304,25 @@ void Runtime::wire_notifiers() {
   }
 }
 
+std::vector<ops::NamedBalancer> Runtime::named_balancers() const {
+  std::vector<ops::NamedBalancer> named;
+  if (balancers_.size() < 2) return named;  // the one balancer needs no name
+  for (std::size_t i = 0; i < balancers_.size(); ++i) named.push_back({config_.balancers[i].name, balancers_[i].get()});
+  return named;
+}
+
 Status Runtime::wire(config::Config config) {
   config_ = std::move(config);
   PHX_TRY(wire_provider());
-  PHX_TRY(wire_balancer());
+  PHX_TRY(wire_balancers());
   PHX_TRY(wire_state());
   wire_notifiers();
   const auto ci_context = ci::read_ci_context(environment_);
   services_ = std::make_unique<ops::Services>(ops::Services{
       .config = config_,
       .provider = *provider_,
-      .balancer = *balancer_,
+      .balancer = *balancers_.front(),
+      .balancers = named_balancers(),
       .state = *state_,
       .http = http(),
       .clock = *clock_,

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "shared/ci/ci_context.hpp"
 #include "shared/cli/command.hpp"
@@ -54,7 +55,8 @@ class Runtime {
  private:
   Status wire(config::Config config);
   Status wire_provider();
-  Status wire_balancer();
+  Status wire_balancers();
+  std::vector<ops::NamedBalancer> named_balancers() const;
   Status wire_state();
   void wire_notifiers();
 
@@ -66,9 +68,9 @@ class Runtime {
   config::Config config_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<hcloud::Api> hcloud_api_;
-  std::unique_ptr<haproxy::RuntimeChannel> haproxy_channel_;
+  std::vector<std::unique_ptr<haproxy::RuntimeChannel>> haproxy_channels_;
   std::unique_ptr<Provider> provider_;
-  std::unique_ptr<Balancer> balancer_;
+  std::vector<std::unique_ptr<Balancer>> balancers_;  // in the configuration's order
   std::unique_ptr<StateStore> state_;
   std::unique_ptr<notify::NotifierSet> notifier_;
   std::unique_ptr<ops::Services> services_;

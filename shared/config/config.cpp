@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <set>
 
 #include "shared/config/reader.hpp"
 #include "shared/core/label.hpp"
@@ -278,18 +280,70 @@ void read_provider(ObjectReader& root, Config& config, Status& status) {
   if (status.ok()) status = reader->finish();
 }
 
+// One balancer object: the keys every type has, then the type's own.
+BalancerConfig read_one_balancer(ObjectReader& reader, const Config& config) {
+  BalancerConfig balancer;
+  balancer.name = reader.string("name", false).value_or("");
+  if (auto timeout = reader.integer("health_timeout_s", false, 1, kMaxSeconds)) {
+    balancer.health_timeout = std::chrono::seconds(*timeout);
+  }
+  if (auto timeout = reader.integer("drain_timeout_s", false, 0, kMaxSeconds)) {
+    balancer.drain_timeout = std::chrono::seconds(*timeout);
+  }
+  balancer.allow_foreign_servers = reader.boolean("allow_foreign_servers", false).value_or(false);
+  read_typed(reader, config, balancer.kind, "balancer");
+  return balancer;
+}
+
+// Names not given are "<type>-<n>", the nth balancer of that type; every name must be unique.
+void name_balancers(ObjectReader& root, std::vector<BalancerConfig>& balancers) {
+  std::map<std::string, int> per_type;
+  std::set<std::string> seen;
+  for (auto& balancer : balancers) {
+    const std::string type(balancer_type(balancer));
+    const int nth = ++per_type[type];
+    if (balancer.name.empty()) balancer.name = type + "-" + std::to_string(nth);
+  }
+  for (const auto& balancer : balancers) {
+    if (!validate_label(balancer.name, "balancer name").ok()) {
+      root.fail("balancers", "balancer name '" + util::printable(balancer.name, 40) +
+                                 "' must be 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit");
+      return;
+    }
+    if (!seen.insert(balancer.name).second) {
+      root.fail("balancers", "two balancers are named '" + balancer.name + "'; give each a unique \"name\"");
+      return;
+    }
+  }
+}
+
+// `balancer` (one object) or `balancers` (a list of them); exactly one of the two.
 void read_balancer(ObjectReader& root, Config& config, Status& status) {
-  auto reader = root.object("balancer", true);
-  if (!reader) return;
-  if (auto timeout = reader->integer("health_timeout_s", false, 1, kMaxSeconds)) {
-    config.balancer.health_timeout = std::chrono::seconds(*timeout);
+  constexpr std::size_t kMaxBalancers = 16;
+  if (root.has("balancer") && root.has("balancers")) {
+    root.fail("balancers", "give either \"balancer\" (one) or \"balancers\" (a list), not both");
+    root.accept_rest();
+    return;
   }
-  if (auto timeout = reader->integer("drain_timeout_s", false, 0, kMaxSeconds)) {
-    config.balancer.drain_timeout = std::chrono::seconds(*timeout);
+  if (root.has("balancers")) {
+    auto entries = root.object_array("balancers", true);
+    if (!entries) return;
+    if (entries->empty()) root.fail("balancers", "needs at least one balancer");
+    if (entries->size() > kMaxBalancers) root.fail("balancers", "at most 16 balancers");
+    for (auto& reader : *entries) {
+      config.balancers.push_back(read_one_balancer(reader, config));
+      const auto entry_status = reader.finish();
+      if (!entry_status.ok() && status.ok()) status = entry_status;
+    }
+  } else {
+    auto reader = root.object("balancer", true);
+    if (!reader) return;
+    config.balancers.push_back(read_one_balancer(*reader, config));
+    if (status.ok()) status = reader->finish();
   }
-  config.balancer.allow_foreign_servers = reader->boolean("allow_foreign_servers", false).value_or(false);
-  read_typed(*reader, config, config.balancer.kind, "balancer");
-  if (status.ok()) status = reader->finish();
+  if (config.balancers.empty()) return;
+  name_balancers(root, config.balancers);
+  config.balancer = config.balancers.front();
 }
 
 void read_state(ObjectReader& root, Config& config, Status& status) {
@@ -468,6 +522,10 @@ Result<Config> load_config(const fs::path& file) {
     return Error{ErrorKind::invalid, text.error().message + " (pass --config FILE or set PHOENIX_CONFIG)"};
   }
   return parse_config(*text, file);
+}
+
+std::string_view balancer_type(const BalancerConfig& balancer) {
+  return std::visit([](const auto& kind) { return std::remove_cvref_t<decltype(kind)>::kType; }, balancer.kind);
 }
 
 fs::path choose_config_file(const std::optional<std::string>& option, const std::optional<std::string>& environment) {

@@ -83,6 +83,9 @@ struct HcloudBalancerConfig {
 using BalancerKind = std::variant<HaproxyBalancerConfig, HcloudBalancerConfig>;
 
 struct BalancerConfig {
+  // Names the balancer in messages, the intent record and status: "name", else "<type>-<n>"
+  // (the nth balancer of its type); unique within a configuration.
+  std::string name;
   BalancerKind kind;
   std::chrono::seconds health_timeout{30};
   std::chrono::seconds drain_timeout{30};
@@ -151,6 +154,10 @@ struct Config {
   int pool_size = 1;
   ProviderConfig provider;
   SmokeTestConfig smoke_test;
+  // Every balancer the service sits behind (`balancers`, or the one `balancer`), in the order
+  // of the file; a switch acts on all of them as one unit (docs/scaling.md).
+  std::vector<BalancerConfig> balancers;
+  // The first of `balancers`, for the settings read where one balancer is meant.
   BalancerConfig balancer;
   StateConfig state;  // default: the provider's own store
   int retention_keep = 3;
@@ -164,6 +171,9 @@ struct Config {
   WatchSettings watch;               // deploy --watch: thresholds and checks
   std::vector<NotifierConfig> notify;
 };
+
+// "haproxy", "hcloud": the type of a balancer.
+std::string_view balancer_type(const BalancerConfig& balancer);
 
 // Reads and validates a configuration file. Every error is `invalid` and names the file,
 // the key and, where it can, the line.

@@ -201,10 +201,15 @@ std::string render_status_table(const StatusReport& report) {
   for (const auto& note : report.notes) out += "note     " + note + "\n";
   if (!report.members.empty()) {
     out += "\n";
+    // With several balancers each row says whose member it is.
+    const bool several = std::any_of(report.members.begin(), report.members.end(),
+                                     [](const MemberRow& member) { return !member.balancer.empty(); });
     std::vector<std::vector<std::string>> rows = {{"POOL", "SERVER", "ADDRESS", "STATE", "HEALTH", "CONNECTIONS"}};
+    if (several) rows.front().insert(rows.front().begin(), "BALANCER");
     for (const auto& member : report.members) {
       rows.push_back({member.pool.empty() ? "?" : member.pool, member.server, member.address, member.state,
                       member.health, std::to_string(member.sessions)});
+      if (several) rows.back().insert(rows.back().begin(), member.balancer);
     }
     out += render_table(rows);
   }
@@ -235,6 +240,7 @@ std::string render_status_json(const StatusReport& report) {
   cJSON* members = cJSON_AddArrayToObject(document.get(), "members");
   for (const auto& member : report.members) {
     cJSON* item = cJSON_CreateObject();
+    if (!member.balancer.empty()) util::add_string(item, "balancer", member.balancer);
     util::add_string(item, "pool", member.pool);
     util::add_string(item, "server", member.server);
     util::add_string(item, "address", member.address);

@@ -14,7 +14,8 @@
 namespace phoenix {
 
 struct MemberRow {
-  std::string pool;  // "" when the member was not added by Phoenix
+  std::string balancer;  // its name when the service has several balancers, else ""
+  std::string pool;      // "" when the member was not added by Phoenix
   std::string server;
   std::string address;
   std::string state;   // ready, standby, drain, maint

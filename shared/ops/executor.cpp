@@ -42,7 +42,7 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
       if (!outcome.status.ok()) return outcome;
     }
     const std::string description = describe(step);
-    reporter_.step(description);
+    reporter_.step(options_.message_prefix + description);
     const auto step_started = clock_.now();
     Status status;
     switch (step.kind) {
@@ -113,7 +113,8 @@ Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
                    "members vanished from the balancer while waiting for them: " + util::join(missing, ", ")};
     }
     if (waiting.empty()) {
-      reporter_.detail("healthy after " + util::format_duration_ms(util::elapsed_ms(started, clock_.now())));
+      reporter_.detail(options_.message_prefix + "healthy after " +
+                       util::format_duration_ms(util::elapsed_ms(started, clock_.now())));
       return {};
     }
     if (clock_.now() >= deadline) {
@@ -155,11 +156,13 @@ Status SwitchExecutor::wait_drained(const Step& step) {
       }
     }
     if (connected.empty()) {
-      reporter_.detail("drained after " + util::format_duration_ms(util::elapsed_ms(started, clock_.now())));
+      reporter_.detail(options_.message_prefix + "drained after " +
+                       util::format_duration_ms(util::elapsed_ms(started, clock_.now())));
       return {};
     }
     if (clock_.now() >= deadline) {
-      reporter_.warning("drain timed out after " + util::format_duration_ms(options_.drain_timeout.count()) +
+      reporter_.warning(options_.message_prefix + "drain timed out after " +
+                        util::format_duration_ms(options_.drain_timeout.count()) +
                         " (balancer.drain_timeout_s); still connected: " + util::join(connected, ", "));
       return {};
     }
@@ -181,12 +184,13 @@ Status SwitchExecutor::remove(const Step& step, SwitchOutcome& outcome) {
     pending = change->still_connected;
     if (pending.empty()) return {};
     if (clock_.now() >= deadline) {
-      reporter_.warning("left in maintenance because connections are still open: " + util::join(pending, ", ") +
-                        "; the next deploy or 'deploy-pipeline repair' removes them");
+      reporter_.warning(options_.message_prefix + "left in maintenance because connections are still open: " +
+                        util::join(pending, ", ") + "; the next deploy or 'deploy-pipeline repair' removes them");
       outcome.left_in_maintenance = pending;
       return {};
     }
-    reporter_.detail("waiting for connections to close before removing " + util::join(pending, ", "));
+    reporter_.detail(options_.message_prefix + "waiting for connections to close before removing " +
+                     util::join(pending, ", "));
     PHX_TRY(check_stop("while waiting to remove members with open connections"));
     clock_.sleep_for(options_.poll_interval);
   }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "shared/core/balancer.hpp"
@@ -25,6 +26,8 @@ struct ExecutorOptions {
   // Polled before each step and while waiting: true ends the run at that safe point with an
   // ErrorCode::interrupted error (SIGINT or SIGTERM; see util/interrupt.hpp).
   std::function<bool()> stop_requested;
+  // In front of every message ("balancer haproxy-2: ") when the service has several balancers.
+  std::string message_prefix;
 };
 
 struct SwitchOutcome {

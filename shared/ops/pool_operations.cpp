@@ -1,8 +1,10 @@
 #include "shared/ops/pool_operations.hpp"
 
+#include <algorithm>
 #include <functional>
 
 #include "shared/core/label.hpp"
+#include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/smoke_runner.hpp"
@@ -40,16 +42,33 @@ HistoryEvent removal_event(Services& services, HistoryAction action, const std::
 
 // Takes a hot pool's idle standby members out of the balancer, guarded on the same connection
 // as the removal, and keeps the restart copy in step.
-Status take_out_of_standby(Services& services, const Pool& pool, const std::vector<std::string>& standby) {
-  services.reporter.step("taking pool " + pool.label() + " off standby: removing " +
+Status take_out_of_standby(const BalancerEntry& entry, Services& services, const Pool& pool,
+                           const std::vector<std::string>& standby) {
+  services.reporter.step(entry.prefix() + "taking pool " + pool.label() + " off standby: removing " +
                          util::plural(standby.size(), "member") + " from the balancer");
-  PHX_TRY_ASSIGN(const auto change, services.balancer.remove_idle_standby(standby));
-  if (!change.applied) {
-    return Error{ErrorKind::refused, "pool " + pool.label() + " changed in the balancer meanwhile: " + change.refusal +
-                                         "; nothing was destroyed"};
+  auto change = entry.balancer->remove_idle_standby(standby);
+  if (!change) return entry.name_in(change.error());
+  if (!change->applied) {
+    return entry.name_in(Error{ErrorKind::refused, "pool " + pool.label() + " changed in the balancer meanwhile: " +
+                                                       change->refusal + "; nothing was destroyed"});
   }
-  PHX_TRY_ASSIGN(const auto members, services.balancer.members());
-  return services.balancer.persist(members);
+  auto members = entry.balancer->members();
+  if (!members) return entry.name_in(members.error());
+  if (auto persisted = entry.balancer->persist(*members); !persisted.ok()) return entry.name_in(persisted.error());
+  return {};
+}
+
+// Which members of `pool` each balancer holds on standby (to take out before deleting it);
+// refused, naming the balancer, while any balancer routes to the pool or holds its connections.
+Result<std::vector<std::vector<std::string>>> deletable_everywhere(const Pool& pool,
+                                                                   const std::vector<BalancerMembers>& balancers) {
+  std::vector<std::vector<std::string>> standby;
+  for (const auto& balancer : balancers) {
+    auto idle = check_deletable(pool, balancer.members);
+    if (!idle) return balancer.entry.name_in(idle.error());
+    standby.push_back(std::move(*idle));
+  }
+  return standby;
 }
 
 // A further rule a delete must pass, judged on the members read just before destroying.
@@ -58,11 +77,13 @@ using DeleteRule = std::function<Status(const std::vector<Member>& members)>;
 // Destroys one pool after re-reading the balancer: the check that keeps invariant 2. Members
 // on standby with no connections are taken out first; any other membership refuses.
 Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteRule& rule = nullptr) {
-  auto members = services.balancer.members();
-  if (!members) return members.error().context("reading the balancer before deleting pool " + pool.label());
-  PHX_TRY_ASSIGN(const auto standby, check_deletable(pool, *members));
-  if (rule) PHX_TRY(rule(*members));
-  if (!standby.empty()) PHX_TRY(take_out_of_standby(services, pool, standby));
+  auto balancers = read_every_balancer(services);
+  if (!balancers) return balancers.error().context("reading the balancer before deleting pool " + pool.label());
+  PHX_TRY_ASSIGN(const auto standby, deletable_everywhere(pool, *balancers));
+  if (rule) PHX_TRY(rule(all_members(*balancers)));
+  for (std::size_t i = 0; i < balancers->size(); ++i) {
+    if (!standby[i].empty()) PHX_TRY(take_out_of_standby((*balancers)[i].entry, services, pool, standby[i]));
+  }
   services.reporter.step("destroying pool " + pool.label() + " (" + util::plural(pool.servers.size(), "server") +
                          (pool.archive ? " and snapshot " + pool.archive->id : std::string()) + ")");
   return services.provider.destroy_pool(pool);
@@ -206,7 +227,7 @@ Result<PoolListing> list_pools(Services& services) {
     listing.prices_error = prices.error().message;
     services.reporter.warning("cannot estimate what the pools cost: " + prices.error().message);
   }
-  auto members = services.balancer.members();
+  auto members = every_member(services);
   if (members) {
     listing.live = live_labels(*members);
     listing.in_balancer = member_labels(*members);
@@ -228,11 +249,13 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
     return check_keeps_rollback_target(options.label, pools, members, services.config.retention_keep_good);
   };
   if (options.dry_run) {
-    PHX_TRY_ASSIGN(const auto members, services.balancer.members());
-    PHX_TRY_ASSIGN(const auto standby, check_deletable(*pool, members));
-    PHX_TRY(keeps_rollback_target(members));
+    PHX_TRY_ASSIGN(const auto balancers, read_every_balancer(services));
+    PHX_TRY_ASSIGN(const auto standby, deletable_everywhere(*pool, balancers));
+    PHX_TRY(keeps_rollback_target(all_members(balancers)));
+    const bool on_standby =
+        std::any_of(standby.begin(), standby.end(), [](const auto& names) { return !names.empty(); });
     services.reporter.step("dry run: would " +
-                           (standby.empty() ? std::string() : "take pool " + options.label + " off standby and ") +
+                           (!on_standby ? std::string() : "take pool " + options.label + " off standby and ") +
                            "destroy pool " + options.label + " (" + util::plural(pool->servers.size(), "server") + ")");
     return {};
   }
@@ -295,7 +318,7 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
                                                  options.dry_run, options.break_lock));
   auto pools = services.provider.list_pools();
   if (!pools) return pools.error();
-  auto members = services.balancer.members();
+  auto members = every_member(services);
   if (!members) return members.error();
   // Prune deletes by age and verdict, and an unreadable pool has neither: it stays until an
   // operator deletes it by label (status reports it).
@@ -346,7 +369,7 @@ Status power_pool(Services& services, const Pool& pool, PowerState power) {
   }
   if (power == PowerState::off) {
     // Powering off a pool the balancer routes to would take servers out from under traffic.
-    auto members = services.balancer.members();
+    auto members = every_member(services);
     if (!members) return members.error();
     auto deletable = check_deletable(pool, *members);
     if (!deletable) return deletable.error();

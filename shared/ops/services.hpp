@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "shared/config/config.hpp"
 #include "shared/core/balancer.hpp"
@@ -26,10 +27,20 @@ struct Identity {
   std::string revision;  // the source revision being built
 };
 
+// One of several balancers the service sits behind, with its name from the configuration.
+struct NamedBalancer {
+  std::string name;
+  Balancer* balancer = nullptr;
+};
+
 struct Services {
   const config::Config& config;
   Provider& provider;
+  // The first (or only) balancer. Operations reach every balancer through ops/balancer_set.
   Balancer& balancer;
+  // Every balancer, in the configuration's order, `balancer` first, when there are several;
+  // empty when `balancer` is the only one. A switch acts on all of them as one unit.
+  std::vector<NamedBalancer> balancers;
   StateStore& state;
   HttpClient& http;
   util::Clock& clock;

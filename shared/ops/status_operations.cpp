@@ -1,6 +1,10 @@
 #include "shared/ops/status_operations.hpp"
 
+#include <algorithm>
+
+#include "shared/ops/balancer_set.hpp"
 #include "shared/ops/history_log.hpp"
+#include "shared/util/strings.hpp"
 
 namespace phoenix::ops {
 
@@ -17,34 +21,123 @@ std::optional<T> read_or_report(Result<std::optional<T>> read, std::vector<std::
   return std::nullopt;
 }
 
+// The records status reads besides the balancers, read once.
+struct SharedRecords {
+  std::optional<Intent> intent;
+  std::optional<LockHolder> lock;
+  std::optional<std::string> lock_staleness;
+  bool operation_in_progress = false;
+  std::optional<HistoryEvent> last_switch;
+  std::optional<Freeze> freeze;
+};
+
+SharedRecords read_shared(Services& services, std::vector<std::string>& unreadable) {
+  SharedRecords records;
+  records.intent = read_or_report(services.state.read_intent(), unreadable, "the intent record",
+                                  "if no deploy is running, 'deploy-pipeline repair' replaces it");
+  records.lock = read_or_report(services.state.read_lock(), unreadable, "the deploy lock",
+                                "the next deploy must take it over with --break-lock");
+  records.last_switch = read_or_report(services.state.last_switch(), unreadable, "the last switch in history",
+                                       "'deploy-pipeline history' shows what can be read");
+  records.freeze = read_or_report(services.state.read_freeze(), unreadable, "the freeze record",
+                                  "'deploy-pipeline unfreeze' removes it");
+  if (records.lock) {
+    records.lock_staleness = services.state.staleness(*records.lock, services.config.lock_stale_after);
+    records.operation_in_progress = records.intent.has_value() && !records.lock_staleness;
+  }
+  return records;
+}
+
+StatusReport balancer_report(Services& services, const BalancerMembers& balancer, const std::vector<Pool>& pools,
+                             const SharedRecords& records, std::vector<std::string>& unreadable) {
+  const BalancerEntry& entry = balancer.entry;
+  return build_status(StatusInputs{
+      .service = services.config.service,
+      .pools = pools,
+      .members = balancer.members,
+      .intent = records.intent,
+      .lock = records.lock,
+      .lock_staleness = records.lock_staleness,
+      .operation_in_progress = records.operation_in_progress,
+      .durable = read_or_report(entry.balancer->durable_members(), unreadable,
+                                entry.prefix() + "the membership the balancer restarts with", "fix the file it names"),
+      .last_switch = records.last_switch,
+      .foreign_allowed = entry.settings->allow_foreign_servers,
+      .standby_supported = entry.balancer->capabilities().standby,
+      .balancer = entry.balancer->describe(),
+      .freeze = records.freeze});
+}
+
+bool has_line(const std::vector<std::string>& lines, const std::string& line) {
+  return std::find(lines.begin(), lines.end(), line) != lines.end();
+}
+
+// Several balancers: every balancer's members and findings, named after it; a finding every
+// balancer makes alike (the intent record, the lock) is said once; a pool live in one balancer
+// and not in another is a problem of its own (a switch left half done: 'deploy-pipeline
+// repair' converges them).
+StatusReport several_balancers(Services& services, const std::vector<BalancerMembers>& balancers,
+                               const std::vector<Pool>& pools, const SharedRecords& records,
+                               std::vector<std::string>& unreadable) {
+  std::vector<StatusReport> reports;
+  for (const auto& balancer : balancers)
+    reports.push_back(balancer_report(services, balancer, pools, records, unreadable));
+  StatusReport report = reports.front();
+  report.members.clear();
+  report.live.clear();
+  report.standby.clear();
+  report.notes.clear();
+  report.problems.clear();
+  for (const auto& line : live_divergence(balancers)) {
+    report.problems.push_back("the balancers differ: " + line +
+                              "; 'deploy-pipeline repair' makes the same pool live in all of them");
+  }
+  const auto everywhere = [&](const std::string& line, std::vector<std::string> StatusReport::*field) {
+    return std::all_of(reports.begin(), reports.end(),
+                       [&](const StatusReport& other) { return has_line(other.*field, line); });
+  };
+  for (const auto& problem : reports.front().problems) {
+    if (everywhere(problem, &StatusReport::problems)) report.problems.push_back(problem);
+  }
+  for (const auto& note : reports.front().notes) {
+    if (everywhere(note, &StatusReport::notes)) report.notes.push_back(note);
+  }
+  for (std::size_t i = 0; i < balancers.size(); ++i) {
+    const auto& own = reports[i];
+    const auto& entry = balancers[i].entry;
+    for (auto row : own.members) {
+      row.balancer = entry.name;
+      report.members.push_back(std::move(row));
+    }
+    for (const auto& label : own.live) {
+      if (!has_line(report.live, label)) report.live.push_back(label);
+    }
+    for (auto pool : own.standby) {
+      pool.label += " in " + entry.name;
+      report.standby.push_back(std::move(pool));
+    }
+    report.notes.push_back(entry.prefix() + entry.balancer->describe() + ", live " +
+                           (own.live.empty() ? std::string("none") : util::join(own.live, ", ")));
+    for (const auto& note : own.notes) {
+      if (!everywhere(note, &StatusReport::notes)) report.notes.push_back(entry.prefix() + note);
+    }
+    for (const auto& problem : own.problems) {
+      if (!everywhere(problem, &StatusReport::problems)) report.problems.push_back(entry.prefix() + problem);
+    }
+  }
+  std::sort(report.live.begin(), report.live.end());
+  return report;
+}
+
 }  // namespace
 
 Result<StatusReport> status(Services& services) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
-  PHX_TRY_ASSIGN(const auto members, services.balancer.members());
+  PHX_TRY_ASSIGN(const auto balancers, read_every_balancer(services));
   std::vector<std::string> unreadable;
-  StatusInputs inputs{
-      .service = services.config.service,
-      .pools = pools,
-      .members = members,
-      .intent = read_or_report(services.state.read_intent(), unreadable, "the intent record",
-                               "if no deploy is running, 'deploy-pipeline repair' replaces it"),
-      .lock = read_or_report(services.state.read_lock(), unreadable, "the deploy lock",
-                             "the next deploy must take it over with --break-lock"),
-      .durable = read_or_report(services.balancer.durable_members(), unreadable,
-                                "the membership the balancer restarts with", "fix the file it names"),
-      .last_switch = read_or_report(services.state.last_switch(), unreadable, "the last switch in history",
-                                    "'deploy-pipeline history' shows what can be read"),
-      .foreign_allowed = services.config.balancer.allow_foreign_servers,
-      .standby_supported = services.balancer.capabilities().standby,
-      .balancer = services.balancer.describe(),
-      .freeze = read_or_report(services.state.read_freeze(), unreadable, "the freeze record",
-                               "'deploy-pipeline unfreeze' removes it")};
-  if (inputs.lock) {
-    inputs.lock_staleness = services.state.staleness(*inputs.lock, services.config.lock_stale_after);
-    inputs.operation_in_progress = inputs.intent.has_value() && !inputs.lock_staleness;
-  }
-  auto report = build_status(inputs);
+  const auto records = read_shared(services, unreadable);
+  auto report = balancers.size() > 1 ? several_balancers(services, balancers, pools, records, unreadable)
+                                     : balancer_report(services, balancers.front(), pools, records, unreadable);
   report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
   return report;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/executor.hpp"
 #include "shared/ops/history_log.hpp"
@@ -31,13 +32,80 @@ struct SwitchJob {
 
 struct Observation {
   std::vector<Pool> pools;
-  std::vector<Member> members;
+  std::vector<Member> members;  // every balancer's, in one list: live anywhere is live
+  std::vector<BalancerMembers> balancers;
 };
 
 Result<Observation> observe(Services& services) {
   PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
-  PHX_TRY_ASSIGN(auto members, services.balancer.members());
-  return Observation{.pools = std::move(pools), .members = std::move(members)};
+  PHX_TRY_ASSIGN(auto balancers, read_every_balancer(services));
+  auto members = all_members(balancers);
+  return Observation{.pools = std::move(pools), .members = std::move(members), .balancers = std::move(balancers)};
+}
+
+// One balancer's part of a switch: its own plan, from its own members, and how far it got.
+struct BalancerRun {
+  BalancerEntry entry;
+  std::string instance_at_start;
+  SwitchPlan plan;
+};
+
+// A step of one balancer's plan, in the order the switch runs them.
+struct ScheduledStep {
+  std::size_t balancer = 0;
+  std::size_t step = 0;
+};
+
+// Step-major order: each kind of step runs in every balancer before the next kind starts, so
+// the new members passed every balancer's own check before any balancer routes to them, and
+// every balancer routes to them before any drains the old ones. Each plan keeps its own order
+// (the kinds are walked in the planner's order, repeatedly, taking each balancer's next step
+// when it is of that kind).
+std::vector<ScheduledStep> step_major(const std::vector<BalancerRun>& runs) {
+  static constexpr StepKind kOrder[] = {StepKind::add_standby, StepKind::standby,      StepKind::wait_healthy,
+                                        StepKind::persist,     StepKind::admit,        StepKind::standby,
+                                        StepKind::drain,       StepKind::wait_drained, StepKind::persist,
+                                        StepKind::remove,      StepKind::persist};
+  std::vector<std::size_t> next(runs.size(), 0);
+  std::vector<ScheduledStep> order;
+  bool progressed = true;
+  while (progressed) {
+    progressed = false;
+    for (const StepKind kind : kOrder) {
+      for (std::size_t b = 0; b < runs.size(); ++b) {
+        const auto& steps = runs[b].plan.steps;
+        if (next[b] < steps.size() && steps[next[b]].kind == kind) {
+          order.push_back({b, next[b]++});
+          progressed = true;
+        }
+      }
+    }
+  }
+  // A plan in an order the walk does not know keeps its own order, after the others.
+  for (std::size_t b = 0; b < runs.size(); ++b) {
+    while (next[b] < runs[b].plan.steps.size()) order.push_back({b, next[b]++});
+  }
+  return order;
+}
+
+void add_unique(std::vector<std::string>& to, const std::vector<std::string>& labels) {
+  for (const auto& label : labels) {
+    if (std::find(to.begin(), to.end(), label) == to.end()) to.push_back(label);
+  }
+}
+
+// The switch as one plan: `from` and `hot` over every balancer, the steps in `order`.
+SwitchPlan combined_plan(const std::string& target, const std::vector<BalancerRun>& runs,
+                         const std::vector<ScheduledStep>& order) {
+  SwitchPlan plan;
+  plan.target = target;
+  for (const auto& run : runs) {
+    add_unique(plan.from, run.plan.from);
+    add_unique(plan.hot, run.plan.hot);
+    if (!plan.wake) plan.wake = run.plan.wake;
+  }
+  for (const auto& scheduled : order) plan.steps.push_back(runs[scheduled.balancer].plan.steps[scheduled.step]);
+  return plan;
 }
 
 // How one plan-and-execute pass ended: with the switch's result, or with the balancer having
@@ -85,10 +153,11 @@ Status mark_replaced_pools_good(Services& services, const Observation& observati
   return {};
 }
 
-ExecutorOptions executor_options(const Services& services) {
-  return {.health_timeout = services.config.balancer.health_timeout,
-          .drain_timeout = services.config.balancer.drain_timeout,
-          .stop_requested = services.stop_requested};
+ExecutorOptions executor_options(const Services& services, const BalancerEntry& entry) {
+  return {.health_timeout = entry.settings->health_timeout,
+          .drain_timeout = entry.settings->drain_timeout,
+          .stop_requested = services.stop_requested,
+          .message_prefix = entry.prefix()};
 }
 
 // Where a switch stopped early leaves the service, in words, and the ways on from there.
@@ -109,20 +178,34 @@ std::string stopped_state(const SwitchJob& job, const SwitchPlan& plan, std::siz
   return state + "; " + ways;
 }
 
-// Whether the balancer shows exactly the target live after the last step. When it reloaded
+// Whether every balancer shows exactly the target live after the last step. When one reloaded
 // during the switch, the reload gets time to settle before the last look: a reload that read
 // its config file mid-switch comes up with the membership of a moment earlier.
 Result<bool> end_state_holds(Services& services, const std::string& target,
-                             const std::vector<std::string>& target_members, const std::string& instance_at_start) {
+                             const std::vector<std::string>& target_members, const std::vector<BalancerRun>& runs) {
   constexpr std::chrono::milliseconds kSettle{1000};
-  PHX_TRY_ASSIGN(const auto instance, services.balancer.instance());
-  if (instance != instance_at_start) {
-    services.reporter.step("the balancer restarted or reloaded during the switch; checking again in " +
-                           util::format_duration_ms(kSettle.count()));
-    services.clock.sleep_for(kSettle);
+  bool reloaded = false;
+  for (const auto& run : runs) {
+    auto instance = run.entry.balancer->instance();
+    if (!instance) return run.entry.name_in(instance.error());
+    if (*instance != run.instance_at_start) {
+      services.reporter.step(run.entry.prefix() +
+                             "the balancer restarted or reloaded during the switch; checking again in " +
+                             util::format_duration_ms(kSettle.count()));
+      reloaded = true;
+    }
   }
-  PHX_TRY_ASSIGN(const auto members, services.balancer.members());
-  return only_live(target, target_members, members);
+  if (reloaded) services.clock.sleep_for(kSettle);
+  for (const auto& run : runs) {
+    auto members = run.entry.balancer->members();
+    if (!members) return run.entry.name_in(members.error());
+    if (!only_live(target, target_members, *members)) {
+      if (run.entry.named)
+        services.reporter.warning(run.entry.prefix() + "pool " + target + " is not the only live pool");
+      return false;
+    }
+  }
+  return true;
 }
 
 std::vector<std::string> target_member_names(const Observation& observation, const std::string& target) {
@@ -139,9 +222,12 @@ std::vector<std::string> target_member_names(const Observation& observation, con
 // record that cannot be read is replaced: the balancer shows the switch is done.
 Pass finish_without_steps(Services& services, const SwitchJob& job, const Observation& observation, SwitchResult result,
                           long long elapsed_ms) {
-  services.reporter.step("pool " + job.request.target + " is the only live pool; nothing to switch");
-  if (auto persisted = services.balancer.persist(observation.members); !persisted.ok()) {
-    return finished(persisted.error());
+  services.reporter.step("pool " + job.request.target + " is the only live pool" +
+                         (observation.balancers.size() > 1 ? " in every balancer" : "") + "; nothing to switch");
+  for (const auto& balancer : observation.balancers) {
+    if (auto persisted = balancer.entry.balancer->persist(balancer.members); !persisted.ok()) {
+      return finished(balancer.entry.name_in(persisted.error()));
+    }
   }
   auto pending = services.state.read_intent();
   if (!pending) services.reporter.warning("removing an unreadable intent record: " + pending.error().message);
@@ -155,15 +241,36 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
 
 // Invariant 1: a target that did not become healthy is taken out again; whatever served
 // before keeps serving.
-Pass revert_unhealthy(Services& services, SwitchExecutor& executor, const SwitchJob& job, const SwitchPlan& plan,
-                      const Error& why, long long elapsed_ms) {
+// With several balancers the target is taken out of every one of them: in each, its members
+// that were never admitted (none is, in a switch that starts from the old pool: admitting waits
+// for every balancer's check), so whatever serves in each keeps serving. One that cannot be
+// reverted does not keep the others from it.
+Status revert_everywhere(Services& services, const std::string& target, const std::vector<BalancerRun>& runs) {
+  std::optional<Error> first_failure;
+  for (const auto& run : runs) {
+    auto members = run.entry.balancer->members();
+    if (!members) {
+      if (!first_failure) first_failure = run.entry.name_in(members.error());
+      continue;
+    }
+    SwitchExecutor executor(*run.entry.balancer, services.clock, services.reporter,
+                            executor_options(services, run.entry));
+    const auto revert = executor.run(plan_revert(target, *members), {});
+    if (!revert.status.ok() && !first_failure) first_failure = run.entry.name_in(revert.status.error());
+  }
+  if (first_failure) return *first_failure;
+  return {};
+}
+
+Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, const SwitchJob& job,
+                      const SwitchPlan& plan, const Error& why, long long elapsed_ms) {
   const std::string& target = job.request.target;
   services.reporter.warning(why.message);
-  services.reporter.step("taking pool " + target + " out again; the previous pool keeps serving");
-  auto members = services.balancer.members();
-  if (!members) return finished(members.error().context("reverting after the health timeout"));
-  const auto revert = executor.run(plan_revert(target, *members), {});
-  if (!revert.status.ok()) return finished(revert.status.error().context("reverting after the health timeout"));
+  services.reporter.step("taking pool " + target + " out again" + (runs.size() > 1 ? " in every balancer" : "") +
+                         "; the previous pool keeps serving");
+  if (auto reverted = revert_everywhere(services, target, runs); !reverted.ok()) {
+    return finished(reverted.error().context("reverting after the health timeout"));
+  }
   record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   return finished(Error{
@@ -182,25 +289,62 @@ Intent new_intent(const Services& services, const SwitchJob& job, const SwitchPl
                 .steps = static_cast<int>(plan.steps.size())};
 }
 
-// The steps of `plan`, recorded in the intent before each one runs.
-SwitchOutcome execute(Services& services, SwitchExecutor& executor, const SwitchPlan& plan, Intent& intent) {
-  return executor.run(plan.steps, [&](std::size_t index, const Step& step) -> Status {
-    if (services.before_switch_step) services.before_switch_step(index);
-    PHX_TRY(services.state.keep_lock(intent.by));
-    intent.step = static_cast<int>(index);
-    intent.current = describe(step);
-    return services.state.write_intent(intent);
-  });
+// The intent's words for the step in progress. With several balancers: which balancer, and
+// how far each one got ("balancer haproxy-2: route traffic to ...; done: haproxy-1 4 of 7,
+// haproxy-2 3 of 7"), so status and the operator see which balancers finished which step.
+std::string step_in_progress(const std::vector<BalancerRun>& runs, const std::vector<std::size_t>& done,
+                             const BalancerRun& run, const Step& step) {
+  if (!run.entry.named) return describe(step);
+  std::vector<std::string> progress;
+  for (std::size_t b = 0; b < runs.size(); ++b) {
+    progress.push_back(runs[b].entry.name + " " + std::to_string(done[b]) + " of " +
+                       std::to_string(runs[b].plan.steps.size()));
+  }
+  return run.entry.prefix() + describe(step) + "; done: " + util::join(progress, ", ");
+}
+
+// The steps of every balancer in `order`, each recorded in the intent before it runs. The
+// first step that fails ends the run, its error naming its balancer.
+SwitchOutcome execute(Services& services, std::vector<BalancerRun>& runs, const std::vector<ScheduledStep>& order,
+                      Intent& intent) {
+  SwitchOutcome total;
+  std::vector<std::size_t> done(runs.size(), 0);
+  for (std::size_t index = 0; index < order.size(); ++index) {
+    const auto& run = runs[order[index].balancer];
+    const Step& step = run.plan.steps[order[index].step];
+    SwitchExecutor executor(*run.entry.balancer, services.clock, services.reporter,
+                            executor_options(services, run.entry));
+    auto outcome = executor.run({step}, [&](std::size_t /*only*/, const Step& /*same*/) -> Status {
+      if (services.before_switch_step) services.before_switch_step(index);
+      PHX_TRY(services.state.keep_lock(intent.by));
+      intent.step = static_cast<int>(index);
+      intent.current = step_in_progress(runs, done, run, step);
+      return services.state.write_intent(intent);
+    });
+    for (auto& timing : outcome.timings)
+      total.timings.push_back({run.entry.prefix() + timing.step, timing.duration_ms});
+    add_unique(total.left_in_maintenance, outcome.left_in_maintenance);
+    if (!outcome.status.ok()) {
+      total.status = run.entry.name_in(outcome.status.error());
+      total.unhealthy = outcome.unhealthy;
+      total.balancer_changed = outcome.balancer_changed;
+      return total;
+    }
+    ++done[order[index].balancer];
+    total.steps_done = index + 1;
+  }
+  return total;
 }
 
 // Everything after the last step: the end state is verified, then recorded.
 Pass conclude(Services& services, const SwitchJob& job, const Observation& observation, SwitchResult result,
-              const SwitchOutcome& outcome, const std::string& instance_at_start, long long elapsed_ms) {
+              const SwitchOutcome& outcome, const std::vector<BalancerRun>& runs, long long elapsed_ms) {
   const std::string& target = job.request.target;
-  auto holds = end_state_holds(services, target, target_member_names(observation, target), instance_at_start);
+  auto holds = end_state_holds(services, target, target_member_names(observation, target), runs);
   if (!holds) return finished(holds.error());
   if (!*holds) {
-    const Error changed{ErrorKind::unavailable, "the balancer does not show pool " + target + " as the only live pool"};
+    const Error changed{ErrorKind::unavailable, std::string(runs.size() > 1 ? "a balancer" : "the balancer") +
+                                                    " does not show pool " + target + " as the only live pool"};
     services.reporter.warning(changed.message + "; planning again from what the balancer has now");
     return plan_again(changed);
   }
@@ -219,59 +363,87 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   return finished(std::move(result));
 }
 
+// Plans the switch in each balancer from that balancer's own members (the pure planner, once
+// per balancer): a balancer that is behind or ahead gets only the steps it still needs, which
+// is what makes a re-run after a partial switch converge. A refusal about the target itself
+// is the same in every balancer and is not given a balancer's name.
+Status plan_every_balancer(Services& services, const SwitchJob& job, const Observation& observation,
+                           std::vector<BalancerRun>& runs) {
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    auto& run = runs[i];
+    SwitchRequest request = job.request;
+    request.keep_foreign = run.entry.settings->allow_foreign_servers;
+    request.hot = run.entry.balancer->capabilities().standby ? services.config.retention_hot : 0;
+    auto plan = plan_switch(request, observation.pools, observation.balancers[i].members);
+    if (!plan) {
+      const bool about_target = !plan_switch(request, observation.pools, {}).ok();
+      return about_target ? plan.error() : run.entry.name_in(plan.error());
+    }
+    run.plan = std::move(*plan);
+  }
+  return {};
+}
+
 // One plan-and-execute pass of a switch. The caller holds the deploy lock.
 Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_point started) {
   const std::string& target = job.request.target;
   const auto elapsed = [&] { return util::elapsed_ms(started, services.clock.now()); };
-  auto instance_at_start = services.balancer.instance();
-  if (!instance_at_start) return finished(instance_at_start.error());
+  std::vector<BalancerRun> runs;
+  for (auto& entry : balancers_of(services)) {
+    auto instance = entry.balancer->instance();
+    if (!instance) return finished(entry.name_in(instance.error()));
+    runs.push_back({.entry = std::move(entry), .instance_at_start = *instance, .plan = {}});
+  }
   auto observation = observe(services);
   if (!observation) return finished(observation.error());
   if (!job.dry_run) {
     if (auto woken = wake_if_powered_off(services, target, *observation); !woken.ok()) return finished(woken.error());
   }
-  SwitchRequest request = job.request;
-  request.keep_foreign = services.config.balancer.allow_foreign_servers;
-  request.hot = services.balancer.capabilities().standby ? services.config.retention_hot : 0;
-  auto plan = plan_switch(request, observation->pools, observation->members);
-  if (!plan) return finished(plan.error());
-  SwitchResult result{.plan = *plan, .dry_run = job.dry_run};
+  if (auto planned = plan_every_balancer(services, job, *observation, runs); !planned.ok()) {
+    return finished(planned.error());
+  }
+  const auto order = step_major(runs);
+  const auto plan = combined_plan(target, runs, order);
+  SwitchResult result{.plan = plan, .dry_run = job.dry_run};
+  if (runs.size() > 1) {
+    for (const auto& run : runs) result.balancer_plans.push_back({run.entry.name, run.plan});
+  }
   if (job.dry_run) return finished(std::move(result));
-  if (plan->steps.empty()) return finish_without_steps(services, job, *observation, std::move(result), elapsed());
+  if (plan.steps.empty()) return finish_without_steps(services, job, *observation, std::move(result), elapsed());
 
-  Intent intent = new_intent(services, job, *plan);
+  Intent intent = new_intent(services, job, plan);
   if (auto written = services.state.write_intent(intent); !written.ok()) return finished(written.error());
   notify_switch_start(services, job.automatic ? HistoryAction::auto_rollback : history_action(job.operation), intent);
   services.reporter.step(std::string(to_string(job.operation)) + ": making pool " + target + " live" +
-                         (plan->from.empty() ? "" : " in place of " + util::join(plan->from, ", ")) + " in " +
-                         util::plural(plan->steps.size(), "step"));
-  SwitchExecutor executor(services.balancer, services.clock, services.reporter, executor_options(services));
-  const auto outcome = execute(services, executor, *plan, intent);
-  if (outcome.unhealthy) return revert_unhealthy(services, executor, job, *plan, outcome.status.error(), elapsed());
+                         (plan.from.empty() ? "" : " in place of " + util::join(plan.from, ", ")) + " in " +
+                         util::plural(plan.steps.size(), "step") +
+                         (runs.size() > 1 ? " across " + std::to_string(runs.size()) + " balancers" : ""));
+  const auto outcome = execute(services, runs, order, intent);
+  if (outcome.unhealthy) return revert_unhealthy(services, runs, job, plan, outcome.status.error(), elapsed());
   if (outcome.balancer_changed) {
     services.reporter.warning(outcome.status.error().message + "; planning again from what the balancer has now");
     return plan_again(outcome.status.error());
   }
   if (!outcome.status.ok() && outcome.status.error().is(ErrorCode::interrupted)) {
     // Stopped at a safe point on request: the intent stays, the lock is released on return.
-    record_switch(services, job, plan->from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
+    record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
                   outcome.timings);
     return finished(Error{ErrorKind::failed,
                           std::string(to_string(job.operation)) + " of pool " + target + " stopped by " +
                               util::interrupt_signal_name() + " after step " + std::to_string(outcome.steps_done) +
-                              " of " + std::to_string(plan->steps.size()) + ": " +
-                              stopped_state(job, *plan, outcome.steps_done),
+                              " of " + std::to_string(plan.steps.size()) + ": " +
+                              stopped_state(job, plan, outcome.steps_done),
                           ErrorCode::interrupted});
   }
   if (!outcome.status.ok()) {
     // The intent record stays: status explains the state and a re-run completes it.
-    record_switch(services, job, plan->from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
+    record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
                   outcome.timings);
     return finished(outcome.status.error().context(
         std::string(to_string(job.operation)) + " of pool " + target + " stopped after step " +
-        std::to_string(outcome.steps_done) + " of " + std::to_string(plan->steps.size()) + "; re-run it to finish"));
+        std::to_string(outcome.steps_done) + " of " + std::to_string(plan.steps.size()) + "; re-run it to finish"));
   }
-  return conclude(services, job, *observation, std::move(result), outcome, *instance_at_start, elapsed());
+  return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
 }
 
 // The shared core of deploy, rollback and repair: plan from what is observed, execute, and
@@ -318,8 +490,7 @@ Status mark_bad(Services& services, const Observation& observation, const std::s
 
 // A rollback goes to a pool that can take traffic: one marked bad or that failed its smoke test
 // needs --force, and whatever plan_switch refuses is refused before anything changes.
-Status check_rollback_target(const Services& services, const Observation& observation, const std::string& target,
-                             bool force) {
+Status check_rollback_target(const Observation& observation, const std::string& target, bool force) {
   const Pool* pool = find_pool(observation.pools, target);
   if (pool != nullptr && pool->readable() && !force &&
       (pool->meta.verdict == LiveVerdict::bad || pool->meta.smoke != SmokeVerdict::passed)) {
@@ -331,10 +502,12 @@ Status check_rollback_target(const Services& services, const Observation& observ
     return Error{ErrorKind::refused,
                  "pool " + target + " " + why + "; roll back to another pool, or to this one anyway with --force"};
   }
-  auto plan =
-      plan_switch({.target = target, .force = true, .keep_foreign = services.config.balancer.allow_foreign_servers},
-                  observation.pools, observation.members);
-  if (!plan) return plan.error();
+  for (const auto& balancer : observation.balancers) {
+    auto plan =
+        plan_switch({.target = target, .force = true, .keep_foreign = balancer.entry.settings->allow_foreign_servers},
+                    observation.pools, balancer.members);
+    if (!plan) return balancer.entry.name_in(plan.error());
+  }
   return {};
 }
 
@@ -488,7 +661,7 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   services.reporter.step("rolling back from pool " + (choice.from.empty() ? std::string("(none)") : choice.from) +
                          " to pool " + choice.target);
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
-  PHX_TRY(check_rollback_target(services, observation, choice.target, options.force));
+  PHX_TRY(check_rollback_target(observation, choice.target, options.force));
   if (!options.dry_run) PHX_TRY(mark_bad(services, observation, choice.from, reason));
   return switch_to(services, {.operation = Operation::rollback,
                               .request = {.target = choice.target, .force = options.force},

@@ -25,8 +25,17 @@ struct DeployOptions {
   std::optional<std::chrono::seconds> watch;
 };
 
-struct SwitchResult {
+// The plan of one balancer, when the service has several.
+struct BalancerPlan {
+  std::string balancer;
   SwitchPlan plan;
+};
+
+struct SwitchResult {
+  // With several balancers: `from` and `hot` over all of them, and every balancer's steps in
+  // the order they run (step-major: each kind of step in every balancer before the next).
+  SwitchPlan plan;
+  std::vector<BalancerPlan> balancer_plans;  // each balancer's own plan; empty with one
   bool dry_run = false;
   long long duration_ms = 0;
   std::vector<std::string> left_in_maintenance;

@@ -1,6 +1,7 @@
 #include "shared/ops/tier_operations.hpp"
 
 #include "shared/core/tiers.hpp"
+#include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/pool_operations.hpp"
@@ -19,7 +20,7 @@ Error no_cold_tier(const Services& services, const std::string& what) {
 // Invariant 2 for an archive, which destroys servers: the balancer has none of the pool's
 // servers in any state, on standby included (a hot pool stays hot until a switch replaces it).
 Status check_not_in_balancer(Services& services, const Pool& pool) {
-  auto members = services.balancer.members();
+  auto members = every_member(services);
   if (!members) return members.error().context("reading the balancer before archiving pool " + pool.label());
   PHX_TRY_ASSIGN(const auto standby, check_deletable(pool, *members));
   if (!standby.empty()) {

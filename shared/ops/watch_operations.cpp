@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "shared/core/watch.hpp"
+#include "shared/ops/balancer_set.hpp"
 #include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 
@@ -25,6 +26,19 @@ std::vector<Member> members_of_pool(const std::vector<Member>& members, const st
   for (const auto& member : members) {
     const auto owner = parse_member_name(member.name);
     if (owner && owner->label == label) pool.push_back(member);
+  }
+  return pool;
+}
+
+// The pool's members in every balancer. With several, each balancer's are told apart by its
+// name ("2:1 (haproxy-2)"), so the window adds up the traffic of all of them.
+std::vector<Member> pool_members_everywhere(const std::vector<BalancerMembers>& balancers, const std::string& label) {
+  std::vector<Member> pool;
+  for (const auto& balancer : balancers) {
+    for (auto member : members_of_pool(balancer.members, label)) {
+      if (balancer.entry.named) member.name += " (" + balancer.entry.name + ")";
+      pool.push_back(std::move(member));
+    }
   }
   return pool;
 }
@@ -101,15 +115,19 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
        next = std::max(next + thresholds.interval, services.clock.now())) {
     PHX_TRY(sleep_until(services, next));
     const long long at_ms = util::elapsed_ms(started, services.clock.now());
-    auto members = services.balancer.members();
-    if (!members) {
-      services.reporter.warning("watch: cannot read the balancer: " + members.error().message);
-      if (++unreadable >= kUnreadableLimit) return members.error().context("watching pool " + request.target);
+    auto balancers = read_every_balancer(services);
+    if (!balancers) {
+      services.reporter.warning("watch: cannot read the balancer: " + balancers.error().message);
+      if (++unreadable >= kUnreadableLimit) return balancers.error().context("watching pool " + request.target);
       continue;
     }
     unreadable = 0;
-    PHX_TRY(still_live(*members, request.target));
-    window.add(at_ms, members_of_pool(*members, request.target));
+    for (const auto& balancer : *balancers) {
+      const Status live = still_live(balancer.members, request.target);
+      if (live.ok()) continue;
+      return balancer.entry.named ? live.error().context("balancer " + balancer.entry.name) : live.error();
+    }
+    window.add(at_ms, pool_members_everywhere(*balancers, request.target));
     window.add_checks(failed_checks(services, request.target));
     services.reporter.step(window.progress(at_ms));
     if (auto breach = window.breach()) return WatchOutcome{.breach = breach, .watched_ms = at_ms};

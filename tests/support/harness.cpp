@@ -160,8 +160,19 @@ void Haproxy::wait_ready() const {
 }
 
 void Haproxy::stop() {
+  if (paused_) resume();
   if (process_.pid != 0) util::stop_process(process_, std::chrono::seconds(3));
   process_ = {};
+}
+
+void Haproxy::pause() {
+  if (process_.pid == 0 || ::kill(process_.pid, SIGSTOP) != 0) fail("cannot pause haproxy");
+  paused_ = true;
+}
+
+void Haproxy::resume() {
+  if (process_.pid != 0) ::kill(process_.pid, SIGCONT);
+  paused_ = false;
 }
 
 void Haproxy::reload() {
@@ -266,12 +277,31 @@ ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string
   return run_tool_with(prefix, tool, arguments, environment, timeout);
 }
 
-fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy, const ServiceOptions& options) {
+namespace {
+
+// One HAProxy as a balancer object of the configuration (without its braces).
+std::string haproxy_balancer(const Haproxy& haproxy, const ServiceOptions& options) {
+  const std::string config_file =
+      options.durable ? ",\n    \"config_file\": \"" + haproxy.config_file().string() + "\"" : "";
+  return R"(
+    "type": "haproxy",
+    "socket": ")" +
+         haproxy.socket().string() + R"(",
+    "backend": "web",
+    "health_timeout_s": )" +
+         std::to_string(options.health_timeout_s) + R"(,
+    "drain_timeout_s": )" +
+         std::to_string(options.drain_timeout_s) + R"(,
+    "allow_foreign_servers": )" +
+         (options.allow_foreign_servers ? "true" : "false") + R"(,
+    "check": { "interval_ms": )" +
+         std::to_string(options.check_interval_ms) + R"(, "rise": 1, "fall": 2 })" + config_file + "\n  ";
+}
+
+fs::path write_config_with(const fs::path& directory, const std::string& balancers, const ServiceOptions& options) {
   std::string command = R"(["{artifact}", "--listen", "{host}:{port}", "--release", "{label}")";
   for (const auto& argument : options.extra_arguments) command += ", \"" + argument + "\"";
   command += "]";
-  const std::string config_file =
-      options.durable ? ",\n    \"config_file\": \"" + haproxy.config_file().string() + "\"" : "";
   const std::string text = R"({
   "service": ")" + options.service +
                            R"(",
@@ -293,21 +323,7 @@ fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy,
       { "name": "release", "path": "/", "expect_status": 200, "expect_body": "{label}" }
     ]
   },
-  "balancer": {
-    "type": "haproxy",
-    "socket": ")" + haproxy.socket().string() +
-                           R"(",
-    "backend": "web",
-    "health_timeout_s": )" +
-                           std::to_string(options.health_timeout_s) + R"(,
-    "drain_timeout_s": )" + std::to_string(options.drain_timeout_s) +
-                           R"(,
-    "allow_foreign_servers": )" +
-                           (options.allow_foreign_servers ? "true" : "false") +
-                           R"(,
-    "check": { "interval_ms": )" +
-                           std::to_string(options.check_interval_ms) + R"(, "rise": 1, "fall": 2 })" + config_file + R"(
-  },
+  )" + balancers + R"(,
   "retention": { "keep": 2, "hot": )" +
                            std::to_string(options.hot) + R"(, "keep_good": )" + std::to_string(options.keep_good) +
                            R"( })" + (options.state.empty() ? std::string() : ",\n  \"state\": " + options.state) +
@@ -319,6 +335,19 @@ fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy,
   const fs::path path = directory / options.file_name;
   if (!util::write_file_atomic(path, text).ok()) fail("cannot write " + path.string());
   return path;
+}
+
+}  // namespace
+
+fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy, const ServiceOptions& options) {
+  return write_config_with(directory, "\"balancer\": {" + haproxy_balancer(haproxy, options) + "}", options);
+}
+
+fs::path write_service_config(const fs::path& directory, const std::vector<const Haproxy*>& haproxies,
+                              const ServiceOptions& options) {
+  std::vector<std::string> objects;
+  for (const Haproxy* haproxy : haproxies) objects.push_back("{" + haproxy_balancer(*haproxy, options) + "}");
+  return write_config_with(directory, "\"balancers\": [" + util::join(objects, ", ") + "]", options);
 }
 
 namespace {

@@ -68,6 +68,11 @@ class Haproxy {
   void reload();
   // Stop, then start again from the config file.
   void restart();
+  // SIGSTOP: the process holds its port and socket and answers nothing (a frozen node);
+  // SIGCONT. A paused HAProxy is continued before it is stopped.
+  void pause();
+  void resume();
+  long pid() const { return static_cast<long>(process_.pid); }
 
   const fs::path& config_file() const { return config_file_; }
   const fs::path& socket() const { return socket_; }
@@ -84,6 +89,7 @@ class Haproxy {
   fs::path socket_;
   int port_ = 0;
   util::ProcessIdentity process_;
+  bool paused_ = false;
 };
 
 // One phoenix-sample-app process on 127.0.0.1, answering `release` on / and 200 on /health;
@@ -163,6 +169,9 @@ struct ServiceOptions {
 
 // Writes a service configuration for the local provider and `haproxy`; returns its path.
 fs::path write_service_config(const fs::path& directory, const Haproxy& haproxy, const ServiceOptions& options);
+// The same behind several HAProxy instances (`balancers`, named by default: haproxy-1, ...).
+fs::path write_service_config(const fs::path& directory, const std::vector<const Haproxy*>& haproxies,
+                              const ServiceOptions& options);
 
 struct ProbeSummary {
   long long requests = 0;

@@ -1,6 +1,8 @@
 // deploy-pipeline with its test seams set, for the crash tests only (never installed):
 // PHOENIX_TEST_KILL_AT_STEP=N kills the process with SIGKILL just before step N of a switch,
-// to prove crash safety at every step boundary.
+// to prove crash safety at every step boundary. PHOENIX_TEST_PAUSE_AT_STEP=N:PID sends
+// SIGSTOP to process PID (a balancer the test started) just before step N, to freeze one
+// balancer in the middle of a switch.
 #include <signal.h>
 
 #include <cstdlib>
@@ -15,6 +17,17 @@ int main(int argc, char** argv) {
     const auto kill_at = static_cast<std::size_t>(std::stoul(step));
     hooks.before_switch_step = [kill_at](std::size_t index) {
       if (index == kill_at) ::raise(SIGKILL);
+    };
+  }
+  if (const char* pause = std::getenv("PHOENIX_TEST_PAUSE_AT_STEP"); pause != nullptr && *pause != '\0') {
+    const std::string text(pause);
+    const auto colon = text.find(':');
+    const auto pause_at = static_cast<std::size_t>(std::stoul(text.substr(0, colon)));
+    const auto pid = static_cast<pid_t>(std::stol(text.substr(colon + 1)));
+    auto earlier = hooks.before_switch_step;
+    hooks.before_switch_step = [pause_at, pid, earlier](std::size_t index) {
+      if (earlier) earlier(index);
+      if (index == pause_at) ::kill(pid, SIGSTOP);
     };
   }
   return phoenix::cli::run_program(phoenix::deploy_pipeline::program(), argc, argv, hooks);

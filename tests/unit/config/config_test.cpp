@@ -320,3 +320,63 @@ TEST_CASE("retention by tier: running, off and cold, whose sum is keep", "[confi
   CHECK_THAT(error_of(replaced(kValid, "\"keep\": 3", "\"cold\": -1")), Catch::Contains("retention.cold"));
   CHECK_THAT(error_of(replaced(kValid, "\"keep\": 3", "\"warm\": 1")), Catch::Contains("unknown key 'retention.warm'"));
 }
+
+namespace {
+
+// kValid with `balancers` in place of its `balancer`.
+std::string with_balancers(const std::string& list) {
+  return replaced(kValid,
+                  R"("balancer": { "type": "haproxy", "socket": "/run/haproxy/admin.sock", "backend": "web",
+                "config_file": "/etc/haproxy/haproxy.cfg", "health_timeout_s": 30,
+                "drain_timeout_s": 30 },)",
+                  "\"balancers\": " + list + ",");
+}
+
+}  // namespace
+
+TEST_CASE("balancers: a list of balancers, named by the operator or <type>-<n>", "[config][balancers]") {
+  auto config = parse_config(with_balancers(R"([
+      {"type": "haproxy", "socket": "/run/a.sock", "backend": "web"},
+      {"type": "haproxy", "socket": "/run/b.sock", "backend": "web", "health_timeout_s": 7},
+      {"type": "haproxy", "name": "edge-3", "socket": "/run/c.sock", "backend": "web"}])"),
+                             "/srv/web.json");
+  REQUIRE(config.ok());
+  REQUIRE(config->balancers.size() == 3);
+  CHECK(config->balancers[0].name == "haproxy-1");
+  CHECK(config->balancers[1].name == "haproxy-2");
+  CHECK(config->balancers[2].name == "edge-3");
+  CHECK(config->balancers[1].health_timeout == std::chrono::seconds(7));
+  CHECK(std::get<config::HaproxyBalancerConfig>(config->balancers[1].kind).socket == "/run/b.sock");
+  // The single-balancer settings are the first balancer's.
+  CHECK(config->balancer.name == "haproxy-1");
+  CHECK(std::get<config::HaproxyBalancerConfig>(config->balancer.kind).socket == "/run/a.sock");
+}
+
+TEST_CASE("the one balancer object is a list of one", "[config][balancers]") {
+  auto config = parse_config(kValid, "/srv/web.json");
+  REQUIRE(config.ok());
+  REQUIRE(config->balancers.size() == 1);
+  CHECK(config->balancers[0].name == "haproxy-1");
+  CHECK(config->balancer.name == "haproxy-1");
+}
+
+TEST_CASE("balancer names must be unique, and balancer and balancers exclude each other", "[config][balancers]") {
+  const auto duplicate = error_of(with_balancers(R"([
+      {"type": "haproxy", "name": "edge", "socket": "/run/a.sock", "backend": "web"},
+      {"type": "haproxy", "name": "edge", "socket": "/run/b.sock", "backend": "web"}])"));
+  CHECK_THAT(duplicate, Catch::Contains("balancers") && Catch::Contains("two balancers are named 'edge'"));
+  // A given name may not take the default name of another.
+  const auto clash = error_of(with_balancers(R"([
+      {"type": "haproxy", "socket": "/run/a.sock", "backend": "web"},
+      {"type": "haproxy", "name": "haproxy-1", "socket": "/run/b.sock", "backend": "web"}])"));
+  CHECK_THAT(clash, Catch::Contains("two balancers are named 'haproxy-1'"));
+  const auto both = error_of(replaced(kValid, R"("retention")", R"("balancers": [
+      {"type": "haproxy", "socket": "/run/b.sock", "backend": "web"}], "retention")"));
+  CHECK_THAT(both, Catch::Contains("either \"balancer\" (one) or \"balancers\" (a list), not both"));
+  CHECK_THAT(error_of(with_balancers("[]")), Catch::Contains("needs at least one balancer"));
+  CHECK_THAT(error_of(with_balancers(R"([{"type": "haproxy", "name": "a b", "socket": "/s", "backend": "web"}])")),
+             Catch::Contains("balancer name 'a b'"));
+  // A key no balancer has is refused inside the list too.
+  CHECK_THAT(error_of(with_balancers(R"([{"type": "haproxy", "socket": "/s", "backend": "web", "sockt": 1}])")),
+             Catch::Contains("sockt"));
+}

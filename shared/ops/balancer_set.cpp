@@ -1,0 +1,79 @@
+#include "shared/ops/balancer_set.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "shared/util/strings.hpp"
+
+namespace phoenix::ops {
+
+std::string BalancerEntry::prefix() const { return named ? "balancer " + name + ": " : std::string(); }
+
+Error BalancerEntry::name_in(const Error& error) const { return named ? error.context("balancer " + name) : error; }
+
+std::vector<BalancerEntry> balancers_of(Services& services) {
+  const auto settings_at = [&](std::size_t index) -> const config::BalancerConfig* {
+    return index < services.config.balancers.size() ? &services.config.balancers[index] : &services.config.balancer;
+  };
+  if (services.balancers.empty()) {
+    return {BalancerEntry{.name = services.config.balancer.name,
+                          .balancer = &services.balancer,
+                          .settings = settings_at(0),
+                          .named = false}};
+  }
+  std::vector<BalancerEntry> entries;
+  const bool several = services.balancers.size() > 1;
+  for (std::size_t i = 0; i < services.balancers.size(); ++i) {
+    entries.push_back({.name = services.balancers[i].name,
+                       .balancer = services.balancers[i].balancer,
+                       .settings = settings_at(i),
+                       .named = several});
+  }
+  return entries;
+}
+
+Result<std::vector<BalancerMembers>> read_every_balancer(Services& services) {
+  std::vector<BalancerMembers> read;
+  for (const auto& entry : balancers_of(services)) {
+    auto members = entry.balancer->members();
+    if (!members) return entry.name_in(members.error());
+    read.push_back({entry, std::move(*members)});
+  }
+  return read;
+}
+
+std::vector<Member> all_members(const std::vector<BalancerMembers>& balancers) {
+  std::vector<Member> members;
+  for (const auto& balancer : balancers)
+    members.insert(members.end(), balancer.members.begin(), balancer.members.end());
+  return members;
+}
+
+Result<std::vector<Member>> every_member(Services& services) {
+  PHX_TRY_ASSIGN(const auto balancers, read_every_balancer(services));
+  return all_members(balancers);
+}
+
+std::vector<std::string> live_divergence(const std::vector<BalancerMembers>& balancers) {
+  if (balancers.size() < 2) return {};
+  std::map<std::string, std::vector<std::string>> live_in;  // label -> balancers routing to it
+  for (const auto& balancer : balancers) {
+    for (const auto& label : live_labels(balancer.members)) live_in[label].push_back(balancer.entry.name);
+  }
+  std::vector<std::string> lines;
+  for (const auto& [label, names] : live_in) {
+    if (names.size() == balancers.size()) continue;
+    std::vector<std::string> missing;
+    for (const auto& balancer : balancers) {
+      if (std::find(names.begin(), names.end(), balancer.entry.name) == names.end()) {
+        missing.push_back(balancer.entry.name);
+      }
+    }
+    lines.push_back("pool " + label + " is live in " + util::join(names, ", ") + " but not in " +
+                    util::join(missing, ", "));
+  }
+  return lines;
+}
+
+}  // namespace phoenix::ops

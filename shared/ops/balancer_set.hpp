@@ -1,0 +1,50 @@
+#pragma once
+// Every balancer of a service (`balancers` in the configuration), as operations see them: each
+// with its name and settings, read one by one, every error and message naming the balancer it
+// is about when there is more than one (docs/scaling.md).
+
+#include <string>
+#include <vector>
+
+#include "shared/config/config.hpp"
+#include "shared/core/balancer.hpp"
+#include "shared/ops/services.hpp"
+
+namespace phoenix::ops {
+
+struct BalancerEntry {
+  std::string name;  // from the configuration ("haproxy-1", or the operator's)
+  Balancer* balancer = nullptr;
+  const config::BalancerConfig* settings = nullptr;
+  bool named = false;  // there are several, so messages name this one
+
+  // "balancer haproxy-2: " when there are several, else "".
+  std::string prefix() const;
+  // `error` with the balancer named in front when there are several.
+  Error name_in(const Error& error) const;
+};
+
+// The service's balancers in the configuration's order; just `services.balancer` when
+// `services.balancers` is empty.
+std::vector<BalancerEntry> balancers_of(Services& services);
+
+struct BalancerMembers {
+  BalancerEntry entry;
+  std::vector<Member> members;
+};
+
+// Every balancer's members, read in order. The first that cannot be read ends it with its
+// error, naming the balancer (an unreachable one stops the command: exit 4).
+Result<std::vector<BalancerMembers>> read_every_balancer(Services& services);
+
+// The members of every balancer in one list (a pool is live when any balancer routes to it).
+std::vector<Member> all_members(const std::vector<BalancerMembers>& balancers);
+
+// Every balancer's members in one list, read as read_every_balancer does.
+Result<std::vector<Member>> every_member(Services& services);
+
+// Labels live in some balancers and not in others: "pool 2 is live in haproxy-1 but not in
+// haproxy-2", one line per pool. Empty with one balancer, or when they agree.
+std::vector<std::string> live_divergence(const std::vector<BalancerMembers>& balancers);
+
+}  // namespace phoenix::ops

@@ -1,0 +1,203 @@
+// Several balancers switched as one unit: two real HAProxy instances on loopback in front of
+// the same pools (docs/scaling.md). A switch loses no request through either; one frozen in
+// the middle of a switch stops it with exit 4 naming it, and repair converges both; a pool
+// live in one and not the other is refused by delete and reported by status.
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+fs::path subdirectory(const fs::path& parent, const std::string& name) {
+  fs::create_directories(parent / name);
+  return parent / name;
+}
+
+struct TwoBalancerRig {
+  TempDir dir;
+  Haproxy one{subdirectory(dir.path(), "haproxy-1")};
+  Haproxy two{subdirectory(dir.path(), "haproxy-2")};
+  std::string config;
+
+  TwoBalancerRig() {
+    ServiceOptions options;
+    options.pool_size = 3;
+    config = write_service_config(dir.path(), {&one, &two}, options).string();
+  }
+
+  ToolResult run(const std::string& tool, std::vector<std::string> arguments,
+                 const std::vector<std::string>& environment = {}) const {
+    arguments.insert(arguments.end(), {"--config", config});
+    return run_tool(tool, arguments, environment);
+  }
+  void ok(const std::string& tool, const std::vector<std::string>& arguments) const {
+    const auto result = run(tool, arguments);
+    INFO(tool << " " << arguments[0] << ": " << result.err);
+    REQUIRE(result.exit_code == 0);
+  }
+
+  // The pools `haproxy` routes new traffic to (ready with a weight), from its own runtime API.
+  static std::vector<std::string> routed_by(const Haproxy& haproxy) {
+    // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...
+    std::set<std::string> labels;
+    for (const auto& line : util::split(haproxy.command("show servers state web"), '\n')) {
+      const auto fields = util::split(line, ' ');
+      if (fields.size() < 8 || fields[1] != "web") continue;
+      const bool ready = fields[6] == "0";  // no admin flag: not in maintenance or drain
+      if (ready && fields[7] != "0") labels.insert(fields[3].substr(0, fields[3].find(':')));
+    }
+    return {labels.begin(), labels.end()};
+  }
+
+  // host:port of server `index` of pool `label`, from the local provider's record.
+  std::string server_address(const std::string& label, int index) const {
+    const auto text = util::read_file(dir.path() / "state" / "web" / "pools" / label / "pool.json");
+    REQUIRE(text.ok());
+    const auto document = util::parse_json(*text, "pool.json");
+    REQUIRE(document.ok());
+    const cJSON* server = cJSON_GetArrayItem(cJSON_GetObjectItem(document->get(), "servers"), index);
+    REQUIRE(server != nullptr);
+    return util::json_string(server, "host").value_or("") + ":" +
+           std::to_string(static_cast<int>(util::json_number(server, "port").value_or(0)));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("two HAProxy nodes: deploy and rollback lose no request through either", "[e2e][balancers]") {
+  TwoBalancerRig rig;
+  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
+  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  const auto dry_run = rig.run("deploy-pipeline", {"deploy", "--label", "2", "--dry-run"});
+  INFO(dry_run.err);
+  REQUIRE(dry_run.exit_code == 0);
+  CHECK_THAT(dry_run.out, Catch::Contains("balancer haproxy-1: plan: make pool 2 live (replacing 1)") &&
+                              Catch::Contains("balancer haproxy-2: plan: make pool 2 live (replacing 1)"));
+  Prober through_one(rig.dir.path(), rig.one.url("/"));
+  Prober through_two(rig.dir.path(), rig.two.url("/"));
+
+  const auto deployed = rig.run("deploy-pipeline", {"deploy", "--label", "2"});
+  INFO(deployed.err);
+  REQUIRE(deployed.exit_code == 0);
+  CHECK_THAT(deployed.err, Catch::Contains("across 2 balancers"));
+  CHECK_THAT(deployed.err, Catch::Contains("balancer haproxy-2: route traffic to 3 members"));
+  CHECK(TwoBalancerRig::routed_by(rig.one) == std::vector<std::string>{"2"});
+  CHECK(TwoBalancerRig::routed_by(rig.two) == std::vector<std::string>{"2"});
+
+  const auto rolled_back = rig.run("deploy-pipeline", {"rollback", "--reason", "test"});
+  INFO(rolled_back.err);
+  REQUIRE(rolled_back.exit_code == 0);
+  const auto one = through_one.finish();
+  const auto two = through_two.finish();
+  for (const auto* probe : {&one, &two}) {
+    CHECK(probe->failed == 0);
+    CHECK(probe->count.count("2") == 1);  // each frontend served the new pool in between
+    CHECK(probe->requests > 0);
+  }
+  CHECK(one.others_last_ns("1") > 0);
+  CHECK(TwoBalancerRig::routed_by(rig.one) == std::vector<std::string>{"1"});
+  CHECK(TwoBalancerRig::routed_by(rig.two) == std::vector<std::string>{"1"});
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK_THAT(status.out, Catch::Contains("BALANCER"));
+  CHECK_THAT(status.out, !Catch::Contains("the balancers differ"));
+}
+
+TEST_CASE("a HAProxy frozen mid-switch stops it with exit 4 naming it; repair converges both", "[e2e][balancers]") {
+  TwoBalancerRig rig;
+  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
+  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+
+  // Steps, each in haproxy-1 then haproxy-2: add, wait, persist, admit, ... Step 7 routes
+  // haproxy-2 to the new pool: haproxy-2 freezes just before it.
+  const auto stopped = rig.run("deploy-pipeline-test-hooks", {"deploy", "--label", "2"},
+                               {"PHOENIX_TEST_PAUSE_AT_STEP=7:" + std::to_string(rig.two.pid())});
+  INFO(stopped.err);
+  CHECK(stopped.exit_code == 4);
+  CHECK_THAT(stopped.err, Catch::Contains("balancer haproxy-2"));
+  CHECK(TwoBalancerRig::routed_by(rig.one) == std::vector<std::string>{"1", "2"});
+
+  rig.two.resume();
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK_THAT(status.out, Catch::Contains("haproxy-1 4 of 7, haproxy-2 3 of 7"));
+
+  const auto repaired = rig.run("deploy-pipeline", {"repair"});
+  INFO(repaired.err);
+  REQUIRE(repaired.exit_code == 0);
+  CHECK(TwoBalancerRig::routed_by(rig.one) == std::vector<std::string>{"2"});
+  CHECK(TwoBalancerRig::routed_by(rig.two) == std::vector<std::string>{"2"});
+  CHECK(rig.run("deploy-pipeline", {"status"}).exit_code == 0);
+}
+
+TEST_CASE("a pool live in one HAProxy only is refused by delete and reported by status", "[e2e][balancers]") {
+  TwoBalancerRig rig;
+  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
+  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
+  // By hand, through haproxy-2's runtime API: a server of pool 1 back in, routed to.
+  rig.two.command("add server web/1:1 " + rig.server_address("1", 0));
+  rig.two.command("enable server web/1:1");
+  REQUIRE(TwoBalancerRig::routed_by(rig.two) == std::vector<std::string>{"1", "2"});
+
+  const auto deleted = rig.run("create-pipeline", {"delete", "--label", "1"});
+  INFO(deleted.err);
+  CHECK(deleted.exit_code == 3);
+  CHECK_THAT(deleted.err, Catch::Contains("balancer haproxy-2"));
+  CHECK(fs::exists(rig.dir.path() / "state" / "web" / "pools" / "1"));
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("the balancers differ: pool 1 is live in haproxy-2 but not in haproxy-1"));
+
+  rig.ok("deploy-pipeline", {"repair"});
+  CHECK(TwoBalancerRig::routed_by(rig.two) == std::vector<std::string>{"2"});
+  CHECK(rig.run("deploy-pipeline", {"status"}).exit_code == 0);
+}
+
+// Not part of the suite (hidden tag): how long a switch of 50 servers takes behind one HAProxy
+// and behind two. Run: phoenix-e2e-tests "[balancers-timing]".
+TEST_CASE("switch time of 50 servers behind one and two HAProxy instances", "[.][balancers-timing]") {
+  TempDir dir;
+  Haproxy one{subdirectory(dir.path(), "haproxy-1")};
+  Haproxy two{subdirectory(dir.path(), "haproxy-2")};
+  ServiceOptions options;
+  options.pool_size = 50;
+  options.smoke_timeout_s = 60;
+  options.file_name = "one.json";
+  const auto config_one = write_service_config(dir.path(), one, options).string();
+  options.file_name = "two.json";
+  const auto config_two = write_service_config(dir.path(), {&one, &two}, options).string();
+  const auto run = [](const std::string& config, const std::string& tool, std::vector<std::string> arguments) {
+    arguments.insert(arguments.end(), {"--config", config});
+    const auto result = run_tool(tool, arguments);
+    INFO(result.err);
+    REQUIRE(result.exit_code == 0);
+    return result;
+  };
+  for (const char* label : {"1", "2"}) run(config_one, "create-pipeline", {"run", "--label", label});
+  const auto timed = [&](const std::string& config, const std::string& label) {
+    const auto result = run(config, "deploy-pipeline", {"deploy", "--label", label});
+    const auto at = result.out.rfind('(');
+    return result.out.substr(at + 1, result.out.find(')', at) - at - 1);
+  };
+  run(config_one, "deploy-pipeline", {"deploy", "--label", "1"});
+  const auto one_forward = timed(config_one, "2");
+  const auto one_back = timed(config_one, "1");
+  run(config_two, "deploy-pipeline", {"deploy", "--label", "1"});  // haproxy-2 catches up
+  const auto two_forward = timed(config_two, "2");
+  const auto two_back = timed(config_two, "1");
+  WARN("50 servers, one HAProxy: " << one_forward << ", " << one_back << "; two HAProxy: " << two_forward << ", "
+                                   << two_back);
+}

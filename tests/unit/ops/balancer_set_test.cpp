@@ -1,0 +1,266 @@
+// Several balancers switched as one unit (shared/ops/balancer_set and its use by the switch,
+// delete, prune and status operations), with two in-memory balancers.
+#include "shared/ops/balancer_set.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "fakes/fake_services.hpp"
+#include "shared/ops/pool_operations.hpp"
+#include "shared/ops/status_operations.hpp"
+#include "shared/ops/switch_operations.hpp"
+
+using namespace phoenix;
+using namespace phoenix::fakes;
+
+namespace {
+
+// A FakeWorld behind two balancers, "lb-a" (world.balancer) and "lb-b", with one log of the
+// calls of both in the order they happened.
+struct TwoBalancerRig {
+  FakeWorld world;
+  FakeBalancer& a = world.balancer;
+  FakeBalancer b;
+  std::vector<std::string> log;
+
+  TwoBalancerRig() {
+    auto first = world.config.balancer;
+    first.name = "lb-a";
+    auto second = first;
+    second.name = "lb-b";
+    world.config.balancers = {first, second};
+    world.services.balancers = {{"lb-a", &a}, {"lb-b", &b}};
+    a.after_call = [this](FakeBalancer& /*self*/, const std::string& call) { log.push_back("lb-a " + call); };
+    b.after_call = [this](FakeBalancer& /*self*/, const std::string& call) { log.push_back("lb-b " + call); };
+    world.provider.add_pool("1", 2, 20);
+    world.provider.add_pool("2", 2, 10);
+  }
+
+  // Pool `label` live in one balancer.
+  void make_live_in(FakeBalancer& balancer, const std::string& label) {
+    for (const auto& pool : world.provider.pools) {
+      if (pool.label() != label) continue;
+      for (const auto& server : pool.servers) balancer.put_live(member_name(label, server.id), server.address());
+    }
+  }
+
+  // Every balancer unreachable from now on.
+  static void cut_off(FakeBalancer& balancer) {
+    const Error refused{ErrorKind::unavailable, "cannot connect to /run/haproxy/b.sock: Connection refused"};
+    for (const char* kind : {"members", "add_standby", "standby", "admit", "drain", "remove", "persist"}) {
+      balancer.fail_always[kind] = refused;
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a switch runs each kind of step in every balancer before the next kind", "[ops][balancers]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+  rig.b.polls_until_healthy = 5;  // lb-b's checks pass later than lb-a's
+  bool b_checked_before_first_admit = false;
+  rig.a.after_call = [&](FakeBalancer& /*self*/, const std::string& call) {
+    if (call.rfind("admit", 0) == 0) {
+      b_checked_before_first_admit =
+          rig.b.state.at("2:1").check == CheckState::passed && rig.b.state.at("2:2").check == CheckState::passed;
+    }
+    rig.log.push_back("lb-a " + call);
+  };
+
+  auto result = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE(result.ok());
+  // Nothing is admitted anywhere before lb-b's check passed, and nothing old is drained
+  // anywhere before every balancer routes to the new pool.
+  CHECK(b_checked_before_first_admit);
+  CHECK(rig.log == std::vector<std::string>{"lb-a add_standby 2:1,2:2", "lb-b add_standby 2:1,2:2",
+                                            "lb-a admit 2:1,2:2", "lb-b admit 2:1,2:2", "lb-a drain 1:1,1:2",
+                                            "lb-b drain 1:1,1:2", "lb-a remove 1:1,1:2", "lb-b remove 1:1,1:2"});
+  CHECK(rig.a.persists == 1);
+  CHECK(rig.b.persists == 1);
+  CHECK(rig.a.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  CHECK(rig.b.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  CHECK(result->plan.from == std::vector<std::string>{"1"});
+  REQUIRE(result->balancer_plans.size() == 2);
+  CHECK(result->balancer_plans[1].balancer == "lb-b");
+  // The intent says which balancer each step was in and how far each one got.
+  REQUIRE(rig.world.state.intents_written.size() == 15);
+  CHECK(rig.world.state.intents_written[7].current ==
+        "balancer lb-a: route traffic to 2 members: 2:1, 2:2; done: lb-a 3 of 7, lb-b 3 of 7");
+  CHECK(rig.world.reporter.saw("balancer lb-b: drain 2 members: 1:1, 1:2"));
+  CHECK_FALSE(rig.world.state.intent.has_value());
+}
+
+TEST_CASE("a pool unhealthy in one balancer is taken out of all of them", "[ops][balancers]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+  rig.b.unhealthy_addresses = {"10.0.2.2:8080"};
+
+  auto result = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK_THAT(result.error().message, Catch::Contains("balancer lb-b") && Catch::Contains("1 still serves"));
+  CHECK(rig.log == std::vector<std::string>{"lb-a add_standby 2:1,2:2", "lb-b add_standby 2:1,2:2",
+                                            "lb-a remove 2:1,2:2", "lb-b remove 2:1,2:2"});
+  for (FakeBalancer* balancer : {&rig.a, &rig.b}) {
+    CHECK(balancer->admitted() == std::vector<std::string>{"1:1", "1:2"});
+    CHECK(balancer->state.count("2:1") == 0);
+  }
+  CHECK_FALSE(rig.world.state.intent.has_value());
+}
+
+TEST_CASE("an unreachable balancer stops the switch naming it; repair converges all of them", "[ops][balancers]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+  // lb-b goes away once both route to the new pool.
+  rig.b.after_call = [&](FakeBalancer& self, const std::string& call) {
+    rig.log.push_back("lb-b " + call);
+    if (call.rfind("admit", 0) == 0) TwoBalancerRig::cut_off(self);
+  };
+
+  auto result = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(exit_code_for(result.error().kind) == 4);
+  CHECK_THAT(result.error().message, Catch::Contains("balancer lb-b") && Catch::Contains("Connection refused"));
+  REQUIRE(rig.world.state.intent.has_value());
+  CHECK_THAT(rig.world.state.intent->current,
+             Catch::Contains("balancer lb-b: drain 2 members: 1:1, 1:2; done: lb-a 5 of 7, lb-b 4 of 7"));
+
+  // lb-b answers again: repair finishes the deploy in every balancer, each from where it is.
+  rig.b.fail_always.clear();
+  rig.b.after_call = nullptr;
+  rig.log.clear();
+  auto repaired = ops::repair(rig.world.services, {});
+  REQUIRE(repaired.ok());
+  CHECK(repaired->plan.target == "2");
+  for (FakeBalancer* balancer : {&rig.a, &rig.b}) {
+    CHECK(balancer->admitted() == std::vector<std::string>{"2:1", "2:2"});
+    CHECK(balancer->state.count("1:1") == 0);
+  }
+  CHECK_FALSE(rig.world.state.intent.has_value());
+}
+
+TEST_CASE("a balancer already switched gets no steps; the other catches up", "[ops][balancers]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "2");
+
+  auto result = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE(result.ok());
+  for (const auto& line : rig.log) CHECK(line.rfind("lb-a", 0) == 0);
+  CHECK(rig.a.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  CHECK(rig.b.admitted() == std::vector<std::string>{"2:1", "2:2"});
+}
+
+TEST_CASE("an unreachable balancer fails the switch before anything changes", "[ops][balancers]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+  TwoBalancerRig::cut_off(rig.b);
+  auto result = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(exit_code_for(result.error().kind) == 4);
+  CHECK_THAT(result.error().message, Catch::StartsWith("balancer lb-b: "));
+  CHECK(rig.log.empty());
+}
+
+TEST_CASE("delete and prune refuse a pool any balancer routes to", "[ops][balancers][delete]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "2");
+  rig.make_live_in(rig.b, "2");
+  rig.make_live_in(rig.b, "1");  // still live in lb-b only
+
+  const auto deleted = ops::delete_pool(rig.world.services, {.label = "1"});
+  REQUIRE_FALSE(deleted.ok());
+  CHECK(deleted.error().kind == ErrorKind::refused);
+  CHECK_THAT(deleted.error().message, Catch::StartsWith("balancer lb-b: "));
+  CHECK(find_pool(rig.world.provider.pools, "1") != nullptr);
+
+  auto pruned = ops::prune_pools(rig.world.services, {.keep = 0});
+  REQUIRE(pruned.ok());
+  CHECK(pruned->deleted.empty());
+  CHECK(rig.world.provider.pools.size() == 2);
+}
+
+TEST_CASE("status shows every balancer's members and a pool live in only one as a problem",
+          "[ops][balancers][status]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "2");
+  rig.make_live_in(rig.b, "2");
+  rig.make_live_in(rig.b, "1");
+
+  auto report = ops::status(rig.world.services);
+  REQUIRE(report.ok());
+  CHECK(report->live == std::vector<std::string>{"1", "2"});
+  REQUIRE(report->members.size() == 6);
+  CHECK(report->members.front().balancer == "lb-a");
+  CHECK(report->members.back().balancer == "lb-b");
+  CHECK(std::find(report->problems.begin(), report->problems.end(),
+                  "the balancers differ: pool 1 is live in lb-b but not in lb-a; 'deploy-pipeline repair' makes the "
+                  "same pool live in all of them") != report->problems.end());
+  CHECK(std::any_of(report->problems.begin(), report->problems.end(), [](const std::string& problem) {
+    return problem.rfind("balancer lb-b: 2 pools are live at once", 0) == 0;
+  }));
+}
+
+TEST_CASE("one balancer in the list is not named in messages", "[ops][balancers]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.services.balancers = {{"haproxy-1", &world.balancer}};
+  world.balancer.fail_always["members"] = Error{ErrorKind::unavailable, "cannot connect"};
+  auto result = ops::deploy(world.services, {.label = "1"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().message == "cannot connect");
+}
+
+TEST_CASE("deploy --watch counts the traffic of every balancer", "[ops][balancers][watch]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+  rig.world.config.watch.thresholds = {.interval = std::chrono::milliseconds(1000),
+                                       .window = std::chrono::seconds(5),
+                                       .min_requests = 20,
+                                       .max_5xx_ratio = 0.05,
+                                       .max_down_members = 0};
+  // Pool 2's traffic through lb-a is clean; through lb-b half of it fails.
+  const auto traffic = [](long long failing) {
+    return [failing](FakeBalancer& balancer) {
+      for (auto& [name, member] : balancer.state) {
+        if (name.rfind("2:", 0) != 0) continue;
+        auto counters = member.counters.value_or(MemberCounters{});
+        counters.requests += 10;
+        counters.http_5xx += failing;
+        member.counters = counters;
+      }
+    };
+  };
+  rig.a.before_read = traffic(0);
+  rig.b.before_read = traffic(5);
+
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 1"));
+  for (FakeBalancer* balancer : {&rig.a, &rig.b}) {
+    CHECK(balancer->admitted() == std::vector<std::string>{"1:1", "1:2"});
+  }
+}
+
+TEST_CASE("hot standby applies in each balancer that has standby", "[ops][balancers][hot]") {
+  TwoBalancerRig rig;
+  rig.world.config.retention_hot = 1;
+  rig.b.capabilities_.standby = false;  // lb-b admits what it adds (a Hetzner load balancer)
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+
+  auto result = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE(result.ok());
+  CHECK(result->plan.hot == std::vector<std::string>{"1"});
+  // lb-a keeps pool 1 on standby; lb-b cannot, so it removes it.
+  CHECK(rig.a.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  REQUIRE(rig.a.state.count("1:1") == 1);
+  CHECK(on_standby(rig.a.state.at("1:1")));
+  CHECK(rig.b.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  CHECK(rig.b.state.count("1:1") == 0);
+}
