@@ -28,6 +28,9 @@ struct SwitchJob {
   bool dry_run = false;
   bool automatic = false;           // a watch's rollback: recorded as auto-rollback
   bool defer_good_verdict = false;  // a watched deploy: the replaced pool is judged after the watch
+  // A dry run of a rollback: the pools the real run marks bad before it plans, so the plan shown
+  // is the one it would run (a bad pool does not stay hot).
+  std::vector<std::string> planned_as_bad;
 };
 
 struct Observation {
@@ -396,6 +399,11 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
   }
   auto observation = observe(services);
   if (!observation) return finished(observation.error());
+  for (auto& pool : observation->pools) {
+    if (std::find(job.planned_as_bad.begin(), job.planned_as_bad.end(), pool.label()) != job.planned_as_bad.end()) {
+      pool.meta.verdict = LiveVerdict::bad;
+    }
+  }
   if (!job.dry_run) {
     if (auto woken = wake_if_powered_off(services, target, *observation); !woken.ok()) return finished(woken.error());
   }
@@ -663,11 +671,13 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
   PHX_TRY(check_rollback_target(observation, choice.target, options.force));
   if (!options.dry_run) PHX_TRY(mark_bad(services, observation, choice.from, reason));
-  return switch_to(services, {.operation = Operation::rollback,
-                              .request = {.target = choice.target, .force = options.force},
-                              .reason = reason,
-                              .dry_run = options.dry_run,
-                              .automatic = options.automatic});
+  return switch_to(services,
+                   {.operation = Operation::rollback,
+                    .request = {.target = choice.target, .force = options.force},
+                    .reason = reason,
+                    .dry_run = options.dry_run,
+                    .automatic = options.automatic,
+                    .planned_as_bad = options.dry_run ? util::split(choice.from, ',') : std::vector<std::string>{}});
 }
 
 // A watch judges the 5xx ratio between two samples of the balancer's counters: one shorter

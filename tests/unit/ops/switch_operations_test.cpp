@@ -391,3 +391,20 @@ TEST_CASE("repair finishes an interrupted deploy by default", "[ops][interrupt]"
   CHECK(finished->plan.target == "2");
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }
+
+TEST_CASE("a rollback's dry run shows the plan the rollback runs: the pool it marks bad does not stay hot",
+          "[ops][rollback][dry-run]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
+  auto dry = ops::rollback(world.services, {.reason = "2 is broken", .dry_run = true});
+  REQUIRE(dry.ok());
+  CHECK(dry->plan.target == "1");
+  CHECK(dry->plan.hot.empty());
+  auto real = ops::rollback(world.services, {.reason = "2 is broken"});
+  REQUIRE(real.ok());
+  CHECK(real->plan.hot == dry->plan.hot);
+  CHECK(real->plan.steps.size() == dry->plan.steps.size());
+}
