@@ -153,7 +153,7 @@ void raw_batch(const Haproxy& haproxy, const fs::path& dir, const std::string& f
   }
   for (const auto& server : servers_of(dir, from))
     commands.push_back("set server web/" + from + ":" + server.first + " state maint");
-  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
   auto answers = channel.run(commands);
   require(answers.ok() && answers->size() == commands.size(), "raw batch failed");
 }
@@ -185,7 +185,8 @@ void add_standby(haproxy::RuntimeChannel& channel, const fs::path& dir, const st
     add.insert(add.end(), {"add server " + name + " " + address + " check inter 100ms weight 0",
                            "enable health " + name, "set server " + name + " state ready"});
   }
-  require(channel.run(add).ok(), "raw add failed");
+  const auto added = channel.run(add);
+  require(added.ok(), "raw add failed: " + (added ? std::string() : added.error().message));
   if (wait) wait_checked(channel, label, servers.size());
 }
 
@@ -193,7 +194,7 @@ void add_standby(haproxy::RuntimeChannel& channel, const fs::path& dir, const st
 // their weight only once HAProxy's own first check passed; then the old ones go.
 void raw_batch_after_check(const Haproxy& haproxy, const fs::path& dir, const std::string& from,
                            const std::string& to) {
-  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
   add_standby(channel, dir, to, true);
   std::vector<std::string> switch_over;
   for (const auto& server : servers_of(dir, to))
@@ -211,7 +212,7 @@ void raw_weight_batch(const Haproxy& haproxy, const fs::path& dir, const std::st
     commands.push_back("set server web/" + to + ":" + server.first + " weight 1");
   for (const auto& server : servers_of(dir, from))
     commands.push_back("set server web/" + from + ":" + server.first + " weight 0");
-  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
   auto answers = channel.run(commands);
   require(answers.ok() && answers->size() == commands.size(), "raw weight batch failed");
 }
@@ -263,7 +264,7 @@ void delete_members(const Haproxy& haproxy, const fs::path& dir, const std::stri
   std::vector<std::string> commands;
   for (const auto& server : servers_of(dir, label)) commands.push_back("del server web/" + label + ":" + server.first);
   for (int attempt = 0; attempt < 100; ++attempt) {
-    haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+    haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
     auto answers = channel.run(commands);
     if (answers.ok() && std::all_of(answers->begin(), answers->end(), [](const std::string& a) {
           return a == "Server deleted." || a == "No such server.";
@@ -342,7 +343,7 @@ void remove_pool(const Haproxy& haproxy, const fs::path& dir, const std::string&
   std::vector<std::string> commands;
   for (const auto& server : servers_of(dir, label))
     commands.push_back("set server web/" + label + ":" + server.first + " state maint");
-  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
   (void)channel.run(commands);  // "No such server." for those already gone
   delete_members(haproxy, dir, label);
 }
@@ -401,7 +402,7 @@ int bench_hot(const std::vector<int>& sizes, const std::vector<int>& ansible_siz
     // The rollback marked b bad, so b left the backend; it goes back on standby, checked UP.
     remove_pool(haproxy, dir.path(), "b");
     {
-      haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+      haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
       add_standby(channel, dir.path(), "b", true);
     }
     const auto raw = measure(dir.path(), haproxy, "b", [&] { raw_weight_batch(haproxy, dir.path(), "a", "b"); });
