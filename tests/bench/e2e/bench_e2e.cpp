@@ -13,6 +13,8 @@
 //   phoenix-bench-e2e scale --sizes 10,50,200,500
 //                                                large pools: traffic moved vs command exit,
 //                                                peak RSS, beside the raw and the gated batch
+//   phoenix-bench-e2e steps --sizes 50,500       Phoenix's -v timeline of a cold deploy and a
+//                                                hot rollback: where the command's time goes
 //   phoenix-bench-e2e create --sizes 1,10,50,100 create + smoke-test of local pools
 //   phoenix-bench-e2e hcloud --sizes 1,10,50 --latency-ms 100 --action-ms 0
 //                                                create against the Hetzner fake
@@ -468,6 +470,54 @@ int bench_scale(const std::vector<int>& sizes) {
   return 0;
 }
 
+// Where a switch's time goes: Phoenix's own -v timeline (seconds since the command started)
+// of a cold deploy (retention.hot 0: the old pool is drained and removed) and of a rollback to
+// a hot pool, beside when the prober saw the traffic move and when the command exited.
+int bench_steps(const std::vector<int>& sizes) {
+  for (const int size : sizes) {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    ServiceOptions options;
+    options.pool_size = size;
+    options.health_timeout_s = 120;
+    options.smoke_timeout_s = 300;
+    options.drain_timeout_s = 30;
+    options.file_name = "cold.json";
+    const auto cold = write_service_config(dir.path(), haproxy, options).string();
+    options.hot = 1;
+    options.file_name = "hot.json";  // the same state directory, hot standby on
+    const auto hot = write_service_config(dir.path(), haproxy, options).string();
+    run_ok("create-pipeline", {"run", "--label", "a", "--config", cold});
+    run_ok("create-pipeline", {"run", "--label", "b", "--config", cold});
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", cold});
+    const auto verbose = [&](ToolResult& into, std::vector<std::string> arguments) {
+      return [&into, arguments = std::move(arguments)] {
+        into = run_tool("deploy-pipeline", arguments, {}, std::chrono::minutes(10));
+        require(into.exit_code == 0, "deploy-pipeline " + arguments[0] + " failed: " + into.out + into.err);
+      };
+    };
+    ToolResult deploy_run;
+    const auto deploy =
+        measure(dir.path(), haproxy, "b", verbose(deploy_run, {"deploy", "--label", "b", "--config", cold, "-v"}));
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", hot});  // b stays on standby
+    ToolResult rollback_run;
+    const auto rollback =
+        measure(dir.path(), haproxy, "b",
+                verbose(rollback_run, {"rollback", "--to", "b", "--reason", "benchmark", "--config", hot, "-v"}));
+    std::printf("### %d servers\n\n", size);
+    std::printf(
+        "Cold deploy: the prober saw the traffic move after %lld ms; the command exited after %lld "
+        "ms.\n\n```\n%s```\n\n",
+        deploy.switch_ms, deploy.command_ms, deploy_run.err.c_str());
+    std::printf(
+        "Hot rollback: the prober saw the traffic move after %lld ms; the command exited after %lld "
+        "ms.\n\n```\n%s```\n\n",
+        rollback.switch_ms, rollback.command_ms, rollback_run.err.c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 // Creating a pool against the Hetzner fake with `latency_ms` added to every request, beside
 // what one request after another would cost for the POSTs alone.
 int bench_hcloud(const std::vector<int>& sizes, int latency_ms, int action_ms) {
@@ -675,6 +725,7 @@ int main(int argc, char** argv) {
     if (arguments[0] == "switch") return bench_switch(parse_sizes(arguments[2]));
     if (arguments[0] == "create") return bench_create(parse_sizes(arguments[2]));
     if (arguments[0] == "scale") return bench_scale(parse_sizes(arguments[2]));
+    if (arguments[0] == "steps") return bench_steps(parse_sizes(arguments[2]));
   }
   if (arguments.size() == 5 && arguments[0] == "hot" && arguments[1] == "--sizes" && arguments[3] == "--ansible-sizes")
     return bench_hot(parse_sizes(arguments[2]), parse_sizes(arguments[4]));
@@ -696,7 +747,7 @@ int main(int argc, char** argv) {
     return bench_history(static_cast<int>(*events), 15);
   }
   std::fprintf(stderr,
-               "usage: phoenix-bench-e2e switch|create|scale --sizes N[,N...]\n"
+               "usage: phoenix-bench-e2e switch|create|scale|steps --sizes N[,N...]\n"
                "       phoenix-bench-e2e hot --sizes N[,N...] --ansible-sizes N[,N...]\n"
                "       phoenix-bench-e2e hcloud --sizes N[,N...] --latency-ms MS --action-ms MS\n"
                "       phoenix-bench-e2e startup --pools N\n"
