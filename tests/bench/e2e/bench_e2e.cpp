@@ -353,7 +353,8 @@ void remove_pool(const Haproxy& haproxy, const fs::path& dir, const std::string&
   delete_members(haproxy, dir, label);
 }
 
-// A Phoenix command as the action of a measured switch: its peak RSS goes into `into`.
+// A deploy-pipeline command as the action of a measured switch; its peak RSS goes into
+// `peak_rss_kb`, which the caller keeps beside the Switch that measure() returns.
 auto phoenix_command(const fs::path& dir, std::vector<std::string> arguments, long long& peak_rss_kb) {
   return [&dir, arguments = std::move(arguments), &peak_rss_kb] {
     peak_rss_kb = run_timed_ok(dir, "deploy-pipeline", arguments).peak_rss_kb;
@@ -470,7 +471,7 @@ int bench_scale(const std::vector<int>& sizes) {
   return 0;
 }
 
-// Where a switch's time goes: Phoenix's own -v timeline (seconds since the command started)
+// Where a switch's time goes: Phoenix's own -v timeline (seconds since the command began timing)
 // of a cold deploy (retention.hot 0: the old pool is drained and removed) and of a rollback to
 // a hot pool, beside when the prober saw the traffic move and when the command exited.
 int bench_steps(const std::vector<int>& sizes) {
