@@ -1,12 +1,23 @@
 // phoenix-bench-e2e: end-to-end figures from one run on one machine, printed as Markdown
-// table rows. scripts/bench drives it and writes docs/benchmarks.md.
+// table rows. scripts/bench drives it and writes docs/benchmarks.md. Timings are compared
+// only with baselines measured in the same run against the same HAProxy.
 //
 //   phoenix-bench-e2e switch --sizes 1,10,50     switch times under load: Phoenix's deploy and
 //                                                rollback, the raw Runtime API batch (the
 //                                                physical limit) and rewrite-config-and-reload
 //                                                (the usual hand-made approach)
+//   phoenix-bench-e2e hot --sizes 10,50,200 --ansible-sizes 10,50
+//                                                rollback to a hot pool beside the raw weight
+//                                                batch, the gated batch and Ansible's
+//                                                community.general.haproxy
+//   phoenix-bench-e2e scale --sizes 10,50,200,500
+//                                                large pools: traffic moved vs command exit,
+//                                                peak RSS, beside the raw and the gated batch
+//   phoenix-bench-e2e steps --sizes 50,500       Phoenix's -v timeline of a cold deploy and a
+//                                                hot rollback: where the command's time goes
 //   phoenix-bench-e2e create --sizes 1,10,50,100 create + smoke-test of local pools
-//   phoenix-bench-e2e hcloud --sizes 1,10,50     create against the Hetzner fake, 100 ms per request
+//   phoenix-bench-e2e hcloud --sizes 1,10,50 --latency-ms 100 --action-ms 0
+//                                                create against the Hetzner fake
 //   phoenix-bench-e2e startup --pools 1000       --help, list, status, history with 1,000 pools
 //   phoenix-bench-e2e history --events 10000     status and history with a full history, in the
 //                                                file store and in a real etcd
@@ -42,6 +53,7 @@ struct Switch {
   long long command_ms = -1;
   long long requests = 0;
   long long failed = 0;
+  long long peak_rss_kb = -1;  // of the command, when it was one of Phoenix's
 };
 
 std::string cell(const Switch& result) {
@@ -57,7 +69,43 @@ void require(bool condition, const std::string& what) {
 
 void run_ok(const std::string& tool, const std::vector<std::string>& arguments) {
   const auto result = run_tool(tool, arguments);
-  require(result.exit_code == 0, tool + " " + util::join(arguments, " ") + " failed: " + result.err);
+  require(result.exit_code == 0, tool + " " + util::join(arguments, " ") + " failed: " + result.out + result.err);
+}
+
+struct TimedRun {
+  ToolResult result;
+  long long peak_rss_kb = -1;
+};
+
+// Runs the tool under /usr/bin/time (Debian package `time`), which reports the peak resident
+// set size of the process it ran (getrusage's ru_maxrss): the command's own memory, not the
+// servers it starts (they are detached and outlive it).
+TimedRun run_timed(const fs::path& dir, const std::string& tool, const std::vector<std::string>& arguments,
+                   const std::vector<std::string>& environment = {}) {
+  const fs::path report = fresh_file(dir, "time", ".txt");
+  TimedRun run;
+  run.result = run_tool_as({"/usr/bin/time", "-f", "%M", "-o", report.string()}, tool, arguments, environment,
+                           std::chrono::minutes(10));
+  if (const auto text = util::read_file(report)) {
+    const auto lines = util::split_lines(*text);
+    if (!lines.empty()) run.peak_rss_kb = util::parse_int(util::trim(lines.back())).value_or(-1);
+  }
+  return run;
+}
+
+TimedRun run_timed_ok(const fs::path& dir, const std::string& tool, const std::vector<std::string>& arguments,
+                      const std::vector<std::string>& environment = {}) {
+  auto run = run_timed(dir, tool, arguments, environment);
+  require(run.result.exit_code == 0,
+          tool + " " + util::join(arguments, " ") + " failed: " + run.result.err + run.result.out);
+  return run;
+}
+
+std::string megabytes(long long kb) {
+  if (kb < 0) return "?";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(kb) / 1024.0);
+  return text;
 }
 
 // Measures one switch to `target`: `action` runs while the prober sends traffic.
@@ -107,48 +155,121 @@ void raw_batch(const Haproxy& haproxy, const fs::path& dir, const std::string& f
   }
   for (const auto& server : servers_of(dir, from))
     commands.push_back("set server web/" + from + ":" + server.first + " state maint");
-  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
   auto answers = channel.run(commands);
   require(answers.ok() && answers->size() == commands.size(), "raw batch failed");
 }
 
-// The safe physical limit: the same raw batch, but the new servers join at weight 0 and get
-// their weight only once HAProxy's own first check passed; then the old ones go.
-void raw_batch_after_check(const Haproxy& haproxy, const fs::path& dir, const std::string& from,
-                           const std::string& to) {
-  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
-  const auto servers = servers_of(dir, to);
-  std::vector<std::string> add;
-  std::vector<std::string> switch_over;
-  for (const auto& [id, address] : servers) {
-    const std::string name = "web/" + to + ":" + id;
-    add.insert(add.end(), {"add server " + name + " " + address + " check inter 100ms weight 0",
-                           "enable health " + name, "set server " + name + " state ready"});
-    switch_over.push_back("set server " + name + " weight 1");
-  }
-  for (const auto& server : servers_of(dir, from))
-    switch_over.push_back("set server web/" + from + ":" + server.first + " state maint");
-  require(channel.run(add).ok(), "raw add failed");
-  for (int i = 0; i < 10000; ++i) {
+// Polls HAProxy until every server of `label` passed a check (L7OK), for up to 120 s. Every
+// 10 ms, as Phoenix's executor polls: a tighter loop of `show stat` over 1,000 servers would
+// load the HAProxy it measures, and detect the check no sooner than Phoenix can.
+void wait_checked(haproxy::RuntimeChannel& channel, const std::string& label, std::size_t count) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
     auto answer = channel.run({"show stat web 4 -1"});
     const auto stats =
         answer ? haproxy::parse_show_stat(answer->front()) : Result<std::vector<haproxy::StatRow>>(answer.error());
     if (stats) {
       std::size_t checked = 0;
       for (const auto& row : *stats)
-        checked += row.server.rfind(to + ":", 0) == 0 && row.check_status == "L7OK" ? 1 : 0;
-      if (checked == servers.size()) break;
+        checked += row.server.rfind(label + ":", 0) == 0 && row.check_status == "L7OK" ? 1 : 0;
+      if (checked == count) return;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  require(false, "the servers of " + label + " never passed a check");
+}
+
+// Adds the servers of `label` at weight 0 with checks on (what Phoenix's hot standby looks
+// like in HAProxy); returns once HAProxy's first check passed on all of them, when `wait`.
+void add_standby(haproxy::RuntimeChannel& channel, const fs::path& dir, const std::string& label, bool wait) {
+  const auto servers = servers_of(dir, label);
+  std::vector<std::string> add;
+  for (const auto& [id, address] : servers) {
+    const std::string name = "web/" + label + ":" + id;
+    add.insert(add.end(), {"add server " + name + " " + address + " check inter 100ms weight 0",
+                           "enable health " + name, "set server " + name + " state ready"});
+  }
+  const auto added = channel.run(add);
+  require(added.ok(), "raw add failed: " + (added ? std::string() : added.error().message));
+  if (wait) wait_checked(channel, label, servers.size());
+}
+
+// The safe physical limit: the same raw batch, but the new servers join at weight 0 and get
+// their weight only once HAProxy's own first check passed; then the old ones go.
+void raw_batch_after_check(const Haproxy& haproxy, const fs::path& dir, const std::string& from,
+                           const std::string& to) {
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
+  add_standby(channel, dir, to, true);
+  std::vector<std::string> switch_over;
+  for (const auto& server : servers_of(dir, to))
+    switch_over.push_back("set server web/" + to + ":" + server.first + " weight 1");
+  for (const auto& server : servers_of(dir, from))
+    switch_over.push_back("set server web/" + from + ":" + server.first + " state maint");
   require(channel.run(switch_over).ok(), "raw switch failed");
+}
+
+// The floor of a hot switch: both pools are in the backend, `to` on standby (weight 0, checked
+// UP); one batch gives `to` its weight and takes it from `from`. No check is waited for.
+void raw_weight_batch(const Haproxy& haproxy, const fs::path& dir, const std::string& from, const std::string& to) {
+  std::vector<std::string> commands;
+  for (const auto& server : servers_of(dir, to))
+    commands.push_back("set server web/" + to + ":" + server.first + " weight 1");
+  for (const auto& server : servers_of(dir, from))
+    commands.push_back("set server web/" + from + ":" + server.first + " weight 0");
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
+  auto answers = channel.run(commands);
+  require(answers.ok() && answers->size() == commands.size(), "raw weight batch failed");
+}
+
+// The same hot switch as a team using Ansible would write it: community.general.haproxy (one
+// server per module call, the module's documented interface) in a playbook on localhost,
+// enabling `to`'s servers with weight 1, then disabling `from`'s.
+void ansible_switch(const Haproxy& haproxy, const fs::path& dir, const std::string& from, const std::string& to) {
+  const auto hosts = [&](const std::string& label) {
+    std::string list;
+    for (const auto& server : servers_of(dir, label)) list += "\n        - \"" + label + ":" + server.first + "\"";
+    return list;
+  };
+  const std::string socket = haproxy.socket().string();
+  const std::string playbook =
+      "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+      "    - name: admit the target's servers\n"
+      "      community.general.haproxy:\n"
+      "        state: enabled\n        backend: web\n        host: \"{{ item }}\"\n"
+      "        socket: \"" +
+      socket +
+      "\"\n        weight: \"1\"\n"
+      "      loop:" +
+      hosts(to) +
+      "\n"
+      "    - name: take the previous release's servers out\n"
+      "      community.general.haproxy:\n"
+      "        state: disabled\n        backend: web\n        host: \"{{ item }}\"\n"
+      "        socket: \"" +
+      socket +
+      "\"\n"
+      "      loop:" +
+      hosts(from) + "\n";
+  const fs::path file = fresh_file(dir, "switch", ".yml");
+  require(util::write_file_atomic(file, playbook).ok(), "cannot write the playbook");
+  util::CommandRequest request;
+  request.argv = {"ansible-playbook", "-i", "localhost,", file.string()};
+  request.environment = {"HOME=" + dir.string(), "ANSIBLE_LOCALHOST_WARNING=False", "ANSIBLE_NOCOLOR=1",
+                         "ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3"};
+  request.inherit_environment = false;
+  request.working_directory = dir;
+  request.capture_stderr = true;
+  request.timeout = std::chrono::minutes(10);
+  const auto ran = util::run_command(request);
+  require(ran.ok() && ran->exit_code == 0, "ansible-playbook failed: " + (ran ? ran->output : ran.error().message));
 }
 
 void delete_members(const Haproxy& haproxy, const fs::path& dir, const std::string& label) {
   std::vector<std::string> commands;
   for (const auto& server : servers_of(dir, label)) commands.push_back("del server web/" + label + ":" + server.first);
   for (int attempt = 0; attempt < 100; ++attempt) {
-    haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(10));
+    haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
     auto answers = channel.run(commands);
     if (answers.ok() && std::all_of(answers->begin(), answers->end(), [](const std::string& a) {
           return a == "Server deleted." || a == "No such server.";
@@ -175,7 +296,7 @@ std::vector<int> parse_sizes(const std::string& text) {
   std::vector<int> sizes;
   for (const auto& part : util::split(text, ',')) {
     const auto value = util::parse_int(part);
-    require(value && *value >= 1 && *value <= 250, "bad size '" + part + "'");
+    require(value && *value >= 1 && *value <= 1000, "bad size '" + part + "' (1 to 1000)");
     sizes.push_back(static_cast<int>(*value));
   }
   return sizes;
@@ -183,7 +304,8 @@ std::vector<int> parse_sizes(const std::string& text) {
 
 int bench_switch(const std::vector<int>& sizes) {
   std::printf(
-      "| servers | Phoenix deploy | Phoenix rollback | raw batch (no health check) | raw batch + HAProxy's first check "
+      "| servers | Phoenix deploy | Phoenix rollback (cold: retention.hot 0) | raw batch (no health check) | raw batch "
+      "+ HAProxy's first check "
       "| rewrite haproxy.cfg + reload |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|\n");
   for (const int size : sizes) {
@@ -221,30 +343,209 @@ int bench_switch(const std::vector<int>& sizes) {
   return 0;
 }
 
+// Takes a pool's servers out of the backend (maintenance, then deleted); idempotent.
+void remove_pool(const Haproxy& haproxy, const fs::path& dir, const std::string& label) {
+  std::vector<std::string> commands;
+  for (const auto& server : servers_of(dir, label))
+    commands.push_back("set server web/" + label + ":" + server.first + " state maint");
+  haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
+  (void)channel.run(commands);  // "No such server." for those already gone
+  delete_members(haproxy, dir, label);
+}
+
+// A deploy-pipeline command as the action of a measured switch; its peak RSS goes into
+// `peak_rss_kb`, which the caller keeps beside the Switch that measure() returns.
+auto phoenix_command(const fs::path& dir, std::vector<std::string> arguments, long long& peak_rss_kb) {
+  return [&dir, arguments = std::move(arguments), &peak_rss_kb] {
+    peak_rss_kb = run_timed_ok(dir, "deploy-pipeline", arguments).peak_rss_kb;
+  };
+}
+
+std::string ratio(long long numerator, long long denominator) {
+  if (denominator <= 0) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2fx", static_cast<double>(numerator) / static_cast<double>(denominator));
+  return text;
+}
+
+std::string command_cell(const Switch& result) {
+  return std::to_string(result.switch_ms) + " ms / " + std::to_string(result.command_ms) + " ms (" +
+         std::to_string(result.failed) + " failed of " + std::to_string(result.requests) + ")";
+}
+
+// Rollback to a hot pool (retention.hot 1: the replaced pool stays in the backend at weight 0,
+// checks on) beside the floors of the same switch: the raw batch of weight changes with no
+// check, the raw batch gated by HAProxy's first check of newly added servers (the floor of a
+// cold switch), and Ansible's community.general.haproxy module (sizes in `ansible_sizes`).
+int bench_hot(const std::vector<int>& sizes, const std::vector<int>& ansible_sizes) {
+  std::printf(
+      "| servers | Phoenix hot rollback | Phoenix cold deploy | raw weight batch (no check) | raw batch gated by the "
+      "first check | Ansible community.general.haproxy | hot rollback / raw weight batch | cold deploy / gated "
+      "batch |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const int size : sizes) {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    ServiceOptions options;
+    options.pool_size = size;
+    options.hot = 1;
+    options.health_timeout_s = 60;
+    options.smoke_timeout_s = 120;
+    const auto config = write_service_config(dir.path(), haproxy, options).string();
+    run_ok("create-pipeline", {"run", "--label", "a", "--config", config});
+    run_ok("create-pipeline", {"run", "--label", "b", "--config", config});
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", config});
+
+    long long deploy_rss = -1;
+    long long rollback_rss = -1;
+    auto deploy = measure(dir.path(), haproxy, "b",
+                          phoenix_command(dir.path(), {"deploy", "--label", "b", "--config", config}, deploy_rss));
+    deploy.peak_rss_kb = deploy_rss;
+    auto rollback =
+        measure(dir.path(), haproxy, "a",
+                phoenix_command(dir.path(), {"rollback", "--reason", "benchmark", "--config", config}, rollback_rss));
+    rollback.peak_rss_kb = rollback_rss;
+    // The rollback marked b bad, so b left the backend; it goes back on standby, checked UP.
+    remove_pool(haproxy, dir.path(), "b");
+    {
+      haproxy::SocketRuntimeChannel channel(haproxy.socket().string(), std::chrono::seconds(60));
+      add_standby(channel, dir.path(), "b", true);
+    }
+    const auto raw = measure(dir.path(), haproxy, "b", [&] { raw_weight_batch(haproxy, dir.path(), "a", "b"); });
+    std::string live = "b";
+    std::string other = "a";
+    std::string ansible_cell = "not run";
+    if (std::find(ansible_sizes.begin(), ansible_sizes.end(), size) != ansible_sizes.end()) {
+      const auto ansible = measure(dir.path(), haproxy, "a", [&] { ansible_switch(haproxy, dir.path(), "b", "a"); });
+      ansible_cell = cell(ansible);
+      std::swap(live, other);
+    }
+    // The gated batch adds servers: the pool that is not live leaves the backend first.
+    remove_pool(haproxy, dir.path(), other);
+    const auto gated =
+        measure(dir.path(), haproxy, other, [&] { raw_batch_after_check(haproxy, dir.path(), live, other); });
+    std::printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", size, command_cell(rollback).c_str(),
+                command_cell(deploy).c_str(), cell(raw).c_str(), cell(gated).c_str(), ansible_cell.c_str(),
+                ratio(rollback.switch_ms, raw.switch_ms).c_str(), ratio(deploy.switch_ms, gated.switch_ms).c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// Large pools: Phoenix's cold deploy (retention.hot 0) with the time the prober saw the
+// traffic move and the time the command took to exit reported separately, the command's peak
+// RSS, beside the raw batch and the gated raw batch of the same size.
+int bench_scale(const std::vector<int>& sizes) {
+  std::printf(
+      "| servers | Phoenix deploy: traffic moved | command exit | command / moved | peak RSS of the command | failed "
+      "requests | raw batch (no check) | raw batch gated by the first check | moved / gated | command / gated |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const int size : sizes) {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    ServiceOptions options;
+    options.pool_size = size;
+    options.health_timeout_s = 120;
+    options.smoke_timeout_s = 300;
+    options.drain_timeout_s = 30;
+    const auto config = write_service_config(dir.path(), haproxy, options).string();
+    run_timed_ok(dir.path(), "create-pipeline", {"run", "--label", "a", "--config", config});
+    run_timed_ok(dir.path(), "create-pipeline", {"run", "--label", "b", "--config", config});
+    run_timed_ok(dir.path(), "deploy-pipeline", {"deploy", "--label", "a", "--config", config});
+
+    long long deploy_rss = -1;
+    auto deploy = measure(dir.path(), haproxy, "b",
+                          phoenix_command(dir.path(), {"deploy", "--label", "b", "--config", config}, deploy_rss));
+    deploy.peak_rss_kb = deploy_rss;
+    remove_pool(haproxy, dir.path(), "a");  // retention.hot 0 took it out already; made sure
+    const auto raw = measure(dir.path(), haproxy, "a", [&] { raw_batch(haproxy, dir.path(), "b", "a"); });
+    remove_pool(haproxy, dir.path(), "b");
+    const auto gated = measure(dir.path(), haproxy, "b", [&] { raw_batch_after_check(haproxy, dir.path(), "a", "b"); });
+    std::printf("| %d | %lld ms | %lld ms | %s | %s | %lld of %lld | %s | %s | %s | %s |\n", size, deploy.switch_ms,
+                deploy.command_ms, ratio(deploy.command_ms, deploy.switch_ms).c_str(),
+                megabytes(deploy.peak_rss_kb).c_str(), deploy.failed, deploy.requests, cell(raw).c_str(),
+                cell(gated).c_str(), ratio(deploy.switch_ms, gated.switch_ms).c_str(),
+                ratio(deploy.command_ms, gated.switch_ms).c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// Where a switch's time goes: Phoenix's own -v timeline (seconds since the command began timing)
+// of a cold deploy (retention.hot 0: the old pool is drained and removed) and of a rollback to
+// a hot pool, beside when the prober saw the traffic move and when the command exited.
+int bench_steps(const std::vector<int>& sizes) {
+  for (const int size : sizes) {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    ServiceOptions options;
+    options.pool_size = size;
+    options.health_timeout_s = 120;
+    options.smoke_timeout_s = 300;
+    options.drain_timeout_s = 30;
+    options.file_name = "cold.json";
+    const auto cold = write_service_config(dir.path(), haproxy, options).string();
+    options.hot = 1;
+    options.file_name = "hot.json";  // the same state directory, hot standby on
+    const auto hot = write_service_config(dir.path(), haproxy, options).string();
+    run_ok("create-pipeline", {"run", "--label", "a", "--config", cold});
+    run_ok("create-pipeline", {"run", "--label", "b", "--config", cold});
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", cold});
+    const auto verbose = [&](ToolResult& into, std::vector<std::string> arguments) {
+      return [&into, arguments = std::move(arguments)] {
+        into = run_tool("deploy-pipeline", arguments, {}, std::chrono::minutes(10));
+        require(into.exit_code == 0, "deploy-pipeline " + arguments[0] + " failed: " + into.out + into.err);
+      };
+    };
+    ToolResult deploy_run;
+    const auto deploy =
+        measure(dir.path(), haproxy, "b", verbose(deploy_run, {"deploy", "--label", "b", "--config", cold, "-v"}));
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", hot});  // b stays on standby
+    ToolResult rollback_run;
+    const auto rollback =
+        measure(dir.path(), haproxy, "b",
+                verbose(rollback_run, {"rollback", "--to", "b", "--reason", "benchmark", "--config", hot, "-v"}));
+    std::printf("### %d servers\n\n", size);
+    std::printf(
+        "Cold deploy: the prober saw the traffic move after %lld ms; the command exited after %lld "
+        "ms.\n\n```\n%s```\n\n",
+        deploy.switch_ms, deploy.command_ms, deploy_run.err.c_str());
+    std::printf(
+        "Hot rollback: the prober saw the traffic move after %lld ms; the command exited after %lld "
+        "ms.\n\n```\n%s```\n\n",
+        rollback.switch_ms, rollback.command_ms, rollback_run.err.c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 // Creating a pool against the Hetzner fake with `latency_ms` added to every request, beside
 // what one request after another would cost for the POSTs alone.
-int bench_hcloud(const std::vector<int>& sizes, int latency_ms) {
+int bench_hcloud(const std::vector<int>& sizes, int latency_ms, int action_ms) {
   std::printf(
-      "| servers | create-pipeline create (hcloud fake, %d ms per request) | %d ms x servers | requests | at once |\n",
-      latency_ms, latency_ms);
-  std::printf("|---:|---:|---:|---:|---:|\n");
+      "| servers | create-pipeline create (hcloud fake, %d ms per request, actions %d ms) | %d ms x servers | requests "
+      "| "
+      "at once | peak RSS of the command |\n",
+      latency_ms, action_ms, latency_ms);
+  std::printf("|---:|---:|---:|---:|---:|---:|\n");
   for (const int size : sizes) {
     TempDir dir;
     HcloudFake::Options options;
     options.latency_ms = latency_ms;
-    options.action_ms = 0;
+    options.action_ms = action_ms;
     HcloudFake fake(dir.path(), options);
     fake.create_load_balancer("web-lb");
     HcloudServiceOptions service;
     service.pool_size = size;
+    service.smoke_timeout_s = 120;
+    service.api_timeout_s = 60;
     const auto config = write_hcloud_config(dir.path(), fake, service).string();
-    const auto result =
-        run_tool("create-pipeline", {"create", "--label", "1", "--config", config}, {"HCLOUD_TOKEN=" + fake.token()});
-    require(result.exit_code == 0, "create-pipeline create failed: " + result.err);
+    const auto run = run_timed_ok(dir.path(), "create-pipeline", {"create", "--label", "1", "--config", config},
+                                  {"HCLOUD_TOKEN=" + fake.token()});
     const auto stats = fake.stats();
-    std::printf("| %d | %lld ms | %d ms | %.0f | %.0f |\n", size, result.duration_ms(), size * latency_ms,
+    std::printf("| %d | %lld ms | %d ms | %.0f | %.0f | %s |\n", size, run.result.duration_ms(), size * latency_ms,
                 util::json_number(stats.get(), "requests").value_or(0),
-                util::json_number(stats.get(), "max_in_flight").value_or(0));
+                util::json_number(stats.get(), "max_in_flight").value_or(0), megabytes(run.peak_rss_kb).c_str());
     std::fflush(stdout);
   }
   return 0;
@@ -293,7 +594,7 @@ int bench_startup(int pools, int runs) {
     std::vector<long long> times;
     for (int i = 0; i < runs; ++i) {
       const auto result = run_tool(probe.tool, probe.arguments);
-      require(result.exit_code == 0, probe.name + " failed: " + result.err);
+      require(result.exit_code == 0, probe.name + " failed: " + result.out + result.err);
       times.push_back(std::chrono::duration_cast<std::chrono::microseconds>(result.ended - result.started).count());
     }
     std::sort(times.begin(), times.end());
@@ -328,7 +629,7 @@ std::string timing_cells(const std::string& tool, const std::vector<std::string>
   std::vector<long long> times;
   for (int i = 0; i < runs; ++i) {
     const auto result = run_tool(tool, arguments);
-    require(result.exit_code == 0, tool + " " + util::join(arguments, " ") + " failed: " + result.err);
+    require(result.exit_code == 0, tool + " " + util::join(arguments, " ") + " failed: " + result.out + result.err);
     require(util::split_lines(result.out).size() >= min_lines, tool + " " + arguments[0] + " printed too little");
     times.push_back(std::chrono::duration_cast<std::chrono::microseconds>(result.ended - result.started).count());
   }
@@ -361,6 +662,8 @@ int bench_history(int events, int runs) {
     TempDir dir;
     Haproxy haproxy(dir.path());
     const auto config = write_service_config(dir.path(), haproxy, {}).string();
+    // An older good pool: status counts a live pool with no rollback target as a problem.
+    run_ok("create-pipeline", {"run", "--label", "earlier", "--config", config});
     run_ok("create-pipeline", {"run", "--label", "live", "--config", config});
     std::string lines;
     for (int i = 1; i < events; ++i) lines += util::print_json(records::to_json(history_event(i, base)).get()) + "\n";
@@ -377,6 +680,8 @@ int bench_history(int events, int runs) {
     ServiceOptions options;
     options.state = etcd_state_json({etcd.endpoint()}, 15, 2000);
     const auto config = write_service_config(dir.path(), haproxy, options).string();
+    // An older good pool: status counts a live pool with no rollback target as a problem.
+    run_ok("create-pipeline", {"run", "--label", "earlier", "--config", config});
     run_ok("create-pipeline", {"run", "--label", "live", "--config", config});
     http::CurlHttpClient http;
     util::SystemClock clock;
@@ -398,17 +703,16 @@ int bench_history(int events, int runs) {
 }
 
 int bench_create(const std::vector<int>& sizes) {
-  std::printf("| servers | create + smoke-test (create-pipeline run) |\n|---:|---:|\n");
+  std::printf("| servers | create + smoke-test (create-pipeline run) | peak RSS of the command |\n|---:|---:|---:|\n");
   for (const int size : sizes) {
     TempDir dir;
     Haproxy haproxy(dir.path());
     ServiceOptions options;
     options.pool_size = size;
-    options.smoke_timeout_s = 60;
+    options.smoke_timeout_s = 300;
     const auto config = write_service_config(dir.path(), haproxy, options).string();
-    const auto result = run_tool("create-pipeline", {"run", "--label", "1", "--config", config});
-    require(result.exit_code == 0, "create-pipeline run failed: " + result.err);
-    std::printf("| %d | %lld ms |\n", size, result.duration_ms());
+    const auto run = run_timed_ok(dir.path(), "create-pipeline", {"run", "--label", "1", "--config", config});
+    std::printf("| %d | %lld ms | %s |\n", size, run.result.duration_ms(), megabytes(run.peak_rss_kb).c_str());
     std::fflush(stdout);
   }
   return 0;
@@ -421,7 +725,17 @@ int main(int argc, char** argv) {
   if (arguments.size() == 3 && arguments[1] == "--sizes") {
     if (arguments[0] == "switch") return bench_switch(parse_sizes(arguments[2]));
     if (arguments[0] == "create") return bench_create(parse_sizes(arguments[2]));
-    if (arguments[0] == "hcloud") return bench_hcloud(parse_sizes(arguments[2]), 100);
+    if (arguments[0] == "scale") return bench_scale(parse_sizes(arguments[2]));
+    if (arguments[0] == "steps") return bench_steps(parse_sizes(arguments[2]));
+  }
+  if (arguments.size() == 5 && arguments[0] == "hot" && arguments[1] == "--sizes" && arguments[3] == "--ansible-sizes")
+    return bench_hot(parse_sizes(arguments[2]), parse_sizes(arguments[4]));
+  if (arguments.size() == 7 && arguments[0] == "hcloud" && arguments[1] == "--sizes" &&
+      arguments[3] == "--latency-ms" && arguments[5] == "--action-ms") {
+    const auto latency = util::parse_int(arguments[4]);
+    const auto action = util::parse_int(arguments[6]);
+    require(latency && action && *latency >= 0 && *action >= 0, "bad --latency-ms or --action-ms");
+    return bench_hcloud(parse_sizes(arguments[2]), static_cast<int>(*latency), static_cast<int>(*action));
   }
   if (arguments.size() == 3 && arguments[0] == "startup" && arguments[1] == "--pools") {
     const auto pools = util::parse_int(arguments[2]);
@@ -434,7 +748,9 @@ int main(int argc, char** argv) {
     return bench_history(static_cast<int>(*events), 15);
   }
   std::fprintf(stderr,
-               "usage: phoenix-bench-e2e switch|create|hcloud --sizes N[,N...]\n"
+               "usage: phoenix-bench-e2e switch|create|scale|steps --sizes N[,N...]\n"
+               "       phoenix-bench-e2e hot --sizes N[,N...] --ansible-sizes N[,N...]\n"
+               "       phoenix-bench-e2e hcloud --sizes N[,N...] --latency-ms MS --action-ms MS\n"
                "       phoenix-bench-e2e startup --pools N\n"
                "       phoenix-bench-e2e history --events N\n");
   return 2;
