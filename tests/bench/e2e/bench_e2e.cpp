@@ -302,6 +302,13 @@ std::vector<int> parse_sizes(const std::string& text) {
   return sizes;
 }
 
+// Pools "a" and "b" created and smoke-tested, "a" live: where every switch benchmark starts.
+void two_pools_first_live(const std::string& config) {
+  run_ok("create-pipeline", {"run", "--label", "a", "--config", config});
+  run_ok("create-pipeline", {"run", "--label", "b", "--config", config});
+  run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", config});
+}
+
 int bench_switch(const std::vector<int>& sizes) {
   std::printf(
       "| servers | Phoenix deploy | Phoenix rollback (cold: retention.hot 0) | raw batch (no health check) | raw batch "
@@ -316,9 +323,7 @@ int bench_switch(const std::vector<int>& sizes) {
     options.health_timeout_s = 30;
     options.smoke_timeout_s = 60;
     const auto config = write_service_config(dir.path(), haproxy, options).string();
-    run_ok("create-pipeline", {"run", "--label", "a", "--config", config});
-    run_ok("create-pipeline", {"run", "--label", "b", "--config", config});
-    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", config});
+    two_pools_first_live(config);
 
     const auto deploy = measure(dir.path(), haproxy, "b", [&] {
       run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", config});
@@ -392,9 +397,7 @@ int bench_hot(const std::vector<int>& sizes, const std::vector<int>& ansible_siz
     options.health_timeout_s = 60;
     options.smoke_timeout_s = 120;
     const auto config = write_service_config(dir.path(), haproxy, options).string();
-    run_ok("create-pipeline", {"run", "--label", "a", "--config", config});
-    run_ok("create-pipeline", {"run", "--label", "b", "--config", config});
-    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", config});
+    two_pools_first_live(config);
 
     long long deploy_rss = -1;
     long long rollback_rss = -1;
