@@ -572,12 +572,14 @@ Result<SwitchResult> automatic_rollback(Services& services, const RollbackOption
 // A breach that no automatic rollback answered: the watched pool is still marked bad with what
 // was measured, and history and notifications say so, so a person is paged with the facts.
 Error unanswered_breach(Services& services, const std::string& target, const std::string& breach,
-                        const std::string& from, const Error& why) {
+                        const std::string& back_to, const Error& why) {
   if (auto observation = observe(services)) {
     const Status marked = mark_bad(services, *observation, target, "automatic: " + breach);
     if (!marked.ok()) services.reporter.warning("could not mark pool " + target + " bad: " + marked.error().message);
   }
-  HistoryEvent event = new_event(services, HistoryAction::auto_rollback, from, HistoryResult::failed);
+  // Recorded like the rollback it should have been: to `back_to` ("" when there was none), from
+  // the watched pool.
+  HistoryEvent event = new_event(services, HistoryAction::auto_rollback, back_to, HistoryResult::failed);
   event.from = target;
   event.detail = "pool " + target + " breached its watch: " + breach + "; " + why.message;
   record_history(services, event);

@@ -11,6 +11,20 @@ using namespace phoenix;
 using namespace phoenix::testing;
 
 namespace {
+
+// A service whose drain times out after 1 s, with pools 1 (live) and 2 (smoke-tested): its
+// configuration file.
+std::string short_drain_service(const std::filesystem::path& directory, const Haproxy& haproxy) {
+  ServiceOptions options;
+  options.drain_timeout_s = 1;
+  const auto config = write_service_config(directory, haproxy, options).string();
+  for (const char* label : {"1", "2"}) {
+    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
+  }
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  return config;
+}
+
 std::vector<std::future<std::pair<long, std::string>>> slow_requests(const Haproxy& haproxy, int count,
                                                                      int milliseconds) {
   std::vector<std::future<std::pair<long, std::string>>> requests;
@@ -51,13 +65,7 @@ TEST_CASE("requests in flight on the old pool complete across the switch", "[e2e
 TEST_CASE("a drain that times out is reported with what is still connected", "[e2e][drain]") {
   TempDir dir;
   Haproxy haproxy(dir.path());
-  ServiceOptions options;
-  options.drain_timeout_s = 1;
-  const auto config = write_service_config(dir.path(), haproxy, options).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  const auto config = short_drain_service(dir.path(), haproxy);
 
   auto requests = slow_requests(haproxy, 2, 3000);
   const auto deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config});
@@ -93,13 +101,7 @@ TEST_CASE("a member that keeps a request past the drain is left in maintenance i
           "[e2e][drain]") {
   TempDir dir;
   Haproxy haproxy(dir.path());
-  ServiceOptions options;
-  options.drain_timeout_s = 1;
-  const auto config = write_service_config(dir.path(), haproxy, options).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  const auto config = short_drain_service(dir.path(), haproxy);
 
   // Longer than the drain timeout (1 s) and the removal grace (5 s) together.
   auto requests = slow_requests(haproxy, 1, 8000);
@@ -125,13 +127,7 @@ TEST_CASE("after a reload, a member whose request outlived the drain is removed 
           "[e2e][drain]") {
   TempDir dir;
   Haproxy haproxy(dir.path());
-  ServiceOptions options;
-  options.drain_timeout_s = 1;
-  const auto config = write_service_config(dir.path(), haproxy, options).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  const auto config = short_drain_service(dir.path(), haproxy);
   // From here pool 1's members are servers of the configuration file, not runtime additions:
   // HAProxy would park a finished request's server connection in their idle pool, and refuse
   // `del server` until it is purged, unless the managed block disables that pool.
