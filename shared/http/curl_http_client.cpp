@@ -1,11 +1,10 @@
 #include "shared/http/curl_http_client.hpp"
 
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string_view>
 
+#include "shared/http/curl_library.hpp"
 #include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
 
@@ -42,43 +41,38 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return size * count;
 }
 
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-void configure(Transfer& transfer, const HttpRequest& request) {
+void configure(const CurlLibrary& curl, Transfer& transfer, const HttpRequest& request) {
   CURL* easy = transfer.easy;
-  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error_buffer);
+  curl.easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl.easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+  curl.easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
+  curl.easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl.easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
+  curl.easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error_buffer);
   // TLS verification stays on: it is libcurl's default and nothing here turns it off.
   if (request.method == "GET") {
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    curl.easy_setopt(easy, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
-    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    curl.easy_setopt(easy, CURLOPT_NOBODY, 1L);
   } else {
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str());
+    curl.easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl.easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl.easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str());
   }
   if (!request.basic_user.empty()) {
-    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);  // basic only: sent pre-emptively
-    curl_easy_setopt(easy, CURLOPT_USERNAME, request.basic_user.c_str());
-    curl_easy_setopt(easy, CURLOPT_PASSWORD, request.basic_password.c_str());
+    curl.easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);  // basic only: sent pre-emptively
+    curl.easy_setopt(easy, CURLOPT_USERNAME, request.basic_user.c_str());
+    curl.easy_setopt(easy, CURLOPT_PASSWORD, request.basic_password.c_str());
   }
-  transfer.headers = curl_slist_append(transfer.headers, "Expect:");
+  transfer.headers = curl.slist_append(transfer.headers, "Expect:");
   for (const auto& [name, value] : request.headers) {
-    transfer.headers = curl_slist_append(transfer.headers, (name + ": " + value).c_str());
+    transfer.headers = curl.slist_append(transfer.headers, (name + ": " + value).c_str());
   }
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
+  curl.easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
 }
 
 // Why a header of `request` cannot be sent, or nothing: a line break (or NUL) in a name or a
@@ -94,23 +88,31 @@ std::optional<std::string> broken_header(const HttpRequest& request) {
   return std::nullopt;
 }
 
-Error transfer_error(const HttpRequest& request, CURLcode code, const char* detail) {
+Error transfer_error(const CurlLibrary& curl, const HttpRequest& request, CURLcode code, const char* detail) {
   const ErrorKind kind = code == CURLE_OPERATION_TIMEDOUT ? ErrorKind::timeout : ErrorKind::unavailable;
-  const std::string reason = (detail != nullptr && *detail != '\0') ? detail : curl_easy_strerror(code);
+  const std::string reason = (detail != nullptr && *detail != '\0') ? detail : curl.easy_strerror(code);
   return {kind, request.method + " " + util::redact(request.url) + ": " + util::redact(reason)};
 }
 
 }  // namespace
 
-CurlHttpClient::CurlHttpClient() : multi_(nullptr) {
-  global_init();
-  multi_ = curl_multi_init();
-  if (multi_ == nullptr) throw std::runtime_error("libcurl could not create a multi handle");
+CurlHttpClient::CurlHttpClient() = default;
+
+CurlHttpClient::~CurlHttpClient() {
+  if (multi_ != nullptr) curl_->multi_cleanup(multi_);
 }
 
-CurlHttpClient::~CurlHttpClient() { curl_multi_cleanup(multi_); }
+Status CurlHttpClient::ready() {
+  if (multi_ != nullptr) return {};
+  PHX_TRY_ASSIGN(curl_, curl_library());
+  multi_ = curl_->multi_init();
+  if (multi_ == nullptr) return Error{ErrorKind::unavailable, "libcurl could not create a multi handle"};
+  return {};
+}
 
 std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<HttpRequest>& requests) {
+  if (auto loaded = ready(); !loaded.ok()) return std::vector<Result<HttpResponse>>(requests.size(), loaded.error());
+  const CurlLibrary& curl = *curl_;
   std::vector<std::unique_ptr<Transfer>> transfers;
   transfers.reserve(requests.size());
   for (const auto& request : requests) {
@@ -122,35 +124,35 @@ std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<Http
       transfers.push_back(std::move(transfer));
       continue;
     }
-    transfer->easy = curl_easy_init();
+    transfer->easy = curl.easy_init();
     if (transfer->easy == nullptr) {
       transfer->error = Error{ErrorKind::unavailable, "libcurl could not create a handle"};
       transfer->done = true;
     } else {
-      configure(*transfer, request);
-      curl_easy_setopt(transfer->easy, CURLOPT_PRIVATE, transfer.get());
-      curl_multi_add_handle(multi_, transfer->easy);
+      configure(curl, *transfer, request);
+      curl.easy_setopt(transfer->easy, CURLOPT_PRIVATE, transfer.get());
+      curl.multi_add_handle(multi_, transfer->easy);
     }
     transfers.push_back(std::move(transfer));
   }
 
   int running = 0;
   do {
-    const CURLMcode code = curl_multi_perform(multi_, &running);
+    const CURLMcode code = curl.multi_perform(multi_, &running);
     if (code != CURLM_OK) break;
     int queued = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+    while (CURLMsg* message = curl.multi_info_read(multi_, &queued)) {
       if (message->msg != CURLMSG_DONE) continue;
       Transfer* transfer = nullptr;
-      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&transfer));
+      curl.easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&transfer));
       if (message->data.result == CURLE_OK) {
-        curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &transfer->response.status);
+        curl.easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &transfer->response.status);
       } else {
-        transfer->error = transfer_error(requests[transfer->index], message->data.result, transfer->error_buffer);
+        transfer->error = transfer_error(curl, requests[transfer->index], message->data.result, transfer->error_buffer);
       }
       transfer->done = true;
     }
-    if (running > 0) curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+    if (running > 0) curl.multi_poll(multi_, nullptr, 0, 1000, nullptr);
   } while (running > 0);
 
   std::vector<Result<HttpResponse>> results;
@@ -158,10 +160,10 @@ std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<Http
   for (std::size_t i = 0; i < transfers.size(); ++i) {
     Transfer& transfer = *transfers[i];
     if (transfer.easy != nullptr) {
-      curl_multi_remove_handle(multi_, transfer.easy);
-      curl_easy_cleanup(transfer.easy);
+      curl.multi_remove_handle(multi_, transfer.easy);
+      curl.easy_cleanup(transfer.easy);
     }
-    curl_slist_free_all(transfer.headers);
+    curl.slist_free_all(transfer.headers);
     if (transfer.error) {
       results.emplace_back(*transfer.error);
     } else if (!transfer.done) {

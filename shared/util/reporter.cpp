@@ -28,7 +28,7 @@ void ConsoleReporter::write(std::string_view prefix_color, std::string_view labe
     std::fprintf(stream_, "\033[2m[+%.2fs]\033[0m %.*s%.*s%s\033[0m\n", seconds, static_cast<int>(prefix_color.size()),
                  prefix_color.data(), static_cast<int>(label.size()), label.data(), text.c_str());
   } else {
-    std::fprintf(stream_, "[+%.2fs] %.*s%s\n", seconds, static_cast<int>(label.size()), label.data(), text.c_str());
+    std::fprintf(stream_, "[+%.4fs] %.*s%s\n", seconds, static_cast<int>(label.size()), label.data(), text.c_str());
   }
   std::fflush(stream_);
 }
