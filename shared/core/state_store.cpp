@@ -23,6 +23,11 @@ std::optional<Operation> parse_operation(std::string_view text) {
   return std::nullopt;
 }
 
+bool same_switch(const Intent& a, const Intent& b) {
+  return a.operation == b.operation && a.target == b.target && a.from == b.from && a.by.host == b.by.host &&
+         a.by.pid == b.by.pid && a.by.start_ticks == b.by.start_ticks && a.started_at == b.started_at;
+}
+
 const char* to_string(HistoryAction action) {
   switch (action) {
     case HistoryAction::deploy:

@@ -57,6 +57,10 @@ struct Intent {
   std::string current;  // the step in progress, in words ("" before the first)
 };
 
+// Whether two intent records describe the same switch (operation, target, holder and start),
+// whatever step each was written at.
+bool same_switch(const Intent& a, const Intent& b);
+
 // What a history event records. The first four are the switches (see is_switch): auto_rollback
 // is a rollback Phoenix started by itself (a watched switch that saw its thresholds broken).
 enum class HistoryAction {
@@ -132,7 +136,16 @@ class StateStore {
   // stops before its next step.
   virtual Status keep_lock(const LockHolder& holder) = 0;
 
+  // The intent record of a switch, written before its first step: durable (it survives a power
+  // loss), since a re-run and `repair` rely on it.
   virtual Status write_intent(const Intent& intent) = 0;
+  // The same switch's progress (`step`, `current`), written before each step: read back by
+  // read_intent as long as the intent is the same switch (operation, target, holder, start).
+  // A store may keep it less durably than the intent (a file store does not flush it: a
+  // switch's steps take milliseconds, and each flush would delay the traffic moving); after a
+  // power loss read_intent may report an earlier step. Nothing decides on the step: a re-run
+  // plans from what the balancer has. By default the same as write_intent.
+  virtual Status write_intent_progress(const Intent& intent) { return write_intent(intent); }
   virtual Result<std::optional<Intent>> read_intent() = 0;
   virtual Status clear_intent() = 0;
 

@@ -322,7 +322,7 @@ SwitchOutcome execute(Services& services, std::vector<BalancerRun>& runs, const 
       PHX_TRY(services.state.keep_lock(intent.by));
       intent.step = static_cast<int>(index);
       intent.current = step_in_progress(runs, done, run, step);
-      return services.state.write_intent(intent);
+      return services.state.write_intent_progress(intent);
     });
     for (auto& timing : outcome.timings)
       total.timings.push_back({run.entry.prefix() + timing.step, timing.duration_ms});

@@ -126,11 +126,29 @@ Status FileStateStore::write_intent(const Intent& intent) {
   return util::write_file_atomic(intent_path(), util::print_json(records::to_json(intent).get(), true));
 }
 
-Result<std::optional<Intent>> FileStateStore::read_intent() {
-  return read_record<Intent>(intent_path(), records::intent_from_json);
+Status FileStateStore::write_intent_progress(const Intent& intent) {
+  return util::write_file_atomic(progress_path(), util::print_json(records::to_json(intent).get(), true), 0644,
+                                 util::Flush::atomic_only);
 }
 
-Status FileStateStore::clear_intent() { return remove_file(intent_path()); }
+Result<std::optional<Intent>> FileStateStore::read_intent() {
+  PHX_TRY_ASSIGN(auto intent, read_record<Intent>(intent_path(), records::intent_from_json));
+  if (!intent) return intent;
+  // The progress of the same switch, when it can be read: a progress file that is missing,
+  // torn by a power loss or left by an earlier switch leaves the intent as written.
+  auto progress = read_record<Intent>(progress_path(), records::intent_from_json);
+  if (progress && *progress && same_switch(**progress, *intent)) {
+    intent->step = (*progress)->step;
+    intent->current = (*progress)->current;
+  }
+  return intent;
+}
+
+Status FileStateStore::clear_intent() {
+  // The progress first: an intent without it reads as the switch's start, never the reverse.
+  PHX_TRY(remove_file(progress_path()));
+  return remove_file(intent_path());
+}
 
 Status FileStateStore::write_freeze(const Freeze& freeze) {
   PHX_TRY(util::make_directories(directory_));

@@ -30,6 +30,8 @@ class FileStateStore final : public StateStore {
   std::optional<std::string> staleness(const LockHolder& holder, std::chrono::seconds stale_after) override;
   Status keep_lock(const LockHolder& holder) override;
   Status write_intent(const Intent& intent) override;
+  // intent-progress.json beside intent.json, replaced atomically and never flushed.
+  Status write_intent_progress(const Intent& intent) override;
   Result<std::optional<Intent>> read_intent() override;
   Status clear_intent() override;
   Status write_freeze(const Freeze& freeze) override;
@@ -46,6 +48,7 @@ class FileStateStore final : public StateStore {
   };
   std::filesystem::path lock_path() const { return directory_ / "deploy.lock"; }
   std::filesystem::path intent_path() const { return directory_ / "intent.json"; }
+  std::filesystem::path progress_path() const { return directory_ / "intent-progress.json"; }
   std::filesystem::path freeze_path() const { return directory_ / "freeze.json"; }
   std::filesystem::path history_path() const { return directory_ / "history.jsonl"; }
   std::filesystem::path history_index_path() const { return directory_ / "history-index.json"; }

@@ -147,7 +147,7 @@ Result<fs::path> follow_symlinks(const fs::path& path) {
   return io_error(ErrorKind::failed, "cannot follow the link", path, ELOOP);
 }
 
-Status write_file_atomic(const fs::path& link_or_file, std::string_view content, int mode) {
+Status write_file_atomic(const fs::path& link_or_file, std::string_view content, int mode, Flush flush) {
   // Through a symbolic link, the file it points to is replaced and the link stays: the link is
   // how an operator told other programs (HAProxy) where the file lives.
   auto resolved = follow_symlinks(link_or_file);
@@ -165,7 +165,9 @@ Status write_file_atomic(const fs::path& link_or_file, std::string_view content,
     ::fchmod(fd.get(), static_cast<mode_t>(mode));
   }
   Status written = write_all(fd.get(), content, temporary);
-  if (written.ok() && ::fsync(fd.get()) != 0) written = io_error(ErrorKind::failed, "cannot sync", temporary, errno);
+  if (written.ok() && flush == Flush::to_disk && ::fsync(fd.get()) != 0) {
+    written = io_error(ErrorKind::failed, "cannot sync", temporary, errno);
+  }
   fd.reset();
   if (written.ok() && ::rename(temporary.c_str(), path.c_str()) != 0) {
     written = io_error(ErrorKind::failed, "cannot replace", path, errno);
@@ -174,7 +176,7 @@ Status write_file_atomic(const fs::path& link_or_file, std::string_view content,
     ::unlink(temporary.c_str());
     return written;
   }
-  fsync_directory(path.parent_path());
+  if (flush == Flush::to_disk) fsync_directory(path.parent_path());
   return {};
 }
 

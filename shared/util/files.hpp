@@ -30,11 +30,17 @@ Result<std::string> read_file(const fs::path& path, std::size_t max_bytes = kMax
 // refusals as read_file except the size.
 Result<std::string> read_file_tail(const fs::path& path, std::size_t max_bytes);
 
+// How far a write goes before it returns: `to_disk` survives a power loss; `atomic_only` is
+// seen whole or not at all by every reader and survives the writer's death, but after a power
+// loss the file may hold what it held before, or (on file systems that do not flush a file
+// renamed over another) nothing.
+enum class Flush { to_disk, atomic_only };
+
 // Writes `content` to a temporary file beside `path`, fsyncs it, renames it over `path` and
-// fsyncs the directory. An existing file keeps its mode and owner; a new one gets `mode`.
-// When `path` is a symbolic link (or a chain of them), the file it points to is replaced, in
-// its own directory, and the link is left as it is.
-Status write_file_atomic(const fs::path& path, std::string_view content, int mode = 0644);
+// fsyncs the directory (neither fsync with Flush::atomic_only). An existing file keeps its mode
+// and owner; a new one gets `mode`. When `path` is a symbolic link (or a chain of them), the
+// file it points to is replaced, in its own directory, and the link is left as it is.
+Status write_file_atomic(const fs::path& path, std::string_view content, int mode = 0644, Flush flush = Flush::to_disk);
 
 // Appends one record with O_APPEND and fsyncs: concurrent appenders never interleave records
 // smaller than PIPE_BUF on local filesystems.

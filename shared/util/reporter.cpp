@@ -25,10 +25,10 @@ void ConsoleReporter::write(std::string_view prefix_color, std::string_view labe
   const double seconds = static_cast<double>(elapsed_ms(started_, clock_.now())) / 1000.0;
   const std::string text = redact(message);
   if (style_.color) {
-    std::fprintf(stream_, "\033[2m[+%.2fs]\033[0m %.*s%.*s%s\033[0m\n", seconds, static_cast<int>(prefix_color.size()),
+    std::fprintf(stream_, "\033[2m[+%.3fs]\033[0m %.*s%.*s%s\033[0m\n", seconds, static_cast<int>(prefix_color.size()),
                  prefix_color.data(), static_cast<int>(label.size()), label.data(), text.c_str());
   } else {
-    std::fprintf(stream_, "[+%.4fs] %.*s%s\n", seconds, static_cast<int>(label.size()), label.data(), text.c_str());
+    std::fprintf(stream_, "[+%.3fs] %.*s%s\n", seconds, static_cast<int>(label.size()), label.data(), text.c_str());
   }
   std::fflush(stream_);
 }

@@ -295,6 +295,54 @@ TEMPLATE_TEST_CASE("the intent record: written, read back with every field, over
   REQUIRE_OK(rig.store().clear_intent());  // nothing left to clear
 }
 
+TEMPLATE_TEST_CASE("a switch's progress is read back with its intent, never with another switch's", "[state-store]",
+                   CONFORMANCE_STORE_RIGS) {
+  TestType rig;
+  Intent intent;
+  intent.operation = Operation::deploy;
+  intent.target = "43";
+  intent.from = {"42"};
+  intent.by = this_process();
+  intent.started_at = now_ms() - std::chrono::seconds(1);
+  intent.steps = 5;
+  REQUIRE_OK(rig.store().write_intent(intent));
+
+  const auto read_step = [&]() -> std::pair<int, std::string> {
+    auto read = rig.other().read_intent();
+    REQUIRE_OK(read);
+    REQUIRE(read->has_value());
+    CHECK((*read)->target == "43");
+    CHECK((*read)->steps == 5);
+    return {(*read)->step, (*read)->current};
+  };
+  CHECK(read_step() == std::pair<int, std::string>{0, ""});
+  for (int step = 1; step <= 3; ++step) {
+    Intent progress = intent;
+    progress.step = step;
+    progress.current = "step " + std::to_string(step);
+    REQUIRE_OK(rig.store().write_intent_progress(progress));
+    CHECK(read_step() == std::pair<int, std::string>{step, rig.kept_text(progress.current)});
+  }
+
+  // The next switch's intent starts over; an earlier switch's progress never shows with it.
+  Intent next = intent;
+  next.target = "44";
+  next.from = {"43"};
+  next.started_at = intent.started_at + std::chrono::seconds(1);
+  REQUIRE_OK(rig.store().write_intent(next));
+  auto read = rig.other().read_intent();
+  REQUIRE_OK(read);
+  REQUIRE(read->has_value());
+  CHECK((*read)->target == "44");
+  CHECK((*read)->step == 0);
+  CHECK((*read)->current.empty());
+
+  REQUIRE_OK(rig.store().clear_intent());
+  auto cleared = rig.other().read_intent();
+  REQUIRE_OK(cleared);
+  CHECK_FALSE(cleared->has_value());
+}
+
 TEMPLATE_TEST_CASE("history: appended events come back oldest first, every field kept", "[state-store]",
                    CONFORMANCE_STORE_RIGS) {
   TestType rig;

@@ -62,9 +62,9 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
     deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config});
     running = false;
   });
-  // Reload at moments the deploy's own intent record names: while it waits for the new
+  // Reload at moments the deploy's own progress record names: while it waits for the new
   // members' checks (step 2 of 7), and once it routes to them (step 4 or later).
-  const auto intent_file = dir.path() / "state" / "web" / "intent.json";
+  const auto intent_file = dir.path() / "state" / "web" / "intent-progress.json";
   const auto step_now = [&]() -> int {
     const auto text = util::read_file(intent_file);
     const auto json = text ? util::parse_json(*text, "intent") : Result<util::Json>(text.error());

@@ -21,7 +21,7 @@ using namespace phoenix::testing;
 
 namespace {
 
-// Progress lines ("[+0.01s] ...") and exactly one error line.
+// Progress lines ("[+0.012s] ...") and exactly one error line.
 void one_line(const ToolResult& result, int exit_code, const std::string& text) {
   INFO("stderr: " << result.err);
   CHECK(result.exit_code == exit_code);

@@ -140,7 +140,7 @@ TEST_CASE("a standby member that is down is a problem, and the switch to its poo
   // again it completes.
   ToolResult rolled_back;
   std::thread rollback([&] { rolled_back = rig.run("deploy-pipeline", {"rollback", "--to", "1"}); });
-  const auto intent = rig.dir.path() / "state" / "web" / "intent.json";
+  const auto intent = rig.dir.path() / "state" / "web" / "intent-progress.json";  // the step in progress
   bool waiting = false;
   for (int i = 0; i < 400 && !waiting; ++i) {
     const auto text = util::read_file(intent);

@@ -16,10 +16,11 @@ using namespace phoenix::testing;
 
 namespace {
 
-// The pid in the deploy lock once the switch waits on step `step` (0-based), or 0.
+// The pid in the deploy lock once the switch waits on step `step` (0-based), or 0. The step is
+// in the switch's progress record, beside its intent.
 long holder_at_step(const fs::path& state, int step) {
   for (int i = 0; i < 2000; ++i) {
-    const auto intent = util::read_file(state / "intent.json");
+    const auto intent = util::read_file(state / "intent-progress.json");
     const auto lock = util::read_file(state / "deploy.lock");
     if (intent && lock) {
       const auto intent_json = util::parse_json(*intent, "intent");

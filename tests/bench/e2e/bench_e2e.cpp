@@ -50,6 +50,7 @@ using WallClock = std::chrono::system_clock;
 
 struct Switch {
   long long switch_ms = -1;  // command start until only the target answered
+  long long switch_us = -1;  // the same in microseconds
   long long command_ms = -1;
   long long requests = 0;
   long long failed = 0;
@@ -121,7 +122,8 @@ Switch measure(const fs::path& dir, const Haproxy& haproxy, const std::string& t
   Switch result;
   const long long start_ns = wall_ns(started);
   const long long last_other = probe.others_last_ns(target);
-  result.switch_ms = last_other > start_ns ? (last_other - start_ns) / 1000000 : 0;
+  result.switch_us = last_other > start_ns ? (last_other - start_ns) / 1000 : 0;
+  result.switch_ms = result.switch_us / 1000;
   result.command_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ended - started).count();
   result.requests = probe.requests;
   result.failed = probe.failed;
@@ -435,6 +437,63 @@ int bench_hot(const std::vector<int>& sizes, const std::vector<int>& ansible_siz
   return 0;
 }
 
+long long median(std::vector<long long> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// Hot switches repeated: `runs` deploys to the pool on standby (retention.hot 1, so each
+// switch leaves the other pool hot for the next), alternating between two pools, beside as many
+// raw weight batches making the same switch; medians and the fastest, so one scheduling hiccup
+// on a busy machine does not decide the ratio.
+int bench_hot_repeat(const std::vector<int>& sizes, int runs) {
+  std::printf(
+      "| servers | runs | Phoenix hot deploy: traffic moved, median (fastest) | command exit, median | raw weight "
+      "batch, median (fastest) | median / median | failed requests |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const int size : sizes) {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    ServiceOptions options;
+    options.pool_size = size;
+    options.hot = 1;
+    options.health_timeout_s = 60;
+    options.smoke_timeout_s = 120;
+    const auto config = write_service_config(dir.path(), haproxy, options).string();
+    two_pools_first_live(config);
+    run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", config});  // a on standby, checked UP
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", config});  // b on standby
+    std::vector<long long> moved;
+    std::vector<long long> exited;
+    std::vector<long long> raw;
+    long long failed = 0;
+    std::string live = "a";
+    std::string standby = "b";
+    for (int i = 0; i < runs; ++i) {
+      const auto phoenix = measure(dir.path(), haproxy, standby, [&] {
+        run_ok("deploy-pipeline", {"deploy", "--label", standby, "--config", config});
+      });
+      moved.push_back(phoenix.switch_us);
+      exited.push_back(phoenix.command_ms);
+      failed += phoenix.failed;
+      std::swap(live, standby);
+    }
+    for (int i = 0; i < runs; ++i) {
+      const auto batch =
+          measure(dir.path(), haproxy, standby, [&] { raw_weight_batch(haproxy, dir.path(), live, standby); });
+      raw.push_back(batch.switch_us);
+      failed += batch.failed;
+      std::swap(live, standby);
+    }
+    const auto ms = [](long long us) { return static_cast<double>(us) / 1000.0; };
+    std::printf("| %d | %d | %.1f ms (%.1f ms) | %lld ms | %.1f ms (%.1f ms) | %s | %lld |\n", size, runs,
+                ms(median(moved)), ms(*std::min_element(moved.begin(), moved.end())), median(exited), ms(median(raw)),
+                ms(*std::min_element(raw.begin(), raw.end())), ratio(median(moved), median(raw)).c_str(), failed);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 // Large pools: Phoenix's cold deploy (retention.hot 0) with the time the prober saw the
 // traffic move and the time the command took to exit reported separately, the command's peak
 // RSS, beside the raw batch and the gated raw batch of the same size.
@@ -740,6 +799,11 @@ int main(int argc, char** argv) {
     require(latency && action && *latency >= 0 && *action >= 0, "bad --latency-ms or --action-ms");
     return bench_hcloud(parse_sizes(arguments[2]), static_cast<int>(*latency), static_cast<int>(*action));
   }
+  if (arguments.size() == 5 && arguments[0] == "hot-repeat" && arguments[1] == "--sizes" && arguments[3] == "--runs") {
+    const auto runs = util::parse_int(arguments[4]);
+    require(runs && *runs >= 1 && *runs <= 1000, "bad --runs (1 to 1000)");
+    return bench_hot_repeat(parse_sizes(arguments[2]), static_cast<int>(*runs));
+  }
   if (arguments.size() == 3 && arguments[0] == "startup" && arguments[1] == "--pools") {
     const auto pools = util::parse_int(arguments[2]);
     require(pools && *pools >= 1 && *pools <= 5000, "bad --pools");
@@ -753,6 +817,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: phoenix-bench-e2e switch|create|scale|steps --sizes N[,N...]\n"
                "       phoenix-bench-e2e hot --sizes N[,N...] --ansible-sizes N[,N...]\n"
+               "       phoenix-bench-e2e hot-repeat --sizes N[,N...] --runs N\n"
                "       phoenix-bench-e2e hcloud --sizes N[,N...] --latency-ms MS --action-ms MS\n"
                "       phoenix-bench-e2e startup --pools N\n"
                "       phoenix-bench-e2e history --events N\n");

@@ -113,6 +113,36 @@ TEST_CASE("intent and history survive, and a torn history line loses no later re
   CHECK(store.last_switch()->value().label == "0");
 }
 
+TEST_CASE("a switch's progress is never flushed and a torn progress file leaves the intent as written",
+          "[state-store]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock);
+  Intent intent;
+  intent.operation = Operation::rollback;
+  intent.target = "41";
+  intent.started_at = clock.wall_now();
+  intent.steps = 5;
+  REQUIRE(store.write_intent(intent).ok());
+  intent.step = 3;
+  intent.current = "drain 50 members";
+  REQUIRE(store.write_intent_progress(intent).ok());
+  CHECK(store.read_intent()->value().step == 3);
+  // The intent itself is never rewritten by progress: a power loss takes at most the progress.
+  const auto written = util::read_file(dir.path() / "web" / "intent.json");
+  REQUIRE(written.ok());
+  CHECK_THAT(*written, Catch::Contains("\"step\":\t0"));
+  // What a power loss may leave of a file renamed in without a flush: nothing.
+  REQUIRE(util::write_file_atomic(dir.path() / "web" / "intent-progress.json", "").ok());
+  const auto read = store.read_intent();
+  REQUIRE(read.ok());
+  REQUIRE(read->has_value());
+  CHECK((*read)->target == "41");
+  CHECK((*read)->step == 0);
+  REQUIRE(store.clear_intent().ok());
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "web" / "intent-progress.json"));
+}
+
 TEST_CASE("history is bounded and the last switch is found without reading it", "[state-store]") {
   testing::TempDir dir;
   fakes::FakeClock clock;
