@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "shared/balancers/haproxy_answers.hpp"
@@ -118,15 +119,11 @@ class SocketSession final : public RuntimeSession {
     [[maybe_unused]] const auto sent = ::send(socket_.get(), quit, sizeof quit - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
   }
 
-  // Sends "prompt" and reads its (empty) answer.
-  Status start() {
-    auto answers = exchange_text("prompt\n", 0);
-    if (!answers) return answers.error();
-    return {};
-  }
-
   Result<std::vector<std::string>> exchange(const std::vector<std::string>& commands) override {
-    std::string request;
+    // The first exchange of a session switches it to interactive mode in the same write: the
+    // "prompt" command, whose answer is empty, goes ahead of the commands instead of costing a
+    // round trip of its own (HAProxy reads them in order either way).
+    std::string request = interactive_ ? "" : "prompt\n";
     for (const auto& command : commands) {
       // Commands are built from validated names; a line break would smuggle in another command.
       if (command.find_first_of("\r\n;") != std::string::npos) {
@@ -134,20 +131,25 @@ class SocketSession final : public RuntimeSession {
       }
       request += command + "\n";
     }
-    return exchange_text(request, commands.size());
+    const bool with_prompt = !interactive_;
+    interactive_ = true;
+    return exchange_text(request, commands.size(), with_prompt);
   }
 
  private:
   // Writes `request` and reads until `expected` answers (prompts) came back, or the
-  // connection closed. Writing and reading go together: HAProxy stops reading commands while
-  // its answers are not read.
-  Result<std::vector<std::string>> exchange_text(const std::string& request, std::size_t expected) {
+  // connection closed; `with_prompt`: `request` starts with the "prompt" command, whose
+  // answer is the first prompt and is not one of the `expected`. Writing and reading go
+  // together: HAProxy stops reading commands while its answers are not read.
+  Result<std::vector<std::string>> exchange_text(const std::string& request, std::size_t expected, bool with_prompt) {
     std::string output;
     std::size_t written = 0;
     bool closed = false;
     const auto deadline = SteadyClock::now() + timeout_;
-    // The stream so far starts right after a prompt; each answer ends with "\n> ".
-    const auto complete = [&] { return count_prompts(output) >= expected + (expected == 0 ? 1 : 0); };
+    // The stream starts right after a prompt (or, with_prompt, ends the prompt command's empty
+    // answer with the first one); each answer ends with "\n> ".
+    const std::size_t prompts = expected + (with_prompt ? 1 : 0);
+    const auto complete = [&] { return count_prompts(output) >= prompts; };
     while (!closed && (written < request.size() || !complete())) {
       const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
       if (remaining.count() <= 0) {
@@ -173,15 +175,24 @@ class SocketSession final : public RuntimeSession {
         }
       }
     }
-    if (expected == 0) {
-      if (count_prompts(output) == 0) {
+    if (with_prompt) {
+      const auto first = first_prompt_end(output);
+      if (!first) {
         return Error{ErrorKind::unavailable, "HAProxy's runtime API at " + address_ + " closed the connection"};
       }
-      return std::vector<std::string>{};
+      output.erase(0, *first);
     }
     auto answers = split_interactive_answers("\n> " + output);
     if (answers.size() > expected) answers.resize(expected);
     return answers;
+  }
+
+  // Where the first prompt of `text` ends, if it holds one.
+  static std::optional<std::size_t> first_prompt_end(const std::string& text) {
+    for (std::size_t at = text.find("> "); at != std::string::npos; at = text.find("> ", at + 2)) {
+      if (at == 0 || text[at - 1] == '\n') return at + 2;
+    }
+    return std::nullopt;
   }
 
   static std::size_t count_prompts(const std::string& text) {
@@ -195,6 +206,7 @@ class SocketSession final : public RuntimeSession {
   util::UniqueFd socket_;
   std::string address_;
   std::chrono::milliseconds timeout_;
+  bool interactive_ = false;  // "prompt" was sent
 };
 
 }  // namespace
@@ -219,9 +231,7 @@ Result<std::unique_ptr<RuntimeSession>> SocketRuntimeChannel::open() {
     opened = open_socket(address_, timeout_);
   }
   if (!opened) return opened.error();
-  auto session = std::make_unique<SocketSession>(std::move(*opened), address_, timeout_);
-  PHX_TRY(session->start());
-  return std::unique_ptr<RuntimeSession>(std::move(session));
+  return std::unique_ptr<RuntimeSession>(std::make_unique<SocketSession>(std::move(*opened), address_, timeout_));
 }
 
 }  // namespace phoenix::haproxy
