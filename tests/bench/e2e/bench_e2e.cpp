@@ -10,6 +10,10 @@
 //                                                rollback to a hot pool beside the raw weight
 //                                                batch, the gated batch and Ansible's
 //                                                community.general.haproxy
+//   phoenix-bench-e2e repeat --sizes 10,50,200 --runs 11
+//                                                hot and cold deploys repeated, alternating
+//                                                between two pools: medians beside the raw
+//                                                weight batch and the gated batch
 //   phoenix-bench-e2e scale --sizes 10,50,200,500
 //                                                large pools: traffic moved vs command exit,
 //                                                peak RSS, beside the raw and the gated batch
@@ -442,53 +446,70 @@ long long median(std::vector<long long> values) {
   return values[values.size() / 2];
 }
 
-// Hot switches repeated: `runs` deploys to the pool on standby (retention.hot 1, so each
-// switch leaves the other pool hot for the next), alternating between two pools, beside as many
-// raw weight batches making the same switch; medians and the fastest, so one scheduling hiccup
-// on a busy machine does not decide the ratio.
-int bench_hot_repeat(const std::vector<int>& sizes, int runs) {
+// Median and fastest of microsecond times, in ms, as one cell.
+std::string median_cell(const std::vector<long long>& us) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.1f ms (%.1f ms)", static_cast<double>(median(us)) / 1000.0,
+                static_cast<double>(*std::min_element(us.begin(), us.end())) / 1000.0);
+  return text;
+}
+
+// Switches repeated `runs` times each, alternating between two pools, so that neither one
+// scheduling hiccup on a busy machine nor the phase of the health checks (a new server's first
+// check comes 0 to 100 ms after it is added) decides a ratio: Phoenix's hot deploy (to the pool
+// on standby, retention.hot 1) beside the raw weight batch, and Phoenix's cold deploy
+// (retention.hot 0) beside the raw batch gated by the first check. Medians, fastest in brackets.
+int bench_repeat(const std::vector<int>& sizes, int runs) {
   std::printf(
-      "| servers | runs | Phoenix hot deploy: traffic moved, median (fastest) | command exit, median | raw weight "
-      "batch, median (fastest) | median / median | failed requests |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| servers | runs | Phoenix hot deploy | raw weight batch | hot / raw (medians) | Phoenix cold deploy | gated "
+      "raw "
+      "batch | cold / gated (medians) | failed requests |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const int size : sizes) {
     TempDir dir;
     Haproxy haproxy(dir.path());
     ServiceOptions options;
     options.pool_size = size;
-    options.hot = 1;
     options.health_timeout_s = 60;
     options.smoke_timeout_s = 120;
-    const auto config = write_service_config(dir.path(), haproxy, options).string();
-    two_pools_first_live(config);
-    run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", config});  // a on standby, checked UP
-    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", config});  // b on standby
-    std::vector<long long> moved;
-    std::vector<long long> exited;
-    std::vector<long long> raw;
-    long long failed = 0;
+    options.file_name = "cold.json";
+    const auto cold = write_service_config(dir.path(), haproxy, options).string();
+    options.hot = 1;
+    options.file_name = "hot.json";  // the same state directory, hot standby on
+    const auto hot = write_service_config(dir.path(), haproxy, options).string();
+    two_pools_first_live(hot);
+    run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", hot});  // a on standby, checked UP
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", hot});  // b on standby
     std::string live = "a";
-    std::string standby = "b";
-    for (int i = 0; i < runs; ++i) {
-      const auto phoenix = measure(dir.path(), haproxy, standby, [&] {
-        run_ok("deploy-pipeline", {"deploy", "--label", standby, "--config", config});
-      });
-      moved.push_back(phoenix.switch_us);
-      exited.push_back(phoenix.command_ms);
-      failed += phoenix.failed;
-      std::swap(live, standby);
-    }
-    for (int i = 0; i < runs; ++i) {
-      const auto batch =
-          measure(dir.path(), haproxy, standby, [&] { raw_weight_batch(haproxy, dir.path(), live, standby); });
-      raw.push_back(batch.switch_us);
-      failed += batch.failed;
-      std::swap(live, standby);
-    }
-    const auto ms = [](long long us) { return static_cast<double>(us) / 1000.0; };
-    std::printf("| %d | %d | %.1f ms (%.1f ms) | %lld ms | %.1f ms (%.1f ms) | %s | %lld |\n", size, runs,
-                ms(median(moved)), ms(*std::min_element(moved.begin(), moved.end())), median(exited), ms(median(raw)),
-                ms(*std::min_element(raw.begin(), raw.end())), ratio(median(moved), median(raw)).c_str(), failed);
+    std::string other = "b";
+    long long failed = 0;
+    // Each run switches from `live` to `other`; they swap afterwards.
+    const auto repeat = [&](const auto& switch_to_other) {
+      std::vector<long long> moved;
+      for (int i = 0; i < runs; ++i) {
+        const auto result = measure(dir.path(), haproxy, other, [&] { switch_to_other(); });
+        moved.push_back(result.switch_us);
+        failed += result.failed;
+        std::swap(live, other);
+      }
+      return moved;
+    };
+    const auto phoenix_deploy = [&](const std::string& config) {
+      return [&, config] { run_ok("deploy-pipeline", {"deploy", "--label", other, "--config", config}); };
+    };
+    const auto hot_deploys = repeat(phoenix_deploy(hot));
+    const auto raw = repeat([&] { raw_weight_batch(haproxy, dir.path(), live, other); });
+    // Back to what Phoenix made: `live` weighted, then the other pool out of the backend.
+    run_ok("deploy-pipeline", {"deploy", "--label", live, "--config", cold});
+    const auto cold_deploys = repeat(phoenix_deploy(cold));
+    const auto gated = repeat([&] {
+      raw_batch_after_check(haproxy, dir.path(), live, other);
+      remove_pool(haproxy, dir.path(), live);  // in maintenance now; out before the next run
+    });
+    std::printf("| %d | %d | %s | %s | %s | %s | %s | %s | %lld |\n", size, runs, median_cell(hot_deploys).c_str(),
+                median_cell(raw).c_str(), ratio(median(hot_deploys), median(raw)).c_str(),
+                median_cell(cold_deploys).c_str(), median_cell(gated).c_str(),
+                ratio(median(cold_deploys), median(gated)).c_str(), failed);
     std::fflush(stdout);
   }
   return 0;
@@ -799,10 +820,10 @@ int main(int argc, char** argv) {
     require(latency && action && *latency >= 0 && *action >= 0, "bad --latency-ms or --action-ms");
     return bench_hcloud(parse_sizes(arguments[2]), static_cast<int>(*latency), static_cast<int>(*action));
   }
-  if (arguments.size() == 5 && arguments[0] == "hot-repeat" && arguments[1] == "--sizes" && arguments[3] == "--runs") {
+  if (arguments.size() == 5 && arguments[0] == "repeat" && arguments[1] == "--sizes" && arguments[3] == "--runs") {
     const auto runs = util::parse_int(arguments[4]);
     require(runs && *runs >= 1 && *runs <= 1000, "bad --runs (1 to 1000)");
-    return bench_hot_repeat(parse_sizes(arguments[2]), static_cast<int>(*runs));
+    return bench_repeat(parse_sizes(arguments[2]), static_cast<int>(*runs));
   }
   if (arguments.size() == 3 && arguments[0] == "startup" && arguments[1] == "--pools") {
     const auto pools = util::parse_int(arguments[2]);
@@ -817,7 +838,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: phoenix-bench-e2e switch|create|scale|steps --sizes N[,N...]\n"
                "       phoenix-bench-e2e hot --sizes N[,N...] --ansible-sizes N[,N...]\n"
-               "       phoenix-bench-e2e hot-repeat --sizes N[,N...] --runs N\n"
+               "       phoenix-bench-e2e repeat --sizes N[,N...] --runs N\n"
                "       phoenix-bench-e2e hcloud --sizes N[,N...] --latency-ms MS --action-ms MS\n"
                "       phoenix-bench-e2e startup --pools N\n"
                "       phoenix-bench-e2e history --events N\n");
