@@ -547,19 +547,22 @@ Status check_expected_live(const Observation& observation, const std::string& ex
                    "); a stale alert rolls nothing back, nothing was changed"};
 }
 
-// How long an automatic rollback waits for a deploy lock someone else holds (a prune, a
-// delete, an archive) before it gives up and leaves the decision to a person.
+// How long an automatic rollback waits for a deploy lock another running command holds (a
+// prune, a delete, an archive) before it gives up and leaves the decision to a person.
 constexpr std::chrono::seconds kAutomaticRollbackLockWait{120};
 constexpr std::chrono::milliseconds kLockRetry{500};
 
-// The automatic rollback after a breach, waiting for the deploy lock while another command
-// holds it (never while a stop was asked for).
+// The automatic rollback after a breach, waiting for the deploy lock while another running
+// command holds it (never while a stop was asked for). Only a lock that could not be taken
+// from a running holder is waited out (ErrorCode::lock_busy): a stale lock is released by
+// nobody, and a rollback that lost its lock mid-switch (lock_held) has changed the balancer
+// already; its intent record says how far it got.
 Result<SwitchResult> automatic_rollback(Services& services, const RollbackOptions& options) {
   const auto deadline = services.clock.now() + kAutomaticRollbackLockWait;
   bool said = false;
   for (;;) {
     auto back = rollback(services, options);
-    if (back || !back.error().is(ErrorCode::lock_held) || services.clock.now() >= deadline ||
+    if (back || !back.error().is(ErrorCode::lock_busy) || services.clock.now() >= deadline ||
         (services.stop_requested && services.stop_requested())) {
       return back;
     }
