@@ -252,3 +252,44 @@ TEST_CASE("--expect-live is judged before an interrupted rollback is finished", 
   CHECK_THAT(stale.error().message, Catch::Contains("(live: 1, 2)"));
   CHECK(rig.world.state.intent.has_value());
 }
+
+namespace {
+
+const Pool& pool_named(const FakeWorld& world, const std::string& label) {
+  return *find_pool(world.provider.pools, label);
+}
+
+}  // namespace
+
+TEST_CASE("a watch without figures for its end, or with fewer than two, passes nothing", "[ops][watch]") {
+  WatchRig rig;
+  auto traffic = rig.world.balancer.before_read;
+  const Error gone{ErrorKind::unavailable, "stats socket: connection refused"};
+  std::chrono::seconds duration{0};
+  bool failed_first = false;
+  SECTION("the last samples unreadable") {
+    duration = std::chrono::seconds(4);
+    // Every readable sample of the watch is followed by an unreadable one: 1 and 3 read, 2 and 4 not.
+    rig.world.balancer.before_read = [&](FakeBalancer& balancer) {
+      traffic(balancer);
+      if (rig.world.reporter.saw("watching pool 2")) balancer.fail_next["members"] = gone;
+    };
+  }
+  SECTION("one readable sample") {
+    duration = std::chrono::seconds(2);
+    rig.world.clock.on_sleep = [&] {
+      if (failed_first || !rig.world.reporter.saw("watching pool 2")) return;
+      rig.world.balancer.fail_next["members"] = gone;  // the first sample
+      failed_first = true;
+    };
+  }
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = duration});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK(result.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(result.error().message, Catch::Contains("the watch ended without figures to judge pool 2 by"));
+  CHECK_THAT(result.error().message, Catch::Contains("no verdict recorded"));
+  CHECK(pool_named(rig.world, "1").meta.verdict == LiveVerdict::unknown);  // not judged good
+  CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::unknown);
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+}
