@@ -15,13 +15,31 @@ LockHolder make_holder(const Services& services, const std::string& command) {
   return holder;
 }
 
+namespace {
+
+// A refusal to take the lock, coded for the callers that wait for a lock (the automatic
+// rollback): lock_stale when the holder it names is stale (nobody will release it; waiting is
+// pointless), else lock_busy. Other failures (the store unreachable) keep their own code.
+Error refusal_to_take(Services& services, const Error& refused, std::chrono::seconds stale_after) {
+  if (!refused.is(ErrorCode::lock_held)) return refused;
+  Error coded = refused;
+  coded.code = ErrorCode::lock_busy;
+  const auto holder = services.state.read_lock();
+  if (holder && holder->has_value() && services.state.staleness(**holder, stale_after)) {
+    coded.code = ErrorCode::lock_stale;
+  }
+  return coded;
+}
+
+}  // namespace
+
 Result<DeployLock> DeployLock::take(Services& services, const std::string& command, bool break_lock) {
   LockRequest request;
   request.holder = make_holder(services, command);
   request.break_lock = break_lock;
   request.stale_after = services.config.lock_stale_after;
   auto outcome = services.state.acquire_lock(request);
-  if (!outcome) return outcome.error();
+  if (!outcome) return refusal_to_take(services, outcome.error(), request.stale_after);
   if (outcome->taken_over) {
     services.reporter.warning("took over the stale deploy lock of " + outcome->taken_over->describe());
   }

@@ -11,6 +11,9 @@ namespace phoenix::ops {
 
 class DeployLock {
  public:
+  // Refused while another command holds the lock: `refused` with ErrorCode::lock_busy while
+  // its holder runs, ErrorCode::lock_stale when the holder is stale and `break_lock` was not
+  // given (see StateStore::staleness).
   static Result<DeployLock> take(Services& services, const std::string& command, bool break_lock);
   // The lock for a command that changes something; a dry run changes nothing and takes none.
   static Result<std::optional<DeployLock>> take_unless_dry_run(Services& services, const std::string& command,

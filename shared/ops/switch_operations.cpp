@@ -547,19 +547,22 @@ Status check_expected_live(const Observation& observation, const std::string& ex
                    "); a stale alert rolls nothing back, nothing was changed"};
 }
 
-// How long an automatic rollback waits for a deploy lock someone else holds (a prune, a
-// delete, an archive) before it gives up and leaves the decision to a person.
+// How long an automatic rollback waits for a deploy lock another running command holds (a
+// prune, a delete, an archive) before it gives up and leaves the decision to a person.
 constexpr std::chrono::seconds kAutomaticRollbackLockWait{120};
 constexpr std::chrono::milliseconds kLockRetry{500};
 
-// The automatic rollback after a breach, waiting for the deploy lock while another command
-// holds it (never while a stop was asked for).
+// The automatic rollback after a breach, waiting for the deploy lock while another running
+// command holds it (never while a stop was asked for). Only a lock that could not be taken
+// from a running holder is waited out (ErrorCode::lock_busy): a stale lock is released by
+// nobody, and a rollback that lost its lock mid-switch (lock_held) has changed the balancer
+// already; its intent record says how far it got.
 Result<SwitchResult> automatic_rollback(Services& services, const RollbackOptions& options) {
   const auto deadline = services.clock.now() + kAutomaticRollbackLockWait;
   bool said = false;
   for (;;) {
     auto back = rollback(services, options);
-    if (back || !back.error().is(ErrorCode::lock_held) || services.clock.now() >= deadline ||
+    if (back || !back.error().is(ErrorCode::lock_busy) || services.clock.now() >= deadline ||
         (services.stop_requested && services.stop_requested())) {
       return back;
     }
@@ -569,29 +572,153 @@ Result<SwitchResult> automatic_rollback(Services& services, const RollbackOption
   }
 }
 
-// A breach that no automatic rollback answered: the watched pool is still marked bad with what
-// was measured, and history and notifications say so, so a person is paged with the facts.
-Error unanswered_breach(Services& services, const std::string& target, const std::string& breach,
-                        const std::string& back_to, const Error& why) {
-  if (auto observation = observe(services)) {
-    const Status marked = mark_bad(services, *observation, target, "automatic: " + breach);
-    if (!marked.ok()) services.reporter.warning("could not mark pool " + target + " bad: " + marked.error().message);
+// A watch's breach: the watched pool, what was measured, and the pool the automatic rollback
+// was to go back to (none: the rollback's own choice, or there was none).
+struct Breach {
+  std::string target;
+  std::string measured;
+  std::optional<std::string> back_to;
+
+  std::string reason() const { return "automatic: " + measured; }
+  std::string headline() const { return "pool " + target + " breached its watch (" + measured + ")"; }
+};
+
+// Marks the breached pool bad from the provider's list alone: a balancer that cannot be read
+// does not keep it from being marked. A pool marked bad already (by someone else's rollback)
+// keeps that verdict and reason. When it cannot be marked: a warning with the command that
+// does it, and the same words returned for the final error ("" when marked).
+std::string mark_breached_bad(Services& services, const Breach& breach, const Result<std::vector<Pool>>& pools) {
+  Status marked = pools ? Status() : Status(pools.error());
+  const Pool* pool = pools ? find_pool(*pools, breach.target) : nullptr;
+  if (pools && pool == nullptr) marked = Error{ErrorKind::failed, "the provider does not list it"};
+  if (pool != nullptr && pool->meta.verdict != LiveVerdict::bad) {
+    marked = mark_bad(services, Observation{.pools = *pools, .members = {}, .balancers = {}}, breach.target,
+                      breach.reason());
   }
-  // Recorded like the rollback it should have been: to `back_to` ("" when there was none), from
-  // the watched pool.
-  HistoryEvent event = new_event(services, HistoryAction::auto_rollback, back_to, HistoryResult::failed);
-  event.from = target;
-  event.detail = "pool " + target + " breached its watch: " + breach + "; " + why.message;
-  record_history(services, event);
-  return why.context("pool " + target + " breached its watch (" + breach + ") and is still live");
+  if (marked.ok()) return "";
+  const std::string by_hand = "pool " + breach.target + " is NOT marked bad (" + marked.error().message +
+                              "); mark it with: deploy-pipeline mark-bad --label " + breach.target + " --reason " +
+                              util::shell_quote(breach.reason());
+  services.reporter.warning(by_hand);
+  return "; " + by_hand;
 }
 
-// Where the automatic rollback goes. After a deploy: the pool it replaced. After a rollback:
-// the pool it replaced was just marked bad, so the rollback goes on to the next older
-// known-good pool, as 'rollback' would choose, or nowhere.
-std::optional<std::string> automatic_target(const SwitchResult& result, Operation operation) {
+// The rollback that answers the breach by hand, as one command to run: back to the pool the
+// automatic rollback was to go to unless it is marked bad, else to the pool 'rollback' would
+// choose, else to a pool the operator names (L). --force where the pool served until a moment
+// ago but never passed a smoke test; --break-lock where the deploy lock is stale.
+std::string rollback_by_hand(const Breach& breach, const Result<std::vector<Pool>>& pools,
+                             const std::vector<Member>& members, const Error& why) {
+  std::string to = "L";
+  bool force = false;
+  const Pool* back = pools && breach.back_to ? find_pool(*pools, *breach.back_to) : nullptr;
+  if (back != nullptr && back->meta.verdict != LiveVerdict::bad) {
+    to = back->label();
+    force = back->meta.smoke != SmokeVerdict::passed;
+  } else if (!pools) {
+    to = breach.back_to.value_or(to);
+  } else if (auto choice = choose_rollback_target(*pools, members, std::nullopt);
+             choice && choice->from == breach.target) {
+    to = choice->target;
+  }
+  return "deploy-pipeline rollback --to " + to + " --reason " + util::shell_quote(breach.reason()) +
+         (force ? " --force" : "") + (why.is(ErrorCode::lock_stale) ? " --break-lock" : "");
+}
+
+// Whether the half-done automatic rollback recorded its failure already (a switch that stops
+// mid-way records itself as interrupted), so the breach is not recorded and paged twice.
+bool recorded_already(Services& services, const Intent& pending, const std::string& target) {
+  const auto history = services.state.read_history();
+  if (!history) return false;
+  for (auto event = history->events.rbegin(); event != history->events.rend() && event->at >= pending.started_at;
+       ++event) {
+    const auto from = util::split(event->from, ',');
+    if (event->action == HistoryAction::auto_rollback && event->result != HistoryResult::succeeded &&
+        std::find(from.begin(), from.end(), target) != from.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void record_unanswered(Services& services, const Breach& breach, const std::string& detail) {
+  // Recorded like the rollback it should have been: to `back_to` ("" when there was none), from
+  // the watched pool.
+  HistoryEvent event =
+      new_event(services, HistoryAction::auto_rollback, breach.back_to.value_or(""), HistoryResult::failed);
+  event.from = breach.target;
+  event.detail = breach.headline() + ": " + detail;
+  record_history(services, event);
+}
+
+// The words for why no automatic rollback answered the breach: `why` itself when none was
+// tried; else whether it stopped half-way (the pending intent record is its own) or did not
+// happen.
+std::string cause_of(const Services& services, const Error& why, bool tried, const std::optional<Intent>& pending) {
+  if (!tried) return why.message;
+  const bool ours = pending && pending->by.host == services.identity.host && pending->by.pid == services.identity.pid;
+  return std::string(ours ? "the automatic rollback stopped half-way: " : "the automatic rollback did not happen: ") +
+         why.message;
+}
+
+// A breach with a switch left half-done (its intent record pending): 'deploy-pipeline repair'
+// is the way on. Recorded as a failed auto-rollback unless the half-done rollback recorded
+// itself already.
+Error half_done_breach(Services& services, const Breach& breach, const Intent& pending, const Error& why,
+                       const std::string& cause, const std::string& not_marked) {
+  const std::string half_done = "the " + std::string(to_string(pending.operation)) + " to pool " + pending.target +
+                                " is half done (at step " + std::to_string(pending.step + 1) + " of " +
+                                std::to_string(pending.steps) +
+                                "): run 'deploy-pipeline repair' to finish it; re-running this command does not";
+  if (!recorded_already(services, pending, breach.target)) record_unanswered(services, breach, half_done);
+  return Error{why.kind, breach.headline() + "; " + cause + "; " + half_done + not_marked, why.code};
+}
+
+// A breach that no automatic rollback answered (`why`; `tried`: one was started). The watched
+// pool is marked bad with what was measured either way; then what is true now decides the
+// words: a switch left half-done is for 'deploy-pipeline repair' to finish; a watched pool no
+// longer live was switched away from by someone else (nothing failed, nothing is recorded); a
+// watched pool still live (or a balancer that cannot be read) is recorded as a failed
+// auto-rollback and notified, so a person is paged with the facts and the command to run.
+Error unanswered_breach(Services& services, const Breach& breach, const Error& why, bool tried) {
+  const auto pools = services.provider.list_pools();
+  const std::string not_marked = mark_breached_bad(services, breach, pools);
+  auto intent = services.state.read_intent();
+  const std::optional<Intent> pending = intent ? std::move(*intent) : std::nullopt;
+  const std::string cause = cause_of(services, why, tried, pending);
+  if (pending) return half_done_breach(services, breach, *pending, why, cause, not_marked);
+  const auto members = every_member(services);
+  if (members) {
+    const auto live = live_labels(*members);
+    if (std::find(live.begin(), live.end(), breach.target) == live.end()) {
+      const std::string now = live.empty()       ? "no pool is live"
+                              : live.size() == 1 ? "pool " + live.front() + " is live"
+                                                 : "pools " + util::join(live, ", ") + " are live";
+      return Error{ErrorKind::failed,
+                   breach.headline() + "; " + now + " already (switched by someone else)" + not_marked};
+    }
+  }
+  const std::string state = members ? " and is still live" : " and may still be live (" + members.error().message + ")";
+  const std::string by_hand =
+      "roll back with: " + rollback_by_hand(breach, pools, members ? *members : std::vector<Member>{}, why);
+  record_unanswered(services, breach, cause + "; " + by_hand);
+  return Error{why.kind, breach.headline() + state + ": " + cause + "; " + by_hand + not_marked, why.code};
+}
+
+// Where the automatic rollback goes (nothing: the rollback's own choice, the next older
+// known-good pool, or nowhere). After a deploy: the pool it replaced. After a deploy that had
+// nothing to do (a re-run: the pool was live already): the pool the last successful switch to
+// it replaced, as history has it. After a rollback, whose replaced pool it has just marked bad:
+// its own choice. A pool named here that is marked bad by the time the rollback holds the lock
+// is not gone back to (RollbackOptions::to_replaced_pool).
+std::optional<std::string> automatic_target(Services& services, const SwitchResult& result, Operation operation) {
   if (operation == Operation::rollback) return std::nullopt;
-  return result.plan.from.front();
+  if (result.plan.from.size() == 1) return result.plan.from.front();
+  const auto last = last_successful_switch(services);
+  if (!last || last->label != result.plan.target || last->from.empty() || last->from.find(',') != std::string::npos) {
+    return std::nullopt;
+  }
+  return last->from;
 }
 
 // After a switch: watch the new pool; on a breach switch back (automatic_target).
@@ -601,8 +728,8 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
   auto watched = watch_pool(services, {.target = target, .duration = duration});
   if (!watched) {
     // The switch itself finished: say so, whatever ended the watch.
-    return watched.error().context("pool " + target + " is live (the switch finished); the watch ended early, " +
-                                   "nothing was switched back and no verdict recorded");
+    return watched.error().context("the switch to pool " + target +
+                                   " finished; nothing was switched back and no verdict recorded");
   }
   const WatchOutcome& outcome = *watched;
   if (!outcome.breach) {
@@ -616,33 +743,49 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
   }
   const std::string detected = util::format_duration_ms(outcome.watched_ms);
   services.reporter.warning("pool " + target + " breached its watch after " + detected + ": " + *outcome.breach);
-  if (operation == Operation::deploy && result.plan.from.size() != 1) {
+  Breach breach{.target = target, .measured = *outcome.breach, .back_to = std::nullopt};
+  // A deploy that made its pool live in place of none, or of several, has no pool to go back to.
+  const bool replaced_none = result.plan.from.empty() && !result.plan.steps.empty();
+  if (operation == Operation::deploy && (replaced_none || result.plan.from.size() > 1)) {
     return unanswered_breach(
-        services, target, *outcome.breach, "",
-        Error{ErrorKind::failed,
-              "no single pool to switch back to (it replaced " +
-                  (result.plan.from.empty() ? std::string("none") : util::join(result.plan.from, ", ")) +
-                  "): roll back by hand with 'deploy-pipeline rollback --to L'"});
+        services, breach,
+        Error{ErrorKind::failed, "no single pool to switch back to (it replaced " +
+                                     (replaced_none ? std::string("none") : util::join(result.plan.from, ", ")) + ")"},
+        false);
   }
-  const auto back_to = automatic_target(result, operation);
-  services.reporter.step(back_to ? "switching back to pool " + *back_to + " automatically"
-                                 : "rolling back to the next older known-good pool automatically");
-  // Forced only back to the pool a deploy replaced (it served until a moment ago); a target
-  // rollback chooses itself is known-good by construction.
-  auto back = automatic_rollback(services, {.to = back_to,
-                                            .reason = "automatic: " + *outcome.breach,
-                                            .force = back_to.has_value(),
+  breach.back_to = automatic_target(services, result, operation);
+  services.reporter.step(breach.back_to ? "switching back to pool " + *breach.back_to + " automatically"
+                                        : "rolling back to the next older known-good pool automatically");
+  auto back = automatic_rollback(services, {.to = breach.back_to,
+                                            .reason = breach.reason(),
+                                            .to_replaced_pool = breach.back_to.has_value(),
                                             .expect_live = target,
                                             .automatic = true});
-  if (!back) {
-    return unanswered_breach(services, target, *outcome.breach, back_to.value_or(""),
-                             back.error().context("the automatic rollback did not happen"));
-  }
+  if (!back) return unanswered_breach(services, breach, back.error(), true);
   const std::string went_to = back->plan.target;
   return Error{ErrorKind::failed, "pool " + target + " breached its watch after " + detected + ": " + *outcome.breach +
                                       "; rolled back to pool " + went_to + " automatically in " +
                                       util::format_duration_ms(back->duration_ms) + " and marked pool " + target +
                                       " bad"};
+}
+
+// `to` and `force` as a rollback applies them, judged under the lock. A watch's rollback to
+// the pool the watched switch replaced does not ask for that pool's smoke verdict (it served
+// until a moment ago), but never goes back to it when it is marked bad or gone: it then
+// chooses as a rollback without --to does.
+std::pair<std::optional<std::string>, bool> rollback_to(Services& services, const Observation& observation,
+                                                        const RollbackOptions& options) {
+  if (!options.to_replaced_pool || !options.to) return {options.to, options.force};
+  const Pool* replaced = find_pool(observation.pools, *options.to);
+  if (replaced != nullptr && replaced->meta.verdict != LiveVerdict::bad) return {options.to, true};
+  services.reporter.warning(
+      "pool " + *options.to + " " +
+      (replaced == nullptr
+           ? std::string("no longer exists")
+           : "is marked bad" +
+                 (replaced->meta.verdict_reason.empty() ? std::string() : " (" + replaced->meta.verdict_reason + ")")) +
+      "; rolling back to the next older known-good pool instead");
+  return {std::nullopt, false};
 }
 
 Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options) {
@@ -666,16 +809,17 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
                                 .reason = interrupted->reason});
   }
   PHX_TRY_ASSIGN(const auto observation, observe(services));
-  PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, options.to));
+  const auto [to, force] = rollback_to(services, observation, options);
+  PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   services.reporter.step("rolling back from pool " + (choice.from.empty() ? std::string("(none)") : choice.from) +
                          " to pool " + choice.target);
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
-  PHX_TRY(check_rollback_target(observation, choice.target, options.force));
+  PHX_TRY(check_rollback_target(observation, choice.target, force));
   if (!options.dry_run) PHX_TRY(mark_bad(services, observation, choice.from, reason));
   return switch_to(services,
                    {.operation = Operation::rollback,
-                    .request = {.target = choice.target, .force = options.force},
+                    .request = {.target = choice.target, .force = force},
                     .reason = reason,
                     .dry_run = options.dry_run,
                     .automatic = options.automatic,

@@ -20,8 +20,9 @@ struct DeployOptions {
   bool dry_run = false;
   bool break_lock = false;
   // Watch the new pool this long after the switch (see watch_operations.hpp); on a breach,
-  // switch back to the pool it replaced, mark it bad and fail (exit 1). The replaced pool's
-  // verdict becomes good only after a clean watch.
+  // mark it bad, switch back to the pool it replaced (unless that one is marked bad: then to
+  // the next older known-good pool) and fail (exit 1; docs/safety.md lists how else a breach
+  // ends). The replaced pool's verdict becomes good only after a clean watch.
   std::optional<std::chrono::seconds> watch;
 };
 
@@ -55,6 +56,11 @@ struct RollbackOptions {
   bool break_lock = false;
   // Refuse (exit 3, nothing changed) unless this pool is the only live one: an alert about
   // release L can never roll back a later release.
+  // A watch's rollback to the pool the watched switch replaced (`to`): that pool served until a
+  // moment ago, so its smoke verdict is not asked for (as with `force`); but one marked bad
+  // (before the switch or during the watch) is never gone back to: the rollback then chooses as
+  // it does without `to` (the next older known-good pool), or fails.
+  bool to_replaced_pool = false;
   std::optional<std::string> expect_live;
   std::optional<std::chrono::seconds> watch;
   bool automatic = false;  // started by a watch: recorded as an automatic rollback

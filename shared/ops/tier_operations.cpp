@@ -1,5 +1,7 @@
 #include "shared/ops/tier_operations.hpp"
 
+#include <algorithm>
+
 #include "shared/core/tiers.hpp"
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
@@ -133,6 +135,39 @@ Result<Pool> check_woken(Services& services, const std::string& label, Tier from
   return *pool;
 }
 
+// Powers the pool's servers on, or recreates them from its archive.
+Status start_servers(Services& services, const Pool& pool, Tier from) {
+  if (from != Tier::cold) return services.provider.set_power(pool, PowerState::on);
+  auto restored = services.provider.restore_pool(pool);
+  if (!restored) return restored.error();
+  return {};
+}
+
+// A wake that failed before any server of the pool ran leaves the pool as it was: its smoke
+// verdict goes back to `before` (what it was until the wake set it pending), so a known-good
+// pool stays a rollback target. While a server may run unchecked (one that is not stopped or
+// dead, or the provider cannot say), the verdict stays pending.
+void undo_pending_if_nothing_runs(Services& services, const std::string& label, SmokeVerdict before) {
+  if (before == SmokeVerdict::pending) return;
+  const auto pools = services.provider.list_pools();
+  if (!pools) return;
+  const Pool* pool = find_pool(*pools, label);
+  if (pool == nullptr || !pool->readable()) return;
+  const bool may_run = std::any_of(pool->servers.begin(), pool->servers.end(), [](const Server& server) {
+    return server.state != ServerState::stopped && server.state != ServerState::dead;
+  });
+  if (may_run) return;
+  PoolMetadata meta = pool->meta;
+  meta.smoke = before;
+  if (auto restored = services.provider.update_metadata(meta); !restored.ok()) {
+    services.reporter.warning("could not restore the smoke verdict of pool " + label +
+                              " after the failed wake: " + restored.error().message);
+    return;
+  }
+  services.reporter.step("no server of pool " + label + " was started: its smoke verdict is '" + to_string(before) +
+                         "' again");
+}
+
 void record_wake(Services& services, const Pool& woken, Tier from, long long ms, const std::string& detail) {
   PoolMetadata meta = woken.meta;
   meta.smoke = SmokeVerdict::passed;
@@ -166,17 +201,21 @@ Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& poo
   const auto started = services.clock.now();
   // Until its smoke test passes again the pool is not known to work: a wake cut short (a
   // killed agent) leaves its verdict pending, so a re-run refuses to switch to servers nobody
-  // checked instead of taking them for the running pool they look like.
+  // checked instead of taking them for the running pool they look like. A wake that fails
+  // before any server runs puts the verdict back (undo_pending_if_nothing_runs).
   Pool waking = *pool;
   waking.meta.smoke = SmokeVerdict::pending;
   PHX_TRY(services.provider.update_metadata(waking.meta));
-  if (from == Tier::cold) {
-    auto restored = services.provider.restore_pool(waking);
-    if (!restored) return restored.error().context("waking pool " + label + "; nothing was switched");
-  } else {
-    PHX_TRY(services.provider.set_power(waking, PowerState::on));
+  if (auto started_servers = start_servers(services, waking, from); !started_servers.ok()) {
+    undo_pending_if_nothing_runs(services, label, pool->meta.smoke);
+    return started_servers.error().context("waking pool " + label + "; nothing was switched");
   }
-  PHX_TRY_ASSIGN(const Pool woken, check_woken(services, label, from));
+  auto checked = check_woken(services, label, from);
+  if (!checked) {
+    undo_pending_if_nothing_runs(services, label, pool->meta.smoke);
+    return checked.error();
+  }
+  const Pool woken = std::move(*checked);
   PHX_TRY_ASSIGN(const auto report, smoke_test(services, label));
   if (!report.passed()) {
     return Error{ErrorKind::failed, "pool " + label + " failed its smoke test after waking it from " + to_string(from) +

@@ -95,6 +95,19 @@ Status still_live(const std::vector<Member>& members, const std::string& target)
                                       "): someone switched during the watch; the watch stopped, nothing was switched"};
 }
 
+// A watch that saw no breach passes only when it has figures for all of it: two readable
+// samples at least (the ratio is judged between two), and the last one readable (its end was
+// seen). Otherwise it ends `unavailable` with no verdict, so a pool nobody could measure is
+// neither passed nor its predecessor judged good.
+Status check_figures(const std::string& target, int readable, int samples,
+                     const std::optional<Error>& last_unreadable) {
+  if (readable >= 2 && !last_unreadable) return {};
+  std::string why =
+      std::to_string(readable) + " of " + util::plural(static_cast<std::size_t>(samples), "sample") + " could be read";
+  if (last_unreadable) why += ", not the last (" + last_unreadable->message + ")";
+  return Error{ErrorKind::unavailable, "the watch ended without figures to judge pool " + target + " by (" + why + ")"};
+}
+
 }  // namespace
 
 Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request) {
@@ -107,7 +120,10 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
                          " s: at most " + ratio_text(thresholds.max_5xx_ratio) + " failed over " +
                          std::to_string(thresholds.window.count()) + " s, " +
                          std::to_string(thresholds.max_down_members) + " members down");
-  int unreadable = 0;
+  int unreadable = 0;  // in a row
+  int readable = 0;
+  int samples = 0;
+  std::optional<Error> last_unreadable;
   // The schedule follows the clock: a sample that took longer than the interval (a slow watch
   // check) delays the next one instead of queueing samples behind it, and the watch ends at
   // its deadline whatever its samples cost.
@@ -116,12 +132,16 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
     PHX_TRY(sleep_until(services, next));
     const long long at_ms = util::elapsed_ms(started, services.clock.now());
     auto balancers = read_every_balancer(services);
+    ++samples;
     if (!balancers) {
       services.reporter.warning("watch: cannot read the balancer: " + balancers.error().message);
       if (++unreadable >= kUnreadableLimit) return balancers.error().context("watching pool " + request.target);
+      last_unreadable = balancers.error();
       continue;
     }
     unreadable = 0;
+    last_unreadable.reset();
+    ++readable;
     for (const auto& balancer : *balancers) {
       const Status live = still_live(balancer.members, request.target);
       if (live.ok()) continue;
@@ -132,6 +152,7 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
     services.reporter.step(window.progress(at_ms));
     if (auto breach = window.breach()) return WatchOutcome{.breach = breach, .watched_ms = at_ms};
   }
+  PHX_TRY(check_figures(request.target, readable, samples, last_unreadable));
   return WatchOutcome{.watched_ms = util::elapsed_ms(started, services.clock.now())};
 }
 

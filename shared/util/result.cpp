@@ -43,6 +43,10 @@ const char* to_string(ErrorCode code) {
       return "already-exists";
     case ErrorCode::lock_held:
       return "lock-held";
+    case ErrorCode::lock_busy:
+      return "lock-busy";
+    case ErrorCode::lock_stale:
+      return "lock-stale";
     case ErrorCode::interrupted:
       return "interrupted";
   }

@@ -31,7 +31,12 @@ enum class ErrorCode {
   not_found,       // the thing addressed does not exist (any more)
   already_exists,  // creating something that is there already (a name that must be unique)
   lock_held,       // the deploy lock (or a per-pool lock) belongs to someone else
-  interrupted,     // SIGINT or SIGTERM asked the command to stop
+  // What taking the deploy lock (ops/deploy_lock) ran into, told apart from losing a lock held
+  // (lock_held): a holder that is running, so waiting may help; or a stale one (its process is
+  // gone, or the lock is too old), which nobody releases and only --break-lock takes.
+  lock_busy,
+  lock_stale,
+  interrupted,  // SIGINT or SIGTERM asked the command to stop
 };
 const char* to_string(ErrorCode code);
 

@@ -171,7 +171,7 @@ TEST_CASE("SIGTERM during the watch leaves the new pool live and the lock releas
   INFO(deployed.err);
   CHECK(deployed.exit_code == 143);
   CHECK_THAT(deployed.err, Catch::Contains("watch stopped by SIGTERM"));
-  CHECK_THAT(deployed.err, Catch::Contains("pool 2 is live (the switch finished)"));
+  CHECK_THAT(deployed.err, Catch::Contains("the switch to pool 2 finished; nothing was switched back"));
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
   CHECK_FALSE(std::filesystem::exists(rig.dir.path() / "state" / "web" / "deploy.lock"));
   CHECK(rig.verdict("2") == "unknown");

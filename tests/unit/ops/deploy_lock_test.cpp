@@ -19,3 +19,22 @@ TEST_CASE("the lock holder is this process: host, pid and start time", "[ops][lo
   CHECK(holder.start_ticks == *util::process_start_ticks(::getpid()));
   CHECK(holder.command == "deploy --label 3");
 }
+
+TEST_CASE("a lock that cannot be taken says whether its holder runs (busy) or is stale", "[ops][lock]") {
+  fakes::FakeWorld world;
+  world.state.lock = LockHolder{.host = "agent-2", .pid = 99, .job = "", .command = "prune", .since = {}};
+  SECTION("a holder that runs: waiting may help") {
+    const auto refused = ops::DeployLock::take(world.services, "rollback", false);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::refused);
+    CHECK(refused.error().is(ErrorCode::lock_busy));
+  }
+  SECTION("a stale holder: nobody releases it, only --break-lock takes it") {
+    world.state.holder_gone = true;
+    const auto refused = ops::DeployLock::take(world.services, "rollback", false);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::refused);
+    CHECK(refused.error().is(ErrorCode::lock_stale));
+    CHECK(ops::DeployLock::take(world.services, "rollback", true).ok());
+  }
+}

@@ -319,3 +319,31 @@ TEST_CASE("a wake cut short leaves the pool's smoke verdict pending: nothing unc
   CHECK_THAT(again.error().message, Catch::Contains("smoke verdict 'pending'"));
   CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
 }
+
+TEST_CASE("a wake that fails before any server runs puts the smoke verdict back: the pool stays a rollback target",
+          "[ops][tiers][wake][faults]") {
+  FakeWorld world;
+  world.provider.add_pool("2", 2, 20);
+  world.make_live("2");
+  SECTION("a cold pool whose restore failed") {
+    add_cold(world.provider, "1", 2, 30);
+    world.provider.fail_next["restore_pool"] = Error{ErrorKind::unavailable, "POST /servers: 503"};
+  }
+  SECTION("a powered-off pool that could not be powered on") {
+    Pool& off = world.provider.add_pool("1", 2, 30);
+    off.power = PowerState::off;
+    for (auto& server : off.servers) server.state = ServerState::stopped;
+    world.provider.fail_next["set_power"] = Error{ErrorKind::unavailable, "POST /actions/poweron: 503"};
+  }
+  const auto failed = ops::rollback(world.services, {.reason = "checkout errors"});
+  REQUIRE_FALSE(failed.ok());
+  CHECK_THAT(failed.error().message, Catch::Contains("nothing was switched"));
+  CHECK(pool_of(world, "1").meta.smoke == SmokeVerdict::passed);
+  CHECK(world.reporter.saw("no server of pool 1 was started: its smoke verdict is 'passed' again"));
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  // The provider is back: the same rollback finds the same target and goes through.
+  const auto again = ops::rollback(world.services, {.reason = "checkout errors"});
+  REQUIRE(again.ok());
+  CHECK(again->plan.target == "1");
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+}

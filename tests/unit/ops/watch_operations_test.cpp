@@ -252,3 +252,253 @@ TEST_CASE("--expect-live is judged before an interrupted rollback is finished", 
   CHECK_THAT(stale.error().message, Catch::Contains("(live: 1, 2)"));
   CHECK(rig.world.state.intent.has_value());
 }
+
+namespace {
+
+const Pool& pool_named(const FakeWorld& world, const std::string& label) {
+  return *find_pool(world.provider.pools, label);
+}
+
+int failed_auto_rollbacks(const FakeWorld& world) {
+  return static_cast<int>(std::count_if(world.state.events.begin(), world.state.events.end(), [](const auto& event) {
+    return event.action == HistoryAction::auto_rollback && event.result != HistoryResult::succeeded;
+  }));
+}
+
+// After the breach, runs `then` before each read of the balancer (the rig's traffic goes on).
+void after_breach(WatchRig& rig, std::function<void(FakeBalancer&)> then) {
+  auto traffic = rig.world.balancer.before_read;
+  rig.world.balancer.before_read = [&rig, traffic, then](FakeBalancer& balancer) {
+    traffic(balancer);
+    if (rig.world.reporter.saw("breached its watch")) then(balancer);
+  };
+}
+
+}  // namespace
+
+TEST_CASE("a breach is marked bad from the provider alone when the balancer cannot be read", "[ops][watch]") {
+  WatchRig rig;
+  rig.failing = 4;
+  // The rollback reads the balancer once (the --expect-live check); from then on it is gone.
+  after_breach(rig, [](FakeBalancer& balancer) {
+    balancer.fail_always["members"] = Error{ErrorKind::unavailable, "stats socket: connection refused"};
+  });
+  SECTION("the pool is marked bad; the balancer is not claimed to show it live") {
+    auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+    REQUIRE_FALSE(result.ok());
+    INFO(result.error().message);
+    CHECK(result.error().kind == ErrorKind::unavailable);
+    CHECK_THAT(result.error().message, Catch::Contains("pool 2 breached its watch (5xx ratio"));
+    CHECK_THAT(result.error().message, Catch::Contains("may still be live"));
+    CHECK_THAT(result.error().message, !Catch::Contains("is still live"));
+    CHECK_THAT(result.error().message,
+               Catch::Contains("roll back with: deploy-pipeline rollback --to 1 --reason 'automatic: 5xx"));
+    CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
+    CHECK_THAT(pool_named(rig.world, "2").meta.verdict_reason, Catch::StartsWith("automatic: 5xx ratio"));
+    CHECK(failed_auto_rollbacks(rig.world) == 1);
+  }
+  SECTION("a verdict the provider cannot record is said to be missing, with the command that records it") {
+    rig.world.provider.fail_next["update_metadata"] = Error{ErrorKind::unavailable, "pool record: read-only"};
+    auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+    REQUIRE_FALSE(result.ok());
+    INFO(result.error().message);
+    const std::string by_hand =
+        "pool 2 is NOT marked bad (pool record: read-only); mark it with: "
+        "deploy-pipeline mark-bad --label 2 --reason 'automatic: 5xx ratio";
+    CHECK_THAT(result.error().message, Catch::Contains(by_hand));
+    CHECK(rig.world.reporter.saw("warning: " + by_hand));
+    CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::unknown);
+  }
+}
+
+TEST_CASE("a breach answered meanwhile by someone else's rollback is neither a failure nor 'still live'",
+          "[ops][watch][lock]") {
+  WatchRig rig;
+  rig.failing = 4;
+  // The alert pipeline's rollback holds the lock from early in the watch ...
+  auto traffic = rig.world.balancer.before_read;
+  bool taken = false;
+  rig.world.balancer.before_read = [&, traffic](FakeBalancer& balancer) {
+    traffic(balancer);
+    if (!rig.world.state.lock && !taken) {
+      rig.world.state.lock = other_holder(rig.world);
+      taken = true;
+    }
+  };
+  // ... and makes pool 1 live while the automatic rollback waits for the lock.
+  rig.world.clock.on_sleep = [&] {
+    if (!rig.world.state.lock || !rig.world.reporter.saw("waiting for the deploy lock")) return;
+    rig.world.balancer.state.clear();
+    rig.world.make_live("1");
+    rig.world.state.lock.reset();
+  };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK_THAT(result.error().message,
+             Catch::Matches("pool 2 breached its watch \\(5xx ratio .*\\); pool 1 is live already \\(switched by "
+                            "someone else\\)"));
+  CHECK_THAT(result.error().message, !Catch::Contains("still live"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
+  CHECK(failed_auto_rollbacks(rig.world) == 0);
+  CHECK(rig.world.notifier.events() == std::vector<std::string>{"deploy.start", "deploy.success"});
+}
+
+TEST_CASE("an automatic rollback that loses its lock mid-switch is not retried; repair is named, once",
+          "[ops][watch][lock]") {
+  WatchRig rig;
+  rig.failing = 4;
+  // Before step 5 of the automatic rollback (draining pool 2; both pools serve), another
+  // agent breaks the lock.
+  rig.world.services.before_switch_step = [&rig](std::size_t step) {
+    if (step == 4 && rig.world.reporter.saw("breached its watch")) rig.world.state.lock = other_holder(rig.world);
+  };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK_THAT(result.error().message, Catch::Contains("pool 2 breached its watch (5xx ratio"));
+  CHECK_THAT(result.error().message,
+             Catch::Contains("the automatic rollback stopped half-way: rollback of pool 1 stopped after step 4 of 7"));
+  CHECK_THAT(result.error().message,
+             Catch::Contains("the rollback to pool 1 is half done (at step 4 of 7): run 'deploy-pipeline repair' to "
+                             "finish it; re-running this command does not"));
+  CHECK_THAT(result.error().message, !Catch::Contains("still live"));
+  CHECK_FALSE(rig.world.reporter.saw("waiting for the deploy lock"));
+  CHECK(rig.world.clock.slept() < std::chrono::seconds(60));
+  CHECK(rig.world.state.intent.has_value());
+  CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
+  // The half-done rollback recorded (and notified) itself; the breach adds no second failure.
+  CHECK(failed_auto_rollbacks(rig.world) == 1);
+  CHECK(rig.world.state.events.back().result == HistoryResult::interrupted);
+}
+
+TEST_CASE("an automatic rollback never goes back to a replaced pool marked bad", "[ops][watch]") {
+  WatchRig rig;
+  rig.failing = 4;
+  auto traffic = rig.world.balancer.before_read;
+  // Pool 1 is found bad during the watch (a person's mark-bad).
+  rig.world.balancer.before_read = [&rig, traffic](FakeBalancer& balancer) {
+    traffic(balancer);
+    if (!rig.world.state.lock) rig.world.provider.pools[0].meta.verdict = LiveVerdict::bad;
+  };
+  SECTION("to the next older known-good pool instead") {
+    rig.world.provider.add_pool("0", 2, 40);
+    auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+    REQUIRE_FALSE(result.ok());
+    INFO(result.error().message);
+    CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 0 automatically"));
+    CHECK(rig.world.reporter.saw("pool 1 is marked bad"));
+    CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"0:1", "0:2"});
+    CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
+  }
+  SECTION("or nowhere, leaving the decision to a person") {
+    auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+    REQUIRE_FALSE(result.ok());
+    INFO(result.error().message);
+    CHECK_THAT(result.error().message, Catch::Contains("and is still live: the automatic rollback did not happen"));
+    CHECK_THAT(result.error().message,
+               Catch::Contains("roll back with: deploy-pipeline rollback --to L --reason 'automatic: "));
+    CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+    CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
+    CHECK(failed_auto_rollbacks(rig.world) == 1);
+  }
+}
+
+TEST_CASE("the automatic rollback to the replaced pool asks for no smoke verdict: it served until a moment ago",
+          "[ops][watch]") {
+  WatchRig rig;
+  rig.failing = 4;
+  rig.world.provider.add_pool("0", 2, 40);
+  rig.world.provider.pools[0].meta.smoke = SmokeVerdict::pending;  // pool 1, live without a recorded smoke test
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 1 automatically"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+}
+
+TEST_CASE("a watched re-run of a deploy that is live already goes back to the pool the deploy replaced",
+          "[ops][watch]") {
+  WatchRig rig;
+  rig.world.provider.add_pool("0", 2, 40);
+  rig.world.balancer.state.clear();
+  rig.world.make_live("0");
+  REQUIRE(ops::deploy(rig.world.services, {.label = "2"}).ok());  // 2 replaces 0
+  rig.failing = 4;
+  SECTION("as history has it") {
+    auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+    REQUIRE_FALSE(result.ok());
+    INFO(result.error().message);
+    CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 0 automatically"));
+    CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"0:1", "0:2"});
+  }
+  SECTION("else to the rollback's own choice") {
+    rig.world.state.events.clear();
+    auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+    REQUIRE_FALSE(result.ok());
+    INFO(result.error().message);
+    CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 1 automatically"));
+    CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  }
+  CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
+}
+
+TEST_CASE("a watch without figures for its end, or with fewer than two, passes nothing", "[ops][watch]") {
+  WatchRig rig;
+  auto traffic = rig.world.balancer.before_read;
+  const Error gone{ErrorKind::unavailable, "stats socket: connection refused"};
+  std::chrono::seconds duration{0};
+  bool failed_first = false;
+  SECTION("the last samples unreadable") {
+    duration = std::chrono::seconds(4);
+    // Every readable sample of the watch is followed by an unreadable one: 1 and 3 read, 2 and 4 not.
+    rig.world.balancer.before_read = [&](FakeBalancer& balancer) {
+      traffic(balancer);
+      if (rig.world.reporter.saw("watching pool 2")) balancer.fail_next["members"] = gone;
+    };
+  }
+  SECTION("one readable sample") {
+    duration = std::chrono::seconds(2);
+    rig.world.clock.on_sleep = [&] {
+      if (failed_first || !rig.world.reporter.saw("watching pool 2")) return;
+      rig.world.balancer.fail_next["members"] = gone;  // the first sample
+      failed_first = true;
+    };
+  }
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = duration});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK(result.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(result.error().message, Catch::Contains("the watch ended without figures to judge pool 2 by"));
+  CHECK_THAT(result.error().message, Catch::Contains("no verdict recorded"));
+  CHECK(pool_named(rig.world, "1").meta.verdict == LiveVerdict::unknown);  // not judged good
+  CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::unknown);
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+}
+
+TEST_CASE("a stale deploy lock is not waited for; the breach names the rollback to run, with --break-lock",
+          "[ops][watch][lock]") {
+  WatchRig rig;
+  rig.failing = 4;
+  auto traffic = rig.world.balancer.before_read;
+  rig.world.balancer.before_read = [&rig, traffic](FakeBalancer& balancer) {
+    traffic(balancer);
+    if (!rig.world.state.lock) {  // a command that died holding the lock, on this host
+      rig.world.state.lock = other_holder(rig.world);
+      rig.world.state.holder_gone = true;
+    }
+  };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK(result.error().kind == ErrorKind::refused);
+  CHECK_THAT(result.error().message, Catch::Contains("and is still live: the automatic rollback did not happen"));
+  CHECK_THAT(result.error().message,
+             Catch::Matches(".*roll back with: deploy-pipeline rollback --to 1 --reason 'automatic: 5xx ratio "
+                            "[^']*' --break-lock(;.*)?"));
+  CHECK_FALSE(rig.world.reporter.saw("waiting for the deploy lock"));
+  CHECK(rig.world.clock.slept() < std::chrono::seconds(60));
+  CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
+  CHECK(failed_auto_rollbacks(rig.world) == 1);
+}
