@@ -469,19 +469,23 @@ PruneVerdict keep_for_rollback(const Pool& pool, const RetentionPolicy& policy) 
 }  // namespace
 
 PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,
-                         const RetentionPolicy& policy) {
+                         const RetentionPolicy& policy, const std::vector<ProtectedPool>& protected_pools) {
   std::vector<Pool> sorted = pools;
   sort_newest_first(sorted);
   const auto live = live_labels(members);
   const auto hot = standby_labels(members);
   const auto in_balancer = member_labels(members);
   PruneDecision decision;
-  std::vector<bool> fixed;              // kept because the balancer has it
+  std::vector<bool> fixed;              // kept because the balancer has it, or a watch needs it
   std::vector<std::size_t> candidates;  // indexes into decision.pools, usable ones first
   for (const auto& pool : sorted) {
     PruneVerdict verdict{.label = pool.label(), .action = PruneAction::remove};
+    const auto guarded = std::find_if(protected_pools.begin(), protected_pools.end(),
+                                      [&](const ProtectedPool& entry) { return entry.label == pool.label(); });
     if (has_label(live, pool.label())) {
       verdict = {pool.label(), PruneAction::keep, "live"};
+    } else if (guarded != protected_pools.end()) {
+      verdict = {pool.label(), PruneAction::keep, guarded->why};
     } else if (has_label(hot, pool.label())) {
       verdict = {pool.label(), PruneAction::keep, "hot standby (retention.hot)"};
     } else if (has_label(in_balancer, pool.label())) {

@@ -142,14 +142,23 @@ struct RetentionPolicy {
   ProviderTiers available;
 };
 
+// A pool prune leaves exactly as it is whatever retention says, and why: the watched pool and the
+// fallback of a running watch ("fallback of a running watch until 12:03:04 UTC"). The caller
+// reads the watch record; the planner only obeys.
+struct ProtectedPool {
+  std::string label;
+  std::string why;
+};
+
 // Which pools prune keeps, moves down a tier or deletes, and why. Pools the balancer routes to
-// or keeps on standby stay. The others fill the kept places newest first (`keep`, or the tiers
-// with `tiers`), pools that failed their smoke test or are marked bad counting last (they go
-// first); only known-good pools are archived. Prune never moves a pool up a tier. Then more
-// known-good pools stay, in the coldest tier the provider has when tiers are given, until
-// `keep_good` of them are left besides the live and hot ones.
+// or keeps on standby stay, and so do `protected_pools` (neither deleted nor moved down a tier;
+// like live and hot pools they take no kept place and do not count towards keep_good). The others fill the kept places
+// newest first (`keep`, or the tiers with `tiers`), pools that failed their smoke test or are marked bad counting last
+// (they go first); only known-good pools are archived. Prune never moves a pool up a tier. Then more known-good pools
+// stay, in the coldest tier the provider has when tiers are given, until `keep_good` of them are left besides the live
+// and hot ones.
 PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,
-                         const RetentionPolicy& policy);
+                         const RetentionPolicy& policy, const std::vector<ProtectedPool>& protected_pools = {});
 
 // What smart delete of `pool` must take out of the balancer first: its members that are on
 // standby with no open connections. Refuses (`refused`) while any server of the pool is a

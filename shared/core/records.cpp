@@ -169,6 +169,27 @@ Result<HistoryEvent> history_event_from_json(const cJSON* object) {
   return event;
 }
 
+util::Json to_json(const WatchRecord& record) {
+  util::Json object(cJSON_CreateObject());
+  util::add_string(object.get(), "watched", record.watched);
+  if (record.fallback) util::add_string(object.get(), "fallback", *record.fallback);
+  cJSON_AddItemToObject(object.get(), "by", to_json(record.by).release());
+  add_time(object.get(), "until", record.until);
+  return object;
+}
+
+Result<WatchRecord> watch_record_from_json(const cJSON* object) {
+  WatchRecord record;
+  record.watched = string_or(object, "watched");
+  if (record.watched.empty()) return bad_record("watch record without the watched pool");
+  if (auto fallback = util::json_string(object, "fallback")) record.fallback = *fallback;
+  const cJSON* by = cJSON_GetObjectItemCaseSensitive(object, "by");
+  if (!cJSON_IsObject(by)) return bad_record("watch record without its holder");
+  PHX_TRY_ASSIGN(record.by, lock_holder_from_json(by));
+  PHX_TRY_ASSIGN(record.until, read_time(object, "until"));
+  return record;
+}
+
 util::Json to_json(const Freeze& freeze) {
   util::Json object(cJSON_CreateObject());
   util::add_string(object.get(), "reason", freeze.reason);

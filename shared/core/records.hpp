@@ -1,6 +1,6 @@
 #pragma once
 // JSON forms of the records state stores keep: pool metadata, the lock holder, the intent
-// record and history events. Reading is lenient about missing optional fields (records written
+// record, the watch record and history events. Reading is lenient about missing optional fields (records written
 // by older versions) and strict about types.
 
 #include <cjson/cJSON.h>
@@ -23,6 +23,9 @@ Result<Intent> intent_from_json(const cJSON* object);
 
 util::Json to_json(const HistoryEvent& event);
 Result<HistoryEvent> history_event_from_json(const cJSON* object);
+
+util::Json to_json(const WatchRecord& record);
+Result<WatchRecord> watch_record_from_json(const cJSON* object);
 
 util::Json to_json(const Freeze& freeze);
 Result<Freeze> freeze_from_json(const cJSON* object);

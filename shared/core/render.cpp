@@ -198,6 +198,7 @@ std::string render_status_table(const StatusReport& report) {
   out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) + "\n";
   for (const auto& pool : report.standby) out += "standby  " + pool.describe() + "\n";
   if (report.lock) out += "lock     held by " + report.lock->describe() + "\n";
+  if (report.watch) out += "watch    " + describe_watch_line(*report.watch) + "\n";
   for (const auto& note : report.notes) out += "note     " + note + "\n";
   if (!report.members.empty()) {
     out += "\n";
@@ -264,6 +265,15 @@ std::string render_status_json(const StatusReport& report) {
     util::add_bool(freeze, "all", report.freeze->all);
     util::add_string(freeze, "by", report.freeze->by);
     util::add_string(freeze, "since", util::format_iso8601(report.freeze->since));
+  }
+  if (report.watch) {
+    cJSON* watch = cJSON_AddObjectToObject(document.get(), "watch");
+    util::add_string(watch, "pool", report.watch->watched);
+    if (report.watch->fallback) util::add_string(watch, "fallback", *report.watch->fallback);
+    util::add_string(watch, "until", util::format_iso8601(report.watch->until));
+    util::add_string(watch, "host", report.watch->by.host);
+    util::add_number(watch, "pid", static_cast<double>(report.watch->by.pid));
+    util::add_string(watch, "job", report.watch->by.job);
   }
   if (report.lock) {
     cJSON* lock = cJSON_AddObjectToObject(document.get(), "lock");

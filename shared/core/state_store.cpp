@@ -132,6 +132,29 @@ std::optional<std::string> lock_staleness(const LockHolder& holder, const std::s
   return std::nullopt;
 }
 
+std::optional<std::string> watch_staleness(const WatchRecord& record, const std::string& this_host, WallTime now,
+                                           bool holder_process_running) {
+  if (record.by.host == this_host && !holder_process_running) {
+    return "its holder (pid " + std::to_string(record.by.pid) + " on this host) is no longer running";
+  }
+  if (now > record.until + kWatchRecordMargin) {
+    return "it ended at " + clock_time_utc(record.until) + " (more than " + std::to_string(kWatchRecordMargin.count()) +
+           " s ago)";
+  }
+  return std::nullopt;
+}
+
+std::string clock_time_utc(WallTime time) {
+  const std::string iso = util::format_iso8601(time);  // "2026-11-26T12:03:04Z"
+  return iso.substr(11, 8) + " UTC";
+}
+
+std::string describe(const WatchRecord& record) {
+  return "watching pool " + record.watched + " until " + clock_time_utc(record.until) +
+         (record.fallback ? ", falling back to pool " + *record.fallback : std::string(", with no fallback pool")) +
+         ", by " + record.by.who();
+}
+
 Status check_lock_takeover(const LockHolder& holder, const std::optional<std::string>& stale, bool break_lock) {
   if (!stale) {
     return Error{ErrorKind::refused,

@@ -109,6 +109,33 @@ struct Freeze {
   WallTime since{};
 };
 
+// A watch in progress (deploy --watch, rollback --watch). The watch holds no lock, so this
+// record is how prune, delete and archive know to leave its pools as they are: written while the
+// switch still holds the deploy lock (a command that takes the lock next sees it), removed when
+// the watch ends however it ends. One per service: a later watch replaces it, and a watch removes
+// only its own (clear_watch).
+struct WatchRecord {
+  std::string watched;                  // the pool the watch judges (live)
+  std::optional<std::string> fallback;  // where a breach's automatic rollback would switch to, if known
+  LockHolder by;                        // the watching process (host, pid, start time, job, command), since when
+  WallTime until{};                     // the watch ends at the latest then (its automatic rollback included)
+};
+
+// How long past `until` a watch record still counts: the last sample and its checks may end a
+// little after the deadline, and hosts' clocks differ a little.
+inline constexpr std::chrono::seconds kWatchRecordMargin{30};
+
+// Why a watch record no longer counts, or nothing while it is in force: its holder is a dead
+// process on this host, or `until` plus kWatchRecordMargin has passed.
+std::optional<std::string> watch_staleness(const WatchRecord& record, const std::string& this_host, WallTime now,
+                                           bool holder_process_running);
+
+// "12:03:04 UTC": when a watch ends, as status and prune print it.
+std::string clock_time_utc(WallTime time);
+
+// "watching pool 7 until 12:03:04 UTC, falling back to pool 6, by pid 123 on host-a (job ...)"
+std::string describe(const WatchRecord& record);
+
 // History as read: the events that could be read, oldest first, and what could not be.
 struct HistoryLog {
   std::vector<HistoryEvent> events;
@@ -148,6 +175,12 @@ class StateStore {
   virtual Status write_intent_progress(const Intent& intent) { return write_intent(intent); }
   virtual Result<std::optional<Intent>> read_intent() = 0;
   virtual Status clear_intent() = 0;
+
+  // The record of a running watch: written whole (replacing any), read, and removed only while
+  // it is `holder`'s (host and pid), so a watch that ends never removes a later one's.
+  virtual Status write_watch(const WatchRecord& record) = 0;
+  virtual Result<std::optional<WatchRecord>> read_watch() = 0;
+  virtual Status clear_watch(const LockHolder& holder) = 0;
 
   virtual Status write_freeze(const Freeze& freeze) = 0;
   virtual Result<std::optional<Freeze>> read_freeze() = 0;

@@ -92,6 +92,12 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
 
 }  // namespace
 
+std::string describe_watch_line(const WatchRecord& watch) {
+  return "pool " + watch.watched + " until " + clock_time_utc(watch.until) + ", " +
+         (watch.fallback ? "falls back to pool " + *watch.fallback : std::string("no pool to fall back to")) + ", by " +
+         watch.by.who();
+}
+
 StatusReport build_status(const StatusInputs& inputs) {
   StatusReport report;
   report.service = inputs.service;
@@ -102,6 +108,11 @@ StatusReport build_status(const StatusInputs& inputs) {
     report.notes.push_back(std::string(inputs.freeze->all ? "deploys, rollbacks and repairs" : "deploys") +
                            " are frozen since " + util::format_iso8601(inputs.freeze->since) + " by " +
                            inputs.freeze->by + ": " + inputs.freeze->reason + " ('deploy-pipeline unfreeze' lifts it)");
+  }
+  if (inputs.watch && !inputs.watch_staleness) report.watch = inputs.watch;
+  if (inputs.watch && inputs.watch_staleness) {
+    report.notes.push_back("the record of a watch that no longer runs is ignored (" + describe(*inputs.watch) +
+                           "): " + *inputs.watch_staleness);
   }
   auto& problems = report.problems;
 

@@ -45,6 +45,7 @@ struct StatusReport {
   std::optional<Intent> interrupted;
   std::optional<LockHolder> lock;
   std::optional<Freeze> freeze;
+  std::optional<WatchRecord> watch;  // a running watch (deploy --watch, rollback --watch)
 };
 
 struct StatusInputs {
@@ -61,7 +62,13 @@ struct StatusInputs {
   bool standby_supported = true;               // the balancer has weight 0 (hot standby)
   std::string balancer;                        // its description, for notes
   std::optional<Freeze> freeze;                // deploys (or everything) frozen by hand
+  std::optional<WatchRecord> watch;            // the record of a running watch
+  std::optional<std::string> watch_staleness;  // why that record no longer counts, if it does not
 };
+
+// "pool 7 until 12:03:04 UTC, falls back to pool 6, by pid 123 on host-a": the status line of a
+// running watch.
+std::string describe_watch_line(const WatchRecord& watch);
 
 StatusReport build_status(const StatusInputs& inputs);
 

@@ -15,6 +15,7 @@ constexpr int kAppendAttempts = 8;  // appends racing with other agents' appends
 constexpr const char* kLock = "lock";
 constexpr const char* kIntent = "intent";
 constexpr const char* kFreeze = "freeze";
+constexpr const char* kWatch = "watch";
 constexpr const char* kHistorySequence = "history-seq";
 constexpr const char* kLastSwitch = "last-switch";
 
@@ -267,6 +268,29 @@ Result<std::optional<Intent>> EtcdStateStore::read_intent() {
 }
 
 Status EtcdStateStore::clear_intent() { return write_intent_record(std::nullopt); }
+
+Status EtcdStateStore::write_watch(const WatchRecord& record) {
+  util::Json body(cJSON_CreateObject());
+  util::add_string(body.get(), "key", base64_encode(key(kWatch)));
+  util::add_string(body.get(), "value", base64_encode(util::print_json(records::to_json(record).get())));
+  PHX_TRY(gateway_.call("kv/put", body.get()));
+  return {};
+}
+
+Result<std::optional<WatchRecord>> EtcdStateStore::read_watch() {
+  PHX_TRY_ASSIGN(const auto current, get(kWatch));
+  return parse_record<WatchRecord>(current, records::watch_record_from_json);
+}
+
+Status EtcdStateStore::clear_watch(const LockHolder& holder) {
+  PHX_TRY_ASSIGN(const auto current, get(kWatch));
+  if (!current) return {};
+  PHX_TRY_ASSIGN(const auto record, parse_record<WatchRecord>(current, records::watch_record_from_json));
+  if (!record || record->by.host != holder.host || record->by.pid != holder.pid) return {};  // a later watch's
+  // Removed only as it was read: a watch written meanwhile stays.
+  PHX_TRY(txn(Txn().if_modified_at(key(kWatch), current->mod_revision).erase(key(kWatch))));
+  return {};
+}
 
 Status EtcdStateStore::write_freeze(const Freeze& freeze) {
   // One whole record, no read before the write: two writers cannot lose each other's update

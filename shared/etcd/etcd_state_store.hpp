@@ -6,6 +6,7 @@
 //   lock           the LockHolder, bound to a lease its holder keeps alive
 //   intent         the Intent of the switch in progress
 //   freeze         the Freeze
+//   watch          the WatchRecord of a running watch
 //   history/<n>    chunk n (20 digits, key order = age): the events with sequence numbers
 //                  100n+1 .. 100n+100, one JSON line each, in order
 //   history-seq    the sequence number of the newest event
@@ -21,6 +22,8 @@
 // - The intent is written and cleared only while the key `lock` is bound to this holder's
 //   lease (or, by a command that holds no lock, only while nobody holds it): a holder that
 //   lost its lock cannot overwrite the intent of the next one.
+// - A watch record is removed by a transaction conditioned on the revision that was read and
+//   found to be the remover's: a watch that ends never removes a later watch's record.
 // - History appends are serialised by a transaction on history-seq: the event (its chunk
 //   rewritten), the new sequence number, the last switch and the removal of chunks wholly
 //   beyond history_keep are one atomic write; two agents appending at once both land, in
@@ -74,6 +77,9 @@ class EtcdStateStore final : public StateStore {
   Status write_intent(const Intent& intent) override;
   Result<std::optional<Intent>> read_intent() override;
   Status clear_intent() override;
+  Status write_watch(const WatchRecord& record) override;
+  Result<std::optional<WatchRecord>> read_watch() override;
+  Status clear_watch(const LockHolder& holder) override;
   Status write_freeze(const Freeze& freeze) override;
   Result<std::optional<Freeze>> read_freeze() override;
   Status clear_freeze() override;

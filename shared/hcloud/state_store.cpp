@@ -14,6 +14,7 @@ namespace {
 std::string lock_name(const std::string& service) { return "phoenix-lock-" + service; }
 std::string intent_name(const std::string& service) { return "phoenix-intent-" + service; }
 std::string freeze_name(const std::string& service) { return "phoenix-freeze-" + service; }
+std::string watch_name(const std::string& service) { return "phoenix-watch-" + service; }
 
 Labels holder_labels(const LockHolder& holder, const std::string& prefix) {
   return {{prefix + "host", label_value(holder.host)},
@@ -171,6 +172,38 @@ Result<std::optional<Freeze>> HcloudStateStore::read_freeze() {
 }
 
 Status HcloudStateStore::clear_freeze() { return delete_group_named(freeze_name(service_)); }
+
+Status HcloudStateStore::write_watch(const WatchRecord& record) {
+  Labels labels = holder_labels(record.by, "phoenix-by-");
+  labels["phoenix-watched"] = label_value(record.watched);
+  if (record.fallback) labels["phoenix-fallback"] = label_value(*record.fallback);
+  labels["phoenix-until"] = unix_ms_label(record.until);
+  return put_group(watch_name(service_), labels);
+}
+
+Result<std::optional<WatchRecord>> HcloudStateStore::read_watch() {
+  PHX_TRY_ASSIGN(const auto group, find_group(watch_name(service_)));
+  if (!group) return std::optional<WatchRecord>{};
+  const auto get = [&](const std::string& key) { return label_of(group->second, key); };
+  WatchRecord record;
+  record.watched = get("phoenix-watched");
+  if (record.watched.empty()) {
+    return Error{ErrorKind::failed, "placement group " + watch_name(service_) +
+                                        " names no watched pool; delete it if no watch is running"};
+  }
+  if (auto fallback = get("phoenix-fallback"); !fallback.empty()) record.fallback = fallback;
+  record.by = holder_from(group->second, "phoenix-by-");
+  record.until = from_unix_ms_label(get("phoenix-until"));
+  return std::optional<WatchRecord>(record);
+}
+
+Status HcloudStateStore::clear_watch(const LockHolder& holder) {
+  PHX_TRY_ASSIGN(const auto group, find_group(watch_name(service_)));
+  if (!group) return {};
+  const LockHolder owner = holder_from(group->second, "phoenix-by-");
+  if (owner.host != label_value(holder.host) || owner.pid != holder.pid) return {};  // a later watch's
+  return delete_group(group->first);
+}
 
 Status HcloudStateStore::write_intent(const Intent& intent) {
   Labels labels = holder_labels(intent.by, "phoenix-by-");

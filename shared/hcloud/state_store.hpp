@@ -2,7 +2,8 @@
 // Deploy coordination in Hetzner Cloud itself, so every CI agent sees it: the deploy lock is a
 // placement group named phoenix-lock-<service> (names are unique per project, so creating it
 // is atomic), its holder in labels; the intent record is the labels of a placement group
-// phoenix-intent-<service>, the freeze those of phoenix-freeze-<service>. History goes to a file store
+// phoenix-intent-<service>, the freeze those of phoenix-freeze-<service>, a running watch those of
+// phoenix-watch-<service>. History goes to a file store
 // (`provider.state_dir`): put that on shared storage if every agent should see the same history.
 
 #include <map>
@@ -29,6 +30,9 @@ class HcloudStateStore final : public StateStore {
   Status write_intent(const Intent& intent) override;
   Result<std::optional<Intent>> read_intent() override;
   Status clear_intent() override;
+  Status write_watch(const WatchRecord& record) override;
+  Result<std::optional<WatchRecord>> read_watch() override;
+  Status clear_watch(const LockHolder& holder) override;
   Status write_freeze(const Freeze& freeze) override;
   Result<std::optional<Freeze>> read_freeze() override;
   Status clear_freeze() override;

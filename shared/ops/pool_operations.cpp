@@ -9,6 +9,7 @@
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/smoke_runner.hpp"
 #include "shared/ops/tier_operations.hpp"
+#include "shared/ops/watch_record.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -243,8 +244,10 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   const Pool* pool = find_pool(pools, options.label);
   if (pool == nullptr) return no_such_pool(services, options.label);
-  // Invariant 9, judged on the balancer as it is when the delete happens.
+  // A running watch's pools, then invariant 9, judged on the balancer as it is when the delete
+  // happens (the watch record is written under the deploy lock, which the delete holds by then).
   const DeleteRule keeps_rollback_target = [&](const std::vector<Member>& members) -> Status {
+    PHX_TRY(check_not_needed_by_watch(services, options.label, "delete"));
     if (options.force) return {};
     return check_keeps_rollback_target(options.label, pools, members, services.config.retention_keep_good);
   };
@@ -333,12 +336,16 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
            "its record cannot be read; 'create-pipeline delete --label " + pool.label() + "' removes it"});
     }
   }
+  // A running watch's pools stay as they are: its automatic rollback switches to the fallback.
+  PHX_TRY_ASSIGN(const auto watch, watch_in_force(services));
+  if (watch) services.reporter.step("keeping the pools of a running watch: " + describe(*watch));
   PruneResult result;
   result.decision = plan_prune(readable, *members,
                                {.keep = options.keep,
                                 .keep_good = services.config.retention_keep_good,
                                 .tiers = options.tiers,
-                                .available = services.provider.tiers()});
+                                .available = services.provider.tiers()},
+                               watch ? pools_protected_by(*watch) : std::vector<ProtectedPool>{});
   result.decision.pools.insert(result.decision.pools.end(), unreadable.begin(), unreadable.end());
   if (options.dry_run) return result;
   // Down the tiers before anything is deleted: a move that fails stops prune here.
@@ -397,6 +404,8 @@ Status set_pool_power(Services& services, const std::string& label, PowerState p
   }
   auto pool = find_existing_pool(services, label);
   if (!pool) return pool.error();
+  // A running watch's fallback powered off would make its automatic rollback wait for a boot.
+  if (power == PowerState::off) PHX_TRY(check_not_needed_by_watch(services, label, "power it off"));
   PHX_TRY(power_pool(services, *pool, power));
   if (power == PowerState::off && services.provider.tiers().off_is_billed) {
     services.reporter.warning(services.provider.describe() +

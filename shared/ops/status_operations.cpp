@@ -4,6 +4,7 @@
 
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/history_log.hpp"
+#include "shared/ops/watch_record.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::ops {
@@ -29,6 +30,8 @@ struct SharedRecords {
   bool operation_in_progress = false;
   std::optional<HistoryEvent> last_switch;
   std::optional<Freeze> freeze;
+  std::optional<WatchRecord> watch;
+  std::optional<std::string> watch_staleness;
 };
 
 SharedRecords read_shared(Services& services, std::vector<std::string>& unreadable) {
@@ -41,6 +44,10 @@ SharedRecords read_shared(Services& services, std::vector<std::string>& unreadab
                                        "'deploy-pipeline history' shows what can be read");
   records.freeze = read_or_report(services.state.read_freeze(), unreadable, "the freeze record",
                                   "'deploy-pipeline unfreeze' removes it");
+  records.watch = read_or_report(services.state.read_watch(), unreadable, "the record of a running watch",
+                                 "if no watch is running, remove it (the state directory's watch.json, or the "
+                                 "store's 'watch' record)");
+  if (records.watch) records.watch_staleness = watch_record_staleness(services, *records.watch);
   if (records.lock) {
     records.lock_staleness = services.state.staleness(*records.lock, services.config.lock_stale_after);
     records.operation_in_progress = records.intent.has_value() && !records.lock_staleness;
@@ -65,7 +72,9 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
       .foreign_allowed = entry.settings->allow_foreign_servers,
       .standby_supported = entry.balancer->capabilities().standby,
       .balancer = entry.balancer->describe(),
-      .freeze = records.freeze});
+      .freeze = records.freeze,
+      .watch = records.watch,
+      .watch_staleness = records.watch_staleness});
 }
 
 bool has_line(const std::vector<std::string>& lines, const std::string& line) {

@@ -1,6 +1,7 @@
 #include "shared/ops/switch_operations.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
@@ -11,6 +12,7 @@
 #include "shared/ops/tier_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
 #include "shared/ops/watch_operations.hpp"
+#include "shared/ops/watch_record.hpp"
 #include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 
@@ -723,7 +725,7 @@ std::optional<std::string> automatic_target(Services& services, const SwitchResu
 
 // After a switch: watch the new pool; on a breach switch back (automatic_target).
 Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::chrono::seconds duration,
-                                 Operation operation) {
+                                 Operation operation, WatchRecordScope* record) {
   const std::string& target = result.plan.target;
   auto watched = watch_pool(services, {.target = target, .duration = duration});
   if (!watched) {
@@ -743,6 +745,11 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
   }
   const std::string detected = util::format_duration_ms(outcome.watched_ms);
   services.reporter.warning("pool " + target + " breached its watch after " + detected + ": " + *outcome.breach);
+  // The fallback stays protected while the automatic rollback may still wait for the lock.
+  if (record != nullptr) {
+    record->extend_until(services.clock.wall_now() +
+                         std::chrono::duration_cast<WallTime::duration>(kAutomaticRollbackLockWait));
+  }
   Breach breach{.target = target, .measured = *outcome.breach, .back_to = std::nullopt};
   // A deploy that made its pool live in place of none, or of several, has no pool to go back to.
   const bool replaced_none = result.plan.from.empty() && !result.plan.steps.empty();
@@ -788,12 +795,25 @@ std::pair<std::optional<std::string>, bool> rollback_to(Services& services, cons
   return {std::nullopt, false};
 }
 
-Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options) {
+Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked);
+
+// Called with the result of a switch that succeeded, while its deploy lock is still held.
+using WhileLocked = std::function<void(const SwitchResult&)>;
+
+Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options,
+                                     const WhileLocked& while_locked = nullptr) {
   if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::rollback));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, "rollback" + (options.to ? " --to " + *options.to : ""),
                                                  options.dry_run, options.break_lock));
-  const auto interrupted = lock ? interrupted_operation(services) : std::nullopt;
+  auto switched = rollback_locked(services, options, lock.has_value());
+  if (switched && while_locked) while_locked(*switched);
+  return switched;
+}
+
+// The rollback itself, under the lock (`locked`) or as a dry run.
+Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked) {
+  const auto interrupted = locked ? interrupted_operation(services) : std::nullopt;
   // An alert's rollback judges the balancer as it is, before anything is finished: with an
   // interrupted switch pending, two pools are live and the alert is not about "the" live one.
   if (options.expect_live) {
@@ -838,30 +858,76 @@ Status check_watch_duration(const Services& services, const std::optional<std::c
                                        "), so it could never see a breach; watch longer, or lower watch.interval_ms"};
 }
 
+// The pool a breach's automatic rollback would switch to, as the watch starts: after a deploy the
+// one pool it replaced; after a rollback the next older known-good pool, as 'rollback' would
+// choose once the watched pool is marked bad. Nothing when there is none.
+std::optional<std::string> watch_fallback(Services& services, const SwitchResult& result, Operation operation) {
+  if (operation == Operation::deploy) {
+    // As watch_after judges a breach: a deploy in place of none, or of several, has none.
+    const bool replaced_none = result.plan.from.empty() && !result.plan.steps.empty();
+    if (replaced_none || result.plan.from.size() > 1) return std::nullopt;
+    return automatic_target(services, result, operation);
+  }
+  auto observation = observe(services);
+  if (!observation) return std::nullopt;
+  auto choice = choose_rollback_target(observation->pools, observation->members, std::nullopt);
+  if (!choice) return std::nullopt;
+  return choice->target;
+}
+
+// Writes the record of the watch about to start (while the switch's lock is still held, so the
+// next command that takes the lock sees it) into `scope`.
+WhileLocked record_watch(Services& services, std::optional<WatchRecordScope>& scope, std::chrono::seconds duration,
+                         Operation operation, const std::string& command) {
+  return [&services, &scope, duration, operation, command](const SwitchResult& result) {
+    WatchRecord record{.watched = result.plan.target,
+                       .fallback = watch_fallback(services, result, operation),
+                       .by = make_holder(services, command),
+                       .until = services.clock.wall_now() + std::chrono::duration_cast<WallTime::duration>(duration)};
+    scope.emplace(services, std::move(record));
+  };
+}
+
+std::string watch_words(std::chrono::seconds duration) { return " --watch " + std::to_string(duration.count()) + "s"; }
+
 }  // namespace
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
   PHX_TRY(check_watch_duration(services, options.watch));
   if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::deploy));
   const bool watched = options.watch && !options.dry_run;
+  std::optional<WatchRecordScope> watch_record;  // removed when the watch ends, however it ends
   auto switched = [&]() -> Result<SwitchResult> {
     PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "deploy --label " + options.label,
                                                                     options.dry_run, options.break_lock));
     if (lock) interrupted_operation(services);
-    return switch_to(services, {.operation = Operation::deploy,
-                                .request = {.target = options.label, .force = options.force},
-                                .dry_run = options.dry_run,
-                                .defer_good_verdict = watched});
+    auto result = switch_to(services, {.operation = Operation::deploy,
+                                       .request = {.target = options.label, .force = options.force},
+                                       .dry_run = options.dry_run,
+                                       .defer_good_verdict = watched});
+    if (result && watched) {
+      record_watch(services, watch_record, *options.watch, Operation::deploy,
+                   "deploy --label " + options.label + watch_words(*options.watch))(*result);
+    }
+    return result;
   }();  // the lock is released before the watch
   if (!switched || !watched) return switched;
-  return watch_after(services, std::move(*switched), *options.watch, Operation::deploy);
+  return watch_after(services, std::move(*switched), *options.watch, Operation::deploy,
+                     watch_record ? &*watch_record : nullptr);
 }
 
 Result<SwitchResult> rollback(Services& services, const RollbackOptions& options) {
   PHX_TRY(check_watch_duration(services, options.watch));
-  auto switched = rollback_switch(services, options);
-  if (!switched || !options.watch || options.dry_run) return switched;
-  return watch_after(services, std::move(*switched), *options.watch, Operation::rollback);
+  const bool watched = options.watch && !options.dry_run;
+  std::optional<WatchRecordScope> watch_record;  // removed when the watch ends, however it ends
+  auto switched = rollback_switch(
+      services, options,
+      watched ? record_watch(services, watch_record, *options.watch, Operation::rollback,
+                             "rollback" + (options.to ? " --to " + *options.to : "") + watch_words(*options.watch))
+              : WhileLocked{});
+  if (!switched || !watched) return switched;
+  return watch_after(services, std::move(*switched), *options.watch, Operation::rollback,
+                     watch_record ? &*watch_record : nullptr);
 }
 
 // After an interrupted switch: back to the one pool that was live when it started.

@@ -7,6 +7,7 @@
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/pool_operations.hpp"
+#include "shared/ops/watch_record.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -102,6 +103,8 @@ Result<ArchiveResult> archive_pool(Services& services, const ArchiveOptions& opt
   if (!pool->complete && !pool->archive) {
     return Error{ErrorKind::invalid, "pool " + options.label + " was not created completely; nothing to archive"};
   }
+  // A running watch's fallback archived would make its automatic rollback wait for a restore.
+  PHX_TRY(check_not_needed_by_watch(services, options.label, "archive"));
   if (options.dry_run) {
     if (!pool->cold()) {
       PHX_TRY(check_archivable(*pool));

@@ -150,6 +150,27 @@ Status FileStateStore::clear_intent() {
   return remove_file(intent_path());
 }
 
+Status FileStateStore::write_watch(const WatchRecord& record) {
+  PHX_TRY(util::make_directories(directory_));
+  auto guard = util::FileLock::acquire(directory_ / "watch.guard");
+  if (!guard) return guard.error();
+  return util::write_file_atomic(watch_path(), util::print_json(records::to_json(record).get(), true));
+}
+
+Result<std::optional<WatchRecord>> FileStateStore::read_watch() {
+  return read_record<WatchRecord>(watch_path(), records::watch_record_from_json);
+}
+
+Status FileStateStore::clear_watch(const LockHolder& holder) {
+  std::error_code ec;
+  if (!fs::exists(watch_path(), ec)) return {};
+  auto guard = util::FileLock::acquire(directory_ / "watch.guard");
+  if (!guard) return guard.error();
+  PHX_TRY_ASSIGN(const auto current, read_watch());
+  if (!current || current->by.host != holder.host || current->by.pid != holder.pid) return {};  // a later watch's
+  return remove_file(watch_path());
+}
+
 Status FileStateStore::write_freeze(const Freeze& freeze) {
   PHX_TRY(util::make_directories(directory_));
   return util::write_file_atomic(freeze_path(), util::print_json(records::to_json(freeze).get(), true));

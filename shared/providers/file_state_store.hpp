@@ -4,8 +4,9 @@
 //
 // Guarantees: the lock file is created with O_EXCL, so two runs never both hold it; the
 // check-then-take of a stale lock is serialised by flock on a guard file (on one host, and
-// across hosts where the filesystem supports flock, such as NFSv4). Intent, freeze and history
-// writes are atomic and fsynced. History is a file of JSON lines beside a small index
+// across hosts where the filesystem supports flock, such as NFSv4), and so is the
+// check-then-remove of a watch record (watch.json). Intent, freeze, watch and history writes are
+// atomic and fsynced. History is a file of JSON lines beside a small index
 // (history-index.json: the number of events and the last successful switch), so the last
 // switch is found without reading every event and the file is trimmed to `history_keep`.
 
@@ -34,6 +35,9 @@ class FileStateStore final : public StateStore {
   Status write_intent_progress(const Intent& intent) override;
   Result<std::optional<Intent>> read_intent() override;
   Status clear_intent() override;
+  Status write_watch(const WatchRecord& record) override;
+  Result<std::optional<WatchRecord>> read_watch() override;
+  Status clear_watch(const LockHolder& holder) override;
   Status write_freeze(const Freeze& freeze) override;
   Result<std::optional<Freeze>> read_freeze() override;
   Status clear_freeze() override;
@@ -50,6 +54,7 @@ class FileStateStore final : public StateStore {
   std::filesystem::path intent_path() const { return directory_ / "intent.json"; }
   std::filesystem::path progress_path() const { return directory_ / "intent-progress.json"; }
   std::filesystem::path freeze_path() const { return directory_ / "freeze.json"; }
+  std::filesystem::path watch_path() const { return directory_ / "watch.json"; }
   std::filesystem::path history_path() const { return directory_ / "history.jsonl"; }
   std::filesystem::path history_index_path() const { return directory_ / "history-index.json"; }
   // The index, rebuilt from the history file when it is missing or unreadable.

@@ -1,6 +1,8 @@
 // The StateStore contract (shared/core/state_store.hpp), one set of cases run against every
 // implementation: FileStateStore (a directory), HcloudStateStore (placement groups in the
-// Hetzner Cloud contract fake, history in a directory) and the in-memory FakeStateStore. Every
+// Hetzner Cloud contract fake, history in a directory), the in-memory FakeStateStore, and for the
+// watch record EtcdStateStore (a real etcd; its lock cases live in tests/unit/etcd and
+// tests/e2e/etcd_test.cpp, because one etcd store handle holds at most one lock lease). Every
 // rig has two handles on the same storage, as two CI agents have. A new store gets every case
 // by adding its rig to the list below.
 
@@ -14,6 +16,7 @@
 #include "conformance/conformance.hpp"
 #include "fakes/fake_state_store.hpp"
 #include "fakes/recording_reporter.hpp"
+#include "shared/etcd/etcd_state_store.hpp"
 #include "shared/hcloud/api.hpp"
 #include "shared/hcloud/labels.hpp"
 #include "shared/hcloud/state_store.hpp"
@@ -94,6 +97,38 @@ class HcloudRig final : public StoreRig {
   hcloud::HcloudStateStore other_;
 };
 
+// One real etcd for the whole run (a second each to start); every rig gets a service of its
+// own, so its keys start empty.
+class EtcdRig final : public StoreRig {
+ public:
+  EtcdRig()
+      : store_(settings(), http_, client, kHost, clock_), other_(settings(), other_http_, client, kHost, clock_) {}
+  StateStore& store() override { return store_; }
+  StateStore& other() override { return other_; }
+
+ private:
+  static testing::Etcd& etcd() {
+    static testing::TempDir directory;
+    static testing::Etcd server(directory.path());
+    return server;
+  }
+  etcd::EtcdSettings settings() const {
+    return {.endpoints = {etcd().endpoint()}, .service = service_, .lease_ttl = std::chrono::seconds(5)};
+  }
+  static std::unique_ptr<HttpClient> client() { return std::make_unique<http::CurlHttpClient>(); }
+  static std::string next_service() {
+    static int rigs = 0;
+    return "conformance-" + std::to_string(::getpid()) + "-" + std::to_string(++rigs);
+  }
+
+  std::string service_ = next_service();
+  http::CurlHttpClient http_;
+  http::CurlHttpClient other_http_;
+  util::SystemClock clock_;
+  etcd::EtcdStateStore store_;
+  etcd::EtcdStateStore other_;
+};
+
 class FakeRig final : public StoreRig {
  public:
   StateStore& store() override { return fake_; }
@@ -162,6 +197,7 @@ void check_refusal(const StoreRig& rig, const Result<LockOutcome>& outcome, cons
 }
 
 #define CONFORMANCE_STORE_RIGS FileRig, HcloudRig, FakeRig
+#define WATCH_RECORD_STORE_RIGS FileRig, EtcdRig, HcloudRig, FakeRig
 
 TEMPLATE_TEST_CASE("the lock is exclusive: a second acquire is refused, naming the holder, until it is released",
                    "[state-store]", CONFORMANCE_STORE_RIGS) {
@@ -427,6 +463,59 @@ TEMPLATE_TEST_CASE("the freeze record round trips and clears", "[state-store]", 
   REQUIRE_OK(rig.store().clear_freeze());
   CHECK_FALSE(rig.other().read_freeze()->has_value());
   REQUIRE_OK(rig.store().clear_freeze());  // nothing left to clear
+}
+
+std::optional<WatchRecord> read_watch(StateStore& store) {
+  auto watch = store.read_watch();
+  if (!watch) FAIL("read_watch failed: " << watch.error().message);
+  return *watch;
+}
+
+TEMPLATE_TEST_CASE(
+    "the watch record: read back with every field, replaced by a later watch, removed only by its holder",
+    "[state-store][watch-record]", WATCH_RECORD_STORE_RIGS) {
+  TestType rig;
+  CHECK_FALSE(read_watch(rig.store()).has_value());
+  REQUIRE_OK(rig.store().clear_watch(this_process()));  // nothing to remove
+
+  LockHolder watcher = this_process();
+  watcher.command = "deploy --label 42 --watch 10m";
+  const WatchRecord first{
+      .watched = "42", .fallback = "41", .by = watcher, .until = now_ms() + std::chrono::minutes(10)};
+  REQUIRE_OK(rig.store().write_watch(first));
+  const auto check_read = [&](const WatchRecord& expected) {
+    const auto read = read_watch(rig.other());
+    REQUIRE(read.has_value());
+    CHECK(read->watched == expected.watched);
+    CHECK(read->fallback == expected.fallback);
+    check_holder(rig, read->by, expected.by);
+    CHECK(read->until == expected.until);
+  };
+  check_read(first);
+
+  // Extended at a breach: the same watch writes it again.
+  WatchRecord extended = first;
+  extended.until += std::chrono::minutes(2);
+  REQUIRE_OK(rig.store().write_watch(extended));
+  check_read(extended);
+
+  // Someone else's clear leaves it.
+  REQUIRE_OK(rig.other().clear_watch(parent_process()));
+  check_read(extended);
+
+  // A later watch (another agent's, with no pool to fall back to) replaces it; the first
+  // watch ending then removes nothing.
+  LockHolder later_watcher = parent_process();
+  later_watcher.command = "rollback --watch 5m";
+  const WatchRecord later{.watched = "41", .by = later_watcher, .until = now_ms() + std::chrono::minutes(5)};
+  REQUIRE_OK(rig.other().write_watch(later));
+  check_read(later);
+  REQUIRE_OK(rig.store().clear_watch(watcher));
+  check_read(later);
+
+  REQUIRE_OK(rig.other().clear_watch(later_watcher));
+  CHECK_FALSE(read_watch(rig.store()).has_value());
+  REQUIRE_OK(rig.other().clear_watch(later_watcher));  // nothing left to remove
 }
 
 }  // namespace state_store_conformance

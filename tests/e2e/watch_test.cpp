@@ -1,7 +1,9 @@
 // Watched switches against a real HAProxy under load: a release that turns bad (500 on /
 // while /health stays 200, the failure health checks miss) is rolled back by Phoenix itself;
 // a member going DOWN does the same; a clean watch marks the replaced pool good; SIGTERM during
-// the watch switches nothing; --expect-live with the wrong pool changes nothing.
+// the watch switches nothing; --expect-live with the wrong pool changes nothing. A prune during
+// the watch keeps the pool its automatic rollback falls back to; a watch killed outright leaves a
+// record that blocks nothing.
 
 #include <signal.h>
 
@@ -24,10 +26,12 @@ struct WatchRig {
   Haproxy haproxy{dir.path()};
   std::string config;
 
-  WatchRig() {
+  // retention.hot 1 keeps the replaced pool on standby; with 0 it leaves the balancer, and only
+  // the record of the watch keeps prune from deleting it.
+  explicit WatchRig(int hot = 1) {
     ServiceOptions options;
     options.pool_size = 2;
-    options.hot = 1;
+    options.hot = hot;
     options.watch = R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })";
     config = write_service_config(dir.path(), haproxy, options).string();
     for (const char* label : {"1", "2"}) REQUIRE(run("create-pipeline", {"run", "--label", label}).exit_code == 0);
@@ -66,6 +70,26 @@ struct WatchRig {
       REQUIRE(answers.front().ok());
       REQUIRE(answers.front()->status == 200);
     }
+  }
+
+  fs::path watch_record() const { return dir.path() / "state" / "web" / "watch.json"; }
+
+  // Until the watch is recorded and the deploy lock released (the switch is over); bounded.
+  void wait_for_watch_record() const {
+    for (int i = 0;
+         i < 300 && !(fs::exists(watch_record()) && !fs::exists(dir.path() / "state" / "web" / "deploy.lock")); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(fs::exists(watch_record()));
+  }
+
+  bool exists(const std::string& label) const {
+    const auto listing = parse_output(run("create-pipeline", {"list", "--output", "json"}).out);
+    const cJSON* pool = nullptr;
+    cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
+      if (label == cJSON_GetObjectItem(pool, "label")->valuestring) return true;
+    }
+    return false;
   }
 
   std::string verdict(const std::string& label) const {
@@ -189,4 +213,63 @@ TEST_CASE("--expect-live with the wrong pool changes nothing", "[e2e][watch][exp
   const auto current = rig.run("deploy-pipeline", {"rollback", "--reason", "alert", "--expect-live", "2"});
   CHECK(current.exit_code == 0);
   CHECK(http_get(rig.haproxy.url()).second == "1\n");
+}
+
+TEST_CASE("prune during a watch keeps its fallback, and the breach's automatic rollback lands on it",
+          "[e2e][watch][watch-record]") {
+  WatchRig rig(0);  // pool 1 leaves the balancer: nothing but the watch record keeps it
+  Prober prober(rig.dir.path(), rig.haproxy.url());
+  ToolResult deployed;
+  std::atomic<bool> done{false};
+  auto deploy = watched_deploy(rig, deployed, "30s", done);
+  rig.wait_for_watch_record();
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  CHECK_THAT(status.out, Catch::Contains("watch    pool 2 until "));
+  CHECK_THAT(status.out, Catch::Contains("falls back to pool 1, by pid "));
+  const auto dry = rig.run("create-pipeline", {"prune", "--keep", "0", "--dry-run"});
+  CHECK_THAT(dry.out, Catch::Contains("fallback of a running watch until "));
+  const auto pruned = rig.run("create-pipeline", {"prune", "--keep", "0"});
+  INFO(pruned.err);
+  CHECK(pruned.exit_code == 0);
+  CHECK(rig.exists("1"));
+  const auto refused = rig.run("create-pipeline", {"delete", "--label", "1", "--force"});
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("pool 1 is the fallback of a running watch"));
+  CHECK(util::split_lines(util::trim(refused.err)).size() == 1);
+
+  rig.turn_bad("2");
+  deploy.join();
+  prober.finish();
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 1);
+  CHECK_THAT(deployed.err, Catch::Contains("rolled back to pool 1 automatically"));
+  CHECK(http_get(rig.haproxy.url()).second == "1\n");
+  CHECK_FALSE(fs::exists(rig.watch_record()));
+}
+
+TEST_CASE("the record of a watch killed with SIGKILL blocks no prune", "[e2e][watch][watch-record]") {
+  WatchRig rig(0);
+  ToolResult deployed;
+  std::atomic<bool> done{false};
+  auto deploy = watched_deploy(rig, deployed, "60s", done);
+  rig.wait_for_watch_record();
+  const auto pids = util::run_command(
+      {.argv = {"pgrep", "-f", "deploy-pipeline deploy --label 2 --watch 60s"}, .capture_stderr = true});
+  REQUIRE(pids.ok());
+  const auto pid = util::parse_int(util::trim(util::split_lines(pids->output).front()));
+  REQUIRE(pid);
+  ::kill(static_cast<pid_t>(*pid), SIGKILL);
+  deploy.join();
+  CHECK(deployed.exit_code == -1);
+  REQUIRE(fs::exists(rig.watch_record()));  // nothing removed it
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  CHECK_THAT(status.out, Catch::Contains("the record of a watch that no longer runs is ignored"));
+  const auto pruned = rig.run("create-pipeline", {"prune", "--keep", "0", "--verbose"});
+  INFO(pruned.err);
+  CHECK(pruned.exit_code == 0);
+  CHECK_THAT(pruned.err, Catch::Contains("ignoring a stale watch record"));
+  CHECK_THAT(pruned.err, Catch::Contains("is no longer running"));
+  CHECK_FALSE(rig.exists("1"));
 }

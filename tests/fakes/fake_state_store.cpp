@@ -34,6 +34,24 @@ Status FakeStateStore::keep_lock(const LockHolder& holder) {
   return Error{ErrorKind::refused, "the deploy lock is no longer ours", ErrorCode::lock_held};
 }
 
+Status FakeStateStore::write_watch(const WatchRecord& record) {
+  if (const auto failure = fail_always.find("write_watch"); failure != fail_always.end()) return failure->second;
+  watch = record;
+  watches_written.push_back(record);
+  lock_held_at_watch_write.push_back(lock.has_value());
+  return {};
+}
+
+Result<std::optional<WatchRecord>> FakeStateStore::read_watch() {
+  if (const auto failure = fail_always.find("read_watch"); failure != fail_always.end()) return failure->second;
+  return watch;
+}
+
+Status FakeStateStore::clear_watch(const LockHolder& holder) {
+  if (watch && watch->by.host == holder.host && watch->by.pid == holder.pid) watch.reset();
+  return {};
+}
+
 Status FakeStateStore::write_freeze(const Freeze& written) {
   freeze = written;
   return {};

@@ -23,6 +23,9 @@ class FakeStateStore final : public StateStore {
   Status write_intent(const Intent& intent) override;
   Result<std::optional<Intent>> read_intent() override;
   Status clear_intent() override;
+  Status write_watch(const WatchRecord& record) override;
+  Result<std::optional<WatchRecord>> read_watch() override;
+  Status clear_watch(const LockHolder& holder) override;
   Status write_freeze(const Freeze& written) override;
   Result<std::optional<Freeze>> read_freeze() override { return freeze; }
   Status clear_freeze() override;
@@ -36,6 +39,9 @@ class FakeStateStore final : public StateStore {
   std::optional<Intent> intent;
   std::vector<Intent> intents_written;
   std::optional<Freeze> freeze;
+  std::optional<WatchRecord> watch;
+  std::vector<WatchRecord> watches_written;
+  std::vector<bool> lock_held_at_watch_write;  // whether the lock was held at each write_watch
   std::vector<HistoryEvent> events;
   std::vector<std::string> unreadable_history;
   // Fail the next call of this kind ("append_history") with this error.

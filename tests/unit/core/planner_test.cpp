@@ -505,6 +505,54 @@ TEST_CASE("prune by tier archives only known-good pools and keeps the known-good
   CHECK(decision.remove == std::vector<std::string>{"5", "4", "1"});
 }
 
+TEST_CASE("prune leaves a running watch's pools as they are: neither deleted nor moved down a tier",
+          "[planner][prune][watch-record]") {
+  FakeProvider provider;
+  for (int i = 1; i <= 5; ++i) provider.add_pool(std::to_string(i), 1, 100 - i);  // 5 is newest
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[4]);  // 5 is live and watched; 4 is its fallback, out of the balancer
+  const std::vector<ProtectedPool> watch = {{"5", "watched by a running watch until 12:03:04 UTC"},
+                                            {"4", "fallback of a running watch until 12:03:04 UTC"}};
+
+  // keep_good 0 and --keep 0: without the watch, everything but the live pool goes.
+  CHECK(plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 0}).remove ==
+        std::vector<std::string>{"4", "3", "2", "1"});
+  auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 0}, watch);
+  CHECK(decision.remove == std::vector<std::string>{"3", "2", "1"});
+  auto why = by_label(decision);
+  CHECK(why["4"].action == PruneAction::keep);
+  CHECK(why["4"].why == "fallback of a running watch until 12:03:04 UTC");
+  CHECK(why["5"].why == "live");
+
+  // The fallback takes no kept place and does not count towards keep_good: the newest other
+  // pools still fill them.
+  decision = plan_prune(provider.pools, members_of(balancer), {.keep = 1, .keep_good = 2}, watch);
+  why = by_label(decision);
+  CHECK(why["3"].why == "one of the newest 1");
+  CHECK(why["2"].why == "known-good rollback target (retention.keep_good 2)");
+  CHECK(decision.remove == std::vector<std::string>{"1"});
+
+  // With tiers, the fallback would be powered off (its place is the off tier); protected, it
+  // stays running, and the next pool takes the off place.
+  RetentionPolicy tiers{.keep = 0,
+                        .keep_good = 0,
+                        .tiers = TierCounts{.running = 0, .off = 1, .cold = 1},
+                        .available = {.off = true, .off_is_billed = false, .cold = true}};
+  CHECK(plan_prune(provider.pools, members_of(balancer), tiers).power_off == std::vector<std::string>{"4"});
+  decision = plan_prune(provider.pools, members_of(balancer), tiers, watch);
+  CHECK(decision.power_off == std::vector<std::string>{"3"});
+  CHECK(decision.archive == std::vector<std::string>{"2"});
+  CHECK(by_label(decision)["4"].action == PruneAction::keep);
+
+  // A fallback already cold stays cold, and is not deleted even when it is beyond every tier.
+  provider.pools[3].archive = Archive{.id = "image-4", .ready = true, .servers = 1};
+  provider.pools[3].servers.clear();
+  tiers.tiers = TierCounts{};
+  decision = plan_prune(provider.pools, members_of(balancer), tiers, watch);
+  CHECK(by_label(decision)["4"].action == PruneAction::keep);
+  CHECK(decision.remove == std::vector<std::string>{"3", "2", "1"});
+}
+
 TEST_CASE("a member named like a target server but at another address is refused, not taken for it",
           "[planner][stale]") {
   FakeProvider provider;

@@ -1,0 +1,52 @@
+#include "shared/core/state_store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "shared/core/records.hpp"
+#include "shared/util/time_format.hpp"
+
+using namespace phoenix;
+
+namespace {
+
+WatchRecord watch_record_ending(WallTime until) {
+  return {.watched = "7",
+          .fallback = "6",
+          .by = {.host = "agent-1", .pid = 123, .job = "", .command = "deploy --label 7 --watch 5m", .since = until},
+          .until = until};
+}
+
+}  // namespace
+
+TEST_CASE("a watch record is stale once its end plus the margin passed, or its holder died on this host",
+          "[watch-record]") {
+  const WallTime end = *util::parse_iso8601("2026-11-26T12:03:04Z");
+  const WatchRecord record = watch_record_ending(end);
+  CHECK_FALSE(watch_staleness(record, "agent-1", end - std::chrono::minutes(4), true));
+  CHECK_FALSE(watch_staleness(record, "agent-1", end + kWatchRecordMargin, true));
+  const auto ended = watch_staleness(record, "agent-1", end + kWatchRecordMargin + std::chrono::seconds(1), true);
+  REQUIRE(ended);
+  CHECK(*ended == "it ended at 12:03:04 UTC (more than 30 s ago)");
+  const auto dead = watch_staleness(record, "agent-1", end - std::chrono::minutes(4), false);
+  REQUIRE(dead);
+  CHECK(*dead == "its holder (pid 123 on this host) is no longer running");
+  // Seen from another host, only the end decides.
+  CHECK_FALSE(watch_staleness(record, "agent-2", end - std::chrono::minutes(4), false));
+  CHECK(describe(record) == "watching pool 7 until 12:03:04 UTC, falling back to pool 6, by pid 123 on agent-1");
+}
+
+TEST_CASE("a watch record round trips through JSON, with and without a fallback", "[watch-record][records]") {
+  WatchRecord record = watch_record_ending(*util::parse_iso8601("2026-11-26T12:03:04.250Z"));
+  for (const bool with_fallback : {true, false}) {
+    if (!with_fallback) record.fallback.reset();
+    const auto read = records::watch_record_from_json(records::to_json(record).get());
+    REQUIRE(read.ok());
+    CHECK(read->watched == "7");
+    CHECK(read->fallback == record.fallback);
+    CHECK(read->by.pid == 123);
+    CHECK(read->by.command == record.by.command);
+    CHECK(read->until == record.until);
+  }
+  util::Json empty(cJSON_CreateObject());
+  CHECK_FALSE(records::watch_record_from_json(empty.get()).ok());
+}
