@@ -564,9 +564,14 @@ Result<SwitchResult> automatic_rollback(Services& services, const RollbackOption
   bool said = false;
   for (;;) {
     auto back = rollback(services, options);
-    if (back || !back.error().is(ErrorCode::lock_busy) || services.clock.now() >= deadline ||
-        (services.stop_requested && services.stop_requested())) {
-      return back;
+    if (back || !back.error().is(ErrorCode::lock_busy) || services.clock.now() >= deadline) return back;
+    if (services.stop_requested && services.stop_requested()) {
+      // Stopped while waiting: the breach is still handled (unanswered), and the command ends
+      // as a stopped one does (exit 130 or 143).
+      return Error{ErrorKind::failed,
+                   std::string("stopped by ") + util::interrupt_signal_name() + " while waiting for the deploy lock (" +
+                       back.error().message + ")",
+                   ErrorCode::interrupted};
     }
     if (!said) services.reporter.step("waiting for the deploy lock: " + back.error().message);
     said = true;
@@ -836,6 +841,13 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                          " to pool " + choice.target);
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
   PHX_TRY(check_rollback_target(observation, choice.target, force));
+  // A stop asked for before anything changed (possible where the caller made the command
+  // stoppable early: a watched rollback) changes nothing.
+  if (!options.dry_run && services.stop_requested && services.stop_requested()) {
+    return Error{ErrorKind::failed,
+                 std::string("rollback stopped by ") + util::interrupt_signal_name() + " before anything changed",
+                 ErrorCode::interrupted};
+  }
   if (!options.dry_run) PHX_TRY(mark_bad(services, observation, choice.from, reason));
   return switch_to(services,
                    {.operation = Operation::rollback,
@@ -897,10 +909,15 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
   if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::deploy));
   const bool watched = options.watch && !options.dry_run;
   std::optional<WatchRecordScope> watch_record;  // removed when the watch ends, however it ends
+  // A watched deploy is stoppable from its switch to its end as one: a signal that comes after
+  // the switch's last safe point ends the watch at once instead of being forgotten, and one
+  // during the breach's handling (waiting for the lock) ends it as a stop, not as a kill.
+  std::optional<util::InterruptScope> stoppable;
   auto switched = [&]() -> Result<SwitchResult> {
     PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "deploy --label " + options.label,
                                                                     options.dry_run, options.break_lock));
     if (lock) interrupted_operation(services);
+    if (watched) stoppable.emplace();
     auto result = switch_to(services, {.operation = Operation::deploy,
                                        .request = {.target = options.label, .force = options.force},
                                        .dry_run = options.dry_run,
@@ -920,6 +937,10 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
   PHX_TRY(check_watch_duration(services, options.watch));
   const bool watched = options.watch && !options.dry_run;
   std::optional<WatchRecordScope> watch_record;  // removed when the watch ends, however it ends
+  // As for a watched deploy; from before the lock, so that the pool marked bad and the switch
+  // that follows are never split by a kill.
+  std::optional<util::InterruptScope> stoppable;
+  if (watched) stoppable.emplace();
   auto switched = rollback_switch(
       services, options,
       watched ? record_watch(services, watch_record, *options.watch, Operation::rollback,

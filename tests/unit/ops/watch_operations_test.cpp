@@ -184,6 +184,19 @@ TEST_CASE("the automatic rollback waits for a deploy lock another command holds"
     CHECK(rig.world.reporter.saw("waiting for the deploy lock"));
     CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
   }
+  SECTION("stopped by a signal while waiting: ends as a stop, the breach still marked bad and recorded") {
+    rig.world.services.stop_requested = [&] { return rig.world.reporter.saw("waiting for the deploy lock"); };
+    const auto started = rig.world.clock.now();
+    auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().is(ErrorCode::interrupted));
+    CHECK_THAT(result.error().message, Catch::Contains("while waiting for the deploy lock"));
+    CHECK(rig.world.clock.now() - started < std::chrono::seconds(60));  // the watch, not a 120 s wait
+    CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+    CHECK(rig.world.provider.pools[1].meta.verdict == LiveVerdict::bad);
+    REQUIRE_FALSE(rig.world.state.events.empty());
+    CHECK(rig.world.state.events.back().action == HistoryAction::auto_rollback);
+  }
   SECTION("held on: the pool is marked bad and the breach recorded, with exit 3") {
     auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
     REQUIRE_FALSE(result.ok());
