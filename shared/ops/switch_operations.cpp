@@ -818,7 +818,8 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
 
 // The rollback itself, under the lock (`locked`) or as a dry run.
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked) {
-  const auto interrupted = locked ? interrupted_operation(services) : std::nullopt;
+  // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish.
+  const auto interrupted = locked || options.dry_run ? interrupted_operation(services) : std::nullopt;
   // An alert's rollback judges the balancer as it is, before anything is finished: with an
   // interrupted switch pending, two pools are live and the alert is not about "the" live one.
   if (options.expect_live) {
@@ -831,7 +832,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
     services.reporter.step("finishing the interrupted rollback to pool " + interrupted->target);
     return switch_to(services, {.operation = Operation::rollback,
                                 .request = {.target = interrupted->target, .force = true},
-                                .reason = interrupted->reason});
+                                .reason = interrupted->reason,
+                                .dry_run = options.dry_run});
   }
   PHX_TRY_ASSIGN(const auto observation, observe(services));
   const auto [to, force] = rollback_to(services, observation, options);

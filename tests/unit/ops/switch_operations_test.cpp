@@ -168,6 +168,24 @@ TEST_CASE("a re-run of an interrupted rollback goes on to the same target", "[op
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }
 
+TEST_CASE("a rollback's dry run with an interrupted rollback pending shows the one a re-run finishes",
+          "[ops][rollback][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("3");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::rollback(world.services, {std::nullopt, "bad", false, false, false}).ok());
+  const auto calls = world.balancer.calls.size();
+  auto dry = ops::rollback(world.services, {.dry_run = true});
+  REQUIRE(dry.ok());
+  CHECK(dry->dry_run);
+  CHECK(dry->plan.target == "2");  // not "more than one pool is live"
+  CHECK(world.balancer.calls.size() == calls);
+  CHECK(world.state.intent.has_value());
+}
+
 TEST_CASE("repair keeps the pool the last switch made live and removes the others", "[ops][repair]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
