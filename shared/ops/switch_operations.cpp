@@ -775,10 +775,12 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
                                             .automatic = true});
   if (!back) return unanswered_breach(services, breach, back.error(), true);
   const std::string went_to = back->plan.target;
+  // Marked by the rollback already, as a rule; once more where that failed (idempotent).
+  const std::string not_marked = mark_breached_bad(services, breach, services.provider.list_pools());
   return Error{ErrorKind::failed, "pool " + target + " breached its watch after " + detected + ": " + *outcome.breach +
                                       "; rolled back to pool " + went_to + " automatically in " +
-                                      util::format_duration_ms(back->duration_ms) + " and marked pool " + target +
-                                      " bad"};
+                                      util::format_duration_ms(back->duration_ms) +
+                                      (not_marked.empty() ? " and marked pool " + target + " bad" : not_marked)};
 }
 
 // `to` and `force` as a rollback applies them, judged under the lock. A watch's rollback to
@@ -850,7 +852,16 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                  std::string("rollback stopped by ") + util::interrupt_signal_name() + " before anything changed",
                  ErrorCode::interrupted};
   }
-  if (!options.dry_run) PHX_TRY(mark_bad(services, observation, choice.from, reason));
+  if (!options.dry_run) {
+    auto marked = mark_bad(services, observation, choice.from, reason);
+    // An automatic rollback answers a breach: the switch back comes first, and the breach's
+    // handler marks the pool again (and says so when it cannot) once it is done.
+    if (!marked.ok() && !options.automatic) return marked.error();
+    if (!marked.ok()) {
+      services.reporter.warning("could not mark pool " + choice.from + " bad (" + marked.error().message +
+                                "); switching back first");
+    }
+  }
   return switch_to(services,
                    {.operation = Operation::rollback,
                     .request = {.target = choice.target, .force = force},

@@ -289,6 +289,25 @@ void after_breach(WatchRig& rig, std::function<void(FakeBalancer&)> then) {
 
 }  // namespace
 
+TEST_CASE("a pool that cannot be marked bad does not keep the automatic rollback from switching back", "[ops][watch]") {
+  WatchRig rig;
+  rig.failing = 4;
+  bool armed = false;
+  after_breach(rig, [&](FakeBalancer& /*balancer*/) {
+    if (armed) return;
+    rig.world.provider.fail_next["update_metadata"] = Error{ErrorKind::unavailable, "provider API down"};
+    armed = true;
+  });
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 1 automatically"));
+  CHECK(rig.world.reporter.saw("could not mark pool 2 bad (provider API down); switching back first"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  // Marked once the switch back was done.
+  CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
+  CHECK_THAT(result.error().message, Catch::Contains("and marked pool 2 bad"));
+}
+
 TEST_CASE("a breach is marked bad from the provider alone when the balancer cannot be read", "[ops][watch]") {
   WatchRig rig;
   rig.failing = 4;
