@@ -384,6 +384,17 @@ std::string command_cell(const Switch& result) {
          std::to_string(result.failed) + " failed of " + std::to_string(result.requests) + ")";
 }
 
+// The service of a switch benchmark: `size` servers per pool, `hot` pools kept on standby,
+// time enough for the health checks and smoke tests of large pools on a loaded machine.
+ServiceOptions switch_service(int size, int hot) {
+  ServiceOptions options;
+  options.pool_size = size;
+  options.hot = hot;
+  options.health_timeout_s = 60;
+  options.smoke_timeout_s = 120;
+  return options;
+}
+
 // Rollback to a hot pool (retention.hot 1: the replaced pool stays in the backend at weight 0,
 // checks on) beside the floors of the same switch: the raw batch of weight changes with no
 // check, the raw batch gated by HAProxy's first check of newly added servers (the floor of a
@@ -397,12 +408,7 @@ int bench_hot(const std::vector<int>& sizes, const std::vector<int>& ansible_siz
   for (const int size : sizes) {
     TempDir dir;
     Haproxy haproxy(dir.path());
-    ServiceOptions options;
-    options.pool_size = size;
-    options.hot = 1;
-    options.health_timeout_s = 60;
-    options.smoke_timeout_s = 120;
-    const auto config = write_service_config(dir.path(), haproxy, options).string();
+    const auto config = write_service_config(dir.path(), haproxy, switch_service(size, 1)).string();
     two_pools_first_live(config);
 
     long long deploy_rss = -1;
@@ -461,17 +467,13 @@ std::string median_cell(const std::vector<long long>& us) {
 // (retention.hot 0) beside the raw batch gated by the first check. Medians, fastest in brackets.
 int bench_repeat(const std::vector<int>& sizes, int runs) {
   std::printf(
-      "| servers | runs | Phoenix hot deploy | raw weight batch | hot / raw (medians) | Phoenix cold deploy | gated "
-      "raw "
-      "batch | cold / gated (medians) | failed requests |\n");
+      "| servers | runs | Phoenix hot deploy | raw weight batch | hot / raw (medians) | Phoenix cold deploy | "
+      "gated raw batch | cold / gated (medians) | failed requests |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const int size : sizes) {
     TempDir dir;
     Haproxy haproxy(dir.path());
-    ServiceOptions options;
-    options.pool_size = size;
-    options.health_timeout_s = 60;
-    options.smoke_timeout_s = 120;
+    auto options = switch_service(size, 0);
     options.file_name = "cold.json";
     const auto cold = write_service_config(dir.path(), haproxy, options).string();
     options.hot = 1;
