@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <variant>
+
 #include "shared/balancers/haproxy_balancer.hpp"
 #include "shared/etcd/etcd_state_store.hpp"
 #include "shared/hcloud/api.hpp"
@@ -77,6 +80,23 @@ Result<std::string> hcloud_token(const ci::Environment& environment,
 }
 
 namespace {
+
+// Whether the configuration talks HTTP beyond smoke tests (which ask for themselves): the
+// Hetzner API, etcd, webhook or Slack notifiers, watch checks. libcurl is then loaded before
+// the command starts, so a missing one is one line and exit 2 before anything changes, never
+// a failed check, a breach or an etcd "unavailable" in the middle of a switch.
+bool talks_http(const config::Config& config) {
+  const auto is_hcloud_balancer = [](const config::BalancerConfig& balancer) {
+    return std::holds_alternative<config::HcloudBalancerConfig>(balancer.kind);
+  };
+  const auto is_http_notifier = [](const config::NotifierConfig& notifier) {
+    return !std::holds_alternative<config::CommandNotifierConfig>(notifier.kind);
+  };
+  return std::holds_alternative<config::HcloudProviderConfig>(config.provider) ||
+         std::holds_alternative<config::EtcdStateConfig>(config.state) ||
+         std::any_of(config.balancers.begin(), config.balancers.end(), is_hcloud_balancer) ||
+         std::any_of(config.notify.begin(), config.notify.end(), is_http_notifier) || !config.watch.checks.empty();
+}
 
 // "$CHAT_HOOK" or "file /etc/phoenix/chat-hook": where a notifier's URL comes from, for messages.
 std::string url_origin(const config::SecretUrlSource& source) {
@@ -313,6 +333,7 @@ std::vector<ops::NamedBalancer> Runtime::named_balancers() const {
 
 Status Runtime::wire(config::Config config) {
   config_ = std::move(config);
+  if (talks_http(config_)) PHX_TRY(http().usable());
   PHX_TRY(wire_provider());
   PHX_TRY(wire_balancers());
   PHX_TRY(wire_state());

@@ -36,6 +36,11 @@ class HttpClient {
   // Performs all requests concurrently. One result per request, in order: a response (any
   // status), or an error (`timeout`, or `unavailable` for connection failures).
   virtual std::vector<Result<HttpResponse>> perform(const std::vector<HttpRequest>& requests) = 0;
+  // Whether requests can be sent at all (the real client: its library loads). A client that
+  // cannot is an installation problem, not an answer: callers that judge servers by the
+  // answers (smoke tests, watch checks) ask first, so that no verdict is drawn from it.
+  // Errors: `invalid` (exit 2), saying what to install.
+  virtual Status usable() { return {}; }
 };
 
 }  // namespace phoenix

@@ -110,6 +110,12 @@ Status CurlHttpClient::ready() {
   return {};
 }
 
+Status CurlHttpClient::usable() {
+  auto loaded = ready();
+  if (!loaded.ok()) return Error{ErrorKind::invalid, loaded.error().message};
+  return {};
+}
+
 std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<HttpRequest>& requests) {
   if (auto loaded = ready(); !loaded.ok()) return std::vector<Result<HttpResponse>>(requests.size(), loaded.error());
   const CurlLibrary& curl = *curl_;

@@ -18,6 +18,7 @@ class CurlHttpClient final : public HttpClient {
   CurlHttpClient& operator=(const CurlHttpClient&) = delete;
 
   std::vector<Result<HttpResponse>> perform(const std::vector<HttpRequest>& requests) override;
+  Status usable() override;
 
  private:
   // Loads libcurl and creates the multi handle on the first batch (see http/curl_library).

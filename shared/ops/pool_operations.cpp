@@ -202,6 +202,7 @@ Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
   settings.timeout = services.config.smoke_test.timeout;
   services.reporter.step("smoke-testing " + util::plural(pool->servers.size(), "server") + " of pool " + label +
                          " with " + util::plural(settings.checks.size(), "check") + " each, all at once");
+  PHX_TRY(services.http.usable());  // no verdict from a client that cannot send a request
   SmokeReport report = run_smoke_checks(services.http, services.clock, services.reporter, *pool, settings);
 
   PoolMetadata meta = pool->meta;

@@ -564,7 +564,7 @@ Result<SwitchResult> automatic_rollback(Services& services, const RollbackOption
   bool said = false;
   for (;;) {
     auto back = rollback(services, options);
-    if (back || !back.error().is(ErrorCode::lock_busy) || services.clock.now() >= deadline) return back;
+    if (back || !back.error().is(ErrorCode::lock_busy)) return back;
     if (services.stop_requested && services.stop_requested()) {
       // Stopped while waiting: the breach is still handled (unanswered), and the command ends
       // as a stopped one does (exit 130 or 143).
@@ -573,6 +573,7 @@ Result<SwitchResult> automatic_rollback(Services& services, const RollbackOption
                        back.error().message + ")",
                    ErrorCode::interrupted};
     }
+    if (services.clock.now() >= deadline) return back;
     if (!said) services.reporter.step("waiting for the deploy lock: " + back.error().message);
     said = true;
     services.clock.sleep_for(kLockRetry);
