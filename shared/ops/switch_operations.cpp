@@ -819,10 +819,22 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   return switched;
 }
 
+// Whether another command holds the deploy lock and is not stale: its intent is a switch in
+// progress, not an interrupted one.
+bool switch_running(Services& services) {
+  const auto holder = services.state.read_lock();
+  if (!holder || !holder->has_value()) return false;
+  if (services.state.staleness(**holder, services.config.lock_stale_after)) return false;
+  services.reporter.warning("a switch is in progress: the deploy lock is held by " + (*holder)->describe());
+  return true;
+}
+
 // The rollback itself, under the lock (`locked`) or as a dry run.
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked) {
-  // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish.
-  const auto interrupted = locked || options.dry_run ? interrupted_operation(services) : std::nullopt;
+  // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish,
+  // unless the intent belongs to a switch that is running now (its holder holds the lock).
+  const auto interrupted =
+      locked || (options.dry_run && !switch_running(services)) ? interrupted_operation(services) : std::nullopt;
   // An alert's rollback judges the balancer as it is, before anything is finished: with an
   // interrupted switch pending, two pools are live and the alert is not about "the" live one.
   if (options.expect_live) {

@@ -186,6 +186,22 @@ TEST_CASE("a rollback's dry run with an interrupted rollback pending shows the o
   CHECK(world.state.intent.has_value());
 }
 
+TEST_CASE("a rollback's dry run does not take a switch in progress for an interrupted one", "[ops][rollback]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  // Another command is rolling back to 1 right now: its intent is written, its lock held.
+  world.state.intent = Intent{.operation = Operation::rollback, .target = "1", .from = {"2"}, .reason = "r"};
+  world.state.lock =
+      LockHolder{.host = "other-agent", .pid = 4242, .job = "", .command = "rollback", .since = world.clock.wall_now()};
+  auto dry = ops::rollback(world.services, {.dry_run = true});
+  REQUIRE(dry.ok());
+  CHECK(world.reporter.saw("a switch is in progress"));
+  CHECK_FALSE(world.reporter.saw("found an interrupted"));
+  CHECK_FALSE(world.reporter.saw("finishing the interrupted rollback"));
+}
+
 TEST_CASE("repair keeps the pool the last switch made live and removes the others", "[ops][repair]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
