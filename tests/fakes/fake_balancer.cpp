@@ -191,6 +191,16 @@ void FakeBalancer::put_live(const std::string& name, const std::string& address,
   state[name] = member;
 }
 
+void FakeBalancer::add_traffic(const std::string& label, long long requests, long long failed) {
+  for (auto& [name, member] : state) {
+    if (name.rfind(label + ":", 0) != 0) continue;
+    auto counters = member.counters.value_or(MemberCounters{});
+    counters.requests += requests;
+    counters.http_5xx += failed;
+    member.counters = counters;
+  }
+}
+
 std::vector<std::string> FakeBalancer::admitted() const {
   std::vector<std::string> names;
   for (const auto& [name, member] : state) {

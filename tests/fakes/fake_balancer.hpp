@@ -60,6 +60,9 @@ class FakeBalancer final : public Balancer {
 
   // The names of admitted members.
   std::vector<std::string> admitted() const;
+  // Counts `requests` more requests on every member of pool `label`, `failed` of them 5xx (the
+  // traffic a watch judges; tests call it from before_read).
+  void add_traffic(const std::string& label, long long requests, long long failed);
 
  private:
   std::optional<Error> take_failure(const std::string& kind);

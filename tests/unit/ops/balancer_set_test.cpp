@@ -226,15 +226,7 @@ TEST_CASE("deploy --watch counts the traffic of every balancer", "[ops][balancer
                                        .max_down_members = 0};
   // Pool 2's traffic through lb-a is clean; through lb-b half of it fails.
   const auto traffic = [](long long failing) {
-    return [failing](FakeBalancer& balancer) {
-      for (auto& [name, member] : balancer.state) {
-        if (name.rfind("2:", 0) != 0) continue;
-        auto counters = member.counters.value_or(MemberCounters{});
-        counters.requests += 10;
-        counters.http_5xx += failing;
-        member.counters = counters;
-      }
-    };
+    return [failing](FakeBalancer& balancer) { balancer.add_traffic("2", 10, failing); };
   };
   rig.a.before_read = traffic(0);
   rig.b.before_read = traffic(5);

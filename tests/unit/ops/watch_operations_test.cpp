@@ -26,15 +26,7 @@ struct WatchRig {
                                      .min_requests = 20,
                                      .max_5xx_ratio = 0.05,
                                      .max_down_members = 0};
-    world.balancer.before_read = [this](FakeBalancer& balancer) {
-      for (auto& [name, member] : balancer.state) {
-        if (name.rfind("2:", 0) != 0) continue;
-        auto counters = member.counters.value_or(MemberCounters{});
-        counters.requests += per_read;
-        counters.http_5xx += failing;
-        member.counters = counters;
-      }
-    };
+    world.balancer.before_read = [this](FakeBalancer& balancer) { balancer.add_traffic("2", per_read, failing); };
   }
 };
 
@@ -114,15 +106,7 @@ TEST_CASE("a breach after a rollback never switches back to the pool the rollbac
   rig.world.provider.add_pool("0", 2, 40);  // older, known-good
   REQUIRE(ops::deploy(rig.world.services, {.label = "2"}).ok());
   // 2 is live; a person rolls back to 1 with a watch, and 1 turns bad during it.
-  rig.world.balancer.before_read = [&rig](FakeBalancer& balancer) {
-    for (auto& [name, member] : balancer.state) {
-      if (name.rfind("1:", 0) != 0) continue;
-      auto counters = member.counters.value_or(MemberCounters{});
-      counters.requests += 10;
-      counters.http_5xx += 5;
-      member.counters = counters;
-    }
-  };
+  rig.world.balancer.before_read = [&rig](FakeBalancer& balancer) { balancer.add_traffic("1", 10, 5); };
   auto result = ops::rollback(rig.world.services, {.reason = "2 is broken", .watch = std::chrono::seconds(30)});
   REQUIRE_FALSE(result.ok());
   INFO(result.error().message);
@@ -164,13 +148,7 @@ TEST_CASE("the automatic rollback waits for a deploy lock another command holds"
       rig.world.state.lock = other_holder(rig.world);
       taken = true;
     }
-    for (auto& [name, member] : balancer.state) {
-      if (name.rfind("2:", 0) != 0) continue;
-      auto counters = member.counters.value_or(MemberCounters{});
-      counters.requests += 10;
-      counters.http_5xx += 4;
-      member.counters = counters;
-    }
+    balancer.add_traffic("2", 10, 4);
   };
   SECTION("released after a few seconds: the rollback happens") {
     rig.world.clock.on_sleep = [&] {

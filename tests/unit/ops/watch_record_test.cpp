@@ -31,15 +31,7 @@ struct WatchRecordRig {
                                      .min_requests = 20,
                                      .max_5xx_ratio = 0.05,
                                      .max_down_members = 0};
-    world.balancer.before_read = [this](FakeBalancer& balancer) {
-      for (auto& [name, member] : balancer.state) {
-        if (name.rfind("2:", 0) != 0) continue;
-        auto counters = member.counters.value_or(MemberCounters{});
-        counters.requests += 10;
-        counters.http_5xx += failing;
-        member.counters = counters;
-      }
-    };
+    world.balancer.before_read = [this](FakeBalancer& balancer) { balancer.add_traffic("2", 10, failing); };
   }
 
   // The record of a watch another agent runs: pool `watched` until `seconds` from now, falling
