@@ -94,6 +94,7 @@ Status run_rebuild(CommandContext& context) {
   const auto label = context.args().text("label");
   if (label) PHX_TRY(validate_label(*label, "--label"));
   PHX_TRY_ASSIGN(auto services, context.services());
+  PHX_TRY(services->http.usable());  // it smoke-tests what it creates: nothing created without HTTP
   std::optional<int> size;
   if (context.args().integer("size")) {
     PHX_TRY_ASSIGN(size, size_option(context, *services));
@@ -124,6 +125,7 @@ Status run_run(CommandContext& context) {
   if (!label) return label.error();
   auto services = context.services();
   if (!services) return services.error();
+  PHX_TRY((*services)->http.usable());  // it smoke-tests what it creates: nothing created without HTTP
   PHX_TRY(create_and_report(context, **services, *label));
   return smoke_and_report(context, **services, *label);
 }

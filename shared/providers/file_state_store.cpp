@@ -135,9 +135,11 @@ Result<std::optional<Intent>> FileStateStore::read_intent() {
   PHX_TRY_ASSIGN(auto intent, read_record<Intent>(intent_path(), records::intent_from_json));
   if (!intent) return intent;
   // The progress of the same switch, when it can be read: a progress file that is missing,
-  // torn by a power loss or left by an earlier switch leaves the intent as written.
+  // torn by a power loss, left by an earlier switch or naming a step the switch does not have
+  // leaves the intent as written.
   auto progress = read_record<Intent>(progress_path(), records::intent_from_json);
-  if (progress && *progress && same_switch(**progress, *intent)) {
+  if (progress && *progress && same_switch(**progress, *intent) && (*progress)->step >= 0 &&
+      (*progress)->step < intent->steps) {
     intent->step = (*progress)->step;
     intent->current = (*progress)->current;
   }

@@ -80,6 +80,12 @@ TEST_CASE("without a usable libcurl a HAProxy switch works and HTTP commands sto
   CHECK_THAT(listing.out, Catch::Contains("passed"));
   CHECK_THAT(listing.out, !Catch::Contains("failed"));
 
+  // A run smoke-tests what it creates: nothing is created.
+  const auto run = run_without_libcurl("create-pipeline", {"run", "--label", "3", "--config", rig.config});
+  CHECK(run.exit_code == 2);
+  CHECK_THAT(run.err, Catch::Contains("cannot use libcurl"));
+  CHECK_FALSE(std::filesystem::exists(rig.dir.path() / "state" / "web" / "pools" / "3"));
+
   // A watched deploy with a watch check needs HTTP from its first second: refused before the lock.
   const auto deploy = run_without_libcurl(
       "deploy-pipeline", {"deploy", "--label", "2", "--force", "--watch", "2s", "--config", rig.watched});

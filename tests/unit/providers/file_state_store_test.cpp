@@ -132,6 +132,10 @@ TEST_CASE("a switch's progress is never flushed and a torn progress file leaves 
   const auto written = util::read_file(dir.path() / "web" / "intent.json");
   REQUIRE(written.ok());
   CHECK_THAT(*written, Catch::Contains("\"step\":\t0"));
+  // A step the switch does not have is not shown.
+  intent.step = 99;
+  REQUIRE(store.write_intent_progress(intent).ok());
+  CHECK(store.read_intent()->value().step == 0);
   // What a power loss may leave of a file renamed in without a flush: nothing.
   REQUIRE(util::write_file_atomic(dir.path() / "web" / "intent-progress.json", "").ok());
   const auto read = store.read_intent();
