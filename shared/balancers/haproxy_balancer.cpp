@@ -84,35 +84,50 @@ Status HaproxyBalancer::check_answers(const std::vector<std::string>& commands, 
   return {};
 }
 
-Result<std::vector<Member>> HaproxyBalancer::read_members(RuntimeSession& session) {
-  const std::vector<std::string> commands = {"show servers state " + settings_.backend,
-                                             "show stat " + settings_.backend + " 4 -1"};
-  auto answers = session.exchange(commands);
-  if (!answers) return answers.error();
-  if (answers->size() < commands.size()) {
+std::vector<std::string> HaproxyBalancer::member_reads(Detail detail) const {
+  std::vector<std::string> commands = {"show servers state " + settings_.backend};
+  if (detail == Detail::full) commands.push_back("show stat " + settings_.backend + " 4 -1");
+  return commands;
+}
+
+Result<std::vector<Member>> HaproxyBalancer::members_from(const std::vector<std::string>& answers, std::size_t first,
+                                                          Detail detail) const {
+  const auto commands = member_reads(detail);
+  if (answers.size() < first + commands.size()) {
+    const std::size_t unanswered = answers.size() > first ? answers.size() - first : 0;
     return Error{ErrorKind::unavailable,
-                 "HAProxy closed the connection before answering '" + commands[answers->size()] + "'"};
+                 "HAProxy closed the connection before answering '" + commands[unanswered] + "'"};
   }
-  const std::string& state_answer = (*answers)[0];
+  const std::string& state_answer = answers[first];
   if (state_answer.find("Can't find backend") != std::string::npos) {
     return refused_answer(commands[0], state_answer, settings_.backend);
   }
   auto states = parse_servers_state(state_answer);
   if (!states) return states.error();
-  auto stats = parse_show_stat((*answers)[1]);
+  if (detail == Detail::states) return to_members(*states, {});
+  auto stats = parse_show_stat(answers[first + 1]);
   if (!stats) return stats.error();
   return to_members(*states, *stats);
+}
+
+Result<std::vector<Member>> HaproxyBalancer::read_members(RuntimeSession& session, Detail detail) {
+  auto answers = session.exchange(member_reads(detail));
+  if (!answers) return answers.error();
+  return members_from(*answers, 0, detail);
 }
 
 Result<std::vector<Member>> HaproxyBalancer::members() {
   auto session = channel_.open();
   if (!session) return session.error();
-  return read_members(**session);
+  return read_members(**session, Detail::full);
 }
 
 HaproxyBalancer::Guard HaproxyBalancer::keeps_serving(const std::vector<std::string>& keep_serving) {
-  if (keep_serving.empty()) return nullptr;
-  return [keep_serving](const std::vector<Member>& members) { return unsafe_to_reduce(members, keep_serving); };
+  if (keep_serving.empty()) return {};
+  // Present, admitted, up: all in show servers state.
+  return {
+      .unsafe = [keep_serving](const std::vector<Member>& members) { return unsafe_to_reduce(members, keep_serving); },
+      .detail = Detail::states};
 }
 
 Result<std::optional<std::vector<std::string>>> HaproxyBalancer::guarded(const Guard& guard,
@@ -120,10 +135,10 @@ Result<std::optional<std::vector<std::string>>> HaproxyBalancer::guarded(const G
                                                                          Acceptor accept, std::string& refusal) {
   auto session = channel_.open();
   if (!session) return session.error();
-  if (guard) {
-    auto current = read_members(**session);
+  if (guard.unsafe) {
+    auto current = read_members(**session, guard.detail);
     if (!current) return current.error();
-    if (auto unsafe = guard(*current)) {
+    if (auto unsafe = guard.unsafe(*current)) {
       refusal = *unsafe;
       return std::optional<std::vector<std::string>>{};
     }
@@ -205,8 +220,10 @@ Result<GuardedChange> HaproxyBalancer::remove(const std::vector<std::string>& na
 }
 
 Result<GuardedChange> HaproxyBalancer::remove_idle_standby(const std::vector<std::string>& names) {
-  return remove_guarded(names,
-                        [names](const std::vector<Member>& members) { return not_idle_standby(members, names); });
+  // Open connections are in show stat.
+  return remove_guarded(
+      names, {.unsafe = [names](const std::vector<Member>& members) { return not_idle_standby(members, names); },
+              .detail = Detail::full});
 }
 
 Result<GuardedChange> HaproxyBalancer::remove_guarded(const std::vector<std::string>& names, const Guard& guard) {
@@ -263,12 +280,29 @@ Result<std::string> HaproxyBalancer::instance() {
   PHX_TRY(check_durable());
   auto answers = channel_.run({"show info"});
   if (!answers) return answers.error();
-  if (answers->empty())
+  return pid_from(*answers);
+}
+
+Result<std::string> HaproxyBalancer::pid_from(const std::vector<std::string>& answers) {
+  if (answers.empty())
     return Error{ErrorKind::unavailable, "HAProxy closed the connection before answering 'show info'"};
-  for (const auto& line : util::split_lines(answers->front())) {
+  for (const auto& line : util::split_lines(answers.front())) {
     if (line.rfind("Pid: ", 0) == 0) return line.substr(5);
   }
   return Error{ErrorKind::unavailable, "HAProxy's 'show info' has no Pid line"};
+}
+
+Result<BalancerSnapshot> HaproxyBalancer::snapshot() {
+  PHX_TRY(check_durable());
+  std::vector<std::string> commands = {"show info"};
+  for (auto& read : member_reads(Detail::full)) commands.push_back(std::move(read));
+  auto session = channel_.open();
+  if (!session) return session.error();
+  auto answers = (*session)->exchange(commands);
+  if (!answers) return answers.error();
+  PHX_TRY_ASSIGN(auto pid, pid_from(*answers));
+  PHX_TRY_ASSIGN(auto members, members_from(*answers, 1, Detail::full));
+  return BalancerSnapshot{.instance = std::move(pid), .members = std::move(members)};
 }
 
 // The same options at runtime and in the configuration, so a member behaves alike before and

@@ -45,6 +45,8 @@ class HaproxyBalancer final : public Balancer {
   // Also refuses (`invalid`) while the managed block of config_file is damaged, as do
   // durable_members, persist and add_standby: nothing is changed that could not be kept.
   Result<std::string> instance() override;
+  // One exchange: show info, show servers state, show stat.
+  Result<BalancerSnapshot> snapshot() override;
 
   // The server line for haproxy.cfg that recreates `member` as it is now.
   std::string config_line(const Member& member) const;
@@ -62,9 +64,23 @@ class HaproxyBalancer final : public Balancer {
   // The first answer `accept` refuses, or the first command left unanswered, as an error.
   Status check_answers(const std::vector<std::string>& commands, const std::vector<std::string>& answers,
                        Acceptor accept) const;
-  Result<std::vector<Member>> read_members(RuntimeSession& session);
-  // Why a change is unsafe given the members now, or nothing.
-  using Guard = std::function<std::optional<std::string>(const std::vector<Member>&)>;
+  // How much of a member a read fills in. `states` (show servers state alone) leaves out what
+  // show stat adds (check results, sessions, counters): enough for guards that ask only whether
+  // members are present, admitted and up, and several times cheaper for HAProxy to answer.
+  enum class Detail { states, full };
+  // The commands that read the backend's members at `detail`.
+  std::vector<std::string> member_reads(Detail detail) const;
+  // Members from the answers to member_reads(detail), which start at answers[first].
+  Result<std::vector<Member>> members_from(const std::vector<std::string>& answers, std::size_t first,
+                                           Detail detail) const;
+  Result<std::vector<Member>> read_members(RuntimeSession& session, Detail detail);
+  // The Pid line of the answer to show info (answers[0]).
+  static Result<std::string> pid_from(const std::vector<std::string>& answers);
+  // Why a change is unsafe given the members now, or nothing; `detail` is what it needs read.
+  struct Guard {
+    std::function<std::optional<std::string>(const std::vector<Member>&)> unsafe;
+    Detail detail = Detail::full;
+  };
   // Opens a session, checks `guard` on the members it reads (unless `guard` is empty), and runs
   // `commands` on the same session, hence the same HAProxy process.
   Result<std::optional<std::vector<std::string>>> guarded(const Guard& guard, const std::vector<std::string>& commands,

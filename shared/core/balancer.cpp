@@ -58,6 +58,12 @@ std::vector<std::string> labels_where(const std::vector<Member>& members, bool a
 }
 }  // namespace
 
+Result<BalancerSnapshot> Balancer::snapshot() {
+  PHX_TRY_ASSIGN(auto id, instance());
+  PHX_TRY_ASSIGN(auto read, members());
+  return BalancerSnapshot{.instance = std::move(id), .members = std::move(read)};
+}
+
 std::optional<std::string> unsafe_to_reduce(const std::vector<Member>& members,
                                             const std::vector<std::string>& keep_serving) {
   if (keep_serving.empty()) return std::nullopt;

@@ -56,6 +56,12 @@ struct Member {
 // Ready with weight 0: checked by the balancer, routed no new traffic.
 inline bool on_standby(const Member& member) { return member.admin == AdminState::ready && member.weight == 0; }
 
+// The running balancer instance and its members, read together: what a switch plans from.
+struct BalancerSnapshot {
+  std::string instance;         // as Balancer::instance()
+  std::vector<Member> members;  // as Balancer::members(), read after the instance
+};
+
 // What a guarded change did.
 struct GuardedChange {
   bool applied = true;                       // false: the guard did not hold and nothing changed
@@ -145,6 +151,10 @@ class Balancer {
   // An identity of the running balancer instance that changes when it reloads or restarts
   // (HAProxy: the pid answering the socket); "" when the balancer has no such notion.
   virtual Result<std::string> instance() = 0;
+  // instance(), then members(), with the same errors: where the balancer allows it in one
+  // exchange (HAProxy: one connection, one write), so a switch plans from one look. A reload
+  // after the instance was read shows later as a changed instance.
+  virtual Result<BalancerSnapshot> snapshot();
 };
 
 // Why taking capacity away now would be unsafe, or nothing: every member of `keep_serving`

@@ -38,7 +38,17 @@ Result<std::vector<BalancerMembers>> read_every_balancer(Services& services) {
   for (const auto& entry : balancers_of(services)) {
     auto members = entry.balancer->members();
     if (!members) return entry.name_in(members.error());
-    read.push_back({entry, std::move(*members)});
+    read.push_back({entry, std::move(*members), {}});
+  }
+  return read;
+}
+
+Result<std::vector<BalancerMembers>> snapshot_every_balancer(Services& services) {
+  std::vector<BalancerMembers> read;
+  for (const auto& entry : balancers_of(services)) {
+    auto snapshot = entry.balancer->snapshot();
+    if (!snapshot) return entry.name_in(snapshot.error());
+    read.push_back({entry, std::move(snapshot->members), std::move(snapshot->instance)});
   }
   return read;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
@@ -44,6 +45,15 @@ struct Observation {
 Result<Observation> observe(Services& services) {
   PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
   PHX_TRY_ASSIGN(auto balancers, read_every_balancer(services));
+  auto members = all_members(balancers);
+  return Observation{.pools = std::move(pools), .members = std::move(members), .balancers = std::move(balancers)};
+}
+
+// What a switch plans from: observe(), each balancer read with its instance (one exchange per
+// balancer), so that a reload after this look shows as a changed instance at the end.
+Result<Observation> observe_for_switch(Services& services) {
+  PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
+  PHX_TRY_ASSIGN(auto balancers, snapshot_every_balancer(services));
   auto members = all_members(balancers);
   return Observation{.pools = std::move(pools), .members = std::move(members), .balancers = std::move(balancers)};
 }
@@ -190,23 +200,30 @@ Result<bool> end_state_holds(Services& services, const std::string& target,
                              const std::vector<std::string>& target_members, const std::vector<BalancerRun>& runs) {
   constexpr std::chrono::milliseconds kSettle{1000};
   bool reloaded = false;
+  std::vector<std::vector<Member>> last_look;
   for (const auto& run : runs) {
-    auto instance = run.entry.balancer->instance();
-    if (!instance) return run.entry.name_in(instance.error());
-    if (*instance != run.instance_at_start) {
+    auto snapshot = run.entry.balancer->snapshot();
+    if (!snapshot) return run.entry.name_in(snapshot.error());
+    if (snapshot->instance != run.instance_at_start) {
       services.reporter.step(run.entry.prefix() +
                              "the balancer restarted or reloaded during the switch; checking again in " +
                              util::format_duration_ms(kSettle.count()));
       reloaded = true;
     }
+    last_look.push_back(std::move(snapshot->members));
   }
-  if (reloaded) services.clock.sleep_for(kSettle);
-  for (const auto& run : runs) {
-    auto members = run.entry.balancer->members();
-    if (!members) return run.entry.name_in(members.error());
-    if (!only_live(target, target_members, *members)) {
-      if (run.entry.named)
-        services.reporter.warning(run.entry.prefix() + "pool " + target + " is not the only live pool");
+  if (reloaded) {
+    services.clock.sleep_for(kSettle);
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      auto members = runs[i].entry.balancer->members();
+      if (!members) return runs[i].entry.name_in(members.error());
+      last_look[i] = std::move(*members);
+    }
+  }
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (!only_live(target, target_members, last_look[i])) {
+      if (runs[i].entry.named)
+        services.reporter.warning(runs[i].entry.prefix() + "pool " + target + " is not the only live pool");
       return false;
     }
   }
@@ -389,18 +406,18 @@ Status plan_every_balancer(Services& services, const SwitchJob& job, const Obser
   return {};
 }
 
-// One plan-and-execute pass of a switch. The caller holds the deploy lock.
-Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_point started) {
+// One plan-and-execute pass of a switch, from `first` (the caller's observe_for_switch, taken
+// under the same lock) or from a look of its own. The caller holds the deploy lock.
+Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_point started,
+              std::optional<Observation> first) {
   const std::string& target = job.request.target;
   const auto elapsed = [&] { return util::elapsed_ms(started, services.clock.now()); };
-  std::vector<BalancerRun> runs;
-  for (auto& entry : balancers_of(services)) {
-    auto instance = entry.balancer->instance();
-    if (!instance) return finished(entry.name_in(instance.error()));
-    runs.push_back({.entry = std::move(entry), .instance_at_start = *instance, .plan = {}});
-  }
-  auto observation = observe(services);
+  auto observation = first ? Result<Observation>(std::move(*first)) : observe_for_switch(services);
   if (!observation) return finished(observation.error());
+  std::vector<BalancerRun> runs;
+  for (const auto& read : observation->balancers) {
+    runs.push_back({.entry = read.entry, .instance_at_start = read.instance, .plan = {}});
+  }
   for (auto& pool : observation->pools) {
     if (std::find(job.planned_as_bad.begin(), job.planned_as_bad.end(), pool.label()) != job.planned_as_bad.end()) {
       pool.meta.verdict = LiveVerdict::bad;
@@ -456,15 +473,16 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
   return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
 }
 
-// The shared core of deploy, rollback and repair: plan from what is observed, execute, and
-// plan again when the balancer undid steps under us (a reload, a hand-made change).
-Result<SwitchResult> switch_to(Services& services, const SwitchJob& job) {
+// The shared core of deploy, rollback and repair: plan from what is observed (`first`, when the
+// caller has just looked under the same lock), execute, and plan again when the balancer undid
+// steps under us (a reload, a hand-made change).
+Result<SwitchResult> switch_to(Services& services, const SwitchJob& job, std::optional<Observation> first = {}) {
   constexpr int kAttempts = 3;
   // From here on SIGINT and SIGTERM stop the switch at its next safe point.
   const util::InterruptScope interruptible;
   const auto started = services.clock.now();
   for (int attempt = 1;; ++attempt) {
-    Pass pass = run_pass(services, job, started);
+    Pass pass = run_pass(services, job, started, std::exchange(first, std::nullopt));  // only the first pass
     if (pass.end == PassEnd::finished) return std::move(pass.result);
     if (attempt == kAttempts) {
       return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
@@ -484,15 +502,17 @@ std::optional<Intent> interrupted_operation(Services& services) {
   return found;
 }
 
-Status mark_bad(Services& services, const Observation& observation, const std::string& labels,
-                const std::string& reason) {
+// Marks the pools `labels` (comma-separated) bad in the provider and in `pools`, which then
+// stay what a fresh list would show.
+Status mark_bad(Services& services, std::vector<Pool>& pools, const std::string& labels, const std::string& reason) {
   for (const auto& label : util::split(labels, ',')) {
-    const Pool* from = find_pool(observation.pools, label);
+    Pool* from = find_pool(pools, label);
     if (from == nullptr) continue;
     PoolMetadata meta = from->meta;
     meta.verdict = LiveVerdict::bad;
     meta.verdict_reason = reason;
     PHX_TRY(services.provider.update_metadata(meta));
+    from->meta = std::move(meta);
     services.reporter.step("marked pool " + label + " bad: " + reason);
   }
   return {};
@@ -600,8 +620,8 @@ std::string mark_breached_bad(Services& services, const Breach& breach, const Re
   const Pool* pool = pools ? find_pool(*pools, breach.target) : nullptr;
   if (pools && pool == nullptr) marked = Error{ErrorKind::failed, "the provider does not list it"};
   if (pool != nullptr && pool->meta.verdict != LiveVerdict::bad) {
-    marked = mark_bad(services, Observation{.pools = *pools, .members = {}, .balancers = {}}, breach.target,
-                      breach.reason());
+    auto listed = *pools;
+    marked = mark_bad(services, listed, breach.target, breach.reason());
   }
   if (marked.ok()) return "";
   const std::string by_hand = "pool " + breach.target + " is NOT marked bad (" + marked.error().message +
@@ -850,7 +870,9 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                 .reason = interrupted->reason,
                                 .dry_run = options.dry_run});
   }
-  PHX_TRY_ASSIGN(const auto observation, observe(services));
+  // The switch plans from this same look (taken under the lock; only the verdicts marked below
+  // change before it plans), so a rollback reads the pools and the balancer once.
+  PHX_TRY_ASSIGN(auto observation, observe_for_switch(services));
   const auto [to, force] = rollback_to(services, observation, options);
   PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
@@ -866,7 +888,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                  ErrorCode::interrupted};
   }
   if (!options.dry_run) {
-    auto marked = mark_bad(services, observation, choice.from, reason);
+    auto marked = mark_bad(services, observation.pools, choice.from, reason);
     // An automatic rollback answers a breach: the switch back comes first, and the breach's
     // handler marks the pool again (and says so when it cannot) once it is done.
     if (!marked.ok() && !options.automatic) return marked.error();
@@ -881,7 +903,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                     .reason = reason,
                     .dry_run = options.dry_run,
                     .automatic = options.automatic,
-                    .planned_as_bad = options.dry_run ? util::split(choice.from, ',') : std::vector<std::string>{}});
+                    .planned_as_bad = options.dry_run ? util::split(choice.from, ',') : std::vector<std::string>{}},
+                   std::move(observation));
 }
 
 // A watch judges the 5xx ratio between two samples of the balancer's counters: one shorter

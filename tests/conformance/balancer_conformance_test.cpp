@@ -746,6 +746,41 @@ TEMPLATE_TEST_CASE("instance() is stable while the balancer runs and changes whe
   }
 }
 
+TEMPLATE_TEST_CASE("snapshot() is instance() and members() in one look, and sees a reload", "[balancer]",
+                   CONFORMANCE_BALANCER_RIGS) {
+  TestType rig;
+  Balancer& balancer = rig.balancer();
+  const auto live = rig.servers("16", 2, true);
+  const auto standby = rig.servers("17", 1, true);
+  REQUIRE_OK(balancer.add_standby(joined(live, standby)));
+  wait_checked(balancer, joined(live, standby));
+  REQUIRE_OK(balancer.admit(names(live)));
+  const auto instance = balancer.instance();
+  REQUIRE_OK(instance);
+
+  const auto snapshot = balancer.snapshot();
+  REQUIRE_OK(snapshot);
+  CHECK(snapshot->instance == *instance);
+  std::map<std::string, Member> seen;
+  for (const auto& member : snapshot->members) seen[member.name] = member;
+  check_same(kept(read_members(balancer)), kept(seen));
+  for (const auto& spec : joined(live, standby)) {
+    INFO("member " << spec.name);
+    CHECK(find(seen, spec.name).healthy());  // the check results are part of the look
+  }
+  if (balancer.capabilities().standby) CHECK(find(seen, standby[0].name).weight == 0);
+
+  if (rig.reload()) {
+    const auto after = balancer.snapshot();
+    REQUIRE_OK(after);
+    CHECK(after->instance != *instance);
+  }
+  rig.cut_off();
+  const auto cut = balancer.snapshot();
+  REQUIRE_FALSE(cut.ok());
+  CHECK(cut.error().kind == ErrorKind::unavailable);
+}
+
 TEMPLATE_TEST_CASE("remove keeps members with open connections in maintenance and names them; without drain it cuts",
                    "[balancer]", CONFORMANCE_BALANCER_RIGS) {
   TestType rig;

@@ -164,7 +164,8 @@ TEST_CASE("drain and remove check the guard on the same connection as the change
   CHECK(drained->applied);
   CHECK(channel.sessions == 1);
   REQUIRE(channel.batches.size() == 2);
-  CHECK(channel.batches[0] == std::vector<std::string>{"show servers state web", "show stat web 4 -1"});
+  // Present, admitted and up are all in show servers state: show stat is not asked for.
+  CHECK(channel.batches[0] == std::vector<std::string>{"show servers state web"});
   CHECK(channel.batches[1] == std::vector<std::string>{"set server web/1:1 state drain"});
 
   // The new pool lost its weight (a reload from an older file): nothing is taken away.
@@ -175,6 +176,46 @@ TEST_CASE("drain and remove check the guard on the same connection as the change
   CHECK_THAT(refused->refusal, Catch::Contains("3:1 is no longer admitted"));
   CHECK(channel.batches.size() == 1);
   CHECK_FALSE(balancer.drain({"1:1"}, {"9:9"})->applied);
+}
+
+TEST_CASE("removing idle standby members reads their connections (show stat) on the same connection", "[haproxy]") {
+  FakeRuntimeChannel channel(backend_answer);
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  auto removed = balancer.remove_idle_standby({"3:1"});
+  REQUIRE(removed.ok());
+  CHECK(removed->applied);
+  CHECK(channel.sessions == 1);
+  REQUIRE(channel.batches.size() == 2);
+  CHECK(channel.batches[0] == std::vector<std::string>{"show servers state web", "show stat web 4 -1"});
+  CHECK(channel.batches[1] == std::vector<std::string>{"set server web/3:1 state maint", "del server web/3:1"});
+  CHECK_FALSE(balancer.remove_idle_standby({"2:1"})->applied);  // admitted: not idle standby
+}
+
+TEST_CASE("a snapshot reads the instance and the members in one exchange, the instance first", "[haproxy]") {
+  FakeRuntimeChannel channel([](const std::string& command) -> std::string {
+    if (command == "show info") return "Name: HAProxy\nVersion: 2.6.12\nPid: 4242\nUptime: 0d 0h00m07s";
+    return backend_answer(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  const auto snapshot = balancer.snapshot();
+  REQUIRE(snapshot.ok());
+  CHECK(channel.sessions == 1);
+  REQUIRE(channel.batches.size() == 1);
+  CHECK(channel.batches[0] == std::vector<std::string>{"show info", "show servers state web", "show stat web 4 -1"});
+  CHECK(snapshot->instance == "4242");
+  REQUIRE(snapshot->members.size() == 3);
+  CHECK(snapshot->members[1].name == "2:1");
+  CHECK(snapshot->members[1].check == CheckState::passed);  // show stat was read
+  CHECK(snapshot->members[2].weight == 0);
+
+  FakeRuntimeChannel no_pid([](const std::string& command) -> std::string {
+    return command == "show info" ? "Name: HAProxy" : backend_answer(command);
+  });
+  haproxy::HaproxyBalancer without_pid(no_pid, settings());
+  const auto refused = without_pid.snapshot();
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(refused.error().message, Catch::Contains("no Pid line"));
 }
 
 TEST_CASE("persist leaves servers the configuration defines itself out of the managed block", "[haproxy]") {
@@ -229,6 +270,9 @@ TEST_CASE("a damaged managed block refuses every change before HAProxy is touche
   REQUIRE_FALSE(instance.ok());
   CHECK(instance.error().kind == ErrorKind::invalid);
   CHECK_THAT(instance.error().message, Catch::StartsWith(expected));
+  const auto snapshot = balancer.snapshot();
+  REQUIRE_FALSE(snapshot.ok());
+  CHECK(snapshot.error().kind == ErrorKind::invalid);
   const auto added = balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}});
   REQUIRE_FALSE(added.ok());
   CHECK_THAT(added.error().message, Catch::StartsWith(expected));

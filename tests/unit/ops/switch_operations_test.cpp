@@ -153,6 +153,28 @@ TEST_CASE("rollback marks the live pool bad and makes the previous good pool liv
   CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
 }
 
+TEST_CASE("a rollback plans its switch from the look it chose the target by: one list, one balancer read",
+          "[ops][rollback]") {
+  FakeWorld world;
+  world.config.retention_hot = 1;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+  int lists_before_change = -1;
+  int reads_before_change = -1;
+  world.balancer.after_call = [&](fakes::FakeBalancer& balancer, const std::string& /*call*/) {
+    if (lists_before_change >= 0) return;
+    lists_before_change = world.provider.lists;
+    reads_before_change = balancer.member_reads;
+  };
+  REQUIRE(ops::rollback(world.services, {std::nullopt, "errors", false, false, false}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK(lists_before_change == 1);
+  CHECK(reads_before_change == 1);
+  // The plan saw pool 2 marked bad, so it did not stay hot.
+  CHECK(world.balancer.state.count("2:1") == 0);
+}
+
 TEST_CASE("a re-run of an interrupted rollback goes on to the same target", "[ops][rollback][crash]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
