@@ -808,9 +808,17 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
 // Called with the result of a switch that succeeded, while its deploy lock is still held.
 using WhileLocked = std::function<void(const SwitchResult&)>;
 
+// A freeze refuses the switch; a dry run says that the real run would be refused, with the same
+// kind (exit 3).
+Status check_switch_allowed(Services& services, Operation operation, bool dry_run) {
+  auto allowed = check_not_frozen(services, operation);
+  if (allowed.ok() || !dry_run) return allowed;
+  return allowed.error().context("a real " + std::string(to_string(operation)) + " would be refused");
+}
+
 Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options,
                                      const WhileLocked& while_locked = nullptr) {
-  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::rollback));
+  PHX_TRY(check_switch_allowed(services, Operation::rollback, options.dry_run));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, "rollback" + (options.to ? " --to " + *options.to : ""),
                                                  options.dry_run, options.break_lock));
@@ -819,22 +827,12 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   return switched;
 }
 
-// Whether another command holds the deploy lock and is not stale: its intent is a switch in
-// progress, not an interrupted one.
-bool switch_running(Services& services) {
-  const auto holder = services.state.read_lock();
-  if (!holder || !holder->has_value()) return false;
-  if (services.state.staleness(**holder, services.config.lock_stale_after)) return false;
-  services.reporter.warning("a switch is in progress: the deploy lock is held by " + (*holder)->describe());
-  return true;
-}
-
 // The rollback itself, under the lock (`locked`) or as a dry run.
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked) {
-  // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish,
-  // unless the intent belongs to a switch that is running now (its holder holds the lock).
-  const auto interrupted =
-      locked || (options.dry_run && !switch_running(services)) ? interrupted_operation(services) : std::nullopt;
+  // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish.
+  // An intent is never a switch running now: a dry run is refused while a running holder holds
+  // the lock (DeployLock::take_unless_dry_run).
+  const auto interrupted = locked || options.dry_run ? interrupted_operation(services) : std::nullopt;
   // An alert's rollback judges the balancer as it is, before anything is finished: with an
   // interrupted switch pending, two pools are live and the alert is not about "the" live one.
   if (options.expect_live) {
@@ -932,7 +930,7 @@ std::string watch_words(std::chrono::seconds duration) { return " --watch " + st
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
   PHX_TRY(check_watch_duration(services, options.watch));
-  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::deploy));
+  PHX_TRY(check_switch_allowed(services, Operation::deploy, options.dry_run));
   const bool watched = options.watch && !options.dry_run;
   std::optional<WatchRecordScope> watch_record;  // removed when the watch ends, however it ends
   // A watched deploy is stoppable from its switch to its end as one: a signal that comes after
@@ -997,7 +995,7 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
 }
 
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
-  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::repair));
+  PHX_TRY(check_switch_allowed(services, Operation::repair, options.dry_run));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, options.revert ? "repair --revert" : "repair",
                                                  options.dry_run, options.break_lock));

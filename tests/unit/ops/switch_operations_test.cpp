@@ -191,15 +191,72 @@ TEST_CASE("a rollback's dry run does not take a switch in progress for an interr
   world.provider.add_pool("1", 1, 30);
   world.provider.add_pool("2", 1, 20);
   world.make_live("2");
-  // Another command is rolling back to 1 right now: its intent is written, its lock held.
+  // Another command is rolling back to 1 right now: its intent is written, its lock held. The
+  // real rollback would be refused (lock_busy), so the dry run is too, with the holder named.
   world.state.intent = Intent{.operation = Operation::rollback, .target = "1", .from = {"2"}, .reason = "r"};
   world.state.lock =
       LockHolder{.host = "other-agent", .pid = 4242, .job = "", .command = "rollback", .since = world.clock.wall_now()};
   auto dry = ops::rollback(world.services, {.dry_run = true});
-  REQUIRE(dry.ok());
-  CHECK(world.reporter.saw("a switch is in progress"));
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::refused);
+  CHECK(dry.error().is(ErrorCode::lock_busy));
+  CHECK_THAT(dry.error().message, Catch::Contains("a real 'rollback' would be refused"));
+  CHECK_THAT(dry.error().message, Catch::Contains("held by pid 4242 on other-agent"));
   CHECK_FALSE(world.reporter.saw("found an interrupted"));
   CHECK_FALSE(world.reporter.saw("finishing the interrupted rollback"));
+  CHECK(world.state.lock->host == "other-agent");
+}
+
+// A dry run predicts the real run: where the real one is refused because a stale holder keeps
+// the deploy lock, so is the dry run (exit 3, lock_stale, what to do), and it never touches the lock.
+TEST_CASE("a dry run with a stale lock is refused as the real run is, and leaves the lock alone",
+          "[ops][rollback][deploy][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  const LockHolder stale{
+      .host = "agent-7", .pid = 4242, .job = "", .command = "deploy --label 0", .since = world.clock.wall_now()};
+  world.state.lock = stale;
+  world.state.holder_gone = true;
+  const auto real = ops::rollback(world.services, {});
+  REQUIRE_FALSE(real.ok());
+  for (const auto& dry :
+       {ops::rollback(world.services, {.dry_run = true}), ops::deploy(world.services, {.label = "1", .dry_run = true}),
+        ops::repair(world.services, {.dry_run = true})}) {
+    REQUIRE_FALSE(dry.ok());
+    CHECK(dry.error().kind == real.error().kind);
+    CHECK(dry.error().is(ErrorCode::lock_stale));
+    CHECK_THAT(dry.error().message, Catch::Contains("would be refused: the deploy lock of service web is stale"));
+    CHECK_THAT(dry.error().message, Catch::Contains("held by pid 4242 on agent-7"));
+    CHECK_THAT(dry.error().message, Catch::Contains("checked that its holder is gone, run it with --break-lock"));
+  }
+  // With --break-lock the dry run shows the plan the real run would carry out, and says it
+  // would take the lock over; the lock stays the stale holder's.
+  auto broken = ops::rollback(world.services, {.dry_run = true, .break_lock = true});
+  REQUIRE(broken.ok());
+  CHECK(broken->plan.target == "1");
+  CHECK(world.reporter.saw("would take over the stale deploy lock"));
+  REQUIRE(world.state.lock.has_value());
+  CHECK(world.state.lock->pid == 4242);
+  CHECK(world.state.lock_acquisitions == 0);
+  CHECK(world.balancer.calls.empty());
+}
+
+TEST_CASE("a dry run while a freeze holds is refused as the real run is", "[ops][deploy][freeze]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  world.state.freeze = Freeze{.reason = "release freeze", .all = false, .by = "alice", .job = "", .since = {}};
+  const auto real = ops::deploy(world.services, {.label = "2"});
+  const auto dry = ops::deploy(world.services, {.label = "2", .dry_run = true});
+  REQUIRE_FALSE(real.ok());
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::refused);
+  CHECK(dry.error().message == "a real deploy would be refused: " + real.error().message);
+  // A freeze of deploys leaves rollbacks allowed: their dry run plans.
+  CHECK(ops::rollback(world.services, {.to = "2", .dry_run = true}).ok());
 }
 
 TEST_CASE("repair keeps the pool the last switch made live and removes the others", "[ops][repair]") {
