@@ -106,6 +106,7 @@ SwitchPlan combined_plan(const std::string& target, const std::vector<BalancerRu
   plan.target = target;
   for (const auto& run : runs) {
     add_unique(plan.from, run.plan.from);
+    add_unique(plan.live, run.plan.live);
     add_unique(plan.hot, run.plan.hot);
     if (!plan.wake) plan.wake = run.plan.wake;
   }
