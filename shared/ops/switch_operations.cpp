@@ -184,6 +184,25 @@ std::string stopped_state(const SwitchJob& job, const SwitchPlan& plan, std::siz
   return state + "; " + ways;
 }
 
+// The command that finishes a switch this job left half done (its intent record stays): the same
+// command again where a re-run finds the intent and finishes it (a deploy; a rollback by hand,
+// which finishes the interrupted rollback with or without --to; repair), else 'deploy-pipeline
+// repair': after a watch's automatic rollback, re-running the watched command would deploy the
+// breached pool again, and re-running 'repair --revert' would revert the revert.
+std::string finish_command(const SwitchJob& job) {
+  if (job.automatic || job.operation == Operation::repair) return "deploy-pipeline repair";
+  if (job.operation == Operation::rollback) return "deploy-pipeline rollback";
+  return "deploy-pipeline deploy --label " + job.request.target + (job.request.force ? " --force" : "");
+}
+
+// How to finish a switch that stopped half done because of `why`: a lost deploy lock is someone
+// else's until it is free again.
+std::string how_to_finish(const SwitchJob& job, const Error& why) {
+  return "'" + finish_command(job) + "' finishes it" +
+         (why.is(ErrorCode::lock_held) ? " once the deploy lock is free ('deploy-pipeline status' names its holder)"
+                                       : "");
+}
+
 // Whether every balancer shows exactly the target live after the last step. When one reloaded
 // during the switch, the reload gets time to settle before the last look: a reload that read
 // its config file mid-switch comes up with the membership of a moment earlier.
@@ -450,9 +469,10 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
     // The intent record stays: status explains the state and a re-run completes it.
     record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
                   outcome.timings);
-    return finished(outcome.status.error().context(
-        std::string(to_string(job.operation)) + " of pool " + target + " stopped after step " +
-        std::to_string(outcome.steps_done) + " of " + std::to_string(plan.steps.size()) + "; re-run it to finish"));
+    return finished(outcome.status.error().context(std::string(to_string(job.operation)) + " of pool " + target +
+                                                   " stopped after step " + std::to_string(outcome.steps_done) +
+                                                   " of " + std::to_string(plan.steps.size()) + "; " +
+                                                   how_to_finish(job, outcome.status.error())));
   }
   return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
 }
@@ -469,7 +489,8 @@ Result<SwitchResult> switch_to(Services& services, const SwitchJob& job) {
     if (pass.end == PassEnd::finished) return std::move(pass.result);
     if (attempt == kAttempts) {
       return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
-                                         ": the balancer kept changing under it; re-run it to finish");
+                                         ": the balancer kept changing under it; " +
+                                         how_to_finish(job, pass.result.error()));
     }
   }
 }

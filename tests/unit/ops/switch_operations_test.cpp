@@ -95,7 +95,8 @@ TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[o
   world.balancer.after_call = nullptr;
   REQUIRE_FALSE(first.ok());
   CHECK(first.error().kind == ErrorKind::failed);
-  CHECK_THAT(first.error().message, Catch::Contains("re-run it to finish"));
+  CHECK_THAT(first.error().message, Catch::Contains("stopped after step 4 of 7; 'deploy-pipeline deploy --label 2' "
+                                                    "finishes it: "));
   REQUIRE(world.state.intent.has_value());
   CHECK(world.state.intent->step == 4);
   CHECK(world.balancer.admitted().size() == 2);  // both live: status reports it
@@ -348,7 +349,8 @@ TEST_CASE("a balancer that keeps failing ends the switch after three attempts, i
   auto result = ops::deploy(world.services, {"2", false, false, false});
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().kind == ErrorKind::unavailable);
-  CHECK_THAT(result.error().message, Catch::Contains("kept changing"));
+  CHECK_THAT(result.error().message,
+             Catch::Contains("kept changing under it; 'deploy-pipeline deploy --label 2' finishes it: "));
   CHECK(world.state.intent.has_value());
   CHECK(world.balancer.admitted().size() == 2);  // both serve; status explains, a re-run finishes
 }
@@ -498,4 +500,59 @@ TEST_CASE("a rollback's dry run shows the plan the rollback runs: the pool it ma
   REQUIRE(real.ok());
   CHECK(real->plan.hot == dry->plan.hot);
   CHECK(real->plan.steps.size() == dry->plan.steps.size());
+}
+
+// A half-done switch names the command that finishes it: the same command where a re-run finds
+// its intent and finishes it, 'deploy-pipeline repair' where a re-run would not (repair --revert
+// run again would revert the revert).
+TEST_CASE("a half-done rollback names 'deploy-pipeline rollback', which finishes it", "[ops][rollback][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  auto first = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.error().kind == ErrorKind::failed);
+  CHECK_THAT(first.error().message, Catch::Contains("; 'deploy-pipeline rollback' finishes it: "));
+  REQUIRE(world.state.intent.has_value());
+  REQUIRE(ops::rollback(world.services, {}).ok());
+  CHECK(world.reporter.saw("finishing the interrupted rollback to pool 1"));
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+}
+
+TEST_CASE("a half-done repair --revert names 'deploy-pipeline repair', which finishes it", "[ops][repair][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 and 2 both live
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  auto reverted = ops::repair(world.services, {.revert = true});
+  REQUIRE_FALSE(reverted.ok());
+  CHECK(reverted.error().kind == ErrorKind::failed);
+  CHECK_THAT(reverted.error().message, Catch::Contains("repair of pool 1 stopped after step"));
+  CHECK_THAT(reverted.error().message, Catch::Contains("; 'deploy-pipeline repair' finishes it: "));
+  REQUIRE(ops::repair(world.services, {}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK_FALSE(world.state.intent.has_value());
+}
+
+TEST_CASE("a switch that lost its deploy lock says to finish it once the lock is free", "[ops][deploy][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  // Another command broke the lock and took it over after the first step.
+  world.balancer.after_call = [&world](FakeBalancer& /*balancer*/, const std::string& call) {
+    if (call.rfind("add_standby", 0) == 0)
+      world.state.lock = LockHolder{.host = "agent-9", .pid = 77, .job = "", .command = "repair", .since = {}};
+  };
+  auto result = ops::deploy(world.services, {.label = "2"});
+  world.balancer.after_call = nullptr;
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::lock_held));
+  CHECK_THAT(result.error().message,
+             Catch::Contains("'deploy-pipeline deploy --label 2' finishes it once the deploy lock is free"));
 }
