@@ -751,6 +751,16 @@ std::optional<std::string> automatic_target(Services& services, const SwitchResu
   return last->from;
 }
 
+// A watch that passed is over once its verdict is recorded (a deploy's replaced pool marked
+// good; a rollback records none). A stop asked for before that ends it as stopped instead.
+Status check_not_stopped_before_verdict(Services& services) {
+  if (!services.stop_requested || !services.stop_requested()) return {};
+  return Error{ErrorKind::failed,
+               std::string("watch stopped by ") + util::interrupt_signal_name() +
+                   " after its last check, before its verdict was recorded",
+               ErrorCode::interrupted};
+}
+
 // After a switch: watch the new pool; on a breach switch back (automatic_target).
 Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::chrono::seconds duration,
                                  Operation operation, WatchRecordScope* record) {
@@ -766,6 +776,10 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
     services.reporter.step("pool " + target + " passed its watch of " + std::to_string(duration.count()) + " s");
     if (operation == Operation::deploy) {
       PHX_TRY_ASSIGN(const auto observation, observe(services));
+      if (auto stopped = check_not_stopped_before_verdict(services); !stopped.ok()) {
+        return stopped.error().context("the switch to pool " + target +
+                                       " finished; nothing was switched back and no verdict recorded");
+      }
       PHX_TRY(mark_replaced_pools_good(services, observation, result.plan));
     }
     result.watched_ms = outcome.watched_ms;
