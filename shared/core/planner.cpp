@@ -304,7 +304,8 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
 
   SwitchPlan plan;
   plan.target = request.target;
-  for (const auto& label : live_labels(members)) {
+  plan.live = live_labels(members);
+  for (const auto& label : plan.live) {
     if (label != request.target) plan.from.push_back(label);
   }
   if (target->cold()) {

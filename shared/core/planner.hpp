@@ -53,8 +53,11 @@ struct StepTiming {
 
 struct SwitchPlan {
   std::string target;
-  std::vector<std::string> from;  // labels that were live
-  std::vector<std::string> hot;   // labels that stay in the balancer on standby afterwards
+  std::vector<std::string> from;  // labels that were live, other than the target: what the switch replaces
+  // Every label live now (admitted members), the target too when it is: a re-run after an
+  // interrupted switch starts with the target live, so `from` alone cannot tell what is live.
+  std::vector<std::string> live;
+  std::vector<std::string> hot;  // labels that stay in the balancer on standby afterwards
   // Set when the target is retained off or cold: it must be woken (powered on, or restored from
   // its archive) and smoke-tested before any step runs. A cold target has no servers yet, so
   // its plan has no steps: the switch is planned again once it is woken. Never execute a plan

@@ -393,9 +393,22 @@ std::string render_recovery_json(const std::string& service, const RecoverySumma
   return util::print_json(document.get(), true);
 }
 
+namespace {
+
+// What is live as the plan starts: the pools it replaces, or, where the target is live already
+// (the re-run of an interrupted switch), every live pool, so two live at once read as such.
+std::string live_now(const SwitchPlan& plan) {
+  const std::string replacing = plan.from.empty() ? "" : "replacing " + util::join(plan.from, ", ");
+  if (std::find(plan.live.begin(), plan.live.end(), plan.target) != plan.live.end()) {
+    return "live now: " + util::join(plan.live, ", ") + (replacing.empty() ? "" : "; " + replacing);
+  }
+  return replacing.empty() ? "nothing is live now" : replacing;
+}
+
+}  // namespace
+
 std::string render_plan(const SwitchPlan& plan) {
-  std::string out = "plan: make pool " + plan.target + " live";
-  out += plan.from.empty() ? " (nothing is live now)\n" : " (replacing " + util::join(plan.from, ", ") + ")\n";
+  std::string out = "plan: make pool " + plan.target + " live (" + live_now(plan) + ")\n";
   std::size_t number = 1;
   if (plan.wake) {
     out += "  " + std::to_string(number++) + ". wake pool " + plan.target + " from " + to_string(*plan.wake) + ": " +

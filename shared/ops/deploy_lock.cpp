@@ -31,6 +31,48 @@ Error refusal_to_take(Services& services, const Error& refused, std::chrono::sec
   return coded;
 }
 
+// The holder of the lock as a dry run reads it, and why it is stale (nothing: it is not).
+struct LockSeen {
+  std::optional<LockHolder> holder;  // nothing: the record cannot be read
+  std::optional<std::string> stale;
+};
+
+// What taking the lock would meet now, read without taking it: nothing when it is free. A
+// record that cannot be read is stale, as every store judges it when it takes the lock.
+Result<std::optional<LockSeen>> lock_seen(Services& services) {
+  auto read = services.state.read_lock();
+  if (!read && read.error().retryable()) return read.error();  // the real run cannot reach the store either
+  if (!read) return std::optional<LockSeen>(LockSeen{.holder = std::nullopt, .stale = read.error().message});
+  if (!read->has_value()) return std::optional<LockSeen>{};
+  const LockHolder& holder = **read;
+  return std::optional<LockSeen>(
+      LockSeen{.holder = holder, .stale = services.state.staleness(holder, services.config.lock_stale_after)});
+}
+
+// A dry run predicts the real run's refusal to take the lock (with the same kind and code, so the
+// same exit code) in one line: which command, which lock and holder, what to do. It reads the
+// lock and never takes, breaks or writes it.
+Status check_lock_would_be_taken(Services& services, const std::string& command, bool break_lock) {
+  PHX_TRY_ASSIGN(const auto seen, lock_seen(services));
+  if (!seen) return {};
+  const std::string real_run = "a real '" + command + "' would be refused: ";
+  const std::string lock = "the deploy lock of service " + services.config.service;
+  const std::string held_by = seen->holder ? "held by " + seen->holder->describe() : "its record cannot be read";
+  if (!seen->stale) {
+    return Error{ErrorKind::refused, real_run + lock + " is " + held_by + "; wait for it to finish",
+                 ErrorCode::lock_busy};
+  }
+  if (break_lock) {
+    services.reporter.warning("a real '" + command + "' would take over the stale deploy lock (" + *seen->stale + "; " +
+                              held_by + ")");
+    return {};
+  }
+  return Error{ErrorKind::refused,
+               real_run + lock + " is stale (" + *seen->stale + "; " + held_by +
+                   "); once you have checked that its holder is gone, run it with --break-lock to take it over",
+               ErrorCode::lock_stale};
+}
+
 }  // namespace
 
 Result<DeployLock> DeployLock::take(Services& services, const std::string& command, bool break_lock) {
@@ -49,7 +91,10 @@ Result<DeployLock> DeployLock::take(Services& services, const std::string& comma
 
 Result<std::optional<DeployLock>> DeployLock::take_unless_dry_run(Services& services, const std::string& command,
                                                                   bool dry_run, bool break_lock) {
-  if (dry_run) return std::optional<DeployLock>{};
+  if (dry_run) {
+    PHX_TRY(check_lock_would_be_taken(services, command, break_lock));
+    return std::optional<DeployLock>{};
+  }
   PHX_TRY_ASSIGN(auto lock, take(services, command, break_lock));
   return std::optional<DeployLock>(std::move(lock));
 }

@@ -15,7 +15,10 @@ class DeployLock {
   // its holder runs, ErrorCode::lock_stale when the holder is stale and `break_lock` was not
   // given (see StateStore::staleness).
   static Result<DeployLock> take(Services& services, const std::string& command, bool break_lock);
-  // The lock for a command that changes something; a dry run changes nothing and takes none.
+  // The lock for a command that changes something; a dry run changes nothing and takes none,
+  // but is refused as the real run would be (same kind and code, ErrorCode::lock_busy or
+  // lock_stale, the message saying a real run would be refused and what to do) while another
+  // command holds the lock, or its stale holder does and `break_lock` was not given.
   static Result<std::optional<DeployLock>> take_unless_dry_run(Services& services, const std::string& command,
                                                                bool dry_run, bool break_lock);
   DeployLock(DeployLock&& other) noexcept;

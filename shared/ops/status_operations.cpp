@@ -45,8 +45,7 @@ SharedRecords read_shared(Services& services, std::vector<std::string>& unreadab
   records.freeze = read_or_report(services.state.read_freeze(), unreadable, "the freeze record",
                                   "'deploy-pipeline unfreeze' removes it");
   records.watch = read_or_report(services.state.read_watch(), unreadable, "the record of a running watch",
-                                 "if no watch is running, remove it (the state directory's watch.json, or the "
-                                 "store's 'watch' record)");
+                                 unreadable_watch_record_remedy());
   if (records.watch) records.watch_staleness = watch_record_staleness(services, *records.watch);
   if (records.lock) {
     records.lock_staleness = services.state.staleness(*records.lock, services.config.lock_stale_after);

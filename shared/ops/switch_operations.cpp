@@ -116,6 +116,7 @@ SwitchPlan combined_plan(const std::string& target, const std::vector<BalancerRu
   plan.target = target;
   for (const auto& run : runs) {
     add_unique(plan.from, run.plan.from);
+    add_unique(plan.live, run.plan.live);
     add_unique(plan.hot, run.plan.hot);
     if (!plan.wake) plan.wake = run.plan.wake;
   }
@@ -191,6 +192,25 @@ std::string stopped_state(const SwitchJob& job, const SwitchPlan& plan, std::siz
   std::string ways = "'deploy-pipeline repair' finishes the " + std::string(to_string(job.operation));
   if (plan.from.size() == 1) ways += "; 'deploy-pipeline repair --revert' returns to pool " + plan.from.front();
   return state + "; " + ways;
+}
+
+// The command that finishes a switch this job left half done (its intent record stays): the same
+// command again where a re-run finds the intent and finishes it (a deploy; a rollback by hand,
+// which finishes the interrupted rollback with or without --to; repair), else 'deploy-pipeline
+// repair': after a watch's automatic rollback, re-running the watched command would deploy the
+// breached pool again, and re-running 'repair --revert' would revert the revert.
+std::string finish_command(const SwitchJob& job) {
+  if (job.automatic || job.operation == Operation::repair) return "deploy-pipeline repair";
+  if (job.operation == Operation::rollback) return "deploy-pipeline rollback";
+  return "deploy-pipeline deploy --label " + job.request.target + (job.request.force ? " --force" : "");
+}
+
+// How to finish a switch that stopped half done because of `why`: a lost deploy lock is someone
+// else's until it is free again.
+std::string how_to_finish(const SwitchJob& job, const Error& why) {
+  return "'" + finish_command(job) + "' finishes it" +
+         (why.is(ErrorCode::lock_held) ? " once the deploy lock is free ('deploy-pipeline status' names its holder)"
+                                       : "");
 }
 
 // Whether every balancer shows exactly the target live after the last step. When one reloaded
@@ -466,9 +486,10 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
     // The intent record stays: status explains the state and a re-run completes it.
     record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
                   outcome.timings);
-    return finished(outcome.status.error().context(
-        std::string(to_string(job.operation)) + " of pool " + target + " stopped after step " +
-        std::to_string(outcome.steps_done) + " of " + std::to_string(plan.steps.size()) + "; re-run it to finish"));
+    return finished(outcome.status.error().context(std::string(to_string(job.operation)) + " of pool " + target +
+                                                   " stopped after step " + std::to_string(outcome.steps_done) +
+                                                   " of " + std::to_string(plan.steps.size()) + "; " +
+                                                   how_to_finish(job, outcome.status.error())));
   }
   return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
 }
@@ -486,7 +507,8 @@ Result<SwitchResult> switch_to(Services& services, const SwitchJob& job, std::op
     if (pass.end == PassEnd::finished) return std::move(pass.result);
     if (attempt == kAttempts) {
       return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
-                                         ": the balancer kept changing under it; re-run it to finish");
+                                         ": the balancer kept changing under it; " +
+                                         how_to_finish(job, pass.result.error()));
     }
   }
 }
@@ -749,6 +771,16 @@ std::optional<std::string> automatic_target(Services& services, const SwitchResu
   return last->from;
 }
 
+// A watch that passed is over once its verdict is recorded (a deploy's replaced pool marked
+// good; a rollback records none). A stop asked for before that ends it as stopped instead.
+Status check_not_stopped_before_verdict(Services& services) {
+  if (!services.stop_requested || !services.stop_requested()) return {};
+  return Error{ErrorKind::failed,
+               std::string("watch stopped by ") + util::interrupt_signal_name() +
+                   " after its last check, before its verdict was recorded",
+               ErrorCode::interrupted};
+}
+
 // After a switch: watch the new pool; on a breach switch back (automatic_target).
 Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::chrono::seconds duration,
                                  Operation operation, WatchRecordScope* record) {
@@ -764,6 +796,10 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
     services.reporter.step("pool " + target + " passed its watch of " + std::to_string(duration.count()) + " s");
     if (operation == Operation::deploy) {
       PHX_TRY_ASSIGN(const auto observation, observe(services));
+      if (auto stopped = check_not_stopped_before_verdict(services); !stopped.ok()) {
+        return stopped.error().context("the switch to pool " + target +
+                                       " finished; nothing was switched back and no verdict recorded");
+      }
       PHX_TRY(mark_replaced_pools_good(services, observation, result.plan));
     }
     result.watched_ms = outcome.watched_ms;
@@ -828,9 +864,17 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
 // Called with the result of a switch that succeeded, while its deploy lock is still held.
 using WhileLocked = std::function<void(const SwitchResult&)>;
 
+// A freeze refuses the switch; a dry run says that the real run would be refused, with the same
+// kind (exit 3).
+Status check_switch_allowed(Services& services, Operation operation, bool dry_run) {
+  auto allowed = check_not_frozen(services, operation);
+  if (allowed.ok() || !dry_run) return allowed;
+  return allowed.error().context("a real " + std::string(to_string(operation)) + " would be refused");
+}
+
 Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options,
                                      const WhileLocked& while_locked = nullptr) {
-  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::rollback));
+  PHX_TRY(check_switch_allowed(services, Operation::rollback, options.dry_run));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, "rollback" + (options.to ? " --to " + *options.to : ""),
                                                  options.dry_run, options.break_lock));
@@ -839,22 +883,12 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   return switched;
 }
 
-// Whether another command holds the deploy lock and is not stale: its intent is a switch in
-// progress, not an interrupted one.
-bool switch_running(Services& services) {
-  const auto holder = services.state.read_lock();
-  if (!holder || !holder->has_value()) return false;
-  if (services.state.staleness(**holder, services.config.lock_stale_after)) return false;
-  services.reporter.warning("a switch is in progress: the deploy lock is held by " + (*holder)->describe());
-  return true;
-}
-
 // The rollback itself, under the lock (`locked`) or as a dry run.
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked) {
-  // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish,
-  // unless the intent belongs to a switch that is running now (its holder holds the lock).
-  const auto interrupted =
-      locked || (options.dry_run && !switch_running(services)) ? interrupted_operation(services) : std::nullopt;
+  // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish.
+  // An intent is never a switch running now: a dry run is refused while a running holder holds
+  // the lock (DeployLock::take_unless_dry_run).
+  const auto interrupted = locked || options.dry_run ? interrupted_operation(services) : std::nullopt;
   // An alert's rollback judges the balancer as it is, before anything is finished: with an
   // interrupted switch pending, two pools are live and the alert is not about "the" live one.
   if (options.expect_live) {
@@ -955,7 +989,7 @@ std::string watch_words(std::chrono::seconds duration) { return " --watch " + st
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
   PHX_TRY(check_watch_duration(services, options.watch));
-  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::deploy));
+  PHX_TRY(check_switch_allowed(services, Operation::deploy, options.dry_run));
   const bool watched = options.watch && !options.dry_run;
   std::optional<WatchRecordScope> watch_record;  // removed when the watch ends, however it ends
   // A watched deploy is stoppable from its switch to its end as one: a signal that comes after
@@ -1020,7 +1054,7 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
 }
 
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
-  if (!options.dry_run) PHX_TRY(check_not_frozen(services, Operation::repair));
+  PHX_TRY(check_switch_allowed(services, Operation::repair, options.dry_run));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, options.revert ? "repair --revert" : "repair",
                                                  options.dry_run, options.break_lock));

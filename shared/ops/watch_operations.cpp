@@ -152,6 +152,9 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
     services.reporter.step(window.progress(at_ms));
     if (auto breach = window.breach()) return WatchOutcome{.breach = breach, .watched_ms = at_ms};
   }
+  // A stop asked for during the last sample or after it ends the watch as stopped: until the
+  // caller records the verdict, the watch is not over, and a stop is never lost.
+  PHX_TRY(stopped_if_asked(services));
   PHX_TRY(check_figures(request.target, readable, samples, last_unreadable));
   return WatchOutcome{.watched_ms = util::elapsed_ms(started, services.clock.now())};
 }

@@ -42,9 +42,23 @@ std::optional<std::string> watch_record_staleness(const Services& services, cons
   return watch_staleness(record, services.identity.host, services.clock.wall_now(), running);
 }
 
+std::string unreadable_watch_record_remedy() {
+  return "if no watched deploy or rollback is running (a 'deploy-pipeline deploy' or 'rollback' with --watch; "
+         "'deploy-pipeline history' names the last switch and its job), remove the record it names and run the "
+         "command again";
+}
+
 Result<std::optional<WatchRecord>> watch_in_force(Services& services) {
   auto read = services.state.read_watch();
-  if (!read) return read.error().context("reading the record of a running watch");
+  if (!read) {
+    const Error& why = read.error();
+    // A store that does not answer may answer later; a record that cannot be parsed needs a person.
+    if (why.retryable()) return why.context("reading the record of a running watch");
+    return Error{why.kind,
+                 "cannot read the record of a running watch (" + why.message +
+                     "), so which pools a running watch needs is unknown; " + unreadable_watch_record_remedy(),
+                 why.code};
+  }
   if (!read->has_value()) return std::optional<WatchRecord>{};
   const WatchRecord& record = **read;
   if (const auto stale = watch_record_staleness(services, record)) {

@@ -37,9 +37,13 @@ class WatchRecordScope {
 };
 
 // The watch record in force, or nothing: none is written, or the one written is stale (said with
-// the reporter's detail, for -v). A record that cannot be read is an error: which pools it
-// protects cannot be known.
+// the reporter's detail, for -v). A record that cannot be read is an error (with the store's
+// kind): which pools it protects cannot be known; its message names the record and what to do.
 Result<std::optional<WatchRecord>> watch_in_force(Services& services);
+
+// What to do about a watch record that cannot be read (a corrupt file, a garbled key): make sure
+// no watch is running, then remove it. Shared by status and the commands watch_in_force refuses.
+std::string unreadable_watch_record_remedy();
 
 // Why `record` no longer counts, judged here and now (a holder on this host must still run, with
 // the start time it had), or nothing while it is in force.

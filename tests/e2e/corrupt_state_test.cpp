@@ -198,3 +198,35 @@ TEST_CASE("garbled history lines are reported, and records after them are kept",
   const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
   CHECK(status.exit_code == 0);
 }
+
+// A watch record that is garbage: prune (its dry run too), delete and power-off stop in one line
+// that names the file and says what to do; status names it too; once it is removed they work.
+TEST_CASE("a corrupt watch record names its file and what to do, in every command that reads it",
+          "[e2e][watch-record][corrupt]") {
+  CorruptStateRig rig;
+  const auto record = rig.state / "watch.json";
+  REQUIRE(util::write_file_atomic(record, "garbage{").ok());
+  const std::string remedy = "if no watched deploy or rollback is running";
+  for (const auto& arguments : std::vector<std::vector<std::string>>{{"prune", "--keep", "0", "--dry-run"},
+                                                                     {"prune", "--keep", "0"},
+                                                                     {"delete", "--label", "0"},
+                                                                     {"power-off", "--label", "0"}}) {
+    auto with_config = arguments;
+    with_config.insert(with_config.end(), {"--config", rig.config});
+    const auto refused = run_tool("create-pipeline", with_config);
+    INFO(arguments[0] << ": " << refused.err);
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Catch::StartsWith("create-pipeline: error: cannot read the record of a running watch (" +
+                                              record.string()));
+    CHECK_THAT(refused.err, Catch::Contains(remedy + " (a 'deploy-pipeline deploy' or 'rollback' with --watch"));
+    CHECK_THAT(refused.err, Catch::Contains("remove the record it names and run the command again"));
+  }
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("cannot read the record of a running watch: " + record.string()));
+  CHECK_THAT(status.out, Catch::Contains(remedy));
+  CHECK(fs::exists(rig.state / "pools" / "0"));
+
+  REQUIRE(fs::remove(record));
+  CHECK(run_tool("create-pipeline", {"prune", "--keep", "0", "--dry-run", "--config", rig.config}).exit_code == 0);
+}

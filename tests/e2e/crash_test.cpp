@@ -145,3 +145,33 @@ TEST_CASE("the shipped deploy-pipeline has no crash hook: PHOENIX_TEST_KILL_AT_S
   CHECK(deployed.exit_code == 0);
   rig.require_consistent("2");
 }
+
+// The dry run of the command that finishes an interrupted rollback says what is live: both
+// pools at once after the target was admitted, the target alone once the old pool drains; never
+// "nothing is live" while a pool serves.
+TEST_CASE("after a rollback killed half-way, the dry run's plan says which pools are live", "[e2e][crash][dry-run]") {
+  CrashRig rig;
+  REQUIRE(run_tool("deploy-pipeline", rig.command("deploy", "2")).exit_code == 0);
+  // Rollback to 1: add 1, wait for its checks, persist, route to 1, drain 2, ... Killed before
+  // the drain: 1 and 2 both serve.
+  auto rollback = rig.command("rollback", "1");
+  REQUIRE(run_tool("deploy-pipeline-test-hooks", rollback, {"PHOENIX_TEST_KILL_AT_STEP=4"}).signal == SIGKILL);
+  rollback.push_back("--break-lock");  // the killed run's lock is stale
+  auto dry = rollback;
+  dry.push_back("--dry-run");
+  const auto both = run_tool("deploy-pipeline", dry);
+  INFO(both.out << both.err);
+  CHECK(both.exit_code == 0);
+  CHECK_THAT(both.out, Catch::StartsWith("plan: make pool 1 live (live now: 1, 2; replacing 2)\n"));
+
+  // The re-run killed again after its drain (persist, drain): 1 alone serves, 2 drains.
+  REQUIRE(run_tool("deploy-pipeline-test-hooks", rollback, {"PHOENIX_TEST_KILL_AT_STEP=2"}).signal == SIGKILL);
+  const auto drained = run_tool("deploy-pipeline", dry);
+  INFO(drained.out << drained.err);
+  CHECK(drained.exit_code == 0);
+  CHECK_THAT(drained.out, Catch::StartsWith("plan: make pool 1 live (live now: 1)\n"));
+  CHECK_THAT(drained.out, Catch::Contains("remove 2 members from the balancer: 2:1, 2:2"));
+
+  REQUIRE(run_tool("deploy-pipeline", rollback).exit_code == 0);
+  rig.require_consistent("1");
+}

@@ -193,7 +193,8 @@ TEST_CASE("HAProxy closing the connection mid-command is exit 4; the intent says
 
   Prober prober(dir.path(), haproxy.url());
   const auto deploy = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", proxied_config.string()});
-  one_line(deploy, 4, "deploy of pool 2: the balancer kept changing under it; re-run it to finish: ");
+  one_line(deploy, 4,
+           "deploy of pool 2: the balancer kept changing under it; 'deploy-pipeline deploy --label 2' finishes it: ");
   CHECK_THAT(deploy.err, Catch::Contains("HAProxy closed the connection after "));
   CHECK(proxy.cuts() >= 3);
   CHECK(prober.finish().failed == 0);

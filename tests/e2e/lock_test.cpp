@@ -117,3 +117,46 @@ TEST_CASE("a lock whose holder's pid now belongs to another process is stale", "
              Catch::Contains("warning: took over the stale deploy lock of pid " + std::to_string(unrelated->pid)));
   CHECK(util::is_running(*unrelated));  // taking the lock over touches no process
 }
+
+// A dry run predicts the real run: with the deploy lock held by a stale holder, the real
+// rollback and deploy are refused, so their dry runs are too, in one line with the same exit
+// code, and the lock file is left exactly as it was (a dry run never takes, breaks or writes it).
+TEST_CASE("a dry run with a stale lock is refused as the real run is, and leaves the lock as it was",
+          "[e2e][lock][dry-run]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  for (const char* label : {"1", "2"}) {
+    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
+    REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config}).exit_code == 0);
+  }
+  const auto lock_file = dir.path() / "state" / "web" / "deploy.lock";
+  const std::string stale = R"({"host": "agent-7", "pid": 4242, "job": "jenkins-web-deploy-3",
+                                "command": "deploy --label 0", "since": "2026-11-24T03:00:00Z"})";
+  REQUIRE(util::write_file_atomic(lock_file, stale).ok());
+  for (const auto& arguments : std::vector<std::vector<std::string>>{{"rollback"}, {"deploy", "--label", "1"}}) {
+    auto with_config = arguments;
+    with_config.insert(with_config.end(), {"--config", config});
+    const auto real = run_tool("deploy-pipeline", with_config);
+    with_config.push_back("--dry-run");
+    const auto dry = run_tool("deploy-pipeline", with_config);
+    INFO(arguments[0] << ": " << real.err << dry.out << dry.err);
+    CHECK(real.exit_code == 3);
+    CHECK(dry.exit_code == real.exit_code);
+    CHECK(dry.out.empty());  // no plan
+    CHECK_THAT(dry.err, Catch::Contains("deploy-pipeline: error: a real '" + arguments[0]));
+    CHECK_THAT(dry.err, Catch::Contains("would be refused: the deploy lock of service web is stale"));
+    CHECK_THAT(dry.err, Catch::Contains("pid 4242 on agent-7 (job jenkins-web-deploy-3)"));
+    CHECK_THAT(dry.err, Catch::Contains("once you have checked that its holder is gone, run it with --break-lock"));
+    CHECK(*util::read_file(lock_file) == stale);
+  }
+  // With --break-lock the dry run shows the plan and says it would take the lock over; the lock
+  // stays the stale holder's, and nothing was switched.
+  const auto planned = run_tool("deploy-pipeline", {"rollback", "--dry-run", "--break-lock", "--config", config});
+  INFO(planned.err);
+  CHECK(planned.exit_code == 0);
+  CHECK_THAT(planned.out, Catch::Contains("plan: make pool 1 live (replacing 2)"));
+  CHECK_THAT(planned.err, Catch::Contains("would take over the stale deploy lock"));
+  CHECK(*util::read_file(lock_file) == stale);
+  CHECK(http_get(haproxy.url()).second == "2\n");
+}

@@ -273,3 +273,50 @@ TEST_CASE("the record of a watch killed with SIGKILL blocks no prune", "[e2e][wa
   CHECK_THAT(pruned.err, Catch::Contains("is no longer running"));
   CHECK_FALSE(rig.exists("1"));
 }
+
+// A stop that comes after the watch's last check began, before its verdict is recorded, ends
+// the watch as stopped (exit 143), not as passed: the replaced pool is not judged good.
+TEST_CASE("SIGTERM during the watch's last check ends it as stopped, not passed", "[e2e][watch][interrupt]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  // The watch's own check answers after 2 s: a 3 s watch samples at 0.2 s and at 2.2 s, and its
+  // second (last) check is in flight until 4.2 s, past the watch's end.
+  WebhookReceiver slow(dir.path(), {.delay_ms = 2000});
+  ServiceOptions options;
+  options.pool_size = 1;
+  options.hot = 1;
+  options.watch = R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05,
+                      "checks": [ { "name": "slow", "url": ")" +
+                  slow.url("/check") + R"(", "timeout_ms": 5000 } ] })";
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  for (const char* label : {"1", "2"}) {
+    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
+  }
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  ToolResult deployed;
+  std::thread deploy([&] {
+    deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--watch", "3s", "--config", config});
+  });
+  slow.wait_for(2, std::chrono::seconds(20));  // the last check is in flight
+  const auto pids = util::run_command(
+      {.argv = {"pgrep", "-f", "deploy-pipeline deploy --label 2 --watch 3s"}, .capture_stderr = true});
+  REQUIRE(pids.ok());
+  const auto pid = util::parse_int(util::trim(util::split_lines(pids->output).front()));
+  REQUIRE(pid);
+  ::kill(static_cast<pid_t>(*pid), SIGTERM);
+  deploy.join();
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 143);
+  CHECK_THAT(deployed.err, Catch::Contains("watch stopped by SIGTERM"));
+  CHECK_THAT(deployed.err, Catch::Contains("no verdict recorded"));
+  CHECK_THAT(deployed.err, !Catch::Contains("passed its watch"));
+  CHECK(http_get(haproxy.url()).second == "2\n");
+  CHECK_FALSE(fs::exists(dir.path() / "state" / "web" / "watch.json"));
+  const auto listing = parse_output(run_tool("create-pipeline", {"list", "--output", "json", "--config", config}).out);
+  const cJSON* pool = nullptr;
+  cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
+    if (std::string("1") == cJSON_GetObjectItem(pool, "label")->valuestring) {
+      CHECK(std::string(cJSON_GetObjectItem(pool, "verdict")->valuestring) == "unknown");
+    }
+  }
+}

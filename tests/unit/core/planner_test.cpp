@@ -565,3 +565,24 @@ TEST_CASE("a member named like a target server but at another address is refused
   CHECK_THAT(plan.error().message, Catch::Contains("the balancer's member 1:1 is at 10.9.9.9:1"));
   CHECK_THAT(plan.error().message, Catch::Contains("left from an earlier pool with the same label"));
 }
+
+// The re-run of a switch interrupted after it admitted its target: the target is live, so it is
+// not among the pools the switch replaces, and `live` is what tells what serves.
+TEST_CASE("a plan records every live pool, the target too, besides the pools it replaces", "[planner]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  const Pool one = provider.add_pool("1", 1, 20);
+  const Pool two = provider.add_pool("2", 1, 10);
+  make_live(balancer, one);
+  make_live(balancer, two);
+  auto both = plan_switch({"1", false}, provider.pools, members_of(balancer));
+  REQUIRE(both.ok());
+  CHECK(both->live == std::vector<std::string>{"1", "2"});
+  CHECK(both->from == std::vector<std::string>{"2"});
+  // Interrupted after the drain: 2 takes no new traffic, 1 alone is live.
+  balancer.state["2:1"].admin = AdminState::drain;
+  auto drained = plan_switch({"1", false}, provider.pools, members_of(balancer));
+  REQUIRE(drained.ok());
+  CHECK(drained->live == std::vector<std::string>{"1"});
+  CHECK(drained->from.empty());
+}

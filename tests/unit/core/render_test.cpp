@@ -169,3 +169,21 @@ TEST_CASE("a plan to a retained pool starts by waking it", "[render][tiers]") {
   CHECK_THAT(text, Catch::Contains("planned once its servers exist"));
   CHECK_THAT(text, !Catch::Contains("nothing to do"));
 }
+
+TEST_CASE("a plan's header says what is live now, the target too when it is", "[render]") {
+  SwitchPlan plan;
+  plan.target = "1";
+  plan.from = {"2"};
+  CHECK_THAT(render_plan(plan), Catch::StartsWith("plan: make pool 1 live (replacing 2)\n"));
+  plan.live = {"2"};
+  CHECK_THAT(render_plan(plan), Catch::StartsWith("plan: make pool 1 live (replacing 2)\n"));
+  // Both live at once: an interrupted switch.
+  plan.live = {"1", "2"};
+  CHECK_THAT(render_plan(plan), Catch::StartsWith("plan: make pool 1 live (live now: 1, 2; replacing 2)\n"));
+  // The target alone is live (the old pool is draining, or gone).
+  plan.from = {};
+  plan.live = {"1"};
+  CHECK_THAT(render_plan(plan), Catch::StartsWith("plan: make pool 1 live (live now: 1)\n"));
+  plan.live = {};
+  CHECK_THAT(render_plan(plan), Catch::StartsWith("plan: make pool 1 live (nothing is live now)\n"));
+}

@@ -95,7 +95,8 @@ TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[o
   world.balancer.after_call = nullptr;
   REQUIRE_FALSE(first.ok());
   CHECK(first.error().kind == ErrorKind::failed);
-  CHECK_THAT(first.error().message, Catch::Contains("re-run it to finish"));
+  CHECK_THAT(first.error().message, Catch::Contains("stopped after step 4 of 7; 'deploy-pipeline deploy --label 2' "
+                                                    "finishes it: "));
   REQUIRE(world.state.intent.has_value());
   CHECK(world.state.intent->step == 4);
   CHECK(world.balancer.admitted().size() == 2);  // both live: status reports it
@@ -213,15 +214,72 @@ TEST_CASE("a rollback's dry run does not take a switch in progress for an interr
   world.provider.add_pool("1", 1, 30);
   world.provider.add_pool("2", 1, 20);
   world.make_live("2");
-  // Another command is rolling back to 1 right now: its intent is written, its lock held.
+  // Another command is rolling back to 1 right now: its intent is written, its lock held. The
+  // real rollback would be refused (lock_busy), so the dry run is too, with the holder named.
   world.state.intent = Intent{.operation = Operation::rollback, .target = "1", .from = {"2"}, .reason = "r"};
   world.state.lock =
       LockHolder{.host = "other-agent", .pid = 4242, .job = "", .command = "rollback", .since = world.clock.wall_now()};
   auto dry = ops::rollback(world.services, {.dry_run = true});
-  REQUIRE(dry.ok());
-  CHECK(world.reporter.saw("a switch is in progress"));
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::refused);
+  CHECK(dry.error().is(ErrorCode::lock_busy));
+  CHECK_THAT(dry.error().message, Catch::Contains("a real 'rollback' would be refused"));
+  CHECK_THAT(dry.error().message, Catch::Contains("held by pid 4242 on other-agent"));
   CHECK_FALSE(world.reporter.saw("found an interrupted"));
   CHECK_FALSE(world.reporter.saw("finishing the interrupted rollback"));
+  CHECK(world.state.lock->host == "other-agent");
+}
+
+// A dry run predicts the real run: where the real one is refused because a stale holder keeps
+// the deploy lock, so is the dry run (exit 3, lock_stale, what to do), and it never touches the lock.
+TEST_CASE("a dry run with a stale lock is refused as the real run is, and leaves the lock alone",
+          "[ops][rollback][deploy][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  const LockHolder stale{
+      .host = "agent-7", .pid = 4242, .job = "", .command = "deploy --label 0", .since = world.clock.wall_now()};
+  world.state.lock = stale;
+  world.state.holder_gone = true;
+  const auto real = ops::rollback(world.services, {});
+  REQUIRE_FALSE(real.ok());
+  for (const auto& dry :
+       {ops::rollback(world.services, {.dry_run = true}), ops::deploy(world.services, {.label = "1", .dry_run = true}),
+        ops::repair(world.services, {.dry_run = true})}) {
+    REQUIRE_FALSE(dry.ok());
+    CHECK(dry.error().kind == real.error().kind);
+    CHECK(dry.error().is(ErrorCode::lock_stale));
+    CHECK_THAT(dry.error().message, Catch::Contains("would be refused: the deploy lock of service web is stale"));
+    CHECK_THAT(dry.error().message, Catch::Contains("held by pid 4242 on agent-7"));
+    CHECK_THAT(dry.error().message, Catch::Contains("checked that its holder is gone, run it with --break-lock"));
+  }
+  // With --break-lock the dry run shows the plan the real run would carry out, and says it
+  // would take the lock over; the lock stays the stale holder's.
+  auto broken = ops::rollback(world.services, {.dry_run = true, .break_lock = true});
+  REQUIRE(broken.ok());
+  CHECK(broken->plan.target == "1");
+  CHECK(world.reporter.saw("would take over the stale deploy lock"));
+  REQUIRE(world.state.lock.has_value());
+  CHECK(world.state.lock->pid == 4242);
+  CHECK(world.state.lock_acquisitions == 0);
+  CHECK(world.balancer.calls.empty());
+}
+
+TEST_CASE("a dry run while a freeze holds is refused as the real run is", "[ops][deploy][freeze]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  world.state.freeze = Freeze{.reason = "release freeze", .all = false, .by = "alice", .job = "", .since = {}};
+  const auto real = ops::deploy(world.services, {.label = "2"});
+  const auto dry = ops::deploy(world.services, {.label = "2", .dry_run = true});
+  REQUIRE_FALSE(real.ok());
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::refused);
+  CHECK(dry.error().message == "a real deploy would be refused: " + real.error().message);
+  // A freeze of deploys leaves rollbacks allowed: their dry run plans.
+  CHECK(ops::rollback(world.services, {.to = "2", .dry_run = true}).ok());
 }
 
 TEST_CASE("repair keeps the pool the last switch made live and removes the others", "[ops][repair]") {
@@ -313,7 +371,8 @@ TEST_CASE("a balancer that keeps failing ends the switch after three attempts, i
   auto result = ops::deploy(world.services, {"2", false, false, false});
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().kind == ErrorKind::unavailable);
-  CHECK_THAT(result.error().message, Catch::Contains("kept changing"));
+  CHECK_THAT(result.error().message,
+             Catch::Contains("kept changing under it; 'deploy-pipeline deploy --label 2' finishes it: "));
   CHECK(world.state.intent.has_value());
   CHECK(world.balancer.admitted().size() == 2);  // both serve; status explains, a re-run finishes
 }
@@ -463,4 +522,59 @@ TEST_CASE("a rollback's dry run shows the plan the rollback runs: the pool it ma
   REQUIRE(real.ok());
   CHECK(real->plan.hot == dry->plan.hot);
   CHECK(real->plan.steps.size() == dry->plan.steps.size());
+}
+
+// A half-done switch names the command that finishes it: the same command where a re-run finds
+// its intent and finishes it, 'deploy-pipeline repair' where a re-run would not (repair --revert
+// run again would revert the revert).
+TEST_CASE("a half-done rollback names 'deploy-pipeline rollback', which finishes it", "[ops][rollback][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  auto first = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.error().kind == ErrorKind::failed);
+  CHECK_THAT(first.error().message, Catch::Contains("; 'deploy-pipeline rollback' finishes it: "));
+  REQUIRE(world.state.intent.has_value());
+  REQUIRE(ops::rollback(world.services, {}).ok());
+  CHECK(world.reporter.saw("finishing the interrupted rollback to pool 1"));
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+}
+
+TEST_CASE("a half-done repair --revert names 'deploy-pipeline repair', which finishes it", "[ops][repair][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 and 2 both live
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  auto reverted = ops::repair(world.services, {.revert = true});
+  REQUIRE_FALSE(reverted.ok());
+  CHECK(reverted.error().kind == ErrorKind::failed);
+  CHECK_THAT(reverted.error().message, Catch::Contains("repair of pool 1 stopped after step"));
+  CHECK_THAT(reverted.error().message, Catch::Contains("; 'deploy-pipeline repair' finishes it: "));
+  REQUIRE(ops::repair(world.services, {}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK_FALSE(world.state.intent.has_value());
+}
+
+TEST_CASE("a switch that lost its deploy lock says to finish it once the lock is free", "[ops][deploy][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  // Another command broke the lock and took it over after the first step.
+  world.balancer.after_call = [&world](FakeBalancer& /*balancer*/, const std::string& call) {
+    if (call.rfind("add_standby", 0) == 0)
+      world.state.lock = LockHolder{.host = "agent-9", .pid = 77, .job = "", .command = "repair", .since = {}};
+  };
+  auto result = ops::deploy(world.services, {.label = "2"});
+  world.balancer.after_call = nullptr;
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::lock_held));
+  CHECK_THAT(result.error().message,
+             Catch::Contains("'deploy-pipeline deploy --label 2' finishes it once the deploy lock is free"));
 }

@@ -9,6 +9,7 @@
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/switch_operations.hpp"
 #include "shared/ops/tier_operations.hpp"
+#include "shared/util/strings.hpp"
 
 using namespace phoenix;
 using namespace phoenix::fakes;
@@ -212,4 +213,38 @@ TEST_CASE("status shows a running watch, and says a stale record is ignored", "[
   bool noted = false;
   for (const auto& note : report->notes) noted = noted || note.find("no longer runs is ignored") != std::string::npos;
   CHECK(noted);
+}
+
+// A watch record that cannot be read (a corrupt file) protects pools nobody can name: prune,
+// delete, archive and power-off stop with one line that names the record and says what to do,
+// the same words status gives, and change nothing.
+TEST_CASE("an unreadable watch record stops prune, delete, archive and power-off with what to do",
+          "[ops][watch-record]") {
+  WatchRecordRig rig;
+  rig.world.state.fail_always["read_watch"] =
+      Error{ErrorKind::invalid, "/state/web/watch.json:1:1: invalid JSON", ErrorCode::none};
+  const auto error_of = [](const auto& outcome) {
+    REQUIRE_FALSE(outcome.ok());
+    return outcome.error();
+  };
+  const std::vector<std::pair<std::string, Error>> errors{
+      {"prune --dry-run", error_of(ops::prune_pools(rig.world.services, {.keep = 0, .dry_run = true}))},
+      {"prune", error_of(ops::prune_pools(rig.world.services, {.keep = 0}))},
+      {"delete", error_of(ops::delete_pool(rig.world.services, {.label = "0"}))},
+      {"archive", error_of(ops::archive_pool(rig.world.services, {.label = "0"}))},
+      {"power-off", error_of(ops::set_pool_power(rig.world.services, "0", PowerState::off))}};
+  for (const auto& [command, error] : errors) {
+    INFO(command << ": " << error.message);
+    CHECK(error.kind == ErrorKind::invalid);
+    CHECK_THAT(
+        error.message,
+        Catch::StartsWith("cannot read the record of a running watch (/state/web/watch.json:1:1: invalid JSON)"));
+    CHECK_THAT(error.message, Catch::Contains(ops::unreadable_watch_record_remedy()));
+    CHECK(error.message.find('\n') == std::string::npos);
+  }
+  CHECK(rig.exists("0"));
+  CHECK(rig.world.provider.calls.empty());
+  const auto status = ops::status(rig.world.services);
+  REQUIRE(status.ok());
+  CHECK_THAT(util::join(status->problems, "\n"), Catch::Contains(ops::unreadable_watch_record_remedy()));
 }
