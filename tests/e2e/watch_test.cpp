@@ -14,6 +14,7 @@
 #include "shared/http/curl_http_client.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
