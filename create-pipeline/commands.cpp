@@ -240,7 +240,7 @@ Status run_power(CommandContext& context, PowerState power) {
   PHX_TRY(validate_label(*label, "--label"));
   auto services = context.services();
   if (!services) return services.error();
-  PHX_TRY(ops::set_pool_power(**services, *label, power));
+  PHX_TRY(ops::set_pool_power(**services, *label, power, context.args().flag("break-lock")));
   context.print("pool " + *label + " is powered " + to_string(power) + "\n");
   return {};
 }
@@ -380,11 +380,12 @@ cli::Program make_program() {
                .summary = "stop a pool's servers, keeping them (retention tier off)",
                .synopsis = "power-off --label L",
                .details = "Stops every server of pool L, keeping its addresses and release; refused while it is in\n"
-                          "the balancer. Deploying a powered-off pool powers it on and smoke-tests it first. On\n"
+                          "the balancer, or while a deploy, rollback or prune holds the deploy lock. Deploying a "
+                          "powered-off pool powers it on and smoke-tests it first. On\n"
                           "Hetzner Cloud a powered-off server is billed like a running one: it saves boot time,\n"
                           "not money (see archive).",
                .example = "create-pipeline power-off --label 40",
-               .options = {cli::label_option(true)},
+               .options = {cli::label_option(true), cli::break_lock_option()},
                .run = [](CommandContext& context) { return run_power(context, PowerState::off); }},
               {.name = "power-on",
                .summary = "start a powered-off pool's servers again",

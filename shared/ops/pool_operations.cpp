@@ -399,9 +399,17 @@ Status power_pool(Services& services, const Pool& pool, PowerState power) {
 
 }  // namespace
 
-Status set_pool_power(Services& services, const std::string& label, PowerState power) {
+Status set_pool_power(Services& services, const std::string& label, PowerState power, bool break_lock) {
   if (!services.provider.tiers().off) {
     return Error{ErrorKind::invalid, services.provider.describe() + " cannot power pools off and on"};
+  }
+  // Checked under the lock: a switch holds it from its look at the balancer to its end, and a
+  // watch writes its record before the switch lets it go.
+  std::optional<DeployLock> lock;
+  if (power == PowerState::off) {
+    auto taken = DeployLock::take(services, "power-off --label " + label, break_lock);
+    if (!taken) return taken.error();
+    lock.emplace(std::move(*taken));
   }
   auto pool = find_existing_pool(services, label);
   if (!pool) return pool.error();

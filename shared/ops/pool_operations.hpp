@@ -79,7 +79,9 @@ struct PruneResult {
 Result<PruneResult> prune_pools(Services& services, const PruneOptions& options);
 
 // Powers a pool off or on; refuses to power off a pool the balancer has (`refused`). Where the
-// provider bills a stopped server like a running one (Hetzner), powering off says so.
-Status set_pool_power(Services& services, const std::string& label, PowerState power);
+// provider bills a stopped server like a running one (Hetzner), powering off says so. Powering
+// off holds the deploy lock (`break_lock` as for delete): a switch to the pool, or a watch that
+// is about to need it as its fallback, is never raced; powering on needs no lock.
+Status set_pool_power(Services& services, const std::string& label, PowerState power, bool break_lock = false);
 
 }  // namespace phoenix::ops

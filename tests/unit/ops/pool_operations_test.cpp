@@ -146,6 +146,28 @@ TEST_CASE("power-off refuses a pool in the balancer", "[ops][power]") {
   CHECK(world.provider.pools[0].power == PowerState::off);
 }
 
+TEST_CASE("power-off holds the deploy lock: refused while a switch holds it; power-on needs none",
+          "[ops][power][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+  world.state.lock = LockHolder{"agent-9", 5, "", "deploy --label 1", world.clock.wall_now()};
+  const auto off = ops::set_pool_power(world.services, "1", PowerState::off);
+  REQUIRE_FALSE(off.ok());
+  CHECK(off.error().kind == ErrorKind::refused);
+  CHECK(world.provider.pools[0].power == PowerState::on);
+  CHECK(world.provider.calls.empty());
+
+  world.state.lock.reset();
+  REQUIRE(ops::set_pool_power(world.services, "1", PowerState::off).ok());
+  CHECK(world.state.lock_acquisitions == 1);
+  CHECK_FALSE(world.state.lock.has_value());  // released again
+  world.state.lock = LockHolder{"agent-9", 5, "", "deploy --label 2", world.clock.wall_now()};
+  REQUIRE(ops::set_pool_power(world.services, "1", PowerState::on).ok());
+  CHECK(world.provider.pools[0].power == PowerState::on);
+}
+
 TEST_CASE("list shows pools newest first and which is live", "[ops][list]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 20);
