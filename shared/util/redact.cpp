@@ -20,8 +20,8 @@ SecretStore& store() {
   return instance;
 }
 
-// Where the authority of the URL starting at `scheme_end` ("://") ends: at the path, query or
-// fragment, or at what ends a URL in free text (a space, a quote).
+// Where a URL's authority that starts at `authority` (just after "://") ends: at the path,
+// query or fragment, or at what ends a URL in free text (a space, a quote).
 std::size_t authority_end(std::string_view text, std::size_t authority) {
   const std::size_t end = text.find_first_of("/?# \t\n\"'<>", authority);
   return end == std::string_view::npos ? text.size() : end;
