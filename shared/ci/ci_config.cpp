@@ -33,7 +33,7 @@ Result<Source> gocd_from_api(HttpClient& http, const Credentials& credentials, u
   if (!names) return names.error();
   auto everything = server.sees_every_pipeline();
   if (!everything) return everything.error();
-  Source source{"gocd " + util::redact(url), std::string(kGocdPipelinesDir), {}, *everything};
+  Source source{"gocd " + util::redact_url(url), std::string(kGocdPipelinesDir), {}, *everything};
   reporter.step("exporting " + util::plural(names->size(), "pipeline") + " from GoCD as YAML");
   for (const auto& name : *names) {
     if (!safe_name(name)) {
@@ -52,7 +52,7 @@ Result<Source> jenkins_from_api(HttpClient& http, const Credentials& credentials
   JenkinsServer server(http, url, credentials);
   auto names = server.job_names();
   if (!names) return names.error();
-  Source source{"jenkins " + util::redact(url), std::string(kJenkinsJobsDir), {}};
+  Source source{"jenkins " + util::redact_url(url), std::string(kJenkinsJobsDir), {}};
   reporter.step("reading " + util::plural(names->size(), "job") + " from Jenkins");
   for (const auto& name : *names) {
     const auto parts = util::split(name, '/');
@@ -250,7 +250,7 @@ Result<RestoreResult> restore_gocd(HttpClient& http, const Credentials& credenti
   GocdServer server(http, options.url, credentials);
   auto existing = server.config_repo(wanted.id);
   if (!existing) return existing.error();
-  const std::string where = util::redact(wanted.url) + " (branch " + wanted.branch + ")";
+  const std::string where = util::redact_url(wanted.url) + " (branch " + wanted.branch + ")";
   if (!*existing) {
     result.plan.push_back("register config repository '" + wanted.id + "' for " + where);
     if (!options.dry_run) PHX_TRY(server.create_config_repo(wanted));

@@ -34,7 +34,7 @@ std::string without_trailing_slash(std::string url) {
 const char* display_name(System system) { return system == System::gocd ? "GoCD" : "Jenkins"; }
 
 Error http_error(System system, const HttpRequest& request, const HttpResponse& response) {
-  const std::string what = request.method + " " + util::redact(request.url);
+  const std::string what = request.method + " " + util::redact_url(request.url);
   if (response.status == 401 || response.status == 403) {
     const std::string hint = system == System::gocd ? "set GOCD_TOKEN, or GOCD_USER and GOCD_PASSWORD"
                                                     : "set JENKINS_USER and JENKINS_TOKEN (an API token)";
@@ -81,7 +81,7 @@ Result<std::vector<std::string>> GocdServer::pipeline_names() {
   request.url = url_ + "/go/api/admin/pipeline_groups";
   auto answer = send(request, kGocdV1);
   if (!answer) return answer.error();
-  if (answer->status == 404) return Error{ErrorKind::invalid, "no GoCD API at " + util::redact(url_) + " (--url)"};
+  if (answer->status == 404) return Error{ErrorKind::invalid, "no GoCD API at " + util::redact_url(url_) + " (--url)"};
   auto document = util::parse_json(answer->body, "GoCD pipeline groups");
   if (!document) return Error{ErrorKind::unavailable, "GoCD answered pipeline_groups with something that is not JSON"};
   std::vector<std::string> names;
@@ -155,7 +155,9 @@ Status GocdServer::create_config_repo(const ConfigRepo& repo) {
   request.body = config_repo_body(repo);
   auto answer = send(request, kGocdConfigRepos);
   if (!answer) return answer.error();
-  if (answer->status == 404) return Error{ErrorKind::invalid, "no GoCD config repository API at " + util::redact(url_)};
+  if (answer->status == 404) {
+    return Error{ErrorKind::invalid, "no GoCD config repository API at " + util::redact_url(url_)};
+  }
   return {};
 }
 
@@ -236,7 +238,7 @@ Status JenkinsServer::list_jobs(const std::string& folder, int depth, std::vecto
   auto answer = send(request);
   if (!answer) return answer.error();
   if (answer->status == 404) {
-    if (folder.empty()) return Error{ErrorKind::invalid, "no Jenkins API at " + util::redact(url_) + " (--url)"};
+    if (folder.empty()) return Error{ErrorKind::invalid, "no Jenkins API at " + util::redact_url(url_) + " (--url)"};
     return Error{ErrorKind::failed, "Jenkins folder '" + folder + "' disappeared while it was read"};
   }
   auto document = util::parse_json(answer->body, "Jenkins jobs");

@@ -9,6 +9,7 @@
 #include "shared/core/label.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
+#include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::config {
@@ -174,7 +175,7 @@ EtcdStateConfig read_type(ObjectReader& reader, const Config& /*config*/, Of<Etc
     for (auto endpoint : *endpoints) {
       while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
       if (!is_endpoint_url(endpoint)) {
-        reader.fail("endpoints", "'" + util::printable(endpoint, 60) +
+        reader.fail("endpoints", "'" + util::printable(util::redact_url(endpoint), 60) +
                                      "' is not an etcd client URL (http://host:port or https://host:port, no path)");
       }
       etcd.endpoints.push_back(endpoint);

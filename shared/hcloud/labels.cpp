@@ -31,9 +31,16 @@ WallTime from_unix_ms_label(const std::string& value) {
 
 std::string label_value(std::string_view text) {
   std::string value;
+  bool replacing = false;  // within a run of characters a label value cannot hold
   for (char c : text) {
-    if (value.size() == 63) break;
-    value += util::is_name_char(c) ? c : '_';
+    if (value.size() == kMaxLabelValue) break;
+    if (util::is_name_char(c)) {
+      value += c;
+      replacing = false;
+    } else if (!replacing) {
+      value += '_';  // one for the whole run: "a: b" -> "a_b", a UTF-8 character -> "_"
+      replacing = true;
+    }
   }
   while (!value.empty() && !util::is_ascii_alnum(value.front())) value.erase(value.begin());
   while (!value.empty() && !util::is_ascii_alnum(value.back())) value.pop_back();

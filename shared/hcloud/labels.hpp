@@ -36,7 +36,13 @@ Labels labels_of(const cJSON* object);
 std::string unix_ms_label(WallTime time);
 WallTime from_unix_ms_label(const std::string& value);
 
-// A valid label value carrying as much of `text` as fits.
+inline constexpr std::size_t kMaxLabelValue = 63;
+
+// A valid label value carrying as much of `text` as fits: each run of characters outside
+// [A-Za-z0-9._-] (spaces, punctuation, any non-ASCII character) becomes one '_', the result is
+// cut to kMaxLabelValue characters and trimmed to start and end alphanumeric. Free text
+// (a verdict's reason, a holder's command) is stored so; history keeps it whole
+// (docs/hcloud.md, "Free text in labels").
 std::string label_value(std::string_view text);
 
 // A server name Hetzner accepts (a hostname): "<service>-<label>-<index>", lower case.

@@ -253,6 +253,21 @@ Status HcloudProvider::destroy_pool(const Pool& pool) {
   return first_error(deleted, "deleting the snapshot of pool " + pool.label());
 }
 
+// A reason labels cannot hold as given is said: in -v output when only characters were
+// replaced, in the progress when it was cut or nothing of it was left (docs/hcloud.md).
+void HcloudProvider::say_how_reason_is_kept(const PoolMetadata& meta) {
+  const std::string kept = label_value(meta.verdict_reason);
+  if (kept == meta.verdict_reason) return;
+  const std::string message = "the reason of pool " + meta.label + " is kept in its labels as " +
+                              (kept.empty() ? "nothing" : "'" + kept + "'") +
+                              " (a label value holds 63 characters of A-Z a-z 0-9 . _ -); history keeps it whole";
+  if (kept.empty() || meta.verdict_reason.size() > kMaxLabelValue) {
+    reporter_.step(message);
+  } else {
+    reporter_.detail(message);
+  }
+}
+
 Status HcloudProvider::update_metadata(const PoolMetadata& meta) {
   PHX_TRY_ASSIGN(const auto found, servers(meta.label));
   PHX_TRY_ASSIGN(const auto snapshots, images(meta.label));
@@ -273,7 +288,9 @@ Status HcloudProvider::update_metadata(const PoolMetadata& meta) {
   for (const auto& server : found) relabel(server, "/servers/");
   for (const auto& image : snapshots) relabel(image, "/images/");
   auto updated = api_.call_all(calls);
-  return first_error(updated, "recording the metadata of pool " + meta.label);
+  PHX_TRY(first_error(updated, "recording the metadata of pool " + meta.label));
+  say_how_reason_is_kept(meta);
+  return {};
 }
 
 Status HcloudProvider::set_power(const Pool& pool, PowerState power) {

@@ -58,6 +58,7 @@ class HcloudProvider final : public Provider {
   std::vector<Pool> to_pools(const std::vector<util::Json>& servers, const std::vector<util::Json>& images) const;
   Result<Pool> listed_pool(const std::string& label);
   std::string user_data(const PoolSpec& spec, int index) const;
+  void say_how_reason_is_kept(const PoolMetadata& meta);
   // The pool's snapshot once it is ready: an existing one (waiting for it while it is being
   // made), else a new one of `pool`'s first server. A failed one is deleted and replaced.
   Result<util::Json> ready_snapshot(const Pool& pool);

@@ -37,6 +37,12 @@ LockHolder holder_from(const Labels& labels, const std::string& prefix) {
   return holder;
 }
 
+// Whether a watch group's labels record `holder`'s watch: the same process (host and pid).
+bool watch_held_by(const Labels& labels, const LockHolder& holder) {
+  const LockHolder owner = holder_from(labels, "phoenix-by-");
+  return owner.host == label_value(holder.host) && owner.pid == holder.pid;
+}
+
 }  // namespace
 
 HcloudStateStore::HcloudStateStore(Api& api, std::string service, std::string this_host, const util::Clock& clock,
@@ -173,12 +179,27 @@ Result<std::optional<Freeze>> HcloudStateStore::read_freeze() {
 
 Status HcloudStateStore::clear_freeze() { return delete_group_named(freeze_name(service_)); }
 
+// Hetzner Cloud has no conditional update or delete (no ETag, no If-Match), so a group's id
+// stands for one watch's record: its holder updates it in place (a breach extends it); a later
+// watch deletes it and creates its own, under a new id. clear_watch deletes by the id it read
+// as its own, so a record written meanwhile (another id) is never what it removes.
 Status HcloudStateStore::write_watch(const WatchRecord& record) {
   Labels labels = holder_labels(record.by, "phoenix-by-");
   labels["phoenix-watched"] = label_value(record.watched);
   if (record.fallback) labels["phoenix-fallback"] = label_value(*record.fallback);
   labels["phoenix-until"] = unix_ms_label(record.until);
-  return put_group(watch_name(service_), labels);
+  PHX_TRY_ASSIGN(const auto group, find_group(watch_name(service_)));
+  if (group && watch_held_by(group->second, record.by)) {
+    auto updated = api_.call(
+        {"PUT", "/placement_groups/" + std::to_string(group->first), "{\"labels\":" + labels_json(labels) + "}"});
+    if (!updated) return updated.error();
+    return {};
+  }
+  // Between this delete and the create no record exists: a later watch writes its record while
+  // its switch holds the deploy lock, so no command that acts on the record (prune, delete,
+  // archive, power-off take the lock) reads in between; status may show no watch for a moment.
+  if (group) PHX_TRY(delete_group(group->first));
+  return create_group(watch_name(service_), labels);
 }
 
 Result<std::optional<WatchRecord>> HcloudStateStore::read_watch() {
@@ -199,9 +220,9 @@ Result<std::optional<WatchRecord>> HcloudStateStore::read_watch() {
 
 Status HcloudStateStore::clear_watch(const LockHolder& holder) {
   PHX_TRY_ASSIGN(const auto group, find_group(watch_name(service_)));
-  if (!group) return {};
-  const LockHolder owner = holder_from(group->second, "phoenix-by-");
-  if (owner.host != label_value(holder.host) || owner.pid != holder.pid) return {};  // a later watch's
+  if (!group || !watch_held_by(group->second, holder)) return {};  // none, or a later watch's
+  // By the id read as ours: a later watch's record has another id (write_watch), and a group
+  // already deleted by it answers 404, which delete_group takes as done.
   return delete_group(group->first);
 }
 

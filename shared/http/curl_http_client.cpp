@@ -91,7 +91,7 @@ std::optional<std::string> broken_header(const HttpRequest& request) {
 Error transfer_error(const CurlLibrary& curl, const HttpRequest& request, CURLcode code, const char* detail) {
   const ErrorKind kind = code == CURLE_OPERATION_TIMEDOUT ? ErrorKind::timeout : ErrorKind::unavailable;
   const std::string reason = (detail != nullptr && *detail != '\0') ? detail : curl.easy_strerror(code);
-  return {kind, request.method + " " + util::redact(request.url) + ": " + util::redact(reason)};
+  return {kind, request.method + " " + util::redact_url(request.url) + ": " + util::redact(reason)};
 }
 
 }  // namespace
@@ -125,7 +125,8 @@ std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<Http
     auto transfer = std::make_unique<Transfer>();
     transfer->index = transfers.size();
     if (auto broken = broken_header(request)) {
-      transfer->error = Error{ErrorKind::invalid, request.method + " " + util::redact(request.url) + ": " + *broken};
+      transfer->error =
+          Error{ErrorKind::invalid, request.method + " " + util::redact_url(request.url) + ": " + *broken};
       transfer->done = true;
       transfers.push_back(std::move(transfer));
       continue;
@@ -173,7 +174,7 @@ std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<Http
     if (transfer.error) {
       results.emplace_back(*transfer.error);
     } else if (!transfer.done) {
-      results.emplace_back(Error{ErrorKind::unavailable, requests[i].method + " " + util::redact(requests[i].url) +
+      results.emplace_back(Error{ErrorKind::unavailable, requests[i].method + " " + util::redact_url(requests[i].url) +
                                                              ": the transfer did not complete"});
     } else {
       results.emplace_back(std::move(transfer.response));

@@ -1,6 +1,7 @@
 #include "shared/ops/history_log.hpp"
 
 #include "shared/ops/notifications.hpp"
+#include "shared/util/redact.hpp"
 
 namespace phoenix::ops {
 
@@ -13,8 +14,12 @@ HistoryEvent new_event(const Services& services, HistoryAction action, std::stri
                       .job = services.identity.job};
 }
 
-std::optional<std::string> record_history(Services& services, const HistoryEvent& event,
+std::optional<std::string> record_history(Services& services, const HistoryEvent& recorded,
                                           const std::vector<StepTiming>& steps) {
+  // A record outlives the run and is read by others: no registered secret or URL credential
+  // goes into it, whatever error text the detail carries (what redact() removes from output).
+  HistoryEvent event = recorded;
+  event.detail = util::redact(recorded.detail);
   const auto appended = services.state.append_history(event);
   std::optional<std::string> warning;
   if (!appended.ok()) {

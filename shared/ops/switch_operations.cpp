@@ -524,6 +524,15 @@ std::optional<Intent> interrupted_operation(Services& services) {
   return found;
 }
 
+// The labels of `labels` ("2" or "2,3") that `pools` lists: those mark_bad marks.
+std::vector<std::string> listed_labels(const std::vector<Pool>& pools, const std::string& labels) {
+  std::vector<std::string> listed;
+  for (const auto& label : util::split(labels, ',')) {
+    if (find_pool(pools, label) != nullptr) listed.push_back(label);
+  }
+  return listed;
+}
+
 // Marks the pools `labels` (comma-separated) bad in the provider and in `pools`, which then
 // stay what a fresh list would show.
 Status mark_bad(Services& services, std::vector<Pool>& pools, const std::string& labels, const std::string& reason) {
@@ -832,8 +841,13 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
                                             .automatic = true});
   if (!back) return unanswered_breach(services, breach, back.error(), true);
   const std::string went_to = back->plan.target;
-  // Marked by the rollback already, as a rule; once more where that failed (idempotent).
-  const std::string not_marked = mark_breached_bad(services, breach, services.provider.list_pools());
+  // Marked by the rollback already, as a rule (no second read of the provider: one API request
+  // on a cloud); read and marked once more only where the rollback did not mark it (its marking
+  // failed, or it finished an interrupted rollback instead, which marks nothing).
+  const auto& marked = back->marked_bad;
+  const std::string not_marked = std::find(marked.begin(), marked.end(), target) != marked.end()
+                                     ? std::string()
+                                     : mark_breached_bad(services, breach, services.provider.list_pools());
   return Error{ErrorKind::failed, "pool " + target + " breached its watch after " + detected + ": " + *outcome.breach +
                                       "; rolled back to pool " + went_to + " automatically in " +
                                       util::format_duration_ms(back->duration_ms) +
@@ -921,6 +935,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                  std::string("rollback stopped by ") + util::interrupt_signal_name() + " before anything changed",
                  ErrorCode::interrupted};
   }
+  std::vector<std::string> marked_bad;
   if (!options.dry_run) {
     auto marked = mark_bad(services, observation.pools, choice.from, reason);
     // An automatic rollback answers a breach: the switch back comes first, and the breach's
@@ -929,16 +944,21 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
     if (!marked.ok()) {
       services.reporter.warning("could not mark pool " + choice.from + " bad (" + marked.error().message +
                                 "); switching back first");
+    } else {
+      marked_bad = listed_labels(observation.pools, choice.from);
     }
   }
-  return switch_to(services,
-                   {.operation = Operation::rollback,
-                    .request = {.target = choice.target, .force = force},
-                    .reason = reason,
-                    .dry_run = options.dry_run,
-                    .automatic = options.automatic,
-                    .planned_as_bad = options.dry_run ? util::split(choice.from, ',') : std::vector<std::string>{}},
-                   std::move(observation));
+  auto switched =
+      switch_to(services,
+                {.operation = Operation::rollback,
+                 .request = {.target = choice.target, .force = force},
+                 .reason = reason,
+                 .dry_run = options.dry_run,
+                 .automatic = options.automatic,
+                 .planned_as_bad = options.dry_run ? util::split(choice.from, ',') : std::vector<std::string>{}},
+                std::move(observation));
+  if (switched) switched->marked_bad = std::move(marked_bad);
+  return switched;
 }
 
 // A watch judges the 5xx ratio between two samples of the balancer's counters: one shorter

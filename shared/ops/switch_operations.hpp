@@ -44,6 +44,9 @@ struct SwitchResult {
   // says so in its result, because status and repair read history.
   std::optional<std::string> history_warning;
   std::optional<long long> watched_ms;  // set after a clean watch
+  // The pools a rollback marked bad before it switched (the live ones it left); empty when it
+  // marked none (a dry run, an interrupted rollback it finished, a marking that failed).
+  std::vector<std::string> marked_bad;
 };
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options);

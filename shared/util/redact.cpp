@@ -20,19 +20,40 @@ SecretStore& store() {
   return instance;
 }
 
-// Removes "user:password@" after "scheme://".
+// Where a URL's authority that starts at `authority` (just after "://") ends: at the path,
+// query or fragment, or at what ends a URL in free text (a space, a quote).
+std::size_t authority_end(std::string_view text, std::size_t authority) {
+  const std::size_t end = text.find_first_of("/?# \t\n\"'<>", authority);
+  return end == std::string_view::npos ? text.size() : end;
+}
+
+// Removes "user:password@" (or "user@") from every "scheme://" authority in `text`.
 std::string strip_url_credentials(std::string text) {
   std::size_t position = 0;
   while ((position = text.find("://", position)) != std::string::npos) {
     const std::size_t authority = position + 3;
-    const std::size_t end = text.find_first_of("/ \t\n\"'", authority);
     const std::size_t at = text.find('@', authority);
-    if (at != std::string::npos && (end == std::string::npos || at < end)) {
-      text.replace(authority, at + 1 - authority, "****@");
-    }
+    if (at != std::string::npos && at < authority_end(text, authority)) text.erase(authority, at + 1 - authority);
     position = authority;
   }
   return text;
+}
+
+// "a=1&b&c=" -> "a=<redacted>&b=<redacted>&c=": names kept, values hidden.
+std::string redact_query(std::string_view query) {
+  std::vector<std::string> parameters;
+  for (const auto& parameter : split(query, '&')) {
+    const std::size_t equals = parameter.find('=');
+    if (parameter.empty()) {
+      parameters.emplace_back();  // "a=1&&b=2": nothing between the separators
+    } else if (equals == std::string::npos) {
+      parameters.push_back(parameter + "=" + std::string(kRedactedValue));
+    } else {
+      const bool has_value = equals + 1 < parameter.size();
+      parameters.push_back(parameter.substr(0, equals + 1) + (has_value ? std::string(kRedactedValue) : ""));
+    }
+  }
+  return join(parameters, "&");
 }
 
 }  // namespace
@@ -55,6 +76,25 @@ std::string redact(std::string_view text) {
   std::lock_guard lock(secrets.mutex);
   for (const auto& secret : secrets.secrets) out = replace_all(std::move(out), secret, "****");
   return out;
+}
+
+std::string redact_url(std::string_view url) {
+  // Registered secrets first: a notifier's URL is one whole (and its path), as it was read.
+  std::string out = redact(url);
+  const std::size_t scheme = out.find("://");
+  const std::size_t path = scheme == std::string::npos ? 0 : authority_end(out, scheme + 3);
+  const std::size_t fragment = out.find('#', path);
+  const std::size_t query = out.substr(0, fragment).find('?', path);
+  std::string redacted = out.substr(0, std::min(query, fragment));
+  if (query != std::string::npos) {
+    const std::size_t query_end = fragment == std::string::npos ? out.size() : fragment;
+    redacted += '?' + redact_query(std::string_view(out).substr(query + 1, query_end - query - 1));
+  }
+  if (fragment != std::string::npos) {
+    redacted += '#';
+    if (fragment + 1 < out.size()) redacted += kRedactedValue;
+  }
+  return redacted;
 }
 
 namespace {

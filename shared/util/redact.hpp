@@ -13,10 +13,24 @@ namespace phoenix::util {
 // registered; empty ones are ignored.
 void register_secret(std::string_view secret);
 
-// `text` with every registered secret replaced by "****" and the credentials of any URL
-// ("https://user:password@host") removed. Redact before cutting or escaping text: a cut
-// secret, or one whose bytes were escaped, is no longer recognised (util::printable does).
+// `text` with every registered secret replaced by "****" and the credentials of any URL in it
+// ("https://user:password@host" -> "https://host") removed. Redact before cutting or escaping
+// text: a cut secret, or one whose bytes were escaped, is no longer recognised (util::printable
+// does). Query strings in free text are left alone (a CI configuration backup passes through
+// here and must stay a valid document): a URL Phoenix was given goes through redact_url.
 std::string redact(std::string_view text);
+
+// What replaces a query value or a fragment in a redacted URL.
+inline constexpr std::string_view kRedactedValue = "<redacted>";
+
+// A URL as Phoenix shows and records it, wherever it goes (messages, history, watch records,
+// notifications, -v logs): without "user:password@", every query value and the fragment
+// replaced by kRedactedValue, the parameter names kept. Query strings and userinfo carry tokens.
+//   "https://u:p@shop.example/health?token=abc&v=&probe#x"
+//     -> "https://shop.example/health?token=<redacted>&v=&probe=<redacted>#<redacted>"
+// An empty value stays empty (nothing to hide); a parameter without "=" is a value itself.
+// Text without "scheme://" is taken as a path with an optional query ("/health?token=abc").
+std::string redact_url(std::string_view url);
 
 // Whether `value` can be a credential sent in an HTTP header: one line of printable ASCII
 // without spaces. Otherwise an `invalid` error that says which character at which position

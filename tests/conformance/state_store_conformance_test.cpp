@@ -8,9 +8,12 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "conformance/conformance.hpp"
@@ -43,6 +46,38 @@ class StoreRig {
   virtual std::string kept_text(const std::string& text) const { return text; }
   // FakeStateStore judges no processes or ages: the test tells it when its holder is stale.
   virtual void holder_stale(bool /*stale*/) {}
+  // Holds store()'s next removal of the watch record in flight, after it has read the record
+  // and before the removal reaches the storage, so a case can write in between (the race a
+  // removal must survive); await_held_removal() returns once it is held. False where a store
+  // has no such moment: its removal is one step under a lock its writes take too (files,
+  // memory), so a write comes wholly before or after it.
+  virtual bool hold_next_watch_removal() { return false; }
+  virtual void await_held_removal() {}
+};
+
+// An HttpClient that passes requests on, but holds the next one whose URL ends with a given
+// suffix for a while before sending it (once armed), and says when it holds it.
+class HoldingHttpClient final : public HttpClient {
+ public:
+  std::vector<Result<HttpResponse>> perform(const std::vector<HttpRequest>& requests) override {
+    for (const auto& request : requests) {
+      if (!armed_.empty() && request.url.ends_with(armed_)) {
+        armed_.clear();
+        held_ = true;
+        std::this_thread::sleep_for(kHold);
+      }
+    }
+    return inner_.perform(requests);
+  }
+  void hold_next(const std::string& url_suffix) { armed_ = url_suffix; }
+  bool held() const { return held_; }
+
+  static constexpr std::chrono::milliseconds kHold{1000};
+
+ private:
+  http::CurlHttpClient inner_;
+  std::string armed_;  // set and read on the test's threads one after the other
+  std::atomic<bool> held_{false};
 };
 
 class FileRig final : public StoreRig {
@@ -76,8 +111,24 @@ class HcloudRig final : public StoreRig {
   // ("deploy_--label_42"), cut at 63 characters. Keeping it whole needs a decision on where
   // text lives in Hetzner Cloud; until then these cases pin what is kept.
   std::string kept_text(const std::string& text) const override { return hcloud::label_value(text); }
+  // The removal is a DELETE of the placement group, held by the fake before it acts on it.
+  bool hold_next_watch_removal() override {
+    deletes_before_ = deletes();
+    fake_.inject(R"({"method": "DELETE", "path_prefix": "/v1/placement_groups/", "hang_ms": 1000, "count": 1})");
+    return true;
+  }
+  void await_held_removal() override {
+    CHECK(conformance::eventually([&] { return deletes() > deletes_before_; }));
+  }
 
  private:
+  double deletes() {
+    const auto stats = fake_.stats();
+    return util::json_number(cJSON_GetObjectItem(stats.get(), "requests_by_route"), "DELETE /v1/placement_groups")
+        .value_or(0);
+  }
+  double deletes_before_ = 0;
+
   static hcloud::RetryPolicy policy() {
     hcloud::RetryPolicy policy;
     policy.deadline = std::chrono::seconds(20);
@@ -105,6 +156,14 @@ class EtcdRig final : public StoreRig {
       : store_(settings(), http_, client, kHost, clock_), other_(settings(), other_http_, client, kHost, clock_) {}
   StateStore& store() override { return store_; }
   StateStore& other() override { return other_; }
+  // The removal is one transaction (kv/txn), held on its way to etcd.
+  bool hold_next_watch_removal() override {
+    http_.hold_next("/v3/kv/txn");
+    return true;
+  }
+  void await_held_removal() override {
+    CHECK(conformance::eventually([&] { return http_.held(); }));
+  }
 
  private:
   static testing::Etcd& etcd() {
@@ -122,7 +181,7 @@ class EtcdRig final : public StoreRig {
   }
 
   std::string service_ = next_service();
-  http::CurlHttpClient http_;
+  HoldingHttpClient http_;
   http::CurlHttpClient other_http_;
   util::SystemClock clock_;
   etcd::EtcdStateStore store_;
@@ -516,6 +575,40 @@ TEMPLATE_TEST_CASE(
   REQUIRE_OK(rig.other().clear_watch(later_watcher));
   CHECK_FALSE(read_watch(rig.store()).has_value());
   REQUIRE_OK(rig.other().clear_watch(later_watcher));  // nothing left to remove
+}
+
+TEMPLATE_TEST_CASE("a watch ending while a later watch replaces its record removes nothing of the later one",
+                   "[state-store][watch-record][race]", WATCH_RECORD_STORE_RIGS) {
+  TestType rig;
+  LockHolder watcher = this_process();
+  watcher.command = "deploy --label 42 --watch 10m";
+  REQUIRE_OK(rig.store().write_watch(
+      {.watched = "42", .fallback = "41", .by = watcher, .until = now_ms() + std::chrono::minutes(10)}));
+
+  // The first watch ends: it reads the record as its own, and its removal is held in flight
+  // while a later watch (another agent's) writes its record.
+  Status cleared;
+  std::thread ending;
+  if (rig.hold_next_watch_removal()) {
+    ending = std::thread([&] { cleared = rig.store().clear_watch(watcher); });
+    rig.await_held_removal();
+  } else {
+    cleared = rig.store().clear_watch(watcher);
+  }
+  LockHolder later_watcher = parent_process();
+  later_watcher.command = "rollback --watch 5m";
+  const WatchRecord later{.watched = "41", .by = later_watcher, .until = now_ms() + std::chrono::minutes(5)};
+  const Status written = rig.other().write_watch(later);
+  if (ending.joinable()) ending.join();
+  REQUIRE_OK(written);
+  REQUIRE_OK(cleared);
+
+  const auto read = read_watch(rig.other());
+  REQUIRE(read.has_value());
+  CHECK(read->watched == "41");
+  check_holder(rig, read->by, later_watcher);
+  REQUIRE_OK(rig.other().clear_watch(later_watcher));
+  CHECK_FALSE(read_watch(rig.store()).has_value());
 }
 
 }  // namespace state_store_conformance

@@ -78,6 +78,19 @@ TEST_CASE("the recovery loop on Hetzner Cloud: create, deploy, roll back, delete
   CHECK(std::string(cJSON_GetObjectItem(bad, "smoke")->valuestring) == "passed");
   CHECK(cJSON_IsTrue(cJSON_GetObjectItem(pool_named(listing, "1"), "live")));
 
+  // A reason labels cannot hold whole (spaces, non-ASCII, 200 characters): the API (here its
+  // contract fake, which refuses what the API refuses) takes its label-safe form, the command
+  // says what was kept, `list` shows that, and history keeps the reason whole (docs/hcloud.md).
+  const std::string reason = "Checkout fails for Z\xc3\xbcrich customers (ticket 4711) " + std::string(150, 'x');
+  const auto marked = rig.run("deploy-pipeline", {"mark-bad", "--label", "2", "--reason", reason});
+  INFO(marked.err);
+  REQUIRE(marked.exit_code == 0);
+  const std::string kept = "Checkout_fails_for_Z_rich_customers_ticket_4711_" + std::string(15, 'x');
+  CHECK_THAT(marked.err, Catch::Contains("the reason of pool 2 is kept in its labels as '" + kept + "'"));
+  const auto relisted = rig.list();
+  CHECK(std::string(cJSON_GetObjectItem(pool_named(relisted, "2"), "verdict_reason")->valuestring) == kept);
+  CHECK_THAT(rig.run("deploy-pipeline", {"history", "--output", "json"}).out, Catch::Contains(reason));
+
   const auto refused = rig.run("create-pipeline", {"delete", "--label", "1"});
   CHECK(refused.exit_code == 3);
   CHECK_THAT(refused.err, Catch::Contains("pool 1 is in the balancer"));

@@ -219,3 +219,53 @@ TEST_CASE("a token that is not a valid token, or an API error that echoes it, ne
   CHECK_THAT(echoed.err, Catch::Contains("rejected token ****"));
   require_absent(echoed, options.token.substr(0, 6));
 }
+
+// A watch check's URL carries a token in its query and credentials in its authority; the check
+// fails (nobody listens), so its URL is in the breach reason, which goes everywhere: progress
+// and error lines (-v), history, the pool's verdict reason, notifications. Everywhere it shows
+// without the credentials and with the query values redacted (util::redact_url).
+TEST_CASE("a watch check's URL shows and is recorded without its credentials and query values",
+          "[e2e][secrets][watch]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  WebhookReceiver webhook(dir.path());
+  const int closed = free_port();
+  const std::string check_url =
+      "http://deploy:pa55w0rd-xyz@127.0.0.1:" + std::to_string(closed) + "/checkout?token=tok-SECRET-123&probe=1";
+  ServiceOptions options;
+  options.pool_size = 1;
+  options.watch = R"({ "interval_ms": 200, "window_s": 2, "min_requests": 1000, "check_failures": 2,
+                       "checks": [ { "name": "checkout", "url": ")" +
+                  check_url + R"(", "timeout_ms": 500 } ] })";
+  options.notify = R"([ { "type": "webhook", "url_env": "HOOK_URL", "timeout_ms": 2000 } ])";
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  const std::vector<std::string> env = {"HOOK_URL=" + webhook.url("/hook?key=hookkey-SECRET-456")};
+  std::vector<ToolResult> results;
+  const auto run = [&](const std::string& tool, std::vector<std::string> arguments) {
+    arguments.insert(arguments.end(), {"--config", config, "--verbose"});
+    results.push_back(run_tool(tool, arguments, env));
+    return results.back();
+  };
+  for (const char* label : {"1", "2"}) REQUIRE(run("create-pipeline", {"run", "--label", label}).exit_code == 0);
+  REQUIRE(run("deploy-pipeline", {"deploy", "--label", "1"}).exit_code == 0);
+  const auto watched = run("deploy-pipeline", {"deploy", "--label", "2", "--watch", "20s"});
+  INFO("stderr: " << watched.err);
+  CHECK(watched.exit_code == 1);
+  const std::string shown =
+      "http://127.0.0.1:" + std::to_string(closed) + "/checkout?token=<redacted>&probe=<redacted>";
+  CHECK_THAT(watched.err, Catch::Contains("rolled back to pool 1 automatically"));
+  CHECK_THAT(watched.err, Catch::Contains("GET " + shown));
+  const auto history = run("deploy-pipeline", {"history", "--output", "json"});
+  CHECK_THAT(history.out, Catch::Contains(shown));
+  const auto listed = run("create-pipeline", {"list", "--output", "json"});
+  CHECK_THAT(listed.out, Catch::Contains(shown));  // pool 2's verdict reason
+  run("deploy-pipeline", {"status"});
+  const auto requests = webhook.wait_for(3);  // deploy, deploy --watch, auto-rollback at least
+
+  for (const std::string secret : {"tok-SECRET-123", "pa55w0rd-xyz", "deploy:pa55", "hookkey-SECRET-456", "probe=1"}) {
+    INFO(secret);
+    for (const auto& result : results) require_absent(result, secret);
+    require_absent_from_files(dir.path() / "state", secret);
+    for (const auto& request : requests) CHECK(request.body.find(secret) == std::string::npos);
+  }
+}

@@ -13,7 +13,7 @@ std::optional<Error> FakeProvider::take_failure(const std::string& kind) {
 }
 
 Result<std::vector<Pool>> FakeProvider::list_pools() {
-  ++lists;
+  ++list_pools_calls;
   if (auto error = take_failure("list_pools")) return *error;
   return pools;
 }

@@ -38,8 +38,10 @@ class FakeProvider final : public Provider {
   Pool& add_unreadable_pool(const std::string& label, int size);
 
   std::vector<Pool> pools;
-  std::vector<std::string> calls;  // every call but list_pools, which is counted in `lists`
-  int lists = 0;
+  std::vector<std::string> calls;
+  // How many times list_pools was called (not in `calls`, whose order tests compare): each is
+  // one API request on a cloud, so tests count the reads a path costs.
+  int list_pools_calls = 0;
   std::map<std::string, Error> fail_next;
   ProviderTiers tier_support{.off = true, .off_is_billed = false, .cold = true};
   // Runs in archive_pool once the image exists, before `before_destroying`: tests change the

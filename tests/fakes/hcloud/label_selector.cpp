@@ -35,13 +35,28 @@ std::vector<std::string> top_level_parts(std::string_view text) {
   return parts;
 }
 
+// A DNS subdomain: labels of 1-63 alphanumerics and '-' (not at either end) joined by dots,
+// 253 characters at most.
+bool dns_subdomain(std::string_view text) {
+  if (text.empty() || text.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = text.find('.', start);
+    const std::string_view label = text.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || label.size() > 63 || !alnum(label.front()) || !alnum(label.back())) return false;
+    if (!std::all_of(label.begin(), label.end(), [](char c) { return alnum(c) || c == '-'; })) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
 }  // namespace
 
+// "name" or "prefix/name": the name 1-63 characters as a value's, the prefix a DNS subdomain.
 bool valid_label_key(std::string_view key) {
   const auto slash = key.find('/');
   if (slash == std::string_view::npos) return name_part(key);
-  const auto prefix = key.substr(0, slash);
-  return !prefix.empty() && prefix.size() <= 253 && name_part(key.substr(slash + 1));
+  return dns_subdomain(key.substr(0, slash)) && name_part(key.substr(slash + 1));
 }
 
 bool valid_label_value(std::string_view value) { return value.empty() || name_part(value); }

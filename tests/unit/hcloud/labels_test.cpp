@@ -17,6 +17,36 @@ TEST_CASE("label values keep what Hetzner accepts", "[hcloud-labels]") {
   }
 }
 
+TEST_CASE("a free-text reason is stored as a value the API accepts, one '_' for each run it cannot hold",
+          "[hcloud-labels]") {
+  CHECK(label_value("automatic: 5xx ratio 0.31 over 10 s") == "automatic_5xx_ratio_0.31_over_10_s");
+  CHECK(label_value("caf\xc3\xa9 cr\xc3\xa8me") == "caf_cr_me");
+  CHECK(label_value("\xe6\x97\xa5\xe6\x9c\xac") == "");  // nothing label-safe: no reason label at all
+  // 200 characters with spaces and non-ASCII: cut to 63, still valid.
+  const std::string reason = "checkout fails for Z\xc3\xbcrich customers since 12:03 (" + std::string(150, 'x') + ")";
+  const auto kept = label_value(reason);
+  CHECK(kept.size() == kMaxLabelValue);
+  CHECK(kept.rfind("checkout_fails_for_Z_rich_customers_since_12_03_xxx", 0) == 0);
+  // A watch breach's reason, as the automatic rollback records it.
+  const std::string breach =
+      "automatic: watch checks failed 2 times in a row: checkout: expected status 200; got no answer: GET "
+      "http://127.0.0.1:9/checkout?token=<redacted>: Couldn't connect to server";
+  for (const auto& text : {reason, breach, std::string(" -.leading and trailing._ "), std::string(300, ' ')}) {
+    INFO(text);
+    CHECK(phoenix::fakes::hcloud::valid_label_value(label_value(text)));
+  }
+  PoolMetadata meta;
+  meta.label = "42";
+  meta.verdict = LiveVerdict::bad;
+  meta.verdict_reason = breach;
+  for (const auto& [key, value] : pool_labels("web", meta, 1, 2)) {
+    INFO(key << "=" << value);
+    CHECK(phoenix::fakes::hcloud::valid_label_value(value));
+  }
+  CHECK(metadata_from_labels(pool_labels("web", meta, 1, 2)).verdict_reason ==
+        "automatic_watch_checks_failed_2_times_in_a_row_checkout_expecte");
+}
+
 TEST_CASE("server names are hostnames", "[hcloud-labels]") {
   CHECK(server_name("web", "42", 3) == "web-42-3");
   CHECK(server_name("Web", "v1.2_rc", 1) == "web-v1-2-rc-1");

@@ -23,3 +23,18 @@ TEST_CASE("a header with a line break is refused before anything is sent, its va
   REQUIRE_FALSE(results[1].ok());
   CHECK(results[1].error().kind == ErrorKind::unavailable);
 }
+
+TEST_CASE("a failed request names its URL without credentials and with its query values redacted", "[http][secrets]") {
+  http::CurlHttpClient client;
+  HttpRequest request;
+  request.url = "http://deploy:pa55w0rd@127.0.0.1:9/checkout?token=tok-secret-42&probe=1";  // nobody listens
+  request.timeout = std::chrono::milliseconds(500);
+  const auto results = client.perform({request});
+  REQUIRE(results.size() == 1);
+  REQUIRE_FALSE(results[0].ok());
+  const std::string& message = results[0].error().message;
+  CHECK_THAT(message, Catch::StartsWith("GET http://127.0.0.1:9/checkout?token=<redacted>&probe=<redacted>: "));
+  for (const char* secret : {"pa55w0rd", "deploy", "tok-secret-42", "probe=1"}) {
+    CHECK(message.find(secret) == std::string::npos);
+  }
+}

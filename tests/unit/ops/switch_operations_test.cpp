@@ -165,7 +165,7 @@ TEST_CASE("a rollback plans its switch from the look it chose the target by: one
   int reads_before_change = -1;
   world.balancer.after_call = [&](fakes::FakeBalancer& balancer, const std::string& /*call*/) {
     if (lists_before_change >= 0) return;
-    lists_before_change = world.provider.lists;
+    lists_before_change = world.provider.list_pools_calls;
     reads_before_change = balancer.member_reads;
   };
   REQUIRE(ops::rollback(world.services, {std::nullopt, "errors", false, false, false}).ok());

@@ -1,6 +1,8 @@
 #include "shared/ops/watch_operations.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <optional>
 
 #include "fakes/fake_services.hpp"
 #include "shared/ops/switch_operations.hpp"
@@ -284,6 +286,31 @@ TEST_CASE("a pool that cannot be marked bad does not keep the automatic rollback
   // Marked once the switch back was done.
   CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
   CHECK_THAT(result.error().message, Catch::Contains("and marked pool 2 bad"));
+}
+
+TEST_CASE("an automatic rollback that marked the breached pool bad costs no further provider read",
+          "[ops][watch][provider-reads]") {
+  WatchRig rig;
+  rig.failing = 4;
+  // The provider reads done when the automatic rollback's end is recorded (its switch is over).
+  std::optional<int> reads_at_rollback_end;
+  rig.world.notifier.on_notify = [&rig, &reads_at_rollback_end](const Notification& notification) {
+    if (notification.action == HistoryAction::auto_rollback && notification.phase == NotificationPhase::end) {
+      reads_at_rollback_end = rig.world.provider.list_pools_calls;
+    }
+  };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 1 automatically in"));
+  CHECK_THAT(result.error().message, Catch::EndsWith("and marked pool 2 bad"));
+  CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
+  CHECK_THAT(pool_named(rig.world, "2").meta.verdict_reason, Catch::StartsWith("automatic: 5xx ratio 0.40"));
+  // The rollback marked pool 2 itself, once: nothing after it lists the pools again.
+  REQUIRE(reads_at_rollback_end.has_value());
+  CHECK(rig.world.provider.list_pools_calls == *reads_at_rollback_end);
+  const auto marks = std::count_if(rig.world.provider.calls.begin(), rig.world.provider.calls.end(),
+                                   [](const std::string& call) { return call.starts_with("update_metadata 2 "); });
+  CHECK(marks == 1);
 }
 
 TEST_CASE("a breach is marked bad from the provider alone when the balancer cannot be read", "[ops][watch]") {

@@ -14,8 +14,35 @@ TEST_CASE("registered secrets never leave in clear", "[redact]") {
 }
 
 TEST_CASE("credentials in URLs are removed", "[redact]") {
-  CHECK(redact("GET https://user:pass@ci.example/api") == "GET https://****@ci.example/api");
+  CHECK(redact("GET https://user:pass@ci.example/api") == "GET https://ci.example/api");
+  CHECK(redact("GET https://token@ci.example?x=1 failed") == "GET https://ci.example?x=1 failed");
   CHECK(redact("https://ci.example/a@b") == "https://ci.example/a@b");
+  CHECK(redact("'http://a:b@one.example' and http://c:d@two.example:8080/x") ==
+        "'http://one.example' and http://two.example:8080/x");
+}
+
+TEST_CASE("a URL Phoenix shows or records has no userinfo and no query values", "[redact]") {
+  // Userinfo: gone entirely, with or without a password.
+  CHECK(redact_url("https://user:pa55@shop.example/health") == "https://shop.example/health");
+  CHECK(redact_url("https://deploy@shop.example:8443/health") == "https://shop.example:8443/health");
+  // Query values: hidden, names kept; empty values have nothing to hide.
+  CHECK(redact_url("https://shop.example/health?token=abc123&probe=1") ==
+        "https://shop.example/health?token=<redacted>&probe=<redacted>");
+  CHECK(redact_url("https://shop.example/health?empty=&flag") == "https://shop.example/health?empty=&flag=<redacted>");
+  CHECK(redact_url("https://shop.example/?a=1&&b=x=y") == "https://shop.example/?a=<redacted>&&b=<redacted>");
+  CHECK(redact_url("https://shop.example?sig=abc") == "https://shop.example?sig=<redacted>");
+  // A fragment can carry a token too.
+  CHECK(redact_url("https://shop.example/cb#access_token=abc") == "https://shop.example/cb#<redacted>");
+  CHECK(redact_url("https://u:p@shop.example/x?t=1#f") == "https://shop.example/x?t=<redacted>#<redacted>");
+  // Nothing to hide: unchanged.
+  CHECK(redact_url("https://shop.example/health") == "https://shop.example/health");
+  CHECK(redact_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080/");
+  CHECK(redact_url("https://shop.example/path?") == "https://shop.example/path?");
+  // An '@' in the path is no userinfo.
+  CHECK(redact_url("https://shop.example/a@b?k=v") == "https://shop.example/a@b?k=<redacted>");
+  // A path alone (a smoke check's): its query is hidden the same way.
+  CHECK(redact_url("/health?token=abc") == "/health?token=<redacted>");
+  CHECK(redact_url("") == "");
 }
 
 TEST_CASE("printable redacts before it cuts or escapes, so no part of a secret shows", "[redact]") {
