@@ -31,9 +31,13 @@ struct SwitchJob {
   bool dry_run = false;
   bool automatic = false;           // a watch's rollback: recorded as auto-rollback
   bool defer_good_verdict = false;  // a watched deploy: the replaced pool is judged after the watch
-  // A dry run of a rollback: the pools the real run marks bad before it plans, so the plan shown
-  // is the one it would run (a bad pool does not stay hot).
+  // A rollback: the pools it marks bad before it plans. Planned as bad whether or not the mark
+  // was written (a dry run writes none; an automatic rollback switches back even when it could
+  // not write it), so a pool rolled back from never stays hot.
   std::vector<std::string> planned_as_bad;
+  bool by_repair = false;  // repair finishing another operation's switch: repair finishes it again
+  // The watch that follows the switch: the command that finishes a half-done switch needs it too.
+  std::optional<std::chrono::seconds> watch;
 };
 
 struct Observation {
@@ -200,9 +204,10 @@ std::string stopped_state(const SwitchJob& job, const SwitchPlan& plan, std::siz
 // repair': after a watch's automatic rollback, re-running the watched command would deploy the
 // breached pool again, and re-running 'repair --revert' would revert the revert.
 std::string finish_command(const SwitchJob& job) {
-  if (job.automatic || job.operation == Operation::repair) return "deploy-pipeline repair";
-  if (job.operation == Operation::rollback) return "deploy-pipeline rollback";
-  return "deploy-pipeline deploy --label " + job.request.target + (job.request.force ? " --force" : "");
+  if (job.automatic || job.by_repair || job.operation == Operation::repair) return "deploy-pipeline repair";
+  const std::string watch = job.watch ? " --watch " + std::to_string(job.watch->count()) + "s" : "";
+  if (job.operation == Operation::rollback) return "deploy-pipeline rollback" + watch;
+  return "deploy-pipeline deploy --label " + job.request.target + (job.request.force ? " --force" : "") + watch;
 }
 
 // How to finish a switch that stopped half done because of `why`: a lost deploy lock is someone
@@ -916,7 +921,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
     return switch_to(services, {.operation = Operation::rollback,
                                 .request = {.target = interrupted->target, .force = true},
                                 .reason = interrupted->reason,
-                                .dry_run = options.dry_run});
+                                .dry_run = options.dry_run,
+                                .watch = options.dry_run ? std::nullopt : options.watch});
   }
   // The switch plans from this same look (taken under the lock; only the verdicts marked below
   // change before it plans), so a rollback reads the pools and the balancer once.
@@ -948,15 +954,15 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
       marked_bad = listed_labels(observation.pools, choice.from);
     }
   }
-  auto switched =
-      switch_to(services,
-                {.operation = Operation::rollback,
-                 .request = {.target = choice.target, .force = force},
-                 .reason = reason,
-                 .dry_run = options.dry_run,
-                 .automatic = options.automatic,
-                 .planned_as_bad = options.dry_run ? util::split(choice.from, ',') : std::vector<std::string>{}},
-                std::move(observation));
+  auto switched = switch_to(services,
+                            {.operation = Operation::rollback,
+                             .request = {.target = choice.target, .force = force},
+                             .reason = reason,
+                             .dry_run = options.dry_run,
+                             .automatic = options.automatic,
+                             .planned_as_bad = util::split(choice.from, ','),
+                             .watch = options.dry_run ? std::nullopt : options.watch},
+                            std::move(observation));
   if (switched) switched->marked_bad = std::move(marked_bad);
   return switched;
 }
@@ -1024,7 +1030,8 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
     auto result = switch_to(services, {.operation = Operation::deploy,
                                        .request = {.target = options.label, .force = options.force},
                                        .dry_run = options.dry_run,
-                                       .defer_good_verdict = watched});
+                                       .defer_good_verdict = watched,
+                                       .watch = watched ? options.watch : std::nullopt});
     if (result && watched) {
       record_watch(services, watch_record, *options.watch, Operation::deploy,
                    "deploy --label " + options.label + watch_words(*options.watch))(*result);
@@ -1094,7 +1101,8 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
     return switch_to(services, {.operation = interrupted->operation,
                                 .request = {.target = interrupted->target, .force = true},
                                 .reason = interrupted->reason,
-                                .dry_run = options.dry_run});
+                                .dry_run = options.dry_run,
+                                .by_repair = true});
   }
   PHX_TRY_ASSIGN(const auto observation, observe(services));
   const auto live = live_labels(observation.members);

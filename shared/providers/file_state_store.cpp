@@ -49,7 +49,13 @@ Result<std::optional<LockHolder>> FileStateStore::read_lock() {
   std::error_code ec;
   if (!fs::exists(lock_path(), ec)) return std::optional<LockHolder>{};
   auto text = util::read_file(lock_path());
-  if (!text) return std::optional<LockHolder>{};  // released between the check and the read
+  if (!text) {
+    // Released between the check and the read; otherwise a lock there that cannot be read (a
+    // directory, no permission, an I/O error) still holds: acquire_lock refuses it as it does
+    // an unreadable record, so every reader must see it too.
+    if (!fs::exists(lock_path(), ec)) return std::optional<LockHolder>{};
+    return text.error().context("the lock file " + lock_path().string() + " cannot be read");
+  }
   auto document = util::parse_json(*text, lock_path().string());
   if (!document) return document.error();
   auto holder = records::lock_holder_from_json(document->get());

@@ -561,6 +561,36 @@ TEST_CASE("a half-done repair --revert names 'deploy-pipeline repair', which fin
   CHECK_FALSE(world.state.intent.has_value());
 }
 
+TEST_CASE("a half-done repair of an interrupted deploy names 'deploy-pipeline repair', not the deploy",
+          "[ops][repair][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "2"}).ok());
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  auto finishing = ops::repair(world.services, {});
+  REQUIRE_FALSE(finishing.ok());
+  // Nobody gave --force: repair finishes it (with the force a finish needs) without one.
+  CHECK_THAT(finishing.error().message, Catch::Contains("; 'deploy-pipeline repair' finishes it: "));
+  CHECK_THAT(finishing.error().message, !Catch::Contains("--force"));
+  REQUIRE(ops::repair(world.services, {}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
+
+TEST_CASE("a half-done watched deploy names the command with its watch", "[ops][deploy][watch][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("1");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  auto watched = ops::deploy(world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(watched.ok());
+  CHECK_THAT(watched.error().message,
+             Catch::Contains("; 'deploy-pipeline deploy --label 2 --watch 30s' finishes it: "));
+}
+
 TEST_CASE("a switch that lost its deploy lock says to finish it once the lock is free", "[ops][deploy][lock]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);

@@ -271,6 +271,7 @@ void after_breach(WatchRig& rig, std::function<void(FakeBalancer&)> then) {
 
 TEST_CASE("a pool that cannot be marked bad does not keep the automatic rollback from switching back", "[ops][watch]") {
   WatchRig rig;
+  rig.world.config.retention_hot = 1;
   rig.failing = 4;
   bool armed = false;
   after_breach(rig, [&](FakeBalancer& /*balancer*/) {
@@ -283,6 +284,9 @@ TEST_CASE("a pool that cannot be marked bad does not keep the automatic rollback
   CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 1 automatically"));
   CHECK(rig.world.reporter.saw("could not mark pool 2 bad (provider API down); switching back first"));
   CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  // Planned as the bad pool it is, though not marked yet: taken out, not kept hot.
+  CHECK(rig.world.balancer.state.count("2:1") == 0);
+  CHECK(rig.world.balancer.state.count("2:2") == 0);
   // Marked once the switch back was done.
   CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
   CHECK_THAT(result.error().message, Catch::Contains("and marked pool 2 bad"));

@@ -1,6 +1,7 @@
 #include "shared/providers/file_state_store.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "fakes/fake_clock.hpp"
 #include "shared/util/files.hpp"
@@ -32,6 +33,20 @@ TEST_CASE("the deploy lock is exclusive and names its holder", "[state-store][lo
   REQUIRE(store.release_lock(request_by(me, clock).holder).ok());
   CHECK_FALSE(store.read_lock()->has_value());
   CHECK(store.acquire_lock(request_by(me, clock)).ok());
+}
+
+TEST_CASE("a lock file that is there but cannot be read is an error to every reader, not a free lock",
+          "[state-store][lock]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock);
+  std::filesystem::create_directories(dir.path() / "web" / "deploy.lock");  // not a file: read_file fails
+  const auto read = store.read_lock();
+  REQUIRE_FALSE(read.ok());
+  CHECK_THAT(read.error().message, Catch::Contains("deploy.lock cannot be read"));
+  // As acquire_lock has it: refused, never taken as free.
+  const auto taken = store.acquire_lock(request_by(::getpid(), clock));
+  REQUIRE_FALSE(taken.ok());
 }
 
 TEST_CASE("a lock whose holder died is stale, and only --break-lock takes it over", "[state-store][lock]") {
