@@ -163,9 +163,10 @@ Status check_lock_takeover(const LockHolder& holder, const std::optional<std::st
                  ErrorCode::lock_held};
   }
   if (!break_lock) {
+    // An unreadable record names no holder (a default one would read "pid 0 since 1970").
+    const std::string held_by = holder.host.empty() ? "" : " (held by " + holder.describe() + ")";
     return Error{ErrorKind::refused,
-                 "the deploy lock is stale: " + *stale + " (held by " + holder.describe() +
-                     "); re-run with --break-lock to take it over",
+                 "the deploy lock is stale: " + *stale + held_by + "; re-run with --break-lock to take it over",
                  ErrorCode::lock_held};
   }
   return {};
