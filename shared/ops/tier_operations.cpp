@@ -8,6 +8,7 @@
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/watch_record.hpp"
+#include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -187,6 +188,19 @@ void record_wake(Services& services, const Pool& woken, Tier from, long long ms,
 
 }  // namespace
 
+// A stop asked for while a pool wakes (SIGINT, SIGTERM: a cancelled CI job) ends the command
+// between the wake's phases rather than after the smoke test. The pool keeps its pending
+// verdict, as after a killed agent, so the next switch to it checks it again.
+Status stop_while_waking(Services& services, const std::string& label, const char* where) {
+  if (!services.stop_requested || !services.stop_requested()) return {};
+  return Error{ErrorKind::failed,
+               std::string("stopped by ") + util::interrupt_signal_name() + " while waking pool " + label + " (" +
+                   where +
+                   "); nothing was switched, and its smoke verdict stays pending: the next deploy of it checks it "
+                   "again",
+               ErrorCode::interrupted};
+}
+
 Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label) {
   const Pool* pool = find_pool(pools, label);
   if (pool == nullptr || pool->tier() == Tier::running) return false;
@@ -213,12 +227,14 @@ Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& poo
     undo_pending_if_nothing_runs(services, label, pool->meta.smoke);
     return started_servers.error().context("waking pool " + label + "; nothing was switched");
   }
+  PHX_TRY(stop_while_waking(services, label, "its servers were started"));
   auto checked = check_woken(services, label, from);
   if (!checked) {
     undo_pending_if_nothing_runs(services, label, pool->meta.smoke);
     return checked.error();
   }
   const Pool woken = std::move(*checked);
+  PHX_TRY(stop_while_waking(services, label, "before its smoke test"));
   PHX_TRY_ASSIGN(const auto report, smoke_test(services, label));
   if (!report.passed()) {
     return Error{ErrorKind::failed, "pool " + label + " failed its smoke test after waking it from " + to_string(from) +

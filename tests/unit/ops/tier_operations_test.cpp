@@ -320,6 +320,26 @@ TEST_CASE("a wake cut short leaves the pool's smoke verdict pending: nothing unc
   CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
 }
 
+TEST_CASE("a stop asked for while a pool wakes ends the deploy before its smoke test; nothing is switched",
+          "[ops][tiers][wake][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  add_cold(world.provider, "2", 2, 20);
+  world.make_live("1");
+  bool stop = false;
+  world.provider.on_restored = [&stop] { stop = true; };  // SIGTERM while the servers come back
+  world.services.stop_requested = [&stop] { return stop; };
+  const auto stopped = ops::deploy(world.services, {.label = "2"});
+  world.provider.on_restored = nullptr;
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().is(ErrorCode::interrupted));
+  CHECK_THAT(stopped.error().message, Catch::Contains("while waking pool 2 (its servers were started)"));
+  CHECK(world.http.batches.empty());  // no smoke test ran
+  CHECK(pool_of(world, "2").meta.smoke == SmokeVerdict::pending);
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK(world.balancer.calls.empty());
+}
+
 TEST_CASE("a wake that fails before any server runs puts the smoke verdict back: the pool stays a rollback target",
           "[ops][tiers][wake][faults]") {
   FakeWorld world;
