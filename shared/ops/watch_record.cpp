@@ -44,8 +44,7 @@ std::optional<std::string> watch_record_staleness(const Services& services, cons
 
 std::string unreadable_watch_record_remedy() {
   return "if no watched deploy or rollback is running (a 'deploy-pipeline deploy' or 'rollback' with --watch; "
-         "'deploy-pipeline history' names the last switch and its job), remove the record it names and run the "
-         "command again";
+         "'deploy-pipeline history' names the last switch and its job), remove the record it names";
 }
 
 Result<std::optional<WatchRecord>> watch_in_force(Services& services) {
@@ -56,7 +55,8 @@ Result<std::optional<WatchRecord>> watch_in_force(Services& services) {
     if (why.retryable()) return why.context("reading the record of a running watch");
     return Error{why.kind,
                  "cannot read the record of a running watch (" + why.message +
-                     "), so which pools a running watch needs is unknown; " + unreadable_watch_record_remedy(),
+                     "), so which pools a running watch needs is unknown; " + unreadable_watch_record_remedy() +
+                     " and run the command again",
                  why.code};
   }
   if (!read->has_value()) return std::optional<WatchRecord>{};
