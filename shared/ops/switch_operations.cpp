@@ -214,8 +214,9 @@ std::string finish_command(const SwitchJob& job) {
 // else's until it is free again.
 std::string how_to_finish(const SwitchJob& job, const Error& why) {
   return "'" + finish_command(job) + "' finishes it" +
-         (why.is(ErrorCode::lock_held) ? " once the deploy lock is free ('deploy-pipeline status' names its holder)"
-                                       : "");
+         (why.is(ErrorCode::lock_held)
+              ? " once the deploy lock is free ('deploy-pipeline status' names its holder, if any)"
+              : "");
 }
 
 // Whether every balancer shows exactly the target live after the last step. When one reloaded

@@ -9,6 +9,15 @@
 using namespace phoenix;
 using namespace phoenix::fakes;
 
+namespace {
+// Pools 1 and 2 (2 the newer), one server each, `live` routed: where most switch tests start.
+void two_pools(FakeWorld& world, const std::string& live) {
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live(live);
+}
+}  // namespace
+
 TEST_CASE("deploy takes the lock, records intent per step, switches, and records history", "[ops][deploy]") {
   FakeWorld world;
   world.provider.add_pool("1", 2, 20);
@@ -84,9 +93,7 @@ TEST_CASE("an unhealthy pool is taken out again and the old one keeps serving", 
 
 TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[ops][deploy][crash]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 20);
-  world.provider.add_pool("2", 1, 10);
-  world.make_live("1");
+  two_pools(world, "1");
   // Draining the old pool fails for good (not a balancer that changed under us): the switch
   // stops there, with both pools admitted.
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
@@ -110,9 +117,7 @@ TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[o
 
 TEST_CASE("dry run plans without the lock and changes nothing", "[ops][deploy]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 20);
-  world.provider.add_pool("2", 1, 10);
-  world.make_live("1");
+  two_pools(world, "1");
   auto result = ops::deploy(world.services, {"2", false, true, false});
   REQUIRE(result.ok());
   CHECK(result->dry_run);
@@ -211,9 +216,7 @@ TEST_CASE("a rollback's dry run with an interrupted rollback pending shows the o
 
 TEST_CASE("a rollback's dry run does not take a switch in progress for an interrupted one", "[ops][rollback]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("2");
+  two_pools(world, "2");
   // Another command is rolling back to 1 right now: its intent is written, its lock held. The
   // real rollback would be refused (lock_busy), so the dry run is too, with the holder named.
   world.state.intent = Intent{.operation = Operation::rollback, .target = "1", .from = {"2"}, .reason = "r"};
@@ -235,9 +238,7 @@ TEST_CASE("a rollback's dry run does not take a switch in progress for an interr
 TEST_CASE("a dry run with a stale lock is refused as the real run is, and leaves the lock alone",
           "[ops][rollback][deploy][lock]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("2");
+  two_pools(world, "2");
   const LockHolder stale{
       .host = "agent-7", .pid = 4242, .job = "", .command = "deploy --label 0", .since = world.clock.wall_now()};
   world.state.lock = stale;
@@ -268,9 +269,7 @@ TEST_CASE("a dry run with a stale lock is refused as the real run is, and leaves
 
 TEST_CASE("a dry run while a freeze holds is refused as the real run is", "[ops][deploy][freeze]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("1");
+  two_pools(world, "1");
   world.state.freeze = Freeze{.reason = "release freeze", .all = false, .by = "alice", .job = "", .since = {}};
   const auto real = ops::deploy(world.services, {.label = "2"});
   const auto dry = ops::deploy(world.services, {.label = "2", .dry_run = true});
@@ -284,9 +283,7 @@ TEST_CASE("a dry run while a freeze holds is refused as the real run is", "[ops]
 
 TEST_CASE("repair keeps the pool the last switch made live and removes the others", "[ops][repair]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("1");
+  two_pools(world, "1");
   world.make_live("2");  // someone enabled pool 2 by hand
   world.state.events.push_back({.at = world.clock.wall_now(),
                                 .action = HistoryAction::deploy,
@@ -304,9 +301,7 @@ TEST_CASE("repair keeps the pool the last switch made live and removes the other
 
 TEST_CASE("status reports mixed state and interrupted operations", "[ops][status]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("1");
+  two_pools(world, "1");
   world.make_live("2");
   world.balancer.put_live("9:1", "10.9.9.9:80");
   Intent intent;
@@ -331,9 +326,7 @@ TEST_CASE("status reports mixed state and interrupted operations", "[ops][status
 
 TEST_CASE("a deploy plans again when a reload undid its steps, and still ends consistent", "[ops][deploy][reload]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 20);
-  world.provider.add_pool("2", 1, 10);
-  world.make_live("1");
+  two_pools(world, "1");
   bool reloaded = false;
   world.balancer.after_call = [&](FakeBalancer& balancer, const std::string& call) {
     if (call == "admit 2:1" && !reloaded) {
@@ -354,9 +347,7 @@ TEST_CASE("a deploy plans again when a reload undid its steps, and still ends co
 
 TEST_CASE("a balancer that fails a change once is re-observed and the switch goes on", "[ops][deploy]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 20);
-  world.provider.add_pool("2", 1, 10);
-  world.make_live("1");
+  two_pools(world, "1");
   world.balancer.fail_next["drain"] = Error{ErrorKind::unavailable, "HAProxy closed the connection"};
   REQUIRE(ops::deploy(world.services, {"2", false, false, false}).ok());
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
@@ -364,9 +355,7 @@ TEST_CASE("a balancer that fails a change once is re-observed and the switch goe
 
 TEST_CASE("a balancer that keeps failing ends the switch after three attempts, intent kept", "[ops][deploy]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 20);
-  world.provider.add_pool("2", 1, 10);
-  world.make_live("1");
+  two_pools(world, "1");
   world.balancer.fail_always["drain"] = Error{ErrorKind::unavailable, "closed"};
   auto result = ops::deploy(world.services, {"2", false, false, false});
   REQUIRE_FALSE(result.ok());
@@ -379,9 +368,7 @@ TEST_CASE("a balancer that keeps failing ends the switch after three attempts, i
 
 TEST_CASE("status reports a running balancer that differs from what a restart would bring back", "[ops][status]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("2");
+  two_pools(world, "2");
   world.balancer.durable = world.balancer.members().value();  // in step
   auto report = ops::status(world.services);
   REQUIRE(report.ok());
@@ -510,9 +497,7 @@ TEST_CASE("repair finishes an interrupted deploy by default", "[ops][interrupt]"
 TEST_CASE("a rollback's dry run shows the plan the rollback runs: the pool it marks bad does not stay hot",
           "[ops][rollback][dry-run]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 20);
-  world.provider.add_pool("2", 1, 10);
-  world.make_live("1");
+  two_pools(world, "1");
   REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
   auto dry = ops::rollback(world.services, {.reason = "2 is broken", .dry_run = true});
   REQUIRE(dry.ok());
@@ -529,9 +514,7 @@ TEST_CASE("a rollback's dry run shows the plan the rollback runs: the pool it ma
 // run again would revert the revert).
 TEST_CASE("a half-done rollback names 'deploy-pipeline rollback', which finishes it", "[ops][rollback][crash]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("2");
+  two_pools(world, "2");
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
   auto first = ops::rollback(world.services, {.to = "1", .reason = "errors"});
   REQUIRE_FALSE(first.ok());
@@ -545,9 +528,7 @@ TEST_CASE("a half-done rollback names 'deploy-pipeline rollback', which finishes
 
 TEST_CASE("a half-done repair --revert names 'deploy-pipeline repair', which finishes it", "[ops][repair][crash]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("1");
+  two_pools(world, "1");
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
   REQUIRE_FALSE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 and 2 both live
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
@@ -564,9 +545,7 @@ TEST_CASE("a half-done repair --revert names 'deploy-pipeline repair', which fin
 TEST_CASE("a half-done repair of an interrupted deploy names 'deploy-pipeline repair', not the deploy",
           "[ops][repair][crash]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("1");
+  two_pools(world, "1");
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
   REQUIRE_FALSE(ops::deploy(world.services, {.label = "2"}).ok());
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
@@ -581,9 +560,7 @@ TEST_CASE("a half-done repair of an interrupted deploy names 'deploy-pipeline re
 
 TEST_CASE("a half-done watched deploy names the command with its watch", "[ops][deploy][watch][crash]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("1");
+  two_pools(world, "1");
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
   auto watched = ops::deploy(world.services, {.label = "2", .watch = std::chrono::seconds(30)});
   REQUIRE_FALSE(watched.ok());
@@ -593,9 +570,7 @@ TEST_CASE("a half-done watched deploy names the command with its watch", "[ops][
 
 TEST_CASE("a switch that lost its deploy lock says to finish it once the lock is free", "[ops][deploy][lock]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.make_live("1");
+  two_pools(world, "1");
   // Another command broke the lock and took it over after the first step.
   world.balancer.after_call = [&world](FakeBalancer& /*balancer*/, const std::string& call) {
     if (call.rfind("add_standby", 0) == 0)
