@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -66,10 +67,14 @@ std::string cell(const Switch& result) {
          std::to_string(result.requests) + ")";
 }
 
+// A failed step ends the run by an exception, not exit(): on the way out the destructors stop
+// the HAProxy, the servers and the prober it started, by pid, and remove its directories.
+struct BenchFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 void require(bool condition, const std::string& what) {
-  if (condition) return;
-  std::fprintf(stderr, "phoenix-bench-e2e: %s\n", what.c_str());
-  std::exit(1);
+  if (!condition) throw BenchFailure(what);
 }
 
 void run_ok(const std::string& tool, const std::vector<std::string>& arguments) {
@@ -803,10 +808,7 @@ int bench_create(const std::vector<int>& sizes) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const std::vector<std::string> arguments(argv + 1, argv + argc);
+int run(const std::vector<std::string>& arguments) {
   if (arguments.size() == 3 && arguments[1] == "--sizes") {
     if (arguments[0] == "switch") return bench_switch(parse_sizes(arguments[2]));
     if (arguments[0] == "create") return bench_create(parse_sizes(arguments[2]));
@@ -845,4 +847,15 @@ int main(int argc, char** argv) {
                "       phoenix-bench-e2e startup --pools N\n"
                "       phoenix-bench-e2e history --events N\n");
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::exception& failure) {  // BenchFailure, or the harness's own
+    std::fprintf(stderr, "phoenix-bench-e2e: %s\n", failure.what());
+    return 1;
+  }
 }
