@@ -76,6 +76,18 @@ std::optional<std::string> FileStateStore::staleness(const LockHolder& holder, s
   return staleness_seen_from(this_host_, clock_, holder, stale_after);
 }
 
+// A lock taken over replaces the file by rename, which a directory in its place refuses: that
+// (empty) directory goes first, so --break-lock does what the refusal said it would.
+Status FileStateStore::clear_unreadable_lock() const {
+  std::error_code ec;
+  if (!fs::is_directory(lock_path(), ec)) return {};
+  if (fs::remove(lock_path(), ec) && !ec) return {};
+  return Error{ErrorKind::refused, "cannot take over the deploy lock: " + lock_path().string() +
+                                       " is a directory that cannot be removed (" +
+                                       (ec ? ec.message() : std::string("not empty")) +
+                                       "); remove it by hand once no deploy or rollback runs"};
+}
+
 Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
   PHX_TRY(util::make_directories(directory_));
   auto guard = util::FileLock::acquire(directory_ / "deploy.lock.guard");
@@ -97,6 +109,7 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
     stale = staleness(holder, request.stale_after);
   }
   PHX_TRY(check_lock_takeover(holder, stale, request.break_lock));
+  PHX_TRY(clear_unreadable_lock());
   PHX_TRY(util::write_file_atomic(lock_path(), record));
   LockOutcome outcome;
   outcome.taken_over = holder;

@@ -51,6 +51,8 @@ class FileStateStore final : public StateStore {
     std::optional<HistoryEvent> last_switch;
   };
   std::filesystem::path lock_path() const { return directory_ / "deploy.lock"; }
+  // Removes an empty directory standing where the lock file belongs (see acquire_lock).
+  Status clear_unreadable_lock() const;
   std::filesystem::path intent_path() const { return directory_ / "intent.json"; }
   std::filesystem::path progress_path() const { return directory_ / "intent-progress.json"; }
   std::filesystem::path freeze_path() const { return directory_ / "freeze.json"; }

@@ -47,6 +47,11 @@ TEST_CASE("a lock file that is there but cannot be read is an error to every rea
   // As acquire_lock has it: refused, never taken as free.
   const auto taken = store.acquire_lock(request_by(::getpid(), clock));
   REQUIRE_FALSE(taken.ok());
+  // --break-lock, as the refusal says, takes it over: the directory is not in the way.
+  const auto broken = store.acquire_lock(request_by(::getpid(), clock, true));
+  REQUIRE(broken.ok());
+  REQUIRE(store.read_lock().ok());
+  CHECK(store.read_lock()->has_value());
 }
 
 TEST_CASE("a lock whose holder died is stale, and only --break-lock takes it over", "[state-store][lock]") {
