@@ -138,11 +138,4 @@ const Pool* find_pool(const std::vector<Pool>& pools, std::string_view label) {
   return nullptr;
 }
 
-Pool* find_pool(std::vector<Pool>& pools, std::string_view label) {
-  for (auto& pool : pools) {
-    if (pool.meta.label == label) return &pool;
-  }
-  return nullptr;
-}
-
 }  // namespace phoenix

@@ -106,6 +106,5 @@ std::string describe_unreadable(const Pool& pool);
 // Newest first by creation time, then by label for a stable order.
 void sort_newest_first(std::vector<Pool>& pools);
 const Pool* find_pool(const std::vector<Pool>& pools, std::string_view label);
-Pool* find_pool(std::vector<Pool>& pools, std::string_view label);
 
 }  // namespace phoenix

@@ -33,24 +33,24 @@ std::vector<BalancerEntry> balancers_of(Services& services) {
   return entries;
 }
 
-Result<std::vector<BalancerMembers>> read_every_balancer(Services& services) {
-  std::vector<BalancerMembers> read;
-  for (const auto& entry : balancers_of(services)) {
-    auto members = entry.balancer->members();
-    if (!members) return entry.name_in(members.error());
-    read.push_back({entry, std::move(*members), {}});
-  }
-  return read;
+namespace {
+
+// A look without the instance: one read of the members.
+Result<BalancerSnapshot> members_only(Balancer& balancer) {
+  PHX_TRY_ASSIGN(auto members, balancer.members());
+  return BalancerSnapshot{.instance = "", .members = std::move(members)};
 }
 
-Result<std::vector<BalancerMembers>> snapshot_every_balancer(Services& services) {
-  std::vector<BalancerMembers> read;
+}  // namespace
+
+Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read) {
+  std::vector<BalancerMembers> all;
   for (const auto& entry : balancers_of(services)) {
-    auto snapshot = entry.balancer->snapshot();
-    if (!snapshot) return entry.name_in(snapshot.error());
-    read.push_back({entry, std::move(snapshot->members), std::move(snapshot->instance)});
+    auto look = read == BalancerRead::snapshot ? entry.balancer->snapshot() : members_only(*entry.balancer);
+    if (!look) return entry.name_in(look.error());
+    all.push_back({entry, std::move(look->members), std::move(look->instance)});
   }
-  return read;
+  return all;
 }
 
 std::vector<Member> all_members(const std::vector<BalancerMembers>& balancers) {

@@ -31,16 +31,16 @@ std::vector<BalancerEntry> balancers_of(Services& services);
 struct BalancerMembers {
   BalancerEntry entry;
   std::vector<Member> members;
-  std::string instance;  // read with the members by snapshot_every_balancer; "" otherwise
+  std::string instance;  // read with the members with BalancerRead::snapshot; "" otherwise
 };
+
+// How read_every_balancer reads each balancer: its members, or its instance and members in one
+// look (Balancer::snapshot, what a switch plans from).
+enum class BalancerRead { members, snapshot };
 
 // Every balancer's members, read in order. The first that cannot be read ends it with its
 // error, naming the balancer (an unreachable one stops the command: exit 4).
-Result<std::vector<BalancerMembers>> read_every_balancer(Services& services);
-
-// Every balancer's instance and members (Balancer::snapshot), read in order, with the errors of
-// read_every_balancer.
-Result<std::vector<BalancerMembers>> snapshot_every_balancer(Services& services);
+Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read = BalancerRead::members);
 
 // The members of every balancer in one list (a pool is live when any balancer routes to it).
 std::vector<Member> all_members(const std::vector<BalancerMembers>& balancers);

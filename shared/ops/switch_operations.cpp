@@ -46,18 +46,12 @@ struct Observation {
   std::vector<BalancerMembers> balancers;
 };
 
-Result<Observation> observe(Services& services) {
+// The pools and every balancer. What a switch plans from reads each balancer with its instance
+// (BalancerRead::snapshot, one exchange each), so a reload after this look shows as a changed
+// instance at the end.
+Result<Observation> observe(Services& services, BalancerRead read = BalancerRead::members) {
   PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
-  PHX_TRY_ASSIGN(auto balancers, read_every_balancer(services));
-  auto members = all_members(balancers);
-  return Observation{.pools = std::move(pools), .members = std::move(members), .balancers = std::move(balancers)};
-}
-
-// What a switch plans from: observe(), each balancer read with its instance (one exchange per
-// balancer), so that a reload after this look shows as a changed instance at the end.
-Result<Observation> observe_for_switch(Services& services) {
-  PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
-  PHX_TRY_ASSIGN(auto balancers, snapshot_every_balancer(services));
+  PHX_TRY_ASSIGN(auto balancers, read_every_balancer(services, read));
   auto members = all_members(balancers);
   return Observation{.pools = std::move(pools), .members = std::move(members), .balancers = std::move(balancers)};
 }
@@ -432,13 +426,13 @@ Status plan_every_balancer(Services& services, const SwitchJob& job, const Obser
   return {};
 }
 
-// One plan-and-execute pass of a switch, from `first` (the caller's observe_for_switch, taken
+// One plan-and-execute pass of a switch, from `first` (the caller's look for a switch, taken
 // under the same lock) or from a look of its own. The caller holds the deploy lock.
 Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_point started,
               std::optional<Observation> first) {
   const std::string& target = job.request.target;
   const auto elapsed = [&] { return util::elapsed_ms(started, services.clock.now()); };
-  auto observation = first ? Result<Observation>(std::move(*first)) : observe_for_switch(services);
+  auto observation = first ? Result<Observation>(std::move(*first)) : observe(services, BalancerRead::snapshot);
   if (!observation) return finished(observation.error());
   std::vector<BalancerRun> runs;
   for (const auto& read : observation->balancers) {
@@ -539,17 +533,16 @@ std::vector<std::string> listed_labels(const std::vector<Pool>& pools, const std
   return listed;
 }
 
-// Marks the pools `labels` (comma-separated) bad in the provider and in `pools`, which then
-// stay what a fresh list would show.
-Status mark_bad(Services& services, std::vector<Pool>& pools, const std::string& labels, const std::string& reason) {
+// Marks the pools `labels` (comma-separated) that `pools` lists bad in the provider.
+Status mark_bad(Services& services, const std::vector<Pool>& pools, const std::string& labels,
+                const std::string& reason) {
   for (const auto& label : util::split(labels, ',')) {
-    Pool* from = find_pool(pools, label);
+    const Pool* from = find_pool(pools, label);
     if (from == nullptr) continue;
     PoolMetadata meta = from->meta;
     meta.verdict = LiveVerdict::bad;
     meta.verdict_reason = reason;
     PHX_TRY(services.provider.update_metadata(meta));
-    from->meta = std::move(meta);
     services.reporter.step("marked pool " + label + " bad: " + reason);
   }
   return {};
@@ -656,10 +649,8 @@ std::string mark_breached_bad(Services& services, const Breach& breach, const Re
   Status marked = pools ? Status() : Status(pools.error());
   const Pool* pool = pools ? find_pool(*pools, breach.target) : nullptr;
   if (pools && pool == nullptr) marked = Error{ErrorKind::failed, "the provider does not list it"};
-  if (pool != nullptr && pool->meta.verdict != LiveVerdict::bad) {
-    auto listed = *pools;
-    marked = mark_bad(services, listed, breach.target, breach.reason());
-  }
+  if (pool != nullptr && pool->meta.verdict != LiveVerdict::bad)
+    marked = mark_bad(services, *pools, breach.target, breach.reason());
   if (marked.ok()) return "";
   const std::string by_hand = "pool " + breach.target + " is NOT marked bad (" + marked.error().message +
                               "); mark it with: deploy-pipeline mark-bad --label " + breach.target + " --reason " +
@@ -925,9 +916,9 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                 .dry_run = options.dry_run,
                                 .watch = options.dry_run ? std::nullopt : options.watch});
   }
-  // The switch plans from this same look (taken under the lock; only the verdicts marked below
-  // change before it plans), so a rollback reads the pools and the balancer once.
-  PHX_TRY_ASSIGN(auto observation, observe_for_switch(services));
+  // The switch plans from this same look (taken under the lock; the pools marked bad below are
+  // planned as bad), so a rollback reads the pools and the balancer once.
+  PHX_TRY_ASSIGN(auto observation, observe(services, BalancerRead::snapshot));
   const auto [to, force] = rollback_to(services, observation, options);
   PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;

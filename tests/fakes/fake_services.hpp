@@ -15,6 +15,16 @@
 
 namespace phoenix::fakes {
 
+// The watch the ops tests judge with: a sample a second over a 5 s window, at least 20
+// requests, at most 5 % 5xx, no member down.
+inline WatchThresholds test_watch_thresholds() {
+  return {.interval = std::chrono::milliseconds(1000),
+          .window = std::chrono::seconds(5),
+          .min_requests = 20,
+          .max_5xx_ratio = 0.05,
+          .max_down_members = 0};
+}
+
 struct FakeWorld {
   config::Config config = default_config();
   FakeProvider provider;

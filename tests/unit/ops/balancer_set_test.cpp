@@ -219,11 +219,7 @@ TEST_CASE("deploy --watch counts the traffic of every balancer", "[ops][balancer
   TwoBalancerRig rig;
   rig.make_live_in(rig.a, "1");
   rig.make_live_in(rig.b, "1");
-  rig.world.config.watch.thresholds = {.interval = std::chrono::milliseconds(1000),
-                                       .window = std::chrono::seconds(5),
-                                       .min_requests = 20,
-                                       .max_5xx_ratio = 0.05,
-                                       .max_down_members = 0};
+  rig.world.config.watch.thresholds = test_watch_thresholds();
   // Pool 2's traffic through lb-a is clean; through lb-b half of it fails.
   const auto traffic = [](long long failing) {
     return [failing](FakeBalancer& balancer) { balancer.add_traffic("2", 10, failing); };

@@ -23,11 +23,7 @@ struct WatchRig {
     world.provider.add_pool("1", 2, 30);
     world.provider.add_pool("2", 2, 20);
     world.make_live("1");
-    world.config.watch.thresholds = {.interval = std::chrono::milliseconds(1000),
-                                     .window = std::chrono::seconds(5),
-                                     .min_requests = 20,
-                                     .max_5xx_ratio = 0.05,
-                                     .max_down_members = 0};
+    world.config.watch.thresholds = test_watch_thresholds();
     world.balancer.before_read = [this](FakeBalancer& balancer) { balancer.add_traffic("2", per_read, failing); };
   }
 };
