@@ -39,7 +39,8 @@ std::string strip_url_credentials(std::string text) {
   return text;
 }
 
-// "a=1&b&c=" -> "a=<redacted>&b=<redacted>&c=": names kept, values hidden.
+// "a=1&b&c=" -> "a=<redacted>&<redacted>&c=": names kept, values hidden. An item without '='
+// ("?SECRET", "?a=1&TOKEN") is a value, not a name: it is hidden whole.
 std::string redact_query(std::string_view query) {
   std::vector<std::string> parameters;
   for (const auto& parameter : split(query, '&')) {
@@ -47,7 +48,7 @@ std::string redact_query(std::string_view query) {
     if (parameter.empty()) {
       parameters.emplace_back();  // "a=1&&b=2": nothing between the separators
     } else if (equals == std::string::npos) {
-      parameters.push_back(parameter + "=" + std::string(kRedactedValue));
+      parameters.emplace_back(kRedactedValue);
     } else {
       const bool has_value = equals + 1 < parameter.size();
       parameters.push_back(parameter.substr(0, equals + 1) + (has_value ? std::string(kRedactedValue) : ""));

@@ -27,8 +27,9 @@ inline constexpr std::string_view kRedactedValue = "<redacted>";
 // notifications, -v logs): without "user:password@", every query value and the fragment
 // replaced by kRedactedValue, the parameter names kept. Query strings and userinfo carry tokens.
 //   "https://u:p@shop.example/health?token=abc&v=&probe#x"
-//     -> "https://shop.example/health?token=<redacted>&v=&probe=<redacted>#<redacted>"
-// An empty value stays empty (nothing to hide); a parameter without "=" is a value itself.
+//     -> "https://shop.example/health?token=<redacted>&v=&<redacted>#<redacted>"
+// An empty value stays empty (nothing to hide); an item without "=" ("?SECRET", "&probe") is a
+// value itself and is replaced whole.
 // Text without "scheme://" is taken as a path with an optional query ("/health?token=abc").
 std::string redact_url(std::string_view url);
 

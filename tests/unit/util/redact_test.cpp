@@ -28,9 +28,16 @@ TEST_CASE("a URL Phoenix shows or records has no userinfo and no query values", 
   // Query values: hidden, names kept; empty values have nothing to hide.
   CHECK(redact_url("https://shop.example/health?token=abc123&probe=1") ==
         "https://shop.example/health?token=<redacted>&probe=<redacted>");
-  CHECK(redact_url("https://shop.example/health?empty=&flag") == "https://shop.example/health?empty=&flag=<redacted>");
+  CHECK(redact_url("https://shop.example/health?empty=&flag") == "https://shop.example/health?empty=&<redacted>");
   CHECK(redact_url("https://shop.example/?a=1&&b=x=y") == "https://shop.example/?a=<redacted>&&b=<redacted>");
   CHECK(redact_url("https://shop.example?sig=abc") == "https://shop.example?sig=<redacted>");
+  // An item without '=' is a value, not a name: shown as <redacted> alone, never as a name.
+  CHECK(redact_url("https://shop.example/health?SECRET") == "https://shop.example/health?<redacted>");
+  CHECK(redact_url("https://shop.example/health?a=1&TOKEN") == "https://shop.example/health?a=<redacted>&<redacted>");
+  CHECK(redact_url("/health?SECRET#x") == "/health?<redacted>#<redacted>");
+  for (const char* url : {"https://shop.example/h?SECRET", "https://shop.example/h?a=1&SECRET&b=2"}) {
+    CHECK(redact_url(url).find("SECRET") == std::string::npos);
+  }
   // A fragment can carry a token too.
   CHECK(redact_url("https://shop.example/cb#access_token=abc") == "https://shop.example/cb#<redacted>");
   CHECK(redact_url("https://u:p@shop.example/x?t=1#f") == "https://shop.example/x?t=<redacted>#<redacted>");
