@@ -11,6 +11,7 @@
 #include "shared/util/json.hpp"
 #include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/url.hpp"
 
 namespace phoenix::config {
 
@@ -28,6 +29,16 @@ bool is_service_name(std::string_view name) {
 
 fs::path config_path(const Config& config, const std::string& value) {
   return util::resolve_against(config.directory, fs::path(value));
+}
+
+// What is wrong with a URL of the configuration, for reader.fail, or nothing. Shown through
+// redact_url (no userinfo, no query values); the problem itself names a position, never a
+// credential. `expected` says what to write instead.
+std::optional<std::string> url_problem(std::string_view url, std::string_view expected) {
+  const auto check = util::check_url(url);
+  if (check.ok()) return std::nullopt;
+  return "'" + util::printable(util::redact_url(url), 80) + "' is not a valid URL: " + check.problem->describe() +
+         "; expected " + std::string(expected);
 }
 
 bool is_environment_name(std::string_view name) {
@@ -80,8 +91,10 @@ HcloudProviderConfig read_type(ObjectReader& reader, const Config& config, Of<Hc
   if (auto user_data = reader.string("user_data_file", false)) hcloud.user_data_file = config_path(config, *user_data);
   if (auto port = reader.integer("port", false, 1, 65535)) hcloud.port = static_cast<int>(*port);
   if (auto endpoint = reader.string("endpoint", false)) {
-    if (endpoint->rfind("https://", 0) != 0 && endpoint->rfind("http://127.", 0) != 0 &&
-        endpoint->rfind("http://localhost", 0) != 0) {
+    if (auto problem = url_problem(*endpoint, "the API's base URL, e.g. https://api.hetzner.cloud/v1")) {
+      reader.fail("endpoint", *problem);
+    } else if (endpoint->rfind("https://", 0) != 0 && endpoint->rfind("http://127.", 0) != 0 &&
+               endpoint->rfind("http://localhost", 0) != 0) {
       reader.fail("endpoint", "must be an https:// URL");
     }
     while (!endpoint->empty() && endpoint->back() == '/') endpoint->pop_back();
@@ -143,20 +156,17 @@ FileStateConfig read_type(ObjectReader& /*reader*/, const Config& /*config*/, Of
   return {};
 }
 
-// "http://10.0.0.5:2379" or "https://etcd-1.internal:2379": a scheme, a host, maybe a port.
-bool is_endpoint_url(std::string_view url) {
-  std::string_view rest;
-  if (url.rfind("http://", 0) == 0) {
-    rest = url.substr(7);
-  } else if (url.rfind("https://", 0) == 0) {
-    rest = url.substr(8);
-  } else {
-    return false;
+// "http://10.0.0.5:2379" or "https://etcd-1.internal:2379" (trailing '/' removed): a valid URL
+// (util::check_url) of a scheme, a host, maybe a port, and nothing else. What is wrong, or nothing.
+std::optional<std::string> endpoint_problem(std::string_view url) {
+  constexpr std::string_view kExpected = "an etcd client URL, http://host:port or https://host:port";
+  const std::string shown = "'" + util::printable(util::redact_url(url), 60) + "'";
+  if (auto problem = url_problem(url, kExpected)) return problem;
+  const auto parts = util::check_url(url).parts;
+  if (parts.has_userinfo || !parts.path.empty() || parts.has_query || parts.has_fragment) {
+    return shown + " is not an etcd client URL (http://host:port or https://host:port, no user, path or query)";
   }
-  if (rest.empty()) return false;
-  return std::all_of(rest.begin(), rest.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
-  });
+  return std::nullopt;
 }
 
 // "/phoenix", "/teams/shop/phoenix": absolute, no empty segment, a plain alphabet.
@@ -174,10 +184,7 @@ EtcdStateConfig read_type(ObjectReader& reader, const Config& /*config*/, Of<Etc
   if (auto endpoints = reader.string_array("endpoints", true, false)) {
     for (auto endpoint : *endpoints) {
       while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-      if (!is_endpoint_url(endpoint)) {
-        reader.fail("endpoints", "'" + util::printable(util::redact_url(endpoint), 60) +
-                                     "' is not an etcd client URL (http://host:port or https://host:port, no path)");
-      }
+      if (auto problem = endpoint_problem(endpoint)) reader.fail("endpoints", *problem);
       etcd.endpoints.push_back(endpoint);
     }
     if (etcd.endpoints.size() > kMaxEndpoints) reader.fail("endpoints", "at most 16 endpoints");
@@ -385,8 +392,11 @@ void read_smoke_test(ObjectReader& root, Config& config, Status& status) {
       SmokeCheck check;
       check.name = check_reader.string("name", true).value_or("");
       check.path = check_reader.string("path", true).value_or("/");
-      if (check.path.empty() || check.path.front() != '/' || check.path.find_first_of(" \r\n") != std::string::npos) {
-        check_reader.fail("path", "must start with '/' and contain no spaces");
+      if (check.path.empty() || check.path.front() != '/') {
+        check_reader.fail("path", "must start with '/'");
+      } else if (auto problem = util::check_url_path(check.path)) {
+        check_reader.fail("path", "'" + util::printable(util::redact_url(check.path), 80) +
+                                      "' is not a valid URL path: " + problem->describe() + "; expected e.g. /health");
       }
       check.expect_status = static_cast<int>(check_reader.integer("expect_status", false, 100, 599).value_or(200));
       check.expect_body = check_reader.string("expect_body", false).value_or("");
@@ -421,8 +431,8 @@ void read_watch(ObjectReader& root, Config& config, Status& status) {
       WatchCheck check;
       check.check.name = check_reader.string("name", true).value_or("");
       if (auto url = check_reader.string("url", true)) {
-        if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
-          check_reader.fail("url", "must be an http:// or https:// URL (the public frontend)");
+        if (auto problem = url_problem(*url, "the public frontend, e.g. https://shop.example/health")) {
+          check_reader.fail("url", *problem);
         }
         check.url = *url;
       }

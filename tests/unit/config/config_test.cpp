@@ -219,7 +219,8 @@ TEST_CASE("state is read strictly", "[config][state]") {
              Catch::Contains("unknown key 'state.lease'"));
   CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": [] })")), Catch::Contains("state.endpoints"));
   CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["10.0.0.5:2379"] })")),
-             Catch::Contains("is not an etcd client URL"));
+             Catch::Contains("is not a valid URL: it does not start with http:// or https://; expected an etcd client "
+                             "URL"));
   CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["http://a:2379/v3"] })")),
              Catch::Contains("is not an etcd client URL"));
   CHECK_THAT(error_of(with_state(R"({ "type": "etcd", "endpoints": ["http://a:2379"], "prefix": "phoenix" })")),
@@ -379,4 +380,98 @@ TEST_CASE("balancer names must be unique, and balancer and balancers exclude eac
   // A key no balancer has is refused inside the list too.
   CHECK_THAT(error_of(with_balancers(R"([{"type": "haproxy", "socket": "/s", "backend": "web", "sockt": 1}])")),
              Catch::Contains("sockt"));
+}
+
+namespace {
+
+// kValid with one watch check whose url is `url` (written into the JSON as it is).
+std::string with_watch_url(const std::string& url) {
+  return replaced(
+      kValid, "\"retention\"",
+      "\"watch\": { \"checks\": [ { \"name\": \"home\",\n  \"url\": \"" + url + "\" } ] },\n  \"retention\"");
+}
+
+}  // namespace
+
+TEST_CASE("a malformed watch check URL is refused when the configuration is read", "[config][url]") {
+  // Each of these passed the old http:// prefix check and made every watched deploy breach on
+  // libcurl's "URL using bad/illegal format", rolling a healthy release back.
+  const std::vector<std::pair<std::string, std::string>> malformed = {
+      {"https://shop.example/he alth",
+       "'https://shop.example/he alth' is not a valid URL: it contains a space at position 24"},
+      {"https://shop.example:70000/health", "is not a valid URL: port 70000 is above 65535"},
+      {"https:///health", "is not a valid URL: it has no host"},
+      {"http://[::1:8080/health", "is not a valid URL: '[' at position 8 has no closing ']'"},
+      {"https://shop.example/%zz", "is not a valid URL: '%' at position 22 is not followed by two hex digits"},
+      {"https://shop.example:8o/", "is not a valid URL: the port has a character other than a digit at position 23"},
+      {"https://shop.example/a|b", "is not a valid URL: it contains '|' at position 23"},
+      {"shop.example/health", "is not a valid URL: it does not start with http:// or https://"},
+  };
+  for (const auto& [url, problem] : malformed) {
+    INFO(url);
+    const auto message = error_of(with_watch_url(url));
+    CHECK_THAT(message, Catch::StartsWith("/srv/web.json:"));
+    CHECK_THAT(message, Catch::Contains("watch.checks[0].url: "));
+    CHECK_THAT(message, Catch::Contains(problem));
+    CHECK_THAT(message, Catch::EndsWith("; expected the public frontend, e.g. https://shop.example/health"));
+  }
+  CHECK_THAT(error_of(with_watch_url("https://shop.example/he alth")),
+             Catch::StartsWith("/srv/web.json:12: watch.checks[0].url: "));
+  CHECK(parse_config(with_watch_url("https://shop.example:8443/health?probe=1"), "/srv/web.json").ok());
+}
+
+TEST_CASE("a refused URL is shown without its credentials or query values", "[config][url][secrets]") {
+  const auto message = error_of(with_watch_url("https://deploy:pa55w0rd@shop.example:70000/h?token=tok-42&SECRET"));
+  CHECK_THAT(message, Catch::Contains("'https://shop.example:70000/h?token=<redacted>&<redacted>' is not a valid URL: "
+                                      "port 70000 is above 65535"));
+  for (const char* secret : {"pa55w0rd", "deploy", "tok-42", "SECRET"})
+    CHECK(message.find(secret) == std::string::npos);
+}
+
+TEST_CASE("malformed etcd endpoints, Hetzner endpoints and smoke check paths are refused", "[config][url]") {
+  const auto with_state = [](const std::string& endpoint) {
+    return replaced(
+        kValid, "\"retention\"",
+        R"("state": { "type": "etcd", "endpoints": ["http://10.0.0.5:2379", ")" + endpoint + "\"] },\n  \"retention\"");
+  };
+  for (const auto& [endpoint, problem] : std::vector<std::pair<std::string, std::string>>{
+           {"http://etcd-1:70000", "port 70000 is above 65535"},
+           {"http://[::1:2379", "'[' at position 8 has no closing ']'"},
+           {"http://:2379", "it has no host"},
+           {"http://etcd 1:2379", "it contains a space at position 12"},
+           {"http://[fe80::1]x:2379", "after the ']' of the host"},
+       }) {
+    INFO(endpoint);
+    const auto message = error_of(with_state(endpoint));
+    CHECK_THAT(message, Catch::Contains("state.endpoints: '"));
+    CHECK_THAT(message, Catch::Contains("is not a valid URL: " + problem));
+    CHECK_THAT(message, Catch::Contains("expected an etcd client URL"));
+  }
+  CHECK_THAT(error_of(with_state("http://root:pw@etcd-1:2379")),
+             Catch::Contains("'http://etcd-1:2379' is not an etcd client URL (http://host:port or https://host:port, "
+                             "no user, path or query)"));
+  CHECK_THAT(error_of(with_state("http://etcd-1:2379?x=1")), Catch::Contains("is not an etcd client URL"));
+  CHECK(parse_config(with_state("http://[::1]:2379/"), "/srv/web.json").ok());
+
+  const auto hcloud = [](const std::string& endpoint) {
+    return replaced(
+        kValid, R"("type": "local", "state_dir": ".phoenix", "artifact": "build/bin/phoenix-sample-app",
+                "command": ["{artifact}", "--listen", "{host}:{port}", "--release", "{label}"] })",
+        R"("type": "hcloud", "server_type": "cx22", "image": "debian-12", "endpoint": ")" + endpoint + "\" }");
+  };
+  CHECK(parse_config(hcloud("https://api.hetzner.cloud/v1"), "/srv/web.json").ok());
+  CHECK_THAT(error_of(hcloud("https://api.hetzner.cloud:99999/v1")),
+             Catch::Contains("provider.endpoint: 'https://api.hetzner.cloud:99999/v1' is not a valid URL: port 99999 "
+                             "is above 65535"));
+  CHECK_THAT(error_of(hcloud("https://api.hetzner .cloud/v1")), Catch::Contains("provider.endpoint: "));
+
+  for (const auto& [path, problem] : std::vector<std::pair<std::string, std::string>>{
+           {"/a%zz", "'%' at position 3 is not followed by two hex digits"},
+           {"/a<b", "it contains '<' at position 3"},
+           {"/a[0]", "'[' at position 3 is only allowed around an IPv6 host"},
+       }) {
+    INFO(path);
+    CHECK_THAT(error_of(replaced(kValid, "\"path\": \"/health\"", "\"path\": \"" + path + "\"")),
+               Catch::Contains("smoke_test.checks[0].path: '" + path + "' is not a valid URL path: " + problem));
+  }
 }
