@@ -8,7 +8,9 @@
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/switch_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
+#include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/url.hpp"
 
 namespace phoenix::deploy_pipeline {
 
@@ -195,6 +197,15 @@ Result<ci::System> ci_system(const CommandContext& context, const char* option) 
   return *parsed;
 }
 
+// --url of ci-config, checked before any request; shown without credentials or query values.
+Status check_server_url(const std::string& url) {
+  const auto check = util::check_url(url);
+  if (check.ok()) return {};
+  return Error{ErrorKind::invalid, "--url '" + util::printable(util::redact_url(url), 80) +
+                                       "' is not a valid URL: " + check.problem->describe() +
+                                       "; expected the CI server's address, e.g. http://gocd.example:8153"};
+}
+
 Status run_ci_backup(CommandContext& context) {
   PHX_TRY_ASSIGN(const auto system, ci_system(context, "from"));
   const auto& args = context.args();
@@ -206,6 +217,7 @@ Status run_ci_backup(CommandContext& context) {
   if (!repo) return Error{ErrorKind::invalid, "ci-config backup needs --repo DIR (a git working tree)"};
   ci::Credentials credentials;
   if (url) {
+    PHX_TRY(check_server_url(*url));
     PHX_TRY_ASSIGN(credentials, context.ci_credentials(system));
   }
   ci::BackupOptions options;
@@ -231,6 +243,7 @@ Status run_ci_restore(CommandContext& context) {
   const auto url = args.text("url");
   const auto repo = args.text("repo");
   if (!url || !repo) return Error{ErrorKind::invalid, "ci-config restore needs --url URL and --repo DIR"};
+  PHX_TRY(check_server_url(*url));
   PHX_TRY_ASSIGN(const auto credentials, context.ci_credentials(system));
   ci::RestoreOptions options;
   options.system = system;

@@ -20,6 +20,7 @@
 #include "shared/util/interrupt.hpp"
 #include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/url.hpp"
 
 namespace phoenix::cli {
 
@@ -127,9 +128,10 @@ Result<std::string> notifier_url(const ci::Environment& environment, const confi
   }
   if (url.empty()) return Error{ErrorKind::invalid, origin + " is missing or empty"};
   register_url_secrets(url);
-  PHX_TRY(util::check_token_characters(url, origin));
-  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
-    return Error{ErrorKind::invalid, origin + " is not an http:// or https:// URL (the value is not shown)"};
+  // The problem names a position and never a part of the URL: all of it is a secret.
+  if (const auto check = util::check_url(url); !check.ok()) {
+    return Error{ErrorKind::invalid,
+                 origin + " is not a valid URL: " + check.problem->describe() + " (the value is not shown)"};
   }
   return url;
 }

@@ -42,13 +42,32 @@ TEST_CASE("a missing or malformed notifier URL is refused without showing it", "
   auto plain = cli::notifier_url({{"RUNTIME_TEST_FTP", "ftp://files.example/drop-secret-123"}},
                                  {.environment = "RUNTIME_TEST_FTP"});
   REQUIRE_FALSE(plain.ok());
-  CHECK_THAT(plain.error().message, Catch::Contains("is not an http:// or https:// URL"));
+  CHECK(plain.error().message ==
+        "the URL in $RUNTIME_TEST_FTP is not a valid URL: the scheme 'ftp' is not http or https (the value is not "
+        "shown)");
   CHECK(plain.error().message.find("drop-secret-123") == std::string::npos);
 
   auto spaced =
       cli::notifier_url({{"RUNTIME_TEST_SPACE", "https://a.example/x y"}}, {.environment = "RUNTIME_TEST_SPACE"});
   REQUIRE_FALSE(spaced.ok());
   CHECK(spaced.error().message.find("x y") == std::string::npos);
+
+  // Malformed beyond the scheme: refused when read, the problem named, no part of the URL shown.
+  const std::vector<std::pair<std::string, std::string>> malformed = {
+      {"https://hooks.example:70000/services/T0SECRET/B0SECRET", "port 70000 is above 65535"},
+      {"https://[hooks.example/services/T0SECRET/B0SECRET", "'[' at position 9 has no closing ']'"},
+      {"https:///services/T0SECRET/B0SECRET", "it has no host"},
+      {"https://hooks.example/services/T0SECRET/B0SECRET%zz", "'%' at position 49 is not followed by two hex"},
+  };
+  for (const auto& [url, problem] : malformed) {
+    INFO(url);
+    auto read = cli::notifier_url({{"RUNTIME_TEST_BAD", url}}, {.environment = "RUNTIME_TEST_BAD"});
+    REQUIRE_FALSE(read.ok());
+    CHECK(read.error().kind == ErrorKind::invalid);
+    CHECK_THAT(read.error().message, Catch::StartsWith("the URL in $RUNTIME_TEST_BAD is not a valid URL: " + problem));
+    CHECK(read.error().message.find("SECRET") == std::string::npos);
+    CHECK(read.error().message.find("hooks.example") == std::string::npos);
+  }
 
   testing::TempDir dir;
   auto unreadable = cli::notifier_url({}, {.file = dir.path() / "absent"});
