@@ -228,3 +228,51 @@ TEST_CASE("a FIFO, a device or a huge file where Phoenix expects a file is exit 
              Catch::Contains("pool 7 is unreadable: cannot read " + (state / "pools" / "7" / "pool.json").string() +
                              ": not a regular file (it is a FIFO)"));
 }
+
+// A hostile probe found that a watch check URL with a space passed the configuration: every
+// watched deploy then switched, "breached" on libcurl's "URL using bad/illegal format" and rolled
+// a healthy release back. The URL is refused when the configuration is read: exit 2, one line
+// naming the file and the key, before anything is locked or switched.
+TEST_CASE("a watch check URL with a space is exit 2 with one line before a watched deploy switches anything",
+          "[e2e][bad-input][url]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.pool_size = 1;
+  const auto good = write_service_config(dir.path(), haproxy, options).string();
+  options.file_name = "typo.json";
+  options.watch = R"({ "checks": [ { "name": "home",
+    "url": "http://127.0.0.1:)" +
+                  std::to_string(haproxy.port()) + R"(/he alth" } ] })";
+  const auto typo = write_service_config(dir.path(), haproxy, options).string();
+  const auto run = [](const std::string& tool, std::vector<std::string> arguments, const std::string& config) {
+    arguments.insert(arguments.end(), {"--config", config});
+    return run_tool(tool, arguments, {}, std::chrono::seconds(60));
+  };
+  for (const char* label : {"1", "2"}) REQUIRE(run("create-pipeline", {"run", "--label", label}, good).exit_code == 0);
+  REQUIRE(run("deploy-pipeline", {"deploy", "--label", "1"}, good).exit_code == 0);
+  const auto history_before = run("deploy-pipeline", {"history", "--output", "json"}, good);
+  REQUIRE(history_before.exit_code == 0);
+
+  const std::string url = "http://127.0.0.1:" + std::to_string(haproxy.port()) + "/he alth";
+  const std::string problem = "watch.checks[0].url: '" + url +
+                              "' is not a valid URL: it contains a space at position " +
+                              std::to_string(url.find(' ') + 1) +
+                              " (if it belongs there: %20); expected the public frontend, e.g. "
+                              "https://shop.example/health";
+  for (const std::vector<std::string>& arguments :
+       {std::vector<std::string>{"deploy", "--label", "2", "--watch", "5s"}, std::vector<std::string>{"status"}}) {
+    INFO(util::join(arguments, " "));
+    const auto refused = run("deploy-pipeline", arguments, typo);
+    INFO("stderr: " << refused.err);
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.out.empty());
+    const auto lines = util::split_lines(refused.err);
+    REQUIRE(lines.size() == 1);
+    CHECK_THAT(lines[0], Catch::StartsWith("deploy-pipeline: error: " + typo + ":"));
+    CHECK_THAT(lines[0], Catch::EndsWith(problem));
+  }
+  // Nothing switched, nothing rolled back: the history is what it was.
+  const auto history_after = run("deploy-pipeline", {"history", "--output", "json"}, good);
+  CHECK(history_after.out == history_before.out);
+}

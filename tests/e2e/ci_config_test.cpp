@@ -224,6 +224,20 @@ TEST_CASE("ci-config failures are one line with the right exit code", "[e2e][ci-
   one_line(ci({"backup", "--from", "gocd", "--url", "http://127.0.0.1:1", "--repo", repos.work.string()},
               gocd.credentials()),
            4, "Couldn't connect to server");
+  // A malformed --url is refused before any request (libcurl would say "URL using bad/illegal
+  // format", exit 4), without the credentials or query values in it.
+  one_line(ci({"backup", "--from", "gocd", "--url", "http://127.0.0.1:70000", "--repo", repos.work.string()},
+              gocd.credentials()),
+           2, "--url 'http://127.0.0.1:70000' is not a valid URL: port 70000 is above 65535");
+  one_line(
+      ci({"restore", "--to", "gocd", "--url", "http://[::1:8153", "--repo", repos.work.string()}, gocd.credentials()),
+      2, "--url 'http://[::1:8153' is not a valid URL: '[' at position 8 has no closing ']'");
+  const auto with_secret = ci({"backup", "--from", "gocd", "--url", "http://admin:pw-s3cret@127.0.0.1:8153/go?t=tk-9 x",
+                               "--repo", repos.work.string()},
+                              gocd.credentials());
+  one_line(with_secret, 2, "--url 'http://127.0.0.1:8153/go?t=<redacted>' is not a valid URL: it contains a space");
+  CHECK(with_secret.err.find("pw-s3cret") == std::string::npos);
+  CHECK(with_secret.err.find("tk-9") == std::string::npos);
   one_line(ci({"backup", "--from", "bamboo", "--url", gocd.url(), "--repo", repos.work.string()}, {}), 2,
            "--from must be 'gocd' or 'jenkins'");
   one_line(ci({"backup", "--from", "gocd", "--repo", repos.work.string()}, {}), 2,
