@@ -18,10 +18,7 @@ TEST_CASE("after a deploy, a full HAProxy restart still serves the live release"
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-    REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config}).exit_code == 0);
-  }
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn);
   const auto managed = haproxy::managed_servers(*util::read_file(haproxy.config_file()), "web").value();
   REQUIRE(managed.size() == 3);
   CHECK_THAT(managed[0], Catch::StartsWith("server 2:1 127."));
@@ -49,10 +46,7 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
   ServiceOptions options;
   options.check_interval_ms = 400;  // a long health wait, so a reload lands inside it
   const auto config = write_service_config(dir.path(), haproxy, options).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
 
   Prober prober(dir.path(), haproxy.url());
   ServingWatcher watcher(haproxy);
@@ -133,10 +127,7 @@ TEST_CASE("a damaged managed block refuses a deploy with exit 2 and changes noth
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
   // Someone deletes the begin marker: the block's server lines now look like static servers.
   auto text = *util::read_file(haproxy.config_file());
   const std::string begin = "    " + std::string(haproxy::kManagedBegin) + "\n";

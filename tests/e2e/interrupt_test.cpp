@@ -58,10 +58,7 @@ void stop_deploy_while_waiting(int signal, const std::string& signal_name, int e
   options.health_timeout_s = 20;
   const auto config = write_service_config(dir.path(), haproxy, options).string();
   const auto state = dir.path() / "state" / "web";
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
   Prober prober(dir.path(), haproxy.url());
 
   ToolResult stopped;

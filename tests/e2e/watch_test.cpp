@@ -35,8 +35,7 @@ struct WatchRig {
     options.hot = hot;
     options.watch = R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })";
     config = write_service_config(dir.path(), haproxy, options).string();
-    for (const char* label : {"1", "2"}) REQUIRE(run("create-pipeline", {"run", "--label", label}).exit_code == 0);
-    REQUIRE(run("deploy-pipeline", {"deploy", "--label", "1"}).exit_code == 0);
+    create_pools_1_and_2(config, ThenDeploy::pool_1);
   }
 
   ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
@@ -298,10 +297,7 @@ TEST_CASE("SIGTERM during the watch's last check ends it as stopped, not passed"
                       "checks": [ { "name": "slow", "url": ")" +
                   slow.url("/check") + R"(", "timeout_ms": 5000 } ] })";
   const auto config = write_service_config(dir.path(), haproxy, options).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
   ToolResult deployed;
   std::thread deploy([&] {
     deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--watch", "3s", "--config", config});

@@ -271,6 +271,25 @@ ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arg
   return run_tool_with({}, tool, arguments, environment, timeout);
 }
 
+namespace {
+void run_for_setup(const std::string& tool, const std::string& command, const std::string& label,
+                   const std::string& config, const std::vector<std::string>& environment) {
+  const auto result = run_tool(tool, {command, "--label", label, "--config", config}, environment);
+  if (result.exit_code != 0) {
+    fail(tool + " " + command + " --label " + label + " exited " + std::to_string(result.exit_code) + ": " +
+         result.err);
+  }
+}
+}  // namespace
+
+void create_pools_1_and_2(const std::string& config, ThenDeploy then, const std::vector<std::string>& environment) {
+  for (const char* label : {"1", "2"}) {
+    run_for_setup("create-pipeline", "run", label, config, environment);
+    if (then == ThenDeploy::each_in_turn) run_for_setup("deploy-pipeline", "deploy", label, config, environment);
+  }
+  if (then == ThenDeploy::pool_1) run_for_setup("deploy-pipeline", "deploy", "1", config, environment);
+}
+
 ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
                        const std::vector<std::string>& arguments, const std::vector<std::string>& environment,
                        std::chrono::milliseconds timeout) {
