@@ -148,12 +148,15 @@ void Haproxy::start() {
   wait_ready();
 }
 
-void Haproxy::wait_ready() const {
+void Haproxy::wait_ready(pid_t answering) const {
+  const std::string pid_line = "\nPid: " + std::to_string(answering) + "\n";
   for (int i = 0; i < 500; ++i) {
     if (!util::is_running(process_)) fail("haproxy exited: " + read_or_empty(directory_ / "haproxy.log"));
     haproxy::SocketRuntimeChannel channel(socket_.string(), std::chrono::seconds(2));
     auto answer = channel.run({"show info"});
-    if (answer && !answer->empty() && can_connect_tcp(port_)) return;
+    const bool answered =
+        answer && !answer->empty() && (answering == 0 || ("\n" + answer->front()).find(pid_line) != std::string::npos);
+    if (answered && can_connect_tcp(port_)) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   fail("haproxy did not become ready");
@@ -182,7 +185,7 @@ void Haproxy::reload() {
                                        directory_ / "haproxy.log"});
   if (!started) fail("cannot reload haproxy: " + started.error().message);
   process_ = *started;
-  wait_ready();
+  wait_ready(started->pid);
   // The old process finishes its connections and exits; reap it so no zombie stays.
   for (int i = 0; i < 500 && util::is_running(old); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   util::stop_process(old, std::chrono::seconds(1));

@@ -65,6 +65,8 @@ class Haproxy {
   void start();
   void stop();
   // Graceful reload: a new process takes over from the old one (-sf), re-reading the config.
+  // Returns once the new process answers the runtime API and the port (the old one no
+  // longer does) and the old one is gone.
   void reload();
   // Stop, then start again from the config file.
   void restart();
@@ -82,7 +84,9 @@ class Haproxy {
   std::string command(const std::string& line) const;
 
  private:
-  void wait_ready() const;
+  // Until the runtime API and the port answer; with `answering`, until the runtime API's
+  // answer comes from that process (during a reload the old one may still answer).
+  void wait_ready(pid_t answering = 0) const;
 
   fs::path directory_;
   fs::path config_file_;
