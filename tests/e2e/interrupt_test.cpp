@@ -12,6 +12,7 @@
 
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
