@@ -189,7 +189,7 @@ int run_command(const Program& program, const Command& command, const std::vecto
   const Status status = command.run(context);
   if (status.ok()) return 0;
   print_error(program.name, status.error().message);
-  // Stopped by SIGINT or SIGTERM at a safe point: the shell's convention, 128 + the signal.
+  // Stopped by SIGINT, SIGTERM or SIGHUP at a safe point: the shell's convention, 128 + the signal.
   if (status.error().is(ErrorCode::interrupted) && util::interrupt_signal() != 0) return 128 + util::interrupt_signal();
   return exit_code_for(status.error().kind);
 }

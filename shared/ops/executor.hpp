@@ -24,7 +24,7 @@ struct ExecutorOptions {
   // connections before leaving them in maintenance with a warning.
   std::chrono::milliseconds removal_grace{5000};
   // Polled before each step and while waiting: true ends the run at that safe point with an
-  // ErrorCode::interrupted error (SIGINT or SIGTERM; see util/interrupt.hpp).
+  // ErrorCode::interrupted error (SIGINT, SIGTERM or SIGHUP; see util/interrupt.hpp).
   std::function<bool()> stop_requested;
   // In front of every message ("balancer haproxy-2: ") when the service has several balancers.
   std::string message_prefix;

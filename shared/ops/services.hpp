@@ -48,7 +48,7 @@ struct Services {
   // Where notifications go (the configuration's notify list); never fails an operation.
   Notifier& notifier;
   Identity identity;
-  // Whether SIGINT or SIGTERM asked the command to stop (util::interrupt_requested in the
+  // Whether SIGINT, SIGTERM or SIGHUP asked the command to stop (util::interrupt_requested in the
   // executables); switches poll it at their safe points. Empty: never.
   std::function<bool()> stop_requested;
   // A test seam: called before each step of a switch with the step's index (crash tests kill

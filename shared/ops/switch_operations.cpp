@@ -499,7 +499,7 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
 // steps under us (a reload, a hand-made change).
 Result<SwitchResult> switch_to(Services& services, const SwitchJob& job, std::optional<Observation> first = {}) {
   constexpr int kAttempts = 3;
-  // From here on SIGINT and SIGTERM stop the switch at its next safe point.
+  // From here on SIGINT, SIGTERM and SIGHUP stop the switch at its next safe point.
   const util::InterruptScope interruptible;
   const auto started = services.clock.now();
   for (int attempt = 1;; ++attempt) {
@@ -617,7 +617,7 @@ Result<SwitchResult> automatic_rollback(Services& services, const RollbackOption
     if (back || !back.error().is(ErrorCode::lock_busy)) return back;
     if (services.stop_requested && services.stop_requested()) {
       // Stopped while waiting: the breach is still handled (unanswered), and the command ends
-      // as a stopped one does (exit 130 or 143).
+      // as a stopped one does (exit 130, 143 or 129).
       return Error{ErrorKind::failed,
                    std::string("stopped by ") + util::interrupt_signal_name() + " while waiting for the deploy lock (" +
                        back.error().message + ")",

@@ -188,7 +188,7 @@ void record_wake(Services& services, const Pool& woken, Tier from, long long ms,
 
 }  // namespace
 
-// A stop asked for while a pool wakes (SIGINT, SIGTERM: a cancelled CI job) ends the command
+// A stop asked for while a pool wakes (SIGINT, SIGTERM, SIGHUP: a cancelled CI job) ends the command
 // between the wake's phases rather than after the smoke test. The pool keeps its pending
 // verdict, as after a killed agent, so the next switch to it checks it again.
 Status stop_while_waking(Services& services, const std::string& label, const char* where) {

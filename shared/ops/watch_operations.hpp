@@ -24,7 +24,7 @@ struct WatchOutcome {
   long long watched_ms = 0;           // from the watch's start to its end or the breach
 };
 
-// Watches until `duration` passed or a threshold broke. SIGINT and SIGTERM end it at once with
+// Watches until `duration` passed or a threshold broke. SIGINT, SIGTERM and SIGHUP end it at once with
 // ErrorCode::interrupted, switching nothing. A balancer that cannot be read three intervals in
 // a row ends it with its error. A watch that reaches its end without a breach but with fewer
 // than two readable samples, or with its last sample unreadable, ends `unavailable` ("the

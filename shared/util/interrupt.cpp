@@ -8,10 +8,19 @@ namespace {
 
 volatile sig_atomic_t requested_signal = 0;
 int scopes = 0;
-struct sigaction previous_interrupt {};
-struct sigaction previous_terminate {};
+
+// The signals a scope turns into a stop request, with the action each had before it.
+struct Handled {
+  int signal;
+  struct sigaction previous;
+};
+Handled handled[] = {{SIGINT, {}}, {SIGTERM, {}}, {SIGHUP, {}}};
 
 void on_signal(int signal) { requested_signal = signal; }
+
+// A hangup that was ignored when the scope began (`nohup`) stays ignored: the operator asked
+// the command to outlive its terminal.
+bool stays_ignored(const Handled& entry) { return entry.signal == SIGHUP && entry.previous.sa_handler == SIG_IGN; }
 
 }  // namespace
 
@@ -21,14 +30,15 @@ InterruptScope::InterruptScope() {
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, &previous_interrupt);
-  ::sigaction(SIGTERM, &action, &previous_terminate);
+  for (auto& entry : handled) {
+    ::sigaction(entry.signal, nullptr, &entry.previous);
+    if (!stays_ignored(entry)) ::sigaction(entry.signal, &action, nullptr);
+  }
 }
 
 InterruptScope::~InterruptScope() {
   if (--scopes > 0) return;
-  ::sigaction(SIGINT, &previous_interrupt, nullptr);
-  ::sigaction(SIGTERM, &previous_terminate, nullptr);
+  for (const auto& entry : handled) ::sigaction(entry.signal, &entry.previous, nullptr);
 }
 
 bool interrupt_requested() { return requested_signal != 0; }
@@ -41,6 +51,8 @@ const char* interrupt_signal_name() {
       return "SIGINT";
     case SIGTERM:
       return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
     default:
       return "a signal";
   }

@@ -1,9 +1,10 @@
 #pragma once
-// SIGINT and SIGTERM as a request to stop at the next safe point. While an InterruptScope is
-// alive, the signals set a flag instead of killing the process; code with safe points (the
-// switch between steps and while it waits) polls interrupt_requested() and ends cleanly, so
-// the lock is released and the intent record says where it stopped. Outside any scope the
-// signals keep their default action.
+// SIGINT, SIGTERM and SIGHUP (the terminal or the CI agent's session went away) as a request
+// to stop at the next safe point. While an InterruptScope is alive, the signals set a flag
+// instead of killing the process; code with safe points (the switch between steps and while
+// it waits) polls interrupt_requested() and ends cleanly, so the lock is released and the
+// intent record says where it stopped. Outside any scope the signals keep their default
+// action. A SIGHUP ignored when the scope begins (`nohup`) stays ignored.
 
 namespace phoenix::util {
 
@@ -16,9 +17,9 @@ class InterruptScope {
 };
 
 bool interrupt_requested();
-// The signal that asked to stop (SIGINT, SIGTERM), or 0.
+// The signal that asked to stop (SIGINT, SIGTERM, SIGHUP), or 0.
 int interrupt_signal();
-// "SIGINT", "SIGTERM".
+// "SIGINT", "SIGTERM", "SIGHUP".
 const char* interrupt_signal_name();
 
 }  // namespace phoenix::util

@@ -36,7 +36,7 @@ enum class ErrorCode {
   // gone, or the lock is too old), which nobody releases and only --break-lock takes.
   lock_busy,
   lock_stale,
-  interrupted,  // SIGINT or SIGTERM asked the command to stop
+  interrupted,  // SIGINT, SIGTERM or SIGHUP asked the command to stop
 };
 const char* to_string(ErrorCode code);
 

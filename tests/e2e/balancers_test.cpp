@@ -76,8 +76,7 @@ struct TwoBalancerRig {
 
 TEST_CASE("two HAProxy nodes: deploy and rollback lose no request through either", "[e2e][balancers]") {
   TwoBalancerRig rig;
-  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
-  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
   const auto dry_run = rig.run("deploy-pipeline", {"deploy", "--label", "2", "--dry-run"});
   INFO(dry_run.err);
   REQUIRE(dry_run.exit_code == 0);
@@ -115,8 +114,7 @@ TEST_CASE("two HAProxy nodes: deploy and rollback lose no request through either
 
 TEST_CASE("a HAProxy frozen mid-switch stops it with exit 4 naming it; repair converges both", "[e2e][balancers]") {
   TwoBalancerRig rig;
-  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
-  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
 
   // Steps, each in haproxy-1 then haproxy-2: add, wait, persist, admit, ... Step 7 routes
   // haproxy-2 to the new pool: haproxy-2 freezes just before it.
@@ -142,8 +140,7 @@ TEST_CASE("a HAProxy frozen mid-switch stops it with exit 4 naming it; repair co
 
 TEST_CASE("a pool live in one HAProxy only is refused by delete and reported by status", "[e2e][balancers]") {
   TwoBalancerRig rig;
-  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
-  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
   rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
   // By hand, through haproxy-2's runtime API: a server of pool 1 back in, routed to.
   rig.two.command("add server web/1:1 " + rig.server_address("1", 0));
@@ -186,13 +183,12 @@ TEST_CASE("switch time of 50 servers behind one and two HAProxy instances", "[.]
     REQUIRE(result.exit_code == 0);
     return result;
   };
-  for (const char* label : {"1", "2"}) run(config_one, "create-pipeline", {"run", "--label", label});
+  create_pools_1_and_2(config_one, ThenDeploy::pool_1);
   const auto timed = [&](const std::string& config, const std::string& label) {
     const auto result = run(config, "deploy-pipeline", {"deploy", "--label", label});
     const auto at = result.out.rfind('(');
     return result.out.substr(at + 1, result.out.find(')', at) - at - 1);
   };
-  run(config_one, "deploy-pipeline", {"deploy", "--label", "1"});
   const auto one_forward = timed(config_one, "2");
   const auto one_back = timed(config_one, "1");
   run(config_two, "deploy-pipeline", {"deploy", "--label", "1"});  // haproxy-2 catches up

@@ -18,10 +18,7 @@ std::string short_drain_service(const std::filesystem::path& directory, const Ha
   ServiceOptions options;
   options.drain_timeout_s = 1;
   const auto config = write_service_config(directory, haproxy, options).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
   return config;
 }
 
@@ -43,10 +40,7 @@ TEST_CASE("requests in flight on the old pool complete across the switch", "[e2e
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
 
   auto requests = slow_requests(haproxy, 6, 1500);
   const auto deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--verbose", "--config", config});

@@ -1,8 +1,11 @@
 // Invariant 5: a reload or restart of HAProxy keeps the live pool, because the live members
 // are also kept in the managed block of haproxy.cfg.
 
-#include <atomic>
+#include <signal.h>
+
 #include <catch2/catch.hpp>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "shared/balancers/haproxy_config_file.hpp"
@@ -18,10 +21,7 @@ TEST_CASE("after a deploy, a full HAProxy restart still serves the live release"
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-    REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config}).exit_code == 0);
-  }
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn);
   const auto managed = haproxy::managed_servers(*util::read_file(haproxy.config_file()), "web").value();
   REQUIRE(managed.size() == 3);
   CHECK_THAT(managed[0], Catch::StartsWith("server 2:1 127."));
@@ -43,48 +43,116 @@ TEST_CASE("after a deploy, a full HAProxy restart still serves the live release"
   CHECK(haproxy::managed_servers(*util::read_file(haproxy.config_file()), "web").value().size() == 3);
 }
 
+namespace {
+
+// The step the switch in `state` has begun last (0-based, from its progress record), or -1.
+int step_begun(const fs::path& state) {
+  const auto text = util::read_file(state / "intent-progress.json");
+  const auto json = text ? util::parse_json(*text, "intent") : Result<util::Json>(text.error());
+  return json ? static_cast<int>(util::json_number(json->get(), "step").value_or(-1)) : -1;
+}
+
+// The pid holding the deploy lock in `state`, or 0.
+pid_t lock_holder(const fs::path& state) {
+  const auto text = util::read_file(state / "deploy.lock");
+  const auto json = text ? util::parse_json(*text, "lock") : Result<util::Json>(text.error());
+  return json ? static_cast<pid_t>(util::json_number(json->get(), "pid").value_or(0)) : 0;
+}
+
+// Whether process `pid` is stopped (SIGSTOP): state T in /proc/PID/stat.
+bool is_stopped(pid_t pid) {
+  const auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  const auto after_name = stat->rfind(") ");
+  return after_name != std::string::npos && stat->compare(after_name + 2, 1, "T") == 0;
+}
+
+// Polls `condition` every 5 ms for up to 30 s; whether it came true.
+template <typename Condition>
+bool eventually(Condition condition) {
+  for (int i = 0; i < 6000; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+// SIGSTOP or SIGCONT to every server of pool `label` (from the local provider's pool.json).
+void signal_pool(const fs::path& state, const std::string& label, int signal) {
+  const auto text = util::read_file(state / "pools" / label / "pool.json");
+  REQUIRE(text.ok());
+  const auto document = util::parse_json(*text, "pool.json");
+  REQUIRE(document.ok());
+  const cJSON* server = nullptr;
+  cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
+    REQUIRE(::kill(static_cast<pid_t>(util::json_number(server, "pid").value_or(0)), signal) == 0);
+  }
+}
+
+// The labels of the pools `haproxy` routes new traffic to (servers ready, with a weight).
+std::set<std::string> routed_labels(const Haproxy& haproxy) {
+  // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...
+  std::set<std::string> labels;
+  for (const auto& line : util::split_lines(haproxy.command("show servers state web"))) {
+    const auto fields = util::split(line, ' ');
+    if (fields.size() < 8 || fields[1] != "web") continue;
+    if (fields[6] == "0" && fields[7] != "0") labels.insert(fields[3].substr(0, fields[3].find(':')));
+  }
+  return labels;
+}
+
+}  // namespace
+
+// Each reload lands at a point the test holds the deploy at, not at a moment it hopes for:
+// 1. in the health wait: pool 2's servers are frozen, so their checks cannot pass and the
+//    deploy cannot leave the wait; the test reloads once the progress record says the wait
+//    began, and thaws them only once the new HAProxy answers.
+// 2. once pool 2 is routed to: the deploy stops itself (SIGSTOP) before its drain step, after
+//    admit; the test reloads and lets it go on (SIGCONT) only once the new HAProxy answers.
 TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "[e2e][durable]") {
   TempDir dir;
   Haproxy haproxy(dir.path());
   ServiceOptions options;
-  options.check_interval_ms = 400;  // a long health wait, so a reload lands inside it
+  options.health_timeout_s = 60;  // the wait outlasts the reload however slow the machine is
   const auto config = write_service_config(dir.path(), haproxy, options).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  const auto state = dir.path() / "state" / "web";
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
 
   Prober prober(dir.path(), haproxy.url());
   ServingWatcher watcher(haproxy);
+  signal_pool(state, "2", SIGSTOP);
   ToolResult deployed;
-  std::atomic<bool> running{true};
   std::thread deploy([&] {
-    deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config});
-    running = false;
+    // Steps: 0 add, 1 wait for checks, 2 persist, 3 admit, 4 drain, 5 wait drained, 6 remove.
+    deployed = run_tool("deploy-pipeline-test-hooks", {"deploy", "--label", "2", "--verbose", "--config", config},
+                        {"PHOENIX_TEST_STOP_AT_STEP=4"});
   });
-  // Reload at moments the deploy's own progress record names: while it waits for the new
-  // members' checks (step 2 of 7), and once it routes to them (step 4 or later).
-  const auto intent_file = dir.path() / "state" / "web" / "intent-progress.json";
-  const auto step_now = [&]() -> int {
-    const auto text = util::read_file(intent_file);
-    const auto json = text ? util::parse_json(*text, "intent") : Result<util::Json>(text.error());
-    return json ? static_cast<int>(util::json_number(json->get(), "step").value_or(-1)) : -1;
+  const auto let_go = [&] {
+    signal_pool(state, "2", SIGCONT);
+    if (const pid_t holder = lock_holder(state); holder > 0) ::kill(holder, SIGCONT);
   };
-  std::string timeline;
-  int reloads_during_deploy = 0;
-  for (const int wanted : {1, 3}) {
-    for (int i = 0; i < 4000 && running && step_now() < wanted; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (!running) break;
-    timeline += " reload at step " + std::to_string(step_now());
-    ++reloads_during_deploy;  // started while the deploy ran
-    haproxy.reload();
-  }
+
+  const bool waiting = eventually([&] { return step_begun(state) == 1; });
+  if (!waiting) let_go();
+  REQUIRE(waiting);
+  haproxy.reload();  // returns once the new process answers
+  // Not past the wait: pool 2 cannot pass its checks while frozen. The deploy may have planned
+  // again on finding its members gone from the new process (step 0 again), never admitted them.
+  CHECK(step_begun(state) <= 1);
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
+  signal_pool(state, "2", SIGCONT);
+
+  pid_t holder = 0;
+  const bool held = eventually([&] { return (holder = lock_holder(state)) > 0 && is_stopped(holder); });
+  if (!held) let_go();
+  REQUIRE(held);
+  // Admit done, drain not begun: HAProxy routes to both pools.
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"1", "2"});
+  haproxy.reload();
+  ::kill(holder, SIGCONT);
   deploy.join();
-  INFO(timeline);
+
   INFO(deployed.err);
-  // The reloads really happened while the deploy ran (the point of this test).
-  CHECK(reloads_during_deploy == 2);
   CHECK(deployed.exit_code == 0);
   const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
   INFO(status.out);
@@ -133,10 +201,7 @@ TEST_CASE("a damaged managed block refuses a deploy with exit 2 and changes noth
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
   // Someone deletes the begin marker: the block's server lines now look like static servers.
   auto text = *util::read_file(haproxy.config_file());
   const std::string begin = "    " + std::string(haproxy::kManagedBegin) + "\n";

@@ -176,10 +176,7 @@ TEST_CASE("HAProxy closing the connection mid-command is exit 4; the intent says
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
 
   // The same service reached through the cutting proxy.
   const auto proxied = dir.path() / "proxied.sock";

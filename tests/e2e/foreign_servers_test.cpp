@@ -50,9 +50,7 @@ TEST_CASE("a backend with a static server line is refused before anything change
 TEST_CASE("allowed foreign servers are left alone by deploy, rollback and reload", "[e2e][foreign]") {
   ForeignRig rig;
   const auto config = rig.write_config(true);
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
+  create_pools_1_and_2(config, ThenDeploy::nothing);
   // An operator also adds one at run time.
   const SampleApp manual(rig.dir.path(), "manual");
   CHECK(rig.haproxy.command("add server web/manual " + manual.address()) == "New server registered.");

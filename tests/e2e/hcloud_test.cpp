@@ -140,10 +140,7 @@ TEST_CASE("Hetzner pools work behind HAProxy too", "[e2e][hcloud]") {
   options.pool_size = 2;
   const auto config = write_hcloud_config(dir.path(), fake, options).string();
   const std::vector<std::string> env = {"HCLOUD_TOKEN=" + fake.token()};
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}, env).exit_code == 0);
-    REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config}, env).exit_code == 0);
-  }
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn, env);
   CHECK(http_get(haproxy.url()).second == "2\n");
   CHECK_THAT(haproxy.command("show servers state web"), Catch::Contains(" 127.200."));
 }

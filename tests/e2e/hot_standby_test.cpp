@@ -72,8 +72,7 @@ std::pair<std::string, int> standby_of(const util::Json& status) {
 TEST_CASE("the replaced pool stays hot: checked, routed nothing, kept across a reload; back in one batch",
           "[e2e][hot]") {
   HotRig rig;
-  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
-  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
   rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
 
   auto status = rig.status();
@@ -119,8 +118,7 @@ TEST_CASE("the replaced pool stays hot: checked, routed nothing, kept across a r
 
 TEST_CASE("a standby member that is down is a problem, and the switch to its pool waits for checks", "[e2e][hot]") {
   HotRig rig;
-  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
-  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
   rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
   const pid_t frozen = rig.pids("1").front();
   REQUIRE(::kill(frozen, SIGSTOP) == 0);
@@ -158,8 +156,7 @@ TEST_CASE("a standby member that is down is a problem, and the switch to its poo
 
 TEST_CASE("smart delete takes an idle hot pool out of the balancer first; a busy one is refused", "[e2e][hot]") {
   HotRig rig;
-  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
-  rig.ok("deploy-pipeline", {"deploy", "--label", "1"});
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
   rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
   const auto pids = rig.pids("1");
   const auto deleted = rig.run("create-pipeline", {"delete", "--label", "1"});
@@ -180,7 +177,7 @@ TEST_CASE("retention by verdict: prune after failed and bad builds keeps the kno
           "[e2e][retention]") {
   HotRig rig(2);
   // 1 and 2 good; 3 fails its smoke test (its servers answer 500 on /); 4 live, then 5 bad.
-  for (const char* label : {"1", "2"}) rig.ok("create-pipeline", {"run", "--label", label});
+  create_pools_1_and_2(rig.config, ThenDeploy::nothing);
   ServiceOptions failing;
   failing.pool_size = 1;
   failing.extra_arguments = {"--fail-after", "0"};

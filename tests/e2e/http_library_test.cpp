@@ -48,10 +48,7 @@ struct NoLibcurlRig {
     options.file_name = "watched.json";
     options.watch = R"({ "interval_ms": 200, "checks": [{ "name": "home", "url": ")" + haproxy.url() + R"(/" }] })";
     watched = write_service_config(dir.path(), haproxy, options).string();
-    for (const char* label : {"1", "2"}) {
-      REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-    }
-    REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+    create_pools_1_and_2(config, ThenDeploy::pool_1);
     REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}).exit_code == 0);
   }
 };

@@ -1,14 +1,18 @@
-// Ctrl-C or a cancelled CI job during a switch: the command stops at its next safe point,
-// keeps the intent record, releases the lock, exits 130 (SIGINT) or 143 (SIGTERM) and says
-// what state the service is in and which command finishes or reverts it.
+// Ctrl-C, a cancelled CI job or a lost terminal or agent session during a switch: the command
+// stops at its next safe point, keeps the intent record, releases the lock, exits 130 (SIGINT),
+// 143 (SIGTERM) or 129 (SIGHUP) and says what state the service is in and which command
+// finishes or reverts it.
 
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
@@ -34,7 +38,19 @@ long holder_at_step(const fs::path& state, int step) {
   return 0;
 }
 
-void stop_deploy_while_waiting(int signal, int expected_exit) {
+// The servers `haproxy` reports UP and routes new traffic to (ready, with a weight).
+std::set<std::string> up_and_routed(const Haproxy& haproxy) {
+  // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...
+  std::set<std::string> servers;
+  for (const auto& line : util::split_lines(haproxy.command("show servers state web"))) {
+    const auto fields = util::split(line, ' ');
+    if (fields.size() < 8 || fields[1] != "web") continue;
+    if (fields[5] == "2" && fields[6] == "0" && fields[7] != "0") servers.insert(fields[3]);
+  }
+  return servers;
+}
+
+void stop_deploy_while_waiting(int signal, const std::string& signal_name, int expected_exit) {
   TempDir dir;
   Haproxy haproxy(dir.path());
   ServiceOptions options;
@@ -43,16 +59,15 @@ void stop_deploy_while_waiting(int signal, int expected_exit) {
   options.health_timeout_s = 20;
   const auto config = write_service_config(dir.path(), haproxy, options).string();
   const auto state = dir.path() / "state" / "web";
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
   Prober prober(dir.path(), haproxy.url());
 
   ToolResult stopped;
   std::thread deploy([&] { stopped = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}); });
   const long pid = holder_at_step(state, 1);  // step 1: waiting for the new members' checks
   REQUIRE(pid > 0);
+  const auto serving = up_and_routed(haproxy);
+  REQUIRE(serving.size() == 2);  // pool 1's servers
   const auto signalled = std::chrono::steady_clock::now();
   ::kill(static_cast<pid_t>(pid), signal);
   deploy.join();
@@ -61,11 +76,14 @@ void stop_deploy_while_waiting(int signal, int expected_exit) {
   CHECK(stopped.exit_code == expected_exit);
   // It stopped at the next safe point of the health wait, before the first check could pass.
   CHECK(took < std::chrono::milliseconds(options.check_interval_ms));
-  CHECK_THAT(stopped.err, Catch::Contains("stopped by " + std::string(signal == SIGINT ? "SIGINT" : "SIGTERM")));
+  CHECK_THAT(stopped.err, Catch::Contains("stopped by " + signal_name));
   CHECK_THAT(stopped.err, Catch::Contains("1 still serves and pool 2 is not routed to"));
   CHECK_THAT(stopped.err, Catch::Contains("'deploy-pipeline repair --revert' returns to pool 1"));
   CHECK_FALSE(std::filesystem::exists(state / "deploy.lock"));
   CHECK(std::filesystem::exists(state / "intent.json"));
+  // No server that was UP and routed to before the signal was lost by the stop.
+  const auto after = up_and_routed(haproxy);
+  for (const auto& server : serving) CHECK(after.count(server) == 1);
 
   // The next emergency command needs no --break-lock; status explains; --revert goes back.
   const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
@@ -83,9 +101,14 @@ void stop_deploy_while_waiting(int signal, int expected_exit) {
 
 TEST_CASE("SIGTERM during a deploy: exit 143 at the next safe point, lock released, repair --revert goes back",
           "[e2e][interrupt]") {
-  stop_deploy_while_waiting(SIGTERM, 143);
+  stop_deploy_while_waiting(SIGTERM, "SIGTERM", 143);
 }
 
 TEST_CASE("SIGINT during a deploy: exit 130, the same clean stop", "[e2e][interrupt]") {
-  stop_deploy_while_waiting(SIGINT, 130);
+  stop_deploy_while_waiting(SIGINT, "SIGINT", 130);
+}
+
+// The CI agent's ssh session or the operator's terminal goes away: SIGHUP, not a kill mid-step.
+TEST_CASE("SIGHUP during a deploy: exit 129, the same clean stop", "[e2e][interrupt]") {
+  stop_deploy_while_waiting(SIGHUP, "SIGHUP", 129);
 }

@@ -126,10 +126,7 @@ TEST_CASE("a dry run with a stale lock is refused as the real run is, and leaves
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-    REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config}).exit_code == 0);
-  }
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn);
   const auto lock_file = dir.path() / "state" / "web" / "deploy.lock";
   const std::string stale = R"({"host": "agent-7", "pid": 4242, "job": "jenkins-web-deploy-3",
                                 "command": "deploy --label 0", "since": "2026-11-24T03:00:00Z"})";

@@ -31,10 +31,7 @@ TEST_CASE("a pool enabled by hand is reported, then repaired", "[e2e][outside]")
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-    REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config}).exit_code == 0);
-  }
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn);
   enable_by_hand(haproxy, dir.path(), "1");
 
   auto status = run_tool("deploy-pipeline", {"status", "--config", config});

@@ -149,12 +149,7 @@ TEST_CASE("any dynamic algorithm works; a static one is refused with a clear lin
     options.balance = balance;
     Haproxy haproxy(dir.path(), options);
     const auto config = write_service_config(dir.path(), haproxy, {}).string();
-    for (const char* label : {"1", "2"}) {
-      REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-      const auto deployed = run_tool("deploy-pipeline", {"deploy", "--label", label, "--config", config});
-      INFO(deployed.err);
-      REQUIRE(deployed.exit_code == 0);
-    }
+    create_pools_1_and_2(config, ThenDeploy::each_in_turn);
     CHECK(http_get(haproxy.url()).second == "2\n");
   }
   TempDir dir;

@@ -1,9 +1,9 @@
 // Watched switches against a real HAProxy under load: a release that turns bad (500 on /
 // while /health stays 200, the failure health checks miss) is rolled back by Phoenix itself;
-// a member going DOWN does the same; a clean watch marks the replaced pool good; SIGTERM during
-// the watch switches nothing; --expect-live with the wrong pool changes nothing. A prune during
-// the watch keeps the pool its automatic rollback falls back to; a watch killed outright leaves a
-// record that blocks nothing.
+// a member going DOWN does the same; a clean watch marks the replaced pool good; SIGTERM or
+// SIGHUP during the watch switches nothing; --expect-live with the wrong pool changes nothing.
+// A prune during the watch keeps the pool its automatic rollback falls back to; a watch killed
+// outright leaves a record that blocks nothing.
 
 #include <signal.h>
 
@@ -35,8 +35,7 @@ struct WatchRig {
     options.hot = hot;
     options.watch = R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })";
     config = write_service_config(dir.path(), haproxy, options).string();
-    for (const char* label : {"1", "2"}) REQUIRE(run("create-pipeline", {"run", "--label", label}).exit_code == 0);
-    REQUIRE(run("deploy-pipeline", {"deploy", "--label", "1"}).exit_code == 0);
+    create_pools_1_and_2(config, ThenDeploy::pool_1);
   }
 
   ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
@@ -193,7 +192,9 @@ TEST_CASE("a member going DOWN during the watch triggers the rollback", "[e2e][w
   CHECK(http_get(rig.haproxy.url()).second == "1\n");
 }
 
-TEST_CASE("SIGTERM during the watch leaves the new pool live and the lock released", "[e2e][watch]") {
+TEST_CASE("SIGTERM or SIGHUP during the watch leaves the new pool live and the lock released", "[e2e][watch]") {
+  const auto [signal, name, expected_exit] =
+      GENERATE(table<int, std::string, int>({{SIGTERM, "SIGTERM", 143}, {SIGHUP, "SIGHUP", 129}}));
   WatchRig rig;
   ToolResult deployed;
   std::atomic<bool> done{false};
@@ -201,11 +202,11 @@ TEST_CASE("SIGTERM during the watch leaves the new pool live and the lock releas
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   // The deploy holds no lock while it watches; find it by its command line.
   const auto pid = pid_of("deploy-pipeline deploy --label 2 --watch 60s");
-  ::kill(pid, SIGTERM);
+  ::kill(pid, signal);
   deploy.join();
   INFO(deployed.err);
-  CHECK(deployed.exit_code == 143);
-  CHECK_THAT(deployed.err, Catch::Contains("watch stopped by SIGTERM"));
+  CHECK(deployed.exit_code == expected_exit);
+  CHECK_THAT(deployed.err, Catch::Contains("watch stopped by " + name));
   CHECK_THAT(deployed.err, Catch::Contains("the switch to pool 2 finished; nothing was switched back"));
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
   CHECK_FALSE(std::filesystem::exists(rig.dir.path() / "state" / "web" / "deploy.lock"));
@@ -296,10 +297,7 @@ TEST_CASE("SIGTERM during the watch's last check ends it as stopped, not passed"
                       "checks": [ { "name": "slow", "url": ")" +
                   slow.url("/check") + R"(", "timeout_ms": 5000 } ] })";
   const auto config = write_service_config(dir.path(), haproxy, options).string();
-  for (const char* label : {"1", "2"}) {
-    REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
-  }
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
   ToolResult deployed;
   std::thread deploy([&] {
     deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--watch", "3s", "--config", config});

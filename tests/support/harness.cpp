@@ -148,12 +148,15 @@ void Haproxy::start() {
   wait_ready();
 }
 
-void Haproxy::wait_ready() const {
+void Haproxy::wait_ready(pid_t answering) const {
+  const std::string pid_line = "\nPid: " + std::to_string(answering) + "\n";
   for (int i = 0; i < 500; ++i) {
     if (!util::is_running(process_)) fail("haproxy exited: " + read_or_empty(directory_ / "haproxy.log"));
     haproxy::SocketRuntimeChannel channel(socket_.string(), std::chrono::seconds(2));
     auto answer = channel.run({"show info"});
-    if (answer && !answer->empty() && can_connect_tcp(port_)) return;
+    const bool answered =
+        answer && !answer->empty() && (answering == 0 || ("\n" + answer->front()).find(pid_line) != std::string::npos);
+    if (answered && can_connect_tcp(port_)) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   fail("haproxy did not become ready");
@@ -182,7 +185,7 @@ void Haproxy::reload() {
                                        directory_ / "haproxy.log"});
   if (!started) fail("cannot reload haproxy: " + started.error().message);
   process_ = *started;
-  wait_ready();
+  wait_ready(started->pid);
   // The old process finishes its connections and exits; reap it so no zombie stays.
   for (int i = 0; i < 500 && util::is_running(old); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   util::stop_process(old, std::chrono::seconds(1));
@@ -269,6 +272,25 @@ ToolResult run_tool_with(const std::vector<std::string>& prefix, const std::stri
 ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
                     const std::vector<std::string>& environment, std::chrono::milliseconds timeout) {
   return run_tool_with({}, tool, arguments, environment, timeout);
+}
+
+namespace {
+void run_for_setup(const std::string& tool, const std::string& command, const std::string& label,
+                   const std::string& config, const std::vector<std::string>& environment) {
+  const auto result = run_tool(tool, {command, "--label", label, "--config", config}, environment);
+  if (result.exit_code != 0) {
+    fail(tool + " " + command + " --label " + label + " exited " + std::to_string(result.exit_code) + ": " +
+         result.err);
+  }
+}
+}  // namespace
+
+void create_pools_1_and_2(const std::string& config, ThenDeploy then, const std::vector<std::string>& environment) {
+  for (const char* label : {"1", "2"}) {
+    run_for_setup("create-pipeline", "run", label, config, environment);
+    if (then == ThenDeploy::each_in_turn) run_for_setup("deploy-pipeline", "deploy", label, config, environment);
+  }
+  if (then == ThenDeploy::pool_1) run_for_setup("deploy-pipeline", "deploy", "1", config, environment);
 }
 
 ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,

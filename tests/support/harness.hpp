@@ -65,6 +65,8 @@ class Haproxy {
   void start();
   void stop();
   // Graceful reload: a new process takes over from the old one (-sf), re-reading the config.
+  // Returns once the new process answers the runtime API and the port (the old one no
+  // longer does) and the old one is gone.
   void reload();
   // Stop, then start again from the config file.
   void restart();
@@ -82,7 +84,9 @@ class Haproxy {
   std::string command(const std::string& line) const;
 
  private:
-  void wait_ready() const;
+  // Until the runtime API and the port answer; with `answering`, until the runtime API's
+  // answer comes from that process (during a reload the old one may still answer).
+  void wait_ready(pid_t answering = 0) const;
 
   fs::path directory_;
   fs::path config_file_;
@@ -144,6 +148,17 @@ ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arg
 ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
                        const std::vector<std::string>& arguments, const std::vector<std::string>& environment = {},
                        std::chrono::milliseconds timeout = std::chrono::minutes(1));
+
+// What create_pools_1_and_2 does once it creates pools 1 and 2 (in that order).
+enum class ThenDeploy {
+  nothing,       // create 1, create 2
+  pool_1,        // create 1, create 2, deploy 1: pool 1 live, pool 2 ready to switch to
+  each_in_turn,  // create 1, deploy 1, create 2, deploy 2: pool 2 live after replacing pool 1
+};
+// The usual start of a test: pools 1 and 2 of the service `config` describes, made with the
+// real tools (`environment` added to theirs). Each run must exit 0; the first that does not
+// fails the test with the command and its stderr.
+void create_pools_1_and_2(const std::string& config, ThenDeploy then, const std::vector<std::string>& environment = {});
 
 struct ServiceOptions {
   std::string service = "web";

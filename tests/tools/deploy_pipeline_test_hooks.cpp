@@ -2,7 +2,9 @@
 // PHOENIX_TEST_KILL_AT_STEP=N kills the process with SIGKILL just before step N of a switch,
 // to prove crash safety at every step boundary. PHOENIX_TEST_PAUSE_AT_STEP=N:PID sends
 // SIGSTOP to process PID (a balancer the test started) just before step N, to freeze one
-// balancer in the middle of a switch.
+// balancer in the middle of a switch. PHOENIX_TEST_STOP_AT_STEP=N stops the process itself
+// (SIGSTOP) just before step N, so a test can act at that exact point and then let it go on
+// (SIGCONT).
 #include <signal.h>
 
 #include <cstdlib>
@@ -28,6 +30,14 @@ int main(int argc, char** argv) {
     hooks.before_switch_step = [pause_at, pid, earlier](std::size_t index) {
       if (earlier) earlier(index);
       if (index == pause_at) ::kill(pid, SIGSTOP);
+    };
+  }
+  if (const char* stop = std::getenv("PHOENIX_TEST_STOP_AT_STEP"); stop != nullptr && *stop != '\0') {
+    const auto stop_at = static_cast<std::size_t>(std::stoul(stop));
+    auto earlier = hooks.before_switch_step;
+    hooks.before_switch_step = [stop_at, earlier](std::size_t index) {
+      if (earlier) earlier(index);
+      if (index == stop_at) ::raise(SIGSTOP);
     };
   }
   return phoenix::cli::run_program(phoenix::deploy_pipeline::program(), argc, argv, hooks);
