@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "shared/core/tiers.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix {
@@ -336,6 +337,40 @@ std::vector<Step> plan_revert(const std::string& target, const std::vector<Membe
   return {remove};
 }
 
+namespace {
+
+// "hot standby", "running", "powered off", "cold": where a rollback candidate is kept.
+std::string kept_as(Tier tier) {
+  if (tier == Tier::hot) return "hot standby";
+  if (tier == Tier::off) return "powered off";
+  return to_string(tier);
+}
+
+// What to do when no pool older than the live pool `from` is known-good: the known-good pools
+// newer than it (typically the hot standby after a deploy back to an older release), which a
+// plain rollback never picks by itself, named with the command that goes to the first of them
+// (a hot one first: its switch is instant; else the newest). `sorted` is newest first.
+std::string newer_known_good_advice(const std::vector<Pool>& sorted, const std::vector<Member>& members,
+                                    const Pool& from) {
+  const auto standby = standby_labels(members);
+  std::vector<const Pool*> newer;
+  for (const auto& pool : sorted) {
+    if (pool.label() != from.label() && pool.meta.created_at >= from.meta.created_at && known_good(pool)) {
+      newer.push_back(&pool);
+    }
+  }
+  if (newer.empty()) return "name one with --to L";
+  std::stable_partition(newer.begin(), newer.end(), [&](const Pool* pool) {
+    return std::find(standby.begin(), standby.end(), pool->label()) != standby.end();
+  });
+  std::vector<std::string> named;
+  for (const Pool* pool : newer) named.push_back(pool->label() + " (newer, " + kept_as(tier_of(*pool, standby)) + ")");
+  return (newer.size() == 1 ? "pool " : "pools ") + util::join(named, ", ") + (newer.size() == 1 ? " is" : " are") +
+         " known-good: 'deploy-pipeline rollback --to " + newer.front()->label() + "'";
+}
+
+}  // namespace
+
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                               const std::optional<std::string>& explicit_target) {
   const auto live = live_labels(members);
@@ -372,7 +407,8 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
     return RollbackChoice{pool.label(), from->label()};
   }
   return Error{ErrorKind::failed, "no pool older than the live pool " + from->label() +
-                                      " passed its smoke test and is not marked bad; name one with --to L"};
+                                      " passed its smoke test and is not marked bad; " +
+                                      newer_known_good_advice(sorted, members, *from)};
 }
 
 bool known_good(const Pool& pool) {

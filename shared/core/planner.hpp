@@ -100,7 +100,9 @@ struct RollbackChoice {
 };
 
 // The rollback target: `explicit_target` when given, else the newest known-good pool older than
-// the live one, in whatever tier it is kept (a cold one is woken first).
+// the live one, in whatever tier it is kept (a cold one is woken first). When there is none, the
+// refusal names the known-good pools newer than the live one (never chosen without --to) and
+// the command that goes to one of them.
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                               const std::optional<std::string>& explicit_target);
 

@@ -35,7 +35,9 @@ struct LockRequest {
 };
 
 struct LockOutcome {
-  std::optional<LockHolder> taken_over;  // the stale holder replaced by --break-lock
+  // The stale holder replaced by --break-lock; a record that could not be read names nobody
+  // (a default holder, its host empty).
+  std::optional<LockHolder> taken_over;
 };
 
 // The commands that switch the live pool.

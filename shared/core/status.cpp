@@ -92,6 +92,10 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
 
 }  // namespace
 
+std::string past_the_lock(const std::string& command, bool lock_stale) {
+  return command + (lock_stale ? " --break-lock" : "");
+}
+
 std::string describe_watch_line(const WatchRecord& watch) {
   return "pool " + watch.watched + " until " + clock_time_utc(watch.until) + ", " +
          (watch.fallback ? "falls back to pool " + *watch.fallback : std::string("no pool to fall back to")) + ", by " +
@@ -115,6 +119,7 @@ StatusReport build_status(const StatusInputs& inputs) {
                            "): " + *inputs.watch_staleness);
   }
   auto& problems = report.problems;
+  const bool lock_stale = inputs.lock_staleness || inputs.lock_unreadable;
 
   if (inputs.intent && !inputs.operation_in_progress) {
     const Intent& intent = *inputs.intent;
@@ -123,16 +128,19 @@ StatusReport build_status(const StatusInputs& inputs) {
                        util::format_iso8601(intent.started_at) + " by " + intent.by.who() +
                        " was interrupted at step " + std::to_string(intent.step + 1) + " of " +
                        std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") +
-                       "; re-run 'deploy-pipeline " + to_string(intent.operation) +
-                       (intent.operation == Operation::deploy ? " --label " + intent.target : "") +
-                       "' or 'deploy-pipeline repair' to finish it");
+                       "; re-run '" +
+                       past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
+                                         (intent.operation == Operation::deploy ? " --label " + intent.target : ""),
+                                     lock_stale) +
+                       "' or '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to finish it");
   }
   if (inputs.lock_staleness) {
     problems.push_back("the deploy lock is stale (" + *inputs.lock_staleness + "); the next deploy needs --break-lock");
   }
   if (report.live.size() > 1) {
     problems.push_back(std::to_string(report.live.size()) + " pools are live at once (" +
-                       util::join(report.live, ", ") + "); run 'deploy-pipeline repair' or deploy one of them");
+                       util::join(report.live, ", ") + "); run '" +
+                       past_the_lock("deploy-pipeline repair", lock_stale) + "' or deploy one of them");
   }
   if (inputs.durable && !inputs.operation_in_progress) {
     std::vector<std::string> running;
@@ -148,7 +156,8 @@ StatusReport build_status(const StatusInputs& inputs) {
     if (running != kept) {
       problems.push_back("the running balancer routes to [" + util::join(running, ", ") +
                          "] but a restart would route to [" + util::join(kept, ", ") +
-                         "] (a reload during a switch, or a change by hand?); run 'deploy-pipeline repair'");
+                         "] (a reload during a switch, or a change by hand?); run '" +
+                         past_the_lock("deploy-pipeline repair", lock_stale) + "'");
     }
   }
   if (inputs.last_switch && !inputs.intent &&
@@ -211,8 +220,8 @@ StatusReport build_status(const StatusInputs& inputs) {
     const bool operation_running = inputs.intent.has_value() && inputs.operation_in_progress;
     const bool hot = std::find(hot_labels.begin(), hot_labels.end(), owner->label) != hot_labels.end();
     if (!member.admitted() && !operation_running && !hot) {
-      problems.push_back("member " + member.name + " is left in " + row.state +
-                         "; the next deploy or 'deploy-pipeline repair' cleans it up");
+      problems.push_back("member " + member.name + " is left in " + row.state + "; the next deploy or '" +
+                         past_the_lock("deploy-pipeline repair", lock_stale) + "' cleans it up");
     }
   }
   for (const auto& pool : inputs.pools) {

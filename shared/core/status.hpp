@@ -55,6 +55,7 @@ struct StatusInputs {
   std::optional<Intent> intent;
   std::optional<LockHolder> lock;
   std::optional<std::string> lock_staleness;   // why the lock is stale, if it is
+  bool lock_unreadable = false;                // the lock record cannot be read: as stale as a dead holder's
   bool operation_in_progress = false;          // the intent belongs to a command that still holds the lock
   std::optional<std::vector<Member>> durable;  // what the balancer would restart with
   std::optional<HistoryEvent> last_switch;     // the last deploy/rollback/repair that succeeded
@@ -71,6 +72,11 @@ struct StatusInputs {
 std::string describe_watch_line(const WatchRecord& watch);
 
 StatusReport build_status(const StatusInputs& inputs);
+
+// `command` ("deploy-pipeline repair") as the operator must run it now: with --break-lock while
+// the deploy lock is stale or its record cannot be read (`lock_stale`), since that lock refuses
+// it otherwise.
+std::string past_the_lock(const std::string& command, bool lock_stale);
 
 // "ready", "standby" (ready with weight 0), "drain", "maint".
 std::string member_state_name(const Member& member);

@@ -15,6 +15,10 @@ LockHolder make_holder(const Services& services, const std::string& command) {
   return holder;
 }
 
+Error refused_in_a_real_run(const std::string& command, const Error& refusal) {
+  return refusal.context("a real '" + command + "' would be refused");
+}
+
 namespace {
 
 // A refusal to take the lock, coded for the callers that wait for a lock (the automatic
@@ -55,22 +59,32 @@ Result<std::optional<LockSeen>> lock_seen(Services& services) {
 Status check_lock_would_be_taken(Services& services, const std::string& command, bool break_lock) {
   PHX_TRY_ASSIGN(const auto seen, lock_seen(services));
   if (!seen) return {};
-  const std::string real_run = "a real '" + command + "' would be refused: ";
   const std::string lock = "the deploy lock of service " + services.config.service;
   const std::string held_by = seen->holder ? "held by " + seen->holder->describe() : "its record cannot be read";
   if (!seen->stale) {
-    return Error{ErrorKind::refused, real_run + lock + " is " + held_by + "; wait for it to finish",
-                 ErrorCode::lock_busy};
+    return refused_in_a_real_run(
+        command, Error{ErrorKind::refused, lock + " is " + held_by + "; wait for it to finish", ErrorCode::lock_busy});
   }
   if (break_lock) {
     services.reporter.warning("a real '" + command + "' would take over the stale deploy lock (" + *seen->stale + "; " +
                               held_by + ")");
     return {};
   }
-  return Error{ErrorKind::refused,
-               real_run + lock + " is stale (" + *seen->stale + "; " + held_by +
-                   "); once you have checked that its holder is gone, run it with --break-lock to take it over",
-               ErrorCode::lock_stale};
+  return refused_in_a_real_run(
+      command, Error{ErrorKind::refused,
+                     lock + " is stale (" + *seen->stale + "; " + held_by +
+                         "); once you have checked that its holder is gone, run it with --break-lock to take it over",
+                     ErrorCode::lock_stale});
+}
+
+// The warning for a stale lock taken over: its holder, or, for a record that could not be read
+// (it names nobody: a default holder would read "pid 0 ... since 1970"), that it was unreadable.
+std::string describe_takeover(const Services& services, const LockHolder& replaced) {
+  if (replaced.host.empty()) {
+    return "took over the deploy lock of service " + services.config.service +
+           ": its record could not be read, so it named no holder";
+  }
+  return "took over the stale deploy lock of " + replaced.describe();
 }
 
 }  // namespace
@@ -82,9 +96,7 @@ Result<DeployLock> DeployLock::take(Services& services, const std::string& comma
   request.stale_after = services.config.lock_stale_after;
   auto outcome = services.state.acquire_lock(request);
   if (!outcome) return refusal_to_take(services, outcome.error(), request.stale_after);
-  if (outcome->taken_over) {
-    services.reporter.warning("took over the stale deploy lock of " + outcome->taken_over->describe());
-  }
+  if (outcome->taken_over) services.reporter.warning(describe_takeover(services, *outcome->taken_over));
   services.reporter.detail("holding the deploy lock of service " + services.config.service);
   return DeployLock(&services.state, &services.reporter, request.holder);
 }

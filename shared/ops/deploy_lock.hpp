@@ -40,4 +40,9 @@ class DeployLock {
 
 LockHolder make_holder(const Services& services, const std::string& command);
 
+// A dry run's word for the refusal a real run of `command` would meet, with its kind and code
+// (so its exit code): "a real 'deploy --label 2' would be refused: <refusal>". Every dry-run
+// refusal (the lock's, a freeze's) is worded by it, so they read alike.
+Error refused_in_a_real_run(const std::string& command, const Error& refusal);
+
 }  // namespace phoenix::ops

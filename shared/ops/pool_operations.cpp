@@ -32,6 +32,17 @@ Result<Pool> find_existing_pool(Services& services, const std::string& label) {
   return *pool;
 }
 
+}  // namespace
+
+Status check_pool_exists_before_takeover(Services& services, const std::string& label, bool may_take_over) {
+  if (!may_take_over) return {};
+  PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
+  if (find_pool(pools, label) == nullptr) return no_such_pool(services, label);
+  return {};
+}
+
+namespace {
+
 HistoryEvent removal_event(Services& services, HistoryAction action, const std::string& label, const Status& removed,
                            long long duration_ms) {
   HistoryEvent event =
@@ -242,7 +253,7 @@ Result<PoolListing> list_pools(Services& services) {
 }
 
 Status delete_pool(Services& services, const DeleteOptions& options) {
-  PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
+  PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
   const Pool* pool = find_pool(pools, options.label);
   if (pool == nullptr) return no_such_pool(services, options.label);
   // A running watch's pools, then invariant 9, judged on the balancer as it is when the delete
@@ -265,6 +276,10 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
   }
   auto lock = DeployLock::take(services, "delete --label " + options.label, options.break_lock);
   if (!lock) return lock.error();
+  // The pools as they are under the lock: the one to delete may have gone (or changed) since.
+  PHX_TRY_ASSIGN(pools, services.provider.list_pools());
+  pool = find_pool(pools, options.label);
+  if (pool == nullptr) return no_such_pool(services, options.label);
   const auto started = services.clock.now();
   const Status destroyed = destroy_if_not_member(services, *pool, keeps_rollback_target);
   record_history(services, removal_event(services, HistoryAction::delete_pool, options.label, destroyed,
@@ -363,6 +378,31 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
 
 namespace {
 
+// Why powering off pool `label` is refused while the balancer holds it on standby, and the way
+// on. A pool that an unfinished switch (its intent record) involves, as its target or as a pool
+// it replaces, waits there for that switch: 'deploy-pipeline repair' finishes it, and for its
+// target 'repair --revert' (where it can return to one pool) takes the pool out of the balancer.
+// Any other is kept hot by retention.hot.
+std::string standby_refusal(Services& services, const std::string& label) {
+  const std::string on_standby = "pool " + label + " is on standby in the balancer";
+  const std::string harm = "; powering it off would leave the balancer checking servers that are down";
+  const auto intent = services.state.read_intent();
+  const Intent* pending = intent && intent->has_value() ? &**intent : nullptr;
+  const bool target = pending != nullptr && pending->target == label;
+  const bool replaced =
+      pending != nullptr && std::find(pending->from.begin(), pending->from.end(), label) != pending->from.end();
+  if (!target && !replaced)
+    return on_standby + " (hot)" + harm + ". Delete it, or deploy another pool with retention.hot 0";
+  const std::string finish = "'deploy-pipeline repair' finishes it";
+  const std::string undo =
+      target && pending->from.size() == 1
+          ? "'deploy-pipeline repair --revert' undoes it (taking pool " + label + " out of the balancer) or "
+          : "";
+  return on_standby + " for the " + to_string(pending->operation) + " to pool " + pending->target +
+         " that was interrupted at step " + std::to_string(pending->step + 1) + " of " +
+         std::to_string(pending->steps) + harm + ". " + undo + finish;
+}
+
 // Powers a pool the caller has listed; powering off is refused while the balancer has it.
 Status power_pool(Services& services, const Pool& pool, PowerState power) {
   const std::string& label = pool.label();
@@ -381,12 +421,7 @@ Status power_pool(Services& services, const Pool& pool, PowerState power) {
     if (!members) return members.error();
     auto deletable = check_deletable(pool, *members);
     if (!deletable) return deletable.error();
-    if (!deletable->empty()) {
-      return Error{ErrorKind::refused, "pool " + label +
-                                           " is on standby in the balancer (hot); powering it off would leave the "
-                                           "balancer checking servers that are down. Delete it, or deploy another "
-                                           "pool with retention.hot 0"};
-    }
+    if (!deletable->empty()) return Error{ErrorKind::refused, standby_refusal(services, label)};
   }
   if (pool.power == power) {
     services.reporter.step("pool " + label + " is already powered " + to_string(power));
@@ -407,6 +442,7 @@ Status set_pool_power(Services& services, const std::string& label, PowerState p
   // watch writes its record before the switch lets it go.
   std::optional<DeployLock> lock;
   if (power == PowerState::off) {
+    PHX_TRY(check_pool_exists_before_takeover(services, label, break_lock));
     auto taken = DeployLock::take(services, "power-off --label " + label, break_lock);
     if (!taken) return taken.error();
     lock.emplace(std::move(*taken));

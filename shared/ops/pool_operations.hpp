@@ -78,6 +78,14 @@ struct PruneResult {
 // stops prune before it deletes anything. Tiers the provider lacks are refused (`invalid`).
 Result<PruneResult> prune_pools(Services& services, const PruneOptions& options);
 
+// Refused (`invalid`) when the command may take over a stale deploy lock (`may_take_over`:
+// --break-lock, and no dry run) and there is no pool `label`: a command that names a pool calls
+// it before taking the lock, so that one whose arguments name nothing fails before it takes
+// over a stale lock (a change nobody can undo). Only a read; the command checks again under the
+// lock, since the pool may vanish in between. Without a takeover the lock is taken only when
+// free, and the check under it refuses and releases it.
+Status check_pool_exists_before_takeover(Services& services, const std::string& label, bool may_take_over);
+
 // Powers a pool off or on; refuses to power off a pool the balancer has (`refused`). Where the
 // provider bills a stopped server like a running one (Hetzner), powering off says so. Powering
 // off holds the deploy lock (`break_lock` as for delete): a switch to the pool, or a watch that

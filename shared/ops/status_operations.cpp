@@ -27,18 +27,28 @@ struct SharedRecords {
   std::optional<Intent> intent;
   std::optional<LockHolder> lock;
   std::optional<std::string> lock_staleness;
+  bool lock_unreadable = false;  // taking the lock needs --break-lock, as for a stale one
   bool operation_in_progress = false;
   std::optional<HistoryEvent> last_switch;
   std::optional<Freeze> freeze;
   std::optional<WatchRecord> watch;
   std::optional<std::string> watch_staleness;
+
+  bool lock_stale() const { return lock_staleness.has_value() || lock_unreadable; }
 };
 
 SharedRecords read_shared(Services& services, std::vector<std::string>& unreadable) {
   SharedRecords records;
-  records.intent = read_or_report(services.state.read_intent(), unreadable, "the intent record",
-                                  "if no deploy is running, 'deploy-pipeline repair' replaces it");
-  records.lock = read_or_report(services.state.read_lock(), unreadable, "the deploy lock",
+  // The lock first, unreported: whether it is stale decides how the intent's remedy is worded.
+  auto lock = services.state.read_lock();
+  records.lock_unreadable = !lock && !lock.error().retryable();
+  if (lock && lock->has_value()) {
+    records.lock_staleness = services.state.staleness(**lock, services.config.lock_stale_after);
+  }
+  records.intent = read_or_report(
+      services.state.read_intent(), unreadable, "the intent record",
+      "if no deploy is running, '" + past_the_lock("deploy-pipeline repair", records.lock_stale()) + "' replaces it");
+  records.lock = read_or_report(std::move(lock), unreadable, "the deploy lock",
                                 "the next deploy must take it over with --break-lock");
   records.last_switch = read_or_report(services.state.last_switch(), unreadable, "the last switch in history",
                                        "'deploy-pipeline history' shows what can be read");
@@ -47,10 +57,7 @@ SharedRecords read_shared(Services& services, std::vector<std::string>& unreadab
   records.watch = read_or_report(services.state.read_watch(), unreadable, "the record of a running watch",
                                  unreadable_watch_record_remedy());
   if (records.watch) records.watch_staleness = watch_record_staleness(services, *records.watch);
-  if (records.lock) {
-    records.lock_staleness = services.state.staleness(*records.lock, services.config.lock_stale_after);
-    records.operation_in_progress = records.intent.has_value() && !records.lock_staleness;
-  }
+  if (records.lock) records.operation_in_progress = records.intent.has_value() && !records.lock_staleness;
   return records;
 }
 
@@ -64,6 +71,7 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
       .intent = records.intent,
       .lock = records.lock,
       .lock_staleness = records.lock_staleness,
+      .lock_unreadable = records.lock_unreadable,
       .operation_in_progress = records.operation_in_progress,
       .durable = read_or_report(entry.balancer->durable_members(), unreadable,
                                 entry.prefix() + "the membership the balancer restarts with", "fix the file it names"),
@@ -97,8 +105,9 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
   report.notes.clear();
   report.problems.clear();
   for (const auto& line : live_divergence(balancers)) {
-    report.problems.push_back("the balancers differ: " + line +
-                              "; 'deploy-pipeline repair' makes the same pool live in all of them");
+    report.problems.push_back("the balancers differ: " + line + "; '" +
+                              past_the_lock("deploy-pipeline repair", records.lock_stale()) +
+                              "' makes the same pool live in all of them");
   }
   const auto everywhere = [&](const std::string& line, std::vector<std::string> StatusReport::*field) {
     return std::all_of(reports.begin(), reports.end(),

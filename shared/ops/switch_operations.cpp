@@ -4,6 +4,7 @@
 #include <functional>
 #include <utility>
 
+#include "shared/core/status.hpp"
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/executor.hpp"
@@ -718,14 +719,16 @@ std::string cause_of(const Services& services, const Error& why, bool tried, con
 }
 
 // A breach with a switch left half-done (its intent record pending): 'deploy-pipeline repair'
-// is the way on. Recorded as a failed auto-rollback unless the half-done rollback recorded
-// itself already.
+// is the way on (with --break-lock when the automatic rollback met a stale lock: the half-done
+// switch is then a dead command's). Recorded as a failed auto-rollback unless the half-done
+// rollback recorded itself already.
 Error half_done_breach(Services& services, const Breach& breach, const Intent& pending, const Error& why,
                        const std::string& cause, const std::string& not_marked) {
   const std::string half_done = "the " + std::string(to_string(pending.operation)) + " to pool " + pending.target +
                                 " is half done (at step " + std::to_string(pending.step + 1) + " of " +
-                                std::to_string(pending.steps) +
-                                "): run 'deploy-pipeline repair' to finish it; re-running this command does not";
+                                std::to_string(pending.steps) + "): run '" +
+                                past_the_lock("deploy-pipeline repair", why.is(ErrorCode::lock_stale)) +
+                                "' to finish it; re-running this command does not";
   if (!recorded_already(services, pending, breach.target)) record_unanswered(services, breach, half_done);
   return Error{why.kind, breach.headline() + "; " + cause + "; " + half_done + not_marked, why.code};
 }
@@ -875,20 +878,23 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
 // Called with the result of a switch that succeeded, while its deploy lock is still held.
 using WhileLocked = std::function<void(const SwitchResult&)>;
 
-// A freeze refuses the switch; a dry run says that the real run would be refused, with the same
-// kind (exit 3).
-Status check_switch_allowed(Services& services, Operation operation, bool dry_run) {
+// A freeze refuses the switch `command` (as the lock names it); a dry run says that the real run
+// would be refused, worded as the lock's refusal is, with the same kind (exit 3).
+Status check_switch_allowed(Services& services, Operation operation, const std::string& command, bool dry_run) {
   auto allowed = check_not_frozen(services, operation);
   if (allowed.ok() || !dry_run) return allowed;
-  return allowed.error().context("a real " + std::string(to_string(operation)) + " would be refused");
+  return refused_in_a_real_run(command, allowed.error());
 }
 
 Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options,
                                      const WhileLocked& while_locked = nullptr) {
-  PHX_TRY(check_switch_allowed(services, Operation::rollback, options.dry_run));
+  const std::string command = "rollback" + (options.to ? " --to " + *options.to : "");
+  PHX_TRY(check_switch_allowed(services, Operation::rollback, command, options.dry_run));
+  if (options.to) {
+    PHX_TRY(check_pool_exists_before_takeover(services, *options.to, options.break_lock && !options.dry_run));
+  }
   PHX_TRY_ASSIGN(const auto lock,
-                 DeployLock::take_unless_dry_run(services, "rollback" + (options.to ? " --to " + *options.to : ""),
-                                                 options.dry_run, options.break_lock));
+                 DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
   auto switched = rollback_locked(services, options, lock.has_value());
   if (switched && while_locked) while_locked(*switched);
   return switched;
@@ -1007,7 +1013,8 @@ std::string watch_words(std::chrono::seconds duration) { return " --watch " + st
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
   PHX_TRY(check_watch_duration(services, options.watch));
-  PHX_TRY(check_switch_allowed(services, Operation::deploy, options.dry_run));
+  const std::string command = "deploy --label " + options.label;
+  PHX_TRY(check_switch_allowed(services, Operation::deploy, command, options.dry_run));
   const bool watched = options.watch && !options.dry_run;
   std::optional<WatchRecordScope> watch_record;  // removed when the watch ends, however it ends
   // A watched deploy is stoppable from its switch to its end as one: a signal that comes after
@@ -1015,8 +1022,9 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
   // during the breach's handling (waiting for the lock) ends it as a stop, not as a kill.
   std::optional<util::InterruptScope> stoppable;
   auto switched = [&]() -> Result<SwitchResult> {
-    PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "deploy --label " + options.label,
-                                                                    options.dry_run, options.break_lock));
+    PHX_TRY(check_pool_exists_before_takeover(services, options.label, options.break_lock && !options.dry_run));
+    PHX_TRY_ASSIGN(const auto lock,
+                   DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
     if (lock) interrupted_operation(services);
     if (watched) stoppable.emplace();
     auto result = switch_to(services, {.operation = Operation::deploy,
@@ -1073,10 +1081,10 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
 }
 
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
-  PHX_TRY(check_switch_allowed(services, Operation::repair, options.dry_run));
+  const std::string command = options.revert ? "repair --revert" : "repair";
+  PHX_TRY(check_switch_allowed(services, Operation::repair, command, options.dry_run));
   PHX_TRY_ASSIGN(const auto lock,
-                 DeployLock::take_unless_dry_run(services, options.revert ? "repair --revert" : "repair",
-                                                 options.dry_run, options.break_lock));
+                 DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
   // A dry run takes no lock, so it looks for the interrupted switch without one.
   auto interrupted = lock ? interrupted_operation(services) : std::nullopt;
   if (!lock) {

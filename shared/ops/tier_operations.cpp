@@ -93,6 +93,7 @@ Result<ArchiveResult> archive_locked(Services& services, const Pool& pool) {
 
 Result<ArchiveResult> archive_pool(Services& services, const ArchiveOptions& options) {
   if (!services.provider.tiers().cold) return no_cold_tier(services, "archive pools");
+  PHX_TRY(check_pool_exists_before_takeover(services, options.label, options.break_lock && !options.dry_run));
   PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "archive --label " + options.label,
                                                                   options.dry_run, options.break_lock));
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());

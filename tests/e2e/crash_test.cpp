@@ -175,3 +175,60 @@ TEST_CASE("after a rollback killed half-way, the dry run's plan says which pools
   REQUIRE(run_tool("deploy-pipeline", rollback).exit_code == 0);
   rig.require_consistent("1");
 }
+
+// After a kill -9 the killed command's lock is stale: every command status names to finish the
+// switch says --break-lock, and the one it names first does finish it.
+TEST_CASE("after a rollback killed half-way, status names the finishing commands with --break-lock",
+          "[e2e][crash][lock]") {
+  CrashRig rig;
+  REQUIRE(run_tool("deploy-pipeline", rig.command("deploy", "2")).exit_code == 0);
+  REQUIRE(run_tool("deploy-pipeline-test-hooks", {"rollback", "--reason", "crash test", "--config", rig.config},
+                   {"PHOENIX_TEST_KILL_AT_STEP=4"})
+              .signal == SIGKILL);
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("the deploy lock is stale"));
+  CHECK_THAT(status.out, Catch::Contains("re-run 'deploy-pipeline rollback --break-lock' or 'deploy-pipeline repair "
+                                         "--break-lock' to finish it"));
+  CHECK_THAT(status.out, Catch::Contains("run 'deploy-pipeline repair --break-lock' or deploy one of them"));
+  const auto finished =
+      run_tool("deploy-pipeline", {"rollback", "--break-lock", "--reason", "crash test", "--config", rig.config});
+  INFO(finished.err);
+  REQUIRE(finished.exit_code == 0);
+  CHECK_THAT(finished.err, Catch::Contains("finishing the interrupted rollback to pool 1"));
+  rig.require_consistent("1");
+}
+
+// A deploy killed after adding its pool on standby: powering that pool off is refused with the
+// commands that settle the interrupted deploy (not "delete it"), and once the lock is free again
+// status names them without --break-lock.
+TEST_CASE("after a deploy killed half-way, power-off of its pool names repair, not delete", "[e2e][crash][hot]") {
+  CrashRig rig;
+  REQUIRE(run_tool("deploy-pipeline-test-hooks", rig.command("deploy", "2"), {"PHOENIX_TEST_KILL_AT_STEP=1"}).signal ==
+          SIGKILL);
+  const auto stale = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+  INFO(stale.out);
+  CHECK_THAT(stale.out, Catch::Contains("re-run 'deploy-pipeline deploy --label 2 --break-lock' or 'deploy-pipeline "
+                                        "repair --break-lock' to finish it"));
+
+  const auto refused =
+      run_tool("create-pipeline", {"power-off", "--label", "2", "--break-lock", "--config", rig.config});
+  INFO(refused.err);
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("pool 2 is on standby in the balancer for the deploy to pool 2 that was "
+                                          "interrupted at step "));
+  CHECK_THAT(refused.err, Catch::Contains("'deploy-pipeline repair --revert' undoes it (taking pool 2 out of the "
+                                          "balancer) or 'deploy-pipeline repair' finishes it"));
+  CHECK_THAT(refused.err, !Catch::Contains("Delete it"));
+
+  // The power-off took the stale lock over and released it: nothing needs --break-lock now.
+  const auto free = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+  INFO(free.out);
+  CHECK_THAT(free.out, Catch::Contains("re-run 'deploy-pipeline deploy --label 2' or 'deploy-pipeline repair' to "
+                                       "finish it"));
+  CHECK_THAT(free.out, !Catch::Contains("--break-lock"));
+  REQUIRE(run_tool("deploy-pipeline", {"repair", "--revert", "--config", rig.config}).exit_code == 0);
+  CHECK(run_tool("create-pipeline", {"power-off", "--label", "2", "--config", rig.config}).exit_code == 0);
+  rig.require_consistent("1");
+}

@@ -54,6 +54,11 @@ TEST_CASE("freeze blocks deploys but not rollbacks; --all blocks both; unfreeze 
   CHECK(refused.exit_code == 3);
   CHECK_THAT(refused.err, Catch::Contains("deploys are frozen since 20"));
   CHECK_THAT(refused.err, Catch::Contains("by erin (job jenkins-web-deploy-12): peak season"));
+  // The dry run words the real run's refusal as the lock's dry-run refusal does: the command quoted.
+  const auto dry = rig.run("deploy-pipeline", {"deploy", "--label", "3", "--dry-run"});
+  CHECK(dry.exit_code == 3);
+  CHECK_THAT(dry.err, Catch::Contains("deploy-pipeline: error: a real 'deploy --label 3' would be refused: deploys "
+                                        "are frozen since 20"));
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
   const auto status = rig.run("deploy-pipeline", {"status"});
   CHECK_THAT(status.out, Catch::Contains("deploys are frozen since"));

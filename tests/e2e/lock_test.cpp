@@ -157,3 +157,51 @@ TEST_CASE("a dry run with a stale lock is refused as the real run is, and leaves
   CHECK(*util::read_file(lock_file) == stale);
   CHECK(http_get(haproxy.url()).second == "2\n");
 }
+
+// A command whose arguments name a pool that does not exist fails (exit 2) before it takes over
+// a stale lock: the lock stays exactly as it was, for 'status' to show and a person to judge.
+TEST_CASE("a command naming a pool that does not exist leaves a stale lock alone, --break-lock or not",
+          "[e2e][lock]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  const auto lock_file = dir.path() / "state" / "web" / "deploy.lock";
+  const std::string stale = R"({"host": "agent-7", "pid": 4242, "job": "jenkins-web-deploy-3",
+                                "command": "rollback", "since": "2026-11-24T03:00:00Z"})";
+  REQUIRE(util::write_file_atomic(lock_file, stale).ok());
+  for (const auto& [tool, arguments] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"create-pipeline", {"power-off", "--label", "99"}},
+           {"create-pipeline", {"delete", "--label", "99"}},
+           {"deploy-pipeline", {"deploy", "--label", "99"}},
+           {"deploy-pipeline", {"rollback", "--to", "99"}}}) {
+    auto with_config = arguments;
+    with_config.insert(with_config.end(), {"--break-lock", "--config", config});
+    const auto refused = run_tool(tool, with_config);
+    INFO(tool << " " << arguments[0] << ": " << refused.err);
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Catch::Contains("there is no pool '99' for service web"));
+    CHECK_THAT(refused.err, !Catch::Contains("took over"));
+    CHECK(*util::read_file(lock_file) == stale);
+  }
+  CHECK(http_get(haproxy.url()).second == "1\n");
+}
+
+// A lock record that cannot be read names no holder: taking it over says the record was
+// unreadable, never "pid 0 ... since 1970".
+TEST_CASE("taking over a lock whose record is garbage says the record could not be read", "[e2e][lock]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  REQUIRE(util::write_file_atomic(dir.path() / "state" / "web" / "deploy.lock", "{\"host\": \"agent-7\", \"pi").ok());
+  const auto taken = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--break-lock", "--config", config});
+  INFO(taken.err);
+  CHECK(taken.exit_code == 0);
+  CHECK_THAT(taken.err, Catch::Contains("warning: took over the deploy lock of service web: its record could not "
+                                        "be read, so it named no holder"));
+  CHECK_THAT(taken.err, !Catch::Contains("pid 0"));
+  CHECK_THAT(taken.err, !Catch::Contains("1970"));
+  CHECK(http_get(haproxy.url()).second == "1\n");
+}

@@ -11,6 +11,7 @@ Result<LockOutcome> FakeStateStore::acquire_lock(const LockRequest& request) {
   }
   lock = request.holder;
   ++lock_acquisitions;
+  if (on_acquired) on_acquired();
   return outcome;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // An in-memory StateStore. Every intent written is kept, so tests see the per-step updates.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ class FakeStateStore final : public StateStore {
   std::optional<LockHolder> lock;
   bool holder_gone = false;
   int lock_acquisitions = 0;
+  // Runs when acquire_lock took the lock: tests change the world between a command's look before
+  // the lock and its look under it.
+  std::function<void()> on_acquired;
   std::optional<Intent> intent;
   std::vector<Intent> intents_written;
   std::optional<Freeze> freeze;

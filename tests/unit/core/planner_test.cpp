@@ -232,6 +232,40 @@ TEST_CASE("rollback explains why it has no target", "[planner][rollback]") {
              Catch::Contains("more than one pool is live"));
 }
 
+// After an operator deployed back to an older release, the pool it replaced is newer than the
+// live one: a plain rollback keeps to older pools, and its refusal names the newer known-good
+// ones (the hot standby first) with the command that goes to one.
+TEST_CASE("rollback with no older known-good pool names the newer known-good ones", "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("4", 1, 60, SmokeVerdict::failed);
+  provider.add_pool("5", 1, 50);
+  provider.add_pool("6", 1, 40);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[1]);
+  const auto& six = provider.pools[2];
+  REQUIRE(balancer.add_standby({{member_name("6", "1"), six.servers[0].host, six.servers[0].port, "1"}}).ok());
+  REQUIRE(standby_labels(members_of(balancer)) == std::vector<std::string>{"6"});
+
+  const auto hot = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE_FALSE(hot.ok());
+  CHECK(hot.error().kind == ErrorKind::failed);
+  CHECK(hot.error().message ==
+        "no pool older than the live pool 5 passed its smoke test and is not marked bad; pool 6 (newer, hot "
+        "standby) is known-good: 'deploy-pipeline rollback --to 6'");
+
+  // A newer running pool besides the hot one: both named, the hot one first and in the command.
+  provider.add_pool("7", 1, 30);
+  CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
+             Catch::EndsWith("pools 6 (newer, hot standby), 7 (newer, running) are known-good: "
+                             "'deploy-pipeline rollback --to 6'"));
+
+  // Newer pools that are not known-good are no candidates: the refusal says to name one.
+  provider.pools[2].meta.verdict = LiveVerdict::bad;
+  provider.pools[3].meta.smoke = SmokeVerdict::failed;
+  CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
+             Catch::EndsWith("is not marked bad; name one with --to L"));
+}
+
 TEST_CASE("prune keeps live pools, balancer members and the newest N others", "[planner][prune]") {
   FakeProvider provider;
   for (int i = 1; i <= 6; ++i) provider.add_pool(std::to_string(i), 1, 100 - i);  // 6 is newest

@@ -41,3 +41,50 @@ TEST_CASE("status reports a pool whose record cannot be read, not a pool that is
   CHECK_THAT(problems, !Catch::Contains("has no server"));
   CHECK(report.problems.size() == 1);
 }
+
+// After a kill -9 the killed command's lock is stale, and every command status names to finish
+// the switch is refused by it without --break-lock; with the lock free (a stop by signal
+// releases it) the commands are named as they are.
+TEST_CASE("status names --break-lock in the commands that finish a switch while the lock is stale",
+          "[status][lock]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  provider.add_pool("2", 1, 20);
+  FakeBalancer balancer;
+  for (const auto& pool : provider.pools) {
+    balancer.put_live(member_name(pool.label(), "1"), pool.servers[0].address());
+  }
+  const auto members = balancer.members().value();
+  const Intent intent{.operation = Operation::rollback,
+                      .target = "1",
+                      .from = {"2"},
+                      .reason = "",
+                      .by = {.host = "agent-1", .pid = 7, .job = "", .command = "rollback", .since = {}},
+                      .started_at = {},
+                      .step = 4,
+                      .steps = 7,
+                      .current = ""};
+  const LockHolder holder = intent.by;
+  const auto stale = build_status({.service = "web",
+                                   .pools = provider.pools,
+                                   .members = members,
+                                   .intent = intent,
+                                   .lock = holder,
+                                   .lock_staleness = std::string("its holder is no longer running")});
+  const auto with_break = all_problems(stale);
+  INFO(with_break);
+  CHECK_THAT(with_break, Catch::Contains("re-run 'deploy-pipeline rollback --break-lock' or 'deploy-pipeline repair "
+                                         "--break-lock' to finish it"));
+  CHECK_THAT(with_break, Catch::Contains("run 'deploy-pipeline repair --break-lock' or deploy one of them"));
+
+  const auto unreadable = build_status(
+      {.service = "web", .pools = provider.pools, .members = members, .intent = intent, .lock_unreadable = true});
+  CHECK_THAT(all_problems(unreadable), Catch::Contains("re-run 'deploy-pipeline rollback --break-lock' or "
+                                                       "'deploy-pipeline repair --break-lock' to finish it"));
+
+  const auto free = build_status({.service = "web", .pools = provider.pools, .members = members, .intent = intent});
+  const auto plain = all_problems(free);
+  INFO(plain);
+  CHECK_THAT(plain, Catch::Contains("re-run 'deploy-pipeline rollback' or 'deploy-pipeline repair' to finish it"));
+  CHECK_THAT(plain, !Catch::Contains("--break-lock"));
+}

@@ -38,3 +38,15 @@ TEST_CASE("a lock that cannot be taken says whether its holder runs (busy) or is
     CHECK(ops::DeployLock::take(world.services, "rollback", true).ok());
   }
 }
+
+// A record that could not be read names no holder (a default one): the takeover says so, never
+// "pid 0 ... since 1970".
+TEST_CASE("taking over a lock whose record could not be read says so", "[ops][lock]") {
+  fakes::FakeWorld world;
+  world.state.lock = LockHolder{};
+  world.state.holder_gone = true;
+  REQUIRE(ops::DeployLock::take(world.services, "deploy --label 1", true).ok());
+  CHECK(world.reporter.saw("took over the deploy lock of service web: its record could not be read"));
+  CHECK_FALSE(world.reporter.saw("pid 0"));
+  CHECK_FALSE(world.reporter.saw("1970"));
+}

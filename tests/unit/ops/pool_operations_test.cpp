@@ -146,6 +146,43 @@ TEST_CASE("power-off refuses a pool in the balancer", "[ops][power]") {
   CHECK(world.provider.pools[0].power == PowerState::off);
 }
 
+// A pool on standby because a switch to it was interrupted is for 'deploy-pipeline repair' to
+// settle, not to delete; a pool kept hot by retention keeps the advice to delete it.
+TEST_CASE("power-off of a pool on standby names repair when an interrupted switch left it there",
+          "[ops][power][hot]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("1");
+  for (const char* label : {"2", "3"}) {
+    const Pool& pool = *find_pool(world.provider.pools, label);
+    REQUIRE(world.balancer.add_standby({{member_name(label, "1"), pool.servers[0].host, pool.servers[0].port, "1"}})
+                .ok());
+  }
+  world.state.intent = Intent{.operation = Operation::deploy,
+                              .target = "3",
+                              .from = {"1"},
+                              .reason = "",
+                              .by = {},
+                              .started_at = {},
+                              .step = 1,
+                              .steps = 7,
+                              .current = ""};
+  const auto interrupted = ops::set_pool_power(world.services, "3", PowerState::off);
+  REQUIRE_FALSE(interrupted.ok());
+  CHECK(interrupted.error().kind == ErrorKind::refused);
+  CHECK(interrupted.error().message ==
+        "pool 3 is on standby in the balancer for the deploy to pool 3 that was interrupted at step 2 of 7; "
+        "powering it off would leave the balancer checking servers that are down. 'deploy-pipeline repair --revert' "
+        "undoes it (taking pool 3 out of the balancer) or 'deploy-pipeline repair' finishes it");
+  const auto hot = ops::set_pool_power(world.services, "2", PowerState::off);
+  REQUIRE_FALSE(hot.ok());
+  CHECK_THAT(hot.error().message, Catch::Contains("(hot)"));
+  CHECK_THAT(hot.error().message, Catch::EndsWith("Delete it, or deploy another pool with retention.hot 0"));
+  CHECK(world.provider.calls.empty());
+}
+
 TEST_CASE("power-off holds the deploy lock: refused while a switch holds it; power-on needs none",
           "[ops][power][lock]") {
   FakeWorld world;
@@ -166,6 +203,44 @@ TEST_CASE("power-off holds the deploy lock: refused while a switch holds it; pow
   world.state.lock = LockHolder{"agent-9", 5, "", "deploy --label 2", world.clock.wall_now()};
   REQUIRE(ops::set_pool_power(world.services, "1", PowerState::on).ok());
   CHECK(world.provider.pools[0].power == PowerState::on);
+}
+
+// A command whose arguments name no pool fails before it changes anything: taking over a stale
+// deploy lock is a change, so the pool is looked for first (and again under the lock).
+TEST_CASE("power-off and delete of a pool that does not exist leave a stale lock alone, --break-lock or not",
+          "[ops][power][delete][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.make_live("1");
+  const LockHolder stale{.host = "agent-7", .pid = 4242, .job = "", .command = "rollback", .since = {}};
+  world.state.lock = stale;
+  world.state.holder_gone = true;
+  for (const auto& refused :
+       {ops::set_pool_power(world.services, "99", PowerState::off, true),
+        ops::delete_pool(world.services, {.label = "99", .break_lock = true})}) {
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::invalid);
+    CHECK_THAT(refused.error().message, Catch::StartsWith("there is no pool '99' for service web"));
+  }
+  REQUIRE(world.state.lock.has_value());
+  CHECK(world.state.lock->host == "agent-7");
+  CHECK(world.state.lock_acquisitions == 0);
+  CHECK_FALSE(world.reporter.saw("took over"));
+}
+
+// A pool that goes between the look before the lock and the one under it is not deleted again.
+TEST_CASE("delete looks for the pool again under the lock", "[ops][delete][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+  world.state.on_acquired = [&] { world.provider.pools.erase(world.provider.pools.begin()); };
+  const auto deleted = ops::delete_pool(world.services, {.label = "1"});
+  REQUIRE_FALSE(deleted.ok());
+  CHECK(deleted.error().kind == ErrorKind::invalid);
+  CHECK_THAT(deleted.error().message, Catch::StartsWith("there is no pool '1' for service web"));
+  CHECK(world.provider.calls.empty());
+  CHECK_FALSE(world.state.lock.has_value());  // released
 }
 
 TEST_CASE("list shows pools newest first and which is live", "[ops][list]") {

@@ -267,6 +267,28 @@ TEST_CASE("a dry run with a stale lock is refused as the real run is, and leaves
   CHECK(world.balancer.calls.empty());
 }
 
+// A deploy or rollback that names a pool that does not exist fails before it takes over a stale
+// lock (exit 2, as under the lock), so the lock stays the stale holder's for 'status' to show.
+TEST_CASE("deploy and rollback --to of a pool that does not exist leave a stale lock alone",
+          "[ops][deploy][rollback][lock]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  world.state.lock = LockHolder{.host = "agent-7", .pid = 4242, .job = "", .command = "rollback", .since = {}};
+  world.state.holder_gone = true;
+  for (const auto& refused : {ops::deploy(world.services, {.label = "99", .break_lock = true}),
+                              ops::rollback(world.services, {.to = "99", .break_lock = true})}) {
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::invalid);
+    CHECK_THAT(refused.error().message, Catch::StartsWith("there is no pool '99' for service web"));
+  }
+  CHECK(world.state.lock->host == "agent-7");
+  CHECK(world.state.lock_acquisitions == 0);
+  CHECK(world.balancer.calls.empty());
+  // A pool that exists: the lock is taken over as asked.
+  REQUIRE(ops::rollback(world.services, {.to = "1", .break_lock = true}).ok());
+  CHECK(world.reporter.saw("took over the stale deploy lock of pid 4242 on agent-7"));
+}
+
 TEST_CASE("a dry run while a freeze holds is refused as the real run is", "[ops][deploy][freeze]") {
   FakeWorld world;
   two_pools(world, "1");
@@ -276,9 +298,19 @@ TEST_CASE("a dry run while a freeze holds is refused as the real run is", "[ops]
   REQUIRE_FALSE(real.ok());
   REQUIRE_FALSE(dry.ok());
   CHECK(dry.error().kind == ErrorKind::refused);
-  CHECK(dry.error().message == "a real deploy would be refused: " + real.error().message);
+  // Worded as the lock's dry-run refusal is: the command as the operator ran it, quoted.
+  CHECK(dry.error().message == "a real 'deploy --label 2' would be refused: " + real.error().message);
   // A freeze of deploys leaves rollbacks allowed: their dry run plans.
   CHECK(ops::rollback(world.services, {.to = "2", .dry_run = true}).ok());
+  world.state.freeze->all = true;
+  const auto rollback = ops::rollback(world.services, {.to = "2", .dry_run = true});
+  REQUIRE_FALSE(rollback.ok());
+  CHECK(rollback.error().kind == ErrorKind::refused);
+  CHECK_THAT(rollback.error().message, Catch::StartsWith("a real 'rollback --to 2' would be refused: deploys, "
+                                                         "rollbacks and repairs are frozen"));
+  const auto repair = ops::repair(world.services, {.dry_run = true, .revert = true});
+  REQUIRE_FALSE(repair.ok());
+  CHECK_THAT(repair.error().message, Catch::StartsWith("a real 'repair --revert' would be refused: "));
 }
 
 TEST_CASE("repair keeps the pool the last switch made live and removes the others", "[ops][repair]") {

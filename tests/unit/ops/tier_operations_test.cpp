@@ -128,6 +128,20 @@ TEST_CASE("a snapshot that fails, or servers that cannot be deleted, leave the p
   CHECK(pool_of(world, "1").tier() == Tier::cold);
 }
 
+TEST_CASE("archive of a pool that does not exist leaves a stale lock alone", "[ops][tiers][archive][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.make_live("1");
+  world.state.lock = LockHolder{.host = "agent-7", .pid = 4242, .job = "", .command = "rollback", .since = {}};
+  world.state.holder_gone = true;
+  const auto refused = ops::archive_pool(world.services, {.label = "99", .break_lock = true});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK_THAT(refused.error().message, Catch::StartsWith("there is no pool '99' for service web"));
+  CHECK(world.state.lock->host == "agent-7");
+  CHECK(world.state.lock_acquisitions == 0);
+}
+
 TEST_CASE("archive needs a provider with a cold tier", "[ops][tiers][archive]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 20);
