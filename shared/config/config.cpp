@@ -82,6 +82,18 @@ LocalProviderConfig read_type(ObjectReader& reader, const Config& config, Of<Loc
   return local;
 }
 
+// Whether the API token may go to this endpoint: over https, or over plain http to this machine
+// only (a local fake of the API), judged on the parsed host: "http://127.evil.example" and
+// "http://localhost:1@evil.example" go elsewhere.
+bool carries_token_safely(const util::UrlParts& parts) {
+  if (parts.scheme == util::UrlScheme::https) return true;
+  const std::string host = util::to_lower(parts.host);
+  const bool ipv4 = !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= '0' && c <= '9') || c == '.';
+  });  // check_url took it, so a dotted quad
+  return !parts.has_userinfo && (host == "localhost" || host == "::1" || (ipv4 && host.rfind("127.", 0) == 0));
+}
+
 HcloudProviderConfig read_type(ObjectReader& reader, const Config& config, Of<HcloudProviderConfig> /*type*/) {
   HcloudProviderConfig hcloud;
   if (auto token_file = reader.string("token_file", false)) hcloud.token_file = config_path(config, *token_file);
@@ -93,9 +105,9 @@ HcloudProviderConfig read_type(ObjectReader& reader, const Config& config, Of<Hc
   if (auto endpoint = reader.string("endpoint", false)) {
     if (auto problem = url_problem(*endpoint, "the API's base URL, e.g. https://api.hetzner.cloud/v1")) {
       reader.fail("endpoint", *problem);
-    } else if (endpoint->rfind("https://", 0) != 0 && endpoint->rfind("http://127.", 0) != 0 &&
-               endpoint->rfind("http://localhost", 0) != 0) {
-      reader.fail("endpoint", "must be an https:// URL");
+    } else if (!carries_token_safely(util::check_url(*endpoint).parts)) {
+      reader.fail("endpoint",
+                  "must be an https:// URL (plain http:// only to this machine: 127.x.x.x, localhost, [::1])");
     }
     while (!endpoint->empty() && endpoint->back() == '/') endpoint->pop_back();
     hcloud.endpoint = *endpoint;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "shared/util/strings.hpp"
+#include "shared/util/url.hpp"
 
 namespace phoenix::util {
 
@@ -37,6 +38,21 @@ std::string strip_url_credentials(std::string text) {
     position = authority;
   }
   return text;
+}
+
+// Removes the user part of `url`, one whole URL (not a URL in free text, whose authority ends
+// at a space or a quote): everything from "://" to the last '@' before the query. An '@' after
+// the first '/' belongs to the path of a valid URL; in a malformed one it ends a user part whose
+// password has a '/' ("http://u:p/ss@host", which names no port), so it is removed there too.
+std::string strip_userinfo(std::string url, bool well_formed) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const std::size_t authority = scheme + 3;
+  const std::size_t query = std::min(url.find_first_of("?#", authority), url.size());
+  const std::size_t at = url.rfind('@', query == 0 ? 0 : query - 1);
+  if (at == std::string::npos || at < authority) return url;
+  if (well_formed && url.find('/', authority) < at) return url;
+  return url.erase(authority, at + 1 - authority);
 }
 
 // "a=1&b&c=" -> "a=<redacted>&<redacted>&c=": names kept, values hidden. An item without '='
@@ -81,7 +97,7 @@ std::string redact(std::string_view text) {
 
 std::string redact_url(std::string_view url) {
   // Registered secrets first: a notifier's URL is one whole (and its path), as it was read.
-  std::string out = redact(url);
+  std::string out = strip_userinfo(redact(url), check_url(url).ok());
   const std::size_t scheme = out.find("://");
   const std::size_t path = scheme == std::string::npos ? 0 : authority_end(out, scheme + 3);
   const std::size_t fragment = out.find('#', path);

@@ -195,6 +195,14 @@ std::optional<UrlProblem> check_after_authority(std::string_view url, std::size_
   return std::nullopt;
 }
 
+// Whether url[index] is in the host: in the authority (`begin` to `end`), after any user part.
+// A host name percent-encoded is no host name either, so a non-ASCII one has its own advice.
+bool in_host(std::string_view url, std::size_t begin, std::size_t end, std::size_t index) {
+  const std::size_t at = url.substr(begin, end - begin).rfind('@');
+  const std::size_t host = at == std::string_view::npos ? begin : begin + at + 1;
+  return index >= host && index < end;
+}
+
 // "http", "HTTPS": the scheme, or nothing for another one.
 std::optional<UrlScheme> parse_scheme(std::string_view scheme) {
   std::string lower(scheme);
@@ -242,6 +250,8 @@ std::string UrlProblem::describe() const {
       return "it contains a control character (" + shown + ")" + at;
     case UrlFault::non_ascii:
       return "it contains a non-ASCII byte" + at + " (percent-encode it)";
+    case UrlFault::non_ascii_host:
+      return "the host has a non-ASCII byte" + at + " (write the name in its ASCII form, xn--...)";
     case UrlFault::not_allowed:
       if (shown.empty()) return "the user part has a character" + at + " that must be percent-encoded";
       if (shown == "[" || shown == "]") {
@@ -297,9 +307,15 @@ UrlCheck check_url(std::string_view url) {
   }
   check.parts.scheme = *known;
   const std::size_t authority = separator + 3;
-  check.problem = find_bad_character(url.substr(authority), authority);
-  if (check.problem) return check;
   const std::size_t authority_end = std::min(url.find_first_of("/?#", authority), url.size());
+  check.problem = find_bad_character(url.substr(authority), authority);
+  if (check.problem) {
+    check.problem->fault = in_host(url, authority, authority_end, check.problem->position - 1) &&
+                                   check.problem->fault == UrlFault::non_ascii
+                               ? UrlFault::non_ascii_host
+                               : check.problem->fault;
+    return check;
+  }
   check.problem = check_authority(url, authority, authority_end, check.parts);
   if (check.problem) return check;
   check.problem = check_after_authority(url, authority_end, check.parts);

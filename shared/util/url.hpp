@@ -30,6 +30,7 @@ enum class UrlFault {
   whitespace,            // a space, tab or line break
   control_character,     // another byte below 0x20, or 0x7F
   non_ascii,             // a byte of 0x80 or above (percent-encode it)
+  non_ascii_host,        // a byte of 0x80 or above in the host (an IDN: write its xn-- form)
   not_allowed,           // a character RFC 3986 does not allow there
   bad_percent_encoding,  // '%' not followed by two hex digits
   unclosed_bracket,      // '[' without a closing ']'

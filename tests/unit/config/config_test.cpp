@@ -426,6 +426,15 @@ TEST_CASE("a refused URL is shown without its credentials or query values", "[co
                                       "port 70000 is above 65535"));
   for (const char* secret : {"pa55w0rd", "deploy", "tok-42", "SECRET"})
     CHECK(message.find(secret) == std::string::npos);
+  // A password with a character that makes the URL malformed: still not shown.
+  for (const char* url : {"https://deploy:pa55 w0rd@shop.example/health", "https://deploy:pa55/w0rd@shop.example/h",
+                          "https://deploy:pa55<w0rd@shop.example/h"}) {
+    INFO(url);
+    const auto refused = error_of(with_watch_url(url));
+    CHECK_THAT(refused, Catch::Contains("is not a valid URL"));
+    CHECK(refused.find("pa55") == std::string::npos);
+    CHECK(refused.find("deploy") == std::string::npos);
+  }
 }
 
 TEST_CASE("malformed etcd endpoints, Hetzner endpoints and smoke check paths are refused", "[config][url]") {
@@ -464,6 +473,17 @@ TEST_CASE("malformed etcd endpoints, Hetzner endpoints and smoke check paths are
              Catch::Contains("provider.endpoint: 'https://api.hetzner.cloud:99999/v1' is not a valid URL: port 99999 "
                              "is above 65535"));
   CHECK_THAT(error_of(hcloud("https://api.hetzner .cloud/v1")), Catch::Contains("provider.endpoint: "));
+  // Plain http carries the API token in clear: only to this machine (a local fake of the API).
+  for (const char* endpoint : {"HTTPS://api.hetzner.cloud/v1", "http://127.0.0.1:8080/v1", "http://localhost:8080/v1",
+                               "http://[::1]:8080/v1"}) {
+    INFO(endpoint);
+    CHECK(parse_config(hcloud(endpoint), "/srv/web.json").ok());
+  }
+  for (const char* endpoint : {"http://api.hetzner.cloud/v1", "http://127.evil.example/v1",
+                               "http://localhost.evil.example/v1", "http://localhost:1@evil.example/v1"}) {
+    INFO(endpoint);
+    CHECK_THAT(error_of(hcloud(endpoint)), Catch::Contains("provider.endpoint: must be an https:// URL"));
+  }
 
   for (const auto& [path, problem] : std::vector<std::pair<std::string, std::string>>{
            {"/a%zz", "'%' at position 3 is not followed by two hex digits"},

@@ -52,6 +52,28 @@ TEST_CASE("a URL Phoenix shows or records has no userinfo and no query values", 
   CHECK(redact_url("") == "");
 }
 
+TEST_CASE("a malformed URL is shown without its userinfo too", "[redact][url]") {
+  // The URL is one whole value: its user part ends at the last '@' before the path, whatever
+  // the password holds (a space, a quote, '<'), not where a URL in free text would end.
+  CHECK(redact_url("http://deploy:pa ss@shop.example/health") == "http://shop.example/health");
+  CHECK(redact_url("http://deploy:pa\"ss@shop.example/") == "http://shop.example/");
+  CHECK(redact_url("http://deploy:pa'ss@shop.example/") == "http://shop.example/");
+  CHECK(redact_url("http://deploy:pa<ss>@shop.example/") == "http://shop.example/");
+  CHECK(redact_url("http://deploy:pa\tss@shop.example/") == "http://shop.example/");
+  // A '/' in an unencoded password makes the URL malformed ("p" is no port): the '@' after it
+  // still ends the user part.
+  CHECK(redact_url("http://deploy:pa/ss@shop.example:8080/health") == "http://shop.example:8080/health");
+  // A valid URL keeps an '@' of its path.
+  CHECK(redact_url("http://shop.example/a:b@c;d") == "http://shop.example/a:b@c;d");
+  for (const char* url : {"http://deploy:SECRET x@shop.example/", "https://deploy:SE/CRET@api.example:70000/v1",
+                          "http://deploy:SE\"CRET@[::1/x"}) {
+    INFO(url);
+    const auto shown = redact_url(url);
+    CHECK(shown.find("SE") == std::string::npos);
+    CHECK(shown.find("deploy") == std::string::npos);
+  }
+}
+
 TEST_CASE("printable redacts before it cuts or escapes, so no part of a secret shows", "[redact]") {
   register_secret("cut-me-0123456789abcdef");
   // The cut falls inside the secret: its first characters would remain.

@@ -153,6 +153,19 @@ TEST_CASE("a problem in a URL never shows its credentials or query values", "[ut
   }
 }
 
+TEST_CASE("a non-ASCII host name is refused with the way to write it, not with percent-encoding", "[util][url]") {
+  // "%C3%BC" in a host is refused too (bad_host_character): the advice must be the ASCII name.
+  CHECK(fault_of("http://b\xC3\xBC"
+                 "cher.example/") == UrlFault::non_ascii_host);
+  CHECK(problem_of("http://b\xC3\xBC"
+                   "cher.example:8080/") ==
+        "the host has a non-ASCII byte at position 9 (write the name in its ASCII form, xn--...)");
+  CHECK(fault_of("http://u:p\xC3\xBC@shop.example/") == UrlFault::non_ascii);
+  CHECK(fault_of("http://shop.example/b\xC3\xBC"
+                 "cher") == UrlFault::non_ascii);
+  CHECK(check_url("http://xn--bcher-kva.example/").ok());
+}
+
 TEST_CASE("check_url_path checks a configured path with the same rules", "[util][url]") {
   CHECK_FALSE(check_url_path("/health?probe=1#x").has_value());
   CHECK_FALSE(check_url_path("/").has_value());
