@@ -10,6 +10,7 @@
 #include "shared/ops/smoke_runner.hpp"
 #include "shared/ops/tier_operations.hpp"
 #include "shared/ops/watch_record.hpp"
+#include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -330,8 +331,37 @@ Status move_down_tiers(Services& services, const std::vector<Pool>& pools, Prune
 
 }  // namespace
 
+namespace {
+
+// A stop asked for (SIGINT, SIGTERM, SIGHUP) before pool `next` of the pools prune removes: the
+// pools deleted so far stay deleted and recorded, the rest are named with the command that
+// finishes the prune. Nothing otherwise.
+Status stop_pruning(Services& services, const PruneOptions& options, const PruneResult& result, std::size_t next) {
+  if (!services.stop_requested || !services.stop_requested()) return {};
+  const auto& remove = result.decision.remove;
+  const std::vector<std::string> left(remove.begin() + static_cast<std::ptrdiff_t>(next), remove.end());
+  const std::string done = result.deleted.empty()
+                               ? "before deleting any pool"
+                               : "after deleting " + std::string(result.deleted.size() == 1 ? "pool " : "pools ") +
+                                     util::join(result.deleted, ", ");
+  const std::string command =
+      "create-pipeline prune" + (options.tiers ? std::string() : " --keep " + std::to_string(options.keep));
+  return Error{ErrorKind::failed,
+               std::string("stopped by ") + util::interrupt_signal_name() + " " + done + "; " +
+                   (left.size() == 1 ? "pool " : "pools ") + util::join(left, ", ") +
+                   (left.size() == 1 ? " was" : " were") + " not pruned; '" + command + "' finishes it",
+               ErrorCode::interrupted};
+}
+
+}  // namespace
+
 Result<PruneResult> prune_pools(Services& services, const PruneOptions& options) {
   PHX_TRY(check_tiers_available(services, options.tiers));
+  // A signal (an ssh session that dropped: SIGHUP) must not kill prune while it holds the deploy
+  // lock: that leaves the lock stale, and the next deploy or rollback refused until it is broken.
+  // Prune stops between two pools instead.
+  std::optional<util::InterruptScope> stoppable;
+  if (!options.dry_run) stoppable.emplace();
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, "prune --keep " + std::to_string(options.keep),
                                                  options.dry_run, options.break_lock));
@@ -366,7 +396,9 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
   if (options.dry_run) return result;
   // Down the tiers before anything is deleted: a move that fails stops prune here.
   PHX_TRY(move_down_tiers(services, readable, result));
-  for (const auto& label : result.decision.remove) {
+  for (std::size_t next = 0; next < result.decision.remove.size(); ++next) {
+    PHX_TRY(stop_pruning(services, options, result, next));
+    const std::string& label = result.decision.remove[next];
     const Pool* pool = find_pool(readable, label);
     const auto started = services.clock.now();
     const Status destroyed = destroy_if_not_member(services, *pool);

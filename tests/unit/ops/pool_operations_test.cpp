@@ -136,6 +136,25 @@ TEST_CASE("prune deletes all but the newest N non-live pools", "[ops][prune]") {
   CHECK(world.state.events.size() == 3);
 }
 
+// SIGINT, SIGTERM or SIGHUP (an ssh session that dropped) during a prune: it stops between two
+// pools, the one it was deleting deleted and recorded, the deploy lock released (never left
+// stale for the next deploy or rollback to break), and it says how to finish.
+TEST_CASE("a stop asked for during prune ends it between two pools and releases the lock", "[ops][prune]") {
+  FakeWorld world;
+  for (int i = 1; i <= 5; ++i) world.provider.add_pool(std::to_string(i), 1, 100 - i);
+  world.make_live("3");
+  world.services.stop_requested = [&world] { return !world.state.events.empty(); };
+  auto result = ops::prune_pools(world.services, {.keep = 1});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::interrupted));
+  CHECK_THAT(result.error().message, Catch::StartsWith("stopped by "));
+  CHECK_THAT(result.error().message, Catch::Contains("after deleting pool 4; pools 2, 1 were not pruned"));
+  CHECK_THAT(result.error().message, Catch::EndsWith("'create-pipeline prune --keep 1' finishes it"));
+  CHECK(world.provider.pools.size() == 4);
+  CHECK(world.state.events.size() == 1);
+  CHECK_FALSE(world.state.lock.has_value());
+}
+
 TEST_CASE("power-off refuses a pool in the balancer", "[ops][power]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 20);
@@ -148,8 +167,7 @@ TEST_CASE("power-off refuses a pool in the balancer", "[ops][power]") {
 
 // A pool on standby because a switch to it was interrupted is for 'deploy-pipeline repair' to
 // settle, not to delete; a pool kept hot by retention keeps the advice to delete it.
-TEST_CASE("power-off of a pool on standby names repair when an interrupted switch left it there",
-          "[ops][power][hot]") {
+TEST_CASE("power-off of a pool on standby names repair when an interrupted switch left it there", "[ops][power][hot]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
   world.provider.add_pool("2", 1, 20);
@@ -157,8 +175,8 @@ TEST_CASE("power-off of a pool on standby names repair when an interrupted switc
   world.make_live("1");
   for (const char* label : {"2", "3"}) {
     const Pool& pool = *find_pool(world.provider.pools, label);
-    REQUIRE(world.balancer.add_standby({{member_name(label, "1"), pool.servers[0].host, pool.servers[0].port, "1"}})
-                .ok());
+    REQUIRE(
+        world.balancer.add_standby({{member_name(label, "1"), pool.servers[0].host, pool.servers[0].port, "1"}}).ok());
   }
   world.state.intent = Intent{.operation = Operation::deploy,
                               .target = "3",
@@ -215,9 +233,8 @@ TEST_CASE("power-off and delete of a pool that does not exist leave a stale lock
   const LockHolder stale{.host = "agent-7", .pid = 4242, .job = "", .command = "rollback", .since = {}};
   world.state.lock = stale;
   world.state.holder_gone = true;
-  for (const auto& refused :
-       {ops::set_pool_power(world.services, "99", PowerState::off, true),
-        ops::delete_pool(world.services, {.label = "99", .break_lock = true})}) {
+  for (const auto& refused : {ops::set_pool_power(world.services, "99", PowerState::off, true),
+                              ops::delete_pool(world.services, {.label = "99", .break_lock = true})}) {
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().kind == ErrorKind::invalid);
     CHECK_THAT(refused.error().message, Catch::StartsWith("there is no pool '99' for service web"));
