@@ -7,6 +7,7 @@
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/tier_operations.hpp"
 #include "shared/util/files.hpp"
+#include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::create_pipeline {
@@ -67,6 +68,28 @@ Status smoke_and_report(CommandContext& context, ops::Services& services, const 
   return {};
 }
 
+// The command line that finishes a create, run, rebuild or smoke-test of pool `label` that a
+// signal stopped: the same command, with the options given that shape what it does.
+std::string finishing_command(const CommandContext& context, const std::string& command, const std::string& label) {
+  const auto& args = context.args();
+  std::string line = "create-pipeline " + command;
+  if (const auto from = args.text("from")) line += " --from " + *from;
+  line += " --label " + label;
+  if (const auto size = args.integer("size")) line += " --size " + std::to_string(*size);
+  if (const auto revision = args.text("revision")) line += " --revision " + util::shell_quote(*revision);
+  if (const auto junit = args.text("junit")) line += " --junit " + util::shell_quote(*junit);
+  return line;
+}
+
+// SIGINT, SIGTERM and SIGHUP stop creating and smoke-testing at a safe point (servers recorded,
+// no verdict recorded, no JUnit written) with the interrupted error; its one line names the
+// command that finishes the work.
+Status naming_finishing_command(const Status& status, const std::string& command) {
+  if (status.ok() || !status.error().is(ErrorCode::interrupted)) return status;
+  const Error& stopped = status.error();
+  return Error{stopped.kind, stopped.message + "; '" + command + "' finishes it", stopped.code};
+}
+
 void print_created(const CommandContext& context, const ops::CreateResult& created) {
   const std::string& label = created.pool.label();
   context.print(
@@ -101,7 +124,9 @@ Status run_rebuild(CommandContext& context) {
   }
   PHX_TRY_ASSIGN(const auto created, ops::rebuild_pool(*services, {.from = *from, .label = label, .size = size}));
   print_created(context, created);
-  return smoke_and_report(context, *services, created.pool.label());
+  const util::InterruptScope stoppable;  // from here on the new pool's label is known
+  return naming_finishing_command(smoke_and_report(context, *services, created.pool.label()),
+                                  finishing_command(context, "rebuild", created.pool.label()));
 }
 
 Status run_create(CommandContext& context) {
@@ -109,7 +134,9 @@ Status run_create(CommandContext& context) {
   if (!label) return label.error();
   auto services = context.services();
   if (!services) return services.error();
-  return create_and_report(context, **services, *label);
+  const util::InterruptScope stoppable;
+  return naming_finishing_command(create_and_report(context, **services, *label),
+                                  finishing_command(context, "create", *label));
 }
 
 Status run_smoke_test(CommandContext& context) {
@@ -117,7 +144,9 @@ Status run_smoke_test(CommandContext& context) {
   if (!label) return label.error();
   auto services = context.services();
   if (!services) return services.error();
-  return smoke_and_report(context, **services, *label);
+  const util::InterruptScope stoppable;
+  return naming_finishing_command(smoke_and_report(context, **services, *label),
+                                  finishing_command(context, "smoke-test", *label));
 }
 
 Status run_run(CommandContext& context) {
@@ -126,8 +155,12 @@ Status run_run(CommandContext& context) {
   auto services = context.services();
   if (!services) return services.error();
   PHX_TRY((*services)->http.usable());  // it smoke-tests what it creates: nothing created without HTTP
-  PHX_TRY(create_and_report(context, **services, *label));
-  return smoke_and_report(context, **services, *label);
+  const util::InterruptScope stoppable;
+  const std::string finish = finishing_command(context, "run", *label);
+  PHX_TRY(naming_finishing_command(create_and_report(context, **services, *label), finish));
+  PHX_TRY(ops::stop_if_requested(
+      **services, "after pool " + *label + " was created, before its smoke test: no verdict was recorded", finish));
+  return naming_finishing_command(smoke_and_report(context, **services, *label), finish);
 }
 
 Status run_list(CommandContext& context) {

@@ -190,7 +190,8 @@ Status Runtime::wire_provider() {
                                                  .artifact = local.artifact,
                                                  .command = local.command,
                                                  .start_timeout = local.start_timeout,
-                                                 .environment = local.environment},
+                                                 .environment = local.environment,
+                                                 .stop_requested = util::interrupt_requested},
                 clock, reporter);
             state_ = file_store(local.state_dir);
             return {};

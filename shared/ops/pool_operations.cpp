@@ -35,6 +35,14 @@ Result<Pool> find_existing_pool(Services& services, const std::string& label) {
 
 }  // namespace
 
+Status stop_if_requested(Services& services, const std::string& where, const std::string& finishing_command) {
+  if (!services.stop_requested || !services.stop_requested()) return {};
+  return Error{ErrorKind::failed,
+               std::string("stopped by ") + util::interrupt_signal_name() + " " + where + "; '" + finishing_command +
+                   "' finishes it",
+               ErrorCode::interrupted};
+}
+
 Status check_pool_exists_before_takeover(Services& services, const std::string& label, bool may_take_over) {
   if (!may_take_over) return {};
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
@@ -139,7 +147,9 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
                          " with " + services.provider.describe());
   const auto started = services.clock.now();
   auto pool = services.provider.create_pool(spec);
-  if (!pool) return pool.error().context("creating pool " + label);
+  // A stop while the servers start says itself where the pool stands.
+  if (!pool)
+    return pool.error().is(ErrorCode::interrupted) ? pool.error() : pool.error().context("creating pool " + label);
   services.reporter.step("pool " + label + " created in " +
                          util::format_duration_ms(util::elapsed_ms(started, services.clock.now())));
   return CreateResult{*pool, false};
@@ -212,10 +222,20 @@ Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
   settings.service = services.config.service;
   settings.checks = services.config.smoke_test.checks;
   settings.timeout = services.config.smoke_test.timeout;
+  settings.stop_requested = services.stop_requested;
   services.reporter.step("smoke-testing " + util::plural(pool->servers.size(), "server") + " of pool " + label +
                          " with " + util::plural(settings.checks.size(), "check") + " each, all at once");
   PHX_TRY(services.http.usable());  // no verdict from a client that cannot send a request
   SmokeReport report = run_smoke_checks(services.http, services.clock, services.reporter, *pool, settings);
+  // Checks cut short by a stop judge nothing: the verdict is not recorded (never "passed").
+  if (services.stop_requested && services.stop_requested()) {
+    return Error{ErrorKind::failed,
+                 std::string("stopped by ") + util::interrupt_signal_name() + " during the smoke test of pool " +
+                     label + " (" + std::to_string(report.outcomes.size() - report.failures()) + " of " +
+                     std::to_string(report.outcomes.size()) + " checks passing so far); its smoke verdict stays '" +
+                     to_string(pool->meta.smoke) + "'",
+                 ErrorCode::interrupted};
+  }
 
   PoolMetadata meta = pool->meta;
   meta.smoke = report.passed() ? SmokeVerdict::passed : SmokeVerdict::failed;
@@ -275,12 +295,19 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
                            "destroy pool " + options.label + " (" + util::plural(pool->servers.size(), "server") + ")");
     return {};
   }
+  // A signal (an ssh session that dropped: SIGHUP; a cancelled CI job: SIGTERM) must not kill
+  // the delete while it holds the deploy lock: the lock would be left stale, and the next deploy
+  // or rollback refused until it is broken. It stops before the destroy, or lets the destroy and
+  // its history record finish.
+  const util::InterruptScope stoppable;
   auto lock = DeployLock::take(services, "delete --label " + options.label, options.break_lock);
   if (!lock) return lock.error();
   // The pools as they are under the lock: the one to delete may have gone (or changed) since.
   PHX_TRY_ASSIGN(pools, services.provider.list_pools());
   pool = find_pool(pools, options.label);
   if (pool == nullptr) return no_such_pool(services, options.label);
+  PHX_TRY(stop_if_requested(services, "before deleting pool " + options.label + ": nothing was changed",
+                            "create-pipeline delete --label " + options.label + (options.force ? " --force" : "")));
   const auto started = services.clock.now();
   const Status destroyed = destroy_if_not_member(services, *pool, keeps_rollback_target);
   record_history(services, removal_event(services, HistoryAction::delete_pool, options.label, destroyed,
@@ -309,7 +336,8 @@ Status note_outcome(const Status& done, const std::string& label, std::vector<st
 Status power_pool(Services& services, const Pool& pool, PowerState power);
 
 // Down the tiers: power-offs, then archives, each judged against the balancer as it is then.
-Status move_down_tiers(Services& services, const std::vector<Pool>& pools, PruneResult& result) {
+Status move_down_tiers(Services& services, const std::vector<Pool>& pools, PruneResult& result,
+                       const std::string& finishing_command) {
   if (!result.decision.power_off.empty() && services.provider.tiers().off_is_billed) {
     services.reporter.warning(services.provider.describe() +
                               " bills a powered-off server like a running one: powering pools off saves boot time "
@@ -322,7 +350,7 @@ Status move_down_tiers(Services& services, const std::vector<Pool>& pools, Prune
     PHX_TRY(note_outcome(done, label, result.powered_off, result.refused));
   }
   for (const auto& label : result.decision.archive) {
-    auto archived = archive_locked(services, *find_pool(pools, label));
+    auto archived = archive_locked(services, *find_pool(pools, label), finishing_command);
     const Status done = archived ? Status{} : Status{archived.error()};
     PHX_TRY(note_outcome(done, label, result.archived, result.refused));
   }
@@ -332,6 +360,11 @@ Status move_down_tiers(Services& services, const std::vector<Pool>& pools, Prune
 }  // namespace
 
 namespace {
+
+// The command that finishes a prune stopped part-way.
+std::string prune_command(const PruneOptions& options) {
+  return "create-pipeline prune" + (options.tiers ? std::string() : " --keep " + std::to_string(options.keep));
+}
 
 // A stop asked for (SIGINT, SIGTERM, SIGHUP) before pool `next` of the pools prune removes: the
 // pools deleted so far stay deleted and recorded, the rest are named with the command that
@@ -344,13 +377,10 @@ Status stop_pruning(Services& services, const PruneOptions& options, const Prune
                                ? "before deleting any pool"
                                : "after deleting " + std::string(result.deleted.size() == 1 ? "pool " : "pools ") +
                                      util::join(result.deleted, ", ");
-  const std::string command =
-      "create-pipeline prune" + (options.tiers ? std::string() : " --keep " + std::to_string(options.keep));
-  return Error{ErrorKind::failed,
-               std::string("stopped by ") + util::interrupt_signal_name() + " " + done + "; " +
-                   (left.size() == 1 ? "pool " : "pools ") + util::join(left, ", ") +
-                   (left.size() == 1 ? " was" : " were") + " not pruned; '" + command + "' finishes it",
-               ErrorCode::interrupted};
+  return stop_if_requested(services,
+                           done + "; " + (left.size() == 1 ? "pool " : "pools ") + util::join(left, ", ") +
+                               (left.size() == 1 ? " was" : " were") + " not pruned",
+                           prune_command(options));
 }
 
 }  // namespace
@@ -395,7 +425,7 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
   result.decision.pools.insert(result.decision.pools.end(), unreadable.begin(), unreadable.end());
   if (options.dry_run) return result;
   // Down the tiers before anything is deleted: a move that fails stops prune here.
-  PHX_TRY(move_down_tiers(services, readable, result));
+  PHX_TRY(move_down_tiers(services, readable, result, prune_command(options)));
   for (std::size_t next = 0; next < result.decision.remove.size(); ++next) {
     PHX_TRY(stop_pruning(services, options, result, next));
     const std::string& label = result.decision.remove[next];
@@ -473,7 +503,11 @@ Status set_pool_power(Services& services, const std::string& label, PowerState p
   // Checked under the lock: a switch holds it from its look at the balancer to its end, and a
   // watch writes its record before the switch lets it go.
   std::optional<DeployLock> lock;
+  // Powering off holds the deploy lock: a signal stops it before the servers stop, or lets that
+  // finish, never kills it holding the lock (see delete_pool).
+  std::optional<util::InterruptScope> stoppable;
   if (power == PowerState::off) {
+    stoppable.emplace();
     PHX_TRY(check_pool_exists_before_takeover(services, label, break_lock));
     auto taken = DeployLock::take(services, "power-off --label " + label, break_lock);
     if (!taken) return taken.error();
@@ -482,7 +516,11 @@ Status set_pool_power(Services& services, const std::string& label, PowerState p
   auto pool = find_existing_pool(services, label);
   if (!pool) return pool.error();
   // A running watch's fallback powered off would make its automatic rollback wait for a boot.
-  if (power == PowerState::off) PHX_TRY(check_not_needed_by_watch(services, label, "power it off"));
+  if (power == PowerState::off) {
+    PHX_TRY(check_not_needed_by_watch(services, label, "power it off"));
+    PHX_TRY(stop_if_requested(services, "before powering off pool " + label + ": nothing was changed",
+                              "create-pipeline power-off --label " + label));
+  }
   PHX_TRY(power_pool(services, *pool, power));
   if (power == PowerState::off && services.provider.tiers().off_is_billed) {
     services.reporter.warning(services.provider.describe() +

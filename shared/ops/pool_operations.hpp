@@ -42,7 +42,9 @@ Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& opti
 std::string next_rebuild_label(const std::string& from, const std::vector<Pool>& pools);
 
 // Runs the smoke checks and records the verdict on the pool. A failing check is not an error
-// here: the report says so, and the caller decides the exit code after writing JUnit.
+// here: the report says so, and the caller decides the exit code after writing JUnit. A stop
+// asked for meanwhile (Services::stop_requested) ends the checks after their current round and
+// records no verdict (a pending one stays pending, never "passed"): the interrupted error.
 Result<SmokeReport> smoke_test(Services& services, const std::string& label);
 
 Result<PoolListing> list_pools(Services& services);
@@ -56,7 +58,9 @@ struct DeleteOptions {
 // Smart delete: under the deploy lock, re-reads the balancer immediately before destroying.
 // Refuses (`refused`) while any server of the pool takes traffic or holds connections, and
 // when the pool is one of the last retention.keep_good known-good ones (unless `force`). A hot
-// pool's idle standby members are taken out of the balancer first.
+// pool's idle standby members are taken out of the balancer first. SIGINT, SIGTERM and SIGHUP
+// never kill it holding the lock: asked for before the destroy, the stop ends it with nothing
+// changed (the interrupted error); asked for later, the destroy and its history record finish.
 Status delete_pool(Services& services, const DeleteOptions& options);
 
 struct PruneOptions {
@@ -89,7 +93,15 @@ Status check_pool_exists_before_takeover(Services& services, const std::string& 
 // Powers a pool off or on; refuses to power off a pool the balancer has (`refused`). Where the
 // provider bills a stopped server like a running one (Hetzner), powering off says so. Powering
 // off holds the deploy lock (`break_lock` as for delete): a switch to the pool, or a watch that
-// is about to need it as its fallback, is never raced; powering on needs no lock.
+// is about to need it as its fallback, is never raced; powering on needs no lock. A stop (SIGINT,
+// SIGTERM, SIGHUP) asked for before the servers are stopped ends a power-off with nothing changed
+// and the lock released; asked for later, the power-off finishes.
 Status set_pool_power(Services& services, const std::string& label, PowerState power, bool break_lock = false);
+
+// At a safe point of a command that runs under a util::InterruptScope: when SIGINT, SIGTERM or
+// SIGHUP asked it to stop (Services::stop_requested), the ErrorCode::interrupted error
+// "stopped by SIGHUP <where>; '<finishing_command>' finishes it" (`where` says what was done and
+// what was not); ok otherwise. The caller's scoped lock is released as the error returns.
+Status stop_if_requested(Services& services, const std::string& where, const std::string& finishing_command);
 
 }  // namespace phoenix::ops

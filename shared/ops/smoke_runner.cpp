@@ -53,6 +53,7 @@ SmokeReport run_smoke_checks(HttpClient& http, util::Clock& clock, util::Reporte
     }
     pending.swap(failing);
     if (pending.empty() || clock.now() + settings.retry_interval >= deadline) break;
+    if (settings.stop_requested && settings.stop_requested()) break;
     reporter.detail(util::plural(pending.size(), "check") + " not passing yet, for example " +
                     report.outcomes[pending.front()].address + ": " + report.outcomes[pending.front()].message);
     clock.sleep_for(settings.retry_interval);

@@ -3,6 +3,7 @@
 // the pool's deadline: a server that is still starting gets the time the config allows.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct SmokeSettings {
   std::vector<SmokeCheck> checks;
   std::chrono::milliseconds timeout{30000};  // for the whole pool
   std::chrono::milliseconds retry_interval{200};
+  // True once SIGINT, SIGTERM or SIGHUP asked to stop: no further round is started (the caller
+  // asks it again and records no verdict). Empty: never.
+  std::function<bool()> stop_requested;
 };
 
 SmokeReport run_smoke_checks(HttpClient& http, util::Clock& clock, util::Reporter& reporter, const Pool& pool,

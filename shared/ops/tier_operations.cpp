@@ -49,6 +49,12 @@ Status check_archivable(const Pool& pool) {
   return {};
 }
 
+HistoryResult history_result(const Result<Archive>& archive) {
+  if (archive) return HistoryResult::succeeded;
+  if (archive.error().kind == ErrorKind::refused) return HistoryResult::refused;
+  return archive.error().is(ErrorCode::interrupted) ? HistoryResult::interrupted : HistoryResult::failed;
+}
+
 std::string describe_archive(const Archive& archive) {
   std::string text = "snapshot " + archive.id;
   if (archive.size_gb > 0) {
@@ -61,7 +67,7 @@ std::string describe_archive(const Archive& archive) {
 
 }  // namespace
 
-Result<ArchiveResult> archive_locked(Services& services, const Pool& pool) {
+Result<ArchiveResult> archive_locked(Services& services, const Pool& pool, const std::string& finishing_command) {
   const std::string& label = pool.label();
   if (!services.provider.tiers().cold) return no_cold_tier(services, "archive pool " + label);
   if (pool.cold() && pool.servers.empty() && pool.archive->ready) {
@@ -73,13 +79,18 @@ Result<ArchiveResult> archive_locked(Services& services, const Pool& pool) {
   services.reporter.step("archiving pool " + label + ": a snapshot of one of its servers, then its " +
                          util::plural(pool.servers.size(), "server") + " are deleted");
   const auto started = services.clock.now();
-  const BeforeDestroying recheck = [&] { return check_not_in_balancer(services, pool); };
+  // The last safe point: once the image is ready, before any server goes. From there on the
+  // deletion and its history record finish whatever signal comes.
+  const BeforeDestroying recheck = [&]() -> Status {
+    PHX_TRY(check_not_in_balancer(services, pool));
+    return stop_if_requested(services,
+                             "before any server of pool " + label +
+                                 " was deleted: all of them run, and a snapshot made already is kept for the re-run",
+                             finishing_command);
+  };
   auto archive = services.provider.archive_pool(pool, recheck);
   const auto elapsed = util::elapsed_ms(started, services.clock.now());
-  HistoryEvent event = new_event(services, HistoryAction::archive, label,
-                                 archive                                      ? HistoryResult::succeeded
-                                 : archive.error().kind == ErrorKind::refused ? HistoryResult::refused
-                                                                              : HistoryResult::failed);
+  HistoryEvent event = new_event(services, HistoryAction::archive, label, history_result(archive));
   event.duration_ms = elapsed;
   event.detail = archive ? describe_archive(*archive) + "; " + util::plural(pool.servers.size(), "server") + " deleted"
                          : archive.error().message;
@@ -93,6 +104,10 @@ Result<ArchiveResult> archive_locked(Services& services, const Pool& pool) {
 
 Result<ArchiveResult> archive_pool(Services& services, const ArchiveOptions& options) {
   if (!services.provider.tiers().cold) return no_cold_tier(services, "archive pools");
+  // Archiving holds the deploy lock: a signal stops it at a safe point, never kills it holding
+  // the lock (a stale lock refuses the next deploy or rollback until it is broken).
+  std::optional<util::InterruptScope> stoppable;
+  if (!options.dry_run) stoppable.emplace();
   PHX_TRY(check_pool_exists_before_takeover(services, options.label, options.break_lock && !options.dry_run));
   PHX_TRY_ASSIGN(const auto lock, DeployLock::take_unless_dry_run(services, "archive --label " + options.label,
                                                                   options.dry_run, options.break_lock));
@@ -116,7 +131,10 @@ Result<ArchiveResult> archive_pool(Services& services, const ArchiveOptions& opt
                            util::plural(pool->servers.size(), "server"));
     return ArchiveResult{};
   }
-  return archive_locked(services, *pool);
+  const std::string finishing_command = "create-pipeline archive --label " + options.label;
+  PHX_TRY(stop_if_requested(services, "before archiving pool " + options.label + ": nothing was changed",
+                            finishing_command));
+  return archive_locked(services, *pool, finishing_command);
 }
 
 std::string expected_wake(const std::vector<Pool>& pools, Tier from) {
@@ -236,8 +254,15 @@ Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& poo
   }
   const Pool woken = std::move(*checked);
   PHX_TRY(stop_while_waking(services, label, "before its smoke test"));
-  PHX_TRY_ASSIGN(const auto report, smoke_test(services, label));
-  if (!report.passed()) {
+  auto report = smoke_test(services, label);
+  if (!report) {
+    // Stopped during the checks: said as for the wake's other safe points.
+    const Status stopped = report.error().is(ErrorCode::interrupted)
+                               ? stop_while_waking(services, label, "during its smoke test")
+                               : Status{};
+    return stopped.ok() ? report.error() : stopped.error();
+  }
+  if (!report->passed()) {
     return Error{ErrorKind::failed, "pool " + label + " failed its smoke test after waking it from " + to_string(from) +
                                         "; nothing was switched"};
   }

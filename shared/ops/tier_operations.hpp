@@ -30,10 +30,14 @@ struct ArchiveResult {
 // what a rollback wakes. Takes the deploy lock. Refused (`refused`) while the balancer has any of
 // the pool's servers in any state, judged before the image is made and again once it is ready,
 // immediately before a server is destroyed. No server is destroyed before the image is ready.
+// SIGINT, SIGTERM and SIGHUP never kill it holding the lock: a stop asked for before the image is
+// ready ends it there (the interrupted error; every server kept, an image made is used by the
+// re-run); asked for later, the servers' deletion and its history record finish.
 Result<ArchiveResult> archive_pool(Services& services, const ArchiveOptions& options);
 
-// The same for a caller that holds the deploy lock (prune), for a pool it has just listed.
-Result<ArchiveResult> archive_locked(Services& services, const Pool& pool);
+// The same for a caller that holds the deploy lock (prune), for a pool it has just listed;
+// `finishing_command` is what a stop names to finish the caller's work.
+Result<ArchiveResult> archive_locked(Services& services, const Pool& pool, const std::string& finishing_command);
 
 // What waking a pool from `from` is expected to take, from the last measured wake of any pool:
 // "about 41.20 s (pool 38 woke from cold at 2025-06-01T10:00:00Z)", or "not measured yet".

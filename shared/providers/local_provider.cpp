@@ -16,6 +16,7 @@
 #include "shared/core/records.hpp"
 #include "shared/providers/process_table.hpp"
 #include "shared/util/files.hpp"
+#include "shared/util/interrupt.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/unique_fd.hpp"
@@ -369,6 +370,14 @@ Status LocalProvider::wait_until_listening(const LocalPoolRecord& record, std::v
     }
     waiting.swap(still_waiting);
     if (waiting.empty()) break;
+    if (settings_.stop_requested && settings_.stop_requested()) {
+      return Error{ErrorKind::failed,
+                   std::string("stopped by ") + util::interrupt_signal_name() + " while " +
+                       util::plural(waiting.size(), "server") + " of pool " + record.meta.label +
+                       (waiting.size() == 1 ? " was" : " were") + " starting: all " +
+                       std::to_string(record.servers.size()) + " are recorded and the pool is not complete",
+                   ErrorCode::interrupted};
+    }
     if (clock_.now() >= deadline) {
       // Servers that never listen are stopped, not left running for nobody.
       for (const auto index : waiting) util::stop_process(record.servers[index].process, kStopGrace);

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,10 @@ struct LocalProviderSettings {
   // Servers start with a clean environment, never the CI job's (it holds secrets): PATH,
   // HOME (the pool's directory), LANG=C.UTF-8, then these NAME, value pairs.
   std::vector<std::pair<std::string, std::string>> environment;
+  // True once SIGINT, SIGTERM or SIGHUP asked the command to stop: waiting for servers to listen
+  // ends with the interrupted error (they are recorded, and keep starting; a re-run adopts
+  // them). Empty: never.
+  std::function<bool()> stop_requested;
 };
 
 struct LocalServerRecord {

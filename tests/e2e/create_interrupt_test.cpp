@@ -194,3 +194,83 @@ TEST_CASE("two creates of the same label at once: one set of servers, no process
   rig.require_complete_and_exact();
   rig.delete_and_require_nothing_left();
 }
+
+namespace {
+
+// The pid of the running create-pipeline whose arguments name `config`, or 0.
+pid_t create_pipeline_using(const std::string& config) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const auto pid = util::parse_int(entry.path().filename().string());
+    if (!pid) continue;
+    const auto cmdline = util::read_file(entry.path() / "cmdline");
+    if (!cmdline) continue;
+    const auto argv = util::split(*cmdline, '\0');
+    const std::string suffix = "/create-pipeline";
+    const bool tool = !argv.empty() && argv[0].size() >= suffix.size() &&
+                      argv[0].compare(argv[0].size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (tool && std::find(argv.begin(), argv.end(), config) != argv.end()) return static_cast<pid_t>(*pid);
+  }
+  return 0;
+}
+
+}  // namespace
+
+// The CI agent's ssh session drops while 'create-pipeline run' waits for its smoke checks to
+// pass: SIGHUP stops it after the current round of checks, exit 129, one line that names the
+// re-run. The servers it started are recorded, the verdict stays pending (never "passed"), no
+// JUnit report is written, and no lock is left behind: the delete that cleans up needs no
+// --break-lock.
+TEST_CASE("SIGHUP during the smoke test of 'create-pipeline run': exit 129, verdict pending, no lock left",
+          "[e2e][create][interrupt]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.pool_size = 2;
+  options.smoke_timeout_s = 60;
+  options.extra_arguments = {"--unhealthy"};  // /health answers 503: the checks keep retrying
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  const auto state = dir.path() / "state" / "web";
+  const auto junit = (dir.path() / "smoke.xml").string();
+
+  ToolResult stopped;
+  std::thread run([&] {
+    stopped = run_tool("create-pipeline", {"run", "--label", "1", "--junit", junit, "--config", config});
+  });
+  // Every server listens once the pool is complete; then the smoke test retries.
+  bool smoke_testing = false;
+  for (int i = 0; i < 3000 && !smoke_testing; ++i) {
+    if (const auto text = util::read_file(state / "pools" / "1" / "pool.json")) {
+      const auto record = util::parse_json(*text, "pool.json");
+      smoke_testing = record && util::json_bool(record->get(), "complete").value_or(false);
+    }
+    if (!smoke_testing) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const pid_t pid = create_pipeline_using(config);
+  if (pid > 0) ::kill(pid, SIGHUP);
+  run.join();
+  REQUIRE(smoke_testing);
+  REQUIRE(pid > 0);
+  INFO(stopped.err);
+  CHECK(stopped.exit_code == 129);
+  CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGHUP during the smoke test of pool 1 (0 of 2 checks passing "
+                                          "so far); its smoke verdict stays 'pending'; 'create-pipeline run --label "
+                                          "1 --junit " +
+                                          junit + "' finishes it"));
+  std::size_t error_lines = 0;
+  for (const auto& line : util::split_lines(stopped.err)) error_lines += line.find("error:") != std::string::npos;
+  CHECK(error_lines == 1);
+  CHECK_FALSE(fs::exists(junit));
+  CHECK_FALSE(fs::exists(state / "deploy.lock"));
+
+  const auto list = run_tool("create-pipeline", {"list", "--output", "json", "--config", config});
+  const auto listing = parse_output(list.out);
+  const cJSON* pool = cJSON_GetArrayItem(cJSON_GetObjectItem(listing.get(), "pools"), 0);
+  REQUIRE(pool != nullptr);
+  CHECK(util::json_string(pool, "smoke").value_or("") == "pending");
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(pool, "servers")) == 2);
+
+  const auto deleted = run_tool("create-pipeline", {"delete", "--label", "1", "--config", config});
+  INFO(deleted.err);
+  CHECK(deleted.exit_code == 0);
+}

@@ -89,6 +89,60 @@ TEST_CASE("smoke-test records the verdict on the pool", "[ops][smoke]") {
   CHECK(ops::smoke_test(world.services, "nope").error().kind == ErrorKind::invalid);
 }
 
+// SIGINT, SIGTERM or SIGHUP during a smoke test (a cancelled CI job): no further round of checks,
+// and no verdict recorded from checks cut short, not even from checks that all passed.
+TEST_CASE("a stop asked for during the smoke test ends the checks and records no verdict", "[ops][smoke][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("42", 2, 5, SmokeVerdict::pending);
+  world.http_handler = [](const HttpRequest&) -> Result<HttpResponse> { return http_answer(503, "starting"); };
+  world.services.stop_requested = [&world] { return !world.http.batches.empty(); };
+  auto stopped = ops::smoke_test(world.services, "42");
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().is(ErrorCode::interrupted));
+  CHECK_THAT(stopped.error().message, Catch::StartsWith("stopped by "));
+  CHECK_THAT(stopped.error().message,
+             Catch::EndsWith("during the smoke test of pool 42 (0 of 2 checks passing so far); its smoke verdict "
+                             "stays 'pending'"));
+  CHECK(world.http.batches.size() == 1);  // no retry after the stop
+  CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::pending);
+
+  world.http_handler = nullptr;  // every check passes now
+  stopped = ops::smoke_test(world.services, "42");
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().is(ErrorCode::interrupted));
+  CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::pending);  // never "passed"
+}
+
+// A stop (an ssh session that dropped: SIGHUP) during a delete: it ends before anything is
+// destroyed, with the deploy lock released (never stale for the next deploy or rollback), and
+// says how to finish. Asked for once the destroy has begun, the destroy and its record finish.
+TEST_CASE("a stop asked for during delete ends it before the destroy and releases the lock",
+          "[ops][delete][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+  world.services.stop_requested = [&world] { return world.state.lock_acquisitions > 0; };
+  const auto stopped = ops::delete_pool(world.services, {.label = "1", .force = true});
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().is(ErrorCode::interrupted));
+  CHECK_THAT(stopped.error().message, Catch::StartsWith("stopped by "));
+  CHECK_THAT(stopped.error().message,
+             Catch::EndsWith("before deleting pool 1: nothing was changed; 'create-pipeline delete --label 1 --force' "
+                             "finishes it"));
+  CHECK(world.provider.pools.size() == 2);
+  CHECK(world.provider.calls.empty());
+  CHECK(world.state.events.empty());
+  CHECK_FALSE(world.state.lock.has_value());
+
+  world.services.stop_requested = [&world] { return !world.provider.calls.empty(); };
+  REQUIRE(ops::delete_pool(world.services, {.label = "1"}).ok());
+  CHECK(world.provider.pools.size() == 1);
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].result == HistoryResult::succeeded);
+  CHECK_FALSE(world.state.lock.has_value());
+}
+
 TEST_CASE("smart delete reads the balancer under the lock right before destroying", "[ops][delete]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 20);
@@ -167,6 +221,25 @@ TEST_CASE("power-off refuses a pool in the balancer", "[ops][power]") {
 
 // A pool on standby because a switch to it was interrupted is for 'deploy-pipeline repair' to
 // settle, not to delete; a pool kept hot by retention keeps the advice to delete it.
+// Power-off holds the deploy lock too: a stop ends it before any server stops, lock released.
+TEST_CASE("a stop asked for during power-off ends it before the servers stop and releases the lock",
+          "[ops][power][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+  world.services.stop_requested = [&world] { return world.state.lock_acquisitions > 0; };
+  const auto stopped = ops::set_pool_power(world.services, "1", PowerState::off);
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().is(ErrorCode::interrupted));
+  CHECK_THAT(stopped.error().message,
+             Catch::EndsWith("before powering off pool 1: nothing was changed; 'create-pipeline power-off --label 1' "
+                             "finishes it"));
+  CHECK(world.provider.calls.empty());
+  CHECK(find_pool(world.provider.pools, "1")->power == PowerState::on);
+  CHECK_FALSE(world.state.lock.has_value());
+}
+
 TEST_CASE("power-off of a pool on standby names repair when an interrupted switch left it there", "[ops][power][hot]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);

@@ -71,3 +71,19 @@ TEST_CASE("a check that never passes fails the pool at the deadline", "[smoke-ru
   CHECK(clock.slept() >= std::chrono::milliseconds(4600));
   CHECK_THAT(report.outcomes[0].message, Catch::Contains("got status 503"));
 }
+
+// SIGINT, SIGTERM or SIGHUP: no further round once a stop is asked for, however far the deadline.
+TEST_CASE("a stop request ends the checks after the current round", "[smoke-runner][interrupt]") {
+  FakeProvider provider;
+  const Pool pool = provider.add_pool("42", 2, 0);
+  FakeClock clock;
+  RecordingReporter reporter;
+  FakeHttpClient http([](const HttpRequest&) -> Result<HttpResponse> {
+    return Error{ErrorKind::unavailable, "connection refused"};
+  });
+  auto settings = two_checks();
+  settings.stop_requested = [&http] { return http.batches.size() >= 2; };
+  const auto report = ops::run_smoke_checks(http, clock, reporter, pool, settings);
+  CHECK_FALSE(report.passed());
+  CHECK(http.batches.size() == 2);
+}

@@ -128,6 +128,43 @@ TEST_CASE("a snapshot that fails, or servers that cannot be deleted, leave the p
   CHECK(pool_of(world, "1").tier() == Tier::cold);
 }
 
+// A stop (SIGHUP, SIGTERM) during an archive, which holds the deploy lock and may wait minutes
+// for its image: it ends at the last safe point, once the image is ready and before any server
+// goes, recorded as interrupted, with the lock released; the re-run it names finishes it.
+TEST_CASE("a stop asked for while archiving ends it before any server goes and releases the lock",
+          "[ops][tiers][archive][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 2, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+  bool stop = false;
+  world.services.stop_requested = [&stop] { return stop; };
+  world.provider.on_image_ready = [&stop] { stop = true; };
+  const auto stopped = ops::archive_pool(world.services, {.label = "1"});
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().is(ErrorCode::interrupted));
+  CHECK_THAT(stopped.error().message, Catch::StartsWith("stopped by "));
+  CHECK_THAT(stopped.error().message, Catch::Contains("before any server of pool 1 was deleted"));
+  CHECK_THAT(stopped.error().message, Catch::EndsWith("'create-pipeline archive --label 1' finishes it"));
+  CHECK(pool_of(world, "1").servers.size() == 2);
+  CHECK(std::count(world.provider.calls.begin(), world.provider.calls.end(), "drop_servers 1") == 0);
+  CHECK(has_event(world, HistoryAction::archive, HistoryResult::interrupted));
+  CHECK_FALSE(world.state.lock.has_value());
+
+  // Asked for before the archive begins: nothing is touched.
+  world.provider.calls.clear();
+  world.provider.on_image_ready = nullptr;
+  const auto before = ops::archive_pool(world.services, {.label = "1"});
+  REQUIRE_FALSE(before.ok());
+  CHECK_THAT(before.error().message, Catch::Contains("before archiving pool 1: nothing was changed"));
+  CHECK(world.provider.calls.empty());
+  CHECK_FALSE(world.state.lock.has_value());
+
+  stop = false;
+  REQUIRE(ops::archive_pool(world.services, {.label = "1"}).ok());
+  CHECK(pool_of(world, "1").tier() == Tier::cold);
+}
+
 TEST_CASE("archive of a pool that does not exist leaves a stale lock alone", "[ops][tiers][archive][lock]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 20);
