@@ -253,7 +253,7 @@ TEST_CASE("SIGHUP during the smoke test of 'create-pipeline run': exit 129, verd
   REQUIRE(pid > 0);
   INFO(stopped.err);
   CHECK(stopped.exit_code == 129);
-  CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGHUP during the smoke test of pool 1 (0 of 2 checks passing "
+  CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGHUP during the smoke test of pool 1 (2 of 4 checks passing "
                                           "so far); its smoke verdict stays 'pending'; 'create-pipeline run --label "
                                           "1 --junit " +
                                           junit + "' finishes it"));
