@@ -14,6 +14,10 @@
 //                                                hot and cold deploys repeated, alternating
 //                                                between two pools: medians beside the raw
 //                                                weight batch and the gated batch
+//   phoenix-bench-e2e ab --sizes 50 --runs 11 --old /path/deploy-pipeline --new /path/deploy-pipeline
+//                                                two builds of deploy-pipeline, hot and cold
+//                                                deploys interleaved run by run: medians side
+//                                                by side (for a change meant to be faster)
 //   phoenix-bench-e2e scale --sizes 10,50,200,500
 //                                                large pools: traffic moved vs command exit,
 //                                                peak RSS, beside the raw and the gated batch
@@ -522,6 +526,62 @@ int bench_repeat(const std::vector<int>& sizes, int runs) {
   return 0;
 }
 
+// Two builds of deploy-pipeline compared on one rig, for a change meant to make a switch
+// faster: `old_tool` and `new_tool` (paths) make the same hot deploys (to the pool on standby)
+// and cold deploys (retention.hot 0), interleaved run by run (old then new, new then old in
+// turn), so that load from other work on the machine and the phase of the health checks fall
+// on both alike. Medians of when the prober saw the traffic move and of the command's exit.
+int bench_ab(const std::vector<int>& sizes, int runs, const std::string& old_tool, const std::string& new_tool) {
+  std::printf(
+      "| servers | switch | runs each | old: traffic moved | new: traffic moved | new - old | old: exit | new: exit "
+      "| failed requests |\n");
+  std::printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const int size : sizes) {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    auto options = switch_service(size, 0);
+    options.file_name = "cold.json";
+    const auto cold = write_service_config(dir.path(), haproxy, options).string();
+    options.hot = 1;
+    options.file_name = "hot.json";  // the same state directory, hot standby on
+    const auto hot = write_service_config(dir.path(), haproxy, options).string();
+    two_pools_first_live(hot);
+    run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", hot});  // a on standby, checked UP
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", hot});  // b on standby
+    std::string live = "a";
+    std::string other = "b";
+    long long failed = 0;
+    const auto compare = [&](const char* kind, const std::string& config) {
+      std::vector<long long> moved[2];
+      std::vector<long long> exited[2];
+      for (int i = 0; i < runs; ++i) {
+        for (int turn = 0; turn < 2; ++turn) {
+          const int which = (i + turn) % 2;  // 0: old, 1: new
+          const std::string& tool = which == 0 ? old_tool : new_tool;
+          const auto result = measure(dir.path(), haproxy, other, [&] {
+            const auto ran = run_tool(tool, {"deploy", "--label", other, "--config", config});
+            require(ran.exit_code == 0, tool + " deploy --label " + other + " failed: " + ran.out + ran.err);
+          });
+          moved[which].push_back(result.switch_us);
+          exited[which].push_back(result.command_ms * 1000);
+          failed += result.failed;
+          std::swap(live, other);
+        }
+      }
+      const auto ms = [](long long us) { return static_cast<double>(us) / 1000.0; };
+      std::printf("| %d | %s | %d | %s | %s | %+.1f ms | %.0f ms | %.0f ms | %lld |\n", size, kind, runs,
+                  median_cell(moved[0]).c_str(), median_cell(moved[1]).c_str(), ms(median(moved[1]) - median(moved[0])),
+                  ms(median(exited[0])), ms(median(exited[1])), failed);
+      std::fflush(stdout);
+    };
+    compare("hot deploy", hot);
+    // Back to what Phoenix makes with retention.hot 0: the other pool out of the backend.
+    run_ok("deploy-pipeline", {"deploy", "--label", live, "--config", cold});
+    compare("cold deploy", cold);
+  }
+  return 0;
+}
+
 // Large pools: Phoenix's cold deploy (retention.hot 0) with the time the prober saw the
 // traffic move and the time the command took to exit reported separately, the command's peak
 // RSS, beside the raw batch and the gated raw batch of the same size.
@@ -829,6 +889,14 @@ int run(const std::vector<std::string>& arguments) {
     require(runs && *runs >= 1 && *runs <= 1000, "bad --runs (1 to 1000)");
     return bench_repeat(parse_sizes(arguments[2]), static_cast<int>(*runs));
   }
+  if (arguments.size() == 9 && arguments[0] == "ab" && arguments[1] == "--sizes" && arguments[3] == "--runs" &&
+      arguments[5] == "--old" && arguments[7] == "--new") {
+    const auto runs = util::parse_int(arguments[4]);
+    require(runs && *runs >= 1 && *runs <= 1000, "bad --runs (1 to 1000)");
+    require(fs::path(arguments[6]).is_absolute() && fs::path(arguments[8]).is_absolute(),
+            "--old and --new take absolute paths of deploy-pipeline builds");
+    return bench_ab(parse_sizes(arguments[2]), static_cast<int>(*runs), arguments[6], arguments[8]);
+  }
   if (arguments.size() == 3 && arguments[0] == "startup" && arguments[1] == "--pools") {
     const auto pools = util::parse_int(arguments[2]);
     require(pools && *pools >= 1 && *pools <= 5000, "bad --pools");
@@ -843,6 +911,7 @@ int run(const std::vector<std::string>& arguments) {
                "usage: phoenix-bench-e2e switch|create|scale|steps --sizes N[,N...]\n"
                "       phoenix-bench-e2e hot --sizes N[,N...] --ansible-sizes N[,N...]\n"
                "       phoenix-bench-e2e repeat --sizes N[,N...] --runs N\n"
+               "       phoenix-bench-e2e ab --sizes N[,N...] --runs N --old PATH --new PATH\n"
                "       phoenix-bench-e2e hcloud --sizes N[,N...] --latency-ms MS --action-ms MS\n"
                "       phoenix-bench-e2e startup --pools N\n"
                "       phoenix-bench-e2e history --events N\n");
