@@ -16,8 +16,9 @@
 //                                                weight batch and the gated batch
 //   phoenix-bench-e2e ab --sizes 50 --runs 11 --old /path/deploy-pipeline --new /path/deploy-pipeline
 //                                                two builds of deploy-pipeline, hot and cold
-//                                                deploys interleaved run by run: medians side
-//                                                by side (for a change meant to be faster)
+//                                                deploys interleaved run by run with the raw
+//                                                weight batch and the gated batch: medians
+//                                                side by side (for a change meant to be faster)
 //   phoenix-bench-e2e scale --sizes 10,50,200,500
 //                                                large pools: traffic moved vs command exit,
 //                                                peak RSS, beside the raw and the gated batch
@@ -33,6 +34,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -176,8 +178,9 @@ void raw_batch(const Haproxy& haproxy, const fs::path& dir, const std::string& f
 }
 
 // Polls HAProxy until every server of `label` passed a check (L7OK), for up to 120 s. Every
-// 10 ms, as Phoenix's executor polls: a tighter loop of `show stat` over 1,000 servers would
-// load the HAProxy it measures, and detect the check no sooner than Phoenix can.
+// 10 ms, as Phoenix's executor polls outside the moment the first check is due (it reads every
+// 2 ms around it): a tighter loop of `show stat` over 1,000 servers would load the HAProxy it
+// measures. Left as it was measured, so Phoenix's wait can notice the check a few ms sooner.
 void wait_checked(haproxy::RuntimeChannel& channel, const std::string& label, std::size_t count) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -528,14 +531,16 @@ int bench_repeat(const std::vector<int>& sizes, int runs) {
 
 // Two builds of deploy-pipeline compared on one rig, for a change meant to make a switch
 // faster: `old_tool` and `new_tool` (paths) make the same hot deploys (to the pool on standby)
-// and cold deploys (retention.hot 0), interleaved run by run (old then new, new then old in
-// turn), so that load from other work on the machine and the phase of the health checks fall
-// on both alike. Medians of when the prober saw the traffic move and of the command's exit.
+// and cold deploys (retention.hot 0), beside the same baselines as `repeat` (the raw weight
+// batch, the gated raw batch), interleaved run by run in turns (old, new, baseline; then new,
+// baseline, old; ...), so that load from other work on the machine and the phase of the health
+// checks fall on all three alike. Medians of when the prober saw the traffic move (fastest in
+// brackets), each build's ratio to the baseline, and the medians of the command's exit.
 int bench_ab(const std::vector<int>& sizes, int runs, const std::string& old_tool, const std::string& new_tool) {
   std::printf(
-      "| servers | switch | runs each | old: traffic moved | new: traffic moved | new - old | old: exit | new: exit "
-      "| failed requests |\n");
-  std::printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| servers | switch | runs each | old: traffic moved | new: traffic moved | new - old | baseline | old / "
+      "baseline | new / baseline | old: exit | new: exit | failed requests |\n");
+  std::printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const int size : sizes) {
     TempDir dir;
     Haproxy haproxy(dir.path());
@@ -550,34 +555,41 @@ int bench_ab(const std::vector<int>& sizes, int runs, const std::string& old_too
     run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", hot});  // b on standby
     std::string live = "a";
     std::string other = "b";
-    long long failed = 0;
-    const auto compare = [&](const char* kind, const std::string& config) {
-      std::vector<long long> moved[2];
+    // Each run switches from `live` to `other`; they swap afterwards. Arm 0: old, 1: new, 2: baseline.
+    const auto compare = [&](const char* kind, const std::string& config, const std::function<void()>& baseline) {
+      std::vector<long long> moved[3];
       std::vector<long long> exited[2];
+      long long failed = 0;
       for (int i = 0; i < runs; ++i) {
-        for (int turn = 0; turn < 2; ++turn) {
-          const int which = (i + turn) % 2;  // 0: old, 1: new
-          const std::string& tool = which == 0 ? old_tool : new_tool;
+        for (int turn = 0; turn < 3; ++turn) {
+          const int arm = (i + turn) % 3;
           const auto result = measure(dir.path(), haproxy, other, [&] {
+            if (arm == 2) return baseline();
+            const std::string& tool = arm == 0 ? old_tool : new_tool;
             const auto ran = run_tool(tool, {"deploy", "--label", other, "--config", config});
             require(ran.exit_code == 0, tool + " deploy --label " + other + " failed: " + ran.out + ran.err);
           });
-          moved[which].push_back(result.switch_us);
-          exited[which].push_back(result.command_ms * 1000);
+          moved[arm].push_back(result.switch_us);
+          if (arm < 2) exited[arm].push_back(result.command_ms * 1000);
           failed += result.failed;
           std::swap(live, other);
         }
       }
       const auto ms = [](long long us) { return static_cast<double>(us) / 1000.0; };
-      std::printf("| %d | %s | %d | %s | %s | %+.1f ms | %.0f ms | %.0f ms | %lld |\n", size, kind, runs,
+      std::printf("| %d | %s | %d | %s | %s | %+.1f ms | %s | %s | %s | %.0f ms | %.0f ms | %lld |\n", size, kind, runs,
                   median_cell(moved[0]).c_str(), median_cell(moved[1]).c_str(), ms(median(moved[1]) - median(moved[0])),
-                  ms(median(exited[0])), ms(median(exited[1])), failed);
+                  median_cell(moved[2]).c_str(), ratio(median(moved[0]), median(moved[2])).c_str(),
+                  ratio(median(moved[1]), median(moved[2])).c_str(), ms(median(exited[0])), ms(median(exited[1])),
+                  failed);
       std::fflush(stdout);
     };
-    compare("hot deploy", hot);
+    compare("hot deploy / raw weight batch", hot, [&] { raw_weight_batch(haproxy, dir.path(), live, other); });
     // Back to what Phoenix makes with retention.hot 0: the other pool out of the backend.
     run_ok("deploy-pipeline", {"deploy", "--label", live, "--config", cold});
-    compare("cold deploy", cold);
+    compare("cold deploy / gated raw batch", cold, [&] {
+      raw_batch_after_check(haproxy, dir.path(), live, other);
+      remove_pool(haproxy, dir.path(), live);  // in maintenance now; out before the next run
+    });
   }
   return 0;
 }
