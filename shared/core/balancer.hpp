@@ -2,6 +2,7 @@
 // The balancer interface the core owns. The balancer is the truth for "live": a pool is live
 // when the balancer routes traffic to its servers.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,6 +98,11 @@ struct BalancerCapabilities {
   // Members can stop taking new connections while finishing open ones. Without it remove()
   // cuts them at once, after the guard.
   bool drain = true;
+  // How long after add_standby the balancer's first check of a new member is due, where it
+  // keeps to a schedule (HAProxy: one check interval, `inter`); zero where unknown. The wait
+  // for health reads the members more often around that moment, so a switch goes on within a
+  // few ms of the check instead of up to a whole poll interval later.
+  std::chrono::milliseconds first_check_after{0};
 };
 
 // The balancer interface the core owns. The contract below is what the executor relies on;

@@ -1,5 +1,6 @@
 #include "shared/ops/executor.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "shared/util/strings.hpp"
@@ -7,6 +8,13 @@
 namespace phoenix::ops {
 
 namespace {
+
+// The reads around a first check that is due: from a little before (the last member was added
+// just before the wait began, and a timer never fires early) until a little after (the check
+// itself, and a busy machine's scheduling delay). Outside this window, and where the check is
+// late, the wait reads every poll_interval as before.
+constexpr std::chrono::milliseconds kFirstCheckLead{10};
+constexpr std::chrono::milliseconds kFirstCheckLag{40};
 
 std::map<std::string, Member> by_name(const std::vector<Member>& members) {
   std::map<std::string, Member> map;
@@ -93,8 +101,10 @@ Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
   const auto started = clock_.now();
   const auto deadline = started + options_.health_timeout;
   while (true) {
+    const auto read_started = clock_.now();
     auto members = balancer_.members();
     if (!members) return members.error();
+    const std::chrono::milliseconds read_took{util::elapsed_ms(read_started, clock_.now())};
     const auto current = by_name(*members);
     std::vector<std::string> waiting;
     std::vector<std::string> missing;
@@ -127,8 +137,19 @@ Status SwitchExecutor::wait_healthy(const Step& step, SwitchOutcome& outcome) {
                                           (waiting.size() > shown ? ", ..." : "")};
     }
     PHX_TRY(check_stop("while waiting for the new members to become healthy"));
-    clock_.sleep_for(options_.poll_interval);
+    clock_.sleep_for(health_pause(std::chrono::milliseconds(util::elapsed_ms(started, clock_.now())), read_took));
   }
+}
+
+std::chrono::milliseconds SwitchExecutor::health_pause(std::chrono::milliseconds elapsed,
+                                                       std::chrono::milliseconds read_took) const {
+  const auto due = balancer_.capabilities().first_check_after;
+  if (due.count() <= 0) return options_.poll_interval;
+  const auto opens = due - kFirstCheckLead;
+  if (elapsed < opens) return std::min(options_.poll_interval, opens - elapsed);
+  // At most every other moment spent reading: a large backend's read is not repeated back to back.
+  if (elapsed < due + kFirstCheckLag) return std::max(options_.first_check_poll, read_took);
+  return options_.poll_interval;
 }
 
 Status SwitchExecutor::guarded(const char* what, const Result<GuardedChange>& change) {

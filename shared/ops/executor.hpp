@@ -18,8 +18,11 @@ struct ExecutorOptions {
   std::chrono::milliseconds health_timeout{30000};
   std::chrono::milliseconds drain_timeout{30000};
   // How often the balancer is read while waiting: a switch completes within one interval of
-  // the balancer knowing, and a read is one small round trip.
+  // the balancer knowing, and a read is one small round trip. Around the moment a balancer's
+  // first check of new members is due (BalancerCapabilities::first_check_after), the wait for
+  // health reads every `first_check_poll` instead, never more often than a read takes.
   std::chrono::milliseconds poll_interval{10};
+  std::chrono::milliseconds first_check_poll{2};
   // After the drain deadline, how long removal keeps retrying members that still hold
   // connections before leaving them in maintenance with a warning.
   std::chrono::milliseconds removal_grace{5000};
@@ -51,6 +54,9 @@ class SwitchExecutor {
 
  private:
   Status wait_healthy(const Step& step, SwitchOutcome& outcome);
+  // How long the wait for health pauses after a read that took `read_took`, `elapsed` after it
+  // began.
+  std::chrono::milliseconds health_pause(std::chrono::milliseconds elapsed, std::chrono::milliseconds read_took) const;
   Status wait_drained(const Step& step);
   // A guarded change that did not apply: the balancer changed under the switch.
   static Status guarded(const char* what, const Result<GuardedChange>& change);

@@ -14,6 +14,11 @@
 //                                                hot and cold deploys repeated, alternating
 //                                                between two pools: medians beside the raw
 //                                                weight batch and the gated batch
+//   phoenix-bench-e2e ab --sizes 50 --runs 11 --old /path/deploy-pipeline --new /path/deploy-pipeline
+//                                                two builds of deploy-pipeline, hot and cold
+//                                                deploys interleaved run by run with the raw
+//                                                weight batch and the gated batch: medians
+//                                                side by side (for a change meant to be faster)
 //   phoenix-bench-e2e scale --sizes 10,50,200,500
 //                                                large pools: traffic moved vs command exit,
 //                                                peak RSS, beside the raw and the gated batch
@@ -29,6 +34,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -172,8 +178,9 @@ void raw_batch(const Haproxy& haproxy, const fs::path& dir, const std::string& f
 }
 
 // Polls HAProxy until every server of `label` passed a check (L7OK), for up to 120 s. Every
-// 10 ms, as Phoenix's executor polls: a tighter loop of `show stat` over 1,000 servers would
-// load the HAProxy it measures, and detect the check no sooner than Phoenix can.
+// 10 ms, as Phoenix's executor polls outside the moment the first check is due (it reads every
+// 2 ms around it): a tighter loop of `show stat` over 1,000 servers would load the HAProxy it
+// measures. Left as it was measured, so Phoenix's wait can notice the check a few ms sooner.
 void wait_checked(haproxy::RuntimeChannel& channel, const std::string& label, std::size_t count) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -522,6 +529,71 @@ int bench_repeat(const std::vector<int>& sizes, int runs) {
   return 0;
 }
 
+// Two builds of deploy-pipeline compared on one rig, for a change meant to make a switch
+// faster: `old_tool` and `new_tool` (paths) make the same hot deploys (to the pool on standby)
+// and cold deploys (retention.hot 0), beside the same baselines as `repeat` (the raw weight
+// batch, the gated raw batch), interleaved run by run in turns (old, new, baseline; then new,
+// baseline, old; ...), so that load from other work on the machine and the phase of the health
+// checks fall on all three alike. Medians of when the prober saw the traffic move (fastest in
+// brackets), each build's ratio to the baseline, and the medians of the command's exit.
+int bench_ab(const std::vector<int>& sizes, int runs, const std::string& old_tool, const std::string& new_tool) {
+  std::printf(
+      "| servers | switch | runs each | old: traffic moved | new: traffic moved | new - old | baseline | old / "
+      "baseline | new / baseline | old: exit | new: exit | failed requests |\n");
+  std::printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const int size : sizes) {
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    auto options = switch_service(size, 0);
+    options.file_name = "cold.json";
+    const auto cold = write_service_config(dir.path(), haproxy, options).string();
+    options.hot = 1;
+    options.file_name = "hot.json";  // the same state directory, hot standby on
+    const auto hot = write_service_config(dir.path(), haproxy, options).string();
+    two_pools_first_live(hot);
+    run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", hot});  // a on standby, checked UP
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", hot});  // b on standby
+    std::string live = "a";
+    std::string other = "b";
+    // Each run switches from `live` to `other`; they swap afterwards. Arm 0: old, 1: new, 2: baseline.
+    const auto compare = [&](const char* kind, const std::string& config, const std::function<void()>& baseline) {
+      std::vector<long long> moved[3];
+      std::vector<long long> exited[2];
+      long long failed = 0;
+      for (int i = 0; i < runs; ++i) {
+        for (int turn = 0; turn < 3; ++turn) {
+          const int arm = (i + turn) % 3;
+          const auto result = measure(dir.path(), haproxy, other, [&] {
+            if (arm == 2) return baseline();
+            const std::string& tool = arm == 0 ? old_tool : new_tool;
+            const auto ran = run_tool(tool, {"deploy", "--label", other, "--config", config});
+            require(ran.exit_code == 0, tool + " deploy --label " + other + " failed: " + ran.out + ran.err);
+          });
+          moved[arm].push_back(result.switch_us);
+          if (arm < 2) exited[arm].push_back(result.command_ms * 1000);
+          failed += result.failed;
+          std::swap(live, other);
+        }
+      }
+      const auto ms = [](long long us) { return static_cast<double>(us) / 1000.0; };
+      std::printf("| %d | %s | %d | %s | %s | %+.1f ms | %s | %s | %s | %.0f ms | %.0f ms | %lld |\n", size, kind, runs,
+                  median_cell(moved[0]).c_str(), median_cell(moved[1]).c_str(), ms(median(moved[1]) - median(moved[0])),
+                  median_cell(moved[2]).c_str(), ratio(median(moved[0]), median(moved[2])).c_str(),
+                  ratio(median(moved[1]), median(moved[2])).c_str(), ms(median(exited[0])), ms(median(exited[1])),
+                  failed);
+      std::fflush(stdout);
+    };
+    compare("hot deploy / raw weight batch", hot, [&] { raw_weight_batch(haproxy, dir.path(), live, other); });
+    // Back to what Phoenix makes with retention.hot 0: the other pool out of the backend.
+    run_ok("deploy-pipeline", {"deploy", "--label", live, "--config", cold});
+    compare("cold deploy / gated raw batch", cold, [&] {
+      raw_batch_after_check(haproxy, dir.path(), live, other);
+      remove_pool(haproxy, dir.path(), live);  // in maintenance now; out before the next run
+    });
+  }
+  return 0;
+}
+
 // Large pools: Phoenix's cold deploy (retention.hot 0) with the time the prober saw the
 // traffic move and the time the command took to exit reported separately, the command's peak
 // RSS, beside the raw batch and the gated raw batch of the same size.
@@ -829,6 +901,14 @@ int run(const std::vector<std::string>& arguments) {
     require(runs && *runs >= 1 && *runs <= 1000, "bad --runs (1 to 1000)");
     return bench_repeat(parse_sizes(arguments[2]), static_cast<int>(*runs));
   }
+  if (arguments.size() == 9 && arguments[0] == "ab" && arguments[1] == "--sizes" && arguments[3] == "--runs" &&
+      arguments[5] == "--old" && arguments[7] == "--new") {
+    const auto runs = util::parse_int(arguments[4]);
+    require(runs && *runs >= 1 && *runs <= 1000, "bad --runs (1 to 1000)");
+    require(fs::path(arguments[6]).is_absolute() && fs::path(arguments[8]).is_absolute(),
+            "--old and --new take absolute paths of deploy-pipeline builds");
+    return bench_ab(parse_sizes(arguments[2]), static_cast<int>(*runs), arguments[6], arguments[8]);
+  }
   if (arguments.size() == 3 && arguments[0] == "startup" && arguments[1] == "--pools") {
     const auto pools = util::parse_int(arguments[2]);
     require(pools && *pools >= 1 && *pools <= 5000, "bad --pools");
@@ -843,6 +923,7 @@ int run(const std::vector<std::string>& arguments) {
                "usage: phoenix-bench-e2e switch|create|scale|steps --sizes N[,N...]\n"
                "       phoenix-bench-e2e hot --sizes N[,N...] --ansible-sizes N[,N...]\n"
                "       phoenix-bench-e2e repeat --sizes N[,N...] --runs N\n"
+               "       phoenix-bench-e2e ab --sizes N[,N...] --runs N --old PATH --new PATH\n"
                "       phoenix-bench-e2e hcloud --sizes N[,N...] --latency-ms MS --action-ms MS\n"
                "       phoenix-bench-e2e startup --pools N\n"
                "       phoenix-bench-e2e history --events N\n");

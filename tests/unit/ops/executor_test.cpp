@@ -1,6 +1,8 @@
 #include "shared/ops/executor.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <optional>
 
 #include "fakes/fake_balancer.hpp"
 #include "fakes/fake_clock.hpp"
@@ -87,6 +89,78 @@ TEST_CASE("a health timeout stops before anything old is drained", "[executor]")
   CHECK_THAT(outcome.status.error().message, Catch::Contains("2:1 DOWN (check L7STS)"));
   CHECK(rig.clock.slept() >= std::chrono::seconds(3));
   CHECK(rig.balancer.admitted() == std::vector<std::string>{"1:1"});
+}
+
+namespace {
+
+// The health wait of one new member that the fake balancer checks `checked_after` after the
+// wait began (its check passes then, unless `checked_after` is empty), read with the balancer's
+// first check due `first_check_after` later; `read_times` gets when each read came, in ms since
+// the wait began.
+struct FirstCheckRig {
+  ExecutorRig rig;
+  std::vector<long long> read_times;
+  ops::SwitchOutcome wait(std::chrono::milliseconds first_check_after,
+                          std::optional<std::chrono::milliseconds> checked_after) {
+    rig.balancer.capabilities_.first_check_after = first_check_after;
+    rig.balancer.polls_until_healthy = 1000000;
+    rig.options.health_timeout = std::chrono::seconds(1);
+    const auto begun = rig.clock.now();
+    rig.balancer.before_read = [this, begun, checked_after](FakeBalancer& balancer) {
+      const long long at = util::elapsed_ms(begun, rig.clock.now());
+      read_times.push_back(at);
+      auto& member = balancer.state["2:1"];
+      if (checked_after && at >= checked_after->count()) {
+        member.up = true;
+        member.check = CheckState::passed;
+      }
+    };
+    return rig.run(
+        {{StepKind::add_standby, {"2:1"}, {{"2:1", "10.0.0.2", 80, "1"}}}, {StepKind::wait_healthy, {"2:1"}, {}}});
+  }
+  // The pauses between consecutive reads that began in [from, to) ms.
+  std::vector<long long> gaps(long long from, long long to) const {
+    std::vector<long long> found;
+    for (std::size_t i = 1; i < read_times.size(); ++i) {
+      if (read_times[i - 1] >= from && read_times[i - 1] < to) found.push_back(read_times[i] - read_times[i - 1]);
+    }
+    return found;
+  }
+};
+
+bool all_equal(const std::vector<long long>& values, long long expected) {
+  return !values.empty() && std::all_of(values.begin(), values.end(), [&](long long v) { return v == expected; });
+}
+
+}  // namespace
+
+TEST_CASE("the health wait reads often around the balancer's first check and notices it within a few ms",
+          "[executor]") {
+  FirstCheckRig checked;
+  const auto outcome = checked.wait(std::chrono::milliseconds(100), std::chrono::milliseconds(101));
+  REQUIRE(outcome.status.ok());
+  // Every 10 ms until 10 ms before the check is due, then every 2 ms: found at 102 ms, where
+  // reading every 10 ms would have found it at 110.
+  CHECK(all_equal(checked.gaps(0, 90), 10));
+  CHECK(all_equal(checked.gaps(90, 102), 2));
+  CHECK(checked.read_times.back() == 102);
+  CHECK(checked.read_times.size() == 16);
+
+  // A check that does not pass: fast reads only in the window around the first check, then
+  // every 10 ms again until the timeout.
+  FirstCheckRig failing;
+  const auto timed_out = failing.wait(std::chrono::milliseconds(100), std::nullopt);
+  REQUIRE_FALSE(timed_out.status.ok());
+  CHECK(timed_out.unhealthy);
+  CHECK(all_equal(failing.gaps(0, 90), 10));
+  CHECK(all_equal(failing.gaps(90, 140), 2));
+  CHECK(all_equal(failing.gaps(140, 1000), 10));
+
+  // A balancer that names no first check (Hetzner): every 10 ms throughout, as before.
+  FirstCheckRig unknown;
+  REQUIRE(unknown.wait(std::chrono::milliseconds(0), std::chrono::milliseconds(101)).status.ok());
+  CHECK(all_equal(unknown.gaps(0, 1000), 10));
+  CHECK(unknown.read_times.back() == 110);
 }
 
 TEST_CASE("a drain that times out is reported with what is still connected", "[executor]") {
