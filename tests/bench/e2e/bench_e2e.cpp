@@ -472,6 +472,27 @@ std::string median_cell(const std::vector<long long>& us) {
   return text;
 }
 
+// One HAProxy and two pools of `size` servers, a live and b on standby (checked UP), with two
+// configurations on the same state directory: `hot` (retention.hot 1) and `cold` (retention.hot 0).
+struct HotColdRig {
+  explicit HotColdRig(int size) {
+    auto options = switch_service(size, 0);
+    options.file_name = "cold.json";
+    cold = write_service_config(dir.path(), haproxy, options).string();
+    options.hot = 1;
+    options.file_name = "hot.json";  // the same state directory, hot standby on
+    hot = write_service_config(dir.path(), haproxy, options).string();
+    two_pools_first_live(hot);
+    run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", hot});  // a on standby, checked UP
+    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", hot});  // b on standby
+  }
+
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  std::string cold;
+  std::string hot;
+};
+
 // Switches repeated `runs` times each, alternating between two pools, so that neither one
 // scheduling hiccup on a busy machine nor the phase of the health checks (a new server's first
 // check comes 0 to 100 ms after it is added) decides a ratio: Phoenix's hot deploy (to the pool
@@ -483,17 +504,11 @@ int bench_repeat(const std::vector<int>& sizes, int runs) {
       "gated raw batch | cold / gated (medians) | failed requests |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const int size : sizes) {
-    TempDir dir;
-    Haproxy haproxy(dir.path());
-    auto options = switch_service(size, 0);
-    options.file_name = "cold.json";
-    const auto cold = write_service_config(dir.path(), haproxy, options).string();
-    options.hot = 1;
-    options.file_name = "hot.json";  // the same state directory, hot standby on
-    const auto hot = write_service_config(dir.path(), haproxy, options).string();
-    two_pools_first_live(hot);
-    run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", hot});  // a on standby, checked UP
-    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", hot});  // b on standby
+    HotColdRig rig(size);
+    const TempDir& dir = rig.dir;
+    const Haproxy& haproxy = rig.haproxy;
+    const std::string& cold = rig.cold;
+    const std::string& hot = rig.hot;
     std::string live = "a";
     std::string other = "b";
     long long failed = 0;
@@ -542,17 +557,11 @@ int bench_ab(const std::vector<int>& sizes, int runs, const std::string& old_too
       "baseline | new / baseline | old: exit | new: exit | failed requests |\n");
   std::printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const int size : sizes) {
-    TempDir dir;
-    Haproxy haproxy(dir.path());
-    auto options = switch_service(size, 0);
-    options.file_name = "cold.json";
-    const auto cold = write_service_config(dir.path(), haproxy, options).string();
-    options.hot = 1;
-    options.file_name = "hot.json";  // the same state directory, hot standby on
-    const auto hot = write_service_config(dir.path(), haproxy, options).string();
-    two_pools_first_live(hot);
-    run_ok("deploy-pipeline", {"deploy", "--label", "b", "--config", hot});  // a on standby, checked UP
-    run_ok("deploy-pipeline", {"deploy", "--label", "a", "--config", hot});  // b on standby
+    HotColdRig rig(size);
+    const TempDir& dir = rig.dir;
+    const Haproxy& haproxy = rig.haproxy;
+    const std::string& cold = rig.cold;
+    const std::string& hot = rig.hot;
     std::string live = "a";
     std::string other = "b";
     // Each run switches from `live` to `other`; they swap afterwards. Arm 0: old, 1: new, 2: baseline.
