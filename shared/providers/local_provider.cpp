@@ -43,6 +43,7 @@ util::Json record_to_json(const LocalPoolRecord& record) {
     util::add_number(item, "port", server.port);
     util::add_number(item, "pid", server.process.pid);
     util::add_number(item, "start_ticks", static_cast<double>(server.process.start_ticks));
+    util::add_bool(item, "released", server.released);
     cJSON_AddItemToArray(servers, item);
   }
   return object;
@@ -65,6 +66,7 @@ Result<LocalPoolRecord> record_from_json(const cJSON* object, const std::string&
     server.port = static_cast<int>(util::json_number(item, "port").value_or(0));
     server.process.pid = static_cast<pid_t>(util::json_number(item, "pid").value_or(0));
     server.process.start_ticks = static_cast<std::uint64_t>(util::json_number(item, "start_ticks").value_or(0));
+    server.released = util::json_bool(item, "released").value_or(true);
     if (server.id.empty() || server.host.empty())
       return Error{ErrorKind::failed, origin + ": a server has no id or host"};
     record.servers.push_back(server);
@@ -337,10 +339,12 @@ Status LocalProvider::start_servers(LocalPoolRecord& record, const std::vector<s
           {server_command(record, server), directory, directory / "logs" / (server.id + ".log"), environment});
       if (!process) return process.error().context("starting server " + server.id + " of pool " + record.meta.label);
       server.process = process->identity();
+      server.released = false;
       held.push_back(std::move(*process));
     }
     // Recorded before they run: a run killed from here on leaves nothing no record knows.
-    // Killed before this save, the held processes exit without running anything.
+    // Killed before this save, the held processes exit without running anything; killed
+    // before the save below, they are recorded as not released, and a re-run stops them.
     PHX_TRY(save(record));
     for (std::size_t k = first; k < last; ++k) {
       const auto released = held[k - first].release();
@@ -348,6 +352,27 @@ Status LocalProvider::start_servers(LocalPoolRecord& record, const std::vector<s
         return released.error().context("starting server " + record.servers[indices[k]].id + " of pool " +
                                         record.meta.label);
       }
+      record.servers[indices[k]].released = true;
+    }
+    PHX_TRY(save(record));
+  }
+  return {};
+}
+
+Status LocalProvider::stop_unreleased(const LocalPoolRecord& record) const {
+  std::vector<const LocalServerRecord*> unreleased;
+  for (const auto& server : record.servers) {
+    if (!server.released && util::is_running(server.process)) unreleased.push_back(&server);
+  }
+  if (unreleased.empty()) return {};
+  reporter_.step("stopping " + util::plural(unreleased.size(), "server") + " of pool " + record.meta.label +
+                 " that an interrupted run had not released");
+  for (const auto* server : unreleased) {
+    util::stop_process(server->process, kStopGrace);
+    if (util::is_running(server->process)) {
+      return Error{ErrorKind::failed, "server " + server->id + " of pool " + record.meta.label + " (pid " +
+                                          std::to_string(server->process.pid) +
+                                          "), which an interrupted run had not released, did not stop"};
     }
   }
   return {};
@@ -395,6 +420,7 @@ Status LocalProvider::wait_until_listening(const LocalPoolRecord& record, std::v
 }
 
 Status LocalProvider::run_servers(LocalPoolRecord& record) {
+  PHX_TRY(stop_unreleased(record));
   std::vector<std::size_t> to_start;
   std::vector<std::size_t> all;
   for (std::size_t i = 0; i < record.servers.size(); ++i) {

@@ -49,6 +49,10 @@ struct LocalServerRecord {
   std::string host;
   int port = 0;
   util::ProcessIdentity process;
+  // Whether `process` was released (ran its command). False from the record written before the
+  // release until the one written after it: a run killed in between leaves a process that may
+  // still be held. Records without the field count as released.
+  bool released = true;
 };
 
 struct LocalPoolRecord {
@@ -98,13 +102,21 @@ class LocalProvider final : public Provider {
   Result<util::FileLock> lock_pool(const std::string& label) const;
   std::vector<std::string> server_command(const LocalPoolRecord& record, const LocalServerRecord& server) const;
   // Starts the servers at `indices` (all at once). Each is recorded in pool.json (pid and
-  // start time) before it runs anything; see util::GatedProcess.
+  // start time) before it runs anything, and recorded again as released once it ran its
+  // command; see util::GatedProcess.
   Status start_servers(LocalPoolRecord& record, const std::vector<std::size_t>& indices);
+  // Stops every recorded process of `record` that runs but was not recorded as released: an
+  // interrupted run was killed between recording and releasing it. Such a process is likely
+  // still held; it exits by itself without running anything once it gets the CPU, which on a
+  // loaded machine may be after a re-run looked, so it is never adopted. (Its creator is gone:
+  // the caller holds the pool's lock, which the creator held.) Fails when one does not stop.
+  Status stop_unreleased(const LocalPoolRecord& record) const;
   // Waits until each server at `indices` accepts connections. One that exits fails the call;
   // ones still not listening at provider.start_timeout_s are stopped, and the call fails.
   Status wait_until_listening(const LocalPoolRecord& record, std::vector<std::size_t> waiting);
-  // Starts every server of `record` not running, adopts the ones running (an interrupted run
-  // started them), and waits for all of them to listen.
+  // Stops the unreleased processes an interrupted run left, starts every server of `record` not
+  // running, adopts the ones running (an interrupted run started them), and waits for all of
+  // them to listen.
   Status run_servers(LocalPoolRecord& record);
   Result<std::vector<std::string>> allocate_hosts(std::size_t count) const;
   std::vector<std::string> server_environment(const std::filesystem::path& pool_directory) const;

@@ -1,5 +1,7 @@
 #include "shared/providers/local_provider.hpp"
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
@@ -9,6 +11,7 @@
 #include "fakes/recording_reporter.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
@@ -41,6 +44,15 @@ struct LocalProviderRig {
     return pool;
   }
 };
+
+// The session process `pid` belongs to (field 6 of /proc/<pid>/stat), or -1.
+pid_t session_of(pid_t pid) {
+  const auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return -1;
+  const auto fields = util::split(stat->substr(stat->rfind(')') + 2), ' ');  // from field 3 (state)
+  if (fields.size() < 4) return -1;
+  return static_cast<pid_t>(util::parse_int(fields[3]).value_or(-1));
+}
 }  // namespace
 
 TEST_CASE("a local pool is real processes, each on its own loopback address", "[local-provider]") {
@@ -190,6 +202,58 @@ TEST_CASE("a re-run adopts servers an interrupted run started and waits until th
   CHECK(util::is_running(*starting));
   REQUIRE(provider.destroy_pool(*again).ok());
   CHECK_FALSE(util::is_running(*starting));
+}
+
+TEST_CASE("a re-run stops and starts anew a server an interrupted run recorded but never released",
+          "[local-provider]") {
+  LocalProviderRig rig;
+  auto pool = rig.provider.create_pool(rig.spec("7", 1));
+  REQUIRE(pool.ok());
+  testing::stop_pool_processes(rig.dir.path() / "state");
+  const auto directory = rig.dir.path() / "state" / "web" / "pools" / "7";
+  std::filesystem::remove(directory / "logs" / "1.log");  // the held process never writes one
+  // What a run killed between recording and releasing leaves on a loaded machine: the held
+  // process, its gate closed, not yet scheduled to notice it (modelled by SIGSTOP). Alive now,
+  // it exits without running anything as soon as it runs again.
+  util::ProcessIdentity held;
+  {
+    auto process = util::GatedProcess::spawn(
+        {{(testing::binary_directory() / "phoenix-sample-app").string(), "--listen", pool->servers[0].address()},
+         directory,
+         directory / "logs" / "1.log"});
+    REQUIRE(process.ok());
+    held = process->identity();
+    // Stopped once it waits at its gate (it leads a session of its own by then), so that it
+    // has dropped this test's signal handlers.
+    for (int i = 0; i < 500 && session_of(held.pid) != held.pid; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    REQUIRE(session_of(held.pid) == held.pid);
+    REQUIRE(::kill(held.pid, SIGSTOP) == 0);
+  }  // the gate closes here, as when its creator dies
+  REQUIRE(util::is_running(held));
+  auto record = util::parse_json(*util::read_file(directory / "pool.json"), "pool.json");
+  cJSON* recorded = cJSON_GetArrayItem(cJSON_GetObjectItem(record->get(), "servers"), 0);
+  cJSON_ReplaceItemInObject(recorded, "pid", cJSON_CreateNumber(held.pid));
+  cJSON_ReplaceItemInObject(recorded, "start_ticks", cJSON_CreateNumber(static_cast<double>(held.start_ticks)));
+  cJSON_ReplaceItemInObject(recorded, "released", cJSON_CreateFalse());
+  cJSON_ReplaceItemInObject(record->get(), "complete", cJSON_CreateFalse());
+  REQUIRE(util::write_file_atomic(directory / "pool.json", util::print_json(record->get(), true)).ok());
+  // It gets the CPU again a second later, while the re-run waits for its servers.
+  std::thread scheduler([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    if (util::is_running(held)) ::kill(held.pid, SIGCONT);
+  });
+
+  auto again = rig.provider.create_pool(rig.spec("7", 1));
+  scheduler.join();
+  INFO((again.ok() ? std::string("created") : again.error().message));
+  REQUIRE(again.ok());
+  CHECK(rig.reporter.saw("stopping 1 server of pool 7 that an interrupted run had not released"));
+  CHECK(rig.reporter.saw("starting 1 server of pool 7 at once"));
+  CHECK(testing::http_get("http://" + again->servers[0].address() + "/").second == "7\n");
+  CHECK_FALSE(util::is_running(held));
+  REQUIRE(rig.provider.destroy_pool(*again).ok());
 }
 
 TEST_CASE("two creates of the same pool at once: one set of servers, both succeed", "[local-provider]") {
