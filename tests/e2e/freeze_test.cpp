@@ -58,7 +58,7 @@ TEST_CASE("freeze blocks deploys but not rollbacks; --all blocks both; unfreeze 
   const auto dry = rig.run("deploy-pipeline", {"deploy", "--label", "3", "--dry-run"});
   CHECK(dry.exit_code == 3);
   CHECK_THAT(dry.err, Catch::Contains("deploy-pipeline: error: a real 'deploy --label 3' would be refused: deploys "
-                                        "are frozen since 20"));
+                                      "are frozen since 20"));
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
   const auto status = rig.run("deploy-pipeline", {"status"});
   CHECK_THAT(status.out, Catch::Contains("deploys are frozen since"));

@@ -160,8 +160,7 @@ TEST_CASE("a dry run with a stale lock is refused as the real run is, and leaves
 
 // A command whose arguments name a pool that does not exist fails (exit 2) before it takes over
 // a stale lock: the lock stays exactly as it was, for 'status' to show and a person to judge.
-TEST_CASE("a command naming a pool that does not exist leaves a stale lock alone, --break-lock or not",
-          "[e2e][lock]") {
+TEST_CASE("a command naming a pool that does not exist leaves a stale lock alone, --break-lock or not", "[e2e][lock]") {
   TempDir dir;
   Haproxy haproxy(dir.path());
   const auto config = write_service_config(dir.path(), haproxy, {}).string();

@@ -45,8 +45,7 @@ TEST_CASE("status reports a pool whose record cannot be read, not a pool that is
 // After a kill -9 the killed command's lock is stale, and every command status names to finish
 // the switch is refused by it without --break-lock; with the lock free (a stop by signal
 // releases it) the commands are named as they are.
-TEST_CASE("status names --break-lock in the commands that finish a switch while the lock is stale",
-          "[status][lock]") {
+TEST_CASE("status names --break-lock in the commands that finish a switch while the lock is stale", "[status][lock]") {
   FakeProvider provider;
   provider.add_pool("1", 1, 30);
   provider.add_pool("2", 1, 20);
