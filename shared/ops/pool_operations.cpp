@@ -37,10 +37,7 @@ Result<Pool> find_existing_pool(Services& services, const std::string& label) {
 
 Status stop_if_requested(Services& services, const std::string& where, const std::string& finishing_command) {
   if (!services.stop_requested || !services.stop_requested()) return {};
-  return Error{ErrorKind::failed,
-               std::string("stopped by ") + util::interrupt_signal_name() + " " + where + "; '" + finishing_command +
-                   "' finishes it",
-               ErrorCode::interrupted};
+  return util::stopped_by_signal(where + "; '" + finishing_command + "' finishes it");
 }
 
 Status check_pool_exists_before_takeover(Services& services, const std::string& label, bool may_take_over) {
@@ -229,12 +226,10 @@ Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
   SmokeReport report = run_smoke_checks(services.http, services.clock, services.reporter, *pool, settings);
   // Checks cut short by a stop judge nothing: the verdict is not recorded (never "passed").
   if (services.stop_requested && services.stop_requested()) {
-    return Error{ErrorKind::failed,
-                 std::string("stopped by ") + util::interrupt_signal_name() + " during the smoke test of pool " +
-                     label + " (" + std::to_string(report.outcomes.size() - report.failures()) + " of " +
-                     std::to_string(report.outcomes.size()) + " checks passing so far); its smoke verdict stays '" +
-                     to_string(pool->meta.smoke) + "'",
-                 ErrorCode::interrupted};
+    return util::stopped_by_signal(
+        "during the smoke test of pool " + label + " (" + std::to_string(report.outcomes.size() - report.failures()) +
+        " of " + std::to_string(report.outcomes.size()) + " checks passing so far); its smoke verdict stays '" +
+        to_string(pool->meta.smoke) + "'");
   }
 
   PoolMetadata meta = pool->meta;

@@ -619,10 +619,7 @@ Result<SwitchResult> automatic_rollback(Services& services, const RollbackOption
     if (services.stop_requested && services.stop_requested()) {
       // Stopped while waiting: the breach is still handled (unanswered), and the command ends
       // as a stopped one does (exit 130, 143 or 129).
-      return Error{ErrorKind::failed,
-                   std::string("stopped by ") + util::interrupt_signal_name() + " while waiting for the deploy lock (" +
-                       back.error().message + ")",
-                   ErrorCode::interrupted};
+      return util::stopped_by_signal("while waiting for the deploy lock (" + back.error().message + ")");
     }
     if (services.clock.now() >= deadline) return back;
     if (!said) services.reporter.step("waiting for the deploy lock: " + back.error().message);

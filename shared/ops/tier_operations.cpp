@@ -212,12 +212,9 @@ void record_wake(Services& services, const Pool& woken, Tier from, long long ms,
 // verdict, as after a killed agent, so the next switch to it checks it again.
 Status stop_while_waking(Services& services, const std::string& label, const char* where) {
   if (!services.stop_requested || !services.stop_requested()) return {};
-  return Error{ErrorKind::failed,
-               std::string("stopped by ") + util::interrupt_signal_name() + " while waking pool " + label + " (" +
-                   where +
-                   "); nothing was switched, and its smoke verdict stays pending: the next deploy of it checks it "
-                   "again",
-               ErrorCode::interrupted};
+  return util::stopped_by_signal("while waking pool " + label + " (" + where +
+                                 "); nothing was switched, and its smoke verdict stays pending: the next deploy of it "
+                                 "checks it again");
 }
 
 Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label) {

@@ -396,12 +396,10 @@ Status LocalProvider::wait_until_listening(const LocalPoolRecord& record, std::v
     waiting.swap(still_waiting);
     if (waiting.empty()) break;
     if (settings_.stop_requested && settings_.stop_requested()) {
-      return Error{ErrorKind::failed,
-                   std::string("stopped by ") + util::interrupt_signal_name() + " while " +
-                       util::plural(waiting.size(), "server") + " of pool " + record.meta.label +
-                       (waiting.size() == 1 ? " was" : " were") + " starting: all " +
-                       std::to_string(record.servers.size()) + " are recorded and the pool is not complete",
-                   ErrorCode::interrupted};
+      return util::stopped_by_signal("while " + util::plural(waiting.size(), "server") + " of pool " +
+                                     record.meta.label + (waiting.size() == 1 ? " was" : " were") + " starting: all " +
+                                     std::to_string(record.servers.size()) +
+                                     " are recorded and the pool is not complete");
     }
     if (clock_.now() >= deadline) {
       // Servers that never listen are stopped, not left running for nobody.

@@ -41,6 +41,11 @@ InterruptScope::~InterruptScope() {
   for (const auto& entry : handled) ::sigaction(entry.signal, &entry.previous, nullptr);
 }
 
+Error stopped_by_signal(const std::string& what) {
+  return Error{ErrorKind::failed, std::string("stopped by ") + interrupt_signal_name() + " " + what,
+               ErrorCode::interrupted};
+}
+
 bool interrupt_requested() { return requested_signal != 0; }
 
 int interrupt_signal() { return requested_signal; }

@@ -6,6 +6,10 @@
 // intent record says where it stopped. Outside any scope the signals keep their default
 // action. A SIGHUP ignored when the scope begins (`nohup`) stays ignored.
 
+#include <string>
+
+#include "shared/util/result.hpp"
+
 namespace phoenix::util {
 
 class InterruptScope {
@@ -21,5 +25,8 @@ bool interrupt_requested();
 int interrupt_signal();
 // "SIGINT", "SIGTERM", "SIGHUP".
 const char* interrupt_signal_name();
+// The error of a command that stopped at a safe point on that request: "stopped by SIGHUP
+// <what>", ErrorCode::interrupted (exit 128 + the signal).
+Error stopped_by_signal(const std::string& what);
 
 }  // namespace phoenix::util
