@@ -164,7 +164,7 @@ std::optional<UrlProblem> check_authority(std::string_view url, std::size_t begi
   const std::string_view authority = url.substr(begin, end - begin);
   const std::size_t at = authority.rfind('@');
   if (at != std::string_view::npos) {
-    // Userinfo is a credential: a fault in it names the position, never the character.
+    // Userinfo is a credential: check_url describes a fault in it by the part alone.
     const std::size_t bad = authority.substr(0, at).find_first_of("[]@");
     if (bad != std::string_view::npos) return problem(UrlFault::not_allowed, begin + bad);
     parts.has_userinfo = true;
@@ -224,6 +224,77 @@ bool is_scheme_syntax(std::string_view scheme) {
                      [](char c) { return is_ascii_alnum(c) || c == '+' || c == '-' || c == '.'; });
 }
 
+// The plain name of the query parameter whose value holds url[index] ("token"), or "" when
+// url[index] is in a name, in an item without '=', or the name is not plain enough to quote.
+std::string parameter_of(std::string_view url, std::size_t query, std::size_t index) {
+  constexpr std::size_t kMaxShownName = 32;
+  const std::size_t separator = url.rfind('&', index);
+  const std::size_t item = separator == std::string_view::npos || separator < query ? query + 1 : separator + 1;
+  const std::size_t equals = url.find('=', item);
+  if (equals == std::string_view::npos || equals >= index) return {};
+  const std::string_view name = url.substr(item, equals - item);
+  const bool plain = !name.empty() && name.size() <= kMaxShownName &&
+                     std::all_of(name.begin(), name.end(), [](char c) { return is_name_char(c) || c == '~'; });
+  return plain ? std::string(name) : std::string();
+}
+
+// Which secret part url[index] lies in. `authority` is where the authority starts (after
+// "://"), npos for a path alone (check_url_path).
+UrlSecretPart secret_part_at(std::string_view url, std::size_t authority, std::size_t index) {
+  const std::size_t from = authority == std::string_view::npos ? 0 : authority;
+  const std::size_t fragment = url.find('#', from);
+  const std::size_t query = url.substr(0, fragment).find('?', from);
+  if (fragment != std::string_view::npos && index > fragment) return UrlSecretPart::fragment;
+  if (query != std::string_view::npos && index > query) return UrlSecretPart::query;
+  if (authority == std::string_view::npos) return UrlSecretPart::none;
+  // The user part ends at the last '@' before the query, as redact_url removes it: in a
+  // malformed URL an '@' after a '/' may end a password that has an unencoded '/'.
+  const std::size_t end = std::min({query, fragment, url.size()});
+  const std::size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < authority || index >= at) return UrlSecretPart::none;
+  if (url.find('/', authority) < at) return UrlSecretPart::maybe_userinfo;
+  const std::size_t colon = url.find(':', authority);
+  return colon < index ? UrlSecretPart::password : UrlSecretPart::user;
+}
+
+// A problem as it may be shown: one in a secret part keeps neither its character nor its
+// position (the fault stays, for callers that branch on it).
+UrlProblem hide_secret_part(std::string_view url, std::size_t authority, UrlProblem found) {
+  if (found.position == 0) return found;  // the URL as a whole: nothing of it is quoted
+  const std::size_t index = found.position - 1;
+  found.secret_part = secret_part_at(url, authority, index);
+  if (found.secret_part == UrlSecretPart::none) return found;
+  if (found.secret_part == UrlSecretPart::query) {
+    const std::size_t from = authority == std::string_view::npos ? 0 : authority;
+    found.parameter = parameter_of(url, url.substr(0, url.find('#', from)).find('?', from), index);
+  }
+  found.position = 0;
+  found.shown.clear();
+  return found;
+}
+
+// The phrase for a fault in a secret part: which part, and that it is not shown.
+std::string describe_secret_part(UrlSecretPart part, const std::string& parameter) {
+  constexpr std::string_view kTail = " that must be percent-encoded (which one and where is not shown: ";
+  switch (part) {
+    case UrlSecretPart::user:
+      return "the user name has a character" + std::string(kTail) + "it is part of a credential)";
+    case UrlSecretPart::password:
+      return "the password has a character" + std::string(kTail) + "it is part of a credential)";
+    case UrlSecretPart::maybe_userinfo:
+      return "a character before the '@'" + std::string(kTail.substr(1)) +
+             "it may be part of a credential; a '/' in a password is written %2F)";
+    case UrlSecretPart::query:
+      return (parameter.empty() ? std::string("the query") : "the value of query parameter '" + parameter + "'") +
+             " has a character" + std::string(kTail) + "a query value can be a credential)";
+    case UrlSecretPart::fragment:
+      return "the fragment has a character" + std::string(kTail) + "a fragment can carry a credential)";
+    case UrlSecretPart::none:
+      break;
+  }
+  return "it is malformed";
+}
+
 std::string whitespace_name(const std::string& shown) {
   if (shown == " ") return "a space";
   if (shown == "\t") return "a tab";
@@ -234,6 +305,7 @@ std::string whitespace_name(const std::string& shown) {
 }  // namespace
 
 std::string UrlProblem::describe() const {
+  if (secret_part != UrlSecretPart::none) return describe_secret_part(secret_part, parameter);
   const std::string at = " at position " + std::to_string(position);
   switch (fault) {
     case UrlFault::empty:
@@ -253,7 +325,7 @@ std::string UrlProblem::describe() const {
     case UrlFault::non_ascii_host:
       return "the host has a non-ASCII byte" + at + " (write the name in its ASCII form, xn--...)";
     case UrlFault::not_allowed:
-      if (shown.empty()) return "the user part has a character" + at + " that must be percent-encoded";
+      if (shown.empty()) return "it has a character" + at + " that must be percent-encoded";
       if (shown == "[" || shown == "]") {
         return "'" + shown + "'" + at + " is only allowed around an IPv6 host (percent-encode it as " +
                percent_encoded(shown[0]) + ")";
@@ -288,7 +360,9 @@ std::string UrlProblem::describe() const {
   return "it is malformed";
 }
 
-UrlCheck check_url(std::string_view url) {
+namespace {
+
+UrlCheck check_url_as_written(std::string_view url) {
   UrlCheck check;
   if (url.empty()) {
     check.problem = UrlProblem{.fault = UrlFault::empty};
@@ -322,11 +396,29 @@ UrlCheck check_url(std::string_view url) {
   return check;
 }
 
-std::optional<UrlProblem> check_url_path(std::string_view path) {
+std::optional<UrlProblem> check_url_path_as_written(std::string_view path) {
   if (path.empty() || path.front() != '/') return UrlProblem{.fault = UrlFault::path_not_absolute};
   if (auto bad = find_bad_character(path, 0)) return bad;
   UrlParts ignored;
   return check_after_authority(path, 0, ignored);
+}
+
+}  // namespace
+
+// Every problem found passes through hide_secret_part here, whichever check found it.
+UrlCheck check_url(std::string_view url) {
+  UrlCheck check = check_url_as_written(url);
+  if (check.problem) {
+    const std::size_t separator = url.find("://");
+    check.problem = hide_secret_part(url, separator == std::string_view::npos ? 0 : separator + 3, *check.problem);
+  }
+  return check;
+}
+
+std::optional<UrlProblem> check_url_path(std::string_view path) {
+  auto problem = check_url_path_as_written(path);
+  if (problem) problem = hide_secret_part(path, std::string_view::npos, *problem);
+  return problem;
 }
 
 }  // namespace phoenix::util

@@ -46,17 +46,33 @@ enum class UrlFault {
   path_not_absolute,     // check_url_path: a path that does not start with '/'
 };
 
+// The parts of a URL whose text can be a credential. A fault in one of them is described by
+// the part alone: neither the offending character nor its position is kept, since either tells
+// something about the secret ("a space at position 17" is the password's fourth character).
+enum class UrlSecretPart {
+  none,            // the fault is elsewhere (scheme, host, port, path)
+  user,            // the user name of "user:password@"
+  password,        // the password of "user:password@"
+  maybe_userinfo,  // before an '@' after the first '/': a password with an unencoded '/', or a path
+  query,           // the query (parameter names are no secret, but an item without '=' is a value)
+  fragment,        // after the '#', which can carry a token ("#access_token=...")
+};
+
 // What is wrong with a URL. `position` is 1-based (the first character is 1), 0 when the
-// fault is the URL as a whole. `shown` is what describe() may quote: the offending character
-// when it is one RFC 3986 does not allow at all (it can be part of no credential), or the
-// digits of a port. Never more of the URL, so a problem can be shown for a secret URL.
+// fault is the URL as a whole or lies in a secret part. `shown` is what describe() may quote:
+// the offending character outside the secret parts, or the digits of a port. Never more of the
+// URL, so a problem can be shown for a secret URL.
 struct UrlProblem {
   UrlFault fault = UrlFault::empty;
   std::size_t position = 0;
   std::string shown;
+  UrlSecretPart secret_part = UrlSecretPart::none;
+  // For a fault in a query value: the name of its parameter ("token"), when it has a plain one.
+  std::string parameter;
 
   // One phrase: "contains a space at position 23 (percent-encode it as %20)", "port 70000 is
-  // above 65535", "'[' at position 8 has no closing ']'", "no host".
+  // above 65535", "'[' at position 8 has no closing ']'", "no host", "the password has a
+  // character that must be percent-encoded (...)".
   std::string describe() const;
 };
 

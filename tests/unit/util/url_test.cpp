@@ -93,7 +93,10 @@ TEST_CASE("check_url says exactly what is wrong and where", "[util][url]") {
         "it contains a non-ASCII byte at position 24 (percent-encode it)");
   CHECK(problem_of("http://shop.example/a[1]") ==
         "'[' at position 22 is only allowed around an IPv6 host (percent-encode it as %5B)");
-  CHECK(problem_of("http://shop.example/a#b#c") == "it has a second '#' at position 24 (percent-encode it as %23)");
+  // A second '#' lies in the fragment, which can carry a token: the part is named, not where.
+  CHECK(problem_of("http://shop.example/a#b#c") ==
+        "the fragment has a character that must be percent-encoded (which one and where is not shown: a fragment can "
+        "carry a credential)");
   CHECK(problem_of("http://::1/") ==
         "the host has a second ':' at position 9 (write an IPv6 address in brackets: "
         "http://[::1]:8080/)");
@@ -137,10 +140,14 @@ TEST_CASE("check_url refuses every malformed form with its own fault", "[util][u
 }
 
 TEST_CASE("a problem in a URL never shows its credentials or query values", "[util][url][secrets]") {
-  // In the user part: the position, never the character (it is part of a password).
+  // In the user part: the part, never the character nor its position (part of a password).
   const auto in_userinfo = check_url("https://deploy:p@[ss@shop.example/");
   REQUIRE_FALSE(in_userinfo.ok());
-  CHECK(in_userinfo.problem->describe() == "the user part has a character at position 17 that must be percent-encoded");
+  CHECK(in_userinfo.problem->describe() ==
+        "the password has a character that must be percent-encoded (which one and where is not shown: it is part of "
+        "a credential)");
+  CHECK(in_userinfo.problem->position == 0);
+  CHECK(in_userinfo.problem->shown.empty());
   for (const char* url :
        {"https://hooks.example/services/T0SECRET/B0SECRET/x y",
         "https://hooks.example/services/T0SECRET?token=SECRET:70000 x",
@@ -151,6 +158,66 @@ TEST_CASE("a problem in a URL never shows its credentials or query values", "[ut
     REQUIRE_FALSE(check.ok());
     CHECK(check.problem->describe().find("SECRET") == std::string::npos);
   }
+}
+
+// Every fault a character can raise, inside a password, a query value or a fragment: the
+// phrase names the part, and shows no character of the secret, not the offending one, and not
+// where it is (a position counts the secret's characters before it).
+TEST_CASE("a fault inside a password, a query value or a fragment shows nothing of it", "[util][url][secrets]") {
+  struct Case {
+    std::string url;
+    UrlFault fault;
+    std::string part;  // what the phrase must name
+  };
+  const std::vector<Case> cases = {
+      {"https://deploy:Zq9 Secret@shop.example/", UrlFault::whitespace, "the password"},
+      {"https://deploy:Zq9\tSecret@shop.example/", UrlFault::whitespace, "the password"},
+      {"https://deploy:Zq9\x01Secret@shop.example/", UrlFault::control_character, "the password"},
+      {"https://deploy:Zq9\xC3\xA9Secret@shop.example/", UrlFault::non_ascii, "the password"},
+      {"https://deploy:Zq9<Secret@shop.example/", UrlFault::not_allowed, "the password"},
+      {"https://deploy:Zq9[Secret@shop.example/", UrlFault::not_allowed, "the password"},
+      {"https://deploy:Zq9@Secret@shop.example/", UrlFault::not_allowed, "the password"},
+      {"https://deploy:Zq9%zSecret@shop.example/", UrlFault::bad_percent_encoding, "the password"},
+      {"https://Zq9 Secret@shop.example/", UrlFault::whitespace, "the user name"},
+      // A '/' in the password: the part before it reads as host and port, the '@' comes later.
+      {"https://deploy:Zq9/Secret@shop.example/", UrlFault::port_not_digits, "before the '@'"},
+      {"https://deploy:99999/Secret@shop.example/", UrlFault::port_too_large, "before the '@'"},
+      {"https://deploy:Zq9/Sec ret@shop.example/", UrlFault::whitespace, "before the '@'"},
+      {"https://shop.example/hook?token=Zq9 Secret", UrlFault::whitespace, "query parameter 'token'"},
+      {"https://shop.example/hook?a=1&token=Zq9\nSecret", UrlFault::whitespace, "query parameter 'token'"},
+      {"https://shop.example/hook?token=Zq9\x7fSecret", UrlFault::control_character, "query parameter 'token'"},
+      {"https://shop.example/hook?token=Zq9\xC3\xA9Secret", UrlFault::non_ascii, "query parameter 'token'"},
+      {"https://shop.example/hook?token=Zq9<Secret", UrlFault::not_allowed, "query parameter 'token'"},
+      {"https://shop.example/hook?token=Zq9]Secret", UrlFault::not_allowed, "query parameter 'token'"},
+      {"https://shop.example/hook?token=Zq9%zSecret", UrlFault::bad_percent_encoding, "query parameter 'token'"},
+      {"https://shop.example/hook?Zq9 Secret", UrlFault::whitespace, "the query"},
+      {"https://shop.example/hook#Zq9#Secret", UrlFault::not_allowed, "the fragment"},
+      {"https://shop.example/hook#Zq9 Secret", UrlFault::whitespace, "the fragment"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.url);
+    const auto check = check_url(c.url);
+    REQUIRE_FALSE(check.ok());
+    CHECK(check.problem->fault == c.fault);
+    const std::string said = check.problem->describe();
+    INFO(said);
+    CHECK_THAT(said, Catch::Contains(c.part));
+    for (const char* piece : {"Zq9", "Secret", "ret", "99999", "position", "'<'", "'['", "']'", "'#'", "%01", "%7F",
+                              "space", "tab", "line break"}) {
+      CHECK(said.find(piece) == std::string::npos);
+    }
+    CHECK(check.problem->position == 0);
+    CHECK(check.problem->shown.empty());
+  }
+  // A configured path's query, the same.
+  const auto in_path = check_url_path("/health?token=Zq9 Secret");
+  REQUIRE(in_path.has_value());
+  CHECK(in_path->describe() ==
+        "the value of query parameter 'token' has a character that must be percent-encoded (which one and where is "
+        "not shown: a query value can be a credential)");
+  // Outside the secret parts, the character and its position are still said.
+  CHECK(problem_of("https://deploy:pw@shop.example/he alth?token=x") ==
+        "it contains a space at position 34 (if it belongs there: %20)");
 }
 
 TEST_CASE("a non-ASCII host name is refused with the way to write it, not with percent-encoding", "[util][url]") {
