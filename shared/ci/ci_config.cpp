@@ -108,8 +108,9 @@ int mask_secrets(System system, Snapshot& files) {
     if (!path.ends_with(".xml")) continue;
     content = system == System::gocd ? mask_gocd_secrets(content, masked) : mask_clear_secrets(content, masked);
   }
-  // Any value Phoenix knows to be secret (the credentials it used), and credentials in URLs.
-  for (auto& [path, content] : files) content = util::redact(content);
+  // Any value Phoenix knows to be secret (the credentials it used), and credentials in URLs;
+  // query strings stay (the backup must restore the configuration as it was).
+  for (auto& [path, content] : files) content = util::redact_document(content);
   return masked;
 }
 

@@ -73,6 +73,46 @@ std::string redact_query(std::string_view query) {
   return join(parameters, "&");
 }
 
+// Where a URL in free text ends: at whitespace, a quote or an angle bracket (JSON, XML, a
+// quoted value, "<redacted>" itself, so redacting twice changes nothing).
+constexpr std::string_view kFreeTextUrlEnd = " \t\n\r\v\f\"'<>";
+
+// The query values and the fragment of every "scheme://" URL in free text hidden, as redact_url
+// hides them: "POST https://hooks.example/x?token=abc failed" -> "...?token=<redacted> failed".
+// A value runs to where the URL ends, punctuation included: where a secret stops cannot be told.
+std::string redact_url_queries(std::string_view text) {
+  std::string out;
+  std::size_t done = 0;
+  std::size_t scheme = 0;
+  while ((scheme = text.find("://", done)) != std::string_view::npos) {
+    const std::size_t authority = scheme + 3;
+    const std::size_t end = std::min(text.find_first_of(kFreeTextUrlEnd, authority), text.size());
+    const std::string_view rest = text.substr(authority, end - authority);
+    const std::size_t fragment = rest.find('#');
+    const std::size_t query = rest.substr(0, fragment).find('?');
+    const std::size_t shown_end = authority + std::min({query, fragment, rest.size()});
+    out += text.substr(done, shown_end - done);
+    if (query != std::string_view::npos) {
+      const std::size_t query_end = std::min(fragment, rest.size());
+      out += '?' + redact_query(rest.substr(query + 1, query_end - query - 1));
+    }
+    if (fragment != std::string_view::npos) {
+      out += '#';
+      if (fragment + 1 < rest.size()) out += kRedactedValue;
+    }
+    done = end;
+  }
+  out += text.substr(done);
+  return out;
+}
+
+std::string redact_registered_secrets(std::string text) {
+  auto& secrets = store();
+  std::lock_guard lock(secrets.mutex);
+  for (const auto& secret : secrets.secrets) text = replace_all(std::move(text), secret, "****");
+  return text;
+}
+
 }  // namespace
 
 void register_secret(std::string_view secret) {
@@ -88,16 +128,17 @@ void register_secret(std::string_view secret) {
 }
 
 std::string redact(std::string_view text) {
-  std::string out = strip_url_credentials(std::string(text));
-  auto& secrets = store();
-  std::lock_guard lock(secrets.mutex);
-  for (const auto& secret : secrets.secrets) out = replace_all(std::move(out), secret, "****");
-  return out;
+  return redact_registered_secrets(redact_url_queries(strip_url_credentials(std::string(text))));
+}
+
+std::string redact_document(std::string_view text) {
+  return redact_registered_secrets(strip_url_credentials(std::string(text)));
 }
 
 std::string redact_url(std::string_view url) {
   // Registered secrets first: a notifier's URL is one whole (and its path), as it was read.
-  std::string out = strip_userinfo(redact(url), check_url(url).ok());
+  // Its query is hidden below as one whole too, not where a URL in free text would end.
+  std::string out = strip_userinfo(redact_document(url), check_url(url).ok());
   const std::size_t scheme = out.find("://");
   const std::size_t path = scheme == std::string::npos ? 0 : authority_end(out, scheme + 3);
   const std::size_t fragment = out.find('#', path);

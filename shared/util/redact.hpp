@@ -13,12 +13,20 @@ namespace phoenix::util {
 // registered; empty ones are ignored.
 void register_secret(std::string_view secret);
 
-// `text` with every registered secret replaced by "****" and the credentials of any URL in it
-// ("https://user:password@host" -> "https://host") removed. Redact before cutting or escaping
-// text: a cut secret, or one whose bytes were escaped, is no longer recognised (util::printable
-// does). Query strings in free text are left alone (a CI configuration backup passes through
-// here and must stay a valid document): a URL Phoenix was given goes through redact_url.
+// `text` with every registered secret replaced by "****", and every "scheme://" URL in it shown
+// as redact_url shows one: its credentials removed ("https://user:password@host" ->
+// "https://host"), its query values and fragment replaced by kRedactedValue. A URL in free
+// text ends at whitespace, a quote or an angle bracket, so an error from libcurl or a webhook
+// body ("POST https://hooks.example/x?token=abc: timed out") keeps no token; punctuation after
+// a query value is hidden with it. Redact before cutting or escaping text: a cut secret, or one
+// whose bytes were escaped, is no longer recognised (util::printable does). Redacting twice
+// changes nothing more.
 std::string redact(std::string_view text);
+
+// redact() for a document that must stay valid and restorable (a CI configuration backup):
+// registered secrets and URL credentials go, query strings and fragments stay, since they are
+// part of what the document configures (and "<redacted>" would break its XML).
+std::string redact_document(std::string_view text);
 
 // What replaces a query value or a fragment in a redacted URL.
 inline constexpr std::string_view kRedactedValue = "<redacted>";

@@ -15,10 +15,46 @@ TEST_CASE("registered secrets never leave in clear", "[redact]") {
 
 TEST_CASE("credentials in URLs are removed", "[redact]") {
   CHECK(redact("GET https://user:pass@ci.example/api") == "GET https://ci.example/api");
-  CHECK(redact("GET https://token@ci.example?x=1 failed") == "GET https://ci.example?x=1 failed");
+  CHECK(redact("GET https://token@ci.example?x=1 failed") == "GET https://ci.example?x=<redacted> failed");
   CHECK(redact("https://ci.example/a@b") == "https://ci.example/a@b");
   CHECK(redact("'http://a:b@one.example' and http://c:d@two.example:8080/x") ==
         "'http://one.example' and http://two.example:8080/x");
+}
+
+// An error from libcurl, a webhook's answer, a git message: URLs in them are shown as
+// redact_url shows one, wherever the text goes (output, history).
+TEST_CASE("URLs in free text lose their query values and fragment, as redact_url hides them", "[redact][url]") {
+  CHECK(redact("POST https://hooks.example/hook?token=Zq9Secret failed: HTTP 500") ==
+        "POST https://hooks.example/hook?token=<redacted> failed: HTTP 500");
+  CHECK(redact("https://deploy:Zq9Secret@hooks.example/x?sig=Zq9Secret&v=&Zq9Secret#Zq9Secret") ==
+        "https://hooks.example/x?sig=<redacted>&v=&<redacted>#<redacted>");
+  // Where a URL ends in JSON, XML, quotes and lines; the text around it stays.
+  CHECK(redact(R"({"text":"see https://hooks.example/cb?code=Zq9Secret","n":1})") ==
+        R"({"text":"see https://hooks.example/cb?code=<redacted>","n":1})");
+  CHECK(redact("<url>https://hooks.example/x?a=Zq9Secret</url>") == "<url>https://hooks.example/x?a=<redacted></url>");
+  CHECK(redact("first 'http://one.example/?t=Zq9Secret' then\nhttp://two.example:8080/?Zq9Secret\tend") ==
+        "first 'http://one.example/?t=<redacted>' then\nhttp://two.example:8080/?<redacted>\tend");
+  // A value runs to the end of the URL: punctuation after it may be the secret's own.
+  CHECK(redact("(see https://hooks.example/x?t=Zq9Secret).") == "(see https://hooks.example/x?t=<redacted>");
+  // Nothing to hide: unchanged; so is text already redacted.
+  CHECK(redact("https://hooks.example/x? and https://hooks.example/y?v=") ==
+        "https://hooks.example/x? and https://hooks.example/y?v=");
+  CHECK(redact("a ? b # c = d & e") == "a ? b # c = d & e");
+  for (const char* text : {"POST https://u:p@hooks.example/x?token=Zq9Secret&Zq9Secret#Zq9Secret: timed out",
+                           "curl: (6) Could not resolve host: hooks.example (https://hooks.example/?k=Zq9Secret)"}) {
+    INFO(text);
+    const auto once = redact(text);
+    CHECK(once.find("Zq9") == std::string::npos);
+    CHECK(redact(once) == once);
+  }
+  const auto shown = redact_url("https://hooks.example/x?token=Zq9Secret#f");
+  CHECK(redact("GET " + shown + ": HTTP 500") == "GET " + shown + ": HTTP 500");
+}
+
+TEST_CASE("a document keeps its query strings; only secrets and URL credentials go", "[redact]") {
+  register_secret("Zq9Registered");
+  CHECK(redact_document("<url>https://u:pw@git.example/repo?ref=main&amp;depth=1#top</url> Zq9Registered") ==
+        "<url>https://git.example/repo?ref=main&amp;depth=1#top</url> ****");
 }
 
 TEST_CASE("a URL Phoenix shows or records has no userinfo and no query values", "[redact]") {
