@@ -155,16 +155,17 @@ std::string describe(const WatchRecord& record) {
          ", by " + record.by.who();
 }
 
-Status check_lock_takeover(const LockHolder& holder, const std::optional<std::string>& stale, bool break_lock) {
+Status check_lock_takeover(const std::optional<LockHolder>& holder, const std::optional<std::string>& stale,
+                           bool break_lock) {
   if (!stale) {
     return Error{ErrorKind::refused,
-                 "another deploy holds the lock: " + holder.describe() +
+                 "another deploy holds the lock: " + (holder ? holder->describe() : "its record cannot be read") +
                      "; wait for it to finish (one deploy at a time per service)",
                  ErrorCode::lock_held};
   }
   if (!break_lock) {
     // An unreadable record names no holder (a default one would read "pid 0 since 1970").
-    const std::string held_by = holder.host.empty() ? "" : " (held by " + holder.describe() + ")";
+    const std::string held_by = holder ? " (held by " + holder->describe() + ")" : "";
     return Error{ErrorKind::refused,
                  "the deploy lock is stale: " + *stale + held_by + "; re-run with --break-lock to take it over",
                  ErrorCode::lock_held};

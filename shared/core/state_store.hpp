@@ -34,10 +34,14 @@ struct LockRequest {
   std::chrono::seconds stale_after{3600};  // a lock older than this counts as stale
 };
 
+// A stale lock replaced by --break-lock: whose it was, or nothing when its record could not be
+// read (it names nobody; a default holder would read "pid 0 ... since 1970").
+struct LockTakeover {
+  std::optional<LockHolder> holder;
+};
+
 struct LockOutcome {
-  // The stale holder replaced by --break-lock; a record that could not be read names nobody
-  // (a default holder, its host empty).
-  std::optional<LockHolder> taken_over;
+  std::optional<LockTakeover> taken_over;  // set when a stale lock was taken over
 };
 
 // The commands that switch the live pool.
@@ -204,6 +208,8 @@ std::optional<std::string> lock_staleness(const LockHolder& holder, const std::s
 // Whether a lock `holder` holds may be taken over: a `refused` error naming the holder while
 // the lock is not stale (`stale` is why it is), or while it is stale but `break_lock` is not
 // given. Every StateStore answers a held lock with these words.
-Status check_lock_takeover(const LockHolder& holder, const std::optional<std::string>& stale, bool break_lock);
+// `holder` is nothing when the lock record cannot be read.
+Status check_lock_takeover(const std::optional<LockHolder>& holder, const std::optional<std::string>& stale,
+                           bool break_lock);
 
 }  // namespace phoenix

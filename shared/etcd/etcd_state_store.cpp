@@ -146,13 +146,13 @@ Result<LockOutcome> EtcdStateStore::acquire_lock(const LockRequest& request) {
   }
   const KeyValue& current = created->readings[0][0];
   auto parsed = parse_record<LockHolder>(current, records::lock_holder_from_json);
-  LockHolder holder;
+  std::optional<LockHolder> holder;  // nothing: the record cannot be read
   std::optional<std::string> stale;
   if (!parsed || !parsed->has_value()) {
     stale = "the lock record in etcd key " + current.key + " cannot be read";
   } else {
     holder = **parsed;
-    stale = staleness(holder, request.stale_after);
+    stale = staleness(*holder, request.stale_after);
   }
   if (auto allowed = check_lock_takeover(holder, stale, request.break_lock); !allowed.ok()) {
     revoke_lease(lease);
@@ -161,7 +161,7 @@ Result<LockOutcome> EtcdStateStore::acquire_lock(const LockRequest& request) {
   return take_over(current, holder, request.holder, lease);
 }
 
-Result<LockOutcome> EtcdStateStore::take_over(const KeyValue& current, const LockHolder& stale_holder,
+Result<LockOutcome> EtcdStateStore::take_over(const KeyValue& current, const std::optional<LockHolder>& stale_holder,
                                               const LockHolder& holder, const std::string& lease) {
   // Only the lock record that was judged stale is replaced; the old holder's keep_lock then
   // finds the key bound to another lease and stops.
@@ -179,9 +179,7 @@ Result<LockOutcome> EtcdStateStore::take_over(const KeyValue& current, const Loc
   lease_ = lease;
   holder_ = holder;
   start_keeper();
-  LockOutcome outcome;
-  outcome.taken_over = stale_holder;
-  return outcome;
+  return LockOutcome{.taken_over = LockTakeover{.holder = stale_holder}};
 }
 
 Status EtcdStateStore::release_lock(const LockHolder& holder) {

@@ -121,8 +121,8 @@ class EtcdStateStore final : public StateStore {
   // One attempt to append `line` as event number last + 1; nothing when another agent
   // appended first.
   Result<bool> try_append(const std::string& line, bool newest_switch);
-  Result<LockOutcome> take_over(const KeyValue& current, const LockHolder& stale_holder, const LockHolder& holder,
-                                const std::string& lease);
+  Result<LockOutcome> take_over(const KeyValue& current, const std::optional<LockHolder>& stale_holder,
+                                const LockHolder& holder, const std::string& lease);
 
   EtcdSettings settings_;
   Gateway gateway_;

@@ -123,7 +123,10 @@ Result<LockOutcome> HcloudStateStore::acquire_lock(const LockRequest& request) {
     return LockOutcome{};
   }
   const LockHolder holder = holder_from((*group)->second, "phoenix-holder-");
-  PHX_TRY(check_lock_takeover(holder, staleness(holder, request.stale_after), request.break_lock));
+  // A group without a holder host (made by hand) names nobody: its record is taken as one that
+  // cannot be read. Its age still comes from its labels.
+  const std::optional<LockHolder> named = holder.host.empty() ? std::nullopt : std::optional<LockHolder>(holder);
+  PHX_TRY(check_lock_takeover(named, staleness(holder, request.stale_after), request.break_lock));
   PHX_TRY(delete_group((*group)->first));
   // Whoever creates it first after the removal holds it; a second breaker is refused here.
   const auto retaken = create_group(lock_name(service_), labels);
@@ -133,9 +136,7 @@ Result<LockOutcome> HcloudStateStore::acquire_lock(const LockRequest& request) {
     }
     return retaken.error();
   }
-  LockOutcome outcome;
-  outcome.taken_over = holder;
-  return outcome;
+  return LockOutcome{.taken_over = LockTakeover{.holder = named}};
 }
 
 Status HcloudStateStore::release_lock(const LockHolder& holder) {
@@ -198,6 +199,15 @@ Status HcloudStateStore::write_watch(const WatchRecord& record) {
   // Between this delete and the create no record exists: a later watch writes its record while
   // its switch holds the deploy lock, so no command that acts on the record (prune, delete,
   // archive, power-off take the lock) reads in between; status may show no watch for a moment.
+  // The replacement cannot be made atomic with what Hetzner Cloud offers: a placement group's
+  // name is unique in the project (the lock relies on it), so the new record cannot be created
+  // under the name before the old one goes, and a rename to it is refused likewise (renaming the
+  // old one away first leaves the same gap). Updating the old group's labels in place would be
+  // atomic, but then an id no longer stands for one watch, and the ending watch's clear_watch
+  // (read, then DELETE by id, with no If-Match) could remove the later watch's record. Records
+  // under names of their own, found in one list call by a label selector (newest wins, the old
+  // one deleted after the new one exists), would close the gap at the price of a new record
+  // layout that every reader of the legacy name must learn.
   if (group) PHX_TRY(delete_group(group->first));
   return create_group(watch_name(service_), labels);
 }

@@ -79,12 +79,12 @@ Status check_lock_would_be_taken(Services& services, const std::string& command,
 
 // The warning for a stale lock taken over: its holder, or, for a record that could not be read
 // (it names nobody: a default holder would read "pid 0 ... since 1970"), that it was unreadable.
-std::string describe_takeover(const Services& services, const LockHolder& replaced) {
-  if (replaced.host.empty()) {
+std::string describe_takeover(const Services& services, const LockTakeover& takeover) {
+  if (!takeover.holder) {
     return "took over the deploy lock of service " + services.config.service +
            ": its record could not be read, so it named no holder";
   }
-  return "took over the stale deploy lock of " + replaced.describe();
+  return "took over the stale deploy lock of " + takeover.holder->describe();
 }
 
 }  // namespace

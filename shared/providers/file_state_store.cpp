@@ -100,20 +100,18 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
   if (created.error().kind != ErrorKind::refused) return created.error();
 
   auto current = read_lock();
-  LockHolder holder;
+  std::optional<LockHolder> holder;  // nothing: the record cannot be read
   std::optional<std::string> stale;
   if (!current || !current->has_value()) {
     stale = "the lock file " + lock_path().string() + " cannot be read";
   } else {
     holder = **current;
-    stale = staleness(holder, request.stale_after);
+    stale = staleness(*holder, request.stale_after);
   }
   PHX_TRY(check_lock_takeover(holder, stale, request.break_lock));
   PHX_TRY(clear_unreadable_lock());
   PHX_TRY(util::write_file_atomic(lock_path(), record));
-  LockOutcome outcome;
-  outcome.taken_over = holder;
-  return outcome;
+  return LockOutcome{.taken_over = LockTakeover{.holder = holder}};
 }
 
 Status FileStateStore::release_lock(const LockHolder& holder) {

@@ -330,8 +330,9 @@ TEMPLATE_TEST_CASE("a stale lock is taken over only with break_lock", "[state-st
     const auto broken = rig.other().acquire_lock(request(breaker, true));
     REQUIRE_OK(broken);
     REQUIRE(broken->taken_over.has_value());
-    CHECK(broken->taken_over->pid == stale.pid);
-    CHECK(broken->taken_over->host == stale.host);
+    REQUIRE(broken->taken_over->holder.has_value());
+    CHECK(broken->taken_over->holder->pid == stale.pid);
+    CHECK(broken->taken_over->holder->host == stale.host);
     check_holder(rig, *read_lock(rig.store()), breaker);
 
     rig.holder_stale(false);

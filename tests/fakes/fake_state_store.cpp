@@ -4,10 +4,15 @@ namespace phoenix::fakes {
 
 Result<LockOutcome> FakeStateStore::acquire_lock(const LockRequest& request) {
   LockOutcome outcome;
-  if (lock) {
+  if (lock_record_unreadable) {
+    // As every store judges a record it cannot read: stale, naming nobody.
+    PHX_TRY(check_lock_takeover(std::nullopt, "the lock record cannot be read", request.break_lock));
+    outcome.taken_over = LockTakeover{};
+    lock_record_unreadable = false;
+  } else if (lock) {
     // The words and codes every store answers a held lock with.
     PHX_TRY(check_lock_takeover(*lock, staleness(*lock, request.stale_after), request.break_lock));
-    outcome.taken_over = lock;
+    outcome.taken_over = LockTakeover{.holder = lock};
   }
   lock = request.holder;
   ++lock_acquisitions;
@@ -22,6 +27,7 @@ Status FakeStateStore::release_lock(const LockHolder& holder) {
 
 Result<std::optional<LockHolder>> FakeStateStore::read_lock() {
   if (const auto failure = fail_always.find("read_lock"); failure != fail_always.end()) return failure->second;
+  if (lock_record_unreadable) return Error{ErrorKind::failed, "the lock record cannot be read"};
   return lock;
 }
 

@@ -35,6 +35,9 @@ class FakeStateStore final : public StateStore {
   Result<std::optional<HistoryEvent>> last_switch() override;
 
   std::optional<LockHolder> lock;
+  // A lock record is there but cannot be read (read_lock fails, not retryable): taking it needs
+  // --break-lock, and the takeover names nobody. Taking it clears this.
+  bool lock_record_unreadable = false;
   bool holder_gone = false;
   int lock_acquisitions = 0;
   // Runs when acquire_lock took the lock: tests change the world between a command's look before

@@ -231,7 +231,8 @@ TEST_CASE("a stale lock is taken over only with --break-lock, and the old holder
   auto taken = agent.store.acquire_lock(request);
   REQUIRE(taken.ok());
   REQUIRE(taken->taken_over.has_value());
-  CHECK(taken->taken_over->pid == 100);
+  REQUIRE(taken->taken_over->holder.has_value());
+  CHECK(taken->taken_over->holder->pid == 100);
   CHECK(etcd.lease_of("/phoenix/web/lock") == agent.store.lease());
   auto kept = old.store.keep_lock(old_holder);
   REQUIRE_FALSE(kept.ok());

@@ -43,10 +43,27 @@ TEST_CASE("a lock that cannot be taken says whether its holder runs (busy) or is
 // "pid 0 ... since 1970".
 TEST_CASE("taking over a lock whose record could not be read says so", "[ops][lock]") {
   fakes::FakeWorld world;
-  world.state.lock = LockHolder{};
-  world.state.holder_gone = true;
+  world.state.lock_record_unreadable = true;
+  const auto refused = ops::DeployLock::take(world.services, "deploy --label 1", false);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message ==
+        "the deploy lock is stale: the lock record cannot be read; re-run with --break-lock to take it over");
   REQUIRE(ops::DeployLock::take(world.services, "deploy --label 1", true).ok());
   CHECK(world.reporter.saw("took over the deploy lock of service web: its record could not be read"));
   CHECK_FALSE(world.reporter.saw("pid 0"));
   CHECK_FALSE(world.reporter.saw("1970"));
+}
+
+// Whether the record was read is its own state, not an empty host: a readable record that names
+// no host still names its holder (pid, since when, what it ran).
+TEST_CASE("taking over a readable lock whose holder names no host names that holder", "[ops][lock]") {
+  fakes::FakeWorld world;
+  world.state.lock = LockHolder{.host = "", .pid = 4242, .job = "", .command = "prune", .since = {}};
+  world.state.holder_gone = true;
+  const auto refused = ops::DeployLock::take(world.services, "deploy --label 1", false);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("(held by pid 4242 on an unknown host since"));
+  REQUIRE(ops::DeployLock::take(world.services, "deploy --label 1", true).ok());
+  CHECK(world.reporter.saw("took over the stale deploy lock of pid 4242 on an unknown host since"));
+  CHECK_FALSE(world.reporter.saw("could not be read"));
 }
