@@ -154,11 +154,15 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
 
 }  // namespace
 
+std::string revision_to_record(const Services& services, const std::optional<std::string>& revision) {
+  return revision.value_or(services.identity.revision);
+}
+
 Result<CreateResult> create_pool(Services& services, const CreateOptions& options) {
   PoolSpec spec;
   spec.meta.label = options.label;
   spec.meta.created_at = services.clock.wall_now();
-  spec.meta.revision = options.revision.value_or(services.identity.revision);
+  spec.meta.revision = revision_to_record(services, options.revision);
   spec.meta.triggered_by = services.identity.user;
   spec.size = options.size.value_or(services.config.pool_size);
   return create_from_spec(services, spec);

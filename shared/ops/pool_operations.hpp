@@ -27,6 +27,9 @@ struct CreateResult {
 // revision is reused (a re-run CI stage; an interrupted creation is completed); one with
 // another revision, or with none recorded, is refused (`refused`) and left untouched.
 Result<CreateResult> create_pool(Services& services, const CreateOptions& options);
+// The revision create_pool records for `revision` (CreateOptions::revision): it, else the CI
+// server's; "" when neither is known. A pool created without one refuses every re-run.
+std::string revision_to_record(const Services& services, const std::optional<std::string>& revision);
 
 struct RebuildOptions {
   std::string from;                  // the pool whose release to rebuild
