@@ -152,6 +152,21 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
   return CreateResult{*pool, false};
 }
 
+// How far checks that a stop cut short got: "3 of 9 checked, 3 passing". A check counts as
+// checked once an answer to it was judged, and as passing only when that answer passed; one
+// no round sent is neither (a stop before the first round checks nothing).
+std::string checks_so_far(const SmokeReport& report) {
+  std::size_t checked = 0;
+  std::size_t passing = 0;
+  for (const auto& outcome : report.outcomes) {
+    if (outcome.attempts == 0) continue;
+    ++checked;
+    passing += outcome.passed ? 1 : 0;
+  }
+  return std::to_string(checked) + " of " + std::to_string(report.outcomes.size()) + " checked, " +
+         std::to_string(passing) + " passing";
+}
+
 }  // namespace
 
 std::string revision_to_record(const Services& services, const std::optional<std::string>& revision) {
@@ -230,10 +245,8 @@ Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
   SmokeReport report = run_smoke_checks(services.http, services.clock, services.reporter, *pool, settings);
   // Checks cut short by a stop judge nothing: the verdict is not recorded (never "passed").
   if (services.stop_requested && services.stop_requested()) {
-    return util::stopped_by_signal(
-        "during the smoke test of pool " + label + " (" + std::to_string(report.outcomes.size() - report.failures()) +
-        " of " + std::to_string(report.outcomes.size()) + " checks passing so far); its smoke verdict stays '" +
-        to_string(pool->meta.smoke) + "'");
+    return util::stopped_by_signal("during the smoke test of pool " + label + " (" + checks_so_far(report) +
+                                   "); its smoke verdict stays '" + to_string(pool->meta.smoke) + "'");
   }
 
   PoolMetadata meta = pool->meta;

@@ -343,8 +343,8 @@ TEST_CASE("SIGHUP during the smoke test of 'create-pipeline run': exit 129, verd
   REQUIRE(pid > 0);
   INFO(stopped.err);
   CHECK(stopped.exit_code == 129);
-  CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGHUP during the smoke test of pool 1 (2 of 4 checks passing "
-                                          "so far); its smoke verdict stays 'pending'; pool 1 records no revision, "
+  CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGHUP during the smoke test of pool 1 (4 of 4 checked, 2 "
+                                          "passing); its smoke verdict stays 'pending'; pool 1 records no revision, "
                                           "so a re-run is refused: 'create-pipeline smoke-test --label 1 --junit " +
                                           junit + "' finishes it"));
   std::size_t error_lines = 0;
