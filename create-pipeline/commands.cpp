@@ -91,14 +91,6 @@ std::string smoke_test_command(const CommandContext& context, const std::string&
   return line;
 }
 
-// "'<command>' finishes it", or for commands run one after the other "'<first>', then
-// '<second>' finish it".
-std::string finishes_it(const std::vector<std::string>& commands) {
-  std::vector<std::string> quoted;
-  for (const auto& command : commands) quoted.push_back("'" + command + "'");
-  return util::join(quoted, ", then ") + (commands.size() == 1 ? " finishes it" : " finish it");
-}
-
 // Where a create, run or rebuild of pool `label` stands when a signal stops it.
 enum class StoppedPool {
   incomplete,  // stopped while its servers started
@@ -112,10 +104,10 @@ enum class StoppedPool {
 // created again.
 std::string how_to_finish(const CommandContext& context, const std::string& rerun, const std::string& label,
                           const std::string& revision, StoppedPool stopped) {
-  if (!revision.empty()) return finishes_it({rerun});
+  if (!revision.empty()) return ops::finishes_it({rerun});
   const std::string refused = "pool " + label + " records no revision, so a re-run is refused: ";
-  if (stopped == StoppedPool::complete) return refused + finishes_it({smoke_test_command(context, label)});
-  return refused + finishes_it({"create-pipeline delete --label " + label, rerun}) +
+  if (stopped == StoppedPool::complete) return refused + ops::finishes_it({smoke_test_command(context, label)});
+  return refused + ops::finishes_it({"create-pipeline delete --label " + label, rerun}) +
          " (given --revision, a re-run alone would)";
 }
 
@@ -188,7 +180,7 @@ Status run_smoke_test(CommandContext& context) {
   if (!services) return services.error();
   const util::InterruptScope stoppable;
   return naming_finishing_command(smoke_and_report(context, **services, *label),
-                                  finishes_it({smoke_test_command(context, *label)}));
+                                  ops::finishes_it({smoke_test_command(context, *label)}));
 }
 
 // A stop asked for once pool `label` is created, before its smoke test starts.

@@ -35,9 +35,16 @@ Result<Pool> find_existing_pool(Services& services, const std::string& label) {
 
 }  // namespace
 
+std::string finishes_it(const std::vector<std::string>& commands) {
+  std::vector<std::string> quoted;
+  quoted.reserve(commands.size());
+  for (const auto& command : commands) quoted.push_back("'" + command + "'");
+  return util::join(quoted, ", then ") + (commands.size() == 1 ? " finishes it" : " finish it");
+}
+
 Status stop_if_requested(Services& services, const std::string& where, const std::string& finishing_command) {
   if (!services.stop_requested || !services.stop_requested()) return {};
-  return util::stopped_by_signal(where + "; '" + finishing_command + "' finishes it");
+  return util::stopped_by_signal(where + "; " + finishes_it({finishing_command}));
 }
 
 Status check_pool_exists_before_takeover(Services& services, const std::string& label, bool may_take_over) {
@@ -467,7 +474,7 @@ std::string standby_refusal(Services& services, const std::string& label) {
       pending != nullptr && std::find(pending->from.begin(), pending->from.end(), label) != pending->from.end();
   if (!target && !replaced)
     return on_standby + " (hot)" + harm + ". Delete it, or deploy another pool with retention.hot 0";
-  const std::string finish = "'deploy-pipeline repair' finishes it";
+  const std::string finish = finishes_it({"deploy-pipeline repair"});
   const std::string undo =
       target && pending->from.size() == 1
           ? "'deploy-pipeline repair --revert' undoes it (taking pool " + label + " out of the balancer) or "

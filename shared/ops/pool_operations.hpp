@@ -101,6 +101,11 @@ Status check_pool_exists_before_takeover(Services& services, const std::string& 
 // and the lock released; asked for later, the power-off finishes.
 Status set_pool_power(Services& services, const std::string& label, PowerState power, bool break_lock = false);
 
+// How an error line says what finishes the work it left: "'<command>' finishes it", or for
+// commands run one after the other "'<first>', then '<second>' finish it". The one place that
+// wording is built.
+std::string finishes_it(const std::vector<std::string>& commands);
+
 // At a safe point of a command that runs under a util::InterruptScope: when SIGINT, SIGTERM or
 // SIGHUP asked it to stop (Services::stop_requested), the ErrorCode::interrupted error
 // "stopped by SIGHUP <where>; '<finishing_command>' finishes it" (`where` says what was done and
