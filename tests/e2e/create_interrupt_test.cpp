@@ -185,13 +185,13 @@ namespace {
 // The command lines a stopped create-pipeline names in its error line ("'create-pipeline ...'
 // finishes it", "'create-pipeline delete ...', then 'create-pipeline run ...' finish it"), each
 // as its arguments after "create-pipeline". The tests name no argument that needs quoting.
-std::vector<std::vector<std::string>> named_commands(const std::string& error_line) {
+std::vector<std::vector<std::string>> named_commands(const std::string& line) {
   std::vector<std::vector<std::string>> commands;
   const std::string start = "'create-pipeline ";
-  for (auto at = error_line.find(start); at != std::string::npos; at = error_line.find(start, at)) {
-    const auto end = error_line.find('\'', at + 1);
+  for (auto at = line.find(start); at != std::string::npos; at = line.find(start, at)) {
+    const auto end = line.find('\'', at + 1);
     if (end == std::string::npos) break;
-    commands.push_back(util::split(error_line.substr(at + start.size(), end - at - start.size()), ' '));
+    commands.push_back(util::split(line.substr(at + start.size(), end - at - start.size()), ' '));
     at = end + 1;
   }
   return commands;
@@ -205,25 +205,22 @@ std::string error_line(const std::string& stderr_text) {
   return "";
 }
 
-}  // namespace
-
-// A CI job with no revision in its environment (no GIT_COMMIT, no --revision) is cancelled while
-// 'create-pipeline run' starts the servers: the pool is left incomplete with no recorded revision,
-// which a re-run of the same label is refused for (a label names one revision forever, exit 3).
-// The error line names what finishes it instead, and running exactly that, from the shell of an
-// operator who has only the configuration, finishes it: pool complete, smoke-tested, JUnit written.
-TEST_CASE("'create-pipeline run' without a revision stopped while servers start: the commands it names finish it",
-          "[e2e][create][interrupt]") {
-  InterruptRig rig;
+// Starts 'create-pipeline run --label 1 --junit <junit>' with `environment` as its whole
+// environment (a CI agent's), stops it with SIGTERM once every server is recorded and starting
+// (each sleeps 2 s before it listens), runs the commands its error line names from the shell of
+// an operator who has only the configuration (PHOENIX_CONFIG), each of which must exit 0, and
+// requires pool 1 complete and smoke-tested, its JUnit report written. Returns the error line.
+std::string stop_run_and_finish_as_named(InterruptRig& rig, std::vector<std::string> environment) {
   const auto junit = (rig.dir.path() / "smoke.xml").string();
   const auto log = rig.dir.path() / "stopped-run.log";
+  environment.push_back("HOME=" + rig.dir.path().string());
+  environment.push_back("PATH=/usr/bin:/bin");
   auto tool = util::spawn_detached({{(binary_directory() / "create-pipeline").string(), "run", "--label", "1",
                                      "--junit", junit, "--config", rig.config},
                                     rig.dir.path(),
                                     log,
-                                    std::vector<std::string>{"HOME=" + rig.dir.path().string(), "PATH=/usr/bin:/bin"}});
+                                    environment});
   REQUIRE(tool.ok());
-  // Every server recorded and starting (each sleeps 2 s before it listens): the run waits on them.
   bool all_recorded = false;
   for (int i = 0; i < 2000 && !all_recorded; ++i) {
     const auto pids = rig.recorded();
@@ -253,6 +250,30 @@ TEST_CASE("'create-pipeline run' without a revision stopped while servers start:
   const cJSON* pool = cJSON_GetArrayItem(cJSON_GetObjectItem(listing.get(), "pools"), 0);
   REQUIRE(pool != nullptr);
   CHECK(util::json_string(pool, "smoke").value_or("") == "passed");
+  return stopped;
+}
+
+}  // namespace
+
+// A CI job with no revision in its environment (no GIT_COMMIT, no --revision) is cancelled while
+// 'create-pipeline run' starts the servers: the pool is left incomplete with no recorded revision,
+// which a re-run of the same label is refused for (a label names one revision forever, exit 3).
+// The error line names what finishes it instead, and running exactly that finishes it.
+TEST_CASE("'create-pipeline run' without a revision stopped while servers start: the commands it names finish it",
+          "[e2e][create][interrupt]") {
+  InterruptRig rig;
+  const auto stopped = stop_run_and_finish_as_named(rig, {});
+  CHECK_THAT(stopped, Catch::Contains("'create-pipeline delete --label 1', then 'create-pipeline run --label 1"));
+  rig.delete_and_require_nothing_left();
+}
+
+// The revision came from the CI agent's environment (GIT_COMMIT): the line names it, so the re-run
+// records the same revision from an operator's shell, where GIT_COMMIT is not set.
+TEST_CASE("'create-pipeline run' with the CI's revision stopped while servers start: the re-run it names finishes it",
+          "[e2e][create][interrupt]") {
+  InterruptRig rig;
+  const auto stopped = stop_run_and_finish_as_named(rig, {"GIT_COMMIT=0123abc"});
+  CHECK_THAT(stopped, Catch::Contains("'create-pipeline run --label 1 --revision 0123abc --junit "));
   rig.delete_and_require_nothing_left();
 }
 
