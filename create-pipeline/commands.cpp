@@ -113,11 +113,11 @@ std::string how_to_finish(const CommandContext& context, const std::string& reru
 
 // SIGINT, SIGTERM and SIGHUP stop creating and smoke-testing at a safe point (servers recorded,
 // no verdict recorded, no JUnit written) with the interrupted error; its one line ends with
-// `how_to_finish`, which names the commands that finish the work.
-Status naming_finishing_command(const Status& status, const std::string& how_to_finish) {
+// `finishing` (see how_to_finish), which names the commands that finish the work.
+Status naming_finishing_command(const Status& status, const std::string& finishing) {
   if (status.ok() || !status.error().is(ErrorCode::interrupted)) return status;
   const Error& stopped = status.error();
-  return Error{stopped.kind, stopped.message + "; " + how_to_finish, stopped.code};
+  return Error{stopped.kind, stopped.message + "; " + finishing, stopped.code};
 }
 
 void print_created(const CommandContext& context, const ops::CreateResult& created) {
