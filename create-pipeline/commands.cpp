@@ -68,26 +68,56 @@ Status smoke_and_report(CommandContext& context, ops::Services& services, const 
   return {};
 }
 
-// The command line that finishes a create, run, rebuild or smoke-test of pool `label` that a
-// signal stopped: the same command, with the options given that shape what it does.
-std::string finishing_command(const CommandContext& context, const std::string& command, const std::string& label) {
+// The command line that runs `command` for pool `label` again: the same command, with the
+// options given that shape what it does, and for a create or run the revision it records (given
+// or from the CI environment, so the line records the same one from any shell).
+std::string rerun_command(const CommandContext& context, const std::string& command, const std::string& label,
+                          const std::string& revision = "") {
   const auto& args = context.args();
   std::string line = "create-pipeline " + command;
   if (const auto from = args.text("from")) line += " --from " + *from;
   line += " --label " + label;
   if (const auto size = args.integer("size")) line += " --size " + std::to_string(*size);
-  if (const auto revision = args.text("revision")) line += " --revision " + util::shell_quote(*revision);
+  if (!revision.empty()) line += " --revision " + util::shell_quote(revision);
   if (const auto junit = args.text("junit")) line += " --junit " + util::shell_quote(*junit);
   return line;
 }
 
+// The command line that smoke-tests pool `label`, writing the JUnit report where the stopped
+// command would have.
+std::string smoke_test_command(const CommandContext& context, const std::string& label) {
+  std::string line = "create-pipeline smoke-test --label " + label;
+  if (const auto junit = context.args().text("junit")) line += " --junit " + util::shell_quote(*junit);
+  return line;
+}
+
+// Where a create, run or rebuild of pool `label` stands when a signal stops it.
+enum class StoppedPool {
+  incomplete,  // stopped while its servers started
+  complete,    // stopped after every server started: only its smoke test is left
+};
+
+// How a create, run or rebuild of pool `label` that a signal stopped is finished: `rerun` (the
+// same command again) where the pool records a revision, since a re-run of a label with the same
+// revision resumes it (invariant 10). A pool that records no revision refuses every re-run (exit
+// 3): a complete one is finished by its smoke test alone, an incomplete one is deleted and
+// created again.
+std::string how_to_finish(const CommandContext& context, const std::string& rerun, const std::string& label,
+                          const std::string& revision, StoppedPool stopped) {
+  if (!revision.empty()) return ops::finishes_it({rerun});
+  const std::string refused = "pool " + label + " records no revision, so a re-run is refused: ";
+  if (stopped == StoppedPool::complete) return refused + ops::finishes_it({smoke_test_command(context, label)});
+  return refused + ops::finishes_it({"create-pipeline delete --label " + label, rerun}) +
+         " (given --revision, a re-run alone would)";
+}
+
 // SIGINT, SIGTERM and SIGHUP stop creating and smoke-testing at a safe point (servers recorded,
-// no verdict recorded, no JUnit written) with the interrupted error; its one line names the
-// command that finishes the work.
-Status naming_finishing_command(const Status& status, const std::string& command) {
+// no verdict recorded, no JUnit written) with the interrupted error; its one line ends with
+// `finishing` (see how_to_finish), which names the commands that finish the work.
+Status naming_finishing_command(const Status& status, const std::string& finishing) {
   if (status.ok() || !status.error().is(ErrorCode::interrupted)) return status;
   const Error& stopped = status.error();
-  return Error{stopped.kind, stopped.message + "; '" + command + "' finishes it", stopped.code};
+  return Error{stopped.kind, stopped.message + "; " + finishing, stopped.code};
 }
 
 void print_created(const CommandContext& context, const ops::CreateResult& created) {
@@ -125,8 +155,10 @@ Status run_rebuild(CommandContext& context) {
   PHX_TRY_ASSIGN(const auto created, ops::rebuild_pool(*services, {.from = *from, .label = label, .size = size}));
   print_created(context, created);
   const util::InterruptScope stoppable;  // from here on the new pool's label is known
-  return naming_finishing_command(smoke_and_report(context, *services, created.pool.label()),
-                                  finishing_command(context, "rebuild", created.pool.label()));
+  const std::string& rebuilt = created.pool.label();
+  return naming_finishing_command(smoke_and_report(context, *services, rebuilt),
+                                  how_to_finish(context, rerun_command(context, "rebuild", rebuilt), rebuilt,
+                                                created.pool.meta.revision, StoppedPool::complete));
 }
 
 Status run_create(CommandContext& context) {
@@ -135,8 +167,10 @@ Status run_create(CommandContext& context) {
   auto services = context.services();
   if (!services) return services.error();
   const util::InterruptScope stoppable;
+  const std::string revision = ops::revision_to_record(**services, context.args().text("revision"));
   return naming_finishing_command(create_and_report(context, **services, *label),
-                                  finishing_command(context, "create", *label));
+                                  how_to_finish(context, rerun_command(context, "create", *label, revision), *label,
+                                                revision, StoppedPool::incomplete));
 }
 
 Status run_smoke_test(CommandContext& context) {
@@ -146,7 +180,14 @@ Status run_smoke_test(CommandContext& context) {
   if (!services) return services.error();
   const util::InterruptScope stoppable;
   return naming_finishing_command(smoke_and_report(context, **services, *label),
-                                  finishing_command(context, "smoke-test", *label));
+                                  ops::finishes_it({smoke_test_command(context, *label)}));
+}
+
+// A stop asked for once pool `label` is created, before its smoke test starts.
+Status stop_before_smoke_test(const ops::Services& services, const std::string& label) {
+  if (!services.stop_requested || !services.stop_requested()) return {};
+  return util::stopped_by_signal("after pool " + label +
+                                 " was created, before its smoke test: no verdict was recorded");
 }
 
 Status run_run(CommandContext& context) {
@@ -156,11 +197,13 @@ Status run_run(CommandContext& context) {
   if (!services) return services.error();
   PHX_TRY((*services)->http.usable());  // it smoke-tests what it creates: nothing created without HTTP
   const util::InterruptScope stoppable;
-  const std::string finish = finishing_command(context, "run", *label);
-  PHX_TRY(naming_finishing_command(create_and_report(context, **services, *label), finish));
-  PHX_TRY(ops::stop_if_requested(
-      **services, "after pool " + *label + " was created, before its smoke test: no verdict was recorded", finish));
-  return naming_finishing_command(smoke_and_report(context, **services, *label), finish);
+  const std::string revision = ops::revision_to_record(**services, context.args().text("revision"));
+  const std::string rerun = rerun_command(context, "run", *label, revision);
+  PHX_TRY(naming_finishing_command(create_and_report(context, **services, *label),
+                                   how_to_finish(context, rerun, *label, revision, StoppedPool::incomplete)));
+  const std::string after_creation = how_to_finish(context, rerun, *label, revision, StoppedPool::complete);
+  PHX_TRY(naming_finishing_command(stop_before_smoke_test(**services, *label), after_creation));
+  return naming_finishing_command(smoke_and_report(context, **services, *label), after_creation);
 }
 
 Status run_list(CommandContext& context) {

@@ -92,6 +92,10 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
 
 }  // namespace
 
+bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreadable) {
+  return staleness.has_value() || unreadable;
+}
+
 std::string past_the_lock(const std::string& command, bool lock_stale) {
   return command + (lock_stale ? " --break-lock" : "");
 }
@@ -119,7 +123,7 @@ StatusReport build_status(const StatusInputs& inputs) {
                            "): " + *inputs.watch_staleness);
   }
   auto& problems = report.problems;
-  const bool lock_stale = inputs.lock_staleness || inputs.lock_unreadable;
+  const bool lock_stale = deploy_lock_stale(inputs.lock_staleness, inputs.lock_unreadable);
 
   if (inputs.intent && !inputs.operation_in_progress) {
     const Intent& intent = *inputs.intent;

@@ -73,6 +73,10 @@ std::string describe_watch_line(const WatchRecord& watch);
 
 StatusReport build_status(const StatusInputs& inputs);
 
+// Whether taking the deploy lock needs --break-lock: its holder is stale (`staleness` says why)
+// or its record cannot be read (`unreadable`), which a lock refuses as it would a live holder's.
+bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreadable);
+
 // `command` ("deploy-pipeline repair") as the operator must run it now: with --break-lock while
 // the deploy lock is stale or its record cannot be read (`lock_stale`), since that lock refuses
 // it otherwise.

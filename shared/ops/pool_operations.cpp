@@ -35,9 +35,16 @@ Result<Pool> find_existing_pool(Services& services, const std::string& label) {
 
 }  // namespace
 
+std::string finishes_it(const std::vector<std::string>& commands) {
+  std::vector<std::string> quoted;
+  quoted.reserve(commands.size());
+  for (const auto& command : commands) quoted.push_back("'" + command + "'");
+  return util::join(quoted, ", then ") + (commands.size() == 1 ? " finishes it" : " finish it");
+}
+
 Status stop_if_requested(Services& services, const std::string& where, const std::string& finishing_command) {
   if (!services.stop_requested || !services.stop_requested()) return {};
-  return util::stopped_by_signal(where + "; '" + finishing_command + "' finishes it");
+  return util::stopped_by_signal(where + "; " + finishes_it({finishing_command}));
 }
 
 Status check_pool_exists_before_takeover(Services& services, const std::string& label, bool may_take_over) {
@@ -152,13 +159,32 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
   return CreateResult{*pool, false};
 }
 
+// How far checks that a stop cut short got: "3 of 9 checked, 3 passing". A check counts as
+// checked once an answer to it was judged, and as passing only when that answer passed; one
+// no round sent is neither (a stop before the first round checks nothing).
+std::string checks_so_far(const SmokeReport& report) {
+  std::size_t checked = 0;
+  std::size_t passing = 0;
+  for (const auto& outcome : report.outcomes) {
+    if (outcome.attempts == 0) continue;
+    ++checked;
+    passing += outcome.passed ? 1 : 0;
+  }
+  return std::to_string(checked) + " of " + std::to_string(report.outcomes.size()) + " checked, " +
+         std::to_string(passing) + " passing";
+}
+
 }  // namespace
+
+std::string revision_to_record(const Services& services, const std::optional<std::string>& revision) {
+  return revision.value_or(services.identity.revision);
+}
 
 Result<CreateResult> create_pool(Services& services, const CreateOptions& options) {
   PoolSpec spec;
   spec.meta.label = options.label;
   spec.meta.created_at = services.clock.wall_now();
-  spec.meta.revision = options.revision.value_or(services.identity.revision);
+  spec.meta.revision = revision_to_record(services, options.revision);
   spec.meta.triggered_by = services.identity.user;
   spec.size = options.size.value_or(services.config.pool_size);
   return create_from_spec(services, spec);
@@ -226,10 +252,8 @@ Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
   SmokeReport report = run_smoke_checks(services.http, services.clock, services.reporter, *pool, settings);
   // Checks cut short by a stop judge nothing: the verdict is not recorded (never "passed").
   if (services.stop_requested && services.stop_requested()) {
-    return util::stopped_by_signal(
-        "during the smoke test of pool " + label + " (" + std::to_string(report.outcomes.size() - report.failures()) +
-        " of " + std::to_string(report.outcomes.size()) + " checks passing so far); its smoke verdict stays '" +
-        to_string(pool->meta.smoke) + "'");
+    return util::stopped_by_signal("during the smoke test of pool " + label + " (" + checks_so_far(report) +
+                                   "); its smoke verdict stays '" + to_string(pool->meta.smoke) + "'");
   }
 
   PoolMetadata meta = pool->meta;
@@ -450,7 +474,7 @@ std::string standby_refusal(Services& services, const std::string& label) {
       pending != nullptr && std::find(pending->from.begin(), pending->from.end(), label) != pending->from.end();
   if (!target && !replaced)
     return on_standby + " (hot)" + harm + ". Delete it, or deploy another pool with retention.hot 0";
-  const std::string finish = "'deploy-pipeline repair' finishes it";
+  const std::string finish = finishes_it({"deploy-pipeline repair"});
   const std::string undo =
       target && pending->from.size() == 1
           ? "'deploy-pipeline repair --revert' undoes it (taking pool " + label + " out of the balancer) or "

@@ -27,6 +27,9 @@ struct CreateResult {
 // revision is reused (a re-run CI stage; an interrupted creation is completed); one with
 // another revision, or with none recorded, is refused (`refused`) and left untouched.
 Result<CreateResult> create_pool(Services& services, const CreateOptions& options);
+// The revision create_pool records for `revision` (CreateOptions::revision): it, else the CI
+// server's; "" when neither is known. A pool created without one refuses every re-run.
+std::string revision_to_record(const Services& services, const std::optional<std::string>& revision);
 
 struct RebuildOptions {
   std::string from;                  // the pool whose release to rebuild
@@ -97,6 +100,11 @@ Status check_pool_exists_before_takeover(Services& services, const std::string& 
 // SIGTERM, SIGHUP) asked for before the servers are stopped ends a power-off with nothing changed
 // and the lock released; asked for later, the power-off finishes.
 Status set_pool_power(Services& services, const std::string& label, PowerState power, bool break_lock = false);
+
+// How an error line says what finishes the work it left: "'<command>' finishes it", or for
+// commands run one after the other "'<first>', then '<second>' finish it". The one place that
+// wording is built.
+std::string finishes_it(const std::vector<std::string>& commands);
 
 // At a safe point of a command that runs under a util::InterruptScope: when SIGINT, SIGTERM or
 // SIGHUP asked it to stop (Services::stop_requested), the ErrorCode::interrupted error

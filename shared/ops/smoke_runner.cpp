@@ -25,6 +25,7 @@ SmokeReport run_smoke_checks(HttpClient& http, util::Clock& clock, util::Reporte
   for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
 
   while (!pending.empty()) {
+    if (settings.stop_requested && settings.stop_requested()) break;
     const auto now = clock.now();
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     std::vector<HttpRequest> requests;

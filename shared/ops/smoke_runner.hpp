@@ -20,8 +20,9 @@ struct SmokeSettings {
   std::vector<SmokeCheck> checks;
   std::chrono::milliseconds timeout{30000};  // for the whole pool
   std::chrono::milliseconds retry_interval{200};
-  // True once SIGINT, SIGTERM or SIGHUP asked to stop: no further round is started (the caller
-  // asks it again and records no verdict). Empty: never.
+  // True once SIGINT, SIGTERM or SIGHUP asked to stop: no further round is started, not even
+  // the first (the caller asks it again and records no verdict). A check of no round stays
+  // unanswered (`attempts` 0). Empty: never.
   std::function<bool()> stop_requested;
 };
 

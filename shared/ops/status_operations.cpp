@@ -34,7 +34,7 @@ struct SharedRecords {
   std::optional<WatchRecord> watch;
   std::optional<std::string> watch_staleness;
 
-  bool lock_stale() const { return lock_staleness.has_value() || lock_unreadable; }
+  bool lock_stale() const { return deploy_lock_stale(lock_staleness, lock_unreadable); }
 };
 
 SharedRecords read_shared(Services& services, std::vector<std::string>& unreadable) {

@@ -208,7 +208,7 @@ std::string finish_command(const SwitchJob& job) {
 // How to finish a switch that stopped half done because of `why`: a lost deploy lock is someone
 // else's until it is free again.
 std::string how_to_finish(const SwitchJob& job, const Error& why) {
-  return "'" + finish_command(job) + "' finishes it" +
+  return finishes_it({finish_command(job)}) +
          (why.is(ErrorCode::lock_held)
               ? " once the deploy lock is free ('deploy-pipeline status' names its holder, if any)"
               : "");
@@ -1065,8 +1065,8 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
         ErrorKind::invalid,
         "the interrupted " + std::string(to_string(interrupted.operation)) + " started with " +
             (interrupted.from.empty() ? std::string("no pool live") : util::join(interrupted.from, ", ") + " live") +
-            ", so there is no one pool to return to; 'deploy-pipeline repair' finishes it, or deploy the "
-            "pool you want with 'deploy-pipeline deploy --label L'"};
+            ", so there is no one pool to return to; " + finishes_it({"deploy-pipeline repair"}) +
+            ", or deploy the pool you want with 'deploy-pipeline deploy --label L'"};
   }
   services.reporter.step("returning to pool " + interrupted.from.front() + ", live before the interrupted " +
                          to_string(interrupted.operation) + " to pool " + interrupted.target);

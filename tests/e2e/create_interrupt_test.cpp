@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "shared/http/curl_http_client.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
@@ -179,6 +180,103 @@ TEST_CASE("create killed with SIGKILL or SIGTERM while servers start: a re-run c
   }
 }
 
+namespace {
+
+// The command lines a stopped create-pipeline names in its error line ("'create-pipeline ...'
+// finishes it", "'create-pipeline delete ...', then 'create-pipeline run ...' finish it"), each
+// as its arguments after "create-pipeline". The tests name no argument that needs quoting.
+std::vector<std::vector<std::string>> named_commands(const std::string& line) {
+  std::vector<std::vector<std::string>> commands;
+  const std::string start = "'create-pipeline ";
+  for (auto at = line.find(start); at != std::string::npos; at = line.find(start, at)) {
+    const auto end = line.find('\'', at + 1);
+    if (end == std::string::npos) break;
+    commands.push_back(util::split(line.substr(at + start.size(), end - at - start.size()), ' '));
+    at = end + 1;
+  }
+  return commands;
+}
+
+// The line of `stderr_text` that says why the tool stopped.
+std::string error_line(const std::string& stderr_text) {
+  for (const auto& line : util::split_lines(stderr_text)) {
+    if (line.find("error:") != std::string::npos) return line;
+  }
+  return "";
+}
+
+// Starts 'create-pipeline run --label 1 --junit <junit>' with `environment` as its whole
+// environment (a CI agent's), stops it with SIGTERM once every server is recorded and starting
+// (each sleeps 2 s before it listens), runs the commands its error line names from the shell of
+// an operator who has only the configuration (PHOENIX_CONFIG), each of which must exit 0, and
+// requires pool 1 complete and smoke-tested, its JUnit report written. Returns the error line.
+std::string stop_run_and_finish_as_named(InterruptRig& rig, std::vector<std::string> environment) {
+  const auto junit = (rig.dir.path() / "smoke.xml").string();
+  const auto log = rig.dir.path() / "stopped-run.log";
+  environment.push_back("HOME=" + rig.dir.path().string());
+  environment.push_back("PATH=/usr/bin:/bin");
+  auto tool = util::spawn_detached({{(binary_directory() / "create-pipeline").string(), "run", "--label", "1",
+                                     "--junit", junit, "--config", rig.config},
+                                    rig.dir.path(),
+                                    log,
+                                    environment});
+  REQUIRE(tool.ok());
+  bool all_recorded = false;
+  for (int i = 0; i < 2000 && !all_recorded; ++i) {
+    const auto pids = rig.recorded();
+    all_recorded = pids.size() == 3 && pids.count(0) == 0;
+    if (!all_recorded) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  REQUIRE(all_recorded);
+  ::kill(tool->pid, SIGTERM);
+  for (int i = 0; i < 500 && util::is_running(*tool); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE_FALSE(util::is_running(*tool));
+  const std::string stopped = error_line(*util::read_file(log));
+  INFO(stopped);
+  CHECK_THAT(stopped, Catch::Contains("stopped by SIGTERM while 3 servers of pool 1 were starting"));
+  CHECK_FALSE(fs::exists(junit));
+
+  const auto commands = named_commands(stopped);
+  REQUIRE_FALSE(commands.empty());
+  for (const auto& command : commands) {
+    const auto ran = run_tool("create-pipeline", command, {"PHOENIX_CONFIG=" + rig.config});
+    INFO("create-pipeline " << util::join(command, " ") << "\n" << ran.err);
+    REQUIRE(ran.exit_code == 0);
+  }
+  rig.require_complete_and_exact();
+  CHECK(fs::exists(junit));
+  const auto list = run_tool("create-pipeline", {"list", "--output", "json", "--config", rig.config});
+  const auto listing = parse_output(list.out);
+  const cJSON* pool = cJSON_GetArrayItem(cJSON_GetObjectItem(listing.get(), "pools"), 0);
+  REQUIRE(pool != nullptr);
+  CHECK(util::json_string(pool, "smoke").value_or("") == "passed");
+  return stopped;
+}
+
+}  // namespace
+
+// A CI job with no revision in its environment (no GIT_COMMIT, no --revision) is cancelled while
+// 'create-pipeline run' starts the servers: the pool is left incomplete with no recorded revision,
+// which a re-run of the same label is refused for (a label names one revision forever, exit 3).
+// The error line names what finishes it instead, and running exactly that finishes it.
+TEST_CASE("'create-pipeline run' without a revision stopped while servers start: the commands it names finish it",
+          "[e2e][create][interrupt]") {
+  InterruptRig rig;
+  const auto stopped = stop_run_and_finish_as_named(rig, {});
+  CHECK_THAT(stopped, Catch::Contains("'create-pipeline delete --label 1', then 'create-pipeline run --label 1"));
+  rig.delete_and_require_nothing_left();
+}
+
+// The revision came from the CI agent's environment (GIT_COMMIT): the line names it, so the re-run
+// records the same revision from an operator's shell, where GIT_COMMIT is not set.
+TEST_CASE("'create-pipeline run' with the CI's revision stopped while servers start: the re-run it names finishes it",
+          "[e2e][create][interrupt]") {
+  InterruptRig rig;
+  const auto stopped = stop_run_and_finish_as_named(rig, {"GIT_COMMIT=0123abc"});
+  CHECK_THAT(stopped, Catch::Contains("'create-pipeline run --label 1 --revision 0123abc --junit "));
+  rig.delete_and_require_nothing_left();
+}
+
 TEST_CASE("two creates of the same label at once: one set of servers, no process leaked", "[e2e][create][race]") {
   InterruptRig rig;
   ToolResult first;
@@ -213,13 +311,26 @@ pid_t create_pipeline_using(const std::string& config) {
   return 0;
 }
 
+// Makes the sample app at `address` good again (POST /admin/recover on its own address).
+void recover_release(const std::string& address) {
+  http::CurlHttpClient client;
+  HttpRequest request;
+  request.method = "POST";
+  request.url = "http://" + address + "/admin/recover";
+  request.timeout = std::chrono::seconds(5);
+  const auto answers = client.perform({request});
+  REQUIRE(answers.front());
+  REQUIRE(answers.front()->status == 200);
+}
+
 }  // namespace
 
 // The CI agent's ssh session drops while 'create-pipeline run' waits for its smoke checks to
-// pass: SIGHUP stops it after the current round of checks, exit 129, one line that names the
-// re-run. The servers it started are recorded, the verdict stays pending (never "passed"), no
-// JUnit report is written, and no lock is left behind: the delete that cleans up needs no
-// --break-lock.
+// pass (the release answers 500 on /, so the release check keeps retrying): SIGHUP stops it after
+// the current round of checks, exit 129, one line that names what finishes it. The servers it
+// started are recorded, the verdict stays pending (never "passed"), no JUnit report is written,
+// and no lock is left behind. The run had no revision, so a re-run would be refused; the line
+// names the smoke test, and once the release is good again, running exactly that finishes it.
 TEST_CASE("SIGHUP during the smoke test of 'create-pipeline run': exit 129, verdict pending, no lock left",
           "[e2e][create][interrupt]") {
   TempDir dir;
@@ -227,7 +338,7 @@ TEST_CASE("SIGHUP during the smoke test of 'create-pipeline run': exit 129, verd
   ServiceOptions options;
   options.pool_size = 2;
   options.smoke_timeout_s = 60;
-  options.extra_arguments = {"--unhealthy"};  // /health answers 503: the checks keep retrying
+  options.extra_arguments = {"--fail-after", "0"};  // / answers 500 from the start: the checks keep retrying
   const auto config = write_service_config(dir.path(), haproxy, options).string();
   const auto state = dir.path() / "state" / "web";
   const auto junit = (dir.path() / "smoke.xml").string();
@@ -253,9 +364,9 @@ TEST_CASE("SIGHUP during the smoke test of 'create-pipeline run': exit 129, verd
   REQUIRE(pid > 0);
   INFO(stopped.err);
   CHECK(stopped.exit_code == 129);
-  CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGHUP during the smoke test of pool 1 (2 of 4 checks passing "
-                                          "so far); its smoke verdict stays 'pending'; 'create-pipeline run --label "
-                                          "1 --junit " +
+  CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGHUP during the smoke test of pool 1 (4 of 4 checked, 2 "
+                                          "passing); its smoke verdict stays 'pending'; pool 1 records no revision, "
+                                          "so a re-run is refused: 'create-pipeline smoke-test --label 1 --junit " +
                                           junit + "' finishes it"));
   std::size_t error_lines = 0;
   for (const auto& line : util::split_lines(stopped.err)) error_lines += line.find("error:") != std::string::npos;
@@ -269,6 +380,17 @@ TEST_CASE("SIGHUP during the smoke test of 'create-pipeline run': exit 129, verd
   REQUIRE(pool != nullptr);
   CHECK(util::json_string(pool, "smoke").value_or("") == "pending");
   CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(pool, "servers")) == 2);
+
+  const cJSON* server = nullptr;
+  cJSON_ArrayForEach(server, cJSON_GetObjectItem(pool, "servers")) {
+    recover_release(util::json_string(server, "address").value_or(""));
+  }
+  const auto commands = named_commands(error_line(stopped.err));
+  REQUIRE(commands.size() == 1);
+  const auto finished = run_tool("create-pipeline", commands.front(), {"PHOENIX_CONFIG=" + config});
+  INFO(finished.err);
+  CHECK(finished.exit_code == 0);
+  CHECK(fs::exists(junit));
 
   const auto deleted = run_tool("create-pipeline", {"delete", "--label", "1", "--config", config});
   INFO(deleted.err);

@@ -101,7 +101,7 @@ TEST_CASE("a stop asked for during the smoke test ends the checks and records no
   CHECK(stopped.error().is(ErrorCode::interrupted));
   CHECK_THAT(stopped.error().message, Catch::StartsWith("stopped by "));
   CHECK_THAT(stopped.error().message,
-             Catch::EndsWith("during the smoke test of pool 42 (0 of 2 checks passing so far); its smoke verdict "
+             Catch::EndsWith("during the smoke test of pool 42 (2 of 2 checked, 0 passing); its smoke verdict "
                              "stays 'pending'"));
   CHECK(world.http.batches.size() == 1);  // no retry after the stop
   CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::pending);
@@ -111,6 +111,34 @@ TEST_CASE("a stop asked for during the smoke test ends the checks and records no
   REQUIRE_FALSE(stopped.ok());
   CHECK(stopped.error().is(ErrorCode::interrupted));
   CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::pending);  // never "passed"
+}
+
+// The stop's line says how far the checks got: only checks answered count as checked, and only
+// those whose answer passed as passing; a check still retrying is not passing, and one no round
+// sent (a stop before the first round) is neither.
+TEST_CASE("a smoke test stopped part-way counts only answered checks, and as passing only those that passed",
+          "[ops][smoke][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("42", 3, 5, SmokeVerdict::pending);
+  const std::string failing = world.provider.pools[0].servers[1].address();
+  world.http_handler = [failing](const HttpRequest& request) -> Result<HttpResponse> {
+    if (request.url.find(failing) != std::string::npos) return http_answer(503, "starting");
+    return http_answer(200, "ok");
+  };
+  world.services.stop_requested = [&world] { return !world.http.batches.empty(); };
+  auto stopped = ops::smoke_test(world.services, "42");
+  REQUIRE_FALSE(stopped.ok());
+  CHECK_THAT(stopped.error().message, Catch::Contains("(3 of 3 checked, 2 passing)"));
+
+  // Asked for before the smoke test sends anything: no check goes out, none counts as passing.
+  world.http.batches.clear();
+  world.services.stop_requested = [] { return true; };
+  stopped = ops::smoke_test(world.services, "42");
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().is(ErrorCode::interrupted));
+  CHECK_THAT(stopped.error().message, Catch::Contains("(0 of 3 checked, 0 passing)"));
+  CHECK(world.http.batches.empty());
+  CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::pending);
 }
 
 // A stop (an ssh session that dropped: SIGHUP) during a delete: it ends before anything is

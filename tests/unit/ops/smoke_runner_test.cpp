@@ -87,3 +87,19 @@ TEST_CASE("a stop request ends the checks after the current round", "[smoke-runn
   CHECK_FALSE(report.passed());
   CHECK(http.batches.size() == 2);
 }
+
+// A stop asked for before the first round: no check is sent, and none has an answer to count.
+TEST_CASE("a stop request before the first round sends no check", "[smoke-runner][interrupt]") {
+  FakeProvider provider;
+  const Pool pool = provider.add_pool("42", 2, 0);
+  FakeClock clock;
+  RecordingReporter reporter;
+  FakeHttpClient http([](const HttpRequest&) -> Result<HttpResponse> { return http_answer(200, "42"); });
+  auto settings = two_checks();
+  settings.stop_requested = [] { return true; };
+  const auto report = ops::run_smoke_checks(http, clock, reporter, pool, settings);
+  CHECK(http.batches.empty());
+  CHECK_FALSE(report.passed());
+  REQUIRE(report.outcomes.size() == 4);
+  for (const auto& outcome : report.outcomes) CHECK(outcome.attempts == 0);
+}
