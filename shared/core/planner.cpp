@@ -137,9 +137,8 @@ Status check_target(const SwitchRequest& request, const Pool* target) {
   // restores them. A powered-off one is woken too. Anything else must be whole.
   if (!target->cold()) {
     if (!target->complete) {
-      return Error{ErrorKind::invalid, "pool " + request.target +
-                                           " was not created completely; re-run 'create-pipeline create --label " +
-                                           request.target + "' first"};
+      return Error{ErrorKind::invalid,
+                   "pool " + request.target + " was not created completely; " + finish_creating_advice(*target)};
     }
     if (target->servers.empty()) return Error{ErrorKind::invalid, "pool " + request.target + " has no servers"};
   }

@@ -108,6 +108,15 @@ const Server* Pool::find_server(std::string_view id) const {
   return nullptr;
 }
 
+std::string finish_creating_advice(const Pool& pool) {
+  const std::string create = "'create-pipeline create --label " + pool.label();
+  if (pool.meta.revision.empty()) {
+    return "it records no revision, so a re-run is refused: 'create-pipeline delete --label " + pool.label() +
+           "', then " + create + "' create it anew (given --revision, a later re-run would finish it)";
+  }
+  return "re-run " + create + " --revision " + pool.meta.revision + "' first";
+}
+
 std::string describe_unreadable(const Pool& pool) {
   if (pool.readable()) return "";
   std::string running;

@@ -103,6 +103,12 @@ struct Pool {
 // and the ways out. "" for a readable pool.
 std::string describe_unreadable(const Pool& pool);
 
+// For a pool whose creation did not finish, the command(s) that finish it, quoted, as one
+// clause ("re-run '...' first"). A pool with no recorded revision refuses a re-run (a label
+// names one revision forever), so its way on is to delete it and create it again; one with a
+// revision is named with it, so the re-run works from any shell.
+std::string finish_creating_advice(const Pool& pool);
+
 // Newest first by creation time, then by label for a stable order.
 void sort_newest_first(std::vector<Pool>& pools);
 const Pool* find_pool(const std::vector<Pool>& pools, std::string_view label);

@@ -118,6 +118,23 @@ Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteR
 
 namespace {
 
+// What an operator can do about a label refused by invariant 10, in the order that works:
+// the same commit named with --revision; a pool that records no revision deleted and created
+// again (or, when complete, tested again as it is); otherwise a label of its own.
+std::string way_on_from_refused_label(const Pool& existing, const std::string& revision) {
+  if (revision.empty() && !existing.meta.revision.empty()) {
+    return "If this is that commit, pass '--revision " + existing.meta.revision + "'; otherwise use a new label";
+  }
+  if (existing.meta.revision.empty()) {
+    const std::string smoke = "'create-pipeline smoke-test --label " + existing.label() + "'";
+    const std::string anew =
+        "'create-pipeline delete --label " + existing.label() + "', then this command with --revision, build it anew";
+    return existing.complete ? smoke + " tests it again as it is; " + anew : anew;
+  }
+  return "Use a label that cannot repeat for another commit (for example the build number and the short commit "
+         "hash)";
+}
+
 // Invariant 10 for a label that exists already.
 Status check_same_revision(const Pool& existing, const std::string& revision) {
   if (!existing.meta.revision.empty() && existing.meta.revision == revision) return {};
@@ -125,10 +142,9 @@ Status check_same_revision(const Pool& existing, const std::string& revision) {
       existing.meta.revision.empty() ? "no recorded revision" : "revision " + existing.meta.revision;
   const std::string wanted =
       revision.empty() ? "no revision (set GIT_COMMIT or pass --revision)" : "revision " + revision;
-  return Error{ErrorKind::refused,
-               "pool " + existing.label() + " exists with " + recorded + ", and this run builds " + wanted +
-                   "; a label names one revision forever, so nothing was changed. Use a label that cannot repeat "
-                   "for another commit (for example the build number and the short commit hash)"};
+  return Error{ErrorKind::refused, "pool " + existing.label() + " exists with " + recorded + ", and this run builds " +
+                                       wanted + "; a label names one revision forever, so nothing was changed. " +
+                                       way_on_from_refused_label(existing, revision)};
 }
 
 // Creates the pool `spec` describes, or reuses the one of the same label and revision.
@@ -213,9 +229,8 @@ Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& opti
   if (!from->readable()) return Error{ErrorKind::failed, describe_unreadable(*from)};
   if (!from->complete) {
     return Error{ErrorKind::invalid, "pool " + options.from +
-                                         " was not created completely, so its release cannot be rebuilt; re-run "
-                                         "'create-pipeline create --label " +
-                                         options.from + "' first"};
+                                         " was not created completely, so its release cannot be rebuilt; " +
+                                         finish_creating_advice(*from)};
   }
   PoolSpec spec;
   spec.meta.label = options.label.value_or(next_rebuild_label(options.from, pools));

@@ -102,3 +102,33 @@ TEST_CASE("rebuild gives a smoke-tested pool of the same release and revision, a
   CHECK(run_tool("deploy-pipeline", {"deploy", "--label", "41.r2", "--config", rig.config}).exit_code == 0);
   CHECK(http_get(rig.haproxy.url()).second == "41.r2\n");
 }
+
+// A run by hand outside CI records no revision, and invariant 10 refuses such a label again.
+// The refusal names what works instead, and the named commands do work as written.
+TEST_CASE("a label with no recorded revision is refused again, naming commands that work", "[e2e][labels]") {
+  LabelRig rig;
+  const auto by_hand = [&](std::vector<std::string> arguments) {
+    arguments.insert(arguments.end(), {"--config", rig.config});
+    return run_tool("create-pipeline", arguments);
+  };
+  REQUIRE(by_hand({"run", "--label", "5"}).exit_code == 0);
+  const auto record = rig.pool_record("5");
+
+  const auto again = by_hand({"run", "--label", "5"});
+  INFO(again.err);
+  CHECK(again.exit_code == 3);
+  CHECK_THAT(again.err, Catch::Contains("pool 5 exists with no recorded revision"));
+  CHECK_THAT(again.err, Catch::Contains("'create-pipeline smoke-test --label 5' tests it again as it is"));
+  CHECK_THAT(again.err, Catch::Contains("'create-pipeline delete --label 5', then this command with --revision"));
+  CHECK(rig.pool_record("5") == record);
+
+  CHECK(by_hand({"smoke-test", "--label", "5"}).exit_code == 0);
+  REQUIRE(by_hand({"delete", "--label", "5"}).exit_code == 0);
+  REQUIRE(by_hand({"run", "--label", "5", "--revision", "c0ffee5"}).exit_code == 0);
+  CHECK(by_hand({"run", "--label", "5", "--revision", "c0ffee5"}).exit_code == 0);
+
+  // A revision recorded, none given: the message names the one to pass.
+  const auto unnamed = by_hand({"run", "--label", "5"});
+  CHECK(unnamed.exit_code == 3);
+  CHECK_THAT(unnamed.err, Catch::Contains("If this is that commit, pass '--revision c0ffee5'"));
+}

@@ -620,3 +620,18 @@ TEST_CASE("a plan records every live pool, the target too, besides the pools it 
   CHECK(drained->live == std::vector<std::string>{"1"});
   CHECK(drained->from.empty());
 }
+
+TEST_CASE("a switch to an unfinished pool names the command that finishes it, which differs without a revision",
+          "[planner]") {
+  FakeProvider provider;
+  Pool& recorded = provider.add_pool("1", 1, 50);
+  recorded.complete = false;
+  recorded.meta.revision = "abc1";
+  provider.add_pool("2", 1, 40).complete = false;  // created by hand: no revision
+  CHECK_THAT(plan_switch({"1", false}, provider.pools, {}).error().message,
+             Catch::Contains("re-run 'create-pipeline create --label 1 --revision abc1' first"));
+  const auto unrecorded = plan_switch({"2", false}, provider.pools, {}).error().message;
+  CHECK_THAT(unrecorded,
+             Catch::Contains("'create-pipeline delete --label 2', then 'create-pipeline create --label 2'"));
+  CHECK_THAT(unrecorded, Catch::Contains("records no revision"));
+}

@@ -44,6 +44,15 @@ TEST_CASE("a label that exists with another revision, or none recorded, is refus
   auto unknown = ops::create_pool(world.services, {.label = "8"});
   REQUIRE_FALSE(unknown.ok());
   CHECK_THAT(unknown.error().message, Catch::Contains("exists with no recorded revision"));
+  CHECK_THAT(unknown.error().message, Catch::Contains("'create-pipeline smoke-test --label 8' tests it again"));
+  CHECK_THAT(unknown.error().message, Catch::Contains("'create-pipeline delete --label 8', then this command"));
+  Pool& unfinished = world.provider.add_pool("10", 2, 5);  // interrupted by hand: no revision, not complete
+  unfinished.complete = false;
+  auto stuck = ops::create_pool(world.services, {.label = "10"});
+  REQUIRE_FALSE(stuck.ok());
+  CHECK_THAT(stuck.error().message, Catch::Contains("nothing was changed. 'create-pipeline delete --label 10', then"));
+  CHECK_THAT(stuck.error().message, Catch::Contains("build it anew"));
+  CHECK(world.provider.calls.empty());
 
   // --revision states it by hand; the same revision resumes an interrupted creation.
   Pool& half = world.provider.add_pool("9", 2, 5);
