@@ -217,7 +217,8 @@ Status Runtime::wire_provider() {
                                               .image = hcloud_config.image,
                                               .location = hcloud_config.location,
                                               .port = hcloud_config.port,
-                                              .create_timeout = hcloud_config.create_timeout};
+                                              .create_timeout = hcloud_config.create_timeout,
+                                              .stop_requested = util::interrupt_requested};
             if (hcloud_config.user_data_file) {
               auto text = util::read_file(*hcloud_config.user_data_file, kMaxUserDataBytes);
               if (!text) return text.error().context("reading provider.user_data_file");
