@@ -202,7 +202,9 @@ Status Runtime::wire_provider() {
                                                 .command = exec.command,
                                                 .timeout = exec.timeout,
                                                 .supports_power = exec.supports_power,
-                                                .supports_archive = exec.supports_archive});
+                                                .supports_archive = exec.supports_archive,
+                                                .stop_signal = util::interrupt_signal,
+                                                .stop_grace = exec.stop_grace});
             state_ = file_store(exec.state_dir);
             return {};
           },
