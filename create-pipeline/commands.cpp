@@ -122,11 +122,18 @@ Status run_rebuild(CommandContext& context) {
   if (context.args().integer("size")) {
     PHX_TRY_ASSIGN(size, size_option(context, *services));
   }
-  PHX_TRY_ASSIGN(const auto created, ops::rebuild_pool(*services, {.from = *from, .label = label, .size = size}));
-  print_created(context, created);
-  const util::InterruptScope stoppable;  // from here on the new pool's label is known
-  return naming_finishing_command(smoke_and_report(context, *services, created.pool.label()),
-                                  finishing_command(context, "rebuild", created.pool.label()));
+  PHX_TRY_ASSIGN(const auto spec, ops::plan_rebuild(*services, {.from = *from, .label = label, .size = size}));
+  // From here on the new pool's label is known, and the finishing command names it: stopped
+  // while its servers start or during its smoke test, like run.
+  const util::InterruptScope stoppable;
+  const std::string& new_label = spec.meta.label;
+  const std::string finish = finishing_command(context, "rebuild", new_label);
+  auto created = ops::create_rebuild(*services, spec);
+  if (!created) return naming_finishing_command(created.error(), finish);
+  print_created(context, *created);
+  PHX_TRY(ops::stop_if_requested(
+      *services, "after pool " + new_label + " was created, before its smoke test: no verdict was recorded", finish));
+  return naming_finishing_command(smoke_and_report(context, *services, new_label), finish);
 }
 
 Status run_create(CommandContext& context) {
