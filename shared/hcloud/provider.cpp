@@ -276,10 +276,10 @@ Result<Pool> HcloudProvider::create_pool(const PoolSpec& spec) {
     reporter_.step("waiting for Hetzner Cloud to start them");
     const Status started = api_.wait_for_actions(actions, settings_.create_timeout, "creating pool " + meta.label,
                                                  settings_.stop_requested);
-    if (!started.ok() && started.error().is(ErrorCode::interrupted)) {
-      return stopped_while_starting(meta.label, names, spec.size);
+    if (!started.ok()) {
+      if (started.error().is(ErrorCode::interrupted)) return stopped_while_starting(meta.label, names, spec.size);
+      return started.error();
     }
-    PHX_TRY(started);
   }
   return listed_pool(meta.label);
 }
