@@ -140,6 +140,13 @@ Status create_and_report(CommandContext& context, ops::Services& services, const
   return {};
 }
 
+// A stop asked for once pool `label` is created, before its smoke test starts.
+Status stop_before_smoke_test(const ops::Services& services, const std::string& label) {
+  if (!services.stop_requested || !services.stop_requested()) return {};
+  return util::stopped_by_signal("after pool " + label +
+                                 " was created, before its smoke test: no verdict was recorded");
+}
+
 Status run_rebuild(CommandContext& context) {
   const auto from = context.args().text("from");
   if (!from) return Error{ErrorKind::invalid, "rebuild needs --from L (the pool whose release to rebuild)"};
@@ -152,13 +159,21 @@ Status run_rebuild(CommandContext& context) {
   if (context.args().integer("size")) {
     PHX_TRY_ASSIGN(size, size_option(context, *services));
   }
-  PHX_TRY_ASSIGN(const auto created, ops::rebuild_pool(*services, {.from = *from, .label = label, .size = size}));
-  print_created(context, created);
-  const util::InterruptScope stoppable;  // from here on the new pool's label is known
-  const std::string& rebuilt = created.pool.label();
-  return naming_finishing_command(smoke_and_report(context, *services, rebuilt),
-                                  how_to_finish(context, rerun_command(context, "rebuild", rebuilt), rebuilt,
-                                                created.pool.meta.revision, StoppedPool::complete));
+  PHX_TRY_ASSIGN(const auto spec, ops::plan_rebuild(*services, {.from = *from, .label = label, .size = size}));
+  // From here on the new pool's label is known, and the finishing command names it: stopped
+  // while its servers start or during its smoke test, like run.
+  const util::InterruptScope stoppable;
+  const std::string& new_label = spec.meta.label;
+  const std::string rerun = rerun_command(context, "rebuild", new_label);
+  const auto finish = [&](StoppedPool stopped) {
+    return how_to_finish(context, rerun, new_label, spec.meta.revision, stopped);
+  };
+  auto created = ops::create_rebuild(*services, spec);
+  if (!created) return naming_finishing_command(created.error(), finish(StoppedPool::incomplete));
+  print_created(context, *created);
+  const std::string after_creation = finish(StoppedPool::complete);
+  PHX_TRY(naming_finishing_command(stop_before_smoke_test(*services, new_label), after_creation));
+  return naming_finishing_command(smoke_and_report(context, *services, new_label), after_creation);
 }
 
 Status run_create(CommandContext& context) {
@@ -181,13 +196,6 @@ Status run_smoke_test(CommandContext& context) {
   const util::InterruptScope stoppable;
   return naming_finishing_command(smoke_and_report(context, **services, *label),
                                   ops::finishes_it({smoke_test_command(context, *label)}));
-}
-
-// A stop asked for once pool `label` is created, before its smoke test starts.
-Status stop_before_smoke_test(const ops::Services& services, const std::string& label) {
-  if (!services.stop_requested || !services.stop_requested()) return {};
-  return util::stopped_by_signal("after pool " + label +
-                                 " was created, before its smoke test: no verdict was recorded");
 }
 
 Status run_run(CommandContext& context) {

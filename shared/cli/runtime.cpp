@@ -202,7 +202,9 @@ Status Runtime::wire_provider() {
                                                 .command = exec.command,
                                                 .timeout = exec.timeout,
                                                 .supports_power = exec.supports_power,
-                                                .supports_archive = exec.supports_archive});
+                                                .supports_archive = exec.supports_archive,
+                                                .stop_signal = util::interrupt_signal,
+                                                .stop_grace = exec.stop_grace});
             state_ = file_store(exec.state_dir);
             return {};
           },
@@ -217,7 +219,8 @@ Status Runtime::wire_provider() {
                                               .image = hcloud_config.image,
                                               .location = hcloud_config.location,
                                               .port = hcloud_config.port,
-                                              .create_timeout = hcloud_config.create_timeout};
+                                              .create_timeout = hcloud_config.create_timeout,
+                                              .stop_requested = util::interrupt_requested};
             if (hcloud_config.user_data_file) {
               auto text = util::read_file(*hcloud_config.user_data_file, kMaxUserDataBytes);
               if (!text) return text.error().context("reading provider.user_data_file");

@@ -133,6 +133,7 @@ ExecProviderConfig read_type(ObjectReader& reader, const Config& config, Of<Exec
   exec.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
   exec.supports_power = reader.boolean("supports_power", false).value_or(false);
   exec.supports_archive = reader.boolean("supports_archive", false).value_or(false);
+  if (auto grace = reader.integer("stop_grace_s", false, 1, 600)) exec.stop_grace = std::chrono::seconds(*grace);
   return exec;
 }
 

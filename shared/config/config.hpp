@@ -55,7 +55,8 @@ struct ExecProviderConfig {
   std::chrono::seconds timeout{600};
   fs::path state_dir;
   bool supports_power = false;
-  bool supports_archive = false;  // the command has the `archive` and `restore` verbs (the cold tier)
+  bool supports_archive = false;        // the command has the `archive` and `restore` verbs (the cold tier)
+  std::chrono::seconds stop_grace{10};  // a stopped `create`: from the passed-on signal to SIGKILL
 };
 
 using ProviderConfig = std::variant<LocalProviderConfig, HcloudProviderConfig, ExecProviderConfig>;

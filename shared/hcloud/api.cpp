@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::hcloud {
@@ -201,7 +202,7 @@ std::vector<long long> Api::action_ids(const cJSON* response) {
 }
 
 Status Api::wait_for_actions(const std::vector<long long>& ids, std::chrono::milliseconds timeout,
-                             const std::string& what) {
+                             const std::string& what, const std::function<bool()>& stop_requested) {
   std::vector<long long> running = ids;
   const auto deadline = clock_.now() + timeout;
   auto pause = policy_.action_poll;
@@ -233,6 +234,10 @@ Status Api::wait_for_actions(const std::vector<long long>& ids, std::chrono::mil
     }
     running.swap(still);
     if (running.empty()) break;
+    if (stop_requested && stop_requested()) {
+      return util::stopped_by_signal("while " + what + " (" + util::plural(running.size(), "action") +
+                                     " still running at Hetzner Cloud)");
+    }
     if (clock_.now() + pause >= deadline) {
       return Error{ErrorKind::timeout, what + ": " + util::plural(running.size(), "action") + " still running after " +
                                            util::format_duration_ms(timeout.count())};

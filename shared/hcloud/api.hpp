@@ -5,6 +5,7 @@
 // by a deadline on the injected clock, so tests run instantly.
 
 #include <chrono>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -43,9 +44,12 @@ class Api {
   // Every item of a paginated list ("servers", "load_balancers", ...), following
   // meta.pagination.next_page with per_page=50.
   Result<std::vector<util::Json>> list(const std::string& path_and_query, const char* key);
-  // Waits until every action succeeded; an action that ends in "error" fails the wait.
-  Status wait_for_actions(const std::vector<long long>& ids, std::chrono::milliseconds timeout,
-                          const std::string& what);
+  // Waits until every action succeeded; an action that ends in "error" fails the wait. With
+  // `stop_requested`, asked after every poll that found actions still running, a stop ends
+  // the wait there with ErrorCode::interrupted ("stopped by SIGTERM while <what> ..."); the
+  // actions themselves run on at Hetzner, which has no way to cancel them.
+  Status wait_for_actions(const std::vector<long long>& ids, std::chrono::milliseconds timeout, const std::string& what,
+                          const std::function<bool()>& stop_requested = nullptr);
 
   // The ids of "action" and "next_actions" in a response.
   static std::vector<long long> action_ids(const cJSON* response);

@@ -8,6 +8,7 @@
 
 #include "shared/hcloud/labels.hpp"
 #include "shared/http/url.hpp"
+#include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -75,6 +76,20 @@ std::vector<long long> all_actions(const std::vector<Result<util::Json>>& result
     for (auto id : Api::action_ids(result->get())) ids.push_back(id);
   }
   return ids;
+}
+
+// "web-1-2 (id 4711)": how the operator finds a server in the Hetzner console.
+std::string name_and_id(const cJSON* server) {
+  return util::json_string(server, "name").value_or("?") + " (id " + std::to_string(server_id(server)) + ")";
+}
+
+// A create stopped while its servers start: they exist at Hetzner (their labels carry the
+// pool's metadata, so nothing else needs recording), keep starting, and a re-run of the create
+// waits for them and adds any that are missing.
+Error stopped_while_starting(const std::string& label, const std::vector<std::string>& existing, int size) {
+  return util::stopped_by_signal("while the servers of pool " + label + " were starting at Hetzner Cloud: " +
+                                 std::to_string(existing.size()) + " of " + std::to_string(size) + " exist (" +
+                                 util::join(existing, ", ") + ") and keep starting; the pool is not complete");
 }
 
 }  // namespace
@@ -191,12 +206,33 @@ std::string HcloudProvider::user_data(const PoolSpec& spec, int index) const {
   return text;
 }
 
+Result<std::vector<long long>> HcloudProvider::running_actions(const std::vector<long long>& server_ids) {
+  std::vector<ApiCall> calls;
+  for (const auto id : server_ids) {
+    calls.push_back({"GET", "/servers/" + std::to_string(id) + "/actions?status=running&per_page=50", ""});
+  }
+  auto answers = api_.call_all(calls);
+  PHX_TRY(first_error(answers, "reading the actions of the servers still starting"));
+  std::vector<long long> ids;
+  for (const auto& answer : answers) {
+    const cJSON* action = nullptr;
+    cJSON_ArrayForEach(action, item(answer->get(), "actions")) ids.push_back(server_id(action));
+  }
+  return ids;
+}
+
 Result<Pool> HcloudProvider::create_pool(const PoolSpec& spec) {
   auto existing = servers(spec.meta.label);
   if (!existing) return existing.error();
   std::set<long long> present;
+  std::vector<std::string> names;   // every server of the pool that exists
+  std::vector<long long> starting;  // those an interrupted run requested that still start
   for (const auto& server : *existing) {
     if (auto index = util::parse_int(label_of(labels_of(server.get()), kIndex))) present.insert(*index);
+    names.push_back(name_and_id(server.get()));
+    if (state_of(util::json_string(server.get(), "status").value_or("")) == ServerState::starting) {
+      starting.push_back(server_id(server.get()));
+    }
   }
   // A pool whose creation was cut short keeps its metadata; missing servers are added to it.
   PoolMetadata meta = spec.meta;
@@ -222,12 +258,28 @@ Result<Pool> HcloudProvider::create_pool(const PoolSpec& spec) {
     }
     calls.push_back({"POST", "/servers", util::print_json(body.get())});
   }
+  std::vector<long long> actions;
+  if (!starting.empty()) {
+    reporter_.step("resuming the interrupted creation of pool " + meta.label + ": " +
+                   util::plural(starting.size(), "server") + " it requested " + (starting.size() == 1 ? "is" : "are") +
+                   " still starting");
+    PHX_TRY_ASSIGN(actions, running_actions(starting));
+  }
   if (!calls.empty()) {
     reporter_.step("requesting " + util::plural(calls.size(), "server") + " from Hetzner Cloud at once");
     auto created = api_.call_all(calls);
     PHX_TRY(first_error(created, "creating pool " + meta.label));
+    for (const auto& server : created) names.push_back(name_and_id(item(server->get(), "server")));
+    for (const auto id : all_actions(created)) actions.push_back(id);
+  }
+  if (!actions.empty()) {
     reporter_.step("waiting for Hetzner Cloud to start them");
-    PHX_TRY(api_.wait_for_actions(all_actions(created), settings_.create_timeout, "creating pool " + meta.label));
+    const Status started = api_.wait_for_actions(actions, settings_.create_timeout, "creating pool " + meta.label,
+                                                 settings_.stop_requested);
+    if (!started.ok()) {
+      if (started.error().is(ErrorCode::interrupted)) return stopped_while_starting(meta.label, names, spec.size);
+      return started.error();
+    }
   }
   return listed_pool(meta.label);
 }

@@ -10,6 +10,7 @@
 // alone, and waking it creates the servers from the snapshot's id, without user_data.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct ProviderSettings {
   std::string user_data_template;  // {service} {label} {revision} {index} {port} are filled in
   int port = 8080;                 // where the release listens on each server
   std::chrono::milliseconds create_timeout{600000};
+  // Asked while a create waits for its servers to start (SIGINT, SIGTERM, SIGHUP): true ends
+  // the wait at its next poll with ErrorCode::interrupted, naming the servers that exist.
+  std::function<bool()> stop_requested;
 };
 
 // The address Phoenix reaches a server at: its public IPv4, else its first private IP.
@@ -66,6 +70,8 @@ class HcloudProvider final : public Provider {
   // Waits for the running actions of an image that is being made, then reads it again.
   Result<util::Json> wait_for_image(long long id, const std::string& what);
   Status delete_servers(const std::vector<util::Json>& servers, const std::string& what);
+  // The ids of the actions still running on `server_ids` (servers an interrupted run created).
+  Result<std::vector<long long>> running_actions(const std::vector<long long>& server_ids);
 
   Api& api_;
   ProviderSettings settings_;

@@ -222,7 +222,7 @@ std::string next_rebuild_label(const std::string& from, const std::vector<Pool>&
   return base + ".r" + std::to_string(highest + 1);
 }
 
-Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& options) {
+Result<PoolSpec> plan_rebuild(Services& services, const RebuildOptions& options) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   const Pool* from = find_pool(pools, options.from);
   if (from == nullptr) return no_such_pool(services, options.from);
@@ -240,7 +240,16 @@ Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& opti
   spec.meta.triggered_by = services.identity.user;
   spec.meta.rebuild_of = from->label();
   spec.size = options.size.value_or(from->archive ? from->archive->servers : static_cast<int>(from->servers.size()));
+  return spec;
+}
+
+Result<CreateResult> create_rebuild(Services& services, const PoolSpec& spec) {
   return create_from_spec(services, spec);
+}
+
+Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& options) {
+  PHX_TRY_ASSIGN(const auto spec, plan_rebuild(services, options));
+  return create_rebuild(services, spec);
 }
 
 Result<SmokeReport> smoke_test(Services& services, const std::string& label) {

@@ -40,6 +40,12 @@ struct RebuildOptions {
 // that are not the code's (a broken or compromised server, a patched base image). Never
 // touches the balancer.
 Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& options);
+// rebuild_pool in its two steps, for a caller that must know the new pool's label before the
+// servers start: the spec of the pool to create (the label chosen here when not given), then
+// its creation. A rebuild stopped while its servers start is finished under that label (a
+// rebuild without one would choose the next free label and start another pool).
+Result<PoolSpec> plan_rebuild(Services& services, const RebuildOptions& options);
+Result<CreateResult> create_rebuild(Services& services, const PoolSpec& spec);
 
 // "41.r3" when 41.r1 and 41.r2 exist (a rebuild of 41.r2 counts from 41 too).
 std::string next_rebuild_label(const std::string& from, const std::vector<Pool>& pools);

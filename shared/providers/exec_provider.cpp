@@ -4,6 +4,7 @@
 
 #include "shared/core/label.hpp"
 #include "shared/core/records.hpp"
+#include "shared/util/interrupt.hpp"
 #include "shared/util/process.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
@@ -83,17 +84,45 @@ std::string ExecProvider::describe() const {
   return "exec provider (" + util::shell_quote(settings_.command.front()) + ")";
 }
 
-Result<util::Json> ExecProvider::run(const std::string& operation, util::Json request) {
+namespace {
+
+// A command that was passed the stop signal and did not answer: how it ended. Its verb is
+// idempotent (docs/exec-provider.md), so a re-run completes what it left.
+Error stopped_command(const std::string& what, const util::CommandResult& ran, std::chrono::milliseconds grace) {
+  std::string ended;
+  if (ran.killed_after_grace) {
+    ended = "did not end within " + util::format_duration_ms(grace.count()) + " (provider.stop_grace_s) and was killed";
+  } else if (ran.signal != 0) {
+    ended = "ended by signal " + std::to_string(ran.signal);
+  } else {
+    ended = "exited with " + std::to_string(ran.exit_code);
+  }
+  return util::stopped_by_signal("while " + what + " ran: the signal was passed on to it, and it " + ended +
+                                 "; the pool is whatever it left, and a re-run of its idempotent create completes it");
+}
+
+}  // namespace
+
+Result<util::Json> ExecProvider::run(const std::string& operation, util::Json request, bool stoppable) {
   util::add_string(request.get(), "service", settings_.service);
   util::CommandRequest command;
   command.argv = settings_.command;
   command.argv.push_back(operation);
   command.input = util::print_json(request.get(), true);
   command.timeout = settings_.timeout;
+  if (stoppable) {
+    command.stop_signal = settings_.stop_signal;
+    command.stop_grace = settings_.stop_grace;
+  }
   const std::string what =
       "the exec provider's '" + operation + "' (" + util::shell_quote(settings_.command.front()) + ")";
   auto ran = util::run_command(command);
   if (!ran) return ran.error().context(what);
+  // Passed the stop and still finished with an answer: the work is done, and the caller stops
+  // at its next safe point.
+  if (ran->passed_on_signal != 0 && (ran->exit_code != 0 || ran->killed_after_grace)) {
+    return stopped_command(what, *ran, settings_.stop_grace);
+  }
   if (ran->exit_code != 0) {
     return Error{ErrorKind::unavailable, what +
                                              (ran->signal != 0 ? " was killed by signal " + std::to_string(ran->signal)
@@ -138,7 +167,7 @@ Result<Pool> ExecProvider::create_pool(const PoolSpec& spec) {
   util::add_string(request.get(), "label", spec.meta.label);
   util::add_number(request.get(), "size", spec.size);
   cJSON_AddItemToObject(request.get(), "metadata", metadata_json(spec.meta).release());
-  auto answer = run("create", std::move(request));
+  auto answer = run("create", std::move(request), true);
   if (!answer) return answer.error();
   return pool_from_exec_json(cJSON_GetObjectItemCaseSensitive(answer->get(), "pool"),
                              "the exec provider's 'create' answer");

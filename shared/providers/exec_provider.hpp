@@ -6,6 +6,7 @@
 // operator. docs/exec-provider.md is the protocol; pipeline-configs/exec-example/ a working one.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,13 @@ struct ExecProviderSettings {
   std::chrono::milliseconds timeout{600000};
   bool supports_power = false;
   bool supports_archive = false;  // the command has the `archive` and `restore` verbs
+  // While `create` runs: the signal that asked Phoenix to stop, or 0 (util::interrupt_signal).
+  // It is passed on to the command's process group, which has `stop_grace` to end before it is
+  // killed; the create then ends with ErrorCode::interrupted unless the command still answered
+  // a whole pool. The other verbs run to their end (bounded by `timeout`): they run where a
+  // command that stopped would leave half a change (destroy, archive, power-off) or are short.
+  std::function<int()> stop_signal;
+  std::chrono::milliseconds stop_grace{10000};
 };
 
 class ExecProvider final : public Provider {
@@ -44,7 +52,8 @@ class ExecProvider final : public Provider {
 
  private:
   // Runs one operation: `request` gets "service" added; the answer must be a JSON object.
-  Result<util::Json> run(const std::string& operation, util::Json request);
+  // With `stoppable`, a stop request is passed on to the command (ExecProviderSettings).
+  Result<util::Json> run(const std::string& operation, util::Json request, bool stoppable = false);
 
   ExecProviderSettings settings_;
 };

@@ -351,6 +351,40 @@ ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
 
 }  // namespace
 
+namespace {
+
+// The stop request of run_command: passes the signal on to the command's process group once,
+// and says when the command's grace is over.
+class StopForwarder {
+ public:
+  StopForwarder(const CommandRequest& request, pid_t group) : request_(request), group_(group) {}
+
+  // Passes a newly requested stop on; true once the command outlived its grace.
+  bool grace_over(CommandResult& result) {
+    if (!request_.stop_signal) return false;
+    if (result.passed_on_signal == 0) {
+      const int signal = request_.stop_signal();
+      if (signal == 0) return false;
+      ::kill(-group_, signal);
+      result.passed_on_signal = signal;
+      grace_end_ = SteadyClock::now() + request_.stop_grace;
+    }
+    return SteadyClock::now() >= grace_end_;
+  }
+
+  // How long one wait for output may block: short while a stop may come.
+  int poll_ms(std::chrono::milliseconds remaining) const {
+    return static_cast<int>(std::min<std::int64_t>(remaining.count(), request_.stop_signal ? 100 : 1000));
+  }
+
+ private:
+  const CommandRequest& request_;
+  pid_t group_;
+  SteadyClock::time_point grace_end_{};
+};
+
+}  // namespace
+
 Result<CommandResult> run_command(const CommandRequest& request) {
   if (request.argv.empty()) return Error{ErrorKind::invalid, "empty command"};
   auto input_pipe = make_pipe(request.argv);
@@ -392,6 +426,7 @@ Result<CommandResult> run_command(const CommandRequest& request) {
   if (request.input.empty()) input.reset();
   CommandResult result;
   bool timed_out = false;
+  StopForwarder stop(request, pid);
   const auto deadline = SteadyClock::now() + request.timeout;
   while (output) {
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
@@ -399,11 +434,15 @@ Result<CommandResult> run_command(const CommandRequest& request) {
       timed_out = true;
       break;
     }
+    if (stop.grace_over(result)) {
+      result.killed_after_grace = true;
+      break;
+    }
     pollfd fds[2];
     nfds_t count = 0;
     fds[count++] = {output.get(), POLLIN, 0};
     if (input) fds[count++] = {input.get(), POLLOUT, 0};
-    const int ready = ::poll(fds, count, static_cast<int>(std::min<std::int64_t>(remaining.count(), 1000)));
+    const int ready = ::poll(fds, count, stop.poll_ms(remaining));
     if (ready < 0 && errno != EINTR) break;
     if (ready <= 0) continue;
     if (fds[0].revents != 0) {
@@ -428,18 +467,21 @@ Result<CommandResult> run_command(const CommandRequest& request) {
   }
   input.reset();
   output.reset();
-  if (timed_out) ::kill(-pid, SIGKILL);
+  if (timed_out || result.killed_after_grace) ::kill(-pid, SIGKILL);
 
   int status = 0;
   while (true) {
-    if (!timed_out) {
+    if (!timed_out && !result.killed_after_grace) {
       const auto remaining = deadline - SteadyClock::now();
       if (remaining <= std::chrono::milliseconds(0)) {
         timed_out = true;
         ::kill(-pid, SIGKILL);
+      } else if (stop.grace_over(result)) {
+        result.killed_after_grace = true;
+        ::kill(-pid, SIGKILL);
       }
     }
-    const pid_t waited = ::waitpid(pid, &status, timed_out ? 0 : WNOHANG);
+    const pid_t waited = ::waitpid(pid, &status, timed_out || result.killed_after_grace ? 0 : WNOHANG);
     if (waited == pid) break;
     if (waited < 0 && errno != EINTR) break;
     if (waited == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));

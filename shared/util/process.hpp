@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +91,13 @@ struct CommandRequest {
   // Output beyond this many bytes is read (so the command is never blocked on a full pipe)
   // and dropped; `output_truncated` says so. Bounds the memory a chatty command can take.
   std::size_t max_output = 64 * 1024 * 1024;
+  // Asked at least every 100 ms while the command runs: the signal that asked this program to
+  // stop (SIGINT, SIGTERM, SIGHUP; util::interrupt_signal), or 0. The command runs in its own
+  // process group, out of reach of a terminal's Ctrl-C and of a CI agent's signal to ours, so
+  // the signal is passed on to that group once; the command then has `stop_grace` to end
+  // before the group is killed (SIGKILL). Nothing: the command runs to its end or its timeout.
+  std::function<int()> stop_signal;
+  std::chrono::milliseconds stop_grace{10000};
 };
 
 struct CommandResult {
@@ -97,10 +105,14 @@ struct CommandResult {
   int signal = 0;
   std::string output;  // stdout (and stderr when captured), at most max_output bytes
   bool output_truncated = false;
+  int passed_on_signal = 0;         // the stop signal passed on to the command, or 0
+  bool killed_after_grace = false;  // it did not end within stop_grace and was killed
 };
 
 // Runs a command to completion. A command that cannot start is `unavailable`; one that
-// outlives its timeout is killed (with its process group) and reported as `timeout`.
+// outlives its timeout is killed (with its process group) and reported as `timeout`. One that
+// was passed a stop signal (CommandRequest::stop_signal) is reported as it ended, with
+// `passed_on_signal` set.
 Result<CommandResult> run_command(const CommandRequest& request);
 
 }  // namespace phoenix::util

@@ -295,22 +295,6 @@ TEST_CASE("two creates of the same label at once: one set of servers, no process
 
 namespace {
 
-// The pid of the running create-pipeline whose arguments name `config`, or 0.
-pid_t create_pipeline_using(const std::string& config) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const auto pid = util::parse_int(entry.path().filename().string());
-    if (!pid) continue;
-    const auto cmdline = util::read_file(entry.path() / "cmdline");
-    if (!cmdline) continue;
-    const auto argv = util::split(*cmdline, '\0');
-    const std::string suffix = "/create-pipeline";
-    const bool tool = !argv.empty() && argv[0].size() >= suffix.size() &&
-                      argv[0].compare(argv[0].size() - suffix.size(), suffix.size(), suffix) == 0;
-    if (tool && std::find(argv.begin(), argv.end(), config) != argv.end()) return static_cast<pid_t>(*pid);
-  }
-  return 0;
-}
-
 // Makes the sample app at `address` good again (POST /admin/recover on its own address).
 void recover_release(const std::string& address) {
   http::CurlHttpClient client;
@@ -357,7 +341,7 @@ TEST_CASE("SIGHUP during the smoke test of 'create-pipeline run': exit 129, verd
     if (!smoke_testing) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const pid_t pid = create_pipeline_using(config);
+  const pid_t pid = running_tool("create-pipeline", config);
   if (pid > 0) ::kill(pid, SIGHUP);
   run.join();
   REQUIRE(smoke_testing);
@@ -395,4 +379,70 @@ TEST_CASE("SIGHUP during the smoke test of 'create-pipeline run': exit 129, verd
   const auto deleted = run_tool("create-pipeline", {"delete", "--label", "1", "--config", config});
   INFO(deleted.err);
   CHECK(deleted.exit_code == 0);
+}
+
+// 'create-pipeline rebuild' stops like create while the new pool's servers start: SIGTERM is
+// exit 143 with one line naming the command that finishes it, with the label the rebuild chose
+// (a rebuild without --label would choose the next free one and start a second pool). That
+// command completes the same pool and smoke-tests it.
+TEST_CASE("SIGTERM while a rebuild's servers start: exit 143, the named command completes that pool",
+          "[e2e][create][interrupt][rebuild]") {
+  InterruptRig rig;
+  const auto created = run_tool("create-pipeline", rig.create());
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  const auto rebuilt_record = rig.dir.path() / "state" / "web" / "pools" / "1.r1" / "pool.json";
+
+  ToolResult stopped;
+  std::thread rebuild([&] {
+    stopped = run_tool("create-pipeline", {"rebuild", "--from", "1", "--config", rig.config});
+  });
+  bool all_recorded = false;
+  for (int i = 0; i < 2000 && !all_recorded; ++i) {
+    if (const auto text = util::read_file(rebuilt_record)) {
+      const auto record = util::parse_json(*text, "pool.json");
+      int started = 0;
+      const cJSON* server = nullptr;
+      if (record) {
+        cJSON_ArrayForEach(server, cJSON_GetObjectItem(record->get(), "servers")) {
+          started += util::json_number(server, "pid").value_or(0) > 0;
+        }
+      }
+      all_recorded = started == 3;
+    }
+    if (!all_recorded) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the release takes 2 s to listen
+  const pid_t pid = running_tool("create-pipeline", rig.config);
+  if (pid > 0) ::kill(pid, SIGTERM);
+  rebuild.join();
+  REQUIRE(all_recorded);
+  REQUIRE(pid > 0);
+  INFO(stopped.err);
+  CHECK(stopped.exit_code == 143);
+  CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGTERM while 3 servers of pool 1.r1 were starting"));
+  CHECK_THAT(stopped.err, Catch::Contains("; 'create-pipeline rebuild --from 1 --label 1.r1' finishes it"));
+  std::size_t error_lines = 0;
+  for (const auto& line : util::split_lines(stopped.err)) error_lines += line.find("error:") != std::string::npos;
+  CHECK(error_lines == 1);
+
+  const auto finished =
+      run_tool("create-pipeline", {"rebuild", "--from", "1", "--label", "1.r1", "--config", rig.config});
+  INFO(finished.err);
+  CHECK(finished.exit_code == 0);
+  CHECK_THAT(finished.err, Catch::Contains("resuming the interrupted creation of pool 1.r1"));
+  CHECK_THAT(finished.out, Catch::Contains("smoke test passed for pool 1.r1"));
+  const auto listing =
+      parse_output(run_tool("create-pipeline", {"list", "--output", "json", "--config", rig.config}).out);
+  std::set<std::string> labels;
+  const cJSON* pool = nullptr;
+  cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
+    labels.insert(util::json_string(pool, "label").value_or(""));
+  }
+  CHECK(labels == std::set<std::string>{"1", "1.r1"});
+  for (const char* label : {"1.r1", "1"}) {
+    const auto deleted = run_tool("create-pipeline", {"delete", "--label", label, "--force", "--config", rig.config});
+    INFO(deleted.err);
+    CHECK(deleted.exit_code == 0);
+  }
 }

@@ -1,7 +1,10 @@
 // The exec provider with the shipped example (pipeline-configs/exec-example/pool.py), driven
 // through the real binaries against a real HAProxy; and the protocol's failure modes.
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
+#include <optional>
 #include <thread>
 
 #include "shared/util/files.hpp"
@@ -125,4 +128,98 @@ TEST_CASE("exec commands that fail, lie or hang are one clear line and exit 4", 
   const auto config = write_exec_config(dir.path(), haproxy, {cases[0].script}, "case.json");
   CHECK_THAT(run_tool("create-pipeline", {"list", "--config", config.string()}).err,
              Catch::Contains("terraform: quota exceeded"));
+}
+
+namespace {
+
+// Whether process `pid` is gone (or only a zombie waiting to be reaped).
+bool process_gone(pid_t pid) {
+  const auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  const auto close = stat->rfind(')');
+  return close == std::string::npos || stat->substr(close + 2, 1) == "Z";
+}
+
+}  // namespace
+
+// A CI job cancelled (SIGTERM) while the operator's create script works (here: sleeps, as a
+// terraform apply would): the signal is passed on to the script's process group, which gets
+// provider.stop_grace_s to end, then is killed; the create ends at once with exit 143 and one
+// line naming the command that finishes it, nothing of the script is left running, no lock is
+// left, and that command (the script's create is idempotent) completes the pool.
+TEST_CASE("SIGTERM while the exec provider's create runs: passed on to the script, bounded, re-run completes",
+          "[e2e][exec][interrupt]") {
+  struct Case {
+    std::string name;
+    std::string before_sleep;  // shell commands before the script sleeps
+    std::string ended;         // how the error line says the script ended
+  };
+  const std::vector<Case> cases = {
+      {"ends on the signal", "", "the signal was passed on to it, and it ended by signal 15"},
+      {"ignores the signal", "trap '' TERM",
+       "the signal was passed on to it, and it did not end within 1.00 s (provider.stop_grace_s) and was killed"},
+  };
+  for (const auto& script_case : cases) {
+    INFO(script_case.name);
+    TempDir dir;
+    Haproxy haproxy(dir.path());
+    const auto marker = dir.path() / "interrupted-once";
+    const auto sleeper = dir.path() / "sleep.pid";
+    std::string example;
+    for (const auto& part : example_command(dir.path())) example += " " + util::shell_quote(part);
+    const auto script = dir.path() / "slow-create.sh";
+    REQUIRE(util::write_file_atomic(script,
+                                    "#!/bin/sh\n"
+                                    "for operation; do :; done\n"
+                                    "if [ \"$operation\" = create ] && [ ! -e " +
+                                        marker.string() + " ]; then\n  touch " + marker.string() + "\n  " +
+                                        script_case.before_sleep + "\n  sleep 30 &\n  echo $! > " + sleeper.string() +
+                                        "\n  wait $!\nfi\nexec" + example + " \"$@\"\n",
+                                    0755)
+                .ok());
+    auto text = *util::read_file(write_exec_config(dir.path(), haproxy, {script.string()}));
+    text.replace(text.find("\"timeout_s\": 60"), 15, "\"timeout_s\": 60, \"stop_grace_s\": 1");
+    const auto config = (dir.path() / "slow-exec.json").string();
+    REQUIRE(util::write_file_atomic(config, text).ok());
+
+    ToolResult stopped;
+    std::thread create([&] {
+      stopped = run_tool("create-pipeline", {"create", "--label", "1", "--revision", "r1", "--config", config});
+    });
+    std::optional<long long> sleep_pid;
+    for (int i = 0; i < 2000 && !sleep_pid; ++i) {
+      if (const auto pid = util::read_file(sleeper)) sleep_pid = util::parse_int(util::trim(*pid));
+      if (!sleep_pid) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    const pid_t pid = running_tool("create-pipeline", config);
+    const auto signalled = std::chrono::steady_clock::now();
+    if (pid > 0) ::kill(pid, SIGTERM);
+    create.join();
+    const auto took = std::chrono::steady_clock::now() - signalled;
+    INFO(stopped.err);
+    REQUIRE(sleep_pid);
+    REQUIRE(pid > 0);
+    CHECK(stopped.exit_code == 143);
+    CHECK(took < std::chrono::seconds(5));  // the script sleeps 30 s
+    CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGTERM while the exec provider's 'create' (" +
+                                            util::shell_quote(script.string()) + ") ran: " + script_case.ended));
+    CHECK_THAT(stopped.err, Catch::Contains("; 'create-pipeline create --label 1 --revision r1' finishes it"));
+    std::size_t error_lines = 0;
+    for (const auto& line : util::split_lines(stopped.err)) error_lines += line.find("error:") != std::string::npos;
+    CHECK(error_lines == 1);
+    CHECK(process_gone(static_cast<pid_t>(*sleep_pid)));
+    CHECK_FALSE(fs::exists(dir.path() / "state" / "web" / "deploy.lock"));
+
+    const auto finished =
+        run_tool("create-pipeline", {"create", "--label", "1", "--revision", "r1", "--config", config});
+    INFO(finished.err);
+    CHECK(finished.exit_code == 0);
+    const auto listing =
+        parse_output(run_tool("create-pipeline", {"list", "--output", "json", "--config", config}).out);
+    const cJSON* pool = cJSON_GetArrayItem(cJSON_GetObjectItem(listing.get(), "pools"), 0);
+    REQUIRE(pool != nullptr);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(pool, "complete")));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(pool, "servers")) == 2);
+    CHECK(run_tool("create-pipeline", {"delete", "--label", "1", "--config", config}).exit_code == 0);
+  }
 }

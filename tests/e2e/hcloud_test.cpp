@@ -1,6 +1,8 @@
 // The whole loop against the Hetzner Cloud contract fake: real binaries, real HTTP, real server
 // processes behind a load balancer that really forwards traffic; plus the API's faults.
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -262,4 +264,76 @@ TEST_CASE("creating a pool sends its requests at once", "[e2e][hcloud][concurren
   const auto stats = fake.stats();
   // All ten POSTs were at the fake together (its wall time is a benchmark, not a test).
   CHECK(util::json_number(stats.get(), "max_in_flight").value_or(0) >= 10);
+}
+
+namespace {
+
+std::size_t servers_at(HcloudFake& fake) {
+  return static_cast<std::size_t>(
+      cJSON_GetArraySize(cJSON_GetObjectItem(fake.api("GET", "/servers").get(), "servers")));
+}
+
+}  // namespace
+
+// A cancelled CI job (SIGTERM) while Hetzner Cloud still starts the servers of a create: the
+// wait ends at its next poll, long before the actions finish, with exit 143 and one line that
+// names the servers that exist and the command that finishes the work. No lock is left, and
+// that command, run at once (the servers still starting), waits for them instead of creating
+// more, and leaves a complete pool that passes its smoke test.
+TEST_CASE("SIGTERM while Hetzner starts a create's servers: exit 143 at the next poll, the re-run completes it",
+          "[e2e][hcloud][interrupt]") {
+  TempDir dir;
+  HcloudFake::Options slow;
+  slow.action_ms = 8000;  // how long create_server runs: the create spends its time waiting
+  HcloudFake fake(dir.path(), slow);
+  fake.create_load_balancer("web-lb");
+  const auto config = write_hcloud_config(dir.path(), fake, {}).string();
+  const std::vector<std::string> env = {"HCLOUD_TOKEN=" + fake.token()};
+
+  ToolResult stopped;
+  std::thread create([&] {
+    stopped = run_tool("create-pipeline", {"create", "--label", "1", "--revision", "r1", "--config", config}, env);
+  });
+  bool requested = false;
+  for (int i = 0; i < 1000 && !requested; ++i) {
+    requested = servers_at(fake) == 3;
+    if (!requested) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // into the wait for the actions
+  const pid_t pid = running_tool("create-pipeline", config);
+  const auto signalled = std::chrono::steady_clock::now();
+  if (pid > 0) ::kill(pid, SIGTERM);
+  create.join();
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  REQUIRE(requested);
+  REQUIRE(pid > 0);
+  INFO(stopped.err);
+  CHECK(stopped.exit_code == 143);
+  CHECK(took < std::chrono::milliseconds(4000));  // the actions run 8 s; a poll is at most 2 s apart
+  CHECK_THAT(stopped.err, Catch::Contains("stopped by SIGTERM while the servers of pool 1 were starting at Hetzner "
+                                          "Cloud: 3 of 3 exist (web-1-1 (id "));
+  CHECK_THAT(stopped.err, Catch::Contains("web-1-3 (id "));
+  CHECK_THAT(stopped.err,
+             Catch::Contains("the pool is not complete; 'create-pipeline create --label 1 --revision r1' finishes it"));
+  std::size_t error_lines = 0;
+  for (const auto& line : util::split_lines(stopped.err)) error_lines += line.find("error:") != std::string::npos;
+  CHECK(error_lines == 1);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(fake.api("GET", "/placement_groups?name=phoenix-lock-web").get(),
+                                               "placement_groups")) == 0);
+
+  const auto finished =
+      run_tool("create-pipeline", {"create", "--label", "1", "--revision", "r1", "--config", config}, env);
+  INFO(finished.err);
+  CHECK(finished.exit_code == 0);
+  CHECK_THAT(finished.err, Catch::Contains("resuming the interrupted creation of pool 1: 3 servers it requested are "
+                                           "still starting"));
+  CHECK(servers_at(fake) == 3);
+  const auto listing =
+      parse_output(run_tool("create-pipeline", {"list", "--output", "json", "--config", config}, env).out);
+  const cJSON* pool = cJSON_GetArrayItem(cJSON_GetObjectItem(listing.get(), "pools"), 0);
+  REQUIRE(pool != nullptr);
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(pool, "complete")));
+  const auto smoke = run_tool("create-pipeline", {"smoke-test", "--label", "1", "--config", config}, env);
+  INFO(smoke.err);
+  CHECK(smoke.exit_code == 0);
 }

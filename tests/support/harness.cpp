@@ -293,6 +293,21 @@ void create_pools_1_and_2(const std::string& config, ThenDeploy then, const std:
   if (then == ThenDeploy::pool_1) run_for_setup("deploy-pipeline", "deploy", "1", config, environment);
 }
 
+pid_t running_tool(const std::string& tool, const std::string& argument) {
+  const std::string suffix = "/" + tool;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const auto pid = util::parse_int(entry.path().filename().string());
+    if (!pid) continue;
+    const auto cmdline = util::read_file(entry.path() / "cmdline");
+    if (!cmdline) continue;
+    const auto argv = util::split(*cmdline, '\0');
+    const bool is_tool = !argv.empty() && argv[0].size() >= suffix.size() &&
+                         argv[0].compare(argv[0].size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (is_tool && std::find(argv.begin(), argv.end(), argument) != argv.end()) return static_cast<pid_t>(*pid);
+  }
+  return 0;
+}
+
 ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
                        const std::vector<std::string>& arguments, const std::vector<std::string>& environment,
                        std::chrono::milliseconds timeout) {

@@ -149,6 +149,10 @@ ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string
                        const std::vector<std::string>& arguments, const std::vector<std::string>& environment = {},
                        std::chrono::milliseconds timeout = std::chrono::minutes(1));
 
+// The pid of a running build/bin/<tool> whose arguments include `argument` (a test's own
+// config file names its run), or 0. What a test signals while run_tool waits in another thread.
+pid_t running_tool(const std::string& tool, const std::string& argument);
+
 // What create_pools_1_and_2 does once it creates pools 1 and 2 (in that order).
 enum class ThenDeploy {
   nothing,       // create 1, create 2

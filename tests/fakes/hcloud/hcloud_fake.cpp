@@ -10,11 +10,11 @@
 //
 // What it models: servers (create with labels and user_data, from a system image by name or
 // from a snapshot by id; list with label selectors and pagination, update labels, delete, power
-// off/on), server types with their disks (a server type whose disk is smaller than a snapshot's
-// is refused), snapshot images (create_image, an action that runs --image-ms like the real,
-// asynchronous one, with the image "creating" until it finishes; list by type, status and label
-// selector; update labels; delete), the pricing endpoint (server types per location, snapshot
-// storage per GB), actions that finish after --action-ms (a server created from a snapshot:
+// off/on, their actions by status), server types with their disks (a server type whose disk is smaller than a
+// snapshot's is refused), snapshot images (create_image, an action that runs --image-ms like the real, asynchronous
+// one, with the image "creating" until it finishes; list by type, status and label selector; update labels; delete),
+// the pricing endpoint (server types per location, snapshot storage per GB), actions that finish after --action-ms (a
+// server created from a snapshot:
 // --restore-ms), 423 locked for a server action while another action on that server runs,
 // load balancers and their server targets with per-target health_status, placement groups,
 // bearer-token auth, RateLimit-* headers, and API errors in the documented shape.
@@ -232,6 +232,8 @@ class World : public std::enable_shared_from_this<World> {
 
   Response servers(const Request& request, const std::vector<std::string>& path);
   Response actions(const Request& request, const std::vector<std::string>& path);
+  // GET /servers/{id}/actions, /images/{id}/actions: the actions on one resource, ?status=.
+  Response resource_actions(const Request& request, long long id, const std::string& type);
   Response load_balancers(const Request& request, const std::vector<std::string>& path);
   Response placement_groups(const Request& request, const std::vector<std::string>& path);
   Response images(const Request& request, const std::vector<std::string>& path);
@@ -529,6 +531,8 @@ Response World::servers(const Request& request, const std::vector<std::string>& 
     cJSON_AddItemToObject(response.get(), "action", action_json(action).release());
     return json(200, response);
   }
+  if (path.size() == 3 && path[2] == "actions" && request.method == "GET")
+    return resource_actions(request, *id, "server");
   if (path.size() == 4 && path[2] == "actions" && request.method == "POST") {
     const long long server_id = *id;
     if (server_locked(server_id)) return error(423, "locked", "another action on this server is still running");
@@ -722,19 +726,25 @@ Response World::images(const Request& request, const std::vector<std::string>& p
     response.status = 204;
     return response;
   }
-  if (path.size() == 3 && path[2] == "actions" && request.method == "GET") {
-    const auto status = request.get_param_value("status");
-    std::vector<util::Json> items;
-    for (const auto& [action_id, action] : actions_) {
-      const bool concerns = std::any_of(action.resources.begin(), action.resources.end(), [&](const auto& resource) {
-        return resource.first == *id && resource.second == "image";
-      });
-      const auto json_status = !action.done ? "running" : action.error.empty() ? "success" : "error";
-      if (concerns && (status.empty() || status == json_status)) items.push_back(action_json(action));
-    }
-    return list("actions", std::move(items), request);
-  }
+  if (path.size() == 3 && path[2] == "actions" && request.method == "GET")
+    return resource_actions(request, *id, "image");
   return error(404, "not_found", "no such route");
+}
+
+Response World::resource_actions(const Request& request, long long id, const std::string& type) {
+  const auto status = request.get_param_value("status");
+  if (!status.empty() && status != "running" && status != "success" && status != "error") {
+    return error(400, "invalid_input", "status must be running, success or error");
+  }
+  std::vector<util::Json> items;
+  for (const auto& [action_id, action] : actions_) {
+    const bool concerns = std::any_of(action.resources.begin(), action.resources.end(), [&](const auto& resource) {
+      return resource.first == id && resource.second == type;
+    });
+    const auto json_status = !action.done ? "running" : action.error.empty() ? "success" : "error";
+    if (concerns && (status.empty() || status == json_status)) items.push_back(action_json(action));
+  }
+  return list("actions", std::move(items), request);
 }
 
 Response World::pricing() {

@@ -495,3 +495,22 @@ TEST_CASE("malformed etcd endpoints, Hetzner endpoints and smoke check paths are
                Catch::Contains("smoke_test.checks[0].path: '" + path + "' is not a valid URL path: " + problem));
   }
 }
+
+TEST_CASE("the exec provider's stop grace: 10 s unless stop_grace_s says otherwise (1-600)", "[config][exec]") {
+  const std::string exec =
+      replaced(kValid,
+               R"("type": "local", "state_dir": ".phoenix", "artifact": "build/bin/phoenix-sample-app",
+                "command": ["{artifact}", "--listen", "{host}:{port}", "--release", "{label}"])",
+               R"("type": "exec", "command": ["/srv/infra/pool"])");
+  auto defaulted = parse_config(exec, "/srv/web.json");
+  REQUIRE(defaulted.ok());
+  CHECK(std::get<config::ExecProviderConfig>(defaulted->provider).stop_grace == std::chrono::seconds(10));
+  auto given = parse_config(replaced(exec, R"(["/srv/infra/pool"])", R"(["/srv/infra/pool"], "stop_grace_s": 45)"),
+                            "/srv/web.json");
+  REQUIRE(given.ok());
+  CHECK(std::get<config::ExecProviderConfig>(given->provider).stop_grace == std::chrono::seconds(45));
+  CHECK_THAT(error_of(replaced(exec, R"(["/srv/infra/pool"])", R"(["/srv/infra/pool"], "stop_grace_s": 0)")),
+             Catch::Contains("provider.stop_grace_s"));
+  CHECK_THAT(error_of(replaced(exec, R"(["/srv/infra/pool"])", R"(["/srv/infra/pool"], "stop_grace_s": 601)")),
+             Catch::Contains("provider.stop_grace_s"));
+}

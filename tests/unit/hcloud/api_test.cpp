@@ -183,6 +183,32 @@ TEST_CASE("actions that never finish time out", "[hcloud-api]") {
   CHECK(rig.clock.slept() <= std::chrono::seconds(10));
 }
 
+// A SIGTERM while a create waits for its servers: the wait ends after the poll that found the
+// actions still running, not when they finish (or time out) minutes later.
+TEST_CASE("a stop request ends the wait for actions at its next poll", "[hcloud-api]") {
+  ApiRig rig;
+  int polls = 0;
+  FakeHttpClient http([&](const HttpRequest&) -> Result<HttpResponse> {
+    ++polls;
+    return answer(200, R"({"actions": [{"id": 1, "status": "running"}, {"id": 2, "status": "running"}]})");
+  });
+  phoenix::hcloud::Api api(http, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
+  const auto status =
+      api.wait_for_actions({1, 2}, std::chrono::minutes(10), "creating pool 1", [&polls] { return polls >= 2; });
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().is(ErrorCode::interrupted));
+  CHECK_THAT(status.error().message, Catch::Contains("while creating pool 1 (2 actions still running"));
+  CHECK(polls == 2);
+  CHECK(rig.clock.slept() < std::chrono::seconds(5));
+
+  // Actions that are done by the poll that sees the stop finish the wait: nothing is cut short.
+  FakeHttpClient done([](const HttpRequest&) -> Result<HttpResponse> {
+    return answer(200, R"({"actions": [{"id": 1, "status": "success"}]})");
+  });
+  phoenix::hcloud::Api done_api(done, rig.clock, rig.reporter, "https://api.example/v1", "t", rig.policy);
+  CHECK(done_api.wait_for_actions({1}, std::chrono::minutes(10), "creating pool 2", [] { return true; }).ok());
+}
+
 TEST_CASE("refusals carry the error codes callers branch on", "[hcloud-api]") {
   ApiRig rig;
   rig.script = {answer(409, api_error("uniqueness_error"))};

@@ -72,6 +72,42 @@ TEST_CASE("a command that does not exist is unavailable; one that hangs is stopp
   CHECK(timed_out.error().kind == ErrorKind::timeout);
 }
 
+// The stop request reaches a command in its own process group: passed on once, then SIGKILL
+// after the grace for a command that ignores it; a command that handles it ends as it chooses.
+TEST_CASE("a stop request is passed on to the command's process group, then bounded by the grace", "[process]") {
+  int asked = 0;
+  CommandRequest request;
+  request.stop_signal = [&asked] { return ++asked >= 3 ? SIGTERM : 0; };
+  request.stop_grace = std::chrono::milliseconds(300);
+  request.timeout = std::chrono::seconds(30);
+
+  request.argv = {"sh", "-c", "trap 'echo stopping; exit 7' TERM; sleep 30 & wait"};
+  const auto started = std::chrono::steady_clock::now();
+  auto handled = run_command(request);
+  REQUIRE(handled.ok());
+  CHECK(handled->passed_on_signal == SIGTERM);
+  CHECK_FALSE(handled->killed_after_grace);
+  CHECK(handled->exit_code == 7);
+  CHECK(handled->output == "stopping\n");
+
+  asked = 0;
+  request.argv = {"sh", "-c", "trap '' TERM; sleep 30"};
+  auto ignored = run_command(request);
+  REQUIRE(ignored.ok());
+  CHECK(ignored->passed_on_signal == SIGTERM);
+  CHECK(ignored->killed_after_grace);
+  CHECK(ignored->signal == SIGKILL);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+
+  // Without a stop request the command runs to its end.
+  request.stop_signal = [] { return 0; };
+  request.argv = {"sh", "-c", "sleep 0.3; echo done"};
+  auto whole = run_command(request);
+  REQUIRE(whole.ok());
+  CHECK(whole->passed_on_signal == 0);
+  CHECK(whole->output == "done\n");
+}
+
 TEST_CASE("detached processes are tracked by pid and start time, and stopped", "[process]") {
   phoenix::testing::TempDir dir;
   auto started = spawn_detached({{"sleep", "30"}, dir.path(), dir.path() / "log"});
