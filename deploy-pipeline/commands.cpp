@@ -1,6 +1,7 @@
 #include "deploy-pipeline/commands.hpp"
 
 #include "shared/ci/ci_config.hpp"
+#include "shared/cli/state_directory.hpp"
 #include "shared/core/label.hpp"
 #include "shared/core/recovery_summary.hpp"
 #include "shared/core/render.hpp"
@@ -161,6 +162,8 @@ Status run_status(CommandContext& context) {
   if (!services) return services.error();
   auto report = ops::status(**services);
   if (!report) return report.error();
+  // Every switch starts by writing there: a directory that refuses writes is a problem now.
+  if (auto problem = cli::state_directory_problem((*services)->config)) report->problems.push_back(std::move(*problem));
   context.print(context.global().output == cli::OutputFormat::json ? render_status_json(*report)
                                                                    : render_status_table(*report));
   if (!report->problems.empty()) {
