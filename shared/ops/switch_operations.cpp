@@ -925,8 +925,9 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   const auto [to, force] = rollback_to(services, observation, options);
   PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
-  services.reporter.step("rolling back from pool " + (choice.from.empty() ? std::string("(none)") : choice.from) +
-                         " to pool " + choice.target);
+  // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
+  services.reporter.step(choice.from.empty() ? "pool " + choice.target + " is live already; nothing to roll back from"
+                                             : "rolling back from pool " + choice.from + " to pool " + choice.target);
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
   PHX_TRY(check_rollback_target(observation, choice.target, force));
   // A stop asked for before anything changed (possible where the caller made the command
