@@ -277,6 +277,14 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
   if (pending && pending->has_value() && (*pending)->target == job.request.target) {
     result.history_warning =
         record_switch(services, job, (*pending)->from, HistoryResult::succeeded, elapsed_ms, job.reason);
+  } else if (const auto last = services.state.last_switch();
+             last && last->has_value() && (*last)->label != job.request.target) {
+    // History names another pool as made live: a switch whose record could not be written (a
+    // full disk), or a change by hand. This run records what the balancer shows, as status
+    // advises ("'deploy --label <routed>' records it").
+    result.history_warning =
+        record_switch(services, job, {(*last)->label}, HistoryResult::succeeded, elapsed_ms,
+                      job.reason.empty() ? "recorded: history named pool " + (*last)->label : job.reason);
   }
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   return finished(std::move(result));
