@@ -9,6 +9,7 @@
 #include "shared/util/files.hpp"
 #include "shared/util/interrupt.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/writable.hpp"
 
 namespace phoenix::create_pipeline {
 
@@ -31,6 +32,50 @@ std::string servers_table(const Pool& pool) {
   std::vector<std::vector<std::string>> rows = {{"SERVER", "ADDRESS", "STATE"}};
   for (const auto& server : pool.servers) rows.push_back({server.id, server.address(), to_string(server.state)});
   return render_table(rows);
+}
+
+// The directory --junit's file will be written in, or the nearest one of its ancestors that
+// exists: the directories missing between them are created when the report is written (a CI
+// workspace starts without reports/, and the shipped pipelines write reports/smoke.xml).
+std::filesystem::path nearest_existing_directory(const std::filesystem::path& file) {
+  std::filesystem::path directory = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  while (!std::filesystem::exists(directory, ec) && directory.has_relative_path()) {
+    directory = directory.has_parent_path() ? directory.parent_path() : std::filesystem::path(".");
+  }
+  return directory;
+}
+
+// --junit is checked before anything changes (exit 2): a report that cannot be written would
+// otherwise fail the stage after its pool was created and passed, leaving a run that cannot be
+// repeated. The file must not be a directory, and the directory it goes in (or the nearest
+// existing one above it) must accept a new file now (a probe file is created and removed).
+Status check_junit_option(const CommandContext& context) {
+  const auto path = context.args().text("junit");
+  if (!path) return {};
+  const std::filesystem::path file(*path);
+  const auto refuse = [&](const std::string& why) {
+    return Error{ErrorKind::invalid, "--junit " + util::shell_quote(*path) + ": " + why};
+  };
+  std::error_code ec;
+  if (file.filename().empty() || std::filesystem::is_directory(file, ec)) {
+    return refuse("it is a directory; name the report file in it, such as " +
+                  util::shell_quote((file / "smoke.xml").lexically_normal().string()));
+  }
+  const auto directory = nearest_existing_directory(file);
+  const auto probe = util::probe_writable_directory(directory);
+  switch (probe.obstacle) {
+    case util::WriteObstacle::none:
+      return {};
+    case util::WriteObstacle::missing:
+    case util::WriteObstacle::not_directory:
+      return refuse(directory.string() + " is not a directory");
+    case util::WriteObstacle::not_writable:
+    case util::WriteObstacle::full:
+    case util::WriteObstacle::other:
+      break;
+  }
+  return refuse("cannot write a file in " + directory.string() + " (" + probe.reason + ")");
 }
 
 Status write_junit(const CommandContext& context, const SmokeReport& report) {
@@ -153,6 +198,7 @@ Status run_rebuild(CommandContext& context) {
   PHX_TRY(validate_label(*from, "--from"));
   const auto label = context.args().text("label");
   if (label) PHX_TRY(validate_label(*label, "--label"));
+  PHX_TRY(check_junit_option(context));
   PHX_TRY_ASSIGN(auto services, context.services());
   PHX_TRY(services->http.usable());  // it smoke-tests what it creates: nothing created without HTTP
   std::optional<int> size;
@@ -191,6 +237,7 @@ Status run_create(CommandContext& context) {
 Status run_smoke_test(CommandContext& context) {
   auto label = context.label();
   if (!label) return label.error();
+  PHX_TRY(check_junit_option(context));
   auto services = context.services();
   if (!services) return services.error();
   const util::InterruptScope stoppable;
@@ -201,6 +248,7 @@ Status run_smoke_test(CommandContext& context) {
 Status run_run(CommandContext& context) {
   auto label = context.label();
   if (!label) return label.error();
+  PHX_TRY(check_junit_option(context));
   auto services = context.services();
   if (!services) return services.error();
   PHX_TRY((*services)->http.usable());  // it smoke-tests what it creates: nothing created without HTTP

@@ -1,6 +1,7 @@
 #include "deploy-pipeline/commands.hpp"
 
 #include "shared/ci/ci_config.hpp"
+#include "shared/cli/state_directory.hpp"
 #include "shared/core/label.hpp"
 #include "shared/core/recovery_summary.hpp"
 #include "shared/core/render.hpp"
@@ -98,6 +99,17 @@ Status run_deploy(CommandContext& context) {
   return {};
 }
 
+// A target that is not what the operator meant, taken from PHOENIX_ROLLBACK_TO (a variable
+// left over in a CI job), is a mystery unless the error says where it came from; GO_PIPELINE_LABEL
+// and PHOENIX_EXPECT_LIVE are named the same way by validate_label.
+Error naming_the_target_source(const Error& error, const cli::Arguments& args) {
+  const std::string origin = args.origin("to");
+  if (!args.text("to") || origin == "--to" || error.kind != ErrorKind::invalid) return error;
+  return Error{error.kind,
+               error.message + " (the pool to roll back to, '" + *args.text("to") + "', came from " + origin + ")",
+               error.code};
+}
+
 Status run_rollback(CommandContext& context) {
   const auto& args = context.args();
   ops::RollbackOptions options{.to = args.text("to"),
@@ -113,7 +125,7 @@ Status run_rollback(CommandContext& context) {
   auto services = context.services();
   if (!services) return services.error();
   auto result = ops::rollback(**services, options);
-  if (!result) return result.error();
+  if (!result) return naming_the_target_source(result.error(), args);
   context.print(switch_summary("rollback", *result));
   return {};
 }
@@ -161,6 +173,8 @@ Status run_status(CommandContext& context) {
   if (!services) return services.error();
   auto report = ops::status(**services);
   if (!report) return report.error();
+  // Every switch starts by writing there: a directory that refuses writes is a problem now.
+  if (auto problem = cli::state_directory_problem((*services)->config)) report->problems.push_back(std::move(*problem));
   context.print(context.global().output == cli::OutputFormat::json ? render_status_json(*report)
                                                                    : render_status_table(*report));
   if (!report->problems.empty()) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "shared/ci/ci_context.hpp"
+#include "shared/cli/state_directory.hpp"
 #include "shared/util/interrupt.hpp"
 #include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
@@ -188,7 +189,12 @@ int run_command(const Program& program, const Command& command, const std::vecto
   CommandContext context(global, to_arguments(command, values, environment), runtime);
   const Status status = command.run(context);
   if (status.ok()) return 0;
-  print_error(program.name, status.error().message);
+  // A command that failed while the state directory refuses writes (read-only, full) says so,
+  // with the key that sets it: its own error is often a bare errno line about one file there.
+  const config::Config* config = runtime.loaded_config();
+  print_error(program.name, config != nullptr && status.error().kind == ErrorKind::failed
+                                ? with_state_directory_advice(status.error().message, *config)
+                                : status.error().message);
   // Stopped by SIGINT, SIGTERM or SIGHUP at a safe point: the shell's convention, 128 + the signal.
   if (status.error().is(ErrorCode::interrupted) && util::interrupt_signal() != 0) return 128 + util::interrupt_signal();
   return exit_code_for(status.error().kind);

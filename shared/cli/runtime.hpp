@@ -51,6 +51,8 @@ class Runtime {
   // wires the provider, balancer and state store it names.
   Result<ops::Services*> services(const std::optional<std::string>& config_option);
   Result<ci::Credentials> ci_credentials(ci::System system) const;
+  // The configuration services() loaded and wired, or nothing before that (or when it failed).
+  const config::Config* loaded_config() const { return services_ ? &config_ : nullptr; }
 
  private:
   Status wire(config::Config config);

@@ -22,6 +22,9 @@ constexpr std::int64_t kMaxSeconds = 24 * 3600;
 // A service configuration is a few kilobytes; anything near this is not one.
 constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
 
+// What a service, backend or balancer name may be (they name files, HAProxy objects, labels).
+constexpr std::string_view kNameRule = "1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit";
+
 bool is_service_name(std::string_view name) {
   // The service names files, HAProxy objects and cloud labels: the label alphabet fits all.
   return validate_label(name, "service").ok();
@@ -29,6 +32,14 @@ bool is_service_name(std::string_view name) {
 
 fs::path config_path(const Config& config, const std::string& value) {
   return util::resolve_against(config.directory, fs::path(value));
+}
+
+// A provider's state_dir: .phoenix beside the configuration file unless given; an empty one
+// is refused (it would be the working directory of whoever runs the command).
+fs::path read_state_dir(ObjectReader& reader, const Config& config) {
+  const auto value = reader.string("state_dir", false).value_or(".phoenix");
+  if (value.empty()) reader.fail("state_dir", "must name a directory, not be empty (leave it out for .phoenix)");
+  return config_path(config, value.empty() ? ".phoenix" : value);
 }
 
 // What is wrong with a URL of the configuration, for reader.fail, or nothing. Shown through
@@ -66,7 +77,7 @@ using Of = std::type_identity<T>;
 
 LocalProviderConfig read_type(ObjectReader& reader, const Config& config, Of<LocalProviderConfig> /*type*/) {
   LocalProviderConfig local;
-  local.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
+  local.state_dir = read_state_dir(reader, config);
   if (auto artifact = reader.string("artifact", true)) local.artifact = config_path(config, *artifact);
   if (auto command = reader.string_array("command", false, false)) {
     local.command = *command;
@@ -112,7 +123,7 @@ HcloudProviderConfig read_type(ObjectReader& reader, const Config& config, Of<Hc
     while (!endpoint->empty() && endpoint->back() == '/') endpoint->pop_back();
     hcloud.endpoint = *endpoint;
   }
-  hcloud.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
+  hcloud.state_dir = read_state_dir(reader, config);
   if (auto timeout = reader.integer("create_timeout_s", false, 1, kMaxSeconds)) {
     hcloud.create_timeout = std::chrono::seconds(*timeout);
   }
@@ -130,7 +141,7 @@ ExecProviderConfig read_type(ObjectReader& reader, const Config& config, Of<Exec
     if (exec.command[0].find('/') != std::string::npos) exec.command[0] = config_path(config, exec.command[0]).string();
   }
   if (auto timeout = reader.integer("timeout_s", false, 1, kMaxSeconds)) exec.timeout = std::chrono::seconds(*timeout);
-  exec.state_dir = config_path(config, reader.string("state_dir", false).value_or(".phoenix"));
+  exec.state_dir = read_state_dir(reader, config);
   exec.supports_power = reader.boolean("supports_power", false).value_or(false);
   exec.supports_archive = reader.boolean("supports_archive", false).value_or(false);
   if (auto grace = reader.integer("stop_grace_s", false, 1, 600)) exec.stop_grace = std::chrono::seconds(*grace);
@@ -143,7 +154,7 @@ HaproxyBalancerConfig read_type(ObjectReader& reader, const Config& config, Of<H
     const bool tcp = socket->find('/') == std::string::npos && socket->find(':') != std::string::npos;
     haproxy.socket = tcp ? *socket : config_path(config, *socket).string();
   }
-  if (auto backend = reader.string("backend", true)) {
+  if (auto backend = reader.string("backend", true, "a plain HAProxy backend name (A-Z a-z 0-9 . _ -)")) {
     if (!is_service_name(*backend)) reader.fail("backend", "must be a plain HAProxy backend name (A-Z a-z 0-9 . _ -)");
     haproxy.backend = *backend;
   }
@@ -304,7 +315,7 @@ void read_provider(ObjectReader& root, Config& config, Status& status) {
 // One balancer object: the keys every type has, then the type's own.
 BalancerConfig read_one_balancer(ObjectReader& reader, const Config& config) {
   BalancerConfig balancer;
-  balancer.name = reader.string("name", false).value_or("");
+  balancer.name = reader.string("name", false, kNameRule).value_or("");
   if (auto timeout = reader.integer("health_timeout_s", false, 1, kMaxSeconds)) {
     balancer.health_timeout = std::chrono::seconds(*timeout);
   }
@@ -327,8 +338,8 @@ void name_balancers(ObjectReader& root, std::vector<BalancerConfig>& balancers) 
   }
   for (const auto& balancer : balancers) {
     if (!validate_label(balancer.name, "balancer name").ok()) {
-      root.fail("balancers", "balancer name '" + util::printable(balancer.name, 40) +
-                                 "' must be 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit");
+      root.fail("balancers",
+                "balancer name '" + util::printable(balancer.name, 40) + "' must be " + std::string(kNameRule));
       return;
     }
     if (!seen.insert(balancer.name).second) {
@@ -521,10 +532,8 @@ Result<Config> parse_config(std::string_view text, const fs::path& file) {
   const Source source{origin, text};
   ObjectReader root(source, document->get(), "");
   Status status;
-  if (auto service = root.string("service", true)) {
-    if (!is_service_name(*service)) {
-      root.fail("service", "must be 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit");
-    }
+  if (auto service = root.string("service", true, kNameRule)) {
+    if (!is_service_name(*service)) root.fail("service", "must be " + std::string(kNameRule));
     config.service = *service;
   }
   read_small_sections(root, config, status);

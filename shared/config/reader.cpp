@@ -9,25 +9,137 @@
 
 namespace phoenix::config {
 
-Error Source::error_at(std::string_view key, const std::string& message) const {
-  // The line of `"key":` when it occurs exactly once in the text.
-  std::optional<std::size_t> line;
-  if (!key.empty()) {
-    const std::string needle = "\"" + std::string(key) + "\"";
-    std::size_t position = 0;
-    int occurrences = 0;
-    std::size_t found_at = 0;
-    while ((position = text.find(needle, position)) != std::string_view::npos) {
-      const auto after = text.find_first_not_of(" \t\r\n", position + needle.size());
-      if (after != std::string_view::npos && text[after] == ':') {
-        ++occurrences;
-        found_at = position;
-      }
-      position += needle.size();
+namespace {
+
+// One open object or array while walking the text: an object's key last seen, an array's
+// element index.
+struct OpenContainer {
+  bool array = false;
+  std::size_t index = 0;
+  std::string key;
+};
+
+// The key path of a key read in the innermost open object: "notify[0]" + "." + "type".
+std::string path_of_key(const std::vector<OpenContainer>& open, std::string_view key) {
+  std::string path;
+  for (std::size_t i = 0; i + 1 < open.size(); ++i) {
+    if (open[i].array) {
+      path += "[" + std::to_string(open[i].index) + "]";
+    } else {
+      path += (path.empty() ? "" : ".") + open[i].key;
     }
-    if (occurrences == 1) {
-      const auto before = text.substr(0, found_at);
-      line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+  }
+  return path + (path.empty() ? "" : ".") + std::string(key);
+}
+
+// Where a key is in the text: its line, and where its value starts.
+struct KeyPlace {
+  std::size_t line = 1;
+  std::size_t value = 0;  // the offset of the character after the key's ':'
+};
+
+// The place of the key at `path` ("notify[0].type", "balancer.check.interval_ms") in the JSON
+// `text`, found by walking its structure, so a key that occurs in several objects ("type",
+// "interval_ms") still gets the right line; nothing when it is not there (or the text is not
+// JSON this walk understands).
+
+std::optional<KeyPlace> find_key_path(std::string_view text, std::string_view path) {
+  std::vector<OpenContainer> open;
+  std::size_t line = 1;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+    } else if (c == '{' || c == '[') {
+      open.push_back({.array = c == '['});
+    } else if (c == '}' || c == ']') {
+      if (open.empty()) return std::nullopt;
+      open.pop_back();
+    } else if (c == ',' && !open.empty() && open.back().array) {
+      ++open.back().index;
+    } else if (c == '"') {
+      const std::size_t start = i + 1;
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      if (i >= text.size()) return std::nullopt;
+      const auto key = text.substr(start, i - start);
+      const auto after = text.find_first_not_of(" \t\r\n", i + 1);
+      if (open.empty() || open.back().array || after == std::string_view::npos || text[after] != ':') continue;
+      open.back().key = std::string(key);
+      if (path_of_key(open, key) == path) return KeyPlace{.line = line, .value = after + 1};
+    }
+  }
+  return std::nullopt;
+}
+
+// Whether a JSON string escape at `text[at]` (the backslash) is \u0000.
+bool is_nul_escape(std::string_view text, std::size_t at) { return text.substr(at, 6) == "\\u0000"; }
+
+// Whether the value starting at `from` (a string, or an array of them) holds a \u0000 escape:
+// cJSON ends its C string there, so the value read would silently lose what follows.
+bool value_holds_nul(std::string_view text, std::size_t from) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = from; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        if (is_nul_escape(text, i)) return true;
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      if (--depth <= 0) return false;
+    } else if (depth == 0 && c == ',') {
+      return false;
+    }
+  }
+  return false;
+}
+
+// The line of `"key":` when it occurs exactly once in the text.
+std::optional<std::size_t> line_of_unique_key(std::string_view text, std::string_view key) {
+  const std::string needle = "\"" + std::string(key) + "\"";
+  std::size_t position = 0;
+  int occurrences = 0;
+  std::size_t found_at = 0;
+  while ((position = text.find(needle, position)) != std::string_view::npos) {
+    const auto after = text.find_first_not_of(" \t\r\n", position + needle.size());
+    if (after != std::string_view::npos && text[after] == ':') {
+      ++occurrences;
+      found_at = position;
+    }
+    position += needle.size();
+  }
+  if (occurrences != 1) return std::nullopt;
+  const auto before = text.substr(0, found_at);
+  return 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+}
+
+}  // namespace
+
+bool Source::holds_nul(std::string_view key_path) const {
+  if (text.find("\\u0000") == std::string_view::npos) return false;  // the usual case, at once
+  const auto place = find_key_path(text, key_path);
+  return place && value_holds_nul(text, place->value);
+}
+
+Error Source::error_at(std::string_view key_path, const std::string& message) const {
+  std::optional<std::size_t> line;
+  if (!key_path.empty()) {
+    if (const auto place = find_key_path(text, key_path)) line = place->line;
+    // The last component of the path is what appears in the text as "key":.
+    if (!line) {
+      const auto dot = key_path.rfind('.');
+      const auto leaf = dot == std::string_view::npos ? key_path : key_path.substr(dot + 1);
+      line = line_of_unique_key(text, leaf.substr(0, leaf.find('[')));
     }
   }
   std::string where = file;
@@ -44,11 +156,7 @@ std::string ObjectReader::key_path(std::string_view key) const {
 
 void ObjectReader::record(std::string_view key, const std::string& message) {
   if (first_error_) return;
-  // The last component of the path is what appears in the text as "key":.
-  const auto dot = key.rfind('.');
-  const auto leaf = dot == std::string_view::npos ? key : key.substr(dot + 1);
-  const auto bracket = leaf.find('[');
-  first_error_ = source_->error_at(leaf.substr(0, bracket), message);
+  first_error_ = source_->error_at(key, message);
 }
 
 void ObjectReader::fail(const char* key, const std::string& message) {
@@ -89,13 +197,19 @@ const cJSON* ObjectReader::lookup(const char* key, bool required) {
 
 namespace {
 std::string got(const cJSON* item) { return std::string("got ") + util::json_type_name(item); }
+// cJSON keeps strings as C strings: a \u0000 would end the value there, silently.
+constexpr const char* kHoldsNul = "the value holds a NUL character (\\u0000)";
 }  // namespace
 
-std::optional<std::string> ObjectReader::string(const char* key, bool required) {
+std::optional<std::string> ObjectReader::string(const char* key, bool required, std::string_view rule) {
   const cJSON* item = lookup(key, required);
   if (item == nullptr) return std::nullopt;
   if (!cJSON_IsString(item)) {
     fail(key, "expected a string, " + got(item));
+    return std::nullopt;
+  }
+  if (source_->holds_nul(key_path(key))) {
+    fail(key, std::string(kHoldsNul) + (rule.empty() ? "" : "; it must be " + std::string(rule)));
     return std::nullopt;
   }
   const std::string value = item->valuestring;
@@ -162,6 +276,10 @@ std::optional<std::vector<std::string>> ObjectReader::string_array(const char* k
   if (item == nullptr) return std::nullopt;
   if (!cJSON_IsArray(item)) {
     fail(key, "expected an array of strings, " + got(item));
+    return std::nullopt;
+  }
+  if (source_->holds_nul(key_path(key))) {
+    fail(key, "an element holds a NUL character (\\u0000)");
     return std::nullopt;
   }
   std::vector<std::string> values;
@@ -247,11 +365,12 @@ Status ObjectReader::finish() {
     const auto shown_key = util::printable(key, 60);
     for (const auto& candidate : known) {
       if (distance(key, candidate) <= 2) {
-        return source_->error_at(key, "unknown key '" + key_path(shown_key) + "'; did you mean '" + candidate + "'?");
+        return source_->error_at(key_path(key),
+                                 "unknown key '" + key_path(shown_key) + "'; did you mean '" + candidate + "'?");
       }
     }
     return source_->error_at(
-        key, "unknown key '" + key_path(shown_key) + "' (known keys here: " + util::join(known, ", ") + ")");
+        key_path(key), "unknown key '" + key_path(shown_key) + "' (known keys here: " + util::join(known, ", ") + ")");
   }
   if (first_error_) return *first_error_;
   return {};

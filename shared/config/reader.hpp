@@ -21,8 +21,13 @@ struct Source {
   std::string file;
   std::string_view text;
 
-  // "web.json:12: <message>" when the line of `key` is unambiguous, else "web.json: <message>".
-  Error error_at(std::string_view key, const std::string& message) const;
+  // "web.json:12: <message>" with the line of the key at `key_path` ("notify[0].type"), found by
+  // the structure of the text, else by its last component when that occurs once; else
+  // "web.json: <message>".
+  Error error_at(std::string_view key_path, const std::string& message) const;
+  // Whether the value of the key at `key_path` holds a \u0000 escape (which cJSON's C strings
+  // would cut the value at).
+  bool holds_nul(std::string_view key_path) const;
 };
 
 class ObjectReader {
@@ -35,7 +40,9 @@ class ObjectReader {
   std::vector<std::string> keys() const;
   // Required or optional values. A wrong type or an out-of-range number records an error and
   // returns nothing; errors() lists the first one.
-  std::optional<std::string> string(const char* key, bool required);
+  // A string holding a NUL (\u0000) is refused, with `rule` (what the value must be, such as
+  // "1-63 of A-Z a-z 0-9 . _ -") when given; so are the elements of string_array.
+  std::optional<std::string> string(const char* key, bool required, std::string_view rule = {});
   std::optional<std::int64_t> integer(const char* key, bool required, std::int64_t min, std::int64_t max);
   std::optional<double> number(const char* key, bool required, double min, double max);
   std::optional<bool> boolean(const char* key, bool required);

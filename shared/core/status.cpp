@@ -90,6 +90,17 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
       "or is gone; create one ('create-pipeline rebuild --from L' rebuilds a release)");
 }
 
+// What to do when history's last switch made `recorded` live but the balancer routes to `live`.
+// With one pool routed, history may only be missing the last switch (a switch that succeeded
+// but could not write its record): recording it and going back are both offered.
+std::string history_mismatch_advice(const std::string& recorded, const std::vector<std::string>& live) {
+  const std::string back = "'deploy-pipeline deploy --label " + recorded + "' goes back to pool " + recorded;
+  if (live.size() != 1) return "if pool " + recorded + " should be live, " + back;
+  return "history may be missing the last switch (its record could not be written, or a change by hand): "
+         "'deploy-pipeline deploy --label " +
+         live.front() + "' records pool " + live.front() + " as live, " + back;
+}
+
 }  // namespace
 
 bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreadable) {
@@ -166,13 +177,14 @@ StatusReport build_status(const StatusInputs& inputs) {
   }
   if (inputs.last_switch && !inputs.intent &&
       std::find(report.live.begin(), report.live.end(), inputs.last_switch->label) == report.live.end()) {
-    // History is a record, not the truth: a switch whose record was lost, or a change by hand,
-    // also looks like this. So say what differs, and never suggest switching back blindly.
+    // History is a record, not the truth: a switch whose record could not be written (a full
+    // disk; the switch itself succeeded and exited 0), or a change by hand, also looks like
+    // this. So say what differs and both ways out, never only the one that switches back.
     problems.push_back(std::string("the last ") + to_string(inputs.last_switch->action) + " in history (" +
                        util::format_iso8601(inputs.last_switch->at) + ") made pool " + inputs.last_switch->label +
                        " live, but the balancer routes to " +
-                       (report.live.empty() ? std::string("no pool") : util::join(report.live, ", ")) + "; if pool " +
-                       inputs.last_switch->label + " should be live, deploy it again");
+                       (report.live.empty() ? std::string("no pool") : util::join(report.live, ", ")) + "; " +
+                       history_mismatch_advice(inputs.last_switch->label, report.live));
   }
   if (report.live.empty() && !inputs.pools.empty()) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");

@@ -277,6 +277,14 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
   if (pending && pending->has_value() && (*pending)->target == job.request.target) {
     result.history_warning =
         record_switch(services, job, (*pending)->from, HistoryResult::succeeded, elapsed_ms, job.reason);
+  } else if (const auto last = services.state.last_switch();
+             last && last->has_value() && (*last)->label != job.request.target) {
+    // History names another pool as made live: a switch whose record could not be written (a
+    // full disk), or a change by hand. This run records what the balancer shows, as status
+    // advises ("'deploy --label <routed>' records it").
+    result.history_warning =
+        record_switch(services, job, {(*last)->label}, HistoryResult::succeeded, elapsed_ms,
+                      job.reason.empty() ? "recorded: history named pool " + (*last)->label : job.reason);
   }
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   return finished(std::move(result));
@@ -925,8 +933,9 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   const auto [to, force] = rollback_to(services, observation, options);
   PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
-  services.reporter.step("rolling back from pool " + (choice.from.empty() ? std::string("(none)") : choice.from) +
-                         " to pool " + choice.target);
+  // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
+  services.reporter.step(choice.from.empty() ? "pool " + choice.target + " is live already; nothing to roll back from"
+                                             : "rolling back from pool " + choice.from + " to pool " + choice.target);
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
   PHX_TRY(check_rollback_target(observation, choice.target, force));
   // A stop asked for before anything changed (possible where the caller made the command

@@ -88,16 +88,24 @@ Status FileStateStore::clear_unreadable_lock() const {
                                        "); remove it by hand once no deploy or rollback runs"};
 }
 
+namespace {
+
+// Taking the lock is the first change every switch, prune, delete and mark makes: when it
+// cannot be written (a read-only or full file system), the command changed nothing.
+Error nothing_changed(const Error& error) { return {error.kind, error.message + "; nothing was changed", error.code}; }
+
+}  // namespace
+
 Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
-  PHX_TRY(util::make_directories(directory_));
+  if (auto made = util::make_directories(directory_); !made.ok()) return nothing_changed(made.error());
   auto guard = util::FileLock::acquire(directory_ / "deploy.lock.guard");
-  if (!guard) return guard.error();
+  if (!guard) return nothing_changed(guard.error());
   const std::string record = util::print_json(records::to_json(request.holder).get(), true);
   // O_EXCL makes the lock exclusive; durability adds nothing (a lock lost with the machine
   // had no living holder), so it is not fsynced: every deploy waits less.
   const auto created = util::create_exclusive(lock_path(), record, false);
   if (created.ok()) return LockOutcome{};
-  if (created.error().kind != ErrorKind::refused) return created.error();
+  if (created.error().kind != ErrorKind::refused) return nothing_changed(created.error());
 
   auto current = read_lock();
   std::optional<LockHolder> holder;  // nothing: the record cannot be read

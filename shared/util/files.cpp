@@ -23,13 +23,20 @@ Error io_error(ErrorKind kind, const std::string& what, const fs::path& path, in
   return {kind, what + " " + path.string() + ": " + std::strerror(error_number)};
 }
 
+// The one shape of every error of a write (create, write, sync, rename, lock file): it names
+// `path`, the file the caller asked for, never a temporary file beside it (a name that means
+// nothing to the operator and is gone by the time they look).
+Error write_error(const std::string& what, const fs::path& path, int error_number) {
+  return io_error(ErrorKind::failed, what, path, error_number);
+}
+
 Status write_all(int fd, std::string_view content, const fs::path& path) {
   std::size_t written = 0;
   while (written < content.size()) {
     const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return io_error(ErrorKind::failed, "cannot write", path, errno);
+      return write_error("cannot write", path, errno);
     }
     written += static_cast<std::size_t>(n);
   }
@@ -158,19 +165,20 @@ Status write_file_atomic(const fs::path& link_or_file, std::string_view content,
   const bool replacing = ::stat(path.c_str(), &existing) == 0;
   if (replacing) mode = static_cast<int>(existing.st_mode & 07777);
   const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + random_suffix();
+  // Errors name `path`, not the temporary file: that is the file the operator knows.
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd) return io_error(ErrorKind::failed, "cannot create", temporary, errno);
+  if (!fd) return write_error("cannot write", path, errno);
   if (replacing) {
     [[maybe_unused]] const int ignored = ::fchown(fd.get(), existing.st_uid, existing.st_gid);
     ::fchmod(fd.get(), static_cast<mode_t>(mode));
   }
-  Status written = write_all(fd.get(), content, temporary);
+  Status written = write_all(fd.get(), content, path);
   if (written.ok() && flush == Flush::to_disk && ::fsync(fd.get()) != 0) {
-    written = io_error(ErrorKind::failed, "cannot sync", temporary, errno);
+    written = write_error("cannot write", path, errno);
   }
   fd.reset();
   if (written.ok() && ::rename(temporary.c_str(), path.c_str()) != 0) {
-    written = io_error(ErrorKind::failed, "cannot replace", path, errno);
+    written = write_error("cannot replace", path, errno);
   }
   if (!written.ok()) {
     ::unlink(temporary.c_str());
@@ -182,15 +190,15 @@ Status write_file_atomic(const fs::path& link_or_file, std::string_view content,
 
 Status append_file_durable(const fs::path& path, std::string_view record) {
   const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  if (!fd) return io_error(ErrorKind::failed, "cannot open", path, errno);
+  if (!fd) return write_error("cannot open", path, errno);
   Status written = write_all(fd.get(), record, path);
-  if (written.ok() && ::fsync(fd.get()) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
+  if (written.ok() && ::fsync(fd.get()) != 0) written = write_error("cannot sync", path, errno);
   return written;
 }
 
 Status append_line_durable(const fs::path& path, std::string_view line) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error(ErrorKind::failed, "cannot open", path, errno);
+  if (fd < 0) return write_error("cannot open", path, errno);
   std::string record;
   struct stat info {};
   char last = '\n';
@@ -200,7 +208,7 @@ Status append_line_durable(const fs::path& path, std::string_view line) {
   record.append(line);
   record += '\n';
   Status written = write_all(fd, record, path);
-  if (written.ok() && ::fsync(fd) != 0) written = io_error(ErrorKind::failed, "cannot sync", path, errno);
+  if (written.ok() && ::fsync(fd) != 0) written = write_error("cannot sync", path, errno);
   ::close(fd);
   return written;
 }
@@ -208,7 +216,7 @@ Status append_line_durable(const fs::path& path, std::string_view line) {
 Status make_directories(const fs::path& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
-  if (ec) return Error{ErrorKind::failed, "cannot create directory " + path.string() + ": " + ec.message()};
+  if (ec) return write_error("cannot create directory", path, ec.value());
   return {};
 }
 
@@ -235,11 +243,11 @@ Status create_exclusive(const fs::path& path, std::string_view content, bool dur
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd) {
     if (errno == EEXIST) return Error{ErrorKind::refused, path.string() + " already exists"};
-    return io_error(ErrorKind::failed, "cannot create", path, errno);
+    return write_error("cannot create", path, errno);
   }
   Status written = write_all(fd.get(), content, path);
   if (durable && written.ok() && ::fsync(fd.get()) != 0) {
-    written = io_error(ErrorKind::failed, "cannot sync", path, errno);
+    written = write_error("cannot sync", path, errno);
   }
   fd.reset();
   if (!written.ok()) {
@@ -264,7 +272,7 @@ Result<std::optional<UniqueFd>> lock_file(const fs::path& path, bool wait) {
   constexpr int kAttempts = 100;  // each one means the file was replaced while we waited
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd) return io_error(ErrorKind::failed, "cannot open lock file", path, errno);
+    if (!fd) return write_error("cannot open lock file", path, errno);
     while (::flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
       if (errno == EINTR) continue;
       if (errno == EWOULDBLOCK) return std::optional<UniqueFd>{};

@@ -514,3 +514,52 @@ TEST_CASE("the exec provider's stop grace: 10 s unless stop_grace_s says otherwi
   CHECK_THAT(error_of(replaced(exec, R"(["/srv/infra/pool"])", R"(["/srv/infra/pool"], "stop_grace_s": 601)")),
              Catch::Contains("provider.stop_grace_s"));
 }
+
+// A key that occurs in several objects ("type", "interval_ms") still gets its line: the line is
+// found by the key's path through the text, not by its last component alone.
+TEST_CASE("errors of keys that occur in several objects carry the line of the one meant", "[config][line]") {
+  const std::string text = R"({
+  "service": "web",
+  "pool": { "size": 3 },
+  "provider": {
+    "type": "local",
+    "artifact": "build/bin/phoenix-sample-app"
+  },
+  "smoke_test": { "timeout_s": 30, "checks": [ { "name": "health", "path": "/health", "expect_status": 200 } ] },
+  "balancer": {
+    "type": "haproxy", "socket": "/run/haproxy/admin.sock", "backend": "web",
+    "check": { "interval_ms": 500 }
+  },
+  "watch": { "interval_ms": 1000 },
+  "notify": [
+    { "type": "command", "command": ["/bin/true"] },
+    { "type": "command", "command": ["/bin/true"] }
+  ]
+})";
+  REQUIRE(parse_config(text, "/srv/web.json").ok());
+  CHECK_THAT(error_of(replaced(text, "\"type\": \"local\"", "\"type\": \"Local\"")),
+             Catch::StartsWith("/srv/web.json:5: provider.type: unknown provider 'Local'"));
+  CHECK_THAT(error_of(replaced(text, "\"interval_ms\": 500", "\"interval_ms\": 5")),
+             Catch::StartsWith("/srv/web.json:11: balancer.check.interval_ms: expected a whole number"));
+  const std::string second = "{ \"type\": \"command\", \"command\": [\"/bin/true\"] }\n  ]";
+  CHECK_THAT(error_of(replaced(text, second, "{ \"type\": \"pager\" }\n  ]")),
+             Catch::StartsWith("/srv/web.json:16: notify[1].type: unknown notifier 'pager'"));
+}
+
+// cJSON keeps strings as C strings: "w\u0000eb" would be read as "w" and every command would
+// act on another service. A NUL is refused, naming the key (and what a name may hold).
+TEST_CASE("a NUL in a string is refused naming the key; an empty state_dir is refused", "[config]") {
+  CHECK_THAT(
+      error_of(replaced(kValid, "\"service\": \"web\"", "\"service\": \"w\\u0000eb\"")),
+      Catch::Contains("service: the value holds a NUL character (\\u0000); it must be 1-63 of A-Z a-z 0-9 . _ -"));
+  CHECK_THAT(error_of(replaced(kValid, "\"backend\": \"web\"", "\"backend\": \"web\\u0000x\"")),
+             Catch::Contains("balancer.backend: the value holds a NUL character (\\u0000); it must be a plain HAProxy "
+                             "backend name (A-Z a-z 0-9 . _ -)"));
+  CHECK_THAT(error_of(replaced(kValid, "\"--release\"", "\"--rel\\u0000ease\"")),
+             Catch::Contains("provider.command: an element holds a NUL character (\\u0000)"));
+  // An escaped backslash before "u0000" is not a NUL.
+  CHECK(parse_config(replaced(kValid, "\"state_dir\": \".phoenix\"", "\"state_dir\": \"a\\\\u0000\""), "/srv/web.json")
+            .ok());
+  CHECK_THAT(error_of(replaced(kValid, "\"state_dir\": \".phoenix\"", "\"state_dir\": \"\"")),
+             Catch::Contains("provider.state_dir: must name a directory, not be empty"));
+}

@@ -87,3 +87,31 @@ TEST_CASE("status names --break-lock in the commands that finish a switch while 
   CHECK_THAT(plain, Catch::Contains("re-run 'deploy-pipeline rollback' or 'deploy-pipeline repair' to finish it"));
   CHECK_THAT(plain, !Catch::Contains("--break-lock"));
 }
+
+// A switch that succeeded but could not write its history record (a full disk) exits 0; history
+// then names the pool it replaced. Status must not only suggest switching back to that pool:
+// it says history may lack the last switch, and which deploy records it.
+TEST_CASE("status offers to record the routed pool, not only to go back, when history disagrees", "[status][history]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  provider.add_pool("2", 1, 20);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("2", "1"), provider.pools[1].servers[0].address());
+  const HistoryEvent last{
+      .action = HistoryAction::rollback, .label = "1", .from = "2", .result = HistoryResult::succeeded};
+  auto report = build_status(
+      {.service = "web", .pools = provider.pools, .members = balancer.members().value(), .last_switch = last});
+  auto problems = all_problems(report);
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("made pool 1 live, but the balancer routes to 2; history may be missing the "
+                                       "last switch"));
+  CHECK_THAT(problems, Catch::Contains("'deploy-pipeline deploy --label 2' records pool 2 as live, "
+                                       "'deploy-pipeline deploy --label 1' goes back to pool 1"));
+  CHECK_THAT(problems, !Catch::Contains("deploy it again"));
+
+  // Nothing routed: there is nothing to record, only the way back.
+  report = build_status({.service = "web", .pools = provider.pools, .members = {}, .last_switch = last});
+  problems = all_problems(report);
+  CHECK_THAT(problems, Catch::Contains("but the balancer routes to no pool; if pool 1 should be live, "
+                                       "'deploy-pipeline deploy --label 1' goes back to pool 1"));
+}

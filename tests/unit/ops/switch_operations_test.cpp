@@ -424,8 +424,10 @@ TEST_CASE("status reports a running balancer that differs from what a restart wo
                                 .detail = ""});
   report = ops::status(world.services);
   REQUIRE(report->problems.size() == 2);
-  CHECK_THAT(report->problems[1], Catch::Contains("made pool 2 live, but the balancer routes to 1; if pool 2 should be "
-                                                  "live, deploy it again"));
+  CHECK_THAT(report->problems[1], Catch::Contains("made pool 2 live, but the balancer routes to 1; history may be "
+                                                  "missing the last switch"));
+  CHECK_THAT(report->problems[1], Catch::Contains("'deploy-pipeline deploy --label 1' records pool 1 as live, "
+                                                  "'deploy-pipeline deploy --label 2' goes back to pool 2"));
   REQUIRE(ops::repair(world.services, {.dry_run = false, .break_lock = false}).ok());
   CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
   REQUIRE(world.balancer.durable);

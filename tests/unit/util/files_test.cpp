@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "support/harness.hpp"
+#include "support/unwritable.hpp"
 
 using namespace phoenix;
 using namespace phoenix::util;
@@ -137,4 +138,17 @@ TEST_CASE("an atomic write through a symbolic link replaces the file it points t
   REQUIRE_FALSE(looped.ok());
   CHECK_THAT(looped.error().message, Catch::Contains("Too many levels of symbolic links"));
   CHECK(fs::is_symlink(dir.path() / "loop-a"));
+}
+
+// The temporary file an atomic write goes through is gone by the time anyone reads the error:
+// the error names the file the caller asked for.
+TEST_CASE("a failed atomic write names the file, never its temporary file", "[files]") {
+  phoenix::testing::TempDir dir;
+  const auto path = dir.path() / "freeze.json";
+  phoenix::testing::Unwritable unwritable(dir.path());
+  REQUIRE(unwritable.active());
+  const auto written = write_file_atomic(path, "{}");
+  REQUIRE_FALSE(written.ok());
+  CHECK_THAT(written.error().message, Catch::StartsWith("cannot write " + path.string() + ": "));
+  CHECK_THAT(written.error().message, !Catch::Contains(".tmp-"));
 }

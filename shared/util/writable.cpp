@@ -1,0 +1,61 @@
+#include "shared/util/writable.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <string>
+
+#include "shared/util/unique_fd.hpp"
+
+namespace phoenix::util {
+
+namespace {
+
+// `looking_up`: the error came from finding the directory, where ENOENT means it is missing;
+// creating a file in a directory that exists can fail with ENOENT too (/proc), which is not.
+WriteProbe obstacle_of(int error_number, bool looking_up) {
+  switch (error_number) {
+    case ENOSPC:
+    case EDQUOT:
+      return {WriteObstacle::full, std::strerror(error_number)};
+    case EROFS:
+    case EACCES:
+    case EPERM:
+      return {WriteObstacle::not_writable, std::strerror(error_number)};
+    case ENOENT:
+    case ENOTDIR:
+      if (!looking_up) break;
+      return {WriteObstacle::missing, std::strerror(error_number)};
+    default:
+      break;
+  }
+  return {WriteObstacle::other, std::strerror(error_number)};
+}
+
+std::string probe_name() {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  return ".phoenix-write-probe-" + std::to_string(::getpid()) + "-" + std::to_string(generator() % 1000000000ULL);
+}
+
+}  // namespace
+
+WriteProbe probe_writable_directory(const std::filesystem::path& directory) {
+  struct stat status {};
+  if (::stat(directory.c_str(), &status) != 0) return obstacle_of(errno, true);
+  if (!S_ISDIR(status.st_mode)) return {WriteObstacle::not_directory, "not a directory"};
+  const std::filesystem::path probe = directory / probe_name();
+  UniqueFd fd(::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return obstacle_of(errno, false);
+  const bool written = ::write(fd.get(), "-", 1) == 1;
+  const int write_errno = errno;
+  fd.reset();
+  ::unlink(probe.c_str());
+  if (!written) return obstacle_of(write_errno, false);
+  return {};
+}
+
+}  // namespace phoenix::util

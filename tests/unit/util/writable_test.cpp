@@ -1,0 +1,38 @@
+#include "shared/util/writable.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "shared/util/files.hpp"
+#include "support/harness.hpp"
+#include "support/unwritable.hpp"
+
+using namespace phoenix;
+using namespace phoenix::util;
+
+TEST_CASE("a directory that accepts files passes the probe and keeps no probe file", "[writable]") {
+  phoenix::testing::TempDir dir;
+  const auto probe = probe_writable_directory(dir.path());
+  CHECK(probe.obstacle == WriteObstacle::none);
+  CHECK(probe.reason.empty());
+  CHECK(fs::is_empty(dir.path()));
+}
+
+TEST_CASE("the probe tells a missing directory, a file and a directory that refuses writes apart", "[writable]") {
+  phoenix::testing::TempDir dir;
+  CHECK(probe_writable_directory(dir.path() / "missing").obstacle == WriteObstacle::missing);
+  REQUIRE(write_file_atomic(dir.path() / "file", "x").ok());
+  CHECK(probe_writable_directory(dir.path() / "file").obstacle == WriteObstacle::not_directory);
+  CHECK(probe_writable_directory(dir.path() / "file" / "below").obstacle == WriteObstacle::missing);
+  // /proc exists, but no file can be created in it: not "missing".
+  CHECK(probe_writable_directory("/proc").obstacle == WriteObstacle::other);
+
+  const auto locked = dir.path() / "locked";
+  REQUIRE(make_directories(locked).ok());
+  phoenix::testing::Unwritable unwritable(locked);
+  REQUIRE(unwritable.active());
+  const auto probe = probe_writable_directory(locked);
+  CHECK(probe.obstacle == WriteObstacle::not_writable);
+  CHECK_FALSE(probe.reason.empty());
+  unwritable.release();
+  CHECK(fs::is_empty(locked));
+}
