@@ -91,7 +91,7 @@ std::string describe_takeover(const Services& services, const LockHolder& replac
 
 // The longest a switch waits on one balancer: its health wait plus its drain wait.
 std::chrono::seconds longest_switch_wait(const config::Config& config) {
-  std::chrono::seconds longest{0};
+  std::chrono::seconds longest = config.balancer.health_timeout + config.balancer.drain_timeout;
   for (const auto& balancer : config.balancers) {
     longest = std::max(longest, balancer.health_timeout + balancer.drain_timeout);
   }
