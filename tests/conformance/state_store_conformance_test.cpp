@@ -220,9 +220,11 @@ LockHolder ended_process() {
   return {kHost, static_cast<long>(started->pid), "", "deploy --label 41", now_ms()};
 }
 
-// A holder whose process runs, but that took the lock longer ago than locks may live.
+// A holder on another host (whether it runs cannot be told here) that took the lock longer ago
+// than locks may live. On this host a running holder is never stale, however old its lock.
 LockHolder old_holder() {
   LockHolder holder = this_process();
+  holder.host = "another-host";
   holder.since = now_ms() - std::chrono::hours(2);
   return holder;
 }
@@ -315,6 +317,10 @@ TEMPLATE_TEST_CASE("a stale lock is taken over only with break_lock", "[state-st
   rig.holder_stale(true);
   CHECK(rig.store().staleness(elsewhere, std::chrono::seconds(3600)).has_value());
   rig.holder_stale(false);
+  // On this host a holder whose process runs is working, however old its lock.
+  LockHolder running_long = this_process();
+  running_long.since = now_ms() - std::chrono::hours(2);
+  CHECK_FALSE(rig.store().staleness(running_long, std::chrono::seconds(3600)).has_value());
   for (const auto& [stale, why] :
        {std::make_pair(ended_process(), "its process ended"), std::make_pair(old_holder(), "older than stale_after")}) {
     INFO("the holder is stale: " << why);
