@@ -74,9 +74,9 @@ TEST_CASE("a switch whose lock is old but whose holder runs is running; once tak
       if (thread.joinable()) thread.join();
     }
   } join{deploy_a};
-  // A is in its health wait (step 2 of 6 recorded), and its lock is older than a second.
+  // A is in its health wait (step 2 recorded), and its lock is older than a second.
   REQUIRE(wait_for_text(state / "intent-progress.json", "\"step\":\t1", std::chrono::seconds(20)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // ages count in whole seconds
 
   // c: status tells the running holder from a dead one, however old its lock.
   const auto running = run_tool("deploy-pipeline", {"status", "--config", config});
