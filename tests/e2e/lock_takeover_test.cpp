@@ -99,10 +99,24 @@ TEST_CASE("a switch whose lock is old but whose holder runs is running; once tak
                                           "drain_timeout_s (25)"));
 
   // From another host only the lock's age counts: B takes it over and makes pool 1 alone live.
-  const auto b = run_on_other_host({"deploy", "--label", "1", "--break-lock", "--config", config});
-  INFO("B: " << b.err);
-  REQUIRE(b.exit_code == 0);
-  CHECK_THAT(b.err, Catch::Contains("warning: took over the stale deploy lock of pid "));
+  // A is held still meanwhile (SIGSTOP: a slow host), so that it notices only afterwards that
+  // its members vanished, and plans again once B has finished.
+  const auto lock_text = util::read_file(state / "deploy.lock");
+  REQUIRE(lock_text.ok());
+  const auto lock = parse_output(*lock_text);
+  const auto a_pid = static_cast<pid_t>(cJSON_GetObjectItem(lock.get(), "pid")->valuedouble);
+  REQUIRE(::kill(a_pid, SIGSTOP) == 0);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  };
+  {
+    const Resume resume{a_pid};
+    const auto b = run_on_other_host({"deploy", "--label", "1", "--break-lock", "--config", config});
+    INFO("B: " << b.err);
+    REQUIRE(b.exit_code == 0);
+    CHECK_THAT(b.err, Catch::Contains("warning: took over the stale deploy lock of pid " + std::to_string(a_pid)));
+  }
   deploy_a.join();
 
   // a: A stops at its next check, exit 3, having written nothing after losing the lock.
@@ -143,13 +157,15 @@ TEST_CASE("an alert's retry with --expect-live finishes its own interrupted roll
   }
   const std::vector<std::string> alert = {"rollback", "--to",  "1",        "--expect-live", "3",
                                           "--reason", "alert", "--config", config};
-  // Killed before its drain (step 4 of 6): pools 1 and 3 both live.
-  const auto killed = run_tool("deploy-pipeline-test-hooks", alert, {"PHOENIX_TEST_KILL_AT_STEP=3"});
+  // Killed before its drain (step 5 of 7), pool 1 admitted: pools 1 and 3 both live.
+  const auto killed = run_tool("deploy-pipeline-test-hooks", alert, {"PHOENIX_TEST_KILL_AT_STEP=4"});
   REQUIRE(killed.signal == SIGKILL);
   const auto state = dir.path() / "state" / "web";
   REQUIRE(std::filesystem::exists(state / "deploy.lock"));
   const auto dead_lock = util::read_file(state / "deploy.lock");
   REQUIRE(dead_lock.ok());
+  const auto half = run_tool("deploy-pipeline", {"status", "--output", "json", "--config", config});
+  REQUIRE(cJSON_GetArraySize(cJSON_GetObjectItem(parse_output(half.out).get(), "live")) == 2);
 
   // A stale alert about pool 2 is refused before the takeover: the dead holder's lock stays.
   auto stale_alert = alert;
@@ -161,8 +177,7 @@ TEST_CASE("an alert's retry with --expect-live finishes its own interrupted roll
   CHECK_THAT(stale.err, Catch::Contains("a stale alert rolls nothing back, nothing was changed"));
   CHECK_THAT(stale.err, !Catch::Contains("took over"));
   const auto lock_after = util::read_file(state / "deploy.lock");
-  REQUIRE(lock_after.ok());
-  CHECK(*lock_after == *dead_lock);
+  CHECK((lock_after.ok() && *lock_after == *dead_lock));
 
   // The retry of the same alert finishes the rollback it started.
   auto retry = alert;
