@@ -121,7 +121,10 @@ std::string LockHolder::describe() const {
 
 std::optional<std::string> lock_staleness(const LockHolder& holder, const std::string& this_host, WallTime now,
                                           std::chrono::seconds stale_after, bool holder_process_running) {
-  if (holder.host == this_host && !holder_process_running) {
+  if (holder.host == this_host) {
+    // On its own host the process table is the truth: a holder still running is working (a long
+    // health wait, a wake) and is never stale, however old its lock; a dead one always is.
+    if (holder_process_running) return std::nullopt;
     return "its holder (pid " + std::to_string(holder.pid) + " on this host) is no longer running";
   }
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - holder.since);
@@ -158,9 +161,16 @@ std::string describe(const WatchRecord& record) {
 Status check_lock_takeover(const std::optional<LockHolder>& holder, const std::optional<std::string>& stale,
                            bool break_lock) {
   if (!stale) {
+    // --break-lock never takes a lock from a holder that runs: two switches at once would undo
+    // each other's steps.
     return Error{ErrorKind::refused,
                  "another deploy holds the lock: " + (holder ? holder->describe() : "its record cannot be read") +
-                     "; wait for it to finish (one deploy at a time per service)",
+                     "; wait for it to finish (one deploy at a time per service)" +
+                     (break_lock && holder ? "; --break-lock takes over only a lock whose holder is no longer "
+                                             "running, or one held from another host for longer than "
+                                             "lock.stale_after_s; if pid " +
+                                                 std::to_string(holder->pid) + " hangs, stop it first"
+                                           : std::string()),
                  ErrorCode::lock_held};
   }
   if (!break_lock) {

@@ -200,15 +200,15 @@ class StateStore {
   virtual Result<std::optional<HistoryEvent>> last_switch() = 0;
 };
 
-// Why a lock is stale, or nothing when it is not: its holder is a dead process on this host,
-// or it is older than `stale_after`.
+// Why a lock is stale, or nothing: its holder is a dead process on this host (one that runs here is never
+// stale, however old its lock: it is working), or, held from another host, older than `stale_after`.
 std::optional<std::string> lock_staleness(const LockHolder& holder, const std::string& this_host, WallTime now,
                                           std::chrono::seconds stale_after, bool holder_process_running);
 
 // Whether a lock `holder` holds may be taken over: a `refused` error naming the holder while
 // the lock is not stale (`stale` is why it is), or while it is stale but `break_lock` is not
-// given. Every StateStore answers a held lock with these words.
-// `holder` is nothing when the lock record cannot be read.
+// given (with it, against a holder not stale, saying why not). Every StateStore answers a held
+// lock with these words. `holder` is nothing when the lock record cannot be read.
 Status check_lock_takeover(const std::optional<LockHolder>& holder, const std::optional<std::string>& stale,
                            bool break_lock);
 

@@ -117,6 +117,10 @@ std::string describe_watch_line(const WatchRecord& watch) {
          watch.by.who();
 }
 
+bool switch_running(const Intent& intent, const LockHolder& holder, bool lock_stale) {
+  return !lock_stale && intent.by.host == holder.host && intent.by.pid == holder.pid;
+}
+
 StatusReport build_status(const StatusInputs& inputs) {
   StatusReport report;
   report.service = inputs.service;
@@ -136,6 +140,13 @@ StatusReport build_status(const StatusInputs& inputs) {
   auto& problems = report.problems;
   const bool lock_stale = deploy_lock_stale(inputs.lock_staleness, inputs.lock_unreadable);
 
+  if (inputs.intent && inputs.operation_in_progress) {
+    const Intent& intent = *inputs.intent;
+    report.notes.push_back(std::string("a ") + to_string(intent.operation) + " to pool " + intent.target +
+                           " is running (" + intent.by.who() + ", since " + util::format_iso8601(intent.started_at) +
+                           "), at step " + std::to_string(intent.step + 1) + " of " + std::to_string(intent.steps) +
+                           (intent.current.empty() ? "" : " (" + intent.current + ")"));
+  }
   if (inputs.intent && !inputs.operation_in_progress) {
     const Intent& intent = *inputs.intent;
     report.interrupted = intent;

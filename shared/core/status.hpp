@@ -77,6 +77,12 @@ StatusReport build_status(const StatusInputs& inputs);
 // or its record cannot be read (`unreadable`), which a lock refuses as it would a live holder's.
 bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreadable);
 
+// Whether `intent` is a switch running now: its own writer holds the lock (`holder`, same host
+// and pid) and that lock is not stale (`lock_stale`; on its own host, a holder whose process
+// still runs never is, however long it takes). An intent another process left is interrupted,
+// whoever holds the lock now.
+bool switch_running(const Intent& intent, const LockHolder& holder, bool lock_stale);
+
 // `command` ("deploy-pipeline repair") as the operator must run it now: with --break-lock while
 // the deploy lock is stale or its record cannot be read (`lock_stale`), since that lock refuses
 // it otherwise.

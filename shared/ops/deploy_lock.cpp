@@ -1,5 +1,7 @@
 #include "shared/ops/deploy_lock.hpp"
 
+#include <algorithm>
+
 #include "shared/util/process.hpp"
 
 namespace phoenix::ops {
@@ -87,9 +89,31 @@ std::string describe_takeover(const Services& services, const LockTakeover& take
   return "took over the stale deploy lock of " + takeover.holder->describe();
 }
 
+// The longest a switch waits on one balancer: its health wait plus its drain wait.
+std::chrono::seconds longest_switch_wait(const config::Config& config) {
+  std::chrono::seconds longest = config.balancer.health_timeout + config.balancer.drain_timeout;
+  for (const auto& balancer : config.balancers) {
+    longest = std::max(longest, balancer.health_timeout + balancer.drain_timeout);
+  }
+  return longest;
+}
+
+// A lock held from another host is judged by its age alone (whether its holder runs can only be
+// told on its own host): with lock.stale_after_s shorter than a switch's own waits, a switch
+// running there looks stale while it works, and --break-lock would take its lock. Said once per
+// command that takes the lock; the configuration still loads (docs/configuration.md).
+void warn_if_lock_ages_before_switch_ends(Services& services) {
+  const auto waits = longest_switch_wait(services.config);
+  if (services.config.lock_stale_after >= waits) return;
+  services.reporter.warning("lock.stale_after_s (" + std::to_string(services.config.lock_stale_after.count()) +
+                            ") is shorter than health_timeout_s + drain_timeout_s (" + std::to_string(waits.count()) +
+                            "): a switch run from another host looks stale while it waits; raise lock.stale_after_s");
+}
+
 }  // namespace
 
 Result<DeployLock> DeployLock::take(Services& services, const std::string& command, bool break_lock) {
+  warn_if_lock_ages_before_switch_ends(services);
   LockRequest request;
   request.holder = make_holder(services, command);
   request.break_lock = break_lock;
@@ -98,12 +122,13 @@ Result<DeployLock> DeployLock::take(Services& services, const std::string& comma
   if (!outcome) return refusal_to_take(services, outcome.error(), request.stale_after);
   if (outcome->taken_over) services.reporter.warning(describe_takeover(services, *outcome->taken_over));
   services.reporter.detail("holding the deploy lock of service " + services.config.service);
-  return DeployLock(&services.state, &services.reporter, request.holder);
+  return DeployLock(&services.state, &services.reporter, request.holder, outcome->taken_over);
 }
 
 Result<std::optional<DeployLock>> DeployLock::take_unless_dry_run(Services& services, const std::string& command,
                                                                   bool dry_run, bool break_lock) {
   if (dry_run) {
+    warn_if_lock_ages_before_switch_ends(services);
     PHX_TRY(check_lock_would_be_taken(services, command, break_lock));
     return std::optional<DeployLock>{};
   }
@@ -112,7 +137,10 @@ Result<std::optional<DeployLock>> DeployLock::take_unless_dry_run(Services& serv
 }
 
 DeployLock::DeployLock(DeployLock&& other) noexcept
-    : store_(other.store_), reporter_(other.reporter_), holder_(std::move(other.holder_)) {
+    : store_(other.store_),
+      reporter_(other.reporter_),
+      holder_(std::move(other.holder_)),
+      taken_over_(std::move(other.taken_over_)) {
   other.store_ = nullptr;
 }
 

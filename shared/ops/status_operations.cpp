@@ -57,7 +57,9 @@ SharedRecords read_shared(Services& services, std::vector<std::string>& unreadab
   records.watch = read_or_report(services.state.read_watch(), unreadable, "the record of a running watch",
                                  unreadable_watch_record_remedy());
   if (records.watch) records.watch_staleness = watch_record_staleness(services, *records.watch);
-  if (records.lock) records.operation_in_progress = records.intent.has_value() && !records.lock_staleness;
+  if (records.lock && records.intent) {
+    records.operation_in_progress = switch_running(*records.intent, *records.lock, records.lock_staleness.has_value());
+  }
   return records;
 }
 

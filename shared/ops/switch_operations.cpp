@@ -134,6 +134,19 @@ struct Pass {
 Pass finished(Result<SwitchResult> result) { return {PassEnd::finished, std::move(result)}; }
 Pass plan_again(Error error) { return {PassEnd::plan_again, std::move(error)}; }
 
+// Confirms, before a durable write (the intent record, history, a verdict, the balancer's
+// membership), that this process still holds the deploy lock: a switch whose lock was taken
+// over must write nothing more, or it would undo what the new holder did (an intent written
+// now would have status and repair "finish" the abandoned switch). `refused` with
+// ErrorCode::lock_held when it was lost (exit 3).
+Status still_holding_lock(Services& services) { return services.state.keep_lock(make_holder(services, std::string())); }
+
+// The end of a switch that lost its deploy lock: nothing more is written (no history, no intent);
+// the new holder, named in `lost`, decides what happens next.
+Pass stop_without_lock(const SwitchJob& job, const Error& lost) {
+  return finished(lost.context(std::string(to_string(job.operation)) + " of pool " + job.request.target));
+}
+
 std::optional<std::string> record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from,
                                          HistoryResult result, long long duration_ms, const std::string& detail,
                                          const std::vector<StepTiming>& steps = {}) {
@@ -267,6 +280,7 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
                           long long elapsed_ms) {
   services.reporter.step("pool " + job.request.target + " is the only live pool" +
                          (observation.balancers.size() > 1 ? " in every balancer" : "") + "; nothing to switch");
+  if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   for (const auto& balancer : observation.balancers) {
     if (auto persisted = balancer.entry.balancer->persist(balancer.members); !persisted.ok()) {
       return finished(balancer.entry.name_in(persisted.error()));
@@ -286,6 +300,7 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
         record_switch(services, job, {(*last)->label}, HistoryResult::succeeded, elapsed_ms,
                       job.reason.empty() ? "recorded: history named pool " + (*last)->label : job.reason);
   }
+  if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   return finished(std::move(result));
 }
@@ -317,12 +332,15 @@ Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, 
                       const SwitchPlan& plan, const Error& why, long long elapsed_ms) {
   const std::string& target = job.request.target;
   services.reporter.warning(why.message);
+  if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   services.reporter.step("taking pool " + target + " out again" + (runs.size() > 1 ? " in every balancer" : "") +
                          "; the previous pool keeps serving");
   if (auto reverted = revert_everywhere(services, target, runs); !reverted.ok()) {
     return finished(reverted.error().context("reverting after the health timeout"));
   }
+  if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);
+  if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   return finished(Error{
       ErrorKind::failed,
@@ -402,8 +420,10 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   result.duration_ms = elapsed_ms;
   result.left_in_maintenance = outcome.left_in_maintenance;
   // History first: a crash between the two leaves the intent, and the re-run records again.
+  if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   result.history_warning = record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms,
                                          job.reason, outcome.timings);
+  if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   if (job.operation == Operation::deploy && !job.defer_good_verdict) {
     const auto marked = mark_replaced_pools_good(services, observation, result.plan);
@@ -453,6 +473,7 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
     }
   }
   if (!job.dry_run) {
+    if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
     if (auto woken = wake_if_powered_off(services, target, *observation); !woken.ok()) return finished(woken.error());
   }
   if (auto planned = plan_every_balancer(services, job, *observation, runs); !planned.ok()) {
@@ -468,6 +489,9 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
   if (plan.steps.empty()) return finish_without_steps(services, job, *observation, std::move(result), elapsed());
 
   Intent intent = new_intent(services, job, plan);
+  // A pass that plans again (the balancer changed under the last one: perhaps a new holder of
+  // the lock removed this switch's members) must still hold the lock to write its intent.
+  if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto written = services.state.write_intent(intent); !written.ok()) return finished(written.error());
   notify_switch_start(services, job.automatic ? HistoryAction::auto_rollback : history_action(job.operation), intent);
   services.reporter.step(std::string(to_string(job.operation)) + ": making pool " + target + " live" +
@@ -480,10 +504,15 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
     services.reporter.warning(outcome.status.error().message + "; planning again from what the balancer has now");
     return plan_again(outcome.status.error());
   }
-  if (!outcome.status.ok() && outcome.status.error().is(ErrorCode::interrupted)) {
-    // Stopped at a safe point on request: the intent stays, the lock is released on return.
-    record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
-                  outcome.timings);
+  if (outcome.status.ok()) return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
+  // The intent record stays: status explains the state and a re-run completes it. History
+  // records the stop while the lock is still this switch's (else it is the new holder's).
+  const Error& why = outcome.status.error();
+  if (still_holding_lock(services).ok()) {
+    record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed(), why.message, outcome.timings);
+  }
+  if (why.is(ErrorCode::interrupted)) {
+    // Stopped at a safe point on request; the lock is released on return.
     return finished(Error{ErrorKind::failed,
                           std::string(to_string(job.operation)) + " of pool " + target + " stopped by " +
                               util::interrupt_signal_name() + " after step " + std::to_string(outcome.steps_done) +
@@ -491,16 +520,9 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
                               stopped_state(job, plan, outcome.steps_done),
                           ErrorCode::interrupted});
   }
-  if (!outcome.status.ok()) {
-    // The intent record stays: status explains the state and a re-run completes it.
-    record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed(), outcome.status.error().message,
-                  outcome.timings);
-    return finished(outcome.status.error().context(std::string(to_string(job.operation)) + " of pool " + target +
-                                                   " stopped after step " + std::to_string(outcome.steps_done) +
-                                                   " of " + std::to_string(plan.steps.size()) + "; " +
-                                                   how_to_finish(job, outcome.status.error())));
-  }
-  return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
+  return finished(why.context(std::string(to_string(job.operation)) + " of pool " + target + " stopped after step " +
+                              std::to_string(outcome.steps_done) + " of " + std::to_string(plan.steps.size()) + "; " +
+                              how_to_finish(job, why)));
 }
 
 // The shared core of deploy, rollback and repair: plan from what is observed (`first`, when the
@@ -597,15 +619,42 @@ std::string repair_target(Services& services, const Observation& observation, co
   return candidates.empty() ? live.back() : candidates.front().label();
 }
 
+// Whether this rollback re-runs the interrupted one (`interrupted`), and so finishes it: a
+// rollback with no --to, or with --to its own target.
+bool reruns_interrupted_rollback(const std::optional<Intent>& interrupted, const RollbackOptions& options) {
+  return interrupted && interrupted->operation == Operation::rollback &&
+         (!options.to || *options.to == interrupted->target);
+}
+
 // --expect-live: the alert that started this rollback was about pool `expected`; if another
-// pool is live meanwhile, the alert is stale and nothing changes.
-Status check_expected_live(const Observation& observation, const std::string& expected) {
+// pool is live meanwhile, the alert is stale and nothing changes. The re-run of an interrupted
+// rollback away from `expected` (the alert's own retry: the pipeline's PHOENIX_EXPECT_LIVE does
+// not change) is what the alert asked for, however far the switch got: it finishes it.
+// `changed` says what the refusal has changed already (a stale lock taken over), if anything.
+Status check_expected_live(const Observation& observation, const std::string& expected,
+                           const std::optional<Intent>& interrupted, const RollbackOptions& options,
+                           const std::string& changed = "nothing was changed") {
+  if (reruns_interrupted_rollback(interrupted, options) &&
+      std::find(interrupted->from.begin(), interrupted->from.end(), expected) != interrupted->from.end()) {
+    return {};
+  }
   const auto live = live_labels(observation.members);
   if (live.size() == 1 && live.front() == expected) return {};
   return Error{ErrorKind::refused,
                "--expect-live " + expected + ": pool " + expected +
                    " is not the live pool (live: " + (live.empty() ? std::string("none") : util::join(live, ", ")) +
-                   "); a stale alert rolls nothing back, nothing was changed"};
+                   "); a stale alert rolls nothing back, " + changed};
+}
+
+// An alert's rollback that may take over a stale lock judges --expect-live first, from what it
+// reads without the lock, so that a stale alert leaves the stale lock (and the switch it names)
+// as they were for a person to look at. What cannot be read now is judged under the lock.
+Status check_expected_live_before_takeover(Services& services, const RollbackOptions& options) {
+  if (!options.expect_live || !options.break_lock || options.dry_run) return {};
+  auto intent = services.state.read_intent();
+  auto observed = observe(services);
+  if (!intent || !observed) return {};
+  return check_expected_live(*observed, *options.expect_live, *intent, options);
 }
 
 // How long an automatic rollback waits for a deploy lock another running command holds (a
@@ -878,7 +927,8 @@ std::pair<std::optional<std::string>, bool> rollback_to(Services& services, cons
   return {std::nullopt, false};
 }
 
-Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked);
+Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
+                                     const std::optional<LockHolder>& taken_over);
 
 // Called with the result of a switch that succeeded, while its deploy lock is still held.
 using WhileLocked = std::function<void(const SwitchResult&)>;
@@ -898,15 +948,19 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   if (options.to) {
     PHX_TRY(check_pool_exists_before_takeover(services, *options.to, options.break_lock && !options.dry_run));
   }
+  PHX_TRY(check_expected_live_before_takeover(services, options));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
-  auto switched = rollback_locked(services, options, lock.has_value());
+  const std::optional<LockHolder> taken_over = lock ? lock->taken_over() : std::nullopt;
+  auto switched = rollback_locked(services, options, lock.has_value(), taken_over);
   if (switched && while_locked) while_locked(*switched);
   return switched;
 }
 
-// The rollback itself, under the lock (`locked`) or as a dry run.
-Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked) {
+// The rollback itself, under the lock (`locked`, taken over from `taken_over`, if it was) or as
+// a dry run.
+Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
+                                     const std::optional<LockHolder>& taken_over) {
   // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish.
   // An intent is never a switch running now: a dry run is refused while a running holder holds
   // the lock (DeployLock::take_unless_dry_run).
@@ -915,11 +969,14 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   // interrupted switch pending, two pools are live and the alert is not about "the" live one.
   if (options.expect_live) {
     PHX_TRY_ASSIGN(const auto observed, observe(services));
-    PHX_TRY(check_expected_live(observed, *options.expect_live));
+    PHX_TRY(check_expected_live(
+        observed, *options.expect_live, interrupted, options,
+        taken_over ? "nothing was switched; the stale deploy lock it took over (" + taken_over->who() + ") is released"
+                   : std::string("nothing was changed")));
   }
-  // Re-running an interrupted rollback finishes it: the target was chosen before the crash,
-  // when the live pool was still unambiguous.
-  if (interrupted && interrupted->operation == Operation::rollback && !options.to) {
+  // Re-running an interrupted rollback (with no --to, or --to its target) finishes it: the
+  // target was chosen before the crash, when the live pool was still unambiguous.
+  if (reruns_interrupted_rollback(interrupted, options)) {
     services.reporter.step("finishing the interrupted rollback to pool " + interrupted->target);
     return switch_to(services, {.operation = Operation::rollback,
                                 .request = {.target = interrupted->target, .force = true},
@@ -947,6 +1004,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   }
   std::vector<std::string> marked_bad;
   if (!options.dry_run) {
+    PHX_TRY(still_holding_lock(services));
     auto marked = mark_bad(services, observation.pools, choice.from, reason);
     // An automatic rollback answers a breach: the switch back comes first, and the breach's
     // handler marks the pool again (and says so when it cannot) once it is done.

@@ -34,6 +34,7 @@ using namespace phoenix;
 namespace state_store_conformance {
 
 constexpr const char* kHost = "conformance-host";
+constexpr const char* kAnotherHost = "another-host";
 
 // What a case needs from the world around a state store.
 class StoreRig {
@@ -42,6 +43,10 @@ class StoreRig {
   virtual StateStore& store() = 0;
   // A second handle on the same storage, as another CI agent on this host has.
   virtual StateStore& other() = 0;
+  // A handle on the same storage from the host "another-host", for a holder that takes the lock
+  // there: store() where a store records the holder's own host, a store of its own where it
+  // records the host it runs on (Hetzner Cloud's labels).
+  virtual StateStore& elsewhere() { return store(); }
   // What the store keeps of free text (a job, a command, a reason, the current step).
   virtual std::string kept_text(const std::string& text) const { return text; }
   // FakeStateStore judges no processes or ages: the test tells it when its holder is stale.
@@ -102,9 +107,12 @@ class HcloudRig final : public StoreRig {
         store_(api_, "web", kHost, clock_,
                std::make_unique<providers::FileStateStore>(dir_.path() / "state", kHost, clock_)),
         other_(other_api_, "web", kHost, clock_,
-               std::make_unique<providers::FileStateStore>(dir_.path() / "state", kHost, clock_)) {}
+               std::make_unique<providers::FileStateStore>(dir_.path() / "state", kHost, clock_)),
+        elsewhere_(other_api_, "web", kAnotherHost, clock_,
+                   std::make_unique<providers::FileStateStore>(dir_.path() / "state", kAnotherHost, clock_)) {}
   StateStore& store() override { return store_; }
   StateStore& other() override { return other_; }
+  StateStore& elsewhere() override { return elsewhere_; }
   // What it keeps today, not what the contract would like: the holder and the intent live in
   // placement-group labels, whose values allow 63 characters of [A-Za-z0-9._-], so free text
   // (a job, a command, a reason, the current step) comes back as label_value() made it
@@ -146,6 +154,7 @@ class HcloudRig final : public StoreRig {
   hcloud::Api other_api_;
   hcloud::HcloudStateStore store_;
   hcloud::HcloudStateStore other_;
+  hcloud::HcloudStateStore elsewhere_;
 };
 
 // One real etcd for the whole run (a second each to start); every rig gets a service of its
@@ -220,9 +229,11 @@ LockHolder ended_process() {
   return {kHost, static_cast<long>(started->pid), "", "deploy --label 41", now_ms()};
 }
 
-// A holder whose process runs, but that took the lock longer ago than locks may live.
+// A holder on another host (whether it runs cannot be told here) that took the lock longer ago
+// than locks may live. On this host a running holder is never stale, however old its lock.
 LockHolder old_holder() {
   LockHolder holder = this_process();
+  holder.host = kAnotherHost;
   holder.since = now_ms() - std::chrono::hours(2);
   return holder;
 }
@@ -315,10 +326,14 @@ TEMPLATE_TEST_CASE("a stale lock is taken over only with break_lock", "[state-st
   rig.holder_stale(true);
   CHECK(rig.store().staleness(elsewhere, std::chrono::seconds(3600)).has_value());
   rig.holder_stale(false);
+  // On this host a holder whose process runs is working, however old its lock.
+  LockHolder running_long = this_process();
+  running_long.since = now_ms() - std::chrono::hours(2);
+  CHECK_FALSE(rig.store().staleness(running_long, std::chrono::seconds(3600)).has_value());
   for (const auto& [stale, why] :
        {std::make_pair(ended_process(), "its process ended"), std::make_pair(old_holder(), "older than stale_after")}) {
     INFO("the holder is stale: " << why);
-    REQUIRE_OK(rig.store().acquire_lock(request(stale)));
+    REQUIRE_OK((stale.host == kHost ? rig.store() : rig.elsewhere()).acquire_lock(request(stale)));
     rig.holder_stale(true);
     CHECK(rig.other().staleness(stale, std::chrono::seconds(3600)).has_value());
 

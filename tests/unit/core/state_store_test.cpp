@@ -50,3 +50,36 @@ TEST_CASE("a watch record round trips through JSON, with and without a fallback"
   util::Json empty(cJSON_CreateObject());
   CHECK_FALSE(records::watch_record_from_json(empty.get()).ok());
 }
+
+TEST_CASE("a lock held on this host is stale only once its holder is gone, however old", "[state-store][lock]") {
+  const WallTime since = *util::parse_iso8601("2026-11-26T12:00:00Z");
+  const LockHolder holder{.host = "agent-1", .pid = 123, .job = "", .command = "deploy --label 7", .since = since};
+  const auto a_day_later = since + std::chrono::hours(24);
+  // Running on this host: working (a long health wait), not stale, even far past the limit.
+  CHECK_FALSE(lock_staleness(holder, "agent-1", a_day_later, std::chrono::seconds(1), true));
+  const auto dead = lock_staleness(holder, "agent-1", since, std::chrono::seconds(3600), false);
+  REQUIRE(dead);
+  CHECK(*dead == "its holder (pid 123 on this host) is no longer running");
+  // Held from another host, where whether it runs cannot be told here, its age decides.
+  CHECK_FALSE(lock_staleness(holder, "agent-2", since + std::chrono::seconds(3600), std::chrono::seconds(3600), true));
+  const auto old = lock_staleness(holder, "agent-2", a_day_later, std::chrono::seconds(3600), true);
+  REQUIRE(old);
+  CHECK(*old == "it is 86400 s old, older than the 3600 s limit");
+}
+
+TEST_CASE("--break-lock against a holder that is not stale is refused, naming the pid and why", "[state-store][lock]") {
+  const LockHolder holder{.host = "agent-1", .pid = 123, .job = "", .command = "deploy --label 7", .since = {}};
+  const auto waited = check_lock_takeover(holder, std::nullopt, false);
+  REQUIRE_FALSE(waited.ok());
+  CHECK(waited.error().kind == ErrorKind::refused);
+  CHECK_THAT(waited.error().message, !Catch::Contains("--break-lock"));
+  const auto broken = check_lock_takeover(holder, std::nullopt, true);
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.error().kind == ErrorKind::refused);
+  CHECK(broken.error().is(ErrorCode::lock_held));
+  CHECK_THAT(broken.error().message, Catch::StartsWith("another deploy holds the lock: pid 123 on agent-1"));
+  CHECK_THAT(broken.error().message,
+             Catch::Contains("--break-lock takes over only a lock whose holder is no longer running"));
+  CHECK_THAT(broken.error().message, Catch::EndsWith("if pid 123 hangs, stop it first"));
+  CHECK(check_lock_takeover(holder, std::string("its holder is gone"), true).ok());
+}

@@ -4,6 +4,7 @@
 
 #include "fakes/fake_balancer.hpp"
 #include "fakes/fake_provider.hpp"
+#include "shared/util/time_format.hpp"
 
 using namespace phoenix;
 using phoenix::fakes::FakeBalancer;
@@ -114,4 +115,72 @@ TEST_CASE("status offers to record the routed pool, not only to go back, when hi
   problems = all_problems(report);
   CHECK_THAT(problems, Catch::Contains("but the balancer routes to no pool; if pool 1 should be live, "
                                        "'deploy-pipeline deploy --label 1' goes back to pool 1"));
+}
+
+// A switch whose holder still runs (a long health wait) is reported as running, with its pid
+// and start, however old its lock: not as interrupted, and its new pool's members, on standby
+// until they pass their checks, are not "left in standby".
+TEST_CASE("status reports a running switch as running, and its standby members as its own", "[status][lock]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  provider.add_pool("2", 1, 20);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("1", "1"), provider.pools[0].servers[0].address());
+  auto members = balancer.members().value();
+  members.push_back(Member{.name = member_name("2", "1"),
+                           .address = provider.pools[1].servers[0].address(),
+                           .admin = AdminState::ready,
+                           .check = CheckState::failed,
+                           .weight = 0});
+  const LockHolder holder{.host = "agent-1", .pid = 7, .job = "", .command = "deploy --label 2", .since = {}};
+  const Intent intent{.operation = Operation::deploy,
+                      .target = "2",
+                      .from = {"1"},
+                      .reason = "",
+                      .by = holder,
+                      .started_at = *util::parse_iso8601("2026-11-26T12:00:00Z"),
+                      .step = 1,
+                      .steps = 6,
+                      .current = "wait until healthy"};
+  const auto running = build_status({.service = "web",
+                                     .pools = provider.pools,
+                                     .members = members,
+                                     .intent = intent,
+                                     .lock = holder,
+                                     .operation_in_progress = switch_running(intent, holder, false)});
+  INFO(all_problems(running));
+  CHECK(running.problems.empty());
+  CHECK_FALSE(running.interrupted);
+  REQUIRE(running.notes.size() == 1);
+  CHECK(running.notes[0] ==
+        "a deploy to pool 2 is running (pid 7 on agent-1, since 2026-11-26T12:00:00Z), at step 2 of 6 (wait until "
+        "healthy)");
+
+  // The same records once its holder is gone: interrupted, and the member is left behind.
+  const auto dead = build_status({.service = "web",
+                                  .pools = provider.pools,
+                                  .members = members,
+                                  .intent = intent,
+                                  .lock = holder,
+                                  .lock_staleness = std::string("its holder (pid 7 on this host) is no longer running"),
+                                  .operation_in_progress = switch_running(intent, holder, true)});
+  const auto problems = all_problems(dead);
+  INFO(problems);
+  CHECK(dead.interrupted);
+  CHECK_THAT(problems, Catch::Contains("a deploy to pool 2 started 2026-11-26T12:00:00Z by pid 7 on agent-1 was "
+                                       "interrupted at step 2 of 6"));
+  CHECK_THAT(problems, Catch::Contains("member 2:1 is left in standby"));
+}
+
+TEST_CASE("an intent is a running switch only while its own writer holds a lock that is not stale", "[status][lock]") {
+  const LockHolder writer{.host = "agent-1", .pid = 7, .job = "", .command = "deploy --label 2", .since = {}};
+  const Intent intent{.operation = Operation::deploy, .target = "2", .from = {"1"}, .by = writer, .steps = 6};
+  CHECK(switch_running(intent, writer, false));
+  CHECK_FALSE(switch_running(intent, writer, true));  // its holder died
+  LockHolder other = writer;
+  other.pid = 8;  // a later command took the lock over: the intent is the dead one's
+  CHECK_FALSE(switch_running(intent, other, false));
+  other = writer;
+  other.host = "agent-2";
+  CHECK_FALSE(switch_running(intent, other, false));
 }

@@ -67,3 +67,20 @@ TEST_CASE("taking over a readable lock whose holder names no host names that hol
   CHECK(world.reporter.saw("took over the stale deploy lock of pid 4242 on an unknown host since"));
   CHECK_FALSE(world.reporter.saw("could not be read"));
 }
+
+// A lock held from another host is judged by age alone: one that ages out before a switch's own
+// waits end makes a running switch look stale. Warned when the lock is taken (or a dry run
+// looks at it); the command goes on.
+TEST_CASE("taking the lock warns when lock.stale_after_s is shorter than health plus drain timeouts", "[ops][lock]") {
+  fakes::FakeWorld world;
+  world.config.balancer.health_timeout = std::chrono::seconds(30);
+  world.config.balancer.drain_timeout = std::chrono::seconds(30);
+  world.config.lock_stale_after = std::chrono::seconds(60);
+  REQUIRE(ops::DeployLock::take(world.services, "deploy --label 2", false).ok());
+  CHECK_FALSE(world.reporter.saw("lock.stale_after_s"));
+  world.config.lock_stale_after = std::chrono::seconds(59);
+  REQUIRE(ops::DeployLock::take_unless_dry_run(world.services, "deploy --label 2", true, false).ok());
+  CHECK(
+      world.reporter.saw("warning: lock.stale_after_s (59) is shorter than health_timeout_s + drain_timeout_s (60): "
+                         "a switch run from another host looks stale while it waits; raise lock.stale_after_s"));
+}

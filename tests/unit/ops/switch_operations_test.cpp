@@ -1,5 +1,6 @@
 #include "shared/ops/switch_operations.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_services.hpp"
@@ -616,4 +617,87 @@ TEST_CASE("a switch that lost its deploy lock says to finish it once the lock is
   CHECK(result.error().is(ErrorCode::lock_held));
   CHECK_THAT(result.error().message,
              Catch::Contains("'deploy-pipeline deploy --label 2' finishes it once the deploy lock is free"));
+}
+
+// F30: a switch that lost its lock during a step (another agent took it over and removed the
+// members it was waiting for) plans again, but must write nothing more: no fresh intent record
+// (status and repair would "finish" the abandoned switch, undoing the new holder's), no history.
+TEST_CASE("a switch that lost its lock mid-step writes no intent and no history when it plans again",
+          "[ops][deploy][lock]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  bool taken_over = false;
+  world.balancer.before_read = [&](FakeBalancer& balancer) {
+    // While deploy waits for pool 2's members: another agent takes the lock and removes them.
+    if (taken_over || balancer.state.count(member_name("2", "1")) == 0) return;
+    taken_over = true;
+    world.state.lock = LockHolder{.host = "agent-2", .pid = 99, .job = "", .command = "deploy --label 1", .since = {}};
+    balancer.state.erase(member_name("2", "1"));
+  };
+  const auto result = ops::deploy(world.services, {.label = "2"});
+  REQUIRE(taken_over);
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::refused);
+  CHECK(result.error().is(ErrorCode::lock_held));
+  CHECK_THAT(result.error().message, Catch::Contains("the deploy lock is no longer ours"));
+  // One intent record, the first pass's (its progress writes aside); none after the lock was lost.
+  const auto fresh = std::count_if(world.state.intents_written.begin(), world.state.intents_written.end(),
+                                   [](const Intent& intent) { return intent.current.empty(); });
+  CHECK(fresh == 1);
+  CHECK(world.state.events.empty());
+  CHECK(world.state.lock->pid == 99);  // the new holder's lock is left alone
+}
+
+// F34: the alert pipeline's retry (the same --expect-live, the same --to) after its rollback was
+// killed half-way (pools 1 and 3 both live) finishes that rollback.
+TEST_CASE("an alert's retry with --expect-live finishes its own interrupted rollback", "[ops][rollback][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("1");
+  world.make_live("3");
+  world.state.intent = Intent{.operation = Operation::rollback,
+                              .target = "1",
+                              .from = {"3"},
+                              .reason = "alert",
+                              .by = {.host = "agent-1", .pid = 7, .job = "", .command = "rollback --to 1", .since = {}},
+                              .steps = 6};
+  world.state.lock = world.state.intent->by;
+  world.state.holder_gone = true;
+
+  // A stale alert (pool 2 was never what this rollback left) is refused before the takeover.
+  const auto stale = ops::rollback(world.services, {.to = "1", .break_lock = true, .expect_live = "2"});
+  REQUIRE_FALSE(stale.ok());
+  CHECK(stale.error().kind == ErrorKind::refused);
+  CHECK_THAT(stale.error().message, Catch::EndsWith("a stale alert rolls nothing back, nothing was changed"));
+  CHECK(world.state.lock_acquisitions == 0);
+  CHECK(world.state.lock->pid == 7);
+
+  const auto retry = ops::rollback(world.services, {.to = "1", .break_lock = true, .expect_live = "3"});
+  INFO((retry ? std::string() : retry.error().message));
+  REQUIRE(retry.ok());
+  CHECK(world.reporter.saw("finishing the interrupted rollback to pool 1"));
+  CHECK_FALSE(world.state.intent.has_value());
+  CHECK(world.balancer.state.count(member_name("3", "1")) == 0);
+  CHECK(world.balancer.state.at(member_name("1", "1")).admitted());
+}
+
+// A refusal that comes after the stale lock was taken over does not claim nothing changed.
+TEST_CASE("an --expect-live refusal after a lock takeover names the takeover", "[ops][rollback][lock]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  world.state.lock = LockHolder{.host = "agent-1", .pid = 7, .job = "", .command = "deploy --label 2", .since = {}};
+  world.state.holder_gone = true;
+  // Between the look before the lock and the one under it, pool 1 went live (by hand).
+  world.state.on_acquired = [&] {
+    world.balancer.state.clear();
+    world.make_live("1");
+  };
+  const auto refused = ops::rollback(world.services, {.break_lock = true, .expect_live = "2"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(
+      refused.error().message,
+      Catch::EndsWith("nothing was switched; the stale deploy lock it took over (pid 7 on agent-1) is released"));
 }
