@@ -30,16 +30,16 @@ class DeployLock {
   const LockHolder& holder() const { return holder_; }
   // The stale holder this lock was taken over from (--break-lock), if it was: a command refused
   // after taking the lock has changed that much, and says so.
-  const std::optional<LockHolder>& taken_over() const { return taken_over_; }
+  const std::optional<LockTakeover>& taken_over() const { return taken_over_; }
 
  private:
-  DeployLock(StateStore* store, util::Reporter* reporter, LockHolder holder, std::optional<LockHolder> taken_over)
+  DeployLock(StateStore* store, util::Reporter* reporter, LockHolder holder, std::optional<LockTakeover> taken_over)
       : store_(store), reporter_(reporter), holder_(std::move(holder)), taken_over_(std::move(taken_over)) {}
 
   StateStore* store_;
   util::Reporter* reporter_;
   LockHolder holder_;
-  std::optional<LockHolder> taken_over_;
+  std::optional<LockTakeover> taken_over_;
 };
 
 LockHolder make_holder(const Services& services, const std::string& command);

@@ -928,7 +928,7 @@ std::pair<std::optional<std::string>, bool> rollback_to(Services& services, cons
 }
 
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
-                                     const std::optional<LockHolder>& taken_over);
+                                     const std::optional<LockTakeover>& taken_over);
 
 // Called with the result of a switch that succeeded, while its deploy lock is still held.
 using WhileLocked = std::function<void(const SwitchResult&)>;
@@ -951,7 +951,7 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   PHX_TRY(check_expected_live_before_takeover(services, options));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
-  const std::optional<LockHolder> taken_over = lock ? lock->taken_over() : std::nullopt;
+  const std::optional<LockTakeover> taken_over = lock ? lock->taken_over() : std::nullopt;
   auto switched = rollback_locked(services, options, lock.has_value(), taken_over);
   if (switched && while_locked) while_locked(*switched);
   return switched;
@@ -960,7 +960,7 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
 // The rollback itself, under the lock (`locked`, taken over from `taken_over`, if it was) or as
 // a dry run.
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
-                                     const std::optional<LockHolder>& taken_over) {
+                                     const std::optional<LockTakeover>& taken_over) {
   // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish.
   // An intent is never a switch running now: a dry run is refused while a running holder holds
   // the lock (DeployLock::take_unless_dry_run).
@@ -969,10 +969,12 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   // interrupted switch pending, two pools are live and the alert is not about "the" live one.
   if (options.expect_live) {
     PHX_TRY_ASSIGN(const auto observed, observe(services));
-    PHX_TRY(check_expected_live(
-        observed, *options.expect_live, interrupted, options,
-        taken_over ? "nothing was switched; the stale deploy lock it took over (" + taken_over->who() + ") is released"
-                   : std::string("nothing was changed")));
+    PHX_TRY(check_expected_live(observed, *options.expect_live, interrupted, options,
+                                taken_over ? "nothing was switched; the stale deploy lock it took over (" +
+                                                 (taken_over->holder ? taken_over->holder->who()
+                                                                     : std::string("its record could not be read")) +
+                                                 ") is released"
+                                           : std::string("nothing was changed")));
   }
   // Re-running an interrupted rollback (with no --to, or --to its target) finishes it: the
   // target was chosen before the crash, when the live pool was still unambiguous.
