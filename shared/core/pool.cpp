@@ -108,7 +108,7 @@ const Server* Pool::find_server(std::string_view id) const {
   return nullptr;
 }
 
-std::string describe_unreadable(const Pool& pool) {
+std::string describe_unreadable(const Pool& pool, const UnreadableWayOut& way_out) {
   if (pool.readable()) return "";
   std::string running;
   for (const auto& server : pool.servers) {
@@ -119,9 +119,17 @@ std::string describe_unreadable(const Pool& pool) {
   const std::string still = count == 0   ? "no server of it runs"
                             : count == 1 ? "1 server of it still runs (" + running + ")"
                                          : std::to_string(count) + " servers of it still run (" + running + ")";
+  if (!way_out.routed) {
+    return "pool " + pool.label() + " is unreadable: " + pool.unreadable + "; " + still +
+           ". Restore its record, or 'create-pipeline delete --label " + pool.label() +
+           "' stops every process of it and removes the pool";
+  }
+  const std::string other =
+      way_out.make_live ? "'deploy-pipeline deploy --label " + *way_out.make_live + "'"
+                        : "build one with 'create-pipeline run --label L', then 'deploy-pipeline deploy --label L'";
   return "pool " + pool.label() + " is unreadable: " + pool.unreadable + "; " + still +
-         ". Restore its record, or 'create-pipeline delete --label " + pool.label() +
-         "' stops every process of it and removes the pool";
+         ". The balancer routes to it: restore its record, or make another pool live first (" + other +
+         "); it can be deleted only once the balancer no longer routes to it";
 }
 
 void sort_newest_first(std::vector<Pool>& pools) {
