@@ -272,10 +272,12 @@ Result<HistoryLog> FileStateStore::read_history() {
     } else {
       // A torn last line is moved aside by the next append; one between two records (left by a
       // version that did not) stays until trimmed, so the line says how to clear it.
-      log.unreadable.push_back(where +
-                               ": unreadable record (a write torn by a crash?): " + util::printable(lines[i], 60) +
-                               "; every other record is read. To clear it, move line " + std::to_string(i + 1) +
-                               " into " + torn_history_path().string() + " while no deploy or rollback runs");
+      const bool torn_tail = i + 1 == lines.size() && !text.empty() && text.back() != '\n';
+      const std::string clearing = torn_tail ? "the next record written moves it to " + torn_history_path().string()
+                                             : "to clear it, move line " + std::to_string(i + 1) + " into " +
+                                                   torn_history_path().string() + " while no deploy or rollback runs";
+      log.unreadable.push_back(where + ": unreadable record (a write torn by a crash?): " +
+                               util::printable(lines[i], 60) + "; every other record is read, and " + clearing);
     }
   }
   return log;

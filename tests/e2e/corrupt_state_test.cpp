@@ -326,7 +326,7 @@ TEST_CASE("garbled history lines are reported, and records after them are kept",
   CHECK(history.exit_code == 0);
   const std::string line = std::to_string(recorded + 1);
   CHECK_THAT(history.err, Catch::Contains("history.jsonl:" + line + ": unreadable record"));
-  CHECK_THAT(history.err, Catch::Contains("To clear it, move line " + line + " into " + file.string() + ".torn"));
+  CHECK_THAT(history.err, Catch::Contains("to clear it, move line " + line + " into " + file.string() + ".torn"));
 
   // A torn last record: the next append moves it to history.jsonl.torn and says so, once.
   REQUIRE(util::append_file_durable(file, "{\"at\": \"2026-11").ok());

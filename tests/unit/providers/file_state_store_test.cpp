@@ -211,7 +211,9 @@ TEST_CASE("the next append moves a torn last history record aside and says so on
   };
   REQUIRE(store.append_history(event("1")).ok());
   REQUIRE(util::append_file_durable(file, "{\"at\": \"2026-11").ok());
-  REQUIRE(store.read_history()->unreadable.size() == 1);
+  const auto torn = store.read_history();
+  REQUIRE(torn->unreadable.size() == 1);
+  CHECK_THAT(torn->unreadable[0], Catch::EndsWith("the next record written moves it to " + file.string() + ".torn"));
 
   REQUIRE(store.append_history(event("2")).ok());
   CHECK(reporter.saw("warning: " + file.string() +
@@ -256,7 +258,7 @@ TEST_CASE("an unreadable history line between records names how to clear it", "[
   const auto log = store.read_history();
   REQUIRE(log->unreadable.size() == 1);
   CHECK_THAT(log->unreadable[0], Catch::StartsWith(file.string() + ":1: unreadable record"));
-  CHECK_THAT(log->unreadable[0], Catch::EndsWith("every other record is read. To clear it, move line 1 into " +
+  CHECK_THAT(log->unreadable[0], Catch::EndsWith("every other record is read, and to clear it, move line 1 into " +
                                                  file.string() + ".torn while no deploy or rollback runs"));
 }
 
