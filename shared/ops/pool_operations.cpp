@@ -406,12 +406,13 @@ Status stop_pruning(Services& services, const PruneOptions& options, const Prune
 std::string unreadable_prune_reason(const Pool& pool, const std::vector<Pool>& pools,
                                     const std::vector<Member>& members) {
   const auto way_out = unreadable_way_out(pool, pools, members);
-  if (!way_out.routed)
+  if (!way_out.routed) {
     return "its record cannot be read; 'create-pipeline delete --label " + pool.label() + "' removes it";
+  }
   const std::string other = way_out.make_live ? "'deploy-pipeline deploy --label " + *way_out.make_live + "'"
                                               : "'deploy-pipeline deploy --label L' of a known-good pool L";
-  return "its record cannot be read and the balancer routes to it: restore its record, or make another pool live "
-         "first (" +
+  return "its record cannot be read and the balancer routes to it: restore its record, or make another pool live first "
+         "(" +
          other + ")";
 }
 
