@@ -179,7 +179,8 @@ Status Runtime::wire_provider() {
   auto& clock = *clock_;
   auto& reporter = *reporter_;
   const auto file_store = [&](const std::filesystem::path& state_dir) {
-    return std::make_unique<providers::FileStateStore>(state_dir / cfg.service, host_, clock, cfg.history_keep);
+    return std::make_unique<providers::FileStateStore>(state_dir / cfg.service, host_, clock, cfg.history_keep,
+                                                       &reporter);
   };
   return std::visit(
       Overloaded{

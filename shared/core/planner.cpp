@@ -348,13 +348,16 @@ std::string kept_as(Tier tier) {
 // What to do when no pool older than the live pool `from` is known-good: the known-good pools
 // newer than it (typically the hot standby after a deploy back to an older release), which a
 // plain rollback never picks by itself, named with the command that goes to the first of them
-// (a hot one first: its switch is instant; else the newest). `sorted` is newest first.
+// (a hot one first: its switch is instant; else the newest). `sorted` is newest first. When
+// `from` is unreadable its creation time is unknown: every other known-good pool is named,
+// none of them "newer".
 std::string newer_known_good_advice(const std::vector<Pool>& sorted, const std::vector<Member>& members,
                                     const Pool& from) {
   const auto standby = standby_labels(members);
   std::vector<const Pool*> newer;
   for (const auto& pool : sorted) {
-    if (pool.label() != from.label() && pool.meta.created_at >= from.meta.created_at && known_good(pool)) {
+    if (pool.label() != from.label() && (!from.readable() || pool.meta.created_at >= from.meta.created_at) &&
+        known_good(pool)) {
       newer.push_back(&pool);
     }
   }
@@ -362,8 +365,9 @@ std::string newer_known_good_advice(const std::vector<Pool>& sorted, const std::
   std::stable_partition(newer.begin(), newer.end(), [&](const Pool* pool) {
     return std::find(standby.begin(), standby.end(), pool->label()) != standby.end();
   });
+  const std::string age = from.readable() ? "newer, " : "";
   std::vector<std::string> named;
-  for (const Pool* pool : newer) named.push_back(pool->label() + " (newer, " + kept_as(tier_of(*pool, standby)) + ")");
+  for (const Pool* pool : newer) named.push_back(pool->label() + " (" + age + kept_as(tier_of(*pool, standby)) + ")");
   return (newer.size() == 1 ? "pool " : "pools ") + util::join(named, ", ") + (newer.size() == 1 ? " is" : " are") +
          " known-good: 'deploy-pipeline rollback --to " + newer.front()->label() + "'";
 }
@@ -399,6 +403,12 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
     return Error{ErrorKind::failed,
                  "the live pool " + live.front() +
                      " no longer exists with the provider; name the pool to roll back to with --to L"};
+  }
+  if (!from->readable()) {
+    return Error{ErrorKind::failed, "the record of the live pool " + from->label() +
+                                        " cannot be read (creation time of pool " + from->label() +
+                                        " unknown), so no pool counts as older than it; " +
+                                        newer_known_good_advice(sorted, members, *from)};
   }
   for (const auto& pool : sorted) {
     if (pool.meta.created_at >= from->meta.created_at || pool.label() == from->label()) continue;
@@ -595,6 +605,26 @@ Result<std::vector<std::string>> check_deletable(const Pool& pool, const std::ve
                                          "; make another pool live first"};
   }
   return standby;
+}
+
+std::optional<std::string> pool_to_make_live(const std::string& label, const std::vector<Pool>& pools,
+                                             const std::vector<std::string>& live,
+                                             const std::vector<std::string>& hot) {
+  std::vector<Pool> sorted = pools;
+  sort_newest_first(sorted);
+  std::optional<std::string> newest;
+  for (const auto& pool : sorted) {
+    if (pool.label() == label || has_label(live, pool.label()) || !known_good(pool)) continue;
+    if (has_label(hot, pool.label())) return pool.label();
+    if (!newest) newest = pool.label();
+  }
+  return newest;
+}
+
+UnreadableWayOut unreadable_way_out(const Pool& pool, const std::vector<Pool>& pools,
+                                    const std::vector<Member>& members) {
+  return {.routed = !check_deletable(pool, members).ok(),
+          .make_live = pool_to_make_live(pool.label(), pools, live_labels(members), standby_labels(members))};
 }
 
 Status check_keeps_rollback_target(const std::string& label, const std::vector<Pool>& pools,

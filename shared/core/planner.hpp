@@ -170,6 +170,15 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
 // member that takes traffic or holds connections, matched by member name or by address.
 Result<std::vector<std::string>> check_deletable(const Pool& pool, const std::vector<Member>& members);
 
+// The way out of the unreadable pool `pool`: routed while check_deletable refuses it, and the
+// known-good pool to make live instead (the hot standby first, else the newest), if any.
+UnreadableWayOut unreadable_way_out(const Pool& pool, const std::vector<Pool>& pools,
+                                    const std::vector<Member>& members);
+// The known-good pool, other than `label` and the `live` ones, to make live instead of
+// `label`: one of `hot` first, else the newest.
+std::optional<std::string> pool_to_make_live(const std::string& label, const std::vector<Pool>& pools,
+                                             const std::vector<std::string>& live, const std::vector<std::string>& hot);
+
 // Refuses (`refused`) deleting `label` when that leaves fewer than `keep_good` known-good pools
 // besides the live and hot ones (invariant 9); --force overrides.
 Status check_keeps_rollback_target(const std::string& label, const std::vector<Pool>& pools,

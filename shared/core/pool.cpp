@@ -117,7 +117,7 @@ std::string finish_creating_advice(const Pool& pool) {
   return "re-run " + create + " --revision " + pool.meta.revision + "' first";
 }
 
-std::string describe_unreadable(const Pool& pool) {
+std::string describe_unreadable(const Pool& pool, const UnreadableWayOut& way_out) {
   if (pool.readable()) return "";
   std::string running;
   for (const auto& server : pool.servers) {
@@ -128,9 +128,17 @@ std::string describe_unreadable(const Pool& pool) {
   const std::string still = count == 0   ? "no server of it runs"
                             : count == 1 ? "1 server of it still runs (" + running + ")"
                                          : std::to_string(count) + " servers of it still run (" + running + ")";
+  if (!way_out.routed) {
+    return "pool " + pool.label() + " is unreadable: " + pool.unreadable + "; " + still +
+           ". Restore its record, or 'create-pipeline delete --label " + pool.label() +
+           "' stops every process of it and removes the pool";
+  }
+  const std::string other =
+      way_out.make_live ? "'deploy-pipeline deploy --label " + *way_out.make_live + "'"
+                        : "build one with 'create-pipeline run --label L', then 'deploy-pipeline deploy --label L'";
   return "pool " + pool.label() + " is unreadable: " + pool.unreadable + "; " + still +
-         ". Restore its record, or 'create-pipeline delete --label " + pool.label() +
-         "' stops every process of it and removes the pool";
+         ". The balancer routes to it: restore its record, or make another pool live first (" + other +
+         "); it can be deleted only once the balancer no longer routes to it";
 }
 
 void sort_newest_first(std::vector<Pool>& pools) {

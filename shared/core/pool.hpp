@@ -99,9 +99,18 @@ struct Pool {
   const Server* find_server(std::string_view id) const;
 };
 
+// What decides the way out of an unreadable pool: whether the balancer routes to it (as a live
+// pool, or a standby with connections), when delete refuses it, and the known-good pool to make
+// live instead, if there is one.
+struct UnreadableWayOut {
+  bool routed = false;
+  std::optional<std::string> make_live;
+};
+
 // For an unreadable pool, what an operator needs in one line: what is wrong, what still runs
-// and the ways out. "" for a readable pool.
-std::string describe_unreadable(const Pool& pool);
+// and the ways out, none of them a command that refuses: delete, or while the balancer routes
+// to it, making another pool live first. "" for a readable pool.
+std::string describe_unreadable(const Pool& pool, const UnreadableWayOut& way_out = {});
 
 // For a pool whose creation did not finish, the command(s) that finish it, quoted, as one
 // clause ("re-run '...' first"). A pool with no recorded revision refuses a re-run (a label

@@ -67,6 +67,11 @@ class Provider {
   // unreadable pool: stops every server the provider can find for it (looking again, not only
   // at `pool.servers`) and removes what is left of the pool.
   virtual Status destroy_pool(const Pool& pool) = 0;
+  // What a create that failed before it recorded the pool left under `label` (nothing
+  // list_pools lists, since there is no record): removed when nothing of it runs and no create
+  // holds it; with `dry_run` only looked at. False when there is no such leftover. A provider
+  // that records a pool before it makes anything of it has none.
+  virtual Result<bool> remove_unrecorded(const std::string& /*label*/, bool /*dry_run*/) { return false; }
   // Replaces the recorded metadata (verdicts, last wake) of an existing pool, cold or not.
   virtual Status update_metadata(const PoolMetadata& meta) = 0;
 

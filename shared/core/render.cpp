@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "shared/core/planner.hpp"
 #include "shared/core/tiers.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
@@ -118,7 +119,14 @@ std::string render_pools_table(const PoolListing& listing) {
   }
   if (listing.prices_error) out += "costs unknown: " + *listing.prices_error + "\n";
   for (const auto& pool : listing.pools) {
-    if (!pool.readable()) out += "\n" + describe_unreadable(pool) + "\n";
+    if (pool.readable()) continue;
+    // Routed: a member in the balancer that is not an (idle) standby, which delete refuses.
+    const bool routed =
+        std::find(listing.in_balancer.begin(), listing.in_balancer.end(), pool.label()) != listing.in_balancer.end() &&
+        std::find(listing.hot.begin(), listing.hot.end(), pool.label()) == listing.hot.end();
+    const UnreadableWayOut way_out{
+        .routed = routed, .make_live = pool_to_make_live(pool.label(), listing.pools, listing.live, listing.hot)};
+    out += "\n" + describe_unreadable(pool, way_out) + "\n";
   }
   return out;
 }

@@ -252,7 +252,8 @@ StatusReport build_status(const StatusInputs& inputs) {
     }
   }
   for (const auto& pool : inputs.pools) {
-    if (!pool.readable()) problems.push_back(describe_unreadable(pool));
+    if (!pool.readable())
+      problems.push_back(describe_unreadable(pool, unreadable_way_out(pool, inputs.pools, inputs.members)));
   }
   if (!inputs.intent) report_standby(inputs, report);
   report_rollback_target(inputs, report);

@@ -316,10 +316,34 @@ Result<PoolListing> list_pools(Services& services) {
   return listing;
 }
 
+namespace {
+
+// Delete of a label the provider does not list: what a create that failed before recording the
+// pool left is removed (it has no servers, no verdict, no member), else there is no such pool.
+Status delete_unrecorded(Services& services, const DeleteOptions& options) {
+  PHX_TRY_ASSIGN(const bool leftover, services.provider.remove_unrecorded(options.label, true));
+  if (!leftover) return no_such_pool(services, options.label);
+  const std::string what =
+      "what a create that failed before recording pool " + options.label + " left (no record, no process)";
+  if (options.dry_run) {
+    services.reporter.step("dry run: would remove " + what);
+    return {};
+  }
+  const auto started = services.clock.now();
+  PHX_TRY_ASSIGN(const bool removed, services.provider.remove_unrecorded(options.label, false));
+  if (!removed) return no_such_pool(services, options.label);
+  services.reporter.step("removed " + what);
+  record_history(services, removal_event(services, HistoryAction::delete_pool, options.label, Status(),
+                                         util::elapsed_ms(started, services.clock.now())));
+  return {};
+}
+
+}  // namespace
+
 Status delete_pool(Services& services, const DeleteOptions& options) {
   PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
   const Pool* pool = find_pool(pools, options.label);
-  if (pool == nullptr) return no_such_pool(services, options.label);
+  if (pool == nullptr) return delete_unrecorded(services, options);
   // A running watch's pools, then invariant 9, judged on the balancer as it is when the delete
   // happens (the watch record is written under the deploy lock, which the delete holds by then).
   const DeleteRule keeps_rollback_target = [&](const std::vector<Member>& members) -> Status {
@@ -426,6 +450,20 @@ Status stop_pruning(Services& services, const PruneOptions& options, const Prune
                            prune_command(options));
 }
 
+// Why prune keeps the unreadable `pool`, and the way out that is not refused.
+std::string unreadable_prune_reason(const Pool& pool, const std::vector<Pool>& pools,
+                                    const std::vector<Member>& members) {
+  const auto way_out = unreadable_way_out(pool, pools, members);
+  if (!way_out.routed) {
+    return "its record cannot be read; 'create-pipeline delete --label " + pool.label() + "' removes it";
+  }
+  const std::string other = way_out.make_live ? "'deploy-pipeline deploy --label " + *way_out.make_live + "'"
+                                              : "'deploy-pipeline deploy --label L' of a known-good pool L";
+  return "its record cannot be read and the balancer routes to it: restore its record, or make another pool live first "
+         "(" +
+         other + ")";
+}
+
 }  // namespace
 
 Result<PruneResult> prune_pools(Services& services, const PruneOptions& options) {
@@ -443,17 +481,15 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
   auto members = every_member(services);
   if (!members) return members.error();
   // Prune deletes by age and verdict, and an unreadable pool has neither: it stays until an
-  // operator deletes it by label (status reports it).
+  // operator deletes it by label (status reports it), which the balancer may route to first.
   std::vector<Pool> readable;
   std::vector<PruneVerdict> unreadable;
   for (auto& pool : *pools) {
-    if (pool.readable()) {
-      readable.push_back(std::move(pool));
-    } else {
-      unreadable.push_back(
-          {pool.label(), PruneAction::keep,
-           "its record cannot be read; 'create-pipeline delete --label " + pool.label() + "' removes it"});
-    }
+    if (!pool.readable())
+      unreadable.push_back({pool.label(), PruneAction::keep, unreadable_prune_reason(pool, *pools, *members)});
+  }
+  for (auto& pool : *pools) {
+    if (pool.readable()) readable.push_back(std::move(pool));
   }
   // A running watch's pools stay as they are: its automatic rollback switches to the fallback.
   PHX_TRY_ASSIGN(const auto watch, watch_in_force(services));

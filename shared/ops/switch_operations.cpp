@@ -579,6 +579,27 @@ Status mark_bad(Services& services, const std::vector<Pool>& pools, const std::s
   return {};
 }
 
+// The pools of `labels` (comma-separated) a rollback leaves that it can mark bad: those whose
+// record can be read. Each one it cannot (its record is unreadable) does not stop the rollback,
+// the one-step way out of an incident, and gets one warning with the mark-bad to run once the
+// record is restored; a dry run warns the same, so it predicts what the real run does.
+std::string markable_or_warn(Services& services, const std::vector<Pool>& pools, const std::string& labels,
+                             const std::string& reason) {
+  std::vector<std::string> markable;
+  for (const auto& label : util::split(labels, ',')) {
+    const Pool* pool = find_pool(pools, label);
+    if (pool == nullptr) continue;
+    if (pool->readable()) {
+      markable.push_back(label);
+      continue;
+    }
+    services.reporter.warning("pool " + label + " cannot be marked bad: its record is unreadable (" + pool->unreadable +
+                              "); once it is restored, run: deploy-pipeline mark-bad --label " + label + " --reason " +
+                              util::shell_quote(reason));
+  }
+  return util::join(markable, ",");
+}
+
 // A rollback goes to a pool that can take traffic: one marked bad or that failed its smoke test
 // needs --force, and whatever plan_switch refuses is refused before anything changes.
 Status check_rollback_target(const Observation& observation, const std::string& target, bool force) {
@@ -1005,9 +1026,12 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                  ErrorCode::interrupted};
   }
   std::vector<std::string> marked_bad;
+  // The breach handler of an automatic rollback says what marks the pool when it cannot.
+  const std::string markable =
+      options.automatic ? choice.from : markable_or_warn(services, observation.pools, choice.from, reason);
   if (!options.dry_run) {
     PHX_TRY(still_holding_lock(services));
-    auto marked = mark_bad(services, observation.pools, choice.from, reason);
+    auto marked = mark_bad(services, observation.pools, markable, reason);
     // An automatic rollback answers a breach: the switch back comes first, and the breach's
     // handler marks the pool again (and says so when it cannot) once it is done.
     if (!marked.ok() && !options.automatic) return marked.error();
@@ -1015,7 +1039,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
       services.reporter.warning("could not mark pool " + choice.from + " bad (" + marked.error().message +
                                 "); switching back first");
     } else {
-      marked_bad = listed_labels(observation.pools, choice.from);
+      marked_bad = listed_labels(observation.pools, markable);
     }
   }
   auto switched = switch_to(services,

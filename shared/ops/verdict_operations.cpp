@@ -57,6 +57,12 @@ Status set_verdict(Services& services, const VerdictOptions& options) {
     return Error{ErrorKind::invalid,
                  "there is no pool '" + options.label + "'; 'create-pipeline list' shows the pools that exist"};
   }
+  if (!pool->readable()) {
+    // Its verdict lives in the record that cannot be read: nothing to write it into.
+    return Error{ErrorKind::failed, "pool " + options.label + " cannot be marked " + to_string(options.verdict) +
+                                        ": its record is unreadable (" + pool->unreadable +
+                                        "); nothing was changed. Restore that file, then run this again"};
+  }
   PoolMetadata meta = pool->meta;
   meta.verdict = options.verdict;
   meta.verdict_reason = options.verdict == LiveVerdict::good ? "marked good by " + person(services) : options.reason;

@@ -1,14 +1,19 @@
 #include "shared/providers/file_state_store.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "shared/core/records.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/process.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::providers {
 
@@ -39,11 +44,12 @@ Status remove_file(const fs::path& path) {
 }  // namespace
 
 FileStateStore::FileStateStore(fs::path directory, std::string this_host, const util::Clock& clock,
-                               std::size_t history_keep)
+                               std::size_t history_keep, util::Reporter* reporter)
     : directory_(std::move(directory)),
       this_host_(std::move(this_host)),
       clock_(clock),
-      history_keep_(std::max<std::size_t>(history_keep, 1)) {}
+      history_keep_(std::max<std::size_t>(history_keep, 1)),
+      reporter_(reporter) {}
 
 Result<std::optional<LockHolder>> FileStateStore::read_lock() {
   std::error_code ec;
@@ -213,12 +219,47 @@ Status FileStateStore::append_history(const HistoryEvent& event) {
   PHX_TRY(util::make_directories(directory_));
   auto guard = util::FileLock::acquire(directory_ / "history.guard");
   if (!guard) return guard.error();
+  PHX_TRY(quarantine_torn_tail());
   PHX_TRY_ASSIGN(auto index, read_history_index());
   PHX_TRY(util::append_line_durable(history_path(), util::print_json(records::to_json(event).get())));
   ++index.events;
   if (is_switch(event.action) && event.result == HistoryResult::succeeded) index.last_switch = event;
   if (index.events > history_keep_) PHX_TRY(trim_history(index));
   return write_history_index(index);
+}
+
+Status FileStateStore::quarantine_torn_tail() {
+  // The last byte only, on every append; the whole file only when it is torn.
+  {
+    const util::UniqueFd fd(::open(history_path().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return {};  // no history yet (any other problem shows in the append)
+    struct stat info {};
+    char last = '\n';
+    if (::fstat(fd.get(), &info) != 0 || info.st_size == 0 || ::pread(fd.get(), &last, 1, info.st_size - 1) != 1 ||
+        last == '\n') {
+      return {};
+    }
+  }
+  PHX_TRY_ASSIGN(const auto text, util::read_file(history_path()));
+  const auto newline = text.rfind('\n');
+  const std::size_t cut = newline == std::string::npos ? 0 : newline + 1;
+  const std::string tail = text.substr(cut);
+  if (util::trim(tail).empty()) return util::append_file_durable(history_path(), "\n");
+  if (auto document = util::parse_json(tail, "tail"); document && records::history_event_from_json(document->get())) {
+    return util::append_file_durable(history_path(), "\n");  // whole, only its newline was lost
+  }
+  PHX_TRY(util::append_line_durable(torn_history_path(), tail));
+  if (::truncate(history_path().c_str(), static_cast<off_t>(cut)) != 0) {
+    return Error{ErrorKind::failed,
+                 "cannot cut the torn record from " + history_path().string() + ": " + std::strerror(errno)};
+  }
+  if (const util::UniqueFd fd(::open(history_path().c_str(), O_WRONLY | O_CLOEXEC)); fd) ::fsync(fd.get());
+  if (reporter_ != nullptr) {
+    reporter_->warning(history_path().string() + " ended in a record torn by a crash (" +
+                       util::plural(tail.size(), "byte") + ": " + util::printable(tail, 60) + "); moved it to " +
+                       torn_history_path().string() + ", which nothing reads");
+  }
+  return {};
 }
 
 Result<HistoryLog> FileStateStore::read_history() {
@@ -235,8 +276,14 @@ Result<HistoryLog> FileStateStore::read_history() {
     if (event) {
       log.events.push_back(std::move(*event));
     } else {
-      log.unreadable.push_back(where +
-                               ": unreadable record (a write torn by a crash?): " + util::printable(lines[i], 60));
+      // A torn last line is moved aside by the next append; one between two records (left by a
+      // version that did not) stays until trimmed, so the line says how to clear it.
+      const bool torn_tail = i + 1 == lines.size() && !text.empty() && text.back() != '\n';
+      const std::string clearing = torn_tail ? "the next record written moves it to " + torn_history_path().string()
+                                             : "to clear it, move line " + std::to_string(i + 1) + " into " +
+                                                   torn_history_path().string() + " while no deploy or rollback runs";
+      log.unreadable.push_back(where + ": unreadable record (a write torn by a crash?): " +
+                               util::printable(lines[i], 60) + "; every other record is read, and " + clearing);
     }
   }
   return log;

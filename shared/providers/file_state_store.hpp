@@ -8,21 +8,25 @@
 // check-then-remove of a watch record (watch.json). Intent, freeze, watch and history writes are
 // atomic and fsynced. History is a file of JSON lines beside a small index
 // (history-index.json: the number of events and the last successful switch), so the last
-// switch is found without reading every event and the file is trimmed to `history_keep`.
+// switch is found without reading every event and the file is trimmed to `history_keep`. A
+// last line a crash tore mid-write is moved to history.jsonl.torn by the next append (see
+// quarantine_torn_tail), so it never ends up between two records, unreadable for good.
 
 #include <filesystem>
 #include <string>
 
 #include "shared/core/state_store.hpp"
 #include "shared/util/clock.hpp"
+#include "shared/util/reporter.hpp"
 
 namespace phoenix::providers {
 
 class FileStateStore final : public StateStore {
  public:
   static constexpr std::size_t kDefaultHistoryKeep = 10000;
+  // `reporter`, when given, hears once of a torn history record the store moved aside.
   FileStateStore(std::filesystem::path directory, std::string this_host, const util::Clock& clock,
-                 std::size_t history_keep = kDefaultHistoryKeep);
+                 std::size_t history_keep = kDefaultHistoryKeep, util::Reporter* reporter = nullptr);
 
   std::string describe() const override { return directory_.string(); }
   Result<LockOutcome> acquire_lock(const LockRequest& request) override;
@@ -59,6 +63,12 @@ class FileStateStore final : public StateStore {
   std::filesystem::path watch_path() const { return directory_ / "watch.json"; }
   std::filesystem::path history_path() const { return directory_ / "history.jsonl"; }
   std::filesystem::path history_index_path() const { return directory_ / "history-index.json"; }
+  std::filesystem::path torn_history_path() const { return directory_ / "history.jsonl.torn"; }
+  // Under the history guard, before an append: a history that does not end with a newline ends
+  // in a record a crash tore. A tail that is a whole record only lost its newline, which is
+  // added; any other tail is appended (durably, first) to history.jsonl.torn, kept for
+  // inspection and read by nothing, and then cut from the history, with one warning.
+  Status quarantine_torn_tail();
   // The index, rebuilt from the history file when it is missing or unreadable.
   Result<HistoryIndex> read_history_index();
   Status write_history_index(const HistoryIndex& index);
@@ -69,6 +79,7 @@ class FileStateStore final : public StateStore {
   std::string this_host_;
   const util::Clock& clock_;
   std::size_t history_keep_;
+  util::Reporter* reporter_;
 };
 
 // lock_staleness as judged on `this_host` now: a holder on this host is checked for being

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 
+#include "shared/core/label.hpp"
 #include "shared/core/records.hpp"
 #include "shared/providers/process_table.hpp"
 #include "shared/util/files.hpp"
@@ -180,7 +181,15 @@ Result<LocalPoolRecord> LocalProvider::load(const std::string& label) const {
   if (!text) return text.error();
   auto document = util::parse_json(*text, file.string());
   if (!document) return Error{ErrorKind::failed, document.error().message};
-  return record_from_json(document->get(), file.string());
+  auto record = record_from_json(document->get(), file.string());
+  // A record copied or edited into another pool's directory: trusted, it would stand for the
+  // pool its label names (that pool vanishing from the list, its members blamed on the
+  // balancer), so it is as unreadable as a corrupt one and nothing acts on it.
+  if (record && record->meta.label != label) {
+    return Error{ErrorKind::failed,
+                 file.string() + " names label " + record->meta.label + ", not " + label + " (the directory it is in)"};
+  }
+  return record;
 }
 
 Status LocalProvider::save(const LocalPoolRecord& record) const {
@@ -247,7 +256,10 @@ Result<std::vector<Pool>> LocalProvider::list_pools() {
     if (std::error_code missing; !fs::exists(entry.path() / "pool.json", missing) && pool.servers.empty()) {
       // Servers are recorded before any starts: a create that is running, or one that stopped
       // before it started anything.
-      reporter_.warning("skipping pool directory " + entry.path().string() + ": it has no pool.json yet");
+      reporter_.warning("skipping pool directory " + entry.path().string() +
+                        ": it has no pool.json (a create of it is running, or failed before recording it); "
+                        "'create-pipeline create --label " +
+                        label + "' finishes it, 'create-pipeline delete --label " + label + "' removes it");
       continue;
     }
     pools.push_back(std::move(pool));
@@ -544,6 +556,36 @@ Status LocalProvider::destroy_pool(const Pool& pool) {
   fs::rename(directory, doomed, ec);
   if (ec) return Error{ErrorKind::failed, "cannot remove " + directory.string() + ": " + ec.message()};
   return util::remove_tree(doomed);
+}
+
+Result<bool> LocalProvider::remove_unrecorded(const std::string& label, bool dry_run) {
+  if (!validate_label(label, "label").ok()) return false;
+  const fs::path directory = pool_directory(label);
+  std::error_code ec;
+  if (!fs::is_directory(directory, ec) || fs::exists(directory / "pool.json", ec)) return false;
+  if (dry_run) return true;
+  // A create of it that is running holds this lock until it recorded the pool or failed.
+  auto lock = lock_pool(label);
+  if (!lock) return lock.error();
+  if (fs::exists(directory / "pool.json", ec)) {
+    return Error{ErrorKind::failed, "a create recorded pool " + label + " (" + (directory / "pool.json").string() +
+                                        ") while it was being removed; nothing was removed, run the delete again"};
+  }
+  // Servers are recorded before any starts, so none should run; one that does is stopped by
+  // deleting the pool as unreadable (list_pools lists it then), never left running here.
+  if (const auto running = find_pool_processes(label); !running.empty()) {
+    std::vector<std::string> pids;
+    for (const auto& process : running) pids.push_back(std::to_string(process.identity.pid));
+    return Error{ErrorKind::failed, "pool " + label + " has no record, yet " +
+                                        util::plural(running.size(), "process", "processes") + " of it " +
+                                        (running.size() == 1 ? "runs" : "run") + " (pid " + util::join(pids, ", ") +
+                                        "); nothing was removed, run the delete again (it stops them)"};
+  }
+  const fs::path doomed = service_directory() / "pools" / (".deleting-" + label + "-" + std::to_string(::getpid()));
+  fs::rename(directory, doomed, ec);
+  if (ec) return Error{ErrorKind::failed, "cannot remove " + directory.string() + ": " + ec.message()};
+  PHX_TRY(util::remove_tree(doomed));
+  return true;
 }
 
 Status LocalProvider::update_metadata(const PoolMetadata& meta) {

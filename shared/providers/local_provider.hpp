@@ -71,6 +71,10 @@ class LocalProvider final : public Provider {
   Result<std::vector<Pool>> list_pools() override;
   Result<Pool> create_pool(const PoolSpec& spec) override;
   Status destroy_pool(const Pool& pool) override;
+  // A pool directory without pool.json and without a process of the pool: what a create that
+  // failed before writing pool.json (disk full) left. Removed under the pool's lock, so never
+  // while a create of it runs.
+  Result<bool> remove_unrecorded(const std::string& label, bool dry_run) override;
   Status update_metadata(const PoolMetadata& meta) override;
   // Stopped processes cost nothing; the local provider keeps no images, so it has no cold tier.
   ProviderTiers tiers() const override { return {.off = true, .off_is_billed = false, .cold = false}; }

@@ -1,12 +1,14 @@
 #include "shared/util/files.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -154,6 +156,49 @@ Result<fs::path> follow_symlinks(const fs::path& path) {
   return io_error(ErrorKind::failed, "cannot follow the link", path, ELOOP);
 }
 
+namespace {
+
+// The writer's pid of `name` when it is a temporary file write_file_atomic made for `file`
+// ("<file>.tmp-<pid>-<n>"), else nothing.
+std::optional<pid_t> temporary_writer(const std::string& name, const std::string& file) {
+  const std::string prefix = file + ".tmp-";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  const std::string rest = name.substr(prefix.size());
+  const auto dash = rest.find('-');
+  if (dash == 0 || dash == std::string::npos || dash + 1 == rest.size()) return std::nullopt;
+  const std::string pid = rest.substr(0, dash);
+  const std::string number = rest.substr(dash + 1);
+  if (pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos ||
+      number.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return static_cast<pid_t>(std::stol(pid));
+}
+
+// Removes the temporary files of `path` that writers killed between creating and renaming them
+// (kill -9, a full disk) left: only a dead writer's (its pid does not run), never this process's,
+// and only one untouched for a minute, so a live writer whose pid this host cannot see (the
+// directory shared with another host or container) is never robbed of its file.
+void remove_dead_writers_temporaries(const fs::path& path) {
+  constexpr auto kUntouched = std::chrono::minutes(1);
+  const std::string file = path.filename().string();
+  std::error_code ec;
+  const fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  // Incremented with an error code: a directory that cannot be read is no reason to throw.
+  for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::directory_entry& entry = *it;
+    const auto writer = temporary_writer(entry.path().filename().string(), file);
+    if (!writer || *writer <= 0 || *writer == ::getpid()) continue;
+    if (::kill(*writer, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    std::error_code time_ec;
+    const auto touched = fs::last_write_time(entry.path(), time_ec);
+    if (time_ec || fs::file_time_type::clock::now() - touched < kUntouched) continue;
+    ::unlink(entry.path().c_str());
+  }
+}
+
+}  // namespace
+
 Status write_file_atomic(const fs::path& link_or_file, std::string_view content, int mode, Flush flush) {
   // Through a symbolic link, the file it points to is replaced and the link stays: the link is
   // how an operator told other programs (HAProxy) where the file lives.
@@ -164,6 +209,8 @@ Status write_file_atomic(const fs::path& link_or_file, std::string_view content,
   struct stat existing {};
   const bool replacing = ::stat(path.c_str(), &existing) == 0;
   if (replacing) mode = static_cast<int>(existing.st_mode & 07777);
+  // Before this write, so the space they hold is free for it.
+  remove_dead_writers_temporaries(path);
   const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + random_suffix();
   // Errors name `path`, not the temporary file: that is the file the operator knows.
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));

@@ -39,7 +39,9 @@ enum class Flush { to_disk, atomic_only };
 // Writes `content` to a temporary file beside `path`, fsyncs it, renames it over `path` and
 // fsyncs the directory (neither fsync with Flush::atomic_only). An existing file keeps its mode
 // and owner; a new one gets `mode`. When `path` is a symbolic link (or a chain of them), the
-// file it points to is replaced, in its own directory, and the link is left as it is.
+// file it points to is replaced, in its own directory, and the link is left as it is. First it
+// removes the temporary files earlier writers of `path` left when killed mid-write (kill -9):
+// only those of a pid that no longer runs, untouched for a minute.
 Status write_file_atomic(const fs::path& path, std::string_view content, int mode = 0644, Flush flush = Flush::to_disk);
 
 // Appends one record with O_APPEND and fsyncs: concurrent appenders never interleave records

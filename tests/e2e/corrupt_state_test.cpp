@@ -139,11 +139,12 @@ TEST_CASE("a pool whose pool.json is corrupt is unreadable, never deployed, and 
   CHECK_THAT(run_tool("create-pipeline", {"list", "--config", rig.config}).out, !Catch::Contains("unreadable"));
 }
 
-TEST_CASE("a live pool whose pool.json is corrupt is reported, and smart delete refuses it",
+TEST_CASE("a live pool whose pool.json is corrupt is reported with advice that is never refused",
           "[e2e][corrupt][unreadable]") {
   CorruptStateRig rig;
   const auto record = rig.state / "pools" / "1" / "pool.json";
-  const auto text = *util::read_file(record);
+  // A copy the temporary directory's cleanup finds, so a failing test leaves no server behind.
+  REQUIRE(util::write_file_atomic(rig.dir.path() / "pool-1-copy.json", *util::read_file(record)).ok());
   REQUIRE(util::write_file_atomic(record, "not json").ok());
   const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
   INFO(status.out << status.err);
@@ -155,7 +156,137 @@ TEST_CASE("a live pool whose pool.json is corrupt is reported, and smart delete 
   CHECK(refused.exit_code == 3);
   CHECK_THAT(refused.err, Catch::Contains("pool 1 is in the balancer"));
   CHECK(http_get(rig.haproxy.url("/")).second == "1\n");
-  REQUIRE(util::write_file_atomic(record, text).ok());  // the cleanup stops its servers by pid
+
+  // No advice that is refused: status and prune name the pool to make live first, not delete.
+  const std::string make_live = "make another pool live first ('deploy-pipeline deploy --label 0')";
+  CHECK_THAT(status.out, !Catch::Contains("create-pipeline delete"));
+  CHECK_THAT(status.out, Catch::Contains("The balancer routes to it: restore its record, or " + make_live));
+  const auto prune = run_tool("create-pipeline", {"prune", "--keep", "5", "--dry-run", "--config", rig.config});
+  INFO(prune.out << prune.err);
+  CHECK(prune.exit_code == 0);
+  CHECK_THAT(prune.out, !Catch::Contains("create-pipeline delete"));
+  CHECK_THAT(prune.out, Catch::Contains(make_live));
+  // mark-bad cannot write a verdict into it: one line, the file and what to do.
+  const auto mark =
+      run_tool("deploy-pipeline", {"mark-bad", "--label", "1", "--reason", "500s", "--config", rig.config});
+  CHECK(mark.exit_code == 1);
+  CHECK(mark.err == "deploy-pipeline: error: pool 1 cannot be marked bad: its record is unreadable (" +
+                        record.string() +
+                        ":1:1: invalid JSON); nothing was changed. Restore that file, then run this "
+                        "again\n");
+
+  // The advice works; then delete is the advice, and it works.
+  const auto deployed = run_tool("deploy-pipeline", {"deploy", "--label", "0", "--config", rig.config});
+  INFO(deployed.err);
+  REQUIRE(deployed.exit_code == 0);
+  CHECK(http_get(rig.haproxy.url("/")).second == "0\n");
+  const auto after = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+  INFO(after.out);
+  CHECK_THAT(after.out, Catch::Contains("'create-pipeline delete --label 1' stops every process of it"));
+  CHECK(run_tool("create-pipeline", {"delete", "--label", "1", "--config", rig.config}).exit_code == 0);
+  CHECK_FALSE(fs::exists(record.parent_path()));
+}
+
+// The one-step way out of an incident works when the live pool's record is corrupt: the
+// rollback goes ahead, says once that the pool it left is not marked bad and the mark-bad to run
+// later, and its dry run predicts that; the plain rollback's refusal calls no pool "newer".
+TEST_CASE("a rollback away from a live pool whose pool.json is corrupt goes ahead", "[e2e][corrupt][unreadable]") {
+  CorruptStateRig rig;
+  const auto record = rig.state / "pools" / "1" / "pool.json";
+  REQUIRE(util::write_file_atomic(rig.dir.path() / "pool-1-copy.json", *util::read_file(record)).ok());
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "2", "--config", rig.config}).exit_code == 0);
+  REQUIRE(util::write_file_atomic(record, "{\"label\": \"1\", \"smoke\": ").ok());
+  const std::string later = "warning: pool 1 cannot be marked bad: its record is unreadable (" + record.string();
+  const std::string mark_bad = "once it is restored, run: deploy-pipeline mark-bad --label 1 --reason 'corrupt live'";
+
+  const auto plain = run_tool("deploy-pipeline", {"rollback", "--config", rig.config});
+  INFO(plain.err);
+  CHECK(plain.exit_code == 1);
+  CHECK_THAT(plain.err, Catch::Contains("creation time of pool 1 unknown"));
+  CHECK_THAT(plain.err, !Catch::Contains("newer"));
+  CHECK_THAT(plain.err, Catch::Contains("pools 2 (running), 0 (running) are known-good: "
+                                        "'deploy-pipeline rollback --to 2'"));
+
+  const auto dry = run_tool("deploy-pipeline",
+                            {"rollback", "--to", "0", "--reason", "corrupt live", "--dry-run", "--config", rig.config});
+  INFO(dry.out << dry.err);
+  CHECK(dry.exit_code == 0);
+  CHECK_THAT(dry.err, Catch::Contains(later));
+  CHECK_THAT(dry.err, Catch::Contains(mark_bad));
+  CHECK(http_get(rig.haproxy.url("/")).second == "1\n");
+
+  const auto real =
+      run_tool("deploy-pipeline", {"rollback", "--to", "0", "--reason", "corrupt live", "--config", rig.config});
+  INFO(real.out << real.err);
+  CHECK(real.exit_code == 0);
+  CHECK_THAT(real.err, Catch::Contains(later));
+  CHECK_THAT(real.err, Catch::Contains(mark_bad));
+  CHECK(http_get(rig.haproxy.url("/")).second == "0\n");
+}
+
+// A pool.json whose label is another pool's would stand for that pool: it is unreadable, the pool
+// it names stays as it is, and status blames neither the balancer nor a vanished pool.
+TEST_CASE("a pool.json that names another pool's label is unreadable", "[e2e][corrupt][unreadable]") {
+  CorruptStateRig rig;
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "2", "--config", rig.config}).exit_code == 0);
+  const auto record = rig.state / "pools" / "2" / "pool.json";
+  REQUIRE(util::write_file_atomic(rig.dir.path() / "pool-2-copy.json", *util::read_file(record)).ok());
+  auto document = util::parse_json(*util::read_file(record), record.string());
+  REQUIRE(document.ok());
+  cJSON_ReplaceItemInObject(document->get(), "label", cJSON_CreateString("1"));
+  REQUIRE(util::write_file_atomic(record, util::print_json(document->get(), true)).ok());
+
+  const auto list = run_tool("create-pipeline", {"list", "--config", rig.config});
+  INFO(list.out << list.err);
+  CHECK(list.exit_code == 0);
+  CHECK_THAT(list.out, Catch::Contains("pool 2 is unreadable: " + record.string() +
+                                       " names label 1, not 2 (the directory it is in)"));
+  const auto json = parse_output(run_tool("create-pipeline", {"list", "--output", "json", "--config", rig.config}).out);
+  std::set<std::string> labels;
+  const cJSON* listed = nullptr;
+  cJSON_ArrayForEach(listed, cJSON_GetObjectItem(json.get(), "pools")) {
+    labels.insert(util::json_string(listed, "label").value_or(""));
+  }
+  CHECK(labels == std::set<std::string>{"0", "1", "2"});
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
+  INFO(status.out);
+  CHECK_THAT(status.out, Catch::Contains("live     1"));
+  CHECK_THAT(status.out, Catch::Contains("names label 1, not 2"));
+  CHECK_THAT(status.out, !Catch::Contains("points at"));
+  CHECK_THAT(status.out, !Catch::Contains("no longer exists"));
+  // Nothing acts on it but delete, which stops its servers.
+  CHECK(run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", rig.config}).exit_code == 2);
+  CHECK(run_tool("create-pipeline", {"delete", "--label", "2", "--config", rig.config}).exit_code == 0);
+  CHECK(processes_working_in(record.parent_path()).empty());
+  CHECK(http_get(rig.haproxy.url("/")).second == "1\n");
+}
+
+// A create that failed before it wrote pool.json (disk full while copying the release) leaves a
+// directory without a record: every command's warning names the ways out, and delete removes it.
+TEST_CASE("a pool directory a failed create left without pool.json is named and deleted",
+          "[e2e][corrupt][unreadable]") {
+  CorruptStateRig rig;
+  const auto directory = rig.state / "pools" / "9";
+  fs::create_directories(directory / "release.partial");
+  REQUIRE(util::write_file_atomic(directory / "release.partial" / "phoenix-sample-app", "half").ok());
+
+  const auto list = run_tool("create-pipeline", {"list", "--config", rig.config});
+  INFO(list.err);
+  CHECK(list.exit_code == 0);
+  CHECK_THAT(list.err, Catch::Contains("skipping pool directory " + directory.string() + ": it has no pool.json"));
+  CHECK_THAT(list.err, Catch::Contains("'create-pipeline create --label 9' finishes it, 'create-pipeline delete "
+                                       "--label 9' removes it"));
+  const auto dry = run_tool("create-pipeline", {"delete", "--label", "9", "--dry-run", "--config", rig.config});
+  CHECK(dry.exit_code == 0);
+  CHECK(fs::exists(directory));
+  const auto deleted = run_tool("create-pipeline", {"delete", "--label", "9", "--config", rig.config});
+  INFO(deleted.out << deleted.err);
+  CHECK(deleted.exit_code == 0);
+  CHECK_THAT(deleted.err, Catch::Contains("removed what a create that failed before recording pool 9 left"));
+  CHECK_FALSE(fs::exists(directory));
+  const auto quiet = run_tool("create-pipeline", {"list", "--config", rig.config});
+  CHECK_THAT(quiet.err, !Catch::Contains("skipping"));
+  CHECK(run_tool("create-pipeline", {"delete", "--label", "9", "--config", rig.config}).exit_code == 2);
 }
 
 TEST_CASE("status with an empty lock and a garbled intent still shows the live pool and says what to do",
@@ -183,20 +314,37 @@ TEST_CASE("status with an empty lock and a garbled intent still shows the live p
 
 TEST_CASE("garbled history lines are reported, and records after them are kept", "[e2e][history][corrupt]") {
   CorruptStateRig rig;
-  REQUIRE(util::append_file_durable(rig.state / "history.jsonl", "{\"at\": \"2026-11").ok());
-  REQUIRE(run_tool("create-pipeline", {"run", "--label", "2", "--config", rig.config}).exit_code == 0);
-  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", rig.config}).exit_code == 0);
+  const auto file = rig.state / "history.jsonl";
+  const auto before = run_tool("deploy-pipeline", {"history", "--output", "json", "--config", rig.config});
+  const int recorded = cJSON_GetArraySize(cJSON_GetObjectItem(parse_output(before.out).get(), "events"));
+  // A garbled line between records (as an older version left a torn one): reported with how to
+  // clear it, and every other record is read.
+  REQUIRE(util::append_file_durable(file, "{\"at\": \"2026-10\n").ok());
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "2", "--config", rig.config}).exit_code == 0);  // no record
   const auto history = run_tool("deploy-pipeline", {"history", "--config", rig.config});
   INFO(history.out << history.err);
   CHECK(history.exit_code == 0);
-  CHECK_THAT(history.err, Catch::Contains("history.jsonl:2: unreadable record"));
-  // Both deploys are there: the one before the torn line and the one after it.
+  const std::string line = std::to_string(recorded + 1);
+  CHECK_THAT(history.err, Catch::Contains("history.jsonl:" + line + ": unreadable record"));
+  CHECK_THAT(history.err, Catch::Contains("to clear it, move line " + line + " into " + file.string() + ".torn"));
+
+  // A torn last record: the next append moves it to history.jsonl.torn and says so, once.
+  REQUIRE(util::append_file_durable(file, "{\"at\": \"2026-11").ok());
+  const auto deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", rig.config});
+  INFO(deployed.err);
+  REQUIRE(deployed.exit_code == 0);
+  CHECK_THAT(deployed.err, Catch::Contains(file.string() + " ended in a record torn by a crash"));
+  CHECK_THAT(deployed.err, Catch::Contains("moved it to " + file.string() + ".torn"));
+  CHECK(util::read_file(file.string() + ".torn").value() == "{\"at\": \"2026-11\n");
   const auto json = run_tool("deploy-pipeline", {"history", "--output", "json", "--config", rig.config});
+  INFO(json.err);
+  CHECK_THAT(json.err, !Catch::Contains("ended in a record torn by a crash"));
   const auto document = parse_output(json.out);
-  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(document.get(), "events")) == 2);
-  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(document.get(), "unreadable")) == 1);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(document.get(), "events")) == recorded + 1);  // the deploy
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(document.get(), "unreadable")) == 1);         // the one between records
   const auto status = run_tool("deploy-pipeline", {"status", "--config", rig.config});
   CHECK(status.exit_code == 0);
+  CHECK_THAT(status.err, !Catch::Contains("ended in a record torn by a crash"));
 }
 
 // A watch record that is garbage: prune (its dry run too), delete and power-off stop in one line

@@ -266,6 +266,30 @@ TEST_CASE("rollback with no older known-good pool names the newer known-good one
              Catch::EndsWith("is not marked bad; name one with --to L"));
 }
 
+// An unreadable live pool has no known creation time: a plain rollback cannot tell which pools
+// are older, and its refusal says so and calls none of them "newer" (some were created before).
+TEST_CASE("rollback from an unreadable live pool calls no pool newer", "[planner][rollback][unreadable]") {
+  FakeProvider provider;
+  provider.add_pool("41", 1, 60);
+  provider.add_pool("42", 1, 50);
+  Pool& live = provider.add_unreadable_pool("50", 1);
+  FakeBalancer balancer;
+  make_live(balancer, live);
+  const auto& hot = provider.pools[1];
+  REQUIRE(balancer.add_standby({{member_name("42", "1"), hot.servers[0].host, hot.servers[0].port, "1"}}).ok());
+
+  const auto refused = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message ==
+        "the record of the live pool 50 cannot be read (creation time of pool 50 unknown), so no pool counts as "
+        "older than it; pools 42 (hot standby), 41 (running) are known-good: 'deploy-pipeline rollback --to 42'");
+  CHECK_THAT(refused.error().message, !Catch::Contains("newer"));
+  // Named, it is the rollback from 50.
+  const auto named = choose_rollback_target(provider.pools, members_of(balancer), std::string("41"));
+  REQUIRE(named.ok());
+  CHECK(named->from == "50");
+}
+
 TEST_CASE("prune keeps live pools, balancer members and the newest N others", "[planner][prune]") {
   FakeProvider provider;
   for (int i = 1; i <= 6; ++i) provider.add_pool(std::to_string(i), 1, 100 - i);  // 6 is newest

@@ -36,11 +36,43 @@ TEST_CASE("status reports a pool whose record cannot be read, not a pool that is
   CHECK(report.live == std::vector<std::string>{"3"});
   CHECK_THAT(problems, Catch::Contains("pool 3 is unreadable: pools/3/record: not valid JSON; 1 server of it "
                                        "still runs (10.0.3.1:8080)"));
-  CHECK_THAT(problems, Catch::Contains("'create-pipeline delete --label 3'"));
+  // Delete refuses a pool the balancer routes to: the way out is another pool made live first
+  // (2, the newest known-good one), or its record restored.
+  CHECK_THAT(problems, !Catch::Contains("create-pipeline delete"));
+  CHECK_THAT(problems, Catch::Contains("The balancer routes to it: restore its record, or make another pool live "
+                                       "first ('deploy-pipeline deploy --label 2')"));
   // Its members are not "of a pool that no longer exists", nor of servers it does not have.
   CHECK_THAT(problems, !Catch::Contains("no longer exists"));
   CHECK_THAT(problems, !Catch::Contains("has no server"));
   CHECK(report.problems.size() == 1);
+}
+
+// An unreadable pool that is an idle hot standby can be deleted (delete takes it off standby):
+// there, delete is the advice; the hot standby is the pool to make live for a live unreadable one.
+TEST_CASE("status advises delete for an unreadable pool only where delete is not refused", "[status][unreadable]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  provider.add_pool("2", 1, 20);
+  Pool& unreadable = provider.add_unreadable_pool("3", 1);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("2", "1"), provider.pools[1].servers[0].address());
+  REQUIRE(balancer.add_standby({{member_name("3", "1"), unreadable.servers[0].host, unreadable.servers[0].port, "1"}})
+              .ok());
+  const auto standby =
+      all_problems(build_status({.service = "web", .pools = provider.pools, .members = balancer.members().value()}));
+  INFO(standby);
+  CHECK_THAT(standby, Catch::Contains("Restore its record, or 'create-pipeline delete --label 3' stops every process"));
+
+  // 3 live, 1 on standby: 1 is the pool to make live, though 2 is newer.
+  FakeBalancer swapped;
+  swapped.put_live(member_name("3", "1"), unreadable.servers[0].address());
+  const auto& one = provider.pools[0].servers[0];
+  REQUIRE(swapped.add_standby({{member_name("1", "1"), one.host, one.port, "1"}}).ok());
+  const auto live =
+      all_problems(build_status({.service = "web", .pools = provider.pools, .members = swapped.members().value()}));
+  INFO(live);
+  CHECK_THAT(live, !Catch::Contains("create-pipeline delete"));
+  CHECK_THAT(live, Catch::Contains("make another pool live first ('deploy-pipeline deploy --label 1')"));
 }
 
 // After a kill -9 the killed command's lock is stale, and every command status names to finish

@@ -387,6 +387,24 @@ TEST_CASE("list shows pools newest first and which is live", "[ops][list]") {
   CHECK(world.reporter.saw("warning: cannot tell which pool is live: no socket"));
 }
 
+// Prune never advises the delete that refuses: for an unreadable pool the balancer routes to,
+// its reason names the pool to make live first.
+TEST_CASE("prune's reason for an unreadable live pool names making another pool live, not delete",
+          "[ops][prune][unreadable]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_unreadable_pool("2", 1);
+  world.make_live("2");
+  auto pruned = ops::prune_pools(world.services, {.keep = 5, .dry_run = true});
+  REQUIRE(pruned.ok());
+  const auto* kept = &pruned->decision.pools.back();
+  REQUIRE(kept->label == "2");
+  CHECK(kept->kept());
+  CHECK(kept->why ==
+        "its record cannot be read and the balancer routes to it: restore its record, or make another "
+        "pool live first ('deploy-pipeline deploy --label 1')");
+}
+
 TEST_CASE("an unreadable pool is only ever deleted by label, and never while the balancer routes to it",
           "[ops][unreadable]") {
   FakeWorld world;

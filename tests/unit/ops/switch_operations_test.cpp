@@ -160,6 +160,34 @@ TEST_CASE("rollback marks the live pool bad and makes the previous good pool liv
   CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
 }
 
+// The one-step way out of an incident must not depend on the record of the pool it leaves: an
+// unreadable live pool cannot be marked bad, so the rollback warns once with the mark-bad to run
+// later and goes ahead; its dry run warns the same.
+TEST_CASE("a rollback away from an unreadable live pool goes ahead and names the mark-bad to run later",
+          "[ops][rollback][unreadable]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_unreadable_pool("2", 1);
+  world.make_live("2");
+  const std::string later =
+      "warning: pool 2 cannot be marked bad: its record is unreadable (pools/2/record: not valid JSON); once it is "
+      "restored, run: deploy-pipeline mark-bad --label 2 --reason 'corrupt live'";
+
+  auto dry = ops::rollback(world.services, {.to = "1", .reason = "corrupt live", .dry_run = true});
+  REQUIRE(dry.ok());
+  CHECK(world.reporter.saw(later));
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+
+  world.reporter.lines.clear();
+  auto real = ops::rollback(world.services, {.to = "1", .reason = "corrupt live"});
+  REQUIRE(real.ok());
+  CHECK(world.reporter.saw(later));
+  CHECK(real->marked_bad.empty());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK(world.state.events.back().action == HistoryAction::rollback);
+  CHECK(world.state.events.back().result == HistoryResult::succeeded);
+}
+
 TEST_CASE("a rollback plans its switch from the look it chose the target by: one list, one balancer read",
           "[ops][rollback]") {
   FakeWorld world;

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "fakes/fake_clock.hpp"
+#include "fakes/recording_reporter.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/process.hpp"
 #include "support/harness.hpp"
@@ -126,14 +127,14 @@ TEST_CASE("intent and history survive, and a torn history line loses no later re
               .ok());
   const auto log = store.read_history();
   REQUIRE(log.ok());
-  // The record after the torn one starts on a line of its own: both complete records are
-  // there, and the torn one is reported with its line, not silently dropped.
+  // Both complete records are there; the torn one was moved aside by the append (never glued
+  // to the next record, nor silently dropped: it is in history.jsonl.torn).
   REQUIRE(log->events.size() == 2);
   CHECK(log->events[0].action == HistoryAction::deploy);
   CHECK(log->events[1].action == HistoryAction::rollback);
   CHECK(log->events[1].detail == "why");
-  REQUIRE(log->unreadable.size() == 1);
-  CHECK_THAT(log->unreadable[0], Catch::Contains("history.jsonl:2: unreadable record"));
+  CHECK(log->unreadable.empty());
+  CHECK(util::read_file(dir.path() / "web" / "history.jsonl.torn").value() == "{\"at\": \"2026-\n");
   REQUIRE(store.last_switch().ok());
   CHECK(store.last_switch()->value().label == "0");
 }
@@ -198,6 +199,72 @@ TEST_CASE("history is bounded and the last switch is found without reading it", 
   // Without its index (history written by an older version) it is rebuilt from the file.
   std::filesystem::remove(dir.path() / "web" / "history-index.json");
   CHECK_FALSE(store.last_switch()->has_value());
+}
+
+// A crash mid-append tears the last line. The next append moves the torn bytes to
+// history.jsonl.torn (they are never glued to, or left between, later records) and says so
+// once; a last record that only lost its newline gets it back and stays.
+TEST_CASE("the next append moves a torn last history record aside and says so once", "[state-store][history]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  fakes::RecordingReporter reporter;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock, 100, &reporter);
+  const auto file = dir.path() / "web" / "history.jsonl";
+  const auto event = [&](const std::string& label) {
+    return HistoryEvent{
+        .at = clock.wall_now(), .action = HistoryAction::deploy, .label = label, .result = HistoryResult::succeeded};
+  };
+  REQUIRE(store.append_history(event("1")).ok());
+  REQUIRE(util::append_file_durable(file, "{\"at\": \"2026-11").ok());
+  const auto torn = store.read_history();
+  REQUIRE(torn->unreadable.size() == 1);
+  CHECK_THAT(torn->unreadable[0], Catch::EndsWith("the next record written moves it to " + file.string() + ".torn"));
+
+  REQUIRE(store.append_history(event("2")).ok());
+  CHECK(reporter.saw("warning: " + file.string() +
+                     " ended in a record torn by a crash (15 bytes: {\"at\": "
+                     "\"2026-11); moved it to " +
+                     file.string() + ".torn, which nothing reads"));
+  CHECK(util::read_file(file.string() + ".torn").value() == "{\"at\": \"2026-11\n");
+  auto log = store.read_history();
+  REQUIRE(log.ok());
+  CHECK(log->unreadable.empty());
+  REQUIRE(log->events.size() == 2);
+  CHECK(log->events[1].label == "2");
+  reporter.lines.clear();
+  REQUIRE(store.append_history(event("3")).ok());
+  CHECK(reporter.lines.empty());  // once
+
+  // A whole record without its newline: kept, with its newline.
+  const auto text = util::read_file(file).value();
+  REQUIRE(util::write_file_atomic(file, text.substr(0, text.size() - 1)).ok());
+  REQUIRE(store.append_history(event("4")).ok());
+  CHECK(reporter.lines.empty());
+  log = store.read_history();
+  CHECK(log->unreadable.empty());
+  CHECK(log->events.size() == 4);
+  CHECK(util::read_file(file.string() + ".torn").value() == "{\"at\": \"2026-11\n");
+}
+
+// A garbled line between two records (left by an older version) says how to clear it.
+TEST_CASE("an unreadable history line between records names how to clear it", "[state-store][history]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock);
+  const auto file = dir.path() / "web" / "history.jsonl";
+  REQUIRE(util::make_directories(file.parent_path()).ok());
+  REQUIRE(util::append_file_durable(file, "{\"at\": \"2026\n").ok());
+  REQUIRE(store
+              .append_history({.at = clock.wall_now(),
+                               .action = HistoryAction::deploy,
+                               .label = "1",
+                               .result = HistoryResult::succeeded})
+              .ok());
+  const auto log = store.read_history();
+  REQUIRE(log->unreadable.size() == 1);
+  CHECK_THAT(log->unreadable[0], Catch::StartsWith(file.string() + ":1: unreadable record"));
+  CHECK_THAT(log->unreadable[0], Catch::EndsWith("every other record is read, and to clear it, move line 1 into " +
+                                                 file.string() + ".torn while no deploy or rollback runs"));
 }
 
 TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[state-store]") {

@@ -365,6 +365,77 @@ TEST_CASE("a pool whose pool.json was deleted while its servers run is listed as
   CHECK(rig.reporter.saw("skipping pool directory"));
 }
 
+// A pool.json copied or edited into another pool's directory would stand for the pool its label
+// names: it is unreadable, like a corrupt one, so nothing acts on it; the pool it names stays.
+TEST_CASE("a pool.json whose label is not its directory's is unreadable", "[local-provider][unreadable]") {
+  LocalProviderRig rig;
+  REQUIRE(rig.provider.create_pool(rig.spec("4", 1)).ok());
+  REQUIRE(rig.provider.create_pool(rig.spec("5", 1)).ok());
+  rig.keep_record_copy("5");
+  const auto record = rig.dir.path() / "state" / "web" / "pools" / "5" / "pool.json";
+  auto document = util::parse_json(*util::read_file(record), record.string());
+  REQUIRE(document.ok());
+  cJSON_ReplaceItemInObject(document->get(), "label", cJSON_CreateString("4"));
+  REQUIRE(util::write_file_atomic(record, util::print_json(document->get(), true)).ok());
+
+  auto listed = rig.provider.list_pools();
+  REQUIRE(listed.ok());
+  sort_newest_first(*listed);
+  REQUIRE(listed->size() == 2);
+  const Pool* four = find_pool(*listed, "4");
+  const Pool* five = find_pool(*listed, "5");
+  REQUIRE(four != nullptr);
+  REQUIRE(five != nullptr);
+  CHECK(four->readable());
+  CHECK_FALSE(five->readable());
+  CHECK(five->unreadable == record.string() + " names label 4, not 5 (the directory it is in)");
+  CHECK(five->servers.size() == 1);  // found in the process table
+  PoolMetadata meta;
+  meta.label = "5";
+  meta.verdict = LiveVerdict::bad;
+  CHECK_FALSE(rig.provider.update_metadata(meta).ok());
+  REQUIRE(rig.provider.destroy_pool(*five).ok());
+  REQUIRE(rig.provider.destroy_pool(*four).ok());
+}
+
+// A create that failed before writing pool.json (disk full while copying the release) leaves a
+// directory with no record and no process: the warning names the ways out, and
+// remove_unrecorded removes it; a directory with a record or with a process of it is not removed.
+TEST_CASE("a pool directory without pool.json is named with its ways out and can be removed",
+          "[local-provider][unreadable]") {
+  LocalProviderRig rig;
+  const auto directory = rig.dir.path() / "state" / "web" / "pools" / "9";
+  std::filesystem::create_directories(directory / "release.partial");
+  REQUIRE(util::write_file_atomic(directory / "release.partial" / "half", "x").ok());
+
+  CHECK(rig.provider.list_pools()->empty());
+  CHECK(rig.reporter.saw("warning: skipping pool directory " + directory.string() +
+                         ": it has no pool.json (a create of it is running, or failed before recording it); "
+                         "'create-pipeline create --label 9' finishes it, 'create-pipeline delete --label 9' removes "
+                         "it"));
+  CHECK(rig.provider.remove_unrecorded("8", false).value() == false);  // nothing there
+  CHECK(rig.provider.remove_unrecorded("9", true).value() == true);
+  CHECK(std::filesystem::exists(directory));  // a dry run only looks
+  CHECK(rig.provider.remove_unrecorded("9", false).value() == true);
+  CHECK_FALSE(std::filesystem::exists(directory));
+  CHECK(rig.provider.list_pools()->empty());
+
+  // A pool with a record is no leftover.
+  REQUIRE(rig.provider.create_pool(rig.spec("4", 1)).ok());
+  rig.keep_record_copy("4");
+  CHECK(rig.provider.remove_unrecorded("4", false).value() == false);
+  // A process of it that runs (its record lost) is never left running unaccounted for: the
+  // directory is listed as an unreadable pool, and remove_unrecorded refuses.
+  std::filesystem::remove(directory.parent_path() / "4" / "pool.json");
+  const auto removed = rig.provider.remove_unrecorded("4", false);
+  REQUIRE_FALSE(removed.ok());
+  CHECK_THAT(removed.error().message, Catch::Contains("pool 4 has no record, yet 1 process of it runs"));
+  CHECK(std::filesystem::exists(directory.parent_path() / "4"));
+  auto listed = rig.provider.list_pools();
+  REQUIRE(listed->size() == 1);
+  REQUIRE(rig.provider.destroy_pool(listed->front()).ok());
+}
+
 TEST_CASE("a pool whose record changes readability while it is deleted is kept", "[local-provider][unreadable]") {
   LocalProviderRig rig;
   auto pool = rig.provider.create_pool(rig.spec("7", 1));

@@ -1,7 +1,9 @@
 #include "shared/util/files.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -13,6 +15,48 @@
 
 using namespace phoenix;
 using namespace phoenix::util;
+
+namespace {
+
+// A pid that ran and no longer does: a child that exited and was reaped.
+pid_t dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+void make_old_file(const fs::path& path) {
+  REQUIRE(write_file_atomic(path, "partial").ok());
+  fs::last_write_time(path, fs::file_time_type::clock::now() - std::chrono::minutes(5));
+}
+
+}  // namespace
+
+// kill -9 between creating and renaming the temporary file leaves it behind: the next writer of
+// that file removes it, but never a live writer's, a fresh one, or another file's.
+TEST_CASE("an atomic write removes the temporary files dead writers left of that file", "[files]") {
+  phoenix::testing::TempDir dir;
+  const auto path = dir.path() / "intent.json";
+  const std::string dead = std::to_string(dead_pid());
+  REQUIRE(::kill(std::stoi(dead), 0) != 0);
+  const auto dead_writers = dir.path() / ("intent.json.tmp-" + dead + "-818146");
+  const auto live_writers = dir.path() / ("intent.json.tmp-" + std::to_string(::getppid()) + "-16915795");
+  const auto fresh = dir.path() / ("intent.json.tmp-" + dead + "-1");
+  const auto other_file = dir.path() / ("lock.json.tmp-" + dead + "-7");
+  const auto not_ours = dir.path() / ("intent.json.tmp-" + dead + "-x");
+  for (const auto& file : {dead_writers, live_writers, other_file, not_ours}) make_old_file(file);
+  REQUIRE(write_file_atomic(fresh, "being written").ok());
+
+  REQUIRE(write_file_atomic(path, "{}").ok());
+  CHECK_FALSE(fs::exists(dead_writers));
+  CHECK(fs::exists(live_writers));
+  CHECK(fs::exists(fresh));
+  CHECK(fs::exists(other_file));
+  CHECK(fs::exists(not_ours));
+  CHECK(read_file(path).value() == "{}");
+}
 
 TEST_CASE("atomic writes replace whole files and keep their mode", "[files]") {
   phoenix::testing::TempDir dir;
