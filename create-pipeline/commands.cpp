@@ -122,7 +122,9 @@ Status run_rebuild(CommandContext& context) {
   if (context.args().integer("size")) {
     PHX_TRY_ASSIGN(size, size_option(context, *services));
   }
-  PHX_TRY_ASSIGN(const auto created, ops::rebuild_pool(*services, {.from = *from, .label = label, .size = size}));
+  PHX_TRY_ASSIGN(const auto created,
+                 ops::rebuild_pool(
+                     *services, {.from = *from, .label = label, .size = size, .force = context.args().flag("force")}));
   print_created(context, created);
   const util::InterruptScope stoppable;  // from here on the new pool's label is known
   return naming_finishing_command(smoke_and_report(context, *services, created.pool.label()),
@@ -336,12 +338,14 @@ cli::Program make_program() {
                .run = run_run},
               {.name = "rebuild",
                .summary = "the same release on fresh servers, smoke-tested",
-               .synopsis = "rebuild --from L [--label NEW] [--size N] [--junit FILE]",
+               .synopsis = "rebuild --from L [--label NEW] [--size N] [--junit FILE] [--force]",
                .details =
                    "Creates pool NEW (default L.r1, L.r2, ...) from exactly pool L's release and revision,\n"
                    "and smoke-tests it like run: the recovery for failures that are not the code's (a broken or\n"
                    "compromised server, a patched base image). It never touches the balancer; deploy NEW\n"
-                   "when it passed.",
+                   "when it passed. A pool L that is marked bad or failed its smoke test is refused (exit 3)\n"
+                   "unless --force; NEW then records it ('list': \"rebuild of L (marked bad)\") and a plain\n"
+                   "rollback never chooses NEW until it is marked good.",
                .example = "create-pipeline rebuild --from 41 --junit reports/smoke.xml",
                .options = {{.name = "from",
                             .kind = OptionKind::text,
@@ -357,7 +361,9 @@ cli::Program make_program() {
                             .kind = OptionKind::integer,
                             .value_name = "N",
                             .help = "servers in the new pool (default: as many as L has)"},
-                           kJunitOption},
+                           kJunitOption,
+                           {.name = "force",
+                            .help = "rebuild even a release marked bad or that failed its smoke test"}},
                .run = run_rebuild},
               {.name = "list",
                .summary = "pools, newest first: tier, verdicts, monthly cost, wake time",

@@ -32,10 +32,14 @@ struct RebuildOptions {
   std::string from;                  // the pool whose release to rebuild
   std::optional<std::string> label;  // default: <from>.r1, .r2, ... (the first free one)
   std::optional<int> size;           // default: the size of `from`
+  // Rebuild a release that is marked bad or failed its smoke test (or is a rebuild of one not
+  // marked good since): the new pool's record says so, and a plain rollback never chooses it.
+  bool force = false;
 };
 // The same release as pool `from` (its artifact and revision) on fresh servers: for failures
 // that are not the code's (a broken or compromised server, a patched base image). Never
-// touches the balancer.
+// touches the balancer. A release that is marked bad or failed its smoke test is refused
+// (`refused`, naming the mark) unless `force`.
 Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& options);
 
 // "41.r3" when 41.r1 and 41.r2 exist (a rebuild of 41.r2 counts from 41 too).
