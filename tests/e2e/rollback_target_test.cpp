@@ -265,3 +265,27 @@ TEST_CASE("rebuild of a release marked bad needs --force and is recorded as such
   CHECK_THAT(dry.err, Catch::Contains("to pool 41 "));
   CHECK_THAT(dry.err, !Catch::Contains("to pool 42.r1"));
 }
+
+// F22: every server of the live pool dies (HAProxy answers 503) while the pool it replaced is on
+// hot standby, UP: status leads with the outage and names the one-batch way back.
+TEST_CASE("status leads with a total outage and names the UP hot standby", "[e2e][rollback-target][status]") {
+  TargetRig rig(1);
+  for (const char* label : {"1", "2"}) rig.create(label);
+  rig.deploy("1");
+  rig.deploy("2");
+  rig.kill_servers("2");
+  // HAProxy marks them DOWN after two failed checks (inter 100 ms).
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  const auto status = rig.run("deploy-pipeline", {"status", "--output", "json"});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  const auto document = parse_output(status.out);
+  const cJSON* first = cJSON_GetArrayItem(cJSON_GetObjectItem(document.get(), "problems"), 0);
+  REQUIRE(cJSON_IsString(first));
+  CHECK(std::string(first->valuestring) ==
+        "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 1' (pool 1 "
+        "is on hot standby, 2/2 UP)");
+
+  rig.ok("deploy-pipeline", {"rollback", "--to", "1", "--reason", "dead"});
+  CHECK(rig.live() == "1\n");
+}
