@@ -123,6 +123,7 @@ std::string rerun_command(const CommandContext& context, const std::string& comm
   if (const auto from = args.text("from")) line += " --from " + *from;
   line += " --label " + label;
   if (const auto size = args.integer("size")) line += " --size " + std::to_string(*size);
+  if (args.flag("force")) line += " --force";  // a rebuild of a bad release needed it, and needs it again
   if (!revision.empty()) line += " --revision " + util::shell_quote(revision);
   if (const auto junit = args.text("junit")) line += " --junit " + util::shell_quote(*junit);
   return line;
@@ -205,7 +206,9 @@ Status run_rebuild(CommandContext& context) {
   if (context.args().integer("size")) {
     PHX_TRY_ASSIGN(size, size_option(context, *services));
   }
-  PHX_TRY_ASSIGN(const auto spec, ops::plan_rebuild(*services, {.from = *from, .label = label, .size = size}));
+  PHX_TRY_ASSIGN(const auto spec,
+                 ops::plan_rebuild(*services,
+                                   {.from = *from, .label = label, .size = size, .force = context.args().flag("force")}));
   // From here on the new pool's label is known, and the finishing command names it: stopped
   // while its servers start or during its smoke test, like run.
   const util::InterruptScope stoppable;
@@ -435,12 +438,14 @@ cli::Program make_program() {
                .run = run_run},
               {.name = "rebuild",
                .summary = "the same release on fresh servers, smoke-tested",
-               .synopsis = "rebuild --from L [--label NEW] [--size N] [--junit FILE]",
+               .synopsis = "rebuild --from L [--label NEW] [--size N] [--junit FILE] [--force]",
                .details =
                    "Creates pool NEW (default L.r1, L.r2, ...) from exactly pool L's release and revision,\n"
                    "and smoke-tests it like run: the recovery for failures that are not the code's (a broken or\n"
                    "compromised server, a patched base image). It never touches the balancer; deploy NEW\n"
-                   "when it passed.",
+                   "when it passed. A pool L that is marked bad or failed its smoke test is refused (exit 3)\n"
+                   "unless --force; NEW then records it ('list': \"rebuild of L (marked bad)\") and a plain\n"
+                   "rollback never chooses NEW until it is marked good.",
                .example = "create-pipeline rebuild --from 41 --junit reports/smoke.xml",
                .options = {{.name = "from",
                             .kind = OptionKind::text,
@@ -456,7 +461,9 @@ cli::Program make_program() {
                             .kind = OptionKind::integer,
                             .value_name = "N",
                             .help = "servers in the new pool (default: as many as L has)"},
-                           kJunitOption},
+                           kJunitOption,
+                           {.name = "force",
+                            .help = "rebuild even a release marked bad or that failed its smoke test"}},
                .run = run_rebuild},
               {.name = "list",
                .summary = "pools, newest first: tier, verdicts, monthly cost, wake time",

@@ -321,9 +321,13 @@ cli::Command rollback_command() {
           .summary = "make the previous known-good pool live again",
           .synopsis = "rollback [--to L] [--reason TEXT] [--expect-live L] [--watch DURATION]",
           .details =
-              "Makes the newest pool older than the live one whose smoke test passed and that is not\n"
-              "marked bad live again (or pool L with --to; a bad or failed pool needs --force), and marks\n"
-              "the pool rolled back from as bad with the reason. A refused rollback changes nothing;\n"
+              "Makes a known-good pool (smoke test passed, not marked bad) live again and marks the pool\n"
+              "rolled back from as bad with the reason. Without --to: the pool the last successful switch\n"
+              "replaced, if it is known-good and all its servers run; else the newest known-good pool\n"
+              "older than the live one whose servers all run (an UP hot standby first among pools created\n"
+              "at the same time). A pool whose servers are not all running is never chosen by itself.\n"
+              "--to L: that pool (a bad or failed pool needs --force; one with no server running is\n"
+              "refused). A refused rollback changes nothing;\n"
               "--expect-live L refuses unless L is the live pool, so an alert about L never rolls back a\n"
               "later release. With --watch, the pool rolled back to is watched like a deploy's.\n"
               "Re-running an interrupted rollback finishes it. --to, --reason and --expect-live default to\n"

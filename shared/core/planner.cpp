@@ -345,26 +345,54 @@ std::string kept_as(Tier tier) {
   return to_string(tier);
 }
 
-// What to do when no pool older than the live pool `from` is known-good: the known-good pools
-// newer than it (typically the hot standby after a deploy back to an older release), which a
-// plain rollback never picks by itself, named with the command that goes to the first of them
-// (a hot one first: its switch is instant; else the newest). `sorted` is newest first. When
-// `from` is unreadable its creation time is unknown: every other known-good pool is named,
-// none of them "newer".
+bool contains(const std::vector<std::string>& labels, const std::string& label) {
+  return std::find(labels.begin(), labels.end(), label) != labels.end();
+}
+
+// The members of `label` in the balancer, and how many of them are up.
+struct MemberCount {
+  int total = 0;
+  int up = 0;
+  int down = 0;  // not up, and the latest check ran and failed
+};
+
+MemberCount count_members(const std::vector<Member>& members, const std::string& label) {
+  MemberCount count;
+  for (const auto& member : members) {
+    const auto owner = parse_member_name(member.name);
+    if (!owner || owner->label != label) continue;
+    ++count.total;
+    if (member.up) ++count.up;
+    if (!member.up && member.check == CheckState::failed) ++count.down;
+  }
+  return count;
+}
+
+// A hot standby whose members in the balancer are all up.
+bool up_hot_standby(const Pool& pool, const std::vector<Member>& members, const std::vector<std::string>& standby) {
+  if (!contains(standby, pool.label())) return false;
+  const auto count = count_members(members, pool.label());
+  return count.total > 0 && count.up == count.total;
+}
+
+// What to do when no pool older than the live pool `from` can take traffic back: the known-good
+// pools newer than it that can (typically the hot standby after a deploy back to an older
+// release), which a plain rollback never picks by itself, named with the command that goes to
+// the first of them (a hot one first: its switch is instant; else the newest). `sorted` is
+// newest first. When `from` is unreadable its creation time is unknown: every other such pool is
+// named, none of them "newer".
 std::string newer_known_good_advice(const std::vector<Pool>& sorted, const std::vector<Member>& members,
-                                    const Pool& from) {
+                                    const Pool& from, const RollbackHints& hints) {
   const auto standby = standby_labels(members);
   std::vector<const Pool*> newer;
   for (const auto& pool : sorted) {
     if (pool.label() != from.label() && (!from.readable() || pool.meta.created_at >= from.meta.created_at) &&
-        known_good(pool)) {
+        !contains(hints.excluded, pool.label()) && rollback_candidate_problem(pool, members).empty()) {
       newer.push_back(&pool);
     }
   }
   if (newer.empty()) return "name one with --to L";
-  std::stable_partition(newer.begin(), newer.end(), [&](const Pool* pool) {
-    return std::find(standby.begin(), standby.end(), pool->label()) != standby.end();
-  });
+  std::stable_partition(newer.begin(), newer.end(), [&](const Pool* pool) { return contains(standby, pool->label()); });
   const std::string age = from.readable() ? "newer, " : "";
   std::vector<std::string> named;
   for (const Pool* pool : newer) named.push_back(pool->label() + " (" + age + kept_as(tier_of(*pool, standby)) + ")");
@@ -372,10 +400,103 @@ std::string newer_known_good_advice(const std::vector<Pool>& sorted, const std::
          " known-good: 'deploy-pipeline rollback --to " + newer.front()->label() + "'";
 }
 
+// The pool the last successful switch replaced, when that switch made `from` live and the pool
+// can take traffic back; else null. A problem found is added to `passed_over`.
+const Pool* last_replaced_pool(const std::vector<Pool>& pools, const std::vector<Member>& members, const Pool& from,
+                               const RollbackHints& hints, std::vector<std::string>& passed_over) {
+  if (hints.last_made_live != from.label() || hints.last_replaced.empty() || hints.last_replaced == from.label() ||
+      contains(hints.excluded, hints.last_replaced)) {
+    return nullptr;
+  }
+  const Pool* replaced = find_pool(pools, hints.last_replaced);
+  if (replaced == nullptr || !replaced->readable()) return nullptr;
+  const auto problem = rollback_candidate_problem(*replaced, members);
+  if (problem.empty()) return replaced;
+  if (known_good(*replaced)) passed_over.push_back(replaced->label() + " (" + problem + ")");
+  return nullptr;
+}
+
+// The newest pool older than `from` that can take traffic back; of pools created at the same
+// time an UP hot standby first. Known-good pools passed over are added to `passed_over`.
+const Pool* newest_older_pool(const std::vector<Pool>& sorted, const std::vector<Member>& members, const Pool& from,
+                              const RollbackHints& hints, std::vector<std::string>& passed_over) {
+  const auto standby = standby_labels(members);
+  const Pool* chosen = nullptr;
+  for (const auto& pool : sorted) {
+    if (pool.meta.created_at >= from.meta.created_at || pool.label() == from.label()) continue;
+    if (contains(hints.excluded, pool.label()) || !pool.readable()) continue;
+    if (chosen != nullptr && pool.meta.created_at < chosen->meta.created_at) break;
+    const auto problem = rollback_candidate_problem(pool, members);
+    if (!problem.empty()) {
+      const auto named = pool.label() + " (" + problem + ")";
+      if (known_good(pool) && !contains(passed_over, named)) passed_over.push_back(named);
+      continue;
+    }
+    if (chosen == nullptr || (!up_hot_standby(*chosen, members, standby) && up_hot_standby(pool, members, standby))) {
+      chosen = &pool;
+    }
+  }
+  return chosen;
+}
+
 }  // namespace
 
+int running_servers(const Pool& pool) {
+  // A provider that cannot tell (unknown) is not taken for a dead server.
+  return static_cast<int>(std::count_if(pool.servers.begin(), pool.servers.end(), [](const Server& server) {
+    return server.state == ServerState::running || server.state == ServerState::unknown;
+  }));
+}
+
+std::string rollback_candidate_problem(const Pool& pool, const std::vector<Member>& members) {
+  if (!pool.readable()) return "its record cannot be read";
+  if (pool.meta.verdict == LiveVerdict::bad) return "marked bad";
+  if (pool.meta.smoke != SmokeVerdict::passed) return "smoke test " + std::string(to_string(pool.meta.smoke));
+  if (!known_good(pool)) return "not created completely";
+  if (pool.meta.rebuild_source != RebuildSource::unflagged && pool.meta.verdict != LiveVerdict::good) {
+    return "a rebuild of pool " + pool.meta.rebuild_of + ", " + describe(pool.meta.rebuild_source);
+  }
+  return serving_problem(pool, members);
+}
+
+std::string serving_problem(const Pool& pool, const std::vector<Member>& members) {
+  // Kept powered off or cold: the rollback wakes it and smoke-tests it first.
+  if (pool.cold() || pool.power == PowerState::off) return "";
+  const int running = running_servers(pool);
+  if (running < static_cast<int>(pool.servers.size())) {
+    return std::to_string(running) + "/" + std::to_string(pool.servers.size()) + " servers running";
+  }
+  const auto count = count_members(members, pool.label());
+  if (count.total > 0 && count.down == count.total) {
+    return "its " + util::plural(static_cast<std::size_t>(count.total), "member") + " in the balancer are all down";
+  }
+  return "";
+}
+
+Status check_target_runs(const Pool& pool, const std::optional<std::string>& alternative) {
+  if (!pool.readable() || pool.cold() || pool.power == PowerState::off || pool.servers.empty()) return {};
+  if (running_servers(pool) > 0) return {};
+  return Error{
+      ErrorKind::refused,
+      "pool " + pool.label() + " has 0/" + std::to_string(pool.servers.size()) +
+          " servers running, so it cannot take traffic; nothing was changed. 'create-pipeline rebuild --from " +
+          pool.label() + "' builds the same release on fresh servers" +
+          (alternative ? "; or 'deploy-pipeline rollback --to " + *alternative + "' (pool " + *alternative +
+                             " is known-good and running)"
+                       : std::string())};
+}
+
+std::string partly_running_warning(const Pool& pool) {
+  if (!pool.readable() || pool.cold() || pool.power == PowerState::off) return "";
+  const int running = running_servers(pool);
+  if (running == 0 || running == static_cast<int>(pool.servers.size())) return "";
+  return "pool " + pool.label() + " has only " + std::to_string(running) + "/" + std::to_string(pool.servers.size()) +
+         " servers running; going ahead, but its other members will not become healthy";
+}
+
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
-                                              const std::optional<std::string>& explicit_target) {
+                                              const std::optional<std::string>& explicit_target,
+                                              const RollbackHints& hints) {
   const auto live = live_labels(members);
   if (live.empty()) {
     return Error{ErrorKind::failed,
@@ -390,7 +511,7 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
     for (const auto& label : live) {
       if (label != *explicit_target) others.push_back(label);
     }
-    return RollbackChoice{*explicit_target, util::join(others, ",")};
+    return RollbackChoice{*explicit_target, util::join(others, ","), RollbackRule::named};
   }
   if (live.size() > 1) {
     return Error{ErrorKind::failed, "more than one pool is live (" + util::join(live, ", ") +
@@ -408,16 +529,20 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
     return Error{ErrorKind::failed, "the record of the live pool " + from->label() +
                                         " cannot be read (creation time of pool " + from->label() +
                                         " unknown), so no pool counts as older than it; " +
-                                        newer_known_good_advice(sorted, members, *from)};
+                                        newer_known_good_advice(sorted, members, *from, hints)};
   }
-  for (const auto& pool : sorted) {
-    if (pool.meta.created_at >= from->meta.created_at || pool.label() == from->label()) continue;
-    if (!known_good(pool)) continue;
-    return RollbackChoice{pool.label(), from->label()};
+  std::vector<std::string> passed_over;
+  if (const Pool* replaced = last_replaced_pool(sorted, members, *from, hints, passed_over)) {
+    return RollbackChoice{replaced->label(), from->label(), RollbackRule::last_replaced};
   }
-  return Error{ErrorKind::failed, "no pool older than the live pool " + from->label() +
-                                      " passed its smoke test and is not marked bad; " +
-                                      newer_known_good_advice(sorted, members, *from)};
+  if (const Pool* older = newest_older_pool(sorted, members, *from, hints, passed_over)) {
+    return RollbackChoice{older->label(), from->label(), RollbackRule::newest_older};
+  }
+  return Error{ErrorKind::failed,
+               "no pool older than the live pool " + from->label() +
+                   " passed its smoke test, is not marked bad and has all its servers running" +
+                   (passed_over.empty() ? std::string() : " (passed over: " + util::join(passed_over, ", ") + ")") +
+                   "; " + newer_known_good_advice(sorted, members, *from, hints)};
 }
 
 bool known_good(const Pool& pool) {

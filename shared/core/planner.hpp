@@ -94,17 +94,66 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
 // were never admitted, so whatever served before keeps serving.
 std::vector<Step> plan_revert(const std::string& target, const std::vector<Member>& members);
 
+// What a plain rollback's choice knows besides the pools and the balancer (ops reads it).
+struct RollbackHints {
+  // The last deploy, rollback or repair that succeeded, as history has it: the pool it made live
+  // and the one pool it replaced ("" when none, or several).
+  std::string last_made_live;
+  std::string last_replaced;
+  // Pools never chosen: an automatic rollback's fallback that cannot serve.
+  std::vector<std::string> excluded;
+};
+
+// Why a plain rollback chose its target.
+enum class RollbackRule {
+  named,          // --to
+  last_replaced,  // the pool the last successful switch replaced
+  newest_older,   // the newest known-good pool older than the live one
+};
+
 struct RollbackChoice {
   std::string target;
   std::string from;  // the live pool being rolled back from
+  RollbackRule rule = RollbackRule::named;
 };
 
-// The rollback target: `explicit_target` when given, else the newest known-good pool older than
-// the live one, in whatever tier it is kept (a cold one is woken first). When there is none, the
-// refusal names the known-good pools newer than the live one (never chosen without --to) and
-// the command that goes to one of them.
+// The rollback target: `explicit_target` when given. Else, in this order:
+// 1. the pool the last successful switch replaced (`hints`), when that switch made the live pool
+//    live and the pool can take traffic back (rollback_candidate_problem: known-good, not a
+//    forced rebuild of a bad release, all its servers running, not all its members down);
+// 2. else the newest such pool older than the live one, by creation time; of pools created at
+//    the same time an UP hot standby comes first. A retained pool (powered off or cold) is one
+//    too: it is woken first.
+// A pool whose servers are not all running (the provider's view) is never chosen. When there is
+// none, the refusal names the pools that were passed over and why, and the known-good pools
+// newer than the live one that can serve (never chosen without --to) with the command that goes
+// to one of them.
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
-                                              const std::optional<std::string>& explicit_target);
+                                              const std::optional<std::string>& explicit_target,
+                                              const RollbackHints& hints = {});
+
+// Why `pool` may not be chosen by a plain rollback ("0/3 servers running", "its 3 members are
+// all down in the balancer", "marked bad", ...), or "" when it may. `members`: every balancer's.
+std::string rollback_candidate_problem(const Pool& pool, const std::vector<Member>& members);
+
+// Why `pool` cannot take traffic now whatever its verdicts ("0/3 servers running", "its 3
+// members in the balancer are all down": every one's latest check failed), or "". A pool kept
+// powered off or cold has none: a switch wakes it first.
+std::string serving_problem(const Pool& pool, const std::vector<Member>& members);
+
+// How many of a powered-on pool's servers the provider reports running; one whose state it
+// does not know (unknown) counts as running: only a server known dead, stopped or starting does
+// not.
+int running_servers(const Pool& pool);
+
+// A switch to `pool` named by the operator (rollback --to, deploy --label): refused
+// (`refused`) when its servers are powered on but none is running, with the way out: a rebuild,
+// or `alternative` (a pool that can serve) when there is one. A pool kept powered off or cold
+// is woken by the switch and passes.
+Status check_target_runs(const Pool& pool, const std::optional<std::string>& alternative);
+
+// The warning for a named target some of whose servers are not running, or "".
+std::string partly_running_warning(const Pool& pool);
 
 // A pool that can be rolled back to: smoke test passed, not marked bad, and complete or
 // restorable from its archive (a cold pool is a rollback target once woken).

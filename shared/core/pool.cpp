@@ -89,6 +89,31 @@ std::optional<ServerState> parse_server_state(std::string_view text) {
   return std::nullopt;
 }
 
+const char* to_string(RebuildSource source) {
+  switch (source) {
+    case RebuildSource::unflagged:
+      return "unflagged";
+    case RebuildSource::marked_bad:
+      return "marked-bad";
+    case RebuildSource::smoke_failed:
+      return "smoke-failed";
+  }
+  return "unflagged";
+}
+
+std::string describe(RebuildSource source) {
+  if (source == RebuildSource::marked_bad) return "marked bad";
+  if (source == RebuildSource::smoke_failed) return "smoke test failed";
+  return "";
+}
+
+std::optional<RebuildSource> parse_rebuild_source(std::string_view text) {
+  for (auto value : {RebuildSource::unflagged, RebuildSource::marked_bad, RebuildSource::smoke_failed}) {
+    if (text == to_string(value)) return value;
+  }
+  return std::nullopt;
+}
+
 std::optional<Tier> parse_tier(std::string_view text) {
   for (auto value : {Tier::hot, Tier::running, Tier::off, Tier::cold}) {
     if (text == to_string(value)) return value;

@@ -18,6 +18,9 @@ enum class PowerState { on, off };
 // (running) or are stopped (off), or only as an image of its release with no servers (cold).
 // Hot is the balancer's to say; the provider knows the other three.
 enum class Tier { hot, running, off, cold };
+// What the pool a rebuild was made from was known as when it was rebuilt: a rebuild of a release
+// marked bad or that failed its smoke test needs --force, and its record says so.
+enum class RebuildSource { unflagged, marked_bad, smoke_failed };
 // What the provider knows of one server.
 enum class ServerState { running, starting, stopped, dead, unknown };
 
@@ -26,6 +29,10 @@ const char* to_string(LiveVerdict verdict);
 const char* to_string(PowerState power);
 const char* to_string(ServerState state);
 const char* to_string(Tier tier);
+const char* to_string(RebuildSource source);  // "unflagged", "marked-bad", "smoke-failed"
+// "marked bad", "smoke test failed"; "" for unflagged.
+std::string describe(RebuildSource source);
+std::optional<RebuildSource> parse_rebuild_source(std::string_view text);
 std::optional<SmokeVerdict> parse_smoke_verdict(std::string_view text);
 std::optional<LiveVerdict> parse_live_verdict(std::string_view text);
 std::optional<PowerState> parse_power_state(std::string_view text);
@@ -61,6 +68,8 @@ struct PoolMetadata {
   // A rebuild: the pool whose release this pool runs on fresh servers (create-pipeline
   // rebuild), or "". The provider creates it from that pool's release, not the configured one.
   std::string rebuild_of;
+  // What `rebuild_of` was known as when it was rebuilt (--force for a bad one).
+  RebuildSource rebuild_source = RebuildSource::unflagged;
   // The last time this pool was woken from off or cold, and how long it took.
   std::optional<WakeRecord> last_wake;
 };

@@ -35,6 +35,9 @@ void write_metadata(cJSON* object, const PoolMetadata& meta) {
   util::add_string(object, "verdict", to_string(meta.verdict));
   util::add_string(object, "verdict_reason", meta.verdict_reason);
   if (!meta.rebuild_of.empty()) util::add_string(object, "rebuild_of", meta.rebuild_of);
+  if (meta.rebuild_source != RebuildSource::unflagged) {
+    util::add_string(object, "rebuild_source", to_string(meta.rebuild_source));
+  }
   if (meta.last_wake) {
     cJSON* wake = cJSON_AddObjectToObject(object, "last_wake");
     util::add_string(wake, "from", to_string(meta.last_wake->from));
@@ -59,6 +62,9 @@ Result<PoolMetadata> read_metadata(const cJSON* object) {
   meta.verdict = *verdict;
   meta.verdict_reason = string_or(object, "verdict_reason");
   meta.rebuild_of = string_or(object, "rebuild_of");
+  const auto source = parse_rebuild_source(string_or(object, "rebuild_source", "unflagged"));
+  if (!source) return bad_record("pool " + meta.label + " has an unknown rebuild_source");
+  meta.rebuild_source = *source;
   if (const cJSON* wake = cJSON_GetObjectItemCaseSensitive(object, "last_wake"); cJSON_IsObject(wake)) {
     const auto from = parse_tier(string_or(wake, "from"));
     const auto ms = util::json_number(wake, "ms");

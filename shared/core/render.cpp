@@ -83,6 +83,13 @@ std::string wake_text(const PoolListing& listing, const Pool& pool) {
   return measured ? util::format_duration_ms(measured->wake.ms) : "not measured";
 }
 
+// "rebuild of 42", "rebuild of 42 (marked bad)", or "-".
+std::string origin_text(const PoolMetadata& meta) {
+  if (meta.rebuild_of.empty()) return "-";
+  const auto source = describe(meta.rebuild_source);
+  return "rebuild of " + meta.rebuild_of + (source.empty() ? "" : " (" + source + ")");
+}
+
 std::string servers_text(const Pool& pool) {
   if (pool.cold() && pool.servers.empty()) {
     return "0 (snapshot" + std::string(pool.archive->ready ? "" : " in progress") + ", " +
@@ -109,8 +116,7 @@ std::string render_pools_table(const PoolListing& listing) {
     rows.push_back({pool.label(), tier_text(listing, pool), to_string(pool.meta.smoke), to_string(pool.meta.verdict),
                     servers_text(pool), cost_text(listing, pool), wake_text(listing, pool),
                     util::format_iso8601(pool.meta.created_at),
-                    pool.meta.revision.empty() ? "-" : pool.meta.revision.substr(0, 12),
-                    pool.meta.rebuild_of.empty() ? "-" : "rebuild of " + pool.meta.rebuild_of});
+                    pool.meta.revision.empty() ? "-" : pool.meta.revision.substr(0, 12), origin_text(pool.meta)});
   }
   std::string out = render_table(rows);
   if (listing.prices) {
@@ -186,6 +192,7 @@ std::string render_pools_json(const PoolListing& listing) {
     util::add_string(item, "revision", pool.meta.revision);
     util::add_string(item, "triggered_by", pool.meta.triggered_by);
     util::add_string(item, "rebuild_of", pool.meta.rebuild_of);
+    util::add_string(item, "rebuild_source", to_string(pool.meta.rebuild_source));
     util::add_bool(item, "complete", pool.complete);
     if (!pool.readable()) util::add_string(item, "unreadable", pool.unreadable);
     cJSON* servers = cJSON_AddArrayToObject(item, "servers");

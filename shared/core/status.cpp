@@ -101,6 +101,36 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
          live.front() + "' records pool " + live.front() + " as live, " + back;
 }
 
+// The fastest way back to serving when no live member is up: an UP hot standby (one batch of
+// weight changes), else the pool a plain rollback chooses, else a rebuild.
+std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& report) {
+  for (const auto& pool : report.standby) {
+    if (pool.members > 0 && pool.up == pool.members) {
+      return "'deploy-pipeline rollback --to " + pool.label + "' (pool " + pool.label + " is on hot standby, " +
+             std::to_string(pool.up) + "/" + std::to_string(pool.members) + " UP)";
+    }
+  }
+  RollbackHints hints;
+  if (inputs.last_switch && inputs.last_switch->from.find(',') == std::string::npos) {
+    hints.last_made_live = inputs.last_switch->label;
+    hints.last_replaced = inputs.last_switch->from;
+  }
+  if (auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt, hints)) {
+    return "'deploy-pipeline rollback --to " + choice->target + "'";
+  }
+  return "'create-pipeline rebuild --from " + report.live.front() + "', then deploy it";
+}
+
+// Live pools whose admitted members are none of them up: every request fails. Said first.
+void report_outage(const StatusInputs& inputs, StatusReport& report) {
+  if (report.live.empty() || inputs.operation_in_progress) return;
+  for (const auto& member : inputs.members) {
+    if (member.admitted() && member.up) return;
+  }
+  report.problems.insert(report.problems.begin(), "no live member is up: the service is down; the fastest way back: " +
+                                                      fastest_recovery(inputs, report));
+}
+
 }  // namespace
 
 bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreadable) {
@@ -257,6 +287,7 @@ StatusReport build_status(const StatusInputs& inputs) {
   }
   if (!inputs.intent) report_standby(inputs, report);
   report_rollback_target(inputs, report);
+  report_outage(inputs, report);
   return report;
 }
 

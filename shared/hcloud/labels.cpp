@@ -70,6 +70,7 @@ Labels pool_labels(std::string_view service, const PoolMetadata& meta, int index
   if (auto by = label_value(meta.triggered_by); !by.empty()) labels[kBy] = by;
   if (auto reason = label_value(meta.verdict_reason); !reason.empty()) labels[kReason] = reason;
   if (!meta.rebuild_of.empty()) labels[kRebuildOf] = meta.rebuild_of;
+  if (meta.rebuild_source != RebuildSource::unflagged) labels[kRebuildSource] = to_string(meta.rebuild_source);
   if (meta.last_wake) {
     labels[kWakeFrom] = to_string(meta.last_wake->from);
     labels[kWakeMs] = std::to_string(meta.last_wake->ms);
@@ -88,6 +89,10 @@ PoolMetadata metadata_from_labels(const Labels& labels) {
   meta.verdict = parse_live_verdict(label_of(labels, kVerdict)).value_or(LiveVerdict::unknown);
   meta.verdict_reason = label_of(labels, kReason);
   meta.rebuild_of = label_of(labels, kRebuildOf);
+  // An unknown value counts as bad: never a rollback target of its own accord.
+  const auto source = label_of(labels, kRebuildSource);
+  meta.rebuild_source =
+      source.empty() ? RebuildSource::unflagged : parse_rebuild_source(source).value_or(RebuildSource::marked_bad);
   const auto wake_from = parse_tier(label_of(labels, kWakeFrom));
   const auto wake_ms = util::parse_int(label_of(labels, kWakeMs));
   if (wake_from && wake_ms)

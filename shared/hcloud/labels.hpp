@@ -22,6 +22,7 @@ inline constexpr const char* kSmoke = "phoenix-smoke";
 inline constexpr const char* kVerdict = "phoenix-verdict";
 inline constexpr const char* kReason = "phoenix-reason";
 inline constexpr const char* kRebuildOf = "phoenix-rebuild-of";
+inline constexpr const char* kRebuildSource = "phoenix-rebuild-source";
 inline constexpr const char* kWakeFrom = "phoenix-wake-from";  // the tier of the last wake
 inline constexpr const char* kWakeMs = "phoenix-wake-ms";      // how long it took
 inline constexpr const char* kWakeAt = "phoenix-wake-at";      // when (unix milliseconds)

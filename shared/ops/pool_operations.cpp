@@ -222,6 +222,28 @@ std::string next_rebuild_label(const std::string& from, const std::vector<Pool>&
   return base + ".r" + std::to_string(highest + 1);
 }
 
+namespace {
+
+// What a rebuild of `from` would be a rebuild of: a release marked bad, one that failed its
+// smoke test, or one a forced rebuild already carried along (until it is marked good).
+RebuildSource rebuild_source_of(const Pool& from) {
+  if (from.meta.verdict == LiveVerdict::bad) return RebuildSource::marked_bad;
+  if (from.meta.smoke == SmokeVerdict::failed) return RebuildSource::smoke_failed;
+  if (from.meta.verdict != LiveVerdict::good) return from.meta.rebuild_source;
+  return RebuildSource::unflagged;
+}
+
+// "is marked bad (checkout errors)", "failed its smoke test", "is a rebuild of pool 42 (marked bad)"
+std::string describe_mark(const Pool& from, RebuildSource source) {
+  if (from.meta.verdict == LiveVerdict::bad) {
+    return "is marked bad" + (from.meta.verdict_reason.empty() ? std::string() : " (" + from.meta.verdict_reason + ")");
+  }
+  if (from.meta.smoke == SmokeVerdict::failed) return "failed its smoke test";
+  return "is a rebuild of pool " + from.meta.rebuild_of + " (" + describe(source) + ")";
+}
+
+}  // namespace
+
 Result<PoolSpec> plan_rebuild(Services& services, const RebuildOptions& options) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   const Pool* from = find_pool(pools, options.from);
@@ -232,7 +254,15 @@ Result<PoolSpec> plan_rebuild(Services& services, const RebuildOptions& options)
                                          " was not created completely, so its release cannot be rebuilt; " +
                                          finish_creating_advice(*from)};
   }
+  const auto source = rebuild_source_of(*from);
+  if (source != RebuildSource::unflagged && !options.force) {
+    return Error{ErrorKind::refused, "pool " + options.from + " " + describe_mark(*from, source) +
+                                         ": a rebuild runs the same release, which is for failures that are not the "
+                                         "code's; rebuild it anyway with --force (the new pool is recorded as a "
+                                         "rebuild of a bad release)"};
+  }
   PoolSpec spec;
+  spec.meta.rebuild_source = source;
   spec.meta.label = options.label.value_or(next_rebuild_label(options.from, pools));
   PHX_TRY(validate_label(spec.meta.label, "the rebuild's label"));
   spec.meta.created_at = services.clock.wall_now();

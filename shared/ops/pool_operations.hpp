@@ -35,10 +35,14 @@ struct RebuildOptions {
   std::string from;                  // the pool whose release to rebuild
   std::optional<std::string> label;  // default: <from>.r1, .r2, ... (the first free one)
   std::optional<int> size;           // default: the size of `from`
+  // Rebuild a release that is marked bad or failed its smoke test (or is a rebuild of one not
+  // marked good since): the new pool's record says so, and a plain rollback never chooses it.
+  bool force = false;
 };
 // The same release as pool `from` (its artifact and revision) on fresh servers: for failures
 // that are not the code's (a broken or compromised server, a patched base image). Never
-// touches the balancer.
+// touches the balancer. A release that is marked bad or failed its smoke test is refused
+// (`refused`, naming the mark) unless `force`.
 Result<CreateResult> rebuild_pool(Services& services, const RebuildOptions& options);
 // rebuild_pool in its two steps, for a caller that must know the new pool's label before the
 // servers start: the spec of the pool to create (the label chosen here when not given), then

@@ -37,6 +37,9 @@ struct SwitchJob {
   // not write it), so a pool rolled back from never stays hot.
   std::vector<std::string> planned_as_bad;
   bool by_repair = false;  // repair finishing another operation's switch: repair finishes it again
+  // A target the operator named (deploy --label): refused before anything changes when none of
+  // its servers runs (check_target_runs).
+  bool named_target = false;
   // The watch that follows the switch: the command that finishes a half-done switch needs it too.
   std::optional<std::chrono::seconds> watch;
 };
@@ -55,6 +58,35 @@ Result<Observation> observe(Services& services, BalancerRead read = BalancerRead
   PHX_TRY_ASSIGN(auto balancers, read_every_balancer(services, read));
   auto members = all_members(balancers);
   return Observation{.pools = std::move(pools), .members = std::move(members), .balancers = std::move(balancers)};
+}
+
+// What a plain rollback's choice reads from history: the last successful switch, what it made
+// live and the one pool it replaced. Unreadable history counts as none.
+RollbackHints rollback_hints(Services& services, std::vector<std::string> excluded = {}) {
+  RollbackHints hints{.last_made_live = "", .last_replaced = "", .excluded = std::move(excluded)};
+  if (const auto last = last_successful_switch(services); last && last->from.find(',') == std::string::npos) {
+    hints.last_made_live = last->label;
+    hints.last_replaced = last->from;
+  }
+  return hints;
+}
+
+// A named target with no server running is refused before anything is marked or changed, with
+// the pool a plain rollback would choose instead (if any); one with some servers not running
+// goes ahead with a warning.
+Status check_named_target_runs(Services& services, const Observation& observation, const std::string& target) {
+  const Pool* pool = find_pool(observation.pools, target);
+  if (pool == nullptr) return {};
+  const auto live = live_labels(observation.members);
+  if (std::find(live.begin(), live.end(), target) != live.end()) return {};
+  std::optional<std::string> alternative;
+  if (auto other = choose_rollback_target(observation.pools, observation.members, std::nullopt,
+                                          rollback_hints(services, {target}))) {
+    alternative = other->target;
+  }
+  PHX_TRY(check_target_runs(*pool, alternative));
+  if (const auto warning = partly_running_warning(*pool); !warning.empty()) services.reporter.warning(warning);
+  return {};
 }
 
 // One balancer's part of a switch: its own plan, from its own members, and how far it got.
@@ -472,6 +504,11 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
       pool.meta.verdict = LiveVerdict::bad;
     }
   }
+  if (job.named_target) {
+    if (auto runs_now = check_named_target_runs(services, *observation, target); !runs_now.ok()) {
+      return finished(runs_now.error());
+    }
+  }
   if (!job.dry_run) {
     if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
     if (auto woken = wake_if_powered_off(services, target, *observation); !woken.ok()) return finished(woken.error());
@@ -740,18 +777,22 @@ std::string mark_breached_bad(Services& services, const Breach& breach, const Re
 // choose, else to a pool the operator names (L). --force where the pool served until a moment
 // ago but never passed a smoke test; --break-lock where the deploy lock is stale.
 std::string rollback_by_hand(const Breach& breach, const Result<std::vector<Pool>>& pools,
-                             const std::vector<Member>& members, const Error& why) {
+                             const std::vector<Member>& members, const Error& why, RollbackHints hints) {
   std::string to = "L";
   bool force = false;
   const Pool* back = pools && breach.back_to ? find_pool(*pools, *breach.back_to) : nullptr;
-  if (back != nullptr && back->meta.verdict != LiveVerdict::bad) {
+  // The pool that was to take traffic back but cannot serve (it just failed to) is never named.
+  if (back != nullptr && back->meta.verdict != LiveVerdict::bad && serving_problem(*back, members).empty()) {
     to = back->label();
     force = back->meta.smoke != SmokeVerdict::passed;
   } else if (!pools) {
     to = breach.back_to.value_or(to);
-  } else if (auto choice = choose_rollback_target(*pools, members, std::nullopt);
-             choice && choice->from == breach.target) {
-    to = choice->target;
+  } else {
+    if (breach.back_to) hints.excluded.push_back(*breach.back_to);
+    if (auto choice = choose_rollback_target(*pools, members, std::nullopt, hints);
+        choice && choice->from == breach.target) {
+      to = choice->target;
+    }
   }
   return "deploy-pipeline rollback --to " + to + " --reason " + util::shell_quote(breach.reason()) +
          (force ? " --force" : "") + (why.is(ErrorCode::lock_stale) ? " --break-lock" : "");
@@ -834,7 +875,8 @@ Error unanswered_breach(Services& services, const Breach& breach, const Error& w
   }
   const std::string state = members ? " and is still live" : " and may still be live (" + members.error().message + ")";
   const std::string by_hand =
-      "roll back with: " + rollback_by_hand(breach, pools, members ? *members : std::vector<Member>{}, why);
+      "roll back with: " +
+      rollback_by_hand(breach, pools, members ? *members : std::vector<Member>{}, why, rollback_hints(services));
   record_unanswered(services, breach, cause + "; " + by_hand);
   return Error{why.kind, breach.headline() + state + ": " + cause + "; " + by_hand + not_marked, why.code};
 }
@@ -929,23 +971,42 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
                                       (not_marked.empty() ? " and marked pool " + target + " bad" : not_marked)};
 }
 
-// `to` and `force` as a rollback applies them, judged under the lock. A watch's rollback to
-// the pool the watched switch replaced does not ask for that pool's smoke verdict (it served
-// until a moment ago), but never goes back to it when it is marked bad or gone: it then
-// chooses as a rollback without --to does.
-std::pair<std::optional<std::string>, bool> rollback_to(Services& services, const Observation& observation,
-                                                        const RollbackOptions& options) {
-  if (!options.to_replaced_pool || !options.to) return {options.to, options.force};
+// The target as a rollback applies it, judged under the lock: `to` (none: the plain rollback's
+// choice), `force`, and the pools the choice must pass over.
+struct RollbackTo {
+  std::optional<std::string> to;
+  bool force = false;
+  std::vector<std::string> excluded;
+};
+
+// A watch's rollback to the pool the watched switch replaced does not ask for that pool's smoke
+// verdict (it served until a moment ago), but never goes back to it when it is marked bad or
+// gone, nor when it cannot serve now (its servers are not all running, or its members are all
+// down in the balancer's latest check: waiting the health timeout for it would keep the
+// breached release serving): it then chooses as a rollback without --to does, without it.
+RollbackTo rollback_to(Services& services, const Observation& observation, const RollbackOptions& options) {
+  if (!options.to_replaced_pool || !options.to) return {options.to, options.force, {}};
   const Pool* replaced = find_pool(observation.pools, *options.to);
-  if (replaced != nullptr && replaced->meta.verdict != LiveVerdict::bad) return {options.to, true};
-  services.reporter.warning(
-      "pool " + *options.to + " " +
-      (replaced == nullptr
-           ? std::string("no longer exists")
-           : "is marked bad" +
-                 (replaced->meta.verdict_reason.empty() ? std::string() : " (" + replaced->meta.verdict_reason + ")")) +
-      "; rolling back to the next older known-good pool instead");
-  return {std::nullopt, false};
+  std::string problem;
+  if (replaced == nullptr) {
+    problem = "no longer exists";
+  } else if (replaced->meta.verdict == LiveVerdict::bad) {
+    problem = "is marked bad" +
+              (replaced->meta.verdict_reason.empty() ? std::string() : " (" + replaced->meta.verdict_reason + ")");
+  } else if (const auto serving = serving_problem(*replaced, observation.members); !serving.empty()) {
+    problem = "cannot take traffic back (" + serving + ")";
+  }
+  if (problem.empty()) return {options.to, true, {}};
+  services.reporter.warning("pool " + *options.to + " " + problem +
+                            "; rolling back to the next known-good pool instead");
+  return {std::nullopt, false, {*options.to}};
+}
+
+// "the pool the last switch replaced", "the newest known-good pool older than the live one"
+std::string rule_words(RollbackRule rule) {
+  if (rule == RollbackRule::last_replaced) return " (the pool the last switch replaced)";
+  if (rule == RollbackRule::newest_older) return " (the newest known-good pool older than the live one)";
+  return "";
 }
 
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
@@ -1010,14 +1071,17 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   // The switch plans from this same look (taken under the lock; the pools marked bad below are
   // planned as bad), so a rollback reads the pools and the balancer once.
   PHX_TRY_ASSIGN(auto observation, observe(services, BalancerRead::snapshot));
-  const auto [to, force] = rollback_to(services, observation, options);
-  PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to));
+  const auto [to, force, excluded] = rollback_to(services, observation, options);
+  PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to,
+                                                           rollback_hints(services, excluded)));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
   services.reporter.step(choice.from.empty() ? "pool " + choice.target + " is live already; nothing to roll back from"
-                                             : "rolling back from pool " + choice.from + " to pool " + choice.target);
+                                             : "rolling back from pool " + choice.from + " to pool " + choice.target +
+                                                   rule_words(choice.rule));
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
   PHX_TRY(check_rollback_target(observation, choice.target, force));
+  if (choice.rule == RollbackRule::named) PHX_TRY(check_named_target_runs(services, observation, choice.target));
   // A stop asked for before anything changed (possible where the caller made the command
   // stoppable early: a watched rollback) changes nothing.
   if (!options.dry_run && services.stop_requested && services.stop_requested()) {
@@ -1079,7 +1143,8 @@ std::optional<std::string> watch_fallback(Services& services, const SwitchResult
   }
   auto observation = observe(services);
   if (!observation) return std::nullopt;
-  auto choice = choose_rollback_target(observation->pools, observation->members, std::nullopt);
+  auto choice =
+      choose_rollback_target(observation->pools, observation->members, std::nullopt, rollback_hints(services));
   if (!choice) return std::nullopt;
   return choice->target;
 }
@@ -1121,6 +1186,7 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
                                        .request = {.target = options.label, .force = options.force},
                                        .dry_run = options.dry_run,
                                        .defer_good_verdict = watched,
+                                       .named_target = true,
                                        .watch = watched ? options.watch : std::nullopt});
     if (result && watched) {
       record_watch(services, watch_record, *options.watch, Operation::deploy,

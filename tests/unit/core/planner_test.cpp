@@ -250,8 +250,8 @@ TEST_CASE("rollback with no older known-good pool names the newer known-good one
   REQUIRE_FALSE(hot.ok());
   CHECK(hot.error().kind == ErrorKind::failed);
   CHECK(hot.error().message ==
-        "no pool older than the live pool 5 passed its smoke test and is not marked bad; pool 6 (newer, hot "
-        "standby) is known-good: 'deploy-pipeline rollback --to 6'");
+        "no pool older than the live pool 5 passed its smoke test, is not marked bad and has all its servers running; "
+        "pool 6 (newer, hot standby) is known-good: 'deploy-pipeline rollback --to 6'");
 
   // A newer running pool besides the hot one: both named, the hot one first and in the command.
   provider.add_pool("7", 1, 30);
@@ -263,7 +263,183 @@ TEST_CASE("rollback with no older known-good pool names the newer known-good one
   provider.pools[2].meta.verdict = LiveVerdict::bad;
   provider.pools[3].meta.smoke = SmokeVerdict::failed;
   CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
-             Catch::EndsWith("is not marked bad; name one with --to L"));
+             Catch::EndsWith("has all its servers running; name one with --to L"));
+}
+
+namespace {
+
+// Pool `pool`'s servers on standby in `balancer` (a hot pool), up or down in the latest check.
+void make_hot(FakeBalancer& balancer, const Pool& pool, bool up = true) {
+  std::vector<MemberSpec> specs;
+  for (const auto& server : pool.servers) {
+    specs.push_back({member_name(pool.label(), server.id), server.host, server.port, server.id});
+  }
+  REQUIRE(balancer.add_standby(specs).ok());
+  for (const auto& server : pool.servers) {
+    auto& member = balancer.state[member_name(pool.label(), server.id)];
+    member.up = up;
+    member.check = up ? CheckState::passed : CheckState::failed;
+    if (!up) balancer.unhealthy_addresses.insert(server.address());
+  }
+}
+
+// History: the last successful switch made `live` live in place of `replaced`.
+RollbackHints last_switch(const std::string& live, const std::string& replaced) {
+  return {.last_made_live = live, .last_replaced = replaced, .excluded = {}};
+}
+
+}  // namespace
+
+TEST_CASE("rollback prefers the pool the last switch replaced, newer or older", "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("50", 3, 50);
+  provider.add_pool("73", 3, 40);  // created before 71: 71 was deleted and created again
+  provider.add_pool("71", 3, 30);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[1]);  // 73 live, deployed in place of 71
+  make_hot(balancer, provider.pools[2]);
+
+  // Without history: the newest known-good pool older than the live one.
+  auto choice = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE(choice.ok());
+  CHECK(choice->target == "50");
+  CHECK(choice->rule == RollbackRule::newest_older);
+
+  choice = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, last_switch("73", "71"));
+  REQUIRE(choice.ok());
+  CHECK(choice->target == "71");
+  CHECK(choice->from == "73");
+  CHECK(choice->rule == RollbackRule::last_replaced);
+
+  // History about another live pool (a change by hand since) is not used.
+  choice = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, last_switch("9", "71"));
+  CHECK(choice->target == "50");
+}
+
+TEST_CASE("the replaced pool is passed over when it is not known-good or its servers do not all run",
+          "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("40", 3, 60);
+  provider.add_pool("41", 3, 50);
+  provider.add_pool("42", 3, 40);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  const auto hints = last_switch("42", "41");
+  auto& replaced = provider.pools[1];
+
+  replaced.meta.verdict = LiveVerdict::bad;
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, hints)->target == "40");
+  replaced.meta.verdict = LiveVerdict::unknown;
+  replaced.meta.smoke = SmokeVerdict::failed;
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, hints)->target == "40");
+  replaced.meta.smoke = SmokeVerdict::passed;
+  replaced.servers[1].state = ServerState::dead;
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, hints)->target == "40");
+  replaced.servers[1].state = ServerState::running;
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, hints)->target == "41");
+}
+
+TEST_CASE("rollback never chooses a pool whose servers do not all run, and says which it passed over",
+          "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("41", 3, 60);
+  provider.add_pool("42", 3, 50);
+  provider.add_pool("50", 3, 40);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  for (auto& server : provider.pools[1].servers) server.state = ServerState::dead;
+
+  auto choice = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE(choice.ok());
+  CHECK(choice->target == "41");
+
+  provider.pools[0].servers[2].state = ServerState::stopped;
+  const auto none = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE_FALSE(none.ok());
+  CHECK_THAT(none.error().message,
+             Catch::Contains("(passed over: 42 (0/3 servers running), 41 (2/3 servers running))"));
+
+  // Kept powered off on purpose: the rollback wakes it, so it is still a target.
+  for (auto& server : provider.pools[0].servers) server.state = ServerState::stopped;
+  provider.pools[0].power = PowerState::off;
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt)->target == "41");
+}
+
+TEST_CASE("rollback passes over a pool whose members are all down in the balancer, and excluded pools",
+          "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("72", 2, 60);
+  provider.add_pool("73", 2, 50);
+  provider.add_pool("50", 2, 40);
+  provider.add_pool("90", 2, 30);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[3]);
+  make_hot(balancer, provider.pools[2], false);  // 50's standby members: all DOWN
+
+  const auto hints = last_switch("90", "50");
+  auto choice = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, hints);
+  REQUIRE(choice.ok());
+  CHECK(choice->target == "73");
+  CHECK(rollback_candidate_problem(provider.pools[2], members_of(balancer)) ==
+        "its 2 members in the balancer are all down");
+
+  auto excluded = hints;
+  excluded.excluded = {"73"};
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, excluded)->target == "72");
+  excluded.excluded = {"73", "72"};
+  CHECK_FALSE(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, excluded).ok());
+}
+
+TEST_CASE("of pools created at the same time an UP hot standby comes first", "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("a", 1, 50);
+  provider.add_pool("b", 1, 50);
+  provider.add_pool("c", 1, 40);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  const auto cold_first = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE(cold_first.ok());
+  const std::string other = cold_first->target == "a" ? "b" : "a";
+  make_hot(balancer, *find_pool(provider.pools, other));
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt)->target == other);
+}
+
+TEST_CASE("a forced rebuild of a bad release is no rollback target until it is marked good", "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("41", 1, 60);
+  auto& rebuild = provider.add_pool("42.r1", 1, 50);
+  rebuild.meta.rebuild_of = "42";
+  rebuild.meta.rebuild_source = RebuildSource::marked_bad;
+  provider.add_pool("43", 1, 40);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt)->target == "41");
+  CHECK(rollback_candidate_problem(provider.pools[1], {}) == "a rebuild of pool 42, marked bad");
+  provider.pools[1].meta.verdict = LiveVerdict::good;
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt)->target == "42.r1");
+}
+
+TEST_CASE("a named target with no server running is refused with the way out", "[planner][rollback]") {
+  FakeProvider provider;
+  auto& pool = provider.add_pool("42", 3, 50);
+  CHECK(check_target_runs(pool, std::nullopt).ok());
+  CHECK(partly_running_warning(pool).empty());
+  pool.servers[0].state = ServerState::dead;
+  CHECK(check_target_runs(pool, std::nullopt).ok());
+  CHECK(partly_running_warning(pool) ==
+        "pool 42 has only 2/3 servers running; going ahead, but its other members will not become healthy");
+  for (auto& server : pool.servers) server.state = ServerState::dead;
+  const auto refused = check_target_runs(pool, std::string("41"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK(refused.error().message ==
+        "pool 42 has 0/3 servers running, so it cannot take traffic; nothing was changed. 'create-pipeline rebuild "
+        "--from 42' builds the same release on fresh servers; or 'deploy-pipeline rollback --to 41' (pool 41 is "
+        "known-good and running)");
+  CHECK_THAT(check_target_runs(pool, std::nullopt).error().message, Catch::EndsWith("on fresh servers"));
+  // Powered off on purpose: the switch wakes it.
+  pool.power = PowerState::off;
+  CHECK(check_target_runs(pool, std::nullopt).ok());
 }
 
 // An unreadable live pool has no known creation time: a plain rollback cannot tell which pools

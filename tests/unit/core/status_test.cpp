@@ -216,3 +216,46 @@ TEST_CASE("an intent is a running switch only while its own writer holds a lock 
   other.host = "agent-2";
   CHECK_FALSE(switch_running(intent, other, false));
 }
+
+// Every live member down (a total outage) with an UP hot standby: the first problem says the
+// service is down and names the one-batch way back, the hot standby, not a rebuild.
+TEST_CASE("status leads with a total outage and names the UP hot standby", "[status][outage]") {
+  FakeProvider provider;
+  provider.add_pool("71", 2, 30);
+  provider.add_pool("73", 2, 20);
+  provider.add_pool("95", 2, 10);
+  FakeBalancer balancer;
+  for (const auto& server : provider.pools[2].servers) {
+    balancer.put_live(member_name("95", server.id), server.address());
+    balancer.unhealthy_addresses.insert(server.address());
+  }
+  std::vector<MemberSpec> standby;
+  for (const auto& server : provider.pools[1].servers) {
+    standby.push_back({member_name("73", server.id), server.host, server.port, server.id});
+  }
+  REQUIRE(balancer.add_standby(standby).ok());
+  const auto members = balancer.members().value();
+
+  const auto report = build_status({.service = "web", .pools = provider.pools, .members = members});
+  REQUIRE_FALSE(report.problems.empty());
+  CHECK(report.problems.front() ==
+        "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 73' (pool "
+        "73 is on hot standby, 2/2 UP)");
+
+  // Without a hot standby: the pool a plain rollback chooses.
+  FakeBalancer no_hot;
+  for (const auto& server : provider.pools[2].servers) {
+    no_hot.put_live(member_name("95", server.id), server.address());
+    no_hot.unhealthy_addresses.insert(server.address());
+  }
+  const auto members_no_hot = no_hot.members().value();
+  const auto cold = build_status({.service = "web", .pools = provider.pools, .members = members_no_hot});
+  REQUIRE_FALSE(cold.problems.empty());
+  CHECK(cold.problems.front() ==
+        "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 73'");
+
+  // One live member up: no outage.
+  no_hot.unhealthy_addresses.erase(provider.pools[2].servers[0].address());
+  const auto serving = build_status({.service = "web", .pools = provider.pools, .members = no_hot.members().value()});
+  for (const auto& problem : serving.problems) CHECK_THAT(problem, !Catch::Contains("the service is down"));
+}

@@ -82,6 +82,33 @@ TEST_CASE("rebuild creates the same release and revision on fresh servers, label
   CHECK(ops::rebuild_pool(world.services, {.from = "40"}).error().kind == ErrorKind::invalid);
 }
 
+TEST_CASE("rebuild of a release marked bad or that failed its smoke test needs --force, and says so",
+          "[ops][rebuild]") {
+  FakeWorld world;
+  Pool& bad = world.provider.add_pool("42", 2, 60);
+  bad.meta.verdict = LiveVerdict::bad;
+  bad.meta.verdict_reason = "checkout errors";
+  world.provider.add_pool("43", 2, 50, SmokeVerdict::failed);
+
+  const auto refused = ops::rebuild_pool(world.services, {.from = "42"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::StartsWith("pool 42 is marked bad (checkout errors): "));
+  CHECK_THAT(refused.error().message, Catch::Contains("--force"));
+  CHECK(find_pool(world.provider.pools, "42.r1") == nullptr);
+  CHECK_THAT(ops::rebuild_pool(world.services, {.from = "43"}).error().message,
+             Catch::StartsWith("pool 43 failed its smoke test: "));
+
+  auto forced = ops::rebuild_pool(world.services, {.from = "42", .force = true});
+  REQUIRE(forced.ok());
+  CHECK(forced->pool.meta.rebuild_of == "42");
+  CHECK(forced->pool.meta.rebuild_source == RebuildSource::marked_bad);
+  // A rebuild of that rebuild carries the mark along (and is refused without --force).
+  const auto again = ops::rebuild_pool(world.services, {.from = forced->pool.label()});
+  REQUIRE_FALSE(again.ok());
+  CHECK_THAT(again.error().message, Catch::Contains("is a rebuild of pool 42 (marked bad)"));
+}
+
 TEST_CASE("smoke-test records the verdict on the pool", "[ops][smoke]") {
   FakeWorld world;
   world.provider.add_pool("42", 2, 5, SmokeVerdict::pending);

@@ -1,0 +1,291 @@
+// Which pool a rollback goes to, against a real HAProxy and real server processes
+// (docs/safety.md, "Which pool a rollback goes to"): a plain rollback goes back to the pool the
+// last switch replaced, never to a pool whose servers are not all running; a named target with
+// no server running is refused at once, before anything is marked; a watched deploy whose
+// fallback's standby members are all DOWN does not wait for it but goes to the next pool; a
+// release marked bad is rebuilt only with --force, and the rebuild says so.
+
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "shared/http/curl_http_client.hpp"
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+struct TargetRig {
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  std::string config;
+
+  explicit TargetRig(int hot, const std::string& watch = "") {
+    ServiceOptions options;
+    options.pool_size = 2;
+    options.hot = hot;
+    options.health_timeout_s = 8;
+    options.watch = watch;
+    config = write_service_config(dir.path(), haproxy, options).string();
+  }
+
+  ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
+    arguments.insert(arguments.end(), {"--config", config});
+    return run_tool(tool, arguments);
+  }
+  void ok(const std::string& tool, const std::vector<std::string>& arguments) const {
+    const auto result = run(tool, arguments);
+    INFO(tool << " " << arguments[0] << ": " << result.err);
+    REQUIRE(result.exit_code == 0);
+  }
+  void create(const std::string& label) const { ok("create-pipeline", {"run", "--label", label}); }
+  void deploy(const std::string& label) const { ok("deploy-pipeline", {"deploy", "--label", label}); }
+
+  // The servers of `label` (address, pid), from the local provider's record.
+  std::vector<std::pair<std::string, pid_t>> servers(const std::string& label) const {
+    std::vector<std::pair<std::string, pid_t>> out;
+    const auto text = util::read_file(dir.path() / "state" / "web" / "pools" / label / "pool.json");
+    REQUIRE(text.ok());
+    const auto document = util::parse_json(*text, "pool.json");
+    const cJSON* server = nullptr;
+    cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
+      out.emplace_back(*util::json_string(server, "host") + ":" +
+                           std::to_string(static_cast<int>(*util::json_number(server, "port"))),
+                       static_cast<pid_t>(util::json_number(server, "pid").value_or(0)));
+    }
+    return out;
+  }
+
+  // Kills every server of `label` (SIGKILL) and waits until none answers; bounded.
+  void kill_servers(const std::string& label) const {
+    for (const auto& [address, pid] : servers(label)) {
+      REQUIRE(pid > 0);
+      ::kill(pid, SIGKILL);
+    }
+    for (const auto& [address, pid] : servers(label)) {
+      for (int i = 0; i < 200 && http_get("http://" + address + "/health").first == 200; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+  }
+
+  // Turns every server of `label` bad: 500 on every path but /health.
+  void turn_bad(const std::string& label) const {
+    http::CurlHttpClient client;
+    for (const auto& [address, pid] : servers(label)) {
+      HttpRequest request;
+      request.method = "POST";
+      request.url = "http://" + address + "/admin/fail";
+      request.headers.emplace_back("Host", address);
+      request.timeout = std::chrono::seconds(2);
+      const auto answers = client.perform({request});
+      REQUIRE(answers.front().ok());
+      REQUIRE(answers.front()->status == 200);
+    }
+  }
+
+  std::string live() const { return http_get(haproxy.url()).second; }
+
+  // A field of pool `label` in `create-pipeline list --output json`, "" when there is none.
+  std::string field(const std::string& label, const char* name) const {
+    const auto listing = parse_output(run("create-pipeline", {"list", "--output", "json"}).out);
+    const cJSON* pool = nullptr;
+    cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
+      if (label == cJSON_GetObjectItem(pool, "label")->valuestring) {
+        const cJSON* value = cJSON_GetObjectItem(pool, name);
+        return cJSON_IsString(value) ? value->valuestring : "";
+      }
+    }
+    return "";
+  }
+};
+
+}  // namespace
+
+// F18: 73 was created before 71, then 71 was deployed and 73 deployed in its place: the pool the
+// last switch replaced (71, hot, UP) is where a plain rollback goes, not the older 50.
+TEST_CASE("plain rollback goes back to the pool the last switch replaced", "[e2e][rollback-target]") {
+  TargetRig rig(1);
+  for (const char* label : {"50", "73", "71"}) rig.create(label);
+  rig.deploy("71");
+  rig.deploy("73");
+  REQUIRE(rig.live() == "73\n");
+
+  const auto dry = rig.run("deploy-pipeline", {"rollback", "--dry-run"});
+  INFO(dry.err);
+  CHECK(dry.exit_code == 0);
+  CHECK_THAT(dry.err, Catch::Contains("rolling back from pool 73 to pool 71 (the pool the last switch replaced)"));
+
+  const auto back = rig.run("deploy-pipeline", {"rollback", "--reason", "checkout errors"});
+  INFO(back.err);
+  CHECK(back.exit_code == 0);
+  CHECK(rig.live() == "71\n");
+  CHECK(rig.field("73", "verdict") == "bad");
+}
+
+// F11: the newest older known-good pool (2) has no server running. A plain rollback passes it
+// over (before: it waited the health timeout, failed, and chose it again on every re-run); a
+// rollback --to it or a deploy of it is refused at once, exit 3, before the live pool is marked
+// bad, naming the rebuild and the pool that can serve.
+TEST_CASE("a pool with no server running is never waited for: skipped, or refused at once", "[e2e][rollback-target]") {
+  TargetRig rig(0);
+  for (const char* label : {"1", "2", "3"}) rig.create(label);
+  rig.deploy("2");
+  rig.deploy("3");
+  rig.kill_servers("2");
+  const auto list = rig.run("create-pipeline", {"list"});
+  INFO(list.out);
+
+  const auto started = std::chrono::steady_clock::now();
+  const auto named = rig.run("deploy-pipeline", {"rollback", "--to", "2", "--reason", "x"});
+  INFO(named.err);
+  CHECK(named.exit_code == 3);
+  CHECK_THAT(named.err, Catch::Contains("pool 2 has 0/2 servers running"));
+  CHECK_THAT(named.err, Catch::Contains("'create-pipeline rebuild --from 2'"));
+  CHECK_THAT(named.err, Catch::Contains("'deploy-pipeline rollback --to 1'"));
+  CHECK(rig.field("3", "verdict") != "bad");  // nothing was marked
+
+  const auto deploy = rig.run("deploy-pipeline", {"deploy", "--label", "2"});
+  INFO(deploy.err);
+  CHECK(deploy.exit_code == 3);
+  CHECK_THAT(deploy.err, Catch::Contains("pool 2 has 0/2 servers running"));
+  // Refused at once: far below the health timeout (8 s) for both.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  CHECK(rig.live() == "3\n");
+
+  const auto plain = rig.run("deploy-pipeline", {"rollback", "--reason", "checkout errors"});
+  INFO(plain.err);
+  CHECK(plain.exit_code == 0);
+  CHECK(rig.live() == "1\n");
+  CHECK(rig.field("3", "verdict") == "bad");
+}
+
+// F14: a watched deploy of 3 replaced 2 (hot); 2's servers die, so its standby members are all
+// DOWN when 3 breaches. The automatic rollback does not wait the health timeout for 2: it goes to
+// pool 1, the next known-good pool that runs.
+TEST_CASE("a watched deploy's fallback whose standby members are all DOWN is not waited for",
+          "[e2e][rollback-target][watch]") {
+  TargetRig rig(1, R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })");
+  for (const char* label : {"1", "2", "3"}) rig.create(label);
+  rig.deploy("1");
+  rig.deploy("2");
+  Prober prober(rig.dir.path(), rig.haproxy.url());
+  ToolResult deployed;
+  std::atomic<bool> done{false};
+  std::thread deploy([&] {
+    deployed = rig.run("deploy-pipeline", {"deploy", "--label", "3", "--watch", "60s"});
+    done = true;
+  });
+  for (int i = 0; i < 500 && !done && rig.live() != "3\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  rig.kill_servers("2");
+  // HAProxy marks them DOWN after two failed checks (inter 100 ms).
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  const auto turned_bad = std::chrono::steady_clock::now();
+  rig.turn_bad("3");
+  deploy.join();
+  const auto answered = std::chrono::steady_clock::now() - turned_bad;
+  prober.finish();
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 1);
+  CHECK_THAT(deployed.err, Catch::Contains("pool 2 cannot take traffic back"));
+  CHECK_THAT(deployed.err, Catch::Contains("rolled back to pool 1 automatically"));
+  CHECK(rig.live() == "1\n");
+  CHECK(rig.field("3", "verdict") == "bad");
+  // Well below breach detection (window 2 s) plus the health timeout (8 s) spent on pool 2.
+  CHECK(answered < std::chrono::seconds(8));
+}
+
+// With nowhere else to go, the automatic rollback fails at once, and its advice never names the
+// pool that cannot serve.
+TEST_CASE("a watched deploy with no fallback that can serve fails at once, advising no dead pool",
+          "[e2e][rollback-target][watch]") {
+  TargetRig rig(1, R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })");
+  for (const char* label : {"2", "3"}) rig.create(label);
+  rig.deploy("2");
+  Prober prober(rig.dir.path(), rig.haproxy.url());
+  ToolResult deployed;
+  std::atomic<bool> done{false};
+  std::thread deploy([&] {
+    deployed = rig.run("deploy-pipeline", {"deploy", "--label", "3", "--watch", "60s"});
+    done = true;
+  });
+  for (int i = 0; i < 500 && !done && rig.live() != "3\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  rig.kill_servers("2");
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  const auto turned_bad = std::chrono::steady_clock::now();
+  rig.turn_bad("3");
+  deploy.join();
+  const auto answered = std::chrono::steady_clock::now() - turned_bad;
+  prober.finish();
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 1);
+  CHECK_THAT(deployed.err, Catch::Contains("breached its watch"));
+  CHECK_THAT(deployed.err, !Catch::Contains("rollback --to 2"));
+  CHECK_THAT(deployed.err, !Catch::Contains("did not become healthy"));
+  CHECK(answered < std::chrono::seconds(8));
+}
+
+// F1: a release marked bad is not rebuilt without --force (exit 3, the mark named, nothing
+// created); with --force the rebuild records it, and a plain rollback never lands on it.
+TEST_CASE("rebuild of a release marked bad needs --force and is recorded as such", "[e2e][rollback-target][rebuild]") {
+  TargetRig rig(1);
+  rig.create("42");
+  rig.create("41");
+  rig.deploy("41");
+  rig.deploy("42");
+  rig.ok("deploy-pipeline", {"rollback", "--to", "41", "--reason", "checkout errors"});
+
+  const auto refused = rig.run("create-pipeline", {"rebuild", "--from", "42"});
+  INFO(refused.err);
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("pool 42 is marked bad (checkout errors)"));
+  CHECK_THAT(refused.err, Catch::Contains("--force"));
+  CHECK_FALSE(fs::exists(rig.dir.path() / "state" / "web" / "pools" / "42.r1"));
+
+  rig.ok("create-pipeline", {"rebuild", "--from", "42", "--force"});
+  const auto list = rig.run("create-pipeline", {"list"});
+  CHECK_THAT(list.out, Catch::Contains("rebuild of 42 (marked bad)"));
+  CHECK(rig.field("42.r1", "rebuild_source") == "marked-bad");
+
+  rig.ok("create-pipeline", {"rebuild", "--from", "41"});
+  rig.deploy("41.r1");
+  const auto dry = rig.run("deploy-pipeline", {"rollback", "--dry-run"});
+  INFO(dry.err);
+  CHECK(dry.exit_code == 0);
+  CHECK_THAT(dry.err, Catch::Contains("to pool 41 "));
+  CHECK_THAT(dry.err, !Catch::Contains("to pool 42.r1"));
+}
+
+// F22: every server of the live pool dies (HAProxy answers 503) while the pool it replaced is on
+// hot standby, UP: status leads with the outage and names the one-batch way back.
+TEST_CASE("status leads with a total outage and names the UP hot standby", "[e2e][rollback-target][status]") {
+  TargetRig rig(1);
+  for (const char* label : {"1", "2"}) rig.create(label);
+  rig.deploy("1");
+  rig.deploy("2");
+  rig.kill_servers("2");
+  // HAProxy marks them DOWN after two failed checks (inter 100 ms).
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  const auto status = rig.run("deploy-pipeline", {"status", "--output", "json"});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  const auto document = parse_output(status.out);
+  const cJSON* first = cJSON_GetArrayItem(cJSON_GetObjectItem(document.get(), "problems"), 0);
+  REQUIRE(cJSON_IsString(first));
+  CHECK(std::string(first->valuestring) ==
+        "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 1' (pool 1 "
+        "is on hot standby, 2/2 UP)");
+
+  rig.ok("deploy-pipeline", {"rollback", "--to", "1", "--reason", "dead"});
+  CHECK(rig.live() == "1\n");
+}
