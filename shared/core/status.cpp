@@ -4,6 +4,7 @@
 #include <set>
 
 #include "shared/core/planner.hpp"
+#include "shared/core/verdict_history.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -69,7 +70,7 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
   }
 }
 
-// The rollback target that must always be there (invariant 9).
+// The rollback target that must always be there (docs/safety.md, "Rollback targets").
 // A pool retained powered off or cold is one too: a rollback wakes it first, which takes longer.
 void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
   if (report.live.empty()) return;
@@ -90,7 +91,63 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
       "or is gone; create one ('create-pipeline rebuild --from L' rebuilds a release)");
 }
 
+bool contains_label(const std::vector<std::string>& labels, const std::string& label) {
+  return std::find(labels.begin(), labels.end(), label) != labels.end();
+}
+
+// The rollback that answers a live pool known to be bad, as one command: the pool a plain
+// rollback would choose (the next older known-good one), or the advice of its refusal.
+std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
+  auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt);
+  if (!choice) return "no rollback target: " + choice.error().message;
+  return "'" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) + "' rolls back to pool " +
+         choice->target;
+}
+
+// A watch that died after it saw a breach (killed while its automatic rollback started): the
+// breach it recorded, which no switch answered, while the watched pool is still live. Returns
+// the pool it reports, if any. An interrupted switch is explained by its intent record instead.
+std::optional<std::string> report_unanswered_breach(const StatusInputs& inputs, StatusReport& report, bool lock_stale) {
+  if (!inputs.watch || !inputs.watch_staleness || inputs.intent) return std::nullopt;
+  const WatchRecord& watch = *inputs.watch;
+  if (!contains_label(report.live, watch.watched)) return std::nullopt;
+  const auto breach = unanswered_breach_of(inputs.history, watch.watched, watch.by.since);
+  if (!breach) return std::nullopt;
+  const std::string back_to = !breach->from.empty() ? breach->from : watch.fallback.value_or("L");
+  report.problems.push_back(
+      "pool " + watch.watched + " breached its watch at " + util::format_iso8601(breach->at) + " (" + breach->detail +
+      "); its automatic rollback to " + (back_to == "L" ? std::string("an older pool") : "pool " + back_to) +
+      " was interrupted: '" + past_the_lock("deploy-pipeline rollback --to " + back_to, lock_stale) + " --reason " +
+      util::shell_quote("automatic: " + breach->detail) + "'");
+  return watch.watched;
+}
+
+// A live pool marked bad: a release known to be bad still serves (a breach whose rollback
+// failed, a mark-bad by hand). Not while a switch runs or was interrupted: that is reported
+// with its own way on.
+void report_bad_live(const StatusInputs& inputs, StatusReport& report, bool lock_stale,
+                     const std::optional<std::string>& reported) {
+  if (inputs.intent) return;
+  for (const auto& label : report.live) {
+    const Pool* pool = find_pool(inputs.pools, label);
+    if (pool == nullptr || !pool->readable() || pool->meta.verdict != LiveVerdict::bad || reported == label) continue;
+    report.problems.push_back("the live pool " + label + " is " +
+                              describe_bad_mark(*pool, bad_mark_of(inputs.history, label)) + "; " +
+                              rollback_advice(inputs, lock_stale));
+  }
+}
+
 }  // namespace
+
+bool status_needs_history(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                          const std::optional<WatchRecord>& watch, bool watch_stale) {
+  const auto live = live_labels(members);
+  if (watch && watch_stale && contains_label(live, watch->watched)) return true;
+  return std::any_of(live.begin(), live.end(), [&](const std::string& label) {
+    const Pool* pool = find_pool(pools, label);
+    return pool != nullptr && pool->readable() && pool->meta.verdict == LiveVerdict::bad;
+  });
+}
 
 std::string past_the_lock(const std::string& command, bool lock_stale) {
   return command + (lock_stale ? " --break-lock" : "");
@@ -227,6 +284,7 @@ StatusReport build_status(const StatusInputs& inputs) {
   for (const auto& pool : inputs.pools) {
     if (!pool.readable()) problems.push_back(describe_unreadable(pool));
   }
+  report_bad_live(inputs, report, lock_stale, report_unanswered_breach(inputs, report, lock_stale));
   if (!inputs.intent) report_standby(inputs, report);
   report_rollback_target(inputs, report);
   return report;
