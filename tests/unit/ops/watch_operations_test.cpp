@@ -59,7 +59,7 @@ TEST_CASE("a breach switches back to the replaced pool, marks the new one bad an
   CHECK(rig.world.state.events[0].action == HistoryAction::deploy);
   CHECK(rig.world.state.events[1].action == HistoryAction::breach);
   CHECK(rig.world.state.events[2].action == HistoryAction::auto_rollback);
-  CHECK(rig.world.state.events[1].label == "1");
+  CHECK(rig.world.state.events[2].label == "1");
   // Detected within the window once enough requests arrived, not at the end of the 30 s.
   CHECK(rig.world.clock.slept() < std::chrono::seconds(10));
 }
@@ -189,6 +189,7 @@ TEST_CASE("the automatic rollback waits for a deploy lock another command holds"
 
 TEST_CASE("a watch shorter than two intervals is refused before anything changes", "[ops][watch]") {
   WatchRig rig;
+  rig.world.config.watch.thresholds.window = std::chrono::seconds(1);  // the window allows 1 s
   auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(1)});
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().kind == ErrorKind::invalid);
