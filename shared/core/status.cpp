@@ -137,6 +137,15 @@ void report_bad_live(const StatusInputs& inputs, StatusReport& report, bool lock
   }
 }
 
+// Whether re-running the interrupted deploy `intent` needs --force: its pool is marked bad or
+// did not pass its smoke test (the deploy that was interrupted was forced).
+bool rerun_needs_force(const std::vector<Pool>& pools, const Intent& intent) {
+  if (intent.operation != Operation::deploy) return false;
+  const Pool* pool = find_pool(pools, intent.target);
+  return pool != nullptr && pool->readable() &&
+         (pool->meta.verdict == LiveVerdict::bad || pool->meta.smoke != SmokeVerdict::passed);
+}
+
 }  // namespace
 
 bool status_needs_history(const std::vector<Pool>& pools, const std::vector<Member>& members,
@@ -187,7 +196,8 @@ StatusReport build_status(const StatusInputs& inputs) {
                        std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") +
                        "; re-run '" +
                        past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
-                                         (intent.operation == Operation::deploy ? " --label " + intent.target : ""),
+                                         (intent.operation == Operation::deploy ? " --label " + intent.target : "") +
+                                         (rerun_needs_force(inputs.pools, intent) ? " --force" : ""),
                                      lock_stale) +
                        "' or '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to finish it");
   }
