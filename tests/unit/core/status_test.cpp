@@ -178,3 +178,29 @@ TEST_CASE("status names the breach of a watch that died before its automatic rol
   history.push_back(event(HistoryAction::auto_rollback, "73", "91", "2026-11-27T07:00:12Z"));
   CHECK_THAT(all_problems(build_status(inputs(true))), !Catch::Contains("breached"));
 }
+
+// A forced deploy of a pool marked bad that was interrupted: its re-run needs --force again.
+TEST_CASE("status names --force in the re-run of an interrupted deploy of a pool marked bad", "[status][verdicts]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  provider.add_pool("2", 1, 20);
+  FakeBalancer balancer;
+  balancer.put_live("1:1", provider.pools[0].servers[0].address());
+  const auto members = balancer.members().value();
+  const Intent intent{.operation = Operation::deploy,
+                      .target = "2",
+                      .from = {"1"},
+                      .reason = "",
+                      .by = {.host = "agent-1", .pid = 7, .job = "", .command = "deploy", .since = {}},
+                      .started_at = {},
+                      .step = 0,
+                      .steps = 5,
+                      .current = ""};
+  const auto rerun = [&] {
+    return all_problems(
+        build_status({.service = "web", .pools = provider.pools, .members = members, .intent = intent}));
+  };
+  CHECK_THAT(rerun(), Catch::Contains("re-run 'deploy-pipeline deploy --label 2' or"));
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  CHECK_THAT(rerun(), Catch::Contains("re-run 'deploy-pipeline deploy --label 2 --force' or"));
+}
