@@ -207,8 +207,8 @@ Status run_rebuild(CommandContext& context) {
     PHX_TRY_ASSIGN(size, size_option(context, *services));
   }
   PHX_TRY_ASSIGN(const auto spec,
-                 ops::plan_rebuild(*services,
-                                   {.from = *from, .label = label, .size = size, .force = context.args().flag("force")}));
+                 ops::plan_rebuild(
+                     *services, {.from = *from, .label = label, .size = size, .force = context.args().flag("force")}));
   // From here on the new pool's label is known, and the finishing command names it: stopped
   // while its servers start or during its smoke test, like run.
   const util::InterruptScope stoppable;
@@ -482,13 +482,15 @@ cli::Program make_program() {
                    "Destroys pool L and its servers. Refused (exit 3) while any of its servers takes traffic\n"
                    "or holds connections: the balancer is read again, under the deploy lock, immediately before\n"
                    "anything is destroyed. A hot pool (on standby, idle) is taken out of the balancer first.\n"
-                   "Refused (exit 3) too when L is one of the last retention.keep_good known-good pools\n"
-                   "besides the live and hot ones, unless --force.",
+                   "Refused (exit 3) too, unless --force, when L is one of the last retention.keep_good\n"
+                   "known-good pools besides the live and hot ones, or when L is the hot standby and the last\n"
+                   "known-good pool besides the live one. --dry-run says when the real run would be refused.",
                .example = "create-pipeline delete --label 40 --dry-run",
                .options = {cli::label_option(true),
                            dry_run,
                            cli::break_lock_option(),
-                           {.name = "force", .help = "delete even one of the last known-good pools"}},
+                           {.name = "force",
+                            .help = "delete even one of the last known-good pools, or the last rollback target"}},
                .run = run_delete},
               {.name = "prune",
                .summary = "smart delete of all but the newest N non-live pools",

@@ -291,11 +291,11 @@ OptionSpec text_option(std::string name, std::string value_name, std::string hel
           .environment = std::move(environment)};
 }
 
-std::vector<OptionSpec> switch_options(std::vector<OptionSpec> own) {
+std::vector<OptionSpec> switch_options(std::vector<OptionSpec> own, std::string force_help) {
   own.push_back(text_option("watch", "DURATION",
                             "after the switch, watch the new pool this long (30s, 10m, 1h) and switch back on a breach "
                             "of the watch thresholds"));
-  own.push_back({.name = "force", .help = "deploy even though the pool's smoke verdict is not 'passed'"});
+  own.push_back({.name = "force", .help = std::move(force_help)});
   own.push_back(cli::dry_run_option());
   own.push_back(cli::break_lock_option());
   return own;
@@ -309,10 +309,13 @@ cli::Command deploy_command() {
               "Adds pool L's servers to the balancer on standby, waits until the balancer's own health\n"
               "checks pass for every one, routes traffic to them, then drains and removes the old servers\n"
               "(which keep running). If they are not healthy within balancer.health_timeout_s they are\n"
-              "taken out again, the old pool keeps serving, and the exit code is 1. The label defaults to\n"
+              "taken out again, the old pool keeps serving, and the exit code is 1. A pool whose smoke\n"
+              "verdict is not 'passed', or that is marked bad, is refused (exit 3, nothing changed) unless\n"
+              "--force; 'deploy-pipeline mark-good --label L' clears a bad mark. The label defaults to\n"
               "GO_PIPELINE_LABEL (GoCD) or BUILD_NUMBER (Jenkins).",
           .example = "deploy-pipeline deploy --label 42 --config web.json",
-          .options = switch_options({cli::label_option(false)}),
+          .options = switch_options({cli::label_option(false)},
+                                    "deploy even though the pool's smoke verdict is not 'passed', or it is marked bad"),
           .run = run_deploy};
 }
 
@@ -322,7 +325,8 @@ cli::Command rollback_command() {
           .synopsis = "rollback [--to L] [--reason TEXT] [--expect-live L] [--watch DURATION]",
           .details =
               "Makes a known-good pool (smoke test passed, not marked bad) live again and marks the pool\n"
-              "rolled back from as bad with the reason. Without --to: the pool the last successful switch\n"
+              "rolled back from as bad with the reason (one marked bad already keeps its first reason;\n"
+              "the new one goes to history). Without --to: the pool the last successful switch\n"
               "replaced, if it is known-good and all its servers run; else the newest known-good pool\n"
               "older than the live one whose servers all run (an UP hot standby first among pools created\n"
               "at the same time). A pool whose servers are not all running is never chosen by itself.\n"
@@ -336,11 +340,13 @@ cli::Command rollback_command() {
           .example = "deploy-pipeline rollback --reason 'checkout errors after 42'",
           .options = switch_options(
               {text_option("to", "L", "the pool to roll back to", "PHOENIX_ROLLBACK_TO"),
-               text_option("reason", "TEXT", "why, recorded on the bad pool and in history", "PHOENIX_ROLLBACK_REASON"),
+               text_option("reason", "TEXT", "why, recorded on the bad pool (unless marked bad already) and in history",
+                           "PHOENIX_ROLLBACK_REASON"),
                text_option("expect-live", "L",
                            "refuse (exit 3, nothing changed) unless pool L is the live one: for alert-triggered "
                            "rollbacks",
-                           "PHOENIX_EXPECT_LIVE")}),
+                           "PHOENIX_EXPECT_LIVE")},
+              "roll back even to a pool that is marked bad or whose smoke verdict is not 'passed'"),
           .run = run_rollback};
 }
 

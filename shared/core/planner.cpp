@@ -147,6 +147,16 @@ Status check_target(const SwitchRequest& request, const Pool* target) {
                                          "', not 'passed'; run 'create-pipeline smoke-test --label " + request.target +
                                          "', or deploy anyway with --force"};
   }
+  // A release known to be bad goes back into production only by a decision, never by a
+  // mistyped label or a re-run CI stage (the same rule as 'rollback --to').
+  if (target->meta.verdict == LiveVerdict::bad && !request.force) {
+    return Error{ErrorKind::refused,
+                 "pool " + request.target + " is marked bad" +
+                     (target->meta.verdict_reason.empty() ? std::string() : " (" + target->meta.verdict_reason + ")") +
+                     "; deploy it anyway with --force, or clear the mark first with "
+                     "'deploy-pipeline mark-good --label " +
+                     request.target + "'"};
+  }
   return {};
 }
 
@@ -757,20 +767,29 @@ Status check_keeps_rollback_target(const std::string& label, const std::vector<P
   const Pool* pool = find_pool(pools, label);
   const auto live = live_labels(members);
   const auto hot = standby_labels(members);
-  if (pool == nullptr || !known_good(*pool) || has_label(live, label) || has_label(hot, label)) return {};
-  int others = 0;
+  if (pool == nullptr || !known_good(*pool) || has_label(live, label)) return {};
+  int others = 0;      // known-good pools besides the live and hot ones, and this one
+  int any_others = 0;  // known-good non-live pools, hot or not, besides this one
   for (const auto& other : pools) {
-    if (other.label() != label && known_good(other) && !has_label(live, other.label()) &&
-        !has_label(hot, other.label())) {
-      ++others;
-    }
+    if (other.label() == label || !known_good(other) || has_label(live, other.label())) continue;
+    ++any_others;
+    if (!has_label(hot, other.label())) ++others;
+  }
+  if (has_label(hot, label)) {
+    // The hot standby is the fastest rollback target (one batch of weight changes); keep_good
+    // does not count it, but deleting the last rollback target of any kind is refused.
+    if (any_others > 0) return {};
+    return Error{ErrorKind::refused, "pool " + label +
+                                         " is the hot standby and the last known-good pool besides the live one; "
+                                         "deleting it leaves no pool to roll back to (docs/safety.md, \"Rollback "
+                                         "targets\"). Create or mark good another pool first, or pass --force"};
   }
   if (others >= keep_good) return {};
   return Error{ErrorKind::refused, "pool " + label + " is one of the last " + std::to_string(others + 1) +
                                        " known-good pools besides the live and hot ones, and retention.keep_good is " +
                                        std::to_string(keep_good) +
-                                       "; deleting it leaves fewer rollback targets (invariant 9). Delete another "
-                                       "pool, or pass --force"};
+                                       "; deleting it leaves fewer rollback targets (docs/safety.md, \"Rollback "
+                                       "targets\"). Delete another pool, or pass --force"};
 }
 
 }  // namespace phoenix

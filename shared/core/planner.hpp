@@ -68,7 +68,7 @@ struct SwitchPlan {
 
 struct SwitchRequest {
   std::string target;
-  bool force = false;  // deploy a pool whose smoke verdict is not passed
+  bool force = false;  // deploy a pool whose smoke verdict is not passed, or that is marked bad
   // Members Phoenix did not add (a static server line, one added by hand) stay as they are.
   // Without it a backend holding such members is refused before anything changes.
   bool keep_foreign = false;
@@ -85,8 +85,8 @@ bool usable_rollback_target(const Pool& pool);
 // nothing old is drained before every new member is healthy and admitted. Invariant 12: only
 // members Phoenix added are changed. A target that is powered off or cold gets a plan with
 // `wake` set (see SwitchPlan). Errors: the target does not exist or cannot be deployed, or the
-// backend holds members Phoenix did not add (`invalid`); its smoke verdict is not passed
-// (`refused`).
+// backend holds members Phoenix did not add (`invalid`); its smoke verdict is not passed, or it
+// is marked bad (`refused`, unless `force`).
 Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<Pool>& pools,
                                const std::vector<Member>& members);
 
@@ -228,8 +228,11 @@ UnreadableWayOut unreadable_way_out(const Pool& pool, const std::vector<Pool>& p
 std::optional<std::string> pool_to_make_live(const std::string& label, const std::vector<Pool>& pools,
                                              const std::vector<std::string>& live, const std::vector<std::string>& hot);
 
-// Refuses (`refused`) deleting `label` when that leaves fewer than `keep_good` known-good pools
-// besides the live and hot ones (invariant 9); --force overrides.
+// Refuses (`refused`) deleting the known-good pool `label` when that leaves fewer than
+// `keep_good` known-good pools besides the live and hot ones, or, for a hot standby pool (which
+// keep_good does not count), when it is the last known-good pool besides the live one: a delete
+// never leaves nothing to roll back to (docs/safety.md, "Rollback targets"). --force overrides.
+// A live pool is no rollback target; check_deletable refuses it.
 Status check_keeps_rollback_target(const std::string& label, const std::vector<Pool>& pools,
                                    const std::vector<Member>& members, int keep_good);
 

@@ -54,15 +54,17 @@ const char* to_string(HistoryAction action) {
       return "archive";
     case HistoryAction::wake:
       return "wake";
+    case HistoryAction::breach:
+      return "breach";
   }
   return "deploy";
 }
 
 std::optional<HistoryAction> parse_history_action(std::string_view text) {
-  for (auto value :
-       {HistoryAction::deploy, HistoryAction::rollback, HistoryAction::repair, HistoryAction::auto_rollback,
-        HistoryAction::delete_pool, HistoryAction::prune, HistoryAction::freeze, HistoryAction::unfreeze,
-        HistoryAction::mark_bad, HistoryAction::mark_good, HistoryAction::archive, HistoryAction::wake}) {
+  for (auto value : {HistoryAction::deploy, HistoryAction::rollback, HistoryAction::repair,
+                     HistoryAction::auto_rollback, HistoryAction::delete_pool, HistoryAction::prune,
+                     HistoryAction::freeze, HistoryAction::unfreeze, HistoryAction::mark_bad, HistoryAction::mark_good,
+                     HistoryAction::archive, HistoryAction::wake, HistoryAction::breach}) {
     if (text == to_string(value)) return value;
   }
   return std::nullopt;

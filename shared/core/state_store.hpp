@@ -82,9 +82,13 @@ enum class HistoryAction {
   mark_good,
   archive,  // a pool moved to the cold tier (only its image kept)
   wake,     // a retained pool powered on or restored, and smoke-tested, before a switch
+  // A watch saw its thresholds broken (`label` the watched pool, `detail` what was measured,
+  // `from` the pool its automatic rollback goes to, "" for the rollback's own choice), recorded
+  // before that rollback starts, so a watch killed mid-way leaves the breach behind.
+  breach,
 };
 // "deploy", "rollback", "repair", "auto-rollback", "delete", "prune", "freeze", "unfreeze",
-// "mark-bad", "mark-good", "archive", "wake": the words records, JSON output and notifications use.
+// "mark-bad", "mark-good", "archive", "wake", "breach": the words records, JSON output and notifications use.
 const char* to_string(HistoryAction action);
 std::optional<HistoryAction> parse_history_action(std::string_view text);
 HistoryAction history_action(Operation operation);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "shared/core/planner.hpp"
+#include "shared/core/verdict_history.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -69,7 +70,7 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
   }
 }
 
-// The rollback target that must always be there (invariant 9).
+// The rollback target that must always be there (docs/safety.md, "Rollback targets").
 // A pool retained powered off or cold is one too: a rollback wakes it first, which takes longer.
 void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
   if (report.live.empty()) return;
@@ -101,6 +102,16 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
          live.front() + "' records pool " + live.front() + " as live, " + back;
 }
 
+// What history tells a plain rollback's choice: the last switch, when it replaced one pool.
+RollbackHints rollback_hints_of(const StatusInputs& inputs) {
+  RollbackHints hints;
+  if (inputs.last_switch && inputs.last_switch->from.find(',') == std::string::npos) {
+    hints.last_made_live = inputs.last_switch->label;
+    hints.last_replaced = inputs.last_switch->from;
+  }
+  return hints;
+}
+
 // The fastest way back to serving when no live member is up: an UP hot standby (one batch of
 // weight changes), else the pool a plain rollback chooses, else a rebuild.
 std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& report) {
@@ -110,12 +121,7 @@ std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& rep
              std::to_string(pool.up) + "/" + std::to_string(pool.members) + " UP)";
     }
   }
-  RollbackHints hints;
-  if (inputs.last_switch && inputs.last_switch->from.find(',') == std::string::npos) {
-    hints.last_made_live = inputs.last_switch->label;
-    hints.last_replaced = inputs.last_switch->from;
-  }
-  if (auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt, hints)) {
+  if (auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_of(inputs))) {
     return "'deploy-pipeline rollback --to " + choice->target + "'";
   }
   return "'create-pipeline rebuild --from " + report.live.front() + "', then deploy it";
@@ -131,10 +137,76 @@ void report_outage(const StatusInputs& inputs, StatusReport& report) {
                                                       fastest_recovery(inputs, report));
 }
 
+bool contains_label(const std::vector<std::string>& labels, const std::string& label) {
+  return std::find(labels.begin(), labels.end(), label) != labels.end();
+}
+
+// The rollback that answers a live pool known to be bad, as one command: the pool a plain
+// rollback would choose (the pool the last switch replaced, else the newest older known-good
+// one whose servers run), or the advice of its refusal.
+std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
+  auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_of(inputs));
+  if (!choice) return "no rollback target: " + choice.error().message;
+  return "'" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) + "' rolls back to pool " +
+         choice->target;
+}
+
+// A watch that died after it saw a breach (killed while its automatic rollback started): the
+// breach it recorded, which no switch answered, while the watched pool is still live. Returns
+// the pool it reports, if any. An interrupted switch is explained by its intent record instead.
+std::optional<std::string> report_unanswered_breach(const StatusInputs& inputs, StatusReport& report, bool lock_stale) {
+  if (!inputs.watch || !inputs.watch_staleness || inputs.intent) return std::nullopt;
+  const WatchRecord& watch = *inputs.watch;
+  if (!contains_label(report.live, watch.watched)) return std::nullopt;
+  const auto breach = unanswered_breach_of(inputs.history, watch.watched, watch.by.since);
+  if (!breach) return std::nullopt;
+  const std::string back_to = !breach->from.empty() ? breach->from : watch.fallback.value_or("L");
+  report.problems.push_back(
+      "pool " + watch.watched + " breached its watch at " + util::format_iso8601(breach->at) + " (" + breach->detail +
+      "); its automatic rollback to " + (back_to == "L" ? std::string("an older pool") : "pool " + back_to) +
+      " was interrupted: '" + past_the_lock("deploy-pipeline rollback --to " + back_to, lock_stale) + " --reason " +
+      util::shell_quote("automatic: " + breach->detail) + "'");
+  return watch.watched;
+}
+
+// A live pool marked bad: a release known to be bad still serves (a breach whose rollback
+// failed, a mark-bad by hand). Not while a switch runs or was interrupted: that is reported
+// with its own way on.
+void report_bad_live(const StatusInputs& inputs, StatusReport& report, bool lock_stale,
+                     const std::optional<std::string>& reported) {
+  if (inputs.intent) return;
+  for (const auto& label : report.live) {
+    const Pool* pool = find_pool(inputs.pools, label);
+    if (pool == nullptr || !pool->readable() || pool->meta.verdict != LiveVerdict::bad || reported == label) continue;
+    report.problems.push_back("the live pool " + label + " is " +
+                              describe_bad_mark(*pool, bad_mark_of(inputs.history, label)) + "; " +
+                              rollback_advice(inputs, lock_stale));
+  }
+}
+
+// Whether re-running the interrupted deploy `intent` needs --force: its pool is marked bad or
+// did not pass its smoke test (the deploy that was interrupted was forced).
+bool rerun_needs_force(const std::vector<Pool>& pools, const Intent& intent) {
+  if (intent.operation != Operation::deploy) return false;
+  const Pool* pool = find_pool(pools, intent.target);
+  return pool != nullptr && pool->readable() &&
+         (pool->meta.verdict == LiveVerdict::bad || pool->meta.smoke != SmokeVerdict::passed);
+}
+
 }  // namespace
 
 bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreadable) {
   return staleness.has_value() || unreadable;
+}
+
+bool status_needs_history(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                          const std::optional<WatchRecord>& watch, bool watch_stale) {
+  const auto live = live_labels(members);
+  if (watch && watch_stale && contains_label(live, watch->watched)) return true;
+  return std::any_of(live.begin(), live.end(), [&](const std::string& label) {
+    const Pool* pool = find_pool(pools, label);
+    return pool != nullptr && pool->readable() && pool->meta.verdict == LiveVerdict::bad;
+  });
 }
 
 std::string past_the_lock(const std::string& command, bool lock_stale) {
@@ -186,7 +258,8 @@ StatusReport build_status(const StatusInputs& inputs) {
                        std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") +
                        "; re-run '" +
                        past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
-                                         (intent.operation == Operation::deploy ? " --label " + intent.target : ""),
+                                         (intent.operation == Operation::deploy ? " --label " + intent.target : "") +
+                                         (rerun_needs_force(inputs.pools, intent) ? " --force" : ""),
                                      lock_stale) +
                        "' or '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to finish it");
   }
@@ -285,6 +358,7 @@ StatusReport build_status(const StatusInputs& inputs) {
     if (!pool.readable())
       problems.push_back(describe_unreadable(pool, unreadable_way_out(pool, inputs.pools, inputs.members)));
   }
+  report_bad_live(inputs, report, lock_stale, report_unanswered_breach(inputs, report, lock_stale));
   if (!inputs.intent) report_standby(inputs, report);
   report_rollback_target(inputs, report);
   report_outage(inputs, report);

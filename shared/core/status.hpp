@@ -65,7 +65,15 @@ struct StatusInputs {
   std::optional<Freeze> freeze;                // deploys (or everything) frozen by hand
   std::optional<WatchRecord> watch;            // the record of a running watch
   std::optional<std::string> watch_staleness;  // why that record no longer counts, if it does not
+  // History, read only where a finding needs it (a live pool marked bad: who marked it and when;
+  // a watch that no longer runs: the breach it left unanswered); else empty.
+  std::vector<HistoryEvent> history;
 };
+
+// Whether status needs history to explain what it sees (StatusInputs::history): a live pool is
+// marked bad, or the record of a watch that no longer runs names a live pool.
+bool status_needs_history(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                          const std::optional<WatchRecord>& watch, bool watch_stale);
 
 // "pool 7 until 12:03:04 UTC, falls back to pool 6, by pid 123 on host-a": the status line of a
 // running watch.

@@ -33,7 +33,30 @@ std::string two_decimals(double value) {
 
 }  // namespace
 
+namespace {
+
+// The requests `members` counted since `before` (a member new since then counts from 0, as in
+// the window; a counter that went down, after a reload, counts from 0 again).
+long long requests_since(const std::vector<Member>& before, const std::vector<Member>& members) {
+  std::map<std::string, long long> baseline;
+  for (const auto& member : before) {
+    if (member.counters) baseline[member.name] = member.counters->requests;
+  }
+  long long requests = 0;
+  for (const auto& member : members) {
+    if (!member.counters) continue;
+    const auto found = baseline.find(member.name);
+    const long long from = found == baseline.end() || member.counters->requests < found->second ? 0 : found->second;
+    requests += member.counters->requests - from;
+  }
+  return requests;
+}
+
+}  // namespace
+
 void WatchWindow::add(long long at_ms, const std::vector<Member>& members) {
+  // The first sample is the baseline: what was counted before the watch is not its traffic.
+  if (!samples_.empty()) requests_seen_ += requests_since(samples_.back().members, members);
   samples_.push_back({at_ms, members});
   // Keep the newest sample at least `window` older than the newest one, so the window is full.
   const long long window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(thresholds_.window).count();

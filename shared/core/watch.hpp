@@ -62,6 +62,9 @@ class WatchWindow {
   void add_checks(const std::vector<std::string>& failed_checks);
 
   WatchFigures figures() const;
+  // Requests counted over the whole watch so far (each sample's increase over the one before),
+  // not just the window: a watch that never saw `min_requests` of them judged no traffic.
+  long long requests_seen() const { return requests_seen_; }
   // The measured reason of a breach ("5xx ratio 0.31 over 10 s (1,204 of 3,880) on 2:1, 2:3"),
   // or nothing while the thresholds hold.
   std::optional<std::string> breach() const;
@@ -75,6 +78,7 @@ class WatchWindow {
   };
   WatchThresholds thresholds_;
   std::deque<Sample> samples_;
+  long long requests_seen_ = 0;
   int consecutive_check_failures_ = 0;
   std::vector<std::string> failed_checks_;
 };

@@ -47,6 +47,8 @@ std::string action_phrase(const Notification& notification) {
       return "archive of " + pool;
     case HistoryAction::wake:
       return "wake of " + pool;
+    case HistoryAction::breach:
+      return "watch of " + pool;
   }
   return to_string(notification.action);
 }

@@ -374,8 +374,9 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
   PHX_TRY_ASSIGN(auto pools, services.provider.list_pools());
   const Pool* pool = find_pool(pools, options.label);
   if (pool == nullptr) return delete_unrecorded(services, options);
-  // A running watch's pools, then invariant 9, judged on the balancer as it is when the delete
-  // happens (the watch record is written under the deploy lock, which the delete holds by then).
+  // A running watch's pools, then the rollback targets that stay (docs/safety.md, "Rollback
+  // targets"), judged on the balancer as it is when the delete happens (the watch record is
+  // written under the deploy lock, which the delete holds by then).
   const DeleteRule keeps_rollback_target = [&](const std::vector<Member>& members) -> Status {
     PHX_TRY(check_not_needed_by_watch(services, options.label, "delete"));
     if (options.force) return {};
@@ -384,7 +385,12 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
   if (options.dry_run) {
     PHX_TRY_ASSIGN(const auto balancers, read_every_balancer(services));
     PHX_TRY_ASSIGN(const auto standby, deletable_everywhere(*pool, balancers));
-    PHX_TRY(keeps_rollback_target(all_members(balancers)));
+    PHX_TRY(check_not_needed_by_watch(services, options.label, "delete"));
+    if (!options.force) {
+      const auto kept = check_keeps_rollback_target(options.label, pools, all_members(balancers),
+                                                    services.config.retention_keep_good);
+      if (!kept.ok()) return refused_in_a_real_run("delete --label " + options.label, kept.error());
+    }
     const bool on_standby =
         std::any_of(standby.begin(), standby.end(), [](const auto& names) { return !names.empty(); });
     services.reporter.step("dry run: would " +

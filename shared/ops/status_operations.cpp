@@ -63,6 +63,16 @@ SharedRecords read_shared(Services& services, std::vector<std::string>& unreadab
   return records;
 }
 
+// History, read only when status needs it to explain what it sees (status_needs_history): it
+// can be long, and status is read often. One that cannot be read explains less, nothing more.
+std::vector<HistoryEvent> history_if_needed(Services& services, const std::vector<Pool>& pools,
+                                            const std::vector<Member>& members, const SharedRecords& records) {
+  if (!status_needs_history(pools, members, records.watch, records.watch_staleness.has_value())) return {};
+  auto history = services.state.read_history();
+  if (!history) return {};
+  return std::move(history->events);
+}
+
 StatusReport balancer_report(Services& services, const BalancerMembers& balancer, const std::vector<Pool>& pools,
                              const SharedRecords& records, std::vector<std::string>& unreadable) {
   const BalancerEntry& entry = balancer.entry;
@@ -83,7 +93,8 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
       .balancer = entry.balancer->describe(),
       .freeze = records.freeze,
       .watch = records.watch,
-      .watch_staleness = records.watch_staleness});
+      .watch_staleness = records.watch_staleness,
+      .history = history_if_needed(services, pools, balancer.members, records)});
 }
 
 bool has_line(const std::vector<std::string>& lines, const std::string& line) {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "shared/core/status.hpp"
+#include "shared/core/verdict_history.hpp"
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/executor.hpp"
@@ -16,6 +17,7 @@
 #include "shared/ops/watch_operations.hpp"
 #include "shared/ops/watch_record.hpp"
 #include "shared/util/interrupt.hpp"
+#include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::ops {
@@ -601,12 +603,19 @@ std::vector<std::string> listed_labels(const std::vector<Pool>& pools, const std
   return listed;
 }
 
-// Marks the pools `labels` (comma-separated) that `pools` lists bad in the provider.
+// Marks the pools `labels` (comma-separated) that `pools` lists bad in the provider. One marked
+// bad already keeps its first reason (often what a watch measured); the new one goes to the
+// history event of the command that gave it.
 Status mark_bad(Services& services, const std::vector<Pool>& pools, const std::string& labels,
                 const std::string& reason) {
   for (const auto& label : util::split(labels, ',')) {
     const Pool* from = find_pool(pools, label);
     if (from == nullptr) continue;
+    if (from->meta.verdict == LiveVerdict::bad) {
+      services.reporter.step("pool " + label + " is marked bad already" +
+                             (from->meta.verdict_reason.empty() ? "" : ": " + from->meta.verdict_reason));
+      continue;
+    }
     PoolMetadata meta = from->meta;
     meta.verdict = LiveVerdict::bad;
     meta.verdict_reason = reason;
@@ -749,6 +758,7 @@ struct Breach {
   std::string target;
   std::string measured;
   std::optional<std::string> back_to;
+  WallTime at{};  // when it was seen
 
   std::string reason() const { return "automatic: " + measured; }
   std::string headline() const { return "pool " + target + " breached its watch (" + measured + ")"; }
@@ -798,13 +808,13 @@ std::string rollback_by_hand(const Breach& breach, const Result<std::vector<Pool
          (force ? " --force" : "") + (why.is(ErrorCode::lock_stale) ? " --break-lock" : "");
 }
 
-// Whether the half-done automatic rollback recorded its failure already (a switch that stops
-// mid-way records itself as interrupted), so the breach is not recorded and paged twice.
-bool recorded_already(Services& services, const Intent& pending, const std::string& target) {
+// Whether the automatic rollback recorded its failure already since `since` (a switch that stops
+// mid-way records itself as interrupted; one whose target did not become healthy, as failed), so
+// the breach is not recorded and paged twice.
+bool recorded_already(Services& services, WallTime since, const std::string& target) {
   const auto history = services.state.read_history();
   if (!history) return false;
-  for (auto event = history->events.rbegin(); event != history->events.rend() && event->at >= pending.started_at;
-       ++event) {
+  for (auto event = history->events.rbegin(); event != history->events.rend() && event->at >= since; ++event) {
     const auto from = util::split(event->from, ',');
     if (event->action == HistoryAction::auto_rollback && event->result != HistoryResult::succeeded &&
         std::find(from.begin(), from.end(), target) != from.end()) {
@@ -822,6 +832,21 @@ void record_unanswered(Services& services, const Breach& breach, const std::stri
   event.from = breach.target;
   event.detail = breach.headline() + ": " + detail;
   record_history(services, event);
+}
+
+// The breach, in history before its automatic rollback starts: a watch killed from here on
+// leaves it behind, and status names it with the rollback to run. Appended without a
+// notification (the rollback's own record notifies), so nothing but a local write comes
+// between the breach and the switch back; a record that cannot be written is a warning.
+void record_breach(Services& services, const Breach& breach) {
+  HistoryEvent event = new_event(services, HistoryAction::breach, breach.target, HistoryResult::failed);
+  event.at = breach.at;
+  event.from = breach.back_to.value_or("");
+  event.detail = util::redact(breach.measured);
+  if (auto appended = services.state.append_history(event); !appended.ok()) {
+    services.reporter.warning("the breach of pool " + breach.target +
+                              " is missing from history: " + appended.error().message);
+  }
 }
 
 // The words for why no automatic rollback answered the breach: `why` itself when none was
@@ -845,7 +870,7 @@ Error half_done_breach(Services& services, const Breach& breach, const Intent& p
                                 std::to_string(pending.steps) + "): run '" +
                                 past_the_lock("deploy-pipeline repair", why.is(ErrorCode::lock_stale)) +
                                 "' to finish it; re-running this command does not";
-  if (!recorded_already(services, pending, breach.target)) record_unanswered(services, breach, half_done);
+  if (!recorded_already(services, pending.started_at, breach.target)) record_unanswered(services, breach, half_done);
   return Error{why.kind, breach.headline() + "; " + cause + "; " + half_done + not_marked, why.code};
 }
 
@@ -877,7 +902,11 @@ Error unanswered_breach(Services& services, const Breach& breach, const Error& w
   const std::string by_hand =
       "roll back with: " +
       rollback_by_hand(breach, pools, members ? *members : std::vector<Member>{}, why, rollback_hints(services));
-  record_unanswered(services, breach, cause + "; " + by_hand);
+  // An automatic rollback that ran and failed (its target did not become healthy) recorded
+  // itself; the breach it answered is in history already, recorded before it started.
+  if (!tried || !recorded_already(services, breach.at, breach.target)) {
+    record_unanswered(services, breach, cause + "; " + by_hand);
+  }
   return Error{why.kind, breach.headline() + state + ": " + cause + "; " + by_hand + not_marked, why.code};
 }
 
@@ -938,7 +967,8 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
     record->extend_until(services.clock.wall_now() +
                          std::chrono::duration_cast<WallTime::duration>(kAutomaticRollbackLockWait));
   }
-  Breach breach{.target = target, .measured = *outcome.breach, .back_to = std::nullopt};
+  Breach breach{
+      .target = target, .measured = *outcome.breach, .back_to = std::nullopt, .at = services.clock.wall_now()};
   // A deploy that made its pool live in place of none, or of several, has no pool to go back to.
   const bool replaced_none = result.plan.from.empty() && !result.plan.steps.empty();
   if (operation == Operation::deploy && (replaced_none || result.plan.from.size() > 1)) {
@@ -949,6 +979,7 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
         false);
   }
   breach.back_to = automatic_target(services, result, operation);
+  record_breach(services, breach);
   services.reporter.step(breach.back_to ? "switching back to pool " + *breach.back_to + " automatically"
                                         : "rolling back to the next older known-good pool automatically");
   auto back = automatic_rollback(services, {.to = breach.back_to,
@@ -1121,8 +1152,18 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
 
 // A watch judges the 5xx ratio between two samples of the balancer's counters: one shorter
 // than two intervals could never see a breach, and would still pass the release.
+// Nor can one shorter than the window the ratio is judged over: it would end before a single
+// full window was judged.
 Status check_watch_duration(const Services& services, const std::optional<std::chrono::seconds>& watch) {
   if (!watch) return {};
+  const auto window = services.config.watch.thresholds.window;
+  if (*watch < window) {
+    return Error{ErrorKind::invalid, "--watch " + std::to_string(watch->count()) +
+                                         "s is shorter than the watch window (watch.window_s " +
+                                         std::to_string(window.count()) +
+                                         "), so it would end before judging one full window; watch at least " +
+                                         std::to_string(window.count()) + "s, or lower watch.window_s"};
+  }
   const auto interval = services.config.watch.thresholds.interval;
   if (*watch >= 2 * interval) return {};
   return Error{ErrorKind::invalid, "--watch " + std::to_string(watch->count()) +
@@ -1162,6 +1203,22 @@ WhileLocked record_watch(Services& services, std::optional<WatchRecordScope>& sc
   };
 }
 
+// A deploy of a pool marked bad is refused before anything changes (--force overrides it, as
+// for 'rollback --to'), naming who marked it, when and why, as history has it. The planner
+// refuses it too (without who and when); this look is for the words. A provider that cannot
+// list the pools is left for the switch to report.
+Status check_not_marked_bad(Services& services, const std::string& label) {
+  const auto pools = services.provider.list_pools();
+  const Pool* pool = pools ? find_pool(*pools, label) : nullptr;
+  if (pool == nullptr || !pool->readable() || pool->meta.verdict != LiveVerdict::bad) return {};
+  const auto history = services.state.read_history();
+  const auto mark = history ? bad_mark_of(history->events, label) : std::nullopt;
+  return Error{ErrorKind::refused, "pool " + label + " is " + describe_bad_mark(*pool, mark) +
+                                       "; deploy it anyway with --force, or clear the mark first with "
+                                       "'deploy-pipeline mark-good --label " +
+                                       label + "'"};
+}
+
 std::string watch_words(std::chrono::seconds duration) { return " --watch " + std::to_string(duration.count()) + "s"; }
 
 }  // namespace
@@ -1181,6 +1238,7 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
     PHX_TRY_ASSIGN(const auto lock,
                    DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
     if (lock) interrupted_operation(services);
+    if (!options.force) PHX_TRY(check_not_marked_bad(services, options.label));
     if (watched) stoppable.emplace();
     auto result = switch_to(services, {.operation = Operation::deploy,
                                        .request = {.target = options.label, .force = options.force},

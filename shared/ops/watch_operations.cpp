@@ -108,6 +108,18 @@ Status check_figures(const std::string& target, int readable, int samples,
   return Error{ErrorKind::unavailable, "the watch ended without figures to judge pool " + target + " by (" + why + ")"};
 }
 
+// A watch that saw no breach passes only when the pool served real traffic: at least
+// watch.min_requests requests over the whole watch. Otherwise (no traffic: a quiet hour, an
+// outage upstream of the balancer) a clean window proves nothing, and the watch ends as one
+// without figures does: `unavailable`, no verdict.
+Status check_traffic(const std::string& target, long long seen, long long min_requests) {
+  if (seen >= min_requests) return {};
+  return Error{ErrorKind::unavailable, "the watch ended without figures to judge pool " + target + " by: it saw " +
+                                           util::plural(static_cast<std::size_t>(seen), "request") +
+                                           " in all, fewer than watch.min_requests (" + std::to_string(min_requests) +
+                                           ")"};
+}
+
 }  // namespace
 
 Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request) {
@@ -156,6 +168,7 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
   // caller records the verdict, the watch is not over, and a stop is never lost.
   PHX_TRY(stopped_if_asked(services));
   PHX_TRY(check_figures(request.target, readable, samples, last_unreadable));
+  PHX_TRY(check_traffic(request.target, window.requests_seen(), thresholds.min_requests));
   return WatchOutcome{.watched_ms = util::elapsed_ms(started, services.clock.now())};
 }
 

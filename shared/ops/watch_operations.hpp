@@ -27,8 +27,9 @@ struct WatchOutcome {
 // Watches until `duration` passed or a threshold broke. SIGINT, SIGTERM and SIGHUP end it at once with
 // ErrorCode::interrupted, switching nothing. A balancer that cannot be read three intervals in
 // a row ends it with its error. A watch that reaches its end without a breach but with fewer
-// than two readable samples, or with its last sample unreadable, ends `unavailable` ("the
-// watch ended without figures ..."): it judged nothing.
+// than two readable samples, or with its last sample unreadable, or having seen fewer than
+// watch.min_requests requests in all, ends `unavailable` ("the watch ended without figures
+// ..."): it judged nothing.
 Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request);
 
 }  // namespace phoenix::ops

@@ -82,7 +82,9 @@ TEST_CASE("the exec example runs the whole loop", "[e2e][exec]") {
     CHECK(cold_prober.finish().failed == 0);
   }
   CHECK(http_get(haproxy.url()).second == "3\n");
-  ok("create-pipeline", {"delete", "--label", "1"});
+  // Pool 1, hot, is the last rollback target (2 is marked bad): deleting it takes --force.
+  CHECK(run_tool("create-pipeline", {"delete", "--label", "1", "--config", config}).exit_code == 3);
+  ok("create-pipeline", {"delete", "--label", "1", "--force"});
   CHECK_FALSE(std::filesystem::exists(dir.path() / "exec-state" / "web" / "1.json"));
 }
 

@@ -159,7 +159,8 @@ TEST_CASE("smart delete takes an idle hot pool out of the balancer first; a busy
   create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
   rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
   const auto pids = rig.pids("1");
-  const auto deleted = rig.run("create-pipeline", {"delete", "--label", "1"});
+  // --force: pool 1 is the last rollback target (verdicts_test.cpp has that refusal).
+  const auto deleted = rig.run("create-pipeline", {"delete", "--label", "1", "--force"});
   INFO(deleted.err);
   REQUIRE(deleted.exit_code == 0);
   CHECK_THAT(deleted.err, Catch::Contains("taking pool 1 off standby"));

@@ -171,10 +171,11 @@ TEST_CASE("a clean watch exits 0 and only then marks the replaced pool good", "[
   CHECK_THAT(deployed.out, Catch::Contains("watched pool 2 for"));
   CHECK_THAT(deployed.err, Catch::Contains("watch 1 s: "));
   CHECK(rig.verdict("1") == "good");
-  CHECK(prober.finish().failed == 0);
-  const auto quiet = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--watch", "1s", "--quiet"});
+  // A watch judges at least one full window (watch.window_s 2), of real traffic.
+  const auto quiet = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--watch", "2s", "--quiet"});
   CHECK(quiet.exit_code == 0);
   CHECK(quiet.err.find("watch ") == std::string::npos);
+  CHECK(prober.finish().failed == 0);
 }
 
 TEST_CASE("a member going DOWN during the watch triggers the rollback", "[e2e][watch]") {

@@ -835,3 +835,51 @@ TEST_CASE("a switch to an unfinished pool names the command that finishes it, wh
              Catch::Contains("'create-pipeline delete --label 2', then 'create-pipeline create --label 2'"));
   CHECK_THAT(unrecorded, Catch::Contains("records no revision"));
 }
+
+// review2 F23: a deploy of a pool marked bad went ahead silently.
+TEST_CASE("a deploy of a pool marked bad is refused unless forced", "[planner][verdicts]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  make_live(balancer, provider.add_pool("1", 2, 20));
+  Pool& bad = provider.add_pool("2", 2, 10);
+  bad.meta.verdict = LiveVerdict::bad;
+  bad.meta.verdict_reason = "5xx ratio 0.10";
+  const auto refused = plan_switch({"2", false}, provider.pools, members_of(balancer));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("pool 2 is marked bad (5xx ratio 0.10); deploy it anyway with "
+                                                      "--force, or clear the mark first with 'deploy-pipeline "
+                                                      "mark-good --label 2'"));
+  CHECK(plan_switch({"2", true}, provider.pools, members_of(balancer)).ok());
+}
+
+// review2 F9: the hot standby, which keep_good does not count, was deleted by a plain delete
+// even when it was the last rollback target.
+TEST_CASE("deleting the hot standby that is the last known-good pool besides the live one is refused",
+          "[planner][delete][verdicts]") {
+  FakeProvider provider;
+  FakeBalancer balancer;
+  provider.add_pool("1", 1, 30);
+  make_live(balancer, provider.add_pool("2", 1, 20));
+  const Server& standby = provider.pools[0].servers[0];
+  REQUIRE(balancer.add_standby({{"1:1", standby.host, standby.port, "1"}}).ok());
+  REQUIRE(standby_labels(members_of(balancer)) == std::vector<std::string>{"1"});
+
+  for (const int keep_good : {0, 2}) {
+    const auto refused = check_keeps_rollback_target("1", provider.pools, members_of(balancer), keep_good);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::refused);
+    CHECK_THAT(refused.error().message,
+               Catch::Contains("pool 1 is the hot standby and the last known-good pool besides the live one"));
+    CHECK_THAT(refused.error().message, Catch::Contains("docs/safety.md, \"Rollback targets\""));
+    CHECK_THAT(refused.error().message, !Catch::Contains("invariant 9"));
+  }
+  // Another known-good pool, hot or not, is a rollback target left: the hot one may go.
+  provider.add_pool("3", 1, 40);
+  CHECK(check_keeps_rollback_target("1", provider.pools, members_of(balancer), 0).ok());
+  provider.pools.back().meta.verdict = LiveVerdict::bad;
+  CHECK_FALSE(check_keeps_rollback_target("1", provider.pools, members_of(balancer), 0).ok());
+  // A hot pool that is no rollback target itself (marked bad) is no loss.
+  provider.pools[0].meta.verdict = LiveVerdict::bad;
+  CHECK(check_keeps_rollback_target("1", provider.pools, members_of(balancer), 0).ok());
+}

@@ -81,3 +81,17 @@ TEST_CASE("watch durations are seconds, minutes or hours", "[watch]") {
   CHECK_FALSE(parse_watch_duration("2d"));
   CHECK_FALSE(parse_watch_duration("25h"));
 }
+
+// review2 F26: a watch that saw no traffic "passed"; the watch counts what it saw in all.
+TEST_CASE("the requests a watch saw in all count from its first sample, across windows and reloads", "[watch]") {
+  WatchWindow window(thresholds());
+  window.add(0, {member("2:1", 1000, 0)});
+  CHECK(window.requests_seen() == 0);                               // counted before the watch
+  window.add(1000, {member("2:1", 1005, 0), member("2:2", 3, 0)});  // 2:2 new: all of its 3
+  CHECK(window.requests_seen() == 8);
+  window.add(2000, {member("2:1", 2, 0), member("2:2", 4, 0)});  // 2:1 reloaded: counts from 0
+  CHECK(window.requests_seen() == 11);
+  for (long long at = 3000; at <= 30000; at += 1000) window.add(at, {member("2:1", 2, 0), member("2:2", 4, 0)});
+  CHECK(window.requests_seen() == 11);  // the window moved on, the count stays
+  CHECK(window.figures().requests == 0);
+}

@@ -6,6 +6,8 @@
 #include "fakes/fake_services.hpp"
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/status_operations.hpp"
+#include "shared/ops/verdict_operations.hpp"
+#include "shared/util/time_format.hpp"
 
 using namespace phoenix;
 using namespace phoenix::fakes;
@@ -728,4 +730,46 @@ TEST_CASE("an --expect-live refusal after a lock takeover names the takeover", "
   CHECK_THAT(
       refused.error().message,
       Catch::EndsWith("nothing was switched; the stale deploy lock it took over (pid 7 on agent-1) is released"));
+}
+
+// review2 F23: a deploy of a pool marked bad went ahead silently, while 'rollback --to' refused it.
+TEST_CASE("a deploy of a pool marked bad is refused before anything changes, naming the mark",
+          "[ops][deploy][verdicts]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  REQUIRE(ops::set_verdict(world.services,
+                           {.label = "2", .verdict = LiveVerdict::bad, .reason = "5xx ratio 0.10 over 3.00 s"})
+              .ok());
+  const auto marked_at = util::format_iso8601(world.state.events.back().at);
+  for (const bool dry_run : {false, true}) {
+    world.balancer.calls.clear();
+    auto refused = ops::deploy(world.services, {.label = "2", .dry_run = dry_run});
+    REQUIRE_FALSE(refused.ok());
+    INFO(refused.error().message);
+    CHECK(refused.error().kind == ErrorKind::refused);
+    CHECK(refused.error().message == "pool 2 is marked bad by " + world.services.identity.user + " (job " +
+                                         world.services.identity.job + ") at " + marked_at +
+                                         ": 5xx ratio 0.10 over 3.00 s; deploy it anyway with --force, or clear the "
+                                         "mark first with 'deploy-pipeline mark-good --label 2'");
+    CHECK(world.balancer.calls.empty());
+  }
+  CHECK_FALSE(world.state.lock.has_value());
+  REQUIRE(ops::deploy(world.services, {.label = "2", .force = true}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
+
+// review2 F16: a rollback away from a pool marked bad replaced its measured reason with its own.
+TEST_CASE("a rollback away from a pool marked bad keeps its first reason; the new one goes to history",
+          "[ops][rollback][verdicts]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  world.provider.pools[1].meta.verdict = LiveVerdict::bad;
+  world.provider.pools[1].meta.verdict_reason = "automatic: 5xx ratio 0.10";
+  REQUIRE(ops::rollback(world.services, {.reason = "after the page"}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::bad);
+  CHECK(world.provider.pools[1].meta.verdict_reason == "automatic: 5xx ratio 0.10");
+  REQUIRE_FALSE(world.state.events.empty());
+  CHECK(world.state.events.back().action == HistoryAction::rollback);
+  CHECK(world.state.events.back().detail == "after the page");
 }

@@ -55,10 +55,11 @@ TEST_CASE("a breach switches back to the replaced pool, marks the new one bad an
   CHECK(rig.world.provider.pools[1].meta.verdict == LiveVerdict::bad);
   CHECK_THAT(rig.world.provider.pools[1].meta.verdict_reason, Catch::StartsWith("automatic: 5xx ratio 0.40"));
   CHECK(rig.world.provider.pools[0].meta.verdict == LiveVerdict::unknown);  // not judged good
-  REQUIRE(rig.world.state.events.size() == 2);
+  REQUIRE(rig.world.state.events.size() == 3);
   CHECK(rig.world.state.events[0].action == HistoryAction::deploy);
-  CHECK(rig.world.state.events[1].action == HistoryAction::auto_rollback);
-  CHECK(rig.world.state.events[1].label == "1");
+  CHECK(rig.world.state.events[1].action == HistoryAction::breach);
+  CHECK(rig.world.state.events[2].action == HistoryAction::auto_rollback);
+  CHECK(rig.world.state.events[2].label == "1");
   // Detected within the window once enough requests arrived, not at the end of the 30 s.
   CHECK(rig.world.clock.slept() < std::chrono::seconds(10));
 }
@@ -188,6 +189,7 @@ TEST_CASE("the automatic rollback waits for a deploy lock another command holds"
 
 TEST_CASE("a watch shorter than two intervals is refused before anything changes", "[ops][watch]") {
   WatchRig rig;
+  rig.world.config.watch.thresholds.window = std::chrono::seconds(1);  // the window allows 1 s
   auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(1)});
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().kind == ErrorKind::invalid);
@@ -485,6 +487,7 @@ TEST_CASE("a watched re-run of a deploy that is live already goes back to the po
 
 TEST_CASE("a watch without figures for its end, or with fewer than two, passes nothing", "[ops][watch]") {
   WatchRig rig;
+  rig.world.config.watch.thresholds.window = std::chrono::seconds(2);  // watches of 2 and 4 s
   auto traffic = rig.world.balancer.before_read;
   const Error gone{ErrorKind::unavailable, "stats socket: connection refused"};
   std::chrono::seconds duration{0};
@@ -540,4 +543,77 @@ TEST_CASE("a stale deploy lock is not waited for; the breach names the rollback 
   CHECK(rig.world.clock.slept() < std::chrono::seconds(60));
   CHECK(pool_named(rig.world, "2").meta.verdict == LiveVerdict::bad);
   CHECK(failed_auto_rollbacks(rig.world) == 1);
+}
+
+// review2 F26: a watch of a pool nobody sent traffic to "passed" and judged the replaced pool good.
+TEST_CASE("a watch that never saw watch.min_requests requests records no verdict", "[ops][watch][verdicts]") {
+  WatchRig rig;
+  rig.per_read = 0;  // no traffic at all
+  SECTION("none") {}
+  SECTION("some, fewer than min_requests in all") {
+    rig.world.balancer.before_read = [&](FakeBalancer& balancer) {
+      if (balancer.member_reads < 6) balancer.add_traffic("2", 1, 0);
+    };
+  }
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(10)});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK(result.error().kind == ErrorKind::unavailable);  // as a watch without figures: exit 4
+  CHECK_THAT(result.error().message, Catch::Contains("no verdict recorded: the watch ended without figures to judge "
+                                                     "pool 2 by: it saw "));
+  CHECK_THAT(result.error().message, Catch::Contains("in all, fewer than watch.min_requests (20)"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  CHECK(rig.world.provider.pools[0].meta.verdict == LiveVerdict::unknown);
+  CHECK(rig.world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
+}
+
+TEST_CASE("a watch shorter than the watch window is refused before anything changes", "[ops][watch][verdicts]") {
+  WatchRig rig;  // window 5 s, interval 1 s
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(4)});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::invalid);
+  CHECK_THAT(result.error().message,
+             Catch::StartsWith("--watch 4s is shorter than the watch window (watch.window_s 5)"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(rig.world.state.events.empty());
+}
+
+// review2 F17: the breach existed only on the watching process's stderr until the automatic
+// rollback recorded it.
+TEST_CASE("a breach is in history before its automatic rollback starts", "[ops][watch][verdicts]") {
+  WatchRig rig;
+  rig.failing = 4;
+  std::optional<std::size_t> events_at_rollback;
+  rig.world.state.on_acquired = [&] {
+    if (rig.world.reporter.saw("breached its watch")) events_at_rollback = rig.world.state.events.size();
+  };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  REQUIRE(events_at_rollback);
+  REQUIRE(*events_at_rollback == 2);
+  const HistoryEvent& breach = rig.world.state.events[1];
+  CHECK(breach.action == HistoryAction::breach);
+  CHECK(breach.label == "2");
+  CHECK(breach.from == "1");
+  CHECK_THAT(breach.detail, Catch::StartsWith("5xx ratio 0.40"));
+}
+
+// review2 F16: one failed automatic rollback was recorded twice.
+TEST_CASE("an automatic rollback whose target does not become healthy is recorded once", "[ops][watch][verdicts]") {
+  WatchRig rig;
+  rig.failing = 4;
+  rig.world.state.on_acquired = [&] {  // pool 1's servers stop answering once pool 2 breached
+    if (!rig.world.reporter.saw("breached its watch")) return;
+    for (const auto& server : rig.world.provider.pools[0].servers) {
+      rig.world.balancer.unhealthy_addresses.insert(server.address());
+    }
+  };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK_THAT(result.error().message, Catch::Contains("did not become healthy"));
+  std::vector<HistoryAction> actions;
+  for (const auto& event : rig.world.state.events) actions.push_back(event.action);
+  CHECK(actions ==
+        std::vector<HistoryAction>{HistoryAction::deploy, HistoryAction::breach, HistoryAction::auto_rollback});
 }

@@ -17,7 +17,8 @@ using namespace phoenix::fakes;
 namespace {
 
 // Pools 0 (oldest), 1 and 2 (newest); 1 is live. Every read of the balancer adds traffic to
-// pool 2's members, `failing` of every ten answered with 5xx.
+// pool 2's members, `failing` of every ten answered with 5xx, and clean traffic to pool 1's (a
+// watch passes only a pool that served watch.min_requests requests).
 struct WatchRecordRig {
   FakeWorld world;
   long long failing = 0;
@@ -28,7 +29,10 @@ struct WatchRecordRig {
     world.provider.add_pool("2", 2, 20);
     world.make_live("1");
     world.config.watch.thresholds = test_watch_thresholds();
-    world.balancer.before_read = [this](FakeBalancer& balancer) { balancer.add_traffic("2", 10, failing); };
+    world.balancer.before_read = [this](FakeBalancer& balancer) {
+      balancer.add_traffic("1", 10, 0);
+      balancer.add_traffic("2", 10, failing);
+    };
   }
 
   // The record of a watch another agent runs: pool `watched` until `seconds` from now, falling
@@ -103,7 +107,7 @@ TEST_CASE("SIGINT during the watch, or a later watch's record: each watch remove
   // Another agent's watch replaced this one's meanwhile: ending this watch leaves it.
   rig.world.services.stop_requested = nullptr;
   rig.world.clock.on_sleep = [&] { rig.world.state.watch = rig.running_elsewhere("1", "0", 60); };
-  REQUIRE(ops::rollback(rig.world.services, {.to = "1", .watch = std::chrono::seconds(3)}).ok());
+  REQUIRE(ops::rollback(rig.world.services, {.to = "1", .watch = std::chrono::seconds(5)}).ok());
   REQUIRE(rig.world.state.watch.has_value());
   CHECK(rig.world.state.watch->by.host == "agent-2");
 }
@@ -111,11 +115,11 @@ TEST_CASE("SIGINT during the watch, or a later watch's record: each watch remove
 TEST_CASE("a rollback's watch records the next older known-good pool as its fallback", "[ops][watch][watch-record]") {
   WatchRecordRig rig;
   REQUIRE(ops::deploy(rig.world.services, {.label = "2"}).ok());
-  REQUIRE(ops::rollback(rig.world.services, {.reason = "2 is broken", .watch = std::chrono::seconds(3)}).ok());
+  REQUIRE(ops::rollback(rig.world.services, {.reason = "2 is broken", .watch = std::chrono::seconds(5)}).ok());
   REQUIRE(rig.world.state.watches_written.size() == 1);
   CHECK(rig.world.state.watches_written[0].watched == "1");
   CHECK(rig.world.state.watches_written[0].fallback == std::optional<std::string>("0"));
-  CHECK(rig.world.state.watches_written[0].by.command == "rollback --watch 3s");
+  CHECK(rig.world.state.watches_written[0].by.command == "rollback --watch 5s");
 }
 
 TEST_CASE("delete, archive and power-off refuse a running watch's pools, --force included", "[ops][watch-record]") {

@@ -1,0 +1,69 @@
+#include "shared/core/verdict_history.hpp"
+
+#include <algorithm>
+
+#include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
+
+namespace phoenix {
+
+namespace {
+
+bool names(const std::string& labels, const std::string& label) {
+  const auto split = util::split(labels, ',');
+  return std::find(split.begin(), split.end(), label) != split.end();
+}
+
+// Whether `event` marks `label` bad: a mark-bad of it, a watch's breach of it, or a rollback
+// (by hand or automatic) away from it that got as far as its switch (a refused one marked nothing).
+bool marks_bad(const HistoryEvent& event, const std::string& label) {
+  if (event.result == HistoryResult::refused) return false;
+  switch (event.action) {
+    case HistoryAction::mark_bad:
+    case HistoryAction::breach:
+      return event.label == label;
+    case HistoryAction::rollback:
+    case HistoryAction::auto_rollback:
+      return names(event.from, label);
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::optional<HistoryEvent> bad_mark_of(const std::vector<HistoryEvent>& events, const std::string& label) {
+  std::optional<HistoryEvent> mark;
+  for (const auto& event : events) {
+    if (event.action == HistoryAction::mark_good && event.label == label) mark.reset();
+    if (!mark && marks_bad(event, label)) mark = event;
+  }
+  return mark;
+}
+
+std::string describe_bad_mark(const Pool& pool, const std::optional<HistoryEvent>& mark) {
+  std::string text = "marked bad";
+  if (mark) {
+    text += " by " + (mark->by.empty() ? std::string("someone") : mark->by) +
+            (mark->job.empty() ? "" : " (job " + mark->job + ")") + " at " + util::format_iso8601(mark->at);
+  }
+  if (!pool.meta.verdict_reason.empty()) text += ": " + pool.meta.verdict_reason;
+  return text;
+}
+
+std::optional<HistoryEvent> unanswered_breach_of(const std::vector<HistoryEvent>& events, const std::string& watched,
+                                                 WallTime since) {
+  std::optional<HistoryEvent> breach;
+  for (const auto& event : events) {
+    if (event.at < since) continue;
+    if (event.action == HistoryAction::breach && event.label == watched) {
+      breach = event;
+    } else if (breach &&
+               (is_switch(event.action) || (event.action == HistoryAction::mark_good && event.label == watched))) {
+      breach.reset();
+    }
+  }
+  return breach;
+}
+
+}  // namespace phoenix

@@ -1,0 +1,32 @@
+#pragma once
+// What history says about a pool's live verdict: who marked it bad and when (the pool's record
+// keeps only the verdict and its reason), and a watch's breach that no rollback answered. Pure:
+// the events come in, nothing is read here.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/core/pool.hpp"
+#include "shared/core/state_store.hpp"
+
+namespace phoenix {
+
+// The event that marked `label` bad for the verdict it has now: the first of the events that
+// mark a pool bad (mark-bad of it; a rollback or automatic rollback away from it; a watch's
+// breach of it) since the last mark-good of it, or nothing when history has none. A later
+// rollback away from a pool already marked bad keeps the first mark (its reason too).
+std::optional<HistoryEvent> bad_mark_of(const std::vector<HistoryEvent>& events, const std::string& label);
+
+// "marked bad by alice at 2026-11-27T07:30:00Z: <reason>", or without "by ... at ..." when
+// history does not say (`mark` empty).
+std::string describe_bad_mark(const Pool& pool, const std::optional<HistoryEvent>& mark);
+
+// The breach of a watch of `watched` recorded at or after `since` (the watch's start) that
+// nothing answered: no switch, of any outcome, and no mark-good of the pool was recorded after it.
+// Its `detail` is the measured breach, its `from` the pool the automatic rollback went to ("":
+// the rollback's own choice).
+std::optional<HistoryEvent> unanswered_breach_of(const std::vector<HistoryEvent>& events, const std::string& watched,
+                                                 WallTime since);
+
+}  // namespace phoenix

@@ -1,0 +1,71 @@
+#include "shared/core/verdict_history.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "shared/util/time_format.hpp"
+
+using namespace phoenix;
+
+namespace {
+
+HistoryEvent event(HistoryAction action, const std::string& label, const std::string& from, int minute,
+                   HistoryResult result = HistoryResult::succeeded) {
+  return HistoryEvent{.at = *util::parse_iso8601("2026-11-27T07:" + std::string(minute < 10 ? "0" : "") +
+                                                 std::to_string(minute) + ":00Z"),
+                      .action = action,
+                      .label = label,
+                      .from = from,
+                      .result = result,
+                      .duration_ms = 0,
+                      .by = "by-" + std::to_string(minute),
+                      .job = "",
+                      .detail = ""};
+}
+
+}  // namespace
+
+TEST_CASE("the bad mark of a pool is the first since its last mark-good", "[verdicts]") {
+  std::vector<HistoryEvent> events = {
+      event(HistoryAction::deploy, "2", "1", 1), event(HistoryAction::rollback, "1", "3,2", 2, HistoryResult::refused),
+      event(HistoryAction::breach, "2", "1", 3), event(HistoryAction::auto_rollback, "1", "2", 4),
+      event(HistoryAction::rollback, "1", "2", 5)};
+  auto mark = bad_mark_of(events, "2");
+  REQUIRE(mark);
+  CHECK(mark->by == "by-3");  // the breach, not the later rollbacks, nor the refused one
+  CHECK_FALSE(bad_mark_of(events, "1"));
+
+  events.push_back(event(HistoryAction::mark_good, "2", "", 6));
+  CHECK_FALSE(bad_mark_of(events, "2"));
+  events.push_back(event(HistoryAction::rollback, "1", "3,2", 7, HistoryResult::failed));
+  events.push_back(event(HistoryAction::mark_bad, "2", "", 8));
+  mark = bad_mark_of(events, "2");
+  REQUIRE(mark);
+  CHECK(mark->by == "by-7");
+
+  Pool pool;
+  pool.meta.label = "2";
+  pool.meta.verdict = LiveVerdict::bad;
+  pool.meta.verdict_reason = "leaks memory";
+  CHECK(describe_bad_mark(pool, mark) == "marked bad by by-7 at 2026-11-27T07:07:00Z: leaks memory");
+  CHECK(describe_bad_mark(pool, std::nullopt) == "marked bad: leaks memory");
+}
+
+TEST_CASE("a breach is unanswered until a switch or a mark-good follows it", "[verdicts]") {
+  const auto since = *util::parse_iso8601("2026-11-27T07:02:00Z");
+  std::vector<HistoryEvent> events = {event(HistoryAction::breach, "2", "1", 1),  // an earlier watch's
+                                      event(HistoryAction::deploy, "2", "1", 2)};
+  CHECK_FALSE(unanswered_breach_of(events, "2", since));
+  events.push_back(event(HistoryAction::breach, "2", "1", 3));
+  events.push_back(event(HistoryAction::mark_bad, "3", "", 4));  // about another pool
+  const auto breach = unanswered_breach_of(events, "2", since);
+  REQUIRE(breach);
+  CHECK(breach->by == "by-3");
+  CHECK_FALSE(unanswered_breach_of(events, "3", since));
+
+  auto answered = events;
+  answered.push_back(event(HistoryAction::auto_rollback, "1", "2", 5, HistoryResult::failed));
+  CHECK_FALSE(unanswered_breach_of(answered, "2", since));
+  answered = events;
+  answered.push_back(event(HistoryAction::mark_good, "2", "", 5));
+  CHECK_FALSE(unanswered_breach_of(answered, "2", since));
+}
