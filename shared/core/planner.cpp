@@ -647,6 +647,15 @@ PruneVerdict keep_for_rollback(const Pool& pool, const RetentionPolicy& policy) 
   return verdict;
 }
 
+// When one readable pool is live: when it was created (a plain rollback goes to an older pool).
+// Otherwise nothing, and every pool counts as one a rollback can go to.
+std::optional<WallTime> live_creation(const std::vector<Pool>& pools, const std::vector<std::string>& live) {
+  if (live.size() != 1) return std::nullopt;
+  const Pool* pool = find_pool(pools, live.front());
+  if (pool == nullptr || !pool->readable()) return std::nullopt;
+  return pool->meta.created_at;
+}
+
 }  // namespace
 
 PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,
@@ -692,14 +701,22 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
     }
     ++place;
   }
+  // keep_good counts the pools a plain rollback can go to: older than the live pool. A newer
+  // build that was never deployed is kept by `keep` if at all, and is no rollback target; the
+  // pools that served before the live one are kept first.
+  const auto reachable = [&, older_than = live_creation(sorted, live)](const Pool& pool) {
+    return !older_than || pool.meta.created_at < *older_than;
+  };
   int good = 0;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
-    if (!fixed[i] && decision.pools[i].kept() && known_good(sorted[i])) ++good;
+    if (!fixed[i] && decision.pools[i].kept() && known_good(sorted[i]) && reachable(sorted[i])) ++good;
   }
-  for (std::size_t i = 0; i < sorted.size() && good < policy.keep_good; ++i) {
-    if (decision.pools[i].kept() || !known_good(sorted[i])) continue;
-    decision.pools[i] = keep_for_rollback(sorted[i], policy);
-    ++good;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::size_t i = 0; i < sorted.size() && good < policy.keep_good; ++i) {
+      if (decision.pools[i].kept() || !known_good(sorted[i]) || reachable(sorted[i]) != (pass == 0)) continue;
+      decision.pools[i] = keep_for_rollback(sorted[i], policy);
+      ++good;
+    }
   }
   const std::string beyond = policy.tiers ? "beyond retention (" + std::to_string(policy.tiers->running) +
                                                 " running, " + std::to_string(policy.tiers->off) + " off, " +

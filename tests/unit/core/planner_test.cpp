@@ -883,3 +883,30 @@ TEST_CASE("deleting the hot standby that is the last known-good pool besides the
   provider.pools[0].meta.verdict = LiveVerdict::bad;
   CHECK(check_keeps_rollback_target("1", provider.pools, members_of(balancer), 0).ok());
 }
+
+// The usual CI flow: the previous live release (11) and two newer builds never deployed (13, 14).
+// keep_good used to count 14 and 13 as rollback targets and delete 11, the one pool a plain
+// rollback can go to.
+TEST_CASE("prune's keep_good keeps the pools a rollback can go to, older than the live one, first",
+          "[planner][prune]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 60);
+  provider.add_pool("11", 1, 50).meta.verdict = LiveVerdict::good;  // live before 12
+  provider.add_pool("12", 1, 40);                                   // live
+  provider.add_pool("13", 1, 30);
+  provider.add_pool("14", 1, 20);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  const auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 1, .keep_good = 2});
+  std::map<std::string, std::string> why;
+  for (const auto& verdict : decision.pools) why[verdict.label] = verdict.why;
+  CHECK(why["14"] == "one of the newest 1");
+  CHECK(why["11"] == "known-good rollback target (retention.keep_good 2)");
+  CHECK(why["1"] == "known-good rollback target (retention.keep_good 2)");
+  CHECK(decision.remove == std::vector<std::string>{"13"});
+
+  // With nothing older than the live pool, newer known-good pools still make up keep_good.
+  provider.pools.erase(provider.pools.begin(), provider.pools.begin() + 2);
+  const auto newer_only = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 2});
+  CHECK(newer_only.remove.empty());
+}
