@@ -52,8 +52,12 @@ std::vector<StandbyPool> standby_pools(const std::vector<Member>& members) {
 }
 
 // Hot pools, and what makes one a slower or no rollback target.
+// During an interrupted switch its target's members on standby are the switch's, not a hot pool.
 void report_standby(const StatusInputs& inputs, StatusReport& report) {
   report.standby = standby_pools(inputs.members);
+  if (inputs.intent) {
+    std::erase_if(report.standby, [&](const StandbyPool& pool) { return pool.label == inputs.intent->target; });
+  }
   for (const auto& pool : report.standby) {
     for (const auto& down : pool.down) {
       report.problems.push_back("standby member " + down + " of hot pool " + pool.label + ": a switch to pool " +
@@ -88,6 +92,66 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
   report.problems.push_back(
       "no known-good pool to roll back to: every other pool failed its smoke test, is marked bad, is incomplete, "
       "or is gone; create one ('create-pipeline rebuild --from L' rebuilds a release)");
+}
+
+// An interrupted switch, in words, with the command that finishes it. A wake cut short
+// (Intent::waking) changed no member yet: its re-run starts the target's servers that do not run
+// and smoke-tests them; and a rollback marks the live pool bad before it wakes its target.
+std::string describe_interrupted(const StatusInputs& inputs, const Intent& intent, bool lock_stale) {
+  const std::string finish =
+      past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
+                        (intent.operation == Operation::deploy ? " --label " + intent.target : ""),
+                    lock_stale);
+  const std::string started = std::string("a ") + to_string(intent.operation) + " to pool " + intent.target +
+                              " started " + util::format_iso8601(intent.started_at) + " by " + intent.by.who();
+  if (!intent.waking()) {
+    return started + " was interrupted at step " + std::to_string(intent.step + 1) + " of " +
+           std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") + "; re-run '" +
+           finish + "' or '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to finish it";
+  }
+  std::string text = started + " was interrupted while waking pool " + intent.target +
+                     ", before any balancer change; '" + finish + "' finishes it: it starts the servers of pool " +
+                     intent.target + " that do not run, smoke-tests the pool, then switches";
+  std::vector<std::string> marked;
+  for (const auto& label : intent.from) {
+    const Pool* pool = find_pool(inputs.pools, label);
+    if (intent.operation == Operation::rollback && pool != nullptr && pool->meta.verdict == LiveVerdict::bad &&
+        pool->meta.verdict_reason == intent.reason) {
+      marked.push_back(label);
+    }
+  }
+  if (!marked.empty()) {
+    text += "; the live pool " + util::join(marked, ", ") + " was already marked bad by it (" + intent.reason + ")";
+  }
+  return text;
+}
+
+// The hot pools during an interrupted switch: those fully on standby but its target, whose
+// members on standby are the ones the switch itself added.
+std::vector<std::string> hot_labels(const StatusInputs& inputs) {
+  auto labels = standby_labels(inputs.members);
+  if (inputs.intent) std::erase(labels, inputs.intent->target);
+  return labels;
+}
+
+// Without the balancer: what history and the provider say, as notes.
+void report_without_balancer(const StatusInputs& inputs, StatusReport& report) {
+  report.balancer_error = inputs.balancer_error;
+  report.problems.push_back("balancer: unavailable (" + *inputs.balancer_error +
+                            "); which pool is live is unknown, the rest of this report is read without it");
+  if (inputs.last_switch) {
+    report.notes.push_back(std::string("the last ") + to_string(inputs.last_switch->action) + " in history (" +
+                           util::format_iso8601(inputs.last_switch->at) + ") made pool " + inputs.last_switch->label +
+                           " live");
+  }
+  for (const auto& pool : inputs.pools) {
+    if (!pool.readable()) continue;
+    const auto running = std::count_if(pool.servers.begin(), pool.servers.end(),
+                                       [](const Server& server) { return server.state == ServerState::running; });
+    report.notes.push_back("pool " + pool.label() + ": " + to_string(pool.tier()) + ", smoke " +
+                           to_string(pool.meta.smoke) + ", verdict " + to_string(pool.meta.verdict) + ", " +
+                           std::to_string(running) + "/" + std::to_string(pool.servers.size()) + " running");
+  }
 }
 
 }  // namespace
@@ -128,15 +192,7 @@ StatusReport build_status(const StatusInputs& inputs) {
   if (inputs.intent && !inputs.operation_in_progress) {
     const Intent& intent = *inputs.intent;
     report.interrupted = intent;
-    problems.push_back(std::string("a ") + to_string(intent.operation) + " to pool " + intent.target + " started " +
-                       util::format_iso8601(intent.started_at) + " by " + intent.by.who() +
-                       " was interrupted at step " + std::to_string(intent.step + 1) + " of " +
-                       std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") +
-                       "; re-run '" +
-                       past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
-                                         (intent.operation == Operation::deploy ? " --label " + intent.target : ""),
-                                     lock_stale) +
-                       "' or '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to finish it");
+    problems.push_back(describe_interrupted(inputs, intent, lock_stale));
   }
   if (inputs.lock_staleness) {
     problems.push_back("the deploy lock is stale (" + *inputs.lock_staleness + "); the next deploy needs --break-lock");
@@ -164,7 +220,8 @@ StatusReport build_status(const StatusInputs& inputs) {
                          past_the_lock("deploy-pipeline repair", lock_stale) + "'");
     }
   }
-  if (inputs.last_switch && !inputs.intent &&
+  if (inputs.balancer_error) report_without_balancer(inputs, report);
+  if (inputs.last_switch && !inputs.intent && !inputs.balancer_error &&
       std::find(report.live.begin(), report.live.end(), inputs.last_switch->label) == report.live.end()) {
     // History is a record, not the truth: a switch whose record was lost, or a change by hand,
     // also looks like this. So say what differs, and never suggest switching back blindly.
@@ -174,11 +231,11 @@ StatusReport build_status(const StatusInputs& inputs) {
                        (report.live.empty() ? std::string("no pool") : util::join(report.live, ", ")) + "; if pool " +
                        inputs.last_switch->label + " should be live, deploy it again");
   }
-  if (report.live.empty() && !inputs.pools.empty()) {
+  if (report.live.empty() && !inputs.pools.empty() && !inputs.balancer_error) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");
   }
 
-  const auto hot_labels = inputs.intent ? std::vector<std::string>{} : standby_labels(inputs.members);
+  const auto hot = hot_labels(inputs);
   for (const auto& member : inputs.members) {
     MemberRow row;
     row.address = member.address;
@@ -222,8 +279,8 @@ StatusReport build_status(const StatusInputs& inputs) {
       problems.push_back("live member " + member.name + " is not healthy: " + row.health);
     }
     const bool operation_running = inputs.intent.has_value() && inputs.operation_in_progress;
-    const bool hot = std::find(hot_labels.begin(), hot_labels.end(), owner->label) != hot_labels.end();
-    if (!member.admitted() && !operation_running && !hot) {
+    const bool kept_hot = std::find(hot.begin(), hot.end(), owner->label) != hot.end();
+    if (!member.admitted() && !operation_running && !kept_hot) {
       problems.push_back("member " + member.name + " is left in " + row.state + "; the next deploy or '" +
                          past_the_lock("deploy-pipeline repair", lock_stale) + "' cleans it up");
     }
@@ -231,7 +288,7 @@ StatusReport build_status(const StatusInputs& inputs) {
   for (const auto& pool : inputs.pools) {
     if (!pool.readable()) problems.push_back(describe_unreadable(pool));
   }
-  if (!inputs.intent) report_standby(inputs, report);
+  report_standby(inputs, report);
   report_rollback_target(inputs, report);
   return report;
 }

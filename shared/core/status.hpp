@@ -46,6 +46,8 @@ struct StatusReport {
   std::optional<LockHolder> lock;
   std::optional<Freeze> freeze;
   std::optional<WatchRecord> watch;  // a running watch (deploy --watch, rollback --watch)
+  // Why the balancer could not be read; the report then holds what was read without it.
+  std::optional<std::string> balancer_error;
 };
 
 struct StatusInputs {
@@ -65,6 +67,9 @@ struct StatusInputs {
   std::optional<Freeze> freeze;                // deploys (or everything) frozen by hand
   std::optional<WatchRecord> watch;            // the record of a running watch
   std::optional<std::string> watch_staleness;  // why that record no longer counts, if it does not
+  // The balancer did not answer (its error): `members` is empty and means nothing; the report
+  // says what the records and the provider say (the last switch, the pools) and this problem.
+  std::optional<std::string> balancer_error;
 };
 
 // "pool 7 until 12:03:04 UTC, falls back to pool 6, by pid 123 on host-a": the status line of a
