@@ -94,24 +94,19 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
       "or is gone; create one ('create-pipeline rebuild --from L' rebuilds a release)");
 }
 
-// An interrupted switch, in words, with the command that finishes it. A wake cut short
-// (Intent::waking) changed no member yet: its re-run starts the target's servers that do not run
-// and smoke-tests them; and a rollback marks the live pool bad before it wakes its target.
-std::string describe_interrupted(const StatusInputs& inputs, const Intent& intent, bool lock_stale) {
+// A wake cut short (Intent::waking), in words, with the command that finishes it: it changed no
+// member yet; its re-run starts the target's servers that do not run and smoke-tests them. A
+// rollback marks the live pool bad before it wakes its target: said when it did.
+std::string describe_interrupted_wake(const StatusInputs& inputs, const Intent& intent, bool lock_stale) {
   const std::string finish =
       past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
                         (intent.operation == Operation::deploy ? " --label " + intent.target : ""),
                     lock_stale);
-  const std::string started = std::string("a ") + to_string(intent.operation) + " to pool " + intent.target +
-                              " started " + util::format_iso8601(intent.started_at) + " by " + intent.by.who();
-  if (!intent.waking()) {
-    return started + " was interrupted at step " + std::to_string(intent.step + 1) + " of " +
-           std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") + "; re-run '" +
-           finish + "' or '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to finish it";
-  }
-  std::string text = started + " was interrupted while waking pool " + intent.target +
-                     ", before any balancer change; '" + finish + "' finishes it: it starts the servers of pool " +
-                     intent.target + " that do not run, smoke-tests the pool, then switches";
+  std::string text = std::string("a ") + to_string(intent.operation) + " to pool " + intent.target + " started " +
+                     util::format_iso8601(intent.started_at) + " by " + intent.by.who() +
+                     " was interrupted while waking pool " + intent.target + ", before any balancer change; '" +
+                     finish + "' finishes it: it starts the servers of pool " + intent.target +
+                     " that do not run, smoke-tests the pool, then switches";
   std::vector<std::string> marked;
   for (const auto& label : intent.from) {
     const Pool* pool = find_pool(inputs.pools, label);
@@ -128,7 +123,7 @@ std::string describe_interrupted(const StatusInputs& inputs, const Intent& inten
 
 // The hot pools during an interrupted switch: those fully on standby but its target, whose
 // members on standby are the ones the switch itself added.
-std::vector<std::string> hot_labels(const StatusInputs& inputs) {
+std::vector<std::string> hot_standby_labels(const StatusInputs& inputs) {
   auto labels = standby_labels(inputs.members);
   if (inputs.intent) std::erase(labels, inputs.intent->target);
   return labels;
@@ -189,10 +184,22 @@ StatusReport build_status(const StatusInputs& inputs) {
   auto& problems = report.problems;
   const bool lock_stale = deploy_lock_stale(inputs.lock_staleness, inputs.lock_unreadable);
 
-  if (inputs.intent && !inputs.operation_in_progress) {
+  if (inputs.intent && !inputs.operation_in_progress && inputs.intent->waking()) {
+    report.interrupted = inputs.intent;
+    problems.push_back(describe_interrupted_wake(inputs, *inputs.intent, lock_stale));
+  }
+  if (inputs.intent && !inputs.operation_in_progress && !inputs.intent->waking()) {
     const Intent& intent = *inputs.intent;
     report.interrupted = intent;
-    problems.push_back(describe_interrupted(inputs, intent, lock_stale));
+    problems.push_back(std::string("a ") + to_string(intent.operation) + " to pool " + intent.target + " started " +
+                       util::format_iso8601(intent.started_at) + " by " + intent.by.who() +
+                       " was interrupted at step " + std::to_string(intent.step + 1) + " of " +
+                       std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") +
+                       "; re-run '" +
+                       past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
+                                         (intent.operation == Operation::deploy ? " --label " + intent.target : ""),
+                                     lock_stale) +
+                       "' or '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to finish it");
   }
   if (inputs.lock_staleness) {
     problems.push_back("the deploy lock is stale (" + *inputs.lock_staleness + "); the next deploy needs --break-lock");
@@ -235,7 +242,7 @@ StatusReport build_status(const StatusInputs& inputs) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");
   }
 
-  const auto hot = hot_labels(inputs);
+  const auto hot_labels = hot_standby_labels(inputs);
   for (const auto& member : inputs.members) {
     MemberRow row;
     row.address = member.address;
@@ -279,8 +286,8 @@ StatusReport build_status(const StatusInputs& inputs) {
       problems.push_back("live member " + member.name + " is not healthy: " + row.health);
     }
     const bool operation_running = inputs.intent.has_value() && inputs.operation_in_progress;
-    const bool kept_hot = std::find(hot.begin(), hot.end(), owner->label) != hot.end();
-    if (!member.admitted() && !operation_running && !kept_hot) {
+    const bool hot = std::find(hot_labels.begin(), hot_labels.end(), owner->label) != hot_labels.end();
+    if (!member.admitted() && !operation_running && !hot) {
       problems.push_back("member " + member.name + " is left in " + row.state + "; the next deploy or '" +
                          past_the_lock("deploy-pipeline repair", lock_stale) + "' cleans it up");
     }
