@@ -177,6 +177,11 @@ Status run_status(CommandContext& context) {
   if (auto problem = cli::state_directory_problem((*services)->config)) report->problems.push_back(std::move(*problem));
   context.print(context.global().output == cli::OutputFormat::json ? render_status_json(*report)
                                                                    : render_status_table(*report));
+  if (report->balancer_error) {
+    // Exit 4, as for any balancer that does not answer; the report above says what is known.
+    return Error{ErrorKind::unavailable, "the balancer is unavailable (" + *report->balancer_error + "); " +
+                                             util::plural(report->problems.size(), "problem") + " found; see above"};
+  }
   if (!report->problems.empty()) {
     return Error{ErrorKind::failed, util::plural(report->problems.size(), "problem") + " found; see above"};
   }
@@ -400,9 +405,12 @@ cli::Program make_program() {
               {.name = "status",
                .summary = "live pool, each member's balancer state, problems",
                .synopsis = "status [--output table|json]",
-               .details = "Shows the live pool and every member as the balancer sees it, and reports problems: an\n"
-                          "interrupted deploy, two pools live, members left in drain or maintenance, members whose\n"
-                          "server no longer exists. Exit 1 when there is a problem.",
+               .details =
+                   "Shows the live pool and every member as the balancer sees it, and reports problems: an\n"
+                   "interrupted deploy, two pools live, members left in drain or maintenance, members whose\n"
+                   "server no longer exists. Exit 1 when there is a problem. When the balancer does not\n"
+                   "answer: what can be read without it (lock, interrupted switch, watch, freeze, last switch,\n"
+                   "pools), \"balancer: unavailable (...)\" as a problem, JSON field \"balancer_error\", exit 4.",
                .example = "deploy-pipeline status --output json",
                .output_option = true,
                .run = run_status},

@@ -363,6 +363,7 @@ Status Runtime::wire(config::Config config) {
                                 .revision = ci_context.revision},
       .stop_requested = util::interrupt_requested,
       .before_switch_step = hooks_.before_switch_step,
+      .while_waking = hooks_.while_waking,
   });
   return {};
 }

@@ -32,6 +32,8 @@ namespace phoenix::cli {
 struct RunHooks {
   // Called before each step of a switch with the step's index (crash tests kill the process).
   std::function<void(std::size_t step)> before_switch_step;
+  // Called once a wake of a retained switch target has started its servers (ops::Services).
+  std::function<void()> while_waking;
 };
 
 class Runtime {

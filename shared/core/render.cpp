@@ -210,7 +210,11 @@ std::string render_pools_json(const PoolListing& listing) {
 
 std::string render_status_table(const StatusReport& report) {
   std::string out = "service  " + report.service + "\n";
-  out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) + "\n";
+  if (report.balancer_error) {
+    out += "live     unknown (balancer: unavailable)\n";
+  } else {
+    out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) + "\n";
+  }
   for (const auto& pool : report.standby) out += "standby  " + pool.describe() + "\n";
   if (report.lock) out += "lock     held by " + report.lock->describe() + "\n";
   if (report.watch) out += "watch    " + describe_watch_line(*report.watch) + "\n";
@@ -266,6 +270,7 @@ std::string render_status_json(const StatusReport& report) {
     cJSON_AddItemToArray(members, item);
   }
   cJSON_AddItemToObject(document.get(), "problems", string_array(report.problems));
+  if (report.balancer_error) util::add_string(document.get(), "balancer_error", *report.balancer_error);
   if (report.interrupted) {
     cJSON* interrupted = cJSON_AddObjectToObject(document.get(), "interrupted");
     util::add_string(interrupted, "operation", to_string(report.interrupted->operation));

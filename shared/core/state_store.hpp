@@ -61,6 +61,12 @@ struct Intent {
   int step = 0;  // steps completed before the current one
   int steps = 0;
   std::string current;  // the step in progress, in words ("" before the first)
+
+  // A switch to a retained (powered-off or cold) target writes its intent before it wakes the
+  // target, with no steps: the plan is made from the servers the wake brings back. Such a record
+  // left behind is an interrupted wake; re-running the same switch resumes it (starts the servers
+  // that do not run, smoke-tests the pool) before it plans.
+  bool waking() const { return steps == 0; }
 };
 
 // Whether two intent records describe the same switch (operation, target, holder and start),

@@ -53,8 +53,12 @@ std::vector<StandbyPool> standby_pools(const std::vector<Member>& members) {
 }
 
 // Hot pools, and what makes one a slower or no rollback target.
+// During an interrupted switch its target's members on standby are the switch's, not a hot pool.
 void report_standby(const StatusInputs& inputs, StatusReport& report) {
   report.standby = standby_pools(inputs.members);
+  if (inputs.intent) {
+    std::erase_if(report.standby, [&](const StandbyPool& pool) { return pool.label == inputs.intent->target; });
+  }
   for (const auto& pool : report.standby) {
     for (const auto& down : pool.down) {
       report.problems.push_back("standby member " + down + " of hot pool " + pool.label + ": a switch to pool " +
@@ -193,6 +197,61 @@ bool rerun_needs_force(const std::vector<Pool>& pools, const Intent& intent) {
          (pool->meta.verdict == LiveVerdict::bad || pool->meta.smoke != SmokeVerdict::passed);
 }
 
+// A wake cut short (Intent::waking), in words, with the command that finishes it: it changed no
+// member yet; its re-run starts the target's servers that do not run and smoke-tests them. A
+// rollback marks the live pool bad before it wakes its target: said when it did.
+std::string describe_interrupted_wake(const StatusInputs& inputs, const Intent& intent, bool lock_stale) {
+  const std::string finish =
+      past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
+                        (intent.operation == Operation::deploy ? " --label " + intent.target : ""),
+                    lock_stale);
+  std::string text = std::string("a ") + to_string(intent.operation) + " to pool " + intent.target + " started " +
+                     util::format_iso8601(intent.started_at) + " by " + intent.by.who() +
+                     " was interrupted while waking pool " + intent.target + ", before any balancer change; '" +
+                     finish + "' finishes it: it starts the servers of pool " + intent.target +
+                     " that do not run, smoke-tests the pool, then switches";
+  std::vector<std::string> marked;
+  for (const auto& label : intent.from) {
+    const Pool* pool = find_pool(inputs.pools, label);
+    if (intent.operation == Operation::rollback && pool != nullptr && pool->meta.verdict == LiveVerdict::bad &&
+        pool->meta.verdict_reason == intent.reason) {
+      marked.push_back(label);
+    }
+  }
+  if (!marked.empty()) {
+    text += "; the live pool " + util::join(marked, ", ") + " was already marked bad by it (" + intent.reason + ")";
+  }
+  return text;
+}
+
+// The hot pools during an interrupted switch: those fully on standby but its target, whose
+// members on standby are the ones the switch itself added.
+std::vector<std::string> hot_standby_labels(const StatusInputs& inputs) {
+  auto labels = standby_labels(inputs.members);
+  if (inputs.intent) std::erase(labels, inputs.intent->target);
+  return labels;
+}
+
+// Without the balancer: what history and the provider say, as notes.
+void report_without_balancer(const StatusInputs& inputs, StatusReport& report) {
+  report.balancer_error = inputs.balancer_error;
+  report.problems.push_back("balancer: unavailable (" + *inputs.balancer_error +
+                            "); which pool is live is unknown, the rest of this report is read without it");
+  if (inputs.last_switch) {
+    report.notes.push_back(std::string("the last ") + to_string(inputs.last_switch->action) + " in history (" +
+                           util::format_iso8601(inputs.last_switch->at) + ") made pool " + inputs.last_switch->label +
+                           " live");
+  }
+  for (const auto& pool : inputs.pools) {
+    if (!pool.readable()) continue;
+    const auto running = std::count_if(pool.servers.begin(), pool.servers.end(),
+                                       [](const Server& server) { return server.state == ServerState::running; });
+    report.notes.push_back("pool " + pool.label() + ": " + to_string(pool.tier()) + ", smoke " +
+                           to_string(pool.meta.smoke) + ", verdict " + to_string(pool.meta.verdict) + ", " +
+                           std::to_string(running) + "/" + std::to_string(pool.servers.size()) + " running");
+  }
+}
+
 }  // namespace
 
 bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreadable) {
@@ -249,7 +308,11 @@ StatusReport build_status(const StatusInputs& inputs) {
                            "), at step " + std::to_string(intent.step + 1) + " of " + std::to_string(intent.steps) +
                            (intent.current.empty() ? "" : " (" + intent.current + ")"));
   }
-  if (inputs.intent && !inputs.operation_in_progress) {
+  if (inputs.intent && !inputs.operation_in_progress && inputs.intent->waking()) {
+    report.interrupted = inputs.intent;
+    problems.push_back(describe_interrupted_wake(inputs, *inputs.intent, lock_stale));
+  }
+  if (inputs.intent && !inputs.operation_in_progress && !inputs.intent->waking()) {
     const Intent& intent = *inputs.intent;
     report.interrupted = intent;
     problems.push_back(std::string("a ") + to_string(intent.operation) + " to pool " + intent.target + " started " +
@@ -289,7 +352,8 @@ StatusReport build_status(const StatusInputs& inputs) {
                          past_the_lock("deploy-pipeline repair", lock_stale) + "'");
     }
   }
-  if (inputs.last_switch && !inputs.intent &&
+  if (inputs.balancer_error) report_without_balancer(inputs, report);
+  if (inputs.last_switch && !inputs.intent && !inputs.balancer_error &&
       std::find(report.live.begin(), report.live.end(), inputs.last_switch->label) == report.live.end()) {
     // History is a record, not the truth: a switch whose record could not be written (a full
     // disk; the switch itself succeeded and exited 0), or a change by hand, also looks like
@@ -300,11 +364,11 @@ StatusReport build_status(const StatusInputs& inputs) {
                        (report.live.empty() ? std::string("no pool") : util::join(report.live, ", ")) + "; " +
                        history_mismatch_advice(inputs.last_switch->label, report.live));
   }
-  if (report.live.empty() && !inputs.pools.empty()) {
+  if (report.live.empty() && !inputs.pools.empty() && !inputs.balancer_error) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");
   }
 
-  const auto hot_labels = inputs.intent ? std::vector<std::string>{} : standby_labels(inputs.members);
+  const auto hot_labels = hot_standby_labels(inputs);
   for (const auto& member : inputs.members) {
     MemberRow row;
     row.address = member.address;
@@ -359,7 +423,7 @@ StatusReport build_status(const StatusInputs& inputs) {
       problems.push_back(describe_unreadable(pool, unreadable_way_out(pool, inputs.pools, inputs.members)));
   }
   report_bad_live(inputs, report, lock_stale, report_unanswered_breach(inputs, report, lock_stale));
-  if (!inputs.intent) report_standby(inputs, report);
+  report_standby(inputs, report);
   report_rollback_target(inputs, report);
   report_outage(inputs, report);
   return report;

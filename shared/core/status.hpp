@@ -46,6 +46,8 @@ struct StatusReport {
   std::optional<LockHolder> lock;
   std::optional<Freeze> freeze;
   std::optional<WatchRecord> watch;  // a running watch (deploy --watch, rollback --watch)
+  // Why the balancer could not be read; the report then holds what was read without it.
+  std::optional<std::string> balancer_error;
 };
 
 struct StatusInputs {
@@ -68,6 +70,9 @@ struct StatusInputs {
   // History, read only where a finding needs it (a live pool marked bad: who marked it and when;
   // a watch that no longer runs: the breach it left unanswered); else empty.
   std::vector<HistoryEvent> history;
+  // The balancer did not answer (its error): `members` is empty and means nothing; the report
+  // says what the records and the provider say (the last switch, the pools) and this problem.
+  std::optional<std::string> balancer_error;
 };
 
 // Whether status needs history to explain what it sees (StatusInputs::history): a live pool is

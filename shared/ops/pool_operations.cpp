@@ -600,9 +600,20 @@ Status power_pool(Services& services, const Pool& pool, PowerState power) {
     if (!deletable) return deletable.error();
     if (!deletable->empty()) return Error{ErrorKind::refused, standby_refusal(services, label)};
   }
-  if (pool.power == power) {
+  // A record that says "on" is not servers that run (a wake killed half-way, a server that
+  // died): powering on starts every recorded server that does not run.
+  const auto stopped =
+      static_cast<std::size_t>(std::count_if(pool.servers.begin(), pool.servers.end(), [](const Server& server) {
+        return server.state != ServerState::running;
+      }));
+  if (pool.power == power && (power == PowerState::off || stopped == 0)) {
     services.reporter.step("pool " + label + " is already powered " + to_string(power));
     return {};
+  }
+  if (pool.power == power) {
+    services.reporter.step("pool " + label + " is powered on, but " + std::to_string(stopped) + " of its " +
+                           util::plural(pool.servers.size(), "server") + " do not run: starting them");
+    return services.provider.set_power(pool, power);
   }
   services.reporter.step("powering " + std::string(to_string(power)) + " pool " + label + " (" +
                          util::plural(pool.servers.size(), "server") + ")");

@@ -54,6 +54,10 @@ struct Services {
   // A test seam: called before each step of a switch with the step's index (crash tests kill
   // the process there). Empty in the shipped executables.
   std::function<void(std::size_t step)> before_switch_step;
+  // A test seam: called once the wake of a retained switch target has started its servers,
+  // before it checks and smoke-tests them (crash tests kill the process there). Empty in the
+  // shipped executables.
+  std::function<void()> while_waking;
 };
 
 }  // namespace phoenix::ops

@@ -73,6 +73,26 @@ std::vector<HistoryEvent> history_if_needed(Services& services, const std::vecto
   return std::move(history->events);
 }
 
+// The balancer did not answer: what status can say without it (the lock, an interrupted switch,
+// a running watch, the freeze, the last switch, the pools), with the balancer's error a problem.
+StatusReport without_balancer(Services& services, const std::vector<Pool>& pools, const SharedRecords& records,
+                              const Error& why) {
+  const std::vector<Member> none;
+  return build_status(StatusInputs{.service = services.config.service,
+                                   .pools = pools,
+                                   .members = none,
+                                   .intent = records.intent,
+                                   .lock = records.lock,
+                                   .lock_staleness = records.lock_staleness,
+                                   .lock_unreadable = records.lock_unreadable,
+                                   .operation_in_progress = records.operation_in_progress,
+                                   .last_switch = records.last_switch,
+                                   .freeze = records.freeze,
+                                   .watch = records.watch,
+                                   .watch_staleness = records.watch_staleness,
+                                   .balancer_error = why.message});
+}
+
 StatusReport balancer_report(Services& services, const BalancerMembers& balancer, const std::vector<Pool>& pools,
                              const SharedRecords& records, std::vector<std::string>& unreadable) {
   const BalancerEntry& entry = balancer.entry;
@@ -163,11 +183,19 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
 
 Result<StatusReport> status(Services& services) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
-  PHX_TRY_ASSIGN(const auto balancers, read_every_balancer(services));
+  const auto balancers = read_every_balancer(services);
+  const bool unanswered =
+      !balancers && (balancers.error().kind == ErrorKind::unavailable || balancers.error().kind == ErrorKind::timeout);
+  if (!balancers && !unanswered) return balancers.error();
   std::vector<std::string> unreadable;
   const auto records = read_shared(services, unreadable);
-  auto report = balancers.size() > 1 ? several_balancers(services, balancers, pools, records, unreadable)
-                                     : balancer_report(services, balancers.front(), pools, records, unreadable);
+  if (unanswered) {
+    auto report = without_balancer(services, pools, records, balancers.error());
+    report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
+    return report;
+  }
+  auto report = balancers->size() > 1 ? several_balancers(services, *balancers, pools, records, unreadable)
+                                      : balancer_report(services, balancers->front(), pools, records, unreadable);
   report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
   return report;
 }

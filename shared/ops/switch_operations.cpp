@@ -44,6 +44,8 @@ struct SwitchJob {
   bool named_target = false;
   // The watch that follows the switch: the command that finishes a half-done switch needs it too.
   std::optional<std::chrono::seconds> watch;
+  // This switch re-runs an interrupted wake of its target (Intent::waking): the wake is resumed.
+  bool resume_wake = false;
 };
 
 struct Observation {
@@ -196,9 +198,40 @@ std::optional<std::string> record_switch(Services& services, const SwitchJob& jo
 // before it may take traffic (ops/tier_operations: the expected wake time is printed first and
 // the measured one recorded); the observation is then taken again, so the switch is planned
 // from the servers that now exist.
-Status wake_if_powered_off(Services& services, const std::string& label, Observation& observation) {
-  PHX_TRY_ASSIGN(const bool woken, wake_retained_pool(services, observation.pools, label));
-  if (!woken) return {};
+//
+// Before the wake, the switch's intent record says so (Intent::waking: no steps yet), so a wake
+// cut short (a killed agent) is named by status and resumed by the same command. A wake that
+// failed leaves it only while the target's smoke verdict is still pending (its servers may run
+// unchecked): that is what a re-run resumes; otherwise nothing is left to finish.
+Status wake_if_powered_off(Services& services, const SwitchJob& job, Observation& observation) {
+  const std::string& label = job.request.target;
+  const Pool* pool = find_pool(observation.pools, label);
+  const bool resumable =
+      job.resume_wake && pool != nullptr && pool->readable() && pool->meta.smoke == SmokeVerdict::pending;
+  if (pool == nullptr || (pool->tier() == Tier::running && !resumable)) return {};
+  const Intent waking{.operation = job.operation,
+                      .target = label,
+                      .from = live_labels(observation.members),
+                      .reason = job.reason,
+                      .by = make_holder(services, std::string(to_string(job.operation)) + " " + label),
+                      .started_at = services.clock.wall_now(),
+                      .current = "waking pool " + label + " (" + to_string(pool->tier()) + ")"};
+  PHX_TRY(services.state.write_intent(waking));
+  auto woken = wake_retained_pool(services, observation.pools, label, job.resume_wake);
+  if (!woken) {
+    const auto pools = services.provider.list_pools();
+    const Pool* after = pools ? find_pool(*pools, label) : nullptr;
+    if (after != nullptr && after->readable() && after->meta.smoke != SmokeVerdict::pending) {
+      if (auto cleared = services.state.clear_intent(); !cleared.ok()) {
+        services.reporter.warning("could not remove the intent record of the failed wake: " + cleared.error().message);
+      }
+    }
+    return woken.error();
+  }
+  // Woken and smoke-tested: nothing is left to resume, whether or not the switch that follows
+  // gets as far as its own intent record.
+  PHX_TRY(services.state.clear_intent());
+  if (!*woken) return {};
   PHX_TRY_ASSIGN(observation, observe(services));
   return {};
 }
@@ -506,14 +539,14 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
       pool.meta.verdict = LiveVerdict::bad;
     }
   }
-  if (job.named_target) {
+  if (job.named_target && !job.resume_wake) {  // a resumed wake restarts the servers that do not run
     if (auto runs_now = check_named_target_runs(services, *observation, target); !runs_now.ok()) {
       return finished(runs_now.error());
     }
   }
   if (!job.dry_run) {
     if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
-    if (auto woken = wake_if_powered_off(services, target, *observation); !woken.ok()) return finished(woken.error());
+    if (auto woken = wake_if_powered_off(services, job, *observation); !woken.ok()) return finished(woken.error());
   }
   if (auto planned = plan_every_balancer(services, job, *observation, runs); !planned.ok()) {
     return finished(planned.error());
@@ -583,14 +616,20 @@ Result<SwitchResult> switch_to(Services& services, const SwitchJob& job, std::op
   }
 }
 
+// Whether a switch `operation` to `target` re-runs the interrupted wake `interrupted` names.
+bool resumes_wake(const std::optional<Intent>& interrupted, Operation operation, const std::string& target) {
+  return interrupted && interrupted->waking() && interrupted->operation == operation && interrupted->target == target;
+}
+
 // An interrupted operation found when starting another one, reported once.
 std::optional<Intent> interrupted_operation(Services& services) {
   auto intent = services.state.read_intent();
   if (!intent || !intent->has_value()) return std::nullopt;
   const Intent& found = **intent;
-  services.reporter.warning("found an interrupted " + std::string(to_string(found.operation)) + " to pool " +
-                            found.target + " (at step " + std::to_string(found.step + 1) + " of " +
-                            std::to_string(found.steps) + ")");
+  services.reporter.warning(
+      "found an interrupted " + std::string(to_string(found.operation)) + " to pool " + found.target +
+      (found.waking() ? " (while waking the pool, before any step)"
+                      : " (at step " + std::to_string(found.step + 1) + " of " + std::to_string(found.steps) + ")"));
   return found;
 }
 
@@ -648,10 +687,14 @@ std::string markable_or_warn(Services& services, const std::vector<Pool>& pools,
 
 // A rollback goes to a pool that can take traffic: one marked bad or that failed its smoke test
 // needs --force, and whatever plan_switch refuses is refused before anything changes.
-Status check_rollback_target(const Observation& observation, const std::string& target, bool force) {
+// A pending verdict left by this rollback's own interrupted wake (`resume_wake`) is no reason to
+// refuse: the re-run smoke-tests the pool before it plans.
+Status check_rollback_target(const Observation& observation, const std::string& target, bool force,
+                             bool resume_wake = false) {
   const Pool* pool = find_pool(observation.pools, target);
-  if (pool != nullptr && pool->readable() && !force &&
-      (pool->meta.verdict == LiveVerdict::bad || pool->meta.smoke != SmokeVerdict::passed)) {
+  const bool unchecked = pool != nullptr && pool->meta.smoke != SmokeVerdict::passed &&
+                         !(resume_wake && pool->meta.smoke == SmokeVerdict::pending);
+  if (pool != nullptr && pool->readable() && !force && (pool->meta.verdict == LiveVerdict::bad || unchecked)) {
     const std::string why =
         pool->meta.verdict == LiveVerdict::bad
             ? "is marked bad" +
@@ -1097,7 +1140,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                 .request = {.target = interrupted->target, .force = true},
                                 .reason = interrupted->reason,
                                 .dry_run = options.dry_run,
-                                .watch = options.dry_run ? std::nullopt : options.watch});
+                                .watch = options.dry_run ? std::nullopt : options.watch,
+                                .resume_wake = interrupted->waking()});
   }
   // The switch plans from this same look (taken under the lock; the pools marked bad below are
   // planned as bad), so a rollback reads the pools and the balancer once.
@@ -1111,8 +1155,11 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                              : "rolling back from pool " + choice.from + " to pool " + choice.target +
                                                    rule_words(choice.rule));
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
-  PHX_TRY(check_rollback_target(observation, choice.target, force));
-  if (choice.rule == RollbackRule::named) PHX_TRY(check_named_target_runs(services, observation, choice.target));
+  const bool resume_wake = resumes_wake(interrupted, Operation::rollback, choice.target);
+  PHX_TRY(check_rollback_target(observation, choice.target, force, resume_wake));
+  if (choice.rule == RollbackRule::named && !resume_wake) {
+    PHX_TRY(check_named_target_runs(services, observation, choice.target));
+  }
   // A stop asked for before anything changed (possible where the caller made the command
   // stoppable early: a watched rollback) changes nothing.
   if (!options.dry_run && services.stop_requested && services.stop_requested()) {
@@ -1144,7 +1191,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                              .dry_run = options.dry_run,
                              .automatic = options.automatic,
                              .planned_as_bad = util::split(choice.from, ','),
-                             .watch = options.dry_run ? std::nullopt : options.watch},
+                             .watch = options.dry_run ? std::nullopt : options.watch,
+                             .resume_wake = resume_wake},
                             std::move(observation));
   if (switched) switched->marked_bad = std::move(marked_bad);
   return switched;
@@ -1237,7 +1285,7 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
     PHX_TRY(check_pool_exists_before_takeover(services, options.label, options.break_lock && !options.dry_run));
     PHX_TRY_ASSIGN(const auto lock,
                    DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
-    if (lock) interrupted_operation(services);
+    const auto interrupted = lock ? interrupted_operation(services) : std::nullopt;
     if (!options.force) PHX_TRY(check_not_marked_bad(services, options.label));
     if (watched) stoppable.emplace();
     auto result = switch_to(services, {.operation = Operation::deploy,
@@ -1245,7 +1293,8 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
                                        .dry_run = options.dry_run,
                                        .defer_good_verdict = watched,
                                        .named_target = true,
-                                       .watch = watched ? options.watch : std::nullopt});
+                                       .watch = watched ? options.watch : std::nullopt,
+                                       .resume_wake = resumes_wake(interrupted, Operation::deploy, options.label)});
     if (result && watched) {
       record_watch(services, watch_record, *options.watch, Operation::deploy,
                    "deploy --label " + options.label + watch_words(*options.watch))(*result);
@@ -1316,7 +1365,8 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
                                 .request = {.target = interrupted->target, .force = true},
                                 .reason = interrupted->reason,
                                 .dry_run = options.dry_run,
-                                .by_repair = true});
+                                .by_repair = true,
+                                .resume_wake = interrupted->waking()});
   }
   PHX_TRY_ASSIGN(const auto observation, observe(services));
   const auto live = live_labels(observation.members);

@@ -217,19 +217,43 @@ Status stop_while_waking(Services& services, const std::string& label, const cha
                                  "checks it again");
 }
 
-Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label) {
+namespace {
+
+// A pool whose interrupted wake powered it on (its record says on) but whose servers may not all
+// run: the resumed wake starts those that do not, as from the off tier.
+bool resumes_running_pool(const Pool& pool, bool resume) {
+  return resume && pool.tier() == Tier::running && pool.readable() && pool.meta.smoke == SmokeVerdict::pending;
+}
+
+std::size_t not_running(const Pool& pool) {
+  return static_cast<std::size_t>(std::count_if(pool.servers.begin(), pool.servers.end(), [](const Server& server) {
+    return server.state != ServerState::running;
+  }));
+}
+
+}  // namespace
+
+Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label,
+                                bool resume) {
   const Pool* pool = find_pool(pools, label);
-  if (pool == nullptr || pool->tier() == Tier::running) return false;
-  const Tier from = pool->tier();
+  if (pool == nullptr || (pool->tier() == Tier::running && !resumes_running_pool(*pool, resume))) return false;
+  const bool resumed_on = pool->tier() == Tier::running;
+  const Tier from = resumed_on ? Tier::off : pool->tier();
   if (from == Tier::cold && !services.provider.tiers().cold) return no_cold_tier(services, "restore pool " + label);
   const std::string how = from == Tier::cold
                               ? "recreating its " +
                                     util::plural(static_cast<std::size_t>(pool->archive->servers), "server") +
                                     " from its archive (snapshot " + pool->archive->id + ")"
                               : "powering on its " + util::plural(pool->servers.size(), "server");
-  services.reporter.step(from == Tier::cold ? "pool " + label + " is cold: " + how + " first"
-                                            : "pool " + label + " is powered off: powering it on first (" +
-                                                  util::plural(pool->servers.size(), "server") + ")");
+  if (resumed_on) {
+    services.reporter.step(
+        "resuming the interrupted wake of pool " + label + ": " + std::to_string(not_running(*pool)) + " of its " +
+        util::plural(pool->servers.size(), "server") + " do not run; starting them, then its smoke test");
+  } else {
+    services.reporter.step(from == Tier::cold ? "pool " + label + " is cold: " + how + " first"
+                                              : "pool " + label + " is powered off: powering it on first (" +
+                                                    util::plural(pool->servers.size(), "server") + ")");
+  }
   services.reporter.step("expected wake time from " + std::string(to_string(from)) + ": " + expected_wake(pools, from));
   const auto started = services.clock.now();
   // Until its smoke test passes again the pool is not known to work: a wake cut short (a
@@ -243,6 +267,7 @@ Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& poo
     undo_pending_if_nothing_runs(services, label, pool->meta.smoke);
     return started_servers.error().context("waking pool " + label + "; nothing was switched");
   }
+  if (services.while_waking) services.while_waking();
   PHX_TRY(stop_while_waking(services, label, "its servers were started"));
   auto checked = check_woken(services, label, from);
   if (!checked) {

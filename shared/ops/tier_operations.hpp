@@ -47,8 +47,12 @@ std::string expected_wake(const std::vector<Pool>& pools, Tier from);
 // or recreates its servers from its archive), checks that it came back whole and running, and
 // smoke-tests it. Prints the expected wake time first; records the measured one in the pool's
 // metadata and in history. False when the pool needed no waking. A pool that does not come back
-// whole, or fails its smoke test, is `failed`: nothing is switched.
-Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label);
+// whole, or fails its smoke test, is `failed`: nothing is switched. `resume`: the switch re-runs
+// an interrupted wake of this pool (its intent record says so); a pool that wake left powered on
+// with its smoke verdict pending is woken again: the servers that do not run are started, and
+// the smoke test runs.
+Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label,
+                                bool resume = false);
 
 // Refuses (`invalid`, a configuration error) tiers the policy asks for that the provider does
 // not have; warns where the off tier saves no money.

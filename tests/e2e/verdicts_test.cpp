@@ -121,17 +121,6 @@ struct VerdictRig {
   }
 };
 
-// The pid of the one running command whose command line contains `command_line`.
-pid_t pid_of(const std::string& command_line) {
-  const auto pids = util::run_command({.argv = {"pgrep", "-f", command_line}, .capture_stderr = true});
-  REQUIRE(pids.ok());
-  const auto lines = util::split_lines(pids->output);
-  REQUIRE(lines.size() == 1);
-  const auto pid = util::parse_int(util::trim(lines.front()));
-  REQUIRE(pid);
-  return static_cast<pid_t>(*pid);
-}
-
 }  // namespace
 
 // review2 F23: a mistyped label, or a re-run CI stage, put a release known to be bad back in
@@ -312,7 +301,9 @@ TEST_CASE("a watch killed before its automatic rollback leaves the breach for st
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   REQUIRE_FALSE(done);
-  ::kill(pid_of("deploy-pipeline deploy --label 2 --watch 60s"), SIGKILL);
+  const pid_t watching = pid_of_command_line("deploy-pipeline deploy --label 2 --watch 60s");
+  REQUIRE(watching > 0);
+  ::kill(watching, SIGKILL);
   deploy.join();
   CHECK(deployed.exit_code == -1);
   util::stop_process(*holder, std::chrono::seconds(1));  // the lock's holder is gone too: stale

@@ -118,20 +118,6 @@ std::thread watched_deploy(const WatchRig& rig, ToolResult& result, const std::s
 
 }  // namespace
 
-namespace {
-// The pid of the one running command whose command line contains `command_line` (a watching
-// deploy holds no lock to find it by).
-pid_t pid_of(const std::string& command_line) {
-  const auto pids = util::run_command({.argv = {"pgrep", "-f", command_line}, .capture_stderr = true});
-  REQUIRE(pids.ok());
-  const auto lines = util::split_lines(pids->output);
-  REQUIRE(lines.size() == 1);
-  const auto pid = util::parse_int(util::trim(lines.front()));
-  REQUIRE(pid);
-  return static_cast<pid_t>(*pid);
-}
-}  // namespace
-
 TEST_CASE("a release that turns bad during the watch is rolled back by Phoenix itself", "[e2e][watch]") {
   WatchRig rig;
   Prober prober(rig.dir.path(), rig.haproxy.url());
@@ -202,7 +188,8 @@ TEST_CASE("SIGTERM or SIGHUP during the watch leaves the new pool live and the l
   auto deploy = watched_deploy(rig, deployed, "60s", done);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   // The deploy holds no lock while it watches; find it by its command line.
-  const auto pid = pid_of("deploy-pipeline deploy --label 2 --watch 60s");
+  const auto pid = pid_of_command_line("deploy-pipeline deploy --label 2 --watch 60s");
+  REQUIRE(pid > 0);
   ::kill(pid, signal);
   deploy.join();
   INFO(deployed.err);
@@ -267,7 +254,8 @@ TEST_CASE("the record of a watch killed with SIGKILL blocks no prune", "[e2e][wa
   std::atomic<bool> done{false};
   auto deploy = watched_deploy(rig, deployed, "60s", done);
   rig.wait_for_watch_record();
-  const auto pid = pid_of("deploy-pipeline deploy --label 2 --watch 60s");
+  const auto pid = pid_of_command_line("deploy-pipeline deploy --label 2 --watch 60s");
+  REQUIRE(pid > 0);
   ::kill(pid, SIGKILL);
   deploy.join();
   CHECK(deployed.exit_code == -1);
@@ -304,7 +292,8 @@ TEST_CASE("SIGTERM during the watch's last check ends it as stopped, not passed"
     deployed = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--watch", "3s", "--config", config});
   });
   slow.wait_for(2, std::chrono::seconds(20));  // the last check is in flight
-  const auto pid = pid_of("deploy-pipeline deploy --label 2 --watch 3s");
+  const auto pid = pid_of_command_line("deploy-pipeline deploy --label 2 --watch 3s");
+  REQUIRE(pid > 0);
   ::kill(pid, SIGTERM);
   deploy.join();
   INFO(deployed.err);

@@ -308,6 +308,15 @@ pid_t running_tool(const std::string& tool, const std::string& argument) {
   return 0;
 }
 
+pid_t pid_of_command_line(const std::string& command_line) {
+  const auto pids = util::run_command({.argv = {"pgrep", "-f", command_line}, .capture_stderr = true});
+  if (!pids.ok()) return 0;
+  const auto lines = util::split_lines(pids->output);
+  if (lines.size() != 1) return 0;
+  const auto pid = util::parse_int(util::trim(lines.front()));
+  return pid ? static_cast<pid_t>(*pid) : 0;
+}
+
 ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string& tool,
                        const std::vector<std::string>& arguments, const std::vector<std::string>& environment,
                        std::chrono::milliseconds timeout) {

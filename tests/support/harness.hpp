@@ -153,6 +153,10 @@ ToolResult run_tool_as(const std::vector<std::string>& prefix, const std::string
 // config file names its run), or 0. What a test signals while run_tool waits in another thread.
 pid_t running_tool(const std::string& tool, const std::string& argument);
 
+// The pid of the one running command whose command line contains `command_line` (pgrep -f), or
+// 0 when none or several match.
+pid_t pid_of_command_line(const std::string& command_line);
+
 // What create_pools_1_and_2 does once it creates pools 1 and 2 (in that order).
 enum class ThenDeploy {
   nothing,       // create 1, create 2

@@ -4,7 +4,9 @@
 // SIGSTOP to process PID (a balancer the test started) just before step N, to freeze one
 // balancer in the middle of a switch. PHOENIX_TEST_STOP_AT_STEP=N stops the process itself
 // (SIGSTOP) just before step N, so a test can act at that exact point and then let it go on
-// (SIGCONT).
+// (SIGCONT). The value `wake` instead of a step (PHOENIX_TEST_KILL_AT_STEP=wake,
+// PHOENIX_TEST_STOP_AT_STEP=wake) acts once the wake of a powered-off or cold switch target has
+// started its servers, before their check and smoke test: a wake cut short.
 #include <signal.h>
 
 #include <cstdlib>
@@ -13,9 +15,28 @@
 #include "deploy-pipeline/commands.hpp"
 #include "shared/cli/app.hpp"
 
+namespace {
+
+// Whether the variable `name` says `wake`: then `signal` is raised in the wake, and no step hook
+// is set from it.
+bool at_wake(const char* name, int signal, phoenix::cli::RunHooks& hooks) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || std::string(value) != "wake") return false;
+  auto earlier = hooks.while_waking;
+  hooks.while_waking = [signal, earlier] {
+    if (earlier) earlier();
+    ::raise(signal);
+  };
+  return true;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   phoenix::cli::RunHooks hooks;
-  if (const char* step = std::getenv("PHOENIX_TEST_KILL_AT_STEP"); step != nullptr && *step != '\0') {
+  const bool kill_in_wake = at_wake("PHOENIX_TEST_KILL_AT_STEP", SIGKILL, hooks);
+  const bool stop_in_wake = at_wake("PHOENIX_TEST_STOP_AT_STEP", SIGSTOP, hooks);
+  if (const char* step = std::getenv("PHOENIX_TEST_KILL_AT_STEP"); !kill_in_wake && step != nullptr && *step != '\0') {
     const auto kill_at = static_cast<std::size_t>(std::stoul(step));
     hooks.before_switch_step = [kill_at](std::size_t index) {
       if (index == kill_at) ::raise(SIGKILL);
@@ -32,7 +53,7 @@ int main(int argc, char** argv) {
       if (index == pause_at) ::kill(pid, SIGSTOP);
     };
   }
-  if (const char* stop = std::getenv("PHOENIX_TEST_STOP_AT_STEP"); stop != nullptr && *stop != '\0') {
+  if (const char* stop = std::getenv("PHOENIX_TEST_STOP_AT_STEP"); !stop_in_wake && stop != nullptr && *stop != '\0') {
     const auto stop_at = static_cast<std::size_t>(std::stoul(stop));
     auto earlier = hooks.before_switch_step;
     hooks.before_switch_step = [stop_at, earlier](std::size_t index) {

@@ -375,3 +375,69 @@ TEST_CASE("status names --force in the re-run of an interrupted deploy of a pool
   provider.pools[1].meta.verdict = LiveVerdict::bad;
   CHECK_THAT(rerun(), Catch::Contains("re-run 'deploy-pipeline deploy --label 2 --force' or"));
 }
+
+// A switch to a retained pool writes its intent before the wake, with no steps: status names the
+// wake, the command that resumes it, and the live pool the rollback already marked bad.
+TEST_CASE("status names an interrupted wake, the command that finishes it, and the pool it marked bad",
+          "[status][wake]") {
+  FakeProvider provider;
+  Pool& waking = provider.add_pool("1", 2, 30);
+  waking.meta.smoke = SmokeVerdict::pending;
+  for (auto& server : waking.servers) server.state = ServerState::dead;
+  Pool& live = provider.add_pool("2", 1, 20);
+  live.meta.verdict = LiveVerdict::bad;
+  live.meta.verdict_reason = "checkout errors";
+  FakeBalancer balancer;
+  balancer.put_live(member_name("2", "1"), live.servers[0].address());
+  const auto members = balancer.members().value();
+  const Intent intent{.operation = Operation::rollback,
+                      .target = "1",
+                      .from = {"2"},
+                      .reason = "checkout errors",
+                      .by = {.host = "agent-1", .pid = 7, .job = "", .command = "rollback 1", .since = {}},
+                      .started_at = {},
+                      .step = 0,
+                      .steps = 0,
+                      .current = "waking pool 1 (off)"};
+  const auto report = build_status({.service = "web",
+                                    .pools = provider.pools,
+                                    .members = members,
+                                    .intent = intent,
+                                    .lock = intent.by,
+                                    .lock_staleness = std::string("its holder is no longer running")});
+  const auto problems = all_problems(report);
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("was interrupted while waking pool 1, before any balancer change; "
+                                       "'deploy-pipeline rollback --break-lock' finishes it: it starts the servers "
+                                       "of pool 1 that do not run, smoke-tests the pool, then switches; the live "
+                                       "pool 2 was already marked bad by it (checkout errors)"));
+  CHECK_THAT(problems, !Catch::Contains("at step 1 of 0"));
+}
+
+TEST_CASE(
+    "without the balancer, status says what the records and the provider say, and that the balancer is "
+    "unavailable",
+    "[status][unavailable]") {
+  FakeProvider provider;
+  provider.add_pool("1", 2, 30);
+  const std::vector<Member> none;
+  const HistoryEvent last{.at = {}, .action = HistoryAction::deploy, .label = "1"};
+  const auto report = build_status({.service = "web",
+                                    .pools = provider.pools,
+                                    .members = none,
+                                    .last_switch = last,
+                                    .balancer_error = std::string("HAProxy's runtime API did not answer")});
+  const auto problems = all_problems(report);
+  INFO(problems);
+  REQUIRE(report.balancer_error.has_value());
+  REQUIRE_FALSE(report.problems.empty());
+  CHECK_THAT(report.problems.front(),
+             Catch::StartsWith("balancer: unavailable (HAProxy's runtime API did not answer)"));
+  // What is unknown is not reported as a fact.
+  CHECK_THAT(problems, !Catch::Contains("no pool is live"));
+  CHECK_THAT(problems, !Catch::Contains("the balancer routes to"));
+  std::string notes;
+  for (const auto& note : report.notes) notes += note + "\n";
+  CHECK_THAT(notes, Catch::Contains("made pool 1 live"));
+  CHECK_THAT(notes, Catch::Contains("pool 1: running, smoke passed, verdict unknown, 2/2 running"));
+}

@@ -349,7 +349,7 @@ TEST_CASE("status counts a cold pool as the rollback target it is, and says a ro
   CHECK_THAT(report->problems[0], Catch::Contains("no known-good pool to roll back to"));
 }
 
-TEST_CASE("a wake cut short leaves the pool's smoke verdict pending: nothing unchecked is switched to later",
+TEST_CASE("a wake cut short leaves the pool's smoke verdict pending: only the same switch resumes it, smoke test first",
           "[ops][tiers][wake][faults]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
@@ -364,11 +364,27 @@ TEST_CASE("a wake cut short leaves the pool's smoke verdict pending: nothing unc
   world.provider.on_restored = nullptr;
   CHECK(pool_of(world, "2").servers.size() == 2);
   CHECK(pool_of(world, "2").meta.smoke == SmokeVerdict::pending);
-  const auto again = ops::deploy(world.services, {.label = "2"});
-  REQUIRE_FALSE(again.ok());
-  CHECK(again.error().kind == ErrorKind::refused);
-  CHECK_THAT(again.error().message, Catch::Contains("smoke verdict 'pending'"));
+  // The intent record names the wake: no step of the switch ran.
+  const auto intent = world.state.read_intent();
+  REQUIRE(intent.ok());
+  REQUIRE(intent->has_value());
+  CHECK((*intent)->waking());
+  CHECK((*intent)->target == "2");
+  // Another switch to the unchecked pool is refused, and changes nothing.
+  const auto other = ops::rollback(world.services, {.to = "2", .reason = "r"});
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().kind == ErrorKind::refused);
+  CHECK_THAT(other.error().message, Catch::Contains("smoke verdict 'pending'"));
   CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  // The same deploy resumes the wake: the smoke test runs before anything is switched.
+  const auto again = ops::deploy(world.services, {.label = "2"});
+  REQUIRE(again.ok());
+  CHECK_FALSE(world.http.batches.empty());
+  CHECK(
+      world.reporter.saw("resuming the interrupted wake of pool 2: 0 of its 2 servers do not run; starting them, "
+                         "then its smoke test"));
+  CHECK(pool_of(world, "2").meta.smoke == SmokeVerdict::passed);
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
 }
 
 TEST_CASE("a stop asked for while a pool wakes ends the deploy before its smoke test; nothing is switched",

@@ -1,0 +1,97 @@
+// deploy-pipeline status where the state is unusual: a balancer that does not answer (status
+// still says what it can read without it, exit 4), and a switch interrupted next to a hot
+// standby pool (only the members the switch added are left-overs).
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "shared/util/json.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+ToolResult run_with(const std::string& config, const std::string& tool, std::vector<std::string> arguments,
+                    const std::vector<std::string>& environment = {}) {
+  arguments.insert(arguments.end(), {"--config", config});
+  return run_tool(tool, arguments, environment);
+}
+
+}  // namespace
+
+TEST_CASE("HAProxy does not answer: status prints what it reads without it, names the balancer, exits 4",
+          "[e2e][status][external]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.pool_size = 2;
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn);
+  REQUIRE(run_with(config, "deploy-pipeline", {"freeze", "--reason", "incident 42"}).exit_code == 0);
+
+  SECTION("frozen (SIGSTOP): the runtime API does not answer in time") {
+    haproxy.pause();
+    const auto status = run_with(config, "deploy-pipeline", {"status"});
+    haproxy.resume();
+    INFO(status.out << status.err);
+    CHECK(status.exit_code == 4);
+    CHECK_THAT(status.out, Catch::Contains("live     unknown (balancer: unavailable)"));
+    CHECK_THAT(status.out, Catch::Contains("  - balancer: unavailable (HAProxy's runtime API"));
+    CHECK_THAT(status.out, Catch::Contains("deploys are frozen since"));
+    CHECK_THAT(status.out, Catch::Contains("incident 42"));
+    CHECK_THAT(status.out, Catch::Contains("the last deploy in history"));
+    CHECK_THAT(status.out, Catch::Contains("made pool 2 live"));
+    CHECK_THAT(status.out, Catch::Contains("pool 1: running, smoke passed"));
+    CHECK_THAT(status.out, Catch::Contains("pool 2: running, smoke passed"));
+    CHECK_THAT(status.out, !Catch::Contains("no pool is live"));
+    CHECK_THAT(status.err, Catch::Contains("the balancer is unavailable"));
+  }
+  SECTION("stopped: --output json is a document with balancer_error") {
+    haproxy.stop();
+    const auto status = run_with(config, "deploy-pipeline", {"status", "--output", "json"});
+    INFO(status.out << status.err);
+    CHECK(status.exit_code == 4);
+    const auto document = parse_output(status.out);
+    const cJSON* error = cJSON_GetObjectItem(document.get(), "balancer_error");
+    REQUIRE(cJSON_IsString(error));
+    CHECK_THAT(std::string(error->valuestring), Catch::Contains("is HAProxy running?"));
+    const cJSON* problems = cJSON_GetObjectItem(document.get(), "problems");
+    REQUIRE(cJSON_GetArraySize(problems) >= 1);
+    CHECK_THAT(std::string(cJSON_GetArrayItem(problems, 0)->valuestring), Catch::StartsWith("balancer: unavailable ("));
+    CHECK(cJSON_IsObject(cJSON_GetObjectItem(document.get(), "freeze")));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(document.get(), "live")) == 0);
+    haproxy.start();
+  }
+}
+
+TEST_CASE("an interrupted deploy next to the hot standby: only the members it added are called left in standby",
+          "[e2e][status][hot][crash]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.pool_size = 2;
+  options.hot = 1;
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn);  // 2 live, 1 hot
+  REQUIRE(run_with(config, "create-pipeline", {"run", "--label", "3"}).exit_code == 0);
+  const auto before = run_with(config, "deploy-pipeline", {"status"});
+  INFO(before.out);
+  REQUIRE_THAT(before.out, Catch::Contains("standby  pool 1, 2/2 UP"));
+
+  // Steps: 0 add pool 3 on standby, 1 wait for its checks, 2 persist, ...: killed before 2.
+  const auto killed =
+      run_with(config, "deploy-pipeline-test-hooks", {"deploy", "--label", "3"}, {"PHOENIX_TEST_KILL_AT_STEP=2"});
+  REQUIRE(killed.signal == SIGKILL);
+  const auto status = run_with(config, "deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("a deploy to pool 3 started"));
+  CHECK_THAT(status.out, Catch::Contains("member 3:1 is left in standby"));
+  CHECK_THAT(status.out, !Catch::Contains("member 1:1 is left in standby"));
+  CHECK_THAT(status.out, !Catch::Contains("member 1:2 is left in standby"));
+  CHECK_THAT(status.out, Catch::Contains("standby  pool 1, 2/2 UP"));
+  CHECK_THAT(status.out, !Catch::Contains("standby  pool 3"));
+}
