@@ -301,9 +301,9 @@ TEST_CASE("a watch killed before its automatic rollback leaves the breach for st
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   REQUIRE_FALSE(done);
-  const pid_t watching = pid_of_command_line("deploy-pipeline deploy --label 2 --watch 60s");
-  REQUIRE(watching > 0);
-  ::kill(watching, SIGKILL);
+  const pid_t watcher = pid_of_command_line("deploy-pipeline deploy --label 2 --watch 60s");
+  REQUIRE(watcher > 0);
+  ::kill(watcher, SIGKILL);
   deploy.join();
   CHECK(deployed.exit_code == -1);
   util::stop_process(*holder, std::chrono::seconds(1));  // the lock's holder is gone too: stale
