@@ -77,18 +77,6 @@ bool eventually(Condition condition) {
   return false;
 }
 
-// SIGSTOP or SIGCONT to every server of pool `label` (from the local provider's pool.json).
-void signal_pool(const fs::path& state, const std::string& label, int signal) {
-  const auto text = util::read_file(state / "pools" / label / "pool.json");
-  REQUIRE(text.ok());
-  const auto document = util::parse_json(*text, "pool.json");
-  REQUIRE(document.ok());
-  const cJSON* server = nullptr;
-  cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
-    REQUIRE(::kill(static_cast<pid_t>(util::json_number(server, "pid").value_or(0)), signal) == 0);
-  }
-}
-
 // The labels of the pools `haproxy` routes new traffic to (servers ready, with a weight).
 std::set<std::string> routed_labels(const Haproxy& haproxy) {
   // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...
@@ -120,7 +108,7 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
 
   Prober prober(dir.path(), haproxy.url());
   ServingWatcher watcher(haproxy);
-  signal_pool(state, "2", SIGSTOP);
+  REQUIRE(signal_pool_servers(state, "2", SIGSTOP));
   ToolResult deployed;
   std::thread deploy([&] {
     // Steps: 0 add, 1 wait for checks, 2 persist, 3 admit, 4 drain, 5 wait drained, 6 remove.
@@ -128,7 +116,7 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
                         {"PHOENIX_TEST_STOP_AT_STEP=4"});
   });
   const auto let_go = [&] {
-    signal_pool(state, "2", SIGCONT);
+    signal_pool_servers(state, "2", SIGCONT);
     if (const pid_t holder = lock_holder(state); holder > 0) ::kill(holder, SIGCONT);
   };
 
@@ -140,7 +128,7 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
   // again on finding its members gone from the new process (step 0 again), never admitted them.
   CHECK(step_begun(state) <= 1);
   CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
-  signal_pool(state, "2", SIGCONT);
+  signal_pool_servers(state, "2", SIGCONT);
 
   pid_t holder = 0;
   const bool held = eventually([&] { return (holder = lock_holder(state)) > 0 && is_stopped(holder); });

@@ -64,7 +64,13 @@ TEST_CASE("a switch whose lock is old but whose holder runs is running; once tak
   const auto config = with_one_second_locks(write_service_config(dir.path(), haproxy, options).string());
   create_pools_1_and_2(config, ThenDeploy::pool_1);
   const auto state = dir.path() / "state" / "web";
-  stop_pool_processes(state / "pools" / "2");  // pool 2 never becomes healthy
+  // Pool 2 never becomes healthy: its servers are frozen (they run, so the deploy goes ahead,
+  // and answer no check), and thawed when the test ends.
+  REQUIRE(signal_pool_servers(state, "2", SIGSTOP));
+  struct Thaw {
+    fs::path state;
+    ~Thaw() { signal_pool_servers(state, "2", SIGCONT); }
+  } thaw{state};
 
   ToolResult a;
   std::thread deploy_a([&] { a = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}); });

@@ -868,6 +868,21 @@ long long wall_ns(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
 }
 
+bool signal_pool_servers(const fs::path& state_dir, const std::string& label, int signal) {
+  const auto text = util::read_file(state_dir / "pools" / label / "pool.json");
+  if (!text) return false;
+  const auto document = util::parse_json(*text, "pool.json");
+  if (!document) return false;
+  bool any = false;
+  const cJSON* server = nullptr;
+  cJSON_ArrayForEach(server, cJSON_GetObjectItemCaseSensitive(document->get(), "servers")) {
+    const auto pid = static_cast<pid_t>(util::json_number(server, "pid").value_or(0));
+    if (pid <= 0 || ::kill(pid, signal) != 0) return false;
+    any = true;
+  }
+  return any;
+}
+
 void stop_pool_processes(const fs::path& root) {
   std::error_code ec;
   if (!fs::exists(root, ec)) return;

@@ -417,6 +417,11 @@ fs::path write_hcloud_config(const fs::path& directory, const HcloudFake& fake, 
 // pool.json files, the exec example's pool files).
 void stop_pool_processes(const fs::path& state_dir);
 
+// Sends `signal` (SIGSTOP: frozen, still running to the provider; SIGCONT) to every server of
+// the local provider's pool `label` under `state_dir` (from its pool.json). False when the record
+// cannot be read, names no pid, or a signal cannot be sent; never signals pid 0.
+bool signal_pool_servers(const fs::path& state_dir, const std::string& label, int signal);
+
 // One HTTP GET to 127.x; returns the status and body ("" and 0 on a transport error).
 std::pair<long, std::string> http_get(const std::string& url,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
