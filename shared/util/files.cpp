@@ -147,6 +147,12 @@ Result<fs::path> follow_symlinks(const fs::path& path) {
   return io_error(ErrorKind::failed, "cannot follow the link", path, ELOOP);
 }
 
+Result<fs::path> replacement_directory(const fs::path& path) {
+  PHX_TRY_ASSIGN(const fs::path resolved, follow_symlinks(path));
+  const fs::path directory = resolved.parent_path();
+  return directory.empty() ? fs::path(".") : directory;
+}
+
 Status write_file_atomic(const fs::path& link_or_file, std::string_view content, int mode, Flush flush) {
   // Through a symbolic link, the file it points to is replaced and the link stays: the link is
   // how an operator told other programs (HAProxy) where the file lives.
@@ -159,14 +165,18 @@ Status write_file_atomic(const fs::path& link_or_file, std::string_view content,
   if (replacing) mode = static_cast<int>(existing.st_mode & 07777);
   const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + random_suffix();
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd) return io_error(ErrorKind::failed, "cannot create", temporary, errno);
+  // Errors name the file being replaced and its directory, not the temporary name: that is
+  // what an operator can act on.
+  if (!fd)
+    return io_error(ErrorKind::failed, "cannot write " + path.string() + ": cannot create a file in",
+                    path.parent_path(), errno);
   if (replacing) {
     [[maybe_unused]] const int ignored = ::fchown(fd.get(), existing.st_uid, existing.st_gid);
     ::fchmod(fd.get(), static_cast<mode_t>(mode));
   }
-  Status written = write_all(fd.get(), content, temporary);
+  Status written = write_all(fd.get(), content, path);
   if (written.ok() && flush == Flush::to_disk && ::fsync(fd.get()) != 0) {
-    written = io_error(ErrorKind::failed, "cannot sync", temporary, errno);
+    written = io_error(ErrorKind::failed, "cannot sync", path, errno);
   }
   fd.reset();
   if (written.ok() && ::rename(temporary.c_str(), path.c_str()) != 0) {

@@ -41,6 +41,10 @@ enum class Flush { to_disk, atomic_only };
 // and owner; a new one gets `mode`. When `path` is a symbolic link (or a chain of them), the
 // file it points to is replaced, in its own directory, and the link is left as it is.
 Status write_file_atomic(const fs::path& path, std::string_view content, int mode = 0644, Flush flush = Flush::to_disk);
+// The directory write_file_atomic(path) creates its temporary file in and renames it within:
+// that of the file `path` names once symbolic links are followed. It must be writable (and
+// searchable) by the user for the write to succeed; the file itself need not be.
+Result<fs::path> replacement_directory(const fs::path& path);
 
 // Appends one record with O_APPEND and fsyncs: concurrent appenders never interleave records
 // smaller than PIPE_BUF on local filesystems.

@@ -4,7 +4,8 @@
 // SIGSTOP to process PID (a balancer the test started) just before step N, to freeze one
 // balancer in the middle of a switch. PHOENIX_TEST_STOP_AT_STEP=N stops the process itself
 // (SIGSTOP) just before step N, so a test can act at that exact point and then let it go on
-// (SIGCONT).
+// (SIGCONT). N equal to the number of steps is the moment after the last one, the switch
+// recorded, before its end is confirmed against the HAProxy process answering then.
 #include <signal.h>
 
 #include <cstdlib>
