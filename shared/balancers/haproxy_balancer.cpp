@@ -300,6 +300,19 @@ Result<std::string> HaproxyBalancer::instance() {
   return instance_from(*answers);
 }
 
+Result<std::optional<std::chrono::seconds>> HaproxyBalancer::uptime() {
+  auto answers = channel_.run({"show info"});
+  if (!answers) return answers.error();
+  if (answers->empty())
+    return Error{ErrorKind::unavailable, "HAProxy closed the connection before answering 'show info'"};
+  for (const auto& line : util::split_lines(answers->front())) {
+    if (line.rfind("Uptime_sec: ", 0) != 0) continue;
+    if (auto seconds = util::parse_int(line.substr(12)); seconds && *seconds >= 0)
+      return std::optional<std::chrono::seconds>(std::chrono::seconds(*seconds));
+  }
+  return std::optional<std::chrono::seconds>{};
+}
+
 Result<std::string> HaproxyBalancer::instance_from(const std::vector<std::string>& answers) {
   if (answers.empty())
     return Error{ErrorKind::unavailable, "HAProxy closed the connection before answering 'show info'"};

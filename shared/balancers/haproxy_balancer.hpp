@@ -55,6 +55,7 @@ class HaproxyBalancer final : public Balancer {
   // durable_members, persist and add_standby, or while it could not be written (persistable):
   // nothing is changed that could not be kept.
   Result<std::string> instance() override;
+  Result<std::optional<std::chrono::seconds>> uptime() override;
   // One exchange: show info, show servers state, show stat.
   Result<BalancerSnapshot> snapshot() override;
 

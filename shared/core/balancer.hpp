@@ -163,6 +163,10 @@ class Balancer {
   // (HAProxy: the pid answering the socket, and its uptime, so a restart under the same pid
   // counts too); "" when the balancer has no such notion. Compared within one command only.
   virtual Result<std::string> instance() = 0;
+  // How long the running balancer process has been up, where the balancer says (HAProxy:
+  // Uptime_sec of show info, whole seconds); nothing otherwise. Repair tells a reload from a
+  // change by hand with it.
+  virtual Result<std::optional<std::chrono::seconds>> uptime() { return std::optional<std::chrono::seconds>{}; }
   // instance(), then members(), with the same errors: where the balancer allows it in one
   // exchange (HAProxy: one connection, one write), so a switch plans from one look. A reload
   // after the instance was read shows later as a changed instance.

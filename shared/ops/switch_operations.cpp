@@ -133,16 +133,13 @@ enum class PassEnd { finished, plan_again };
 struct Pass {
   PassEnd end = PassEnd::finished;
   Result<SwitchResult> result;
-  // plan_again after every step ran: the end state did not hold (a reload brought back an older
-  // membership), so the switch may have been recorded as done (`success_recorded`).
-  bool at_end = false;
+  // plan_again after the switch was recorded as done (history, intent cleared): a reload
+  // brought back an older membership as it ended.
   bool success_recorded = false;
 };
 Pass finished(Result<SwitchResult> result) { return {PassEnd::finished, std::move(result)}; }
 Pass plan_again(Error error) { return {PassEnd::plan_again, std::move(error)}; }
-Pass plan_again_at_end(Error error, bool success_recorded) {
-  return {PassEnd::plan_again, std::move(error), true, success_recorded};
-}
+Pass plan_again_recorded(Error error) { return {PassEnd::plan_again, std::move(error), true}; }
 
 std::optional<std::string> record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from,
                                          HistoryResult result, long long duration_ms, const std::string& detail,
@@ -397,15 +394,19 @@ SwitchOutcome execute(Services& services, std::vector<BalancerRun>& runs, const 
 // before the switch's last write may take over the socket only after the end state was
 // checked (HAProxy's start-up takes 100 to 400 ms on a loaded machine). A balancer whose
 // instance changed since `seen` must route to the target alone; whether it does, or the
-// balancer that does not.
+// balancer that does not. The instance alone is read while it did not change (HAProxy: one
+// 'show info'), so the look costs a switch one round trip per balancer and no wait.
 Result<std::optional<std::string>> changed_since(Services& services, const std::string& target,
                                                  const std::vector<std::string>& target_members,
                                                  const std::vector<BalancerRun>& runs,
                                                  const std::vector<std::string>& seen) {
   for (std::size_t i = 0; i < runs.size(); ++i) {
+    auto instance = runs[i].entry.balancer->instance();
+    if (!instance) return runs[i].entry.name_in(instance.error());
+    if (*instance == seen[i]) continue;
     auto snapshot = runs[i].entry.balancer->snapshot();
     if (!snapshot) return runs[i].entry.name_in(snapshot.error());
-    if (snapshot->instance == seen[i] || only_live(target, target_members, snapshot->members)) continue;
+    if (only_live(target, target_members, snapshot->members)) continue;
     services.reporter.warning(runs[i].entry.prefix() + "the balancer reloaded as the switch ended and routes to " +
                               util::join(live_labels(snapshot->members), ", ") + ", not pool " + target +
                               "; applying the switch again");
@@ -427,7 +428,7 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
     const Error changed{ErrorKind::unavailable, std::string(runs.size() > 1 ? "a balancer" : "the balancer") +
                                                     " does not show pool " + target + " as the only live pool"};
     services.reporter.warning(changed.message + "; planning again from what the balancer has now");
-    return plan_again_at_end(changed, job.success_recorded);
+    return job.success_recorded ? plan_again_recorded(changed) : plan_again(changed);
   }
   result.duration_ms = elapsed_ms;
   result.left_in_maintenance = outcome.left_in_maintenance;
@@ -445,7 +446,7 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   if (services.before_switch_step) services.before_switch_step(result.plan.steps.size());
   auto changed = changed_since(services, target, target_members, runs, seen);
   if (!changed) return finished(changed.error());
-  if (*changed) return plan_again_at_end(Error{ErrorKind::unavailable, **changed}, true);
+  if (*changed) return plan_again_recorded(Error{ErrorKind::unavailable, **changed});
   services.reporter.step("pool " + target + " is live (" + util::format_duration_ms(result.duration_ms) + ")");
   return finished(std::move(result));
 }
@@ -553,11 +554,11 @@ Result<SwitchResult> switch_to(Services& services, const SwitchJob& first_job, s
     if (pass.end == PassEnd::finished) return std::move(pass.result);
     job.success_recorded = job.success_recorded || pass.success_recorded;
     if (attempt == kAttempts) {
-      // Ended by a balancer that kept coming back with another membership after the last step:
-      // repair makes the pool this switch made live (its intent, or the managed block) the only
+      // Ended by a balancer that kept coming back with another membership after the switch was
+      // recorded as done: repair makes the pool this switch made live (its intent, or the managed block) the only
       // live one in every balancer.
       const std::string finish =
-          pass.at_end ? finishes_it({"deploy-pipeline repair"}) : how_to_finish(job, pass.result.error());
+          pass.success_recorded ? finishes_it({"deploy-pipeline repair"}) : how_to_finish(job, pass.result.error());
       return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
                                          ": the balancer kept changing under it; " + finish);
     }
@@ -622,18 +623,37 @@ Status check_rollback_target(const Observation& observation, const std::string& 
   return {};
 }
 
+// Whether the balancer process answering now started during or after `last` (a switch that
+// history recorded): it reloaded since that switch began. A balancer that does not say how long
+// it has been up never counts as reloaded. Uptime_sec is whole seconds, hence the slack.
+bool reloaded_since(Services& services, Balancer& balancer, const HistoryEvent& last) {
+  constexpr std::chrono::seconds kSlack{2};
+  auto uptime = balancer.uptime();
+  if (!uptime || !uptime->has_value()) return false;
+  const auto switch_began = last.at - std::chrono::milliseconds(last.duration_ms);
+  return services.clock.wall_now() - **uptime + kSlack >= switch_began;
+}
+
 // The pool the last switch made live, where the balancer routes elsewhere because it reloaded
 // with an older membership (a reload that read haproxy.cfg before the switch's last write took
 // over after the switch ended): the managed block Phoenix wrote last, what a restart would
-// route to, names exactly one pool that exists, and every balancer keeping such a block agrees.
-// Nothing otherwise (no block: a balancer durable by nature; several pools; one unreadable).
-std::optional<std::string> last_written_pool(const Observation& observation, const std::vector<std::string>& live) {
+// route to, names exactly one pool that exists, every balancer keeping such a block agrees, it
+// is the pool the last switch in history made live, and each of those balancers runs a process
+// that started after that switch began. Nothing otherwise: no block (a balancer durable by
+// nature), several pools, one unreadable, or a balancer that did not reload, whose membership
+// differs from its file by a change made by hand, which repair keeps as before.
+std::optional<std::string> last_written_pool(Services& services, const Observation& observation,
+                                             const std::vector<std::string>& live) {
+  const auto last = last_successful_switch(services);
+  if (!last) return std::nullopt;
   std::optional<std::string> kept;
   for (const auto& balancer : observation.balancers) {
     auto durable = balancer.entry.balancer->durable_members();
-    if (!durable || !durable->has_value()) continue;
+    if (!durable) return std::nullopt;
+    if (!durable->has_value()) continue;
     const auto labels = live_labels(**durable);
-    if (labels.size() != 1 || (kept && *kept != labels.front())) return std::nullopt;
+    if (labels.size() != 1 || labels.front() != last->label) return std::nullopt;
+    if (!reloaded_since(services, *balancer.entry.balancer, *last)) return std::nullopt;
     kept = labels.front();
   }
   if (!kept || live == std::vector<std::string>{*kept}) return std::nullopt;
@@ -1173,7 +1193,7 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   }
   PHX_TRY_ASSIGN(const auto observation, observe(services));
   const auto live = live_labels(observation.members);
-  const auto restored = last_written_pool(observation, live);
+  const auto restored = last_written_pool(services, observation, live);
   if (live.empty() && !restored) {
     return Error{ErrorKind::failed,
                  "no pool is live, so there is nothing to repair; deploy one with "

@@ -121,7 +121,7 @@ TEST_CASE("GoCD restore gives up, bounded, when GoCD never parses the repository
   FakeClock clock;
   RecordingReporter reporter;
   ci::RestoreOptions options;
-  options.system = System::gocd;
+  options.system = ci::System::gocd;
   options.url = "https://gocd.example";
   options.repo = repo;
   options.repo_url = "https://git.example/ci.git";

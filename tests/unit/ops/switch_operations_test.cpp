@@ -433,6 +433,33 @@ TEST_CASE("status reports a running balancer that differs from what a restart wo
   CHECK(world.balancer.durable->front().name == "1:1");
 }
 
+// The same difference, once the process answering started after the last switch began: a
+// reload that read the file before the switch's last write. Repair restores what the switch made
+// live; a process up since before it keeps the change made by hand.
+TEST_CASE("repair restores the pool the last switch made live only when the balancer reloaded since",
+          "[ops][repair][reload]") {
+  for (const bool reloaded : {true, false}) {
+    FakeWorld world;
+    two_pools(world, "2");
+    world.balancer.durable = world.balancer.members().value();
+    world.state.events.push_back({.at = world.clock.wall_now(),
+                                  .action = HistoryAction::deploy,
+                                  .label = "2",
+                                  .from = "1",
+                                  .result = HistoryResult::succeeded,
+                                  .duration_ms = 10'000,
+                                  .by = "alice",
+                                  .detail = ""});
+    world.clock.advance(std::chrono::seconds(60));
+    world.balancer.state.clear();
+    world.make_live("1");
+    world.balancer.uptime_s = reloaded ? std::chrono::seconds(50) : std::chrono::seconds(75);
+    INFO("reloaded: " << reloaded);
+    REQUIRE(ops::repair(world.services, {.dry_run = false, .break_lock = false}).ok());
+    CHECK(world.balancer.admitted() == std::vector<std::string>{reloaded ? "2:1" : "1:1"});
+  }
+}
+
 TEST_CASE("a lost history record never makes repair switch production back", "[ops][repair]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
