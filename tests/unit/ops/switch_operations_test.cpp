@@ -642,3 +642,51 @@ TEST_CASE("a switch that lost its deploy lock says to finish it once the lock is
   CHECK_THAT(result.error().message,
              Catch::Contains("'deploy-pipeline deploy --label 2' finishes it once the deploy lock is free"));
 }
+
+// A balancer changed by hand after every last step (no reload, no success recorded): the end
+// state never holds, and the way on is the re-run that finishes the switch, as before.
+TEST_CASE("a switch whose end state is undone by hand every time names the re-run, not repair",
+          "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  world.balancer.after_call = [&world](FakeBalancer& balancer, const std::string& call) {
+    if (call.rfind("remove ", 0) != 0) return;
+    balancer.state.clear();
+    world.make_live("1");
+  };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(result.error().message,
+             Catch::Contains("kept changing under it; 'deploy-pipeline deploy --label 2' finishes it"));
+  CHECK_THAT(result.error().message, !Catch::Contains("repair"));
+  CHECK(world.state.events.empty());  // never recorded as done
+}
+
+// A reload that comes up with the older membership once each switch was recorded: the last look
+// sees another process routing elsewhere and applies the switch again; after three passes the
+// way on is repair. History records the deploy once.
+TEST_CASE("a reload with an older membership after every recorded end is applied again, then names repair",
+          "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  bool removed = false;
+  int process = 1;
+  world.balancer.after_call = [&removed](FakeBalancer&, const std::string& call) {
+    if (call.rfind("remove ", 0) == 0) removed = true;
+  };
+  world.services.before_switch_step = [&](std::size_t) {
+    if (!removed) return;  // the hook after the last step: the switch is recorded
+    removed = false;
+    world.balancer.instance_id = std::to_string(++process);
+    world.balancer.state.clear();
+    world.make_live("1");
+  };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(process == 4);  // three passes, each undone
+  CHECK(world.reporter.saw("reloaded as the switch ended and routes to 1, not pool 2"));
+  CHECK_THAT(result.error().message, Catch::Contains("kept changing under it; 'deploy-pipeline repair' finishes it"));
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].label == "2");
+  CHECK(world.state.events[0].result == HistoryResult::succeeded);
+}
