@@ -1,5 +1,6 @@
 #include "shared/balancers/haproxy_balancer.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -283,7 +284,8 @@ Status HaproxyBalancer::persistable() {
   const std::string file = settings_.config_file->string();
   auto directory = util::replacement_directory(*settings_.config_file);
   if (!directory) return Error{ErrorKind::invalid, "balancer.config_file " + file + ": " + directory.error().message};
-  if (::access(directory->c_str(), W_OK | X_OK) == 0) return {};
+  // The effective user's rights: the one that will create the file.
+  if (::faccessat(AT_FDCWD, directory->c_str(), W_OK | X_OK, AT_EACCESS) == 0) return {};
   const int error_number = errno;
   return Error{ErrorKind::invalid, "balancer.config_file " + file + " cannot be kept current: its directory " +
                                        directory->string() + " must be writable by this user (uid " +

@@ -445,7 +445,12 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   }
   if (services.before_switch_step) services.before_switch_step(result.plan.steps.size());
   auto changed = changed_since(services, target, target_members, runs, seen);
-  if (!changed) return finished(changed.error());
+  if (!changed) {
+    // Recorded as done, intent cleared: nothing to finish, only a look that could not be had.
+    return finished(changed.error().context("pool " + target +
+                                            " was made live and recorded, but the balancer did not answer the last "
+                                            "look ('deploy-pipeline status' shows whether a reload changed it since)"));
+  }
   if (*changed) return plan_again_recorded(Error{ErrorKind::unavailable, **changed});
   services.reporter.step("pool " + target + " is live (" + util::format_duration_ms(result.duration_ms) + ")");
   return finished(std::move(result));

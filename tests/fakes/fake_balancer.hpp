@@ -31,7 +31,10 @@ class FakeBalancer final : public Balancer {
   Result<GuardedChange> remove_idle_standby(const std::vector<std::string>& names) override;
   Status persist(const std::vector<Member>& members) override;
   Result<std::optional<std::vector<Member>>> durable_members() override { return durable; }
-  Result<std::string> instance() override { return instance_id; }
+  Result<std::string> instance() override {
+    if (auto error = take_failure("instance")) return *error;
+    return instance_id;
+  }
   Result<std::optional<std::chrono::seconds>> uptime() override { return uptime_s; }
 
   // Test setup: a member already serving.

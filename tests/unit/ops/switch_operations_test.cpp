@@ -690,3 +690,27 @@ TEST_CASE("a reload with an older membership after every recorded end is applied
   CHECK(world.state.events[0].label == "2");
   CHECK(world.state.events[0].result == HistoryResult::succeeded);
 }
+
+// The last look after the switch was recorded cannot reach the balancer: the command fails
+// (exit 4) saying the switch was made and recorded, so nobody re-runs it to finish anything.
+TEST_CASE("a balancer that does not answer the last look fails the switch saying it was recorded",
+          "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  bool removed = false;
+  world.balancer.after_call = [&removed](FakeBalancer&, const std::string& call) {
+    if (call.rfind("remove ", 0) == 0) removed = true;
+  };
+  world.services.before_switch_step = [&](std::size_t) {
+    if (removed) world.balancer.fail_next["instance"] = Error{ErrorKind::unavailable, "connection refused"};
+  };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(result.error().message, Catch::Contains("pool 2 was made live and recorded, but the balancer did not "
+                                                     "answer the last look"));
+  CHECK_THAT(result.error().message, Catch::Contains("connection refused"));
+  CHECK_FALSE(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
