@@ -1,5 +1,10 @@
 #include "shared/balancers/haproxy_balancer.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "shared/balancers/haproxy_answers.hpp"
@@ -267,11 +272,25 @@ Result<std::optional<std::vector<Member>>> HaproxyBalancer::durable_members() {
   return std::optional<std::vector<Member>>(members);
 }
 
-Status HaproxyBalancer::check_durable() const {
+Status HaproxyBalancer::check_durable() {
   if (!settings_.config_file) return {};
   auto lines = managed_lines();
   if (!lines) return lines.error();
-  return {};
+  return persistable();
+}
+
+Status HaproxyBalancer::persistable() {
+  if (!settings_.config_file) return {};
+  const std::string file = settings_.config_file->string();
+  auto directory = util::replacement_directory(*settings_.config_file);
+  if (!directory) return Error{ErrorKind::invalid, "balancer.config_file " + file + ": " + directory.error().message};
+  // The effective user's rights: the one that will create the file.
+  if (::faccessat(AT_FDCWD, directory->c_str(), W_OK | X_OK, AT_EACCESS) == 0) return {};
+  const int error_number = errno;
+  return Error{ErrorKind::invalid, "balancer.config_file " + file + " cannot be kept current: its directory " +
+                                       directory->string() + " must be writable by this user (uid " +
+                                       std::to_string(::geteuid()) + "), since the file is replaced through a new " +
+                                       "file beside it (" + std::strerror(error_number) + ")"};
 }
 
 Result<std::string> HaproxyBalancer::instance() {
@@ -280,16 +299,45 @@ Result<std::string> HaproxyBalancer::instance() {
   PHX_TRY(check_durable());
   auto answers = channel_.run({"show info"});
   if (!answers) return answers.error();
-  return pid_from(*answers);
+  return instance_from(*answers);
 }
 
-Result<std::string> HaproxyBalancer::pid_from(const std::vector<std::string>& answers) {
+Result<std::optional<std::chrono::seconds>> HaproxyBalancer::uptime() {
+  auto answers = channel_.run({"show info"});
+  if (!answers) return answers.error();
+  if (answers->empty())
+    return Error{ErrorKind::unavailable, "HAProxy closed the connection before answering 'show info'"};
+  for (const auto& line : util::split_lines(answers->front())) {
+    if (line.rfind("Uptime_sec: ", 0) != 0) continue;
+    if (auto seconds = util::parse_int(line.substr(12)); seconds && *seconds >= 0)
+      return std::optional<std::chrono::seconds>(std::chrono::seconds(*seconds));
+  }
+  return std::optional<std::chrono::seconds>{};
+}
+
+Result<std::string> HaproxyBalancer::instance_from(const std::vector<std::string>& answers) {
   if (answers.empty())
     return Error{ErrorKind::unavailable, "HAProxy closed the connection before answering 'show info'"};
+  std::optional<std::string> pid;
+  std::optional<long long> uptime;
   for (const auto& line : util::split_lines(answers.front())) {
-    if (line.rfind("Pid: ", 0) == 0) return line.substr(5);
+    if (line.rfind("Pid: ", 0) == 0) pid = line.substr(5);
+    if (line.rfind("Uptime_sec: ", 0) == 0) {
+      if (auto seconds = util::parse_int(line.substr(12))) uptime = *seconds;
+    }
   }
-  return Error{ErrorKind::unavailable, "HAProxy's 'show info' has no Pid line"};
+  if (!pid) return Error{ErrorKind::unavailable, "HAProxy's 'show info' has no Pid line"};
+  const long long up = uptime.value_or(0);
+  if (!seen_) {
+    seen_ = SeenProcess{.pid = *pid, .uptime_s = up, .generation = 0};
+  } else if (seen_->pid != *pid || up < seen_->uptime_s) {
+    // Another pid, or the same one up for less time than before: another process. Counted, so
+    // that a pid seen again later is not taken for the process seen first.
+    seen_ = SeenProcess{.pid = *pid, .uptime_s = up, .generation = seen_->generation + 1};
+  } else {
+    seen_->uptime_s = up;
+  }
+  return seen_->generation == 0 ? *pid : *pid + " (process " + std::to_string(seen_->generation + 1) + " seen)";
 }
 
 Result<BalancerSnapshot> HaproxyBalancer::snapshot() {
@@ -300,7 +348,7 @@ Result<BalancerSnapshot> HaproxyBalancer::snapshot() {
   if (!session) return session.error();
   auto answers = (*session)->exchange(commands);
   if (!answers) return answers.error();
-  PHX_TRY_ASSIGN(auto pid, pid_from(*answers));
+  PHX_TRY_ASSIGN(auto pid, instance_from(*answers));
   PHX_TRY_ASSIGN(auto members, members_from(*answers, 1, Detail::full));
   return BalancerSnapshot{.instance = std::move(pid), .members = std::move(members)};
 }

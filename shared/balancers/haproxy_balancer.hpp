@@ -47,10 +47,15 @@ class HaproxyBalancer final : public Balancer {
                                const std::vector<std::string>& keep_serving) override;
   Result<GuardedChange> remove_idle_standby(const std::vector<std::string>& names) override;
   Status persist(const std::vector<Member>& members) override;
+  // config_file's directory (links followed) must be writable: persist() replaces the file
+  // through a new file beside it.
+  Status persistable() override;
   Result<std::optional<std::vector<Member>>> durable_members() override;
   // Also refuses (`invalid`) while the managed block of config_file is damaged, as do
-  // durable_members, persist and add_standby: nothing is changed that could not be kept.
+  // durable_members, persist and add_standby, or while it could not be written (persistable):
+  // nothing is changed that could not be kept.
   Result<std::string> instance() override;
+  Result<std::optional<std::chrono::seconds>> uptime() override;
   // One exchange: show info, show servers state, show stat.
   Result<BalancerSnapshot> snapshot() override;
 
@@ -80,8 +85,10 @@ class HaproxyBalancer final : public Balancer {
   Result<std::vector<Member>> members_from(const std::vector<std::string>& answers, std::size_t first,
                                            Detail detail) const;
   Result<std::vector<Member>> read_members(RuntimeSession& session, Detail detail);
-  // The Pid line of the answer to show info (answers[0]).
-  static Result<std::string> pid_from(const std::vector<std::string>& answers);
+  // The instance that answered show info (answers[0]): its Pid and, after the first, how many
+  // processes this balancer has seen, so a restart that reuses the pid (pid 1 in a container)
+  // is a new instance too. The process is the same while its Uptime_sec does not go back.
+  Result<std::string> instance_from(const std::vector<std::string>& answers);
   // Why a change is unsafe given the members now, or nothing; `detail` is what it needs read.
   struct Guard {
     std::function<std::optional<std::string>(const std::vector<Member>&)> unsafe;
@@ -99,10 +106,17 @@ class HaproxyBalancer final : public Balancer {
   // The server lines a restart of HAProxy comes back with: those config_file (which must be
   // set) defines itself, then those of the managed block; a damaged block is an error.
   Result<std::vector<std::string>> managed_lines() const;
-  Status check_durable() const;
+  Status check_durable();
 
   RuntimeChannel& channel_;
   HaproxySettings settings_;
+  // The process instance_from saw last.
+  struct SeenProcess {
+    std::string pid;
+    long long uptime_s = 0;
+    int generation = 0;  // processes seen before this one
+  };
+  std::optional<SeenProcess> seen_;
 };
 
 }  // namespace phoenix::haproxy

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -78,6 +79,17 @@ Status connect_within(int fd, const sockaddr* endpoint, socklen_t length, const 
   return {};
 }
 
+// A configuration error when `path` exists but is no socket (connect() then fails as if HAProxy
+// were not running, and retrying would only wait); nothing when it is one, or is missing.
+std::optional<Error> not_a_socket(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || S_ISSOCK(info.st_mode)) return std::nullopt;
+  const char* what = S_ISREG(info.st_mode)   ? "is a regular file, not a socket"
+                     : S_ISDIR(info.st_mode) ? "is a directory, not a socket"
+                                             : "is not a socket";
+  return Error{ErrorKind::invalid, "balancer.socket " + path + " " + what};
+}
+
 // A connected, non-blocking socket, or an error within `timeout`.
 Result<util::UniqueFd> open_socket(const std::string& address, std::chrono::milliseconds timeout) {
   const bool tcp = address.find('/') == std::string::npos && address.find(':') != std::string::npos;
@@ -105,7 +117,11 @@ Result<util::UniqueFd> open_socket(const std::string& address, std::chrono::mill
   std::memcpy(endpoint.sun_path, address.c_str(), address.size() + 1);
   fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return connect_error(address, errno);
-  PHX_TRY(connect_within(fd.get(), reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint, address, timeout));
+  auto connected = connect_within(fd.get(), reinterpret_cast<sockaddr*>(&endpoint), sizeof endpoint, address, timeout);
+  if (!connected.ok()) {
+    if (auto wrong = not_a_socket(address)) return *wrong;
+    return connected.error();
+  }
   return fd;
 }
 

@@ -30,7 +30,8 @@ namespace phoenix::cli {
 // Test seams, set only by test builds of the executables (tests/tools): the shipped mains pass
 // none, so what tests inject never exists in what users install.
 struct RunHooks {
-  // Called before each step of a switch with the step's index (crash tests kill the process).
+  // Called before each step of a switch with the step's index (crash tests kill the process),
+  // and with the number of steps before the switch's end is confirmed.
   std::function<void(std::size_t step)> before_switch_step;
   // Called once a wake of a retained switch target has started its servers (ops::Services).
   std::function<void()> while_waking;

@@ -151,12 +151,22 @@ class Balancer {
   // Makes the current membership survive a restart of the balancer, where that needs work
   // (HAProxy: the managed block of its config file); a no-op for balancers durable by nature.
   virtual Status persist(const std::vector<Member>& members) = 0;
+  // Why persist() could not write now, as an `invalid` error naming the setting to fix (HAProxy:
+  // balancer.config_file in a directory this user may not write); ok where it could, or where
+  // nothing needs writing. A switch asks before its first change (instance() and snapshot()
+  // refuse with it), so it never stops half-way on it; status reports it.
+  virtual Status persistable() { return {}; }
   // The membership a restart would come back with, or nothing when the balancer keeps no such
   // separate copy (it is durable by nature).
   virtual Result<std::optional<std::vector<Member>>> durable_members() = 0;
   // An identity of the running balancer instance that changes when it reloads or restarts
-  // (HAProxy: the pid answering the socket); "" when the balancer has no such notion.
+  // (HAProxy: the pid answering the socket, and its uptime, so a restart under the same pid
+  // counts too); "" when the balancer has no such notion. Compared within one command only.
   virtual Result<std::string> instance() = 0;
+  // How long the running balancer process has been up, where the balancer says (HAProxy:
+  // Uptime_sec of show info, whole seconds); nothing otherwise. Repair tells a reload from a
+  // change by hand with it.
+  virtual Result<std::optional<std::chrono::seconds>> uptime() { return std::optional<std::chrono::seconds>{}; }
   // instance(), then members(), with the same errors: where the balancer allows it in one
   // exchange (HAProxy: one connection, one write), so a switch plans from one look. A reload
   // after the instance was read shows later as a changed instance.

@@ -254,6 +254,7 @@ std::string render_status_json(const StatusReport& report) {
     util::add_number(item, "members", static_cast<double>(pool.members));
     util::add_number(item, "up", static_cast<double>(pool.up));
     util::add_string(item, "check", pool.check);
+    cJSON_AddItemToObject(item, "checking", string_array(pool.checking));
     cJSON_AddItemToArray(standby, item);
   }
   cJSON_AddItemToObject(document.get(), "notes", string_array(report.notes));

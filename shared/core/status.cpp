@@ -19,6 +19,7 @@ std::string StandbyPool::describe() const {
   std::string text = "pool " + label + ", " + std::to_string(up) + "/" + std::to_string(members) + " UP";
   if (!check.empty()) text += " (" + check + ")";
   if (!down.empty()) text += "; " + util::join(down, ", ");
+  if (!checking.empty()) text += "; checking (first check not done yet): " + util::join(checking, ", ");
   return text;
 }
 
@@ -42,6 +43,8 @@ std::vector<StandbyPool> standby_pools(const std::vector<Member>& members) {
       checks.insert(member.check_text);
       if (member.healthy()) {
         ++pool.up;
+      } else if (member.check == CheckState::pending) {
+        pool.checking.push_back(member.name + " " + health_words(member));
       } else {
         pool.down.push_back(member.name + " " + health_words(member));
       }

@@ -30,6 +30,9 @@ struct StandbyPool {
   std::size_t up = 0;             // healthy in the balancer's latest check
   std::string check;              // the balancer's words for the check, when all agree ("L7OK")
   std::vector<std::string> down;  // "41:3 DOWN (L4CON)"
+  // Members whose first check has not completed (just added, or the balancer just reloaded):
+  // neither healthy nor a problem yet. "41:2 UP 1/2 (INI)"
+  std::vector<std::string> checking;
 
   // "pool 41, 50/50 UP (L7OK)"
   std::string describe() const;

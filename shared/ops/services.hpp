@@ -52,7 +52,8 @@ struct Services {
   // executables); switches poll it at their safe points. Empty: never.
   std::function<bool()> stop_requested;
   // A test seam: called before each step of a switch with the step's index (crash tests kill
-  // the process there). Empty in the shipped executables.
+  // the process there), and with the number of steps once the switch is recorded, before its
+  // end is confirmed against the balancer. Empty in the shipped executables.
   std::function<void(std::size_t step)> before_switch_step;
   // A test seam: called once the wake of a retained switch target has started its servers,
   // before it checks and smoke-tests them (crash tests kill the process there). Empty in the

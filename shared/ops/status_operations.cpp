@@ -96,7 +96,7 @@ StatusReport without_balancer(Services& services, const std::vector<Pool>& pools
 StatusReport balancer_report(Services& services, const BalancerMembers& balancer, const std::vector<Pool>& pools,
                              const SharedRecords& records, std::vector<std::string>& unreadable) {
   const BalancerEntry& entry = balancer.entry;
-  return build_status(StatusInputs{
+  auto report = build_status(StatusInputs{
       .service = services.config.service,
       .pools = pools,
       .members = balancer.members,
@@ -115,6 +115,12 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
       .watch = records.watch,
       .watch_staleness = records.watch_staleness,
       .history = history_if_needed(services, pools, balancer.members, records)});
+  // Every switch refuses to start while membership could not be kept durable.
+  if (const auto persistable = entry.balancer->persistable(); !persistable.ok()) {
+    report.problems.push_back(persistable.error().message +
+                              "; every deploy, rollback and repair is refused until it is");
+  }
+  return report;
 }
 
 bool has_line(const std::vector<std::string>& lines, const std::string& line) {

@@ -46,6 +46,9 @@ struct SwitchJob {
   std::optional<std::chrono::seconds> watch;
   // This switch re-runs an interrupted wake of its target (Intent::waking): the wake is resumed.
   bool resume_wake = false;
+  // An earlier pass recorded the switch as done, then found HAProxy reloaded with the old
+  // membership: the pass that applies it again is the same switch, not a second one in history.
+  bool success_recorded = false;
 };
 
 struct Observation {
@@ -166,9 +169,13 @@ enum class PassEnd { finished, plan_again };
 struct Pass {
   PassEnd end = PassEnd::finished;
   Result<SwitchResult> result;
+  // plan_again after the switch was recorded as done (history, intent cleared): a reload
+  // brought back an older membership as it ended.
+  bool success_recorded = false;
 };
 Pass finished(Result<SwitchResult> result) { return {PassEnd::finished, std::move(result)}; }
 Pass plan_again(Error error) { return {PassEnd::plan_again, std::move(error)}; }
+Pass plan_again_recorded(Error error) { return {PassEnd::plan_again, std::move(error), true}; }
 
 // Confirms, before a durable write (the intent record, history, a verdict, the balancer's
 // membership), that this process still holds the deploy lock: a switch whose lock was taken
@@ -297,14 +304,18 @@ std::string how_to_finish(const SwitchJob& job, const Error& why) {
 // Whether every balancer shows exactly the target live after the last step. When one reloaded
 // during the switch, the reload gets time to settle before the last look: a reload that read
 // its config file mid-switch comes up with the membership of a moment earlier.
+// `seen` receives each balancer's instance as this look found it.
 Result<bool> end_state_holds(Services& services, const std::string& target,
-                             const std::vector<std::string>& target_members, const std::vector<BalancerRun>& runs) {
+                             const std::vector<std::string>& target_members, const std::vector<BalancerRun>& runs,
+                             std::vector<std::string>& seen) {
   constexpr std::chrono::milliseconds kSettle{1000};
   bool reloaded = false;
   std::vector<std::vector<Member>> last_look;
+  seen.clear();
   for (const auto& run : runs) {
     auto snapshot = run.entry.balancer->snapshot();
     if (!snapshot) return run.entry.name_in(snapshot.error());
+    seen.push_back(snapshot->instance);
     if (snapshot->instance != run.instance_at_start) {
       services.reporter.step(run.entry.prefix() +
                              "the balancer restarted or reloaded during the switch; checking again in " +
@@ -472,24 +483,54 @@ SwitchOutcome execute(Services& services, std::vector<BalancerRun>& runs, const 
   return total;
 }
 
-// Everything after the last step: the end state is verified, then recorded.
+// The last look before success is printed: a reload whose new process read the configuration
+// before the switch's last write may take over the socket only after the end state was
+// checked (HAProxy's start-up takes 100 to 400 ms on a loaded machine). A balancer whose
+// instance changed since `seen` must route to the target alone; whether it does, or the
+// balancer that does not. The instance alone is read while it did not change (HAProxy: one
+// 'show info'), so the look costs a switch one round trip per balancer and no wait.
+Result<std::optional<std::string>> changed_since(Services& services, const std::string& target,
+                                                 const std::vector<std::string>& target_members,
+                                                 const std::vector<BalancerRun>& runs,
+                                                 const std::vector<std::string>& seen) {
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    auto instance = runs[i].entry.balancer->instance();
+    if (!instance) return runs[i].entry.name_in(instance.error());
+    if (*instance == seen[i]) continue;
+    auto snapshot = runs[i].entry.balancer->snapshot();
+    if (!snapshot) return runs[i].entry.name_in(snapshot.error());
+    if (only_live(target, target_members, snapshot->members)) continue;
+    services.reporter.warning(runs[i].entry.prefix() + "the balancer reloaded as the switch ended and routes to " +
+                              util::join(live_labels(snapshot->members), ", ") + ", not pool " + target +
+                              "; applying the switch again");
+    return std::optional<std::string>(runs[i].entry.prefix() + "the balancer reloaded with an older membership");
+  }
+  return std::optional<std::string>{};
+}
+
+// Everything after the last step: the end state is verified, then recorded, then confirmed
+// against the balancer instance answering now.
 Pass conclude(Services& services, const SwitchJob& job, const Observation& observation, SwitchResult result,
               const SwitchOutcome& outcome, const std::vector<BalancerRun>& runs, long long elapsed_ms) {
   const std::string& target = job.request.target;
-  auto holds = end_state_holds(services, target, target_member_names(observation, target), runs);
+  const auto target_members = target_member_names(observation, target);
+  std::vector<std::string> seen;
+  auto holds = end_state_holds(services, target, target_members, runs, seen);
   if (!holds) return finished(holds.error());
   if (!*holds) {
     const Error changed{ErrorKind::unavailable, std::string(runs.size() > 1 ? "a balancer" : "the balancer") +
                                                     " does not show pool " + target + " as the only live pool"};
     services.reporter.warning(changed.message + "; planning again from what the balancer has now");
-    return plan_again(changed);
+    return job.success_recorded ? plan_again_recorded(changed) : plan_again(changed);
   }
   result.duration_ms = elapsed_ms;
   result.left_in_maintenance = outcome.left_in_maintenance;
   // History first: a crash between the two leaves the intent, and the re-run records again.
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
-  result.history_warning = record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms,
-                                         job.reason, outcome.timings);
+  if (!job.success_recorded) {
+    result.history_warning = record_switch(services, job, result.plan.from, HistoryResult::succeeded,
+                                           result.duration_ms, job.reason, outcome.timings);
+  }
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
   if (job.operation == Operation::deploy && !job.defer_good_verdict) {
@@ -497,6 +538,15 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
     if (!marked.ok())
       services.reporter.warning("could not record the verdict of the replaced pool: " + marked.error().message);
   }
+  if (services.before_switch_step) services.before_switch_step(result.plan.steps.size());
+  auto changed = changed_since(services, target, target_members, runs, seen);
+  if (!changed) {
+    // Recorded as done, intent cleared: nothing to finish, only a look that could not be had.
+    return finished(changed.error().context("pool " + target +
+                                            " was made live and recorded, but the balancer did not answer the last "
+                                            "look ('deploy-pipeline status' shows whether a reload changed it since)"));
+  }
+  if (*changed) return plan_again_recorded(Error{ErrorKind::unavailable, **changed});
   services.reporter.step("pool " + target + " is live (" + util::format_duration_ms(result.duration_ms) + ")");
   return finished(std::move(result));
 }
@@ -600,18 +650,24 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
 // The shared core of deploy, rollback and repair: plan from what is observed (`first`, when the
 // caller has just looked under the same lock), execute, and plan again when the balancer undid
 // steps under us (a reload, a hand-made change).
-Result<SwitchResult> switch_to(Services& services, const SwitchJob& job, std::optional<Observation> first = {}) {
+Result<SwitchResult> switch_to(Services& services, const SwitchJob& first_job, std::optional<Observation> first = {}) {
   constexpr int kAttempts = 3;
   // From here on SIGINT, SIGTERM and SIGHUP stop the switch at its next safe point.
   const util::InterruptScope interruptible;
   const auto started = services.clock.now();
+  SwitchJob job = first_job;
   for (int attempt = 1;; ++attempt) {
     Pass pass = run_pass(services, job, started, std::exchange(first, std::nullopt));  // only the first pass
     if (pass.end == PassEnd::finished) return std::move(pass.result);
+    job.success_recorded = job.success_recorded || pass.success_recorded;
     if (attempt == kAttempts) {
+      // Ended by a balancer that kept coming back with another membership after the switch was
+      // recorded as done: repair makes the pool this switch made live (its intent, or the managed block) the only
+      // live one in every balancer.
+      const std::string finish =
+          pass.success_recorded ? finishes_it({"deploy-pipeline repair"}) : how_to_finish(job, pass.result.error());
       return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
-                                         ": the balancer kept changing under it; " +
-                                         how_to_finish(job, pass.result.error()));
+                                         ": the balancer kept changing under it; " + finish);
     }
   }
 }
@@ -710,6 +766,45 @@ Status check_rollback_target(const Observation& observation, const std::string& 
     if (!plan) return balancer.entry.name_in(plan.error());
   }
   return {};
+}
+
+// Whether the balancer process answering now started during or after `last` (a switch that
+// history recorded): it reloaded since that switch began. A balancer that does not say how long
+// it has been up never counts as reloaded. Uptime_sec is whole seconds, hence the slack.
+bool reloaded_since(Services& services, Balancer& balancer, const HistoryEvent& last) {
+  constexpr std::chrono::seconds kSlack{2};
+  auto uptime = balancer.uptime();
+  if (!uptime || !uptime->has_value()) return false;
+  const auto switch_began = last.at - std::chrono::milliseconds(last.duration_ms);
+  return services.clock.wall_now() - **uptime + kSlack >= switch_began;
+}
+
+// The pool the last switch made live, where the balancer routes elsewhere because it reloaded
+// with an older membership (a reload that read haproxy.cfg before the switch's last write took
+// over after the switch ended): the managed block Phoenix wrote last, what a restart would
+// route to, names exactly one pool that exists, every balancer keeping such a block agrees, it
+// is the pool the last switch in history made live, and each of those balancers runs a process
+// that started after that switch began. Nothing otherwise: no block (a balancer durable by
+// nature), several pools, one unreadable, or a balancer that did not reload, whose membership
+// differs from its file by a change made by hand, which repair keeps as before.
+std::optional<std::string> last_written_pool(Services& services, const Observation& observation,
+                                             const std::vector<std::string>& live) {
+  const auto last = last_successful_switch(services);
+  if (!last) return std::nullopt;
+  std::optional<std::string> kept;
+  for (const auto& balancer : observation.balancers) {
+    auto durable = balancer.entry.balancer->durable_members();
+    if (!durable) return std::nullopt;
+    if (!durable->has_value()) continue;
+    const auto labels = live_labels(**durable);
+    if (labels.size() != 1 || labels.front() != last->label) return std::nullopt;
+    if (!reloaded_since(services, *balancer.entry.balancer, *last)) return std::nullopt;
+    kept = labels.front();
+  }
+  if (!kept || live == std::vector<std::string>{*kept}) return std::nullopt;
+  const Pool* pool = find_pool(observation.pools, *kept);
+  if (pool == nullptr || !pool->readable()) return std::nullopt;
+  return kept;
 }
 
 // The pool repair makes the only live one, chosen among the pools the balancer routes to now:
@@ -1370,10 +1465,22 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   }
   PHX_TRY_ASSIGN(const auto observation, observe(services));
   const auto live = live_labels(observation.members);
-  if (live.empty()) {
+  const auto restored = last_written_pool(services, observation, live);
+  if (live.empty() && !restored) {
     return Error{ErrorKind::failed,
                  "no pool is live, so there is nothing to repair; deploy one with "
                  "'deploy-pipeline deploy --label L'"};
+  }
+  if (restored) {
+    // The operator's last switch wins over what a reload brought back.
+    services.reporter.step("repair: the balancer routes to " +
+                           (live.empty() ? std::string("no pool") : util::join(live, ", ")) +
+                           " but the membership it restarts with keeps pool " + *restored +
+                           ", which the last switch made live (a reload during that switch?); making pool " +
+                           *restored + " the only live pool again");
+    return switch_to(
+        services,
+        {.operation = Operation::repair, .request = {.target = *restored, .force = true}, .dry_run = options.dry_run});
   }
   const std::string target = repair_target(services, observation, live);
   services.reporter.step("repair: keeping pool " + target + " live and removing every other member");

@@ -199,6 +199,12 @@ void remove_dead_writers_temporaries(const fs::path& path) {
 
 }  // namespace
 
+Result<fs::path> replacement_directory(const fs::path& path) {
+  PHX_TRY_ASSIGN(const fs::path resolved, follow_symlinks(path));
+  const fs::path directory = resolved.parent_path();
+  return directory.empty() ? fs::path(".") : directory;
+}
+
 Status write_file_atomic(const fs::path& link_or_file, std::string_view content, int mode, Flush flush) {
   // Through a symbolic link, the file it points to is replaced and the link stays: the link is
   // how an operator told other programs (HAProxy) where the file lives.

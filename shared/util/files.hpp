@@ -43,6 +43,10 @@ enum class Flush { to_disk, atomic_only };
 // removes the temporary files earlier writers of `path` left when killed mid-write (kill -9):
 // only those of a pid that no longer runs, untouched for a minute.
 Status write_file_atomic(const fs::path& path, std::string_view content, int mode = 0644, Flush flush = Flush::to_disk);
+// The directory write_file_atomic(path) creates its temporary file in and renames it within:
+// that of the file `path` names once symbolic links are followed. It must be writable (and
+// searchable) by the user for the write to succeed; the file itself need not be.
+Result<fs::path> replacement_directory(const fs::path& path);
 
 // Appends one record with O_APPEND and fsyncs: concurrent appenders never interleave records
 // smaller than PIPE_BUF on local filesystems.

@@ -31,7 +31,11 @@ class FakeBalancer final : public Balancer {
   Result<GuardedChange> remove_idle_standby(const std::vector<std::string>& names) override;
   Status persist(const std::vector<Member>& members) override;
   Result<std::optional<std::vector<Member>>> durable_members() override { return durable; }
-  Result<std::string> instance() override { return instance_id; }
+  Result<std::string> instance() override {
+    if (auto error = take_failure("instance")) return *error;
+    return instance_id;
+  }
+  Result<std::optional<std::chrono::seconds>> uptime() override { return uptime_s; }
 
   // Test setup: a member already serving.
   void put_live(const std::string& name, const std::string& address, int sessions = 0);
@@ -43,6 +47,7 @@ class FakeBalancer final : public Balancer {
   int persists = 0;
   std::optional<std::vector<Member>> durable;  // what persist() wrote last
   std::string instance_id = "1";
+  std::optional<std::chrono::seconds> uptime_s;  // unknown unless a test sets it
   // Fail the next call of this kind ("add_standby", "admit", "members", ...) with this error.
   std::map<std::string, Error> fail_next;
   // Fail every call of this kind with this error.

@@ -3,13 +3,16 @@
 // to prove crash safety at every step boundary. PHOENIX_TEST_PAUSE_AT_STEP=N:PID sends
 // SIGSTOP to process PID (a balancer the test started) just before step N, to freeze one
 // balancer in the middle of a switch. PHOENIX_TEST_STOP_AT_STEP=N stops the process itself
-// (SIGSTOP) just before step N, so a test can act at that exact point and then let it go on
-// (SIGCONT). The value `wake` instead of a step (PHOENIX_TEST_KILL_AT_STEP=wake,
+// (SIGSTOP) just before step N, the first time it comes, so a test can act at that exact point
+// and then let it go on (SIGCONT). N equal to the number of steps is the moment after the
+// last one, the switch recorded, before its end is confirmed against the HAProxy process
+// answering then. The value `wake` instead of a step (PHOENIX_TEST_KILL_AT_STEP=wake,
 // PHOENIX_TEST_STOP_AT_STEP=wake) acts once the wake of a powered-off or cold switch target has
 // started its servers, before their check and smoke test: a wake cut short.
 #include <signal.h>
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "deploy-pipeline/commands.hpp"
@@ -56,9 +59,14 @@ int main(int argc, char** argv) {
   if (const char* stop = std::getenv("PHOENIX_TEST_STOP_AT_STEP"); !stop_in_wake && stop != nullptr && *stop != '\0') {
     const auto stop_at = static_cast<std::size_t>(std::stoul(stop));
     auto earlier = hooks.before_switch_step;
-    hooks.before_switch_step = [stop_at, earlier](std::size_t index) {
+    // Once: a switch that plans again passes step N again, and the test lets it go on once.
+    auto stopped = std::make_shared<bool>(false);
+    hooks.before_switch_step = [stop_at, earlier, stopped](std::size_t index) {
       if (earlier) earlier(index);
-      if (index == stop_at) ::raise(SIGSTOP);
+      if (index == stop_at && !*stopped) {
+        *stopped = true;
+        ::raise(SIGSTOP);
+      }
     };
   }
   return phoenix::cli::run_program(phoenix::deploy_pipeline::program(), argc, argv, hooks);

@@ -288,3 +288,29 @@ TEST_CASE("a damaged managed block refuses every change before HAProxy is touche
   CHECK_THAT(persisted.error().message, Catch::StartsWith(expected));
   CHECK(util::read_file(file).value() == before);
 }
+
+// A restart that reuses the pid (HAProxy as pid 1 of a container) comes back with a shorter
+// uptime: that is another process, and a switch must see it as one.
+TEST_CASE("the instance changes when HAProxy restarts under the same pid (its uptime went back)", "[haproxy][reload]") {
+  std::string info = "Name: HAProxy\nPid: 1\nUptime_sec: 500";
+  FakeRuntimeChannel channel([&info](const std::string& command) -> std::string {
+    return command == "show info" ? info : backend_answer(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  const auto first = balancer.instance().value();
+  CHECK(first == "1");
+  info = "Name: HAProxy\nPid: 1\nUptime_sec: 501";
+  CHECK(balancer.instance().value() == first);  // the same process, a second later
+  info = "Name: HAProxy\nPid: 1\nUptime_sec: 2";
+  const auto restarted = balancer.snapshot().value().instance;
+  CHECK(restarted != first);
+  info = "Name: HAProxy\nPid: 1\nUptime_sec: 3";
+  CHECK(balancer.instance().value() == restarted);
+  // A pid seen before, after another one: still another process than the first.
+  info = "Name: HAProxy\nPid: 7\nUptime_sec: 4";
+  CHECK(balancer.instance().value() != restarted);
+  info = "Name: HAProxy\nPid: 1\nUptime_sec: 5";
+  const auto again = balancer.instance().value();
+  CHECK(again != first);
+  CHECK(again != restarted);
+}

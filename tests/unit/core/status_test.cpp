@@ -441,3 +441,48 @@ TEST_CASE(
   CHECK_THAT(notes, Catch::Contains("made pool 1 live"));
   CHECK_THAT(notes, Catch::Contains("pool 1: running, smoke passed, verdict unknown, 2/2 running"));
 }
+
+// Right after a reload HAProxy shows every server it read from its file as "UP 1/2" with check
+// INI until its first check: a hot standby member in that state is checking, not a problem.
+TEST_CASE("status calls a hot standby member whose first check has not run checking, not a problem",
+          "[status][standby]") {
+  FakeProvider provider;
+  provider.add_pool("1", 2, 30);
+  provider.add_pool("2", 2, 20);
+  std::vector<Member> members;
+  for (const auto& server : provider.pools[0].servers) {
+    members.push_back({.name = member_name("1", server.id),
+                       .address = server.address(),
+                       .up = true,
+                       .check = CheckState::passed,
+                       .weight = 1,
+                       .status_text = "UP",
+                       .check_text = "L7OK"});
+  }
+  const auto& hot = provider.pools[1].servers;
+  members.push_back({.name = member_name("2", hot[0].id),
+                     .address = hot[0].address(),
+                     .up = true,
+                     .check = CheckState::pending,
+                     .weight = 0,
+                     .status_text = "UP 1/2",
+                     .check_text = "INI"});
+  members.push_back({.name = member_name("2", hot[1].id),
+                     .address = hot[1].address(),
+                     .up = false,
+                     .check = CheckState::failed,
+                     .weight = 0,
+                     .status_text = "DOWN",
+                     .check_text = "L4CON"});
+
+  const auto report = build_status({.service = "web", .pools = provider.pools, .members = members});
+  const auto problems = all_problems(report);
+  INFO(problems);
+  REQUIRE(report.standby.size() == 1);
+  const std::string checking = member_name("2", hot[0].id);
+  const std::string down = member_name("2", hot[1].id);
+  CHECK_THAT(problems, !Catch::Contains(checking));
+  CHECK_THAT(problems, Catch::Contains("standby member " + down + " DOWN (L4CON) of hot pool 2"));
+  CHECK(report.standby[0].checking == std::vector<std::string>{checking + " UP 1/2 (INI)"});
+  CHECK_THAT(report.standby[0].describe(), Catch::Contains("checking (first check not done yet): " + checking));
+}

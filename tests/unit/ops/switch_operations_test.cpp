@@ -466,6 +466,33 @@ TEST_CASE("status reports a running balancer that differs from what a restart wo
   CHECK(world.balancer.durable->front().name == "1:1");
 }
 
+// The same difference, once the process answering started after the last switch began: a
+// reload that read the file before the switch's last write. Repair restores what the switch made
+// live; a process up since before it keeps the change made by hand.
+TEST_CASE("repair restores the pool the last switch made live only when the balancer reloaded since",
+          "[ops][repair][reload]") {
+  for (const bool reloaded : {true, false}) {
+    FakeWorld world;
+    two_pools(world, "2");
+    world.balancer.durable = world.balancer.members().value();
+    world.state.events.push_back({.at = world.clock.wall_now(),
+                                  .action = HistoryAction::deploy,
+                                  .label = "2",
+                                  .from = "1",
+                                  .result = HistoryResult::succeeded,
+                                  .duration_ms = 10'000,
+                                  .by = "alice",
+                                  .detail = ""});
+    world.clock.advance(std::chrono::seconds(60));
+    world.balancer.state.clear();
+    world.make_live("1");
+    world.balancer.uptime_s = reloaded ? std::chrono::seconds(50) : std::chrono::seconds(75);
+    INFO("reloaded: " << reloaded);
+    REQUIRE(ops::repair(world.services, {.dry_run = false, .break_lock = false}).ok());
+    CHECK(world.balancer.admitted() == std::vector<std::string>{reloaded ? "2:1" : "1:1"});
+  }
+}
+
 TEST_CASE("a lost history record never makes repair switch production back", "[ops][repair]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
@@ -772,4 +799,76 @@ TEST_CASE("a rollback away from a pool marked bad keeps its first reason; the ne
   REQUIRE_FALSE(world.state.events.empty());
   CHECK(world.state.events.back().action == HistoryAction::rollback);
   CHECK(world.state.events.back().detail == "after the page");
+}
+
+// A balancer changed by hand after every last step (no reload, no success recorded): the end
+// state never holds, and the way on is the re-run that finishes the switch, as before.
+TEST_CASE("a switch whose end state is undone by hand every time names the re-run, not repair",
+          "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  world.balancer.after_call = [&world](FakeBalancer& balancer, const std::string& call) {
+    if (call.rfind("remove ", 0) != 0) return;
+    balancer.state.clear();
+    world.make_live("1");
+  };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK_THAT(result.error().message,
+             Catch::Contains("kept changing under it; 'deploy-pipeline deploy --label 2' finishes it"));
+  CHECK_THAT(result.error().message, !Catch::Contains("repair"));
+  CHECK(world.state.events.empty());  // never recorded as done
+}
+
+// A reload that comes up with the older membership once each switch was recorded: the last look
+// sees another process routing elsewhere and applies the switch again; after three passes the
+// way on is repair. History records the deploy once.
+TEST_CASE("a reload with an older membership after every recorded end is applied again, then names repair",
+          "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  bool removed = false;
+  int process = 1;
+  world.balancer.after_call = [&removed](FakeBalancer&, const std::string& call) {
+    if (call.rfind("remove ", 0) == 0) removed = true;
+  };
+  world.services.before_switch_step = [&](std::size_t) {
+    if (!removed) return;  // the hook after the last step: the switch is recorded
+    removed = false;
+    world.balancer.instance_id = std::to_string(++process);
+    world.balancer.state.clear();
+    world.make_live("1");
+  };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(process == 4);  // three passes, each undone
+  CHECK(world.reporter.saw("reloaded as the switch ended and routes to 1, not pool 2"));
+  CHECK_THAT(result.error().message, Catch::Contains("kept changing under it; 'deploy-pipeline repair' finishes it"));
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].label == "2");
+  CHECK(world.state.events[0].result == HistoryResult::succeeded);
+}
+
+// The last look after the switch was recorded cannot reach the balancer: the command fails
+// (exit 4) saying the switch was made and recorded, so nobody re-runs it to finish anything.
+TEST_CASE("a balancer that does not answer the last look fails the switch saying it was recorded",
+          "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  bool removed = false;
+  world.balancer.after_call = [&removed](FakeBalancer&, const std::string& call) {
+    if (call.rfind("remove ", 0) == 0) removed = true;
+  };
+  world.services.before_switch_step = [&](std::size_t) {
+    if (removed) world.balancer.fail_next["instance"] = Error{ErrorKind::unavailable, "connection refused"};
+  };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(result.error().message, Catch::Contains("pool 2 was made live and recorded, but the balancer did not "
+                                                     "answer the last look"));
+  CHECK_THAT(result.error().message, Catch::Contains("connection refused"));
+  CHECK_FALSE(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }

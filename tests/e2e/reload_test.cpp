@@ -1,0 +1,234 @@
+// HAProxy reloads that race a switch, and a balancer configuration Phoenix cannot use: a
+// config_file it may not replace, a socket path that is no socket.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
+#include "support/harness.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+// The labels of the pools `haproxy` routes new traffic to (servers ready, with a weight).
+std::set<std::string> routed_pools(const Haproxy& haproxy) {
+  // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...
+  std::set<std::string> labels;
+  for (const auto& line : util::split_lines(haproxy.command("show servers state web"))) {
+    const auto fields = util::split(line, ' ');
+    if (fields.size() < 8 || fields[1] != "web") continue;
+    if (fields[6] == "0" && fields[7] != "0") labels.insert(fields[3].substr(0, fields[3].find(':')));
+  }
+  return labels;
+}
+
+// The pid holding the deploy lock in `state`, or 0.
+pid_t deploy_lock_pid(const fs::path& state) {
+  const auto text = util::read_file(state / "deploy.lock");
+  const auto json = text ? util::parse_json(*text, "lock") : Result<util::Json>(text.error());
+  return json ? static_cast<pid_t>(util::json_number(json->get(), "pid").value_or(0)) : 0;
+}
+
+// Whether process `pid` is stopped (SIGSTOP): state T in /proc/PID/stat.
+bool stopped(pid_t pid) {
+  const auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  const auto after_name = stat->rfind(") ");
+  return after_name != std::string::npos && stat->compare(after_name + 2, 1, "T") == 0;
+}
+
+// Polls `condition` every 5 ms until it holds or `done` does, for up to 30 s; whether it held.
+template <typename Condition, typename Done>
+bool holds_before(Condition condition, Done done) {
+  for (int i = 0; i < 6000; ++i) {
+    if (condition()) return true;
+    if (done()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+// What a reload that read haproxy.cfg before `written` was written leaves: a new HAProxy
+// process with the membership of `older`, and the file as Phoenix wrote it.
+void reload_from_older_file(Haproxy& haproxy, const std::string& older, const std::string& written) {
+  REQUIRE(util::write_file_atomic(haproxy.config_file(), older).ok());
+  haproxy.reload();  // returns once the new process answers
+  REQUIRE(util::write_file_atomic(haproxy.config_file(), written).ok());
+}
+
+// Progress lines ("[+0.012s] ...") and exactly one error line, containing `text`.
+void single_error(const ToolResult& result, int exit_code, const std::string& text) {
+  INFO("stderr: " << result.err);
+  CHECK(result.exit_code == exit_code);
+  std::vector<std::string> errors;
+  for (const auto& line : util::split_lines(result.err)) {
+    if (line.rfind("[+", 0) != 0) errors.push_back(line);
+  }
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0], Catch::Contains(text));
+}
+
+}  // namespace
+
+// The reload the test makes lands at a point the deploy is held at: every step done and the
+// switch recorded, before the deploy confirms its end against the process answering then. The
+// new process read haproxy.cfg before the switch's last write, so it routes to the old pool.
+TEST_CASE("a reload that brings back the old pool as a switch ends gets the switch applied again",
+          "[e2e][durable][reload]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  const auto state = dir.path() / "state" / "web";
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
+  const std::string before_switch = *util::read_file(haproxy.config_file());
+
+  ToolResult deployed;
+  std::atomic<bool> ended{false};
+  std::thread deploy([&] {
+    // 7 steps: add, wait for checks, persist, admit, drain, wait drained, remove; 7 is after them.
+    deployed = run_tool("deploy-pipeline-test-hooks", {"deploy", "--label", "2", "--config", config},
+                        {"PHOENIX_TEST_STOP_AT_STEP=7"});
+    ended = true;
+  });
+  pid_t holder = 0;
+  const bool held = holds_before([&] { return (holder = deploy_lock_pid(state)) > 0 && stopped(holder); },
+                                 [&] { return ended.load(); });
+  if (held) {
+    CHECK(routed_pools(haproxy) == std::set<std::string>{"2"});
+    reload_from_older_file(haproxy, before_switch, *util::read_file(haproxy.config_file()));
+    CHECK(routed_pools(haproxy) == std::set<std::string>{"1"});
+    ::kill(holder, SIGCONT);
+  }
+  deploy.join();
+  REQUIRE(held);
+
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 0);
+  CHECK_THAT(deployed.err, Catch::Contains("reloaded as the switch ended and routes to 1, not pool 2"));
+  CHECK(routed_pools(haproxy) == std::set<std::string>{"2"});
+  CHECK(http_get(haproxy.url()).second == "2\n");
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
+  INFO(status.out);
+  CHECK(status.exit_code == 0);
+  // The switch applied again is the same deploy: one record of it, after pool 1's.
+  const auto history = run_tool("deploy-pipeline", {"history", "--output", "json", "--config", config});
+  INFO(history.out);
+  REQUIRE(history.exit_code == 0);
+  const auto document = parse_output(history.out);
+  std::vector<std::string> deploys;
+  const cJSON* event = nullptr;
+  cJSON_ArrayForEach(event, cJSON_GetObjectItem(document.get(), "events")) {
+    deploys.push_back(*util::json_string(event, "action") + " " + *util::json_string(event, "label") + " " +
+                      *util::json_string(event, "result"));
+  }
+  CHECK(deploys == std::vector<std::string>{"deploy 2 succeeded", "deploy 1 succeeded"});  // newest first
+}
+
+// The race that remains: the reload comes up after the deploy ended. Status reports it, and
+// repair restores the pool the last switch made live, not the one the reload brought back.
+TEST_CASE("repair after a reload that brought back the old pool restores the pool the last deploy made live",
+          "[e2e][durable][reload]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
+  const std::string before_switch = *util::read_file(haproxy.config_file());
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}).exit_code == 0);
+  reload_from_older_file(haproxy, before_switch, *util::read_file(haproxy.config_file()));
+  REQUIRE(routed_pools(haproxy) == std::set<std::string>{"1"});
+
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("but a restart would route to [2:"));
+
+  const auto repaired = run_tool("deploy-pipeline", {"repair", "--config", config});
+  INFO(repaired.err);
+  CHECK(repaired.exit_code == 0);
+  CHECK_THAT(repaired.err, Catch::Contains("making pool 2 the only live pool again"));
+  CHECK(routed_pools(haproxy) == std::set<std::string>{"2"});
+  CHECK(http_get(haproxy.url()).second == "2\n");
+  const auto after = run_tool("deploy-pipeline", {"status", "--config", config});
+  INFO(after.out);
+  CHECK(after.exit_code == 0);
+  CHECK_THAT(after.out, Catch::Contains("live     2\n"));
+}
+
+namespace {
+// Hands `path` and everything under it to `uid`.
+void give_to(const fs::path& path, uid_t uid) {
+  REQUIRE(::lchown(path.c_str(), uid, uid) == 0);
+  if (!fs::is_directory(fs::symlink_status(path))) return;
+  for (const auto& entry : fs::recursive_directory_iterator(path)) {
+    REQUIRE(::lchown(entry.path().c_str(), uid, uid) == 0);
+  }
+}
+}  // namespace
+
+// The typical case: /etc/haproxy belongs to root, the CI agent runs as another user. Phoenix
+// replaces haproxy.cfg through a new file beside it, so the directory must be writable.
+TEST_CASE("a config_file whose directory this user cannot write: status says so, a switch is refused up front",
+          "[e2e][durable][config-file]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ::chmod(dir.path().c_str(), 0755);  // the HAProxy directory: root's, readable by everyone
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
+  // The unprivileged user owns the state and may use the socket; not the HAProxy directory.
+  constexpr uid_t kNobody = 65534;
+  give_to(dir.path() / "state", kNobody);
+  ::chmod(haproxy.socket().c_str(), 0666);
+  ::chmod(haproxy.config_file().c_str(), 0644);
+  const std::string config_before = *util::read_file(haproxy.config_file());
+  // Root passes every permission check; the commands run as nobody.
+  std::vector<std::string> as_nobody;
+  if (::geteuid() == 0) as_nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+
+  const auto status = run_tool_as(as_nobody, "deploy-pipeline", {"status", "--config", config});
+  INFO(status.out << status.err);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("balancer.config_file " + haproxy.config_file().string()));
+  CHECK_THAT(status.out, Catch::Contains("its directory " + dir.path().string() + " must be writable by this user"));
+
+  const auto deploy = run_tool_as(as_nobody, "deploy-pipeline", {"deploy", "--label", "2", "--config", config});
+  single_error(deploy, 2, "balancer.config_file " + haproxy.config_file().string());
+  CHECK_THAT(deploy.err, Catch::Contains(dir.path().string() + " must be writable by this user"));
+  CHECK_THAT(deploy.err, !Catch::Contains(".tmp-"));
+  // Nothing changed: pool 2 was never added, the file is as it was, no switch is pending.
+  CHECK(haproxy.command("show servers state web").find(" 2:1 ") == std::string::npos);
+  CHECK(routed_pools(haproxy) == std::set<std::string>{"1"});
+  CHECK(*util::read_file(haproxy.config_file()) == config_before);
+  CHECK_FALSE(fs::exists(dir.path() / "state" / "web" / "intent.json"));
+}
+
+TEST_CASE("a balancer.socket that is a regular file or a directory is a configuration error, exit 2", "[e2e][config]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {});
+  const auto with_socket = [&](const fs::path& socket) {
+    std::string text = *util::read_file(config);
+    text.replace(text.find(haproxy.socket().string()), haproxy.socket().string().size(), socket.string());
+    const auto changed = dir.path() / "other-socket.json";
+    REQUIRE(util::write_file_atomic(changed, text).ok());
+    return changed.string();
+  };
+  const auto regular = with_socket(config);
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", regular});
+  single_error(status, 2, "balancer.socket " + config.string() + " is a regular file, not a socket");
+
+  const auto directory = dir.path() / "not-a-socket";
+  REQUIRE(util::make_directories(directory).ok());
+  const auto in_directory = run_tool("deploy-pipeline", {"status", "--config", with_socket(directory)});
+  single_error(in_directory, 2, "balancer.socket " + directory.string() + " is a directory, not a socket");
+}
