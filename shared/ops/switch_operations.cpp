@@ -78,6 +78,21 @@ RollbackHints rollback_hints(Services& services, std::vector<std::string> exclud
   return hints;
 }
 
+// A deploy of a pool marked bad is refused before anything changes (--force overrides it, as
+// for 'rollback --to'), naming who marked it, when and why, as history has it. The planner
+// refuses it too (without who and when); this check, on the switch's own look at the pools, is
+// for the words. History is read only for a refusal.
+Status check_not_marked_bad(Services& services, const std::vector<Pool>& pools, const std::string& label) {
+  const Pool* pool = find_pool(pools, label);
+  if (pool == nullptr || !pool->readable() || pool->meta.verdict != LiveVerdict::bad) return {};
+  const auto history = services.state.read_history();  // only on a refusal: it can be long
+  const auto mark = history ? bad_mark_of(history->events, label) : std::nullopt;
+  return Error{ErrorKind::refused, "pool " + label + " is " + describe_bad_mark(*pool, mark) +
+                                       "; deploy it anyway with --force, or clear the mark first with "
+                                       "'deploy-pipeline mark-good --label " +
+                                       label + "'"};
+}
+
 // A named target with no server running is refused before anything is marked or changed, with
 // the pool a plain rollback would choose instead (if any); one with some servers not running
 // goes ahead with a warning.
@@ -588,6 +603,11 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
     if (std::find(job.planned_as_bad.begin(), job.planned_as_bad.end(), pool.label()) != job.planned_as_bad.end()) {
       pool.meta.verdict = LiveVerdict::bad;
     }
+  }
+  // A deploy names its target: one marked bad is refused (who marked it, when, why) before
+  // anything changes, judged on this look (no second listing of the pools on the fast path).
+  if (job.named_target && !job.request.force) {
+    if (auto bad = check_not_marked_bad(services, observation->pools, target); !bad.ok()) return finished(bad.error());
   }
   if (job.named_target && !job.resume_wake) {  // a resumed wake restarts the servers that do not run
     if (auto runs_now = check_named_target_runs(services, *observation, target); !runs_now.ok()) {
@@ -1346,22 +1366,6 @@ WhileLocked record_watch(Services& services, std::optional<WatchRecordScope>& sc
   };
 }
 
-// A deploy of a pool marked bad is refused before anything changes (--force overrides it, as
-// for 'rollback --to'), naming who marked it, when and why, as history has it. The planner
-// refuses it too (without who and when); this look is for the words. A provider that cannot
-// list the pools is left for the switch to report.
-Status check_not_marked_bad(Services& services, const std::string& label) {
-  const auto pools = services.provider.list_pools();
-  const Pool* pool = pools ? find_pool(*pools, label) : nullptr;
-  if (pool == nullptr || !pool->readable() || pool->meta.verdict != LiveVerdict::bad) return {};
-  const auto history = services.state.read_history();
-  const auto mark = history ? bad_mark_of(history->events, label) : std::nullopt;
-  return Error{ErrorKind::refused, "pool " + label + " is " + describe_bad_mark(*pool, mark) +
-                                       "; deploy it anyway with --force, or clear the mark first with "
-                                       "'deploy-pipeline mark-good --label " +
-                                       label + "'"};
-}
-
 std::string watch_words(std::chrono::seconds duration) { return " --watch " + std::to_string(duration.count()) + "s"; }
 
 }  // namespace
@@ -1381,7 +1385,6 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
     PHX_TRY_ASSIGN(const auto lock,
                    DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
     const auto interrupted = lock ? interrupted_operation(services) : std::nullopt;
-    if (!options.force) PHX_TRY(check_not_marked_bad(services, options.label));
     if (watched) stoppable.emplace();
     auto result = switch_to(services, {.operation = Operation::deploy,
                                        .request = {.target = options.label, .force = options.force},
