@@ -355,7 +355,7 @@ std::string kept_as(Tier tier) {
   return to_string(tier);
 }
 
-bool contains(const std::vector<std::string>& labels, const std::string& label) {
+bool has_label(const std::vector<std::string>& labels, const std::string& label) {
   return std::find(labels.begin(), labels.end(), label) != labels.end();
 }
 
@@ -380,7 +380,7 @@ MemberCount count_members(const std::vector<Member>& members, const std::string&
 
 // A hot standby whose members in the balancer are all up.
 bool up_hot_standby(const Pool& pool, const std::vector<Member>& members, const std::vector<std::string>& standby) {
-  if (!contains(standby, pool.label())) return false;
+  if (!has_label(standby, pool.label())) return false;
   const auto count = count_members(members, pool.label());
   return count.total > 0 && count.up == count.total;
 }
@@ -397,12 +397,13 @@ std::string newer_known_good_advice(const std::vector<Pool>& sorted, const std::
   std::vector<const Pool*> newer;
   for (const auto& pool : sorted) {
     if (pool.label() != from.label() && (!from.readable() || pool.meta.created_at >= from.meta.created_at) &&
-        !contains(hints.excluded, pool.label()) && rollback_candidate_problem(pool, members).empty()) {
+        !has_label(hints.excluded, pool.label()) && rollback_candidate_problem(pool, members).empty()) {
       newer.push_back(&pool);
     }
   }
   if (newer.empty()) return "name one with --to L";
-  std::stable_partition(newer.begin(), newer.end(), [&](const Pool* pool) { return contains(standby, pool->label()); });
+  std::stable_partition(newer.begin(), newer.end(),
+                        [&](const Pool* pool) { return has_label(standby, pool->label()); });
   const std::string age = from.readable() ? "newer, " : "";
   std::vector<std::string> named;
   for (const Pool* pool : newer) named.push_back(pool->label() + " (" + age + kept_as(tier_of(*pool, standby)) + ")");
@@ -415,7 +416,7 @@ std::string newer_known_good_advice(const std::vector<Pool>& sorted, const std::
 const Pool* last_replaced_pool(const std::vector<Pool>& pools, const std::vector<Member>& members, const Pool& from,
                                const RollbackHints& hints, std::vector<std::string>& passed_over) {
   if (hints.last_made_live != from.label() || hints.last_replaced.empty() || hints.last_replaced == from.label() ||
-      contains(hints.excluded, hints.last_replaced)) {
+      has_label(hints.excluded, hints.last_replaced)) {
     return nullptr;
   }
   const Pool* replaced = find_pool(pools, hints.last_replaced);
@@ -434,12 +435,12 @@ const Pool* newest_older_pool(const std::vector<Pool>& sorted, const std::vector
   const Pool* chosen = nullptr;
   for (const auto& pool : sorted) {
     if (pool.meta.created_at >= from.meta.created_at || pool.label() == from.label()) continue;
-    if (contains(hints.excluded, pool.label()) || !pool.readable()) continue;
+    if (has_label(hints.excluded, pool.label()) || !pool.readable()) continue;
     if (chosen != nullptr && pool.meta.created_at < chosen->meta.created_at) break;
     const auto problem = rollback_candidate_problem(pool, members);
     if (!problem.empty()) {
       const auto named = pool.label() + " (" + problem + ")";
-      if (known_good(pool) && !contains(passed_over, named)) passed_over.push_back(named);
+      if (known_good(pool) && !has_label(passed_over, named)) passed_over.push_back(named);
       continue;
     }
     if (chosen == nullptr || (!up_hot_standby(*chosen, members, standby) && up_hot_standby(pool, members, standby))) {
@@ -575,10 +576,6 @@ const char* to_string(PruneAction action) {
 }
 
 namespace {
-
-bool has_label(const std::vector<std::string>& labels, const std::string& label) {
-  return std::find(labels.begin(), labels.end(), label) != labels.end();
-}
 
 // Why a pool is no good to keep, or "" when it is.
 std::string unusable_because(const Pool& pool) {
