@@ -103,6 +103,10 @@ bool only_live(const std::string& target, const std::vector<std::string>& target
   return expected.empty();
 }
 
+bool has_label(const std::vector<std::string>& labels, const std::string& label) {
+  return std::find(labels.begin(), labels.end(), label) != labels.end();
+}
+
 std::vector<std::string> live_labels(const std::vector<Member>& members) { return labels_where(members, true); }
 std::vector<std::string> member_labels(const std::vector<Member>& members) { return labels_where(members, false); }
 

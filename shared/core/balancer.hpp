@@ -190,6 +190,8 @@ std::optional<std::string> not_idle_standby(const std::vector<Member>& members, 
 bool only_live(const std::string& target, const std::vector<std::string>& target_members,
                const std::vector<Member>& members);
 
+// Whether `label` is one of `labels` (one of the lists below).
+bool has_label(const std::vector<std::string>& labels, const std::string& label);
 // Labels of pools with at least one admitted member, sorted.
 std::vector<std::string> live_labels(const std::vector<Member>& members);
 // Labels of pools with a member in any state, sorted.

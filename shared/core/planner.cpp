@@ -355,10 +355,6 @@ std::string kept_as(Tier tier) {
   return to_string(tier);
 }
 
-bool has_label(const std::vector<std::string>& labels, const std::string& label) {
-  return std::find(labels.begin(), labels.end(), label) != labels.end();
-}
-
 // The members of `label` in the balancer, and how many of them are up.
 struct MemberCount {
   int total = 0;

@@ -13,10 +13,6 @@ namespace phoenix {
 
 namespace {
 
-bool contains(const std::vector<std::string>& labels, const std::string& label) {
-  return std::find(labels.begin(), labels.end(), label) != labels.end();
-}
-
 std::string servers_summary(const Pool& pool) {
   std::size_t running = 0;
   for (const auto& server : pool.servers) running += server.state == ServerState::running ? 1 : 0;
@@ -56,9 +52,9 @@ namespace {
 // besides the retention tiers. Without the balancer, the provider's tier with a "?".
 std::string tier_text(const PoolListing& listing, const Pool& pool) {
   if (listing.balancer_error) return std::string(to_string(pool.tier())) + "?";
-  if (contains(listing.live, pool.label())) return "live";
-  if (contains(listing.hot, pool.label())) return "hot";
-  if (contains(listing.in_balancer, pool.label())) return "member";
+  if (has_label(listing.live, pool.label())) return "live";
+  if (has_label(listing.hot, pool.label())) return "hot";
+  if (has_label(listing.in_balancer, pool.label())) return "member";
   return to_string(pool.tier());
 }
 
@@ -181,8 +177,8 @@ std::string render_pools_json(const PoolListing& listing) {
   for (const auto& pool : listing.pools) {
     cJSON* item = cJSON_CreateObject();
     util::add_string(item, "label", pool.label());
-    util::add_bool(item, "live", contains(listing.live, pool.label()));
-    util::add_bool(item, "hot", contains(listing.hot, pool.label()));
+    util::add_bool(item, "live", has_label(listing.live, pool.label()));
+    util::add_bool(item, "hot", has_label(listing.hot, pool.label()));
     add_pool_tiers(item, listing, pool);
     util::add_string(item, "smoke", to_string(pool.meta.smoke));
     util::add_string(item, "verdict", to_string(pool.meta.verdict));

@@ -144,10 +144,6 @@ void report_outage(const StatusInputs& inputs, StatusReport& report) {
                                                       fastest_recovery(inputs, report));
 }
 
-bool contains_label(const std::vector<std::string>& labels, const std::string& label) {
-  return std::find(labels.begin(), labels.end(), label) != labels.end();
-}
-
 // The rollback that answers a live pool known to be bad, as one command: the pool a plain
 // rollback would choose (the pool the last switch replaced, else the newest older known-good
 // one whose servers run), or the advice of its refusal.
@@ -164,7 +160,7 @@ std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
 std::optional<std::string> report_unanswered_breach(const StatusInputs& inputs, StatusReport& report, bool lock_stale) {
   if (!inputs.watch || !inputs.watch_staleness || inputs.intent) return std::nullopt;
   const WatchRecord& watch = *inputs.watch;
-  if (!contains_label(report.live, watch.watched)) return std::nullopt;
+  if (!has_label(report.live, watch.watched)) return std::nullopt;
   const auto breach = unanswered_breach_of(inputs.history, watch.watched, watch.by.since);
   if (!breach) return std::nullopt;
   const std::string back_to = !breach->from.empty() ? breach->from : watch.fallback.value_or("L");
@@ -264,7 +260,7 @@ bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreada
 bool status_needs_history(const std::vector<Pool>& pools, const std::vector<Member>& members,
                           const std::optional<WatchRecord>& watch, bool watch_stale) {
   const auto live = live_labels(members);
-  if (watch && watch_stale && contains_label(live, watch->watched)) return true;
+  if (watch && watch_stale && has_label(live, watch->watched)) return true;
   return std::any_of(live.begin(), live.end(), [&](const std::string& label) {
     const Pool* pool = find_pool(pools, label);
     return pool != nullptr && pool->readable() && pool->meta.verdict == LiveVerdict::bad;

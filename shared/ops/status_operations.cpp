@@ -73,48 +73,47 @@ std::vector<HistoryEvent> history_if_needed(Services& services, const std::vecto
   return std::move(history->events);
 }
 
+// The inputs every status report shares, whatever the balancer answered: the service, the pools,
+// the balancer's members (none when it did not answer) and the records read once for all
+// balancers.
+StatusInputs inputs_from_records(const Services& services, const std::vector<Pool>& pools,
+                                 const std::vector<Member>& members, const SharedRecords& records) {
+  return StatusInputs{.service = services.config.service,
+                      .pools = pools,
+                      .members = members,
+                      .intent = records.intent,
+                      .lock = records.lock,
+                      .lock_staleness = records.lock_staleness,
+                      .lock_unreadable = records.lock_unreadable,
+                      .operation_in_progress = records.operation_in_progress,
+                      .last_switch = records.last_switch,
+                      .freeze = records.freeze,
+                      .watch = records.watch,
+                      .watch_staleness = records.watch_staleness};
+}
+
 // The balancer did not answer: what status can say without it (the lock, an interrupted switch,
 // a running watch, the freeze, the last switch, the pools), with the balancer's error a problem.
 StatusReport without_balancer(Services& services, const std::vector<Pool>& pools, const SharedRecords& records,
                               const Error& why) {
   const std::vector<Member> none;
-  return build_status(StatusInputs{.service = services.config.service,
-                                   .pools = pools,
-                                   .members = none,
-                                   .intent = records.intent,
-                                   .lock = records.lock,
-                                   .lock_staleness = records.lock_staleness,
-                                   .lock_unreadable = records.lock_unreadable,
-                                   .operation_in_progress = records.operation_in_progress,
-                                   .last_switch = records.last_switch,
-                                   .freeze = records.freeze,
-                                   .watch = records.watch,
-                                   .watch_staleness = records.watch_staleness,
-                                   .balancer_error = why.message});
+  auto inputs = inputs_from_records(services, pools, none, records);
+  inputs.balancer_error = why.message;
+  return build_status(inputs);
 }
 
 StatusReport balancer_report(Services& services, const BalancerMembers& balancer, const std::vector<Pool>& pools,
                              const SharedRecords& records, std::vector<std::string>& unreadable) {
   const BalancerEntry& entry = balancer.entry;
-  auto report = build_status(StatusInputs{
-      .service = services.config.service,
-      .pools = pools,
-      .members = balancer.members,
-      .intent = records.intent,
-      .lock = records.lock,
-      .lock_staleness = records.lock_staleness,
-      .lock_unreadable = records.lock_unreadable,
-      .operation_in_progress = records.operation_in_progress,
-      .durable = read_or_report(entry.balancer->durable_members(), unreadable,
-                                entry.prefix() + "the membership the balancer restarts with", "fix the file it names"),
-      .last_switch = records.last_switch,
-      .foreign_allowed = entry.settings->allow_foreign_servers,
-      .standby_supported = entry.balancer->capabilities().standby,
-      .balancer = entry.balancer->describe(),
-      .freeze = records.freeze,
-      .watch = records.watch,
-      .watch_staleness = records.watch_staleness,
-      .history = history_if_needed(services, pools, balancer.members, records)});
+  auto inputs = inputs_from_records(services, pools, balancer.members, records);
+  inputs.durable =
+      read_or_report(entry.balancer->durable_members(), unreadable,
+                     entry.prefix() + "the membership the balancer restarts with", "fix the file it names");
+  inputs.foreign_allowed = entry.settings->allow_foreign_servers;
+  inputs.standby_supported = entry.balancer->capabilities().standby;
+  inputs.balancer = entry.balancer->describe();
+  inputs.history = history_if_needed(services, pools, balancer.members, records);
+  auto report = build_status(inputs);
   // Every switch refuses to start while membership could not be kept durable.
   if (const auto persistable = entry.balancer->persistable(); !persistable.ok()) {
     report.problems.push_back(persistable.error().message +
