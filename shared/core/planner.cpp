@@ -448,13 +448,6 @@ const Pool* newest_older_pool(const std::vector<Pool>& sorted, const std::vector
 
 }  // namespace
 
-int running_servers(const Pool& pool) {
-  // A provider that cannot tell (unknown) is not taken for a dead server.
-  return static_cast<int>(std::count_if(pool.servers.begin(), pool.servers.end(), [](const Server& server) {
-    return server.state == ServerState::running || server.state == ServerState::unknown;
-  }));
-}
-
 std::string rollback_candidate_problem(const Pool& pool, const std::vector<Member>& members) {
   if (!pool.readable()) return "its record cannot be read";
   if (pool.meta.verdict == LiveVerdict::bad) return "marked bad";
@@ -469,8 +462,9 @@ std::string rollback_candidate_problem(const Pool& pool, const std::vector<Membe
 std::string serving_problem(const Pool& pool, const std::vector<Member>& members) {
   // Kept powered off or cold: the rollback wakes it and smoke-tests it first.
   if (pool.cold() || pool.power == PowerState::off) return "";
-  const int running = running_servers(pool);
-  if (running < static_cast<int>(pool.servers.size())) {
+  // A provider that cannot tell (unknown) is not taken for a dead server.
+  const std::size_t running = pool.servers_maybe_running();
+  if (running < pool.servers.size()) {
     return std::to_string(running) + "/" + std::to_string(pool.servers.size()) + " servers running";
   }
   const auto count = count_members(members, pool.label());
@@ -482,7 +476,7 @@ std::string serving_problem(const Pool& pool, const std::vector<Member>& members
 
 Status check_target_runs(const Pool& pool, const std::optional<std::string>& alternative) {
   if (!pool.readable() || pool.cold() || pool.power == PowerState::off || pool.servers.empty()) return {};
-  if (running_servers(pool) > 0) return {};
+  if (pool.servers_maybe_running() > 0) return {};
   return Error{
       ErrorKind::refused,
       "pool " + pool.label() + " has 0/" + std::to_string(pool.servers.size()) +
@@ -495,8 +489,8 @@ Status check_target_runs(const Pool& pool, const std::optional<std::string>& alt
 
 std::string partly_running_warning(const Pool& pool) {
   if (!pool.readable() || pool.cold() || pool.power == PowerState::off) return "";
-  const int running = running_servers(pool);
-  if (running == 0 || running == static_cast<int>(pool.servers.size())) return "";
+  const std::size_t running = pool.servers_maybe_running();
+  if (running == 0 || running == pool.servers.size()) return "";
   return "pool " + pool.label() + " has only " + std::to_string(running) + "/" + std::to_string(pool.servers.size()) +
          " servers running; going ahead, but its other members will not become healthy";
 }

@@ -141,11 +141,6 @@ std::string rollback_candidate_problem(const Pool& pool, const std::vector<Membe
 // powered off or cold has none: a switch wakes it first.
 std::string serving_problem(const Pool& pool, const std::vector<Member>& members);
 
-// How many of a powered-on pool's servers the provider reports running; one whose state it
-// does not know (unknown) counts as running: only a server known dead, stopped or starting does
-// not.
-int running_servers(const Pool& pool);
-
 // A switch to `pool` named by the operator (rollback --to, deploy --label): refused
 // (`refused`) when its servers are powered on but none is running, with the way out: a rebuild,
 // or `alternative` (a pool that can serve) when there is one. A pool kept powered off or cold

@@ -133,6 +133,17 @@ const Server* Pool::find_server(std::string_view id) const {
   return nullptr;
 }
 
+std::size_t Pool::servers_running() const {
+  return static_cast<std::size_t>(std::count_if(
+      servers.begin(), servers.end(), [](const Server& server) { return server.state == ServerState::running; }));
+}
+
+std::size_t Pool::servers_maybe_running() const {
+  return static_cast<std::size_t>(std::count_if(servers.begin(), servers.end(), [](const Server& server) {
+    return server.state == ServerState::running || server.state == ServerState::unknown;
+  }));
+}
+
 std::string finish_creating_advice(const Pool& pool) {
   const std::string create = "'create-pipeline create --label " + pool.label();
   if (pool.meta.revision.empty()) {

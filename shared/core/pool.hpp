@@ -2,6 +2,7 @@
 // The domain: pools of servers for one release label, and what is known about them.
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -106,6 +107,13 @@ struct Pool {
   // The provider's tier: cold, off (every server stopped) or running.
   Tier tier() const;
   const Server* find_server(std::string_view id) const;
+  // How many servers the provider reports running. What status reports and what a power-on or
+  // a resumed wake starts (every other server).
+  std::size_t servers_running() const;
+  // How many servers may be running: those reported running and those whose state the provider
+  // cannot tell (unknown), which are not taken for dead; only a server known stopped, dead or
+  // starting is not counted. What the planner judges whether a pool can take traffic by.
+  std::size_t servers_maybe_running() const;
 };
 
 // What decides the way out of an unreadable pool: whether the balancer routes to it (as a live

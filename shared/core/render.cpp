@@ -14,10 +14,7 @@ namespace phoenix {
 namespace {
 
 std::string servers_summary(const Pool& pool) {
-  std::size_t running = 0;
-  for (const auto& server : pool.servers) running += server.state == ServerState::running ? 1 : 0;
-  std::string text = std::to_string(running) + "/" + std::to_string(pool.servers.size()) + " running";
-  return text;
+  return std::to_string(pool.servers_running()) + "/" + std::to_string(pool.servers.size()) + " running";
 }
 
 cJSON* string_array(const std::vector<std::string>& values) {

@@ -243,8 +243,7 @@ void report_without_balancer(const StatusInputs& inputs, StatusReport& report) {
   }
   for (const auto& pool : inputs.pools) {
     if (!pool.readable()) continue;
-    const auto running = std::count_if(pool.servers.begin(), pool.servers.end(),
-                                       [](const Server& server) { return server.state == ServerState::running; });
+    const std::size_t running = pool.servers_running();
     report.notes.push_back("pool " + pool.label() + ": " + to_string(pool.tier()) + ", smoke " +
                            to_string(pool.meta.smoke) + ", verdict " + to_string(pool.meta.verdict) + ", " +
                            std::to_string(running) + "/" + std::to_string(pool.servers.size()) + " running");

@@ -602,10 +602,7 @@ Status power_pool(Services& services, const Pool& pool, PowerState power) {
   }
   // A record that says "on" is not servers that run (a wake killed half-way, a server that
   // died): powering on starts every recorded server that does not run.
-  const auto stopped =
-      static_cast<std::size_t>(std::count_if(pool.servers.begin(), pool.servers.end(), [](const Server& server) {
-        return server.state != ServerState::running;
-      }));
+  const std::size_t stopped = pool.servers.size() - pool.servers_running();
   if (pool.power == power && (power == PowerState::off || stopped == 0)) {
     services.reporter.step("pool " + label + " is already powered " + to_string(power));
     return {};

@@ -225,12 +225,6 @@ bool resumes_running_pool(const Pool& pool, bool resume) {
   return resume && pool.tier() == Tier::running && pool.readable() && pool.meta.smoke == SmokeVerdict::pending;
 }
 
-std::size_t not_running(const Pool& pool) {
-  return static_cast<std::size_t>(std::count_if(pool.servers.begin(), pool.servers.end(), [](const Server& server) {
-    return server.state != ServerState::running;
-  }));
-}
-
 }  // namespace
 
 Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label,
@@ -246,9 +240,10 @@ Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& poo
                                     " from its archive (snapshot " + pool->archive->id + ")"
                               : "powering on its " + util::plural(pool->servers.size(), "server");
   if (resumed_on) {
-    services.reporter.step(
-        "resuming the interrupted wake of pool " + label + ": " + std::to_string(not_running(*pool)) + " of its " +
-        util::plural(pool->servers.size(), "server") + " do not run; starting them, then its smoke test");
+    services.reporter.step("resuming the interrupted wake of pool " + label + ": " +
+                           std::to_string(pool->servers.size() - pool->servers_running()) + " of its " +
+                           util::plural(pool->servers.size(), "server") +
+                           " do not run; starting them, then its smoke test");
   } else {
     services.reporter.step(from == Tier::cold ? "pool " + label + " is cold: " + how + " first"
                                               : "pool " + label + " is powered off: powering it on first (" +
