@@ -228,9 +228,7 @@ std::optional<std::string> record_switch(Services& services, const SwitchJob& jo
 Status wake_if_powered_off(Services& services, const SwitchJob& job, Observation& observation) {
   const std::string& label = job.request.target;
   const Pool* pool = find_pool(observation.pools, label);
-  const bool resumable =
-      job.resume_wake && pool != nullptr && pool->readable() && pool->meta.smoke == SmokeVerdict::pending;
-  if (pool == nullptr || (pool->tier() == Tier::running && !resumable)) return {};
+  if (pool == nullptr || !needs_wake(*pool, job.resume_wake)) return {};
   const Intent waking{.operation = job.operation,
                       .target = label,
                       .from = live_labels(observation.members),

@@ -217,20 +217,17 @@ Status stop_while_waking(Services& services, const std::string& label, const cha
                                  "checks it again");
 }
 
-namespace {
-
-// A pool whose interrupted wake powered it on (its record says on) but whose servers may not all
-// run: the resumed wake starts those that do not, as from the off tier.
-bool resumes_running_pool(const Pool& pool, bool resume) {
-  return resume && pool.tier() == Tier::running && pool.readable() && pool.meta.smoke == SmokeVerdict::pending;
+bool needs_wake(const Pool& pool, bool resume) {
+  if (pool.tier() != Tier::running) return true;
+  // A pool whose interrupted wake powered it on (its record says on) but whose servers may not
+  // all run: the resumed wake starts those that do not, as from the off tier.
+  return resume && pool.readable() && pool.meta.smoke == SmokeVerdict::pending;
 }
-
-}  // namespace
 
 Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label,
                                 bool resume) {
   const Pool* pool = find_pool(pools, label);
-  if (pool == nullptr || (pool->tier() == Tier::running && !resumes_running_pool(*pool, resume))) return false;
+  if (pool == nullptr || !needs_wake(*pool, resume)) return false;
   const bool resumed_on = pool->tier() == Tier::running;
   const Tier from = resumed_on ? Tier::off : pool->tier();
   if (from == Tier::cold && !services.provider.tiers().cold) return no_cold_tier(services, "restore pool " + label);

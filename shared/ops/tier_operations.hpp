@@ -54,6 +54,12 @@ std::string expected_wake(const std::vector<Pool>& pools, Tier from);
 Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& pools, const std::string& label,
                                 bool resume = false);
 
+// Whether a switch to `pool` wakes it first: it is retained powered off or cold, or, `resume`
+// (the switch re-runs an interrupted wake of it), that wake left it powered on, readable and with
+// its smoke verdict pending. What wake_retained_pool wakes, and what a switch records its intent
+// to wake before calling it.
+bool needs_wake(const Pool& pool, bool resume);
+
 // Refuses (`invalid`, a configuration error) tiers the policy asks for that the provider does
 // not have; warns where the off tier saves no money.
 Status check_tiers_available(Services& services, const std::optional<TierCounts>& tiers);

@@ -434,3 +434,24 @@ TEST_CASE("a wake that fails before any server runs puts the smoke verdict back:
   CHECK(again->plan.target == "1");
   CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
 }
+
+TEST_CASE(
+    "a switch wakes a pool kept off or cold, and a running one only when it resumes an interrupted wake that left "
+    "it readable with its smoke verdict pending",
+    "[tiers][wake]") {
+  FakeProvider provider;
+  Pool& running = provider.add_pool("1", 2, 10);
+  running.meta.smoke = SmokeVerdict::pending;
+  CHECK(ops::needs_wake(running, true));
+  CHECK_FALSE(ops::needs_wake(running, false));
+  running.meta.smoke = SmokeVerdict::passed;
+  CHECK_FALSE(ops::needs_wake(running, true));
+  running.meta.smoke = SmokeVerdict::pending;
+  running.unreadable = "pool.json: not valid JSON";
+  CHECK_FALSE(ops::needs_wake(running, true));
+
+  Pool& off = provider.add_pool("2", 2, 20);
+  off.power = PowerState::off;
+  CHECK(ops::needs_wake(off, false));
+  CHECK(ops::needs_wake(add_cold(provider, "3", 2, 30), false));
+}
