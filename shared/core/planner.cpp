@@ -448,6 +448,15 @@ const Pool* newest_older_pool(const std::vector<Pool>& sorted, const std::vector
 
 }  // namespace
 
+RollbackHints rollback_hints_from(const std::optional<HistoryEvent>& last_switch, std::vector<std::string> excluded) {
+  RollbackHints hints{.last_made_live = "", .last_replaced = "", .excluded = std::move(excluded)};
+  if (last_switch && last_switch->from.find(',') == std::string::npos) {
+    hints.last_made_live = last_switch->label;
+    hints.last_replaced = last_switch->from;
+  }
+  return hints;
+}
+
 std::string rollback_candidate_problem(const Pool& pool, const std::vector<Member>& members) {
   if (!pool.readable()) return "its record cannot be read";
   if (pool.meta.verdict == LiveVerdict::bad) return "marked bad";

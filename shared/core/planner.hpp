@@ -9,6 +9,7 @@
 #include "shared/core/balancer.hpp"
 #include "shared/core/pool.hpp"
 #include "shared/core/provider.hpp"
+#include "shared/core/state_store.hpp"
 #include "shared/util/result.hpp"
 
 namespace phoenix {
@@ -103,6 +104,12 @@ struct RollbackHints {
   // Pools never chosen: an automatic rollback's fallback that cannot serve.
   std::vector<std::string> excluded;
 };
+
+// The hints history's last successful switch (deploy, rollback or repair) gives: the pool it made
+// live and the one pool it replaced, when it replaced exactly one (its `from` names no other);
+// none when there is no such switch, or it replaced several.
+RollbackHints rollback_hints_from(const std::optional<HistoryEvent>& last_switch,
+                                  std::vector<std::string> excluded = {});
 
 // Why a plain rollback chose its target.
 enum class RollbackRule {

@@ -109,16 +109,6 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
          live.front() + "' records pool " + live.front() + " as live, " + back;
 }
 
-// What history tells a plain rollback's choice: the last switch, when it replaced one pool.
-RollbackHints rollback_hints_of(const StatusInputs& inputs) {
-  RollbackHints hints;
-  if (inputs.last_switch && inputs.last_switch->from.find(',') == std::string::npos) {
-    hints.last_made_live = inputs.last_switch->label;
-    hints.last_replaced = inputs.last_switch->from;
-  }
-  return hints;
-}
-
 // The fastest way back to serving when no live member is up: an UP hot standby (one batch of
 // weight changes), else the pool a plain rollback chooses, else a rebuild.
 std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& report) {
@@ -128,7 +118,8 @@ std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& rep
              std::to_string(pool.up) + "/" + std::to_string(pool.members) + " UP)";
     }
   }
-  if (auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_of(inputs))) {
+  if (auto choice =
+          choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch))) {
     return "'deploy-pipeline rollback --to " + choice->target + "'";
   }
   return "'create-pipeline rebuild --from " + report.live.front() + "', then deploy it";
@@ -148,7 +139,8 @@ void report_outage(const StatusInputs& inputs, StatusReport& report) {
 // rollback would choose (the pool the last switch replaced, else the newest older known-good
 // one whose servers run), or the advice of its refusal.
 std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
-  auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_of(inputs));
+  auto choice =
+      choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch));
   if (!choice) return "no rollback target: " + choice.error().message;
   return "'" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) + "' rolls back to pool " +
          choice->target;

@@ -70,12 +70,7 @@ Result<Observation> observe(Services& services, BalancerRead read = BalancerRead
 // What a plain rollback's choice reads from history: the last successful switch, what it made
 // live and the one pool it replaced. Unreadable history counts as none.
 RollbackHints rollback_hints(Services& services, std::vector<std::string> excluded = {}) {
-  RollbackHints hints{.last_made_live = "", .last_replaced = "", .excluded = std::move(excluded)};
-  if (const auto last = last_successful_switch(services); last && last->from.find(',') == std::string::npos) {
-    hints.last_made_live = last->label;
-    hints.last_replaced = last->from;
-  }
-  return hints;
+  return rollback_hints_from(last_successful_switch(services), std::move(excluded));
 }
 
 // A deploy of a pool marked bad is refused before anything changes (--force overrides it, as
@@ -1075,11 +1070,9 @@ Error unanswered_breach(Services& services, const Breach& breach, const Error& w
 std::optional<std::string> automatic_target(Services& services, const SwitchResult& result, Operation operation) {
   if (operation == Operation::rollback) return std::nullopt;
   if (result.plan.from.size() == 1) return result.plan.from.front();
-  const auto last = last_successful_switch(services);
-  if (!last || last->label != result.plan.target || last->from.empty() || last->from.find(',') != std::string::npos) {
-    return std::nullopt;
-  }
-  return last->from;
+  const auto last = rollback_hints(services);
+  if (last.last_replaced.empty() || last.last_made_live != result.plan.target) return std::nullopt;
+  return last.last_replaced;
 }
 
 // A watch that passed is over once its verdict is recorded (a deploy's replaced pool marked

@@ -910,3 +910,23 @@ TEST_CASE("prune's keep_good keeps the pools a rollback can go to, older than th
   const auto newer_only = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 2});
   CHECK(newer_only.remove.empty());
 }
+
+TEST_CASE("history's last switch hints a rollback only when it replaced exactly one pool", "[planner][rollback]") {
+  HistoryEvent last{.action = HistoryAction::deploy, .label = "51", .from = "50"};
+  const auto one = rollback_hints_from(last, {"49"});
+  CHECK(one.last_made_live == "51");
+  CHECK(one.last_replaced == "50");
+  CHECK(one.excluded == std::vector<std::string>{"49"});
+
+  last.from = "48,50";
+  const auto several = rollback_hints_from(last);
+  CHECK(several.last_made_live.empty());
+  CHECK(several.last_replaced.empty());
+
+  last.from = "";
+  const auto first = rollback_hints_from(last);
+  CHECK(first.last_made_live == "51");
+  CHECK(first.last_replaced.empty());
+
+  CHECK(rollback_hints_from(std::nullopt).last_made_live.empty());
+}
