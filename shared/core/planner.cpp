@@ -5,6 +5,7 @@
 #include <set>
 
 #include "shared/core/tiers.hpp"
+#include "shared/core/verdict_history.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix {
@@ -150,12 +151,10 @@ Status check_target(const SwitchRequest& request, const Pool* target) {
   // A release known to be bad goes back into production only by a decision, never by a
   // mistyped label or a re-run CI stage (the same rule as 'rollback --to').
   if (target->meta.verdict == LiveVerdict::bad && !request.force) {
-    return Error{ErrorKind::refused,
-                 "pool " + request.target + " is marked bad" +
-                     (target->meta.verdict_reason.empty() ? std::string() : " (" + target->meta.verdict_reason + ")") +
-                     "; deploy it anyway with --force, or clear the mark first with "
-                     "'deploy-pipeline mark-good --label " +
-                     request.target + "'"};
+    return Error{ErrorKind::refused, "pool " + request.target + " is " + describe_bad_mark_briefly(*target) +
+                                         "; deploy it anyway with --force, or clear the mark first with "
+                                         "'deploy-pipeline mark-good --label " +
+                                         request.target + "'"};
   }
   return {};
 }
@@ -578,9 +577,7 @@ namespace {
 
 // Why a pool is no good to keep, or "" when it is.
 std::string unusable_because(const Pool& pool) {
-  if (pool.meta.verdict == LiveVerdict::bad) {
-    return "marked bad" + (pool.meta.verdict_reason.empty() ? std::string() : ": " + pool.meta.verdict_reason);
-  }
+  if (pool.meta.verdict == LiveVerdict::bad) return describe_bad_mark(pool, std::nullopt);
   if (pool.meta.smoke == SmokeVerdict::failed) return "smoke test failed";
   return "";
 }

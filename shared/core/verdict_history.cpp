@@ -51,6 +51,10 @@ std::string describe_bad_mark(const Pool& pool, const std::optional<HistoryEvent
   return text;
 }
 
+std::string describe_bad_mark_briefly(const Pool& pool) {
+  return "marked bad" + (pool.meta.verdict_reason.empty() ? std::string() : " (" + pool.meta.verdict_reason + ")");
+}
+
 std::optional<HistoryEvent> unanswered_breach_of(const std::vector<HistoryEvent>& events, const std::string& watched,
                                                  WallTime since) {
   std::optional<HistoryEvent> breach;

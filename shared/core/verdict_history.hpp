@@ -22,6 +22,10 @@ std::optional<HistoryEvent> bad_mark_of(const std::vector<HistoryEvent>& events,
 // history does not say (`mark` empty).
 std::string describe_bad_mark(const Pool& pool, const std::optional<HistoryEvent>& mark);
 
+// "marked bad (<reason>)", or "marked bad" when the pool's record gives no reason: the words a
+// refusal or warning puts after "pool L is" before it goes on.
+std::string describe_bad_mark_briefly(const Pool& pool);
+
 // The breach of a watch of `watched` recorded at or after `since` (the watch's start) that
 // nothing answered: no switch, of any outcome, and no mark-good of the pool was recorded after it.
 // Its `detail` is the measured breach, its `from` the pool the automatic rollback went to ("":

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "shared/core/label.hpp"
+#include "shared/core/verdict_history.hpp"
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
@@ -235,9 +236,7 @@ RebuildSource rebuild_source_of(const Pool& from) {
 
 // "is marked bad (checkout errors)", "failed its smoke test", "is a rebuild of pool 42 (marked bad)"
 std::string describe_mark(const Pool& from, RebuildSource source) {
-  if (from.meta.verdict == LiveVerdict::bad) {
-    return "is marked bad" + (from.meta.verdict_reason.empty() ? std::string() : " (" + from.meta.verdict_reason + ")");
-  }
+  if (from.meta.verdict == LiveVerdict::bad) return "is " + describe_bad_mark_briefly(from);
   if (from.meta.smoke == SmokeVerdict::failed) return "failed its smoke test";
   return "is a rebuild of pool " + from.meta.rebuild_of + " (" + describe(source) + ")";
 }

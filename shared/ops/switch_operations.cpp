@@ -764,11 +764,9 @@ Status check_rollback_target(const Observation& observation, const std::string& 
   const bool unchecked = pool != nullptr && pool->meta.smoke != SmokeVerdict::passed &&
                          !(resume_wake && pool->meta.smoke == SmokeVerdict::pending);
   if (pool != nullptr && pool->readable() && !force && (pool->meta.verdict == LiveVerdict::bad || unchecked)) {
-    const std::string why =
-        pool->meta.verdict == LiveVerdict::bad
-            ? "is marked bad" +
-                  (pool->meta.verdict_reason.empty() ? std::string() : " (" + pool->meta.verdict_reason + ")")
-            : "has smoke verdict '" + std::string(to_string(pool->meta.smoke)) + "'";
+    const std::string why = pool->meta.verdict == LiveVerdict::bad
+                                ? "is " + describe_bad_mark_briefly(*pool)
+                                : "has smoke verdict '" + std::string(to_string(pool->meta.smoke)) + "'";
     return Error{ErrorKind::refused,
                  "pool " + target + " " + why + "; roll back to another pool, or to this one anyway with --force"};
   }
@@ -1171,8 +1169,7 @@ RollbackTo rollback_to(Services& services, const Observation& observation, const
   if (replaced == nullptr) {
     problem = "no longer exists";
   } else if (replaced->meta.verdict == LiveVerdict::bad) {
-    problem = "is marked bad" +
-              (replaced->meta.verdict_reason.empty() ? std::string() : " (" + replaced->meta.verdict_reason + ")");
+    problem = "is " + describe_bad_mark_briefly(*replaced);
   } else if (const auto serving = serving_problem(*replaced, observation.members); !serving.empty()) {
     problem = "cannot take traffic back (" + serving + ")";
   }

@@ -69,3 +69,11 @@ TEST_CASE("a breach is unanswered until a switch or a mark-good follows it", "[v
   answered.push_back(event(HistoryAction::mark_good, "2", "", 5));
   CHECK_FALSE(unanswered_breach_of(answered, "2", since));
 }
+
+TEST_CASE("a refusal names a bad mark with its reason in parentheses, or none", "[verdicts]") {
+  Pool pool;
+  pool.meta.verdict = LiveVerdict::bad;
+  CHECK(describe_bad_mark_briefly(pool) == "marked bad");
+  pool.meta.verdict_reason = "leaks memory";
+  CHECK(describe_bad_mark_briefly(pool) == "marked bad (leaks memory)");
+}
