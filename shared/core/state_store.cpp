@@ -1,5 +1,7 @@
 #include "shared/core/state_store.hpp"
 
+#include "shared/core/balancer.hpp"
+#include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
 namespace phoenix {
@@ -81,6 +83,8 @@ HistoryAction history_action(Operation operation) {
   }
   return HistoryAction::deploy;
 }
+
+bool HistoryEvent::from_names(const std::string& label) const { return has_label(util::split(from, ','), label); }
 
 bool is_switch(HistoryAction action) {
   return action == HistoryAction::deploy || action == HistoryAction::rollback || action == HistoryAction::repair ||

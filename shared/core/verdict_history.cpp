@@ -1,18 +1,10 @@
 #include "shared/core/verdict_history.hpp"
 
-#include <algorithm>
-
-#include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
 namespace phoenix {
 
 namespace {
-
-bool names(const std::string& labels, const std::string& label) {
-  const auto split = util::split(labels, ',');
-  return std::find(split.begin(), split.end(), label) != split.end();
-}
 
 // Whether `event` marks `label` bad: a mark-bad of it, a watch's breach of it, or a rollback
 // (by hand or automatic) away from it that got as far as its switch (a refused one marked nothing).
@@ -24,7 +16,7 @@ bool marks_bad(const HistoryEvent& event, const std::string& label) {
       return event.label == label;
     case HistoryAction::rollback:
     case HistoryAction::auto_rollback:
-      return names(event.from, label);
+      return event.from_names(label);
     default:
       return false;
   }

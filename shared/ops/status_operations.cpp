@@ -122,10 +122,6 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
   return report;
 }
 
-bool has_line(const std::vector<std::string>& lines, const std::string& line) {
-  return std::find(lines.begin(), lines.end(), line) != lines.end();
-}
-
 // Several balancers: every balancer's members and findings, named after it; a finding every
 // balancer makes alike (the intent record, the lock) is said once; a pool live in one balancer
 // and not in another is a problem of its own (a switch left half done: 'deploy-pipeline
@@ -149,7 +145,7 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
   }
   const auto everywhere = [&](const std::string& line, std::vector<std::string> StatusReport::*field) {
     return std::all_of(reports.begin(), reports.end(),
-                       [&](const StatusReport& other) { return has_line(other.*field, line); });
+                       [&](const StatusReport& other) { return has_label(other.*field, line); });
   };
   for (const auto& problem : reports.front().problems) {
     if (everywhere(problem, &StatusReport::problems)) report.problems.push_back(problem);
@@ -165,7 +161,7 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
       report.members.push_back(std::move(row));
     }
     for (const auto& label : own.live) {
-      if (!has_line(report.live, label)) report.live.push_back(label);
+      if (!has_label(report.live, label)) report.live.push_back(label);
     }
     for (auto pool : own.standby) {
       pool.label += " in " + entry.name;

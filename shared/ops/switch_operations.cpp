@@ -964,9 +964,8 @@ bool recorded_already(Services& services, WallTime since, const std::string& tar
   const auto history = services.state.read_history();
   if (!history) return false;
   for (auto event = history->events.rbegin(); event != history->events.rend() && event->at >= since; ++event) {
-    const auto from = util::split(event->from, ',');
     if (event->action == HistoryAction::auto_rollback && event->result != HistoryResult::succeeded &&
-        std::find(from.begin(), from.end(), target) != from.end()) {
+        event->from_names(target)) {
       return true;
     }
   }

@@ -83,3 +83,11 @@ TEST_CASE("--break-lock against a holder that is not stale is refused, naming th
   CHECK_THAT(broken.error().message, Catch::EndsWith("if pid 123 hangs, stop it first"));
   CHECK(check_lock_takeover(holder, std::string("its holder is gone"), true).ok());
 }
+
+TEST_CASE("a history event's from names each of its comma-separated labels, and no part of one", "[state-store]") {
+  HistoryEvent event{.action = HistoryAction::rollback, .label = "7", .from = "5,16"};
+  CHECK(event.from_names("5"));
+  CHECK(event.from_names("16"));
+  CHECK_FALSE(event.from_names("1"));
+  CHECK_FALSE(event.from_names("7"));
+}
