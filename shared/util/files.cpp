@@ -50,11 +50,6 @@ void fsync_directory(const fs::path& directory) {
   if (fd) ::fsync(fd.get());
 }
 
-std::string random_suffix() {
-  static thread_local std::mt19937_64 generator{std::random_device{}()};
-  return std::to_string(generator() % 1000000000ULL);
-}
-
 const char* file_type_name(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";
   if (S_ISFIFO(mode)) return "a FIFO";
@@ -116,6 +111,11 @@ Result<std::string> read_up_to(int fd, const fs::path& path, std::size_t max_byt
 }
 
 }  // namespace
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::to_string(generator() % 1000000000ULL);
+}
 
 Result<std::string> read_file(const fs::path& path, std::size_t max_bytes) {
   off_t size = 0;

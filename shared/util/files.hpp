@@ -57,6 +57,10 @@ Status append_file_durable(const fs::path& path, std::string_view record);
 // one and lost with it.
 Status append_line_durable(const fs::path& path, std::string_view line);
 
+// A random decimal number below 10^9, for names that must not collide with another run's (a
+// temporary file, a write probe): with the pid beside it, unique in practice.
+std::string random_suffix();
+
 Status make_directories(const fs::path& path);
 
 // Copies a file (keeping its permission bits) or a whole directory tree into `destination`.

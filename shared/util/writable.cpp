@@ -6,9 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 #include <string>
 
+#include "shared/util/files.hpp"
 #include "shared/util/unique_fd.hpp"
 
 namespace phoenix::util {
@@ -36,10 +36,7 @@ WriteProbe obstacle_of(int error_number, bool looking_up) {
   return {WriteObstacle::other, std::strerror(error_number)};
 }
 
-std::string probe_name() {
-  static thread_local std::mt19937_64 generator{std::random_device{}()};
-  return ".phoenix-write-probe-" + std::to_string(::getpid()) + "-" + std::to_string(generator() % 1000000000ULL);
-}
+std::string probe_name() { return ".phoenix-write-probe-" + std::to_string(::getpid()) + "-" + random_suffix(); }
 
 }  // namespace
 

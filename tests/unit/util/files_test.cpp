@@ -196,3 +196,14 @@ TEST_CASE("a failed atomic write names the file, never its temporary file", "[fi
   CHECK_THAT(written.error().message, Catch::StartsWith("cannot write " + path.string() + ": "));
   CHECK_THAT(written.error().message, !Catch::Contains(".tmp-"));
 }
+
+TEST_CASE("a random suffix is a decimal number below 10^9 that differs from call to call", "[files]") {
+  const std::string first = util::random_suffix();
+  const std::string second = util::random_suffix();
+  for (const auto& suffix : {first, second}) {
+    CHECK_FALSE(suffix.empty());
+    CHECK(suffix.size() <= 9);
+    CHECK(suffix.find_first_not_of("0123456789") == std::string::npos);
+  }
+  CHECK(first != second);
+}
