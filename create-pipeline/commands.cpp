@@ -34,18 +34,6 @@ std::string servers_table(const Pool& pool) {
   return render_table(rows);
 }
 
-// The directory --junit's file will be written in, or the nearest one of its ancestors that
-// exists: the directories missing between them are created when the report is written (a CI
-// workspace starts without reports/, and the shipped pipelines write reports/smoke.xml).
-std::filesystem::path nearest_existing_directory(const std::filesystem::path& file) {
-  std::filesystem::path directory = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-  std::error_code ec;
-  while (!std::filesystem::exists(directory, ec) && directory.has_relative_path()) {
-    directory = directory.has_parent_path() ? directory.parent_path() : std::filesystem::path(".");
-  }
-  return directory;
-}
-
 // --junit is checked before anything changes (exit 2): a report that cannot be written would
 // otherwise fail the stage after its pool was created and passed, leaving a run that cannot be
 // repeated. The file must not be a directory, and the directory it goes in (or the nearest
@@ -62,7 +50,10 @@ Status check_junit_option(const CommandContext& context) {
     return refuse("it is a directory; name the report file in it, such as " +
                   util::shell_quote((file / "smoke.xml").lexically_normal().string()));
   }
-  const auto directory = nearest_existing_directory(file);
+  // The directory the file goes in, or the nearest one of its ancestors that exists: the
+  // directories missing between them are created when the report is written (a CI workspace
+  // starts without reports/, and the shipped pipelines write reports/smoke.xml).
+  const auto directory = util::nearest_existing_directory(file.parent_path());
   const auto probe = util::probe_writable_directory(directory);
   switch (probe.obstacle) {
     case util::WriteObstacle::none:

@@ -14,11 +14,7 @@ std::filesystem::path directory_to_probe(const config::Config& config) {
   const auto root = state_directory(config);
   std::error_code ec;
   if (std::filesystem::is_directory(root / config.service, ec)) return root / config.service;
-  std::filesystem::path directory = root;
-  while (!std::filesystem::exists(directory, ec) && directory.has_relative_path() && directory.has_parent_path()) {
-    directory = directory.parent_path();
-  }
-  return directory;
+  return util::nearest_existing_directory(root);
 }
 
 // What stands in the way of writing in the state directory now (a probe file is created and

@@ -55,4 +55,13 @@ WriteProbe probe_writable_directory(const std::filesystem::path& directory) {
   return {};
 }
 
+std::filesystem::path nearest_existing_directory(const std::filesystem::path& path) {
+  std::filesystem::path directory = path.empty() ? std::filesystem::path(".") : path;
+  std::error_code ec;
+  while (!std::filesystem::exists(directory, ec) && directory.has_relative_path()) {
+    directory = directory.has_parent_path() ? directory.parent_path() : std::filesystem::path(".");
+  }
+  return directory;
+}
+
 }  // namespace phoenix::util

@@ -28,4 +28,9 @@ struct WriteProbe {
 // system may still create an empty file). The probe's name never reaches the caller.
 WriteProbe probe_writable_directory(const std::filesystem::path& directory);
 
+// `path` when it exists, else the nearest of its ancestors that exists: the directory to probe
+// for a file or directory that is made with its missing parents. A relative path climbs to "."
+// at most; an empty one is ".". What exists may be a file: the probe then says so.
+std::filesystem::path nearest_existing_directory(const std::filesystem::path& path);
+
 }  // namespace phoenix::util

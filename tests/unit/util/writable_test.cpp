@@ -36,3 +36,13 @@ TEST_CASE("the probe tells a missing directory, a file and a directory that refu
   unwritable.release();
   CHECK(fs::is_empty(locked));
 }
+
+TEST_CASE("the nearest existing directory of a path is itself, else its nearest existing ancestor", "[writable]") {
+  phoenix::testing::TempDir dir;
+  CHECK(nearest_existing_directory(dir.path()) == dir.path());
+  CHECK(nearest_existing_directory(dir.path() / "not" / "yet") == dir.path());
+  CHECK(nearest_existing_directory("/") == "/");
+  // A relative path climbs to the working directory at most.
+  CHECK(nearest_existing_directory("phoenix-no-such-directory/sub") == ".");
+  CHECK(nearest_existing_directory("") == ".");
+}
