@@ -166,6 +166,14 @@ std::vector<Server> servers_of(const std::vector<ProcessFacts>& processes, const
   return servers;
 }
 
+// "pid 4242, 4243": the processes an error names.
+std::string pid_list(const std::vector<ProcessFacts>& processes) {
+  std::vector<std::string> pids;
+  pids.reserve(processes.size());
+  for (const auto& process : processes) pids.push_back(std::to_string(process.identity.pid));
+  return "pid " + util::join(pids, ", ");
+}
+
 }  // namespace
 
 LocalProvider::LocalProvider(LocalProviderSettings settings, util::Clock& clock, util::Reporter& reporter)
@@ -545,11 +553,14 @@ Status LocalProvider::destroy_pool(const Pool& pool) {
   // a record no longer knows.
   for (const auto& process : find_pool_processes(label)) util::stop_process(process.identity, kStopGrace);
   if (const auto left = find_pool_processes(label); !left.empty()) {
-    std::vector<std::string> pids;
-    for (const auto& process : left) pids.push_back(std::to_string(process.identity.pid));
     return Error{ErrorKind::failed, util::plural(left.size(), "process", "processes") + " of pool " + label +
-                                        " did not stop (pid " + util::join(pids, ", ") + "); the pool is kept"};
+                                        " did not stop (" + pid_list(left) + "); the pool is kept"};
   }
+  return remove_pool_directory(label);
+}
+
+Status LocalProvider::remove_pool_directory(const std::string& label) const {
+  const fs::path directory = pool_directory(label);
   // Rename first: a crash leaves a hidden directory, never a half-deleted pool that lists.
   const fs::path doomed = service_directory() / "pools" / (".deleting-" + label + "-" + std::to_string(::getpid()));
   std::error_code ec;
@@ -574,17 +585,12 @@ Result<bool> LocalProvider::remove_unrecorded(const std::string& label, bool dry
   // Servers are recorded before any starts, so none should run; one that does is stopped by
   // deleting the pool as unreadable (list_pools lists it then), never left running here.
   if (const auto running = find_pool_processes(label); !running.empty()) {
-    std::vector<std::string> pids;
-    for (const auto& process : running) pids.push_back(std::to_string(process.identity.pid));
     return Error{ErrorKind::failed, "pool " + label + " has no record, yet " +
                                         util::plural(running.size(), "process", "processes") + " of it " +
-                                        (running.size() == 1 ? "runs" : "run") + " (pid " + util::join(pids, ", ") +
+                                        (running.size() == 1 ? "runs" : "run") + " (" + pid_list(running) +
                                         "); nothing was removed, run the delete again (it stops them)"};
   }
-  const fs::path doomed = service_directory() / "pools" / (".deleting-" + label + "-" + std::to_string(::getpid()));
-  fs::rename(directory, doomed, ec);
-  if (ec) return Error{ErrorKind::failed, "cannot remove " + directory.string() + ": " + ec.message()};
-  PHX_TRY(util::remove_tree(doomed));
+  PHX_TRY(remove_pool_directory(label));
   return true;
 }
 

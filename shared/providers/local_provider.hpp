@@ -101,6 +101,10 @@ class LocalProvider final : public Provider {
   // server per process found (its id from the log it writes, its address from the socket it
   // listens on).
   Pool unreadable_pool(const std::string& label, const std::string& problem) const;
+  // The last step of deleting pool `label` (its processes stopped, under its lock): its directory
+  // is renamed to a hidden .deleting-<label>-<pid> first, so a crash never leaves a half-deleted
+  // pool that lists, then removed.
+  Status remove_pool_directory(const std::string& label) const;
   // The lock that serialises every change of one pool between runs (create, power, metadata,
   // destroy). Waits for another holder, reporting it, but not forever.
   Result<util::FileLock> lock_pool(const std::string& label) const;
