@@ -3,6 +3,7 @@
 // when the balancer routes traffic to its servers.
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -189,6 +190,10 @@ std::optional<std::string> not_idle_standby(const std::vector<Member>& members, 
 // Phoenix did not add are not its business.
 bool only_live(const std::string& target, const std::vector<std::string>& target_members,
                const std::vector<Member>& members);
+
+// Whether a pool with `total` members in the balancer has them all up (its latest check
+// passed), and has any: a hot standby that can take traffic at once.
+constexpr bool all_members_up(std::size_t up, std::size_t total) { return total > 0 && up == total; }
 
 // Whether `label` is one of `labels` (one of the lists below).
 bool has_label(const std::vector<std::string>& labels, const std::string& label);

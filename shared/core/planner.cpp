@@ -356,9 +356,9 @@ std::string kept_as(Tier tier) {
 
 // The members of `label` in the balancer, and how many of them are up.
 struct MemberCount {
-  int total = 0;
-  int up = 0;
-  int down = 0;  // not up, and the latest check ran and failed
+  std::size_t total = 0;
+  std::size_t up = 0;
+  std::size_t down = 0;  // not up, and the latest check ran and failed
 };
 
 MemberCount count_members(const std::vector<Member>& members, const std::string& label) {
@@ -377,7 +377,7 @@ MemberCount count_members(const std::vector<Member>& members, const std::string&
 bool up_hot_standby(const Pool& pool, const std::vector<Member>& members, const std::vector<std::string>& standby) {
   if (!has_label(standby, pool.label())) return false;
   const auto count = count_members(members, pool.label());
-  return count.total > 0 && count.up == count.total;
+  return all_members_up(count.up, count.total);
 }
 
 // What to do when no pool older than the live pool `from` can take traffic back: the known-good
@@ -477,7 +477,7 @@ std::string serving_problem(const Pool& pool, const std::vector<Member>& members
   }
   const auto count = count_members(members, pool.label());
   if (count.total > 0 && count.down == count.total) {
-    return "its " + util::plural(static_cast<std::size_t>(count.total), "member") + " in the balancer are all down";
+    return "its " + util::plural(count.total, "member") + " in the balancer are all down";
   }
   return "";
 }

@@ -113,7 +113,7 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
 // weight changes), else the pool a plain rollback chooses, else a rebuild.
 std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& report) {
   for (const auto& pool : report.standby) {
-    if (pool.members > 0 && pool.up == pool.members) {
+    if (all_members_up(pool.up, pool.members)) {
       return "'deploy-pipeline rollback --to " + pool.label + "' (pool " + pool.label + " is on hot standby, " +
              std::to_string(pool.up) + "/" + std::to_string(pool.members) + " UP)";
     }
