@@ -31,24 +31,36 @@ std::string two_decimals(double value) {
   return text;
 }
 
-}  // namespace
-
-namespace {
-
-// The requests `members` counted since `before` (a member new since then counts from 0, as in
-// the window; a counter that went down, after a reload, counts from 0 again).
-long long requests_since(const std::vector<Member>& before, const std::vector<Member>& members) {
-  std::map<std::string, long long> baseline;
-  for (const auto& member : before) {
-    if (member.counters) baseline[member.name] = member.counters->requests;
-  }
-  long long requests = 0;
+// The counters of each member that has them, by name: what later samples are counted from.
+std::map<std::string, MemberCounters> counters_by_name(const std::vector<Member>& members) {
+  std::map<std::string, MemberCounters> counters;
   for (const auto& member : members) {
-    if (!member.counters) continue;
-    const auto found = baseline.find(member.name);
-    const long long from = found == baseline.end() || member.counters->requests < found->second ? 0 : found->second;
-    requests += member.counters->requests - from;
+    if (member.counters) counters[member.name] = *member.counters;
   }
+  return counters;
+}
+
+struct Counted {
+  long long requests = 0;
+  long long failed = 0;
+};
+
+// What `member` counted since `baseline` was taken: a member new since then counts from 0, as
+// does one whose balancer restarted (a counter went down): then everything it counted is new.
+// Nothing for a member without counters.
+Counted counted_since(const std::map<std::string, MemberCounters>& baseline, const Member& member) {
+  if (!member.counters) return {};
+  const auto found = baseline.find(member.name);
+  MemberCounters from = found == baseline.end() ? MemberCounters{} : found->second;
+  if (member.counters->requests < from.requests || failures(*member.counters) < failures(from)) from = {};
+  return {member.counters->requests - from.requests, failures(*member.counters) - failures(from)};
+}
+
+// The requests `members` counted since `before` (counted_since, member by member).
+long long requests_since(const std::vector<Member>& before, const std::vector<Member>& members) {
+  const auto baseline = counters_by_name(before);
+  long long requests = 0;
+  for (const auto& member : members) requests += counted_since(baseline, member).requests;
   return requests;
 }
 
@@ -74,22 +86,14 @@ WatchFigures WatchWindow::figures() const {
   const Sample& newest = samples_.back();
   const Sample& oldest = samples_.front();
   figures.span_s = static_cast<double>(newest.at_ms - oldest.at_ms) / 1000.0;
-  std::map<std::string, MemberCounters> baseline;
-  for (const auto& member : oldest.members) {
-    if (member.counters) baseline[member.name] = *member.counters;
-  }
+  const auto baseline = counters_by_name(oldest.members);
   for (const auto& member : newest.members) {
     if (!member.up)
       figures.down_members.push_back(member.name + " " + (member.status_text.empty() ? "DOWN" : member.status_text));
-    if (!member.counters) continue;
-    MemberCounters from = baseline.count(member.name) != 0 ? baseline[member.name] : MemberCounters{};
-    // A balancer that restarted counts from 0 again: then everything it counted is new.
-    if (member.counters->requests < from.requests || failures(*member.counters) < failures(from)) from = {};
-    const long long requests = member.counters->requests - from.requests;
-    const long long failed = failures(*member.counters) - failures(from);
-    figures.requests += requests;
-    figures.failed += failed;
-    if (failed > 0) figures.failing_members.push_back(member.name);
+    const Counted counted = counted_since(baseline, member);
+    figures.requests += counted.requests;
+    figures.failed += counted.failed;
+    if (counted.failed > 0) figures.failing_members.push_back(member.name);
   }
   return figures;
 }

@@ -95,3 +95,14 @@ TEST_CASE("the requests a watch saw in all count from its first sample, across w
   CHECK(window.requests_seen() == 11);  // the window moved on, the count stays
   CHECK(window.figures().requests == 0);
 }
+
+TEST_CASE(
+    "a reload the failures show (they went down while requests grew past the old count) restarts the count of "
+    "requests seen, as it does the window's figures",
+    "[watch]") {
+  WatchWindow window(thresholds());
+  window.add(0, {member("2:1", 10, 5)});
+  window.add(1000, {member("2:1", 30, 0)});  // reloaded: 30 requests since, none failed
+  CHECK(window.requests_seen() == 30);
+  CHECK(window.figures().requests == 30);
+}
