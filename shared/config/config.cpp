@@ -24,6 +24,8 @@ constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
 
 // What a service, backend or balancer name may be (they name files, HAProxy objects, labels).
 constexpr std::string_view kNameRule = "1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit";
+// What an HAProxy balancer's backend may be, in its type error and its rule error alike.
+constexpr std::string_view kBackendNameRule = "a plain HAProxy backend name (A-Z a-z 0-9 . _ -)";
 
 bool is_service_name(std::string_view name) {
   // The service names files, HAProxy objects and cloud labels: the label alphabet fits all.
@@ -154,8 +156,8 @@ HaproxyBalancerConfig read_type(ObjectReader& reader, const Config& config, Of<H
     const bool tcp = socket->find('/') == std::string::npos && socket->find(':') != std::string::npos;
     haproxy.socket = tcp ? *socket : config_path(config, *socket).string();
   }
-  if (auto backend = reader.string("backend", true, "a plain HAProxy backend name (A-Z a-z 0-9 . _ -)")) {
-    if (!is_service_name(*backend)) reader.fail("backend", "must be a plain HAProxy backend name (A-Z a-z 0-9 . _ -)");
+  if (auto backend = reader.string("backend", true, kBackendNameRule)) {
+    if (!is_service_name(*backend)) reader.fail("backend", "must be " + std::string(kBackendNameRule));
     haproxy.backend = *backend;
   }
   if (auto file = reader.string("config_file", false)) haproxy.config_file = config_path(config, *file);

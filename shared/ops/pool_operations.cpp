@@ -376,19 +376,21 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
   // A running watch's pools, then the rollback targets that stay (docs/safety.md, "Rollback
   // targets"), judged on the balancer as it is when the delete happens (the watch record is
   // written under the deploy lock, which the delete holds by then).
-  const DeleteRule keeps_rollback_target = [&](const std::vector<Member>& members) -> Status {
-    PHX_TRY(check_not_needed_by_watch(services, options.label, "delete"));
+  // --force lets a delete take a rollback target (never a running watch's pool).
+  const auto keeps_rollback_target = [&](const std::vector<Member>& members) -> Status {
     if (options.force) return {};
     return check_keeps_rollback_target(options.label, pools, members, services.config.retention_keep_good);
+  };
+  const DeleteRule deletable_now = [&](const std::vector<Member>& members) -> Status {
+    PHX_TRY(check_not_needed_by_watch(services, options.label, "delete"));
+    return keeps_rollback_target(members);
   };
   if (options.dry_run) {
     PHX_TRY_ASSIGN(const auto balancers, read_every_balancer(services));
     PHX_TRY_ASSIGN(const auto standby, deletable_everywhere(*pool, balancers));
     PHX_TRY(check_not_needed_by_watch(services, options.label, "delete"));
-    if (!options.force) {
-      const auto kept = check_keeps_rollback_target(options.label, pools, all_members(balancers),
-                                                    services.config.retention_keep_good);
-      if (!kept.ok()) return refused_in_a_real_run("delete --label " + options.label, kept.error());
+    if (const auto kept = keeps_rollback_target(all_members(balancers)); !kept.ok()) {
+      return refused_in_a_real_run("delete --label " + options.label, kept.error());
     }
     const bool on_standby =
         std::any_of(standby.begin(), standby.end(), [](const auto& names) { return !names.empty(); });
@@ -411,7 +413,7 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
   PHX_TRY(stop_if_requested(services, "before deleting pool " + options.label + ": nothing was changed",
                             "create-pipeline delete --label " + options.label + (options.force ? " --force" : "")));
   const auto started = services.clock.now();
-  const Status destroyed = destroy_if_not_member(services, *pool, keeps_rollback_target);
+  const Status destroyed = destroy_if_not_member(services, *pool, deletable_now);
   record_history(services, removal_event(services, HistoryAction::delete_pool, options.label, destroyed,
                                          util::elapsed_ms(started, services.clock.now())));
   return destroyed;
