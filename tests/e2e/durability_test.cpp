@@ -52,43 +52,6 @@ int step_begun(const fs::path& state) {
   return json ? static_cast<int>(util::json_number(json->get(), "step").value_or(-1)) : -1;
 }
 
-// The pid holding the deploy lock in `state`, or 0.
-pid_t lock_holder(const fs::path& state) {
-  const auto text = util::read_file(state / "deploy.lock");
-  const auto json = text ? util::parse_json(*text, "lock") : Result<util::Json>(text.error());
-  return json ? static_cast<pid_t>(util::json_number(json->get(), "pid").value_or(0)) : 0;
-}
-
-// Whether process `pid` is stopped (SIGSTOP): state T in /proc/PID/stat.
-bool is_stopped(pid_t pid) {
-  const auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  const auto after_name = stat->rfind(") ");
-  return after_name != std::string::npos && stat->compare(after_name + 2, 1, "T") == 0;
-}
-
-// Polls `condition` every 5 ms for up to 30 s; whether it came true.
-template <typename Condition>
-bool eventually(Condition condition) {
-  for (int i = 0; i < 6000; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
-// The labels of the pools `haproxy` routes new traffic to (servers ready, with a weight).
-std::set<std::string> routed_labels(const Haproxy& haproxy) {
-  // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...
-  std::set<std::string> labels;
-  for (const auto& line : util::split_lines(haproxy.command("show servers state web"))) {
-    const auto fields = util::split(line, ' ');
-    if (fields.size() < 8 || fields[1] != "web") continue;
-    if (fields[6] == "0" && fields[7] != "0") labels.insert(fields[3].substr(0, fields[3].find(':')));
-  }
-  return labels;
-}
-
 }  // namespace
 
 // Each reload lands at a point the test holds the deploy at, not at a moment it hopes for:
@@ -117,7 +80,7 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
   });
   const auto let_go = [&] {
     signal_pool_servers(state, "2", SIGCONT);
-    if (const pid_t holder = lock_holder(state); holder > 0) ::kill(holder, SIGCONT);
+    if (const pid_t holder = deploy_lock_holder(state); holder > 0) ::kill(holder, SIGCONT);
   };
 
   const bool waiting = eventually([&] { return step_begun(state) == 1; });
@@ -131,7 +94,7 @@ TEST_CASE("HAProxy reloads during a deploy: the deploy still ends consistent", "
   signal_pool_servers(state, "2", SIGCONT);
 
   pid_t holder = 0;
-  const bool held = eventually([&] { return (holder = lock_holder(state)) > 0 && is_stopped(holder); });
+  const bool held = eventually([&] { return (holder = deploy_lock_holder(state)) > 0 && is_stopped(holder); });
   if (!held) let_go();
   REQUIRE(held);
   // Admit done, drain not begun: HAProxy routes to both pools.

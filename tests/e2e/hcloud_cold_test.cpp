@@ -65,18 +65,10 @@ struct ColdRig {
   }
 };
 
-const cJSON* cold_pool_in(const util::Json& listing, const std::string& label) {
-  const cJSON* pool = nullptr;
-  cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
-    if (label == cJSON_GetObjectItem(pool, "label")->valuestring) return pool;
-  }
-  return nullptr;
-}
-
 std::string cold_text(const cJSON* object, const char* key) { return util::json_string(object, key).value_or(""); }
 
 std::string cold_tier_of(const util::Json& listing, const std::string& label) {
-  const cJSON* pool = cold_pool_in(listing, label);
+  const cJSON* pool = listed_pool(listing, label);
   return pool == nullptr ? "(gone)" : cold_text(pool, "tier");
 }
 
@@ -110,7 +102,7 @@ TEST_CASE(
   CHECK(cold_image_label(image, "phoenix-revision") == "r1");
 
   auto listing = rig.list();
-  const cJSON* cold = cold_pool_in(listing, "1");
+  const cJSON* cold = listed_pool(listing, "1");
   REQUIRE(cold != nullptr);
   CHECK(cold_text(cold, "tier") == "cold");
   CHECK(cold_text(cold, "verdict") == "good");
@@ -118,7 +110,7 @@ TEST_CASE(
   CHECK(cold_text(cold, "revision") == "r1");
   // The fake's prices: a snapshot of 0.78 GB at 0.011 EUR per GB and month; 3 x cx22 at 3.79.
   CHECK(util::json_number(cJSON_GetObjectItem(cold, "monthly_cost"), "amount").value_or(-1) == Approx(0.78 * 0.011));
-  CHECK(util::json_number(cJSON_GetObjectItem(cold_pool_in(listing, "2"), "monthly_cost"), "amount").value_or(-1) ==
+  CHECK(util::json_number(cJSON_GetObjectItem(listed_pool(listing, "2"), "monthly_cost"), "amount").value_or(-1) ==
         Approx(3 * 3.79));
   CHECK(cJSON_IsNull(cJSON_GetObjectItem(cold, "wake")));  // never measured yet
   CHECK_THAT(rig.run("create-pipeline", {"list"}).out, Catch::Contains("not measured"));
@@ -150,7 +142,7 @@ TEST_CASE(
   // Pool 2 goes cold too: list shows the wake time measured for pool 1.
   rig.ok("create-pipeline", {"archive", "--label", "2"});
   listing = rig.list();
-  const cJSON* wake = cJSON_GetObjectItem(cold_pool_in(listing, "2"), "wake");
+  const cJSON* wake = cJSON_GetObjectItem(listed_pool(listing, "2"), "wake");
   REQUIRE(cJSON_IsObject(wake));
   CHECK(cold_text(wake, "from") == "cold");
   CHECK(cold_text(wake, "pool") == "1");
@@ -168,7 +160,7 @@ TEST_CASE(
   }
   CHECK(http_get(rig.lb_url).second == "2\n");
   listing = rig.list();
-  CHECK(cold_text(cold_pool_in(listing, "1"), "verdict") == "bad");
+  CHECK(cold_text(listed_pool(listing, "1"), "verdict") == "bad");
 
   // Delete removes the servers and the snapshot a woken pool kept; and a cold pool's snapshot.
   rig.ok("create-pipeline", {"delete", "--label", "1"});
@@ -180,8 +172,8 @@ TEST_CASE(
   rig.ok("create-pipeline", {"delete", "--label", "3"});
   CHECK(rig.count(rig.images("3"), "images") == 0);
   listing = rig.list();
-  CHECK(cold_pool_in(listing, "1") == nullptr);
-  CHECK(cold_pool_in(listing, "3") == nullptr);
+  CHECK(listed_pool(listing, "1") == nullptr);
+  CHECK(listed_pool(listing, "3") == nullptr);
   // The live pool cannot be archived: exit 3, nothing touched.
   const auto refused = rig.run("create-pipeline", {"archive", "--label", "2"});
   CHECK(refused.exit_code == 3);
@@ -352,7 +344,7 @@ TEST_CASE("list shows all four tiers behind HAProxy, with costs", "[e2e][hcloud]
   CHECK(cold_tier_of(listing, "2") == "off");
   CHECK(cold_tier_of(listing, "1") == "cold");
   for (const char* label : {"5", "4", "3", "2"}) {
-    CHECK(util::json_number(cJSON_GetObjectItem(cold_pool_in(listing, label), "monthly_cost"), "amount").value_or(-1) ==
+    CHECK(util::json_number(cJSON_GetObjectItem(listed_pool(listing, label), "monthly_cost"), "amount").value_or(-1) ==
           Approx(2 * 3.79));
   }
   CHECK_THAT(table, Catch::Contains("billed like a running one"));

@@ -34,14 +34,6 @@ struct HcloudRig {
   util::Json list() { return parse_output(run("create-pipeline", {"list", "--output", "json"}).out); }
 };
 
-const cJSON* pool_named(const util::Json& listing, const std::string& label) {
-  const cJSON* pool = nullptr;
-  cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
-    if (label == cJSON_GetObjectItem(pool, "label")->valuestring) return pool;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 TEST_CASE("the recovery loop on Hetzner Cloud: create, deploy, roll back, delete, prune, power", "[e2e][hcloud]") {
@@ -73,12 +65,12 @@ TEST_CASE("the recovery loop on Hetzner Cloud: create, deploy, roll back, delete
   }
   // Metadata lives in labels: a fresh process on any agent reads it back.
   auto listing = rig.list();
-  const cJSON* bad = pool_named(listing, "2");
+  const cJSON* bad = listed_pool(listing, "2");
   REQUIRE(bad != nullptr);
   CHECK(std::string(cJSON_GetObjectItem(bad, "verdict")->valuestring) == "bad");
   CHECK(std::string(cJSON_GetObjectItem(bad, "verdict_reason")->valuestring) == "checkout_broken");
   CHECK(std::string(cJSON_GetObjectItem(bad, "smoke")->valuestring) == "passed");
-  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(pool_named(listing, "1"), "live")));
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(listed_pool(listing, "1"), "live")));
 
   // A reason labels cannot hold whole (spaces, non-ASCII, 200 characters): the API (here its
   // contract fake, which refuses what the API refuses) takes its label-safe form, the command
@@ -90,7 +82,7 @@ TEST_CASE("the recovery loop on Hetzner Cloud: create, deploy, roll back, delete
   const std::string kept = "Checkout_fails_for_Z_rich_customers_ticket_4711_" + std::string(15, 'x');
   CHECK_THAT(marked.err, Catch::Contains("the reason of pool 2 is kept in its labels as '" + kept + "'"));
   const auto relisted = rig.list();
-  CHECK(std::string(cJSON_GetObjectItem(pool_named(relisted, "2"), "verdict_reason")->valuestring) == kept);
+  CHECK(std::string(cJSON_GetObjectItem(listed_pool(relisted, "2"), "verdict_reason")->valuestring) == kept);
   CHECK_THAT(rig.run("deploy-pipeline", {"history", "--output", "json"}).out, Catch::Contains(reason));
 
   const auto refused = rig.run("create-pipeline", {"delete", "--label", "1"});
@@ -100,7 +92,7 @@ TEST_CASE("the recovery loop on Hetzner Cloud: create, deploy, roll back, delete
   // The cheap retention tier: pool 2 powered off, then deployed again (powered on, smoke-tested, switched).
   rig.ok("create-pipeline", {"power-off", "--label", "2"});
   listing = rig.list();
-  CHECK(std::string(cJSON_GetObjectItem(pool_named(listing, "2"), "power")->valuestring) == "off");
+  CHECK(std::string(cJSON_GetObjectItem(listed_pool(listing, "2"), "power")->valuestring) == "off");
   CHECK(rig.run("create-pipeline", {"power-off", "--label", "1"}).exit_code == 3);
   {
     Prober prober(rig.dir.path(), rig.lb_url);
@@ -116,7 +108,7 @@ TEST_CASE("the recovery loop on Hetzner Cloud: create, deploy, roll back, delete
   rig.ok("create-pipeline", {"prune", "--keep", "0"});  // deletes 1 and 3, keeps live 2
   listing = rig.list();
   CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(listing.get(), "pools")) == 1);
-  CHECK(pool_named(listing, "2") != nullptr);
+  CHECK(listed_pool(listing, "2") != nullptr);
 
   // keep_good is 0 here, so prune left no rollback target: status says so (exit 1), as it says
   // that the live pool 2 is marked bad, and says plainly that a Hetzner load balancer has no

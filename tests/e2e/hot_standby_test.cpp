@@ -14,48 +14,16 @@
 #include "shared/util/json.hpp"
 #include "shared/util/process.hpp"
 #include "support/harness.hpp"
+#include "support/service_rig.hpp"
 
 using namespace phoenix;
 using namespace phoenix::testing;
 
 namespace {
 
-struct HotRig {
-  TempDir dir;
-  Haproxy haproxy{dir.path()};
-  std::string config;
-
-  explicit HotRig(int keep_good = 0) {
-    ServiceOptions options;
-    options.pool_size = 3;
-    options.hot = 1;
-    options.keep_good = keep_good;
-    config = write_service_config(dir.path(), haproxy, options).string();
-  }
-
-  ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
-    arguments.insert(arguments.end(), {"--config", config});
-    return run_tool(tool, arguments);
-  }
-  void ok(const std::string& tool, const std::vector<std::string>& arguments) const {
-    const auto result = run(tool, arguments);
-    INFO(tool << " " << arguments[0] << ": " << result.err);
-    REQUIRE(result.exit_code == 0);
-  }
-
-  util::Json status() const { return parse_output(run("deploy-pipeline", {"status", "--output", "json"}).out); }
-
-  std::vector<pid_t> pids(const std::string& label) const {
-    std::vector<pid_t> out;
-    const auto text = util::read_file(dir.path() / "state" / "web" / "pools" / label / "pool.json");
-    REQUIRE(text.ok());
-    const auto document = util::parse_json(*text, "pool.json");
-    const cJSON* server = nullptr;
-    cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
-      out.push_back(static_cast<pid_t>(util::json_number(server, "pid").value_or(0)));
-    }
-    return out;
-  }
+// Three servers a pool, retention.hot 1; each test makes its pools.
+struct HotRig : ServiceRig {
+  explicit HotRig(int keep_good = 0) : ServiceRig({.pool_size = 3, .hot = 1, .keep_good = keep_good}) {}
 };
 
 // The one standby pool of a status document, as (label, members up).
@@ -75,7 +43,7 @@ TEST_CASE("the replaced pool stays hot: checked, routed nothing, kept across a r
   create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
   rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
 
-  auto status = rig.status();
+  auto status = rig.status_json();
   CHECK(standby_of(status) == std::make_pair(std::string("1"), 3));
   const auto plain = rig.run("deploy-pipeline", {"status"});
   CHECK(plain.exit_code == 0);
@@ -98,7 +66,7 @@ TEST_CASE("the replaced pool stays hot: checked, routed nothing, kept across a r
   REQUIRE(managed.size() == 6);
   rig.haproxy.reload();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a few check intervals
-  status = rig.status();
+  status = rig.status_json();
   CHECK(standby_of(status) == std::make_pair(std::string("1"), 3));
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
 
@@ -112,7 +80,7 @@ TEST_CASE("the replaced pool stays hot: checked, routed nothing, kept across a r
   const auto probe = prober.finish();
   CHECK(probe.failed == 0);
   // 2 was marked bad by the rollback, so it is no rollback target and does not stay hot.
-  status = rig.status();
+  status = rig.status_json();
   CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(status.get(), "standby")) == 0);
 }
 

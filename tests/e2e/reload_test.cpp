@@ -21,44 +21,6 @@ using namespace phoenix::testing;
 
 namespace {
 
-// The labels of the pools `haproxy` routes new traffic to (servers ready, with a weight).
-std::set<std::string> routed_pools(const Haproxy& haproxy) {
-  // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...
-  std::set<std::string> labels;
-  for (const auto& line : util::split_lines(haproxy.command("show servers state web"))) {
-    const auto fields = util::split(line, ' ');
-    if (fields.size() < 8 || fields[1] != "web") continue;
-    if (fields[6] == "0" && fields[7] != "0") labels.insert(fields[3].substr(0, fields[3].find(':')));
-  }
-  return labels;
-}
-
-// The pid holding the deploy lock in `state`, or 0.
-pid_t deploy_lock_pid(const fs::path& state) {
-  const auto text = util::read_file(state / "deploy.lock");
-  const auto json = text ? util::parse_json(*text, "lock") : Result<util::Json>(text.error());
-  return json ? static_cast<pid_t>(util::json_number(json->get(), "pid").value_or(0)) : 0;
-}
-
-// Whether process `pid` is stopped (SIGSTOP): state T in /proc/PID/stat.
-bool stopped(pid_t pid) {
-  const auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  const auto after_name = stat->rfind(") ");
-  return after_name != std::string::npos && stat->compare(after_name + 2, 1, "T") == 0;
-}
-
-// Polls `condition` every 5 ms until it holds or `done` does, for up to 30 s; whether it held.
-template <typename Condition, typename Done>
-bool holds_before(Condition condition, Done done) {
-  for (int i = 0; i < 6000; ++i) {
-    if (condition()) return true;
-    if (done()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
 // What a reload that read haproxy.cfg before `written` was written leaves: a new HAProxy
 // process with the membership of `older`, and the file as Phoenix wrote it.
 void reload_from_older_file(Haproxy& haproxy, const std::string& older, const std::string& written) {
@@ -102,12 +64,12 @@ TEST_CASE("a reload that brings back the old pool as a switch ends gets the swit
     ended = true;
   });
   pid_t holder = 0;
-  const bool held = holds_before([&] { return (holder = deploy_lock_pid(state)) > 0 && stopped(holder); },
+  const bool held = holds_before([&] { return (holder = deploy_lock_holder(state)) > 0 && is_stopped(holder); },
                                  [&] { return ended.load(); });
   if (held) {
-    CHECK(routed_pools(haproxy) == std::set<std::string>{"2"});
+    CHECK(routed_labels(haproxy) == std::set<std::string>{"2"});
     reload_from_older_file(haproxy, before_switch, *util::read_file(haproxy.config_file()));
-    CHECK(routed_pools(haproxy) == std::set<std::string>{"1"});
+    CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
     ::kill(holder, SIGCONT);
   }
   deploy.join();
@@ -116,7 +78,7 @@ TEST_CASE("a reload that brings back the old pool as a switch ends gets the swit
   INFO(deployed.err);
   CHECK(deployed.exit_code == 0);
   CHECK_THAT(deployed.err, Catch::Contains("reloaded as the switch ended and routes to 1, not pool 2"));
-  CHECK(routed_pools(haproxy) == std::set<std::string>{"2"});
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"2"});
   CHECK(http_get(haproxy.url()).second == "2\n");
   const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
   INFO(status.out);
@@ -146,7 +108,7 @@ TEST_CASE("repair after a reload that brought back the old pool restores the poo
   const std::string before_switch = *util::read_file(haproxy.config_file());
   REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}).exit_code == 0);
   reload_from_older_file(haproxy, before_switch, *util::read_file(haproxy.config_file()));
-  REQUIRE(routed_pools(haproxy) == std::set<std::string>{"1"});
+  REQUIRE(routed_labels(haproxy) == std::set<std::string>{"1"});
 
   const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
   INFO(status.out);
@@ -157,7 +119,7 @@ TEST_CASE("repair after a reload that brought back the old pool restores the poo
   INFO(repaired.err);
   CHECK(repaired.exit_code == 0);
   CHECK_THAT(repaired.err, Catch::Contains("making pool 2 the only live pool again"));
-  CHECK(routed_pools(haproxy) == std::set<std::string>{"2"});
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"2"});
   CHECK(http_get(haproxy.url()).second == "2\n");
   const auto after = run_tool("deploy-pipeline", {"status", "--config", config});
   INFO(after.out);
@@ -207,7 +169,7 @@ TEST_CASE("a config_file whose directory this user cannot write: status says so,
   CHECK_THAT(deploy.err, !Catch::Contains(".tmp-"));
   // Nothing changed: pool 2 was never added, the file is as it was, no switch is pending.
   CHECK(haproxy.command("show servers state web").find(" 2:1 ") == std::string::npos);
-  CHECK(routed_pools(haproxy) == std::set<std::string>{"1"});
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
   CHECK(*util::read_file(haproxy.config_file()) == config_before);
   CHECK_FALSE(fs::exists(dir.path() / "state" / "web" / "intent.json"));
 }

@@ -5,106 +5,48 @@
 // fallback's standby members are all DOWN does not wait for it but goes to the next pool; a
 // release marked bad is rebuilt only with --force, and the rebuild says so.
 
-#include <signal.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "shared/http/curl_http_client.hpp"
-#include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "support/harness.hpp"
+#include "support/service_rig.hpp"
 
 using namespace phoenix;
 using namespace phoenix::testing;
 
 namespace {
 
-struct TargetRig {
-  TempDir dir;
-  Haproxy haproxy{dir.path()};
-  std::string config;
-
-  explicit TargetRig(int hot, const std::string& watch = "") {
-    ServiceOptions options;
-    options.pool_size = 2;
-    options.hot = hot;
-    options.health_timeout_s = 8;
-    options.watch = watch;
-    config = write_service_config(dir.path(), haproxy, options).string();
-  }
-
-  ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
-    arguments.insert(arguments.end(), {"--config", config});
-    return run_tool(tool, arguments);
-  }
-  void ok(const std::string& tool, const std::vector<std::string>& arguments) const {
-    const auto result = run(tool, arguments);
-    INFO(tool << " " << arguments[0] << ": " << result.err);
-    REQUIRE(result.exit_code == 0);
-  }
-  void create(const std::string& label) const { ok("create-pipeline", {"run", "--label", label}); }
-  void deploy(const std::string& label) const { ok("deploy-pipeline", {"deploy", "--label", label}); }
-
-  // The servers of `label` (address, pid), from the local provider's record.
-  std::vector<std::pair<std::string, pid_t>> servers(const std::string& label) const {
-    std::vector<std::pair<std::string, pid_t>> out;
-    const auto text = util::read_file(dir.path() / "state" / "web" / "pools" / label / "pool.json");
-    REQUIRE(text.ok());
-    const auto document = util::parse_json(*text, "pool.json");
-    const cJSON* server = nullptr;
-    cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
-      out.emplace_back(*util::json_string(server, "host") + ":" +
-                           std::to_string(static_cast<int>(*util::json_number(server, "port"))),
-                       static_cast<pid_t>(util::json_number(server, "pid").value_or(0)));
-    }
-    return out;
-  }
-
-  // Kills every server of `label` (SIGKILL) and waits until none answers; bounded.
-  void kill_servers(const std::string& label) const {
-    for (const auto& [address, pid] : servers(label)) {
-      REQUIRE(pid > 0);
-      ::kill(pid, SIGKILL);
-    }
-    for (const auto& [address, pid] : servers(label)) {
-      for (int i = 0; i < 200 && http_get("http://" + address + "/health").first == 200; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-    }
-  }
-
-  // Turns every server of `label` bad: 500 on every path but /health.
-  void turn_bad(const std::string& label) const {
-    http::CurlHttpClient client;
-    for (const auto& [address, pid] : servers(label)) {
-      HttpRequest request;
-      request.method = "POST";
-      request.url = "http://" + address + "/admin/fail";
-      request.headers.emplace_back("Host", address);
-      request.timeout = std::chrono::seconds(2);
-      const auto answers = client.perform({request});
-      REQUIRE(answers.front().ok());
-      REQUIRE(answers.front()->status == 200);
-    }
-  }
-
-  std::string live() const { return http_get(haproxy.url()).second; }
-
-  // A field of pool `label` in `create-pipeline list --output json`, "" when there is none.
-  std::string field(const std::string& label, const char* name) const {
-    const auto listing = parse_output(run("create-pipeline", {"list", "--output", "json"}).out);
-    const cJSON* pool = nullptr;
-    cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
-      if (label == cJSON_GetObjectItem(pool, "label")->valuestring) {
-        const cJSON* value = cJSON_GetObjectItem(pool, name);
-        return cJSON_IsString(value) ? value->valuestring : "";
-      }
-    }
-    return "";
-  }
+// Two servers a pool, pools made by each test; the health wait is 8 s, far above what a refusal
+// at once takes.
+struct TargetRig : ServiceRig {
+  explicit TargetRig(int hot, const std::string& watch = "")
+      : ServiceRig({.pool_size = 2, .health_timeout_s = 8, .watch = watch, .hot = hot}) {}
 };
+
+struct WatchedBreach {
+  ToolResult deployed;
+  std::chrono::steady_clock::duration answered{};  // from pool 3 turning bad to the deploy's end
+};
+
+// A watched deploy of pool 3 under load whose fallback, pool 2, has every server killed (HAProxy
+// marks them DOWN) before pool 3 turns bad; returns once the deploy ended.
+WatchedBreach breach_with_pool_2_dead(const TargetRig& rig) {
+  Prober prober(rig.dir.path(), rig.haproxy.url());
+  WatchedBreach breach;
+  std::atomic<bool> done{false};
+  auto deploy = rig.start_watched_deploy("3", "60s", breach.deployed, done);
+  rig.kill_servers("2");
+  // HAProxy marks them DOWN after two failed checks (inter 100 ms).
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  const auto turned_bad = std::chrono::steady_clock::now();
+  rig.turn_bad("3");
+  deploy.join();
+  breach.answered = std::chrono::steady_clock::now() - turned_bad;
+  prober.finish();
+  return breach;
+}
 
 }  // namespace
 
@@ -126,7 +68,7 @@ TEST_CASE("plain rollback goes back to the pool the last switch replaced", "[e2e
   INFO(back.err);
   CHECK(back.exit_code == 0);
   CHECK(rig.live() == "71\n");
-  CHECK(rig.field("73", "verdict") == "bad");
+  CHECK(rig.pool_field("73", "verdict") == "bad");
 }
 
 // F11: the newest older known-good pool (2) has no server running. A plain rollback passes it
@@ -149,7 +91,7 @@ TEST_CASE("a pool with no server running is never waited for: skipped, or refuse
   CHECK_THAT(named.err, Catch::Contains("pool 2 has 0/2 servers running"));
   CHECK_THAT(named.err, Catch::Contains("'create-pipeline rebuild --from 2'"));
   CHECK_THAT(named.err, Catch::Contains("'deploy-pipeline rollback --to 1'"));
-  CHECK(rig.field("3", "verdict") != "bad");  // nothing was marked
+  CHECK(rig.pool_field("3", "verdict") != "bad");  // nothing was marked
 
   const auto deploy = rig.run("deploy-pipeline", {"deploy", "--label", "2"});
   INFO(deploy.err);
@@ -163,7 +105,7 @@ TEST_CASE("a pool with no server running is never waited for: skipped, or refuse
   INFO(plain.err);
   CHECK(plain.exit_code == 0);
   CHECK(rig.live() == "1\n");
-  CHECK(rig.field("3", "verdict") == "bad");
+  CHECK(rig.pool_field("3", "verdict") == "bad");
 }
 
 // F14: a watched deploy of 3 replaced 2 (hot); 2's servers die, so its standby members are all
@@ -171,34 +113,17 @@ TEST_CASE("a pool with no server running is never waited for: skipped, or refuse
 // pool 1, the next known-good pool that runs.
 TEST_CASE("a watched deploy's fallback whose standby members are all DOWN is not waited for",
           "[e2e][rollback-target][watch]") {
-  TargetRig rig(1, R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })");
+  TargetRig rig(1, kTwoSecondWatch);
   for (const char* label : {"1", "2", "3"}) rig.create(label);
   rig.deploy("1");
   rig.deploy("2");
-  Prober prober(rig.dir.path(), rig.haproxy.url());
-  ToolResult deployed;
-  std::atomic<bool> done{false};
-  std::thread deploy([&] {
-    deployed = rig.run("deploy-pipeline", {"deploy", "--label", "3", "--watch", "60s"});
-    done = true;
-  });
-  for (int i = 0; i < 500 && !done && rig.live() != "3\n"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  rig.kill_servers("2");
-  // HAProxy marks them DOWN after two failed checks (inter 100 ms).
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  const auto turned_bad = std::chrono::steady_clock::now();
-  rig.turn_bad("3");
-  deploy.join();
-  const auto answered = std::chrono::steady_clock::now() - turned_bad;
-  prober.finish();
+  const auto [deployed, answered] = breach_with_pool_2_dead(rig);
   INFO(deployed.err);
   CHECK(deployed.exit_code == 1);
   CHECK_THAT(deployed.err, Catch::Contains("pool 2 cannot take traffic back"));
   CHECK_THAT(deployed.err, Catch::Contains("rolled back to pool 1 automatically"));
   CHECK(rig.live() == "1\n");
-  CHECK(rig.field("3", "verdict") == "bad");
+  CHECK(rig.pool_field("3", "verdict") == "bad");
   // Well below breach detection (window 2 s) plus the health timeout (8 s) spent on pool 2.
   CHECK(answered < std::chrono::seconds(8));
 }
@@ -207,26 +132,10 @@ TEST_CASE("a watched deploy's fallback whose standby members are all DOWN is not
 // pool that cannot serve.
 TEST_CASE("a watched deploy with no fallback that can serve fails at once, advising no dead pool",
           "[e2e][rollback-target][watch]") {
-  TargetRig rig(1, R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })");
+  TargetRig rig(1, kTwoSecondWatch);
   for (const char* label : {"2", "3"}) rig.create(label);
   rig.deploy("2");
-  Prober prober(rig.dir.path(), rig.haproxy.url());
-  ToolResult deployed;
-  std::atomic<bool> done{false};
-  std::thread deploy([&] {
-    deployed = rig.run("deploy-pipeline", {"deploy", "--label", "3", "--watch", "60s"});
-    done = true;
-  });
-  for (int i = 0; i < 500 && !done && rig.live() != "3\n"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  rig.kill_servers("2");
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  const auto turned_bad = std::chrono::steady_clock::now();
-  rig.turn_bad("3");
-  deploy.join();
-  const auto answered = std::chrono::steady_clock::now() - turned_bad;
-  prober.finish();
+  const auto [deployed, answered] = breach_with_pool_2_dead(rig);
   INFO(deployed.err);
   CHECK(deployed.exit_code == 1);
   CHECK_THAT(deployed.err, Catch::Contains("breached its watch"));
@@ -255,7 +164,7 @@ TEST_CASE("rebuild of a release marked bad needs --force and is recorded as such
   rig.ok("create-pipeline", {"rebuild", "--from", "42", "--force"});
   const auto list = rig.run("create-pipeline", {"list"});
   CHECK_THAT(list.out, Catch::Contains("rebuild of 42 (marked bad)"));
-  CHECK(rig.field("42.r1", "rebuild_source") == "marked-bad");
+  CHECK(rig.pool_field("42.r1", "rebuild_source") == "marked-bad");
 
   rig.ok("create-pipeline", {"rebuild", "--from", "41"});
   rig.deploy("41.r1");

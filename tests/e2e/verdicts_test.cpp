@@ -10,13 +10,13 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "shared/http/curl_http_client.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/process.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 #include "support/harness.hpp"
+#include "support/service_rig.hpp"
 
 using namespace phoenix;
 using namespace phoenix::testing;
@@ -25,101 +25,14 @@ namespace {
 
 // Pools 1 and 2 of two servers each, pool 1 live, behind a real HAProxy; the watch judges
 // 2-second windows.
-struct VerdictRig {
-  TempDir dir;
-  Haproxy haproxy{dir.path()};
-  std::string config;
-
-  explicit VerdictRig(int hot = 1, int health_timeout_s = 10) {
-    ServiceOptions options;
-    options.pool_size = 2;
-    options.hot = hot;
-    options.health_timeout_s = health_timeout_s;
-    options.watch = R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })";
-    config = write_service_config(dir.path(), haproxy, options).string();
-    create_pools_1_and_2(config, ThenDeploy::pool_1);
-  }
-
-  ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
-    arguments.insert(arguments.end(), {"--config", config});
-    return run_tool(tool, arguments);
-  }
-
-  void ok(const std::string& tool, const std::vector<std::string>& arguments) const {
-    const auto result = run(tool, arguments);
-    INFO(tool << " " << util::join(arguments, " ") << ": " << result.err);
-    REQUIRE(result.exit_code == 0);
-  }
-
-  fs::path state() const { return dir.path() / "state" / "web"; }
-
-  // What the frontend answers: "2\n" from pool 2, "release 2 is failing\n" once it turned bad.
-  std::string live() const { return http_get(haproxy.url()).second; }
-
-  // A field of pool `label` in 'create-pipeline list --output json' ("" when it is not listed).
-  std::string pool_field(const std::string& label, const char* field) const {
-    const auto listing = parse_output(run("create-pipeline", {"list", "--output", "json"}).out);
-    const cJSON* pool = nullptr;
-    cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
-      if (label == cJSON_GetObjectItem(pool, "label")->valuestring) {
-        return cJSON_GetObjectItem(pool, field)->valuestring;
-      }
-    }
-    return "";
-  }
-
-  // The history events of `action`, newest first.
-  std::vector<std::string> history_details(const std::string& action) const {
-    const auto history = parse_output(run("deploy-pipeline", {"history", "--output", "json"}).out);
-    std::vector<std::string> details;
-    const cJSON* event = nullptr;
-    cJSON_ArrayForEach(event, cJSON_GetObjectItem(history.get(), "events")) {
-      if (action == cJSON_GetObjectItem(event, "action")->valuestring) {
-        details.emplace_back(cJSON_GetObjectItem(event, "detail")->valuestring);
-      }
-    }
-    return details;
-  }
-
-  std::vector<std::pair<std::string, pid_t>> servers(const std::string& label) const {
-    std::vector<std::pair<std::string, pid_t>> out;
-    const auto text = util::read_file(state() / "pools" / label / "pool.json");
-    REQUIRE(text.ok());
-    const auto document = util::parse_json(*text, "pool.json");
-    const cJSON* server = nullptr;
-    cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
-      out.emplace_back(*util::json_string(server, "host") + ":" +
-                           std::to_string(static_cast<int>(*util::json_number(server, "port"))),
-                       static_cast<pid_t>(util::json_number(server, "pid").value_or(0)));
-    }
-    return out;
-  }
-
-  // Turns every server of `label` bad: 500 on every path but /health.
-  void turn_bad(const std::string& label) const {
-    http::CurlHttpClient client;
-    for (const auto& [address, pid] : servers(label)) {
-      HttpRequest request;
-      request.method = "POST";
-      request.url = "http://" + address + "/admin/fail";
-      request.headers.emplace_back("Host", address);
-      request.timeout = std::chrono::seconds(2);
-      const auto answers = client.perform({request});
-      REQUIRE(answers.front().ok());
-      REQUIRE(answers.front()->status == 200);
-    }
-  }
-
-  // Until `predicate` holds, bounded (10 s); whether it did.
-  template <class Predicate>
-  static bool wait_for(Predicate predicate) {
-    for (int i = 0; i < 1000; ++i) {
-      if (predicate()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return predicate();
-  }
+struct VerdictRig : ServiceRig {
+  explicit VerdictRig(int hot = 1, int health_timeout_s = 10)
+      : ServiceRig({.pool_size = 2, .health_timeout_s = health_timeout_s, .watch = kTwoSecondWatch, .hot = hot},
+                   ThenDeploy::pool_1) {}
 };
+
+// How long a test waits for what a running deploy does next.
+constexpr std::chrono::seconds kVerdictWait{10};
 
 }  // namespace
 
@@ -229,19 +142,17 @@ TEST_CASE("a failed automatic rollback is recorded once", "[e2e][verdicts][watch
   Prober prober(rig.dir.path(), rig.haproxy.url());
   ToolResult deployed;
   std::atomic<bool> done{false};
-  std::thread deploy([&] {
-    deployed = rig.run("deploy-pipeline", {"deploy", "--label", "2", "--watch", "60s"});
-    done = true;
-  });
-  REQUIRE(VerdictRig::wait_for([&] { return done || rig.live() == "2\n"; }));
+  auto deploy = rig.start_watched_deploy("2", "60s", deployed, done);
+  REQUIRE(eventually([&] { return done || rig.live() == "2\n"; }, kVerdictWait));
   // Pool 1, on standby, stops answering: its checks fail and HAProxy marks it DOWN.
-  const auto standby = rig.servers("1");
-  for (const auto& [address, pid] : standby) ::kill(pid, SIGSTOP);
-  CHECK(VerdictRig::wait_for(
-      [&] { return rig.run("deploy-pipeline", {"status"}).out.find("of hot pool 1") != std::string::npos; }));
+  const auto standby = rig.pids("1");
+  for (const pid_t pid : standby) ::kill(pid, SIGSTOP);
+  CHECK(
+      eventually([&] { return rig.run("deploy-pipeline", {"status"}).out.find("of hot pool 1") != std::string::npos; },
+                 kVerdictWait));
   rig.turn_bad("2");
   deploy.join();
-  for (const auto& [address, pid] : standby) ::kill(pid, SIGCONT);
+  for (const pid_t pid : standby) ::kill(pid, SIGCONT);
   prober.finish();
   INFO(deployed.err);
   CHECK(deployed.exit_code == 1);
@@ -269,13 +180,10 @@ TEST_CASE("a watch killed before its automatic rollback leaves the breach for st
   Prober prober(rig.dir.path(), rig.haproxy.url());
   ToolResult deployed;
   std::atomic<bool> done{false};
-  std::thread deploy([&] {
-    deployed = rig.run("deploy-pipeline", {"deploy", "--label", "2", "--watch", "60s"});
-    done = true;
-  });
-  const auto watch_record = rig.state() / "watch.json";
-  const auto lock_file = rig.state() / "deploy.lock";
-  REQUIRE(VerdictRig::wait_for([&] { return done || (fs::exists(watch_record) && !fs::exists(lock_file)); }));
+  auto deploy = rig.start_watched_deploy("2", "60s", deployed, done);
+  const auto watch_record = rig.watch_record();
+  const auto lock_file = rig.deploy_lock();
+  REQUIRE(eventually([&] { return done || rig.watch_recorded(); }, kVerdictWait));
   REQUIRE_FALSE(done);
   const auto watching = util::read_file(watch_record);
   REQUIRE(watching.ok());
@@ -298,10 +206,12 @@ TEST_CASE("a watch killed before its automatic rollback leaves the breach for st
 
   rig.turn_bad("2");
   // The breach extends the watch record before its automatic rollback waits for the lock.
-  REQUIRE(VerdictRig::wait_for([&] {
-    const auto now = util::read_file(watch_record);
-    return done || (now.ok() && *now != *watching);
-  }));
+  REQUIRE(eventually(
+      [&] {
+        const auto now = util::read_file(watch_record);
+        return done || (now.ok() && *now != *watching);
+      },
+      kVerdictWait));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   REQUIRE_FALSE(done);
   const pid_t watcher = pid_of_command_line("deploy-pipeline deploy --label 2 --watch 60s");

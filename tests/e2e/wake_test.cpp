@@ -12,25 +12,17 @@
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "support/harness.hpp"
+#include "support/service_rig.hpp"
 
 using namespace phoenix;
 using namespace phoenix::testing;
 
 namespace {
 
-struct WakeRig {
-  TempDir dir;
-  Haproxy haproxy{dir.path()};
-  std::string config;
-  fs::path state = dir.path() / "state" / "web";
-
+struct WakeRig : ServiceRig {
   // Pool 2 live, pool 1 (known-good, replaced by 2) powered off, then a rollback to 1 killed in
   // its wake, and pool 1's servers killed: pool 1's record says "on", none of its servers runs.
-  WakeRig() {
-    ServiceOptions options;
-    options.pool_size = 2;
-    config = write_service_config(dir.path(), haproxy, options).string();
-    create_pools_1_and_2(config, ThenDeploy::each_in_turn);
+  WakeRig() : ServiceRig({.pool_size = 2}, ThenDeploy::each_in_turn) {
     ok("create-pipeline", {"power-off", "--label", "1"});
     const auto killed =
         run_tool("deploy-pipeline-test-hooks", {"rollback", "--to", "1", "--reason", "k", "--config", config},
@@ -38,31 +30,15 @@ struct WakeRig {
     INFO(killed.err);
     REQUIRE(killed.signal == SIGKILL);
     REQUIRE_THAT(killed.err, Catch::Contains("starting 2 servers of pool 1"));
-    kill_servers("1");
-  }
-
-  ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
-    arguments.insert(arguments.end(), {"--config", config});
-    return run_tool(tool, arguments);
-  }
-  void ok(const std::string& tool, const std::vector<std::string>& arguments) const {
-    const auto result = run(tool, arguments);
-    INFO(tool << " " << arguments[0] << ": " << result.err);
-    REQUIRE(result.exit_code == 0);
+    kill_running_servers("1");
   }
 
   // SIGKILL to every server of pool `label` that still runs, and waits until each is gone.
-  void kill_servers(const std::string& label) const {
-    const auto text = util::read_file(state / "pools" / label / "pool.json");
-    REQUIRE(text.ok());
-    const auto document = util::parse_json(*text, "pool.json");
-    REQUIRE(document.ok());
-    const cJSON* server = nullptr;
-    cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
-      const auto pid = static_cast<pid_t>(util::json_number(server, "pid").value_or(0));
-      if (pid <= 0) continue;
-      ::kill(pid, SIGKILL);
-      const fs::path proc = "/proc/" + std::to_string(pid);
+  void kill_running_servers(const std::string& label) const {
+    for (const auto& server : servers(label)) {
+      if (server.pid <= 0) continue;
+      ::kill(server.pid, SIGKILL);
+      const fs::path proc = "/proc/" + std::to_string(server.pid);
       for (int i = 0; i < 2000 && fs::exists(proc); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
       REQUIRE_FALSE(fs::exists(proc));
     }

@@ -11,110 +11,30 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "shared/http/curl_http_client.hpp"
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
 #include "support/harness.hpp"
+#include "support/service_rig.hpp"
 
 using namespace phoenix;
 using namespace phoenix::testing;
 
 namespace {
 
-struct WatchRig {
-  TempDir dir;
-  Haproxy haproxy{dir.path()};
-  std::string config;
-
+// Pools 1 and 2 of two servers each, pool 1 live; the watch judges 2-second windows.
+struct WatchRig : ServiceRig {
   // retention.hot 1 keeps the replaced pool on standby; with 0 it leaves the balancer, and only
   // the record of the watch keeps prune from deleting it.
-  explicit WatchRig(int hot = 1) {
-    ServiceOptions options;
-    options.pool_size = 2;
-    options.hot = hot;
-    options.watch = R"({ "interval_ms": 200, "window_s": 2, "min_requests": 20, "max_5xx_ratio": 0.05 })";
-    config = write_service_config(dir.path(), haproxy, options).string();
-    create_pools_1_and_2(config, ThenDeploy::pool_1);
-  }
-
-  ToolResult run(const std::string& tool, std::vector<std::string> arguments) const {
-    arguments.insert(arguments.end(), {"--config", config});
-    return run_tool(tool, arguments);
-  }
-
-  std::vector<std::pair<std::string, pid_t>> servers(const std::string& label) const {
-    std::vector<std::pair<std::string, pid_t>> out;
-    const auto text = util::read_file(dir.path() / "state" / "web" / "pools" / label / "pool.json");
-    REQUIRE(text.ok());
-    const auto document = util::parse_json(*text, "pool.json");
-    const cJSON* server = nullptr;
-    cJSON_ArrayForEach(server, cJSON_GetObjectItem(document->get(), "servers")) {
-      out.emplace_back(*util::json_string(server, "host") + ":" +
-                           std::to_string(static_cast<int>(*util::json_number(server, "port"))),
-                       static_cast<pid_t>(util::json_number(server, "pid").value_or(0)));
-    }
-    return out;
-  }
-
-  // Turns every server of `label` bad: 500 on every path but /health.
-  void turn_bad(const std::string& label) const {
-    http::CurlHttpClient client;
-    for (const auto& [address, pid] : servers(label)) {
-      HttpRequest request;
-      request.method = "POST";
-      request.url = "http://" + address + "/admin/fail";
-      request.headers.emplace_back("Host", address);
-      request.timeout = std::chrono::seconds(2);
-      const auto answers = client.perform({request});
-      REQUIRE(answers.front().ok());
-      REQUIRE(answers.front()->status == 200);
-    }
-  }
-
-  fs::path watch_record() const { return dir.path() / "state" / "web" / "watch.json"; }
+  explicit WatchRig(int hot = 1)
+      : ServiceRig({.pool_size = 2, .watch = kTwoSecondWatch, .hot = hot}, ThenDeploy::pool_1) {}
 
   // Until the watch is recorded and the deploy lock released (the switch is over); bounded.
   void wait_for_watch_record() const {
-    for (int i = 0;
-         i < 300 && !(fs::exists(watch_record()) && !fs::exists(dir.path() / "state" / "web" / "deploy.lock")); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    eventually([this] { return watch_recorded(); }, std::chrono::seconds(3));
     CHECK(fs::exists(watch_record()));
   }
-
-  bool exists(const std::string& label) const {
-    const auto listing = parse_output(run("create-pipeline", {"list", "--output", "json"}).out);
-    const cJSON* pool = nullptr;
-    cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
-      if (label == cJSON_GetObjectItem(pool, "label")->valuestring) return true;
-    }
-    return false;
-  }
-
-  std::string verdict(const std::string& label) const {
-    const auto listing = parse_output(run("create-pipeline", {"list", "--output", "json"}).out);
-    const cJSON* pool = nullptr;
-    cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
-      if (label == cJSON_GetObjectItem(pool, "label")->valuestring) {
-        return cJSON_GetObjectItem(pool, "verdict")->valuestring;
-      }
-    }
-    return "";
-  }
 };
-
-// Starts a watched deploy of pool 2 and waits until it routes to 2 (the watch has begun).
-std::thread watched_deploy(const WatchRig& rig, ToolResult& result, const std::string& duration,
-                           std::atomic<bool>& done) {
-  std::thread deploy([&rig, &result, &done, duration] {
-    result = rig.run("deploy-pipeline", {"deploy", "--label", "2", "--watch", duration});
-    done = true;
-  });
-  for (int i = 0; i < 500 && !done && http_get(rig.haproxy.url()).second != "2\n"; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return deploy;
-}
 
 }  // namespace
 
@@ -123,7 +43,7 @@ TEST_CASE("a release that turns bad during the watch is rolled back by Phoenix i
   Prober prober(rig.dir.path(), rig.haproxy.url());
   ToolResult deployed;
   std::atomic<bool> done{false};
-  auto deploy = watched_deploy(rig, deployed, "60s", done);
+  auto deploy = rig.start_watched_deploy("2", "60s", deployed, done);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a clean start of the watch
   const auto turned_bad = std::chrono::system_clock::now();
   rig.turn_bad("2");
@@ -135,7 +55,7 @@ TEST_CASE("a release that turns bad during the watch is rolled back by Phoenix i
   CHECK_THAT(deployed.err, Catch::Contains("5xx ratio"));
   CHECK_THAT(deployed.err, Catch::Contains("rolled back to pool 1 automatically"));
   CHECK(http_get(rig.haproxy.url()).second == "1\n");
-  CHECK(rig.verdict("2") == "bad");
+  CHECK(rig.pool_field("2", "verdict") == "bad");
   // No request failed once the rollback had finished: every failure came from the bad release,
   // between it turning bad and the command's end.
   REQUIRE(probe.failed > 0);
@@ -156,7 +76,7 @@ TEST_CASE("a clean watch exits 0 and only then marks the replaced pool good", "[
   CHECK(deployed.exit_code == 0);
   CHECK_THAT(deployed.out, Catch::Contains("watched pool 2 for"));
   CHECK_THAT(deployed.err, Catch::Contains("watch 1 s: "));
-  CHECK(rig.verdict("1") == "good");
+  CHECK(rig.pool_field("1", "verdict") == "good");
   // A watch judges at least one full window (watch.window_s 2), of real traffic.
   const auto quiet = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--watch", "2s", "--quiet"});
   CHECK(quiet.exit_code == 0);
@@ -168,8 +88,8 @@ TEST_CASE("a member going DOWN during the watch triggers the rollback", "[e2e][w
   WatchRig rig;
   ToolResult deployed;
   std::atomic<bool> done{false};
-  auto deploy = watched_deploy(rig, deployed, "60s", done);
-  const pid_t frozen = rig.servers("2").front().second;
+  auto deploy = rig.start_watched_deploy("2", "60s", deployed, done);
+  const pid_t frozen = rig.pids("2").front();
   ::kill(frozen, SIGSTOP);
   deploy.join();
   ::kill(frozen, SIGCONT);
@@ -185,7 +105,7 @@ TEST_CASE("SIGTERM or SIGHUP during the watch leaves the new pool live and the l
   WatchRig rig;
   ToolResult deployed;
   std::atomic<bool> done{false};
-  auto deploy = watched_deploy(rig, deployed, "60s", done);
+  auto deploy = rig.start_watched_deploy("2", "60s", deployed, done);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   // The deploy holds no lock while it watches; find it by its command line.
   const auto pid = pid_of_command_line("deploy-pipeline deploy --label 2 --watch 60s");
@@ -198,7 +118,7 @@ TEST_CASE("SIGTERM or SIGHUP during the watch leaves the new pool live and the l
   CHECK_THAT(deployed.err, Catch::Contains("the switch to pool 2 finished; nothing was switched back"));
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
   CHECK_FALSE(std::filesystem::exists(rig.dir.path() / "state" / "web" / "deploy.lock"));
-  CHECK(rig.verdict("2") == "unknown");
+  CHECK(rig.pool_field("2", "verdict") == "unknown");
 }
 
 TEST_CASE("--expect-live with the wrong pool changes nothing", "[e2e][watch][expect-live]") {
@@ -209,7 +129,7 @@ TEST_CASE("--expect-live with the wrong pool changes nothing", "[e2e][watch][exp
   CHECK(stale.exit_code == 3);
   CHECK_THAT(stale.err, Catch::Contains("pool 1 is not the live pool (live: 2)"));
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
-  CHECK(rig.verdict("2") == "unknown");
+  CHECK(rig.pool_field("2", "verdict") == "unknown");
   const auto current = rig.run("deploy-pipeline", {"rollback", "--reason", "alert", "--expect-live", "2"});
   CHECK(current.exit_code == 0);
   CHECK(http_get(rig.haproxy.url()).second == "1\n");
@@ -221,7 +141,7 @@ TEST_CASE("prune during a watch keeps its fallback, and the breach's automatic r
   Prober prober(rig.dir.path(), rig.haproxy.url());
   ToolResult deployed;
   std::atomic<bool> done{false};
-  auto deploy = watched_deploy(rig, deployed, "30s", done);
+  auto deploy = rig.start_watched_deploy("2", "30s", deployed, done);
   rig.wait_for_watch_record();
 
   const auto status = rig.run("deploy-pipeline", {"status"});
@@ -232,7 +152,7 @@ TEST_CASE("prune during a watch keeps its fallback, and the breach's automatic r
   const auto pruned = rig.run("create-pipeline", {"prune", "--keep", "0"});
   INFO(pruned.err);
   CHECK(pruned.exit_code == 0);
-  CHECK(rig.exists("1"));
+  CHECK(rig.listed("1"));
   const auto refused = rig.run("create-pipeline", {"delete", "--label", "1", "--force"});
   CHECK(refused.exit_code == 3);
   CHECK_THAT(refused.err, Catch::Contains("pool 1 is the fallback of a running watch"));
@@ -252,7 +172,7 @@ TEST_CASE("the record of a watch killed with SIGKILL blocks no prune", "[e2e][wa
   WatchRig rig(0);
   ToolResult deployed;
   std::atomic<bool> done{false};
-  auto deploy = watched_deploy(rig, deployed, "60s", done);
+  auto deploy = rig.start_watched_deploy("2", "60s", deployed, done);
   rig.wait_for_watch_record();
   const auto pid = pid_of_command_line("deploy-pipeline deploy --label 2 --watch 60s");
   REQUIRE(pid > 0);
@@ -268,7 +188,7 @@ TEST_CASE("the record of a watch killed with SIGKILL blocks no prune", "[e2e][wa
   CHECK(pruned.exit_code == 0);
   CHECK_THAT(pruned.err, Catch::Contains("ignoring a stale watch record"));
   CHECK_THAT(pruned.err, Catch::Contains("is no longer running"));
-  CHECK_FALSE(rig.exists("1"));
+  CHECK_FALSE(rig.listed("1"));
 }
 
 // A stop that comes after the watch's last check began, before its verdict is recorded, ends

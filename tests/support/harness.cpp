@@ -285,6 +285,19 @@ void run_for_setup(const std::string& tool, const std::string& command, const st
 }
 }  // namespace
 
+bool is_stopped(pid_t pid) {
+  const auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  const auto after_name = stat->rfind(") ");
+  return after_name != std::string::npos && stat->compare(after_name + 2, 1, "T") == 0;
+}
+
+pid_t deploy_lock_holder(const fs::path& state_dir) {
+  const auto text = util::read_file(state_dir / "deploy.lock");
+  const auto json = text ? util::parse_json(*text, "lock") : Result<util::Json>(text.error());
+  return json ? static_cast<pid_t>(util::json_number(json->get(), "pid").value_or(0)) : 0;
+}
+
 void create_pools_1_and_2(const std::string& config, ThenDeploy then, const std::vector<std::string>& environment) {
   for (const char* label : {"1", "2"}) {
     run_for_setup("create-pipeline", "run", label, config, environment);
@@ -904,6 +917,17 @@ void stop_pool_processes(const fs::path& root) {
   }
 }
 
+std::set<std::string> routed_labels(const Haproxy& haproxy, const std::string& backend) {
+  // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight ...
+  std::set<std::string> labels;
+  for (const auto& line : util::split_lines(haproxy.command("show servers state " + backend))) {
+    const auto fields = util::split(line, ' ');
+    if (fields.size() < 8 || fields[1] != backend) continue;
+    if (fields[6] == "0" && fields[7] != "0") labels.insert(fields[3].substr(0, fields[3].find(':')));
+  }
+  return labels;
+}
+
 std::pair<long, std::string> http_get(const std::string& url, std::chrono::milliseconds timeout) {
   http::CurlHttpClient client;
   HttpRequest request;
@@ -958,6 +982,14 @@ util::Json parse_output(const std::string& text) {
   auto document = util::parse_json(text, "tool output");
   if (!document) fail("tool output is not JSON: " + text.substr(0, 300));
   return std::move(*document);
+}
+
+const cJSON* listed_pool(const util::Json& listing, const std::string& label) {
+  const cJSON* pool = nullptr;
+  cJSON_ArrayForEach(pool, cJSON_GetObjectItem(listing.get(), "pools")) {
+    if (label == cJSON_GetObjectItem(pool, "label")->valuestring) return pool;
+  }
+  return nullptr;
 }
 
 }  // namespace phoenix::testing

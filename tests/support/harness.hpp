@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -156,6 +157,32 @@ pid_t running_tool(const std::string& tool, const std::string& argument);
 // The pid of the one running command whose command line contains `command_line` (pgrep -f), or
 // 0 when none or several match.
 pid_t pid_of_command_line(const std::string& command_line);
+
+// Whether process `pid` is stopped (SIGSTOP): state T in /proc/PID/stat.
+bool is_stopped(pid_t pid);
+
+// The pid in the deploy lock of the service whose state is `state_dir`, or 0 when there is none.
+pid_t deploy_lock_holder(const fs::path& state_dir);
+
+// Polls `condition` every 5 ms until it holds, for up to `limit`; whether it held. Returns false
+// at once when `gave_up` holds first (the run the test waits on ended without it).
+template <typename Condition, typename GaveUp>
+bool holds_before(Condition condition, GaveUp gave_up, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  constexpr auto kEvery = std::chrono::milliseconds(5);
+  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += kEvery) {
+    if (condition()) return true;
+    if (gave_up()) return false;
+    std::this_thread::sleep_for(kEvery);
+  }
+  return false;
+}
+
+// Polls `condition` every 5 ms until it holds, for up to `limit`; whether it held.
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  return holds_before(
+      condition, [] { return false; }, limit);
+}
 
 // What create_pools_1_and_2 does once it creates pools 1 and 2 (in that order).
 enum class ThenDeploy {
@@ -422,6 +449,9 @@ void stop_pool_processes(const fs::path& state_dir);
 // cannot be read, names no pid, or a signal cannot be sent; never signals pid 0.
 bool signal_pool_servers(const fs::path& state_dir, const std::string& label, int signal);
 
+// The labels of the pools `haproxy` routes new traffic to in `backend` (servers ready, with a weight).
+std::set<std::string> routed_labels(const Haproxy& haproxy, const std::string& backend = "web");
+
 // One HTTP GET to 127.x; returns the status and body ("" and 0 on a transport error).
 std::pair<long, std::string> http_get(const std::string& url,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
@@ -440,5 +470,8 @@ class KeepAliveClient {
 
 // Parses a tool's JSON output; fails the test if it is not JSON.
 util::Json parse_output(const std::string& text);
+
+// The pool `label` in a `create-pipeline list --output json` document, or null.
+const cJSON* listed_pool(const util::Json& listing, const std::string& label);
 
 }  // namespace phoenix::testing
