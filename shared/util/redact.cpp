@@ -44,11 +44,14 @@ std::string strip_url_credentials(std::string text) {
 // at a space or a quote): everything from "://" to the last '@' before the query. An '@' after
 // the first '/' belongs to the path of a valid URL; in a malformed one it ends a user part whose
 // password has a '/' ("http://u:p/ss@host", which names no port), so it is removed there too.
+// Likewise a '?' or '#' in an unencoded password makes the URL malformed ("http://u:p?ss@host"):
+// there the last '@' anywhere ends the user part, so no part of the password is left to show
+// (an '@' in the query of a malformed URL may then hide its host too: hiding more is the safe side).
 std::string strip_userinfo(std::string url, bool well_formed) {
   const std::size_t scheme = url.find("://");
   if (scheme == std::string::npos) return url;
   const std::size_t authority = scheme + 3;
-  const std::size_t query = std::min(url.find_first_of("?#", authority), url.size());
+  const std::size_t query = well_formed ? std::min(url.find_first_of("?#", authority), url.size()) : url.size();
   const std::size_t at = url.rfind('@', query == 0 ? 0 : query - 1);
   if (at == std::string::npos || at < authority) return url;
   if (well_formed && url.find('/', authority) < at) return url;

@@ -99,10 +99,15 @@ TEST_CASE("a malformed URL is shown without its userinfo too", "[redact][url]") 
   // A '/' in an unencoded password makes the URL malformed ("p" is no port): the '@' after it
   // still ends the user part.
   CHECK(redact_url("http://deploy:pa/ss@shop.example:8080/health") == "http://shop.example:8080/health");
+  // So does a '?' or '#' in an unencoded password: the query or fragment it seems to start
+  // would otherwise show the user and the password's first characters.
+  CHECK(redact_url("http://deploy:pa?ss@shop.example/health") == "http://shop.example/health");
+  CHECK(redact_url("http://deploy:pa#ss@shop.example/health?k=v") == "http://shop.example/health?k=<redacted>");
   // A valid URL keeps an '@' of its path.
   CHECK(redact_url("http://shop.example/a:b@c;d") == "http://shop.example/a:b@c;d");
   for (const char* url : {"http://deploy:SECRET x@shop.example/", "https://deploy:SE/CRET@api.example:70000/v1",
-                          "http://deploy:SE\"CRET@[::1/x"}) {
+                          "http://deploy:SE\"CRET@[::1/x", "http://deploy:SE?CRET@shop.example/",
+                          "http://deploy:SE#CRET@shop.example/"}) {
     INFO(url);
     const auto shown = redact_url(url);
     CHECK(shown.find("SE") == std::string::npos);
