@@ -25,10 +25,7 @@ namespace {
 void one_line(const ToolResult& result, int exit_code, const std::string& text) {
   INFO("stderr: " << result.err);
   CHECK(result.exit_code == exit_code);
-  std::vector<std::string> errors;
-  for (const auto& line : util::split_lines(result.err)) {
-    if (line.rfind("[+", 0) != 0) errors.push_back(line);
-  }
+  const auto errors = error_lines(result);
   REQUIRE(errors.size() == 1);
   CHECK_THAT(errors[0], Catch::Matches(".*-pipeline: error: .*"));
   CHECK_THAT(errors[0], Catch::Contains(text));

@@ -269,6 +269,14 @@ ToolResult run_tool_with(const std::vector<std::string>& prefix, const std::stri
 }
 }  // namespace
 
+std::vector<std::string> error_lines(const ToolResult& result) {
+  std::vector<std::string> errors;
+  for (const auto& line : util::split_lines(result.err)) {
+    if (line.rfind("[+", 0) != 0) errors.push_back(line);
+  }
+  return errors;
+}
+
 ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
                     const std::vector<std::string>& environment, std::chrono::milliseconds timeout) {
   return run_tool_with({}, tool, arguments, environment, timeout);

@@ -140,6 +140,10 @@ struct ToolResult {
   long long duration_ms() const;
 };
 
+// The lines of a tool's stderr that are not progress lines ("[+0.012s] ..."): its warnings and
+// its one error line.
+std::vector<std::string> error_lines(const ToolResult& result);
+
 // Runs build/bin/<tool> with `arguments`, a clean environment (plus `environment`).
 ToolResult run_tool(const std::string& tool, const std::vector<std::string>& arguments,
                     const std::vector<std::string>& environment = {},
