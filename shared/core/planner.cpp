@@ -477,7 +477,8 @@ std::string serving_problem(const Pool& pool, const std::vector<Member>& members
   }
   const auto count = count_members(members, pool.label());
   if (count.total > 0 && count.down == count.total) {
-    return "its " + util::plural(count.total, "member") + " in the balancer are all down";
+    return count.total == 1 ? std::string("its 1 member in the balancer is down")
+                            : "its " + util::plural(count.total, "member") + " in the balancer are all down";
   }
   return "";
 }

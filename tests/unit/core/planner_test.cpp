@@ -390,6 +390,14 @@ TEST_CASE("rollback passes over a pool whose members are all down in the balance
   CHECK_FALSE(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, excluded).ok());
 }
 
+TEST_CASE("a pool with one member down in the balancer is named in the singular", "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("50", 1, 40);
+  FakeBalancer balancer;
+  make_hot(balancer, provider.pools[0], false);
+  CHECK(rollback_candidate_problem(provider.pools[0], members_of(balancer)) == "its 1 member in the balancer is down");
+}
+
 TEST_CASE("of pools created at the same time an UP hot standby comes first", "[planner][rollback]") {
   FakeProvider provider;
   provider.add_pool("a", 1, 50);
