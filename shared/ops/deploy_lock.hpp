@@ -44,6 +44,13 @@ class DeployLock {
 
 LockHolder make_holder(const Services& services, const std::string& command);
 
+// When the lock's `holder` runs on this host but is stopped (SIGSTOP, Ctrl-Z): the problem, with
+// the way out ("the deploy lock holder pid P is stopped (SIGSTOP/Ctrl-Z): 'kill -CONT P' lets it
+// finish, 'kill -9 P' ends it, then --break-lock"). A stopped holder is not stale (it may go on),
+// yet nothing it does is bounded while it stays stopped, and a SIGTERM waits with it. Status
+// reports it as a problem; taking the lock (with --break-lock too) is refused with it.
+std::optional<std::string> stopped_holder(const Services& services, const LockHolder& holder);
+
 // A dry run's word for the refusal a real run of `command` would meet, with its kind and code
 // (so its exit code): "a real 'deploy --label 2' would be refused: <refusal>". Every dry-run
 // refusal (the lock's, a freeze's) is worded by it, so they read alike.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "shared/ops/balancer_set.hpp"
+#include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/watch_record.hpp"
 #include "shared/util/strings.hpp"
@@ -57,6 +58,9 @@ SharedRecords read_shared(Services& services, std::vector<std::string>& unreadab
   records.watch = read_or_report(services.state.read_watch(), unreadable, "the record of a running watch",
                                  unreadable_watch_record_remedy());
   if (records.watch) records.watch_staleness = watch_record_staleness(services, *records.watch);
+  if (records.lock && !records.lock_staleness) {
+    if (auto stopped = stopped_holder(services, *records.lock)) unreadable.push_back(std::move(*stopped));
+  }
   if (records.lock && records.intent) {
     records.operation_in_progress = switch_running(*records.intent, *records.lock, records.lock_staleness.has_value());
   }

@@ -414,6 +414,26 @@ Status revert_everywhere(Services& services, const std::string& target, const st
   return {};
 }
 
+// The revert after a health timeout stopped (a signal at its safe point, e.g. a SIGTERM that
+// waited while the process was stopped; a balancer that failed): the intent stays, so status
+// reports the switch as interrupted; history records it while the lock is still this switch's;
+// the error names what finishes it: 'repair --revert' returns to the one pool live before.
+Pass revert_stopped(Services& services, const SwitchJob& job, const SwitchPlan& plan, const Error& why,
+                    const Error& stop, long long elapsed_ms) {
+  const std::string& target = job.request.target;
+  const std::string stopped = "taking pool " + target + " out again after the health timeout stopped: " + stop.message;
+  if (still_holding_lock(services).ok()) {
+    record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed_ms, why.message + "; " + stopped);
+  }
+  const std::string finish = plan.from.size() == 1 ? finishes_it({"deploy-pipeline repair --revert"}) + " (pool " +
+                                                         plan.from.front() + " serves alone again)"
+                                                   : finishes_it({"deploy-pipeline repair"});
+  return finished(Error{stop.kind,
+                        std::string(to_string(job.operation)) + " of pool " + target + ": " + why.message + "; " +
+                            stopped + "; pool " + target + " may still be in the balancer; " + finish,
+                        stop.code});
+}
+
 Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, const SwitchJob& job,
                       const SwitchPlan& plan, const Error& why, long long elapsed_ms) {
   const std::string& target = job.request.target;
@@ -422,7 +442,7 @@ Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, 
   services.reporter.step("taking pool " + target + " out again" + (runs.size() > 1 ? " in every balancer" : "") +
                          "; the previous pool keeps serving");
   if (auto reverted = revert_everywhere(services, target, runs); !reverted.ok()) {
-    return finished(reverted.error().context("reverting after the health timeout"));
+    return revert_stopped(services, job, plan, why, reverted.error(), elapsed_ms);
   }
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);

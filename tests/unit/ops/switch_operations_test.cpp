@@ -94,6 +94,35 @@ TEST_CASE("an unhealthy pool is taken out again and the old one keeps serving", 
   CHECK(world.state.events[0].result == HistoryResult::failed);
 }
 
+// A SIGTERM sent while the deploy was stopped (Ctrl-Z) is delivered on 'kill -CONT', often in
+// the revert after its health timeout: the stop is recorded and says what finishes it.
+TEST_CASE("a stop during the revert after a health timeout is recorded and names what finishes it",
+          "[ops][deploy][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 2, 20);
+  world.provider.add_pool("2", 2, 10);
+  world.make_live("1");
+  world.balancer.unhealthy_addresses = {"10.0.2.2:8080"};
+  world.services.stop_requested = [&world] { return world.reporter.saw("taking pool 2 out again"); };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::interrupted));
+  CHECK_THAT(result.error().message, Catch::StartsWith("deploy of pool 2: "));
+  CHECK_THAT(result.error().message,
+             Catch::Contains("taking pool 2 out again after the health timeout stopped: asked to stop"));
+  CHECK_THAT(result.error().message,
+             Catch::EndsWith("'deploy-pipeline repair --revert' finishes it (pool 1 serves alone again)"));
+  CHECK(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].result == HistoryResult::interrupted);
+
+  world.services.stop_requested = nullptr;
+  REQUIRE(ops::repair(world.services, {.revert = true}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(world.balancer.state.count("2:1") == 0);
+  CHECK_FALSE(world.state.intent.has_value());
+}
+
 TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[ops][deploy][crash]") {
   FakeWorld world;
   two_pools(world, "1");
