@@ -103,7 +103,9 @@ StatusReport without_balancer(Services& services, const std::vector<Pool>& pools
   const std::vector<Member> none;
   auto inputs = inputs_from_records(services, pools, none, records);
   inputs.balancer_error = why.message;
-  return build_status(inputs);
+  auto report = build_status(inputs);
+  report.balancer_error_kind = why.kind;
+  return report;
 }
 
 StatusReport balancer_report(Services& services, const BalancerMembers& balancer, const std::vector<Pool>& pools,
@@ -189,8 +191,12 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
 Result<StatusReport> status(Services& services) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   const auto balancers = read_every_balancer(services);
+  // A balancer configured wrong (balancer.socket a regular file) answers as little as one that
+  // is down: the report is still printed (monitoring parses its JSON), and the exit code says
+  // which it was (StatusReport::balancer_error_kind).
   const bool unanswered =
-      !balancers && (balancers.error().kind == ErrorKind::unavailable || balancers.error().kind == ErrorKind::timeout);
+      !balancers && (balancers.error().kind == ErrorKind::unavailable || balancers.error().kind == ErrorKind::timeout ||
+                     balancers.error().kind == ErrorKind::invalid);
   if (!balancers && !unanswered) return balancers.error();
   std::vector<std::string> unreadable;
   const auto records = read_shared(services, unreadable);
