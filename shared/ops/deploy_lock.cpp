@@ -147,6 +147,13 @@ Result<std::optional<DeployLock>> DeployLock::take_unless_dry_run(Services& serv
   if (dry_run) {
     warn_if_lock_ages_before_switch_ends(services);
     PHX_TRY(check_lock_would_be_taken(services, command, break_lock));
+    // Taking the lock is the real run's first write: a state directory that refuses it fails
+    // the real run here (exit 1), so the dry run does too.
+    if (services.state_writable) {
+      if (auto writable = services.state_writable(); !writable.ok()) {
+        return writable.error().context("a real '" + command + "' would fail");
+      }
+    }
     return std::optional<DeployLock>{};
   }
   PHX_TRY_ASSIGN(auto lock, take(services, command, break_lock));

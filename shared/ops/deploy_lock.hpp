@@ -18,7 +18,9 @@ class DeployLock {
   // The lock for a command that changes something; a dry run changes nothing and takes none,
   // but is refused as the real run would be (same kind and code, ErrorCode::lock_busy or
   // lock_stale, the message saying a real run would be refused and what to do) while another
-  // command holds the lock, or its stale holder does and `break_lock` was not given.
+  // command holds the lock, or its stale holder does and `break_lock` was not given; and fails
+  // as the real run would ("a real 'rollback' would fail: ...") when Services::state_writable
+  // says the lock could not be written.
   static Result<std::optional<DeployLock>> take_unless_dry_run(Services& services, const std::string& command,
                                                                bool dry_run, bool break_lock);
   DeployLock(DeployLock&& other) noexcept;

@@ -169,3 +169,17 @@ TEST_CASE("a stopped pid named by a holder on another host is not this host's pr
   const LockHolder elsewhere{.host = "agent-2", .pid = child.pid(), .job = "", .command = "deploy 6", .since = {}};
   CHECK_FALSE(ops::stopped_holder(world.services, elsewhere));
 }
+
+// A dry run takes no lock, so without asking it would plan a switch the real run cannot start.
+TEST_CASE("a dry run fails as the real run would when the lock could not be written", "[ops][lock][dry-run]") {
+  fakes::FakeWorld world;
+  world.services.state_writable = [] { return Status(Error{ErrorKind::failed, "the state directory is read-only"}); };
+  const auto dry = ops::DeployLock::take_unless_dry_run(world.services, "rollback --to 1", true, false);
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::failed);
+  CHECK(dry.error().message == "a real 'rollback --to 1' would fail: the state directory is read-only");
+  CHECK_FALSE(world.state.lock.has_value());
+
+  world.services.state_writable = [] { return Status{}; };
+  CHECK(ops::DeployLock::take_unless_dry_run(world.services, "rollback --to 1", true, false).ok());
+}
