@@ -101,7 +101,7 @@ Status check_named_target_runs(Services& services, const Observation& observatio
                                           rollback_hints(services, {target}))) {
     alternative = other->target;
   }
-  PHX_TRY(check_target_runs(*pool, alternative));
+  PHX_TRY(check_target_runs(*pool, alternative, services.provider.tiers().off));
   if (const auto warning = partly_running_warning(*pool); !warning.empty()) services.reporter.warning(warning);
   return {};
 }

@@ -445,6 +445,11 @@ TEST_CASE("a named target with no server running is refused with the way out", "
         "--from 42' builds the same release on fresh servers; or 'deploy-pipeline rollback --to 41' (pool 41 is "
         "known-good and running)");
   CHECK_THAT(check_target_runs(pool, std::nullopt).error().message, Catch::EndsWith("on fresh servers"));
+  // A provider that powers pools restarts the recorded servers: the same pool, not a newer one.
+  CHECK(check_target_runs(pool, std::nullopt, true).error().message ==
+        "pool 42 has 0/3 servers running, so it cannot take traffic; nothing was changed. 'create-pipeline power-on "
+        "--label 42' restarts its servers, then 'create-pipeline smoke-test --label 42' checks them; or "
+        "'create-pipeline rebuild --from 42' builds the same release on fresh servers");
   // Powered off on purpose: the switch wakes it.
   pool.power = PowerState::off;
   CHECK(check_target_runs(pool, std::nullopt).ok());
