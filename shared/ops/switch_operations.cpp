@@ -1198,11 +1198,15 @@ RollbackTo rollback_to(Services& services, const Observation& observation, const
   return {std::nullopt, false, {*options.to}};
 }
 
-// "the pool the last switch replaced", "the newest known-good pool older than the live one"
-std::string rule_words(RollbackRule rule) {
-  if (rule == RollbackRule::last_replaced) return " (the pool the last switch replaced)";
-  if (rule == RollbackRule::newest_older) return " (the newest known-good pool older than the live one)";
-  return "";
+// "the pool the last switch replaced", "the newest known-good pool older than the live one",
+// with the release a rebuild carries ("...: release 1, rebuilt as 1.r1, no live verdict").
+std::string rule_words(RollbackRule rule, const Pool* target) {
+  std::string words;
+  if (rule == RollbackRule::last_replaced) words = "the pool the last switch replaced";
+  if (rule == RollbackRule::newest_older) words = "the newest known-good pool older than the live one";
+  const std::string rebuild = target != nullptr ? describe_rebuild(*target) : std::string();
+  if (!rebuild.empty()) words += (words.empty() ? "" : ": ") + rebuild;
+  return words.empty() ? "" : " (" + words + ")";
 }
 
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
@@ -1273,9 +1277,10 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                                            rollback_hints(services, excluded)));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
-  services.reporter.step(choice.from.empty() ? "pool " + choice.target + " is live already; nothing to roll back from"
-                                             : "rolling back from pool " + choice.from + " to pool " + choice.target +
-                                                   rule_words(choice.rule));
+  services.reporter.step(choice.from.empty()
+                             ? "pool " + choice.target + " is live already; nothing to roll back from"
+                             : "rolling back from pool " + choice.from + " to pool " + choice.target +
+                                   rule_words(choice.rule, find_pool(observation.pools, choice.target)));
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
   const bool resume_wake = resumes_wake(interrupted, Operation::rollback, choice.target);
   PHX_TRY(check_rollback_target(observation, choice.target, force, resume_wake));

@@ -191,6 +191,27 @@ TEST_CASE("rollback marks the live pool bad and makes the previous good pool liv
   CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
 }
 
+// A rebuild ranks by when it was built, not by the release it carries: rolling back to one says
+// which release production goes back to (docs/safety.md, "Which pool a rollback goes to").
+TEST_CASE("a rollback that chooses a rebuild names the release it carries", "[ops][rollback]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 40);
+  world.provider.add_pool("2", 1, 30);
+  world.provider.add_pool("3", 1, 20);
+  world.provider.add_pool("1.r1", 1, 10).meta.rebuild_of = "1";
+  world.provider.add_pool("4", 1, 5);
+  world.make_live("4");
+  auto result = ops::rollback(world.services, {.reason = "checkout errors", .dry_run = true});
+  REQUIRE(result.ok());
+  CHECK(result->plan.target == "1.r1");
+  CHECK(
+      world.reporter.saw("rolling back from pool 4 to pool 1.r1 (the newest known-good pool older than the live "
+                         "one: release 1, rebuilt as 1.r1, no live verdict)"));
+  // Named, it is still said.
+  REQUIRE(ops::rollback(world.services, {.to = "1.r1", .reason = "checkout errors", .dry_run = true}).ok());
+  CHECK(world.reporter.saw("rolling back from pool 4 to pool 1.r1 (release 1, rebuilt as 1.r1, no live verdict)"));
+}
+
 // The one-step way out of an incident must not depend on the record of the pool it leaves: an
 // unreadable live pool cannot be marked bad, so the rollback warns once with the mark-bad to run
 // later and goes ahead; its dry run warns the same.
