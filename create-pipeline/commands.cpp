@@ -522,7 +522,9 @@ cli::Program make_program() {
               {.name = "power-on",
                .summary = "start a powered-off pool's servers again",
                .synopsis = "power-on --label L",
-               .details = "Starts every server of pool L again on its old address.",
+               .details = "Starts every server of pool L that does not run, again on its old address. The "
+                          "servers were not checked: the pool's smoke verdict is pending (a deploy or rollback "
+                          "to it is refused) until 'create-pipeline smoke-test --label L' passes.",
                .example = "create-pipeline power-on --label 40",
                .options = {cli::label_option(true)},
                .run = [](CommandContext& context) { return run_power(context, PowerState::on); }},

@@ -178,9 +178,13 @@ Status run_status(CommandContext& context) {
   context.print(context.global().output == cli::OutputFormat::json ? render_status_json(*report)
                                                                    : render_status_table(*report));
   if (report->balancer_error) {
-    // Exit 4, as for any balancer that does not answer; the report above says what is known.
-    return Error{ErrorKind::unavailable, "the balancer is unavailable (" + *report->balancer_error + "); " +
-                                             util::plural(report->problems.size(), "problem") + " found; see above"};
+    // Exit 4, as for any balancer that does not answer, or 2 for one configured wrong; the report
+    // above says what is known.
+    const bool misconfigured = report->balancer_error_kind == ErrorKind::invalid;
+    return Error{misconfigured ? ErrorKind::invalid : ErrorKind::unavailable,
+                 std::string(misconfigured ? "the balancer cannot be used (" : "the balancer is unavailable (") +
+                     *report->balancer_error + "); " + util::plural(report->problems.size(), "problem") +
+                     " found; see above"};
   }
   if (!report->problems.empty()) {
     return Error{ErrorKind::failed, util::plural(report->problems.size(), "problem") + " found; see above"};

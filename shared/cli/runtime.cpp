@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "shared/balancers/haproxy_balancer.hpp"
+#include "shared/cli/state_directory.hpp"
 #include "shared/etcd/etcd_state_store.hpp"
 #include "shared/hcloud/api.hpp"
 #include "shared/hcloud/balancer.hpp"
@@ -364,6 +365,11 @@ Status Runtime::wire(config::Config config) {
       .stop_requested = util::interrupt_requested,
       .before_switch_step = hooks_.before_switch_step,
       .while_waking = hooks_.while_waking,
+      .state_writable = [this]() -> Status {
+        if (!state_directory_refuses_lock(config_)) return {};
+        // Kind failed: the program's last line adds which directory, its key and the fix.
+        return Error{ErrorKind::failed, "the deploy lock could not be created, so nothing would be changed"};
+      },
   });
   return {};
 }

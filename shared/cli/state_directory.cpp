@@ -60,6 +60,13 @@ std::optional<std::string> state_directory_problem(const config::Config& config)
          described(*obstacle) + ": deploys and rollbacks will fail; " + what_to_do(*obstacle);
 }
 
+bool state_directory_refuses_lock(const config::Config& config) {
+  const bool lock_is_a_file = std::holds_alternative<config::FileStateConfig>(config.state) &&
+                              !std::holds_alternative<config::HcloudProviderConfig>(config.provider);
+  if (!lock_is_a_file) return false;
+  return util::check_writable_without_writing(directory_to_probe(config)).obstacle != util::WriteObstacle::none;
+}
+
 std::string with_state_directory_advice(const std::string& message, const config::Config& config) {
   const auto obstacle = state_directory_obstacle(config);
   if (!obstacle) return message;

@@ -24,6 +24,12 @@ std::filesystem::path state_directory(const config::Config& config);
 // not accept a new file now; nothing when it does (a probe file is created and removed).
 std::optional<std::string> state_directory_problem(const config::Config& config);
 
+// Whether the deploy lock could not be created in the state directory now, asked without
+// creating anything (util::check_writable_without_writing): what a dry run, which takes no lock,
+// asks where the real run's first write would fail. False where the lock is not a file there
+// (Hetzner placement groups, etcd).
+bool state_directory_refuses_lock(const config::Config& config);
+
 // `message` (the final error line of a command that failed) with the state directory, its key
 // and the fix added when that directory does not accept a new file now; `message` as it is
 // otherwise, so a failure with another cause is not blamed on the directory.

@@ -477,22 +477,29 @@ std::string serving_problem(const Pool& pool, const std::vector<Member>& members
   }
   const auto count = count_members(members, pool.label());
   if (count.total > 0 && count.down == count.total) {
-    return "its " + util::plural(count.total, "member") + " in the balancer are all down";
+    return count.total == 1 ? std::string("its 1 member in the balancer is down")
+                            : "its " + util::plural(count.total, "member") + " in the balancer are all down";
   }
   return "";
 }
 
-Status check_target_runs(const Pool& pool, const std::optional<std::string>& alternative) {
+Status check_target_runs(const Pool& pool, const std::optional<std::string>& alternative, bool can_power_on) {
   if (!pool.readable() || pool.cold() || pool.power == PowerState::off || pool.servers.empty()) return {};
   if (pool.servers_maybe_running() > 0) return {};
-  return Error{
-      ErrorKind::refused,
-      "pool " + pool.label() + " has 0/" + std::to_string(pool.servers.size()) +
-          " servers running, so it cannot take traffic; nothing was changed. 'create-pipeline rebuild --from " +
-          pool.label() + "' builds the same release on fresh servers" +
-          (alternative ? "; or 'deploy-pipeline rollback --to " + *alternative + "' (pool " + *alternative +
-                             " is known-good and running)"
-                       : std::string())};
+  const std::string& label = pool.label();
+  // Restarting the recorded servers keeps the pool what it was (same release, same place in the
+  // rollback order); a rebuild is a newer pool that a plain rollback passes over.
+  const std::string restart = can_power_on ? "'create-pipeline power-on --label " + label +
+                                                 "' restarts its servers, then 'create-pipeline smoke-test --label " +
+                                                 label + "' checks them; or "
+                                           : std::string();
+  return Error{ErrorKind::refused, "pool " + label + " has 0/" + std::to_string(pool.servers.size()) +
+                                       " servers running, so it cannot take traffic; nothing was changed. " + restart +
+                                       "'create-pipeline rebuild --from " + label +
+                                       "' builds the same release on fresh servers" +
+                                       (alternative ? "; or 'deploy-pipeline rollback --to " + *alternative +
+                                                          "' (pool " + *alternative + " is known-good and running)"
+                                                    : std::string())};
 }
 
 std::string partly_running_warning(const Pool& pool) {

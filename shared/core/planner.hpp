@@ -149,10 +149,11 @@ std::string rollback_candidate_problem(const Pool& pool, const std::vector<Membe
 std::string serving_problem(const Pool& pool, const std::vector<Member>& members);
 
 // A switch to `pool` named by the operator (rollback --to, deploy --label): refused
-// (`refused`) when its servers are powered on but none is running, with the way out: a rebuild,
-// or `alternative` (a pool that can serve) when there is one. A pool kept powered off or cold
-// is woken by the switch and passes.
-Status check_target_runs(const Pool& pool, const std::optional<std::string>& alternative);
+// (`refused`) when its servers are powered on but none is running, with the ways out: a
+// power-on that restarts them (when `can_power_on`: the provider powers pools), a rebuild, or
+// `alternative` (a pool that can serve) when there is one. A pool kept powered off or cold is
+// woken by the switch and passes.
+Status check_target_runs(const Pool& pool, const std::optional<std::string>& alternative, bool can_power_on = false);
 
 // The warning for a named target some of whose servers are not running, or "".
 std::string partly_running_warning(const Pool& pool);

@@ -177,6 +177,14 @@ std::string describe_unreadable(const Pool& pool, const UnreadableWayOut& way_ou
          "); it can be deleted only once the balancer no longer routes to it";
 }
 
+std::string describe_rebuild(const Pool& pool) {
+  if (pool.meta.rebuild_of.empty()) return "";
+  const char* verdict = pool.meta.verdict == LiveVerdict::good  ? "judged good live"
+                        : pool.meta.verdict == LiveVerdict::bad ? "marked bad"
+                                                                : "no live verdict";
+  return "release " + pool.meta.rebuild_of + ", rebuilt as " + pool.label() + ", " + verdict;
+}
+
 void sort_newest_first(std::vector<Pool>& pools) {
   std::sort(pools.begin(), pools.end(), [](const Pool& a, const Pool& b) {
     if (a.meta.created_at != b.meta.created_at) return a.meta.created_at > b.meta.created_at;

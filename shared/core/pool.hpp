@@ -135,6 +135,12 @@ std::string describe_unreadable(const Pool& pool, const UnreadableWayOut& way_ou
 // revision is named with it, so the re-run works from any shell.
 std::string finish_creating_advice(const Pool& pool);
 
+// For a rebuild, the release it carries and what is known of it live, as one clause: "release
+// 1, rebuilt as 1.r1, no live verdict" (or "judged good live", "marked bad"); "" for a pool that
+// is no rebuild. A rebuild ranks by its own creation time, not its release's, so a rollback that
+// chooses one says which release production goes back to.
+std::string describe_rebuild(const Pool& pool);
+
 // Newest first by creation time, then by label for a stable order.
 void sort_newest_first(std::vector<Pool>& pools);
 const Pool* find_pool(const std::vector<Pool>& pools, std::string_view label);

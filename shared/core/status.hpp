@@ -51,6 +51,9 @@ struct StatusReport {
   std::optional<WatchRecord> watch;  // a running watch (deploy --watch, rollback --watch)
   // Why the balancer could not be read; the report then holds what was read without it.
   std::optional<std::string> balancer_error;
+  // That error's kind, for the exit code: unavailable or timeout (4), or invalid (2) for a
+  // balancer configured wrong (balancer.socket a regular file).
+  ErrorKind balancer_error_kind = ErrorKind::unavailable;
 };
 
 struct StatusInputs {

@@ -17,6 +17,16 @@ LockHolder make_holder(const Services& services, const std::string& command) {
   return holder;
 }
 
+std::optional<std::string> stopped_holder(const Services& services, const LockHolder& holder) {
+  if (holder.host != services.identity.host) return std::nullopt;  // only its own host can tell
+  if (!util::is_stopped(util::ProcessIdentity{static_cast<pid_t>(holder.pid), holder.start_ticks})) {
+    return std::nullopt;
+  }
+  const std::string pid = std::to_string(holder.pid);
+  return "the deploy lock holder pid " + pid + " is stopped (SIGSTOP/Ctrl-Z): 'kill -CONT " + pid +
+         "' lets it finish, 'kill -9 " + pid + "' ends it, then --break-lock";
+}
+
 Error refused_in_a_real_run(const std::string& command, const Error& refusal) {
   return refusal.context("a real '" + command + "' would be refused");
 }
@@ -33,6 +43,11 @@ Error refusal_to_take(Services& services, const Error& refused, std::chrono::sec
   const auto holder = services.state.read_lock();
   if (holder && holder->has_value() && services.state.staleness(**holder, stale_after)) {
     coded.code = ErrorCode::lock_stale;
+  } else if (holder && holder->has_value()) {
+    // "wait for it to finish" or "stop it first" do not help a holder that is stopped.
+    if (auto stopped = stopped_holder(services, **holder)) {
+      coded.message = "another deploy holds the lock: " + (*holder)->describe() + "; " + *stopped;
+    }
   }
   return coded;
 }
@@ -64,8 +79,10 @@ Status check_lock_would_be_taken(Services& services, const std::string& command,
   const std::string lock = "the deploy lock of service " + services.config.service;
   const std::string held_by = seen->holder ? "held by " + seen->holder->describe() : "its record cannot be read";
   if (!seen->stale) {
+    const auto stopped = seen->holder ? stopped_holder(services, *seen->holder) : std::nullopt;
     return refused_in_a_real_run(
-        command, Error{ErrorKind::refused, lock + " is " + held_by + "; wait for it to finish", ErrorCode::lock_busy});
+        command, Error{ErrorKind::refused, lock + " is " + held_by + "; " + stopped.value_or("wait for it to finish"),
+                       ErrorCode::lock_busy});
   }
   if (break_lock) {
     services.reporter.warning("a real '" + command + "' would take over the stale deploy lock (" + *seen->stale + "; " +
@@ -130,6 +147,13 @@ Result<std::optional<DeployLock>> DeployLock::take_unless_dry_run(Services& serv
   if (dry_run) {
     warn_if_lock_ages_before_switch_ends(services);
     PHX_TRY(check_lock_would_be_taken(services, command, break_lock));
+    // Taking the lock is the real run's first write: a state directory that refuses it fails
+    // the real run here (exit 1), so the dry run does too.
+    if (services.state_writable) {
+      if (auto writable = services.state_writable(); !writable.ok()) {
+        return writable.error().context("a real '" + command + "' would fail");
+      }
+    }
     return std::optional<DeployLock>{};
   }
   PHX_TRY_ASSIGN(auto lock, take(services, command, break_lock));

@@ -18,7 +18,9 @@ class DeployLock {
   // The lock for a command that changes something; a dry run changes nothing and takes none,
   // but is refused as the real run would be (same kind and code, ErrorCode::lock_busy or
   // lock_stale, the message saying a real run would be refused and what to do) while another
-  // command holds the lock, or its stale holder does and `break_lock` was not given.
+  // command holds the lock, or its stale holder does and `break_lock` was not given; and fails
+  // as the real run would ("a real 'rollback' would fail: ...") when Services::state_writable
+  // says the lock could not be written.
   static Result<std::optional<DeployLock>> take_unless_dry_run(Services& services, const std::string& command,
                                                                bool dry_run, bool break_lock);
   DeployLock(DeployLock&& other) noexcept;
@@ -43,6 +45,13 @@ class DeployLock {
 };
 
 LockHolder make_holder(const Services& services, const std::string& command);
+
+// When the lock's `holder` runs on this host but is stopped (SIGSTOP, Ctrl-Z): the problem, with
+// the way out ("the deploy lock holder pid P is stopped (SIGSTOP/Ctrl-Z): 'kill -CONT P' lets it
+// finish, 'kill -9 P' ends it, then --break-lock"). A stopped holder is not stale (it may go on),
+// yet nothing it does is bounded while it stays stopped, and a SIGTERM waits with it. Status
+// reports it as a problem; taking the lock (with --break-lock too) is refused with it.
+std::optional<std::string> stopped_holder(const Services& services, const LockHolder& holder);
 
 // A dry run's word for the refusal a real run of `command` would meet, with its kind and code
 // (so its exit code): "a real 'deploy --label 2' would be refused: <refusal>". Every dry-run

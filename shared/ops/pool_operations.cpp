@@ -581,6 +581,27 @@ std::string standby_refusal(Services& services, const std::string& label) {
          std::to_string(pending->steps) + harm + ". " + undo + finish;
 }
 
+// Starts the servers of a pool (off, or on with servers that do not run) as a wake does: its
+// smoke verdict is `pending` from before they start until a smoke test passes, so servers nobody
+// checked (restarted after they died, or a start cut short) never pass for the running pool they
+// look like; one that failed before any server ran gets its verdict back. A failed smoke test
+// stays failed: restarting servers is no reason to try the release again.
+Status power_on_unchecked(Services& services, const Pool& pool) {
+  const std::string& label = pool.label();
+  const SmokeVerdict before = pool.meta.smoke;
+  if (before == SmokeVerdict::failed) return services.provider.set_power(pool, PowerState::on);
+  Pool starting = pool;
+  starting.meta.smoke = SmokeVerdict::pending;
+  if (before != SmokeVerdict::pending) PHX_TRY(services.provider.update_metadata(starting.meta));
+  if (auto started = services.provider.set_power(starting, PowerState::on); !started.ok()) {
+    undo_pending_if_nothing_runs(services, label, before);
+    return started.error();
+  }
+  services.reporter.step("pool " + label + "'s smoke verdict is 'pending' until 'create-pipeline smoke-test --label " +
+                         label + "' passes (a deploy or rollback to it is refused until then)");
+  return {};
+}
+
 // Powers a pool the caller has listed; powering off is refused while the balancer has it.
 Status power_pool(Services& services, const Pool& pool, PowerState power) {
   const std::string& label = pool.label();
@@ -611,11 +632,12 @@ Status power_pool(Services& services, const Pool& pool, PowerState power) {
   if (pool.power == power) {
     services.reporter.step("pool " + label + " is powered on, but " + std::to_string(stopped) + " of its " +
                            util::plural(pool.servers.size(), "server") + " do not run: starting them");
-    return services.provider.set_power(pool, power);
+  } else {
+    services.reporter.step("powering " + std::string(to_string(power)) + " pool " + label + " (" +
+                           util::plural(pool.servers.size(), "server") + ")");
   }
-  services.reporter.step("powering " + std::string(to_string(power)) + " pool " + label + " (" +
-                         util::plural(pool.servers.size(), "server") + ")");
-  return services.provider.set_power(pool, power);
+  if (power == PowerState::off) return services.provider.set_power(pool, power);
+  return power_on_unchecked(services, pool);
 }
 
 }  // namespace

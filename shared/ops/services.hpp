@@ -59,6 +59,11 @@ struct Services {
   // before it checks and smoke-tests them (crash tests kill the process there). Empty in the
   // shipped executables.
   std::function<void()> while_waking;
+  // Whether the deploy lock could be created now, asked by a dry run (which takes no lock, and
+  // creates nothing to ask) where the real run's first write, the lock, would be: an error saying
+  // it could not (the executables add which directory, its key and the fix), so the dry run fails
+  // as the real run would. Empty: not checked.
+  std::function<Status()> state_writable;
 };
 
 }  // namespace phoenix::ops

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "shared/ops/balancer_set.hpp"
+#include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/watch_record.hpp"
 #include "shared/util/strings.hpp"
@@ -57,6 +58,9 @@ SharedRecords read_shared(Services& services, std::vector<std::string>& unreadab
   records.watch = read_or_report(services.state.read_watch(), unreadable, "the record of a running watch",
                                  unreadable_watch_record_remedy());
   if (records.watch) records.watch_staleness = watch_record_staleness(services, *records.watch);
+  if (records.lock && !records.lock_staleness) {
+    if (auto stopped = stopped_holder(services, *records.lock)) unreadable.push_back(std::move(*stopped));
+  }
   if (records.lock && records.intent) {
     records.operation_in_progress = switch_running(*records.intent, *records.lock, records.lock_staleness.has_value());
   }
@@ -99,7 +103,9 @@ StatusReport without_balancer(Services& services, const std::vector<Pool>& pools
   const std::vector<Member> none;
   auto inputs = inputs_from_records(services, pools, none, records);
   inputs.balancer_error = why.message;
-  return build_status(inputs);
+  auto report = build_status(inputs);
+  report.balancer_error_kind = why.kind;
+  return report;
 }
 
 StatusReport balancer_report(Services& services, const BalancerMembers& balancer, const std::vector<Pool>& pools,
@@ -185,8 +191,12 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
 Result<StatusReport> status(Services& services) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   const auto balancers = read_every_balancer(services);
+  // A balancer configured wrong (balancer.socket a regular file) answers as little as one that
+  // is down: the report is still printed (monitoring parses its JSON), and the exit code says
+  // which it was (StatusReport::balancer_error_kind).
   const bool unanswered =
-      !balancers && (balancers.error().kind == ErrorKind::unavailable || balancers.error().kind == ErrorKind::timeout);
+      !balancers && (balancers.error().kind == ErrorKind::unavailable || balancers.error().kind == ErrorKind::timeout ||
+                     balancers.error().kind == ErrorKind::invalid);
   if (!balancers && !unanswered) return balancers.error();
   std::vector<std::string> unreadable;
   const auto records = read_shared(services, unreadable);

@@ -101,7 +101,7 @@ Status check_named_target_runs(Services& services, const Observation& observatio
                                           rollback_hints(services, {target}))) {
     alternative = other->target;
   }
-  PHX_TRY(check_target_runs(*pool, alternative));
+  PHX_TRY(check_target_runs(*pool, alternative, services.provider.tiers().off));
   if (const auto warning = partly_running_warning(*pool); !warning.empty()) services.reporter.warning(warning);
   return {};
 }
@@ -414,6 +414,26 @@ Status revert_everywhere(Services& services, const std::string& target, const st
   return {};
 }
 
+// The revert after a health timeout stopped (a signal at its safe point, e.g. a SIGTERM that
+// waited while the process was stopped; a balancer that failed): the intent stays, so status
+// reports the switch as interrupted; history records it while the lock is still this switch's;
+// the error names what finishes it: 'repair --revert' returns to the one pool live before.
+Pass revert_stopped(Services& services, const SwitchJob& job, const SwitchPlan& plan, const Error& why,
+                    const Error& stop, long long elapsed_ms) {
+  const std::string& target = job.request.target;
+  const std::string stopped = "taking pool " + target + " out again after the health timeout stopped: " + stop.message;
+  if (still_holding_lock(services).ok()) {
+    record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed_ms, why.message + "; " + stopped);
+  }
+  const std::string finish = plan.from.size() == 1 ? finishes_it({"deploy-pipeline repair --revert"}) + " (pool " +
+                                                         plan.from.front() + " serves alone again)"
+                                                   : finishes_it({"deploy-pipeline repair"});
+  return finished(Error{stop.kind,
+                        std::string(to_string(job.operation)) + " of pool " + target + ": " + why.message + "; " +
+                            stopped + "; pool " + target + " may still be in the balancer; " + finish,
+                        stop.code});
+}
+
 Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, const SwitchJob& job,
                       const SwitchPlan& plan, const Error& why, long long elapsed_ms) {
   const std::string& target = job.request.target;
@@ -422,7 +442,7 @@ Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, 
   services.reporter.step("taking pool " + target + " out again" + (runs.size() > 1 ? " in every balancer" : "") +
                          "; the previous pool keeps serving");
   if (auto reverted = revert_everywhere(services, target, runs); !reverted.ok()) {
-    return finished(reverted.error().context("reverting after the health timeout"));
+    return revert_stopped(services, job, plan, why, reverted.error(), elapsed_ms);
   }
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);
@@ -1178,11 +1198,15 @@ RollbackTo rollback_to(Services& services, const Observation& observation, const
   return {std::nullopt, false, {*options.to}};
 }
 
-// "the pool the last switch replaced", "the newest known-good pool older than the live one"
-std::string rule_words(RollbackRule rule) {
-  if (rule == RollbackRule::last_replaced) return " (the pool the last switch replaced)";
-  if (rule == RollbackRule::newest_older) return " (the newest known-good pool older than the live one)";
-  return "";
+// "the pool the last switch replaced", "the newest known-good pool older than the live one",
+// with the release a rebuild carries ("...: release 1, rebuilt as 1.r1, no live verdict").
+std::string rule_words(RollbackRule rule, const Pool* target) {
+  std::string words;
+  if (rule == RollbackRule::last_replaced) words = "the pool the last switch replaced";
+  if (rule == RollbackRule::newest_older) words = "the newest known-good pool older than the live one";
+  const std::string rebuild = target != nullptr ? describe_rebuild(*target) : std::string();
+  if (!rebuild.empty()) words += (words.empty() ? "" : ": ") + rebuild;
+  return words.empty() ? "" : " (" + words + ")";
 }
 
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
@@ -1253,9 +1277,10 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                                            rollback_hints(services, excluded)));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
-  services.reporter.step(choice.from.empty() ? "pool " + choice.target + " is live already; nothing to roll back from"
-                                             : "rolling back from pool " + choice.from + " to pool " + choice.target +
-                                                   rule_words(choice.rule));
+  services.reporter.step(choice.from.empty()
+                             ? "pool " + choice.target + " is live already; nothing to roll back from"
+                             : "rolling back from pool " + choice.from + " to pool " + choice.target +
+                                   rule_words(choice.rule, find_pool(observation.pools, choice.target)));
   // A rollback that is refused changes nothing: the target is judged before anything is marked.
   const bool resume_wake = resumes_wake(interrupted, Operation::rollback, choice.target);
   PHX_TRY(check_rollback_target(observation, choice.target, force, resume_wake));

@@ -166,10 +166,22 @@ Status start_servers(Services& services, const Pool& pool, Tier from) {
   return {};
 }
 
-// A wake that failed before any server of the pool ran leaves the pool as it was: its smoke
-// verdict goes back to `before` (what it was until the wake set it pending), so a known-good
-// pool stays a rollback target. While a server may run unchecked (one that is not stopped or
-// dead, or the provider cannot say), the verdict stays pending.
+void record_wake(Services& services, const Pool& woken, Tier from, long long ms, const std::string& detail) {
+  PoolMetadata meta = woken.meta;
+  meta.smoke = SmokeVerdict::passed;
+  meta.last_wake = WakeRecord{from, ms, services.clock.wall_now()};
+  if (auto recorded = services.provider.update_metadata(meta); !recorded.ok()) {
+    services.reporter.warning("could not record the wake time on pool " + woken.label() + ": " +
+                              recorded.error().message);
+  }
+  HistoryEvent event = new_event(services, HistoryAction::wake, woken.label(), HistoryResult::succeeded);
+  event.duration_ms = ms;
+  event.detail = detail;
+  record_history(services, event);
+}
+
+}  // namespace
+
 void undo_pending_if_nothing_runs(Services& services, const std::string& label, SmokeVerdict before) {
   if (before == SmokeVerdict::pending) return;
   const auto pools = services.provider.list_pools();
@@ -190,22 +202,6 @@ void undo_pending_if_nothing_runs(Services& services, const std::string& label, 
   services.reporter.step("no server of pool " + label + " was started: its smoke verdict is '" + to_string(before) +
                          "' again");
 }
-
-void record_wake(Services& services, const Pool& woken, Tier from, long long ms, const std::string& detail) {
-  PoolMetadata meta = woken.meta;
-  meta.smoke = SmokeVerdict::passed;
-  meta.last_wake = WakeRecord{from, ms, services.clock.wall_now()};
-  if (auto recorded = services.provider.update_metadata(meta); !recorded.ok()) {
-    services.reporter.warning("could not record the wake time on pool " + woken.label() + ": " +
-                              recorded.error().message);
-  }
-  HistoryEvent event = new_event(services, HistoryAction::wake, woken.label(), HistoryResult::succeeded);
-  event.duration_ms = ms;
-  event.detail = detail;
-  record_history(services, event);
-}
-
-}  // namespace
 
 // A stop asked for while a pool wakes (SIGINT, SIGTERM, SIGHUP: a cancelled CI job) ends the command
 // between the wake's phases rather than after the smoke test. The pool keeps its pending

@@ -60,6 +60,12 @@ Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& poo
 // to wake before calling it.
 bool needs_wake(const Pool& pool, bool resume);
 
+// A wake (or a power-on) that failed before any server of the pool ran leaves the pool as it
+// was: its smoke verdict goes back to `before` (what it was until the wake set it pending), so
+// a known-good pool stays a rollback target. While a server may run unchecked (one that is not
+// stopped or dead, or the provider cannot say), the verdict stays pending.
+void undo_pending_if_nothing_runs(Services& services, const std::string& label, SmokeVerdict before);
+
 // Refuses (`invalid`, a configuration error) tiers the policy asks for that the provider does
 // not have; warns where the off tier saves no money.
 Status check_tiers_available(Services& services, const std::optional<TierCounts>& tiers);

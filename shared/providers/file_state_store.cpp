@@ -107,8 +107,10 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
   auto guard = util::FileLock::acquire(directory_ / "deploy.lock.guard");
   if (!guard) return nothing_changed(guard.error());
   const std::string record = util::print_json(records::to_json(request.holder).get(), true);
-  // O_EXCL makes the lock exclusive; durability adds nothing (a lock lost with the machine
-  // had no living holder), so it is not fsynced: every deploy waits less.
+  // Exclusive, and complete from the moment it has its name (see create_exclusive): an empty
+  // lock file is only ever one an older version left, judged unreadable as before. Durability
+  // adds nothing (a lock lost with the machine had no living holder), so it is not fsynced:
+  // every deploy waits less.
   const auto created = util::create_exclusive(lock_path(), record, false);
   if (created.ok()) return LockOutcome{};
   if (created.error().kind != ErrorKind::refused) return nothing_changed(created.error());

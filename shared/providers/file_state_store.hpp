@@ -2,7 +2,9 @@
 // A StateStore in a directory: the local provider's state directory, or any directory every
 // CI agent mounts (NFS, a shared volume).
 //
-// Guarantees: the lock file is created with O_EXCL, so two runs never both hold it; the
+// Guarantees: the lock file is created exclusively and complete (its record written to a
+// temporary file, then linked to the lock's name, which fails when it exists), so two runs never
+// both hold it and a lock file is never seen empty; the
 // check-then-take of a stale lock is serialised by flock on a guard file (on one host, and
 // across hosts where the filesystem supports flock, such as NFSv4), and so is the
 // check-then-remove of a watch record (watch.json). Intent, freeze, watch and history writes are

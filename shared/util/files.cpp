@@ -293,20 +293,31 @@ Status remove_tree(const fs::path& path) {
 }
 
 Status create_exclusive(const fs::path& path, std::string_view content, bool durable) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd) {
-    if (errno == EEXIST) return Error{ErrorKind::refused, path.string() + " already exists"};
-    return write_error("cannot create", path, errno);
-  }
+  // The content is written whole into a temporary file beside `path` first, and link(2) then
+  // gives it the name: unlike rename, link refuses a name that exists, and unlike an O_EXCL
+  // create followed by a write, the name never exists without its content, so no reader sees
+  // an empty or half-written file (a deploy lock seen empty would be judged stale), and a
+  // crash leaves no such file (only a temporary one, removed by the next writer).
+  remove_dead_writers_temporaries(path);
+  const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + random_suffix();
+  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) return write_error("cannot create", path, errno);
   Status written = write_all(fd.get(), content, path);
-  if (durable && written.ok() && ::fsync(fd.get()) != 0) {
-    written = write_error("cannot sync", path, errno);
-  }
+  if (durable && written.ok() && ::fsync(fd.get()) != 0) written = write_error("cannot sync", path, errno);
   fd.reset();
-  if (!written.ok()) {
-    ::unlink(path.c_str());
-    return written;
+  if (written.ok() && ::link(temporary.c_str(), path.c_str()) != 0) {
+    const int link_error = errno;
+    // Over NFS a link the server made can still report an error (its reply lost, the retry
+    // finding the name taken): two names on the temporary file mean the link was made.
+    struct stat linked {};
+    const bool made = ::stat(temporary.c_str(), &linked) == 0 && linked.st_nlink == 2;
+    if (!made) {
+      written = link_error == EEXIST ? Error{ErrorKind::refused, path.string() + " already exists"}
+                                     : write_error("cannot create", path, link_error);
+    }
   }
+  ::unlink(temporary.c_str());
+  if (!written.ok()) return written;
   if (durable) fsync_directory(path.parent_path());
   return {};
 }

@@ -69,8 +69,10 @@ Status copy_tree(const fs::path& source, const fs::path& destination);
 // Removes a file or a directory tree; a missing path is not an error.
 Status remove_tree(const fs::path& path);
 
-// Creates `path` exclusively (O_CREAT|O_EXCL) with `content`, fsynced unless `durable` is false.
-// Returns a `refused` error when the file already exists.
+// Creates `path` exclusively with `content`, fsynced unless `durable` is false: the content goes
+// into a temporary file beside it, which link(2) names `path`, so `path` appears complete or not
+// at all (never empty or partly written). Returns a `refused` error when the file already exists.
+// The directory's file system must support hard links (every local one, NFS, tmpfs do).
 Status create_exclusive(const fs::path& path, std::string_view content, bool durable = true);
 
 // An exclusive advisory lock (flock) on a file, held until destruction (closing the

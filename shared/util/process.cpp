@@ -286,18 +286,27 @@ Result<ProcessIdentity> spawn_detached(const SpawnRequest& request) {
   return identity;
 }
 
-std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
+namespace {
+
+// The fields of /proc/<pid>/stat from field 3 (state) on, or nothing when it cannot be read.
+std::optional<std::vector<std::string>> stat_fields(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string content;
   if (!std::getline(stat, content)) return std::nullopt;
   // The command name (field 2) may hold spaces and parentheses: fields restart after the last ')'.
   const auto close = content.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  const auto fields = split(std::string_view(content).substr(close + 2), ' ');
+  if (close == std::string::npos || close + 2 > content.size()) return std::nullopt;
+  return split(std::string_view(content).substr(close + 2), ' ');
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
+  const auto fields = stat_fields(pid);
   // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
-  if (fields.size() < 20) return std::nullopt;
-  if (fields[0] == "Z" || fields[0] == "X") return std::nullopt;
-  const auto ticks = parse_int(fields[19]);
+  if (!fields || fields->size() < 20) return std::nullopt;
+  if ((*fields)[0] == "Z" || (*fields)[0] == "X") return std::nullopt;
+  const auto ticks = parse_int((*fields)[19]);
   if (!ticks) return std::nullopt;
   return static_cast<std::uint64_t>(*ticks);
 }
@@ -308,6 +317,12 @@ bool is_running(const ProcessIdentity& process) {
   const auto ticks = process_start_ticks(process.pid);
   if (!ticks) return false;
   return process.start_ticks == 0 || *ticks == process.start_ticks;
+}
+
+bool is_stopped(const ProcessIdentity& process) {
+  if (!is_running(process)) return false;
+  const auto fields = stat_fields(process.pid);
+  return fields && !fields->empty() && ((*fields)[0] == "T" || (*fields)[0] == "t");
 }
 
 void stop_process(const ProcessIdentity& process, std::chrono::milliseconds grace) {

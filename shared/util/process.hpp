@@ -76,6 +76,10 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid);
 // True when the process exists, is the same one (start time), and is not a zombie.
 bool is_running(const ProcessIdentity& process);
 
+// True when the process runs (is_running) but is stopped (SIGSTOP, Ctrl-Z; /proc state T, or t
+// under a debugger): it does nothing until SIGCONT, and a SIGTERM sent meanwhile waits with it.
+bool is_stopped(const ProcessIdentity& process);
+
 // SIGTERM to the process group, then SIGKILL after `grace`. Returns once the process is gone.
 void stop_process(const ProcessIdentity& process, std::chrono::milliseconds grace);
 

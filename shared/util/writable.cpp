@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +53,22 @@ WriteProbe probe_writable_directory(const std::filesystem::path& directory) {
   fd.reset();
   ::unlink(probe.c_str());
   if (!written) return obstacle_of(write_errno, false);
+  return {};
+}
+
+WriteProbe check_writable_without_writing(const std::filesystem::path& directory) {
+  struct stat status {};
+  if (::stat(directory.c_str(), &status) != 0) return obstacle_of(errno, true);
+  if (!S_ISDIR(status.st_mode)) return {WriteObstacle::not_directory, "not a directory"};
+  if (::faccessat(AT_FDCWD, directory.c_str(), W_OK | X_OK, AT_EACCESS) != 0) return obstacle_of(errno, false);
+  struct statvfs space {};
+  if (::statvfs(directory.c_str(), &space) != 0) return {};  // cannot tell: creating a file is the judge
+  // Root may use the blocks and inodes reserved for it; anyone else only the available ones.
+  const bool root = ::geteuid() == 0;
+  const auto blocks = root ? space.f_bfree : space.f_bavail;
+  const auto inodes = root ? space.f_ffree : space.f_favail;
+  // A file system that counts no blocks or no inodes at all (0 in all) has no such limit to reach.
+  if ((space.f_blocks != 0 && blocks == 0) || (space.f_files != 0 && inodes == 0)) return obstacle_of(ENOSPC, false);
   return {};
 }
 

@@ -28,6 +28,12 @@ struct WriteProbe {
 // system may still create an empty file). The probe's name never reaches the caller.
 WriteProbe probe_writable_directory(const std::filesystem::path& directory);
 
+// The same question asked without creating anything (a dry run's): whether this process may
+// create a file in `directory` (faccessat with the effective ids: a read-only file system, no
+// permission, an immutable directory) and whether its file system has a free block and inode.
+// A quota or a file system that fails only on write is not seen; the probe above sees those.
+WriteProbe check_writable_without_writing(const std::filesystem::path& directory);
+
 // `path` when it exists, else the nearest of its ancestors that exists: the directory to probe
 // for a file or directory that is made with its missing parents. A relative path climbs to "."
 // at most; an empty one is ".". What exists may be a file: the probe then says so.

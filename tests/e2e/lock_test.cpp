@@ -1,6 +1,7 @@
 // Invariant 6: one deploy at a time per service. The lock names its holder; a stale one is
 // taken over only with --break-lock, and the takeover is reported.
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -203,4 +204,53 @@ TEST_CASE("taking over a lock whose record is garbage says the record could not 
   CHECK_THAT(taken.err, !Catch::Contains("pid 0"));
   CHECK_THAT(taken.err, !Catch::Contains("1970"));
   CHECK(http_get(haproxy.url()).second == "1\n");
+}
+
+// R4: a holder stopped by Ctrl-Z (SIGSTOP) runs no step, and a SIGTERM waits with it. It is not
+// stale (it may go on), but status calls it a problem and every refusal names what frees the
+// lock: kill -CONT (it stops at its next safe point) or kill -9 then --break-lock.
+TEST_CASE("a lock holder on this host that is stopped is a problem, and the refusal names kill -CONT or kill -9",
+          "[e2e][lock]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
+  auto holder = util::spawn_detached({{"sleep", "60"}, dir.path(), {}});
+  REQUIRE(holder.ok());
+  struct Stop {
+    util::ProcessIdentity process;
+    ~Stop() { util::stop_process(process, std::chrono::seconds(1)); }
+  } stop{*holder};
+  REQUIRE(::kill(holder->pid, SIGSTOP) == 0);
+  for (int i = 0; i < 200 && !util::is_stopped(*holder); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(util::is_stopped(*holder));
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  REQUIRE(util::write_file_atomic(dir.path() / "state" / "web" / "deploy.lock",
+                                  R"({"host": ")" + std::string(host) + R"(", "pid": )" + std::to_string(holder->pid) +
+                                      R"(, "start_ticks": )" + std::to_string(holder->start_ticks) +
+                                      R"(, "job": "", "command": "deploy --label 1", "since": "2030-01-01T00:00:00Z"})")
+              .ok());
+  const std::string pid = std::to_string(holder->pid);
+  const std::string stopped = "the deploy lock holder pid " + pid + " is stopped (SIGSTOP/Ctrl-Z): 'kill -CONT " + pid +
+                              "' lets it finish, 'kill -9 " + pid + "' ends it, then --break-lock";
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
+  INFO(status.out << status.err);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains(stopped));
+  for (const auto& arguments : std::vector<std::vector<std::string>>{
+           {"rollback", "--to", "1", "--reason", "x", "--break-lock", "--config", config},
+           {"rollback", "--to", "1", "--reason", "x", "--dry-run", "--config", config}}) {
+    const auto refused = run_tool("deploy-pipeline", arguments);
+    INFO(refused.err);
+    CHECK(refused.exit_code == 3);
+    CHECK_THAT(refused.err, Catch::Contains(stopped));
+  }
+  // Running again, it is an ordinary busy holder: no problem to report.
+  REQUIRE(::kill(holder->pid, SIGCONT) == 0);
+  for (int i = 0; i < 200 && util::is_stopped(*holder); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto running = run_tool("deploy-pipeline", {"status", "--config", config});
+  INFO(running.out);
+  CHECK_THAT(running.out, !Catch::Contains("is stopped"));
 }

@@ -89,7 +89,10 @@ TEST_CASE("a pool with no server running is never waited for: skipped, or refuse
   INFO(named.err);
   CHECK(named.exit_code == 3);
   CHECK_THAT(named.err, Catch::Contains("pool 2 has 0/2 servers running"));
-  CHECK_THAT(named.err, Catch::Contains("'create-pipeline rebuild --from 2'"));
+  // The same pool restarted first (it keeps its place in the rollback order), a rebuild after.
+  CHECK_THAT(named.err, Catch::Contains("'create-pipeline power-on --label 2' restarts its servers, then "
+                                        "'create-pipeline smoke-test --label 2' checks them; or "
+                                        "'create-pipeline rebuild --from 2'"));
   CHECK_THAT(named.err, Catch::Contains("'deploy-pipeline rollback --to 1'"));
   CHECK(rig.pool_field("3", "verdict") != "bad");  // nothing was marked
 
@@ -106,6 +109,16 @@ TEST_CASE("a pool with no server running is never waited for: skipped, or refuse
   CHECK(plain.exit_code == 0);
   CHECK(rig.live() == "1\n");
   CHECK(rig.pool_field("3", "verdict") == "bad");
+
+  // The advised power-on restarts pool 2's servers unchecked: its smoke verdict is pending (a
+  // switch to it is refused) until its smoke test passes.
+  const auto powered = rig.run("create-pipeline", {"power-on", "--label", "2"});
+  INFO(powered.err);
+  CHECK(powered.exit_code == 0);
+  CHECK(rig.pool_field("2", "smoke") == "pending");
+  CHECK(rig.run("deploy-pipeline", {"rollback", "--to", "2", "--reason", "x", "--dry-run"}).exit_code == 3);
+  CHECK(rig.run("create-pipeline", {"smoke-test", "--label", "2"}).exit_code == 0);
+  CHECK(rig.pool_field("2", "smoke") == "passed");
 }
 
 // F14: a watched deploy of 3 replaced 2 (hot); 2's servers die, so its standby members are all

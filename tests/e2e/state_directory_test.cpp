@@ -78,6 +78,21 @@ TEST_CASE("a state directory that refuses writes: status reports it, and each co
     CHECK_THAT(result.err, !Catch::Contains(".tmp-"));
     if (attempt.takes_the_lock_first) CHECK_THAT(last, Catch::Contains("nothing was changed"));
   }
+  // A dry run takes no lock, yet says the real run would fail, with its exit code (1).
+  const std::vector<std::pair<std::string, std::vector<std::string>>> dry_runs = {
+      {"rollback --to 2", {"rollback", "--to", "2", "--reason", "x", "--dry-run"}},
+      {"deploy --label 2", {"deploy", "--label", "2", "--dry-run"}},
+  };
+  for (const auto& [command, arguments] : dry_runs) {
+    INFO(util::join(arguments, " "));
+    const auto result = rig.run("deploy-pipeline", arguments);
+    INFO("stdout: " << result.out << "stderr: " << result.err);
+    CHECK(result.exit_code == 1);
+    const auto lines = util::split_lines(result.err);
+    REQUIRE_FALSE(lines.empty());
+    CHECK_THAT(lines.back(), Catch::StartsWith("deploy-pipeline: error: a real '" + command + "' would fail: "));
+    CHECK_THAT(lines.back(), Catch::Contains("(provider.state_dir) is not writable ("));
+  }
   // Nothing switched: pool 1 is still the one routed to.
   CHECK(rig.routes_to("1"));
   CHECK_FALSE(rig.routes_to("2"));

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "support/harness.hpp"
 
@@ -64,6 +65,22 @@ TEST_CASE("HAProxy does not answer: status prints what it reads without it, name
     CHECK(cJSON_IsObject(cJSON_GetObjectItem(document.get(), "freeze")));
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(document.get(), "live")) == 0);
     haproxy.start();
+  }
+  SECTION("balancer.socket is a regular file: a configuration error, still a JSON document for monitoring") {
+    haproxy.stop();
+    fs::remove(haproxy.socket());
+    REQUIRE(util::write_file_atomic(haproxy.socket(), "not a socket\n").ok());
+    const auto status = run_with(config, "deploy-pipeline", {"status", "--output", "json"});
+    fs::remove(haproxy.socket());
+    haproxy.start();
+    INFO(status.out << status.err);
+    CHECK(status.exit_code == 2);
+    const auto document = parse_output(status.out);
+    const cJSON* error = cJSON_GetObjectItem(document.get(), "balancer_error");
+    REQUIRE(cJSON_IsString(error));
+    CHECK_THAT(std::string(error->valuestring), Catch::Contains("is a regular file, not a socket"));
+    CHECK(cJSON_IsObject(cJSON_GetObjectItem(document.get(), "freeze")));
+    CHECK_THAT(status.err, Catch::Contains("is a regular file, not a socket"));
   }
 }
 

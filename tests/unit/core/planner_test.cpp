@@ -390,6 +390,14 @@ TEST_CASE("rollback passes over a pool whose members are all down in the balance
   CHECK_FALSE(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, excluded).ok());
 }
 
+TEST_CASE("a pool with one member down in the balancer is named in the singular", "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("50", 1, 40);
+  FakeBalancer balancer;
+  make_hot(balancer, provider.pools[0], false);
+  CHECK(rollback_candidate_problem(provider.pools[0], members_of(balancer)) == "its 1 member in the balancer is down");
+}
+
 TEST_CASE("of pools created at the same time an UP hot standby comes first", "[planner][rollback]") {
   FakeProvider provider;
   provider.add_pool("a", 1, 50);
@@ -437,6 +445,11 @@ TEST_CASE("a named target with no server running is refused with the way out", "
         "--from 42' builds the same release on fresh servers; or 'deploy-pipeline rollback --to 41' (pool 41 is "
         "known-good and running)");
   CHECK_THAT(check_target_runs(pool, std::nullopt).error().message, Catch::EndsWith("on fresh servers"));
+  // A provider that powers pools restarts the recorded servers: the same pool, not a newer one.
+  CHECK(check_target_runs(pool, std::nullopt, true).error().message ==
+        "pool 42 has 0/3 servers running, so it cannot take traffic; nothing was changed. 'create-pipeline power-on "
+        "--label 42' restarts its servers, then 'create-pipeline smoke-test --label 42' checks them; or "
+        "'create-pipeline rebuild --from 42' builds the same release on fresh servers");
   // Powered off on purpose: the switch wakes it.
   pool.power = PowerState::off;
   CHECK(check_target_runs(pool, std::nullopt).ok());

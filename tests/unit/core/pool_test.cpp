@@ -19,3 +19,15 @@ TEST_CASE(
   CHECK(pool.servers_running() == 0);
   CHECK(pool.servers_maybe_running() == 0);
 }
+
+TEST_CASE("a rebuild says which release it carries and what is known of it live", "[pool]") {
+  Pool pool;
+  pool.meta.label = "1.r1";
+  CHECK(describe_rebuild(pool).empty());  // no rebuild
+  pool.meta.rebuild_of = "1";
+  CHECK(describe_rebuild(pool) == "release 1, rebuilt as 1.r1, no live verdict");
+  pool.meta.verdict = LiveVerdict::good;
+  CHECK(describe_rebuild(pool) == "release 1, rebuilt as 1.r1, judged good live");
+  pool.meta.verdict = LiveVerdict::bad;
+  CHECK(describe_rebuild(pool) == "release 1, rebuilt as 1.r1, marked bad");
+}

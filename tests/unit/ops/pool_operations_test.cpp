@@ -360,6 +360,40 @@ TEST_CASE("power-off holds the deploy lock: refused while a switch holds it; pow
   CHECK(world.provider.pools[0].power == PowerState::on);
 }
 
+// Servers restarted by hand were not checked: like a wake, power-on leaves the verdict pending
+// until a smoke test passes; one that started nothing gives the verdict back.
+TEST_CASE("power-on of a pool whose servers died leaves its smoke verdict pending until a smoke test",
+          "[ops][power][smoke]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 2, 20);
+  world.provider.add_pool("2", 2, 10);
+  world.make_live("2");
+  world.provider.pools[0].meta.smoke = SmokeVerdict::passed;
+  for (auto& server : world.provider.pools[0].servers) server.state = ServerState::dead;
+  REQUIRE(ops::set_pool_power(world.services, "1", PowerState::on).ok());
+  CHECK(world.provider.pools[0].servers[0].state == ServerState::running);
+  CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::pending);
+  CHECK(world.reporter.saw("pool 1's smoke verdict is 'pending' until 'create-pipeline smoke-test --label 1' passes"));
+  const auto refused = ops::deploy(world.services, {.label = "1"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("smoke verdict 'pending'"));
+
+  SECTION("a power-on that started nothing gives the verdict back") {
+    world.provider.pools[0].meta.smoke = SmokeVerdict::passed;
+    for (auto& server : world.provider.pools[0].servers) server.state = ServerState::dead;
+    world.provider.fail_next.emplace("set_power", Error{ErrorKind::unavailable, "the provider is down"});
+    REQUIRE_FALSE(ops::set_pool_power(world.services, "1", PowerState::on).ok());
+    CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::passed);
+  }
+  SECTION("a release whose smoke test failed stays failed") {
+    world.provider.pools[0].meta.smoke = SmokeVerdict::failed;
+    for (auto& server : world.provider.pools[0].servers) server.state = ServerState::dead;
+    REQUIRE(ops::set_pool_power(world.services, "1", PowerState::on).ok());
+    CHECK(world.provider.pools[0].servers[0].state == ServerState::running);
+    CHECK(world.provider.pools[0].meta.smoke == SmokeVerdict::failed);
+  }
+}
+
 // A command whose arguments name no pool fails before it changes anything: taking over a stale
 // deploy lock is a change, so the pool is looked for first (and again under the lock).
 TEST_CASE("power-off and delete of a pool that does not exist leave a stale lock alone, --break-lock or not",

@@ -94,6 +94,35 @@ TEST_CASE("an unhealthy pool is taken out again and the old one keeps serving", 
   CHECK(world.state.events[0].result == HistoryResult::failed);
 }
 
+// A SIGTERM sent while the deploy was stopped (Ctrl-Z) is delivered on 'kill -CONT', often in
+// the revert after its health timeout: the stop is recorded and says what finishes it.
+TEST_CASE("a stop during the revert after a health timeout is recorded and names what finishes it",
+          "[ops][deploy][interrupt]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 2, 20);
+  world.provider.add_pool("2", 2, 10);
+  world.make_live("1");
+  world.balancer.unhealthy_addresses = {"10.0.2.2:8080"};
+  world.services.stop_requested = [&world] { return world.reporter.saw("taking pool 2 out again"); };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::interrupted));
+  CHECK_THAT(result.error().message, Catch::StartsWith("deploy of pool 2: "));
+  CHECK_THAT(result.error().message,
+             Catch::Contains("taking pool 2 out again after the health timeout stopped: asked to stop"));
+  CHECK_THAT(result.error().message,
+             Catch::EndsWith("'deploy-pipeline repair --revert' finishes it (pool 1 serves alone again)"));
+  CHECK(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].result == HistoryResult::interrupted);
+
+  world.services.stop_requested = nullptr;
+  REQUIRE(ops::repair(world.services, {.revert = true}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  CHECK(world.balancer.state.count("2:1") == 0);
+  CHECK_FALSE(world.state.intent.has_value());
+}
+
 TEST_CASE("an interrupted deploy keeps its intent and a re-run finishes it", "[ops][deploy][crash]") {
   FakeWorld world;
   two_pools(world, "1");
@@ -160,6 +189,27 @@ TEST_CASE("rollback marks the live pool bad and makes the previous good pool liv
   CHECK(world.state.events.back().detail == "checkout errors");
   // The pool rolled back to is not "good" by replacement: only deploys mark that.
   CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
+}
+
+// A rebuild ranks by when it was built, not by the release it carries: rolling back to one says
+// which release production goes back to (docs/safety.md, "Which pool a rollback goes to").
+TEST_CASE("a rollback that chooses a rebuild names the release it carries", "[ops][rollback]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 40);
+  world.provider.add_pool("2", 1, 30);
+  world.provider.add_pool("3", 1, 20);
+  world.provider.add_pool("1.r1", 1, 10).meta.rebuild_of = "1";
+  world.provider.add_pool("4", 1, 5);
+  world.make_live("4");
+  auto result = ops::rollback(world.services, {.reason = "checkout errors", .dry_run = true});
+  REQUIRE(result.ok());
+  CHECK(result->plan.target == "1.r1");
+  CHECK(
+      world.reporter.saw("rolling back from pool 4 to pool 1.r1 (the newest known-good pool older than the live "
+                         "one: release 1, rebuilt as 1.r1, no live verdict)"));
+  // Named, it is still said.
+  REQUIRE(ops::rollback(world.services, {.to = "1.r1", .reason = "checkout errors", .dry_run = true}).ok());
+  CHECK(world.reporter.saw("rolling back from pool 4 to pool 1.r1 (release 1, rebuilt as 1.r1, no live verdict)"));
 }
 
 // The one-step way out of an incident must not depend on the record of the pool it leaves: an

@@ -59,6 +59,27 @@ TEST_CASE("a lock file that is there but cannot be read is an error to every rea
   CHECK(store.read_lock()->has_value());
 }
 
+// An older version created the lock file empty and wrote it after: killed in between, it left an
+// empty file, which stays unreadable (not free) and is taken over with --break-lock. A lock file
+// is no longer seen empty while its holder writes it (util::create_exclusive).
+TEST_CASE("an empty lock file left by a holder killed while writing it is taken over only with --break-lock",
+          "[state-store][lock]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock);
+  std::filesystem::create_directories(dir.path() / "web");
+  REQUIRE(util::write_file_atomic(dir.path() / "web" / "deploy.lock", "").ok());
+  const auto refused = store.acquire_lock(request_by(::getpid(), clock));
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("deploy lock is stale"));
+  const auto broken = store.acquire_lock(request_by(::getpid(), clock, true));
+  REQUIRE(broken.ok());
+  REQUIRE(broken->taken_over.has_value());
+  CHECK_FALSE(broken->taken_over->holder.has_value());
+  REQUIRE(store.read_lock().ok());
+  CHECK(store.read_lock()->has_value());
+}
+
 TEST_CASE("a lock whose holder died is stale, and only --break-lock takes it over", "[state-store][lock]") {
   testing::TempDir dir;
   fakes::FakeClock clock;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <future>
 #include <thread>
@@ -81,6 +82,32 @@ TEST_CASE("exclusive creation refuses an existing file", "[files]") {
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().kind == ErrorKind::refused);
   CHECK(read_file(path).value() == "a");
+}
+
+// The deploy lock is made with create_exclusive: a reader (status, --break-lock) that saw the
+// name with no content yet would judge a live holder's lock unreadable, hence stale.
+TEST_CASE("a file created exclusively is never seen empty, and leaves no temporary file", "[files][lock]") {
+  phoenix::testing::TempDir dir;
+  const auto path = dir.path() / "deploy.lock";
+  std::atomic<bool> done{false};
+  auto reader = std::async(std::launch::async, [&] {
+    int seen_empty = 0;
+    while (!done) {
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      struct stat info {};
+      if (::fstat(fd, &info) == 0 && info.st_size == 0) ++seen_empty;
+      ::close(fd);
+    }
+    return seen_empty;
+  });
+  for (int i = 0; i < 5000; ++i) {
+    REQUIRE(create_exclusive(path, "{\"pid\": 1}", false).ok());
+    REQUIRE(::unlink(path.c_str()) == 0);
+  }
+  done = true;
+  CHECK(reader.get() == 0);
+  CHECK(fs::is_empty(dir.path()));
 }
 
 TEST_CASE("reading a directory or a missing file is a clear invalid error", "[files]") {

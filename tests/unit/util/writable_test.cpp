@@ -37,6 +37,26 @@ TEST_CASE("the probe tells a missing directory, a file and a directory that refu
   CHECK(fs::is_empty(locked));
 }
 
+// A dry run asks without creating anything: the same answers for what it can see.
+TEST_CASE("writability checked without writing tells the same obstacles apart and creates nothing", "[writable]") {
+  phoenix::testing::TempDir dir;
+  CHECK(check_writable_without_writing(dir.path()).obstacle == WriteObstacle::none);
+  CHECK(check_writable_without_writing(dir.path() / "missing").obstacle == WriteObstacle::missing);
+  REQUIRE(write_file_atomic(dir.path() / "file", "x").ok());
+  CHECK(check_writable_without_writing(dir.path() / "file").obstacle == WriteObstacle::not_directory);
+
+  const auto locked = dir.path() / "locked";
+  REQUIRE(make_directories(locked).ok());
+  phoenix::testing::Unwritable unwritable(locked);
+  REQUIRE(unwritable.active());
+  const auto checked = check_writable_without_writing(locked);
+  CHECK(checked.obstacle == WriteObstacle::not_writable);
+  CHECK_FALSE(checked.reason.empty());
+  unwritable.release();
+  CHECK(check_writable_without_writing(locked).obstacle == WriteObstacle::none);
+  CHECK(fs::is_empty(locked));
+}
+
 TEST_CASE("the nearest existing directory of a path is itself, else its nearest existing ancestor", "[writable]") {
   phoenix::testing::TempDir dir;
   CHECK(nearest_existing_directory(dir.path()) == dir.path());
