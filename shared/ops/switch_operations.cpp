@@ -1199,10 +1199,28 @@ Status check_switch_allowed(Services& services, Operation operation, const std::
   return refused_in_a_real_run(command, allowed.error());
 }
 
+// A rollback is the way out of an incident: a balancer.config_file this user cannot write now
+// (config management reset its directory, a full /etc) does not stop it. The switch goes ahead
+// at runtime, with one warning per balancer that a reload or restart undoes it until the
+// membership is written, and the way to write it ('deploy-pipeline repair'). A deploy is still
+// refused before anything changes.
+void allow_rollback_at_runtime_only(Services& services) {
+  for (const auto& entry : balancers_of(services)) {
+    auto persistable = entry.balancer->persistable();
+    if (persistable.ok() || !entry.balancer->allow_runtime_only()) continue;
+    services.reporter.warning(
+        entry.prefix() + persistable.error().message +
+        "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback until the membership is "
+        "written; fix balancer.config_file (make its directory writable, or point it at a writable one), then run "
+        "'deploy-pipeline repair' to keep it ('deploy-pipeline status' reports it until then)");
+  }
+}
+
 Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options,
                                      const WhileLocked& while_locked = nullptr) {
   const std::string command = "rollback" + (options.to ? " --to " + *options.to : "");
   PHX_TRY(check_switch_allowed(services, Operation::rollback, command, options.dry_run));
+  allow_rollback_at_runtime_only(services);
   if (options.to) {
     PHX_TRY(check_pool_exists_before_takeover(services, *options.to, options.break_lock && !options.dry_run));
   }
