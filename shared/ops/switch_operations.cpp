@@ -677,8 +677,10 @@ Result<SwitchResult> switch_to(Services& services, const SwitchJob& first_job, s
       // Ended by a balancer that kept coming back with another membership after the switch was
       // recorded as done: repair makes the pool this switch made live (its intent, or the managed block) the only
       // live one in every balancer.
+      // Any pass may have recorded it (the job remembers): a later pass that planned again
+      // because a step found the balancer changed does not record it a second time.
       const std::string finish =
-          pass.success_recorded ? finishes_it({"deploy-pipeline repair"}) : how_to_finish(job, pass.result.error());
+          job.success_recorded ? finishes_it({"deploy-pipeline repair"}) : how_to_finish(job, pass.result.error());
       return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
                                          ": the balancer kept changing under it; " + finish);
     }

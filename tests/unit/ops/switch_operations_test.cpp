@@ -872,3 +872,31 @@ TEST_CASE("a balancer that does not answer the last look fails the switch saying
   REQUIRE(world.state.events.size() == 1);
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }
+
+// B7: the switch was recorded as done in its first pass (then a reload brought the old
+// membership back); the later passes planned again because a step found the balancer changed,
+// which records nothing. The way on after the last pass is repair, as the job knows, not a re-run.
+TEST_CASE("a switch recorded as done in an earlier pass names repair when its last pass ends otherwise",
+          "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  bool removed = false;
+  bool recorded = false;
+  world.balancer.after_call = [&](FakeBalancer& balancer, const std::string& call) {
+    if (call.rfind("remove ", 0) == 0) removed = true;
+    if (recorded && call == "admit 2:1") balancer.state.erase("2:1");  // the drain's guard then refuses
+  };
+  world.services.before_switch_step = [&](std::size_t) {
+    if (!removed || recorded) return;  // the hook after the first pass's last step: recorded
+    recorded = true;
+    world.balancer.instance_id = "2";
+    world.balancer.state.clear();
+    world.make_live("1");
+  };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(recorded);
+  CHECK_THAT(result.error().message, Catch::Contains("kept changing under it; 'deploy-pipeline repair' finishes it"));
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].result == HistoryResult::succeeded);
+}
