@@ -116,7 +116,7 @@ struct HistoryEvent {
   std::string detail;  // one line: the reason, the error
 
   // Whether `label` is one of the comma-separated labels of `from`.
-  bool from_names(const std::string& label) const;
+  bool from_names(const std::string& name) const;
 };
 
 // A freeze: deploys are refused until unfreeze; with `all`, rollbacks and repairs too.
