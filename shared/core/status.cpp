@@ -77,25 +77,30 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
   }
 }
 
-// The rollback target that must always be there (docs/safety.md, "Rollback targets").
-// A pool retained powered off or cold is one too: a rollback wakes it first, which takes longer.
+// The rollback target that must always be there (docs/safety.md, "Rollback targets"): the pool
+// a plain rollback would choose now, by the planner's own rule (choose_rollback_target), so
+// status and a rollback never disagree about it. A pool retained powered off or cold is one too:
+// a rollback wakes it first, which takes longer. Without exactly one readable live pool, or while
+// a switch runs or was interrupted (its own line names the way on), there is no plain rollback to
+// judge.
 void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
-  if (report.live.empty()) return;
-  std::vector<std::string> retained;
-  for (const auto& pool : inputs.pools) {
-    if (std::find(report.live.begin(), report.live.end(), pool.label()) != report.live.end()) continue;
-    if (usable_rollback_target(pool)) return;
-    if (known_good(pool)) retained.push_back(pool.label() + " (" + to_string(pool.tier()) + ")");
-  }
-  if (!retained.empty()) {
-    report.notes.push_back("every rollback target is retained powered off or cold: " + util::join(retained, ", ") +
-                           "; a rollback wakes it and smoke-tests it before switching ('create-pipeline list' shows "
-                           "the last measured wake times)");
+  if (report.live.size() != 1 || inputs.intent) return;
+  const Pool* live = find_pool(inputs.pools, report.live.front());
+  if (live == nullptr || !live->readable()) return;
+  const auto choice =
+      choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch));
+  if (!choice) {
+    report.problems.push_back("no known-good pool to roll back to: a plain rollback has none (" +
+                              choice.error().message +
+                              "); or create one ('create-pipeline rebuild --from L' rebuilds a release)");
     return;
   }
-  report.problems.push_back(
-      "no known-good pool to roll back to: every other pool failed its smoke test, is marked bad, is incomplete, "
-      "or is gone; create one ('create-pipeline rebuild --from L' rebuilds a release)");
+  const Pool* target = find_pool(inputs.pools, choice->target);
+  if (target == nullptr || (!target->cold() && target->power != PowerState::off)) return;
+  report.notes.push_back("the pool a plain rollback goes to is retained powered off or cold: " + target->label() +
+                         " (" + to_string(target->tier()) +
+                         "); a rollback wakes it and smoke-tests it before switching ('create-pipeline list' shows "
+                         "the last measured wake times)");
 }
 
 // What to do when history's last switch made `recorded` live but the balancer routes to `live`.

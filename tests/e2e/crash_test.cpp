@@ -26,8 +26,9 @@ struct CrashRig {
     ServiceOptions options;
     options.pool_size = 2;
     config = write_service_config(dir.path(), haproxy, options).string();
-    // 3 is never deployed: a rollback target that stays known-good when a rollback marks 2 bad.
-    for (const char* label : {"1", "2", "3"}) {
+    // 3 is created first and never deployed: older than both, a plain rollback target that
+    // stays known-good whichever pool a rollback marks bad (status reports none as a problem).
+    for (const char* label : {"3", "1", "2"}) {
       REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
     }
     REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);

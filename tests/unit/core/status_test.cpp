@@ -486,3 +486,29 @@ TEST_CASE("status calls a hot standby member whose first check has not run check
   CHECK(report.standby[0].checking == std::vector<std::string>{checking + " UP 1/2 (INI)"});
   CHECK_THAT(report.standby[0].describe(), Catch::Contains("checking (first check not done yet): " + checking));
 }
+
+// review3 R5 and B1: status and a plain rollback judge the rollback target by one rule. Known-good
+// pools that are all newer than the live one (builds never deployed) are none a plain rollback
+// goes to, so status reports it, with the planner's own words.
+TEST_CASE("status reports no rollback target when the only known-good pools are newer than the live one",
+          "[status][rollback][verdicts]") {
+  FakeProvider provider;
+  provider.add_pool("3", 1, 40);
+  provider.add_pool("4", 1, 30);
+  provider.add_pool("5", 1, 20);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("3", "1"), provider.pools[0].servers[0].address());
+  const auto members = balancer.members().value();
+  const auto problems = all_problems(build_status({.service = "web", .pools = provider.pools, .members = members}));
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("no known-good pool to roll back to: a plain rollback has none (no pool older "
+                                       "than the live pool 3 passed its smoke test"));
+  CHECK_THAT(problems, Catch::Contains("pools 5 (newer, running), 4 (newer, running) are known-good"));
+
+  // The pool the last switch replaced is one, newer or not (a deploy back to an older release).
+  const auto back = build_status({.service = "web",
+                                  .pools = provider.pools,
+                                  .members = members,
+                                  .last_switch = event(HistoryAction::deploy, "3", "4", "2026-11-26T12:00:00Z")});
+  CHECK(back.problems.empty());
+}

@@ -431,6 +431,7 @@ TEST_CASE("a balancer that keeps failing ends the switch after three attempts, i
 
 TEST_CASE("status reports a running balancer that differs from what a restart would bring back", "[ops][status]") {
   FakeWorld world;
+  world.provider.add_pool("0", 1, 40);  // older than both: a rollback target whichever is live
   two_pools(world, "2");
   world.balancer.durable = world.balancer.members().value();  // in step
   auto report = ops::status(world.services);
@@ -521,7 +522,7 @@ TEST_CASE("a lost history record never makes repair switch production back", "[o
 TEST_CASE("status stays useful when the intent or lock record cannot be read", "[ops][status]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("0", 1, 20);  // a rollback target, so that is no problem here
+  world.provider.add_pool("0", 1, 40);  // an older pool, a rollback target, so that is no problem here
   world.make_live("1");
   world.state.fail_always.emplace("read_intent",
                                   Error{ErrorKind::failed, "/state/web/intent.json: expected a JSON value at line 1"});
