@@ -201,19 +201,22 @@ TargetSteps target_steps(const Pool& target, const MemberIndex& by_name) {
   return steps;
 }
 
-// The pools that stay hot after the switch: the newest `hot` usable ones among the pools it
-// replaces (first) and those already on standby. Bad, failed or incomplete pools are no
-// rollback target and never stay hot.
-std::set<std::string> choose_hot(int hot, const std::string& target, const std::vector<Pool>& pools,
+// The pools that stay hot after the switch: the newest `request.hot` usable ones among the pools
+// it replaces (first) and those already on standby, never one of `request.never_hot`. Bad,
+// failed or incomplete pools are no rollback target and never stay hot.
+std::set<std::string> choose_hot(const SwitchRequest& request, const std::vector<Pool>& pools,
                                  const std::vector<Member>& members) {
   std::set<std::string> chosen;
-  if (hot <= 0) return chosen;
+  if (request.hot <= 0) return chosen;
+  const int hot = request.hot;
   const auto live = live_labels(members);
   const auto in_balancer = member_labels(members);
   std::vector<Pool> replaced;
   std::vector<Pool> standing_by;
   for (const auto& pool : pools) {
-    if (pool.label() == target || !usable_rollback_target(pool)) continue;
+    if (pool.label() == request.target || !usable_rollback_target(pool) || has_label(request.never_hot, pool.label())) {
+      continue;
+    }
     if (std::find(live.begin(), live.end(), pool.label()) != live.end()) {
       replaced.push_back(pool);
     } else if (std::find(in_balancer.begin(), in_balancer.end(), pool.label()) != in_balancer.end()) {
@@ -323,7 +326,7 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
   }
   if (target->power == PowerState::off) plan.wake = Tier::off;
   auto in = target_steps(*target, by_name);
-  const auto hot = choose_hot(request.hot, request.target, pools, members);
+  const auto hot = choose_hot(request, pools, members);
   plan.hot.assign(hot.begin(), hot.end());
   auto out = old_steps(members, in.names, hot, in.back_to_standby);
   add_missing_hot(pools, hot, by_name, in.additions);

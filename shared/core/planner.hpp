@@ -76,6 +76,10 @@ struct SwitchRequest {
   // How many replaced or standby pools stay in the balancer on standby (retention.hot): the
   // newest usable ones, the pool being replaced first. 0 where the balancer has no standby.
   int hot = 0;
+  // Pools that never stay hot, whatever `hot` says: the target of an interrupted switch being
+  // reverted (repair --revert), which was never live and is abandoned; its members are removed,
+  // and the pool that was on standby before it stays.
+  std::vector<std::string> never_hot;
 };
 
 // A pool that can take traffic back at once: complete, powered on, smoke test passed, not

@@ -971,6 +971,31 @@ TEST_CASE("plain_rollback_could_choose accepts exactly the pools choose_rollback
   CHECK_FALSE(plain_rollback_could_choose(provider.pools[2], provider.pools, members_of(balancer), {}));  // live
 }
 
+// review3 R3: repair --revert of an interrupted deploy kept the abandoned new pool hot and took
+// the real hot standby out. A pool in never_hot never stays hot; the one before it does.
+TEST_CASE("a pool the switch must not keep hot leaves the balancer; the hot standby before it stays",
+          "[planner][hot]") {
+  FakeProvider provider;
+  provider.add_pool("2", 1, 30);  // hot standby, replaced by 5
+  provider.add_pool("5", 1, 20);  // live
+  provider.add_pool("7", 1, 10);  // the interrupted deploy's pool, on standby
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[1]);
+  make_hot(balancer, provider.pools[0]);
+  make_hot(balancer, provider.pools[2]);
+  SwitchRequest request{.target = "5", .force = true, .hot = 1};
+  const auto kept_newest = plan_switch(request, provider.pools, members_of(balancer));
+  REQUIRE(kept_newest.ok());
+  CHECK(kept_newest->hot == std::vector<std::string>{"7"});  // without never_hot: the newest usable one
+  request.never_hot = {"7"};
+  const auto plan = plan_switch(request, provider.pools, members_of(balancer));
+  REQUIRE(plan.ok());
+  CHECK(plan->hot == std::vector<std::string>{"2"});
+  REQUIRE_FALSE(plan->steps.empty());
+  CHECK(plan->steps.back().kind == StepKind::remove);
+  CHECK(plan->steps.back().members == std::vector<std::string>{"7:1"});
+}
+
 // review3 R5: with newer builds never deployed (4, 5, 6), delete counted them as rollback
 // targets, so two plain deletes removed 1 and the hot standby 2, every pool that ever served.
 TEST_CASE("delete counts only pools a plain rollback can go to: newer builds never deployed do not count",
