@@ -160,9 +160,10 @@ Status run_repair(CommandContext& context) {
   auto services = context.services();
   if (!services) return services.error();
   const auto& args = context.args();
-  auto result = ops::repair(
-      **services,
-      {.dry_run = args.flag("dry-run"), .break_lock = args.flag("break-lock"), .revert = args.flag("revert")});
+  auto result = ops::repair(**services, {.dry_run = args.flag("dry-run"),
+                                         .break_lock = args.flag("break-lock"),
+                                         .revert = args.flag("revert"),
+                                         .force = args.flag("force")});
   if (!result) return result.error();
   context.print(switch_summary("repair", *result));
   return {};
@@ -432,14 +433,16 @@ cli::Program make_program() {
                .run = run_history},
               {.name = "repair",
                .summary = "finish an interrupted switch, or make exactly one pool live",
-               .synopsis = "repair [--revert] [--dry-run]",
+               .synopsis = "repair [--revert] [--dry-run] [--force]",
                .details = "Finishes an interrupted deploy or rollback (stopped by Ctrl-C, a cancelled CI job or a\n"
                           "crash); with --revert, returns to the pool that was live when it started instead.\n"
                           "Otherwise makes one of the pools the balancer routes to the only live one (the one the\n"
                           "last recorded switch made live, else the newest) and removes every other member. It\n"
-                          "never switches to a pool the balancer does not route to.",
+                          "never switches to a pool the balancer does not route to. Finishing a switch whose\n"
+                          "target was marked bad (or failed its smoke test) since it started needs --force.",
                .example = "deploy-pipeline repair --revert",
                .options = {{.name = "revert", .help = "after an interrupted switch, return to the pool live before it"},
+                           {.name = "force", .help = "finish a switch whose target is now marked bad or failed"},
                            cli::dry_run_option(),
                            cli::break_lock_option()},
                .run = run_repair},

@@ -50,6 +50,7 @@ class HaproxyBalancer final : public Balancer {
   // config_file's directory (links followed) must be writable: persist() replaces the file
   // through a new file beside it.
   Status persistable() override;
+  bool allow_runtime_only() override;
   Result<std::optional<std::vector<Member>>> durable_members() override;
   // Also refuses (`invalid`) while the managed block of config_file is damaged, as do
   // durable_members, persist and add_standby, or while it could not be written (persistable):
@@ -117,6 +118,8 @@ class HaproxyBalancer final : public Balancer {
     int generation = 0;  // processes seen before this one
   };
   std::optional<SeenProcess> seen_;
+  // allow_runtime_only: a config_file that cannot be written is not kept, not refused.
+  bool runtime_only_ = false;
 };
 
 }  // namespace phoenix::haproxy

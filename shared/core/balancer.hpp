@@ -157,6 +157,12 @@ class Balancer {
   // nothing needs writing. A switch asks before its first change (instance() and snapshot()
   // refuse with it), so it never stops half-way on it; status reports it.
   virtual Status persistable() { return {}; }
+  // From now on in this process, a membership persist() cannot write (persistable() fails) is
+  // not kept: persist() writes nothing and succeeds, and instance(), snapshot() and add_standby()
+  // no longer refuse for it, so the change happens at runtime only. For a rollback, the way out
+  // of an incident, whose caller warns that a reload or restart undoes it. Returns whether it was
+  // not allowed before (a no-op where nothing needs writing).
+  virtual bool allow_runtime_only() { return false; }
   // The membership a restart would come back with, or nothing when the balancer keeps no such
   // separate copy (it is durable by nature).
   virtual Result<std::optional<std::vector<Member>>> durable_members() = 0;

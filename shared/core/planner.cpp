@@ -201,19 +201,22 @@ TargetSteps target_steps(const Pool& target, const MemberIndex& by_name) {
   return steps;
 }
 
-// The pools that stay hot after the switch: the newest `hot` usable ones among the pools it
-// replaces (first) and those already on standby. Bad, failed or incomplete pools are no
-// rollback target and never stay hot.
-std::set<std::string> choose_hot(int hot, const std::string& target, const std::vector<Pool>& pools,
+// The pools that stay hot after the switch: the newest `request.hot` usable ones among the pools
+// it replaces (first) and those already on standby, never one of `request.never_hot`. Bad,
+// failed or incomplete pools are no rollback target and never stay hot.
+std::set<std::string> choose_hot(const SwitchRequest& request, const std::vector<Pool>& pools,
                                  const std::vector<Member>& members) {
   std::set<std::string> chosen;
-  if (hot <= 0) return chosen;
+  if (request.hot <= 0) return chosen;
+  const int hot = request.hot;
   const auto live = live_labels(members);
   const auto in_balancer = member_labels(members);
   std::vector<Pool> replaced;
   std::vector<Pool> standing_by;
   for (const auto& pool : pools) {
-    if (pool.label() == target || !usable_rollback_target(pool)) continue;
+    if (pool.label() == request.target || !usable_rollback_target(pool) || has_label(request.never_hot, pool.label())) {
+      continue;
+    }
     if (std::find(live.begin(), live.end(), pool.label()) != live.end()) {
       replaced.push_back(pool);
     } else if (std::find(in_balancer.begin(), in_balancer.end(), pool.label()) != in_balancer.end()) {
@@ -323,7 +326,7 @@ Result<SwitchPlan> plan_switch(const SwitchRequest& request, const std::vector<P
   }
   if (target->power == PowerState::off) plan.wake = Tier::off;
   auto in = target_steps(*target, by_name);
-  const auto hot = choose_hot(request.hot, request.target, pools, members);
+  const auto hot = choose_hot(request, pools, members);
   plan.hot.assign(hot.begin(), hot.end());
   auto out = old_steps(members, in.names, hot, in.back_to_standby);
   add_missing_hot(pools, hot, by_name, in.additions);
@@ -454,6 +457,16 @@ RollbackHints rollback_hints_from(const std::optional<HistoryEvent>& last_switch
     hints.last_replaced = last_switch->from;
   }
   return hints;
+}
+
+bool plain_rollback_could_choose(const Pool& pool, const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                 const RollbackHints& hints) {
+  const auto live = live_labels(members);
+  if (live.size() != 1 || pool.label() == live.front() || has_label(hints.excluded, pool.label())) return false;
+  const Pool* from = find_pool(pools, live.front());
+  if (from == nullptr || !from->readable() || !rollback_candidate_problem(pool, members).empty()) return false;
+  const bool last_replaced = hints.last_made_live == from->label() && hints.last_replaced == pool.label();
+  return last_replaced || pool.meta.created_at < from->meta.created_at;
 }
 
 std::string rollback_candidate_problem(const Pool& pool, const std::vector<Member>& members) {
@@ -656,6 +669,18 @@ std::optional<WallTime> live_creation(const std::vector<Pool>& pools, const std:
   return pool->meta.created_at;
 }
 
+// The pools a plain rollback can go to, as retention counts them (prune's keep_good and
+// delete's check share it): those older than the one live pool. A newer build that was never
+// deployed is no rollback target and never stands in for the release that served before.
+struct PlainRollbackReach {
+  std::optional<WallTime> live_created;  // none: no single readable live pool, every pool counts
+  bool operator()(const Pool& pool) const { return !live_created || pool.meta.created_at < *live_created; }
+};
+
+PlainRollbackReach plain_rollback_reach(const std::vector<Pool>& pools, const std::vector<std::string>& live) {
+  return {live_creation(pools, live)};
+}
+
 }  // namespace
 
 PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,
@@ -704,9 +729,7 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
   // keep_good counts the pools a plain rollback can go to: older than the live pool. A newer
   // build that was never deployed is kept by `keep` if at all, and is no rollback target; the
   // pools that served before the live one are kept first.
-  const auto reachable = [&, older_than = live_creation(sorted, live)](const Pool& pool) {
-    return !older_than || pool.meta.created_at < *older_than;
-  };
+  const auto reachable = plain_rollback_reach(sorted, live);
   int good = 0;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
     if (!fixed[i] && decision.pools[i].kept() && known_good(sorted[i]) && reachable(sorted[i])) ++good;
@@ -785,28 +808,36 @@ Status check_keeps_rollback_target(const std::string& label, const std::vector<P
   const auto live = live_labels(members);
   const auto hot = standby_labels(members);
   if (pool == nullptr || !known_good(*pool) || has_label(live, label)) return {};
-  int others = 0;      // known-good pools besides the live and hot ones, and this one
-  int any_others = 0;  // known-good non-live pools, hot or not, besides this one
+  // Only pools a plain rollback can go to count, as for prune: a newer build never deployed is
+  // no rollback target, so deleting one leaves as many as before, and none stands in for one.
+  const auto reachable = plain_rollback_reach(pools, live);
+  const bool is_hot = has_label(hot, label);
+  if (!is_hot && !reachable(*pool)) return {};
+  int others = 0;      // known-good pools a plain rollback can go to, besides the hot ones and this one
+  int any_others = 0;  // such pools, hot or not, besides this one
   for (const auto& other : pools) {
-    if (other.label() == label || !known_good(other) || has_label(live, other.label())) continue;
+    if (other.label() == label || !known_good(other) || has_label(live, other.label()) || !reachable(other)) continue;
     ++any_others;
     if (!has_label(hot, other.label())) ++others;
   }
-  if (has_label(hot, label)) {
+  if (is_hot) {
     // The hot standby is the fastest rollback target (one batch of weight changes); keep_good
     // does not count it, but deleting the last rollback target of any kind is refused.
     if (any_others > 0) return {};
     return Error{ErrorKind::refused, "pool " + label +
-                                         " is the hot standby and the last known-good pool besides the live one; "
-                                         "deleting it leaves no pool to roll back to (docs/safety.md, \"Rollback "
-                                         "targets\"). Create or mark good another pool first, or pass --force"};
+                                         " is the hot standby and the last known-good pool besides the live one "
+                                         "that a plain rollback can go to (older than the live pool); deleting it "
+                                         "leaves no pool to roll back to (docs/safety.md, \"Rollback targets\"). "
+                                         "Create or mark good another pool first, or pass --force"};
   }
   if (others >= keep_good) return {};
-  return Error{ErrorKind::refused, "pool " + label + " is one of the last " + std::to_string(others + 1) +
-                                       " known-good pools besides the live and hot ones, and retention.keep_good is " +
-                                       std::to_string(keep_good) +
-                                       "; deleting it leaves fewer rollback targets (docs/safety.md, \"Rollback "
-                                       "targets\"). Delete another pool, or pass --force"};
+  return Error{ErrorKind::refused,
+               "pool " + label + " is one of the last " + std::to_string(others + 1) +
+                   " known-good pools older than the live one (which a plain rollback can go to) besides the hot "
+                   "ones, and retention.keep_good is " +
+                   std::to_string(keep_good) +
+                   "; deleting it leaves fewer rollback targets (docs/safety.md, \"Rollback targets\"). Delete "
+                   "another pool, or pass --force"};
 }
 
 }  // namespace phoenix

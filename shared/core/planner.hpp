@@ -76,6 +76,10 @@ struct SwitchRequest {
   // How many replaced or standby pools stay in the balancer on standby (retention.hot): the
   // newest usable ones, the pool being replaced first. 0 where the balancer has no standby.
   int hot = 0;
+  // Pools that never stay hot, whatever `hot` says: the target of an interrupted switch being
+  // reverted (repair --revert), which was never live and is abandoned; its members are removed,
+  // and the pool that was on standby before it stays.
+  std::vector<std::string> never_hot;
 };
 
 // A pool that can take traffic back at once: complete, powered on, smoke test passed, not
@@ -138,6 +142,14 @@ struct RollbackChoice {
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                               const std::optional<std::string>& explicit_target,
                                               const RollbackHints& hints = {});
+
+// Whether a plain rollback from the one live pool could choose `pool` (the rule
+// choose_rollback_target picks from, and status judges by): it is not live nor excluded, it can
+// take traffic back (rollback_candidate_problem), and it is the pool the last switch replaced
+// (`hints`) or older than the live pool. Never a newer build that did not serve before the live
+// one (an abandoned deploy's pool on standby). False while not exactly one readable pool is live.
+bool plain_rollback_could_choose(const Pool& pool, const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                 const RollbackHints& hints);
 
 // Why `pool` may not be chosen by a plain rollback ("0/3 servers running", "its 3 members are
 // all down in the balancer", "marked bad", ...), or "" when it may. `members`: every balancer's.
@@ -235,6 +247,8 @@ std::optional<std::string> pool_to_make_live(const std::string& label, const std
 // `keep_good` known-good pools besides the live and hot ones, or, for a hot standby pool (which
 // keep_good does not count), when it is the last known-good pool besides the live one: a delete
 // never leaves nothing to roll back to (docs/safety.md, "Rollback targets"). --force overrides.
+// Counted as prune counts them: only pools a plain rollback can go to (older than the live one);
+// a newer build never deployed neither counts nor is kept.
 // A live pool is no rollback target; check_deletable refuses it.
 Status check_keeps_rollback_target(const std::string& label, const std::vector<Pool>& pools,
                                    const std::vector<Member>& members, int keep_good);

@@ -77,25 +77,30 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
   }
 }
 
-// The rollback target that must always be there (docs/safety.md, "Rollback targets").
-// A pool retained powered off or cold is one too: a rollback wakes it first, which takes longer.
+// The rollback target that must always be there (docs/safety.md, "Rollback targets"): the pool
+// a plain rollback would choose now, by the planner's own rule (choose_rollback_target), so
+// status and a rollback never disagree about it. A pool retained powered off or cold is one too:
+// a rollback wakes it first, which takes longer. Without exactly one readable live pool, or while
+// a switch runs or was interrupted (its own line names the way on), there is no plain rollback to
+// judge.
 void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
-  if (report.live.empty()) return;
-  std::vector<std::string> retained;
-  for (const auto& pool : inputs.pools) {
-    if (std::find(report.live.begin(), report.live.end(), pool.label()) != report.live.end()) continue;
-    if (usable_rollback_target(pool)) return;
-    if (known_good(pool)) retained.push_back(pool.label() + " (" + to_string(pool.tier()) + ")");
-  }
-  if (!retained.empty()) {
-    report.notes.push_back("every rollback target is retained powered off or cold: " + util::join(retained, ", ") +
-                           "; a rollback wakes it and smoke-tests it before switching ('create-pipeline list' shows "
-                           "the last measured wake times)");
+  if (report.live.size() != 1 || inputs.intent) return;
+  const Pool* live = find_pool(inputs.pools, report.live.front());
+  if (live == nullptr || !live->readable()) return;
+  const auto choice =
+      choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch));
+  if (!choice) {
+    report.problems.push_back("no known-good pool to roll back to: a plain rollback has none (" +
+                              choice.error().message +
+                              "); or create one ('create-pipeline rebuild --from L' rebuilds a release)");
     return;
   }
-  report.problems.push_back(
-      "no known-good pool to roll back to: every other pool failed its smoke test, is marked bad, is incomplete, "
-      "or is gone; create one ('create-pipeline rebuild --from L' rebuilds a release)");
+  const Pool* target = find_pool(inputs.pools, choice->target);
+  if (target == nullptr || (!target->cold() && target->power != PowerState::off)) return;
+  report.notes.push_back("the pool a plain rollback goes to is retained powered off or cold: " + target->label() +
+                         " (" + to_string(target->tier()) +
+                         "); a rollback wakes it and smoke-tests it before switching ('create-pipeline list' shows "
+                         "the last measured wake times)");
 }
 
 // What to do when history's last switch made `recorded` live but the balancer routes to `live`.
@@ -110,16 +115,19 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
 }
 
 // The fastest way back to serving when no live member is up: an UP hot standby (one batch of
-// weight changes), else the pool a plain rollback chooses, else a rebuild.
+// weight changes) that a plain rollback could choose, else the pool a plain rollback chooses,
+// else a rebuild. Never a pool a plain rollback would not go to.
 std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& report) {
+  const auto hints = rollback_hints_from(inputs.last_switch);
   for (const auto& pool : report.standby) {
+    const Pool* standby = find_pool(inputs.pools, pool.label);
+    if (standby == nullptr || !plain_rollback_could_choose(*standby, inputs.pools, inputs.members, hints)) continue;
     if (all_members_up(pool.up, pool.members)) {
       return "'deploy-pipeline rollback --to " + pool.label + "' (pool " + pool.label + " is on hot standby, " +
              std::to_string(pool.up) + "/" + std::to_string(pool.members) + " UP)";
     }
   }
-  if (auto choice =
-          choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch))) {
+  if (auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt, hints)) {
     return "'deploy-pipeline rollback --to " + choice->target + "'";
   }
   return "'create-pipeline rebuild --from " + report.live.front() + "', then deploy it";
@@ -179,28 +187,75 @@ void report_bad_live(const StatusInputs& inputs, StatusReport& report, bool lock
   }
 }
 
-// Whether re-running the interrupted deploy `intent` needs --force: its pool is marked bad or
-// did not pass its smoke test (the deploy that was interrupted was forced).
-bool rerun_needs_force(const std::vector<Pool>& pools, const Intent& intent) {
-  if (intent.operation != Operation::deploy) return false;
-  const Pool* pool = find_pool(pools, intent.target);
-  return pool != nullptr && pool->readable() &&
-         (pool->meta.verdict == LiveVerdict::bad || pool->meta.smoke != SmokeVerdict::passed);
+// The command that finishes an interrupted switch by running it again: "deploy-pipeline deploy
+// --label L", "deploy-pipeline rollback" (with or without --to, a rollback re-runs the
+// interrupted one) or "deploy-pipeline repair", with --force as given. Finishing a rollback
+// anyway is a decision about its target, so with --force the command names it ("rollback --to L
+// --force"). Every message that names how to finish a switch builds it here.
+std::string rerun_command(Operation operation, const std::string& target, bool force) {
+  std::string command = "deploy-pipeline " + std::string(to_string(operation));
+  if (operation == Operation::deploy) command += " --label " + target;
+  if (operation == Operation::rollback && force) command += " --to " + target;
+  if (force) command += " --force";
+  return command;
+}
+
+// The way on instead of finishing the interrupted switch `intent`, as "'<command>' <what it
+// does>", or "" when there is none: after a deploy, 'deploy-pipeline repair --revert' (back to
+// the one pool live before it); after a rollback, the pool a plain rollback would choose instead
+// (`hints`; never the interrupted target, whose members it added count for nothing), else the
+// revert. With --break-lock where the deploy lock is stale (`lock_stale`).
+std::string instead_of_finishing(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                 const Intent& intent, RollbackHints hints, bool lock_stale = false) {
+  const std::string revert = intent.from.size() == 1
+                                 ? "'" + past_the_lock("deploy-pipeline repair --revert", lock_stale) +
+                                       "' returns to pool " + intent.from.front() + ", live before it"
+                                 : std::string();
+  if (intent.operation != Operation::rollback) return revert;
+  // The members the interrupted rollback added to its target are no pool's to choose from.
+  std::vector<Member> others;
+  for (const auto& member : members) {
+    const auto owner = parse_member_name(member.name);
+    if (!owner || owner->label != intent.target) others.push_back(member);
+  }
+  hints.excluded.push_back(intent.target);
+  if (auto choice = choose_rollback_target(pools, others, std::nullopt, hints)) {
+    return "'" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) +
+           "' rolls back to pool " + choice->target;
+  }
+  return revert;
+}
+
+// The commands that finish the interrupted switch `intent`, and the way on instead when finishing
+// it needs --force (its target was marked bad, or failed its smoke test, since it started):
+// "re-run 'A' or 'B' to finish it" or "pool 1 is marked bad: ...; 're-run 'A --force' or 'B
+// --force' to finish it anyway, or 'C' ...".
+std::string finishing_words(const StatusInputs& inputs, const Intent& intent, bool lock_stale) {
+  const std::string problem = interrupted_target_problem(inputs.pools, intent, inputs.history);
+  const bool force = !problem.empty();
+  const std::string rerun = past_the_lock(rerun_command(intent.operation, intent.target, force), lock_stale);
+  const std::string repair = past_the_lock(rerun_command(Operation::repair, intent.target, force), lock_stale);
+  if (!force) return "re-run '" + rerun + "' or '" + repair + "' to finish it";
+  const auto instead =
+      instead_of_finishing(inputs.pools, inputs.members, intent, rollback_hints_from(inputs.last_switch), lock_stale);
+  return "pool " + intent.target + " " + problem + ", so finishing it needs --force: re-run '" + rerun + "' or '" +
+         repair + "' to finish it anyway" + (instead.empty() ? std::string() : ", or " + instead + " instead");
 }
 
 // A wake cut short (Intent::waking), in words, with the command that finishes it: it changed no
 // member yet; its re-run starts the target's servers that do not run and smoke-tests them. A
 // rollback marks the live pool bad before it wakes its target: said when it did.
 std::string describe_interrupted_wake(const StatusInputs& inputs, const Intent& intent, bool lock_stale) {
-  const std::string finish =
-      past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
-                        (intent.operation == Operation::deploy ? " --label " + intent.target : ""),
-                    lock_stale);
   std::string text = std::string("a ") + to_string(intent.operation) + " to pool " + intent.target + " started " +
                      util::format_iso8601(intent.started_at) + " by " + intent.by.who() +
-                     " was interrupted while waking pool " + intent.target + ", before any balancer change; '" +
-                     finish + "' finishes it: it starts the servers of pool " + intent.target +
-                     " that do not run, smoke-tests the pool, then switches";
+                     " was interrupted while waking pool " + intent.target + ", before any balancer change; ";
+  if (!interrupted_target_problem(inputs.pools, intent, inputs.history).empty()) {
+    text += finishing_words(inputs, intent, lock_stale);
+  } else {
+    text += "'" + past_the_lock(rerun_command(intent.operation, intent.target, false), lock_stale) +
+            "' finishes it: it starts the servers of pool " + intent.target +
+            " that do not run, smoke-tests the pool, then switches";
+  }
   std::vector<std::string> marked;
   for (const auto& label : intent.from) {
     const Pool* pool = find_pool(inputs.pools, label);
@@ -262,6 +317,33 @@ std::string past_the_lock(const std::string& command, bool lock_stale) {
   return command + (lock_stale ? " --break-lock" : "");
 }
 
+std::string interrupted_target_problem(const std::vector<Pool>& pools, const Intent& intent,
+                                       const std::vector<HistoryEvent>& history) {
+  const Pool* pool = find_pool(pools, intent.target);
+  if (pool == nullptr || !pool->readable()) return "";
+  if (pool->meta.verdict == LiveVerdict::bad)
+    return "is " + describe_bad_mark(*pool, bad_mark_of(history, pool->label()));
+  if (pool->meta.smoke == SmokeVerdict::passed || (intent.waking() && pool->meta.smoke == SmokeVerdict::pending)) {
+    return "";
+  }
+  return "has smoke verdict '" + std::string(to_string(pool->meta.smoke)) + "'";
+}
+
+Status check_finishing_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                   const Intent& intent, const RollbackHints& hints, bool force,
+                                   const std::vector<HistoryEvent>& history) {
+  if (force) return {};
+  const std::string problem = interrupted_target_problem(pools, intent, history);
+  if (problem.empty()) return {};
+  const auto instead = instead_of_finishing(pools, members, intent, hints);
+  return Error{ErrorKind::refused, "the interrupted " + std::string(to_string(intent.operation)) + " to pool " +
+                                       intent.target + " is not finished: pool " + intent.target + " " + problem +
+                                       "; nothing was changed. '" +
+                                       rerun_command(intent.operation, intent.target, true) + "' or '" +
+                                       rerun_command(Operation::repair, intent.target, true) + "' finishes it anyway" +
+                                       (instead.empty() ? std::string() : "; " + instead + " instead")};
+}
+
 std::string describe_watch_line(const WatchRecord& watch) {
   return "pool " + watch.watched + " until " + clock_time_utc(watch.until) + ", " +
          (watch.fallback ? "falls back to pool " + *watch.fallback : std::string("no pool to fall back to")) + ", by " +
@@ -309,12 +391,7 @@ StatusReport build_status(const StatusInputs& inputs) {
                        util::format_iso8601(intent.started_at) + " by " + intent.by.who() +
                        " was interrupted at step " + std::to_string(intent.step + 1) + " of " +
                        std::to_string(intent.steps) + (intent.current.empty() ? "" : " (" + intent.current + ")") +
-                       "; re-run '" +
-                       past_the_lock("deploy-pipeline " + std::string(to_string(intent.operation)) +
-                                         (intent.operation == Operation::deploy ? " --label " + intent.target : "") +
-                                         (rerun_needs_force(inputs.pools, intent) ? " --force" : ""),
-                                     lock_stale) +
-                       "' or '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to finish it");
+                       "; " + finishing_words(inputs, intent, lock_stale));
   }
   if (inputs.lock_staleness) {
     problems.push_back("the deploy lock is stale (" + *inputs.lock_staleness + "); the next deploy needs --break-lock");

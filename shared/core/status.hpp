@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "shared/core/balancer.hpp"
+#include "shared/core/planner.hpp"
 #include "shared/core/pool.hpp"
 #include "shared/core/state_store.hpp"
 
@@ -106,6 +107,22 @@ bool switch_running(const Intent& intent, const LockHolder& holder, bool lock_st
 // the deploy lock is stale or its record cannot be read (`lock_stale`), since that lock refuses
 // it otherwise.
 std::string past_the_lock(const std::string& command, bool lock_stale);
+
+// Why finishing the interrupted switch `intent` may not make its target live without --force:
+// "is marked bad: <reason>" (with who and when where `history` has the mark) or "has smoke
+// verdict 'failed'"; "" when it may. A pending verdict left by the switch's own interrupted wake
+// is no reason: finishing it smoke-tests the pool before it switches.
+std::string interrupted_target_problem(const std::vector<Pool>& pools, const Intent& intent,
+                                       const std::vector<HistoryEvent>& history = {});
+
+// Refuses (`refused`, nothing changed) finishing the interrupted switch `intent` while its
+// target is marked bad or failed its smoke test (interrupted_target_problem), unless `force`:
+// the mark is a decision made after the switch started, so a re-run (or repair) never overrides
+// it silently. Names the mark, the commands that finish it anyway, and the way on instead: after
+// a deploy its revert, after a rollback the pool a plain rollback would choose now (`hints`).
+Status check_finishing_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                   const Intent& intent, const RollbackHints& hints, bool force,
+                                   const std::vector<HistoryEvent>& history = {});
 
 // "ready", "standby" (ready with weight 0), "drain", "maint".
 std::string member_state_name(const Member& member);

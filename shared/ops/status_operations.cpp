@@ -120,10 +120,12 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
   inputs.balancer = entry.balancer->describe();
   inputs.history = history_if_needed(services, pools, balancer.members, records);
   auto report = build_status(inputs);
-  // Every switch refuses to start while membership could not be kept durable.
+  // Deploys and repairs refuse to start while membership could not be kept durable; a rollback
+  // goes ahead at runtime only (the running membership then differs from the file, reported above).
   if (const auto persistable = entry.balancer->persistable(); !persistable.ok()) {
     report.problems.push_back(persistable.error().message +
-                              "; every deploy, rollback and repair is refused until it is");
+                              "; every deploy and repair is refused until it is, and a rollback goes ahead at "
+                              "runtime only (a HAProxy reload or restart undoes it)");
   }
   return report;
 }

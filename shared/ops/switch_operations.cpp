@@ -46,6 +46,8 @@ struct SwitchJob {
   std::optional<std::chrono::seconds> watch;
   // This switch re-runs an interrupted wake of its target (Intent::waking): the wake is resumed.
   bool resume_wake = false;
+  // This switch finishes an interrupted one: the pools that one replaced (its Intent::from).
+  std::vector<std::string> resumed_from;
   // An earlier pass recorded the switch as done, then found HAProxy reloaded with the old
   // membership: the pass that applies it again is the same switch, not a second one in history.
   bool success_recorded = false;
@@ -86,6 +88,17 @@ Status check_not_marked_bad(Services& services, const std::vector<Pool>& pools, 
                                        "; deploy it anyway with --force, or clear the mark first with "
                                        "'deploy-pipeline mark-good --label " +
                                        label + "'"};
+}
+
+// Finishing the interrupted switch `interrupted` (a re-run, or repair): refused unless `force`
+// while its target was marked bad or failed its smoke test since it started
+// (check_finishing_interrupted), judged on `observation`, the look the switch then plans from.
+// History is read only for a refusal, for who marked it and when.
+Status check_finishing(Services& services, const Observation& observation, const Intent& interrupted, bool force) {
+  if (force || interrupted_target_problem(observation.pools, interrupted).empty()) return {};
+  const auto history = services.state.read_history();
+  return check_finishing_interrupted(observation.pools, observation.members, interrupted, rollback_hints(services),
+                                     force, history ? history->events : std::vector<HistoryEvent>{});
 }
 
 // A named target with no server running is refused before anything is marked or changed, with
@@ -454,6 +467,15 @@ Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, 
           (plan.from.empty() ? std::string("nothing else was live") : util::join(plan.from, ", ") + " still serves")});
 }
 
+// A switch that finishes an interrupted one replaces what that one replaced: a pool its steps
+// already drained or removed is no longer live, yet its intent, history and so the rollback rule
+// ("the pool the last switch replaced") must still name it.
+void add_resumed_from(SwitchPlan& plan, const SwitchJob& job) {
+  for (const auto& label : job.resumed_from) {
+    if (label != plan.target && !has_label(plan.from, label)) plan.from.push_back(label);
+  }
+}
+
 Intent new_intent(const Services& services, const SwitchJob& job, const SwitchPlan& plan) {
   return Intent{.operation = job.operation,
                 .target = job.request.target,
@@ -635,7 +657,8 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
     return finished(planned.error());
   }
   const auto order = step_major(runs);
-  const auto plan = combined_plan(target, runs, order);
+  auto plan = combined_plan(target, runs, order);
+  add_resumed_from(plan, job);
   SwitchResult result{.plan = plan, .dry_run = job.dry_run};
   if (runs.size() > 1) {
     for (const auto& run : runs) result.balancer_plans.push_back({run.entry.name, run.plan});
@@ -697,17 +720,24 @@ Result<SwitchResult> switch_to(Services& services, const SwitchJob& first_job, s
       // Ended by a balancer that kept coming back with another membership after the switch was
       // recorded as done: repair makes the pool this switch made live (its intent, or the managed block) the only
       // live one in every balancer.
+      // Any pass may have recorded it (the job remembers): a later pass that planned again
+      // because a step found the balancer changed does not record it a second time.
       const std::string finish =
-          pass.success_recorded ? finishes_it({"deploy-pipeline repair"}) : how_to_finish(job, pass.result.error());
+          job.success_recorded ? finishes_it({"deploy-pipeline repair"}) : how_to_finish(job, pass.result.error());
       return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
                                          ": the balancer kept changing under it; " + finish);
     }
   }
 }
 
+// Whether a switch `operation` to `target` is the interrupted switch `interrupted` run again.
+bool reruns_interrupted(const std::optional<Intent>& interrupted, Operation operation, const std::string& target) {
+  return interrupted && interrupted->operation == operation && interrupted->target == target;
+}
+
 // Whether a switch `operation` to `target` re-runs the interrupted wake `interrupted` names.
 bool resumes_wake(const std::optional<Intent>& interrupted, Operation operation, const std::string& target) {
-  return interrupted && interrupted->waking() && interrupted->operation == operation && interrupted->target == target;
+  return reruns_interrupted(interrupted, operation, target) && interrupted->waking();
 }
 
 // An interrupted operation found when starting another one, reported once.
@@ -720,6 +750,15 @@ std::optional<Intent> interrupted_operation(Services& services) {
       (found.waking() ? " (while waking the pool, before any step)"
                       : " (at step " + std::to_string(found.step + 1) + " of " + std::to_string(found.steps) + ")"));
   return found;
+}
+
+// A dry run takes no lock, so it looks for the interrupted switch without one (silently: the
+// real run reports it). Nothing for a run that is not a dry run and has no lock.
+std::optional<Intent> pending_intent(Services& services, bool dry_run) {
+  if (!dry_run) return std::nullopt;
+  auto intent = services.state.read_intent();
+  if (!intent || !intent->has_value()) return std::nullopt;
+  return **intent;
 }
 
 // The labels of `labels` ("2" or "2,3") that `pools` lists: those mark_bad marks.
@@ -1223,10 +1262,28 @@ Status check_switch_allowed(Services& services, Operation operation, const std::
   return refused_in_a_real_run(command, allowed.error());
 }
 
+// A rollback is the way out of an incident: a balancer.config_file this user cannot write now
+// (config management reset its directory, a full /etc) does not stop it. The switch goes ahead
+// at runtime, with one warning per balancer that a reload or restart undoes it until the
+// membership is written, and the way to write it ('deploy-pipeline repair'). A deploy is still
+// refused before anything changes.
+void allow_rollback_at_runtime_only(Services& services) {
+  for (const auto& entry : balancers_of(services)) {
+    auto persistable = entry.balancer->persistable();
+    if (persistable.ok() || !entry.balancer->allow_runtime_only()) continue;
+    services.reporter.warning(
+        entry.prefix() + persistable.error().message +
+        "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback until the membership is "
+        "written; fix balancer.config_file (make its directory writable, or point it at a writable one), then run "
+        "'deploy-pipeline repair' to keep it ('deploy-pipeline status' reports it until then)");
+  }
+}
+
 Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options,
                                      const WhileLocked& while_locked = nullptr) {
   const std::string command = "rollback" + (options.to ? " --to " + *options.to : "");
   PHX_TRY(check_switch_allowed(services, Operation::rollback, command, options.dry_run));
+  allow_rollback_at_runtime_only(services);
   if (options.to) {
     PHX_TRY(check_pool_exists_before_takeover(services, *options.to, options.break_lock && !options.dry_run));
   }
@@ -1261,13 +1318,18 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   // Re-running an interrupted rollback (with no --to, or --to its target) finishes it: the
   // target was chosen before the crash, when the live pool was still unambiguous.
   if (reruns_interrupted_rollback(interrupted, options)) {
+    PHX_TRY_ASSIGN(auto observed, observe(services, BalancerRead::snapshot));
+    PHX_TRY(check_finishing(services, observed, *interrupted, options.force));
     services.reporter.step("finishing the interrupted rollback to pool " + interrupted->target);
-    return switch_to(services, {.operation = Operation::rollback,
-                                .request = {.target = interrupted->target, .force = true},
-                                .reason = interrupted->reason,
-                                .dry_run = options.dry_run,
-                                .watch = options.dry_run ? std::nullopt : options.watch,
-                                .resume_wake = interrupted->waking()});
+    return switch_to(services,
+                     {.operation = Operation::rollback,
+                      .request = {.target = interrupted->target, .force = true},
+                      .reason = interrupted->reason,
+                      .dry_run = options.dry_run,
+                      .watch = options.dry_run ? std::nullopt : options.watch,
+                      .resume_wake = interrupted->waking(),
+                      .resumed_from = interrupted->from},
+                     std::move(observed));
   }
   // The switch plans from this same look (taken under the lock; the pools marked bad below are
   // planned as bad), so a rollback reads the pools and the balancer once.
@@ -1396,15 +1458,25 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
     PHX_TRY(check_pool_exists_before_takeover(services, options.label, options.break_lock && !options.dry_run));
     PHX_TRY_ASSIGN(const auto lock,
                    DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
-    const auto interrupted = lock ? interrupted_operation(services) : std::nullopt;
+    const auto interrupted = lock ? interrupted_operation(services) : pending_intent(services, options.dry_run);
+    std::optional<Observation> first;
+    if (reruns_interrupted(interrupted, Operation::deploy, options.label) && !options.force) {
+      PHX_TRY_ASSIGN(first, observe(services, BalancerRead::snapshot));
+      PHX_TRY(check_finishing(services, *first, *interrupted, options.force));
+    }
     if (watched) stoppable.emplace();
-    auto result = switch_to(services, {.operation = Operation::deploy,
-                                       .request = {.target = options.label, .force = options.force},
-                                       .dry_run = options.dry_run,
-                                       .defer_good_verdict = watched,
-                                       .named_target = true,
-                                       .watch = watched ? options.watch : std::nullopt,
-                                       .resume_wake = resumes_wake(interrupted, Operation::deploy, options.label)});
+    auto result = switch_to(services,
+                            {.operation = Operation::deploy,
+                             .request = {.target = options.label, .force = options.force},
+                             .dry_run = options.dry_run,
+                             .defer_good_verdict = watched,
+                             .named_target = true,
+                             .watch = watched ? options.watch : std::nullopt,
+                             .resume_wake = resumes_wake(interrupted, Operation::deploy, options.label),
+                             .resumed_from = reruns_interrupted(interrupted, Operation::deploy, options.label)
+                                                 ? interrupted->from
+                                                 : std::vector<std::string>{}},
+                            std::move(first));
     if (result && watched) {
       record_watch(services, watch_record, *options.watch, Operation::deploy,
                    "deploy --label " + options.label + watch_words(*options.watch))(*result);
@@ -1446,11 +1518,19 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
   }
   services.reporter.step("returning to pool " + interrupted.from.front() + ", live before the interrupted " +
                          to_string(interrupted.operation) + " to pool " + interrupted.target);
-  return switch_to(services, {.operation = Operation::repair,
-                              .request = {.target = interrupted.from.front(), .force = true},
-                              .reason = "reverted the interrupted " + std::string(to_string(interrupted.operation)) +
-                                        " to pool " + interrupted.target,
-                              .dry_run = dry_run});
+  // The interrupted switch's target is abandoned: its members go, and whatever was on standby
+  // before it stays (it never stays hot in place of that pool), unless it was that pool itself
+  // (the one the last switch replaced, as history has it).
+  const auto last = last_successful_switch(services);
+  const bool target_was_hot = last && last->from == interrupted.target;
+  std::vector<std::string> abandoned;
+  if (!target_was_hot) abandoned.push_back(interrupted.target);
+  return switch_to(
+      services, {.operation = Operation::repair,
+                 .request = {.target = interrupted.from.front(), .force = true, .never_hot = std::move(abandoned)},
+                 .reason = "reverted the interrupted " + std::string(to_string(interrupted.operation)) + " to pool " +
+                           interrupted.target,
+                 .dry_run = dry_run});
 }
 
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
@@ -1458,25 +1538,26 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   PHX_TRY(check_switch_allowed(services, Operation::repair, command, options.dry_run));
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
-  // A dry run takes no lock, so it looks for the interrupted switch without one.
-  auto interrupted = lock ? interrupted_operation(services) : std::nullopt;
-  if (!lock) {
-    if (auto intent = services.state.read_intent(); intent && intent->has_value()) interrupted = **intent;
-  }
+  auto interrupted = lock ? interrupted_operation(services) : pending_intent(services, options.dry_run);
   if (interrupted && options.revert) return revert_interrupted(services, *interrupted, options.dry_run);
   if (options.revert) {
     return Error{ErrorKind::invalid,
                  "nothing was interrupted, so there is nothing to revert; 'deploy-pipeline status' shows the state"};
   }
   if (interrupted) {
+    PHX_TRY_ASSIGN(auto observed, observe(services, BalancerRead::snapshot));
+    PHX_TRY(check_finishing(services, observed, *interrupted, options.force));
     services.reporter.step("finishing the interrupted " + std::string(to_string(interrupted->operation)) + " to pool " +
                            interrupted->target);
-    return switch_to(services, {.operation = interrupted->operation,
-                                .request = {.target = interrupted->target, .force = true},
-                                .reason = interrupted->reason,
-                                .dry_run = options.dry_run,
-                                .by_repair = true,
-                                .resume_wake = interrupted->waking()});
+    return switch_to(services,
+                     {.operation = interrupted->operation,
+                      .request = {.target = interrupted->target, .force = true},
+                      .reason = interrupted->reason,
+                      .dry_run = options.dry_run,
+                      .by_repair = true,
+                      .resume_wake = interrupted->waking(),
+                      .resumed_from = interrupted->from},
+                     std::move(observed));
   }
   PHX_TRY_ASSIGN(const auto observation, observe(services));
   const auto live = live_labels(observation.members);

@@ -76,6 +76,9 @@ struct RepairOptions {
   // After an interrupted switch: return to the pool that was live when it started, instead
   // of finishing it.
   bool revert = false;
+  // Finish an interrupted switch whose target was marked bad or failed its smoke test since it
+  // started (refused without it).
+  bool force = false;
 };
 // Finishes an interrupted deploy or rollback (or with `revert`, returns to where it started),
 // or else makes exactly one of the pools the balancer routes to the live one: the one the last

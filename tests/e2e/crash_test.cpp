@@ -26,8 +26,9 @@ struct CrashRig {
     ServiceOptions options;
     options.pool_size = 2;
     config = write_service_config(dir.path(), haproxy, options).string();
-    // 3 is never deployed: a rollback target that stays known-good when a rollback marks 2 bad.
-    for (const char* label : {"1", "2", "3"}) {
+    // 3 is created first and never deployed: older than both, a plain rollback target that
+    // stays known-good whichever pool a rollback marks bad (status reports none as a problem).
+    for (const char* label : {"3", "1", "2"}) {
       REQUIRE(run_tool("create-pipeline", {"run", "--label", label, "--config", config}).exit_code == 0);
     }
     REQUIRE(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config}).exit_code == 0);
@@ -175,7 +176,9 @@ TEST_CASE("after a rollback killed half-way, the dry run's plan says which pools
   const auto drained = run_tool("deploy-pipeline", dry);
   INFO(drained.out << drained.err);
   CHECK(drained.exit_code == 0);
-  CHECK_THAT(drained.out, Catch::StartsWith("plan: make pool 1 live (live now: 1)\n"));
+  // It still replaces 2, as the interrupted rollback did (history and a later plain rollback
+  // name it as the pool replaced), though 2 no longer takes new traffic.
+  CHECK_THAT(drained.out, Catch::StartsWith("plan: make pool 1 live (live now: 1; replacing 2)\n"));
   CHECK_THAT(drained.out, Catch::Contains("remove 2 members from the balancer: 2:1, 2:2"));
 
   REQUIRE(run_tool("deploy-pipeline", rollback).exit_code == 0);

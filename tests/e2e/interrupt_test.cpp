@@ -93,7 +93,19 @@ void stop_deploy_while_waiting(int signal, const std::string& signal_name, int e
   INFO(reverted.err);
   CHECK(reverted.exit_code == 0);
   CHECK(http_get(haproxy.url()).second == "1\n");
-  CHECK(run_tool("deploy-pipeline", {"status", "--config", config}).exit_code == 0);
+  // Back where it started: pool 1 live, nothing interrupted. Pool 2, newer and never live, is no
+  // pool a plain rollback goes to, which status reports as before the deploy.
+  const auto reverted_status = run_tool("deploy-pipeline", {"status", "--config", config});
+  INFO(reverted_status.out);
+  CHECK_THAT(reverted_status.out, !Catch::Contains("interrupted"));
+  CHECK_THAT(reverted_status.out,
+             Catch::Contains("problems:\n  - no known-good pool to roll back to: a plain rollback has none"));
+  const std::string item = "\n  - ";
+  std::size_t problems = 0;
+  for (auto at = reverted_status.out.find(item); at != std::string::npos; at = reverted_status.out.find(item, at + 1)) {
+    ++problems;
+  }
+  CHECK(problems == 1);
   CHECK(prober.finish().failed == 0);
 }
 

@@ -171,6 +171,61 @@ TEST_CASE("a config_file whose directory this user cannot write: status says so,
   CHECK_FALSE(fs::exists(dir.path() / "state" / "web" / "intent.json"));
 }
 
+// review3 R6: the same directory blocked every rollback too, the automatic one included, and the
+// rollback command printed as the way out failed the same way. A rollback goes ahead at runtime
+// with one warning; repair keeps it once the directory is writable.
+TEST_CASE("a config_file whose directory this user cannot write does not stop a rollback: runtime only, warned",
+          "[e2e][durable][config-file]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ::chmod(dir.path().c_str(), 0755);
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn);  // 2 live, 1 known-good
+  constexpr uid_t kNobody = 65534;
+  give_to(dir.path() / "state", kNobody);
+  ::chmod(haproxy.socket().c_str(), 0666);
+  ::chmod(haproxy.config_file().c_str(), 0644);
+  const std::string config_before = *util::read_file(haproxy.config_file());
+  std::vector<std::string> as_nobody;
+  if (::geteuid() == 0) as_nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+
+  // A deploy is still refused up front.
+  const auto deploy = run_tool_as(as_nobody, "deploy-pipeline", {"deploy", "--label", "1", "--config", config});
+  CHECK(deploy.exit_code == 2);
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"2"});
+
+  const auto rollback = run_tool_as(as_nobody, "deploy-pipeline", {"rollback", "--reason", "x", "--config", config});
+  INFO(rollback.err);
+  REQUIRE(rollback.exit_code == 0);
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
+  CHECK_THAT(rollback.err, Catch::Contains("warning: balancer.config_file " + haproxy.config_file().string()));
+  CHECK_THAT(rollback.err, Catch::Contains("rolling back at runtime only: a HAProxy reload or restart undoes this "
+                                           "rollback"));
+  CHECK_THAT(rollback.err, Catch::Contains("then run 'deploy-pipeline repair' to keep it"));
+  std::size_t warnings = 0;
+  for (std::size_t at = rollback.err.find("warning: "); at != std::string::npos;
+       at = rollback.err.find("warning: ", at + 1)) {
+    ++warnings;
+  }
+  CHECK(warnings == 1);
+  CHECK(*util::read_file(haproxy.config_file()) == config_before);  // not kept: the file is as it was
+
+  const auto status = run_tool_as(as_nobody, "deploy-pipeline", {"status", "--config", config});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("but a restart would route to [2:"));
+
+  // Writable again: repair keeps what runs.
+  give_to(dir.path(), kNobody);
+  const auto repair = run_tool_as(as_nobody, "deploy-pipeline", {"repair", "--config", config});
+  INFO(repair.err);
+  CHECK(repair.exit_code == 0);
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
+  const auto after = run_tool_as(as_nobody, "deploy-pipeline", {"status", "--config", config});
+  INFO(after.out);
+  CHECK_THAT(after.out, !Catch::Contains("a restart would route to"));
+}
+
 TEST_CASE("a balancer.socket that is a regular file or a directory is a configuration error, exit 2", "[e2e][config]") {
   TempDir dir;
   Haproxy haproxy(dir.path());

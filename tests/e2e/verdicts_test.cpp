@@ -84,7 +84,7 @@ TEST_CASE("status reports a live pool marked bad; a rollback away from it keeps 
   const auto rollbacks = rig.history_details("rollback");
   REQUIRE_FALSE(rollbacks.empty());
   CHECK(rollbacks.front() == "after the page");
-  CHECK(rig.run("deploy-pipeline", {"status"}).out.find("the live pool") == std::string::npos);
+  CHECK(rig.run("deploy-pipeline", {"status"}).out.find("the live pool 2 is marked bad") == std::string::npos);
 }
 
 // review2 F26: a watch that saw no request "passed" and recorded the replaced pool as good; a

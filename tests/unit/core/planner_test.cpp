@@ -5,6 +5,7 @@
 
 #include "fakes/fake_balancer.hpp"
 #include "fakes/fake_provider.hpp"
+#include "shared/util/strings.hpp"
 
 using namespace phoenix;
 using phoenix::fakes::FakeBalancer;
@@ -536,9 +537,9 @@ TEST_CASE("prune after a run of failed and bad builds keeps the known-good pools
 
 TEST_CASE("delete keeps the known-good minimum unless forced; hot pools do not count", "[planner][delete]") {
   FakeProvider provider;
-  provider.add_pool("1", 1, 10);
+  provider.add_pool("1", 1, 30);
   provider.add_pool("2", 1, 20);
-  provider.add_pool("3", 1, 30);
+  provider.add_pool("3", 1, 10);
   FakeBalancer balancer;
   make_live(balancer, provider.pools[2]);
   const auto members = members_of(balancer);
@@ -661,8 +662,8 @@ TEST_CASE("a cold pool is a rollback target: known-good, chosen by rollback, cou
   partial.servers.clear();
   partial.complete = true;
 
-  // Deleting 3 leaves the cold 1 as the one other rollback target.
-  provider.add_pool("3", 1, 10);
+  // Deleting 3 (older than the live 2) leaves the cold 1 as the one other rollback target.
+  provider.add_pool("3", 1, 25);
   CHECK(check_keeps_rollback_target("3", provider.pools, members_of(balancer), 1).ok());
   CHECK_FALSE(check_keeps_rollback_target("3", provider.pools, members_of(balancer), 2).ok());
   provider.pools[0].meta.verdict = LiveVerdict::bad;
@@ -942,4 +943,99 @@ TEST_CASE("history's last switch hints a rollback only when it replaced exactly 
   CHECK(first.last_replaced.empty());
 
   CHECK(rollback_hints_from(std::nullopt).last_made_live.empty());
+}
+
+// B1: status judges the rollback target by the rule the planner picks from. Whatever a plain
+// rollback chooses is a pool plain_rollback_could_choose accepts, and when it chooses none, the
+// predicate accepts no pool either.
+TEST_CASE("plain_rollback_could_choose accepts exactly the pools choose_rollback_target picks from",
+          "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 50);
+  provider.add_pool("2", 1, 40);
+  provider.add_pool("3", 1, 30);  // live
+  provider.add_pool("4", 1, 20);  // newer builds, never deployed
+  provider.add_pool("5", 1, 10);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  make_hot(balancer, provider.pools[4]);  // an abandoned deploy's pool on standby
+  const auto agree = [&](const RollbackHints& hints) {
+    const auto members = members_of(balancer);
+    const auto choice = choose_rollback_target(provider.pools, members, std::nullopt, hints);
+    std::vector<std::string> could;
+    for (const auto& pool : provider.pools) {
+      if (plain_rollback_could_choose(pool, provider.pools, members, hints)) could.push_back(pool.label());
+    }
+    INFO(util::join(could, ","));
+    if (choice.ok()) {
+      CHECK(has_label(could, choice->target));
+    } else {
+      CHECK(could.empty());
+    }
+    return could;
+  };
+  CHECK(agree({}) == std::vector<std::string>{"1", "2"});
+  // The pool the last switch replaced, newer or not.
+  CHECK(agree(last_switch("3", "4")) == std::vector<std::string>{"1", "2", "4"});
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  provider.pools[0].servers[0].state = ServerState::dead;
+  CHECK(agree({}).empty());  // only newer ones are known-good: none a plain rollback goes to
+  CHECK_FALSE(plain_rollback_could_choose(provider.pools[4], provider.pools, members_of(balancer), {}));
+  CHECK_FALSE(plain_rollback_could_choose(provider.pools[2], provider.pools, members_of(balancer), {}));  // live
+}
+
+// review3 R3: repair --revert of an interrupted deploy kept the abandoned new pool hot and took
+// the real hot standby out. A pool in never_hot never stays hot; the one before it does.
+TEST_CASE("a pool the switch must not keep hot leaves the balancer; the hot standby before it stays",
+          "[planner][hot]") {
+  FakeProvider provider;
+  provider.add_pool("2", 1, 30);  // hot standby, replaced by 5
+  provider.add_pool("5", 1, 20);  // live
+  provider.add_pool("7", 1, 10);  // the interrupted deploy's pool, on standby
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[1]);
+  make_hot(balancer, provider.pools[0]);
+  make_hot(balancer, provider.pools[2]);
+  SwitchRequest request{.target = "5", .force = true, .hot = 1};
+  const auto kept_newest = plan_switch(request, provider.pools, members_of(balancer));
+  REQUIRE(kept_newest.ok());
+  CHECK(kept_newest->hot == std::vector<std::string>{"7"});  // without never_hot: the newest usable one
+  request.never_hot = {"7"};
+  const auto plan = plan_switch(request, provider.pools, members_of(balancer));
+  REQUIRE(plan.ok());
+  CHECK(plan->hot == std::vector<std::string>{"2"});
+  REQUIRE_FALSE(plan->steps.empty());
+  CHECK(plan->steps.back().kind == StepKind::remove);
+  CHECK(plan->steps.back().members == std::vector<std::string>{"7:1"});
+}
+
+// review3 R5: with newer builds never deployed (4, 5, 6), delete counted them as rollback
+// targets, so two plain deletes removed 1 and the hot standby 2, every pool that ever served.
+TEST_CASE("delete counts only pools a plain rollback can go to: newer builds never deployed do not count",
+          "[planner][delete][verdicts]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 60);
+  provider.add_pool("2", 1, 50);  // hot standby
+  provider.add_pool("3", 1, 40);  // live
+  provider.add_pool("4", 1, 30);
+  provider.add_pool("5", 1, 20);
+  provider.add_pool("6", 1, 10);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  make_hot(balancer, provider.pools[1]);
+  const auto members = members_of(balancer);
+
+  const auto older = check_keeps_rollback_target("1", provider.pools, members, 2);
+  REQUIRE_FALSE(older.ok());
+  CHECK(older.error().kind == ErrorKind::refused);
+  CHECK_THAT(older.error().message, Catch::Contains("known-good pools older than the live one"));
+  CHECK(check_keeps_rollback_target("1", provider.pools, members, 0).ok());
+  const auto hot = check_keeps_rollback_target("2", provider.pools, members, 2);
+  CHECK(hot.ok());  // 1 is left
+  provider.pools[0].meta.verdict = LiveVerdict::bad;
+  const auto last = check_keeps_rollback_target("2", provider.pools, members, 2);
+  REQUIRE_FALSE(last.ok());
+  CHECK_THAT(last.error().message, Catch::Contains("pool 2 is the hot standby and the last known-good pool"));
+  // A newer build is no rollback target: deleting it leaves as many as before.
+  CHECK(check_keeps_rollback_target("6", provider.pools, members, 2).ok());
 }

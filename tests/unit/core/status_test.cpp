@@ -486,3 +486,116 @@ TEST_CASE("status calls a hot standby member whose first check has not run check
   CHECK(report.standby[0].checking == std::vector<std::string>{checking + " UP 1/2 (INI)"});
   CHECK_THAT(report.standby[0].describe(), Catch::Contains("checking (first check not done yet): " + checking));
 }
+
+// review3 R3: an abandoned deploy's pool (7, newer, never live) left on standby, UP, was named as
+// the fastest way back when the live pool went down: a roll *forward* to an untested release.
+// Only a pool a plain rollback could choose is named.
+TEST_CASE("a total outage names no newer pool on standby that never served, only one a rollback can go to",
+          "[status][outage][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("2", 1, 30);
+  provider.add_pool("5", 1, 20);
+  provider.add_pool("7", 1, 10);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("5", "1"), provider.pools[1].servers[0].address());
+  balancer.unhealthy_addresses.insert(provider.pools[1].servers[0].address());
+  const auto& newer = provider.pools[2].servers[0];
+  REQUIRE(balancer.add_standby({{member_name("7", "1"), newer.host, newer.port, "1"}}).ok());
+  const auto report = build_status({.service = "web", .pools = provider.pools, .members = balancer.members().value()});
+  REQUIRE_FALSE(report.problems.empty());
+  CHECK(report.problems.front() ==
+        "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 2'");
+}
+
+// review3 R5 and B1: status and a plain rollback judge the rollback target by one rule. Known-good
+// pools that are all newer than the live one (builds never deployed) are none a plain rollback
+// goes to, so status reports it, with the planner's own words.
+TEST_CASE("status reports no rollback target when the only known-good pools are newer than the live one",
+          "[status][rollback][verdicts]") {
+  FakeProvider provider;
+  provider.add_pool("3", 1, 40);
+  provider.add_pool("4", 1, 30);
+  provider.add_pool("5", 1, 20);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("3", "1"), provider.pools[0].servers[0].address());
+  const auto members = balancer.members().value();
+  const auto problems = all_problems(build_status({.service = "web", .pools = provider.pools, .members = members}));
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("no known-good pool to roll back to: a plain rollback has none (no pool older "
+                                       "than the live pool 3 passed its smoke test"));
+  CHECK_THAT(problems, Catch::Contains("pools 5 (newer, running), 4 (newer, running) are known-good"));
+
+  // The pool the last switch replaced is one, newer or not (a deploy back to an older release).
+  const auto back = build_status({.service = "web",
+                                  .pools = provider.pools,
+                                  .members = members,
+                                  .last_switch = event(HistoryAction::deploy, "3", "4", "2026-11-26T12:00:00Z")});
+  CHECK(back.problems.empty());
+}
+
+// review3 R1 and B5: a switch interrupted while waking its target, the target marked bad since:
+// finishing it needs --force, and status names the pool a plain rollback would choose instead.
+TEST_CASE("an interrupted wake whose target was marked bad since names --force and the rollback instead",
+          "[status][wake][verdicts]") {
+  FakeProvider provider;
+  Pool& waking = provider.add_pool("1", 1, 30);
+  waking.meta.smoke = SmokeVerdict::pending;
+  waking.meta.verdict = LiveVerdict::bad;
+  waking.meta.verdict_reason = "1 has the bug too";
+  provider.add_pool("2", 1, 20);
+  provider.add_pool("3", 1, 10);
+  const Server& hot = provider.pools[1].servers[0];
+  FakeBalancer balancer;
+  balancer.put_live(member_name("3", "1"), provider.pools[2].servers[0].address());
+  REQUIRE(balancer.add_standby({{member_name("2", "1"), hot.host, hot.port, "1"}}).ok());
+  const Intent intent{.operation = Operation::rollback,
+                      .target = "1",
+                      .from = {"3"},
+                      .reason = "wake test",
+                      .by = {.host = "agent-1", .pid = 7, .job = "", .command = "rollback --to 1", .since = {}},
+                      .started_at = {},
+                      .step = 0,
+                      .steps = 0,
+                      .current = "waking pool 1 (off)"};
+  const auto problems = all_problems(build_status({.service = "web",
+                                                   .pools = provider.pools,
+                                                   .members = balancer.members().value(),
+                                                   .intent = intent,
+                                                   .lock = intent.by,
+                                                   .lock_staleness = std::string("its holder is no longer running")}));
+  INFO(problems);
+  CHECK_THAT(problems,
+             Catch::Contains("was interrupted while waking pool 1, before any balancer change; pool 1 is "
+                             "marked bad: 1 has the bug too, so finishing it needs --force: re-run "
+                             "'deploy-pipeline rollback --to 1 --force --break-lock' or 'deploy-pipeline repair "
+                             "--force --break-lock' to finish it anyway, or 'deploy-pipeline rollback --to 2 "
+                             "--break-lock' rolls back to pool 2 instead"));
+}
+
+// review3 R1: the same for a deploy interrupted between steps: the way on instead is the revert.
+TEST_CASE("an interrupted deploy whose pool was marked bad since names --force and the revert", "[status][verdicts]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  Pool& target = provider.add_pool("2", 1, 20);  // the last one added: no reference is moved
+  target.meta.verdict = LiveVerdict::bad;
+  target.meta.verdict_reason = "found in staging";
+  FakeBalancer balancer;
+  balancer.put_live(member_name("1", "1"), provider.pools[0].servers[0].address());
+  REQUIRE(balancer.add_standby({{member_name("2", "1"), target.servers[0].host, target.servers[0].port, "1"}}).ok());
+  const Intent intent{.operation = Operation::deploy,
+                      .target = "2",
+                      .from = {"1"},
+                      .reason = "",
+                      .by = {.host = "agent-1", .pid = 7, .job = "", .command = "deploy --label 2", .since = {}},
+                      .started_at = {},
+                      .step = 1,
+                      .steps = 6,
+                      .current = ""};
+  const auto problems = all_problems(build_status(
+      {.service = "web", .pools = provider.pools, .members = balancer.members().value(), .intent = intent}));
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("pool 2 is marked bad: found in staging, so finishing it needs --force: re-run "
+                                       "'deploy-pipeline deploy --label 2 --force' or 'deploy-pipeline repair --force' "
+                                       "to finish it anyway, or 'deploy-pipeline repair --revert' returns to pool 1, "
+                                       "live before it instead"));
+}

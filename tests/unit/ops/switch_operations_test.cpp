@@ -481,6 +481,7 @@ TEST_CASE("a balancer that keeps failing ends the switch after three attempts, i
 
 TEST_CASE("status reports a running balancer that differs from what a restart would bring back", "[ops][status]") {
   FakeWorld world;
+  world.provider.add_pool("0", 1, 40);  // older than both: a rollback target whichever is live
   two_pools(world, "2");
   world.balancer.durable = world.balancer.members().value();  // in step
   auto report = ops::status(world.services);
@@ -571,7 +572,7 @@ TEST_CASE("a lost history record never makes repair switch production back", "[o
 TEST_CASE("status stays useful when the intent or lock record cannot be read", "[ops][status]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("0", 1, 20);  // a rollback target, so that is no problem here
+  world.provider.add_pool("0", 1, 40);  // an older pool, a rollback target, so that is no problem here
   world.make_live("1");
   world.state.fail_always.emplace("read_intent",
                                   Error{ErrorKind::failed, "/state/web/intent.json: expected a JSON value at line 1"});
@@ -921,4 +922,117 @@ TEST_CASE("a balancer that does not answer the last look fails the switch saying
   CHECK_FALSE(world.state.intent.has_value());
   REQUIRE(world.state.events.size() == 1);
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
+
+// B7: the switch was recorded as done in its first pass (then a reload brought the old
+// membership back); the later passes planned again because a step found the balancer changed,
+// which records nothing. The way on after the last pass is repair, as the job knows, not a re-run.
+TEST_CASE("a switch recorded as done in an earlier pass names repair when its last pass ends otherwise",
+          "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  bool removed = false;
+  bool recorded = false;
+  world.balancer.after_call = [&](FakeBalancer& balancer, const std::string& call) {
+    if (call.rfind("remove ", 0) == 0) removed = true;
+    if (recorded && call == "admit 2:1") balancer.state.erase("2:1");  // the drain's guard then refuses
+  };
+  world.services.before_switch_step = [&](std::size_t) {
+    if (!removed || recorded) return;  // the hook after the first pass's last step: recorded
+    recorded = true;
+    world.balancer.instance_id = "2";
+    world.balancer.state.clear();
+    world.make_live("1");
+  };
+  auto result = ops::deploy(world.services, {"2", false, false, false});
+  REQUIRE_FALSE(result.ok());
+  CHECK(recorded);
+  CHECK_THAT(result.error().message, Catch::Contains("kept changing under it; 'deploy-pipeline repair' finishes it"));
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].result == HistoryResult::succeeded);
+}
+
+// review3 R1: a re-run of an interrupted rollback (or repair) kept its target although it was
+// marked bad since, making it live without --force. Refused, nothing changed, the dry run too.
+TEST_CASE("finishing an interrupted rollback whose target was marked bad since is refused without --force",
+          "[ops][rollback][crash][verdicts]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("3");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::rollback(world.services, {.reason = "errors"}).ok());
+  REQUIRE(world.state.intent.has_value());
+  REQUIRE(world.state.intent->target == "2");
+  world.provider.pools[1].meta.verdict = LiveVerdict::bad;
+  world.provider.pools[1].meta.verdict_reason = "2 has the bug too";
+  const auto calls = world.balancer.calls.size();
+
+  for (const bool dry_run : {true, false}) {
+    const auto again = ops::rollback(world.services, {.reason = "errors", .dry_run = dry_run});
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().kind == ErrorKind::refused);
+    CHECK_THAT(again.error().message, Catch::Contains("the interrupted rollback to pool 2 is not finished: pool 2 is "
+                                                      "marked bad"));
+    CHECK_THAT(again.error().message, Catch::Contains("2 has the bug too"));
+    CHECK_THAT(again.error().message, Catch::Contains("'deploy-pipeline rollback --to 1' rolls back to pool 1"));
+  }
+  const auto repaired = ops::repair(world.services, {});
+  REQUIRE_FALSE(repaired.ok());
+  CHECK(repaired.error().kind == ErrorKind::refused);
+  CHECK_THAT(repaired.error().message, Catch::Contains("'deploy-pipeline repair --force' finishes it anyway"));
+  CHECK(world.balancer.calls.size() == calls);
+  CHECK(world.state.intent.has_value());
+
+  REQUIRE(ops::repair(world.services, {.force = true}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
+
+// review3 R3: repair --revert of a deploy interrupted before it routed to its pool kept that
+// abandoned pool hot and took the real hot standby out of the balancer.
+TEST_CASE("repair --revert of an interrupted deploy removes its pool and keeps the hot standby before it",
+          "[ops][repair][hot]") {
+  FakeWorld world;
+  world.config.retention_hot = 1;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 stays hot
+  REQUIRE(world.balancer.state.count("1:1") == 1);
+  world.balancer.fail_next["admit"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "3"}).ok());
+  REQUIRE(world.state.intent.has_value());
+  REQUIRE(world.balancer.state.count("3:1") == 1);
+
+  const auto reverted = ops::repair(world.services, {.revert = true});
+  REQUIRE(reverted.ok());
+  CHECK(reverted->plan.hot == std::vector<std::string>{"1"});
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK(world.balancer.state.count("1:1") == 1);  // still hot
+  CHECK(world.balancer.state.count("3:1") == 0);
+  CHECK_FALSE(world.state.intent.has_value());
+}
+
+// A re-run that finishes a switch whose drain was done before it stopped saw only its target
+// live, so history recorded that it replaced nothing, and a plain rollback from an older pool
+// then had no pool to go to (status now judges by the same rule). It replaces what the
+// interrupted switch replaced.
+TEST_CASE("finishing an interrupted switch records the pools it replaced, so a plain rollback goes back to them",
+          "[ops][deploy][crash][rollback]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  world.balancer.fail_next["remove"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "1"}).ok());  // 2 drained, not removed
+  REQUIRE(world.state.intent.has_value());
+  const auto finished = ops::deploy(world.services, {.label = "1"});
+  REQUIRE(finished.ok());
+  CHECK(finished->plan.from == std::vector<std::string>{"2"});
+  REQUIRE_FALSE(world.state.events.empty());
+  CHECK(world.state.events.back().result == HistoryResult::succeeded);
+  CHECK(world.state.events.back().from == "2");
+  const auto back = ops::rollback(world.services, {.dry_run = true});
+  REQUIRE(back.ok());
+  CHECK(back->plan.target == "2");
 }

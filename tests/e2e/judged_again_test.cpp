@@ -1,0 +1,139 @@
+// Decisions made after a switch started, and the retention rules, are judged again where they
+// matter (review3 R1, R3, R5): finishing an interrupted switch whose target was marked bad since
+// needs --force, and status, the re-run, its dry run and repair name what works instead;
+// repair --revert keeps the hot standby that was there before the interrupted deploy; a plain
+// delete never removes the last pools a plain rollback could go to for newer builds.
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "support/harness.hpp"
+#include "support/service_rig.hpp"
+
+using namespace phoenix;
+using namespace phoenix::testing;
+
+namespace {
+
+// `deploy-pipeline-test-hooks` with `arguments` and `environment`: a switch killed (SIGKILL) where
+// the environment says.
+void killed(const ServiceRig& rig, std::vector<std::string> arguments, const std::string& environment) {
+  arguments.insert(arguments.end(), {"--config", rig.config});
+  const auto result = run_tool("deploy-pipeline-test-hooks", arguments, {environment});
+  INFO(result.err);
+  REQUIRE(result.signal == SIGKILL);
+}
+
+}  // namespace
+
+TEST_CASE("finishing an interrupted rollback whose target was marked bad since needs --force", "[e2e][finish]") {
+  // 3 live, 2 its hot standby, 1 powered off; a rollback to 1 killed while waking it.
+  ServiceRig rig({.pool_size = 1, .hot = 1}, ThenDeploy::each_in_turn);
+  rig.create("3");
+  rig.deploy("3");
+  rig.ok("create-pipeline", {"power-off", "--label", "1"});
+  killed(rig, {"rollback", "--to", "1", "--reason", "wake test"}, "PHOENIX_TEST_KILL_AT_STEP=wake");
+  rig.ok("deploy-pipeline", {"mark-bad", "--label", "1", "--reason", "1 has the bug too"});
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("pool 1 is marked bad"));
+  CHECK_THAT(status.out, Catch::Contains("'deploy-pipeline rollback --to 1 --force --break-lock'"));
+  CHECK_THAT(status.out, Catch::Contains("'deploy-pipeline rollback --to 2 --break-lock' rolls back to pool 2"));
+
+  for (const bool dry_run : {true, false}) {
+    std::vector<std::string> arguments = {"rollback", "--break-lock"};
+    if (dry_run) arguments.emplace_back("--dry-run");
+    const auto refused = rig.run("deploy-pipeline", arguments);
+    INFO(refused.err);
+    CHECK(refused.exit_code == 3);
+    CHECK_THAT(refused.err,
+               Catch::Contains("the interrupted rollback to pool 1 is not finished: pool 1 is marked bad"));
+    CHECK_THAT(refused.err, Catch::Contains("1 has the bug too"));
+    CHECK_THAT(refused.err, Catch::Contains("nothing was changed"));
+    CHECK_THAT(refused.err, Catch::Contains("'deploy-pipeline rollback --to 2' rolls back to pool 2"));
+    CHECK_THAT(refused.err, !Catch::Contains("plan:"));
+    CHECK(rig.live() == "3\n");
+  }
+  const auto repair = rig.run("deploy-pipeline", {"repair", "--break-lock"});
+  INFO(repair.err);
+  CHECK(repair.exit_code == 3);
+  CHECK_THAT(repair.err, Catch::Contains("'deploy-pipeline repair --force' finishes it anyway"));
+  CHECK(rig.live() == "3\n");
+
+  // The way it names works.
+  rig.ok("deploy-pipeline", {"rollback", "--to", "2", "--reason", "wake test", "--break-lock"});
+  CHECK(rig.live() == "2\n");
+}
+
+// R1 for a deploy, then R3: its revert returns to the state before it, the hot standby included.
+TEST_CASE("an interrupted deploy whose pool was marked bad since needs --force; its revert keeps the hot standby",
+          "[e2e][finish][hot]") {
+  ServiceRig rig({.pool_size = 1, .hot = 1}, ThenDeploy::each_in_turn);  // 2 live, 1 hot
+  rig.create("3");
+  killed(rig, {"deploy", "--label", "3"}, "PHOENIX_TEST_KILL_AT_STEP=1");  // 3 added on standby
+  rig.ok("deploy-pipeline", {"mark-bad", "--label", "3", "--reason", "found in staging"});
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK_THAT(status.out, Catch::Contains("pool 3 is marked bad: found in staging, so finishing it needs --force: "
+                                         "re-run 'deploy-pipeline deploy --label 3 --force --break-lock' or "
+                                         "'deploy-pipeline repair --force --break-lock' to finish it anyway, or "
+                                         "'deploy-pipeline repair --revert --break-lock' returns to pool 2"));
+  for (const std::vector<std::string>& arguments :
+       {std::vector<std::string>{"repair", "--break-lock", "--dry-run"}, {"deploy", "--label", "3", "--break-lock"}}) {
+    const auto refused = rig.run("deploy-pipeline", arguments);
+    INFO(arguments[0] << ": " << refused.err);
+    CHECK(refused.exit_code == 3);
+    CHECK_THAT(refused.err, Catch::Contains("the interrupted deploy to pool 3 is not finished: pool 3 is marked bad"));
+    CHECK_THAT(refused.err, Catch::Contains("'deploy-pipeline repair --revert' returns to pool 2"));
+    CHECK(rig.live() == "2\n");
+  }
+
+  rig.ok("deploy-pipeline", {"repair", "--revert", "--break-lock"});
+  CHECK(rig.live() == "2\n");
+  const auto after = rig.run("deploy-pipeline", {"status"});
+  INFO(after.out);
+  CHECK(after.exit_code == 0);
+  CHECK_THAT(after.out, Catch::Contains("standby  pool 1, 1/1 UP"));
+  CHECK_THAT(after.out, !Catch::Contains("standby  pool 3"));
+}
+
+// R5: the usual CI flow, with build 4 made but never deployed. A plain delete counted it as a
+// rollback target, so plain deletes removed 1, then the hot standby 2: every pool that served.
+TEST_CASE("a plain delete never removes the last pools a plain rollback can go to for newer builds",
+          "[e2e][delete][verdicts]") {
+  ServiceRig rig({.pool_size = 1, .hot = 1, .keep_good = 1}, ThenDeploy::each_in_turn);
+  rig.create("3");
+  rig.deploy("3");  // 3 live, 2 hot, 1 known-good
+  rig.create("4");
+
+  const auto older = rig.run("create-pipeline", {"delete", "--label", "1"});
+  INFO(older.err);
+  CHECK(older.exit_code == 3);
+  CHECK_THAT(older.err, Catch::Contains("known-good pools older than the live one"));
+  CHECK_THAT(older.err, Catch::Contains("retention.keep_good is 1"));
+  rig.ok("create-pipeline", {"delete", "--label", "1", "--force"});
+
+  const auto hot = rig.run("create-pipeline", {"delete", "--label", "2"});
+  INFO(hot.err);
+  CHECK(hot.exit_code == 3);
+  CHECK_THAT(hot.err, Catch::Contains("pool 2 is the hot standby and the last known-good pool besides the live one"));
+  CHECK(rig.listed("2"));
+  // A newer build never deployed is no rollback target: deleting it is not refused.
+  rig.ok("create-pipeline", {"delete", "--label", "4"});
+  const auto rollback = rig.run("deploy-pipeline", {"rollback", "--dry-run"});
+  INFO(rollback.err);
+  CHECK(rollback.exit_code == 0);
+  CHECK_THAT(rollback.err, Catch::Contains("pool 2"));
+
+  // With no pool a plain rollback can go to, status says so.
+  rig.create("5");
+  rig.ok("create-pipeline", {"delete", "--label", "2", "--force"});
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("no known-good pool to roll back to: a plain rollback has none"));
+}
