@@ -224,6 +224,9 @@ Status wake_if_powered_off(Services& services, const SwitchJob& job, Observation
   const std::string& label = job.request.target;
   const Pool* pool = find_pool(observation.pools, label);
   if (pool == nullptr || !needs_wake(*pool, job.resume_wake)) return {};
+  // The waking intent is a durable write: only while this switch still holds the lock (F30). A
+  // switch that wakes nothing does not ask here.
+  PHX_TRY(still_holding_lock(services));
   const Intent waking{.operation = job.operation,
                       .target = label,
                       .from = live_labels(observation.members),
@@ -608,8 +611,10 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
     }
   }
   if (!job.dry_run) {
-    if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
-    if (auto woken = wake_if_powered_off(services, job, *observation); !woken.ok()) return finished(woken.error());
+    if (auto woken = wake_if_powered_off(services, job, *observation); !woken.ok()) {
+      if (woken.error().is(ErrorCode::lock_held)) return stop_without_lock(job, woken.error());
+      return finished(woken.error());
+    }
   }
   if (auto planned = plan_every_balancer(services, job, *observation, runs); !planned.ok()) {
     return finished(planned.error());
@@ -625,7 +630,11 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
 
   Intent intent = new_intent(services, job, plan);
   // A pass that plans again (the balancer changed under the last one: perhaps a new holder of
-  // the lock removed this switch's members) must still hold the lock to write its intent.
+  // the lock removed this switch's members), or that woke its target (minutes), must still hold
+  // the lock to write its intent. The first pass asks too, although it took the lock moments
+  // ago: its look at the pools may take seconds on a cloud, and a lock.stale_after_s that short
+  // lets another host take the lock over meanwhile; an intent written then would have status and
+  // repair "finish" this abandoned switch. One read of the lock is the price of never doing so.
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto written = services.state.write_intent(intent); !written.ok()) return finished(written.error());
   notify_switch_start(services, job.automatic ? HistoryAction::auto_rollback : history_action(job.operation), intent);

@@ -872,3 +872,35 @@ TEST_CASE("a balancer that does not answer the last look fails the switch saying
   REQUIRE(world.state.events.size() == 1);
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }
+
+// The lock is asked for before each durable write: the intent record, each step's progress,
+// history, the intent cleared. A switch that wakes nothing does not ask a second time before its
+// intent record (the wake's own check is for the waking intent it writes).
+TEST_CASE("a switch that wakes nothing reads the lock once before its intent record", "[ops][deploy][lock]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
+  const auto steps = static_cast<int>(world.state.intents_written.size()) - 1;
+  REQUIRE(steps > 0);
+  // One before the intent record, one per step, one before history and one before the clear.
+  CHECK(world.state.keep_lock_calls == 1 + steps + 2);
+}
+
+// F30: a switch that wakes its target writes the waking intent only while it holds the lock.
+TEST_CASE("a switch whose lock was taken over before its wake wakes nothing and writes nothing",
+          "[ops][deploy][lock][wake]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10).power = PowerState::off;
+  world.make_live("1");
+  world.state.on_acquired = [&] {
+    world.state.lock = LockHolder{.host = "agent-9", .pid = 77, .job = "", .command = "repair", .since = {}};
+  };
+  const auto result = ops::deploy(world.services, {.label = "2"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::lock_held));
+  CHECK_THAT(result.error().message, Catch::StartsWith("deploy of pool 2: the deploy lock is no longer ours"));
+  CHECK(world.state.intents_written.empty());
+  CHECK(world.provider.calls.empty());
+  CHECK(world.state.events.empty());
+}
