@@ -1234,9 +1234,13 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   const auto interrupted = locked || options.dry_run ? interrupted_operation(services) : std::nullopt;
   // An alert's rollback judges the balancer as it is, before anything is finished: with an
   // interrupted switch pending, two pools are live and the alert is not about "the" live one.
+  // That look (pools and balancers, each balancer's instance with its members) is the switch's
+  // own: the rollback plans from it, so an automatic rollback (always --expect-live) reads the
+  // pools and every balancer once.
+  std::optional<Observation> observed;
   if (options.expect_live) {
-    PHX_TRY_ASSIGN(const auto observed, observe(services));
-    PHX_TRY(check_expected_live(observed, *options.expect_live, interrupted, options,
+    PHX_TRY_ASSIGN(observed, observe(services, BalancerRead::snapshot));
+    PHX_TRY(check_expected_live(*observed, *options.expect_live, interrupted, options,
                                 taken_over ? "nothing was switched; the stale deploy lock it took over (" +
                                                  (taken_over->holder ? taken_over->holder->who()
                                                                      : std::string("its record could not be read")) +
@@ -1247,16 +1251,21 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   // target was chosen before the crash, when the live pool was still unambiguous.
   if (reruns_interrupted_rollback(interrupted, options)) {
     services.reporter.step("finishing the interrupted rollback to pool " + interrupted->target);
-    return switch_to(services, {.operation = Operation::rollback,
-                                .request = {.target = interrupted->target, .force = true},
-                                .reason = interrupted->reason,
-                                .dry_run = options.dry_run,
-                                .watch = options.dry_run ? std::nullopt : options.watch,
-                                .resume_wake = interrupted->waking()});
+    return switch_to(services,
+                     {.operation = Operation::rollback,
+                      .request = {.target = interrupted->target, .force = true},
+                      .reason = interrupted->reason,
+                      .dry_run = options.dry_run,
+                      .watch = options.dry_run ? std::nullopt : options.watch,
+                      .resume_wake = interrupted->waking()},
+                     std::move(observed));
   }
   // The switch plans from this same look (taken under the lock; the pools marked bad below are
   // planned as bad), so a rollback reads the pools and the balancer once.
-  PHX_TRY_ASSIGN(auto observation, observe(services, BalancerRead::snapshot));
+  if (!observed) {
+    PHX_TRY_ASSIGN(observed, observe(services, BalancerRead::snapshot));
+  }
+  Observation observation = std::move(*observed);
   const auto [to, force, excluded] = rollback_to(services, observation, options);
   PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to,
                                                            rollback_hints(services, excluded)));

@@ -904,3 +904,48 @@ TEST_CASE("a switch whose lock was taken over before its wake wakes nothing and 
   CHECK(world.provider.calls.empty());
   CHECK(world.state.events.empty());
 }
+
+// An alert's rollback (and every automatic one: a watch always passes --expect-live) judges the
+// live pool on the same look it plans from, so it reads the pools and the balancer once.
+TEST_CASE("a rollback with --expect-live judges and plans from one look", "[ops][rollback][watch]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+  int lists_before_change = -1;
+  int reads_before_change = -1;
+  world.balancer.after_call = [&](fakes::FakeBalancer& balancer, const std::string& /*call*/) {
+    if (lists_before_change >= 0) return;
+    lists_before_change = world.provider.list_pools_calls;
+    reads_before_change = balancer.member_reads;
+  };
+  REQUIRE(ops::rollback(world.services, {.reason = "errors", .expect_live = "2"}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK(lists_before_change == 1);
+  CHECK(reads_before_change == 1);
+}
+
+// F34's retry finishes the interrupted rollback from the look its --expect-live was judged on.
+TEST_CASE("an alert's retry finishes its interrupted rollback from the look it judged", "[ops][rollback][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("3");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::rollback(world.services, {.reason = "bad", .expect_live = "3"}).ok());
+  const int lists_before = world.provider.list_pools_calls;
+  const int reads_before = world.balancer.member_reads;
+  int lists_before_change = -1;
+  int reads_before_change = -1;
+  world.balancer.after_call = [&](fakes::FakeBalancer& balancer, const std::string& /*call*/) {
+    if (lists_before_change >= 0) return;
+    lists_before_change = world.provider.list_pools_calls - lists_before;
+    reads_before_change = balancer.member_reads - reads_before;
+  };
+  const auto again = ops::rollback(world.services, {.reason = "bad", .expect_live = "3"});
+  REQUIRE(again.ok());
+  CHECK(again->plan.target == "2");
+  CHECK(lists_before_change == 1);
+  CHECK(reads_before_change == 1);
+}
