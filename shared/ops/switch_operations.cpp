@@ -90,18 +90,21 @@ Status check_not_marked_bad(Services& services, const std::vector<Pool>& pools, 
 
 // A named target with no server running is refused before anything is marked or changed, with
 // the pool a plain rollback would choose instead (if any); one with some servers not running
-// goes ahead with a warning.
+// goes ahead with a warning. The target is judged first: the alternative, which reads the last
+// switch from history (a file, an etcd round trip), is chosen only for a refusal.
 Status check_named_target_runs(Services& services, const Observation& observation, const std::string& target) {
   const Pool* pool = find_pool(observation.pools, target);
   if (pool == nullptr) return {};
   const auto live = live_labels(observation.members);
   if (std::find(live.begin(), live.end(), target) != live.end()) return {};
-  std::optional<std::string> alternative;
-  if (auto other = choose_rollback_target(observation.pools, observation.members, std::nullopt,
-                                          rollback_hints(services, {target}))) {
-    alternative = other->target;
+  if (!check_target_runs(*pool, std::nullopt).ok()) {
+    std::optional<std::string> alternative;
+    if (auto other = choose_rollback_target(observation.pools, observation.members, std::nullopt,
+                                            rollback_hints(services, {target}))) {
+      alternative = other->target;
+    }
+    return check_target_runs(*pool, alternative);
   }
-  PHX_TRY(check_target_runs(*pool, alternative));
   if (const auto warning = partly_running_warning(*pool); !warning.empty()) services.reporter.warning(warning);
   return {};
 }
@@ -1267,8 +1270,12 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   }
   Observation observation = std::move(*observed);
   const auto [to, force, excluded] = rollback_to(services, observation, options);
-  PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to,
-                                                           rollback_hints(services, excluded)));
+  // History is read for a plain rollback's choice only: an explicit target ignores the hints.
+  PHX_TRY_ASSIGN(
+      const auto choice,
+      choose_rollback_target(observation.pools, observation.members, to,
+                             to ? RollbackHints{.last_made_live = "", .last_replaced = "", .excluded = excluded}
+                                : rollback_hints(services, excluded)));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
   services.reporter.step(choice.from.empty() ? "pool " + choice.target + " is live already; nothing to roll back from"

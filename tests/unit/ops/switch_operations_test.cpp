@@ -949,3 +949,28 @@ TEST_CASE("an alert's retry finishes its interrupted rollback from the look it j
   CHECK(lists_before_change == 1);
   CHECK(reads_before_change == 1);
 }
+
+// A named target is judged before the pool a refusal would name instead is chosen: that choice
+// reads the last switch from history (a file read, an etcd round trip), which a deploy or a
+// rollback --to that goes ahead never needs.
+TEST_CASE("a named target reads the last switch only to word its refusal", "[ops][deploy][rollback][history]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
+  CHECK(world.state.last_switch_reads == 0);
+
+  REQUIRE(ops::rollback(world.services, {.to = "1"}).ok());
+  CHECK(world.state.last_switch_reads == 0);
+
+  // Pool 3 has no server running: refused, naming the pool a plain rollback would choose.
+  world.state.last_switch_reads = 0;
+  world.provider.pools[2].servers[0].state = ServerState::dead;
+  const auto refused = ops::deploy(world.services, {.label = "3"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("0/1 servers running"));
+  CHECK(world.state.last_switch_reads == 1);
+}
