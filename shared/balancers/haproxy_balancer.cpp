@@ -294,9 +294,9 @@ Status HaproxyBalancer::persistable() {
 }
 
 Result<std::string> HaproxyBalancer::instance() {
-  // A switch asks for the instance before it changes anything: a managed block that could not
-  // be kept refuses the switch here, before a server is added, instead of after.
-  PHX_TRY(check_durable());
+  // One 'show info', nothing else: the look a switch takes after it was recorded as done. The
+  // managed block is judged where a switch plans (snapshot) and adds servers (add_standby), so
+  // a block that could not be kept refuses a switch before its first change, never here.
   auto answers = channel_.run({"show info"});
   if (!answers) return answers.error();
   return instance_from(*answers);

@@ -154,7 +154,7 @@ class Balancer {
   virtual Status persist(const std::vector<Member>& members) = 0;
   // Why persist() could not write now, as an `invalid` error naming the setting to fix (HAProxy:
   // balancer.config_file in a directory this user may not write); ok where it could, or where
-  // nothing needs writing. A switch asks before its first change (instance() and snapshot()
+  // nothing needs writing. A switch asks before its first change (snapshot() and add_standby()
   // refuse with it), so it never stops half-way on it; status reports it.
   virtual Status persistable() { return {}; }
   // The membership a restart would come back with, or nothing when the balancer keeps no such
@@ -163,6 +163,8 @@ class Balancer {
   // An identity of the running balancer instance that changes when it reloads or restarts
   // (HAProxy: the pid answering the socket, and its uptime, so a restart under the same pid
   // counts too); "" when the balancer has no such notion. Compared within one command only.
+  // Reads the instance alone (HAProxy: one 'show info'; no file is read), so its errors are
+  // the balancer's answer's: a switch's last look asks for it after the switch was recorded.
   virtual Result<std::string> instance() = 0;
   // How long the running balancer process has been up, where the balancer says (HAProxy:
   // Uptime_sec of show info, whole seconds); nothing otherwise. Repair tells a reload from a
