@@ -390,6 +390,10 @@ Status HaproxyBalancer::persist(const std::vector<Member>& members) {
   auto updated = with_managed_servers(*text, settings_.backend, lines);
   if (!updated) return updated.error().context(settings_.config_file->string());
   if (*updated == *text) return {};
+  // The temporary files a writer killed mid-write left beside it: swept before this balancer's
+  // first write, not on every one.
+  if (!temporaries_swept_) util::remove_dead_writers_temporaries(*settings_.config_file);
+  temporaries_swept_ = true;
   return util::write_file_atomic(*settings_.config_file, *updated);
 }
 

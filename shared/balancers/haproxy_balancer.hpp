@@ -117,6 +117,8 @@ class HaproxyBalancer final : public Balancer {
     int generation = 0;  // processes seen before this one
   };
   std::optional<SeenProcess> seen_;
+  // Whether persist swept the dead writers' temporary files of config_file (once per command).
+  bool temporaries_swept_ = false;
 };
 
 }  // namespace phoenix::haproxy

@@ -110,7 +110,10 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
   // O_EXCL makes the lock exclusive; durability adds nothing (a lock lost with the machine
   // had no living holder), so it is not fsynced: every deploy waits less.
   const auto created = util::create_exclusive(lock_path(), record, false);
-  if (created.ok()) return LockOutcome{};
+  if (created.ok()) {
+    remove_dead_writers_temporaries();
+    return LockOutcome{};
+  }
   if (created.error().kind != ErrorKind::refused) return nothing_changed(created.error());
 
   auto current = read_lock();
@@ -125,7 +128,16 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
   PHX_TRY(check_lock_takeover(holder, stale, request.break_lock));
   PHX_TRY(clear_unreadable_lock());
   PHX_TRY(util::write_file_atomic(lock_path(), record));
+  remove_dead_writers_temporaries();
   return LockOutcome{.taken_over = LockTakeover{.holder = holder}};
+}
+
+void FileStateStore::remove_dead_writers_temporaries() const {
+  util::remove_dead_writers_temporaries(
+      directory_,
+      {lock_path().filename().string(), intent_path().filename().string(), progress_path().filename().string(),
+       freeze_path().filename().string(), watch_path().filename().string(), history_path().filename().string(),
+       history_index_path().filename().string()});
 }
 
 Status FileStateStore::release_lock(const LockHolder& holder) {

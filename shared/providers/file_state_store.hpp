@@ -55,6 +55,10 @@ class FileStateStore final : public StateStore {
     std::optional<HistoryEvent> last_switch;
   };
   std::filesystem::path lock_path() const { return directory_ / "deploy.lock"; }
+  // The temporary files writers of this store's files left when killed mid-write
+  // (util::remove_dead_writers_temporaries): swept once per command, when it takes the lock,
+  // rather than on every write (a switch writes its progress before every step).
+  void remove_dead_writers_temporaries() const;
   // Removes an empty directory standing where the lock file belongs (see acquire_lock).
   Status clear_unreadable_lock() const;
   std::filesystem::path intent_path() const { return directory_ / "intent.json"; }
