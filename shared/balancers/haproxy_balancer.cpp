@@ -307,12 +307,16 @@ Result<std::optional<std::chrono::seconds>> HaproxyBalancer::uptime() {
   if (!answers) return answers.error();
   if (answers->empty())
     return Error{ErrorKind::unavailable, "HAProxy closed the connection before answering 'show info'"};
-  for (const auto& line : util::split_lines(answers->front())) {
+  return uptime_from(answers->front());
+}
+
+std::optional<std::chrono::seconds> HaproxyBalancer::uptime_from(const std::string& show_info) {
+  for (const auto& line : util::split_lines(show_info)) {
     if (line.rfind("Uptime_sec: ", 0) != 0) continue;
     if (auto seconds = util::parse_int(line.substr(12)); seconds && *seconds >= 0)
-      return std::optional<std::chrono::seconds>(std::chrono::seconds(*seconds));
+      return std::chrono::seconds(*seconds);
   }
-  return std::optional<std::chrono::seconds>{};
+  return std::nullopt;
 }
 
 Result<std::string> HaproxyBalancer::instance_from(const std::vector<std::string>& answers) {
@@ -350,7 +354,9 @@ Result<BalancerSnapshot> HaproxyBalancer::snapshot() {
   if (!answers) return answers.error();
   PHX_TRY_ASSIGN(auto pid, instance_from(*answers));
   PHX_TRY_ASSIGN(auto members, members_from(*answers, 1, Detail::full));
-  return BalancerSnapshot{.instance = std::move(pid), .members = std::move(members)};
+  // The uptime comes with the instance's 'show info': no exchange of its own.
+  return BalancerSnapshot{
+      .instance = std::move(pid), .members = std::move(members), .uptime = uptime_from(answers->front())};
 }
 
 // The same options at runtime and in the configuration, so a member behaves alike before and

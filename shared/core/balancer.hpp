@@ -62,6 +62,8 @@ inline bool on_standby(const Member& member) { return member.admin == AdminState
 struct BalancerSnapshot {
   std::string instance;         // as Balancer::instance()
   std::vector<Member> members;  // as Balancer::members(), read after the instance
+  // As Balancer::uptime(), from the same answer as the instance (HAProxy: its 'show info').
+  std::optional<std::chrono::seconds> uptime;
 };
 
 // What a guarded change did.
@@ -168,11 +170,12 @@ class Balancer {
   virtual Result<std::string> instance() = 0;
   // How long the running balancer process has been up, where the balancer says (HAProxy:
   // Uptime_sec of show info, whole seconds); nothing otherwise. Repair tells a reload from a
-  // change by hand with it.
+  // change by hand with it, as its look (snapshot()) read it.
   virtual Result<std::optional<std::chrono::seconds>> uptime() { return std::optional<std::chrono::seconds>{}; }
-  // instance(), then members(), with the same errors: where the balancer allows it in one
-  // exchange (HAProxy: one connection, one write), so a switch plans from one look. A reload
-  // after the instance was read shows later as a changed instance.
+  // instance(), then members(), with the same errors, and uptime() (unknown where it cannot be
+  // read): where the balancer allows it in one exchange (HAProxy: one connection, one write), so
+  // a switch plans from one look. A reload after the instance was read shows later as a changed
+  // instance.
   virtual Result<BalancerSnapshot> snapshot();
 };
 

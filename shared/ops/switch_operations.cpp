@@ -791,15 +791,15 @@ Status check_rollback_target(const Observation& observation, const std::string& 
   return {};
 }
 
-// Whether the balancer process answering now started during or after `last` (a switch that
-// history recorded): it reloaded since that switch began. A balancer that does not say how long
-// it has been up never counts as reloaded. Uptime_sec is whole seconds, hence the slack.
-bool reloaded_since(Services& services, Balancer& balancer, const HistoryEvent& last) {
+// Whether the balancer process that answered repair's look (its uptime, read with its members:
+// no exchange of its own) started during or after `last` (a switch that history recorded): it
+// reloaded since that switch began. A balancer that does not say how long it has been up never
+// counts as reloaded. Uptime_sec is whole seconds, hence the slack.
+bool reloaded_since(Services& services, const BalancerMembers& balancer, const HistoryEvent& last) {
   constexpr std::chrono::seconds kSlack{2};
-  auto uptime = balancer.uptime();
-  if (!uptime || !uptime->has_value()) return false;
+  if (!balancer.uptime) return false;
   const auto switch_began = last.at - std::chrono::milliseconds(last.duration_ms);
-  return services.clock.wall_now() - **uptime + kSlack >= switch_began;
+  return services.clock.wall_now() - *balancer.uptime + kSlack >= switch_began;
 }
 
 // The pool the last switch made live, where the balancer routes elsewhere because it reloaded
@@ -821,7 +821,7 @@ std::optional<std::string> last_written_pool(Services& services, const Observati
     if (!durable->has_value()) continue;
     const auto labels = live_labels(**durable);
     if (labels.size() != 1 || labels.front() != last->label) return std::nullopt;
-    if (!reloaded_since(services, *balancer.entry.balancer, *last)) return std::nullopt;
+    if (!reloaded_since(services, balancer, *last)) return std::nullopt;
     kept = labels.front();
   }
   if (!kept || live == std::vector<std::string>{*kept}) return std::nullopt;
@@ -1478,7 +1478,8 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
                                 .by_repair = true,
                                 .resume_wake = interrupted->waking()});
   }
-  PHX_TRY_ASSIGN(const auto observation, observe(services));
+  // Each balancer's uptime comes with its members (last_written_pool judges a reload by it).
+  PHX_TRY_ASSIGN(const auto observation, observe(services, BalancerRead::snapshot));
   const auto live = live_labels(observation.members);
   const auto restored = last_written_pool(services, observation, live);
   if (live.empty() && !restored) {

@@ -1,5 +1,6 @@
 #include "shared/balancers/haproxy_balancer.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_runtime_channel.hpp"
@@ -320,4 +321,20 @@ TEST_CASE("the instance changes when HAProxy restarts under the same pid (its up
   const auto again = balancer.instance().value();
   CHECK(again != first);
   CHECK(again != restarted);
+}
+
+// Repair tells a reload from a change by hand by the uptime of the process that answered its
+// look: read with the members, from the snapshot's own 'show info', on its one connection.
+TEST_CASE("a snapshot reads the uptime from its own show info, on one connection", "[haproxy][reload]") {
+  FakeRuntimeChannel channel([](const std::string& command) -> std::string {
+    return command == "show info" ? "Name: HAProxy\nPid: 42\nUptime_sec: 75" : backend_answer(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  const auto snapshot = balancer.snapshot();
+  REQUIRE(snapshot.ok());
+  CHECK(snapshot->instance == "42");
+  CHECK(snapshot->uptime == std::chrono::seconds(75));
+  CHECK(channel.sessions == 1);
+  REQUIRE(channel.batches.size() == 1);
+  CHECK(std::count(channel.batches[0].begin(), channel.batches[0].end(), "show info") == 1);
 }

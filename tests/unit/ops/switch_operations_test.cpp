@@ -974,3 +974,27 @@ TEST_CASE("a named target reads the last switch only to word its refusal", "[ops
   CHECK_THAT(refused.error().message, Catch::Contains("0/1 servers running"));
   CHECK(world.state.last_switch_reads == 1);
 }
+
+// Repair judges a reload by the uptime read with its look at the balancer (HAProxy: in the
+// snapshot's own 'show info'), not by a read of its own afterwards.
+TEST_CASE("repair judges a reload by the uptime its look read", "[ops][repair][reload]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  world.balancer.durable = world.balancer.members().value();
+  world.state.events.push_back({.at = world.clock.wall_now(),
+                                .action = HistoryAction::deploy,
+                                .label = "2",
+                                .from = "1",
+                                .result = HistoryResult::succeeded,
+                                .duration_ms = 10'000,
+                                .by = "alice",
+                                .detail = ""});
+  world.clock.advance(std::chrono::seconds(60));
+  world.balancer.state.clear();
+  world.make_live("1");
+  world.balancer.uptime_s = std::chrono::seconds(50);  // started after the switch began
+  // Read after the look's uptime: an uptime read later than the look would see this one.
+  world.balancer.before_read = [](fakes::FakeBalancer& balancer) { balancer.uptime_s = std::chrono::seconds(75); };
+  REQUIRE(ops::repair(world.services, {.dry_run = false, .break_lock = false}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
