@@ -502,7 +502,8 @@ SwitchOutcome execute(Services& services, std::vector<BalancerRun>& runs, const 
 // checked (HAProxy's start-up takes 100 to 400 ms on a loaded machine). A balancer whose
 // instance changed since `seen` must route to the target alone; whether it does, or the
 // balancer that does not. The instance alone is read while it did not change (HAProxy: one
-// 'show info'), so the look costs a switch one round trip per balancer and no wait.
+// 'show info'), so the look costs a switch one round trip per balancer and no wait; where it
+// changed, its members too (no file is read: the pass that plans again judges the managed block).
 Result<std::optional<std::string>> changed_since(Services& services, const std::string& target,
                                                  const std::vector<std::string>& target_members,
                                                  const std::vector<BalancerRun>& runs,
@@ -511,11 +512,11 @@ Result<std::optional<std::string>> changed_since(Services& services, const std::
     auto instance = runs[i].entry.balancer->instance();
     if (!instance) return runs[i].entry.name_in(instance.error());
     if (*instance == seen[i]) continue;
-    auto snapshot = runs[i].entry.balancer->snapshot();
-    if (!snapshot) return runs[i].entry.name_in(snapshot.error());
-    if (only_live(target, target_members, snapshot->members)) continue;
+    auto members = runs[i].entry.balancer->members();
+    if (!members) return runs[i].entry.name_in(members.error());
+    if (only_live(target, target_members, *members)) continue;
     services.reporter.warning(runs[i].entry.prefix() + "the balancer reloaded as the switch ended and routes to " +
-                              util::join(live_labels(snapshot->members), ", ") + ", not pool " + target +
+                              util::join(live_labels(*members), ", ") + ", not pool " + target +
                               "; applying the switch again");
     return std::optional<std::string>(runs[i].entry.prefix() + "the balancer reloaded with an older membership");
   }

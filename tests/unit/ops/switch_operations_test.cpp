@@ -998,3 +998,26 @@ TEST_CASE("repair judges a reload by the uptime its look read", "[ops][repair][r
   REQUIRE(ops::repair(world.services, {.dry_run = false, .break_lock = false}).ok());
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }
+
+// The last look after a reload that came back routing to the target: the new process's members
+// are read, and nothing else (HAProxy: no second 'show info', no read of haproxy.cfg).
+TEST_CASE("the last look after a reload reads the instance once and then the members", "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  bool removed = false;
+  int instance_reads_before_last_look = -1;
+  int member_reads_before_last_look = -1;
+  world.balancer.after_call = [&removed](FakeBalancer&, const std::string& call) {
+    if (call.rfind("remove ", 0) == 0) removed = true;
+  };
+  world.services.before_switch_step = [&](std::size_t) {
+    if (!removed || instance_reads_before_last_look >= 0) return;
+    world.balancer.instance_id = "2";  // reloaded, with the switch's membership
+    instance_reads_before_last_look = world.balancer.instance_reads;
+    member_reads_before_last_look = world.balancer.member_reads;
+  };
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK(world.balancer.instance_reads - instance_reads_before_last_look == 1);
+  CHECK(world.balancer.member_reads - member_reads_before_last_look == 1);
+}
