@@ -84,7 +84,7 @@ HistoryAction history_action(Operation operation) {
   return HistoryAction::deploy;
 }
 
-bool HistoryEvent::from_names(const std::string& label) const { return has_label(util::split(from, ','), label); }
+bool HistoryEvent::from_names(const std::string& pool) const { return has_label(util::split(from, ','), pool); }
 
 bool is_switch(HistoryAction action) {
   return action == HistoryAction::deploy || action == HistoryAction::rollback || action == HistoryAction::repair ||

@@ -115,8 +115,8 @@ struct HistoryEvent {
   std::string job;     // the CI job that ran it ("gocd web-deploy/12/deploy/1/switch"), or ""
   std::string detail;  // one line: the reason, the error
 
-  // Whether `label` is one of the comma-separated labels of `from`.
-  bool from_names(const std::string& label) const;
+  // Whether `pool` (a label) is one of the comma-separated labels of `from`.
+  bool from_names(const std::string& pool) const;
 };
 
 // A freeze: deploys are refused until unfreeze; with `all`, rollbacks and repairs too.
