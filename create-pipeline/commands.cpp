@@ -74,6 +74,7 @@ Status write_junit(const CommandContext& context, const SmokeReport& report) {
   if (!path) return {};
   const std::filesystem::path file(*path);
   if (file.has_parent_path()) PHX_TRY(util::make_directories(file.parent_path()));
+  util::remove_dead_writers_temporaries(file);  // one write per command: its sweep is here
   auto written = util::write_file_atomic(file, render_junit(report));
   if (!written.ok()) return written.error().context("writing the JUnit report");
   return {};

@@ -301,9 +301,9 @@ Status HaproxyBalancer::persistable() {
 }
 
 Result<std::string> HaproxyBalancer::instance() {
-  // A switch asks for the instance before it changes anything: a managed block that could not
-  // be kept refuses the switch here, before a server is added, instead of after.
-  PHX_TRY(check_durable());
+  // One 'show info', nothing else: the look a switch takes after it was recorded as done. The
+  // managed block is judged where a switch plans (snapshot) and adds servers (add_standby), so
+  // a block that could not be kept refuses a switch before its first change, never here.
   auto answers = channel_.run({"show info"});
   if (!answers) return answers.error();
   return instance_from(*answers);
@@ -314,12 +314,16 @@ Result<std::optional<std::chrono::seconds>> HaproxyBalancer::uptime() {
   if (!answers) return answers.error();
   if (answers->empty())
     return Error{ErrorKind::unavailable, "HAProxy closed the connection before answering 'show info'"};
-  for (const auto& line : util::split_lines(answers->front())) {
+  return uptime_from(answers->front());
+}
+
+std::optional<std::chrono::seconds> HaproxyBalancer::uptime_from(const std::string& show_info) {
+  for (const auto& line : util::split_lines(show_info)) {
     if (line.rfind("Uptime_sec: ", 0) != 0) continue;
     if (auto seconds = util::parse_int(line.substr(12)); seconds && *seconds >= 0)
-      return std::optional<std::chrono::seconds>(std::chrono::seconds(*seconds));
+      return std::chrono::seconds(*seconds);
   }
-  return std::optional<std::chrono::seconds>{};
+  return std::nullopt;
 }
 
 Result<std::string> HaproxyBalancer::instance_from(const std::vector<std::string>& answers) {
@@ -357,7 +361,9 @@ Result<BalancerSnapshot> HaproxyBalancer::snapshot() {
   if (!answers) return answers.error();
   PHX_TRY_ASSIGN(auto pid, instance_from(*answers));
   PHX_TRY_ASSIGN(auto members, members_from(*answers, 1, Detail::full));
-  return BalancerSnapshot{.instance = std::move(pid), .members = std::move(members)};
+  // The uptime comes with the instance's 'show info': no exchange of its own.
+  return BalancerSnapshot{
+      .instance = std::move(pid), .members = std::move(members), .uptime = uptime_from(answers->front())};
 }
 
 // The same options at runtime and in the configuration, so a member behaves alike before and
@@ -398,6 +404,10 @@ Status HaproxyBalancer::persist(const std::vector<Member>& members) {
   auto updated = with_managed_servers(*text, settings_.backend, lines);
   if (!updated) return updated.error().context(settings_.config_file->string());
   if (*updated == *text) return {};
+  // The temporary files a writer killed mid-write left beside it: swept before this balancer's
+  // first write, not on every one.
+  if (!temporaries_swept_) util::remove_dead_writers_temporaries(*settings_.config_file);
+  temporaries_swept_ = true;
   return util::write_file_atomic(*settings_.config_file, *updated);
 }
 

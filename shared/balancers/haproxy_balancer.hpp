@@ -90,6 +90,8 @@ class HaproxyBalancer final : public Balancer {
   // processes this balancer has seen, so a restart that reuses the pid (pid 1 in a container)
   // is a new instance too. The process is the same while its Uptime_sec does not go back.
   Result<std::string> instance_from(const std::vector<std::string>& answers);
+  // Uptime_sec of a 'show info' answer; nothing when it has none.
+  static std::optional<std::chrono::seconds> uptime_from(const std::string& show_info);
   // Why a change is unsafe given the members now, or nothing; `detail` is what it needs read.
   struct Guard {
     std::function<std::optional<std::string>(const std::vector<Member>&)> unsafe;
@@ -120,6 +122,8 @@ class HaproxyBalancer final : public Balancer {
   std::optional<SeenProcess> seen_;
   // allow_runtime_only: a config_file that cannot be written is not kept, not refused.
   bool runtime_only_ = false;
+  // Whether persist swept the dead writers' temporary files of config_file (once per command).
+  bool temporaries_swept_ = false;
 };
 
 }  // namespace phoenix::haproxy

@@ -63,6 +63,7 @@ Status GitRepository::write(const std::string& directory, const Snapshot& curren
     if (found != current.end() && found->second == content) continue;
     const fs::path file = path_ / relative;
     PHX_TRY(util::make_directories(file.parent_path()));
+    util::remove_dead_writers_temporaries(file);  // never committed with the configuration
     PHX_TRY(util::write_file_atomic(file, content));
   }
   for (const auto& [relative, content] : current) {

@@ -60,8 +60,11 @@ std::vector<std::string> labels_where(const std::vector<Member>& members, bool a
 
 Result<BalancerSnapshot> Balancer::snapshot() {
   PHX_TRY_ASSIGN(auto id, instance());
+  auto up = uptime();
   PHX_TRY_ASSIGN(auto read, members());
-  return BalancerSnapshot{.instance = std::move(id), .members = std::move(read)};
+  return BalancerSnapshot{.instance = std::move(id),
+                          .members = std::move(read),
+                          .uptime = up ? *up : std::optional<std::chrono::seconds>{}};
 }
 
 std::optional<std::string> unsafe_to_reduce(const std::vector<Member>& members,

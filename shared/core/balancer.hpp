@@ -62,6 +62,8 @@ inline bool on_standby(const Member& member) { return member.admin == AdminState
 struct BalancerSnapshot {
   std::string instance;         // as Balancer::instance()
   std::vector<Member> members;  // as Balancer::members(), read after the instance
+  // As Balancer::uptime(), from the same answer as the instance (HAProxy: its 'show info').
+  std::optional<std::chrono::seconds> uptime;
 };
 
 // What a guarded change did.
@@ -154,7 +156,7 @@ class Balancer {
   virtual Status persist(const std::vector<Member>& members) = 0;
   // Why persist() could not write now, as an `invalid` error naming the setting to fix (HAProxy:
   // balancer.config_file in a directory this user may not write); ok where it could, or where
-  // nothing needs writing. A switch asks before its first change (instance() and snapshot()
+  // nothing needs writing. A switch asks before its first change (snapshot() and add_standby()
   // refuse with it), so it never stops half-way on it; status reports it.
   virtual Status persistable() { return {}; }
   // From now on in this process, a membership persist() cannot write (persistable() fails) is
@@ -169,14 +171,17 @@ class Balancer {
   // An identity of the running balancer instance that changes when it reloads or restarts
   // (HAProxy: the pid answering the socket, and its uptime, so a restart under the same pid
   // counts too); "" when the balancer has no such notion. Compared within one command only.
+  // Reads the instance alone (HAProxy: one 'show info'; no file is read), so its errors are
+  // the balancer's answer's: a switch's last look asks for it after the switch was recorded.
   virtual Result<std::string> instance() = 0;
   // How long the running balancer process has been up, where the balancer says (HAProxy:
   // Uptime_sec of show info, whole seconds); nothing otherwise. Repair tells a reload from a
-  // change by hand with it.
+  // change by hand with it, as its look (snapshot()) read it.
   virtual Result<std::optional<std::chrono::seconds>> uptime() { return std::optional<std::chrono::seconds>{}; }
-  // instance(), then members(), with the same errors: where the balancer allows it in one
-  // exchange (HAProxy: one connection, one write), so a switch plans from one look. A reload
-  // after the instance was read shows later as a changed instance.
+  // instance(), then members(), with the same errors, and uptime() (unknown where it cannot be
+  // read): where the balancer allows it in one exchange (HAProxy: one connection, one write), so
+  // a switch plans from one look. A reload after the instance was read shows later as a changed
+  // instance.
   virtual Result<BalancerSnapshot> snapshot();
 };
 

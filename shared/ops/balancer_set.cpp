@@ -48,7 +48,7 @@ Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, Bal
   for (const auto& entry : balancers_of(services)) {
     auto look = read == BalancerRead::snapshot ? entry.balancer->snapshot() : members_only(*entry.balancer);
     if (!look) return entry.name_in(look.error());
-    all.push_back({entry, std::move(look->members), std::move(look->instance)});
+    all.push_back({entry, std::move(look->members), std::move(look->instance), look->uptime});
   }
   return all;
 }

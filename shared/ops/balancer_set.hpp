@@ -3,6 +3,8 @@
 // with its name and settings, read one by one, every error and message naming the balancer it
 // is about when there is more than one (docs/scaling.md).
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +33,8 @@ std::vector<BalancerEntry> balancers_of(Services& services);
 struct BalancerMembers {
   BalancerEntry entry;
   std::vector<Member> members;
-  std::string instance;  // read with the members with BalancerRead::snapshot; "" otherwise
+  std::string instance;                        // read with the members with BalancerRead::snapshot; "" otherwise
+  std::optional<std::chrono::seconds> uptime;  // as BalancerSnapshot::uptime; unknown otherwise
 };
 
 // How read_every_balancer reads each balancer: its members, or its instance and members in one

@@ -1,6 +1,7 @@
 #include "shared/ops/status_operations.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
@@ -67,15 +68,24 @@ SharedRecords read_shared(Services& services, std::vector<std::string>& unreadab
   return records;
 }
 
-// History, read only when status needs it to explain what it sees (status_needs_history): it
-// can be long, and status is read often. One that cannot be read explains less, nothing more.
-std::vector<HistoryEvent> history_if_needed(Services& services, const std::vector<Pool>& pools,
-                                            const std::vector<Member>& members, const SharedRecords& records) {
-  if (!status_needs_history(pools, members, records.watch, records.watch_staleness.has_value())) return {};
-  auto history = services.state.read_history();
-  if (!history) return {};
-  return std::move(history->events);
-}
+// History, read only when status needs it to explain what it sees (status_needs_history), and
+// at most once per status however many balancers need it: it can be long, and status is read
+// often. One that cannot be read explains less, nothing more.
+class HistoryOnce {
+ public:
+  std::vector<HistoryEvent> if_needed(Services& services, const std::vector<Pool>& pools,
+                                      const std::vector<Member>& members, const SharedRecords& records) {
+    if (!status_needs_history(pools, members, records.watch, records.watch_staleness.has_value())) return {};
+    if (!events_) {
+      auto history = services.state.read_history();
+      events_ = history ? std::move(history->events) : std::vector<HistoryEvent>{};
+    }
+    return *events_;
+  }
+
+ private:
+  std::optional<std::vector<HistoryEvent>> events_;  // read already (empty when unreadable)
+};
 
 // The inputs every status report shares, whatever the balancer answered: the service, the pools,
 // the balancer's members (none when it did not answer) and the records read once for all
@@ -109,7 +119,7 @@ StatusReport without_balancer(Services& services, const std::vector<Pool>& pools
 }
 
 StatusReport balancer_report(Services& services, const BalancerMembers& balancer, const std::vector<Pool>& pools,
-                             const SharedRecords& records, std::vector<std::string>& unreadable) {
+                             const SharedRecords& records, HistoryOnce& history, std::vector<std::string>& unreadable) {
   const BalancerEntry& entry = balancer.entry;
   auto inputs = inputs_from_records(services, pools, balancer.members, records);
   inputs.durable =
@@ -118,7 +128,7 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
   inputs.foreign_allowed = entry.settings->allow_foreign_servers;
   inputs.standby_supported = entry.balancer->capabilities().standby;
   inputs.balancer = entry.balancer->describe();
-  inputs.history = history_if_needed(services, pools, balancer.members, records);
+  inputs.history = history.if_needed(services, pools, balancer.members, records);
   auto report = build_status(inputs);
   // Deploys and repairs refuse to start while membership could not be kept durable; a rollback
   // goes ahead at runtime only (the running membership then differs from the file, reported above).
@@ -135,11 +145,11 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
 // and not in another is a problem of its own (a switch left half done: 'deploy-pipeline
 // repair' converges them).
 StatusReport several_balancers(Services& services, const std::vector<BalancerMembers>& balancers,
-                               const std::vector<Pool>& pools, const SharedRecords& records,
+                               const std::vector<Pool>& pools, const SharedRecords& records, HistoryOnce& history,
                                std::vector<std::string>& unreadable) {
   std::vector<StatusReport> reports;
   for (const auto& balancer : balancers)
-    reports.push_back(balancer_report(services, balancer, pools, records, unreadable));
+    reports.push_back(balancer_report(services, balancer, pools, records, history, unreadable));
   StatusReport report = reports.front();
   report.members.clear();
   report.live.clear();
@@ -207,8 +217,10 @@ Result<StatusReport> status(Services& services) {
     report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
     return report;
   }
-  auto report = balancers->size() > 1 ? several_balancers(services, *balancers, pools, records, unreadable)
-                                      : balancer_report(services, balancers->front(), pools, records, unreadable);
+  HistoryOnce history;
+  auto report = balancers->size() > 1
+                    ? several_balancers(services, *balancers, pools, records, history, unreadable)
+                    : balancer_report(services, balancers->front(), pools, records, history, unreadable);
   report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
   return report;
 }

@@ -103,18 +103,22 @@ Status check_finishing(Services& services, const Observation& observation, const
 
 // A named target with no server running is refused before anything is marked or changed, with
 // the pool a plain rollback would choose instead (if any); one with some servers not running
-// goes ahead with a warning.
+// goes ahead with a warning. The target is judged first: the alternative, which reads the last
+// switch from history (a file, an etcd round trip), is chosen only for a refusal.
 Status check_named_target_runs(Services& services, const Observation& observation, const std::string& target) {
   const Pool* pool = find_pool(observation.pools, target);
   if (pool == nullptr) return {};
   const auto live = live_labels(observation.members);
   if (std::find(live.begin(), live.end(), target) != live.end()) return {};
-  std::optional<std::string> alternative;
-  if (auto other = choose_rollback_target(observation.pools, observation.members, std::nullopt,
-                                          rollback_hints(services, {target}))) {
-    alternative = other->target;
+  const bool off_tier = services.provider.tiers().off;
+  if (!check_target_runs(*pool, std::nullopt, off_tier).ok()) {
+    std::optional<std::string> alternative;
+    if (auto other = choose_rollback_target(observation.pools, observation.members, std::nullopt,
+                                            rollback_hints(services, {target}))) {
+      alternative = other->target;
+    }
+    return check_target_runs(*pool, alternative, off_tier);
   }
-  PHX_TRY(check_target_runs(*pool, alternative, services.provider.tiers().off));
   if (const auto warning = partly_running_warning(*pool); !warning.empty()) services.reporter.warning(warning);
   return {};
 }
@@ -237,6 +241,9 @@ Status wake_if_powered_off(Services& services, const SwitchJob& job, Observation
   const std::string& label = job.request.target;
   const Pool* pool = find_pool(observation.pools, label);
   if (pool == nullptr || !needs_wake(*pool, job.resume_wake)) return {};
+  // The waking intent is a durable write: only while this switch still holds the lock (F30). A
+  // switch that wakes nothing does not ask here.
+  PHX_TRY(still_holding_lock(services));
   const Intent waking{.operation = job.operation,
                       .target = label,
                       .from = live_labels(observation.members),
@@ -538,7 +545,8 @@ SwitchOutcome execute(Services& services, std::vector<BalancerRun>& runs, const 
 // checked (HAProxy's start-up takes 100 to 400 ms on a loaded machine). A balancer whose
 // instance changed since `seen` must route to the target alone; whether it does, or the
 // balancer that does not. The instance alone is read while it did not change (HAProxy: one
-// 'show info'), so the look costs a switch one round trip per balancer and no wait.
+// 'show info'), so the look costs a switch one round trip per balancer and no wait; where it
+// changed, its members too (no file is read: the pass that plans again judges the managed block).
 Result<std::optional<std::string>> changed_since(Services& services, const std::string& target,
                                                  const std::vector<std::string>& target_members,
                                                  const std::vector<BalancerRun>& runs,
@@ -547,11 +555,11 @@ Result<std::optional<std::string>> changed_since(Services& services, const std::
     auto instance = runs[i].entry.balancer->instance();
     if (!instance) return runs[i].entry.name_in(instance.error());
     if (*instance == seen[i]) continue;
-    auto snapshot = runs[i].entry.balancer->snapshot();
-    if (!snapshot) return runs[i].entry.name_in(snapshot.error());
-    if (only_live(target, target_members, snapshot->members)) continue;
+    auto members = runs[i].entry.balancer->members();
+    if (!members) return runs[i].entry.name_in(members.error());
+    if (only_live(target, target_members, *members)) continue;
     services.reporter.warning(runs[i].entry.prefix() + "the balancer reloaded as the switch ended and routes to " +
-                              util::join(live_labels(snapshot->members), ", ") + ", not pool " + target +
+                              util::join(live_labels(*members), ", ") + ", not pool " + target +
                               "; applying the switch again");
     return std::optional<std::string>(runs[i].entry.prefix() + "the balancer reloaded with an older membership");
   }
@@ -650,8 +658,10 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
     }
   }
   if (!job.dry_run) {
-    if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
-    if (auto woken = wake_if_powered_off(services, job, *observation); !woken.ok()) return finished(woken.error());
+    if (auto woken = wake_if_powered_off(services, job, *observation); !woken.ok()) {
+      if (woken.error().is(ErrorCode::lock_held)) return stop_without_lock(job, woken.error());
+      return finished(woken.error());
+    }
   }
   if (auto planned = plan_every_balancer(services, job, *observation, runs); !planned.ok()) {
     return finished(planned.error());
@@ -668,7 +678,11 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
 
   Intent intent = new_intent(services, job, plan);
   // A pass that plans again (the balancer changed under the last one: perhaps a new holder of
-  // the lock removed this switch's members) must still hold the lock to write its intent.
+  // the lock removed this switch's members), or that woke its target (minutes), must still hold
+  // the lock to write its intent. The first pass asks too, although it took the lock moments
+  // ago: its look at the pools may take seconds on a cloud, and a lock.stale_after_s that short
+  // lets another host take the lock over meanwhile; an intent written then would have status and
+  // repair "finish" this abandoned switch. One read of the lock is the price of never doing so.
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto written = services.state.write_intent(intent); !written.ok()) return finished(written.error());
   notify_switch_start(services, job.automatic ? HistoryAction::auto_rollback : history_action(job.operation), intent);
@@ -838,15 +852,15 @@ Status check_rollback_target(const Observation& observation, const std::string& 
   return {};
 }
 
-// Whether the balancer process answering now started during or after `last` (a switch that
-// history recorded): it reloaded since that switch began. A balancer that does not say how long
-// it has been up never counts as reloaded. Uptime_sec is whole seconds, hence the slack.
-bool reloaded_since(Services& services, Balancer& balancer, const HistoryEvent& last) {
+// Whether the balancer process that answered repair's look (its uptime, read with its members:
+// no exchange of its own) started during or after `last` (a switch that history recorded): it
+// reloaded since that switch began. A balancer that does not say how long it has been up never
+// counts as reloaded. Uptime_sec is whole seconds, hence the slack.
+bool reloaded_since(Services& services, const BalancerMembers& balancer, const HistoryEvent& last) {
   constexpr std::chrono::seconds kSlack{2};
-  auto uptime = balancer.uptime();
-  if (!uptime || !uptime->has_value()) return false;
+  if (!balancer.uptime) return false;
   const auto switch_began = last.at - std::chrono::milliseconds(last.duration_ms);
-  return services.clock.wall_now() - **uptime + kSlack >= switch_began;
+  return services.clock.wall_now() - *balancer.uptime + kSlack >= switch_began;
 }
 
 // The pool the last switch made live, where the balancer routes elsewhere because it reloaded
@@ -868,7 +882,7 @@ std::optional<std::string> last_written_pool(Services& services, const Observati
     if (!durable->has_value()) continue;
     const auto labels = live_labels(**durable);
     if (labels.size() != 1 || labels.front() != last->label) return std::nullopt;
-    if (!reloaded_since(services, *balancer.entry.balancer, *last)) return std::nullopt;
+    if (!reloaded_since(services, balancer, *last)) return std::nullopt;
     kept = labels.front();
   }
   if (!kept || live == std::vector<std::string>{*kept}) return std::nullopt;
@@ -1306,9 +1320,13 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   const auto interrupted = locked || options.dry_run ? interrupted_operation(services) : std::nullopt;
   // An alert's rollback judges the balancer as it is, before anything is finished: with an
   // interrupted switch pending, two pools are live and the alert is not about "the" live one.
+  // That look (pools and balancers, each balancer's instance with its members) is the switch's
+  // own: the rollback plans from it, so an automatic rollback (always --expect-live) reads the
+  // pools and every balancer once.
+  std::optional<Observation> observed;
   if (options.expect_live) {
-    PHX_TRY_ASSIGN(const auto observed, observe(services));
-    PHX_TRY(check_expected_live(observed, *options.expect_live, interrupted, options,
+    PHX_TRY_ASSIGN(observed, observe(services, BalancerRead::snapshot));
+    PHX_TRY(check_expected_live(*observed, *options.expect_live, interrupted, options,
                                 taken_over ? "nothing was switched; the stale deploy lock it took over (" +
                                                  (taken_over->holder ? taken_over->holder->who()
                                                                      : std::string("its record could not be read")) +
@@ -1318,8 +1336,10 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   // Re-running an interrupted rollback (with no --to, or --to its target) finishes it: the
   // target was chosen before the crash, when the live pool was still unambiguous.
   if (reruns_interrupted_rollback(interrupted, options)) {
-    PHX_TRY_ASSIGN(auto observed, observe(services, BalancerRead::snapshot));
-    PHX_TRY(check_finishing(services, observed, *interrupted, options.force));
+    if (!observed) {
+      PHX_TRY_ASSIGN(observed, observe(services, BalancerRead::snapshot));
+    }
+    PHX_TRY(check_finishing(services, *observed, *interrupted, options.force));
     services.reporter.step("finishing the interrupted rollback to pool " + interrupted->target);
     return switch_to(services,
                      {.operation = Operation::rollback,
@@ -1333,10 +1353,17 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   }
   // The switch plans from this same look (taken under the lock; the pools marked bad below are
   // planned as bad), so a rollback reads the pools and the balancer once.
-  PHX_TRY_ASSIGN(auto observation, observe(services, BalancerRead::snapshot));
+  if (!observed) {
+    PHX_TRY_ASSIGN(observed, observe(services, BalancerRead::snapshot));
+  }
+  Observation observation = std::move(*observed);
   const auto [to, force, excluded] = rollback_to(services, observation, options);
-  PHX_TRY_ASSIGN(const auto choice, choose_rollback_target(observation.pools, observation.members, to,
-                                                           rollback_hints(services, excluded)));
+  // History is read for a plain rollback's choice only: an explicit target ignores the hints.
+  PHX_TRY_ASSIGN(
+      const auto choice,
+      choose_rollback_target(observation.pools, observation.members, to,
+                             to ? RollbackHints{.last_made_live = "", .last_replaced = "", .excluded = excluded}
+                                : rollback_hints(services, excluded)));
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
   services.reporter.step(choice.from.empty()
@@ -1559,7 +1586,8 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
                       .resumed_from = interrupted->from},
                      std::move(observed));
   }
-  PHX_TRY_ASSIGN(const auto observation, observe(services));
+  // Each balancer's uptime comes with its members (last_written_pool judges a reload by it).
+  PHX_TRY_ASSIGN(const auto observation, observe(services, BalancerRead::snapshot));
   const auto live = live_labels(observation.members);
   const auto restored = last_written_pool(services, observation, live);
   if (live.empty() && !restored) {

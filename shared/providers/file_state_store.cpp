@@ -112,7 +112,10 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
   // adds nothing (a lock lost with the machine had no living holder), so it is not fsynced:
   // every deploy waits less.
   const auto created = util::create_exclusive(lock_path(), record, false);
-  if (created.ok()) return LockOutcome{};
+  if (created.ok()) {
+    remove_dead_writers_temporaries();
+    return LockOutcome{};
+  }
   if (created.error().kind != ErrorKind::refused) return nothing_changed(created.error());
 
   auto current = read_lock();
@@ -127,7 +130,16 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
   PHX_TRY(check_lock_takeover(holder, stale, request.break_lock));
   PHX_TRY(clear_unreadable_lock());
   PHX_TRY(util::write_file_atomic(lock_path(), record));
+  remove_dead_writers_temporaries();
   return LockOutcome{.taken_over = LockTakeover{.holder = holder}};
+}
+
+void FileStateStore::remove_dead_writers_temporaries() const {
+  util::remove_dead_writers_temporaries(
+      directory_,
+      {lock_path().filename().string(), intent_path().filename().string(), progress_path().filename().string(),
+       freeze_path().filename().string(), watch_path().filename().string(), history_path().filename().string(),
+       history_index_path().filename().string()});
 }
 
 Status FileStateStore::release_lock(const LockHolder& holder) {
@@ -221,34 +233,43 @@ Status FileStateStore::append_history(const HistoryEvent& event) {
   PHX_TRY(util::make_directories(directory_));
   auto guard = util::FileLock::acquire(directory_ / "history.guard");
   if (!guard) return guard.error();
-  PHX_TRY(quarantine_torn_tail());
+  PHX_TRY_ASSIGN(const bool mid_line, quarantine_torn_tail());
   PHX_TRY_ASSIGN(auto index, read_history_index());
-  PHX_TRY(util::append_line_durable(history_path(), util::print_json(records::to_json(event).get())));
+  // Durability: the record (after the newline a whole last record lost, if any) is one write
+  // with O_APPEND and one fsync of history.jsonl, so it is on disk when this returns. A torn
+  // tail was copied to history.jsonl.torn and fsynced there, then cut and the cut fsynced,
+  // before: a crash at any point loses no record. The index follows, replaced atomically and
+  // durably (write_file_atomic); it is derived, and rebuilt from history when unreadable.
+  std::string record = mid_line ? "\n" : "";
+  record += util::print_json(records::to_json(event).get()) + "\n";
+  PHX_TRY(util::append_file_durable(history_path(), record));
   ++index.events;
   if (is_switch(event.action) && event.result == HistoryResult::succeeded) index.last_switch = event;
   if (index.events > history_keep_) PHX_TRY(trim_history(index));
   return write_history_index(index);
 }
 
-Status FileStateStore::quarantine_torn_tail() {
+Result<bool> FileStateStore::quarantine_torn_tail() {
   // The last byte only, on every append; the whole file only when it is torn.
   {
     const util::UniqueFd fd(::open(history_path().c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return {};  // no history yet (any other problem shows in the append)
+    if (!fd) return false;  // no history yet (any other problem shows in the append)
     struct stat info {};
     char last = '\n';
     if (::fstat(fd.get(), &info) != 0 || info.st_size == 0 || ::pread(fd.get(), &last, 1, info.st_size - 1) != 1 ||
         last == '\n') {
-      return {};
+      return false;
     }
   }
   PHX_TRY_ASSIGN(const auto text, util::read_file(history_path()));
   const auto newline = text.rfind('\n');
   const std::size_t cut = newline == std::string::npos ? 0 : newline + 1;
   const std::string tail = text.substr(cut);
-  if (util::trim(tail).empty()) return util::append_file_durable(history_path(), "\n");
+  // Blank, or whole with only its newline lost: the append that follows writes that newline
+  // before its record, in the same write and fsync.
+  if (util::trim(tail).empty()) return true;
   if (auto document = util::parse_json(tail, "tail"); document && records::history_event_from_json(document->get())) {
-    return util::append_file_durable(history_path(), "\n");  // whole, only its newline was lost
+    return true;
   }
   PHX_TRY(util::append_line_durable(torn_history_path(), tail));
   if (::truncate(history_path().c_str(), static_cast<off_t>(cut)) != 0) {
@@ -261,7 +282,7 @@ Status FileStateStore::quarantine_torn_tail() {
                        util::plural(tail.size(), "byte") + ": " + util::printable(tail, 60) + "); moved it to " +
                        torn_history_path().string() + ", which nothing reads");
   }
-  return {};
+  return false;
 }
 
 Result<HistoryLog> FileStateStore::read_history() {

@@ -57,6 +57,10 @@ class FileStateStore final : public StateStore {
     std::optional<HistoryEvent> last_switch;
   };
   std::filesystem::path lock_path() const { return directory_ / "deploy.lock"; }
+  // The temporary files writers of this store's files left when killed mid-write
+  // (util::remove_dead_writers_temporaries): swept once per command, when it takes the lock,
+  // rather than on every write (a switch writes its progress before every step).
+  void remove_dead_writers_temporaries() const;
   // Removes an empty directory standing where the lock file belongs (see acquire_lock).
   Status clear_unreadable_lock() const;
   std::filesystem::path intent_path() const { return directory_ / "intent.json"; }
@@ -67,10 +71,12 @@ class FileStateStore final : public StateStore {
   std::filesystem::path history_index_path() const { return directory_ / "history-index.json"; }
   std::filesystem::path torn_history_path() const { return directory_ / "history.jsonl.torn"; }
   // Under the history guard, before an append: a history that does not end with a newline ends
-  // in a record a crash tore. A tail that is a whole record only lost its newline, which is
-  // added; any other tail is appended (durably, first) to history.jsonl.torn, kept for
-  // inspection and read by nothing, and then cut from the history, with one warning.
-  Status quarantine_torn_tail();
+  // in a record a crash tore. A tail that is blank or a whole record only lost its newline: true,
+  // the append starts with it. Any other tail is appended (durably, first) to
+  // history.jsonl.torn, kept for inspection and read by nothing, and then cut from the history
+  // (the cut fsynced), with one warning: false, as for a history that ends a line or none yet.
+  // Reads the last byte once; the whole file only when it does not end a line.
+  Result<bool> quarantine_torn_tail();
   // The index, rebuilt from the history file when it is missing or unreadable.
   Result<HistoryIndex> read_history_index();
   Status write_history_index(const HistoryIndex& index);

@@ -292,6 +292,7 @@ Result<std::vector<std::string>> LocalProvider::allocate_hosts(std::size_t count
     if (last_octet != 0 && last_octet != 255) hosts.push_back(loopback_host(next));
     ++next;
   }
+  util::remove_dead_writers_temporaries(service_directory(), {counter_file.filename().string()});
   PHX_TRY(util::write_file_atomic(counter_file, std::to_string(next) + "\n"));
   return hosts;
 }
@@ -311,9 +312,15 @@ std::vector<std::string> LocalProvider::server_environment(const fs::path& pool_
 
 Result<util::FileLock> LocalProvider::lock_pool(const std::string& label) const {
   const fs::path lock_file = pool_directory(label) / "pool.json.lock";
+  // The pool's record is written only under this lock: the temporary files writers killed
+  // mid-write left of it are swept here, once per change of the pool, not on every write.
+  const auto swept = [&](util::FileLock held) {
+    util::remove_dead_writers_temporaries(pool_directory(label), {"pool.json"});
+    return held;
+  };
   auto lock = util::FileLock::try_acquire(lock_file);
   if (!lock) return lock.error();
-  if (*lock) return std::move(**lock);
+  if (*lock) return swept(std::move(**lock));
   reporter_.step("another run is creating or changing pool " + label + "; waiting for it to finish");
   // Long enough for another run to copy the release and start its servers; never forever.
   const auto patience = settings_.start_timeout * 2 + std::chrono::seconds(60);
@@ -322,7 +329,7 @@ Result<util::FileLock> LocalProvider::lock_pool(const std::string& label) const 
     clock_.sleep_for(std::chrono::milliseconds(50));
     lock = util::FileLock::try_acquire(lock_file);
     if (!lock) return lock.error();
-    if (*lock) return std::move(**lock);
+    if (*lock) return swept(std::move(**lock));
   }
   return Error{ErrorKind::refused, "another run held pool " + label + " for more than " +
                                        std::to_string(patience.count()) + " s (its lock " + lock_file.string() +

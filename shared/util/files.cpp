@@ -175,19 +175,25 @@ std::optional<pid_t> temporary_writer(const std::string& name, const std::string
   return static_cast<pid_t>(std::stol(pid));
 }
 
-// Removes the temporary files of `path` that writers killed between creating and renaming them
-// (kill -9, a full disk) left: only a dead writer's (its pid does not run), never this process's,
-// and only one untouched for a minute, so a live writer whose pid this host cannot see (the
-// directory shared with another host or container) is never robbed of its file.
-void remove_dead_writers_temporaries(const fs::path& path) {
+// The writer's pid of `name` when it is a temporary file write_file_atomic made for one of
+// `files`, else nothing.
+std::optional<pid_t> temporary_writer(const std::string& name, const std::vector<std::string>& files) {
+  for (const auto& file : files) {
+    if (auto writer = temporary_writer(name, file)) return writer;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void remove_dead_writers_temporaries(const fs::path& directory, const std::vector<std::string>& files) {
   constexpr auto kUntouched = std::chrono::minutes(1);
-  const std::string file = path.filename().string();
   std::error_code ec;
-  const fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
   // Incremented with an error code: a directory that cannot be read is no reason to throw.
-  for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(directory.empty() ? fs::path(".") : directory, ec), end; !ec && it != end;
+       it.increment(ec)) {
     const fs::directory_entry& entry = *it;
-    const auto writer = temporary_writer(entry.path().filename().string(), file);
+    const auto writer = temporary_writer(entry.path().filename().string(), files);
     if (!writer || *writer <= 0 || *writer == ::getpid()) continue;
     if (::kill(*writer, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
     std::error_code time_ec;
@@ -197,7 +203,11 @@ void remove_dead_writers_temporaries(const fs::path& path) {
   }
 }
 
-}  // namespace
+void remove_dead_writers_temporaries(const fs::path& path) {
+  const auto resolved = follow_symlinks(path);
+  if (!resolved) return;  // the write that follows names the problem
+  remove_dead_writers_temporaries(resolved->parent_path(), {resolved->filename().string()});
+}
 
 Result<fs::path> replacement_directory(const fs::path& path) {
   PHX_TRY_ASSIGN(const fs::path resolved, follow_symlinks(path));
@@ -215,8 +225,6 @@ Status write_file_atomic(const fs::path& link_or_file, std::string_view content,
   struct stat existing {};
   const bool replacing = ::stat(path.c_str(), &existing) == 0;
   if (replacing) mode = static_cast<int>(existing.st_mode & 07777);
-  // Before this write, so the space they hold is free for it.
-  remove_dead_writers_temporaries(path);
   const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + random_suffix();
   // Errors name `path`, not the temporary file: that is the file the operator knows.
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));

@@ -39,10 +39,20 @@ enum class Flush { to_disk, atomic_only };
 // Writes `content` to a temporary file beside `path`, fsyncs it, renames it over `path` and
 // fsyncs the directory (neither fsync with Flush::atomic_only). An existing file keeps its mode
 // and owner; a new one gets `mode`. When `path` is a symbolic link (or a chain of them), the
-// file it points to is replaced, in its own directory, and the link is left as it is. First it
-// removes the temporary files earlier writers of `path` left when killed mid-write (kill -9):
-// only those of a pid that no longer runs, untouched for a minute.
+// file it points to is replaced, in its own directory, and the link is left as it is. A writer
+// killed mid-write (kill -9) leaves its temporary file ("<file>.tmp-<pid>-<n>"):
+// remove_dead_writers_temporaries removes those, once per command where the owner of the
+// files calls it (not on every write: a switch writes its progress before every step).
 Status write_file_atomic(const fs::path& path, std::string_view content, int mode = 0644, Flush flush = Flush::to_disk);
+// Removes the temporary files that write_file_atomic's writers of `files` (names of files in
+// `directory`) left when killed between creating and renaming them (kill -9, a full disk): only
+// a dead writer's (its pid does not run), never this process's, and only one untouched for a
+// minute, so a live writer whose pid this host cannot see (the directory shared with another
+// host or container) is never robbed of its file. Other files' temporaries are left alone. One
+// read of the directory; one that cannot be read is left as it is.
+void remove_dead_writers_temporaries(const fs::path& directory, const std::vector<std::string>& files);
+// The same for the one file write_file_atomic(path) replaces (symbolic links followed).
+void remove_dead_writers_temporaries(const fs::path& path);
 // The directory write_file_atomic(path) creates its temporary file in and renames it within:
 // that of the file `path` names once symbolic links are followed. It must be writable (and
 // searchable) by the user for the write to succeed; the file itself need not be.

@@ -33,6 +33,7 @@ class FakeBalancer final : public Balancer {
   Result<std::optional<std::vector<Member>>> durable_members() override { return durable; }
   Result<std::string> instance() override {
     if (auto error = take_failure("instance")) return *error;
+    ++instance_reads;
     return instance_id;
   }
   Result<std::optional<std::chrono::seconds>> uptime() override { return uptime_s; }
@@ -44,6 +45,7 @@ class FakeBalancer final : public Balancer {
   std::set<std::string> unhealthy_addresses;
   int polls_until_healthy = 1;
   int member_reads = 0;
+  int instance_reads = 0;
   int persists = 0;
   std::optional<std::vector<Member>> durable;  // what persist() wrote last
   std::string instance_id = "1";

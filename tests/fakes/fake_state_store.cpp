@@ -37,6 +37,7 @@ Result<std::optional<Intent>> FakeStateStore::read_intent() {
 }
 
 Status FakeStateStore::keep_lock(const LockHolder& holder) {
+  ++keep_lock_calls;
   if (lock && lock->pid == holder.pid && lock->host == holder.host) return {};
   return Error{ErrorKind::refused, "the deploy lock is no longer ours", ErrorCode::lock_held};
 }
@@ -70,6 +71,7 @@ Status FakeStateStore::clear_freeze() {
 }
 
 Result<std::optional<HistoryEvent>> FakeStateStore::last_switch() {
+  ++last_switch_reads;
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
     if (is_switch(it->action) && it->result == HistoryResult::succeeded) return std::optional<HistoryEvent>(*it);
   }

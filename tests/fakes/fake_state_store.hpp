@@ -31,7 +31,10 @@ class FakeStateStore final : public StateStore {
   Result<std::optional<Freeze>> read_freeze() override { return freeze; }
   Status clear_freeze() override;
   Status append_history(const HistoryEvent& event) override;
-  Result<HistoryLog> read_history() override { return HistoryLog{events, unreadable_history}; }
+  Result<HistoryLog> read_history() override {
+    ++history_reads;
+    return HistoryLog{events, unreadable_history};
+  }
   Result<std::optional<HistoryEvent>> last_switch() override;
 
   std::optional<LockHolder> lock;
@@ -40,6 +43,11 @@ class FakeStateStore final : public StateStore {
   bool lock_record_unreadable = false;
   bool holder_gone = false;
   int lock_acquisitions = 0;
+  // How many times each read was made: each is a file read, or an etcd round trip, so tests
+  // count what a path costs.
+  int keep_lock_calls = 0;
+  int last_switch_reads = 0;
+  int history_reads = 0;
   // Runs when acquire_lock took the lock: tests change the world between a command's look before
   // the lock and its look under it.
   std::function<void()> on_acquired;

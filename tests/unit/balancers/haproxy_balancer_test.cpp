@@ -1,5 +1,6 @@
 #include "shared/balancers/haproxy_balancer.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_runtime_channel.hpp"
@@ -260,23 +261,30 @@ TEST_CASE("a damaged managed block refuses every change before HAProxy is touche
                                   "    server 1:1 127.64.0.1:8000 check weight 1\n"
                                   "    # END phoenix managed servers\n")
               .ok());
-  FakeRuntimeChannel channel(plain_answer);
+  FakeRuntimeChannel channel([](const std::string& command) {
+    return command == "show info" ? std::string("Name: HAProxy\nPid: 4242\nUptime_sec: 7") : plain_answer(command);
+  });
   auto with_file = settings();
   with_file.config_file = file;
   haproxy::HaproxyBalancer balancer(channel, with_file);
   const std::string expected = file.string() + ": line 4: the managed block of backend web has its end marker";
 
-  const auto instance = balancer.instance();
-  REQUIRE_FALSE(instance.ok());
-  CHECK(instance.error().kind == ErrorKind::invalid);
-  CHECK_THAT(instance.error().message, Catch::StartsWith(expected));
   const auto snapshot = balancer.snapshot();
   REQUIRE_FALSE(snapshot.ok());
   CHECK(snapshot.error().kind == ErrorKind::invalid);
+  CHECK_THAT(snapshot.error().message, Catch::StartsWith(expected));
   const auto added = balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}});
   REQUIRE_FALSE(added.ok());
   CHECK_THAT(added.error().message, Catch::StartsWith(expected));
   CHECK(channel.sessions == 0);  // nothing was sent
+  // The instance alone is HAProxy's answer (a switch's last look, after it was recorded): the
+  // block is not its business, so a damaged one is never reported as a balancer that did not
+  // answer.
+  const auto instance = balancer.instance();
+  REQUIRE(instance.ok());
+  CHECK(*instance == "4242");
+  CHECK(channel.sessions == 1);
+  CHECK(channel.batches.back() == std::vector<std::string>{"show info"});
 
   const auto durable = balancer.durable_members();
   REQUIRE_FALSE(durable.ok());
@@ -313,4 +321,20 @@ TEST_CASE("the instance changes when HAProxy restarts under the same pid (its up
   const auto again = balancer.instance().value();
   CHECK(again != first);
   CHECK(again != restarted);
+}
+
+// Repair tells a reload from a change by hand by the uptime of the process that answered its
+// look: read with the members, from the snapshot's own 'show info', on its one connection.
+TEST_CASE("a snapshot reads the uptime from its own show info, on one connection", "[haproxy][reload]") {
+  FakeRuntimeChannel channel([](const std::string& command) -> std::string {
+    return command == "show info" ? "Name: HAProxy\nPid: 42\nUptime_sec: 75" : backend_answer(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  const auto snapshot = balancer.snapshot();
+  REQUIRE(snapshot.ok());
+  CHECK(snapshot->instance == "42");
+  CHECK(snapshot->uptime == std::chrono::seconds(75));
+  CHECK(channel.sessions == 1);
+  REQUIRE(channel.batches.size() == 1);
+  CHECK(std::count(channel.batches[0].begin(), channel.batches[0].end(), "show info") == 1);
 }

@@ -205,6 +205,19 @@ TEST_CASE("status shows every balancer's members and a pool live in only one as 
   }));
 }
 
+// History explains a live pool marked bad (who marked it, when); status reads it once, however
+// many balancers route to that pool.
+TEST_CASE("status reads history once for every balancer that needs it", "[ops][balancers][status][history]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "2");
+  rig.make_live_in(rig.b, "2");
+  rig.world.provider.pools[1].meta.verdict = LiveVerdict::bad;
+  auto report = ops::status(rig.world.services);
+  REQUIRE(report.ok());
+  CHECK(report->live == std::vector<std::string>{"2"});
+  CHECK(rig.world.state.history_reads == 1);
+}
+
 TEST_CASE("one balancer in the list is not named in messages", "[ops][balancers]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 20);

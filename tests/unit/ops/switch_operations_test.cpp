@@ -1036,3 +1036,152 @@ TEST_CASE("finishing an interrupted switch records the pools it replaced, so a p
   REQUIRE(back.ok());
   CHECK(back->plan.target == "2");
 }
+
+// The lock is asked for before each durable write: the intent record, each step's progress,
+// history, the intent cleared. A switch that wakes nothing does not ask a second time before its
+// intent record (the wake's own check is for the waking intent it writes).
+TEST_CASE("a switch that wakes nothing reads the lock once before its intent record", "[ops][deploy][lock]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
+  const auto steps = static_cast<int>(world.state.intents_written.size()) - 1;
+  REQUIRE(steps > 0);
+  // One before the intent record, one per step, one before history and one before the clear.
+  CHECK(world.state.keep_lock_calls == 1 + steps + 2);
+}
+
+// F30: a switch that wakes its target writes the waking intent only while it holds the lock.
+TEST_CASE("a switch whose lock was taken over before its wake wakes nothing and writes nothing",
+          "[ops][deploy][lock][wake]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10).power = PowerState::off;
+  world.make_live("1");
+  world.state.on_acquired = [&] {
+    world.state.lock = LockHolder{.host = "agent-9", .pid = 77, .job = "", .command = "repair", .since = {}};
+  };
+  const auto result = ops::deploy(world.services, {.label = "2"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::lock_held));
+  CHECK_THAT(result.error().message, Catch::StartsWith("deploy of pool 2: the deploy lock is no longer ours"));
+  CHECK(world.state.intents_written.empty());
+  CHECK(world.provider.calls.empty());
+  CHECK(world.state.events.empty());
+}
+
+// An alert's rollback (and every automatic one: a watch always passes --expect-live) judges the
+// live pool on the same look it plans from, so it reads the pools and the balancer once.
+TEST_CASE("a rollback with --expect-live judges and plans from one look", "[ops][rollback][watch]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("2");
+  int lists_before_change = -1;
+  int reads_before_change = -1;
+  world.balancer.after_call = [&](fakes::FakeBalancer& balancer, const std::string& /*call*/) {
+    if (lists_before_change >= 0) return;
+    lists_before_change = world.provider.list_pools_calls;
+    reads_before_change = balancer.member_reads;
+  };
+  REQUIRE(ops::rollback(world.services, {.reason = "errors", .expect_live = "2"}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK(lists_before_change == 1);
+  CHECK(reads_before_change == 1);
+}
+
+// F34's retry finishes the interrupted rollback from the look its --expect-live was judged on.
+TEST_CASE("an alert's retry finishes its interrupted rollback from the look it judged", "[ops][rollback][crash]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("3");
+  world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::rollback(world.services, {.reason = "bad", .expect_live = "3"}).ok());
+  const int lists_before = world.provider.list_pools_calls;
+  const int reads_before = world.balancer.member_reads;
+  int lists_before_change = -1;
+  int reads_before_change = -1;
+  world.balancer.after_call = [&](fakes::FakeBalancer& balancer, const std::string& /*call*/) {
+    if (lists_before_change >= 0) return;
+    lists_before_change = world.provider.list_pools_calls - lists_before;
+    reads_before_change = balancer.member_reads - reads_before;
+  };
+  const auto again = ops::rollback(world.services, {.reason = "bad", .expect_live = "3"});
+  REQUIRE(again.ok());
+  CHECK(again->plan.target == "2");
+  CHECK(lists_before_change == 1);
+  CHECK(reads_before_change == 1);
+}
+
+// A named target is judged before the pool a refusal would name instead is chosen: that choice
+// reads the last switch from history (a file read, an etcd round trip), which a deploy or a
+// rollback --to that goes ahead never needs.
+TEST_CASE("a named target reads the last switch only to word its refusal", "[ops][deploy][rollback][history]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
+  CHECK(world.state.last_switch_reads == 0);
+
+  REQUIRE(ops::rollback(world.services, {.to = "1"}).ok());
+  CHECK(world.state.last_switch_reads == 0);
+
+  // Pool 3 has no server running: refused, naming the pool a plain rollback would choose.
+  world.state.last_switch_reads = 0;
+  world.provider.pools[2].servers[0].state = ServerState::dead;
+  const auto refused = ops::deploy(world.services, {.label = "3"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("0/1 servers running"));
+  CHECK(world.state.last_switch_reads == 1);
+}
+
+// Repair judges a reload by the uptime read with its look at the balancer (HAProxy: in the
+// snapshot's own 'show info'), not by a read of its own afterwards.
+TEST_CASE("repair judges a reload by the uptime its look read", "[ops][repair][reload]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  world.balancer.durable = world.balancer.members().value();
+  world.state.events.push_back({.at = world.clock.wall_now(),
+                                .action = HistoryAction::deploy,
+                                .label = "2",
+                                .from = "1",
+                                .result = HistoryResult::succeeded,
+                                .duration_ms = 10'000,
+                                .by = "alice",
+                                .detail = ""});
+  world.clock.advance(std::chrono::seconds(60));
+  world.balancer.state.clear();
+  world.make_live("1");
+  world.balancer.uptime_s = std::chrono::seconds(50);  // started after the switch began
+  // Read after the look's uptime: an uptime read later than the look would see this one.
+  world.balancer.before_read = [](fakes::FakeBalancer& balancer) { balancer.uptime_s = std::chrono::seconds(75); };
+  REQUIRE(ops::repair(world.services, {.dry_run = false, .break_lock = false}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
+
+// The last look after a reload that came back routing to the target: the new process's members
+// are read, and nothing else (HAProxy: no second 'show info', no read of haproxy.cfg).
+TEST_CASE("the last look after a reload reads the instance once and then the members", "[ops][deploy][reload]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  bool removed = false;
+  int instance_reads_before_last_look = -1;
+  int member_reads_before_last_look = -1;
+  world.balancer.after_call = [&removed](FakeBalancer&, const std::string& call) {
+    if (call.rfind("remove ", 0) == 0) removed = true;
+  };
+  world.services.before_switch_step = [&](std::size_t) {
+    if (!removed || instance_reads_before_last_look >= 0) return;
+    world.balancer.instance_id = "2";  // reloaded, with the switch's membership
+    instance_reads_before_last_look = world.balancer.instance_reads;
+    member_reads_before_last_look = world.balancer.member_reads;
+  };
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK(world.balancer.instance_reads - instance_reads_before_last_look == 1);
+  CHECK(world.balancer.member_reads - member_reads_before_last_look == 1);
+}

@@ -340,7 +340,8 @@ TEST_CASE("status counts a cold pool as the rollback target it is, and says a ro
   REQUIRE(report.ok());
   CHECK(report->problems.empty());
   REQUIRE_FALSE(report->notes.empty());
-  CHECK_THAT(report->notes.back(), Catch::Contains("the pool a plain rollback goes to is retained powered off or cold: 1 (cold)"));
+  CHECK_THAT(report->notes.back(),
+             Catch::Contains("the pool a plain rollback goes to is retained powered off or cold: 1 (cold)"));
 
   world.provider.pools[0].meta.verdict = LiveVerdict::bad;
   report = ops::status(world.services);

@@ -318,10 +318,12 @@ TEST_CASE("an automatic rollback that marked the breached pool bad costs no furt
 TEST_CASE("a breach is marked bad from the provider alone when the balancer cannot be read", "[ops][watch]") {
   WatchRig rig;
   rig.failing = 4;
-  // The rollback reads the balancer once (the --expect-live check); from then on it is gone.
-  after_breach(rig, [](FakeBalancer& balancer) {
-    balancer.fail_always["members"] = Error{ErrorKind::unavailable, "stats socket: connection refused"};
-  });
+  // Gone once the automatic rollback holds the lock: its one look (the --expect-live check and
+  // the plan) cannot read it.
+  rig.world.state.on_acquired = [&rig] {
+    if (!rig.world.reporter.saw("breached its watch")) return;
+    rig.world.balancer.fail_always["members"] = Error{ErrorKind::unavailable, "stats socket: connection refused"};
+  };
   SECTION("the pool is marked bad; the balancer is not claimed to show it live") {
     auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
     REQUIRE_FALSE(result.ok());

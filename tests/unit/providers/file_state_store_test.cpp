@@ -1,5 +1,8 @@
 #include "shared/providers/file_state_store.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -343,4 +346,32 @@ TEST_CASE("a holder whose pid now belongs to another process is gone: the lock i
   REQUIRE(store.release_lock(mine.holder).ok());
   REQUIRE(store.acquire_lock(request_by(::getpid(), clock)).ok());
   CHECK_THAT(store.acquire_lock(alive).error().message, Catch::Contains("another deploy holds the lock"));
+}
+
+// A writer killed between creating and renaming its temporary file leaves it behind. The store
+// sweeps its directory once per command, as it takes the lock, not on every write: a switch
+// writes its progress before every step.
+TEST_CASE("the store sweeps dead writers' temporary files when it takes the lock, not on each write",
+          "[state-store][lock][files]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  const auto state = dir.path() / "web";
+  providers::FileStateStore store(state, "this-host", clock);
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);  // a pid that ran and no longer does
+  std::filesystem::create_directories(state);
+  const auto left = state / ("intent-progress.json.tmp-" + std::to_string(child) + "-818146");
+  const auto not_the_stores = state / ("notes.txt.tmp-" + std::to_string(child) + "-7");
+  for (const auto& file : {left, not_the_stores}) {
+    REQUIRE(util::write_file_atomic(file, "partial").ok());
+    std::filesystem::last_write_time(file, std::filesystem::file_time_type::clock::now() - std::chrono::minutes(5));
+  }
+  Intent intent{.operation = Operation::deploy, .target = "2", .steps = 3};
+  REQUIRE(store.write_intent_progress(intent).ok());
+  CHECK(std::filesystem::exists(left));  // a write does not read the directory
+  REQUIRE(store.acquire_lock(request_by(::getpid(), clock)).ok());
+  CHECK_FALSE(std::filesystem::exists(left));
+  CHECK(std::filesystem::exists(not_the_stores));
 }

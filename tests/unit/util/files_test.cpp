@@ -35,9 +35,10 @@ void make_old_file(const fs::path& path) {
 
 }  // namespace
 
-// kill -9 between creating and renaming the temporary file leaves it behind: the next writer of
-// that file removes it, but never a live writer's, a fresh one, or another file's.
-TEST_CASE("an atomic write removes the temporary files dead writers left of that file", "[files]") {
+// kill -9 between creating and renaming the temporary file leaves it behind: the sweep its
+// owner runs once per command removes it, but never a live writer's, a fresh one, or another
+// file's.
+TEST_CASE("the sweep removes the temporary files dead writers left of the files it names", "[files]") {
   phoenix::testing::TempDir dir;
   const auto path = dir.path() / "intent.json";
   const std::string dead = std::to_string(dead_pid());
@@ -50,7 +51,10 @@ TEST_CASE("an atomic write removes the temporary files dead writers left of that
   for (const auto& file : {dead_writers, live_writers, other_file, not_ours}) make_old_file(file);
   REQUIRE(write_file_atomic(fresh, "being written").ok());
 
+  // An atomic write alone sweeps nothing (it would read the directory on every write).
   REQUIRE(write_file_atomic(path, "{}").ok());
+  CHECK(fs::exists(dead_writers));
+  remove_dead_writers_temporaries(dir.path(), {"intent.json"});
   CHECK_FALSE(fs::exists(dead_writers));
   CHECK(fs::exists(live_writers));
   CHECK(fs::exists(fresh));
