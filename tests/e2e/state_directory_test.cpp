@@ -40,7 +40,13 @@ struct StateDirRig {
 TEST_CASE("a state directory that refuses writes: status reports it, and each command's one line names it and its key",
           "[e2e][state-dir]") {
   StateDirRig rig;
-  REQUIRE(rig.run("deploy-pipeline", {"status"}).exit_code == 0);
+  // Pool 2 is newer than the live pool 1 and never served, so a plain rollback has nowhere to
+  // go: that is status's one problem before the directory refuses writes, and after.
+  const auto before = rig.run("deploy-pipeline", {"status"});
+  INFO("status before: " << before.out);
+  REQUIRE(before.exit_code == 1);
+  REQUIRE_THAT(before.out, Catch::Contains("no known-good pool to roll back to"));
+  REQUIRE_THAT(before.out, !Catch::Contains("provider.state_dir"));
 
   Unwritable unwritable(rig.state / "web");
   REQUIRE(unwritable.active());
@@ -98,7 +104,9 @@ TEST_CASE("a state directory that refuses writes: status reports it, and each co
   CHECK_FALSE(rig.routes_to("2"));
 
   unwritable.release();
-  CHECK(rig.run("deploy-pipeline", {"status"}).exit_code == 0);
+  const auto after = rig.run("deploy-pipeline", {"status"});
+  CHECK(after.exit_code == before.exit_code);
+  CHECK_THAT(after.out, !Catch::Contains("provider.state_dir"));
 }
 
 // A switch that succeeded but whose history record could not be written exits 0 (the traffic
