@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "shared/core/records.hpp"
@@ -32,6 +33,13 @@ Result<std::optional<T>> read_record(const fs::path& path, Parse parse) {
   auto record = parse(document.get());
   if (!record) return record.error().context(path.string());
   return std::optional<T>(std::move(*record));
+}
+
+// Decimal digits, all of them, into `value`.
+bool parse_count(const std::string& text, std::uintmax_t& value) {
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  return error == std::errc{} && stop == end && !text.empty();
 }
 
 Status remove_file(const fs::path& path) {
@@ -239,12 +247,19 @@ Status FileStateStore::append_history(const HistoryEvent& event) {
   // with O_APPEND and one fsync of history.jsonl, so it is on disk when this returns. A torn
   // tail was copied to history.jsonl.torn and fsynced there, then cut and the cut fsynced,
   // before: a crash at any point loses no record. The index follows, replaced atomically and
-  // durably (write_file_atomic); it is derived, and rebuilt from history when unreadable.
+  // durably (write_file_atomic), naming the size and inode of the history it covers. It is
+  // derived: a crash after the record and before the index leaves an index that covers less
+  // than the history, which read_history_index then rebuilds from the history (as one that is
+  // missing or unreadable), so the last switch is never the one before a switch recorded.
   std::string record = mid_line ? "\n" : "";
   record += util::print_json(records::to_json(event).get()) + "\n";
   PHX_TRY(util::append_file_durable(history_path(), record));
   ++index.events;
   if (is_switch(event.action) && event.result == HistoryResult::succeeded) index.last_switch = event;
+  // Appends all hold the guard, so the file grew by exactly the record; a file the append
+  // created (or one that could not be stat'ed) is stat'ed anew.
+  index.covers.bytes += record.size();
+  if (index.covers.inode == 0) index.covers = history_coverage().value_or(HistoryCoverage{});
   if (index.events > history_keep_) PHX_TRY(trim_history(index));
   return write_history_index(index);
 }
@@ -317,6 +332,15 @@ Result<std::optional<HistoryEvent>> FileStateStore::last_switch() {
   return index.last_switch;
 }
 
+std::optional<FileStateStore::HistoryCoverage> FileStateStore::history_coverage() const {
+  struct stat info {};
+  if (::stat(history_path().c_str(), &info) == 0) {
+    return HistoryCoverage{static_cast<std::uintmax_t>(info.st_size), static_cast<std::uintmax_t>(info.st_ino)};
+  }
+  if (errno == ENOENT) return HistoryCoverage{};
+  return std::nullopt;
+}
+
 Result<FileStateStore::HistoryIndex> FileStateStore::read_history_index() {
   const auto parse = [](const cJSON* object) -> Result<HistoryIndex> {
     HistoryIndex index;
@@ -324,14 +348,24 @@ Result<FileStateStore::HistoryIndex> FileStateStore::read_history_index() {
     if (const cJSON* last = cJSON_GetObjectItemCaseSensitive(object, "last_switch"); cJSON_IsObject(last)) {
       PHX_TRY_ASSIGN(index.last_switch, records::history_event_from_json(last));
     }
+    // Recorded as text: an inode (and a size) may exceed what a JSON number holds exactly.
+    const auto bytes = util::json_string(object, "history_bytes");
+    const auto inode = util::json_string(object, "history_inode");
+    if (!bytes || !inode || !parse_count(*bytes, index.covers.bytes) || !parse_count(*inode, index.covers.inode)) {
+      return Error{ErrorKind::failed, "does not say which history it covers"};
+    }
     return index;
   };
-  if (auto stored = read_record<HistoryIndex>(history_index_path(), parse); stored && stored->has_value()) {
-    return **stored;
-  }
-  // Missing (history written by an older version) or unreadable: rebuilt from the history.
+  // The index first, then the history's size: an append in between shows as a history the
+  // index does not cover (a rebuild, never a stale answer).
+  auto stored = read_record<HistoryIndex>(history_index_path(), parse);
+  const auto covered = history_coverage();
+  if (stored && stored->has_value() && covered && (*stored)->covers == *covered) return **stored;
+  // Missing (history written by an older version), unreadable, or stale (a crash between a
+  // record and its index): rebuilt from the history.
   PHX_TRY_ASSIGN(const auto log, read_history());
   HistoryIndex index;
+  index.covers = covered.value_or(HistoryCoverage{});
   index.events = log.events.size() + log.unreadable.size();
   for (auto it = log.events.rbegin(); it != log.events.rend() && !index.last_switch; ++it) {
     if (is_switch(it->action) && it->result == HistoryResult::succeeded) index.last_switch = *it;
@@ -342,6 +376,8 @@ Result<FileStateStore::HistoryIndex> FileStateStore::read_history_index() {
 Status FileStateStore::write_history_index(const HistoryIndex& index) {
   util::Json object(cJSON_CreateObject());
   util::add_number(object.get(), "events", static_cast<double>(index.events));
+  util::add_string(object.get(), "history_bytes", std::to_string(index.covers.bytes));
+  util::add_string(object.get(), "history_inode", std::to_string(index.covers.inode));
   if (index.last_switch)
     cJSON_AddItemToObject(object.get(), "last_switch", records::to_json(*index.last_switch).release());
   return util::write_file_atomic(history_index_path(), util::print_json(object.get(), true));
@@ -358,6 +394,8 @@ Status FileStateStore::trim_history(HistoryIndex& index) {
   for (std::size_t i = lines.size() - kept; i < lines.size(); ++i) content += lines[i] + "\n";
   PHX_TRY(util::write_file_atomic(history_path(), content));
   index.events = kept;
+  // A new file: its inode is another, its size perhaps the one the index had before.
+  index.covers = history_coverage().value_or(HistoryCoverage{});
   return {};
 }
 

@@ -9,12 +9,18 @@
 // across hosts where the filesystem supports flock, such as NFSv4), and so is the
 // check-then-remove of a watch record (watch.json). Intent, freeze, watch and history writes are
 // atomic and fsynced. History is a file of JSON lines beside a small index
-// (history-index.json: the number of events and the last successful switch), so the last
-// switch is found without reading every event and the file is trimmed to `history_keep`. A
+// (history-index.json: the number of events, the last successful switch, and which history
+// file it was derived from: that file's size and inode), so the last switch is found without
+// reading every event and the file is trimmed to `history_keep`. The index is written after the
+// record, so a crash between the two writes leaves an index that no longer covers the history:
+// a reader whose history file's size or inode differs from the index's never uses it, but scans
+// the history instead (an append, under the history guard, then writes the index back). A
 // last line a crash tore mid-write is moved to history.jsonl.torn by the next append (see
 // quarantine_torn_tail), so it never ends up between two records, unreadable for good.
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "shared/core/state_store.hpp"
@@ -52,9 +58,17 @@ class FileStateStore final : public StateStore {
   Result<std::optional<HistoryEvent>> last_switch() override;
 
  private:
+  // Which history.jsonl an index was derived from: its size, and its inode (a trim replaces
+  // the file, perhaps by one of the size it had). {0, 0}: no history file.
+  struct HistoryCoverage {
+    std::uintmax_t bytes = 0;
+    std::uintmax_t inode = 0;
+    bool operator==(const HistoryCoverage&) const = default;
+  };
   struct HistoryIndex {
     std::size_t events = 0;
     std::optional<HistoryEvent> last_switch;
+    HistoryCoverage covers;
   };
   std::filesystem::path lock_path() const { return directory_ / "deploy.lock"; }
   // The temporary files writers of this store's files left when killed mid-write
@@ -77,7 +91,14 @@ class FileStateStore final : public StateStore {
   // (the cut fsynced), with one warning: false, as for a history that ends a line or none yet.
   // Reads the last byte once; the whole file only when it does not end a line.
   Result<bool> quarantine_torn_tail();
-  // The index, rebuilt from the history file when it is missing or unreadable.
+  // The history file's size and inode now; nothing when it cannot be told (then no index
+  // covers it).
+  std::optional<HistoryCoverage> history_coverage() const;
+  // The index when it covers the history file as it is now (one small read and one stat);
+  // otherwise (missing, unreadable, written by a version that did not record what it covers,
+  // or stale: a crash came between a record's append and the index's replacement) rebuilt from
+  // a scan of the history, covering the file as it was stat'ed. Writes nothing: a caller under
+  // the history guard writes the rebuilt index back.
   Result<HistoryIndex> read_history_index();
   Status write_history_index(const HistoryIndex& index);
   // Keeps the newest nine tenths of `history_keep` lines once there are more than it.

@@ -5,10 +5,13 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 
 #include "fakes/fake_clock.hpp"
 #include "fakes/recording_reporter.hpp"
+#include "shared/core/records.hpp"
 #include "shared/util/files.hpp"
+#include "shared/util/json.hpp"
 #include "shared/util/process.hpp"
 #include "support/harness.hpp"
 
@@ -215,14 +218,67 @@ TEST_CASE("history is bounded and the last switch is found without reading it", 
   CHECK(log->events.size() <= 20);
   CHECK(log->events.size() >= 18);
   CHECK(log->events.back().label == "44");
-  // The index answers without the history file: remove the file, the last switch remains.
-  std::filesystem::remove(dir.path() / "web" / "history.jsonl");
+  // The index answers without reading the history: blank the file in place (its size and inode
+  // stay those the index covers), the last switch remains.
+  const auto file = dir.path() / "web" / "history.jsonl";
+  const auto size = std::filesystem::file_size(file);
+  {
+    std::fstream in_place(file, std::ios::in | std::ios::out | std::ios::binary);
+    in_place << std::string(size, ' ');
+  }
+  REQUIRE(std::filesystem::file_size(file) == size);
   REQUIRE(store.last_switch().ok());
   REQUIRE(store.last_switch()->has_value());
   CHECK(store.last_switch()->value().label == "40");
   // Without its index (history written by an older version) it is rebuilt from the file.
   std::filesystem::remove(dir.path() / "web" / "history-index.json");
   CHECK_FALSE(store.last_switch()->has_value());
+}
+
+// A crash (kill -9, power loss) after a record is appended and fsynced and before the index is
+// replaced leaves an index that covers less than the history: it is never used. The last switch
+// is the newest, to a reader and to the next append, which writes the index back.
+TEST_CASE("an index a crash left behind its history is rebuilt, never used", "[state-store][history][crash]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock, 100);
+  providers::FileStateStore other(dir.path() / "web", "this-host", clock, 100);
+  const auto file = dir.path() / "web" / "history.jsonl";
+  const auto index_file = dir.path() / "web" / "history-index.json";
+  const auto event = [&](HistoryAction action, const std::string& label) {
+    return HistoryEvent{.at = clock.wall_now(), .action = action, .label = label, .result = HistoryResult::succeeded};
+  };
+  REQUIRE(store.append_history(event(HistoryAction::deploy, "41")).ok());
+  REQUIRE(store.append_history(event(HistoryAction::deploy, "42")).ok());
+  const auto index_before = util::read_file(index_file).value();
+
+  // The record of the switch to 43, appended as append_history does; then the crash.
+  const auto line = util::print_json(records::to_json(event(HistoryAction::rollback, "43")).get()) + "\n";
+  REQUIRE(util::append_file_durable(file, line).ok());
+  REQUIRE(util::read_file(index_file).value() == index_before);
+
+  for (auto* reader : {&store, &other}) {
+    const auto last = reader->last_switch();
+    REQUIRE(last.ok());
+    REQUIRE(last->has_value());
+    CHECK((*last)->label == "43");
+    CHECK((*last)->action == HistoryAction::rollback);
+  }
+  // A reader without the guard writes nothing; the next append writes the index back.
+  CHECK(util::read_file(index_file).value() == index_before);
+  REQUIRE(store.append_history(event(HistoryAction::delete_pool, "40")).ok());
+  CHECK(util::read_file(index_file).value() != index_before);
+  CHECK(other.last_switch()->value().label == "43");
+  CHECK(other.read_history()->events.size() == 4);
+
+  // A history replaced by one of the same size (as a trim may leave it, had the crash come
+  // before the index) is another file: the index does not cover it either.
+  auto text = util::read_file(file).value();
+  const auto at = text.find("\"43\"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 4, "\"44\"");
+  REQUIRE(util::write_file_atomic(file, text).ok());
+  CHECK(other.last_switch()->value().label == "44");
 }
 
 // A crash mid-append tears the last line. The next append moves the torn bytes to
