@@ -5,9 +5,9 @@
 // columns, with the lines after the first indented to where the name's first ": " ends. When that
 // leaves a continuation line less than two columns, its line wrapping makes no progress: the run
 // prints the end of the name forever at 100 % CPU instead of reporting the failure, and SIGTERM
-// does not end it (Catch2's handler prints through the same reporter). With the indent past the width
-// the width underflows and the header comes out garbled. Such a name is an error of the test
-// suite, named here with its place.
+// does not end it (Catch2's handler prints through the same reporter). With the indent past the
+// width, the width underflows and the header comes out garbled. Such a name is an error of the
+// test suite, named here with its place.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 #include <cstddef>
