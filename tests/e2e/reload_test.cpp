@@ -174,7 +174,7 @@ TEST_CASE("a config_file whose directory this user cannot write: status says so,
 // review3 R6: the same directory blocked every rollback too, the automatic one included, and the
 // rollback command printed as the way out failed the same way. A rollback goes ahead at runtime
 // with one warning; repair keeps it once the directory is writable.
-TEST_CASE("a config_file whose directory this user cannot write does not stop a rollback: runtime only, warned",
+TEST_CASE("a config_file whose directory this user cannot write does not stop a rollback, run at runtime only, warned",
           "[e2e][durable][config-file]") {
   TempDir dir;
   Haproxy haproxy(dir.path());

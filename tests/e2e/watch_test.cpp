@@ -16,6 +16,7 @@
 #include "shared/util/strings.hpp"
 #include "support/harness.hpp"
 #include "support/service_rig.hpp"
+#include "support/unwritable.hpp"
 
 using namespace phoenix;
 using namespace phoenix::testing;
@@ -84,19 +85,30 @@ TEST_CASE("a clean watch exits 0 and only then marks the replaced pool good", "[
   CHECK(prober.finish().failed == 0);
 }
 
-TEST_CASE("a member going DOWN during the watch triggers the rollback", "[e2e][watch]") {
+// Also review3 R6: the directory of balancer.config_file became unwritable during the watch
+// (config management reset it): the automatic rollback still goes ahead, at runtime only, warned.
+TEST_CASE("a member going DOWN during the watch triggers the rollback, even with config_file unwritable by then",
+          "[e2e][watch][durable]") {
   WatchRig rig;
   ToolResult deployed;
   std::atomic<bool> done{false};
   auto deploy = rig.start_watched_deploy("2", "60s", deployed, done);
+  rig.wait_for_watch_record();  // the switch, and its writes of haproxy.cfg, are over
+  const std::string config_before = *util::read_file(rig.haproxy.config_file());
+  Unwritable unwritable(rig.haproxy.config_file().parent_path());
+  REQUIRE(unwritable.active());
   const pid_t frozen = rig.pids("2").front();
   ::kill(frozen, SIGSTOP);
   deploy.join();
   ::kill(frozen, SIGCONT);
+  unwritable.release();
   INFO(deployed.err);
   CHECK(deployed.exit_code == 1);
   CHECK_THAT(deployed.err, Catch::Contains("DOWN in the balancer"));
+  CHECK_THAT(deployed.err, Catch::Contains("rolled back to pool 1 automatically"));
+  CHECK_THAT(deployed.err, Catch::Contains("rolling back at runtime only"));
   CHECK(http_get(rig.haproxy.url()).second == "1\n");
+  CHECK(*util::read_file(rig.haproxy.config_file()) == config_before);  // not kept: repair writes it
 }
 
 TEST_CASE("SIGTERM or SIGHUP during the watch leaves the new pool live and the lock released", "[e2e][watch]") {

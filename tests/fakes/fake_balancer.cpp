@@ -55,6 +55,7 @@ Status FakeBalancer::add_standby(const std::vector<MemberSpec>& members) {
   for (const auto& spec : members) names.push_back(spec.name);
   record("add_standby " + util::join(names, ","));
   if (auto error = take_failure("add_standby")) return *error;
+  PHX_TRY(persistable_or_runtime_only());
   // Like HAProxy, refuse a server without an address; nothing of the batch is applied then.
   for (const auto& spec : members) {
     if (spec.host.empty() || spec.port <= 0 || spec.port > 65535) {
@@ -172,9 +173,32 @@ Status FakeBalancer::persist(const std::vector<Member>& members) {
   for (const auto& member : members) names.push_back(member.name);
   record("persist " + util::join(names, ","));
   if (auto error = take_failure("persist")) return *error;
+  PHX_TRY(persistable_or_runtime_only());
+  if (unpersistable) return {};  // kept at runtime only
   ++persists;
   durable = members;
   return {};
+}
+
+Status FakeBalancer::persistable() {
+  if (unpersistable) return *unpersistable;
+  return {};
+}
+
+bool FakeBalancer::allow_runtime_only() {
+  const bool before = runtime_only;
+  runtime_only = true;
+  return !before;
+}
+
+Result<BalancerSnapshot> FakeBalancer::snapshot() {
+  PHX_TRY(persistable_or_runtime_only());
+  return Balancer::snapshot();
+}
+
+Status FakeBalancer::persistable_or_runtime_only() {
+  if (runtime_only) return {};
+  return persistable();
 }
 
 void FakeBalancer::put_live(const std::string& name, const std::string& address, int sessions) {

@@ -37,6 +37,12 @@ class FakeBalancer final : public Balancer {
     return instance_id;
   }
   Result<std::optional<std::chrono::seconds>> uptime() override { return uptime_s; }
+  // As HAProxy with a config_file it cannot write: persistable() fails with `unpersistable`, and
+  // snapshot(), add_standby() and persist() refuse with it until allow_runtime_only(); persist()
+  // then writes nothing (durable stays as it was) and succeeds.
+  Status persistable() override;
+  bool allow_runtime_only() override;
+  Result<BalancerSnapshot> snapshot() override;
 
   // Test setup: a member already serving.
   void put_live(const std::string& name, const std::string& address, int sessions = 0);
@@ -50,6 +56,8 @@ class FakeBalancer final : public Balancer {
   std::optional<std::vector<Member>> durable;  // what persist() wrote last
   std::string instance_id = "1";
   std::optional<std::chrono::seconds> uptime_s;  // unknown unless a test sets it
+  std::optional<Error> unpersistable;            // the durable copy cannot be written
+  bool runtime_only = false;                     // allow_runtime_only() was called
   // Fail the next call of this kind ("add_standby", "admit", "members", ...) with this error.
   std::map<std::string, Error> fail_next;
   // Fail every call of this kind with this error.
@@ -73,6 +81,7 @@ class FakeBalancer final : public Balancer {
 
  private:
   std::optional<Error> take_failure(const std::string& kind);
+  Status persistable_or_runtime_only();
   void record(std::string call);
   void changed();
   std::optional<std::string> guard(const std::vector<std::string>& keep_serving) const;

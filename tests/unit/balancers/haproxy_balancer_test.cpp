@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "fakes/fake_runtime_channel.hpp"
 #include "shared/balancers/haproxy_config_file.hpp"
 #include "shared/util/files.hpp"
 #include "support/harness.hpp"
+#include "support/unwritable.hpp"
 
 using namespace phoenix;
 using phoenix::fakes::FakeRuntimeChannel;
@@ -337,4 +339,59 @@ TEST_CASE("a snapshot reads the uptime from its own show info, on one connection
   CHECK(channel.sessions == 1);
   REQUIRE(channel.batches.size() == 1);
   CHECK(std::count(channel.batches[0].begin(), channel.batches[0].end(), "show info") == 1);
+}
+
+// review3 R6: a rollback goes ahead while config_file's directory cannot be written. Until
+// allow_runtime_only() the balancer refuses every change for it before HAProxy is touched; from
+// then on it changes HAProxy, persist() writes nothing and succeeds, and persistable() still says
+// why (status reports it). Once the directory is writable again, persist() writes again.
+TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer refuses, and is not written",
+          "[haproxy][config-file][durable]") {
+  testing::TempDir dir;
+  const auto etc = dir.path() / "etc";
+  std::filesystem::create_directories(etc);
+  const auto file = etc / "haproxy.cfg";
+  const std::string text = "backend web\n    balance roundrobin\n";
+  REQUIRE(util::write_file_atomic(file, text).ok());
+  FakeRuntimeChannel channel([](const std::string& command) {
+    return command == "show info" ? std::string("Name: HAProxy\nPid: 4242\nUptime_sec: 7") : backend_answer(command);
+  });
+  auto with_file = settings();
+  with_file.config_file = file;
+  haproxy::HaproxyBalancer balancer(channel, with_file);
+  Member ours;
+  ours.name = "2:1";
+  ours.address = "127.64.0.4:8000";
+  ours.weight = 1;
+  const std::string expected = "balancer.config_file " + file.string() + " cannot be kept current";
+
+  testing::Unwritable unwritable(etc);
+  REQUIRE(unwritable.active());
+  const auto persistable = balancer.persistable();
+  REQUIRE_FALSE(persistable.ok());
+  CHECK(persistable.error().kind == ErrorKind::invalid);
+  CHECK_THAT(persistable.error().message, Catch::StartsWith(expected));
+  const auto refused = balancer.snapshot();
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::StartsWith(expected));
+  const auto not_added = balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}});
+  REQUIRE_FALSE(not_added.ok());
+  CHECK_THAT(not_added.error().message, Catch::StartsWith(expected));
+  CHECK(channel.sessions == 0);  // refused before HAProxy is touched
+  CHECK_FALSE(balancer.persist({ours}).ok());
+
+  CHECK(balancer.allow_runtime_only());
+  CHECK_FALSE(balancer.allow_runtime_only());  // allowed already: the caller warns once
+  CHECK_FALSE(balancer.persistable().ok());    // still reported
+  REQUIRE(balancer.snapshot().ok());
+  REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}}).ok());
+  CHECK(channel.sessions == 2);
+  REQUIRE(balancer.persist({ours}).ok());
+  CHECK(util::read_file(file).value() == text);  // kept at runtime only
+
+  unwritable.release();
+  REQUIRE(balancer.persist({ours}).ok());
+  CHECK(
+      haproxy::managed_servers(util::read_file(file).value(), "web").value() ==
+      std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1"});
 }

@@ -5,8 +5,8 @@
 using namespace phoenix;
 
 TEST_CASE(
-    "a pool counts the servers reported running, and apart from them those that may run: a server whose state the "
-    "provider cannot tell is not taken for dead",
+    "a pool counts the servers reported running, and apart from them those that may run (a server whose state the "
+    "provider cannot tell is not taken for dead)",
     "[pool]") {
   Pool pool;
   for (const auto state :

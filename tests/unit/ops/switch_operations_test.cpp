@@ -1185,3 +1185,45 @@ TEST_CASE("the last look after a reload reads the instance once and then the mem
   CHECK(world.balancer.instance_reads - instance_reads_before_last_look == 1);
   CHECK(world.balancer.member_reads - member_reads_before_last_look == 1);
 }
+
+// review3 R6: a balancer whose durable copy cannot be written (HAProxy's config_file in a
+// directory this user cannot write) refuses a deploy before its first change, but not a
+// rollback, the way out of an incident: that goes ahead at runtime only, warned once.
+TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rollback goes ahead, warned",
+          "[ops][rollback][durable]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("2");
+  world.balancer.durable = world.balancer.members().value();
+  world.balancer.unpersistable = Error{ErrorKind::invalid,
+                                       "balancer.config_file /etc/haproxy/haproxy.cfg cannot be "
+                                       "kept current"};
+
+  auto deploy = ops::deploy(world.services, {.label = "3"});
+  REQUIRE_FALSE(deploy.ok());
+  CHECK(deploy.error().kind == ErrorKind::invalid);
+  CHECK_THAT(deploy.error().message, Catch::Contains("cannot be kept current"));
+  CHECK(world.balancer.calls.empty());  // refused before its first change
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+
+  auto rollback = ops::rollback(world.services, {.reason = "errors"});
+  REQUIRE(rollback.ok());
+  CHECK(rollback->plan.target == "1");
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  // Kept at runtime only: nothing written, a restart would come back with pool 2.
+  CHECK(world.balancer.persists == 0);
+  REQUIRE(world.balancer.durable);
+  REQUIRE(world.balancer.durable->size() == 1);
+  CHECK(world.balancer.durable->front().name == "2:1");
+  const auto warnings = std::count_if(world.reporter.lines.begin(), world.reporter.lines.end(),
+                                      [](const std::string& line) { return line.rfind("warning: ", 0) == 0; });
+  CHECK(warnings == 1);
+  CHECK(
+      world.reporter.saw("cannot be kept current; rolling back at runtime only: a HAProxy reload or restart undoes "
+                         "this rollback"));
+  CHECK(world.reporter.saw("then run 'deploy-pipeline repair' to keep it"));
+  CHECK(world.state.events.back().action == HistoryAction::rollback);
+  CHECK(world.state.events.back().result == HistoryResult::succeeded);
+}

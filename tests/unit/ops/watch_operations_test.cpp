@@ -619,3 +619,31 @@ TEST_CASE("an automatic rollback whose target does not become healthy is recorde
   CHECK(actions ==
         std::vector<HistoryAction>{HistoryAction::deploy, HistoryAction::breach, HistoryAction::auto_rollback});
 }
+
+// review3 R6: the balancer's durable copy became unwritable during the watch (config management
+// reset the directory of HAProxy's config_file): the automatic rollback still goes ahead, at
+// runtime only, warned once.
+TEST_CASE("a breach rolls back at runtime only when the membership can no longer be kept", "[ops][watch][durable]") {
+  WatchRig rig;
+  rig.failing = 4;
+  // From the watch's first read on: the deploy was recorded by then.
+  rig.world.balancer.before_read = [&rig, traffic = rig.world.balancer.before_read](FakeBalancer& balancer) {
+    traffic(balancer);
+    if (!rig.world.state.events.empty() && !balancer.unpersistable) {
+      balancer.unpersistable = Error{ErrorKind::invalid, "balancer.config_file haproxy.cfg cannot be kept current"};
+    }
+  };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 1 automatically"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+  REQUIRE(rig.world.state.events.size() == 3);
+  CHECK(rig.world.state.events[2].action == HistoryAction::auto_rollback);
+  CHECK(rig.world.state.events[2].result == HistoryResult::succeeded);
+  CHECK(rig.world.reporter.saw("cannot be kept current; rolling back at runtime only"));
+  // The deploy's membership is the one a restart comes back with until repair writes it.
+  CHECK(rig.world.balancer.persists == 1);
+  REQUIRE(rig.world.balancer.durable);
+  CHECK(rig.world.balancer.durable->front().name == "2:1");
+}
