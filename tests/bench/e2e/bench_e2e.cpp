@@ -240,6 +240,26 @@ void raw_weight_batch(const Haproxy& haproxy, const fs::path& dir, const std::st
   require(answers.ok() && answers->size() == commands.size(), "raw weight batch failed");
 }
 
+// The same weight batch as an operator's script sends it: one `socat` process per batch
+// (Debian package `socat`; the HAProxy management guide's way to reach the Runtime API),
+// the commands on its standard input in interactive mode, ended by `quit` so that HAProxy
+// closes the connection and socat exits as soon as the last answer is read. Like Phoenix, it
+// pays for starting a process; the in-process batch above does not.
+void socat_weight_batch(const Haproxy& haproxy, const fs::path& dir, const std::string& from, const std::string& to) {
+  std::string input = "prompt\n";
+  for (const auto& server : servers_of(dir, to)) input += "set server web/" + to + ":" + server.first + " weight 1\n";
+  for (const auto& server : servers_of(dir, from))
+    input += "set server web/" + from + ":" + server.first + " weight 0\n";
+  input += "quit\n";
+  util::CommandRequest request;
+  request.argv = {"socat", "-", "UNIX-CONNECT:" + haproxy.socket().string()};
+  request.input = input;
+  request.timeout = std::chrono::seconds(60);
+  const auto ran = util::run_command(request);
+  require(ran.ok() && ran->exit_code == 0, "socat weight batch failed");
+  require(ran->output.find("No such server") == std::string::npos, "socat weight batch: " + ran->output);
+}
+
 // The same hot switch as a team using Ansible would write it: community.general.haproxy (one
 // server per module call, the module's documented interface) in a playbook on localhost,
 // enabling `to`'s servers with weight 1, then disabling `from`'s.
@@ -496,13 +516,15 @@ struct HotColdRig {
 // Switches repeated `runs` times each, alternating between two pools, so that neither one
 // scheduling hiccup on a busy machine nor the phase of the health checks (a new server's first
 // check comes 0 to 100 ms after it is added) decides a ratio: Phoenix's hot deploy (to the pool
-// on standby, retention.hot 1) beside the raw weight batch, and Phoenix's cold deploy
+// on standby, retention.hot 1) beside the raw weight batch (in process, and through socat as
+// an operator's script sends it), and Phoenix's cold deploy
 // (retention.hot 0) beside the raw batch gated by the first check. Medians, fastest in brackets.
 int bench_repeat(const std::vector<int>& sizes, int runs) {
   std::printf(
-      "| servers | runs | Phoenix hot deploy | raw weight batch | hot / raw (medians) | Phoenix cold deploy | "
-      "gated raw batch | cold / gated (medians) | failed requests |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| servers | runs | Phoenix hot deploy | raw weight batch | hot / raw (medians) | raw weight batch through "
+      "socat | hot / socat (medians) | Phoenix cold deploy | gated raw batch | cold / gated (medians) | failed "
+      "requests |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const int size : sizes) {
     HotColdRig rig(size);
     const TempDir& dir = rig.dir;
@@ -528,6 +550,7 @@ int bench_repeat(const std::vector<int>& sizes, int runs) {
     };
     const auto hot_deploys = repeat(phoenix_deploy(hot));
     const auto raw = repeat([&] { raw_weight_batch(haproxy, dir.path(), live, other); });
+    const auto socat = repeat([&] { socat_weight_batch(haproxy, dir.path(), live, other); });
     // Back to what Phoenix made: `live` weighted, then the other pool out of the backend.
     run_ok("deploy-pipeline", {"deploy", "--label", live, "--config", cold});
     const auto cold_deploys = repeat(phoenix_deploy(cold));
@@ -535,10 +558,11 @@ int bench_repeat(const std::vector<int>& sizes, int runs) {
       raw_batch_after_check(haproxy, dir.path(), live, other);
       remove_pool(haproxy, dir.path(), live);  // in maintenance now; out before the next run
     });
-    std::printf("| %d | %d | %s | %s | %s | %s | %s | %s | %lld |\n", size, runs, median_cell(hot_deploys).c_str(),
-                median_cell(raw).c_str(), ratio(median(hot_deploys), median(raw)).c_str(),
-                median_cell(cold_deploys).c_str(), median_cell(gated).c_str(),
-                ratio(median(cold_deploys), median(gated)).c_str(), failed);
+    std::printf("| %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %lld |\n", size, runs,
+                median_cell(hot_deploys).c_str(), median_cell(raw).c_str(),
+                ratio(median(hot_deploys), median(raw)).c_str(), median_cell(socat).c_str(),
+                ratio(median(hot_deploys), median(socat)).c_str(), median_cell(cold_deploys).c_str(),
+                median_cell(gated).c_str(), ratio(median(cold_deploys), median(gated)).c_str(), failed);
     std::fflush(stdout);
   }
   return 0;
