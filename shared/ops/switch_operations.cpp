@@ -51,6 +51,9 @@ struct SwitchJob {
   // An earlier pass recorded the switch as done, then found HAProxy reloaded with the old
   // membership: the pass that applies it again is the same switch, not a second one in history.
   bool success_recorded = false;
+  // An earlier pass told the notifiers that this switch started: a pass that plans again is
+  // the same switch, so the chat channel hears one start and one end.
+  bool start_notified = false;
 };
 
 struct Observation {
@@ -631,9 +634,9 @@ Status plan_every_balancer(Services& services, const SwitchJob& job, const Obser
 }
 
 // One plan-and-execute pass of a switch, from `first` (the caller's look for a switch, taken
-// under the same lock) or from a look of its own. The caller holds the deploy lock.
-Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_point started,
-              std::optional<Observation> first) {
+// under the same lock) or from a look of its own. The caller holds the deploy lock. Marks `job`
+// with what this pass did that a later pass of the same switch must not do again.
+Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point started, std::optional<Observation> first) {
   const std::string& target = job.request.target;
   const auto elapsed = [&] { return util::elapsed_ms(started, services.clock.now()); };
   auto observation = first ? Result<Observation>(std::move(*first)) : observe(services, BalancerRead::snapshot);
@@ -685,7 +688,10 @@ Pass run_pass(Services& services, const SwitchJob& job, Clock::Steady::time_poin
   // repair "finish" this abandoned switch. One read of the lock is the price of never doing so.
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto written = services.state.write_intent(intent); !written.ok()) return finished(written.error());
-  notify_switch_start(services, job.automatic ? HistoryAction::auto_rollback : history_action(job.operation), intent);
+  if (!job.start_notified) {
+    notify_switch_start(services, job.automatic ? HistoryAction::auto_rollback : history_action(job.operation), intent);
+    job.start_notified = true;
+  }
   services.reporter.step(std::string(to_string(job.operation)) + ": making pool " + target + " live" +
                          (plan.from.empty() ? "" : " in place of " + util::join(plan.from, ", ")) + " in " +
                          util::plural(plan.steps.size(), "step") +

@@ -45,6 +45,25 @@ TEST_CASE("a deploy notifies its start before the first step and its success aft
   }
 }
 
+// A pass that plans again (a reload undid its steps) is the same switch: one start, one end.
+TEST_CASE("a deploy that plans again after a reload notifies its start once", "[ops][notify][deploy][reload]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  bool reloaded = false;
+  world.balancer.after_call = [&](FakeBalancer& balancer, const std::string& call) {
+    if (call == "admit 2:1" && !reloaded) {
+      reloaded = true;
+      balancer.state.erase("2:1");  // the reload lost the new member
+    }
+  };
+
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
+  REQUIRE(world.reporter.saw("planning again"));
+  CHECK(world.notifier.events() == std::vector<std::string>{"deploy.start", "deploy.success"});
+}
+
 TEST_CASE("a deploy that fails notifies its failure with the reason", "[ops][notify][deploy]") {
   FakeWorld world;
   world.provider.add_pool("1", 2, 20);
