@@ -41,7 +41,10 @@ Error refusal_to_take(Services& services, const Error& refused, std::chrono::sec
   Error coded = refused;
   coded.code = ErrorCode::lock_busy;
   const auto holder = services.state.read_lock();
-  if (holder && holder->has_value() && services.state.staleness(**holder, stale_after)) {
+  // A record that cannot be read is stale, as the store judged it when it refused (lock_seen).
+  if (!holder && !holder.error().retryable()) {
+    coded.code = ErrorCode::lock_stale;
+  } else if (holder && holder->has_value() && services.state.staleness(**holder, stale_after)) {
     coded.code = ErrorCode::lock_stale;
   } else if (holder && holder->has_value()) {
     // "wait for it to finish" or "stop it first" do not help a holder that is stopped.

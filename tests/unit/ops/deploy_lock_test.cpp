@@ -52,6 +52,8 @@ TEST_CASE("taking over a lock whose record could not be read says so", "[ops][lo
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message ==
         "the deploy lock is stale: the lock record cannot be read; re-run with --break-lock to take it over");
+  // Stale, not busy: a caller that waits for the lock (the automatic rollback) stops waiting.
+  CHECK(refused.error().is(ErrorCode::lock_stale));
   REQUIRE(ops::DeployLock::take(world.services, "deploy --label 1", true).ok());
   CHECK(world.reporter.saw("took over the deploy lock of service web: its record could not be read"));
   CHECK_FALSE(world.reporter.saw("pid 0"));
