@@ -1461,10 +1461,17 @@ std::optional<std::string> watch_fallback(Services& services, const SwitchResult
 }
 
 // Writes the record of the watch about to start (while the switch's lock is still held, so the
-// next command that takes the lock sees it) into `scope`.
+// next command that takes the lock sees it) into `scope`. A switch whose lock another agent took
+// over as it ended writes none: that holder's commands would respect a watch it never started.
+// The watch itself still runs (its automatic rollback has to take the lock like anyone).
 WhileLocked record_watch(Services& services, std::optional<WatchRecordScope>& scope, std::chrono::seconds duration,
                          Operation operation, const std::string& command) {
   return [&services, &scope, duration, operation, command](const SwitchResult& result) {
+    if (auto held = still_holding_lock(services); !held.ok()) {
+      services.reporter.warning("the watch of pool " + result.plan.target +
+                                " is not recorded: " + held.error().message);
+      return;
+    }
     WatchRecord record{.watched = result.plan.target,
                        .fallback = watch_fallback(services, result, operation),
                        .by = make_holder(services, command),

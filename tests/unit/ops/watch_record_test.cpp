@@ -80,6 +80,24 @@ TEST_CASE("a watched deploy records its watch before it gives up the lock, and r
   CHECK_FALSE(rig.world.state.watch.has_value());           // a clean window removed it
 }
 
+// The record is written under the switch's lock: one whose lock another agent took over as the
+// switch ended writes none (the new holder's commands would take this watch for theirs to respect).
+TEST_CASE("a watched deploy that lost its lock as the switch ended records no watch", "[ops][watch][watch-record]") {
+  WatchRecordRig rig;
+  bool taken_over = false;
+  rig.world.services.before_switch_step = [&](std::size_t step) {
+    if (step < 7 || taken_over) return;  // 7: after the last of the deploy's 7 steps
+    taken_over = true;
+    rig.world.state.lock =
+        LockHolder{.host = "agent-2", .pid = 99, .job = "", .command = "repair --break-lock", .since = {}};
+  };
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(10)});
+  REQUIRE(taken_over);
+  CHECK(rig.world.state.watches_written.empty());
+  CHECK(rig.world.reporter.saw("the watch of pool 2 is not recorded"));
+  CHECK(rig.world.state.lock->pid == 99);  // the new holder's lock is left alone
+}
+
 TEST_CASE("a breach keeps the record in force until the automatic rollback, then removes it",
           "[ops][watch][watch-record]") {
   WatchRecordRig rig;
