@@ -293,17 +293,16 @@ ExecutorOptions executor_options(const Services& services, const BalancerEntry& 
 // 'deploy-pipeline repair --revert' back to `label`, the one pool live before a switch, as the
 // operator must run it: with --force where that pool is marked bad or failed its smoke test (a
 // rollback marks the pool it leaves bad before it switches), since repair --revert refuses it
-// otherwise; `caveat` then says why (", which is marked bad: ...").
+// otherwise; `problem` then says why ("is marked bad: ...").
 struct RevertWords {
   std::string command;
-  std::string caveat;
+  std::string problem;
 };
 RevertWords revert_words(const std::vector<Pool>& pools, const std::string& label) {
   Intent back_to;
   back_to.from = {label};
-  const std::string problem = revert_target_problem(pools, back_to);
-  if (problem.empty()) return {"deploy-pipeline repair --revert", ""};
-  return {"deploy-pipeline repair --revert --force", ", which " + problem};
+  std::string problem = revert_target_problem(pools, back_to);
+  return {"deploy-pipeline repair --revert" + std::string(problem.empty() ? "" : " --force"), std::move(problem)};
 }
 
 // Where a switch stopped early leaves the service, in words, and the ways on from there.
@@ -323,7 +322,8 @@ std::string stopped_state(const SwitchJob& job, const SwitchPlan& plan, const st
   std::string ways = "'deploy-pipeline repair' finishes the " + std::string(to_string(job.operation));
   if (plan.from.size() == 1) {
     const auto revert = revert_words(pools, plan.from.front());
-    ways += "; '" + revert.command + "' returns to pool " + plan.from.front() + revert.caveat;
+    ways += "; '" + revert.command + "' returns to pool " + plan.from.front() +
+            (revert.problem.empty() ? "" : ", which " + revert.problem);
   }
   return state + "; " + ways;
 }
@@ -468,8 +468,8 @@ Pass revert_stopped(Services& services, const SwitchJob& job, const SwitchPlan& 
   std::string finish = finishes_it({"deploy-pipeline repair"});
   if (plan.from.size() == 1) {
     const auto revert = revert_words(pools, plan.from.front());
-    finish =
-        finishes_it({revert.command}) + " (pool " + plan.from.front() + " serves alone again" + revert.caveat + ")";
+    finish = finishes_it({revert.command}) + " (pool " + plan.from.front() + " serves alone again" +
+             (revert.problem.empty() ? "" : "; it " + revert.problem) + ")";
   }
   return finished(Error{stop.kind,
                         std::string(to_string(job.operation)) + " of pool " + target + ": " + why.message + "; " +

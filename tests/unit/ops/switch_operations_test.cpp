@@ -1387,3 +1387,25 @@ TEST_CASE("a deploy of another pool after an interrupted deploy keeps only pools
   CHECK(deployed->plan.hot == std::vector<std::string>{"1", "2"});
   CHECK(world.balancer.state.count("3:1") == 0);
 }
+
+// The same for a rollback: the pool it returns to is the one the rollback marked bad, so the
+// revert it names carries --force and says so.
+TEST_CASE("a stop during a rollback's revert after a health timeout names repair --revert with --force",
+          "[ops][rollback][interrupt][verdicts]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 2, 20);
+  world.provider.add_pool("2", 2, 10);
+  world.make_live("2");
+  world.balancer.unhealthy_addresses = {"10.0.1.2:8080"};
+  world.services.stop_requested = [&world] { return world.reporter.saw("taking pool 1 out again"); };
+  const auto result = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::interrupted));
+  CHECK_THAT(result.error().message,
+             Catch::EndsWith("'deploy-pipeline repair --revert --force' finishes it (pool 2 serves alone again; it is "
+                             "marked bad: errors)"));
+  world.services.stop_requested = nullptr;
+  REQUIRE_FALSE(ops::repair(world.services, {.revert = true}).ok());
+  REQUIRE(ops::repair(world.services, {.revert = true, .force = true}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+}
