@@ -439,10 +439,12 @@ cli::Program make_program() {
                           "Otherwise makes one of the pools the balancer routes to the only live one (the one the\n"
                           "last recorded switch made live, else the newest) and removes every other member. It\n"
                           "never switches to a pool the balancer does not route to. Finishing a switch whose\n"
-                          "target was marked bad (or failed its smoke test) since it started needs --force.",
+                          "target was marked bad (or failed its smoke test) since it started needs --force, and so\n"
+                          "does --revert to a pool marked bad or failed (a rollback marks the pool it leaves bad).",
                .example = "deploy-pipeline repair --revert",
                .options = {{.name = "revert", .help = "after an interrupted switch, return to the pool live before it"},
-                           {.name = "force", .help = "finish a switch whose target is now marked bad or failed"},
+                           {.name = "force",
+                            .help = "finish a switch, or --revert to a pool, now marked bad or failed"},
                            cli::dry_run_option(),
                            cli::break_lock_option()},
                .run = run_repair},

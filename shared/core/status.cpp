@@ -200,30 +200,79 @@ std::string rerun_command(Operation operation, const std::string& target, bool f
   return command;
 }
 
-// The way on instead of finishing the interrupted switch `intent`, as "'<command>' <what it
-// does>", or "" when there is none: after a deploy, 'deploy-pipeline repair --revert' (back to
-// the one pool live before it); after a rollback, the pool a plain rollback would choose instead
-// (`hints`; never the interrupted target, whose members it added count for nothing), else the
-// revert. With --break-lock where the deploy lock is stale (`lock_stale`).
-std::string instead_of_finishing(const std::vector<Pool>& pools, const std::vector<Member>& members,
-                                 const Intent& intent, RollbackHints hints, bool lock_stale = false) {
-  const std::string revert = intent.from.size() == 1
-                                 ? "'" + past_the_lock("deploy-pipeline repair --revert", lock_stale) +
-                                       "' returns to pool " + intent.from.front() + ", live before it"
-                                 : std::string();
-  if (intent.operation != Operation::rollback) return revert;
-  // The members the interrupted rollback added to its target are no pool's to choose from.
-  std::vector<Member> others;
+// The balancer as the interrupted switch `intent` found it, as far as a rollback's choice needs
+// it: the members of its target taken out (the switch added or routed them; they count for
+// nothing) and the one pool it replaced routed again, whether the switch drained or removed it
+// since, so that a plain rollback chooses as it would have from that pool.
+std::vector<Member> members_before(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                   const Intent& intent) {
+  std::vector<Member> before;
+  bool replaced_seen = false;
   for (const auto& member : members) {
     const auto owner = parse_member_name(member.name);
-    if (!owner || owner->label != intent.target) others.push_back(member);
+    if (owner && owner->label == intent.target) continue;
+    Member kept = member;
+    if (owner && intent.from.size() == 1 && owner->label == intent.from.front()) {
+      kept.admin = AdminState::ready;
+      kept.weight = std::max(kept.weight, 1);
+      replaced_seen = true;
+    }
+    before.push_back(std::move(kept));
   }
+  const Pool* replaced = intent.from.size() == 1 ? find_pool(pools, intent.from.front()) : nullptr;
+  if (replaced != nullptr && !replaced_seen) {
+    for (const auto& server : replaced->servers) {
+      before.push_back(Member{.name = member_name(replaced->label(), server.id),
+                              .address = server.address(),
+                              .admin = AdminState::ready,
+                              .up = true,
+                              .check = CheckState::passed,
+                              .weight = 1});
+    }
+  }
+  return before;
+}
+
+// The pool a plain rollback would choose instead of finishing or reverting the interrupted switch
+// `intent`, by the planner's rule (choose_rollback_target, as status judges the rollback target):
+// from the one pool the switch replaced, never its target. None when there is none.
+std::optional<std::string> rollback_instead_of(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                               const Intent& intent, RollbackHints hints) {
   hints.excluded.push_back(intent.target);
-  if (auto choice = choose_rollback_target(pools, others, std::nullopt, hints)) {
-    return "'" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) +
-           "' rolls back to pool " + choice->target;
+  auto choice = choose_rollback_target(pools, members_before(pools, members, intent), std::nullopt, hints);
+  if (!choice) return std::nullopt;
+  return choice->target;
+}
+
+// The way on instead of finishing the interrupted switch `intent`.
+struct WayOn {
+  std::string words;  // "'<command>' <what it does>", or "" when there is none
+  bool fix = true;    // false: the words only say what the revert would do (to a pool marked bad)
+};
+
+// After a deploy, 'deploy-pipeline repair --revert' (back to the one pool live before it); after
+// a rollback, the pool a plain rollback would choose (rollback_instead_of), else the revert. A
+// revert to a pool marked bad or failed is never the fix: the rollback's choice comes first, and
+// with none the revert is named with --force and what is wrong with its pool. With --break-lock
+// where the deploy lock is stale (`lock_stale`).
+WayOn instead_of_finishing(const std::vector<Pool>& pools, const std::vector<Member>& members, const Intent& intent,
+                           const RollbackHints& hints, const std::vector<HistoryEvent>& history,
+                           bool lock_stale = false) {
+  const std::string revert_problem = revert_target_problem(pools, intent, history);
+  const bool revert_fits = intent.from.size() == 1 && revert_problem.empty();
+  const WayOn revert{"'" + past_the_lock("deploy-pipeline repair --revert", lock_stale) + "' returns to pool " +
+                     (intent.from.empty() ? std::string() : intent.from.front()) + ", live before it"};
+  if (revert_fits && intent.operation != Operation::rollback) return revert;
+  if (const auto choice = rollback_instead_of(pools, members, intent, hints)) {
+    return {"'" + past_the_lock("deploy-pipeline rollback --to " + *choice, lock_stale) + "' rolls back to pool " +
+            *choice};
   }
-  return revert;
+  if (revert_fits) return revert;
+  if (intent.from.size() != 1) return {};
+  return {"no known-good pool can take over instead; '" +
+              past_the_lock("deploy-pipeline repair --revert --force", lock_stale) + "' would return to pool " +
+              intent.from.front() + ", live before it, which " + revert_problem,
+          false};
 }
 
 // The commands that finish the interrupted switch `intent`, and the way on instead when finishing
@@ -236,10 +285,13 @@ std::string finishing_words(const StatusInputs& inputs, const Intent& intent, bo
   const std::string rerun = past_the_lock(rerun_command(intent.operation, intent.target, force), lock_stale);
   const std::string repair = past_the_lock(rerun_command(Operation::repair, intent.target, force), lock_stale);
   if (!force) return "re-run '" + rerun + "' or '" + repair + "' to finish it";
-  const auto instead =
-      instead_of_finishing(inputs.pools, inputs.members, intent, rollback_hints_from(inputs.last_switch), lock_stale);
+  const auto instead = instead_of_finishing(inputs.pools, inputs.members, intent,
+                                            rollback_hints_from(inputs.last_switch), inputs.history, lock_stale);
+  const std::string way_on = instead.words.empty() ? std::string()
+                             : instead.fix         ? ", or " + instead.words + " instead"
+                                                   : "; " + instead.words;
   return "pool " + intent.target + " " + problem + ", so finishing it needs --force: re-run '" + rerun + "' or '" +
-         repair + "' to finish it anyway" + (instead.empty() ? std::string() : ", or " + instead + " instead");
+         repair + "' to finish it anyway" + way_on;
 }
 
 // A wake cut short (Intent::waking), in words, with the command that finishes it: it changed no
@@ -335,13 +387,44 @@ Status check_finishing_interrupted(const std::vector<Pool>& pools, const std::ve
   if (force) return {};
   const std::string problem = interrupted_target_problem(pools, intent, history);
   if (problem.empty()) return {};
-  const auto instead = instead_of_finishing(pools, members, intent, hints);
-  return Error{ErrorKind::refused, "the interrupted " + std::string(to_string(intent.operation)) + " to pool " +
-                                       intent.target + " is not finished: pool " + intent.target + " " + problem +
-                                       "; nothing was changed. '" +
-                                       rerun_command(intent.operation, intent.target, true) + "' or '" +
-                                       rerun_command(Operation::repair, intent.target, true) + "' finishes it anyway" +
-                                       (instead.empty() ? std::string() : "; " + instead + " instead")};
+  const auto instead = instead_of_finishing(pools, members, intent, hints, history);
+  return Error{ErrorKind::refused,
+               "the interrupted " + std::string(to_string(intent.operation)) + " to pool " + intent.target +
+                   " is not finished: pool " + intent.target + " " + problem + "; nothing was changed. '" +
+                   rerun_command(intent.operation, intent.target, true) + "' or '" +
+                   rerun_command(Operation::repair, intent.target, true) + "' finishes it anyway" +
+                   (instead.words.empty() ? std::string() : "; " + instead.words + (instead.fix ? " instead" : ""))};
+}
+
+std::string revert_target_problem(const std::vector<Pool>& pools, const Intent& intent,
+                                  const std::vector<HistoryEvent>& history) {
+  if (intent.from.size() != 1) return "";
+  const Pool* pool = find_pool(pools, intent.from.front());
+  if (pool == nullptr || !pool->readable()) return "";
+  if (pool->meta.verdict == LiveVerdict::bad)
+    return "is " + describe_bad_mark(*pool, bad_mark_of(history, pool->label()));
+  if (pool->meta.smoke == SmokeVerdict::failed) return "has smoke verdict 'failed'";
+  return "";
+}
+
+Status check_reverting_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                   const Intent& intent, const RollbackHints& hints, bool force,
+                                   const std::vector<HistoryEvent>& history) {
+  if (force) return {};
+  const std::string problem = revert_target_problem(pools, intent, history);
+  if (problem.empty()) return {};
+  const std::string& back_to = intent.from.front();
+  const std::string operation = to_string(intent.operation);
+  std::string instead;
+  if (interrupted_target_problem(pools, intent, history).empty()) {
+    instead = "'deploy-pipeline repair' finishes the " + operation + " to pool " + intent.target + " instead, or ";
+  } else if (const auto choice = rollback_instead_of(pools, members, intent, hints)) {
+    instead = "'deploy-pipeline rollback --to " + *choice + "' rolls back to pool " + *choice + " instead, or ";
+  }
+  return Error{ErrorKind::refused, "'repair --revert' would return to pool " + back_to +
+                                       ", live before the interrupted " + operation + " to pool " + intent.target +
+                                       ", but pool " + back_to + " " + problem + "; nothing was changed. " + instead +
+                                       "'deploy-pipeline repair --revert --force' returns to it anyway"};
 }
 
 std::string describe_watch_line(const WatchRecord& watch) {

@@ -119,8 +119,28 @@ std::string interrupted_target_problem(const std::vector<Pool>& pools, const Int
 // target is marked bad or failed its smoke test (interrupted_target_problem), unless `force`:
 // the mark is a decision made after the switch started, so a re-run (or repair) never overrides
 // it silently. Names the mark, the commands that finish it anyway, and the way on instead: after
-// a deploy its revert, after a rollback the pool a plain rollback would choose now (`hints`).
+// a deploy its revert, after a rollback the pool a plain rollback would choose now (`hints`; from
+// the pool the rollback left, whatever it drained since). A revert to a pool marked bad or failed
+// is never named as the way on: then the rollback's choice, or with none the revert with --force
+// and what is wrong with its pool.
 Status check_finishing_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                                   const Intent& intent, const RollbackHints& hints, bool force,
+                                   const std::vector<HistoryEvent>& history = {});
+
+// Why 'repair --revert' may not return to the one pool live before the interrupted switch
+// `intent` without --force: "is marked bad: <reason>" (with who and when where `history` has the
+// mark) or "has smoke verdict 'failed'"; "" when it may, or when there is no one pool to return
+// to. A rollback marks the pool it leaves bad before it switches, so reverting one usually needs
+// --force: going back to a pool marked bad is a decision, as for 'rollback --to'.
+std::string revert_target_problem(const std::vector<Pool>& pools, const Intent& intent,
+                                  const std::vector<HistoryEvent>& history = {});
+
+// Refuses (`refused`, nothing changed) 'repair --revert' of the interrupted switch `intent` while
+// the pool it would return to is marked bad or failed its smoke test (revert_target_problem),
+// unless `force`, as 'rollback --to' a pool marked bad is refused. Names the mark, the way on
+// instead (finishing the switch when its target is fine, else the pool a plain rollback would
+// choose now, `hints`) and 'repair --revert --force'.
+Status check_reverting_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                    const Intent& intent, const RollbackHints& hints, bool force,
                                    const std::vector<HistoryEvent>& history = {});
 

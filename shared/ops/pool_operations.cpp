@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "shared/core/label.hpp"
+#include "shared/core/status.hpp"
 #include "shared/core/verdict_history.hpp"
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
@@ -559,7 +560,8 @@ namespace {
 // Why powering off pool `label` is refused while the balancer holds it on standby, and the way
 // on. A pool that an unfinished switch (its intent record) involves, as its target or as a pool
 // it replaces, waits there for that switch: 'deploy-pipeline repair' finishes it, and for its
-// target 'repair --revert' (where it can return to one pool) takes the pool out of the balancer.
+// target 'repair --revert' (where it can return to one pool; with --force where that pool is
+// marked bad or failed) takes the pool out of the balancer.
 // Any other is kept hot by retention.hot.
 std::string standby_refusal(Services& services, const std::string& label) {
   const std::string on_standby = "pool " + label + " is on standby in the balancer";
@@ -572,10 +574,16 @@ std::string standby_refusal(Services& services, const std::string& label) {
   if (!target && !replaced)
     return on_standby + " (hot)" + harm + ". Delete it, or deploy another pool with retention.hot 0";
   const std::string finish = finishes_it({"deploy-pipeline repair"});
-  const std::string undo =
-      target && pending->from.size() == 1
-          ? "'deploy-pipeline repair --revert' undoes it (taking pool " + label + " out of the balancer) or "
-          : "";
+  std::string undo;
+  if (target && pending->from.size() == 1) {
+    // repair --revert returns to a pool marked bad or failed only with --force (a rollback marks
+    // the pool it leaves bad): named as it must be run.
+    const auto pools = services.provider.list_pools();
+    const std::string problem = pools ? revert_target_problem(*pools, *pending) : std::string();
+    undo = "'deploy-pipeline repair --revert" + std::string(problem.empty() ? "" : " --force") +
+           "' undoes it (taking pool " + label + " out of the balancer" +
+           (problem.empty() ? "" : "; pool " + pending->from.front() + ", which it returns to, " + problem) + ") or ";
+  }
   return on_standby + " for the " + to_string(pending->operation) + " to pool " + pending->target +
          " that was interrupted at step " + std::to_string(pending->step + 1) + " of " +
          std::to_string(pending->steps) + harm + ". " + undo + finish;

@@ -293,8 +293,24 @@ ExecutorOptions executor_options(const Services& services, const BalancerEntry& 
           .message_prefix = entry.prefix()};
 }
 
+// 'deploy-pipeline repair --revert' back to `label`, the one pool live before a switch, as the
+// operator must run it: with --force where that pool is marked bad or failed its smoke test (a
+// rollback marks the pool it leaves bad before it switches), since repair --revert refuses it
+// otherwise; `problem` then says why ("is marked bad: ...").
+struct RevertWords {
+  std::string command;
+  std::string problem;
+};
+RevertWords revert_words(const std::vector<Pool>& pools, const std::string& label) {
+  Intent back_to;
+  back_to.from = {label};
+  std::string problem = revert_target_problem(pools, back_to);
+  return {"deploy-pipeline repair --revert" + std::string(problem.empty() ? "" : " --force"), std::move(problem)};
+}
+
 // Where a switch stopped early leaves the service, in words, and the ways on from there.
-std::string stopped_state(const SwitchJob& job, const SwitchPlan& plan, std::size_t steps_done) {
+std::string stopped_state(const SwitchJob& job, const SwitchPlan& plan, const std::vector<Pool>& pools,
+                          std::size_t steps_done) {
   bool admitted = false;
   bool draining = false;
   for (std::size_t i = 0; i < steps_done && i < plan.steps.size(); ++i) {
@@ -307,7 +323,11 @@ std::string stopped_state(const SwitchJob& job, const SwitchPlan& plan, std::siz
                       : admitted ? "pools " + target + " and " + old + " both serve"
                                  : old + " still serves and pool " + target + " is not routed to";
   std::string ways = "'deploy-pipeline repair' finishes the " + std::string(to_string(job.operation));
-  if (plan.from.size() == 1) ways += "; 'deploy-pipeline repair --revert' returns to pool " + plan.from.front();
+  if (plan.from.size() == 1) {
+    const auto revert = revert_words(pools, plan.from.front());
+    ways += "; '" + revert.command + "' returns to pool " + plan.from.front() +
+            (revert.problem.empty() ? "" : ", which " + revert.problem);
+  }
   return state + "; " + ways;
 }
 
@@ -441,16 +461,19 @@ Status revert_everywhere(Services& services, const std::string& target, const st
 // waited while the process was stopped; a balancer that failed): the intent stays, so status
 // reports the switch as interrupted; history records it while the lock is still this switch's;
 // the error names what finishes it: 'repair --revert' returns to the one pool live before.
-Pass revert_stopped(Services& services, const SwitchJob& job, const SwitchPlan& plan, const Error& why,
-                    const Error& stop, long long elapsed_ms) {
+Pass revert_stopped(Services& services, const SwitchJob& job, const SwitchPlan& plan, const std::vector<Pool>& pools,
+                    const Error& why, const Error& stop, long long elapsed_ms) {
   const std::string& target = job.request.target;
   const std::string stopped = "taking pool " + target + " out again after the health timeout stopped: " + stop.message;
   if (still_holding_lock(services).ok()) {
     record_switch(services, job, plan.from, HistoryResult::interrupted, elapsed_ms, why.message + "; " + stopped);
   }
-  const std::string finish = plan.from.size() == 1 ? finishes_it({"deploy-pipeline repair --revert"}) + " (pool " +
-                                                         plan.from.front() + " serves alone again)"
-                                                   : finishes_it({"deploy-pipeline repair"});
+  std::string finish = finishes_it({"deploy-pipeline repair"});
+  if (plan.from.size() == 1) {
+    const auto revert = revert_words(pools, plan.from.front());
+    finish = finishes_it({revert.command}) + " (pool " + plan.from.front() + " serves alone again" +
+             (revert.problem.empty() ? "" : "; it " + revert.problem) + ")";
+  }
   return finished(Error{stop.kind,
                         std::string(to_string(job.operation)) + " of pool " + target + ": " + why.message + "; " +
                             stopped + "; pool " + target + " may still be in the balancer; " + finish,
@@ -458,14 +481,14 @@ Pass revert_stopped(Services& services, const SwitchJob& job, const SwitchPlan& 
 }
 
 Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, const SwitchJob& job,
-                      const SwitchPlan& plan, const Error& why, long long elapsed_ms) {
+                      const SwitchPlan& plan, const std::vector<Pool>& pools, const Error& why, long long elapsed_ms) {
   const std::string& target = job.request.target;
   services.reporter.warning(why.message);
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   services.reporter.step("taking pool " + target + " out again" + (runs.size() > 1 ? " in every balancer" : "") +
                          "; the previous pool keeps serving");
   if (auto reverted = revert_everywhere(services, target, runs); !reverted.ok()) {
-    return revert_stopped(services, job, plan, why, reverted.error(), elapsed_ms);
+    return revert_stopped(services, job, plan, pools, why, reverted.error(), elapsed_ms);
   }
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);
@@ -646,8 +669,10 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
     runs.push_back({.entry = read.entry, .instance_at_start = read.instance, .plan = {}});
   }
   for (auto& pool : observation->pools) {
-    if (std::find(job.planned_as_bad.begin(), job.planned_as_bad.end(), pool.label()) != job.planned_as_bad.end()) {
+    // As mark_bad leaves it: a pool marked bad already keeps its first reason.
+    if (has_label(job.planned_as_bad, pool.label()) && pool.meta.verdict != LiveVerdict::bad) {
       pool.meta.verdict = LiveVerdict::bad;
+      pool.meta.verdict_reason = job.reason;
     }
   }
   // A deploy names its target: one marked bad is refused (who marked it, when, why) before
@@ -697,7 +722,9 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
                          util::plural(plan.steps.size(), "step") +
                          (runs.size() > 1 ? " across " + std::to_string(runs.size()) + " balancers" : ""));
   const auto outcome = execute(services, runs, order, intent);
-  if (outcome.unhealthy) return revert_unhealthy(services, runs, job, plan, outcome.status.error(), elapsed());
+  if (outcome.unhealthy) {
+    return revert_unhealthy(services, runs, job, plan, observation->pools, outcome.status.error(), elapsed());
+  }
   if (outcome.balancer_changed) {
     services.reporter.warning(outcome.status.error().message + "; planning again from what the balancer has now");
     return plan_again(outcome.status.error());
@@ -715,7 +742,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
                           std::string(to_string(job.operation)) + " of pool " + target + " stopped by " +
                               util::interrupt_signal_name() + " after step " + std::to_string(outcome.steps_done) +
                               " of " + std::to_string(plan.steps.size()) + ": " +
-                              stopped_state(job, plan, outcome.steps_done),
+                              stopped_state(job, plan, observation->pools, outcome.steps_done),
                           ErrorCode::interrupted});
   }
   return finished(why.context(std::string(to_string(job.operation)) + " of pool " + target + " stopped after step " +
@@ -1227,6 +1254,19 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
                                       (not_marked.empty() ? " and marked pool " + target + " bad" : not_marked)};
 }
 
+// The target of the interrupted switch `interrupted`, for a switch that does not finish it but
+// abandons it (repair --revert, a rollback or deploy elsewhere): never kept hot, whatever
+// retention.hot says, since a hot standby is a pool that served (the replaced pool of a
+// completed switch) and this one may never have (a deploy killed before it routed to its pool
+// leaves its members on standby); its members leave the balancer, and the pool that was on
+// standby before it stays. Unless it is that pool itself, the one the last successful switch
+// replaced as history has it (an interrupted rollback to the hot standby).
+std::vector<std::string> abandoned_targets(Services& services, const Intent& interrupted) {
+  const auto last = last_successful_switch(services);
+  if (last && last->from == interrupted.target) return {};
+  return {interrupted.target};
+}
+
 // The target as a rollback applies it, judged under the lock: `to` (none: the plain rollback's
 // choice), `force`, and the pools the choice must pass over.
 struct RollbackTo {
@@ -1406,16 +1446,19 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
       marked_bad = listed_labels(observation.pools, markable);
     }
   }
-  auto switched = switch_to(services,
-                            {.operation = Operation::rollback,
-                             .request = {.target = choice.target, .force = force},
-                             .reason = reason,
-                             .dry_run = options.dry_run,
-                             .automatic = options.automatic,
-                             .planned_as_bad = util::split(choice.from, ','),
-                             .watch = options.dry_run ? std::nullopt : options.watch,
-                             .resume_wake = resume_wake},
-                            std::move(observation));
+  auto switched = switch_to(
+      services,
+      {.operation = Operation::rollback,
+       .request = {.target = choice.target,
+                   .force = force,
+                   .never_hot = interrupted ? abandoned_targets(services, *interrupted) : std::vector<std::string>{}},
+       .reason = reason,
+       .dry_run = options.dry_run,
+       .automatic = options.automatic,
+       .planned_as_bad = util::split(choice.from, ','),
+       .watch = options.dry_run ? std::nullopt : options.watch,
+       .resume_wake = resume_wake},
+      std::move(observation));
   if (switched) switched->marked_bad = std::move(marked_bad);
   return switched;
 }
@@ -1507,7 +1550,11 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
     if (watched) stoppable.emplace();
     auto result = switch_to(services,
                             {.operation = Operation::deploy,
-                             .request = {.target = options.label, .force = options.force},
+                             .request = {.target = options.label,
+                                         .force = options.force,
+                                         .never_hot = interrupted && interrupted->target != options.label
+                                                          ? abandoned_targets(services, *interrupted)
+                                                          : std::vector<std::string>{}},
                              .dry_run = options.dry_run,
                              .defer_good_verdict = watched,
                              .named_target = true,
@@ -1546,8 +1593,10 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
                      watch_record ? &*watch_record : nullptr);
 }
 
-// After an interrupted switch: back to the one pool that was live when it started.
-Result<SwitchResult> revert_interrupted(Services& services, const Intent& interrupted, bool dry_run) {
+// After an interrupted switch: back to the one pool that was live when it started. A pool marked
+// bad or failed since (a rollback marks the pool it leaves bad before it switches) is refused
+// without `force`, as 'rollback --to' of it is, before anything changes; the dry run too.
+Result<SwitchResult> revert_interrupted(Services& services, const Intent& interrupted, bool dry_run, bool force) {
   if (interrupted.from.size() != 1) {
     return Error{
         ErrorKind::invalid,
@@ -1556,21 +1605,24 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
             ", so there is no one pool to return to; " + finishes_it({"deploy-pipeline repair"}) +
             ", or deploy the pool you want with 'deploy-pipeline deploy --label L'"};
   }
+  // The switch plans from this same look.
+  PHX_TRY_ASSIGN(auto observed, observe(services, BalancerRead::snapshot));
+  if (!force && !revert_target_problem(observed.pools, interrupted).empty()) {
+    const auto history = services.state.read_history();  // only on a refusal: who marked it and when
+    PHX_TRY(check_reverting_interrupted(observed.pools, observed.members, interrupted, rollback_hints(services), force,
+                                        history ? history->events : std::vector<HistoryEvent>{}));
+  }
   services.reporter.step("returning to pool " + interrupted.from.front() + ", live before the interrupted " +
                          to_string(interrupted.operation) + " to pool " + interrupted.target);
-  // The interrupted switch's target is abandoned: its members go, and whatever was on standby
-  // before it stays (it never stays hot in place of that pool), unless it was that pool itself
-  // (the one the last switch replaced, as history has it).
-  const auto last = last_successful_switch(services);
-  const bool target_was_hot = last && last->from == interrupted.target;
-  std::vector<std::string> abandoned;
-  if (!target_was_hot) abandoned.push_back(interrupted.target);
-  return switch_to(
-      services, {.operation = Operation::repair,
-                 .request = {.target = interrupted.from.front(), .force = true, .never_hot = std::move(abandoned)},
-                 .reason = "reverted the interrupted " + std::string(to_string(interrupted.operation)) + " to pool " +
-                           interrupted.target,
-                 .dry_run = dry_run});
+  return switch_to(services,
+                   {.operation = Operation::repair,
+                    .request = {.target = interrupted.from.front(),
+                                .force = true,
+                                .never_hot = abandoned_targets(services, interrupted)},
+                    .reason = "reverted the interrupted " + std::string(to_string(interrupted.operation)) +
+                              " to pool " + interrupted.target,
+                    .dry_run = dry_run},
+                   std::move(observed));
 }
 
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
@@ -1579,7 +1631,9 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
   auto interrupted = lock ? interrupted_operation(services) : pending_intent(services, options.dry_run);
-  if (interrupted && options.revert) return revert_interrupted(services, *interrupted, options.dry_run);
+  if (interrupted && options.revert) {
+    return revert_interrupted(services, *interrupted, options.dry_run, options.force);
+  }
   if (options.revert) {
     return Error{ErrorKind::invalid,
                  "nothing was interrupted, so there is nothing to revert; 'deploy-pipeline status' shows the state"};

@@ -1,13 +1,16 @@
 // Decisions made after a switch started, and the retention rules, are judged again where they
 // matter (review3 R1, R3, R5): finishing an interrupted switch whose target was marked bad since
 // needs --force, and status, the re-run, its dry run and repair name what works instead;
-// repair --revert keeps the hot standby that was there before the interrupted deploy; a plain
-// delete never removes the last pools a plain rollback could go to for newer builds.
+// repair --revert keeps the hot standby that was there before the interrupted deploy, and returns
+// to a pool marked bad only with --force; a rollback that abandons an interrupted deploy never
+// keeps its pool hot; a plain delete never removes the last pools a plain rollback could go to
+// for newer builds.
 
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 
+#include "shared/util/json.hpp"
 #include "support/harness.hpp"
 #include "support/service_rig.hpp"
 
@@ -136,4 +139,75 @@ TEST_CASE("a plain delete never removes the last pools a plain rollback can go t
   INFO(status.out);
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.out, Catch::Contains("no known-good pool to roll back to: a plain rollback has none"));
+}
+
+// advice2 #1: a rollback killed past its drain (only its target routed) whose target was then
+// marked bad. Its refusal and status offered 'repair --revert' back to pool 3, which the rollback
+// had fled and marked bad, while pool 1 was known-good; repair --revert then went back to it
+// without a word. They name pool 1 now, and repair --revert to a pool marked bad needs --force.
+TEST_CASE("an interrupted rollback past its drain names the pool a rollback chooses, not the pool it fled",
+          "[e2e][finish][crash]") {
+  // 3 live, 2 its hot standby, 1 known-good; the rollback to 2 killed before it removes 3
+  // (steps: persist, admit 2, drain 3, wait for 3's connections, remove 3).
+  ServiceRig rig({.pool_size = 1, .hot = 1}, ThenDeploy::each_in_turn);
+  rig.create("3");
+  rig.deploy("3");
+  killed(rig, {"rollback", "--reason", "3 is broken"}, "PHOENIX_TEST_KILL_AT_STEP=4");
+  REQUIRE(rig.live() == "2\n");
+  rig.ok("deploy-pipeline", {"mark-bad", "--label", "2", "--reason", "2 has the bug too"});
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("'deploy-pipeline rollback --to 1 --break-lock' rolls back to pool 1"));
+  CHECK_THAT(status.out, !Catch::Contains("repair --revert"));
+
+  for (const bool dry_run : {true, false}) {
+    std::vector<std::string> arguments = {"rollback", "--break-lock"};
+    if (dry_run) arguments.emplace_back("--dry-run");
+    const auto refused = rig.run("deploy-pipeline", arguments);
+    INFO(refused.err);
+    CHECK(refused.exit_code == 3);
+    CHECK_THAT(refused.err,
+               Catch::Contains("the interrupted rollback to pool 2 is not finished: pool 2 is marked bad"));
+    CHECK_THAT(refused.err, Catch::Contains("'deploy-pipeline rollback --to 1' rolls back to pool 1 instead"));
+    CHECK_THAT(refused.err, !Catch::Contains("repair --revert"));
+  }
+  for (const bool dry_run : {true, false}) {
+    std::vector<std::string> arguments = {"repair", "--revert", "--break-lock"};
+    if (dry_run) arguments.emplace_back("--dry-run");
+    const auto refused = rig.run("deploy-pipeline", arguments);
+    INFO(refused.err);
+    CHECK(refused.exit_code == 3);
+    CHECK_THAT(refused.err, Catch::Contains("'repair --revert' would return to pool 3, live before the interrupted "
+                                            "rollback to pool 2, but pool 3 is marked bad"));
+    CHECK_THAT(refused.err, Catch::Contains("3 is broken"));
+    CHECK_THAT(refused.err, Catch::Contains("'deploy-pipeline rollback --to 1' rolls back to pool 1 instead, or "
+                                            "'deploy-pipeline repair --revert --force' returns to it anyway"));
+    CHECK(rig.live() == "2\n");
+  }
+
+  // The way it names works.
+  rig.ok("deploy-pipeline", {"rollback", "--to", "1", "--reason", "3 is broken", "--break-lock"});
+  CHECK(rig.live() == "1\n");
+}
+
+// advice2 #2: a rollback after a deploy killed before it routed to its pool (its members added on
+// standby) kept them, and status called the pool that never served the hot standby. The rollback
+// takes them out, as a deploy or repair --revert does.
+TEST_CASE("a rollback after a deploy killed before its switch takes the deploy's members out", "[e2e][hot][crash]") {
+  ServiceRig rig({.pool_size = 1, .hot = 1}, ThenDeploy::each_in_turn);  // 2 live, 1 hot
+  rig.create("3");
+  killed(rig, {"deploy", "--label", "3"}, "PHOENIX_TEST_KILL_AT_STEP=1");  // 3 added on standby
+  const auto before = rig.run("deploy-pipeline", {"status"});
+  INFO(before.out);
+  CHECK_THAT(before.out, Catch::Contains("member 3:1 is left in standby"));
+
+  rig.ok("deploy-pipeline", {"rollback", "--reason", "2 is broken", "--break-lock"});
+  CHECK(rig.live() == "1\n");
+  const auto after = rig.run("deploy-pipeline", {"status"});
+  INFO(after.out);
+  CHECK_THAT(after.out, !Catch::Contains("standby  pool 3"));
+  CHECK_THAT(after.out, !Catch::Contains("3:1"));
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(rig.status_json().get(), "standby")) == 0);
 }

@@ -599,3 +599,53 @@ TEST_CASE("an interrupted deploy whose pool was marked bad since names --force a
                                        "to finish it anyway, or 'deploy-pipeline repair --revert' returns to pool 1, "
                                        "live before it instead"));
 }
+
+// advice2 #1: a rollback from 3 to 2 interrupted after it drained 3 (or removed it), its target
+// marked bad since. Status named 'repair --revert' back to pool 3, which the rollback fled and
+// marked bad: with 3 drained nothing but the target was live for the choice. It chooses from the
+// pool the rollback left; with no such pool, the revert is named with --force and 3's mark.
+TEST_CASE("an interrupted rollback past its drain names the pool a rollback chooses from the pool it left",
+          "[status][verdicts][crash]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  Pool& target = provider.add_pool("2", 1, 20);
+  target.meta.verdict = LiveVerdict::bad;
+  target.meta.verdict_reason = "2 has the bug too";
+  Pool& left = provider.add_pool("3", 1, 10);
+  left.meta.verdict = LiveVerdict::bad;
+  left.meta.verdict_reason = "3 is broken";
+  const Intent intent{.operation = Operation::rollback,
+                      .target = "2",
+                      .from = {"3"},
+                      .reason = "3 is broken",
+                      .by = {.host = "agent-1", .pid = 7, .job = "", .command = "rollback", .since = {}},
+                      .started_at = {},
+                      .step = 4,
+                      .steps = 5,
+                      .current = ""};
+  FakeBalancer balancer;
+  balancer.put_live(member_name("2", "1"), provider.pools[1].servers[0].address());
+  balancer.put_live(member_name("3", "1"), provider.pools[2].servers[0].address());
+  for (const bool removed : {false, true}) {
+    if (removed) {
+      balancer.state.erase(member_name("3", "1"));
+    } else {
+      balancer.state[member_name("3", "1")].admin = AdminState::drain;
+    }
+    const auto members = balancer.members().value();
+    const auto problems = all_problems(build_status(
+        {.service = "web", .pools = provider.pools, .members = members, .intent = intent, .lock = intent.by}));
+    INFO(problems);
+    CHECK_THAT(problems, Catch::Contains("to finish it anyway, or 'deploy-pipeline rollback --to 1' rolls back to "
+                                         "pool 1 instead"));
+    CHECK_THAT(problems, !Catch::Contains("repair --revert"));
+  }
+  provider.pools[0].meta.verdict = LiveVerdict::bad;  // no pool left to roll back to
+  const auto members = balancer.members().value();
+  const auto problems = all_problems(build_status(
+      {.service = "web", .pools = provider.pools, .members = members, .intent = intent, .lock = intent.by}));
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("to finish it anyway; no known-good pool can take over instead; "
+                                       "'deploy-pipeline repair --revert --force' would return to pool 3, live "
+                                       "before it, which is marked bad: 3 is broken"));
+}

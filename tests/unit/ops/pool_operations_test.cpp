@@ -335,6 +335,16 @@ TEST_CASE("power-off of a pool on standby names repair when an interrupted switc
   REQUIRE_FALSE(hot.ok());
   CHECK_THAT(hot.error().message, Catch::Contains("(hot)"));
   CHECK_THAT(hot.error().message, Catch::EndsWith("Delete it, or deploy another pool with retention.hot 0"));
+  // advice2: an interrupted rollback marked the pool it left bad, so its revert needs --force.
+  world.provider.pools[0].meta.verdict = LiveVerdict::bad;
+  world.provider.pools[0].meta.verdict_reason = "1 is broken";
+  world.state.intent->operation = Operation::rollback;
+  const auto rollback = ops::set_pool_power(world.services, "3", PowerState::off);
+  REQUIRE_FALSE(rollback.ok());
+  CHECK_THAT(rollback.error().message,
+             Catch::EndsWith("'deploy-pipeline repair --revert --force' undoes it (taking pool 3 out of the balancer; "
+                             "pool 1, which it returns to, is marked bad: 1 is broken) or 'deploy-pipeline repair' "
+                             "finishes it"));
   CHECK(world.provider.calls.empty());
 }
 

@@ -1227,3 +1227,185 @@ TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rol
   CHECK(world.state.events.back().action == HistoryAction::rollback);
   CHECK(world.state.events.back().result == HistoryResult::succeeded);
 }
+
+namespace {
+// Pools 1, 2 and 3 (3 the newest), one server each, 3 live; a rollback to 2 that stopped after
+// it drained 3 (its remove failed): only 2 is routed, and 3, which it left, is marked bad.
+void rollback_stopped_after_drain(FakeWorld& world) {
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("3");
+  world.balancer.fail_next["remove"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::rollback(world.services, {.reason = "3 is broken"}).ok());
+  REQUIRE(world.state.intent.has_value());
+  REQUIRE(world.state.intent->target == "2");
+  REQUIRE(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  REQUIRE(world.provider.pools[2].meta.verdict == LiveVerdict::bad);
+}
+}  // namespace
+
+// advice2 #1: the refusal of an interrupted rollback whose target was marked bad since, stopped
+// after its drain, offered 'repair --revert' back to pool 3, the pool the rollback fled and
+// marked bad, although pool 1 was known-good: with 3 drained, nothing but the target was live
+// for the rollback's choice. It chooses from the pool the rollback left.
+TEST_CASE("an interrupted rollback past its drain whose target was marked bad names the pool a rollback chooses",
+          "[ops][rollback][crash][verdicts]") {
+  FakeWorld world;
+  rollback_stopped_after_drain(world);
+  world.provider.pools[1].meta.verdict = LiveVerdict::bad;
+  world.provider.pools[1].meta.verdict_reason = "2 has the bug too";
+  const auto calls = world.balancer.calls.size();
+  for (const bool dry_run : {true, false}) {
+    const auto again = ops::rollback(world.services, {.reason = "errors", .dry_run = dry_run});
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().kind == ErrorKind::refused);
+    CHECK_THAT(again.error().message, Catch::Contains("the interrupted rollback to pool 2 is not finished"));
+    CHECK_THAT(again.error().message,
+               Catch::EndsWith("; 'deploy-pipeline rollback --to 1' rolls back to pool 1 instead"));
+    CHECK_THAT(again.error().message, !Catch::Contains("repair --revert"));
+  }
+  CHECK(world.balancer.calls.size() == calls);
+  // The way it names works.
+  REQUIRE(ops::rollback(world.services, {.to = "1", .reason = "errors"}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+}
+
+// With no known-good pool to go to, the revert is the only way on left: named with --force and
+// the mark of the pool it returns to, never as the fix.
+TEST_CASE("with no pool to roll back to instead, the refusal names the revert with --force and its pool's mark",
+          "[ops][rollback][crash][verdicts]") {
+  FakeWorld world;
+  rollback_stopped_after_drain(world);
+  world.provider.pools[0].meta.verdict = LiveVerdict::bad;  // 1 too
+  world.provider.pools[1].meta.verdict = LiveVerdict::bad;
+  const auto again = ops::rollback(world.services, {.reason = "errors"});
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().kind == ErrorKind::refused);
+  CHECK_THAT(again.error().message,
+             Catch::Contains("finishes it anyway; no known-good pool can take over instead; 'deploy-pipeline repair "
+                             "--revert --force' would return to pool 3, live before it, which is marked bad by alice"));
+  CHECK_THAT(again.error().message, Catch::EndsWith(": 3 is broken"));
+}
+
+// advice2 #1: repair --revert to a pool marked bad is refused without --force (exit 3, nothing
+// changed; its dry run too), as 'rollback --to' of it is, naming the way on instead.
+TEST_CASE("repair --revert to a pool marked bad is refused without --force, as rollback --to is",
+          "[ops][repair][crash][verdicts]") {
+  FakeWorld world;
+  rollback_stopped_after_drain(world);
+  const auto calls = world.balancer.calls.size();
+  for (const bool dry_run : {true, false}) {
+    const auto reverted = ops::repair(world.services, {.dry_run = dry_run, .revert = true});
+    REQUIRE_FALSE(reverted.ok());
+    CHECK(reverted.error().kind == ErrorKind::refused);
+    CHECK_THAT(reverted.error().message,
+               Catch::StartsWith("'repair --revert' would return to pool 3, live before the interrupted rollback to "
+                                 "pool 2, but pool 3 is marked bad by alice"));
+    CHECK_THAT(reverted.error().message,
+               Catch::EndsWith(": 3 is broken; nothing was changed. 'deploy-pipeline repair' finishes the rollback to "
+                               "pool 2 instead, or 'deploy-pipeline repair --revert --force' returns to it anyway"));
+  }
+  // Its target marked bad too: the pool a plain rollback would choose is the way on.
+  world.provider.pools[1].meta.verdict = LiveVerdict::bad;
+  const auto both = ops::repair(world.services, {.revert = true});
+  REQUIRE_FALSE(both.ok());
+  CHECK(both.error().kind == ErrorKind::refused);
+  CHECK_THAT(both.error().message, Catch::Contains("'deploy-pipeline rollback --to 1' rolls back to pool 1 instead, "
+                                                   "or 'deploy-pipeline repair --revert --force' returns to it "
+                                                   "anyway"));
+  CHECK(world.balancer.calls.size() == calls);
+  CHECK(world.state.intent.has_value());
+
+  REQUIRE(ops::repair(world.services, {.revert = true, .force = true}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"3:1"});
+  CHECK_FALSE(world.state.intent.has_value());
+}
+
+// A switch stopped half-way names the revert as repair --revert will take it: with --force where
+// the pool it returns to is marked bad (a rollback marks the pool it leaves before it switches).
+TEST_CASE("a rollback stopped half-way names repair --revert with --force back to the pool it marked bad",
+          "[ops][rollback][crash][verdicts]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  world.services.stop_requested = [&] { return world.balancer.admitted().size() == 2; };
+  const auto stopped = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE_FALSE(stopped.ok());
+  INFO(stopped.error().message);
+  CHECK_THAT(stopped.error().message, Catch::Contains("'deploy-pipeline repair --revert --force' returns to pool 2, "
+                                                      "which is marked bad: errors"));
+}
+
+// advice2 #2: a rollback after a deploy killed before it routed to its pool kept that deploy's
+// members on standby as the hot standby, a pool that never served. A switch that abandons an
+// interrupted one takes its target's members out, as repair --revert does.
+TEST_CASE("a rollback after an interrupted deploy takes the deploy's members out instead of keeping them hot",
+          "[ops][rollback][hot][crash]") {
+  FakeWorld world;
+  world.config.retention_hot = 1;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 stays hot
+  world.balancer.fail_next["admit"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "3"}).ok());  // 3 added on standby only
+  REQUIRE(world.state.intent.has_value());
+  REQUIRE(world.balancer.state.count("3:1") == 1);
+
+  const auto dry = ops::rollback(world.services, {.reason = "2 is broken", .dry_run = true});
+  REQUIRE(dry.ok());
+  CHECK(dry->plan.hot.empty());
+  const auto back = ops::rollback(world.services, {.reason = "2 is broken"});
+  REQUIRE(back.ok());
+  CHECK(back->plan.target == "1");
+  CHECK(back->plan.hot.empty());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK(world.balancer.state.count("3:1") == 0);
+  CHECK(world.balancer.state.count("2:1") == 0);  // marked bad: never hot
+  CHECK_FALSE(world.state.intent.has_value());
+}
+
+// The same for a deploy of another pool with room for two hot pools: the pool it replaced stays
+// hot, the interrupted deploy's pool does not.
+TEST_CASE("a deploy of another pool after an interrupted deploy keeps only pools that served hot",
+          "[ops][deploy][hot][crash]") {
+  FakeWorld world;
+  world.config.retention_hot = 2;
+  world.provider.add_pool("1", 1, 40);
+  world.provider.add_pool("2", 1, 30);
+  world.provider.add_pool("3", 1, 20);
+  world.provider.add_pool("4", 1, 10);
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 hot
+  world.balancer.fail_next["admit"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "3"}).ok());
+  REQUIRE(world.balancer.state.count("3:1") == 1);
+
+  const auto deployed = ops::deploy(world.services, {.label = "4"});
+  REQUIRE(deployed.ok());
+  CHECK(deployed->plan.hot == std::vector<std::string>{"1", "2"});
+  CHECK(world.balancer.state.count("3:1") == 0);
+}
+
+// The same for a rollback: the pool it returns to is the one the rollback marked bad, so the
+// revert it names carries --force and says so.
+TEST_CASE("a stop during a rollback's revert after a health timeout names repair --revert with --force",
+          "[ops][rollback][interrupt][verdicts]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 2, 20);
+  world.provider.add_pool("2", 2, 10);
+  world.make_live("2");
+  world.balancer.unhealthy_addresses = {"10.0.1.2:8080"};
+  world.services.stop_requested = [&world] { return world.reporter.saw("taking pool 1 out again"); };
+  const auto result = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().is(ErrorCode::interrupted));
+  CHECK_THAT(result.error().message,
+             Catch::EndsWith("'deploy-pipeline repair --revert --force' finishes it (pool 2 serves alone again; it is "
+                             "marked bad: errors)"));
+  world.services.stop_requested = nullptr;
+  REQUIRE_FALSE(ops::repair(world.services, {.revert = true}).ok());
+  REQUIRE(ops::repair(world.services, {.revert = true, .force = true}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+}
