@@ -50,7 +50,7 @@ class HaproxyBalancer final : public Balancer {
   // config_file's directory (links followed) must be writable: persist() replaces the file
   // through a new file beside it.
   Status persistable() override;
-  bool allow_runtime_only() override;
+  void allow_runtime_only(RuntimeOnlyWarning warn) override;
   Result<std::optional<std::vector<Member>>> durable_members() override;
   // Also refuses (`invalid`) while the managed block of config_file is damaged, as do
   // durable_members, persist and add_standby, or while it could not be written (persistable):
@@ -110,6 +110,9 @@ class HaproxyBalancer final : public Balancer {
   // set) defines itself, then those of the managed block; a damaged block is an error.
   Result<std::vector<std::string>> managed_lines() const;
   Status check_durable();
+  // While runtime-only switching is allowed and not yet decided: the one check (persistable())
+  // of whether config_file can be kept, warned when it cannot. A no-op otherwise.
+  void decide_keeping();
 
   RuntimeChannel& channel_;
   HaproxySettings settings_;
@@ -120,8 +123,11 @@ class HaproxyBalancer final : public Balancer {
     int generation = 0;  // processes seen before this one
   };
   std::optional<SeenProcess> seen_;
-  // allow_runtime_only: a config_file that cannot be written is not kept, not refused.
-  bool runtime_only_ = false;
+  // Whether config_file must be kept current (a switch is refused when it cannot be), or, once
+  // allow_runtime_only was called, whether the one check found that it can.
+  enum class Keeping { required, undecided, kept, runtime_only };
+  Keeping keeping_ = Keeping::required;
+  RuntimeOnlyWarning warn_runtime_only_;
   // Whether persist swept the dead writers' temporary files of config_file (once per command).
   bool temporaries_swept_ = false;
 };

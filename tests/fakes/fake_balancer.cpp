@@ -174,21 +174,28 @@ Status FakeBalancer::persist(const std::vector<Member>& members) {
   record("persist " + util::join(names, ","));
   if (auto error = take_failure("persist")) return *error;
   PHX_TRY(persistable_or_runtime_only());
-  if (unpersistable) return {};  // kept at runtime only
+  if (keeping_ == Keeping::runtime_only) return {};  // kept at runtime only
   ++persists;
   durable = members;
   return {};
 }
 
 Status FakeBalancer::persistable() {
+  ++persistable_asked;
   if (unpersistable) return *unpersistable;
   return {};
 }
 
-bool FakeBalancer::allow_runtime_only() {
-  const bool before = runtime_only;
-  runtime_only = true;
-  return !before;
+void FakeBalancer::allow_runtime_only(RuntimeOnlyWarning warn) {
+  if (keeping_ == Keeping::required) keeping_ = Keeping::undecided;
+  warn_runtime_only_ = std::move(warn);
+}
+
+void FakeBalancer::decide_keeping() {
+  if (keeping_ != Keeping::undecided) return;
+  ++keeping_checks;
+  keeping_ = unpersistable ? Keeping::runtime_only : Keeping::kept;
+  if (unpersistable && warn_runtime_only_) warn_runtime_only_(*unpersistable);
 }
 
 Result<BalancerSnapshot> FakeBalancer::snapshot() {
@@ -197,8 +204,9 @@ Result<BalancerSnapshot> FakeBalancer::snapshot() {
 }
 
 Status FakeBalancer::persistable_or_runtime_only() {
-  if (runtime_only) return {};
-  return persistable();
+  if (keeping_ == Keeping::required) return unpersistable ? Status(*unpersistable) : Status();
+  decide_keeping();
+  return {};
 }
 
 void FakeBalancer::put_live(const std::string& name, const std::string& address, int sessions) {
