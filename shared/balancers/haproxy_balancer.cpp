@@ -276,22 +276,10 @@ Status HaproxyBalancer::check_durable() {
   if (!settings_.config_file) return {};
   auto lines = managed_lines();
   if (!lines) return lines.error();
-  if (keeping_ == Keeping::required) return persistable();
-  decide_keeping();
-  return {};
+  return keeping_.check(writable());
 }
 
-void HaproxyBalancer::allow_runtime_only(RuntimeOnlyWarning warn) {
-  if (keeping_ == Keeping::required) keeping_ = Keeping::undecided;
-  warn_runtime_only_ = std::move(warn);
-}
-
-void HaproxyBalancer::decide_keeping() {
-  if (keeping_ != Keeping::undecided) return;
-  const auto writable = persistable();
-  keeping_ = writable.ok() ? Keeping::kept : Keeping::runtime_only;
-  if (!writable.ok() && warn_runtime_only_) warn_runtime_only_(writable.error());
-}
+void HaproxyBalancer::allow_runtime_only(RuntimeOnlyWarning warn) { keeping_.allow(std::move(warn)); }
 
 Status HaproxyBalancer::persistable() {
   if (!settings_.config_file) return {};
@@ -393,8 +381,7 @@ std::string HaproxyBalancer::config_line(const Member& member) const {
 
 Status HaproxyBalancer::persist(const std::vector<Member>& members) {
   if (!settings_.config_file) return {};
-  decide_keeping();
-  if (keeping_ == Keeping::runtime_only) return {};  // warned: kept at runtime only
+  if (keeping_.runtime_only(writable())) return {};  // warned: kept at runtime only
   auto text = util::read_file(*settings_.config_file);
   if (!text) return text.error().context("keeping the live servers in the HAProxy configuration");
   // Only servers Phoenix added: one added by hand is not Phoenix's to keep, and servers the

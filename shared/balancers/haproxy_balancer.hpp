@@ -110,9 +110,10 @@ class HaproxyBalancer final : public Balancer {
   // set) defines itself, then those of the managed block; a damaged block is an error.
   Result<std::vector<std::string>> managed_lines() const;
   Status check_durable();
-  // While runtime-only switching is allowed and not yet decided: the one check (persistable())
-  // of whether config_file can be kept, warned when it cannot. A no-op otherwise.
-  void decide_keeping();
+  // persistable(), as keeping_ asks it.
+  RuntimeOnlyKeeping::Check writable() {
+    return [this] { return persistable(); };
+  }
 
   RuntimeChannel& channel_;
   HaproxySettings settings_;
@@ -123,11 +124,8 @@ class HaproxyBalancer final : public Balancer {
     int generation = 0;  // processes seen before this one
   };
   std::optional<SeenProcess> seen_;
-  // Whether config_file must be kept current (a switch is refused when it cannot be), or, once
-  // allow_runtime_only was called, whether the one check found that it can.
-  enum class Keeping { required, undecided, kept, runtime_only };
-  Keeping keeping_ = Keeping::required;
-  RuntimeOnlyWarning warn_runtime_only_;
+  // Whether a config_file that cannot be written refuses a switch (allow_runtime_only).
+  RuntimeOnlyKeeping keeping_;
   // Whether persist swept the dead writers' temporary files of config_file (once per command).
   bool temporaries_swept_ = false;
 };

@@ -190,6 +190,30 @@ class Balancer {
   virtual Result<BalancerSnapshot> snapshot();
 };
 
+// allow_runtime_only() for a balancer whose membership may not be writable, in one place: until
+// allow() a change that could not be kept is refused; after it, the first question is answered by
+// one check, warned once when it fails, and that answer holds.
+class RuntimeOnlyKeeping {
+ public:
+  // `writable` is the balancer's persistable().
+  using Check = std::function<Status()>;
+
+  void allow(Balancer::RuntimeOnlyWarning warn);
+  // Before a look or a change: `writable`'s answer while runtime-only switching is not allowed;
+  // ok once it is (checked once, warned when it fails).
+  Status check(const Check& writable);
+  // Whether persist() writes nothing: runtime-only switching is allowed and the one check
+  // (made now, when it was not yet) failed. False while it is not allowed, unchecked.
+  bool runtime_only(const Check& writable);
+
+ private:
+  enum class State { required, undecided, kept, runtime_only };
+  void decide(const Check& writable);
+
+  State state_ = State::required;
+  Balancer::RuntimeOnlyWarning warn_;
+};
+
 // Why taking capacity away now would be unsafe, or nothing: every member of `keep_serving`
 // must be present and admitted, and at least one of them up. An empty `keep_serving` (a
 // revert, nothing to protect) is always safe.

@@ -174,7 +174,7 @@ Status FakeBalancer::persist(const std::vector<Member>& members) {
   record("persist " + util::join(names, ","));
   if (auto error = take_failure("persist")) return *error;
   PHX_TRY(persistable_or_runtime_only());
-  if (keeping_ == Keeping::runtime_only) return {};  // kept at runtime only
+  if (keeping_.runtime_only(writable())) return {};  // kept at runtime only
   ++persists;
   durable = members;
   return {};
@@ -186,16 +186,14 @@ Status FakeBalancer::persistable() {
   return {};
 }
 
-void FakeBalancer::allow_runtime_only(RuntimeOnlyWarning warn) {
-  if (keeping_ == Keeping::required) keeping_ = Keeping::undecided;
-  warn_runtime_only_ = std::move(warn);
-}
+void FakeBalancer::allow_runtime_only(RuntimeOnlyWarning warn) { keeping_.allow(std::move(warn)); }
 
-void FakeBalancer::decide_keeping() {
-  if (keeping_ != Keeping::undecided) return;
-  ++keeping_checks;
-  keeping_ = unpersistable ? Keeping::runtime_only : Keeping::kept;
-  if (unpersistable && warn_runtime_only_) warn_runtime_only_(*unpersistable);
+RuntimeOnlyKeeping::Check FakeBalancer::writable() {
+  return [this]() -> Status {
+    ++own_checks;
+    if (unpersistable) return *unpersistable;
+    return {};
+  };
 }
 
 Result<BalancerSnapshot> FakeBalancer::snapshot() {
@@ -203,11 +201,7 @@ Result<BalancerSnapshot> FakeBalancer::snapshot() {
   return Balancer::snapshot();
 }
 
-Status FakeBalancer::persistable_or_runtime_only() {
-  if (keeping_ == Keeping::required) return unpersistable ? Status(*unpersistable) : Status();
-  decide_keeping();
-  return {};
-}
+Status FakeBalancer::persistable_or_runtime_only() { return keeping_.check(writable()); }
 
 void FakeBalancer::put_live(const std::string& name, const std::string& address, int sessions) {
   Member member;

@@ -39,9 +39,8 @@ class FakeBalancer final : public Balancer {
   Result<std::optional<std::chrono::seconds>> uptime() override { return uptime_s; }
   // As HAProxy with a config_file it cannot write: persistable() fails with `unpersistable`, and
   // snapshot(), add_standby() and persist() refuse with it. Once allow_runtime_only() was called,
-  // the first of them checks `unpersistable` once (counted in `keeping_checks`) and holds to the
-  // answer: when it was set, it warns with it, and persist() writes nothing (durable stays as it
-  // was) and succeeds.
+  // the first of them checks `unpersistable` once and holds to the answer: when it was set, it
+  // warns with it, and persist() writes nothing (durable stays as it was) and succeeds.
   Status persistable() override;
   void allow_runtime_only(RuntimeOnlyWarning warn) override;
   Result<BalancerSnapshot> snapshot() override;
@@ -60,7 +59,7 @@ class FakeBalancer final : public Balancer {
   std::optional<std::chrono::seconds> uptime_s;  // unknown unless a test sets it
   std::optional<Error> unpersistable;            // the durable copy cannot be written
   int persistable_asked = 0;                     // persistable() calls (status asks; a switch does not)
-  int keeping_checks = 0;                        // the balancer's own checks once runtime-only is allowed
+  int own_checks = 0;                            // the checks of `unpersistable` the balancer made itself
   // Fail the next call of this kind ("add_standby", "admit", "members", ...) with this error.
   std::map<std::string, Error> fail_next;
   // Fail every call of this kind with this error.
@@ -85,11 +84,9 @@ class FakeBalancer final : public Balancer {
  private:
   std::optional<Error> take_failure(const std::string& kind);
   Status persistable_or_runtime_only();
-  void decide_keeping();
-  // As HaproxyBalancer's: required until allow_runtime_only(), undecided until the one check.
-  enum class Keeping { required, undecided, kept, runtime_only };
-  Keeping keeping_ = Keeping::required;
-  RuntimeOnlyWarning warn_runtime_only_;
+  // `unpersistable`, as keeping_ asks it (counted in own_checks).
+  RuntimeOnlyKeeping::Check writable();
+  RuntimeOnlyKeeping keeping_;
   void record(std::string call);
   void changed();
   std::optional<std::string> guard(const std::vector<std::string>& keep_serving) const;

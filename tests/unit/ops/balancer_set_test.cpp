@@ -184,7 +184,7 @@ TEST_CASE("a rollback asks no balancer up front whether it can keep its membersh
   CHECK(rollback->plan.target == "1");
   for (FakeBalancer* balancer : {&rig.a, &rig.b}) {
     CHECK(balancer->persistable_asked == 0);  // not asked up front
-    CHECK(balancer->keeping_checks == 1);     // checked once, by the balancer itself
+    CHECK(balancer->own_checks == 1);         // checked once, by the balancer itself
     CHECK(balancer->admitted() == std::vector<std::string>{"1:1", "1:2"});
     CHECK(balancer->persists == 0);  // kept at runtime only
   }
