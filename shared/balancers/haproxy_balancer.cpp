@@ -276,15 +276,10 @@ Status HaproxyBalancer::check_durable() {
   if (!settings_.config_file) return {};
   auto lines = managed_lines();
   if (!lines) return lines.error();
-  if (runtime_only_) return {};
-  return persistable();
+  return keeping_.check(writable());
 }
 
-bool HaproxyBalancer::allow_runtime_only() {
-  const bool before = runtime_only_;
-  runtime_only_ = true;
-  return !before;
-}
+void HaproxyBalancer::allow_runtime_only(RuntimeOnlyWarning warn) { keeping_.allow(std::move(warn)); }
 
 Status HaproxyBalancer::persistable() {
   if (!settings_.config_file) return {};
@@ -386,7 +381,7 @@ std::string HaproxyBalancer::config_line(const Member& member) const {
 
 Status HaproxyBalancer::persist(const std::vector<Member>& members) {
   if (!settings_.config_file) return {};
-  if (runtime_only_ && !persistable().ok()) return {};  // the caller warned: kept at runtime only
+  if (keeping_.runtime_only(writable())) return {};  // warned: kept at runtime only
   auto text = util::read_file(*settings_.config_file);
   if (!text) return text.error().context("keeping the live servers in the HAProxy configuration");
   // Only servers Phoenix added: one added by hand is not Phoenix's to keep, and servers the

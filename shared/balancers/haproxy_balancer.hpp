@@ -50,7 +50,7 @@ class HaproxyBalancer final : public Balancer {
   // config_file's directory (links followed) must be writable: persist() replaces the file
   // through a new file beside it.
   Status persistable() override;
-  bool allow_runtime_only() override;
+  void allow_runtime_only(RuntimeOnlyWarning warn) override;
   Result<std::optional<std::vector<Member>>> durable_members() override;
   // Also refuses (`invalid`) while the managed block of config_file is damaged, as do
   // durable_members, persist and add_standby, or while it could not be written (persistable):
@@ -110,6 +110,10 @@ class HaproxyBalancer final : public Balancer {
   // set) defines itself, then those of the managed block; a damaged block is an error.
   Result<std::vector<std::string>> managed_lines() const;
   Status check_durable();
+  // persistable(), as keeping_ asks it.
+  RuntimeOnlyKeeping::Check writable() {
+    return [this] { return persistable(); };
+  }
 
   RuntimeChannel& channel_;
   HaproxySettings settings_;
@@ -120,8 +124,8 @@ class HaproxyBalancer final : public Balancer {
     int generation = 0;  // processes seen before this one
   };
   std::optional<SeenProcess> seen_;
-  // allow_runtime_only: a config_file that cannot be written is not kept, not refused.
-  bool runtime_only_ = false;
+  // Whether a config_file that cannot be written refuses a switch (allow_runtime_only).
+  RuntimeOnlyKeeping keeping_;
   // Whether persist swept the dead writers' temporary files of config_file (once per command).
   bool temporaries_swept_ = false;
 };

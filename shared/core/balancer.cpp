@@ -58,6 +58,29 @@ std::vector<std::string> labels_where(const std::vector<Member>& members, bool a
 }
 }  // namespace
 
+void RuntimeOnlyKeeping::allow(Balancer::RuntimeOnlyWarning warn) {
+  if (state_ == State::required) state_ = State::undecided;
+  warn_ = std::move(warn);
+}
+
+Status RuntimeOnlyKeeping::check(const Check& writable) {
+  if (state_ == State::required) return writable();
+  decide(writable);
+  return {};
+}
+
+bool RuntimeOnlyKeeping::runtime_only(const Check& writable) {
+  decide(writable);
+  return state_ == State::runtime_only;
+}
+
+void RuntimeOnlyKeeping::decide(const Check& writable) {
+  if (state_ != State::undecided) return;
+  const auto answer = writable();
+  state_ = answer.ok() ? State::kept : State::runtime_only;
+  if (!answer.ok() && warn_) warn_(answer.error());
+}
+
 Result<BalancerSnapshot> Balancer::snapshot() {
   PHX_TRY_ASSIGN(auto id, instance());
   auto up = uptime();

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -156,15 +157,19 @@ class Balancer {
   virtual Status persist(const std::vector<Member>& members) = 0;
   // Why persist() could not write now, as an `invalid` error naming the setting to fix (HAProxy:
   // balancer.config_file in a directory this user may not write); ok where it could, or where
-  // nothing needs writing. A switch asks before its first change (snapshot() and add_standby()
-  // refuse with it), so it never stops half-way on it; status reports it.
+  // nothing needs writing. Status reports it. A switch does not ask: the balancer checks it
+  // itself before its first change (snapshot() and add_standby() refuse with it), so a switch
+  // never stops half-way on it.
   virtual Status persistable() { return {}; }
-  // From now on in this process, a membership persist() cannot write (persistable() fails) is
-  // not kept: persist() writes nothing and succeeds, and instance(), snapshot() and add_standby()
-  // no longer refuse for it, so the change happens at runtime only. For a rollback, the way out
-  // of an incident, whose caller warns that a reload or restart undoes it. Returns whether it was
-  // not allowed before (a no-op where nothing needs writing).
-  virtual bool allow_runtime_only() { return false; }
+  // Told why the membership cannot be kept (persistable()'s error), once.
+  using RuntimeOnlyWarning = std::function<void(const Error& why)>;
+  // Runtime-only switching is allowed from now on in this process: the balancer checks once, at
+  // its next snapshot(), add_standby() or persist(), whether it can keep its membership, and
+  // holds to that answer. When it cannot, it calls `warn` with why, once, and from then on
+  // persist() writes nothing and succeeds and snapshot() and add_standby() no longer refuse for
+  // it: the change happens at runtime only. For a rollback, the way out of an incident, whose
+  // `warn` says what undoes it. A no-op where nothing needs writing.
+  virtual void allow_runtime_only(RuntimeOnlyWarning /*warn*/) {}
   // The membership a restart would come back with, or nothing when the balancer keeps no such
   // separate copy (it is durable by nature).
   virtual Result<std::optional<std::vector<Member>>> durable_members() = 0;
@@ -183,6 +188,30 @@ class Balancer {
   // a switch plans from one look. A reload after the instance was read shows later as a changed
   // instance.
   virtual Result<BalancerSnapshot> snapshot();
+};
+
+// allow_runtime_only() for a balancer whose membership may not be writable, in one place: until
+// allow() a change that could not be kept is refused; after it, the first question is answered by
+// one check, warned once when it fails, and that answer holds.
+class RuntimeOnlyKeeping {
+ public:
+  // `writable` is the balancer's persistable().
+  using Check = std::function<Status()>;
+
+  void allow(Balancer::RuntimeOnlyWarning warn);
+  // Before a look or a change: `writable`'s answer while runtime-only switching is not allowed;
+  // ok once it is (checked once, warned when it fails).
+  Status check(const Check& writable);
+  // Whether persist() writes nothing: runtime-only switching is allowed and the one check
+  // (made now, when it was not yet) failed. False while it is not allowed, unchecked.
+  bool runtime_only(const Check& writable);
+
+ private:
+  enum class State { required, undecided, kept, runtime_only };
+  void decide(const Check& writable);
+
+  State state_ = State::required;
+  Balancer::RuntimeOnlyWarning warn_;
 };
 
 // Why taking capacity away now would be unsafe, or nothing: every member of `keep_serving`

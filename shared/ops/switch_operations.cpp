@@ -1326,16 +1326,17 @@ Status check_switch_allowed(Services& services, Operation operation, const std::
 // (config management reset its directory, a full /etc) does not stop it. The switch goes ahead
 // at runtime, with one warning per balancer that a reload or restart undoes it until the
 // membership is written, and the way to write it ('deploy-pipeline repair'). A deploy is still
-// refused before anything changes.
+// refused before anything changes. The rollback only allows it: each balancer checks whether it
+// can keep its membership itself, once, at its first look, and warns through this.
 void allow_rollback_at_runtime_only(Services& services) {
   for (const auto& entry : balancers_of(services)) {
-    auto persistable = entry.balancer->persistable();
-    if (persistable.ok() || !entry.balancer->allow_runtime_only()) continue;
-    services.reporter.warning(
-        entry.prefix() + persistable.error().message +
-        "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback until the membership is "
-        "written; fix balancer.config_file (make its directory writable, or point it at a writable one), then run "
-        "'deploy-pipeline repair' to keep it ('deploy-pipeline status' reports it until then)");
+    entry.balancer->allow_runtime_only([&reporter = services.reporter, prefix = entry.prefix()](const Error& why) {
+      reporter.warning(
+          prefix + why.message +
+          "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback until the membership is "
+          "written; fix balancer.config_file (make its directory writable, or point it at a writable one), then run "
+          "'deploy-pipeline repair' to keep it ('deploy-pipeline status' reports it until then)");
+    });
   }
 }
 

@@ -133,6 +133,20 @@ void give_to(const fs::path& path, uid_t uid) {
     REQUIRE(::lchown(entry.path().c_str(), uid, uid) == 0);
   }
 }
+
+constexpr uid_t kNobody = 65534;
+
+// The unprivileged user these tests run the commands as: nobody owns the state under `dir` and
+// may use the socket and read haproxy.cfg, but not write the HAProxy directory. Returns what runs
+// a command as nobody: root passes every permission check, so as root the commands run through
+// setpriv; as any other user, as that user.
+std::vector<std::string> commands_as_nobody(const fs::path& dir, const Haproxy& haproxy) {
+  give_to(dir / "state", kNobody);
+  ::chmod(haproxy.socket().c_str(), 0666);
+  ::chmod(haproxy.config_file().c_str(), 0644);
+  if (::geteuid() != 0) return {};
+  return {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+}
 }  // namespace
 
 // The typical case: /etc/haproxy belongs to root, the CI agent runs as another user. Phoenix
@@ -144,15 +158,8 @@ TEST_CASE("a config_file whose directory this user cannot write: status says so,
   ::chmod(dir.path().c_str(), 0755);  // the HAProxy directory: root's, readable by everyone
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
   create_pools_1_and_2(config, ThenDeploy::pool_1);
-  // The unprivileged user owns the state and may use the socket; not the HAProxy directory.
-  constexpr uid_t kNobody = 65534;
-  give_to(dir.path() / "state", kNobody);
-  ::chmod(haproxy.socket().c_str(), 0666);
-  ::chmod(haproxy.config_file().c_str(), 0644);
+  const auto as_nobody = commands_as_nobody(dir.path(), haproxy);
   const std::string config_before = *util::read_file(haproxy.config_file());
-  // Root passes every permission check; the commands run as nobody.
-  std::vector<std::string> as_nobody;
-  if (::geteuid() == 0) as_nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
 
   const auto status = run_tool_as(as_nobody, "deploy-pipeline", {"status", "--config", config});
   INFO(status.out << status.err);
@@ -181,13 +188,8 @@ TEST_CASE("a config_file whose directory this user cannot write does not stop a 
   ::chmod(dir.path().c_str(), 0755);
   const auto config = write_service_config(dir.path(), haproxy, {}).string();
   create_pools_1_and_2(config, ThenDeploy::each_in_turn);  // 2 live, 1 known-good
-  constexpr uid_t kNobody = 65534;
-  give_to(dir.path() / "state", kNobody);
-  ::chmod(haproxy.socket().c_str(), 0666);
-  ::chmod(haproxy.config_file().c_str(), 0644);
+  const auto as_nobody = commands_as_nobody(dir.path(), haproxy);
   const std::string config_before = *util::read_file(haproxy.config_file());
-  std::vector<std::string> as_nobody;
-  if (::geteuid() == 0) as_nobody = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
 
   // A deploy is still refused up front.
   const auto deploy = run_tool_as(as_nobody, "deploy-pipeline", {"deploy", "--label", "1", "--config", config});

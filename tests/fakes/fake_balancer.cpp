@@ -174,21 +174,26 @@ Status FakeBalancer::persist(const std::vector<Member>& members) {
   record("persist " + util::join(names, ","));
   if (auto error = take_failure("persist")) return *error;
   PHX_TRY(persistable_or_runtime_only());
-  if (unpersistable) return {};  // kept at runtime only
+  if (keeping_.runtime_only(writable())) return {};  // kept at runtime only
   ++persists;
   durable = members;
   return {};
 }
 
 Status FakeBalancer::persistable() {
+  ++persistable_asked;
   if (unpersistable) return *unpersistable;
   return {};
 }
 
-bool FakeBalancer::allow_runtime_only() {
-  const bool before = runtime_only;
-  runtime_only = true;
-  return !before;
+void FakeBalancer::allow_runtime_only(RuntimeOnlyWarning warn) { keeping_.allow(std::move(warn)); }
+
+RuntimeOnlyKeeping::Check FakeBalancer::writable() {
+  return [this]() -> Status {
+    ++own_checks;
+    if (unpersistable) return *unpersistable;
+    return {};
+  };
 }
 
 Result<BalancerSnapshot> FakeBalancer::snapshot() {
@@ -196,10 +201,7 @@ Result<BalancerSnapshot> FakeBalancer::snapshot() {
   return Balancer::snapshot();
 }
 
-Status FakeBalancer::persistable_or_runtime_only() {
-  if (runtime_only) return {};
-  return persistable();
-}
+Status FakeBalancer::persistable_or_runtime_only() { return keeping_.check(writable()); }
 
 void FakeBalancer::put_live(const std::string& name, const std::string& address, int sessions) {
   Member member;

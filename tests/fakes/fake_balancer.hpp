@@ -38,10 +38,11 @@ class FakeBalancer final : public Balancer {
   }
   Result<std::optional<std::chrono::seconds>> uptime() override { return uptime_s; }
   // As HAProxy with a config_file it cannot write: persistable() fails with `unpersistable`, and
-  // snapshot(), add_standby() and persist() refuse with it until allow_runtime_only(); persist()
-  // then writes nothing (durable stays as it was) and succeeds.
+  // snapshot(), add_standby() and persist() refuse with it. Once allow_runtime_only() was called,
+  // the first of them checks `unpersistable` once and holds to the answer: when it was set, it
+  // warns with it, and persist() writes nothing (durable stays as it was) and succeeds.
   Status persistable() override;
-  bool allow_runtime_only() override;
+  void allow_runtime_only(RuntimeOnlyWarning warn) override;
   Result<BalancerSnapshot> snapshot() override;
 
   // Test setup: a member already serving.
@@ -57,7 +58,8 @@ class FakeBalancer final : public Balancer {
   std::string instance_id = "1";
   std::optional<std::chrono::seconds> uptime_s;  // unknown unless a test sets it
   std::optional<Error> unpersistable;            // the durable copy cannot be written
-  bool runtime_only = false;                     // allow_runtime_only() was called
+  int persistable_asked = 0;                     // persistable() calls (status asks; a switch does not)
+  int own_checks = 0;                            // the checks of `unpersistable` the balancer made itself
   // Fail the next call of this kind ("add_standby", "admit", "members", ...) with this error.
   std::map<std::string, Error> fail_next;
   // Fail every call of this kind with this error.
@@ -82,6 +84,9 @@ class FakeBalancer final : public Balancer {
  private:
   std::optional<Error> take_failure(const std::string& kind);
   Status persistable_or_runtime_only();
+  // `unpersistable`, as keeping_ asks it (counted in own_checks).
+  RuntimeOnlyKeeping::Check writable();
+  RuntimeOnlyKeeping keeping_;
   void record(std::string call);
   void changed();
   std::optional<std::string> guard(const std::vector<std::string>& keep_serving) const;

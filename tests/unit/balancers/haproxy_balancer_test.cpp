@@ -343,8 +343,9 @@ TEST_CASE("a snapshot reads the uptime from its own show info, on one connection
 
 // review3 R6: a rollback goes ahead while config_file's directory cannot be written. Until
 // allow_runtime_only() the balancer refuses every change for it before HAProxy is touched; from
-// then on it changes HAProxy, persist() writes nothing and succeeds, and persistable() still says
-// why (status reports it). Once the directory is writable again, persist() writes again.
+// then on its next look checks once whether the file can be written, warns once that it cannot,
+// and holds to that: it changes HAProxy, persist() writes nothing and succeeds, and persistable()
+// still says why (status reports it). A balancer that finds the file writable keeps it current.
 TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer refuses, and is not written",
           "[haproxy][config-file][durable]") {
   testing::TempDir dir;
@@ -380,17 +381,33 @@ TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer re
   CHECK(channel.sessions == 0);  // refused before HAProxy is touched
   CHECK_FALSE(balancer.persist({ours}).ok());
 
-  CHECK(balancer.allow_runtime_only());
-  CHECK_FALSE(balancer.allow_runtime_only());  // allowed already: the caller warns once
-  CHECK_FALSE(balancer.persistable().ok());    // still reported
+  std::vector<std::string> warned;
+  const auto warn = [&warned](const Error& why) { warned.push_back(why.message); };
+  balancer.allow_runtime_only(warn);
+  CHECK(warned.empty());  // checked at the balancer's next look, not here
   REQUIRE(balancer.snapshot().ok());
+  REQUIRE(warned.size() == 1);
+  CHECK_THAT(warned[0], Catch::StartsWith(expected));
+  balancer.allow_runtime_only(warn);  // allowed again: decided already, not warned again
   REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}}).ok());
   CHECK(channel.sessions == 2);
   REQUIRE(balancer.persist({ours}).ok());
   CHECK(util::read_file(file).value() == text);  // kept at runtime only
+  CHECK(warned.size() == 1);
+  CHECK_FALSE(balancer.persistable().ok());  // still reported
 
+  // The answer holds for this balancer: no second check, so still not written once the
+  // directory is writable again ('deploy-pipeline repair' writes it).
   unwritable.release();
   REQUIRE(balancer.persist({ours}).ok());
+  CHECK(util::read_file(file).value() == text);
+
+  // Found writable, the membership is kept current and nothing is warned.
+  haproxy::HaproxyBalancer writable(channel, with_file);
+  writable.allow_runtime_only(warn);
+  REQUIRE(writable.snapshot().ok());
+  REQUIRE(writable.persist({ours}).ok());
+  CHECK(warned.size() == 1);
   CHECK(
       haproxy::managed_servers(util::read_file(file).value(), "web").value() ==
       std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1"});

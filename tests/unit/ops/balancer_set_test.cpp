@@ -166,6 +166,40 @@ TEST_CASE("an unreachable balancer fails the switch before anything changes", "[
   CHECK(rig.log.empty());
 }
 
+// A rollback with membership that cannot be kept (HAProxy's config_file in a directory this user
+// cannot write) goes ahead at runtime only. It asks no balancer up front whether it could keep
+// it: each balancer checks once itself, at its own look, and warns once, named.
+TEST_CASE("a rollback asks no balancer up front whether it can keep its membership; each checks and warns once",
+          "[ops][balancers][rollback][durable]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "2");
+  rig.make_live_in(rig.b, "2");
+  for (FakeBalancer* balancer : {&rig.a, &rig.b}) {
+    balancer->durable = balancer->members().value();
+    balancer->unpersistable = Error{ErrorKind::invalid, "balancer.config_file haproxy.cfg cannot be kept current"};
+  }
+
+  auto rollback = ops::rollback(rig.world.services, {.reason = "errors"});
+  REQUIRE(rollback.ok());
+  CHECK(rollback->plan.target == "1");
+  for (FakeBalancer* balancer : {&rig.a, &rig.b}) {
+    CHECK(balancer->persistable_asked == 0);  // not asked up front
+    CHECK(balancer->own_checks == 1);         // checked once, by the balancer itself
+    CHECK(balancer->admitted() == std::vector<std::string>{"1:1", "1:2"});
+    CHECK(balancer->persists == 0);  // kept at runtime only
+  }
+  std::vector<std::string> warnings;
+  for (const auto& line : rig.world.reporter.lines) {
+    if (line.rfind("warning: ", 0) == 0) warnings.push_back(line);
+  }
+  const std::string rest =
+      "balancer.config_file haproxy.cfg cannot be kept current; rolling back at runtime only: a HAProxy reload or "
+      "restart undoes this rollback until the membership is written; fix balancer.config_file (make its directory "
+      "writable, or point it at a writable one), then run 'deploy-pipeline repair' to keep it ('deploy-pipeline "
+      "status' reports it until then)";
+  CHECK(warnings == std::vector<std::string>{"warning: balancer lb-a: " + rest, "warning: balancer lb-b: " + rest});
+}
+
 TEST_CASE("delete and prune refuse a pool any balancer routes to", "[ops][balancers][delete]") {
   TwoBalancerRig rig;
   rig.make_live_in(rig.a, "2");

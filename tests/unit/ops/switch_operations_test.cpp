@@ -19,6 +19,25 @@ void two_pools(FakeWorld& world, const std::string& live) {
   world.provider.add_pool("2", 1, 20);
   world.make_live(live);
 }
+
+// Pools 1 and 2, pool 2 made live by a deploy (history says so, and the balancer kept its
+// membership); a minute later the balancer routes to pool 1: a reload that read an older file,
+// or a change by hand.
+void routes_to_1_a_minute_after_deploying_2(FakeWorld& world) {
+  two_pools(world, "2");
+  world.balancer.durable = world.balancer.members().value();
+  world.state.events.push_back({.at = world.clock.wall_now(),
+                                .action = HistoryAction::deploy,
+                                .label = "2",
+                                .from = "1",
+                                .result = HistoryResult::succeeded,
+                                .duration_ms = 10'000,
+                                .by = "alice",
+                                .detail = ""});
+  world.clock.advance(std::chrono::seconds(60));
+  world.balancer.state.clear();
+  world.make_live("1");
+}
 }  // namespace
 
 TEST_CASE("deploy takes the lock, records intent per step, switches, and records history", "[ops][deploy]") {
@@ -524,19 +543,7 @@ TEST_CASE("repair restores the pool the last switch made live only when the bala
           "[ops][repair][reload]") {
   for (const bool reloaded : {true, false}) {
     FakeWorld world;
-    two_pools(world, "2");
-    world.balancer.durable = world.balancer.members().value();
-    world.state.events.push_back({.at = world.clock.wall_now(),
-                                  .action = HistoryAction::deploy,
-                                  .label = "2",
-                                  .from = "1",
-                                  .result = HistoryResult::succeeded,
-                                  .duration_ms = 10'000,
-                                  .by = "alice",
-                                  .detail = ""});
-    world.clock.advance(std::chrono::seconds(60));
-    world.balancer.state.clear();
-    world.make_live("1");
+    routes_to_1_a_minute_after_deploying_2(world);
     world.balancer.uptime_s = reloaded ? std::chrono::seconds(50) : std::chrono::seconds(75);
     INFO("reloaded: " << reloaded);
     REQUIRE(ops::repair(world.services, {.dry_run = false, .break_lock = false}).ok());
@@ -1143,19 +1150,7 @@ TEST_CASE("a named target reads the last switch only to word its refusal", "[ops
 // snapshot's own 'show info'), not by a read of its own afterwards.
 TEST_CASE("repair judges a reload by the uptime its look read", "[ops][repair][reload]") {
   FakeWorld world;
-  two_pools(world, "2");
-  world.balancer.durable = world.balancer.members().value();
-  world.state.events.push_back({.at = world.clock.wall_now(),
-                                .action = HistoryAction::deploy,
-                                .label = "2",
-                                .from = "1",
-                                .result = HistoryResult::succeeded,
-                                .duration_ms = 10'000,
-                                .by = "alice",
-                                .detail = ""});
-  world.clock.advance(std::chrono::seconds(60));
-  world.balancer.state.clear();
-  world.make_live("1");
+  routes_to_1_a_minute_after_deploying_2(world);
   world.balancer.uptime_s = std::chrono::seconds(50);  // started after the switch began
   // Read after the look's uptime: an uptime read later than the look would see this one.
   world.balancer.before_read = [](fakes::FakeBalancer& balancer) { balancer.uptime_s = std::chrono::seconds(75); };
