@@ -299,6 +299,11 @@ std::string render_status_json(const StatusReport& report) {
   return util::print_json(document.get(), true);
 }
 
+std::string status_problems_found(std::size_t problems, bool json) {
+  return util::plural(problems, "problem") + " found; " +
+         (json ? "see \"problems\" in the JSON on stdout" : "see above");
+}
+
 std::string render_history_table(const HistoryLog& log) {
   std::string unreadable;
   for (const auto& line : log.unreadable) unreadable += "unreadable: " + line + "\n";

@@ -187,3 +187,13 @@ TEST_CASE("a plan's header says what is live now, the target too when it is", "[
   plan.live = {};
   CHECK_THAT(render_plan(plan), Catch::StartsWith("plan: make pool 1 live (nothing is live now)\n"));
 }
+
+// With --output json nothing is printed above the error line on stderr: the problems are in the
+// document on stdout, and the line says where.
+TEST_CASE("status's error line says where its problems are: above, or in the JSON's problems field",
+          "[core][render][status]") {
+  CHECK(status_problems_found(1, false) == "1 problem found; see above");
+  CHECK(status_problems_found(2, false) == "2 problems found; see above");
+  CHECK(status_problems_found(1, true) == "1 problem found; see \"problems\" in the JSON on stdout");
+  CHECK_THAT(status_problems_found(3, true), !Catch::Contains("above"));
+}
