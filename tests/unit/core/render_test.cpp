@@ -1,6 +1,8 @@
 #include "shared/core/render.hpp"
 
 #include <catch2/catch.hpp>
+#include <iterator>
+#include <sstream>
 
 #include "fakes/fake_provider.hpp"
 #include "shared/util/json.hpp"
@@ -196,4 +198,27 @@ TEST_CASE("status's error line says where its problems are: above, or in the JSO
   CHECK(status_problems_found(2, false) == "2 problems found; see above");
   CHECK(status_problems_found(1, true) == "1 problem found; see \"problems\" in the JSON on stdout");
   CHECK_THAT(status_problems_found(3, true), !Catch::Contains("above"));
+}
+
+// A rollback refused for want of a pool to go to names none: its row still has every column.
+TEST_CASE("history shows a refused rollback with no target as '-' in its label column", "[core][render][history]") {
+  HistoryLog log;
+  log.events.push_back(HistoryEvent{.at = *util::parse_iso8601("2026-11-27T07:00:00Z"),
+                                    .action = HistoryAction::rollback,
+                                    .label = "",
+                                    .from = "2",
+                                    .result = HistoryResult::refused,
+                                    .duration_ms = 12,
+                                    .by = "alice",
+                                    .job = "",
+                                    .detail = "no pool older than the live pool 2"});
+  const auto lines = util::split_lines(render_history_table(log));
+  REQUIRE(lines.size() == 2);
+  std::istringstream row(lines[1]);
+  const std::vector<std::string> fields{std::istream_iterator<std::string>(row), std::istream_iterator<std::string>()};
+  REQUIRE(fields.size() >= 8);
+  CHECK(fields[1] == "rollback");
+  CHECK(fields[2] == "-");
+  CHECK(fields[3] == "2");
+  CHECK(fields[4] == "refused");
 }
