@@ -176,19 +176,18 @@ Status run_status(CommandContext& context) {
   if (!report) return report.error();
   // Every switch starts by writing there: a directory that refuses writes is a problem now.
   if (auto problem = cli::state_directory_problem((*services)->config)) report->problems.push_back(std::move(*problem));
-  context.print(context.global().output == cli::OutputFormat::json ? render_status_json(*report)
-                                                                   : render_status_table(*report));
+  const bool json = context.global().output == cli::OutputFormat::json;
+  context.print(json ? render_status_json(*report) : render_status_table(*report));
   if (report->balancer_error) {
     // Exit 4, as for any balancer that does not answer, or 2 for one configured wrong; the report
-    // above says what is known.
+    // says what is known.
     const bool misconfigured = report->balancer_error_kind == ErrorKind::invalid;
     return Error{misconfigured ? ErrorKind::invalid : ErrorKind::unavailable,
                  std::string(misconfigured ? "the balancer cannot be used (" : "the balancer is unavailable (") +
-                     *report->balancer_error + "); " + util::plural(report->problems.size(), "problem") +
-                     " found; see above"};
+                     *report->balancer_error + "); " + status_problems_found(report->problems.size(), json)};
   }
   if (!report->problems.empty()) {
-    return Error{ErrorKind::failed, util::plural(report->problems.size(), "problem") + " found; see above"};
+    return Error{ErrorKind::failed, status_problems_found(report->problems.size(), json)};
   }
   return {};
 }

@@ -299,6 +299,11 @@ std::string render_status_json(const StatusReport& report) {
   return util::print_json(document.get(), true);
 }
 
+std::string status_problems_found(std::size_t problems, bool json) {
+  return util::plural(problems, "problem") + " found; " +
+         (json ? "see \"problems\" in the JSON on stdout" : "see above");
+}
+
 std::string render_history_table(const HistoryLog& log) {
   std::string unreadable;
   for (const auto& line : log.unreadable) unreadable += "unreadable: " + line + "\n";
@@ -307,9 +312,11 @@ std::string render_history_table(const HistoryLog& log) {
   std::vector<std::vector<std::string>> rows = {
       {"AT", "ACTION", "LABEL", "FROM", "RESULT", "DURATION", "BY", "JOB", "DETAIL"}};
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
-    rows.push_back({util::format_iso8601(it->at), to_string(it->action), it->label, it->from.empty() ? "-" : it->from,
-                    to_string(it->result), util::format_duration_ms(it->duration_ms), it->by.empty() ? "-" : it->by,
-                    it->job.empty() ? "-" : it->job, util::printable(it->detail, 80)});
+    // "-" for an empty field, so that every row has every column (a rollback refused for want
+    // of a target names no label).
+    rows.push_back({util::format_iso8601(it->at), to_string(it->action), it->label.empty() ? "-" : it->label,
+                    it->from.empty() ? "-" : it->from, to_string(it->result), util::format_duration_ms(it->duration_ms),
+                    it->by.empty() ? "-" : it->by, it->job.empty() ? "-" : it->job, util::printable(it->detail, 80)});
   }
   return render_table(rows) + unreadable;
 }

@@ -32,6 +32,10 @@ std::string render_pools_json(const PoolListing& listing);
 
 std::string render_status_table(const StatusReport& report);
 std::string render_status_json(const StatusReport& report);
+// The end of the error line a status with problems exits with: how many, and where they are to
+// be read. The table lists them above it; the JSON document (`json`) on stdout, where stderr has
+// nothing above, holds them in its "problems" field. "1 problem found; see above".
+std::string status_problems_found(std::size_t problems, bool json);
 
 // Newest first; records that could not be read are listed after the events.
 std::string render_history_table(const HistoryLog& log);

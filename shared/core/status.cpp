@@ -82,14 +82,17 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
 // status and a rollback never disagree about it. A pool retained powered off or cold is one too:
 // a rollback wakes it first, which takes longer. Without exactly one readable live pool, or while
 // a switch runs or was interrupted (its own line names the way on), there is no plain rollback to
-// judge.
-void report_rollback_target(const StatusInputs& inputs, StatusReport& report) {
+// judge. A live pool marked bad whose own line said there is none (`said_by_bad_live`) is not
+// reported twice: one fact, one problem.
+void report_rollback_target(const StatusInputs& inputs, StatusReport& report,
+                            const std::vector<std::string>& said_by_bad_live) {
   if (report.live.size() != 1 || inputs.intent) return;
   const Pool* live = find_pool(inputs.pools, report.live.front());
   if (live == nullptr || !live->readable()) return;
   const auto choice =
       choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch));
   if (!choice) {
+    if (has_label(said_by_bad_live, live->label())) return;
     report.problems.push_back("no known-good pool to roll back to: a plain rollback has none (" +
                               choice.error().message +
                               "); or create one ('create-pipeline rebuild --from L' rebuilds a release)");
@@ -143,15 +146,22 @@ void report_outage(const StatusInputs& inputs, StatusReport& report) {
                                                       fastest_recovery(inputs, report));
 }
 
-// The rollback that answers a live pool known to be bad, as one command: the pool a plain
-// rollback would choose (the pool the last switch replaced, else the newest older known-good
-// one whose servers run), or the advice of its refusal.
+// What follows "the live pool L is marked bad ..." in its problem line: the rollback that answers
+// it, as one command (the pool a plain rollback would choose: the pool the last switch replaced,
+// else the newest older known-good one whose servers run); or, with no pool to go back to, that
+// fact and the ways on (a fixed release, or a known-good one built again), so that one line says
+// both; or, with several pools live, the advice of the refusal.
 std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
   auto choice =
       choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch));
-  if (!choice) return "no rollback target: " + choice.error().message;
-  return "'" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) + "' rolls back to pool " +
-         choice->target;
+  if (choice) {
+    return "; '" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) +
+           "' rolls back to pool " + choice->target;
+  }
+  if (live_labels(inputs.members).size() != 1) return "; no rollback target: " + choice.error().message;
+  return "; and there is no known-good pool to roll back to: a plain rollback has none (" + choice.error().message +
+         "); deploy a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
+         "known-good release built again ('create-pipeline rebuild --from L', then deploy it)";
 }
 
 // A watch that died after it saw a breach (killed while its automatic rollback started): the
@@ -174,17 +184,20 @@ std::optional<std::string> report_unanswered_breach(const StatusInputs& inputs, 
 
 // A live pool marked bad: a release known to be bad still serves (a breach whose rollback
 // failed, a mark-bad by hand). Not while a switch runs or was interrupted: that is reported
-// with its own way on.
-void report_bad_live(const StatusInputs& inputs, StatusReport& report, bool lock_stale,
-                     const std::optional<std::string>& reported) {
-  if (inputs.intent) return;
+// with its own way on. Returns the pools it reported.
+std::vector<std::string> report_bad_live(const StatusInputs& inputs, StatusReport& report, bool lock_stale,
+                                         const std::optional<std::string>& reported) {
+  std::vector<std::string> bad_live;
+  if (inputs.intent) return bad_live;
   for (const auto& label : report.live) {
     const Pool* pool = find_pool(inputs.pools, label);
     if (pool == nullptr || !pool->readable() || pool->meta.verdict != LiveVerdict::bad || reported == label) continue;
     report.problems.push_back("the live pool " + label + " is " +
-                              describe_bad_mark(*pool, bad_mark_of(inputs.history, label)) + "; " +
+                              describe_bad_mark(*pool, bad_mark_of(inputs.history, label)) +
                               rollback_advice(inputs, lock_stale));
+    bad_live.push_back(label);
   }
+  return bad_live;
 }
 
 // The command that finishes an interrupted switch by running it again: "deploy-pipeline deploy
@@ -458,8 +471,10 @@ StatusReport build_status(const StatusInputs& inputs) {
 
   if (inputs.intent && inputs.operation_in_progress) {
     const Intent& intent = *inputs.intent;
-    report.notes.push_back(std::string("a ") + to_string(intent.operation) + " to pool " + intent.target +
-                           " is running (" + intent.by.who() + ", since " + util::format_iso8601(intent.started_at) +
+    const std::string state = inputs.lock_holder_stopped ? " is stopped, not running (" : " is running (";
+    const std::string why = inputs.lock_holder_stopped ? "; SIGSTOP/Ctrl-Z: see the deploy lock holder's problem" : "";
+    report.notes.push_back(std::string("a ") + to_string(intent.operation) + " to pool " + intent.target + state +
+                           intent.by.who() + ", since " + util::format_iso8601(intent.started_at) + why +
                            "), at step " + std::to_string(intent.step + 1) + " of " + std::to_string(intent.steps) +
                            (intent.current.empty() ? "" : " (" + intent.current + ")"));
   }
@@ -572,9 +587,10 @@ StatusReport build_status(const StatusInputs& inputs) {
     if (!pool.readable())
       problems.push_back(describe_unreadable(pool, unreadable_way_out(pool, inputs.pools, inputs.members)));
   }
-  report_bad_live(inputs, report, lock_stale, report_unanswered_breach(inputs, report, lock_stale));
+  const auto bad_live =
+      report_bad_live(inputs, report, lock_stale, report_unanswered_breach(inputs, report, lock_stale));
   report_standby(inputs, report);
-  report_rollback_target(inputs, report);
+  report_rollback_target(inputs, report, bad_live);
   report_outage(inputs, report);
   return report;
 }

@@ -63,9 +63,12 @@ struct StatusInputs {
   const std::vector<Member>& members;
   std::optional<Intent> intent;
   std::optional<LockHolder> lock;
-  std::optional<std::string> lock_staleness;   // why the lock is stale, if it is
-  bool lock_unreadable = false;                // the lock record cannot be read: as stale as a dead holder's
-  bool operation_in_progress = false;          // the intent belongs to a command that still holds the lock
+  std::optional<std::string> lock_staleness;  // why the lock is stale, if it is
+  bool lock_unreadable = false;               // the lock record cannot be read: as stale as a dead holder's
+  bool operation_in_progress = false;         // the intent belongs to a command that still holds the lock
+  // The lock's holder is stopped (SIGSTOP, Ctrl-Z; ops::stopped_holder, reported as a problem of
+  // its own): its switch in progress is said to be stopped, not running.
+  bool lock_holder_stopped = false;
   std::optional<std::vector<Member>> durable;  // what the balancer would restart with
   std::optional<HistoryEvent> last_switch;     // the last deploy/rollback/repair that succeeded
   bool foreign_allowed = false;                // balancer.allow_foreign_servers

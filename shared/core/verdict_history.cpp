@@ -54,7 +54,7 @@ std::optional<HistoryEvent> unanswered_breach_of(const std::vector<HistoryEvent>
     if (event.at < since) continue;
     if (event.action == HistoryAction::breach && event.label == watched) {
       breach = event;
-    } else if (breach &&
+    } else if (breach && event.result != HistoryResult::refused &&
                (is_switch(event.action) || (event.action == HistoryAction::mark_good && event.label == watched))) {
       breach.reset();
     }

@@ -27,7 +27,8 @@ std::string describe_bad_mark(const Pool& pool, const std::optional<HistoryEvent
 std::string describe_bad_mark_briefly(const Pool& pool);
 
 // The breach of a watch of `watched` recorded at or after `since` (the watch's start) that
-// nothing answered: no switch, of any outcome, and no mark-good of the pool was recorded after it.
+// nothing answered: no switch, of any outcome but refused (a refused rollback changed nothing),
+// and no mark-good of the pool was recorded after it.
 // Its `detail` is the measured breach, its `from` the pool the automatic rollback went to ("":
 // the rollback's own choice).
 std::optional<HistoryEvent> unanswered_breach_of(const std::vector<HistoryEvent>& events, const std::string& watched,

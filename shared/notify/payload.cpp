@@ -18,17 +18,19 @@ std::string clean(const std::string& value, std::size_t max_length = kMaxField) 
   return util::printable(value, max_length);
 }
 
-// What was done to which pool, in words: "deploy of pool 42", "rollback to pool 41".
+// What was done to which pool, in words: "deploy of pool 42", "rollback to pool 41" ("rollback"
+// when it names none).
 std::string action_phrase(const Notification& notification) {
   const std::string pool = "pool " + clean(notification.to);
   const bool has_pool = !notification.to.empty();
   switch (notification.action) {
     case HistoryAction::deploy:
       return "deploy of " + pool;
+    // A rollback refused for want of a pool to go to, or a breach nothing answered, names none.
     case HistoryAction::rollback:
-      return "rollback to " + pool;
+      return has_pool ? "rollback to " + pool : "rollback";
     case HistoryAction::auto_rollback:
-      return "automatic rollback to " + pool;
+      return has_pool ? "automatic rollback to " + pool : "automatic rollback";
     case HistoryAction::repair:
       return "repair to " + pool;
     case HistoryAction::delete_pool:

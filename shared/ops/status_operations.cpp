@@ -31,6 +31,7 @@ struct SharedRecords {
   std::optional<std::string> lock_staleness;
   bool lock_unreadable = false;  // taking the lock needs --break-lock, as for a stale one
   bool operation_in_progress = false;
+  bool lock_holder_stopped = false;  // SIGSTOP, Ctrl-Z (stopped_holder): reported as a problem
   std::optional<HistoryEvent> last_switch;
   std::optional<Freeze> freeze;
   std::optional<WatchRecord> watch;
@@ -60,7 +61,10 @@ SharedRecords read_shared(Services& services, std::vector<std::string>& unreadab
                                  unreadable_watch_record_remedy());
   if (records.watch) records.watch_staleness = watch_record_staleness(services, *records.watch);
   if (records.lock && !records.lock_staleness) {
-    if (auto stopped = stopped_holder(services, *records.lock)) unreadable.push_back(std::move(*stopped));
+    if (auto stopped = stopped_holder(services, *records.lock)) {
+      records.lock_holder_stopped = true;
+      unreadable.push_back(std::move(*stopped));
+    }
   }
   if (records.lock && records.intent) {
     records.operation_in_progress = switch_running(*records.intent, *records.lock, records.lock_staleness.has_value());
@@ -100,6 +104,7 @@ StatusInputs inputs_from_records(const Services& services, const std::vector<Poo
                       .lock_staleness = records.lock_staleness,
                       .lock_unreadable = records.lock_unreadable,
                       .operation_in_progress = records.operation_in_progress,
+                      .lock_holder_stopped = records.lock_holder_stopped,
                       .last_switch = records.last_switch,
                       .freeze = records.freeze,
                       .watch = records.watch,

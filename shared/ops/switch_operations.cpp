@@ -1308,8 +1308,38 @@ std::string rule_words(RollbackRule rule, const Pool* target) {
   return words.empty() ? "" : " (" + words + ")";
 }
 
+// What a rollback knew when it was refused, for its history record: the pool it would have gone
+// to ("" when it found none), the pools live then, and whether the refusal is one history keeps.
+struct RollbackAttempt {
+  std::string target;
+  std::string from;
+  // A plain rollback found no pool to go to (choose_rollback_target failed: exit 1, not 3, but a
+  // refusal all the same: nothing changed, nothing marked).
+  bool no_target = false;
+  // The rollback passed every check and goes on to mark and switch: what fails from here is the
+  // switch's own (recorded by it as failed or interrupted), no refusal.
+  bool judged = false;
+};
+
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
-                                     const std::optional<LockTakeover>& taken_over);
+                                     const std::optional<LockTakeover>& taken_over, RollbackAttempt& attempt);
+
+// Records a rollback refused under the deploy lock (`why`), as a refused delete is: someone
+// tried, and history says who, when and why it was refused (`refused` result, the reason in
+// its detail, and notified as every history event is). Only a refusal made before anything
+// changed counts: a safety rule's (kind refused; never a lost lock, whose new holder owns
+// history now) or no pool to go to. A dry run takes no lock and records nothing; an automatic
+// rollback's refusal is recorded by the breach it answers.
+void record_refused_rollback(Services& services, const RollbackOptions& options, const RollbackAttempt& attempt,
+                             const Error& why, long long duration_ms) {
+  const bool refusal = (why.kind == ErrorKind::refused && !why.is(ErrorCode::lock_held)) || attempt.no_target;
+  if (!refusal || attempt.judged || options.automatic || options.dry_run) return;
+  HistoryEvent event = new_event(services, HistoryAction::rollback, attempt.target, HistoryResult::refused);
+  event.from = attempt.from;
+  event.duration_ms = duration_ms;
+  event.detail = why.message;
+  record_history(services, event);
+}
 
 // Called with the result of a switch that succeeded, while its deploy lock is still held.
 using WhileLocked = std::function<void(const SwitchResult&)>;
@@ -1352,15 +1382,21 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   PHX_TRY_ASSIGN(const auto lock,
                  DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
   const std::optional<LockTakeover> taken_over = lock ? lock->taken_over() : std::nullopt;
-  auto switched = rollback_locked(services, options, lock.has_value(), taken_over);
+  RollbackAttempt attempt{.target = options.to.value_or("")};
+  const auto started = services.clock.now();
+  auto switched = rollback_locked(services, options, lock.has_value(), taken_over, attempt);
+  if (!switched && lock) {
+    record_refused_rollback(services, options, attempt, switched.error(),
+                            util::elapsed_ms(started, services.clock.now()));
+  }
   if (switched && while_locked) while_locked(*switched);
   return switched;
 }
 
 // The rollback itself, under the lock (`locked`, taken over from `taken_over`, if it was) or as
-// a dry run.
+// a dry run. `attempt` says what it knew if it is refused.
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
-                                     const std::optional<LockTakeover>& taken_over) {
+                                     const std::optional<LockTakeover>& taken_over, RollbackAttempt& attempt) {
   // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish.
   // An intent is never a switch running now: a dry run is refused while a running holder holds
   // the lock (DeployLock::take_unless_dry_run).
@@ -1373,6 +1409,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   std::optional<Observation> observed;
   if (options.expect_live) {
     PHX_TRY_ASSIGN(observed, observe(services, BalancerRead::snapshot));
+    attempt.from = util::join(live_labels(observed->members), ",");
     PHX_TRY(check_expected_live(*observed, *options.expect_live, interrupted, options,
                                 taken_over ? "nothing was switched; the stale deploy lock it took over (" +
                                                  (taken_over->holder ? taken_over->holder->who()
@@ -1386,7 +1423,10 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
     if (!observed) {
       PHX_TRY_ASSIGN(observed, observe(services, BalancerRead::snapshot));
     }
+    attempt.target = interrupted->target;
+    attempt.from = util::join(live_labels(observed->members), ",");
     PHX_TRY(check_finishing(services, *observed, *interrupted, options.force));
+    attempt.judged = true;
     services.reporter.step("finishing the interrupted rollback to pool " + interrupted->target);
     return switch_to(services,
                      {.operation = Operation::rollback,
@@ -1404,13 +1444,17 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
     PHX_TRY_ASSIGN(observed, observe(services, BalancerRead::snapshot));
   }
   Observation observation = std::move(*observed);
+  attempt.from = util::join(live_labels(observation.members), ",");
   const auto [to, force, excluded] = rollback_to(services, observation, options);
   // History is read for a plain rollback's choice only: an explicit target ignores the hints.
-  PHX_TRY_ASSIGN(
-      const auto choice,
+  auto chosen =
       choose_rollback_target(observation.pools, observation.members, to,
                              to ? RollbackHints{.last_made_live = "", .last_replaced = "", .excluded = excluded}
-                                : rollback_hints(services, excluded)));
+                                : rollback_hints(services, excluded));
+  // A named pool that does not exist is a usage error (exit 2), not a refusal.
+  attempt.no_target = !chosen && chosen.error().kind == ErrorKind::failed;
+  PHX_TRY_ASSIGN(const auto choice, std::move(chosen));
+  attempt.target = choice.target;
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
   // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
   services.reporter.step(choice.from.empty()
@@ -1423,6 +1467,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   if (choice.rule == RollbackRule::named && !resume_wake) {
     PHX_TRY(check_named_target_runs(services, observation, choice.target));
   }
+  attempt.judged = true;
   // A stop asked for before anything changed (possible where the caller made the command
   // stoppable early: a watched rollback) changes nothing.
   if (!options.dry_run && services.stop_requested && services.stop_requested()) {

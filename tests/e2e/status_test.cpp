@@ -1,10 +1,12 @@
 // deploy-pipeline status where the state is unusual: a balancer that does not answer (status
-// still says what it can read without it, exit 4), and a switch interrupted next to a hot
-// standby pool (only the members the switch added are left-overs).
+// still says what it can read without it, exit 4), a switch interrupted next to a hot standby
+// pool (only the members the switch added are left-overs), and a switch whose process is
+// stopped (Ctrl-Z: stopped, not running).
 
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
@@ -111,4 +113,65 @@ TEST_CASE("an interrupted deploy next to the hot standby: only the members it ad
   CHECK_THAT(status.out, !Catch::Contains("member 1:2 is left in standby"));
   CHECK_THAT(status.out, Catch::Contains("standby  pool 1, 2/2 UP"));
   CHECK_THAT(status.out, !Catch::Contains("standby  pool 3"));
+}
+
+// A tester's finding: with the deploy holding the lock stopped (Ctrl-Z, SIGSTOP: /proc state T),
+// status reported the stopped holder as a problem and still noted its switch as "running".
+TEST_CASE("a switch whose process is stopped is noted as stopped, not running", "[e2e][status][lock]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.health_timeout_s = 30;
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  create_pools_1_and_2(config, ThenDeploy::pool_1);
+  const auto state = dir.path() / "state" / "web";
+  // Pool 2 answers no check while its servers are frozen: the deploy waits in its health step.
+  REQUIRE(signal_pool_servers(state, "2", SIGSTOP));
+  ToolResult deployed;
+  std::thread deploy([&] { deployed = run_with(config, "deploy-pipeline", {"deploy", "--label", "2"}); });
+  // However the test ends: the deploy goes on and pool 2 answers, so the deploy ends by itself.
+  struct LetGo {
+    fs::path state;
+    std::thread& deploy;
+    ~LetGo() {
+      signal_pool_servers(state, "2", SIGCONT);
+      if (const pid_t holder = deploy_lock_holder(state); holder > 0) ::kill(holder, SIGCONT);
+      if (deploy.joinable()) deploy.join();
+    }
+  } let_go{state, deploy};
+
+  const bool waiting = eventually(
+      [&] {
+        const auto progress = util::read_file(state / "intent-progress.json");
+        return progress && progress->find("\"step\":\t1") != std::string::npos;
+      },
+      std::chrono::seconds(20));
+  REQUIRE(waiting);
+  const pid_t holder = deploy_lock_holder(state);
+  REQUIRE(holder > 0);
+  const auto running = run_with(config, "deploy-pipeline", {"status"});
+  INFO("running: " << running.out);
+  CHECK_THAT(running.out, Catch::Contains("a deploy to pool 2 is running (pid " + std::to_string(holder)));
+
+  REQUIRE(::kill(holder, SIGSTOP) == 0);
+  REQUIRE(eventually([&] { return is_stopped(holder); }));
+  const auto stopped = run_with(config, "deploy-pipeline", {"status"});
+  INFO("stopped: " << stopped.out << stopped.err);
+  CHECK(stopped.exit_code == 1);
+  CHECK_THAT(stopped.out,
+             Catch::Contains("note     a deploy to pool 2 is stopped, not running (pid " + std::to_string(holder)));
+  CHECK_THAT(stopped.out, Catch::Contains("SIGSTOP/Ctrl-Z: see the deploy lock holder's problem), at step 2 of "));
+  CHECK_THAT(stopped.out, !Catch::Contains("is running"));
+  CHECK_THAT(stopped.out, Catch::Contains("the deploy lock holder pid " + std::to_string(holder) + " is stopped"));
+
+  // Going on again, it is running again, and the deploy finishes.
+  REQUIRE(::kill(holder, SIGCONT) == 0);
+  REQUIRE(eventually([&] { return !is_stopped(holder); }));
+  const auto again = run_with(config, "deploy-pipeline", {"status"});
+  INFO("again: " << again.out);
+  CHECK_THAT(again.out, Catch::Contains("a deploy to pool 2 is running (pid "));
+  signal_pool_servers(state, "2", SIGCONT);
+  deploy.join();
+  INFO(deployed.err);
+  CHECK(deployed.exit_code == 0);
 }

@@ -87,6 +87,85 @@ TEST_CASE("status reports a live pool marked bad; a rollback away from it keeps 
   CHECK(rig.run("deploy-pipeline", {"status"}).out.find("the live pool 2 is marked bad") == std::string::npos);
 }
 
+namespace {
+
+// The rollbacks in `deploy-pipeline history --output json`, newest first: "<result> <label>
+// from <from>: <detail>".
+std::vector<std::string> rollback_records(const VerdictRig& rig) {
+  const auto history = parse_output(rig.run("deploy-pipeline", {"history", "--output", "json"}).out);
+  std::vector<std::string> records;
+  const cJSON* event = nullptr;
+  cJSON_ArrayForEach(event, cJSON_GetObjectItem(history.get(), "events")) {
+    if (util::json_string(event, "action") != "rollback") continue;
+    records.push_back(util::json_string(event, "result").value_or("") + " " +
+                      util::json_string(event, "label").value_or("") + " from " +
+                      util::json_string(event, "from").value_or("") + ": " +
+                      util::json_string(event, "detail").value_or(""));
+  }
+  return records;
+}
+
+}  // namespace
+
+// A tester's findings: with the live pool marked bad and nothing known-good to go back to,
+// status said "no rollback target" in two problems; a refused rollback left no trace in history
+// (a refused delete does); and `status --output json` ended stderr with "see above" where
+// nothing is above.
+TEST_CASE("the live pool marked bad with nothing to go back to: one problem, refused rollbacks in history",
+          "[e2e][verdicts][status][history]") {
+  VerdictRig rig;
+  rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
+  rig.ok("deploy-pipeline", {"mark-bad", "--label", "1", "--reason", "leaks memory"});
+  rig.ok("deploy-pipeline", {"mark-bad", "--label", "2", "--reason", "checkout errors"});
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out << status.err);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("problems:\n  - the live pool 2 is marked bad by "));
+  CHECK_THAT(status.out, Catch::Contains(": checkout errors; and there is no known-good pool to roll back to: a plain "
+                                         "rollback has none ("));
+  CHECK_THAT(status.out, Catch::Contains("deploy a fixed release"));
+  CHECK_THAT(status.out, !Catch::Contains("no rollback target"));
+  CHECK(error_lines(status) == std::vector<std::string>{"deploy-pipeline: error: 1 problem found; see above"});
+
+  const auto json = rig.run("deploy-pipeline", {"status", "--output", "json"});
+  INFO(json.out << json.err);
+  CHECK(json.exit_code == 1);
+  const auto document = parse_output(json.out);
+  const cJSON* problems = cJSON_GetObjectItem(document.get(), "problems");
+  CHECK(cJSON_GetArraySize(problems) == 1);
+  CHECK_THAT(std::string(cJSON_GetArrayItem(problems, 0)->valuestring),
+             Catch::Contains("and there is no known-good pool to roll back to"));
+  CHECK(error_lines(json) ==
+        std::vector<std::string>{"deploy-pipeline: error: 1 problem found; see \"problems\" in the JSON on stdout"});
+
+  // Refused: a plain rollback (no pool to go to, exit 1) and one to pool 1 (marked bad, exit 3).
+  // Each is in history as refused, with why; a dry run is not. Nothing else changes.
+  const auto none = rig.run("deploy-pipeline", {"rollback", "--reason", "errors"});
+  INFO(none.err);
+  CHECK(none.exit_code == 1);
+  const auto to_bad = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--reason", "errors"});
+  INFO(to_bad.err);
+  CHECK(to_bad.exit_code == 3);
+  const auto dry = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--dry-run"});
+  CHECK(dry.exit_code == 3);
+  const auto records = rollback_records(rig);
+  REQUIRE(records.size() == 2);
+  CHECK_THAT(records[0], Catch::StartsWith("refused 1 from 2: pool 1 is marked bad (leaks memory); roll back to "
+                                           "another pool, or to this one anyway with --force"));
+  CHECK_THAT(records[1], Catch::StartsWith("refused  from 2: no pool older than the live pool 2 passed its smoke "
+                                           "test, is not marked bad"));
+  const auto table = rig.run("deploy-pipeline", {"history"});
+  CHECK_THAT(table.out, Catch::Contains("rollback"));
+  CHECK_THAT(table.out, Catch::Contains("refused"));
+  CHECK(rig.live() == "2\n");
+  CHECK(rig.pool_field("2", "verdict_reason") == "checkout errors");
+  CHECK(rig.pool_field("1", "verdict_reason") == "leaks memory");
+  CHECK_FALSE(fs::exists(rig.state() / "intent.json"));
+  // Still the one problem: a refused rollback is no switch status compares the balancer with.
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(rig.status_json().get(), "problems")) == 1);
+}
+
 // review2 F26: a watch that saw no request "passed" and recorded the replaced pool as good; a
 // watch shorter than the window was accepted silently.
 TEST_CASE("a watch that never saw watch.min_requests requests records no verdict", "[e2e][verdicts][watch]") {

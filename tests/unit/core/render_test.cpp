@@ -1,6 +1,8 @@
 #include "shared/core/render.hpp"
 
 #include <catch2/catch.hpp>
+#include <iterator>
+#include <sstream>
 
 #include "fakes/fake_provider.hpp"
 #include "shared/util/json.hpp"
@@ -186,4 +188,37 @@ TEST_CASE("a plan's header says what is live now, the target too when it is", "[
   CHECK_THAT(render_plan(plan), Catch::StartsWith("plan: make pool 1 live (live now: 1)\n"));
   plan.live = {};
   CHECK_THAT(render_plan(plan), Catch::StartsWith("plan: make pool 1 live (nothing is live now)\n"));
+}
+
+// With --output json nothing is printed above the error line on stderr: the problems are in the
+// document on stdout, and the line says where.
+TEST_CASE("status's error line says where its problems are: above, or in the JSON's problems field",
+          "[core][render][status]") {
+  CHECK(status_problems_found(1, false) == "1 problem found; see above");
+  CHECK(status_problems_found(2, false) == "2 problems found; see above");
+  CHECK(status_problems_found(1, true) == "1 problem found; see \"problems\" in the JSON on stdout");
+  CHECK_THAT(status_problems_found(3, true), !Catch::Contains("above"));
+}
+
+// A rollback refused for want of a pool to go to names none: its row still has every column.
+TEST_CASE("history shows a refused rollback with no target as '-' in its label column", "[core][render][history]") {
+  HistoryLog log;
+  log.events.push_back(HistoryEvent{.at = *util::parse_iso8601("2026-11-27T07:00:00Z"),
+                                    .action = HistoryAction::rollback,
+                                    .label = "",
+                                    .from = "2",
+                                    .result = HistoryResult::refused,
+                                    .duration_ms = 12,
+                                    .by = "alice",
+                                    .job = "",
+                                    .detail = "no pool older than the live pool 2"});
+  const auto lines = util::split_lines(render_history_table(log));
+  REQUIRE(lines.size() == 2);
+  std::istringstream row(lines[1]);
+  const std::vector<std::string> fields{std::istream_iterator<std::string>(row), std::istream_iterator<std::string>()};
+  REQUIRE(fields.size() >= 8);
+  CHECK(fields[1] == "rollback");
+  CHECK(fields[2] == "-");
+  CHECK(fields[3] == "2");
+  CHECK(fields[4] == "refused");
 }

@@ -188,6 +188,23 @@ TEST_CASE("status reports a running switch as running, and its standby members a
         "a deploy to pool 2 is running (pid 7 on agent-1, since 2026-11-26T12:00:00Z), at step 2 of 6 (wait until "
         "healthy)");
 
+  // Its holder stopped (SIGSTOP, Ctrl-Z): the switch is in progress still, but not running; the
+  // stopped holder is a problem of its own (ops::stopped_holder), this note says the same.
+  const auto stopped = build_status({.service = "web",
+                                     .pools = provider.pools,
+                                     .members = members,
+                                     .intent = intent,
+                                     .lock = holder,
+                                     .operation_in_progress = switch_running(intent, holder, false),
+                                     .lock_holder_stopped = true});
+  INFO(all_problems(stopped));
+  CHECK(stopped.problems.empty());
+  CHECK_FALSE(stopped.interrupted);
+  REQUIRE(stopped.notes.size() == 1);
+  CHECK(stopped.notes[0] ==
+        "a deploy to pool 2 is stopped, not running (pid 7 on agent-1, since 2026-11-26T12:00:00Z; SIGSTOP/Ctrl-Z: "
+        "see the deploy lock holder's problem), at step 2 of 6 (wait until healthy)");
+
   // The same records once its holder is gone: interrupted, and the member is left behind.
   const auto dead = build_status({.service = "web",
                                   .pools = provider.pools,
@@ -307,6 +324,40 @@ TEST_CASE("status reports a live pool marked bad, with who marked it, when, and 
   const auto fine = build_status({.service = "web", .pools = provider.pools, .members = members});
   CHECK(fine.problems.empty());
   CHECK_FALSE(status_needs_history(provider.pools, members, std::nullopt, false));
+}
+
+// A live pool marked bad with no known-good pool to go back to is one fact: status said "no
+// rollback target" in two problem lines (the bad pool's and the missing target's).
+TEST_CASE("status says once that the live pool is marked bad and that no known-good pool is there to go back to",
+          "[status][verdicts][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30, SmokeVerdict::failed);
+  provider.add_pool("2", 1, 20);
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  provider.pools[1].meta.verdict_reason = "checkout errors";
+  FakeBalancer balancer;
+  balancer.put_live("2:1", provider.pools[1].servers[0].address());
+  const auto members = balancer.members().value();
+  const std::vector<HistoryEvent> history = {event(HistoryAction::deploy, "2", "1", "2026-11-27T07:00:00Z"),
+                                             event(HistoryAction::mark_bad, "2", "", "2026-11-27T07:05:00Z")};
+
+  const auto report = build_status({.service = "web", .pools = provider.pools, .members = members, .history = history});
+  const auto problems = all_problems(report);
+  INFO(problems);
+  REQUIRE(report.problems.size() == 1);
+  CHECK(report.problems[0] ==
+        "the live pool 2 is marked bad by erin at 2026-11-27T07:05:00Z: checkout errors; and there is no known-good "
+        "pool to roll back to: a plain rollback has none (no pool older than the live pool 2 passed its smoke test, "
+        "is not marked bad and has all its servers running; name one with --to L); deploy a fixed release "
+        "('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
+        "known-good release built again ('create-pipeline rebuild --from L', then deploy it)");
+  CHECK_THAT(problems, !Catch::Contains("no rollback target"));
+
+  // Not marked bad, the same pools still have no rollback target: that one line stays.
+  provider.pools[1].meta.verdict = LiveVerdict::unknown;
+  const auto fine = build_status({.service = "web", .pools = provider.pools, .members = members});
+  REQUIRE(fine.problems.size() == 1);
+  CHECK_THAT(fine.problems[0], Catch::StartsWith("no known-good pool to roll back to: a plain rollback has none ("));
 }
 
 // review2 F17: a watch killed as its automatic rollback started left a stale lock and nothing

@@ -68,6 +68,10 @@ TEST_CASE("a breach is unanswered until a switch or a mark-good follows it", "[v
   answered = events;
   answered.push_back(event(HistoryAction::mark_good, "2", "", 5));
   CHECK_FALSE(unanswered_breach_of(answered, "2", since));
+  // A rollback refused (its target marked bad, or none to go to) changed nothing: still unanswered.
+  auto refused = events;
+  refused.push_back(event(HistoryAction::rollback, "1", "2", 5, HistoryResult::refused));
+  CHECK(unanswered_breach_of(refused, "2", since));
 }
 
 TEST_CASE("a refusal names a bad mark with its reason in parentheses, or none", "[verdicts]") {

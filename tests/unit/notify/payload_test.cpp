@@ -83,6 +83,26 @@ TEST_CASE("a start has no result yet, and non-switch events read plainly", "[not
   CHECK(notify::notification_text(freeze) == "web: freeze succeeded by carol: incident 77");
 }
 
+// A refused rollback is notified as every history event is; one refused for want of a pool to go
+// to names none ("rollback to pool  was refused" read as a missing word).
+TEST_CASE("a refused rollback reads as refused, naming its target only when it had one", "[notify][payload]") {
+  Notification refused = rollback_success();
+  refused.result = HistoryResult::refused;
+  refused.steps.clear();
+  refused.why = "pool 41 is marked bad (leaks)";
+  const auto document = parsed(notify::notification_json(refused));
+  CHECK(util::json_string(document.get(), "event") == "rollback.failure");
+  CHECK(util::json_string(document.get(), "result") == "refused");
+  CHECK(notify::notification_text(refused) ==
+        "web: rollback to pool 41 was refused (replacing 42) by alice: pool 41 is marked bad (leaks)");
+  refused.to = "";
+  refused.why = "no pool older than the live pool 42 passed its smoke test";
+  CHECK(notify::notification_text(refused) ==
+        "web: rollback was refused (replacing 42) by alice: no pool older than the live pool 42 passed its smoke test");
+  refused.action = HistoryAction::auto_rollback;
+  CHECK_THAT(notify::notification_text(refused), Catch::StartsWith("web: automatic rollback was refused (replacing"));
+}
+
 TEST_CASE("no registered secret leaves in any payload", "[notify][payload][secrets]") {
   const std::string secret = "xoxb-payload-secret-7d1e2f";
   util::register_secret(secret);

@@ -843,6 +843,74 @@ TEST_CASE("a deploy of a pool marked bad is refused before anything changes, nam
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }
 
+// A refused delete was in history and a refused rollback was not: nobody could tell afterwards
+// that a rollback was tried in the incident, nor why it did not happen. Recorded as refused, as
+// the delete is, and nothing else changes (no verdict, no balancer change); a dry run records
+// nothing.
+TEST_CASE("a rollback refused under the lock is recorded in history as refused, and changes nothing else",
+          "[ops][rollback][history]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  world.provider.pools[0].meta.verdict = LiveVerdict::bad;
+  world.provider.pools[0].meta.verdict_reason = "leaks memory";
+  const auto admitted = world.balancer.admitted();
+
+  const auto dry = ops::rollback(world.services, {.to = "1", .reason = "errors", .dry_run = true});
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::refused);
+  CHECK(world.state.events.empty());
+
+  const auto refused = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  REQUIRE(world.state.events.size() == 1);
+  const HistoryEvent& event = world.state.events[0];
+  CHECK(event.action == HistoryAction::rollback);
+  CHECK(event.result == HistoryResult::refused);
+  CHECK(event.label == "1");
+  CHECK(event.from == "2");
+  CHECK(event.by == "alice");
+  CHECK(event.job == "gocd web/7/deploy/1/switch");
+  CHECK(event.detail == refused.error().message);
+  CHECK_THAT(event.detail, Catch::Contains("pool 1 is marked bad (leaks memory)"));
+  CHECK(world.notifier.events() == std::vector<std::string>{"rollback.failure"});
+  // Nothing else: the live pool keeps its verdict, the balancer was not changed, the lock is free.
+  CHECK(world.provider.pools[1].meta.verdict != LiveVerdict::bad);
+  CHECK(world.balancer.admitted() == admitted);
+  CHECK(world.balancer.calls.empty());
+  CHECK_FALSE(world.state.lock.has_value());
+  CHECK_FALSE(world.state.intent.has_value());
+  // No switch succeeded: a plain rollback's hints and status's last switch are unchanged.
+  CHECK_FALSE(world.state.last_switch().value().has_value());
+}
+
+TEST_CASE("a plain rollback with no pool to go to is recorded as refused, naming none", "[ops][rollback][history]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30, SmokeVerdict::failed);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  const auto refused = ops::rollback(world.services, {.reason = "errors"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::failed);  // exit 1, as documented
+  CHECK_THAT(refused.error().message, Catch::Contains("no pool older than the live pool 2"));
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].action == HistoryAction::rollback);
+  CHECK(world.state.events[0].result == HistoryResult::refused);
+  CHECK(world.state.events[0].label.empty());
+  CHECK(world.state.events[0].from == "2");
+  CHECK(world.state.events[0].detail == refused.error().message);
+  CHECK(world.provider.pools[1].meta.verdict != LiveVerdict::bad);
+  CHECK(world.balancer.calls.empty());
+
+  // A pool named that does not exist is a usage error (exit 2), and a lock another command holds
+  // refuses before the rollback holds it: neither is a rollback refused under the lock.
+  world.state.events.clear();
+  CHECK(ops::rollback(world.services, {.to = "9"}).error().kind == ErrorKind::invalid);
+  world.state.lock = LockHolder{"agent-2", 99, "", "deploy --label 1", world.clock.wall_now()};
+  CHECK(ops::rollback(world.services, {.to = "1", .force = true}).error().kind == ErrorKind::refused);
+  CHECK(world.state.events.empty());
+}
+
 // review2 F16: a rollback away from a pool marked bad replaced its measured reason with its own.
 TEST_CASE("a rollback away from a pool marked bad keeps its first reason; the new one goes to history",
           "[ops][rollback][verdicts]") {
