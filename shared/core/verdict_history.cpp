@@ -1,5 +1,7 @@
 #include "shared/core/verdict_history.hpp"
 
+#include <algorithm>
+
 #include "shared/util/time_format.hpp"
 
 namespace phoenix {
@@ -23,6 +25,13 @@ bool marks_bad(const HistoryEvent& event, const std::string& label) {
 }
 
 }  // namespace
+
+bool has_served(const std::vector<HistoryEvent>& events, const std::string& label) {
+  return std::any_of(events.begin(), events.end(), [&](const HistoryEvent& event) {
+    return is_switch(event.action) && event.result == HistoryResult::succeeded &&
+           (event.label == label || event.from_names(label));
+  });
+}
 
 std::optional<HistoryEvent> bad_mark_of(const std::vector<HistoryEvent>& events, const std::string& label) {
   std::optional<HistoryEvent> mark;

@@ -18,6 +18,11 @@ namespace phoenix {
 // rollback away from a pool already marked bad keeps the first mark (its reason too).
 std::optional<HistoryEvent> bad_mark_of(const std::vector<HistoryEvent>& events, const std::string& label);
 
+// Whether `label` has served as history has it: a successful switch made it live or replaced it.
+// A pool only ever the target of switches that did not succeed (a deploy stopped before it routed
+// to it) has not.
+bool has_served(const std::vector<HistoryEvent>& events, const std::string& label);
+
 // "marked bad by alice at 2026-11-27T07:30:00Z: <reason>", or without "by ... at ..." when
 // history does not say (`mark` empty).
 std::string describe_bad_mark(const Pool& pool, const std::optional<HistoryEvent>& mark);

@@ -1256,14 +1256,14 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
 
 // The target of the interrupted switch `interrupted`, for a switch that does not finish it but
 // abandons it (repair --revert, a rollback or deploy elsewhere): never kept hot, whatever
-// retention.hot says, since a hot standby is a pool that served (the replaced pool of a
-// completed switch) and this one may never have (a deploy killed before it routed to its pool
-// leaves its members on standby); its members leave the balancer, and the pool that was on
-// standby before it stays. Unless it is that pool itself, the one the last successful switch
-// replaced as history has it (an interrupted rollback to the hot standby).
+// retention.hot says, when it never served (a deploy of a new pool killed before it routed to
+// it leaves its members on standby): a hot standby is a pool that served. Its members leave the
+// balancer, and the pool that was on standby before it stays. A target that served, as history
+// has it (a rollback or deploy back to a hot standby), is judged by retention.hot like any other.
+// History is read whole here, only on this path: an interrupted switch being abandoned.
 std::vector<std::string> abandoned_targets(Services& services, const Intent& interrupted) {
-  const auto last = last_successful_switch(services);
-  if (last && last->from == interrupted.target) return {};
+  const auto history = services.state.read_history();
+  if (history && has_served(history->events, interrupted.target)) return {};
   return {interrupted.target};
 }
 

@@ -81,3 +81,21 @@ TEST_CASE("a refusal names a bad mark with its reason in parentheses, or none", 
   pool.meta.verdict_reason = "leaks memory";
   CHECK(describe_bad_mark_briefly(pool) == "marked bad (leaks memory)");
 }
+
+TEST_CASE("a pool has served when a successful switch made it live or replaced it", "[verdicts][hot]") {
+  const std::vector<HistoryEvent> events = {
+      event(HistoryAction::deploy, "2", "1", 1),
+      event(HistoryAction::deploy, "3", "2", 2, HistoryResult::interrupted),
+      event(HistoryAction::rollback, "4", "2", 3, HistoryResult::refused),
+      event(HistoryAction::mark_good, "5", "", 4),
+      event(HistoryAction::repair, "6", "2,7", 5),
+  };
+  CHECK(has_served(events, "1"));        // replaced
+  CHECK(has_served(events, "2"));        // made live
+  CHECK(has_served(events, "7"));        // one of several replaced
+  CHECK_FALSE(has_served(events, "3"));  // only an interrupted switch's target
+  CHECK_FALSE(has_served(events, "4"));  // only a refused one's
+  CHECK_FALSE(has_served(events, "5"));  // a verdict is not a switch
+  CHECK(has_served(events, "6"));
+  CHECK_FALSE(has_served({}, "1"));
+}

@@ -1451,6 +1451,35 @@ TEST_CASE("a deploy of another pool after an interrupted deploy keeps only pools
   CHECK(world.balancer.state.count("3:1") == 0);
 }
 
+// review4 F1: a pool that served (history has a successful switch to it or from it) is a hot
+// standby like any other when the switch that abandons an interrupted one to it plans: here the
+// older hot standby, the target of a deploy stopped before it routed, stays on standby.
+TEST_CASE("a rollback after an interrupted deploy to a hot standby that served keeps that standby hot",
+          "[ops][rollback][hot][crash]") {
+  FakeWorld world;
+  world.config.retention_hot = 2;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 hot
+  REQUIRE(ops::deploy(world.services, {.label = "3"}).ok());  // 1 and 2 hot
+  world.balancer.fail_next["admit"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "1"}).ok());  // back to 1, stopped before it routed
+  REQUIRE(world.state.intent.has_value());
+
+  const auto dry = ops::rollback(world.services, {.reason = "3 is broken", .dry_run = true});
+  REQUIRE(dry.ok());
+  CHECK(dry->plan.hot == std::vector<std::string>{"1"});
+  const auto back = ops::rollback(world.services, {.reason = "3 is broken"});
+  REQUIRE(back.ok());
+  CHECK(back->plan.target == "2");
+  CHECK(back->plan.hot == std::vector<std::string>{"1"});
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK(world.balancer.state.count("1:1") == 1);  // still on standby
+  CHECK(world.balancer.state.count("3:1") == 0);  // marked bad: never hot
+}
+
 // The same for a rollback: the pool it returns to is the one the rollback marked bad, so the
 // revert it names carries --force and says so.
 TEST_CASE("a stop during a rollback's revert after a health timeout names repair --revert with --force",
