@@ -1556,15 +1556,15 @@ std::optional<std::string> watch_fallback(Services& services, const SwitchResult
 WhileLocked record_watch(Services& services, std::optional<WatchRecordScope>& scope, std::chrono::seconds duration,
                          Operation operation, const std::string& command) {
   return [&services, &scope, duration, operation, command](const SwitchResult& result) {
+    WatchRecord record{.watched = result.plan.target,
+                       .fallback = watch_fallback(services, result, operation),  // may read a cloud: seconds
+                       .by = make_holder(services, command),
+                       .until = services.clock.wall_now() + std::chrono::duration_cast<WallTime::duration>(duration)};
     if (auto held = still_holding_lock(services); !held.ok()) {
       services.reporter.warning("the watch of pool " + result.plan.target +
                                 " is not recorded: " + held.error().message);
       return;
     }
-    WatchRecord record{.watched = result.plan.target,
-                       .fallback = watch_fallback(services, result, operation),
-                       .by = make_holder(services, command),
-                       .until = services.clock.wall_now() + std::chrono::duration_cast<WallTime::duration>(duration)};
     scope.emplace(services, std::move(record));
   };
 }

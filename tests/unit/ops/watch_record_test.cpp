@@ -98,6 +98,29 @@ TEST_CASE("a watched deploy that lost its lock as the switch ended records no wa
   CHECK(rig.world.state.lock->pid == 99);  // the new holder's lock is left alone
 }
 
+// The lock is asked right before the record is written, after the watch's fallback was chosen
+// (for a rollback a look at the pools and the balancer: seconds on a cloud).
+TEST_CASE("a watched rollback that lost its lock while choosing its fallback records no watch",
+          "[ops][watch][watch-record]") {
+  WatchRecordRig rig;
+  const auto dry = ops::rollback(rig.world.services, {.reason = "bad", .dry_run = true});
+  REQUIRE(dry.ok());
+  const std::size_t steps = dry->plan.steps.size();
+  bool switch_ended = false;
+  bool taken_over = false;
+  rig.world.services.before_switch_step = [&](std::size_t step) { switch_ended = switch_ended || step == steps; };
+  rig.world.balancer.before_read = [&](FakeBalancer& /*balancer*/) {
+    if (!switch_ended || taken_over) return;
+    taken_over = true;  // the watch's fallback is being chosen: another agent takes the lock over
+    rig.world.state.lock =
+        LockHolder{.host = "agent-2", .pid = 99, .job = "", .command = "repair --break-lock", .since = {}};
+  };
+  (void)ops::rollback(rig.world.services, {.reason = "bad", .watch = std::chrono::seconds(10)});
+  REQUIRE(taken_over);
+  CHECK(rig.world.state.watches_written.empty());
+  CHECK(rig.world.reporter.saw("is not recorded"));
+}
+
 TEST_CASE("a breach keeps the record in force until the automatic rollback, then removes it",
           "[ops][watch][watch-record]") {
   WatchRecordRig rig;
