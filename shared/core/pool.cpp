@@ -199,4 +199,11 @@ const Pool* find_pool(const std::vector<Pool>& pools, std::string_view label) {
   return nullptr;
 }
 
+RebuildSource rebuild_source_of(const Pool& from) {
+  if (from.meta.verdict == LiveVerdict::bad) return RebuildSource::marked_bad;
+  if (from.meta.smoke == SmokeVerdict::failed) return RebuildSource::smoke_failed;
+  if (from.meta.verdict != LiveVerdict::good) return from.meta.rebuild_source;
+  return RebuildSource::unflagged;
+}
+
 }  // namespace phoenix

@@ -116,6 +116,11 @@ struct Pool {
   std::size_t servers_maybe_running() const;
 };
 
+// What a rebuild of `from` would be a rebuild of: a release marked bad, one that failed its
+// smoke test, or one a forced rebuild already carried along (until it is marked good). A
+// rebuild of anything but `unflagged` needs --force.
+RebuildSource rebuild_source_of(const Pool& from);
+
 // What decides the way out of an unreadable pool: whether the balancer routes to it (as a live
 // pool, or a standby with connections), when delete refuses it, and the known-good pool to make
 // live instead, if there is one.

@@ -117,6 +117,18 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
          live.front() + "' records pool " + live.front() + " as live, " + back;
 }
 
+// The way to serve `label`'s release from fresh servers: its rebuild, where a rebuild needs no
+// --force; else (marked bad, failed its smoke test, a rebuild of such a release) a fixed release
+// or a known-good one built again, since rebuilding this one would be refused.
+std::string rebuild_or_fix(const std::vector<Pool>& pools, const std::string& label) {
+  const Pool* pool = find_pool(pools, label);
+  if (pool != nullptr && pool->readable() && rebuild_source_of(*pool) == RebuildSource::unflagged) {
+    return "'create-pipeline rebuild --from " + label + "', then deploy it";
+  }
+  return "a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a known-good "
+         "release built again ('create-pipeline rebuild --from L', then deploy it)";
+}
+
 // The fastest way back to serving when no live member is up: an UP hot standby (one batch of
 // weight changes) that a plain rollback could choose, else the pool a plain rollback chooses,
 // else a rebuild. Never a pool a plain rollback would not go to.
@@ -133,7 +145,7 @@ std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& rep
   if (auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt, hints)) {
     return "'deploy-pipeline rollback --to " + choice->target + "'";
   }
-  return "'create-pipeline rebuild --from " + report.live.front() + "', then deploy it";
+  return rebuild_or_fix(inputs.pools, report.live.front());
 }
 
 // Live pools whose admitted members are none of them up: every request fails. Said first.
@@ -567,9 +579,12 @@ StatusReport build_status(const StatusInputs& inputs) {
       problems.push_back("member " + member.name + " points at " + member.address + " but the server is at " +
                          server->address());
     } else if (member.admitted() && server->state != ServerState::running) {
+      const bool rebuildable = rebuild_source_of(*pool) == RebuildSource::unflagged;
       problems.push_back("server " + owner->server_id + " of live pool " + owner->label + " is " +
-                         to_string(server->state) + "; 'create-pipeline rebuild --from " + owner->label +
-                         "' builds the same release on fresh servers to deploy instead");
+                         to_string(server->state) + "; " +
+                         (rebuildable ? "'create-pipeline rebuild --from " + owner->label +
+                                            "' builds the same release on fresh servers to deploy instead"
+                                      : "deploy instead " + rebuild_or_fix(inputs.pools, owner->label)));
     }
     // Not checked yet (just added, or the balancer just restarted): only a check that ran and
     // failed is a problem.

@@ -226,15 +226,6 @@ std::string next_rebuild_label(const std::string& from, const std::vector<Pool>&
 
 namespace {
 
-// What a rebuild of `from` would be a rebuild of: a release marked bad, one that failed its
-// smoke test, or one a forced rebuild already carried along (until it is marked good).
-RebuildSource rebuild_source_of(const Pool& from) {
-  if (from.meta.verdict == LiveVerdict::bad) return RebuildSource::marked_bad;
-  if (from.meta.smoke == SmokeVerdict::failed) return RebuildSource::smoke_failed;
-  if (from.meta.verdict != LiveVerdict::good) return from.meta.rebuild_source;
-  return RebuildSource::unflagged;
-}
-
 // "is marked bad (checkout errors)", "failed its smoke test", "is a rebuild of pool 42 (marked bad)"
 std::string describe_mark(const Pool& from, RebuildSource source) {
   if (from.meta.verdict == LiveVerdict::bad) return "is " + describe_bad_mark_briefly(from);

@@ -4,6 +4,7 @@
 
 #include "fakes/fake_balancer.hpp"
 #include "fakes/fake_provider.hpp"
+#include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
 using namespace phoenix;
@@ -556,6 +557,33 @@ TEST_CASE("a total outage names no newer pool on standby that never served, only
   REQUIRE_FALSE(report.problems.empty());
   CHECK(report.problems.front() ==
         "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 2'");
+}
+
+// review5 F1: with the live pool marked bad and nothing known-good, the outage line and a dead
+// server's line named 'create-pipeline rebuild --from' that bad pool, which a rebuild refuses.
+TEST_CASE("a total outage of a bad live pool with nothing known-good names a fixed release, not its rebuild",
+          "[status][outage][verdicts]") {
+  FakeProvider provider;
+  provider.add_pool("4", 1, 20);
+  provider.add_pool("5", 1, 10);
+  provider.pools[0].meta.verdict = LiveVerdict::bad;
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  provider.pools[1].servers[0].state = ServerState::dead;
+  FakeBalancer balancer;
+  balancer.put_live(member_name("5", "1"), provider.pools[1].servers[0].address());
+  balancer.unhealthy_addresses.insert(provider.pools[1].servers[0].address());
+  const auto report = build_status({.service = "web", .pools = provider.pools, .members = balancer.members().value()});
+  REQUIRE_FALSE(report.problems.empty());
+  CHECK_THAT(report.problems.front(), Catch::StartsWith("no live member is up: the service is down; the fastest way "
+                                                        "back: a fixed release ('create-pipeline run --label L'"));
+  const std::string all = util::join(report.problems, "\n");
+  CHECK_THAT(all, !Catch::Contains("rebuild --from 5"));
+  CHECK_THAT(all, Catch::Contains("server 1 of live pool 5 is dead; deploy instead a fixed release"));
+
+  // A live pool a rebuild may run again: its rebuild, as before.
+  provider.pools[1].meta.verdict = LiveVerdict::unknown;
+  const auto plain = build_status({.service = "web", .pools = provider.pools, .members = balancer.members().value()});
+  CHECK_THAT(util::join(plain.problems, "\n"), Catch::Contains("'create-pipeline rebuild --from 5', then deploy it"));
 }
 
 // review3 R5 and B1: status and a plain rollback judge the rollback target by one rule. Known-good
