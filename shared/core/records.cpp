@@ -86,7 +86,27 @@ util::Json to_json(const LockHolder& holder) {
   return object;
 }
 
+namespace {
+
+// What makes `object` no lock holder, in words ("pid is not a number"), or "" when it is one as
+// far as its type and its pid and since go: every writer writes both.
+std::string not_a_lock_holder(const cJSON* object) {
+  if (!cJSON_IsObject(object)) return "not a JSON object";
+  const cJSON* pid = cJSON_GetObjectItemCaseSensitive(object, "pid");
+  if (pid == nullptr) return "pid is missing";
+  if (!cJSON_IsNumber(pid)) return "pid is not a number";
+  const cJSON* since = cJSON_GetObjectItemCaseSensitive(object, "since");
+  if (since == nullptr) return "since is missing";
+  if (!cJSON_IsString(since)) return "since is not a string";
+  return "";
+}
+
+}  // namespace
+
 Result<LockHolder> lock_holder_from_json(const cJSON* object) {
+  if (const auto wrong = not_a_lock_holder(object); !wrong.empty()) {
+    return Error{ErrorKind::failed, "not a lock record: " + wrong};
+  }
   LockHolder holder;
   holder.host = string_or(object, "host");
   holder.pid = static_cast<long>(util::json_number(object, "pid").value_or(0));
@@ -129,7 +149,7 @@ Result<Intent> intent_from_json(const cJSON* object) {
   intent.reason = string_or(object, "reason");
   if (const cJSON* by = cJSON_GetObjectItemCaseSensitive(object, "by"); cJSON_IsObject(by)) {
     auto holder = lock_holder_from_json(by);
-    if (!holder) return holder.error();
+    if (!holder) return holder.error().context("by");
     intent.by = *holder;
   }
   auto started = read_time(object, "started_at");

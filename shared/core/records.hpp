@@ -16,6 +16,8 @@ void write_metadata(cJSON* object, const PoolMetadata& meta);
 Result<PoolMetadata> read_metadata(const cJSON* object);
 
 util::Json to_json(const LockHolder& holder);
+// A record that is no lock holder (not a JSON object; pid or since missing or of another type)
+// is an error saying so: "not a lock record: pid is not a number".
 Result<LockHolder> lock_holder_from_json(const cJSON* object);
 
 util::Json to_json(const Intent& intent);

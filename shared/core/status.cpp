@@ -408,16 +408,17 @@ std::string interrupted_target_problem(const std::vector<Pool>& pools, const Int
 
 Status check_finishing_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                    const Intent& intent, const RollbackHints& hints, bool force,
-                                   const std::vector<HistoryEvent>& history) {
+                                   const std::vector<HistoryEvent>& history, bool lock_stale) {
   if (force) return {};
   const std::string problem = interrupted_target_problem(pools, intent, history);
   if (problem.empty()) return {};
-  const auto instead = instead_of_finishing(pools, members, intent, hints, history);
+  const auto instead = instead_of_finishing(pools, members, intent, hints, history, lock_stale);
   return Error{ErrorKind::refused,
                "the interrupted " + std::string(to_string(intent.operation)) + " to pool " + intent.target +
                    " is not finished: pool " + intent.target + " " + problem + "; nothing was changed. '" +
-                   rerun_command(intent.operation, intent.target, true) + "' or '" +
-                   rerun_command(Operation::repair, intent.target, true) + "' finishes it anyway" +
+                   past_the_lock(rerun_command(intent.operation, intent.target, true), lock_stale) + "' or '" +
+                   past_the_lock(rerun_command(Operation::repair, intent.target, true), lock_stale) +
+                   "' finishes it anyway" +
                    (instead.words.empty() ? std::string() : "; " + instead.words + (instead.fix ? " instead" : ""))};
 }
 
@@ -434,7 +435,7 @@ std::string revert_target_problem(const std::vector<Pool>& pools, const Intent& 
 
 Status check_reverting_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                    const Intent& intent, const RollbackHints& hints, bool force,
-                                   const std::vector<HistoryEvent>& history) {
+                                   const std::vector<HistoryEvent>& history, bool lock_stale) {
   if (force) return {};
   const std::string problem = revert_target_problem(pools, intent, history);
   if (problem.empty()) return {};
@@ -442,14 +443,17 @@ Status check_reverting_interrupted(const std::vector<Pool>& pools, const std::ve
   const std::string operation = to_string(intent.operation);
   std::string instead;
   if (interrupted_target_problem(pools, intent, history).empty()) {
-    instead = "'deploy-pipeline repair' finishes the " + operation + " to pool " + intent.target + " instead, or ";
+    instead = "'" + past_the_lock("deploy-pipeline repair", lock_stale) + "' finishes the " + operation + " to pool " +
+              intent.target + " instead, or ";
   } else if (const auto choice = rollback_instead_of(pools, members, intent, hints)) {
-    instead = "'deploy-pipeline rollback --to " + *choice + "' rolls back to pool " + *choice + " instead, or ";
+    instead = "'" + past_the_lock("deploy-pipeline rollback --to " + *choice, lock_stale) + "' rolls back to pool " +
+              *choice + " instead, or ";
   }
   return Error{ErrorKind::refused, "'repair --revert' would return to pool " + back_to +
                                        ", live before the interrupted " + operation + " to pool " + intent.target +
                                        ", but pool " + back_to + " " + problem + "; nothing was changed. " + instead +
-                                       "'deploy-pipeline repair --revert --force' returns to it anyway"};
+                                       "'" + past_the_lock("deploy-pipeline repair --revert --force", lock_stale) +
+                                       "' returns to it anyway"};
 }
 
 std::string describe_watch_line(const WatchRecord& watch) {

@@ -125,10 +125,11 @@ std::string interrupted_target_problem(const std::vector<Pool>& pools, const Int
 // a deploy its revert, after a rollback the pool a plain rollback would choose now (`hints`; from
 // the pool the rollback left, whatever it drained since). A revert to a pool marked bad or failed
 // is never named as the way on: then the rollback's choice, or with none the revert with --force
-// and what is wrong with its pool.
+// and what is wrong with its pool. Every command it names carries --break-lock where the deploy
+// lock stays stale after the refusal (`lock_stale`: a dry run past a stale lock takes none).
 Status check_finishing_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                    const Intent& intent, const RollbackHints& hints, bool force,
-                                   const std::vector<HistoryEvent>& history = {});
+                                   const std::vector<HistoryEvent>& history = {}, bool lock_stale = false);
 
 // Why 'repair --revert' may not return to the one pool live before the interrupted switch
 // `intent` without --force: "is marked bad: <reason>" (with who and when where `history` has the
@@ -142,10 +143,11 @@ std::string revert_target_problem(const std::vector<Pool>& pools, const Intent& 
 // the pool it would return to is marked bad or failed its smoke test (revert_target_problem),
 // unless `force`, as 'rollback --to' a pool marked bad is refused. Names the mark, the way on
 // instead (finishing the switch when its target is fine, else the pool a plain rollback would
-// choose now, `hints`) and 'repair --revert --force'.
+// choose now, `hints`) and 'repair --revert --force', each with --break-lock where the deploy
+// lock stays stale after the refusal (`lock_stale`, as for check_finishing_interrupted).
 Status check_reverting_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                    const Intent& intent, const RollbackHints& hints, bool force,
-                                   const std::vector<HistoryEvent>& history = {});
+                                   const std::vector<HistoryEvent>& history = {}, bool lock_stale = false);
 
 // "ready", "standby" (ready with weight 0), "drain", "maint".
 std::string member_state_name(const Member& member);

@@ -148,7 +148,9 @@ Result<LockOutcome> EtcdStateStore::acquire_lock(const LockRequest& request) {
   auto parsed = parse_record<LockHolder>(current, records::lock_holder_from_json);
   std::optional<LockHolder> holder;  // nothing: the record cannot be read
   std::optional<std::string> stale;
-  if (!parsed || !parsed->has_value()) {
+  if (!parsed) {
+    stale = "its record cannot be read (" + parsed.error().message + ")";  // the error names the key
+  } else if (!parsed->has_value()) {
     stale = "the lock record in etcd key " + current.key + " cannot be read";
   } else {
     holder = **parsed;

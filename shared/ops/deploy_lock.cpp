@@ -75,10 +75,11 @@ Result<std::optional<LockSeen>> lock_seen(Services& services) {
 
 // A dry run predicts the real run's refusal to take the lock (with the same kind and code, so the
 // same exit code) in one line: which command, which lock and holder, what to do. It reads the
-// lock and never takes, breaks or writes it.
-Status check_lock_would_be_taken(Services& services, const std::string& command, bool break_lock) {
+// lock and never takes, breaks or writes it. True when the real run would take over a stale lock
+// (`break_lock`): the lock stays stale after the dry run.
+Result<bool> check_lock_would_be_taken(Services& services, const std::string& command, bool break_lock) {
   PHX_TRY_ASSIGN(const auto seen, lock_seen(services));
-  if (!seen) return {};
+  if (!seen) return false;
   const std::string lock = "the deploy lock of service " + services.config.service;
   const std::string held_by = seen->holder ? "held by " + seen->holder->describe() : "its record cannot be read";
   if (!seen->stale) {
@@ -90,7 +91,7 @@ Status check_lock_would_be_taken(Services& services, const std::string& command,
   if (break_lock) {
     services.reporter.warning("a real '" + command + "' would take over the stale deploy lock (" + *seen->stale + "; " +
                               held_by + ")");
-    return {};
+    return true;
   }
   return refused_in_a_real_run(
       command, Error{ErrorKind::refused,
@@ -145,11 +146,11 @@ Result<DeployLock> DeployLock::take(Services& services, const std::string& comma
   return DeployLock(&services.state, &services.reporter, request.holder, outcome->taken_over);
 }
 
-Result<std::optional<DeployLock>> DeployLock::take_unless_dry_run(Services& services, const std::string& command,
-                                                                  bool dry_run, bool break_lock) {
+Result<LockScope> DeployLock::take_or_look(Services& services, const std::string& command, bool dry_run,
+                                           bool break_lock) {
   if (dry_run) {
     warn_if_lock_ages_before_switch_ends(services);
-    PHX_TRY(check_lock_would_be_taken(services, command, break_lock));
+    PHX_TRY_ASSIGN(const bool takes_over_stale, check_lock_would_be_taken(services, command, break_lock));
     // Taking the lock is the real run's first write: a state directory that refuses it fails
     // the real run here (exit 1), so the dry run does too.
     if (services.state_writable) {
@@ -157,10 +158,16 @@ Result<std::optional<DeployLock>> DeployLock::take_unless_dry_run(Services& serv
         return writable.error().context("a real '" + command + "' would fail");
       }
     }
-    return std::optional<DeployLock>{};
+    return LockScope{.held = std::nullopt, .left_stale = takes_over_stale};
   }
   PHX_TRY_ASSIGN(auto lock, take(services, command, break_lock));
-  return std::optional<DeployLock>(std::move(lock));
+  return LockScope{.held = std::move(lock), .left_stale = false};
+}
+
+Result<std::optional<DeployLock>> DeployLock::take_unless_dry_run(Services& services, const std::string& command,
+                                                                  bool dry_run, bool break_lock) {
+  PHX_TRY_ASSIGN(auto scope, take_or_look(services, command, dry_run, break_lock));
+  return std::move(scope.held);
 }
 
 DeployLock::DeployLock(DeployLock&& other) noexcept

@@ -9,6 +9,8 @@
 
 namespace phoenix::ops {
 
+struct LockScope;
+
 class DeployLock {
  public:
   // Refused while another command holds the lock: `refused` with ErrorCode::lock_busy while
@@ -23,6 +25,8 @@ class DeployLock {
   // says the lock could not be written.
   static Result<std::optional<DeployLock>> take_unless_dry_run(Services& services, const std::string& command,
                                                                bool dry_run, bool break_lock);
+  // As take_unless_dry_run, also saying whether a dry run leaves the lock stale (LockScope).
+  static Result<LockScope> take_or_look(Services& services, const std::string& command, bool dry_run, bool break_lock);
   DeployLock(DeployLock&& other) noexcept;
   DeployLock& operator=(DeployLock&&) = delete;
   DeployLock(const DeployLock&) = delete;
@@ -42,6 +46,15 @@ class DeployLock {
   util::Reporter* reporter_;
   LockHolder holder_;
   std::optional<LockTakeover> taken_over_;
+};
+
+// What a command that may be a dry run has of the deploy lock.
+struct LockScope {
+  std::optional<DeployLock> held;  // a real run's lock; nothing in a dry run, which takes none
+  // A dry run that would take over a stale lock (given --break-lock): it leaves the lock stale,
+  // so every command it names takes the lock only with --break-lock (past_the_lock). Never for
+  // a real run: one refused after it took the lock releases it.
+  bool left_stale = false;
 };
 
 LockHolder make_holder(const Services& services, const std::string& command);

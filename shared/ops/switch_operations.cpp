@@ -96,12 +96,14 @@ Status check_not_marked_bad(Services& services, const std::vector<Pool>& pools, 
 // Finishing the interrupted switch `interrupted` (a re-run, or repair): refused unless `force`
 // while its target was marked bad or failed its smoke test since it started
 // (check_finishing_interrupted), judged on `observation`, the look the switch then plans from.
-// History is read only for a refusal, for who marked it and when.
-Status check_finishing(Services& services, const Observation& observation, const Intent& interrupted, bool force) {
+// History is read only for a refusal, for who marked it and when. The commands it names carry
+// --break-lock where the lock stays stale (`lock`: a dry run past a stale one).
+Status check_finishing(Services& services, const Observation& observation, const Intent& interrupted, bool force,
+                       const LockScope& lock) {
   if (force || interrupted_target_problem(observation.pools, interrupted).empty()) return {};
   const auto history = services.state.read_history();
   return check_finishing_interrupted(observation.pools, observation.members, interrupted, rollback_hints(services),
-                                     force, history ? history->events : std::vector<HistoryEvent>{});
+                                     force, history ? history->events : std::vector<HistoryEvent>{}, lock.left_stale);
 }
 
 // A named target with no server running is refused before anything is marked or changed, with
@@ -1321,8 +1323,8 @@ struct RollbackAttempt {
   bool judged = false;
 };
 
-Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
-                                     const std::optional<LockTakeover>& taken_over, RollbackAttempt& attempt);
+Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, const LockScope& lock,
+                                     RollbackAttempt& attempt);
 
 // Records a rollback refused under the deploy lock (`why`), as a refused delete is: someone
 // tried, and history says who, when and why it was refused (`refused` result, the reason in
@@ -1379,13 +1381,11 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
     PHX_TRY(check_pool_exists_before_takeover(services, *options.to, options.break_lock && !options.dry_run));
   }
   PHX_TRY(check_expected_live_before_takeover(services, options));
-  PHX_TRY_ASSIGN(const auto lock,
-                 DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
-  const std::optional<LockTakeover> taken_over = lock ? lock->taken_over() : std::nullopt;
+  PHX_TRY_ASSIGN(const auto lock, DeployLock::take_or_look(services, command, options.dry_run, options.break_lock));
   RollbackAttempt attempt{.target = options.to.value_or("")};
   const auto started = services.clock.now();
-  auto switched = rollback_locked(services, options, lock.has_value(), taken_over, attempt);
-  if (!switched && lock) {
+  auto switched = rollback_locked(services, options, lock, attempt);
+  if (!switched && lock.held) {
     record_refused_rollback(services, options, attempt, switched.error(),
                             util::elapsed_ms(started, services.clock.now()));
   }
@@ -1393,10 +1393,12 @@ Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& 
   return switched;
 }
 
-// The rollback itself, under the lock (`locked`, taken over from `taken_over`, if it was) or as
+// The rollback itself, under the lock (`lock.held`, perhaps taken over from a stale holder) or as
 // a dry run. `attempt` says what it knew if it is refused.
-Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, bool locked,
-                                     const std::optional<LockTakeover>& taken_over, RollbackAttempt& attempt) {
+Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, const LockScope& lock,
+                                     RollbackAttempt& attempt) {
+  const bool locked = lock.held.has_value();
+  const std::optional<LockTakeover> taken_over = locked ? lock.held->taken_over() : std::nullopt;
   // A dry run takes no lock; it still looks for the interrupted rollback a real run would finish.
   // An intent is never a switch running now: a dry run is refused while a running holder holds
   // the lock (DeployLock::take_unless_dry_run).
@@ -1425,7 +1427,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
     }
     attempt.target = interrupted->target;
     attempt.from = util::join(live_labels(observed->members), ",");
-    PHX_TRY(check_finishing(services, *observed, *interrupted, options.force));
+    PHX_TRY(check_finishing(services, *observed, *interrupted, options.force, lock));
     attempt.judged = true;
     services.reporter.step("finishing the interrupted rollback to pool " + interrupted->target);
     return switch_to(services,
@@ -1585,13 +1587,12 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
   std::optional<util::InterruptScope> stoppable;
   auto switched = [&]() -> Result<SwitchResult> {
     PHX_TRY(check_pool_exists_before_takeover(services, options.label, options.break_lock && !options.dry_run));
-    PHX_TRY_ASSIGN(const auto lock,
-                   DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
-    const auto interrupted = lock ? interrupted_operation(services) : pending_intent(services, options.dry_run);
+    PHX_TRY_ASSIGN(const auto lock, DeployLock::take_or_look(services, command, options.dry_run, options.break_lock));
+    const auto interrupted = lock.held ? interrupted_operation(services) : pending_intent(services, options.dry_run);
     std::optional<Observation> first;
     if (reruns_interrupted(interrupted, Operation::deploy, options.label) && !options.force) {
       PHX_TRY_ASSIGN(first, observe(services, BalancerRead::snapshot));
-      PHX_TRY(check_finishing(services, *first, *interrupted, options.force));
+      PHX_TRY(check_finishing(services, *first, *interrupted, options.force, lock));
     }
     if (watched) stoppable.emplace();
     auto result = switch_to(services,
@@ -1641,22 +1642,27 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
 
 // After an interrupted switch: back to the one pool that was live when it started. A pool marked
 // bad or failed since (a rollback marks the pool it leaves bad before it switches) is refused
-// without `force`, as 'rollback --to' of it is, before anything changes; the dry run too.
-Result<SwitchResult> revert_interrupted(Services& services, const Intent& interrupted, bool dry_run, bool force) {
+// without `force`, as 'rollback --to' of it is, before anything changes; the dry run too. The
+// commands a refusal names carry --break-lock where the lock stays stale (`lock`: a dry run past
+// a stale one).
+Result<SwitchResult> revert_interrupted(Services& services, const Intent& interrupted, bool dry_run, bool force,
+                                        const LockScope& lock) {
   if (interrupted.from.size() != 1) {
     return Error{
         ErrorKind::invalid,
         "the interrupted " + std::string(to_string(interrupted.operation)) + " started with " +
             (interrupted.from.empty() ? std::string("no pool live") : util::join(interrupted.from, ", ") + " live") +
-            ", so there is no one pool to return to; " + finishes_it({"deploy-pipeline repair"}) +
-            ", or deploy the pool you want with 'deploy-pipeline deploy --label L'"};
+            ", so there is no one pool to return to; " +
+            finishes_it({past_the_lock("deploy-pipeline repair", lock.left_stale)}) +
+            ", or deploy the pool you want with '" +
+            past_the_lock("deploy-pipeline deploy --label L", lock.left_stale) + "'"};
   }
   // The switch plans from this same look.
   PHX_TRY_ASSIGN(auto observed, observe(services, BalancerRead::snapshot));
   if (!force && !revert_target_problem(observed.pools, interrupted).empty()) {
     const auto history = services.state.read_history();  // only on a refusal: who marked it and when
     PHX_TRY(check_reverting_interrupted(observed.pools, observed.members, interrupted, rollback_hints(services), force,
-                                        history ? history->events : std::vector<HistoryEvent>{}));
+                                        history ? history->events : std::vector<HistoryEvent>{}, lock.left_stale));
   }
   services.reporter.step("returning to pool " + interrupted.from.front() + ", live before the interrupted " +
                          to_string(interrupted.operation) + " to pool " + interrupted.target);
@@ -1674,11 +1680,10 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
 Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   const std::string command = options.revert ? "repair --revert" : "repair";
   PHX_TRY(check_switch_allowed(services, Operation::repair, command, options.dry_run));
-  PHX_TRY_ASSIGN(const auto lock,
-                 DeployLock::take_unless_dry_run(services, command, options.dry_run, options.break_lock));
-  auto interrupted = lock ? interrupted_operation(services) : pending_intent(services, options.dry_run);
+  PHX_TRY_ASSIGN(const auto lock, DeployLock::take_or_look(services, command, options.dry_run, options.break_lock));
+  auto interrupted = lock.held ? interrupted_operation(services) : pending_intent(services, options.dry_run);
   if (interrupted && options.revert) {
-    return revert_interrupted(services, *interrupted, options.dry_run, options.force);
+    return revert_interrupted(services, *interrupted, options.dry_run, options.force, lock);
   }
   if (options.revert) {
     return Error{ErrorKind::invalid,
@@ -1686,7 +1691,7 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   }
   if (interrupted) {
     PHX_TRY_ASSIGN(auto observed, observe(services, BalancerRead::snapshot));
-    PHX_TRY(check_finishing(services, observed, *interrupted, options.force));
+    PHX_TRY(check_finishing(services, observed, *interrupted, options.force, lock));
     services.reporter.step("finishing the interrupted " + std::string(to_string(interrupted->operation)) + " to pool " +
                            interrupted->target);
     return switch_to(services,

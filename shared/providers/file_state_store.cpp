@@ -129,7 +129,10 @@ Result<LockOutcome> FileStateStore::acquire_lock(const LockRequest& request) {
   auto current = read_lock();
   std::optional<LockHolder> holder;  // nothing: the record cannot be read
   std::optional<std::string> stale;
-  if (!current || !current->has_value()) {
+  if (!current) {
+    // Why, as the dry run and status say it: the reader's error names the file.
+    stale = "its record cannot be read (" + current.error().message + ")";
+  } else if (!current->has_value()) {
     stale = "the lock file " + lock_path().string() + " cannot be read";
   } else {
     holder = **current;

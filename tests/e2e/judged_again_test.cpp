@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "shared/util/json.hpp"
+#include "shared/util/strings.hpp"
 #include "support/harness.hpp"
 #include "support/service_rig.hpp"
 
@@ -56,7 +57,13 @@ TEST_CASE("finishing an interrupted rollback whose target was marked bad since n
                Catch::Contains("the interrupted rollback to pool 1 is not finished: pool 1 is marked bad"));
     CHECK_THAT(refused.err, Catch::Contains("1 has the bug too"));
     CHECK_THAT(refused.err, Catch::Contains("nothing was changed"));
-    CHECK_THAT(refused.err, Catch::Contains("'deploy-pipeline rollback --to 2' rolls back to pool 2"));
+    // The dry run leaves the stale lock behind (review4 F2); the real run releases the lock it took.
+    const std::string past_the_lock = dry_run ? " --break-lock" : "";
+    CHECK_THAT(refused.err,
+               Catch::Contains("'deploy-pipeline rollback --to 1 --force" + past_the_lock +
+                               "' or 'deploy-pipeline repair --force" + past_the_lock + "' finishes it anyway"));
+    CHECK_THAT(refused.err,
+               Catch::Contains("'deploy-pipeline rollback --to 2" + past_the_lock + "' rolls back to pool 2"));
     CHECK_THAT(refused.err, !Catch::Contains("plan:"));
     CHECK(rig.live() == "3\n");
   }
@@ -91,7 +98,9 @@ TEST_CASE("an interrupted deploy whose pool was marked bad since needs --force; 
     INFO(arguments[0] << ": " << refused.err);
     CHECK(refused.exit_code == 3);
     CHECK_THAT(refused.err, Catch::Contains("the interrupted deploy to pool 3 is not finished: pool 3 is marked bad"));
-    CHECK_THAT(refused.err, Catch::Contains("'deploy-pipeline repair --revert' returns to pool 2"));
+    const std::string past_the_lock = arguments.back() == "--dry-run" ? " --break-lock" : "";
+    CHECK_THAT(refused.err,
+               Catch::Contains("'deploy-pipeline repair --revert" + past_the_lock + "' returns to pool 2"));
     CHECK(rig.live() == "2\n");
   }
 
@@ -170,7 +179,9 @@ TEST_CASE("an interrupted rollback past its drain names the pool a rollback choo
     CHECK(refused.exit_code == 3);
     CHECK_THAT(refused.err,
                Catch::Contains("the interrupted rollback to pool 2 is not finished: pool 2 is marked bad"));
-    CHECK_THAT(refused.err, Catch::Contains("'deploy-pipeline rollback --to 1' rolls back to pool 1 instead"));
+    const std::string past_the_lock = dry_run ? " --break-lock" : "";
+    CHECK_THAT(refused.err,
+               Catch::Contains("'deploy-pipeline rollback --to 1" + past_the_lock + "' rolls back to pool 1 instead"));
     CHECK_THAT(refused.err, !Catch::Contains("repair --revert"));
   }
   for (const bool dry_run : {true, false}) {
@@ -190,6 +201,37 @@ TEST_CASE("an interrupted rollback past its drain names the pool a rollback choo
   // The way it names works.
   rig.ok("deploy-pipeline", {"rollback", "--to", "1", "--reason", "3 is broken", "--break-lock"});
   CHECK(rig.live() == "1\n");
+}
+
+// review4 F2: while the lock is stale, a dry run's refusal named 'deploy-pipeline repair', which,
+// pasted, was refused in turn ("the deploy lock is stale"): the dry run takes no lock, so the lock
+// is as stale as before. Its commands carry --break-lock, as status names them; pasted, it works.
+TEST_CASE("while the lock is stale, the command a dry run's refusal names works when pasted", "[e2e][finish][lock]") {
+  ServiceRig rig({.pool_size = 1, .hot = 1}, ThenDeploy::each_in_turn);
+  rig.create("3");
+  rig.deploy("3");
+  killed(rig, {"rollback", "--reason", "3 is broken"}, "PHOENIX_TEST_KILL_AT_STEP=4");  // past its drain
+  REQUIRE(rig.live() == "2\n");
+
+  const auto dry = rig.run("deploy-pipeline", {"repair", "--revert", "--dry-run", "--break-lock"});
+  INFO(dry.err);
+  CHECK(dry.exit_code == 3);
+  const std::string named = "'deploy-pipeline repair --break-lock' finishes the rollback to pool 2 instead";
+  CHECK_THAT(dry.err, Catch::Contains(named));
+  CHECK_THAT(dry.err, Catch::Contains("'deploy-pipeline repair --revert --force --break-lock' returns to it anyway"));
+  // Pasted as named (the words between the quotes).
+  const auto start = dry.err.find("'deploy-pipeline repair");
+  REQUIRE(start != std::string::npos);
+  const auto end = dry.err.find('\'', start + 1);
+  REQUIRE(end != std::string::npos);
+  auto words = util::split(dry.err.substr(start + 1, end - start - 1), ' ');
+  REQUIRE(words.size() >= 2);
+  const std::string tool = words.front();
+  words.erase(words.begin());
+  const auto pasted = rig.run(tool, words);
+  INFO(pasted.err);
+  CHECK(pasted.exit_code == 0);
+  CHECK(rig.live() == "2\n");
 }
 
 // advice2 #2: a rollback after a deploy killed before it routed to its pool (its members added on

@@ -206,6 +206,34 @@ TEST_CASE("taking over a lock whose record is garbage says the record could not 
   CHECK(http_get(haproxy.url()).second == "1\n");
 }
 
+// review4 F6: a real run refused by a lock record that cannot be read said only "the lock file
+// ... cannot be read", its dry run why; a record that is no lock holder was "missing since". Both
+// say what is wrong, where, and what to do, in one line.
+TEST_CASE("the refusal of a lock record that cannot be read says why, in the real run as in the dry run",
+          "[e2e][lock]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  const auto config = write_service_config(dir.path(), haproxy, {}).string();
+  REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
+  const auto lock_file = dir.path() / "state" / "web" / "deploy.lock";
+  for (const auto& [record, why] : std::vector<std::pair<std::string, std::string>>{
+           {"garbage", lock_file.string() + ":1:1: invalid JSON"},
+           {R"({"pid": "x"})", lock_file.string() + ": not a lock record: pid is not a number"},
+           {"[]", lock_file.string() + ": not a lock record: not a JSON object"}}) {
+    REQUIRE(util::write_file_atomic(lock_file, record).ok());
+    const auto real = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config});
+    const auto dry = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--dry-run", "--config", config});
+    INFO(record << ": " << real.err << dry.err);
+    CHECK(real.exit_code == 3);
+    CHECK(real.err == "deploy-pipeline: error: the deploy lock is stale: its record cannot be read (" + why +
+                          "); re-run with --break-lock to take it over\n");
+    CHECK(dry.exit_code == 3);
+    CHECK_THAT(dry.err, Catch::Contains("is stale (" + why + "; its record cannot be read)"));
+    CHECK(*util::read_file(lock_file) == record);
+  }
+  CHECK(http_get(haproxy.url()).first != 200);  // nothing was deployed
+}
+
 // R4: a holder stopped by Ctrl-Z (SIGSTOP) runs no step, and a SIGTERM waits with it. It is not
 // stale (it may go on), but status calls it a problem and every refusal names what frees the
 // lock: kill -CONT (it stops at its next safe point) or kill -9 then --break-lock.

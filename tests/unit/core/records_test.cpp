@@ -1,6 +1,9 @@
 #include "shared/core/records.hpp"
 
 #include <catch2/catch.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 using namespace phoenix;
 
@@ -48,6 +51,34 @@ TEST_CASE("corrupt records are errors, not crashes", "[records]") {
   CHECK_FALSE(records::lock_holder_from_json(empty.get()).ok());
   auto bad = util::parse_json(R"({"label": "1", "created_at": "2026-11-18T00:00:00Z", "smoke": "maybe"})", "x");
   CHECK_FALSE(records::read_metadata(bad->get()).ok());
+}
+
+// review4 F6: a record that is no lock holder at all was reported as "corrupt record: missing
+// since"; it says what is wrong with it.
+TEST_CASE("a record that is no lock holder says what is wrong with it", "[records][lock]") {
+  const std::vector<std::pair<std::string, std::string>> records = {
+      {"[]", "not a lock record: not a JSON object"},
+      {"\"deploy\"", "not a lock record: not a JSON object"},
+      {"{}", "not a lock record: pid is missing"},
+      {R"({"pid": "x", "since": "2026-11-18T00:00:00Z"})", "not a lock record: pid is not a number"},
+      {R"({"pid": 12})", "not a lock record: since is missing"},
+      {R"({"pid": 12, "since": 5})", "not a lock record: since is not a string"},
+      {R"({"pid": 12, "since": "yesterday"})", "corrupt record: since is not an ISO 8601 time: yesterday"}};
+  for (const auto& [text, why] : records) {
+    INFO(text);
+    const auto document = util::parse_json(text, "deploy.lock");
+    REQUIRE(document.ok());
+    const auto holder = records::lock_holder_from_json(document->get());
+    REQUIRE_FALSE(holder.ok());
+    CHECK(holder.error().message == why);
+  }
+  // An intent's writer is a lock holder: its record says where the fault is.
+  const auto intent = util::parse_json(
+      R"({"operation": "deploy", "target": "2", "by": {"pid": "x"}, "started_at": "2026-11-18T00:00:00Z"})", "intent");
+  REQUIRE(intent.ok());
+  const auto read = records::intent_from_json(intent->get());
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.error().message == "by: not a lock record: pid is not a number");
 }
 
 TEST_CASE("pool metadata keeps the last wake; records without one still read", "[records][tiers]") {

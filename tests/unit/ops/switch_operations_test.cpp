@@ -1385,6 +1385,128 @@ TEST_CASE("repair --revert to a pool marked bad is refused without --force, as r
   CHECK_FALSE(world.state.intent.has_value());
 }
 
+namespace {
+// The rollback of rollback_stopped_after_drain as a kill -9 leaves it: its lock behind, stale.
+void leave_stale_lock(FakeWorld& world) {
+  world.state.lock =
+      LockHolder{.host = "agent-7", .pid = 4242, .job = "", .command = "rollback", .since = world.clock.wall_now()};
+  world.state.holder_gone = true;
+}
+}  // namespace
+
+// review4 F2: a dry run takes no lock, so while the lock is stale the commands its refusal of an
+// interrupted switch names are refused too ("the deploy lock is stale") unless they carry
+// --break-lock, as status names them. A real run that is refused releases the lock it took over:
+// its advice needs no --break-lock.
+TEST_CASE("while the lock is stale, a dry run's refusal of an interrupted switch names its commands with --break-lock",
+          "[ops][repair][rollback][crash][lock]") {
+  FakeWorld world;
+  rollback_stopped_after_drain(world);
+  leave_stale_lock(world);
+  const auto calls = world.balancer.calls.size();
+  const int acquisitions = world.state.lock_acquisitions;
+
+  const auto revert = ops::repair(world.services, {.dry_run = true, .break_lock = true, .revert = true});
+  REQUIRE_FALSE(revert.ok());
+  CHECK(revert.error().kind == ErrorKind::refused);
+  CHECK_THAT(revert.error().message,
+             Catch::EndsWith("; nothing was changed. 'deploy-pipeline repair --break-lock' finishes the rollback to "
+                             "pool 2 instead, or 'deploy-pipeline repair --revert --force --break-lock' returns to it "
+                             "anyway"));
+
+  world.provider.pools[1].meta.verdict = LiveVerdict::bad;  // its target too
+  for (const auto& again : {ops::rollback(world.services, {.reason = "errors", .dry_run = true, .break_lock = true}),
+                            ops::repair(world.services, {.dry_run = true, .break_lock = true})}) {
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().kind == ErrorKind::refused);
+    CHECK_THAT(again.error().message,
+               Catch::Contains("'deploy-pipeline rollback --to 2 --force --break-lock' or 'deploy-pipeline repair "
+                               "--force --break-lock' finishes it anyway; 'deploy-pipeline rollback --to 1 "
+                               "--break-lock' rolls back to pool 1 instead"));
+  }
+  const auto both = ops::repair(world.services, {.dry_run = true, .break_lock = true, .revert = true});
+  REQUIRE_FALSE(both.ok());
+  CHECK_THAT(both.error().message,
+             Catch::EndsWith("'deploy-pipeline rollback --to 1 --break-lock' rolls back to pool 1 instead, or "
+                             "'deploy-pipeline repair --revert --force --break-lock' returns to it anyway"));
+  // A record that cannot be read is stale too.
+  world.state.lock_record_unreadable = true;
+  const auto unreadable = ops::rollback(world.services, {.reason = "errors", .dry_run = true, .break_lock = true});
+  REQUIRE_FALSE(unreadable.ok());
+  CHECK_THAT(unreadable.error().message, Catch::Contains("'deploy-pipeline rollback --to 1 --break-lock' rolls back"));
+  world.state.lock_record_unreadable = false;
+  CHECK(world.state.lock_acquisitions == acquisitions);
+  CHECK(world.state.lock->pid == 4242);
+  CHECK(world.balancer.calls.size() == calls);
+
+  // The real run takes the lock over, is refused and releases it: its advice has no --break-lock.
+  const auto real = ops::rollback(world.services, {.reason = "errors", .break_lock = true});
+  REQUIRE_FALSE(real.ok());
+  CHECK(real.error().kind == ErrorKind::refused);
+  CHECK_THAT(real.error().message, Catch::Contains("'deploy-pipeline rollback --to 1' rolls back to pool 1 instead"));
+  CHECK_THAT(real.error().message, !Catch::Contains("--break-lock"));
+  CHECK_FALSE(world.state.lock.has_value());
+  // With the lock free, --break-lock on a dry run adds nothing to the commands it names.
+  const auto unlocked = ops::repair(world.services, {.dry_run = true, .break_lock = true, .revert = true});
+  REQUIRE_FALSE(unlocked.ok());
+  CHECK_THAT(unlocked.error().message, !Catch::Contains("--break-lock"));
+  // The way the dry run named, pasted while the lock was still stale, works.
+  leave_stale_lock(world);
+  REQUIRE(ops::rollback(world.services, {.to = "1", .reason = "errors", .break_lock = true}).ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+}
+
+// With no one pool to return to, the refusal of a revert names repair and a deploy: with
+// --break-lock after a dry run past a stale lock, without after the real run.
+TEST_CASE("while the lock is stale, a dry run's revert with no one pool to return to names --break-lock",
+          "[ops][repair][crash][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("1");
+  world.state.intent = Intent{.operation = Operation::deploy,
+                              .target = "2",
+                              .from = {"1", "3"},
+                              .by = {.host = "agent-7", .pid = 4242},
+                              .started_at = world.clock.wall_now(),
+                              .steps = 4};
+  leave_stale_lock(world);
+  const auto dry = ops::repair(world.services, {.dry_run = true, .break_lock = true, .revert = true});
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::invalid);
+  CHECK_THAT(dry.error().message,
+             Catch::EndsWith("so there is no one pool to return to; 'deploy-pipeline repair --break-lock' finishes "
+                             "it, or deploy the pool you want with 'deploy-pipeline deploy --label L --break-lock'"));
+  const auto real = ops::repair(world.services, {.break_lock = true, .revert = true});
+  REQUIRE_FALSE(real.ok());
+  CHECK_THAT(real.error().message, !Catch::Contains("--break-lock"));
+  CHECK_FALSE(world.state.lock.has_value());
+}
+
+// The same for a deploy's re-run: its dry run names the re-run, repair and the revert with
+// --break-lock while the lock is stale.
+TEST_CASE("while the lock is stale, a deploy dry run's refusal of its interrupted re-run names --break-lock",
+          "[ops][deploy][crash][lock]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  world.balancer.fail_next["remove"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "2"}).ok());
+  REQUIRE(world.state.intent.has_value());
+  world.provider.pools[1].meta.verdict = LiveVerdict::bad;
+  leave_stale_lock(world);
+  const auto dry = ops::deploy(world.services, {.label = "2", .dry_run = true, .break_lock = true});
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::refused);
+  CHECK_THAT(dry.error().message,
+             Catch::EndsWith("'deploy-pipeline deploy --label 2 --force --break-lock' or 'deploy-pipeline repair "
+                             "--force --break-lock' finishes it anyway; 'deploy-pipeline repair --revert --break-lock' "
+                             "returns to pool 1, live before it instead"));
+  CHECK(world.state.lock->pid == 4242);
+}
+
 // A switch stopped half-way names the revert as repair --revert will take it: with --force where
 // the pool it returns to is marked bad (a rollback marks the pool it leaves before it switches).
 TEST_CASE("a rollback stopped half-way names repair --revert with --force back to the pool it marked bad",

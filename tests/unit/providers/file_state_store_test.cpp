@@ -6,6 +6,9 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "fakes/fake_clock.hpp"
 #include "fakes/recording_reporter.hpp"
@@ -84,6 +87,29 @@ TEST_CASE("an empty lock file left by a holder killed while writing it is taken 
   const auto refused = store.acquire_lock(request_by(::getpid(), clock));
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.error().message, Catch::Contains("deploy lock is stale"));
+  check_takes_over_a_lock_naming_nobody(store, clock);
+}
+
+// review4 F6: the refusal of an unreadable lock record says why it cannot be read, as the dry
+// run and status do, in one line with the file and what to do.
+TEST_CASE("the refusal of a lock record that cannot be read says why, naming the file", "[state-store][lock]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock);
+  const auto lock_file = dir.path() / "web" / "deploy.lock";
+  std::filesystem::create_directories(dir.path() / "web");
+  const std::vector<std::pair<std::string, std::string>> records = {
+      {"garbage", lock_file.string() + ":1:1: invalid JSON"},
+      {R"({"pid": "x"})", lock_file.string() + ": not a lock record: pid is not a number"},
+      {"[]", lock_file.string() + ": not a lock record: not a JSON object"}};
+  for (const auto& [record, why] : records) {
+    INFO(record);
+    REQUIRE(util::write_file_atomic(lock_file, record).ok());
+    const auto refused = store.acquire_lock(request_by(::getpid(), clock));
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message == "the deploy lock is stale: its record cannot be read (" + why +
+                                         "); re-run with --break-lock to take it over");
+  }
   check_takes_over_a_lock_naming_nobody(store, clock);
 }
 
