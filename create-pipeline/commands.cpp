@@ -460,8 +460,9 @@ cli::Program make_program() {
               {.name = "list",
                .summary = "pools, newest first: tier, verdicts, monthly cost, wake time",
                .synopsis = "list [--output table|json]",
-               .details = "Lists every pool of the service, newest first. TIER is live, hot (on standby), member\n"
-                          "(still in the balancer), running, off (powered off) or cold (only a snapshot kept); COST\n"
+               .details = "Lists every pool of the service, newest first. TIER is live, hot (on standby, a pool that\n"
+                          "served), member (still in the balancer, or left on standby by an interrupted deploy that\n"
+                          "never routed to it), running, off (powered off) or cold (only a snapshot kept); COST\n"
                           "is an estimate from the provider's prices per month (none for local); WAKE is what waking\n"
                           "a pool from its tier took the last time any pool was woken from it.",
                .example = "create-pipeline list --output json",

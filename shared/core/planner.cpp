@@ -595,9 +595,12 @@ const char* to_string(PruneAction action) {
 
 namespace {
 
-// Why a pool is no good to keep, or "" when it is.
+// Why a pool is no good to keep, or "" when it is: the mark and its reason, without who and when
+// (a column of prune's table).
 std::string unusable_because(const Pool& pool) {
-  if (pool.meta.verdict == LiveVerdict::bad) return describe_bad_mark(pool, std::nullopt);
+  if (pool.meta.verdict == LiveVerdict::bad) {
+    return "marked bad" + (pool.meta.verdict_reason.empty() ? std::string() : ": " + pool.meta.verdict_reason);
+  }
   if (pool.meta.smoke == SmokeVerdict::failed) return "smoke test failed";
   return "";
 }

@@ -66,6 +66,13 @@ struct PoolMetadata {
   SmokeVerdict smoke = SmokeVerdict::pending;
   LiveVerdict verdict = LiveVerdict::unknown;
   std::string verdict_reason;
+  // Who gave the pool `verdict` and when: the person history names for the command that set it
+  // (the CI trigger user, else the host) and the time it was written. Kept with the verdict, so
+  // who marked a pool bad is known when the command's history event was never written (a
+  // rollback killed before its end) or has left a bounded history. "" and no time in records
+  // written before they were kept.
+  std::string verdict_by;
+  std::optional<WallTime> verdict_at;
   // A rebuild: the pool whose release this pool runs on fresh servers (create-pipeline
   // rebuild), or "". The provider creates it from that pool's release, not the configured one.
   std::string rebuild_of;

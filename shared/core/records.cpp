@@ -34,6 +34,8 @@ void write_metadata(cJSON* object, const PoolMetadata& meta) {
   util::add_string(object, "smoke", to_string(meta.smoke));
   util::add_string(object, "verdict", to_string(meta.verdict));
   util::add_string(object, "verdict_reason", meta.verdict_reason);
+  if (!meta.verdict_by.empty()) util::add_string(object, "verdict_by", meta.verdict_by);
+  if (meta.verdict_at) add_time(object, "verdict_at", *meta.verdict_at);
   if (!meta.rebuild_of.empty()) util::add_string(object, "rebuild_of", meta.rebuild_of);
   if (meta.rebuild_source != RebuildSource::unflagged) {
     util::add_string(object, "rebuild_source", to_string(meta.rebuild_source));
@@ -61,6 +63,9 @@ Result<PoolMetadata> read_metadata(const cJSON* object) {
   meta.smoke = *smoke;
   meta.verdict = *verdict;
   meta.verdict_reason = string_or(object, "verdict_reason");
+  meta.verdict_by = string_or(object, "verdict_by");
+  // Only words about the verdict: a time that cannot be read is left out, not the whole pool.
+  meta.verdict_at = util::parse_iso8601(string_or(object, "verdict_at"));
   meta.rebuild_of = string_or(object, "rebuild_of");
   const auto source = parse_rebuild_source(string_or(object, "rebuild_source", "unflagged"));
   if (!source) return bad_record("pool " + meta.label + " has an unknown rebuild_source");

@@ -117,6 +117,13 @@ std::string render_pools_table(const PoolListing& listing) {
     out += listing.tiers.off_is_billed ? "; a powered-off server is billed like a running one\n" : "\n";
   }
   if (listing.prices_error) out += "costs unknown: " + *listing.prices_error + "\n";
+  if (listing.left_on_standby) {
+    const std::string operation = to_string(listing.left_by);
+    out += "pool " + *listing.left_on_standby + " is left in standby by an interrupted " + operation +
+           ": it never served, so it is no hot standby, and a switch elsewhere removes it ('deploy-pipeline status' "
+           "says how to finish that " +
+           operation + ")\n";
+  }
   for (const auto& pool : listing.pools) {
     if (pool.readable()) continue;
     // Routed: a member in the balancer that is not an (idle) standby, which delete refuses.

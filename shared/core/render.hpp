@@ -19,8 +19,13 @@ struct PoolListing {
   std::string service;
   std::vector<Pool> pools;  // newest first
   std::vector<std::string> live;
-  std::vector<std::string> in_balancer;       // labels with a member in any state
-  std::vector<std::string> hot;               // labels on standby in the balancer
+  std::vector<std::string> in_balancer;  // labels with a member in any state
+  std::vector<std::string> hot;          // labels on standby in the balancer that are hot standbys
+  // The target of an interrupted switch whose members are on standby but which never served (a
+  // deploy killed before it routed to its new pool), and that switch: no hot standby, so not in
+  // `hot`; a switch elsewhere removes it. Nothing when there is none.
+  std::optional<std::string> left_on_standby;
+  Operation left_by = Operation::deploy;
   std::optional<std::string> balancer_error;  // the balancer could not be read
   ProviderTiers tiers;                        // how the provider bills a stopped server
   std::optional<PriceSheet> prices;           // nothing where the provider has no prices

@@ -55,11 +55,21 @@ std::vector<StandbyPool> standby_pools(const std::vector<Member>& members) {
   return pools;
 }
 
+// Whether the interrupted switch's target has served, as history has it (has_served): a hot
+// standby then like any other, which a switch elsewhere keeps or removes by retention.hot
+// (ops::abandoned_targets). One that never served (a deploy killed before it routed to its new
+// pool) is no hot standby: its members on standby are the switch's, and a switch elsewhere
+// removes them. False without an interrupted switch.
+bool interrupted_target_served(const StatusInputs& inputs) {
+  return inputs.intent && has_served(inputs.history, inputs.intent->target);
+}
+
 // Hot pools, and what makes one a slower or no rollback target.
-// During an interrupted switch its target's members on standby are the switch's, not a hot pool.
+// During an interrupted switch its target's members on standby are the switch's, not a hot pool,
+// unless the target has served (interrupted_target_served).
 void report_standby(const StatusInputs& inputs, StatusReport& report) {
   report.standby = standby_pools(inputs.members);
-  if (inputs.intent) {
+  if (inputs.intent && !interrupted_target_served(inputs)) {
     std::erase_if(report.standby, [&](const StandbyPool& pool) { return pool.label == inputs.intent->target; });
   }
   for (const auto& pool : report.standby) {
@@ -348,11 +358,26 @@ std::string describe_interrupted_wake(const StatusInputs& inputs, const Intent& 
 }
 
 // The hot pools during an interrupted switch: those fully on standby but its target, whose
-// members on standby are the ones the switch itself added.
+// members on standby are the ones the switch itself added, unless it has served.
 std::vector<std::string> hot_standby_labels(const StatusInputs& inputs) {
   auto labels = standby_labels(inputs.members);
-  if (inputs.intent) std::erase(labels, inputs.intent->target);
+  if (inputs.intent && !interrupted_target_served(inputs)) std::erase(labels, inputs.intent->target);
   return labels;
+}
+
+// A member not routed to that nothing running will route or remove, and what the next command
+// does with it. The members of an interrupted switch's target that has served (partly routed to,
+// or on standby beside the ones it routes to) stay where a switch elsewhere keeps that pool.
+std::string left_member_problem(const StatusInputs& inputs, const std::string& member, const std::string& label,
+                                const std::string& state, bool lock_stale) {
+  const std::string repair = past_the_lock("deploy-pipeline repair", lock_stale);
+  if (interrupted_target_served(inputs) && label == inputs.intent->target) {
+    const std::string operation = to_string(inputs.intent->operation);
+    return "member " + member + " is left in " + state + " by the interrupted " + operation + " to pool " + label +
+           ", which has served: '" + repair + "' finishes that " + operation + "; a switch elsewhere keeps pool " +
+           label + " on standby as retention.hot allows";
+  }
+  return "member " + member + " is left in " + state + "; the next deploy or '" + repair + "' cleans it up";
 }
 
 // Without the balancer: what history and the provider say, as notes.
@@ -381,9 +406,11 @@ bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreada
 }
 
 bool status_needs_history(const std::vector<Pool>& pools, const std::vector<Member>& members,
-                          const std::optional<WatchRecord>& watch, bool watch_stale) {
+                          const std::optional<WatchRecord>& watch, bool watch_stale,
+                          const std::optional<Intent>& intent) {
   const auto live = live_labels(members);
   if (watch && watch_stale && has_label(live, watch->watched)) return true;
+  if (intent && has_label(member_labels(members), intent->target)) return true;
   return std::any_of(live.begin(), live.end(), [&](const std::string& label) {
     const Pool* pool = find_pool(pools, label);
     return pool != nullptr && pool->readable() && pool->meta.verdict == LiveVerdict::bad;
@@ -598,8 +625,7 @@ StatusReport build_status(const StatusInputs& inputs) {
     const bool operation_running = inputs.intent.has_value() && inputs.operation_in_progress;
     const bool hot = std::find(hot_labels.begin(), hot_labels.end(), owner->label) != hot_labels.end();
     if (!member.admitted() && !operation_running && !hot) {
-      problems.push_back("member " + member.name + " is left in " + row.state + "; the next deploy or '" +
-                         past_the_lock("deploy-pipeline repair", lock_stale) + "' cleans it up");
+      problems.push_back(left_member_problem(inputs, member.name, owner->label, row.state, lock_stale));
     }
   }
   for (const auto& pool : inputs.pools) {

@@ -78,7 +78,8 @@ struct StatusInputs {
   std::optional<WatchRecord> watch;            // the record of a running watch
   std::optional<std::string> watch_staleness;  // why that record no longer counts, if it does not
   // History, read only where a finding needs it (a live pool marked bad: who marked it and when;
-  // a watch that no longer runs: the breach it left unanswered); else empty.
+  // a watch that no longer runs: the breach it left unanswered; an interrupted switch's target in
+  // the balancer: whether it has served); else empty.
   std::vector<HistoryEvent> history;
   // The balancer did not answer (its error): `members` is empty and means nothing; the report
   // says what the records and the provider say (the last switch, the pools) and this problem.
@@ -86,9 +87,11 @@ struct StatusInputs {
 };
 
 // Whether status needs history to explain what it sees (StatusInputs::history): a live pool is
-// marked bad, or the record of a watch that no longer runs names a live pool.
+// marked bad, the record of a watch that no longer runs names a live pool, or the target of an
+// interrupted switch (`intent`) is in the balancer (whether it has served: a hot standby or not).
 bool status_needs_history(const std::vector<Pool>& pools, const std::vector<Member>& members,
-                          const std::optional<WatchRecord>& watch, bool watch_stale);
+                          const std::optional<WatchRecord>& watch, bool watch_stale,
+                          const std::optional<Intent>& intent = std::nullopt);
 
 // "pool 7 until 12:03:04 UTC, falls back to pool 6, by pid 123 on host-a": the status line of a
 // running watch.

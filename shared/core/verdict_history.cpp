@@ -47,6 +47,9 @@ std::string describe_bad_mark(const Pool& pool, const std::optional<HistoryEvent
   if (mark) {
     text += " by " + (mark->by.empty() ? std::string("someone") : mark->by) +
             (mark->job.empty() ? "" : " (job " + mark->job + ")") + " at " + util::format_iso8601(mark->at);
+  } else if (!pool.meta.verdict_by.empty() || pool.meta.verdict_at) {
+    if (!pool.meta.verdict_by.empty()) text += " by " + pool.meta.verdict_by;
+    if (pool.meta.verdict_at) text += " at " + util::format_iso8601(*pool.meta.verdict_at);
   }
   if (!pool.meta.verdict_reason.empty()) text += ": " + pool.meta.verdict_reason;
   return text;

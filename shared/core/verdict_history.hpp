@@ -1,7 +1,7 @@
 #pragma once
 // What history says about a pool's live verdict: who marked it bad and when (the pool's record
-// keeps only the verdict and its reason), and a watch's breach that no rollback answered. Pure:
-// the events come in, nothing is read here.
+// keeps them too, without the CI job, for when history has no event of it), and a watch's breach
+// that no rollback answered. Pure: the events come in, nothing is read here.
 
 #include <optional>
 #include <string>
@@ -23,8 +23,10 @@ std::optional<HistoryEvent> bad_mark_of(const std::vector<HistoryEvent>& events,
 // to it) has not.
 bool has_served(const std::vector<HistoryEvent>& events, const std::string& label);
 
-// "marked bad by alice at 2026-11-27T07:30:00Z: <reason>", or without "by ... at ..." when
-// history does not say (`mark` empty).
+// "marked bad by alice at 2026-11-27T07:30:00Z: <reason>": who and when as history's `mark` has
+// them (with the CI job), else as the pool's record has them (PoolMetadata::verdict_by and
+// verdict_at: a rollback killed before its history event still wrote them with the mark), or
+// without "by ... at ..." when neither says (a record written before they were kept).
 std::string describe_bad_mark(const Pool& pool, const std::optional<HistoryEvent>& mark);
 
 // "marked bad (<reason>)", or "marked bad" when the pool's record gives no reason: the words a

@@ -69,6 +69,8 @@ Labels pool_labels(std::string_view service, const PoolMetadata& meta, int index
   if (auto revision = label_value(meta.revision); !revision.empty()) labels[kRevision] = revision;
   if (auto by = label_value(meta.triggered_by); !by.empty()) labels[kBy] = by;
   if (auto reason = label_value(meta.verdict_reason); !reason.empty()) labels[kReason] = reason;
+  if (auto by = label_value(meta.verdict_by); !by.empty()) labels[kVerdictBy] = by;
+  if (meta.verdict_at) labels[kVerdictAt] = unix_ms_label(*meta.verdict_at);
   if (!meta.rebuild_of.empty()) labels[kRebuildOf] = meta.rebuild_of;
   if (meta.rebuild_source != RebuildSource::unflagged) labels[kRebuildSource] = to_string(meta.rebuild_source);
   if (meta.last_wake) {
@@ -88,6 +90,8 @@ PoolMetadata metadata_from_labels(const Labels& labels) {
   meta.smoke = parse_smoke_verdict(label_of(labels, kSmoke)).value_or(SmokeVerdict::pending);
   meta.verdict = parse_live_verdict(label_of(labels, kVerdict)).value_or(LiveVerdict::unknown);
   meta.verdict_reason = label_of(labels, kReason);
+  meta.verdict_by = label_of(labels, kVerdictBy);
+  if (const auto at = label_of(labels, kVerdictAt); util::parse_int(at)) meta.verdict_at = from_unix_ms_label(at);
   meta.rebuild_of = label_of(labels, kRebuildOf);
   // An unknown value counts as bad: never a rollback target of its own accord.
   const auto source = label_of(labels, kRebuildSource);

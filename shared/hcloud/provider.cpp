@@ -159,6 +159,8 @@ std::vector<Pool> HcloudProvider::to_pools(const std::vector<util::Json>& server
     if (meta.verdict != LiveVerdict::unknown) {
       pool.meta.verdict = meta.verdict;
       pool.meta.verdict_reason = meta.verdict_reason;
+      pool.meta.verdict_by = meta.verdict_by;
+      pool.meta.verdict_at = meta.verdict_at;
     }
     const auto status = util::json_string(server.get(), "status").value_or("unknown");
     if (status == "off") ++powered_off[meta.label];
@@ -331,6 +333,8 @@ Status HcloudProvider::update_metadata(const PoolMetadata& meta) {
     // PUT replaces the whole map: keep labels that are not Phoenix's.
     for (const auto& [key, value] : pool_labels(settings_.service, meta, index, size)) labels[key] = value;
     if (label_value(meta.verdict_reason).empty()) labels.erase(kReason);
+    if (label_value(meta.verdict_by).empty()) labels.erase(kVerdictBy);
+    if (!meta.verdict_at) labels.erase(kVerdictAt);
     if (!meta.last_wake) {
       for (const char* key : {kWakeFrom, kWakeMs, kWakeAt}) labels.erase(key);
     }

@@ -5,13 +5,28 @@
 
 namespace phoenix::ops {
 
+namespace {
+
+std::string person(const Services& services) {
+  return services.identity.user.empty() ? services.identity.host : services.identity.user;
+}
+
+}  // namespace
+
 HistoryEvent new_event(const Services& services, HistoryAction action, std::string label, HistoryResult result) {
   return HistoryEvent{.at = services.clock.wall_now(),
                       .action = action,
                       .label = std::move(label),
                       .result = result,
-                      .by = services.identity.user.empty() ? services.identity.host : services.identity.user,
+                      .by = person(services),
                       .job = services.identity.job};
+}
+
+void give_verdict(const Services& services, PoolMetadata& meta, LiveVerdict verdict, std::string reason) {
+  meta.verdict = verdict;
+  meta.verdict_reason = std::move(reason);
+  meta.verdict_by = person(services);
+  meta.verdict_at = services.clock.wall_now();
 }
 
 std::optional<std::string> record_history(Services& services, const HistoryEvent& recorded,

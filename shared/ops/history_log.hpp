@@ -13,6 +13,10 @@ namespace phoenix::ops {
 // An event at the clock's now, by the CI trigger user (else the host), in the CI job.
 HistoryEvent new_event(const Services& services, HistoryAction action, std::string label, HistoryResult result);
 
+// Gives `meta` the verdict `verdict` for `reason`, by whom and when as new_event names them, so
+// the pool's record says who set its verdict even where no history event of it is ever written.
+void give_verdict(const Services& services, PoolMetadata& meta, LiveVerdict verdict, std::string reason);
+
 // Appends `event`, then notifies it (the end of what it records, with the `steps` of a switch
 // that ran; ops/notifications.hpp). History never blocks what it records: a failure is a
 // warning, returned so that the command can say in its result that this event is missing

@@ -311,6 +311,22 @@ Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
   return report;
 }
 
+namespace {
+
+// The interrupted switch's target, when it is among the pools on standby (`standby`) but never
+// served (has_served; unreadable history counts as never, as abandoned_targets has it), and that
+// switch. The intent is read only when some pool is on standby, history only when the target is.
+std::optional<Intent> never_served_standby(Services& services, const std::vector<std::string>& standby) {
+  if (standby.empty()) return std::nullopt;
+  auto intent = services.state.read_intent();
+  if (!intent || !intent->has_value() || !has_label(standby, (*intent)->target)) return std::nullopt;
+  const auto history = services.state.read_history();
+  if (history && has_served(history->events, (*intent)->target)) return std::nullopt;
+  return **intent;
+}
+
+}  // namespace
+
 Result<PoolListing> list_pools(Services& services) {
   auto pools = services.provider.list_pools();
   if (!pools) return pools.error();
@@ -330,6 +346,11 @@ Result<PoolListing> list_pools(Services& services) {
     listing.live = live_labels(*members);
     listing.in_balancer = member_labels(*members);
     listing.hot = standby_labels(*members);
+    if (const auto left = never_served_standby(services, listing.hot)) {
+      std::erase(listing.hot, left->target);
+      listing.left_on_standby = left->target;
+      listing.left_by = left->operation;
+    }
   } else {
     listing.balancer_error = members.error().message;
     services.reporter.warning("cannot tell which pool is live: " + members.error().message);

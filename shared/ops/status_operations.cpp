@@ -79,7 +79,9 @@ class HistoryOnce {
  public:
   std::vector<HistoryEvent> if_needed(Services& services, const std::vector<Pool>& pools,
                                       const std::vector<Member>& members, const SharedRecords& records) {
-    if (!status_needs_history(pools, members, records.watch, records.watch_staleness.has_value())) return {};
+    if (!status_needs_history(pools, members, records.watch, records.watch_staleness.has_value(), records.intent)) {
+      return {};
+    }
     if (!events_) {
       auto history = services.state.read_history();
       events_ = history ? std::move(history->events) : std::vector<HistoryEvent>{};

@@ -281,8 +281,7 @@ Status mark_replaced_pools_good(Services& services, const Observation& observati
     const Pool* pool = find_pool(observation.pools, label);
     if (pool == nullptr || pool->meta.verdict != LiveVerdict::unknown) continue;
     PoolMetadata meta = pool->meta;
-    meta.verdict = LiveVerdict::good;
-    meta.verdict_reason = "served until pool " + plan.target + " replaced it";
+    give_verdict(services, meta, LiveVerdict::good, "served until pool " + plan.target + " replaced it");
     PHX_TRY(services.provider.update_metadata(meta));
   }
   return {};
@@ -673,8 +672,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
   for (auto& pool : observation->pools) {
     // As mark_bad leaves it: a pool marked bad already keeps its first reason.
     if (has_label(job.planned_as_bad, pool.label()) && pool.meta.verdict != LiveVerdict::bad) {
-      pool.meta.verdict = LiveVerdict::bad;
-      pool.meta.verdict_reason = job.reason;
+      give_verdict(services, pool.meta, LiveVerdict::bad, job.reason);
     }
   }
   // A deploy names its target: one marked bad is refused (who marked it, when, why) before
@@ -833,8 +831,7 @@ Status mark_bad(Services& services, const std::vector<Pool>& pools, const std::s
       continue;
     }
     PoolMetadata meta = from->meta;
-    meta.verdict = LiveVerdict::bad;
-    meta.verdict_reason = reason;
+    give_verdict(services, meta, LiveVerdict::bad, reason);
     PHX_TRY(services.provider.update_metadata(meta));
     services.reporter.step("marked pool " + label + " bad: " + reason);
   }

@@ -64,8 +64,8 @@ Status set_verdict(Services& services, const VerdictOptions& options) {
                                         "); nothing was changed. Restore that file, then run this again"};
   }
   PoolMetadata meta = pool->meta;
-  meta.verdict = options.verdict;
-  meta.verdict_reason = options.verdict == LiveVerdict::good ? "marked good by " + person(services) : options.reason;
+  give_verdict(services, meta, options.verdict,
+               options.verdict == LiveVerdict::good ? "marked good by " + person(services) : options.reason);
   PHX_TRY(services.provider.update_metadata(meta));
   const bool bad = options.verdict == LiveVerdict::bad;
   services.reporter.step("pool " + options.label + " is marked " + (bad ? "bad: " + options.reason : "good"));

@@ -166,6 +166,8 @@ void check_metadata(const PoolMetadata& actual, const PoolMetadata& expected) {
   CHECK(actual.smoke == expected.smoke);
   CHECK(actual.verdict == expected.verdict);
   CHECK(actual.verdict_reason == expected.verdict_reason);
+  CHECK(actual.verdict_by == expected.verdict_by);
+  CHECK(actual.verdict_at == expected.verdict_at);
 }
 
 std::vector<std::string> ids(const Pool& pool) {
@@ -251,11 +253,15 @@ TEMPLATE_TEST_CASE("update_metadata replaces the verdicts, and list_pools shows 
   meta.smoke = SmokeVerdict::passed;
   meta.verdict = LiveVerdict::bad;
   meta.verdict_reason = "error-rate-above-5-percent";
+  meta.verdict_by = "alice";  // who gave the verdict and when (whole milliseconds: what labels keep)
+  meta.verdict_at = WallTime(std::chrono::milliseconds(1795000000123LL));
   REQUIRE_OK(provider.update_metadata(meta));
   check_metadata(listed(provider, "21").meta, meta);
 
   meta.verdict = LiveVerdict::good;
   meta.verdict_reason.clear();
+  meta.verdict_by.clear();  // a record without them, as one written before they were kept
+  meta.verdict_at.reset();
   REQUIRE_OK(provider.update_metadata(meta));
   check_metadata(listed(provider, "21").meta, meta);
 

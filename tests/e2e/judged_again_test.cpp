@@ -3,8 +3,9 @@
 // needs --force, and status, the re-run, its dry run and repair name what works instead;
 // repair --revert keeps the hot standby that was there before the interrupted deploy, and returns
 // to a pool marked bad only with --force; a rollback that abandons an interrupted deploy never
-// keeps its pool hot; a plain delete never removes the last pools a plain rollback could go to
-// for newer builds.
+// keeps its pool hot (list does not call it hot either) unless it served; a plain delete never
+// removes the last pools a plain rollback could go to for newer builds; the bad mark of a
+// rollback killed before its history event still names who made it and when (review4 F4, F5).
 
 #include <signal.h>
 
@@ -88,7 +89,8 @@ TEST_CASE("an interrupted deploy whose pool was marked bad since needs --force; 
 
   const auto status = rig.run("deploy-pipeline", {"status"});
   INFO(status.out);
-  CHECK_THAT(status.out, Catch::Contains("pool 3 is marked bad: found in staging, so finishing it needs --force: "
+  CHECK_THAT(status.out, Catch::Contains("pool 3 is marked bad by "));
+  CHECK_THAT(status.out, Catch::Contains(": found in staging, so finishing it needs --force: "
                                          "re-run 'deploy-pipeline deploy --label 3 --force --break-lock' or "
                                          "'deploy-pipeline repair --force --break-lock' to finish it anyway, or "
                                          "'deploy-pipeline repair --revert --break-lock' returns to pool 2"));
@@ -244,6 +246,13 @@ TEST_CASE("a rollback after a deploy killed before its switch takes the deploy's
   const auto before = rig.run("deploy-pipeline", {"status"});
   INFO(before.out);
   CHECK_THAT(before.out, Catch::Contains("member 3:1 is left in standby"));
+  // review4 F5: list does not call pool 3, which never served, a hot standby; it says what it is.
+  const auto list = rig.run("create-pipeline", {"list"});
+  INFO(list.out);
+  CHECK_THAT(list.out, Catch::Contains("pool 3 is left in standby by an interrupted deploy: it never served, so it is "
+                                       "no hot standby, and a switch elsewhere removes it"));
+  CHECK(rig.pool_field("3", "tier") == "member");
+  CHECK(rig.pool_field("1", "tier") == "hot");
 
   rig.ok("deploy-pipeline", {"rollback", "--reason", "2 is broken", "--break-lock"});
   CHECK(rig.live() == "1\n");
@@ -252,4 +261,50 @@ TEST_CASE("a rollback after a deploy killed before its switch takes the deploy's
   CHECK_THAT(after.out, !Catch::Contains("standby  pool 3"));
   CHECK_THAT(after.out, !Catch::Contains("3:1"));
   CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(rig.status_json().get(), "standby")) == 0);
+}
+
+// review4 F4: a rollback killed before it wrote its history event. The pool it left was marked
+// bad with a reason only, so what refused it said "pool 3 is marked bad: 3 is broken", with no
+// who or when; after a SIGTERM (whose end record is written) it named both. The pool's record
+// keeps them now.
+TEST_CASE("a rollback killed before its history event leaves who marked the pool it left and when",
+          "[e2e][verdicts][crash]") {
+  ServiceRig rig({.pool_size = 1, .hot = 1}, ThenDeploy::each_in_turn);
+  rig.create("3");
+  rig.deploy("3");
+  killed(rig, {"rollback", "--reason", "3 is broken"}, "PHOENIX_TEST_KILL_AT_STEP=4");
+  REQUIRE(rig.live() == "2\n");
+  REQUIRE(rig.history_details("rollback").empty());  // killed: no event of it
+
+  const auto refused = rig.run("deploy-pipeline", {"deploy", "--label", "3", "--break-lock"});
+  INFO(refused.err);
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Matches(R"([\s\S]*pool 3 is marked bad by \S+ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: )"
+                                         R"(3 is broken; deploy it anyway with --force[\s\S]*)"));
+}
+
+// review4 F5: a deploy back to the older hot standby (retention.hot 2), killed before its first
+// step. Status dropped pool 1 from the standby line and said "member 1:1 is left in standby; the
+// next deploy or ... cleans it up", while the next switch keeps it hot: it has served.
+TEST_CASE("an interrupted deploy to a hot standby that served leaves it a hot standby", "[e2e][hot][crash]") {
+  ServiceRig rig({.pool_size = 1, .hot = 2}, ThenDeploy::each_in_turn);  // 2 live, 1 hot
+  rig.create("3");
+  rig.deploy("3");  // 3 live, 2 and 1 hot
+  killed(rig, {"deploy", "--label", "1"}, "PHOENIX_TEST_KILL_AT_STEP=0");
+  REQUIRE(rig.live() == "3\n");
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK_THAT(status.out, Catch::Contains("a deploy to pool 1 started"));
+  CHECK_THAT(status.out, !Catch::Contains("left in standby"));
+  CHECK_THAT(status.out, Catch::Contains("pool 1, 1/1 UP"));
+  CHECK(rig.pool_field("1", "tier") == "hot");
+
+  // What status said: the rollback that abandons the deploy keeps pool 1 hot.
+  rig.ok("deploy-pipeline", {"rollback", "--reason", "3 is broken", "--break-lock"});
+  CHECK(rig.live() == "2\n");
+  const auto after = rig.run("deploy-pipeline", {"status"});
+  INFO(after.out);
+  CHECK(after.exit_code == 0);
+  CHECK_THAT(after.out, Catch::Contains("standby  pool 1, 1/1 UP"));
 }

@@ -81,6 +81,37 @@ TEST_CASE("a record that is no lock holder says what is wrong with it", "[record
   CHECK(read.error().message == "by: not a lock record: pid is not a number");
 }
 
+TEST_CASE("pool metadata keeps who gave the verdict and when; records without them still read", "[records][verdicts]") {
+  PoolMetadata meta;
+  meta.label = "3";
+  meta.created_at = WallTime(std::chrono::milliseconds(1795000000500LL));
+  meta.verdict = LiveVerdict::bad;
+  meta.verdict_reason = "rolled back to 2";
+  meta.verdict_by = "vm";
+  meta.verdict_at = WallTime(std::chrono::milliseconds(1795000100250LL));
+  util::Json object(cJSON_CreateObject());
+  records::write_metadata(object.get(), meta);
+  const auto back = records::read_metadata(object.get());
+  REQUIRE(back.ok());
+  CHECK(back->verdict_by == "vm");
+  CHECK(back->verdict_at == meta.verdict_at);
+
+  auto old = util::parse_json(R"({"label": "3", "created_at": "2026-11-18T00:00:00Z", "verdict": "bad",
+                                  "verdict_reason": "rolled back to 2"})",
+                              "pool.json");
+  const auto read = records::read_metadata(old->get());
+  REQUIRE(read.ok());
+  CHECK(read->verdict_by.empty());
+  CHECK_FALSE(read->verdict_at.has_value());
+  // A time that cannot be read loses only itself, not the pool's record.
+  auto odd = util::parse_json(
+      R"({"label": "3", "created_at": "2026-11-18T00:00:00Z", "verdict": "bad", "verdict_at": "yesterday"})", "x");
+  const auto lenient = records::read_metadata(odd->get());
+  REQUIRE(lenient.ok());
+  CHECK(lenient->verdict == LiveVerdict::bad);
+  CHECK_FALSE(lenient->verdict_at.has_value());
+}
+
 TEST_CASE("pool metadata keeps the last wake; records without one still read", "[records][tiers]") {
   PoolMetadata meta;
   meta.label = "40";

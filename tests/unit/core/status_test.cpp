@@ -728,3 +728,103 @@ TEST_CASE("an interrupted rollback past its drain names the pool a rollback choo
                                        "'deploy-pipeline repair --revert --force' would return to pool 3, live "
                                        "before it, which is marked bad: 3 is broken"));
 }
+
+// review4 F4: a rollback killed before its history event; the pool it left says in its record who
+// marked it bad and when, and status names them (here where the rollback's target was marked bad
+// since, so status names the revert to it).
+TEST_CASE("status names who marked the pool an interrupted rollback left bad from its record",
+          "[status][verdicts][crash]") {
+  FakeProvider provider;
+  Pool& target = provider.add_pool("2", 1, 20);
+  target.meta.verdict = LiveVerdict::bad;
+  target.meta.verdict_reason = "2 has the bug too";
+  Pool& left = provider.add_pool("3", 1, 10);
+  left.meta.verdict = LiveVerdict::bad;
+  left.meta.verdict_reason = "rolled back to 2";
+  left.meta.verdict_by = "vm";
+  left.meta.verdict_at = at("2026-11-27T07:05:00Z");
+  const LockHolder holder{.host = "agent-1", .pid = 7, .job = "", .command = "rollback", .since = {}};
+  const Intent intent{
+      .operation = Operation::rollback, .target = "2", .from = {"3"}, .by = holder, .step = 4, .steps = 5};
+  FakeBalancer balancer;
+  balancer.put_live(member_name("2", "1"), provider.pools[0].servers[0].address());
+  balancer.put_live(member_name("3", "1"), provider.pools[1].servers[0].address());
+  balancer.state[member_name("3", "1")].admin = AdminState::drain;
+  const auto members = balancer.members().value();
+  const auto problems = all_problems(
+      build_status({.service = "web", .pools = provider.pools, .members = members, .intent = intent, .lock = holder}));
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("pool 3, live before it, which is marked bad by vm at 2026-11-27T07:05:00Z: "
+                                       "rolled back to 2"));
+}
+
+// review4 F5: an interrupted deploy to a pool already on standby. One that served (history has a
+// switch to it or from it) is a hot standby still, which a switch elsewhere keeps by
+// retention.hot: on the standby line, not "left in standby ... cleans it up". One that never
+// served (a deploy killed before it routed to its new pool) is the deploy's, and is.
+TEST_CASE("an interrupted deploy's target on standby is a hot standby when it has served", "[status][hot][crash]") {
+  FakeProvider provider;
+  provider.add_pool("1", 2, 30);
+  provider.add_pool("2", 1, 20);
+  provider.add_pool("3", 1, 10);
+  const LockHolder holder{.host = "agent-1", .pid = 7, .job = "", .command = "deploy --label 1", .since = {}};
+  const Intent intent{.operation = Operation::deploy,
+                      .target = "1",
+                      .from = {"3"},
+                      .by = holder,
+                      .started_at = at("2026-11-27T07:10:00Z"),
+                      .step = 1,
+                      .steps = 6,
+                      .current = "wait until healthy"};
+  FakeBalancer balancer;
+  balancer.put_live(member_name("3", "1"), provider.pools[2].servers[0].address());
+  auto members = balancer.members().value();
+  for (int i = 0; i < 2; ++i) {
+    members.push_back(Member{.name = member_name("1", std::to_string(i + 1)),
+                             .address = provider.pools[0].servers[i].address(),
+                             .admin = AdminState::ready,
+                             .check = CheckState::passed,
+                             .weight = 0});
+  }
+  const std::vector<HistoryEvent> served = {event(HistoryAction::deploy, "2", "1", "2026-11-27T07:00:00Z"),
+                                            event(HistoryAction::deploy, "3", "2", "2026-11-27T07:05:00Z")};
+  CHECK(status_needs_history(provider.pools, members, std::nullopt, false, intent));
+  const auto inputs = [&](const std::vector<Member>& with, const std::vector<HistoryEvent>& history) {
+    return StatusInputs{.service = "web",
+                        .pools = provider.pools,
+                        .members = with,
+                        .intent = intent,
+                        .lock = holder,
+                        .lock_staleness = std::string("its holder (pid 7 on this host) is no longer running"),
+                        .history = history};
+  };
+  const auto standby_line = [](const StatusReport& report) {
+    std::vector<std::string> labels;
+    for (const auto& pool : report.standby) labels.push_back(pool.label);
+    return labels;
+  };
+
+  const auto hot = build_status(inputs(members, served));
+  INFO(all_problems(hot));
+  CHECK(standby_line(hot) == std::vector<std::string>{"1"});
+  CHECK_THAT(all_problems(hot), !Catch::Contains("left in standby"));
+  CHECK(hot.interrupted);
+
+  const auto never_served = build_status(inputs(members, {}));
+  INFO(all_problems(never_served));
+  CHECK(standby_line(never_served).empty());
+  CHECK_THAT(all_problems(never_served),
+             Catch::Contains("member 1:1 is left in standby; the next deploy or 'deploy-pipeline repair --break-lock' "
+                             "cleans it up"));
+
+  // Partly routed to: its member still on standby stays with the pool, not "cleaned up".
+  auto partly = members;
+  partly[1].weight = 100;
+  const auto routed = build_status(inputs(partly, served));
+  INFO(all_problems(routed));
+  CHECK_THAT(all_problems(routed),
+             Catch::Contains("member 1:2 is left in standby by the interrupted deploy to pool 1, which has served: "
+                             "'deploy-pipeline repair --break-lock' finishes that deploy; a switch elsewhere keeps "
+                             "pool 1 on standby as retention.hot allows"));
+  CHECK_THAT(all_problems(routed), !Catch::Contains("cleans it up"));
+}

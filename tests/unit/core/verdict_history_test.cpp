@@ -50,6 +50,26 @@ TEST_CASE("the bad mark of a pool is the first since its last mark-good", "[verd
   CHECK(describe_bad_mark(pool, std::nullopt) == "marked bad: leaks memory");
 }
 
+// review4 F4: a rollback killed before its end record leaves history without the event that
+// marked the pool it left; the pool's record says who marked it and when, without the CI job.
+TEST_CASE("without a history event the bad mark is described from the pool's record", "[verdicts]") {
+  Pool pool;
+  pool.meta.label = "3";
+  pool.meta.verdict = LiveVerdict::bad;
+  pool.meta.verdict_reason = "rolled back to 2";
+  CHECK(describe_bad_mark(pool, std::nullopt) == "marked bad: rolled back to 2");  // a record from before
+  pool.meta.verdict_by = "vm";
+  pool.meta.verdict_at = util::parse_iso8601("2026-11-27T07:05:00Z");
+  CHECK(describe_bad_mark(pool, std::nullopt) == "marked bad by vm at 2026-11-27T07:05:00Z: rolled back to 2");
+  // History's event, with its job, wins where there is one.
+  auto mark = event(HistoryAction::rollback, "2", "3", 6);
+  mark.job = "gocd web/7";
+  CHECK(describe_bad_mark(pool, mark) ==
+        "marked bad by by-6 (job gocd web/7) at 2026-11-27T07:06:00Z: rolled back to 2");
+  pool.meta.verdict_at.reset();
+  CHECK(describe_bad_mark(pool, std::nullopt) == "marked bad by vm: rolled back to 2");
+}
+
 TEST_CASE("a breach is unanswered until a switch or a mark-good follows it", "[verdicts]") {
   const auto since = *util::parse_iso8601("2026-11-27T07:02:00Z");
   std::vector<HistoryEvent> events = {event(HistoryAction::breach, "2", "1", 1),  // an earlier watch's

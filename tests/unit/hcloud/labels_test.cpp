@@ -73,6 +73,26 @@ TEST_CASE("pool metadata round-trips through labels", "[hcloud-labels]") {
   CHECK(back.smoke == SmokeVerdict::passed);
   CHECK(back.verdict == LiveVerdict::bad);
   CHECK(back.verdict_reason == "too_slow");
+  CHECK(back.verdict_by.empty());  // labels written before who and when were kept
+  CHECK_FALSE(back.verdict_at.has_value());
+}
+
+TEST_CASE("who gave the verdict and when round-trip through labels", "[hcloud-labels][verdicts]") {
+  PoolMetadata meta;
+  meta.label = "3";
+  meta.verdict = LiveVerdict::bad;
+  meta.verdict_reason = "rolled back to 2";
+  meta.verdict_by = "alice@example.com";
+  meta.verdict_at = WallTime(std::chrono::milliseconds(1795000000123LL));
+  const auto labels = pool_labels("web", meta, 1, 2);
+  for (const auto& [key, value] : labels) {
+    INFO(key << "=" << value);
+    CHECK(phoenix::fakes::hcloud::valid_label_key(key));
+    CHECK(phoenix::fakes::hcloud::valid_label_value(value));
+  }
+  const auto back = metadata_from_labels(labels);
+  CHECK(back.verdict_by == "alice_example.com");  // as a label value holds it
+  CHECK(back.verdict_at == meta.verdict_at);
 }
 
 TEST_CASE("the last wake round-trips through labels, on servers and on snapshots", "[hcloud-labels][tiers]") {

@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_services.hpp"
+#include "shared/core/render.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/switch_operations.hpp"
+#include "shared/util/json.hpp"
 
 using namespace phoenix;
 using namespace phoenix::fakes;
@@ -456,6 +458,45 @@ TEST_CASE("list shows pools newest first and which is live", "[ops][list]") {
   REQUIRE(listing.ok());
   CHECK(listing->balancer_error == std::string("no socket"));
   CHECK(world.reporter.saw("warning: cannot tell which pool is live: no socket"));
+}
+
+// review4 F5: a deploy stopped before it routed to its new pool leaves that pool's members on
+// standby; it never served, so list calls it no hot standby and says what it is. A hot standby
+// that served, the target of such a deploy, stays hot.
+TEST_CASE("list does not call an interrupted deploy's pool that never served hot", "[ops][list][hot][crash]") {
+  FakeWorld world;
+  world.config.retention_hot = 1;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live("1");
+  REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 hot
+  world.balancer.fail_next["admit"] = Error{ErrorKind::failed, "refused"};
+  REQUIRE_FALSE(ops::deploy(world.services, {.label = "3"}).ok());  // 3 added on standby, never routed
+  REQUIRE(world.state.intent.has_value());
+
+  auto listing = ops::list_pools(world.services);
+  REQUIRE(listing.ok());
+  CHECK(listing->hot == std::vector<std::string>{"1"});
+  CHECK(listing->left_on_standby == std::string("3"));
+  const auto table = render_pools_table(*listing);
+  INFO(table);
+  CHECK_THAT(table, Catch::Contains("pool 3 is left in standby by an interrupted deploy: it never served, so it is no "
+                                    "hot standby, and a switch elsewhere removes it"));
+  const auto json = util::parse_json(render_pools_json(*listing), "list");
+  REQUIRE(json.ok());
+  const cJSON* pools = cJSON_GetObjectItem(json->get(), "pools");
+  const cJSON* newest = cJSON_GetArrayItem(pools, 0);
+  CHECK(std::string(cJSON_GetObjectItem(newest, "label")->valuestring) == "3");
+  CHECK(cJSON_IsFalse(cJSON_GetObjectItem(newest, "hot")));
+  CHECK(std::string(cJSON_GetObjectItem(newest, "tier")->valuestring) == "member");
+
+  // The same deploy stopped on its way to 1, the hot standby that served: 1 stays hot.
+  world.state.intent->target = "1";
+  listing = ops::list_pools(world.services);
+  REQUIRE(listing.ok());
+  CHECK_FALSE(listing->left_on_standby.has_value());
+  CHECK(listing->hot.size() == 2);
 }
 
 // Prune never advises the delete that refuses: for an unreadable pool the balancer routes to,

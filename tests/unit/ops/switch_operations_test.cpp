@@ -203,6 +203,10 @@ TEST_CASE("rollback marks the live pool bad and makes the previous good pool liv
   CHECK(result->plan.target == "2");
   CHECK(world.provider.pools[2].meta.verdict == LiveVerdict::bad);
   CHECK(world.provider.pools[2].meta.verdict_reason == "checkout errors");
+  // Who marked it and when are in its record too, as its history event will name them: a
+  // rollback killed before that event is written leaves them there (review4 F4).
+  CHECK(world.provider.pools[2].meta.verdict_by == "alice");
+  CHECK(world.provider.pools[2].meta.verdict_at == world.clock.wall_now());
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
   CHECK(world.state.events.back().action == HistoryAction::rollback);
   CHECK(world.state.events.back().detail == "checkout errors");
@@ -1517,8 +1521,11 @@ TEST_CASE("a rollback stopped half-way names repair --revert with --force back t
   const auto stopped = ops::rollback(world.services, {.to = "1", .reason = "errors"});
   REQUIRE_FALSE(stopped.ok());
   INFO(stopped.error().message);
-  CHECK_THAT(stopped.error().message, Catch::Contains("'deploy-pipeline repair --revert --force' returns to pool 2, "
-                                                      "which is marked bad: errors"));
+  // Who marked it and when, from the pool's record: the rollback's history event is not written yet.
+  CHECK_THAT(
+      stopped.error().message,
+      Catch::Contains("'deploy-pipeline repair --revert --force' returns to pool 2, which is marked bad by alice "
+                      "at 2026-11-18T11:06:40Z: errors"));
 }
 
 // advice2 #2: a rollback after a deploy killed before it routed to its pool kept that deploy's
@@ -1617,7 +1624,7 @@ TEST_CASE("a stop during a rollback's revert after a health timeout names repair
   CHECK(result.error().is(ErrorCode::interrupted));
   CHECK_THAT(result.error().message,
              Catch::EndsWith("'deploy-pipeline repair --revert --force' finishes it (pool 2 serves alone again; it is "
-                             "marked bad: errors)"));
+                             "marked bad by alice at 2026-11-18T11:06:40Z: errors)"));
   world.services.stop_requested = nullptr;
   REQUIRE_FALSE(ops::repair(world.services, {.revert = true}).ok());
   REQUIRE(ops::repair(world.services, {.revert = true, .force = true}).ok());
