@@ -63,6 +63,11 @@ std::string switch_summary(const std::string& operation, const ops::SwitchResult
     out +=
         "watched pool " + result.plan.target + " for " + util::format_duration_ms(*result.watched_ms) + ": no breach\n";
   }
+  if (!result.runtime_only.empty()) {
+    out += "WARNING: switched at runtime only in " + util::join(result.runtime_only, ", ") +
+           " (balancer.config_file cannot be written): a reload or restart routes to the old membership until "
+           "'deploy-pipeline repair' writes it\n";
+  }
   if (result.history_warning) out += "WARNING: " + *result.history_warning + "\n";
   return out;
 }

@@ -222,6 +222,12 @@ Pass stop_without_lock(const SwitchJob& job, const Error& lost) {
   return finished(lost.context(std::string(to_string(job.operation)) + " of pool " + job.request.target));
 }
 
+// "; at runtime only in balancer edge-a: ...": what a rollback switched at runtime only leaves.
+std::string runtime_only_words(const Services& services) {
+  return "; at runtime only in " + util::join(services.runtime_only, ", ") +
+         ": a reload or restart of it routes to the old membership until 'deploy-pipeline repair' writes it";
+}
+
 std::optional<std::string> record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from,
                                          HistoryResult result, long long duration_ms, const std::string& detail,
                                          const std::vector<StepTiming>& steps = {}) {
@@ -230,6 +236,8 @@ std::optional<std::string> record_switch(Services& services, const SwitchJob& jo
   event.from = util::join(from, ",");
   event.duration_ms = duration_ms;
   event.detail = detail;
+  if (result == HistoryResult::succeeded && !services.runtime_only.empty())
+    event.detail += runtime_only_words(services);
   return record_history(services, event, steps);
 }
 
@@ -632,7 +640,9 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
                                             "look ('deploy-pipeline status' shows whether a reload changed it since)"));
   }
   if (*changed) return plan_again_recorded(Error{ErrorKind::unavailable, **changed});
-  services.reporter.step("pool " + target + " is live (" + util::format_duration_ms(result.duration_ms) + ")");
+  result.runtime_only = services.runtime_only;
+  services.reporter.step("pool " + target + " is live" + (result.runtime_only.empty() ? "" : " at runtime only") +
+                         " (" + util::format_duration_ms(result.duration_ms) + ")");
   return finished(std::move(result));
 }
 
@@ -1358,9 +1368,12 @@ Status check_switch_allowed(Services& services, Operation operation, const std::
 // refused before anything changes. The rollback only allows it: each balancer checks whether it
 // can keep its membership itself, once, at its first look, and warns through this.
 void allow_rollback_at_runtime_only(Services& services) {
+  services.runtime_only.clear();
   for (const auto& entry : balancers_of(services)) {
-    entry.balancer->allow_runtime_only([&reporter = services.reporter, prefix = entry.prefix()](const Error& why) {
-      reporter.warning(
+    const std::string which = entry.named ? "balancer " + entry.name : "the balancer";
+    entry.balancer->allow_runtime_only([&services, prefix = entry.prefix(), which](const Error& why) {
+      services.runtime_only.push_back(which);
+      services.reporter.warning(
           prefix + why.message +
           "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback until the membership is "
           "written; fix balancer.config_file (make its directory writable, or point it at a writable one), then run "

@@ -210,6 +210,9 @@ TEST_CASE("a config_file whose directory this user cannot write does not stop a 
     ++warnings;
   }
   CHECK(warnings == 1);
+  // review5 F2: the last lines, which a CI log's tail shows, say it too.
+  CHECK_THAT(rollback.out, Catch::Contains("WARNING: switched at runtime only in the balancer (balancer.config_file "
+                                           "cannot be written)"));
   CHECK(*util::read_file(haproxy.config_file()) == config_before);  // not kept: the file is as it was
 
   const auto status = run_tool_as(as_nobody, "deploy-pipeline", {"status", "--config", config});

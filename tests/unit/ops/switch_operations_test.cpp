@@ -1293,6 +1293,14 @@ TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rol
   CHECK(world.reporter.saw("then run 'deploy-pipeline repair' to keep it"));
   CHECK(world.state.events.back().action == HistoryAction::rollback);
   CHECK(world.state.events.back().result == HistoryResult::succeeded);
+  // review5 F2: the result, the last line and the record (what the notification is built from)
+  // say so too, not only the warning near the top.
+  CHECK(rollback->runtime_only == std::vector<std::string>{"the balancer"});
+  CHECK(world.reporter.saw("pool 1 is live at runtime only ("));
+  CHECK_THAT(world.state.events.back().detail,
+             Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the old "
+                             "membership until 'deploy-pipeline repair' writes it"));
+  CHECK_THAT(world.notifier.sent.back().why, Catch::Contains("at runtime only"));
 }
 
 namespace {
