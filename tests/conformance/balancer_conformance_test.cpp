@@ -164,7 +164,7 @@ class HaproxyRig final : public BalancerRig {
     std::vector<std::string> argv = {(testing::binary_directory() / "phoenix-sample-app").string(), "--listen",
                                      host + ":" + std::to_string(port), "--release", release};
     if (!healthy) argv.emplace_back("--unhealthy");
-    auto started = util::spawn_detached({argv, dir_.path(), dir_.path() / ("server-" + std::to_string(port) + ".log")});
+    auto started = testing::spawn_owned({argv, dir_.path(), dir_.path() / ("server-" + std::to_string(port) + ".log")});
     if (!started) FAIL("cannot start phoenix-sample-app: " << started.error().message);
     processes_.add(*started);
     const std::string url = "http://" + host + ":" + std::to_string(port) + "/health";

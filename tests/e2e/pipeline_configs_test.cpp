@@ -323,7 +323,7 @@ std::string with_replaced(std::string text, const std::string& from, const std::
 class RelayTestProcess {
  public:
   RelayTestProcess(const std::vector<std::string>& argv, const fs::path& log, const std::string& url) {
-    auto started = util::spawn_detached({.argv = argv, .output_file = log});
+    auto started = spawn_owned({.argv = argv, .output_file = log});
     REQUIRE(started.ok());
     process_ = *started;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

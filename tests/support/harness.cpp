@@ -51,6 +51,12 @@ bool can_connect_tcp(int port) {
 fs::path binary_directory() { return PHOENIX_BIN_DIR; }
 fs::path source_directory() { return PHOENIX_SOURCE_DIR; }
 
+Result<util::ProcessIdentity> spawn_owned(const util::SpawnRequest& request) {
+  util::SpawnRequest owned = request;
+  owned.argv.insert(owned.argv.begin(), {"setpriv", "--pdeathsig", "TERM", "--"});
+  return util::spawn_detached(owned);
+}
+
 TempDir::TempDir() {
   std::string pattern = (fs::temp_directory_path() / "phoenix-test-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary directory");
@@ -128,10 +134,10 @@ Haproxy::Haproxy(const fs::path& directory, HaproxyOptions options)
 Haproxy::~Haproxy() { stop(); }
 
 SampleApp::SampleApp(const fs::path& directory, const std::string& release) : port_(free_port()) {
-  auto started = util::spawn_detached(
-      {{(binary_directory() / "phoenix-sample-app").string(), "--listen", address(), "--release", release},
-       directory,
-       directory / ("sample-app-" + release + ".log")});
+  auto started =
+      spawn_owned({{(binary_directory() / "phoenix-sample-app").string(), "--listen", address(), "--release", release},
+                   directory,
+                   directory / ("sample-app-" + release + ".log")});
   if (!started) fail("cannot start phoenix-sample-app: " + started.error().message);
   process_ = *started;
   for (int i = 0; i < 500 && !can_connect_tcp(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -141,8 +147,7 @@ SampleApp::SampleApp(const fs::path& directory, const std::string& release) : po
 SampleApp::~SampleApp() { util::stop_process(process_, std::chrono::seconds(3)); }
 
 void Haproxy::start() {
-  auto started =
-      util::spawn_detached({{"haproxy", "-db", "-f", config_file_.string()}, directory_, directory_ / "haproxy.log"});
+  auto started = spawn_owned({{"haproxy", "-db", "-f", config_file_.string()}, directory_, directory_ / "haproxy.log"});
   if (!started) fail("cannot start haproxy: " + started.error().message);
   process_ = *started;
   wait_ready();
@@ -180,9 +185,9 @@ void Haproxy::resume() {
 
 void Haproxy::reload() {
   const auto old = process_;
-  auto started = util::spawn_detached({{"haproxy", "-db", "-f", config_file_.string(), "-sf", std::to_string(old.pid)},
-                                       directory_,
-                                       directory_ / "haproxy.log"});
+  auto started = spawn_owned({{"haproxy", "-db", "-f", config_file_.string(), "-sf", std::to_string(old.pid)},
+                              directory_,
+                              directory_ / "haproxy.log"});
   if (!started) fail("cannot reload haproxy: " + started.error().message);
   process_ = *started;
   wait_ready(started->pid);
@@ -455,31 +460,31 @@ util::ProcessIdentity start_etcd(const fs::path& data, const std::string& name, 
                                  const std::string& initial_cluster, const fs::path& directory) {
   const std::string client = "http://127.0.0.1:" + std::to_string(client_port);
   const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port);
-  auto started = util::spawn_detached({{"etcd",
-                                        "--name",
-                                        name,
-                                        "--data-dir",
-                                        data.string(),
-                                        "--listen-client-urls",
-                                        client,
-                                        "--advertise-client-urls",
-                                        client,
-                                        "--listen-peer-urls",
-                                        peer,
-                                        "--initial-advertise-peer-urls",
-                                        peer,
-                                        "--initial-cluster",
-                                        initial_cluster,
-                                        "--initial-cluster-state",
-                                        "new",
-                                        "--initial-cluster-token",
-                                        "phoenix-test-" + std::to_string(std::hash<std::string>{}(initial_cluster)),
-                                        "--logger",
-                                        "zap",
-                                        "--log-outputs",
-                                        "stderr"},
-                                       directory,
-                                       directory / ("etcd-" + name + ".log")});
+  auto started = spawn_owned({{"etcd",
+                               "--name",
+                               name,
+                               "--data-dir",
+                               data.string(),
+                               "--listen-client-urls",
+                               client,
+                               "--advertise-client-urls",
+                               client,
+                               "--listen-peer-urls",
+                               peer,
+                               "--initial-advertise-peer-urls",
+                               peer,
+                               "--initial-cluster",
+                               initial_cluster,
+                               "--initial-cluster-state",
+                               "new",
+                               "--initial-cluster-token",
+                               "phoenix-test-" + std::to_string(std::hash<std::string>{}(initial_cluster)),
+                               "--logger",
+                               "zap",
+                               "--log-outputs",
+                               "stderr"},
+                              directory,
+                              directory / ("etcd-" + name + ".log")});
   if (!started) fail("cannot start etcd (Debian package etcd-server): " + started.error().message);
   return *started;
 }
@@ -611,15 +616,15 @@ std::string etcd_state_json(const std::vector<std::string>& endpoints, int lease
 HcloudFake::HcloudFake(const fs::path& directory, Options options) : options_(std::move(options)) {
   if (options_.app_port == 0) options_.app_port = free_port();
   const auto port_file = fresh_file(directory, "hcloud-fake", ".port");
-  auto started = util::spawn_detached(
-      {{(binary_directory() / "phoenix-hcloud-fake").string(), "--port-file", port_file.string(), "--token",
-        options_.token, "--app", (binary_directory() / "phoenix-sample-app").string(), "--app-port",
-        std::to_string(options_.app_port), "--latency-ms", std::to_string(options_.latency_ms), "--action-ms",
-        std::to_string(options_.action_ms), "--image-ms",
-        std::to_string(options_.image_ms < 0 ? options_.action_ms : options_.image_ms), "--restore-ms",
-        std::to_string(options_.restore_ms < 0 ? options_.action_ms : options_.restore_ms)},
-       directory,
-       directory / "hcloud-fake.log"});
+  auto started =
+      spawn_owned({{(binary_directory() / "phoenix-hcloud-fake").string(), "--port-file", port_file.string(), "--token",
+                    options_.token, "--app", (binary_directory() / "phoenix-sample-app").string(), "--app-port",
+                    std::to_string(options_.app_port), "--latency-ms", std::to_string(options_.latency_ms),
+                    "--action-ms", std::to_string(options_.action_ms), "--image-ms",
+                    std::to_string(options_.image_ms < 0 ? options_.action_ms : options_.image_ms), "--restore-ms",
+                    std::to_string(options_.restore_ms < 0 ? options_.action_ms : options_.restore_ms)},
+                   directory,
+                   directory / "hcloud-fake.log"});
   if (!started) fail("cannot start phoenix-hcloud-fake: " + started.error().message);
   process_ = *started;
   port_ = wait_for_port_file(port_file, "phoenix-hcloud-fake");
@@ -628,12 +633,12 @@ HcloudFake::HcloudFake(const fs::path& directory, Options options) : options_(st
 WebhookReceiver::WebhookReceiver(const fs::path& directory, Options options)
     : record_(fresh_file(directory, "webhook", ".jsonl")) {
   const auto port_file = fresh_file(directory, "webhook", ".port");
-  auto started = util::spawn_detached(
-      {{(binary_directory() / "phoenix-webhook-receiver").string(), "--port-file", port_file.string(), "--record",
-        record_.string(), "--delay-ms", std::to_string(options.delay_ms), "--status", std::to_string(options.status),
-        "--fail-first", std::to_string(options.fail_first)},
-       directory,
-       directory / "webhook-receiver.log"});
+  auto started =
+      spawn_owned({{(binary_directory() / "phoenix-webhook-receiver").string(), "--port-file", port_file.string(),
+                    "--record", record_.string(), "--delay-ms", std::to_string(options.delay_ms), "--status",
+                    std::to_string(options.status), "--fail-first", std::to_string(options.fail_first)},
+                   directory,
+                   directory / "webhook-receiver.log"});
   if (!started) fail("cannot start phoenix-webhook-receiver: " + started.error().message);
   process_ = *started;
   port_ = wait_for_port_file(port_file, "phoenix-webhook-receiver");
@@ -727,7 +732,7 @@ CiFake::CiFake(const fs::path& directory, const std::string& kind, const fs::pat
                                    "--password",
                                    kPassword};
   if (!seed.empty()) argv.insert(argv.end(), {"--seed", seed.string()});
-  auto started = util::spawn_detached({argv, directory, directory / (kind + "-fake.log")});
+  auto started = spawn_owned({argv, directory, directory / (kind + "-fake.log")});
   if (!started) fail("cannot start phoenix-ci-fake: " + started.error().message);
   process_ = *started;
   port_ = wait_for_port_file(port_file, "phoenix-ci-fake");
@@ -815,7 +820,7 @@ long long ProbeSummary::others_last_ns(const std::string& release) const {
 Prober::Prober(const fs::path& directory, const std::string& url, int connections,
                std::chrono::milliseconds max_duration)
     : out_(fresh_file(directory, "probe", ".json")) {
-  auto started = util::spawn_detached(
+  auto started = spawn_owned(
       {{(binary_directory() / "phoenix-prober").string(), "--url", url, "--connections", std::to_string(connections),
         "--duration-ms", std::to_string(max_duration.count()), "--out", out_.string()},
        directory,

@@ -1,7 +1,8 @@
 #pragma once
 // End-to-end test support: a private temporary directory, a real HAProxy on a free loopback
 // port with its own admin socket, the real binaries run as a user would run them, and the
-// prober. Everything started here is stopped by pid when the owning object goes away.
+// prober. Everything started here is stopped by pid when the owning object goes away, and gets
+// SIGTERM if the test process dies first (spawn_owned).
 
 #include <atomic>
 #include <chrono>
@@ -25,6 +26,13 @@ namespace fs = std::filesystem;
 // The directory the build put the binaries in.
 fs::path binary_directory();
 fs::path source_directory();
+
+// Starts a long-running process the test owns, as util::spawn_detached does, and has the kernel
+// send it SIGTERM when the thread that started it ends (setpriv --pdeathsig): a test process
+// killed with SIGKILL, say by a CI time limit, then leaves no HAProxy, etcd or fake behind. Every
+// fake stops what it started on SIGTERM. Call it from the test's main thread, which lives as long
+// as the test process.
+Result<util::ProcessIdentity> spawn_owned(const util::SpawnRequest& request);
 
 class TempDir {
  public:
