@@ -1334,8 +1334,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                      RollbackAttempt& attempt);
 
 // Records a rollback refused under the deploy lock (`why`), as a refused delete is: someone
-// tried, and history says who, when and why it was refused (`refused` result, the reason in
-// its detail, and notified as every history event is). Only a refusal made before anything
+// tried, and history says who, when and why it was refused (`refused` result, the operator's
+// --reason and the refusal in its detail, and notified as every history event is). Only a refusal made before anything
 // changed counts: a safety rule's (kind refused; never a lost lock, whose new holder owns
 // history now) or no pool to go to. A dry run takes no lock and records nothing; an automatic
 // rollback's refusal is recorded by the breach it answers.
@@ -1346,7 +1346,8 @@ void record_refused_rollback(Services& services, const RollbackOptions& options,
   HistoryEvent event = new_event(services, HistoryAction::rollback, attempt.target, HistoryResult::refused);
   event.from = attempt.from;
   event.duration_ms = duration_ms;
-  event.detail = why.message;
+  // The operator's reason first, as a rollback that happened records it; then why it did not.
+  event.detail = options.reason.empty() ? why.message : options.reason + "; " + why.message;
   record_history(services, event);
 }
 
@@ -1468,18 +1469,19 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   PHX_TRY_ASSIGN(const auto choice, std::move(chosen));
   attempt.target = choice.target;
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
-  // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
-  services.reporter.step(choice.from.empty()
-                             ? "pool " + choice.target + " is live already; nothing to roll back from"
-                             : "rolling back from pool " + choice.from + " to pool " + choice.target +
-                                   rule_words(choice.rule, find_pool(observation.pools, choice.target)));
-  // A rollback that is refused changes nothing: the target is judged before anything is marked.
+  // A rollback that is refused changes nothing: the target is judged before anything is marked,
+  // and before the rollback is announced.
   const bool resume_wake = resumes_wake(interrupted, Operation::rollback, choice.target);
   PHX_TRY(check_rollback_target(observation, choice.target, force, resume_wake));
   if (choice.rule == RollbackRule::named && !resume_wake) {
     PHX_TRY(check_named_target_runs(services, observation, choice.target));
   }
   attempt.judged = true;
+  // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
+  services.reporter.step(choice.from.empty()
+                             ? "pool " + choice.target + " is live already; nothing to roll back from"
+                             : "rolling back from pool " + choice.from + " to pool " + choice.target +
+                                   rule_words(choice.rule, find_pool(observation.pools, choice.target)));
   // A stop asked for before anything changed (possible where the caller made the command
   // stoppable early: a watched rollback) changes nothing.
   if (!options.dry_run && services.stop_requested && services.stop_requested()) {

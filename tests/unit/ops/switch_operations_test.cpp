@@ -875,9 +875,12 @@ TEST_CASE("a rollback refused under the lock is recorded in history as refused, 
   CHECK(event.from == "2");
   CHECK(event.by == "alice");
   CHECK(event.job == "gocd web/7/deploy/1/switch");
-  CHECK(event.detail == refused.error().message);
+  // The operator's reason is kept, before why the rollback was refused.
+  CHECK(event.detail == "errors; " + refused.error().message);
   CHECK_THAT(event.detail, Catch::Contains("pool 1 is marked bad (leaks memory)"));
   CHECK(world.notifier.events() == std::vector<std::string>{"rollback.failure"});
+  // Neither run announced a rollback that did not happen.
+  CHECK_FALSE(world.reporter.saw("rolling back from"));
   // Nothing else: the live pool keeps its verdict, the balancer was not changed, the lock is free.
   CHECK(world.provider.pools[1].meta.verdict != LiveVerdict::bad);
   CHECK(world.balancer.admitted() == admitted);
@@ -902,7 +905,7 @@ TEST_CASE("a plain rollback with no pool to go to is recorded as refused, naming
   CHECK(world.state.events[0].result == HistoryResult::refused);
   CHECK(world.state.events[0].label.empty());
   CHECK(world.state.events[0].from == "2");
-  CHECK(world.state.events[0].detail == refused.error().message);
+  CHECK(world.state.events[0].detail == "errors; " + refused.error().message);
   CHECK(world.provider.pools[1].meta.verdict != LiveVerdict::bad);
   CHECK(world.balancer.calls.empty());
 
