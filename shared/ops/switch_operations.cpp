@@ -1322,8 +1322,8 @@ std::string rule_words(RollbackRule rule, const Pool* target) {
 struct RollbackAttempt {
   std::string target;
   std::string from;
-  // A plain rollback found no pool to go to (choose_rollback_target failed: exit 1, not 3, but a
-  // refusal all the same: nothing changed, nothing marked).
+  // A plain rollback found no pool to go to (choose_rollback_target failed): a refusal, exit 3
+  // (no_rollback_target); nothing changed, nothing marked.
   bool no_target = false;
   // The rollback passed every check and goes on to mark and switch: what fails from here is the
   // switch's own (recorded by it as failed or interrupted), no refusal.
@@ -1333,12 +1333,20 @@ struct RollbackAttempt {
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, const LockScope& lock,
                                      RollbackAttempt& attempt);
 
+// A rollback that found no pool to go to (`why`, choose_rollback_target's) changed and marked
+// nothing. By hand it is refused (exit 3), as history records it; an automatic one is its
+// breach's failure (exit 1), recorded by the breach with no target. ErrorCode::no_candidate tells
+// it from the other failures of a rollback.
+Error no_rollback_target(const Error& why, bool automatic) {
+  return Error{automatic ? ErrorKind::failed : ErrorKind::refused, why.message, ErrorCode::no_candidate};
+}
+
 // Records a rollback refused under the deploy lock (`why`), as a refused delete is: someone
 // tried, and history says who, when and why it was refused (`refused` result, the operator's
-// --reason and the refusal in its detail, and notified as every history event is). Only a refusal made before anything
-// changed counts: a safety rule's (kind refused; never a lost lock, whose new holder owns
-// history now) or no pool to go to. A dry run takes no lock and records nothing; an automatic
-// rollback's refusal is recorded by the breach it answers.
+// --reason and the refusal in its detail, and notified as every history event is). Only a
+// refusal made before anything changed counts: a safety rule's (kind refused; never a lost
+// lock, whose new holder owns history now) or no pool to go to. A dry run takes no lock and
+// records nothing; an automatic rollback's refusal is recorded by the breach it answers.
 void record_refused_rollback(Services& services, const RollbackOptions& options, const RollbackAttempt& attempt,
                              const Error& why, long long duration_ms) {
   const bool refusal = (why.kind == ErrorKind::refused && !why.is(ErrorCode::lock_held)) || attempt.no_target;
@@ -1466,6 +1474,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                 : rollback_hints(services, excluded));
   // A named pool that does not exist is a usage error (exit 2), not a refusal.
   attempt.no_target = !chosen && chosen.error().kind == ErrorKind::failed;
+  if (attempt.no_target) return no_rollback_target(chosen.error(), options.automatic);
   PHX_TRY_ASSIGN(const auto choice, std::move(chosen));
   attempt.target = choice.target;
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;

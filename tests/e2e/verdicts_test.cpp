@@ -139,11 +139,11 @@ TEST_CASE("the live pool marked bad with nothing to go back to: one problem, ref
   CHECK(error_lines(json) ==
         std::vector<std::string>{"deploy-pipeline: error: 1 problem found; see \"problems\" in the JSON on stdout"});
 
-  // Refused: a plain rollback (no pool to go to, exit 1) and one to pool 1 (marked bad, exit 3).
+  // Refused (exit 3): a plain rollback (no pool to go to) and one to pool 1 (marked bad).
   // Each is in history as refused, with why; a dry run is not. Nothing else changes.
   const auto none = rig.run("deploy-pipeline", {"rollback", "--reason", "errors"});
   INFO(none.err);
-  CHECK(none.exit_code == 1);
+  CHECK(none.exit_code == 3);
   const auto to_bad = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--reason", "errors"});
   INFO(to_bad.err);
   CHECK(to_bad.exit_code == 3);

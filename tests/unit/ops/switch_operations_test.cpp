@@ -896,9 +896,14 @@ TEST_CASE("a plain rollback with no pool to go to is recorded as refused, naming
   world.provider.add_pool("1", 1, 30, SmokeVerdict::failed);
   world.provider.add_pool("2", 1, 20);
   world.make_live("2");
+  // Refused (exit 3), as history records it; the dry run says the same.
+  const auto dry = ops::rollback(world.services, {.reason = "errors", .dry_run = true});
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::refused);
   const auto refused = ops::rollback(world.services, {.reason = "errors"});
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().kind == ErrorKind::failed);  // exit 1, as documented
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK(refused.error().is(ErrorCode::no_candidate));
   CHECK_THAT(refused.error().message, Catch::Contains("no pool older than the live pool 2"));
   REQUIRE(world.state.events.size() == 1);
   CHECK(world.state.events[0].action == HistoryAction::rollback);
