@@ -1166,9 +1166,12 @@ Error unanswered_breach(Services& services, const Breach& breach, const Error& w
       "roll back with: " +
       rollback_by_hand(breach, pools, members ? *members : std::vector<Member>{}, why, rollback_hints(services));
   // An automatic rollback that ran and failed (its target did not become healthy) recorded
-  // itself; the breach it answered is in history already, recorded before it started.
+  // itself; the breach it answered is in history already, recorded before it started. One that
+  // found no pool to go to is recorded with none, not under the pool it passed over.
   if (!tried || !recorded_already(services, breach.at, breach.target)) {
-    record_unanswered(services, breach, cause + "; " + by_hand);
+    Breach recorded = breach;
+    if (why.is(ErrorCode::no_candidate)) recorded.back_to.reset();
+    record_unanswered(services, recorded, cause + "; " + by_hand);
   }
   return Error{why.kind, breach.headline() + state + ": " + cause + "; " + by_hand + not_marked, why.code};
 }
