@@ -228,6 +228,23 @@ std::string runtime_only_words(const Services& services) {
          ": a reload or restart of it routes to the old membership until 'deploy-pipeline repair' writes it";
 }
 
+// The warning of each balancer that switches at runtime only (Services::runtime_only_warnings),
+// once: as the rollback starts switching, or as what the real run would do for a dry run. A
+// rollback refused before it switched says nothing of it: it switched nothing.
+void say_runtime_only(Services& services, bool dry_run) {
+  const std::string what = dry_run ? "; the real rollback would switch at runtime only: a HAProxy reload or restart "
+                                     "would undo it"
+                                   : "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback";
+  const std::string until = dry_run ? "" : " ('deploy-pipeline status' reports it until then)";
+  for (const auto& why : services.runtime_only_warnings) {
+    services.reporter.warning(why + what +
+                              " until the membership is written; fix balancer.config_file (make its directory "
+                              "writable, or point it at a writable one), then run 'deploy-pipeline repair' to keep it" +
+                              until);
+  }
+  services.runtime_only_warnings.clear();
+}
+
 std::optional<std::string> record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from,
                                          HistoryResult result, long long duration_ms, const std::string& detail,
                                          const std::vector<StepTiming>& steps = {}) {
@@ -711,7 +728,10 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
   if (runs.size() > 1) {
     for (const auto& run : runs) result.balancer_plans.push_back({run.entry.name, run.plan});
   }
-  if (job.dry_run) return finished(std::move(result));
+  if (job.dry_run) {
+    say_runtime_only(services, true);
+    return finished(std::move(result));
+  }
   if (plan.steps.empty()) return finish_without_steps(services, job, *observation, std::move(result), elapsed());
 
   Intent intent = new_intent(services, job, plan);
@@ -727,6 +747,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
     notify_switch_start(services, job.automatic ? HistoryAction::auto_rollback : history_action(job.operation), intent);
     job.start_notified = true;
   }
+  say_runtime_only(services, false);
   services.reporter.step(std::string(to_string(job.operation)) + ": making pool " + target + " live" +
                          (plan.from.empty() ? "" : " in place of " + util::join(plan.from, ", ")) + " in " +
                          util::plural(plan.steps.size(), "step") +
@@ -1376,20 +1397,18 @@ Status check_switch_allowed(Services& services, Operation operation, const std::
 // A rollback is the way out of an incident: a balancer.config_file this user cannot write now
 // (config management reset its directory, a full /etc) does not stop it. The switch goes ahead
 // at runtime, with one warning per balancer that a reload or restart undoes it until the
-// membership is written, and the way to write it ('deploy-pipeline repair'). A deploy is still
-// refused before anything changes. The rollback only allows it: each balancer checks whether it
-// can keep its membership itself, once, at its first look, and warns through this.
+// membership is written, and the way to write it ('deploy-pipeline repair'), given once the
+// rollback starts switching (say_runtime_only): not when it is refused, nor as done by a dry
+// run. A deploy is still refused before anything changes. The rollback only allows it: each
+// balancer checks whether it can keep its membership itself, once, at its first look, and
+// tells this why it cannot.
 void allow_rollback_at_runtime_only(Services& services) {
   services.runtime_only.clear();
   for (const auto& entry : balancers_of(services)) {
     const std::string which = entry.named ? "balancer " + entry.name : "the balancer";
     entry.balancer->allow_runtime_only([&services, prefix = entry.prefix(), which](const Error& why) {
       services.runtime_only.push_back(which);
-      services.reporter.warning(
-          prefix + why.message +
-          "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback until the membership is "
-          "written; fix balancer.config_file (make its directory writable, or point it at a writable one), then run "
-          "'deploy-pipeline repair' to keep it ('deploy-pipeline status' reports it until then)");
+      services.runtime_only_warnings.push_back(prefix + why.message);  // said once it switches (say_runtime_only)
     });
   }
 }

@@ -1312,6 +1312,55 @@ TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rol
 }
 
 namespace {
+// Pools 1 and 2, pool 2 live, and a balancer that cannot keep its membership (HAProxy's
+// config_file in a directory this user cannot write).
+void cannot_keep_membership(FakeWorld& world) {
+  two_pools(world, "2");
+  world.balancer.unpersistable = Error{ErrorKind::invalid,
+                                       "balancer.config_file /etc/haproxy/haproxy.cfg cannot be "
+                                       "kept current"};
+}
+
+long warnings_of(const FakeWorld& world) {
+  return std::count_if(world.reporter.lines.begin(), world.reporter.lines.end(),
+                       [](const std::string& line) { return line.rfind("warning: ", 0) == 0; });
+}
+}  // namespace
+
+// A rollback that cannot keep its membership warns that it switches at runtime only when it does:
+// not when it is refused (it switched nothing), and a dry run says what the real run would do.
+TEST_CASE("only a rollback that switches says it rolls back at runtime only; a dry run says it would",
+          "[ops][rollback][durable]") {
+  SECTION("refused") {
+    FakeWorld world;
+    cannot_keep_membership(world);
+    world.provider.pools[0].meta.verdict = LiveVerdict::bad;
+    REQUIRE_FALSE(ops::rollback(world.services, {.to = "1", .reason = "errors"}).ok());
+    CHECK(warnings_of(world) == 0);
+    CHECK_FALSE(world.reporter.saw("at runtime only"));
+  }
+  SECTION("a dry run") {
+    FakeWorld world;
+    cannot_keep_membership(world);
+    REQUIRE(ops::rollback(world.services, {.reason = "errors", .dry_run = true}).ok());
+    CHECK(warnings_of(world) == 1);
+    CHECK(
+        world.reporter.saw("cannot be kept current; the real rollback would switch at runtime only: a HAProxy "
+                           "reload or restart would undo it until the membership is written"));
+    CHECK_FALSE(world.reporter.saw("rolling back at runtime only"));
+  }
+  SECTION("switched") {
+    FakeWorld world;
+    cannot_keep_membership(world);
+    REQUIRE(ops::rollback(world.services, {.reason = "errors"}).ok());
+    CHECK(warnings_of(world) == 1);
+    CHECK(
+        world.reporter.saw("cannot be kept current; rolling back at runtime only: a HAProxy reload or restart "
+                           "undoes this rollback"));
+  }
+}
+
+namespace {
 // Pools 1, 2 and 3 (3 the newest), one server each, 3 live; a rollback to 2 that stopped after
 // it drained 3 (its remove failed): only 2 is routed, and 3, which it left, is marked bad.
 void rollback_stopped_after_drain(FakeWorld& world) {
