@@ -1305,6 +1305,9 @@ TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rol
   // say so too, not only the warning near the top.
   CHECK(rollback->runtime_only == std::vector<std::string>{"the balancer"});
   CHECK(world.reporter.saw("pool 1 is live at runtime only ("));
+  // Its persist step kept nothing, and says so.
+  CHECK_FALSE(world.reporter.saw("keep the new membership for restarts"));
+  CHECK(world.reporter.saw("not keeping the new membership for restarts (1 member)"));
   CHECK_THAT(world.state.events.back().detail,
              Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the old "
                              "membership until 'deploy-pipeline repair' writes it"));
