@@ -281,6 +281,11 @@ Status HaproxyBalancer::check_durable() {
 
 void HaproxyBalancer::allow_runtime_only(RuntimeOnlyWarning warn) { keeping_.allow(std::move(warn)); }
 
+MembershipKeeping HaproxyBalancer::keeping() {
+  if (!settings_.config_file || keeping_.runtime_only(writable())) return MembershipKeeping::not_kept;
+  return MembershipKeeping::written;
+}
+
 Status HaproxyBalancer::persistable() {
   if (!settings_.config_file) return {};
   const std::string file = settings_.config_file->string();

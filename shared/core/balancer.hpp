@@ -109,6 +109,14 @@ struct BalancerCapabilities {
   std::chrono::milliseconds first_check_after{0};
 };
 
+// What a balancer's persist() does with the membership (Balancer::keeping).
+enum class MembershipKeeping {
+  written,      // writes it where a restart reads it (HAProxy: the managed block of config_file)
+  by_balancer,  // nothing to write: the balancer keeps its members itself (durable by nature)
+  not_kept,     // writes nothing, so a reload or restart loses it (HAProxy: no config_file, or a
+                // rollback at runtime only, allow_runtime_only)
+};
+
 // The balancer interface the core owns. The contract below is what the executor relies on;
 // tests/conformance/balancer_conformance_test.cpp checks every implementation against it.
 //
@@ -170,6 +178,10 @@ class Balancer {
   // it: the change happens at runtime only. For a rollback, the way out of an incident, whose
   // `warn` says what undoes it. A no-op where nothing needs writing.
   virtual void allow_runtime_only(RuntimeOnlyWarning /*warn*/) {}
+  // What persist() does with the membership now, so a switch never says it kept what it did not
+  // (its persist step is worded by it). Asks the system at most what persist() would (HAProxy:
+  // once per command, as allow_runtime_only decides).
+  virtual MembershipKeeping keeping() = 0;
   // The membership a restart would come back with, or nothing when the balancer keeps no such
   // separate copy (it is durable by nature).
   virtual Result<std::optional<std::vector<Member>>> durable_members() = 0;

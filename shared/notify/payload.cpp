@@ -77,6 +77,18 @@ std::string from_text(const Notification& notification) {
   return util::join(labels, ", ");
 }
 
+// The pools live when a switch started, as its one line says them: replaced by a switch that
+// succeeded (or, at its start, is about to replace them); still live after a refusal, which
+// changed nothing; else where it started from (one that failed was taken out again, one
+// interrupted may be half done).
+std::string from_phrase(const Notification& notification) {
+  const std::string from = from_text(notification);
+  if (notification.phase == NotificationPhase::start || notification.result == HistoryResult::succeeded)
+    return "replacing " + from;
+  if (notification.result == HistoryResult::refused) return from + " still live";
+  return "from " + from;
+}
+
 cJSON* string_list(const std::vector<std::string>& values) {
   cJSON* array = cJSON_CreateArray();
   for (const auto& value : values) cJSON_AddItemToArray(array, cJSON_CreateString(clean(value).c_str()));
@@ -138,8 +150,7 @@ const char* colour(const Notification& notification) {
 std::string notification_text(const Notification& notification) {
   std::string text =
       clean(notification.service) + ": " + action_phrase(notification) + " " + result_phrase(notification);
-  if (is_switch(notification.action) && !notification.from.empty())
-    text += " (replacing " + from_text(notification) + ")";
+  if (is_switch(notification.action) && !notification.from.empty()) text += " (" + from_phrase(notification) + ")";
   if (!notification.who.empty()) text += " by " + clean(notification.who);
   if (!notification.why.empty()) text += ": " + clean(notification.why, kMaxField);
   return text;

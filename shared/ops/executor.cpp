@@ -28,6 +28,23 @@ std::string member_state(const Member& member) {
   return text;
 }
 
+// A step's words as it runs. A persist step says what the balancer does with the membership now
+// (Balancer::keeping): one that writes nothing never says it keeps it.
+std::string step_words(const Step& step, Balancer& balancer) {
+  if (step.kind != StepKind::persist) return describe(step);
+  const std::string count = util::plural(step.membership.size(), "member");
+  switch (balancer.keeping()) {
+    case MembershipKeeping::written:
+      break;
+    case MembershipKeeping::by_balancer:
+      return "nothing to keep for restarts (" + count + "): the balancer keeps its members itself";
+    case MembershipKeeping::not_kept:
+      return "not keeping the new membership for restarts (" + count +
+             "): a reload or restart of the balancer loses it";
+  }
+  return describe(step);
+}
+
 }  // namespace
 
 SwitchExecutor::SwitchExecutor(Balancer& balancer, util::Clock& clock, util::Reporter& reporter,
@@ -49,7 +66,7 @@ SwitchOutcome SwitchExecutor::run(const std::vector<Step>& steps, const StepCall
       outcome.status = before_step(i, step);
       if (!outcome.status.ok()) return outcome;
     }
-    const std::string description = describe(step);
+    const std::string description = step_words(step, balancer_);
     reporter_.step(options_.message_prefix + description);
     const auto step_started = clock_.now();
     Status status;

@@ -68,6 +68,10 @@ struct Services {
   // there is one), because their membership could not be written: the rollback's last line, its
   // result and its history record (so its notification) say so. Filled as each balancer finds out.
   std::vector<std::string> runtime_only;
+  // Why each of them cannot keep its membership, as found at its first look: warned once the
+  // rollback starts switching (or, for a dry run, as what the real run would do), never for a
+  // rollback refused before it switched.
+  std::vector<std::string> runtime_only_warnings;
 };
 
 }  // namespace phoenix::ops

@@ -228,6 +228,23 @@ std::string runtime_only_words(const Services& services) {
          ": a reload or restart of it routes to the old membership until 'deploy-pipeline repair' writes it";
 }
 
+// The warning of each balancer that switches at runtime only (Services::runtime_only_warnings),
+// once: as the rollback starts switching, or as what the real run would do for a dry run. A
+// rollback refused before it switched says nothing of it: it switched nothing.
+void say_runtime_only(Services& services, bool dry_run) {
+  const std::string what = dry_run ? "; the real rollback would switch at runtime only: a HAProxy reload or restart "
+                                     "would undo it"
+                                   : "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback";
+  const std::string until = dry_run ? "" : " ('deploy-pipeline status' reports it until then)";
+  for (const auto& why : services.runtime_only_warnings) {
+    services.reporter.warning(why + what +
+                              " until the membership is written; fix balancer.config_file (make its directory "
+                              "writable, or point it at a writable one), then run 'deploy-pipeline repair' to keep it" +
+                              until);
+  }
+  services.runtime_only_warnings.clear();
+}
+
 std::optional<std::string> record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from,
                                          HistoryResult result, long long duration_ms, const std::string& detail,
                                          const std::vector<StepTiming>& steps = {}) {
@@ -711,7 +728,10 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
   if (runs.size() > 1) {
     for (const auto& run : runs) result.balancer_plans.push_back({run.entry.name, run.plan});
   }
-  if (job.dry_run) return finished(std::move(result));
+  if (job.dry_run) {
+    say_runtime_only(services, true);
+    return finished(std::move(result));
+  }
   if (plan.steps.empty()) return finish_without_steps(services, job, *observation, std::move(result), elapsed());
 
   Intent intent = new_intent(services, job, plan);
@@ -727,6 +747,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
     notify_switch_start(services, job.automatic ? HistoryAction::auto_rollback : history_action(job.operation), intent);
     job.start_notified = true;
   }
+  say_runtime_only(services, false);
   services.reporter.step(std::string(to_string(job.operation)) + ": making pool " + target + " live" +
                          (plan.from.empty() ? "" : " in place of " + util::join(plan.from, ", ")) + " in " +
                          util::plural(plan.steps.size(), "step") +
@@ -1166,9 +1187,12 @@ Error unanswered_breach(Services& services, const Breach& breach, const Error& w
       "roll back with: " +
       rollback_by_hand(breach, pools, members ? *members : std::vector<Member>{}, why, rollback_hints(services));
   // An automatic rollback that ran and failed (its target did not become healthy) recorded
-  // itself; the breach it answered is in history already, recorded before it started.
+  // itself; the breach it answered is in history already, recorded before it started. One that
+  // found no pool to go to is recorded with none, not under the pool it passed over.
   if (!tried || !recorded_already(services, breach.at, breach.target)) {
-    record_unanswered(services, breach, cause + "; " + by_hand);
+    Breach recorded = breach;
+    if (why.is(ErrorCode::no_candidate)) recorded.back_to.reset();
+    record_unanswered(services, recorded, cause + "; " + by_hand);
   }
   return Error{why.kind, breach.headline() + state + ": " + cause + "; " + by_hand + not_marked, why.code};
 }
@@ -1322,8 +1346,8 @@ std::string rule_words(RollbackRule rule, const Pool* target) {
 struct RollbackAttempt {
   std::string target;
   std::string from;
-  // A plain rollback found no pool to go to (choose_rollback_target failed: exit 1, not 3, but a
-  // refusal all the same: nothing changed, nothing marked).
+  // A plain rollback found no pool to go to (choose_rollback_target failed): a refusal, exit 3
+  // (no_rollback_target); nothing changed, nothing marked.
   bool no_target = false;
   // The rollback passed every check and goes on to mark and switch: what fails from here is the
   // switch's own (recorded by it as failed or interrupted), no refusal.
@@ -1333,12 +1357,20 @@ struct RollbackAttempt {
 Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& options, const LockScope& lock,
                                      RollbackAttempt& attempt);
 
+// A rollback that found no pool to go to (`why`, choose_rollback_target's) changed and marked
+// nothing. By hand it is refused (exit 3), as history records it; an automatic one is its
+// breach's failure (exit 1), recorded by the breach with no target. ErrorCode::no_candidate tells
+// it from the other failures of a rollback.
+Error no_rollback_target(const Error& why, bool automatic) {
+  return Error{automatic ? ErrorKind::failed : ErrorKind::refused, why.message, ErrorCode::no_candidate};
+}
+
 // Records a rollback refused under the deploy lock (`why`), as a refused delete is: someone
-// tried, and history says who, when and why it was refused (`refused` result, the reason in
-// its detail, and notified as every history event is). Only a refusal made before anything
-// changed counts: a safety rule's (kind refused; never a lost lock, whose new holder owns
-// history now) or no pool to go to. A dry run takes no lock and records nothing; an automatic
-// rollback's refusal is recorded by the breach it answers.
+// tried, and history says who, when and why it was refused (`refused` result, the operator's
+// --reason and the refusal in its detail, and notified as every history event is). Only a
+// refusal made before anything changed counts: a safety rule's (kind refused; never a lost
+// lock, whose new holder owns history now) or no pool to go to. A dry run takes no lock and
+// records nothing; an automatic rollback's refusal is recorded by the breach it answers.
 void record_refused_rollback(Services& services, const RollbackOptions& options, const RollbackAttempt& attempt,
                              const Error& why, long long duration_ms) {
   const bool refusal = (why.kind == ErrorKind::refused && !why.is(ErrorCode::lock_held)) || attempt.no_target;
@@ -1346,7 +1378,8 @@ void record_refused_rollback(Services& services, const RollbackOptions& options,
   HistoryEvent event = new_event(services, HistoryAction::rollback, attempt.target, HistoryResult::refused);
   event.from = attempt.from;
   event.duration_ms = duration_ms;
-  event.detail = why.message;
+  // The operator's reason first, as a rollback that happened records it; then why it did not.
+  event.detail = options.reason.empty() ? why.message : options.reason + "; " + why.message;
   record_history(services, event);
 }
 
@@ -1364,20 +1397,18 @@ Status check_switch_allowed(Services& services, Operation operation, const std::
 // A rollback is the way out of an incident: a balancer.config_file this user cannot write now
 // (config management reset its directory, a full /etc) does not stop it. The switch goes ahead
 // at runtime, with one warning per balancer that a reload or restart undoes it until the
-// membership is written, and the way to write it ('deploy-pipeline repair'). A deploy is still
-// refused before anything changes. The rollback only allows it: each balancer checks whether it
-// can keep its membership itself, once, at its first look, and warns through this.
+// membership is written, and the way to write it ('deploy-pipeline repair'), given once the
+// rollback starts switching (say_runtime_only): not when it is refused, nor as done by a dry
+// run. A deploy is still refused before anything changes. The rollback only allows it: each
+// balancer checks whether it can keep its membership itself, once, at its first look, and
+// tells this why it cannot.
 void allow_rollback_at_runtime_only(Services& services) {
   services.runtime_only.clear();
   for (const auto& entry : balancers_of(services)) {
     const std::string which = entry.named ? "balancer " + entry.name : "the balancer";
     entry.balancer->allow_runtime_only([&services, prefix = entry.prefix(), which](const Error& why) {
       services.runtime_only.push_back(which);
-      services.reporter.warning(
-          prefix + why.message +
-          "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback until the membership is "
-          "written; fix balancer.config_file (make its directory writable, or point it at a writable one), then run "
-          "'deploy-pipeline repair' to keep it ('deploy-pipeline status' reports it until then)");
+      services.runtime_only_warnings.push_back(prefix + why.message);  // said once it switches (say_runtime_only)
     });
   }
 }
@@ -1465,21 +1496,23 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                 : rollback_hints(services, excluded));
   // A named pool that does not exist is a usage error (exit 2), not a refusal.
   attempt.no_target = !chosen && chosen.error().kind == ErrorKind::failed;
+  if (attempt.no_target) return no_rollback_target(chosen.error(), options.automatic);
   PHX_TRY_ASSIGN(const auto choice, std::move(chosen));
   attempt.target = choice.target;
   const std::string reason = options.reason.empty() ? "rolled back to " + choice.target : options.reason;
-  // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
-  services.reporter.step(choice.from.empty()
-                             ? "pool " + choice.target + " is live already; nothing to roll back from"
-                             : "rolling back from pool " + choice.from + " to pool " + choice.target +
-                                   rule_words(choice.rule, find_pool(observation.pools, choice.target)));
-  // A rollback that is refused changes nothing: the target is judged before anything is marked.
+  // A rollback that is refused changes nothing: the target is judged before anything is marked,
+  // and before the rollback is announced.
   const bool resume_wake = resumes_wake(interrupted, Operation::rollback, choice.target);
   PHX_TRY(check_rollback_target(observation, choice.target, force, resume_wake));
   if (choice.rule == RollbackRule::named && !resume_wake) {
     PHX_TRY(check_named_target_runs(services, observation, choice.target));
   }
   attempt.judged = true;
+  // Nothing else live (choose_rollback_target refuses when nothing is): the target is live already.
+  services.reporter.step(choice.from.empty()
+                             ? "pool " + choice.target + " is live already; nothing to roll back from"
+                             : "rolling back from pool " + choice.from + " to pool " + choice.target +
+                                   rule_words(choice.rule, find_pool(observation.pools, choice.target)));
   // A stop asked for before anything changed (possible where the caller made the command
   // stoppable early: a watched rollback) changes nothing.
   if (!options.dry_run && services.stop_requested && services.stop_requested()) {

@@ -49,6 +49,8 @@ const char* to_string(ErrorCode code) {
       return "lock-stale";
     case ErrorCode::interrupted:
       return "interrupted";
+    case ErrorCode::no_candidate:
+      return "no-candidate";
   }
   return "none";
 }

@@ -36,7 +36,8 @@ enum class ErrorCode {
   // gone, or the lock is too old), which nobody releases and only --break-lock takes.
   lock_busy,
   lock_stale,
-  interrupted,  // SIGINT, SIGTERM or SIGHUP asked the command to stop
+  interrupted,   // SIGINT, SIGTERM or SIGHUP asked the command to stop
+  no_candidate,  // a choice among several found none that qualifies (a rollback with no pool to go to)
 };
 const char* to_string(ErrorCode code);
 

@@ -707,10 +707,13 @@ TEMPLATE_TEST_CASE("persist and durable_members: the membership a restart comes 
   REQUIRE_OK(durable);
 
   if (!durable->has_value()) {
-    // Documented: a balancer durable by nature keeps no separate copy; persist changes nothing.
+    // Documented: a balancer durable by nature keeps no separate copy; persist changes nothing,
+    // and it never says it wrote one.
     check_same(kept(running), kept(read_members(balancer)));
+    CHECK(balancer.keeping() != MembershipKeeping::written);
     return;
   }
+  CHECK(balancer.keeping() == MembershipKeeping::written);
   std::map<std::string, Member> copy;
   for (const auto& member : **durable) copy[member.name] = member;
   check_same(kept(running), kept(copy));

@@ -89,9 +89,9 @@ TEST_CASE("mark-bad steers rollback away; a refused rollback changes nothing", "
   FreezeRig rig;
   REQUIRE(rig.run("deploy-pipeline", {"mark-bad", "--label", "1", "--reason", "leaks memory"}).exit_code == 0);
   CHECK(rig.verdict("1") == "bad");
-  // The only older pool is bad: nothing to roll back to, and nothing changed.
+  // The only older pool is bad: nothing to roll back to, refused (exit 3), and nothing changed.
   const auto nothing = rig.run("deploy-pipeline", {"rollback"});
-  CHECK(nothing.exit_code == 1);
+  CHECK(nothing.exit_code == 3);
   CHECK(rig.verdict("2") == "unknown");
   // Naming the bad pool is refused without --force; the live pool is not marked bad.
   const auto refused = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--reason", "try"});

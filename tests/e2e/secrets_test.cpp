@@ -60,7 +60,7 @@ TEST_CASE("a Hetzner token from the environment or a file never leaks", "[e2e][s
   // One pool, live: no rollback target, which status reports as a problem (exit 1).
   CHECK(run("deploy-pipeline", {"status", "--output", "json"}).exit_code == 1);
   CHECK(run("deploy-pipeline", {"history"}).exit_code == 0);
-  CHECK(run("deploy-pipeline", {"rollback"}).exit_code == 1);  // nothing to roll back to
+  CHECK(run("deploy-pipeline", {"rollback"}).exit_code == 3);  // nothing to roll back to: refused
   CHECK(run("create-pipeline", {"delete", "--label", "1"}).exit_code == 3);
   // A value that equals the token, printed by a code path that knows nothing of secrets.
   const auto echoed = run("create-pipeline", {"smoke-test", "--label", fake.token()});

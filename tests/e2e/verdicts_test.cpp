@@ -139,11 +139,11 @@ TEST_CASE("the live pool marked bad with nothing to go back to: one problem, ref
   CHECK(error_lines(json) ==
         std::vector<std::string>{"deploy-pipeline: error: 1 problem found; see \"problems\" in the JSON on stdout"});
 
-  // Refused: a plain rollback (no pool to go to, exit 1) and one to pool 1 (marked bad, exit 3).
+  // Refused (exit 3): a plain rollback (no pool to go to) and one to pool 1 (marked bad).
   // Each is in history as refused, with why; a dry run is not. Nothing else changes.
   const auto none = rig.run("deploy-pipeline", {"rollback", "--reason", "errors"});
   INFO(none.err);
-  CHECK(none.exit_code == 1);
+  CHECK(none.exit_code == 3);
   const auto to_bad = rig.run("deploy-pipeline", {"rollback", "--to", "1", "--reason", "errors"});
   INFO(to_bad.err);
   CHECK(to_bad.exit_code == 3);
@@ -151,10 +151,12 @@ TEST_CASE("the live pool marked bad with nothing to go back to: one problem, ref
   CHECK(dry.exit_code == 3);
   const auto records = rollback_records(rig);
   REQUIRE(records.size() == 2);
-  CHECK_THAT(records[0], Catch::StartsWith("refused 1 from 2: pool 1 is marked bad (leaks memory); roll back to "
-                                           "another pool, or to this one anyway with --force"));
-  CHECK_THAT(records[1], Catch::StartsWith("refused  from 2: no pool older than the live pool 2 passed its smoke "
-                                           "test, is not marked bad"));
+  // The --reason is kept, before why it was refused; no rollback was announced.
+  CHECK_THAT(records[0], Catch::StartsWith("refused 1 from 2: errors; pool 1 is marked bad (leaks memory); roll back "
+                                           "to another pool, or to this one anyway with --force"));
+  CHECK_THAT(to_bad.err, !Catch::Contains("rolling back from"));
+  CHECK_THAT(records[1], Catch::StartsWith("refused  from 2: errors; no pool older than the live pool 2 passed its "
+                                           "smoke test, is not marked bad"));
   const auto table = rig.run("deploy-pipeline", {"history"});
   CHECK_THAT(table.out, Catch::Contains("rollback"));
   CHECK_THAT(table.out, Catch::Contains("refused"));

@@ -188,6 +188,10 @@ Status FakeBalancer::persistable() {
 
 void FakeBalancer::allow_runtime_only(RuntimeOnlyWarning warn) { keeping_.allow(std::move(warn)); }
 
+MembershipKeeping FakeBalancer::keeping() {
+  return keeping_.runtime_only(writable()) ? MembershipKeeping::not_kept : MembershipKeeping::written;
+}
+
 RuntimeOnlyKeeping::Check FakeBalancer::writable() {
   return [this]() -> Status {
     ++own_checks;

@@ -43,6 +43,8 @@ class FakeBalancer final : public Balancer {
   // warns with it, and persist() writes nothing (durable stays as it was) and succeeds.
   Status persistable() override;
   void allow_runtime_only(RuntimeOnlyWarning warn) override;
+  // written (into `durable`), or not_kept at runtime only.
+  MembershipKeeping keeping() override;
   Result<BalancerSnapshot> snapshot() override;
 
   // Test setup: a member already serving.

@@ -392,7 +392,8 @@ TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer re
   REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}}).ok());
   CHECK(channel.sessions == 2);
   REQUIRE(balancer.persist({ours}).ok());
-  CHECK(util::read_file(file).value() == text);  // kept at runtime only
+  CHECK(util::read_file(file).value() == text);              // kept at runtime only
+  CHECK(balancer.keeping() == MembershipKeeping::not_kept);  // a switch says so, not "keep"
   CHECK(warned.size() == 1);
   CHECK_FALSE(balancer.persistable().ok());  // still reported
 
@@ -407,7 +408,11 @@ TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer re
   writable.allow_runtime_only(warn);
   REQUIRE(writable.snapshot().ok());
   REQUIRE(writable.persist({ours}).ok());
+  CHECK(writable.keeping() == MembershipKeeping::written);
   CHECK(warned.size() == 1);
+  // Without a config_file nothing keeps the membership: a restart loses it.
+  haproxy::HaproxyBalancer without_file(channel, settings());
+  CHECK(without_file.keeping() == MembershipKeeping::not_kept);
   CHECK(
       haproxy::managed_servers(util::read_file(file).value(), "web").value() ==
       std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1"});

@@ -94,13 +94,30 @@ TEST_CASE("a refused rollback reads as refused, naming its target only when it h
   CHECK(util::json_string(document.get(), "event") == "rollback.failure");
   CHECK(util::json_string(document.get(), "result") == "refused");
   CHECK(notify::notification_text(refused) ==
-        "web: rollback to pool 41 was refused (replacing 42) by alice: pool 41 is marked bad (leaks)");
+        "web: rollback to pool 41 was refused (42 still live) by alice: pool 41 is marked bad (leaks)");
   refused.to = "";
   refused.why = "no pool older than the live pool 42 passed its smoke test";
-  CHECK(notify::notification_text(refused) ==
-        "web: rollback was refused (replacing 42) by alice: no pool older than the live pool 42 passed its smoke test");
+  CHECK(
+      notify::notification_text(refused) ==
+      "web: rollback was refused (42 still live) by alice: no pool older than the live pool 42 passed its smoke test");
   refused.action = HistoryAction::auto_rollback;
-  CHECK_THAT(notify::notification_text(refused), Catch::StartsWith("web: automatic rollback was refused (replacing"));
+  CHECK_THAT(notify::notification_text(refused),
+             Catch::StartsWith("web: automatic rollback was refused (42 still live)"));
+}
+
+// Only a switch that succeeded (or, at its start, is about to) replaced what was live: one that
+// failed was taken out again, one interrupted may be half done. They say where they started from.
+TEST_CASE("a switch that did not succeed names where it started from, not what it replaced", "[notify][payload]") {
+  Notification failed = rollback_success();
+  failed.result = HistoryResult::failed;
+  CHECK(notify::notification_text(failed) ==
+        "web: rollback to pool 41 failed after 1.52 s (from 42) by alice: checkout errors <5xx> & timeouts");
+  failed.result = HistoryResult::interrupted;
+  CHECK_THAT(notify::notification_text(failed), Catch::Contains("was interrupted after 1.52 s (from 42) by alice"));
+  failed.from = {"42", "43"};
+  CHECK_THAT(notify::notification_text(failed), Catch::Contains("(from 42, 43) by alice"));
+  failed.result = HistoryResult::refused;
+  CHECK_THAT(notify::notification_text(failed), Catch::Contains("was refused (42, 43 still live) by alice"));
 }
 
 TEST_CASE("no registered secret leaves in any payload", "[notify][payload][secrets]") {

@@ -76,6 +76,29 @@ TEST_CASE("the executor measures every step it ran, the failing one included", "
   CHECK(stopped.timings.back().step == describe(steps[3]));
 }
 
+// A persist step that writes nothing (a rollback at runtime only: the balancer's copy cannot be
+// written) never says it keeps the membership, in its line or in the timings history records.
+TEST_CASE("a persist step that keeps nothing says so, not that it keeps the membership", "[executor][durable]") {
+  ExecutorRig kept;
+  kept.balancer.put_live("1:1", "10.0.0.1:80");
+  REQUIRE(kept.run(switch_steps()).status.ok());
+  CHECK(kept.reporter.saw("keep the new membership for restarts (1 member)"));
+
+  ExecutorRig runtime_only;
+  runtime_only.balancer.put_live("1:1", "10.0.0.1:80");
+  runtime_only.balancer.unpersistable = Error{ErrorKind::invalid, "balancer.config_file cannot be kept current"};
+  runtime_only.balancer.allow_runtime_only([](const Error&) {});
+  const auto outcome = runtime_only.run(switch_steps());
+  REQUIRE(outcome.status.ok());
+  CHECK(runtime_only.balancer.persists == 0);
+  CHECK_FALSE(runtime_only.reporter.saw("keep the new membership"));
+  const std::string words =
+      "not keeping the new membership for restarts (1 member): a reload or restart of the balancer loses it";
+  CHECK(runtime_only.reporter.saw(words));
+  REQUIRE(outcome.timings.size() == 7);
+  CHECK(outcome.timings[2].step == words);
+}
+
 TEST_CASE("a health timeout stops before anything old is drained", "[executor]") {
   ExecutorRig rig;
   rig.balancer.put_live("1:1", "10.0.0.1:80");

@@ -875,9 +875,12 @@ TEST_CASE("a rollback refused under the lock is recorded in history as refused, 
   CHECK(event.from == "2");
   CHECK(event.by == "alice");
   CHECK(event.job == "gocd web/7/deploy/1/switch");
-  CHECK(event.detail == refused.error().message);
+  // The operator's reason is kept, before why the rollback was refused.
+  CHECK(event.detail == "errors; " + refused.error().message);
   CHECK_THAT(event.detail, Catch::Contains("pool 1 is marked bad (leaks memory)"));
   CHECK(world.notifier.events() == std::vector<std::string>{"rollback.failure"});
+  // Neither run announced a rollback that did not happen.
+  CHECK_FALSE(world.reporter.saw("rolling back from"));
   // Nothing else: the live pool keeps its verdict, the balancer was not changed, the lock is free.
   CHECK(world.provider.pools[1].meta.verdict != LiveVerdict::bad);
   CHECK(world.balancer.admitted() == admitted);
@@ -893,16 +896,21 @@ TEST_CASE("a plain rollback with no pool to go to is recorded as refused, naming
   world.provider.add_pool("1", 1, 30, SmokeVerdict::failed);
   world.provider.add_pool("2", 1, 20);
   world.make_live("2");
+  // Refused (exit 3), as history records it; the dry run says the same.
+  const auto dry = ops::rollback(world.services, {.reason = "errors", .dry_run = true});
+  REQUIRE_FALSE(dry.ok());
+  CHECK(dry.error().kind == ErrorKind::refused);
   const auto refused = ops::rollback(world.services, {.reason = "errors"});
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().kind == ErrorKind::failed);  // exit 1, as documented
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK(refused.error().is(ErrorCode::no_candidate));
   CHECK_THAT(refused.error().message, Catch::Contains("no pool older than the live pool 2"));
   REQUIRE(world.state.events.size() == 1);
   CHECK(world.state.events[0].action == HistoryAction::rollback);
   CHECK(world.state.events[0].result == HistoryResult::refused);
   CHECK(world.state.events[0].label.empty());
   CHECK(world.state.events[0].from == "2");
-  CHECK(world.state.events[0].detail == refused.error().message);
+  CHECK(world.state.events[0].detail == "errors; " + refused.error().message);
   CHECK(world.provider.pools[1].meta.verdict != LiveVerdict::bad);
   CHECK(world.balancer.calls.empty());
 
@@ -1297,10 +1305,62 @@ TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rol
   // say so too, not only the warning near the top.
   CHECK(rollback->runtime_only == std::vector<std::string>{"the balancer"});
   CHECK(world.reporter.saw("pool 1 is live at runtime only ("));
+  // Its persist step kept nothing, and says so.
+  CHECK_FALSE(world.reporter.saw("keep the new membership for restarts"));
+  CHECK(world.reporter.saw("not keeping the new membership for restarts (1 member)"));
   CHECK_THAT(world.state.events.back().detail,
              Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the old "
                              "membership until 'deploy-pipeline repair' writes it"));
   CHECK_THAT(world.notifier.sent.back().why, Catch::Contains("at runtime only"));
+}
+
+namespace {
+// Pools 1 and 2, pool 2 live, and a balancer that cannot keep its membership (HAProxy's
+// config_file in a directory this user cannot write).
+void cannot_keep_membership(FakeWorld& world) {
+  two_pools(world, "2");
+  world.balancer.unpersistable = Error{ErrorKind::invalid,
+                                       "balancer.config_file /etc/haproxy/haproxy.cfg cannot be "
+                                       "kept current"};
+}
+
+long warnings_of(const FakeWorld& world) {
+  return std::count_if(world.reporter.lines.begin(), world.reporter.lines.end(),
+                       [](const std::string& line) { return line.rfind("warning: ", 0) == 0; });
+}
+}  // namespace
+
+// A rollback that cannot keep its membership warns that it switches at runtime only when it does:
+// not when it is refused (it switched nothing), and a dry run says what the real run would do.
+TEST_CASE("only a rollback that switches says it rolls back at runtime only; a dry run says it would",
+          "[ops][rollback][durable]") {
+  SECTION("refused") {
+    FakeWorld world;
+    cannot_keep_membership(world);
+    world.provider.pools[0].meta.verdict = LiveVerdict::bad;
+    REQUIRE_FALSE(ops::rollback(world.services, {.to = "1", .reason = "errors"}).ok());
+    CHECK(warnings_of(world) == 0);
+    CHECK_FALSE(world.reporter.saw("at runtime only"));
+  }
+  SECTION("a dry run") {
+    FakeWorld world;
+    cannot_keep_membership(world);
+    REQUIRE(ops::rollback(world.services, {.reason = "errors", .dry_run = true}).ok());
+    CHECK(warnings_of(world) == 1);
+    CHECK(
+        world.reporter.saw("cannot be kept current; the real rollback would switch at runtime only: a HAProxy "
+                           "reload or restart would undo it until the membership is written"));
+    CHECK_FALSE(world.reporter.saw("rolling back at runtime only"));
+  }
+  SECTION("switched") {
+    FakeWorld world;
+    cannot_keep_membership(world);
+    REQUIRE(ops::rollback(world.services, {.reason = "errors"}).ok());
+    CHECK(warnings_of(world) == 1);
+    CHECK(
+        world.reporter.saw("cannot be kept current; rolling back at runtime only: a HAProxy reload or restart "
+                           "undoes this rollback"));
+  }
 }
 
 namespace {

@@ -137,6 +137,30 @@ TEST_CASE("a breach with nowhere to go is still marked bad, recorded and fails",
   CHECK(rig.world.state.events[1].from == "2");
 }
 
+// The automatic rollback passed over the replaced pool (marked bad) and found no other pool to go
+// to: it went nowhere, so history records it with no target, not as a rollback to the pool it
+// passed over.
+TEST_CASE("a breach whose automatic rollback found no pool to go to is recorded with no target", "[ops][watch]") {
+  WatchRig rig;
+  rig.failing = 4;
+  rig.world.provider.pools[0].meta.verdict = LiveVerdict::bad;  // pool 1, which the deploy replaces
+  auto result = ops::deploy(rig.world.services, {.label = "2", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK(result.error().kind == ErrorKind::failed);  // the breach's failure: exit 1
+  CHECK_THAT(result.error().message, Catch::Contains("is still live"));
+  CHECK(rig.world.reporter.saw("pool 1 is marked bad"));  // passed over
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+  REQUIRE_FALSE(rig.world.state.events.empty());
+  const HistoryEvent& last = rig.world.state.events.back();
+  CHECK(last.action == HistoryAction::auto_rollback);
+  CHECK(last.result == HistoryResult::failed);
+  CHECK(last.label.empty());
+  CHECK(last.from == "2");
+  REQUIRE_FALSE(rig.world.notifier.sent.empty());
+  CHECK(rig.world.notifier.sent.back().to.empty());
+}
+
 TEST_CASE("the automatic rollback waits for a deploy lock another command holds", "[ops][watch][lock]") {
   WatchRig rig;
   rig.failing = 4;
