@@ -216,7 +216,7 @@ std::string render_status_table(const StatusReport& report) {
     out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) + "\n";
   }
   for (const auto& pool : report.standby) out += "standby  " + pool.describe() + "\n";
-  if (report.lock) out += "lock     held by " + report.lock->describe() + "\n";
+  if (report.lock) out += "lock     held by " + describe_lock_line(*report.lock, report.lock_state) + "\n";
   if (report.watch) out += "watch    " + describe_watch_line(*report.watch) + "\n";
   for (const auto& note : report.notes) out += "note     " + note + "\n";
   if (!report.members.empty()) {
@@ -302,6 +302,7 @@ std::string render_status_json(const StatusReport& report) {
     util::add_number(lock, "pid", static_cast<double>(report.lock->pid));
     util::add_string(lock, "job", report.lock->job);
     util::add_string(lock, "since", util::format_iso8601(report.lock->since));
+    util::add_string(lock, "state", to_string(report.lock_state));
   }
   return util::print_json(document.get(), true);
 }

@@ -23,6 +23,30 @@ std::string StandbyPool::describe() const {
   return text;
 }
 
+const char* to_string(LockHolderState state) {
+  switch (state) {
+    case LockHolderState::running:
+      return "running";
+    case LockHolderState::stopped:
+      return "stopped";
+    case LockHolderState::stale:
+      return "stale";
+  }
+  return "running";
+}
+
+std::string describe_lock_line(const LockHolder& holder, LockHolderState state) {
+  switch (state) {
+    case LockHolderState::running:
+      return holder.describe();
+    case LockHolderState::stopped:
+      return holder.describe("stopped (SIGSTOP/Ctrl-Z) in");
+    case LockHolderState::stale:
+      return holder.describe("stale, left by");
+  }
+  return holder.describe();
+}
+
 namespace {
 
 std::string health_words(const Member& member) {
@@ -498,6 +522,11 @@ StatusReport build_status(const StatusInputs& inputs) {
   report.service = inputs.service;
   report.live = live_labels(inputs.members);
   report.lock = inputs.lock;
+  if (inputs.lock_staleness) {
+    report.lock_state = LockHolderState::stale;
+  } else if (inputs.lock_holder_stopped) {
+    report.lock_state = LockHolderState::stopped;
+  }
   report.freeze = inputs.freeze;
   if (inputs.freeze) {
     report.notes.push_back(std::string(inputs.freeze->all ? "deploys, rollbacks and repairs" : "deploys") +

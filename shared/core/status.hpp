@@ -39,6 +39,16 @@ struct StandbyPool {
   std::string describe() const;
 };
 
+// The deploy lock's holder as status sees it: running its command, stopped (SIGSTOP, Ctrl-Z:
+// it runs no step until continued) or stale (its process is gone, or, held from another host,
+// its lock is older than lock.stale_after_s).
+enum class LockHolderState { running, stopped, stale };
+const char* to_string(LockHolderState state);
+
+// The status line of the deploy lock: "pid 7 on agent-1 since T, running 'deploy --label 2'", or
+// "stopped (SIGSTOP/Ctrl-Z) in '...'" or "stale, left by '...'" instead of "running".
+std::string describe_lock_line(const LockHolder& holder, LockHolderState state);
+
 struct StatusReport {
   std::string service;
   std::vector<std::string> live;
@@ -48,6 +58,7 @@ struct StatusReport {
   std::vector<std::string> problems;
   std::optional<Intent> interrupted;
   std::optional<LockHolder> lock;
+  LockHolderState lock_state = LockHolderState::running;
   std::optional<Freeze> freeze;
   std::optional<WatchRecord> watch;  // a running watch (deploy --watch, rollback --watch)
   // Why the balancer could not be read; the report then holds what was read without it.
