@@ -255,6 +255,7 @@ std::string render_status_json(const StatusReport& report) {
     util::add_number(item, "up", static_cast<double>(pool.up));
     util::add_string(item, "check", pool.check);
     cJSON_AddItemToObject(item, "checking", string_array(pool.checking));
+    util::add_bool(item, "marked_bad", !pool.bad_mark.empty());
     cJSON_AddItemToArray(standby, item);
   }
   cJSON_AddItemToObject(document.get(), "notes", string_array(report.notes));

@@ -20,6 +20,7 @@ std::string StandbyPool::describe() const {
   if (!check.empty()) text += " (" + check + ")";
   if (!down.empty()) text += "; " + util::join(down, ", ");
   if (!checking.empty()) text += "; checking (first check not done yet): " + util::join(checking, ", ");
+  if (!bad_mark.empty()) text += "; " + bad_mark + ": a rollback passes it over";
   return text;
 }
 
@@ -96,7 +97,11 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
   if (inputs.intent && !interrupted_target_served(inputs)) {
     std::erase_if(report.standby, [&](const StandbyPool& pool) { return pool.label == inputs.intent->target; });
   }
-  for (const auto& pool : report.standby) {
+  for (auto& pool : report.standby) {
+    const Pool* record = find_pool(inputs.pools, pool.label);
+    if (record != nullptr && record->readable() && record->meta.verdict == LiveVerdict::bad) {
+      pool.bad_mark = describe_bad_mark_briefly(*record);
+    }
     for (const auto& down : pool.down) {
       report.problems.push_back("standby member " + down + " of hot pool " + pool.label + ": a switch to pool " +
                                 pool.label +

@@ -34,8 +34,11 @@ struct StandbyPool {
   // Members whose first check has not completed (just added, or the balancer just reloaded):
   // neither healthy nor a problem yet. "41:2 UP 1/2 (INI)"
   std::vector<std::string> checking;
+  // "marked bad (checkout errors)" for a pool marked bad that stays on standby, else "".
+  std::string bad_mark;
 
-  // "pool 41, 50/50 UP (L7OK)"
+  // "pool 41, 50/50 UP (L7OK)"; "pool 41, 50/50 UP (L7OK); marked bad (checkout errors): a
+  // rollback passes it over"
   std::string describe() const;
 };
 

@@ -828,3 +828,28 @@ TEST_CASE("an interrupted deploy's target on standby is a hot standby when it ha
                              "pool 1 on standby as retention.hot allows"));
   CHECK_THAT(all_problems(routed), !Catch::Contains("cleans it up"));
 }
+
+// A pool marked bad that stays on hot standby showed no mark on its standby line: it read as
+// a rollback target ready to take traffic at once.
+TEST_CASE("status's standby line says a hot pool is marked bad", "[status][verdicts][standby]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  provider.add_pool("2", 1, 20);
+  provider.add_pool("3", 1, 10);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("3", "1"), provider.pools[2].servers[0].address());
+  const Server& hot = provider.pools[1].servers[0];
+  REQUIRE(balancer.add_standby({{member_name("2", "1"), hot.host, hot.port, "1"}}).ok());
+  const auto members = balancer.members().value();
+
+  const auto good = build_status({.service = "web", .pools = provider.pools, .members = members});
+  REQUIRE(good.standby.size() == 1);
+  CHECK_THAT(good.standby[0].describe(), !Catch::Contains("marked bad"));
+
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  provider.pools[1].meta.verdict_reason = "checkout errors";
+  const auto bad = build_status({.service = "web", .pools = provider.pools, .members = members});
+  REQUIRE(bad.standby.size() == 1);
+  CHECK_THAT(bad.standby[0].describe(), Catch::StartsWith("pool 2, 1/1 UP"));
+  CHECK_THAT(bad.standby[0].describe(), Catch::EndsWith("; marked bad (checkout errors): a rollback passes it over"));
+}
