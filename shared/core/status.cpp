@@ -209,7 +209,8 @@ std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
     return "; '" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) +
            "' rolls back to pool " + choice->target;
   }
-  if (live_labels(inputs.members).size() != 1) return "; no rollback target: " + choice.error().message;
+  // Several live: the refusal names the pool to go to (or says there is none, and the ways on).
+  if (live_labels(inputs.members).size() != 1) return "; " + choice.error().message;
   return "; and there is no known-good pool to roll back to: a plain rollback has none (" + choice.error().message +
          "); deploy a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
          "known-good release built again ('create-pipeline rebuild --from L', then deploy it)";
