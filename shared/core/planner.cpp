@@ -616,6 +616,16 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
                    "; " + newer_known_good_advice(sorted, members, *from, hints)};
 }
 
+bool newer_known_good_exists(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                             const RollbackHints& hints) {
+  const auto live = live_labels(members);
+  if (live.size() != 1) return false;
+  std::vector<Pool> sorted = pools;
+  sort_newest_first(sorted);
+  const Pool* from = find_pool(sorted, live.front());
+  return from != nullptr && !newer_usable(sorted, members, *from, hints).empty();
+}
+
 bool known_good(const Pool& pool) {
   return (pool.complete || pool.archive.has_value()) && pool.meta.smoke == SmokeVerdict::passed &&
          pool.meta.verdict != LiveVerdict::bad;

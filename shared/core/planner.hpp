@@ -143,6 +143,12 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
                                               const std::optional<std::string>& explicit_target,
                                               const RollbackHints& hints = {});
 
+// Whether 'rollback --to' could go without --force to a known-good pool that a plain rollback
+// from the one live pool passes over for not being older than it (choose_rollback_target names
+// it in its refusal): a plain rollback then has no target, but known-good pools exist.
+bool newer_known_good_exists(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                             const RollbackHints& hints);
+
 // Whether a plain rollback from the one live pool could choose `pool` (the rule
 // choose_rollback_target picks from, and status judges by): it is not live nor excluded, it can
 // take traffic back (rollback_candidate_problem), and it is the pool the last switch replaced

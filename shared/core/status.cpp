@@ -132,6 +132,11 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report,
       choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch));
   if (!choice) {
     if (has_label(said_by_bad_live, live->label())) return;
+    if (newer_known_good_exists(inputs.pools, inputs.members, rollback_hints_from(inputs.last_switch))) {
+      // Known-good pools exist, only none a plain rollback (an alert's) goes to: its words name them.
+      report.problems.push_back("a plain rollback has no pool to go to (" + choice.error().message + ")");
+      return;
+    }
     report.problems.push_back("no known-good pool to roll back to: a plain rollback has none (" +
                               choice.error().message +
                               "); or create one ('create-pipeline rebuild --from L' rebuilds a release)");
@@ -211,6 +216,9 @@ std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
   }
   // Several live: the refusal names the pool to go to (or says there is none, and the ways on).
   if (live_labels(inputs.members).size() != 1) return "; " + choice.error().message;
+  if (newer_known_good_exists(inputs.pools, inputs.members, rollback_hints_from(inputs.last_switch))) {
+    return "; a plain rollback has no pool to go to (" + choice.error().message + ")";
+  }
   return "; and there is no known-good pool to roll back to: a plain rollback has none (" + choice.error().message +
          "); deploy a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
          "known-good release built again ('create-pipeline rebuild --from L', then deploy it)";

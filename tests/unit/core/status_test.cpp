@@ -601,9 +601,23 @@ TEST_CASE("status reports no rollback target when the only known-good pools are 
   const auto members = balancer.members().value();
   const auto problems = all_problems(build_status({.service = "web", .pools = provider.pools, .members = members}));
   INFO(problems);
-  CHECK_THAT(problems, Catch::Contains("no known-good pool to roll back to: a plain rollback has none (no pool older "
-                                       "than the live pool 3 passed its smoke test"));
+  // The line said "no known-good pool to roll back to" and named two: it says a plain rollback
+  // has no pool to go to, and names them.
+  CHECK_THAT(problems, Catch::Contains("a plain rollback has no pool to go to (no pool older than the live pool 3 "
+                                       "passed its smoke test"));
   CHECK_THAT(problems, Catch::Contains("pools 5 (newer, running), 4 (newer, running) are known-good"));
+  CHECK_THAT(problems, !Catch::Contains("no known-good pool"));
+
+  // The live pool marked bad: its line says the same, once.
+  provider.pools[0].meta.verdict = LiveVerdict::bad;
+  const auto bad = build_status({.service = "web", .pools = provider.pools, .members = members});
+  REQUIRE(bad.problems.size() == 1);
+  CHECK_THAT(bad.problems[0], Catch::StartsWith("the live pool 3 is marked bad"));
+  CHECK_THAT(bad.problems[0], Catch::Contains("; a plain rollback has no pool to go to (no pool older than the live "
+                                              "pool 3 passed its smoke test"));
+  CHECK_THAT(bad.problems[0], Catch::EndsWith("are known-good: 'deploy-pipeline rollback --to 5')"));
+  CHECK_THAT(bad.problems[0], !Catch::Contains("no known-good pool"));
+  provider.pools[0].meta.verdict = LiveVerdict::unknown;
 
   // The pool the last switch replaced is one, newer or not (a deploy back to an older release).
   const auto back = build_status({.service = "web",
