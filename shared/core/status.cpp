@@ -161,6 +161,22 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
          live.front() + "' records pool " + live.front() + " as live, " + back;
 }
 
+// Why the running membership differs from the one a restart comes back with, and what to do,
+// after "the running balancer routes to [...] but a restart would route to [...] ". While that
+// membership cannot be written, repair is refused: the cause is named (a rollback switches at
+// runtime only then; deploys and repairs are refused) and the directory comes first.
+std::string restart_mismatch_advice(const StatusInputs& inputs, bool lock_stale) {
+  const std::string repair = "'" + past_the_lock("deploy-pipeline repair", lock_stale) + "'";
+  if (!inputs.durable_unwritable) return "(a reload during a switch, or a change by hand?); run " + repair;
+  const bool rollback = inputs.last_switch && (inputs.last_switch->action == HistoryAction::rollback ||
+                                               inputs.last_switch->action == HistoryAction::auto_rollback);
+  const std::string cause = rollback ? "the last rollback (" + util::format_iso8601(inputs.last_switch->at) +
+                                           ") switched at runtime only, since balancer.config_file cannot be written"
+                                     : "balancer.config_file cannot be written, so the running membership is not kept";
+  return "(" + cause + "); make the directory of balancer.config_file writable by this user, then run " + repair +
+         " to keep the running membership";
+}
+
 // The way to serve `label`'s release from fresh servers: its rebuild, where a rebuild needs no
 // --force; else (marked bad, failed its smoke test, a rebuild of such a release) a fixed release
 // or a known-good one built again, since rebuilding this one would be refused.
@@ -586,21 +602,12 @@ StatusReport build_status(const StatusInputs& inputs) {
                        past_the_lock("deploy-pipeline repair", lock_stale) + "' or deploy one of them");
   }
   if (inputs.durable && !inputs.operation_in_progress) {
-    std::vector<std::string> running;
-    std::vector<std::string> kept;
-    for (const auto& member : inputs.members) {
-      if (member.admitted() && added_by_phoenix(member)) running.push_back(member.name);
-    }
-    for (const auto& member : *inputs.durable) {
-      if (member.admitted() && added_by_phoenix(member)) kept.push_back(member.name);
-    }
-    std::sort(running.begin(), running.end());
-    std::sort(kept.begin(), kept.end());
+    const auto running = routed_by_phoenix(inputs.members);
+    const auto kept = routed_by_phoenix(*inputs.durable);
     if (running != kept) {
       problems.push_back("the running balancer routes to [" + util::join(running, ", ") +
-                         "] but a restart would route to [" + util::join(kept, ", ") +
-                         "] (a reload during a switch, or a change by hand?); run '" +
-                         past_the_lock("deploy-pipeline repair", lock_stale) + "'");
+                         "] but a restart would route to [" + util::join(kept, ", ") + "] " +
+                         restart_mismatch_advice(inputs, lock_stale));
     }
   }
   if (inputs.balancer_error) report_without_balancer(inputs, report);

@@ -84,6 +84,10 @@ struct StatusInputs {
   // its own): its switch in progress is said to be stopped, not running.
   bool lock_holder_stopped = false;
   std::optional<std::vector<Member>> durable;  // what the balancer would restart with
+  // That membership cannot be written now (Balancer::persistable() failed, reported on its own
+  // line): a running membership that differs from it is a rollback switched at runtime only, or
+  // one repair cannot keep until it can be written.
+  bool durable_unwritable = false;
   std::optional<HistoryEvent> last_switch;     // the last deploy/rollback/repair that succeeded
   bool foreign_allowed = false;                // balancer.allow_foreign_servers
   bool standby_supported = true;               // the balancer has weight 0 (hot standby)

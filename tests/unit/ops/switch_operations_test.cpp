@@ -7,6 +7,7 @@
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
+#include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
 using namespace phoenix;
@@ -1301,6 +1302,34 @@ TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rol
              Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the old "
                              "membership until 'deploy-pipeline repair' writes it"));
   CHECK_THAT(world.notifier.sent.back().why, Catch::Contains("at runtime only"));
+}
+
+// After a rollback switched at runtime only (the balancer's config_file could not be written),
+// status's mismatch line guessed "a reload during a switch, or a change by hand" and advised
+// repair, which is refused until the file can be written: it names the rollback and the file,
+// and says to make the directory writable first.
+TEST_CASE("after a rollback at runtime only, status names why and what to do first",
+          "[ops][rollback][repair][durable][status]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  world.balancer.durable = world.balancer.members().value();
+  world.balancer.unpersistable = Error{ErrorKind::invalid, "balancer.config_file haproxy.cfg cannot be kept current"};
+  REQUIRE(ops::rollback(world.services, {.reason = "errors"}).ok());
+  REQUIRE(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+
+  const auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  const auto problems = util::join(report->problems, "\n");
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("the running balancer routes to [1:1] but a restart would route to [2:1] (the "
+                                       "last rollback (" +
+                                       util::format_iso8601(world.state.events.back().at) +
+                                       ") switched at runtime only, since balancer.config_file cannot be written); "
+                                       "make the directory of balancer.config_file writable by this user, then run "
+                                       "'deploy-pipeline repair' to keep the running membership"));
+  CHECK_THAT(problems, !Catch::Contains("change by hand"));
 }
 
 namespace {
