@@ -65,6 +65,10 @@ struct SwitchPlan {
   // with `wake` set.
   std::optional<Tier> wake;
   std::vector<Step> steps;
+  // Set by a dry run with no steps whose balancer restarts with another membership than it runs
+  // (a rollback switched at runtime only, a reload): what a restart would route to now ("2:1",
+  // none). The real run writes the running membership for restarts, which is then all it does.
+  std::optional<std::vector<std::string>> restart_routes;
 };
 
 struct SwitchRequest {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_services.hpp"
+#include "shared/core/render.hpp"
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
@@ -1307,8 +1308,9 @@ TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rol
 // After a rollback switched at runtime only (the balancer's config_file could not be written),
 // status's mismatch line guessed "a reload during a switch, or a change by hand" and advised
 // repair, which is refused until the file can be written: it names the rollback and the file,
-// and says to make the directory writable first.
-TEST_CASE("after a rollback at runtime only, status names why and what to do first",
+// and says to make the directory writable first. Once it is, 'repair --dry-run' said "nothing to
+// do" while repair rewrote the file: the dry run says what repair will write.
+TEST_CASE("after a rollback at runtime only, status names why and repair's dry run says what repair writes",
           "[ops][rollback][repair][durable][status]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 30);
@@ -1330,6 +1332,34 @@ TEST_CASE("after a rollback at runtime only, status names why and what to do fir
                                        "make the directory of balancer.config_file writable by this user, then run "
                                        "'deploy-pipeline repair' to keep the running membership"));
   CHECK_THAT(problems, !Catch::Contains("change by hand"));
+
+  // The next command is another process: its balancer asks again, and the file is writable now.
+  FakeBalancer next;
+  next.state = world.balancer.state;
+  next.durable = world.balancer.durable;
+  world.services.balancers = {{world.config.balancer.name, &next}};
+
+  const auto dry = ops::repair(world.services, {.dry_run = true});
+  REQUIRE(dry.ok());
+  REQUIRE(dry->plan.steps.empty());
+  CHECK(dry->plan.restart_routes == std::optional<std::vector<std::string>>{{"2:1"}});
+  CHECK(render_plan(dry->plan) ==
+        "plan: make pool 1 live (live now: 1)\n  nothing to switch: it is already the only live pool\n  1. keep the "
+        "running membership for restarts (a restart would route to 2:1 now)\n");
+  CHECK(next.persists == 0);
+
+  const auto repaired = ops::repair(world.services, {});
+  REQUIRE(repaired.ok());
+  CHECK(next.persists == 1);
+  REQUIRE(next.durable);
+  CHECK(routed_by_phoenix(*next.durable) == std::vector<std::string>{"1:1"});
+  CHECK(world.reporter.saw("kept the running membership for restarts (a restart would have routed to 2:1)"));
+
+  // Kept: the dry run has nothing to do again.
+  const auto after = ops::repair(world.services, {.dry_run = true});
+  REQUIRE(after.ok());
+  CHECK_FALSE(after->plan.restart_routes);
+  CHECK_THAT(render_plan(after->plan), Catch::EndsWith("nothing to do: it is already the only live pool\n"));
 }
 
 namespace {
