@@ -47,6 +47,15 @@ std::optional<MemberOwner> parse_member_name(std::string_view name) {
 
 bool added_by_phoenix(const Member& member) { return parse_member_name(member.name).has_value(); }
 
+std::vector<std::string> routed_by_phoenix(const std::vector<Member>& members) {
+  std::vector<std::string> names;
+  for (const auto& member : members) {
+    if (member.admitted() && added_by_phoenix(member)) names.push_back(member.name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 namespace {
 std::vector<std::string> labels_where(const std::vector<Member>& members, bool admitted_only) {
   std::set<std::string> labels;

@@ -92,6 +92,10 @@ std::optional<MemberOwner> parse_member_name(std::string_view name);
 // Whether Phoenix added this member (its name is a member_name): the only members it changes.
 bool added_by_phoenix(const Member& member);
 
+// The names of the admitted members Phoenix added, sorted: what routes traffic, as the running
+// membership and the one a restart comes back with are compared.
+std::vector<std::string> routed_by_phoenix(const std::vector<Member>& members);
+
 // What a balancer can do beyond the operations every balancer has. Callers branch on these,
 // never on the balancer's type.
 struct BalancerCapabilities {

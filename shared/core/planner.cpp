@@ -1,6 +1,7 @@
 #include "shared/core/planner.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -383,30 +384,74 @@ bool up_hot_standby(const Pool& pool, const std::vector<Member>& members, const 
   return all_members_up(count.up, count.total);
 }
 
+// The pools of `sorted` (newest first) that `eligible` accepts and 'rollback --to' can go to
+// without --force (known-good, servers running, not excluded by `hints`), a hot one first (its
+// switch is instant), else the newest.
+std::vector<const Pool*> usable_targets(const std::vector<Pool>& sorted, const std::vector<Member>& members,
+                                        const RollbackHints& hints, const std::function<bool(const Pool&)>& eligible) {
+  const auto standby = standby_labels(members);
+  std::vector<const Pool*> usable;
+  for (const auto& pool : sorted) {
+    if (eligible(pool) && !has_label(hints.excluded, pool.label()) &&
+        rollback_candidate_problem(pool, members).empty()) {
+      usable.push_back(&pool);
+    }
+  }
+  std::stable_partition(usable.begin(), usable.end(),
+                        [&](const Pool* pool) { return has_label(standby, pool->label()); });
+  return usable;
+}
+
+// "pool 6 (newer, hot standby) is known-good: 'deploy-pipeline rollback --to 6'": `usable`
+// (not empty) named with how each is kept (after `age`), and the command that goes to the first.
+std::string known_good_named(const std::vector<const Pool*>& usable, const std::vector<Member>& members,
+                             const std::string& age) {
+  const auto standby = standby_labels(members);
+  std::vector<std::string> named;
+  for (const Pool* pool : usable) named.push_back(pool->label() + " (" + age + kept_as(tier_of(*pool, standby)) + ")");
+  return (usable.size() == 1 ? "pool " : "pools ") + util::join(named, ", ") + (usable.size() == 1 ? " is" : " are") +
+         " known-good: 'deploy-pipeline rollback --to " + usable.front()->label() + "'";
+}
+
+constexpr const char* kNoOtherKnownGood = "no other pool is known-good with all its servers running";
+
+// The usable_targets that a plain rollback from `from` passes over for not being older than it:
+// newer, or any other when its record cannot be read (its creation time unknown).
+std::vector<const Pool*> newer_usable(const std::vector<Pool>& sorted, const std::vector<Member>& members,
+                                      const Pool& from, const RollbackHints& hints) {
+  return usable_targets(sorted, members, hints, [&](const Pool& pool) {
+    return pool.label() != from.label() && (!from.readable() || pool.meta.created_at >= from.meta.created_at);
+  });
+}
+
 // What to do when no pool older than the live pool `from` can take traffic back: the known-good
 // pools newer than it that can (typically the hot standby after a deploy back to an older
 // release), which a plain rollback never picks by itself, named with the command that goes to
 // the first of them (a hot one first: its switch is instant; else the newest). `sorted` is
 // newest first. When `from` is unreadable its creation time is unknown: every other such pool is
-// named, none of them "newer".
+// named, none of them "newer". With none, says so: no command would be accepted without --force.
 std::string newer_known_good_advice(const std::vector<Pool>& sorted, const std::vector<Member>& members,
                                     const Pool& from, const RollbackHints& hints) {
-  const auto standby = standby_labels(members);
-  std::vector<const Pool*> newer;
-  for (const auto& pool : sorted) {
-    if (pool.label() != from.label() && (!from.readable() || pool.meta.created_at >= from.meta.created_at) &&
-        !has_label(hints.excluded, pool.label()) && rollback_candidate_problem(pool, members).empty()) {
-      newer.push_back(&pool);
-    }
+  const auto newer = newer_usable(sorted, members, from, hints);
+  if (newer.empty()) return kNoOtherKnownGood;
+  return known_good_named(newer, members, from.readable() ? "newer, " : "");
+}
+
+// The refusal of a plain rollback while several pools are live (`live`): which one to go to is
+// the operator's to name, so it names the known-good pools that are not live, with the command
+// that goes to the first; with none, says so and the ways on.
+std::string several_live_advice(const std::vector<Pool>& sorted, const std::vector<Member>& members,
+                                const std::vector<std::string>& live, const RollbackHints& hints) {
+  const std::string what = "more than one pool is live (" + util::join(live, ", ") + ")";
+  const auto others =
+      usable_targets(sorted, members, hints, [&](const Pool& pool) { return !has_label(live, pool.label()); });
+  if (others.empty()) {
+    return what +
+           " and no pool that is not live is known-good with all its servers running; 'deploy-pipeline "
+           "repair' keeps one of them live, or deploy a fixed release ('create-pipeline run --label L', then "
+           "'deploy-pipeline deploy --label L')";
   }
-  if (newer.empty()) return "name one with --to L";
-  std::stable_partition(newer.begin(), newer.end(),
-                        [&](const Pool* pool) { return has_label(standby, pool->label()); });
-  const std::string age = from.readable() ? "newer, " : "";
-  std::vector<std::string> named;
-  for (const Pool* pool : newer) named.push_back(pool->label() + " (" + age + kept_as(tier_of(*pool, standby)) + ")");
-  return (newer.size() == 1 ? "pool " : "pools ") + util::join(named, ", ") + (newer.size() == 1 ? " is" : " are") +
-         " known-good: 'deploy-pipeline rollback --to " + newer.front()->label() + "'";
+  return what + "; name the pool to roll back to with --to: " + known_good_named(others, members, "");
 }
 
 // The pool the last successful switch replaced, when that switch made `from` live and the pool
@@ -542,12 +587,9 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
     }
     return RollbackChoice{*explicit_target, util::join(others, ","), RollbackRule::named};
   }
-  if (live.size() > 1) {
-    return Error{ErrorKind::failed, "more than one pool is live (" + util::join(live, ", ") +
-                                        "); name the pool to roll back to with --to L"};
-  }
   std::vector<Pool> sorted = pools;
   sort_newest_first(sorted);
+  if (live.size() > 1) return Error{ErrorKind::failed, several_live_advice(sorted, members, live, hints)};
   const Pool* from = newest_of(sorted, live);
   if (from == nullptr) {
     return Error{ErrorKind::failed,
@@ -572,6 +614,16 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
                    " passed its smoke test, is not marked bad and has all its servers running" +
                    (passed_over.empty() ? std::string() : " (passed over: " + util::join(passed_over, ", ") + ")") +
                    "; " + newer_known_good_advice(sorted, members, *from, hints)};
+}
+
+bool newer_known_good_exists(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                             const RollbackHints& hints) {
+  const auto live = live_labels(members);
+  if (live.size() != 1) return false;
+  std::vector<Pool> sorted = pools;
+  sort_newest_first(sorted);
+  const Pool* from = find_pool(sorted, live.front());
+  return from != nullptr && !newer_usable(sorted, members, *from, hints).empty();
 }
 
 bool known_good(const Pool& pool) {

@@ -65,6 +65,10 @@ struct SwitchPlan {
   // with `wake` set.
   std::optional<Tier> wake;
   std::vector<Step> steps;
+  // Set by a dry run with no steps whose balancer restarts with another membership than it runs
+  // (a rollback switched at runtime only, a reload): what a restart would route to now ("2:1",
+  // none). The real run writes the running membership for restarts, which is then all it does.
+  std::optional<std::vector<std::string>> restart_routes;
 };
 
 struct SwitchRequest {
@@ -142,6 +146,12 @@ struct RollbackChoice {
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                               const std::optional<std::string>& explicit_target,
                                               const RollbackHints& hints = {});
+
+// Whether 'rollback --to' could go without --force to a known-good pool that a plain rollback
+// from the one live pool passes over for not being older than it (choose_rollback_target names
+// it in its refusal): a plain rollback then has no target, but known-good pools exist.
+bool newer_known_good_exists(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                             const RollbackHints& hints);
 
 // Whether a plain rollback from the one live pool could choose `pool` (the rule
 // choose_rollback_target picks from, and status judges by): it is not live nor excluded, it can

@@ -216,7 +216,7 @@ std::string render_status_table(const StatusReport& report) {
     out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) + "\n";
   }
   for (const auto& pool : report.standby) out += "standby  " + pool.describe() + "\n";
-  if (report.lock) out += "lock     held by " + report.lock->describe() + "\n";
+  if (report.lock) out += "lock     held by " + describe_lock_line(*report.lock, report.lock_state) + "\n";
   if (report.watch) out += "watch    " + describe_watch_line(*report.watch) + "\n";
   for (const auto& note : report.notes) out += "note     " + note + "\n";
   if (!report.members.empty()) {
@@ -255,6 +255,7 @@ std::string render_status_json(const StatusReport& report) {
     util::add_number(item, "up", static_cast<double>(pool.up));
     util::add_string(item, "check", pool.check);
     cJSON_AddItemToObject(item, "checking", string_array(pool.checking));
+    util::add_bool(item, "marked_bad", !pool.bad_mark.empty());
     cJSON_AddItemToArray(standby, item);
   }
   cJSON_AddItemToObject(document.get(), "notes", string_array(report.notes));
@@ -302,6 +303,7 @@ std::string render_status_json(const StatusReport& report) {
     util::add_number(lock, "pid", static_cast<double>(report.lock->pid));
     util::add_string(lock, "job", report.lock->job);
     util::add_string(lock, "since", util::format_iso8601(report.lock->since));
+    util::add_string(lock, "state", to_string(report.lock_state));
   }
   return util::print_json(document.get(), true);
 }
@@ -443,6 +445,12 @@ std::string render_plan(const SwitchPlan& plan) {
            (*plan.wake == Tier::cold ? "recreate its servers from its archive" : "power its servers on") +
            ", smoke-test them\n";
     if (plan.steps.empty()) return out + "  then the switch, planned once its servers exist\n";
+  }
+  if (plan.steps.empty() && plan.restart_routes) {
+    const auto& routes = *plan.restart_routes;
+    return out + "  nothing to switch: it is already the only live pool\n  " + std::to_string(number) +
+           ". keep the running membership for restarts (a restart would route to " +
+           (routes.empty() ? std::string("no member") : util::join(routes, ", ")) + " now)\n";
   }
   if (plan.steps.empty()) return out + "  nothing to do: it is already the only live pool\n";
   for (const auto& step : plan.steps) out += "  " + std::to_string(number++) + ". " + describe(step) + "\n";

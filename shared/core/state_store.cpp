@@ -119,9 +119,9 @@ std::string LockHolder::who() const {
   return text;
 }
 
-std::string LockHolder::describe() const {
+std::string LockHolder::describe(std::string_view doing) const {
   std::string text = who() + " since " + util::format_iso8601(since);
-  if (!command.empty()) text += ", running '" + command + "'";
+  if (!command.empty()) text += ", " + std::string(doing) + " '" + command + "'";
   return text;
 }
 

@@ -24,8 +24,10 @@ struct LockHolder {
   // reused the pid is not taken for the holder; 0 when unknown (records written before it).
   std::uint64_t start_ticks = 0;
 
-  std::string who() const;       // "pid 123 on host-a (job ...)"
-  std::string describe() const;  // who(), since when and running what
+  std::string who() const;  // "pid 123 on host-a (job ...)"
+  // who(), since when and running what: "pid 123 on host-a since T, running 'deploy --label 42'";
+  // `doing` replaces "running" for a holder that is not (status: "stopped (SIGSTOP/Ctrl-Z) in").
+  std::string describe(std::string_view doing = "running") const;
 };
 
 struct LockRequest {

@@ -20,7 +20,32 @@ std::string StandbyPool::describe() const {
   if (!check.empty()) text += " (" + check + ")";
   if (!down.empty()) text += "; " + util::join(down, ", ");
   if (!checking.empty()) text += "; checking (first check not done yet): " + util::join(checking, ", ");
+  if (!bad_mark.empty()) text += "; " + bad_mark + ": a rollback passes it over";
   return text;
+}
+
+const char* to_string(LockHolderState state) {
+  switch (state) {
+    case LockHolderState::running:
+      return "running";
+    case LockHolderState::stopped:
+      return "stopped";
+    case LockHolderState::stale:
+      return "stale";
+  }
+  return "running";
+}
+
+std::string describe_lock_line(const LockHolder& holder, LockHolderState state) {
+  switch (state) {
+    case LockHolderState::running:
+      return holder.describe();
+    case LockHolderState::stopped:
+      return holder.describe("stopped (SIGSTOP/Ctrl-Z) in");
+    case LockHolderState::stale:
+      return holder.describe("stale, left by");
+  }
+  return holder.describe();
 }
 
 namespace {
@@ -72,7 +97,11 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
   if (inputs.intent && !interrupted_target_served(inputs)) {
     std::erase_if(report.standby, [&](const StandbyPool& pool) { return pool.label == inputs.intent->target; });
   }
-  for (const auto& pool : report.standby) {
+  for (auto& pool : report.standby) {
+    const Pool* record = find_pool(inputs.pools, pool.label);
+    if (record != nullptr && record->readable() && record->meta.verdict == LiveVerdict::bad) {
+      pool.bad_mark = describe_bad_mark_briefly(*record);
+    }
     for (const auto& down : pool.down) {
       report.problems.push_back("standby member " + down + " of hot pool " + pool.label + ": a switch to pool " +
                                 pool.label +
@@ -103,6 +132,11 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report,
       choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch));
   if (!choice) {
     if (has_label(said_by_bad_live, live->label())) return;
+    if (newer_known_good_exists(inputs.pools, inputs.members, rollback_hints_from(inputs.last_switch))) {
+      // Known-good pools exist, only none a plain rollback (an alert's) goes to: its words name them.
+      report.problems.push_back("a plain rollback has no pool to go to (" + choice.error().message + ")");
+      return;
+    }
     report.problems.push_back("no known-good pool to roll back to: a plain rollback has none (" +
                               choice.error().message +
                               "); or create one ('create-pipeline rebuild --from L' rebuilds a release)");
@@ -125,6 +159,22 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
   return "history may be missing the last switch (its record could not be written, or a change by hand): "
          "'deploy-pipeline deploy --label " +
          live.front() + "' records pool " + live.front() + " as live, " + back;
+}
+
+// Why the running membership differs from the one a restart comes back with, and what to do,
+// after "the running balancer routes to [...] but a restart would route to [...] ". While that
+// membership cannot be written, repair is refused: the cause is named (a rollback switches at
+// runtime only then; deploys and repairs are refused) and the directory comes first.
+std::string restart_mismatch_advice(const StatusInputs& inputs, bool lock_stale) {
+  const std::string repair = "'" + past_the_lock("deploy-pipeline repair", lock_stale) + "'";
+  if (!inputs.durable_unwritable) return "(a reload during a switch, or a change by hand?); run " + repair;
+  const bool rollback = inputs.last_switch && (inputs.last_switch->action == HistoryAction::rollback ||
+                                               inputs.last_switch->action == HistoryAction::auto_rollback);
+  const std::string cause = rollback ? "the last rollback (" + util::format_iso8601(inputs.last_switch->at) +
+                                           ") switched at runtime only, since balancer.config_file cannot be written"
+                                     : "balancer.config_file cannot be written, so the running membership is not kept";
+  return "(" + cause + "); make the directory of balancer.config_file writable by this user, then run " + repair +
+         " to keep the running membership";
 }
 
 // The way to serve `label`'s release from fresh servers: its rebuild, where a rebuild needs no
@@ -180,7 +230,11 @@ std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
     return "; '" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) +
            "' rolls back to pool " + choice->target;
   }
-  if (live_labels(inputs.members).size() != 1) return "; no rollback target: " + choice.error().message;
+  // Several live: the refusal names the pool to go to (or says there is none, and the ways on).
+  if (live_labels(inputs.members).size() != 1) return "; " + choice.error().message;
+  if (newer_known_good_exists(inputs.pools, inputs.members, rollback_hints_from(inputs.last_switch))) {
+    return "; a plain rollback has no pool to go to (" + choice.error().message + ")";
+  }
   return "; and there is no known-good pool to roll back to: a plain rollback has none (" + choice.error().message +
          "); deploy a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
          "known-good release built again ('create-pipeline rebuild --from L', then deploy it)";
@@ -498,6 +552,11 @@ StatusReport build_status(const StatusInputs& inputs) {
   report.service = inputs.service;
   report.live = live_labels(inputs.members);
   report.lock = inputs.lock;
+  if (inputs.lock_staleness) {
+    report.lock_state = LockHolderState::stale;
+  } else if (inputs.lock_holder_stopped) {
+    report.lock_state = LockHolderState::stopped;
+  }
   report.freeze = inputs.freeze;
   if (inputs.freeze) {
     report.notes.push_back(std::string(inputs.freeze->all ? "deploys, rollbacks and repairs" : "deploys") +
@@ -543,21 +602,12 @@ StatusReport build_status(const StatusInputs& inputs) {
                        past_the_lock("deploy-pipeline repair", lock_stale) + "' or deploy one of them");
   }
   if (inputs.durable && !inputs.operation_in_progress) {
-    std::vector<std::string> running;
-    std::vector<std::string> kept;
-    for (const auto& member : inputs.members) {
-      if (member.admitted() && added_by_phoenix(member)) running.push_back(member.name);
-    }
-    for (const auto& member : *inputs.durable) {
-      if (member.admitted() && added_by_phoenix(member)) kept.push_back(member.name);
-    }
-    std::sort(running.begin(), running.end());
-    std::sort(kept.begin(), kept.end());
+    const auto running = routed_by_phoenix(inputs.members);
+    const auto kept = routed_by_phoenix(*inputs.durable);
     if (running != kept) {
       problems.push_back("the running balancer routes to [" + util::join(running, ", ") +
-                         "] but a restart would route to [" + util::join(kept, ", ") +
-                         "] (a reload during a switch, or a change by hand?); run '" +
-                         past_the_lock("deploy-pipeline repair", lock_stale) + "'");
+                         "] but a restart would route to [" + util::join(kept, ", ") + "] " +
+                         restart_mismatch_advice(inputs, lock_stale));
     }
   }
   if (inputs.balancer_error) report_without_balancer(inputs, report);

@@ -34,10 +34,23 @@ struct StandbyPool {
   // Members whose first check has not completed (just added, or the balancer just reloaded):
   // neither healthy nor a problem yet. "41:2 UP 1/2 (INI)"
   std::vector<std::string> checking;
+  // "marked bad (checkout errors)" for a pool marked bad that stays on standby, else "".
+  std::string bad_mark;
 
-  // "pool 41, 50/50 UP (L7OK)"
+  // "pool 41, 50/50 UP (L7OK)"; "pool 41, 50/50 UP (L7OK); marked bad (checkout errors): a
+  // rollback passes it over"
   std::string describe() const;
 };
+
+// The deploy lock's holder as status sees it: running its command, stopped (SIGSTOP, Ctrl-Z:
+// it runs no step until continued) or stale (its process is gone, or, held from another host,
+// its lock is older than lock.stale_after_s).
+enum class LockHolderState { running, stopped, stale };
+const char* to_string(LockHolderState state);
+
+// The status line of the deploy lock: "pid 7 on agent-1 since T, running 'deploy --label 2'", or
+// "stopped (SIGSTOP/Ctrl-Z) in '...'" or "stale, left by '...'" instead of "running".
+std::string describe_lock_line(const LockHolder& holder, LockHolderState state);
 
 struct StatusReport {
   std::string service;
@@ -48,6 +61,7 @@ struct StatusReport {
   std::vector<std::string> problems;
   std::optional<Intent> interrupted;
   std::optional<LockHolder> lock;
+  LockHolderState lock_state = LockHolderState::running;
   std::optional<Freeze> freeze;
   std::optional<WatchRecord> watch;  // a running watch (deploy --watch, rollback --watch)
   // Why the balancer could not be read; the report then holds what was read without it.
@@ -70,6 +84,10 @@ struct StatusInputs {
   // its own): its switch in progress is said to be stopped, not running.
   bool lock_holder_stopped = false;
   std::optional<std::vector<Member>> durable;  // what the balancer would restart with
+  // That membership cannot be written now (Balancer::persistable() failed, reported on its own
+  // line): a running membership that differs from it is a rollback switched at runtime only, or
+  // one repair cannot keep until it can be written.
+  bool durable_unwritable = false;
   std::optional<HistoryEvent> last_switch;     // the last deploy/rollback/repair that succeeded
   bool foreign_allowed = false;                // balancer.allow_foreign_servers
   bool standby_supported = true;               // the balancer has weight 0 (hot standby)

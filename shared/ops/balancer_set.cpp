@@ -45,11 +45,22 @@ Result<BalancerSnapshot> members_only(Balancer& balancer) {
 
 Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read) {
   std::vector<BalancerMembers> all;
+  std::optional<Error> misconfigured;  // every `invalid` error so far, joined
   for (const auto& entry : balancers_of(services)) {
     auto look = read == BalancerRead::snapshot ? entry.balancer->snapshot() : members_only(*entry.balancer);
-    if (!look) return entry.name_in(look.error());
-    all.push_back({entry, std::move(look->members), std::move(look->instance), look->uptime});
+    if (look) {
+      all.push_back({entry, std::move(look->members), std::move(look->instance), look->uptime});
+      continue;
+    }
+    const Error named = entry.name_in(look.error());
+    if (named.kind != ErrorKind::invalid) return named;
+    if (misconfigured) {
+      misconfigured->message += "; " + named.message;
+    } else {
+      misconfigured = named;
+    }
   }
+  if (misconfigured) return *misconfigured;
   return all;
 }
 

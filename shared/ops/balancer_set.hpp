@@ -42,7 +42,10 @@ struct BalancerMembers {
 enum class BalancerRead { members, snapshot };
 
 // Every balancer's members, read in order. The first that cannot be read ends it with its
-// error, naming the balancer (an unreachable one stops the command: exit 4).
+// error, naming the balancer (an unreachable one stops the command: exit 4); except a balancer
+// configured wrong (`invalid`: a balancer.config_file in a directory this user cannot write, a
+// backend that does not exist), after which the others are read on: every such error is named
+// in one (each balancer's, joined by "; "), so one run says everything there is to fix.
 Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read = BalancerRead::members);
 
 // The members of every balancer in one list (a pool is live when any balancer routes to it).

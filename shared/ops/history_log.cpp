@@ -38,8 +38,10 @@ std::optional<std::string> record_history(Services& services, const HistoryEvent
   const auto appended = services.state.append_history(event);
   std::optional<std::string> warning;
   if (!appended.ok()) {
-    warning = "this " + std::string(to_string(event.action)) + " of pool " + event.label + " (" +
-              to_string(event.result) + ") is missing from history: " + appended.error().message;
+    // An event of no pool (a rollback refused for want of a target, a freeze) names none.
+    warning = "this " + std::string(to_string(event.action)) +
+              (event.label.empty() ? std::string() : " of pool " + event.label) + " (" + to_string(event.result) +
+              ") is missing from history: " + appended.error().message;
     services.reporter.warning(*warning);
   }
   send_notification(services, notification_of(services.config.service, event, steps));

@@ -136,10 +136,12 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
   inputs.standby_supported = entry.balancer->capabilities().standby;
   inputs.balancer = entry.balancer->describe();
   inputs.history = history.if_needed(services, pools, balancer.members, records);
+  const auto persistable = entry.balancer->persistable();
+  inputs.durable_unwritable = !persistable.ok();
   auto report = build_status(inputs);
   // Deploys and repairs refuse to start while membership could not be kept durable; a rollback
   // goes ahead at runtime only (the running membership then differs from the file, reported above).
-  if (const auto persistable = entry.balancer->persistable(); !persistable.ok()) {
+  if (!persistable.ok()) {
     report.problems.push_back(persistable.error().message +
                               "; every deploy and repair is refused until it is, and a rollback goes ahead at "
                               "runtime only (a HAProxy reload or restart undoes it)");

@@ -189,6 +189,10 @@ SwitchPlan combined_plan(const std::string& target, const std::vector<BalancerRu
     add_unique(plan.live, run.plan.live);
     add_unique(plan.hot, run.plan.hot);
     if (!plan.wake) plan.wake = run.plan.wake;
+    if (run.plan.restart_routes) {
+      if (!plan.restart_routes) plan.restart_routes.emplace();
+      add_unique(*plan.restart_routes, *run.plan.restart_routes);
+    }
   }
   for (const auto& scheduled : order) plan.steps.push_back(runs[scheduled.balancer].plan.steps[scheduled.step]);
   return plan;
@@ -427,6 +431,29 @@ std::vector<std::string> target_member_names(const Observation& observation, con
   return names;
 }
 
+// What a restart of `balancer` would route to, when that is not what it routes to now
+// (`running`): the membership a switch with nothing to switch still writes for restarts.
+// Nothing when they agree, or when the balancer keeps no separate copy or it cannot be read.
+std::optional<std::vector<std::string>> unkept_routes(Balancer& balancer, const std::vector<Member>& running) {
+  auto durable = balancer.durable_members();
+  if (!durable || !durable->has_value()) return std::nullopt;
+  auto kept = routed_by_phoenix(**durable);
+  if (kept == routed_by_phoenix(running)) return std::nullopt;
+  return kept;
+}
+
+// A dry run with nothing to switch in any balancer: the balancers whose real run would still
+// write the running membership for restarts (finish_without_steps) say so in their plans, so
+// the dry run does not read "nothing to do" where the real run rewrites a file.
+void note_unkept_membership(const Observation& observation, std::vector<BalancerRun>& runs) {
+  for (const auto& run : runs) {
+    if (!run.plan.steps.empty() || run.plan.wake) return;
+  }
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    runs[i].plan.restart_routes = unkept_routes(*runs[i].entry.balancer, observation.balancers[i].members);
+  }
+}
+
 // Nothing left to do may mean this command (an earlier attempt, or the interrupted run it
 // re-runs) did the work: then it is a switch that succeeded, and history says so (before the
 // intent goes, so a crash in between repeats the record rather than losing it). An intent
@@ -437,8 +464,15 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
                          (observation.balancers.size() > 1 ? " in every balancer" : "") + "; nothing to switch");
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   for (const auto& balancer : observation.balancers) {
+    const auto unkept = unkept_routes(*balancer.entry.balancer, balancer.members);
     if (auto persisted = balancer.entry.balancer->persist(balancer.members); !persisted.ok()) {
       return finished(balancer.entry.name_in(persisted.error()));
+    }
+    // Said once written (a rollback at runtime only writes nothing: its warning said so).
+    if (unkept && !unkept_routes(*balancer.entry.balancer, balancer.members)) {
+      services.reporter.step(balancer.entry.prefix() +
+                             "kept the running membership for restarts (a restart would have routed to " +
+                             (unkept->empty() ? std::string("no member") : util::join(*unkept, ", ")) + ")");
     }
   }
   auto pending = services.state.read_intent();
@@ -721,6 +755,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
   if (auto planned = plan_every_balancer(services, job, *observation, runs); !planned.ok()) {
     return finished(planned.error());
   }
+  if (job.dry_run) note_unkept_membership(*observation, runs);
   const auto order = step_major(runs);
   auto plan = combined_plan(target, runs, order);
   add_resumed_from(plan, job);

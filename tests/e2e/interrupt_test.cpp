@@ -98,8 +98,9 @@ void stop_deploy_while_waiting(int signal, const std::string& signal_name, int e
   const auto reverted_status = run_tool("deploy-pipeline", {"status", "--config", config});
   INFO(reverted_status.out);
   CHECK_THAT(reverted_status.out, !Catch::Contains("interrupted"));
-  CHECK_THAT(reverted_status.out,
-             Catch::Contains("problems:\n  - no known-good pool to roll back to: a plain rollback has none"));
+  CHECK_THAT(
+      reverted_status.out,
+      Catch::Contains("problems:\n  - a plain rollback has no pool to go to (no pool older than the live pool 1"));
   const std::string item = "\n  - ";
   std::size_t problems = 0;
   for (auto at = reverted_status.out.find(item); at != std::string::npos; at = reverted_status.out.find(item, at + 1)) {

@@ -143,13 +143,16 @@ TEST_CASE("a plain delete never removes the last pools a plain rollback can go t
   CHECK(rollback.exit_code == 0);
   CHECK_THAT(rollback.err, Catch::Contains("pool 2"));
 
-  // With no pool a plain rollback can go to, status says so.
+  // With no pool a plain rollback can go to, status says so; pool 5, newer and known-good, is
+  // named as the one 'rollback --to' goes to (it said "no known-good pool" and named it).
   rig.create("5");
   rig.ok("create-pipeline", {"delete", "--label", "2", "--force"});
   const auto status = rig.run("deploy-pipeline", {"status"});
   INFO(status.out);
   CHECK(status.exit_code == 1);
-  CHECK_THAT(status.out, Catch::Contains("no known-good pool to roll back to: a plain rollback has none"));
+  CHECK_THAT(status.out, Catch::Contains("a plain rollback has no pool to go to (no pool older than the live pool"));
+  CHECK_THAT(status.out, Catch::Contains("'deploy-pipeline rollback --to 5'"));
+  CHECK_THAT(status.out, !Catch::Contains("no known-good pool"));
 }
 
 // advice2 #1: a rollback killed past its drain (only its target routed) whose target was then

@@ -219,12 +219,28 @@ TEST_CASE("a config_file whose directory this user cannot write does not stop a 
   INFO(status.out);
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.out, Catch::Contains("but a restart would route to [2:"));
+  // Why, and what to do first: repair is refused until the directory is writable (it guessed "a
+  // reload during a switch, or a change by hand" and advised repair alone).
+  CHECK_THAT(status.out, Catch::Contains(") switched at runtime only, since balancer.config_file cannot be written); "
+                                         "make the directory of balancer.config_file writable by this user, then run "
+                                         "'deploy-pipeline repair' to keep the running membership"));
+  CHECK_THAT(status.out, !Catch::Contains("change by hand"));
 
-  // Writable again: repair keeps what runs.
+  // Writable again: repair keeps what runs, and its dry run says so (it said "nothing to do").
   give_to(dir.path(), kNobody);
+  const auto dry = run_tool_as(as_nobody, "deploy-pipeline", {"repair", "--dry-run", "--config", config});
+  INFO(dry.out << dry.err);
+  CHECK(dry.exit_code == 0);
+  CHECK_THAT(dry.out, Catch::Contains("nothing to switch: it is already the only live pool\n  1. keep the running "
+                                      "membership for restarts (a restart would route to 2:"));
+  CHECK_THAT(dry.out, !Catch::Contains("nothing to do"));
+  CHECK(*util::read_file(haproxy.config_file()) == config_before);
   const auto repair = run_tool_as(as_nobody, "deploy-pipeline", {"repair", "--config", config});
   INFO(repair.err);
   CHECK(repair.exit_code == 0);
+  CHECK_THAT(repair.err, Catch::Contains("kept the running membership for restarts (a restart would have routed "
+                                         "to 2:"));
+  CHECK(*util::read_file(haproxy.config_file()) != config_before);
   CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
   const auto after = run_tool_as(as_nobody, "deploy-pipeline", {"status", "--config", config});
   INFO(after.out);

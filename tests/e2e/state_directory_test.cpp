@@ -45,7 +45,7 @@ TEST_CASE("a state directory that refuses writes: status reports it, and each co
   const auto before = rig.run("deploy-pipeline", {"status"});
   INFO("status before: " << before.out);
   REQUIRE(before.exit_code == 1);
-  REQUIRE_THAT(before.out, Catch::Contains("no known-good pool to roll back to"));
+  REQUIRE_THAT(before.out, Catch::Contains("a plain rollback has no pool to go to ("));
   REQUIRE_THAT(before.out, !Catch::Contains("provider.state_dir"));
 
   Unwritable unwritable(rig.state / "web");

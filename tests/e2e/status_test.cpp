@@ -152,6 +152,7 @@ TEST_CASE("a switch whose process is stopped is noted as stopped, not running", 
   const auto running = run_with(config, "deploy-pipeline", {"status"});
   INFO("running: " << running.out);
   CHECK_THAT(running.out, Catch::Contains("a deploy to pool 2 is running (pid " + std::to_string(holder)));
+  CHECK_THAT(running.out, Catch::Contains(", running 'deploy --label 2'\n"));
 
   REQUIRE(::kill(holder, SIGSTOP) == 0);
   REQUIRE(eventually([&] { return is_stopped(holder); }));
@@ -162,6 +163,10 @@ TEST_CASE("a switch whose process is stopped is noted as stopped, not running", 
              Catch::Contains("note     a deploy to pool 2 is stopped, not running (pid " + std::to_string(holder)));
   CHECK_THAT(stopped.out, Catch::Contains("SIGSTOP/Ctrl-Z: see the deploy lock holder's problem), at step 2 of "));
   CHECK_THAT(stopped.out, !Catch::Contains("is running"));
+  // The lock line too (it said "running 'deploy --label 2'").
+  CHECK_THAT(stopped.out, Catch::Contains("lock     held by pid " + std::to_string(holder)));
+  CHECK_THAT(stopped.out, Catch::Contains(", stopped (SIGSTOP/Ctrl-Z) in 'deploy --label 2'\n"));
+  CHECK_THAT(stopped.out, !Catch::Contains("running '"));
   CHECK_THAT(stopped.out, Catch::Contains("the deploy lock holder pid " + std::to_string(holder) + " is stopped"));
 
   // Going on again, it is running again, and the deploy finishes.

@@ -260,11 +260,42 @@ TEST_CASE("rollback with no older known-good pool names the newer known-good one
              Catch::EndsWith("pools 6 (newer, hot standby), 7 (newer, running) are known-good: "
                              "'deploy-pipeline rollback --to 6'"));
 
-  // Newer pools that are not known-good are no candidates: the refusal says to name one.
+  // Newer pools that are not known-good are no candidates: the refusal says there is none (it
+  // said "name one with --to L", naming no pool a --to without --force would be accepted for).
   provider.pools[2].meta.verdict = LiveVerdict::bad;
   provider.pools[3].meta.smoke = SmokeVerdict::failed;
   CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
-             Catch::EndsWith("has all its servers running; name one with --to L"));
+             Catch::EndsWith("has all its servers running; no other pool is known-good with all its servers running"));
+}
+
+// Several pools live, all marked bad: the refusal said "name the pool to roll back to with --to
+// L", with no L to give. It names the known-good pools that are not live and the command that
+// goes to one; with none, it says so and the ways on.
+TEST_CASE("rollback with several live pools names a known-good pool to go to, or says there is none",
+          "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 60);
+  provider.add_pool("2", 1, 50);
+  provider.add_pool("3", 1, 40);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[1]);
+  make_live(balancer, provider.pools[2]);
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  provider.pools[2].meta.verdict = LiveVerdict::bad;
+
+  const auto named = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE_FALSE(named.ok());
+  CHECK(named.error().message ==
+        "more than one pool is live (2, 3); name the pool to roll back to with --to: pool 1 (running) is known-good: "
+        "'deploy-pipeline rollback --to 1'");
+
+  provider.pools[0].meta.smoke = SmokeVerdict::failed;
+  const auto none = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().message ==
+        "more than one pool is live (2, 3) and no pool that is not live is known-good with all its servers running; "
+        "'deploy-pipeline repair' keeps one of them live, or deploy a fixed release ('create-pipeline run --label "
+        "L', then 'deploy-pipeline deploy --label L')");
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "fakes/fake_provider.hpp"
+#include "shared/core/status.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
@@ -221,4 +222,33 @@ TEST_CASE("history shows a refused rollback with no target as '-' in its label c
   CHECK(fields[2] == "-");
   CHECK(fields[3] == "2");
   CHECK(fields[4] == "refused");
+}
+
+// The lock line said "running" for a holder that was stopped (SIGSTOP, Ctrl-Z) while the note
+// about its switch said "stopped, not running": the line says what the holder is doing.
+TEST_CASE("status's lock line says whether its holder runs, is stopped or is stale", "[core][render][status][lock]") {
+  const std::vector<Pool> pools;
+  const std::vector<Member> members;
+  const LockHolder holder{.host = "agent-1",
+                          .pid = 7,
+                          .job = "",
+                          .command = "deploy --label 2",
+                          .since = *util::parse_iso8601("2026-11-26T12:00:00Z")};
+  const auto lock_line = [&](bool stopped, std::optional<std::string> staleness) {
+    const auto report = build_status({.service = "web",
+                                      .pools = pools,
+                                      .members = members,
+                                      .lock = holder,
+                                      .lock_staleness = std::move(staleness),
+                                      .lock_holder_stopped = stopped});
+    for (const auto& line : util::split_lines(render_status_table(report))) {
+      if (line.rfind("lock ", 0) == 0) return line;
+    }
+    return std::string();
+  };
+  const std::string held = "lock     held by pid 7 on agent-1 since 2026-11-26T12:00:00Z, ";
+  CHECK(lock_line(false, std::nullopt) == held + "running 'deploy --label 2'");
+  CHECK(lock_line(true, std::nullopt) == held + "stopped (SIGSTOP/Ctrl-Z) in 'deploy --label 2'");
+  CHECK(lock_line(false, "its holder (pid 7 on this host) is no longer running") ==
+        held + "stale, left by 'deploy --label 2'");
 }

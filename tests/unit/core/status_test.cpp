@@ -349,7 +349,8 @@ TEST_CASE("status says once that the live pool is marked bad and that no known-g
   CHECK(report.problems[0] ==
         "the live pool 2 is marked bad by erin at 2026-11-27T07:05:00Z: checkout errors; and there is no known-good "
         "pool to roll back to: a plain rollback has none (no pool older than the live pool 2 passed its smoke test, "
-        "is not marked bad and has all its servers running; name one with --to L); deploy a fixed release "
+        "is not marked bad and has all its servers running; no other pool is known-good with all its servers "
+        "running); deploy a fixed release "
         "('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
         "known-good release built again ('create-pipeline rebuild --from L', then deploy it)");
   CHECK_THAT(problems, !Catch::Contains("no rollback target"));
@@ -600,9 +601,23 @@ TEST_CASE("status reports no rollback target when the only known-good pools are 
   const auto members = balancer.members().value();
   const auto problems = all_problems(build_status({.service = "web", .pools = provider.pools, .members = members}));
   INFO(problems);
-  CHECK_THAT(problems, Catch::Contains("no known-good pool to roll back to: a plain rollback has none (no pool older "
-                                       "than the live pool 3 passed its smoke test"));
+  // The line said "no known-good pool to roll back to" and named two: it says a plain rollback
+  // has no pool to go to, and names them.
+  CHECK_THAT(problems, Catch::Contains("a plain rollback has no pool to go to (no pool older than the live pool 3 "
+                                       "passed its smoke test"));
   CHECK_THAT(problems, Catch::Contains("pools 5 (newer, running), 4 (newer, running) are known-good"));
+  CHECK_THAT(problems, !Catch::Contains("no known-good pool"));
+
+  // The live pool marked bad: its line says the same, once.
+  provider.pools[0].meta.verdict = LiveVerdict::bad;
+  const auto bad = build_status({.service = "web", .pools = provider.pools, .members = members});
+  REQUIRE(bad.problems.size() == 1);
+  CHECK_THAT(bad.problems[0], Catch::StartsWith("the live pool 3 is marked bad"));
+  CHECK_THAT(bad.problems[0], Catch::Contains("; a plain rollback has no pool to go to (no pool older than the live "
+                                              "pool 3 passed its smoke test"));
+  CHECK_THAT(bad.problems[0], Catch::EndsWith("are known-good: 'deploy-pipeline rollback --to 5')"));
+  CHECK_THAT(bad.problems[0], !Catch::Contains("no known-good pool"));
+  provider.pools[0].meta.verdict = LiveVerdict::unknown;
 
   // The pool the last switch replaced is one, newer or not (a deploy back to an older release).
   const auto back = build_status({.service = "web",
@@ -827,4 +842,52 @@ TEST_CASE("an interrupted deploy's target on standby is a hot standby when it ha
                              "'deploy-pipeline repair --break-lock' finishes that deploy; a switch elsewhere keeps "
                              "pool 1 on standby as retention.hot allows"));
   CHECK_THAT(all_problems(routed), !Catch::Contains("cleans it up"));
+}
+
+// A pool marked bad that stays on hot standby showed no mark on its standby line: it read as
+// a rollback target ready to take traffic at once.
+TEST_CASE("status's standby line says a hot pool is marked bad", "[status][verdicts][standby]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  provider.add_pool("2", 1, 20);
+  provider.add_pool("3", 1, 10);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("3", "1"), provider.pools[2].servers[0].address());
+  const Server& hot = provider.pools[1].servers[0];
+  REQUIRE(balancer.add_standby({{member_name("2", "1"), hot.host, hot.port, "1"}}).ok());
+  const auto members = balancer.members().value();
+
+  const auto good = build_status({.service = "web", .pools = provider.pools, .members = members});
+  REQUIRE(good.standby.size() == 1);
+  CHECK_THAT(good.standby[0].describe(), !Catch::Contains("marked bad"));
+
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  provider.pools[1].meta.verdict_reason = "checkout errors";
+  const auto bad = build_status({.service = "web", .pools = provider.pools, .members = members});
+  REQUIRE(bad.standby.size() == 1);
+  CHECK_THAT(bad.standby[0].describe(), Catch::StartsWith("pool 2, 1/1 UP"));
+  CHECK_THAT(bad.standby[0].describe(), Catch::EndsWith("; marked bad (checkout errors): a rollback passes it over"));
+}
+
+// Several live pools, all marked bad: each one's line ended "no rollback target: more than one
+// pool is live (2, 3); name the pool to roll back to with --to L", with no L to give.
+TEST_CASE("status names a known-good pool to roll back to when several live pools are marked bad",
+          "[status][verdicts][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  provider.add_pool("2", 1, 20);
+  provider.add_pool("3", 1, 10);
+  FakeBalancer balancer;
+  for (std::size_t i : {1U, 2U}) {
+    balancer.put_live(member_name(provider.pools[i].label(), "1"), provider.pools[i].servers[0].address());
+    provider.pools[i].meta.verdict = LiveVerdict::bad;
+  }
+  const auto members = balancer.members().value();
+  const auto problems = all_problems(build_status({.service = "web", .pools = provider.pools, .members = members}));
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("the live pool 2 is marked bad; more than one pool is live (2, 3); name the "
+                                       "pool to roll back to with --to: pool 1 (running) is known-good: "
+                                       "'deploy-pipeline rollback --to 1'"));
+  CHECK_THAT(problems, !Catch::Contains("--to L"));
+  CHECK_THAT(problems, !Catch::Contains("no rollback target"));
 }

@@ -166,6 +166,37 @@ TEST_CASE("an unreachable balancer fails the switch before anything changes", "[
   CHECK(rig.log.empty());
 }
 
+// Two balancers whose config_file cannot be written: deploy and repair named only the first, so
+// the operator fixed one directory and was refused again for the other. Both are named at once.
+TEST_CASE("deploy and repair name every balancer that cannot keep its membership, not only the first",
+          "[ops][balancers][durable]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+  rig.a.unpersistable = Error{ErrorKind::invalid, "balancer.config_file /etc/a/haproxy.cfg cannot be kept current"};
+  rig.b.unpersistable = Error{ErrorKind::invalid, "balancer.config_file /etc/b/haproxy.cfg cannot be kept current"};
+  const std::string both =
+      "balancer lb-a: balancer.config_file /etc/a/haproxy.cfg cannot be kept current; balancer lb-b: "
+      "balancer.config_file /etc/b/haproxy.cfg cannot be kept current";
+
+  auto deploy = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE_FALSE(deploy.ok());
+  CHECK(deploy.error().kind == ErrorKind::invalid);
+  CHECK(deploy.error().message == both);
+
+  auto repair = ops::repair(rig.world.services, {});
+  REQUIRE_FALSE(repair.ok());
+  CHECK(repair.error().kind == ErrorKind::invalid);
+  CHECK(repair.error().message == both);
+  CHECK(rig.log.empty());  // refused before any change
+
+  // One of them writable: only the other is named.
+  rig.a.unpersistable.reset();
+  auto again = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().message == "balancer lb-b: balancer.config_file /etc/b/haproxy.cfg cannot be kept current");
+}
+
 // A rollback with membership that cannot be kept (HAProxy's config_file in a directory this user
 // cannot write) goes ahead at runtime only. It asks no balancer up front whether it could keep
 // it: each balancer checks once itself, at its own look, and warns once, named.

@@ -4,9 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_services.hpp"
+#include "shared/core/render.hpp"
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
+#include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
 
 using namespace phoenix;
@@ -1312,6 +1314,63 @@ TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rol
              Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the old "
                              "membership until 'deploy-pipeline repair' writes it"));
   CHECK_THAT(world.notifier.sent.back().why, Catch::Contains("at runtime only"));
+}
+
+// After a rollback switched at runtime only (the balancer's config_file could not be written),
+// status's mismatch line guessed "a reload during a switch, or a change by hand" and advised
+// repair, which is refused until the file can be written: it names the rollback and the file,
+// and says to make the directory writable first. Once it is, 'repair --dry-run' said "nothing to
+// do" while repair rewrote the file: the dry run says what repair will write.
+TEST_CASE("after a rollback at runtime only, status names why and repair's dry run says what repair writes",
+          "[ops][rollback][repair][durable][status]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  world.balancer.durable = world.balancer.members().value();
+  world.balancer.unpersistable = Error{ErrorKind::invalid, "balancer.config_file haproxy.cfg cannot be kept current"};
+  REQUIRE(ops::rollback(world.services, {.reason = "errors"}).ok());
+  REQUIRE(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+
+  const auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  const auto problems = util::join(report->problems, "\n");
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("the running balancer routes to [1:1] but a restart would route to [2:1] (the "
+                                       "last rollback (" +
+                                       util::format_iso8601(world.state.events.back().at) +
+                                       ") switched at runtime only, since balancer.config_file cannot be written); "
+                                       "make the directory of balancer.config_file writable by this user, then run "
+                                       "'deploy-pipeline repair' to keep the running membership"));
+  CHECK_THAT(problems, !Catch::Contains("change by hand"));
+
+  // The next command is another process: its balancer asks again, and the file is writable now.
+  FakeBalancer next;
+  next.state = world.balancer.state;
+  next.durable = world.balancer.durable;
+  world.services.balancers = {{world.config.balancer.name, &next}};
+
+  const auto dry = ops::repair(world.services, {.dry_run = true});
+  REQUIRE(dry.ok());
+  REQUIRE(dry->plan.steps.empty());
+  CHECK(dry->plan.restart_routes == std::optional<std::vector<std::string>>{{"2:1"}});
+  CHECK(render_plan(dry->plan) ==
+        "plan: make pool 1 live (live now: 1)\n  nothing to switch: it is already the only live pool\n  1. keep the "
+        "running membership for restarts (a restart would route to 2:1 now)\n");
+  CHECK(next.persists == 0);
+
+  const auto repaired = ops::repair(world.services, {});
+  REQUIRE(repaired.ok());
+  CHECK(next.persists == 1);
+  REQUIRE(next.durable);
+  CHECK(routed_by_phoenix(*next.durable) == std::vector<std::string>{"1:1"});
+  CHECK(world.reporter.saw("kept the running membership for restarts (a restart would have routed to 2:1)"));
+
+  // Kept: the dry run has nothing to do again.
+  const auto after = ops::repair(world.services, {.dry_run = true});
+  REQUIRE(after.ok());
+  CHECK_FALSE(after->plan.restart_routes);
+  CHECK_THAT(render_plan(after->plan), Catch::EndsWith("nothing to do: it is already the only live pool\n"));
 }
 
 namespace {
