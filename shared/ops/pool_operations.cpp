@@ -314,14 +314,13 @@ Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
 namespace {
 
 // The interrupted switch's target, when it is among the pools on standby (`standby`) but never
-// served (has_served; unreadable history counts as never, as abandoned_targets has it), and that
-// switch. The intent is read only when some pool is on standby, history only when the target is.
+// served (ops::never_served), and that switch. The intent is read only when some pool is on
+// standby, history only when the target is.
 std::optional<Intent> never_served_standby(Services& services, const std::vector<std::string>& standby) {
   if (standby.empty()) return std::nullopt;
   auto intent = services.state.read_intent();
   if (!intent || !intent->has_value() || !has_label(standby, (*intent)->target)) return std::nullopt;
-  const auto history = services.state.read_history();
-  if (history && has_served(history->events, (*intent)->target)) return std::nullopt;
+  if (!never_served(services, **intent)) return std::nullopt;
   return **intent;
 }
 

@@ -1268,11 +1268,11 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
 // retention.hot says, when it never served (a deploy of a new pool killed before it routed to
 // it leaves its members on standby): a hot standby is a pool that served. Its members leave the
 // balancer, and the pool that was on standby before it stays. A target that served, as history
-// has it (a rollback or deploy back to a hot standby), is judged by retention.hot like any other.
-// History is read whole here, only on this path: an interrupted switch being abandoned.
+// has it (never_served: unreadable history counts as never), is judged by retention.hot like any
+// other (a rollback or deploy back to a hot standby). History is read whole, only on this path:
+// an interrupted switch being abandoned.
 std::vector<std::string> abandoned_targets(Services& services, const Intent& interrupted) {
-  const auto history = services.state.read_history();
-  if (history && has_served(history->events, interrupted.target)) return {};
+  if (!never_served(services, interrupted)) return {};
   return {interrupted.target};
 }
 
