@@ -590,7 +590,7 @@ std::string standby_refusal(Services& services, const std::string& label) {
     // repair --revert returns to a pool marked bad or failed only with --force (a rollback marks
     // the pool it leaves bad): named as it must be run.
     const auto pools = services.provider.list_pools();
-    const std::string problem = pools ? revert_target_problem(*pools, *pending) : std::string();
+    const std::string problem = pools ? revert_target_problem(*pools, pending->from.front()) : std::string();
     undo = "'deploy-pipeline repair --revert" + std::string(problem.empty() ? "" : " --force") +
            "' undoes it (taking pool " + label + " out of the balancer" +
            (problem.empty() ? "" : "; pool " + pending->from.front() + ", which it returns to, " + problem) + ") or ";

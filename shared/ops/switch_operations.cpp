@@ -311,9 +311,7 @@ struct RevertWords {
   std::string problem;
 };
 RevertWords revert_words(const std::vector<Pool>& pools, const std::string& label) {
-  Intent back_to;
-  back_to.from = {label};
-  std::string problem = revert_target_problem(pools, back_to);
+  std::string problem = revert_target_problem(pools, label);
   return {"deploy-pipeline repair --revert" + std::string(problem.empty() ? "" : " --force"), std::move(problem)};
 }
 
@@ -1669,7 +1667,7 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
   }
   // The switch plans from this same look.
   PHX_TRY_ASSIGN(auto observed, observe(services, BalancerRead::snapshot));
-  if (!force && !revert_target_problem(observed.pools, interrupted).empty()) {
+  if (!force && !revert_target_problem(observed.pools, interrupted.from.front()).empty()) {
     const auto history = services.state.read_history();  // only on a refusal: who marked it and when
     PHX_TRY(check_reverting_interrupted(observed.pools, observed.members, interrupted, rollback_hints(services), force,
                                         history ? history->events : std::vector<HistoryEvent>{}, lock.left_stale));
