@@ -51,6 +51,7 @@ class HaproxyBalancer final : public Balancer {
   // through a new file beside it.
   Status persistable() override;
   void allow_runtime_only(RuntimeOnlyWarning warn) override;
+  bool at_runtime_only() const override { return keeping_.found_runtime_only(); }
   Result<std::optional<std::vector<Member>>> durable_members() override;
   // Also refuses (`invalid`) while the managed block of config_file is damaged, as do
   // durable_members, persist and add_standby, or while it could not be written (persistable):

@@ -222,9 +222,10 @@ Pass stop_without_lock(const SwitchJob& job, const Error& lost) {
   return finished(lost.context(std::string(to_string(job.operation)) + " of pool " + job.request.target));
 }
 
-// "; at runtime only in balancer edge-a: ...": what a rollback switched at runtime only leaves.
-std::string runtime_only_words(const Services& services) {
-  return "; at runtime only in " + util::join(services.runtime_only, ", ") +
+// "; at runtime only in balancer edge-a: ...": what a rollback switched at runtime only (in
+// `balancers`, as runtime_only_balancers names them) leaves.
+std::string runtime_only_words(const std::vector<std::string>& balancers) {
+  return "; at runtime only in " + util::join(balancers, ", ") +
          ": a reload or restart of it routes to the old membership until 'deploy-pipeline repair' writes it";
 }
 
@@ -236,8 +237,10 @@ std::optional<std::string> record_switch(Services& services, const SwitchJob& jo
   event.from = util::join(from, ",");
   event.duration_ms = duration_ms;
   event.detail = detail;
-  if (result == HistoryResult::succeeded && !services.runtime_only.empty())
-    event.detail += runtime_only_words(services);
+  if (result == HistoryResult::succeeded) {
+    if (const auto runtime_only = runtime_only_balancers(services); !runtime_only.empty())
+      event.detail += runtime_only_words(runtime_only);
+  }
   return record_history(services, event, steps);
 }
 
@@ -638,7 +641,7 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
                                             "look ('deploy-pipeline status' shows whether a reload changed it since)"));
   }
   if (*changed) return plan_again_recorded(Error{ErrorKind::unavailable, **changed});
-  result.runtime_only = services.runtime_only;
+  result.runtime_only = runtime_only_balancers(services);
   services.reporter.step("pool " + target + " is live" + (result.runtime_only.empty() ? "" : " at runtime only") +
                          " (" + util::format_duration_ms(result.duration_ms) + ")");
   return finished(std::move(result));
@@ -1364,13 +1367,11 @@ Status check_switch_allowed(Services& services, Operation operation, const std::
 // at runtime, with one warning per balancer that a reload or restart undoes it until the
 // membership is written, and the way to write it ('deploy-pipeline repair'). A deploy is still
 // refused before anything changes. The rollback only allows it: each balancer checks whether it
-// can keep its membership itself, once, at its first look, and warns through this.
+// can keep its membership itself, once, at its first look, warns through this, and holds the
+// answer (runtime_only_balancers asks it).
 void allow_rollback_at_runtime_only(Services& services) {
-  services.runtime_only.clear();
   for (const auto& entry : balancers_of(services)) {
-    const std::string which = entry.named ? "balancer " + entry.name : "the balancer";
-    entry.balancer->allow_runtime_only([&services, prefix = entry.prefix(), which](const Error& why) {
-      services.runtime_only.push_back(which);
+    entry.balancer->allow_runtime_only([&services, prefix = entry.prefix()](const Error& why) {
       services.reporter.warning(
           prefix + why.message +
           "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback until the membership is "

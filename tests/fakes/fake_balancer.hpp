@@ -43,6 +43,7 @@ class FakeBalancer final : public Balancer {
   // warns with it, and persist() writes nothing (durable stays as it was) and succeeds.
   Status persistable() override;
   void allow_runtime_only(RuntimeOnlyWarning warn) override;
+  bool at_runtime_only() const override { return keeping_.found_runtime_only(); }
   Result<BalancerSnapshot> snapshot() override;
 
   // Test setup: a member already serving.
