@@ -186,6 +186,11 @@ class Balancer {
   // (its persist step is worded by it). Asks the system at most what persist() would (HAProxy:
   // once per command, as allow_runtime_only decides).
   virtual MembershipKeeping keeping() = 0;
+  // Whether this balancer switches at runtime only now: allow_runtime_only() was called and its
+  // one check found that the membership cannot be kept (it warned then), so persist() writes
+  // nothing. False before that check, while it is not allowed, and where nothing needs writing.
+  // Checks nothing.
+  virtual bool at_runtime_only() const { return false; }
   // The membership a restart would come back with, or nothing when the balancer keeps no such
   // separate copy (it is durable by nature).
   virtual Result<std::optional<std::vector<Member>>> durable_members() = 0;
@@ -221,6 +226,8 @@ class RuntimeOnlyKeeping {
   // Whether persist() writes nothing: runtime-only switching is allowed and the one check
   // (made now, when it was not yet) failed. False while it is not allowed, unchecked.
   bool runtime_only(const Check& writable);
+  // runtime_only() as decided so far: false until the one check was made. Checks nothing.
+  bool found_runtime_only() const { return state_ == State::runtime_only; }
 
  private:
   enum class State { required, undecided, kept, runtime_only };

@@ -347,7 +347,8 @@ struct WayOn {
 WayOn instead_of_finishing(const std::vector<Pool>& pools, const std::vector<Member>& members, const Intent& intent,
                            const RollbackHints& hints, const std::vector<HistoryEvent>& history,
                            bool lock_stale = false) {
-  const std::string revert_problem = revert_target_problem(pools, intent, history);
+  const std::string revert_problem =
+      intent.from.size() == 1 ? revert_target_problem(pools, intent.from.front(), history) : std::string();
   const bool revert_fits = intent.from.size() == 1 && revert_problem.empty();
   const WayOn revert{"'" + past_the_lock("deploy-pipeline repair --revert", lock_stale) + "' returns to pool " +
                      (intent.from.empty() ? std::string() : intent.from.front()) + ", live before it"};
@@ -503,10 +504,9 @@ Status check_finishing_interrupted(const std::vector<Pool>& pools, const std::ve
                    (instead.words.empty() ? std::string() : "; " + instead.words + (instead.fix ? " instead" : ""))};
 }
 
-std::string revert_target_problem(const std::vector<Pool>& pools, const Intent& intent,
+std::string revert_target_problem(const std::vector<Pool>& pools, const std::string& back_to,
                                   const std::vector<HistoryEvent>& history) {
-  if (intent.from.size() != 1) return "";
-  const Pool* pool = find_pool(pools, intent.from.front());
+  const Pool* pool = find_pool(pools, back_to);
   if (pool == nullptr || !pool->readable()) return "";
   if (pool->meta.verdict == LiveVerdict::bad)
     return "is " + describe_bad_mark(*pool, bad_mark_of(history, pool->label()));
@@ -517,10 +517,10 @@ std::string revert_target_problem(const std::vector<Pool>& pools, const Intent& 
 Status check_reverting_interrupted(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                    const Intent& intent, const RollbackHints& hints, bool force,
                                    const std::vector<HistoryEvent>& history, bool lock_stale) {
-  if (force) return {};
-  const std::string problem = revert_target_problem(pools, intent, history);
-  if (problem.empty()) return {};
+  if (force || intent.from.size() != 1) return {};
   const std::string& back_to = intent.from.front();
+  const std::string problem = revert_target_problem(pools, back_to, history);
+  if (problem.empty()) return {};
   const std::string operation = to_string(intent.operation);
   std::string instead;
   if (interrupted_target_problem(pools, intent, history).empty()) {

@@ -152,16 +152,16 @@ Status check_finishing_interrupted(const std::vector<Pool>& pools, const std::ve
                                    const Intent& intent, const RollbackHints& hints, bool force,
                                    const std::vector<HistoryEvent>& history = {}, bool lock_stale = false);
 
-// Why 'repair --revert' may not return to the one pool live before the interrupted switch
-// `intent` without --force: "is marked bad: <reason>" (with who and when where `history` has the
-// mark) or "has smoke verdict 'failed'"; "" when it may, or when there is no one pool to return
-// to. A rollback marks the pool it leaves bad before it switches, so reverting one usually needs
-// --force: going back to a pool marked bad is a decision, as for 'rollback --to'.
-std::string revert_target_problem(const std::vector<Pool>& pools, const Intent& intent,
+// Why 'repair --revert' may not return to pool `back_to` (the one pool live before an interrupted
+// switch) without --force: "is marked bad: <reason>" (with who and when where `history` has the
+// mark) or "has smoke verdict 'failed'"; "" when it may, or when `pools` has no readable pool of
+// that label. A rollback marks the pool it leaves bad before it switches, so reverting one usually
+// needs --force: going back to a pool marked bad is a decision, as for 'rollback --to'.
+std::string revert_target_problem(const std::vector<Pool>& pools, const std::string& back_to,
                                   const std::vector<HistoryEvent>& history = {});
 
 // Refuses (`refused`, nothing changed) 'repair --revert' of the interrupted switch `intent` while
-// the pool it would return to is marked bad or failed its smoke test (revert_target_problem),
+// the one pool it would return to is marked bad or failed its smoke test (revert_target_problem),
 // unless `force`, as 'rollback --to' a pool marked bad is refused. Names the mark, the way on
 // instead (finishing the switch when its target is fine, else the pool a plain rollback would
 // choose now, `hints`) and 'repair --revert --force', each with --break-lock where the deploy

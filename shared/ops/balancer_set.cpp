@@ -64,6 +64,14 @@ Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, Bal
   return all;
 }
 
+std::vector<std::string> runtime_only_balancers(Services& services) {
+  std::vector<std::string> which;
+  for (const auto& entry : balancers_of(services)) {
+    if (entry.balancer->at_runtime_only()) which.push_back(entry.named ? "balancer " + entry.name : "the balancer");
+  }
+  return which;
+}
+
 std::vector<Member> all_members(const std::vector<BalancerMembers>& balancers) {
   std::vector<Member> members;
   for (const auto& balancer : balancers)

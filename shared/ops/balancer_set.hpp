@@ -48,6 +48,11 @@ enum class BalancerRead { members, snapshot };
 // in one (each balancer's, joined by "; "), so one run says everything there is to fix.
 Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read = BalancerRead::members);
 
+// The balancers that switch at runtime only now (Balancer::at_runtime_only), in the
+// configuration's order: "balancer edge-a" where there are several, "the balancer" where there is
+// one. What a rollback's last line, result and history record name.
+std::vector<std::string> runtime_only_balancers(Services& services);
+
 // The members of every balancer in one list (a pool is live when any balancer routes to it).
 std::vector<Member> all_members(const std::vector<BalancerMembers>& balancers);
 

@@ -1,5 +1,6 @@
 #include "shared/ops/history_log.hpp"
 
+#include "shared/core/verdict_history.hpp"
 #include "shared/ops/notifications.hpp"
 #include "shared/util/redact.hpp"
 
@@ -52,6 +53,11 @@ std::optional<HistoryEvent> last_successful_switch(Services& services) {
   auto last = services.state.last_switch();
   if (!last) return std::nullopt;
   return *last;
+}
+
+bool never_served(Services& services, const Intent& interrupted) {
+  const auto history = services.state.read_history();
+  return !history || !has_served(history->events, interrupted.target);
 }
 
 }  // namespace phoenix::ops

@@ -1,6 +1,7 @@
 #pragma once
 // Writing and reading history through the state store: one place that fills in who and when,
-// and the one question everyone asks of it ("which switch succeeded last?").
+// and the questions several commands ask of it ("which switch succeeded last?", "has the
+// interrupted switch's target ever served?").
 
 #include <optional>
 #include <string>
@@ -27,5 +28,12 @@ std::optional<std::string> record_history(Services& services, const HistoryEvent
 // The newest deploy, rollback or repair that succeeded: the pool the operator last made live.
 // Unreadable history counts as none; the callers only use it to explain or to choose.
 std::optional<HistoryEvent> last_successful_switch(Services& services);
+
+// Whether the target of the interrupted switch `interrupted` never served, as history has it
+// (has_served: a deploy of a new pool killed before it routed to it leaves it on standby, never
+// served). Unreadable history counts as never served: such a target is taken out of the
+// balancer rather than kept hot, and list does not show it as hot. Reads history whole: ask only
+// about an interrupted switch.
+bool never_served(Services& services, const Intent& interrupted);
 
 }  // namespace phoenix::ops

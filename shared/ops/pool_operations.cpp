@@ -314,14 +314,13 @@ Result<SmokeReport> smoke_test(Services& services, const std::string& label) {
 namespace {
 
 // The interrupted switch's target, when it is among the pools on standby (`standby`) but never
-// served (has_served; unreadable history counts as never, as abandoned_targets has it), and that
-// switch. The intent is read only when some pool is on standby, history only when the target is.
+// served (ops::never_served), and that switch. The intent is read only when some pool is on
+// standby, history only when the target is.
 std::optional<Intent> never_served_standby(Services& services, const std::vector<std::string>& standby) {
   if (standby.empty()) return std::nullopt;
   auto intent = services.state.read_intent();
   if (!intent || !intent->has_value() || !has_label(standby, (*intent)->target)) return std::nullopt;
-  const auto history = services.state.read_history();
-  if (history && has_served(history->events, (*intent)->target)) return std::nullopt;
+  if (!never_served(services, **intent)) return std::nullopt;
   return **intent;
 }
 
@@ -591,7 +590,7 @@ std::string standby_refusal(Services& services, const std::string& label) {
     // repair --revert returns to a pool marked bad or failed only with --force (a rollback marks
     // the pool it leaves bad): named as it must be run.
     const auto pools = services.provider.list_pools();
-    const std::string problem = pools ? revert_target_problem(*pools, *pending) : std::string();
+    const std::string problem = pools ? revert_target_problem(*pools, pending->from.front()) : std::string();
     undo = "'deploy-pipeline repair --revert" + std::string(problem.empty() ? "" : " --force") +
            "' undoes it (taking pool " + label + " out of the balancer" +
            (problem.empty() ? "" : "; pool " + pending->from.front() + ", which it returns to, " + problem) + ") or ";

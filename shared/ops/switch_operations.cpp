@@ -226,9 +226,10 @@ Pass stop_without_lock(const SwitchJob& job, const Error& lost) {
   return finished(lost.context(std::string(to_string(job.operation)) + " of pool " + job.request.target));
 }
 
-// "; at runtime only in balancer edge-a: ...": what a rollback switched at runtime only leaves.
-std::string runtime_only_words(const Services& services) {
-  return "; at runtime only in " + util::join(services.runtime_only, ", ") +
+// "; at runtime only in balancer edge-a: ...": what a rollback switched at runtime only (in
+// `balancers`, as runtime_only_balancers names them) leaves.
+std::string runtime_only_words(const std::vector<std::string>& balancers) {
+  return "; at runtime only in " + util::join(balancers, ", ") +
          ": a reload or restart of it routes to the old membership until 'deploy-pipeline repair' writes it";
 }
 
@@ -257,8 +258,10 @@ std::optional<std::string> record_switch(Services& services, const SwitchJob& jo
   event.from = util::join(from, ",");
   event.duration_ms = duration_ms;
   event.detail = detail;
-  if (result == HistoryResult::succeeded && !services.runtime_only.empty())
-    event.detail += runtime_only_words(services);
+  if (result == HistoryResult::succeeded) {
+    if (const auto runtime_only = runtime_only_balancers(services); !runtime_only.empty())
+      event.detail += runtime_only_words(runtime_only);
+  }
   return record_history(services, event, steps);
 }
 
@@ -332,9 +335,7 @@ struct RevertWords {
   std::string problem;
 };
 RevertWords revert_words(const std::vector<Pool>& pools, const std::string& label) {
-  Intent back_to;
-  back_to.from = {label};
-  std::string problem = revert_target_problem(pools, back_to);
+  std::string problem = revert_target_problem(pools, label);
   return {"deploy-pipeline repair --revert" + std::string(problem.empty() ? "" : " --force"), std::move(problem)};
 }
 
@@ -691,7 +692,7 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
                                             "look ('deploy-pipeline status' shows whether a reload changed it since)"));
   }
   if (*changed) return plan_again_recorded(Error{ErrorKind::unavailable, **changed});
-  result.runtime_only = services.runtime_only;
+  result.runtime_only = runtime_only_balancers(services);
   services.reporter.step("pool " + target + " is live" + (result.runtime_only.empty() ? "" : " at runtime only") +
                          " (" + util::format_duration_ms(result.duration_ms) + ")");
   return finished(std::move(result));
@@ -1327,11 +1328,11 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
 // retention.hot says, when it never served (a deploy of a new pool killed before it routed to
 // it leaves its members on standby): a hot standby is a pool that served. Its members leave the
 // balancer, and the pool that was on standby before it stays. A target that served, as history
-// has it (a rollback or deploy back to a hot standby), is judged by retention.hot like any other.
-// History is read whole here, only on this path: an interrupted switch being abandoned.
+// has it (never_served: unreadable history counts as never), is judged by retention.hot like any
+// other (a rollback or deploy back to a hot standby). History is read whole, only on this path:
+// an interrupted switch being abandoned.
 std::vector<std::string> abandoned_targets(Services& services, const Intent& interrupted) {
-  const auto history = services.state.read_history();
-  if (history && has_served(history->events, interrupted.target)) return {};
+  if (!never_served(services, interrupted)) return {};
   return {interrupted.target};
 }
 
@@ -1435,14 +1436,11 @@ Status check_switch_allowed(Services& services, Operation operation, const std::
 // membership is written, and the way to write it ('deploy-pipeline repair'), given once the
 // rollback starts switching (say_runtime_only): not when it is refused, nor as done by a dry
 // run. A deploy is still refused before anything changes. The rollback only allows it: each
-// balancer checks whether it can keep its membership itself, once, at its first look, and
-// tells this why it cannot.
+// balancer checks whether it can keep its membership itself, once, at its first look, tells
+// this why it cannot, and holds the answer (runtime_only_balancers asks it).
 void allow_rollback_at_runtime_only(Services& services) {
-  services.runtime_only.clear();
   for (const auto& entry : balancers_of(services)) {
-    const std::string which = entry.named ? "balancer " + entry.name : "the balancer";
-    entry.balancer->allow_runtime_only([&services, prefix = entry.prefix(), which](const Error& why) {
-      services.runtime_only.push_back(which);
+    entry.balancer->allow_runtime_only([&services, prefix = entry.prefix()](const Error& why) {
       services.runtime_only_warnings.push_back(prefix + why.message);  // said once it switches (say_runtime_only)
     });
   }
@@ -1737,7 +1735,7 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
   }
   // The switch plans from this same look.
   PHX_TRY_ASSIGN(auto observed, observe(services, BalancerRead::snapshot));
-  if (!force && !revert_target_problem(observed.pools, interrupted).empty()) {
+  if (!force && !revert_target_problem(observed.pools, interrupted.from.front()).empty()) {
     const auto history = services.state.read_history();  // only on a refusal: who marked it and when
     PHX_TRY(check_reverting_interrupted(observed.pools, observed.members, interrupted, rollback_hints(services), force,
                                         history ? history->events : std::vector<HistoryEvent>{}, lock.left_stale));

@@ -47,7 +47,7 @@ struct SwitchResult {
   // The pools a rollback marked bad before it switched (the live ones it left); empty when it
   // marked none (a dry run, an interrupted rollback it finished, a marking that failed).
   std::vector<std::string> marked_bad;
-  // The balancers this rollback switched at runtime only (Services::runtime_only): a reload or
+  // The balancers this rollback switched at runtime only (runtime_only_balancers): a reload or
   // restart of them routes to the old membership until 'deploy-pipeline repair' writes it.
   std::vector<std::string> runtime_only;
 };

@@ -45,6 +45,7 @@ class FakeBalancer final : public Balancer {
   void allow_runtime_only(RuntimeOnlyWarning warn) override;
   // written (into `durable`), or not_kept at runtime only.
   MembershipKeeping keeping() override;
+  bool at_runtime_only() const override { return keeping_.found_runtime_only(); }
   Result<BalancerSnapshot> snapshot() override;
 
   // Test setup: a member already serving.

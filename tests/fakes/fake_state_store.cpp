@@ -99,4 +99,10 @@ Status FakeStateStore::append_history(const HistoryEvent& event) {
   return {};
 }
 
+Result<HistoryLog> FakeStateStore::read_history() {
+  ++history_reads;
+  if (const auto failure = fail_always.find("read_history"); failure != fail_always.end()) return failure->second;
+  return HistoryLog{events, unreadable_history};
+}
+
 }  // namespace phoenix::fakes

@@ -31,10 +31,7 @@ class FakeStateStore final : public StateStore {
   Result<std::optional<Freeze>> read_freeze() override { return freeze; }
   Status clear_freeze() override;
   Status append_history(const HistoryEvent& event) override;
-  Result<HistoryLog> read_history() override {
-    ++history_reads;
-    return HistoryLog{events, unreadable_history};
-  }
+  Result<HistoryLog> read_history() override;
   Result<std::optional<HistoryEvent>> last_switch() override;
 
   std::optional<LockHolder> lock;
@@ -61,7 +58,7 @@ class FakeStateStore final : public StateStore {
   std::vector<std::string> unreadable_history;
   // Fail the next call of this kind ("append_history") with this error.
   std::map<std::string, Error> fail_next;
-  // Fail every call of this kind ("read_intent", "read_lock") with this error.
+  // Fail every call of this kind ("read_intent", "read_lock", "read_history") with this error.
   std::map<std::string, Error> fail_always;
 };
 

@@ -385,8 +385,10 @@ TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer re
   const auto warn = [&warned](const Error& why) { warned.push_back(why.message); };
   balancer.allow_runtime_only(warn);
   CHECK(warned.empty());  // checked at the balancer's next look, not here
+  CHECK_FALSE(balancer.at_runtime_only());
   REQUIRE(balancer.snapshot().ok());
   REQUIRE(warned.size() == 1);
+  CHECK(balancer.at_runtime_only());
   CHECK_THAT(warned[0], Catch::StartsWith(expected));
   balancer.allow_runtime_only(warn);  // allowed again: decided already, not warned again
   REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}}).ok());
@@ -413,6 +415,7 @@ TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer re
   // Without a config_file nothing keeps the membership: a restart loses it.
   haproxy::HaproxyBalancer without_file(channel, settings());
   CHECK(without_file.keeping() == MembershipKeeping::not_kept);
+  CHECK_FALSE(writable.at_runtime_only());
   CHECK(
       haproxy::managed_servers(util::read_file(file).value(), "web").value() ==
       std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1"});

@@ -33,8 +33,11 @@ TEST_CASE("runtime-only keeping: refused until allowed, then one check, warned o
   CHECK(checks == 2);
 
   keeping.allow(warn);
-  CHECK(checks == 2);  // allowing checks nothing
+  CHECK(checks == 2);                         // allowing checks nothing
+  CHECK_FALSE(keeping.found_runtime_only());  // not checked yet
   CHECK(keeping.check(writable).ok());
+  CHECK(keeping.found_runtime_only());
+  CHECK(checks == 3);  // asking what was found checks nothing
   CHECK(keeping.check(writable).ok());
   CHECK(keeping.runtime_only(writable));
   keeping.allow(warn);  // allowed again: decided already
@@ -47,6 +50,7 @@ TEST_CASE("runtime-only keeping: refused until allowed, then one check, warned o
   found_writable.allow(warn);
   CHECK_FALSE(found_writable.runtime_only(writable));  // the first question is persist()'s
   CHECK(found_writable.check(writable).ok());
+  CHECK_FALSE(found_writable.found_runtime_only());
   CHECK(checks == 4);
   CHECK(warned.size() == 1);
 }

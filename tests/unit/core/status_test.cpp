@@ -891,3 +891,24 @@ TEST_CASE("status names a known-good pool to roll back to when several live pool
   CHECK_THAT(problems, !Catch::Contains("--to L"));
   CHECK_THAT(problems, !Catch::Contains("no rollback target"));
 }
+
+// What 'repair --revert' back to pool `back_to` would need --force for: the mark of that pool
+// (who and when as history has them), or its failed smoke test; nothing for a pool that is fine
+// or not there.
+TEST_CASE("revert_target_problem names the mark or the failed smoke test of the pool a revert returns to",
+          "[status][verdicts]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 40);
+  provider.add_pool("2", 1, 30, SmokeVerdict::failed);
+  Pool& marked = provider.add_pool("3", 1, 20);  // the last one added: no reference is moved
+  marked.meta.verdict = LiveVerdict::bad;
+  marked.meta.verdict_reason = "checkout errors";
+  CHECK(revert_target_problem(provider.pools, "1").empty());
+  CHECK(revert_target_problem(provider.pools, "2") == "has smoke verdict 'failed'");
+  CHECK(revert_target_problem(provider.pools, "3") == "is marked bad: checkout errors");
+  CHECK(revert_target_problem(provider.pools, "4").empty());  // not there
+  const std::vector<HistoryEvent> history{
+      event(HistoryAction::mark_bad, "3", "", "2026-11-27T07:30:00Z", "checkout errors")};
+  CHECK(revert_target_problem(provider.pools, "3", history) ==
+        "is marked bad by erin at 2026-11-27T07:30:00Z: checkout errors");
+}

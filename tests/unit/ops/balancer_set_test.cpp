@@ -2,6 +2,7 @@
 // delete, prune and status operations), with two in-memory balancers.
 #include "shared/ops/balancer_set.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_services.hpp"
@@ -329,4 +330,26 @@ TEST_CASE("hot standby applies in each balancer that has standby", "[ops][balanc
   CHECK(on_standby(rig.a.state.at("1:1")));
   CHECK(rig.b.admitted() == std::vector<std::string>{"2:1", "2:2"});
   CHECK(rig.b.state.count("1:1") == 0);
+}
+
+// A rollback goes ahead in a balancer whose membership cannot be written, at runtime only: that
+// balancer, and only it, is named in the result and in the history record, and the answer is the
+// balancer's own: it still holds after the rollback.
+TEST_CASE("a rollback names the balancers it switched at runtime only, and only those", "[ops][balancers][durable]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "2");
+  rig.make_live_in(rig.b, "2");
+  rig.b.unpersistable = Error{ErrorKind::invalid, "balancer.config_file /etc/haproxy/b.cfg cannot be kept current"};
+  CHECK(ops::runtime_only_balancers(rig.world.services).empty());  // not allowed yet: refused, not runtime only
+
+  auto result = ops::rollback(rig.world.services, {.reason = "errors"});
+  REQUIRE(result.ok());
+  CHECK(result->runtime_only == std::vector<std::string>{"balancer lb-b"});
+  CHECK(ops::runtime_only_balancers(rig.world.services) == std::vector<std::string>{"balancer lb-b"});
+  const auto& events = rig.world.state.events;
+  const auto rollback = std::find_if(events.begin(), events.end(),
+                                     [](const HistoryEvent& event) { return event.action == HistoryAction::rollback; });
+  REQUIRE(rollback != events.end());
+  CHECK_THAT(rollback->detail, Catch::Contains("; at runtime only in balancer lb-b: a reload or restart of it"));
+  CHECK_THAT(rollback->detail, !Catch::Contains("lb-a"));
 }

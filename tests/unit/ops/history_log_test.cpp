@@ -26,3 +26,50 @@ TEST_CASE("the warning for a history record that cannot be written names the poo
   CHECK(*named == "this deploy of pool 42 (succeeded) is missing from history: no space left on device");
   for (const auto& line : world.reporter.lines) CHECK(line.find("  ") == std::string::npos);
 }
+
+namespace {
+// A deploy of pool 2 away from pool 1, interrupted: what never_served is asked about.
+Intent interrupted_deploy_of_2(FakeWorld& world) {
+  return Intent{.operation = Operation::deploy,
+                .target = "2",
+                .from = {"1"},
+                .by = {.host = "agent-7", .pid = 4242},
+                .started_at = world.clock.wall_now()};
+}
+
+HistoryEvent switch_event(HistoryAction action, const std::string& label, const std::string& from,
+                          HistoryResult result) {
+  return {.action = action, .label = label, .from = from, .result = result, .by = "alice"};
+}
+}  // namespace
+
+TEST_CASE("never_served: the interrupted switch's target served when a successful switch made it live or replaced it",
+          "[ops][history]") {
+  FakeWorld world;
+  const Intent interrupted = interrupted_deploy_of_2(world);
+  CHECK(ops::never_served(world.services, interrupted));  // no history at all
+
+  // Only ever the target of switches that did not succeed: never served.
+  world.state.events.push_back(switch_event(HistoryAction::deploy, "2", "1", HistoryResult::interrupted));
+  world.state.events.push_back(switch_event(HistoryAction::deploy, "2", "1", HistoryResult::failed));
+  CHECK(ops::never_served(world.services, interrupted));
+
+  // Replaced by a successful switch: it served until then.
+  world.state.events.push_back(switch_event(HistoryAction::deploy, "3", "2", HistoryResult::succeeded));
+  CHECK_FALSE(ops::never_served(world.services, interrupted));
+
+  // Made live by a successful switch.
+  world.state.events = {switch_event(HistoryAction::rollback, "2", "3", HistoryResult::succeeded)};
+  CHECK_FALSE(ops::never_served(world.services, interrupted));
+}
+
+TEST_CASE("never_served: unreadable history counts as never served", "[ops][history]") {
+  FakeWorld world;
+  const Intent interrupted = interrupted_deploy_of_2(world);
+  world.state.events.push_back(switch_event(HistoryAction::deploy, "2", "1", HistoryResult::succeeded));
+  REQUIRE_FALSE(ops::never_served(world.services, interrupted));  // served, as readable history has it
+
+  world.state.fail_always["read_history"] = Error{ErrorKind::unavailable, "history cannot be read"};
+  CHECK(ops::never_served(world.services, interrupted));
+  CHECK(world.state.history_reads == 2);  // one read each time it is asked
+}

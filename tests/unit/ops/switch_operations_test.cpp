@@ -22,6 +22,15 @@ void two_pools(FakeWorld& world, const std::string& live) {
   world.make_live(live);
 }
 
+// Pools 1, 2 and 3 (3 the newest), one server each, `live` routed: where the rollback and hot
+// standby tests start (a rollback from 3 goes back to 2; a deploy of 2, then 3, leaves 1 and 2 hot).
+void three_pools(FakeWorld& world, const std::string& live) {
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.provider.add_pool("3", 1, 10);
+  world.make_live(live);
+}
+
 // Pools 1 and 2, pool 2 made live by a deploy (history says so, and the balancer kept its
 // membership); a minute later the balancer routes to pool 1: a reload that read an older file,
 // or a change by hand.
@@ -196,10 +205,7 @@ TEST_CASE("deploying a powered-off pool powers it on and smoke-tests it first", 
 
 TEST_CASE("rollback marks the live pool bad and makes the previous good pool live", "[ops][rollback]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("3");
+  three_pools(world, "3");
   auto result = ops::rollback(world.services, {std::nullopt, "checkout errors", false, false, false});
   REQUIRE(result.ok());
   CHECK(result->plan.target == "2");
@@ -289,10 +295,7 @@ TEST_CASE("a rollback plans its switch from the look it chose the target by: one
 
 TEST_CASE("a re-run of an interrupted rollback goes on to the same target", "[ops][rollback][crash]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("3");
+  three_pools(world, "3");
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
   REQUIRE_FALSE(ops::rollback(world.services, {std::nullopt, "bad", false, false, false}).ok());
   // Now 2 and 3 are both live; choosing afresh would be ambiguous. The intent decides.
@@ -305,10 +308,7 @@ TEST_CASE("a re-run of an interrupted rollback goes on to the same target", "[op
 TEST_CASE("a rollback's dry run with an interrupted rollback pending shows the one a re-run finishes",
           "[ops][rollback][crash]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("3");
+  three_pools(world, "3");
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
   REQUIRE_FALSE(ops::rollback(world.services, {std::nullopt, "bad", false, false, false}).ok());
   const auto calls = world.balancer.calls.size();
@@ -559,13 +559,10 @@ TEST_CASE("repair restores the pool the last switch made live only when the bala
 
 TEST_CASE("a lost history record never makes repair switch production back", "[ops][repair]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
+  three_pools(world, "1");
   world.provider.pools[0].meta.smoke = SmokeVerdict::passed;
   world.provider.pools[1].meta.smoke = SmokeVerdict::passed;
   world.provider.pools[2].meta.smoke = SmokeVerdict::passed;
-  world.make_live("1");
   REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
   // The record of the deploy of 3 is lost (disk full): the deploy itself says so.
   world.state.fail_next.emplace("append_history", Error{ErrorKind::failed, "no space left on device"});
@@ -773,10 +770,7 @@ TEST_CASE("a switch that lost its lock mid-step writes no intent and no history 
 // killed half-way (pools 1 and 3 both live) finishes that rollback.
 TEST_CASE("an alert's retry with --expect-live finishes its own interrupted rollback", "[ops][rollback][lock]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("1");
+  three_pools(world, "1");
   world.make_live("3");
   world.state.intent = Intent{.operation = Operation::rollback,
                               .target = "1",
@@ -1046,10 +1040,7 @@ TEST_CASE("a switch recorded as done in an earlier pass names repair when its la
 TEST_CASE("finishing an interrupted rollback whose target was marked bad since is refused without --force",
           "[ops][rollback][crash][verdicts]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("3");
+  three_pools(world, "3");
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
   REQUIRE_FALSE(ops::rollback(world.services, {.reason = "errors"}).ok());
   REQUIRE(world.state.intent.has_value());
@@ -1084,10 +1075,7 @@ TEST_CASE("repair --revert of an interrupted deploy removes its pool and keeps t
           "[ops][repair][hot]") {
   FakeWorld world;
   world.config.retention_hot = 1;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("1");
+  three_pools(world, "1");
   REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 stays hot
   REQUIRE(world.balancer.state.count("1:1") == 1);
   world.balancer.fail_next["admit"] = Error{ErrorKind::failed, "refused"};
@@ -1181,10 +1169,7 @@ TEST_CASE("a rollback with --expect-live judges and plans from one look", "[ops]
 // F34's retry finishes the interrupted rollback from the look its --expect-live was judged on.
 TEST_CASE("an alert's retry finishes its interrupted rollback from the look it judged", "[ops][rollback][crash]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("3");
+  three_pools(world, "3");
   world.balancer.fail_next["drain"] = Error{ErrorKind::failed, "refused"};
   REQUIRE_FALSE(ops::rollback(world.services, {.reason = "bad", .expect_live = "3"}).ok());
   const int lists_before = world.provider.list_pools_calls;
@@ -1208,10 +1193,7 @@ TEST_CASE("an alert's retry finishes its interrupted rollback from the look it j
 // rollback --to that goes ahead never needs.
 TEST_CASE("a named target reads the last switch only to word its refusal", "[ops][deploy][rollback][history]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("1");
+  three_pools(world, "1");
   REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());
   CHECK(world.state.last_switch_reads == 0);
 
@@ -1269,10 +1251,7 @@ TEST_CASE("the last look after a reload reads the instance once and then the mem
 TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rollback goes ahead, warned",
           "[ops][rollback][durable]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("2");
+  three_pools(world, "2");
   world.balancer.durable = world.balancer.members().value();
   world.balancer.unpersistable = Error{ErrorKind::invalid,
                                        "balancer.config_file /etc/haproxy/haproxy.cfg cannot be "
@@ -1426,10 +1405,7 @@ namespace {
 // Pools 1, 2 and 3 (3 the newest), one server each, 3 live; a rollback to 2 that stopped after
 // it drained 3 (its remove failed): only 2 is routed, and 3, which it left, is marked bad.
 void rollback_stopped_after_drain(FakeWorld& world) {
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("3");
+  three_pools(world, "3");
   world.balancer.fail_next["remove"] = Error{ErrorKind::failed, "refused"};
   REQUIRE_FALSE(ops::rollback(world.services, {.reason = "3 is broken"}).ok());
   REQUIRE(world.state.intent.has_value());
@@ -1592,10 +1568,7 @@ TEST_CASE("while the lock is stale, a dry run's refusal of an interrupted switch
 TEST_CASE("while the lock is stale, a dry run's revert with no one pool to return to names --break-lock",
           "[ops][repair][crash][lock]") {
   FakeWorld world;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("1");
+  three_pools(world, "1");
   world.state.intent = Intent{.operation = Operation::deploy,
                               .target = "2",
                               .from = {"1", "3"},
@@ -1662,10 +1635,7 @@ TEST_CASE("a rollback after an interrupted deploy takes the deploy's members out
           "[ops][rollback][hot][crash]") {
   FakeWorld world;
   world.config.retention_hot = 1;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("1");
+  three_pools(world, "1");
   REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 stays hot
   world.balancer.fail_next["admit"] = Error{ErrorKind::failed, "refused"};
   REQUIRE_FALSE(ops::deploy(world.services, {.label = "3"}).ok());  // 3 added on standby only
@@ -1714,10 +1684,7 @@ TEST_CASE("a rollback after an interrupted deploy to a hot standby that served k
           "[ops][rollback][hot][crash]") {
   FakeWorld world;
   world.config.retention_hot = 2;
-  world.provider.add_pool("1", 1, 30);
-  world.provider.add_pool("2", 1, 20);
-  world.provider.add_pool("3", 1, 10);
-  world.make_live("1");
+  three_pools(world, "1");
   REQUIRE(ops::deploy(world.services, {.label = "2"}).ok());  // 1 hot
   REQUIRE(ops::deploy(world.services, {.label = "3"}).ok());  // 1 and 2 hot
   world.balancer.fail_next["admit"] = Error{ErrorKind::failed, "refused"};
