@@ -23,7 +23,7 @@ std::optional<HistoryEvent> bad_mark_of(const std::vector<HistoryEvent>& events,
 // to it) has not.
 bool has_served(const std::vector<HistoryEvent>& events, const std::string& label);
 
-// "marked bad by alice at 2026-11-27T07:30:00Z: <reason>": who and when as history's `mark` has
+// "marked bad by ops-a at 2026-11-27T07:30:00Z: <reason>": who and when as history's `mark` has
 // them (with the CI job), else as the pool's record has them (PoolMetadata::verdict_by and
 // verdict_at: a rollback killed before its history event still wrote them with the mark), or
 // without "by ... at ..." when neither says (a record written before they were kept).

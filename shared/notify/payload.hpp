@@ -15,7 +15,7 @@ namespace phoenix::notify {
 // "job", "why", "steps": [{"step", "duration_ms"}], "duration_ms", "text"}, on one line.
 std::string notification_json(const Notification& notification);
 
-// "web: deploy of pool 42 succeeded in 1.52 s (replacing 41) by alice", redacted, one line.
+// "web: deploy of pool 42 succeeded in 1.52 s (replacing 41) by ops-a", redacted, one line.
 std::string notification_text(const Notification& notification);
 
 // {"text": <the line>, "attachments": [{"color", "fallback", "fields": [...]}]}: understood by

@@ -132,7 +132,7 @@ PoolSpec spec_for(const std::string& label, int size) {
   spec.meta.label = label;
   spec.meta.created_at = conformance::wall_ms(std::chrono::system_clock::now() - std::chrono::minutes(3));
   spec.meta.revision = "4f2a9c1";
-  spec.meta.triggered_by = "alice";
+  spec.meta.triggered_by = "ops-a";
   spec.size = size;
   return spec;
 }
@@ -253,7 +253,7 @@ TEMPLATE_TEST_CASE("update_metadata replaces the verdicts, and list_pools shows 
   meta.smoke = SmokeVerdict::passed;
   meta.verdict = LiveVerdict::bad;
   meta.verdict_reason = "error-rate-above-5-percent";
-  meta.verdict_by = "alice";  // who gave the verdict and when (whole milliseconds: what labels keep)
+  meta.verdict_by = "ops-a";  // who gave the verdict and when (whole milliseconds: what labels keep)
   meta.verdict_at = WallTime(std::chrono::milliseconds(1795000000123LL));
   REQUIRE_OK(provider.update_metadata(meta));
   check_metadata(listed(provider, "21").meta, meta);

@@ -467,15 +467,15 @@ TEMPLATE_TEST_CASE("history: appended events come back oldest first, every field
 
   const WallTime start = now_ms() - std::chrono::minutes(30);
   const std::vector<HistoryEvent> events = {
-      {start, HistoryAction::deploy, "42", "41", HistoryResult::succeeded, 8123, "alice",
+      {start, HistoryAction::deploy, "42", "41", HistoryResult::succeeded, 8123, "ops-a",
        "gocd web-deploy/12/deploy/1/switch", ""},
-      {start + std::chrono::minutes(5), HistoryAction::rollback, "41", "42", HistoryResult::failed, 30000, "bob", "",
+      {start + std::chrono::minutes(5), HistoryAction::rollback, "41", "42", HistoryResult::failed, 30000, "bot", "",
        "health timeout: 41:1 did not become healthy within 10 s (balancer.health_timeout_s)"},
       {start + std::chrono::minutes(6), HistoryAction::repair, "41", "41,42", HistoryResult::interrupted, 1200,
        "ci-agent-3", "jenkins web-deploy #8", "SIGTERM"},
-      {start + std::chrono::minutes(7), HistoryAction::delete_pool, "40", "", HistoryResult::refused, 5, "carol", "",
+      {start + std::chrono::minutes(7), HistoryAction::delete_pool, "40", "", HistoryResult::refused, 5, "ops-c", "",
        "pool 40 is live"},
-      {start + std::chrono::minutes(8), HistoryAction::prune, "39", "", HistoryResult::succeeded, 450, "alice",
+      {start + std::chrono::minutes(8), HistoryAction::prune, "39", "", HistoryResult::succeeded, 450, "ops-a",
        "gocd web-create/3/prune/1/prune", "kept 2 pools"},
   };
   for (const auto& event : events) REQUIRE_OK(rig.store().append_history(event));
@@ -525,7 +525,7 @@ TEMPLATE_TEST_CASE("the freeze record round trips and clears", "[state-store]", 
   auto none = rig.other().read_freeze();
   REQUIRE_OK(none);
   CHECK_FALSE(none->has_value());
-  const Freeze freeze{.reason = "release freeze", .all = true, .by = "alice", .job = "gocd-web", .since = now_ms()};
+  const Freeze freeze{.reason = "release freeze", .all = true, .by = "ops-a", .job = "gocd-web", .since = now_ms()};
   REQUIRE_OK(rig.store().write_freeze(freeze));
   auto read = rig.other().read_freeze();
   REQUIRE_OK(read);

@@ -37,7 +37,7 @@ std::vector<std::string> gocd_job(int counter) {
           "GO_STAGE_NAME=switch",
           "GO_STAGE_COUNTER=1",
           "GO_JOB_NAME=deploy",
-          "GO_TRIGGER_USER=erin"};
+          "GO_TRIGGER_USER=sre1"};
 }
 
 std::string job_name(int counter) { return "web-deploy/" + std::to_string(counter) + "/switch/1/deploy"; }

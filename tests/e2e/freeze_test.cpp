@@ -16,7 +16,7 @@ struct FreezeRig {
   TempDir dir;
   Haproxy haproxy{dir.path()};
   std::string config;
-  std::vector<std::string> person = {"BUILD_USER=erin", "JENKINS_URL=https://jenkins.example/",
+  std::vector<std::string> person = {"BUILD_USER=sre1", "JENKINS_URL=https://jenkins.example/",
                                      "BUILD_TAG=jenkins-web-deploy-12"};
 
   FreezeRig() {
@@ -53,7 +53,7 @@ TEST_CASE("freeze blocks deploys but not rollbacks; --all blocks both; unfreeze 
   const auto refused = rig.run("deploy-pipeline", {"deploy", "--label", "3"});
   CHECK(refused.exit_code == 3);
   CHECK_THAT(refused.err, Catch::Contains("deploys are frozen since 20"));
-  CHECK_THAT(refused.err, Catch::Contains("by erin (job jenkins-web-deploy-12): peak season"));
+  CHECK_THAT(refused.err, Catch::Contains("by sre1 (job jenkins-web-deploy-12): peak season"));
   // The dry run words the real run's refusal as the lock's dry-run refusal does: the command quoted.
   const auto dry = rig.run("deploy-pipeline", {"deploy", "--label", "3", "--dry-run"});
   CHECK(dry.exit_code == 3);

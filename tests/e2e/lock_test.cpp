@@ -28,7 +28,7 @@ TEST_CASE("while a deploy runs, deploy, delete and prune are refused naming the 
                                          "GO_STAGE_NAME=switch",
                                          "GO_STAGE_COUNTER=1",
                                          "GO_JOB_NAME=deploy",
-                                         "GO_TRIGGER_USER=erin"};
+                                         "GO_TRIGGER_USER=sre1"};
   ToolResult first;
   std::thread deploy([&] {
     first = run_tool("deploy-pipeline", {"deploy", "--label", "2", "--config", config}, gocd);

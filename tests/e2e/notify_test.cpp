@@ -77,7 +77,7 @@ void require_notify_ok(const ToolResult& result) {
 
 const std::vector<std::string> kCiEnvironment = {"GO_PIPELINE_NAME=web-deploy", "GO_PIPELINE_COUNTER=12",
                                                  "GO_STAGE_NAME=deploy",        "GO_STAGE_COUNTER=1",
-                                                 "GO_JOB_NAME=switch",          "GO_TRIGGER_USER=alice"};
+                                                 "GO_JOB_NAME=switch",          "GO_TRIGGER_USER=ops-a"};
 
 }  // namespace
 
@@ -136,7 +136,7 @@ TEST_CASE("a webhook, a Slack endpoint and a command receive every event with it
       const cJSON* document = event.document.get();
       INFO(util::print_json(document));
       CHECK(util::json_string(document, "service") == "web");
-      CHECK(util::json_string(document, "who") == "alice");
+      CHECK(util::json_string(document, "who") == "ops-a");
       CHECK(util::json_string(document, "job") == "web-deploy/12/deploy/1/switch");
       CHECK(util::json_number(document, "version") == 1);
       CHECK(util::json_string(document, "at").value_or("").size() == 24);  // 2026-11-18T07:43:00.125Z
@@ -162,7 +162,7 @@ TEST_CASE("a webhook, a Slack endpoint and a command receive every event with it
     }
     CHECK(steps_ms <= util::json_number(deploy_success, "duration_ms").value_or(0));
     CHECK_THAT(util::json_string(deploy_success, "text").value_or(""),
-               Catch::StartsWith("web: deploy of pool 2 succeeded in") && Catch::Contains("(replacing 1) by alice"));
+               Catch::StartsWith("web: deploy of pool 2 succeeded in") && Catch::Contains("(replacing 1) by ops-a"));
 
     const cJSON* rollback = hook_events[5].document.get();
     CHECK(util::json_string(rollback, "to") == "1");
@@ -182,9 +182,9 @@ TEST_CASE("a webhook, a Slack endpoint and a command receive every event with it
     CHECK(slack_requests[0].path == "/services/T0E2E/B0E2E/" + kSlackSecret);  // the URL from the file
     const auto messages = parse_bodies(bodies_of(slack_requests));
     const auto text = [&](std::size_t i) { return util::json_string(messages[i].document.get(), "text").value_or(""); };
-    CHECK_THAT(text(0), Catch::StartsWith("web: deploy of pool 1 started by alice"));
+    CHECK_THAT(text(0), Catch::StartsWith("web: deploy of pool 1 started by ops-a"));
     CHECK_THAT(text(5), Catch::StartsWith("web: rollback to pool 1 succeeded in") &&
-                            Catch::EndsWith("(replacing 2) by alice: checkout errors in 2"));
+                            Catch::EndsWith("(replacing 2) by ops-a: checkout errors in 2"));
     CHECK(text(6) == "web: delete of pool 2 succeeded in " + text(6).substr(text(6).find(" in ") + 4));
     for (const auto& message : messages) {
       const cJSON* attachment =
@@ -253,7 +253,7 @@ TEST_CASE("a notifier that hangs delays a deploy once by its timeout and says so
   options.notify = notify_json({webhook_entry("PHOENIX_E2E_HOOK_URL", 1000),
                                 R"({ "type": "command", "command": ["sleep", "30"], "timeout_ms": 1000 })"});
   const auto config = write_service_config(dir.path(), haproxy, options).string();
-  const std::vector<std::string> environment = {"USER=alice",
+  const std::vector<std::string> environment = {"USER=ops-a",
                                                 "PHOENIX_E2E_HOOK_URL=" + hanging.url("/hooks/" + kHookSecret)};
   require_notify_ok(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}, environment));
 
@@ -284,7 +284,7 @@ TEST_CASE("a failing notifier leaves the exit code 0; one that fails once is ret
       notify_json({webhook_entry("PHOENIX_E2E_FAILING_URL"), webhook_entry("PHOENIX_E2E_FLAKY_URL"),
                    webhook_entry("PHOENIX_E2E_UNSET_URL"), R"({ "type": "command", "command": ["false"] })"});
   const auto config = write_service_config(dir.path(), haproxy, options).string();
-  const std::vector<std::string> environment = {"USER=alice",
+  const std::vector<std::string> environment = {"USER=ops-a",
                                                 "PHOENIX_E2E_FAILING_URL=" + failing.url("/hooks/" + kHookSecret),
                                                 "PHOENIX_E2E_FLAKY_URL=" + flaky.url("/flaky")};
   require_notify_ok(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}, environment));

@@ -45,7 +45,7 @@ struct FakeWorld {
       .reporter = reporter,
       .notifier = notifier,
       .identity = {
-          .host = "agent-1", .pid = 4242, .user = "alice", .job = "gocd web/7/deploy/1/switch", .revision = "abc123"}};
+          .host = "agent-1", .pid = 4242, .user = "ops-a", .job = "gocd web/7/deploy/1/switch", .revision = "abc123"}};
   std::function<Result<HttpResponse>(const HttpRequest&)> http_handler;
 
   static config::Config default_config() {

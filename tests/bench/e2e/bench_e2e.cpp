@@ -812,7 +812,7 @@ HistoryEvent history_event(int i, std::chrono::system_clock::time_point base) {
   event.from = "p" + std::to_string(i - 1);
   event.result = i % 7 == 0 ? HistoryResult::failed : HistoryResult::succeeded;
   event.duration_ms = 2000 + i % 1000;
-  event.by = "erin";
+  event.by = "sre1";
   event.job = "web-deploy/" + std::to_string(i) + "/switch/1/deploy";
   event.detail = i % 10 == 0 ? "checkout errors after the release" : "";
   return event;

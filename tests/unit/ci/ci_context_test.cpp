@@ -27,18 +27,18 @@ TEST_CASE("Jenkins' variables give label, revision and a sanitised job", "[ci]")
                                    {"BUILD_NUMBER", "17"},
                                    {"BUILD_TAG", "jenkins-folder/web create-17"},
                                    {"GIT_COMMIT", "fedcba"},
-                                   {"BUILD_USER", "bob"}};
+                                   {"BUILD_USER", "bot"}};
   const auto context = read_ci_context(environment);
   CHECK(context.system == System::jenkins);
   CHECK(context.label.jenkins_build == std::string("17"));
   CHECK(context.revision == "fedcba");
-  CHECK(context.trigger_user == "bob");
+  CHECK(context.trigger_user == "bot");
   CHECK(context.job == "jenkins-folder-web-create-17");
 }
 
 TEST_CASE("by hand there is no CI system and the user is the login", "[ci]") {
-  const auto context = read_ci_context({{"USER", "carol"}});
+  const auto context = read_ci_context({{"USER", "ops-c"}});
   CHECK_FALSE(context.system.has_value());
-  CHECK(context.trigger_user == "carol");
+  CHECK(context.trigger_user == "ops-c");
   CHECK_FALSE(context.label.gocd_label);
 }

@@ -39,7 +39,7 @@ TEST_CASE("GoCD: secret attributes and elements are masked, values encrypted wit
 
 TEST_CASE("known secrets are found by their form, wherever they are", "[ci][secrets]") {
   CHECK(*find_known_secret("a\nb\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", false) == "line 3: a private key");
-  CHECK(*find_known_secret("url: https://bob:hunter2@git.example/x.git\n", false) == "line 1: a password in a URL");
+  CHECK(*find_known_secret("url: https://bot:hunter2@git.example/x.git\n", false) == "line 1: a password in a URL");
   CHECK(*find_known_secret("TOKEN: ghp_0123456789abcdefghijABCDEFGHIJ0123\n", false) == "line 1: a GitHub token");
   CHECK(*find_known_secret("<server webhookSecret=\"abc\"/>", true) == "line 1: the attribute webhookSecret in clear");
   CHECK(*find_known_secret("<x>\n<password>clear</password></x>", true) == "line 2: a secret element in clear");

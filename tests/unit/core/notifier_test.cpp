@@ -42,7 +42,7 @@ TEST_CASE("a history event becomes the end notification with every field", "[cor
                      .from = "42,43",
                      .result = HistoryResult::succeeded,
                      .duration_ms = 812,
-                     .by = "alice",
+                     .by = "ops-a",
                      .job = "gocd web-deploy/12/rollback/1/switch",
                      .detail = "checkout errors"};
   const auto notification = notification_of("web", event, {{"admit 41:1", 3}});
@@ -53,7 +53,7 @@ TEST_CASE("a history event becomes the end notification with every field", "[cor
   CHECK(notification.at == event.at);
   CHECK(notification.from == std::vector<std::string>{"42", "43"});
   CHECK(notification.to == "41");
-  CHECK(notification.who == "alice");
+  CHECK(notification.who == "ops-a");
   CHECK(notification.job == "gocd web-deploy/12/rollback/1/switch");
   CHECK(notification.why == "checkout errors");
   REQUIRE(notification.steps.size() == 1);

@@ -210,7 +210,7 @@ TEST_CASE("history shows a refused rollback with no target as '-' in its label c
                                     .from = "2",
                                     .result = HistoryResult::refused,
                                     .duration_ms = 12,
-                                    .by = "alice",
+                                    .by = "ops-a",
                                     .job = "",
                                     .detail = "no pool older than the live pool 2"});
   const auto lines = util::split_lines(render_history_table(log));

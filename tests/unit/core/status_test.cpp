@@ -290,7 +290,7 @@ HistoryEvent event(HistoryAction action, const std::string& label, const std::st
                       .from = from,
                       .result = HistoryResult::succeeded,
                       .duration_ms = 0,
-                      .by = "erin",
+                      .by = "sre1",
                       .job = "",
                       .detail = std::move(detail)};
 }
@@ -314,7 +314,7 @@ TEST_CASE("status reports a live pool marked bad, with who marked it, when, and 
   const auto report = build_status({.service = "web", .pools = provider.pools, .members = members, .history = history});
   const auto problems = all_problems(report);
   INFO(problems);
-  CHECK_THAT(problems, Catch::Contains("the live pool 2 is marked bad by erin at 2026-11-27T07:05:00Z: automatic: "
+  CHECK_THAT(problems, Catch::Contains("the live pool 2 is marked bad by sre1 at 2026-11-27T07:05:00Z: automatic: "
                                        "5xx ratio 0.10; 'deploy-pipeline rollback --to 1' rolls back to pool 1"));
   const auto stale = build_status(
       {.service = "web", .pools = provider.pools, .members = members, .lock_unreadable = true, .history = history});
@@ -347,7 +347,7 @@ TEST_CASE("status says once that the live pool is marked bad and that no known-g
   INFO(problems);
   REQUIRE(report.problems.size() == 1);
   CHECK(report.problems[0] ==
-        "the live pool 2 is marked bad by erin at 2026-11-27T07:05:00Z: checkout errors; and there is no known-good "
+        "the live pool 2 is marked bad by sre1 at 2026-11-27T07:05:00Z: checkout errors; and there is no known-good "
         "pool to roll back to: a plain rollback has none (no pool older than the live pool 2 passed its smoke test, "
         "is not marked bad and has all its servers running; no other pool is known-good with all its servers "
         "running); deploy a fixed release "
@@ -910,5 +910,5 @@ TEST_CASE("revert_target_problem names the mark or the failed smoke test of the 
   const std::vector<HistoryEvent> history{
       event(HistoryAction::mark_bad, "3", "", "2026-11-27T07:30:00Z", "checkout errors")};
   CHECK(revert_target_problem(provider.pools, "3", history) ==
-        "is marked bad by erin at 2026-11-27T07:30:00Z: checkout errors");
+        "is marked bad by sre1 at 2026-11-27T07:30:00Z: checkout errors");
 }

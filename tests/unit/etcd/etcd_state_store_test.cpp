@@ -73,7 +73,7 @@ HistoryEvent etcd_event(HistoryAction action, const std::string& label, HistoryR
   value.action = action;
   value.label = label;
   value.result = result;
-  value.by = "erin";
+  value.by = "sre1";
   return value;
 }
 
@@ -288,7 +288,7 @@ TEST_CASE("freeze: written, read and cleared", "[etcd][state]") {
   Freeze freeze;
   freeze.reason = "black friday";
   freeze.all = true;
-  freeze.by = "erin";
+  freeze.by = "sre1";
   REQUIRE(agent.store.write_freeze(freeze).ok());
   CHECK(etcd.calls_to("kv/put").size() == 1);
   auto read = agent.store.read_freeze();

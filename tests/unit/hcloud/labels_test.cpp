@@ -57,7 +57,7 @@ TEST_CASE("pool metadata round-trips through labels", "[hcloud-labels]") {
   meta.label = "42-abc";
   meta.created_at = WallTime(std::chrono::milliseconds(1795000000123LL));
   meta.revision = "abc1234";
-  meta.triggered_by = "alice";
+  meta.triggered_by = "ops-a";
   meta.smoke = SmokeVerdict::passed;
   meta.verdict = LiveVerdict::bad;
   meta.verdict_reason = "too slow";
@@ -82,7 +82,7 @@ TEST_CASE("who gave the verdict and when round-trip through labels", "[hcloud-la
   meta.label = "3";
   meta.verdict = LiveVerdict::bad;
   meta.verdict_reason = "rolled back to 2";
-  meta.verdict_by = "alice@example.com";
+  meta.verdict_by = "ops-a@example.com";
   meta.verdict_at = WallTime(std::chrono::milliseconds(1795000000123LL));
   const auto labels = pool_labels("web", meta, 1, 2);
   for (const auto& [key, value] : labels) {
@@ -91,7 +91,7 @@ TEST_CASE("who gave the verdict and when round-trip through labels", "[hcloud-la
     CHECK(phoenix::fakes::hcloud::valid_label_value(value));
   }
   const auto back = metadata_from_labels(labels);
-  CHECK(back.verdict_by == "alice_example.com");  // as a label value holds it
+  CHECK(back.verdict_by == "ops-a_example.com");  // as a label value holds it
   CHECK(back.verdict_at == meta.verdict_at);
 }
 

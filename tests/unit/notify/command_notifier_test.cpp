@@ -13,7 +13,7 @@ using std::chrono::milliseconds;
 namespace {
 
 Notification delete_event() {
-  return Notification{.action = HistoryAction::delete_pool, .service = "web", .to = "40", .who = "bob"};
+  return Notification{.action = HistoryAction::delete_pool, .service = "web", .to = "40", .who = "bot"};
 }
 
 notify::CommandTarget sh_target(const std::string& script, const std::vector<std::string>& arguments,
@@ -45,7 +45,7 @@ TEST_CASE("a command notifier runs the program with the JSON document on stdin",
   REQUIRE(document.ok());
   CHECK(util::json_string(document->get(), "event") == "delete");
   CHECK(util::json_string(document->get(), "to") == "40");
-  CHECK(util::json_string(document->get(), "who") == "bob");
+  CHECK(util::json_string(document->get(), "who") == "bot");
   CHECK(*util::read_file(dir.path() / "received.json.argument") == "$HOME *");
 }
 

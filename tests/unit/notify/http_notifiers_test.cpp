@@ -17,7 +17,7 @@ Notification deploy_success() {
                       .service = "web",
                       .from = {"41"},
                       .to = "42",
-                      .who = "alice",
+                      .who = "ops-a",
                       .duration_ms = 900};
 }
 
@@ -54,7 +54,7 @@ TEST_CASE("a slack notifier POSTs the Slack message", "[notify][slack]") {
   auto document = util::parse_json(http.batches.at(0).at(0).body, "body");
   REQUIRE(document.ok());
   CHECK(util::json_string(document->get(), "text") ==
-        "web: deploy of pool 42 succeeded in 900 ms (replacing 41) by alice");
+        "web: deploy of pool 42 succeeded in 900 ms (replacing 41) by ops-a");
   CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(document->get(), "attachments")));
 }
 

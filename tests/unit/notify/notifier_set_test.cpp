@@ -16,7 +16,7 @@ using std::chrono::milliseconds;
 namespace {
 
 Notification set_event(NotificationPhase phase = NotificationPhase::start) {
-  return Notification{.action = HistoryAction::deploy, .phase = phase, .service = "web", .to = "42", .who = "alice"};
+  return Notification{.action = HistoryAction::deploy, .phase = phase, .service = "web", .to = "42", .who = "ops-a"};
 }
 
 std::unique_ptr<notify::WebhookNotifier> set_webhook(FakeHttpClient& http, FakeClock& clock, const std::string& name,

@@ -18,7 +18,7 @@ Notification rollback_success() {
                       .at = *util::parse_iso8601("2026-11-18T07:43:00.125Z"),
                       .from = {"42"},
                       .to = "41",
-                      .who = "alice",
+                      .who = "ops-a",
                       .job = "gocd web-deploy/12/rollback/1/switch",
                       .why = "checkout errors <5xx> & timeouts",
                       .steps = {{"admit 41:1, 41:2", 4}, {"drain 42:1, 42:2", 2}},
@@ -49,7 +49,7 @@ TEST_CASE("the webhook document carries every field of the notification", "[noti
   REQUIRE(cJSON_GetArraySize(from) == 1);
   CHECK(std::string(cJSON_GetArrayItem(from, 0)->valuestring) == "42");
   CHECK(util::json_string(root, "to") == "41");
-  CHECK(util::json_string(root, "who") == "alice");
+  CHECK(util::json_string(root, "who") == "ops-a");
   CHECK(util::json_string(root, "job") == "gocd web-deploy/12/rollback/1/switch");
   CHECK(util::json_string(root, "why") == "checkout errors <5xx> & timeouts");
   const cJSON* steps = cJSON_GetObjectItemCaseSensitive(root, "steps");
@@ -58,7 +58,7 @@ TEST_CASE("the webhook document carries every field of the notification", "[noti
   CHECK(util::json_number(cJSON_GetArrayItem(steps, 0), "duration_ms") == 4);
   CHECK(util::json_number(root, "duration_ms") == 1520);
   CHECK(util::json_string(root, "text") ==
-        "web: rollback to pool 41 succeeded in 1.52 s (replacing 42) by alice: checkout errors <5xx> & timeouts");
+        "web: rollback to pool 41 succeeded in 1.52 s (replacing 42) by ops-a: checkout errors <5xx> & timeouts");
 }
 
 TEST_CASE("a start has no result yet, and non-switch events read plainly", "[notify][payload]") {
@@ -70,17 +70,17 @@ TEST_CASE("a start has no result yet, and non-switch events read plainly", "[not
   CHECK(util::json_string(document.get(), "event") == "rollback.start");
   CHECK(util::json_string(document.get(), "result") == "started");
   CHECK(notify::notification_text(start) ==
-        "web: rollback to pool 41 started (replacing 42) by alice: checkout errors <5xx> & timeouts");
+        "web: rollback to pool 41 started (replacing 42) by ops-a: checkout errors <5xx> & timeouts");
 
   Notification removal{.action = HistoryAction::delete_pool,
                        .result = HistoryResult::refused,
                        .service = "web",
                        .to = "40",
-                       .who = "bob",
+                       .who = "bot",
                        .why = "pool 40 is live"};
-  CHECK(notify::notification_text(removal) == "web: delete of pool 40 was refused by bob: pool 40 is live");
-  Notification freeze{.action = HistoryAction::freeze, .service = "web", .who = "carol", .why = "incident 77"};
-  CHECK(notify::notification_text(freeze) == "web: freeze succeeded by carol: incident 77");
+  CHECK(notify::notification_text(removal) == "web: delete of pool 40 was refused by bot: pool 40 is live");
+  Notification freeze{.action = HistoryAction::freeze, .service = "web", .who = "ops-c", .why = "incident 77"};
+  CHECK(notify::notification_text(freeze) == "web: freeze succeeded by ops-c: incident 77");
 }
 
 // A refused rollback is notified as every history event is; one refused for want of a pool to go
@@ -94,12 +94,12 @@ TEST_CASE("a refused rollback reads as refused, naming its target only when it h
   CHECK(util::json_string(document.get(), "event") == "rollback.failure");
   CHECK(util::json_string(document.get(), "result") == "refused");
   CHECK(notify::notification_text(refused) ==
-        "web: rollback to pool 41 was refused (42 still live) by alice: pool 41 is marked bad (leaks)");
+        "web: rollback to pool 41 was refused (42 still live) by ops-a: pool 41 is marked bad (leaks)");
   refused.to = "";
   refused.why = "no pool older than the live pool 42 passed its smoke test";
   CHECK(
       notify::notification_text(refused) ==
-      "web: rollback was refused (42 still live) by alice: no pool older than the live pool 42 passed its smoke test");
+      "web: rollback was refused (42 still live) by ops-a: no pool older than the live pool 42 passed its smoke test");
   refused.action = HistoryAction::auto_rollback;
   CHECK_THAT(notify::notification_text(refused),
              Catch::StartsWith("web: automatic rollback was refused (42 still live)"));
@@ -111,13 +111,13 @@ TEST_CASE("a switch that did not succeed names where it started from, not what i
   Notification failed = rollback_success();
   failed.result = HistoryResult::failed;
   CHECK(notify::notification_text(failed) ==
-        "web: rollback to pool 41 failed after 1.52 s (from 42) by alice: checkout errors <5xx> & timeouts");
+        "web: rollback to pool 41 failed after 1.52 s (from 42) by ops-a: checkout errors <5xx> & timeouts");
   failed.result = HistoryResult::interrupted;
-  CHECK_THAT(notify::notification_text(failed), Catch::Contains("was interrupted after 1.52 s (from 42) by alice"));
+  CHECK_THAT(notify::notification_text(failed), Catch::Contains("was interrupted after 1.52 s (from 42) by ops-a"));
   failed.from = {"42", "43"};
-  CHECK_THAT(notify::notification_text(failed), Catch::Contains("(from 42, 43) by alice"));
+  CHECK_THAT(notify::notification_text(failed), Catch::Contains("(from 42, 43) by ops-a"));
   failed.result = HistoryResult::refused;
-  CHECK_THAT(notify::notification_text(failed), Catch::Contains("was refused (42, 43 still live) by alice"));
+  CHECK_THAT(notify::notification_text(failed), Catch::Contains("was refused (42, 43 still live) by ops-a"));
 }
 
 TEST_CASE("no registered secret leaves in any payload", "[notify][payload][secrets]") {
@@ -139,7 +139,7 @@ TEST_CASE("the Slack message is one readable line plus fields, escaped as Slack 
   const auto document = parsed(notify::slack_message(rollback_success()));
   const cJSON* root = document.get();
   CHECK(util::json_string(root, "text") ==
-        "web: rollback to pool 41 succeeded in 1.52 s (replacing 42) by alice: checkout errors &lt;5xx&gt; &amp; "
+        "web: rollback to pool 41 succeeded in 1.52 s (replacing 42) by ops-a: checkout errors &lt;5xx&gt; &amp; "
         "timeouts");
   const cJSON* attachment = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "attachments"), 0);
   REQUIRE(attachment != nullptr);
@@ -153,7 +153,7 @@ TEST_CASE("the Slack message is one readable line plus fields, escaped as Slack 
   CHECK(fields["Service"] == "web");
   CHECK(fields["To"] == "41");
   CHECK(fields["From"] == "42");
-  CHECK(fields["Who"] == "alice");
+  CHECK(fields["Who"] == "ops-a");
   CHECK(fields["Job"] == "gocd web-deploy/12/rollback/1/switch");
   CHECK(fields["Result"] == "succeeded");
   CHECK(fields["Duration"] == "1.52 s");

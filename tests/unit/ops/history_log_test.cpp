@@ -39,7 +39,7 @@ Intent interrupted_deploy_of_2(FakeWorld& world) {
 
 HistoryEvent switch_event(HistoryAction action, const std::string& label, const std::string& from,
                           HistoryResult result) {
-  return {.action = action, .label = label, .from = from, .result = result, .by = "alice"};
+  return {.action = action, .label = label, .from = from, .result = result, .by = "ops-a"};
 }
 }  // namespace
 

@@ -27,14 +27,14 @@ TEST_CASE("a deploy notifies its start before the first step and its success aft
   CHECK(start.service == "web");
   CHECK(start.to == "2");
   CHECK(start.from == std::vector<std::string>{"1"});
-  CHECK(start.who == "alice");
+  CHECK(start.who == "ops-a");
   CHECK(start.job == "gocd web/7/deploy/1/switch");
   CHECK(start.steps.empty());
   const Notification& success = world.notifier.sent[1];
   CHECK(success.result == HistoryResult::succeeded);
   CHECK(success.to == "2");
   CHECK(success.from == std::vector<std::string>{"1"});
-  CHECK(success.who == "alice");
+  CHECK(success.who == "ops-a");
   CHECK(success.job == "gocd web/7/deploy/1/switch");
   CHECK(success.duration_ms == world.state.events.back().duration_ms);
   // Every step that ran, in order, as the intent record described each before it ran.

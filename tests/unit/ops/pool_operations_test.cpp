@@ -18,7 +18,7 @@ TEST_CASE("create records the CI revision and trigger user on the pool", "[ops][
   CHECK_FALSE(created->already_existed);
   CHECK(world.provider.calls == std::vector<std::string>{"create_pool 42 2"});
   CHECK(created->pool.meta.revision == "abc123");
-  CHECK(created->pool.meta.triggered_by == "alice");
+  CHECK(created->pool.meta.triggered_by == "ops-a");
   CHECK(created->pool.meta.smoke == SmokeVerdict::pending);
 }
 

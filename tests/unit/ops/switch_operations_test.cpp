@@ -43,7 +43,7 @@ void routes_to_1_a_minute_after_deploying_2(FakeWorld& world) {
                                 .from = "1",
                                 .result = HistoryResult::succeeded,
                                 .duration_ms = 10'000,
-                                .by = "alice",
+                                .by = "ops-a",
                                 .detail = ""});
   world.clock.advance(std::chrono::seconds(60));
   world.balancer.state.clear();
@@ -78,7 +78,7 @@ TEST_CASE("deploy takes the lock, records intent per step, switches, and records
   CHECK(world.state.events[0].action == HistoryAction::deploy);
   CHECK(world.state.events[0].from == "1");
   CHECK(world.state.events[0].result == HistoryResult::succeeded);
-  CHECK(world.state.events[0].by == "alice");
+  CHECK(world.state.events[0].by == "ops-a");
   // The pool it replaced served well until then.
   CHECK(world.provider.pools[0].meta.verdict == LiveVerdict::good);
 }
@@ -213,7 +213,7 @@ TEST_CASE("rollback marks the live pool bad and makes the previous good pool liv
   CHECK(world.provider.pools[2].meta.verdict_reason == "checkout errors");
   // Who marked it and when are in its record too, as its history event will name them: a
   // rollback killed before that event is written leaves them there (review4 F4).
-  CHECK(world.provider.pools[2].meta.verdict_by == "alice");
+  CHECK(world.provider.pools[2].meta.verdict_by == "ops-a");
   CHECK(world.provider.pools[2].meta.verdict_at == world.clock.wall_now());
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
   CHECK(world.state.events.back().action == HistoryAction::rollback);
@@ -398,7 +398,7 @@ TEST_CASE("deploy and rollback --to of a pool that does not exist leave a stale 
 TEST_CASE("a dry run while a freeze holds is refused as the real run is", "[ops][deploy][freeze]") {
   FakeWorld world;
   two_pools(world, "1");
-  world.state.freeze = Freeze{.reason = "release freeze", .all = false, .by = "alice", .job = "", .since = {}};
+  world.state.freeze = Freeze{.reason = "release freeze", .all = false, .by = "ops-a", .job = "", .since = {}};
   const auto real = ops::deploy(world.services, {.label = "2"});
   const auto dry = ops::deploy(world.services, {.label = "2", .dry_run = true});
   REQUIRE_FALSE(real.ok());
@@ -429,7 +429,7 @@ TEST_CASE("repair keeps the pool the last switch made live and removes the other
                                 .from = "",
                                 .result = HistoryResult::succeeded,
                                 .duration_ms = 10,
-                                .by = "alice",
+                                .by = "ops-a",
                                 .detail = ""});
   auto result = ops::repair(world.services, {false, false});
   REQUIRE(result.ok());
@@ -527,7 +527,7 @@ TEST_CASE("status reports a running balancer that differs from what a restart wo
                                 .from = "1",
                                 .result = HistoryResult::succeeded,
                                 .duration_ms = 10,
-                                .by = "alice",
+                                .by = "ops-a",
                                 .detail = ""});
   report = ops::status(world.services);
   REQUIRE(report->problems.size() == 2);
@@ -869,7 +869,7 @@ TEST_CASE("a rollback refused under the lock is recorded in history as refused, 
   CHECK(event.result == HistoryResult::refused);
   CHECK(event.label == "1");
   CHECK(event.from == "2");
-  CHECK(event.by == "alice");
+  CHECK(event.by == "ops-a");
   CHECK(event.job == "gocd web/7/deploy/1/switch");
   // The operator's reason is kept, before why the rollback was refused.
   CHECK(event.detail == "errors; " + refused.error().message);
@@ -1454,7 +1454,7 @@ TEST_CASE("with no pool to roll back to instead, the refusal names the revert wi
   CHECK(again.error().kind == ErrorKind::refused);
   CHECK_THAT(again.error().message,
              Catch::Contains("finishes it anyway; no known-good pool can take over instead; 'deploy-pipeline repair "
-                             "--revert --force' would return to pool 3, live before it, which is marked bad by alice"));
+                             "--revert --force' would return to pool 3, live before it, which is marked bad by ops-a"));
   CHECK_THAT(again.error().message, Catch::EndsWith(": 3 is broken"));
 }
 
@@ -1471,7 +1471,7 @@ TEST_CASE("repair --revert to a pool marked bad is refused without --force, as r
     CHECK(reverted.error().kind == ErrorKind::refused);
     CHECK_THAT(reverted.error().message,
                Catch::StartsWith("'repair --revert' would return to pool 3, live before the interrupted rollback to "
-                                 "pool 2, but pool 3 is marked bad by alice"));
+                                 "pool 2, but pool 3 is marked bad by ops-a"));
     CHECK_THAT(reverted.error().message,
                Catch::EndsWith(": 3 is broken; nothing was changed. 'deploy-pipeline repair' finishes the rollback to "
                                "pool 2 instead, or 'deploy-pipeline repair --revert --force' returns to it anyway"));
@@ -1624,7 +1624,7 @@ TEST_CASE("a rollback stopped half-way names repair --revert with --force back t
   // Who marked it and when, from the pool's record: the rollback's history event is not written yet.
   CHECK_THAT(
       stopped.error().message,
-      Catch::Contains("'deploy-pipeline repair --revert --force' returns to pool 2, which is marked bad by alice "
+      Catch::Contains("'deploy-pipeline repair --revert --force' returns to pool 2, which is marked bad by ops-a "
                       "at 2026-11-18T11:06:40Z: errors"));
 }
 
@@ -1718,7 +1718,7 @@ TEST_CASE("a stop during a rollback's revert after a health timeout names repair
   CHECK(result.error().is(ErrorCode::interrupted));
   CHECK_THAT(result.error().message,
              Catch::EndsWith("'deploy-pipeline repair --revert --force' finishes it (pool 2 serves alone again; it is "
-                             "marked bad by alice at 2026-11-18T11:06:40Z: errors)"));
+                             "marked bad by ops-a at 2026-11-18T11:06:40Z: errors)"));
   world.services.stop_requested = nullptr;
   REQUIRE_FALSE(ops::repair(world.services, {.revert = true}).ok());
   REQUIRE(ops::repair(world.services, {.revert = true, .force = true}).ok());

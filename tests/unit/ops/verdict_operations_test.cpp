@@ -27,6 +27,6 @@ TEST_CASE("mark-bad of an unreadable pool names its file and what to do", "[ops]
   // A readable pool is marked as before.
   REQUIRE(ops::set_verdict(world.services, {.label = "1", .verdict = LiveVerdict::bad, .reason = "500s"}).ok());
   CHECK(world.provider.pools[0].meta.verdict == LiveVerdict::bad);
-  CHECK(world.provider.pools[0].meta.verdict_by == "alice");
+  CHECK(world.provider.pools[0].meta.verdict_by == "ops-a");
   CHECK(world.provider.pools[0].meta.verdict_at == world.clock.wall_now());
 }

@@ -165,7 +165,7 @@ TEST_CASE("intent and history survive, and a torn history line loses no later re
                                .from = "",
                                .result = HistoryResult::succeeded,
                                .duration_ms = 10,
-                               .by = "alice",
+                               .by = "ops-a",
                                .detail = ""})
               .ok());
   REQUIRE(util::append_file_durable(dir.path() / "web" / "history.jsonl", "{\"at\": \"2026-").ok());
@@ -176,7 +176,7 @@ TEST_CASE("intent and history survive, and a torn history line loses no later re
                                .from = "1",
                                .result = HistoryResult::succeeded,
                                .duration_ms = 12,
-                               .by = "bob",
+                               .by = "bot",
                                .detail = "why"})
               .ok());
   const auto log = store.read_history();
@@ -380,14 +380,14 @@ TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[st
   providers::FileStateStore store(dir.path() / "web", "this-host", clock);
   CHECK_FALSE(store.read_freeze()->has_value());
   REQUIRE(
-      store.write_freeze({.reason = "release party", .all = true, .by = "alice", .job = "j", .since = clock.wall_now()})
+      store.write_freeze({.reason = "release party", .all = true, .by = "ops-a", .job = "j", .since = clock.wall_now()})
           .ok());
   const auto freeze = store.read_freeze();
   REQUIRE(freeze.ok());
   REQUIRE(freeze->has_value());
   CHECK((*freeze)->reason == "release party");
   CHECK((*freeze)->all);
-  CHECK((*freeze)->by == "alice");
+  CHECK((*freeze)->by == "ops-a");
   REQUIRE(store.clear_freeze().ok());
   CHECK_FALSE(store.read_freeze()->has_value());
 
