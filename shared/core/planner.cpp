@@ -572,15 +572,16 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
                                               const std::optional<std::string>& explicit_target,
                                               const RollbackHints& hints) {
   const auto live = live_labels(members);
+  // A named pool that does not exist is a usage error (exit 2) whatever is live.
+  if (explicit_target && find_pool(pools, *explicit_target) == nullptr) {
+    return Error{ErrorKind::invalid, "there is no pool '" + *explicit_target +
+                                         "' to roll back to; 'create-pipeline list' shows the pools that exist"};
+  }
   if (live.empty()) {
-    return Error{ErrorKind::failed,
-                 "nothing is live, so there is nothing to roll back from; use 'deploy-pipeline deploy --label L'"};
+    const std::string deploy = "'deploy-pipeline deploy --label " + explicit_target.value_or("L") + "'";
+    return Error{ErrorKind::failed, "nothing is live, so there is nothing to roll back from; use " + deploy};
   }
   if (explicit_target) {
-    if (find_pool(pools, *explicit_target) == nullptr) {
-      return Error{ErrorKind::invalid, "there is no pool '" + *explicit_target +
-                                           "' to roll back to; 'create-pipeline list' shows the pools that exist"};
-    }
     std::vector<std::string> others;
     for (const auto& label : live) {
       if (label != *explicit_target) others.push_back(label);

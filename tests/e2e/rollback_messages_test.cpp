@@ -41,3 +41,32 @@ TEST_CASE("rollback names PHOENIX_ROLLBACK_TO as its target's source, and never 
   CHECK_THAT(to_live.err, !Catch::Contains("(none)"));
   CHECK_THAT(to_live.err, Catch::Contains("pool 1 is live already"));
 }
+
+TEST_CASE("rollback --to with nothing live: a missing pool exits 2 and is not recorded, an existing one is named",
+          "[e2e][rollback][messages]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.pool_size = 1;
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  create_pools_1_and_2(config, ThenDeploy::nothing);
+
+  const auto missing =
+      run_tool("deploy-pipeline", {"rollback", "--to", "nosuch", "--config", config}, {}, std::chrono::seconds(60));
+  INFO("stderr: " << missing.err);
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Catch::Contains("there is no pool 'nosuch' to roll back to"));
+
+  const auto named = run_tool("deploy-pipeline", {"rollback", "--to", "1", "--reason", "outage", "--config", config},
+                              {}, std::chrono::seconds(60));
+  INFO("stderr: " << named.err);
+  CHECK(named.exit_code == 3);
+  CHECK_THAT(named.err, Catch::Contains("nothing is live, so there is nothing to roll back from; use "
+                                        "'deploy-pipeline deploy --label 1'"));
+
+  // Only the refusal of an existing pool is in history.
+  const auto history =
+      run_tool("deploy-pipeline", {"history", "--output", "json", "--config", config}, {}, std::chrono::seconds(60));
+  CHECK_THAT(history.out, !Catch::Contains("nosuch"));
+  CHECK_THAT(history.out, Catch::Contains("\"refused\""));
+}

@@ -233,6 +233,24 @@ TEST_CASE("rollback explains why it has no target", "[planner][rollback]") {
              Catch::Contains("more than one pool is live"));
 }
 
+// With nothing live, a named pool that does not exist was refused as "nothing is live" (exit 3,
+// recorded), and a named one that exists was told "deploy --label L".
+TEST_CASE("rollback --to with nothing live: a missing pool is a usage error, an existing one is named",
+          "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 50);
+  const auto missing = choose_rollback_target(provider.pools, {}, std::string("9"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().kind == ErrorKind::invalid);
+  CHECK_THAT(missing.error().message, Catch::StartsWith("there is no pool '9' to roll back to"));
+  const auto existing = choose_rollback_target(provider.pools, {}, std::string("1"));
+  REQUIRE_FALSE(existing.ok());
+  CHECK(existing.error().message ==
+        "nothing is live, so there is nothing to roll back from; use 'deploy-pipeline deploy --label 1'");
+  CHECK_THAT(choose_rollback_target(provider.pools, {}, std::nullopt).error().message,
+             Catch::EndsWith("use 'deploy-pipeline deploy --label L'"));
+}
+
 // After an operator deployed back to an older release, the pool it replaced is newer than the
 // live one: a plain rollback keeps to older pools, and its refusal names the newer known-good
 // ones (the hot standby first) with the command that goes to one.
