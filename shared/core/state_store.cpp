@@ -181,7 +181,7 @@ Status check_lock_takeover(const std::optional<LockHolder>& holder, const std::o
   }
   if (!break_lock) {
     // An unreadable record names no holder (a default one would read "pid 0 since 1970").
-    const std::string held_by = holder ? " (held by " + holder->describe() + ")" : "";
+    const std::string held_by = holder ? " (held by " + holder->describe("left by") + ")" : "";
     return Error{ErrorKind::refused,
                  "the deploy lock is stale: " + *stale + held_by + "; re-run with --break-lock to take it over",
                  ErrorCode::lock_held};

@@ -49,7 +49,7 @@ Error refusal_to_take(Services& services, const Error& refused, std::chrono::sec
   } else if (holder && holder->has_value()) {
     // "wait for it to finish" or "stop it first" do not help a holder that is stopped.
     if (auto stopped = stopped_holder(services, **holder)) {
-      coded.message = "another deploy holds the lock: " + (*holder)->describe() + "; " + *stopped;
+      coded.message = "another deploy holds the lock: " + (*holder)->describe("stopped in") + "; " + *stopped;
     }
   }
   return coded;
@@ -81,13 +81,16 @@ Result<bool> check_lock_would_be_taken(Services& services, const std::string& co
   PHX_TRY_ASSIGN(const auto seen, lock_seen(services));
   if (!seen) return false;
   const std::string lock = "the deploy lock of service " + services.config.service;
-  const std::string held_by = seen->holder ? "held by " + seen->holder->describe() : "its record cannot be read";
   if (!seen->stale) {
     const auto stopped = seen->holder ? stopped_holder(services, *seen->holder) : std::nullopt;
+    const std::string held_by = seen->holder ? "held by " + seen->holder->describe(stopped ? "stopped in" : "running")
+                                             : "its record cannot be read";
     return refused_in_a_real_run(
         command, Error{ErrorKind::refused, lock + " is " + held_by + "; " + stopped.value_or("wait for it to finish"),
                        ErrorCode::lock_busy});
   }
+  const std::string held_by =
+      seen->holder ? "held by " + seen->holder->describe("left by") : "its record cannot be read";
   if (break_lock) {
     services.reporter.warning("a real '" + command + "' would take over the stale deploy lock (" + *seen->stale + "; " +
                               held_by + ")");
@@ -107,7 +110,7 @@ std::string describe_takeover(const Services& services, const LockTakeover& take
     return "took over the deploy lock of service " + services.config.service +
            ": its record could not be read, so it named no holder";
   }
-  return "took over the stale deploy lock of " + takeover.holder->describe();
+  return "took over the stale deploy lock of " + takeover.holder->describe("which was running");
 }
 
 // The longest a switch waits on one balancer: its health wait plus its drain wait.

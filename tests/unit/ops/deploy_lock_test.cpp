@@ -69,8 +69,15 @@ TEST_CASE("taking over a readable lock whose holder names no host names that hol
   const auto refused = ops::DeployLock::take(world.services, "deploy --label 1", false);
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.error().message, Catch::Contains("(held by pid 4242 on an unknown host since"));
+  // Its holder is gone: it ran 'prune', it is not "running" it.
+  CHECK_THAT(refused.error().message, Catch::Contains(", left by 'prune')"));
+  const auto dry = ops::DeployLock::take_unless_dry_run(world.services, "deploy --label 1", true, false);
+  REQUIRE_FALSE(dry.ok());
+  CHECK_THAT(dry.error().message, Catch::Contains(", left by 'prune')"));
+  CHECK_THAT(dry.error().message, !Catch::Contains("running '"));
   REQUIRE(ops::DeployLock::take(world.services, "deploy --label 1", true).ok());
   CHECK(world.reporter.saw("took over the stale deploy lock of pid 4242 on an unknown host since"));
+  CHECK(world.reporter.saw(", which was running 'prune'"));
   CHECK_FALSE(world.reporter.saw("could not be read"));
 }
 
@@ -145,9 +152,14 @@ TEST_CASE("a lock holder on this host that is stopped is named, with kill -CONT 
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().kind == ErrorKind::refused);
     CHECK_THAT(refused.error().message, Catch::EndsWith(stopped));
+    // Not "running 'deploy 6'": the holder runs no step.
+    CHECK_THAT(refused.error().message, Catch::Contains(", stopped in 'deploy 6'; "));
+    CHECK_THAT(refused.error().message, !Catch::Contains("running '"));
     const auto dry = ops::DeployLock::take_unless_dry_run(world.services, "rollback", true, break_lock);
     REQUIRE_FALSE(dry.ok());
     CHECK_THAT(dry.error().message, Catch::EndsWith(stopped));
+    CHECK_THAT(dry.error().message, Catch::Contains(", stopped in 'deploy 6'; "));
+    CHECK_THAT(dry.error().message, !Catch::Contains("running '"));
   }
   const auto report = ops::status(world.services);
   REQUIRE(report.ok());
