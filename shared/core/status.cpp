@@ -164,15 +164,22 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
 // Why the running membership differs from the one a restart comes back with, and what to do,
 // after "the running balancer routes to [...] but a restart would route to [...] ". While that
 // membership cannot be written, repair is refused: the cause is named (a rollback switches at
-// runtime only then; deploys and repairs are refused) and the directory comes first.
+// runtime only then; deploys and repairs are refused) and the directory comes first. Only facts
+// status has are stated: whether the file can be written now and whether the last switch was a
+// rollback, not that this rollback is what left the difference.
 std::string restart_mismatch_advice(const StatusInputs& inputs, bool lock_stale) {
   const std::string repair = "'" + past_the_lock("deploy-pipeline repair", lock_stale) + "'";
-  if (!inputs.durable_unwritable) return "(a reload during a switch, or a change by hand?); run " + repair;
   const bool rollback = inputs.last_switch && (inputs.last_switch->action == HistoryAction::rollback ||
                                                inputs.last_switch->action == HistoryAction::auto_rollback);
-  const std::string cause = rollback ? "the last rollback (" + util::format_iso8601(inputs.last_switch->at) +
-                                           ") switched at runtime only, since balancer.config_file cannot be written"
-                                     : "balancer.config_file cannot be written, so the running membership is not kept";
+  if (!inputs.durable_unwritable) {
+    return std::string(rollback ? "(a rollback while balancer.config_file could not be written, " : "(") +
+           "a reload during a switch, or a change by hand?); run " + repair;
+  }
+  const std::string cause =
+      rollback ? "balancer.config_file cannot be written, so a rollback switches at runtime only; the last switch was "
+                 "a rollback, at " +
+                     util::format_iso8601(inputs.last_switch->at)
+               : "balancer.config_file cannot be written, so the running membership is not kept";
   return "(" + cause + "); make the directory of balancer.config_file writable by this user, then run " + repair +
          " to keep the running membership";
 }

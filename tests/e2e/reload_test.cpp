@@ -221,9 +221,11 @@ TEST_CASE("a config_file whose directory this user cannot write does not stop a 
   CHECK_THAT(status.out, Catch::Contains("but a restart would route to [2:"));
   // Why, and what to do first: repair is refused until the directory is writable (it guessed "a
   // reload during a switch, or a change by hand" and advised repair alone).
-  CHECK_THAT(status.out, Catch::Contains(") switched at runtime only, since balancer.config_file cannot be written); "
-                                         "make the directory of balancer.config_file writable by this user, then run "
-                                         "'deploy-pipeline repair' to keep the running membership"));
+  CHECK_THAT(status.out, Catch::Contains("(balancer.config_file cannot be written, so a rollback switches at runtime "
+                                         "only; the last switch was a rollback, at "));
+  CHECK_THAT(status.out,
+             Catch::Contains("); make the directory of balancer.config_file writable by this user, then run "
+                             "'deploy-pipeline repair' to keep the running membership"));
   CHECK_THAT(status.out, !Catch::Contains("change by hand"));
 
   // Writable again: repair keeps what runs, and its dry run says so (it said "nothing to do").

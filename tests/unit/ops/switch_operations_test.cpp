@@ -1315,11 +1315,11 @@ TEST_CASE("after a rollback at runtime only, status names why and repair's dry r
   REQUIRE(report.ok());
   const auto problems = util::join(report->problems, "\n");
   INFO(problems);
-  CHECK_THAT(problems, Catch::Contains("the running balancer routes to [1:1] but a restart would route to [2:1] (the "
-                                       "last rollback (" +
+  CHECK_THAT(problems, Catch::Contains("the running balancer routes to [1:1] but a restart would route to [2:1] "
+                                       "(balancer.config_file cannot be written, so a rollback switches at runtime "
+                                       "only; the last switch was a rollback, at " +
                                        util::format_iso8601(world.state.events.back().at) +
-                                       ") switched at runtime only, since balancer.config_file cannot be written); "
-                                       "make the directory of balancer.config_file writable by this user, then run "
+                                       "); make the directory of balancer.config_file writable by this user, then run "
                                        "'deploy-pipeline repair' to keep the running membership"));
   CHECK_THAT(problems, !Catch::Contains("change by hand"));
 
@@ -1328,6 +1328,12 @@ TEST_CASE("after a rollback at runtime only, status names why and repair's dry r
   next.state = world.balancer.state;
   next.durable = world.balancer.durable;
   world.services.balancers = {{world.config.balancer.name, &next}};
+  // Writable now: the difference is still there, and the rollback while it was not is one cause.
+  const auto writable = ops::status(world.services);
+  REQUIRE(writable.ok());
+  CHECK_THAT(util::join(writable->problems, "\n"),
+             Catch::Contains("but a restart would route to [2:1] (a rollback while balancer.config_file could not be "
+                             "written, a reload during a switch, or a change by hand?); run 'deploy-pipeline repair'"));
 
   const auto dry = ops::repair(world.services, {.dry_run = true});
   REQUIRE(dry.ok());
