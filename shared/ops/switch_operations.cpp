@@ -1301,8 +1301,9 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
   }
   breach.back_to = automatic_target(services, result, operation);
   record_breach(services, breach);
-  services.reporter.step(breach.back_to ? "switching back to pool " + *breach.back_to + " automatically"
-                                        : "rolling back to the next older known-good pool automatically");
+  // Its target is named by the rollback once judged (a pool marked bad or unable to serve is
+  // passed over), not announced here.
+  services.reporter.step("answering the breach with an automatic rollback");
   auto back = automatic_rollback(services, {.to = breach.back_to,
                                             .reason = breach.reason(),
                                             .to_replaced_pool = breach.back_to.has_value(),

@@ -150,6 +150,9 @@ TEST_CASE("a breach whose automatic rollback found no pool to go to is recorded 
   CHECK(result.error().kind == ErrorKind::failed);  // the breach's failure: exit 1
   CHECK_THAT(result.error().message, Catch::Contains("is still live"));
   CHECK(rig.world.reporter.saw("pool 1 is marked bad"));  // passed over
+  // Not announced as a switch back to the pool it then passed over.
+  CHECK(rig.world.reporter.saw("answering the breach with an automatic rollback"));
+  CHECK_FALSE(rig.world.reporter.saw("switching back to pool 1"));
   CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
   REQUIRE_FALSE(rig.world.state.events.empty());
   const HistoryEvent& last = rig.world.state.events.back();
