@@ -78,14 +78,15 @@ std::string from_text(const Notification& notification) {
 }
 
 // The pools live when a switch started, as its one line says them: replaced by a switch that
-// succeeded (or, at its start, is about to replace them); still live after a refusal, which
+// succeeded (or, at its start, is about to replace them); still live after a refusal, or a
+// switch that failed with no target (an automatic rollback that found no pool to go to), which
 // changed nothing; else where it started from (one that failed was taken out again, one
 // interrupted may be half done).
 std::string from_phrase(const Notification& notification) {
   const std::string from = from_text(notification);
   if (notification.phase == NotificationPhase::start || notification.result == HistoryResult::succeeded)
     return "replacing " + from;
-  if (notification.result == HistoryResult::refused) return from + " still live";
+  if (notification.result == HistoryResult::refused || notification.to.empty()) return from + " still live";
   return "from " + from;
 }
 

@@ -118,6 +118,14 @@ TEST_CASE("a switch that did not succeed names where it started from, not what i
   CHECK_THAT(notify::notification_text(failed), Catch::Contains("(from 42, 43) by ops-a"));
   failed.result = HistoryResult::refused;
   CHECK_THAT(notify::notification_text(failed), Catch::Contains("was refused (42, 43 still live) by ops-a"));
+  // An automatic rollback that found no pool to go to changed nothing: what was live still is.
+  failed.action = HistoryAction::auto_rollback;
+  failed.result = HistoryResult::failed;
+  failed.to = "";
+  failed.from = {"4"};
+  CHECK_THAT(notify::notification_text(failed),
+             Catch::StartsWith("web: automatic rollback failed after 1.52 s (4 still "
+                               "live) by ops-a"));
 }
 
 TEST_CASE("no registered secret leaves in any payload", "[notify][payload][secrets]") {
