@@ -184,6 +184,12 @@ std::string restart_mismatch_advice(const StatusInputs& inputs, bool lock_stale)
          " to keep the running membership";
 }
 
+// The way back to serving when no pool at hand will do: a release built afresh.
+std::string fixed_or_rebuilt_release() {
+  return "a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a known-good "
+         "release built again ('create-pipeline rebuild --from L', then deploy it)";
+}
+
 // The way to serve `label`'s release from fresh servers: its rebuild, where a rebuild needs no
 // --force; else (marked bad, failed its smoke test, a rebuild of such a release) a fixed release
 // or a known-good one built again, since rebuilding this one would be refused.
@@ -192,8 +198,7 @@ std::string rebuild_or_fix(const std::vector<Pool>& pools, const std::string& la
   if (pool != nullptr && pool->readable() && rebuild_source_of(*pool) == RebuildSource::unflagged) {
     return "'create-pipeline rebuild --from " + label + "', then deploy it";
   }
-  return "a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a known-good "
-         "release built again ('create-pipeline rebuild --from L', then deploy it)";
+  return fixed_or_rebuilt_release();
 }
 
 // The fastest way back to serving when no live member is up: an UP hot standby (one batch of
@@ -243,8 +248,7 @@ std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
     return "; a plain rollback has no pool to go to (" + choice.error().message + ")";
   }
   return "; and there is no known-good pool to roll back to: a plain rollback has none (" + choice.error().message +
-         "); deploy a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
-         "known-good release built again ('create-pipeline rebuild --from L', then deploy it)";
+         "); deploy " + fixed_or_rebuilt_release();
 }
 
 // A watch that died after it saw a breach (killed while its automatic rollback started): the
