@@ -41,11 +41,26 @@ Result<BalancerSnapshot> members_only(Balancer& balancer) {
   return BalancerSnapshot{.instance = "", .members = std::move(members)};
 }
 
+// The one error of every balancer that could not be read, in order, joined by "; ". Its kind and
+// code are the first misconfigured balancer's (`invalid`) if there is one: waiting for an
+// unreachable balancer cannot help while another is configured wrong, so the command ends as a
+// configuration error (exit 2, not retryable) and `status` says "cannot be used"; otherwise the
+// first error's (an unreachable balancer: exit 4).
+Error joined_errors(const std::vector<Error>& errors) {
+  const auto misconfigured =
+      std::find_if(errors.begin(), errors.end(), [](const Error& error) { return error.kind == ErrorKind::invalid; });
+  Error joined = misconfigured != errors.end() ? *misconfigured : errors.front();
+  std::vector<std::string> messages;
+  for (const auto& error : errors) messages.push_back(error.message);
+  joined.message = util::join(messages, "; ");
+  return joined;
+}
+
 }  // namespace
 
 Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read) {
   std::vector<BalancerMembers> all;
-  std::optional<Error> misconfigured;  // every `invalid` error so far, joined
+  std::vector<Error> unread;
   for (const auto& entry : balancers_of(services)) {
     auto look = read == BalancerRead::snapshot ? entry.balancer->snapshot() : members_only(*entry.balancer);
     if (look) {
@@ -53,14 +68,10 @@ Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, Bal
       continue;
     }
     const Error named = entry.name_in(look.error());
-    if (named.kind != ErrorKind::invalid) return named;
-    if (misconfigured) {
-      misconfigured->message += "; " + named.message;
-    } else {
-      misconfigured = named;
-    }
+    if (named.is(ErrorCode::interrupted)) return named;  // a stop asked for ends the read now
+    unread.push_back(named);
   }
-  if (misconfigured) return *misconfigured;
+  if (!unread.empty()) return joined_errors(unread);
   return all;
 }
 

@@ -41,11 +41,13 @@ struct BalancerMembers {
 // look (Balancer::snapshot, what a switch plans from).
 enum class BalancerRead { members, snapshot };
 
-// Every balancer's members, read in order. The first that cannot be read ends it with its
-// error, naming the balancer (an unreachable one stops the command: exit 4); except a balancer
-// configured wrong (`invalid`: a balancer.config_file in a directory this user cannot write, a
-// backend that does not exist), after which the others are read on: every such error is named
-// in one (each balancer's, joined by "; "), so one run says everything there is to fix.
+// Every balancer's members, read in order. Every balancer is read, even after one that cannot
+// be (unreachable, or configured wrong: a balancer.config_file in a directory this user cannot
+// write, a backend that does not exist), so one run says everything there is to fix: the
+// error names each balancer that could not be read with its own error, joined by "; ". It is a
+// configuration error (`invalid`, exit 2) when any balancer is configured wrong, since waiting
+// cannot help then; otherwise the first error's kind (an unreachable balancer: exit 4). A stop
+// asked for (ErrorCode::interrupted) ends the read at once.
 Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read = BalancerRead::members);
 
 // The balancers that switch at runtime only now (Balancer::at_runtime_only), in the

@@ -198,6 +198,57 @@ TEST_CASE("deploy and repair name every balancer that cannot keep its membership
   CHECK(again.error().message == "balancer lb-b: balancer.config_file /etc/b/haproxy.cfg cannot be kept current");
 }
 
+// A balancer configured wrong and a later one that does not answer: the read ended at the
+// unreachable one with its error alone, and the misconfigured balancer it had read first was not
+// named, so the operator learnt of it only on the next run. Every balancer is named in one error,
+// a configuration error (exit 2) since waiting cannot help while one is configured wrong.
+TEST_CASE("a misconfigured balancer is named with a later unreachable one, in one configuration error",
+          "[ops][balancers][durable]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+  rig.a.unpersistable = Error{ErrorKind::invalid, "balancer.config_file /etc/a/haproxy.cfg cannot be kept current"};
+  TwoBalancerRig::cut_off(rig.b);
+  const std::string both =
+      "balancer lb-a: balancer.config_file /etc/a/haproxy.cfg cannot be kept current; balancer lb-b: cannot connect "
+      "to /run/haproxy/b.sock: Connection refused";
+
+  auto read = ops::read_every_balancer(rig.world.services, ops::BalancerRead::snapshot);
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.error().kind == ErrorKind::invalid);
+  CHECK(read.error().message == both);
+
+  auto deploy = ops::deploy(rig.world.services, {.label = "2"});
+  REQUIRE_FALSE(deploy.ok());
+  CHECK(exit_code_for(deploy.error().kind) == 2);
+  CHECK(deploy.error().message == both);
+  CHECK(rig.log.empty());  // refused before any change
+}
+
+// The other order: an unreachable balancer no longer ends the read before a misconfigured one.
+TEST_CASE("an unreachable balancer is named with a later misconfigured one; unreachable alone stays exit 4",
+          "[ops][balancers][durable]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "1");
+  rig.make_live_in(rig.b, "1");
+  TwoBalancerRig::cut_off(rig.a);
+  rig.b.unpersistable = Error{ErrorKind::invalid, "balancer.config_file /etc/b/haproxy.cfg cannot be kept current"};
+
+  auto repair = ops::repair(rig.world.services, {});
+  REQUIRE_FALSE(repair.ok());
+  CHECK(repair.error().kind == ErrorKind::invalid);
+  CHECK(repair.error().message ==
+        "balancer lb-a: cannot connect to /run/haproxy/b.sock: Connection refused; balancer lb-b: "
+        "balancer.config_file /etc/b/haproxy.cfg cannot be kept current");
+
+  // lb-b fixed: the unreachable balancer alone is exit 4, as before.
+  rig.b.unpersistable.reset();
+  auto read = ops::read_every_balancer(rig.world.services, ops::BalancerRead::snapshot);
+  REQUIRE_FALSE(read.ok());
+  CHECK(exit_code_for(read.error().kind) == 4);
+  CHECK(read.error().message == "balancer lb-a: cannot connect to /run/haproxy/b.sock: Connection refused");
+}
+
 // A rollback with membership that cannot be kept (HAProxy's config_file in a directory this user
 // cannot write) goes ahead at runtime only. It asks no balancer up front whether it could keep
 // it: each balancer checks once itself, at its own look, and warns once, named.
