@@ -256,6 +256,7 @@ std::string render_status_json(const StatusReport& report) {
     util::add_string(item, "check", pool.check);
     cJSON_AddItemToObject(item, "checking", string_array(pool.checking));
     util::add_bool(item, "marked_bad", !pool.bad_mark.empty());
+    util::add_string(item, "marked_bad_reason", pool.bad_reason);
     cJSON_AddItemToArray(standby, item);
   }
   cJSON_AddItemToObject(document.get(), "notes", string_array(report.notes));
@@ -302,6 +303,7 @@ std::string render_status_json(const StatusReport& report) {
     util::add_string(lock, "host", report.lock->host);
     util::add_number(lock, "pid", static_cast<double>(report.lock->pid));
     util::add_string(lock, "job", report.lock->job);
+    util::add_string(lock, "command", report.lock->command);
     util::add_string(lock, "since", util::format_iso8601(report.lock->since));
     util::add_string(lock, "state", to_string(report.lock_state));
   }

@@ -101,6 +101,7 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
     const Pool* record = find_pool(inputs.pools, pool.label);
     if (record != nullptr && record->readable() && record->meta.verdict == LiveVerdict::bad) {
       pool.bad_mark = describe_bad_mark_briefly(*record);
+      pool.bad_reason = record->meta.verdict_reason;
     }
     for (const auto& down : pool.down) {
       report.problems.push_back("standby member " + down + " of hot pool " + pool.label + ": a switch to pool " +

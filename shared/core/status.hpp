@@ -36,6 +36,7 @@ struct StandbyPool {
   std::vector<std::string> checking;
   // "marked bad (checkout errors)" for a pool marked bad that stays on standby, else "".
   std::string bad_mark;
+  std::string bad_reason;  // the reason of that mark alone ("checkout errors"); "" without one
 
   // "pool 41, 50/50 UP (L7OK)"; "pool 41, 50/50 UP (L7OK); marked bad (checkout errors): a
   // rollback passes it over"

@@ -252,3 +252,58 @@ TEST_CASE("status's lock line says whether its holder runs, is stopped or is sta
   CHECK(lock_line(false, "its holder (pid 7 on this host) is no longer running") ==
         held + "stale, left by 'deploy --label 2'");
 }
+
+// The standby line says "marked bad (checkout errors)", and the JSON said only "marked_bad": true,
+// so monitoring that reads the JSON could not tell why a hot pool is passed over.
+TEST_CASE("status --output json gives the reason a hot pool is marked bad", "[core][render][status][verdicts]") {
+  StatusReport report;
+  report.service = "web";
+  report.standby = {StandbyPool{.label = "1", .members = 2, .up = 2, .check = "L7OK"},
+                    StandbyPool{.label = "2",
+                                .members = 2,
+                                .up = 2,
+                                .check = "L7OK",
+                                .bad_mark = "marked bad (checkout errors)",
+                                .bad_reason = "checkout errors"}};
+  auto document = util::parse_json(render_status_json(report), "status");
+  REQUIRE(document.ok());
+  const cJSON* standby = cJSON_GetObjectItemCaseSensitive(document->get(), "standby");
+  REQUIRE(cJSON_GetArraySize(standby) == 2);
+  const cJSON* good = cJSON_GetArrayItem(standby, 0);
+  CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(good, "marked_bad")));
+  CHECK(util::json_string(good, "marked_bad_reason") == "");
+  const cJSON* bad = cJSON_GetArrayItem(standby, 1);
+  CHECK(util::json_string(bad, "pool") == "2");
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(bad, "marked_bad")));
+  CHECK(util::json_string(bad, "marked_bad_reason") == "checkout errors");
+}
+
+// The lock line names the command its holder runs, was running or left the lock by; the JSON's
+// `lock` had no command, so a dashboard could not say what holds the lock.
+TEST_CASE("status --output json names the command of the deploy lock's holder", "[core][render][status][lock]") {
+  const LockHolder holder{.host = "agent-1",
+                          .pid = 7,
+                          .job = "gocd web/12/switch",
+                          .command = "deploy --label 2",
+                          .since = *util::parse_iso8601("2026-11-26T12:00:00Z")};
+  const std::vector<Pool> pools;
+  const std::vector<Member> members;
+  for (const bool stale : {false, true}) {
+    const auto report =
+        build_status({.service = "web",
+                      .pools = pools,
+                      .members = members,
+                      .lock = holder,
+                      .lock_staleness = stale ? std::optional<std::string>("its holder is gone") : std::nullopt});
+    auto document = util::parse_json(render_status_json(report), "status");
+    REQUIRE(document.ok());
+    const cJSON* lock = cJSON_GetObjectItemCaseSensitive(document->get(), "lock");
+    REQUIRE(lock != nullptr);
+    CHECK(util::json_string(lock, "command") == "deploy --label 2");
+    CHECK(util::json_string(lock, "state") == (stale ? "stale" : "running"));
+    CHECK(util::json_string(lock, "host") == "agent-1");
+    CHECK(util::json_number(lock, "pid") == 7);
+    CHECK(util::json_string(lock, "job") == "gocd web/12/switch");
+    CHECK(util::json_string(lock, "since") == "2026-11-26T12:00:00Z");
+  }
+}

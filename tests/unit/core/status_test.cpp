@@ -867,6 +867,7 @@ TEST_CASE("status's standby line says a hot pool is marked bad", "[status][verdi
   REQUIRE(bad.standby.size() == 1);
   CHECK_THAT(bad.standby[0].describe(), Catch::StartsWith("pool 2, 1/1 UP"));
   CHECK_THAT(bad.standby[0].describe(), Catch::EndsWith("; marked bad (checkout errors): a rollback passes it over"));
+  CHECK(bad.standby[0].bad_reason == "checkout errors");  // for the JSON's marked_bad_reason
 }
 
 // Several live pools, all marked bad: each one's line ended "no rollback target: more than one
