@@ -315,7 +315,10 @@ namespace {
 
 // The interrupted switch's target, when it is among the pools on standby (`standby`) but never
 // served (ops::never_served), and that switch. The intent is read only when some pool is on
-// standby, history only when the target is.
+// standby, history only when the target is. That read cannot be narrowed further: a pool kept
+// hot (it served; a rollback to it is instant) and the new pool of a switch killed after adding
+// it on standby look the same in the balancer, and nothing in a pool's record says it served
+// (a verdict can be given by hand), so only the intent names the pool to show as left behind.
 std::optional<Intent> never_served_standby(Services& services, const std::vector<std::string>& standby) {
   if (standby.empty()) return std::nullopt;
   auto intent = services.state.read_intent();
