@@ -52,6 +52,13 @@ fs::path binary_directory() { return PHOENIX_BIN_DIR; }
 fs::path source_directory() { return PHOENIX_SOURCE_DIR; }
 
 Result<util::ProcessIdentity> spawn_owned(const util::SpawnRequest& request) {
+  // The parent-death signal follows the thread that forked, not the process: started from
+  // another thread, the process would get SIGTERM as soon as that thread ends, mid-test.
+  if (::gettid() != ::getpid()) {
+    return Error{ErrorKind::invalid, "spawn_owned(" + (request.argv.empty() ? std::string() : request.argv.front()) +
+                                         ") was called from a thread other than the main thread, which would stop "
+                                         "the process when that thread ends; start it from the test's main thread"};
+  }
   util::SpawnRequest owned = request;
   owned.argv.insert(owned.argv.begin(), {"setpriv", "--pdeathsig", "TERM", "--"});
   return util::spawn_detached(owned);

@@ -30,8 +30,8 @@ fs::path source_directory();
 // Starts a long-running process the test owns, as util::spawn_detached does, and has the kernel
 // send it SIGTERM when the thread that started it ends (setpriv --pdeathsig): a test process
 // killed with SIGKILL, say by a CI time limit, then leaves no HAProxy, etcd or fake behind. Every
-// fake stops what it started on SIGTERM. Call it from the test's main thread, which lives as long
-// as the test process.
+// fake stops what it started on SIGTERM. Only the test's main thread, which lives as long as the
+// test process, may call it: from any other thread it starts nothing and returns an error.
 Result<util::ProcessIdentity> spawn_owned(const util::SpawnRequest& request);
 
 class TempDir {
