@@ -1,7 +1,8 @@
 // Several balancers switched as one unit: two real HAProxy instances on loopback in front of
 // the same pools (docs/scaling.md). A switch loses no request through either; one frozen in
-// the middle of a switch stops it with exit 4 naming it, and repair converges both; a pool
-// live in one and not the other is refused by delete and reported by status.
+// the middle of a switch stops it with exit 4 naming it, and repair converges both; every one
+// that cannot be used is named in one refusal; a pool live in one and not the other is refused
+// by delete and reported by status.
 
 #include <catch2/catch.hpp>
 #include <set>
@@ -136,6 +137,49 @@ TEST_CASE("a HAProxy frozen mid-switch stops it with exit 4 naming it; repair co
   CHECK(TwoBalancerRig::routed_by(rig.one) == std::vector<std::string>{"2"});
   CHECK(TwoBalancerRig::routed_by(rig.two) == std::vector<std::string>{"2"});
   CHECK(rig.run("deploy-pipeline", {"status"}).exit_code == 0);
+}
+
+// Every HAProxy that cannot be used is named in the one refusal, so one run says everything there
+// is to fix: two configured wrong, or one configured wrong and one down (the read used to end at
+// the one down, naming only it). Exit 2 either way: waiting cannot help while one is configured
+// wrong. Nothing is switched.
+TEST_CASE("deploy and repair name every HAProxy that cannot be used in one refusal", "[e2e][balancers]") {
+  TwoBalancerRig rig;
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
+  const std::string written = *util::read_file(rig.config);
+  // The configuration with the balancer.socket of each of `wrong` naming a regular file (its
+  // haproxy.cfg): a wrong path, a configuration error.
+  const auto write_with_wrong_sockets = [&](const std::vector<const Haproxy*>& wrong) {
+    std::string text = written;
+    for (const Haproxy* haproxy : wrong) {
+      const std::string socket = "\"" + haproxy->socket().string() + "\"";
+      text.replace(text.find(socket), socket.size(), "\"" + haproxy->config_file().string() + "\"");
+    }
+    REQUIRE(util::write_file_atomic(rig.config, text).ok());
+  };
+  const std::string one_wrong =
+      "balancer haproxy-1: balancer.socket " + rig.one.config_file().string() + " is a regular file, not a socket";
+  // Both refusals carry `both`: what is wrong with each balancer, in one line.
+  const auto deploy_and_repair_refused = [&](const std::string& both) {
+    for (const auto& arguments :
+         {std::vector<std::string>{"deploy", "--label", "2"}, std::vector<std::string>{"repair"}}) {
+      const auto refused = rig.run("deploy-pipeline", arguments);
+      INFO(arguments[0] << ": " << refused.err);
+      CHECK(refused.exit_code == 2);
+      CHECK_THAT(refused.err, Catch::Contains(both));
+    }
+  };
+
+  write_with_wrong_sockets({&rig.one, &rig.two});
+  deploy_and_repair_refused(one_wrong + "; balancer haproxy-2: balancer.socket " + rig.two.config_file().string() +
+                            " is a regular file, not a socket");
+  CHECK(TwoBalancerRig::routed_by(rig.two) == std::vector<std::string>{"1"});
+
+  write_with_wrong_sockets({&rig.one});
+  rig.two.stop();
+  deploy_and_repair_refused(one_wrong + "; balancer haproxy-2: cannot connect to HAProxy's runtime API at " +
+                            rig.two.socket().string());
+  CHECK(TwoBalancerRig::routed_by(rig.one) == std::vector<std::string>{"1"});
 }
 
 TEST_CASE("a pool live in one HAProxy only is refused by delete and reported by status", "[e2e][balancers]") {
