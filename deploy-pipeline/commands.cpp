@@ -52,7 +52,16 @@ std::string switch_summary(const std::string& operation, const ops::SwitchResult
       out += "balancer " + balancer.balancer + ": " + render_plan(balancer.plan);
     return out;
   }
-  if (result.plan.steps.empty()) return "pool " + result.plan.target + " is live (it already was)\n";
+  if (result.plan.steps.empty()) {
+    std::string out = "pool " + result.plan.target + " is live (it already was)\n";
+    if (!result.runtime_only.empty()) {
+      out += "WARNING: nothing was switched, and the running membership is not kept for restarts in " +
+             util::join(result.runtime_only, ", ") +
+             " (balancer.config_file cannot be written): a reload or restart routes to the old membership until "
+             "'deploy-pipeline repair' writes it\n";
+    }
+    return out;
+  }
   std::string out = operation + ": pool " + result.plan.target + " is live";
   if (!result.plan.from.empty()) out += ", replacing " + util::join(result.plan.from, ", ");
   out += " (" + util::format_duration_ms(result.duration_ms) + ")\n";

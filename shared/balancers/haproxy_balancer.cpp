@@ -279,11 +279,11 @@ Status HaproxyBalancer::check_durable() {
   return keeping_.check(writable());
 }
 
-void HaproxyBalancer::allow_runtime_only(RuntimeOnlyWarning warn) { keeping_.allow(std::move(warn)); }
+void HaproxyBalancer::allow_runtime_only() { keeping_.allow(); }
 
 MembershipKeeping HaproxyBalancer::keeping() {
-  if (!settings_.config_file || keeping_.runtime_only(writable())) return MembershipKeeping::not_kept;
-  return MembershipKeeping::written;
+  if (!settings_.config_file) return {.kind = KeepingKind::not_kept};
+  return keeping_.keeping(writable());
 }
 
 Status HaproxyBalancer::persistable() {
@@ -385,8 +385,7 @@ std::string HaproxyBalancer::config_line(const Member& member) const {
 }
 
 Status HaproxyBalancer::persist(const std::vector<Member>& members) {
-  if (!settings_.config_file) return {};
-  if (keeping_.runtime_only(writable())) return {};  // warned: kept at runtime only
+  if (keeping().kind != KeepingKind::written) return {};  // no config_file, or at runtime only
   auto text = util::read_file(*settings_.config_file);
   if (!text) return text.error().context("keeping the live servers in the HAProxy configuration");
   // Only servers Phoenix added: one added by hand is not Phoenix's to keep, and servers the

@@ -50,10 +50,10 @@ class HaproxyBalancer final : public Balancer {
   // config_file's directory (links followed) must be writable: persist() replaces the file
   // through a new file beside it.
   Status persistable() override;
-  void allow_runtime_only(RuntimeOnlyWarning warn) override;
-  // written with a config_file it keeps current; not_kept without one, or at runtime only.
+  void allow_runtime_only() override;
+  // written with a config_file it keeps current; not_kept without one; runtime_only when it
+  // cannot write it and may switch anyway (allow_runtime_only). persist() obeys it.
   MembershipKeeping keeping() override;
-  bool at_runtime_only() const override { return keeping_.found_runtime_only(); }
   Result<std::optional<std::vector<Member>>> durable_members() override;
   // Also refuses (`invalid`) while the managed block of config_file is damaged, as do
   // durable_members, persist and add_standby, or while it could not be written (persistable):

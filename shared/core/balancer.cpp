@@ -67,9 +67,8 @@ std::vector<std::string> labels_where(const std::vector<Member>& members, bool a
 }
 }  // namespace
 
-void RuntimeOnlyKeeping::allow(Balancer::RuntimeOnlyWarning warn) {
+void RuntimeOnlyKeeping::allow() {
   if (state_ == State::required) state_ = State::undecided;
-  warn_ = std::move(warn);
 }
 
 Status RuntimeOnlyKeeping::check(const Check& writable) {
@@ -83,11 +82,16 @@ bool RuntimeOnlyKeeping::runtime_only(const Check& writable) {
   return state_ == State::runtime_only;
 }
 
+MembershipKeeping RuntimeOnlyKeeping::keeping(const Check& writable) {
+  if (!runtime_only(writable)) return {};
+  return {.kind = KeepingKind::runtime_only, .why = why_};
+}
+
 void RuntimeOnlyKeeping::decide(const Check& writable) {
   if (state_ != State::undecided) return;
   const auto answer = writable();
   state_ = answer.ok() ? State::kept : State::runtime_only;
-  if (!answer.ok() && warn_) warn_(answer.error());
+  if (!answer.ok()) why_ = answer.error().message;
 }
 
 Result<BalancerSnapshot> Balancer::snapshot() {

@@ -114,11 +114,21 @@ struct BalancerCapabilities {
 };
 
 // What a balancer's persist() does with the membership (Balancer::keeping).
-enum class MembershipKeeping {
-  written,      // writes it where a restart reads it (HAProxy: the managed block of config_file)
-  by_balancer,  // nothing to write: the balancer keeps its members itself (durable by nature)
-  not_kept,     // writes nothing, so a reload or restart loses it (HAProxy: no config_file, or a
-                // rollback at runtime only, allow_runtime_only)
+enum class KeepingKind {
+  written,       // writes it where a restart reads it (HAProxy: the managed block of config_file)
+  by_balancer,   // nothing to write: the balancer keeps its members itself (durable by nature)
+  not_kept,      // configured to write nothing, so a reload or restart loses it (HAProxy: no config_file)
+  runtime_only,  // cannot write it now, and allowed not to (allow_runtime_only): a reload or restart
+                 // loses it until it is written (HAProxy: config_file in a directory it may not write)
+};
+
+// Balancer::keeping's answer: what persist() does now, and for runtime_only why it cannot write
+// (persistable()'s message, naming the setting to fix). Every rollback that switches at runtime
+// only warns with `why`, so the balancer holds it for as long as it holds the answer.
+struct MembershipKeeping {
+  KeepingKind kind = KeepingKind::written;
+  std::string why;  // runtime_only only
+  bool runtime_only() const { return kind == KeepingKind::runtime_only; }
 };
 
 // The balancer interface the core owns. The contract below is what the executor relies on;
@@ -173,24 +183,18 @@ class Balancer {
   // itself before its first change (snapshot() and add_standby() refuse with it), so a switch
   // never stops half-way on it.
   virtual Status persistable() { return {}; }
-  // Told why the membership cannot be kept (persistable()'s error), once.
-  using RuntimeOnlyWarning = std::function<void(const Error& why)>;
   // Runtime-only switching is allowed from now on in this process: the balancer checks once, at
-  // its next snapshot(), add_standby() or persist(), whether it can keep its membership, and
-  // holds to that answer. When it cannot, it calls `warn` with why, once, and from then on
-  // persist() writes nothing and succeeds and snapshot() and add_standby() no longer refuse for
-  // it: the change happens at runtime only. For a rollback, the way out of an incident, whose
-  // `warn` says what undoes it. A no-op where nothing needs writing.
-  virtual void allow_runtime_only(RuntimeOnlyWarning /*warn*/) {}
+  // its next snapshot(), add_standby(), persist() or keeping(), whether it can keep its
+  // membership, and holds to that answer. When it cannot, from then on persist() writes nothing
+  // and succeeds, snapshot() and add_standby() no longer refuse for it, and keeping() says
+  // runtime_only and why: the change happens at runtime only. For a rollback, the way out of an
+  // incident, which warns with keeping()'s `why`. A no-op where nothing needs writing.
+  virtual void allow_runtime_only() {}
   // What persist() does with the membership now, so a switch never says it kept what it did not
-  // (its persist step is worded by it). Asks the system at most what persist() would (HAProxy:
-  // once per command, as allow_runtime_only decides).
+  // (its persist step is worded by it, in a dry run's plan as in the real run) and every rollback
+  // at runtime only says so. Asks the system at most what persist() would (HAProxy: once per
+  // command, as allow_runtime_only decides; nothing while it is not allowed).
   virtual MembershipKeeping keeping() = 0;
-  // Whether this balancer switches at runtime only now: allow_runtime_only() was called and its
-  // one check found that the membership cannot be kept (it warned then), so persist() writes
-  // nothing. False before that check, while it is not allowed, and where nothing needs writing.
-  // Checks nothing.
-  virtual bool at_runtime_only() const { return false; }
   // The membership a restart would come back with, or nothing when the balancer keeps no such
   // separate copy (it is durable by nature).
   virtual Result<std::optional<std::vector<Member>>> durable_members() = 0;
@@ -213,28 +217,29 @@ class Balancer {
 
 // allow_runtime_only() for a balancer whose membership may not be writable, in one place: until
 // allow() a change that could not be kept is refused; after it, the first question is answered by
-// one check, warned once when it fails, and that answer holds.
+// one check, and that answer (with its reason) holds.
 class RuntimeOnlyKeeping {
  public:
   // `writable` is the balancer's persistable().
   using Check = std::function<Status()>;
 
-  void allow(Balancer::RuntimeOnlyWarning warn);
+  void allow();
   // Before a look or a change: `writable`'s answer while runtime-only switching is not allowed;
-  // ok once it is (checked once, warned when it fails).
+  // ok once it is (checked once).
   Status check(const Check& writable);
   // Whether persist() writes nothing: runtime-only switching is allowed and the one check
   // (made now, when it was not yet) failed. False while it is not allowed, unchecked.
   bool runtime_only(const Check& writable);
-  // runtime_only() as decided so far: false until the one check was made. Checks nothing.
-  bool found_runtime_only() const { return state_ == State::runtime_only; }
+  // The balancer's keeping() for a membership it writes when it can: written, or runtime_only
+  // with the one check's reason (runtime_only() decides).
+  MembershipKeeping keeping(const Check& writable);
 
  private:
   enum class State { required, undecided, kept, runtime_only };
   void decide(const Check& writable);
 
   State state_ = State::required;
-  Balancer::RuntimeOnlyWarning warn_;
+  std::string why_;  // the one check's failure, at runtime only
 };
 
 // Why taking capacity away now would be unsafe, or nothing: every member of `keep_serving`

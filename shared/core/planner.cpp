@@ -99,9 +99,24 @@ void insert_persist(SwitchPlan& plan, const Pool& target, const std::vector<Pool
   plan.steps.insert(first_change, std::move(persist));
 }
 
+// Whether a balancer that keeps its membership so writes nothing a restart reads.
+bool writes_nothing(KeepingKind keeping) {
+  return keeping == KeepingKind::not_kept || keeping == KeepingKind::runtime_only;
+}
+
+std::string describe_persist(const std::string& count, KeepingKind keeping) {
+  if (keeping == KeepingKind::by_balancer) {
+    return "nothing to keep for restarts (" + count + "): the balancer keeps its members itself";
+  }
+  if (writes_nothing(keeping)) {
+    return "not keeping the new membership for restarts (" + count + "): a reload or restart of the balancer loses it";
+  }
+  return "keep the new membership for restarts (" + count + ")";
+}
+
 }  // namespace
 
-std::string describe(const Step& step) {
+std::string describe(const Step& step, KeepingKind keeping) {
   const auto count = member_count(step.members.size());
   const auto names = list_members(step.members);
   switch (step.kind) {
@@ -120,9 +135,17 @@ std::string describe(const Step& step) {
     case StepKind::remove:
       return "remove " + count + " from the balancer: " + names;
     case StepKind::persist:
-      return "keep the new membership for restarts (" + member_count(step.membership.size()) + ")";
+      return describe_persist(member_count(step.membership.size()), keeping);
   }
   return "step";
+}
+
+std::string describe_restart_keeping(const std::vector<std::string>& restart_routes, KeepingKind keeping) {
+  const std::string routes = restart_routes.empty() ? std::string("no member") : util::join(restart_routes, ", ");
+  if (writes_nothing(keeping)) {
+    return "not keeping the running membership for restarts: a reload or restart of the balancer routes to " + routes;
+  }
+  return "keep the running membership for restarts (a restart would route to " + routes + " now)";
 }
 
 namespace {

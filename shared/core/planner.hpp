@@ -43,12 +43,22 @@ struct Step {
   std::vector<Member> membership;
 };
 
-// "add 3 members on standby: 42:1, 42:2, 42:3"
-std::string describe(const Step& step);
+// "add 3 members on standby: 42:1, 42:2, 42:3". A persist step is worded by `keeping`, what its
+// balancer's persist() does (Balancer::keeping): "keep the new membership for restarts (3
+// members)" only where it writes it. The one wording of a step: a dry run's plan words it with the
+// plan's `keeping`, the real run with the balancer's answer as it runs the step, so the plan says
+// what the run does.
+std::string describe(const Step& step, KeepingKind keeping);
+
+// A switch with nothing to switch whose balancer would restart routing to `restart_routes` (its
+// durable copy; routed_by_phoenix), not to what it runs: "keep the running membership for restarts
+// (a restart would route to 2:1 now)", or, where its persist() writes nothing (`keeping`), that the
+// running membership is not kept.
+std::string describe_restart_keeping(const std::vector<std::string>& restart_routes, KeepingKind keeping);
 
 // How long one step of a switch took, as the executor measured it (for notifications).
 struct StepTiming {
-  std::string step;  // describe(step)
+  std::string step;  // describe(step, ...)
   long long duration_ms = 0;
 };
 
@@ -67,8 +77,14 @@ struct SwitchPlan {
   std::vector<Step> steps;
   // Set by a dry run with no steps whose balancer restarts with another membership than it runs
   // (a rollback switched at runtime only, a reload): what a restart would route to now ("2:1",
-  // none). The real run writes the running membership for restarts, which is then all it does.
+  // none). The real run writes the running membership for restarts, which is then all it does;
+  // unless `keeping` says its balancer writes nothing now (a rollback at runtime only).
   std::optional<std::vector<std::string>> restart_routes;
+  // What the balancer's persist() does with the membership (Balancer::keeping), as ops found it
+  // after its look: how the persist step and `restart_routes` are worded (describe). The planner
+  // does not know it. A plan combined over several balancers has the first one's; each
+  // balancer's own plan has its own.
+  KeepingKind keeping = KeepingKind::written;
 };
 
 struct SwitchRequest {

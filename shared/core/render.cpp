@@ -449,13 +449,12 @@ std::string render_plan(const SwitchPlan& plan) {
     if (plan.steps.empty()) return out + "  then the switch, planned once its servers exist\n";
   }
   if (plan.steps.empty() && plan.restart_routes) {
-    const auto& routes = *plan.restart_routes;
-    return out + "  nothing to switch: it is already the only live pool\n  " + std::to_string(number) +
-           ". keep the running membership for restarts (a restart would route to " +
-           (routes.empty() ? std::string("no member") : util::join(routes, ", ")) + " now)\n";
+    return out + "  nothing to switch: it is already the only live pool\n  " + std::to_string(number) + ". " +
+           describe_restart_keeping(*plan.restart_routes, plan.keeping) + "\n";
   }
   if (plan.steps.empty()) return out + "  nothing to do: it is already the only live pool\n";
-  for (const auto& step : plan.steps) out += "  " + std::to_string(number++) + ". " + describe(step) + "\n";
+  for (const auto& step : plan.steps)
+    out += "  " + std::to_string(number++) + ". " + describe(step, plan.keeping) + "\n";
   return out;
 }
 

@@ -38,7 +38,7 @@ class HcloudBalancer final : public Balancer {
   Result<GuardedChange> remove_idle_standby(const std::vector<std::string>& names) override;
   Status persist(const std::vector<Member>& members) override;
   // The load balancer keeps its targets itself.
-  MembershipKeeping keeping() override { return MembershipKeeping::by_balancer; }
+  MembershipKeeping keeping() override { return {.kind = KeepingKind::by_balancer}; }
   Result<std::optional<std::vector<Member>>> durable_members() override;
   Result<std::string> instance() override;
 

@@ -75,10 +75,14 @@ Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, Bal
   return all;
 }
 
+std::string balancer_words(const BalancerEntry& entry) {
+  return entry.named ? "balancer " + entry.name : "the balancer";
+}
+
 std::vector<std::string> runtime_only_balancers(Services& services) {
   std::vector<std::string> which;
   for (const auto& entry : balancers_of(services)) {
-    if (entry.balancer->at_runtime_only()) which.push_back(entry.named ? "balancer " + entry.name : "the balancer");
+    if (entry.balancer->keeping().runtime_only()) which.push_back(balancer_words(entry));
   }
   return which;
 }

@@ -50,9 +50,12 @@ enum class BalancerRead { members, snapshot };
 // asked for (ErrorCode::interrupted) ends the read at once.
 Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read = BalancerRead::members);
 
-// The balancers that switch at runtime only now (Balancer::at_runtime_only), in the
-// configuration's order: "balancer edge-a" where there are several, "the balancer" where there is
-// one. What a rollback's last line, result and history record name.
+// "balancer edge-a" where there are several, "the balancer" where there is one.
+std::string balancer_words(const BalancerEntry& entry);
+
+// The balancers that switch at runtime only now (Balancer::keeping says runtime_only), in the
+// configuration's order, as balancer_words names them. What a rollback's last line, result and
+// history record name.
 std::vector<std::string> runtime_only_balancers(Services& services);
 
 // The members of every balancer in one list (a pool is live when any balancer routes to it).

@@ -29,20 +29,9 @@ std::string member_state(const Member& member) {
 }
 
 // A step's words as it runs. A persist step says what the balancer does with the membership now
-// (Balancer::keeping): one that writes nothing never says it keeps it.
+// (Balancer::keeping, asked only for it): one that writes nothing never says it keeps it.
 std::string step_words(const Step& step, Balancer& balancer) {
-  if (step.kind != StepKind::persist) return describe(step);
-  const std::string count = util::plural(step.membership.size(), "member");
-  switch (balancer.keeping()) {
-    case MembershipKeeping::written:
-      break;
-    case MembershipKeeping::by_balancer:
-      return "nothing to keep for restarts (" + count + "): the balancer keeps its members itself";
-    case MembershipKeeping::not_kept:
-      return "not keeping the new membership for restarts (" + count +
-             "): a reload or restart of the balancer loses it";
-  }
-  return describe(step);
+  return describe(step, step.kind == StepKind::persist ? balancer.keeping().kind : KeepingKind::written);
 }
 
 }  // namespace

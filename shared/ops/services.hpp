@@ -64,10 +64,6 @@ struct Services {
   // it could not (the executables add which directory, its key and the fix), so the dry run fails
   // as the real run would. Empty: not checked.
   std::function<Status()> state_writable;
-  // Why each of them cannot keep its membership, as found at its first look: warned once the
-  // rollback starts switching (or, for a dry run, as what the real run would do), never for a
-  // rollback refused before it switched.
-  std::vector<std::string> runtime_only_warnings;
 };
 
 }  // namespace phoenix::ops

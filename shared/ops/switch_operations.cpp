@@ -184,6 +184,7 @@ SwitchPlan combined_plan(const std::string& target, const std::vector<BalancerRu
                          const std::vector<ScheduledStep>& order) {
   SwitchPlan plan;
   plan.target = target;
+  if (!runs.empty()) plan.keeping = runs.front().plan.keeping;
   for (const auto& run : runs) {
     add_unique(plan.from, run.plan.from);
     add_unique(plan.live, run.plan.live);
@@ -233,21 +234,43 @@ std::string runtime_only_words(const std::vector<std::string>& balancers) {
          ": a reload or restart of it routes to the old membership until 'deploy-pipeline repair' writes it";
 }
 
-// The warning of each balancer that switches at runtime only (Services::runtime_only_warnings),
-// once: as the rollback starts switching, or as what the real run would do for a dry run. A
-// rollback refused before it switched says nothing of it: it switched nothing.
+// What undoes a rollback at runtime only, as its warnings end.
+constexpr const char* kWriteThenRepair =
+    "fix balancer.config_file (make its directory writable, or point it at a writable one), then run "
+    "'deploy-pipeline repair' to keep it";
+
+// The warning of each balancer that switches at runtime only (Balancer::keeping, with its reason),
+// as the rollback starts switching, or as what the real run would do for a dry run: every
+// rollback that does, a second one in the same process too (a watch's automatic rollback after a
+// rollback --watch). A rollback refused before it switched says nothing of it: it switched
+// nothing; nor does one with nothing to switch (warn_running_not_kept).
 void say_runtime_only(Services& services, bool dry_run) {
   const std::string what = dry_run ? "; the real rollback would switch at runtime only: a HAProxy reload or restart "
                                      "would undo it"
                                    : "; rolling back at runtime only: a HAProxy reload or restart undoes this rollback";
   const std::string until = dry_run ? "" : " ('deploy-pipeline status' reports it until then)";
-  for (const auto& why : services.runtime_only_warnings) {
-    services.reporter.warning(why + what +
-                              " until the membership is written; fix balancer.config_file (make its directory "
-                              "writable, or point it at a writable one), then run 'deploy-pipeline repair' to keep it" +
-                              until);
+  for (const auto& entry : balancers_of(services)) {
+    const auto keeping = entry.balancer->keeping();
+    if (!keeping.runtime_only()) continue;
+    services.reporter.warning(entry.prefix() + keeping.why + what + " until the membership is written; " +
+                              kWriteThenRepair + until);
   }
-  services.runtime_only_warnings.clear();
+}
+
+// A rollback with nothing to switch (its target is already the only live pool) whose balancer
+// restarts routing to `restart_routes`, not to what it runs, and cannot write the running
+// membership now (Balancer::keeping: runtime_only): the real run and its dry run say the same,
+// what is true now. Nothing is switched, the running membership is not kept for restarts, and
+// what keeps it. Returns whether it warned.
+bool warn_running_not_kept(Services& services, const BalancerEntry& entry,
+                           const std::optional<std::vector<std::string>>& restart_routes) {
+  if (!restart_routes) return false;
+  const auto keeping = entry.balancer->keeping();
+  if (!keeping.runtime_only()) return false;
+  services.reporter.warning(entry.prefix() + keeping.why + "; nothing to switch, and " +
+                            describe_restart_keeping(*restart_routes, keeping.kind) + " until it is written; " +
+                            kWriteThenRepair);
+  return true;
 }
 
 std::optional<std::string> record_switch(Services& services, const SwitchJob& job, const std::vector<std::string>& from,
@@ -446,12 +469,13 @@ std::optional<std::vector<std::string>> unkept_routes(Balancer& balancer, const 
 // A dry run with nothing to switch in any balancer: the balancers whose real run would still
 // write the running membership for restarts (finish_without_steps) say so in their plans, so
 // the dry run does not read "nothing to do" where the real run rewrites a file.
-void note_unkept_membership(const Observation& observation, std::vector<BalancerRun>& runs) {
+void note_unkept_membership(Services& services, const Observation& observation, std::vector<BalancerRun>& runs) {
   for (const auto& run : runs) {
     if (!run.plan.steps.empty() || run.plan.wake) return;
   }
   for (std::size_t i = 0; i < runs.size(); ++i) {
     runs[i].plan.restart_routes = unkept_routes(*runs[i].entry.balancer, observation.balancers[i].members);
+    warn_running_not_kept(services, runs[i].entry, runs[i].plan.restart_routes);
   }
 }
 
@@ -469,8 +493,9 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
     if (auto persisted = balancer.entry.balancer->persist(balancer.members); !persisted.ok()) {
       return finished(balancer.entry.name_in(persisted.error()));
     }
-    // Said once written (a rollback at runtime only writes nothing: its warning said so).
-    if (unkept && !unkept_routes(*balancer.entry.balancer, balancer.members)) {
+    if (warn_running_not_kept(services, balancer.entry, unkept)) {
+      result.runtime_only.push_back(balancer_words(balancer.entry));
+    } else if (unkept && !unkept_routes(*balancer.entry.balancer, balancer.members)) {  // said once written
       services.reporter.step(balancer.entry.prefix() +
                              "kept the running membership for restarts (a restart would have routed to " +
                              (unkept->empty() ? std::string("no member") : util::join(*unkept, ", ")) + ")");
@@ -585,13 +610,13 @@ Intent new_intent(const Services& services, const SwitchJob& job, const SwitchPl
 // haproxy-2 3 of 7"), so status and the operator see which balancers finished which step.
 std::string step_in_progress(const std::vector<BalancerRun>& runs, const std::vector<std::size_t>& done,
                              const BalancerRun& run, const Step& step) {
-  if (!run.entry.named) return describe(step);
+  if (!run.entry.named) return describe(step, run.plan.keeping);
   std::vector<std::string> progress;
   for (std::size_t b = 0; b < runs.size(); ++b) {
     progress.push_back(runs[b].entry.name + " " + std::to_string(done[b]) + " of " +
                        std::to_string(runs[b].plan.steps.size()));
   }
-  return run.entry.prefix() + describe(step) + "; done: " + util::join(progress, ", ");
+  return run.entry.prefix() + describe(step, run.plan.keeping) + "; done: " + util::join(progress, ", ");
 }
 
 // The steps of every balancer in `order`, each recorded in the intent before it runs. The
@@ -715,6 +740,7 @@ Status plan_every_balancer(Services& services, const SwitchJob& job, const Obser
       return about_target ? plan.error() : run.entry.name_in(plan.error());
     }
     run.plan = std::move(*plan);
+    run.plan.keeping = run.entry.balancer->keeping().kind;  // decided by its look: asks nothing more
   }
   return {};
 }
@@ -756,7 +782,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
   if (auto planned = plan_every_balancer(services, job, *observation, runs); !planned.ok()) {
     return finished(planned.error());
   }
-  if (job.dry_run) note_unkept_membership(*observation, runs);
+  if (job.dry_run) note_unkept_membership(services, *observation, runs);
   const auto order = step_major(runs);
   auto plan = combined_plan(target, runs, order);
   add_resumed_from(plan, job);
@@ -765,7 +791,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
     for (const auto& run : runs) result.balancer_plans.push_back({run.entry.name, run.plan});
   }
   if (job.dry_run) {
-    say_runtime_only(services, true);
+    if (!plan.steps.empty()) say_runtime_only(services, true);
     return finished(std::move(result));
   }
   if (plan.steps.empty()) return finish_without_steps(services, job, *observation, std::move(result), elapsed());
@@ -1321,7 +1347,8 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
   return Error{ErrorKind::failed, "pool " + target + " breached its watch after " + detected + ": " + *outcome.breach +
                                       "; rolled back to pool " + went_to + " automatically in " +
                                       util::format_duration_ms(back->duration_ms) +
-                                      (not_marked.empty() ? " and marked pool " + target + " bad" : not_marked)};
+                                      (not_marked.empty() ? " and marked pool " + target + " bad" : not_marked) +
+                                      (back->runtime_only.empty() ? "" : runtime_only_words(back->runtime_only))};
 }
 
 // The target of the interrupted switch `interrupted`, for a switch that does not finish it but
@@ -1437,14 +1464,10 @@ Status check_switch_allowed(Services& services, Operation operation, const std::
 // membership is written, and the way to write it ('deploy-pipeline repair'), given once the
 // rollback starts switching (say_runtime_only): not when it is refused, nor as done by a dry
 // run. A deploy is still refused before anything changes. The rollback only allows it: each
-// balancer checks whether it can keep its membership itself, once, at its first look, tells
-// this why it cannot, and holds the answer (runtime_only_balancers asks it).
+// balancer checks whether it can keep its membership itself, once, at its first look, and holds
+// the answer with its reason (Balancer::keeping, which the warnings and runtime_only_balancers ask).
 void allow_rollback_at_runtime_only(Services& services) {
-  for (const auto& entry : balancers_of(services)) {
-    entry.balancer->allow_runtime_only([&services, prefix = entry.prefix()](const Error& why) {
-      services.runtime_only_warnings.push_back(prefix + why.message);  // said once it switches (say_runtime_only)
-    });
-  }
+  for (const auto& entry : balancers_of(services)) entry.balancer->allow_runtime_only();
 }
 
 Result<SwitchResult> rollback_switch(Services& services, const RollbackOptions& options,

@@ -48,7 +48,9 @@ struct SwitchResult {
   // marked none (a dry run, an interrupted rollback it finished, a marking that failed).
   std::vector<std::string> marked_bad;
   // The balancers this rollback switched at runtime only (runtime_only_balancers): a reload or
-  // restart of them routes to the old membership until 'deploy-pipeline repair' writes it.
+  // restart of them routes to the old membership until 'deploy-pipeline repair' writes it. With
+  // nothing to switch (no steps): those whose running membership a restart would not come back
+  // with, and that cannot write it now.
   std::vector<std::string> runtime_only;
 };
 

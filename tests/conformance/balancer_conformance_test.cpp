@@ -31,6 +31,7 @@
 #include "shared/util/json.hpp"
 #include "shared/util/process.hpp"
 #include "support/harness.hpp"
+#include "support/unwritable.hpp"
 
 using namespace phoenix;
 using phoenix::conformance::eventually;
@@ -62,6 +63,10 @@ class BalancerRig {
   virtual void release_connections() = 0;
   // From now on the balancer cannot be reached.
   virtual void cut_off() = 0;
+  // From now on the balancer's durable copy of its membership cannot be written (HAProxy: the
+  // directory of config_file refuses new files); false where it keeps no such copy, or where this
+  // file system cannot refuse writes.
+  virtual bool make_membership_unwritable() = 0;
   // The same kind of balancer, configured with a backend or load balancer that does not
   // exist; nullptr when it has no configuration to get wrong.
   virtual std::unique_ptr<Balancer> misconfigured() = 0;
@@ -146,6 +151,10 @@ class HaproxyRig final : public BalancerRig {
   void hold_connections(const std::string&) override { slow_.start(haproxy_.url("/slow?ms=1500"), 4); }
   void release_connections() override { slow_.finish(); }
   void cut_off() override { haproxy_.stop(); }
+  bool make_membership_unwritable() override {
+    unwritable_.emplace(haproxy_.config_file().parent_path());
+    return unwritable_->active();
+  }
   std::unique_ptr<Balancer> misconfigured() override {
     return std::make_unique<haproxy::HaproxyBalancer>(channel_, haproxy::HaproxySettings{.backend = "nope"});
   }
@@ -180,6 +189,7 @@ class HaproxyRig final : public BalancerRig {
   haproxy::SocketRuntimeChannel channel_;
   haproxy::HaproxyBalancer balancer_;
   SlowRequests slow_;
+  std::optional<testing::Unwritable> unwritable_;  // released first, before the directory goes
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -225,6 +235,8 @@ class HcloudRig final : public BalancerRig {
   void hold_connections(const std::string&) override { slow_.start(listener_ + "slow?ms=1500", 4); }
   void release_connections() override { slow_.finish(); }
   void cut_off() override { fake_.inject(R"({"status": 503, "code": "unavailable", "count": 100000})"); }
+  // The load balancer keeps its targets itself: there is no copy to write.
+  bool make_membership_unwritable() override { return false; }
   std::unique_ptr<Balancer> misconfigured() override {
     return std::make_unique<hcloud::HcloudBalancer>(
         api_, hcloud::BalancerSettings{.service = "web", .load_balancer = "nope"});
@@ -322,6 +334,10 @@ class FakeRig final : public BalancerRig {
     for (const char* call : {"members", "add_standby", "standby", "admit", "drain", "remove", "persist"}) {
       fake_.fail_always[call] = Error{ErrorKind::unavailable, "fake balancer cut off"};
     }
+  }
+  bool make_membership_unwritable() override {
+    fake_.unpersistable = Error{ErrorKind::invalid, "the fake's durable copy cannot be written"};
+    return true;
   }
   std::unique_ptr<Balancer> misconfigured() override { return nullptr; }
 
@@ -710,10 +726,10 @@ TEMPLATE_TEST_CASE("persist and durable_members: the membership a restart comes 
     // Documented: a balancer durable by nature keeps no separate copy; persist changes nothing,
     // and it never says it wrote one.
     check_same(kept(running), kept(read_members(balancer)));
-    CHECK(balancer.keeping() != MembershipKeeping::written);
+    CHECK(balancer.keeping().kind == KeepingKind::by_balancer);
     return;
   }
-  CHECK(balancer.keeping() == MembershipKeeping::written);
+  CHECK(balancer.keeping().kind == KeepingKind::written);
   std::map<std::string, Member> copy;
   for (const auto& member : **durable) copy[member.name] = member;
   check_same(kept(running), kept(copy));
@@ -722,6 +738,41 @@ TEMPLATE_TEST_CASE("persist and durable_members: the membership a restart comes 
     // The balancer comes back from its durable copy, the members Phoenix did not add included.
     check_same(kept(running), kept(wait_checked(balancer, live)));
   }
+}
+
+// keeping() says what persist() does (Balancer::keeping): where the durable copy cannot be written
+// and runtime-only switching is allowed (a rollback), runtime_only with why (persistable()'s
+// message), for as long as the balancer lives; persist() then succeeds and writes nothing. A
+// balancer that keeps no such copy is never runtime only.
+TEMPLATE_TEST_CASE("keeping(): runtime only, and why, where the membership cannot be written; persist() obeys it",
+                   "[balancer][durable]", CONFORMANCE_BALANCER_RIGS) {
+  TestType rig;
+  Balancer& balancer = rig.balancer();
+  const auto ours = rig.servers("12", 1, true);
+  const auto before = balancer.durable_members();
+  REQUIRE_OK(before);
+  if (!rig.make_membership_unwritable()) {
+    balancer.allow_runtime_only();
+    CHECK_FALSE(balancer.keeping().runtime_only());
+    CHECK(balancer.keeping().why.empty());
+    return;
+  }
+  const auto why = balancer.persistable();
+  REQUIRE_FALSE(why.ok());
+  balancer.allow_runtime_only();
+  const auto keeping = balancer.keeping();
+  CHECK(keeping.kind == KeepingKind::runtime_only);
+  CHECK(keeping.why == why.error().message);
+  REQUIRE_OK(balancer.add_standby(ours));  // no longer refused: a change at runtime only
+  const auto running = read_members(balancer);
+  std::vector<Member> listed;
+  for (const auto& [name, member] : running) listed.push_back(member);
+  REQUIRE_OK(balancer.persist(listed));
+  const auto after = balancer.durable_members();
+  REQUIRE_OK(after);
+  REQUIRE(after->has_value() == before->has_value());
+  if (after->has_value()) CHECK(member_labels(**after) == member_labels(**before));  // nothing written
+  CHECK(balancer.keeping().why == keeping.why);  // the answer holds, for every rollback to warn with
 }
 
 TEMPLATE_TEST_CASE("instance() is stable while the balancer runs and changes when it reloads", "[balancer]",

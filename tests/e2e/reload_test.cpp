@@ -196,9 +196,21 @@ TEST_CASE("a config_file whose directory this user cannot write does not stop a 
   CHECK(deploy.exit_code == 2);
   CHECK(routed_labels(haproxy) == std::set<std::string>{"2"});
 
+  // Its dry run plans what the real run does: a persist step that keeps nothing, worded alike.
+  const auto dry_rollback =
+      run_tool_as(as_nobody, "deploy-pipeline", {"rollback", "--reason", "x", "--dry-run", "--config", config});
+  INFO(dry_rollback.out << dry_rollback.err);
+  CHECK(dry_rollback.exit_code == 0);
+  const auto planned = dry_rollback.out.find("not keeping the new membership for restarts (");
+  REQUIRE(planned != std::string::npos);
+  const std::string persist_words = dry_rollback.out.substr(planned, dry_rollback.out.find('\n', planned) - planned);
+  CHECK_THAT(persist_words, Catch::EndsWith("): a reload or restart of the balancer loses it"));
+  CHECK_THAT(dry_rollback.out, !Catch::Contains("keep the new membership"));
+
   const auto rollback = run_tool_as(as_nobody, "deploy-pipeline", {"rollback", "--reason", "x", "--config", config});
   INFO(rollback.err);
   REQUIRE(rollback.exit_code == 0);
+  CHECK_THAT(rollback.err, Catch::Contains(persist_words));
   CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
   CHECK_THAT(rollback.err, Catch::Contains("warning: balancer.config_file " + haproxy.config_file().string()));
   CHECK_THAT(rollback.err, Catch::Contains("rolling back at runtime only: a HAProxy reload or restart undoes this "
@@ -214,6 +226,31 @@ TEST_CASE("a config_file whose directory this user cannot write does not stop a 
   CHECK_THAT(rollback.out, Catch::Contains("WARNING: switched at runtime only in the balancer (balancer.config_file "
                                            "cannot be written)"));
   CHECK(*util::read_file(haproxy.config_file()) == config_before);  // not kept: the file is as it was
+
+  // A rollback to the pool live already switches nothing, and it and its dry run say alike that
+  // the running membership is not kept for restarts, and what keeps it.
+  const std::string running_not_kept =
+      "cannot be kept current: its directory " + dir.path().string() + " must be writable by this user";
+  const std::string nothing_kept =
+      "; nothing to switch, and not keeping the running membership for restarts: a reload or restart of the balancer "
+      "routes to 2:";
+  for (const bool dry_run : {true, false}) {
+    std::vector<std::string> args{"rollback", "--to", "1", "--reason", "x", "--config", config};
+    if (dry_run) args.push_back("--dry-run");
+    const auto again = run_tool_as(as_nobody, "deploy-pipeline", args);
+    INFO(again.out << again.err);
+    CHECK(again.exit_code == 0);
+    CHECK_THAT(again.err, Catch::Contains(running_not_kept));
+    CHECK_THAT(again.err, Catch::Contains(nothing_kept));
+    CHECK_THAT(again.err, Catch::Contains("then run 'deploy-pipeline repair' to keep it"));
+    CHECK_THAT(again.err, !Catch::Contains("switch at runtime only"));
+    CHECK_THAT(again.err, !Catch::Contains("rolling back at runtime only"));
+    CHECK_THAT(again.out, dry_run ? Catch::Contains("not keeping the running membership for restarts")
+                                  : Catch::Contains("WARNING: nothing was switched, and the running membership is "
+                                                    "not kept for restarts in the balancer"));
+  }
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
+  CHECK(*util::read_file(haproxy.config_file()) == config_before);
 
   const auto status = run_tool_as(as_nobody, "deploy-pipeline", {"status", "--config", config});
   INFO(status.out);

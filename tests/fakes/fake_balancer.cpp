@@ -174,7 +174,7 @@ Status FakeBalancer::persist(const std::vector<Member>& members) {
   record("persist " + util::join(names, ","));
   if (auto error = take_failure("persist")) return *error;
   PHX_TRY(persistable_or_runtime_only());
-  if (keeping_.runtime_only(writable())) return {};  // kept at runtime only
+  if (keeping().kind != KeepingKind::written) return {};  // kept at runtime only
   ++persists;
   durable = members;
   return {};
@@ -186,11 +186,9 @@ Status FakeBalancer::persistable() {
   return {};
 }
 
-void FakeBalancer::allow_runtime_only(RuntimeOnlyWarning warn) { keeping_.allow(std::move(warn)); }
+void FakeBalancer::allow_runtime_only() { keeping_.allow(); }
 
-MembershipKeeping FakeBalancer::keeping() {
-  return keeping_.runtime_only(writable()) ? MembershipKeeping::not_kept : MembershipKeeping::written;
-}
+MembershipKeeping FakeBalancer::keeping() { return keeping_.keeping(writable()); }
 
 RuntimeOnlyKeeping::Check FakeBalancer::writable() {
   return [this]() -> Status {

@@ -39,13 +39,13 @@ class FakeBalancer final : public Balancer {
   Result<std::optional<std::chrono::seconds>> uptime() override { return uptime_s; }
   // As HAProxy with a config_file it cannot write: persistable() fails with `unpersistable`, and
   // snapshot(), add_standby() and persist() refuse with it. Once allow_runtime_only() was called,
-  // the first of them checks `unpersistable` once and holds to the answer: when it was set, it
-  // warns with it, and persist() writes nothing (durable stays as it was) and succeeds.
+  // the first of them (or keeping()) checks `unpersistable` once and holds to the answer: when it
+  // was set, keeping() says runtime_only with its message, and persist() writes nothing (durable
+  // stays as it was) and succeeds.
   Status persistable() override;
-  void allow_runtime_only(RuntimeOnlyWarning warn) override;
-  // written (into `durable`), or not_kept at runtime only.
+  void allow_runtime_only() override;
+  // written (into `durable`), or runtime_only with `unpersistable`'s message. persist() obeys it.
   MembershipKeeping keeping() override;
-  bool at_runtime_only() const override { return keeping_.found_runtime_only(); }
   Result<BalancerSnapshot> snapshot() override;
 
   // Test setup: a member already serving.

@@ -343,9 +343,10 @@ TEST_CASE("a snapshot reads the uptime from its own show info, on one connection
 
 // review3 R6: a rollback goes ahead while config_file's directory cannot be written. Until
 // allow_runtime_only() the balancer refuses every change for it before HAProxy is touched; from
-// then on its next look checks once whether the file can be written, warns once that it cannot,
-// and holds to that: it changes HAProxy, persist() writes nothing and succeeds, and persistable()
-// still says why (status reports it). A balancer that finds the file writable keeps it current.
+// then on its next look checks once whether the file can be written and holds to that answer: it
+// changes HAProxy, persist() writes nothing and succeeds, keeping() says runtime_only and why (every
+// rollback warns with it), and persistable() still says why (status reports it). A balancer that
+// finds the file writable keeps it current.
 TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer refuses, and is not written",
           "[haproxy][config-file][durable]") {
   testing::TempDir dir;
@@ -381,23 +382,18 @@ TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer re
   CHECK(channel.sessions == 0);  // refused before HAProxy is touched
   CHECK_FALSE(balancer.persist({ours}).ok());
 
-  std::vector<std::string> warned;
-  const auto warn = [&warned](const Error& why) { warned.push_back(why.message); };
-  balancer.allow_runtime_only(warn);
-  CHECK(warned.empty());  // checked at the balancer's next look, not here
-  CHECK_FALSE(balancer.at_runtime_only());
+  balancer.allow_runtime_only();
   REQUIRE(balancer.snapshot().ok());
-  REQUIRE(warned.size() == 1);
-  CHECK(balancer.at_runtime_only());
-  CHECK_THAT(warned[0], Catch::StartsWith(expected));
-  balancer.allow_runtime_only(warn);  // allowed again: decided already, not warned again
+  const auto keeping = balancer.keeping();
+  CHECK(keeping.kind == KeepingKind::runtime_only);  // a switch says so, not "keep"
+  CHECK_THAT(keeping.why, Catch::StartsWith(expected));
+  balancer.allow_runtime_only();  // allowed again: decided already
   REQUIRE(balancer.add_standby({{"2:1", "127.64.0.4", 8000, "1"}}).ok());
   CHECK(channel.sessions == 2);
   REQUIRE(balancer.persist({ours}).ok());
-  CHECK(util::read_file(file).value() == text);              // kept at runtime only
-  CHECK(balancer.keeping() == MembershipKeeping::not_kept);  // a switch says so, not "keep"
-  CHECK(warned.size() == 1);
-  CHECK_FALSE(balancer.persistable().ok());  // still reported
+  CHECK(util::read_file(file).value() == text);  // kept at runtime only
+  CHECK(balancer.keeping().why == keeping.why);  // held, for every rollback to warn with
+  CHECK_FALSE(balancer.persistable().ok());      // still reported
 
   // The answer holds for this balancer: no second check, so still not written once the
   // directory is writable again ('deploy-pipeline repair' writes it).
@@ -405,17 +401,18 @@ TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer re
   REQUIRE(balancer.persist({ours}).ok());
   CHECK(util::read_file(file).value() == text);
 
-  // Found writable, the membership is kept current and nothing is warned.
+  // Found writable, the membership is kept current, with no reason to warn of.
   haproxy::HaproxyBalancer writable(channel, with_file);
-  writable.allow_runtime_only(warn);
+  writable.allow_runtime_only();
   REQUIRE(writable.snapshot().ok());
   REQUIRE(writable.persist({ours}).ok());
-  CHECK(writable.keeping() == MembershipKeeping::written);
-  CHECK(warned.size() == 1);
-  // Without a config_file nothing keeps the membership: a restart loses it.
+  CHECK(writable.keeping().kind == KeepingKind::written);
+  CHECK(writable.keeping().why.empty());
+  // Without a config_file nothing keeps the membership: a restart loses it, by configuration (no
+  // rollback warns of it).
   haproxy::HaproxyBalancer without_file(channel, settings());
-  CHECK(without_file.keeping() == MembershipKeeping::not_kept);
-  CHECK_FALSE(writable.at_runtime_only());
+  without_file.allow_runtime_only();
+  CHECK(without_file.keeping().kind == KeepingKind::not_kept);
   CHECK(
       haproxy::managed_servers(util::read_file(file).value(), "web").value() ==
       std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1"});

@@ -1088,3 +1088,31 @@ TEST_CASE("delete counts only pools a plain rollback can go to: newer builds nev
   // A newer build is no rollback target: deleting it leaves as many as before.
   CHECK(check_keeps_rollback_target("6", provider.pools, members, 2).ok());
 }
+
+// A persist step is worded by what its balancer's persist() does with the membership
+// (Balancer::keeping), in a dry run's plan and in the real run alike: only a balancer that writes
+// it says it keeps it.
+TEST_CASE("a persist step says it keeps the membership only where its balancer writes it", "[planner][durable]") {
+  Step persist{StepKind::persist, {}, {}, {}};
+  persist.membership.resize(2);
+  CHECK(describe(persist, KeepingKind::written) == "keep the new membership for restarts (2 members)");
+  CHECK(describe(persist, KeepingKind::by_balancer) ==
+        "nothing to keep for restarts (2 members): the balancer keeps its members itself");
+  const std::string lost =
+      "not keeping the new membership for restarts (2 members): a reload or restart of the balancer loses it";
+  CHECK(describe(persist, KeepingKind::not_kept) == lost);
+  CHECK(describe(persist, KeepingKind::runtime_only) == lost);
+  // Other steps do not depend on it.
+  const Step admit{StepKind::admit, {"1:1"}, {}, {}};
+  CHECK(describe(admit, KeepingKind::runtime_only) == describe(admit, KeepingKind::written));
+}
+
+TEST_CASE("the running membership a restart would not come back with is kept only where it can be written",
+          "[planner][durable]") {
+  CHECK(describe_restart_keeping({"2:1"}, KeepingKind::written) ==
+        "keep the running membership for restarts (a restart would route to 2:1 now)");
+  CHECK(describe_restart_keeping({}, KeepingKind::written) ==
+        "keep the running membership for restarts (a restart would route to no member now)");
+  CHECK(describe_restart_keeping({"2:1", "2:2"}, KeepingKind::runtime_only) ==
+        "not keeping the running membership for restarts: a reload or restart of the balancer routes to 2:1, 2:2");
+}

@@ -191,6 +191,28 @@ TEST_CASE("a plan's header says what is live now, the target too when it is", "[
   CHECK_THAT(render_plan(plan), Catch::StartsWith("plan: make pool 1 live (nothing is live now)\n"));
 }
 
+// A dry run's plan words the persist step and the running membership as its balancer keeps them
+// (SwitchPlan::keeping): a rollback at runtime only never plans to "keep" what it will not write.
+TEST_CASE("a plan words keeping the membership as its balancer does", "[render][durable]") {
+  SwitchPlan plan;
+  plan.target = "1";
+  plan.from = {"2"};
+  Step persist{StepKind::persist, {}, {}, {}};
+  persist.membership.resize(1);
+  plan.steps = {persist};
+  CHECK_THAT(render_plan(plan), Catch::EndsWith("  1. keep the new membership for restarts (1 member)\n"));
+  plan.keeping = KeepingKind::runtime_only;
+  CHECK_THAT(render_plan(plan), Catch::EndsWith("  1. not keeping the new membership for restarts (1 member): a "
+                                                "reload or restart of the balancer loses it\n"));
+
+  plan.steps.clear();
+  plan.from.clear();
+  plan.restart_routes = std::vector<std::string>{"2:1"};
+  CHECK_THAT(render_plan(plan),
+             Catch::EndsWith("  nothing to switch: it is already the only live pool\n  1. not keeping the running "
+                             "membership for restarts: a reload or restart of the balancer routes to 2:1\n"));
+}
+
 // With --output json nothing is printed above the error line on stderr: the problems are in the
 // document on stdout, and the line says where.
 TEST_CASE("status's error line says where its problems are: above, or in the JSON's problems field",

@@ -62,7 +62,8 @@ TEST_CASE("the executor measures every step it ran, the failing one included", "
   const auto outcome = rig.run(steps);
   REQUIRE(outcome.status.ok());
   REQUIRE(outcome.timings.size() == steps.size());
-  for (std::size_t i = 0; i < steps.size(); ++i) CHECK(outcome.timings[i].step == describe(steps[i]));
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    CHECK(outcome.timings[i].step == describe(steps[i], KeepingKind::written));
   // The health wait slept on the clock; the others took no time on it.
   CHECK(outcome.timings[1].duration_ms >= 150);
   CHECK(outcome.timings[0].duration_ms == 0);
@@ -73,7 +74,7 @@ TEST_CASE("the executor measures every step it ran, the failing one included", "
   const auto stopped = failing.run(steps);
   REQUIRE_FALSE(stopped.status.ok());
   REQUIRE(stopped.timings.size() == 4);  // three done, and the admit that failed
-  CHECK(stopped.timings.back().step == describe(steps[3]));
+  CHECK(stopped.timings.back().step == describe(steps[3], KeepingKind::written));
 }
 
 // A persist step that writes nothing (a rollback at runtime only: the balancer's copy cannot be
@@ -87,7 +88,7 @@ TEST_CASE("a persist step that keeps nothing says so, not that it keeps the memb
   ExecutorRig runtime_only;
   runtime_only.balancer.put_live("1:1", "10.0.0.1:80");
   runtime_only.balancer.unpersistable = Error{ErrorKind::invalid, "balancer.config_file cannot be kept current"};
-  runtime_only.balancer.allow_runtime_only([](const Error&) {});
+  runtime_only.balancer.allow_runtime_only();
   const auto outcome = runtime_only.run(switch_steps());
   REQUIRE(outcome.status.ok());
   CHECK(runtime_only.balancer.persists == 0);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <iterator>
 
 #include "fakes/fake_services.hpp"
 #include "shared/core/render.hpp"
@@ -1405,6 +1406,108 @@ TEST_CASE("only a rollback that switches says it rolls back at runtime only; a d
         world.reporter.saw("cannot be kept current; rolling back at runtime only: a HAProxy reload or restart "
                            "undoes this rollback"));
   }
+}
+
+// The dry run of a rollback at runtime only planned "keep the new membership for restarts" while
+// the real run said it kept nothing: both word the persist step by the balancer's keeping().
+TEST_CASE("a rollback at runtime only: its dry run's persist step says what the real run says",
+          "[ops][rollback][durable]") {
+  FakeWorld world;
+  cannot_keep_membership(world);
+  const std::string words =
+      "not keeping the new membership for restarts (1 member): a reload or restart of the balancer loses it";
+  const auto dry = ops::rollback(world.services, {.reason = "errors", .dry_run = true});
+  REQUIRE(dry.ok());
+  CHECK(dry->plan.keeping == KeepingKind::runtime_only);
+  const auto plan = render_plan(dry->plan);
+  INFO(plan);
+  CHECK_THAT(plan, Catch::Contains(". " + words + "\n"));
+  CHECK_THAT(plan, !Catch::Contains("keep the new membership"));
+  REQUIRE(ops::rollback(world.services, {.reason = "errors"}).ok());
+  CHECK(world.reporter.saw("step: " + words));
+}
+
+namespace {
+std::vector<std::string> warning_lines(const FakeWorld& world) {
+  std::vector<std::string> warnings;
+  std::copy_if(world.reporter.lines.begin(), world.reporter.lines.end(), std::back_inserter(warnings),
+               [](const std::string& line) { return line.rfind("warning: ", 0) == 0; });
+  return warnings;
+}
+}  // namespace
+
+// A rollback whose target is already the only live pool, while the balancer cannot write its
+// membership and would restart with another one, said "nothing to switch" and nothing else, while
+// its dry run said it would keep the running membership. Both now say what is true: nothing is
+// switched, the running membership is not kept for restarts, and what keeps it.
+TEST_CASE("a rollback with nothing to switch that cannot keep the running membership says so, as its dry run does",
+          "[ops][rollback][durable]") {
+  FakeWorld world;
+  cannot_keep_membership(world);
+  world.balancer.durable = world.balancer.members().value();  // a restart routes to pool 2
+  REQUIRE(ops::rollback(world.services, {.reason = "errors"}).ok());
+  REQUIRE(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  // The next command is another process: its balancer cannot write the membership either.
+  FakeBalancer next;
+  next.state = world.balancer.state;
+  next.durable = world.balancer.durable;
+  next.unpersistable = world.balancer.unpersistable;
+  world.services.balancers = {{world.config.balancer.name, &next}};
+
+  world.reporter.lines.clear();
+  const auto dry = ops::rollback(world.services, {.to = "1", .reason = "errors", .dry_run = true});
+  REQUIRE(dry.ok());
+  CHECK(render_plan(dry->plan) ==
+        "plan: make pool 1 live (live now: 1)\n  nothing to switch: it is already the only live pool\n  1. not "
+        "keeping the running membership for restarts: a reload or restart of the balancer routes to 2:1\n");
+  const auto warned = warning_lines(world);
+  CHECK(warned ==
+        std::vector<std::string>{
+            "warning: balancer.config_file /etc/haproxy/haproxy.cfg cannot be kept current; nothing to switch, and not "
+            "keeping the running membership for restarts: a reload or restart of the balancer routes to 2:1 until it "
+            "is written; fix balancer.config_file (make its directory writable, or point it at a writable one), then "
+            "run 'deploy-pipeline repair' to keep it"});
+
+  world.reporter.lines.clear();
+  const auto real = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE(real.ok());
+  CHECK(real->plan.steps.empty());
+  CHECK(world.reporter.saw("step: pool 1 is the only live pool; nothing to switch"));
+  CHECK(warning_lines(world) == warned);  // word for word what its dry run said
+  CHECK(real->runtime_only == std::vector<std::string>{"the balancer"});
+  CHECK(next.persists == 0);
+  CHECK_FALSE(world.reporter.saw("kept the running membership"));
+
+  // Where a restart comes back with what runs, there is nothing to warn of, in either run.
+  next.durable = next.members().value();
+  for (const bool dry_run : {true, false}) {
+    world.reporter.lines.clear();
+    const auto same = ops::rollback(world.services, {.to = "1", .reason = "errors", .dry_run = dry_run});
+    REQUIRE(same.ok());
+    CHECK(warning_lines(world).empty());
+    CHECK(same->runtime_only.empty());
+  }
+}
+
+// Every rollback that switches at runtime only warns: a second one in the same process too (the
+// reason was per-command state the first one used up).
+TEST_CASE("a second rollback at runtime only in the same process warns again", "[ops][rollback][durable]") {
+  FakeWorld world;
+  three_pools(world, "3");
+  world.balancer.unpersistable = Error{ErrorKind::invalid, "balancer.config_file haproxy.cfg cannot be kept current"};
+  REQUIRE(ops::rollback(world.services, {.to = "2", .reason = "errors"}).ok());
+  REQUIRE(warning_lines(world).size() == 1);
+  world.reporter.lines.clear();
+  const auto again = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE(again.ok());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
+  CHECK(warning_lines(world) ==
+        std::vector<std::string>{"warning: balancer.config_file haproxy.cfg cannot be kept current; rolling back at "
+                                 "runtime only: a HAProxy reload or restart undoes this rollback until the membership "
+                                 "is written; fix balancer.config_file (make its directory writable, or point it at a "
+                                 "writable one), then run 'deploy-pipeline repair' to keep it ('deploy-pipeline "
+                                 "status' reports it until then)"});
+  CHECK(again->runtime_only == std::vector<std::string>{"the balancer"});
 }
 
 namespace {

@@ -674,3 +674,31 @@ TEST_CASE("a breach rolls back at runtime only when the membership can no longer
   REQUIRE(rig.world.balancer.durable);
   CHECK(rig.world.balancer.durable->front().name == "2:1");
 }
+
+// A rollback --watch at runtime only whose pool breaches: the automatic rollback switches at
+// runtime only too, and warns as the first did (the reason was per-command state the first
+// rollback used up, so the automatic one said nothing); its failure says so as well.
+TEST_CASE("a watched rollback at runtime only: its automatic rollback warns too", "[ops][watch][durable]") {
+  WatchRig rig;
+  rig.world.provider.add_pool("0", 2, 40);  // older, known-good
+  REQUIRE(ops::deploy(rig.world.services, {.label = "2"}).ok());
+  rig.world.balancer.unpersistable =
+      Error{ErrorKind::invalid, "balancer.config_file haproxy.cfg cannot be kept current"};
+  rig.world.balancer.before_read = [](FakeBalancer& balancer) { balancer.add_traffic("1", 10, 5); };
+  auto result = ops::rollback(rig.world.services, {.reason = "2 is broken", .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK_THAT(result.error().message, Catch::Contains("rolled back to pool 0 automatically"));
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"0:1", "0:2"});
+  const auto warned =
+      std::count_if(rig.world.reporter.lines.begin(), rig.world.reporter.lines.end(), [](const std::string& line) {
+        return line.rfind(
+                   "warning: balancer.config_file haproxy.cfg cannot be kept current; rolling back at runtime "
+                   "only",
+                   0) == 0;
+      });
+  CHECK(warned == 2);  // the rollback's, and the automatic one's
+  CHECK_THAT(result.error().message,
+             Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the old "
+                             "membership until 'deploy-pipeline repair' writes it"));
+}
