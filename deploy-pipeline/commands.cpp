@@ -24,7 +24,7 @@ using cli::OptionSpec;
 // Free text recorded in history and shown to people: one line, valid UTF-8, bounded.
 Result<std::string> reason_option(const CommandContext& context, bool required) {
   const auto reason = context.args().text("reason");
-  if (!reason || reason->empty()) {
+  if (!reason || util::trim(*reason).empty()) {
     if (required) return Error{ErrorKind::invalid, "--reason TEXT is required: say why, for the next person"};
     return std::string();
   }
@@ -465,7 +465,8 @@ cli::Program make_program() {
                .summary = "block deploys (with --all, rollbacks and repairs too)",
                .synopsis = "freeze --reason TEXT [--all]",
                .details = "While frozen, deploy exits 3 naming who froze, why and since when; rollback and repair\n"
-                          "stay allowed unless --all. Recorded in history and shown by status.",
+                          "stay allowed unless --all. Recorded in history and shown by status. While frozen, a\n"
+                          "freeze exits 3 and changes nothing, unless --all widens a freeze of deploys only.",
                .example = "deploy-pipeline freeze --reason 'Black Friday: only rollbacks'",
                .options = {text_option("reason", "TEXT", "why (required)"),
                            {.name = "all", .help = "block rollbacks and repairs too"}},

@@ -307,9 +307,20 @@ void add_missing_hot(const std::vector<Pool>& pools, const std::set<std::string>
 
 }  // namespace
 
+namespace {
+
+// Smoke-tested, not marked bad, complete or archived: a pool an operator expects a rollback to
+// weigh, so one passed over is named with why (a flagged rebuild among them).
+bool smoke_passed_not_bad(const Pool& pool) {
+  return (pool.complete || pool.archive.has_value()) && pool.meta.smoke == SmokeVerdict::passed &&
+         pool.meta.verdict != LiveVerdict::bad;
+}
+
+}  // namespace
+
 bool usable_rollback_target(const Pool& pool) {
   return pool.complete && !pool.servers.empty() && pool.power == PowerState::on &&
-         pool.meta.smoke == SmokeVerdict::passed && pool.meta.verdict != LiveVerdict::bad;
+         pool.meta.smoke == SmokeVerdict::passed && pool.meta.verdict != LiveVerdict::bad && !flagged_rebuild(pool);
 }
 
 // A member named like one of the target's servers but at another address is left from an
@@ -489,7 +500,7 @@ const Pool* last_replaced_pool(const std::vector<Pool>& pools, const std::vector
   if (replaced == nullptr || !replaced->readable()) return nullptr;
   const auto problem = rollback_candidate_problem(*replaced, members);
   if (problem.empty()) return replaced;
-  if (known_good(*replaced)) passed_over.push_back(replaced->label() + " (" + problem + ")");
+  if (smoke_passed_not_bad(*replaced)) passed_over.push_back(replaced->label() + " (" + problem + ")");
   return nullptr;
 }
 
@@ -506,7 +517,7 @@ const Pool* newest_older_pool(const std::vector<Pool>& sorted, const std::vector
     const auto problem = rollback_candidate_problem(pool, members);
     if (!problem.empty()) {
       const auto named = pool.label() + " (" + problem + ")";
-      if (known_good(pool) && !has_label(passed_over, named)) passed_over.push_back(named);
+      if (smoke_passed_not_bad(pool) && !has_label(passed_over, named)) passed_over.push_back(named);
       continue;
     }
     if (chosen == nullptr || (!up_hot_standby(*chosen, members, standby) && up_hot_standby(pool, members, standby))) {
@@ -541,10 +552,9 @@ std::string rollback_candidate_problem(const Pool& pool, const std::vector<Membe
   if (!pool.readable()) return "its record cannot be read";
   if (pool.meta.verdict == LiveVerdict::bad) return "marked bad";
   if (pool.meta.smoke != SmokeVerdict::passed) return "smoke test " + std::string(to_string(pool.meta.smoke));
-  if (!known_good(pool)) return "not created completely";
-  if (pool.meta.rebuild_source != RebuildSource::unflagged && pool.meta.verdict != LiveVerdict::good) {
+  if (flagged_rebuild(pool))
     return "a rebuild of pool " + pool.meta.rebuild_of + ", " + describe(pool.meta.rebuild_source);
-  }
+  if (!known_good(pool)) return "not created completely";
   return serving_problem(pool, members);
 }
 
@@ -650,10 +660,11 @@ bool newer_known_good_exists(const std::vector<Pool>& pools, const std::vector<M
   return from != nullptr && !newer_usable(sorted, members, *from, hints).empty();
 }
 
-bool known_good(const Pool& pool) {
-  return (pool.complete || pool.archive.has_value()) && pool.meta.smoke == SmokeVerdict::passed &&
-         pool.meta.verdict != LiveVerdict::bad;
+bool flagged_rebuild(const Pool& pool) {
+  return pool.meta.rebuild_source != RebuildSource::unflagged && pool.meta.verdict != LiveVerdict::good;
 }
+
+bool known_good(const Pool& pool) { return smoke_passed_not_bad(pool) && !flagged_rebuild(pool); }
 
 const char* to_string(PruneAction action) {
   switch (action) {
@@ -678,6 +689,8 @@ std::string unusable_because(const Pool& pool) {
     return "marked bad" + (pool.meta.verdict_reason.empty() ? std::string() : ": " + pool.meta.verdict_reason);
   }
   if (pool.meta.smoke == SmokeVerdict::failed) return "smoke test failed";
+  if (flagged_rebuild(pool))
+    return "a rebuild of pool " + pool.meta.rebuild_of + ", " + describe(pool.meta.rebuild_source);
   return "";
 }
 
@@ -760,6 +773,21 @@ PlainRollbackReach plain_rollback_reach(const std::vector<Pool>& pools, const st
   return {live_creation(pools, live)};
 }
 
+// Why prune keeps a pool the balancer holds on standby: prune leaves the balancer to switches
+// and to delete. The newest `hot` usable ones are the hot standby; any other (no rollback target,
+// or beyond retention.hot) leaves standby at the next switch, and delete takes it out now.
+std::string standby_why(const Pool& pool, bool hot_standby, int hot) {
+  if (hot_standby) return "hot standby (retention.hot)";
+  std::string because = "beyond retention.hot " + std::to_string(hot);
+  if (!usable_rollback_target(pool)) {
+    const auto unusable = unusable_because(pool);
+    because = unusable.empty() ? "no rollback target" : unusable;
+  }
+  return "on standby in the balancer (" + because +
+         "): it leaves standby at the next switch; 'create-pipeline delete --label " + pool.label() +
+         "' takes it out now";
+}
+
 }  // namespace
 
 PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,
@@ -772,6 +800,7 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
   PruneDecision decision;
   std::vector<bool> fixed;              // kept because the balancer has it, or a watch needs it
   std::vector<std::size_t> candidates;  // indexes into decision.pools, usable ones first
+  int hot_seen = 0;                     // usable pools on standby so far, newest first
   for (const auto& pool : sorted) {
     PruneVerdict verdict{.label = pool.label(), .action = PruneAction::remove};
     const auto guarded = std::find_if(protected_pools.begin(), protected_pools.end(),
@@ -781,7 +810,8 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
     } else if (guarded != protected_pools.end()) {
       verdict = {pool.label(), PruneAction::keep, guarded->why};
     } else if (has_label(hot, pool.label())) {
-      verdict = {pool.label(), PruneAction::keep, "hot standby (retention.hot)"};
+      const bool hot_standby = usable_rollback_target(pool) && hot_seen++ < policy.hot;
+      verdict = {pool.label(), PruneAction::keep, standby_why(pool, hot_standby, policy.hot)};
     } else if (has_label(in_balancer, pool.label())) {
       verdict = {pool.label(), PruneAction::keep, "still a member of the balancer"};
     }
@@ -911,8 +941,10 @@ Status check_keeps_rollback_target(const std::string& label, const std::vector<P
   }
   if (others >= keep_good) return {};
   return Error{ErrorKind::refused,
-               "pool " + label + " is one of the last " + std::to_string(others + 1) +
-                   " known-good pools older than the live one (which a plain rollback can go to) besides the hot "
+               "pool " + label + " is " +
+                   (others == 0 ? std::string("the last known-good pool")
+                                : "one of the last " + std::to_string(others + 1) + " known-good pools") +
+                   " older than the live one (which a plain rollback can go to) besides the hot "
                    "ones, and retention.keep_good is " +
                    std::to_string(keep_good) +
                    "; deleting it leaves fewer rollback targets (docs/safety.md, \"Rollback targets\"). Delete "

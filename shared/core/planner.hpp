@@ -103,7 +103,7 @@ struct SwitchRequest {
 };
 
 // A pool that can take traffic back at once: complete, powered on, smoke test passed, not
-// marked bad.
+// marked bad, not a flagged rebuild.
 bool usable_rollback_target(const Pool& pool);
 
 // The steps that make `request.target` the only live pool. Invariant 1 is in the order:
@@ -196,9 +196,15 @@ Status check_target_runs(const Pool& pool, const std::optional<std::string>& alt
 // The warning for a named target some of whose servers are not running, or "".
 std::string partly_running_warning(const Pool& pool);
 
-// A pool that can be rolled back to: smoke test passed, not marked bad, and complete or
-// restorable from its archive (a cold pool is a rollback target once woken).
+// A pool that can be rolled back to: smoke test passed, not marked bad, complete or restorable
+// from its archive (a cold pool is a rollback target once woken), and not a forced rebuild of a
+// bad or failed release (flagged_rebuild) until it is marked good by hand. Prune, delete and
+// rollback all judge by it, so prune never keeps as a rollback target a pool rollback refuses.
 bool known_good(const Pool& pool);
+
+// A rebuild forced from a release marked bad or that failed its smoke test, not yet marked good:
+// it carries that release's doubt, whatever its own smoke test said.
+bool flagged_rebuild(const Pool& pool);
 
 // What prune does with one pool: leaves it as it is, moves it down a tier, or deletes it.
 enum class PruneAction { keep, power_off, archive, remove };
@@ -229,6 +235,7 @@ struct TierCounts {
 struct RetentionPolicy {
   int keep = 3;       // non-live pools prune keeps as they are (prune --keep, retention.keep)
   int keep_good = 2;  // known-good pools never deleted below, besides the live and hot ones
+  int hot = 1;        // pools on standby that are hot (retention.hot): the newest usable ones
   // With tiers (retention.running/off/cold), the kept pools fill them newest first: the first
   // `running` stay as they are, the next `off` are powered off, the next `cold` archived.
   std::optional<TierCounts> tiers;

@@ -550,6 +550,7 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
   result.decision = plan_prune(readable, *members,
                                {.keep = options.keep,
                                 .keep_good = services.config.retention_keep_good,
+                                .hot = services.config.retention_hot,
                                 .tiers = options.tiers,
                                 .available = services.provider.tiers()},
                                watch ? pools_protected_by(*watch) : std::vector<ProtectedPool>{});

@@ -17,9 +17,22 @@ std::string describe(const Freeze& freeze) {
          (freeze.job.empty() ? "" : " (job " + freeze.job + ")") + ": " + freeze.reason;
 }
 
+// A freeze in place is someone's decision, and one `unfreeze` lifts the whole record: a new
+// freeze may widen it (deploys only, to rollbacks and repairs too), never narrow it nor replace
+// its reason unasked. Anything else is refused, naming the freeze in place and the way on.
+Status check_may_replace(const std::optional<Freeze>& current, const FreezeOptions& options) {
+  if (!current || (options.all && !current->all)) return {};
+  const std::string narrower =
+      current->all && !options.all ? " (a freeze without --all would allow rollbacks and repairs again)" : "";
+  return Error{ErrorKind::refused, "already frozen: " + describe(*current) + "; nothing was changed" + narrower +
+                                       ". 'deploy-pipeline unfreeze' lifts it, then freeze again"};
+}
+
 }  // namespace
 
 Status freeze(Services& services, const FreezeOptions& options) {
+  PHX_TRY_ASSIGN(const auto current, services.state.read_freeze());
+  PHX_TRY(check_may_replace(current, options));
   const Freeze record{.reason = options.reason,
                       .all = options.all,
                       .by = person(services),
@@ -29,6 +42,12 @@ Status freeze(Services& services, const FreezeOptions& options) {
   services.reporter.step(describe(record));
   HistoryEvent event = new_event(services, HistoryAction::freeze, "", HistoryResult::succeeded);
   event.detail = (options.all ? "all: " : "") + options.reason;
+  if (current) {
+    const std::string widened = "widened from deploys only, frozen since " + util::format_iso8601(current->since) +
+                                " by " + (current->by.empty() ? "someone" : current->by) + ": " + current->reason;
+    services.reporter.step(widened);
+    event.detail += " (" + widened + ")";
+  }
   record_history(services, event);
   return {};
 }
@@ -69,6 +88,12 @@ Status set_verdict(Services& services, const VerdictOptions& options) {
   PHX_TRY(services.provider.update_metadata(meta));
   const bool bad = options.verdict == LiveVerdict::bad;
   services.reporter.step("pool " + options.label + " is marked " + (bad ? "bad: " + options.reason : "good"));
+  if (!bad && meta.smoke != SmokeVerdict::passed) {
+    // The verdict by hand lifts a bad mark, not a smoke test that did not pass.
+    services.reporter.warning("pool " + options.label + " is marked good, but its smoke verdict is '" +
+                              to_string(meta.smoke) + "': a deploy or rollback to it is still refused without " +
+                              "--force; 'create-pipeline smoke-test --label " + options.label + "' tests it again");
+  }
   HistoryEvent event = new_event(services, bad ? HistoryAction::mark_bad : HistoryAction::mark_good, options.label,
                                  HistoryResult::succeeded);
   event.detail = meta.verdict_reason;

@@ -13,8 +13,9 @@ struct FreezeOptions {
   std::string reason;
   bool all = false;  // rollbacks and repairs too, not only deploys
 };
-// Blocks deploys (and with `all`, rollbacks and repairs) until unfreeze. Freezing again
-// replaces the reason.
+// Blocks deploys (and with `all`, rollbacks and repairs) until unfreeze. While frozen, only a
+// freeze that widens the one in place (to `all`) is accepted; any other is refused (ErrorKind::
+// refused), changing nothing.
 Status freeze(Services& services, const FreezeOptions& options);
 // Lifts a freeze; the freeze it lifted, or nothing when there was none.
 Result<std::optional<Freeze>> unfreeze(Services& services);

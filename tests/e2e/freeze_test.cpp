@@ -73,6 +73,12 @@ TEST_CASE("freeze blocks deploys but not rollbacks; --all blocks both; unfreeze 
   CHECK(rig.run("deploy-pipeline", {"rollback", "--to", "3"}).exit_code == 3);
   CHECK(rig.run("deploy-pipeline", {"repair"}).exit_code == 3);
   CHECK(http_get(rig.haproxy.url()).second == "1\n");
+  // A plain freeze over it would allow rollbacks again: refused, and the freeze stays as it was.
+  const auto narrower = rig.run("deploy-pipeline", {"freeze", "--reason", "code freeze"});
+  CHECK(narrower.exit_code == 3);
+  CHECK_THAT(narrower.err, Catch::Contains("already frozen: deploys, rollbacks and repairs are frozen since 20"));
+  CHECK_THAT(narrower.err, Catch::Contains(": all hands; nothing was changed"));
+  CHECK(rig.run("deploy-pipeline", {"rollback", "--to", "3"}).exit_code == 3);
 
   const auto lifted = rig.run("deploy-pipeline", {"unfreeze"});
   CHECK(lifted.exit_code == 0);
@@ -82,7 +88,8 @@ TEST_CASE("freeze blocks deploys but not rollbacks; --all blocks both; unfreeze 
   const auto history = rig.run("deploy-pipeline", {"history"});
   CHECK_THAT(history.out, Catch::Contains("freeze"));
   CHECK_THAT(history.out, Catch::Contains("unfreeze"));
-  CHECK(rig.run("deploy-pipeline", {"freeze"}).exit_code == 2);  // a reason is required
+  CHECK(rig.run("deploy-pipeline", {"freeze"}).exit_code == 2);                    // a reason is required
+  CHECK(rig.run("deploy-pipeline", {"freeze", "--reason", "  "}).exit_code == 2);  // blank is no reason
 }
 
 TEST_CASE("mark-bad steers rollback away; a refused rollback changes nothing", "[e2e][freeze][verdict]") {

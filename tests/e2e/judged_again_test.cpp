@@ -127,7 +127,7 @@ TEST_CASE("a plain delete never removes the last pools a plain rollback can go t
   const auto older = rig.run("create-pipeline", {"delete", "--label", "1"});
   INFO(older.err);
   CHECK(older.exit_code == 3);
-  CHECK_THAT(older.err, Catch::Contains("known-good pools older than the live one"));
+  CHECK_THAT(older.err, Catch::Contains("pool 1 is the last known-good pool older than the live one"));
   CHECK_THAT(older.err, Catch::Contains("retention.keep_good is 1"));
   rig.ok("create-pipeline", {"delete", "--label", "1", "--force"});
 

@@ -477,6 +477,39 @@ TEST_CASE("a forced rebuild of a bad release is no rollback target until it is m
   CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt)->target == "42.r1");
 }
 
+// Prune and delete judge rollback targets as rollback does: a forced rebuild of a bad release
+// takes no keep_good place and protects no real target from deletion until it is marked good.
+TEST_CASE("prune and delete do not count a forced rebuild of a bad release as a rollback target",
+          "[planner][prune][delete]") {
+  FakeProvider provider;
+  provider.add_pool("2", 1, 50);  // the one real rollback target
+  auto& rebuild = provider.add_pool("1.r1", 1, 40);
+  rebuild.meta.rebuild_of = "1";
+  rebuild.meta.rebuild_source = RebuildSource::marked_bad;
+  provider.add_pool("11", 1, 10);  // live
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+  const auto members = members_of(balancer);
+  CHECK_FALSE(known_good(provider.pools[1]));
+
+  const auto decision = plan_prune(provider.pools, members, {.keep = 0, .keep_good = 1});
+  CHECK(decision.remove == std::vector<std::string>{"1.r1"});
+  std::map<std::string, std::string> why;
+  for (const auto& verdict : decision.pools) why[verdict.label] = verdict.why;
+  CHECK(why["2"] == "known-good rollback target (retention.keep_good 1)");
+  CHECK(why["1.r1"] == "a rebuild of pool 1, marked bad");
+
+  const auto refused = check_keeps_rollback_target("2", provider.pools, members, 1);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::StartsWith("pool 2 is the last known-good pool older than the live one"));
+
+  // Marked good by hand, it is a rollback target like any other.
+  provider.pools[1].meta.verdict = LiveVerdict::good;
+  CHECK(known_good(provider.pools[1]));
+  CHECK(check_keeps_rollback_target("2", provider.pools, members, 1).ok());
+}
+
 TEST_CASE("a named target with no server running is refused with the way out", "[planner][rollback]") {
   FakeProvider provider;
   auto& pool = provider.add_pool("42", 3, 50);
@@ -582,6 +615,32 @@ TEST_CASE("prune after a run of failed and bad builds keeps the known-good pools
   why.clear();
   for (const auto& verdict : none.pools) why[verdict.label] = verdict.why;
   CHECK(why["2"] == "known-good rollback target (retention.keep_good 2)");
+}
+
+// Prune called a standby pool marked bad, or one beyond retention.hot, "hot standby
+// (retention.hot)": it keeps them (the balancer is a switch's to change) but says what they are.
+TEST_CASE("prune names standby pools that are not the hot standby, and the way to take them out",
+          "[planner][prune][hot]") {
+  FakeProvider provider;
+  provider.add_pool("7", 1, 40);
+  provider.add_pool("8", 1, 30);
+  provider.add_pool("9", 1, 20).meta.verdict = LiveVerdict::bad;
+  provider.pools.back().meta.verdict_reason = "leaks";
+  provider.add_pool("10", 1, 10);  // live
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[3]);
+  for (int i = 0; i < 3; ++i) make_hot(balancer, provider.pools[i]);
+  const auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 0, .hot = 1});
+  CHECK(decision.remove.empty());
+  std::map<std::string, std::string> why;
+  for (const auto& verdict : decision.pools) why[verdict.label] = verdict.why;
+  CHECK(why["9"] ==
+        "on standby in the balancer (marked bad: leaks): it leaves standby at the next switch; 'create-pipeline "
+        "delete --label 9' takes it out now");
+  CHECK(why["8"] == "hot standby (retention.hot)");
+  CHECK(why["7"] ==
+        "on standby in the balancer (beyond retention.hot 1): it leaves standby at the next switch; "
+        "'create-pipeline delete --label 7' takes it out now");
 }
 
 TEST_CASE("delete keeps the known-good minimum unless forced; hot pools do not count", "[planner][delete]") {
@@ -1077,7 +1136,7 @@ TEST_CASE("delete counts only pools a plain rollback can go to: newer builds nev
   const auto older = check_keeps_rollback_target("1", provider.pools, members, 2);
   REQUIRE_FALSE(older.ok());
   CHECK(older.error().kind == ErrorKind::refused);
-  CHECK_THAT(older.error().message, Catch::Contains("known-good pools older than the live one"));
+  CHECK_THAT(older.error().message, Catch::Contains("pool 1 is the last known-good pool older than the live one"));
   CHECK(check_keeps_rollback_target("1", provider.pools, members, 0).ok());
   const auto hot = check_keeps_rollback_target("2", provider.pools, members, 2);
   CHECK(hot.ok());  // 1 is left

@@ -30,3 +30,53 @@ TEST_CASE("mark-bad of an unreadable pool names its file and what to do", "[ops]
   CHECK(world.provider.pools[0].meta.verdict_by == "ops-a");
   CHECK(world.provider.pools[0].meta.verdict_at == world.clock.wall_now());
 }
+
+// A plain freeze over a freeze of everything silently allowed rollbacks again and replaced its
+// reason: a freeze may only widen the one in place; anything else is refused, changing nothing.
+TEST_CASE("a freeze never narrows or replaces the freeze in place; it may widen it", "[ops][freeze]") {
+  FakeWorld world;
+  REQUIRE(ops::freeze(world.services, {.reason = "DB migration, nothing moves", .all = true}).ok());
+  const Freeze first = *world.state.freeze;
+  const auto events = world.state.events.size();
+
+  const auto narrower = ops::freeze(world.services, {.reason = "code freeze", .all = false});
+  REQUIRE_FALSE(narrower.ok());
+  CHECK(narrower.error().kind == ErrorKind::refused);
+  CHECK_THAT(narrower.error().message,
+             Catch::StartsWith("already frozen: deploys, rollbacks and repairs are frozen since ") &&
+                 Catch::Contains(": DB migration, nothing moves; nothing was changed (a freeze without --all would "
+                                 "allow rollbacks and repairs again). 'deploy-pipeline unfreeze' lifts it"));
+  const auto same = ops::freeze(world.services, {.reason = "again", .all = true});
+  REQUIRE_FALSE(same.ok());
+  CHECK(same.error().kind == ErrorKind::refused);
+  CHECK(world.state.freeze->reason == first.reason);
+  CHECK(world.state.freeze->all);
+  CHECK(world.state.events.size() == events);
+
+  // Deploys only, widened to everything: the record says so, naming the freeze it widened.
+  REQUIRE(ops::unfreeze(world.services).ok());
+  REQUIRE(ops::freeze(world.services, {.reason = "code freeze", .all = false}).ok());
+  REQUIRE(ops::freeze(world.services, {.reason = "incident 42", .all = true}).ok());
+  CHECK(world.state.freeze->all);
+  CHECK(world.state.freeze->reason == "incident 42");
+  CHECK_THAT(world.state.events.back().detail,
+             Catch::StartsWith("all: incident 42 (widened from deploys only, frozen since ") &&
+                 Catch::EndsWith(" by ops-a: code freeze)"));
+}
+
+// mark-good on a pool whose smoke test failed said "marked good" and nothing else, while deploy
+// still refused it: the warning says what the mark does not lift, and the way on.
+TEST_CASE("mark-good of a pool whose smoke test did not pass warns that it is still refused", "[ops][verdict]") {
+  FakeWorld world;
+  world.provider.add_pool("5", 1, 30, SmokeVerdict::failed);
+  REQUIRE(ops::set_verdict(world.services, {.label = "5", .verdict = LiveVerdict::good, .reason = ""}).ok());
+  CHECK(world.provider.pools[0].meta.verdict == LiveVerdict::good);
+  CHECK(
+      world.reporter.saw("warning: pool 5 is marked good, but its smoke verdict is 'failed': a deploy or rollback "
+                         "to it is still refused without --force; 'create-pipeline smoke-test --label 5' tests it "
+                         "again"));
+  world.provider.add_pool("6", 1, 20);
+  world.reporter.lines.clear();
+  REQUIRE(ops::set_verdict(world.services, {.label = "6", .verdict = LiveVerdict::good, .reason = ""}).ok());
+  CHECK_FALSE(world.reporter.saw("warning:"));
+}
