@@ -24,7 +24,19 @@ struct Source {
   std::string directory;
   Snapshot files;
   bool complete = true;
+  std::vector<std::string> unstorable;  // what has a name no file can have ("job '..'")
 };
+
+std::string job_label(const std::string& full_name) { return "job '" + util::printable(full_name, 60) + "'"; }
+
+// Adds a Jenkins job's config.xml under the file its name gives, or notes it as not storable.
+void add_jenkins_job(Source& source, const std::string& full_name, const std::string& xml) {
+  if (const auto path = jenkins_job_path(full_name)) {
+    source.files[*path] = xml;
+  } else {
+    source.unstorable.push_back(job_label(full_name));
+  }
+}
 
 Result<Source> gocd_from_api(HttpClient& http, const Credentials& credentials, util::Reporter& reporter,
                              const std::string& url) {
@@ -36,8 +48,8 @@ Result<Source> gocd_from_api(HttpClient& http, const Credentials& credentials, u
   Source source{"gocd " + util::redact_url(url), std::string(kGocdPipelinesDir), {}, *everything};
   reporter.step("exporting " + util::plural(names->size(), "pipeline") + " from GoCD as YAML");
   for (const auto& name : *names) {
-    if (!safe_name(name)) {
-      reporter.warning("skipping GoCD pipeline '" + util::printable(name, 60) + "': not a safe file name");
+    if (!safe_name(name)) {  // GoCD allows only [A-Za-z0-9_.-] itself
+      source.unstorable.push_back("pipeline '" + util::printable(name, 60) + "'");
       continue;
     }
     auto yaml = server.export_pipeline(name);
@@ -55,30 +67,29 @@ Result<Source> jenkins_from_api(HttpClient& http, const Credentials& credentials
   Source source{"jenkins " + util::redact_url(url), std::string(kJenkinsJobsDir), {}};
   reporter.step("reading " + util::plural(names->size(), "job") + " from Jenkins");
   for (const auto& name : *names) {
-    const auto parts = util::split(name, '/');
-    if (!std::all_of(parts.begin(), parts.end(), [](const std::string& part) { return safe_name(part); })) {
-      reporter.warning("skipping Jenkins job '" + util::printable(name, 60) + "': not a safe file name");
+    if (!jenkins_job_path(name)) {
+      source.unstorable.push_back(job_label(name));
       continue;
     }
     auto xml = server.job_config(name);
     if (!xml) return xml.error();
-    if (*xml) source.files[jenkins_job_path(name)] = **xml;
+    if (*xml) add_jenkins_job(source, name, **xml);
   }
   return source;
 }
 
 // JENKINS_HOME/jobs/<name>/config.xml, and inside folders <folder>/jobs/<name>/config.xml.
-void jenkins_jobs_in(const fs::path& jobs, const std::string& folder, int depth, Snapshot& files) {
+void jenkins_jobs_in(const fs::path& jobs, const std::string& folder, int depth, Source& source) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(jobs, ec)) {
     const auto name = entry.path().filename().string();
-    if (!entry.is_directory() || !safe_name(name)) continue;
+    if (!entry.is_directory()) continue;
     auto xml = util::read_file(entry.path() / "config.xml");
     if (!xml) continue;  // not a job (a leftover folder)
     const std::string full_name = folder.empty() ? name : folder + "/" + name;
-    files[jenkins_job_path(full_name)] = *xml;
+    add_jenkins_job(source, full_name, *xml);
     if (is_jenkins_folder(*xml) && depth < kMaxJenkinsHomeDepth) {
-      jenkins_jobs_in(entry.path() / "jobs", full_name, depth + 1, files);
+      jenkins_jobs_in(entry.path() / "jobs", full_name, depth + 1, source);
     }
   }
 }
@@ -97,7 +108,7 @@ Result<Source> from_directory(System system, const fs::path& dir) {
   const fs::path jobs = dir / "jobs";
   if (!fs::is_directory(jobs, ec))
     return Error{ErrorKind::invalid, "--dir " + dir.string() + " has no jobs/ (is it JENKINS_HOME?)"};
-  jenkins_jobs_in(jobs, "", 0, source.files);
+  jenkins_jobs_in(jobs, "", 0, source);
   return source;
 }
 
@@ -145,17 +156,52 @@ std::string change_summary(const SnapshotChange& change) {
          std::to_string(change.removed.size()) + " removed";
 }
 
+Result<Source> read_source(HttpClient& http, const Credentials& credentials, util::Reporter& reporter,
+                           const BackupOptions& options) {
+  if (options.dir) return from_directory(options.system, *options.dir);
+  if (!options.url) return Error{ErrorKind::invalid, "ci-config backup needs --url URL or --dir DIR"};
+  return options.system == System::gocd ? gocd_from_api(http, credentials, reporter, *options.url)
+                                        : jenkins_from_api(http, credentials, reporter, *options.url);
+}
+
+// The repository's remote, checked before the server is read: nothing when it has none.
+Result<std::optional<std::string>> backup_remote(const GitRepository& repository, const BackupOptions& options) {
+  auto remote = repository.remote();
+  if (!remote) return remote.error();
+  if (!*remote && options.require_remote) {
+    return Error{ErrorKind::invalid, "--push: the repository " + options.repo.string() +
+                                         " has no remote; add one (git remote add origin URL) or leave out --push"};
+  }
+  return remote;
+}
+
+// Pushes; a push the remote refused because it moved meanwhile is put on top of it and tried
+// once more.
+Status push_caught_up(const GitRepository& repository, const std::string& remote) {
+  if (repository.push(remote).ok()) return {};
+  PHX_TRY(repository.catch_up(remote));
+  return repository.push(remote);
+}
+
+Status refuse_unstorable(const Source& source) {
+  if (source.unstorable.empty()) return {};
+  return Error{ErrorKind::failed, "backed up everything but " + util::join(source.unstorable, ", ") +
+                                      ": no file in the backup can have that name; rename it on the CI server, "
+                                      "then back up again"};
+}
+
 }  // namespace
 
 Result<BackupResult> backup(HttpClient& http, const Credentials& credentials, util::Reporter& reporter,
                             const BackupOptions& options) {
-  Result<Source> source = Error{ErrorKind::invalid, "ci-config backup needs --url URL or --dir DIR"};
-  if (options.dir) {
-    source = from_directory(options.system, *options.dir);
-  } else if (options.url) {
-    source = options.system == System::gocd ? gocd_from_api(http, credentials, reporter, *options.url)
-                                            : jenkins_from_api(http, credentials, reporter, *options.url);
-  }
+  // The repository first: a wrong --repo or a remote that moved is found before the server is read.
+  auto repository = GitRepository::open_or_init(options.repo);
+  if (!repository) return repository.error();
+  auto remote = backup_remote(*repository, options);
+  if (!remote) return remote.error();
+  if (*remote) PHX_TRY(repository->catch_up(**remote));
+
+  auto source = read_source(http, credentials, reporter, options);
   if (!source) return source.error();
 
   // Secrets never enter the repository in clear: what the server's schema calls secret is
@@ -168,8 +214,6 @@ Result<BackupResult> backup(HttpClient& http, const Credentials& credentials, ut
   }
   PHX_TRY(refuse_known_secrets(source->files));
 
-  auto repository = GitRepository::open_or_init(options.repo);
-  if (!repository) return repository.error();
   auto before = repository->read(source->directory);
   if (!before) return before.error();
   keep_unseen(*source, *before, source->files, reporter);
@@ -181,15 +225,12 @@ Result<BackupResult> backup(HttpClient& http, const Credentials& credentials, ut
   reporter.step(result.committed ? "committed: " + change_summary(result.change)
                                  : "nothing changed since the last backup; no commit");
   // Pushed even when nothing was committed: that catches up a push that failed last time.
-  auto remote = repository->remote();
-  if (!remote) return remote.error();
   if (*remote) {
-    PHX_TRY(repository->push(**remote));
+    PHX_TRY(push_caught_up(*repository, **remote));
     result.pushed = true;
     reporter.step("pushed to " + **remote);
-  } else if (options.require_remote) {
-    return Error{ErrorKind::invalid, "--push: the repository " + options.repo.string() + " has no remote"};
   }
+  PHX_TRY(refuse_unstorable(*source));
   return result;
 }
 
@@ -228,6 +269,25 @@ Status wait_until_parsed(GocdServer& server, util::Clock& clock, util::Reporter&
   }
 }
 
+// GoCD parses the tip of the branch at the URL it clones: a HEAD that is not that tip is never
+// parsed, so it is refused before anything is registered. A URL this host cannot ask is a warning.
+Status check_published(const GitRepository& repository, util::Reporter& reporter, const ConfigRepo& wanted,
+                       const std::string& revision) {
+  const std::string where = util::redact_url(wanted.url) + " (branch " + wanted.branch + ")";
+  const std::string head = "HEAD " + revision.substr(0, 12) + " of " + repository.path().string();
+  auto published = repository.published_revision(wanted.url, wanted.branch);
+  if (!published) {
+    reporter.warning("could not check that " + head + " is pushed to " + where + ": " + published.error().message);
+    return {};
+  }
+  if (*published == revision) return {};
+  const std::string push =
+      "push it first (git -C " + util::shell_quote(repository.path().string()) + " push), then " + "restore";
+  if (!*published) return Error{ErrorKind::invalid, head + " is not pushed: " + where + " has no such branch; " + push};
+  return Error{ErrorKind::invalid, head + " is not pushed: " + where + " is at " + (*published)->substr(0, 12) +
+                                       ", the revision GoCD would parse; " + push};
+}
+
 Result<RestoreResult> restore_gocd(HttpClient& http, const Credentials& credentials, util::Clock& clock,
                                    util::Reporter& reporter, const RestoreOptions& options,
                                    const GitRepository& repository) {
@@ -248,6 +308,7 @@ Result<RestoreResult> restore_gocd(HttpClient& http, const Credentials& credenti
   wanted.branch = *branch;
   auto revision = repository.head_revision();
   if (!revision) return revision.error();
+  PHX_TRY(check_published(repository, reporter, wanted, *revision));
   GocdServer server(http, options.url, credentials);
   auto existing = server.config_repo(wanted.id);
   if (!existing) return existing.error();

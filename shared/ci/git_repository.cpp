@@ -9,6 +9,27 @@ namespace phoenix::ci {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// What went wrong, from git's output: its first "!" line (a rejected ref), else its first
+// "fatal:" or "error:" line, else its first line that is not a hint.
+std::string summary(const std::string& output) {
+  const auto lines = util::split_lines(output);
+  for (const char* mark : {"!", "fatal:", "error:"}) {
+    for (const auto& line : lines) {
+      const auto trimmed = util::trim(line);
+      if (trimmed.starts_with(mark)) return std::string(trimmed);
+    }
+  }
+  for (const auto& line : lines) {
+    const auto trimmed = util::trim(line);
+    if (!trimmed.empty() && !trimmed.starts_with("hint:")) return std::string(trimmed);
+  }
+  return "no output";
+}
+
+}  // namespace
+
 Result<std::string> GitRepository::git(const std::vector<std::string>& arguments) const {
   util::CommandRequest request;
   request.argv = {"git", "-C", path_.string()};
@@ -21,7 +42,7 @@ Result<std::string> GitRepository::git(const std::vector<std::string>& arguments
   if (!ran) return ran.error().context("running git");
   if (ran->exit_code != 0) {
     return Error{ErrorKind::unavailable, "git " + arguments.front() + " failed in " + path_.string() + ": " +
-                                             util::redact(util::printable(util::trim(ran->output), 300))};
+                                             util::redact(util::printable(summary(ran->output), 300))};
   }
   return ran->output;
 }
@@ -89,17 +110,21 @@ Result<bool> GitRepository::commit(const std::vector<std::string>& directories, 
   auto status = git(status_arguments);
   if (!status) return status.error();
   if (util::trim(*status).empty()) return false;
-  // Commit as the configured user, else as Phoenix itself.
-  std::vector<std::string> commit_arguments;
-  auto name = git({"config", "user.name"});
-  if (!name || util::trim(*name).empty()) {
-    commit_arguments = {"-c", "user.name=Phoenix ci-config backup", "-c", "user.email=phoenix@localhost"};
-  }
-  commit_arguments.insert(commit_arguments.end(), {"commit", "-q", "-m", message, "--"});
+  std::vector<std::string> commit_arguments = {"commit", "-q", "-m", message, "--"};
   commit_arguments.insert(commit_arguments.end(), directories.begin(), directories.end());
-  auto committed = git(commit_arguments);
+  auto committed = git_as_committer(commit_arguments);
   if (!committed) return committed.error();
   return true;
+}
+
+Result<std::string> GitRepository::git_as_committer(const std::vector<std::string>& arguments) const {
+  std::vector<std::string> full;
+  auto name = git({"config", "user.name"});
+  if (!name || util::trim(*name).empty()) {
+    full = {"-c", "user.name=Phoenix ci-config backup", "-c", "user.email=phoenix@localhost"};
+  }
+  full.insert(full.end(), arguments.begin(), arguments.end());
+  return git(full);
 }
 
 Result<std::optional<std::string>> GitRepository::remote() const {
@@ -135,6 +160,51 @@ Status GitRepository::push(const std::string& remote) const {
   auto pushed = git({"push", "-q", remote, "HEAD"});
   if (!pushed) return pushed.error();
   return {};
+}
+
+}  // namespace phoenix::ci
+
+namespace phoenix::ci {
+
+Status GitRepository::catch_up(const std::string& remote) const {
+  auto branch_name = branch();
+  if (!branch_name) return branch_name.error();
+  auto fetched = git({"fetch", "-q", remote});
+  if (!fetched) return fetched.error().context("fetching " + remote);
+  const std::string upstream = "refs/remotes/" + remote + "/" + *branch_name;
+  if (!git({"rev-parse", "-q", "--verify", upstream})) return {};  // the first push creates it
+  if (!git({"rev-parse", "-q", "--verify", "HEAD"})) {
+    // No commit yet (a clone of a then empty remote): start from the remote's branch.
+    auto merged = git({"merge", "-q", "--ff-only", upstream});
+    if (!merged) return merged.error();
+    return {};
+  }
+  return rebase_onto(upstream);
+}
+
+Status GitRepository::rebase_onto(const std::string& upstream) const {
+  auto rebased = git_as_committer({"rebase", "-q", "--autostash", upstream});
+  if (rebased) return {};
+  auto conflicted = git({"diff", "--name-only", "--diff-filter=U"});
+  const auto files = conflicted ? util::split_lines(*conflicted) : std::vector<std::string>{};
+  (void)git({"rebase", "--abort"});
+  if (files.empty()) return rebased.error();
+  const std::string short_upstream = upstream.substr(std::string_view("refs/remotes/").size());
+  return Error{ErrorKind::refused,
+               "cannot put the backup on top of " + short_upstream + ": it changed " + util::join(files, ", ") +
+                   ", which local commits not pushed yet change too (in " + path_.string() +
+                   "); keep what is right by hand (git -C " + util::shell_quote(path_.string()) + " rebase " +
+                   short_upstream + "), or drop the local commits (git -C " + util::shell_quote(path_.string()) +
+                   " reset --hard " + short_upstream + "), then back up again"};
+}
+
+Result<std::optional<std::string>> GitRepository::published_revision(const std::string& url,
+                                                                     const std::string& branch) const {
+  auto listed = git({"ls-remote", url, "refs/heads/" + branch});
+  if (!listed) return listed.error();
+  const auto lines = util::split_lines(*listed);
+  if (lines.empty()) return std::optional<std::string>{};
+  return std::optional<std::string>(lines.front().substr(0, lines.front().find('\t')));
 }
 
 }  // namespace phoenix::ci

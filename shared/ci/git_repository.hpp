@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "shared/ci/snapshot.hpp"
 #include "shared/util/result.hpp"
@@ -27,6 +28,13 @@ class GitRepository {
   Result<std::optional<std::string>> remote() const;
   // Pushes the current branch to `remote`.
   Status push(const std::string& remote) const;
+  // Fetches `remote` and puts the current branch's local commits on top of the remote's branch
+  // of the same name (a fast-forward when there are none; nothing when the remote has no such
+  // branch yet). A rebase that conflicts is undone and `refused`, naming the files both sides
+  // changed; an unreachable remote is `unavailable`.
+  Status catch_up(const std::string& remote) const;
+  // The commit `url` has on `branch` (git ls-remote); nothing when it has no such branch.
+  Result<std::optional<std::string>> published_revision(const std::string& url, const std::string& branch) const;
   // The first remote's URL; `invalid` when there is none.
   Result<std::string> remote_url() const;
   Result<std::string> branch() const;
@@ -36,6 +44,9 @@ class GitRepository {
  private:
   explicit GitRepository(std::filesystem::path path) : path_(std::move(path)) {}
   Result<std::string> git(const std::vector<std::string>& arguments) const;
+  // `arguments` run as the configured user, else as Phoenix itself (git needs a committer).
+  Result<std::string> git_as_committer(const std::vector<std::string>& arguments) const;
+  Status rebase_onto(const std::string& upstream) const;
 
   std::filesystem::path path_;
 };

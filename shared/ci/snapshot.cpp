@@ -38,10 +38,56 @@ std::string gocd_pipeline_path(std::string_view name) {
   return std::string(kGocdPipelinesDir) + "/" + std::string(name) + ".gocd.yaml";
 }
 
-std::string jenkins_job_path(std::string_view full_name) {
+namespace {
+constexpr std::size_t kMaxFileName = 255;
+constexpr std::string_view kHex = "0123456789ABCDEF";
+
+std::optional<int> hex_value(char c) {
+  const auto at = kHex.find(c);
+  return at == std::string_view::npos ? std::nullopt : std::optional<int>(static_cast<int>(at));
+}
+}  // namespace
+
+std::optional<std::string> job_file_name(std::string_view name) {
+  if (name.empty() || name == "." || name == "..") return std::nullopt;
+  std::string file;
+  for (const char byte : name) {
+    if (util::is_name_char(byte)) {
+      file += byte;
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(byte);
+    file += {'%', kHex[c >> 4U], kHex[c & 0x0fU]};
+  }
+  if (file.size() > kMaxFileName) return std::nullopt;
+  return file;
+}
+
+std::optional<std::string> job_name_of_file(std::string_view file) {
+  std::string name;
+  for (std::size_t i = 0; i < file.size(); ++i) {
+    if (file[i] != '%') {
+      name += file[i];
+      continue;
+    }
+    const auto high = i + 2 < file.size() ? hex_value(file[i + 1]) : std::nullopt;
+    const auto low = i + 2 < file.size() ? hex_value(file[i + 2]) : std::nullopt;
+    if (!high || !low) return std::nullopt;
+    name += static_cast<char>(*high * 16 + *low);
+    i += 2;
+  }
+  // Only the one spelling job_file_name() writes: no other file maps to the same job.
+  if (job_file_name(name) != std::optional<std::string>(file)) return std::nullopt;
+  return name;
+}
+
+std::optional<std::string> jenkins_job_path(std::string_view full_name) {
   std::string path(kJenkinsJobsDir);
-  for (const auto& part : util::split(full_name, '/'))
-    path += (path.size() > kJenkinsJobsDir.size() ? "/jobs/" : "/") + part;
+  for (const auto& part : util::split(full_name, '/')) {
+    const auto file = job_file_name(part);
+    if (!file) return std::nullopt;
+    path += (path.size() > kJenkinsJobsDir.size() ? "/jobs/" : "/") + *file;
+  }
   return path + "/config.xml";
 }
 
@@ -53,8 +99,9 @@ std::optional<std::string> jenkins_job_name(std::string_view path) {
   if (parts.size() < 2 || parts.size() % 2 != 0 || parts.back() != "config.xml") return std::nullopt;
   std::string name;
   for (std::size_t i = 0; i + 1 < parts.size(); i += 2) {
-    if (!safe_name(parts[i]) || (i > 0 && parts[i - 1] != "jobs")) return std::nullopt;
-    name += (name.empty() ? "" : "/") + parts[i];
+    const auto part = job_name_of_file(parts[i]);
+    if (!part || (i > 0 && parts[i - 1] != "jobs")) return std::nullopt;
+    name += (name.empty() ? "" : "/") + *part;
   }
   return name;
 }

@@ -28,11 +28,22 @@ std::string commit_message(const std::string& source, const SnapshotChange& chan
 // Where each kind of file lives in the backup repository. A Jenkins job's full name has its
 // folders ("team/web-create"); the repository mirrors JENKINS_HOME's layout:
 // jenkins/jobs/team/config.xml (the folder) and jenkins/jobs/team/jobs/web-create/config.xml.
-std::string gocd_pipeline_path(std::string_view name);     // gocd/pipelines/<name>.gocd.yaml
-std::string jenkins_job_path(std::string_view full_name);  // jenkins/jobs/<a>/jobs/<b>/config.xml
+// Jenkins allows more in a name than a file name should hold (spaces, quotes, non-ASCII), so
+// each part is stored as job_file_name() gives it.
+std::string gocd_pipeline_path(std::string_view name);  // gocd/pipelines/<name>.gocd.yaml
+// jenkins/jobs/<a>/jobs/<b>/config.xml; nothing when a part of the name cannot be stored.
+std::optional<std::string> jenkins_job_path(std::string_view full_name);
 // The full name of the job whose config.xml is at `path`; nothing when `path` is not one or a
-// part of the name is not safe_name().
+// part of it is not a job_file_name().
 std::optional<std::string> jenkins_job_name(std::string_view path);
+
+// One part of a job's name as a file name: every byte outside [A-Za-z0-9._-] percent-encoded
+// ("my job" -> "my%20job"; Jenkins forbids '%' in names), so the name reads back unchanged.
+// Nothing when the name cannot be a file name at all: empty, "." or "..", or longer encoded
+// than a file name may be (255 bytes).
+std::optional<std::string> job_file_name(std::string_view name);
+// The name `file` is the job_file_name() of; nothing when it is not one.
+std::optional<std::string> job_name_of_file(std::string_view file);
 inline constexpr std::string_view kGocdPipelinesDir = "gocd/pipelines";
 inline constexpr std::string_view kGocdServerDir = "gocd/server";
 inline constexpr std::string_view kJenkinsJobsDir = "jenkins/jobs";

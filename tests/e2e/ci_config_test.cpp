@@ -25,6 +25,8 @@ struct Repos {
     git(dir.path(), {"clone", "-q", remote.string(), work.string()});
     git(work, {"checkout", "-q", "-b", "main"});
   }
+  // A file as the remote's branch main has it.
+  std::string remote_file(const std::string& path) const { return git(remote, {"show", "main:" + path}); }
   int remote_commits() const {
     const auto out = util::trim(git(remote, {"rev-list", "--count", "--all"}));
     return static_cast<int>(util::parse_int(out).value_or(0));
@@ -445,4 +447,288 @@ TEST_CASE("the --url help names the ports GoCD and Jenkins serve on", "[e2e][ci-
   REQUIRE(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("GoCD: http://host:8153"));
   CHECK(help.out.find("8154") == std::string::npos);
+}
+
+namespace {
+
+// Backups of a GoCD config directory, whose cruise-config.xml the test changes between them,
+// into the working tree of Repos.
+struct GocdDirBackup {
+  Repos repos;
+  fs::path config = repos.dir.path() / "gocd-config";
+
+  GocdDirBackup() {
+    std::filesystem::create_directories(config);
+    set("<pipelines/>");
+  }
+  void set(const std::string& body) const {
+    REQUIRE(
+        util::write_file_atomic(config / "cruise-config.xml", "<cruise schemaVersion=\"139\">" + body + "</cruise>\n")
+            .ok());
+  }
+  ToolResult run() const {
+    return ci({"backup", "--from", "gocd", "--dir", config.string(), "--repo", repos.work.string(), "--push"}, {});
+  }
+  // Makes the remote run `script` on every push it receives.
+  void pre_receive(const std::string& script) const {
+    const auto hook = repos.remote / "hooks" / "pre-receive";
+    REQUIRE(util::write_file_atomic(hook, "#!/bin/sh\n" + script).ok());
+    std::filesystem::permissions(hook, std::filesystem::perms::owner_all, std::filesystem::perm_options::add);
+  }
+};
+
+// A second clone of the backup's remote: someone else's working tree.
+fs::path other_clone(const Repos& repos) {
+  const auto other = repos.dir.path() / "other";
+  git(repos.dir.path(), {"clone", "-q", repos.remote.string(), other.string()});
+  return other;
+}
+
+void commit_in(const fs::path& work, const std::string& file, const std::string& content) {
+  std::filesystem::create_directories((work / file).parent_path());
+  REQUIRE(util::write_file_atomic(work / file, content).ok());
+  git(work, {"add", "-A"});
+  git(work, {"commit", "-q", "-m", "change " + file});
+}
+
+}  // namespace
+
+TEST_CASE("a backup goes on top of what others pushed to the remote meanwhile", "[e2e][ci-config]") {
+  GocdDirBackup backup;
+  const auto& repos = backup.repos;
+  REQUIRE(backup.run().exit_code == 0);
+  const auto other = other_clone(repos);
+  commit_in(other, "README.md", "what this repository is\n");
+  git(other, {"push", "-q", "origin", "main"});
+
+  // Nothing new on the server: the working tree catches up, and there is nothing to push.
+  auto unchanged = backup.run();
+  INFO(unchanged.err);
+  REQUIRE(unchanged.exit_code == 0);
+  CHECK(std::filesystem::exists(repos.work / "README.md"));
+
+  // A change on the server after someone else pushed again: committed on top, pushed.
+  commit_in(other, "NOTES.md", "notes\n");
+  git(other, {"pull", "-q", "--ff-only"});
+  git(other, {"push", "-q", "origin", "main"});
+  backup.set("<pipelines group=\"web\"/>");
+  auto changed = backup.run();
+  INFO(changed.err);
+  REQUIRE(changed.exit_code == 0);
+  CHECK_THAT(changed.out, Catch::Contains("changed  gocd/server/cruise-config.xml"));
+  CHECK_THAT(changed.out, Catch::Contains("pushed"));
+  CHECK(repos.remote_commits() == 4);
+  CHECK(repos.remote_file("gocd/server/cruise-config.xml").find("group=\"web\"") != std::string::npos);
+  CHECK(repos.remote_file("NOTES.md") == "notes\n");
+
+  // A backup whose push failed earlier left a commit behind; it goes on top of the remote too.
+  git(other, {"pull", "-q", "--ff-only"});
+  commit_in(other, "README.md", "what this repository is, again\n");
+  git(other, {"push", "-q", "origin", "main"});
+  commit_in(repos.work, "gocd/server/cruise-config.xml", "<cruise schemaVersion=\"139\"><pipelines/></cruise>\n");
+  auto behind = backup.run();
+  INFO(behind.err);
+  REQUIRE(behind.exit_code == 0);
+  CHECK(util::trim(git(repos.work, {"rev-parse", "HEAD"})) == util::trim(git(repos.remote, {"rev-parse", "main"})));
+  CHECK(repos.remote_file("README.md") == "what this repository is, again\n");
+  CHECK(repos.remote_file("gocd/server/cruise-config.xml").find("group=\"web\"") != std::string::npos);
+}
+
+TEST_CASE("a push the remote refuses because it moved during the backup is retried on top of it", "[e2e][ci-config]") {
+  GocdDirBackup backup;
+  const auto& repos = backup.repos;
+  REQUIRE(backup.run().exit_code == 0);
+  // The remote gets someone else's commit while the next push is on its way, and refuses it.
+  backup.pre_receive(
+      "[ -e \"$GIT_DIR/moved\" ] && exit 0\n"
+      "touch \"$GIT_DIR/moved\"\n"
+      "unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n"
+      "export GIT_INDEX_FILE=\"$GIT_DIR/other-index\" GIT_AUTHOR_NAME=other GIT_AUTHOR_EMAIL=o@localhost\n"
+      "export GIT_COMMITTER_NAME=other GIT_COMMITTER_EMAIL=o@localhost\n"
+      "git read-tree main\n"
+      "blob=$(echo notes | git hash-object -w --stdin)\n"
+      "git update-index --add --cacheinfo 100644,$blob,NOTES.md\n"
+      "commit=$(git commit-tree $(git write-tree) -p main -m other)\n"
+      "git update-ref refs/heads/main $commit\n"
+      "exit 1\n");
+  backup.set("<pipelines group=\"web\"/>");
+  auto result = backup.run();
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(std::filesystem::exists(repos.remote / "moved"));
+  CHECK(repos.remote_commits() == 3);
+  CHECK(repos.remote_file("NOTES.md") == "notes\n");
+  CHECK(repos.remote_file("gocd/server/cruise-config.xml").find("group=\"web\"") != std::string::npos);
+}
+
+TEST_CASE("a backup whose files someone else changed on the remote is refused in one line", "[e2e][ci-config]") {
+  GocdDirBackup backup;
+  const auto& repos = backup.repos;
+  REQUIRE(backup.run().exit_code == 0);
+  const auto other = other_clone(repos);
+  commit_in(other, "gocd/server/cruise-config.xml", "<cruise schemaVersion=\"139\"><edited/></cruise>\n");
+  git(other, {"push", "-q", "origin", "main"});
+  // An earlier backup whose push failed changed the same file.
+  commit_in(repos.work, "gocd/server/cruise-config.xml", "<cruise schemaVersion=\"139\"><local/></cruise>\n");
+  for (int run = 0; run < 2; ++run) {
+    auto refused = backup.run();
+    INFO(refused.err);
+    CHECK(refused.exit_code == 3);
+    REQUIRE(util::split_lines(refused.err).size() == 1);
+    CHECK_THAT(refused.err,
+               Catch::StartsWith("deploy-pipeline: error: cannot put the backup on top of origin/main: it changed "
+                                 "gocd/server/cruise-config.xml, which local commits not pushed yet "
+                                 "change too"));
+    CHECK_THAT(refused.err, Catch::Contains("reset --hard origin/main), then back up again"));
+  }
+  // Nothing half-done is left: no rebase in progress, the local commit as it was.
+  CHECK(util::trim(git(repos.work, {"status", "--porcelain"})).empty());
+  CHECK_THAT(*util::read_file(repos.work / "gocd/server/cruise-config.xml"), Catch::Contains("<local/>"));
+  git(repos.work, {"reset", "-q", "--hard", "origin/main"});
+  auto after_reset = backup.run();
+  INFO(after_reset.err);
+  CHECK(after_reset.exit_code == 0);
+  CHECK(repos.remote_file("gocd/server/cruise-config.xml").find("<pipelines/>") != std::string::npos);
+}
+
+TEST_CASE("a push that stays impossible is one line naming what git said", "[e2e][ci-config]") {
+  GocdDirBackup backup;
+  const auto& repos = backup.repos;
+  backup.pre_receive("echo 'no pushes today' >&2\nexit 1\n");
+  auto refused = backup.run();
+  INFO(refused.err);
+  CHECK(refused.exit_code == 4);
+  CHECK_THAT(last_line(refused.err), Catch::Contains("git push failed in " + repos.work.string() + ": ! "));
+  CHECK_THAT(last_line(refused.err), Catch::Contains("(pre-receive hook declined)"));
+  CHECK(refused.err.find("\\x0A") == std::string::npos);
+}
+
+TEST_CASE("Jenkins jobs with spaces and other characters Jenkins allows are backed up and restored",
+          "[e2e][ci-config][jenkins]") {
+  Repos repos;
+  const auto home = repos.dir.path() / "jenkins-home";
+  std::filesystem::copy(seed("jenkins"), home, std::filesystem::copy_options::recursive);
+  const auto job_xml = *util::read_file(seed("jenkins") / "jobs/web-create/config.xml");
+  for (const char* name : {"my job", "caf\xc3\xa9 (nightly)", "team/web \"smoke\""}) {
+    const auto parts = util::split(name, '/');
+    const auto dir = parts.size() == 1 ? home / "jobs" / name : home / "jobs" / parts[0] / "jobs" / parts[1];
+    std::filesystem::create_directories(dir);
+    REQUIRE(util::write_file_atomic(dir / "config.xml", job_xml).ok());
+  }
+  CiFake jenkins(repos.dir.path(), "jenkins", home);
+  const auto env = jenkins.credentials();
+  auto backup =
+      ci({"backup", "--from", "jenkins", "--url", jenkins.url(), "--repo", repos.work.string(), "--push"}, env);
+  INFO(backup.err);
+  REQUIRE(backup.exit_code == 0);
+  CHECK(backup.err.find("skipping") == std::string::npos);
+  CHECK_THAT(backup.out, Catch::Contains("added    jenkins/jobs/my%20job/config.xml"));
+  CHECK_THAT(backup.out, Catch::Contains("added    jenkins/jobs/caf%C3%A9%20%28nightly%29/config.xml"));
+  CHECK_THAT(backup.out, Catch::Contains("added    jenkins/jobs/team/jobs/web%20%22smoke%22/config.xml"));
+
+  CiFake empty(repos.dir.path(), "jenkins");
+  auto restored = ci({"restore", "--to", "jenkins", "--url", empty.url(), "--repo", repos.work.string()}, env);
+  INFO(restored.err);
+  REQUIRE(restored.exit_code == 0);
+  CHECK_THAT(restored.out, Catch::Contains("create job my job\n"));
+  CHECK_THAT(restored.out, Catch::Contains("create job team/web \"smoke\"\n"));
+  CHECK_THAT(jenkins_job(empty, "/job/my%20job"), Catch::Contains("<flow-definition"));
+  CHECK_THAT(jenkins_job(empty, "/job/caf%C3%A9%20%28nightly%29"), Catch::Contains("<flow-definition"));
+  auto again = ci({"backup", "--from", "jenkins", "--url", empty.url(), "--repo", repos.work.string()}, env);
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("no changes"));
+
+  // The same from JENKINS_HOME itself.
+  const auto from_home = repos.dir.path() / "from-home";
+  auto files = ci({"backup", "--from", "jenkins", "--dir", home.string(), "--repo", from_home.string()}, {});
+  INFO(files.err);
+  REQUIRE(files.exit_code == 0);
+  CHECK(std::filesystem::exists(from_home / "jenkins/jobs/my%20job/config.xml"));
+}
+
+TEST_CASE("the Jenkins fake refuses the job names Jenkins refuses", "[e2e][ci-config][jenkins]") {
+  TempDir dir;
+  CiFake jenkins(dir.path(), "jenkins");
+  http::CurlHttpClient http;
+  const auto create = [&](const std::string& encoded_name) {
+    HttpRequest request;
+    request.method = "POST";
+    request.url = jenkins.url() + "/createItem?name=" + encoded_name;
+    request.headers.emplace_back("Content-Type", "application/xml");
+    request.body = "<flow-definition/>";
+    request.basic_user = CiFake::kUser;
+    request.basic_password = CiFake::kPassword;
+    auto answers = http.perform({request});
+    REQUIRE(answers.front().ok());
+    return answers.front()->status;
+  };
+  for (const char* bad :
+       {"a%3Ab", "a%2Fb", "a%3Fb", "a%2Ab", "a%7Cb", "a%3Cb", "a%5Cb", "..", "%20.%20", "a.", "", "a%09b"}) {
+    INFO(bad);
+    CHECK(create(bad) == 400);
+  }
+  CHECK(create("my%20job") == 200);
+  CHECK(create("%20padded%20") == 200);
+  CHECK_THAT(jenkins_job(jenkins, "/job/padded"), Catch::Contains("<flow-definition"));
+  CHECK(create("it%27s%20%22fine%22%20%28%C3%A9%29") == 200);
+}
+
+TEST_CASE("a Jenkins job no file can be named after fails the backup after the others are kept",
+          "[e2e][ci-config][jenkins]") {
+  Repos repos;
+  const auto home = repos.dir.path() / "jenkins-home";
+  std::filesystem::copy(seed("jenkins"), home, std::filesystem::copy_options::recursive);
+  // 100 e-acutes: 200 bytes, a good directory name in JENKINS_HOME, 600 bytes percent-encoded.
+  std::string long_name;
+  for (int i = 0; i < 100; ++i) long_name += "\xc3\xa9";
+  std::filesystem::create_directories(home / "jobs" / long_name);
+  REQUIRE(util::write_file_atomic(home / "jobs" / long_name / "config.xml", "<flow-definition/>\n").ok());
+  auto backup = ci({"backup", "--from", "jenkins", "--dir", home.string(), "--repo", repos.work.string()}, {});
+  INFO(backup.err);
+  CHECK(backup.exit_code == 1);
+  CHECK_THAT(last_line(backup.err), Catch::StartsWith("deploy-pipeline: error: backed up everything but job '"));
+  CHECK_THAT(last_line(backup.err), Catch::Contains("rename it on the CI server, then back up again"));
+  CHECK(std::filesystem::exists(repos.work / "jenkins/jobs/web-create/config.xml"));
+  CHECK(repos.remote_commits() == 1);
+}
+
+TEST_CASE("ci-config backup checks --repo before it reads the CI server", "[e2e][ci-config]") {
+  TempDir dir;
+  CiFake jenkins(dir.path(), "jenkins", seed("jenkins"));
+  const auto plain = dir.path() / "plain";
+  std::filesystem::create_directories(plain);
+  REQUIRE(util::write_file_atomic(plain / "notes.txt", "not a repository\n").ok());
+  auto result =
+      ci({"backup", "--from", "jenkins", "--url", jenkins.url(), "--repo", plain.string()}, jenkins.credentials());
+  CHECK(result.exit_code == 2);
+  INFO(result.err);
+  REQUIRE(util::split_lines(result.err).size() == 1);
+  CHECK_THAT(result.err, Catch::Contains("--repo " + plain.string() + " is not a git working tree"));
+}
+
+TEST_CASE("GoCD restore refuses a HEAD that is not pushed, before registering anything", "[e2e][ci-config][gocd]") {
+  Repos repos;
+  write_and_push(repos, "gocd/pipelines/web-create.gocd.yaml", *util::read_file(seed("gocd") / "web-create.gocd.yaml"));
+  commit_in(repos.work, "gocd/pipelines/web-deploy.gocd.yaml", *util::read_file(seed("gocd") / "web-deploy.gocd.yaml"));
+  CiFake gocd(repos.dir.path(), "gocd");
+  const auto env = gocd.credentials();
+  const std::vector<std::string> restore = {"restore",          "--to", "gocd", "--url", gocd.url(), "--repo",
+                                            repos.work.string()};
+  for (bool dry_run : {true, false}) {
+    auto args = restore;
+    if (dry_run) args.push_back("--dry-run");
+    auto refused = ci(args, env);
+    INFO(refused.err);
+    CHECK(refused.exit_code == 2);
+    REQUIRE(util::split_lines(refused.err).size() == 1);
+    CHECK_THAT(refused.err, Catch::Contains(" is not pushed: " + repos.remote.string() + " (branch main) is at "));
+    CHECK_THAT(refused.err, Catch::Contains("push it first"));
+  }
+  git(repos.work, {"push", "-q", "origin", "main"});
+  auto planned =
+      ci({restore[0], restore[1], restore[2], restore[3], restore[4], restore[5], restore[6], "--dry-run"}, env);
+  INFO(planned.err);
+  REQUIRE(planned.exit_code == 0);
+  CHECK_THAT(planned.out, Catch::Contains("would register config repository"));
 }

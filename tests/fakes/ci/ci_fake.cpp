@@ -19,7 +19,9 @@
 // pipelines of the last good revision.
 // Jenkins: basic auth with an API token, sent pre-emptively (403 otherwise); folders
 // (com.cloudbees.hudson.plugins.folder.Folder) hold jobs: GET [/job/<f>...]/api/json?tree=jobs[name]
-// (with _class), GET/POST /job/<f>/job/<name>/config.xml, POST [/job/<f>...]/createItem?name=<name>.
+// (with _class), GET/POST /job/<f>/job/<name>/config.xml, POST [/job/<f>...]/createItem?name=<name>
+// (names as Jenkins.checkGoodName allows them: spaces and non-ASCII yes, "?*/\%!@#$^&|<>[]:;",
+// control codes, "." and ".." and a trailing '.' no (400); the name is then trimmed).
 // --seed loads GoCD pipelines from DIR/*.gocd.yaml (and who administers what from
 // DIR/users.json: {"<user>": {"groups": [...]}}; users not listed, and the token, are system
 // administrators), or Jenkins jobs from DIR/jobs/**/config.xml as JENKINS_HOME lays them out.
@@ -199,6 +201,23 @@ std::pair<std::string, std::string> jenkins_item(const std::string& path) {
     at = end;
   }
   return {name, path.substr(at)};
+}
+
+// Jenkins.checkGoodName, which createItem applies before it trims the name: what it refuses.
+std::optional<std::string> bad_job_name(const std::string& name) {
+  if (name.empty()) return "No name is specified";
+  const std::string trimmed(util::trim(name));
+  if (trimmed == "." || trimmed == "..") return "\u201c" + trimmed + "\u201d is not an allowed name";
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const bool c1_control = c == 0xC2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) < 0xA0;
+    if (c < 0x20 || c == 0x7F || c1_control) return "No control code is allowed";
+    if (std::string_view("?*/\\%!@#$^&|<>[]:;").find(name[i]) != std::string_view::npos) {
+      return std::string("\u2018") + name[i] + "\u2019 is an unsafe character";
+    }
+  }
+  if (trimmed.ends_with('.')) return "A name cannot end with \u2018.\u2019";
+  return std::nullopt;
 }
 
 std::string parent_of(const std::string& full_name) {
@@ -555,9 +574,10 @@ class Fake {
     if (rest == "/api/json" && request.method == "GET") return json(200, job_list(item));
     if (rest == "/createItem" && request.method == "POST") {
       if (!item.empty() && !jenkins_folder(jobs_[item])) return text(404, "Not Found\n");
-      const auto name = request.first("name");
       if (request.header("content-type").rfind("application/xml", 0) != 0) return text(415, "XML required\n");
-      if (name.empty()) return text(400, "Query parameter 'name' is required\n");
+      if (request.query.count("name") == 0) return text(400, "Query parameter 'name' is required\n");
+      if (auto refused = bad_job_name(request.first("name"))) return text(400, *refused + "\n");
+      const std::string name(util::trim(request.first("name")));
       const std::string full_name = item.empty() ? name : item + "/" + name;
       if (jobs_.count(full_name) != 0) return text(400, "A job already exists with the name '" + name + "'\n");
       jobs_[full_name] = request.body;

@@ -77,7 +77,7 @@ TEST_CASE("Jenkins jobs in folders map to JENKINS_HOME's layout and back", "[ci]
   CHECK(jenkins_job_path("a/b/c") == "jenkins/jobs/a/jobs/b/jobs/c/config.xml");
   for (const char* name : {"web-create", "team/web", "a/b/c"}) {
     INFO(name);
-    CHECK(jenkins_job_name(jenkins_job_path(name)) == std::optional<std::string>(name));
+    CHECK(jenkins_job_name(*jenkins_job_path(name)) == std::optional<std::string>(name));
   }
   CHECK_FALSE(jenkins_job_name("jenkins/jobs/team/builds/web/config.xml"));
   CHECK_FALSE(jenkins_job_name("jenkins/jobs/../config.xml"));
@@ -85,4 +85,28 @@ TEST_CASE("Jenkins jobs in folders map to JENKINS_HOME's layout and back", "[ci]
   CHECK(is_jenkins_folder("<?xml version='1.1'?>\n<com.cloudbees.hudson.plugins.folder.Folder plugin=\"x\">"));
   CHECK_FALSE(is_jenkins_folder("<?xml version='1.1'?>\n<flow-definition>"));
   CHECK_FALSE(is_jenkins_folder("<com.cloudbees.hudson.plugins.folder.FolderLike>"));
+}
+
+TEST_CASE("Jenkins job names Jenkins allows are stored under a file name that reads back unchanged", "[ci]") {
+  CHECK(job_file_name("web-create") == "web-create");
+  CHECK(job_file_name("my job") == "my%20job");
+  CHECK(job_file_name("caf\xc3\xa9 \"nightly\" (old)") == "caf%C3%A9%20%22nightly%22%20%28old%29");
+  CHECK(jenkins_job_path("team a/my job") == "jenkins/jobs/team%20a/jobs/my%20job/config.xml");
+  for (const char* name : {"my job", "team a/my job", "caf\xc3\xa9", "a+b=c, d'e", ".hidden", "~x"}) {
+    INFO(name);
+    CHECK(jenkins_job_name(*jenkins_job_path(name)) == std::optional<std::string>(name));
+  }
+  // Nothing else spells the same job: a raw space, lower-case hex, an encoded safe byte, a stray '%'.
+  for (const char* file : {"my job", "my%2fjob", "my%2Djob", "my%job", "my%2", "%2E%2E"}) {
+    INFO(file);
+    CHECK_FALSE(job_name_of_file(file));
+  }
+  // A name that cannot be a file name at all is not stored.
+  for (const std::string& name : {std::string(), std::string("."), std::string(".."), std::string(90, ' ')}) {
+    INFO(name.size());
+    CHECK_FALSE(job_file_name(name));
+  }
+  CHECK_FALSE(jenkins_job_path("team/.."));
+  CHECK(job_file_name(std::string(255, 'x')));
+  CHECK_FALSE(job_file_name(std::string(256, 'x')));
 }
