@@ -233,6 +233,26 @@ std::string describe_mark(const Pool& from, RebuildSource source) {
   return "is a rebuild of pool " + from.meta.rebuild_of + " (" + describe(source) + ")";
 }
 
+// A rebuild's --label names fresh servers: never the pool it rebuilds, nor another pool than
+// an earlier (perhaps interrupted) rebuild of the same one, which the rebuild then finishes.
+Status check_rebuild_label(const Pool& from, const Pool* existing) {
+  const std::string& label = from.label();
+  const std::string way_on = "; leave out --label ('create-pipeline rebuild --from " + label +
+                             "' picks the next free L.rN) or name a label no pool has";
+  if (existing == &from) {
+    return Error{ErrorKind::invalid, "the rebuild's --label " + label +
+                                         " is the pool it rebuilds, and a rebuild needs new servers; nothing was "
+                                         "changed" +
+                                         way_on};
+  }
+  if (existing == nullptr || (existing->readable() && existing->meta.rebuild_of == label)) return {};
+  const std::string what = !existing->readable()               ? "an unreadable record"
+                           : existing->meta.rebuild_of.empty() ? "no rebuild recorded"
+                                                               : "a rebuild of pool " + existing->meta.rebuild_of;
+  return Error{ErrorKind::invalid, "the rebuild's --label " + existing->label() + " names an existing pool (" + what +
+                                       "), not a rebuild of pool " + label + "; nothing was changed" + way_on};
+}
+
 }  // namespace
 
 Result<PoolSpec> plan_rebuild(Services& services, const RebuildOptions& options) {
@@ -256,6 +276,7 @@ Result<PoolSpec> plan_rebuild(Services& services, const RebuildOptions& options)
   spec.meta.rebuild_source = source;
   spec.meta.label = options.label.value_or(next_rebuild_label(options.from, pools));
   PHX_TRY(validate_label(spec.meta.label, "the rebuild's label"));
+  PHX_TRY(check_rebuild_label(*from, find_pool(pools, spec.meta.label)));
   spec.meta.created_at = services.clock.wall_now();
   spec.meta.revision = from->meta.revision;
   spec.meta.triggered_by = services.identity.user;

@@ -132,3 +132,22 @@ TEST_CASE("a label with no recorded revision is refused again, naming commands t
   CHECK(unnamed.exit_code == 3);
   CHECK_THAT(unnamed.err, Catch::Contains("If this is that commit, pass '--revision c0ffee5'"));
 }
+
+// A rebuild needs new servers: --label naming the pool it rebuilds, or another pool than a
+// rebuild of it, is bad input, refused before anything starts.
+TEST_CASE("rebuild refuses a --label that names its own pool or an unrelated one", "[e2e][labels][rebuild]") {
+  LabelRig rig;
+  REQUIRE(rig.run("cafe0002", {"run", "--label", "2"}).exit_code == 0);
+  REQUIRE(rig.run("cafe0003", {"run", "--label", "3"}).exit_code == 0);
+  const auto record = rig.pool_record("2");
+
+  const auto itself = rig.run("x", {"rebuild", "--from", "2", "--label", "2"});
+  INFO(itself.err);
+  CHECK(itself.exit_code == 2);
+  CHECK_THAT(itself.err, Catch::Contains("the rebuild's --label 2 is the pool it rebuilds"));
+  CHECK(itself.out.find("already existed") == std::string::npos);
+  const auto other = rig.run("x", {"rebuild", "--from", "2", "--label", "3"});
+  CHECK(other.exit_code == 2);
+  CHECK_THAT(other.err, Catch::Contains("not a rebuild of pool 2"));
+  CHECK(rig.pool_record("2") == record);
+}

@@ -555,3 +555,32 @@ TEST_CASE("an unreadable pool is only ever deleted by label, and never while the
   CHECK(world.provider.calls.back() == "destroy_pool 4");
   CHECK(find_pool(world.provider.pools, "4") == nullptr);
 }
+
+// A rebuild gets fresh servers: --label naming the pool it rebuilds, or another existing pool,
+// would report that pool's servers as the rebuild. Only an earlier rebuild of it is finished.
+TEST_CASE("rebuild refuses a --label that is its own pool or an existing pool that is not its rebuild",
+          "[ops][rebuild]") {
+  FakeWorld world;
+  world.provider.add_pool("2", 2, 60).meta.revision = "2222";
+  world.provider.add_pool("3", 2, 50).meta.revision = "2222";
+  Pool& earlier = world.provider.add_pool("2.r5", 2, 40);
+  earlier.meta.revision = "2222";
+  earlier.meta.rebuild_of = "2";
+
+  const auto itself = ops::rebuild_pool(world.services, {.from = "2", .label = "2"});
+  REQUIRE_FALSE(itself.ok());
+  CHECK(itself.error().kind == ErrorKind::invalid);
+  CHECK_THAT(itself.error().message, Catch::StartsWith("the rebuild's --label 2 is the pool it rebuilds"));
+  CHECK_THAT(itself.error().message, Catch::Contains("'create-pipeline rebuild --from 2' picks the next free L.rN"));
+  const auto other = ops::rebuild_pool(world.services, {.from = "2", .label = "3"});
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().kind == ErrorKind::invalid);
+  CHECK_THAT(other.error().message,
+             Catch::StartsWith("the rebuild's --label 3 names an existing pool (no rebuild recorded), not a rebuild "
+                               "of pool 2"));
+  CHECK(world.provider.calls.empty());
+
+  const auto again = ops::rebuild_pool(world.services, {.from = "2", .label = "2.r5"});
+  REQUIRE(again.ok());
+  CHECK(again->already_existed);
+}
