@@ -60,8 +60,7 @@ namespace {
 
 HistoryEvent removal_event(Services& services, HistoryAction action, const std::string& label, const Status& removed,
                            long long duration_ms) {
-  HistoryEvent event =
-      new_event(services, action, label, removed.ok() ? HistoryResult::succeeded : HistoryResult::refused);
+  HistoryEvent event = new_event(services, action, label, history_result(removed));
   event.duration_ms = duration_ms;
   if (!removed.ok()) event.detail = removed.error().message;
   return event;
@@ -503,6 +502,20 @@ std::string prune_command(const PruneOptions& options) {
   return "create-pipeline prune" + (options.tiers ? std::string() : " --keep " + std::to_string(options.keep));
 }
 
+// What prune did before it stopped: "after powering off pool 5 and deleting pools 4, 2", or
+// "before deleting any pool".
+std::string pruned_so_far(const PruneResult& result) {
+  std::vector<std::string> done;
+  const auto add = [&done](const std::string& verb, const std::vector<std::string>& labels) {
+    if (labels.empty()) return;
+    done.push_back(verb + (labels.size() == 1 ? " pool " : " pools ") + util::join(labels, ", "));
+  };
+  add("powering off", result.powered_off);
+  add("archiving", result.archived);
+  add("deleting", result.deleted);
+  return done.empty() ? "before deleting any pool" : "after " + util::join(done, " and ");
+}
+
 // A stop asked for (SIGINT, SIGTERM, SIGHUP) before pool `next` of the pools prune removes: the
 // pools deleted so far stay deleted and recorded, the rest are named with the command that
 // finishes the prune. Nothing otherwise.
@@ -510,14 +523,20 @@ Status stop_pruning(Services& services, const PruneOptions& options, const Prune
   if (!services.stop_requested || !services.stop_requested()) return {};
   const auto& remove = result.decision.remove;
   const std::vector<std::string> left(remove.begin() + static_cast<std::ptrdiff_t>(next), remove.end());
-  const std::string done = result.deleted.empty()
-                               ? "before deleting any pool"
-                               : "after deleting " + std::string(result.deleted.size() == 1 ? "pool " : "pools ") +
-                                     util::join(result.deleted, ", ");
   return stop_if_requested(services,
-                           done + "; " + (left.size() == 1 ? "pool " : "pools ") + util::join(left, ", ") +
-                               (left.size() == 1 ? " was" : " were") + " not pruned",
+                           pruned_so_far(result) + "; " + (left.size() == 1 ? "pool " : "pools ") +
+                               util::join(left, ", ") + (left.size() == 1 ? " was" : " were") + " not pruned",
                            prune_command(options));
+}
+
+// A failure that stopped prune part-way (the balancer stopped answering, a destroy failed),
+// naming what was done before it and how to finish; a stop by a signal says so itself.
+Error failed_part_way(const Error& failure, const PruneOptions& options, const PruneResult& result) {
+  if (failure.is(ErrorCode::interrupted)) return failure;
+  return Error{failure.kind,
+               failure.message + "; prune stopped " + pruned_so_far(result) + ": once that is fixed, " +
+                   finishes_it({prune_command(options)}),
+               failure.code};
 }
 
 // Why prune keeps the unreadable `pool`, and the way out that is not refused.
@@ -532,6 +551,23 @@ std::string unreadable_prune_reason(const Pool& pool, const std::vector<Pool>& p
   return "its record cannot be read and the balancer routes to it: restore its record, or make another pool live first "
          "(" +
          other + ")";
+}
+
+// Carries out what prune decided, down the tiers before anything is deleted: a move that fails
+// stops prune there.
+Status carry_out_prune(Services& services, const PruneOptions& options, const std::vector<Pool>& readable,
+                       PruneResult& result) {
+  PHX_TRY(move_down_tiers(services, readable, result, prune_command(options)));
+  for (std::size_t next = 0; next < result.decision.remove.size(); ++next) {
+    PHX_TRY(stop_pruning(services, options, result, next));
+    const std::string& label = result.decision.remove[next];
+    const Pool* pool = find_pool(readable, label);
+    const auto started = services.clock.now();
+    const Status destroyed = destroy_if_not_member(services, *pool);
+    record_prune(services, label, destroyed, util::elapsed_ms(started, services.clock.now()), "");
+    PHX_TRY(note_outcome(destroyed, label, result.deleted, result.refused));
+  }
+  return {};
 }
 
 }  // namespace
@@ -573,16 +609,8 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
                                watch ? pools_protected_by(*watch) : std::vector<ProtectedPool>{});
   result.decision.pools.insert(result.decision.pools.end(), unreadable.begin(), unreadable.end());
   if (options.dry_run) return result;
-  // Down the tiers before anything is deleted: a move that fails stops prune here.
-  PHX_TRY(move_down_tiers(services, readable, result, prune_command(options)));
-  for (std::size_t next = 0; next < result.decision.remove.size(); ++next) {
-    PHX_TRY(stop_pruning(services, options, result, next));
-    const std::string& label = result.decision.remove[next];
-    const Pool* pool = find_pool(readable, label);
-    const auto started = services.clock.now();
-    const Status destroyed = destroy_if_not_member(services, *pool);
-    record_prune(services, label, destroyed, util::elapsed_ms(started, services.clock.now()), "");
-    PHX_TRY(note_outcome(destroyed, label, result.deleted, result.refused));
+  if (auto done = carry_out_prune(services, options, readable, result); !done.ok()) {
+    return failed_part_way(done.error(), options, result);
   }
   return result;
 }

@@ -584,3 +584,26 @@ TEST_CASE("rebuild refuses a --label that is its own pool or an existing pool th
   REQUIRE(again.ok());
   CHECK(again->already_existed);
 }
+
+// The balancer stops answering after prune destroyed one pool: the error names what was
+// destroyed and how to finish, and history records the failure as failed (not refused, which
+// is a safety rule's answer).
+TEST_CASE("a prune that fails part-way says what it deleted, how to finish, and records a failure", "[ops][prune]") {
+  FakeWorld world;
+  for (int i = 1; i <= 5; ++i) world.provider.add_pool(std::to_string(i), 1, 100 - i);
+  world.make_live("3");
+  world.balancer.before_read = [](FakeBalancer& self) {
+    if (self.member_reads == 2) self.fail_always["members"] = Error{ErrorKind::unavailable, "connection refused"};
+  };
+  const auto result = ops::prune_pools(world.services, {.keep = 1});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(result.error().message,
+             Catch::Contains("connection refused; prune stopped after deleting pool 4: "
+                             "once that is fixed, 'create-pipeline prune --keep 1' finishes it"));
+  CHECK(world.provider.pools.size() == 4);
+  REQUIRE(world.state.events.size() == 2);
+  CHECK(world.state.events[0].result == HistoryResult::succeeded);
+  CHECK(world.state.events[1].label == "2");
+  CHECK(world.state.events[1].result == HistoryResult::failed);
+}
