@@ -148,6 +148,17 @@ Status check_same_revision(const Pool& existing, const std::string& revision) {
                                        way_on_from_refused_label(existing, revision)};
 }
 
+// An interrupted creation resumes only on a pool that is powered on: resuming would start the
+// missing servers of a pool recorded as off.
+Status check_resumable(const Pool& existing) {
+  if (existing.complete || existing.power != PowerState::off) return {};
+  const std::string& label = existing.label();
+  return Error{ErrorKind::invalid, "pool " + label +
+                                       " was not created completely and is powered off, so its creation cannot "
+                                       "resume; nothing was started. 'create-pipeline power-on --label " +
+                                       label + "', then this command again, finishes it (or delete it)"};
+}
+
 // Creates the pool `spec` describes, or reuses the one of the same label and revision.
 Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) {
   const std::string& label = spec.meta.label;
@@ -155,6 +166,7 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
   if (const Pool* existing = find_pool(pools, label); existing != nullptr) {
     if (!existing->readable()) return Error{ErrorKind::failed, describe_unreadable(*existing)};
     PHX_TRY(check_same_revision(*existing, spec.meta.revision));
+    PHX_TRY(check_resumable(*existing));
     if (existing->complete) {
       services.reporter.step("pool " + label + " already exists with the same revision (created " +
                              util::format_iso8601(existing->meta.created_at) +

@@ -607,3 +607,20 @@ TEST_CASE("a prune that fails part-way says what it deleted, how to finish, and 
   CHECK(world.state.events[1].label == "2");
   CHECK(world.state.events[1].result == HistoryResult::failed);
 }
+
+// Resuming an interrupted creation of a pool powered off would start servers under an "off"
+// record: refused before anything starts.
+TEST_CASE("create refuses to resume an interrupted creation of a pool that is powered off", "[ops][create]") {
+  FakeWorld world;
+  Pool& half = world.provider.add_pool("18", 2, 5);
+  half.meta.revision = "r18";
+  half.complete = false;
+  half.power = PowerState::off;
+  const auto refused = ops::create_pool(world.services, {.label = "18", .revision = "r18"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK_THAT(refused.error().message,
+             Catch::StartsWith("pool 18 was not created completely and is powered off, so its creation cannot resume; "
+                               "nothing was started. 'create-pipeline power-on --label 18', then"));
+  CHECK(world.provider.calls.empty());
+}
