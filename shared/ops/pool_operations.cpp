@@ -148,6 +148,23 @@ Status check_same_revision(const Pool& existing, const std::string& revision) {
                                        way_on_from_refused_label(existing, revision)};
 }
 
+// How many servers pool `pool` runs, or had when it was archived.
+int servers_of(const Pool& pool) {
+  return pool.archive ? pool.archive->servers : static_cast<int>(pool.servers.size());
+}
+
+// A re-run of a create whose pool exists complete keeps it as it is (a CI stage run again goes
+// on to its smoke test), but a size that differs from the pool's is not silently dropped.
+void warn_if_other_size(Services& services, const Pool& existing, int size) {
+  const int servers = servers_of(existing);
+  if (servers == size) return;
+  services.reporter.warning("pool " + existing.label() + " has " +
+                            util::plural(static_cast<std::size_t>(servers), "server") + ", not the " +
+                            std::to_string(size) +
+                            " asked for: pools are immutable, so it is kept as it is; a pool of another size "
+                            "needs a new label");
+}
+
 // An interrupted creation resumes only on a pool that is powered on: resuming would start the
 // missing servers of a pool recorded as off.
 Status check_resumable(const Pool& existing) {
@@ -171,6 +188,7 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
       services.reporter.step("pool " + label + " already exists with the same revision (created " +
                              util::format_iso8601(existing->meta.created_at) +
                              "); pools are immutable, nothing changed");
+      warn_if_other_size(services, *existing, spec.size);
       return CreateResult{*existing, true};
     }
   }
@@ -292,7 +310,7 @@ Result<PoolSpec> plan_rebuild(Services& services, const RebuildOptions& options)
   spec.meta.revision = from->meta.revision;
   spec.meta.triggered_by = services.identity.user;
   spec.meta.rebuild_of = from->label();
-  spec.size = options.size.value_or(from->archive ? from->archive->servers : static_cast<int>(from->servers.size()));
+  spec.size = options.size.value_or(servers_of(*from));
   return spec;
 }
 

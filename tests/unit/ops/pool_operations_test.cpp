@@ -30,6 +30,13 @@ TEST_CASE("creating an existing pool of the same revision changes nothing: pools
   CHECK(created->already_existed);
   CHECK(created->pool.servers.size() == 3);
   CHECK(world.provider.calls.empty());
+  // The size asked for is not dropped silently: the pool keeps its own, and a warning says so.
+  CHECK(
+      world.reporter.saw("warning: pool 42 has 3 servers, not the 5 asked for: pools are immutable, so it is kept "
+                         "as it is; a pool of another size needs a new label"));
+  world.reporter.lines.clear();
+  REQUIRE(ops::create_pool(world.services, {.label = "42", .size = 3}).ok());
+  CHECK_FALSE(world.reporter.saw("warning:"));
 }
 
 TEST_CASE("a label that exists with another revision, or none recorded, is refused untouched", "[ops][create]") {
