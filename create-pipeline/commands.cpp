@@ -184,7 +184,12 @@ Status create_and_report(CommandContext& context, ops::Services& services, const
   auto size = size_option(context, services);
   if (!size) return size.error();
   const auto revision = context.args().text("revision");
-  if (revision && (revision->empty() || revision->size() > 200 || !util::is_valid_utf8(*revision) ||
+  if (revision && revision->empty()) {
+    return Error{ErrorKind::invalid,
+                 "--revision is empty; give the commit id the pool is built from, or leave "
+                 "--revision out to record the CI's commit (GIT_COMMIT)"};
+  }
+  if (revision && (revision->size() > 200 || !util::is_valid_utf8(*revision) ||
                    revision->find_first_of("\r\n") != std::string::npos)) {
     return Error{ErrorKind::invalid, "--revision must be one line of at most 200 bytes (a commit id)"};
   }

@@ -136,16 +136,42 @@ std::string way_on_from_refused_label(const Pool& existing, const std::string& r
          "hash)";
 }
 
+// The same for a rebuild, which takes its revision from the pool it rebuilds (plan_rebuild lets
+// only an earlier rebuild of that pool have its label): a pool that records no revision is
+// tested again as it is, or deleted and rebuilt.
+std::string way_on_from_refused_rebuild(const Pool& existing) {
+  const std::string anew = "'create-pipeline delete --label " + existing.label() + "', then the rebuild again";
+  if (!existing.complete) return anew + ", builds it anew";
+  return "'create-pipeline smoke-test --label " + existing.label() + "' tests it again as it is; " + anew +
+         " builds it anew";
+}
+
 // Invariant 10 for a label that exists already.
-Status check_same_revision(const Pool& existing, const std::string& revision) {
+Status check_same_revision(const Pool& existing, const PoolSpec& spec) {
+  const std::string& revision = spec.meta.revision;
   if (!existing.meta.revision.empty() && existing.meta.revision == revision) return {};
+  const bool rebuild = !spec.meta.rebuild_of.empty();
   const std::string recorded =
       existing.meta.revision.empty() ? "no recorded revision" : "revision " + existing.meta.revision;
-  const std::string wanted =
-      revision.empty() ? "no revision (set GIT_COMMIT or pass --revision)" : "revision " + revision;
-  return Error{ErrorKind::refused, "pool " + existing.label() + " exists with " + recorded + ", and this run builds " +
-                                       wanted + "; a label names one revision forever, so nothing was changed. " +
-                                       way_on_from_refused_label(existing, revision)};
+  const std::string none = rebuild ? "no revision (pool " + spec.meta.rebuild_of + " records none)"
+                                   : "no revision (set GIT_COMMIT or pass --revision)";
+  const std::string wanted = revision.empty() ? none : "revision " + revision;
+  return Error{ErrorKind::refused,
+               "pool " + existing.label() + " exists with " + recorded + ", and this run builds " + wanted +
+                   "; a label names one revision forever, so nothing was changed. " +
+                   (rebuild ? way_on_from_refused_rebuild(existing) : way_on_from_refused_label(existing, revision))};
+}
+
+// A creation that failed, and the way on: a pool left incomplete is finished by the same
+// command again (a rebuild named by its label, not given a new one), or deleted.
+Error failed_creating(const Error& failure, const PoolSpec& spec) {
+  const std::string& label = spec.meta.label;
+  const std::string again =
+      spec.meta.rebuild_of.empty() ? "the same command again" : "the rebuild again with --label " + label;
+  return Error{failure.kind,
+               "creating pool " + label + ": " + failure.message + ". Once that is fixed, " + again +
+                   " finishes pool " + label + ", or 'create-pipeline delete --label " + label + "' removes it",
+               failure.code};
 }
 
 // How many servers pool `pool` runs, or had when it was archived.
@@ -182,7 +208,7 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   if (const Pool* existing = find_pool(pools, label); existing != nullptr) {
     if (!existing->readable()) return Error{ErrorKind::failed, describe_unreadable(*existing)};
-    PHX_TRY(check_same_revision(*existing, spec.meta.revision));
+    PHX_TRY(check_same_revision(*existing, spec));
     PHX_TRY(check_resumable(*existing));
     if (existing->complete) {
       services.reporter.step("pool " + label + " already exists with the same revision (created " +
@@ -199,8 +225,7 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
   const auto started = services.clock.now();
   auto pool = services.provider.create_pool(spec);
   // A stop while the servers start says itself where the pool stands.
-  if (!pool)
-    return pool.error().is(ErrorCode::interrupted) ? pool.error() : pool.error().context("creating pool " + label);
+  if (!pool) return pool.error().is(ErrorCode::interrupted) ? pool.error() : failed_creating(pool.error(), spec);
   services.reporter.step("pool " + label + " created in " +
                          util::format_duration_ms(util::elapsed_ms(started, services.clock.now())));
   return CreateResult{*pool, false};

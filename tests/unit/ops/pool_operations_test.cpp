@@ -631,3 +631,35 @@ TEST_CASE("create refuses to resume an interrupted creation of a pool that is po
                                "nothing was started. 'create-pipeline power-on --label 18', then"));
   CHECK(world.provider.calls.empty());
 }
+
+// A rebuild takes no --revision: refused at a label an earlier rebuild of a pool without a
+// revision holds, the way on names the rebuild, not --revision nor a label for another commit.
+TEST_CASE("a refused rebuild names the commands a rebuild takes", "[ops][rebuild]") {
+  FakeWorld world;
+  world.provider.add_pool("5", 2, 60);  // made by hand: no revision recorded
+  world.provider.add_pool("5.r1", 2, 50).meta.rebuild_of = "5";
+  const auto refused = ops::rebuild_pool(world.services, {.from = "5", .label = "5.r1"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("this run builds no revision (pool 5 records none)"));
+  CHECK_THAT(refused.error().message,
+             Catch::EndsWith("'create-pipeline smoke-test --label 5.r1' tests it again as it is; 'create-pipeline "
+                             "delete --label 5.r1', then the rebuild again builds it anew"));
+  CHECK_THAT(refused.error().message, !Catch::Contains("--revision"));
+}
+
+// A creation that failed says how to finish the pool it left: the same command again (a
+// rebuild with the label it chose), or delete.
+TEST_CASE("a failed creation names the command that finishes it", "[ops][create][rebuild]") {
+  FakeWorld world;
+  world.provider.fail_next["create_pool"] = Error{ErrorKind::failed, "server 1 of pool 17 exited right after starting"};
+  const auto failed = ops::create_pool(world.services, {.label = "17"});
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().message ==
+        "creating pool 17: server 1 of pool 17 exited right after starting. Once that is fixed, the same command "
+        "again finishes pool 17, or 'create-pipeline delete --label 17' removes it");
+  world.provider.add_pool("4", 2, 60).meta.revision = "4444";
+  world.provider.fail_next["create_pool"] = Error{ErrorKind::failed, "no capacity"};
+  CHECK_THAT(ops::rebuild_pool(world.services, {.from = "4"}).error().message,
+             Catch::Contains("Once that is fixed, the rebuild again with --label 4.r1 finishes pool 4.r1"));
+}
