@@ -69,15 +69,27 @@ Status check_junit_option(const CommandContext& context) {
   return refuse("cannot write a file in " + directory.string() + " (" + probe.reason + ")");
 }
 
-Status write_junit(const CommandContext& context, const SmokeReport& report) {
+Status write_junit(const CommandContext& context, const std::string& xml) {
   const auto path = context.args().text("junit");
   if (!path) return {};
   const std::filesystem::path file(*path);
   if (file.has_parent_path()) PHX_TRY(util::make_directories(file.parent_path()));
   util::remove_dead_writers_temporaries(file);  // one write per command: its sweep is here
-  auto written = util::write_file_atomic(file, render_junit(report));
+  auto written = util::write_file_atomic(file, xml);
   if (!written.ok()) return written.error().context("writing the JUnit report");
   return {};
+}
+
+// A run or rebuild that failed or was refused before a smoke report of pool `label` was written
+// writes one naming why (render_junit_not_run); a stop by a signal writes none. The outcome is
+// returned as it was; a report that cannot be written adds a warning.
+Status reported_in_junit(const CommandContext& context, const ops::Services& services, const std::string& label,
+                         const Status& outcome, bool smoke_reported) {
+  if (outcome.ok() || smoke_reported || outcome.error().is(ErrorCode::interrupted)) return outcome;
+  const auto xml =
+      render_junit_not_run(services.config.service, label, services.clock.wall_now(), outcome.error().message);
+  if (const auto written = write_junit(context, xml); !written.ok()) services.reporter.warning(written.error().message);
+  return outcome;
 }
 
 std::string smoke_summary(const SmokeReport& report) {
@@ -92,11 +104,14 @@ std::string smoke_summary(const SmokeReport& report) {
   return out;
 }
 
-// Smoke-tests a pool, writes JUnit, prints the summary; a failed check is exit 1.
-Status smoke_and_report(CommandContext& context, ops::Services& services, const std::string& label) {
+// Smoke-tests a pool, writes JUnit (and says so in `reported`), prints the summary; a failed
+// check is exit 1.
+Status smoke_and_report(CommandContext& context, ops::Services& services, const std::string& label,
+                        bool* reported = nullptr) {
   auto report = ops::smoke_test(services, label);
   if (!report) return report.error();
-  PHX_TRY(write_junit(context, *report));
+  PHX_TRY(write_junit(context, render_junit(*report)));
+  if (reported != nullptr) *reported = true;
   context.print(smoke_summary(*report));
   if (!report->passed()) {
     return Error{ErrorKind::failed, "smoke test failed for pool " + label + ": " + std::to_string(report->failures()) +
@@ -169,7 +184,12 @@ Status create_and_report(CommandContext& context, ops::Services& services, const
   auto size = size_option(context, services);
   if (!size) return size.error();
   const auto revision = context.args().text("revision");
-  if (revision && (revision->empty() || revision->size() > 200 || !util::is_valid_utf8(*revision) ||
+  if (revision && revision->empty()) {
+    return Error{ErrorKind::invalid,
+                 "--revision is empty; give the commit id the pool is built from, or leave "
+                 "--revision out to record the CI's commit (GIT_COMMIT)"};
+  }
+  if (revision && (revision->size() > 200 || !util::is_valid_utf8(*revision) ||
                    revision->find_first_of("\r\n") != std::string::npos)) {
     return Error{ErrorKind::invalid, "--revision must be one line of at most 200 bytes (a commit id)"};
   }
@@ -185,6 +205,35 @@ Status stop_before_smoke_test(const ops::Services& services, const std::string& 
                                  " was created, before its smoke test: no verdict was recorded");
 }
 
+// Rebuilds the release of pool `from` and smoke-tests the new pool, whose label it sets in
+// `new_label` once it is known.
+Status rebuild_and_smoke(CommandContext& context, ops::Services& services, const std::string& from,
+                         std::string& new_label, bool& smoke_reported) {
+  PHX_TRY(services.http.usable());  // it smoke-tests what it creates: nothing created without HTTP
+  std::optional<int> size;
+  if (context.args().integer("size")) {
+    PHX_TRY_ASSIGN(size, size_option(context, services));
+  }
+  PHX_TRY_ASSIGN(const auto spec, ops::plan_rebuild(services, {.from = from,
+                                                               .label = context.args().text("label"),
+                                                               .size = size,
+                                                               .force = context.args().flag("force")}));
+  // From here on the new pool's label is known, and the finishing command names it: stopped
+  // while its servers start or during its smoke test, like run.
+  const util::InterruptScope stoppable;
+  new_label = spec.meta.label;
+  const std::string rerun = rerun_command(context, "rebuild", new_label);
+  const auto finish = [&](StoppedPool stopped) {
+    return how_to_finish(context, rerun, new_label, spec.meta.revision, stopped);
+  };
+  auto created = ops::create_rebuild(services, spec);
+  if (!created) return naming_finishing_command(created.error(), finish(StoppedPool::incomplete));
+  print_created(context, *created);
+  const std::string after_creation = finish(StoppedPool::complete);
+  PHX_TRY(naming_finishing_command(stop_before_smoke_test(services, new_label), after_creation));
+  return naming_finishing_command(smoke_and_report(context, services, new_label, &smoke_reported), after_creation);
+}
+
 Status run_rebuild(CommandContext& context) {
   const auto from = context.args().text("from");
   if (!from) return Error{ErrorKind::invalid, "rebuild needs --from L (the pool whose release to rebuild)"};
@@ -193,28 +242,12 @@ Status run_rebuild(CommandContext& context) {
   if (label) PHX_TRY(validate_label(*label, "--label"));
   PHX_TRY(check_junit_option(context));
   PHX_TRY_ASSIGN(auto services, context.services());
-  PHX_TRY(services->http.usable());  // it smoke-tests what it creates: nothing created without HTTP
-  std::optional<int> size;
-  if (context.args().integer("size")) {
-    PHX_TRY_ASSIGN(size, size_option(context, *services));
-  }
-  PHX_TRY_ASSIGN(const auto spec,
-                 ops::plan_rebuild(
-                     *services, {.from = *from, .label = label, .size = size, .force = context.args().flag("force")}));
-  // From here on the new pool's label is known, and the finishing command names it: stopped
-  // while its servers start or during its smoke test, like run.
-  const util::InterruptScope stoppable;
-  const std::string& new_label = spec.meta.label;
-  const std::string rerun = rerun_command(context, "rebuild", new_label);
-  const auto finish = [&](StoppedPool stopped) {
-    return how_to_finish(context, rerun, new_label, spec.meta.revision, stopped);
-  };
-  auto created = ops::create_rebuild(*services, spec);
-  if (!created) return naming_finishing_command(created.error(), finish(StoppedPool::incomplete));
-  print_created(context, *created);
-  const std::string after_creation = finish(StoppedPool::complete);
-  PHX_TRY(naming_finishing_command(stop_before_smoke_test(*services, new_label), after_creation));
-  return naming_finishing_command(smoke_and_report(context, *services, new_label), after_creation);
+  // Refused before its label is chosen, the report names the --label asked for, else the pool
+  // whose release it rebuilds.
+  std::string new_label = label.value_or(*from);
+  bool smoke_reported = false;
+  const Status done = rebuild_and_smoke(context, *services, *from, new_label, smoke_reported);
+  return reported_in_junit(context, *services, new_label, done, smoke_reported);
 }
 
 Status run_create(CommandContext& context) {
@@ -240,21 +273,29 @@ Status run_smoke_test(CommandContext& context) {
                                   ops::finishes_it({smoke_test_command(context, *label)}));
 }
 
+// Creates pool `label` (or finds it created) and smoke-tests it.
+Status create_and_smoke(CommandContext& context, ops::Services& services, const std::string& label,
+                        bool& smoke_reported) {
+  PHX_TRY(services.http.usable());  // it smoke-tests what it creates: nothing created without HTTP
+  const util::InterruptScope stoppable;
+  const std::string revision = ops::revision_to_record(services, context.args().text("revision"));
+  const std::string rerun = rerun_command(context, "run", label, revision);
+  PHX_TRY(naming_finishing_command(create_and_report(context, services, label),
+                                   how_to_finish(context, rerun, label, revision, StoppedPool::incomplete)));
+  const std::string after_creation = how_to_finish(context, rerun, label, revision, StoppedPool::complete);
+  PHX_TRY(naming_finishing_command(stop_before_smoke_test(services, label), after_creation));
+  return naming_finishing_command(smoke_and_report(context, services, label, &smoke_reported), after_creation);
+}
+
 Status run_run(CommandContext& context) {
   auto label = context.label();
   if (!label) return label.error();
   PHX_TRY(check_junit_option(context));
   auto services = context.services();
   if (!services) return services.error();
-  PHX_TRY((*services)->http.usable());  // it smoke-tests what it creates: nothing created without HTTP
-  const util::InterruptScope stoppable;
-  const std::string revision = ops::revision_to_record(**services, context.args().text("revision"));
-  const std::string rerun = rerun_command(context, "run", *label, revision);
-  PHX_TRY(naming_finishing_command(create_and_report(context, **services, *label),
-                                   how_to_finish(context, rerun, *label, revision, StoppedPool::incomplete)));
-  const std::string after_creation = how_to_finish(context, rerun, *label, revision, StoppedPool::complete);
-  PHX_TRY(naming_finishing_command(stop_before_smoke_test(**services, *label), after_creation));
-  return naming_finishing_command(smoke_and_report(context, **services, *label), after_creation);
+  bool smoke_reported = false;
+  const Status done = create_and_smoke(context, **services, *label, smoke_reported);
+  return reported_in_junit(context, **services, *label, done, smoke_reported);
 }
 
 Status run_list(CommandContext& context) {

@@ -714,6 +714,9 @@ PruneVerdict place_in_tier(const Pool& pool, Tier tier, const RetentionPolicy& p
     const std::string why = "one of the next " + std::to_string(counts.off) + " kept powered off (retention.off)";
     if (now != Tier::running) return as_it_is(why);
     if (!policy.available.off) return {pool.label(), PruneAction::keep, why + "; the provider cannot power off"};
+    // A creation cut short is finished by running its create again, which a pool powered off
+    // would refuse: it stays as it is until it is finished or deleted.
+    if (!pool.complete) return {pool.label(), PruneAction::keep, why + "; not created completely, left running"};
     return {pool.label(), PruneAction::power_off, why};
   }
   const std::string why = "one of the next " + std::to_string(counts.cold) + " kept cold (retention.cold)";

@@ -98,24 +98,43 @@ std::string junit_testcase(const SmokeReport& report, const CheckOutcome& outcom
 }
 }  // namespace
 
-std::string render_junit(const SmokeReport& report) {
+namespace {
+
+// The document around `testcases`: one suite, class "smoke-test.<service>", with the label as a
+// property.
+std::string junit_document(const SmokeReport& report, std::size_t tests, std::size_t failures,
+                           const std::string& testcases) {
   const std::string suite = "smoke-test." + report.service;
-  const auto tests = std::to_string(report.outcomes.size());
-  const auto failures = std::to_string(report.failures());
+  const auto counts = "tests=\"" + std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\"";
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  xml += "<testsuites name=\"" + xml_escape(suite) + "\" tests=\"" + tests + "\" failures=\"" + failures +
-         "\" errors=\"0\" time=\"" + seconds(report.duration_ms) + "\">\n";
-  xml += "  <testsuite name=\"" + xml_escape(suite) + "\" tests=\"" + tests + "\" failures=\"" + failures +
-         "\" errors=\"0\" skipped=\"0\" time=\"" + seconds(report.duration_ms) + "\" timestamp=\"" +
-         util::format_iso8601(report.started).substr(0, 19) + "\">\n";
+  xml += "<testsuites name=\"" + xml_escape(suite) + "\" " + counts + " errors=\"0\" time=\"" +
+         seconds(report.duration_ms) + "\">\n";
+  xml += "  <testsuite name=\"" + xml_escape(suite) + "\" " + counts + " errors=\"0\" skipped=\"0\" time=\"" +
+         seconds(report.duration_ms) + "\" timestamp=\"" + util::format_iso8601(report.started).substr(0, 19) + "\">\n";
   xml += "    <properties>\n      <property name=\"label\" value=\"" + xml_escape(report.label) +
          "\"/>\n    </properties>\n";
+  return xml + testcases + "  </testsuite>\n</testsuites>\n";
+}
+
+}  // namespace
+
+std::string render_junit(const SmokeReport& report) {
   const auto places = server_places(report.outcomes);
+  std::string testcases;
   for (std::size_t i = 0; i < report.outcomes.size(); ++i) {
-    xml += junit_testcase(report, report.outcomes[i], places[i]);
+    testcases += junit_testcase(report, report.outcomes[i], places[i]);
   }
-  xml += "  </testsuite>\n</testsuites>\n";
-  return xml;
+  return junit_document(report, report.outcomes.size(), report.failures(), testcases);
+}
+
+std::string render_junit_not_run(const std::string& service, const std::string& label, WallTime at,
+                                 const std::string& why) {
+  const SmokeReport report{.service = service, .label = label, .started = at};
+  const std::string testcase = "    <testcase classname=\"" + xml_escape("smoke-test." + service) + "\" name=\"" +
+                               kPoolReadyTest + "\" time=\"0.000\">\n      <failure message=\"" + xml_escape(why) +
+                               "\" type=\"PoolNotReady\">" + xml_escape(why) + "</failure>\n      <system-out>" +
+                               xml_escape("pool " + label) + "</system-out>\n    </testcase>\n";
+  return junit_document(report, 1, 1, testcase);
 }
 
 }  // namespace phoenix

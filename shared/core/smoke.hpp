@@ -54,6 +54,14 @@ struct SmokeReport {
 // failed check's time is the run's, retries included.
 std::string render_junit(const SmokeReport& report);
 
+// The JUnit report of a run or rebuild that ended before its pool was smoke-tested (its
+// creation failed or was refused, or its smoke test could not start): one failed test case of
+// the same class, named kPoolReadyTest, whose failure is `why`, so that a CI's junit step never
+// publishes an earlier build's report, nor finds none.
+inline constexpr const char* kPoolReadyTest = "pool ready for its smoke test";
+std::string render_junit_not_run(const std::string& service, const std::string& label, WallTime at,
+                                 const std::string& why);
+
 // Text safe inside XML content and attributes: escapes markup and drops characters XML 1.0
 // forbids (control bytes, invalid UTF-8).
 std::string xml_escape(std::string_view text);

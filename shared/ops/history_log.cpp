@@ -23,6 +23,12 @@ HistoryEvent new_event(const Services& services, HistoryAction action, std::stri
                       .job = services.identity.job};
 }
 
+HistoryResult history_result(const Status& outcome) {
+  if (outcome.ok()) return HistoryResult::succeeded;
+  if (outcome.error().kind == ErrorKind::refused) return HistoryResult::refused;
+  return outcome.error().is(ErrorCode::interrupted) ? HistoryResult::interrupted : HistoryResult::failed;
+}
+
 void give_verdict(const Services& services, PoolMetadata& meta, LiveVerdict verdict, std::string reason) {
   meta.verdict = verdict;
   meta.verdict_reason = std::move(reason);

@@ -14,6 +14,10 @@ namespace phoenix::ops {
 // An event at the clock's now, by the CI trigger user (else the host), in the CI job.
 HistoryEvent new_event(const Services& services, HistoryAction action, std::string label, HistoryResult result);
 
+// What history records for an operation that ended with `outcome`: succeeded; refused (by a
+// safety rule, ErrorKind::refused); interrupted (ErrorCode::interrupted); otherwise failed.
+HistoryResult history_result(const Status& outcome);
+
 // Gives `meta` the verdict `verdict` for `reason`, by whom and when as new_event names them, so
 // the pool's record says who set its verdict even where no history event of it is ever written.
 void give_verdict(const Services& services, PoolMetadata& meta, LiveVerdict verdict, std::string reason);

@@ -60,8 +60,7 @@ namespace {
 
 HistoryEvent removal_event(Services& services, HistoryAction action, const std::string& label, const Status& removed,
                            long long duration_ms) {
-  HistoryEvent event =
-      new_event(services, action, label, removed.ok() ? HistoryResult::succeeded : HistoryResult::refused);
+  HistoryEvent event = new_event(services, action, label, history_result(removed));
   event.duration_ms = duration_ms;
   if (!removed.ok()) event.detail = removed.error().message;
   return event;
@@ -137,16 +136,70 @@ std::string way_on_from_refused_label(const Pool& existing, const std::string& r
          "hash)";
 }
 
+// The same for a rebuild, which takes its revision from the pool it rebuilds (plan_rebuild lets
+// only an earlier rebuild of that pool have its label): a pool that records no revision is
+// tested again as it is, or deleted and rebuilt.
+std::string way_on_from_refused_rebuild(const Pool& existing) {
+  const std::string anew = "'create-pipeline delete --label " + existing.label() + "', then the rebuild again";
+  if (!existing.complete) return anew + ", builds it anew";
+  return "'create-pipeline smoke-test --label " + existing.label() + "' tests it again as it is; " + anew +
+         " builds it anew";
+}
+
 // Invariant 10 for a label that exists already.
-Status check_same_revision(const Pool& existing, const std::string& revision) {
+Status check_same_revision(const Pool& existing, const PoolSpec& spec) {
+  const std::string& revision = spec.meta.revision;
   if (!existing.meta.revision.empty() && existing.meta.revision == revision) return {};
+  const bool rebuild = !spec.meta.rebuild_of.empty();
   const std::string recorded =
       existing.meta.revision.empty() ? "no recorded revision" : "revision " + existing.meta.revision;
-  const std::string wanted =
-      revision.empty() ? "no revision (set GIT_COMMIT or pass --revision)" : "revision " + revision;
-  return Error{ErrorKind::refused, "pool " + existing.label() + " exists with " + recorded + ", and this run builds " +
-                                       wanted + "; a label names one revision forever, so nothing was changed. " +
-                                       way_on_from_refused_label(existing, revision)};
+  const std::string none = rebuild ? "no revision (pool " + spec.meta.rebuild_of + " records none)"
+                                   : "no revision (set GIT_COMMIT or pass --revision)";
+  const std::string wanted = revision.empty() ? none : "revision " + revision;
+  return Error{ErrorKind::refused,
+               "pool " + existing.label() + " exists with " + recorded + ", and this run builds " + wanted +
+                   "; a label names one revision forever, so nothing was changed. " +
+                   (rebuild ? way_on_from_refused_rebuild(existing) : way_on_from_refused_label(existing, revision))};
+}
+
+// A creation that failed, and the way on: a pool left incomplete is finished by the same
+// command again (a rebuild named by its label, not given a new one), or deleted.
+Error failed_creating(const Error& failure, const PoolSpec& spec) {
+  const std::string& label = spec.meta.label;
+  const std::string again =
+      spec.meta.rebuild_of.empty() ? "the same command again" : "the rebuild again with --label " + label;
+  return Error{failure.kind,
+               "creating pool " + label + ": " + failure.message + ". Once that is fixed, " + again +
+                   " finishes pool " + label + ", or 'create-pipeline delete --label " + label + "' removes it",
+               failure.code};
+}
+
+// How many servers pool `pool` runs, or had when it was archived.
+int servers_of(const Pool& pool) {
+  return pool.archive ? pool.archive->servers : static_cast<int>(pool.servers.size());
+}
+
+// A re-run of a create whose pool exists complete keeps it as it is (a CI stage run again goes
+// on to its smoke test), but a size that differs from the pool's is not silently dropped.
+void warn_if_other_size(Services& services, const Pool& existing, int size) {
+  const int servers = servers_of(existing);
+  if (servers == size) return;
+  services.reporter.warning("pool " + existing.label() + " has " +
+                            util::plural(static_cast<std::size_t>(servers), "server") + ", not the " +
+                            std::to_string(size) +
+                            " asked for: pools are immutable, so it is kept as it is; a pool of another size "
+                            "needs a new label");
+}
+
+// An interrupted creation resumes only on a pool that is powered on: resuming would start the
+// missing servers of a pool recorded as off.
+Status check_resumable(const Pool& existing) {
+  if (existing.complete || existing.power != PowerState::off) return {};
+  const std::string& label = existing.label();
+  return Error{ErrorKind::invalid, "pool " + label +
+                                       " was not created completely and is powered off, so its creation cannot "
+                                       "resume; nothing was started. 'create-pipeline power-on --label " +
+                                       label + "', then this command again, finishes it (or delete it)"};
 }
 
 // Creates the pool `spec` describes, or reuses the one of the same label and revision.
@@ -155,11 +208,13 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   if (const Pool* existing = find_pool(pools, label); existing != nullptr) {
     if (!existing->readable()) return Error{ErrorKind::failed, describe_unreadable(*existing)};
-    PHX_TRY(check_same_revision(*existing, spec.meta.revision));
+    PHX_TRY(check_same_revision(*existing, spec));
+    PHX_TRY(check_resumable(*existing));
     if (existing->complete) {
       services.reporter.step("pool " + label + " already exists with the same revision (created " +
                              util::format_iso8601(existing->meta.created_at) +
                              "); pools are immutable, nothing changed");
+      warn_if_other_size(services, *existing, spec.size);
       return CreateResult{*existing, true};
     }
   }
@@ -170,8 +225,7 @@ Result<CreateResult> create_from_spec(Services& services, const PoolSpec& spec) 
   const auto started = services.clock.now();
   auto pool = services.provider.create_pool(spec);
   // A stop while the servers start says itself where the pool stands.
-  if (!pool)
-    return pool.error().is(ErrorCode::interrupted) ? pool.error() : pool.error().context("creating pool " + label);
+  if (!pool) return pool.error().is(ErrorCode::interrupted) ? pool.error() : failed_creating(pool.error(), spec);
   services.reporter.step("pool " + label + " created in " +
                          util::format_duration_ms(util::elapsed_ms(started, services.clock.now())));
   return CreateResult{*pool, false};
@@ -233,6 +287,26 @@ std::string describe_mark(const Pool& from, RebuildSource source) {
   return "is a rebuild of pool " + from.meta.rebuild_of + " (" + describe(source) + ")";
 }
 
+// A rebuild's --label names fresh servers: never the pool it rebuilds, nor another pool than
+// an earlier (perhaps interrupted) rebuild of the same one, which the rebuild then finishes.
+Status check_rebuild_label(const Pool& from, const Pool* existing) {
+  const std::string& label = from.label();
+  const std::string way_on = "; leave out --label ('create-pipeline rebuild --from " + label +
+                             "' picks the next free L.rN) or name a label no pool has";
+  if (existing == &from) {
+    return Error{ErrorKind::invalid, "the rebuild's --label " + label +
+                                         " is the pool it rebuilds, and a rebuild needs new servers; nothing was "
+                                         "changed" +
+                                         way_on};
+  }
+  if (existing == nullptr || (existing->readable() && existing->meta.rebuild_of == label)) return {};
+  const std::string what = !existing->readable()               ? "an unreadable record"
+                           : existing->meta.rebuild_of.empty() ? "no rebuild recorded"
+                                                               : "a rebuild of pool " + existing->meta.rebuild_of;
+  return Error{ErrorKind::invalid, "the rebuild's --label " + existing->label() + " names an existing pool (" + what +
+                                       "), not a rebuild of pool " + label + "; nothing was changed" + way_on};
+}
+
 }  // namespace
 
 Result<PoolSpec> plan_rebuild(Services& services, const RebuildOptions& options) {
@@ -256,11 +330,12 @@ Result<PoolSpec> plan_rebuild(Services& services, const RebuildOptions& options)
   spec.meta.rebuild_source = source;
   spec.meta.label = options.label.value_or(next_rebuild_label(options.from, pools));
   PHX_TRY(validate_label(spec.meta.label, "the rebuild's label"));
+  PHX_TRY(check_rebuild_label(*from, find_pool(pools, spec.meta.label)));
   spec.meta.created_at = services.clock.wall_now();
   spec.meta.revision = from->meta.revision;
   spec.meta.triggered_by = services.identity.user;
   spec.meta.rebuild_of = from->label();
-  spec.size = options.size.value_or(from->archive ? from->archive->servers : static_cast<int>(from->servers.size()));
+  spec.size = options.size.value_or(servers_of(*from));
   return spec;
 }
 
@@ -485,6 +560,20 @@ std::string prune_command(const PruneOptions& options) {
   return "create-pipeline prune" + (options.tiers ? std::string() : " --keep " + std::to_string(options.keep));
 }
 
+// What prune did before it stopped: "after powering off pool 5 and deleting pools 4, 2", or
+// "before deleting any pool".
+std::string pruned_so_far(const PruneResult& result) {
+  std::vector<std::string> done;
+  const auto add = [&done](const std::string& verb, const std::vector<std::string>& labels) {
+    if (labels.empty()) return;
+    done.push_back(verb + (labels.size() == 1 ? " pool " : " pools ") + util::join(labels, ", "));
+  };
+  add("powering off", result.powered_off);
+  add("archiving", result.archived);
+  add("deleting", result.deleted);
+  return done.empty() ? "before deleting any pool" : "after " + util::join(done, " and ");
+}
+
 // A stop asked for (SIGINT, SIGTERM, SIGHUP) before pool `next` of the pools prune removes: the
 // pools deleted so far stay deleted and recorded, the rest are named with the command that
 // finishes the prune. Nothing otherwise.
@@ -492,14 +581,20 @@ Status stop_pruning(Services& services, const PruneOptions& options, const Prune
   if (!services.stop_requested || !services.stop_requested()) return {};
   const auto& remove = result.decision.remove;
   const std::vector<std::string> left(remove.begin() + static_cast<std::ptrdiff_t>(next), remove.end());
-  const std::string done = result.deleted.empty()
-                               ? "before deleting any pool"
-                               : "after deleting " + std::string(result.deleted.size() == 1 ? "pool " : "pools ") +
-                                     util::join(result.deleted, ", ");
   return stop_if_requested(services,
-                           done + "; " + (left.size() == 1 ? "pool " : "pools ") + util::join(left, ", ") +
-                               (left.size() == 1 ? " was" : " were") + " not pruned",
+                           pruned_so_far(result) + "; " + (left.size() == 1 ? "pool " : "pools ") +
+                               util::join(left, ", ") + (left.size() == 1 ? " was" : " were") + " not pruned",
                            prune_command(options));
+}
+
+// A failure that stopped prune part-way (the balancer stopped answering, a destroy failed),
+// naming what was done before it and how to finish; a stop by a signal says so itself.
+Error failed_part_way(const Error& failure, const PruneOptions& options, const PruneResult& result) {
+  if (failure.is(ErrorCode::interrupted)) return failure;
+  return Error{failure.kind,
+               failure.message + "; prune stopped " + pruned_so_far(result) + ": once that is fixed, " +
+                   finishes_it({prune_command(options)}),
+               failure.code};
 }
 
 // Why prune keeps the unreadable `pool`, and the way out that is not refused.
@@ -514,6 +609,23 @@ std::string unreadable_prune_reason(const Pool& pool, const std::vector<Pool>& p
   return "its record cannot be read and the balancer routes to it: restore its record, or make another pool live first "
          "(" +
          other + ")";
+}
+
+// Carries out what prune decided, down the tiers before anything is deleted: a move that fails
+// stops prune there.
+Status carry_out_prune(Services& services, const PruneOptions& options, const std::vector<Pool>& readable,
+                       PruneResult& result) {
+  PHX_TRY(move_down_tiers(services, readable, result, prune_command(options)));
+  for (std::size_t next = 0; next < result.decision.remove.size(); ++next) {
+    PHX_TRY(stop_pruning(services, options, result, next));
+    const std::string& label = result.decision.remove[next];
+    const Pool* pool = find_pool(readable, label);
+    const auto started = services.clock.now();
+    const Status destroyed = destroy_if_not_member(services, *pool);
+    record_prune(services, label, destroyed, util::elapsed_ms(started, services.clock.now()), "");
+    PHX_TRY(note_outcome(destroyed, label, result.deleted, result.refused));
+  }
+  return {};
 }
 
 }  // namespace
@@ -556,16 +668,8 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
                                watch ? pools_protected_by(*watch) : std::vector<ProtectedPool>{});
   result.decision.pools.insert(result.decision.pools.end(), unreadable.begin(), unreadable.end());
   if (options.dry_run) return result;
-  // Down the tiers before anything is deleted: a move that fails stops prune here.
-  PHX_TRY(move_down_tiers(services, readable, result, prune_command(options)));
-  for (std::size_t next = 0; next < result.decision.remove.size(); ++next) {
-    PHX_TRY(stop_pruning(services, options, result, next));
-    const std::string& label = result.decision.remove[next];
-    const Pool* pool = find_pool(readable, label);
-    const auto started = services.clock.now();
-    const Status destroyed = destroy_if_not_member(services, *pool);
-    record_prune(services, label, destroyed, util::elapsed_ms(started, services.clock.now()), "");
-    PHX_TRY(note_outcome(destroyed, label, result.deleted, result.refused));
+  if (auto done = carry_out_prune(services, options, readable, result); !done.ok()) {
+    return failed_part_way(done.error(), options, result);
   }
   return result;
 }

@@ -49,12 +49,6 @@ Status check_archivable(const Pool& pool) {
   return {};
 }
 
-HistoryResult history_result(const Result<Archive>& archive) {
-  if (archive) return HistoryResult::succeeded;
-  if (archive.error().kind == ErrorKind::refused) return HistoryResult::refused;
-  return archive.error().is(ErrorCode::interrupted) ? HistoryResult::interrupted : HistoryResult::failed;
-}
-
 std::string describe_archive(const Archive& archive) {
   std::string text = "snapshot " + archive.id;
   if (archive.size_gb > 0) {
@@ -90,7 +84,8 @@ Result<ArchiveResult> archive_locked(Services& services, const Pool& pool, const
   };
   auto archive = services.provider.archive_pool(pool, recheck);
   const auto elapsed = util::elapsed_ms(started, services.clock.now());
-  HistoryEvent event = new_event(services, HistoryAction::archive, label, history_result(archive));
+  HistoryEvent event =
+      new_event(services, HistoryAction::archive, label, history_result(archive ? Status{} : Status{archive.error()}));
   event.duration_ms = elapsed;
   event.detail = archive ? describe_archive(*archive) + "; " + util::plural(pool.servers.size(), "server") + " deleted"
                          : archive.error().message;

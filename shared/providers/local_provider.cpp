@@ -103,7 +103,7 @@ bool accepts_connections(const std::string& host, int port) {
 // The last lines of a server's log, for the error that says why it did not start.
 std::string log_tail(const fs::path& log) {
   auto text = util::read_file_tail(log, 4096);
-  if (!text || text->empty()) return "(its log is empty)";
+  if (!text || text->empty()) return "its log " + log.string() + " is empty";
   auto lines = util::split_lines(*text);
   const std::size_t first = lines.size() > 3 ? lines.size() - 3 : 0;
   std::vector<std::string> tail(lines.begin() + static_cast<long>(first), lines.end());
@@ -415,7 +415,7 @@ Status LocalProvider::wait_until_listening(const LocalPoolRecord& record, std::v
       if (accepts_connections(server.host, server.port)) continue;
       if (!util::is_running(server.process)) {
         return Error{ErrorKind::failed, "server " + server.id + " of pool " + record.meta.label +
-                                            " exited right after starting; " +
+                                            " exited right after starting (check provider.command); " +
                                             log_tail(directory / "logs" / (server.id + ".log"))};
       }
       still_waiting.push_back(index);

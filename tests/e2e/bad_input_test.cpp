@@ -100,6 +100,7 @@ TEST_CASE("hostile configurations and arguments are exit 2 with one line, and ch
       {"a huge size", "create-pipeline", {"create", "--label", "1", "--size", "99999999999999"}, "", "--size"},
       {"a size that is not a number", "create-pipeline", {"run", "--label", "1", "--size", "many"}, "", "--size"},
       {"a negative keep", "create-pipeline", {"prune", "--keep", "-5"}, "", "--keep"},
+      {"an empty revision", "create-pipeline", {"run", "--label", "1", "--revision", ""}, "", "--revision is empty"},
       {"an unknown output format", "create-pipeline", {"list", "--output", "xml"}, "", "'table' or 'json'"},
       {"an unknown option", "deploy-pipeline", {"deploy", "--label", "1", "--yes"}, "", "yes"},
       {"a reason that is not UTF-8", "deploy-pipeline", {"rollback", "--reason", "bad\xff"}, "", "--reason"},

@@ -132,3 +132,50 @@ TEST_CASE("a label with no recorded revision is refused again, naming commands t
   CHECK(unnamed.exit_code == 3);
   CHECK_THAT(unnamed.err, Catch::Contains("If this is that commit, pass '--revision c0ffee5'"));
 }
+
+// A rebuild needs new servers: --label naming the pool it rebuilds, or another pool than a
+// rebuild of it, is bad input, refused before anything starts.
+TEST_CASE("rebuild refuses a --label that names its own pool or an unrelated one", "[e2e][labels][rebuild]") {
+  LabelRig rig;
+  REQUIRE(rig.run("cafe0002", {"run", "--label", "2"}).exit_code == 0);
+  REQUIRE(rig.run("cafe0003", {"run", "--label", "3"}).exit_code == 0);
+  const auto record = rig.pool_record("2");
+
+  const auto itself = rig.run("x", {"rebuild", "--from", "2", "--label", "2"});
+  INFO(itself.err);
+  CHECK(itself.exit_code == 2);
+  CHECK_THAT(itself.err, Catch::Contains("the rebuild's --label 2 is the pool it rebuilds"));
+  CHECK(itself.out.find("already existed") == std::string::npos);
+  const auto other = rig.run("x", {"rebuild", "--from", "2", "--label", "3"});
+  CHECK(other.exit_code == 2);
+  CHECK_THAT(other.err, Catch::Contains("not a rebuild of pool 2"));
+  CHECK(rig.pool_record("2") == record);
+}
+
+// A run whose servers cannot start still leaves a JUnit report, failing and naming why: the
+// CI's junit step would otherwise publish an earlier build's report, or find none and fail.
+TEST_CASE("a run whose pool cannot be created writes a failing JUnit report naming why", "[e2e][labels][junit]") {
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  ServiceOptions options;
+  options.pool_size = 2;
+  options.extra_arguments = {"--no-such-option"};  // the server exits right after starting
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  const auto junit = dir.path() / "reports" / "smoke.xml";
+  REQUIRE(util::make_directories(junit.parent_path()).ok());
+  REQUIRE(util::write_file_atomic(junit, "an earlier build's report").ok());
+
+  const auto run = run_tool(
+      "create-pipeline", {"run", "--label", "17", "--revision", "r17", "--junit", junit.string(), "--config", config});
+  INFO(run.err);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.err, Catch::Contains("exited right after starting (check provider.command)"));
+  CHECK_THAT(run.err, Catch::Contains("Once that is fixed, the same command again finishes pool 17, or "
+                                      "'create-pipeline delete --label 17' removes it"));
+  const auto report = util::read_file(junit);
+  REQUIRE(report.ok());
+  CHECK_THAT(*report, Catch::Contains("<testcase classname=\"smoke-test.web\" name=\"pool ready for its smoke test\""));
+  CHECK_THAT(*report, Catch::Contains("<failure message=\"creating pool 17: server "));
+  CHECK_THAT(*report, Catch::Contains("tests=\"1\" failures=\"1\""));
+  REQUIRE(run_tool("create-pipeline", {"delete", "--label", "17", "--config", config}).exit_code == 0);
+}

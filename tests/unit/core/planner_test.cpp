@@ -1175,3 +1175,26 @@ TEST_CASE("the running membership a restart would not come back with is kept onl
   CHECK(describe_restart_keeping({"2:1", "2:2"}, KeepingKind::runtime_only) ==
         "not keeping the running membership for restarts: a reload or restart of the balancer routes to 2:1, 2:2");
 }
+
+// A creation cut short (SIGINT during create) is finished by running its create again, which
+// refuses a pool powered off: prune leaves it running in its off place, and powers off the
+// complete ones.
+TEST_CASE("prune by tier never powers off a pool that was not created completely", "[planner][prune][tiers]") {
+  FakeProvider provider;
+  for (int i = 1; i <= 4; ++i) provider.add_pool(std::to_string(i), 1, 100 - i);  // 4 is newest
+  provider.pools[2].complete = false;                                             // 3
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[3]);
+  RetentionPolicy policy{.keep = 3,
+                         .keep_good = 0,
+                         .tiers = TierCounts{.running = 0, .off = 2, .cold = 0},
+                         .available = {.off = true, .off_is_billed = false, .cold = true}};
+
+  const auto decision = plan_prune(provider.pools, members_of(balancer), policy);
+  auto why = by_label(decision);
+  CHECK(why["3"].action == PruneAction::keep);
+  CHECK(why["3"].why == "one of the next 2 kept powered off (retention.off); not created completely, left running");
+  CHECK(why["2"].action == PruneAction::power_off);
+  CHECK(decision.power_off == std::vector<std::string>{"2"});
+  CHECK(decision.remove == std::vector<std::string>{"1"});
+}

@@ -30,6 +30,13 @@ TEST_CASE("creating an existing pool of the same revision changes nothing: pools
   CHECK(created->already_existed);
   CHECK(created->pool.servers.size() == 3);
   CHECK(world.provider.calls.empty());
+  // The size asked for is not dropped silently: the pool keeps its own, and a warning says so.
+  CHECK(
+      world.reporter.saw("warning: pool 42 has 3 servers, not the 5 asked for: pools are immutable, so it is kept "
+                         "as it is; a pool of another size needs a new label"));
+  world.reporter.lines.clear();
+  REQUIRE(ops::create_pool(world.services, {.label = "42", .size = 3}).ok());
+  CHECK_FALSE(world.reporter.saw("warning:"));
 }
 
 TEST_CASE("a label that exists with another revision, or none recorded, is refused untouched", "[ops][create]") {
@@ -554,4 +561,105 @@ TEST_CASE("an unreadable pool is only ever deleted by label, and never while the
   REQUIRE(ops::delete_pool(world.services, {.label = "4"}).ok());
   CHECK(world.provider.calls.back() == "destroy_pool 4");
   CHECK(find_pool(world.provider.pools, "4") == nullptr);
+}
+
+// A rebuild gets fresh servers: --label naming the pool it rebuilds, or another existing pool,
+// would report that pool's servers as the rebuild. Only an earlier rebuild of it is finished.
+TEST_CASE("rebuild refuses a --label that is its own pool or an existing pool that is not its rebuild",
+          "[ops][rebuild]") {
+  FakeWorld world;
+  world.provider.add_pool("2", 2, 60).meta.revision = "2222";
+  world.provider.add_pool("3", 2, 50).meta.revision = "2222";
+  Pool& earlier = world.provider.add_pool("2.r5", 2, 40);
+  earlier.meta.revision = "2222";
+  earlier.meta.rebuild_of = "2";
+
+  const auto itself = ops::rebuild_pool(world.services, {.from = "2", .label = "2"});
+  REQUIRE_FALSE(itself.ok());
+  CHECK(itself.error().kind == ErrorKind::invalid);
+  CHECK_THAT(itself.error().message, Catch::StartsWith("the rebuild's --label 2 is the pool it rebuilds"));
+  CHECK_THAT(itself.error().message, Catch::Contains("'create-pipeline rebuild --from 2' picks the next free L.rN"));
+  const auto other = ops::rebuild_pool(world.services, {.from = "2", .label = "3"});
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().kind == ErrorKind::invalid);
+  CHECK_THAT(other.error().message,
+             Catch::StartsWith("the rebuild's --label 3 names an existing pool (no rebuild recorded), not a rebuild "
+                               "of pool 2"));
+  CHECK(world.provider.calls.empty());
+
+  const auto again = ops::rebuild_pool(world.services, {.from = "2", .label = "2.r5"});
+  REQUIRE(again.ok());
+  CHECK(again->already_existed);
+}
+
+// The balancer stops answering after prune destroyed one pool: the error names what was
+// destroyed and how to finish, and history records the failure as failed (not refused, which
+// is a safety rule's answer).
+TEST_CASE("a prune that fails part-way says what it deleted, how to finish, and records a failure", "[ops][prune]") {
+  FakeWorld world;
+  for (int i = 1; i <= 5; ++i) world.provider.add_pool(std::to_string(i), 1, 100 - i);
+  world.make_live("3");
+  world.balancer.before_read = [](FakeBalancer& self) {
+    if (self.member_reads == 2) self.fail_always["members"] = Error{ErrorKind::unavailable, "connection refused"};
+  };
+  const auto result = ops::prune_pools(world.services, {.keep = 1});
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::unavailable);
+  CHECK_THAT(result.error().message,
+             Catch::Contains("connection refused; prune stopped after deleting pool 4: "
+                             "once that is fixed, 'create-pipeline prune --keep 1' finishes it"));
+  CHECK(world.provider.pools.size() == 4);
+  REQUIRE(world.state.events.size() == 2);
+  CHECK(world.state.events[0].result == HistoryResult::succeeded);
+  CHECK(world.state.events[1].label == "2");
+  CHECK(world.state.events[1].result == HistoryResult::failed);
+}
+
+// Resuming an interrupted creation of a pool powered off would start servers under an "off"
+// record: refused before anything starts.
+TEST_CASE("create refuses to resume an interrupted creation of a pool that is powered off", "[ops][create]") {
+  FakeWorld world;
+  Pool& half = world.provider.add_pool("18", 2, 5);
+  half.meta.revision = "r18";
+  half.complete = false;
+  half.power = PowerState::off;
+  const auto refused = ops::create_pool(world.services, {.label = "18", .revision = "r18"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK_THAT(refused.error().message,
+             Catch::StartsWith("pool 18 was not created completely and is powered off, so its creation cannot resume; "
+                               "nothing was started. 'create-pipeline power-on --label 18', then"));
+  CHECK(world.provider.calls.empty());
+}
+
+// A rebuild takes no --revision: refused at a label an earlier rebuild of a pool without a
+// revision holds, the way on names the rebuild, not --revision nor a label for another commit.
+TEST_CASE("a refused rebuild names the commands a rebuild takes", "[ops][rebuild]") {
+  FakeWorld world;
+  world.provider.add_pool("5", 2, 60);  // made by hand: no revision recorded
+  world.provider.add_pool("5.r1", 2, 50).meta.rebuild_of = "5";
+  const auto refused = ops::rebuild_pool(world.services, {.from = "5", .label = "5.r1"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("this run builds no revision (pool 5 records none)"));
+  CHECK_THAT(refused.error().message,
+             Catch::EndsWith("'create-pipeline smoke-test --label 5.r1' tests it again as it is; 'create-pipeline "
+                             "delete --label 5.r1', then the rebuild again builds it anew"));
+  CHECK_THAT(refused.error().message, !Catch::Contains("--revision"));
+}
+
+// A creation that failed says how to finish the pool it left: the same command again (a
+// rebuild with the label it chose), or delete.
+TEST_CASE("a failed creation names the command that finishes it", "[ops][create][rebuild]") {
+  FakeWorld world;
+  world.provider.fail_next["create_pool"] = Error{ErrorKind::failed, "server 1 of pool 17 exited right after starting"};
+  const auto failed = ops::create_pool(world.services, {.label = "17"});
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().message ==
+        "creating pool 17: server 1 of pool 17 exited right after starting. Once that is fixed, the same command "
+        "again finishes pool 17, or 'create-pipeline delete --label 17' removes it");
+  world.provider.add_pool("4", 2, 60).meta.revision = "4444";
+  world.provider.fail_next["create_pool"] = Error{ErrorKind::failed, "no capacity"};
+  CHECK_THAT(ops::rebuild_pool(world.services, {.from = "4"}).error().message,
+             Catch::Contains("Once that is fixed, the rebuild again with --label 4.r1 finishes pool 4.r1"));
 }

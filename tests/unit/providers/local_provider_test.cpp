@@ -127,6 +127,13 @@ TEST_CASE("a release that cannot start fails creation with its log", "[local-pro
   auto listed = provider.list_pools();
   REQUIRE(listed->size() == 1);
   CHECK_FALSE(listed->front().complete);
+
+  // A release that exits without a word names its empty log, and where to look.
+  REQUIRE(util::write_file_atomic(artifact, "#!/bin/sh\nexit 1\n", 0755).ok());
+  auto silent = provider.create_pool(rig.spec("10", 1));
+  REQUIRE_FALSE(silent.ok());
+  CHECK_THAT(silent.error().message, Catch::Contains("exited right after starting (check provider.command); its log "));
+  CHECK_THAT(silent.error().message, Catch::EndsWith("1.log is empty"));
 }
 
 TEST_CASE("a missing artifact is a configuration error", "[local-provider]") {
