@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "shared/core/advice.hpp"
 #include "shared/core/tiers.hpp"
 #include "shared/core/verdict_history.hpp"
 #include "shared/util/strings.hpp"
@@ -165,7 +166,10 @@ Status check_target(const SwitchRequest& request, const Pool* target) {
       return Error{ErrorKind::invalid,
                    "pool " + request.target + " was not created completely; " + finish_creating_advice(*target)};
     }
-    if (target->servers.empty()) return Error{ErrorKind::invalid, "pool " + request.target + " has no servers"};
+    if (target->servers.empty()) {
+      return Error{ErrorKind::invalid,
+                   "pool " + request.target + " has no servers; deploy another pool, or " + fixed_or_rebuilt_release()};
+    }
   }
   if (target->meta.smoke != SmokeVerdict::passed && !request.force) {
     return Error{ErrorKind::refused, "pool " + request.target + " has smoke verdict '" + to_string(target->meta.smoke) +
@@ -437,14 +441,15 @@ std::vector<const Pool*> usable_targets(const std::vector<Pool>& sorted, const s
 }
 
 // "pool 6 (newer, hot standby) is known-good: 'deploy-pipeline rollback --to 6'": `usable`
-// (not empty) named with how each is kept (after `age`), and the command that goes to the first.
+// (not empty) named with how each is kept (after `age`), and the command that goes to the first
+// (with --break-lock while the deploy lock is stale: `lock_stale`).
 std::string known_good_named(const std::vector<const Pool*>& usable, const std::vector<Member>& members,
-                             const std::string& age) {
+                             const std::string& age, bool lock_stale) {
   const auto standby = standby_labels(members);
   std::vector<std::string> named;
   for (const Pool* pool : usable) named.push_back(pool->label() + " (" + age + kept_as(tier_of(*pool, standby)) + ")");
   return (usable.size() == 1 ? "pool " : "pools ") + util::join(named, ", ") + (usable.size() == 1 ? " is" : " are") +
-         " known-good: 'deploy-pipeline rollback --to " + usable.front()->label() + "'";
+         " known-good: '" + past_the_lock("deploy-pipeline rollback --to " + usable.front()->label(), lock_stale) + "'";
 }
 
 constexpr const char* kNoOtherKnownGood = "no other pool is known-good with all its servers running";
@@ -458,34 +463,68 @@ std::vector<const Pool*> newer_usable(const std::vector<Pool>& sorted, const std
   });
 }
 
-// What to do when no pool older than the live pool `from` can take traffic back: the known-good
-// pools newer than it that can (typically the hot standby after a deploy back to an older
-// release), which a plain rollback never picks by itself, named with the command that goes to
-// the first of them (a hot one first: its switch is instant; else the newest). `sorted` is
-// newest first. When `from` is unreadable its creation time is unknown: every other such pool is
-// named, none of them "newer". With none, says so: no command would be accepted without --force.
-std::string newer_known_good_advice(const std::vector<Pool>& sorted, const std::vector<Member>& members,
-                                    const Pool& from, const RollbackHints& hints) {
+// The ways on when no pool can take traffic back: a release built afresh; and where a pool that
+// is neither live (`live`) nor excluded is marked bad but could serve otherwise (the mark may be a
+// mistake), going to it anyway or clearing its mark.
+std::string no_target_way_on(const std::vector<Pool>& sorted, const std::vector<Member>& members,
+                             const std::vector<std::string>& live, const RollbackHints& hints) {
+  const std::string fresh = "deploy " + fixed_or_rebuilt_release(hints.lock_stale);
+  for (const auto& pool : sorted) {
+    if (has_label(live, pool.label()) || has_label(hints.excluded, pool.label()) ||
+        pool.meta.verdict != LiveVerdict::bad) {
+      continue;
+    }
+    Pool unmarked = pool;
+    unmarked.meta.verdict = LiveVerdict::unknown;
+    if (!rollback_candidate_problem(unmarked, members).empty()) continue;
+    return fresh + "; or, if pool " + pool.label() + " was marked bad by mistake, '" +
+           past_the_lock("deploy-pipeline rollback --to " + pool.label() + " --force", hints.lock_stale) +
+           "' (or clear its mark first with 'deploy-pipeline mark-good --label " + pool.label() + "')";
+  }
+  return fresh;
+}
+
+// The refusal of a plain rollback from the live pool `from` that found no pool older than it
+// (`what` says so): the known-good pools newer than it that can take traffic back (typically the
+// hot standby after a deploy back to an older release), which a plain rollback never picks by
+// itself, named with the command that goes to the first of them (a hot one first: its switch is
+// instant; else the newest). `sorted` is newest first. When `from` is unreadable its creation
+// time is unknown: every other such pool is named, none of them "newer". With none, says so and
+// the ways on.
+Error no_older_target(const std::string& what, const std::vector<Pool>& sorted, const std::vector<Member>& members,
+                      const Pool& from, const RollbackHints& hints) {
   const auto newer = newer_usable(sorted, members, from, hints);
-  if (newer.empty()) return kNoOtherKnownGood;
-  return known_good_named(newer, members, from.readable() ? "newer, " : "");
+  if (!newer.empty()) {
+    return Error{ErrorKind::failed,
+                 what + "; " + known_good_named(newer, members, from.readable() ? "newer, " : "", hints.lock_stale),
+                 ErrorCode::newer_candidates_only};
+  }
+  return Error{ErrorKind::failed,
+               what + "; " + kNoOtherKnownGood + "; " + no_target_way_on(sorted, members, {from.label()}, hints),
+               ErrorCode::no_candidate};
 }
 
 // The refusal of a plain rollback while several pools are live (`live`): which one to go to is
 // the operator's to name, so it names the known-good pools that are not live, with the command
-// that goes to the first; with none, says so and the ways on.
-std::string several_live_advice(const std::vector<Pool>& sorted, const std::vector<Member>& members,
-                                const std::vector<std::string>& live, const RollbackHints& hints) {
+// that goes to the first; with none, says so, the ways on, and which live pool repair keeps.
+Error several_live_refusal(const std::vector<Pool>& sorted, const std::vector<Member>& members,
+                           const std::vector<std::string>& live, const RollbackHints& hints) {
   const std::string what = "more than one pool is live (" + util::join(live, ", ") + ")";
   const auto others =
       usable_targets(sorted, members, hints, [&](const Pool& pool) { return !has_label(live, pool.label()); });
-  if (others.empty()) {
-    return what +
-           " and no pool that is not live is known-good with all its servers running; 'deploy-pipeline "
-           "repair' keeps one of them live, or deploy a fixed release ('create-pipeline run --label L', then "
-           "'deploy-pipeline deploy --label L')";
+  if (!others.empty()) {
+    return Error{ErrorKind::failed, what + "; name the pool to roll back to with --to: " +
+                                        known_good_named(others, members, "", hints.lock_stale)};
   }
-  return what + "; name the pool to roll back to with --to: " + known_good_named(others, members, "");
+  const std::string kept = repair_keeps(sorted, live, hints.last_made_live);
+  const std::string why = kept == hints.last_made_live ? "the last switch made it live" : "the newest of them";
+  return Error{ErrorKind::failed,
+               what + " and no pool that is not live is known-good with all its servers running; " +
+                   no_target_way_on(sorted, members, live, hints) + "; until then '" +
+                   past_the_lock("deploy-pipeline repair", hints.lock_stale) + "' keeps only pool " + kept + " live (" +
+                   why + "), or '" + past_the_lock("deploy-pipeline deploy --label P --force", hints.lock_stale) +
+                   "' keeps the live pool P you name",
+               ErrorCode::no_candidate};
 }
 
 // The pool the last successful switch replaced, when that switch made `from` live and the pool
@@ -530,12 +569,22 @@ const Pool* newest_older_pool(const std::vector<Pool>& sorted, const std::vector
 }  // namespace
 
 RollbackHints rollback_hints_from(const std::optional<HistoryEvent>& last_switch, std::vector<std::string> excluded) {
-  RollbackHints hints{.last_made_live = "", .last_replaced = "", .excluded = std::move(excluded)};
-  if (last_switch && last_switch->from.find(',') == std::string::npos) {
-    hints.last_made_live = last_switch->label;
-    hints.last_replaced = last_switch->from;
-  }
+  RollbackHints hints{.last_made_live = "", .last_replaced = "", .excluded = std::move(excluded), .lock_stale = false};
+  if (!last_switch) return hints;
+  hints.last_made_live = last_switch->label;
+  if (last_switch->from.find(',') == std::string::npos) hints.last_replaced = last_switch->from;
   return hints;
+}
+
+std::string repair_keeps(const std::vector<Pool>& pools, const std::vector<std::string>& live,
+                         const std::string& last_made_live) {
+  if (has_label(live, last_made_live)) return last_made_live;
+  std::vector<Pool> sorted = pools;
+  sort_newest_first(sorted);
+  for (const auto& pool : sorted) {
+    if (has_label(live, pool.label())) return pool.label();
+  }
+  return live.empty() ? std::string() : live.back();
 }
 
 bool plain_rollback_could_choose(const Pool& pool, const std::vector<Pool>& pools, const std::vector<Member>& members,
@@ -623,7 +672,7 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
   }
   std::vector<Pool> sorted = pools;
   sort_newest_first(sorted);
-  if (live.size() > 1) return Error{ErrorKind::failed, several_live_advice(sorted, members, live, hints)};
+  if (live.size() > 1) return several_live_refusal(sorted, members, live, hints);
   const Pool* from = newest_of(sorted, live);
   if (from == nullptr) {
     return Error{ErrorKind::failed,
@@ -631,10 +680,9 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
                      " no longer exists with the provider; name the pool to roll back to with --to L"};
   }
   if (!from->readable()) {
-    return Error{ErrorKind::failed, "the record of the live pool " + from->label() +
-                                        " cannot be read (creation time of pool " + from->label() +
-                                        " unknown), so no pool counts as older than it; " +
-                                        newer_known_good_advice(sorted, members, *from, hints)};
+    return no_older_target("the record of the live pool " + from->label() + " cannot be read (creation time of pool " +
+                               from->label() + " unknown), so no pool counts as older than it",
+                           sorted, members, *from, hints);
   }
   std::vector<std::string> passed_over;
   if (const Pool* replaced = last_replaced_pool(sorted, members, *from, hints, passed_over)) {
@@ -643,21 +691,11 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
   if (const Pool* older = newest_older_pool(sorted, members, *from, hints, passed_over)) {
     return RollbackChoice{older->label(), from->label(), RollbackRule::newest_older};
   }
-  return Error{ErrorKind::failed,
-               "no pool older than the live pool " + from->label() +
-                   " passed its smoke test, is not marked bad and has all its servers running" +
-                   (passed_over.empty() ? std::string() : " (passed over: " + util::join(passed_over, ", ") + ")") +
-                   "; " + newer_known_good_advice(sorted, members, *from, hints)};
-}
-
-bool newer_known_good_exists(const std::vector<Pool>& pools, const std::vector<Member>& members,
-                             const RollbackHints& hints) {
-  const auto live = live_labels(members);
-  if (live.size() != 1) return false;
-  std::vector<Pool> sorted = pools;
-  sort_newest_first(sorted);
-  const Pool* from = find_pool(sorted, live.front());
-  return from != nullptr && !newer_usable(sorted, members, *from, hints).empty();
+  return no_older_target(
+      "no pool older than the live pool " + from->label() +
+          " passed its smoke test, is not marked bad and has all its servers running" +
+          (passed_over.empty() ? std::string() : " (passed over: " + util::join(passed_over, ", ") + ")"),
+      sorted, members, *from, hints);
 }
 
 bool flagged_rebuild(const Pool& pool) {

@@ -122,16 +122,19 @@ std::vector<Step> plan_revert(const std::string& target, const std::vector<Membe
 // What a plain rollback's choice knows besides the pools and the balancer (ops reads it).
 struct RollbackHints {
   // The last deploy, rollback or repair that succeeded, as history has it: the pool it made live
-  // and the one pool it replaced ("" when none, or several).
+  // ("" when none) and the one pool it replaced ("" when none, or several).
   std::string last_made_live;
   std::string last_replaced;
   // Pools never chosen: an automatic rollback's fallback that cannot serve.
   std::vector<std::string> excluded;
+  // The deploy lock is stale (status): the deploy, rollback and repair commands a refusal names
+  // carry --break-lock, which that lock needs.
+  bool lock_stale = false;
 };
 
 // The hints history's last successful switch (deploy, rollback or repair) gives: the pool it made
-// live and the one pool it replaced, when it replaced exactly one (its `from` names no other);
-// none when there is no such switch, or it replaced several.
+// live, and the one pool it replaced when it replaced exactly one (its `from` names no other);
+// none when there is no such switch.
 RollbackHints rollback_hints_from(const std::optional<HistoryEvent>& last_switch,
                                   std::vector<std::string> excluded = {});
 
@@ -156,18 +159,19 @@ struct RollbackChoice {
 //    the same time an UP hot standby comes first. A retained pool (powered off or cold) is one
 //    too: it is woken first.
 // A pool whose servers are not all running (the provider's view) is never chosen. When there is
-// none, the refusal names the pools that were passed over and why, and the known-good pools
-// newer than the live one that can serve (never chosen without --to) with the command that goes
-// to one of them.
+// none, the refusal (`failed`) names the pools that were passed over and why, and the known-good
+// pools newer than the live one that can serve (never chosen without --to) with the command that
+// goes to one of them (ErrorCode::newer_candidates_only); with none of those either, the ways on
+// (ErrorCode::no_candidate). With several pools live, the refusal names the pools to go to with
+// --to, or with none the pool 'deploy-pipeline repair' keeps (no_candidate).
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                               const std::optional<std::string>& explicit_target,
                                               const RollbackHints& hints = {});
 
-// Whether 'rollback --to' could go without --force to a known-good pool that a plain rollback
-// from the one live pool passes over for not being older than it (choose_rollback_target names
-// it in its refusal): a plain rollback then has no target, but known-good pools exist.
-bool newer_known_good_exists(const std::vector<Pool>& pools, const std::vector<Member>& members,
-                             const RollbackHints& hints);
+// The pool 'deploy-pipeline repair' keeps live of the several `live` ones: the one the last
+// successful switch made live (`last_made_live`) when it is live, else the newest.
+std::string repair_keeps(const std::vector<Pool>& pools, const std::vector<std::string>& live,
+                         const std::string& last_made_live);
 
 // Whether a plain rollback from the one live pool could choose `pool` (the rule
 // choose_rollback_target picks from, and status judges by): it is not live nor excluded, it can

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "shared/core/advice.hpp"
+
 namespace phoenix {
 
 const char* to_string(SmokeVerdict verdict) {
@@ -170,8 +172,10 @@ std::string describe_unreadable(const Pool& pool, const UnreadableWayOut& way_ou
            "' stops every process of it and removes the pool";
   }
   const std::string other =
-      way_out.make_live ? "'deploy-pipeline deploy --label " + *way_out.make_live + "'"
-                        : "build one with 'create-pipeline run --label L', then 'deploy-pipeline deploy --label L'";
+      way_out.make_live
+          ? "'" + past_the_lock("deploy-pipeline deploy --label " + *way_out.make_live, way_out.lock_stale) + "'"
+          : "build one with 'create-pipeline run --label L', then '" +
+                past_the_lock("deploy-pipeline deploy --label L", way_out.lock_stale) + "'";
   return "pool " + pool.label() + " is unreadable: " + pool.unreadable + "; " + still +
          ". The balancer routes to it: restore its record, or make another pool live first (" + other +
          "); it can be deleted only once the balancer no longer routes to it";

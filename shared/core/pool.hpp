@@ -134,6 +134,7 @@ RebuildSource rebuild_source_of(const Pool& from);
 struct UnreadableWayOut {
   bool routed = false;
   std::optional<std::string> make_live;
+  bool lock_stale = false;  // the deploy lock is stale: the deploy named carries --break-lock
 };
 
 // For an unreadable pool, what an operator needs in one line: what is wrong, what still runs

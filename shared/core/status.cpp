@@ -117,30 +117,38 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
   }
 }
 
+// What a plain rollback would do now: the planner's choice from history's hints, judged once per
+// report; the commands its refusal names carry --break-lock while the deploy lock is stale.
+Result<RollbackChoice> plain_rollback(const StatusInputs& inputs, bool lock_stale) {
+  auto hints = rollback_hints_from(inputs.last_switch);
+  hints.lock_stale = lock_stale;
+  return choose_rollback_target(inputs.pools, inputs.members, std::nullopt, hints);
+}
+
+// Why a plain rollback from the one live pool has no pool to go to, with its refusal (`refusal`,
+// naming what it passed over and the way on): known-good pools exist, but all are newer than the
+// live one; or there is no known-good pool at all.
+std::string no_rollback_words(const Error& refusal) {
+  if (refusal.is(ErrorCode::newer_candidates_only)) {
+    return "a plain rollback has no pool to go to (" + refusal.message + ")";
+  }
+  return "no known-good pool to roll back to: a plain rollback has none (" + refusal.message + ")";
+}
+
 // The rollback target that must always be there (docs/safety.md, "Rollback targets"): the pool
 // a plain rollback would choose now, by the planner's own rule (choose_rollback_target), so
 // status and a rollback never disagree about it. A pool retained powered off or cold is one too:
 // a rollback wakes it first, which takes longer. Without exactly one readable live pool, or while
 // a switch runs or was interrupted (its own line names the way on), there is no plain rollback to
 // judge. A live pool marked bad whose own line said there is none (`said_by_bad_live`) is not
-// reported twice: one fact, one problem.
-void report_rollback_target(const StatusInputs& inputs, StatusReport& report,
+// reported twice: one fact, one problem. `choice`: the plain rollback's (plain_rollback).
+void report_rollback_target(const StatusInputs& inputs, StatusReport& report, const Result<RollbackChoice>& choice,
                             const std::vector<std::string>& said_by_bad_live) {
   if (report.live.size() != 1 || inputs.intent) return;
   const Pool* live = find_pool(inputs.pools, report.live.front());
   if (live == nullptr || !live->readable()) return;
-  const auto choice =
-      choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch));
   if (!choice) {
-    if (has_label(said_by_bad_live, live->label())) return;
-    if (newer_known_good_exists(inputs.pools, inputs.members, rollback_hints_from(inputs.last_switch))) {
-      // Known-good pools exist, only none a plain rollback (an alert's) goes to: its words name them.
-      report.problems.push_back("a plain rollback has no pool to go to (" + choice.error().message + ")");
-      return;
-    }
-    report.problems.push_back("no known-good pool to roll back to: a plain rollback has none (" +
-                              choice.error().message +
-                              "); or create one ('create-pipeline rebuild --from L' rebuilds a release)");
+    if (!has_label(said_by_bad_live, live->label())) report.problems.push_back(no_rollback_words(choice.error()));
     return;
   }
   const Pool* target = find_pool(inputs.pools, choice->target);
@@ -154,12 +162,27 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report,
 // What to do when history's last switch made `recorded` live but the balancer routes to `live`.
 // With one pool routed, history may only be missing the last switch (a switch that succeeded
 // but could not write its record): recording it and going back are both offered.
-std::string history_mismatch_advice(const std::string& recorded, const std::vector<std::string>& live) {
-  const std::string back = "'deploy-pipeline deploy --label " + recorded + "' goes back to pool " + recorded;
+std::string history_mismatch_advice(const std::string& recorded, const std::vector<std::string>& live,
+                                    bool lock_stale) {
+  const std::string back =
+      "'" + past_the_lock("deploy-pipeline deploy --label " + recorded, lock_stale) + "' goes back to pool " + recorded;
   if (live.size() != 1) return "if pool " + recorded + " should be live, " + back;
-  return "history may be missing the last switch (its record could not be written, or a change by hand): "
-         "'deploy-pipeline deploy --label " +
-         live.front() + "' records pool " + live.front() + " as live, " + back;
+  return "history may be missing the last switch (its record could not be written, or a change by hand): '" +
+         past_the_lock("deploy-pipeline deploy --label " + live.front(), lock_stale) + "' records pool " +
+         live.front() + " as live, " + back;
+}
+
+// What keeps the running membership for restarts: repair, which keeps what is live. With nothing
+// live there is nothing to keep: a deploy of the pool a restart would route to (when that is one
+// pool) makes it live again and keeps it.
+std::string keep_running_membership(const StatusInputs& inputs, bool lock_stale) {
+  if (!live_labels(inputs.members).empty()) {
+    return "run '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to keep the running membership";
+  }
+  const auto kept = live_labels(*inputs.durable);
+  const std::string label = kept.size() == 1 ? kept.front() : "L";
+  return "run '" + past_the_lock("deploy-pipeline deploy --label " + label, lock_stale) + "' to make pool " + label +
+         " live again and keep it for restarts (nothing is live to keep)";
 }
 
 // Why the running membership differs from the one a restart comes back with, and what to do,
@@ -169,87 +192,75 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
 // status has are stated: whether the file can be written now and whether the last switch was a
 // rollback, not that this rollback is what left the difference.
 std::string restart_mismatch_advice(const StatusInputs& inputs, bool lock_stale) {
-  const std::string repair = "'" + past_the_lock("deploy-pipeline repair", lock_stale) + "'";
+  const std::string keep = keep_running_membership(inputs, lock_stale);
   const bool rollback = inputs.last_switch && (inputs.last_switch->action == HistoryAction::rollback ||
                                                inputs.last_switch->action == HistoryAction::auto_rollback);
   if (!inputs.durable_unwritable) {
     return std::string(rollback ? "(a rollback while balancer.config_file could not be written, " : "(") +
-           "a reload during a switch, or a change by hand?); run " + repair;
+           "a reload during a switch, or a change by hand?); " + keep;
   }
   const std::string cause =
       rollback ? "balancer.config_file cannot be written, so a rollback switches at runtime only; the last switch was "
                  "a rollback, at " +
                      util::format_iso8601(inputs.last_switch->at)
                : "balancer.config_file cannot be written, so the running membership is not kept";
-  return "(" + cause + "); make the directory of balancer.config_file writable by this user, then run " + repair +
-         " to keep the running membership";
-}
-
-// The way back to serving when no pool at hand will do: a release built afresh.
-std::string fixed_or_rebuilt_release() {
-  return "a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a known-good "
-         "release built again ('create-pipeline rebuild --from L', then deploy it)";
+  return "(" + cause + "); make the directory of balancer.config_file writable by this user, then " + keep;
 }
 
 // The way to serve `label`'s release from fresh servers: its rebuild, where a rebuild needs no
 // --force; else (marked bad, failed its smoke test, a rebuild of such a release) a fixed release
 // or a known-good one built again, since rebuilding this one would be refused.
-std::string rebuild_or_fix(const std::vector<Pool>& pools, const std::string& label) {
+std::string rebuild_or_fix(const std::vector<Pool>& pools, const std::string& label, bool lock_stale) {
   const Pool* pool = find_pool(pools, label);
   if (pool != nullptr && pool->readable() && rebuild_source_of(*pool) == RebuildSource::unflagged) {
     return "'create-pipeline rebuild --from " + label + "', then deploy it";
   }
-  return fixed_or_rebuilt_release();
+  return fixed_or_rebuilt_release(lock_stale);
 }
 
 // The fastest way back to serving when no live member is up: an UP hot standby (one batch of
-// weight changes) that a plain rollback could choose, else the pool a plain rollback chooses,
-// else a rebuild. Never a pool a plain rollback would not go to.
-std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& report) {
+// weight changes) that a plain rollback could choose, else the pool a plain rollback chooses
+// (`choice`), else a rebuild. Never a pool a plain rollback would not go to.
+std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& report,
+                             const Result<RollbackChoice>& choice, bool lock_stale) {
   const auto hints = rollback_hints_from(inputs.last_switch);
   for (const auto& pool : report.standby) {
     const Pool* standby = find_pool(inputs.pools, pool.label);
     if (standby == nullptr || !plain_rollback_could_choose(*standby, inputs.pools, inputs.members, hints)) continue;
     if (all_members_up(pool.up, pool.members)) {
-      return "'deploy-pipeline rollback --to " + pool.label + "' (pool " + pool.label + " is on hot standby, " +
-             std::to_string(pool.up) + "/" + std::to_string(pool.members) + " UP)";
+      return "'" + past_the_lock("deploy-pipeline rollback --to " + pool.label, lock_stale) + "' (pool " + pool.label +
+             " is on hot standby, " + std::to_string(pool.up) + "/" + std::to_string(pool.members) + " UP)";
     }
   }
-  if (auto choice = choose_rollback_target(inputs.pools, inputs.members, std::nullopt, hints)) {
-    return "'deploy-pipeline rollback --to " + choice->target + "'";
-  }
-  return rebuild_or_fix(inputs.pools, report.live.front());
+  if (choice) return "'" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) + "'";
+  return rebuild_or_fix(inputs.pools, report.live.front(), lock_stale);
 }
 
 // Live pools whose admitted members are none of them up: every request fails. Said first.
-void report_outage(const StatusInputs& inputs, StatusReport& report) {
+void report_outage(const StatusInputs& inputs, StatusReport& report, const Result<RollbackChoice>& choice,
+                   bool lock_stale) {
   if (report.live.empty() || inputs.operation_in_progress) return;
   for (const auto& member : inputs.members) {
     if (member.admitted() && member.up) return;
   }
   report.problems.insert(report.problems.begin(), "no live member is up: the service is down; the fastest way back: " +
-                                                      fastest_recovery(inputs, report));
+                                                      fastest_recovery(inputs, report, choice, lock_stale));
 }
 
 // What follows "the live pool L is marked bad ..." in its problem line: the rollback that answers
-// it, as one command (the pool a plain rollback would choose: the pool the last switch replaced,
-// else the newest older known-good one whose servers run); or, with no pool to go back to, that
-// fact and the ways on (a fixed release, or a known-good one built again), so that one line says
-// both; or, with several pools live, the advice of the refusal.
-std::string rollback_advice(const StatusInputs& inputs, bool lock_stale) {
-  auto choice =
-      choose_rollback_target(inputs.pools, inputs.members, std::nullopt, rollback_hints_from(inputs.last_switch));
+// it, as one command (the pool a plain rollback would choose, `choice`: the pool the last switch
+// replaced, else the newest older known-good one whose servers run); or, with no pool to go back
+// to, that fact and the ways on (no_rollback_words), so that one line says both; or, with several
+// pools live, the advice of the refusal.
+std::string rollback_advice(const StatusReport& report, const Result<RollbackChoice>& choice, bool lock_stale) {
   if (choice) {
     return "; '" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) +
            "' rolls back to pool " + choice->target;
   }
   // Several live: the refusal names the pool to go to (or says there is none, and the ways on).
-  if (live_labels(inputs.members).size() != 1) return "; " + choice.error().message;
-  if (newer_known_good_exists(inputs.pools, inputs.members, rollback_hints_from(inputs.last_switch))) {
-    return "; a plain rollback has no pool to go to (" + choice.error().message + ")";
-  }
-  return "; and there is no known-good pool to roll back to: a plain rollback has none (" + choice.error().message +
-         "); deploy " + fixed_or_rebuilt_release();
+  if (report.live.size() != 1) return "; " + choice.error().message;
+  return std::string(choice.error().is(ErrorCode::newer_candidates_only) ? "; " : "; and there is ") +
+         no_rollback_words(choice.error());
 }
 
 // A watch that died after it saw a breach (killed while its automatic rollback started): the
@@ -273,7 +284,9 @@ std::optional<std::string> report_unanswered_breach(const StatusInputs& inputs, 
 // A live pool marked bad: a release known to be bad still serves (a breach whose rollback
 // failed, a mark-bad by hand). Not while a switch runs or was interrupted: that is reported
 // with its own way on. Returns the pools it reported.
-std::vector<std::string> report_bad_live(const StatusInputs& inputs, StatusReport& report, bool lock_stale,
+// With several live, the way on concerns them all: said once, on the last of their lines.
+std::vector<std::string> report_bad_live(const StatusInputs& inputs, StatusReport& report,
+                                         const Result<RollbackChoice>& choice, bool lock_stale,
                                          const std::optional<std::string>& reported) {
   std::vector<std::string> bad_live;
   if (inputs.intent) return bad_live;
@@ -281,10 +294,10 @@ std::vector<std::string> report_bad_live(const StatusInputs& inputs, StatusRepor
     const Pool* pool = find_pool(inputs.pools, label);
     if (pool == nullptr || !pool->readable() || pool->meta.verdict != LiveVerdict::bad || reported == label) continue;
     report.problems.push_back("the live pool " + label + " is " +
-                              describe_bad_mark(*pool, bad_mark_of(inputs.history, label)) +
-                              rollback_advice(inputs, lock_stale));
+                              describe_bad_mark(*pool, bad_mark_of(inputs.history, label)));
     bad_live.push_back(label);
   }
+  if (!bad_live.empty()) report.problems.back() += rollback_advice(report, choice, lock_stale);
   return bad_live;
 }
 
@@ -484,10 +497,6 @@ bool status_needs_history(const std::vector<Pool>& pools, const std::vector<Memb
   });
 }
 
-std::string past_the_lock(const std::string& command, bool lock_stale) {
-  return command + (lock_stale ? " --break-lock" : "");
-}
-
 std::string interrupted_target_problem(const std::vector<Pool>& pools, const Intent& intent,
                                        const std::vector<HistoryEvent>& history) {
   const Pool* pool = find_pool(pools, intent.target);
@@ -632,7 +641,7 @@ StatusReport build_status(const StatusInputs& inputs) {
                        util::format_iso8601(inputs.last_switch->at) + ") made pool " + inputs.last_switch->label +
                        " live, but the balancer routes to " +
                        (report.live.empty() ? std::string("no pool") : util::join(report.live, ", ")) + "; " +
-                       history_mismatch_advice(inputs.last_switch->label, report.live));
+                       history_mismatch_advice(inputs.last_switch->label, report.live, lock_stale));
   }
   if (report.live.empty() && !inputs.pools.empty() && !inputs.balancer_error) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");
@@ -677,7 +686,7 @@ StatusReport build_status(const StatusInputs& inputs) {
                          to_string(server->state) + "; " +
                          (rebuildable ? "'create-pipeline rebuild --from " + owner->label +
                                             "' builds the same release on fresh servers to deploy instead"
-                                      : "deploy instead " + rebuild_or_fix(inputs.pools, owner->label)));
+                                      : "deploy instead " + rebuild_or_fix(inputs.pools, owner->label, lock_stale)));
     }
     // Not checked yet (just added, or the balancer just restarted): only a check that ran and
     // failed is a problem.
@@ -691,14 +700,17 @@ StatusReport build_status(const StatusInputs& inputs) {
     }
   }
   for (const auto& pool : inputs.pools) {
-    if (!pool.readable())
-      problems.push_back(describe_unreadable(pool, unreadable_way_out(pool, inputs.pools, inputs.members)));
+    if (pool.readable()) continue;
+    auto way_out = unreadable_way_out(pool, inputs.pools, inputs.members);
+    way_out.lock_stale = lock_stale;
+    problems.push_back(describe_unreadable(pool, way_out));
   }
+  const auto choice = plain_rollback(inputs, lock_stale);
   const auto bad_live =
-      report_bad_live(inputs, report, lock_stale, report_unanswered_breach(inputs, report, lock_stale));
+      report_bad_live(inputs, report, choice, lock_stale, report_unanswered_breach(inputs, report, lock_stale));
   report_standby(inputs, report);
-  report_rollback_target(inputs, report, bad_live);
-  report_outage(inputs, report);
+  report_rollback_target(inputs, report, choice, bad_live);
+  report_outage(inputs, report, choice, lock_stale);
   return report;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/core/advice.hpp"
 #include "shared/core/balancer.hpp"
 #include "shared/core/planner.hpp"
 #include "shared/core/pool.hpp"
@@ -127,11 +128,6 @@ bool deploy_lock_stale(const std::optional<std::string>& staleness, bool unreada
 // still runs never is, however long it takes). An intent another process left is interrupted,
 // whoever holds the lock now.
 bool switch_running(const Intent& intent, const LockHolder& holder, bool lock_stale);
-
-// `command` ("deploy-pipeline repair") as the operator must run it now: with --break-lock while
-// the deploy lock is stale or its record cannot be read (`lock_stale`), since that lock refuses
-// it otherwise.
-std::string past_the_lock(const std::string& command, bool lock_stale);
 
 // Why finishing the interrupted switch `intent` may not make its target live without --force:
 // "is marked bad: <reason>" (with who and when where `history` has the mark) or "has smoke

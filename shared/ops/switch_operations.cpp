@@ -81,16 +81,16 @@ RollbackHints rollback_hints(Services& services, std::vector<std::string> exclud
 // A deploy of a pool marked bad is refused before anything changes (--force overrides it, as
 // for 'rollback --to'), naming who marked it, when and why, as history has it. The planner
 // refuses it too (without who and when); this check, on the switch's own look at the pools, is
-// for the words. History is read only for a refusal.
-Status check_not_marked_bad(Services& services, const std::vector<Pool>& pools, const std::string& label) {
+// for the words. History is read only for a refusal. `way_on` follows the mark: what else to do.
+Status check_not_marked_bad(Services& services, const std::vector<Pool>& pools, const std::string& label,
+                            const std::string& way_on = "deploy it anyway with --force") {
   const Pool* pool = find_pool(pools, label);
   if (pool == nullptr || !pool->readable() || pool->meta.verdict != LiveVerdict::bad) return {};
   const auto history = services.state.read_history();  // only on a refusal: it can be long
   const auto mark = history ? bad_mark_of(history->events, label) : std::nullopt;
-  return Error{ErrorKind::refused, "pool " + label + " is " + describe_bad_mark(*pool, mark) +
-                                       "; deploy it anyway with --force, or clear the mark first with "
-                                       "'deploy-pipeline mark-good --label " +
-                                       label + "'"};
+  return Error{ErrorKind::refused, "pool " + label + " is " + describe_bad_mark(*pool, mark) + "; " + way_on +
+                                       ", or clear the mark first with 'deploy-pipeline mark-good --label " + label +
+                                       "'"};
 }
 
 // Finishing the interrupted switch `interrupted` (a re-run, or repair): refused unless `force`
@@ -952,21 +952,21 @@ std::string markable_or_warn(Services& services, const std::vector<Pool>& pools,
   return util::join(markable, ",");
 }
 
-// A rollback goes to a pool that can take traffic: one marked bad or that failed its smoke test
-// needs --force, and whatever plan_switch refuses is refused before anything changes.
+// A rollback goes to a pool that can take traffic: one marked bad (named with who marked it and
+// when, as history has it) or that failed its smoke test needs --force, and whatever plan_switch
+// refuses is refused before anything changes.
 // A pending verdict left by this rollback's own interrupted wake (`resume_wake`) is no reason to
 // refuse: the re-run smoke-tests the pool before it plans.
-Status check_rollback_target(const Observation& observation, const std::string& target, bool force,
+Status check_rollback_target(Services& services, const Observation& observation, const std::string& target, bool force,
                              bool resume_wake = false) {
   const Pool* pool = find_pool(observation.pools, target);
   const bool unchecked = pool != nullptr && pool->meta.smoke != SmokeVerdict::passed &&
                          !(resume_wake && pool->meta.smoke == SmokeVerdict::pending);
-  if (pool != nullptr && pool->readable() && !force && (pool->meta.verdict == LiveVerdict::bad || unchecked)) {
-    const std::string why = pool->meta.verdict == LiveVerdict::bad
-                                ? "is " + describe_bad_mark_briefly(*pool)
-                                : "has smoke verdict '" + std::string(to_string(pool->meta.smoke)) + "'";
+  const std::string way_on = "roll back to another pool, or to this one anyway with --force";
+  if (!force) PHX_TRY(check_not_marked_bad(services, observation.pools, target, way_on));
+  if (pool != nullptr && pool->readable() && !force && unchecked) {
     return Error{ErrorKind::refused,
-                 "pool " + target + " " + why + "; roll back to another pool, or to this one anyway with --force"};
+                 "pool " + target + " has smoke verdict '" + std::string(to_string(pool->meta.smoke)) + "'; " + way_on};
   }
   for (const auto& balancer : observation.balancers) {
     auto plan =
@@ -1021,16 +1021,8 @@ std::optional<std::string> last_written_pool(Services& services, const Observati
 // record never makes it switch production back. With several live, the one the last recorded
 // switch made live, else the newest.
 std::string repair_target(Services& services, const Observation& observation, const std::vector<std::string>& live) {
-  if (const auto last = last_successful_switch(services);
-      last && std::find(live.begin(), live.end(), last->label) != live.end()) {
-    return last->label;
-  }
-  std::vector<Pool> candidates;
-  for (const auto& pool : observation.pools) {
-    if (std::find(live.begin(), live.end(), pool.label()) != live.end()) candidates.push_back(pool);
-  }
-  sort_newest_first(candidates);
-  return candidates.empty() ? live.back() : candidates.front().label();
+  const auto last = last_successful_switch(services);
+  return repair_keeps(observation.pools, live, last ? last->label : std::string());
 }
 
 // Whether this rollback re-runs the interrupted one (`interrupted`), and so finishes it: a
@@ -1560,7 +1552,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
   // A rollback that is refused changes nothing: the target is judged before anything is marked,
   // and before the rollback is announced.
   const bool resume_wake = resumes_wake(interrupted, Operation::rollback, choice.target);
-  PHX_TRY(check_rollback_target(observation, choice.target, force, resume_wake));
+  PHX_TRY(check_rollback_target(services, observation, choice.target, force, resume_wake));
   if (choice.rule == RollbackRule::named && !resume_wake) {
     PHX_TRY(check_named_target_runs(services, observation, choice.target));
   }

@@ -51,6 +51,8 @@ const char* to_string(ErrorCode code) {
       return "interrupted";
     case ErrorCode::no_candidate:
       return "no-candidate";
+    case ErrorCode::newer_candidates_only:
+      return "newer-candidates-only";
   }
   return "none";
 }

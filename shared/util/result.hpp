@@ -38,6 +38,9 @@ enum class ErrorCode {
   lock_stale,
   interrupted,   // SIGINT, SIGTERM or SIGHUP asked the command to stop
   no_candidate,  // a choice among several found none that qualifies (a rollback with no pool to go to)
+  // A plain rollback found no pool to go to, but known-good pools newer than the live one can
+  // serve ('rollback --to' goes to one of them).
+  newer_candidates_only,
 };
 const char* to_string(ErrorCode code);
 

@@ -271,6 +271,8 @@ TEST_CASE("rollback with no older known-good pool names the newer known-good one
   CHECK(hot.error().message ==
         "no pool older than the live pool 5 passed its smoke test, is not marked bad and has all its servers running; "
         "pool 6 (newer, hot standby) is known-good: 'deploy-pipeline rollback --to 6'");
+  // Callers (status) tell "known-good pools exist, all newer" from "none" by the code, not the words.
+  CHECK(hot.error().is(ErrorCode::newer_candidates_only));
 
   // A newer running pool besides the hot one: both named, the hot one first and in the command.
   provider.add_pool("7", 1, 30);
@@ -280,10 +282,24 @@ TEST_CASE("rollback with no older known-good pool names the newer known-good one
 
   // Newer pools that are not known-good are no candidates: the refusal says there is none (it
   // said "name one with --to L", naming no pool a --to without --force would be accepted for).
+  // It names the ways on: a release built afresh, or the pool marked bad that could serve (6), in
+  // case its mark was a mistake.
   provider.pools[2].meta.verdict = LiveVerdict::bad;
   provider.pools[3].meta.smoke = SmokeVerdict::failed;
+  const auto none = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().is(ErrorCode::no_candidate));
+  CHECK_THAT(none.error().message,
+             Catch::EndsWith("has all its servers running; no other pool is known-good with all its servers running; "
+                             "deploy a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy "
+                             "--label L'), or a known-good release built again ('create-pipeline rebuild --from L', "
+                             "then deploy it); or, if pool 6 was marked bad by mistake, 'deploy-pipeline rollback "
+                             "--to 6 --force' (or clear its mark first with 'deploy-pipeline mark-good --label 6')"));
+
+  // A pool marked bad that could not serve anyway is no way on.
+  provider.pools[2].servers[0].state = ServerState::dead;
   CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt).error().message,
-             Catch::EndsWith("has all its servers running; no other pool is known-good with all its servers running"));
+             Catch::EndsWith("then deploy it)"));
 }
 
 // Several pools live, all marked bad: the refusal said "name the pool to roll back to with --to
@@ -310,10 +326,56 @@ TEST_CASE("rollback with several live pools names a known-good pool to go to, or
   provider.pools[0].meta.smoke = SmokeVerdict::failed;
   const auto none = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
   REQUIRE_FALSE(none.ok());
+  CHECK(none.error().is(ErrorCode::no_candidate));
+  // It names the pool repair keeps (it said "keeps one of them live"): the newest, 3.
   CHECK(none.error().message ==
         "more than one pool is live (2, 3) and no pool that is not live is known-good with all its servers running; "
-        "'deploy-pipeline repair' keeps one of them live, or deploy a fixed release ('create-pipeline run --label "
-        "L', then 'deploy-pipeline deploy --label L')");
+        "deploy a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
+        "known-good release built again ('create-pipeline rebuild --from L', then deploy it); until then "
+        "'deploy-pipeline repair' keeps only pool 3 live (the newest of them), or 'deploy-pipeline deploy --label P "
+        "--force' keeps the live pool P you name");
+
+  // The pool the last switch made live is the one repair keeps, as repair chooses.
+  const auto last = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt,
+                                           {.last_made_live = "2", .last_replaced = "", .excluded = {}});
+  REQUIRE_FALSE(last.ok());
+  CHECK_THAT(last.error().message,
+             Catch::Contains("'deploy-pipeline repair' keeps only pool 2 live (the last switch made it live)"));
+}
+
+TEST_CASE("repair keeps the live pool the last switch made live, else the newest live one", "[planner][repair]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 60);
+  provider.add_pool("2", 1, 50);
+  provider.add_pool("3", 1, 40);
+  const std::vector<std::string> live = {"1", "2"};
+  CHECK(repair_keeps(provider.pools, live, "1") == "1");
+  CHECK(repair_keeps(provider.pools, live, "3") == "2");  // not live: the newest live one
+  CHECK(repair_keeps(provider.pools, live, "") == "2");
+}
+
+// While the deploy lock is stale, status shows the planner's refusals: every deploy, rollback
+// and repair they name must carry --break-lock, or the operator's command is refused by the lock.
+TEST_CASE("a plain rollback's refusal names its commands with --break-lock when the hints say the lock is stale",
+          "[planner][rollback][lock]") {
+  FakeProvider provider;
+  provider.add_pool("5", 1, 50);
+  provider.add_pool("6", 1, 40);
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[0]);
+  const RollbackHints stale{.last_made_live = "", .last_replaced = "", .excluded = {}, .lock_stale = true};
+  CHECK_THAT(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, stale).error().message,
+             Catch::EndsWith("'deploy-pipeline rollback --to 6 --break-lock'"));
+
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  const auto none = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, stale);
+  CHECK_THAT(none.error().message, Catch::Contains("'deploy-pipeline deploy --label L --break-lock'"));
+  CHECK_THAT(none.error().message, Catch::Contains("'deploy-pipeline rollback --to 6 --force --break-lock'"));
+
+  make_live(balancer, provider.pools[1]);
+  const auto several = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, stale);
+  CHECK_THAT(several.error().message, Catch::Contains("'deploy-pipeline repair --break-lock' keeps only pool"));
+  CHECK_THAT(several.error().message, Catch::Contains("'deploy-pipeline deploy --label P --force --break-lock'"));
 }
 
 namespace {
@@ -555,6 +617,7 @@ TEST_CASE("rollback from an unreadable live pool calls no pool newer", "[planner
   CHECK(refused.error().message ==
         "the record of the live pool 50 cannot be read (creation time of pool 50 unknown), so no pool counts as "
         "older than it; pools 42 (hot standby), 41 (running) are known-good: 'deploy-pipeline rollback --to 42'");
+  CHECK(refused.error().is(ErrorCode::newer_candidates_only));
   CHECK_THAT(refused.error().message, !Catch::Contains("newer"));
   // Named, it is the rollback from 50.
   const auto named = choose_rollback_target(provider.pools, members_of(balancer), std::string("41"));
@@ -1040,9 +1103,10 @@ TEST_CASE("history's last switch hints a rollback only when it replaced exactly 
   CHECK(one.last_replaced == "50");
   CHECK(one.excluded == std::vector<std::string>{"49"});
 
+  // Replacing several, it still made 51 live (repair keeps it), but replaced no one pool.
   last.from = "48,50";
   const auto several = rollback_hints_from(last);
-  CHECK(several.last_made_live.empty());
+  CHECK(several.last_made_live == "51");
   CHECK(several.last_replaced.empty());
 
   last.from = "";
@@ -1197,4 +1261,17 @@ TEST_CASE("prune by tier never powers off a pool that was not created completely
   CHECK(why["2"].action == PruneAction::power_off);
   CHECK(decision.power_off == std::vector<std::string>{"2"});
   CHECK(decision.remove == std::vector<std::string>{"1"});
+}
+
+// A refusal says what to do: "pool 3 has no servers" said only what was wrong.
+TEST_CASE("a switch to a pool with no servers is refused with the ways on", "[planner]") {
+  FakeProvider provider;
+  provider.add_pool("3", 1, 10).servers.clear();
+  const auto refused = plan_switch({.target = "3"}, provider.pools, {});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK(refused.error().message ==
+        "pool 3 has no servers; deploy another pool, or a fixed release ('create-pipeline run --label L', then "
+        "'deploy-pipeline deploy --label L'), or a known-good release built again ('create-pipeline rebuild --from "
+        "L', then deploy it)");
 }

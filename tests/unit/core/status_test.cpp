@@ -350,9 +350,8 @@ TEST_CASE("status says once that the live pool is marked bad and that no known-g
         "the live pool 2 is marked bad by sre1 at 2026-11-27T07:05:00Z: checkout errors; and there is no known-good "
         "pool to roll back to: a plain rollback has none (no pool older than the live pool 2 passed its smoke test, "
         "is not marked bad and has all its servers running; no other pool is known-good with all its servers "
-        "running); deploy a fixed release "
-        "('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
-        "known-good release built again ('create-pipeline rebuild --from L', then deploy it)");
+        "running; deploy a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), "
+        "or a known-good release built again ('create-pipeline rebuild --from L', then deploy it))");
   CHECK_THAT(problems, !Catch::Contains("no rollback target"));
 
   // Not marked bad, the same pools still have no rollback target: that one line stays.
@@ -886,9 +885,10 @@ TEST_CASE("status names a known-good pool to roll back to when several live pool
   const auto members = balancer.members().value();
   const auto problems = all_problems(build_status({.service = "web", .pools = provider.pools, .members = members}));
   INFO(problems);
-  CHECK_THAT(problems, Catch::Contains("the live pool 2 is marked bad; more than one pool is live (2, 3); name the "
-                                       "pool to roll back to with --to: pool 1 (running) is known-good: "
-                                       "'deploy-pipeline rollback --to 1'"));
+  // The way on concerns both: said once, after the last of them.
+  CHECK_THAT(problems, Catch::Contains("the live pool 2 is marked bad\nthe live pool 3 is marked bad; more than one "
+                                       "pool is live (2, 3); name the pool to roll back to with --to: pool 1 "
+                                       "(running) is known-good: 'deploy-pipeline rollback --to 1'"));
   CHECK_THAT(problems, !Catch::Contains("--to L"));
   CHECK_THAT(problems, !Catch::Contains("no rollback target"));
 }
@@ -912,4 +912,119 @@ TEST_CASE("revert_target_problem names the mark or the failed smoke test of the 
       event(HistoryAction::mark_bad, "3", "", "2026-11-27T07:30:00Z", "checkout errors")};
   CHECK(revert_target_problem(provider.pools, "3", history) ==
         "is marked bad by sre1 at 2026-11-27T07:30:00Z: checkout errors");
+}
+
+// While the deploy lock is stale (its holder dead), status printed the planner's advice
+// ('deploy-pipeline rollback --to 5') and its own without --break-lock: the operator's command
+// would be refused by the lock. Every deploy, rollback and repair it names carries it.
+TEST_CASE("status names every switch command with --break-lock while the deploy lock is stale",
+          "[status][lock][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("3", 1, 40).meta.verdict = LiveVerdict::bad;
+  provider.add_pool("4", 1, 30);
+  provider.add_pool("5", 1, 20);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("3", "1"), provider.pools[0].servers[0].address());
+  const auto members = balancer.members().value();
+  const StatusInputs stale{.service = "web",
+                           .pools = provider.pools,
+                           .members = members,
+                           .lock_staleness = std::string("its holder is no longer running"),
+                           .last_switch = event(HistoryAction::deploy, "4", "", "2026-11-26T12:00:00Z")};
+  const auto problems = all_problems(build_status(stale));
+  INFO(problems);
+  // The planner's words: known-good pools, all newer than the live one.
+  CHECK_THAT(problems, Catch::Contains("are known-good: 'deploy-pipeline rollback --to 5 --break-lock')"));
+  // Status's own: the history mismatch.
+  CHECK_THAT(problems, Catch::Contains("'deploy-pipeline deploy --label 3 --break-lock' records pool 3 as live, "
+                                       "'deploy-pipeline deploy --label 4 --break-lock' goes back to pool 4"));
+
+  // No known-good pool at all: the fixed release's deploy.
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  provider.pools[2].meta.smoke = SmokeVerdict::failed;
+  const auto none = all_problems(build_status(stale));
+  INFO(none);
+  CHECK_THAT(none, Catch::Contains("then 'deploy-pipeline deploy --label L --break-lock')"));
+  CHECK_THAT(none, !Catch::Contains("'deploy-pipeline deploy --label L'"));
+
+  // A total outage: the fastest way back.
+  provider.pools[1].meta.verdict = LiveVerdict::unknown;
+  provider.pools[0].meta.created_at = provider.pools[2].meta.created_at + std::chrono::minutes(1);
+  balancer.unhealthy_addresses.insert(provider.pools[0].servers[0].address());
+  const auto down = balancer.members().value();
+  const auto outage = build_status({.service = "web",
+                                    .pools = provider.pools,
+                                    .members = down,
+                                    .lock_staleness = std::string("its holder is no longer running")});
+  REQUIRE_FALSE(outage.problems.empty());
+  CHECK(outage.problems.front() ==
+        "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 4 "
+        "--break-lock'");
+
+  // An unreadable live pool: the pool to make live instead.
+  Pool& unreadable = provider.add_unreadable_pool("6", 1);
+  FakeBalancer routed;
+  routed.put_live(member_name("6", "1"), unreadable.servers[0].address());
+  const auto routed_members = routed.members().value();
+  const auto lost = all_problems(build_status({.service = "web",
+                                               .pools = provider.pools,
+                                               .members = routed_members,
+                                               .lock_staleness = std::string("its holder is no longer running")}));
+  INFO(lost);
+  CHECK_THAT(lost, Catch::Contains("make another pool live first ('deploy-pipeline deploy --label 4 --break-lock')"));
+}
+
+// R7: several live pools, all marked bad, nothing known-good: "'deploy-pipeline repair' keeps one
+// of them live" named none, and was said again on every bad live pool's line.
+TEST_CASE("several bad live pools with nothing known-good: the way on is said once and names the pool repair keeps",
+          "[status][rollback][verdicts]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 60, SmokeVerdict::failed);
+  provider.add_pool("2", 1, 50).meta.verdict = LiveVerdict::bad;
+  provider.add_pool("3", 1, 40).meta.verdict = LiveVerdict::bad;
+  FakeBalancer balancer;
+  balancer.put_live(member_name("2", "1"), provider.pools[1].servers[0].address());
+  balancer.put_live(member_name("3", "1"), provider.pools[2].servers[0].address());
+  const auto members = balancer.members().value();
+  const auto report = build_status({.service = "web",
+                                    .pools = provider.pools,
+                                    .members = members,
+                                    .last_switch = event(HistoryAction::deploy, "2", "1", "2026-11-27T07:00:00Z")});
+  const auto problems = all_problems(report);
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("the live pool 2 is marked bad\n"));
+  CHECK_THAT(problems, Catch::Contains("the live pool 3 is marked bad; more than one pool is live (2, 3) and no pool "
+                                       "that is not live is known-good"));
+  CHECK_THAT(problems, Catch::Contains("'deploy-pipeline repair' keeps only pool 2 live (the last switch made it "
+                                       "live)"));
+  std::size_t said = 0;
+  for (const auto& problem : report.problems) said += problem.find("more than one pool is live") != std::string::npos;
+  CHECK(said == 1);
+}
+
+// R14: with nothing live, the restart mismatch line advised repair, which has nothing to keep
+// then ("no pool is live, so there is nothing to repair"). A deploy of the pool a restart would
+// route to is what helps.
+TEST_CASE("a restart mismatch with nothing live advises the deploy that makes a pool live, not repair",
+          "[status][durable]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  provider.add_pool("2", 1, 20);
+  FakeBalancer kept;
+  kept.put_live(member_name("2", "1"), provider.pools[1].servers[0].address());
+  const auto durable = kept.members().value();
+  const std::vector<Member> none;
+  const auto problems =
+      all_problems(build_status({.service = "web", .pools = provider.pools, .members = none, .durable = durable}));
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("but a restart would route to [2:1] (a reload during a switch, or a change by "
+                                       "hand?); run 'deploy-pipeline deploy --label 2' to make pool 2 live again "
+                                       "and keep it for restarts (nothing is live to keep)"));
+  CHECK_THAT(problems, !Catch::Contains("repair"));
+
+  // Not writable: the directory first, then the same deploy.
+  const auto unwritable = all_problems(build_status(
+      {.service = "web", .pools = provider.pools, .members = none, .durable = durable, .durable_unwritable = true}));
+  CHECK_THAT(unwritable, Catch::Contains("writable by this user, then run 'deploy-pipeline deploy --label 2' to "
+                                         "make pool 2 live again"));
 }

@@ -874,7 +874,8 @@ TEST_CASE("a rollback refused under the lock is recorded in history as refused, 
   CHECK(event.job == "gocd web/7/deploy/1/switch");
   // The operator's reason is kept, before why the rollback was refused.
   CHECK(event.detail == "errors; " + refused.error().message);
-  CHECK_THAT(event.detail, Catch::Contains("pool 1 is marked bad (leaks memory)"));
+  CHECK_THAT(event.detail, Catch::Contains("pool 1 is marked bad"));
+  CHECK_THAT(event.detail, Catch::Contains("leaks memory; roll back to another pool"));
   CHECK(world.notifier.events() == std::vector<std::string>{"rollback.failure"});
   // Neither run announced a rollback that did not happen.
   CHECK_FALSE(world.reporter.saw("rolling back from"));
@@ -1832,4 +1833,23 @@ TEST_CASE("a stop during a rollback's revert after a health timeout names repair
   REQUIRE_FALSE(ops::repair(world.services, {.revert = true}).ok());
   REQUIRE(ops::repair(world.services, {.revert = true, .force = true}).ok());
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
+}
+
+// R14: 'rollback --to' a pool marked bad said "pool 2 is marked bad (reason)", without who marked
+// it and when, which the deploy of the same pool names.
+TEST_CASE("rollback --to a pool marked bad is refused naming who marked it and when", "[ops][rollback][verdicts]") {
+  FakeWorld world;
+  two_pools(world, "1");
+  REQUIRE(ops::set_verdict(world.services, {.label = "2", .verdict = LiveVerdict::bad, .reason = "leaks memory"}).ok());
+  const auto marked_at = util::format_iso8601(world.state.events.back().at);
+  world.balancer.calls.clear();
+  const auto refused = ops::rollback(world.services, {.to = "2"});
+  REQUIRE_FALSE(refused.ok());
+  INFO(refused.error().message);
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK(refused.error().message == "pool 2 is marked bad by " + world.services.identity.user + " (job " +
+                                       world.services.identity.job + ") at " + marked_at +
+                                       ": leaks memory; roll back to another pool, or to this one anyway with "
+                                       "--force, or clear the mark first with 'deploy-pipeline mark-good --label 2'");
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"1:1"});
 }
