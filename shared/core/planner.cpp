@@ -932,6 +932,25 @@ Result<std::vector<std::string>> check_deletable(const Pool& pool, const std::ve
   return standby;
 }
 
+Status check_not_kept_for_restarts(const Pool& pool, const std::vector<Member>& durable) {
+  std::set<std::string> addresses;
+  for (const auto& server : pool.servers) addresses.insert(server.address());
+  for (const auto& member : durable) {
+    const auto owner = parse_member_name(member.name);
+    const bool ours = (owner && owner->label == pool.label()) || addresses.count(member.address) > 0;
+    if (!ours || !member.admitted()) continue;
+    return Error{ErrorKind::refused,
+                 "pool " + pool.label() +
+                     " is what a reload or restart of the balancer routes to: the membership "
+                     "kept in balancer.config_file has " +
+                     member.name + " at weight " + std::to_string(member.weight) +
+                     ", although the running balancer may not (a switch kept at runtime only); deleting it would leave "
+                     "a reload routing to servers that are gone. Make balancer.config_file writable, run "
+                     "'deploy-pipeline repair' to keep the running membership, then delete it"};
+  }
+  return {};
+}
+
 std::optional<std::string> pool_to_make_live(const std::string& label, const std::vector<Pool>& pools,
                                              const std::vector<std::string>& live,
                                              const std::vector<std::string>& hot) {

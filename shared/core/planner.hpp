@@ -271,6 +271,11 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
 // member that takes traffic or holds connections, matched by member name or by address.
 Result<std::vector<std::string>> check_deletable(const Pool& pool, const std::vector<Member>& members);
 
+// Invariant 2 across a reload: refuses (`refused`) while the membership the balancer keeps for
+// restarts (`durable`, Balancer::durable_members) routes to a server of `pool`, although the
+// running balancer may not (a switch kept at runtime only): a reload would route to it again.
+Status check_not_kept_for_restarts(const Pool& pool, const std::vector<Member>& durable);
+
 // The way out of the unreadable pool `pool`: routed while check_deletable refuses it, and the
 // known-good pool to make live instead (the hot standby first, else the newest), if any.
 UnreadableWayOut unreadable_way_out(const Pool& pool, const std::vector<Pool>& pools,

@@ -97,6 +97,23 @@ Result<std::vector<std::vector<std::string>>> deletable_everywhere(const Pool& p
   return standby;
 }
 
+// Refused, naming the balancer, while any balancer's membership kept for restarts routes to
+// `pool` (check_not_kept_for_restarts): read right before destroying, as the members are.
+Status not_kept_for_restarts_anywhere(const Pool& pool, const std::vector<BalancerMembers>& balancers) {
+  for (const auto& balancer : balancers) {
+    auto durable = balancer.entry.balancer->durable_members();
+    if (!durable) {
+      return balancer.entry.name_in(
+          durable.error().context("reading the membership kept for restarts before deleting pool " + pool.label()));
+    }
+    if (!*durable) continue;
+    if (auto kept = check_not_kept_for_restarts(pool, **durable); !kept.ok()) {
+      return balancer.entry.name_in(kept.error());
+    }
+  }
+  return {};
+}
+
 // A further rule a delete must pass, judged on the members read just before destroying.
 using DeleteRule = std::function<Status(const std::vector<Member>& members)>;
 
@@ -106,6 +123,7 @@ Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteR
   auto balancers = read_every_balancer(services);
   if (!balancers) return balancers.error().context("reading the balancer before deleting pool " + pool.label());
   PHX_TRY_ASSIGN(const auto standby, deletable_everywhere(pool, *balancers));
+  PHX_TRY(not_kept_for_restarts_anywhere(pool, *balancers));
   if (rule) PHX_TRY(rule(all_members(*balancers)));
   for (std::size_t i = 0; i < balancers->size(); ++i) {
     if (!standby[i].empty()) PHX_TRY(take_out_of_standby((*balancers)[i].entry, services, pool, standby[i]));

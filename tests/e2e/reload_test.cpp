@@ -265,6 +265,14 @@ TEST_CASE("a config_file whose directory this user cannot write does not stop a 
                              "'deploy-pipeline repair' to keep the running membership"));
   CHECK_THAT(status.out, !Catch::Contains("change by hand"));
 
+  // The file still routes to pool 2, so a reload would: delete refuses it (it destroyed it, and
+  // the next reload routed to servers that were gone).
+  const auto deleted = run_tool_as(as_nobody, "create-pipeline", {"delete", "--label", "2", "--config", config});
+  INFO(deleted.err);
+  CHECK(deleted.exit_code == 3);
+  CHECK_THAT(deleted.err, Catch::Contains("pool 2 is what a reload or restart of the balancer routes to"));
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
+
   // Writable again: repair keeps what runs, and its dry run says so (it said "nothing to do").
   give_to(dir.path(), kNobody);
   const auto dry = run_tool_as(as_nobody, "deploy-pipeline", {"repair", "--dry-run", "--config", config});

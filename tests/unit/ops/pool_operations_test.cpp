@@ -236,6 +236,33 @@ TEST_CASE("smart delete reads the balancer under the lock right before destroyin
   CHECK_FALSE(world.state.lock.has_value());
 }
 
+// After a rollback kept at runtime only, balancer.config_file still routes to the pool it left:
+// delete destroyed it, and the next reload routed to servers that were gone (an outage).
+TEST_CASE("smart delete refuses a pool the membership kept for restarts still routes to", "[ops][delete][durable]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 20);
+  world.provider.add_pool("2", 1, 10);
+  world.make_live("1");
+  const Pool& left = world.provider.pools[1];
+  Member kept{.name = member_name("2", left.servers[0].id), .address = left.servers[0].address()};
+  kept.weight = 1;
+  world.balancer.durable = std::vector<Member>{kept};
+
+  const auto refused = ops::delete_pool(world.services, {"2", false, false});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::refused);
+  CHECK_THAT(refused.error().message,
+             Catch::StartsWith("pool 2 is what a reload or restart of the balancer routes to: the membership kept in "
+                               "balancer.config_file has 2:") &&
+                 Catch::EndsWith("run 'deploy-pipeline repair' to keep the running membership, then delete it"));
+  CHECK(world.provider.pools.size() == 2);
+
+  // Kept on standby there (weight 0), or kept no more, it goes.
+  world.balancer.durable->front().weight = 0;
+  REQUIRE(ops::delete_pool(world.services, {"2", false, false}).ok());
+  CHECK(world.provider.calls.back() == "destroy_pool 2");
+}
+
 TEST_CASE("smart delete refuses while the deploy lock is held", "[ops][delete][lock]") {
   FakeWorld world;
   world.provider.add_pool("1", 1, 20);
