@@ -909,14 +909,38 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
   return decision;
 }
 
+namespace {
+
+// How a balancer member stands for a server of a pool: by its member name, or only by address (a
+// member added by hand, or left by an earlier pool that had the same label).
+enum class MemberMatch { none, by_address, by_name };
+
+// Matches members against one pool's servers; built once per pool, asked per member.
+class PoolMembers {
+ public:
+  explicit PoolMembers(const Pool& pool) : label_(pool.label()) {
+    for (const auto& server : pool.servers) addresses_.insert(server.address());
+  }
+  MemberMatch match(const Member& member) const {
+    const auto owner = parse_member_name(member.name);
+    if (owner && owner->label == label_) return MemberMatch::by_name;
+    return addresses_.count(member.address) > 0 ? MemberMatch::by_address : MemberMatch::none;
+  }
+
+ private:
+  std::string label_;
+  std::set<std::string> addresses_;
+};
+
+}  // namespace
+
 Result<std::vector<std::string>> check_deletable(const Pool& pool, const std::vector<Member>& members) {
-  std::set<std::string> addresses;
-  for (const auto& server : pool.servers) addresses.insert(server.address());
+  const PoolMembers ours(pool);
   std::vector<std::string> standby;
   for (const auto& member : members) {
-    const auto owner = parse_member_name(member.name);
-    const bool by_name = owner && owner->label == pool.label();
-    if (!by_name && addresses.count(member.address) == 0) continue;
+    const MemberMatch match = ours.match(member);
+    if (match == MemberMatch::none) continue;
+    const bool by_name = match == MemberMatch::by_name;
     if (by_name && on_standby(member) && member.sessions == 0) {
       standby.push_back(member.name);
       continue;
@@ -933,12 +957,9 @@ Result<std::vector<std::string>> check_deletable(const Pool& pool, const std::ve
 }
 
 Status check_not_kept_for_restarts(const Pool& pool, const std::vector<Member>& durable) {
-  std::set<std::string> addresses;
-  for (const auto& server : pool.servers) addresses.insert(server.address());
+  const PoolMembers ours(pool);
   for (const auto& member : durable) {
-    const auto owner = parse_member_name(member.name);
-    const bool ours = (owner && owner->label == pool.label()) || addresses.count(member.address) > 0;
-    if (!ours || !member.admitted()) continue;
+    if (ours.match(member) == MemberMatch::none || !member.admitted()) continue;
     return Error{ErrorKind::refused,
                  "pool " + pool.label() +
                      " is what a reload or restart of the balancer routes to: the membership "
