@@ -281,11 +281,15 @@ std::optional<std::string> record_switch(Services& services, const SwitchJob& jo
   event.from = util::join(from, ",");
   event.duration_ms = duration_ms;
   event.detail = detail;
-  if (result == HistoryResult::succeeded) {
-    if (const auto runtime_only = runtime_only_balancers(services); !runtime_only.empty())
-      event.detail += runtime_only_words(runtime_only);
-  }
   return record_history(services, event, steps);
+}
+
+// The history detail of a switch that succeeded: its reason, and what it left at runtime only
+// (`runtime_only`: the balancers whose running membership a restart would not come back with,
+// as SwitchResult::runtime_only names them). A balancer that merely cannot write its file, but
+// whose file already routes to what runs, left nothing at runtime only.
+std::string succeeded_detail(const std::string& reason, const std::vector<std::string>& runtime_only) {
+  return runtime_only.empty() ? reason : reason + runtime_only_words(runtime_only);
 }
 
 // A retained target, powered off or cold (only its archive kept), is woken and smoke-tested
@@ -504,16 +508,17 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
   auto pending = services.state.read_intent();
   if (!pending) services.reporter.warning("removing an unreadable intent record: " + pending.error().message);
   if (pending && pending->has_value() && (*pending)->target == job.request.target) {
-    result.history_warning =
-        record_switch(services, job, (*pending)->from, HistoryResult::succeeded, elapsed_ms, job.reason);
+    result.history_warning = record_switch(services, job, (*pending)->from, HistoryResult::succeeded, elapsed_ms,
+                                           succeeded_detail(job.reason, result.runtime_only));
   } else if (const auto last = services.state.last_switch();
              last && last->has_value() && (*last)->label != job.request.target) {
     // History names another pool as made live: a switch whose record could not be written (a
     // full disk), or a change by hand. This run records what the balancer shows, as status
     // advises ("'deploy --label <routed>' records it").
-    result.history_warning =
-        record_switch(services, job, {(*last)->label}, HistoryResult::succeeded, elapsed_ms,
-                      job.reason.empty() ? "recorded: history named pool " + (*last)->label : job.reason);
+    result.history_warning = record_switch(
+        services, job, {(*last)->label}, HistoryResult::succeeded, elapsed_ms,
+        succeeded_detail(job.reason.empty() ? "recorded: history named pool " + (*last)->label : job.reason,
+                         result.runtime_only));
   }
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
@@ -697,9 +702,11 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   result.left_in_maintenance = outcome.left_in_maintenance;
   // History first: a crash between the two leaves the intent, and the re-run records again.
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
+  result.runtime_only = runtime_only_balancers(services);
   if (!job.success_recorded) {
-    result.history_warning = record_switch(services, job, result.plan.from, HistoryResult::succeeded,
-                                           result.duration_ms, job.reason, outcome.timings);
+    result.history_warning =
+        record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms,
+                      succeeded_detail(job.reason, result.runtime_only), outcome.timings);
   }
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
@@ -717,7 +724,6 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
                                             "look ('deploy-pipeline status' shows whether a reload changed it since)"));
   }
   if (*changed) return plan_again_recorded(Error{ErrorKind::unavailable, **changed});
-  result.runtime_only = runtime_only_balancers(services);
   services.reporter.step("pool " + target + " is live" + (result.runtime_only.empty() ? "" : " at runtime only") +
                          " (" + util::format_duration_ms(result.duration_ms) + ")");
   return finished(std::move(result));

@@ -1490,6 +1490,44 @@ TEST_CASE("a rollback with nothing to switch that cannot keep the running member
   }
 }
 
+// A rollback interrupted after it switched (its intent still there) is finished by a re-run with
+// nothing to switch. Its history said "at runtime only" whenever the balancer could not write its
+// file, even where the file already routes to what runs: only what a restart would not come back
+// with is runtime only.
+TEST_CASE("a re-run finishing an interrupted rollback says 'at runtime only' only where a restart would differ",
+          "[ops][rollback][durable]") {
+  for (const bool file_matches : {true, false}) {
+    FakeWorld world;
+    cannot_keep_membership(world);
+    world.balancer.durable = world.balancer.members().value();  // a restart routes to pool 2
+    REQUIRE(ops::rollback(world.services, {.reason = "errors"}).ok());
+    REQUIRE_FALSE(world.state.intents_written.empty());
+    world.state.intent = world.state.intents_written.back();  // as if killed before the intent went
+    FakeBalancer next;  // the re-run is another process, its balancer as unwritable
+    next.state = world.balancer.state;
+    next.durable = file_matches ? world.balancer.members().value() : *world.balancer.durable;
+    next.unpersistable = world.balancer.unpersistable;
+    world.services.balancers = {{world.config.balancer.name, &next}};
+
+    const auto before = world.state.events.size();
+    const auto rerun = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+    REQUIRE(rerun.ok());
+    REQUIRE(rerun->plan.steps.empty());
+    CHECK_FALSE(world.state.intent.has_value());
+    REQUIRE(world.state.events.size() == before + 1);  // the interrupted rollback, recorded as done
+    const auto& recorded = world.state.events.back();
+    CHECK(recorded.label == "1");
+    CHECK(recorded.result == HistoryResult::succeeded);
+    if (file_matches) {
+      CHECK(recorded.detail == "errors");
+      CHECK(rerun->runtime_only.empty());
+    } else {
+      CHECK_THAT(recorded.detail, Catch::StartsWith("errors; at runtime only in the balancer: "));
+      CHECK(rerun->runtime_only == std::vector<std::string>{"the balancer"});
+    }
+  }
+}
+
 // Every rollback that switches at runtime only warns: a second one in the same process too (the
 // reason was per-command state the first one used up).
 TEST_CASE("a second rollback at runtime only in the same process warns again", "[ops][rollback][durable]") {
