@@ -44,7 +44,7 @@ Error refused_answer(const std::string& command, const std::string& answer, cons
                                     "' must use a dynamic algorithm (balance roundrobin, leastconn, ...): " + text};
   }
   if (answer.find("Permission denied") != std::string::npos) {
-    return {ErrorKind::unavailable,
+    return {ErrorKind::invalid,
             "HAProxy refused '" + command + "': permission denied (the stats socket needs 'level admin')"};
   }
   return {ErrorKind::unavailable, "HAProxy refused '" + command + "': " + text};
@@ -351,14 +351,28 @@ Result<std::string> HaproxyBalancer::instance_from(const std::vector<std::string
   return seen_->generation == 0 ? *pid : *pid + " (process " + std::to_string(seen_->generation + 1) + " seen)";
 }
 
+// A stats socket below `level admin` answers 'show cli level' with "operator" or "user", and
+// HAProxy refuses every change a switch makes on it: a configuration error, told at the look a
+// switch plans from, before anything changes. Any other answer ("admin"; a HAProxy without the
+// command) lets the switch go on.
+Status HaproxyBalancer::check_admin_level(const std::string& answer) const {
+  const std::string level(util::trim(answer));
+  if (level != "operator" && level != "user") return {};
+  return Error{ErrorKind::invalid, "HAProxy's stats socket " + channel_.describe() + " is at level " + level +
+                                       ", which may not add, weigh or remove servers; give that 'stats socket' "
+                                       "line of haproxy.cfg 'level admin' (balancer.socket), then reload HAProxy"};
+}
+
 Result<BalancerSnapshot> HaproxyBalancer::snapshot() {
   PHX_TRY(check_durable());
   std::vector<std::string> commands = {"show info"};
   for (auto& read : member_reads(Detail::full)) commands.push_back(std::move(read));
+  commands.push_back("show cli level");  // last: the answers before it keep their places
   auto session = channel_.open();
   if (!session) return session.error();
   auto answers = (*session)->exchange(commands);
   if (!answers) return answers.error();
+  if (answers->size() == commands.size()) PHX_TRY(check_admin_level(answers->back()));
   PHX_TRY_ASSIGN(auto pid, instance_from(*answers));
   PHX_TRY_ASSIGN(auto members, members_from(*answers, 1, Detail::full));
   // The uptime comes with the instance's 'show info': no exchange of its own.

@@ -69,6 +69,7 @@ class HaproxyBalancer final : public Balancer {
   std::string server_options() const;
 
  private:
+  Status check_admin_level(const std::string& answer) const;
   std::string server(const std::string& name) const { return settings_.backend + "/" + name; }
   using Acceptor = bool (*)(const std::string& command, const std::string& answer);
   // Runs commands and checks every answer with `accept`; the first refused answer or a

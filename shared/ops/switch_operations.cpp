@@ -54,6 +54,12 @@ struct SwitchJob {
   // An earlier pass told the notifiers that this switch started: a pass that plans again is
   // the same switch, so the chat channel hears one start and one end.
   bool start_notified = false;
+  // No interrupted switch was pending when this command took the lock, so the intent this switch
+  // writes is the only one there is: a switch the balancer refused before its first change may
+  // remove it (refuse_misconfigured) without losing another switch's record.
+  bool nothing_pending = false;
+  // A pass of this switch completed a step: the balancer is no longer as the command found it.
+  bool changed_balancer = false;
 };
 
 struct Observation {
@@ -591,6 +597,28 @@ Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, 
           (plan.from.empty() ? std::string("nothing else was live") : util::join(plan.from, ", ") + " still serves")});
 }
 
+// The balancer refused this switch's first change as configured wrong (a backend whose `balance`
+// takes no servers at runtime, a backend that is not there): nothing in any balancer changed,
+// and no re-run can finish the switch until the configuration is fixed. Where no other switch was
+// pending, its intent goes too, so status does not report a switch to finish; history records
+// the failure. Elsewhere the intent stays (it holds what the earlier, interrupted switch did).
+bool refused_before_any_change(const SwitchJob& job, const SwitchOutcome& outcome) {
+  return !outcome.status.ok() && outcome.status.error().kind == ErrorKind::invalid && outcome.steps_done == 0 &&
+         job.nothing_pending && !job.changed_balancer;
+}
+
+Pass refuse_misconfigured(Services& services, const SwitchJob& job, const SwitchPlan& plan, const Error& why,
+                          long long elapsed_ms) {
+  if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
+  record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);
+  if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
+  const std::string serving =
+      plan.from.empty() ? std::string("nothing was live before either") : util::join(plan.from, ", ") + " still serves";
+  return finished(Error{ErrorKind::invalid, std::string(to_string(job.operation)) + " of pool " + job.request.target +
+                                                ": " + why.message + "; the balancer was not changed (" + serving +
+                                                "); fix the configuration, then run the same command again"});
+}
+
 // A switch that finishes an interrupted one replaces what that one replaced: a pool its steps
 // already drained or removed is no longer live, yet its intent, history and so the rollback rule
 // ("the pool the last switch replaced") must still name it.
@@ -821,6 +849,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
                          util::plural(plan.steps.size(), "step") +
                          (runs.size() > 1 ? " across " + std::to_string(runs.size()) + " balancers" : ""));
   const auto outcome = execute(services, runs, order, intent);
+  job.changed_balancer = job.changed_balancer || outcome.steps_done > 0;
   if (outcome.unhealthy) {
     return revert_unhealthy(services, runs, job, plan, observation->pools, outcome.status.error(), elapsed());
   }
@@ -829,6 +858,9 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
     return plan_again(outcome.status.error());
   }
   if (outcome.status.ok()) return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
+  if (refused_before_any_change(job, outcome)) {
+    return refuse_misconfigured(services, job, plan, outcome.status.error(), elapsed());
+  }
   // The intent record stays: status explains the state and a re-run completes it. History
   // records the stop while the lock is still this switch's (else it is the new holder's).
   const Error& why = outcome.status.error();
@@ -1603,7 +1635,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
        .automatic = options.automatic,
        .planned_as_bad = util::split(choice.from, ','),
        .watch = options.dry_run ? std::nullopt : options.watch,
-       .resume_wake = resume_wake},
+       .resume_wake = resume_wake,
+       .nothing_pending = !interrupted},
       std::move(observation));
   if (switched) switched->marked_bad = std::move(marked_bad);
   return switched;
@@ -1693,22 +1726,23 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
       PHX_TRY(check_finishing(services, *first, *interrupted, options.force, lock));
     }
     if (watched) stoppable.emplace();
-    auto result = switch_to(services,
-                            {.operation = Operation::deploy,
-                             .request = {.target = options.label,
-                                         .force = options.force,
-                                         .never_hot = interrupted && interrupted->target != options.label
-                                                          ? abandoned_targets(services, *interrupted)
-                                                          : std::vector<std::string>{}},
-                             .dry_run = options.dry_run,
-                             .defer_good_verdict = watched,
-                             .named_target = true,
-                             .watch = watched ? options.watch : std::nullopt,
-                             .resume_wake = resumes_wake(interrupted, Operation::deploy, options.label),
-                             .resumed_from = reruns_interrupted(interrupted, Operation::deploy, options.label)
-                                                 ? interrupted->from
-                                                 : std::vector<std::string>{}},
-                            std::move(first));
+    auto result = switch_to(
+        services,
+        {.operation = Operation::deploy,
+         .request = {.target = options.label,
+                     .force = options.force,
+                     .never_hot = interrupted && interrupted->target != options.label
+                                      ? abandoned_targets(services, *interrupted)
+                                      : std::vector<std::string>{}},
+         .dry_run = options.dry_run,
+         .defer_good_verdict = watched,
+         .named_target = true,
+         .watch = watched ? options.watch : std::nullopt,
+         .resume_wake = resumes_wake(interrupted, Operation::deploy, options.label),
+         .resumed_from = reruns_interrupted(interrupted, Operation::deploy, options.label) ? interrupted->from
+                                                                                           : std::vector<std::string>{},
+         .nothing_pending = !interrupted},
+        std::move(first));
     if (result && watched) {
       record_watch(services, watch_record, *options.watch, Operation::deploy,
                    "deploy --label " + options.label + watch_words(*options.watch))(*result);

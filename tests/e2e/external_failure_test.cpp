@@ -141,8 +141,8 @@ TEST_CASE("a missing HAProxy socket is exit 4 and changes nothing", "[e2e][exter
   CHECK(std::filesystem::exists(dir.path() / "state" / "web" / "pools" / "1" / "pool.json"));
 }
 
-TEST_CASE("a socket the tool may not use is exit 4 with the reason", "[e2e][external]") {
-  SECTION("HAProxy's own refusal: a stats socket without level admin") {
+TEST_CASE("a socket the tool may not use is refused with the reason", "[e2e][external]") {
+  SECTION("HAProxy's own refusal: a stats socket without level admin is a configuration error") {
     TempDir dir;
     HaproxyOptions options;
     options.socket_level = "operator";
@@ -150,8 +150,12 @@ TEST_CASE("a socket the tool may not use is exit 4 with the reason", "[e2e][exte
     const auto config = write_service_config(dir.path(), haproxy, {}).string();
     REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
     const auto deploy = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config});
-    one_line(deploy, 4, "");
-    CHECK_THAT(deploy.err, Catch::Contains("permission denied (the stats socket needs 'level admin')"));
+    // Told before anything changes (no retries, no switch left to finish), as exit 2.
+    one_line(deploy, 2, "HAProxy's stats socket " + haproxy.socket().string() + " is at level operator");
+    CHECK_THAT(deploy.err, Catch::Contains("'level admin'"));
+    CHECK_THAT(deploy.err, !Catch::Contains("planning again"));
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "state" / "web" / "intent.json"));
+    CHECK(haproxy.command("show servers state web").find(" 1:1 ") == std::string::npos);
   }
   SECTION("the operating system's refusal: no write permission on the socket") {
     TempDir dir;

@@ -160,5 +160,17 @@ TEST_CASE("any dynamic algorithm works; a static one is refused with a clear lin
   REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
   const auto refused = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config});
   CHECK(refused.exit_code == 2);
-  CHECK_THAT(refused.err, Catch::Contains("must use a dynamic algorithm (balance roundrobin, leastconn, ...)"));
+  // The cause first, then that nothing changed and the way on; no switch is left to "finish":
+  // no re-run can until the backend is fixed.
+  const auto errors = error_lines(refused);
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0], Catch::StartsWith("deploy-pipeline: error: deploy of pool 1: HAProxy backend 'web' must use a "
+                                          "dynamic algorithm (balance roundrobin, leastconn, ...)"));
+  CHECK_THAT(errors[0], Catch::EndsWith("; the balancer was not changed (nothing was live before either); fix the "
+                                        "configuration, then run the same command again"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "state" / "web" / "intent.json"));
+  const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
+  CHECK_THAT(status.out, !Catch::Contains("interrupted"));
+  const auto history = run_tool("deploy-pipeline", {"history", "--config", config});
+  CHECK_THAT(history.out, Catch::Contains("failed"));
 }

@@ -109,6 +109,7 @@ TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
     FakeRuntimeChannel channel([](const std::string&) { return std::string("Permission denied"); });
     haproxy::HaproxyBalancer balancer(channel, settings());
     CHECK_THAT(balancer.admit({"2:1"}).error().message, Catch::Contains("level admin"));
+    CHECK(balancer.admit({"2:1"}).error().kind == ErrorKind::invalid);  // no re-planning fixes it
   }
   SECTION("an unknown answer is quoted") {
     FakeRuntimeChannel channel([](const std::string&) { return std::string("Something new."); });
@@ -194,6 +195,29 @@ TEST_CASE("removing idle standby members reads their connections (show stat) on 
   CHECK_FALSE(balancer.remove_idle_standby({"2:1"})->applied);  // admitted: not idle standby
 }
 
+// A stats socket below level admin refuses every change a switch makes: the look a switch plans
+// from says so, as a configuration error, before anything changes.
+TEST_CASE("a snapshot through a stats socket below level admin is a configuration error", "[haproxy]") {
+  for (const std::string level : {"operator", "user", "admin", "Unknown command."}) {
+    INFO(level);
+    FakeRuntimeChannel channel([&](const std::string& command) -> std::string {
+      if (command == "show cli level") return level;
+      if (command == "show info") return "Name: HAProxy\nPid: 4242\nUptime_sec: 7";
+      return backend_answer(command);
+    });
+    haproxy::HaproxyBalancer balancer(channel, settings());
+    const auto snapshot = balancer.snapshot();
+    if (level == "operator" || level == "user") {
+      REQUIRE_FALSE(snapshot.ok());
+      CHECK(snapshot.error().kind == ErrorKind::invalid);
+      CHECK_THAT(snapshot.error().message, Catch::Contains("is at level " + level));
+      CHECK_THAT(snapshot.error().message, Catch::Contains("'level admin'"));
+    } else {
+      CHECK(snapshot.ok());  // admin, or a HAProxy that cannot tell: its refusals say so later
+    }
+  }
+}
+
 TEST_CASE("a snapshot reads the instance and the members in one exchange, the instance first", "[haproxy]") {
   FakeRuntimeChannel channel([](const std::string& command) -> std::string {
     if (command == "show info") return "Name: HAProxy\nVersion: 2.6.12\nPid: 4242\nUptime: 0d 0h00m07s";
@@ -204,7 +228,8 @@ TEST_CASE("a snapshot reads the instance and the members in one exchange, the in
   REQUIRE(snapshot.ok());
   CHECK(channel.sessions == 1);
   REQUIRE(channel.batches.size() == 1);
-  CHECK(channel.batches[0] == std::vector<std::string>{"show info", "show servers state web", "show stat web 4 -1"});
+  CHECK(channel.batches[0] ==
+        std::vector<std::string>{"show info", "show servers state web", "show stat web 4 -1", "show cli level"});
   CHECK(snapshot->instance == "4242");
   REQUIRE(snapshot->members.size() == 3);
   CHECK(snapshot->members[1].name == "2:1");

@@ -1528,6 +1528,34 @@ TEST_CASE("a re-run finishing an interrupted rollback says 'at runtime only' onl
   }
 }
 
+// A balancer that refuses a switch's first change as configured wrong (a backend whose algorithm
+// takes no servers at runtime) changed nothing: the switch is not left "interrupted" for a re-run
+// that cannot finish it before the configuration is fixed. The cause leads the error.
+TEST_CASE("a switch whose first change is refused as misconfigured leaves no intent and says nothing changed",
+          "[ops][deploy]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  const Error algorithm{ErrorKind::invalid, "HAProxy backend 'web' must use a dynamic algorithm"};
+  world.balancer.fail_always["add_standby"] = algorithm;
+  const auto refused = ops::deploy(world.services, {"1", false, false, false});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK(refused.error().message ==
+        "deploy of pool 1: HAProxy backend 'web' must use a dynamic algorithm; the balancer was not changed (2 still "
+        "serves); fix the configuration, then run the same command again");
+  CHECK_FALSE(world.state.intent.has_value());
+  REQUIRE_FALSE(world.state.events.empty());
+  CHECK(world.state.events.back().result == HistoryResult::failed);
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+
+  // Re-running an interrupted switch: its intent holds what the earlier run did, and stays.
+  world.state.intent = Intent{.operation = Operation::deploy, .target = "1", .from = {"2"}, .steps = 4};
+  const auto rerun = ops::deploy(world.services, {"1", false, false, false});
+  REQUIRE_FALSE(rerun.ok());
+  CHECK(world.state.intent.has_value());
+  CHECK_THAT(rerun.error().message, !Catch::Contains("the balancer was not changed"));
+}
+
 // Every rollback that switches at runtime only warns: a second one in the same process too (the
 // reason was per-command state the first one used up).
 TEST_CASE("a second rollback at runtime only in the same process warns again", "[ops][rollback][durable]") {
