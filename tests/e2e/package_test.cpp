@@ -100,6 +100,10 @@ TEST_CASE("cmake --install puts the executables, examples, pipelines, manual pag
   }
   CHECK_THAT(run({(dir.path() / "usr/bin/deploy-pipeline").string(), "--help"}),
              Catch::Contains("Usage: deploy-pipeline"));
+  // The release the installed example configuration names is the one the package installs.
+  const auto example = util::read_file(dir.path() / "etc/phoenix/web.json");
+  REQUIRE(example.ok());
+  CHECK_THAT(*example, Catch::Contains("\"artifact\": \"/usr/lib/phoenix/phoenix-sample-app\""));
 }
 
 TEST_CASE("the Debian package carries both executables, examples and pipelines, with its dependencies",

@@ -78,7 +78,7 @@ TEST_CASE("README's session works with the shipped example configuration", "[e2e
   REQUIRE(example.ok());
   std::string config_text = *example;
   replace_once(config_text, "/var/lib/phoenix", (dir.path() / "state").string());
-  replace_once(config_text, "/opt/web/releases/current/phoenix-sample-app",
+  replace_once(config_text, "/usr/lib/phoenix/phoenix-sample-app",
                (binary_directory() / "phoenix-sample-app").string());
   replace_once(config_text, "/run/haproxy/admin.sock", haproxy.socket().string());
   replace_once(config_text, "/etc/haproxy/haproxy.cfg", haproxy.config_file().string());
