@@ -225,7 +225,12 @@ Status run_history(CommandContext& context) {
 
 Result<ci::System> ci_system(const CommandContext& context, const char* option) {
   const auto system = context.args().text(option);
-  if (!system) return Error{ErrorKind::invalid, std::string("ci-config needs --") + option + " gocd|jenkins"};
+  if (!system) {
+    const std::string action = std::string(option) == "from" ? "backup" : "restore";
+    return Error{ErrorKind::invalid, "ci-config " + action + " needs --" + option +
+                                         " gocd|jenkins: the kind of CI server to " +
+                                         (action == "backup" ? "read from" : "write to")};
+  }
   const auto parsed = ci::parse_system(*system);
   if (!parsed) {
     return Error{ErrorKind::invalid, std::string("--") + option + " must be 'gocd' or 'jenkins', not '" +

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <sstream>
@@ -116,8 +117,9 @@ std::string command_help(const Program& program, const Command& command) {
   return out.str();
 }
 
-void print_error(const std::string& program, const std::string& message) {
-  const bool color = util::color_wanted(stderr, false);
+// `no_color`: --no-color was given (NO_COLOR and a stderr that is no terminal turn colour off too).
+void print_error(const std::string& program, const std::string& message, bool no_color = false) {
+  const bool color = util::color_wanted(stderr, no_color);
   const std::string text = util::redact(message);
   if (color) {
     std::fprintf(stderr, "%s: \033[31merror:\033[0m %s\n", program.c_str(), text.c_str());
@@ -151,12 +153,21 @@ int run_command(const Program& program, const Command& command, const std::vecto
   const std::string see = " (see '" + program.name + " " + command.name + " --help')";
   po::positional_options_description positional;
   if (!command.positional.empty()) positional.add(command.positional.c_str(), 1);
+  // Asked for before the arguments are parsed: an error in them is printed as asked too.
+  const bool no_color = std::find(arguments.begin(), arguments.end(), "--no-color") != arguments.end();
+  const auto fail = [&](const std::string& message) {
+    print_error(program.name, message, no_color);
+    return 2;
+  };
   try {
     po::store(po::command_line_parser(arguments).options(options).positional(positional).run(), values);
     po::notify(values);
+  } catch (const po::too_many_positional_options_error&) {
+    return fail("'" + command.name + "' takes " +
+                (command.positional.empty() ? std::string("no arguments") : "one " + command.positional) +
+                " besides its options, which start with --" + see);
   } catch (const po::error& error) {
-    print_error(program.name, std::string(error.what()) + see);
-    return 2;
+    return fail(std::string(error.what()) + see);
   }
   if (values["help"].as<bool>()) {
     std::cout << command_help(program, command);
@@ -169,8 +180,7 @@ int run_command(const Program& program, const Command& command, const std::vecto
   GlobalOptions global;
   if (values.count("config") != 0) global.config = values["config"].as<std::string>();
   if (values["verbose"].as<bool>() && values["quiet"].as<bool>()) {
-    print_error(program.name, "--verbose and --quiet exclude each other" + see);
-    return 2;
+    return fail("--verbose and --quiet exclude each other" + see);
   }
   if (values["verbose"].as<bool>()) global.verbosity = util::Verbosity::verbose;
   if (values["quiet"].as<bool>()) global.verbosity = util::Verbosity::quiet;
@@ -180,8 +190,7 @@ int run_command(const Program& program, const Command& command, const std::vecto
     if (format == "json") {
       global.output = OutputFormat::json;
     } else if (format != "table") {
-      print_error(program.name, "--output must be 'table' or 'json', not '" + util::printable(format, 40) + "'" + see);
-      return 2;
+      return fail("--output must be 'table' or 'json', not '" + util::printable(format, 40) + "'" + see);
     }
   }
 
@@ -192,9 +201,11 @@ int run_command(const Program& program, const Command& command, const std::vecto
   // A command that failed while the state directory refuses writes (read-only, full) says so,
   // with the key that sets it: its own error is often a bare errno line about one file there.
   const config::Config* config = runtime.loaded_config();
-  print_error(program.name, config != nullptr && status.error().kind == ErrorKind::failed
-                                ? with_state_directory_advice(status.error().message, *config)
-                                : status.error().message);
+  print_error(program.name,
+              config != nullptr && status.error().kind == ErrorKind::failed
+                  ? with_state_directory_advice(status.error().message, *config)
+                  : status.error().message,
+              global.no_color);
   // Stopped by SIGINT, SIGTERM or SIGHUP at a safe point: the shell's convention, 128 + the signal.
   if (status.error().is(ErrorCode::interrupted) && util::interrupt_signal() != 0) return 128 + util::interrupt_signal();
   return exit_code_for(status.error().kind);

@@ -247,6 +247,10 @@ TEST_CASE("ci-config failures are one line with the right exit code", "[e2e][ci-
   one_line(ci({"backup", "--from", "gocd", "--repo", repos.work.string()}, {}), 2,
            "exactly one of --url URL and --dir DIR");
   one_line(ci({"sync"}, {}), 2, "ci-config needs 'backup' or 'restore'");
+  one_line(ci({"backup", "--url", gocd.url(), "--repo", repos.work.string()}, {}), 2,
+           "ci-config backup needs --from gocd|jenkins: the kind of CI server to read from");
+  one_line(ci({"restore", "--url", gocd.url(), "--repo", repos.work.string()}, {}), 2,
+           "ci-config restore needs --to gocd|jenkins: the kind of CI server to write to");
   CHECK(util::trim(git(repos.work, {"status", "--porcelain"})).empty());
 }
 

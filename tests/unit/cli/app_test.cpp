@@ -1,6 +1,10 @@
 #include "shared/cli/app.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -30,6 +34,14 @@ struct AppRig {
                     .run = [this](cli::CommandContext& context) -> Status {
                       seen = context.args();
                       return {};
+                    }},
+                   {.name = "fail",
+                    .summary = "fails",
+                    .synopsis = "fail",
+                    .details = "fails",
+                    .example = "test-pipeline fail",
+                    .run = [](cli::CommandContext&) -> Status {
+                      return Error{ErrorKind::invalid, "it failed"};
                     }}}};
 
   int run(std::vector<std::string> arguments) {
@@ -39,6 +51,31 @@ struct AppRig {
     return cli::run_program(program, static_cast<int>(argv.size()), argv.data());
   }
 };
+
+// What a run prints on stderr when stderr is a terminal (a pseudo-terminal here), where colour
+// is wanted unless asked off.
+std::string stderr_on_terminal(AppRig& rig, const std::vector<std::string>& arguments) {
+  const int terminal = ::posix_openpt(O_RDWR | O_NOCTTY);
+  REQUIRE(terminal >= 0);
+  REQUIRE(::grantpt(terminal) == 0);
+  REQUIRE(::unlockpt(terminal) == 0);
+  const int side = ::open(::ptsname(terminal), O_RDWR | O_NOCTTY);
+  REQUIRE(side >= 0);
+  std::fflush(stderr);
+  const int saved = ::dup(STDERR_FILENO);
+  ::dup2(side, STDERR_FILENO);
+  rig.run(arguments);
+  std::fflush(stderr);
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(side);
+  std::string text;
+  char buffer[4096];
+  ::fcntl(terminal, F_SETFL, O_NONBLOCK);
+  for (ssize_t got; (got = ::read(terminal, buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<size_t>(got));
+  ::close(terminal);
+  return text;
+}
 
 }  // namespace
 
@@ -73,4 +110,33 @@ TEST_CASE("bad arguments exit 2 before the command runs; --version and --help ex
   CHECK(rig.run({"go", "--help"}) == 0);
   CHECK(rig.run({"--version"}) == 0);
   CHECK_FALSE(rig.seen.has_value());
+}
+
+// --no-color holds for the final error line too, a bad argument's included; without it a
+// terminal gets the red "error:".
+TEST_CASE("--no-color turns colour off on the error line; a terminal gets it otherwise", "[cli]") {
+  const char* no_color = std::getenv("NO_COLOR");
+  const std::string kept = no_color != nullptr ? no_color : "";
+  ::unsetenv("NO_COLOR");
+  AppRig rig;
+  const std::string red = "\033[31merror:";
+  for (const std::vector<std::string>& arguments :
+       {std::vector<std::string>{"fail"}, std::vector<std::string>{"go", "--nope"}}) {
+    INFO(arguments.front());
+    CHECK_THAT(stderr_on_terminal(rig, arguments), Catch::Contains(red));
+    auto without = arguments;
+    without.push_back("--no-color");
+    const auto plain = stderr_on_terminal(rig, without);
+    CHECK_THAT(plain, Catch::Contains("test-pipeline: error: "));
+    CHECK_THAT(plain, !Catch::Contains("\033["));
+  }
+  if (no_color != nullptr) ::setenv("NO_COLOR", kept.c_str(), 1);
+}
+
+// An extra word on the command line is named as such, not in Boost's words.
+TEST_CASE("an extra argument says what the command takes", "[cli]") {
+  AppRig rig;
+  CHECK(rig.run({"fail", "extra"}) == 2);
+  CHECK_THAT(stderr_on_terminal(rig, {"fail", "extra", "--no-color"}),
+             Catch::Contains("'fail' takes no arguments besides its options, which start with --"));
 }
