@@ -19,7 +19,13 @@ _phoenix_pipeline() {
             mapfile -t COMPREPLY < <(compgen -W "table json" -- "$cur")
             return ;;
         --from|--to)
-            mapfile -t COMPREPLY < <(compgen -W "gocd jenkins" -- "$cur")
+            # ci-config's take a CI server's kind; rebuild --from and rollback --to a pool label,
+            # which only the provider knows: nothing is offered for those (no file names either).
+            if [ "${COMP_WORDS[1]}" = ci-config ]; then
+                mapfile -t COMPREPLY < <(compgen -W "gocd jenkins" -- "$cur")
+            else
+                compopt +o default 2>/dev/null
+            fi
             return ;;
     esac
     if [ "${COMP_WORDS[1]}" = ci-config ] && [ "$COMP_CWORD" -eq 2 ]; then
