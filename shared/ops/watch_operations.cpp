@@ -117,7 +117,8 @@ Status check_traffic(const std::string& target, long long seen, long long min_re
   return Error{ErrorKind::unavailable, "the watch ended without figures to judge pool " + target + " by: it saw " +
                                            util::plural(static_cast<std::size_t>(seen), "request") +
                                            " in all, fewer than watch.min_requests (" + std::to_string(min_requests) +
-                                           ")"};
+                                           "); a watch judges only a pool clients use: watch while they send "
+                                           "traffic, or lower watch.min_requests"};
 }
 
 }  // namespace

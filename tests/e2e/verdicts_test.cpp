@@ -185,7 +185,9 @@ TEST_CASE("a watch that never saw watch.min_requests requests records no verdict
   CHECK(quiet.exit_code == 4);
   CHECK_THAT(quiet.err, Catch::Contains("the switch to pool 2 finished; nothing was switched back and no verdict "
                                         "recorded: the watch ended without figures to judge pool 2 by: it saw 0 "
-                                        "requests in all, fewer than watch.min_requests (20)"));
+                                        "requests in all, fewer than watch.min_requests (20); a watch judges "
+                                        "only a pool clients use: watch while they send traffic, or lower "
+                                        "watch.min_requests"));
   CHECK_THAT(quiet.err, !Catch::Contains("passed its watch"));
   CHECK(rig.live() == "2\n");
   CHECK(rig.pool_field("1", "verdict") == "unknown");

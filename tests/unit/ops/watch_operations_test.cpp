@@ -590,7 +590,10 @@ TEST_CASE("a watch that never saw watch.min_requests requests records no verdict
   CHECK(result.error().kind == ErrorKind::unavailable);  // as a watch without figures: exit 4
   CHECK_THAT(result.error().message, Catch::Contains("no verdict recorded: the watch ended without figures to judge "
                                                      "pool 2 by: it saw "));
-  CHECK_THAT(result.error().message, Catch::Contains("in all, fewer than watch.min_requests (20)"));
+  CHECK_THAT(
+      result.error().message,
+      Catch::Contains("in all, fewer than watch.min_requests (20); a watch judges only a pool clients use: watch "
+                      "while they send traffic, or lower watch.min_requests"));
   CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"2:1", "2:2"});
   CHECK(rig.world.provider.pools[0].meta.verdict == LiveVerdict::unknown);
   CHECK(rig.world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
