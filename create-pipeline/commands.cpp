@@ -434,7 +434,7 @@ const OptionSpec kKeepOption{.name = "keep",
                              .help = "non-live pools to keep (default: retention.keep)"};
 
 cli::Program make_program() {
-  const auto dry_run = cli::dry_run_option("show what would be deleted, change nothing");
+  const auto dry_run = cli::dry_run_option("show what would be done to each pool and why, change nothing");
   return {
       .name = "create-pipeline",
       .description =

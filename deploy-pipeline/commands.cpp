@@ -434,7 +434,8 @@ cli::Program make_program() {
                    "interrupted deploy, two pools live, members left in drain or maintenance, members whose\n"
                    "server no longer exists. Exit 1 when there is a problem. When the balancer does not\n"
                    "answer: what can be read without it (lock, interrupted switch, watch, freeze, last switch,\n"
-                   "pools), \"balancer: unavailable (...)\" as a problem, JSON field \"balancer_error\", exit 4.",
+                   "pools), \"balancer: unavailable (...)\" as a problem, JSON field \"balancer_error\", exit 4;\n"
+                   "exit 2 when a balancer is configured wrong (socket, backend, config_file).",
                .example = "deploy-pipeline status --output json",
                .output_option = true,
                .run = run_status},
