@@ -250,7 +250,12 @@ Result<GuardedChange> HaproxyBalancer::remove_guarded(const std::vector<std::str
 
 Result<std::vector<std::string>> HaproxyBalancer::managed_lines() const {
   auto text = util::read_file(*settings_.config_file);
-  if (!text) return text.error();
+  if (!text) {
+    return Error{text.error().kind,
+                 "balancer.config_file: " + text.error().message +
+                     "; point it at the haproxy.cfg HAProxy runs with, or leave the key out",
+                 text.error().code};
+  }
   // A restart comes back with the servers the configuration defines itself and the managed block.
   auto managed = managed_servers(*text, settings_.backend);
   if (!managed) return managed.error().context(settings_.config_file->string());

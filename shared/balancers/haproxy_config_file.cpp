@@ -125,7 +125,9 @@ Result<std::optional<Block>> find_block(const std::vector<std::string>& lines, c
 }
 
 Error missing_backend(std::string_view backend) {
-  return {ErrorKind::invalid, "the HAProxy configuration has no 'backend " + std::string(backend) + "' section"};
+  return {ErrorKind::invalid, "the HAProxy configuration has no 'backend " + std::string(backend) +
+                                  "' section (balancer.backend); name a backend the file defines, or point "
+                                  "balancer.config_file at the file HAProxy runs with"};
 }
 
 }  // namespace

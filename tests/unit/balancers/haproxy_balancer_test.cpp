@@ -278,6 +278,30 @@ TEST_CASE("persist leaves servers the configuration defines itself out of the ma
   CHECK((**durable)[1].name == "2:1");
 }
 
+// A config_file that is not there, or that lacks the backend, names the key to fix and how.
+TEST_CASE("a config_file that cannot be read or lacks the backend names the key and the fix",
+          "[haproxy][config-file]") {
+  testing::TempDir dir;
+  FakeRuntimeChannel channel(plain_answer);
+  auto with_file = settings();
+  with_file.config_file = dir.path() / "missing.cfg";
+  haproxy::HaproxyBalancer missing(channel, with_file);
+  const auto unread = missing.durable_members();
+  REQUIRE_FALSE(unread.ok());
+  CHECK_THAT(unread.error().message, Catch::StartsWith("balancer.config_file: cannot read "));
+  CHECK_THAT(unread.error().message,
+             Catch::EndsWith("; point it at the haproxy.cfg HAProxy runs with, or leave the key out"));
+
+  with_file.config_file = dir.path() / "other.cfg";
+  REQUIRE(util::write_file_atomic(*with_file.config_file, "backend api\n    balance roundrobin\n").ok());
+  haproxy::HaproxyBalancer other(channel, with_file);
+  const auto elsewhere = other.durable_members();
+  REQUIRE_FALSE(elsewhere.ok());
+  CHECK_THAT(elsewhere.error().message,
+             Catch::Contains("has no 'backend web' section (balancer.backend); name a backend the file defines, or "
+                             "point balancer.config_file at the file HAProxy runs with"));
+}
+
 TEST_CASE("a damaged managed block refuses every change before HAProxy is touched", "[haproxy][config-file]") {
   testing::TempDir dir;
   const auto file = dir.path() / "haproxy.cfg";
