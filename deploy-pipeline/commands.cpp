@@ -473,7 +473,9 @@ cli::Program make_program() {
                .synopsis = "freeze --reason TEXT [--all]",
                .details = "While frozen, deploy exits 3 naming who froze, why and since when; rollback and repair\n"
                           "stay allowed unless --all. Recorded in history and shown by status. While frozen, a\n"
-                          "freeze exits 3 and changes nothing, unless --all widens a freeze of deploys only.",
+                          "freeze exits 3 and changes nothing, unless --all widens a freeze of deploys only\n"
+                          "(its record keeps the reason it widens). Two freezes at once are judged one after\n"
+                          "the other: the one that writes second sees the first.",
                .example = "deploy-pipeline freeze --reason 'Black Friday: only rollbacks'",
                .options = {text_option("reason", "TEXT", "why (required)"),
                            {.name = "all", .help = "block rollbacks and repairs too"}},

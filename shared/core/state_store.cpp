@@ -189,4 +189,12 @@ Status check_lock_takeover(const std::optional<LockHolder>& holder, const std::o
   return {};
 }
 
+Error freeze_changed_concurrently(const std::string& where) {
+  return Error{ErrorKind::refused,
+               "the freeze record (" + where +
+                   ") changed since it was read: another command wrote it meanwhile; nothing was written. "
+                   "Read it again and decide again",
+               ErrorCode::changed_concurrently};
+}
+
 }  // namespace phoenix

@@ -128,6 +128,8 @@ struct Freeze {
   std::string by;   // the person who froze (CI trigger user), else the host
   std::string job;  // the CI job, or ""
   WallTime since{};
+
+  bool operator==(const Freeze&) const = default;
 };
 
 // A watch in progress (deploy --watch, rollback --watch). The watch holds no lock, so this
@@ -203,9 +205,14 @@ class StateStore {
   virtual Result<std::optional<WatchRecord>> read_watch() = 0;
   virtual Status clear_watch(const LockHolder& holder) = 0;
 
-  virtual Status write_freeze(const Freeze& freeze) = 0;
   virtual Result<std::optional<Freeze>> read_freeze() = 0;
-  virtual Status clear_freeze() = 0;
+  // The only write of the freeze record, conditional: replaces it with `next` (removes it when
+  // `next` is nothing) only while the record in the store is still `expected`, the one the
+  // caller read (nothing: none exists, so a create conflicts with a record there). Otherwise
+  // `refused` with ErrorCode::changed_concurrently, changing nothing: the caller reads again
+  // and decides again. Two writers that read the same record never both succeed. A store whose
+  // write is serialised by a short-lived guard answers the same while another writer holds it.
+  virtual Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) = 0;
 
   // Appends an event. History is bounded: the oldest events are dropped beyond the store's
   // limit (history.keep). A record torn by a crash never swallows a later one.
@@ -226,5 +233,10 @@ std::optional<std::string> lock_staleness(const LockHolder& holder, const std::s
 // lock with these words. `holder` is nothing when the lock record cannot be read.
 Status check_lock_takeover(const std::optional<LockHolder>& holder, const std::optional<std::string>& stale,
                            bool break_lock);
+
+// What replace_freeze answers when the freeze record (`where`: "freeze.json in /srv/state") is
+// not the one the caller read, or is being written by another command: `refused`, with
+// ErrorCode::changed_concurrently.
+Error freeze_changed_concurrently(const std::string& where);
 
 }  // namespace phoenix

@@ -292,25 +292,25 @@ Status EtcdStateStore::clear_watch(const LockHolder& holder) {
   return {};
 }
 
-Status EtcdStateStore::write_freeze(const Freeze& freeze) {
-  // One whole record, no read before the write: two writers cannot lose each other's update
-  // (the last freeze stands, as with a file).
-  util::Json body(cJSON_CreateObject());
-  util::add_string(body.get(), "key", base64_encode(key(kFreeze)));
-  util::add_string(body.get(), "value", base64_encode(util::print_json(records::to_json(freeze).get())));
-  PHX_TRY(gateway_.call("kv/put", body.get()));
-  return {};
-}
-
 Result<std::optional<Freeze>> EtcdStateStore::read_freeze() {
   PHX_TRY_ASSIGN(const auto current, get(kFreeze));
   return parse_record<Freeze>(current, records::freeze_from_json);
 }
 
-Status EtcdStateStore::clear_freeze() {
-  util::Json body(cJSON_CreateObject());
-  util::add_string(body.get(), "key", base64_encode(key(kFreeze)));
-  PHX_TRY(gateway_.call("kv/deleterange", body.get()));
+Status EtcdStateStore::replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) {
+  PHX_TRY_ASSIGN(const auto stored, get(kFreeze));
+  PHX_TRY_ASSIGN(const auto current, parse_record<Freeze>(stored, records::freeze_from_json));
+  if (current != expected) return freeze_changed_concurrently("etcd key " + key(kFreeze));
+  // Written only as it was compared: a key changed (or created) since is left as it is.
+  Txn transaction;
+  transaction.if_modified_at(key(kFreeze), stored ? stored->mod_revision : 0);
+  if (next) {
+    transaction.put(key(kFreeze), util::print_json(records::to_json(*next).get()));
+  } else {
+    transaction.erase(key(kFreeze));
+  }
+  PHX_TRY_ASSIGN(const auto result, txn(transaction));
+  if (!result.succeeded) return freeze_changed_concurrently("etcd key " + key(kFreeze));
   return {};
 }
 

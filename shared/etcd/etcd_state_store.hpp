@@ -24,6 +24,9 @@
 //   lost its lock cannot overwrite the intent of the next one.
 // - A watch record is removed by a transaction conditioned on the revision that was read and
 //   found to be the remover's: a watch that ends never removes a later watch's record.
+// - The freeze is replaced or removed by a transaction conditioned on the revision of the
+//   record that was read and found to be the one expected (none: the key must not exist), so two
+//   agents that read the same freeze never both replace it.
 // - History appends are serialised by a transaction on history-seq: the event (its chunk
 //   rewritten), the new sequence number, the last switch and the removal of chunks wholly
 //   beyond history_keep are one atomic write; two agents appending at once both land, in
@@ -80,9 +83,8 @@ class EtcdStateStore final : public StateStore {
   Status write_watch(const WatchRecord& record) override;
   Result<std::optional<WatchRecord>> read_watch() override;
   Status clear_watch(const LockHolder& holder) override;
-  Status write_freeze(const Freeze& freeze) override;
   Result<std::optional<Freeze>> read_freeze() override;
-  Status clear_freeze() override;
+  Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) override;
   Status append_history(const HistoryEvent& event) override;
   Result<HistoryLog> read_history() override;
   Result<std::optional<HistoryEvent>> last_switch() override;

@@ -1,5 +1,7 @@
 #include "shared/hcloud/state_store.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "shared/hcloud/labels.hpp"
@@ -15,6 +17,7 @@ std::string lock_name(const std::string& service) { return "phoenix-lock-" + ser
 std::string intent_name(const std::string& service) { return "phoenix-intent-" + service; }
 std::string freeze_name(const std::string& service) { return "phoenix-freeze-" + service; }
 std::string watch_name(const std::string& service) { return "phoenix-watch-" + service; }
+std::string freeze_guard_name(const std::string& service) { return "phoenix-freeze-guard-" + service; }
 
 Labels holder_labels(const LockHolder& holder, const std::string& prefix) {
   return {{prefix + "host", label_value(holder.host)},
@@ -35,6 +38,24 @@ LockHolder holder_from(const Labels& labels, const std::string& prefix) {
   holder.command = get("command");
   holder.since = from_unix_ms_label(get("since"));
   return holder;
+}
+
+Labels freeze_labels(const Freeze& freeze) {
+  Labels labels{{"phoenix-freeze-all", freeze.all ? "true" : "false"},
+                {"phoenix-freeze-since", unix_ms_label(freeze.since)}};
+  if (auto reason = label_value(freeze.reason); !reason.empty()) labels["phoenix-freeze-reason"] = reason;
+  if (auto by = label_value(freeze.by); !by.empty()) labels["phoenix-freeze-by"] = by;
+  if (auto job = label_value(freeze.job); !job.empty()) labels["phoenix-freeze-job"] = job;
+  return labels;
+}
+
+Freeze freeze_from(const Labels& labels) {
+  const auto get = [&](const std::string& key) { return label_of(labels, key); };
+  return Freeze{.reason = get("phoenix-freeze-reason"),
+                .all = get("phoenix-freeze-all") == "true",
+                .by = get("phoenix-freeze-by"),
+                .job = get("phoenix-freeze-job"),
+                .since = from_unix_ms_label(get("phoenix-freeze-since"))};
 }
 
 // Whether a watch group's labels record `holder`'s watch: the same process (host and pid).
@@ -74,19 +95,24 @@ Status HcloudStateStore::delete_group(long long id) {
   return {};
 }
 
-Status HcloudStateStore::create_group(const std::string& name, const Labels& labels) {
+Result<long long> HcloudStateStore::create_group(const std::string& name, const Labels& labels) {
   const std::string body = "{\"name\":\"" + name + "\",\"type\":\"spread\",\"labels\":" + labels_json(labels) + "}";
-  auto created = api_.call({"POST", "/placement_groups", body});
-  if (!created) return created.error();
+  PHX_TRY_ASSIGN(const auto created, api_.call({"POST", "/placement_groups", body}));
+  const cJSON* group = cJSON_GetObjectItem(created.get(), "placement_group");
+  return static_cast<long long>(util::json_number(group, "id").value_or(0));
+}
+
+Status HcloudStateStore::update_labels(long long id, const Labels& labels) {
+  auto updated =
+      api_.call({"PUT", "/placement_groups/" + std::to_string(id), "{\"labels\":" + labels_json(labels) + "}"});
+  if (!updated) return updated.error();
   return {};
 }
 
 Status HcloudStateStore::put_group(const std::string& name, const Labels& labels) {
   PHX_TRY_ASSIGN(const auto group, find_group(name));
-  if (!group) return create_group(name, labels);
-  auto updated = api_.call(
-      {"PUT", "/placement_groups/" + std::to_string(group->first), "{\"labels\":" + labels_json(labels) + "}"});
-  if (!updated) return updated.error();
+  if (group) return update_labels(group->first, labels);
+  PHX_TRY(create_group(name, labels));
   return {};
 }
 
@@ -158,27 +184,62 @@ Status HcloudStateStore::keep_lock(const LockHolder& holder) {
                ErrorCode::lock_held};
 }
 
-Status HcloudStateStore::write_freeze(const Freeze& freeze) {
-  Labels labels{{"phoenix-freeze-all", freeze.all ? "true" : "false"},
-                {"phoenix-freeze-since", unix_ms_label(freeze.since)}};
-  if (auto reason = label_value(freeze.reason); !reason.empty()) labels["phoenix-freeze-reason"] = reason;
-  if (auto by = label_value(freeze.by); !by.empty()) labels["phoenix-freeze-by"] = by;
-  if (auto job = label_value(freeze.job); !job.empty()) labels["phoenix-freeze-job"] = job;
-  return put_group(freeze_name(service_), labels);
-}
-
 Result<std::optional<Freeze>> HcloudStateStore::read_freeze() {
   PHX_TRY_ASSIGN(const auto group, find_group(freeze_name(service_)));
   if (!group) return std::optional<Freeze>{};
-  const auto get = [&](const std::string& key) { return label_of(group->second, key); };
-  return std::optional<Freeze>(Freeze{.reason = get("phoenix-freeze-reason"),
-                                      .all = get("phoenix-freeze-all") == "true",
-                                      .by = get("phoenix-freeze-by"),
-                                      .job = get("phoenix-freeze-job"),
-                                      .since = from_unix_ms_label(get("phoenix-freeze-since"))});
+  return std::optional<Freeze>(freeze_from(group->second));
 }
 
-Status HcloudStateStore::clear_freeze() { return delete_group_named(freeze_name(service_)); }
+Status HcloudStateStore::replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) {
+  PHX_TRY_ASSIGN(const long long guard, take_freeze_guard());
+  const Status replaced = replace_freeze_guarded(expected, next);
+  // Released however the replacement went; one left behind goes stale (kFreezeGuardStale).
+  const Status released = delete_group(guard);
+  if (!replaced.ok()) return replaced;
+  return released;
+}
+
+Result<long long> HcloudStateStore::take_freeze_guard() {
+  const LockHolder me{.host = this_host_, .pid = static_cast<long>(::getpid()), .since = clock_.wall_now()};
+  const Labels labels = holder_labels(me, "phoenix-holder-");
+  const std::string name = freeze_guard_name(service_);
+  auto created = create_group(name, labels);
+  if (created || !created.error().is(ErrorCode::already_exists)) return created;
+  PHX_TRY_ASSIGN(const auto group, find_group(name));
+  if (group) {
+    const LockHolder holder = holder_from(group->second, "phoenix-holder-");
+    if (clock_.wall_now() - holder.since < kFreezeGuardStale) {
+      return Error{ErrorKind::refused,
+                   "the freeze record (placement group " + freeze_name(service_) +
+                       ") is being written by another command (" + holder.who() + ", placement group " + name +
+                       "); nothing was written. Read it again and decide again",
+                   ErrorCode::changed_concurrently};
+    }
+    // Left by a writer that ended mid-way. Deleted by the id read as stale: a guard taken
+    // meanwhile has another id, and of two that remove this one, one creates the next.
+    PHX_TRY(delete_group(group->first));
+  }
+  created = create_group(name, labels);
+  if (!created && created.error().is(ErrorCode::already_exists)) {
+    return freeze_changed_concurrently("placement group " + freeze_name(service_));
+  }
+  return created;
+}
+
+Status HcloudStateStore::replace_freeze_guarded(const std::optional<Freeze>& expected,
+                                                const std::optional<Freeze>& next) {
+  PHX_TRY_ASSIGN(const auto group, find_group(freeze_name(service_)));
+  const std::optional<Freeze> current = group ? std::optional<Freeze>(freeze_from(group->second)) : std::nullopt;
+  if (current != expected) return freeze_changed_concurrently("placement group " + freeze_name(service_));
+  if (!next) return group ? delete_group(group->first) : Status{};
+  if (group) return update_labels(group->first, freeze_labels(*next));
+  auto created = create_group(freeze_name(service_), freeze_labels(*next));
+  if (!created && created.error().is(ErrorCode::already_exists)) {
+    return freeze_changed_concurrently("placement group " + freeze_name(service_));
+  }
+  if (!created) return created.error();
+  return {};
+}
 
 // Hetzner Cloud has no conditional update or delete (no ETag, no If-Match), so a group's id
 // stands for one watch's record: its holder updates it in place (a breach extends it); a later
@@ -190,12 +251,7 @@ Status HcloudStateStore::write_watch(const WatchRecord& record) {
   if (record.fallback) labels["phoenix-fallback"] = label_value(*record.fallback);
   labels["phoenix-until"] = unix_ms_label(record.until);
   PHX_TRY_ASSIGN(const auto group, find_group(watch_name(service_)));
-  if (group && watch_held_by(group->second, record.by)) {
-    auto updated = api_.call(
-        {"PUT", "/placement_groups/" + std::to_string(group->first), "{\"labels\":" + labels_json(labels) + "}"});
-    if (!updated) return updated.error();
-    return {};
-  }
+  if (group && watch_held_by(group->second, record.by)) return update_labels(group->first, labels);
   // Between this delete and the create no record exists: a later watch writes its record while
   // its switch holds the deploy lock, so no command that acts on the record (prune, delete,
   // archive, power-off take the lock) reads in between; status may show no watch for a moment.
@@ -209,7 +265,8 @@ Status HcloudStateStore::write_watch(const WatchRecord& record) {
   // one deleted after the new one exists), would close the gap at the price of a new record
   // layout that every reader of the legacy name must learn.
   if (group) PHX_TRY(delete_group(group->first));
-  return create_group(watch_name(service_), labels);
+  PHX_TRY(create_group(watch_name(service_), labels));
+  return {};
 }
 
 Result<std::optional<WatchRecord>> HcloudStateStore::read_watch() {

@@ -1,5 +1,8 @@
 #include "shared/ops/verdict_operations.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "shared/ops/history_log.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -28,38 +31,83 @@ Status check_may_replace(const std::optional<Freeze>& current, const FreezeOptio
                                        ". 'deploy-pipeline unfreeze' lifts it, then freeze again"};
 }
 
+// Attempts at a freeze or unfreeze whose write found the record changed since it was read.
+constexpr int kFreezeAttempts = 10;
+
+// The wait before attempt `attempt` + 1: a little longer each time, at most a second (a store
+// whose writes take a guard may be busy with another command's write for a while).
+std::chrono::milliseconds freeze_backoff(int attempt) {
+  return std::min(std::chrono::milliseconds(100) * attempt, std::chrono::milliseconds(1000));
+}
+
+// The freeze `options` asks for; widening `current`, it keeps why it was frozen in the first
+// place: "incident 42; widening: code freeze (by ops-a since T)".
+Freeze new_freeze(const Services& services, const FreezeOptions& options, const std::optional<Freeze>& current) {
+  Freeze record{.reason = options.reason,
+                .all = options.all,
+                .by = person(services),
+                .job = services.identity.job,
+                .since = services.clock.wall_now()};
+  if (current) {
+    record.reason += "; widening: " + current->reason + " (by " + (current->by.empty() ? "someone" : current->by) +
+                     " since " + util::format_iso8601(current->since) + ")";
+  }
+  return record;
+}
+
+struct FreezeChange {
+  std::optional<Freeze> before;  // the record replaced
+  std::optional<Freeze> after;   // the record written in its place (nothing: removed)
+};
+
+// Reads the freeze record, lets `decide` say what replaces it (or refuse), and writes that on
+// the condition that the record is still the one read (StateStore::replace_freeze). When
+// another command wrote it meanwhile, reads it again and decides again, so the rule is applied
+// to the record in place; at most kFreezeAttempts times. Writes nothing when nothing changes.
+template <class Decide>
+Result<FreezeChange> change_freeze(Services& services, Decide decide) {
+  for (int attempt = 1;; ++attempt) {
+    PHX_TRY_ASSIGN(auto current, services.state.read_freeze());
+    PHX_TRY_ASSIGN(auto next, decide(current));
+    if (next == current) return FreezeChange{std::move(current), std::move(next)};
+    const Status replaced = services.state.replace_freeze(current, next);
+    if (replaced.ok()) return FreezeChange{std::move(current), std::move(next)};
+    if (!replaced.error().is(ErrorCode::changed_concurrently)) return replaced.error();
+    if (attempt == kFreezeAttempts) {
+      return Error{ErrorKind::refused,
+                   "the freeze record kept changing while this command ran (" + std::to_string(attempt) +
+                       " attempts, each finding another command's write); nothing was changed. "
+                       "'deploy-pipeline status' shows the freeze in place; run this again",
+                   ErrorCode::changed_concurrently};
+    }
+    services.clock.sleep_for(freeze_backoff(attempt));
+  }
+}
+
 }  // namespace
 
 Status freeze(Services& services, const FreezeOptions& options) {
-  PHX_TRY_ASSIGN(const auto current, services.state.read_freeze());
-  PHX_TRY(check_may_replace(current, options));
-  const Freeze record{.reason = options.reason,
-                      .all = options.all,
-                      .by = person(services),
-                      .job = services.identity.job,
-                      .since = services.clock.wall_now()};
-  PHX_TRY(services.state.write_freeze(record));
-  services.reporter.step(describe(record));
+  PHX_TRY_ASSIGN(const auto change,
+                 change_freeze(services, [&](const std::optional<Freeze>& current) -> Result<std::optional<Freeze>> {
+                   PHX_TRY(check_may_replace(current, options));
+                   return std::optional<Freeze>(new_freeze(services, options, current));
+                 }));
+  services.reporter.step(describe(*change.after));
   HistoryEvent event = new_event(services, HistoryAction::freeze, "", HistoryResult::succeeded);
-  event.detail = (options.all ? "all: " : "") + options.reason;
-  if (current) {
-    const std::string widened = "widened from deploys only, frozen since " + util::format_iso8601(current->since) +
-                                " by " + (current->by.empty() ? "someone" : current->by) + ": " + current->reason;
-    services.reporter.step(widened);
-    event.detail += " (" + widened + ")";
-  }
+  event.detail = (options.all ? "all: " : "") + change.after->reason;
   record_history(services, event);
   return {};
 }
 
 Result<std::optional<Freeze>> unfreeze(Services& services) {
-  PHX_TRY_ASSIGN(auto current, services.state.read_freeze());
-  if (!current) return current;
-  PHX_TRY(services.state.clear_freeze());
+  PHX_TRY_ASSIGN(const auto change, change_freeze(services, [](const std::optional<Freeze>&) {
+                   return Result<std::optional<Freeze>>(std::optional<Freeze>{});
+                 }));
+  if (!change.before) return change.before;
   HistoryEvent event = new_event(services, HistoryAction::unfreeze, "", HistoryResult::succeeded);
-  event.detail = "lifted: " + current->reason;
+  event.detail = "lifted: " + change.before->reason;
   record_history(services, event);
-  return current;
+  return change.before;
 }
 
 Status check_not_frozen(Services& services, Operation operation) {

@@ -14,10 +14,14 @@ struct FreezeOptions {
   bool all = false;  // rollbacks and repairs too, not only deploys
 };
 // Blocks deploys (and with `all`, rollbacks and repairs) until unfreeze. While frozen, only a
-// freeze that widens the one in place (to `all`) is accepted; any other is refused (ErrorKind::
-// refused), changing nothing.
+// freeze that widens the one in place (to `all`) is accepted, keeping its reason beside the new
+// one; any other is refused (ErrorKind::refused), changing nothing. The rule is applied to the
+// record the write replaces: a freeze written by another command between this one's read and
+// its write is read again and judged (StateStore::replace_freeze), so of two freezes at once
+// the narrower never replaces the wider.
 Status freeze(Services& services, const FreezeOptions& options);
-// Lifts a freeze; the freeze it lifted, or nothing when there was none.
+// Lifts a freeze (the one in place when it writes); the freeze it lifted, or nothing when
+// there was none.
 Result<std::optional<Freeze>> unfreeze(Services& services);
 
 // `refused` naming who froze, why and since when, when `operation` may not run now.

@@ -229,16 +229,20 @@ Status FileStateStore::clear_watch(const LockHolder& holder) {
   return remove_file(watch_path());
 }
 
-Status FileStateStore::write_freeze(const Freeze& freeze) {
-  PHX_TRY(util::make_directories(directory_));
-  return util::write_file_atomic(freeze_path(), util::print_json(records::to_json(freeze).get(), true));
-}
-
 Result<std::optional<Freeze>> FileStateStore::read_freeze() {
   return read_record<Freeze>(freeze_path(), records::freeze_from_json);
 }
 
-Status FileStateStore::clear_freeze() { return remove_file(freeze_path()); }
+Status FileStateStore::replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) {
+  PHX_TRY(util::make_directories(directory_));
+  // Its own guard, not the deploy lock: a freeze is made while a deploy runs.
+  auto guard = util::FileLock::acquire(directory_ / "freeze.guard");
+  if (!guard) return guard.error();
+  PHX_TRY_ASSIGN(const auto current, read_freeze());
+  if (current != expected) return freeze_changed_concurrently(freeze_path().string());
+  if (!next) return remove_file(freeze_path());
+  return util::write_file_atomic(freeze_path(), util::print_json(records::to_json(*next).get(), true));
+}
 
 Status FileStateStore::append_history(const HistoryEvent& event) {
   PHX_TRY(util::make_directories(directory_));

@@ -7,8 +7,9 @@
 // both hold it and a lock file is never seen empty; the
 // check-then-take of a stale lock is serialised by flock on a guard file (on one host, and
 // across hosts where the filesystem supports flock, such as NFSv4), and so is the
-// check-then-remove of a watch record (watch.json). Intent, freeze, watch and history writes are
-// atomic and fsynced. History is a file of JSON lines beside a small index
+// check-then-remove of a watch record (watch.json), and so is the read-compare-write of the
+// freeze record (freeze.guard: two freezes never both replace the record they read). Intent,
+// freeze, watch and history writes are atomic and fsynced. History is a file of JSON lines beside a small index
 // (history-index.json: the number of events, the last successful switch, and which history
 // file it was derived from: that file's size and inode), so the last switch is found without
 // reading every event and the file is trimmed to `history_keep`. The index is written after the
@@ -50,9 +51,9 @@ class FileStateStore final : public StateStore {
   Status write_watch(const WatchRecord& record) override;
   Result<std::optional<WatchRecord>> read_watch() override;
   Status clear_watch(const LockHolder& holder) override;
-  Status write_freeze(const Freeze& freeze) override;
   Result<std::optional<Freeze>> read_freeze() override;
-  Status clear_freeze() override;
+  // Read, compared and written (atomically) under flock on freeze.guard.
+  Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) override;
   Status append_history(const HistoryEvent& event) override;
   Result<HistoryLog> read_history() override;
   Result<std::optional<HistoryEvent>> last_switch() override;

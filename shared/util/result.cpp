@@ -53,6 +53,8 @@ const char* to_string(ErrorCode code) {
       return "no-candidate";
     case ErrorCode::newer_candidates_only:
       return "newer-candidates-only";
+    case ErrorCode::changed_concurrently:
+      return "changed-concurrently";
   }
   return "none";
 }

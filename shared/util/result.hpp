@@ -41,6 +41,9 @@ enum class ErrorCode {
   // A plain rollback found no pool to go to, but known-good pools newer than the live one can
   // serve ('rollback --to' goes to one of them).
   newer_candidates_only,
+  // A conditional write found the record changed since the caller read it (another command
+  // wrote it meanwhile), and wrote nothing: read again and decide again.
+  changed_concurrently,
 };
 const char* to_string(ErrorCode code);
 

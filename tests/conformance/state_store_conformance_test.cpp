@@ -1,7 +1,7 @@
 // The StateStore contract (shared/core/state_store.hpp), one set of cases run against every
 // implementation: FileStateStore (a directory), HcloudStateStore (placement groups in the
 // Hetzner Cloud contract fake, history in a directory), the in-memory FakeStateStore, and for the
-// watch record EtcdStateStore (a real etcd; its lock cases live in tests/unit/etcd and
+// watch and freeze records EtcdStateStore (a real etcd; its lock cases live in tests/unit/etcd and
 // tests/e2e/etcd_test.cpp, because one etcd store handle holds at most one lock lease). Every
 // rig has two handles on the same storage, as two CI agents have. A new store gets every case
 // by adding its rig to the list below.
@@ -268,6 +268,8 @@ void check_refusal(const StoreRig& rig, const Result<LockOutcome>& outcome, cons
 
 #define CONFORMANCE_STORE_RIGS FileRig, HcloudRig, FakeRig
 #define WATCH_RECORD_STORE_RIGS FileRig, EtcdRig, HcloudRig, FakeRig
+// The freeze record needs no lock lease: every store, etcd included.
+#define FREEZE_STORE_RIGS FileRig, EtcdRig, HcloudRig, FakeRig
 
 TEMPLATE_TEST_CASE("the lock is exclusive: a second acquire is refused, naming the holder, until it is released",
                    "[state-store]", CONFORMANCE_STORE_RIGS) {
@@ -520,13 +522,13 @@ TEMPLATE_TEST_CASE("keep_lock confirms the holder, and fails with lock_held once
   CHECK(lost.error().is(ErrorCode::lock_held));
 }
 
-TEMPLATE_TEST_CASE("the freeze record round trips and clears", "[state-store]", CONFORMANCE_STORE_RIGS) {
+TEMPLATE_TEST_CASE("the freeze record round trips and clears", "[state-store][freeze]", FREEZE_STORE_RIGS) {
   TestType rig;
   auto none = rig.other().read_freeze();
   REQUIRE_OK(none);
   CHECK_FALSE(none->has_value());
   const Freeze freeze{.reason = "release freeze", .all = true, .by = "ops-a", .job = "gocd-web", .since = now_ms()};
-  REQUIRE_OK(rig.store().write_freeze(freeze));
+  REQUIRE_OK(rig.store().replace_freeze(std::nullopt, freeze));
   auto read = rig.other().read_freeze();
   REQUIRE_OK(read);
   REQUIRE(read->has_value());
@@ -535,9 +537,54 @@ TEMPLATE_TEST_CASE("the freeze record round trips and clears", "[state-store]", 
   CHECK((*read)->by == rig.kept_text(freeze.by));
   CHECK((*read)->job == rig.kept_text(freeze.job));
   CHECK((*read)->since == freeze.since);
-  REQUIRE_OK(rig.store().clear_freeze());
+  REQUIRE_OK(rig.store().replace_freeze(*read, std::nullopt));
   CHECK_FALSE(rig.other().read_freeze()->has_value());
-  REQUIRE_OK(rig.store().clear_freeze());  // nothing left to clear
+}
+
+Freeze read_freeze(StateStore& store) {
+  auto freeze = store.read_freeze();
+  if (!freeze) FAIL("read_freeze failed: " << freeze.error().message);
+  if (!freeze->has_value()) FAIL("no freeze record");
+  return **freeze;
+}
+
+// The refusal of a conditional write that found another record: changed_concurrently.
+void check_changed_concurrently(const Status& status) {
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().kind == ErrorKind::refused);
+  CHECK(status.error().is(ErrorCode::changed_concurrently));
+}
+
+// Two freezes at once both read the record, checked it and wrote theirs: the narrower could
+// replace the wider. A write now holds only while the record is still the one its writer read.
+TEMPLATE_TEST_CASE("the freeze record is replaced only while it is still the one the writer read",
+                   "[state-store][freeze]", FREEZE_STORE_RIGS) {
+  TestType rig;
+  const Freeze deploys{.reason = "code freeze", .all = false, .by = "ops-a", .job = "", .since = now_ms()};
+  const Freeze all{.reason = "incident 42", .all = true, .by = "ops-b", .job = "gocd-web", .since = now_ms()};
+  const Freeze narrower{.reason = "late", .all = false, .by = "ops-c", .job = "", .since = now_ms()};
+
+  // Create when absent; a second create conflicts with the record there, which stays.
+  REQUIRE_OK(rig.store().replace_freeze(std::nullopt, deploys));
+  const Freeze first = read_freeze(rig.other());
+  check_changed_concurrently(rig.other().replace_freeze(std::nullopt, all));
+  CHECK(read_freeze(rig.store()) == first);
+
+  // With the record read, another handle replaces it (the wider freeze wins the race) ...
+  REQUIRE_OK(rig.other().replace_freeze(first, all));
+  const Freeze wider = read_freeze(rig.store());
+  CHECK(wider.all);
+  CHECK(wider.reason == rig.kept_text(all.reason));
+  // ... and a writer that read the earlier record writes nothing, nor removes it.
+  check_changed_concurrently(rig.store().replace_freeze(first, narrower));
+  check_changed_concurrently(rig.store().replace_freeze(first, std::nullopt));
+  CHECK(read_freeze(rig.other()) == wider);
+
+  // The record as it is now is replaced and removed; once removed, a removal expecting it conflicts.
+  REQUIRE_OK(rig.store().replace_freeze(wider, std::nullopt));
+  CHECK_FALSE(rig.other().read_freeze()->has_value());
+  check_changed_concurrently(rig.other().replace_freeze(wider, std::nullopt));
+  CHECK_FALSE(rig.store().read_freeze()->has_value());
 }
 
 std::optional<WatchRecord> read_watch(StateStore& store) {

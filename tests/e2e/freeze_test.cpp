@@ -2,8 +2,11 @@
 // naming who froze, why and since when; mark-bad and mark-good change only a pool's verdict;
 // a rollback that is refused changes nothing.
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 
+#include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "support/harness.hpp"
 
@@ -77,12 +80,15 @@ TEST_CASE("freeze blocks deploys but not rollbacks; --all blocks both; unfreeze 
   const auto narrower = rig.run("deploy-pipeline", {"freeze", "--reason", "code freeze"});
   CHECK(narrower.exit_code == 3);
   CHECK_THAT(narrower.err, Catch::Contains("already frozen: deploys, rollbacks and repairs are frozen since 20"));
-  CHECK_THAT(narrower.err, Catch::Contains(": all hands; nothing was changed"));
+  // The freeze of everything widened the freeze of deploys: its record keeps why it was frozen first.
+  CHECK_THAT(narrower.err, Catch::Contains(": all hands; widening: peak season (by sre1 since 20"));
+  CHECK_THAT(narrower.err, Catch::Contains("); nothing was changed"));
+  CHECK_THAT(rig.run("deploy-pipeline", {"status"}).out, Catch::Contains("all hands; widening: peak season (by sre1"));
   CHECK(rig.run("deploy-pipeline", {"rollback", "--to", "3"}).exit_code == 3);
 
   const auto lifted = rig.run("deploy-pipeline", {"unfreeze"});
   CHECK(lifted.exit_code == 0);
-  CHECK_THAT(lifted.out, Catch::Contains("unfrozen (was: all hands)"));
+  CHECK_THAT(lifted.out, Catch::Contains("unfrozen (was: all hands; widening: peak season (by sre1 since 20"));
   CHECK(rig.run("deploy-pipeline", {"deploy", "--label", "3"}).exit_code == 0);
 
   const auto history = rig.run("deploy-pipeline", {"history"});
@@ -118,4 +124,62 @@ TEST_CASE("mark-bad steers rollback away; a refused rollback changes nothing", "
   const auto history = rig.run("deploy-pipeline", {"history", "--output", "json"});
   CHECK_THAT(history.out, Catch::Contains("\"mark-bad\""));
   CHECK_THAT(history.out, Catch::Contains("\"mark-good\""));
+}
+
+namespace {
+
+// The freeze record the file store holds, as JSON (null when there is none).
+util::Json freeze_record(const fs::path& state) {
+  const fs::path file = state / "web" / "freeze.json";
+  if (!fs::exists(file)) return util::Json(cJSON_CreateNull());
+  auto text = util::read_file(file);
+  REQUIRE(text.ok());
+  auto document = util::parse_json(*text, file.string());
+  REQUIRE(document.ok());
+  return std::move(*document);
+}
+
+}  // namespace
+
+// Two freezes at once both read "not frozen", both wrote and both exited 0, and the plain one
+// could be left in place after a freeze of everything: rollbacks were allowed again. The write
+// is conditional now: whichever writes second reads again and is judged against the first.
+TEST_CASE("concurrent freezes: a freeze of everything that succeeded is never narrowed", "[e2e][freeze][race]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.pool_size = 1;
+  const std::string config = write_service_config(dir.path(), haproxy, options).string();
+  for (int round = 1; round <= 8; ++round) {
+    std::atomic<bool> go{false};
+    ToolResult all;
+    ToolResult plain;
+    // Both wait on one flag, so the two processes start as close together as threads allow.
+    std::thread wide([&] {
+      while (!go) std::this_thread::yield();
+      all = run_tool("deploy-pipeline", {"freeze", "--all", "--reason", "A", "--config", config});
+    });
+    std::thread narrow([&] {
+      while (!go) std::this_thread::yield();
+      plain = run_tool("deploy-pipeline", {"freeze", "--reason", "B", "--config", config});
+    });
+    go = true;
+    wide.join();
+    narrow.join();
+    INFO("round " << round << "\n--all: " << all.exit_code << " " << all.err << "\nplain: " << plain.exit_code << " "
+                  << plain.err);
+    // --all always goes through: over nothing, or widening the plain freeze written first.
+    CHECK(all.exit_code == 0);
+    CHECK((plain.exit_code == 0 || plain.exit_code == 3));
+    const auto record = freeze_record(dir.path() / "state");
+    if (all.exit_code == 0) CHECK(util::json_bool(record.get(), "all").value_or(false));
+    // Exactly the refused one exits 3, refused as any freeze over a freeze of everything is.
+    if (plain.exit_code == 3) {
+      CHECK_THAT(plain.err, Catch::Contains("already frozen: deploys, rollbacks and repairs are frozen since "));
+      CHECK(util::json_string(record.get(), "reason").value_or("") == "A");
+    } else {
+      CHECK_THAT(util::json_string(record.get(), "reason").value_or(""), Catch::StartsWith("A; widening: B (by "));
+    }
+    REQUIRE(run_tool("deploy-pipeline", {"unfreeze", "--config", config}).exit_code == 0);
+  }
 }

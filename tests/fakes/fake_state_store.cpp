@@ -1,5 +1,7 @@
 #include "fakes/fake_state_store.hpp"
 
+#include <utility>
+
 namespace phoenix::fakes {
 
 Result<LockOutcome> FakeStateStore::acquire_lock(const LockRequest& request) {
@@ -60,13 +62,11 @@ Status FakeStateStore::clear_watch(const LockHolder& holder) {
   return {};
 }
 
-Status FakeStateStore::write_freeze(const Freeze& written) {
-  freeze = written;
-  return {};
-}
-
-Status FakeStateStore::clear_freeze() {
-  freeze.reset();
+Status FakeStateStore::replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) {
+  ++freeze_replacements;
+  if (before_freeze_replaced) std::exchange(before_freeze_replaced, nullptr)();
+  if (freeze != expected) return freeze_changed_concurrently("fake state store");
+  freeze = next;
   return {};
 }
 

@@ -27,9 +27,8 @@ class FakeStateStore final : public StateStore {
   Status write_watch(const WatchRecord& record) override;
   Result<std::optional<WatchRecord>> read_watch() override;
   Status clear_watch(const LockHolder& holder) override;
-  Status write_freeze(const Freeze& written) override;
   Result<std::optional<Freeze>> read_freeze() override { return freeze; }
-  Status clear_freeze() override;
+  Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) override;
   Status append_history(const HistoryEvent& event) override;
   Result<HistoryLog> read_history() override;
   Result<std::optional<HistoryEvent>> last_switch() override;
@@ -51,6 +50,10 @@ class FakeStateStore final : public StateStore {
   std::optional<Intent> intent;
   std::vector<Intent> intents_written;
   std::optional<Freeze> freeze;
+  // Runs once, at the next replace_freeze, before it compares: a test changes the record
+  // between a command's read and its write (another command froze meanwhile).
+  std::function<void()> before_freeze_replaced;
+  int freeze_replacements = 0;  // replace_freeze calls, whatever they answered
   std::optional<WatchRecord> watch;
   std::vector<WatchRecord> watches_written;
   std::vector<bool> lock_held_at_watch_write;  // whether the lock was held at each write_watch

@@ -282,22 +282,22 @@ TEST_CASE("the intent is written only under the holder's lease", "[etcd][state]"
   CHECK_FALSE(cleared->has_value());
 }
 
-TEST_CASE("freeze: written, read and cleared", "[etcd][state]") {
+TEST_CASE("freeze: written, read and cleared, each by one transaction", "[etcd][state]") {
   FakeEtcd etcd;
   EtcdAgent agent(etcd, "agent-1");
   Freeze freeze;
   freeze.reason = "black friday";
   freeze.all = true;
   freeze.by = "sre1";
-  REQUIRE(agent.store.write_freeze(freeze).ok());
-  CHECK(etcd.calls_to("kv/put").size() == 1);
+  REQUIRE(agent.store.replace_freeze(std::nullopt, freeze).ok());
+  CHECK(etcd.calls_to("kv/txn").size() == 1);
   auto read = agent.store.read_freeze();
   REQUIRE(read.ok());
   REQUIRE(read->has_value());
   CHECK((*read)->reason == "black friday");
   CHECK((*read)->all);
-  REQUIRE(agent.store.clear_freeze().ok());
-  CHECK(etcd.calls_to("kv/deleterange").size() == 1);
+  REQUIRE(agent.store.replace_freeze(*read, std::nullopt).ok());
+  CHECK(etcd.calls_to("kv/txn").size() == 2);
   read = agent.store.read_freeze();
   REQUIRE(read.ok());
   CHECK_FALSE(read->has_value());
@@ -467,7 +467,7 @@ TEST_CASE("etcd unreachable: exit 4 naming the endpoints, nothing changed", "[et
   CHECK(agent.keeper_clients == 0);
   for (const auto& status :
        {agent.store.append_history(etcd_event(HistoryAction::deploy, "1", HistoryResult::succeeded)),
-        agent.store.write_freeze(Freeze{})}) {
+        agent.store.replace_freeze(std::nullopt, Freeze{})}) {
     REQUIRE_FALSE(status.ok());
     CHECK(status.error().kind == ErrorKind::unavailable);
   }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "fakes/fake_services.hpp"
+#include "shared/util/time_format.hpp"
 
 using namespace phoenix;
 using namespace phoenix::fakes;
@@ -58,10 +59,102 @@ TEST_CASE("a freeze never narrows or replaces the freeze in place; it may widen 
   REQUIRE(ops::freeze(world.services, {.reason = "code freeze", .all = false}).ok());
   REQUIRE(ops::freeze(world.services, {.reason = "incident 42", .all = true}).ok());
   CHECK(world.state.freeze->all);
-  CHECK(world.state.freeze->reason == "incident 42");
-  CHECK_THAT(world.state.events.back().detail,
-             Catch::StartsWith("all: incident 42 (widened from deploys only, frozen since ") &&
-                 Catch::EndsWith(" by ops-a: code freeze)"));
+  CHECK(world.state.events.back().detail == "all: " + world.state.freeze->reason);
+}
+
+// Widening a freeze kept only the new reason: status no longer said why it was frozen in the
+// first place. The record keeps both, and who froze first since when.
+TEST_CASE("a freeze widened to --all keeps the reason of the freeze it widened", "[ops][freeze]") {
+  FakeWorld world;
+  REQUIRE(ops::freeze(world.services, {.reason = "code freeze", .all = false}).ok());
+  const Freeze first = *world.state.freeze;
+  world.clock.advance(std::chrono::minutes(5));
+  REQUIRE(ops::freeze(world.services, {.reason = "incident 42", .all = true}).ok());
+  CHECK(world.state.freeze->all);
+  CHECK(world.state.freeze->since == world.clock.wall_now());
+  CHECK(world.state.freeze->reason ==
+        "incident 42; widening: code freeze (by ops-a since " + util::format_iso8601(first.since) + ")");
+  CHECK(world.reporter.saw("deploys, rollbacks and repairs are frozen since " +
+                           util::format_iso8601(world.clock.wall_now()) +
+                           " by ops-a (job gocd web/7/deploy/1/switch): incident 42; widening: code freeze (by "
+                           "ops-a since " +
+                           util::format_iso8601(first.since) + ")"));
+  CHECK(world.state.events.back().detail == "all: " + world.state.freeze->reason);
+}
+
+// Two freezes at once both read "not frozen" and both wrote: a plain freeze could replace a
+// freeze of everything written between its read and its write. The write is conditional: the
+// plain freeze reads again, finds the freeze of everything, and is refused as any freeze over it.
+TEST_CASE("a freeze whose record changed between its read and its write judges the new record", "[ops][freeze]") {
+  FakeWorld world;
+  const Freeze all{.reason = "DB migration", .all = true, .by = "ops-b", .job = "", .since = world.clock.wall_now()};
+  world.state.before_freeze_replaced = [&] { world.state.freeze = all; };
+
+  const auto plain = ops::freeze(world.services, {.reason = "code freeze", .all = false});
+  REQUIRE_FALSE(plain.ok());
+  CHECK(plain.error().kind == ErrorKind::refused);
+  CHECK(exit_code_for(plain.error().kind) == 3);
+  CHECK_THAT(plain.error().message,
+             Catch::StartsWith("already frozen: deploys, rollbacks and repairs are frozen since ") &&
+                 Catch::Contains(" by ops-b: DB migration; nothing was changed"));
+  CHECK(world.state.freeze == all);
+  CHECK(world.state.freeze_replacements == 1);
+  CHECK(world.state.events.empty());
+}
+
+// The same race for a freeze that widens: it reads again and widens the record now in place.
+TEST_CASE("a widening freeze whose record changed meanwhile widens the record now in place", "[ops][freeze]") {
+  FakeWorld world;
+  const Freeze later{.reason = "release", .all = false, .by = "ops-b", .job = "", .since = world.clock.wall_now()};
+  world.state.before_freeze_replaced = [&] { world.state.freeze = later; };
+
+  REQUIRE(ops::freeze(world.services, {.reason = "incident 42", .all = true}).ok());
+  CHECK(world.state.freeze->all);
+  CHECK_THAT(world.state.freeze->reason, Catch::StartsWith("incident 42; widening: release (by ops-b since "));
+  CHECK(world.state.freeze_replacements == 2);
+}
+
+// An unfreeze lifts the freeze in place when it writes, and says which.
+TEST_CASE("an unfreeze whose record changed meanwhile lifts the record now in place", "[ops][freeze]") {
+  FakeWorld world;
+  REQUIRE(ops::freeze(world.services, {.reason = "code freeze", .all = false}).ok());
+  const Freeze wider{.reason = "incident", .all = true, .by = "ops-b", .job = "", .since = world.clock.wall_now()};
+  world.state.before_freeze_replaced = [&] { world.state.freeze = wider; };
+
+  const auto lifted = ops::unfreeze(world.services);
+  REQUIRE(lifted.ok());
+  CHECK(*lifted == wider);
+  CHECK_FALSE(world.state.freeze.has_value());
+  CHECK(world.state.events.back().detail == "lifted: incident");
+}
+
+// A record that keeps changing: the freeze gives up after a bounded number of attempts,
+// changing nothing, rather than trying for ever.
+TEST_CASE("a freeze gives up when the record keeps changing under it", "[ops][freeze]") {
+  FakeWorld world;
+  std::function<void()> change = [&] {
+    world.state.freeze = Freeze{.reason = "r" + std::to_string(world.state.freeze_replacements),
+                                .all = false,
+                                .by = "ops-b",
+                                .job = "",
+                                .since = world.clock.wall_now()};
+    world.state.before_freeze_replaced = change;
+  };
+  world.state.before_freeze_replaced = change;
+
+  const auto widened = ops::freeze(world.services, {.reason = "incident", .all = true});
+  REQUIRE_FALSE(widened.ok());
+  CHECK(widened.error().is(ErrorCode::changed_concurrently));
+  CHECK(exit_code_for(widened.error().kind) == 3);
+  CHECK(widened.error().message ==
+        "the freeze record kept changing while this command ran (10 attempts, each finding another command's "
+        "write); nothing was changed. 'deploy-pipeline status' shows the freeze in place; run this again");
+  // It waited between attempts (a guard another writer holds is released meanwhile), for a bounded time.
+  CHECK(world.clock.slept() > std::chrono::milliseconds(0));
+  CHECK(world.clock.slept() <= std::chrono::seconds(10));
+  CHECK(world.state.freeze_replacements == 10);
+  CHECK_FALSE(world.state.freeze->all);
+  CHECK(world.state.events.empty());
 }
 
 // mark-good on a pool whose smoke test failed said "marked good" and nothing else, while deploy

@@ -379,16 +379,15 @@ TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[st
   fakes::FakeClock clock;
   providers::FileStateStore store(dir.path() / "web", "this-host", clock);
   CHECK_FALSE(store.read_freeze()->has_value());
-  REQUIRE(
-      store.write_freeze({.reason = "release party", .all = true, .by = "ops-a", .job = "j", .since = clock.wall_now()})
-          .ok());
+  const Freeze written{.reason = "release party", .all = true, .by = "ops-a", .job = "j", .since = clock.wall_now()};
+  REQUIRE(store.replace_freeze(std::nullopt, written).ok());
   const auto freeze = store.read_freeze();
   REQUIRE(freeze.ok());
   REQUIRE(freeze->has_value());
   CHECK((*freeze)->reason == "release party");
   CHECK((*freeze)->all);
   CHECK((*freeze)->by == "ops-a");
-  REQUIRE(store.clear_freeze().ok());
+  REQUIRE(store.replace_freeze(written, std::nullopt).ok());
   CHECK_FALSE(store.read_freeze()->has_value());
 
   const auto mine = request_by(::getpid(), clock, false);
