@@ -527,15 +527,17 @@ cli::Program make_program() {
                             .help = "delete even one of the last known-good pools, or the last rollback target"}},
                .run = run_delete},
               {.name = "prune",
-               .summary = "smart delete of all but the newest N non-live pools",
+               .summary = "smart delete of all but N non-live pools, known-good ones kept first",
                .synopsis = "prune [--keep N] [--dry-run]",
                .details = "Deletes every pool except the live one, the hot ones and others still in the balancer,\n"
-                          "and the newest N others (default: retention.keep), pools that failed their smoke test or\n"
-                          "are marked bad going first; it never leaves fewer than retention.keep_good known-good\n"
-                          "pools. With retention.running, .off and .cold (and no --keep) the kept pools move down\n"
-                          "the tiers, newest first: the first stay as they are, the next are powered off, the next\n"
-                          "archived; moves happen before any delete. Prints every pool with what happens to it and\n"
-                          "why (--dry-run: what would).",
+                          "and N others (default: retention.keep): known-good pools take those places first, then\n"
+                          "pools not judged yet (creation cut short, smoke test not run), then pools that failed\n"
+                          "their smoke test or are marked bad, newest first within each; it never leaves fewer than\n"
+                          "retention.keep_good known-good pools. With retention.running, .off and .cold (and no\n"
+                          "--keep) the kept pools fill the tiers in that order: the first stay as they are, the next\n"
+                          "are powered off, the next archived; moves happen before any delete. A pool whose delete\n"
+                          "stopped part-way is finished. Prints every pool with what happens to it and why\n"
+                          "(--dry-run: what would).",
                .example = "create-pipeline prune --keep 3 --dry-run",
                .options = {kKeepOption, dry_run, cli::break_lock_option()},
                .run = run_prune},

@@ -96,9 +96,9 @@ TEST_CASE("prune keeps the live pool and the newest N others", "[e2e][prune]") {
   rig.ok({"deploy", "--label", "2"}, "deploy-pipeline");
   const auto dry = run_tool("create-pipeline", {"prune", "--keep", "1", "--dry-run", "--config", rig.config});
   REQUIRE(dry.exit_code == 0);
-  CHECK_THAT(dry.out, Catch::Contains("3     would delete  older than the newest 1"));
-  CHECK_THAT(dry.out, Catch::Contains("1     would delete  older than the newest 1"));
-  CHECK_THAT(dry.out, Catch::Contains("4     keep          one of the newest 1"));
+  CHECK_THAT(dry.out, Catch::Contains("3     would delete  known good, beyond retention.keep 1"));
+  CHECK_THAT(dry.out, Catch::Contains("1     would delete  known good, beyond retention.keep 1"));
+  CHECK_THAT(dry.out, Catch::Contains("4     keep          known good, kept place 1 of retention.keep 1"));
   rig.ok({"prune", "--keep", "1"});
   const auto list = run_tool("create-pipeline", {"list", "--output", "json", "--config", rig.config});
   const auto document = parse_output(list.out);
