@@ -203,13 +203,21 @@ Status run_status(CommandContext& context) {
   if (auto problem = cli::state_directory_problem((*services)->config)) report->problems.push_back(std::move(*problem));
   const bool json = context.global().output == cli::OutputFormat::json;
   context.print(json ? render_status_json(*report) : render_status_table(*report));
+  // Exit 4, as for any balancer that does not answer, or 2 for one configured wrong; the report
+  // says what is known.
+  const bool misconfigured = report->balancer_error_kind == ErrorKind::invalid;
+  const ErrorKind unanswered_kind = misconfigured ? ErrorKind::invalid : ErrorKind::unavailable;
+  const std::string found = status_problems_found(report->problems.size(), json);
   if (report->balancer_error) {
-    // Exit 4, as for any balancer that does not answer, or 2 for one configured wrong; the report
-    // says what is known.
-    const bool misconfigured = report->balancer_error_kind == ErrorKind::invalid;
-    return Error{misconfigured ? ErrorKind::invalid : ErrorKind::unavailable,
+    return Error{unanswered_kind,
                  std::string(misconfigured ? "the balancer cannot be used (" : "the balancer is unavailable (") +
-                     *report->balancer_error + "); " + status_problems_found(report->problems.size(), json)};
+                     *report->balancer_error + "); " + found};
+  }
+  if (!report->unanswered.empty()) {
+    std::vector<std::string> names;
+    for (const auto& balancer : report->unanswered) names.push_back(balancer.balancer);
+    return Error{unanswered_kind, (names.size() == 1 ? "balancer " : "balancers ") + util::join(names, ", ") +
+                                      " did not answer, the report is what the others say; " + found};
   }
   if (!report->problems.empty()) {
     return Error{ErrorKind::failed, status_problems_found(report->problems.size(), json)};
@@ -440,7 +448,10 @@ cli::Program make_program() {
                    "interrupted deploy, two pools live, members left in drain or maintenance, members whose\n"
                    "server no longer exists. Exit 1 when there is a problem. When the balancer does not\n"
                    "answer: what can be read without it (lock, interrupted switch, watch, freeze, last switch,\n"
-                   "pools), \"balancer: unavailable (...)\" as a problem, JSON field \"balancer_error\", exit 4.",
+                   "pools), \"balancer: unavailable (...)\" as a problem, JSON field \"balancer_error\", exit 4.\n"
+                   "Of several balancers, one that does not answer is a problem naming it, the report is what\n"
+                   "the others say (JSON field \"unanswered_balancers\"), and the exit is 4 (2 for one configured\n"
+                   "wrong).",
                .example = "deploy-pipeline status --output json",
                .output_option = true,
                .run = run_status},

@@ -213,7 +213,10 @@ std::string render_status_table(const StatusReport& report) {
   if (report.balancer_error) {
     out += "live     unknown (balancer: unavailable)\n";
   } else {
-    out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) + "\n";
+    std::vector<std::string> unknown;
+    for (const auto& balancer : report.unanswered) unknown.push_back("balancer " + balancer.balancer + ": unknown");
+    out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) +
+           (unknown.empty() ? "" : " (" + util::join(unknown, ", ") + ")") + "\n";
   }
   for (const auto& pool : report.standby) out += "standby  " + pool.describe() + "\n";
   if (report.lock) out += "lock     held by " + describe_lock_line(*report.lock, report.lock_state) + "\n";
@@ -274,6 +277,15 @@ std::string render_status_json(const StatusReport& report) {
   }
   cJSON_AddItemToObject(document.get(), "problems", string_array(report.problems));
   if (report.balancer_error) util::add_string(document.get(), "balancer_error", *report.balancer_error);
+  if (!report.unanswered.empty()) {
+    cJSON* unanswered = cJSON_AddArrayToObject(document.get(), "unanswered_balancers");
+    for (const auto& balancer : report.unanswered) {
+      cJSON* item = cJSON_CreateObject();
+      util::add_string(item, "balancer", balancer.balancer);
+      util::add_string(item, "error", balancer.error);
+      cJSON_AddItemToArray(unanswered, item);
+    }
+  }
   if (report.interrupted) {
     cJSON* interrupted = cJSON_AddObjectToObject(document.get(), "interrupted");
     util::add_string(interrupted, "operation", to_string(report.interrupted->operation));
