@@ -505,7 +505,8 @@ cli::Program make_program() {
                           "served), member (still in the balancer, or left on standby by an interrupted deploy that\n"
                           "never routed to it), running, off (powered off) or cold (only a snapshot kept); COST\n"
                           "is an estimate from the provider's prices per month (none for local); WAKE is what waking\n"
-                          "a pool from its tier took the last time any pool was woken from it.",
+                          "a pool from its tier took the last time any pool was woken from it; a pool whose delete\n"
+                          "stopped part-way is 'deleting (interrupted)' until delete or prune finishes it.",
                .example = "create-pipeline list --output json",
                .output_option = true,
                .run = run_list},
@@ -518,7 +519,9 @@ cli::Program make_program() {
                    "anything is destroyed. A hot pool (on standby, idle) is taken out of the balancer first.\n"
                    "Refused (exit 3) too, unless --force, when L is one of the last retention.keep_good\n"
                    "known-good pools besides the live and hot ones, or when L is the hot standby and the last\n"
-                   "known-good pool besides the live one. --dry-run says when the real run would be refused.",
+                   "known-good pool besides the live one. --dry-run says when the real run would be refused.\n"
+                   "A delete that stopped part-way leaves the pool listed as 'deleting (interrupted)'; running it\n"
+                   "again finishes it.",
                .example = "create-pipeline delete --label 40 --dry-run",
                .options = {cli::label_option(true),
                            dry_run,

@@ -48,6 +48,7 @@ namespace {
 // The pool's tier in words: "live" and "member" (in the balancer, routed or not yet removed)
 // besides the retention tiers. Without the balancer, the provider's tier with a "?".
 std::string tier_text(const PoolListing& listing, const Pool& pool) {
+  if (pool.deleting) return "deleting (interrupted)";
   if (listing.balancer_error) return std::string(to_string(pool.tier())) + "?";
   if (has_label(listing.live, pool.label())) return "live";
   if (has_label(listing.hot, pool.label())) return "hot";
@@ -102,8 +103,9 @@ std::string render_pools_table(const PoolListing& listing) {
   for (const auto& pool : listing.pools) {
     if (!pool.readable()) {
       // Nothing of its record is known: no verdicts, no creation time.
-      rows.push_back({pool.label(), tier_text(listing, pool), "?", "?", servers_summary(pool) + " (unreadable)", "?",
-                      "?", "?", "?", "?"});
+      rows.push_back({pool.label(), tier_text(listing, pool), "?", "?",
+                      servers_summary(pool) + (pool.deleting ? " (half deleted)" : " (unreadable)"), "?", "?", "?", "?",
+                      "?"});
       continue;
     }
     rows.push_back({pool.label(), tier_text(listing, pool), to_string(pool.meta.smoke), to_string(pool.meta.verdict),
@@ -195,6 +197,7 @@ std::string render_pools_json(const PoolListing& listing) {
     util::add_string(item, "rebuild_source", to_string(pool.meta.rebuild_source));
     util::add_bool(item, "complete", pool.complete);
     if (!pool.readable()) util::add_string(item, "unreadable", pool.unreadable);
+    if (pool.deleting) util::add_bool(item, "deleting", true);
     cJSON* servers = cJSON_AddArrayToObject(item, "servers");
     for (const auto& server : pool.servers) {
       cJSON* entry = cJSON_CreateObject();
