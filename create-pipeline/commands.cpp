@@ -505,7 +505,8 @@ cli::Program make_program() {
                           "served), member (still in the balancer, or left on standby by an interrupted deploy that\n"
                           "never routed to it), running, off (powered off) or cold (only a snapshot kept); COST\n"
                           "is an estimate from the provider's prices per month (none for local); WAKE is what waking\n"
-                          "a pool from its tier took the last time any pool was woken from it.",
+                          "a pool from its tier took the last time any pool was woken from it; a pool whose delete\n"
+                          "stopped part-way is 'deleting (interrupted)' until delete or prune finishes it.",
                .example = "create-pipeline list --output json",
                .output_option = true,
                .run = run_list},
@@ -518,7 +519,9 @@ cli::Program make_program() {
                    "anything is destroyed. A hot pool (on standby, idle) is taken out of the balancer first.\n"
                    "Refused (exit 3) too, unless --force, when L is one of the last retention.keep_good\n"
                    "known-good pools besides the live and hot ones, or when L is the hot standby and the last\n"
-                   "known-good pool besides the live one. --dry-run says when the real run would be refused.",
+                   "known-good pool besides the live one. --dry-run says when the real run would be refused.\n"
+                   "A delete that stopped part-way leaves the pool listed as 'deleting (interrupted)'; running it\n"
+                   "again finishes it.",
                .example = "create-pipeline delete --label 40 --dry-run",
                .options = {cli::label_option(true),
                            dry_run,
@@ -527,15 +530,17 @@ cli::Program make_program() {
                             .help = "delete even one of the last known-good pools, or the last rollback target"}},
                .run = run_delete},
               {.name = "prune",
-               .summary = "smart delete of all but the newest N non-live pools",
+               .summary = "smart delete of all but N non-live pools, known-good ones kept first",
                .synopsis = "prune [--keep N] [--dry-run]",
                .details = "Deletes every pool except the live one, the hot ones and others still in the balancer,\n"
-                          "and the newest N others (default: retention.keep), pools that failed their smoke test or\n"
-                          "are marked bad going first; it never leaves fewer than retention.keep_good known-good\n"
-                          "pools. With retention.running, .off and .cold (and no --keep) the kept pools move down\n"
-                          "the tiers, newest first: the first stay as they are, the next are powered off, the next\n"
-                          "archived; moves happen before any delete. Prints every pool with what happens to it and\n"
-                          "why (--dry-run: what would).",
+                          "and N others (default: retention.keep): known-good pools take those places first, then\n"
+                          "pools not judged yet (creation cut short, smoke test not run), then pools that failed\n"
+                          "their smoke test or are marked bad, newest first within each; it never leaves fewer than\n"
+                          "retention.keep_good known-good pools. With retention.running, .off and .cold (and no\n"
+                          "--keep) the kept pools fill the tiers in that order: the first stay as they are, the next\n"
+                          "are powered off, the next archived; moves happen before any delete. A pool whose delete\n"
+                          "stopped part-way is finished. Prints every pool with what happens to it and why\n"
+                          "(--dry-run: what would).",
                .example = "create-pipeline prune --keep 3 --dry-run",
                .options = {kKeepOption, dry_run, cli::break_lock_option()},
                .run = run_prune},

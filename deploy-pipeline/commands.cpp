@@ -21,11 +21,21 @@ using cli::CommandContext;
 using cli::OptionKind;
 using cli::OptionSpec;
 
+// Whether a command needs --reason: always, or only when given (then not blank), or never
+// (blank counts as not given: a CI variable set empty).
+enum class ReasonNeed { required, not_blank_if_given, optional };
+
 // Free text recorded in history and shown to people: one line, valid UTF-8, bounded.
-Result<std::string> reason_option(const CommandContext& context, bool required) {
+Result<std::string> reason_option(const CommandContext& context, ReasonNeed need) {
   const auto reason = context.args().text("reason");
   if (!reason || util::trim(*reason).empty()) {
-    if (required) return Error{ErrorKind::invalid, "--reason TEXT is required: say why, for the next person"};
+    if (need == ReasonNeed::required) {
+      return Error{ErrorKind::invalid, "--reason TEXT is required: say why, for the next person"};
+    }
+    if (reason && need == ReasonNeed::not_blank_if_given) {
+      return Error{ErrorKind::invalid,
+                   context.args().origin("reason") + " is blank: say why, for the next person, or leave it out"};
+    }
     return std::string();
   }
   if (reason->size() > 500 || !util::is_valid_utf8(*reason) || reason->find('\n') != std::string::npos) {
@@ -135,7 +145,7 @@ Status run_rollback(CommandContext& context) {
   if (options.to) PHX_TRY(validate_label(*options.to, args.origin("to")));
   if (options.expect_live) PHX_TRY(validate_label(*options.expect_live, args.origin("expect-live")));
   PHX_TRY_ASSIGN(options.watch, watch_option(context));
-  PHX_TRY_ASSIGN(options.reason, reason_option(context, false));
+  PHX_TRY_ASSIGN(options.reason, reason_option(context, ReasonNeed::optional));
   auto services = context.services();
   if (!services) return services.error();
   auto result = ops::rollback(**services, options);
@@ -145,7 +155,7 @@ Status run_rollback(CommandContext& context) {
 }
 
 Status run_freeze(CommandContext& context) {
-  PHX_TRY_ASSIGN(const auto reason, reason_option(context, true));
+  PHX_TRY_ASSIGN(const auto reason, reason_option(context, ReasonNeed::required));
   PHX_TRY_ASSIGN(auto services, context.services());
   PHX_TRY(ops::freeze(*services, {.reason = reason, .all = context.args().flag("all")}));
   context.print(std::string(context.args().flag("all") ? "deploys, rollbacks and repairs" : "deploys") +
@@ -163,7 +173,8 @@ Status run_unfreeze(CommandContext& context) {
 Status run_verdict(CommandContext& context, LiveVerdict verdict) {
   const bool bad = verdict == LiveVerdict::bad;
   PHX_TRY_ASSIGN(const auto label, required_label(context, bad ? "mark-bad" : "mark-good"));
-  PHX_TRY_ASSIGN(const auto reason, reason_option(context, bad));
+  PHX_TRY_ASSIGN(const auto reason,
+                 reason_option(context, bad ? ReasonNeed::required : ReasonNeed::not_blank_if_given));
   PHX_TRY_ASSIGN(auto services, context.services());
   PHX_TRY(ops::set_verdict(*services, {.label = label, .verdict = verdict, .reason = reason}));
   context.print("pool " + label + " is marked " + to_string(verdict) + "\n");
@@ -192,13 +203,21 @@ Status run_status(CommandContext& context) {
   if (auto problem = cli::state_directory_problem((*services)->config)) report->problems.push_back(std::move(*problem));
   const bool json = context.global().output == cli::OutputFormat::json;
   context.print(json ? render_status_json(*report) : render_status_table(*report));
+  // Exit 4, as for any balancer that does not answer, or 2 for one configured wrong; the report
+  // says what is known.
+  const bool misconfigured = report->balancer_error_kind == ErrorKind::invalid;
+  const ErrorKind unanswered_kind = misconfigured ? ErrorKind::invalid : ErrorKind::unavailable;
+  const std::string found = status_problems_found(report->problems.size(), json);
   if (report->balancer_error) {
-    // Exit 4, as for any balancer that does not answer, or 2 for one configured wrong; the report
-    // says what is known.
-    const bool misconfigured = report->balancer_error_kind == ErrorKind::invalid;
-    return Error{misconfigured ? ErrorKind::invalid : ErrorKind::unavailable,
+    return Error{unanswered_kind,
                  std::string(misconfigured ? "the balancer cannot be used (" : "the balancer is unavailable (") +
-                     *report->balancer_error + "); " + status_problems_found(report->problems.size(), json)};
+                     *report->balancer_error + "); " + found};
+  }
+  if (!report->unanswered.empty()) {
+    std::vector<std::string> names;
+    for (const auto& balancer : report->unanswered) names.push_back(balancer.balancer);
+    return Error{unanswered_kind, (names.size() == 1 ? "balancer " : "balancers ") + util::join(names, ", ") +
+                                      " did not answer, the report is what the others say; " + found};
   }
   if (!report->problems.empty()) {
     return Error{ErrorKind::failed, status_problems_found(report->problems.size(), json)};
@@ -435,7 +454,10 @@ cli::Program make_program() {
                    "server no longer exists. Exit 1 when there is a problem. When the balancer does not\n"
                    "answer: what can be read without it (lock, interrupted switch, watch, freeze, last switch,\n"
                    "pools), \"balancer: unavailable (...)\" as a problem, JSON field \"balancer_error\", exit 4;\n"
-                   "exit 2 when a balancer is configured wrong (socket, backend, config_file).",
+                   "exit 2 when a balancer is configured wrong (socket, backend, config_file).\n"
+                   "Of several balancers, one that does not answer is a problem naming it, the report is what\n"
+                   "the others say (JSON field \"unanswered_balancers\"), and the exit is 4 (2 for one configured\n"
+                   "wrong).",
                .example = "deploy-pipeline status --output json",
                .output_option = true,
                .run = run_status},
@@ -496,10 +518,12 @@ cli::Program make_program() {
                .run = [](CommandContext& context) { return run_verdict(context, LiveVerdict::bad); }},
               {.name = "mark-good",
                .summary = "mark pool L good",
-               .synopsis = "mark-good --label L",
-               .details = "Changes only the pool's verdict.",
-               .example = "deploy-pipeline mark-good --label 41",
-               .options = {cli::label_option(true)},
+               .synopsis = "mark-good --label L [--reason TEXT]",
+               .details = "Changes only the pool's verdict; the reason, if given, is recorded with it and in history.\n"
+                          "A pool whose creation did not finish is refused (exit 3): finish it with the same\n"
+                          "create command, or delete it.",
+               .example = "deploy-pipeline mark-good --label 41 --reason 'served the sale without errors'",
+               .options = {cli::label_option(true), text_option("reason", "TEXT", "why (optional)")},
                .run = [](CommandContext& context) { return run_verdict(context, LiveVerdict::good); }},
               ci_config_command(),
           },

@@ -736,9 +736,41 @@ std::string unusable_because(const Pool& pool) {
 
 namespace {
 
-// The verdict for a pool that takes the kept place `tier` (running, off or cold). Prune never
-// moves a pool up: one already colder than its place stays as it is.
-PruneVerdict place_in_tier(const Pool& pool, Tier tier, const RetentionPolicy& policy) {
+// The order in which pools take prune's kept places: known-good ones first, then those nobody has
+// judged yet (a creation cut short, a smoke test not run), then failed and bad ones; newest first
+// within each.
+enum class KeepClass { known_good, unjudged, unusable };
+
+KeepClass keep_class(const Pool& pool) {
+  if (known_good(pool)) return KeepClass::known_good;
+  return unusable_because(pool).empty() ? KeepClass::unjudged : KeepClass::unusable;
+}
+
+// What a pool's class is, as prune's table words why it keeps it: "known good", "not created
+// completely", "smoke verdict pending", "smoke test failed", "marked bad: <reason>".
+std::string class_words(const Pool& pool) {
+  switch (keep_class(pool)) {
+    case KeepClass::known_good:
+      return "known good";
+    case KeepClass::unjudged:
+      if (!pool.complete && !pool.archive) return "not created completely";
+      return "smoke verdict " + std::string(to_string(pool.meta.smoke));
+    case KeepClass::unusable:
+      break;
+  }
+  return unusable_because(pool);
+}
+
+// "known good, kept place 2 of retention.keep 3": why a pool holds the kept place `place` (from 0)
+// of a count `count` of the retention key `key`.
+std::string kept_place(const Pool& pool, const std::string& kept, int place, const std::string& key, int count) {
+  return class_words(pool) + ", " + kept + " place " + std::to_string(place + 1) + " of " + key + " " +
+         std::to_string(count);
+}
+
+// The verdict for a pool that takes the kept place `place` (from 0) of tier `tier` (running, off
+// or cold). Prune never moves a pool up: one already colder than its place stays as it is.
+PruneVerdict place_in_tier(const Pool& pool, Tier tier, int place, const RetentionPolicy& policy) {
   const TierCounts& counts = *policy.tiers;
   const Tier now = pool.tier();
   const auto as_it_is = [&](std::string why) {
@@ -746,18 +778,19 @@ PruneVerdict place_in_tier(const Pool& pool, Tier tier, const RetentionPolicy& p
     return PruneVerdict{pool.label(), PruneAction::keep, why};
   };
   if (tier == Tier::running) {
-    return as_it_is("one of the newest " + std::to_string(counts.running) + " kept running (retention.running)");
+    return as_it_is(kept_place(pool, "kept running:", place, "retention.running", counts.running));
   }
   if (tier == Tier::off) {
-    const std::string why = "one of the next " + std::to_string(counts.off) + " kept powered off (retention.off)";
+    const std::string why = kept_place(pool, "kept powered off:", place - counts.running, "retention.off", counts.off);
     if (now != Tier::running) return as_it_is(why);
     if (!policy.available.off) return {pool.label(), PruneAction::keep, why + "; the provider cannot power off"};
     // A creation cut short is finished by running its create again, which a pool powered off
     // would refuse: it stays as it is until it is finished or deleted.
-    if (!pool.complete) return {pool.label(), PruneAction::keep, why + "; not created completely, left running"};
+    if (!pool.complete) return {pool.label(), PruneAction::keep, why + "; left running until its create finishes it"};
     return {pool.label(), PruneAction::power_off, why};
   }
-  const std::string why = "one of the next " + std::to_string(counts.cold) + " kept cold (retention.cold)";
+  const std::string why =
+      kept_place(pool, "kept cold:", place - counts.running - counts.off, "retention.cold", counts.cold);
   if (now == Tier::cold) return as_it_is(why);
   if (!known_good(pool)) {
     const auto unusable = unusable_because(pool);
@@ -840,7 +873,7 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
   const auto in_balancer = member_labels(members);
   PruneDecision decision;
   std::vector<bool> fixed;              // kept because the balancer has it, or a watch needs it
-  std::vector<std::size_t> candidates;  // indexes into decision.pools, usable ones first
+  std::vector<std::size_t> candidates;  // indexes into decision.pools, in the order of KeepClass
   int hot_seen = 0;                     // usable pools on standby so far, newest first
   for (const auto& pool : sorted) {
     PruneVerdict verdict{.label = pool.label(), .action = PruneAction::remove};
@@ -859,20 +892,20 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
     fixed.push_back(verdict.kept());
     decision.pools.push_back(verdict);
   }
-  for (int pass = 0; pass < 2; ++pass) {
+  for (const auto kept_first : {KeepClass::known_good, KeepClass::unjudged, KeepClass::unusable}) {
     for (std::size_t i = 0; i < sorted.size(); ++i) {
-      if (fixed[i] || unusable_because(sorted[i]).empty() != (pass == 0)) continue;
-      candidates.push_back(i);
+      if (!fixed[i] && keep_class(sorted[i]) == kept_first) candidates.push_back(i);
     }
   }
   int place = 0;
   for (const auto i : candidates) {
     if (!policy.tiers) {
       if (place < policy.keep) {
-        decision.pools[i] = {sorted[i].label(), PruneAction::keep, "one of the newest " + std::to_string(policy.keep)};
+        decision.pools[i] = {sorted[i].label(), PruneAction::keep,
+                             kept_place(sorted[i], "kept", place, "retention.keep", policy.keep)};
       }
     } else if (const auto tier = tier_of_place(place, *policy.tiers)) {
-      decision.pools[i] = place_in_tier(sorted[i], *tier, policy);
+      decision.pools[i] = place_in_tier(sorted[i], *tier, place, policy);
     }
     ++place;
   }
@@ -891,10 +924,12 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
       ++good;
     }
   }
+  // Not "older than the newest N": a known-good pool older than one nobody judged yet keeps its
+  // place before it.
   const std::string beyond = policy.tiers ? "beyond retention (" + std::to_string(policy.tiers->running) +
                                                 " running, " + std::to_string(policy.tiers->off) + " off, " +
                                                 std::to_string(policy.tiers->cold) + " cold)"
-                                          : "older than the newest " + std::to_string(policy.keep);
+                                          : "beyond retention.keep " + std::to_string(policy.keep);
   for (std::size_t i = 0; i < sorted.size(); ++i) {
     auto& verdict = decision.pools[i];
     if (verdict.action == PruneAction::power_off) decision.power_off.push_back(verdict.label);
@@ -902,7 +937,7 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
     if (verdict.kept()) continue;
     if (verdict.why.empty()) {
       const auto unusable = unusable_because(sorted[i]);
-      verdict.why = unusable.empty() ? beyond : unusable;
+      verdict.why = unusable.empty() ? class_words(sorted[i]) + ", " + beyond : unusable;
     }
     decision.remove.push_back(verdict.label);
   }

@@ -217,7 +217,7 @@ const char* to_string(PruneAction action);  // "keep", "power off", "archive", "
 struct PruneVerdict {
   std::string label;
   PruneAction action = PruneAction::keep;
-  std::string why;  // "live", "hot standby", "one of the newest 3", "smoke test failed", ...
+  std::string why;  // "live", "hot standby", "known good, kept place 1 of retention.keep 3", "smoke test failed", ...
   bool kept() const { return action != PruneAction::remove; }
 };
 
@@ -259,8 +259,10 @@ struct ProtectedPool {
 // Which pools prune keeps, moves down a tier or deletes, and why. Pools the balancer routes to
 // or keeps on standby stay, and so do `protected_pools` (neither deleted nor moved down a tier;
 // like live and hot pools they take no kept place and do not count towards keep_good). The others fill the kept places
-// newest first (`keep`, or the tiers with `tiers`), pools that failed their smoke test or are marked bad counting last
-// (they go first); only known-good pools are archived. Prune never moves a pool up a tier. Then more known-good pools
+// (`keep`, or the tiers with `tiers`): known-good pools first, then pools nobody judged yet (a creation cut short, a
+// smoke test not run), then pools that failed their smoke test or are marked bad (they go first); newest first within
+// each. Each kept pool's `why` says its class and its place ("known good, kept place 2 of retention.keep 3"); only
+// known-good pools are archived. Prune never moves a pool up a tier. Then more known-good pools
 // stay, in the coldest tier the provider has when tiers are given, until `keep_good` of them are left besides the live
 // and hot ones.
 PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Member>& members,

@@ -166,18 +166,25 @@ std::string describe_unreadable(const Pool& pool, const UnreadableWayOut& way_ou
   const std::string still = count == 0   ? "no server of it runs"
                             : count == 1 ? "1 server of it still runs (" + running + ")"
                                          : std::to_string(count) + " servers of it still run (" + running + ")";
+  const std::string what = pool.deleting ? " is half deleted: " : " is unreadable: ";
+  if (!way_out.routed && pool.deleting) {
+    return "pool " + pool.label() + what + pool.unreadable + "; " + still + ". Once what stopped it is fixed, " +
+           "'create-pipeline delete --label " + pool.label() +
+           "' (or prune) stops every process of it and finishes "
+           "the delete";
+  }
   if (!way_out.routed) {
-    return "pool " + pool.label() + " is unreadable: " + pool.unreadable + "; " + still +
-           ". Restore its record, or 'create-pipeline delete --label " + pool.label() +
-           "' stops every process of it and removes the pool";
+    return "pool " + pool.label() + what + pool.unreadable + "; " + still + ". Restore its record, or " +
+           "'create-pipeline delete --label " + pool.label() + "' stops every process of it and removes the pool";
   }
   const std::string other =
       way_out.make_live
           ? "'" + past_the_lock("deploy-pipeline deploy --label " + *way_out.make_live, way_out.lock_stale) + "'"
           : "build one with 'create-pipeline run --label L', then '" +
                 past_the_lock("deploy-pipeline deploy --label L", way_out.lock_stale) + "'";
-  return "pool " + pool.label() + " is unreadable: " + pool.unreadable + "; " + still +
-         ". The balancer routes to it: restore its record, or make another pool live first (" + other +
+  return "pool " + pool.label() + what + pool.unreadable + "; " + still +
+         ". The balancer routes to it: " + (pool.deleting ? "" : "restore its record, or ") +
+         "make another pool live first (" + other +
          "); it can be deleted only once the balancer no longer routes to it";
 }
 

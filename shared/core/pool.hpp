@@ -100,6 +100,9 @@ struct Pool {
   // Why the provider cannot read the pool's record ("<path>: not valid JSON ..."); empty when
   // it can. See Provider::list_pools for what an unreadable pool holds.
   std::string unreadable;
+  // A delete of the pool did not finish (it stopped part-way): the pool is unreadable, and
+  // `unreadable` says what is left where. Deleting it again (delete, prune) finishes it.
+  bool deleting = false;
   std::optional<Archive> archive;  // the pool's image, kept until the pool is deleted
   // What the provider bills the servers as, for cost estimates ("cx22", "nbg1"); "" when the
   // provider does not say.
@@ -138,8 +141,9 @@ struct UnreadableWayOut {
 };
 
 // For an unreadable pool, what an operator needs in one line: what is wrong, what still runs
-// and the ways out, none of them a command that refuses: delete, or while the balancer routes
-// to it, making another pool live first. "" for a readable pool.
+// and the ways out, none of them a command that refuses: delete (for a pool whose delete did not
+// finish: delete or prune again), or while the balancer routes to it, making another pool live
+// first. "" for a readable pool.
 std::string describe_unreadable(const Pool& pool, const UnreadableWayOut& way_out = {});
 
 // For a pool whose creation did not finish, the command(s) that finish it, quoted, as one

@@ -48,6 +48,7 @@ namespace {
 // The pool's tier in words: "live" and "member" (in the balancer, routed or not yet removed)
 // besides the retention tiers. Without the balancer, the provider's tier with a "?".
 std::string tier_text(const PoolListing& listing, const Pool& pool) {
+  if (pool.deleting) return "deleting (interrupted)";
   if (listing.balancer_error) return std::string(to_string(pool.tier())) + "?";
   if (has_label(listing.live, pool.label())) return "live";
   if (has_label(listing.hot, pool.label())) return "hot";
@@ -102,8 +103,9 @@ std::string render_pools_table(const PoolListing& listing) {
   for (const auto& pool : listing.pools) {
     if (!pool.readable()) {
       // Nothing of its record is known: no verdicts, no creation time.
-      rows.push_back({pool.label(), tier_text(listing, pool), "?", "?", servers_summary(pool) + " (unreadable)", "?",
-                      "?", "?", "?", "?"});
+      rows.push_back({pool.label(), tier_text(listing, pool), "?", "?",
+                      servers_summary(pool) + (pool.deleting ? " (half deleted)" : " (unreadable)"), "?", "?", "?", "?",
+                      "?"});
       continue;
     }
     rows.push_back({pool.label(), tier_text(listing, pool), to_string(pool.meta.smoke), to_string(pool.meta.verdict),
@@ -195,6 +197,7 @@ std::string render_pools_json(const PoolListing& listing) {
     util::add_string(item, "rebuild_source", to_string(pool.meta.rebuild_source));
     util::add_bool(item, "complete", pool.complete);
     if (!pool.readable()) util::add_string(item, "unreadable", pool.unreadable);
+    if (pool.deleting) util::add_bool(item, "deleting", true);
     cJSON* servers = cJSON_AddArrayToObject(item, "servers");
     for (const auto& server : pool.servers) {
       cJSON* entry = cJSON_CreateObject();
@@ -213,7 +216,10 @@ std::string render_status_table(const StatusReport& report) {
   if (report.balancer_error) {
     out += "live     unknown (balancer: unavailable)\n";
   } else {
-    out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) + "\n";
+    std::vector<std::string> unknown;
+    for (const auto& balancer : report.unanswered) unknown.push_back("balancer " + balancer.balancer + ": unknown");
+    out += "live     " + (report.live.empty() ? std::string("none") : util::join(report.live, ", ")) +
+           (unknown.empty() ? "" : " (" + util::join(unknown, ", ") + ")") + "\n";
   }
   for (const auto& pool : report.standby) out += "standby  " + pool.describe() + "\n";
   if (report.lock) out += "lock     held by " + describe_lock_line(*report.lock, report.lock_state) + "\n";
@@ -274,6 +280,15 @@ std::string render_status_json(const StatusReport& report) {
   }
   cJSON_AddItemToObject(document.get(), "problems", string_array(report.problems));
   if (report.balancer_error) util::add_string(document.get(), "balancer_error", *report.balancer_error);
+  if (!report.unanswered.empty()) {
+    cJSON* unanswered = cJSON_AddArrayToObject(document.get(), "unanswered_balancers");
+    for (const auto& balancer : report.unanswered) {
+      cJSON* item = cJSON_CreateObject();
+      util::add_string(item, "balancer", balancer.balancer);
+      util::add_string(item, "error", balancer.error);
+      cJSON_AddItemToArray(unanswered, item);
+    }
+  }
   if (report.interrupted) {
     cJSON* interrupted = cJSON_AddObjectToObject(document.get(), "interrupted");
     util::add_string(interrupted, "operation", to_string(report.interrupted->operation));

@@ -69,8 +69,16 @@ struct StatusReport {
   // Why the balancer could not be read; the report then holds what was read without it.
   std::optional<std::string> balancer_error;
   // That error's kind, for the exit code: unavailable or timeout (4), or invalid (2) for a
-  // balancer configured wrong (balancer.socket a regular file).
+  // balancer configured wrong (balancer.socket a regular file). Also the kind of the error of
+  // `unanswered` balancers.
   ErrorKind balancer_error_kind = ErrorKind::unavailable;
+  // Of several balancers, the ones that did not answer while others did: the report is what the
+  // others say (`balancer_error` stays unset), and each one is a problem naming it.
+  struct Unanswered {
+    std::string balancer;
+    std::string error;
+  };
+  std::vector<Unanswered> unanswered;
 };
 
 struct StatusInputs {

@@ -41,38 +41,43 @@ Result<BalancerSnapshot> members_only(Balancer& balancer) {
   return BalancerSnapshot{.instance = "", .members = std::move(members)};
 }
 
-// The one error of every balancer that could not be read, in order, joined by "; ". Its kind and
-// code are the first misconfigured balancer's (`invalid`) if there is one: waiting for an
-// unreachable balancer cannot help while another is configured wrong, so the command ends as a
-// configuration error (exit 2, not retryable) and `status` says "cannot be used"; otherwise the
-// first error's (an unreachable balancer: exit 4).
-Error joined_errors(const std::vector<Error>& errors) {
-  const auto misconfigured =
-      std::find_if(errors.begin(), errors.end(), [](const Error& error) { return error.kind == ErrorKind::invalid; });
-  Error joined = misconfigured != errors.end() ? *misconfigured : errors.front();
+}  // namespace
+
+// Every error in order, joined by "; ". Its kind and code are the first misconfigured balancer's
+// (`invalid`) if there is one: waiting for an unreachable balancer cannot help while another is
+// configured wrong, so the command ends as a configuration error (exit 2, not retryable) and
+// `status` says "cannot be used"; otherwise the first error's (an unreachable balancer: exit 4).
+Error BalancerReading::joined_error() const {
+  const auto misconfigured = std::find_if(unanswered.begin(), unanswered.end(), [](const UnansweredBalancer& failed) {
+    return failed.error.kind == ErrorKind::invalid;
+  });
+  const auto& first = misconfigured != unanswered.end() ? *misconfigured : unanswered.front();
+  Error joined = first.entry.name_in(first.error);
   std::vector<std::string> messages;
-  for (const auto& error : errors) messages.push_back(error.message);
+  for (const auto& failed : unanswered) messages.push_back(failed.entry.name_in(failed.error).message);
   joined.message = util::join(messages, "; ");
   return joined;
 }
 
-}  // namespace
-
-Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read) {
-  std::vector<BalancerMembers> all;
-  std::vector<Error> unread;
+Result<BalancerReading> read_each_balancer(Services& services, BalancerRead read) {
+  BalancerReading reading;
   for (const auto& entry : balancers_of(services)) {
     auto look = read == BalancerRead::snapshot ? entry.balancer->snapshot() : members_only(*entry.balancer);
     if (look) {
-      all.push_back({entry, std::move(look->members), std::move(look->instance), look->uptime});
+      reading.answered.push_back({entry, std::move(look->members), std::move(look->instance), look->uptime});
       continue;
     }
-    const Error named = entry.name_in(look.error());
-    if (named.is(ErrorCode::interrupted)) return named;  // a stop asked for ends the read now
-    unread.push_back(named);
+    // A stop asked for ends the read now.
+    if (look.error().is(ErrorCode::interrupted)) return entry.name_in(look.error());
+    reading.unanswered.push_back({entry, look.error()});
   }
-  if (!unread.empty()) return joined_errors(unread);
-  return all;
+  return reading;
+}
+
+Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, BalancerRead read) {
+  PHX_TRY_ASSIGN(auto reading, read_each_balancer(services, read));
+  if (!reading.unanswered.empty()) return reading.joined_error();
+  return std::move(reading.answered);
 }
 
 std::string balancer_words(const BalancerEntry& entry) {

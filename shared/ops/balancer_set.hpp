@@ -41,6 +41,24 @@ struct BalancerMembers {
 // look (Balancer::snapshot, what a switch plans from).
 enum class BalancerRead { members, snapshot };
 
+// Every balancer read in order, the ones that answered apart from the ones that did not (each
+// error named after its balancer where there are several). Fails only when a stop is asked for
+// (ErrorCode::interrupted), which ends the read at once.
+struct UnansweredBalancer {
+  BalancerEntry entry;
+  Error error;  // as the balancer said it, without its name
+};
+struct BalancerReading {
+  std::vector<BalancerMembers> answered;
+  std::vector<UnansweredBalancer> unanswered;
+
+  // The one error of the balancers that did not answer (some did not), as read_every_balancer
+  // fails with it: each named, joined by "; "; the kind of the first configured wrong, else of
+  // the first.
+  Error joined_error() const;
+};
+Result<BalancerReading> read_each_balancer(Services& services, BalancerRead read = BalancerRead::members);
+
 // Every balancer's members, read in order. Every balancer is read, even after one that cannot
 // be (unreachable, or configured wrong: a balancer.config_file in a directory this user cannot
 // write, a backend that does not exist), so one run says everything there is to fix: the

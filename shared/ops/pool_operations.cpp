@@ -128,7 +128,8 @@ Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteR
   for (std::size_t i = 0; i < balancers->size(); ++i) {
     if (!standby[i].empty()) PHX_TRY(take_out_of_standby((*balancers)[i].entry, services, pool, standby[i]));
   }
-  services.reporter.step("destroying pool " + pool.label() + " (" + util::plural(pool.servers.size(), "server") +
+  services.reporter.step((pool.deleting ? "finishing the delete of pool " : "destroying pool ") + pool.label() + " (" +
+                         util::plural(pool.servers.size(), "server") +
                          (pool.archive ? " and snapshot " + pool.archive->id : std::string()) + ")");
   return services.provider.destroy_pool(pool);
 }
@@ -504,7 +505,8 @@ Status delete_pool(Services& services, const DeleteOptions& options) {
         std::any_of(standby.begin(), standby.end(), [](const auto& names) { return !names.empty(); });
     services.reporter.step("dry run: would " +
                            (!on_standby ? std::string() : "take pool " + options.label + " off standby and ") +
-                           "destroy pool " + options.label + " (" + util::plural(pool->servers.size(), "server") + ")");
+                           (pool->deleting ? "finish the delete of pool " : "destroy pool ") + options.label + " (" +
+                           util::plural(pool->servers.size(), "server") + ")");
     return {};
   }
   // A signal (an ssh session that dropped: SIGHUP; a cancelled CI job: SIGTERM) must not kill
@@ -615,29 +617,36 @@ Error failed_part_way(const Error& failure, const PruneOptions& options, const P
                failure.code};
 }
 
-// Why prune keeps the unreadable `pool`, and the way out that is not refused.
-std::string unreadable_prune_reason(const Pool& pool, const std::vector<Pool>& pools,
-                                    const std::vector<Member>& members) {
+// What prune does with the unreadable `pool`: it finishes the delete of a half-deleted one the
+// balancer does not route to (that delete was decided already), and keeps any other, saying the
+// way out that is not refused.
+PruneVerdict unreadable_prune_verdict(const Pool& pool, const std::vector<Pool>& pools,
+                                      const std::vector<Member>& members) {
   const auto way_out = unreadable_way_out(pool, pools, members);
+  if (!way_out.routed && pool.deleting) {
+    return {pool.label(), PruneAction::remove, "half deleted: a delete of it stopped part-way, prune finishes it"};
+  }
   if (!way_out.routed) {
-    return "its record cannot be read; 'create-pipeline delete --label " + pool.label() + "' removes it";
+    return {pool.label(), PruneAction::keep,
+            "its record cannot be read; 'create-pipeline delete --label " + pool.label() + "' removes it"};
   }
   const std::string other = way_out.make_live ? "'deploy-pipeline deploy --label " + *way_out.make_live + "'"
                                               : "'deploy-pipeline deploy --label L' of a known-good pool L";
-  return "its record cannot be read and the balancer routes to it: restore its record, or make another pool live first "
-         "(" +
-         other + ")";
+  return {pool.label(), PruneAction::keep,
+          std::string(pool.deleting ? "half deleted" : "its record cannot be read") +
+              " and the balancer routes to it: " + (pool.deleting ? "" : "restore its record, or ") +
+              "make another pool live first (" + other + ")"};
 }
 
-// Carries out what prune decided, down the tiers before anything is deleted: a move that fails
-// stops prune there.
-Status carry_out_prune(Services& services, const PruneOptions& options, const std::vector<Pool>& readable,
+// Carries out what prune decided about `pools`, down the tiers before anything is deleted: a
+// move that fails stops prune there.
+Status carry_out_prune(Services& services, const PruneOptions& options, const std::vector<Pool>& pools,
                        PruneResult& result) {
-  PHX_TRY(move_down_tiers(services, readable, result, prune_command(options)));
+  PHX_TRY(move_down_tiers(services, pools, result, prune_command(options)));
   for (std::size_t next = 0; next < result.decision.remove.size(); ++next) {
     PHX_TRY(stop_pruning(services, options, result, next));
     const std::string& label = result.decision.remove[next];
-    const Pool* pool = find_pool(readable, label);
+    const Pool* pool = find_pool(pools, label);
     const auto started = services.clock.now();
     const Status destroyed = destroy_if_not_member(services, *pool);
     record_prune(services, label, destroyed, util::elapsed_ms(started, services.clock.now()), "");
@@ -664,11 +673,14 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
   if (!members) return members.error();
   // Prune deletes by age and verdict, and an unreadable pool has neither: it stays until an
   // operator deletes it by label (status reports it), which the balancer may route to first.
+  // A half-deleted one was deleted already: prune finishes that.
   std::vector<Pool> readable;
   std::vector<PruneVerdict> unreadable;
-  for (auto& pool : *pools) {
-    if (!pool.readable())
-      unreadable.push_back({pool.label(), PruneAction::keep, unreadable_prune_reason(pool, *pools, *members)});
+  std::vector<Pool> half_deleted;
+  for (const auto& pool : *pools) {
+    if (pool.readable()) continue;
+    unreadable.push_back(unreadable_prune_verdict(pool, *pools, *members));
+    if (!unreadable.back().kept()) half_deleted.push_back(pool);
   }
   for (auto& pool : *pools) {
     if (pool.readable()) readable.push_back(std::move(pool));
@@ -685,7 +697,9 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
                                 .available = services.provider.tiers()},
                                watch ? pools_protected_by(*watch) : std::vector<ProtectedPool>{});
   result.decision.pools.insert(result.decision.pools.end(), unreadable.begin(), unreadable.end());
+  for (const auto& pool : half_deleted) result.decision.remove.push_back(pool.label());
   if (options.dry_run) return result;
+  readable.insert(readable.end(), half_deleted.begin(), half_deleted.end());
   if (auto done = carry_out_prune(services, options, readable, result); !done.ok()) {
     return failed_part_way(done.error(), options, result);
   }

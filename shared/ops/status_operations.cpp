@@ -207,29 +207,50 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
   return report;
 }
 
+// Of several balancers, those that did not answer while others did: each a note and a problem
+// naming it, the report being what the others say; their error's kind gives status its exit code.
+void report_unanswered(const BalancerReading& reading, StatusReport& report) {
+  report.balancer_error_kind = reading.joined_error().kind;
+  for (const auto& failed : reading.unanswered) {
+    const bool misconfigured = failed.error.kind == ErrorKind::invalid;
+    const std::string state = misconfigured ? "cannot be used" : "unavailable";
+    report.unanswered.push_back({failed.entry.name, failed.error.message});
+    report.notes.push_back(failed.entry.prefix() + state + ", live unknown");
+    report.problems.push_back(failed.entry.prefix() + state + " (" + failed.error.message +
+                              "); what it routes to is unknown, the rest of this report is what the other balancers "
+                              "say, and every switch, delete and prune is refused until it answers: " +
+                              (misconfigured ? "fix its configuration" : "check that it runs and can be reached"));
+  }
+}
+
 }  // namespace
 
 Result<StatusReport> status(Services& services) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
-  const auto balancers = read_every_balancer(services);
+  PHX_TRY_ASSIGN(const auto reading, read_each_balancer(services));
   // A balancer configured wrong (balancer.socket a regular file) answers as little as one that
   // is down: the report is still printed (monitoring parses its JSON), and the exit code says
   // which it was (StatusReport::balancer_error_kind).
-  const bool unanswered =
-      !balancers && (balancers.error().kind == ErrorKind::unavailable || balancers.error().kind == ErrorKind::timeout ||
-                     balancers.error().kind == ErrorKind::invalid);
-  if (!balancers && !unanswered) return balancers.error();
+  if (!reading.unanswered.empty()) {
+    const ErrorKind kind = reading.joined_error().kind;
+    if (kind != ErrorKind::unavailable && kind != ErrorKind::timeout && kind != ErrorKind::invalid) {
+      return reading.joined_error();
+    }
+  }
   std::vector<std::string> unreadable;
   const auto records = read_shared(services, unreadable);
-  if (unanswered) {
-    auto report = without_balancer(services, pools, records, balancers.error());
+  if (reading.answered.empty()) {
+    auto report = without_balancer(services, pools, records, reading.joined_error());
     report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
     return report;
   }
+  // Several balancers configured, some of which answered: what those say, each named.
   HistoryOnce history;
-  auto report = balancers->size() > 1
-                    ? several_balancers(services, *balancers, pools, records, history, unreadable)
-                    : balancer_report(services, balancers->front(), pools, records, history, unreadable);
+  const auto& answered = reading.answered;
+  auto report = answered.front().entry.named
+                    ? several_balancers(services, answered, pools, records, history, unreadable)
+                    : balancer_report(services, answered.front(), pools, records, history, unreadable);
+  if (!reading.unanswered.empty()) report_unanswered(reading, report);
   report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
   return report;
 }

@@ -84,6 +84,24 @@ Result<FreezeChange> change_freeze(Services& services, Decide decide) {
   }
 }
 
+// A pool whose creation did not finish (and that is not cold: an archive stands for a pool that
+// was whole) has a release nobody saw serve: a good mark would make it a rollback target.
+Status check_may_mark_good(const Pool& pool) {
+  if (pool.complete || pool.archive) return {};
+  std::string way_on = finish_creating_advice(pool);
+  if (!pool.meta.revision.empty()) way_on += ", or 'create-pipeline delete --label " + pool.label() + "' removes it";
+  return Error{ErrorKind::refused, "pool " + pool.label() +
+                                       " was not created completely (its create was interrupted), so it cannot be "
+                                       "marked good; nothing was changed: " +
+                                       way_on};
+}
+
+// What a good mark by hand records: who gave it, and why when they said.
+std::string good_reason(const Services& services, const std::string& reason) {
+  const std::string by = "marked good by " + person(services);
+  return reason.empty() ? by : by + ": " + reason;
+}
+
 }  // namespace
 
 Status freeze(Services& services, const FreezeOptions& options) {
@@ -130,12 +148,15 @@ Status set_verdict(Services& services, const VerdictOptions& options) {
                                         ": its record is unreadable (" + pool->unreadable +
                                         "); nothing was changed. Restore that file, then run this again"};
   }
+  if (options.verdict == LiveVerdict::good) PHX_TRY(check_may_mark_good(*pool));
   PoolMetadata meta = pool->meta;
   give_verdict(services, meta, options.verdict,
-               options.verdict == LiveVerdict::good ? "marked good by " + person(services) : options.reason);
+               options.verdict == LiveVerdict::good ? good_reason(services, options.reason) : options.reason);
   PHX_TRY(services.provider.update_metadata(meta));
   const bool bad = options.verdict == LiveVerdict::bad;
-  services.reporter.step("pool " + options.label + " is marked " + (bad ? "bad: " + options.reason : "good"));
+  services.reporter.step(
+      "pool " + options.label + " is marked " +
+      (bad ? "bad: " + options.reason : "good" + (options.reason.empty() ? "" : ": " + options.reason)));
   if (!bad && meta.smoke != SmokeVerdict::passed) {
     // The verdict by hand lifts a bad mark, not a smoke test that did not pass.
     services.reporter.warning("pool " + options.label + " is marked good, but its smoke verdict is '" +

@@ -30,9 +30,11 @@ Status check_not_frozen(Services& services, Operation operation);
 struct VerdictOptions {
   std::string label;
   LiveVerdict verdict = LiveVerdict::bad;  // bad or good
-  std::string reason;
+  std::string reason;                      // required for bad; for good, optional (recorded after who marked it)
 };
-// Changes only the pool's verdict (a bad pool is no rollback target and never stays hot).
+// Changes only the pool's verdict (a bad pool is no rollback target and never stays hot). A good
+// mark is refused (`refused`, nothing changed) for a pool whose creation did not finish: its
+// release never ran whole, and a good mark would make it a rollback target.
 Status set_verdict(Services& services, const VerdictOptions& options);
 
 }  // namespace phoenix::ops

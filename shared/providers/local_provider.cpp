@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <string_view>
 
 #include "shared/core/label.hpp"
 #include "shared/core/records.hpp"
@@ -166,12 +168,60 @@ std::vector<Server> servers_of(const std::vector<ProcessFacts>& processes, const
   return servers;
 }
 
+constexpr std::string_view kDeletingPrefix = ".deleting-";
+
+// The label of what a delete left, from its name (.deleting-<label>-<pid>); nothing for any other
+// name.
+std::optional<std::string> leftover_label(const std::string& name) {
+  if (!name.starts_with(kDeletingPrefix)) return std::nullopt;
+  const std::string rest = name.substr(kDeletingPrefix.size());
+  const auto dash = rest.rfind('-');
+  if (dash == std::string::npos || dash + 1 == rest.size() ||
+      !std::all_of(rest.begin() + static_cast<long>(dash) + 1, rest.end(),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  std::string label = rest.substr(0, dash);
+  if (!validate_label(label, "a directory name").ok()) return std::nullopt;
+  return label;
+}
+
+// What is left under `directory`: "2 files, for example logs/1.log", or "empty directories".
+std::string what_is_left(const fs::path& directory) {
+  std::error_code ec;
+  std::size_t files = 0;
+  std::string example;
+  for (fs::recursive_directory_iterator it(directory, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (it->symlink_status(ec).type() == fs::file_type::directory) continue;
+    if (files++ == 0) example = it->path().lexically_relative(directory).string();
+  }
+  if (files == 0) return "empty directories";
+  return util::plural(files, "file") + ", for example " + example;
+}
+
+// A delete of pool `label` that stopped at removing `leftover`: what is left where, and the way
+// on.
+Error half_deleted(const std::string& label, const fs::path& leftover, const Error& failure) {
+  return Error{ErrorKind::failed, "pool " + label + " is half deleted (its servers are stopped): " + failure.message +
+                                      "; left there: " + what_is_left(leftover) +
+                                      ". Once that can be removed (permissions, chattr +i, a mount under it), "
+                                      "'create-pipeline delete --label " +
+                                      label + "' finishes the delete"};
+}
+
 // "pid 4242, 4243": the processes an error names.
 std::string pid_list(const std::vector<ProcessFacts>& processes) {
   std::vector<std::string> pids;
   pids.reserve(processes.size());
   for (const auto& process : processes) pids.push_back(std::to_string(process.identity.pid));
   return "pid " + util::join(pids, ", ");
+}
+
+// Processes of pool `label` that a delete stopped and that still run: the pool is kept.
+Error not_stopped(const std::string& label, const std::vector<ProcessFacts>& left) {
+  return Error{ErrorKind::failed, util::plural(left.size(), "process", "processes") + " of pool " + label +
+                                      " did not stop (" + pid_list(left) + "); the pool is kept"};
 }
 
 }  // namespace
@@ -225,10 +275,57 @@ Pool LocalProvider::to_pool(const LocalPoolRecord& record) const {
 }
 
 std::vector<ProcessFacts> LocalProvider::find_pool_processes(const std::string& label) const {
-  const fs::path directory = pool_directory(label);
+  return find_processes_in(pool_directory(label), label);
+}
+
+std::vector<ProcessFacts> LocalProvider::find_processes_in(const fs::path& directory, const std::string& label) const {
+  const fs::path own = pool_directory(label);
   auto processes = processes_working_in(directory);
-  std::erase_if(processes, [&](const ProcessFacts& process) { return !started_for_pool(process, directory); });
+  std::erase_if(processes, [&](const ProcessFacts& process) {
+    return !started_for_pool(process, directory) && !started_for_pool(process, own);
+  });
   return processes;
+}
+
+std::vector<fs::path> LocalProvider::deletion_leftovers(const std::string& label) const {
+  std::vector<fs::path> leftovers;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(service_directory() / "pools", ec)) {
+    if (entry.is_directory(ec) && leftover_label(entry.path().filename().string()) == label) {
+      leftovers.push_back(entry.path());
+    }
+  }
+  std::sort(leftovers.begin(), leftovers.end());
+  return leftovers;
+}
+
+Pool LocalProvider::half_deleted_pool(const std::string& label, const std::vector<fs::path>& leftovers) const {
+  Pool pool;
+  pool.meta.label = label;
+  pool.complete = false;
+  pool.deleting = true;
+  std::vector<std::string> left;
+  for (const auto& leftover : leftovers) {
+    left.push_back(leftover.string() + " (" + what_is_left(leftover) + ")");
+    const auto servers = servers_of(find_processes_in(leftover, label), leftover);
+    pool.servers.insert(pool.servers.end(), servers.begin(), servers.end());
+  }
+  pool.unreadable = "a delete of it stopped part-way and left " + util::join(left, ", ");
+  return pool;
+}
+
+Status LocalProvider::finish_deletion(const std::string& label) const {
+  const auto leftovers = deletion_leftovers(label);
+  for (const auto& leftover : leftovers) {
+    for (const auto& process : find_processes_in(leftover, label)) util::stop_process(process.identity, kStopGrace);
+    if (const auto left = find_processes_in(leftover, label); !left.empty()) return not_stopped(label, left);
+  }
+  for (const auto& leftover : leftovers) {
+    reporter_.step("finishing the delete of pool " + label + ": removing " + leftover.string());
+    if (auto removed = util::remove_tree(leftover); !removed.ok())
+      return half_deleted(label, leftover, removed.error());
+  }
+  return {};
 }
 
 Pool LocalProvider::unreadable_pool(const std::string& label, const std::string& problem) const {
@@ -245,9 +342,14 @@ Result<std::vector<Pool>> LocalProvider::list_pools() {
   const fs::path directory = service_directory() / "pools";
   std::error_code ec;
   if (!fs::exists(directory, ec)) return pools;
+  std::map<std::string, std::vector<fs::path>> leftovers;  // what deletes that stopped part-way left, by label
   for (const auto& entry : fs::directory_iterator(directory, ec)) {
     const std::string label = entry.path().filename().string();
-    if (!entry.is_directory() || label.empty() || label.front() == '.') continue;
+    if (!entry.is_directory() || label.empty()) continue;
+    if (label.front() == '.') {
+      if (const auto of = leftover_label(label)) leftovers[*of].push_back(entry.path());
+      continue;
+    }
     auto record = load(label);
     if (record) {
       pools.push_back(to_pool(*record));
@@ -273,6 +375,16 @@ Result<std::vector<Pool>> LocalProvider::list_pools() {
     pools.push_back(std::move(pool));
   }
   if (ec) return Error{ErrorKind::failed, "cannot list " + directory.string() + ": " + ec.message()};
+  for (auto& [label, left] : leftovers) {
+    std::sort(left.begin(), left.end());
+    if (std::error_code exists; !fs::is_directory(pool_directory(label), exists)) {
+      pools.push_back(half_deleted_pool(label, left));
+      continue;
+    }
+    // A pool of that label was made again (before a half-deleted pool listed, create refused it).
+    reporter_.warning(left.front().string() + " is what a delete of an earlier pool " + label + " left, and pool " +
+                      label + " exists again: once no process works there, remove it by hand");
+  }
   return pools;
 }
 
@@ -536,6 +648,7 @@ Result<Pool> LocalProvider::create_pool(const PoolSpec& spec) {
 
 Status LocalProvider::destroy_pool(const Pool& pool) {
   const std::string& label = pool.label();
+  if (pool.deleting) return finish_deletion(label);
   const fs::path directory = pool_directory(label);
   if (pool.readable()) {
     if (auto record = load(label); !record) return record.error();
@@ -559,10 +672,7 @@ Status LocalProvider::destroy_pool(const Pool& pool) {
   // Then whatever else Phoenix started there: every server of an unreadable pool, and anything
   // a record no longer knows.
   for (const auto& process : find_pool_processes(label)) util::stop_process(process.identity, kStopGrace);
-  if (const auto left = find_pool_processes(label); !left.empty()) {
-    return Error{ErrorKind::failed, util::plural(left.size(), "process", "processes") + " of pool " + label +
-                                        " did not stop (" + pid_list(left) + "); the pool is kept"};
-  }
+  if (const auto left = find_pool_processes(label); !left.empty()) return not_stopped(label, left);
   return remove_pool_directory(label);
 }
 
@@ -573,7 +683,8 @@ Status LocalProvider::remove_pool_directory(const std::string& label) const {
   std::error_code ec;
   fs::rename(directory, doomed, ec);
   if (ec) return Error{ErrorKind::failed, "cannot remove " + directory.string() + ": " + ec.message()};
-  return util::remove_tree(doomed);
+  if (auto removed = util::remove_tree(doomed); !removed.ok()) return half_deleted(label, doomed, removed.error());
+  return {};
 }
 
 Result<bool> LocalProvider::remove_unrecorded(const std::string& label, bool dry_run) {

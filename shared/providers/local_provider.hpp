@@ -8,6 +8,8 @@
 //   pools/<label>/pool.json.lock   flock: one run at a time creates, powers, updates or deletes it
 //   pools/<label>/release/<name>   the pool's copy of the artifact
 //   pools/<label>/logs/<id>.log    each server's stdout and stderr
+//   pools/.deleting-<label>-<pid>  what a delete of <label> that stopped part-way left (listed as
+//                                  the pool, half deleted; deleting it again finishes it)
 //   address-counter                the last loopback address handed out
 //
 // Every server runs with the pool's directory as its working directory and HOME, so the
@@ -97,13 +99,26 @@ class LocalProvider final : public Provider {
   // not in its record: working in the pool's directory, with HOME set to it (see
   // server_environment) or running the pool's copy of the release.
   std::vector<ProcessFacts> find_pool_processes(const std::string& label) const;
+  // The same in `directory`, where what a delete of pool `label` left was moved (its servers'
+  // HOME and arguments still name the pool's own directory).
+  std::vector<ProcessFacts> find_processes_in(const std::filesystem::path& directory, const std::string& label) const;
+  // What deletes of pool `label` that stopped part-way left: the hidden directories
+  // remove_pool_directory renamed its directory to, in name order.
+  std::vector<std::filesystem::path> deletion_leftovers(const std::string& label) const;
+  // Pool `label` as list_pools lists what deletes of it left (`leftovers`): unreadable and
+  // `deleting`, with every server still running there.
+  Pool half_deleted_pool(const std::string& label, const std::vector<std::filesystem::path>& leftovers) const;
+  // Finishes the deletes of pool `label` that stopped part-way: stops whatever of it still runs
+  // there, then removes every leftover. Nothing left is success.
+  Status finish_deletion(const std::string& label) const;
   // A pool whose pool.json cannot be read (Provider::list_pools): its label, `problem`, and a
   // server per process found (its id from the log it writes, its address from the socket it
   // listens on).
   Pool unreadable_pool(const std::string& label, const std::string& problem) const;
   // The last step of deleting pool `label` (its processes stopped, under its lock): its directory
-  // is renamed to a hidden .deleting-<label>-<pid> first, so a crash never leaves a half-deleted
-  // pool that lists, then removed.
+  // is renamed to a hidden .deleting-<label>-<pid> first, so a crash never leaves a pool that
+  // lists as whole with part of it gone, then removed. What cannot be removed stays there, and
+  // list_pools lists it as the pool, half deleted, until a delete finishes it.
   Status remove_pool_directory(const std::string& label) const;
   // The lock that serialises every change of one pool between runs (create, power, metadata,
   // destroy). Waits for another holder, reporting it, but not forever.

@@ -207,6 +207,48 @@ TEST_CASE("a pool live in one HAProxy only is refused by delete and reported by 
   CHECK(rig.run("deploy-pipeline", {"status"}).exit_code == 0);
 }
 
+// With one of two HAProxy instances gone (stopped, its socket removed), status said "live
+// unknown" though the other answered: it reports what the one that answers says, names the one
+// that does not as a problem, and exits 4, as for a balancer that does not answer.
+TEST_CASE("status with one of two HAProxy instances gone reports the other and names the one gone",
+          "[e2e][balancers][status]") {
+  TwoBalancerRig rig;
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
+  rig.two.stop();
+  fs::remove(rig.two.socket());
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out << status.err);
+  CHECK(status.exit_code == 4);
+  CHECK_THAT(status.out, Catch::Contains("live     1 (balancer haproxy-2: unknown)\n"));
+  CHECK_THAT(status.out, !Catch::Contains("live     unknown"));
+  CHECK_THAT(status.out, Catch::Contains("note     balancer haproxy-1: ") && Catch::Contains(", live 1\n"));
+  CHECK_THAT(status.out, Catch::Contains("note     balancer haproxy-2: unavailable, live unknown\n"));
+  CHECK_THAT(status.out, Catch::Contains("\nhaproxy-1 ") && !Catch::Contains("\nhaproxy-2 "));  // member rows
+  CHECK_THAT(status.out, Catch::Contains("  - balancer haproxy-2: unavailable (cannot connect to HAProxy's runtime API "
+                                         "at " +
+                                         rig.two.socket().string()));
+  CHECK_THAT(status.err, Catch::Contains("balancer haproxy-2 did not answer, the report is what the others say"));
+  CHECK(std::count(status.err.begin(), status.err.end(), '\n') == 1);
+
+  const auto json = rig.run("deploy-pipeline", {"status", "--output", "json"});
+  CHECK(json.exit_code == 4);
+  const auto document = parse_output(json.out);
+  const cJSON* live = cJSON_GetObjectItem(document.get(), "live");
+  REQUIRE(cJSON_GetArraySize(live) == 1);
+  CHECK(std::string(cJSON_GetArrayItem(live, 0)->valuestring) == "1");
+  CHECK(cJSON_GetObjectItem(document.get(), "balancer_error") == nullptr);
+  const cJSON* unanswered = cJSON_GetArrayItem(cJSON_GetObjectItem(document.get(), "unanswered_balancers"), 0);
+  REQUIRE(unanswered != nullptr);
+  CHECK(util::json_string(unanswered, "balancer") == "haproxy-2");
+
+  // Back, it answers again.
+  rig.two.start();
+  const auto again = rig.run("deploy-pipeline", {"status"});
+  CHECK(again.exit_code != 4);
+  CHECK_THAT(again.out, !Catch::Contains("unavailable") && Catch::Contains("note     balancer haproxy-2: "));
+}
+
 // Not part of the suite (hidden tag): how long a switch of 50 servers takes behind one HAProxy
 // and behind two. Run: phoenix-e2e-tests "[balancers-timing]".
 TEST_CASE("switch time of 50 servers behind one and two HAProxy instances", "[.][balancers-timing]") {

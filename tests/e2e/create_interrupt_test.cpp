@@ -180,6 +180,28 @@ TEST_CASE("create killed with SIGKILL or SIGTERM while servers start: a re-run c
   }
 }
 
+// mark-good accepted a pool whose create was interrupted, making a release that never ran whole
+// a rollback target: it is refused (exit 3) in one line naming why and the way on, and the
+// pool's verdict is unchanged.
+TEST_CASE("mark-good of a pool whose create was interrupted is refused, changing nothing", "[e2e][create][verdicts]") {
+  InterruptRig rig;
+  rig.interrupt_create(SIGKILL, std::chrono::milliseconds(500));
+  const auto refused = run_tool("deploy-pipeline", {"mark-good", "--label", "1", "--config", rig.config});
+  INFO(refused.err);
+  CHECK(refused.exit_code == 3);
+  CHECK(refused.err ==
+        "deploy-pipeline: error: pool 1 was not created completely (its create was interrupted), so it cannot be "
+        "marked good; nothing was changed: re-run 'create-pipeline create --label 1 --revision r1' first, or "
+        "'create-pipeline delete --label 1' removes it\n");
+  const auto listing =
+      parse_output(run_tool("create-pipeline", {"list", "--output", "json", "--config", rig.config}).out);
+  const cJSON* pool = listed_pool(listing, "1");
+  REQUIRE(pool != nullptr);
+  CHECK(util::json_string(pool, "verdict") == "unknown");
+  CHECK(util::json_string(pool, "verdict_reason") == "");
+  rig.delete_and_require_nothing_left();
+}
+
 namespace {
 
 // The command lines a stopped create-pipeline names in its error line ("'create-pipeline ...'

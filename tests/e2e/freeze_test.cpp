@@ -114,8 +114,16 @@ TEST_CASE("mark-bad steers rollback away; a refused rollback changes nothing", "
   CHECK(rig.verdict("2") == "unknown");
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
 
-  REQUIRE(rig.run("deploy-pipeline", {"mark-good", "--label", "1"}).exit_code == 0);
+  // mark-good takes a reason too (a blank one is refused, changing nothing), kept as mark-bad's is.
+  CHECK(rig.run("deploy-pipeline", {"mark-good", "--label", "1", "--reason", " "}).exit_code == 2);
+  CHECK(rig.verdict("1") == "bad");
+  REQUIRE(rig.run("deploy-pipeline", {"mark-good", "--label", "1", "--reason", "leak fixed by a config change"})
+              .exit_code == 0);
   CHECK(rig.verdict("1") == "good");
+  const auto listing = parse_output(rig.run("create-pipeline", {"list", "--output", "json"}).out);
+  CHECK_THAT(util::json_string(listed_pool(listing, "1"), "verdict_reason").value_or(""),
+             Catch::StartsWith("marked good by ") && Catch::EndsWith(": leak fixed by a config change"));
+  CHECK_THAT(rig.run("deploy-pipeline", {"history"}).out, Catch::Contains(": leak fixed by a config change"));
   const auto rolled_back = rig.run("deploy-pipeline", {"rollback", "--reason", "errors in 2"});
   INFO(rolled_back.err);
   CHECK(rolled_back.exit_code == 0);

@@ -164,7 +164,7 @@ TEST_CASE("retention by verdict: prune after failed and bad builds keeps the kno
   CHECK_THAT(dry.out, Catch::Contains("5     would delete  marked bad: checkout errors"));
   CHECK_THAT(dry.out, Catch::Contains("4     keep          live"));
   CHECK_THAT(dry.out, Catch::Contains("3     would delete  smoke test failed"));
-  CHECK_THAT(dry.out, Catch::Contains("2     keep          one of the newest 1"));
+  CHECK_THAT(dry.out, Catch::Contains("2     keep          known good, kept place 1 of retention.keep 1"));
   CHECK_THAT(dry.out, Catch::Contains("1     keep          known-good rollback target (retention.keep_good 2)"));
 
   // Deleting one of the last two known-good pools is refused; --force does it.

@@ -1,9 +1,12 @@
 #pragma once
 // A file or directory that refuses writes for the life of a scope, without a mount: as root
 // (which ignores permission bits) it is made immutable (chattr +i, EPERM on every change);
-// otherwise its write permission bits are removed (EACCES). Both are undone when the scope ends.
+// otherwise its write permission bits are removed (EACCES). Both are undone when the scope ends,
+// on the file itself wherever it was moved meanwhile (a directory renamed by a delete).
 
 #include <filesystem>
+
+#include "shared/util/unique_fd.hpp"
 
 namespace phoenix::testing {
 
@@ -20,6 +23,7 @@ class Unwritable {
 
  private:
   std::filesystem::path path_;
+  util::UniqueFd fd_;  // the file, open for as long as the scope, so a rename does not lose it
   bool immutable_ = false;
   bool active_ = false;
   std::filesystem::perms permissions_{};

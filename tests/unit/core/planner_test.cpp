@@ -638,11 +638,11 @@ TEST_CASE("prune keeps live pools, balancer members and the newest N others", "[
   REQUIRE(decision.pools.size() == 6);
   CHECK(decision.pools[0].label == "6");
   CHECK(decision.pools[0].kept());
-  CHECK(decision.pools[0].why == "one of the newest 1");
+  CHECK(decision.pools[0].why == "known good, kept place 1 of retention.keep 1");
   CHECK(decision.pools[2].label == "4");
   CHECK(decision.pools[2].why == "still a member of the balancer");
   CHECK(decision.pools[4].why == "live");
-  CHECK(decision.pools[1].why == "older than the newest 1");
+  CHECK(decision.pools[1].why == "known good, beyond retention.keep 1");
 
   CHECK(plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 0}).remove.size() == 4);
   CHECK(plan_prune(provider.pools, members_of(balancer), {.keep = 10, .keep_good = 0}).remove.empty());
@@ -667,8 +667,8 @@ TEST_CASE("prune after a run of failed and bad builds keeps the known-good pools
   std::map<std::string, std::string> why;
   for (const auto& verdict : decision.pools) why[verdict.label] = verdict.why;
   CHECK(why["6"] == "live");
-  CHECK(why["2"] == "one of the newest 2");
-  CHECK(why["1"] == "one of the newest 2");
+  CHECK(why["2"] == "known good, kept place 1 of retention.keep 2");
+  CHECK(why["1"] == "known good, kept place 2 of retention.keep 2");
   CHECK(why["5"] == "smoke test failed");
   CHECK(why["4"] == "marked bad: checkout errors");
 
@@ -857,14 +857,14 @@ TEST_CASE("prune by tier: the newest stay running, the next are powered off, the
   auto why = by_label(decision);
   CHECK(why["6"].why == "live");
   CHECK(why["5"].action == PruneAction::keep);
-  CHECK(why["5"].why == "one of the newest 1 kept running (retention.running)");
+  CHECK(why["5"].why == "known good, kept running: place 1 of retention.running 1");
   CHECK(why["4"].action == PruneAction::power_off);
   CHECK(why["3"].action == PruneAction::archive);
-  CHECK(why["3"].why == "one of the next 1 kept cold (retention.cold)");
+  CHECK(why["3"].why == "known good, kept cold: place 1 of retention.cold 1");
   CHECK(decision.power_off == std::vector<std::string>{"4"});
   CHECK(decision.archive == std::vector<std::string>{"3"});
   CHECK(decision.remove == std::vector<std::string>{"2", "1"});
-  CHECK(why["2"].why == "beyond retention (1 running, 1 off, 1 cold)");
+  CHECK(why["2"].why == "known good, beyond retention (1 running, 1 off, 1 cold)");
 
   // Never up a tier: a pool already cold in a running place stays cold; one already off in the
   // off place stays as it is.
@@ -873,9 +873,9 @@ TEST_CASE("prune by tier: the newest stay running, the next are powered off, the
   provider.pools[3].power = PowerState::off;
   why = by_label(plan_prune(provider.pools, members_of(balancer), policy));
   CHECK(why["5"].action == PruneAction::keep);
-  CHECK(why["5"].why == "one of the newest 1 kept running (retention.running), already cold");
+  CHECK(why["5"].why == "known good, kept running: place 1 of retention.running 1, already cold");
   CHECK(why["4"].action == PruneAction::keep);
-  CHECK(why["4"].why == "one of the next 1 kept powered off (retention.off)");
+  CHECK(why["4"].why == "known good, kept powered off: place 1 of retention.off 1");
 }
 
 TEST_CASE("prune by tier archives only known-good pools and keeps the known-good minimum in the coldest tier",
@@ -947,7 +947,7 @@ TEST_CASE("prune leaves a running watch's pools as they are: neither deleted nor
   // pools still fill them.
   decision = plan_prune(provider.pools, members_of(balancer), {.keep = 1, .keep_good = 2}, watch);
   why = by_label(decision);
-  CHECK(why["3"].why == "one of the newest 1");
+  CHECK(why["3"].why == "known good, kept place 1 of retention.keep 1");
   CHECK(why["2"].why == "known-good rollback target (retention.keep_good 2)");
   CHECK(decision.remove == std::vector<std::string>{"1"});
 
@@ -1085,7 +1085,7 @@ TEST_CASE("prune's keep_good keeps the pools a rollback can go to, older than th
   const auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 1, .keep_good = 2});
   std::map<std::string, std::string> why;
   for (const auto& verdict : decision.pools) why[verdict.label] = verdict.why;
-  CHECK(why["14"] == "one of the newest 1");
+  CHECK(why["14"] == "known good, kept place 1 of retention.keep 1");
   CHECK(why["11"] == "known-good rollback target (retention.keep_good 2)");
   CHECK(why["1"] == "known-good rollback target (retention.keep_good 2)");
   CHECK(decision.remove == std::vector<std::string>{"13"});
@@ -1251,16 +1251,18 @@ TEST_CASE("prune by tier never powers off a pool that was not created completely
   make_live(balancer, provider.pools[3]);
   RetentionPolicy policy{.keep = 3,
                          .keep_good = 0,
-                         .tiers = TierCounts{.running = 0, .off = 2, .cold = 0},
+                         .tiers = TierCounts{.running = 0, .off = 3, .cold = 0},
                          .available = {.off = true, .off_is_billed = false, .cold = true}};
 
   const auto decision = plan_prune(provider.pools, members_of(balancer), policy);
   auto why = by_label(decision);
   CHECK(why["3"].action == PruneAction::keep);
-  CHECK(why["3"].why == "one of the next 2 kept powered off (retention.off); not created completely, left running");
+  CHECK(why["3"].why ==
+        "not created completely, kept powered off: place 3 of retention.off 3; left running until its create "
+        "finishes it");
   CHECK(why["2"].action == PruneAction::power_off);
-  CHECK(decision.power_off == std::vector<std::string>{"2"});
-  CHECK(decision.remove == std::vector<std::string>{"1"});
+  CHECK(decision.power_off == std::vector<std::string>{"2", "1"});
+  CHECK(decision.remove.empty());
 }
 
 // A refusal says what to do: "pool 3 has no servers" said only what was wrong.
@@ -1274,4 +1276,50 @@ TEST_CASE("a switch to a pool with no servers is refused with the ways on", "[pl
         "pool 3 has no servers; deploy another pool, or a fixed release ('create-pipeline run --label L', then "
         "'deploy-pipeline deploy --label L'), or a known-good release built again ('create-pipeline rebuild --from "
         "L', then deploy it)");
+}
+
+// Pools nobody judged yet (a create cut short, a smoke test not run) took the kept places ahead
+// of older known-good ones, which prune then deleted: known-good pools take them first, then the
+// unjudged, then failed and bad ones, newest first within each; `why` says which and which place.
+TEST_CASE("prune gives the kept places to known-good pools first, then unjudged, then failed and bad",
+          "[planner][prune]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 70);                                          // good
+  provider.add_pool("2", 1, 60);                                          // good
+  provider.add_pool("3", 1, 50, SmokeVerdict::pending).complete = false;  // create cut short
+  provider.add_pool("4", 1, 40, SmokeVerdict::pending);                   // never smoke-tested
+  provider.add_pool("5", 1, 30, SmokeVerdict::failed);
+  provider.add_pool("6", 1, 20).meta.verdict = LiveVerdict::bad;
+  provider.pools.back().meta.verdict_reason = "leaks";
+  provider.add_pool("7", 1, 10);  // live
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools.back());
+
+  auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 3, .keep_good = 0});
+  auto why = by_label(decision);
+  CHECK(why["2"].why == "known good, kept place 1 of retention.keep 3");
+  CHECK(why["1"].why == "known good, kept place 2 of retention.keep 3");
+  CHECK(why["4"].why == "smoke verdict pending, kept place 3 of retention.keep 3");
+  CHECK(why["3"].why == "not created completely, beyond retention.keep 3");
+  CHECK(why["5"].why == "smoke test failed");
+  CHECK(why["6"].why == "marked bad: leaks");
+  CHECK(decision.remove == std::vector<std::string>{"6", "5", "3"});
+
+  // Failed and bad pools come last, newest first among them.
+  decision = plan_prune(provider.pools, members_of(balancer), {.keep = 5, .keep_good = 0});
+  why = by_label(decision);
+  CHECK(why["3"].why == "not created completely, kept place 4 of retention.keep 5");
+  CHECK(why["6"].why == "marked bad: leaks, kept place 5 of retention.keep 5");
+  CHECK(decision.remove == std::vector<std::string>{"5"});
+
+  // With tiers, the warmest places go to known-good pools first too.
+  decision = plan_prune(provider.pools, members_of(balancer),
+                        {.keep = 0,
+                         .keep_good = 0,
+                         .tiers = TierCounts{.running = 1, .off = 1, .cold = 0},
+                         .available = {.off = true, .off_is_billed = false, .cold = false}});
+  why = by_label(decision);
+  CHECK(why["2"].why == "known good, kept running: place 1 of retention.running 1");
+  CHECK(why["1"].action == PruneAction::power_off);
+  CHECK(decision.remove == std::vector<std::string>{"6", "5", "4", "3"});
 }

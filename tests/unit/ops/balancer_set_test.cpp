@@ -322,6 +322,40 @@ TEST_CASE("status shows every balancer's members and a pool live in only one as 
   }));
 }
 
+// One balancer of two unreachable made status say "live unknown", dropping what the other
+// answered: the report is what the one that answers says, and the other is a problem naming it.
+TEST_CASE("status with one balancer of two unreachable reports the other and names the one unreachable",
+          "[ops][balancers][status]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "2");
+  rig.make_live_in(rig.b, "2");
+  TwoBalancerRig::cut_off(rig.b);
+
+  auto report = ops::status(rig.world.services);
+  REQUIRE(report.ok());
+  CHECK_FALSE(report->balancer_error.has_value());
+  CHECK(report->live == std::vector<std::string>{"2"});
+  REQUIRE(report->members.size() == 2);
+  CHECK(report->members.front().balancer == "lb-a");
+  REQUIRE(report->unanswered.size() == 1);
+  CHECK(report->unanswered.front().balancer == "lb-b");
+  CHECK(report->balancer_error_kind == ErrorKind::unavailable);
+  CHECK(std::find(report->notes.begin(), report->notes.end(), "balancer lb-b: unavailable, live unknown") !=
+        report->notes.end());
+  CHECK(std::find(report->problems.begin(), report->problems.end(),
+                  "balancer lb-b: unavailable (cannot connect to /run/haproxy/b.sock: Connection refused); what it "
+                  "routes to is unknown, the rest of this report is what the other balancers say, and every switch, "
+                  "delete and prune is refused until it answers: check that it runs and can be reached") !=
+        report->problems.end());
+
+  // Both unreachable: nothing is known of what is live.
+  TwoBalancerRig::cut_off(rig.a);
+  report = ops::status(rig.world.services);
+  REQUIRE(report.ok());
+  CHECK(report->balancer_error.has_value());
+  CHECK(report->unanswered.empty());
+}
+
 // History explains a live pool marked bad (who marked it, when); status reads it once, however
 // many balancers route to that pool.
 TEST_CASE("status reads history once for every balancer that needs it", "[ops][balancers][status][history]") {

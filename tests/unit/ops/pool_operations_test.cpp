@@ -1,6 +1,7 @@
 #include "shared/ops/pool_operations.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "fakes/fake_services.hpp"
 #include "shared/core/render.hpp"
@@ -588,6 +589,46 @@ TEST_CASE("an unreadable pool is only ever deleted by label, and never while the
   REQUIRE(ops::delete_pool(world.services, {.label = "4"}).ok());
   CHECK(world.provider.calls.back() == "destroy_pool 4");
   CHECK(find_pool(world.provider.pools, "4") == nullptr);
+}
+
+// A delete that stopped part-way was never finished by prune (it keeps unreadable pools): a
+// half-deleted pool the balancer does not route to was deleted already, so prune finishes it;
+// one the balancer routes to stays, with the way out.
+TEST_CASE("prune finishes the delete of a half-deleted pool, unless the balancer routes to it",
+          "[ops][prune][unreadable]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("2", 1, 20);
+  world.make_live("2");
+  const auto half_deleted = [&](const std::string& label) -> Pool& {
+    Pool& pool = world.provider.add_unreadable_pool(label, 1);
+    pool.deleting = true;
+    pool.unreadable = "a delete of it stopped part-way and left pools/.deleting-" + label + "-42 (1 file)";
+    return pool;
+  };
+  half_deleted("0");
+  world.make_live("0");  // routed to: it stays
+  half_deleted("5");
+
+  auto dry = ops::prune_pools(world.services, {.keep = 5, .dry_run = true});
+  REQUIRE(dry.ok());
+  std::map<std::string, PruneVerdict> why;
+  for (const auto& verdict : dry->decision.pools) why[verdict.label] = verdict;
+  CHECK(why["5"].action == PruneAction::remove);
+  CHECK(why["5"].why == "half deleted: a delete of it stopped part-way, prune finishes it");
+  CHECK(why["0"].kept());
+  CHECK(why["0"].why ==
+        "half deleted and the balancer routes to it: make another pool live first ('deploy-pipeline deploy --label "
+        "1')");
+  CHECK(dry->decision.remove == std::vector<std::string>{"5"});
+  CHECK(world.provider.calls.empty());
+
+  auto pruned = ops::prune_pools(world.services, {.keep = 5});
+  REQUIRE(pruned.ok());
+  CHECK(pruned->deleted == std::vector<std::string>{"5"});
+  CHECK(world.provider.calls == std::vector<std::string>{"destroy_pool 5"});
+  CHECK(world.reporter.saw("finishing the delete of pool 5"));
+  CHECK(find_pool(world.provider.pools, "0") != nullptr);
 }
 
 // A rebuild gets fresh servers: --label naming the pool it rebuilds, or another existing pool,

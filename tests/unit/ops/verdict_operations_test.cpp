@@ -173,3 +173,53 @@ TEST_CASE("mark-good of a pool whose smoke test did not pass warns that it is st
   REQUIRE(ops::set_verdict(world.services, {.label = "6", .verdict = LiveVerdict::good, .reason = ""}).ok());
   CHECK_FALSE(world.reporter.saw("warning:"));
 }
+
+// mark-good of a pool whose create was interrupted made its never-finished release a known-good
+// rollback target: it is refused, naming why and the way on, and nothing changes.
+TEST_CASE("mark-good of a pool whose creation did not finish is refused, changing nothing", "[ops][verdict]") {
+  FakeWorld world;
+  Pool& pool = world.provider.add_pool("7", 2, 10, SmokeVerdict::pending);
+  pool.complete = false;
+  pool.meta.revision = "abc123";
+  world.provider.calls.clear();
+
+  const auto marked = ops::set_verdict(world.services, {.label = "7", .verdict = LiveVerdict::good, .reason = ""});
+  REQUIRE_FALSE(marked.ok());
+  CHECK(marked.error().kind == ErrorKind::refused);
+  CHECK(marked.error().message ==
+        "pool 7 was not created completely (its create was interrupted), so it cannot be marked good; nothing was "
+        "changed: re-run 'create-pipeline create --label 7 --revision abc123' first, or 'create-pipeline delete "
+        "--label 7' removes it");
+  CHECK(world.provider.pools[0].meta.verdict == LiveVerdict::unknown);
+  CHECK(world.provider.calls.empty());
+  CHECK(world.state.events.empty());
+
+  // A bad mark stays possible: it only takes a pool out of use.
+  REQUIRE(ops::set_verdict(world.services, {.label = "7", .verdict = LiveVerdict::bad, .reason = "half built"}).ok());
+  // A cold pool is not cut short: its archive stands for a pool that was whole.
+  Pool& cold = world.provider.add_pool("3", 1, 50);
+  cold.complete = false;
+  cold.archive = Archive{.id = "img-3", .ready = true, .size_gb = 1, .servers = 1, .created_at = {}};
+  cold.servers.clear();
+  CHECK(ops::set_verdict(world.services, {.label = "3", .verdict = LiveVerdict::good, .reason = ""}).ok());
+}
+
+// mark-good took no reason, though mark-bad's is kept and shown: the reason given is recorded
+// with the verdict (after who marked it) and in history; without one, who marked it as before.
+TEST_CASE("mark-good records the reason given with the verdict and in history", "[ops][verdict]") {
+  FakeWorld world;
+  world.provider.add_pool("4", 1, 40);
+  world.provider.add_pool("5", 1, 30);
+  REQUIRE(ops::set_verdict(world.services,
+                           {.label = "4", .verdict = LiveVerdict::good, .reason = "served the sale without errors"})
+              .ok());
+  CHECK(find_pool(world.provider.pools, "4")->meta.verdict_reason ==
+        "marked good by ops-a: served the sale without errors");
+  REQUIRE_FALSE(world.state.events.empty());
+  CHECK(world.state.events.back().action == HistoryAction::mark_good);
+  CHECK(world.state.events.back().detail == "marked good by ops-a: served the sale without errors");
+  CHECK(world.reporter.saw("pool 4 is marked good: served the sale without errors"));
+
+  REQUIRE(ops::set_verdict(world.services, {.label = "5", .verdict = LiveVerdict::good, .reason = ""}).ok());
+  CHECK(find_pool(world.provider.pools, "5")->meta.verdict_reason == "marked good by ops-a");
+}

@@ -13,6 +13,7 @@
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
 #include "support/harness.hpp"
+#include "support/unwritable.hpp"
 
 using namespace phoenix;
 
@@ -460,4 +461,82 @@ TEST_CASE("a pool whose record changes readability while it is deleted is kept",
   CHECK_THAT(destroyed.error().message, Catch::Contains("became readable"));
   CHECK(testing::http_get("http://" + pool->servers[0].address() + "/").second == "7\n");
   REQUIRE(rig.provider.destroy_pool(*pool).ok());
+}
+
+// A delete that could not remove the pool's directory (a file in it cannot be removed) left a
+// hidden directory for good: the pool vanished from the list and nothing finished it. The pool
+// lists half deleted, the error says what is left and how to finish, and a delete finishes it.
+TEST_CASE("a delete that stops part-way leaves the pool listed half deleted until a delete finishes it",
+          "[local-provider][deleting]") {
+  LocalProviderRig rig;
+  auto pool = rig.provider.create_pool(rig.spec("6", 2));
+  REQUIRE(pool.ok());
+  const auto pools = rig.dir.path() / "state" / "web" / "pools";
+  {
+    testing::Unwritable stuck(pools / "6" / "logs");
+    REQUIRE(stuck.active());
+    const auto destroyed = rig.provider.destroy_pool(*pool);
+    REQUIRE_FALSE(destroyed.ok());
+    CHECK_THAT(destroyed.error().message,
+               Catch::StartsWith("pool 6 is half deleted (its servers are stopped): cannot remove " +
+                                 (pools / ".deleting-6-").string()) &&
+                   Catch::Contains("; left there: ") && Catch::Contains(" files, for example logs/") &&
+                   Catch::EndsWith(". Once that can be removed (permissions, chattr +i, a mount under it), "
+                                   "'create-pipeline delete --label 6' finishes the delete"));
+    for (const auto& server : pool->servers) CHECK(testing::http_get("http://" + server.address() + "/").first == 0);
+
+    auto listed = rig.provider.list_pools();
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 1);
+    const Pool& half = listed->front();
+    CHECK(half.label() == "6");
+    CHECK(half.deleting);
+    CHECK_FALSE(half.readable());
+    CHECK_FALSE(half.complete);
+    CHECK_THAT(half.unreadable,
+               Catch::StartsWith("a delete of it stopped part-way and left " + (pools / ".deleting-6-").string()));
+    CHECK(half.servers.empty());
+    // While it still cannot be removed, deleting again says the same, and the pool stays listed.
+    const auto again = rig.provider.destroy_pool(half);
+    REQUIRE_FALSE(again.ok());
+    CHECK_THAT(again.error().message, Catch::StartsWith("pool 6 is half deleted"));
+    CHECK(rig.provider.list_pools()->size() == 1);
+  }
+  auto listed = rig.provider.list_pools();
+  REQUIRE(listed->size() == 1);
+  REQUIRE(rig.provider.destroy_pool(listed->front()).ok());
+  CHECK(rig.provider.list_pools()->empty());
+  CHECK(std::filesystem::is_empty(pools));
+}
+
+// What a delete left may still have servers running in it (a run killed between renaming the
+// directory and stopping them, by an older Phoenix, or a process started there by hand): they are
+// listed with the pool, never forgotten, and the delete that finishes it stops them.
+TEST_CASE("servers still running in what a delete left are listed with the pool and stopped by the delete",
+          "[local-provider][deleting]") {
+  LocalProviderRig rig;
+  auto pool = rig.provider.create_pool(rig.spec("8", 1));
+  REQUIRE(pool.ok());
+  rig.keep_record_copy("8");
+  const auto pools = rig.dir.path() / "state" / "web" / "pools";
+  std::filesystem::rename(pools / "8", pools / ".deleting-8-1");
+
+  auto listed = rig.provider.list_pools();
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  const Pool& half = listed->front();
+  CHECK(half.deleting);
+  REQUIRE(half.servers.size() == 1);
+  CHECK(half.servers[0].id == "1");
+  CHECK(half.servers[0].address() == pool->servers[0].address());
+  CHECK(half.servers[0].state == ServerState::running);
+  CHECK(describe_unreadable(half) ==
+        "pool 8 is half deleted: " + half.unreadable + "; 1 server of it still runs (" + pool->servers[0].address() +
+            "). Once what stopped it is fixed, 'create-pipeline delete --label 8' (or prune) stops every process of "
+            "it and finishes the delete");
+
+  REQUIRE(rig.provider.destroy_pool(half).ok());
+  CHECK(testing::http_get("http://" + pool->servers[0].address() + "/").first == 0);
+  CHECK_FALSE(std::filesystem::exists(pools / ".deleting-8-1"));
+  CHECK(rig.provider.list_pools()->empty());
 }
