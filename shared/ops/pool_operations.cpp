@@ -121,7 +121,10 @@ using DeleteRule = std::function<Status(const std::vector<Member>& members)>;
 // on standby with no connections are taken out first; any other membership refuses.
 Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteRule& rule = nullptr) {
   auto balancers = read_every_balancer(services);
-  if (!balancers) return balancers.error().context("reading the balancer before deleting pool " + pool.label());
+  if (!balancers) {
+    return balancers.error().context("reading " + every_balancer_words(balancers_of(services).size()) +
+                                     " before deleting pool " + pool.label());
+  }
   PHX_TRY_ASSIGN(const auto standby, deletable_everywhere(pool, *balancers));
   PHX_TRY(not_kept_for_restarts_anywhere(pool, *balancers));
   if (rule) PHX_TRY(rule(all_members(*balancers)));
