@@ -145,6 +145,13 @@ std::string several_live_rule_words(RollbackRule rule) {
                                              : "the newest known-good pool older than all of them";
 }
 
+// The pool 'deploy-pipeline repair' keeps live of the several live ones: the target of the
+// interrupted switch it finishes, else the one repair_keeps names (as ops::repair chooses).
+std::string repair_would_keep(const StatusInputs& inputs, const std::vector<std::string>& live) {
+  if (inputs.intent && !inputs.operation_in_progress) return inputs.intent->target;
+  return repair_keeps(inputs.pools, live, inputs.last_switch ? inputs.last_switch->label : std::string());
+}
+
 // Several pools live at once, and the way on. When a plain rollback has a target (`choice`: with
 // several live, only when every one of them is marked bad) it comes first, before repair, which
 // would keep one of the bad pools live; repair is named with the pool it keeps, and whether that
@@ -152,8 +159,7 @@ std::string several_live_rule_words(RollbackRule rule) {
 void report_several_live(const StatusInputs& inputs, StatusReport& report, const Result<RollbackChoice>& choice,
                          bool lock_stale) {
   if (report.live.size() < 2) return;
-  const std::string kept =
-      repair_keeps(inputs.pools, report.live, inputs.last_switch ? inputs.last_switch->label : std::string());
+  const std::string kept = repair_would_keep(inputs, report.live);
   const Pool* kept_pool = find_pool(inputs.pools, kept);
   const bool kept_bad = kept_pool != nullptr && kept_pool->readable() && kept_pool->meta.verdict == LiveVerdict::bad;
   const std::string repair = "'" + past_the_lock("deploy-pipeline repair", lock_stale) + "'";

@@ -108,7 +108,8 @@ TEST_CASE("status names --break-lock in the commands that finish a switch while 
   INFO(with_break);
   CHECK_THAT(with_break, Catch::Contains("re-run 'deploy-pipeline rollback --break-lock' or 'deploy-pipeline repair "
                                          "--break-lock' to finish it"));
-  CHECK_THAT(with_break, Catch::Contains("run 'deploy-pipeline repair --break-lock' (it keeps pool 2 live) or deploy "
+  // Repair finishes the interrupted rollback: the pool it keeps is that rollback's target.
+  CHECK_THAT(with_break, Catch::Contains("run 'deploy-pipeline repair --break-lock' (it keeps pool 1 live) or deploy "
                                          "one of them"));
 
   const auto unreadable = build_status(
