@@ -67,8 +67,8 @@ std::string switch_summary(const std::string& operation, const ops::SwitchResult
     if (!result.runtime_only.empty()) {
       out += "WARNING: nothing was switched, and the running membership is not kept for restarts in " +
              util::join(result.runtime_only, ", ") +
-             " (balancer.config_file cannot be written): a reload or restart routes to the old membership until "
-             "'deploy-pipeline repair' writes it\n";
+             " (balancer.config_file cannot be written): a reload or restart routes to " +
+             ops::kept_membership_words(result.restart_pools) + " until 'deploy-pipeline repair' writes it\n";
     }
     return out;
   }
@@ -84,8 +84,8 @@ std::string switch_summary(const std::string& operation, const ops::SwitchResult
   }
   if (!result.runtime_only.empty()) {
     out += "WARNING: switched at runtime only in " + util::join(result.runtime_only, ", ") +
-           " (balancer.config_file cannot be written): a reload or restart routes to the old membership until "
-           "'deploy-pipeline repair' writes it\n";
+           " (balancer.config_file cannot be written): a reload or restart routes to " +
+           ops::kept_membership_words(result.restart_pools) + " until 'deploy-pipeline repair' writes it\n";
   }
   if (result.history_warning) out += "WARNING: " + *result.history_warning + "\n";
   return out;

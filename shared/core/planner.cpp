@@ -504,26 +504,98 @@ Error no_older_target(const std::string& what, const std::vector<Pool>& sorted, 
                ErrorCode::no_candidate};
 }
 
+// The oldest of the live pools (`live`), or null when one of them is not there or cannot be read
+// (its creation time unknown).
+const Pool* oldest_live(const std::vector<Pool>& sorted, const std::vector<std::string>& live) {
+  const Pool* oldest = nullptr;
+  for (const auto& label : live) {
+    const Pool* pool = find_pool(sorted, label);
+    if (pool == nullptr || !pool->readable()) return nullptr;
+    if (oldest == nullptr || pool->meta.created_at < oldest->meta.created_at) oldest = pool;
+  }
+  return oldest;
+}
+
+// Whether a plain rollback from several live pools (`live`) may go to `pool`: the pool the last
+// switch replaced when that switch made one of them live, or a pool older than all of them
+// (`oldest`). Never a newer one: it may never have served.
+bool back_from_several(const Pool& pool, const std::vector<std::string>& live, const Pool& oldest,
+                       const RollbackHints& hints) {
+  if (has_label(live, pool.label())) return false;
+  const bool replaced = has_label(live, hints.last_made_live) && hints.last_replaced == pool.label();
+  return replaced || pool.meta.created_at < oldest.meta.created_at;
+}
+
+// "; or 'deploy-pipeline deploy --label 7' deploys pool 7, an untried release (it never served)":
+// the known-good pools (`newer`) a rollback from several live pools passes over for being newer
+// than one of them, as the deploy they are; an untried release where history says it never served
+// (`hints.never_served`). "" with none.
+std::string newer_as_deploy(const std::vector<const Pool*>& newer, const RollbackHints& hints) {
+  if (newer.empty()) return "";
+  const std::string& label = newer.front()->label();
+  const std::string what =
+      has_label(hints.never_served, label) ? ", an untried release (it never served)" : ", newer than a live pool";
+  return "; or '" + past_the_lock("deploy-pipeline deploy --label " + label, hints.lock_stale) + "' deploys pool " +
+         label + what;
+}
+
 // The refusal of a plain rollback while several pools are live (`live`): which one to go to is
-// the operator's to name, so it names the known-good pools that are not live, with the command
-// that goes to the first; with none, says so, the ways on, and which live pool repair keeps.
+// the operator's to name, so it names the known-good pools a rollback from them may go to
+// (back_from_several), with the command that goes to the first, and a newer known-good one as a
+// deploy (newer_as_deploy); with none, says so, the ways on, and which live pool repair keeps.
 Error several_live_refusal(const std::vector<Pool>& sorted, const std::vector<Member>& members,
                            const std::vector<std::string>& live, const RollbackHints& hints) {
   const std::string what = "more than one pool is live (" + util::join(live, ", ") + ")";
-  const auto others =
-      usable_targets(sorted, members, hints, [&](const Pool& pool) { return !has_label(live, pool.label()); });
+  const Pool* oldest = oldest_live(sorted, live);
+  const auto others = usable_targets(sorted, members, hints, [&](const Pool& pool) {
+    return !has_label(live, pool.label()) && (oldest == nullptr || back_from_several(pool, live, *oldest, hints));
+  });
+  const auto newer = usable_targets(sorted, members, hints, [&](const Pool& pool) {
+    return oldest != nullptr && !has_label(live, pool.label()) && !back_from_several(pool, live, *oldest, hints);
+  });
+  if (!others.empty()) {
+    return Error{ErrorKind::failed, what + "; name the pool to roll back to with --to: " +
+                                        known_good_named(others, members, "", hints.lock_stale) +
+                                        newer_as_deploy(newer, hints)};
+  }
+  const std::string kept = repair_keeps(sorted, live, hints.last_made_live);
+  const std::string why = kept == hints.last_made_live ? "the last switch made it live" : "the newest of them";
+  const Pool* kept_pool = find_pool(sorted, kept);
+  const bool kept_bad = kept_pool != nullptr && kept_pool->readable() && kept_pool->meta.verdict == LiveVerdict::bad;
+  return Error{ErrorKind::failed,
+               what + " and no pool " + (newer.empty() ? "that is not live" : "older than them") +
+                   " is known-good with all its servers running; " + no_target_way_on(sorted, members, live, hints) +
+                   newer_as_deploy(newer, hints) + "; until then '" +
+                   past_the_lock("deploy-pipeline repair", hints.lock_stale) + "' keeps only pool " + kept + " live (" +
+                   why + (kept_bad ? "; it is marked bad" : "") + "), or '" +
+                   past_the_lock("deploy-pipeline deploy --label P --force", hints.lock_stale) +
+                   "' keeps the live pool P you name",
+               ErrorCode::no_candidate};
+}
+
+// Whether every live pool (`live`) is there, readable and marked bad.
+bool every_live_bad(const std::vector<Pool>& pools, const std::vector<std::string>& live) {
+  return std::all_of(live.begin(), live.end(), [&](const std::string& label) {
+    const Pool* pool = find_pool(pools, label);
+    return pool != nullptr && pool->readable() && pool->meta.verdict == LiveVerdict::bad;
+  });
+}
+
+// The refusal of a plain rollback whose live pool (`live`) no longer exists with the provider (its
+// servers deleted behind Phoenix's back): with no creation time nothing counts as older, so the
+// operator names the target; the known-good pools that can take traffic back are named with the
+// command that goes to the first (a hot one first: its switch is instant), or, with none,
+// the ways on.
+Error gone_live_refusal(const std::vector<Pool>& sorted, const std::vector<Member>& members, const std::string& live,
+                        const RollbackHints& hints) {
+  const std::string what = "the live pool " + live + " no longer exists with the provider, so no pool counts as older";
+  const auto others = usable_targets(sorted, members, hints, [&](const Pool& pool) { return pool.label() != live; });
   if (!others.empty()) {
     return Error{ErrorKind::failed, what + "; name the pool to roll back to with --to: " +
                                         known_good_named(others, members, "", hints.lock_stale)};
   }
-  const std::string kept = repair_keeps(sorted, live, hints.last_made_live);
-  const std::string why = kept == hints.last_made_live ? "the last switch made it live" : "the newest of them";
   return Error{ErrorKind::failed,
-               what + " and no pool that is not live is known-good with all its servers running; " +
-                   no_target_way_on(sorted, members, live, hints) + "; until then '" +
-                   past_the_lock("deploy-pipeline repair", hints.lock_stale) + "' keeps only pool " + kept + " live (" +
-                   why + "), or '" + past_the_lock("deploy-pipeline deploy --label P --force", hints.lock_stale) +
-                   "' keeps the live pool P you name",
+               what + "; " + kNoOtherKnownGood + "; " + no_target_way_on(sorted, members, {live}, hints),
                ErrorCode::no_candidate};
 }
 
@@ -566,10 +638,37 @@ const Pool* newest_older_pool(const std::vector<Pool>& sorted, const std::vector
   return chosen;
 }
 
+// A plain rollback from several live pools (`live`), every one of them marked bad (every_live_bad):
+// no live pool is worth keeping, so the choice is made as from one, from all of them: the pool the
+// last switch replaced, when that switch made one of them live and the pool can take traffic back;
+// else the newest pool older than all of them that can. None when there is none.
+std::optional<RollbackChoice> several_live_target(const std::vector<Pool>& sorted, const std::vector<Member>& members,
+                                                  const std::vector<std::string>& live, const RollbackHints& hints) {
+  const Pool* oldest = oldest_live(sorted, live);
+  if (oldest == nullptr || !every_live_bad(sorted, live)) return std::nullopt;
+  const std::string from = util::join(live, ",");
+  std::vector<std::string> passed_over;
+  if (const Pool* made_live = find_pool(sorted, hints.last_made_live);
+      made_live != nullptr && has_label(live, made_live->label())) {
+    if (const Pool* replaced = last_replaced_pool(sorted, members, *made_live, hints, passed_over);
+        replaced != nullptr && !has_label(live, replaced->label())) {
+      return RollbackChoice{replaced->label(), from, RollbackRule::last_replaced};
+    }
+  }
+  if (const Pool* older = newest_older_pool(sorted, members, *oldest, hints, passed_over)) {
+    return RollbackChoice{older->label(), from, RollbackRule::newest_older};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 RollbackHints rollback_hints_from(const std::optional<HistoryEvent>& last_switch, std::vector<std::string> excluded) {
-  RollbackHints hints{.last_made_live = "", .last_replaced = "", .excluded = std::move(excluded), .lock_stale = false};
+  RollbackHints hints{.last_made_live = "",
+                      .last_replaced = "",
+                      .excluded = std::move(excluded),
+                      .lock_stale = false,
+                      .never_served = {}};
   if (!last_switch) return hints;
   hints.last_made_live = last_switch->label;
   if (last_switch->from.find(',') == std::string::npos) hints.last_replaced = last_switch->from;
@@ -672,13 +771,12 @@ Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, co
   }
   std::vector<Pool> sorted = pools;
   sort_newest_first(sorted);
-  if (live.size() > 1) return several_live_refusal(sorted, members, live, hints);
-  const Pool* from = newest_of(sorted, live);
-  if (from == nullptr) {
-    return Error{ErrorKind::failed,
-                 "the live pool " + live.front() +
-                     " no longer exists with the provider; name the pool to roll back to with --to L"};
+  if (live.size() > 1) {
+    if (auto back = several_live_target(sorted, members, live, hints)) return *back;
+    return several_live_refusal(sorted, members, live, hints);
   }
+  const Pool* from = newest_of(sorted, live);
+  if (from == nullptr) return gone_live_refusal(sorted, members, live.front(), hints);
   if (!from->readable()) {
     return no_older_target("the record of the live pool " + from->label() + " cannot be read (creation time of pool " +
                                from->label() + " unknown), so no pool counts as older than it",

@@ -130,6 +130,9 @@ struct RollbackHints {
   // The deploy lock is stale (status): the deploy, rollback and repair commands a refusal names
   // carry --break-lock, which that lock needs.
   bool lock_stale = false;
+  // Pools history shows never served (status, which has read it): a refusal that names one names
+  // it as a deploy of an untried release, never as a rollback target. Empty when not known.
+  std::vector<std::string> never_served;
 };
 
 // The hints history's last successful switch (deploy, rollback or repair) gives: the pool it made
@@ -162,8 +165,13 @@ struct RollbackChoice {
 // none, the refusal (`failed`) names the pools that were passed over and why, and the known-good
 // pools newer than the live one that can serve (never chosen without --to) with the command that
 // goes to one of them (ErrorCode::newer_candidates_only); with none of those either, the ways on
-// (ErrorCode::no_candidate). With several pools live, the refusal names the pools to go to with
-// --to, or with none the pool 'deploy-pipeline repair' keeps (no_candidate).
+// (ErrorCode::no_candidate). With several pools live and every one of them marked bad, the
+// target is chosen as from one: the pool the last switch replaced, when that switch made one of
+// them live, else the newest such pool older than all of them (several_live_target); never a
+// newer one, which may never have served. With several live otherwise, or no such pool, the
+// refusal names the pools older than them to go to with --to and newer known-good ones as a deploy
+// (an untried release where `hints.never_served` says so), or with none the pool 'deploy-pipeline
+// repair' keeps (no_candidate).
 Result<RollbackChoice> choose_rollback_target(const std::vector<Pool>& pools, const std::vector<Member>& members,
                                               const std::optional<std::string>& explicit_target,
                                               const RollbackHints& hints = {});

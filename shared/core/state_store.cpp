@@ -129,9 +129,10 @@ std::optional<std::string> lock_staleness(const LockHolder& holder, const std::s
                                           std::chrono::seconds stale_after, bool holder_process_running) {
   if (holder.host == this_host) {
     // On its own host the process table is the truth: a holder still running is working (a long
-    // health wait, a wake) and is never stale, however old its lock; a dead one always is.
+    // health wait, a wake) and is never stale, however old its lock; a dead one always is. The
+    // holder is named beside this reason wherever it is said (its pid once).
     if (holder_process_running) return std::nullopt;
-    return "its holder (pid " + std::to_string(holder.pid) + " on this host) is no longer running";
+    return "its holder is no longer running on this host";
   }
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - holder.since);
   if (age > stale_after) {

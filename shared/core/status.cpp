@@ -50,6 +50,11 @@ std::string describe_lock_line(const LockHolder& holder, LockHolderState state) 
 
 namespace {
 
+bool any_live_member_up(const std::vector<Member>& members) {
+  return std::any_of(members.begin(), members.end(),
+                     [](const Member& member) { return member.admitted() && member.up; });
+}
+
 std::string health_words(const Member& member) {
   std::string text = member.status_text.empty() ? (member.up ? "up" : "down") : member.status_text;
   if (!member.check_text.empty()) text += " (" + member.check_text + ")";
@@ -103,6 +108,8 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
       pool.bad_mark = describe_bad_mark_briefly(*record);
       pool.bad_reason = record->meta.verdict_reason;
     }
+    // A pool that no longer exists is no switch target: its members' own lines say that.
+    if (record == nullptr) continue;
     for (const auto& down : pool.down) {
       report.problems.push_back("standby member " + down + " of hot pool " + pool.label + ": a switch to pool " +
                                 pool.label +
@@ -118,11 +125,56 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
 }
 
 // What a plain rollback would do now: the planner's choice from history's hints, judged once per
-// report; the commands its refusal names carry --break-lock while the deploy lock is stale.
+// report; the commands its refusal names carry --break-lock while the deploy lock is stale, and
+// the pools history shows never served (where status read it) are named as the deploy of an
+// untried release, never as a rollback target.
 Result<RollbackChoice> plain_rollback(const StatusInputs& inputs, bool lock_stale) {
   auto hints = rollback_hints_from(inputs.last_switch);
   hints.lock_stale = lock_stale;
+  if (!inputs.history.empty()) {
+    for (const auto& pool : inputs.pools) {
+      if (!has_served(inputs.history, pool.label())) hints.never_served.push_back(pool.label());
+    }
+  }
   return choose_rollback_target(inputs.pools, inputs.members, std::nullopt, hints);
+}
+
+// Why a plain rollback from several live pools chose its target (several_live_target's rules).
+std::string several_live_rule_words(RollbackRule rule) {
+  return rule == RollbackRule::last_replaced ? "known-good, the pool the last switch replaced"
+                                             : "the newest known-good pool older than all of them";
+}
+
+// The pool 'deploy-pipeline repair' keeps live of the several live ones: the target of the
+// interrupted switch it finishes, else the one repair_keeps names (as ops::repair chooses).
+std::string repair_would_keep(const StatusInputs& inputs, const std::vector<std::string>& live) {
+  if (inputs.intent && !inputs.operation_in_progress) return inputs.intent->target;
+  return repair_keeps(inputs.pools, live, inputs.last_switch ? inputs.last_switch->label : std::string());
+}
+
+// Several pools live at once, and the way on. When a plain rollback has a target (`choice`: with
+// several live, only when every one of them is marked bad) it comes first, before repair, which
+// would keep one of the bad pools live; repair is named with the pool it keeps, and whether that
+// pool is marked bad. Said first when every live pool is marked bad.
+void report_several_live(const StatusInputs& inputs, StatusReport& report, const Result<RollbackChoice>& choice,
+                         bool lock_stale) {
+  if (report.live.size() < 2) return;
+  const std::string kept = repair_would_keep(inputs, report.live);
+  const Pool* kept_pool = find_pool(inputs.pools, kept);
+  const bool kept_bad = kept_pool != nullptr && kept_pool->readable() && kept_pool->meta.verdict == LiveVerdict::bad;
+  const std::string repair = "'" + past_the_lock("deploy-pipeline repair", lock_stale) + "'";
+  const std::string what =
+      std::to_string(report.live.size()) + " pools are live at once (" + util::join(report.live, ", ") + ")";
+  if (!choice) {
+    report.problems.push_back(what + "; run " + repair + " (it keeps pool " + kept + " live" +
+                              (kept_bad ? ", which is marked bad" : "") + ") or deploy one of them");
+    return;
+  }
+  report.problems.insert(report.problems.begin(),
+                         what + ", every one marked bad: '" +
+                             past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) +
+                             "' rolls back to pool " + choice->target + " (" + several_live_rule_words(choice->rule) +
+                             "); " + repair + " would keep pool " + kept + " live, which is marked bad");
 }
 
 // Why a plain rollback from the one live pool has no pool to go to, with its refusal (`refusal`,
@@ -218,19 +270,27 @@ std::string rebuild_or_fix(const std::vector<Pool>& pools, const std::string& la
   return fixed_or_rebuilt_release(lock_stale);
 }
 
-// The fastest way back to serving when no live member is up: an UP hot standby (one batch of
-// weight changes) that a plain rollback could choose, else the pool a plain rollback chooses
-// (`choice`), else a rebuild. Never a pool a plain rollback would not go to.
+// An UP hot standby a switch can go to at once instead of the live pool: it exists, can take
+// traffic back (rollback_candidate_problem), and a plain rollback could choose it or it has served
+// (history), so never a newer build that never did (an abandoned deploy's pool on standby).
+bool instant_way_back(const StatusInputs& inputs, const StandbyPool& standby, const RollbackHints& hints) {
+  const Pool* pool = find_pool(inputs.pools, standby.label);
+  if (pool == nullptr || !all_members_up(standby.up, standby.members)) return false;
+  if (!rollback_candidate_problem(*pool, inputs.members).empty()) return false;
+  return plain_rollback_could_choose(*pool, inputs.pools, inputs.members, hints) ||
+         has_served(inputs.history, standby.label);
+}
+
+// The fastest way back to serving when no live member is up: an UP hot standby that is an
+// instant way back (one batch of weight changes), else the pool a plain rollback chooses
+// (`choice`), else a rebuild of the live pool where it exists, else a fixed or rebuilt release.
 std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& report,
                              const Result<RollbackChoice>& choice, bool lock_stale) {
   const auto hints = rollback_hints_from(inputs.last_switch);
   for (const auto& pool : report.standby) {
-    const Pool* standby = find_pool(inputs.pools, pool.label);
-    if (standby == nullptr || !plain_rollback_could_choose(*standby, inputs.pools, inputs.members, hints)) continue;
-    if (all_members_up(pool.up, pool.members)) {
-      return "'" + past_the_lock("deploy-pipeline rollback --to " + pool.label, lock_stale) + "' (pool " + pool.label +
-             " is on hot standby, " + std::to_string(pool.up) + "/" + std::to_string(pool.members) + " UP)";
-    }
+    if (!instant_way_back(inputs, pool, hints)) continue;
+    return "'" + past_the_lock("deploy-pipeline rollback --to " + pool.label, lock_stale) + "' (pool " + pool.label +
+           " is on hot standby, " + std::to_string(pool.up) + "/" + std::to_string(pool.members) + " UP)";
   }
   if (choice) return "'" + past_the_lock("deploy-pipeline rollback --to " + choice->target, lock_stale) + "'";
   return rebuild_or_fix(inputs.pools, report.live.front(), lock_stale);
@@ -239,10 +299,7 @@ std::string fastest_recovery(const StatusInputs& inputs, const StatusReport& rep
 // Live pools whose admitted members are none of them up: every request fails. Said first.
 void report_outage(const StatusInputs& inputs, StatusReport& report, const Result<RollbackChoice>& choice,
                    bool lock_stale) {
-  if (report.live.empty() || inputs.operation_in_progress) return;
-  for (const auto& member : inputs.members) {
-    if (member.admitted() && member.up) return;
-  }
+  if (report.live.empty() || inputs.operation_in_progress || any_live_member_up(inputs.members)) return;
   report.problems.insert(report.problems.begin(), "no live member is up: the service is down; the fastest way back: " +
                                                       fastest_recovery(inputs, report, choice, lock_stale));
 }
@@ -297,7 +354,9 @@ std::vector<std::string> report_bad_live(const StatusInputs& inputs, StatusRepor
                               describe_bad_mark(*pool, bad_mark_of(inputs.history, label)));
     bad_live.push_back(label);
   }
-  if (!bad_live.empty()) report.problems.back() += rollback_advice(report, choice, lock_stale);
+  // With several live, a rollback that has a target was said first (report_several_live).
+  const bool said = report.live.size() > 1 && choice.ok();
+  if (!bad_live.empty() && !said) report.problems.back() += rollback_advice(report, choice, lock_stale);
   return bad_live;
 }
 
@@ -491,6 +550,8 @@ bool status_needs_history(const std::vector<Pool>& pools, const std::vector<Memb
   const auto live = live_labels(members);
   if (watch && watch_stale && has_label(live, watch->watched)) return true;
   if (intent && has_label(member_labels(members), intent->target)) return true;
+  // An outage: whether a hot standby has served tells the instant way back (instant_way_back).
+  if (!live.empty() && !any_live_member_up(members)) return true;
   return std::any_of(live.begin(), live.end(), [&](const std::string& label) {
     const Pool* pool = find_pool(pools, label);
     return pool != nullptr && pool->readable() && pool->meta.verdict == LiveVerdict::bad;
@@ -615,13 +676,11 @@ StatusReport build_status(const StatusInputs& inputs) {
                        "; " + finishing_words(inputs, intent, lock_stale));
   }
   if (inputs.lock_staleness) {
-    problems.push_back("the deploy lock is stale (" + *inputs.lock_staleness + "); the next deploy needs --break-lock");
+    problems.push_back("the deploy lock is stale (" + *inputs.lock_staleness +
+                       "); a deploy, rollback or repair needs --break-lock");
   }
-  if (report.live.size() > 1) {
-    problems.push_back(std::to_string(report.live.size()) + " pools are live at once (" +
-                       util::join(report.live, ", ") + "); run '" +
-                       past_the_lock("deploy-pipeline repair", lock_stale) + "' or deploy one of them");
-  }
+  const auto choice = plain_rollback(inputs, lock_stale);
+  report_several_live(inputs, report, choice, lock_stale);
   if (inputs.durable && !inputs.operation_in_progress) {
     const auto running = routed_by_phoenix(inputs.members);
     const auto kept = routed_by_phoenix(*inputs.durable);
@@ -705,7 +764,6 @@ StatusReport build_status(const StatusInputs& inputs) {
     way_out.lock_stale = lock_stale;
     problems.push_back(describe_unreadable(pool, way_out));
   }
-  const auto choice = plain_rollback(inputs, lock_stale);
   const auto bad_live =
       report_bad_live(inputs, report, choice, lock_stale, report_unanswered_breach(inputs, report, lock_stale));
   report_standby(inputs, report);

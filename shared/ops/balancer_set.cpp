@@ -84,6 +84,8 @@ std::string balancer_words(const BalancerEntry& entry) {
   return entry.named ? "balancer " + entry.name : "the balancer";
 }
 
+std::string every_balancer_words(std::size_t count) { return count > 1 ? "every balancer" : "the balancer"; }
+
 std::vector<std::string> runtime_only_balancers(Services& services) {
   std::vector<std::string> which;
   for (const auto& entry : balancers_of(services)) {

@@ -71,6 +71,10 @@ Result<std::vector<BalancerMembers>> read_every_balancer(Services& services, Bal
 // "balancer edge-a" where there are several, "the balancer" where there is one.
 std::string balancer_words(const BalancerEntry& entry);
 
+// "every balancer" where the service has several (`count`), "the balancer" where it has one: a
+// message about all of them never reads as if there were one.
+std::string every_balancer_words(std::size_t count);
+
 // The balancers that switch at runtime only now (Balancer::keeping says runtime_only), in the
 // configuration's order, as balancer_words names them. What a rollback's last line, result and
 // history record name.

@@ -121,7 +121,10 @@ using DeleteRule = std::function<Status(const std::vector<Member>& members)>;
 // on standby with no connections are taken out first; any other membership refuses.
 Status destroy_if_not_member(Services& services, const Pool& pool, const DeleteRule& rule = nullptr) {
   auto balancers = read_every_balancer(services);
-  if (!balancers) return balancers.error().context("reading the balancer before deleting pool " + pool.label());
+  if (!balancers) {
+    return balancers.error().context("reading " + every_balancer_words(balancers_of(services).size()) +
+                                     " before deleting pool " + pool.label());
+  }
   PHX_TRY_ASSIGN(const auto standby, deletable_everywhere(pool, *balancers));
   PHX_TRY(not_kept_for_restarts_anywhere(pool, *balancers));
   if (rule) PHX_TRY(rule(all_members(*balancers)));
@@ -148,7 +151,7 @@ std::string way_on_from_refused_label(const Pool& existing, const std::string& r
   if (existing.meta.revision.empty()) {
     const std::string smoke = "'create-pipeline smoke-test --label " + existing.label() + "'";
     const std::string anew =
-        "'create-pipeline delete --label " + existing.label() + "', then this command with --revision, build it anew";
+        "'create-pipeline delete --label " + existing.label() + "', then this command with --revision builds it anew";
     return existing.complete ? smoke + " tests it again as it is; " + anew : anew;
   }
   return "Use a label that cannot repeat for another commit (for example the build number and the short commit "
@@ -181,15 +184,25 @@ Status check_same_revision(const Pool& existing, const PoolSpec& spec) {
                    (rebuild ? way_on_from_refused_rebuild(existing) : way_on_from_refused_label(existing, revision))};
 }
 
-// A creation that failed, and the way on: a pool left incomplete is finished by the same
-// command again (a rebuild named by its label, not given a new one), or deleted.
+// A creation that failed, and the way on once its cause is fixed: a pool left incomplete is
+// finished by the same command again (a rebuild named by its label, not given a new one), or
+// deleted. One that records no revision refuses every re-run (check_same_revision: a label names
+// one revision forever, and none can be compared), so it is deleted and created again: by a run
+// given --revision, which a later re-run then finishes.
 Error failed_creating(const Error& failure, const PoolSpec& spec) {
   const std::string& label = spec.meta.label;
-  const std::string again =
-      spec.meta.rebuild_of.empty() ? "the same command again" : "the rebuild again with --label " + label;
-  return Error{failure.kind,
-               "creating pool " + label + ": " + failure.message + ". Once that is fixed, " + again +
-                   " finishes pool " + label + ", or 'create-pipeline delete --label " + label + "' removes it",
+  const bool rebuild = !spec.meta.rebuild_of.empty();
+  const std::string remove = "'create-pipeline delete --label " + label + "'";
+  std::string way_on;
+  if (spec.meta.revision.empty()) {
+    way_on = remove + ", then " +
+             (rebuild ? "the rebuild again with --label " + label : std::string("the same command with --revision")) +
+             ", builds pool " + label + " anew (it records no revision, so a re-run alone is refused)";
+  } else {
+    way_on = (rebuild ? "the rebuild again with --label " + label : std::string("the same command again")) +
+             " finishes pool " + label + ", or " + remove + " removes it";
+  }
+  return Error{failure.kind, "creating pool " + label + ": " + failure.message + ". Once that is fixed, " + way_on,
                failure.code};
 }
 

@@ -233,11 +233,32 @@ Pass stop_without_lock(const SwitchJob& job, const Error& lost) {
   return finished(lost.context(std::string(to_string(job.operation)) + " of pool " + job.request.target));
 }
 
+// The pools the membership kept for restarts routes to, in the balancers that switch at runtime
+// only now: what a reload or restart of them brings back. Empty where it cannot be read.
+std::vector<std::string> restart_pools(Services& services) {
+  std::vector<std::string> pools;
+  for (const auto& entry : balancers_of(services)) {
+    if (!entry.balancer->keeping().runtime_only()) continue;
+    const auto kept = entry.balancer->durable_members();
+    if (kept && kept->has_value()) add_unique(pools, live_labels(**kept));
+  }
+  return pools;
+}
+
+}  // namespace
+
+std::string kept_membership_words(const std::vector<std::string>& pools) {
+  return "the membership it keeps" + (pools.empty() ? std::string() : " (pool " + util::join(pools, ", ") + ")");
+}
+
+namespace {
+
 // "; at runtime only in balancer edge-a: ...": what a rollback switched at runtime only (in
-// `balancers`, as runtime_only_balancers names them) leaves.
-std::string runtime_only_words(const std::vector<std::string>& balancers) {
-  return "; at runtime only in " + util::join(balancers, ", ") +
-         ": a reload or restart of it routes to the old membership until 'deploy-pipeline repair' writes it";
+// `balancers`, as runtime_only_balancers names them) leaves: a reload or restart routes to the
+// membership kept before, the pools `pools` (restart_pools).
+std::string runtime_only_words(const std::vector<std::string>& balancers, const std::vector<std::string>& pools) {
+  return "; at runtime only in " + util::join(balancers, ", ") + ": a reload or restart of it routes to " +
+         kept_membership_words(pools) + " until 'deploy-pipeline repair' writes it";
 }
 
 // What undoes a rollback at runtime only, as its warnings end.
@@ -291,11 +312,11 @@ std::optional<std::string> record_switch(Services& services, const SwitchJob& jo
 }
 
 // The history detail of a switch that succeeded: its reason, and what it left at runtime only
-// (`runtime_only`: the balancers whose running membership a restart would not come back with,
-// as SwitchResult::runtime_only names them). A balancer that merely cannot write its file, but
+// (SwitchResult::runtime_only: the balancers whose running membership a restart would not come
+// back with, and the pools it would come back with). A balancer that merely cannot write its file, but
 // whose file already routes to what runs, left nothing at runtime only.
-std::string succeeded_detail(const std::string& reason, const std::vector<std::string>& runtime_only) {
-  return runtime_only.empty() ? reason : reason + runtime_only_words(runtime_only);
+std::string succeeded_detail(const std::string& reason, const SwitchResult& result) {
+  return result.runtime_only.empty() ? reason : reason + runtime_only_words(result.runtime_only, result.restart_pools);
 }
 
 // A retained target, powered off or cold (only its archive kept), is woken and smoke-tested
@@ -511,11 +532,12 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
                              (unkept->empty() ? std::string("no member") : util::join(*unkept, ", ")) + ")");
     }
   }
+  if (!result.runtime_only.empty()) result.restart_pools = restart_pools(services);
   auto pending = services.state.read_intent();
   if (!pending) services.reporter.warning("removing an unreadable intent record: " + pending.error().message);
   if (pending && pending->has_value() && (*pending)->target == job.request.target) {
     result.history_warning = record_switch(services, job, (*pending)->from, HistoryResult::succeeded, elapsed_ms,
-                                           succeeded_detail(job.reason, result.runtime_only));
+                                           succeeded_detail(job.reason, result));
   } else if (const auto last = services.state.last_switch();
              last && last->has_value() && (*last)->label != job.request.target) {
     // History names another pool as made live: a switch whose record could not be written (a
@@ -523,8 +545,7 @@ Pass finish_without_steps(Services& services, const SwitchJob& job, const Observ
     // advises ("'deploy --label <routed>' records it").
     result.history_warning = record_switch(
         services, job, {(*last)->label}, HistoryResult::succeeded, elapsed_ms,
-        succeeded_detail(job.reason.empty() ? "recorded: history named pool " + (*last)->label : job.reason,
-                         result.runtime_only));
+        succeeded_detail(job.reason.empty() ? "recorded: history named pool " + (*last)->label : job.reason, result));
   }
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
@@ -723,7 +744,8 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   if (!*holds) {
     const Error changed{ErrorKind::unavailable, std::string(runs.size() > 1 ? "a balancer" : "the balancer") +
                                                     " does not show pool " + target + " as the only live pool"};
-    services.reporter.warning(changed.message + "; planning again from what the balancer has now");
+    services.reporter.warning(changed.message + "; planning again from what " + every_balancer_words(runs.size()) +
+                              " has now");
     return job.success_recorded ? plan_again_recorded(changed) : plan_again(changed);
   }
   result.duration_ms = elapsed_ms;
@@ -731,10 +753,10 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   // History first: a crash between the two leaves the intent, and the re-run records again.
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   result.runtime_only = runtime_only_balancers(services);
+  if (!result.runtime_only.empty()) result.restart_pools = restart_pools(services);
   if (!job.success_recorded) {
-    result.history_warning =
-        record_switch(services, job, result.plan.from, HistoryResult::succeeded, result.duration_ms,
-                      succeeded_detail(job.reason, result.runtime_only), outcome.timings);
+    result.history_warning = record_switch(services, job, result.plan.from, HistoryResult::succeeded,
+                                           result.duration_ms, succeeded_detail(job.reason, result), outcome.timings);
   }
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
@@ -747,9 +769,10 @@ Pass conclude(Services& services, const SwitchJob& job, const Observation& obser
   auto changed = changed_since(services, target, target_members, runs, seen);
   if (!changed) {
     // Recorded as done, intent cleared: nothing to finish, only a look that could not be had.
-    return finished(changed.error().context("pool " + target +
-                                            " was made live and recorded, but the balancer did not answer the last "
-                                            "look ('deploy-pipeline status' shows whether a reload changed it since)"));
+    return finished(changed.error().context("pool " + target + " was made live and recorded, but " +
+                                            (runs.size() > 1 ? "a balancer" : "the balancer") +
+                                            " did not answer the last look ('deploy-pipeline status' shows whether a "
+                                            "reload changed it since)"));
   }
   if (*changed) return plan_again_recorded(Error{ErrorKind::unavailable, **changed});
   services.reporter.step("pool " + target + " is live" + (result.runtime_only.empty() ? "" : " at runtime only") +
@@ -854,7 +877,8 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
     return revert_unhealthy(services, runs, job, plan, observation->pools, outcome.status.error(), elapsed());
   }
   if (outcome.balancer_changed) {
-    services.reporter.warning(outcome.status.error().message + "; planning again from what the balancer has now");
+    services.reporter.warning(outcome.status.error().message + "; planning again from what " +
+                              every_balancer_words(runs.size()) + " has now");
     return plan_again(outcome.status.error());
   }
   if (outcome.status.ok()) return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
@@ -903,7 +927,8 @@ Result<SwitchResult> switch_to(Services& services, const SwitchJob& first_job, s
       const std::string finish =
           job.success_recorded ? finishes_it({"deploy-pipeline repair"}) : how_to_finish(job, pass.result.error());
       return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
-                                         ": the balancer kept changing under it; " + finish);
+                                         ": " + (balancers_of(services).size() > 1 ? "a balancer" : "the balancer") +
+                                         " kept changing under it; " + finish);
     }
   }
 }
@@ -1374,11 +1399,12 @@ Result<SwitchResult> watch_after(Services& services, SwitchResult result, std::c
   const std::string not_marked = std::find(marked.begin(), marked.end(), target) != marked.end()
                                      ? std::string()
                                      : mark_breached_bad(services, breach, services.provider.list_pools());
-  return Error{ErrorKind::failed, "pool " + target + " breached its watch after " + detected + ": " + *outcome.breach +
-                                      "; rolled back to pool " + went_to + " automatically in " +
-                                      util::format_duration_ms(back->duration_ms) +
-                                      (not_marked.empty() ? " and marked pool " + target + " bad" : not_marked) +
-                                      (back->runtime_only.empty() ? "" : runtime_only_words(back->runtime_only))};
+  return Error{ErrorKind::failed,
+               "pool " + target + " breached its watch after " + detected + ": " + *outcome.breach +
+                   "; rolled back to pool " + went_to + " automatically in " +
+                   util::format_duration_ms(back->duration_ms) +
+                   (not_marked.empty() ? " and marked pool " + target + " bad" : not_marked) +
+                   (back->runtime_only.empty() ? "" : runtime_only_words(back->runtime_only, back->restart_pools))};
 }
 
 // The target of the interrupted switch `interrupted`, for a switch that does not finish it but
@@ -1847,11 +1873,13 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   }
   if (restored) {
     // The operator's last switch wins over what a reload brought back.
-    services.reporter.step("repair: the balancer routes to " +
-                           (live.empty() ? std::string("no pool") : util::join(live, ", ")) +
-                           " but the membership it restarts with keeps pool " + *restored +
-                           ", which the last switch made live (a reload during that switch?); making pool " +
-                           *restored + " the only live pool again");
+    const bool several = observation.balancers.size() > 1;
+    services.reporter.step(
+        std::string(several ? "repair: the balancers route to " : "repair: the balancer routes to ") +
+        (live.empty() ? std::string("no pool") : util::join(live, ", ")) + " but the membership " +
+        (several ? "they restart" : "it restarts") + " with keeps pool " + *restored +
+        ", which the last switch made live (a reload during that switch?); making pool " + *restored +
+        " the only live pool again");
     return switch_to(
         services,
         {.operation = Operation::repair, .request = {.target = *restored, .force = true}, .dry_run = options.dry_run});

@@ -48,11 +48,18 @@ struct SwitchResult {
   // marked none (a dry run, an interrupted rollback it finished, a marking that failed).
   std::vector<std::string> marked_bad;
   // The balancers this rollback switched at runtime only (runtime_only_balancers): a reload or
-  // restart of them routes to the old membership until 'deploy-pipeline repair' writes it. With
-  // nothing to switch (no steps): those whose running membership a restart would not come back
-  // with, and that cannot write it now.
+  // restart of them routes to the membership kept before (the pools in `restart_pools`) until
+  // 'deploy-pipeline repair' writes it. With nothing to switch (no steps): those whose running
+  // membership a restart would not come back with, and that cannot write it now.
   std::vector<std::string> runtime_only;
+  // The pools the kept membership of those balancers routes to (restart_pools); empty when it
+  // cannot be read.
+  std::vector<std::string> restart_pools;
 };
+
+// "the membership it keeps (pool 2)": what a reload or restart of a balancer that switched at
+// runtime only routes to, naming its pools (SwitchResult::restart_pools) where they are known.
+std::string kept_membership_words(const std::vector<std::string>& pools);
 
 Result<SwitchResult> deploy(Services& services, const DeployOptions& options);
 

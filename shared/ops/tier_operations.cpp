@@ -25,7 +25,10 @@ Error no_cold_tier(const Services& services, const std::string& what) {
 // servers in any state, on standby included (a hot pool stays hot until a switch replaces it).
 Status check_not_in_balancer(Services& services, const Pool& pool) {
   auto members = every_member(services);
-  if (!members) return members.error().context("reading the balancer before archiving pool " + pool.label());
+  if (!members) {
+    return members.error().context("reading " + every_balancer_words(balancers_of(services).size()) +
+                                   " before archiving pool " + pool.label());
+  }
   PHX_TRY_ASSIGN(const auto standby, check_deletable(pool, *members));
   if (!standby.empty()) {
     return Error{ErrorKind::refused, "pool " + pool.label() +

@@ -200,7 +200,9 @@ TEST_CASE("after a rollback killed half-way, status names the finishing commands
   CHECK_THAT(status.out, Catch::Contains("the deploy lock is stale"));
   CHECK_THAT(status.out, Catch::Contains("re-run 'deploy-pipeline rollback --break-lock' or 'deploy-pipeline repair "
                                          "--break-lock' to finish it"));
-  CHECK_THAT(status.out, Catch::Contains("run 'deploy-pipeline repair --break-lock' or deploy one of them"));
+  // Repair finishes the interrupted rollback: it keeps pool 1, not the newest live pool.
+  CHECK_THAT(status.out, Catch::Contains("run 'deploy-pipeline repair --break-lock' (it keeps pool 1 live) or deploy "
+                                         "one of them"));
   const auto finished =
       run_tool("deploy-pipeline", {"rollback", "--break-lock", "--reason", "crash test", "--config", rig.config});
   INFO(finished.err);

@@ -179,3 +179,49 @@ TEST_CASE("a run whose pool cannot be created writes a failing JUnit report nami
   CHECK_THAT(*report, Catch::Contains("tests=\"1\" failures=\"1\""));
   REQUIRE(run_tool("create-pipeline", {"delete", "--label", "17", "--config", config}).exit_code == 0);
 }
+
+// A run with no revision (no GIT_COMMIT, no --revision) whose servers cannot start advised "the
+// same command again", which the label rule then refused (exit 3): a pool that records no
+// revision cannot be told from another commit's. It names what works, and what it names works;
+// a run given a revision is finished by the same command again.
+TEST_CASE("a failed run names the way on the label rule allows, with a revision and without", "[e2e][labels][create]") {
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  // One service (one state directory); `broken` makes its server exit right after starting.
+  const auto tool = [&](bool broken, std::vector<std::string> arguments) {
+    ServiceOptions options;
+    options.pool_size = 2;
+    if (broken) options.extra_arguments = {"--no-such-option"};
+    arguments.insert(arguments.end(), {"--config", write_service_config(dir.path(), haproxy, options).string()});
+    return run_tool("create-pipeline", arguments);
+  };
+  constexpr bool broken = true;
+  constexpr bool fixed = false;
+
+  SECTION("without a revision: delete, then a run with --revision") {
+    const auto failed = tool(broken, {"run", "--label", "17"});
+    INFO(failed.err);
+    CHECK(failed.exit_code == 1);
+    CHECK_THAT(failed.err, Catch::Contains("Once that is fixed, 'create-pipeline delete --label 17', then the same "
+                                           "command with --revision, builds pool 17 anew (it records no revision, so "
+                                           "a re-run alone is refused)"));
+    CHECK_THAT(failed.err, !Catch::Contains("the same command again"));
+    const auto again = tool(fixed, {"run", "--label", "17"});
+    CHECK(again.exit_code == 3);
+    REQUIRE(tool(fixed, {"delete", "--label", "17"}).exit_code == 0);
+    const auto anew = tool(fixed, {"run", "--label", "17", "--revision", "r17"});
+    INFO(anew.err);
+    CHECK(anew.exit_code == 0);
+    REQUIRE(tool(fixed, {"delete", "--label", "17"}).exit_code == 0);
+  }
+  SECTION("with a revision: the same command again finishes it") {
+    const auto failed = tool(broken, {"run", "--label", "17", "--revision", "r17"});
+    INFO(failed.err);
+    CHECK(failed.exit_code == 1);
+    CHECK_THAT(failed.err, Catch::Contains("Once that is fixed, the same command again finishes pool 17"));
+    const auto again = tool(fixed, {"run", "--label", "17", "--revision", "r17"});
+    INFO(again.err);
+    CHECK(again.exit_code == 0);
+    REQUIRE(tool(fixed, {"delete", "--label", "17"}).exit_code == 0);
+  }
+}

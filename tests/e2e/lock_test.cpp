@@ -109,8 +109,9 @@ TEST_CASE("a lock whose holder's pid now belongs to another process is stale", "
   const auto refused = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--config", config});
   INFO(refused.err);
   CHECK(refused.exit_code == 3);
-  CHECK_THAT(refused.err, Catch::Contains("the deploy lock is stale: its holder (pid " +
-                                          std::to_string(unrelated->pid) + " on this host) is no longer running"));
+  CHECK_THAT(refused.err, Catch::Contains("the deploy lock is stale: its holder is no longer running on this host "
+                                          "(held by pid " +
+                                          std::to_string(unrelated->pid) + " on "));
   const auto taken = run_tool("deploy-pipeline", {"deploy", "--label", "1", "--break-lock", "--config", config});
   INFO(taken.err);
   CHECK(taken.exit_code == 0);

@@ -180,3 +180,40 @@ TEST_CASE("a switch whose process is stopped is noted as stopped, not running", 
   INFO(deployed.err);
   CHECK(deployed.exit_code == 0);
 }
+
+// The live pool's servers dead and its record gone with the provider (deleted behind Phoenix's
+// back), pool 1 UP on hot standby: status named a fixed release as the way back and a plain
+// rollback said "name the pool to roll back to with --to L", though 'rollback --to 1' switches at
+// once. Both name it now, and it works.
+TEST_CASE("an outage of a live pool that no longer exists: status and rollback name the hot standby",
+          "[e2e][status][hot][rollback]") {
+  TempDir dir;
+  Haproxy haproxy(dir.path());
+  ServiceOptions options;
+  options.pool_size = 2;
+  options.hot = 1;
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn);  // 2 live, 1 hot
+  const auto state = dir.path() / "state" / "web";
+  REQUIRE(signal_pool_servers(state, "2", SIGKILL));
+  std::filesystem::remove_all(state / "pools" / "2");
+  const auto down = [&] {
+    return run_with(config, "deploy-pipeline", {"status"}).out.find("no live member is up") != std::string::npos;
+  };
+  REQUIRE(eventually(down, std::chrono::seconds(20)));
+
+  const auto status = run_with(config, "deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK_THAT(status.out, Catch::Contains("the fastest way back: 'deploy-pipeline rollback --to 1' (pool 1 is on hot "
+                                         "standby, 2/2 UP)"));
+  const auto plain = run_with(config, "deploy-pipeline", {"rollback"});
+  INFO(plain.err);
+  CHECK(plain.exit_code == 3);
+  CHECK_THAT(plain.err, Catch::Contains("the live pool 2 no longer exists with the provider, so no pool counts as "
+                                        "older; name the pool to roll back to with --to: pool 1 (hot standby) is "
+                                        "known-good: 'deploy-pipeline rollback --to 1'"));
+  const auto back = run_with(config, "deploy-pipeline", {"rollback", "--to", "1"});
+  INFO(back.err);
+  CHECK(back.exit_code == 0);
+  CHECK(routed_labels(haproxy) == std::set<std::string>{"1"});
+}

@@ -317,11 +317,20 @@ TEST_CASE("rollback with several live pools names a known-good pool to go to, or
   provider.pools[1].meta.verdict = LiveVerdict::bad;
   provider.pools[2].meta.verdict = LiveVerdict::bad;
 
+  // Every live pool is marked bad: none is worth keeping, so the rollback chooses as from one.
+  const auto chosen = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE(chosen.ok());
+  CHECK(chosen->target == "1");
+  CHECK(chosen->from == "2,3");
+  CHECK(chosen->rule == RollbackRule::newest_older);
+  // One of them not marked bad: which to go to is the operator's to name.
+  provider.pools[1].meta.verdict = LiveVerdict::unknown;
   const auto named = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
   REQUIRE_FALSE(named.ok());
   CHECK(named.error().message ==
         "more than one pool is live (2, 3); name the pool to roll back to with --to: pool 1 (running) is known-good: "
         "'deploy-pipeline rollback --to 1'");
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
 
   provider.pools[0].meta.smoke = SmokeVerdict::failed;
   const auto none = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
@@ -332,15 +341,59 @@ TEST_CASE("rollback with several live pools names a known-good pool to go to, or
         "more than one pool is live (2, 3) and no pool that is not live is known-good with all its servers running; "
         "deploy a fixed release ('create-pipeline run --label L', then 'deploy-pipeline deploy --label L'), or a "
         "known-good release built again ('create-pipeline rebuild --from L', then deploy it); until then "
-        "'deploy-pipeline repair' keeps only pool 3 live (the newest of them), or 'deploy-pipeline deploy --label P "
-        "--force' keeps the live pool P you name");
+        "'deploy-pipeline repair' keeps only pool 3 live (the newest of them; it is marked bad), or 'deploy-pipeline "
+        "deploy --label P --force' keeps the live pool P you name");
 
   // The pool the last switch made live is the one repair keeps, as repair chooses.
   const auto last = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt,
                                            {.last_made_live = "2", .last_replaced = "", .excluded = {}});
   REQUIRE_FALSE(last.ok());
   CHECK_THAT(last.error().message,
-             Catch::Contains("'deploy-pipeline repair' keeps only pool 2 live (the last switch made it live)"));
+             Catch::Contains("'deploy-pipeline repair' keeps only pool 2 live (the last switch made it live; it is "
+                             "marked bad)"));
+}
+
+// Several live pools, all marked bad, and a newer pool that never served (created, smoke-tested,
+// never deployed): the refusal named it first as the rollback target. A rollback from several
+// live pools goes to the pool the last switch replaced or one older than all of them; a newer one
+// is named only as the deploy it is, an untried release where history says it never served.
+TEST_CASE("a rollback from several live pools never goes to a newer pool; the refusal names one as a deploy",
+          "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("0", 1, 60);
+  provider.add_pool("1", 1, 50).meta.verdict = LiveVerdict::bad;
+  provider.add_pool("2", 1, 40).meta.verdict = LiveVerdict::bad;
+  provider.add_pool("3", 1, 30);  // newer, never deployed
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[1]);
+  make_live(balancer, provider.pools[2]);
+
+  const auto chosen = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE(chosen.ok());
+  CHECK(chosen->target == "0");
+  // The pool the last switch replaced comes first, as from one live pool.
+  const RollbackHints last{.last_made_live = "2", .last_replaced = "0", .excluded = {}};
+  REQUIRE(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, last).ok());
+  CHECK(choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, last)->rule ==
+        RollbackRule::last_replaced);
+
+  // Nothing older can take traffic back: the newer pool is a deploy, never a rollback target.
+  provider.pools[0].meta.smoke = SmokeVerdict::failed;
+  RollbackHints untried;
+  untried.never_served = {"3"};
+  const auto refused = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt, untried);
+  REQUIRE_FALSE(refused.ok());
+  INFO(refused.error().message);
+  CHECK_THAT(refused.error().message, !Catch::Contains("rollback --to 3"));
+  CHECK_THAT(refused.error().message,
+             Catch::Contains("more than one pool is live (1, 2) and no pool older than them is known-good"));
+  CHECK_THAT(refused.error().message, Catch::Contains("; or 'deploy-pipeline deploy --label 3' deploys pool 3, an "
+                                                      "untried release (it never served)"));
+  // Not known to be untried: named as newer, nothing more.
+  const auto unknown = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK_THAT(unknown.error().message,
+             Catch::Contains("'deploy-pipeline deploy --label 3' deploys pool 3, newer than a live pool"));
 }
 
 TEST_CASE("repair keeps the live pool the last switch made live, else the newest live one", "[planner][repair]") {
@@ -623,6 +676,36 @@ TEST_CASE("rollback from an unreadable live pool calls no pool newer", "[planner
   const auto named = choose_rollback_target(provider.pools, members_of(balancer), std::string("41"));
   REQUIRE(named.ok());
   CHECK(named->from == "50");
+}
+
+// A live pool whose servers were deleted behind Phoenix's back: the refusal said "name the pool
+// to roll back to with --to L", with no L, while a hot standby could take over at once.
+TEST_CASE("rollback from a live pool that no longer exists names the known-good pools, a hot one first",
+          "[planner][rollback]") {
+  FakeProvider provider;
+  provider.add_pool("41", 1, 60);
+  provider.add_pool("42", 1, 50);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("50", "1"), "10.0.9.1:8080");  // pool 50 is gone
+  const auto& hot = provider.pools[0];
+  REQUIRE(balancer.add_standby({{member_name("41", "1"), hot.servers[0].host, hot.servers[0].port, "1"}}).ok());
+
+  const auto refused = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message ==
+        "the live pool 50 no longer exists with the provider, so no pool counts as older; name the pool to roll back "
+        "to with --to: pools 41 (hot standby), 42 (running) are known-good: 'deploy-pipeline rollback --to 41'");
+
+  // Nothing known-good: the ways on, never a pool that is not there.
+  provider.pools[0].meta.verdict = LiveVerdict::bad;
+  provider.pools[1].meta.smoke = SmokeVerdict::failed;
+  const auto none = choose_rollback_target(provider.pools, members_of(balancer), std::nullopt);
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().is(ErrorCode::no_candidate));
+  CHECK_THAT(none.error().message, Catch::Contains("no other pool is known-good with all its servers running; deploy "
+                                                   "a fixed release"));
+  CHECK_THAT(none.error().message, Catch::Contains("if pool 41 was marked bad by mistake"));
+  CHECK_THAT(none.error().message, !Catch::Contains("--to 50"));
 }
 
 TEST_CASE("prune keeps live pools, balancer members and the newest N others", "[planner][prune]") {

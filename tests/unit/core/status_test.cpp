@@ -108,7 +108,9 @@ TEST_CASE("status names --break-lock in the commands that finish a switch while 
   INFO(with_break);
   CHECK_THAT(with_break, Catch::Contains("re-run 'deploy-pipeline rollback --break-lock' or 'deploy-pipeline repair "
                                          "--break-lock' to finish it"));
-  CHECK_THAT(with_break, Catch::Contains("run 'deploy-pipeline repair --break-lock' or deploy one of them"));
+  // Repair finishes the interrupted rollback: the pool it keeps is that rollback's target.
+  CHECK_THAT(with_break, Catch::Contains("run 'deploy-pipeline repair --break-lock' (it keeps pool 1 live) or deploy "
+                                         "one of them"));
 
   const auto unreadable = build_status(
       {.service = "web", .pools = provider.pools, .members = members, .intent = intent, .lock_unreadable = true});
@@ -559,6 +561,80 @@ TEST_CASE("a total outage names no newer pool on standby that never served, only
         "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 2'");
 }
 
+// An outage where a hot standby newer than the live pool (a deploy back to an older release made
+// it hot) is UP: the outage line named a rebuild, not the instant way back. One that served, as
+// history has it, is named first.
+TEST_CASE("a total outage names an UP hot standby that has served, newer or not", "[status][outage][hot]") {
+  FakeProvider provider;
+  provider.add_pool("2", 1, 30);
+  provider.add_pool("7", 1, 10);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("2", "1"), provider.pools[0].servers[0].address());
+  balancer.unhealthy_addresses.insert(provider.pools[0].servers[0].address());
+  const auto& newer = provider.pools[1].servers[0];
+  REQUIRE(balancer.add_standby({{member_name("7", "1"), newer.host, newer.port, "1"}}).ok());
+  const std::vector<HistoryEvent> history{event(HistoryAction::deploy, "7", "2", "2026-11-27T07:00:00Z"),
+                                          event(HistoryAction::repair, "2", "", "2026-11-27T07:10:00Z")};
+  const auto report = build_status({.service = "web",
+                                    .pools = provider.pools,
+                                    .members = balancer.members().value(),
+                                    .last_switch = history.back(),
+                                    .history = history});
+  REQUIRE_FALSE(report.problems.empty());
+  CHECK(report.problems.front() ==
+        "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 7' (pool 7 "
+        "is on hot standby, 1/1 UP)");
+  // Marked bad, it is no way back.
+  provider.pools[1].meta.verdict = LiveVerdict::bad;
+  const auto bad = build_status({.service = "web",
+                                 .pools = provider.pools,
+                                 .members = balancer.members().value(),
+                                 .last_switch = history.back(),
+                                 .history = history});
+  CHECK_THAT(all_problems(bad), !Catch::Contains("the fastest way back: 'deploy-pipeline rollback --to 7'"));
+  // History is read for an outage: it tells a hot standby that served from one that did not.
+  CHECK(status_needs_history(provider.pools, balancer.members().value(), std::nullopt, false));
+}
+
+// The live pool's servers deleted with the provider, its members left in the balancer: the outage
+// line named a fixed release, not the hot standby that can take over at once.
+TEST_CASE("a total outage of a live pool that no longer exists names the UP hot standby", "[status][outage][hot]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 30);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("2", "1"), "10.0.9.1:8080");
+  balancer.unhealthy_addresses.insert("10.0.9.1:8080");
+  const auto& hot = provider.pools[0].servers[0];
+  REQUIRE(balancer.add_standby({{member_name("1", "1"), hot.host, hot.port, "1"}}).ok());
+  const std::vector<HistoryEvent> history{event(HistoryAction::deploy, "1", "", "2026-11-27T07:00:00Z"),
+                                          event(HistoryAction::deploy, "2", "1", "2026-11-27T07:10:00Z")};
+  const auto report = build_status({.service = "web",
+                                    .pools = provider.pools,
+                                    .members = balancer.members().value(),
+                                    .last_switch = history.back(),
+                                    .history = history});
+  REQUIRE_FALSE(report.problems.empty());
+  CHECK(report.problems.front() ==
+        "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 1' (pool 1 "
+        "is on hot standby, 1/1 UP)");
+}
+
+// A hot pool deleted while its members stay in the balancer, DOWN: status advised "a switch to
+// pool 1 waits for its checks ...; rebuild the pool", a pool that is not there.
+TEST_CASE("status never advises a switch to a hot pool that no longer exists", "[status][hot]") {
+  FakeProvider provider;
+  provider.add_pool("2", 1, 10);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("2", "1"), provider.pools[0].servers[0].address());
+  REQUIRE(balancer.add_standby({{member_name("1", "1"), "10.0.9.1", 8080, "1"}}).ok());
+  balancer.unhealthy_addresses.insert("10.0.9.1:8080");
+  const auto problems =
+      all_problems(build_status({.service = "web", .pools = provider.pools, .members = balancer.members().value()}));
+  INFO(problems);
+  CHECK_THAT(problems, Catch::Contains("member 1:1 belongs to pool 1, which no longer exists"));
+  CHECK_THAT(problems, !Catch::Contains("a switch to pool 1"));
+}
+
 // review5 F1: with the live pool marked bad and nothing known-good, the outage line and a dead
 // server's line named 'create-pipeline rebuild --from' that bad pool, which a rebuild refuses.
 TEST_CASE("a total outage of a bad live pool with nothing known-good names a fixed release, not its rebuild",
@@ -885,10 +961,14 @@ TEST_CASE("status names a known-good pool to roll back to when several live pool
   const auto members = balancer.members().value();
   const auto problems = all_problems(build_status({.service = "web", .pools = provider.pools, .members = members}));
   INFO(problems);
-  // The way on concerns both: said once, after the last of them.
-  CHECK_THAT(problems, Catch::Contains("the live pool 2 is marked bad\nthe live pool 3 is marked bad; more than one "
-                                       "pool is live (2, 3); name the pool to roll back to with --to: pool 1 "
-                                       "(running) is known-good: 'deploy-pipeline rollback --to 1'"));
+  // The way on concerns both: said once, first, before repair (which keeps one of them live).
+  const auto report = build_status({.service = "web", .pools = provider.pools, .members = members});
+  REQUIRE_FALSE(report.problems.empty());
+  CHECK(report.problems.front() ==
+        "2 pools are live at once (2, 3), every one marked bad: 'deploy-pipeline rollback --to 1' rolls back to pool 1 "
+        "(the newest known-good pool older than all of them); 'deploy-pipeline repair' would keep pool 3 live, which "
+        "is marked bad");
+  CHECK_THAT(problems, Catch::Contains("the live pool 2 is marked bad\nthe live pool 3 is marked bad\n"));
   CHECK_THAT(problems, !Catch::Contains("--to L"));
   CHECK_THAT(problems, !Catch::Contains("no rollback target"));
 }
@@ -996,7 +1076,10 @@ TEST_CASE("several bad live pools with nothing known-good: the way on is said on
   CHECK_THAT(problems, Catch::Contains("the live pool 3 is marked bad; more than one pool is live (2, 3) and no pool "
                                        "that is not live is known-good"));
   CHECK_THAT(problems, Catch::Contains("'deploy-pipeline repair' keeps only pool 2 live (the last switch made it "
-                                       "live)"));
+                                       "live; it is marked bad)"));
+  // The several-live line says which pool repair keeps, and that it is marked bad.
+  CHECK_THAT(problems, Catch::Contains("2 pools are live at once (2, 3); run 'deploy-pipeline repair' (it keeps pool "
+                                       "2 live, which is marked bad) or deploy one of them"));
   std::size_t said = 0;
   for (const auto& problem : report.problems) said += problem.find("more than one pool is live") != std::string::npos;
   CHECK(said == 1);
@@ -1027,4 +1110,65 @@ TEST_CASE("a restart mismatch with nothing live advises the deploy that makes a 
       {.service = "web", .pools = provider.pools, .members = none, .durable = durable, .durable_unwritable = true}));
   CHECK_THAT(unwritable, Catch::Contains("writable by this user, then run 'deploy-pipeline deploy --label 2' to "
                                          "make pool 2 live again"));
+}
+
+// The stale lock's line said "the next deploy needs --break-lock": a rollback or a repair needs it
+// as much, and at 3 a.m. a rollback is the command that matters.
+TEST_CASE("a stale deploy lock's line names every command that needs --break-lock", "[status][lock]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 10);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("1", "1"), provider.pools[0].servers[0].address());
+  const auto members = balancer.members().value();
+  const auto problems = all_problems(build_status({.service = "web",
+                                                   .pools = provider.pools,
+                                                   .members = members,
+                                                   .lock_staleness = std::string("its holder is no longer running")}));
+  CHECK_THAT(problems, Catch::Contains("the deploy lock is stale (its holder is no longer running); a deploy, "
+                                       "rollback or repair needs --break-lock"));
+}
+
+// Two pools live (a reload or an interrupted switch), both marked bad, and pool 3 created and
+// smoke-tested but never deployed: status led with repair, which keeps pool 2 (marked bad) live
+// without saying so, and named pool 3, which never served, as the pool to roll back to.
+TEST_CASE("several live pools all marked bad: status leads with the rollback, never to a pool that never served",
+          "[status][rollback][verdicts]") {
+  FakeProvider provider;
+  provider.add_pool("0", 1, 60);
+  provider.add_pool("1", 1, 50).meta.verdict = LiveVerdict::bad;
+  provider.add_pool("2", 1, 40).meta.verdict = LiveVerdict::bad;
+  provider.add_pool("3", 1, 30);
+  FakeBalancer balancer;
+  balancer.put_live(member_name("1", "1"), provider.pools[1].servers[0].address());
+  balancer.put_live(member_name("2", "1"), provider.pools[2].servers[0].address());
+  const auto members = balancer.members().value();
+  const std::vector<HistoryEvent> history{event(HistoryAction::deploy, "0", "", "2026-11-27T07:00:00Z"),
+                                          event(HistoryAction::deploy, "1", "0", "2026-11-27T07:10:00Z"),
+                                          event(HistoryAction::deploy, "2", "1", "2026-11-27T07:20:00Z")};
+  const auto report = build_status({.service = "web",
+                                    .pools = provider.pools,
+                                    .members = members,
+                                    .last_switch = history.back(),
+                                    .history = history});
+  const auto problems = all_problems(report);
+  INFO(problems);
+  REQUIRE_FALSE(report.problems.empty());
+  CHECK(report.problems.front() ==
+        "2 pools are live at once (1, 2), every one marked bad: 'deploy-pipeline rollback --to 0' rolls back to pool 0 "
+        "(the newest known-good pool older than all of them); 'deploy-pipeline repair' would keep pool 2 live, which "
+        "is marked bad");
+  CHECK_THAT(problems, !Catch::Contains("--to 3"));
+
+  // Nothing older can serve: pool 3 is named as the deploy of an untried release, not a rollback.
+  provider.pools[0].meta.smoke = SmokeVerdict::failed;
+  const auto none = all_problems(build_status({.service = "web",
+                                               .pools = provider.pools,
+                                               .members = members,
+                                               .last_switch = history.back(),
+                                               .history = history}));
+  INFO(none);
+  CHECK_THAT(none, !Catch::Contains("--to 3"));
+  CHECK_THAT(none, Catch::Contains("'deploy-pipeline deploy --label 3' deploys pool 3, an untried release (it never "
+                                   "served)"));
+  CHECK_THAT(none, Catch::Contains("run 'deploy-pipeline repair' (it keeps pool 2 live, which is marked bad)"));
 }

@@ -438,3 +438,18 @@ TEST_CASE("a rollback names the balancers it switched at runtime only, and only 
   CHECK_THAT(rollback->detail, Catch::Contains("; at runtime only in balancer lb-b: a reload or restart of it"));
   CHECK_THAT(rollback->detail, !Catch::Contains("lb-a"));
 }
+
+// With two balancers, a failed read before a delete said "reading the balancer", as if there
+// were one; the error that follows names the one that failed.
+TEST_CASE("a delete that cannot read a balancer says it reads every balancer, and names the one that failed",
+          "[ops][balancers][delete]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "2");
+  rig.make_live_in(rig.b, "2");
+  TwoBalancerRig::cut_off(rig.b);
+  const auto deleted = ops::delete_pool(rig.world.services, {.label = "1"});
+  REQUIRE_FALSE(deleted.ok());
+  CHECK_THAT(deleted.error().message,
+             Catch::StartsWith("reading every balancer before deleting pool 1: balancer lb-b: "));
+  CHECK(ops::every_balancer_words(1) == "the balancer");
+}

@@ -61,7 +61,7 @@ TEST_CASE("a label that exists with another revision, or none recorded, is refus
   auto stuck = ops::create_pool(world.services, {.label = "10"});
   REQUIRE_FALSE(stuck.ok());
   CHECK_THAT(stuck.error().message, Catch::Contains("nothing was changed. 'create-pipeline delete --label 10', then"));
-  CHECK_THAT(stuck.error().message, Catch::Contains("build it anew"));
+  CHECK_THAT(stuck.error().message, Catch::Contains("then this command with --revision builds it anew"));
   CHECK(world.provider.calls.empty());
 
   // --revision states it by hand; the same revision resumes an interrupted creation.
@@ -717,11 +717,13 @@ TEST_CASE("a refused rebuild names the commands a rebuild takes", "[ops][rebuild
 }
 
 // A creation that failed says how to finish the pool it left: the same command again (a
-// rebuild with the label it chose), or delete.
+// rebuild with the label it chose), or delete. A pool that records no revision refuses every
+// re-run (check_same_revision), so "the same command again" was advice the re-run refused: it is
+// deleted and created again, by a run given --revision.
 TEST_CASE("a failed creation names the command that finishes it", "[ops][create][rebuild]") {
   FakeWorld world;
   world.provider.fail_next["create_pool"] = Error{ErrorKind::failed, "server 1 of pool 17 exited right after starting"};
-  const auto failed = ops::create_pool(world.services, {.label = "17"});
+  const auto failed = ops::create_pool(world.services, {.label = "17", .revision = "r17"});
   REQUIRE_FALSE(failed.ok());
   CHECK(failed.error().message ==
         "creating pool 17: server 1 of pool 17 exited right after starting. Once that is fixed, the same command "
@@ -730,4 +732,33 @@ TEST_CASE("a failed creation names the command that finishes it", "[ops][create]
   world.provider.fail_next["create_pool"] = Error{ErrorKind::failed, "no capacity"};
   CHECK_THAT(ops::rebuild_pool(world.services, {.from = "4"}).error().message,
              Catch::Contains("Once that is fixed, the rebuild again with --label 4.r1 finishes pool 4.r1"));
+}
+
+TEST_CASE("a failed creation without a revision names delete and a run with --revision, which the rule allows",
+          "[ops][create][rebuild]") {
+  FakeWorld world;
+  world.services.identity.revision = "";  // no GIT_COMMIT, no GO_REVISION
+  world.provider.fail_next["create_pool"] = Error{ErrorKind::failed, "server 1 of pool 17 exited right after starting"};
+  const auto failed = ops::create_pool(world.services, {.label = "17"});
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().message ==
+        "creating pool 17: server 1 of pool 17 exited right after starting. Once that is fixed, 'create-pipeline "
+        "delete --label 17', then the same command with --revision, builds pool 17 anew (it records no revision, so "
+        "a re-run alone is refused)");
+  // What it says holds: the pool it left refuses the same command again, and is created anew
+  // once deleted.
+  Pool& left = world.provider.add_pool("17", 2, 0);
+  left.complete = false;
+  const auto again = ops::create_pool(world.services, {.label = "17"});
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().kind == ErrorKind::refused);
+  world.provider.pools.pop_back();
+  CHECK(ops::create_pool(world.services, {.label = "17", .revision = "r17"}).ok());
+
+  world.provider.add_pool("5", 2, 60);  // made by hand: no revision recorded
+  world.provider.fail_next["create_pool"] = Error{ErrorKind::failed, "no capacity"};
+  CHECK_THAT(ops::rebuild_pool(world.services, {.from = "5"}).error().message,
+             Catch::EndsWith("Once that is fixed, 'create-pipeline delete --label 5.r1', then the rebuild again with "
+                             "--label 5.r1, builds pool 5.r1 anew (it records no revision, so a re-run alone is "
+                             "refused)"));
 }

@@ -1292,8 +1292,9 @@ TEST_CASE("a balancer that cannot keep its membership refuses a deploy but a rol
   CHECK_FALSE(world.reporter.saw("keep the new membership for restarts"));
   CHECK(world.reporter.saw("not keeping the new membership for restarts (1 member)"));
   CHECK_THAT(world.state.events.back().detail,
-             Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the old "
-                             "membership until 'deploy-pipeline repair' writes it"));
+             Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the membership "
+                             "it keeps (pool 2) until 'deploy-pipeline repair' writes it"));
+  CHECK(rollback->restart_pools == std::vector<std::string>{"2"});
   CHECK_THAT(world.notifier.sent.back().why, Catch::Contains("at runtime only"));
 }
 

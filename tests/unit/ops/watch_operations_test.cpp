@@ -702,6 +702,6 @@ TEST_CASE("a watched rollback at runtime only: its automatic rollback warns too"
       });
   CHECK(warned == 2);  // the rollback's, and the automatic one's
   CHECK_THAT(result.error().message,
-             Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the old "
-                             "membership until 'deploy-pipeline repair' writes it"));
+             Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the membership "
+                             "it keeps (pool 2) until 'deploy-pipeline repair' writes it"));
 }

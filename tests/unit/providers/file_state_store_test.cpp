@@ -416,8 +416,8 @@ TEST_CASE("a holder whose pid now belongs to another process is gone: the lock i
   const auto refused = store.acquire_lock(mine);
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.error().message,
-             Catch::Contains("the deploy lock is stale: its holder (pid " + std::to_string(::getpid()) +
-                             " on this host) is no longer running"));
+             Catch::Contains("the deploy lock is stale: its holder is no longer running on this host (held by pid " +
+                             std::to_string(::getpid()) + " on "));
   mine.break_lock = true;
   REQUIRE(store.acquire_lock(mine).ok());
 
