@@ -23,6 +23,17 @@ ToolResult run_with(const std::string& config, const std::string& tool, std::vec
   return run_tool(tool, arguments, environment);
 }
 
+// A service of 2-server pools keeping one hot: pools 1 and 2 made, 2 live, 1 on hot standby.
+// Returns its configuration file.
+std::string two_live_one_hot(const TempDir& dir, const Haproxy& haproxy) {
+  ServiceOptions options;
+  options.pool_size = 2;
+  options.hot = 1;
+  const auto config = write_service_config(dir.path(), haproxy, options).string();
+  create_pools_1_and_2(config, ThenDeploy::each_in_turn);
+  return config;
+}
+
 }  // namespace
 
 TEST_CASE("HAProxy does not answer: status prints what it reads without it, names the balancer, exits 4",
@@ -90,11 +101,7 @@ TEST_CASE("an interrupted deploy next to the hot standby: only the members it ad
           "[e2e][status][hot][crash]") {
   TempDir dir;
   Haproxy haproxy(dir.path());
-  ServiceOptions options;
-  options.pool_size = 2;
-  options.hot = 1;
-  const auto config = write_service_config(dir.path(), haproxy, options).string();
-  create_pools_1_and_2(config, ThenDeploy::each_in_turn);  // 2 live, 1 hot
+  const auto config = two_live_one_hot(dir, haproxy);
   REQUIRE(run_with(config, "create-pipeline", {"run", "--label", "3"}).exit_code == 0);
   const auto before = run_with(config, "deploy-pipeline", {"status"});
   INFO(before.out);
@@ -189,11 +196,7 @@ TEST_CASE("an outage of a live pool that no longer exists: status and rollback n
           "[e2e][status][hot][rollback]") {
   TempDir dir;
   Haproxy haproxy(dir.path());
-  ServiceOptions options;
-  options.pool_size = 2;
-  options.hot = 1;
-  const auto config = write_service_config(dir.path(), haproxy, options).string();
-  create_pools_1_and_2(config, ThenDeploy::each_in_turn);  // 2 live, 1 hot
+  const auto config = two_live_one_hot(dir, haproxy);
   const auto state = dir.path() / "state" / "web";
   REQUIRE(signal_pool_servers(state, "2", SIGKILL));
   std::filesystem::remove_all(state / "pools" / "2");

@@ -19,6 +19,13 @@ std::string all_problems(const StatusReport& report) {
   return all;
 }
 
+// Status of `pools` and `members` where history is `history`, its last event the last switch.
+StatusReport status_after(const std::vector<Pool>& pools, const std::vector<Member>& members,
+                          const std::vector<HistoryEvent>& history) {
+  return build_status(
+      {.service = "web", .pools = pools, .members = members, .last_switch = history.back(), .history = history});
+}
+
 }  // namespace
 
 TEST_CASE("status reports a pool whose record cannot be read, not a pool that is gone", "[status][unreadable]") {
@@ -575,22 +582,14 @@ TEST_CASE("a total outage names an UP hot standby that has served, newer or not"
   REQUIRE(balancer.add_standby({{member_name("7", "1"), newer.host, newer.port, "1"}}).ok());
   const std::vector<HistoryEvent> history{event(HistoryAction::deploy, "7", "2", "2026-11-27T07:00:00Z"),
                                           event(HistoryAction::repair, "2", "", "2026-11-27T07:10:00Z")};
-  const auto report = build_status({.service = "web",
-                                    .pools = provider.pools,
-                                    .members = balancer.members().value(),
-                                    .last_switch = history.back(),
-                                    .history = history});
+  const auto report = status_after(provider.pools, balancer.members().value(), history);
   REQUIRE_FALSE(report.problems.empty());
   CHECK(report.problems.front() ==
         "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 7' (pool 7 "
         "is on hot standby, 1/1 UP)");
   // Marked bad, it is no way back.
   provider.pools[1].meta.verdict = LiveVerdict::bad;
-  const auto bad = build_status({.service = "web",
-                                 .pools = provider.pools,
-                                 .members = balancer.members().value(),
-                                 .last_switch = history.back(),
-                                 .history = history});
+  const auto bad = status_after(provider.pools, balancer.members().value(), history);
   CHECK_THAT(all_problems(bad), !Catch::Contains("the fastest way back: 'deploy-pipeline rollback --to 7'"));
   // History is read for an outage: it tells a hot standby that served from one that did not.
   CHECK(status_needs_history(provider.pools, balancer.members().value(), std::nullopt, false));
@@ -608,11 +607,7 @@ TEST_CASE("a total outage of a live pool that no longer exists names the UP hot 
   REQUIRE(balancer.add_standby({{member_name("1", "1"), hot.host, hot.port, "1"}}).ok());
   const std::vector<HistoryEvent> history{event(HistoryAction::deploy, "1", "", "2026-11-27T07:00:00Z"),
                                           event(HistoryAction::deploy, "2", "1", "2026-11-27T07:10:00Z")};
-  const auto report = build_status({.service = "web",
-                                    .pools = provider.pools,
-                                    .members = balancer.members().value(),
-                                    .last_switch = history.back(),
-                                    .history = history});
+  const auto report = status_after(provider.pools, balancer.members().value(), history);
   REQUIRE_FALSE(report.problems.empty());
   CHECK(report.problems.front() ==
         "no live member is up: the service is down; the fastest way back: 'deploy-pipeline rollback --to 1' (pool 1 "
@@ -1145,11 +1140,7 @@ TEST_CASE("several live pools all marked bad: status leads with the rollback, ne
   const std::vector<HistoryEvent> history{event(HistoryAction::deploy, "0", "", "2026-11-27T07:00:00Z"),
                                           event(HistoryAction::deploy, "1", "0", "2026-11-27T07:10:00Z"),
                                           event(HistoryAction::deploy, "2", "1", "2026-11-27T07:20:00Z")};
-  const auto report = build_status({.service = "web",
-                                    .pools = provider.pools,
-                                    .members = members,
-                                    .last_switch = history.back(),
-                                    .history = history});
+  const auto report = status_after(provider.pools, members, history);
   const auto problems = all_problems(report);
   INFO(problems);
   REQUIRE_FALSE(report.problems.empty());
@@ -1161,11 +1152,7 @@ TEST_CASE("several live pools all marked bad: status leads with the rollback, ne
 
   // Nothing older can serve: pool 3 is named as the deploy of an untried release, not a rollback.
   provider.pools[0].meta.smoke = SmokeVerdict::failed;
-  const auto none = all_problems(build_status({.service = "web",
-                                               .pools = provider.pools,
-                                               .members = members,
-                                               .last_switch = history.back(),
-                                               .history = history}));
+  const auto none = all_problems(status_after(provider.pools, members, history));
   INFO(none);
   CHECK_THAT(none, !Catch::Contains("--to 3"));
   CHECK_THAT(none, Catch::Contains("'deploy-pipeline deploy --label 3' deploys pool 3, an untried release (it never "
