@@ -39,7 +39,10 @@ Error refused_answer(const std::string& command, const std::string& answer, cons
   if (answer.find("Can't find backend") != std::string::npos || answer.find("No such backend") != std::string::npos) {
     return {ErrorKind::invalid, "HAProxy has no backend '" + backend + "' (balancer.backend)"};
   }
-  if (answer.find("dynamic load balancing") != std::string::npos) {
+  // 'add server' into a backend whose algorithm is static, and 'set server ... weight' in one
+  // ("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'").
+  if (answer.find("dynamic load balancing") != std::string::npos ||
+      answer.find("static LB algorithm") != std::string::npos) {
     return {ErrorKind::invalid, "HAProxy backend '" + backend +
                                     "' must use a dynamic algorithm (balance roundrobin, leastconn, ...): " + text};
   }

@@ -235,9 +235,13 @@ Result<std::optional<Freeze>> FileStateStore::read_freeze() {
 
 Status FileStateStore::replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) {
   PHX_TRY(util::make_directories(directory_));
-  // Its own guard, not the deploy lock: a freeze is made while a deploy runs.
-  auto guard = util::FileLock::acquire(directory_ / "freeze.guard");
+  // Its own guard, not the deploy lock: a freeze is made while a deploy runs. Never waited for:
+  // a writer holds it for one read and one write, and one that holds it longer (stopped with
+  // Ctrl-Z, a hung NFS server) answers as a concurrent write, which the caller retries a
+  // bounded number of times.
+  auto guard = util::FileLock::try_acquire(directory_ / "freeze.guard");
   if (!guard) return guard.error();
+  if (!guard->has_value()) return freeze_changed_concurrently(freeze_path().string());
   PHX_TRY_ASSIGN(const auto current, read_freeze());
   if (current != expected) return freeze_changed_concurrently(freeze_path().string());
   if (!next) return remove_file(freeze_path());

@@ -105,6 +105,15 @@ TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
     CHECK(status.error().kind == ErrorKind::invalid);
     CHECK_THAT(status.error().message, Catch::Contains("dynamic algorithm"));
   }
+  SECTION("a weight in a backend whose algorithm became static (a reload with another balance)") {
+    FakeRuntimeChannel channel([](const std::string&) {
+      return std::string("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.");
+    });
+    haproxy::HaproxyBalancer balancer(channel, settings());
+    const auto status = balancer.admit({"2:1"});
+    CHECK(status.error().kind == ErrorKind::invalid);  // no re-planning fixes it
+    CHECK_THAT(status.error().message, Catch::Contains("must use a dynamic algorithm"));
+  }
   SECTION("a socket without admin level") {
     FakeRuntimeChannel channel([](const std::string&) { return std::string("Permission denied"); });
     haproxy::HaproxyBalancer balancer(channel, settings());

@@ -1364,6 +1364,33 @@ TEST_CASE("a switch to a pool with no servers is refused with the ways on", "[pl
 // Pools nobody judged yet (a create cut short, a smoke test not run) took the kept places ahead
 // of older known-good ones, which prune then deleted: known-good pools take them first, then the
 // unjudged, then failed and bad ones, newest first within each; `why` says which and which place.
+// A create-pipeline run on another agent creates a pool and smoke-tests it for a while: a prune
+// meanwhile saw a pool with no verdict beyond its kept places and deleted it under the run. A
+// pool with no verdict newer than every judged pool may be such a run's: prune leaves it. One
+// older than a judged pool was left by a run that has ended.
+TEST_CASE("prune leaves a pool with no verdict that is newer than every judged pool", "[planner][prune]") {
+  FakeProvider provider;
+  provider.add_pool("0", 1, 50, SmokeVerdict::pending).complete = false;  // a run that ended long ago
+  provider.add_pool("1", 1, 40);                                          // good
+  provider.add_pool("2", 1, 30);                                          // live
+  provider.add_pool("3", 1, 10, SmokeVerdict::pending);                   // a run smoke-testing it now
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[2]);
+
+  auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 0});
+  auto why = by_label(decision);
+  CHECK(why["3"].action == PruneAction::keep);
+  CHECK(why["3"].why ==
+        "smoke verdict pending, newer than every judged pool: its create or smoke test may still be running; "
+        "'create-pipeline delete --label 3' removes it");
+  CHECK(decision.remove == std::vector<std::string>{"1", "0"});
+
+  // A newer pool was judged since: the run of pool 3 has ended, and pool 3 goes like any other.
+  provider.add_pool("4", 1, 5, SmokeVerdict::failed);
+  decision = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 0});
+  CHECK(decision.remove == std::vector<std::string>{"4", "3", "1", "0"});
+}
+
 TEST_CASE("prune gives the kept places to known-good pools first, then unjudged, then failed and bad",
           "[planner][prune]") {
   FakeProvider provider;

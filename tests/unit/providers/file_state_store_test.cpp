@@ -389,6 +389,18 @@ TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[st
   CHECK((*freeze)->by == "ops-a");
   REQUIRE(store.replace_freeze(written, std::nullopt).ok());
   CHECK_FALSE(store.read_freeze()->has_value());
+  {
+    // A writer that holds the guard (stopped mid-write): answered at once as a concurrent write,
+    // which freeze and unfreeze retry a bounded number of times, never waited for.
+    const auto held = util::FileLock::acquire(dir.path() / "web" / "freeze.guard");
+    REQUIRE(held.ok());
+    const auto busy = store.replace_freeze(std::nullopt, written);
+    REQUIRE_FALSE(busy.ok());
+    CHECK(busy.error().is(ErrorCode::changed_concurrently));
+    CHECK_FALSE(store.read_freeze()->has_value());
+  }
+  REQUIRE(store.replace_freeze(std::nullopt, written).ok());
+  REQUIRE(store.replace_freeze(written, std::nullopt).ok());
 
   const auto mine = request_by(::getpid(), clock, false);
   REQUIRE(store.acquire_lock(mine).ok());
