@@ -905,6 +905,17 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
                               how_to_finish(job, why)));
 }
 
+// A switch that gave up on a balancer that kept coming back with another membership stopped
+// half-way, like any interrupted one: history says so (from what its intent says it replaced)
+// while the lock is still this switch's. One an earlier pass recorded as done has its record.
+void record_given_up(Services& services, const SwitchJob& job, const Error& why, long long elapsed_ms) {
+  if (job.dry_run || job.success_recorded || !still_holding_lock(services).ok()) return;
+  std::vector<std::string> from;
+  const auto pending = services.state.read_intent();
+  if (pending && pending->has_value() && (*pending)->target == job.request.target) from = (*pending)->from;
+  record_switch(services, job, from, HistoryResult::interrupted, elapsed_ms, why.message);
+}
+
 // The shared core of deploy, rollback and repair: plan from what is observed (`first`, when the
 // caller has just looked under the same lock), execute, and plan again when the balancer undid
 // steps under us (a reload, a hand-made change).
@@ -926,9 +937,11 @@ Result<SwitchResult> switch_to(Services& services, const SwitchJob& first_job, s
       // because a step found the balancer changed does not record it a second time.
       const std::string finish =
           job.success_recorded ? finishes_it({"deploy-pipeline repair"}) : how_to_finish(job, pass.result.error());
-      return pass.result.error().context(std::string(to_string(job.operation)) + " of pool " + job.request.target +
-                                         ": " + (balancers_of(services).size() > 1 ? "a balancer" : "the balancer") +
-                                         " kept changing under it; " + finish);
+      const Error given_up = pass.result.error().context(
+          std::string(to_string(job.operation)) + " of pool " + job.request.target + ": " +
+          (balancers_of(services).size() > 1 ? "a balancer" : "the balancer") + " kept changing under it; " + finish);
+      record_given_up(services, job, given_up, util::elapsed_ms(started, services.clock.now()));
+      return given_up;
     }
   }
 }

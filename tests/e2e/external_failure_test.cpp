@@ -201,6 +201,9 @@ TEST_CASE("HAProxy closing the connection mid-command is exit 4; the intent says
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.out, Catch::Contains("a deploy to pool 2"));
   CHECK_THAT(status.out, Catch::Contains("was interrupted at step "));
+  // History has the switch that gave up, as stopped half-way.
+  const auto history = run_tool("deploy-pipeline", {"history", "--output", "json", "--config", config});
+  CHECK_THAT(history.out, Catch::Contains("\"result\":\t\"interrupted\""));
   // The commands whose answers were lost did reach HAProxy: either pool may serve now, but
   // something serves.
   CHECK_THAT(http_get(haproxy.url()).second, Catch::Matches("[12]\n"));

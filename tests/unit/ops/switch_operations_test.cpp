@@ -953,7 +953,9 @@ TEST_CASE("a switch whose end state is undone by hand every time names the re-ru
   CHECK_THAT(result.error().message,
              Catch::Contains("kept changing under it; 'deploy-pipeline deploy --label 2' finishes it"));
   CHECK_THAT(result.error().message, !Catch::Contains("repair"));
-  CHECK(world.state.events.empty());  // never recorded as done
+  // Never recorded as done: recorded as interrupted, once.
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events.back().result == HistoryResult::interrupted);
 }
 
 // A reload that comes up with the older membership once each switch was recorded: the last look
@@ -1527,6 +1529,23 @@ TEST_CASE("a re-run finishing an interrupted rollback says 'at runtime only' onl
       CHECK(rerun->runtime_only == std::vector<std::string>{"the balancer"});
     }
   }
+}
+
+// A switch that gave up on a balancer that kept changing under it (three plans, each undone)
+// stopped half-way and left its intent, but history had no line of it.
+TEST_CASE("a switch that gives up on a balancer that keeps changing is recorded as interrupted", "[ops][deploy]") {
+  FakeWorld world;
+  two_pools(world, "2");
+  world.balancer.fail_always["add_standby"] = Error{ErrorKind::unavailable, "HAProxy closed the connection"};
+  const auto given_up = ops::deploy(world.services, {"1", false, false, false});
+  REQUIRE_FALSE(given_up.ok());
+  CHECK_THAT(given_up.error().message, Catch::Contains("the balancer kept changing under it"));
+  REQUIRE_FALSE(world.state.events.empty());
+  const auto& recorded = world.state.events.back();
+  CHECK(recorded.label == "1");
+  CHECK(recorded.from == "2");
+  CHECK(recorded.result == HistoryResult::interrupted);
+  CHECK_THAT(recorded.detail, Catch::Contains("the balancer kept changing under it"));
 }
 
 // A balancer that refuses a switch's first change as configured wrong (a backend whose algorithm
