@@ -560,8 +560,7 @@ Error several_live_refusal(const std::vector<Pool>& sorted, const std::vector<Me
   }
   const std::string kept = repair_keeps(sorted, live, hints.last_made_live);
   const std::string why = kept == hints.last_made_live ? "the last switch made it live" : "the newest of them";
-  const Pool* kept_pool = find_pool(sorted, kept);
-  const bool kept_bad = kept_pool != nullptr && kept_pool->readable() && kept_pool->meta.verdict == LiveVerdict::bad;
+  const bool kept_bad = found_marked_bad(find_pool(sorted, kept));
   return Error{ErrorKind::failed,
                what + " and no pool " + (newer.empty() ? "that is not live" : "older than them") +
                    " is known-good with all its servers running; " + no_target_way_on(sorted, members, live, hints) +
@@ -575,10 +574,8 @@ Error several_live_refusal(const std::vector<Pool>& sorted, const std::vector<Me
 
 // Whether every live pool (`live`) is there, readable and marked bad.
 bool every_live_bad(const std::vector<Pool>& pools, const std::vector<std::string>& live) {
-  return std::all_of(live.begin(), live.end(), [&](const std::string& label) {
-    const Pool* pool = find_pool(pools, label);
-    return pool != nullptr && pool->readable() && pool->meta.verdict == LiveVerdict::bad;
-  });
+  return std::all_of(live.begin(), live.end(),
+                     [&](const std::string& label) { return found_marked_bad(find_pool(pools, label)); });
 }
 
 // The refusal of a plain rollback whose live pool (`live`) no longer exists with the provider (its

@@ -146,6 +146,10 @@ std::size_t Pool::servers_maybe_running() const {
   }));
 }
 
+bool found_marked_bad(const Pool* pool) {
+  return pool != nullptr && pool->readable() && pool->meta.verdict == LiveVerdict::bad;
+}
+
 std::string finish_creating_advice(const Pool& pool) {
   const std::string create = "'create-pipeline create --label " + pool.label();
   if (pool.meta.revision.empty()) {

@@ -152,6 +152,9 @@ std::string describe_unreadable(const Pool& pool, const UnreadableWayOut& way_ou
 // revision is named with it, so the re-run works from any shell.
 std::string finish_creating_advice(const Pool& pool);
 
+// Whether `pool` was found (not null), its record read, and it is marked bad.
+bool found_marked_bad(const Pool* pool);
+
 // For a rebuild, the release it carries and what is known of it live, as one clause: "release
 // 1, rebuilt as 1.r1, no live verdict" (or "judged good live", "marked bad"); "" for a pool that
 // is no rebuild. A rebuild ranks by its own creation time, not its release's, so a rollback that

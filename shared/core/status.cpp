@@ -104,7 +104,7 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
   }
   for (auto& pool : report.standby) {
     const Pool* record = find_pool(inputs.pools, pool.label);
-    if (record != nullptr && record->readable() && record->meta.verdict == LiveVerdict::bad) {
+    if (found_marked_bad(record)) {
       pool.bad_mark = describe_bad_mark_briefly(*record);
       pool.bad_reason = record->meta.verdict_reason;
     }
@@ -160,8 +160,7 @@ void report_several_live(const StatusInputs& inputs, StatusReport& report, const
                          bool lock_stale) {
   if (report.live.size() < 2) return;
   const std::string kept = repair_would_keep(inputs, report.live);
-  const Pool* kept_pool = find_pool(inputs.pools, kept);
-  const bool kept_bad = kept_pool != nullptr && kept_pool->readable() && kept_pool->meta.verdict == LiveVerdict::bad;
+  const bool kept_bad = found_marked_bad(find_pool(inputs.pools, kept));
   const std::string repair = "'" + past_the_lock("deploy-pipeline repair", lock_stale) + "'";
   const std::string what =
       std::to_string(report.live.size()) + " pools are live at once (" + util::join(report.live, ", ") + ")";

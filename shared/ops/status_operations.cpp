@@ -209,8 +209,8 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
 
 // Of several balancers, those that did not answer while others did: each a note and a problem
 // naming it, the report being what the others say; their error's kind gives status its exit code.
-void report_unanswered(const BalancerReading& reading, StatusReport& report) {
-  report.balancer_error_kind = reading.joined_error().kind;
+void report_unanswered(const BalancerReading& reading, ErrorKind kind, StatusReport& report) {
+  report.balancer_error_kind = kind;
   for (const auto& failed : reading.unanswered) {
     const bool misconfigured = failed.error.kind == ErrorKind::invalid;
     const std::string state = misconfigured ? "cannot be used" : "unavailable";
@@ -231,16 +231,16 @@ Result<StatusReport> status(Services& services) {
   // A balancer configured wrong (balancer.socket a regular file) answers as little as one that
   // is down: the report is still printed (monitoring parses its JSON), and the exit code says
   // which it was (StatusReport::balancer_error_kind).
-  if (!reading.unanswered.empty()) {
-    const ErrorKind kind = reading.joined_error().kind;
-    if (kind != ErrorKind::unavailable && kind != ErrorKind::timeout && kind != ErrorKind::invalid) {
-      return reading.joined_error();
-    }
+  const std::optional<Error> unanswered =
+      reading.unanswered.empty() ? std::nullopt : std::optional<Error>(reading.joined_error());
+  if (unanswered && unanswered->kind != ErrorKind::unavailable && unanswered->kind != ErrorKind::timeout &&
+      unanswered->kind != ErrorKind::invalid) {
+    return *unanswered;
   }
   std::vector<std::string> unreadable;
   const auto records = read_shared(services, unreadable);
   if (reading.answered.empty()) {
-    auto report = without_balancer(services, pools, records, reading.joined_error());
+    auto report = without_balancer(services, pools, records, *unanswered);
     report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
     return report;
   }
@@ -250,7 +250,7 @@ Result<StatusReport> status(Services& services) {
   auto report = answered.front().entry.named
                     ? several_balancers(services, answered, pools, records, history, unreadable)
                     : balancer_report(services, answered.front(), pools, records, history, unreadable);
-  if (!reading.unanswered.empty()) report_unanswered(reading, report);
+  if (unanswered) report_unanswered(reading, unanswered->kind, report);
   report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
   return report;
 }
