@@ -563,6 +563,18 @@ std::string_view balancer_type(const BalancerConfig& balancer) {
   return std::visit([](const auto& kind) { return std::remove_cvref_t<decltype(kind)>::kType; }, balancer.kind);
 }
 
+std::chrono::seconds longest_run(const Config& config) {
+  const auto creating = std::visit(
+      [](const auto& provider) -> std::chrono::seconds {
+        using Kind = std::remove_cvref_t<decltype(provider)>;
+        if constexpr (std::is_same_v<Kind, LocalProviderConfig>) return provider.start_timeout;
+        if constexpr (std::is_same_v<Kind, HcloudProviderConfig>) return provider.create_timeout;
+        if constexpr (std::is_same_v<Kind, ExecProviderConfig>) return provider.timeout;
+      },
+      config.provider);
+  return creating + config.smoke_test.timeout + std::chrono::minutes(1);
+}
+
 fs::path choose_config_file(const std::optional<std::string>& option, const std::optional<std::string>& environment) {
   if (option && !option->empty()) return *option;
   if (environment && !environment->empty()) return *environment;

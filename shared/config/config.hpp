@@ -176,6 +176,12 @@ struct Config {
 // "haproxy", "hcloud": the type of a balancer.
 std::string_view balancer_type(const BalancerConfig& balancer);
 
+// The longest a create-pipeline run works on a pool after recording its creation time: the
+// provider's bound on creating it (local: provider.start_timeout_s; hcloud:
+// provider.create_timeout_s; exec: provider.timeout_s), smoke_test.timeout_s, and a minute for
+// the rest (copying the artifact, recording the verdict, a clock a little behind).
+std::chrono::seconds longest_run(const Config& config);
+
 // Reads and validates a configuration file. Every error is `invalid` and names the file,
 // the key and, where it can, the line.
 Result<Config> load_config(const fs::path& file);

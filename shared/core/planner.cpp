@@ -6,6 +6,7 @@
 #include <set>
 
 #include "shared/core/advice.hpp"
+#include "shared/core/state_store.hpp"
 #include "shared/core/tiers.hpp"
 #include "shared/core/verdict_history.hpp"
 #include "shared/util/strings.hpp"
@@ -957,28 +958,19 @@ std::string standby_why(const Pool& pool, bool hot_standby, int hot) {
          "' takes it out now";
 }
 
-// A pool nobody has judged yet that is newer than every pool with a smoke verdict may be one a
-// create-pipeline run is creating or smoke-testing right now (on another agent): prune leaves
-// it. One older than a judged pool was left by a run that has ended (a later run got as far as
-// a verdict), and takes a kept place or goes like any other.
-std::optional<WallTime> newest_judged(const std::vector<Pool>& pools) {
-  std::optional<WallTime> newest;
-  for (const auto& pool : pools) {
-    if (pool.meta.smoke == SmokeVerdict::pending) continue;
-    if (!newest || pool.meta.created_at > *newest) newest = pool.meta.created_at;
-  }
-  return newest;
+// A pool nobody has judged yet, created less than a run's bound ago, may be one a
+// create-pipeline run is creating or smoke-testing right now (on another agent, while other
+// runs judged newer pools): prune leaves it. A clock behind the creator's only widens that.
+bool may_be_in_the_making(const Pool& pool, const RetentionPolicy& policy) {
+  return policy.run_bound.count() > 0 && pool.meta.smoke == SmokeVerdict::pending && !pool.archive &&
+         pool.meta.created_at + policy.run_bound > policy.now;
 }
 
-bool may_be_in_the_making(const Pool& pool, const std::optional<WallTime>& newest_judged) {
-  return pool.meta.smoke == SmokeVerdict::pending && !pool.archive &&
-         (!newest_judged || pool.meta.created_at > *newest_judged);
-}
-
-std::string in_the_making_why(const Pool& pool) {
-  return "smoke verdict pending, newer than every judged pool: its create or smoke test may still be running; "
-         "'create-pipeline delete --label " +
-         pool.label() + "' removes it";
+std::string in_the_making_why(const Pool& pool, const RetentionPolicy& policy) {
+  return "smoke verdict pending, created at " + clock_time_utc(pool.meta.created_at) +
+         ": a create-pipeline run may be creating or smoke-testing it until " +
+         clock_time_utc(pool.meta.created_at + policy.run_bound) + "; 'create-pipeline delete --label " + pool.label() +
+         "' removes it now";
 }
 
 }  // namespace
@@ -994,7 +986,6 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
   std::vector<bool> fixed;              // kept because the balancer has it, or a watch needs it
   std::vector<std::size_t> candidates;  // indexes into decision.pools, in the order of KeepClass
   int hot_seen = 0;                     // usable pools on standby so far, newest first
-  const auto judged_until = newest_judged(sorted);
   for (const auto& pool : sorted) {
     PruneVerdict verdict{.label = pool.label(), .action = PruneAction::remove};
     const auto guarded = std::find_if(protected_pools.begin(), protected_pools.end(),
@@ -1008,8 +999,8 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
       verdict = {pool.label(), PruneAction::keep, standby_why(pool, hot_standby, policy.hot)};
     } else if (has_label(in_balancer, pool.label())) {
       verdict = {pool.label(), PruneAction::keep, "still a member of the balancer"};
-    } else if (may_be_in_the_making(pool, judged_until)) {
-      verdict = {pool.label(), PruneAction::keep, in_the_making_why(pool)};
+    } else if (may_be_in_the_making(pool, policy)) {
+      verdict = {pool.label(), PruneAction::keep, in_the_making_why(pool, policy)};
     }
     fixed.push_back(verdict.kept());
     decision.pools.push_back(verdict);

@@ -254,6 +254,13 @@ struct RetentionPolicy {
   // The tiers the provider has: prune never plans a move into one it lacks, and keeps the
   // known-good minimum in the coldest one it has.
   ProviderTiers available;
+  // A create-pipeline run (on any agent) creates a pool and smoke-tests it within `run_bound` of
+  // the pool's creation time: a pool with no smoke verdict created less than that before `now`
+  // may be one a run is still working on, and prune leaves it. 0: no pool is (tests of the
+  // other rules). Older pools with no verdict were left by runs that ended, and take kept
+  // places or go like any other.
+  WallTime now{};
+  std::chrono::seconds run_bound{0};
 };
 
 // A pool prune leaves exactly as it is whatever retention says, and why: the watched pool and the
@@ -266,7 +273,8 @@ struct ProtectedPool {
 
 // Which pools prune keeps, moves down a tier or deletes, and why. Pools the balancer routes to
 // or keeps on standby stay, and so do `protected_pools` (neither deleted nor moved down a tier;
-// like live and hot pools they take no kept place and do not count towards keep_good). The others fill the kept places
+// like live and hot pools they take no kept place and do not count towards keep_good) and pools
+// with no verdict that a run may still be working on (RetentionPolicy::run_bound). The others fill the kept places
 // (`keep`, or the tiers with `tiers`): known-good pools first, then pools nobody judged yet (a creation cut short, a
 // smoke test not run), then pools that failed their smoke test or are marked bad (they go first); newest first within
 // each. Each kept pool's `why` says its class and its place ("known good, kept place 2 of retention.keep 3"); only

@@ -707,7 +707,9 @@ Result<PruneResult> prune_pools(Services& services, const PruneOptions& options)
                                 .keep_good = services.config.retention_keep_good,
                                 .hot = services.config.retention_hot,
                                 .tiers = options.tiers,
-                                .available = services.provider.tiers()},
+                                .available = services.provider.tiers(),
+                                .now = services.clock.wall_now(),
+                                .run_bound = config::longest_run(services.config)},
                                watch ? pools_protected_by(*watch) : std::vector<ProtectedPool>{});
   result.decision.pools.insert(result.decision.pools.end(), unreadable.begin(), unreadable.end());
   for (const auto& pool : half_deleted) result.decision.remove.push_back(pool.label());

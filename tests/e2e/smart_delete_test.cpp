@@ -184,6 +184,26 @@ TEST_CASE("prune keeps the live pool and the newest N others", "[e2e][prune]") {
   CHECK(labels == std::vector<std::string>{"4", "2"});
 }
 
+// Two runs at once on two agents: the one that created pool 2 is still smoke-testing it when the
+// other has judged pool 3. Prune leaves pool 2 (it has no verdict and is younger than a run's
+// bound), and says until when; it deleted it before, under the running smoke test.
+TEST_CASE("prune leaves a pool with no verdict that a run may still be smoke-testing", "[e2e][prune]") {
+  SmartDeleteRig rig;
+  rig.ok({"run", "--label", "1"});
+  rig.ok({"create", "--label", "2"});
+  rig.ok({"run", "--label", "3"});
+  rig.ok({"deploy", "--label", "3"}, "deploy-pipeline");
+  const auto dry = run_tool("create-pipeline", {"prune", "--keep", "0", "--dry-run", "--config", rig.config});
+  INFO(dry.out);
+  REQUIRE(dry.exit_code == 0);
+  CHECK_THAT(dry.out,
+             Catch::Matches(R"([\s\S]*\n2 +keep +smoke verdict pending, created at \d\d:\d\d:\d\d UTC: a )"
+                            R"(create-pipeline run may be creating or smoke-testing it until \d\d:\d\d:\d\d UTC; )"
+                            R"('create-pipeline delete --label 2' removes it now\n[\s\S]*)"));
+  rig.ok({"prune", "--keep", "0"});
+  CHECK(fs::exists(rig.dir.path() / "state" / "web" / "pools" / "2" / "pool.json"));
+}
+
 TEST_CASE("a server process that died shows as dead in list and in status", "[e2e][list]") {
   SmartDeleteRig rig;
   rig.ok({"run", "--label", "1"});

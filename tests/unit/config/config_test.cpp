@@ -68,6 +68,19 @@ TEST_CASE("defaults fill what the file leaves out", "[config]") {
   CHECK(config->lock_stale_after == std::chrono::hours(1));
 }
 
+// Prune leaves a pool with no verdict this young: a run may still be creating or testing it.
+TEST_CASE("a run's bound is the provider's create timeout, the smoke test's and a minute", "[config]") {
+  auto config = parse_config(replaced(replaced(kValid, R"("command": [)", R"("start_timeout_s": 45, "command": [)"),
+                                      R"("timeout_s": 30)", R"("timeout_s": 20)"),
+                             "/srv/web.json");
+  REQUIRE(config.ok());
+  CHECK(config::longest_run(*config) == std::chrono::seconds(45 + 20 + 60));
+  config->provider = config::HcloudProviderConfig{.create_timeout = std::chrono::seconds(600)};
+  CHECK(config::longest_run(*config) == std::chrono::seconds(600 + 20 + 60));
+  config->provider = config::ExecProviderConfig{.timeout = std::chrono::seconds(300)};
+  CHECK(config::longest_run(*config) == std::chrono::seconds(300 + 20 + 60));
+}
+
 TEST_CASE("syntax errors name the file, line and column", "[config]") {
   const auto message = error_of("{\n  \"service\": \"web\",\n  oops\n}");
   CHECK_THAT(message, Catch::StartsWith("/srv/web.json:3:"));

@@ -5,6 +5,7 @@
 
 #include "fakes/fake_balancer.hpp"
 #include "fakes/fake_provider.hpp"
+#include "shared/core/state_store.hpp"
 #include "shared/util/strings.hpp"
 
 using namespace phoenix;
@@ -1361,36 +1362,47 @@ TEST_CASE("a switch to a pool with no servers is refused with the ways on", "[pl
         "L', then deploy it)");
 }
 
-// Pools nobody judged yet (a create cut short, a smoke test not run) took the kept places ahead
-// of older known-good ones, which prune then deleted: known-good pools take them first, then the
-// unjudged, then failed and bad ones, newest first within each; `why` says which and which place.
 // A create-pipeline run on another agent creates a pool and smoke-tests it for a while: a prune
-// meanwhile saw a pool with no verdict beyond its kept places and deleted it under the run. A
-// pool with no verdict newer than every judged pool may be such a run's: prune leaves it. One
-// older than a judged pool was left by a run that has ended.
-TEST_CASE("prune leaves a pool with no verdict that is newer than every judged pool", "[planner][prune]") {
+// meanwhile saw a pool with no verdict beyond its kept places and deleted it under the run, also
+// when another run had judged a newer pool meanwhile. A pool with no verdict created less than a
+// run's bound ago may be such a run's: prune leaves it. An older one was left by a run that has
+// ended, and takes a kept place or goes like any other (however many a flow that never
+// smoke-tests leaves).
+TEST_CASE("prune leaves a pool with no verdict that a run may still be working on", "[planner][prune]") {
   FakeProvider provider;
   provider.add_pool("0", 1, 50, SmokeVerdict::pending).complete = false;  // a run that ended long ago
   provider.add_pool("1", 1, 40);                                          // good
   provider.add_pool("2", 1, 30);                                          // live
   provider.add_pool("3", 1, 10, SmokeVerdict::pending);                   // a run smoke-testing it now
+  provider.add_pool("4", 1, 5, SmokeVerdict::failed);                     // another run, judged since
   FakeBalancer balancer;
   make_live(balancer, provider.pools[2]);
+  const WallTime now = provider.pools[3].meta.created_at + std::chrono::minutes(10);
+  const RetentionPolicy policy{.keep = 0, .keep_good = 0, .now = now, .run_bound = std::chrono::minutes(11)};
 
-  auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 0});
+  auto decision = plan_prune(provider.pools, members_of(balancer), policy);
   auto why = by_label(decision);
   CHECK(why["3"].action == PruneAction::keep);
-  CHECK(why["3"].why ==
-        "smoke verdict pending, newer than every judged pool: its create or smoke test may still be running; "
-        "'create-pipeline delete --label 3' removes it");
-  CHECK(decision.remove == std::vector<std::string>{"1", "0"});
+  CHECK(why["3"].why == "smoke verdict pending, created at " + clock_time_utc(provider.pools[3].meta.created_at) +
+                            ": a create-pipeline run may be creating or smoke-testing it until " +
+                            clock_time_utc(now + std::chrono::minutes(1)) +
+                            "; 'create-pipeline delete --label 3' removes it now");
+  CHECK(decision.remove == std::vector<std::string>{"4", "1", "0"});
 
-  // A newer pool was judged since: the run of pool 3 has ended, and pool 3 goes like any other.
-  provider.add_pool("4", 1, 5, SmokeVerdict::failed);
-  decision = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 0});
+  // Past the bound, the run has ended: pool 3 goes like any other pool with no verdict.
+  decision = plan_prune(provider.pools, members_of(balancer),
+                        {.keep = 0, .keep_good = 0, .now = now, .run_bound = std::chrono::minutes(10)});
   CHECK(decision.remove == std::vector<std::string>{"4", "3", "1", "0"});
+  // And takes a kept place by its class, after the known-good ones.
+  decision = plan_prune(provider.pools, members_of(balancer),
+                        {.keep = 2, .keep_good = 0, .now = now, .run_bound = std::chrono::minutes(10)});
+  CHECK(by_label(decision)["3"].why == "smoke verdict pending, kept place 2 of retention.keep 2");
+  CHECK(decision.remove == std::vector<std::string>{"4", "0"});
 }
 
+// Pools nobody judged yet (a create cut short, a smoke test not run) took the kept places ahead
+// of older known-good ones, which prune then deleted: known-good pools take them first, then the
+// unjudged, then failed and bad ones, newest first within each; `why` says which and which place.
 TEST_CASE("prune gives the kept places to known-good pools first, then unjudged, then failed and bad",
           "[planner][prune]") {
   FakeProvider provider;
