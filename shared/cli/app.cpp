@@ -17,6 +17,9 @@ namespace phoenix::cli {
 
 namespace {
 
+// The hidden option every argument past a command's own positional one lands in.
+constexpr const char* kUnexpected = "unexpected-argument";
+
 namespace po = boost::program_options;
 
 constexpr const char* kVersion = PHOENIX_VERSION;  // from project() in CMakeLists.txt
@@ -141,20 +144,45 @@ std::string command_names(const Program& program) {
   return util::join(names, ", ");
 }
 
+bool has_no_color(const std::vector<std::string>& arguments) {
+  return std::find(arguments.begin(), arguments.end(), "--no-color") != arguments.end();
+}
+
+// Why `arguments` (whose first is no command) name none, and the way on: options given before
+// the command get the command line written the way it is taken.
+std::string unknown_command(const Program& program, const std::vector<std::string>& arguments) {
+  const std::string& first = arguments.front();
+  const auto later = std::find_if(arguments.begin() + 1, arguments.end(),
+                                  [&](const std::string& word) { return find_command(program, word) != nullptr; });
+  if (first.starts_with("-") && later != arguments.end()) {
+    std::vector<std::string> reordered{program.name, *later};
+    for (auto word = arguments.begin(); word != arguments.end(); ++word) {
+      if (word != later) reordered.push_back(util::printable(*word, 40));
+    }
+    return "'" + util::printable(first, 40) + "' comes before the command; the command comes first: '" +
+           util::join(reordered, " ") + "'";
+  }
+  return "unknown command '" + util::printable(first, 40) + "' (commands: " + command_names(program) + "; see '" +
+         program.name + " --help')";
+}
+
 int run_command(const Program& program, const Command& command, const std::vector<std::string>& arguments,
                 const ci::Environment& environment, const RunHooks& hooks) {
   po::options_description options;
   po::options_description own;
   add_command_options(own, command);
   if (!command.positional.empty()) own.add_options()(command.positional.c_str(), po::value<std::string>());
-  options.add(own);
   add_common_options(options, command.output_option);
   po::variables_map values;
   const std::string see = " (see '" + program.name + " " + command.name + " --help')";
   po::positional_options_description positional;
   if (!command.positional.empty()) positional.add(command.positional.c_str(), 1);
+  // Collected, not refused by the parser, so the refusal can name the first one.
+  own.add_options()(kUnexpected, po::value<std::vector<std::string>>());
+  options.add(own);
+  positional.add(kUnexpected, -1);
   // Asked for before the arguments are parsed: an error in them is printed as asked too.
-  const bool no_color = std::find(arguments.begin(), arguments.end(), "--no-color") != arguments.end();
+  const bool no_color = has_no_color(arguments);
   const auto fail = [&](const std::string& message) {
     print_error(program.name, message, no_color);
     return 2;
@@ -162,12 +190,15 @@ int run_command(const Program& program, const Command& command, const std::vecto
   try {
     po::store(po::command_line_parser(arguments).options(options).positional(positional).run(), values);
     po::notify(values);
-  } catch (const po::too_many_positional_options_error&) {
-    return fail("'" + command.name + "' takes " +
-                (command.positional.empty() ? std::string("no arguments") : "one " + command.positional) +
-                " besides its options, which start with --" + see);
   } catch (const po::error& error) {
     return fail(std::string(error.what()) + see);
+  }
+  if (values.count(kUnexpected) != 0) {
+    return fail("unexpected argument '" +
+                util::printable(values[kUnexpected].as<std::vector<std::string>>().front(), 40) + "': '" +
+                command.name + "' takes " +
+                (command.positional.empty() ? std::string("no arguments") : "one " + command.positional) +
+                " besides its options, which start with --" + see);
   }
   if (values["help"].as<bool>()) {
     std::cout << command_help(program, command);
@@ -247,8 +278,7 @@ int run_program(const Program& program, int argc, char** argv, const RunHooks& h
     }
     const Command* command = find_command(program, first);
     if (command == nullptr) {
-      print_error(program.name, "unknown command '" + util::printable(first, 40) +
-                                    "' (commands: " + command_names(program) + "; see '" + program.name + " --help')");
+      print_error(program.name, unknown_command(program, arguments), has_no_color(arguments));
       return 2;
     }
     return run_command(program, *command, {arguments.begin() + 1, arguments.end()}, environment, hooks);

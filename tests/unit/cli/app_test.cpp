@@ -138,5 +138,17 @@ TEST_CASE("an extra argument says what the command takes", "[cli]") {
   AppRig rig;
   CHECK(rig.run({"fail", "extra"}) == 2);
   CHECK_THAT(stderr_on_terminal(rig, {"fail", "extra", "--no-color"}),
-             Catch::Contains("'fail' takes no arguments besides its options, which start with --"));
+             Catch::Contains("unexpected argument 'extra': 'fail' takes no arguments besides its options, which "
+                             "start with --"));
+}
+
+// Options given before the command were "unknown command '--config'": the error now writes the
+// command line the way it is taken, and obeys a --no-color given anywhere.
+TEST_CASE("options before the command get the command line the way it is taken", "[cli]") {
+  AppRig rig;
+  CHECK(rig.run({"--config", "web.json", "fail"}) == 2);
+  const auto said = stderr_on_terminal(rig, {"--no-color", "--config", "web.json", "fail"});
+  CHECK_THAT(said, Catch::Contains("test-pipeline: error: '--no-color' comes before the command; the command comes "
+                                   "first: 'test-pipeline fail --no-color --config web.json'"));
+  CHECK_THAT(stderr_on_terminal(rig, {"--nope"}), Catch::Contains("unknown command '--nope'"));
 }
