@@ -1,8 +1,45 @@
 #include "shared/util/json.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
+#include <tuple>
 
 namespace phoenix::util {
+
+namespace {
+
+// A ',' right before a '}' or ']' (cJSON stops at that closer or at one after it): where it is.
+std::optional<std::size_t> trailing_comma(std::string_view text, std::size_t offset) {
+  std::size_t at = offset;
+  while (at > 0 && std::string_view(" \t\r\n}]").find(text[at]) != std::string_view::npos) --at;
+  if (at == offset || text[at] != ',') return std::nullopt;
+  const auto next = text.find_first_not_of(" \t\r\n", at + 1);
+  if (next == std::string_view::npos || (text[next] != '}' && text[next] != ']')) return std::nullopt;
+  return at;
+}
+
+// What is wrong where cJSON stopped at `offset` (it says only where): the common slips of a
+// hand-edited file by name, else the character found there; and where the slip is.
+std::pair<std::size_t, std::string> json_slip(std::string_view text, std::size_t offset) {
+  if (offset >= text.size()) return {offset, "the text ends before every '{', '[' and '\"' is closed"};
+  if (const auto comma = trailing_comma(text, offset)) {
+    return {*comma, std::string("a ',' before '") + text[text.find_first_not_of(" \t\r\n", *comma + 1)] + "'"};
+  }
+  const char found = text[offset];
+  if (found == '\'') return {offset, "a string in single quotes (JSON takes double quotes)"};
+  if (offset > 0 && text[offset - 1] == '\'')
+    return {offset - 1, "a string in single quotes (JSON takes double quotes)"};
+  const auto previous = offset == 0 ? std::string_view::npos : text.find_last_not_of(" \t\r\n", offset - 1);
+  const char before = previous == std::string_view::npos ? '\0' : text[previous];
+  const bool value_ended =
+      before == '"' || before == '}' || before == ']' || std::isalnum(static_cast<unsigned char>(before)) != 0;
+  if (found == '"' && value_ended) return {offset, "a ',' missing before '\"'"};
+  if (std::isprint(static_cast<unsigned char>(found)) != 0) return {offset, std::string("unexpected '") + found + "'"};
+  return {offset, "an unexpected byte"};
+}
+
+}  // namespace
 
 Result<Json> parse_json(std::string_view text, std::string_view origin) {
   if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
@@ -20,13 +57,15 @@ Result<Json> parse_json(std::string_view text, std::string_view origin) {
   if (where != nullptr && where >= text.data() && where <= text.data() + text.size()) {
     offset = static_cast<std::size_t>(where - text.data());
   }
+  const bool empty = text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+  std::string slip = "the file is empty";
+  if (!empty) std::tie(offset, slip) = json_slip(text, offset);
   const auto before = text.substr(0, offset);
   const auto line = 1 + std::count(before.begin(), before.end(), '\n');
   const auto line_start = before.rfind('\n');
   const auto column = offset - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
-  std::string message =
-      std::string(origin) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": invalid JSON";
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) message += " (the file is empty)";
+  const std::string message =
+      std::string(origin) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": invalid JSON (" + slip + ")";
   return Error{ErrorKind::invalid, message};
 }
 

@@ -172,7 +172,8 @@ TEST_CASE("a live pool whose pool.json is corrupt is reported with advice that i
   CHECK(mark.exit_code == 1);
   CHECK(mark.err == "deploy-pipeline: error: pool 1 cannot be marked bad: its record is unreadable (" +
                         record.string() +
-                        ":1:1: invalid JSON); nothing was changed. Restore that file, then run this "
+                        ":1:1: invalid JSON (unexpected 'n')); nothing was changed. Restore that file, then run "
+                        "this "
                         "again\n");
 
   // The advice works; then delete is the advice, and it works.

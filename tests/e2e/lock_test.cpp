@@ -218,7 +218,7 @@ TEST_CASE("the refusal of a lock record that cannot be read says why, in the rea
   REQUIRE(run_tool("create-pipeline", {"run", "--label", "1", "--config", config}).exit_code == 0);
   const auto lock_file = dir.path() / "state" / "web" / "deploy.lock";
   for (const auto& [record, why] : std::vector<std::pair<std::string, std::string>>{
-           {"garbage", lock_file.string() + ":1:1: invalid JSON"},
+           {"garbage", lock_file.string() + ":1:1: invalid JSON (unexpected 'g')"},
            {R"({"pid": "x"})", lock_file.string() + ": not a lock record: pid is not a number"},
            {"[]", lock_file.string() + ": not a lock record: not a JSON object"}}) {
     REQUIRE(util::write_file_atomic(lock_file, record).ok());

@@ -99,7 +99,7 @@ TEST_CASE("the refusal of a lock record that cannot be read says why, naming the
   const auto lock_file = dir.path() / "web" / "deploy.lock";
   std::filesystem::create_directories(dir.path() / "web");
   const std::vector<std::pair<std::string, std::string>> records = {
-      {"garbage", lock_file.string() + ":1:1: invalid JSON"},
+      {"garbage", lock_file.string() + ":1:1: invalid JSON (unexpected 'g')"},
       {R"({"pid": "x"})", lock_file.string() + ": not a lock record: pid is not a number"},
       {"[]", lock_file.string() + ": not a lock record: not a JSON object"}};
   for (const auto& [record, why] : records) {
