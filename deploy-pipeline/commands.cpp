@@ -52,16 +52,19 @@ Result<std::string> required_label(const CommandContext& context, const char* co
   return *label;
 }
 
+// A dry run's plan: with several balancers each one's (the switch runs each kind of step in
+// all of them before the next kind); then what --watch would do after it.
+std::string dry_run_summary(const ops::SwitchResult& result) {
+  std::string out;
+  if (result.balancer_plans.empty()) out = render_plan(result.plan);
+  for (const auto& balancer : result.balancer_plans)
+    out += "balancer " + balancer.balancer + ": " + render_plan(balancer.plan);
+  if (result.watch_preview) out += *result.watch_preview + "\n";
+  return out;
+}
+
 std::string switch_summary(const std::string& operation, const ops::SwitchResult& result) {
-  if (result.dry_run && result.balancer_plans.empty()) return render_plan(result.plan);
-  if (result.dry_run) {
-    // Several balancers: each one's plan; the switch runs each kind of step in all of them
-    // before the next kind.
-    std::string out;
-    for (const auto& balancer : result.balancer_plans)
-      out += "balancer " + balancer.balancer + ": " + render_plan(balancer.plan);
-    return out;
-  }
+  if (result.dry_run) return dry_run_summary(result);
   if (result.plan.steps.empty()) {
     std::string out = "pool " + result.plan.target + " is live (it already was)\n";
     if (!result.runtime_only.empty()) {

@@ -1741,6 +1741,22 @@ WhileLocked record_watch(Services& services, std::optional<WatchRecordScope>& sc
   };
 }
 
+// What a dry run's --watch would do once the switch is done: how long, what a breach is, and
+// where its automatic rollback would go, as watch_after decides it.
+std::string watch_preview(Services& services, const SwitchResult& result, Operation operation,
+                          std::chrono::seconds duration) {
+  const std::string& target = result.plan.target;
+  const std::string out = "then watch pool " + target + " for " + std::to_string(duration.count()) + " s (" +
+                          watch_terms(services.config.watch.thresholds) + "); on a breach, ";
+  const bool replaced_none = result.plan.from.empty() && !result.plan.steps.empty();
+  if (operation == Operation::deploy && (replaced_none || result.plan.from.size() > 1)) {
+    return out + "no switch back (no single pool to switch back to), only the breach reported";
+  }
+  const auto back_to = automatic_target(services, result, operation);
+  return out + "roll back to " + (back_to ? "pool " + *back_to : "the pool a plain rollback chooses then") +
+         " and mark pool " + target + " bad";
+}
+
 std::string watch_words(std::chrono::seconds duration) { return " --watch " + std::to_string(duration.count()) + "s"; }
 
 }  // namespace
@@ -1788,6 +1804,9 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
     }
     return result;
   }();  // the lock is released before the watch
+  if (switched && options.dry_run && options.watch) {
+    switched->watch_preview = watch_preview(services, *switched, Operation::deploy, *options.watch);
+  }
   if (!switched || !watched) return switched;
   return watch_after(services, std::move(*switched), *options.watch, Operation::deploy,
                      watch_record ? &*watch_record : nullptr);
@@ -1806,6 +1825,9 @@ Result<SwitchResult> rollback(Services& services, const RollbackOptions& options
       watched ? record_watch(services, watch_record, *options.watch, Operation::rollback,
                              "rollback" + (options.to ? " --to " + *options.to : "") + watch_words(*options.watch))
               : WhileLocked{});
+  if (switched && options.dry_run && options.watch) {
+    switched->watch_preview = watch_preview(services, *switched, Operation::rollback, *options.watch);
+  }
   if (!switched || !watched) return switched;
   return watch_after(services, std::move(*switched), *options.watch, Operation::rollback,
                      watch_record ? &*watch_record : nullptr);

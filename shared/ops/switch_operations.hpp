@@ -44,6 +44,9 @@ struct SwitchResult {
   // says so in its result, because status and repair read history.
   std::optional<std::string> history_warning;
   std::optional<long long> watched_ms;  // set after a clean watch
+  // A dry run given --watch: what the watch after the switch would do ("then watch pool 2 for
+  // 30 s: ..."); it is not run.
+  std::optional<std::string> watch_preview;
   // The pools a rollback marked bad before it switched (the live ones it left); empty when it
   // marked none (a dry run, an interrupted rollback it finished, a marking that failed).
   std::vector<std::string> marked_bad;

@@ -123,6 +123,12 @@ Status check_traffic(const std::string& target, long long seen, long long min_re
 
 }  // namespace
 
+std::string watch_terms(const WatchThresholds& thresholds) {
+  return "at most " + ratio_text(thresholds.max_5xx_ratio) + " failed over " +
+         std::to_string(thresholds.window.count()) + " s, " + std::to_string(thresholds.max_down_members) +
+         " members down";
+}
+
 Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request) {
   const auto& thresholds = services.config.watch.thresholds;
   const util::InterruptScope interruptible;
@@ -130,9 +136,7 @@ Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request)
   const auto started = services.clock.now();
   const auto deadline = started + request.duration;
   services.reporter.step("watching pool " + request.target + " for " + std::to_string(request.duration.count()) +
-                         " s: at most " + ratio_text(thresholds.max_5xx_ratio) + " failed over " +
-                         std::to_string(thresholds.window.count()) + " s, " +
-                         std::to_string(thresholds.max_down_members) + " members down");
+                         " s: " + watch_terms(thresholds));
   int unreadable = 0;  // in a row
   int readable = 0;
   int samples = 0;

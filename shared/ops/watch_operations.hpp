@@ -30,6 +30,9 @@ struct WatchOutcome {
 // than two readable samples, or with its last sample unreadable, or having seen fewer than
 // watch.min_requests requests in all, ends `unavailable` ("the watch ended without figures
 // ..."): it judged nothing.
+// What a watch holds a pool to: "at most 0.05 failed over 10 s, 0 members down".
+std::string watch_terms(const WatchThresholds& thresholds);
+
 Result<WatchOutcome> watch_pool(Services& services, const WatchRequest& request);
 
 }  // namespace phoenix::ops

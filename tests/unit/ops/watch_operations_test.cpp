@@ -705,3 +705,36 @@ TEST_CASE("a watched rollback at runtime only: its automatic rollback warns too"
              Catch::EndsWith("; at runtime only in the balancer: a reload or restart of it routes to the membership "
                              "it keeps (pool 2) until 'deploy-pipeline repair' writes it"));
 }
+
+// A dry run given --watch printed the plan and nothing of the watch: it says what the watch
+// would hold the pool to and where a breach would go, and watches nothing.
+TEST_CASE("a dry run with --watch says what the watch would do, and watches nothing", "[ops][watch]") {
+  WatchRig rig;
+  auto result = ops::deploy(rig.world.services, {.label = "2", .dry_run = true, .watch = std::chrono::seconds(30)});
+  REQUIRE(result.ok());
+  REQUIRE(result->watch_preview);
+  CHECK(*result->watch_preview == "then watch pool 2 for 30 s (" + ops::watch_terms(rig.world.config.watch.thresholds) +
+                                      "); on a breach, roll back to pool 1 and mark pool 2 bad");
+  CHECK_FALSE(result->watched_ms);
+  CHECK(rig.world.balancer.admitted() == std::vector<std::string>{"1:1", "1:2"});
+
+  // A deploy that replaces no pool has nothing to switch back to.
+  FakeWorld empty;
+  empty.provider.add_pool("2", 1, 20);
+  result = ops::deploy(empty.services, {.label = "2", .dry_run = true, .watch = std::chrono::seconds(30)});
+  REQUIRE(result.ok());
+  REQUIRE(result->watch_preview);
+  CHECK_THAT(*result->watch_preview,
+             Catch::EndsWith("on a breach, no switch back (no single pool to switch back to), only the breach "
+                             "reported"));
+
+  result = ops::rollback(rig.world.services, {.dry_run = true, .watch = std::chrono::seconds(30)});
+  REQUIRE_FALSE(result.ok());  // nothing older than pool 1 to roll back to
+  REQUIRE(ops::deploy(rig.world.services, {.label = "2"}).ok());
+  result = ops::rollback(rig.world.services, {.dry_run = true, .watch = std::chrono::seconds(30)});
+  REQUIRE(result.ok());
+  REQUIRE(result->watch_preview);
+  CHECK_THAT(*result->watch_preview,
+             Catch::EndsWith("on a breach, roll back to the pool a plain rollback chooses then and mark pool 1 bad"));
+  CHECK(ops::deploy(rig.world.services, {.label = "2", .dry_run = true}).value().watch_preview == std::nullopt);
+}
