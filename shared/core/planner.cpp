@@ -1025,15 +1025,29 @@ PruneDecision plan_prune(const std::vector<Pool>& pools, const std::vector<Membe
   // keep_good counts the pools a plain rollback can go to: older than the live pool. A newer
   // build that was never deployed is kept by `keep` if at all, and is no rollback target; the
   // pools that served before the live one are kept first.
+  // A known-good pool whose servers do not run (a process died, a host rebooted) is no rollback
+  // target until they are started again: it does not count, and pools that can serve are kept
+  // first; then those, so that a reboot that stopped every pool does not let prune delete them
+  // all.
   const auto reachable = plain_rollback_reach(sorted, live);
+  const auto can_serve = [&](const Pool& pool) { return serving_problem(pool, members).empty(); };
   int good = 0;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
-    if (!fixed[i] && decision.pools[i].kept() && known_good(sorted[i]) && reachable(sorted[i])) ++good;
+    if (!fixed[i] && decision.pools[i].kept() && known_good(sorted[i]) && reachable(sorted[i]) &&
+        can_serve(sorted[i])) {
+      ++good;
+    }
   }
-  for (int pass = 0; pass < 2; ++pass) {
+  for (int pass = 0; pass < 4; ++pass) {
+    const bool serving = pass < 2;
+    const bool in_reach = pass % 2 == 0;
     for (std::size_t i = 0; i < sorted.size() && good < policy.keep_good; ++i) {
-      if (decision.pools[i].kept() || !known_good(sorted[i]) || reachable(sorted[i]) != (pass == 0)) continue;
-      decision.pools[i] = keep_for_rollback(sorted[i], policy);
+      const Pool& pool = sorted[i];
+      if (decision.pools[i].kept() || !known_good(pool) || reachable(pool) != in_reach || can_serve(pool) != serving) {
+        continue;
+      }
+      decision.pools[i] = keep_for_rollback(pool, policy);
+      if (!serving) decision.pools[i].why += " once its servers run again (" + serving_problem(pool, members) + ")";
       ++good;
     }
   }
@@ -1151,10 +1165,14 @@ Status check_keeps_rollback_target(const std::string& label, const std::vector<P
   const auto reachable = plain_rollback_reach(pools, live);
   const bool is_hot = has_label(hot, label);
   if (!is_hot && !reachable(*pool)) return {};
+  // Pools whose servers do not run count only once they run again (as for prune).
   int others = 0;      // known-good pools a plain rollback can go to, besides the hot ones and this one
   int any_others = 0;  // such pools, hot or not, besides this one
   for (const auto& other : pools) {
-    if (other.label() == label || !known_good(other) || has_label(live, other.label()) || !reachable(other)) continue;
+    if (other.label() == label || !known_good(other) || has_label(live, other.label()) || !reachable(other) ||
+        !serving_problem(other, members).empty()) {
+      continue;
+    }
     ++any_others;
     if (!has_label(hot, other.label())) ++others;
   }

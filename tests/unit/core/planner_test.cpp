@@ -1180,6 +1180,38 @@ TEST_CASE("prune's keep_good keeps the pools a rollback can go to, older than th
   CHECK(newer_only.remove.empty());
 }
 
+// A known-good pool whose servers died counted towards keep_good, and prune deleted an older
+// one that could serve in its place; delete let the last serving one go the same way. Pools
+// that can serve count; a dead one is still kept when nothing else makes up keep_good.
+TEST_CASE("keep_good counts known-good pools whose servers run; dead ones are kept only to make it up",
+          "[planner][prune][delete]") {
+  FakeProvider provider;
+  provider.add_pool("1", 1, 60);
+  provider.add_pool("2", 1, 50);
+  provider.add_pool("3", 1, 40).servers[0].state = ServerState::dead;
+  provider.add_pool("4", 1, 30);  // live
+  FakeBalancer balancer;
+  make_live(balancer, provider.pools[3]);
+  auto decision = plan_prune(provider.pools, members_of(balancer), {.keep = 1, .keep_good = 2});
+  auto why = by_label(decision);
+  CHECK(why["3"].why == "known good, kept place 1 of retention.keep 1");
+  CHECK(why["2"].why == "known-good rollback target (retention.keep_good 2)");
+  CHECK(why["1"].why == "known-good rollback target (retention.keep_good 2)");
+  CHECK(decision.remove.empty());
+  CHECK_FALSE(check_keeps_rollback_target("2", provider.pools, members_of(balancer), 2).ok());
+  CHECK(check_keeps_rollback_target("3", provider.pools, members_of(balancer), 2).ok());  // two serve besides
+
+  // Every pool stopped (a host rebooted): the dead ones make up keep_good, and say what they wait for.
+  for (auto& pool : provider.pools) pool.servers[0].state = ServerState::dead;
+  decision = plan_prune(provider.pools, members_of(balancer), {.keep = 0, .keep_good = 2});
+  why = by_label(decision);
+  CHECK(why["3"].why ==
+        "known-good rollback target (retention.keep_good 2) once its servers run again (0/1 servers "
+        "running)");
+  CHECK(why["2"].action == PruneAction::keep);
+  CHECK(decision.remove == std::vector<std::string>{"1"});
+}
+
 TEST_CASE("history's last switch hints a rollback only when it replaced exactly one pool", "[planner][rollback]") {
   HistoryEvent last{.action = HistoryAction::deploy, .label = "51", .from = "50"};
   const auto one = rollback_hints_from(last, {"49"});
