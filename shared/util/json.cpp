@@ -9,34 +9,88 @@ namespace phoenix::util {
 
 namespace {
 
-// A ',' right before a '}' or ']' (cJSON stops at that closer or at one after it): where it is.
-std::optional<std::size_t> trailing_comma(std::string_view text, std::size_t offset) {
-  std::size_t at = offset;
-  while (at > 0 && std::string_view(" \t\r\n}]").find(text[at]) != std::string_view::npos) --at;
-  if (at == offset || text[at] != ',') return std::nullopt;
-  const auto next = text.find_first_not_of(" \t\r\n", at + 1);
-  if (next == std::string_view::npos || (text[next] != '}' && text[next] != ']')) return std::nullopt;
-  return at;
+constexpr std::string_view kSpace = " \t\r\n";
+
+// What a scan of `text` up to `limit` found outside strings: the first ',' right before a '}'
+// or ']', the bracket depth at `limit`, and the '"' of a string still open there.
+struct JsonScan {
+  std::optional<std::size_t> trailing_comma;
+  int depth = 0;
+  std::optional<std::size_t> open_string;
+  std::optional<std::size_t> wrong_closer;  // the first '}' or ']' that closes the other kind
+};
+
+JsonScan scan_json(std::string_view text, std::size_t limit) {
+  JsonScan scan;
+  std::string open;  // the brackets open at i, innermost last
+  for (std::size_t i = 0; i < text.size() && i <= limit; ++i) {
+    const char c = text[i];
+    if (scan.open_string) {
+      if (c == '\\') ++i;
+      if (c == '"') scan.open_string.reset();
+      continue;
+    }
+    if (c == '"') scan.open_string = i;
+    if (c == '{' || c == '[') open.push_back(c);
+    if ((c == '}' || c == ']') && !open.empty()) {
+      if (open.back() != (c == '}' ? '{' : '[') && !scan.wrong_closer) scan.wrong_closer = i;
+      open.pop_back();
+    }
+    const auto next = text.find_first_not_of(kSpace, i + 1);
+    if (c == ',' && !scan.trailing_comma && next != std::string_view::npos &&
+        (text[next] == '}' || text[next] == ']')) {
+      scan.trailing_comma = i;
+    }
+  }
+  scan.depth = static_cast<int>(open.size());
+  return scan;
 }
 
-// What is wrong where cJSON stopped at `offset` (it says only where): the common slips of a
-// hand-edited file by name, else the character found there; and where the slip is.
+// What is wrong where cJSON stopped at `offset` (it says only where, and not always at the
+// slip): the common slips of a hand-edited file by name, else the character found there; and
+// where the slip is.
 std::pair<std::size_t, std::string> json_slip(std::string_view text, std::size_t offset) {
-  if (offset >= text.size()) return {offset, "the text ends before every '{', '[' and '\"' is closed"};
-  if (const auto comma = trailing_comma(text, offset)) {
-    return {*comma, std::string("a ',' before '") + text[text.find_first_not_of(" \t\r\n", *comma + 1)] + "'"};
+  const JsonScan scan = scan_json(text, offset);
+  if (scan.trailing_comma) {
+    return {*scan.trailing_comma,
+            std::string("a ',' before '") + text[text.find_first_not_of(kSpace, *scan.trailing_comma + 1)] + "'"};
   }
+  if (scan.open_string && (offset >= text.size() || text.find('"', offset) == std::string_view::npos)) {
+    return {*scan.open_string, "a string that is never closed"};
+  }
+  if (scan.wrong_closer) {
+    const char closer = text[*scan.wrong_closer];
+    return {*scan.wrong_closer, std::string("a '") + closer + "' where a '" + (closer == '}' ? ']' : '}') + "' closes"};
+  }
+  if (scan.depth >= CJSON_NESTING_LIMIT) {
+    return {offset, "nested deeper than " + std::to_string(CJSON_NESTING_LIMIT) + " levels"};
+  }
+  if (offset >= text.size()) return {text.size(), "the text ends before every '{' and '[' is closed"};
   const char found = text[offset];
   if (found == '\'') return {offset, "a string in single quotes (JSON takes double quotes)"};
-  if (offset > 0 && text[offset - 1] == '\'')
+  if (offset > 0 && text[offset - 1] == '\'') {
     return {offset - 1, "a string in single quotes (JSON takes double quotes)"};
-  const auto previous = offset == 0 ? std::string_view::npos : text.find_last_not_of(" \t\r\n", offset - 1);
+  }
+  const auto previous = offset == 0 ? std::string_view::npos : text.find_last_not_of(kSpace, offset - 1);
   const char before = previous == std::string_view::npos ? '\0' : text[previous];
   const bool value_ended =
       before == '"' || before == '}' || before == ']' || std::isalnum(static_cast<unsigned char>(before)) != 0;
   if (found == '"' && value_ended) return {offset, "a ',' missing before '\"'"};
+  // cJSON may stop on the space after what it could not take.
+  if (kSpace.find(found) != std::string_view::npos && previous != std::string_view::npos) {
+    return {previous, std::string("unexpected '") + before + "'"};
+  }
   if (std::isprint(static_cast<unsigned char>(found)) != 0) return {offset, std::string("unexpected '") + found + "'"};
   return {offset, "an unexpected byte"};
+}
+
+// Where `offset` is on its line as an editor counts: in characters (UTF-8), from 1.
+std::size_t column_of(std::string_view before_offset) {
+  const auto line_start = before_offset.rfind('\n');
+  const auto line = before_offset.substr(line_start == std::string_view::npos ? 0 : line_start + 1);
+  return 1 + static_cast<std::size_t>(std::count_if(line.begin(), line.end(), [](char c) {
+           return (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // not a UTF-8 continuation byte
+         }));
 }
 
 }  // namespace
@@ -62,8 +116,7 @@ Result<Json> parse_json(std::string_view text, std::string_view origin) {
   if (!empty) std::tie(offset, slip) = json_slip(text, offset);
   const auto before = text.substr(0, offset);
   const auto line = 1 + std::count(before.begin(), before.end(), '\n');
-  const auto line_start = before.rfind('\n');
-  const auto column = offset - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
+  const auto column = column_of(before);
   const std::string message =
       std::string(origin) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": invalid JSON (" + slip + ")";
   return Error{ErrorKind::invalid, message};
