@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <iostream>
 #include <sstream>
 
@@ -148,22 +149,39 @@ bool has_no_color(const std::vector<std::string>& arguments) {
   return std::find(arguments.begin(), arguments.end(), "--no-color") != arguments.end();
 }
 
-// Why `arguments` (whose first is no command) name none, and the way on: options given before
-// the command get the command line written the way it is taken.
+// `word` as a shell reads it back: quoted when it holds anything but [A-Za-z0-9_./:=@%+,-].
+std::string shell_word(const std::string& word) {
+  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("_./:=@%+,-").find(c) != std::string_view::npos;
+  });
+  if (plain) return word;
+  std::string quoted = "'";
+  for (const char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Why `arguments` (whose first is no command) name none, and the way on. Options given before
+// the command get the command line written the way it is taken, where one word alone names a
+// command (two could be a command and an option's value: which is which is not guessed).
 std::string unknown_command(const Program& program, const std::vector<std::string>& arguments) {
   const std::string& first = arguments.front();
-  const auto later = std::find_if(arguments.begin() + 1, arguments.end(),
-                                  [&](const std::string& word) { return find_command(program, word) != nullptr; });
-  if (first.starts_with("-") && later != arguments.end()) {
-    std::vector<std::string> reordered{program.name, *later};
-    for (auto word = arguments.begin(); word != arguments.end(); ++word) {
-      if (word != later) reordered.push_back(util::printable(*word, 40));
-    }
-    return "'" + util::printable(first, 40) + "' comes before the command; the command comes first: '" +
-           util::join(reordered, " ") + "'";
+  const auto is_command = [&](const std::string& word) { return find_command(program, word) != nullptr; };
+  const auto later = std::find_if(arguments.begin() + 1, arguments.end(), is_command);
+  if (!first.starts_with("-") || later == arguments.end()) {
+    return "unknown command '" + util::printable(first, 40) + "' (commands: " + command_names(program) + "; see '" +
+           program.name + " --help')";
   }
-  return "unknown command '" + util::printable(first, 40) + "' (commands: " + command_names(program) + "; see '" +
-         program.name + " --help')";
+  const std::string comes_first =
+      "'" + util::printable(first, 40) + "' comes before the command; the command comes first";
+  if (std::count_if(arguments.begin(), arguments.end(), is_command) > 1) {
+    return comes_first + ", then its options (see '" + program.name + " --help')";
+  }
+  std::vector<std::string> reordered{program.name, *later};
+  for (auto word = arguments.begin(); word != arguments.end(); ++word) {
+    if (word != later) reordered.push_back(shell_word(util::printable(*word, 1000)));
+  }
+  return comes_first + ": " + util::join(reordered, " ");
 }
 
 int run_command(const Program& program, const Command& command, const std::vector<std::string>& arguments,
@@ -188,7 +206,14 @@ int run_command(const Program& program, const Command& command, const std::vecto
     return 2;
   };
   try {
-    po::store(po::command_line_parser(arguments).options(options).positional(positional).run(), values);
+    const auto parsed = po::command_line_parser(arguments).options(options).positional(positional).run();
+    // The hidden option is for words past the positional one, not one to be given by name.
+    for (const auto& option : parsed.options) {
+      if (option.string_key == kUnexpected && option.position_key < 0) {
+        return fail("unrecognised option '" + util::printable(option.original_tokens.front(), 40) + "'" + see);
+      }
+    }
+    po::store(parsed, values);
     po::notify(values);
   } catch (const po::error& error) {
     return fail(std::string(error.what()) + see);

@@ -140,6 +140,12 @@ TEST_CASE("an extra argument says what the command takes", "[cli]") {
   CHECK_THAT(stderr_on_terminal(rig, {"fail", "extra", "--no-color"}),
              Catch::Contains("unexpected argument 'extra': 'fail' takes no arguments besides its options, which "
                              "start with --"));
+  // The option that collects them is no option to give by name, in full or abbreviated.
+  for (const std::string name : {"--unexpected-argument", "--unex"}) {
+    CHECK(rig.run({"fail", name, "x"}) == 2);
+    CHECK_THAT(stderr_on_terminal(rig, {"fail", name, "x", "--no-color"}),
+               Catch::Contains("unrecognised option '" + name + "'"));
+  }
 }
 
 // Options given before the command were "unknown command '--config'": the error now writes the
@@ -149,6 +155,13 @@ TEST_CASE("options before the command get the command line the way it is taken",
   CHECK(rig.run({"--config", "web.json", "fail"}) == 2);
   const auto said = stderr_on_terminal(rig, {"--no-color", "--config", "web.json", "fail"});
   CHECK_THAT(said, Catch::Contains("test-pipeline: error: '--no-color' comes before the command; the command comes "
-                                   "first: 'test-pipeline fail --no-color --config web.json'"));
+                                   "first: test-pipeline fail --no-color --config web.json"));
+  // Pasteable: a value with a space or a quote is quoted as a shell reads it back.
+  CHECK_THAT(stderr_on_terminal(rig, {"--config", "my file's.json", "fail", "--no-color"}),
+             Catch::Contains("first: test-pipeline fail --config 'my file'\\''s.json' --no-color"));
+  // Two words that name commands: which one is an option's value is not guessed.
+  CHECK_THAT(stderr_on_terminal(rig, {"--config", "fail", "go", "--no-color"}),
+             Catch::Contains("'--config' comes before the command; the command comes first, then its options (see "
+                             "'test-pipeline --help')"));
   CHECK_THAT(stderr_on_terminal(rig, {"--nope"}), Catch::Contains("unknown command '--nope'"));
 }
