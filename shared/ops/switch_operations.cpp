@@ -1749,12 +1749,19 @@ std::string watch_preview(Services& services, const SwitchResult& result, Operat
   const std::string out = "then watch pool " + target + " for " + std::to_string(duration.count()) + " s (" +
                           watch_terms(services.config.watch.thresholds) + "); on a breach, ";
   const bool replaced_none = result.plan.from.empty() && !result.plan.steps.empty();
+  const std::string marked = " and mark pool " + target + " bad";
   if (operation == Operation::deploy && (replaced_none || result.plan.from.size() > 1)) {
-    return out + "no switch back (no single pool to switch back to), only the breach reported";
+    return out + "no switch back (no single pool to switch back to): report the breach" + marked;
   }
   const auto back_to = automatic_target(services, result, operation);
-  return out + "roll back to " + (back_to ? "pool " + *back_to : "the pool a plain rollback chooses then") +
-         " and mark pool " + target + " bad";
+  if (!back_to) return out + "roll back to the pool a plain rollback chooses then" + marked;
+  // The automatic rollback passes over a pool it cannot go to, as a plain rollback does.
+  const auto pools = services.provider.list_pools();
+  const Pool* pool = pools ? find_pool(*pools, *back_to) : nullptr;
+  const std::string problem = pool != nullptr ? rollback_candidate_problem(*pool, {}) : "gone";
+  if (problem.empty()) return out + "roll back to pool " + *back_to + marked;
+  return out + "roll back to the pool a plain rollback chooses then (not pool " + *back_to +
+         ", which it replaced: " + problem + ")" + marked;
 }
 
 std::string watch_words(std::chrono::seconds duration) { return " --watch " + std::to_string(duration.count()) + "s"; }

@@ -725,8 +725,8 @@ TEST_CASE("a dry run with --watch says what the watch would do, and watches noth
   REQUIRE(result.ok());
   REQUIRE(result->watch_preview);
   CHECK_THAT(*result->watch_preview,
-             Catch::EndsWith("on a breach, no switch back (no single pool to switch back to), only the breach "
-                             "reported"));
+             Catch::EndsWith("on a breach, no switch back (no single pool to switch back to): report the breach "
+                             "and mark pool 2 bad"));
 
   result = ops::rollback(rig.world.services, {.dry_run = true, .watch = std::chrono::seconds(30)});
   REQUIRE_FALSE(result.ok());  // nothing older than pool 1 to roll back to
@@ -737,4 +737,14 @@ TEST_CASE("a dry run with --watch says what the watch would do, and watches noth
   CHECK_THAT(*result->watch_preview,
              Catch::EndsWith("on a breach, roll back to the pool a plain rollback chooses then and mark pool 1 bad"));
   CHECK(ops::deploy(rig.world.services, {.label = "2", .dry_run = true}).value().watch_preview == std::nullopt);
+
+  // The pool it replaces is marked bad: the automatic rollback would pass it over.
+  WatchRig marked;
+  marked.world.provider.pools[0].meta.verdict = LiveVerdict::bad;
+  result = ops::deploy(marked.world.services, {.label = "2", .dry_run = true, .watch = std::chrono::seconds(30)});
+  REQUIRE(result.ok());
+  REQUIRE(result->watch_preview);
+  CHECK_THAT(*result->watch_preview,
+             Catch::EndsWith("on a breach, roll back to the pool a plain rollback chooses then (not pool 1, which it "
+                             "replaced: marked bad) and mark pool 2 bad"));
 }
