@@ -10,6 +10,7 @@
 #include "shared/core/tiers.hpp"
 #include "shared/core/verdict_history.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
 
 namespace phoenix {
 
@@ -960,17 +961,25 @@ std::string standby_why(const Pool& pool, bool hot_standby, int hot) {
 
 // A pool nobody has judged yet, created less than a run's bound ago, may be one a
 // create-pipeline run is creating or smoke-testing right now (on another agent, while other
-// runs judged newer pools): prune leaves it. A clock behind the creator's only widens that.
+// runs judged newer pools): prune leaves it. A creator's clock ahead of this one widens that by
+// as much; a creation time further ahead than a run's bound is no clock skew but a record
+// written wrong, and would keep the pool for good: it does not count.
 bool may_be_in_the_making(const Pool& pool, const RetentionPolicy& policy) {
   return policy.run_bound.count() > 0 && pool.meta.smoke == SmokeVerdict::pending && !pool.archive &&
-         pool.meta.created_at + policy.run_bound > policy.now;
+         pool.meta.created_at + policy.run_bound > policy.now && pool.meta.created_at <= policy.now + policy.run_bound;
+}
+
+// "12:03:04 UTC" on the day of `now`, else the date too.
+std::string moment_words(WallTime time, WallTime now) {
+  const std::string iso = util::format_iso8601(time);
+  return iso.substr(0, 10) == util::format_iso8601(now).substr(0, 10) ? clock_time_utc(time) : iso;
 }
 
 std::string in_the_making_why(const Pool& pool, const RetentionPolicy& policy) {
-  return "smoke verdict pending, created at " + clock_time_utc(pool.meta.created_at) +
+  return "smoke verdict pending, created at " + moment_words(pool.meta.created_at, policy.now) +
          ": a create-pipeline run may be creating or smoke-testing it until " +
-         clock_time_utc(pool.meta.created_at + policy.run_bound) + "; 'create-pipeline delete --label " + pool.label() +
-         "' removes it now";
+         moment_words(pool.meta.created_at + policy.run_bound, policy.now) + "; 'create-pipeline delete --label " +
+         pool.label() + "' removes it now";
 }
 
 }  // namespace

@@ -666,6 +666,16 @@ Status LocalProvider::destroy_pool(const Pool& pool) {
                                         (record ? "became readable" : "became unreadable: " + record.error().message) +
                                         " while it was being deleted; nothing was stopped, run the delete again"};
   }
+  if (record && (record->complete != pool.complete || record->meta.smoke != pool.meta.smoke)) {
+    // A create-pipeline run resumed it while this waited for the lock: what the caller judged
+    // (a prune: an incomplete pool nobody judged) is no longer so.
+    return Error{ErrorKind::refused,
+                 "pool " + label + " changed while this waited for its lock (now " +
+                     (record->complete ? "complete" : "incomplete") + ", smoke verdict " +
+                     to_string(record->meta.smoke) +
+                     ": a create-pipeline run finished it meanwhile); nothing was deleted, look at it again",
+                 ErrorCode::changed_concurrently};
+  }
   if (record) {
     for (const auto& server : record->servers) util::stop_process(server.process, kStopGrace);
   }

@@ -7,6 +7,7 @@
 #include "fakes/fake_provider.hpp"
 #include "shared/core/state_store.hpp"
 #include "shared/util/strings.hpp"
+#include "shared/util/time_format.hpp"
 
 using namespace phoenix;
 using phoenix::fakes::FakeBalancer;
@@ -1430,6 +1431,22 @@ TEST_CASE("prune leaves a pool with no verdict that a run may still be working o
                         {.keep = 2, .keep_good = 0, .now = now, .run_bound = std::chrono::minutes(10)});
   CHECK(by_label(decision)["3"].why == "smoke verdict pending, kept place 2 of retention.keep 2");
   CHECK(decision.remove == std::vector<std::string>{"4", "0"});
+
+  // A creator's clock a little ahead keeps it; a creation time far in the future (a record
+  // written wrong) would keep it for good, and does not count.
+  provider.pools[3].meta.created_at = now + std::chrono::minutes(5);
+  decision = plan_prune(provider.pools, members_of(balancer), policy);
+  CHECK(by_label(decision)["3"].action == PruneAction::keep);
+  provider.pools[3].meta.created_at = now + std::chrono::hours(24 * 365);
+  decision = plan_prune(provider.pools, members_of(balancer), policy);
+  CHECK(decision.remove == std::vector<std::string>{"3", "4", "1", "0"});  // newest first
+  // Another day than today's is written with its date.
+  provider.pools[3].meta.created_at = now - std::chrono::hours(30);
+  decision = plan_prune(provider.pools, members_of(balancer),
+                        {.keep = 0, .keep_good = 0, .now = now, .run_bound = std::chrono::hours(31)});
+  CHECK_THAT(by_label(decision)["3"].why,
+             Catch::StartsWith("smoke verdict pending, created at " +
+                               util::format_iso8601(provider.pools[3].meta.created_at) + ": "));
 }
 
 // Pools nobody judged yet (a create cut short, a smoke test not run) took the kept places ahead

@@ -463,6 +463,31 @@ TEST_CASE("a pool whose record changes readability while it is deleted is kept",
   REQUIRE(rig.provider.destroy_pool(*pool).ok());
 }
 
+// A prune judged pool 7 incomplete and unjudged, then waited for its lock while a resumed
+// create-pipeline run finished and smoke-tested it; the delete went ahead on the old judgement.
+TEST_CASE("a pool that a run finished while its delete waited is kept", "[local-provider]") {
+  LocalProviderRig rig;
+  auto pool = rig.provider.create_pool(rig.spec("7", 1));
+  REQUIRE(pool.ok());
+  Pool judged = *pool;
+  judged.complete = false;  // as listed before the run finished it
+  judged.meta.smoke = SmokeVerdict::pending;
+  auto meta = pool->meta;
+  meta.smoke = SmokeVerdict::passed;
+  REQUIRE(rig.provider.update_metadata(meta).ok());
+  const auto destroyed = rig.provider.destroy_pool(judged);
+  REQUIRE_FALSE(destroyed.ok());
+  CHECK(destroyed.error().kind == ErrorKind::refused);
+  CHECK(destroyed.error().is(ErrorCode::changed_concurrently));
+  CHECK(destroyed.error().message ==
+        "pool 7 changed while this waited for its lock (now complete, smoke verdict passed: a create-pipeline run "
+        "finished it meanwhile); nothing was deleted, look at it again");
+  CHECK(testing::http_get("http://" + pool->servers[0].address() + "/").second == "7\n");
+  auto listed = rig.provider.list_pools();
+  REQUIRE(listed.ok());
+  REQUIRE(rig.provider.destroy_pool(listed->front()).ok());
+}
+
 // A delete that could not remove the pool's directory (a file in it cannot be removed) left a
 // hidden directory for good: the pool vanished from the list and nothing finished it. The pool
 // lists half deleted, the error says what is left and how to finish, and a delete finishes it.
