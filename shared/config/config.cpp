@@ -554,7 +554,11 @@ Result<Config> parse_config(std::string_view text, const fs::path& file) {
 Result<Config> load_config(const fs::path& file) {
   auto text = util::read_file(file, kMaxConfigBytes);
   if (!text) {
-    return Error{ErrorKind::invalid, text.error().message + " (pass --config FILE or set PHOENIX_CONFIG)"};
+    // Where the file is not there, the way on is another one; where it is, the file is what to fix.
+    std::error_code ec;
+    const bool there = fs::exists(file, ec);
+    return Error{ErrorKind::invalid,
+                 text.error().message + (there ? std::string() : " (pass --config FILE or set PHOENIX_CONFIG)")};
   }
   return parse_config(*text, file);
 }

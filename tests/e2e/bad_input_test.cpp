@@ -250,6 +250,8 @@ TEST_CASE("a FIFO, a device or a huge file where Phoenix expects a file is exit 
     REQUIRE(lines.size() == 1);
     CHECK_THAT(lines[0], Catch::StartsWith(bad.tool + ": error: "));
     CHECK_THAT(lines[0], Catch::Contains(bad.expected));
+    // The file named is there: pointing at another is no way on.
+    CHECK_THAT(lines[0], !Catch::Contains("pass --config FILE"));
   }
 
   // State records: a FIFO in place of the history is exit 2; one in place of a pool record
