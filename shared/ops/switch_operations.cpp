@@ -60,6 +60,11 @@ struct SwitchJob {
   bool nothing_pending = false;
   // A pass of this switch completed a step: the balancer is no longer as the command found it.
   bool changed_balancer = false;
+  // A rollback: the records of the pools it marked bad, as they were before. Written back when
+  // the balancer refuses the switch's first change (refuse_misconfigured): a rollback that is
+  // refused changes nothing. Marked before the switch all the same, so that a switch cut short
+  // after its first change leaves them marked, for the command that finishes it.
+  std::vector<PoolMetadata> before_marking;
 };
 
 struct Observation {
@@ -628,11 +633,30 @@ bool refused_before_any_change(const SwitchJob& job, const SwitchOutcome& outcom
          job.nothing_pending && !job.changed_balancer;
 }
 
+// The verdicts a rollback the balancer refused had given (SwitchJob::before_marking), as they
+// were. Last, after its intent went: a crash before leaves the pools marked, as the rollback would.
+// A record that cannot be written back is a warning with the command that clears the mark.
+void unmark_refused(Services& services, const SwitchJob& job) {
+  for (const auto& meta : job.before_marking) {
+    if (auto restored = services.provider.update_metadata(meta); !restored.ok()) {
+      services.reporter.warning("pool " + meta.label + " stays marked bad (" + restored.error().message +
+                                "); clear the mark with 'deploy-pipeline mark-good --label " + meta.label + "'");
+      continue;
+    }
+    services.reporter.step("pool " + meta.label + " is no longer marked bad: the rollback changed nothing");
+  }
+}
+
+// History records the switch as failed; a rollback as refused, since it marked nothing in the
+// end (verdict_history does not take a refused rollback for a mark).
 Pass refuse_misconfigured(Services& services, const SwitchJob& job, const SwitchPlan& plan, const Error& why,
                           long long elapsed_ms) {
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
-  record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);
+  const bool rollback = job.operation == Operation::rollback;
+  record_switch(services, job, plan.from, rollback ? HistoryResult::refused : HistoryResult::failed, elapsed_ms,
+                why.message);
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
+  unmark_refused(services, job);
   const std::string serving =
       plan.from.empty() ? std::string("nothing was live before either") : util::join(plan.from, ", ") + " still serves";
   return finished(Error{ErrorKind::invalid, std::string(to_string(job.operation)) + " of pool " + job.request.target +
@@ -1005,6 +1029,18 @@ Status mark_bad(Services& services, const std::vector<Pool>& pools, const std::s
     services.reporter.step("marked pool " + label + " bad: " + reason);
   }
   return {};
+}
+
+// The records of the pools of `labels` that mark_bad marked (those not marked bad before), as
+// `pools` had them before.
+std::vector<PoolMetadata> records_before_marking(const std::vector<Pool>& pools,
+                                                 const std::vector<std::string>& labels) {
+  std::vector<PoolMetadata> records;
+  for (const auto& label : labels) {
+    const Pool* pool = find_pool(pools, label);
+    if (pool != nullptr && pool->meta.verdict != LiveVerdict::bad) records.push_back(pool->meta);
+  }
+  return records;
 }
 
 // The pools of `labels` (comma-separated) a rollback leaves that it can mark bad: those whose
@@ -1647,6 +1683,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                  ErrorCode::interrupted};
   }
   std::vector<std::string> marked_bad;
+  std::vector<PoolMetadata> before_marking;
   // The breach handler of an automatic rollback says what marks the pool when it cannot.
   const std::string markable =
       options.automatic ? choice.from : markable_or_warn(services, observation.pools, choice.from, reason);
@@ -1661,6 +1698,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                 "); switching back first");
     } else {
       marked_bad = listed_labels(observation.pools, markable);
+      before_marking = records_before_marking(observation.pools, marked_bad);
     }
   }
   auto switched = switch_to(
@@ -1675,7 +1713,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
        .planned_as_bad = util::split(choice.from, ','),
        .watch = options.dry_run ? std::nullopt : options.watch,
        .resume_wake = resume_wake,
-       .nothing_pending = !interrupted},
+       .nothing_pending = !interrupted,
+       .before_marking = std::move(before_marking)},
       std::move(observation));
   if (switched) switched->marked_bad = std::move(marked_bad);
   return switched;

@@ -6,6 +6,7 @@
 
 #include "fakes/fake_services.hpp"
 #include "shared/core/render.hpp"
+#include "shared/core/verdict_history.hpp"
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
@@ -1574,6 +1575,72 @@ TEST_CASE("a switch whose first change is refused as misconfigured leaves no int
   REQUIRE_FALSE(rerun.ok());
   CHECK(world.state.intent.has_value());
   CHECK_THAT(rerun.error().message, !Catch::Contains("the balancer was not changed"));
+}
+
+// A rollback marks the pool it leaves bad before it switches (a switch cut short after its first
+// change leaves it marked for repair). One whose first change the balancer refuses as configured
+// wrong changed nothing: the verdict it gave is taken back, exactly as it was, and history has it as
+// refused, which marks nothing (verdict_history). A pool marked bad before keeps its mark.
+TEST_CASE("a rollback whose first change the balancer refuses as misconfigured leaves every verdict as it was",
+          "[ops][rollback][verdicts]") {
+  FakeWorld world;
+  three_pools(world, "3");
+  world.provider.pools[2].meta.verdict = LiveVerdict::good;
+  world.provider.pools[2].meta.verdict_reason = "served until pool 4 replaced it";
+  world.provider.pools[2].meta.verdict_by = "ops-b";
+  world.provider.pools[2].meta.verdict_at = world.clock.wall_now() - std::chrono::hours(1);
+  const PoolMetadata before = world.provider.pools[2].meta;
+  world.balancer.fail_always["add_standby"] =
+      Error{ErrorKind::invalid, "HAProxy backend 'web' must use a dynamic algorithm"};
+  const auto refused = ops::rollback(world.services, {.to = "2", .reason = "errors"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK(refused.error().message ==
+        "rollback of pool 2: HAProxy backend 'web' must use a dynamic algorithm; the balancer was not changed (3 "
+        "still serves); fix the configuration, then run the same command again");
+  CHECK(world.reporter.saw("marked pool 3 bad: errors"));
+  CHECK(world.reporter.saw("pool 3 is no longer marked bad: the rollback changed nothing"));
+  const auto& after = world.provider.pools[2].meta;
+  CHECK(after.verdict == before.verdict);
+  CHECK(after.verdict_reason == before.verdict_reason);
+  CHECK(after.verdict_by == before.verdict_by);
+  CHECK(after.verdict_at == before.verdict_at);
+  CHECK_FALSE(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].action == HistoryAction::rollback);
+  CHECK(world.state.events[0].result == HistoryResult::refused);
+  CHECK_FALSE(bad_mark_of(world.state.events, "3").has_value());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"3:1"});
+
+  // A pool marked bad before this rollback keeps its mark and its reason.
+  world.provider.pools[2].meta.verdict = LiveVerdict::bad;
+  world.provider.pools[2].meta.verdict_reason = "automatic: 5xx ratio 0.10";
+  REQUIRE_FALSE(ops::rollback(world.services, {.to = "2", .reason = "again"}).ok());
+  CHECK(world.provider.pools[2].meta.verdict == LiveVerdict::bad);
+  CHECK(world.provider.pools[2].meta.verdict_reason == "automatic: 5xx ratio 0.10");
+}
+
+// A balancer whose look says it cannot take a switch's changes (HAProxy: a backend whose algorithm
+// takes no servers at runtime) refuses the rollback and its dry run before anything is marked,
+// written or recorded.
+TEST_CASE("a rollback whose look the balancer refuses as misconfigured marks and records nothing",
+          "[ops][rollback][verdicts]") {
+  FakeWorld world;
+  three_pools(world, "3");
+  const Error algorithm{ErrorKind::invalid, "HAProxy backend 'web' uses the static algorithm static-rr"};
+  for (const bool dry_run : {true, false}) {
+    INFO(dry_run);
+    world.balancer.fail_next["snapshot"] = algorithm;
+    const auto refused = ops::rollback(world.services, {.to = "2", .reason = "errors", .dry_run = dry_run});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::invalid);
+    CHECK(refused.error().message == algorithm.message);
+  }
+  CHECK(world.provider.pools[2].meta.verdict == LiveVerdict::unknown);
+  CHECK(world.provider.calls.empty());
+  CHECK(world.state.events.empty());
+  CHECK(world.state.intents_written.empty());
+  CHECK(world.balancer.calls.empty());
 }
 
 // Every rollback that switches at runtime only warns: a second one in the same process too (the
