@@ -931,9 +931,11 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
 
 // A switch that gave up on a balancer that kept coming back with another membership stopped
 // half-way, like any interrupted one: history says so (from what its intent says it replaced)
-// while the lock is still this switch's. One an earlier pass recorded as done has its record.
+// while the lock is still this switch's. One an earlier pass recorded as done too: that record
+// says the pool was made live, not that the balancer went back to the older membership and the
+// switch gave up on applying it again, which history (and the notifiers) would otherwise never hear.
 void record_given_up(Services& services, const SwitchJob& job, const Error& why, long long elapsed_ms) {
-  if (job.dry_run || job.success_recorded || !still_holding_lock(services).ok()) return;
+  if (job.dry_run || !still_holding_lock(services).ok()) return;
   std::vector<std::string> from;
   const auto pending = services.state.read_intent();
   if (pending && pending->has_value() && (*pending)->target == job.request.target) from = (*pending)->from;

@@ -961,7 +961,8 @@ TEST_CASE("a switch whose end state is undone by hand every time names the re-ru
 
 // A reload that comes up with the older membership once each switch was recorded: the last look
 // sees another process routing elsewhere and applies the switch again; after three passes the
-// way on is repair. History records the deploy once.
+// way on is repair. History records the deploy once as done, then that it gave up: its success
+// alone would hide that the balancer routes to the older pool.
 TEST_CASE("a reload with an older membership after every recorded end is applied again, then names repair",
           "[ops][deploy][reload]") {
   FakeWorld world;
@@ -983,9 +984,13 @@ TEST_CASE("a reload with an older membership after every recorded end is applied
   CHECK(process == 4);  // three passes, each undone
   CHECK(world.reporter.saw("reloaded as the switch ended and routes to 1, not pool 2"));
   CHECK_THAT(result.error().message, Catch::Contains("kept changing under it; 'deploy-pipeline repair' finishes it"));
-  REQUIRE(world.state.events.size() == 1);
+  REQUIRE(world.state.events.size() == 2);
   CHECK(world.state.events[0].label == "2");
   CHECK(world.state.events[0].result == HistoryResult::succeeded);
+  CHECK(world.state.events[1].label == "2");
+  CHECK(world.state.events[1].result == HistoryResult::interrupted);
+  CHECK(world.state.events[1].detail == result.error().message);
+  CHECK(world.notifier.events() == std::vector<std::string>{"deploy.start", "deploy.success", "deploy.failure"});
 }
 
 // The last look after the switch was recorded cannot reach the balancer: the command fails
@@ -1015,6 +1020,8 @@ TEST_CASE("a balancer that does not answer the last look fails the switch saying
 // B7: the switch was recorded as done in its first pass (then a reload brought the old
 // membership back); the later passes planned again because a step found the balancer changed,
 // which records nothing. The way on after the last pass is repair, as the job knows, not a re-run.
+// History has the give-up after the success: the switch is left half done (its intent stays),
+// which the success alone would hide.
 TEST_CASE("a switch recorded as done in an earlier pass names repair when its last pass ends otherwise",
           "[ops][deploy][reload]") {
   FakeWorld world;
@@ -1036,8 +1043,12 @@ TEST_CASE("a switch recorded as done in an earlier pass names repair when its la
   REQUIRE_FALSE(result.ok());
   CHECK(recorded);
   CHECK_THAT(result.error().message, Catch::Contains("kept changing under it; 'deploy-pipeline repair' finishes it"));
-  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == 2);
   CHECK(world.state.events[0].result == HistoryResult::succeeded);
+  CHECK(world.state.events[1].result == HistoryResult::interrupted);
+  CHECK(world.state.events[1].label == "2");
+  CHECK(world.state.events[1].from == "1");
 }
 
 // review3 R1: a re-run of an interrupted rollback (or repair) kept its target although it was
