@@ -58,7 +58,8 @@ struct SwitchJob {
   // writes is the only one there is: a switch the balancer refused before its first change may
   // remove it (refuse_misconfigured) without losing another switch's record.
   bool nothing_pending = false;
-  // A pass of this switch completed a step: the balancer is no longer as the command found it.
+  // A pass of this switch completed a step that changed a running balancer (keeping the membership
+  // for restarts is none): the balancer is no longer as the command found it.
   bool changed_balancer = false;
   // A rollback: the records of the pools it marked bad, as they were before. Written back when
   // the balancer refuses the switch's first change (refuse_misconfigured): a rollback that is
@@ -628,9 +629,33 @@ Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, 
 // and no re-run can finish the switch until the configuration is fixed. Where no other switch was
 // pending, its intent goes too, so status does not report a switch to finish; history records
 // the failure. Elsewhere the intent stays (it holds what the earlier, interrupted switch did).
+// The steps before the refused one may only have kept the new membership for restarts (a target
+// on standby is kept before it is admitted): the running balancer did not change.
 bool refused_before_any_change(const SwitchJob& job, const SwitchOutcome& outcome) {
-  return !outcome.status.ok() && outcome.status.error().kind == ErrorKind::invalid && outcome.steps_done == 0 &&
-         job.nothing_pending && !job.changed_balancer;
+  return !outcome.status.ok() && outcome.status.error().kind == ErrorKind::invalid && job.nothing_pending &&
+         !job.changed_balancer;
+}
+
+// Whether the first `done` steps of `plan` changed a running balancer: any but keeping the
+// membership for restarts.
+bool changed_running(const SwitchPlan& plan, std::size_t done) {
+  return std::any_of(plan.steps.begin(), plan.steps.begin() + static_cast<long>(std::min(done, plan.steps.size())),
+                     [](const Step& step) { return step.kind != StepKind::persist; });
+}
+
+// A switch refused after it kept the new membership for restarts takes that back: each balancer
+// keeps the membership it runs, as the look found it, so a reload does not make the refused switch.
+// Whether every balancer did; one that could not is a warning, and the switch is left to finish.
+bool restarts_as_running(Services& services, const Observation& observation, std::size_t done) {
+  if (done == 0) return true;
+  for (const auto& balancer : observation.balancers) {
+    if (auto kept = balancer.entry.balancer->persist(balancer.members); !kept.ok()) {
+      services.reporter.warning(balancer.entry.prefix() +
+                                "could not take back the membership kept for restarts: " + kept.error().message);
+      return false;
+    }
+  }
+  return true;
 }
 
 // The verdicts a rollback the balancer refused had given (SwitchJob::before_marking), as they
@@ -896,7 +921,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
                          util::plural(plan.steps.size(), "step") +
                          (runs.size() > 1 ? " across " + std::to_string(runs.size()) + " balancers" : ""));
   const auto outcome = execute(services, runs, order, intent);
-  job.changed_balancer = job.changed_balancer || outcome.steps_done > 0;
+  job.changed_balancer = job.changed_balancer || changed_running(plan, outcome.steps_done);
   if (outcome.unhealthy) {
     return revert_unhealthy(services, runs, job, plan, observation->pools, outcome.status.error(), elapsed());
   }
@@ -906,7 +931,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
     return plan_again(outcome.status.error());
   }
   if (outcome.status.ok()) return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
-  if (refused_before_any_change(job, outcome)) {
+  if (refused_before_any_change(job, outcome) && restarts_as_running(services, *observation, outcome.steps_done)) {
     return refuse_misconfigured(services, job, plan, outcome.status.error(), elapsed());
   }
   // The intent record stays: status explains the state and a re-run completes it. History

@@ -22,9 +22,10 @@ struct StaticAlgorithmRig {
   Haproxy haproxy{dir.path()};
   std::string config;
 
-  explicit StaticAlgorithmRig(const std::string& balance) {
+  explicit StaticAlgorithmRig(const std::string& balance, int hot = 0) {
     ServiceOptions options;
     options.pool_size = 1;
+    options.hot = hot;  // 1: pool 1 stays on standby, and a rollback to it keeps it for restarts first
     config = write_service_config(dir.path(), haproxy, options).string();
     create_pools_1_and_2(config, ThenDeploy::each_in_turn);
     edit_backend("balance roundrobin", balance);
@@ -127,5 +128,26 @@ TEST_CASE(
   const cJSON* last = cJSON_GetArrayItem(list, 0);
   CHECK(util::json_string(last, "action") == "rollback");
   CHECK(util::json_string(last, "result") == "refused");
+  CHECK(http_get(rig.haproxy.url()).second == "2\n");
+}
+
+// A rollback to a hot standby keeps the new membership in haproxy.cfg before it admits the pool;
+// HAProxy refuses the admission (a weight in a backend that hashes map-based). The running
+// balancer did not change, and neither does the file in the end: a reload after the fix does not
+// make the refused rollback.
+TEST_CASE("a rollback to a hot standby refused by HAProxy leaves haproxy.cfg and the verdicts as they were",
+          "[e2e][algorithms][hot]") {
+  StaticAlgorithmRig rig("balance source", 1);
+  rig.edit_backend("balance source", "balance source\n    hash-type consistent");  // not reloaded
+  const auto haproxy_cfg = rig.haproxy_cfg();
+  const auto refused = rig.run({"rollback", "--reason", "errors"});
+  INFO(refused.err);
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("only accepts weights"));
+  CHECK_THAT(refused.err, Catch::Contains("the balancer was not changed (2 still serves)"));
+  CHECK(rig.haproxy_cfg() == haproxy_cfg);
+  CHECK(rig.verdict("2") == "unknown");
+  CHECK_FALSE(rig.intent_left());
+  rig.haproxy.reload();  // HAProxy now hashes consistently, and routes to what it ran before
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
 }

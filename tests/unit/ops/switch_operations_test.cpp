@@ -1631,6 +1631,34 @@ TEST_CASE("a rollback whose first change the balancer refuses as misconfigured l
   CHECK(world.provider.pools[2].meta.verdict_reason == "automatic: 5xx ratio 0.10");
 }
 
+// A rollback to a hot standby keeps the new membership for restarts before it admits the pool. When
+// the balancer refuses that admission as configured wrong, the running balancer did not change:
+// the membership kept for restarts is taken back to the one running, so a reload does not make the
+// refused rollback, and the rollback changes nothing, as above.
+TEST_CASE("a rollback to a hot standby refused at its admission takes back the membership kept for restarts",
+          "[ops][rollback][verdicts][hot]") {
+  FakeWorld world;
+  world.config.retention_hot = 1;
+  two_pools(world, "1");
+  REQUIRE(ops::deploy(world.services, {"2", false, false, false}).ok());  // pool 1 stays on standby
+  REQUIRE(world.balancer.durable.has_value());
+  REQUIRE(routed_by_phoenix(*world.balancer.durable) == std::vector<std::string>{"2:1"});
+  const auto events = world.state.events.size();
+  world.balancer.calls.clear();
+  world.balancer.fail_always["admit"] = Error{ErrorKind::invalid, "HAProxy backend 'web' must use a dynamic algorithm"};
+  const auto refused = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK_THAT(refused.error().message, Catch::Contains("the balancer was not changed (2 still serves)"));
+  CHECK(world.balancer.calls == std::vector<std::string>{"persist 1:1", "admit 1:1", "persist 1:1,2:1"});
+  CHECK(routed_by_phoenix(*world.balancer.durable) == std::vector<std::string>{"2:1"});
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
+  CHECK_FALSE(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == events + 1);
+  CHECK(world.state.events.back().result == HistoryResult::refused);
+}
+
 // A balancer whose look says it cannot take a switch's changes (HAProxy: a backend whose algorithm
 // takes no servers at runtime) refuses the rollback and its dry run before anything is marked,
 // written or recorded.
