@@ -93,6 +93,30 @@ Result<std::vector<StatRow>> parse_show_stat(std::string_view csv) {
   return rows;
 }
 
+AlgorithmKind algorithm_kind(std::string_view algo) {
+  if (algo == "static-rr") return AlgorithmKind::fixed;
+  for (std::string_view hashed : {"source", "uri", "url_param", "hdr", "rdp-cookie", "hash"}) {
+    if (algo == hashed) return AlgorithmKind::hashed;
+  }
+  return AlgorithmKind::dynamic;
+}
+
+std::optional<std::string> backend_algorithm(std::string_view csv) {
+  const auto lines = util::split_lines(csv);
+  if (lines.empty() || lines[0].rfind("# ", 0) != 0) return std::nullopt;
+  const auto columns = index_columns(util::split(std::string_view(lines[0]).substr(2), ','));
+  const auto svname = columns.find("svname");
+  const auto algo = columns.find("algo");
+  if (svname == columns.end() || algo == columns.end()) return std::nullopt;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto fields = util::split(lines[i], ',');
+    if (svname->second < fields.size() && algo->second < fields.size() && fields[svname->second] == "BACKEND") {
+      return fields[algo->second];
+    }
+  }
+  return std::nullopt;
+}
+
 Result<std::vector<ServerStateRow>> parse_servers_state(std::string_view text) {
   const auto lines = util::split_lines(text);
   if (lines.size() < 2 || lines[1].rfind("# ", 0) != 0) return unexpected("show servers state", text);

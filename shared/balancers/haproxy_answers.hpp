@@ -31,6 +31,20 @@ struct StatRow {
 // `show stat [<backend>] 4 -1` CSV. Rows for FRONTEND/BACKEND lines are skipped.
 Result<std::vector<StatRow>> parse_show_stat(std::string_view csv);
 
+// How a backend's algorithm, as `show stat` names it (its `algo` column), takes the servers added
+// at runtime.
+enum class AlgorithmKind {
+  dynamic,  // roundrobin, leastconn, first, random ("unknown" in 2.6), and any name not below
+  fixed,    // static-rr: never ("Backend must use a dynamic load balancing")
+  hashed,   // source, uri, url_param, hdr, rdp-cookie, hash: only with 'hash-type consistent',
+            // which show stat does not say
+};
+AlgorithmKind algorithm_kind(std::string_view algo);
+
+// The `algo` column of the BACKEND row of `show stat <backend> 2 -1`; nothing when the answer has
+// no such row or column (a HAProxy that does not say).
+std::optional<std::string> backend_algorithm(std::string_view csv);
+
 struct ServerStateRow {
   std::string backend;
   std::string server;

@@ -371,11 +371,37 @@ Status HaproxyBalancer::check_admin_level(const std::string& answer) const {
                                        "line of haproxy.cfg 'level admin' (balancer.socket), then reload HAProxy"};
 }
 
+Status HaproxyBalancer::check_algorithm(const std::string& stat) const {
+  const auto algorithm = backend_algorithm(stat);
+  if (!algorithm) return {};
+  const std::string backend = "HAProxy backend '" + settings_.backend + "' (" + channel_.describe() + ")";
+  const std::string dynamic = "'balance roundrobin' or 'balance leastconn'";
+  const std::string then = ", reload HAProxy, then run the command again";
+  switch (algorithm_kind(*algorithm)) {
+    case AlgorithmKind::dynamic:
+      return {};
+    case AlgorithmKind::fixed:
+      return Error{ErrorKind::invalid, backend + " uses the static algorithm " + *algorithm +
+                                           ", which takes no servers at runtime; give it " + dynamic + then};
+    case AlgorithmKind::hashed:
+      break;
+  }
+  if (!settings_.config_file) return {};
+  const auto text = util::read_file(*settings_.config_file);
+  if (!text || hash_type(*text, settings_.backend) != HashType::map_based) return {};
+  return Error{ErrorKind::invalid, backend + " uses the hash algorithm " + *algorithm +
+                                       " without 'hash-type consistent' in " + settings_.config_file->string() +
+                                       ", so it takes no servers at runtime; add 'hash-type consistent' to it (or " +
+                                       "use " + dynamic + ")" + then};
+}
+
 Result<BalancerSnapshot> HaproxyBalancer::snapshot() {
   PHX_TRY(check_durable());
   std::vector<std::string> commands = {"show info"};
   for (auto& read : member_reads(Detail::full)) commands.push_back(std::move(read));
-  commands.push_back("show cli level");  // last: the answers before it keep their places
+  const std::size_t algorithm = commands.size();
+  commands.push_back("show stat " + settings_.backend + " 2 -1");  // the backend's row: its algorithm
+  commands.push_back("show cli level");                            // last: the answers before it keep their places
   auto session = channel_.open();
   if (!session) return session.error();
   auto answers = (*session)->exchange(commands);
@@ -383,6 +409,7 @@ Result<BalancerSnapshot> HaproxyBalancer::snapshot() {
   if (answers->size() == commands.size()) PHX_TRY(check_admin_level(answers->back()));
   PHX_TRY_ASSIGN(auto pid, instance_from(*answers));
   PHX_TRY_ASSIGN(auto members, members_from(*answers, 1, Detail::full));
+  if (answers->size() > algorithm) PHX_TRY(check_algorithm((*answers)[algorithm]));
   // The uptime comes with the instance's 'show info': no exchange of its own.
   return BalancerSnapshot{
       .instance = std::move(pid), .members = std::move(members), .uptime = uptime_from(answers->front())};

@@ -60,7 +60,9 @@ class HaproxyBalancer final : public Balancer {
   // nothing is changed that could not be kept.
   Result<std::string> instance() override;
   Result<std::optional<std::chrono::seconds>> uptime() override;
-  // One exchange: show info, show servers state, show stat.
+  // One exchange: show info, show servers state, show stat (the servers, then the backend's
+  // algorithm), show cli level. Refuses (`invalid`) a socket below level admin and a backend whose
+  // algorithm takes no servers at runtime (check_algorithm): no switch could change anything.
   Result<BalancerSnapshot> snapshot() override;
 
   // The server line for haproxy.cfg that recreates `member` as it is now.
@@ -70,6 +72,11 @@ class HaproxyBalancer final : public Balancer {
 
  private:
   Status check_admin_level(const std::string& answer) const;
+  // A backend whose algorithm takes no servers at runtime refuses every switch at its first change:
+  // refused (`invalid`) at the look instead, from the backend's `algo` in `show stat` (its answer
+  // `stat`) and, for a hash algorithm, the hash-type config_file gives the backend. Where neither
+  // tells for certain, the switch goes on and HAProxy's own refusal says it.
+  Status check_algorithm(const std::string& stat) const;
   std::string server(const std::string& name) const { return settings_.backend + "/" + name; }
   using Acceptor = bool (*)(const std::string& command, const std::string& answer);
   // Runs commands and checks every answer with `accept`; the first refused answer or a

@@ -1,5 +1,6 @@
 #include "shared/balancers/haproxy_config_file.hpp"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 
@@ -39,17 +40,17 @@ struct Section {
   std::size_t end = 0;     // one past its last line
 };
 
+// The section whose header is at `header`.
+Section section_at(const std::vector<std::string>& lines, std::size_t header) {
+  for (std::size_t j = header + 1; j < lines.size(); ++j) {
+    if (starts_section(lines[j])) return {header, j};
+  }
+  return {header, lines.size()};
+}
+
 std::optional<Section> find_backend(const std::vector<std::string>& lines, std::string_view backend) {
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (!is_backend_header(lines[i], backend)) continue;
-    Section section{i, lines.size()};
-    for (std::size_t j = i + 1; j < lines.size(); ++j) {
-      if (starts_section(lines[j])) {
-        section.end = j;
-        break;
-      }
-    }
-    return section;
+    if (is_backend_header(lines[i], backend)) return section_at(lines, i);
   }
   return std::nullopt;
 }
@@ -130,7 +131,65 @@ Error missing_backend(std::string_view backend) {
                                   "balancer.config_file at the file HAProxy runs with"};
 }
 
+// The words of a configuration line, up to a comment.
+std::vector<std::string_view> words_of(std::string_view line) {
+  std::vector<std::string_view> words;
+  std::size_t position = 0;
+  while (true) {
+    position = line.find_first_not_of(" \t\r", position);
+    if (position == std::string_view::npos || line[position] == '#') break;
+    const auto end = std::min(line.find_first_of(" \t\r", position), line.size());
+    words.push_back(line.substr(position, end - position));
+    position = end;
+  }
+  return words;
+}
+
+// The value of the keyword after 'from' in a section header ("backend web from base": "base").
+std::string_view inherits_from(const std::vector<std::string_view>& header) {
+  for (std::size_t i = 1; i + 1 < header.size(); ++i) {
+    if (header[i] == "from") return header[i + 1];
+  }
+  return {};
+}
+
+// The hash-type lines [begin, end) set last, or unknown when none does.
+std::optional<HashType> hash_type_set(const std::vector<std::string>& lines, std::size_t begin, std::size_t end) {
+  std::optional<HashType> type;
+  for (std::size_t i = begin; i < end; ++i) {
+    const auto words = words_of(lines[i]);
+    if (words.size() < 2 || words[0] != "hash-type") continue;
+    type = words[1] == "consistent"  ? HashType::consistent
+           : words[1] == "map-based" ? HashType::map_based
+                                     : HashType::unknown;
+  }
+  return type;
+}
+
+// The defaults section `backend` (its header at `header`) inherits from: the one named `name`,
+// else the last one above it.
+std::optional<Section> defaults_of(const std::vector<std::string>& lines, std::size_t header, std::string_view name) {
+  std::optional<Section> found;
+  for (std::size_t i = 0; i < lines.size() && (!name.empty() || i < header); ++i) {
+    const auto words = words_of(lines[i]);
+    if (words.empty() || words[0] != "defaults") continue;
+    if (!name.empty() && (words.size() < 2 || words[1] != name)) continue;
+    found = section_at(lines, i);
+  }
+  return found;
+}
+
 }  // namespace
+
+HashType hash_type(std::string_view config, std::string_view backend) {
+  const auto lines = util::split_lines(config);
+  const auto section = find_backend(lines, backend);
+  if (!section) return HashType::unknown;
+  if (const auto own = hash_type_set(lines, section->header + 1, section->end)) return *own;
+  const auto defaults = defaults_of(lines, section->header, inherits_from(words_of(lines[section->header])));
+  if (!defaults || !inherits_from(words_of(lines[defaults->header])).empty()) return HashType::unknown;
+  return hash_type_set(lines, defaults->header + 1, defaults->end).value_or(HashType::map_based);
+}
 
 Result<std::string> with_managed_servers(std::string_view config, std::string_view backend,
                                          const std::vector<std::string>& server_lines) {

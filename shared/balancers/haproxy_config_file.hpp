@@ -33,6 +33,14 @@ Result<std::vector<std::string>> managed_servers(std::string_view config, std::s
 // configuration defines itself, which a restart brings back without Phoenix.
 std::vector<std::string> configured_servers(std::string_view config, std::string_view backend);
 
+// How `backend` hashes, as `config` says: its own last 'hash-type' line, else that of the defaults
+// section it inherits from (the one its header names with 'from <name>', else the last one above
+// it), whose lack of one means HAProxy's default, map-based. `unknown` where the file cannot tell:
+// no such backend, no such defaults section in this file (HAProxy may have read it from another
+// file), a defaults section that inherits from another, or a method it does not name.
+enum class HashType { unknown, map_based, consistent };
+HashType hash_type(std::string_view config, std::string_view backend);
+
 // A managed "server <name> <addr:port> ... weight <w> [disabled]" line as the member HAProxy
 // would start with.
 Result<Member> parse_server_line(std::string_view line);

@@ -58,8 +58,14 @@ struct SwitchJob {
   // writes is the only one there is: a switch the balancer refused before its first change may
   // remove it (refuse_misconfigured) without losing another switch's record.
   bool nothing_pending = false;
-  // A pass of this switch completed a step: the balancer is no longer as the command found it.
+  // A pass of this switch completed a step that changed a running balancer (keeping the membership
+  // for restarts is none): the balancer is no longer as the command found it.
   bool changed_balancer = false;
+  // A rollback: the records of the pools it marked bad, as they were before. Written back when
+  // the balancer refuses the switch's first change (refuse_misconfigured): a rollback that is
+  // refused changes nothing. Marked before the switch all the same, so that a switch cut short
+  // after its first change leaves them marked, for the command that finishes it.
+  std::vector<PoolMetadata> before_marking;
 };
 
 struct Observation {
@@ -623,16 +629,59 @@ Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, 
 // and no re-run can finish the switch until the configuration is fixed. Where no other switch was
 // pending, its intent goes too, so status does not report a switch to finish; history records
 // the failure. Elsewhere the intent stays (it holds what the earlier, interrupted switch did).
+// The steps before the refused one may only have kept the new membership for restarts (a target
+// on standby is kept before it is admitted): the running balancer did not change.
 bool refused_before_any_change(const SwitchJob& job, const SwitchOutcome& outcome) {
-  return !outcome.status.ok() && outcome.status.error().kind == ErrorKind::invalid && outcome.steps_done == 0 &&
-         job.nothing_pending && !job.changed_balancer;
+  return !outcome.status.ok() && outcome.status.error().kind == ErrorKind::invalid && job.nothing_pending &&
+         !job.changed_balancer;
 }
 
+// Whether the first `done` steps of `plan` changed a running balancer: any but keeping the
+// membership for restarts.
+bool changed_running(const SwitchPlan& plan, std::size_t done) {
+  return std::any_of(plan.steps.begin(), plan.steps.begin() + static_cast<long>(std::min(done, plan.steps.size())),
+                     [](const Step& step) { return step.kind != StepKind::persist; });
+}
+
+// A switch refused after it kept the new membership for restarts takes that back: each balancer
+// keeps the membership it runs, as the look found it, so a reload does not make the refused switch.
+// Whether every balancer did; one that could not is a warning, and the switch is left to finish.
+bool restarts_as_running(Services& services, const Observation& observation, std::size_t done) {
+  if (done == 0) return true;
+  for (const auto& balancer : observation.balancers) {
+    if (auto kept = balancer.entry.balancer->persist(balancer.members); !kept.ok()) {
+      services.reporter.warning(balancer.entry.prefix() +
+                                "could not take back the membership kept for restarts: " + kept.error().message);
+      return false;
+    }
+  }
+  return true;
+}
+
+// The verdicts a rollback the balancer refused had given (SwitchJob::before_marking), as they
+// were. Last, after its intent went: a crash before leaves the pools marked, as the rollback would.
+// A record that cannot be written back is a warning with the command that clears the mark.
+void unmark_refused(Services& services, const SwitchJob& job) {
+  for (const auto& meta : job.before_marking) {
+    if (auto restored = services.provider.update_metadata(meta); !restored.ok()) {
+      services.reporter.warning("pool " + meta.label + " stays marked bad (" + restored.error().message +
+                                "); clear the mark with 'deploy-pipeline mark-good --label " + meta.label + "'");
+      continue;
+    }
+    services.reporter.step("pool " + meta.label + " is no longer marked bad: the rollback changed nothing");
+  }
+}
+
+// History records the switch as failed; a rollback as refused, since it marked nothing in the
+// end (verdict_history does not take a refused rollback for a mark).
 Pass refuse_misconfigured(Services& services, const SwitchJob& job, const SwitchPlan& plan, const Error& why,
                           long long elapsed_ms) {
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
-  record_switch(services, job, plan.from, HistoryResult::failed, elapsed_ms, why.message);
+  const bool rollback = job.operation == Operation::rollback;
+  record_switch(services, job, plan.from, rollback ? HistoryResult::refused : HistoryResult::failed, elapsed_ms,
+                why.message);
   if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
+  unmark_refused(services, job);
   const std::string serving =
       plan.from.empty() ? std::string("nothing was live before either") : util::join(plan.from, ", ") + " still serves";
   return finished(Error{ErrorKind::invalid, std::string(to_string(job.operation)) + " of pool " + job.request.target +
@@ -872,7 +921,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
                          util::plural(plan.steps.size(), "step") +
                          (runs.size() > 1 ? " across " + std::to_string(runs.size()) + " balancers" : ""));
   const auto outcome = execute(services, runs, order, intent);
-  job.changed_balancer = job.changed_balancer || outcome.steps_done > 0;
+  job.changed_balancer = job.changed_balancer || changed_running(plan, outcome.steps_done);
   if (outcome.unhealthy) {
     return revert_unhealthy(services, runs, job, plan, observation->pools, outcome.status.error(), elapsed());
   }
@@ -882,7 +931,7 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
     return plan_again(outcome.status.error());
   }
   if (outcome.status.ok()) return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
-  if (refused_before_any_change(job, outcome)) {
+  if (refused_before_any_change(job, outcome) && restarts_as_running(services, *observation, outcome.steps_done)) {
     return refuse_misconfigured(services, job, plan, outcome.status.error(), elapsed());
   }
   // The intent record stays: status explains the state and a re-run completes it. History
@@ -907,9 +956,11 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
 
 // A switch that gave up on a balancer that kept coming back with another membership stopped
 // half-way, like any interrupted one: history says so (from what its intent says it replaced)
-// while the lock is still this switch's. One an earlier pass recorded as done has its record.
+// while the lock is still this switch's. One an earlier pass recorded as done too: that record
+// says the pool was made live, not that the balancer went back to the older membership and the
+// switch gave up on applying it again, which history (and the notifiers) would otherwise never hear.
 void record_given_up(Services& services, const SwitchJob& job, const Error& why, long long elapsed_ms) {
-  if (job.dry_run || job.success_recorded || !still_holding_lock(services).ok()) return;
+  if (job.dry_run || !still_holding_lock(services).ok()) return;
   std::vector<std::string> from;
   const auto pending = services.state.read_intent();
   if (pending && pending->has_value() && (*pending)->target == job.request.target) from = (*pending)->from;
@@ -1005,6 +1056,18 @@ Status mark_bad(Services& services, const std::vector<Pool>& pools, const std::s
     services.reporter.step("marked pool " + label + " bad: " + reason);
   }
   return {};
+}
+
+// The records of the pools of `labels` that mark_bad marked (those not marked bad before), as
+// `pools` had them before.
+std::vector<PoolMetadata> records_before_marking(const std::vector<Pool>& pools,
+                                                 const std::vector<std::string>& labels) {
+  std::vector<PoolMetadata> records;
+  for (const auto& label : labels) {
+    const Pool* pool = find_pool(pools, label);
+    if (pool != nullptr && pool->meta.verdict != LiveVerdict::bad) records.push_back(pool->meta);
+  }
+  return records;
 }
 
 // The pools of `labels` (comma-separated) a rollback leaves that it can mark bad: those whose
@@ -1647,6 +1710,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                  ErrorCode::interrupted};
   }
   std::vector<std::string> marked_bad;
+  std::vector<PoolMetadata> before_marking;
   // The breach handler of an automatic rollback says what marks the pool when it cannot.
   const std::string markable =
       options.automatic ? choice.from : markable_or_warn(services, observation.pools, choice.from, reason);
@@ -1661,6 +1725,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                                 "); switching back first");
     } else {
       marked_bad = listed_labels(observation.pools, markable);
+      before_marking = records_before_marking(observation.pools, marked_bad);
     }
   }
   auto switched = switch_to(
@@ -1675,7 +1740,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
        .planned_as_bad = util::split(choice.from, ','),
        .watch = options.dry_run ? std::nullopt : options.watch,
        .resume_wake = resume_wake,
-       .nothing_pending = !interrupted},
+       .nothing_pending = !interrupted,
+       .before_marking = std::move(before_marking)},
       std::move(observation));
   if (switched) switched->marked_bad = std::move(marked_bad);
   return switched;

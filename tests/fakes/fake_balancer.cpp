@@ -199,6 +199,7 @@ RuntimeOnlyKeeping::Check FakeBalancer::writable() {
 }
 
 Result<BalancerSnapshot> FakeBalancer::snapshot() {
+  if (auto error = take_failure("snapshot")) return *error;
   PHX_TRY(persistable_or_runtime_only());
   return Balancer::snapshot();
 }

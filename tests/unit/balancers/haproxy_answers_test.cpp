@@ -106,3 +106,38 @@ TEST_CASE("admin state bits map to ready, drain and maintenance", "[haproxy]") {
   CHECK(admin_state_from_bits(0x10) == AdminState::drain);
   for (int bit : {0x01, 0x02, 0x04, 0x20, 0x40, 0x09}) CHECK(admin_state_from_bits(bit) == AdminState::maint);
 }
+
+TEST_CASE("the backend's algorithm is read from its row of show stat, by header name", "[haproxy][algorithm]") {
+  // Captured from HAProxy 2.6.12: 'show stat a 2 -1' of a backend with 'balance static-rr' (the
+  // columns after algo cut short).
+  const std::string answer =
+      "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,"
+      "act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,"
+      "check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,"
+      "req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,"
+      "qtime,ctime,rtime,ttime,agent_status,agent_code,agent_duration,check_desc,agent_desc,check_rise,check_fall,"
+      "check_health,agent_rise,agent_fall,agent_health,addr,cookie,mode,algo,conn_rate\n"
+      "a,BACKEND,0,0,0,0,1,0,0,0,0,0,,0,0,0,0,UP,0,0,0,,0,0,,,1,2,0,,0,,1,0,,0,,,,0,0,0,0,0,0,,,,0,0,0,0,0,0,0,-1,,,0,"
+      "0,0,0,,,,,,,,,,,,,,http,static-rr,\n";
+  CHECK(backend_algorithm(answer) == "static-rr");
+  CHECK(backend_algorithm("# pxname,svname,algo\nweb,1:1,\nweb,BACKEND,roundrobin\n") == "roundrobin");
+  // No BACKEND row, no algo column, or no answer HAProxy would give: nothing to judge by.
+  CHECK_FALSE(backend_algorithm("# pxname,svname,algo\nweb,1:1,\n").has_value());
+  CHECK_FALSE(backend_algorithm("# pxname,svname,status\nweb,BACKEND,UP\n").has_value());
+  CHECK_FALSE(backend_algorithm("Unknown command.").has_value());
+  CHECK_FALSE(backend_algorithm("").has_value());
+}
+
+TEST_CASE("algorithms: static-rr never takes servers at runtime, a hash one only with hash-type consistent",
+          "[haproxy][algorithm]") {
+  CHECK(algorithm_kind("static-rr") == AlgorithmKind::fixed);
+  for (const char* hashed : {"source", "uri", "url_param", "hdr", "rdp-cookie", "hash"}) {
+    INFO(hashed);
+    CHECK(algorithm_kind(hashed) == AlgorithmKind::hashed);
+  }
+  // 2.6 names random "unknown"; a name a later HAProxy adds is left to HAProxy to refuse.
+  for (const char* dynamic : {"roundrobin", "leastconn", "first", "unknown", "random", "something-new", ""}) {
+    INFO(dynamic);
+    CHECK(algorithm_kind(dynamic) == AlgorithmKind::dynamic);
+  }
+}

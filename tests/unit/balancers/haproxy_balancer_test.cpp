@@ -237,8 +237,8 @@ TEST_CASE("a snapshot reads the instance and the members in one exchange, the in
   REQUIRE(snapshot.ok());
   CHECK(channel.sessions == 1);
   REQUIRE(channel.batches.size() == 1);
-  CHECK(channel.batches[0] ==
-        std::vector<std::string>{"show info", "show servers state web", "show stat web 4 -1", "show cli level"});
+  CHECK(channel.batches[0] == std::vector<std::string>{"show info", "show servers state web", "show stat web 4 -1",
+                                                       "show stat web 2 -1", "show cli level"});
   CHECK(snapshot->instance == "4242");
   REQUIRE(snapshot->members.size() == 3);
   CHECK(snapshot->members[1].name == "2:1");
@@ -253,6 +253,65 @@ TEST_CASE("a snapshot reads the instance and the members in one exchange, the in
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().kind == ErrorKind::unavailable);
   CHECK_THAT(refused.error().message, Catch::Contains("no Pid line"));
+}
+
+namespace {
+// A backend running `algo`, whose members are those of backend_answer.
+FakeRuntimeChannel::Answerer running(const std::string& algo) {
+  return [algo](const std::string& command) -> std::string {
+    if (command == "show info") return "Name: HAProxy\nPid: 4242\nUptime_sec: 7";
+    if (command == "show stat web 2 -1") return "# pxname,svname,status,algo\nweb,BACKEND,UP," + algo;
+    if (command == "show cli level") return "admin";
+    return backend_answer(command);
+  };
+}
+}  // namespace
+
+// A backend whose algorithm takes no servers at runtime refuses every change of a switch: the
+// look it plans from says so (what, where, what to do) before anything changes. A hash algorithm
+// is refused only where config_file shows it map-based; where nothing tells, HAProxy's own refusal
+// of the first change says it.
+TEST_CASE("a snapshot of a backend whose algorithm takes no servers at runtime is a configuration error",
+          "[haproxy][algorithm]") {
+  testing::TempDir dir;
+  const auto file = dir.path() / "haproxy.cfg";
+  REQUIRE(util::write_file_atomic(file, "defaults\n    mode http\nbackend web\n    balance source\n").ok());
+  auto with_file = settings();
+  with_file.config_file = file;
+
+  FakeRuntimeChannel static_rr(running("static-rr"));
+  const auto fixed = haproxy::HaproxyBalancer(static_rr, settings()).snapshot();
+  REQUIRE_FALSE(fixed.ok());
+  CHECK(fixed.error().kind == ErrorKind::invalid);
+  CHECK(fixed.error().message ==
+        "HAProxy backend 'web' (fake socket) uses the static algorithm static-rr, which takes no servers at runtime; "
+        "give it 'balance roundrobin' or 'balance leastconn', reload HAProxy, then run the command again");
+  CHECK(static_rr.sessions == 1);  // one look, nothing changed
+
+  FakeRuntimeChannel source(running("source"));
+  const auto map_based = haproxy::HaproxyBalancer(source, with_file).snapshot();
+  REQUIRE_FALSE(map_based.ok());
+  CHECK(map_based.error().kind == ErrorKind::invalid);
+  CHECK(map_based.error().message ==
+        "HAProxy backend 'web' (fake socket) uses the hash algorithm source without 'hash-type consistent' in " +
+            file.string() +
+            ", so it takes no servers at runtime; add 'hash-type consistent' to it (or use 'balance roundrobin' or "
+            "'balance leastconn'), reload HAProxy, then run the command again");
+  // Without config_file nothing tells how it hashes.
+  CHECK(haproxy::HaproxyBalancer(source, settings()).snapshot().ok());
+
+  REQUIRE(util::write_file_atomic(file, "backend web\n    balance source\n    hash-type consistent\n").ok());
+  CHECK(haproxy::HaproxyBalancer(source, with_file).snapshot().ok());
+  for (const std::string algo : {"roundrobin", "leastconn", "first", "unknown"}) {
+    INFO(algo);
+    FakeRuntimeChannel dynamic(running(algo));
+    CHECK(haproxy::HaproxyBalancer(dynamic, settings()).snapshot().ok());
+  }
+  // A HAProxy whose show stat names no algorithm is not judged.
+  FakeRuntimeChannel silent([](const std::string& command) -> std::string {
+    return command == "show stat web 2 -1" ? "Unknown command." : running("static-rr")(command);
+  });
+  CHECK(haproxy::HaproxyBalancer(silent, settings()).snapshot().ok());
 }
 
 TEST_CASE("persist leaves servers the configuration defines itself out of the managed block", "[haproxy]") {

@@ -138,3 +138,30 @@ TEST_CASE("servers the configuration defines itself are listed apart from the ma
   CHECK(managed_servers(*updated, "web").value() == std::vector<std::string>{"server 1:1 a:1"});
   CHECK(configured_servers(*updated, "api").empty());
 }
+
+TEST_CASE("a backend's hash-type: its own line, else its defaults section's, else unknown", "[haproxy][config-file]") {
+  const std::string defaults_consistent =
+      "global\n    maxconn 10\ndefaults\n    mode http\n    hash-type consistent\n    balance source\n";
+  // Its own line wins, the last one of them; a comment is no line.
+  CHECK(hash_type(defaults_consistent + "backend web\n    hash-type map-based\n", "web") == HashType::map_based);
+  CHECK(hash_type("backend web\n    hash-type map-based\n    hash-type consistent sdbm\n", "web") ==
+        HashType::consistent);
+  CHECK(hash_type("defaults\nlisten web\n    bind :80\n    # hash-type consistent\n", "web") == HashType::map_based);
+  // From the last defaults section above it; one without a hash-type line means map-based.
+  CHECK(hash_type(defaults_consistent + "backend web\n    balance uri\n", "web") == HashType::consistent);
+  CHECK(hash_type(defaults_consistent + "defaults\n    mode http\nbackend web\n    balance source\n", "web") ==
+        HashType::map_based);
+  CHECK(hash_type("defaults\n    mode http\nbackend web\n    balance source\n" + defaults_consistent, "web") ==
+        HashType::map_based);
+  // From the named defaults its header names.
+  CHECK(hash_type("defaults base\n    hash-type consistent\ndefaults\n    mode http\nbackend web from base\n", "web") ==
+        HashType::consistent);
+  // Where the file cannot tell: no such backend; no defaults section above it (HAProxy may read one
+  // from an earlier file); a defaults section that inherits from another; a method it does not name.
+  CHECK(hash_type(defaults_consistent, "web") == HashType::unknown);
+  CHECK(hash_type("backend web\n    balance source\n", "web") == HashType::unknown);
+  CHECK(hash_type("defaults base\n    hash-type consistent\ndefaults more from base\n    mode http\nbackend web\n",
+                  "web") == HashType::unknown);
+  CHECK(hash_type("backend web from nowhere\n", "web") == HashType::unknown);
+  CHECK(hash_type("backend web\n    hash-type something-new\n", "web") == HashType::unknown);
+}

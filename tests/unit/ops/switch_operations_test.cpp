@@ -6,6 +6,7 @@
 
 #include "fakes/fake_services.hpp"
 #include "shared/core/render.hpp"
+#include "shared/core/verdict_history.hpp"
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/verdict_operations.hpp"
@@ -960,7 +961,8 @@ TEST_CASE("a switch whose end state is undone by hand every time names the re-ru
 
 // A reload that comes up with the older membership once each switch was recorded: the last look
 // sees another process routing elsewhere and applies the switch again; after three passes the
-// way on is repair. History records the deploy once.
+// way on is repair. History records the deploy once as done, then that it gave up: its success
+// alone would hide that the balancer routes to the older pool.
 TEST_CASE("a reload with an older membership after every recorded end is applied again, then names repair",
           "[ops][deploy][reload]") {
   FakeWorld world;
@@ -982,9 +984,13 @@ TEST_CASE("a reload with an older membership after every recorded end is applied
   CHECK(process == 4);  // three passes, each undone
   CHECK(world.reporter.saw("reloaded as the switch ended and routes to 1, not pool 2"));
   CHECK_THAT(result.error().message, Catch::Contains("kept changing under it; 'deploy-pipeline repair' finishes it"));
-  REQUIRE(world.state.events.size() == 1);
+  REQUIRE(world.state.events.size() == 2);
   CHECK(world.state.events[0].label == "2");
   CHECK(world.state.events[0].result == HistoryResult::succeeded);
+  CHECK(world.state.events[1].label == "2");
+  CHECK(world.state.events[1].result == HistoryResult::interrupted);
+  CHECK(world.state.events[1].detail == result.error().message);
+  CHECK(world.notifier.events() == std::vector<std::string>{"deploy.start", "deploy.success", "deploy.failure"});
 }
 
 // The last look after the switch was recorded cannot reach the balancer: the command fails
@@ -1014,6 +1020,8 @@ TEST_CASE("a balancer that does not answer the last look fails the switch saying
 // B7: the switch was recorded as done in its first pass (then a reload brought the old
 // membership back); the later passes planned again because a step found the balancer changed,
 // which records nothing. The way on after the last pass is repair, as the job knows, not a re-run.
+// History has the give-up after the success: the switch is left half done (its intent stays),
+// which the success alone would hide.
 TEST_CASE("a switch recorded as done in an earlier pass names repair when its last pass ends otherwise",
           "[ops][deploy][reload]") {
   FakeWorld world;
@@ -1035,8 +1043,12 @@ TEST_CASE("a switch recorded as done in an earlier pass names repair when its la
   REQUIRE_FALSE(result.ok());
   CHECK(recorded);
   CHECK_THAT(result.error().message, Catch::Contains("kept changing under it; 'deploy-pipeline repair' finishes it"));
-  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == 2);
   CHECK(world.state.events[0].result == HistoryResult::succeeded);
+  CHECK(world.state.events[1].result == HistoryResult::interrupted);
+  CHECK(world.state.events[1].label == "2");
+  CHECK(world.state.events[1].from == "1");
 }
 
 // review3 R1: a re-run of an interrupted rollback (or repair) kept its target although it was
@@ -1574,6 +1586,100 @@ TEST_CASE("a switch whose first change is refused as misconfigured leaves no int
   REQUIRE_FALSE(rerun.ok());
   CHECK(world.state.intent.has_value());
   CHECK_THAT(rerun.error().message, !Catch::Contains("the balancer was not changed"));
+}
+
+// A rollback marks the pool it leaves bad before it switches (a switch cut short after its first
+// change leaves it marked for repair). One whose first change the balancer refuses as configured
+// wrong changed nothing: the verdict it gave is taken back, exactly as it was, and history has it as
+// refused, which marks nothing (verdict_history). A pool marked bad before keeps its mark.
+TEST_CASE("a rollback whose first change the balancer refuses as misconfigured leaves every verdict as it was",
+          "[ops][rollback][verdicts]") {
+  FakeWorld world;
+  three_pools(world, "3");
+  world.provider.pools[2].meta.verdict = LiveVerdict::good;
+  world.provider.pools[2].meta.verdict_reason = "served until pool 4 replaced it";
+  world.provider.pools[2].meta.verdict_by = "ops-b";
+  world.provider.pools[2].meta.verdict_at = world.clock.wall_now() - std::chrono::hours(1);
+  const PoolMetadata before = world.provider.pools[2].meta;
+  world.balancer.fail_always["add_standby"] =
+      Error{ErrorKind::invalid, "HAProxy backend 'web' must use a dynamic algorithm"};
+  const auto refused = ops::rollback(world.services, {.to = "2", .reason = "errors"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK(refused.error().message ==
+        "rollback of pool 2: HAProxy backend 'web' must use a dynamic algorithm; the balancer was not changed (3 "
+        "still serves); fix the configuration, then run the same command again");
+  CHECK(world.reporter.saw("marked pool 3 bad: errors"));
+  CHECK(world.reporter.saw("pool 3 is no longer marked bad: the rollback changed nothing"));
+  const auto& after = world.provider.pools[2].meta;
+  CHECK(after.verdict == before.verdict);
+  CHECK(after.verdict_reason == before.verdict_reason);
+  CHECK(after.verdict_by == before.verdict_by);
+  CHECK(after.verdict_at == before.verdict_at);
+  CHECK_FALSE(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events[0].action == HistoryAction::rollback);
+  CHECK(world.state.events[0].result == HistoryResult::refused);
+  CHECK_FALSE(bad_mark_of(world.state.events, "3").has_value());
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"3:1"});
+
+  // A pool marked bad before this rollback keeps its mark and its reason.
+  world.provider.pools[2].meta.verdict = LiveVerdict::bad;
+  world.provider.pools[2].meta.verdict_reason = "automatic: 5xx ratio 0.10";
+  REQUIRE_FALSE(ops::rollback(world.services, {.to = "2", .reason = "again"}).ok());
+  CHECK(world.provider.pools[2].meta.verdict == LiveVerdict::bad);
+  CHECK(world.provider.pools[2].meta.verdict_reason == "automatic: 5xx ratio 0.10");
+}
+
+// A rollback to a hot standby keeps the new membership for restarts before it admits the pool. When
+// the balancer refuses that admission as configured wrong, the running balancer did not change:
+// the membership kept for restarts is taken back to the one running, so a reload does not make the
+// refused rollback, and the rollback changes nothing, as above.
+TEST_CASE("a rollback to a hot standby refused at its admission takes back the membership kept for restarts",
+          "[ops][rollback][verdicts][hot]") {
+  FakeWorld world;
+  world.config.retention_hot = 1;
+  two_pools(world, "1");
+  REQUIRE(ops::deploy(world.services, {"2", false, false, false}).ok());  // pool 1 stays on standby
+  REQUIRE(world.balancer.durable.has_value());
+  REQUIRE(routed_by_phoenix(*world.balancer.durable) == std::vector<std::string>{"2:1"});
+  const auto events = world.state.events.size();
+  world.balancer.calls.clear();
+  world.balancer.fail_always["admit"] = Error{ErrorKind::invalid, "HAProxy backend 'web' must use a dynamic algorithm"};
+  const auto refused = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK_THAT(refused.error().message, Catch::Contains("the balancer was not changed (2 still serves)"));
+  CHECK(world.balancer.calls == std::vector<std::string>{"persist 1:1", "admit 1:1", "persist 1:1,2:1"});
+  CHECK(routed_by_phoenix(*world.balancer.durable) == std::vector<std::string>{"2:1"});
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
+  CHECK_FALSE(world.state.intent.has_value());
+  REQUIRE(world.state.events.size() == events + 1);
+  CHECK(world.state.events.back().result == HistoryResult::refused);
+}
+
+// A balancer whose look says it cannot take a switch's changes (HAProxy: a backend whose algorithm
+// takes no servers at runtime) refuses the rollback and its dry run before anything is marked,
+// written or recorded.
+TEST_CASE("a rollback whose look the balancer refuses as misconfigured marks and records nothing",
+          "[ops][rollback][verdicts]") {
+  FakeWorld world;
+  three_pools(world, "3");
+  const Error algorithm{ErrorKind::invalid, "HAProxy backend 'web' uses the static algorithm static-rr"};
+  for (const bool dry_run : {true, false}) {
+    INFO(dry_run);
+    world.balancer.fail_next["snapshot"] = algorithm;
+    const auto refused = ops::rollback(world.services, {.to = "2", .reason = "errors", .dry_run = dry_run});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::invalid);
+    CHECK(refused.error().message == algorithm.message);
+  }
+  CHECK(world.provider.pools[2].meta.verdict == LiveVerdict::unknown);
+  CHECK(world.provider.calls.empty());
+  CHECK(world.state.events.empty());
+  CHECK(world.state.intents_written.empty());
+  CHECK(world.balancer.calls.empty());
 }
 
 // Every rollback that switches at runtime only warns: a second one in the same process too (the
