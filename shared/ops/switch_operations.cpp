@@ -637,10 +637,13 @@ bool refused_before_any_change(const SwitchJob& job, const SwitchOutcome& outcom
 }
 
 // Whether the first `done` steps of `plan` changed a running balancer: any but keeping the
-// membership for restarts.
+// membership for restarts and the waits (a cold rollback waits for its target's health first).
 bool changed_running(const SwitchPlan& plan, std::size_t done) {
   return std::any_of(plan.steps.begin(), plan.steps.begin() + static_cast<long>(std::min(done, plan.steps.size())),
-                     [](const Step& step) { return step.kind != StepKind::persist; });
+                     [](const Step& step) {
+                       return step.kind != StepKind::persist && step.kind != StepKind::wait_healthy &&
+                              step.kind != StepKind::wait_drained;
+                     });
 }
 
 // A switch refused after it kept the new membership for restarts takes that back: each balancer

@@ -1659,6 +1659,34 @@ TEST_CASE("a rollback to a hot standby refused at its admission takes back the m
   CHECK(world.state.events.back().result == HistoryResult::refused);
 }
 
+// The same when the standby member's latest check has not passed yet: the rollback waits for its
+// health before it keeps the membership and is refused at the admission; a wait changes nothing
+// either (under load in the end-to-end test, the rollback took this path and was left half done).
+TEST_CASE("a rollback that waited for its target's health and was refused at its admission changed nothing",
+          "[ops][rollback][verdicts][hot]") {
+  FakeWorld world;
+  world.config.retention_hot = 1;
+  two_pools(world, "1");
+  REQUIRE(ops::deploy(world.services, {"2", false, false, false}).ok());  // pool 1 stays on standby
+  int reads = 0;
+  world.balancer.before_read = [&reads](FakeBalancer& balancer) {
+    if (++reads == 1) balancer.unhealthy_addresses.insert(balancer.state["1:1"].address);
+    if (reads == 2) balancer.unhealthy_addresses.clear();
+  };
+  world.balancer.calls.clear();
+  world.balancer.fail_always["admit"] = Error{ErrorKind::invalid, "HAProxy backend 'web' must use a dynamic algorithm"};
+  const auto refused = ops::rollback(world.services, {.to = "1", .reason = "errors", .force = true});
+  REQUIRE_FALSE(refused.ok());
+  INFO(refused.error().message);
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK(world.reporter.saw("wait until the balancer reports 1 member healthy: 1:1"));
+  CHECK_THAT(refused.error().message, Catch::Contains("the balancer was not changed (2 still serves)"));
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  CHECK(routed_by_phoenix(*world.balancer.durable) == std::vector<std::string>{"2:1"});
+  CHECK(world.provider.pools[1].meta.verdict == LiveVerdict::unknown);
+  CHECK_FALSE(world.state.intent.has_value());
+}
+
 // A balancer whose look says it cannot take a switch's changes (HAProxy: a backend whose algorithm
 // takes no servers at runtime) refuses the rollback and its dry run before anything is marked,
 // written or recorded.
