@@ -390,13 +390,17 @@ TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[st
   REQUIRE(store.replace_freeze(written, std::nullopt).ok());
   CHECK_FALSE(store.read_freeze()->has_value());
   {
-    // A writer that holds the guard (stopped mid-write): answered at once as a concurrent write,
-    // which freeze and unfreeze retry a bounded number of times, never waited for.
+    // A process that holds the guard (stopped mid-write, stuck): answered at once, never waited
+    // for, as a guard held (nobody wrote the record), naming the lock file and the holder's pid.
     const auto held = util::FileLock::acquire(dir.path() / "web" / "freeze.guard");
     REQUIRE(held.ok());
-    const auto busy = store.replace_freeze(std::nullopt, written);
-    REQUIRE_FALSE(busy.ok());
-    CHECK(busy.error().is(ErrorCode::changed_concurrently));
+    for (const auto& busy : {store.replace_freeze(std::nullopt, written), store.clear_unreadable_freeze()}) {
+      REQUIRE_FALSE(busy.ok());
+      CHECK(busy.error().is(ErrorCode::guard_busy));
+      CHECK(busy.error().message == "the freeze guard (the lock file " + (dir.path() / "web" / "freeze.guard").string() +
+                                        ") is held by pid " + std::to_string(::getpid()) + " (" +
+                                        util::process_name(::getpid()).value_or("?") + ") on this host");
+    }
     CHECK_FALSE(store.read_freeze()->has_value());
   }
   REQUIRE(store.replace_freeze(std::nullopt, written).ok());
