@@ -214,7 +214,8 @@ class StateStore {
   // `refused` with ErrorCode::changed_concurrently, changing nothing: the caller reads again
   // and decides again. Two writers that read the same record never both succeed. A store whose
   // write is serialised by a guard answers `refused` with ErrorCode::guard_busy while another
-  // process holds it (freeze_guard_busy), changing nothing: nobody wrote the record.
+  // process holds it (freeze_guard_busy), changing nothing: nobody wrote the record. A record
+  // there that cannot be read is answered as read_freeze answers it (unreadable_record).
   virtual Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) = 0;
   // Removes the freeze record only while it cannot be read (read_freeze answers
   // ErrorCode::unreadable_record), so a record written meanwhile is never what it removes:

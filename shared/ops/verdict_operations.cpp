@@ -126,7 +126,13 @@ Result<FreezeChange> try_change_freeze(Services& services, Decide& decide, bool 
     return FreezeChange{.unreadable = current.error().message};
   }
   PHX_TRY_ASSIGN(auto next, decide(*current));
-  if (next != *current) PHX_TRY(services.state.replace_freeze(*current, next));
+  if (next == *current) return FreezeChange{std::move(*current), std::move(next)};
+  const Status replaced = services.state.replace_freeze(*current, next);
+  if (!replaced.ok() && replaced.error().is(ErrorCode::unreadable_record)) {
+    // Garbled since it was read: written meanwhile, as any change; the next attempt reads it.
+    return Error{ErrorKind::refused, replaced.error().message, ErrorCode::changed_concurrently};
+  }
+  PHX_TRY(replaced);
   return FreezeChange{std::move(*current), std::move(next)};
 }
 

@@ -261,13 +261,22 @@ Result<util::FileLock> FileStateStore::take_freeze_guard() {
   const fs::path path = directory_ / "freeze.guard";
   PHX_TRY_ASSIGN(auto guard, util::FileLock::try_acquire(path));
   if (guard) return std::move(*guard);
-  const auto pid = util::flock_holder(path);
-  const auto name = pid ? util::process_name(static_cast<pid_t>(*pid)) : std::nullopt;
-  return freeze_guard_busy(
-      "the lock file " + path.string(),
-      pid ? "pid " + std::to_string(*pid) + (name ? " (" + *name + ")" : "") + " on this host"
-          : "another process (not one on this host: /proc/locks names no holder; it may run on another host "
-            "sharing the state directory)");
+  return freeze_guard_busy("the lock file " + path.string(), guard_holder(path));
+}
+
+std::string FileStateStore::guard_holder(const fs::path& guard) {
+  const auto pid = util::flock_holder(guard);
+  if (!pid) {
+    return "another process (not one on this host: /proc/locks names no holder; it may run on another host "
+           "sharing the state directory)";
+  }
+  // The kernel names the process that took the lock; one it started shares it, and holds it on
+  // after that process ended (flock(1) running a command).
+  if (const auto name = util::process_name(static_cast<pid_t>(*pid))) {
+    return "pid " + std::to_string(*pid) + " (" + *name + ") on this host";
+  }
+  return "a process that pid " + std::to_string(*pid) +
+         " (ended) started on this host, which keeps it open ('fuser -v " + guard.string() + "' names it)";
 }
 
 Status FileStateStore::append_history(const HistoryEvent& event) {

@@ -86,6 +86,8 @@ class FileStateStore final : public StateStore {
   // flock on freeze.guard, not waited for: guard_busy (naming the holder's pid when this host's
   // /proc/locks lists it) while another process holds it.
   Result<util::FileLock> take_freeze_guard();
+  // Who holds the flock on `guard`, as this host's /proc/locks and /proc/<pid> tell.
+  static std::string guard_holder(const std::filesystem::path& guard);
   std::filesystem::path watch_path() const { return directory_ / "watch.json"; }
   std::filesystem::path history_path() const { return directory_ / "history.jsonl"; }
   std::filesystem::path history_index_path() const { return directory_ / "history-index.json"; }

@@ -71,7 +71,8 @@ Status FakeStateStore::replace_freeze(const std::optional<Freeze>& expected, con
   ++freeze_replacements;
   if (before_freeze_replaced) std::exchange(before_freeze_replaced, nullptr)();
   if (freeze_guard_holder) return freeze_guard_busy("fake freeze guard", *freeze_guard_holder);
-  if (freeze_unreadable || freeze != expected) return freeze_changed_concurrently("fake state store");
+  PHX_TRY(read_freeze());
+  if (freeze != expected) return freeze_changed_concurrently("fake state store");
   freeze = next;
   return {};
 }

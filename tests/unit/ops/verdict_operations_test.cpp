@@ -128,19 +128,28 @@ TEST_CASE("an unfreeze whose record changed meanwhile lifts the record now in pl
   CHECK(world.state.events.back().detail == "lifted: incident");
 }
 
-// A record that keeps changing: the freeze gives up after a bounded number of attempts,
-// changing nothing, rather than trying for ever.
-TEST_CASE("a freeze gives up when the record keeps changing under it", "[ops][freeze]") {
-  FakeWorld world;
-  std::function<void()> change = [&] {
+namespace {
+
+// Another command writes the freeze record before each of the freeze's writes; `also` runs then too.
+void keep_changing(FakeWorld& world, std::function<void()> also) {
+  world.state.before_freeze_replaced = [&world, also] {
     world.state.freeze = Freeze{.reason = "r" + std::to_string(world.state.freeze_replacements),
                                 .all = false,
                                 .by = "ops-b",
                                 .job = "",
                                 .since = world.clock.wall_now()};
-    world.state.before_freeze_replaced = change;
+    also();
+    keep_changing(world, also);
   };
-  world.state.before_freeze_replaced = change;
+}
+
+}  // namespace
+
+// A record that keeps changing: the freeze gives up after a bounded number of attempts,
+// changing nothing, rather than trying for ever.
+TEST_CASE("a freeze gives up when the record keeps changing under it", "[ops][freeze]") {
+  FakeWorld world;
+  keep_changing(world, [] {});
 
   const auto widened = ops::freeze(world.services, {.reason = "incident", .all = true});
   REQUIRE_FALSE(widened.ok());
@@ -187,17 +196,10 @@ TEST_CASE("a freeze or unfreeze whose guard stays held names the guard and its h
 // Both causes across the attempts: giving up says how many found which.
 TEST_CASE("a freeze that met both a held guard and other writes says how many attempts found each", "[ops][freeze]") {
   FakeWorld world;
-  std::function<void()> change = [&] {
-    world.state.freeze = Freeze{.reason = "r" + std::to_string(world.state.freeze_replacements),
-                                .all = false,
-                                .by = "ops-b",
-                                .job = "",
-                                .since = world.clock.wall_now()};
-    // From the seventh attempt on, the guard is held.
+  // From the seventh attempt on, the guard is held.
+  keep_changing(world, [&] {
     if (world.state.freeze_replacements == 7) world.state.freeze_guard_holder = "pid 9 on host-b";
-    world.state.before_freeze_replaced = change;
-  };
-  world.state.before_freeze_replaced = change;
+  });
 
   const auto given_up = ops::freeze(world.services, {.reason = "incident", .all = true});
   REQUIRE_FALSE(given_up.ok());
@@ -234,6 +236,27 @@ TEST_CASE("unfreeze clears a freeze record that cannot be read; a freeze over it
   CHECK(world.state.events.back().detail ==
         "cleared a freeze record that could not be read: freeze.json in /srv/state/web: invalid JSON at offset 0");
   REQUIRE(ops::freeze(world.services, {.reason = "incident", .all = true}).ok());
+}
+
+// A record garbled between the read and the write was written meanwhile, as any change: read
+// again, it is judged as a record that cannot be read.
+TEST_CASE("a freeze record garbled between the read and the write is read again", "[ops][freeze]") {
+  FakeWorld world;
+  world.state.before_freeze_replaced = [&] { world.state.freeze_unreadable = "freeze.json: invalid JSON"; };
+  const auto refused = ops::freeze(world.services, {.reason = "incident", .all = false});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().is(ErrorCode::unreadable_record));
+  CHECK_THAT(refused.error().message,
+             Catch::StartsWith("the freeze record cannot be read (freeze.json: invalid JSON)"));
+  CHECK(world.state.freeze_replacements == 1);
+  // unfreeze, the same way, clears it.
+  world.state.freeze = Freeze{.reason = "code freeze", .all = false, .by = "ops-b", .job = "", .since = {}};
+  world.state.freeze_unreadable.reset();
+  world.state.before_freeze_replaced = [&] { world.state.freeze_unreadable = "freeze.json: invalid JSON"; };
+  const auto cleared = ops::unfreeze(world.services);
+  REQUIRE(cleared.ok());
+  CHECK(cleared->unreadable == "freeze.json: invalid JSON");
+  CHECK_FALSE(world.state.freeze_unreadable.has_value());
 }
 
 // A freeze made while a deploy ran exited 0 silently, and the deploy went live anyway: the
