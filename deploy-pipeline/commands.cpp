@@ -168,8 +168,14 @@ Status run_freeze(CommandContext& context) {
 
 Status run_unfreeze(CommandContext& context) {
   PHX_TRY_ASSIGN(auto services, context.services());
-  PHX_TRY_ASSIGN(const auto lifted, ops::unfreeze(*services));
-  context.print(lifted ? "unfrozen (was: " + lifted->reason + ")\n" : "nothing was frozen\n");
+  PHX_TRY_ASSIGN(const auto removed, ops::unfreeze(*services));
+  if (removed.lifted) {
+    context.print("unfrozen (was: " + removed.lifted->reason + ")\n");
+  } else if (removed.unreadable) {
+    context.print("unfrozen: cleared the freeze record that could not be read (" + *removed.unreadable + ")\n");
+  } else {
+    context.print("nothing was frozen\n");
+  }
   return {};
 }
 

@@ -198,4 +198,12 @@ Error freeze_changed_concurrently(const std::string& where) {
                ErrorCode::changed_concurrently};
 }
 
+Error freeze_guard_busy(const std::string& guard, const std::string& holder) {
+  return Error{ErrorKind::refused, "the freeze guard (" + guard + ") is held by " + holder, ErrorCode::guard_busy};
+}
+
+Error unreadable_freeze(const Error& read) {
+  return Error{ErrorKind::invalid, read.message, ErrorCode::unreadable_record};
+}
+
 }  // namespace phoenix

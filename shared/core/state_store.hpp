@@ -205,14 +205,23 @@ class StateStore {
   virtual Result<std::optional<WatchRecord>> read_watch() = 0;
   virtual Status clear_watch(const LockHolder& holder) = 0;
 
+  // A record that is there but cannot be read as one: `invalid` with ErrorCode::unreadable_record
+  // (unreadable_freeze), naming where it is.
   virtual Result<std::optional<Freeze>> read_freeze() = 0;
   // The only write of the freeze record, conditional: replaces it with `next` (removes it when
   // `next` is nothing) only while the record in the store is still `expected`, the one the
   // caller read (nothing: none exists, so a create conflicts with a record there). Otherwise
   // `refused` with ErrorCode::changed_concurrently, changing nothing: the caller reads again
   // and decides again. Two writers that read the same record never both succeed. A store whose
-  // write is serialised by a short-lived guard answers the same while another writer holds it.
+  // write is serialised by a guard answers `refused` with ErrorCode::guard_busy while another
+  // process holds it (freeze_guard_busy), changing nothing: nobody wrote the record. A record
+  // there that cannot be read is answered as read_freeze answers it (unreadable_record).
   virtual Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) = 0;
+  // Removes the freeze record only while it cannot be read (read_freeze answers
+  // ErrorCode::unreadable_record), so a record written meanwhile is never what it removes:
+  // otherwise (it can be read now, or is gone) changed_concurrently, and guard_busy as
+  // replace_freeze. A store whose records are always readable answers as for one written meanwhile.
+  virtual Status clear_unreadable_freeze() = 0;
 
   // Appends an event. History is bounded: the oldest events are dropped beyond the store's
   // limit (history.keep). A record torn by a crash never swallows a later one.
@@ -238,5 +247,12 @@ Status check_lock_takeover(const std::optional<LockHolder>& holder, const std::o
 // not the one the caller read, or is being written by another command: `refused`, with
 // ErrorCode::changed_concurrently.
 Error freeze_changed_concurrently(const std::string& where);
+// What replace_freeze answers while the guard its writes take (`guard`: "the lock file
+// /srv/state/web/freeze.guard") is held by `holder` ("pid 412 (flock) on this host", or "another
+// process" when it cannot be told): `refused`, with ErrorCode::guard_busy.
+Error freeze_guard_busy(const std::string& guard, const std::string& holder);
+// What read_freeze answers for a record there that cannot be read (`read`: the parse error,
+// naming where): the same words, `invalid` with ErrorCode::unreadable_record.
+Error unreadable_freeze(const Error& read);
 
 }  // namespace phoenix

@@ -36,6 +36,13 @@ Result<std::optional<T>> parse_record(const std::optional<KeyValue>& kv, Parse p
   return std::optional<T>(std::move(*record));
 }
 
+// The freeze record in `kv`; a value that is not one answers ErrorCode::unreadable_record.
+Result<std::optional<Freeze>> parse_freeze(const std::optional<KeyValue>& kv) {
+  auto read = parse_record<Freeze>(kv, records::freeze_from_json);
+  if (!read) return unreadable_freeze(read.error());
+  return read;
+}
+
 // "pid 12 on agent-2 (job ...) since ..." of the lock record in `kv`, or what is wrong with it.
 std::string describe_holder(const KeyValue& kv) {
   auto holder = parse_record<LockHolder>(kv, records::lock_holder_from_json);
@@ -294,12 +301,12 @@ Status EtcdStateStore::clear_watch(const LockHolder& holder) {
 
 Result<std::optional<Freeze>> EtcdStateStore::read_freeze() {
   PHX_TRY_ASSIGN(const auto current, get(kFreeze));
-  return parse_record<Freeze>(current, records::freeze_from_json);
+  return parse_freeze(current);
 }
 
 Status EtcdStateStore::replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) {
   PHX_TRY_ASSIGN(const auto stored, get(kFreeze));
-  PHX_TRY_ASSIGN(const auto current, parse_record<Freeze>(stored, records::freeze_from_json));
+  PHX_TRY_ASSIGN(const auto current, parse_freeze(stored));
   if (current != expected) return freeze_changed_concurrently("etcd key " + key(kFreeze));
   // Written only as it was compared: a key changed (or created) since is left as it is.
   Txn transaction;
@@ -310,6 +317,16 @@ Status EtcdStateStore::replace_freeze(const std::optional<Freeze>& expected, con
     transaction.erase(key(kFreeze));
   }
   PHX_TRY_ASSIGN(const auto result, txn(transaction));
+  if (!result.succeeded) return freeze_changed_concurrently("etcd key " + key(kFreeze));
+  return {};
+}
+
+Status EtcdStateStore::clear_unreadable_freeze() {
+  PHX_TRY_ASSIGN(const auto stored, get(kFreeze));
+  const auto current = parse_freeze(stored);
+  if (current) return freeze_changed_concurrently("etcd key " + key(kFreeze));
+  // Removed only as it was read: a value written since is left as it is.
+  PHX_TRY_ASSIGN(const auto result, txn(Txn().if_modified_at(key(kFreeze), stored->mod_revision).erase(key(kFreeze))));
   if (!result.succeeded) return freeze_changed_concurrently("etcd key " + key(kFreeze));
   return {};
 }

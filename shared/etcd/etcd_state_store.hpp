@@ -85,6 +85,7 @@ class EtcdStateStore final : public StateStore {
   Status clear_watch(const LockHolder& holder) override;
   Result<std::optional<Freeze>> read_freeze() override;
   Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) override;
+  Status clear_unreadable_freeze() override;
   Status append_history(const HistoryEvent& event) override;
   Result<HistoryLog> read_history() override;
   Result<std::optional<HistoryEvent>> last_switch() override;

@@ -209,11 +209,7 @@ Result<long long> HcloudStateStore::take_freeze_guard() {
   if (group) {
     const LockHolder holder = holder_from(group->second, "phoenix-holder-");
     if (clock_.wall_now() - holder.since < kFreezeGuardStale) {
-      return Error{ErrorKind::refused,
-                   "the freeze record (placement group " + freeze_name(service_) +
-                       ") is being written by another command (" + holder.who() + ", placement group " + name +
-                       "); nothing was written. Read it again and decide again",
-                   ErrorCode::changed_concurrently};
+      return freeze_guard_busy("the placement group " + name, holder.who());
     }
     // Left by a writer that ended mid-way. Deleted by the id read as stale: a guard taken
     // meanwhile has another id, and of two that remove this one, one creates the next.
@@ -221,9 +217,15 @@ Result<long long> HcloudStateStore::take_freeze_guard() {
   }
   created = create_group(name, labels);
   if (!created && created.error().is(ErrorCode::already_exists)) {
-    return freeze_changed_concurrently("placement group " + freeze_name(service_));
+    return freeze_guard_busy("the placement group " + name, "another command, which replaced the stale one first");
   }
   return created;
+}
+
+// Labels always read as a record (a label missing reads empty): there is never an unreadable
+// one to remove.
+Status HcloudStateStore::clear_unreadable_freeze() {
+  return freeze_changed_concurrently("placement group " + freeze_name(service_));
 }
 
 Status HcloudStateStore::replace_freeze_guarded(const std::optional<Freeze>& expected,

@@ -47,6 +47,7 @@ class HcloudStateStore final : public StateStore {
   Result<std::optional<Freeze>> read_freeze() override;
   // Read, compared and written while this command holds the freeze guard (see above).
   Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) override;
+  Status clear_unreadable_freeze() override;
   Status append_history(const HistoryEvent& event) override { return history_->append_history(event); }
   Result<HistoryLog> read_history() override { return history_->read_history(); }
   Result<std::optional<HistoryEvent>> last_switch() override { return history_->last_switch(); }
@@ -63,7 +64,7 @@ class HcloudStateStore final : public StateStore {
   // Deletes the placement group; one that is already gone is not an error.
   Status delete_group(long long id);
   // Creates the freeze guard and returns its id, first deleting one older than
-  // kFreezeGuardStale; changed_concurrently while another command holds it.
+  // kFreezeGuardStale; guard_busy while another command holds it.
   Result<long long> take_freeze_guard();
   Status replace_freeze_guarded(const std::optional<Freeze>& expected, const std::optional<Freeze>& next);
 

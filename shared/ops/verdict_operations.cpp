@@ -31,7 +31,8 @@ Status check_may_replace(const std::optional<Freeze>& current, const FreezeOptio
                                        ". 'deploy-pipeline unfreeze' lifts it, then freeze again"};
 }
 
-// Attempts at a freeze or unfreeze whose write found the record changed since it was read.
+// Attempts at a freeze or unfreeze whose write found the record changed since it was read, or
+// its guard held by another process.
 constexpr int kFreezeAttempts = 10;
 
 // The wait before attempt `attempt` + 1: a little longer each time, at most a second (a store
@@ -58,30 +59,113 @@ Freeze new_freeze(const Services& services, const FreezeOptions& options, const 
 struct FreezeChange {
   std::optional<Freeze> before;  // the record replaced
   std::optional<Freeze> after;   // the record written in its place (nothing: removed)
+  // Why the record replaced could not be read, when it was one that could not (removed then).
+  std::optional<std::string> unreadable;
 };
 
-// Reads the freeze record, lets `decide` say what replaces it (or refuse), and writes that on
-// the condition that the record is still the one read (StateStore::replace_freeze). When
-// another command wrote it meanwhile, reads it again and decides again, so the rule is applied
-// to the record in place; at most kFreezeAttempts times. Writes nothing when nothing changes.
-template <class Decide>
-Result<FreezeChange> change_freeze(Services& services, Decide decide) {
-  for (int attempt = 1;; ++attempt) {
-    PHX_TRY_ASSIGN(auto current, services.state.read_freeze());
-    PHX_TRY_ASSIGN(auto next, decide(current));
-    if (next == current) return FreezeChange{std::move(current), std::move(next)};
-    const Status replaced = services.state.replace_freeze(current, next);
-    if (replaced.ok()) return FreezeChange{std::move(current), std::move(next)};
-    if (!replaced.error().is(ErrorCode::changed_concurrently)) return replaced.error();
-    if (attempt == kFreezeAttempts) {
+// What a freeze record that cannot be read (`read`, naming where) stops, and the way out.
+Error unreadable_freeze_record(const Error& read) {
+  return Error{read.kind,
+               "the freeze record cannot be read (" + read.message +
+                   "); nothing was changed. 'deploy-pipeline unfreeze' clears it, then freeze again if needed",
+               read.code};
+}
+
+// The write attempts of one freeze or unfreeze that wrote nothing, and why: each failed write
+// counted, the last kept, so that giving up says what really stood in the way.
+class FreezeAttempts {
+ public:
+  // A write that wrote nothing: counted when it may succeed later, otherwise the error to stop with.
+  Status count(const Error& error) {
+    if (!error.is(ErrorCode::changed_concurrently) && !error.is(ErrorCode::guard_busy)) return error;
+    (error.is(ErrorCode::guard_busy) ? busy_ : changed_)++;
+    last_ = error;
+    return {};
+  }
+  bool exhausted() const { return busy_ + changed_ == kFreezeAttempts; }
+  // Why this command gives up: the guard held by another process (nobody wrote the record: wait
+  // for that process or stop it), or the record written by other commands each time.
+  Error give_up() const {
+    const std::string attempts = std::to_string(kFreezeAttempts);
+    if (last_.is(ErrorCode::guard_busy)) {
+      const std::string others =
+          changed_ == 0 ? "" : ", and " + std::to_string(changed_) + " found the record changed by another command";
       return Error{ErrorKind::refused,
-                   "the freeze record kept changing while this command ran (" + std::to_string(attempt) +
-                       " attempts, each finding another command's write); nothing was changed. "
-                       "'deploy-pipeline status' shows the freeze in place; run this again",
-                   ErrorCode::changed_concurrently};
+                   last_.message + " (" + std::to_string(busy_) + " of " + attempts + " attempts found it held" +
+                       others +
+                       "); nothing was changed. Wait for that process to end, or stop it if it is stuck, "
+                       "then run this again",
+                   ErrorCode::guard_busy};
     }
+    const std::string held = busy_ == 0 ? "each finding another command's write"
+                                        : std::to_string(changed_) + " finding another command's write, " +
+                                              std::to_string(busy_) + " the freeze guard held";
+    return Error{ErrorKind::refused,
+                 "the freeze record kept changing while this command ran (" + attempts + " attempts, " + held +
+                     "); nothing was changed. 'deploy-pipeline status' shows the record as it is now; run this again",
+                 ErrorCode::changed_concurrently};
+  }
+
+ private:
+  int busy_ = 0;
+  int changed_ = 0;
+  Error last_;
+};
+
+// One attempt: reads the freeze record and writes what `decide` makes of it, on the condition
+// that the record is still the one read (StateStore::replace_freeze). A record that cannot be
+// read is removed when `clear_unreadable` (StateStore::clear_unreadable_freeze), and otherwise
+// stops the command, naming the way out.
+template <class Decide>
+Result<FreezeChange> try_change_freeze(Services& services, Decide& decide, bool clear_unreadable) {
+  auto current = services.state.read_freeze();
+  if (!current) {
+    if (!current.error().is(ErrorCode::unreadable_record)) return current.error();
+    if (!clear_unreadable) return unreadable_freeze_record(current.error());
+    PHX_TRY(services.state.clear_unreadable_freeze());
+    return FreezeChange{.unreadable = current.error().message};
+  }
+  PHX_TRY_ASSIGN(auto next, decide(*current));
+  if (next == *current) return FreezeChange{std::move(*current), std::move(next)};
+  const Status replaced = services.state.replace_freeze(*current, next);
+  if (!replaced.ok() && replaced.error().is(ErrorCode::unreadable_record)) {
+    // Garbled since it was read: written meanwhile, as any change; the next attempt reads it.
+    return Error{ErrorKind::refused, replaced.error().message, ErrorCode::changed_concurrently};
+  }
+  PHX_TRY(replaced);
+  return FreezeChange{std::move(*current), std::move(next)};
+}
+
+// Changes the freeze record as try_change_freeze does. When another command wrote it
+// meanwhile, reads it again and decides again, so the rule is applied to the record in place;
+// when its guard is held by another process, tries again after a while; at most
+// kFreezeAttempts times. Writes nothing when nothing changes.
+template <class Decide>
+Result<FreezeChange> change_freeze(Services& services, Decide decide, bool clear_unreadable = false) {
+  FreezeAttempts attempts;
+  for (int attempt = 1;; ++attempt) {
+    auto change = try_change_freeze(services, decide, clear_unreadable);
+    if (change) return change;
+    PHX_TRY(attempts.count(change.error()));
+    if (attempts.exhausted()) return attempts.give_up();
     services.clock.sleep_for(freeze_backoff(attempt));
   }
+}
+
+// A freeze stops commands that start after it, not one running: when another live process
+// holds the deploy lock (a deploy, a rollback...), a warning names it and the way on.
+void warn_of_running_command(Services& services) {
+  const auto lock = services.state.read_lock();
+  if (!lock) {
+    services.reporter.warning("cannot read the deploy lock (" + lock.error().message +
+                              "): a command running now is not stopped by this freeze; 'deploy-pipeline status' "
+                              "shows whether one runs");
+    return;
+  }
+  if (!*lock || services.state.staleness(**lock, services.config.lock_stale_after)) return;
+  services.reporter.warning("a command already running is not stopped by this freeze: " + (*lock)->describe() +
+                            " (it holds the deploy lock) and will finish. Wait for it to end ('deploy-pipeline "
+                            "status' shows it), then 'deploy-pipeline rollback' if what it made live must not stay");
 }
 
 // A pool whose creation did not finish (and that is not cold: an archive stands for a pool that
@@ -114,18 +198,22 @@ Status freeze(Services& services, const FreezeOptions& options) {
   HistoryEvent event = new_event(services, HistoryAction::freeze, "", HistoryResult::succeeded);
   event.detail = (options.all ? "all: " : "") + change.after->reason;
   record_history(services, event);
+  warn_of_running_command(services);
   return {};
 }
 
-Result<std::optional<Freeze>> unfreeze(Services& services) {
-  PHX_TRY_ASSIGN(const auto change, change_freeze(services, [](const std::optional<Freeze>&) {
-                   return Result<std::optional<Freeze>>(std::optional<Freeze>{});
-                 }));
-  if (!change.before) return change.before;
+Result<Unfreezing> unfreeze(Services& services) {
+  PHX_TRY_ASSIGN(
+      const auto change,
+      change_freeze(
+          services, [](const std::optional<Freeze>&) { return Result<std::optional<Freeze>>(std::optional<Freeze>{}); },
+          true));
+  if (!change.before && !change.unreadable) return Unfreezing{};
   HistoryEvent event = new_event(services, HistoryAction::unfreeze, "", HistoryResult::succeeded);
-  event.detail = "lifted: " + change.before->reason;
+  event.detail = change.before ? "lifted: " + change.before->reason
+                               : "cleared a freeze record that could not be read: " + *change.unreadable;
   record_history(services, event);
-  return change.before;
+  return Unfreezing{.lifted = change.before, .unreadable = change.unreadable};
 }
 
 Status check_not_frozen(Services& services, Operation operation) {

@@ -19,10 +19,19 @@ struct FreezeOptions {
 // record the write replaces: a freeze written by another command between this one's read and
 // its write is read again and judged (StateStore::replace_freeze), so of two freezes at once
 // the narrower never replaces the wider.
+// A freeze made while another command holds the deploy lock warns that it does not stop that
+// command, naming it.
 Status freeze(Services& services, const FreezeOptions& options);
-// Lifts a freeze (the one in place when it writes); the freeze it lifted, or nothing when
-// there was none.
-Result<std::optional<Freeze>> unfreeze(Services& services);
+// What an unfreeze removed: the freeze it lifted, or a record that could not be read (why not).
+// Both nothing: there was none.
+struct Unfreezing {
+  std::optional<Freeze> lifted;
+  std::optional<std::string> unreadable;
+};
+// Lifts a freeze (the one in place when it writes). A freeze record that cannot be read
+// (ErrorCode::unreadable_record) blocks nothing it can name, and is removed
+// (StateStore::clear_unreadable_freeze); a freeze over it is refused, naming the way out.
+Result<Unfreezing> unfreeze(Services& services);
 
 // `refused` naming who froze, why and since when, when `operation` may not run now.
 Status check_not_frozen(Services& services, Operation operation);

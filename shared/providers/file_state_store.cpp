@@ -230,22 +230,53 @@ Status FileStateStore::clear_watch(const LockHolder& holder) {
 }
 
 Result<std::optional<Freeze>> FileStateStore::read_freeze() {
-  return read_record<Freeze>(freeze_path(), records::freeze_from_json);
+  auto read = read_record<Freeze>(freeze_path(), records::freeze_from_json);
+  // Not JSON, or not a freeze record (a read that failed is not the record's fault).
+  if (!read && read.error().kind == ErrorKind::invalid) return unreadable_freeze(read.error());
+  return read;
 }
 
 Status FileStateStore::replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) {
-  PHX_TRY(util::make_directories(directory_));
-  // Its own guard, not the deploy lock: a freeze is made while a deploy runs. Never waited for:
-  // a writer holds it for one read and one write, and one that holds it longer (stopped with
-  // Ctrl-Z, a hung NFS server) answers as a concurrent write, which the caller retries a
-  // bounded number of times.
-  auto guard = util::FileLock::try_acquire(directory_ / "freeze.guard");
-  if (!guard) return guard.error();
-  if (!guard->has_value()) return freeze_changed_concurrently(freeze_path().string());
+  PHX_TRY_ASSIGN(const auto guard, take_freeze_guard());
   PHX_TRY_ASSIGN(const auto current, read_freeze());
   if (current != expected) return freeze_changed_concurrently(freeze_path().string());
   if (!next) return remove_file(freeze_path());
   return util::write_file_atomic(freeze_path(), util::print_json(records::to_json(*next).get(), true));
+}
+
+Status FileStateStore::clear_unreadable_freeze() {
+  PHX_TRY_ASSIGN(const auto guard, take_freeze_guard());
+  const auto current = read_freeze();
+  if (current) return freeze_changed_concurrently(freeze_path().string());
+  if (!current.error().is(ErrorCode::unreadable_record)) return current.error();
+  return remove_file(freeze_path());
+}
+
+Result<util::FileLock> FileStateStore::take_freeze_guard() {
+  PHX_TRY(util::make_directories(directory_));
+  // Its own guard, not the deploy lock: a freeze is made while a deploy runs. Never waited for:
+  // a writer holds it for one read and one write, and one that holds it longer (stopped with
+  // Ctrl-Z, a hung NFS server, a stuck process) is named, and the caller retries a bounded
+  // number of times.
+  const fs::path path = directory_ / "freeze.guard";
+  PHX_TRY_ASSIGN(auto guard, util::FileLock::try_acquire(path));
+  if (guard) return std::move(*guard);
+  return freeze_guard_busy("the lock file " + path.string(), guard_holder(path));
+}
+
+std::string FileStateStore::guard_holder(const fs::path& guard) {
+  const auto pid = util::flock_holder(guard);
+  if (!pid) {
+    return "another process (not one on this host: /proc/locks names no holder; it may run on another host "
+           "sharing the state directory)";
+  }
+  // The kernel names the process that took the lock; one it started shares it, and holds it on
+  // after that process ended (flock(1) running a command).
+  if (const auto name = util::process_name(static_cast<pid_t>(*pid))) {
+    return "pid " + std::to_string(*pid) + " (" + *name + ") on this host";
+  }
+  return "a process that pid " + std::to_string(*pid) +
+         " (ended) started on this host, which keeps it open ('fuser -v " + guard.string() + "' names it)";
 }
 
 Status FileStateStore::append_history(const HistoryEvent& event) {

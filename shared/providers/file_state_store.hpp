@@ -26,6 +26,7 @@
 
 #include "shared/core/state_store.hpp"
 #include "shared/util/clock.hpp"
+#include "shared/util/files.hpp"
 #include "shared/util/reporter.hpp"
 
 namespace phoenix::providers {
@@ -54,6 +55,7 @@ class FileStateStore final : public StateStore {
   Result<std::optional<Freeze>> read_freeze() override;
   // Read, compared and written (atomically) under flock on freeze.guard.
   Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) override;
+  Status clear_unreadable_freeze() override;
   Status append_history(const HistoryEvent& event) override;
   Result<HistoryLog> read_history() override;
   Result<std::optional<HistoryEvent>> last_switch() override;
@@ -81,6 +83,11 @@ class FileStateStore final : public StateStore {
   std::filesystem::path intent_path() const { return directory_ / "intent.json"; }
   std::filesystem::path progress_path() const { return directory_ / "intent-progress.json"; }
   std::filesystem::path freeze_path() const { return directory_ / "freeze.json"; }
+  // flock on freeze.guard, not waited for: guard_busy (naming the holder's pid when this host's
+  // /proc/locks lists it) while another process holds it.
+  Result<util::FileLock> take_freeze_guard();
+  // Who holds the flock on `guard`, as this host's /proc/locks and /proc/<pid> tell.
+  static std::string guard_holder(const std::filesystem::path& guard);
   std::filesystem::path watch_path() const { return directory_ / "watch.json"; }
   std::filesystem::path history_path() const { return directory_ / "history.jsonl"; }
   std::filesystem::path history_index_path() const { return directory_ / "history-index.json"; }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iomanip>
 #include <random>
 #include <sstream>
 
@@ -368,6 +370,27 @@ Result<std::optional<FileLock>> FileLock::try_acquire(const fs::path& path) {
   if (!locked) return locked.error();
   if (!*locked) return std::optional<FileLock>{};
   return std::optional<FileLock>(FileLock(std::move(**locked)));
+}
+
+std::optional<long> flock_holder(const fs::path& path) {
+  struct stat there {};
+  if (::stat(path.c_str(), &there) != 0) return std::nullopt;
+  // "1: FLOCK  ADVISORY  WRITE 412 08:01:1234 0 EOF": the device's major and minor in hex, then
+  // the inode. A waiter's line has "->" after its number and names no holder.
+  std::ostringstream file;
+  file << std::hex << std::setfill('0') << std::setw(2) << major(there.st_dev) << ':' << std::setw(2)
+       << minor(there.st_dev) << ':' << std::dec << there.st_ino;
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    std::string number, type, mode, access, device;
+    long pid = 0;
+    if (fields >> number >> type >> mode >> access >> pid >> device && type == "FLOCK" && device == file.str()) {
+      return pid;
+    }
+  }
+  return std::nullopt;
 }
 
 fs::path resolve_against(const fs::path& base, const fs::path& path) {

@@ -101,6 +101,11 @@ class FileLock {
   UniqueFd fd_;
 };
 
+// The pid of a process holding a flock on the file at `path`, as this host's /proc/locks lists
+// it; nothing when none is listed (a holder on another host of a shared file system, or /proc
+// unreadable) or the file is not there.
+std::optional<long> flock_holder(const fs::path& path);
+
 // `path` made absolute against `base` when it is relative.
 fs::path resolve_against(const fs::path& base, const fs::path& path);
 

@@ -311,6 +311,13 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
   return static_cast<std::uint64_t>(*ticks);
 }
 
+std::optional<std::string> process_name(pid_t pid) {
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  if (!std::getline(comm, name) || name.empty()) return std::nullopt;
+  return name;
+}
+
 bool is_running(const ProcessIdentity& process) {
   if (process.pid <= 0) return false;
   reap_if_child(process.pid);

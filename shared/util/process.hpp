@@ -73,6 +73,10 @@ class GatedProcess {
 
 std::optional<std::uint64_t> process_start_ticks(pid_t pid);
 
+// The process's command name (/proc/<pid>/comm: "flock", "deploy-pipeline"), or nothing when it
+// cannot be read (the process is gone).
+std::optional<std::string> process_name(pid_t pid);
+
 // True when the process exists, is the same one (start time), and is not a zombie.
 bool is_running(const ProcessIdentity& process);
 

@@ -55,6 +55,10 @@ const char* to_string(ErrorCode code) {
       return "newer-candidates-only";
     case ErrorCode::changed_concurrently:
       return "changed-concurrently";
+    case ErrorCode::guard_busy:
+      return "guard-busy";
+    case ErrorCode::unreadable_record:
+      return "unreadable-record";
   }
   return "none";
 }

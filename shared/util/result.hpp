@@ -44,6 +44,13 @@ enum class ErrorCode {
   // A conditional write found the record changed since the caller read it (another command
   // wrote it meanwhile), and wrote nothing: read again and decide again.
   changed_concurrently,
+  // A conditional write found the guard that serialises its writers held by another process
+  // (one that may be stuck), and wrote nothing: nobody changed the record; waiting for the
+  // holder (or stopping it) helps, reading again does not.
+  guard_busy,
+  // A record is there but cannot be read as one (garbled, cut short, written by something
+  // else): not a failure to reach the store.
+  unreadable_record,
 };
 const char* to_string(ErrorCode code);
 

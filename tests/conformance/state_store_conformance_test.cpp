@@ -20,12 +20,14 @@
 #include "fakes/fake_state_store.hpp"
 #include "fakes/recording_reporter.hpp"
 #include "shared/etcd/etcd_state_store.hpp"
+#include "shared/etcd/gateway.hpp"
 #include "shared/hcloud/api.hpp"
 #include "shared/hcloud/labels.hpp"
 #include "shared/hcloud/state_store.hpp"
 #include "shared/http/curl_http_client.hpp"
 #include "shared/providers/file_state_store.hpp"
 #include "shared/util/clock.hpp"
+#include "shared/util/files.hpp"
 #include "shared/util/process.hpp"
 #include "support/harness.hpp"
 
@@ -58,6 +60,9 @@ class StoreRig {
   // memory), so a write comes wholly before or after it.
   virtual bool hold_next_watch_removal() { return false; }
   virtual void await_held_removal() {}
+  // Leaves a freeze record there that cannot be read (garbage where the record belongs), as a
+  // crash or a hand edit can; false where a store's records are always read as one (labels).
+  virtual bool garble_freeze() = 0;
 };
 
 // An HttpClient that passes requests on, but holds the next one whose URL ends with a given
@@ -90,6 +95,10 @@ class FileRig final : public StoreRig {
   FileRig() : store_(dir_.path() / "state", kHost, clock_), other_(dir_.path() / "state", kHost, clock_) {}
   StateStore& store() override { return store_; }
   StateStore& other() override { return other_; }
+  bool garble_freeze() override {
+    REQUIRE(util::write_file_atomic(dir_.path() / "state" / "freeze.json", "garbage\n").ok());
+    return true;
+  }
 
  private:
   testing::TempDir dir_;
@@ -119,6 +128,7 @@ class HcloudRig final : public StoreRig {
   // ("deploy_--label_42"), cut at 63 characters. Keeping it whole needs a decision on where
   // text lives in Hetzner Cloud; until then these cases pin what is kept.
   std::string kept_text(const std::string& text) const override { return hcloud::label_value(text); }
+  bool garble_freeze() override { return false; }
   // The removal is a DELETE of the placement group, held by the fake before it acts on it.
   bool hold_next_watch_removal() override {
     deletes_before_ = deletes();
@@ -173,6 +183,13 @@ class EtcdRig final : public StoreRig {
   void await_held_removal() override {
     CHECK(conformance::eventually([&] { return http_.held(); }));
   }
+  bool garble_freeze() override {
+    const std::string answer =
+        etcd().call("kv/put", R"({"key": ")" + etcd::base64_encode(settings().prefix + "/" + service_ + "/freeze") +
+                                  R"(", "value": ")" + etcd::base64_encode("garbage") + R"("})");
+    REQUIRE_THAT(answer, Catch::Contains("revision"));
+    return true;
+  }
 
  private:
   static testing::Etcd& etcd() {
@@ -202,6 +219,10 @@ class FakeRig final : public StoreRig {
   StateStore& store() override { return fake_; }
   StateStore& other() override { return fake_; }
   void holder_stale(bool stale) override { fake_.holder_gone = stale; }
+  bool garble_freeze() override {
+    fake_.freeze_unreadable = "garbage";
+    return true;
+  }
 
  private:
   fakes::FakeStateStore fake_;
@@ -585,6 +606,33 @@ TEMPLATE_TEST_CASE("the freeze record is replaced only while it is still the one
   CHECK_FALSE(rig.other().read_freeze()->has_value());
   check_changed_concurrently(rig.other().replace_freeze(wider, std::nullopt));
   CHECK_FALSE(rig.store().read_freeze()->has_value());
+}
+
+// A freeze record that could not be read had no way out: unfreeze read first and failed. It is
+// told from a failed read (ErrorCode::unreadable_record), and removed only while it still
+// cannot be read, so a freeze written meanwhile is never what the removal takes.
+TEMPLATE_TEST_CASE("a freeze record that cannot be read is told apart, and removed only while it cannot be read",
+                   "[state-store][freeze]", FREEZE_STORE_RIGS) {
+  TestType rig;
+  // Nothing there, or a record that reads: nothing for the removal to take.
+  check_changed_concurrently(rig.store().clear_unreadable_freeze());
+  const Freeze freeze{.reason = "code freeze", .all = false, .by = "ops-a", .job = "", .since = now_ms()};
+  REQUIRE_OK(rig.store().replace_freeze(std::nullopt, freeze));
+  check_changed_concurrently(rig.other().clear_unreadable_freeze());
+  CHECK(read_freeze(rig.store()).reason == rig.kept_text(freeze.reason));
+  if (!rig.garble_freeze()) return;
+
+  const auto unreadable = rig.other().read_freeze();
+  REQUIRE_FALSE(unreadable.ok());
+  CHECK(unreadable.error().kind == ErrorKind::invalid);
+  CHECK(unreadable.error().is(ErrorCode::unreadable_record));
+  // A replacement is refused as the read is; only the removal takes it.
+  const auto replaced = rig.store().replace_freeze(std::nullopt, freeze);
+  REQUIRE_FALSE(replaced.ok());
+  CHECK(replaced.error().is(ErrorCode::unreadable_record));
+  REQUIRE_OK(rig.store().clear_unreadable_freeze());
+  CHECK_FALSE(rig.other().read_freeze()->has_value());
+  check_changed_concurrently(rig.other().clear_unreadable_freeze());
 }
 
 std::optional<WatchRecord> read_watch(StateStore& store) {

@@ -2,12 +2,15 @@
 // naming who froze, why and since when; mark-bad and mark-good change only a pool's verdict;
 // a rollback that is refused changes nothing.
 
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
 #include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
+#include "shared/util/process.hpp"
 #include "support/harness.hpp"
 
 using namespace phoenix;
@@ -190,4 +193,121 @@ TEST_CASE("concurrent freezes: a freeze of everything that succeeded is never na
     }
     REQUIRE(run_tool("deploy-pipeline", {"unfreeze", "--config", config}).exit_code == 0);
   }
+}
+
+namespace {
+
+// A service with no pool: freeze and unfreeze need none.
+struct BareService {
+  TempDir dir;
+  Haproxy haproxy{dir.path()};
+  fs::path state = dir.path() / "state" / "web";
+  std::string config = write_service_config(dir.path(), haproxy, {}).string();
+
+  ToolResult run(std::vector<std::string> arguments) const {
+    arguments.insert(arguments.end(), {"--config", config});
+    return run_tool("deploy-pipeline", arguments);
+  }
+};
+
+// Stops a process the test started when the test ends, however it ends.
+struct Stopper {
+  util::ProcessIdentity process;
+  ~Stopper() { util::stop_process(process, std::chrono::seconds(1)); }
+};
+
+}  // namespace
+
+// A stuck process holding freeze.guard made freeze and unfreeze give up saying the record "kept
+// changing ... each finding another command's write": nobody wrote. They name the guard and its
+// holder, and say what to do.
+TEST_CASE("freeze and unfreeze give up on a guard a stuck process holds, naming it", "[e2e][freeze]") {
+  BareService service;
+  REQUIRE(service.run({"freeze", "--reason", "code freeze"}).exit_code == 0);
+  const fs::path guard = service.state / "freeze.guard";
+  auto holder = spawn_owned({{"flock", guard.string(), "sleep", "60"}, service.dir.path(), {}});
+  REQUIRE(holder.ok());
+  Stopper stop{*holder};
+  for (int i = 0; i < 400 && !util::flock_holder(guard); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(util::flock_holder(guard) == holder->pid);
+
+  // The freeze widens the one in place, and the unfreeze lifts it: both must write.
+  for (const bool freeze : {true, false}) {
+    const auto given_up = freeze ? service.run({"freeze", "--all", "--reason", "incident"}) : service.run({"unfreeze"});
+    INFO((freeze ? "freeze: " : "unfreeze: ") << given_up.err);
+    CHECK(given_up.exit_code == 3);
+    CHECK_THAT(given_up.err,
+               Catch::Contains("the freeze guard (the lock file " + guard.string() + ") is held by pid " +
+                               std::to_string(holder->pid) +
+                               " (flock) on this host (10 of 10 attempts found it held); nothing was changed. Wait "
+                               "for that process to end, or stop it if it is stuck, then run this again"));
+    CHECK_THAT(given_up.err, !Catch::Contains("kept changing") && !Catch::Contains("freeze in place"));
+  }
+  const auto record = freeze_record(service.dir.path() / "state");
+  CHECK(util::json_string(record.get(), "reason").value_or("") == "code freeze");
+}
+
+// A garbled freeze.json had no way out: unfreeze read it first and failed, although status
+// advised unfreeze. unfreeze clears it, saying so (and history records it); a freeze over it is
+// refused, naming the file and the way out.
+TEST_CASE("unfreeze clears a freeze record that cannot be read; freeze over it is refused", "[e2e][freeze]") {
+  BareService service;
+  REQUIRE(util::make_directories(service.state).ok());
+  const fs::path record = service.state / "freeze.json";
+  REQUIRE(util::write_file_atomic(record, "garbage\n").ok());
+
+  const auto status = service.run({"status"});
+  CHECK_THAT(status.out + status.err, Catch::Contains("cannot read the freeze record: " + record.string()));
+  CHECK_THAT(status.out + status.err, Catch::Contains("; 'deploy-pipeline unfreeze' removes it"));
+
+  const auto refused = service.run({"freeze", "--reason", "incident"});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err,
+             Catch::Contains("deploy-pipeline: error: the freeze record cannot be read (" + record.string()));
+  CHECK_THAT(refused.err, Catch::EndsWith("); nothing was changed. 'deploy-pipeline unfreeze' clears it, then freeze "
+                                          "again if needed\n"));
+  const auto kept = util::read_file(record);
+  CHECK((kept.ok() && *kept == "garbage\n"));
+
+  const auto cleared = service.run({"unfreeze"});
+  INFO(cleared.err);
+  CHECK(cleared.exit_code == 0);
+  CHECK_THAT(cleared.out,
+             Catch::StartsWith("unfrozen: cleared the freeze record that could not be read (" + record.string()));
+  CHECK_FALSE(fs::exists(record));
+  CHECK_THAT(service.run({"history"}).out, Catch::Contains("cleared a freeze record that could not be read: "));
+  CHECK(service.run({"freeze", "--reason", "incident"}).exit_code == 0);
+}
+
+// A freeze made while a deploy ran exited 0 silently, and the deploy went live anyway: it warns,
+// naming the command that holds the deploy lock, and says what to do.
+TEST_CASE("a freeze made while a deploy holds the deploy lock warns that it does not stop it", "[e2e][freeze]") {
+  BareService service;
+  REQUIRE(util::make_directories(service.state).ok());
+  auto running = spawn_owned({{"sleep", "60"}, service.dir.path(), {}});
+  REQUIRE(running.ok());
+  Stopper stop{*running};
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  REQUIRE(util::write_file_atomic(service.state / "deploy.lock",
+                                  R"({"host": ")" + std::string(host) + R"(", "pid": )" + std::to_string(running->pid) +
+                                      R"(, "start_ticks": )" + std::to_string(running->start_ticks) + R"(, "job": "",
+                                      "command": "deploy --label 7", "since": "2026-11-24T03:00:00Z"})")
+              .ok());
+
+  const auto frozen = service.run({"freeze", "--reason", "incident"});
+  INFO(frozen.err);
+  CHECK(frozen.exit_code == 0);
+  CHECK_THAT(frozen.err, Catch::Contains("warning: a command already running is not stopped by this freeze: pid " +
+                                         std::to_string(running->pid) + " on " + host));
+  CHECK_THAT(frozen.err, Catch::Contains("running 'deploy --label 7' (it holds the deploy lock) and will finish. Wait "
+                                         "for it to end ('deploy-pipeline status' shows it), then 'deploy-pipeline "
+                                         "rollback' if what it made live must not stay"));
+
+  // Its holder gone, the lock is stale: nothing runs, no warning.
+  util::stop_process(*running, std::chrono::seconds(1));
+  REQUIRE(service.run({"unfreeze"}).exit_code == 0);
+  const auto quiet = service.run({"freeze", "--reason", "incident"});
+  CHECK(quiet.exit_code == 0);
+  CHECK_THAT(quiet.err, !Catch::Contains("warning"));
 }

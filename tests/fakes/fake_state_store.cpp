@@ -62,11 +62,27 @@ Status FakeStateStore::clear_watch(const LockHolder& holder) {
   return {};
 }
 
+Result<std::optional<Freeze>> FakeStateStore::read_freeze() {
+  if (freeze_unreadable) return unreadable_freeze(Error{ErrorKind::invalid, *freeze_unreadable});
+  return freeze;
+}
+
 Status FakeStateStore::replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) {
   ++freeze_replacements;
   if (before_freeze_replaced) std::exchange(before_freeze_replaced, nullptr)();
+  if (freeze_guard_holder) return freeze_guard_busy("fake freeze guard", *freeze_guard_holder);
+  PHX_TRY(read_freeze());
   if (freeze != expected) return freeze_changed_concurrently("fake state store");
   freeze = next;
+  return {};
+}
+
+Status FakeStateStore::clear_unreadable_freeze() {
+  ++freeze_replacements;
+  if (freeze_guard_holder) return freeze_guard_busy("fake freeze guard", *freeze_guard_holder);
+  if (!freeze_unreadable) return freeze_changed_concurrently("fake state store");
+  freeze_unreadable.reset();
+  freeze.reset();
   return {};
 }
 

@@ -27,8 +27,9 @@ class FakeStateStore final : public StateStore {
   Status write_watch(const WatchRecord& record) override;
   Result<std::optional<WatchRecord>> read_watch() override;
   Status clear_watch(const LockHolder& holder) override;
-  Result<std::optional<Freeze>> read_freeze() override { return freeze; }
+  Result<std::optional<Freeze>> read_freeze() override;
   Status replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) override;
+  Status clear_unreadable_freeze() override;
   Status append_history(const HistoryEvent& event) override;
   Result<HistoryLog> read_history() override;
   Result<std::optional<HistoryEvent>> last_switch() override;
@@ -54,6 +55,11 @@ class FakeStateStore final : public StateStore {
   // between a command's read and its write (another command froze meanwhile).
   std::function<void()> before_freeze_replaced;
   int freeze_replacements = 0;  // replace_freeze calls, whatever they answered
+  // A freeze record that is there but cannot be read: why (read_freeze answers
+  // ErrorCode::unreadable_record with it), until a write replaces it.
+  std::optional<std::string> freeze_unreadable;
+  // The holder of the guard freeze writes take, while another process holds it (guard_busy).
+  std::optional<std::string> freeze_guard_holder;
   std::optional<WatchRecord> watch;
   std::vector<WatchRecord> watches_written;
   std::vector<bool> lock_held_at_watch_write;  // whether the lock was held at each write_watch

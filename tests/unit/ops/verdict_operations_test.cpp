@@ -123,24 +123,33 @@ TEST_CASE("an unfreeze whose record changed meanwhile lifts the record now in pl
 
   const auto lifted = ops::unfreeze(world.services);
   REQUIRE(lifted.ok());
-  CHECK(*lifted == wider);
+  CHECK(lifted->lifted == wider);
   CHECK_FALSE(world.state.freeze.has_value());
   CHECK(world.state.events.back().detail == "lifted: incident");
 }
 
-// A record that keeps changing: the freeze gives up after a bounded number of attempts,
-// changing nothing, rather than trying for ever.
-TEST_CASE("a freeze gives up when the record keeps changing under it", "[ops][freeze]") {
-  FakeWorld world;
-  std::function<void()> change = [&] {
+namespace {
+
+// Another command writes the freeze record before each of the freeze's writes; `also` runs then too.
+void keep_changing(FakeWorld& world, std::function<void()> also) {
+  world.state.before_freeze_replaced = [&world, also] {
     world.state.freeze = Freeze{.reason = "r" + std::to_string(world.state.freeze_replacements),
                                 .all = false,
                                 .by = "ops-b",
                                 .job = "",
                                 .since = world.clock.wall_now()};
-    world.state.before_freeze_replaced = change;
+    also();
+    keep_changing(world, also);
   };
-  world.state.before_freeze_replaced = change;
+}
+
+}  // namespace
+
+// A record that keeps changing: the freeze gives up after a bounded number of attempts,
+// changing nothing, rather than trying for ever.
+TEST_CASE("a freeze gives up when the record keeps changing under it", "[ops][freeze]") {
+  FakeWorld world;
+  keep_changing(world, [] {});
 
   const auto widened = ops::freeze(world.services, {.reason = "incident", .all = true});
   REQUIRE_FALSE(widened.ok());
@@ -148,13 +157,131 @@ TEST_CASE("a freeze gives up when the record keeps changing under it", "[ops][fr
   CHECK(exit_code_for(widened.error().kind) == 3);
   CHECK(widened.error().message ==
         "the freeze record kept changing while this command ran (10 attempts, each finding another command's "
-        "write); nothing was changed. 'deploy-pipeline status' shows the freeze in place; run this again");
+        "write); nothing was changed. 'deploy-pipeline status' shows the record as it is now; run this again");
   // It waited between attempts (a guard another writer holds is released meanwhile), for a bounded time.
   CHECK(world.clock.slept() > std::chrono::milliseconds(0));
   CHECK(world.clock.slept() <= std::chrono::seconds(10));
   CHECK(world.state.freeze_replacements == 10);
   CHECK_FALSE(world.state.freeze->all);
   CHECK(world.state.events.empty());
+}
+
+// A freeze guard held by a stuck process made freeze and unfreeze give up saying the record
+// "kept changing ... each finding another command's write": nobody wrote. Giving up names the
+// guard and its holder and says what to do, with a code of its own (guard_busy).
+TEST_CASE("a freeze or unfreeze whose guard stays held names the guard and its holder", "[ops][freeze]") {
+  FakeWorld world;
+  world.state.freeze_guard_holder = "pid 412 (flock) on this host";
+  const auto frozen = ops::freeze(world.services, {.reason = "incident", .all = false});
+  world.state.freeze = Freeze{.reason = "code freeze", .all = false, .by = "ops-b", .job = "", .since = {}};
+  const auto unfrozen = ops::unfreeze(world.services);
+  REQUIRE_FALSE(frozen.ok());
+  REQUIRE_FALSE(unfrozen.ok());
+  for (const Error& given_up : {frozen.error(), unfrozen.error()}) {
+    CHECK(given_up.is(ErrorCode::guard_busy));
+    CHECK(exit_code_for(given_up.kind) == 3);
+    CHECK(given_up.message ==
+          "the freeze guard (fake freeze guard) is held by pid 412 (flock) on this host (10 of 10 attempts found it "
+          "held); nothing was changed. Wait for that process to end, or stop it if it is stuck, then run this again");
+  }
+  CHECK(world.clock.slept() <= std::chrono::seconds(10));
+  CHECK(world.state.events.empty());
+
+  // The guard released, the unfreeze goes through.
+  world.state.freeze_guard_holder.reset();
+  REQUIRE(ops::unfreeze(world.services).ok());
+  CHECK_FALSE(world.state.freeze.has_value());
+}
+
+// Both causes across the attempts: giving up says how many found which.
+TEST_CASE("a freeze that met both a held guard and other writes says how many attempts found each", "[ops][freeze]") {
+  FakeWorld world;
+  // From the seventh attempt on, the guard is held.
+  keep_changing(world, [&] {
+    if (world.state.freeze_replacements == 7) world.state.freeze_guard_holder = "pid 9 on host-b";
+  });
+
+  const auto given_up = ops::freeze(world.services, {.reason = "incident", .all = true});
+  REQUIRE_FALSE(given_up.ok());
+  CHECK(given_up.error().is(ErrorCode::guard_busy));
+  CHECK_THAT(given_up.error().message,
+             Catch::StartsWith("the freeze guard (fake freeze guard) is held by pid 9 on host-b (4 of 10 attempts "
+                               "found it held, and 6 found the record changed by another command); nothing was "
+                               "changed. Wait for that process to end"));
+}
+
+// A freeze record that could not be read had no way out: unfreeze read first and failed. unfreeze
+// clears it and says so (in history too); a freeze over it is refused, naming the way out.
+TEST_CASE("unfreeze clears a freeze record that cannot be read; a freeze over it is refused", "[ops][freeze]") {
+  FakeWorld world;
+  world.state.freeze_unreadable = "freeze.json in /srv/state/web: invalid JSON at offset 0";
+
+  const auto refused = ops::freeze(world.services, {.reason = "incident", .all = true});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().is(ErrorCode::unreadable_record));
+  CHECK(exit_code_for(refused.error().kind) == 2);
+  CHECK(refused.error().message ==
+        "the freeze record cannot be read (freeze.json in /srv/state/web: invalid JSON at offset 0); nothing was "
+        "changed. 'deploy-pipeline unfreeze' clears it, then freeze again if needed");
+  CHECK(world.state.freeze_unreadable.has_value());
+  CHECK(world.state.events.empty());
+
+  const auto cleared = ops::unfreeze(world.services);
+  REQUIRE(cleared.ok());
+  CHECK_FALSE(cleared->lifted.has_value());
+  CHECK(cleared->unreadable == "freeze.json in /srv/state/web: invalid JSON at offset 0");
+  CHECK_FALSE(world.state.freeze_unreadable.has_value());
+  REQUIRE(world.state.events.size() == 1);
+  CHECK(world.state.events.back().action == HistoryAction::unfreeze);
+  CHECK(world.state.events.back().detail ==
+        "cleared a freeze record that could not be read: freeze.json in /srv/state/web: invalid JSON at offset 0");
+  REQUIRE(ops::freeze(world.services, {.reason = "incident", .all = true}).ok());
+}
+
+// A record garbled between the read and the write was written meanwhile, as any change: read
+// again, it is judged as a record that cannot be read.
+TEST_CASE("a freeze record garbled between the read and the write is read again", "[ops][freeze]") {
+  FakeWorld world;
+  world.state.before_freeze_replaced = [&] { world.state.freeze_unreadable = "freeze.json: invalid JSON"; };
+  const auto refused = ops::freeze(world.services, {.reason = "incident", .all = false});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().is(ErrorCode::unreadable_record));
+  CHECK_THAT(refused.error().message,
+             Catch::StartsWith("the freeze record cannot be read (freeze.json: invalid JSON)"));
+  CHECK(world.state.freeze_replacements == 1);
+  // unfreeze, the same way, clears it.
+  world.state.freeze = Freeze{.reason = "code freeze", .all = false, .by = "ops-b", .job = "", .since = {}};
+  world.state.freeze_unreadable.reset();
+  world.state.before_freeze_replaced = [&] { world.state.freeze_unreadable = "freeze.json: invalid JSON"; };
+  const auto cleared = ops::unfreeze(world.services);
+  REQUIRE(cleared.ok());
+  CHECK(cleared->unreadable == "freeze.json: invalid JSON");
+  CHECK_FALSE(world.state.freeze_unreadable.has_value());
+}
+
+// A freeze made while a deploy ran exited 0 silently, and the deploy went live anyway: the
+// freeze warns, naming the running command and what to do.
+TEST_CASE("a freeze made while another command holds the deploy lock warns that it does not stop it", "[ops][freeze]") {
+  FakeWorld world;
+  world.state.lock = LockHolder{.host = "agent-2",
+                                .pid = 4321,
+                                .job = "",
+                                .command = "deploy --label 42",
+                                .since = world.clock.wall_now(),
+                                .start_ticks = 0};
+  REQUIRE(ops::freeze(world.services, {.reason = "incident", .all = false}).ok());
+  CHECK(world.state.freeze.has_value());
+  CHECK(world.reporter.saw(
+      "warning: a command already running is not stopped by this freeze: " + world.state.lock->describe() +
+      " (it holds the deploy lock) and will finish. Wait for it to end ('deploy-pipeline "
+      "status' shows it), then 'deploy-pipeline rollback' if what it made live must not stay"));
+
+  // A stale holder (its process is gone) runs nothing: no warning.
+  REQUIRE(ops::unfreeze(world.services).ok());
+  world.reporter.lines.clear();
+  world.state.holder_gone = true;
+  REQUIRE(ops::freeze(world.services, {.reason = "incident", .all = false}).ok());
+  CHECK_FALSE(world.reporter.saw("warning:"));
 }
 
 // mark-good on a pool whose smoke test failed said "marked good" and nothing else, while deploy

@@ -1,5 +1,6 @@
 #include "shared/providers/file_state_store.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -374,6 +376,36 @@ TEST_CASE("an unreadable history line between records names how to clear it", "[
                                                  file.string() + ".torn while no deploy or rollback runs"));
 }
 
+// flock(1) running a command: the kernel names flock as the guard's holder, and the command it
+// started holds the guard on after flock ended. The answer says so, and how to find it.
+TEST_CASE("a freeze guard held on by a process whose locker ended says how to find the holder", "[state-store]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path(), "this-host", clock);
+  const std::filesystem::path guard = dir.path() / "freeze.guard";
+  auto locker = testing::spawn_owned({{"flock", guard.string(), "sleep", "30"}, dir.path(), {}});
+  REQUIRE(locker.ok());
+  for (int i = 0; i < 400 && !util::flock_holder(guard); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(util::flock_holder(guard) == locker->pid);
+  const auto children =
+      util::read_file("/proc/" + std::to_string(locker->pid) + "/task/" + std::to_string(locker->pid) + "/children");
+  REQUIRE(children.ok());
+  const pid_t command = static_cast<pid_t>(std::stol(*children));
+  // flock alone: its process group holds the command too.
+  ::kill(locker->pid, SIGKILL);
+  for (int i = 0; i < 400 && util::is_running(*locker); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  const auto busy = store.clear_unreadable_freeze();
+  ::kill(command, SIGKILL);
+  REQUIRE_FALSE(busy.ok());
+  CHECK(busy.error().is(ErrorCode::guard_busy));
+  CHECK(busy.error().message == "the freeze guard (the lock file " + guard.string() +
+                                    ") is held by a process that pid " + std::to_string(locker->pid) +
+                                    " (ended) started on this host, which keeps it open "
+                                    "('fuser -v " +
+                                    guard.string() + "' names it)");
+}
+
 TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[state-store]") {
   testing::TempDir dir;
   fakes::FakeClock clock;
@@ -390,13 +422,17 @@ TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[st
   REQUIRE(store.replace_freeze(written, std::nullopt).ok());
   CHECK_FALSE(store.read_freeze()->has_value());
   {
-    // A writer that holds the guard (stopped mid-write): answered at once as a concurrent write,
-    // which freeze and unfreeze retry a bounded number of times, never waited for.
+    // A process that holds the guard (stopped mid-write, stuck): answered at once, never waited
+    // for, as a guard held (nobody wrote the record), naming the lock file and the holder's pid.
     const auto held = util::FileLock::acquire(dir.path() / "web" / "freeze.guard");
     REQUIRE(held.ok());
-    const auto busy = store.replace_freeze(std::nullopt, written);
-    REQUIRE_FALSE(busy.ok());
-    CHECK(busy.error().is(ErrorCode::changed_concurrently));
+    for (const auto& busy : {store.replace_freeze(std::nullopt, written), store.clear_unreadable_freeze()}) {
+      REQUIRE_FALSE(busy.ok());
+      CHECK(busy.error().is(ErrorCode::guard_busy));
+      CHECK(busy.error().message ==
+            "the freeze guard (the lock file " + (dir.path() / "web" / "freeze.guard").string() + ") is held by pid " +
+                std::to_string(::getpid()) + " (" + util::process_name(::getpid()).value_or("?") + ") on this host");
+    }
     CHECK_FALSE(store.read_freeze()->has_value());
   }
   REQUIRE(store.replace_freeze(std::nullopt, written).ok());
