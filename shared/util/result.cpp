@@ -55,6 +55,8 @@ const char* to_string(ErrorCode code) {
       return "newer-candidates-only";
     case ErrorCode::changed_concurrently:
       return "changed-concurrently";
+    case ErrorCode::changes_not_allowed:
+      return "changes-not-allowed";
   }
   return "none";
 }

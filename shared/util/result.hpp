@@ -44,6 +44,9 @@ enum class ErrorCode {
   // A conditional write found the record changed since the caller read it (another command
   // wrote it meanwhile), and wrote nothing: read again and decide again.
   changed_concurrently,
+  // The balancer may be read but refuses every change through the access Phoenix has (HAProxy:
+  // a stats socket below 'level admin'): a configuration error no switch can get past.
+  changes_not_allowed,
 };
 const char* to_string(ErrorCode code);
 
