@@ -263,13 +263,6 @@ TEST_CASE("a config_file whose directory this user cannot write does not stop a 
   INFO(status.out);
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.out, Catch::Contains("but a restart would route to [2:"));
-  // What repair does, as status says it: pool 2 again, not the pool the reload brought back.
-  CHECK_THAT(status.out, Catch::Contains("run 'deploy-pipeline repair' to make pool 2 the only live pool again, as "
-                                         "the last deploy left it"));
-  CHECK_THAT(status.out, !Catch::Contains("keep the running membership") && !Catch::Contains("records pool 1"));
-  const auto help = run_tool("deploy-pipeline", {"repair", "--help"});
-  CHECK_THAT(help.out, Catch::Contains("makes that pool the only live one again, as status") &&
-                           !Catch::Contains("never switches"));
   // Why, and what to do first: repair is refused until the directory is writable (it guessed "a
   // reload during a switch, or a change by hand" and advised repair alone).
   CHECK_THAT(status.out, Catch::Contains("(balancer.config_file cannot be written, so a rollback switches at runtime "
