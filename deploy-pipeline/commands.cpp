@@ -487,9 +487,12 @@ cli::Program make_program() {
                .synopsis = "repair [--revert] [--dry-run] [--force]",
                .details = "Finishes an interrupted deploy or rollback (stopped by Ctrl-C, a cancelled CI job or a\n"
                           "crash); with --revert, returns to the pool that was live when it started instead.\n"
-                          "Otherwise makes one of the pools the balancer routes to the only live one (the one the\n"
-                          "last recorded switch made live, else the newest) and removes every other member. It\n"
-                          "never switches to a pool the balancer does not route to. Finishing a switch whose\n"
+                          "Otherwise, when the balancer reloaded after the last recorded switch and came back with\n"
+                          "an older membership (it routes elsewhere, but the membership it restarts with is still\n"
+                          "the pool that switch made live), makes that pool the only live one again, as status\n"
+                          "says. Otherwise makes one of the pools the balancer routes to the only live one (the one\n"
+                          "the last recorded switch made live, else the newest) and removes every other member; it\n"
+                          "switches to no other pool. Finishing a switch whose\n"
                           "target was marked bad (or failed its smoke test) since it started needs --force, and so\n"
                           "does --revert to a pool marked bad or failed (a rollback marks the pool it leaves bad).",
                .example = "deploy-pipeline repair --revert",

@@ -366,9 +366,18 @@ Result<std::string> HaproxyBalancer::instance_from(const std::vector<std::string
 Status HaproxyBalancer::check_admin_level(const std::string& answer) const {
   const std::string level(util::trim(answer));
   if (level != "operator" && level != "user") return {};
-  return Error{ErrorKind::invalid, "HAProxy's stats socket " + channel_.describe() + " is at level " + level +
-                                       ", which may not add, weigh or remove servers; give that 'stats socket' "
-                                       "line of haproxy.cfg 'level admin' (balancer.socket), then reload HAProxy"};
+  return Error{ErrorKind::invalid,
+               "HAProxy's stats socket " + channel_.describe() + " is at level " + level +
+                   ", which may not add, weigh or remove servers; give that 'stats socket' line of haproxy.cfg "
+                   "'level admin' (balancer.socket), then reload HAProxy",
+               ErrorCode::changes_not_allowed};
+}
+
+Status HaproxyBalancer::changes_allowed() {
+  auto answers = channel_.run({"show cli level"});
+  if (!answers) return answers.error();
+  if (answers->empty()) return {};  // a HAProxy without the command: as snapshot() judges it
+  return check_admin_level(answers->front());
 }
 
 Status HaproxyBalancer::check_algorithm(const std::string& stat) const {

@@ -50,6 +50,8 @@ class HaproxyBalancer final : public Balancer {
   // config_file's directory (links followed) must be writable: persist() replaces the file
   // through a new file beside it.
   Status persistable() override;
+  // One 'show cli level': the stats socket's level, as snapshot() checks it.
+  Status changes_allowed() override;
   void allow_runtime_only() override;
   // written with a config_file it keeps current; not_kept without one; runtime_only when it
   // cannot write it and may switch anyway (allow_runtime_only). persist() obeys it.

@@ -183,6 +183,11 @@ class Balancer {
   // itself before its first change (snapshot() and add_standby() refuse with it), so a switch
   // never stops half-way on it.
   virtual Status persistable() { return {}; }
+  // Whether the access this process has may change members at all: an `invalid` error with
+  // ErrorCode::changes_not_allowed naming the setting to fix when the balancer refuses every
+  // change through it (HAProxy: a stats socket below 'level admin'), ok otherwise. Status reports
+  // it. A switch does not ask: snapshot() refuses with the same error before the first change.
+  virtual Status changes_allowed() { return {}; }
   // Runtime-only switching is allowed from now on in this process: the balancer checks once, at
   // its next snapshot(), add_standby(), persist() or keeping(), whether it can keep its
   // membership, and holds to that answer. When it cannot, from then on persist() writes nothing

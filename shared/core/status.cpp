@@ -149,6 +149,7 @@ std::string several_live_rule_words(RollbackRule rule) {
 // interrupted switch it finishes, else the one repair_keeps names (as ops::repair chooses).
 std::string repair_would_keep(const StatusInputs& inputs, const std::vector<std::string>& live) {
   if (inputs.intent && !inputs.operation_in_progress) return inputs.intent->target;
+  if (inputs.repair_restores) return *inputs.repair_restores;
   return repair_keeps(inputs.pools, live, inputs.last_switch ? inputs.last_switch->label : std::string());
 }
 
@@ -223,10 +224,17 @@ std::string history_mismatch_advice(const std::string& recorded, const std::vect
          live.front() + " as live, " + back;
 }
 
-// What keeps the running membership for restarts: repair, which keeps what is live. With nothing
-// live there is nothing to keep: a deploy of the pool a restart would route to (when that is one
-// pool) makes it live again and keeps it.
+// What repair does where the running membership differs from the one a restart comes back with:
+// after a reload with an older membership (`repair_restores`), it makes the pool the last switch
+// made live the only live one again; otherwise it keeps what is live. With nothing live and
+// nothing to restore there is nothing to keep: a deploy of the pool a restart would route to
+// (when that is one pool) makes it live again and keeps it.
 std::string keep_running_membership(const StatusInputs& inputs, bool lock_stale) {
+  if (inputs.repair_restores) {
+    const std::string& pool = *inputs.repair_restores;
+    return "run '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to make pool " + pool +
+           " the only live pool again, as the last " + to_string(inputs.last_switch->action) + " left it";
+  }
   if (!live_labels(inputs.members).empty()) {
     return "run '" + past_the_lock("deploy-pipeline repair", lock_stale) + "' to keep the running membership";
   }
@@ -246,6 +254,10 @@ std::string restart_mismatch_advice(const StatusInputs& inputs, bool lock_stale)
   const std::string keep = keep_running_membership(inputs, lock_stale);
   const bool rollback = inputs.last_switch && (inputs.last_switch->action == HistoryAction::rollback ||
                                                inputs.last_switch->action == HistoryAction::auto_rollback);
+  if (!inputs.durable_unwritable && inputs.repair_restores) {
+    return std::string("(the balancer reloaded after the last ") + to_string(inputs.last_switch->action) + ", at " +
+           util::format_iso8601(inputs.last_switch->at) + ", with an older membership); " + keep;
+  }
   if (!inputs.durable_unwritable) {
     return std::string(rollback ? "(a rollback while balancer.config_file could not be written, " : "(") +
            "a reload during a switch, or a change by hand?); " + keep;
@@ -690,7 +702,8 @@ StatusReport build_status(const StatusInputs& inputs) {
     }
   }
   if (inputs.balancer_error) report_without_balancer(inputs, report);
-  if (inputs.last_switch && !inputs.intent && !inputs.balancer_error &&
+  // After a reload with an older membership the restart's line says what repair restores.
+  if (inputs.last_switch && !inputs.intent && !inputs.balancer_error && !inputs.repair_restores &&
       std::find(report.live.begin(), report.live.end(), inputs.last_switch->label) == report.live.end()) {
     // History is a record, not the truth: a switch whose record could not be written (a full
     // disk; the switch itself succeeded and exited 0), or a change by hand, also looks like

@@ -98,7 +98,11 @@ struct StatusInputs {
   // line): a running membership that differs from it is a rollback switched at runtime only, or
   // one repair cannot keep until it can be written.
   bool durable_unwritable = false;
-  std::optional<HistoryEvent> last_switch;     // the last deploy/rollback/repair that succeeded
+  std::optional<HistoryEvent> last_switch;  // the last deploy/rollback/repair that succeeded
+  // The pool 'deploy-pipeline repair' makes the only live one again, because the balancers
+  // reloaded with an older membership after the last switch made it live (ops::restored_by_repair);
+  // nothing when repair keeps what runs.
+  std::optional<std::string> repair_restores;
   bool foreign_allowed = false;                // balancer.allow_foreign_servers
   bool standby_supported = true;               // the balancer has weight 0 (hot standby)
   std::string balancer;                        // its description, for notes

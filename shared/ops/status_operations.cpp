@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <optional>
+#include <string_view>
 
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
+#include "shared/ops/switch_operations.hpp"
 #include "shared/ops/watch_record.hpp"
 #include "shared/util/strings.hpp"
 
@@ -36,6 +38,9 @@ struct SharedRecords {
   std::optional<Freeze> freeze;
   std::optional<WatchRecord> watch;
   std::optional<std::string> watch_staleness;
+  // What repair would make live again after a reload with an older membership (restored_by_repair):
+  // found once for all balancers, from every one that answered.
+  std::optional<std::string> repair_restores;
 
   bool lock_stale() const { return deploy_lock_stale(lock_staleness, lock_unreadable); }
 };
@@ -129,6 +134,7 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
                              const SharedRecords& records, HistoryOnce& history, std::vector<std::string>& unreadable) {
   const BalancerEntry& entry = balancer.entry;
   auto inputs = inputs_from_records(services, pools, balancer.members, records);
+  inputs.repair_restores = records.repair_restores;
   inputs.durable =
       read_or_report(entry.balancer->durable_members(), unreadable,
                      entry.prefix() + "the membership the balancer restarts with", "fix the file it names");
@@ -207,20 +213,42 @@ StatusReport several_balancers(Services& services, const std::vector<BalancerMem
   return report;
 }
 
+// What ends a problem that refuses every switch until it is fixed: the commands other problems
+// name come after that fix, so it is said first.
+constexpr std::string_view kFirst = "; do that first: the commands named below are refused until then";
+
 // Of several balancers, those that did not answer while others did: each a note and a problem
 // naming it, the report being what the others say; their error's kind gives status its exit code.
-void report_unanswered(const BalancerReading& reading, ErrorKind kind, StatusReport& report) {
+// The problems are returned, to go first.
+std::vector<std::string> report_unanswered(const BalancerReading& reading, ErrorKind kind, StatusReport& report) {
   report.balancer_error_kind = kind;
+  std::vector<std::string> first;
   for (const auto& failed : reading.unanswered) {
     const bool misconfigured = failed.error.kind == ErrorKind::invalid;
     const std::string state = misconfigured ? "cannot be used" : "unavailable";
     report.unanswered.push_back({failed.entry.name, failed.error.message});
     report.notes.push_back(failed.entry.prefix() + state + ", live unknown");
-    report.problems.push_back(failed.entry.prefix() + state + " (" + failed.error.message +
-                              "); what it routes to is unknown, the rest of this report is what the other balancers "
-                              "say, and every switch, delete and prune is refused until it answers: " +
-                              (misconfigured ? "fix its configuration" : "check that it runs and can be reached"));
+    first.push_back(failed.entry.prefix() + state + " (" + failed.error.message +
+                    "); what it routes to is unknown, the rest of this report is what the other balancers "
+                    "say, and every switch, delete and prune is refused until it answers: " +
+                    (misconfigured ? "fix its configuration" : "check that it runs and can be reached") +
+                    std::string(kFirst));
   }
+  return first;
+}
+
+// The balancers that answer but refuse every change through the access Phoenix has
+// (Balancer::changes_allowed): each a problem naming it and the fix, to go first, since every
+// deploy, rollback and repair is refused until it is made.
+std::vector<std::string> changes_refused(const std::vector<BalancerMembers>& answered) {
+  std::vector<std::string> first;
+  for (const auto& balancer : answered) {
+    const auto allowed = balancer.entry.balancer->changes_allowed();
+    if (allowed.ok() || !allowed.error().is(ErrorCode::changes_not_allowed)) continue;
+    first.push_back(balancer.entry.prefix() + allowed.error().message +
+                    "; every deploy, rollback and repair is refused until it is" + std::string(kFirst));
+  }
+  return first;
 }
 
 }  // namespace
@@ -238,7 +266,12 @@ Result<StatusReport> status(Services& services) {
     return *unanswered;
   }
   std::vector<std::string> unreadable;
-  const auto records = read_shared(services, unreadable);
+  auto records = read_shared(services, unreadable);
+  // Repair restores a pool only with no switch pending; it finishes a pending one first.
+  if (!records.intent) {
+    records.repair_restores = restored_by_repair(services, pools, reading.answered,
+                                                 live_labels(all_members(reading.answered)), records.last_switch);
+  }
   if (reading.answered.empty()) {
     auto report = without_balancer(services, pools, records, *unanswered);
     report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
@@ -250,7 +283,12 @@ Result<StatusReport> status(Services& services) {
   auto report = answered.front().entry.named
                     ? several_balancers(services, answered, pools, records, history, unreadable)
                     : balancer_report(services, answered.front(), pools, records, history, unreadable);
-  if (unanswered) report_unanswered(reading, unanswered->kind, report);
+  auto first = changes_refused(answered);
+  if (unanswered) {
+    const auto lines = report_unanswered(reading, unanswered->kind, report);
+    first.insert(first.begin(), lines.begin(), lines.end());
+  }
+  report.problems.insert(report.problems.begin(), first.begin(), first.end());
   report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
   return report;
 }

@@ -1119,31 +1119,31 @@ Status check_rollback_target(Services& services, const Observation& observation,
   return {};
 }
 
-// Whether the balancer process that answered repair's look (its uptime, read with its members:
-// no exchange of its own) started during or after `last` (a switch that history recorded): it
-// reloaded since that switch began. A balancer that does not say how long it has been up never
-// counts as reloaded. Uptime_sec is whole seconds, hence the slack.
+// Whether the balancer process that answered (its uptime, read with its members where the look
+// was a snapshot, else asked now) started during or after `last` (a switch that history
+// recorded): it reloaded since that switch began. A balancer that does not say how long it has
+// been up never counts as reloaded. Uptime_sec is whole seconds, hence the slack.
 bool reloaded_since(Services& services, const BalancerMembers& balancer, const HistoryEvent& last) {
   constexpr std::chrono::seconds kSlack{2};
-  if (!balancer.uptime) return false;
+  auto uptime = balancer.uptime;
+  if (!uptime) {
+    auto asked = balancer.entry.balancer->uptime();
+    if (asked) uptime = *asked;
+  }
+  if (!uptime) return false;
   const auto switch_began = last.at - std::chrono::milliseconds(last.duration_ms);
-  return services.clock.wall_now() - *balancer.uptime + kSlack >= switch_began;
+  return services.clock.wall_now() - *uptime + kSlack >= switch_began;
 }
 
-// The pool the last switch made live, where the balancer routes elsewhere because it reloaded
-// with an older membership (a reload that read haproxy.cfg before the switch's last write took
-// over after the switch ended): the managed block Phoenix wrote last, what a restart would
-// route to, names exactly one pool that exists, every balancer keeping such a block agrees, it
-// is the pool the last switch in history made live, and each of those balancers runs a process
-// that started after that switch began. Nothing otherwise: no block (a balancer durable by
-// nature), several pools, one unreadable, or a balancer that did not reload, whose membership
-// differs from its file by a change made by hand, which repair keeps as before.
-std::optional<std::string> last_written_pool(Services& services, const Observation& observation,
-                                             const std::vector<std::string>& live) {
-  const auto last = last_successful_switch(services);
+}  // namespace
+
+std::optional<std::string> restored_by_repair(Services& services, const std::vector<Pool>& pools,
+                                              const std::vector<BalancerMembers>& balancers,
+                                              const std::vector<std::string>& live,
+                                              const std::optional<HistoryEvent>& last) {
   if (!last) return std::nullopt;
   std::optional<std::string> kept;
-  for (const auto& balancer : observation.balancers) {
+  for (const auto& balancer : balancers) {
     auto durable = balancer.entry.balancer->durable_members();
     if (!durable) return std::nullopt;
     if (!durable->has_value()) continue;
@@ -1153,10 +1153,12 @@ std::optional<std::string> last_written_pool(Services& services, const Observati
     kept = labels.front();
   }
   if (!kept || live == std::vector<std::string>{*kept}) return std::nullopt;
-  const Pool* pool = find_pool(observation.pools, *kept);
+  const Pool* pool = find_pool(pools, *kept);
   if (pool == nullptr || !pool->readable()) return std::nullopt;
   return kept;
 }
+
+namespace {
 
 // The pool repair makes the only live one, chosen among the pools the balancer routes to now:
 // repair acts on what is certain (the balancer, the intent), so a missing or stale history
@@ -1976,7 +1978,8 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
   // Each balancer's uptime comes with its members (last_written_pool judges a reload by it).
   PHX_TRY_ASSIGN(const auto observation, observe(services, BalancerRead::snapshot));
   const auto live = live_labels(observation.members);
-  const auto restored = last_written_pool(services, observation, live);
+  const auto restored =
+      restored_by_repair(services, observation.pools, observation.balancers, live, last_successful_switch(services));
   if (live.empty() && !restored) {
     return Error{ErrorKind::failed,
                  "no pool is live, so there is nothing to repair; deploy one with "

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "shared/core/planner.hpp"
+#include "shared/ops/balancer_set.hpp"
 #include "shared/ops/services.hpp"
 
 namespace phoenix::ops {
@@ -95,9 +96,25 @@ struct RepairOptions {
   // started (refused without it).
   bool force = false;
 };
-// Finishes an interrupted deploy or rollback (or with `revert`, returns to where it started),
-// or else makes exactly one of the pools the balancer routes to the live one: the one the last
-// recorded switch made live when it is among them, else the newest.
+// Finishes an interrupted deploy or rollback (or with `revert`, returns to where it started).
+// Otherwise, after a reload with an older membership (restored_by_repair), makes the pool the
+// last switch made live the only live one again; else makes exactly one of the pools the
+// balancer routes to the live one: the one the last recorded switch made live when it is among
+// them, else the newest.
 Result<SwitchResult> repair(Services& services, const RepairOptions& options);
+
+// The pool the last switch (`last`, as history has it) made live, where the balancers route
+// elsewhere (`live`) because they reloaded with an older membership (a reload that read
+// haproxy.cfg before the switch's last write took over after the switch ended): the membership
+// each balancer restarts with (the managed block Phoenix wrote last) names exactly that one pool,
+// it exists, and each such balancer runs a process that started after that switch began (its
+// uptime: `balancers`' where read, else asked). Nothing otherwise: no such membership (a balancer
+// durable by nature), several pools, one unreadable, or a balancer that did not reload, whose
+// membership differs from its file by a change made by hand, which repair keeps as before. What
+// repair then restores, with no switch pending; status names it as repair's way.
+std::optional<std::string> restored_by_repair(Services& services, const std::vector<Pool>& pools,
+                                              const std::vector<BalancerMembers>& balancers,
+                                              const std::vector<std::string>& live,
+                                              const std::optional<HistoryEvent>& last);
 
 }  // namespace phoenix::ops

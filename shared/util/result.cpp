@@ -59,6 +59,8 @@ const char* to_string(ErrorCode code) {
       return "guard-busy";
     case ErrorCode::unreadable_record:
       return "unreadable-record";
+    case ErrorCode::changes_not_allowed:
+      return "changes-not-allowed";
   }
   return "none";
 }

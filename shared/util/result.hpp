@@ -51,6 +51,9 @@ enum class ErrorCode {
   // A record is there but cannot be read as one (garbled, cut short, written by something
   // else): not a failure to reach the store.
   unreadable_record,
+  // The balancer may be read but refuses every change through the access Phoenix has (HAProxy:
+  // a stats socket below 'level admin'): a configuration error no switch can get past.
+  changes_not_allowed,
 };
 const char* to_string(ErrorCode code);
 

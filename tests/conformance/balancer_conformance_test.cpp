@@ -519,6 +519,17 @@ TEMPLATE_TEST_CASE("add_standby: members are checked and routed nothing until ad
   check_foreign_untouched(rig, foreign);
 }
 
+// Every rig changes members (the cases above), so none may say it refuses changes: status would
+// report a refusal no switch meets.
+TEMPLATE_TEST_CASE("changes_allowed says yes where changes go through", "[balancer]", CONFORMANCE_BALANCER_RIGS) {
+  TestType rig;
+  Balancer& balancer = rig.balancer();
+  REQUIRE_OK(balancer.changes_allowed());
+  const auto specs = rig.servers("3", 1, true);
+  REQUIRE_OK(balancer.add_standby(specs));
+  REQUIRE_OK(balancer.changes_allowed());
+}
+
 TEMPLATE_TEST_CASE("every operation is idempotent: repeating it succeeds and changes nothing", "[balancer]",
                    CONFORMANCE_BALANCER_RIGS) {
   TestType rig;

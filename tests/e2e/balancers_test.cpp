@@ -249,6 +249,33 @@ TEST_CASE("status with one of two HAProxy instances gone reports the other and n
   CHECK_THAT(again.out, !Catch::Contains("unavailable") && Catch::Contains("note     balancer haproxy-2: "));
 }
 
+// The rollback status advises for a live pool marked bad is refused while one HAProxy does not
+// answer: the line that says so comes first, and says to reach it first.
+TEST_CASE("status with one of two HAProxy instances gone says to reach it before the rollback it advises",
+          "[e2e][balancers][status]") {
+  TwoBalancerRig rig;
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
+  rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
+  rig.ok("deploy-pipeline", {"mark-bad", "--label", "2", "--reason", "checkout errors"});
+  rig.two.stop();
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out << status.err);
+  CHECK(status.exit_code == 4);
+  const auto unanswered = status.out.find("problems:\n  - balancer haproxy-2: unavailable (");
+  const auto first = status.out.find(
+      "check that it runs and can be reached; do that first: the commands named below "
+      "are refused until then\n");
+  const auto rollback = status.out.find("'deploy-pipeline rollback --to 1' rolls back to pool 1");
+  CHECK(unanswered != std::string::npos);
+  CHECK(first != std::string::npos);
+  REQUIRE(rollback != std::string::npos);
+  CHECK(first < rollback);
+  const auto refused = rig.run("deploy-pipeline", {"rollback", "--to", "1"});
+  CHECK(refused.exit_code == 4);
+  CHECK(TwoBalancerRig::routed_by(rig.one) == std::vector<std::string>{"2"});
+}
+
 // Not part of the suite (hidden tag): how long a switch of 50 servers takes behind one HAProxy
 // and behind two. Run: phoenix-e2e-tests "[balancers-timing]".
 TEST_CASE("switch time of 50 servers behind one and two HAProxy instances", "[.][balancers-timing]") {

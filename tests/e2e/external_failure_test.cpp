@@ -156,6 +156,15 @@ TEST_CASE("a socket the tool may not use is refused with the reason", "[e2e][ext
     CHECK_THAT(deploy.err, !Catch::Contains("planning again"));
     CHECK_FALSE(std::filesystem::exists(dir.path() / "state" / "web" / "intent.json"));
     CHECK(haproxy.command("show servers state web").find(" 1:1 ") == std::string::npos);
+    // Status reads through it, and says first that every switch is refused until it is fixed.
+    const auto status = run_tool("deploy-pipeline", {"status", "--config", config});
+    INFO(status.out << status.err);
+    CHECK(status.exit_code == 1);
+    CHECK_THAT(status.out, Catch::Contains("problems:\n  - HAProxy's stats socket " + haproxy.socket().string() +
+                                           " is at level operator, which may not add, weigh or remove servers; give "
+                                           "that 'stats socket' line of haproxy.cfg 'level admin' (balancer.socket), "
+                                           "then reload HAProxy; every deploy, rollback and repair is refused until "
+                                           "it is; do that first"));
   }
   SECTION("the operating system's refusal: no write permission on the socket") {
     TempDir dir;

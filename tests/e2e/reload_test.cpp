@@ -111,6 +111,13 @@ TEST_CASE("repair after a reload that brought back the old pool restores the poo
   INFO(status.out);
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.out, Catch::Contains("but a restart would route to [2:"));
+  // What repair does, as status says it: pool 2 again, not the pool the reload brought back.
+  CHECK_THAT(status.out, Catch::Contains("run 'deploy-pipeline repair' to make pool 2 the only live pool again, as "
+                                         "the last deploy left it"));
+  CHECK_THAT(status.out, !Catch::Contains("keep the running membership") && !Catch::Contains("records pool 1"));
+  const auto help = run_tool("deploy-pipeline", {"repair", "--help"});
+  CHECK_THAT(help.out, Catch::Contains("makes that pool the only live one again, as status") &&
+                           !Catch::Contains("never switches"));
 
   const auto repaired = run_tool("deploy-pipeline", {"repair", "--config", config});
   INFO(repaired.err);

@@ -198,9 +198,15 @@ RuntimeOnlyKeeping::Check FakeBalancer::writable() {
   };
 }
 
+Status FakeBalancer::changes_allowed() {
+  if (changes_refused) return *changes_refused;
+  return {};
+}
+
 Result<BalancerSnapshot> FakeBalancer::snapshot() {
   if (auto error = take_failure("snapshot")) return *error;
   PHX_TRY(persistable_or_runtime_only());
+  PHX_TRY(changes_allowed());
   return Balancer::snapshot();
 }
 

@@ -47,6 +47,8 @@ class FakeBalancer final : public Balancer {
   // written (into `durable`), or runtime_only with `unpersistable`'s message. persist() obeys it.
   MembershipKeeping keeping() override;
   Result<BalancerSnapshot> snapshot() override;
+  // As HAProxy at a stats socket below 'level admin': `changes_refused`, which snapshot() refuses with too.
+  Status changes_allowed() override;
 
   // Test setup: a member already serving.
   void put_live(const std::string& name, const std::string& address, int sessions = 0);
@@ -61,6 +63,7 @@ class FakeBalancer final : public Balancer {
   std::string instance_id = "1";
   std::optional<std::chrono::seconds> uptime_s;  // unknown unless a test sets it
   std::optional<Error> unpersistable;            // the durable copy cannot be written
+  std::optional<Error> changes_refused;          // every change refused (changes_allowed)
   int persistable_asked = 0;                     // persistable() calls (status asks; a switch does not)
   int own_checks = 0;                            // the checks of `unpersistable` the balancer made itself
   // Fail the next call of this kind ("add_standby", "admit", "members", ...) with this error.

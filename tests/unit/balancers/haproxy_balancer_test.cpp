@@ -216,13 +216,21 @@ TEST_CASE("a snapshot through a stats socket below level admin is a configuratio
     });
     haproxy::HaproxyBalancer balancer(channel, settings());
     const auto snapshot = balancer.snapshot();
+    // Status asks the same question alone, and gets the same answer.
+    const auto allowed = balancer.changes_allowed();
+    CHECK(channel.batches.back() == std::vector<std::string>{"show cli level"});
     if (level == "operator" || level == "user") {
       REQUIRE_FALSE(snapshot.ok());
       CHECK(snapshot.error().kind == ErrorKind::invalid);
+      CHECK(snapshot.error().is(ErrorCode::changes_not_allowed));
       CHECK_THAT(snapshot.error().message, Catch::Contains("is at level " + level));
       CHECK_THAT(snapshot.error().message, Catch::Contains("'level admin'"));
+      REQUIRE_FALSE(allowed.ok());
+      CHECK(allowed.error().message == snapshot.error().message);
+      CHECK(allowed.error().is(ErrorCode::changes_not_allowed));
     } else {
       CHECK(snapshot.ok());  // admin, or a HAProxy that cannot tell: its refusals say so later
+      CHECK(allowed.ok());
     }
   }
 }

@@ -9,6 +9,7 @@
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/switch_operations.hpp"
+#include "shared/util/strings.hpp"
 
 using namespace phoenix;
 using namespace phoenix::fakes;
@@ -324,11 +325,13 @@ TEST_CASE("status shows every balancer's members and a pool live in only one as 
 
 // One balancer of two unreachable made status say "live unknown", dropping what the other
 // answered: the report is what the one that answers says, and the other is a problem naming it.
+// Its problem comes first: the rollback another line advises is refused until it answers.
 TEST_CASE("status with one balancer of two unreachable reports the other and names the one unreachable",
           "[ops][balancers][status]") {
   TwoBalancerRig rig;
   rig.make_live_in(rig.a, "2");
   rig.make_live_in(rig.b, "2");
+  rig.world.provider.pools[1].meta.verdict = LiveVerdict::bad;  // a rollback to pool 1 is the way on
   TwoBalancerRig::cut_off(rig.b);
 
   auto report = ops::status(rig.world.services);
@@ -342,11 +345,14 @@ TEST_CASE("status with one balancer of two unreachable reports the other and nam
   CHECK(report->balancer_error_kind == ErrorKind::unavailable);
   CHECK(std::find(report->notes.begin(), report->notes.end(), "balancer lb-b: unavailable, live unknown") !=
         report->notes.end());
-  CHECK(std::find(report->problems.begin(), report->problems.end(),
-                  "balancer lb-b: unavailable (cannot connect to /run/haproxy/b.sock: Connection refused); what it "
-                  "routes to is unknown, the rest of this report is what the other balancers say, and every switch, "
-                  "delete and prune is refused until it answers: check that it runs and can be reached") !=
-        report->problems.end());
+  INFO(util::join(report->problems, "\n"));
+  REQUIRE(report->problems.size() == 2);
+  CHECK(report->problems[0] ==
+        "balancer lb-b: unavailable (cannot connect to /run/haproxy/b.sock: Connection refused); what it routes to is "
+        "unknown, the rest of this report is what the other balancers say, and every switch, delete and prune is "
+        "refused until it answers: check that it runs and can be reached; do that first: the commands named below are "
+        "refused until then");
+  CHECK_THAT(report->problems[1], Catch::EndsWith("'deploy-pipeline rollback --to 1' rolls back to pool 1"));
 
   // Both unreachable: nothing is known of what is live.
   TwoBalancerRig::cut_off(rig.a);
@@ -354,6 +360,40 @@ TEST_CASE("status with one balancer of two unreachable reports the other and nam
   REQUIRE(report.ok());
   CHECK(report->balancer_error.has_value());
   CHECK(report->unanswered.empty());
+}
+
+// A stats socket below 'level admin' reads fine, but every switch is refused on it: status says so
+// first, naming the balancer and the fix, before the rollback it advises.
+TEST_CASE("status names a balancer that refuses every change first, and a switch is refused on it",
+          "[ops][balancers][status]") {
+  TwoBalancerRig rig;
+  rig.make_live_in(rig.a, "2");
+  rig.make_live_in(rig.b, "2");
+  rig.world.provider.pools[1].meta.verdict = LiveVerdict::bad;
+  const std::string level =
+      "HAProxy's stats socket /run/haproxy/b.sock is at level operator, which may not add, weigh or remove servers; "
+      "give that 'stats socket' line of haproxy.cfg 'level admin' (balancer.socket), then reload HAProxy";
+  rig.b.changes_refused = Error{ErrorKind::invalid, level, ErrorCode::changes_not_allowed};
+
+  const auto report = ops::status(rig.world.services);
+  REQUIRE(report.ok());
+  INFO(util::join(report->problems, "\n"));
+  REQUIRE(report->problems.size() == 2);
+  CHECK(report->problems[0] == "balancer lb-b: " + level +
+                                   "; every deploy, rollback and repair is refused until it is; do that first: the "
+                                   "commands named below are refused until then");
+  CHECK_THAT(report->problems[1], Catch::EndsWith("'deploy-pipeline rollback --to 1' rolls back to pool 1"));
+
+  const auto rolled = ops::rollback(rig.world.services, {});
+  REQUIRE_FALSE(rolled.ok());
+  CHECK(rolled.error().is(ErrorCode::changes_not_allowed));
+  CHECK(rig.a.admitted() == std::vector<std::string>{"2:1", "2:2"});
+
+  // Any other failure of the question (the balancer went away meanwhile) is no such problem.
+  rig.b.changes_refused = Error{ErrorKind::unavailable, "cannot connect"};
+  const auto again = ops::status(rig.world.services);
+  REQUIRE(again.ok());
+  CHECK(again->problems.size() == 1);
 }
 
 // History explains a live pool marked bad (who marked it, when); status reads it once, however

@@ -547,6 +547,8 @@ TEST_CASE("status reports a running balancer that differs from what a restart wo
 // The same difference, once the process answering started after the last switch began: a
 // reload that read the file before the switch's last write. Repair restores what the switch made
 // live; a process up since before it keeps the change made by hand.
+// Status names what repair will do, in both cases: it never announces one pool and repair makes
+// another live.
 TEST_CASE("repair restores the pool the last switch made live only when the balancer reloaded since",
           "[ops][repair][reload]") {
   for (const bool reloaded : {true, false}) {
@@ -554,6 +556,25 @@ TEST_CASE("repair restores the pool the last switch made live only when the bala
     routes_to_1_a_minute_after_deploying_2(world);
     world.balancer.uptime_s = reloaded ? std::chrono::seconds(50) : std::chrono::seconds(75);
     INFO("reloaded: " << reloaded);
+    const auto report = ops::status(world.services);
+    REQUIRE(report.ok());
+    INFO(util::join(report->problems, "\n"));
+    REQUIRE_FALSE(report->problems.empty());
+    // Reloaded: the restart's line says what repair restores; history's difference is no other way on.
+    const bool history_way = std::any_of(report->problems.begin(), report->problems.end(), [](const std::string& line) {
+      return line.find("records pool 1 as live") != std::string::npos;
+    });
+    CHECK(history_way == !reloaded);
+    CHECK_THAT(report->problems[0], Catch::Contains("routes to [1:1] but a restart would route to [2:1]"));
+    if (reloaded) {
+      CHECK_THAT(report->problems[0],
+                 Catch::EndsWith("(the balancer reloaded after the last deploy, at " +
+                                 util::format_iso8601(world.clock.wall_now() - std::chrono::seconds(60)) +
+                                 ", with an older membership); run 'deploy-pipeline repair' to make pool 2 the only "
+                                 "live pool again, as the last deploy left it"));
+    } else {
+      CHECK_THAT(report->problems[0], Catch::EndsWith("run 'deploy-pipeline repair' to keep the running membership"));
+    }
     REQUIRE(ops::repair(world.services, {.dry_run = false, .break_lock = false}).ok());
     CHECK(world.balancer.admitted() == std::vector<std::string>{reloaded ? "2:1" : "1:1"});
   }
