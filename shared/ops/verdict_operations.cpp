@@ -217,7 +217,17 @@ Result<Unfreezing> unfreeze(Services& services) {
 }
 
 Status check_not_frozen(Services& services, Operation operation) {
-  PHX_TRY_ASSIGN(const auto current, services.state.read_freeze());
+  auto read = services.state.read_freeze();
+  if (!read && read.error().is(ErrorCode::unreadable_record)) {
+    // Whether it freezes this command is not known: refused, with the way out.
+    return Error{read.error().kind,
+                 "the freeze record cannot be read (" + read.error().message + "), so whether '" +
+                     to_string(operation) +
+                     "' is frozen is not known; nothing was changed. 'deploy-pipeline unfreeze' clears it (ask "
+                     "whoever froze first), then run this again",
+                 ErrorCode::unreadable_record};
+  }
+  PHX_TRY_ASSIGN(const auto current, std::move(read));
   if (!current || (operation != Operation::deploy && !current->all)) return {};
   return Error{ErrorKind::refused, describe(*current) + "; 'deploy-pipeline unfreeze' lifts it" +
                                        (current->all ? "" : " (rollback and repair stay allowed)")};

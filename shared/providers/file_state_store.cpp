@@ -230,10 +230,16 @@ Status FileStateStore::clear_watch(const LockHolder& holder) {
 }
 
 Result<std::optional<Freeze>> FileStateStore::read_freeze() {
-  auto read = read_record<Freeze>(freeze_path(), records::freeze_from_json);
-  // Not JSON, or not a freeze record (a read that failed is not the record's fault).
-  if (!read && read.error().kind == ErrorKind::invalid) return unreadable_freeze(read.error());
-  return read;
+  std::error_code ec;
+  if (!fs::exists(freeze_path(), ec)) return std::optional<Freeze>{};
+  // A read that failed is not the record's fault; text that is no freeze record is, whether it
+  // is not JSON or JSON of another shape ('[]', a field missing).
+  PHX_TRY_ASSIGN(const auto text, util::read_file(freeze_path()));
+  auto document = util::parse_json(text, freeze_path().string());
+  if (!document) return unreadable_freeze(document.error());
+  auto record = records::freeze_from_json(document->get());
+  if (!record) return unreadable_freeze(record.error().context(freeze_path().string()));
+  return std::optional<Freeze>(std::move(*record));
 }
 
 Status FileStateStore::replace_freeze(const std::optional<Freeze>& expected, const std::optional<Freeze>& next) {

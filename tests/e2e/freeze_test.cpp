@@ -254,7 +254,22 @@ TEST_CASE("unfreeze clears a freeze record that cannot be read; freeze over it i
   BareService service;
   REQUIRE(util::make_directories(service.state).ok());
   const fs::path record = service.state / "freeze.json";
+  // JSON of another shape is as unreadable a freeze record as text that is no JSON.
+  for (const std::string shape : {"[]\n", "{\"reason\": 5}\n"}) {
+    REQUIRE(util::write_file_atomic(record, shape).ok());
+    const auto shaped = service.run({"unfreeze"});
+    INFO(shaped.err);
+    CHECK(shaped.exit_code == 0);
+    CHECK_FALSE(fs::exists(record));
+  }
   REQUIRE(util::write_file_atomic(record, "garbage\n").ok());
+
+  // The switches say it is the freeze record that stops them, and the way out.
+  const auto rollback = service.run({"rollback"});
+  CHECK(rollback.exit_code == 2);
+  CHECK_THAT(rollback.err, Catch::Contains("the freeze record cannot be read (" + record.string()));
+  CHECK_THAT(rollback.err, Catch::Contains("so whether 'rollback' is frozen is not known; nothing was changed. "
+                                           "'deploy-pipeline unfreeze' clears it"));
 
   const auto status = service.run({"status"});
   CHECK_THAT(status.out + status.err, Catch::Contains("cannot read the freeze record: " + record.string()));

@@ -350,3 +350,21 @@ TEST_CASE("mark-good records the reason given with the verdict and in history", 
   REQUIRE(ops::set_verdict(world.services, {.label = "5", .verdict = LiveVerdict::good, .reason = ""}).ok());
   CHECK(find_pool(world.provider.pools, "5")->meta.verdict_reason == "marked good by ops-a");
 }
+
+// A deploy, rollback or repair met a freeze record that cannot be read with the bare read error:
+// it now says it is the freeze record, that the command was refused for it, and the way out.
+TEST_CASE("a switch refused for an unreadable freeze record names it and the way out", "[ops][freeze]") {
+  FakeWorld world;
+  world.state.freeze_unreadable = "/srv/state/web/freeze.json:1:1: invalid JSON (unexpected 'g')";
+  for (const auto operation : {Operation::deploy, Operation::rollback, Operation::repair}) {
+    const auto refused = ops::check_not_frozen(world.services, operation);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::invalid);
+    CHECK(refused.error().message ==
+          "the freeze record cannot be read (/srv/state/web/freeze.json:1:1: invalid JSON (unexpected 'g')), so "
+          "whether '" +
+              std::string(to_string(operation)) +
+              "' is frozen is not known; nothing was changed. 'deploy-pipeline unfreeze' clears it (ask whoever froze "
+              "first), then run this again");
+  }
+}

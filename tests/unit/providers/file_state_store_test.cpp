@@ -406,6 +406,25 @@ TEST_CASE("a freeze guard held on by a process whose locker ended says how to fi
                                     guard.string() + "' names it)");
 }
 
+// JSON of another shape ('[]', a field missing or of the wrong type) is as unreadable a freeze
+// record as text that is no JSON: unfreeze, which status names as the way out, clears it.
+TEST_CASE("a freeze record of the wrong shape is unreadable and can be cleared", "[state-store]") {
+  testing::TempDir dir;
+  fakes::FakeClock clock;
+  providers::FileStateStore store(dir.path() / "web", "this-host", clock);
+  std::filesystem::create_directories(dir.path() / "web");
+  for (const std::string text : {"[]", R"({"reason": 5})", R"({"reason": "a", "all": false, "by": "x"})", "garbage"}) {
+    INFO(text);
+    REQUIRE(util::write_file_atomic(dir.path() / "web" / "freeze.json", text).ok());
+    const auto read = store.read_freeze();
+    REQUIRE_FALSE(read.ok());
+    CHECK(read.error().is(ErrorCode::unreadable_record));
+    CHECK(read.error().kind == ErrorKind::invalid);
+    REQUIRE(store.clear_unreadable_freeze().ok());
+    CHECK_FALSE(store.read_freeze()->has_value());
+  }
+}
+
 TEST_CASE("freeze records round trip; keep_lock notices a lock taken over", "[state-store]") {
   testing::TempDir dir;
   fakes::FakeClock clock;
