@@ -374,10 +374,12 @@ Status HaproxyBalancer::check_admin_level(const std::string& answer) const {
 }
 
 Status HaproxyBalancer::changes_allowed() {
-  auto answers = channel_.run({"show cli level"});
+  // As snapshot() asks them: the socket's level, then the backend's algorithm.
+  auto answers = channel_.run({"show stat " + settings_.backend + " 2 -1", "show cli level"});
   if (!answers) return answers.error();
-  if (answers->empty()) return {};  // a HAProxy without the command: as snapshot() judges it
-  return check_admin_level(answers->front());
+  if (answers->size() == 2) PHX_TRY(check_admin_level(answers->back()));
+  if (answers->empty()) return {};
+  return check_algorithm(answers->front());
 }
 
 Status HaproxyBalancer::check_algorithm(const std::string& stat) const {
@@ -390,18 +392,22 @@ Status HaproxyBalancer::check_algorithm(const std::string& stat) const {
     case AlgorithmKind::dynamic:
       return {};
     case AlgorithmKind::fixed:
-      return Error{ErrorKind::invalid, backend + " uses the static algorithm " + *algorithm +
-                                           ", which takes no servers at runtime; give it " + dynamic + then};
+      return Error{ErrorKind::invalid,
+                   backend + " uses the static algorithm " + *algorithm +
+                       ", which takes no servers at runtime; give it " + dynamic + then,
+                   ErrorCode::changes_not_allowed};
     case AlgorithmKind::hashed:
       break;
   }
   if (!settings_.config_file) return {};
   const auto text = util::read_file(*settings_.config_file);
   if (!text || hash_type(*text, settings_.backend) != HashType::map_based) return {};
-  return Error{ErrorKind::invalid, backend + " uses the hash algorithm " + *algorithm +
-                                       " without 'hash-type consistent' in " + settings_.config_file->string() +
-                                       ", so it takes no servers at runtime; add 'hash-type consistent' to it (or " +
-                                       "use " + dynamic + ")" + then};
+  return Error{ErrorKind::invalid,
+               backend + " uses the hash algorithm " + *algorithm + " without 'hash-type consistent' in " +
+                   settings_.config_file->string() +
+                   ", so it takes no servers at runtime; add 'hash-type consistent' to the backend (or use " + dynamic +
+                   ")" + then,
+               ErrorCode::changes_not_allowed};
 }
 
 Result<BalancerSnapshot> HaproxyBalancer::snapshot() {

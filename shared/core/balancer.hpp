@@ -185,7 +185,8 @@ class Balancer {
   virtual Status persistable() { return {}; }
   // Whether the access this process has may change members at all: an `invalid` error with
   // ErrorCode::changes_not_allowed naming the setting to fix when the balancer refuses every
-  // change through it (HAProxy: a stats socket below 'level admin'), ok otherwise. Status reports
+  // change through it (HAProxy: a stats socket below 'level admin', or a backend whose algorithm
+  // takes no servers at runtime), ok otherwise. Status reports
   // it. A switch does not ask: snapshot() refuses with the same error before the first change.
   virtual Status changes_allowed() { return {}; }
   // Runtime-only switching is allowed from now on in this process: the balancer checks once, at

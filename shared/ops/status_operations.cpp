@@ -246,7 +246,7 @@ std::vector<std::string> changes_refused(const std::vector<BalancerMembers>& ans
     const auto allowed = balancer.entry.balancer->changes_allowed();
     if (allowed.ok() || !allowed.error().is(ErrorCode::changes_not_allowed)) continue;
     first.push_back(balancer.entry.prefix() + allowed.error().message +
-                    "; every deploy, rollback and repair is refused until it is" + std::string(kFirst));
+                    "; do that first: every deploy, rollback and repair is refused until then");
   }
   return first;
 }

@@ -132,7 +132,7 @@ Result<FreezeChange> try_change_freeze(Services& services, Decide& decide, bool 
     // Garbled since it was read: written meanwhile, as any change; the next attempt reads it.
     return Error{ErrorKind::refused, replaced.error().message, ErrorCode::changed_concurrently};
   }
-  PHX_TRY(replaced);
+  if (!replaced.ok()) return replaced.error();
   return FreezeChange{std::move(*current), std::move(next)};
 }
 

@@ -163,8 +163,8 @@ TEST_CASE("a socket the tool may not use is refused with the reason", "[e2e][ext
     CHECK_THAT(status.out, Catch::Contains("problems:\n  - HAProxy's stats socket " + haproxy.socket().string() +
                                            " is at level operator, which may not add, weigh or remove servers; give "
                                            "that 'stats socket' line of haproxy.cfg 'level admin' (balancer.socket), "
-                                           "then reload HAProxy; every deploy, rollback and repair is refused until "
-                                           "it is; do that first"));
+                                           "then reload HAProxy; do that first: every deploy, rollback and repair is "
+                                           "refused until then"));
   }
   SECTION("the operating system's refusal: no write permission on the socket") {
     TempDir dir;

@@ -90,6 +90,15 @@ TEST_CASE("deploy, rollback, repair and their dry runs are refused at the look o
     CHECK_FALSE(rig.intent_left());
   }
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
+  // Status said "no problems" (exit 0) while every switch was refused: it says so first.
+  const auto status = rig.run({"status"});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("problems:\n  - HAProxy backend 'web' (" + rig.haproxy.socket().string() +
+                                         ") uses the static algorithm static-rr, which takes no servers at runtime; "
+                                         "give it 'balance roundrobin' or 'balance leastconn', reload HAProxy, then "
+                                         "run the command again; do that first: every deploy, rollback and repair is "
+                                         "refused until then"));
 }
 
 TEST_CASE(
@@ -101,10 +110,11 @@ TEST_CASE(
   const auto at_look = rig.run({"rollback", "--dry-run"});
   INFO(at_look.err);
   CHECK(at_look.exit_code == 2);
-  CHECK_THAT(at_look.err, Catch::Contains("uses the hash algorithm source without 'hash-type consistent' in " +
-                                          rig.haproxy.config_file().string() +
-                                          ", so it takes no servers at runtime; add 'hash-type consistent' to it (or "
-                                          "use 'balance roundrobin' or 'balance leastconn'), reload HAProxy"));
+  CHECK_THAT(at_look.err,
+             Catch::Contains("uses the hash algorithm source without 'hash-type consistent' in " +
+                             rig.haproxy.config_file().string() +
+                             ", so it takes no servers at runtime; add 'hash-type consistent' to the backend (or "
+                             "use 'balance roundrobin' or 'balance leastconn'), reload HAProxy"));
   const auto refused_at_look = rig.run({"rollback"});
   CHECK(refused_at_look.exit_code == 2);
   CHECK(rig.verdict("2") == "unknown");

@@ -216,9 +216,9 @@ TEST_CASE("a snapshot through a stats socket below level admin is a configuratio
     });
     haproxy::HaproxyBalancer balancer(channel, settings());
     const auto snapshot = balancer.snapshot();
-    // Status asks the same question alone, and gets the same answer.
+    // Status asks the same questions alone, and gets the same answer.
     const auto allowed = balancer.changes_allowed();
-    CHECK(channel.batches.back() == std::vector<std::string>{"show cli level"});
+    CHECK(channel.batches.back() == std::vector<std::string>{"show stat web 2 -1", "show cli level"});
     if (level == "operator" || level == "user") {
       REQUIRE_FALSE(snapshot.ok());
       CHECK(snapshot.error().kind == ErrorKind::invalid);
@@ -295,6 +295,12 @@ TEST_CASE("a snapshot of a backend whose algorithm takes no servers at runtime i
         "HAProxy backend 'web' (fake socket) uses the static algorithm static-rr, which takes no servers at runtime; "
         "give it 'balance roundrobin' or 'balance leastconn', reload HAProxy, then run the command again");
   CHECK(static_rr.sessions == 1);  // one look, nothing changed
+  // Status asks the same (it said "no problems" while every switch was refused).
+  const auto allowed = haproxy::HaproxyBalancer(static_rr, settings()).changes_allowed();
+  REQUIRE_FALSE(allowed.ok());
+  CHECK(allowed.error().is(ErrorCode::changes_not_allowed));
+  CHECK(fixed.error().is(ErrorCode::changes_not_allowed));
+  CHECK(allowed.error().message == fixed.error().message);
 
   FakeRuntimeChannel source(running("source"));
   const auto map_based = haproxy::HaproxyBalancer(source, with_file).snapshot();
@@ -303,7 +309,8 @@ TEST_CASE("a snapshot of a backend whose algorithm takes no servers at runtime i
   CHECK(map_based.error().message ==
         "HAProxy backend 'web' (fake socket) uses the hash algorithm source without 'hash-type consistent' in " +
             file.string() +
-            ", so it takes no servers at runtime; add 'hash-type consistent' to it (or use 'balance roundrobin' or "
+            ", so it takes no servers at runtime; add 'hash-type consistent' to the backend (or use 'balance "
+            "roundrobin' or "
             "'balance leastconn'), reload HAProxy, then run the command again");
   // Without config_file nothing tells how it hashes.
   CHECK(haproxy::HaproxyBalancer(source, settings()).snapshot().ok());

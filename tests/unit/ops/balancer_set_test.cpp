@@ -379,9 +379,8 @@ TEST_CASE("status names a balancer that refuses every change first, and a switch
   REQUIRE(report.ok());
   INFO(util::join(report->problems, "\n"));
   REQUIRE(report->problems.size() == 2);
-  CHECK(report->problems[0] == "balancer lb-b: " + level +
-                                   "; every deploy, rollback and repair is refused until it is; do that first: the "
-                                   "commands named below are refused until then");
+  CHECK(report->problems[0] ==
+        "balancer lb-b: " + level + "; do that first: every deploy, rollback and repair is refused until then");
   CHECK_THAT(report->problems[1], Catch::EndsWith("'deploy-pipeline rollback --to 1' rolls back to pool 1"));
 
   const auto rolled = ops::rollback(rig.world.services, {});
