@@ -54,10 +54,10 @@ struct SwitchJob {
   // An earlier pass told the notifiers that this switch started: a pass that plans again is
   // the same switch, so the chat channel hears one start and one end.
   bool start_notified = false;
-  // No interrupted switch was pending when this command took the lock, so the intent this switch
-  // writes is the only one there is: a switch the balancer refused before its first change may
-  // remove it (refuse_misconfigured) without losing another switch's record.
-  bool nothing_pending = false;
+  // The intent of an interrupted switch pending when this command took the lock, which this
+  // switch's own intent replaces: a switch the balancer refused before its first change puts it
+  // back (refuse_misconfigured), so the earlier switch's record is not lost; none, it removes its own.
+  std::optional<Intent> pending_before;
   // A pass of this switch completed a step that changed a running balancer (keeping the membership
   // for restarts is none): the balancer is no longer as the command found it.
   bool changed_balancer = false;
@@ -626,14 +626,13 @@ Pass revert_unhealthy(Services& services, const std::vector<BalancerRun>& runs, 
 
 // The balancer refused this switch's first change as configured wrong (a backend whose `balance`
 // takes no servers at runtime, a backend that is not there): nothing in any balancer changed,
-// and no re-run can finish the switch until the configuration is fixed. Where no other switch was
-// pending, its intent goes too, so status does not report a switch to finish; history records
-// the failure. Elsewhere the intent stays (it holds what the earlier, interrupted switch did).
+// and no re-run can finish the switch until the configuration is fixed. Its intent goes (an
+// interrupted switch pending before it gets its own back), so status does not report this one as
+// a switch to finish; history records the refusal.
 // The steps before the refused one may only have kept the new membership for restarts (a target
 // on standby is kept before it is admitted): the running balancer did not change.
 bool refused_before_any_change(const SwitchJob& job, const SwitchOutcome& outcome) {
-  return !outcome.status.ok() && outcome.status.error().kind == ErrorKind::invalid && job.nothing_pending &&
-         !job.changed_balancer;
+  return !outcome.status.ok() && outcome.status.error().kind == ErrorKind::invalid && !job.changed_balancer;
 }
 
 // Whether the first `done` steps of `plan` changed a running balancer: any but keeping the
@@ -683,7 +682,9 @@ Pass refuse_misconfigured(Services& services, const SwitchJob& job, const Switch
   const bool rollback = job.operation == Operation::rollback;
   record_switch(services, job, plan.from, rollback ? HistoryResult::refused : HistoryResult::failed, elapsed_ms,
                 why.message);
-  if (auto cleared = services.state.clear_intent(); !cleared.ok()) return finished(cleared.error());
+  const Status put_back =
+      job.pending_before ? services.state.write_intent(*job.pending_before) : services.state.clear_intent();
+  if (!put_back.ok()) return finished(put_back.error());
   unmark_refused(services, job);
   const std::string serving =
       plan.from.empty() ? std::string("nothing was live before either") : util::join(plan.from, ", ") + " still serves";
@@ -1745,7 +1746,7 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
        .planned_as_bad = util::split(choice.from, ','),
        .watch = options.dry_run ? std::nullopt : options.watch,
        .resume_wake = resume_wake,
-       .nothing_pending = !interrupted,
+       .pending_before = interrupted,
        .before_marking = std::move(before_marking)},
       std::move(observation));
   if (switched) switched->marked_bad = std::move(marked_bad);
@@ -1874,7 +1875,7 @@ Result<SwitchResult> deploy(Services& services, const DeployOptions& options) {
          .resume_wake = resumes_wake(interrupted, Operation::deploy, options.label),
          .resumed_from = reruns_interrupted(interrupted, Operation::deploy, options.label) ? interrupted->from
                                                                                            : std::vector<std::string>{},
-         .nothing_pending = !interrupted},
+         .pending_before = interrupted},
         std::move(first));
     if (result && watched) {
       record_watch(services, watch_record, *options.watch, Operation::deploy,

@@ -1601,12 +1601,47 @@ TEST_CASE("a switch whose first change is refused as misconfigured leaves no int
   CHECK(world.state.events.back().result == HistoryResult::failed);
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 
-  // Re-running an interrupted switch: its intent holds what the earlier run did, and stays.
-  world.state.intent = Intent{.operation = Operation::deploy, .target = "1", .from = {"2"}, .steps = 4};
+  // Re-running an interrupted switch: its intent holds what the earlier run did, and is put back
+  // as it was, not replaced by the refused run's.
+  const Intent earlier{.operation = Operation::deploy, .target = "1", .from = {"2"}, .step = 1, .steps = 4};
+  world.state.intent = earlier;
   const auto rerun = ops::deploy(world.services, {"1", false, false, false});
   REQUIRE_FALSE(rerun.ok());
-  CHECK(world.state.intent.has_value());
-  CHECK_THAT(rerun.error().message, !Catch::Contains("the balancer was not changed"));
+  CHECK(rerun.error().kind == ErrorKind::invalid);
+  CHECK_THAT(rerun.error().message, Catch::Contains("the balancer was not changed (2 still serves)"));
+  REQUIRE(world.state.intent.has_value());
+  CHECK(world.state.intent->target == earlier.target);
+  CHECK(world.state.intent->from == earlier.from);
+  CHECK(world.state.intent->step == earlier.step);
+  CHECK(world.state.intent->steps == earlier.steps);
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+}
+
+// The same for a rollback that finds an interrupted switch pending: the pool it marked bad gets
+// its verdict back, and the interrupted switch's intent is put back, for the command that
+// finishes it once the configuration is fixed.
+TEST_CASE("a rollback refused at its first change while a switch is pending puts back the verdicts and the intent",
+          "[ops][rollback][verdicts]") {
+  FakeWorld world;
+  three_pools(world, "3");
+  const PoolMetadata before = world.provider.pools[2].meta;
+  const Intent earlier{.operation = Operation::deploy, .target = "3", .from = {"2"}, .step = 6, .steps = 7};
+  world.state.intent = earlier;
+  world.balancer.fail_always["add_standby"] =
+      Error{ErrorKind::invalid, "HAProxy backend 'web' must use a dynamic algorithm"};
+  const auto refused = ops::rollback(world.services, {.to = "1", .reason = "errors"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK_THAT(refused.error().message, Catch::Contains("the balancer was not changed (3 still serves)"));
+  CHECK(world.reporter.saw("pool 3 is no longer marked bad: the rollback changed nothing"));
+  CHECK(world.provider.pools[2].meta.verdict == before.verdict);
+  REQUIRE(world.state.intent.has_value());
+  CHECK(world.state.intent->operation == Operation::deploy);
+  CHECK(world.state.intent->target == "3");
+  CHECK(world.state.intent->step == 6);
+  REQUIRE_FALSE(world.state.events.empty());
+  CHECK(world.state.events.back().result == HistoryResult::refused);
+  CHECK(world.balancer.admitted() == std::vector<std::string>{"3:1"});
 }
 
 // A rollback marks the pool it leaves bad before it switches (a switch cut short after its first
