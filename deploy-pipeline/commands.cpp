@@ -228,6 +228,10 @@ Status run_status(CommandContext& context) {
     return Error{unanswered_kind, (names.size() == 1 ? "balancer " : "balancers ") + util::join(names, ", ") +
                                       " did not answer, the report is what the others say; " + found};
   }
+  if (report->state_store_error) {
+    return Error{ErrorKind::unavailable,
+                 "the state store is unavailable (" + *report->state_store_error + "); " + found};
+  }
   if (!report->problems.empty()) {
     return Error{ErrorKind::failed, status_problems_found(report->problems.size(), json)};
   }
@@ -466,7 +470,8 @@ cli::Program make_program() {
                    "exit 2 when a balancer is configured wrong (socket, backend, config_file).\n"
                    "Of several balancers, one that does not answer is a problem naming it, the report is what\n"
                    "the others say (JSON field \"unanswered_balancers\"), and the exit is 4 (2 for one configured\n"
-                   "wrong).",
+                   "wrong). When the state store does not answer (etcd down), each record it could not read\n"
+                   "is a problem, JSON field \"state_store_error\", exit 4.",
                .example = "deploy-pipeline status --output json",
                .output_option = true,
                .run = run_status},

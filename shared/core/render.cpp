@@ -280,6 +280,7 @@ std::string render_status_json(const StatusReport& report) {
   }
   cJSON_AddItemToObject(document.get(), "problems", string_array(report.problems));
   if (report.balancer_error) util::add_string(document.get(), "balancer_error", *report.balancer_error);
+  if (report.state_store_error) util::add_string(document.get(), "state_store_error", *report.state_store_error);
   if (!report.unanswered.empty()) {
     cJSON* unanswered = cJSON_AddArrayToObject(document.get(), "unanswered_balancers");
     for (const auto& balancer : report.unanswered) {

@@ -79,6 +79,10 @@ struct StatusReport {
     std::string error;
   };
   std::vector<Unanswered> unanswered;
+  // Why a record of the state store (lock, intent, history, freeze, watch) could not be read when
+  // the store did not answer (unavailable, timeout): status exits 4 for it, as for a balancer.
+  // Each record it could not read is a problem of its own.
+  std::optional<std::string> state_store_error;
 };
 
 struct StatusInputs {

@@ -42,28 +42,34 @@ struct SharedRecords {
   // found once for all balancers, from every one that answered.
   std::optional<std::string> repair_restores;
 
+  // The first error of a read the store did not answer (unavailable, timeout): StatusReport::state_store_error.
+  std::optional<std::string> store_unanswered;
+
   bool lock_stale() const { return deploy_lock_stale(lock_staleness, lock_unreadable); }
 };
 
 SharedRecords read_shared(Services& services, std::vector<std::string>& unreadable) {
   SharedRecords records;
+  const auto read = [&](auto result, const std::string& what, const std::string& remedy) {
+    if (!result && result.error().retryable() && !records.store_unanswered) {
+      records.store_unanswered = result.error().message;
+    }
+    return read_or_report(std::move(result), unreadable, what, remedy);
+  };
   // The lock first, unreported: whether it is stale decides how the intent's remedy is worded.
   auto lock = services.state.read_lock();
   records.lock_unreadable = !lock && !lock.error().retryable();
   if (lock && lock->has_value()) {
     records.lock_staleness = services.state.staleness(**lock, services.config.lock_stale_after);
   }
-  records.intent = read_or_report(
-      services.state.read_intent(), unreadable, "the intent record",
+  records.intent = read(
+      services.state.read_intent(), "the intent record",
       "if no deploy is running, '" + past_the_lock("deploy-pipeline repair", records.lock_stale()) + "' replaces it");
-  records.lock = read_or_report(std::move(lock), unreadable, "the deploy lock",
-                                "the next deploy must take it over with --break-lock");
-  records.last_switch = read_or_report(services.state.last_switch(), unreadable, "the last switch in history",
-                                       "'deploy-pipeline history' shows what can be read");
-  records.freeze = read_or_report(services.state.read_freeze(), unreadable, "the freeze record",
-                                  "'deploy-pipeline unfreeze' removes it");
-  records.watch = read_or_report(services.state.read_watch(), unreadable, "the record of a running watch",
-                                 unreadable_watch_record_remedy());
+  records.lock = read(std::move(lock), "the deploy lock", "the next deploy must take it over with --break-lock");
+  records.last_switch = read(services.state.last_switch(), "the last switch in history",
+                             "'deploy-pipeline history' shows what can be read");
+  records.freeze = read(services.state.read_freeze(), "the freeze record", "'deploy-pipeline unfreeze' removes it");
+  records.watch = read(services.state.read_watch(), "the record of a running watch", unreadable_watch_record_remedy());
   if (records.watch) records.watch_staleness = watch_record_staleness(services, *records.watch);
   if (records.lock && !records.lock_staleness) {
     if (auto stopped = stopped_holder(services, *records.lock)) {
@@ -275,6 +281,7 @@ Result<StatusReport> status(Services& services) {
   if (reading.answered.empty()) {
     auto report = without_balancer(services, pools, records, *unanswered);
     report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
+    report.state_store_error = records.store_unanswered;
     return report;
   }
   // Several balancers configured, some of which answered: what those say, each named.
@@ -290,6 +297,7 @@ Result<StatusReport> status(Services& services) {
   }
   report.problems.insert(report.problems.begin(), first.begin(), first.end());
   report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
+  report.state_store_error = records.store_unanswered;
   return report;
 }
 

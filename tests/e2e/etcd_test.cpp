@@ -234,7 +234,8 @@ TEST_CASE(
   CHECK(serving(haproxy) == std::set<std::string>{"a2"});
 }
 
-TEST_CASE("etcd unreachable or not answering: exit 4 naming the endpoints, nothing changed", "[e2e][etcd]") {
+TEST_CASE("etcd unreachable or not answering: exit 4 naming the endpoints, nothing changed; status exits 4 too",
+          "[e2e][etcd]") {
   TempDir dir;
   Haproxy haproxy(dir.path());
   Etcd etcd(dir.path());
@@ -254,6 +255,14 @@ TEST_CASE("etcd unreachable or not answering: exit 4 naming the endpoints, nothi
     CHECK_THAT(refused.err, Catch::Contains(dead));
     CHECK_THAT(refused.err, Catch::Contains(etcd.endpoint()));
   }
+  // Status still reports what the balancer says, each record it could not read as a problem,
+  // and exits 4 as for a balancer that does not answer: an etcd outage is no service problem.
+  const auto status = agent.run("deploy-pipeline", {"status", "--output", "json"});
+  INFO("status: " << status.out << status.err);
+  CHECK(status.exit_code == 4);
+  CHECK_THAT(status.err, Catch::Contains("the state store is unavailable (") && Catch::Contains(dead));
+  CHECK_THAT(status.out, Catch::Contains("\"state_store_error\"") && Catch::Contains("\"live\""));
+  CHECK_THAT(status.out, Catch::Contains("cannot read the deploy lock"));
   CHECK(serving(haproxy) == std::set<std::string>{"a1"});
   CHECK_FALSE(in_backend(haproxy, "a2"));
   etcd.resume();
