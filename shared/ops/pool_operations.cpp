@@ -814,6 +814,17 @@ Status power_pool(Services& services, const Pool& pool, PowerState power) {
   return power_on_unchecked(services, pool);
 }
 
+// What ends paying for a pool a provider bills while it is powered off: its snapshot where a
+// rollback could use one (only a known-good pool is archived: check_archivable), else deleting it.
+std::string cheaper_than_off(const Services& services, const Pool& pool) {
+  const std::string& label = pool.label();
+  if (services.provider.tiers().cold && known_good(pool)) {
+    return "'create-pipeline archive --label " + label + "' keeps only a snapshot, billed per GB";
+  }
+  return "'create-pipeline delete --label " + label + "' ends the bill" +
+         (known_good(pool) ? "" : " (it is not known-good, so it is not archived)");
+}
+
 }  // namespace
 
 Status set_pool_power(Services& services, const std::string& label, PowerState power, bool break_lock) {
@@ -848,8 +859,8 @@ Status set_pool_power(Services& services, const std::string& label, PowerState p
                               "it is deleted: pool " +
                               label +
                               " now costs what it did running, and a rollback to it "
-                              "waits for its boot. 'create-pipeline archive --label " +
-                              label + "' keeps only a snapshot, billed per GB");
+                              "waits for its boot. " +
+                              cheaper_than_off(services, *pool));
   }
   return {};
 }

@@ -310,6 +310,15 @@ TEST_CASE("power-off says plainly when the provider bills a stopped server like 
   REQUIRE(ops::set_pool_power(world.services, "2", PowerState::off).ok());
   CHECK(world.reporter.saw("warning: fake provider bills a powered-off server like a running one"));
   CHECK(world.reporter.saw("create-pipeline archive --label 2"));
+
+  // A pool marked bad is never archived (check_archivable): deleting it is what ends the bill.
+  world.provider.add_pool("3", 1, 5).meta.verdict = LiveVerdict::bad;
+  world.provider.tier_support.cold = true;
+  REQUIRE(ops::set_pool_power(world.services, "3", PowerState::off).ok());
+  CHECK_FALSE(world.reporter.saw("create-pipeline archive --label 3"));
+  CHECK(
+      world.reporter.saw("'create-pipeline delete --label 3' ends the bill (it is not known-good, so it is not "
+                         "archived)"));
 }
 
 TEST_CASE("list carries the provider's tiers and prices; prices it cannot read are a warning, not a failure",
