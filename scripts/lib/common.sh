@@ -11,6 +11,23 @@ PHOENIX_PACKAGES=(
 
 say() { printf '==> %s\n' "$*" >&2; }
 
+# takes_no_arguments "$@": for a script run with no arguments. --help (or -h) prints what the
+# script does (its header comment) and exits 0; any other argument exits 2, naming it.
+takes_no_arguments() {
+  [ $# -eq 0 ] && return 0
+  local name
+  name=$(basename "$0")
+  case "$1" in
+    -h | --help)
+      echo "usage: scripts/$name"
+      awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+      exit 0
+      ;;
+  esac
+  echo "$name: unexpected argument '$1': scripts/$name takes none (see 'scripts/$name --help')" >&2
+  exit 2
+}
+
 # Installs the Debian packages that are missing (as root); elsewhere names them and fails.
 install_dependencies() {
   local missing=() package
