@@ -254,10 +254,10 @@ Status Runtime::wire_balancers() {
                                                      .config_file = haproxy.config_file}));
             },
             [&](const config::HcloudBalancerConfig& hcloud_config) -> Result<std::unique_ptr<Balancer>> {
+              // Reading the configuration refuses this, at the line of the balancer's type; a
+              // Config built otherwise must still not reach a missing API.
               if (!hcloud_api_) {
-                return Error{ErrorKind::invalid, cfg.file.string() +
-                                                     ": balancer.type 'hcloud' needs provider.type 'hcloud' (a "
-                                                     "Hetzner load balancer targets Hetzner servers)"};
+                return config::error_at(cfg, "balancer.type", "balancer.type 'hcloud' needs provider.type 'hcloud'");
               }
               return std::unique_ptr<Balancer>(std::make_unique<hcloud::HcloudBalancer>(
                   *hcloud_api_, hcloud::BalancerSettings{.service = cfg.service,

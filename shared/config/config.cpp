@@ -171,8 +171,13 @@ HaproxyBalancerConfig read_type(ObjectReader& reader, const Config& config, Of<H
   return haproxy;
 }
 
-HcloudBalancerConfig read_type(ObjectReader& reader, const Config& /*config*/, Of<HcloudBalancerConfig> /*type*/) {
+HcloudBalancerConfig read_type(ObjectReader& reader, const Config& config, Of<HcloudBalancerConfig> /*type*/) {
   HcloudBalancerConfig hcloud;
+  if (!std::holds_alternative<HcloudProviderConfig>(config.provider)) {
+    reader.fail("type",
+                "'hcloud' needs provider.type 'hcloud' (a Hetzner load balancer targets Hetzner servers); use type "
+                "'haproxy' with this provider");
+  }
   hcloud.load_balancer = reader.string("load_balancer", true).value_or("");
   hcloud.use_private_ip = reader.boolean("use_private_ip", false).value_or(false);
   return hcloud;
@@ -330,7 +335,7 @@ BalancerConfig read_one_balancer(ObjectReader& reader, const Config& config) {
 }
 
 // Names not given are "<type>-<n>", the nth balancer of that type; every name must be unique.
-void name_balancers(ObjectReader& root, std::vector<BalancerConfig>& balancers) {
+void name_balancers(ObjectReader& root, const std::string& key, std::vector<BalancerConfig>& balancers) {
   std::map<std::string, int> per_type;
   std::set<std::string> seen;
   for (auto& balancer : balancers) {
@@ -338,14 +343,16 @@ void name_balancers(ObjectReader& root, std::vector<BalancerConfig>& balancers) 
     const int nth = ++per_type[type];
     if (balancer.name.empty()) balancer.name = type + "-" + std::to_string(nth);
   }
-  for (const auto& balancer : balancers) {
+  for (std::size_t i = 0; i < balancers.size(); ++i) {
+    const auto& balancer = balancers[i];
+    // The name's place: "balancer.name", or "balancers[1].name" in a list.
+    const std::string path = key + (key == "balancers" ? "[" + std::to_string(i) + "]" : "") + ".name";
     if (!validate_label(balancer.name, "balancer name").ok()) {
-      root.fail("balancers",
-                "balancer name '" + util::printable(balancer.name, 40) + "' must be " + std::string(kNameRule));
+      root.fail_at(path, "'" + util::printable(balancer.name, 40) + "' must be " + std::string(kNameRule));
       return;
     }
     if (!seen.insert(balancer.name).second) {
-      root.fail("balancers", "two balancers are named '" + balancer.name + "'; give each a unique \"name\"");
+      root.fail_at(path, "two balancers are named '" + balancer.name + "'; give each a unique \"name\"");
       return;
     }
   }
@@ -376,7 +383,7 @@ void read_balancer(ObjectReader& root, Config& config, Status& status) {
     if (status.ok()) status = reader->finish();
   }
   if (config.balancers.empty()) return;
-  name_balancers(root, config.balancers);
+  name_balancers(root, root.has("balancers") ? "balancers" : "balancer", config.balancers);
   config.balancer = config.balancers.front();
 }
 
@@ -531,6 +538,7 @@ Result<Config> parse_config(std::string_view text, const fs::path& file) {
   Config config;
   config.file = file;
   config.directory = fs::absolute(file).parent_path();
+  config.text = std::string(text);
   const Source source{origin, text};
   ObjectReader root(source, document->get(), "");
   Status status;
@@ -577,6 +585,11 @@ std::chrono::seconds longest_run(const Config& config) {
       },
       config.provider);
   return creating + config.smoke_test.timeout + std::chrono::minutes(1);
+}
+
+Error error_at(const Config& config, std::string_view key_path, const std::string& message) {
+  if (config.file.empty()) return {ErrorKind::invalid, message};
+  return Source{config.file.string(), config.text}.error_at(key_path, message);
 }
 
 fs::path choose_config_file(const std::optional<std::string>& option, const std::optional<std::string>& environment) {

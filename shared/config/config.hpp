@@ -151,6 +151,7 @@ struct SmokeTestConfig {
 struct Config {
   fs::path file;       // as given
   fs::path directory;  // relative paths in the file are relative to this
+  std::string text;    // the file's text, for error_at
   std::string service;
   int pool_size = 1;
   ProviderConfig provider;
@@ -187,6 +188,13 @@ std::chrono::seconds longest_run(const Config& config);
 Result<Config> load_config(const fs::path& file);
 // The same from text already read (`file` names it in errors and anchors relative paths).
 Result<Config> parse_config(std::string_view text, const fs::path& file);
+
+// An `invalid` error about the key at `key_path` ("retention.off", "balancers[1].name"), placed
+// as the errors of reading the file are: "web.json:12: <message>" with the key's line (or
+// "web.json: <message>" where the key is not in the text). For checks made once the
+// configuration meets what it configures, such as the provider's tiers. A configuration not
+// read from a file (no `file`) gives the message alone.
+Error error_at(const Config& config, std::string_view key_path, const std::string& message);
 
 // The file to use: --config, else $PHOENIX_CONFIG, else ./phoenix.json.
 fs::path choose_config_file(const std::optional<std::string>& option, const std::optional<std::string>& environment);

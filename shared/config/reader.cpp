@@ -159,8 +159,10 @@ void ObjectReader::record(std::string_view key, const std::string& message) {
   first_error_ = source_->error_at(key, message);
 }
 
-void ObjectReader::fail(const char* key, const std::string& message) {
-  record(key_path(key), key_path(key) + ": " + message);
+void ObjectReader::fail(const char* key, const std::string& message) { fail_at(key_path(key), message); }
+
+void ObjectReader::fail_at(const std::string& key_path, const std::string& message) {
+  record(key_path, key_path + ": " + message);
 }
 
 void ObjectReader::adopt(const Status& nested) {

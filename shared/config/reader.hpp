@@ -54,6 +54,9 @@ class ObjectReader {
 
   // Records an error for `key` (for checks beyond types, such as "must start with /").
   void fail(const char* key, const std::string& message);
+  // The same for a key further down, by its whole key path ("balancers[1].name"), for checks
+  // made once the nested objects are read.
+  void fail_at(const std::string& key_path, const std::string& message);
   // Keeps the first error of a nested reader (already naming its file, line and key) as this
   // reader's error, unless this reader has one.
   void adopt(const Status& nested);

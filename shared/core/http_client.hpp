@@ -19,6 +19,11 @@ struct HttpRequest {
   // HTTP basic credentials, sent with the first request (Jenkins answers 403, not 401).
   std::string basic_user;
   std::string basic_password;
+  // How errors name the request, such as "GET /servers?page=2 at https://api.example/v1": for a
+  // caller whose URLs carry no secret in their query. It must hold none (registered secrets are
+  // still replaced where it is printed). Empty: the method and util::redact_url(url), which
+  // hides every query value, since webhook and CI URLs carry tokens there.
+  std::string shown_as;
 };
 
 struct HttpResponse {

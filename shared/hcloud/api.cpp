@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "shared/util/interrupt.hpp"
+#include "shared/util/redact.hpp"
 #include "shared/util/strings.hpp"
 
 namespace phoenix::hcloud {
@@ -47,6 +48,11 @@ std::string describe(long status, const ApiError& error) {
   return text;
 }
 
+// How messages name a call: its method and its path as sent, query included. Nothing in a
+// Hetzner Cloud URL is secret (label selectors, names, ids, page numbers): the token goes in the
+// Authorization header and user_data in the body, and neither is ever shown.
+std::string call_name(const ApiCall& call) { return call.method + " " + call.path; }
+
 }  // namespace
 
 Api::Api(HttpClient& http, util::Clock& clock, util::Reporter& reporter, std::string endpoint, std::string token,
@@ -67,6 +73,9 @@ HttpRequest Api::to_request(const ApiCall& call) const {
   if (!call.body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.body = call.body;
   request.timeout = policy_.request_timeout;
+  // Named by its path, not its whole URL: util::redact, which every line that leaves Phoenix
+  // passes through, hides the query values of a URL. The endpoint follows without any user part.
+  request.shown_as = call_name(call) + " at " + util::redact_url(endpoint_);
   return request;
 }
 
@@ -107,7 +116,7 @@ std::vector<Result<util::Json>> Api::call_all(const std::vector<ApiCall>& calls)
     for (std::size_t k = 0; k < pending.size(); ++k) {
       const std::size_t index = pending[k];
       const ApiCall& call = calls[index];
-      const std::string what = call.method + " " + call.path.substr(0, call.path.find('?'));
+      const std::string what = call_name(call);
       const auto& answer = answers[k];
       if (!answer.ok()) {
         last_problem[index] = answer.error().message;

@@ -2,7 +2,10 @@
 // The Hetzner Cloud API (https://api.hetzner.cloud/v1) over HttpClient: JSON in and out,
 // retries with exponential backoff and full jitter for what the API says is worth retrying
 // (429 with RateLimit-Reset, 5xx, 423 locked, 409 conflict, transport errors), all bounded
-// by a deadline on the injected clock, so tests run instantly.
+// by a deadline on the injected clock, so tests run instantly. Errors name a call by its method
+// and path as sent, query included ("GET /servers?label_selector=...&page=2&per_page=50"), and,
+// when the API could not be reached, the endpoint ("... at https://api.hetzner.cloud/v1"):
+// nothing in these URLs is secret; the token is sent only in the Authorization header.
 
 #include <chrono>
 #include <functional>

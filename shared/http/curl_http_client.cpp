@@ -75,6 +75,11 @@ void configure(const CurlLibrary& curl, Transfer& transfer, const HttpRequest& r
   curl.easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
 }
 
+// How messages name `request` (HttpRequest::shown_as).
+std::string shown(const HttpRequest& request) {
+  return request.shown_as.empty() ? request.method + " " + util::redact_url(request.url) : request.shown_as;
+}
+
 // Why a header of `request` cannot be sent, or nothing: a line break (or NUL) in a name or a
 // value would end the header early and inject others. The value is never shown: it may be a
 // credential.
@@ -91,7 +96,7 @@ std::optional<std::string> broken_header(const HttpRequest& request) {
 Error transfer_error(const CurlLibrary& curl, const HttpRequest& request, CURLcode code, const char* detail) {
   const ErrorKind kind = code == CURLE_OPERATION_TIMEDOUT ? ErrorKind::timeout : ErrorKind::unavailable;
   const std::string reason = (detail != nullptr && *detail != '\0') ? detail : curl.easy_strerror(code);
-  return {kind, request.method + " " + util::redact_url(request.url) + ": " + util::redact(reason)};
+  return {kind, shown(request) + ": " + util::redact(reason)};
 }
 
 }  // namespace
@@ -125,8 +130,7 @@ std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<Http
     auto transfer = std::make_unique<Transfer>();
     transfer->index = transfers.size();
     if (auto broken = broken_header(request)) {
-      transfer->error =
-          Error{ErrorKind::invalid, request.method + " " + util::redact_url(request.url) + ": " + *broken};
+      transfer->error = Error{ErrorKind::invalid, shown(request) + ": " + *broken};
       transfer->done = true;
       transfers.push_back(std::move(transfer));
       continue;
@@ -174,8 +178,7 @@ std::vector<Result<HttpResponse>> CurlHttpClient::perform(const std::vector<Http
     if (transfer.error) {
       results.emplace_back(*transfer.error);
     } else if (!transfer.done) {
-      results.emplace_back(Error{ErrorKind::unavailable, requests[i].method + " " + util::redact_url(requests[i].url) +
-                                                             ": the transfer did not complete"});
+      results.emplace_back(Error{ErrorKind::unavailable, shown(requests[i]) + ": the transfer did not complete"});
     } else {
       results.emplace_back(std::move(transfer.response));
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "shared/config/config.hpp"
 #include "shared/core/tiers.hpp"
 #include "shared/ops/balancer_set.hpp"
 #include "shared/ops/deploy_lock.hpp"
@@ -287,14 +288,15 @@ Status check_tiers_available(Services& services, const std::optional<TierCounts>
   if (!tiers) return {};
   const ProviderTiers available = services.provider.tiers();
   if (tiers->off > 0 && !available.off) {
-    return Error{ErrorKind::invalid, "retention.off is " + std::to_string(tiers->off) + ", but " +
-                                         services.provider.describe() +
-                                         " cannot power pools off; set retention.off to 0"};
+    return config::error_at(services.config, "retention.off",
+                            "retention.off is " + std::to_string(tiers->off) + ", but " + services.provider.describe() +
+                                " cannot power pools off; set retention.off to 0");
   }
   if (tiers->cold > 0 && !available.cold) {
-    return Error{ErrorKind::invalid, "retention.cold is " + std::to_string(tiers->cold) + ", but " +
-                                         services.provider.describe() +
-                                         " has no cold tier (it cannot archive pools); set retention.cold to 0"};
+    return config::error_at(services.config, "retention.cold",
+                            "retention.cold is " + std::to_string(tiers->cold) + ", but " +
+                                services.provider.describe() +
+                                " has no cold tier (it cannot archive pools); set retention.cold to 0");
   }
   if (tiers->off > 0 && available.off_is_billed) {
     services.reporter.warning("retention.off keeps " + util::plural(static_cast<std::size_t>(tiers->off), "pool") +

@@ -86,9 +86,11 @@ std::string ExecProvider::describe() const {
 
 namespace {
 
-// A command that was passed the stop signal and did not answer: how it ended. Its verb is
-// idempotent (docs/exec-provider.md), so a re-run completes what it left.
-Error stopped_command(const std::string& what, const util::CommandResult& ran, std::chrono::milliseconds grace) {
+// A `create` of pool `label` that was passed the stop signal and did not answer: how it ended,
+// and where that leaves the pool. The caller names the command that finishes it (the create
+// again: idempotent, docs/exec-provider.md).
+Error stopped_command(const std::string& what, const std::string& label, const util::CommandResult& ran,
+                      std::chrono::milliseconds grace) {
   std::string ended;
   if (ran.killed_after_grace) {
     ended = "did not end within " + util::format_duration_ms(grace.count()) + " (provider.stop_grace_s) and was killed";
@@ -97,20 +99,22 @@ Error stopped_command(const std::string& what, const util::CommandResult& ran, s
   } else {
     ended = "exited with " + std::to_string(ran.exit_code);
   }
-  return util::stopped_by_signal("while " + what + " ran: the signal was passed on to it, and it " + ended +
-                                 "; the pool is whatever it left, and a re-run of its idempotent create completes it");
+  return util::stopped_by_signal("while " + what + " created pool " + label +
+                                 ": the signal was passed on to it, and it " + ended + "; pool " + label +
+                                 " was not created completely (it is what the command left)");
 }
 
 }  // namespace
 
-Result<util::Json> ExecProvider::run(const std::string& operation, util::Json request, bool stoppable) {
+Result<util::Json> ExecProvider::run(const std::string& operation, util::Json request,
+                                     const std::optional<std::string>& stopping_pool) {
   util::add_string(request.get(), "service", settings_.service);
   util::CommandRequest command;
   command.argv = settings_.command;
   command.argv.push_back(operation);
   command.input = util::print_json(request.get(), true);
   command.timeout = settings_.timeout;
-  if (stoppable) {
+  if (stopping_pool) {
     command.stop_signal = settings_.stop_signal;
     command.stop_grace = settings_.stop_grace;
   }
@@ -121,7 +125,7 @@ Result<util::Json> ExecProvider::run(const std::string& operation, util::Json re
   // Passed the stop and still finished with an answer: the work is done, and the caller stops
   // at its next safe point.
   if (ran->passed_on_signal != 0 && (ran->exit_code != 0 || ran->killed_after_grace)) {
-    return stopped_command(what, *ran, settings_.stop_grace);
+    return stopped_command(what, stopping_pool.value_or(""), *ran, settings_.stop_grace);
   }
   if (ran->exit_code != 0) {
     return Error{ErrorKind::unavailable, what +
@@ -167,7 +171,7 @@ Result<Pool> ExecProvider::create_pool(const PoolSpec& spec) {
   util::add_string(request.get(), "label", spec.meta.label);
   util::add_number(request.get(), "size", spec.size);
   cJSON_AddItemToObject(request.get(), "metadata", metadata_json(spec.meta).release());
-  auto answer = run("create", std::move(request), true);
+  auto answer = run("create", std::move(request), spec.meta.label);
   if (!answer) return answer.error();
   return pool_from_exec_json(cJSON_GetObjectItemCaseSensitive(answer->get(), "pool"),
                              "the exec provider's 'create' answer");

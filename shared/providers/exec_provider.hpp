@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,10 @@ class ExecProvider final : public Provider {
 
  private:
   // Runs one operation: `request` gets "service" added; the answer must be a JSON object.
-  // With `stoppable`, a stop request is passed on to the command (ExecProviderSettings).
-  Result<util::Json> run(const std::string& operation, util::Json request, bool stoppable = false);
+  // With `stopping_pool` (the label of the pool a `create` makes), a stop request is passed on
+  // to the command (ExecProviderSettings), and a command it ends leaves that pool incomplete.
+  Result<util::Json> run(const std::string& operation, util::Json request,
+                         const std::optional<std::string>& stopping_pool = std::nullopt);
 
   ExecProviderSettings settings_;
 };

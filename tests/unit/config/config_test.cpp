@@ -389,7 +389,7 @@ TEST_CASE("balancer names must be unique, and balancer and balancers exclude eac
   CHECK_THAT(both, Catch::Contains("either \"balancer\" (one) or \"balancers\" (a list), not both"));
   CHECK_THAT(error_of(with_balancers("[]")), Catch::Contains("needs at least one balancer"));
   CHECK_THAT(error_of(with_balancers(R"([{"type": "haproxy", "name": "a b", "socket": "/s", "backend": "web"}])")),
-             Catch::Contains("balancer name 'a b'"));
+             Catch::Contains("balancers[0].name: 'a b' must be"));
   // A key no balancer has is refused inside the list too.
   CHECK_THAT(error_of(with_balancers(R"([{"type": "haproxy", "socket": "/s", "backend": "web", "sockt": 1}])")),
              Catch::Contains("sockt"));
@@ -575,4 +575,81 @@ TEST_CASE("a NUL in a string is refused naming the key; an empty state_dir is re
             .ok());
   CHECK_THAT(error_of(replaced(kValid, "\"state_dir\": \".phoenix\"", "\"state_dir\": \"\"")),
              Catch::Contains("provider.state_dir: must name a directory, not be empty"));
+}
+
+namespace {
+
+// A configuration of one key per line, so each key's line is known: `sections` are the lines
+// after "service" (line 2), the first of them on line 3.
+std::string lined_config(const std::vector<std::string>& sections) {
+  std::string text = "{\n\"service\": \"web\"";
+  for (const auto& section : sections) text += ",\n" + section;
+  return text + "\n}\n";
+}
+
+const std::string kLocalProvider =
+    R"("provider": {"type": "local", "artifact": "app", "command": ["{artifact}", "{host}:{port}"]})";
+const std::string kHaproxy = R"("balancer": {"type": "haproxy", "socket": "/s", "backend": "web"})";
+
+}  // namespace
+
+// A check that compares two keys is reported as a one-key error is: "file:line: key: ...", at
+// the line of the key its message is about (the one to change), in the order the file is read.
+TEST_CASE("cross-checks of two keys name the file and the line of the key they are about", "[config]") {
+  struct Case {
+    std::string name;
+    std::vector<std::string> sections;
+    std::string expected;  // the whole message
+  };
+  const std::vector<Case> cases = {
+      {"retention.keep against the tiers",
+       {kLocalProvider, kHaproxy, "\"retention\": {\"running\": 2,\n\"keep\": 3}"},
+       "/srv/web.json:6: retention.keep: is 3 but retention.running + off + cold is 2; with tiers, leave keep out "
+       "(it is their sum) or make them agree"},
+      {"the etcd timeout against the lease",
+       {kLocalProvider, kHaproxy,
+        "\"state\": {\"type\": \"etcd\", \"endpoints\": [\"http://a:2379\"], \"lease_ttl_s\": 3,\n\"timeout_ms\": "
+        "1500}"},
+       "/srv/web.json:6: state.timeout_ms: timeout_ms (1500) must be at most a third of lease_ttl_s (3 s), so a "
+       "lease is renewed in time"},
+      {"a Hetzner load balancer against the provider",
+       {kLocalProvider, "\"balancer\": {\"load_balancer\": \"lb\",\n\"type\": \"hcloud\"}"},
+       "/srv/web.json:5: balancer.type: 'hcloud' needs provider.type 'hcloud' (a Hetzner load balancer targets "
+       "Hetzner servers); use type 'haproxy' with this provider"},
+      {"two balancers of one name",
+       {kLocalProvider,
+        "\"balancers\": [{\"type\": \"haproxy\", \"socket\": \"/a\", \"backend\": \"web\", \"name\": \"edge\"},\n"
+        "{\"type\": \"haproxy\", \"socket\": \"/b\", \"backend\": \"web\",\n\"name\": \"edge\"}]"},
+       "/srv/web.json:6: balancers[1].name: two balancers are named 'edge'; give each a unique \"name\""},
+      {"a balancer name given to the one balancer",
+       {kLocalProvider,
+        "\"balancer\": {\"type\": \"haproxy\", \"socket\": \"/s\", \"backend\": \"web\",\n\"name\": \"a b\"}"},
+       "/srv/web.json:5: balancer.name: 'a b' must be 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or "
+       "digit"},
+      {"balancer and balancers together",
+       {kLocalProvider, kHaproxy, "\"balancers\": [{\"type\": \"haproxy\", \"socket\": \"/b\", \"backend\": \"web\"}]"},
+       "/srv/web.json:5: balancers: give either \"balancer\" (one) or \"balancers\" (a list), not both"},
+      {"a notifier's url_env and url_file",
+       {kLocalProvider, kHaproxy, "\"notify\": [{\"type\": \"webhook\", \"url_env\": \"A\",\n\"url_file\": \"b\"}]"},
+       "/srv/web.json:6: notify[0].url_file: give exactly one of url_env and url_file"},
+  };
+  for (const auto& check : cases) {
+    INFO(check.name);
+    const auto text = lined_config(check.sections);
+    INFO(text);
+    CHECK(error_of(text) == check.expected);
+  }
+}
+
+// Checks made once the configuration meets what it configures (the provider's tiers) place
+// their errors as reading the file does.
+TEST_CASE("error_at names the file and the line of a key, or gives the message alone without a file", "[config]") {
+  const auto config = parse_config(
+      lined_config({kLocalProvider, kHaproxy, "\"retention\": {\"running\": 1,\n\"off\": 1}"}), "/srv/web.json");
+  REQUIRE(config.ok());
+  const auto error = config::error_at(*config, "retention.off", "retention.off is 1, but ...");
+  CHECK(error.kind == ErrorKind::invalid);
+  CHECK(error.message == "/srv/web.json:6: retention.off is 1, but ...");
+  CHECK(config::error_at(*config, "retention.cold", "m").message == "/srv/web.json: m");
+  CHECK(config::error_at(config::Config{}, "retention.off", "m").message == "m");
 }

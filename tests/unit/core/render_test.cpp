@@ -6,9 +6,12 @@
 
 #include "fakes/fake_provider.hpp"
 #include "shared/core/status.hpp"
+#include "shared/util/files.hpp"
 #include "shared/util/json.hpp"
 #include "shared/util/strings.hpp"
 #include "shared/util/time_format.hpp"
+#include "support/harness.hpp"
+#include "support/json_fields.hpp"
 
 using namespace phoenix;
 using phoenix::fakes::FakeProvider;
@@ -328,4 +331,51 @@ TEST_CASE("status --output json names the command of the deploy lock's holder", 
     CHECK(util::json_string(lock, "job") == "gocd web/12/switch");
     CHECK(util::json_string(lock, "since") == "2026-11-26T12:00:00Z");
   }
+}
+
+namespace {
+
+// docs/json-output.md, where every field of the JSON of list and history is described.
+std::string json_output_doc() {
+  const auto text = util::read_file(phoenix::testing::source_directory() / "docs" / "json-output.md");
+  REQUIRE(text);
+  return *text;
+}
+
+}  // namespace
+
+// Every field the JSON of `create-pipeline list` can hold, each optional one present: the set of
+// fields is the one documented, so a field added or removed without the documentation fails.
+TEST_CASE("every field of list's JSON is documented, and every documented field is printed", "[render][docs]") {
+  PoolListing listing = four_tiers();
+  listing.balancer_error = "the balancer did not answer";
+  listing.prices_error = "the prices could not be read";
+  listing.pools[1].unreadable = "pool.json:1:1: invalid JSON";
+  listing.pools[1].deleting = true;
+  const auto document = util::parse_json(render_pools_json(listing), "list");
+  REQUIRE(document);
+  const auto documented =
+      phoenix::testing::documented_fields(json_output_doc(), "## `create-pipeline list --output json`");
+  CHECK(phoenix::testing::key_paths(document->get()) == documented);
+  CHECK(documented.size() > 30);  // the table was found and read
+}
+
+TEST_CASE("every field of history's JSON is documented, and every documented field is printed", "[render][docs]") {
+  HistoryLog log;
+  log.events = {HistoryEvent{.at = WallTime(std::chrono::hours(400000)),
+                             .action = HistoryAction::deploy,
+                             .label = "2",
+                             .from = "1",
+                             .result = HistoryResult::succeeded,
+                             .duration_ms = 1200,
+                             .by = "alice",
+                             .job = "gocd web-deploy/12/deploy/1/switch",
+                             .detail = ""}};
+  log.unreadable = {"history.jsonl:12: not JSON (a torn write?)"};
+  const auto document = util::parse_json(render_history_json("web", log), "history");
+  REQUIRE(document);
+  const auto documented =
+      phoenix::testing::documented_fields(json_output_doc(), "## `deploy-pipeline history --output json`");
+  CHECK(phoenix::testing::key_paths(document->get()) == documented);
+  CHECK(documented.size() > 10);
 }

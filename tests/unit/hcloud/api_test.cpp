@@ -5,6 +5,7 @@
 #include "fakes/fake_clock.hpp"
 #include "fakes/fake_http_client.hpp"
 #include "fakes/recording_reporter.hpp"
+#include "shared/http/curl_http_client.hpp"
 #include "shared/util/redact.hpp"
 
 using namespace phoenix;
@@ -106,7 +107,7 @@ TEST_CASE("an API that stays down is unavailable at the deadline, after bounded 
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().kind == ErrorKind::unavailable);
   CHECK_THAT(result.error().message, Catch::Contains("stayed unavailable"));
-  CHECK_THAT(result.error().message, Catch::Contains("GET /servers: 502 bad_gateway"));
+  CHECK_THAT(result.error().message, Catch::Contains("GET /servers?label_selector=x: 502 bad_gateway"));
   CHECK(rig.clock.slept() <= std::chrono::seconds(20));
   CHECK(rig.http.batches.size() > 3);
   CHECK(rig.http.batches.size() < 40);
@@ -251,4 +252,45 @@ TEST_CASE("an API error that echoes the token never shows any part of it", "[hcl
   CHECK(result.error().kind == ErrorKind::invalid);
   CHECK_THAT(result.error().message, Catch::Contains("bad token ****"));
   CHECK(result.error().message.find("s3cr") == std::string::npos);
+}
+
+// Nothing in a Hetzner Cloud URL is secret (label selectors, names, ids, page numbers): an error
+// names the call whole, so the operator sees which pool and which page failed. The token is never
+// in a URL, and the endpoint's user part is never shown.
+TEST_CASE("an API error names the call with its query whole, the token nowhere", "[hcloud-api][secrets]") {
+  ApiRig rig;
+  util::register_secret("s3cret-hcloud-token");
+  rig.script = {answer(200, R"({"servers": [], "meta": {"pagination": {"next_page": 2}}})"),
+                answer(503, api_error("unavailable"))};
+  const auto listed = rig.api.list("/servers?label_selector=phoenix-service%3Dweb", "servers");
+  REQUIRE_FALSE(listed.ok());
+  const std::string shown = util::redact(listed.error().message);  // as every printed line is
+  CHECK_THAT(shown, Catch::Contains("GET /servers?label_selector=phoenix-service%3Dweb&page=2&per_page=50: 503 "
+                                    "unavailable: m"));
+  CHECK(shown.find("<redacted>") == std::string::npos);
+  CHECK(shown.find("s3cret") == std::string::npos);
+}
+
+TEST_CASE("an API that cannot be reached is named by the call and the endpoint, without its user part",
+          "[hcloud-api][secrets]") {
+  util::register_secret("s3cret-hcloud-token");
+  http::CurlHttpClient http;  // the real client: its own message names the request
+  FakeClock clock;
+  RecordingReporter reporter;
+  phoenix::hcloud::Api api{http,
+                           clock,
+                           reporter,
+                           "http://proxy-user:pr0xy-pass@127.0.0.1:9/v1",  // nobody listens
+                           "s3cret-hcloud-token",
+                           {std::chrono::seconds(1), std::chrono::milliseconds(400), std::chrono::milliseconds(400),
+                            std::chrono::milliseconds(500), std::chrono::milliseconds(100)}};
+  const auto result = api.call({"GET", "/servers?name=web-42-1&label_selector=phoenix-pool%3D42", ""});
+  REQUIRE_FALSE(result.ok());
+  const std::string shown = util::redact(result.error().message);
+  INFO(shown);
+  CHECK_THAT(shown, Catch::Contains("GET /servers?name=web-42-1&label_selector=phoenix-pool%3D42 at "
+                                    "http://127.0.0.1:9/v1: "));
+  for (const char* hidden : {"<redacted>", "s3cret", "proxy-user", "pr0xy-pass"}) {
+    CHECK(shown.find(hidden) == std::string::npos);
+  }
 }

@@ -38,3 +38,16 @@ TEST_CASE("a failed request names its URL without credentials and with its query
     CHECK(message.find(secret) == std::string::npos);
   }
 }
+
+TEST_CASE("a failed request whose caller names it is named so", "[http][secrets]") {
+  http::CurlHttpClient client;
+  HttpRequest request;
+  request.url = "http://127.0.0.1:9/v1/servers?label_selector=phoenix-pool%3D42";  // nobody listens
+  request.shown_as = "GET /servers?label_selector=phoenix-pool%3D42 at http://127.0.0.1:9/v1";
+  request.timeout = std::chrono::milliseconds(500);
+  const auto results = client.perform({request});
+  REQUIRE(results.size() == 1);
+  REQUIRE_FALSE(results[0].ok());
+  CHECK_THAT(results[0].error().message,
+             Catch::StartsWith("GET /servers?label_selector=phoenix-pool%3D42 at http://127.0.0.1:9/v1: "));
+}

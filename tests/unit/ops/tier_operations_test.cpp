@@ -465,3 +465,21 @@ TEST_CASE(
   CHECK(ops::needs_wake(off, false));
   CHECK(ops::needs_wake(add_cold(provider, "3", 2, 30), false));
 }
+
+// The provider's tiers are known only once it is wired, after the file was read; the refusal
+// still names the file and the line of the key to change, as a configuration error does.
+TEST_CASE("retention tiers the provider lacks are refused at the line of their key", "[ops][tiers][config]") {
+  FakeWorld world;
+  world.provider.tier_support = {.off = false, .off_is_billed = false, .cold = false};
+  world.config.file = "/srv/web.json";
+  world.config.text = "{\n\"retention\": {\"running\": 1,\n\"off\": 1,\n\"cold\": 1}\n}\n";
+  const auto off = ops::check_tiers_available(world.services, TierCounts{.running = 1, .off = 1, .cold = 0});
+  REQUIRE_FALSE(off.ok());
+  CHECK(off.error().kind == ErrorKind::invalid);
+  CHECK(off.error().message == "/srv/web.json:3: retention.off is 1, but " + world.provider.describe() +
+                                   " cannot power pools off; set retention.off to 0");
+  const auto cold = ops::check_tiers_available(world.services, TierCounts{.running = 1, .off = 0, .cold = 1});
+  REQUIRE_FALSE(cold.ok());
+  CHECK(cold.error().message == "/srv/web.json:4: retention.cold is 1, but " + world.provider.describe() +
+                                    " has no cold tier (it cannot archive pools); set retention.cold to 0");
+}
