@@ -8,6 +8,7 @@
 #include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/ops/switch_operations.hpp"
+#include "shared/ops/tier_operations.hpp"
 #include "shared/ops/watch_record.hpp"
 #include "shared/util/strings.hpp"
 
@@ -257,9 +258,8 @@ std::vector<std::string> changes_refused(const std::vector<BalancerMembers>& ans
   return first;
 }
 
-}  // namespace
-
-Result<StatusReport> status(Services& services) {
+// The report from the pools, every balancer and the state store's records.
+Result<StatusReport> status_of_pools_and_balancers(Services& services) {
   PHX_TRY_ASSIGN(const auto pools, services.provider.list_pools());
   PHX_TRY_ASSIGN(const auto reading, read_each_balancer(services));
   // A balancer configured wrong (balancer.socket a regular file) answers as little as one that
@@ -298,6 +298,18 @@ Result<StatusReport> status(Services& services) {
   report.problems.insert(report.problems.begin(), first.begin(), first.end());
   report.problems.insert(report.problems.end(), unreadable.begin(), unreadable.end());
   report.state_store_error = records.store_unanswered;
+  return report;
+}
+
+}  // namespace
+
+Result<StatusReport> status(Services& services) {
+  auto report = status_of_pools_and_balancers(services);
+  if (!report) return report;
+  // A retention tier the provider lacks stops prune only; said here, so it is fixed before then.
+  if (const auto tiers = tiers_provided(services, services.config.retention_tiers); !tiers.ok()) {
+    report->problems.push_back(tiers.error().message + " ('create-pipeline prune' refuses to run until then)");
+  }
   return report;
 }
 

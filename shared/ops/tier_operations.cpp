@@ -284,7 +284,7 @@ Result<bool> wake_retained_pool(Services& services, const std::vector<Pool>& poo
   return true;
 }
 
-Status check_tiers_available(Services& services, const std::optional<TierCounts>& tiers) {
+Status tiers_provided(const Services& services, const std::optional<TierCounts>& tiers) {
   if (!tiers) return {};
   const ProviderTiers available = services.provider.tiers();
   if (tiers->off > 0 && !available.off) {
@@ -298,7 +298,12 @@ Status check_tiers_available(Services& services, const std::optional<TierCounts>
                                 services.provider.describe() +
                                 " has no cold tier (it cannot archive pools); set retention.cold to 0");
   }
-  if (tiers->off > 0 && available.off_is_billed) {
+  return {};
+}
+
+Status check_tiers_available(Services& services, const std::optional<TierCounts>& tiers) {
+  PHX_TRY(tiers_provided(services, tiers));
+  if (tiers && tiers->off > 0 && services.provider.tiers().off_is_billed) {
     services.reporter.warning("retention.off keeps " + util::plural(static_cast<std::size_t>(tiers->off), "pool") +
                               " powered off, and " + services.provider.describe() +
                               " bills a powered-off server like a running one: the off tier saves boot time, not "

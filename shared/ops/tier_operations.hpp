@@ -66,8 +66,12 @@ bool needs_wake(const Pool& pool, bool resume);
 // stopped or dead, or the provider cannot say), the verdict stays pending.
 void undo_pending_if_nothing_runs(Services& services, const std::string& label, SmokeVerdict before);
 
-// Refuses (`invalid`, a configuration error) tiers the policy asks for that the provider does
-// not have; warns where the off tier saves no money.
+// `invalid` (a configuration error, at the key's line) for a tier the policy asks for that the
+// provider does not have (retention.cold with the local provider). Only prune needs the tiers, so
+// only prune refuses it; status reports it, and no other command stops for it (a rollback at
+// 3 a.m. does not wait for a retention setting).
+Status tiers_provided(const Services& services, const std::optional<TierCounts>& tiers);
+// tiers_provided, and a warning where the off tier saves no money.
 Status check_tiers_available(Services& services, const std::optional<TierCounts>& tiers);
 
 }  // namespace phoenix::ops

@@ -1,4 +1,5 @@
 #include "shared/ops/tier_operations.hpp"
+#include "shared/util/strings.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -482,4 +483,25 @@ TEST_CASE("retention tiers the provider lacks are refused at the line of their k
   REQUIRE_FALSE(cold.ok());
   CHECK(cold.error().message == "/srv/web.json:4: retention.cold is 1, but " + world.provider.describe() +
                                     " has no cold tier (it cannot archive pools); set retention.cold to 0");
+}
+
+// Only prune needs the tiers, so no other command stops for one the provider lacks (a rollback
+// in an incident does not wait for a retention setting); status reports it as a problem.
+TEST_CASE("status reports a retention tier the provider lacks; other commands go on", "[ops][tiers][status]") {
+  FakeWorld world;
+  world.provider.tier_support.cold = false;
+  world.provider.add_pool("1", 1, 10);
+  REQUIRE(ops::deploy(world.services, {"1", false, false, false}).ok());
+  auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  const auto before = report->problems.size();
+
+  world.config.retention_tiers = TierCounts{.running = 1, .off = 0, .cold = 1};
+  report = ops::status(world.services);
+  REQUIRE(report.ok());
+  INFO(util::join(report->problems, " / "));
+  REQUIRE(report->problems.size() == before + 1);
+  CHECK_THAT(report->problems.back(), Catch::StartsWith("retention.cold is 1, but " + world.provider.describe()) &&
+                                      Catch::EndsWith("('create-pipeline prune' refuses to run until then)"));
+  CHECK(ops::list_pools(world.services).ok());
 }
