@@ -1583,7 +1583,8 @@ TEST_CASE("a switch that gives up on a balancer that keeps changing is recorded 
 
 // A balancer that refuses a switch's first change as configured wrong (a backend whose algorithm
 // takes no servers at runtime) changed nothing: the switch is not left "interrupted" for a re-run
-// that cannot finish it before the configuration is fixed. The cause leads the error.
+// that cannot finish it before the configuration is fixed, and history has it as refused. The
+// cause leads the error.
 TEST_CASE("a switch whose first change is refused as misconfigured leaves no intent and says nothing changed",
           "[ops][deploy]") {
   FakeWorld world;
@@ -1595,10 +1596,13 @@ TEST_CASE("a switch whose first change is refused as misconfigured leaves no int
   CHECK(refused.error().kind == ErrorKind::invalid);
   CHECK(refused.error().message ==
         "deploy of pool 1: HAProxy backend 'web' must use a dynamic algorithm; the balancer was not changed (2 still "
-        "serves); fix the configuration, then run the same command again");
+        "serves); run the same command again once the configuration is fixed");
   CHECK_FALSE(world.state.intent.has_value());
   REQUIRE_FALSE(world.state.events.empty());
-  CHECK(world.state.events.back().result == HistoryResult::failed);
+  // Refused, as a rollback refused the same way is: nothing changed (not "failed", which a
+  // deploy whose pool was taken out again after a health timeout is).
+  CHECK(world.state.events.back().action == HistoryAction::deploy);
+  CHECK(world.state.events.back().result == HistoryResult::refused);
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 
   // Re-running an interrupted switch: its intent holds what the earlier run did, and stays.
@@ -1629,7 +1633,7 @@ TEST_CASE("a rollback whose first change the balancer refuses as misconfigured l
   CHECK(refused.error().kind == ErrorKind::invalid);
   CHECK(refused.error().message ==
         "rollback of pool 2: HAProxy backend 'web' must use a dynamic algorithm; the balancer was not changed (3 "
-        "still serves); fix the configuration, then run the same command again");
+        "still serves); run the same command again once the configuration is fixed");
   CHECK(world.reporter.saw("marked pool 3 bad: errors"));
   CHECK(world.reporter.saw("pool 3 is no longer marked bad: the rollback changed nothing"));
   const auto& after = world.provider.pools[2].meta;
