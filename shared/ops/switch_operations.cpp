@@ -1157,6 +1157,13 @@ std::optional<std::string> restored_by_repair(Services& services, const std::vec
   return kept;
 }
 
+bool reloaded_since_switch(Services& services, const std::vector<BalancerMembers>& balancers,
+                           const std::optional<HistoryEvent>& last) {
+  return last && !balancers.empty() &&
+         std::all_of(balancers.begin(), balancers.end(),
+                     [&](const BalancerMembers& balancer) { return reloaded_since(services, balancer, *last); });
+}
+
 namespace {
 
 // The pool repair makes the only live one, chosen among the pools the balancer routes to now:

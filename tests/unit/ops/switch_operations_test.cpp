@@ -580,6 +580,66 @@ TEST_CASE("repair restores the pool the last switch made live only when the bala
   }
 }
 
+// A stale haproxy.cfg put back (a restore, configuration management) and reloaded: the file and
+// the running balancer both route to pool 1 after the last deploy made pool 2 live. Status blamed
+// a missing history record; it names the reload since that deploy, and both ways out.
+TEST_CASE("status after a reload of an older configuration names the reload, not a missing history record",
+          "[ops][status][reload]") {
+  // Reloaded since, routing to the pool that deploy replaced; not reloaded; reloaded, but routing to
+  // a pool that deploy did not replace (history may be missing a later switch).
+  for (const auto& [reloaded, replaced] : {std::pair(true, "1"), std::pair(false, "1"), std::pair(true, "3")}) {
+    const bool blamed = reloaded && std::string(replaced) == "1";
+    FakeWorld world;
+    routes_to_1_a_minute_after_deploying_2(world);
+    world.state.events.back().from = replaced;
+    world.balancer.durable = world.balancer.members().value();  // the file put back holds pool 1 too
+    world.balancer.uptime_s = reloaded ? std::chrono::seconds(50) : std::chrono::seconds(75);
+    INFO("reloaded: " << reloaded << ", replaced: " << replaced);
+    const auto report = ops::status(world.services);
+    REQUIRE(report.ok());
+    const std::string problems = util::join(report->problems, "\n");
+    INFO(problems);
+    const std::string made = "the last deploy in history (" +
+                             util::format_iso8601(world.clock.wall_now() - std::chrono::seconds(60)) +
+                             ") made pool 2 live, but the balancer ";
+    if (blamed) {
+      CHECK_THAT(problems, Catch::Contains(made + "reloaded since with a configuration that routes to 1 again, as "
+                                                  "before that deploy (an older configuration file put back?); "
+                                                  "'deploy-pipeline deploy --label 2' goes back to pool 2, or "
+                                                  "'deploy-pipeline deploy --label 1' records pool 1 as live"));
+      CHECK_THAT(problems, !Catch::Contains("history may be missing"));
+    } else {
+      CHECK_THAT(problems, Catch::Contains(made + "routes to 1; history may be missing the last switch"));
+    }
+    CHECK_THAT(problems, !Catch::Contains("a restart would route"));
+  }
+}
+
+// retention.hot 0 asks for no pool on standby, and a switch or repair removes one left there:
+// status said nothing of it, so it reports it, naming the command that removes it.
+TEST_CASE("with retention.hot 0 status reports a pool left on standby, and repair removes it", "[ops][status][hot]") {
+  FakeWorld world;
+  world.config.retention_hot = 1;
+  two_pools(world, "1");
+  REQUIRE(ops::deploy(world.services, {"2", false, false, false}).ok());
+  REQUIRE(world.balancer.state.count("1:1") == 1);  // pool 1 stays hot
+  const auto kept = ops::status(world.services);
+  REQUIRE(kept.ok());
+  CHECK(kept->problems.empty());
+
+  world.config.retention_hot = 0;
+  const auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  CHECK(report->problems ==
+        std::vector<std::string>{"member 1:1 is left in standby (retention.hot 0 keeps no pool there); the next deploy "
+                                 "or 'deploy-pipeline repair' cleans it up"});
+  REQUIRE(ops::repair(world.services, {}).ok());
+  CHECK(world.balancer.state.count("1:1") == 0);
+  const auto after = ops::status(world.services);
+  REQUIRE(after.ok());
+  CHECK(after->problems.empty());
+}
+
 TEST_CASE("a lost history record never makes repair switch production back", "[ops][repair]") {
   FakeWorld world;
   three_pools(world, "1");
