@@ -101,6 +101,16 @@ AlgorithmKind algorithm_kind(std::string_view algo) {
   return AlgorithmKind::dynamic;
 }
 
+std::string dynamic_algorithm_advice(std::string_view backend, const std::optional<std::string>& algo) {
+  const std::string named = "backend '" + std::string(backend) + "'";
+  const std::string dynamic = "give " + named + " 'balance roundrobin' or 'balance leastconn'";
+  const std::string consistent = "add 'hash-type consistent' to " + named;
+  const auto kind = algo ? std::optional(algorithm_kind(*algo)) : std::nullopt;
+  if (kind == AlgorithmKind::hashed) return consistent + " (keeping 'balance " + *algo + "')";
+  if (kind == AlgorithmKind::fixed) return dynamic;
+  return dynamic + " (with a hash algorithm: " + consistent + ")";
+}
+
 std::optional<std::string> backend_algorithm(std::string_view csv) {
   const auto lines = util::split_lines(csv);
   if (lines.empty() || lines[0].rfind("# ", 0) != 0) return std::nullopt;

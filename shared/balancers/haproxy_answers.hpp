@@ -41,6 +41,13 @@ enum class AlgorithmKind {
 };
 AlgorithmKind algorithm_kind(std::string_view algo);
 
+// What makes `backend`, whose algorithm `show stat` names `algo` (nothing: not known), take
+// servers at runtime: for a hash algorithm "add 'hash-type consistent' to backend 'web'
+// (keeping 'balance source')", which keeps its stickiness; for static-rr "give backend 'web'
+// 'balance roundrobin' or 'balance leastconn'"; where the algorithm is not known or takes servers
+// (the backend changed since it was read), both.
+std::string dynamic_algorithm_advice(std::string_view backend, const std::optional<std::string>& algo);
+
 // The `algo` column of the BACKEND row of `show stat <backend> 2 -1`; nothing when the answer has
 // no such row or column (a HAProxy that does not say).
 std::optional<std::string> backend_algorithm(std::string_view csv);

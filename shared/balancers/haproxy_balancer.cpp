@@ -34,17 +34,35 @@ bool accept_removal(const std::string& command, const std::string& answer) {
   return answer.empty() || answer == "No such server.";
 }
 
-Error refused_answer(const std::string& command, const std::string& answer, const std::string& backend) {
-  const std::string text = util::printable(answer, 200);
+// HAProxy's answer as part of a line: printable, without its final full stop ("No such server.").
+std::string quoted_answer(const std::string& answer) {
+  std::string text = util::printable(answer, 200);
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+HaproxyBalancer::HaproxyBalancer(RuntimeChannel& channel, HaproxySettings settings)
+    : channel_(channel), settings_(std::move(settings)) {}
+
+Error HaproxyBalancer::refused_answer(const std::string& command, const std::string& answer) const {
+  const std::string text = quoted_answer(answer);
+  const std::string& backend = settings_.backend;
   if (answer.find("Can't find backend") != std::string::npos || answer.find("No such backend") != std::string::npos) {
     return {ErrorKind::invalid, "HAProxy has no backend '" + backend + "' (balancer.backend)"};
   }
   // 'add server' into a backend whose algorithm is static, and 'set server ... weight' in one
-  // ("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'").
+  // ("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'"). The
+  // look lets a hash algorithm through when it cannot tell how it hashes (check_algorithm).
   if (answer.find("dynamic load balancing") != std::string::npos ||
       answer.find("static LB algorithm") != std::string::npos) {
-    return {ErrorKind::invalid, "HAProxy backend '" + backend +
-                                    "' must use a dynamic algorithm (balance roundrobin, leastconn, ...): " + text};
+    return Error{ErrorKind::invalid,
+                 "HAProxy backend '" + backend + "' (" + channel_.describe() + ") takes no servers at runtime with " +
+                     (algorithm_ ? "its algorithm " + *algorithm_ : std::string("its algorithm")) + " (it answered '" +
+                     command + "' with '" + text + "'): " + dynamic_algorithm_advice(backend, algorithm_) +
+                     ", then reload HAProxy",
+                 ErrorCode::changes_not_allowed};
   }
   if (answer.find("Permission denied") != std::string::npos) {
     return {ErrorKind::invalid,
@@ -52,11 +70,6 @@ Error refused_answer(const std::string& command, const std::string& answer, cons
   }
   return {ErrorKind::unavailable, "HAProxy refused '" + command + "': " + text};
 }
-
-}  // namespace
-
-HaproxyBalancer::HaproxyBalancer(RuntimeChannel& channel, HaproxySettings settings)
-    : channel_(channel), settings_(std::move(settings)) {}
 
 std::string HaproxyBalancer::describe() const {
   return "haproxy backend " + settings_.backend + " (" + channel_.describe() + ")";
@@ -82,7 +95,7 @@ Result<std::vector<std::string>> HaproxyBalancer::exchange_checked(RuntimeSessio
 Status HaproxyBalancer::check_answers(const std::vector<std::string>& commands, const std::vector<std::string>& answers,
                                       Acceptor accept) const {
   for (std::size_t i = 0; i < answers.size(); ++i) {
-    if (!accept(commands[i], answers[i])) return refused_answer(commands[i], answers[i], settings_.backend);
+    if (!accept(commands[i], answers[i])) return refused_answer(commands[i], answers[i]);
   }
   if (answers.size() < commands.size()) {
     return Error{ErrorKind::unavailable, "HAProxy closed the connection after " + std::to_string(answers.size()) +
@@ -108,7 +121,7 @@ Result<std::vector<Member>> HaproxyBalancer::members_from(const std::vector<std:
   }
   const std::string& state_answer = answers[first];
   if (state_answer.find("Can't find backend") != std::string::npos) {
-    return refused_answer(commands[0], state_answer, settings_.backend);
+    return refused_answer(commands[0], state_answer);
   }
   auto states = parse_servers_state(state_answer);
   if (!states) return states.error();
@@ -382,19 +395,19 @@ Status HaproxyBalancer::changes_allowed() {
   return check_algorithm(answers->front());
 }
 
-Status HaproxyBalancer::check_algorithm(const std::string& stat) const {
-  const auto algorithm = backend_algorithm(stat);
-  if (!algorithm) return {};
+Status HaproxyBalancer::check_algorithm(const std::string& stat) {
+  algorithm_ = backend_algorithm(stat);
+  if (!algorithm_) return {};
+  const std::string& algorithm = *algorithm_;
   const std::string backend = "HAProxy backend '" + settings_.backend + "' (" + channel_.describe() + ")";
-  const std::string dynamic = "'balance roundrobin' or 'balance leastconn'";
   const std::string then = ", reload HAProxy, then run the command again";
-  switch (algorithm_kind(*algorithm)) {
+  switch (algorithm_kind(algorithm)) {
     case AlgorithmKind::dynamic:
       return {};
     case AlgorithmKind::fixed:
       return Error{ErrorKind::invalid,
-                   backend + " uses the static algorithm " + *algorithm +
-                       ", which takes no servers at runtime; give it " + dynamic + then,
+                   backend + " uses the static algorithm " + algorithm + ", which takes no servers at runtime; " +
+                       dynamic_algorithm_advice(settings_.backend, algorithm) + then,
                    ErrorCode::changes_not_allowed};
     case AlgorithmKind::hashed:
       break;
@@ -403,10 +416,9 @@ Status HaproxyBalancer::check_algorithm(const std::string& stat) const {
   const auto text = util::read_file(*settings_.config_file);
   if (!text || hash_type(*text, settings_.backend) != HashType::map_based) return {};
   return Error{ErrorKind::invalid,
-               backend + " uses the hash algorithm " + *algorithm + " without 'hash-type consistent' in " +
-                   settings_.config_file->string() +
-                   ", so it takes no servers at runtime; add 'hash-type consistent' to the backend (or use " + dynamic +
-                   ")" + then,
+               backend + " uses the hash algorithm " + algorithm + " without 'hash-type consistent' in " +
+                   settings_.config_file->string() + ", so it takes no servers at runtime; " +
+                   dynamic_algorithm_advice(settings_.backend, algorithm) + then,
                ErrorCode::changes_not_allowed};
 }
 

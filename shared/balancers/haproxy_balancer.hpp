@@ -78,7 +78,11 @@ class HaproxyBalancer final : public Balancer {
   // refused (`invalid`) at the look instead, from the backend's `algo` in `show stat` (its answer
   // `stat`) and, for a hash algorithm, the hash-type config_file gives the backend. Where neither
   // tells for certain, the switch goes on and HAProxy's own refusal says it.
-  Status check_algorithm(const std::string& stat) const;
+  // Remembers the algorithm it read (algorithm_).
+  Status check_algorithm(const std::string& stat);
+  // HAProxy's refusal `answer` to `command` as an error: what is wrong and what to do, for a
+  // backend whose algorithm takes no servers at runtime as the last look read it (algorithm_).
+  Error refused_answer(const std::string& command, const std::string& answer) const;
   std::string server(const std::string& name) const { return settings_.backend + "/" + name; }
   using Acceptor = bool (*)(const std::string& command, const std::string& answer);
   // Runs commands and checks every answer with `accept`; the first refused answer or a
@@ -137,6 +141,9 @@ class HaproxyBalancer final : public Balancer {
     int generation = 0;  // processes seen before this one
   };
   std::optional<SeenProcess> seen_;
+  // The backend's algorithm as the last look read it (`algo` of show stat), for the advice of a
+  // refusal: nothing before a look, or from a HAProxy that does not say.
+  std::optional<std::string> algorithm_;
   // Whether a config_file that cannot be written refuses a switch (allow_runtime_only).
   RuntimeOnlyKeeping keeping_;
   // Whether persist swept the dead writers' temporary files of config_file (once per command).

@@ -108,8 +108,9 @@ void report_standby(const StatusInputs& inputs, StatusReport& report) {
       pool.bad_mark = describe_bad_mark_briefly(*record);
       pool.bad_reason = record->meta.verdict_reason;
     }
-    // A pool that no longer exists is no switch target: its members' own lines say that.
-    if (record == nullptr) continue;
+    // A pool that no longer exists is no switch target: its members' own lines say that. With
+    // retention.hot 0 no pool is hot: its members are left on standby (hot_standby_labels).
+    if (record == nullptr || inputs.hot <= 0) continue;
     for (const auto& down : pool.down) {
       report.problems.push_back("standby member " + down + " of hot pool " + pool.label + ": a switch to pool " +
                                 pool.label +
@@ -213,15 +214,49 @@ void report_rollback_target(const StatusInputs& inputs, StatusReport& report, co
 
 // What to do when history's last switch made `recorded` live but the balancer routes to `live`.
 // With one pool routed, history may only be missing the last switch (a switch that succeeded
-// but could not write its record): recording it and going back are both offered.
-std::string history_mismatch_advice(const std::string& recorded, const std::vector<std::string>& live,
-                                    bool lock_stale) {
+// but could not write its record): recording it and going back are both offered. After a reload
+// since that switch (`reloaded`) history is right, and the way back comes first.
+std::string history_mismatch_advice(const std::string& recorded, const std::vector<std::string>& live, bool lock_stale,
+                                    bool reloaded) {
   const std::string back =
       "'" + past_the_lock("deploy-pipeline deploy --label " + recorded, lock_stale) + "' goes back to pool " + recorded;
   if (live.size() != 1) return "if pool " + recorded + " should be live, " + back;
-  return "history may be missing the last switch (its record could not be written, or a change by hand): '" +
-         past_the_lock("deploy-pipeline deploy --label " + live.front(), lock_stale) + "' records pool " +
-         live.front() + " as live, " + back;
+  const std::string record_live = "'" + past_the_lock("deploy-pipeline deploy --label " + live.front(), lock_stale) +
+                                  "' records pool " + live.front() + " as live";
+  if (reloaded) return back + ", or " + record_live;
+  return "history may be missing the last switch (its record could not be written, or a change by hand): " +
+         record_live + ", " + back;
+}
+
+// Whether `live` are exactly the pools the switch `last` replaced (its `from`).
+bool routes_as_before(const HistoryEvent& last, const std::vector<std::string>& live) {
+  auto before = util::split(last.from, ',');
+  std::erase(before, "");
+  auto now = live;
+  std::sort(before.begin(), before.end());
+  std::sort(now.begin(), now.end());
+  return !before.empty() && before == now;
+}
+
+// Where the balancer routes elsewhere than the last switch in history left it: what differs, why
+// as far as status can tell, and both ways out. History is a record, not the truth: a switch whose
+// record could not be written (a full disk; the switch itself succeeded and exited 0), or a change
+// by hand, also looks like this, so never only the way that switches back. A balancer reloaded
+// since that switch (StatusInputs::reloaded_since_last_switch) that routes to the very pools it
+// replaced took them from a configuration as it was before it (an older copy put back), and that
+// is the cause named.
+std::string history_mismatch_problem(const StatusInputs& inputs, const std::vector<std::string>& live,
+                                     bool lock_stale) {
+  const HistoryEvent& last = *inputs.last_switch;
+  const bool reloaded = inputs.reloaded_since_last_switch && routes_as_before(last, live);
+  const std::string routes = live.empty() ? std::string("no pool") : util::join(live, ", ");
+  const std::string cause = reloaded ? " reloaded since with a configuration that routes to " + routes +
+                                           " again, as before that " + to_string(last.action) +
+                                           " (an older configuration file put back?); "
+                                     : " routes to " + routes + "; ";
+  return std::string("the last ") + to_string(last.action) + " in history (" + util::format_iso8601(last.at) +
+         ") made pool " + last.label + " live, but the balancer" + cause +
+         history_mismatch_advice(last.label, live, lock_stale, reloaded);
 }
 
 // What repair does where the running membership differs from the one a restart comes back with:
@@ -507,9 +542,11 @@ std::string describe_interrupted_wake(const StatusInputs& inputs, const Intent& 
   return text;
 }
 
-// The hot pools during an interrupted switch: those fully on standby but its target, whose
-// members on standby are the ones the switch itself added, unless it has served.
+// The hot pools: none with retention.hot 0 (a switch removes every pool on standby); else those
+// fully on standby, during an interrupted switch but its target, whose members on standby are
+// the ones the switch itself added, unless it has served.
 std::vector<std::string> hot_standby_labels(const StatusInputs& inputs) {
+  if (inputs.hot <= 0) return {};
   auto labels = standby_labels(inputs.members);
   if (inputs.intent && !interrupted_target_served(inputs)) std::erase(labels, inputs.intent->target);
   return labels;
@@ -527,7 +564,8 @@ std::string left_member_problem(const StatusInputs& inputs, const std::string& m
            ", which has served: '" + repair + "' finishes that " + operation + "; a switch elsewhere keeps pool " +
            label + " on standby as retention.hot allows";
   }
-  return "member " + member + " is left in " + state + "; the next deploy or '" + repair + "' cleans it up";
+  const std::string no_hot = inputs.hot <= 0 && state == "standby" ? " (retention.hot 0 keeps no pool there)" : "";
+  return "member " + member + " is left in " + state + no_hot + "; the next deploy or '" + repair + "' cleans it up";
 }
 
 // Without the balancer: what history and the provider say, as notes.
@@ -705,14 +743,7 @@ StatusReport build_status(const StatusInputs& inputs) {
   // After a reload with an older membership the restart's line says what repair restores.
   if (inputs.last_switch && !inputs.intent && !inputs.balancer_error && !inputs.repair_restores &&
       std::find(report.live.begin(), report.live.end(), inputs.last_switch->label) == report.live.end()) {
-    // History is a record, not the truth: a switch whose record could not be written (a full
-    // disk; the switch itself succeeded and exited 0), or a change by hand, also looks like
-    // this. So say what differs and both ways out, never only the one that switches back.
-    problems.push_back(std::string("the last ") + to_string(inputs.last_switch->action) + " in history (" +
-                       util::format_iso8601(inputs.last_switch->at) + ") made pool " + inputs.last_switch->label +
-                       " live, but the balancer routes to " +
-                       (report.live.empty() ? std::string("no pool") : util::join(report.live, ", ")) + "; " +
-                       history_mismatch_advice(inputs.last_switch->label, report.live, lock_stale));
+    problems.push_back(history_mismatch_problem(inputs, report.live, lock_stale));
   }
   if (report.live.empty() && !inputs.pools.empty() && !inputs.balancer_error) {
     problems.push_back("no pool is live: the balancer routes traffic to no server of this service");

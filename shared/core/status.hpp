@@ -107,8 +107,15 @@ struct StatusInputs {
   // reloaded with an older membership after the last switch made it live (ops::restored_by_repair);
   // nothing when repair keeps what runs.
   std::optional<std::string> repair_restores;
-  bool foreign_allowed = false;                // balancer.allow_foreign_servers
-  bool standby_supported = true;               // the balancer has weight 0 (hot standby)
+  // The balancers all reloaded (their processes started) after the last switch began
+  // (ops::reloaded_since_switch): where they route elsewhere than that switch left them, the
+  // reload is why, not a missing history record.
+  bool reloaded_since_last_switch = false;
+  bool foreign_allowed = false;   // balancer.allow_foreign_servers
+  bool standby_supported = true;  // the balancer has weight 0 (hot standby)
+  // retention.hot as a switch applies it (0 where the balancer has no standby): with 0 no pool
+  // stays on standby, and the next deploy or repair removes members left there.
+  int hot = 1;
   std::string balancer;                        // its description, for notes
   std::optional<Freeze> freeze;                // deploys (or everything) frozen by hand
   std::optional<WatchRecord> watch;            // the record of a running watch

@@ -17,14 +17,19 @@ LockHolder make_holder(const Services& services, const std::string& command) {
   return holder;
 }
 
-std::optional<std::string> stopped_holder(const Services& services, const LockHolder& holder) {
+std::optional<std::string> way_out_of_stopped_holder(const Services& services, const LockHolder& holder) {
   if (holder.host != services.identity.host) return std::nullopt;  // only its own host can tell
   if (!util::is_stopped(util::ProcessIdentity{static_cast<pid_t>(holder.pid), holder.start_ticks})) {
     return std::nullopt;
   }
   const std::string pid = std::to_string(holder.pid);
-  return "the deploy lock holder pid " + pid + " is stopped (SIGSTOP/Ctrl-Z): 'kill -CONT " + pid +
-         "' lets it finish, 'kill -9 " + pid + "' ends it, then --break-lock";
+  return "'kill -CONT " + pid + "' lets it finish, 'kill -9 " + pid + "' ends it, then --break-lock";
+}
+
+std::optional<std::string> stopped_holder(const Services& services, const LockHolder& holder) {
+  const auto way_out = way_out_of_stopped_holder(services, holder);
+  if (!way_out) return std::nullopt;
+  return "the deploy lock holder pid " + std::to_string(holder.pid) + " is stopped (SIGSTOP/Ctrl-Z): " + *way_out;
 }
 
 Error refused_in_a_real_run(const std::string& command, const Error& refusal) {

@@ -65,6 +65,9 @@ LockHolder make_holder(const Services& services, const std::string& command);
 // yet nothing it does is bounded while it stays stopped, and a SIGTERM waits with it. Status
 // reports it as a problem; taking the lock (with --break-lock too) is refused with it.
 std::optional<std::string> stopped_holder(const Services& services, const LockHolder& holder);
+// The way out alone, for a `holder` stopped as stopped_holder tells: "'kill -CONT P' lets it
+// finish, 'kill -9 P' ends it, then --break-lock"; nothing for one that is not.
+std::optional<std::string> way_out_of_stopped_holder(const Services& services, const LockHolder& holder);
 
 // A dry run's word for the refusal a real run of `command` would meet, with its kind and code
 // (so its exit code): "a real 'deploy --label 2' would be refused: <refusal>". Every dry-run

@@ -42,6 +42,8 @@ struct SharedRecords {
   // What repair would make live again after a reload with an older membership (restored_by_repair):
   // found once for all balancers, from every one that answered.
   std::optional<std::string> repair_restores;
+  // Every balancer that answered reloaded since the last switch (reloaded_since_switch).
+  bool reloaded_since_last_switch = false;
 
   // The first error of a read the store did not answer (unavailable, timeout): StatusReport::state_store_error.
   std::optional<std::string> store_unanswered;
@@ -120,6 +122,7 @@ StatusInputs inputs_from_records(const Services& services, const std::vector<Poo
                       .operation_in_progress = records.operation_in_progress,
                       .lock_holder_stopped = records.lock_holder_stopped,
                       .last_switch = records.last_switch,
+                      .reloaded_since_last_switch = records.reloaded_since_last_switch,
                       .freeze = records.freeze,
                       .watch = records.watch,
                       .watch_staleness = records.watch_staleness};
@@ -147,6 +150,7 @@ StatusReport balancer_report(Services& services, const BalancerMembers& balancer
                      entry.prefix() + "the membership the balancer restarts with", "fix the file it names");
   inputs.foreign_allowed = entry.settings->allow_foreign_servers;
   inputs.standby_supported = entry.balancer->capabilities().standby;
+  inputs.hot = inputs.standby_supported ? services.config.retention_hot : 0;
   inputs.balancer = entry.balancer->describe();
   inputs.history = history.if_needed(services, pools, balancer.members, records);
   const auto persistable = entry.balancer->persistable();
@@ -273,10 +277,14 @@ Result<StatusReport> status_of_pools_and_balancers(Services& services) {
   }
   std::vector<std::string> unreadable;
   auto records = read_shared(services, unreadable);
+  const auto live = live_labels(all_members(reading.answered));
   // Repair restores a pool only with no switch pending; it finishes a pending one first.
   if (!records.intent) {
-    records.repair_restores = restored_by_repair(services, pools, reading.answered,
-                                                 live_labels(all_members(reading.answered)), records.last_switch);
+    records.repair_restores = restored_by_repair(services, pools, reading.answered, live, records.last_switch);
+  }
+  // Asked only where it explains something: the balancers route elsewhere than the last switch left them.
+  if (records.last_switch && std::find(live.begin(), live.end(), records.last_switch->label) == live.end()) {
+    records.reloaded_since_last_switch = reloaded_since_switch(services, reading.answered, records.last_switch);
   }
   if (reading.answered.empty()) {
     auto report = without_balancer(services, pools, records, *unanswered);

@@ -674,23 +674,23 @@ void unmark_refused(Services& services, const SwitchJob& job) {
   }
 }
 
-// History records the switch as failed; a rollback as refused, since it marked nothing in the
-// end (verdict_history does not take a refused rollback for a mark).
+// History records the switch as refused, as it changed nothing: a deploy, repair and rollback
+// alike (a rollback marked nothing in the end; verdict_history does not take a refused rollback
+// for a mark).
 Pass refuse_misconfigured(Services& services, const SwitchJob& job, const SwitchPlan& plan, const Error& why,
                           long long elapsed_ms) {
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
-  const bool rollback = job.operation == Operation::rollback;
-  record_switch(services, job, plan.from, rollback ? HistoryResult::refused : HistoryResult::failed, elapsed_ms,
-                why.message);
+  record_switch(services, job, plan.from, HistoryResult::refused, elapsed_ms, why.message);
   const Status put_back =
       job.pending_before ? services.state.write_intent(*job.pending_before) : services.state.clear_intent();
   if (!put_back.ok()) return finished(put_back.error());
   unmark_refused(services, job);
-  const std::string serving =
-      plan.from.empty() ? std::string("nothing was live before either") : util::join(plan.from, ", ") + " still serves";
+  const std::string serving = plan.from.empty()       ? std::string("nothing was live before either")
+                              : plan.from.size() == 1 ? plan.from.front() + " still serves"
+                                                      : util::join(plan.from, ", ") + " still serve";
   return finished(Error{ErrorKind::invalid, std::string(to_string(job.operation)) + " of pool " + job.request.target +
                                                 ": " + why.message + "; the balancer was not changed (" + serving +
-                                                "); fix the configuration, then run the same command again"});
+                                                "); run the same command again once the configuration is fixed"});
 }
 
 // A switch that finishes an interrupted one replaces what that one replaced: a pool its steps
@@ -1157,6 +1157,13 @@ std::optional<std::string> restored_by_repair(Services& services, const std::vec
   const Pool* pool = find_pool(pools, *kept);
   if (pool == nullptr || !pool->readable()) return std::nullopt;
   return kept;
+}
+
+bool reloaded_since_switch(Services& services, const std::vector<BalancerMembers>& balancers,
+                           const std::optional<HistoryEvent>& last) {
+  return last && !balancers.empty() &&
+         std::all_of(balancers.begin(), balancers.end(),
+                     [&](const BalancerMembers& balancer) { return reloaded_since(services, balancer, *last); });
 }
 
 namespace {

@@ -117,4 +117,11 @@ std::optional<std::string> restored_by_repair(Services& services, const std::vec
                                               const std::vector<std::string>& live,
                                               const std::optional<HistoryEvent>& last);
 
+// Whether every one of `balancers` runs a process that started after the last switch (`last`,
+// as history has it) began, as restored_by_repair judges it: it reloaded (or restarted) since,
+// so what it routes to is what it reloaded with. False without `last`, or for a balancer that
+// does not say how long it has been up.
+bool reloaded_since_switch(Services& services, const std::vector<BalancerMembers>& balancers,
+                           const std::optional<HistoryEvent>& last);
+
 }  // namespace phoenix::ops

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "shared/ops/deploy_lock.hpp"
 #include "shared/ops/history_log.hpp"
 #include "shared/util/time_format.hpp"
 
@@ -153,7 +154,8 @@ Result<FreezeChange> change_freeze(Services& services, Decide decide, bool clear
 }
 
 // A freeze stops commands that start after it, not one running: when another live process
-// holds the deploy lock (a deploy, a rollback...), a warning names it and the way on.
+// holds the deploy lock (a deploy, a rollback...), a warning names it and the way on; one that
+// is stopped (SIGSTOP, Ctrl-Z) does not finish by itself, and its warning says so.
 void warn_of_running_command(Services& services) {
   const auto lock = services.state.read_lock();
   if (!lock) {
@@ -163,6 +165,13 @@ void warn_of_running_command(Services& services) {
     return;
   }
   if (!*lock || services.state.staleness(**lock, services.config.lock_stale_after)) return;
+  if (auto way_out = way_out_of_stopped_holder(services, **lock)) {
+    // Stopped (SIGSTOP, Ctrl-Z), it is not stale, yet it does not finish by itself.
+    services.reporter.warning(
+        "a command already running is not stopped by this freeze: " + (*lock)->describe("stopped (SIGSTOP/Ctrl-Z) in") +
+        " (it holds the deploy lock), so it will not finish until it is continued: " + *way_out);
+    return;
+  }
   services.reporter.warning("a command already running is not stopped by this freeze: " + (*lock)->describe() +
                             " (it holds the deploy lock) and will finish. Wait for it to end ('deploy-pipeline "
                             "status' shows it), then 'deploy-pipeline rollback' if what it made live must not stay");

@@ -2,6 +2,7 @@
 // naming who froze, why and since when; mark-bad and mark-good change only a pool's verdict;
 // a rollback that is refused changes nothing.
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -318,6 +319,22 @@ TEST_CASE("a freeze made while a deploy holds the deploy lock warns that it does
   CHECK_THAT(frozen.err, Catch::Contains("running 'deploy --label 7' (it holds the deploy lock) and will finish. Wait "
                                          "for it to end ('deploy-pipeline status' shows it), then 'deploy-pipeline "
                                          "rollback' if what it made live must not stay"));
+
+  // Stopped (SIGSTOP, Ctrl-Z), the holder runs nothing and will not finish by itself: the
+  // warning says so, and what continues or ends it.
+  REQUIRE(::kill(running->pid, SIGSTOP) == 0);
+  REQUIRE(service.run({"unfreeze"}).exit_code == 0);
+  const auto stopped = service.run({"freeze", "--reason", "incident"});
+  INFO(stopped.err);
+  CHECK(stopped.exit_code == 0);
+  const std::string pid = std::to_string(running->pid);
+  CHECK_THAT(stopped.err, Catch::Contains("warning: a command already running is not stopped by this freeze: pid " +
+                                          pid + " on " + host));
+  CHECK_THAT(stopped.err, Catch::Contains(", stopped (SIGSTOP/Ctrl-Z) in 'deploy --label 7' (it holds the deploy "
+                                          "lock), so it will not finish until it is continued: 'kill -CONT " +
+                                          pid + "' lets it finish, 'kill -9 " + pid + "' ends it, then --break-lock"));
+  CHECK_THAT(stopped.err, !Catch::Contains("will finish"));
+  REQUIRE(::kill(running->pid, SIGCONT) == 0);
 
   // Its holder gone, the lock is stale: nothing runs, no warning.
   util::stop_process(*running, std::chrono::seconds(1));

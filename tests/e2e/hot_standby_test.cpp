@@ -84,6 +84,33 @@ TEST_CASE("the replaced pool stays hot: checked, routed nothing, kept across a r
   CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(status.get(), "standby")) == 0);
 }
 
+// retention.hot lowered to 0 after a switch left pool 1 hot: a switch or repair removes it,
+// and status says so instead of showing it as a hot standby with no problem.
+TEST_CASE("with retention.hot 0 a pool left on standby is a problem status names, and repair removes it",
+          "[e2e][hot]") {
+  HotRig rig;
+  create_pools_1_and_2(rig.config, ThenDeploy::pool_1);
+  rig.ok("deploy-pipeline", {"deploy", "--label", "2"});
+  REQUIRE(rig.run("deploy-pipeline", {"status"}).exit_code == 0);
+  auto text = util::read_file(rig.config).value();
+  const auto at = text.find(R"("hot": 1)");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 8, R"("hot": 0)");
+  REQUIRE(util::write_file_atomic(rig.config, text).ok());
+
+  const auto status = rig.run("deploy-pipeline", {"status"});
+  INFO(status.out);
+  CHECK(status.exit_code == 1);
+  CHECK_THAT(status.out, Catch::Contains("member 1:1 is left in standby (retention.hot 0 keeps no pool there); the "
+                                         "next deploy or 'deploy-pipeline repair' cleans it up"));
+  rig.ok("deploy-pipeline", {"repair"});
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(rig.status_json().get(), "standby")) == 0);
+  const auto after = rig.run("deploy-pipeline", {"status"});
+  INFO(after.out);
+  CHECK(after.exit_code == 0);
+  CHECK(rig.live() == "2\n");
+}
+
 TEST_CASE("a standby member that is down is a problem, and the switch to its pool waits for checks", "[e2e][hot]") {
   HotRig rig;
   create_pools_1_and_2(rig.config, ThenDeploy::pool_1);

@@ -166,8 +166,8 @@ TEST_CASE("any dynamic algorithm works; a static one is refused with a clear lin
   const auto errors = error_lines(refused);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0] == "deploy-pipeline: error: HAProxy backend 'web' (" + haproxy.socket().string() +
-                         ") uses the static algorithm static-rr, which takes no servers at runtime; give it 'balance "
-                         "roundrobin' or 'balance leastconn', reload HAProxy, then run the command again");
+                         ") uses the static algorithm static-rr, which takes no servers at runtime; give backend 'web' "
+                         "'balance roundrobin' or 'balance leastconn', reload HAProxy, then run the command again");
   CHECK_FALSE(std::filesystem::exists(dir.path() / "state" / "web" / "intent.json"));
   CHECK(run_tool("deploy-pipeline", {"deploy", "--label", "1", "--dry-run", "--config", config}).exit_code == 2);
   const auto status = run_tool("deploy-pipeline", {"status", "--config", config});

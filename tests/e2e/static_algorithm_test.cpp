@@ -56,6 +56,15 @@ struct StaticAlgorithmRig {
   }
 
   std::string history() const { return run({"history", "--output", "json"}).out; }
+  // "action label result" of the newest event in history, which must hold `count` events.
+  std::string newest_event(int count) const {
+    const auto events = parse_output(history());
+    const cJSON* list = cJSON_GetObjectItem(events.get(), "events");
+    REQUIRE(cJSON_GetArraySize(list) == count);
+    const cJSON* newest = cJSON_GetArrayItem(list, 0);
+    return util::json_string(newest, "action").value_or("") + " " + util::json_string(newest, "label").value_or("") +
+           " " + util::json_string(newest, "result").value_or("");
+  }
   std::string haproxy_cfg() const { return util::read_file(haproxy.config_file()).value(); }
   bool intent_left() const { return std::filesystem::exists(dir.path() / "state" / "web" / "intent.json"); }
 };
@@ -80,9 +89,10 @@ TEST_CASE("deploy, rollback, repair and their dry runs are refused at the look o
     CHECK(refused.exit_code == 2);
     const auto errors = error_lines(refused);
     REQUIRE(errors.size() == 1);
-    CHECK(errors[0] == "deploy-pipeline: error: HAProxy backend 'web' (" + rig.haproxy.socket().string() +
-                           ") uses the static algorithm static-rr, which takes no servers at runtime; give it 'balance "
-                           "roundrobin' or 'balance leastconn', reload HAProxy, then run the command again");
+    CHECK(errors[0] ==
+          "deploy-pipeline: error: HAProxy backend 'web' (" + rig.haproxy.socket().string() +
+              ") uses the static algorithm static-rr, which takes no servers at runtime; give backend 'web' "
+              "'balance roundrobin' or 'balance leastconn', reload HAProxy, then run the command again");
     // Nothing marked, recorded or written: no intent, no managed block rewritten.
     CHECK(rig.verdict("2") == "unknown");
     CHECK(rig.history() == history);
@@ -96,9 +106,9 @@ TEST_CASE("deploy, rollback, repair and their dry runs are refused at the look o
   CHECK(status.exit_code == 1);
   CHECK_THAT(status.out, Catch::Contains("problems:\n  - HAProxy backend 'web' (" + rig.haproxy.socket().string() +
                                          ") uses the static algorithm static-rr, which takes no servers at runtime; "
-                                         "give it 'balance roundrobin' or 'balance leastconn', reload HAProxy, then "
-                                         "run the command again; do that first: every deploy, rollback and repair is "
-                                         "refused until then"));
+                                         "give backend 'web' 'balance roundrobin' or 'balance leastconn', reload "
+                                         "HAProxy, then run the command again; do that first: every deploy, rollback "
+                                         "and repair is refused until then"));
 }
 
 TEST_CASE(
@@ -113,8 +123,8 @@ TEST_CASE(
   CHECK_THAT(at_look.err,
              Catch::Contains("uses the hash algorithm source without 'hash-type consistent' in " +
                              rig.haproxy.config_file().string() +
-                             ", so it takes no servers at runtime; add 'hash-type consistent' to the backend (or "
-                             "use 'balance roundrobin' or 'balance leastconn'), reload HAProxy"));
+                             ", so it takes no servers at runtime; add 'hash-type consistent' to backend 'web' "
+                             "(keeping 'balance source'), reload HAProxy, then run the command again"));
   const auto refused_at_look = rig.run({"rollback"});
   CHECK(refused_at_look.exit_code == 2);
   CHECK(rig.verdict("2") == "unknown");
@@ -132,12 +142,26 @@ TEST_CASE(
   CHECK(rig.verdict("2") == "unknown");
   CHECK_FALSE(rig.intent_left());
   // History says someone tried and was refused; a refused rollback marks nothing there either.
-  const auto events = parse_output(rig.history());
-  const cJSON* list = cJSON_GetObjectItem(events.get(), "events");
-  REQUIRE(cJSON_GetArraySize(list) == 3);
-  const cJSON* last = cJSON_GetArrayItem(list, 0);
-  CHECK(util::json_string(last, "action") == "rollback");
-  CHECK(util::json_string(last, "result") == "refused");
+  CHECK(rig.newest_event(3) == "rollback 1 refused");
+  CHECK(http_get(rig.haproxy.url()).second == "2\n");
+
+  // A deploy refused the same way changed nothing either: one line with the advice for a hash
+  // algorithm (hash-type consistent, keeping it), and history has it refused, not failed.
+  const auto deploy = rig.run({"deploy", "--label", "1"});
+  INFO(deploy.err);
+  CHECK(deploy.exit_code == 2);
+  const auto errors = error_lines(deploy);
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0], Catch::StartsWith("deploy-pipeline: error: deploy of pool 1: HAProxy backend 'web' (" +
+                                          rig.haproxy.socket().string() +
+                                          ") takes no servers at runtime with its algorithm source (it answered "
+                                          "'add server web/1:1 "));
+  CHECK_THAT(errors[0], Catch::EndsWith("with 'Backend must use a dynamic load balancing to support dynamic "
+                                        "servers'): add 'hash-type consistent' to backend 'web' (keeping 'balance "
+                                        "source'), then reload HAProxy; the balancer was not changed (2 still "
+                                        "serves); run the same command again once the configuration is fixed"));
+  CHECK_FALSE(rig.intent_left());
+  CHECK(rig.newest_event(4) == "deploy 1 refused");
   CHECK(http_get(rig.haproxy.url()).second == "2\n");
 }
 

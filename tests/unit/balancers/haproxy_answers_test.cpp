@@ -141,3 +141,22 @@ TEST_CASE("algorithms: static-rr never takes servers at runtime, a hash one only
     CHECK(algorithm_kind(dynamic) == AlgorithmKind::dynamic);
   }
 }
+
+// A hash algorithm takes servers at runtime with 'hash-type consistent' and keeps its stickiness;
+// advising roundrobin there would throw that away. static-rr has no such setting.
+TEST_CASE("the advice for a backend that takes no servers at runtime follows its algorithm", "[haproxy][algorithm]") {
+  for (const char* hashed : {"source", "uri", "url_param", "hdr", "rdp-cookie", "hash"}) {
+    INFO(hashed);
+    CHECK(dynamic_algorithm_advice("web", std::string(hashed)) ==
+          "add 'hash-type consistent' to backend 'web' (keeping 'balance " + std::string(hashed) + "')");
+  }
+  CHECK(dynamic_algorithm_advice("web", std::string("static-rr")) ==
+        "give backend 'web' 'balance roundrobin' or 'balance leastconn'");
+  // Not known (no look yet, a HAProxy that does not say), or one that takes servers (the backend
+  // changed since it was read): both ways.
+  const std::string both =
+      "give backend 'web' 'balance roundrobin' or 'balance leastconn' (with a hash algorithm: add 'hash-type "
+      "consistent' to backend 'web')";
+  CHECK(dynamic_algorithm_advice("web", std::nullopt) == both);
+  CHECK(dynamic_algorithm_advice("web", std::string("roundrobin")) == both);
+}

@@ -96,14 +96,21 @@ TEST_CASE("removal reports members that still have connections, and accepts ones
 }
 
 TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
-  SECTION("a static algorithm") {
+  SECTION("a static algorithm, not looked at: both ways out") {
     FakeRuntimeChannel channel([](const std::string&) {
       return std::string("Backend must use a dynamic load balancing to support dynamic servers.");
     });
     haproxy::HaproxyBalancer balancer(channel, settings());
     const auto status = balancer.add_standby({{"2:1", "h", 1, "1"}});
     CHECK(status.error().kind == ErrorKind::invalid);
-    CHECK_THAT(status.error().message, Catch::Contains("dynamic algorithm"));
+    CHECK(status.error().is(ErrorCode::changes_not_allowed));
+    CHECK_THAT(status.error().message,
+               Catch::StartsWith("HAProxy backend 'web' (fake socket) takes no servers at runtime with its algorithm "
+                                 "(it answered 'add server web/2:1 h:1 "));
+    CHECK_THAT(status.error().message,
+               Catch::EndsWith("with 'Backend must use a dynamic load balancing to support dynamic servers'): give "
+                               "backend 'web' 'balance roundrobin' or 'balance leastconn' (with a hash algorithm: add "
+                               "'hash-type consistent' to backend 'web'), then reload HAProxy"));
   }
   SECTION("a weight in a backend whose algorithm became static (a reload with another balance)") {
     FakeRuntimeChannel channel([](const std::string&) {
@@ -112,7 +119,8 @@ TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
     haproxy::HaproxyBalancer balancer(channel, settings());
     const auto status = balancer.admit({"2:1"});
     CHECK(status.error().kind == ErrorKind::invalid);  // no re-planning fixes it
-    CHECK_THAT(status.error().message, Catch::Contains("must use a dynamic algorithm"));
+    CHECK_THAT(status.error().message, Catch::Contains("takes no servers at runtime"));
+    CHECK_THAT(status.error().message, Catch::Contains("only accepts weights '0%' and '100%''): give"));
   }
   SECTION("a socket without admin level") {
     FakeRuntimeChannel channel([](const std::string&) { return std::string("Permission denied"); });
@@ -120,10 +128,11 @@ TEST_CASE("HAProxy's refusals become clear errors", "[haproxy]") {
     CHECK_THAT(balancer.admit({"2:1"}).error().message, Catch::Contains("level admin"));
     CHECK(balancer.admit({"2:1"}).error().kind == ErrorKind::invalid);  // no re-planning fixes it
   }
-  SECTION("an unknown answer is quoted") {
+  SECTION("an unknown answer is quoted, without its full stop (a caller goes on after it with '; ...')") {
     FakeRuntimeChannel channel([](const std::string&) { return std::string("Something new."); });
     haproxy::HaproxyBalancer balancer(channel, settings());
-    CHECK_THAT(balancer.drain({"2:1"}, {}).error().message, Catch::Contains("Something new."));
+    CHECK(balancer.drain({"2:1"}, {}).error().message ==
+          "HAProxy refused 'set server web/2:1 state drain': Something new");
   }
   SECTION("a connection closed midway says which commands were not applied") {
     FakeRuntimeChannel channel(plain_answer);
@@ -293,7 +302,7 @@ TEST_CASE("a snapshot of a backend whose algorithm takes no servers at runtime i
   CHECK(fixed.error().kind == ErrorKind::invalid);
   CHECK(fixed.error().message ==
         "HAProxy backend 'web' (fake socket) uses the static algorithm static-rr, which takes no servers at runtime; "
-        "give it 'balance roundrobin' or 'balance leastconn', reload HAProxy, then run the command again");
+        "give backend 'web' 'balance roundrobin' or 'balance leastconn', reload HAProxy, then run the command again");
   CHECK(static_rr.sessions == 1);  // one look, nothing changed
   // Status asks the same (it said "no problems" while every switch was refused).
   const auto allowed = haproxy::HaproxyBalancer(static_rr, settings()).changes_allowed();
@@ -309,9 +318,8 @@ TEST_CASE("a snapshot of a backend whose algorithm takes no servers at runtime i
   CHECK(map_based.error().message ==
         "HAProxy backend 'web' (fake socket) uses the hash algorithm source without 'hash-type consistent' in " +
             file.string() +
-            ", so it takes no servers at runtime; add 'hash-type consistent' to the backend (or use 'balance "
-            "roundrobin' or "
-            "'balance leastconn'), reload HAProxy, then run the command again");
+            ", so it takes no servers at runtime; add 'hash-type consistent' to backend 'web' (keeping 'balance "
+            "source'), reload HAProxy, then run the command again");
   // Without config_file nothing tells how it hashes.
   CHECK(haproxy::HaproxyBalancer(source, settings()).snapshot().ok());
 
@@ -548,4 +556,30 @@ TEST_CASE("allow_runtime_only: a config_file that cannot be written no longer re
   CHECK(
       haproxy::managed_servers(util::read_file(file).value(), "web").value() ==
       std::vector<std::string>{"server 2:1 127.64.0.4:8000 check inter 200ms rise 2 fall 3 pool-max-conn 0 weight 1"});
+}
+
+// Where the look cannot tell how a hash algorithm hashes (no config_file), HAProxy refuses the
+// first change: the error keeps the algorithm (advice for a hash one: hash-type consistent, not
+// another algorithm) and reads as one line ("...dynamic servers.; the balancer" before).
+TEST_CASE("HAProxy's refusal of a change in a hash backend advises hash-type consistent", "[haproxy][algorithm]") {
+  const auto answers = running("source");
+  FakeRuntimeChannel channel([&](const std::string& command) -> std::string {
+    if (command.rfind("add server", 0) == 0)
+      return "Backend must use a dynamic load balancing to support dynamic servers.";
+    return answers(command);
+  });
+  haproxy::HaproxyBalancer balancer(channel, settings());
+  REQUIRE(balancer.snapshot().ok());
+  const auto refused = balancer.add_standby({{"2:1", "h", 1, "1"}});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::invalid);
+  CHECK_THAT(refused.error().message,
+             Catch::StartsWith("HAProxy backend 'web' (fake socket) takes no servers at runtime with its algorithm "
+                               "source (it answered 'add server web/2:1 h:1 "));
+  CHECK_THAT(
+      refused.error().message,
+      Catch::EndsWith("with 'Backend must use a dynamic load balancing to support dynamic servers'): add "
+                      "'hash-type consistent' to backend 'web' (keeping 'balance source'), then reload HAProxy"));
+  CHECK_THAT(refused.error().message, !Catch::Contains("roundrobin"));
+  CHECK_THAT(refused.error().message, !Catch::Contains(".'"));
 }

@@ -580,6 +580,66 @@ TEST_CASE("repair restores the pool the last switch made live only when the bala
   }
 }
 
+// A stale haproxy.cfg put back (a restore, configuration management) and reloaded: the file and
+// the running balancer both route to pool 1 after the last deploy made pool 2 live. Status blamed
+// a missing history record; it names the reload since that deploy, and both ways out.
+TEST_CASE("status after a reload of an older configuration names the reload, not a missing history record",
+          "[ops][status][reload]") {
+  // Reloaded since, routing to the pool that deploy replaced; not reloaded; reloaded, but routing to
+  // a pool that deploy did not replace (history may be missing a later switch).
+  for (const auto& [reloaded, replaced] : {std::pair(true, "1"), std::pair(false, "1"), std::pair(true, "3")}) {
+    const bool blamed = reloaded && std::string(replaced) == "1";
+    FakeWorld world;
+    routes_to_1_a_minute_after_deploying_2(world);
+    world.state.events.back().from = replaced;
+    world.balancer.durable = world.balancer.members().value();  // the file put back holds pool 1 too
+    world.balancer.uptime_s = reloaded ? std::chrono::seconds(50) : std::chrono::seconds(75);
+    INFO("reloaded: " << reloaded << ", replaced: " << replaced);
+    const auto report = ops::status(world.services);
+    REQUIRE(report.ok());
+    const std::string problems = util::join(report->problems, "\n");
+    INFO(problems);
+    const std::string made = "the last deploy in history (" +
+                             util::format_iso8601(world.clock.wall_now() - std::chrono::seconds(60)) +
+                             ") made pool 2 live, but the balancer ";
+    if (blamed) {
+      CHECK_THAT(problems, Catch::Contains(made + "reloaded since with a configuration that routes to 1 again, as "
+                                                  "before that deploy (an older configuration file put back?); "
+                                                  "'deploy-pipeline deploy --label 2' goes back to pool 2, or "
+                                                  "'deploy-pipeline deploy --label 1' records pool 1 as live"));
+      CHECK_THAT(problems, !Catch::Contains("history may be missing"));
+    } else {
+      CHECK_THAT(problems, Catch::Contains(made + "routes to 1; history may be missing the last switch"));
+    }
+    CHECK_THAT(problems, !Catch::Contains("a restart would route"));
+  }
+}
+
+// retention.hot 0 asks for no pool on standby, and a switch or repair removes one left there:
+// status said nothing of it, so it reports it, naming the command that removes it.
+TEST_CASE("with retention.hot 0 status reports a pool left on standby, and repair removes it", "[ops][status][hot]") {
+  FakeWorld world;
+  world.config.retention_hot = 1;
+  two_pools(world, "1");
+  REQUIRE(ops::deploy(world.services, {"2", false, false, false}).ok());
+  REQUIRE(world.balancer.state.count("1:1") == 1);  // pool 1 stays hot
+  const auto kept = ops::status(world.services);
+  REQUIRE(kept.ok());
+  CHECK(kept->problems.empty());
+
+  world.config.retention_hot = 0;
+  const auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  CHECK(report->problems ==
+        std::vector<std::string>{"member 1:1 is left in standby (retention.hot 0 keeps no pool there); the next deploy "
+                                 "or 'deploy-pipeline repair' cleans it up"});
+  REQUIRE(ops::repair(world.services, {}).ok());
+  CHECK(world.balancer.state.count("1:1") == 0);
+  const auto after = ops::status(world.services);
+  REQUIRE(after.ok());
+  CHECK(after->problems.empty());
+}
+
 TEST_CASE("a lost history record never makes repair switch production back", "[ops][repair]") {
   FakeWorld world;
   three_pools(world, "1");
@@ -1583,7 +1643,8 @@ TEST_CASE("a switch that gives up on a balancer that keeps changing is recorded 
 
 // A balancer that refuses a switch's first change as configured wrong (a backend whose algorithm
 // takes no servers at runtime) changed nothing: the switch is not left "interrupted" for a re-run
-// that cannot finish it before the configuration is fixed. The cause leads the error.
+// that cannot finish it before the configuration is fixed, and history has it as refused. The
+// cause leads the error.
 TEST_CASE("a switch whose first change is refused as misconfigured leaves no intent and says nothing changed",
           "[ops][deploy]") {
   FakeWorld world;
@@ -1595,10 +1656,13 @@ TEST_CASE("a switch whose first change is refused as misconfigured leaves no int
   CHECK(refused.error().kind == ErrorKind::invalid);
   CHECK(refused.error().message ==
         "deploy of pool 1: HAProxy backend 'web' must use a dynamic algorithm; the balancer was not changed (2 still "
-        "serves); fix the configuration, then run the same command again");
+        "serves); run the same command again once the configuration is fixed");
   CHECK_FALSE(world.state.intent.has_value());
   REQUIRE_FALSE(world.state.events.empty());
-  CHECK(world.state.events.back().result == HistoryResult::failed);
+  // Refused, as a rollback refused the same way is: nothing changed (not "failed", which a
+  // deploy whose pool was taken out again after a health timeout is).
+  CHECK(world.state.events.back().action == HistoryAction::deploy);
+  CHECK(world.state.events.back().result == HistoryResult::refused);
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 
   // Re-running an interrupted switch: its intent holds what the earlier run did, and is put back
@@ -1664,7 +1728,7 @@ TEST_CASE("a rollback whose first change the balancer refuses as misconfigured l
   CHECK(refused.error().kind == ErrorKind::invalid);
   CHECK(refused.error().message ==
         "rollback of pool 2: HAProxy backend 'web' must use a dynamic algorithm; the balancer was not changed (3 "
-        "still serves); fix the configuration, then run the same command again");
+        "still serves); run the same command again once the configuration is fixed");
   CHECK(world.reporter.saw("marked pool 3 bad: errors"));
   CHECK(world.reporter.saw("pool 3 is no longer marked bad: the rollback changed nothing"));
   const auto& after = world.provider.pools[2].meta;
