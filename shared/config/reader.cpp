@@ -43,7 +43,7 @@ struct KeyPlace {
 // "interval_ms") still gets the right line; nothing when it is not there (or the text is not
 // JSON this walk understands).
 
-std::optional<KeyPlace> find_key_path(std::string_view text, std::string_view path) {
+std::optional<KeyPlace> find_key_path(std::string_view text, std::string_view path, int skip = 0) {
   std::vector<OpenContainer> open;
   std::size_t line = 1;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -67,7 +67,7 @@ std::optional<KeyPlace> find_key_path(std::string_view text, std::string_view pa
       const auto after = text.find_first_not_of(" \t\r\n", i + 1);
       if (open.empty() || open.back().array || after == std::string_view::npos || text[after] != ':') continue;
       open.back().key = std::string(key);
-      if (path_of_key(open, key) == path) return KeyPlace{.line = line, .value = after + 1};
+      if (path_of_key(open, key) == path && skip-- == 0) return KeyPlace{.line = line, .value = after + 1};
     }
   }
   return std::nullopt;
@@ -145,6 +145,11 @@ Error Source::error_at(std::string_view key_path, const std::string& message) co
   std::string where = file;
   if (line) where += ":" + std::to_string(*line);
   return {ErrorKind::invalid, where + ": " + message};
+}
+
+Error Source::error_at_second(std::string_view key_path, const std::string& message) const {
+  const auto place = find_key_path(text, key_path, 1);
+  return {ErrorKind::invalid, file + (place ? ":" + std::to_string(place->line) : std::string()) + ": " + message};
 }
 
 ObjectReader::ObjectReader(const Source& source, const cJSON* node, std::string path)
@@ -360,7 +365,7 @@ Status ObjectReader::finish() {
   cJSON_ArrayForEach(item, node_) {
     const std::string key = item->string != nullptr ? item->string : "";
     if (!seen.insert(key).second) {
-      return source_->error_at({}, "key '" + key_path(util::printable(key, 60)) + "' appears twice");
+      return source_->error_at_second(key_path(key), "key '" + key_path(util::printable(key, 60)) + "' appears twice");
     }
     if (read_.count(key) != 0) continue;
     std::vector<std::string> known(read_.begin(), read_.end());

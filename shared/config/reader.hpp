@@ -25,6 +25,9 @@ struct Source {
   // the structure of the text, else by its last component when that occurs once; else
   // "web.json: <message>".
   Error error_at(std::string_view key_path, const std::string& message) const;
+  // The same at the second occurrence of the key at `key_path` (a duplicate key), found by the
+  // structure of the text only; else "web.json: <message>".
+  Error error_at_second(std::string_view key_path, const std::string& message) const;
   // Whether the value of the key at `key_path` holds a \u0000 escape (which cJSON's C strings
   // would cut the value at).
   bool holds_nul(std::string_view key_path) const;

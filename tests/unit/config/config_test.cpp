@@ -98,6 +98,11 @@ TEST_CASE("unknown keys are refused with the key path and the line", "[config]")
   CHECK_THAT(error_of(replaced(kValid, "\"expect_status\"", "\"expected_status\"")),
              Catch::Contains("smoke_test.checks[0].expected_status"));
   CHECK_THAT(error_of(replaced(kValid, "\"keep\": 3", "\"keep\": 3, \"keep\": 4")), Catch::Contains("appears twice"));
+  // A duplicate key is placed at its second occurrence, the one to remove or rename.
+  CHECK(error_of(replaced(kValid, "  \"pool\"", "  \"service\": \"api\",\n  \"pool\"")) ==
+        "/srv/web.json:3: key 'service' appears twice");
+  CHECK(error_of(replaced(kValid, "\"keep\": 3", "\"keep\": 3,\n\"keep\": 4")) ==
+        "/srv/web.json:12: key 'retention.keep' appears twice");
 }
 
 TEST_CASE("wrong types name the key and what was expected", "[config]") {
