@@ -677,17 +677,19 @@ void unmark_refused(Services& services, const SwitchJob& job) {
 // History records the switch as refused, as it changed nothing: a deploy, repair and rollback
 // alike (a rollback marked nothing in the end; verdict_history does not take a refused rollback
 // for a mark).
-Pass refuse_misconfigured(Services& services, const SwitchJob& job, const SwitchPlan& plan, const Error& why,
-                          long long elapsed_ms) {
+// `live`: the pools the balancers route to, as the look this switch planned from found them (the
+// refusal says they still serve; a resumed switch's `plan.from` also names pools it had drained).
+Pass refuse_misconfigured(Services& services, const SwitchJob& job, const SwitchPlan& plan,
+                          const std::vector<std::string>& live, const Error& why, long long elapsed_ms) {
   if (auto held = still_holding_lock(services); !held.ok()) return stop_without_lock(job, held.error());
   record_switch(services, job, plan.from, HistoryResult::refused, elapsed_ms, why.message);
   const Status put_back =
       job.pending_before ? services.state.write_intent(*job.pending_before) : services.state.clear_intent();
   if (!put_back.ok()) return finished(put_back.error());
   unmark_refused(services, job);
-  const std::string serving = plan.from.empty()       ? std::string("nothing was live before either")
-                              : plan.from.size() == 1 ? plan.from.front() + " still serves"
-                                                      : util::join(plan.from, ", ") + " still serve";
+  const std::string serving = live.empty()       ? std::string("nothing is live")
+                              : live.size() == 1 ? live.front() + " still serves"
+                                                 : util::join(live, ", ") + " still serve";
   return finished(Error{ErrorKind::invalid, std::string(to_string(job.operation)) + " of pool " + job.request.target +
                                                 ": " + why.message + "; the balancer was not changed (" + serving +
                                                 "); run the same command again once the configuration is fixed"});
@@ -936,7 +938,8 @@ Pass run_pass(Services& services, SwitchJob& job, Clock::Steady::time_point star
   }
   if (outcome.status.ok()) return conclude(services, job, *observation, std::move(result), outcome, runs, elapsed());
   if (refused_before_any_change(job, outcome) && restarts_as_running(services, *observation, outcome.steps_done)) {
-    return refuse_misconfigured(services, job, plan, outcome.status.error(), elapsed());
+    return refuse_misconfigured(services, job, plan, live_labels(observation->members), outcome.status.error(),
+                                elapsed());
   }
   // The intent record stays: status explains the state and a re-run completes it. History
   // records the stop while the lock is still this switch's (else it is the new holder's).
@@ -1680,7 +1683,8 @@ Result<SwitchResult> rollback_locked(Services& services, const RollbackOptions& 
                       .dry_run = options.dry_run,
                       .watch = options.dry_run ? std::nullopt : options.watch,
                       .resume_wake = interrupted->waking(),
-                      .resumed_from = interrupted->from},
+                      .resumed_from = interrupted->from,
+                      .pending_before = interrupted},
                      std::move(observed));
   }
   // The switch plans from this same look (taken under the lock; the pools marked bad below are
@@ -1952,7 +1956,8 @@ Result<SwitchResult> revert_interrupted(Services& services, const Intent& interr
                                 .never_hot = abandoned_targets(services, interrupted)},
                     .reason = "reverted the interrupted " + std::string(to_string(interrupted.operation)) +
                               " to pool " + interrupted.target,
-                    .dry_run = dry_run},
+                    .dry_run = dry_run,
+                    .pending_before = interrupted},
                    std::move(observed));
 }
 
@@ -1980,7 +1985,8 @@ Result<SwitchResult> repair(Services& services, const RepairOptions& options) {
                       .dry_run = options.dry_run,
                       .by_repair = true,
                       .resume_wake = interrupted->waking(),
-                      .resumed_from = interrupted->from},
+                      .resumed_from = interrupted->from,
+                      .pending_before = interrupted},
                      std::move(observed));
   }
   // Each balancer's uptime comes with its members (last_written_pool judges a reload by it).

@@ -16,7 +16,10 @@
 #include <iomanip>
 #include <random>
 #include <sstream>
+#include <thread>
 
+#include "shared/util/process.hpp"
+#include "shared/util/strings.hpp"
 #include "shared/util/unique_fd.hpp"
 
 namespace phoenix::util {
@@ -341,13 +344,13 @@ bool same_file(int fd, const fs::path& path) {
          held.st_ino == there.st_ino;
 }
 
-// The lock on the file at `path`, or nothing when `wait` is false and another holder has it.
-Result<std::optional<UniqueFd>> lock_file(const fs::path& path, bool wait) {
+// The lock on the file at `path`, or nothing when another holder has it now.
+Result<std::optional<UniqueFd>> lock_file(const fs::path& path) {
   constexpr int kAttempts = 100;  // each one means the file was replaced while we waited
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (!fd) return write_error("cannot open lock file", path, errno);
-    while (::flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       if (errno == EINTR) continue;
       if (errno == EWOULDBLOCK) return std::optional<UniqueFd>{};
       return io_error(ErrorKind::failed, "cannot lock", path, errno);
@@ -359,14 +362,42 @@ Result<std::optional<UniqueFd>> lock_file(const fs::path& path, bool wait) {
 
 }  // namespace
 
-Result<FileLock> FileLock::acquire(const fs::path& path) {
-  auto locked = lock_file(path, true);
-  if (!locked) return locked.error();
-  return FileLock(std::move(**locked));
+// Who holds the flock on `path`, in words: "pid 412 (deploy-pipeline), stopped (SIGSTOP/Ctrl-Z):
+// 'kill -CONT 412' lets it go on", or "a process /proc/locks does not name (on another host?)".
+std::string lock_holder_words(const fs::path& path) {
+  const auto pid = flock_holder(path);
+  if (!pid) return "a process /proc/locks does not name (one on another host sharing the directory?)";
+  const auto id = static_cast<pid_t>(*pid);
+  const std::string number = std::to_string(*pid);
+  const auto name = process_name(id);
+  std::string words = "pid " + number + (name ? " (" + *name + ")" : std::string());
+  const auto ticks = process_start_ticks(id);
+  if (ticks && is_stopped({.pid = id, .start_ticks = *ticks})) {
+    words += ", stopped (SIGSTOP/Ctrl-Z): 'kill -CONT " + number + "' lets it go on, 'kill -9 " + number + "' ends it";
+  }
+  return words;
+}
+
+Result<FileLock> FileLock::acquire(const fs::path& path, std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    auto locked = lock_file(path);
+    if (!locked) return locked.error();
+    if (*locked) return FileLock(std::move(**locked));
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error{ErrorKind::unavailable,
+                   "the lock file " + path.string() + " stayed held for " + format_duration_ms(patience.count()) +
+                       " by " + lock_holder_words(path) + "; nothing was changed. Run this again once it is free",
+                   ErrorCode::guard_busy};
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+  }
 }
 
 Result<std::optional<FileLock>> FileLock::try_acquire(const fs::path& path) {
-  auto locked = lock_file(path, false);
+  auto locked = lock_file(path);
   if (!locked) return locked.error();
   if (!*locked) return std::optional<FileLock>{};
   return std::optional<FileLock>(FileLock(std::move(**locked)));

@@ -2,6 +2,7 @@
 // Filesystem helpers. Writes that other runs read are atomic: a reader sees the old content
 // or the new, never a torn file, even after a crash or power loss.
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -91,8 +92,13 @@ Status create_exclusive(const fs::path& path, std::string_view content, bool dur
 // or removed while waiting for it (its directory deleted) is not taken for the one there now.
 class FileLock {
  public:
-  // Waits as long as another holder has the lock.
-  static Result<FileLock> acquire(const fs::path& path);
+  // How long acquire waits for another holder by default. The files locked this way guard one
+  // read and one write; a holder that keeps one longer is stuck or stopped (SIGSTOP, Ctrl-Z).
+  static constexpr std::chrono::milliseconds kPatience{10000};
+  // Waits while another holder has the lock, for at most `patience`, so no command hangs on a
+  // stopped holder: then `unavailable` with ErrorCode::guard_busy, naming the file and the holder
+  // (its pid and name, and whether it is stopped, as this host's /proc tells).
+  static Result<FileLock> acquire(const fs::path& path, std::chrono::milliseconds patience = kPatience);
   // Nothing when another holder has the lock now.
   static Result<std::optional<FileLock>> try_acquire(const fs::path& path);
 

@@ -1681,6 +1681,53 @@ TEST_CASE("a switch whose first change is refused as misconfigured leaves no int
   CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
 }
 
+// The commands that finish an interrupted switch (repair, a re-run of an interrupted rollback) replace its intent with
+// their own too: refused at their first change, they put it back as it was, so status still names the switch and a
+// re-run finishes it.
+TEST_CASE("repair and a re-run rollback refused at their first change put the interrupted switch's intent back",
+          "[ops][repair][rollback]") {
+  const Error algorithm{ErrorKind::invalid, "HAProxy backend 'web' must use a dynamic algorithm"};
+  const auto check_put_back = [](FakeWorld& world, const Result<ops::SwitchResult>& refused, const Intent& earlier) {
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::invalid);
+    CHECK_THAT(refused.error().message, Catch::Contains("the balancer was not changed (2 still serves)"));
+    REQUIRE(world.state.intent.has_value());
+    CHECK(world.state.intent->operation == earlier.operation);
+    CHECK(world.state.intent->target == earlier.target);
+    CHECK(world.state.intent->from == earlier.from);
+    CHECK(world.state.intent->step == earlier.step);
+    CHECK(world.balancer.admitted() == std::vector<std::string>{"2:1"});
+  };
+  SECTION("repair finishing it") {
+    FakeWorld world;
+    three_pools(world, "2");
+    const Intent earlier{.operation = Operation::deploy, .target = "3", .from = {"2"}, .step = 0, .steps = 7};
+    world.state.intent = earlier;
+    world.balancer.fail_always["add_standby"] = algorithm;
+    check_put_back(world, ops::repair(world.services, {}), earlier);
+  }
+  SECTION("after a reload emptied the backend, the refusal says nothing is live") {
+    FakeWorld world;
+    three_pools(world, "2");
+    world.balancer.state.clear();
+    world.state.intent = Intent{.operation = Operation::deploy, .target = "3", .from = {"2"}, .step = 5, .steps = 7};
+    world.balancer.fail_always["add_standby"] = algorithm;
+    const auto refused = ops::repair(world.services, {});
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message, Catch::Contains("the balancer was not changed (nothing is live)"));
+    CHECK(world.state.intent.has_value());
+  }
+  SECTION("a re-run of an interrupted rollback") {
+    FakeWorld world;
+    three_pools(world, "2");
+    const Intent earlier{
+        .operation = Operation::rollback, .target = "1", .from = {"2"}, .reason = "errors", .step = 0, .steps = 5};
+    world.state.intent = earlier;
+    world.balancer.fail_always["add_standby"] = algorithm;
+    check_put_back(world, ops::rollback(world.services, {.reason = "errors"}), earlier);
+  }
+}
+
 // The same for a rollback that finds an interrupted switch pending: the pool it marked bad gets
 // its verdict back, and the interrupted switch's intent is put back, for the command that
 // finishes it once the configuration is fixed.

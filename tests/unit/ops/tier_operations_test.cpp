@@ -1,5 +1,4 @@
 #include "shared/ops/tier_operations.hpp"
-#include "shared/util/strings.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -8,6 +7,7 @@
 #include "shared/ops/pool_operations.hpp"
 #include "shared/ops/status_operations.hpp"
 #include "shared/ops/switch_operations.hpp"
+#include "shared/util/strings.hpp"
 
 using namespace phoenix;
 using namespace phoenix::fakes;
@@ -502,6 +502,6 @@ TEST_CASE("status reports a retention tier the provider lacks; other commands go
   INFO(util::join(report->problems, " / "));
   REQUIRE(report->problems.size() == before + 1);
   CHECK_THAT(report->problems.back(), Catch::StartsWith("retention.cold is 1, but " + world.provider.describe()) &&
-                                      Catch::EndsWith("('create-pipeline prune' refuses to run until then)"));
+                                          Catch::EndsWith("('create-pipeline prune' refuses to run until then)"));
   CHECK(ops::list_pools(world.services).ok());
 }

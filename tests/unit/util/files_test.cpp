@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -237,4 +238,34 @@ TEST_CASE("a random suffix is a decimal number below 10^9 that differs from call
     CHECK(suffix.find_first_not_of("0123456789") == std::string::npos);
   }
   CHECK(first != second);
+}
+
+// A guard held by a process that does not let go (stopped with SIGSTOP or Ctrl-Z while it held
+// it) must not hang the next command: acquire gives up after its patience, naming the holder
+// and the way on, and takes the lock once it is free.
+TEST_CASE("a lock held by a stopped process is waited for a bounded time, naming the holder", "[files][lock]") {
+  phoenix::testing::TempDir dir;
+  const auto path = dir.path() / "history.guard";
+  const pid_t holder = ::fork();
+  REQUIRE(holder >= 0);
+  if (holder == 0) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) ::_exit(1);
+    ::raise(SIGSTOP);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(holder, &status, WUNTRACED) == holder);
+  REQUIRE(WIFSTOPPED(status));
+  const auto busy = FileLock::acquire(path, std::chrono::milliseconds(100));
+  ::kill(holder, SIGKILL);
+  ::waitpid(holder, &status, 0);
+  REQUIRE_FALSE(busy.ok());
+  CHECK(busy.error().kind == ErrorKind::unavailable);
+  CHECK(busy.error().is(ErrorCode::guard_busy));
+  const std::string pid = std::to_string(holder);
+  CHECK_THAT(busy.error().message, Catch::StartsWith("the lock file " + path.string() + " stayed held for ") &&
+                                       Catch::Contains("by pid " + pid) &&
+                                       Catch::Contains("stopped (SIGSTOP/Ctrl-Z): 'kill -CONT " + pid + "'"));
+  CHECK(FileLock::acquire(path, std::chrono::milliseconds(100)).ok());  // the holder is gone
 }
