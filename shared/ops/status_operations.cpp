@@ -51,28 +51,50 @@ struct SharedRecords {
   bool lock_stale() const { return deploy_lock_stale(lock_staleness, lock_unreadable); }
 };
 
+// One record of the store, read with `read` unless the store did not answer an earlier read: then
+// it is not asked for (each would wait out the same timeouts; StatusReport::state_store_error says
+// why). A record the store did not answer for is a problem with no remedy of its own: the record
+// may be fine, and the advice for a record that cannot be read (take the lock over, unfreeze,
+// repair) would do harm while the store is out of reach.
+template <class Read>
+auto read_record(SharedRecords& records, std::vector<std::string>& problems, Read read, const std::string& what,
+                 const std::string& remedy) -> decltype(read_or_report(read(), problems, what, remedy)) {
+  if (records.store_unanswered) {
+    problems.push_back("cannot read " + what + ": not asked, since the state store did not answer");
+    return std::nullopt;
+  }
+  auto result = read();
+  if (!result && result.error().retryable()) {
+    records.store_unanswered = result.error().message;
+    problems.push_back("cannot read " + what + ": " + result.error().message +
+                       "; status reads it again once the state store answers");
+    return std::nullopt;
+  }
+  return read_or_report(std::move(result), problems, what, remedy);
+}
+
 SharedRecords read_shared(Services& services, std::vector<std::string>& unreadable) {
   SharedRecords records;
-  const auto read = [&](auto result, const std::string& what, const std::string& remedy) {
-    if (!result && result.error().retryable() && !records.store_unanswered) {
-      records.store_unanswered = result.error().message;
-    }
-    return read_or_report(std::move(result), unreadable, what, remedy);
-  };
   // The lock first, unreported: whether it is stale decides how the intent's remedy is worded.
   auto lock = services.state.read_lock();
   records.lock_unreadable = !lock && !lock.error().retryable();
   if (lock && lock->has_value()) {
     records.lock_staleness = services.state.staleness(**lock, services.config.lock_stale_after);
   }
+  const auto read = [&](auto reader, const std::string& what, const std::string& remedy) {
+    return read_record(records, unreadable, reader, what, remedy);
+  };
+  records.lock =
+      read([&] { return std::move(lock); }, "the deploy lock", "the next deploy must take it over with --break-lock");
   records.intent = read(
-      services.state.read_intent(), "the intent record",
+      [&] { return services.state.read_intent(); }, "the intent record",
       "if no deploy is running, '" + past_the_lock("deploy-pipeline repair", records.lock_stale()) + "' replaces it");
-  records.lock = read(std::move(lock), "the deploy lock", "the next deploy must take it over with --break-lock");
-  records.last_switch = read(services.state.last_switch(), "the last switch in history",
+  records.last_switch = read([&] { return services.state.last_switch(); }, "the last switch in history",
                              "'deploy-pipeline history' shows what can be read");
-  records.freeze = read(services.state.read_freeze(), "the freeze record", "'deploy-pipeline unfreeze' removes it");
-  records.watch = read(services.state.read_watch(), "the record of a running watch", unreadable_watch_record_remedy());
+  records.freeze =
+      read([&] { return services.state.read_freeze(); }, "the freeze record", "'deploy-pipeline unfreeze' removes it");
+  records.watch = read([&] { return services.state.read_watch(); }, "the record of a running watch",
+                       unreadable_watch_record_remedy());
   if (records.watch) records.watch_staleness = watch_record_staleness(services, *records.watch);
   if (records.lock && !records.lock_staleness) {
     if (auto stopped = stopped_holder(services, *records.lock)) {
@@ -93,7 +115,9 @@ class HistoryOnce {
  public:
   std::vector<HistoryEvent> if_needed(Services& services, const std::vector<Pool>& pools,
                                       const std::vector<Member>& members, const SharedRecords& records) {
-    if (!status_needs_history(pools, members, records.watch, records.watch_staleness.has_value(), records.intent)) {
+    // Not asked of a store that did not answer (read_record): it would wait out the same timeouts.
+    if (records.store_unanswered ||
+        !status_needs_history(pools, members, records.watch, records.watch_staleness.has_value(), records.intent)) {
       return {};
     }
     if (!events_) {

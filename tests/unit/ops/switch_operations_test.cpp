@@ -675,8 +675,34 @@ TEST_CASE("status stays useful when the intent or lock record cannot be read", "
   CHECK(report->live == std::vector<std::string>{"1"});
   CHECK(report->members.size() == 1);
   REQUIRE(report->problems.size() == 2);
-  CHECK_THAT(report->problems[0], Catch::Contains("cannot read the intent record: /state/web/intent.json"));
-  CHECK_THAT(report->problems[1], Catch::Contains("cannot read the deploy lock: /state/web/deploy.lock: empty"));
+  CHECK_THAT(report->problems[0], Catch::Contains("cannot read the deploy lock: /state/web/deploy.lock: empty"));
+  CHECK_THAT(report->problems[1], Catch::Contains("cannot read the intent record: /state/web/intent.json"));
+}
+
+// A store that does not answer (etcd out of reach) may hold records that are fine: status gives no
+// advice meant for a record that cannot be read (take the lock over, repair, unfreeze), asks for
+// no record after the first it did not answer (each would wait out the same timeouts), and says
+// why in state_store_error (exit 4).
+TEST_CASE("status asks a store that did not answer nothing more, and gives no advice for its records",
+          "[ops][status]") {
+  FakeWorld world;
+  world.provider.add_pool("1", 1, 30);
+  world.provider.add_pool("0", 1, 40);
+  world.make_live("1");
+  world.state.fail_always.emplace("read_lock", Error{ErrorKind::unavailable, "etcd is unavailable at 127.0.0.1:1"});
+  const auto report = ops::status(world.services);
+  REQUIRE(report.ok());
+  CHECK(report->live == std::vector<std::string>{"1"});
+  REQUIRE(report->state_store_error.has_value());
+  CHECK(*report->state_store_error == "etcd is unavailable at 127.0.0.1:1");
+  REQUIRE(report->problems.size() == 5);
+  CHECK(report->problems[0] ==
+        "cannot read the deploy lock: etcd is unavailable at 127.0.0.1:1; status reads it "
+        "again once the state store answers");
+  CHECK(report->problems[1] == "cannot read the intent record: not asked, since the state store did not answer");
+  for (const auto& problem : report->problems) {
+    CHECK_THAT(problem, !Catch::Contains("--break-lock") && !Catch::Contains("repair") && !Catch::Contains("unfreeze"));
+  }
 }
 
 TEST_CASE("a stop request ends a deploy at a safe point: intent kept, lock released, repair finishes or reverts",
