@@ -19,6 +19,10 @@ takes_no_arguments() {
   name=$(basename "$0")
   case "$1" in
     -h | --help)
+      [ $# -eq 1 ] || {
+        echo "$name: unexpected argument '$2': scripts/$name takes none (see 'scripts/$name --help')" >&2
+        exit 2
+      }
       echo "usage: scripts/$name"
       awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
       exit 0
